@@ -1,0 +1,728 @@
+"""The simulated cluster's HTTP API: Kubernetes REST semantics over the store, as kubectl and client-go expect."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from aiohttp import web
+
+from incident_response.sim import discovery, errors, metrics, patching, selectors, tables
+from incident_response.sim.authz import USER, Authorizer
+from incident_response.sim.cluster import Cluster
+from incident_response.sim.defaults import apply_defaults
+from incident_response.sim.errors import ApiError
+from incident_response.sim.faults import Fault, Faults
+from incident_response.sim.resources import (
+    DEPLOYMENTS,
+    NAMESPACES,
+    PODS,
+    REPLICASETS,
+    SERVICES,
+    ResourceType,
+    lookup,
+)
+from incident_response.sim.store import Obj, Predicate, WatchEvent
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 8 * 1024 * 1024
+SCALABLE = (DEPLOYMENTS, REPLICASETS)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a resource request is about, parsed from its path."""
+
+    res: ResourceType
+    namespace: str | None
+    name: str | None
+    subresource: str | None
+
+    @property
+    def gv_prefix(self) -> str:
+        return f"/apis/{self.res.group}/{self.res.version}" if self.res.group else "/api/v1"
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(
+        body=json.dumps(body, separators=(",", ":")).encode(), status=status, content_type="application/json"
+    )
+
+
+def _error(err: ApiError) -> web.Response:
+    return _json(err.status(), err.code)
+
+
+def parse_target(segments: list[str], group: str, version: str) -> Target:
+    """Resolve the path after `/api/v1` or `/apis/<g>/<v>` to a resource, namespace, name and subresource."""
+
+    def resolve(plural: str) -> ResourceType:
+        res = lookup(group, version, plural)
+        if res is None:
+            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+        return res
+
+    if not segments:
+        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+    if segments[0] == "namespaces" and len(segments) >= 3 and lookup(group, version, segments[2]):
+        res = resolve(segments[2])
+        if not res.namespaced:
+            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+        rest = segments[3:]
+        return Target(res, segments[1], rest[0] if rest else None, rest[1] if len(rest) > 1 else None)
+    if len(segments) > 3:
+        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+    res = resolve(segments[0])
+    name = segments[1] if len(segments) > 1 else None
+    sub = segments[2] if len(segments) > 2 else None
+    if res.namespaced and name is not None:
+        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+    return Target(res, None, name, sub)
+
+
+def _verb(method: str, target: Target, watch: bool) -> str:
+    if method == "GET":
+        if target.name is None:
+            return "watch" if watch else "list"
+        return "get"
+    return {
+        "POST": "create",
+        "PUT": "update",
+        "PATCH": "patch",
+        "DELETE": "delete" if target.name is not None else "deletecollection",
+    }.get(method, method.lower())
+
+
+def _truthy(value: str | None) -> bool:
+    return value is not None and value.lower() in ("1", "true")
+
+
+def _wants_table(request: web.Request) -> bool:
+    return "as=Table" in request.headers.get("Accept", "")
+
+
+def _encode_continue(key: tuple[str, str]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
+
+
+def _decode_continue(token: str) -> tuple[str, str]:
+    try:
+        ns, name = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return str(ns), str(name)
+    except (ValueError, TypeError) as e:
+        raise errors.bad_request(f"invalid continue token: {token!r}") from e
+
+
+class ApiServer:
+    """Routes Kubernetes API requests to the store, the controllers' runtime and the admin hooks."""
+
+    def __init__(self, cluster: Cluster, faults: Faults | None = None, authz: Authorizer | None = None) -> None:
+        self.cluster = cluster
+        self.store = cluster.store
+        self.faults = faults or Faults()
+        self.authz = authz or Authorizer()
+        self._stopping = asyncio.Event()
+
+    # ----- application wiring -----
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors_middleware])
+        app.router.add_get("/version", self._version)
+        app.router.add_get("/healthz", self._ok)
+        app.router.add_get("/readyz", self._ok)
+        app.router.add_get("/livez", self._ok)
+        app.router.add_get("/api", lambda _: self._respond(discovery.core_versions()))
+        app.router.add_get("/apis", lambda _: self._respond(discovery.api_groups()))
+        app.router.add_get("/openapi/v3", lambda _: self._respond(discovery.openapi_root()))
+        app.router.add_get("/openapi/v3/{path:.*}", self._openapi_document)
+        app.router.add_route("*", "/sim/faults", self._admin_faults)
+        app.router.add_route("*", "/api/v1", self._core_resources)
+        app.router.add_route("*", "/api/v1/{path:.*}", self._core)
+        app.router.add_route("*", "/apis/{group}/{version}", self._group_resources)
+        app.router.add_route("*", "/apis/{group}/{version}/{path:.*}", self._grouped)
+        return app
+
+    def stop_watches(self) -> None:
+        self._stopping.set()
+
+    @web.middleware
+    async def _errors_middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as err:
+            return _error(err)
+        except web.HTTPException as exc:
+            if exc.status == 404:
+                return _error(errors.ApiError(404, "NotFound", "the server could not find the requested resource"))
+            if exc.status == 405:
+                return _error(errors.method_not_allowed(f"the server does not allow this method on {request.path}"))
+            raise
+
+    async def _respond(self, body: Any) -> web.Response:
+        return _json(body)
+
+    async def _ok(self, _: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def _version(self, _: web.Request) -> web.Response:
+        return _json(discovery.VERSION_INFO)
+
+    async def _openapi_document(self, request: web.Request) -> web.Response:
+        parts = request.match_info["path"].split("/")
+        if parts[:2] == ["api", "v1"]:
+            doc = discovery.openapi_document("", "v1")
+        elif len(parts) == 3 and parts[0] == "apis":
+            doc = discovery.openapi_document(parts[1], parts[2])
+        else:
+            doc = None
+        if doc is None:
+            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+        return _json(doc)
+
+    async def _core_resources(self, request: web.Request) -> web.Response:
+        body = discovery.resource_list("", "v1")
+        return _json(body)
+
+    async def _group_resources(self, request: web.Request) -> web.Response:
+        body = discovery.resource_list(request.match_info["group"], request.match_info["version"])
+        if body is None:
+            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+        return _json(body)
+
+    async def _core(self, request: web.Request) -> web.StreamResponse:
+        segments = [s for s in request.match_info["path"].split("/") if s]
+        return await self._dispatch(request, parse_target(segments, "", "v1"))
+
+    async def _grouped(self, request: web.Request) -> web.StreamResponse:
+        segments = [s for s in request.match_info["path"].split("/") if s]
+        group, version = request.match_info["group"], request.match_info["version"]
+        return await self._dispatch(request, parse_target(segments, group, version))
+
+    # ----- admin -----
+
+    async def _admin_faults(self, request: web.Request) -> web.Response:
+        if request.method == "GET":
+            return _json({"faults": self.faults.rules()})
+        if request.method == "DELETE":
+            self.faults.clear()
+            return _json({"faults": []})
+        if request.method == "POST":
+            spec = await self._read_body(request)
+            if not isinstance(spec, dict) or "action" not in spec:
+                raise errors.bad_request('a fault needs an "action": latency, status, drop_before or drop_after')
+            allowed = set(Fault.__dataclass_fields__) - {"id"}
+            unknown = set(spec) - allowed
+            if unknown:
+                raise errors.bad_request(f"unknown fault fields: {sorted(unknown)}")
+            fault = self.faults.add(**spec)
+            return _json({"id": fault.id}, 201)
+        raise errors.method_not_allowed("use GET, POST or DELETE on /sim/faults")
+
+    # ----- resource requests -----
+
+    async def _dispatch(self, request: web.Request, target: Target) -> web.StreamResponse:
+        query = request.query
+        watch = _truthy(query.get("watch"))
+        verb = _verb(request.method, target, watch)
+        if target.subresource == "log" and verb == "get":
+            pass
+        elif verb not in target.res.verbs and not (target.subresource and verb in ("get", "update", "patch", "create")):
+            raise errors.method_not_allowed(f"{verb} is not supported on {target.res.key}")
+        if not self.authz.allowed(verb, target.res.plural, target.res.group, target.namespace, target.subresource):
+            raise errors.forbidden(
+                USER, verb, target.res.plural, target.res.group, target.namespace, target.name
+            )
+
+        drop_after = False
+        for fault in self.faults.take(verb, target.res.plural, target.subresource, target.namespace, target.name):
+            if fault.action == "latency":
+                await asyncio.sleep(fault.seconds)
+            elif fault.action == "status":
+                reason = {500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout", 429: "TooManyRequests",
+                          409: "Conflict", 403: "Forbidden"}.get(fault.status, "InternalError")
+                raise errors.ApiError(fault.status, reason, fault.message)
+            elif fault.action == "drop_before":
+                return self._drop(request)
+            elif fault.action == "drop_after":
+                drop_after = True
+
+        response = await self._handle(request, target, verb)
+        if drop_after:
+            return self._drop(request)
+        return response
+
+    def _drop(self, request: web.Request) -> web.StreamResponse:
+        if request.transport is not None:
+            request.transport.abort()
+        raise asyncio.CancelledError()
+
+    async def _handle(self, request: web.Request, target: Target, verb: str) -> web.StreamResponse:
+        res = target.res
+        if res.group == "metrics.k8s.io":
+            return self._metrics(request, target)
+        if res.group == "authorization.k8s.io":
+            return await self._review(request, target)
+        if verb == "watch":
+            return await self._watch(request, target)
+        if verb == "list":
+            return self._list(request, target)
+        if target.subresource == "log":
+            return self._logs(request, target)
+        if target.subresource == "scale":
+            return await self._scale(request, target, verb)
+        if target.subresource == "eviction":
+            return await self._evict(request, target)
+        if target.subresource not in (None, "status"):
+            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+        if verb == "get":
+            return self._get(request, target)
+        if verb == "create":
+            return await self._create(request, target)
+        if verb == "update":
+            return await self._update(request, target)
+        if verb == "patch":
+            return await self._patch(request, target)
+        if verb == "delete":
+            return await self._delete(request, target)
+        if verb == "deletecollection":
+            return self._delete_collection(request, target)
+        raise errors.method_not_allowed(f"{verb} is not supported")
+
+    def _object_response(self, request: web.Request, res: ResourceType, obj: Obj, status: int = 200) -> web.Response:
+        if _wants_table(request):
+            table = tables.render_table(
+                res.key, [obj], now=self.store.clock(), include_object=request.query.get("includeObject", "")
+                or "PartialObjectMetadata"
+            )
+            return _json(table, status)
+        return _json(obj, status)
+
+    def _get(self, request: web.Request, target: Target) -> web.Response:
+        assert target.name is not None
+        obj = self.store.get(target.res, target.namespace, target.name)
+        return self._object_response(request, target.res, obj)
+
+    def _predicates(self, request: web.Request) -> list[Predicate]:
+        checks: list[Predicate] = []
+        label_text = request.query.get("labelSelector")
+        field_text = request.query.get("fieldSelector")
+        try:
+            if label_text:
+                label_sel = selectors.parse_label_selector(label_text)
+                checks.append(lambda obj: label_sel.matches((obj.get("metadata") or {}).get("labels") or {}))
+            if field_text:
+                field_sel = selectors.parse_field_selector(field_text)
+                checks.append(field_sel.matches)
+        except selectors.SelectorError as e:
+            raise errors.bad_request(str(e)) from e
+        return checks
+
+    def _list(self, request: web.Request, target: Target) -> web.Response:
+        res = target.res
+        limit_text = request.query.get("limit")
+        limit: int | None = None
+        if limit_text:
+            try:
+                limit = int(limit_text)
+            except ValueError as e:
+                raise errors.bad_request(f"invalid limit: {limit_text!r}") from e
+            limit = limit if limit > 0 else None
+        cont = request.query.get("continue")
+        after = _decode_continue(cont) if cont else None
+        items, rv, next_key = self.store.list(res, target.namespace, self._predicates(request), limit, after)
+        list_meta: dict[str, Any] = {"resourceVersion": str(rv)}
+        if next_key is not None:
+            list_meta["continue"] = _encode_continue(next_key)
+        if _wants_table(request):
+            table = tables.render_table(
+                res.key,
+                items,
+                now=self.store.clock(),
+                include_object=request.query.get("includeObject", "") or "PartialObjectMetadata",
+                list_meta=list_meta,
+            )
+            return _json(table)
+        return _json({"kind": res.list_kind, "apiVersion": res.api_version, "metadata": list_meta, "items": items})
+
+    async def _read_body(self, request: web.Request) -> Any:
+        content_type = request.headers.get("Content-Type", "application/json")
+        if "protobuf" in content_type:
+            raise errors.unsupported_media_type(content_type)
+        raw = await request.read()
+        if not raw:
+            raise errors.bad_request("the request body is empty")
+        try:
+            if "yaml" in content_type:
+                return yaml.safe_load(raw)
+            return json.loads(raw)
+        except (ValueError, yaml.YAMLError) as e:
+            raise errors.bad_request(f"the request body could not be decoded: {e}") from e
+
+    def _check_body(self, target: Target, body: Any, require_name: bool) -> Obj:
+        res = target.res
+        if not isinstance(body, dict):
+            raise errors.bad_request("the request body must be a JSON object")
+        kind = body.get("kind")
+        if kind is not None and kind != res.kind:
+            raise errors.bad_request(f"the API version in the data ({body.get('apiVersion')}) does not match the "
+                                     f"expected kind {res.kind} (got {kind})")
+        meta = body.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise errors.bad_request("metadata must be an object")
+        if res.namespaced:
+            given = meta.get("namespace")
+            if given and target.namespace and given != target.namespace:
+                raise errors.bad_request("the namespace of the provided object does not match the namespace sent "
+                                         "on the request")
+            meta["namespace"] = target.namespace or given
+        if require_name and target.name and meta.get("name") not in (None, target.name):
+            raise errors.bad_request(f"the name of the object ({meta.get('name')}) does not match the name on the "
+                                     f"URL ({target.name})")
+        if require_name and target.name:
+            meta["name"] = target.name
+        return body
+
+    def _validate(self, res: ResourceType, obj: Obj) -> None:
+        """The few validations that matter for the playbook: bad specs must come back as 422, not be stored."""
+        name = str(obj.get("metadata", {}).get("name", ""))
+        causes: list[tuple[str, str]] = []
+        spec = obj.get("spec")
+        if res in SCALABLE and isinstance(spec, dict):
+            replicas = spec.get("replicas", 1)
+            if not isinstance(replicas, int) or replicas < 0:
+                causes.append(("spec.replicas", f"Invalid value: {replicas!r}: must be greater than or equal to 0"))
+            sel = spec.get("selector")
+            labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+            if not isinstance(sel, dict) or not (sel.get("matchLabels") or sel.get("matchExpressions")):
+                causes.append(("spec.selector", "Required value"))
+            else:
+                try:
+                    if not selectors.selector_from_spec(sel).matches(labels):
+                        causes.append(("spec.template.metadata.labels",
+                                       f"Invalid value: {labels!r}: `selector` does not match template `labels`"))
+                except selectors.SelectorError as e:
+                    causes.append(("spec.selector", str(e)))
+            containers = ((spec.get("template") or {}).get("spec") or {}).get("containers")
+            if not containers:
+                causes.append(("spec.template.spec.containers", "Required value"))
+        if res is PODS and isinstance(spec, dict) and not spec.get("containers"):
+            causes.append(("spec.containers", "Required value"))
+        if causes:
+            raise errors.invalid(res.kind, res.group, name, causes)
+
+    async def _create(self, request: web.Request, target: Target) -> web.Response:
+        if target.name is not None:
+            raise errors.method_not_allowed("POST is not allowed on a named object")
+        body = self._check_body(target, await self._read_body(request), require_name=False)
+        res = target.res
+        taken = {str((s.get("spec") or {}).get("clusterIP")) for s in self.store.items(SERVICES)}
+        apply_defaults(res, body, taken)
+        self._validate(res, body)
+        obj = self.store.create(
+            res, body, dry_run=request.query.get("dryRun") == "All", field_manager=self._manager(request)
+        )
+        return self._object_response(request, res, obj, 201)
+
+    def _manager(self, request: web.Request) -> str:
+        if request.query.get("fieldManager"):
+            return request.query["fieldManager"]
+        agent = request.headers.get("User-Agent", "unknown")
+        return agent.split("/")[0] or "unknown"
+
+    async def _update(self, request: web.Request, target: Target) -> web.Response:
+        body = self._check_body(target, await self._read_body(request), require_name=True)
+        if target.subresource is None:
+            self._validate(target.res, body)
+        obj = self.store.replace(
+            target.res,
+            body,
+            dry_run=request.query.get("dryRun") == "All",
+            field_manager=self._manager(request),
+            subresource=target.subresource,
+        )
+        return self._object_response(request, target.res, obj)
+
+    async def _patch(self, request: web.Request, target: Target) -> web.Response:
+        assert target.name is not None
+        raw = await request.read()
+        content_type = request.headers.get("Content-Type", "")
+        with self.store.lock:
+            current = self.store.get(target.res, target.namespace, target.name)
+            patched = self._apply_patch(current, raw, content_type)
+            meta = patched.setdefault("metadata", {})
+            # A patch carries the stored resourceVersion unless the client asked for a precondition.
+            if not isinstance(meta, dict):
+                raise errors.bad_request("metadata must be an object")
+            for key in ("name", "namespace", "uid"):
+                if key in current["metadata"] and meta.get(key) != current["metadata"][key]:
+                    if key == "uid" and key not in meta:
+                        meta[key] = current["metadata"][key]
+                        continue
+                    raise errors.invalid(target.res.kind, target.res.group, target.name,
+                                         [(f"metadata.{key}", "field is immutable")])
+            meta.setdefault("resourceVersion", current["metadata"]["resourceVersion"])
+            if target.subresource is None:
+                self._validate(target.res, patched)
+            obj = self.store.replace(
+                target.res,
+                patched,
+                dry_run=request.query.get("dryRun") == "All",
+                field_manager=self._manager(request),
+                subresource=target.subresource,
+            )
+        return self._object_response(request, target.res, obj)
+
+    def _apply_patch(self, current: Obj, raw: bytes, content_type: str) -> Obj:
+        try:
+            result = patching.apply_patch(current, raw, content_type)
+        except patching.UnsupportedPatchType as e:
+            raise errors.unsupported_media_type(content_type) from e
+        except patching.PatchError as e:
+            raise errors.ApiError(422, "Invalid", str(e)) from e
+        if not isinstance(result, dict):
+            raise errors.bad_request("the patch must leave an object")
+        return result
+
+    def _delete_options(self, request: web.Request, raw: bytes) -> tuple[Obj, bool]:
+        options: Obj = {}
+        if raw:
+            try:
+                loaded = json.loads(raw)
+            except ValueError as e:
+                raise errors.bad_request(f"invalid delete options: {e}") from e
+            if isinstance(loaded, dict):
+                options = loaded
+        grace = request.query.get("gracePeriodSeconds", options.get("gracePeriodSeconds"))
+        immediate = grace is not None and int(grace) == 0
+        return options, immediate
+
+    async def _delete(self, request: web.Request, target: Target) -> web.Response:
+        assert target.name is not None
+        options, immediate = self._delete_options(request, await request.read())
+        dry_run = request.query.get("dryRun") == "All" or options.get("dryRun") == ["All"]
+        pre = options.get("preconditions") or {}
+        res = target.res
+        current = self.store.get(res, target.namespace, target.name)
+        graceful = res is PODS and bool((current.get("spec") or {}).get("nodeName")) and not immediate
+        propagation = request.query.get("propagationPolicy") or options.get("propagationPolicy") or "Background"
+        obj = self.store.delete(
+            res,
+            target.namespace,
+            target.name,
+            dry_run=dry_run,
+            graceful=graceful,
+            uid=pre.get("uid"),
+            resource_version=pre.get("resourceVersion"),
+        )
+        if propagation == "Orphan" and not dry_run:
+            self._orphan_dependents(current)
+        if res is NAMESPACES and not dry_run:
+            obj = dict(obj)
+            obj["status"] = {"phase": "Terminating"}
+        return _json(obj)
+
+    def _orphan_dependents(self, owner: Obj) -> None:
+        uid = owner["metadata"].get("uid")
+        for res in (REPLICASETS, PODS):
+            for obj in list(self.store.items(res, owner["metadata"].get("namespace"))):
+                refs = obj["metadata"].get("ownerReferences") or []
+                if any(ref.get("uid") == uid for ref in refs):
+
+                    def strip(o: Obj) -> None:
+                        o["metadata"]["ownerReferences"] = [r for r in refs if r.get("uid") != uid]
+
+                    self.store.mutate(res, obj["metadata"].get("namespace"), obj["metadata"]["name"], strip)
+
+    def _delete_collection(self, request: web.Request, target: Target) -> web.Response:
+        items, _, _ = self.store.list(target.res, target.namespace, self._predicates(request))
+        dry_run = request.query.get("dryRun") == "All"
+        for item in list(items):
+            meta = item["metadata"]
+            graceful = target.res is PODS and bool((item.get("spec") or {}).get("nodeName"))
+            self.store.delete(target.res, meta.get("namespace"), meta["name"], dry_run=dry_run, graceful=graceful)
+        return _json({"kind": target.res.list_kind, "apiVersion": target.res.api_version,
+                      "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": items})
+
+    # ----- subresources -----
+
+    def _scale_of(self, obj: Obj) -> Obj:
+        meta = obj["metadata"]
+        spec = obj.get("spec") or {}
+        status = obj.get("status") or {}
+        selector = ""
+        if isinstance(spec.get("selector"), dict):
+            selector = str(selectors.selector_from_spec(spec["selector"]))
+        return {
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                         if k in meta},
+            "spec": {"replicas": spec.get("replicas", 1)},
+            "status": {"replicas": status.get("replicas", 0), "selector": selector},
+        }
+
+    async def _scale(self, request: web.Request, target: Target, verb: str) -> web.Response:
+        assert target.name is not None
+        res = target.res
+        if res not in SCALABLE:
+            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+        if verb == "get":
+            return _json(self._scale_of(self.store.get(res, target.namespace, target.name)))
+        body = await request.read() if verb == "patch" else None
+        update = await self._read_body(request) if verb == "update" else None
+        with self.store.lock:
+            current = self.store.get(res, target.namespace, target.name)
+            scale = self._scale_of(current)
+            if verb == "patch":
+                assert body is not None
+                scale = self._apply_patch(scale, body, request.headers.get("Content-Type", ""))
+            elif isinstance(update, dict):
+                rv = (update.get("metadata") or {}).get("resourceVersion")
+                if rv and rv != current["metadata"]["resourceVersion"]:
+                    raise errors.conflict(res.plural, res.group, target.name)
+                scale = update
+            else:
+                raise errors.bad_request("the request body must be a Scale object")
+            replicas = (scale.get("spec") or {}).get("replicas")
+            if not isinstance(replicas, int) or replicas < 0:
+                raise errors.invalid("Scale", "autoscaling", target.name,
+                                     [("spec.replicas", f"Invalid value: {replicas!r}: must be greater than or "
+                                                        "equal to 0")])
+            current["spec"]["replicas"] = replicas
+            obj = self.store.replace(res, current, dry_run=request.query.get("dryRun") == "All",
+                                     field_manager=self._manager(request))
+        return _json(self._scale_of(obj))
+
+    async def _evict(self, request: web.Request, target: Target) -> web.Response:
+        assert target.name is not None and target.namespace is not None
+        if request.method != "POST":
+            raise errors.method_not_allowed("evictions are created with POST")
+        body = await self._read_body(request)
+        opts = body.get("deleteOptions") if isinstance(body, dict) else None
+        dry_run = request.query.get("dryRun") == "All" or (isinstance(opts, dict) and opts.get("dryRun") == ["All"])
+        self.cluster.evict(target.namespace, target.name, dry_run=dry_run)
+        return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201)
+
+    def _logs(self, request: web.Request, target: Target) -> web.Response:
+        assert target.name is not None and target.namespace is not None
+        q = request.query
+
+        def number(key: str) -> int | None:
+            if key not in q:
+                return None
+            try:
+                value = int(q[key])
+            except ValueError as e:
+                raise errors.bad_request(f"invalid {key}: {q[key]!r}") from e
+            if value < 0:
+                raise errors.bad_request(f"{key} must be >= 0")
+            return value
+
+        text = self.cluster.pod_logs(
+            target.namespace,
+            target.name,
+            container=q.get("container") or None,
+            previous=_truthy(q.get("previous")),
+            tail_lines=number("tailLines"),
+            since_seconds=number("sinceSeconds"),
+            timestamps=_truthy(q.get("timestamps")),
+            limit_bytes=number("limitBytes"),
+        )
+        return web.Response(text=text, content_type="text/plain")
+
+    def _metrics(self, request: web.Request, target: Target) -> web.Response:
+        if request.method != "GET":
+            raise errors.method_not_allowed("metrics are read-only")
+        now = self.store.clock()
+        if target.res.kind == "PodMetrics":
+            return _json(metrics.pod_metrics(self.cluster, target.namespace, target.name,
+                                             self._predicates(request), now))
+        return _json(metrics.node_metrics(self.cluster, target.name, self._predicates(request), now))
+
+    async def _review(self, request: web.Request, target: Target) -> web.Response:
+        if request.method != "POST":
+            raise errors.method_not_allowed("reviews are created with POST")
+        body = await self._read_body(request)
+        if not isinstance(body, dict):
+            raise errors.bad_request("the request body must be a JSON object")
+        spec = body.get("spec") or {}
+        if target.res.kind == "SelfSubjectAccessReview":
+            status = self.authz.access_review(spec)
+        else:
+            status = self.authz.rules_review(str(spec.get("namespace") or "default"))
+        out = {"kind": target.res.kind, "apiVersion": target.res.api_version,
+               "metadata": {"creationTimestamp": None}, "spec": spec, "status": status}
+        return _json(out, 201)
+
+    # ----- watch -----
+
+    async def _watch(self, request: web.Request, target: Target) -> web.StreamResponse:
+        res = target.res
+        checks = self._predicates(request)
+        timeout_text = request.query.get("timeoutSeconds")
+        timeout = float(timeout_text) if timeout_text else 1800.0
+        rv_text = request.query.get("resourceVersion") or "0"
+        try:
+            since = int(rv_text)
+        except ValueError as e:
+            raise errors.bad_request(f"invalid resourceVersion: {rv_text!r}") from e
+
+        loop = asyncio.get_running_loop()
+        wake = asyncio.Event()
+
+        def listener(_: WatchEvent) -> None:
+            loop.call_soon_threadsafe(wake.set)
+
+        def wanted(obj: Obj) -> bool:
+            if target.namespace is not None and obj["metadata"].get("namespace") != target.namespace:
+                return False
+            if target.name is not None and obj["metadata"].get("name") != target.name:
+                return False
+            return all(check(obj) for check in checks)
+
+        with self.store.lock:
+            if since == 0:
+                initial, since, _ = self.store.list(res, target.namespace, checks)
+                backlog = [WatchEvent(since, res.key, "ADDED", obj) for obj in initial]
+            else:
+                backlog = [e for e in self.store.events_since(since) if e.resource == res.key]
+            self.store.add_listener(listener)
+
+        response = web.StreamResponse(headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+        await response.prepare(request)
+        deadline = loop.time() + timeout
+        try:
+            pending = backlog
+            while True:
+                for event in pending:
+                    since = max(since, event.resource_version)
+                    if event.resource == res.key and wanted(event.object):
+                        line = json.dumps({"type": event.type, "object": event.object}, separators=(",", ":"))
+                        await response.write(line.encode() + b"\n")
+                remaining = deadline - loop.time()
+                if remaining <= 0 or self._stopping.is_set():
+                    break
+                wake.clear()
+                try:
+                    await asyncio.wait_for(wake.wait(), timeout=min(remaining, 1.0))
+                except TimeoutError:
+                    pass
+                try:
+                    pending = self.store.events_since(since)
+                except ApiError:
+                    break
+        except (ConnectionResetError, asyncio.CancelledError):
+            log.debug("watch client went away")
+        finally:
+            self.store.remove_listener(listener)
+        return response
+

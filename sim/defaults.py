@@ -1,0 +1,98 @@
+"""Server-side defaulting for the fields kubectl displays or the controllers rely on."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from incident_response.sim.resources import (
+    DEPLOYMENTS,
+    HPAS,
+    NAMESPACES,
+    PODS,
+    REPLICASETS,
+    SERVICES,
+    ResourceType,
+)
+
+Obj = dict[str, Any]
+
+_SERVICE_NET = ipaddress.ip_network("10.96.0.0/16")
+
+
+def _default_ports(ports: list[Obj] | None) -> None:
+    for port in ports or []:
+        if isinstance(port, dict):
+            port.setdefault("protocol", "TCP")
+
+
+def _default_pod_spec(spec: Obj) -> None:
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("securityContext", {})
+    for key in ("containers", "initContainers"):
+        for container in spec.get(key) or []:
+            if not isinstance(container, dict):
+                continue
+            container.setdefault("imagePullPolicy", "IfNotPresent")
+            container.setdefault("terminationMessagePath", "/dev/termination-log")
+            container.setdefault("terminationMessagePolicy", "File")
+            container.setdefault("resources", {})
+            _default_ports(container.get("ports"))
+
+
+def _default_workload(spec: Obj, deployment: bool) -> None:
+    spec.setdefault("replicas", 1)
+    template = spec.setdefault("template", {})
+    if isinstance(template, dict):
+        template.setdefault("metadata", {})
+        if isinstance(template.get("spec"), dict):
+            _default_pod_spec(template["spec"])
+    if deployment:
+        spec.setdefault("revisionHistoryLimit", 10)
+        spec.setdefault("progressDeadlineSeconds", 600)
+        strategy = spec.setdefault("strategy", {})
+        if isinstance(strategy, dict):
+            strategy.setdefault("type", "RollingUpdate")
+            if strategy["type"] == "RollingUpdate":
+                rolling = strategy.setdefault("rollingUpdate", {})
+                if isinstance(rolling, dict):
+                    rolling.setdefault("maxSurge", "25%")
+                    rolling.setdefault("maxUnavailable", "25%")
+
+
+def apply_defaults(res: ResourceType, obj: Obj, taken_cluster_ips: set[str]) -> None:
+    """Fill defaults in place on a new object, as the API server does on create."""
+    spec = obj.get("spec")
+    if res is PODS and isinstance(spec, dict):
+        _default_pod_spec(spec)
+    elif res in (DEPLOYMENTS, REPLICASETS) and isinstance(spec, dict):
+        _default_workload(spec, deployment=res is DEPLOYMENTS)
+    elif res is SERVICES and isinstance(spec, dict):
+        spec.setdefault("type", "ClusterIP")
+        spec.setdefault("sessionAffinity", "None")
+        _default_ports(spec.get("ports"))
+        for port in spec.get("ports") or []:
+            if isinstance(port, dict) and "port" in port:
+                port.setdefault("targetPort", port["port"])
+        if "clusterIP" not in spec:
+            spec["clusterIP"] = _next_cluster_ip(taken_cluster_ips)
+            spec["clusterIPs"] = [spec["clusterIP"]]
+    elif res is HPAS and isinstance(spec, dict):
+        spec.setdefault("minReplicas", 1)
+    elif res is NAMESPACES:
+        obj.setdefault("spec", {"finalizers": ["kubernetes"]})
+        obj.setdefault("status", {"phase": "Active"})
+        labels = obj.setdefault("metadata", {}).setdefault("labels", {})
+        if isinstance(labels, dict):
+            labels.setdefault("kubernetes.io/metadata.name", obj["metadata"].get("name", ""))
+
+
+def _next_cluster_ip(taken: set[str]) -> str:
+    for offset in range(10, _SERVICE_NET.num_addresses - 1):
+        candidate = str(_SERVICE_NET.network_address + offset)
+        if candidate not in taken:
+            return candidate
+    return "None"
