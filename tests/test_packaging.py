@@ -1,0 +1,41 @@
+"""The distribution installs one import package, and CI runs the README's test command."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_installs_only_the_incident_response_package(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert top_level == {"incident_response"}
+    for package in ("server", "tools", "sim", "prompts"):
+        assert f"incident_response/{package}/__init__.py" in names
+    assert "incident_response/SKILL.md" in names
+    assert "incident_response/py.typed" in names
+    assert not any(name.startswith("incident_response/tests/") for name in names)
+
+
+def _readme_test_command() -> str:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"```(?:sh|bash|console)?\n((?:.*\n)*?)```", readme.split("## Run the tests", 1)[-1])
+    assert match, "the README needs a '## Run the tests' section with the command in a code block"
+    return match.group(1).strip()
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    command = _readme_test_command()
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert command in ci.splitlines()
