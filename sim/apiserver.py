@@ -299,12 +299,17 @@ class ApiServer:
 
     def _object_response(self, request: web.Request, res: ResourceType, obj: Obj, status: int = 200) -> web.Response:
         if _wants_table(request):
-            table = tables.render_table(
-                res.key, [obj], now=self.store.clock(), include_object=request.query.get("includeObject", "")
-                or "PartialObjectMetadata"
-            )
-            return _json(table, status)
+            list_meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
+            return _json(self._table(request, res, [obj], list_meta), status)
         return _json(obj, status)
+
+    def _table(self, request: web.Request, res: ResourceType, items: list[Obj], list_meta: dict[str, Any]) -> Obj:
+        include = request.query.get("includeObject", "")
+        try:
+            return tables.render_table(res.key, items, now=self.store.clock(), include_object=include,
+                                       list_meta=list_meta)
+        except ValueError as e:
+            raise errors.bad_request(f"invalid includeObject: {include!r}") from e
 
     def _get(self, request: web.Request, target: Target) -> web.Response:
         assert target.name is not None
@@ -343,14 +348,7 @@ class ApiServer:
         if next_key is not None:
             list_meta["continue"] = _encode_continue(next_key)
         if _wants_table(request):
-            table = tables.render_table(
-                res.key,
-                items,
-                now=self.store.clock(),
-                include_object=request.query.get("includeObject", "") or "PartialObjectMetadata",
-                list_meta=list_meta,
-            )
-            return _json(table)
+            return _json(self._table(request, res, items, list_meta))
         return _json({"kind": res.list_kind, "apiVersion": res.api_version, "metadata": list_meta, "items": items})
 
     async def _read_body(self, request: web.Request) -> Any:
