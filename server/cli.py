@@ -13,15 +13,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="MCP server for Kubernetes incident response with confirmed, reversible mitigations.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from incident_response.server import sim_command
+    from incident_response.server import serve_command, sim_command
 
+    serve_command.add_parser(commands)
     sim_command.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    # `serve` is the default: no subcommand, or only serve's flags, means serve.
+    if not arguments or (arguments[0].startswith("-") and arguments[0] not in ("-h", "--help")):
+        arguments = ["serve", *arguments]
+    args = parser.parse_args(arguments)
     if args.command is None:
         parser.print_help(sys.stderr)
         raise SystemExit(2)

@@ -1,0 +1,222 @@
+"""Builds the MCPServer: every tool, the skill resource and the prompts. The only module that knows MCPServer.
+
+Tool functions live in `tools/` and know nothing of MCP. Their convention: the first parameter is `deps: Deps`;
+an optional `progress: Progress` parameter receives MCP progress notifications; the other parameters are the tool's
+arguments (type hints and `Field` descriptions become the input schema); the return value is a `ToolResult`
+model. `register()` adapts such a function into an MCP tool; it is the single place every call passes through.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import time
+import typing
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from typing import Annotated, Any
+
+import anyio
+import anyio.to_thread
+from incident_response import __version__
+from incident_response.server.config import Settings
+from incident_response.tools import identity
+from incident_response.tools.deps import Deps, Progress, check_name
+from incident_response.tools.errors import IncidentError
+from incident_response.tools.kube import Kube
+from incident_response.tools.models import ToolResult
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument, UserMessage
+from mcp.server.mcpserver.resources import TextResource
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+
+logger = logging.getLogger("incident_response.server")
+
+SKILL_URI = "skill://incident-response"
+
+# The tools act on one configured cluster: a closed domain, hence open_world_hint=False.
+READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+
+# Tool parameters holding object names are validated here, once, before any tool body runs.
+NAME_PARAMETERS = {"deployment": "deployment", "service": "service", "release": "release", "node": "node"}
+SERVER_INJECTED = ("deps", "progress")
+
+ToolFunction = Callable[..., ToolResult | Awaitable[ToolResult]]
+
+ASSESSMENT_TOOLS: tuple[ToolFunction, ...] = (identity.server_info,)
+
+
+def build_server(settings: Settings, kube: Kube | None = None) -> MCPServer[Any]:
+    """The whole server. `kube` replaces the configured cluster (tests, demo)."""
+    deps = Deps(settings.tool_settings(), kube_override=kube)
+    mcp: MCPServer[Any] = MCPServer(
+        "incident-response-mcp",
+        title="Kubernetes incident response",
+        instructions=(
+            "Kubernetes incident response. Start with assess_namespace; read the incident-response prompt or the "
+            f"{SKILL_URI} resource for the playbook. Mitigations are planned as pending commands and run only after "
+            "confirmation."
+        ),
+        version=__version__,
+    )
+    for fn in ASSESSMENT_TOOLS:
+        register(mcp, deps, fn, READ_ONLY)
+    add_skill(mcp)
+    add_prompts(mcp)
+    return mcp
+
+
+def register(mcp: MCPServer[Any], deps: Deps, fn: ToolFunction, annotations: ToolAnnotations) -> None:
+    """Expose `fn` as an MCP tool. Every tool call passes through `call` below (validation, errors, results)."""
+    hints = typing.get_type_hints(fn, include_extras=True)
+    signature = inspect.signature(fn)
+    result_model = hints["return"]
+    if not (inspect.isclass(result_model) and issubclass(result_model, ToolResult)):
+        raise TypeError(f"tool {fn.__name__} must return a ToolResult model, not {result_model!r}")
+    wants_progress = "progress" in signature.parameters
+    arguments = [
+        p.replace(annotation=hints.get(p.name, p.annotation))
+        for p in signature.parameters.values()
+        if p.name not in SERVER_INJECTED
+    ]
+
+    async def call(ctx: Context, **kwargs: Any) -> CallToolResult:
+        started = time.monotonic()
+        try:
+            check_arguments(deps, kwargs)
+            if wants_progress:
+                kwargs["progress"] = progress_reporter(ctx)
+            if inspect.iscoroutinefunction(fn):
+                result = await fn(deps, **kwargs)
+            else:
+                # abandon_on_cancel: a cancelled call answers at once; the blocking read finishes on its own.
+                result = await anyio.to_thread.run_sync(functools.partial(fn, deps, **kwargs), abandon_on_cancel=True)
+        except IncidentError as e:
+            logger.info("tool %s failed after %.2fs: %s", fn.__name__, time.monotonic() - started, e)
+            raise ToolError(str(e)) from e
+        return to_call_result(result)
+
+    call.__name__ = fn.__name__
+    call.__qualname__ = fn.__name__
+    call.__doc__ = fn.__doc__
+    ctx_parameter = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
+    output = Annotated[CallToolResult, result_model]
+    # The SDK reads the tool's schema from the signature: the tool's own arguments, without what the server injects.
+    call.__dict__["__signature__"] = signature.replace(parameters=[*arguments, ctx_parameter], return_annotation=output)
+    call.__annotations__ = {**{p.name: p.annotation for p in arguments}, "ctx": Context, "return": output}
+    mcp.add_tool(
+        call,
+        name=fn.__name__,
+        description=inspect.getdoc(fn),
+        annotations=annotations,
+        structured_output=True,
+    )
+
+
+def check_arguments(deps: Deps, arguments: dict[str, Any]) -> None:
+    """Central checks: the namespace allow-list and object-name syntax, before the tool body runs."""
+    namespace = arguments.get("namespace")
+    if isinstance(namespace, str):
+        deps.check_namespace(namespace)
+    for parameter, what in NAME_PARAMETERS.items():
+        value = arguments.get(parameter)
+        if isinstance(value, str):
+            check_name(value, what)
+
+
+def progress_reporter(ctx: Context) -> Progress:
+    async def report(progress: float, total: float | None, message: str | None) -> None:
+        await ctx.report_progress(progress, total, message)
+
+    return report
+
+
+def to_call_result(result: ToolResult) -> CallToolResult:
+    """Structured content for programs, plus the summary and the same data as text for clients that show text only."""
+    structured = result.model_dump(mode="json")
+    return CallToolResult(
+        content=[
+            TextContent(type="text", text=result.summary),
+            TextContent(type="text", text=result.model_dump_json(exclude={"summary"})),
+        ],
+        structured_content=structured,
+    )
+
+
+def skill_text() -> str:
+    return resources.files("incident_response").joinpath("SKILL.md").read_text(encoding="utf-8")
+
+
+def add_skill(mcp: MCPServer[Any]) -> None:
+    text = skill_text()
+    mcp.add_resource(
+        TextResource(
+            uri=SKILL_URI,
+            name="incident-response",
+            title="Incident response playbook",
+            description="How to use this server's tools to stabilize a Kubernetes incident.",
+            mime_type="text/markdown",
+            text=text,
+        )
+    )
+
+    def incident_response() -> list[UserMessage]:
+        return [UserMessage(text)]
+
+    mcp.add_prompt(
+        Prompt(
+            name="incident-response",
+            title="Incident response playbook",
+            description="The playbook (SKILL.md) for stabilizing a Kubernetes incident with these tools.",
+            arguments=[],
+            fn=incident_response,
+        )
+    )
+
+
+PROMPT_ARGUMENTS = (
+    PromptArgument(name="namespace", description="Namespace of the incident", required=True),
+    PromptArgument(name="deployment", description="Deployment at the centre of it, if known", required=False),
+)
+
+
+def add_prompts(mcp: MCPServer[Any]) -> None:
+    """One prompt per `prompts/*.md`, named by file stem; `{namespace}` and `{deployment}` are filled in."""
+    folder = resources.files("incident_response.prompts")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".md"):
+            continue
+        template = entry.read_text(encoding="utf-8")
+        title, _, _ = template.partition("\n")
+        mcp.add_prompt(
+            Prompt(
+                name=entry.name.removesuffix(".md"),
+                title=title.lstrip("# ").strip() or None,
+                description=prompt_description(template),
+                arguments=list(PROMPT_ARGUMENTS),
+                fn=functools.partial(render_prompt, template),
+            )
+        )
+
+
+def prompt_description(template: str) -> str:
+    """The first paragraph after the title."""
+    lines = template.splitlines()[1:]
+    paragraph: list[str] = []
+    for line in lines:
+        if line.strip():
+            paragraph.append(line.strip())
+        elif paragraph:
+            break
+    return " ".join(paragraph)
+
+
+def render_prompt(template: str, namespace: str, deployment: str | None = None) -> list[UserMessage]:
+    check_name(namespace, "namespace")
+    if deployment:
+        check_name(deployment, "deployment")
+    text = template.replace("{namespace}", namespace).replace("{deployment}", deployment or "<deployment>")
+    return [UserMessage(text)]

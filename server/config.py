@@ -1,0 +1,148 @@
+"""Server settings from command-line flags and `INCIDENT_RESPONSE_*` environment variables (flags win)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from incident_response.tools.deps import MODES, Mode, ToolSettings
+from incident_response.tools.kube import ClusterSource
+
+ENV_PREFIX = "INCIDENT_RESPONSE_"
+APP_DIR = "incident-response-mcp"
+
+
+def default_state_dir(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_STATE_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "state")
+    return Path(base) / APP_DIR
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Mode = "standard"
+    kubeconfig: Path | None = None
+    context: str | None = None
+    namespaces: tuple[str, ...] = ()
+    state_dir: Path = field(default_factory=lambda: default_state_dir(os.environ))
+    http: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Resolved at load time: where the cluster connection comes from (None: no cluster configured).
+    cluster: ClusterSource | None = None
+
+    def tool_settings(self) -> ToolSettings:
+        return ToolSettings(
+            mode=self.mode,
+            namespaces=self.namespaces,
+            cluster=self.cluster,
+            state_dir=self.state_dir,
+            cluster_description=describe_cluster(self.cluster),
+        )
+
+
+def describe_cluster(cluster: ClusterSource | None) -> str:
+    if cluster is None:
+        return "none"
+    if cluster.in_cluster:
+        return "in-cluster service account"
+    context = f" (context {cluster.context})" if cluster.context else " (current context)"
+    return f"kubeconfig {cluster.kubeconfig}{context}"
+
+
+def resolve_cluster(kubeconfig: Path | None, context: str | None, env: Mapping[str, str]) -> ClusterSource | None:
+    """kubectl's order, plus in-cluster: explicit kubeconfig, the pod's service account, $KUBECONFIG, ~/.kube/config."""
+    if kubeconfig is not None:
+        return ClusterSource(kubeconfig=kubeconfig.expanduser(), context=context)
+    if env.get("KUBERNETES_SERVICE_HOST") and context is None:
+        return ClusterSource(in_cluster=True)
+    for candidate in (env.get("KUBECONFIG") or "").split(os.pathsep):
+        if candidate and Path(candidate).expanduser().is_file():
+            return ClusterSource(kubeconfig=Path(candidate).expanduser(), context=context)
+    home = env.get("HOME")
+    if home:
+        default = Path(home) / ".kube" / "config"
+        if default.is_file():
+            return ClusterSource(kubeconfig=default, context=context)
+    return None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags shared by `serve` and the commands that read the same state (approve, pending, demo)."""
+    parser.add_argument("--mode", choices=MODES, help="safety mode (default standard) [INCIDENT_RESPONSE_MODE]")
+    parser.add_argument("--kubeconfig", type=Path, help="kubeconfig file [INCIDENT_RESPONSE_KUBECONFIG]")
+    parser.add_argument("--context", help="kubeconfig context [INCIDENT_RESPONSE_CONTEXT]")
+    parser.add_argument(
+        "--namespace",
+        action="append",
+        dest="namespaces",
+        metavar="NAMESPACE",
+        help="allow only this namespace (repeatable) [INCIDENT_RESPONSE_NAMESPACE, comma-separated]",
+    )
+    parser.add_argument("--state-dir", type=Path, help="journal and pending commands [INCIDENT_RESPONSE_STATE_DIR]")
+
+
+def add_transport_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--http", action="store_true", default=None, help="serve streamable HTTP instead of stdio")
+    parser.add_argument("--host", help="HTTP bind address (default 127.0.0.1) [INCIDENT_RESPONSE_HOST]")
+    parser.add_argument("--port", type=int, help="HTTP port (default 8000) [INCIDENT_RESPONSE_PORT]")
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def parse_mode(value: str) -> Mode:
+    for mode in MODES:
+        if mode == value:
+            return mode
+    raise SettingsError(f"unknown mode {value!r}: choose one of {', '.join(MODES)}")
+
+
+def _env_bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
+    """Merge flags over `INCIDENT_RESPONSE_*` variables over defaults."""
+    env = os.environ if env is None else env
+
+    def pick(name: str) -> object:
+        value = getattr(args, name, None)
+        if value is not None:
+            return value
+        return env.get(ENV_PREFIX + name.upper()) or None
+
+    mode = parse_mode(str(pick("mode") or "standard"))
+    namespaces_flag = getattr(args, "namespaces", None)
+    if namespaces_flag:
+        namespaces = tuple(dict.fromkeys(namespaces_flag))
+    else:
+        raw = env.get(ENV_PREFIX + "NAMESPACE", "")
+        namespaces = tuple(dict.fromkeys(n.strip() for n in raw.split(",") if n.strip()))
+    kubeconfig_value = pick("kubeconfig")
+    kubeconfig = Path(str(kubeconfig_value)) if kubeconfig_value else None
+    context_value = pick("context")
+    context = str(context_value) if context_value else None
+    state_value = pick("state_dir")
+    state_dir = Path(str(state_value)).expanduser() if state_value else default_state_dir(env)
+    http_flag = getattr(args, "http", None)
+    http = bool(http_flag) if http_flag is not None else _env_bool(env.get(ENV_PREFIX + "HTTP", ""))
+    port_value = pick("port")
+    try:
+        port = int(str(port_value)) if port_value else 8000
+    except ValueError as e:
+        raise SettingsError(f"port {port_value!r} is not a number") from e
+    return Settings(
+        mode=mode,
+        kubeconfig=kubeconfig,
+        context=context,
+        namespaces=namespaces,
+        state_dir=state_dir,
+        http=http,
+        host=str(pick("host") or "127.0.0.1"),
+        port=port,
+        cluster=resolve_cluster(kubeconfig, context, env),
+    )

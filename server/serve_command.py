@@ -1,0 +1,50 @@
+"""`incident-response-mcp serve` (the default command): MCP over stdio, or streamable HTTP with --http."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any
+
+from incident_response.server import config
+
+
+def add_parser(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "serve",
+        help="serve MCP over stdio (default) or streamable HTTP",
+        description="Serve the incident-response MCP server. Logs go to stderr; stdout carries the protocol.",
+    )
+    config.add_arguments(parser)
+    config.add_transport_arguments(parser)
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        stream=sys.stderr, level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = config.load_settings(args)
+    except config.SettingsError as e:
+        print(f"incident-response-mcp: {e}", file=sys.stderr)
+        return 2
+    # Imported here so `--help` and the other subcommands stay fast.
+    from incident_response.server.app import build_server
+
+    server = build_server(settings)
+    log = logging.getLogger("incident_response.server")
+    log.info(
+        "serving in %s mode, cluster: %s, namespaces: %s",
+        settings.mode,
+        config.describe_cluster(settings.cluster),
+        ", ".join(settings.namespaces) or "all",
+    )
+    if settings.http:
+        log.info("streamable HTTP on http://%s:%d/mcp", settings.host, settings.port)
+        server.run("streamable-http", host=settings.host, port=settings.port)
+    else:
+        server.run()
+    return 0
