@@ -1,0 +1,98 @@
+import subprocess
+import sys
+import textwrap
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from incident_response.tools.journal import Journal
+
+
+def plan(token: str, incident: str, **extra: Any) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "token": token,
+        "incident": incident,
+        "tool": "rollback_deployment",
+        "fingerprint": "f" * 64,
+        "created_at": now.isoformat(),
+        "expires_at": now.replace(year=now.year + 1).isoformat(),
+        "command": "kubectl rollout undo deployment/web -n shop",
+        **extra,
+    }
+
+
+def test_state_dir_is_private_and_wal(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "s")
+    assert (tmp_path / "s").stat().st_mode & 0o777 == 0o700
+    assert j.path.stat().st_mode & 0o777 == 0o600
+    import sqlite3
+
+    assert sqlite3.connect(j.path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_current_incident_is_opened_once(tmp_path: Path) -> None:
+    j = Journal(tmp_path)
+    first = j.current_incident()
+    assert j.current_incident() == first
+    named = j.open_incident("checkout down", incident_id="INC-7")
+    assert named == "INC-7" and j.current_incident() == "INC-7"
+
+
+def test_tool_calls_are_recorded_with_arguments_and_duration(tmp_path: Path) -> None:
+    j = Journal(tmp_path)
+    j.record_tool_call("list_pods", {"namespace": "shop"}, status="ok", duration_ms=12.5, incident="I")
+    j.record_tool_call("confirm_command", {"token": "t"}, status="error", duration_ms=1, error="boom", incident="I")
+    calls = j.tool_calls(incident="I")
+    assert [(c.tool, c.arguments, c.status) for c in calls] == [
+        ("list_pods", {"namespace": "shop"}, "ok"), ("confirm_command", {"token": "t"}, "error"),
+    ]  # fmt: skip
+    assert calls[1].error == "boom" and calls[0].duration_ms == 12.5
+
+
+def test_transition_is_conditional_and_writes_its_event(tmp_path: Path) -> None:
+    j = Journal(tmp_path)
+    j.add_command(plan("t1", "I"), state="pending")
+    assert j.transition(
+        "t1", ["pending"], "approved", event="approved", actor="alice", channel="cli", fields={"decided_by": "alice"}
+    )
+    assert not j.transition("t1", ["pending"], "denied", event="denied")
+    row = j.command("t1")
+    assert row and row.state == "approved" and row.decided_by == "alice"
+    assert [(e.kind, e.actor) for e in j.events(incident="I")] == [("proposed", None), ("approved", "alice")]
+
+
+def test_expired_rows_cannot_be_claimed(tmp_path: Path) -> None:
+    j = Journal(tmp_path)
+    j.add_command(plan("t", "I"), state="approved")
+    row = j.command("t")
+    assert row
+    assert not j.transition("t", ["approved"], "executing", event="claimed", unexpired_at=row.expires_at)
+    assert j.transition("t", ["approved"], "executing", event="claimed", unexpired_at=row.expires_at - 1)
+
+
+def test_temporary_measures_exclude_restored_ones(tmp_path: Path) -> None:
+    j = Journal(tmp_path)
+    for token, extra in [
+        ("cordon", {"temporary": True}),
+        ("isolate", {"temporary": True}),
+        ("uncordon", {"restores": "cordon"}),
+        ("scale", {}),
+    ]:
+        j.add_command(plan(token, "I", **extra), state="succeeded")
+    assert [m.token for m in j.temporary_measures()] == ["isolate"]
+
+
+def test_other_processes_see_committed_rows_and_race_fairly(tmp_path: Path) -> None:
+    """Five processes race to claim one token: exactly one wins."""
+    j = Journal(tmp_path)
+    j.add_command(plan("t", "I"), state="approved")
+    script = textwrap.dedent(f"""
+        from incident_response.tools.journal import Journal
+        j = Journal({str(tmp_path)!r})
+        print(j.transition("t", ["approved"], "executing", event="claimed"))
+    """)
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(5)]
+    outputs = [p.communicate(timeout=60)[0].strip() for p in procs]
+    assert sorted(outputs) == ["False"] * 4 + ["True"]
+    assert [e.kind for e in j.events(token="t")] == ["proposed", "claimed"]

@@ -1,0 +1,327 @@
+"""The incident journal: one SQLite file in the state directory, shared by every server process and the CLI.
+
+WAL mode with `synchronous=FULL`, so every committed row survives a crash (SIGKILL included), and several processes
+on one host can read while one writes. Every state change of a pending command is one conditional UPDATE inside a
+`BEGIN IMMEDIATE` transaction together with its timeline event, so two processes can never both win a transition.
+Each call opens its own connection: tools run in worker threads, and a connection is cheap next to an API call.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+DB_NAME = "journal.sqlite3"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS incidents (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, opened_at REAL NOT NULL, closed_at REAL
+);
+CREATE TABLE IF NOT EXISTS tool_calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, incident TEXT, at REAL NOT NULL, tool TEXT NOT NULL,
+    arguments TEXT NOT NULL, status TEXT NOT NULL, error TEXT, duration_ms REAL NOT NULL, pid INTEGER
+);
+CREATE TABLE IF NOT EXISTS commands (
+    token TEXT PRIMARY KEY, incident TEXT NOT NULL, tool TEXT NOT NULL, state TEXT NOT NULL,
+    plan TEXT NOT NULL, fingerprint TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL,
+    approved_fingerprint TEXT, decided_by TEXT, decided_channel TEXT, decided_at REAL,
+    claimed_at REAL, finished_at REAL, result TEXT, temporary INTEGER NOT NULL DEFAULT 0, restores TEXT
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, incident TEXT, at REAL NOT NULL, token TEXT, kind TEXT NOT NULL,
+    actor TEXT, channel TEXT, detail TEXT
+);
+CREATE INDEX IF NOT EXISTS events_incident ON events (incident, id);
+CREATE INDEX IF NOT EXISTS commands_state ON commands (state);
+"""
+
+
+class CommandRow(BaseModel):
+    token: str
+    incident: str
+    tool: str
+    state: str
+    plan: dict[str, Any]
+    fingerprint: str
+    created_at: float
+    expires_at: float
+    approved_fingerprint: str | None = None
+    decided_by: str | None = None
+    decided_channel: str | None = None
+    decided_at: float | None = None
+    claimed_at: float | None = None
+    finished_at: float | None = None
+    result: dict[str, Any] | None = None
+    temporary: bool = False
+    restores: str | None = None
+
+
+class Event(BaseModel):
+    id: int
+    incident: str | None
+    at: float
+    token: str | None
+    kind: str
+    actor: str | None = None
+    channel: str | None = None
+    detail: dict[str, Any] | None = None
+
+
+class ToolCall(BaseModel):
+    id: int
+    incident: str | None
+    at: float
+    tool: str
+    arguments: dict[str, Any]
+    status: str
+    error: str | None
+    duration_ms: float
+    pid: int | None
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def _loads(value: str | None) -> Any:
+    return None if value is None else json.loads(value)
+
+
+class Journal:
+    """Append-mostly store of tool calls, pending commands and the incident timeline."""
+
+    def __init__(self, state_dir: str | os.PathLike[str]) -> None:
+        self.state_dir = Path(state_dir)
+        # The state dir holds live tokens: readable by this OS user only.
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.path = self.state_dir / DB_NAME
+        with self._connect() as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+        os.chmod(self.path, 0o600)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA busy_timeout=30000")
+            yield db
+        finally:
+            db.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One IMMEDIATE transaction: takes the write lock up front, so check-then-update cannot interleave."""
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    @staticmethod
+    def _event(
+        db: sqlite3.Connection,
+        kind: str,
+        *,
+        incident: str | None,
+        token: str | None = None,
+        actor: str | None = None,
+        channel: str | None = None,
+        detail: dict[str, Any] | None = None,
+        at: float | None = None,
+    ) -> None:
+        db.execute(
+            "INSERT INTO events (incident, at, token, kind, actor, channel, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (incident, at or time.time(), token, kind, actor, channel, None if detail is None else _dumps(detail)),
+        )
+
+    # --- incidents ------------------------------------------------------------------------------------------------
+
+    def open_incident(self, title: str, *, incident_id: str | None = None) -> str:
+        opened = time.time()
+        new_id = incident_id or time.strftime("inc-%Y%m%d-%H%M%S", time.gmtime(opened)) + f"-{os.getpid() % 10000}"
+        with self._write() as db:
+            db.execute("INSERT INTO incidents (id, title, opened_at) VALUES (?, ?, ?)", (new_id, title, opened))
+            self._event(db, "incident_opened", incident=new_id, detail={"title": title}, at=opened)
+        return new_id
+
+    def current_incident(self) -> str:
+        """The newest open incident; opens an untitled one when there is none, so nothing is unattributed."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT id FROM incidents WHERE closed_at IS NULL ORDER BY opened_at DESC LIMIT 1"
+            ).fetchone()
+        return str(row["id"]) if row else self.open_incident("untitled incident")
+
+    # --- tool calls -----------------------------------------------------------------------------------------------
+
+    def record_tool_call(
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        status: str,
+        duration_ms: float,
+        error: str | None = None,
+        incident: str | None = None,
+    ) -> None:
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO tool_calls (incident, at, tool, arguments, status, error, duration_ms, pid)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (incident, time.time(), tool, _dumps(arguments), status, error, duration_ms, os.getpid()),
+            )
+
+    def tool_calls(self, *, incident: str | None = None, tool: str | None = None) -> list[ToolCall]:
+        query, args = "SELECT * FROM tool_calls WHERE 1=1", list[Any]()
+        if incident is not None:
+            query, args = query + " AND incident = ?", [*args, incident]
+        if tool is not None:
+            query, args = query + " AND tool = ?", [*args, tool]
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY id", args).fetchall()
+        return [ToolCall(**{**dict(r), "arguments": _loads(r["arguments"])}) for r in rows]
+
+    # --- pending commands -----------------------------------------------------------------------------------------
+
+    def add_command(self, plan: dict[str, Any], *, state: str, actor: str | None = None) -> None:
+        """Store a proposed command and its `proposed` event in one transaction."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO commands (token, incident, tool, state, plan, fingerprint, created_at, expires_at,"
+                " temporary, restores) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    plan["token"],
+                    plan["incident"],
+                    plan["tool"],
+                    state,
+                    _dumps(plan),
+                    plan["fingerprint"],
+                    _epoch(plan["created_at"]),
+                    _epoch(plan["expires_at"]),
+                    int(bool(plan.get("temporary"))),
+                    plan.get("restores"),
+                ),
+            )
+            self._event(
+                db,
+                "proposed",
+                incident=plan["incident"],
+                token=plan["token"],
+                actor=actor,
+                detail={"tool": plan["tool"], "command": plan.get("command"), "summary": plan.get("summary")},
+            )
+
+    def record_event(
+        self,
+        kind: str,
+        *,
+        incident: str | None,
+        token: str | None = None,
+        actor: str | None = None,
+        channel: str | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        with self._write() as db:
+            self._event(db, kind, incident=incident, token=token, actor=actor, channel=channel, detail=detail)
+
+    def transition(
+        self,
+        token: str,
+        from_states: Sequence[str],
+        to_state: str,
+        *,
+        event: str,
+        unexpired_at: float | None = None,
+        actor: str | None = None,
+        channel: str | None = None,
+        detail: dict[str, Any] | None = None,
+        fields: dict[str, Any] | None = None,
+    ) -> bool:
+        """Move a command from one of `from_states` to `to_state` if it is still there; True if this call won.
+
+        `unexpired_at` adds the condition `expires_at > unexpired_at`. The event is written in the same
+        transaction, so the timeline never shows a transition that did not happen, or misses one that did.
+        """
+        sets = {"state": to_state, **(fields or {})}
+        for key in ("result",):
+            if key in sets and sets[key] is not None:
+                sets[key] = _dumps(sets[key])
+        assignments = ", ".join(f"{column} = ?" for column in sets)
+        marks = ", ".join("?" for _ in from_states)
+        query = f"UPDATE commands SET {assignments} WHERE token = ? AND state IN ({marks})"
+        args: list[Any] = [*sets.values(), token, *from_states]
+        if unexpired_at is not None:
+            query += " AND expires_at > ?"
+            args.append(unexpired_at)
+        with self._write() as db:
+            won = db.execute(query, args).rowcount == 1
+            if won:
+                row = db.execute("SELECT incident FROM commands WHERE token = ?", (token,)).fetchone()
+                self._event(
+                    db, event, incident=row["incident"], token=token, actor=actor, channel=channel, detail=detail
+                )
+        return won
+
+    def command(self, token: str) -> CommandRow | None:
+        with self._connect() as db:
+            row = db.execute("SELECT * FROM commands WHERE token = ?", (token,)).fetchone()
+        return None if row is None else _command_row(row)
+
+    def commands(self, *, states: Sequence[str] | None = None, incident: str | None = None) -> list[CommandRow]:
+        query, args = "SELECT * FROM commands WHERE 1=1", list[Any]()
+        if states:
+            query += f" AND state IN ({', '.join('?' for _ in states)})"
+            args += list(states)
+        if incident is not None:
+            query, args = query + " AND incident = ?", [*args, incident]
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY created_at", args).fetchall()
+        return [_command_row(r) for r in rows]
+
+    def temporary_measures(self, *, incident: str | None = None) -> list[CommandRow]:
+        """Succeeded commands that left a temporary measure, minus those a later succeeded command restored."""
+        done = self.commands(states=["succeeded"], incident=incident)
+        restored = {c.restores for c in done if c.restores}
+        return [c for c in done if c.temporary and c.token not in restored]
+
+    # --- the timeline ---------------------------------------------------------------------------------------------
+
+    def events(self, *, incident: str | None = None, token: str | None = None) -> list[Event]:
+        query, args = "SELECT * FROM events WHERE 1=1", list[Any]()
+        if incident is not None:
+            query, args = query + " AND incident = ?", [*args, incident]
+        if token is not None:
+            query, args = query + " AND token = ?", [*args, token]
+        with self._connect() as db:
+            rows = db.execute(query + " ORDER BY id", args).fetchall()
+        return [Event(**{**dict(r), "detail": _loads(r["detail"])}) for r in rows]
+
+
+def _command_row(row: sqlite3.Row) -> CommandRow:
+    data = dict(row)
+    data["plan"] = _loads(data["plan"])
+    data["result"] = _loads(data["result"])
+    data["temporary"] = bool(data["temporary"])
+    return CommandRow(**data)
+
+
+def _epoch(value: Any) -> float:
+    """Plans carry ISO datetimes (pydantic JSON); columns hold epoch seconds for cheap comparisons."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return datetime.fromisoformat(str(value)).timestamp()

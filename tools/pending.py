@@ -1,0 +1,474 @@
+"""The pending-command engine: issue a token for a plan, record the human's decision, and run it exactly once.
+
+Lifecycle of a token (states are columns in the journal; every arrow is one conditional UPDATE):
+
+    pending ──approve──> approved ──claim──> executing ──> succeeded | failed | unknown
+       │                    │                    └──────> stale (the cluster changed since the plan; nothing ran)
+       ├──deny──> denied    ├──cancel──> cancelled
+       └──(clock passes expires_at)──> expired
+
+The claim is the single-use guarantee: only one UPDATE ... WHERE state IN (...) can win, across threads and processes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from incident_response.tools import errors
+from incident_response.tools.deps import Mode
+from incident_response.tools.executor import ExecRunner, Outcome, read_precondition, run_step
+from incident_response.tools.journal import CommandRow, Journal
+from incident_response.tools.kube import Kube
+from incident_response.tools.plan import (
+    Change,
+    Drift,
+    PendingCommand,
+    PlanDraft,
+    Precondition,
+    Risk,
+    Target,
+    drift,
+    fingerprint,
+    observe,
+)
+from pydantic import BaseModel, Field
+
+DEFAULT_TTL = timedelta(minutes=15)
+LIVE = ("pending", "approved")
+FINISHED = ("succeeded", "failed", "unknown", "executing")
+
+Status = Literal[
+    "blocked", "pending", "approved", "awaiting_approval", "succeeded", "failed", "unknown", "stale", "denied",
+    "expired", "cancelled", "used", "unknown_token", "refused",
+]  # fmt: skip
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_token() -> str:
+    """256 random bits, URL-safe: nothing to guess, nothing to quote in a shell."""
+    return secrets.token_urlsafe(32)
+
+
+class Proposal(BaseModel):
+    """What a planning tool returns: the exact command, the change, the undo, and (unless blocked) the token."""
+
+    status: Literal["blocked", "pending"]
+    token: str | None = None
+    command: str
+    undo_command: str | None = None
+    diff: list[Change]
+    expires_at: datetime | None = None
+    summary: str
+    target: Target
+    risk: Risk
+    steps: list[str] = Field(description="Each step's command, in order.")
+    preconditions: list[Precondition]
+    warnings: list[str] = Field(default_factory=list)
+    fingerprint: str | None = None
+    next_step: str
+
+
+class StepOutcome(BaseModel):
+    command: str
+    status: Literal["succeeded", "failed", "unknown", "skipped"]
+    detail: str | None = None
+
+
+class CommandResult(BaseModel):
+    """What confirm/approve/deny/cancel answer. `status` says what happened to the token."""
+
+    status: Status
+    token: str
+    message: str
+    command: str | None = None
+    undo_command: str | None = None
+    diff: list[Change] = Field(default_factory=list)
+    expires_at: datetime | None = None
+    changes: list[Drift] = Field(default_factory=list, description="For stale: what changed since the plan.")
+    steps: list[StepOutcome] = Field(default_factory=list)
+    approved_by: str | None = None
+    approval_channel: str | None = None
+    before: dict[str, Any] | None = Field(default=None, description="What the plan depended on, just before writing.")
+    after: dict[str, Any] | None = Field(default=None, description="The same fields as observed after writing.")
+
+
+class HumanAnswer(BaseModel):
+    """A decision from a human (or what a client attests is one: the channel says which)."""
+
+    approved: bool
+    approver: str
+    channel: str
+    reason: str | None = None
+
+
+def _epoch(value: datetime) -> float:
+    return value.timestamp()
+
+
+class PendingEngine:
+    """Issues, decides and executes pending commands, all state in the journal so any process can pick up."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        *,
+        ttl: timedelta = DEFAULT_TTL,
+        clock: Callable[[], datetime] = utcnow,
+        token_factory: Callable[[], str] = new_token,
+        exec_runner: ExecRunner | None = None,
+    ) -> None:
+        self.journal = journal
+        self.ttl = ttl
+        self.clock = clock
+        self.token_factory = token_factory
+        self.exec_runner = exec_runner
+
+    def approve_hint(self, token: str) -> str:
+        return f"incident-response-mcp approve {token} --state-dir {self.journal.state_dir}"
+
+    # --- issuing --------------------------------------------------------------------------------------------------
+
+    def propose(self, draft: PlanDraft, mode: Mode, *, incident: str | None = None) -> Proposal:
+        """Store the plan under a fresh token (or, in safe mode, journal it as advice and issue none)."""
+        view = {
+            "command": draft.command,
+            "undo_command": draft.undo_command,
+            "diff": draft.diff,
+            "summary": draft.summary,
+            "target": draft.target,
+            "risk": draft.risk,
+            "steps": [s.command for s in draft.steps],
+            "preconditions": draft.preconditions,
+            "warnings": draft.warnings,
+        }
+        incident = incident or self.journal.current_incident()
+        if mode == "safe":
+            self.journal.record_event(
+                "blocked", incident=incident, detail={"tool": draft.tool, "command": draft.command}
+            )
+            return Proposal(
+                status="blocked",
+                **view,
+                next_step="Safe mode: nothing can be executed from this server. Show the command to a human, who may "
+                "run it themselves after reviewing it.",
+            )
+        now = self.clock()
+        cmd = PendingCommand(
+            **draft.model_dump(), token=self.token_factory(), incident=incident, created_at=now,
+            expires_at=now + self.ttl,
+        )  # fmt: skip
+        cmd.fingerprint = fingerprint(cmd)
+        self.journal.add_command({**cmd.model_dump(mode="json"), "command": cmd.command}, state="pending")
+        if mode == "full":
+            hint = "Full mode: show the command and diff to the human, then call confirm_command(token) to run it."
+        else:
+            hint = (
+                "Show the command, diff and undo to the human. To run it, call confirm_command(token): it asks the "
+                f"human when the client supports it; otherwise the human approves with: {self.approve_hint(cmd.token)}"
+            )
+        return Proposal(
+            status="pending", token=cmd.token, expires_at=cmd.expires_at, fingerprint=cmd.fingerprint,
+            next_step=hint, **view,
+        )  # fmt: skip
+
+    # --- reading --------------------------------------------------------------------------------------------------
+
+    def get(self, token: str) -> tuple[CommandRow, PendingCommand] | None:
+        row = self.journal.command(token)
+        return None if row is None else (row, PendingCommand.model_validate(row.plan))
+
+    def live(self) -> list[tuple[CommandRow, PendingCommand]]:
+        """Commands still waiting for a decision or a confirm, after expiring the ones whose time is up."""
+        out = []
+        for row in self.journal.commands(states=LIVE):
+            if self._expire_if_due(row):
+                continue
+            out.append((row, PendingCommand.model_validate(row.plan)))
+        return out
+
+    def needs_human(self, token: str, mode: Mode) -> PendingCommand | None:
+        """The plan to show a human, if confirming this token in this mode would wait for one."""
+        found = self.get(token)
+        if mode != "standard" or found is None or found[0].state != "pending" or self._expire_if_due(found[0]):
+            return None
+        return found[1]
+
+    def _expire_if_due(self, row: CommandRow) -> bool:
+        if row.state in LIVE and row.expires_at <= _epoch(self.clock()):
+            self.journal.transition(row.token, LIVE, "expired", event="expired")
+            return True
+        return False
+
+    def _refusal(self, token: str) -> CommandResult | None:
+        """Why this token cannot go on, or None while it is live."""
+        found = self.get(token)
+        if found is None:
+            return CommandResult(
+                status="unknown_token", token=token,
+                message="No pending command has this token in this server's state directory. Tokens cannot be "
+                "guessed or edited; plan the mitigation again to get a new one.",
+            )  # fmt: skip
+        row, cmd = found
+        if self._expire_if_due(row):
+            row = self.journal.command(token) or row
+        base = {
+            "token": token,
+            "command": cmd.command,
+            "undo_command": cmd.undo_command,
+            "diff": cmd.diff,
+            "expires_at": cmd.expires_at,
+            "approved_by": row.decided_by,
+            "approval_channel": row.decided_channel,
+        }
+        messages: dict[str, tuple[Status, str]] = {
+            "expired": (
+                "expired",
+                f"This plan expired at {cmd.expires_at.isoformat()} without running; plan it again.",
+            ),
+            "denied": (
+                "denied",
+                f"A human denied this command ({row.decided_by} via {row.decided_channel}); it "
+                "will not run. Do not retry it; ask the human what to do instead.",
+            ),
+            "cancelled": ("cancelled", "This command was cancelled; it will not run. Plan again if still needed."),
+            "stale": (
+                "stale",
+                "This plan went stale (the cluster changed since it was made) and was not run; plan again.",
+            ),
+        }
+        if row.state in messages:
+            status, message = messages[row.state]
+            return CommandResult(status=status, message=message, **base)
+        if row.state in FINISHED:
+            previous = (row.result or {}).get("status", row.state)
+            return CommandResult(
+                status="used", message=f"This token was already used (outcome: {previous}); a token runs at most once. "
+                "Check the cluster's state, and plan again if more is needed.", **base,
+            )  # fmt: skip
+        return None
+
+    # --- the human's side -----------------------------------------------------------------------------------------
+
+    def decide(self, token: str, answer: HumanAnswer) -> CommandResult:
+        """Record approval or denial; approval binds to the plan's fingerprint."""
+        refusal = self._refusal(token)
+        if refusal is not None:
+            return refusal
+        row, cmd = self.get(token) or (None, None)
+        assert row is not None and cmd is not None
+        if row.state == "approved" and answer.approved:
+            return CommandResult(
+                status="approved",
+                token=token,
+                command=cmd.command,
+                approved_by=row.decided_by,
+                approval_channel=row.decided_channel,
+                message="Already approved.",
+            )
+        now = _epoch(self.clock())
+        to_state = "approved" if answer.approved else "denied"
+        won = self.journal.transition(
+            token, ("pending",) if answer.approved else LIVE, to_state, event=to_state, unexpired_at=now,
+            actor=answer.approver, channel=answer.channel, detail={"reason": answer.reason},
+            fields={"decided_by": answer.approver, "decided_channel": answer.channel, "decided_at": now,
+                    "approved_fingerprint": row.fingerprint if answer.approved else None},
+        )  # fmt: skip
+        if not won:
+            return self._refusal(token) or self.decide(token, answer)
+        status: Status = "approved" if answer.approved else "denied"
+        return CommandResult(
+            status=status,
+            token=token,
+            command=cmd.command,
+            undo_command=cmd.undo_command,
+            diff=cmd.diff,
+            expires_at=cmd.expires_at,
+            approved_by=answer.approver,
+            approval_channel=answer.channel,
+            message=f"{status} by {answer.approver} via {answer.channel}.",
+        )
+
+    def cancel(self, token: str, *, actor: str = "agent") -> CommandResult:
+        refusal = self._refusal(token)
+        if refusal is not None:
+            return refusal
+        if not self.journal.transition(token, LIVE, "cancelled", event="cancelled", actor=actor):
+            return self._refusal(token) or self.cancel(token, actor=actor)
+        return CommandResult(status="cancelled", token=token, message="Cancelled; it will not run.")
+
+    # --- the agent's side -----------------------------------------------------------------------------------------
+
+    def confirm(self, token: str, *, mode: Mode, kube: Kube, answer: HumanAnswer | None = None) -> CommandResult:
+        """Run the stored plan if this mode allows it now; `answer` is a human decision gathered in band."""
+        refusal = self._refusal(token)
+        if refusal is not None:
+            return refusal
+        found = self.get(token)
+        assert found is not None
+        row, cmd = found
+        base = {
+            "token": token,
+            "command": cmd.command,
+            "undo_command": cmd.undo_command,
+            "diff": cmd.diff,
+            "expires_at": cmd.expires_at,
+        }
+        if mode == "safe":
+            return CommandResult(
+                status="refused", message="Safe mode: this server never executes mutations. A human may run the "
+                "command themselves after reviewing it.", **base,
+            )  # fmt: skip
+        if mode == "standard" and row.state == "pending":
+            if answer is None:
+                return CommandResult(
+                    status="awaiting_approval", message="A human must approve this command before it runs. Show "
+                    f"them the command, diff and undo, and ask them to run: {self.approve_hint(token)} (or "
+                    "deny it with `deny` instead of `approve`). Then call confirm_command again.", **base,
+                )  # fmt: skip
+            decided = self.decide(token, answer)
+            if decided.status != "approved":
+                return decided
+        now = _epoch(self.clock())
+        fields: dict[str, Any] = {"claimed_at": now}
+        unattended = mode == "full" and row.state == "pending"
+        if unattended:
+            fields |= {"decided_channel": "none (full mode)", "decided_at": now}
+        won = self.journal.transition(
+            token, ("approved",) if mode == "standard" else LIVE, "executing", event="claimed",
+            unexpired_at=now, fields=fields, channel="none (full mode)" if unattended else None,
+            detail={"mode": mode, "human_approved": not unattended},
+        )  # fmt: skip
+        if not won:
+            return self._refusal(token) or CommandResult(status="used", message="Already claimed.", **base)
+        claimed = self.journal.command(token)
+        assert claimed is not None
+        return self._execute(claimed, cmd, kube, previous_state=row.state if row.state in LIVE else "approved")
+
+    def _execute(self, row: CommandRow, cmd: PendingCommand, kube: Kube, *, previous_state: str) -> CommandResult:
+        base = {
+            "token": row.token,
+            "command": cmd.command,
+            "undo_command": cmd.undo_command,
+            "diff": cmd.diff,
+            "expires_at": cmd.expires_at,
+            "approved_by": row.decided_by,
+            "approval_channel": row.decided_channel,
+        }
+        finished = False
+
+        def finish(result: CommandResult) -> CommandResult:
+            nonlocal finished
+            detail = {"status": result.status, "message": result.message}
+            self.journal.transition(
+                row.token, ("executing",), result.status, event="executed" if result.status != "stale" else "stale",
+                detail=detail, fields={"finished_at": _epoch(self.clock()), "result": result.model_dump(mode="json")},
+            )  # fmt: skip
+            finished = True
+            return result
+
+        try:
+            if fingerprint(cmd) != row.fingerprint or row.approved_fingerprint not in (None, row.fingerprint):
+                return finish(
+                    CommandResult(
+                        status="failed",
+                        message="The stored plan no longer matches what was approved; nothing ran. Plan again.",
+                        **base,
+                    )
+                )
+            try:
+                reads = [read_precondition(kube, pre) for pre in cmd.preconditions]
+            except errors.IncidentError as e:
+                # Nothing was written: hand the claim back so the same approved token can be confirmed again.
+                self.journal.transition(
+                    row.token, ("executing",), previous_state, event="released", detail={"error": str(e)}
+                )
+                finished = True
+                return CommandResult(
+                    status="failed",
+                    message=f"Could not re-read the target, so nothing ran: {e} "
+                    "The token is still valid; confirm again once the API answers.",
+                    **base,
+                )
+            before = {r.pre.name or r.pre.label_selector or r.pre.resource: observe(r.pre, r.found) for r in reads}
+            changes = [d for r in reads for d in drift(r.pre, r.found)]
+            if changes:
+                what = "; ".join(d.describe() for d in changes)
+                return finish(
+                    CommandResult(
+                        status="stale",
+                        changes=changes,
+                        before=before,
+                        message=f"The cluster changed since the plan ({what}); nothing ran. Plan again.",
+                        **base,
+                    )
+                )
+            return finish(self._run_steps(cmd, kube, base, before))
+        finally:
+            if not finished:
+                self.journal.transition(
+                    row.token,
+                    ("executing",),
+                    "unknown",
+                    event="executed",
+                    detail={"status": "unknown", "message": "execution was interrupted"},
+                )
+
+    def _run_steps(
+        self, cmd: PendingCommand, kube: Kube, base: dict[str, Any], before: dict[str, Any]
+    ) -> CommandResult:
+        outcomes: list[StepOutcome] = []
+        status: Outcome = "succeeded"
+        answers: list[dict[str, Any]] = []
+        for step in cmd.steps:
+            if status != "succeeded":
+                outcomes.append(
+                    StepOutcome(command=step.command, status="skipped", detail="an earlier step did not succeed")
+                )
+                continue
+            status, detail, answer = run_step(kube, step, self.exec_runner)
+            outcomes.append(StepOutcome(command=step.command, status=status, detail=detail))
+            if answer:
+                answers.append(answer)
+        after = self._observe_after(cmd, kube, answers)
+        done = sum(o.status == "succeeded" for o in outcomes)
+        messages: dict[Outcome, str] = {
+            "succeeded": "The API accepted every write. Verify recovery (rollout_status, list_pods) before "
+            "calling the incident mitigated.",
+            "failed": "The API refused the write; "
+            + ("nothing changed." if done == 0 else f"{done} earlier step(s) had already been applied."),
+            "unknown": "The request was sent but its outcome is unknown: it may or may not have been applied. "
+            "Read the target's current state before doing anything else; do not simply retry.",
+        }
+        return CommandResult(
+            status=status, message=messages[status], steps=outcomes, before=before, after=after, **base
+        )
+
+    def _observe_after(self, cmd: PendingCommand, kube: Kube, answers: list[dict[str, Any]]) -> dict[str, Any]:
+        """The precondition fields after the write: from the write's own answer where it is that object."""
+        after: dict[str, Any] = {}
+        for pre in cmd.preconditions:
+            key = pre.name or pre.label_selector or pre.resource
+            answer = next(
+                (
+                    a
+                    for a in reversed(answers)
+                    if pre.name
+                    and (a.get("metadata") or {}).get("name") == pre.name
+                    and (a.get("metadata") or {}).get("namespace") == pre.namespace
+                ),
+                None,
+            )
+            if answer is not None:
+                after[key] = observe(pre, answer)
+                continue
+            try:
+                after[key] = observe(pre, read_precondition(kube, pre).found)
+            except errors.IncidentError as e:
+                after[key] = {"error": str(e)}
+        return after
