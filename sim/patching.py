@@ -182,12 +182,29 @@ def list_merge_key(path: tuple[str, ...]) -> str | None:
     return key if key is not None else LIST_MERGE_KEYS.get((ANY_PARENT, field))
 
 
+# Maps whose patch strategy is "replace", by kind: a patch of them replaces the whole map.
+REPLACED_MAPS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "PodDisruptionBudget": (("spec", "selector"),),  # policy/v1 patchStrategy=replace (kubernetes#108137)
+}
+
+
 def strategic_merge_patch(original: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     """Apply a decoded strategic merge patch; directives never reach the result."""
-    merged = _merge_map(copy.deepcopy(dict(original)), copy.deepcopy(dict(patch)), ())
+    own_patch = copy.deepcopy(dict(patch))
+    for path in REPLACED_MAPS.get(str(original.get("kind", "")), ()):
+        _mark_replaced(own_patch, path)
+    merged = _merge_map(copy.deepcopy(dict(original)), own_patch, ())
     if merged is None:
         raise PatchError("a strategic merge patch cannot delete the whole object")
     return merged
+
+
+def _mark_replaced(patch: dict[str, Any], path: tuple[str, ...]) -> None:
+    node: Any = patch
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node.setdefault(_PATCH, "replace")
 
 
 def _merge_map(original: dict[str, Any], patch: dict[str, Any], path: tuple[str, ...]) -> dict[str, Any] | None:
