@@ -76,6 +76,8 @@ def parse_target(segments: list[str], group: str, version: str) -> Target:
         if not res.namespaced:
             raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
         rest = segments[3:]
+        if len(rest) > 2:
+            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
         return Target(res, segments[1], rest[0] if rest else None, rest[1] if len(rest) > 1 else None)
     if len(segments) > 3:
         raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
@@ -118,6 +120,128 @@ def _decode_continue(token: str) -> tuple[str, str]:
         return str(ns), str(name)
     except (ValueError, TypeError) as e:
         raise errors.bad_request(f"invalid continue token: {token!r}") from e
+
+
+_FAULT_TYPES: dict[str, tuple[type, ...]] = {
+    "verb": (str,), "resource": (str,), "subresource": (str,), "namespace": (str,), "name": (str,),
+    "status": (int,), "message": (str,), "seconds": (int, float), "times": (int,),
+}
+
+
+def _fault_problem(spec: dict[str, Any]) -> str | None:
+    if spec.get("action") not in ("latency", "status", "drop_before", "drop_after"):
+        return 'a fault needs an "action": latency, status, drop_before or drop_after'
+    for key, types in _FAULT_TYPES.items():
+        value = spec.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
+            return f"fault field {key!r} has the wrong type: {value!r}"
+    status = spec.get("status", 500)
+    if not 100 <= status <= 599:
+        return f"fault status must be an HTTP status code, not {status}"
+    if spec.get("seconds", 0) < 0:
+        return "fault seconds must be >= 0"
+    return None
+
+
+def _string_map(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+
+
+def _selector_problems(path: str, sel: Any) -> list[tuple[str, str]]:
+    if sel is None:
+        return []
+    if not isinstance(sel, dict):
+        return [(path, "expected an object")]
+    out: list[tuple[str, str]] = []
+    if sel.get("matchLabels") is not None and not _string_map(sel["matchLabels"]):
+        out.append((f"{path}.matchLabels", "expected a map of strings"))
+    expressions = sel.get("matchExpressions")
+    if expressions is not None:
+        ok = isinstance(expressions, list) and all(
+            isinstance(e, dict) and isinstance(e.get("key"), str) and isinstance(e.get("operator"), str)
+            and (e.get("values") is None or (isinstance(e["values"], list)
+                                             and all(isinstance(v, str) for v in e["values"])))
+            for e in expressions
+        )
+        if not ok:
+            out.append((f"{path}.matchExpressions", "expected a list of {key, operator, values} objects"))
+    return out
+
+
+def _pod_spec_problems(path: str, spec: Any) -> list[tuple[str, str]]:
+    if not isinstance(spec, dict):
+        return [(path, "expected an object")]
+    out: list[tuple[str, str]] = []
+    for key in ("containers", "initContainers"):
+        containers = spec.get(key)
+        if containers is None:
+            continue
+        if not isinstance(containers, list) or not all(isinstance(c, dict) for c in containers):
+            out.append((f"{path}.{key}", "expected a list of objects"))
+            continue
+        for i, c in enumerate(containers):
+            for field in ("name", "image"):
+                if c.get(field) is not None and not isinstance(c[field], str):
+                    out.append((f"{path}.{key}[{i}].{field}", "expected a string"))
+            for field in ("ports", "env", "volumeMounts"):
+                if c.get(field) is not None and not (isinstance(c[field], list)
+                                                     and all(isinstance(x, dict) for x in c[field])):
+                    out.append((f"{path}.{key}[{i}].{field}", "expected a list of objects"))
+            resources = c.get("resources")
+            if resources is not None and not (isinstance(resources, dict) and all(
+                    v is None or isinstance(v, dict) for v in resources.values())):
+                out.append((f"{path}.{key}[{i}].resources", "expected an object of limits and requests"))
+    if spec.get("nodeName") is not None and not isinstance(spec["nodeName"], str):
+        out.append((f"{path}.nodeName", "expected a string"))
+    return out
+
+
+def shape_problems(res: ResourceType, obj: Obj) -> list[tuple[str, str]]:
+    """Type errors the real server reports while decoding a body (before any validation): wrong JSON types."""
+    out: list[tuple[str, str]] = []
+    meta = obj.get("metadata")
+    if meta is not None and not isinstance(meta, dict):
+        return [("metadata", "expected an object")]
+    meta = meta or {}
+    for key in ("name", "generateName", "namespace", "resourceVersion", "uid"):
+        if meta.get(key) is not None and not isinstance(meta[key], str):
+            out.append((f"metadata.{key}", "expected a string"))
+    for key in ("labels", "annotations"):
+        if meta.get(key) is not None and not _string_map(meta[key]):
+            out.append((f"metadata.{key}", "expected a map of strings"))
+    for key in ("ownerReferences", "finalizers"):
+        if meta.get(key) is not None and not isinstance(meta[key], list):
+            out.append((f"metadata.{key}", "expected a list"))
+    for key in ("spec", "status"):
+        if obj.get(key) is not None and not isinstance(obj[key], dict):
+            out.append((key, "expected an object"))
+    spec = obj.get("spec")
+    if out or not isinstance(spec, dict):
+        return out
+    if res is PODS:
+        out += _pod_spec_problems("spec", spec)
+    elif res in SCALABLE:
+        out += _selector_problems("spec.selector", spec.get("selector"))
+        template = spec.get("template")
+        if template is not None:
+            if not isinstance(template, dict):
+                out.append(("spec.template", "expected an object"))
+            else:
+                out += shape_problems(PODS, {k: v for k, v in template.items() if k in ("metadata", "spec")})
+                out = [(f"spec.template.{f}", m) for f, m in out] if out else out
+        if spec.get("strategy") is not None and not isinstance(spec["strategy"], dict):
+            out.append(("spec.strategy", "expected an object"))
+    elif res is SERVICES:
+        ports = spec.get("ports")
+        if ports is not None and not (isinstance(ports, list) and all(isinstance(p, dict) for p in ports)):
+            out.append(("spec.ports", "expected a list of objects"))
+        if spec.get("selector") is not None and not _string_map(spec["selector"]):
+            out.append(("spec.selector", "expected a map of strings"))
+    else:
+        for key in ("selector", "podSelector"):
+            if key in spec and not (res is SERVICES):
+                out += _selector_problems(f"spec.{key}", spec[key])
+    return out
 
 
 class ApiServer:
@@ -166,6 +290,12 @@ class ApiServer:
             if exc.status == 405:
                 return _error(errors.method_not_allowed(f"the server does not allow this method on {request.path}"))
             raise
+        except (asyncio.CancelledError, ConnectionError):
+            raise
+        except Exception:  # a bug must not take the connection down: answer as the real server does (500 Status)
+            log.exception("request failed: %s %s", request.method, request.path_qs)
+            return _error(errors.internal(f"an error on the server has prevented the request from succeeding "
+                                          f"({request.method} {request.path})"))
 
     async def _respond(self, body: Any) -> web.Response:
         return _json(body)
@@ -223,6 +353,9 @@ class ApiServer:
             unknown = set(spec) - allowed
             if unknown:
                 raise errors.bad_request(f"unknown fault fields: {sorted(unknown)}")
+            problem = _fault_problem(spec)
+            if problem:
+                raise errors.bad_request(problem)
             fault = self.faults.add(**spec)
             return _json({"id": fault.id}, 201)
         raise errors.method_not_allowed("use GET, POST or DELETE on /sim/faults")
@@ -369,6 +502,11 @@ class ApiServer:
         res = target.res
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON object")
+        problems = shape_problems(res, body)
+        if problems:
+            field, message = problems[0]
+            raise errors.bad_request(f"{res.kind} in version \"{res.version}\" cannot be handled as a {res.kind}: "
+                                     f"{field}: {message}")
         kind = body.get("kind")
         if kind is not None and kind != res.kind:
             raise errors.bad_request(f"the API version in the data ({body.get('apiVersion')}) does not match the "
@@ -468,6 +606,10 @@ class ApiServer:
                     raise errors.invalid(target.res.kind, target.res.group, target.name,
                                          [(f"metadata.{key}", "field is immutable")])
             meta.setdefault("resourceVersion", current["metadata"]["resourceVersion"])
+            problems = shape_problems(target.res, patched)
+            if problems:
+                raise errors.invalid(target.res.kind, target.res.group, target.name,
+                                     [(f, f"Invalid value: {m}") for f, m in problems])
             if target.subresource is None:
                 self._validate(target.res, patched)
             obj = self.store.replace(
@@ -482,10 +624,8 @@ class ApiServer:
     def _apply_patch(self, current: Obj, raw: bytes, content_type: str) -> Obj:
         try:
             result = patching.apply_patch(current, raw, content_type)
-        except patching.UnsupportedPatchType as e:
-            raise errors.unsupported_media_type(content_type) from e
         except patching.PatchError as e:
-            raise errors.ApiError(422, "Invalid", str(e)) from e
+            raise e.api_error() from e
         if not isinstance(result, dict):
             raise errors.bad_request("the patch must leave an object")
         return result
@@ -500,7 +640,12 @@ class ApiServer:
             if isinstance(loaded, dict):
                 options = loaded
         grace = request.query.get("gracePeriodSeconds", options.get("gracePeriodSeconds"))
-        immediate = grace is not None and int(grace) == 0
+        try:
+            immediate = grace is not None and int(grace) == 0
+        except (TypeError, ValueError) as e:
+            raise errors.bad_request(f"invalid gracePeriodSeconds: {grace!r}") from e
+        if not isinstance(options.get("preconditions") or {}, dict):
+            raise errors.bad_request("DeleteOptions.preconditions must be an object")
         return options, immediate
 
     async def _delete(self, request: web.Request, target: Target) -> web.Response:
@@ -605,7 +750,11 @@ class ApiServer:
         if request.method != "POST":
             raise errors.method_not_allowed("evictions are created with POST")
         body = await self._read_body(request)
-        opts = body.get("deleteOptions") if isinstance(body, dict) else None
+        if not isinstance(body, dict):
+            raise errors.bad_request("the request body must be an Eviction object")
+        opts = body.get("deleteOptions")
+        if opts is not None and not isinstance(opts, dict):
+            raise errors.bad_request("Eviction.deleteOptions must be an object")
         dry_run = request.query.get("dryRun") == "All" or (isinstance(opts, dict) and opts.get("dryRun") == ["All"])
         self.cluster.evict(target.namespace, target.name, dry_run=dry_run)
         return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201)
@@ -653,6 +802,11 @@ class ApiServer:
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON object")
         spec = body.get("spec") or {}
+        if not isinstance(spec, dict):
+            raise errors.bad_request(f"{target.res.kind}.spec must be an object")
+        for key in ("resourceAttributes", "nonResourceAttributes"):
+            if spec.get(key) is not None and not isinstance(spec[key], dict):
+                raise errors.bad_request(f"{target.res.kind}.spec.{key} must be an object")
         if target.res.kind == "SelfSubjectAccessReview":
             status = self.authz.access_review(spec)
         else:
@@ -667,7 +821,10 @@ class ApiServer:
         res = target.res
         checks = self._predicates(request)
         timeout_text = request.query.get("timeoutSeconds")
-        timeout = float(timeout_text) if timeout_text else 1800.0
+        try:
+            timeout = float(timeout_text) if timeout_text else 1800.0
+        except ValueError as e:
+            raise errors.bad_request(f"invalid timeoutSeconds: {timeout_text!r}") from e
         rv_text = request.query.get("resourceVersion") or "0"
         try:
             since = int(rv_text)
