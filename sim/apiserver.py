@@ -168,53 +168,55 @@ def _selector_problems(path: str, sel: Any) -> list[tuple[str, str]]:
     return out
 
 
+def _bad_lists(path: str, obj: dict[str, Any], keys: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Fields among `keys` that are present but not lists of objects."""
+    return [
+        (f"{path}.{key}", "expected a list of objects")
+        for key in keys
+        if obj.get(key) is not None and not (isinstance(obj[key], list) and all(isinstance(x, dict) for x in obj[key]))
+    ]
+
+
 def _pod_spec_problems(path: str, spec: Any) -> list[tuple[str, str]]:
     if not isinstance(spec, dict):
         return [(path, "expected an object")]
-    out: list[tuple[str, str]] = []
+    out = _bad_lists(path, spec, ("containers", "initContainers", "volumes", "tolerations"))
     for key in ("containers", "initContainers"):
-        containers = spec.get(key)
-        if containers is None:
-            continue
-        if not isinstance(containers, list) or not all(isinstance(c, dict) for c in containers):
-            out.append((f"{path}.{key}", "expected a list of objects"))
-            continue
-        for i, c in enumerate(containers):
-            for field in ("name", "image"):
-                if c.get(field) is not None and not isinstance(c[field], str):
-                    out.append((f"{path}.{key}[{i}].{field}", "expected a string"))
-            for field in ("ports", "env", "volumeMounts"):
-                if c.get(field) is not None and not (isinstance(c[field], list)
-                                                     and all(isinstance(x, dict) for x in c[field])):
-                    out.append((f"{path}.{key}[{i}].{field}", "expected a list of objects"))
+        for i, c in enumerate(spec.get(key) or [] if not out else []):
+            where = f"{path}.{key}[{i}]"
+            out += [(f"{where}.{f}", "expected a string") for f in ("name", "image")
+                    if c.get(f) is not None and not isinstance(c[f], str)]
+            out += _bad_lists(where, c, ("ports", "env", "volumeMounts"))
             resources = c.get("resources")
-            if resources is not None and not (isinstance(resources, dict) and all(
-                    v is None or isinstance(v, dict) for v in resources.values())):
-                out.append((f"{path}.{key}[{i}].resources", "expected an object of limits and requests"))
+            if resources is not None and not (
+                isinstance(resources, dict) and all(v is None or isinstance(v, dict) for v in resources.values())
+            ):
+                out.append((f"{where}.resources", "expected an object of limits and requests"))
     if spec.get("nodeName") is not None and not isinstance(spec["nodeName"], str):
         out.append((f"{path}.nodeName", "expected a string"))
     return out
 
 
+def _meta_problems(path: str, meta: Any) -> list[tuple[str, str]]:
+    if meta is None:
+        return []
+    if not isinstance(meta, dict):
+        return [(path, "expected an object")]
+    out = [(f"{path}.{key}", "expected a string") for key in ("name", "generateName", "namespace", "resourceVersion",
+                                                              "uid") if meta.get(key) is not None
+           and not isinstance(meta[key], str)]
+    out += [(f"{path}.{key}", "expected a map of strings") for key in ("labels", "annotations")
+            if meta.get(key) is not None and not _string_map(meta[key])]
+    out += [(f"{path}.{key}", "expected a list") for key in ("ownerReferences", "finalizers")
+            if meta.get(key) is not None and not isinstance(meta[key], list)]
+    return out
+
+
 def shape_problems(res: ResourceType, obj: Obj) -> list[tuple[str, str]]:
-    """Type errors the real server reports while decoding a body (before any validation): wrong JSON types."""
-    out: list[tuple[str, str]] = []
-    meta = obj.get("metadata")
-    if meta is not None and not isinstance(meta, dict):
-        return [("metadata", "expected an object")]
-    meta = meta or {}
-    for key in ("name", "generateName", "namespace", "resourceVersion", "uid"):
-        if meta.get(key) is not None and not isinstance(meta[key], str):
-            out.append((f"metadata.{key}", "expected a string"))
-    for key in ("labels", "annotations"):
-        if meta.get(key) is not None and not _string_map(meta[key]):
-            out.append((f"metadata.{key}", "expected a map of strings"))
-    for key in ("ownerReferences", "finalizers"):
-        if meta.get(key) is not None and not isinstance(meta[key], list):
-            out.append((f"metadata.{key}", "expected a list"))
-    for key in ("spec", "status"):
-        if obj.get(key) is not None and not isinstance(obj[key], dict):
-            out.append((key, "expected an object"))
+    """JSON type errors the real server reports while decoding a body, before any validation."""
+    out = _meta_problems("metadata", obj.get("metadata"))
+    out += [(key, "expected an object") for key in ("spec", "status")
+            if obj.get(key) is not None and not isinstance(obj[key], dict)]
     spec = obj.get("spec")
     if out or not isinstance(spec, dict):
         return out
@@ -223,24 +225,21 @@ def shape_problems(res: ResourceType, obj: Obj) -> list[tuple[str, str]]:
     elif res in SCALABLE:
         out += _selector_problems("spec.selector", spec.get("selector"))
         template = spec.get("template")
-        if template is not None:
-            if not isinstance(template, dict):
-                out.append(("spec.template", "expected an object"))
-            else:
-                out += shape_problems(PODS, {k: v for k, v in template.items() if k in ("metadata", "spec")})
-                out = [(f"spec.template.{f}", m) for f, m in out] if out else out
+        if template is not None and not isinstance(template, dict):
+            out.append(("spec.template", "expected an object"))
+        elif template is not None:
+            out += _meta_problems("spec.template.metadata", template.get("metadata"))
+            if template.get("spec") is not None:
+                out += _pod_spec_problems("spec.template.spec", template["spec"])
         if spec.get("strategy") is not None and not isinstance(spec["strategy"], dict):
             out.append(("spec.strategy", "expected an object"))
     elif res is SERVICES:
-        ports = spec.get("ports")
-        if ports is not None and not (isinstance(ports, list) and all(isinstance(p, dict) for p in ports)):
-            out.append(("spec.ports", "expected a list of objects"))
+        out += _bad_lists("spec", spec, ("ports",))
         if spec.get("selector") is not None and not _string_map(spec["selector"]):
             out.append(("spec.selector", "expected a map of strings"))
     else:
         for key in ("selector", "podSelector"):
-            if key in spec and not (res is SERVICES):
-                out += _selector_problems(f"spec.{key}", spec[key])
+            out += _selector_problems(f"spec.{key}", spec.get(key))
     return out
 
 
@@ -801,7 +800,8 @@ class ApiServer:
         body = await self._read_body(request)
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON object")
-        spec = body.get("spec") or {}
+        spec = body.get("spec")
+        spec = {} if spec is None else spec
         if not isinstance(spec, dict):
             raise errors.bad_request(f"{target.res.kind}.spec must be an object")
         for key in ("resourceAttributes", "nonResourceAttributes"):
