@@ -11,23 +11,26 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import sqlite3
 import time
 import typing
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from importlib import resources
 from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
 from incident_response import __version__
+from incident_response.server import confirmation
 from incident_response.server.config import Settings
-from incident_response.tools import identity
+from incident_response.tools import identity, rollback
 from incident_response.tools.deps import Deps, Progress, check_name
 from incident_response.tools.errors import IncidentError
 from incident_response.tools.kube import Kube
 from incident_response.tools.models import ToolResult
 from mcp.server import MCPServer
-from mcp.server.mcpserver import Context
+from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument, UserMessage
 from mcp.server.mcpserver.resources import TextResource
@@ -44,14 +47,21 @@ READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempot
 NAME_PARAMETERS = {"deployment": "deployment", "service": "service", "release": "release", "node": "node"}
 SERVER_INJECTED = ("deps", "progress")
 
+# Planning tools only read and dry-run: the cluster changes only through confirm_command (destructive_hint).
+PLANNING = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
+CONFIRM = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=False)
+CANCEL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+
 ToolFunction = Callable[..., ToolResult | Awaitable[ToolResult]]
 
 ASSESSMENT_TOOLS: tuple[ToolFunction, ...] = (identity.server_info,)
 
 
-def build_server(settings: Settings, kube: Kube | None = None) -> MCPServer[Any]:
-    """The whole server. `kube` replaces the configured cluster (tests, demo)."""
-    deps = Deps(settings.tool_settings(), kube_override=kube)
+def build_server(
+    settings: Settings, kube: Kube | None = None, *, clock: Callable[[], datetime] | None = None
+) -> MCPServer[Any]:
+    """The whole server. `kube` replaces the configured cluster (tests, demo); `clock` the pending engine's time."""
+    deps = Deps(settings.tool_settings(), kube_override=kube, clock=clock)
     mcp: MCPServer[Any] = MCPServer(
         "incident-response-mcp",
         title="Kubernetes incident response",
@@ -64,6 +74,11 @@ def build_server(settings: Settings, kube: Kube | None = None) -> MCPServer[Any]
     )
     for fn in ASSESSMENT_TOOLS:
         register(mcp, deps, fn, READ_ONLY)
+    register(mcp, deps, rollback.rollback_deployment, PLANNING)
+    confirm, cancel, list_pending = confirmation.confirmation_tools(deps)
+    register(mcp, deps, confirm, CONFIRM)
+    register(mcp, deps, cancel, CANCEL)
+    register(mcp, deps, list_pending, READ_ONLY)
     add_skill(mcp)
     add_prompts(mcp)
     return mcp
@@ -83,8 +98,15 @@ def register(mcp: MCPServer[Any], deps: Deps, fn: ToolFunction, annotations: Too
         if p.name not in SERVER_INJECTED
     ]
 
+    # Resolver-filled parameters (the human's elicitation answer) are not the agent's arguments: not journaled.
+    journaled = [
+        p.name for p in arguments if not any(isinstance(m, Resolve) for m in getattr(p.annotation, "__metadata__", ()))
+    ]
+
     async def call(ctx: Context, **kwargs: Any) -> CallToolResult:
         started = time.monotonic()
+        recorded = {name: kwargs[name] for name in journaled if name in kwargs}
+        outcome, error = "error", None
         try:
             check_arguments(deps, kwargs)
             if wants_progress:
@@ -94,9 +116,15 @@ def register(mcp: MCPServer[Any], deps: Deps, fn: ToolFunction, annotations: Too
             else:
                 # abandon_on_cancel: a cancelled call answers at once; the blocking read finishes on its own.
                 result = await anyio.to_thread.run_sync(functools.partial(fn, deps, **kwargs), abandon_on_cancel=True)
+            outcome = str(getattr(result, "status", "ok"))
         except IncidentError as e:
             logger.info("tool %s failed after %.2fs: %s", fn.__name__, time.monotonic() - started, e)
+            error = str(e)
             raise ToolError(str(e)) from e
+        finally:
+            duration_ms = (time.monotonic() - started) * 1000
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(journal_call, deps, fn.__name__, recorded, outcome, duration_ms, error)
         return to_call_result(result)
 
     call.__name__ = fn.__name__
@@ -114,6 +142,19 @@ def register(mcp: MCPServer[Any], deps: Deps, fn: ToolFunction, annotations: Too
         annotations=annotations,
         structured_output=True,
     )
+
+
+def journal_call(
+    deps: Deps, tool: str, arguments: dict[str, Any], status: str, duration_ms: float, error: str | None
+) -> None:
+    """Every tool call goes to the incident journal; a journal that cannot be written must not stop the response."""
+    try:
+        journal = deps.journal
+        journal.record_tool_call(
+            tool, arguments, status=status, duration_ms=duration_ms, error=error, incident=journal.current_incident()
+        )
+    except (OSError, sqlite3.Error) as e:
+        logger.warning("could not journal the %s call: %s", tool, e)
 
 
 def check_arguments(deps: Deps, arguments: dict[str, Any]) -> None:

@@ -6,11 +6,16 @@ import re
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from incident_response.tools import errors
 from incident_response.tools.kube import ClusterSource, Kube, RealKube
+
+if TYPE_CHECKING:
+    from incident_response.tools.journal import Journal
+    from incident_response.tools.pending import PendingEngine
 
 Mode = Literal["safe", "standard", "full"]
 MODES: tuple[Mode, ...] = ("safe", "standard", "full")
@@ -36,6 +41,8 @@ class ToolSettings:
     state_dir: Path = Path(".")
     # Human-readable origin of the cluster config, shown by server_info ("kubeconfig /x (context sim)", ...).
     cluster_description: str = "none"
+    # How long a pending command's token stays valid.
+    pending_ttl: timedelta = timedelta(minutes=15)
 
 
 def check_name(value: str, what: str) -> str:
@@ -54,7 +61,9 @@ class Deps:
 
     settings: ToolSettings
     kube_override: Kube | None = None
+    clock: Callable[[], datetime] | None = None  # tests inject one to expire tokens without waiting
     _kube: Kube | None = field(default=None, init=False, repr=False)
+    _pending: PendingEngine | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
@@ -71,6 +80,22 @@ class Deps:
                     )
                 self._kube = RealKube.connect(self.settings.cluster)
             return self._kube
+
+    @property
+    def pending(self) -> PendingEngine:
+        """The pending-command engine over the journal in the state dir, opened on first use."""
+        from incident_response.tools.journal import Journal
+        from incident_response.tools.pending import PendingEngine, utcnow
+
+        with self._lock:
+            if self._pending is None:
+                journal = Journal(self.settings.state_dir)
+                self._pending = PendingEngine(journal, ttl=self.settings.pending_ttl, clock=self.clock or utcnow)
+            return self._pending
+
+    @property
+    def journal(self) -> Journal:
+        return self.pending.journal
 
     @property
     def mode(self) -> Mode:

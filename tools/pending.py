@@ -22,6 +22,7 @@ from incident_response.tools.deps import Mode
 from incident_response.tools.executor import ExecRunner, Outcome, read_precondition, run_step
 from incident_response.tools.journal import CommandRow, Journal
 from incident_response.tools.kube import Kube
+from incident_response.tools.models import ToolResult
 from incident_response.tools.plan import (
     Change,
     Drift,
@@ -55,7 +56,7 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-class Proposal(BaseModel):
+class Proposal(ToolResult):
     """What a planning tool returns: the exact command, the change, the undo, and (unless blocked) the token."""
 
     status: Literal["blocked", "pending"]
@@ -80,9 +81,10 @@ class StepOutcome(BaseModel):
     detail: str | None = None
 
 
-class CommandResult(BaseModel):
+class CommandResult(ToolResult):
     """What confirm/approve/deny/cancel answer. `status` says what happened to the token."""
 
+    summary: str = ""
     status: Status
     token: str
     message: str
@@ -96,6 +98,10 @@ class CommandResult(BaseModel):
     approval_channel: str | None = None
     before: dict[str, Any] | None = Field(default=None, description="What the plan depended on, just before writing.")
     after: dict[str, Any] | None = Field(default=None, description="The same fields as observed after writing.")
+
+    def model_post_init(self, context: Any, /) -> None:
+        if not self.summary:
+            self.summary = f"{self.status}: {self.message}"
 
 
 class HumanAnswer(BaseModel):
@@ -252,6 +258,12 @@ class PendingEngine:
                 "Check the cluster's state, and plan again if more is needed.", **base,
             )  # fmt: skip
         return None
+
+    def note(self, token: str, kind: str, *, channel: str | None = None, detail: dict[str, Any] | None = None) -> None:
+        """Add an event about a command to its incident's timeline."""
+        row = self.journal.command(token)
+        self.journal.record_event(kind, incident=row.incident if row else None, token=token, channel=channel,
+                                  detail=detail)  # fmt: skip
 
     # --- the human's side -----------------------------------------------------------------------------------------
 

@@ -1,0 +1,136 @@
+"""confirm_command, cancel_command and list_pending_commands: the agent's side of a pending command.
+
+In standard mode a human must approve before anything runs: out of band with `incident-response-mcp approve`,
+or in band through MCP elicitation when the client supports it. The elicitation is a resolver parameter (SDK 2.x),
+so it works on both protocol generations; the resolver returns None when it should not ask (other modes, dead
+token, client without the capability), and the tool then answers without a human decision.
+
+No `from __future__ import annotations` here: the resolver is a closure, and the SDK evaluates the annotation
+`Resolve(ask_human)` by name, which only works when annotations are real objects.
+"""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated
+
+from incident_response.tools.deps import Deps
+from incident_response.tools.models import ToolResult
+from incident_response.tools.pending import CommandResult, HumanAnswer
+from incident_response.tools.plan import Change, PendingCommand, render_diff
+from mcp.server.mcpserver import (
+    AcceptedElicitation,
+    CancelledElicitation,
+    Context,
+    DeclinedElicitation,
+    Elicit,
+    ElicitationResult,
+    Resolve,
+)
+from pydantic import BaseModel, Field
+
+ELICITATION_APPROVER = "the MCP client's user (attested by the client)"
+
+
+class Confirm(BaseModel):
+    approve: bool = Field(description="Run exactly this command now?")
+
+
+class PendingItem(BaseModel):
+    token: str
+    state: str
+    tool: str
+    summary: str
+    command: str
+    undo_command: str | None
+    diff: list[Change]
+    risk: str
+    expires_at: datetime
+    age_seconds: float
+    approved_by: str | None = None
+    approval_channel: str | None = None
+
+
+class PendingList(ToolResult):
+    commands: list[PendingItem]
+
+
+def question(cmd: PendingCommand) -> str:
+    """What the human is asked. Deterministic: the SDK re-renders it on each round and pins the answer to it."""
+    lines = [
+        f"The assistant asks to run this {cmd.risk} on the cluster:",
+        "",
+        f"  {cmd.command}",
+        "",
+        cmd.summary,
+        "",
+        "What changes:",
+        render_diff(cmd.diff),
+        "",
+        f"Undo: {cmd.undo_command or '(none: not reversible by one command)'}",
+        f"Expires: {cmd.expires_at.isoformat()}   Plan fingerprint: {cmd.fingerprint[:16]}",
+    ]
+    if cmd.warnings:
+        lines += ["", "Warnings:", *(f"  - {w}" for w in cmd.warnings)]
+    return "\n".join(lines)
+
+
+def pending_item(deps: Deps, token: str) -> PendingItem | None:
+    found = deps.pending.get(token)
+    if found is None:
+        return None
+    row, cmd = found
+    now = deps.pending.clock()
+    return PendingItem(
+        token=cmd.token, state=row.state, tool=cmd.tool, summary=cmd.summary, command=cmd.command,
+        undo_command=cmd.undo_command, diff=cmd.diff, risk=cmd.risk, expires_at=cmd.expires_at,
+        age_seconds=round((now - cmd.created_at).total_seconds(), 1), approved_by=row.decided_by,
+        approval_channel=row.decided_channel,
+    )  # fmt: skip
+
+
+def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
+    """The three tools, closed over this server's deps (the elicitation resolver needs them before the tool runs)."""
+
+    def ask_human(token: str, ctx: Context) -> Elicit[Confirm] | None:
+        capabilities = ctx.client_capabilities
+        if capabilities is None or capabilities.elicitation is None:
+            return None
+        cmd = deps.pending.needs_human(token, deps.mode)
+        return None if cmd is None else Elicit(question(cmd), Confirm)
+
+    def confirm_command(
+        deps: Deps,
+        token: Annotated[str, Field(description="The token a planning tool returned.")],
+        approval: Annotated[ElicitationResult[Confirm], Resolve(ask_human)],
+    ) -> CommandResult:
+        """Run a planned command by its token, once. In standard mode it runs only after a human approved it (the
+        client asks them when it can; otherwise the answer says what the human must run). Before running it re-reads
+        the target and refuses a stale plan. Outcomes: succeeded, failed, unknown (verify before retrying)."""
+        answer: HumanAnswer | None = None
+        if isinstance(approval, AcceptedElicitation) and isinstance(approval.data, Confirm):
+            answer = HumanAnswer(approved=approval.data.approve, approver=ELICITATION_APPROVER, channel="elicitation")
+        elif isinstance(approval, DeclinedElicitation):
+            answer = HumanAnswer(approved=False, approver=ELICITATION_APPROVER, channel="elicitation",
+                                 reason="declined in the client")  # fmt: skip
+        elif isinstance(approval, CancelledElicitation):
+            deps.pending.note(token, "approval_dismissed", channel="elicitation")
+            return CommandResult(
+                status="awaiting_approval", token=token, message="The human dismissed the question without deciding; "
+                "nothing ran and the token is still pending. Ask them again, or they can run: "
+                f"{deps.pending.approve_hint(token)}",
+            )  # fmt: skip
+        return deps.pending.confirm(token, mode=deps.mode, kube=deps.kube, answer=answer)
+
+    def cancel_command(
+        deps: Deps, token: Annotated[str, Field(description="The token of the pending command to cancel.")]
+    ) -> CommandResult:
+        """Cancel a pending command so it can never run (for example after planning something else instead)."""
+        return deps.pending.cancel(token, actor="agent")
+
+    def list_pending_commands(deps: Deps) -> PendingList:
+        """List the commands waiting for approval or confirmation, with command, diff, undo, state and age."""
+        items = [item for row, _ in deps.pending.live() if (item := pending_item(deps, row.token)) is not None]
+        text = "; ".join(f"{i.state}: {i.command}" for i in items) or "no pending commands"
+        return PendingList(summary=f"{len(items)} pending: {text}", commands=items)
+
+    return confirm_command, cancel_command, list_pending_commands
