@@ -69,9 +69,8 @@ def test_unknown_token_and_missing_journal(tmp_path: Path, capsys: pytest.Captur
 
 def test_state_dir_from_environment(tmp_path: Path) -> None:
     token = propose(tmp_path)
-    done = subprocess.run(
-        [sys.executable, "-c", "from incident_response.server.cli import main; main()", "approve", token], capture_output=True, text=True,
-        env={"INCIDENT_RESPONSE_STATE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=60,
-    )  # fmt: skip
+    argv = [sys.executable, "-c", "from incident_response.server.cli import main; main()", "approve", token]
+    env = {"INCIDENT_RESPONSE_STATE_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "approved" in done.stdout
