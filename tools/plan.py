@@ -107,10 +107,15 @@ class PlanDraft(BaseModel):
     warnings: list[str] = Field(default_factory=list)
     temporary: bool = Field(default=False, description="Leaves a temporary measure to restore after the incident.")
     restores: str | None = Field(default=None, description="Token of the temporary measure this plan restores.")
+    command_line: str | None = Field(
+        default=None,
+        description="One command that makes every step's write (kubectl label -l, kubectl drain); default: the "
+        "steps' commands joined with &&.",
+    )
 
     @property
     def command(self) -> str:
-        return " && ".join(step.command for step in self.steps)
+        return self.command_line or " && ".join(step.command for step in self.steps)
 
 
 class PendingCommand(PlanDraft):
