@@ -24,7 +24,19 @@ import anyio.to_thread
 from incident_response import __version__
 from incident_response.server import confirmation
 from incident_response.server.config import Settings
-from incident_response.tools import identity, rollback
+from incident_response.tools import (
+    assess,
+    endpoints,
+    events,
+    helm,
+    hpas,
+    identity,
+    logs,
+    metrics,
+    pods,
+    rollback,
+    rollouts,
+)
 from incident_response.tools.deps import Deps, Progress, check_name
 from incident_response.tools.errors import IncidentError
 from incident_response.tools.kube import Kube
@@ -54,7 +66,20 @@ CANCEL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempoten
 
 ToolFunction = Callable[..., ToolResult | Awaitable[ToolResult]]
 
-ASSESSMENT_TOOLS: tuple[ToolFunction, ...] = (identity.server_info,)
+ASSESSMENT_TOOLS: tuple[ToolFunction, ...] = (
+    assess.assess_namespace,
+    pods.list_pods,
+    rollouts.rollout_history,
+    rollouts.rollout_status,
+    metrics.top_pods,
+    metrics.top_nodes,
+    hpas.list_hpas,
+    endpoints.get_endpoints,
+    events.list_events,
+    logs.get_logs,
+    helm.helm_history,
+    identity.server_info,
+)
 
 
 def build_server(

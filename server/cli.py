@@ -13,11 +13,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="MCP server for Kubernetes incident response with confirmed, reversible mitigations.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from incident_response.server import approvals_command, serve_command, sim_command
+    from incident_response.server import approvals_command, demo_command, serve_command, sim_command
 
     serve_command.add_parser(commands)
     sim_command.add_parser(commands)
     approvals_command.add_parsers(commands)
+    demo_command.add_parser(commands)
     return parser
 
 

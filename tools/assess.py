@@ -1,0 +1,213 @@
+"""assess_namespace: the playbook's rapid state assessment in one call, and the ONE primary action it points to."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from incident_response.tools import errors
+from incident_response.tools.decide import Action, Decision, Facts, RecentRollout, decide, find_poisonings, group_by
+from incident_response.tools.deps import Deps
+from incident_response.tools.events import EventGroup, group_events
+from incident_response.tools.hpas import HpaRow, hpa_row
+from incident_response.tools.kube import Kube
+from incident_response.tools.metrics import NEAR_LIMIT_PERCENT, PodUsage, pod_usage_rows, read_metrics
+from incident_response.tools.models import ToolResult
+from incident_response.tools.pods import fetch_pods
+from incident_response.tools.podstatus import PodRow, component_of, pod_row
+from incident_response.tools.redact import redact
+from incident_response.tools.workloads import (
+    RECENT_ROLLOUT_SECONDS,
+    images_of,
+    owned_by,
+    revision_of,
+    rollout_time,
+)
+from pydantic import BaseModel, Field
+
+MAX_PROBLEM_PODS = 20
+MAX_TOP = 5
+MAX_WARNING_REASONS = 10
+WARNING_WINDOW = timedelta(minutes=60)
+LOG_SAMPLE_PODS = 3  # failing pods whose logs are searched for a poisoner when events name none
+LOG_SAMPLE_LINES = 30
+
+
+class WarningReason(BaseModel):
+    reason: str
+    count: int
+    objects: list[str] = Field(description="Up to five objects the warnings are about.")
+    latest_message: str
+
+
+class Assessment(ToolResult):
+    namespace: str
+    primary_action: Action
+    decision: Decision
+    pods_total: int
+    status_counts: dict[str, int]
+    problem_pods: list[PodRow] = Field(description="Pods not Running and ready, worst first (capped).")
+    recent_rollouts: list[RecentRollout] = Field(description="Deployments rolled out in the last 2 hours.")
+    metrics_available: bool
+    top_cpu: list[PodUsage]
+    top_memory: list[PodUsage]
+    hpas_at_max: list[HpaRow]
+    warnings: list[WarningReason] = Field(description="Warning events of the last hour grouped by reason.")
+
+
+def recent_rollouts(
+    deployments: list[dict[str, Any]], replicasets: list[dict[str, Any]], failing: dict[str, list[str]], now: datetime
+) -> list[RecentRollout]:
+    found = []
+    for deploy in deployments:
+        revision = revision_of(deploy)
+        when = rollout_time(deploy, replicasets)
+        if revision is None or revision < 2 or when is None:
+            continue  # revision 1 is the first deploy: nothing to roll back to
+        seconds = (now - when).total_seconds()
+        if seconds > RECENT_ROLLOUT_SECONDS:
+            continue
+        name = str((deploy.get("metadata") or {}).get("name"))
+        owned = sorted((rs for rs in replicasets if owned_by(rs, deploy)), key=lambda rs: revision_of(rs) or 0)
+        previous = [rs for rs in owned if (revision_of(rs) or 0) < revision]
+        found.append(
+            RecentRollout(
+                deployment=name,
+                revision=revision,
+                minutes_ago=max(0, int(seconds // 60)),
+                images=images_of((deploy.get("spec") or {}).get("template") or {}),
+                previous_images=images_of((previous[-1].get("spec") or {}).get("template") or {}) if previous else [],
+                failing_pods=len(failing.get(name, [])),
+                unavailable_replicas=int((deploy.get("status") or {}).get("unavailableReplicas") or 0),
+            )
+        )
+    return found
+
+
+def warning_reasons(groups: list[EventGroup]) -> list[WarningReason]:
+    by_reason: dict[str, WarningReason] = {}
+    for group in groups:
+        if group.type != "Warning":
+            continue
+        entry = by_reason.setdefault(
+            group.reason, WarningReason(reason=group.reason, count=0, objects=[], latest_message=group.message)
+        )
+        entry.count += group.count
+        if group.object not in entry.objects and len(entry.objects) < 5:
+            entry.objects.append(group.object)
+    return sorted(by_reason.values(), key=lambda w: -w.count)[:MAX_WARNING_REASONS]
+
+
+def poison_messages(
+    kube: Kube, namespace: str, groups: list[EventGroup], failing_pods: list[str]
+) -> list[tuple[str, str]]:
+    """(pod, text) from Warning events about pods; logs of a few failing pods are added when events name nobody."""
+    messages = [
+        (g.object.removeprefix("pod/"), g.message)
+        for g in groups
+        if g.type == "Warning" and g.object.startswith("pod/")
+    ]
+    for pod in failing_pods[:LOG_SAMPLE_PODS]:
+        try:
+            text = kube.logs(pod, namespace, tail_lines=LOG_SAMPLE_LINES, limit_bytes=16 * 1024)
+        except (errors.ApiError, errors.Timeout):
+            continue  # a pod without a readable log gives no evidence either way
+        clean, _ = redact(text)
+        messages.extend((pod, line) for line in clean.splitlines())
+    return messages
+
+
+def assess_namespace(
+    deps: Deps,
+    namespace: Annotated[str, Field(description="Namespace of the incident.")],
+) -> Assessment:
+    """Rapid state assessment in one call: failing pods with kubectl's STATUS, deployments rolled out in the last 2
+    hours, top CPU/memory against limits, HPAs at max, recent Warning events; then ONE primary action (ROLLBACK,
+    SCALE, ISOLATE or NONE) by the playbook's decision framework, with its evidence and the next tool to call.
+    Call this first."""
+    kube = deps.kube
+    now = datetime.now(UTC)
+    fetched = fetch_pods(kube, namespace)
+    pods = [pod for pod, _ in fetched.pods]
+    rows = [pod_row(pod, now, status=status) for pod, status in fetched.pods]
+    components = {row.name: component_of(pod) for row, pod in zip(rows, pods, strict=True)}
+    problems = [row for row in rows if row.problem]
+    failing = group_by([(components[row.name], f"{row.name} {row.status}") for row in problems])
+
+    deployments = kube.list("deployments", namespace, limit=1000).items
+    replicasets = kube.list("replicasets", namespace, limit=5000).items
+    rollouts = recent_rollouts(deployments, replicasets, failing, now)
+
+    metrics = read_metrics(kube, "pods.metrics.k8s.io", namespace, None)
+    usage = pod_usage_rows(pods, metrics)
+    near_limit = group_by(
+        [
+            (
+                components.get(u.name, u.name),
+                f"{u.name} cpu {u.cpu} is {u.cpu_percent_of_limit}% of its limit {u.cpu_limit}",
+            )
+            for u in usage
+            if (u.cpu_percent_of_limit or 0) >= NEAR_LIMIT_PERCENT
+        ]
+    )
+    hpas = [hpa_row(h) for h in kube.list("horizontalpodautoscalers", namespace, limit=500).items]
+    saturated = [
+        (h.name, h.target, f"{h.current_replicas}/{h.max_replicas} replicas, {'; '.join(h.targets)}")
+        for h in hpas
+        if h.saturated
+    ]
+    oom = group_by(
+        [
+            (components[row.name], row.name)
+            for row in rows
+            if row.last_termination and row.last_termination.reason == "OOMKilled"
+        ]
+    )
+
+    events = kube.list("events", namespace, field_selector="type=Warning", limit=5000).items
+    groups = group_events(events, now, WARNING_WINDOW)
+    ip_component = {row.ip: components[row.name] for row in rows if row.ip}
+    ip_pod = {row.ip: row.name for row in rows if row.ip}
+    labels = {
+        row.name: dict((pod.get("metadata") or {}).get("labels") or {}) for row, pod in zip(rows, pods, strict=True)
+    }
+    messages = [(g.object.removeprefix("pod/"), g.message) for g in groups if g.object.startswith("pod/")]
+    poisonings = find_poisonings(messages, components, ip_component, ip_pod, set(failing), labels)
+    if not poisonings and failing and not rollouts:
+        messages = poison_messages(kube, namespace, groups, [row.name for row in problems])
+        poisonings = find_poisonings(messages, components, ip_component, ip_pod, set(failing), labels)
+
+    decision = decide(
+        Facts(
+            namespace=namespace,
+            failing=failing,
+            recent_rollouts=rollouts,
+            near_limit=near_limit,
+            saturated_hpas=saturated,
+            oom_killed=oom,
+            poisonings=poisonings,
+        )
+    )
+    counts = Counter(row.status for row in rows)
+    summary = f"{decision.primary_action}: {decision.reason}"
+    if decision.next_tool:
+        summary += f". Next: {decision.next_tool}({', '.join(f'{k}={v}' for k, v in decision.next_arguments.items())})"
+    summary += f". {len(problems)}/{len(rows)} pods with problems"
+    if fetched.truncated:
+        summary += " (pod list truncated)"
+    return Assessment(
+        summary=summary,
+        namespace=namespace,
+        primary_action=decision.primary_action,
+        decision=decision,
+        pods_total=len(rows),
+        status_counts=dict(counts),
+        problem_pods=sorted(problems, key=lambda r: (-r.restarts, r.name))[:MAX_PROBLEM_PODS],
+        recent_rollouts=rollouts,
+        metrics_available=metrics is not None,
+        top_cpu=sorted(usage, key=lambda u: -(u.cpu_cores or 0))[:MAX_TOP] if metrics is not None else [],
+        top_memory=sorted(usage, key=lambda u: -(u.memory_bytes or 0))[:MAX_TOP] if metrics is not None else [],
+        hpas_at_max=[h for h in hpas if h.at_max],
+        warnings=warning_reasons(groups),
+    )

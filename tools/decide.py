@@ -1,0 +1,221 @@
+"""The playbook's decision framework as a pure function: one primary action from the assessment's facts.
+
+Order of the rules (first match wins):
+1. ROLLBACK  a deployment rolled out in the last 2 hours and its own pods are failing;
+2. ISOLATE   failing pods of one component have Warning events (or logs) naming another component's pods;
+3. SCALE     load: CPU near the limit, an HPA pinned at max with metrics above target, or OOMKilled containers;
+4. unknown cause with something failing: ROLLBACK if any recent deploy exists, otherwise SCALE;
+5. NONE      nothing is failing.
+ISOLATE is checked before SCALE because a poisoned component looks overloaded, and adding replicas of it does not
+remove the poison.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+Action = Literal["ROLLBACK", "SCALE", "ISOLATE", "NONE"]
+TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9]")
+
+
+class RecentRollout(BaseModel):
+    deployment: str
+    revision: int
+    minutes_ago: int
+    images: list[str]
+    previous_images: list[str] = Field(description="Images of the revision before, when it is still kept.")
+    failing_pods: int = Field(description="Pods of this deployment with problems now.")
+    unavailable_replicas: int
+
+
+class Decision(BaseModel):
+    primary_action: Action
+    rule: str = Field(description="Which rule of the decision framework chose the action.")
+    target: str | None = Field(description="What to act on: deployment/web, hpa/web, or a pod selector.")
+    reason: str
+    evidence: list[str]
+    next_tool: str | None
+    next_arguments: dict[str, Any]
+
+
+@dataclass
+class Facts:
+    """What the assessment observed, already shaped; every field is plain data."""
+
+    namespace: str
+    failing: dict[str, list[str]] = field(default_factory=dict)  # component -> failing pod names with status
+    recent_rollouts: list[RecentRollout] = field(default_factory=list)
+    near_limit: dict[str, list[str]] = field(default_factory=dict)  # component -> "pod cpu 98% of limit"
+    saturated_hpas: list[tuple[str, str, str]] = field(default_factory=list)  # (hpa, target deployment, detail)
+    oom_killed: dict[str, list[str]] = field(default_factory=dict)  # component -> pod names
+    poisonings: list[Poisoning] = field(default_factory=list)
+
+
+@dataclass
+class Poisoning:
+    victim: str  # component whose pods fail
+    culprit: str  # component they name
+    culprit_pods: list[str]
+    selector: str  # label selector for the culprit's pods
+    evidence: list[str]
+
+
+def find_poisonings(
+    messages: list[tuple[str, str]],
+    component_of_pod: dict[str, str],
+    component_of_ip: dict[str, str],
+    pod_of_ip: dict[str, str],
+    failing_components: set[str],
+    labels_of_pod: dict[str, dict[str, str]],
+) -> list[Poisoning]:
+    """`messages` are (pod name, text) from Warning events and logs of pods. A failing component whose messages
+    name a pod (or pod IP) of a different component points at that component as the poison."""
+    found: dict[tuple[str, str], Poisoning] = {}
+    for pod, text in messages:
+        victim = component_of_pod.get(pod)
+        if victim is None or victim not in failing_components:
+            continue
+        for token in TOKEN.findall(text):
+            culprit_pod = token if token in component_of_pod else pod_of_ip.get(token)
+            culprit = component_of_pod.get(token) or component_of_ip.get(token)
+            if culprit is None or culprit_pod is None or culprit == victim:
+                continue
+            entry = found.setdefault((victim, culprit), Poisoning(victim, culprit, [], "", []))
+            if culprit_pod not in entry.culprit_pods:
+                entry.culprit_pods.append(culprit_pod)
+            if len(entry.evidence) < 5:
+                entry.evidence.append(f"{pod}: {text[:200]}")
+    for entry in found.values():
+        entry.selector = common_selector([labels_of_pod.get(p, {}) for p in entry.culprit_pods])
+    # Strongest first: most victims' messages.
+    return sorted(found.values(), key=lambda p: -len(p.evidence))
+
+
+def common_selector(label_sets: list[dict[str, str]]) -> str:
+    """Labels every given pod shares (minus the controller's hash): the narrowest selector covering them all."""
+    if not label_sets:
+        return ""
+    shared = {k: v for k, v in label_sets[0].items() if k != "pod-template-hash"}
+    for labels in label_sets[1:]:
+        shared = {k: v for k, v in shared.items() if labels.get(k) == v}
+    return ",".join(f"{k}={v}" for k, v in sorted(shared.items()))
+
+
+def decide(facts: Facts) -> Decision:
+    ns = facts.namespace
+    for rollout in sorted(facts.recent_rollouts, key=lambda r: r.minutes_ago):
+        own_failing = facts.failing.get(rollout.deployment, [])
+        if own_failing or rollout.unavailable_replicas:
+            evidence = [
+                f"deployment {rollout.deployment} rolled out revision {rollout.revision} {rollout.minutes_ago} "
+                f"minutes ago ({', '.join(rollout.images)}"
+                + (f"; before: {', '.join(rollout.previous_images)})" if rollout.previous_images else ")"),
+                f"{len(own_failing)} of its pods are failing: {', '.join(own_failing[:5])}"
+                if own_failing
+                else f"{rollout.unavailable_replicas} replicas unavailable",
+            ]
+            return Decision(
+                primary_action="ROLLBACK",
+                rule="recent deployment with failing pods",
+                target=f"deployment/{rollout.deployment}",
+                reason=f"deployment {rollout.deployment} changed in the last 2 hours and its pods fail since: "
+                "rolling back is the fastest way to a known-good state",
+                evidence=evidence,
+                next_tool="rollback_deployment",
+                next_arguments={"namespace": ns, "deployment": rollout.deployment},
+            )
+    if facts.poisonings:
+        poison = facts.poisonings[0]
+        return Decision(
+            primary_action="ISOLATE",
+            rule="one component poisons others",
+            target=poison.selector or f"pods {', '.join(poison.culprit_pods)}",
+            reason=f"failing {poison.victim} pods name {poison.culprit} pods ({', '.join(poison.culprit_pods[:5])}) "
+            "as the source of their errors: take the culprit out of traffic to contain the blast radius",
+            evidence=poison.evidence,
+            next_tool="remove_pods_from_service",
+            next_arguments={"namespace": ns, "selector": poison.selector},
+        )
+    if facts.saturated_hpas:
+        hpa, deployment, detail = facts.saturated_hpas[0]
+        return Decision(
+            primary_action="SCALE",
+            rule="overloaded: HPA at max",
+            target=f"hpa/{hpa}",
+            reason=f"HPA {hpa} is pinned at its maximum with metrics above target: it cannot add capacity alone",
+            evidence=[f"hpa {hpa} ({deployment}): {detail}"]
+            + [line for lines in facts.near_limit.values() for line in lines][:5],
+            next_tool="override_hpa",
+            next_arguments={"namespace": ns, "hpa": hpa},
+        )
+    if facts.near_limit:
+        component, lines = max(facts.near_limit.items(), key=lambda item: len(item[1]))
+        return Decision(
+            primary_action="SCALE",
+            rule="overloaded: CPU near limits",
+            target=f"deployment/{component}",
+            reason=f"{len(lines)} pods of {component} run at or near their CPU limit: add replicas to absorb the load",
+            evidence=lines[:5],
+            next_tool="scale_deployment",
+            next_arguments={"namespace": ns, "deployment": component},
+        )
+    if facts.oom_killed:
+        component, pods = max(facts.oom_killed.items(), key=lambda item: len(item[1]))
+        return Decision(
+            primary_action="SCALE",
+            rule="out of memory: vertical scaling",
+            target=f"deployment/{component}",
+            reason=f"{len(pods)} pods of {component} were OOMKilled: raise the memory limit",
+            evidence=[f"{p} last terminated OOMKilled" for p in pods[:5]],
+            next_tool="set_memory_limit",
+            next_arguments={"namespace": ns, "deployment": component},
+        )
+    if facts.failing:
+        failing_evidence = [f"{c}: {', '.join(p[:3])}" for c, p in sorted(facts.failing.items())][:5]
+        if facts.recent_rollouts:
+            rollout = min(facts.recent_rollouts, key=lambda r: r.minutes_ago)
+            return Decision(
+                primary_action="ROLLBACK",
+                rule="unknown cause, recent deploy exists",
+                target=f"deployment/{rollout.deployment}",
+                reason="pods are failing without a clear cause, and a deploy happened in the last 2 hours: roll it "
+                "back first",
+                evidence=[
+                    f"deployment {rollout.deployment} rolled out {rollout.minutes_ago} minutes ago",
+                    *failing_evidence,
+                ],
+                next_tool="rollback_deployment",
+                next_arguments={"namespace": ns, "deployment": rollout.deployment},
+            )
+        component = max(facts.failing.items(), key=lambda item: len(item[1]))[0]
+        return Decision(
+            primary_action="SCALE",
+            rule="unknown cause, no recent deploy",
+            target=f"deployment/{component}",
+            reason="pods are failing without a clear cause and nothing was deployed in the last 2 hours: add "
+            "capacity while investigating",
+            evidence=failing_evidence,
+            next_tool="scale_deployment",
+            next_arguments={"namespace": ns, "deployment": component},
+        )
+    return Decision(
+        primary_action="NONE",
+        rule="healthy",
+        target=None,
+        reason="every pod is Running and ready, no deployment is unavailable, nothing is near its limits",
+        evidence=[],
+        next_tool=None,
+        next_arguments={},
+    )
+
+
+def group_by(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for key, value in pairs:
+        grouped[key].append(value)
+    return dict(grouped)
