@@ -1,0 +1,202 @@
+"""`incident-response-mcp demo`: a bad deploy in a simulated cluster, stabilized through the server's own tools.
+
+The demo is an MCP client talking to this server in-process, exactly as an assistant would: assess, plan the
+rollback, try to confirm (refused: no human yet), approve as the human through the same function the `approve`
+command uses, confirm, then watch the rollout and the pods recover. `demo --serve` serves stdio against the same
+simulated cluster instead, for any MCP client.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+from typing import Any, TextIO
+
+import anyio
+
+SCENARIO = "bad-deploy"
+NAMESPACE = "shop"
+ROLLOUT_TIMEOUT_SECONDS = 60.0
+
+
+def add_parser(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "demo",
+        help="walk through an incident on a simulated cluster",
+        description="Start a simulated cluster with a bad deploy and stabilize it through this server's own tools.",
+    )
+    parser.add_argument("--serve", action="store_true", help="serve MCP over stdio against the simulated cluster")
+    parser.add_argument("--mode", choices=("safe", "standard", "full"), default="standard", help="for --serve")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.serve:
+        return serve(args.mode)
+    return anyio.run(walkthrough, sys.stdout)
+
+
+class Printer:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.step = 0
+
+    def title(self, text: str) -> None:
+        self.step += 1
+        print(f"\n== {self.step}. {text}", file=self.out, flush=True)
+
+    def say(self, text: str, indent: int = 3) -> None:
+        print(textwrap.indent(text, " " * indent), file=self.out, flush=True)
+
+
+def find_bad_deployment(kubeconfig: Path, context: str) -> str:
+    """The scenario's deployment with the most revisions (the demo knows its own scenario, not the assistant)."""
+    from incident_response.tools.kube import ClusterSource, RealKube
+    from incident_response.tools.rollback import revision_of
+
+    kube = RealKube.connect(ClusterSource(kubeconfig=kubeconfig, context=context))
+    deployments = kube.list("deployments", NAMESPACE).items
+    best = max(deployments, key=lambda d: revision_of(d) or 0)
+    return str(best["metadata"]["name"])
+
+
+async def walkthrough(out: TextIO) -> int:
+    from incident_response.server import approvals_command
+    from incident_response.server.app import build_server
+    from incident_response.server.config import Settings
+    from incident_response.sim.serve import run_sim
+    from incident_response.tools.journal import Journal
+    from incident_response.tools.kube import ClusterSource
+    from incident_response.tools.pending import PendingEngine
+    from mcp import Client
+
+    p = Printer(out)
+    with (
+        tempfile.TemporaryDirectory(prefix="incident-response-demo-") as tmp,
+        run_sim(SCENARIO, kubeconfig_path=Path(tmp) / "kubeconfig") as sim,
+    ):
+        assert sim.kubeconfig_path is not None
+        settings = Settings(
+            mode="standard",
+            state_dir=Path(tmp) / "state",
+            cluster=ClusterSource(kubeconfig=sim.kubeconfig_path, context=sim.context),
+        )
+        p.say(f"Simulated cluster ({SCENARIO}) at {sim.url}; server in standard mode (a human must approve).", 0)
+        name = await anyio.to_thread.run_sync(find_bad_deployment, sim.kubeconfig_path, sim.context)
+        server = build_server(settings)
+        async with Client(server) as client:
+            available = {t.name for t in (await client.list_tools()).tools}
+
+            async def call(tool: str, **arguments: Any) -> dict[str, Any]:
+                result = await client.call_tool(tool, arguments)
+                text = " ".join(getattr(c, "text", "") for c in result.content[:1])
+                structured: dict[str, Any] | None = result.structured_content
+                if result.is_error or structured is None:
+                    raise RuntimeError(f"{tool} failed: {text}")
+                return structured
+
+            if "assess_namespace" in available:
+                p.title(f"assess_namespace(namespace={NAMESPACE!r})")
+                p.say((await call("assess_namespace", namespace=NAMESPACE))["summary"])
+
+            p.title(f"rollback_deployment(namespace={NAMESPACE!r}, deployment={name!r})")
+            plan = await call("rollback_deployment", namespace=NAMESPACE, deployment=name)
+            p.say(plan["summary"])
+            p.say(f"command: {plan['command']}")
+            p.say("diff:")
+            for change in plan["diff"]:
+                p.say(f"{change['path']}: {change['before']!r} -> {change['after']!r}", 5)
+            p.say(f"undo:    {plan['undo_command']}")
+            p.say(f"token:   {plan['token']}  (expires {plan['expires_at']})")
+
+            p.title("confirm_command(token) before any human approved")
+            waiting = await call("confirm_command", token=plan["token"])
+            p.say(f"status: {waiting['status']}. Nothing ran.")
+
+            p.title("The human approves")
+            p.say(
+                "This demo now acts as the on-call human. It approves through the same code path as\n"
+                f"  incident-response-mcp approve {plan['token']} --state-dir {settings.state_dir}"
+            )
+            engine = PendingEngine(Journal(settings.state_dir))
+            decision = approvals_command.decide(engine, plan["token"], approved=True)
+            p.say(f"status: {decision.status} ({decision.message})")
+
+            p.title("confirm_command(token)")
+            done = await call("confirm_command", token=plan["token"])
+            p.say(f"status: {done['status']}: {done['message']}")
+            if done["status"] != "succeeded":
+                return 1
+
+            p.title(f"rollout_status(namespace={NAMESPACE!r}, deployment={name!r})")
+            ok = await wait_rollout(call, available, sim, name, p)
+
+            if "list_pods" in available:
+                p.title(f"list_pods(namespace={NAMESPACE!r})")
+                p.say((await call("list_pods", namespace=NAMESPACE))["summary"])
+
+            p.title("The incident journal")
+            for event in engine.journal.events(incident=engine.journal.current_incident()):
+                who = f" by {event.actor} via {event.channel}" if event.actor else ""
+                p.say(f"{event.kind}{who}")
+            return 0 if ok else 1
+
+
+async def wait_rollout(call: Any, available: set[str], sim: Any, name: str, p: Printer) -> bool:
+    """Poll until the rollout completes, bounded; between polls wait for the simulated controllers to tick."""
+    last = ""
+    with anyio.move_on_after(ROLLOUT_TIMEOUT_SECONDS):
+        while True:
+            if "rollout_status" in available:
+                status = await call("rollout_status", namespace=NAMESPACE, deployment=name)
+                summary = str(status["summary"])
+                complete = bool(status.get("complete") or status.get("done"))
+            else:
+                from incident_response.tools.kube import ClusterSource, RealKube
+
+                kube = RealKube.connect(ClusterSource(kubeconfig=sim.kubeconfig_path, context=sim.context))
+                d = kube.get("deployments", name, NAMESPACE)
+                st, want = d.get("status") or {}, d["spec"]["replicas"]
+                complete = st.get("observedGeneration") == d["metadata"]["generation"] and (
+                    st.get("updatedReplicas") == st.get("availableReplicas") == st.get("replicas") == want
+                )
+                summary = f"{st.get('updatedReplicas', 0)}/{want} updated, {st.get('availableReplicas', 0)} available"
+            if summary != last:
+                p.say(summary)
+                last = summary
+            if complete:
+                return True
+            await anyio.to_thread.run_sync(sim.wait_ticks, 4)
+    p.say(f"the rollout did not complete within {ROLLOUT_TIMEOUT_SECONDS:.0f}s")
+    return False
+
+
+def serve(mode: str) -> int:
+    from incident_response.server.app import build_server
+    from incident_response.server.config import Settings
+    from incident_response.sim.serve import run_sim
+    from incident_response.tools.kube import ClusterSource
+
+    with (
+        tempfile.TemporaryDirectory(prefix="incident-response-demo-") as tmp,
+        run_sim(SCENARIO, kubeconfig_path=Path(tmp) / "kubeconfig") as sim,
+    ):
+        assert sim.kubeconfig_path is not None
+        state = Path(tmp) / "state"
+        settings = Settings(
+            mode="full" if mode == "full" else "safe" if mode == "safe" else "standard",
+            state_dir=state,
+            cluster=ClusterSource(kubeconfig=sim.kubeconfig_path, context=sim.context),
+        )
+        print(
+            f"simulated cluster ({SCENARIO}) at {sim.url}\nkubeconfig: {sim.kubeconfig_path} (context {sim.context})\n"
+            f"approve pending commands with: incident-response-mcp approve TOKEN --state-dir {state}\n"
+            "serving MCP on stdio",
+            file=sys.stderr,
+            flush=True,
+        )
+        build_server(settings).run()
+    return 0

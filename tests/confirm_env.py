@@ -1,0 +1,90 @@
+"""Helpers for end-to-end confirmation tests: a server over a `bad-deploy` sim, a settable clock, tool calls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+from incident_response.server.app import build_server
+from incident_response.server.config import Settings
+from incident_response.sim.serve import RunningSim
+from incident_response.tools.deps import Mode
+from incident_response.tools.kube import ClusterSource, RealKube
+from incident_response.tools.rollback import REVISION
+from mcp import Client
+from mcp.server import MCPServer
+
+NAMESPACE = "shop"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Env:
+    sim: RunningSim
+    kube: RealKube
+    state: Path
+    clock: Clock
+    deployment: str
+
+    def server(self, mode: Mode = "standard") -> MCPServer[Any]:
+        assert self.sim.kubeconfig_path is not None
+        source = ClusterSource(kubeconfig=self.sim.kubeconfig_path, context=self.sim.context)
+        return build_server(Settings(mode=mode, state_dir=self.state, cluster=source), clock=self.clock)
+
+    def get(self) -> dict[str, Any]:
+        return self.kube.get("deployments", self.deployment, NAMESPACE)
+
+    def image(self) -> str:
+        return str(self.get()["spec"]["template"]["spec"]["containers"][0]["image"])
+
+    def revision_image(self, revision: int) -> str:
+        for rs in self.kube.list("replicasets", NAMESPACE).items:
+            if rs["metadata"].get("annotations", {}).get(REVISION) == str(revision):
+                return str(rs["spec"]["template"]["spec"]["containers"][0]["image"])
+        raise AssertionError(f"no revision {revision}")
+
+    async def wait_rolled_out(self, timeout: float = 10) -> dict[str, Any]:
+        """Until the deployment controller reports the new template fully available (bounded)."""
+        with anyio.fail_after(timeout):
+            while True:
+                d = self.get()
+                status, spec = d.get("status") or {}, d["spec"]
+                if (
+                    status.get("observedGeneration") == d["metadata"]["generation"]
+                    and status.get("updatedReplicas") == spec["replicas"]
+                    and status.get("availableReplicas") == spec["replicas"]
+                    and status.get("replicas") == spec["replicas"]
+                ):
+                    return d
+                await anyio.to_thread.run_sync(self.sim.wait_ticks, 2)
+
+
+def make_env(sim: RunningSim, state: Path) -> Env:
+    assert sim.kubeconfig_path is not None
+    kube = RealKube.connect(ClusterSource(kubeconfig=sim.kubeconfig_path, context=sim.context))
+    deployments = kube.list("deployments", NAMESPACE).items
+    revised = [d for d in deployments if int(d["metadata"].get("annotations", {}).get(REVISION, "0")) >= 3]
+    assert len(revised) == 1, [d["metadata"]["name"] for d in deployments]
+    return Env(sim, kube, state, Clock(), revised[0]["metadata"]["name"])
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    structured: dict[str, Any] | None = result.structured_content
+    assert structured is not None
+    return structured
+
+
+async def plan(client: Client, env: Env, **arguments: Any) -> dict[str, Any]:
+    return await call(client, "rollback_deployment", namespace=NAMESPACE, deployment=env.deployment, **arguments)

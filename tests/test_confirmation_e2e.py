@@ -1,0 +1,235 @@
+"""The safety model end to end: an MCP client, our server, and the simulated cluster running `bad-deploy`."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import anyio
+import pytest
+from incident_response.server import approvals_command
+from incident_response.sim.serve import RunningSim
+from incident_response.tools.journal import Journal
+from incident_response.tools.pending import PendingEngine
+from mcp import Client
+from mcp.types import ElicitRequestFormParams, ElicitResult
+
+from .confirm_env import NAMESPACE, Env, call, make_env, plan
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def env(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Env:
+    return make_env(sim_factory("bad-deploy"), tmp_path / "state")
+
+
+def approve_as_cli(env: Env, token: str, approved: bool = True) -> str:
+    return approvals_command.decide(PendingEngine(Journal(env.state)), token, approved=approved).status
+
+
+def elicitation(
+    action: Literal["accept", "decline", "cancel"], seen: list[str], content: dict[str, Any] | None = None
+) -> Any:
+    async def callback(context: Any, params: ElicitRequestFormParams) -> ElicitResult:
+        seen.append(params.message)
+        return ElicitResult(action=action, content=content)
+
+    return callback
+
+
+async def test_standard_mode_waits_for_the_cli_approval_then_rolls_back(env: Env) -> None:
+    bad, good = env.image(), env.revision_image(2)
+    async with Client(env.server("standard")) as client:
+        p = await plan(client, env)
+        assert p["status"] == "pending" and p["command"] == (
+            f"kubectl rollout undo deployment/{env.deployment} -n shop --to-revision=2 --context sim"
+        )
+        assert p["undo_command"].endswith("--to-revision=3 --context sim")
+        assert any(c["before"] == bad and c["after"] == good for c in p["diff"]), p["diff"]
+        waiting = await call(client, "confirm_command", token=p["token"])
+        assert waiting["status"] == "awaiting_approval" and f"approve {p['token']}" in waiting["message"]
+        assert env.image() == bad
+        assert approve_as_cli(env, p["token"]) == "approved"
+        done = await call(client, "confirm_command", token=p["token"])
+        assert done["status"] == "succeeded", done
+        assert done["approved_by"] == getpass.getuser() and done["approval_channel"] == "cli"
+    assert env.image() == good
+    rolled = await env.wait_rolled_out()
+    assert rolled["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "4"
+
+
+async def test_full_mode_runs_and_the_journal_says_no_human_approved(env: Env) -> None:
+    async with Client(env.server("full")) as client:
+        p = await plan(client, env)
+        done = await call(client, "confirm_command", token=p["token"])
+    assert done["status"] == "succeeded" and done["approval_channel"] == "none (full mode)"
+    assert env.image() == env.revision_image(2)
+    claimed = [e for e in Journal(env.state).events(token=p["token"]) if e.kind == "claimed"]
+    assert claimed[0].detail == {"mode": "full", "human_approved": False}
+
+
+async def test_safe_mode_blocks_and_confirm_refuses(env: Env) -> None:
+    async with Client(env.server("standard")) as client:
+        token = (await plan(client, env))["token"]
+    async with Client(env.server("safe")) as client:
+        blocked = await plan(client, env)
+        assert blocked["status"] == "blocked" and blocked["token"] is None and "rollout undo" in blocked["command"]
+        refused = await call(client, "confirm_command", token=token)
+    assert refused["status"] == "refused" and "Safe mode" in refused["message"]
+    assert env.image() != env.revision_image(2)
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_elicitation_accept_runs(env: Env, mode: Literal["auto", "legacy"]) -> None:
+    seen: list[str] = []
+    async with Client(
+        env.server(), mode=mode, elicitation_callback=elicitation("accept", seen, {"approve": True})
+    ) as c:
+        p = await plan(c, env)
+        done = await call(c, "confirm_command", token=p["token"])
+    assert done["status"] == "succeeded" and done["approval_channel"] == "elicitation"
+    assert p["command"] in seen[0] and p["undo_command"] in seen[0] and env.revision_image(2) in seen[0]
+    assert env.image() == env.revision_image(2)
+
+
+@pytest.mark.parametrize(
+    "action, content", [("decline", None), ("accept", {"approve": False})], ids=["declined", "answered-no"]
+)
+async def test_elicitation_refusal_denies(
+    env: Env, action: Literal["accept", "decline"], content: dict[str, Any] | None
+) -> None:
+    seen: list[str] = []
+    bad = env.image()
+    async with Client(env.server(), elicitation_callback=elicitation(action, seen, content)) as c:
+        p = await plan(c, env)
+        denied = await call(c, "confirm_command", token=p["token"])
+        again = await call(c, "confirm_command", token=p["token"])
+    assert denied["status"] == "denied" and again["status"] == "denied"
+    assert len(seen) == 1 and env.image() == bad
+
+
+async def test_elicitation_dismissed_leaves_it_pending(env: Env) -> None:
+    seen: list[str] = []
+    async with Client(env.server(), elicitation_callback=elicitation("cancel", seen)) as c:
+        p = await plan(c, env)
+        dismissed = await call(c, "confirm_command", token=p["token"])
+    assert dismissed["status"] == "awaiting_approval"
+    assert approve_as_cli(env, p["token"]) == "approved"
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_client_without_elicitation_is_told_what_the_human_must_run(
+    env: Env, mode: Literal["auto", "legacy"]
+) -> None:
+    async with Client(env.server(), mode=mode) as c:
+        p = await plan(c, env)
+        waiting = await call(c, "confirm_command", token=p["token"])
+    assert waiting["status"] == "awaiting_approval"
+    assert f"incident-response-mcp approve {p['token']} --state-dir {env.state}" in waiting["message"]
+    assert env.image() != env.revision_image(2)
+
+
+async def test_dead_tokens_are_refused_by_name(env: Env) -> None:
+    bad = env.image()
+    async with Client(env.server()) as c:
+        forged = await call(c, "confirm_command", token="A" * 43)
+        assert forged["status"] == "unknown_token"
+
+        cancelled = await plan(c, env)
+        assert (await call(c, "cancel_command", token=cancelled["token"]))["status"] == "cancelled"
+        assert (await call(c, "confirm_command", token=cancelled["token"]))["status"] == "cancelled"
+
+        denied = await plan(c, env)
+        assert approve_as_cli(env, denied["token"], approved=False) == "denied"
+        assert (await call(c, "confirm_command", token=denied["token"]))["status"] == "denied"
+
+        expired = await plan(c, env)
+        approve_as_cli(env, expired["token"])
+        env.clock.now += timedelta(minutes=15, seconds=1)
+        assert (await call(c, "confirm_command", token=expired["token"]))["status"] == "expired"
+        assert env.image() == bad
+
+        replayed = await plan(c, env)
+        approve_as_cli(env, replayed["token"])
+        assert (await call(c, "confirm_command", token=replayed["token"]))["status"] == "succeeded"
+        used = await call(c, "confirm_command", token=replayed["token"])
+        assert used["status"] == "used" and "succeeded" in used["message"]
+        listed = await call(c, "list_pending_commands")
+    assert listed["commands"] == []
+
+
+async def test_twenty_concurrent_confirms_execute_once(env: Env) -> None:
+    generation = env.get()["metadata"]["generation"]
+    statuses: list[str] = []
+    async with Client(env.server("standard")) as c:
+        p = await plan(c, env)
+        approve_as_cli(env, p["token"])
+
+        async def confirm() -> None:
+            statuses.append((await call(c, "confirm_command", token=p["token"]))["status"])
+
+        with anyio.fail_after(60):
+            async with anyio.create_task_group() as tg:
+                for _ in range(20):
+                    tg.start_soon(confirm)
+    assert sorted(statuses) == ["succeeded"] + ["used"] * 19
+    assert env.get()["metadata"]["generation"] == generation + 1
+    kinds = [e.kind for e in Journal(env.state).events(token=p["token"])]
+    assert kinds.count("claimed") == 1 and kinds.count("executed") == 1
+
+
+async def test_plan_made_stale_by_another_rollout(env: Env) -> None:
+    async with Client(env.server("full")) as c:
+        p = await plan(c, env)
+        env.kube.patch(
+            "deployments", env.deployment, {"spec": {"template": {"metadata": {"annotations": {"x": "y"}}}}},
+            NAMESPACE, patch_type="strategic",
+        )  # fmt: skip
+        before = env.get()
+        stale = await call(c, "confirm_command", token=p["token"])
+    assert stale["status"] == "stale"
+    assert any(ch["path"] == "/metadata/generation" for ch in stale["changes"]), stale["changes"]
+    assert "generation" in stale["message"]
+    assert env.get()["spec"]["template"] == before["spec"]["template"]
+
+
+async def test_plan_made_stale_by_a_scale(env: Env) -> None:
+    async with Client(env.server("full")) as c:
+        p = await plan(c, env)
+        replicas = env.get()["spec"]["replicas"]
+        env.kube.patch("deployments", env.deployment, {"spec": {"replicas": replicas + 2}}, NAMESPACE,
+                       patch_type="merge", subresource="scale")  # fmt: skip
+        stale = await call(c, "confirm_command", token=p["token"])
+    changes = {ch["path"]: (ch["planned"], ch["now"]) for ch in stale["changes"]}
+    assert stale["status"] == "stale" and changes["/spec/replicas"] == (replicas, replicas + 2)
+    assert env.image() != env.revision_image(2)
+
+
+@pytest.mark.parametrize(
+    "fault, expected",
+    [
+        ({"action": "status", "status": 500}, "unknown"),
+        ({"action": "status", "status": 503}, "unknown"),
+        ({"action": "status", "status": 409, "message": "injected conflict"}, "failed"),
+        ({"action": "status", "status": 403, "message": "injected forbidden"}, "failed"),
+        ({"action": "drop_before"}, "unknown"),
+        ({"action": "drop_after"}, "unknown"),
+    ],
+)
+async def test_api_failing_mid_execution_is_never_success(env: Env, fault: dict[str, Any], expected: str) -> None:
+    async with Client(env.server("full")) as c:
+        p = await plan(c, env)
+        env.sim.faults.add(verb="patch", resource="deployments", namespace=NAMESPACE, times=1, **fault)
+        result = await call(c, "confirm_command", token=p["token"])
+        again = await call(c, "confirm_command", token=p["token"])
+    assert result["status"] == expected, result
+    assert result["steps"][0]["status"] == expected
+    assert again["status"] == "used"
+    if expected == "failed":
+        assert env.image() != env.revision_image(2)
+    row = Journal(env.state).command(p["token"])
+    assert row and row.state == expected
