@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +19,7 @@ from incident_response.server import approvals_command
 from incident_response.sim.serve import RunningSim
 from incident_response.tools.journal import Journal
 from incident_response.tools.pending import PendingEngine
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp.types import ElicitRequestFormParams, ElicitResult
 
 from .confirm_env import NAMESPACE, Env, call, make_env, plan
@@ -233,3 +238,49 @@ async def test_api_failing_mid_execution_is_never_success(env: Env, fault: dict[
         assert env.image() != env.revision_image(2)
     row = Journal(env.state).command(p["token"])
     assert row and row.state == expected
+
+
+def stdio_server(env: Env, pidfile: Path) -> StdioServerParameters:
+    """The real `serve` command over stdio; a shell records its pid, then execs it (same pid) so we can SIGKILL it."""
+    assert env.sim.kubeconfig_path is not None
+    serve = [
+        sys.executable, "-c", "from incident_response.server.cli import main; main()", "serve",
+        "--kubeconfig", str(env.sim.kubeconfig_path), "--context", env.sim.context, "--state-dir", str(env.state),
+    ]  # fmt: skip
+    return StdioServerParameters(command="/bin/sh", args=["-c", 'echo $$ > "$1"; shift; exec "$@"', "sh",
+                                                          str(pidfile), *serve])  # fmt: skip
+
+
+def cli(env: Env, *argv: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-c", "from incident_response.server.cli import main; main()", *argv]
+    return subprocess.run([*command, "--state-dir", str(env.state)], capture_output=True, text=True, timeout=60)
+
+
+async def test_journal_tells_the_whole_story_after_sigkill_and_restart(env: Env, tmp_path: Path) -> None:
+    pidfile = tmp_path / "server.pid"
+    with anyio.fail_after(120), contextlib.suppress(Exception, BaseExceptionGroup):
+        async with Client(stdio_server(env, pidfile)) as c:
+            p = await plan(c, env)
+            assert (await call(c, "confirm_command", token=p["token"]))["status"] == "awaiting_approval"
+            approved = await anyio.to_thread.run_sync(lambda: cli(env, "approve", p["token"]))
+            assert approved.returncode == 0, approved.stderr
+            assert (await call(c, "confirm_command", token=p["token"]))["status"] == "succeeded"
+            left = await plan(c, env, to_revision=1)
+            os.kill(int(pidfile.read_text().strip()), signal.SIGKILL)
+    async with Client(stdio_server(env, pidfile)) as c:
+        assert (await call(c, "confirm_command", token=p["token"]))["status"] == "used"
+        listed = await call(c, "list_pending_commands")
+    assert [item["token"] for item in listed["commands"]] == [left["token"]]
+    journal = Journal(env.state)
+    story = [(e.kind, e.actor, e.channel) for e in journal.events(token=p["token"])]
+    assert story == [("proposed", None, None), ("approved", getpass.getuser(), "cli"), ("claimed", None, None),
+                     ("executed", None, None)]  # fmt: skip
+    executed = journal.events(token=p["token"])[-1]
+    assert executed.detail and executed.detail["status"] == "succeeded"
+    row = journal.command(p["token"])
+    assert row and row.result and row.result["after"]
+    tools = [(t.tool, t.status) for t in journal.tool_calls()]
+    assert tools[:4] == [("rollback_deployment", "pending"), ("confirm_command", "awaiting_approval"),
+                         ("confirm_command", "succeeded"), ("rollback_deployment", "pending")]  # fmt: skip
+    assert ("confirm_command", "used") in tools[4:]
+    assert len({e.incident for e in journal.events()} - {None}) == 1
