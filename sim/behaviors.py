@@ -1,0 +1,126 @@
+"""The incident contract: annotations that give simulated pods and nodes their behaviour.
+
+Pod behaviours are read from the pod's own annotations (they come from the pod template, so a rollback to an
+old template restores the old behaviour). Deployment load is read from the Deployment's metadata through the
+pod's owner chain (pod -> ReplicaSet -> Deployment), so changing it needs no rollout.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+PREFIX = "sim.incident-response.dev/"
+BEHAVIOR = PREFIX + "behavior"  # pod: healthy | crashloop | image-pull-error | not-ready | oom
+MEMORY_NEED = PREFIX + "memory-need"  # pod: memory the app needs (quantity); oom below it
+CPU_MILLICORES = PREFIX + "cpu-millicores"  # pod: CPU the pod uses
+MEMORY_BYTES = PREFIX + "memory-bytes"  # pod: memory the pod uses (quantity or bytes)
+LOAD_MILLICORES = PREFIX + "load-millicores"  # deployment: total CPU load shared by its serving pods
+POISONS = PREFIX + "poisons"  # pod: label selector of same-namespace pods this pod breaks while reachable
+NODE_CONDITION = PREFIX + "condition"  # node: NotReady | MemoryPressure | DiskPressure
+
+HEALTHY = "healthy"
+CRASHLOOP = "crashloop"
+IMAGE_PULL_ERROR = "image-pull-error"
+NOT_READY = "not-ready"
+OOM = "oom"
+BEHAVIORS = (HEALTHY, CRASHLOOP, IMAGE_PULL_ERROR, NOT_READY, OOM)
+
+NODE_CONDITIONS = ("NotReady", "MemoryPressure", "DiskPressure")
+
+DEFAULT_MEMORY_BYTES = 64 * 1024 * 1024
+
+_QUANTITY = re.compile(r"^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([a-zA-Z]*)$")
+_SUFFIX = {
+    "": 1,
+    "m": 0.001,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+    "P": 10**15,
+    "E": 10**18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+}
+
+
+def parse_quantity(value: Any) -> float | None:
+    """A Kubernetes quantity ("250m", "512Mi", 2) as a number of base units; None if unparseable."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    match = _QUANTITY.match(str(value).strip())
+    if not match or match.group(2) not in _SUFFIX:
+        return None
+    try:
+        return float(match.group(1)) * _SUFFIX[match.group(2)]
+    except ValueError:
+        return None
+
+
+def millicores(value: Any) -> int | None:
+    amount = parse_quantity(value)
+    return None if amount is None else round(amount * 1000)
+
+
+def bytes_of(value: Any) -> int | None:
+    amount = parse_quantity(value)
+    return None if amount is None else int(amount)
+
+
+@dataclass(frozen=True)
+class PodBehavior:
+    """What a pod's annotations ask of the simulated kubelet."""
+
+    kind: str = HEALTHY
+    memory_need: int | None = None
+    cpu_millicores: int | None = None
+    memory_bytes: int | None = None
+    poisons: str | None = None
+
+
+_CACHE: dict[tuple[tuple[str, str], ...], PodBehavior] = {}
+
+
+def pod_behavior(pod: dict[str, Any]) -> PodBehavior:
+    annotations = pod.get("metadata", {}).get("annotations") or {}
+    relevant = tuple(sorted((k, str(v)) for k, v in annotations.items() if k.startswith(PREFIX)))
+    cached = _CACHE.get(relevant)
+    if cached is not None:
+        return cached
+    values = dict(relevant)
+    kind = values.get(BEHAVIOR, HEALTHY).strip().lower()
+    behavior = PodBehavior(
+        kind=kind if kind in BEHAVIORS else HEALTHY,
+        memory_need=bytes_of(values.get(MEMORY_NEED)),
+        cpu_millicores=int(values[CPU_MILLICORES]) if _is_int(values.get(CPU_MILLICORES)) else None,
+        memory_bytes=bytes_of(values.get(MEMORY_BYTES)),
+        poisons=values.get(POISONS) or None,
+    )
+    if len(_CACHE) < 4096:
+        _CACHE[relevant] = behavior
+    return behavior
+
+
+def load_millicores(obj: dict[str, Any] | None) -> int | None:
+    """The total load a Deployment (or ReplicaSet) carries, from its metadata annotation."""
+    if obj is None:
+        return None
+    value = (obj.get("metadata", {}).get("annotations") or {}).get(LOAD_MILLICORES)
+    return int(str(value)) if _is_int(value) else None
+
+
+def node_condition(node: dict[str, Any]) -> str | None:
+    value = (node.get("metadata", {}).get("annotations") or {}).get(NODE_CONDITION)
+    return str(value) if value in NODE_CONDITIONS else None
+
+
+def _is_int(value: Any) -> bool:
+    return value is not None and str(value).strip().isdigit()

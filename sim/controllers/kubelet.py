@@ -1,0 +1,413 @@
+"""The simulated kubelet: runs bound pods according to their behaviour and writes their status.
+
+Runtime state lives in side tables keyed by pod uid (see runtime.py); the pod's status is rebuilt and written
+only when its signature (phase, readiness, container states) changes, so settled pods cost a few lookups.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING
+
+from incident_response.sim import behaviors, errors
+from incident_response.sim.controllers.common import Obj, meta, terminating
+from incident_response.sim.controllers.replicasets import qos_class
+from incident_response.sim.controllers.runtime import NEVER, ContainerRuntime, PodRuntime, Run, container_runtimes
+from incident_response.sim.controllers.scheduler import pod_requests
+from incident_response.sim.controllers.snapshot import Snapshot
+from incident_response.sim.controllers.traffic import Traffic
+from incident_response.sim.resources import PODS
+from incident_response.sim.store import timestamp
+
+if TYPE_CHECKING:
+    from incident_response.sim.cluster import Cluster
+
+COMPONENT = "kubelet"
+NOT_READY_PROBE = "Readiness probe failed: HTTP probe failed with statuscode: 503"
+
+
+class Kubelet:
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.store = cluster.store
+        self.timing = cluster.timing
+        self.runtime: dict[str, PodRuntime] = {}
+
+    # ----- the tick -----
+
+    def sync(self, snap: Snapshot, traffic: Traffic, node_up: dict[str, bool]) -> bool:
+        now = self.cluster.now()
+        busy = False
+        seen: set[str] = set()
+        for pod in snap.pods:
+            node = (pod.get("spec") or {}).get("nodeName")
+            if not node:
+                continue
+            m = pod["metadata"]
+            uid = m["uid"]
+            seen.add(uid)
+            rt = self.runtime.get(uid)
+            if rt is None:
+                if node not in snap.nodes:
+                    continue
+                rt = self.admit(pod, node, now)
+            if "deletionTimestamp" in m:
+                busy = True
+                self._terminate(pod, rt, now)
+                continue
+            up = node_up.get(node, False)
+            if up and now >= rt.next_at:
+                self._advance(pod, rt, now)
+            if self._evaluate(pod, rt, now, traffic, up):
+                busy = True
+            signature = self._signature(rt)
+            if signature != rt.written:
+                self._write(pod, rt, signature)
+        if len(seen) != len(self.runtime):
+            for uid in [u for u in self.runtime if u not in seen]:
+                del self.runtime[uid]
+        return busy
+
+    # ----- lifecycle -----
+
+    def admit(self, pod: Obj, node: str, now: float) -> PodRuntime:
+        """First sight of a pod bound to this node: adopt a seeded running status or start from scratch."""
+        m = pod["metadata"]
+        cpu_request, _ = pod_requests(pod)
+        containers = container_runtimes(pod)
+        limits = [c.cpu_limit for c in containers]
+        mem_limits = [c.memory_limit for c in containers]
+        rt = PodRuntime(
+            uid=m["uid"],
+            namespace=m.get("namespace", ""),
+            name=m["name"],
+            node=node,
+            behavior=behaviors.pod_behavior(pod),
+            containers=containers,
+            cpu_limit=sum(x for x in limits if x is not None) if all(x is not None for x in limits) else None,
+            cpu_request=cpu_request,
+            memory_limit=sum(x for x in mem_limits if x) if all(mem_limits) else None,
+            admitted=now,
+        )
+        status = pod.get("status") or {}
+        if status.get("phase") == "Running" and status.get("podIP"):
+            self._adopt(rt, status, now)
+        else:
+            rt.pod_ip = self.cluster.allocate_ip(node)
+            rt.host_ip = self.cluster.node_ip(node)
+            rt.start_time = timestamp(self.store.clock())
+            for c in containers:
+                c.next_at = now + self.timing.pod_start
+        self.runtime[rt.uid] = rt
+        return rt
+
+    def _adopt(self, rt: PodRuntime, status: Obj, now: float) -> None:
+        rt.pod_ip = str(status.get("podIP"))
+        rt.host_ip = str(status.get("hostIP") or self.cluster.node_ip(rt.node))
+        rt.start_time = str(status.get("startTime") or timestamp(self.store.clock()))
+        statuses = {c.get("name"): c for c in status.get("containerStatuses") or []}
+        for c in rt.containers:
+            cs = statuses.get(c.name) or {}
+            running = (cs.get("state") or {}).get("running")
+            if running is None:
+                c.next_at = now + self.timing.pod_start
+                continue
+            started = str(running.get("startedAt") or rt.start_time)
+            age = max(self.cluster.wall_seconds() - (self.cluster.parse_time(started) or 0.0), 0.0)
+            self._start(c, rt, now - age, started, record=False)
+            c.restarts = int(cs.get("restartCount") or 0)
+            c.container_id = str(cs.get("containerID") or c.container_id)
+            c.last_terminated = (cs.get("lastState") or {}).get("terminated")
+            c.ready = bool(cs.get("ready"))
+        for cond in status.get("conditions") or []:
+            rt.cond_times[str(cond.get("type"))] = (str(cond.get("status")), str(cond.get("lastTransitionTime")))
+        rt.ready = rt.cond_times.get("Ready", ("",))[0] == "True"
+        # What the store holds already matches this state: no rewrite unless something changes.
+        rt.written = self._signature(rt)
+
+    def _crashes(self, rt: PodRuntime, c: ContainerRuntime) -> str | None:
+        """How this container dies: 'Error' (crashloop), 'OOMKilled' (memory limit below need), or None."""
+        kind = rt.behavior.kind
+        if kind == behaviors.CRASHLOOP:
+            return "Error"
+        need = rt.behavior.memory_need
+        if kind == behaviors.OOM and need is not None and c.memory_limit is not None and c.memory_limit < need:
+            return "OOMKilled"
+        return None
+
+    def _start(self, c: ContainerRuntime, rt: PodRuntime, started_mono: float, started_at: str, record: bool) -> None:
+        c.state, c.reason, c.message = "running", "", ""
+        c.started_mono = started_mono
+        c.started_at = started_at
+        c.container_id = "containerd://" + secrets.token_hex(32)
+        c.ever_started = True
+        c.terminated = None
+        c.previous = c.run
+        c.run = Run(started=self.cluster.parse_time(started_at) or self.cluster.wall_seconds())
+        c.next_at = started_mono + self.timing.crash_after if self._crashes(rt, c) else NEVER
+        if record:
+            self._event(rt, c, "Normal", "Pulled", f'Container image "{c.image}" already present on machine')
+            self._event(rt, c, "Normal", "Created", f"Created container: {c.name}")
+            self._event(rt, c, "Normal", "Started", f"Started container {c.name}")
+
+    def _backoff(self, count: int) -> float:
+        return float(min(self.timing.backoff_base * 2 ** max(count - 1, 0), self.timing.backoff_cap))
+
+    def _advance(self, pod: Obj, rt: PodRuntime, now: float) -> None:
+        wall = timestamp(self.store.clock())
+        for c in rt.containers:
+            if now < c.next_at:
+                continue
+            if c.state == "waiting" and c.reason in ("ContainerCreating", "CrashLoopBackOff", "ImagePullBackOff"):
+                if rt.behavior.kind == behaviors.IMAGE_PULL_ERROR:
+                    self._pull_failed(rt, c, now)
+                else:
+                    self._start(c, rt, now, wall, record=True)
+            elif c.state == "waiting" and c.reason == "ErrImagePull":
+                c.reason = "ImagePullBackOff"
+                c.message = f'Back-off pulling image "{c.image}"'
+                self._event(rt, c, "Normal", "BackOff", f'Back-off pulling image "{c.image}"')
+                self._event(rt, c, "Warning", "Failed", "Error: ImagePullBackOff")
+                c.next_at = now + self._backoff(c.pull_failures)
+            elif c.state == "running":
+                reason = self._crashes(rt, c) or "Error"
+                code = 137 if reason == "OOMKilled" else 1
+                c.state = "terminated"
+                c.terminated = {
+                    "exitCode": code,
+                    "reason": reason,
+                    "startedAt": c.started_at,
+                    "finishedAt": wall,
+                    "containerID": c.container_id,
+                }
+                if c.run is not None:
+                    c.run.ended, c.run.reason, c.run.exit_code = self.cluster.wall_seconds(), reason, code
+                if reason == "OOMKilled":
+                    self._event(
+                        rt,
+                        c,
+                        "Warning",
+                        "OOMKilling",
+                        f"Memory cgroup out of memory: Killed process 1 ({c.name}) total-vm:1048576kB, "
+                        f"anon-rss:{(c.memory_limit or 0) // 1024}kB, file-rss:0kB, shmem-rss:0kB",
+                    )
+                c.next_at = now  # the kubelet notices the exit on its next sync
+            elif c.state == "terminated":
+                c.restarts += 1
+                c.last_terminated = c.terminated
+                c.terminated = None
+                c.state, c.reason = "waiting", "CrashLoopBackOff"
+                c.message = (
+                    f"back-off {self._backoff(c.restarts):g}s restarting failed container={c.name} "
+                    f"pod={rt.name}_{rt.namespace}({rt.uid})"
+                )
+                self._event(
+                    rt,
+                    c,
+                    "Warning",
+                    "BackOff",
+                    f"Back-off restarting failed container {c.name} in pod {rt.name}_{rt.namespace}({rt.uid})",
+                )
+                c.next_at = now + self._backoff(c.restarts)
+
+    def _pull_failed(self, rt: PodRuntime, c: ContainerRuntime, now: float) -> None:
+        c.pull_failures += 1
+        reason = (
+            f'failed to pull and unpack image "{c.image}": failed to resolve reference "{c.image}": '
+            f"{c.image}: not found"
+        )
+        self._event(rt, c, "Normal", "Pulling", f'Pulling image "{c.image}"')
+        self._event(
+            rt, c, "Warning", "Failed", f'Failed to pull image "{c.image}": rpc error: code = NotFound desc = {reason}'
+        )
+        self._event(rt, c, "Warning", "Failed", "Error: ErrImagePull")
+        c.reason = "ErrImagePull"
+        c.message = f"rpc error: code = NotFound desc = {reason}"
+        c.next_at = now + min(self.timing.backoff_base, self.timing.backoff_cap)
+
+    def _terminate(self, pod: Obj, rt: PodRuntime, now: float) -> None:
+        if rt.deleting_at is None:
+            rt.deleting_at = now + self.timing.termination
+            for c in rt.containers:
+                if c.state == "running":
+                    self._event(rt, c, "Normal", "Killing", f"Stopping container {c.name}")
+            return
+        if now >= rt.deleting_at:
+            try:
+                self.store.remove(PODS, rt.namespace, rt.name)
+            except errors.ApiError:
+                pass
+            self.runtime.pop(rt.uid, None)
+
+    # ----- readiness -----
+
+    def _evaluate(self, pod: Obj, rt: PodRuntime, now: float, traffic: Traffic, up: bool) -> bool:
+        """Set readiness from behaviour, poison, load and node health; True while the pod is still starting."""
+        starting = False
+        failure = ""
+        poison = traffic.poisoned.get(rt.uid)
+        owner = traffic.owner_of.get(rt.uid)
+        share = traffic.share.get(owner) if owner is not None else None
+        for c in rt.containers:
+            if c.state != "running":
+                c.ready = False
+                starting = starting or (c.reason == "ContainerCreating" and up)
+                continue
+            if now < c.started_mono + self.timing.ready_delay:
+                c.ready = False
+                starting = starting or self._crashes(rt, c) is None
+                continue
+            why = self._readiness_failure(rt, c, poison, share)
+            failure = failure or why
+            c.ready = up and not why and self._crashes(rt, c) is None
+        rt.ready = up and bool(rt.containers) and all(c.ready for c in rt.containers)
+        rt.unhealthy = failure
+        if failure and up and now - rt.last_probe_event >= self.timing.probe_period:
+            rt.last_probe_event = now
+            target = next((c for c in rt.containers if c.state == "running"), rt.containers[0])
+            self._event(rt, target, "Warning", "Unhealthy", failure)
+        return starting
+
+    def _readiness_failure(
+        self, rt: PodRuntime, c: ContainerRuntime, poison: tuple[str, str] | None, share: int | None
+    ) -> str:
+        if rt.behavior.kind == behaviors.NOT_READY:
+            return NOT_READY_PROBE
+        if poison is not None:
+            who, ip = poison
+            return (
+                f"Readiness probe failed: upstream check failed: 5 consecutive HTTP 500 responses from pod {who} ({ip})"
+            )
+        if share is not None and rt.cpu_limit is not None and share > rt.cpu_limit:
+            port = c.port or 8080
+            return (
+                f'Readiness probe failed: Get "http://{rt.pod_ip}:{port}/healthz": context deadline exceeded '
+                "(Client.Timeout exceeded while awaiting headers)"
+            )
+        return ""
+
+    # ----- status -----
+
+    def _signature(self, rt: PodRuntime) -> tuple[object, ...]:
+        return (
+            rt.ready,
+            tuple((c.state, c.reason, c.restarts, c.ready, c.container_id, c.message) for c in rt.containers),
+        )
+
+    def _write(self, pod: Obj, rt: PodRuntime, signature: tuple[object, ...]) -> None:
+        status = self.build_status(pod, rt)
+
+        def apply(obj: Obj) -> None:
+            obj["status"] = status
+
+        try:
+            self.store.mutate(PODS, rt.namespace, rt.name, apply)
+        except errors.ApiError:
+            return
+        rt.written = signature
+
+    def build_status(self, pod: Obj, rt: PodRuntime) -> Obj:
+        now = timestamp(self.store.clock())
+        started = any(c.ever_started for c in rt.containers)
+        unready = [c.name for c in rt.containers if not c.ready]
+        for existing in (pod.get("status") or {}).get("conditions") or []:
+            if existing.get("type") == "PodScheduled" and "PodScheduled" not in rt.cond_times:
+                rt.cond_times["PodScheduled"] = (
+                    str(existing.get("status")),
+                    str(existing.get("lastTransitionTime") or now),
+                )
+        wanted = [
+            ("PodReadyToStartContainers", "True", None),
+            ("Initialized", "True", None),
+            ("Ready", "True" if rt.ready else "False", None if rt.ready else unready),
+            ("ContainersReady", "True" if rt.ready else "False", None if rt.ready else unready),
+            ("PodScheduled", "True", None),
+        ]
+        conditions = []
+        for kind, value, names in wanted:
+            previous = rt.cond_times.get(kind)
+            if previous is None or previous[0] != value:
+                rt.cond_times[kind] = (value, now)
+            cond: Obj = {
+                "type": kind,
+                "status": value,
+                "lastProbeTime": None,
+                "lastTransitionTime": rt.cond_times[kind][1],
+            }
+            if names:
+                cond["reason"] = "ContainersNotReady"
+                cond["message"] = f"containers with unready status: [{' '.join(names)}]"
+            conditions.append(cond)
+        status: Obj = {
+            "phase": "Running" if started else "Pending",
+            "conditions": conditions,
+            "hostIP": rt.host_ip,
+            "hostIPs": [{"ip": rt.host_ip}],
+            "podIP": rt.pod_ip,
+            "podIPs": [{"ip": rt.pod_ip}],
+            "startTime": rt.start_time,
+            "containerStatuses": [self._container_status(c) for c in rt.containers],
+            "qosClass": qos_class(pod.get("spec") or {}),
+        }
+        return status
+
+    @staticmethod
+    def _container_status(c: ContainerRuntime) -> Obj:
+        if c.state == "running":
+            state: Obj = {"running": {"startedAt": c.started_at}}
+        elif c.state == "terminated" and c.terminated is not None:
+            state = {"terminated": dict(c.terminated)}
+        else:
+            state = {"waiting": {"reason": c.reason, **({"message": c.message} if c.message else {})}}
+        out: Obj = {
+            "name": c.name,
+            "state": state,
+            "lastState": {"terminated": dict(c.last_terminated)} if c.last_terminated else {},
+            "ready": c.ready,
+            "restartCount": c.restarts,
+            "image": c.image,
+            "imageID": c.image_id,
+            "started": c.state == "running",
+        }
+        if c.container_id and c.ever_started:
+            out["containerID"] = c.container_id
+        return out
+
+    def _event(self, rt: PodRuntime, c: ContainerRuntime, type_: str, reason: str, message: str) -> None:
+        pod = self.store.peek(PODS, rt.namespace, rt.name)
+        if pod is None or terminating(pod) and reason != "Killing":
+            return
+        self.cluster.recorder.record(
+            pod,
+            type_,
+            reason,
+            message,
+            component=COMPONENT,
+            host=rt.node,
+            field_path=f"spec.containers{{{c.name}}}",
+        )
+
+    def seed_running(self, pod: Obj, node: str, started_at: str, age: float) -> None:
+        """Fill a new pod body's status as a long-running healthy pod (scenario seeding, no ticks needed)."""
+        pod.setdefault("spec", {})["nodeName"] = node
+        rt = PodRuntime(
+            uid="",
+            namespace=str(meta(pod).get("namespace", "")),
+            name=str(meta(pod).get("name", "")),
+            node=node,
+            behavior=behaviors.pod_behavior(pod),
+            containers=container_runtimes(pod),
+            cpu_limit=None,
+            cpu_request=0,
+            memory_limit=None,
+        )
+        rt.pod_ip = self.cluster.allocate_ip(node)
+        rt.host_ip = self.cluster.node_ip(node)
+        rt.start_time = started_at
+        for cond in ("PodScheduled", "PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady"):
+            rt.cond_times[cond] = ("True", started_at)
+        for c in rt.containers:
+            self._start(c, rt, self.cluster.now() - age, started_at, record=False)
+            c.ready = True
+        rt.ready = True
+        pod["status"] = self.build_status(pod, rt)

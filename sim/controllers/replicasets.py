@@ -1,0 +1,213 @@
+"""The ReplicaSet controller: keeps spec.replicas pods, releases and adopts pods by selector, writes status."""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING
+
+from incident_response.sim import errors
+from incident_response.sim.controllers.common import (
+    Matcher,
+    Obj,
+    condition,
+    int_of,
+    labels_of,
+    meta,
+    owner_reference,
+    replicas_of,
+    selector_from_spec,
+    terminating,
+    uid_of,
+)
+from incident_response.sim.controllers.snapshot import Snapshot
+from incident_response.sim.defaults import apply_defaults
+from incident_response.sim.resources import PODS, REPLICASETS
+
+if TYPE_CHECKING:
+    from incident_response.sim.cluster import Cluster
+
+COMPONENT = "replicaset-controller"
+BURST = 500  # pods created per ReplicaSet per tick, like the controller's slow-start batches
+
+
+def pod_ready(pod: Obj) -> bool:
+    cond = condition(pod, "Ready")
+    return cond is not None and cond.get("status") == "True"
+
+
+def active(pod: Obj) -> bool:
+    return not terminating(pod) and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+
+
+class ReplicaSetController:
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.store = cluster.store
+
+    def sync(self, snap: Snapshot) -> bool:
+        busy = False
+        for rs in snap.replicasets:
+            if terminating(rs):
+                continue
+            try:
+                busy = self._sync_one(snap, rs) or busy
+            except errors.ApiError:
+                busy = True
+        return busy
+
+    def _sync_one(self, snap: Snapshot, rs: Obj) -> bool:
+        namespace = str(meta(rs).get("namespace", ""))
+        matches = selector_from_spec((rs.get("spec") or {}).get("selector"))
+        pods = self._claim(snap, rs, matches)
+        live = [p for p in pods if active(p)]
+        want = replicas_of(rs, 1)
+        changed = False
+        if len(live) < want:
+            for _ in range(min(want - len(live), BURST)):
+                created = self._create_pod(rs)
+                if created is None:
+                    break
+                live.append(created)
+                changed = True
+        elif len(live) > want:
+            for pod in sorted(live, key=self._deletion_rank)[: len(live) - want]:
+                self._delete_pod(rs, pod)
+                live.remove(pod)
+                changed = True
+        ready = [p for p in live if pod_ready(p)]
+        min_ready = int_of((rs.get("spec") or {}).get("minReadySeconds"), 0)
+        available = [p for p in ready if self._available(p, min_ready)]
+        status: Obj = {"replicas": len(live)}
+        labeled = sum(1 for p in live if matches(labels_of(p)))
+        if labeled:
+            status["fullyLabeledReplicas"] = labeled
+        if ready:
+            status["readyReplicas"] = len(ready)
+        if available:
+            status["availableReplicas"] = len(available)
+        status["observedGeneration"] = int_of(meta(rs).get("generation"), 1)
+        if status != (rs.get("status") or {}):
+            self.store.mutate(REPLICASETS, namespace, str(meta(rs)["name"]), lambda o: o.__setitem__("status", status))
+            changed = True
+        return changed
+
+    def _claim(self, snap: Snapshot, rs: Obj, matches: Matcher) -> list[Obj]:
+        """Owned pods that still match; release those that no longer match; adopt matching orphans."""
+        uid = uid_of(rs)
+        namespace = str(meta(rs).get("namespace", ""))
+        mine: list[Obj] = []
+        for pod in snap.pods_by_owner.get(uid, []):
+            if matches(labels_of(pod)):
+                mine.append(pod)
+            elif not terminating(pod):
+                self._set_owner(namespace, pod, None)
+        for pod in snap.orphans_by_ns.get(namespace, []):
+            if not terminating(pod) and matches(labels_of(pod)):
+                adopted = self._set_owner(namespace, pod, rs)
+                if adopted is not None:
+                    mine.append(adopted)
+        return mine
+
+    def _set_owner(self, namespace: str, pod: Obj, rs: Obj | None) -> Obj | None:
+        def apply(obj: Obj) -> None:
+            refs = [r for r in obj["metadata"].get("ownerReferences") or [] if not r.get("controller")]
+            if rs is not None:
+                refs.append(owner_reference(rs))
+            if refs:
+                obj["metadata"]["ownerReferences"] = refs
+            else:
+                obj["metadata"].pop("ownerReferences", None)
+
+        try:
+            return self.store.mutate(PODS, namespace, str(meta(pod)["name"]), apply)
+        except errors.ApiError:
+            return None
+
+    def _available(self, pod: Obj, min_ready: int) -> bool:
+        if min_ready <= 0:
+            return True
+        cond = condition(pod, "Ready") or {}
+        since = self.cluster.parse_time(str(cond.get("lastTransitionTime") or ""))
+        return since is not None and self.cluster.wall_seconds() - since >= min_ready
+
+    def _create_pod(self, rs: Obj) -> Obj | None:
+        template = copy.deepcopy((rs.get("spec") or {}).get("template") or {})
+        tmeta = template.get("metadata") or {}
+        body: Obj = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "generateName": f"{meta(rs)['name']}-",
+                "namespace": meta(rs).get("namespace"),
+                "labels": dict(tmeta.get("labels") or {}),
+                "ownerReferences": [owner_reference(rs)],
+            },
+            "spec": template.get("spec") or {},
+        }
+        if tmeta.get("annotations"):
+            body["metadata"]["annotations"] = dict(tmeta["annotations"])
+        apply_defaults(PODS, body, set())
+        spec = body["spec"]
+        spec.setdefault("serviceAccountName", "default")
+        spec.setdefault("enableServiceLinks", True)
+        spec.setdefault("priority", 0)
+        spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+        spec.setdefault(
+            "tolerations",
+            [
+                {"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
+                for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
+            ],
+        )
+        body["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}
+        try:
+            pod = self.store.create(PODS, body)
+        except errors.ApiError:
+            return None
+        self.cluster.recorder.record(
+            rs, "Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}", component=COMPONENT
+        )
+        return pod
+
+    def _delete_pod(self, rs: Obj, pod: Obj) -> None:
+        namespace = str(meta(pod).get("namespace", ""))
+        name = str(meta(pod)["name"])
+        try:
+            if (pod.get("spec") or {}).get("nodeName"):
+                self.store.delete(PODS, namespace, name, graceful=True)
+            else:
+                self.store.remove(PODS, namespace, name)
+        except errors.ApiError:
+            return
+        self.cluster.recorder.record(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {name}", component=COMPONENT)
+
+    @staticmethod
+    def _deletion_rank(pod: Obj) -> tuple[int, int, int, int, str]:
+        """Upstream's order: unscheduled, then pending, then not ready, more restarts, newest first."""
+        status = pod.get("status") or {}
+        scheduled = 1 if (pod.get("spec") or {}).get("nodeName") else 0
+        phase = {"Pending": 0, "Unknown": 1, "Running": 2}.get(str(status.get("phase")), 0)
+        ready = 1 if pod_ready(pod) else 0
+        restarts = sum(int_of(c.get("restartCount")) for c in status.get("containerStatuses") or [])
+        created = str(meta(pod).get("creationTimestamp", ""))
+        # Newest first: invert the timestamp's sort order by negating each character code.
+        newest_first = "".join(chr(0x10FFFF - ord(c)) for c in created)
+        return scheduled, phase, ready, -restarts, newest_first
+
+
+def qos_class(spec: Obj) -> str:
+    containers = spec.get("containers") or []
+    requests_any = False
+    guaranteed = bool(containers)
+    for container in containers:
+        resources = container.get("resources") or {}
+        limits = resources.get("limits") or {}
+        requests = resources.get("requests") or {}
+        if limits or requests:
+            requests_any = True
+        for key in ("cpu", "memory"):
+            if key not in limits or requests.get(key, limits.get(key)) != limits.get(key):
+                guaranteed = False
+    if guaranteed:
+        return "Guaranteed"
+    return "Burstable" if requests_any else "BestEffort"

@@ -1,0 +1,98 @@
+"""Per-pod runtime state the simulated kubelet keeps outside the store (timers, restarts, runs for logs)."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass, field
+
+from incident_response.sim.behaviors import PodBehavior, bytes_of, millicores
+from incident_response.sim.controllers.common import Obj
+
+NEVER = math.inf
+
+
+@dataclass
+class Run:
+    """One execution of a container, kept so logs (and `--previous` logs) can be synthesised."""
+
+    started: float  # epoch seconds
+    ended: float | None = None
+    reason: str = ""
+    exit_code: int = 0
+
+
+@dataclass
+class ContainerRuntime:
+    name: str
+    image: str
+    port: int | None
+    memory_limit: int | None
+    cpu_limit: int | None
+    state: str = "waiting"  # waiting | running | terminated
+    reason: str = "ContainerCreating"
+    message: str = ""
+    started_mono: float = 0.0
+    started_at: str = ""
+    restarts: int = 0
+    pull_failures: int = 0
+    terminated: Obj | None = None
+    last_terminated: Obj | None = None
+    container_id: str = ""
+    ever_started: bool = False
+    ready: bool = False
+    next_at: float = NEVER
+    run: Run | None = None
+    previous: Run | None = None
+
+    @property
+    def image_id(self) -> str:
+        if not self.ever_started:
+            return ""
+        digest = hashlib.sha256(self.image.encode()).hexdigest()
+        repo = self.image.split("@")[0].rsplit(":", 1)[0] if ":" in self.image.split("/")[-1] else self.image
+        return f"{repo}@sha256:{digest}"
+
+
+@dataclass
+class PodRuntime:
+    uid: str
+    namespace: str
+    name: str
+    node: str
+    behavior: PodBehavior
+    containers: list[ContainerRuntime]
+    cpu_limit: int | None
+    cpu_request: int
+    memory_limit: int | None
+    pod_ip: str = ""
+    host_ip: str = ""
+    start_time: str = ""
+    admitted: float = 0.0
+    cond_times: dict[str, tuple[str, str]] = field(default_factory=dict)
+    written: tuple[object, ...] | None = None
+    deleting_at: float | None = None
+    last_probe_event: float = -NEVER
+    unhealthy: str = ""  # why readiness fails right now ("" when it passes or is not probed)
+    ready: bool = False
+
+    @property
+    def next_at(self) -> float:
+        return min((c.next_at for c in self.containers), default=NEVER)
+
+
+def container_runtimes(pod: Obj) -> list[ContainerRuntime]:
+    out = []
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        limits = (container.get("resources") or {}).get("limits") or {}
+        ports = [p.get("containerPort") for p in container.get("ports") or [] if isinstance(p, dict)]
+        out.append(
+            ContainerRuntime(
+                name=str(container.get("name", "")),
+                image=str(container.get("image", "")),
+                port=int(ports[0]) if ports and isinstance(ports[0], int) else None,
+                memory_limit=bytes_of(limits.get("memory")),
+                cpu_limit=millicores(limits.get("cpu")),
+            )
+        )
+    return out

@@ -1,0 +1,87 @@
+"""One consistent read of the store per tick, indexed the ways the controllers look things up.
+
+Objects are the store's live dicts (read-only by contract); writes made during a tick show up in the next
+tick's snapshot, as an informer cache would lag behind the API server.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from incident_response.sim.controllers.common import Obj, controller_uid, meta, uid_of
+from incident_response.sim.resources import (
+    DEPLOYMENTS,
+    HPAS,
+    NETWORKPOLICIES,
+    NODES,
+    PDBS,
+    PODS,
+    REPLICASETS,
+    SERVICES,
+)
+from incident_response.sim.store import Store
+
+
+@dataclass
+class Snapshot:
+    pods: list[Obj]
+    replicasets: list[Obj]
+    deployments: list[Obj]
+    nodes: dict[str, Obj]
+    services: list[Obj]
+    netpols: list[Obj]
+    hpas: list[Obj]
+    pdbs: list[Obj]
+    pods_by_ns: dict[str, list[Obj]] = field(default_factory=dict)
+    pods_by_owner: dict[str, list[Obj]] = field(default_factory=dict)
+    orphans_by_ns: dict[str, list[Obj]] = field(default_factory=dict)
+    rs_by_owner: dict[str, list[Obj]] = field(default_factory=dict)
+    by_uid: dict[str, Obj] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, store: Store) -> Snapshot:
+        snap = cls(
+            pods=list(store.items(PODS)),
+            replicasets=list(store.items(REPLICASETS)),
+            deployments=list(store.items(DEPLOYMENTS)),
+            nodes={meta(n).get("name", ""): n for n in store.items(NODES)},
+            services=list(store.items(SERVICES)),
+            netpols=list(store.items(NETWORKPOLICIES)),
+            hpas=list(store.items(HPAS)),
+            pdbs=list(store.items(PDBS)),
+        )
+        by_ns: defaultdict[str, list[Obj]] = defaultdict(list)
+        by_owner: defaultdict[str, list[Obj]] = defaultdict(list)
+        orphans: defaultdict[str, list[Obj]] = defaultdict(list)
+        for pod in snap.pods:
+            m = pod["metadata"]
+            by_ns[m.get("namespace", "")].append(pod)
+            owner = controller_uid(pod)
+            if owner:
+                by_owner[owner].append(pod)
+            else:
+                orphans[m.get("namespace", "")].append(pod)
+        snap.pods_by_ns = dict(by_ns)
+        snap.orphans_by_ns = dict(orphans)
+        snap.pods_by_owner = dict(by_owner)
+        rs_owner: defaultdict[str, list[Obj]] = defaultdict(list)
+        for rs in snap.replicasets:
+            owner = controller_uid(rs)
+            if owner:
+                rs_owner[owner].append(rs)
+            snap.by_uid[uid_of(rs)] = rs
+        snap.rs_by_owner = dict(rs_owner)
+        for deploy in snap.deployments:
+            snap.by_uid[uid_of(deploy)] = deploy
+        return snap
+
+    def deployment_of_pod(self, pod: Obj) -> Obj | None:
+        """The Deployment (or a bare ReplicaSet) that controls a pod, through the owner chain."""
+        rs_uid = controller_uid(pod)
+        rs = self.by_uid.get(rs_uid) if rs_uid else None
+        if rs is None:
+            return None
+        deploy_uid = controller_uid(rs)
+        deploy = self.by_uid.get(deploy_uid) if deploy_uid else None
+        return deploy if deploy is not None else rs

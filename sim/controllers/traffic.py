@@ -1,0 +1,110 @@
+"""Who sends traffic to whom, per tick: poisoned pods (and by whom) and each deployment's load per pod."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from incident_response.sim import behaviors
+from incident_response.sim.controllers.common import (
+    Matcher,
+    Obj,
+    annotations_of,
+    controller_uid,
+    labels_of,
+    meta,
+    parse_selector,
+    selector_from_map,
+    selector_from_spec,
+    terminating,
+    uid_of,
+)
+from incident_response.sim.controllers.replicasets import pod_ready
+from incident_response.sim.controllers.snapshot import Snapshot
+
+
+@dataclass
+class Traffic:
+    poisoned: dict[str, tuple[str, str]] = field(default_factory=dict)  # pod uid -> (poisoner name, poisoner IP)
+    share: dict[str, int] = field(default_factory=dict)  # owner (deployment or RS) uid -> millicores per pod
+    owner_of: dict[str, str] = field(default_factory=dict)  # pod uid -> loaded owner uid
+
+
+def serving(pod: Obj) -> bool:
+    """A pod that receives its share of traffic: running and not being deleted.
+
+    Load is shared by running pods rather than only Ready ones: an overloaded pod that fails readiness still
+    gets retried traffic, and sharing only among Ready pods would make every overload a death spiral that no
+    amount of scaling could fix.
+    """
+    return not terminating(pod) and (pod.get("status") or {}).get("phase") == "Running"
+
+
+def deny_all_ingress(policy: Obj) -> Matcher | None:
+    """The pod matcher of a NetworkPolicy that denies all ingress to the pods it selects, else None."""
+    spec = policy.get("spec") or {}
+    types = spec.get("policyTypes") or ["Ingress"]
+    if "Ingress" not in types or spec.get("ingress"):
+        return None
+    selector = spec.get("podSelector")
+    if not selector or not (selector.get("matchLabels") or selector.get("matchExpressions")):
+        return lambda labels: True  # an empty podSelector selects every pod in the namespace
+    return selector_from_spec(selector)
+
+
+def compute(snap: Snapshot) -> Traffic:
+    traffic = Traffic()
+    loaded: dict[str, int] = {}
+    for obj in (*snap.deployments, *snap.replicasets):
+        load = behaviors.load_millicores(obj)
+        if load is not None:
+            loaded[uid_of(obj)] = load
+    rs_to_owner: dict[str, str] = {}
+    for rs in snap.replicasets:
+        parent = controller_uid(rs)
+        if parent in loaded:
+            rs_to_owner[uid_of(rs)] = parent
+        elif uid_of(rs) in loaded:
+            rs_to_owner[uid_of(rs)] = uid_of(rs)
+    counts: dict[str, int] = {}
+    poisoners: list[Obj] = []
+    for pod in snap.pods:
+        annotations = pod["metadata"].get("annotations")
+        if annotations and behaviors.POISONS in annotations:
+            poisoners.append(pod)
+        if rs_to_owner:
+            parent = rs_to_owner.get(controller_uid(pod) or "")
+            if parent is not None and serving(pod):
+                counts[parent] = counts.get(parent, 0) + 1
+                traffic.owner_of[uid_of(pod)] = parent
+    for parent, load in loaded.items():
+        traffic.share[parent] = load // max(counts.get(parent, 0), 1)
+    for pod in poisoners:
+        _poison(snap, pod, traffic)
+    return traffic
+
+
+def _poison(snap: Snapshot, pod: Obj, traffic: Traffic) -> None:
+    if not pod_ready(pod) or terminating(pod):
+        return
+    namespace = str(meta(pod).get("namespace", ""))
+    labels = labels_of(pod)
+    in_service = any(
+        (svc.get("spec") or {}).get("selector") and selector_from_map(svc["spec"]["selector"])(labels)
+        for svc in snap.services
+        if meta(svc).get("namespace") == namespace
+    )
+    if not in_service:
+        return
+    for policy in snap.netpols:
+        if meta(policy).get("namespace") != namespace:
+            continue
+        matcher = deny_all_ingress(policy)
+        if matcher is not None and matcher(labels):
+            return
+    targets = parse_selector(str(annotations_of(pod).get(behaviors.POISONS, "")))
+    if targets is None:
+        return
+    ip = str((pod.get("status") or {}).get("podIP", ""))
+    for other in snap.pods_by_ns.get(namespace, []):
+        if other is not pod and targets(labels_of(other)):
+            traffic.poisoned.setdefault(uid_of(other), (str(meta(pod)["name"]), ip))
