@@ -53,7 +53,8 @@ def usage_by_pod(metrics: list[dict[str, Any]]) -> dict[str, tuple[float, float]
     usage: dict[str, tuple[float, float]] = {}
     for item in metrics:
         cpu = memory = 0.0
-        for container in item.get("containers") or []:
+        # PodMetrics report per container; NodeMetrics report one `usage` for the node.
+        for container in item.get("containers") or [item]:
             cpu += parse_quantity((container.get("usage") or {}).get("cpu")) or 0.0
             memory += parse_quantity((container.get("usage") or {}).get("memory")) or 0.0
         usage[str((item.get("metadata") or {}).get("name"))] = (cpu, memory)
