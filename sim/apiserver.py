@@ -261,9 +261,9 @@ class ApiServer:
         app.router.add_get("/healthz", self._ok)
         app.router.add_get("/readyz", self._ok)
         app.router.add_get("/livez", self._ok)
-        app.router.add_get("/api", lambda _: self._respond(discovery.core_versions()))
-        app.router.add_get("/apis", lambda _: self._respond(discovery.api_groups()))
-        app.router.add_get("/openapi/v3", lambda _: self._respond(discovery.openapi_root()))
+        app.router.add_get("/api", self._core_versions)
+        app.router.add_get("/apis", self._api_groups)
+        app.router.add_get("/openapi/v3", self._openapi_root)
         app.router.add_get("/openapi/v3/{path:.*}", self._openapi_document)
         app.router.add_route("*", "/sim/faults", self._admin_faults)
         app.router.add_route("*", "/api/v1", self._core_resources)
@@ -296,8 +296,14 @@ class ApiServer:
             return _error(errors.internal(f"an error on the server has prevented the request from succeeding "
                                           f"({request.method} {request.path})"))
 
-    async def _respond(self, body: Any) -> web.Response:
-        return _json(body)
+    async def _core_versions(self, _: web.Request) -> web.Response:
+        return _json(discovery.core_versions())
+
+    async def _api_groups(self, _: web.Request) -> web.Response:
+        return _json(discovery.api_groups())
+
+    async def _openapi_root(self, _: web.Request) -> web.Response:
+        return _json(discovery.openapi_root())
 
     async def _ok(self, _: web.Request) -> web.Response:
         return web.Response(text="ok")
