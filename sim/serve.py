@@ -104,11 +104,11 @@ def run_sim(
     loop = asyncio.new_event_loop()
     started = threading.Event()
     bound: list[int] = []
-    runner = web.AppRunner(api.app(), access_log=None, handle_signals=False)
+    runner = web.AppRunner(api.app(), access_log=None, handle_signals=False, shutdown_timeout=0.5)
 
     async def start() -> None:
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", port, shutdown_timeout=0.5)
+        site = web.TCPSite(runner, "127.0.0.1", port)
         await site.start()
         server = site._server
         assert server is not None
