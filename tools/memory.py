@@ -1,0 +1,150 @@
+"""set_memory_limit: the playbook's vertical scaling for OOMKilled pods, as a strategic merge patch of one container."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from incident_response.tools import backends, capacity, errors
+from incident_response.tools.deps import Deps, check_name
+from incident_response.tools.kube import Kube
+from incident_response.tools.pending import Proposal
+from incident_response.tools.plan import KubeWrite, PlanDraft, Step, Target, diff_values, pointer, precondition
+from incident_response.tools.podstatus import restart_count
+from incident_response.tools.quantity import memory_text, parse_quantity
+from incident_response.tools.rollback import selector_string
+from incident_response.tools.scaling import patch_command, template_spec
+from pydantic import Field
+
+QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+
+
+def memory_patch(container: str, limit: str | None) -> dict[str, Any]:
+    """The playbook's patch body; `None` removes the limit (a strategic-merge null)."""
+    resources = {"limits": {"memory": limit}}
+    return {"spec": {"template": {"spec": {"containers": [{"name": container, "resources": resources}]}}}}
+
+
+def check_limit(deployment: dict[str, Any], container: str, limit: str) -> tuple[int, dict[str, Any]]:
+    """Validate the new limit against the container; returns (container index, container)."""
+    name = backends.name_of(deployment)
+    if not QUANTITY.match(limit) or not parse_quantity(limit):
+        raise errors.InvalidArgument(
+            f"memory limit {limit!r} is not a valid memory quantity; use a form like 512Mi, 1Gi or 1073741824"
+        )
+    containers = template_spec(deployment).get("containers") or []
+    index = next((i for i, c in enumerate(containers) if c.get("name") == container), None)
+    if index is None:
+        names = ", ".join(str(c.get("name")) for c in containers)
+        raise errors.InvalidArgument(f"deployment {name} has no container {container!r} (containers: {names})")
+    found = dict(containers[index])
+    resources = found.get("resources") or {}
+    current = (resources.get("limits") or {}).get("memory")
+    if current is not None and parse_quantity(current) == parse_quantity(limit):
+        raise errors.InvalidArgument(f"container {container} of deployment {name} already has memory limit {current}")
+    request = (resources.get("requests") or {}).get("memory")
+    if request is not None and (parse_quantity(request) or 0) > (parse_quantity(limit) or 0):
+        raise errors.InvalidArgument(
+            f"memory limit {limit} is below the container's memory request {request}; the API server rejects a "
+            "limit below the request. Choose a limit of at least the request"
+        )
+    return index, found
+
+
+def oom_evidence(pods: list[dict[str, Any]]) -> str | None:
+    killed = [p for p in pods if backends.oom_killed(p)]
+    if not killed:
+        return None
+    names = ", ".join(f"{backends.name_of(p)} ({restart_count(p)} restarts)" for p in killed)
+    return f"OOMKill evidence: {len(killed)} of {len(pods)} pods were last terminated OOMKilled: {names}."
+
+
+def plan_memory_limit(
+    kube: Kube, namespace: str, name: str, container: str, limit: str | None, *, restores: str | None = None
+) -> PlanDraft:
+    """Plan a new memory limit; `limit` None (restore only) removes the limit the measure added."""
+    deployment = kube.get("deployments", name, namespace)
+    if limit is not None:
+        index, found = check_limit(deployment, container, limit)
+    else:
+        containers = template_spec(deployment).get("containers") or []
+        index = next((i for i, c in enumerate(containers) if c.get("name") == container), 0)
+        found = dict(containers[index]) if containers else {}
+    resources = found.get("resources") or {}
+    current = (resources.get("limits") or {}).get("memory")
+    warnings = [
+        f"Changing the pod template triggers a rolling restart of deployment {name}: every pod is replaced, "
+        "following the deployment's rollout strategy."
+    ]
+    summary = f"Set the memory limit of container {container} in deployment {name} ({namespace}): {current} -> {limit}."
+    if limit is not None and restores is None:
+        spec = template_spec(deployment)
+        new_spec = {**spec, "containers": [*(spec.get("containers") or [])]}
+        new_resources = {**resources, "limits": {**(resources.get("limits") or {}), "memory": limit}}
+        new_spec["containers"][index] = {**found, "resources": new_resources}
+        want = capacity.spec_requests(new_spec)
+        biggest = capacity.largest_node(kube.list("nodes").items, new_spec)
+        if want.memory > biggest.memory:
+            raise errors.InvalidArgument(
+                f"with limit {limit} and no memory request, each pod would request {memory_text(want.memory)} "
+                f"(the API server defaults the request to the limit), more than any schedulable node has "
+                f"({memory_text(biggest.memory)}); the new pods would stay Pending"
+                if (resources.get("requests") or {}).get("memory") is None
+                else f"memory limit {limit} is more than any schedulable node has ({memory_text(biggest.memory)})"
+            )
+        pods = kube.list("pods", namespace, label_selector=selector_string(deployment) or None).items
+        if evidence := oom_evidence(pods):
+            warnings.append(evidence)
+            summary += " " + evidence
+    body = memory_patch(container, limit)
+    dry = kube.patch("deployments", name, body, namespace, patch_type="strategic", dry_run=True)
+    context = kube.context
+    undo = patch_command("deployment", name, memory_patch(container, current), namespace, context)
+    path = pointer("spec", "template", "spec", "containers", index)
+
+    def limits(obj: dict[str, Any]) -> dict[str, Any]:
+        spec = template_spec(obj)
+        return {str(c.get("name")): (c.get("resources") or {}).get("limits") for c in spec.get("containers") or []}
+
+    paths = [pointer("metadata", "uid"), pointer("metadata", "generation"), path + "/name",
+             path + "/resources/limits/memory"]  # fmt: skip
+    return PlanDraft(
+        tool="restore_measure" if restores else "set_memory_limit",
+        summary=summary,
+        target=Target(kind="Deployment", namespace=namespace, name=name, uid=deployment["metadata"].get("uid")),
+        steps=[
+            Step(
+                description=f"set container {container}'s memory limit to {limit}",
+                command=patch_command("deployment", name, body, namespace, context),
+                action=KubeWrite(
+                    verb="patch",
+                    resource="deployments",
+                    namespace=namespace,
+                    name=name,
+                    body=body,
+                    patch_type="strategic",
+                ),  # fmt: skip
+                undo_command=undo,
+            )
+        ],
+        undo_command=undo,
+        diff=diff_values({"containers": limits(deployment)}, {"containers": limits(dry)}),
+        preconditions=[precondition("deployments", deployment, paths, namespace=namespace, name=name)],
+        warnings=warnings,
+        temporary=restores is None,
+        restores=restores,
+    )
+
+
+def set_memory_limit(
+    deps: Deps,
+    namespace: Annotated[str, Field(description="Namespace of the deployment.")],
+    deployment: Annotated[str, Field(description="Deployment name.")],
+    container: Annotated[str, Field(description="Container name in the pod template.")],
+    limit: Annotated[str, Field(description="New memory limit, a Kubernetes quantity such as 768Mi or 1Gi.")],
+) -> Proposal:
+    """Plan raising (or setting) a container's memory limit (kubectl patch deployment), the fix for OOMKilled pods.
+    It triggers a rolling restart. Shows the OOMKill evidence; the old limit is recorded as a temporary measure.
+    Nothing changes until the token is confirmed with confirm_command."""
+    draft = plan_memory_limit(deps.kube, namespace, deployment, check_name(container, "container"), limit)
+    return deps.pending.propose(draft, deps.mode)
