@@ -19,6 +19,7 @@ import anyio
 
 SCENARIO = "bad-deploy"
 NAMESPACE = "shop"
+DEPLOYMENT = "checkout"  # the scenario's bad deploy; the assistant would find it with assess_namespace
 ROLLOUT_TIMEOUT_SECONDS = 60.0
 
 
@@ -52,17 +53,6 @@ class Printer:
         print(textwrap.indent(text, " " * indent), file=self.out, flush=True)
 
 
-def find_bad_deployment(kubeconfig: Path, context: str) -> str:
-    """The scenario's deployment with the most revisions (the demo knows its own scenario, not the assistant)."""
-    from incident_response.tools.kube import ClusterSource, RealKube
-    from incident_response.tools.rollback import revision_of
-
-    kube = RealKube.connect(ClusterSource(kubeconfig=kubeconfig, context=context))
-    deployments = kube.list("deployments", NAMESPACE).items
-    best = max(deployments, key=lambda d: revision_of(d) or 0)
-    return str(best["metadata"]["name"])
-
-
 async def walkthrough(out: TextIO) -> int:
     from incident_response.server import approvals_command
     from incident_response.server.app import build_server
@@ -85,7 +75,7 @@ async def walkthrough(out: TextIO) -> int:
             cluster=ClusterSource(kubeconfig=sim.kubeconfig_path, context=sim.context),
         )
         p.say(f"Simulated cluster ({SCENARIO}) at {sim.url}; server in standard mode (a human must approve).", 0)
-        name = await anyio.to_thread.run_sync(find_bad_deployment, sim.kubeconfig_path, sim.context)
+        name = DEPLOYMENT
         server = build_server(settings)
         async with Client(server) as client:
             available = {t.name for t in (await client.list_tools()).tools}

@@ -18,6 +18,7 @@ from mcp import Client
 from mcp.server import MCPServer
 
 NAMESPACE = "shop"
+DEPLOYMENT = "checkout"  # bad-deploy: revision 3 crash-loops, revision 2 was good
 
 
 class Clock:
@@ -48,7 +49,7 @@ class Env:
         return str(self.get()["spec"]["template"]["spec"]["containers"][0]["image"])
 
     def revision_image(self, revision: int) -> str:
-        for rs in self.kube.list("replicasets", NAMESPACE).items:
+        for rs in self.kube.list("replicasets", NAMESPACE, label_selector=f"app={self.deployment}").items:
             if rs["metadata"].get("annotations", {}).get(REVISION) == str(revision):
                 return str(rs["spec"]["template"]["spec"]["containers"][0]["image"])
         raise AssertionError(f"no revision {revision}")
@@ -72,10 +73,8 @@ class Env:
 def make_env(sim: RunningSim, state: Path) -> Env:
     assert sim.kubeconfig_path is not None
     kube = RealKube.connect(ClusterSource(kubeconfig=sim.kubeconfig_path, context=sim.context))
-    deployments = kube.list("deployments", NAMESPACE).items
-    revised = [d for d in deployments if int(d["metadata"].get("annotations", {}).get(REVISION, "0")) >= 3]
-    assert len(revised) == 1, [d["metadata"]["name"] for d in deployments]
-    return Env(sim, kube, state, Clock(), revised[0]["metadata"]["name"])
+    assert kube.get("deployments", DEPLOYMENT, NAMESPACE)["metadata"]["annotations"][REVISION] == "3"
+    return Env(sim, kube, state, Clock(), DEPLOYMENT)
 
 
 async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:

@@ -68,11 +68,12 @@ async def test_standard_mode_waits_for_the_cli_approval_then_rolls_back(env: Env
 
 
 async def test_full_mode_runs_and_the_journal_says_no_human_approved(env: Env) -> None:
+    good = env.revision_image(2)
     async with Client(env.server("full")) as client:
         p = await plan(client, env)
         done = await call(client, "confirm_command", token=p["token"])
     assert done["status"] == "succeeded" and done["approval_channel"] == "none (full mode)"
-    assert env.image() == env.revision_image(2)
+    assert env.image() == good
     claimed = [e for e in Journal(env.state).events(token=p["token"]) if e.kind == "claimed"]
     assert claimed[0].detail == {"mode": "full", "human_approved": False}
 
@@ -91,14 +92,15 @@ async def test_safe_mode_blocks_and_confirm_refuses(env: Env) -> None:
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_elicitation_accept_runs(env: Env, mode: Literal["auto", "legacy"]) -> None:
     seen: list[str] = []
+    good = env.revision_image(2)
     async with Client(
         env.server(), mode=mode, elicitation_callback=elicitation("accept", seen, {"approve": True})
     ) as c:
         p = await plan(c, env)
         done = await call(c, "confirm_command", token=p["token"])
     assert done["status"] == "succeeded" and done["approval_channel"] == "elicitation"
-    assert p["command"] in seen[0] and p["undo_command"] in seen[0] and env.revision_image(2) in seen[0]
-    assert env.image() == env.revision_image(2)
+    assert p["command"] in seen[0] and p["undo_command"] in seen[0] and good in seen[0]
+    assert env.image() == good
 
 
 @pytest.mark.parametrize(
