@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import anyio
 import anyio.to_thread
 from incident_response import __version__
-from incident_response.server import confirmation
+from incident_response.server import confirmation, mitigation_tools
 from incident_response.server.config import Settings
 from incident_response.tools import (
     assess,
@@ -100,6 +100,7 @@ def build_server(
     for fn in ASSESSMENT_TOOLS:
         register(mcp, deps, fn, READ_ONLY)
     register(mcp, deps, rollback.rollback_deployment, PLANNING)
+    mitigation_tools.register_mitigations(mcp, deps)
     confirm, cancel, list_pending = confirmation.confirmation_tools(deps)
     register(mcp, deps, confirm, CONFIRM)
     register(mcp, deps, cancel, CANCEL)

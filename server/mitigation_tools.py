@@ -1,0 +1,39 @@
+"""Registers the mitigation planners of issue 5 (and the temporary-measure tools) through `app.register`.
+
+Every planner only reads and dry-runs; the cluster changes only through confirm_command, so they carry the
+server's PLANNING annotations (read-only, not idempotent: each call issues a new token).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from incident_response.tools import canary, isolation, measures, memory, nodes, pods_delete, scaling, traffic
+from incident_response.tools.deps import Deps
+from mcp.server import MCPServer
+
+PLANNERS = (
+    scaling.scale_deployment,
+    scaling.override_hpa,
+    memory.set_memory_limit,
+    isolation.remove_pods_from_service,
+    isolation.isolate_network,
+    nodes.cordon_node,
+    nodes.uncordon_node,
+    nodes.drain_node,
+    pods_delete.delete_pod,
+    traffic.patch_service_selector,
+    traffic.switch_ingress_backend,
+    canary.shift_traffic,
+    canary.rollback_canary,
+    measures.restore_measure,
+)
+
+
+def register_mitigations(mcp: MCPServer[Any], deps: Deps) -> None:
+    # Imported here: app.py imports this module, and its register() is the one path every tool goes through.
+    from incident_response.server.app import PLANNING, READ_ONLY, register
+
+    for fn in PLANNERS:
+        register(mcp, deps, fn, PLANNING)
+    register(mcp, deps, measures.list_temporary_measures, READ_ONLY)
