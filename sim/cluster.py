@@ -13,6 +13,7 @@ HPA re-syncs. So a cluster with a crash-looping deployment settles once everythi
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -56,9 +57,20 @@ class Timing:
     schedule_retry: float = 1.0  # FailedScheduling is re-reported this often
     hpa_sync: float = 1.0  # HPA controller sync period (upstream: 15s)
     hpa_downscale_window: float = 5.0  # HPA scale-down stabilization window (upstream: 300s)
-    gc_period: float = 0.2
+    gc_period: float = 1.0
     event_ttl: float = 3600.0  # events older than this are dropped (the API server's default TTL)
     max_events: int = 5000
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_time(text: str) -> float | None:
+    """Epoch seconds of an RFC 3339 timestamp as the API writes them; None if it does not parse."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
 
 
 class ManualClock:
@@ -121,12 +133,7 @@ class Cluster:
 
     @staticmethod
     def parse_time(text: str) -> float | None:
-        if not text:
-            return None
-        try:
-            return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
-        except ValueError:
-            return None
+        return _parse_time(text)
 
     # ----- running -----
 

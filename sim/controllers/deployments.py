@@ -80,14 +80,31 @@ class DeploymentController:
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
         self.store = cluster.store
+        # Complete deployments whose sync changed nothing, with their ReplicaSets: the same objects (stored
+        # objects are replaced on every write) next tick mean there is nothing to do.
+        self._unchanged: dict[str, tuple[Obj, list[Obj]]] = {}
 
     def sync(self, snap: Snapshot) -> bool:
         busy = False
         for deploy in snap.deployments:
             if terminating(deploy):
                 continue
+            uid = uid_of(deploy)
+            owned = snap.rs_by_owner.get(uid, [])
+            cached = self._unchanged.pop(uid, None)
+            if (
+                cached is not None
+                and cached[0] is deploy
+                and len(cached[1]) == len(owned)
+                and all(a is b for a, b in zip(cached[1], owned, strict=True))
+            ):
+                self._unchanged[uid] = cached
+                continue
             try:
-                busy = self._sync_one(snap, deploy) or busy
+                changed = self._sync_one(snap, deploy)
+                busy = changed or busy
+                if not changed and self._complete(deploy):
+                    self._unchanged[uid] = (deploy, list(owned))
             except errors.ApiError:
                 # Raced with an API write (object deleted or changed): the next tick sees the new state.
                 busy = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from incident_response.sim import errors
-from incident_response.sim.controllers.common import Obj, meta, terminating
+from incident_response.sim.controllers.common import Obj, meta, terminating, uid_of
 from incident_response.sim.controllers.snapshot import Snapshot
 from incident_response.sim.resources import BY_KIND, PODS, REPLICASETS, ResourceType
 
@@ -27,10 +27,13 @@ class GarbageCollector:
             return False
         self._next = now + self.cluster.timing.gc_period
         changed = False
+        owners = {uid_of(o) for o in snap.deployments} | {uid_of(o) for o in snap.replicasets}
         for res, objects in ((REPLICASETS, snap.replicasets), (PODS, snap.pods)):
             for obj in objects:
-                refs = meta(obj).get("ownerReferences")
-                if refs and not terminating(obj) and not any(self._exists(ref) for ref in refs):
+                refs = obj["metadata"].get("ownerReferences")
+                if not refs or refs[0].get("uid") in owners:
+                    continue  # the common case: its (first) owner is a live Deployment or ReplicaSet
+                if not terminating(obj) and not any(self._exists(ref) for ref in refs):
                     changed = self._collect(res, obj) or changed
         return changed
 

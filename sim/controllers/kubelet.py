@@ -38,6 +38,7 @@ class Kubelet:
     def sync(self, snap: Snapshot, traffic: Traffic, node_up: dict[str, bool]) -> bool:
         now = self.cluster.now()
         busy = False
+        sweep = self.cluster.ticks % 20 == 0
         seen: set[str] = set()
         for pod in snap.pods:
             node = (pod.get("spec") or {}).get("nodeName")
@@ -45,8 +46,16 @@ class Kubelet:
                 continue
             m = pod["metadata"]
             uid = m["uid"]
-            seen.add(uid)
+            if sweep:
+                seen.add(uid)
             rt = self.runtime.get(uid)
+            up = node_up.get(node, False)
+            if rt is not None and rt.steady is pod:
+                # Nothing pending and the same stored object as last tick: only traffic or the node can change it.
+                owner = traffic.owner_of.get(uid)
+                inputs = (up, traffic.poisoned.get(uid), traffic.share.get(owner) if owner is not None else None)
+                if inputs == rt.inputs:
+                    continue
             if rt is None:
                 if node not in snap.nodes:
                     continue
@@ -55,32 +64,35 @@ class Kubelet:
                 busy = True
                 self._terminate(pod, rt, now)
                 continue
-            up = node_up.get(node, False)
             if up and now >= rt.next_at:
                 self._advance(pod, rt, now)
-            if self._evaluate(pod, rt, now, traffic, up):
-                busy = True
+            starting = self._evaluate(pod, rt, now, traffic, up)
+            busy = busy or starting
             signature = self._signature(rt)
             if signature != rt.written:
-                self._write(pod, rt, signature)
-        if len(seen) != len(self.runtime):
+                pod = self._write(pod, rt, signature)
+            quiet = not starting and rt.next_at == NEVER and not rt.unhealthy
+            rt.steady = pod if quiet and signature == rt.written else None
+            if rt.steady is not None:
+                owner = traffic.owner_of.get(uid)
+                rt.inputs = (up, traffic.poisoned.get(uid), traffic.share.get(owner) if owner is not None else None)
+        if sweep and len(seen) != len(self.runtime):
             for uid in [u for u in self.runtime if u not in seen]:
                 del self.runtime[uid]
         return busy
 
     # ----- lifecycle -----
 
-    def admit(self, pod: Obj, node: str, now: float) -> PodRuntime:
-        """First sight of a pod bound to this node: adopt a seeded running status or start from scratch."""
+    def new_runtime(self, pod: Obj, node: str, now: float) -> PodRuntime:
         m = pod["metadata"]
         cpu_request, _ = pod_requests(pod)
         containers = container_runtimes(pod)
         limits = [c.cpu_limit for c in containers]
         mem_limits = [c.memory_limit for c in containers]
-        rt = PodRuntime(
-            uid=m["uid"],
+        return PodRuntime(
+            uid=m.get("uid", ""),
             namespace=m.get("namespace", ""),
-            name=m["name"],
+            name=m.get("name", ""),
             node=node,
             behavior=behaviors.pod_behavior(pod),
             containers=containers,
@@ -89,6 +101,11 @@ class Kubelet:
             memory_limit=sum(x for x in mem_limits if x) if all(mem_limits) else None,
             admitted=now,
         )
+
+    def admit(self, pod: Obj, node: str, now: float) -> PodRuntime:
+        """First sight of a pod bound to this node: adopt a seeded running status or start from scratch."""
+        rt = self.new_runtime(pod, node, now)
+        containers = rt.containers
         status = pod.get("status") or {}
         if status.get("phase") == "Running" and status.get("podIP"):
             self._adopt(rt, status, now)
@@ -294,17 +311,18 @@ class Kubelet:
             tuple((c.state, c.reason, c.restarts, c.ready, c.container_id, c.message) for c in rt.containers),
         )
 
-    def _write(self, pod: Obj, rt: PodRuntime, signature: tuple[object, ...]) -> None:
+    def _write(self, pod: Obj, rt: PodRuntime, signature: tuple[object, ...]) -> Obj:
         status = self.build_status(pod, rt)
 
         def apply(obj: Obj) -> None:
             obj["status"] = status
 
         try:
-            self.store.mutate(PODS, rt.namespace, rt.name, apply)
+            written = self.store.mutate(PODS, rt.namespace, rt.name, apply)
         except errors.ApiError:
-            return
+            return pod
         rt.written = signature
+        return written
 
     def build_status(self, pod: Obj, rt: PodRuntime) -> Obj:
         now = timestamp(self.store.clock())
@@ -387,20 +405,13 @@ class Kubelet:
             field_path=f"spec.containers{{{c.name}}}",
         )
 
-    def seed_running(self, pod: Obj, node: str, started_at: str, age: float) -> None:
-        """Fill a new pod body's status as a long-running healthy pod (scenario seeding, no ticks needed)."""
+    def seed_running(self, pod: Obj, node: str, started_at: str, age: float) -> PodRuntime:
+        """Fill a new pod body's status as a long-running pod (scenario seeding: no ticks needed).
+
+        Returns the runtime to register with `register` once the store has given the pod its uid.
+        """
         pod.setdefault("spec", {})["nodeName"] = node
-        rt = PodRuntime(
-            uid="",
-            namespace=str(meta(pod).get("namespace", "")),
-            name=str(meta(pod).get("name", "")),
-            node=node,
-            behavior=behaviors.pod_behavior(pod),
-            containers=container_runtimes(pod),
-            cpu_limit=None,
-            cpu_request=0,
-            memory_limit=None,
-        )
+        rt = self.new_runtime(pod, node, self.cluster.now())
         rt.pod_ip = self.cluster.allocate_ip(node)
         rt.host_ip = self.cluster.node_ip(node)
         rt.start_time = started_at
@@ -411,3 +422,10 @@ class Kubelet:
             c.ready = True
         rt.ready = True
         pod["status"] = self.build_status(pod, rt)
+        rt.written = self._signature(rt)
+        return rt
+
+    def register(self, pod: Obj, rt: PodRuntime) -> None:
+        rt.uid = str(pod["metadata"]["uid"])
+        rt.name = str(pod["metadata"]["name"])
+        self.runtime[rt.uid] = rt

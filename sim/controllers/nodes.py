@@ -111,12 +111,15 @@ class NodeController:
         self.cluster = cluster
         self.store = cluster.store
         self._was_up: dict[str, bool] = {}
+        self._unchanged: dict[str, Obj] = {}  # node objects that needed no write (same object: skip)
 
     def sync(self, snap: Snapshot) -> dict[str, bool]:
         now = timestamp(self.store.clock())
         up: dict[str, bool] = {}
         for name, node in snap.nodes.items():
             up[name] = node_up(node)
+            if self._unchanged.get(name) is node:
+                continue
             conditions = desired_conditions(node, now)
             taints = desired_taints(node)
             current_taints = (node.get("spec") or {}).get("taints") or []
@@ -133,6 +136,8 @@ class NodeController:
                     node = self.store.mutate(NODES, None, name, apply)
                 except errors.ApiError:
                     continue
+            else:
+                self._unchanged[name] = node
             if self._was_up.get(name, True) and not up[name]:
                 self._went_down(snap, node)
             self._was_up[name] = up[name]

@@ -43,16 +43,43 @@ class ReplicaSetController:
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
         self.store = cluster.store
+        # uid -> (the RS object and its pods last synced with no change). Stored objects are replaced on every
+        # write, so the same objects by identity mean nothing changed; holding them keeps their ids unique.
+        self._unchanged: dict[str, tuple[Obj, list[Obj]]] = {}
 
     def sync(self, snap: Snapshot) -> bool:
         busy = False
+        live: set[str] = set()
         for rs in snap.replicasets:
             if terminating(rs):
                 continue
+            uid = uid_of(rs)
+            live.add(uid)
+            pods = snap.pods_by_owner.get(uid, [])
+            cached = self._unchanged.get(uid)
+            namespace = rs["metadata"].get("namespace", "")
+            if (
+                cached is not None
+                and cached[0] is rs
+                and len(cached[1]) == len(pods)
+                and all(a is b for a, b in zip(cached[1], pods, strict=True))
+                and not snap.orphans_by_ns.get(namespace)
+                and not (rs.get("spec") or {}).get("minReadySeconds")
+            ):
+                continue
+            self._unchanged.pop(uid, None)
             try:
+                changed = self._sync_one(snap, rs)
+                busy = changed or busy
+                if not changed:
+                    self._unchanged[uid] = (rs, list(pods))
+                continue
                 busy = self._sync_one(snap, rs) or busy
             except errors.ApiError:
                 busy = True
+        if len(self._unchanged) > len(live):
+            for uid in [u for u in self._unchanged if u not in live]:
+                del self._unchanged[uid]
         return busy
 
     def _sync_one(self, snap: Snapshot, rs: Obj) -> bool:

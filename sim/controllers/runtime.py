@@ -75,6 +75,9 @@ class PodRuntime:
     last_probe_event: float = -NEVER
     unhealthy: str = ""  # why readiness fails right now ("" when it passes or is not probed)
     ready: bool = False
+    # The stored pod object last seen with nothing pending, and the traffic inputs it was evaluated with.
+    steady: Obj | None = None
+    inputs: tuple[object, ...] = ()
 
     @property
     def next_at(self) -> float:

@@ -86,7 +86,7 @@ class Scheduler:
         self._last_failure: dict[str, float] = {}
 
     def sync(self, snap: Snapshot) -> bool:
-        pending = [p for p in snap.pods if not (p.get("spec") or {}).get("nodeName") and not terminating(p)]
+        pending = [p for p in snap.unscheduled if not terminating(p)]
         if not pending:
             self._last_failure.clear()
             return False

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from incident_response.sim.behaviors import POISONS
 from incident_response.sim.controllers.common import Obj, controller_uid, meta, uid_of
 from incident_response.sim.resources import (
     DEPLOYMENTS,
@@ -36,28 +37,39 @@ class Snapshot:
     pods_by_ns: dict[str, list[Obj]] = field(default_factory=dict)
     pods_by_owner: dict[str, list[Obj]] = field(default_factory=dict)
     orphans_by_ns: dict[str, list[Obj]] = field(default_factory=dict)
+    unscheduled: list[Obj] = field(default_factory=list)
+    poisoners: list[Obj] = field(default_factory=list)  # pods carrying the poisons annotation
     rs_by_owner: dict[str, list[Obj]] = field(default_factory=dict)
     by_uid: dict[str, Obj] = field(default_factory=dict)
 
     @classmethod
     def build(cls, store: Store) -> Snapshot:
         snap = cls(
-            pods=list(store.items(PODS)),
-            replicasets=list(store.items(REPLICASETS)),
-            deployments=list(store.items(DEPLOYMENTS)),
-            nodes={meta(n).get("name", ""): n for n in store.items(NODES)},
-            services=list(store.items(SERVICES)),
-            netpols=list(store.items(NETWORKPOLICIES)),
-            hpas=list(store.items(HPAS)),
-            pdbs=list(store.items(PDBS)),
+            pods=store.values(PODS),
+            replicasets=store.values(REPLICASETS),
+            deployments=store.values(DEPLOYMENTS),
+            nodes={meta(n).get("name", ""): n for n in store.values(NODES)},
+            services=store.values(SERVICES),
+            netpols=store.values(NETWORKPOLICIES),
+            hpas=store.values(HPAS),
+            pdbs=store.values(PDBS),
         )
         by_ns: defaultdict[str, list[Obj]] = defaultdict(list)
         by_owner: defaultdict[str, list[Obj]] = defaultdict(list)
         orphans: defaultdict[str, list[Obj]] = defaultdict(list)
+        unscheduled = snap.unscheduled
+        poisoners = snap.poisoners
         for pod in snap.pods:
             m = pod["metadata"]
             by_ns[m.get("namespace", "")].append(pod)
-            owner = controller_uid(pod)
+            if not pod["spec"].get("nodeName"):
+                unscheduled.append(pod)
+            annotations = m.get("annotations")
+            if annotations and POISONS in annotations:
+                poisoners.append(pod)
+            refs = m.get("ownerReferences")
+            # Fast path: a controller reference is almost always the first and only one.
+            owner = refs[0].get("uid") if refs and refs[0].get("controller") else controller_uid(pod)
             if owner:
                 by_owner[owner].append(pod)
             else:

@@ -66,19 +66,14 @@ def compute(snap: Snapshot) -> Traffic:
         elif uid_of(rs) in loaded:
             rs_to_owner[uid_of(rs)] = uid_of(rs)
     counts: dict[str, int] = {}
-    poisoners: list[Obj] = []
-    for pod in snap.pods:
-        annotations = pod["metadata"].get("annotations")
-        if annotations and behaviors.POISONS in annotations:
-            poisoners.append(pod)
-        if rs_to_owner:
-            parent = rs_to_owner.get(controller_uid(pod) or "")
-            if parent is not None and serving(pod):
+    for rs_uid, parent in rs_to_owner.items():
+        for pod in snap.pods_by_owner.get(rs_uid, []):
+            if serving(pod):
                 counts[parent] = counts.get(parent, 0) + 1
                 traffic.owner_of[uid_of(pod)] = parent
     for parent, load in loaded.items():
         traffic.share[parent] = load // max(counts.get(parent, 0), 1)
-    for pod in poisoners:
+    for pod in snap.poisoners:
         _poison(snap, pod, traffic)
     return traffic
 

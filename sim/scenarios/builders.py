@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -284,28 +285,35 @@ class Seeder:
     def pods(self, rs: Obj, count: int, age: float, node_names: list[str] | None = None) -> list[Obj]:
         created = []
         tmpl = rs["spec"]["template"]
+        # Each body is built fresh (the spec from JSON, which is faster than deepcopy) and handed over to the
+        # store uncopied: seeding 10,000 pods is dominated by copying otherwise.
+        spec_json = json.dumps(tmpl["spec"])
+        labels = dict(tmpl["metadata"].get("labels") or {})
+        annotations = dict(tmpl["metadata"].get("annotations") or {})
         started = timestamp(self.store.clock() - timedelta(seconds=age))
-        for i in range(count):
-            body: Obj = {
-                "metadata": {
-                    "generateName": f"{rs['metadata']['name']}-",
-                    "namespace": rs["metadata"]["namespace"],
-                    "labels": dict(tmpl["metadata"].get("labels") or {}),
-                    "ownerReferences": [owner_reference(rs)],
-                },
-                "spec": copy.deepcopy(tmpl["spec"]),
-            }
-            if tmpl["metadata"].get("annotations"):
-                body["metadata"]["annotations"] = dict(tmpl["metadata"]["annotations"])
-            spec = body["spec"]
-            spec.setdefault("serviceAccountName", "default")
-            spec.setdefault("enableServiceLinks", True)
-            spec.setdefault("priority", 0)
-            target = node_names[i % len(node_names)] if node_names else self.pick_node()
-            self.cluster.kubelet.seed_running(body, target, started, age)
-            body["status"]["qosClass"] = qos_class(spec)
-            with backdated(self.store, age):
-                created.append(self.store.create(PODS, body))
+        with backdated(self.store, age):
+            for i in range(count):
+                spec = json.loads(spec_json)
+                spec.setdefault("serviceAccountName", "default")
+                spec.setdefault("enableServiceLinks", True)
+                spec.setdefault("priority", 0)
+                body: Obj = {
+                    "metadata": {
+                        "generateName": f"{rs['metadata']['name']}-",
+                        "namespace": rs["metadata"]["namespace"],
+                        "labels": dict(labels),
+                        "ownerReferences": [owner_reference(rs)],
+                    },
+                    "spec": spec,
+                }
+                if annotations:
+                    body["metadata"]["annotations"] = dict(annotations)
+                target = node_names[i % len(node_names)] if node_names else self.pick_node()
+                rt = self.cluster.kubelet.seed_running(body, target, started, age)
+                body["status"]["qosClass"] = qos_class(spec)
+                pod = self.store.create(PODS, body, owned=True)
+                self.cluster.kubelet.register(pod, rt)
+                created.append(pod)
         return created
 
 
