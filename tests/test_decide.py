@@ -4,8 +4,15 @@ from incident_response.tools.decide import Facts, RecentRollout, decide, find_po
 
 
 def rollout(name: str = "web", minutes: int = 10, unavailable: int = 0) -> RecentRollout:
-    return RecentRollout(deployment=name, revision=2, minutes_ago=minutes, images=["web:2"], previous_images=["web:1"],
-                         failing_pods=0, unavailable_replicas=unavailable)
+    return RecentRollout(
+        deployment=name,
+        revision=2,
+        minutes_ago=minutes,
+        images=["web:2"],
+        previous_images=["web:1"],
+        failing_pods=0,
+        unavailable_replicas=unavailable,
+    )
 
 
 def test_recent_deploy_with_its_own_pods_failing_is_a_rollback() -> None:
@@ -17,8 +24,12 @@ def test_recent_deploy_with_its_own_pods_failing_is_a_rollback() -> None:
 
 
 def test_recent_deploy_of_a_healthy_component_does_not_trigger_the_rollback_rule() -> None:
-    facts = Facts("shop", failing={"api": ["api-1 Running"]}, recent_rollouts=[rollout("web")],
-                  near_limit={"api": ["api-1 cpu 99%"]})
+    facts = Facts(
+        "shop",
+        failing={"api": ["api-1 Running"]},
+        recent_rollouts=[rollout("web")],
+        near_limit={"api": ["api-1 cpu 99%"]},
+    )
     decision = decide(facts)
     assert (decision.primary_action, decision.rule) == ("SCALE", "overloaded: CPU near limits")
 

@@ -4,7 +4,6 @@ from typing import Any
 
 import pytest
 from builders import NOW, container_status, pod
-
 from incident_response.tools.podstatus import component_of, kubectl_status, owner_of, pod_row
 
 
@@ -19,13 +18,19 @@ def init_pod(state: dict[str, Any], *, exit_code: int | None = None) -> dict[str
     ("built", "expected"),
     [
         (pod("a"), "Running"),
-        (pod("a", containers=[container_status(ready=False, waiting="CrashLoopBackOff", restarts=4)]),
-         "CrashLoopBackOff"),
+        (
+            pod("a", containers=[container_status(ready=False, waiting="CrashLoopBackOff", restarts=4)]),
+            "CrashLoopBackOff",
+        ),
         (pod("a", containers=[container_status(ready=False, waiting="ImagePullBackOff")]), "ImagePullBackOff"),
         (pod("a", containers=[container_status(ready=False, terminated="OOMKilled", exit_code=137)]), "OOMKilled"),
         (pod("a", containers=[container_status(ready=False, terminated="", exit_code=2)]), "ExitCode:2"),
-        (pod("a", phase="Succeeded", containers=[container_status(ready=False, terminated="Completed", exit_code=0)]),
-         "Completed"),
+        (
+            pod(
+                "a", phase="Succeeded", containers=[container_status(ready=False, terminated="Completed", exit_code=0)]
+            ),
+            "Completed",
+        ),
         (pod("a", deleting=True), "Terminating"),
         (pod("a", phase="Pending", containers=[]), "Pending"),
         (init_pod({"waiting": {"reason": "PodInitializing"}}), "Init:0/1"),

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from incident_response.tools.redact import MASK, redact
 
 
