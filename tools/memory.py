@@ -84,14 +84,14 @@ def plan_memory_limit(
         new_spec["containers"][index] = {**found, "resources": new_resources}
         want = capacity.spec_requests(new_spec)
         biggest = capacity.largest_node(kube.list("nodes").items, new_spec)
-        if want.memory > biggest.memory:
+        new_limit = parse_quantity(limit) or 0.0
+        if want.memory > biggest.memory or new_limit > biggest.memory:
+            defaulted = (resources.get("requests") or {}).get("memory") is None
             raise errors.InvalidArgument(
-                f"with limit {limit} and no memory request, each pod would request {memory_text(want.memory)} "
-                f"(the API server defaults the request to the limit), more than any schedulable node has "
-                f"({memory_text(biggest.memory)}); the new pods would stay Pending"
-                if (resources.get("requests") or {}).get("memory") is None
-                else f"memory limit {limit} is more than any schedulable node has ({memory_text(biggest.memory)})"
-            )
+                f"memory limit {limit} is more than any schedulable node has ({memory_text(biggest.memory)})"
+                + (" and, with no memory request, the API server defaults the request to it: the new pods would "
+                   "stay Pending" if defaulted else "; the container could never use it. Check the unit")
+            )  # fmt: skip
         pods = kube.list("pods", namespace, label_selector=selector_string(deployment) or None).items
         if evidence := oom_evidence(pods):
             warnings.append(evidence)

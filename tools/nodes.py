@@ -111,26 +111,42 @@ def drain_kind(pod: dict[str, Any]) -> str:
     return "daemonset" if ref.get("kind") == "DaemonSet" else "evict"
 
 
-def pdb_warnings(pods: list[dict[str, Any]], pdbs: list[dict[str, Any]]) -> list[str]:
-    """Evictions beyond what each PodDisruptionBudget allows now are refused; the drain stops there."""
-    out = []
+def blocked_by_budgets(pods: list[dict[str, Any]], pdbs: list[dict[str, Any]]) -> tuple[list[str], set[str]]:
+    """(warnings, names of pods whose eviction the API server would refuse now).
+
+    As upstream: a Ready pod uses up one of the budget's disruptionsAllowed; a pod that is not Ready may be evicted
+    while the budget is healthy (currentHealthy >= desiredHealthy, the default unhealthyPodEvictionPolicy).
+    """
+    warnings: list[str] = []
+    blocked: set[str] = set()
     for pdb in pdbs:
         namespace = (pdb.get("metadata") or {}).get("namespace")
         selector = labels.from_spec((pdb.get("spec") or {}).get("selector"))
-        hit = [
-            backends.name_of(p)
-            for p in pods
-            if (p.get("metadata") or {}).get("namespace") == namespace and labels.matches(selector, labels.labels_of(p))
-        ]
-        allowed = int((pdb.get("status") or {}).get("disruptionsAllowed") or 0)
-        if len(hit) > allowed:
-            out.append(
-                f"PodDisruptionBudget {namespace}/{backends.name_of(pdb)} allows {allowed} disruption(s) now but the "
-                f"drain evicts {len(hit)} of its pods ({', '.join(hit)}): the API server will refuse the eviction "
-                "beyond that (429), execution stops there, and the node stays cordoned. Plan the drain again once "
-                "the replacements are Ready."
+        status = pdb.get("status") or {}
+        allowed = int(status.get("disruptionsAllowed") or 0)
+        healthy_budget = int(status.get("currentHealthy") or 0) >= int(status.get("desiredHealthy") or 0)
+        over = []
+        for pod in pods:
+            if (pod.get("metadata") or {}).get("namespace") != namespace:
+                continue
+            if not labels.matches(selector, labels.labels_of(pod)):
+                continue
+            if not backends.ready(pod):
+                if not healthy_budget:
+                    over.append(backends.name_of(pod))
+            elif allowed > 0:
+                allowed -= 1
+            else:
+                over.append(backends.name_of(pod))
+        if over:
+            blocked.update(over)
+            warnings.append(
+                f"PodDisruptionBudget {namespace}/{backends.name_of(pdb)} allows no more disruptions now, so the API "
+                f"server will refuse to evict {', '.join(over)} (429). Those evictions come last: execution stops "
+                "there with the node cordoned and the other pods moved. Plan the drain again once replacements are "
+                "Ready."
             )
-    return out
+    return warnings, blocked
 
 
 def eviction_step(pod: dict[str, Any], context: str | None) -> Step:
@@ -173,7 +189,8 @@ def plan_drain(kube: Kube, node: str) -> PlanDraft:
             f"{pod['metadata'].get('namespace')}/{backends.name_of(pod)}: "
             f"{'fits on another node' if fits else 'NO ROOM elsewhere, its replacement would stay Pending'}"
         )
-    warnings = pdb_warnings(movers, kube.list("poddisruptionbudgets").items)
+    warnings, blocked = blocked_by_budgets(movers, kube.list("poddisruptionbudgets").items)
+    movers.sort(key=lambda p: backends.name_of(p) in blocked)
     if any("NO ROOM" in p for p in placement):
         warnings.append("Some replacements would stay Pending: " + "; ".join(p for p in placement if "NO ROOM" in p))
     if skipped:
@@ -215,4 +232,10 @@ def drain_node(deps: Deps, node: Annotated[str, Field(description="Node name.")]
     """Plan draining a node (kubectl drain --ignore-daemonsets --delete-emptydir-data): cordon, then evict its pods
     honouring PodDisruptionBudgets so they move elsewhere. Destructive: says which pods move and whether they fit.
     Nothing changes until the token is confirmed with confirm_command."""
-    return deps.pending.propose(plan_drain(deps.kube, check_name(node, "node")), deps.mode)
+    draft = plan_drain(deps.kube, check_name(node, "node"))
+    outside = sorted(
+        {p.namespace for p in draft.preconditions if p.namespace and not deps.namespace_allowed(p.namespace)}
+    )
+    if outside:
+        raise errors.NamespaceNotAllowed(outside[0], deps.settings.namespaces)
+    return deps.pending.propose(draft, deps.mode)
