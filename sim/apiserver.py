@@ -22,6 +22,7 @@ from incident_response.sim.faults import Fault, Faults
 from incident_response.sim.resources import (
     DEPLOYMENTS,
     NAMESPACES,
+    NODES,
     PODS,
     REPLICASETS,
     SERVICES,
@@ -33,6 +34,7 @@ from incident_response.sim.store import Obj, Predicate, WatchEvent
 log = logging.getLogger(__name__)
 
 MAX_BODY = 8 * 1024 * 1024
+NODE_LEASES = "kube-node-lease"
 SCALABLE = (DEPLOYMENTS, REPLICASETS)
 
 
@@ -409,6 +411,8 @@ class ApiServer:
             return self._metrics(request, target)
         if res.group == "authorization.k8s.io":
             return await self._review(request, target)
+        if res.group == "coordination.k8s.io":
+            return self._leases(request, target)
         if verb == "watch":
             return await self._watch(request, target)
         if verb == "list":
@@ -800,6 +804,44 @@ class ApiServer:
                                              self._predicates(request), now))
         return _json(metrics.node_metrics(self.cluster, target.name, self._predicates(request), now))
 
+    def _lease_of(self, node: Obj) -> Obj:
+        """The kubelet's heartbeat Lease for a node: renewed now while Ready, stale since it went NotReady."""
+        meta = node["metadata"]
+        conditions = (node.get("status") or {}).get("conditions") or []
+        ready = next((c for c in conditions if c.get("type") == "Ready"), {})
+        now = self.store.clock()
+        if ready.get("status") == "True" or not ready.get("lastHeartbeatTime"):
+            renew = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        else:
+            renew = str(ready["lastHeartbeatTime"]).replace("Z", ".000000Z")
+        return {
+            "kind": "Lease",
+            "apiVersion": "coordination.k8s.io/v1",
+            "metadata": {
+                "name": meta["name"],
+                "namespace": NODE_LEASES,
+                "uid": meta.get("uid"),
+                "resourceVersion": meta.get("resourceVersion"),
+                "creationTimestamp": meta.get("creationTimestamp"),
+                "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": meta["name"], "uid": meta.get("uid")}],
+            },
+            "spec": {"holderIdentity": meta["name"], "leaseDurationSeconds": 40, "renewTime": renew},
+        }
+
+    def _leases(self, request: web.Request, target: Target) -> web.Response:
+        if request.method != "GET":
+            raise errors.method_not_allowed("node leases are read-only in the simulated cluster")
+        if target.name is not None:
+            node = self.store.peek(NODES, None, target.name) if target.namespace == NODE_LEASES else None
+            if node is None:
+                raise errors.not_found("leases", "coordination.k8s.io", target.name)
+            return _json(self._lease_of(node))
+        nodes = list(self.store.items(NODES)) if target.namespace in (None, NODE_LEASES) else []
+        checks = self._predicates(request)
+        items = [lease for lease in map(self._lease_of, nodes) if all(check(lease) for check in checks)]
+        return _json({"kind": "LeaseList", "apiVersion": "coordination.k8s.io/v1",
+                      "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": items})
+
     async def _review(self, request: web.Request, target: Target) -> web.Response:
         if request.method != "POST":
             raise errors.method_not_allowed("reviews are created with POST")
@@ -822,6 +864,19 @@ class ApiServer:
         return _json(out, 201)
 
     # ----- watch -----
+
+    def _watch_object(self, request: web.Request, res: ResourceType, event: WatchEvent, first: bool) -> Obj:
+        """The event's object; a one-row Table when the client asked for Tables (kubectl get -w).
+
+        As the real server does, only the first Table of a watch carries column definitions.
+        """
+        if not _wants_table(request):
+            return event.object
+        rv = event.object["metadata"].get("resourceVersion", "")
+        table = self._table(request, res, [event.object], {"resourceVersion": rv})
+        if not first:
+            table["columnDefinitions"] = []
+        return table
 
     async def _watch(self, request: web.Request, target: Target) -> web.StreamResponse:
         res = target.res
@@ -861,13 +916,16 @@ class ApiServer:
         response = web.StreamResponse(headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
         await response.prepare(request)
         deadline = loop.time() + timeout
+        sent = 0
         try:
             pending = backlog
             while True:
                 for event in pending:
                     since = max(since, event.resource_version)
                     if event.resource == res.key and wanted(event.object):
-                        line = json.dumps({"type": event.type, "object": event.object}, separators=(",", ":"))
+                        shown = self._watch_object(request, res, event, first=sent == 0)
+                        line = json.dumps({"type": event.type, "object": shown}, separators=(",", ":"))
+                        sent += 1
                         await response.write(line.encode() + b"\n")
                 remaining = deadline - loop.time()
                 if remaining <= 0 or self._stopping.is_set():

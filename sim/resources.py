@@ -71,6 +71,8 @@ RESOURCES: tuple[ResourceType, ...] = (
        has_generation=True),
     ResourceType("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True, short_names=("pdb",),
        subresources=("status",), has_generation=True),
+    # Node heartbeats (kube-node-lease), computed from the nodes: `kubectl describe node` reads them.
+    ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True, verbs=("get", "list"), virtual=True),
     ResourceType("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", True, verbs=("get", "list"), virtual=True),
     ResourceType("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", False, verbs=("get", "list"), virtual=True),
     ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False,
