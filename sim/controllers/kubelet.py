@@ -10,7 +10,7 @@ import secrets
 from typing import TYPE_CHECKING
 
 from incident_response.sim import behaviors, errors
-from incident_response.sim.controllers.common import Obj, meta, terminating
+from incident_response.sim.controllers.common import Obj, terminating
 from incident_response.sim.controllers.replicasets import qos_class
 from incident_response.sim.controllers.runtime import NEVER, ContainerRuntime, PodRuntime, Run, container_runtimes
 from incident_response.sim.controllers.scheduler import pod_requests

@@ -324,3 +324,58 @@ def seed_node(store: Store, body: Obj) -> Obj:
 
 def iso(moment: datetime) -> str:
     return timestamp(moment)
+
+
+def minimal(cluster: Cluster, nodes: int = 3, *, cpu: str = "4", memory_gi: int = 16) -> list[str]:
+    """Namespaces default and kube-system plus `nodes` empty nodes: the smallest useful cluster (tests)."""
+    for ns in ("default", "kube-system"):
+        ensure(cluster.store, NAMESPACES, namespace(ns))
+    names = [f"node-{i}" for i in range(1, nodes + 1)]
+    for index, name in enumerate(names, start=1):
+        ensure(cluster.store, NODES, node(name, index, cpu=cpu, memory_gi=memory_gi))
+    return names
+
+
+def deployment_body(
+    name: str,
+    *,
+    namespace: str = "default",
+    replicas: int = 3,
+    image: str = "registry.example.com/app:1.0",
+    annotations: dict[str, str] | None = None,
+    pod_annotations: dict[str, str] | None = None,
+    cpu: tuple[str, str] = ("100m", "500m"),
+    memory: tuple[str, str] = ("64Mi", "256Mi"),
+    strategy: Obj | None = None,
+) -> Obj:
+    """A Deployment as `kubectl apply` would send it (defaults applied as the API server would)."""
+    tmpl_meta: Obj = {"labels": {"app": name}}
+    if pod_annotations:
+        tmpl_meta["annotations"] = dict(pod_annotations)
+    body: Obj = {
+        "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}, "annotations": annotations or {}},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": tmpl_meta,
+                "spec": {
+                    "containers": [
+                        {
+                            "name": name,
+                            "image": image,
+                            "ports": [{"name": "http", "containerPort": 8080}],
+                            "resources": {
+                                "requests": {"cpu": cpu[0], "memory": memory[0]},
+                                "limits": {"cpu": cpu[1], "memory": memory[1]},
+                            },
+                        }
+                    ]
+                },
+            },
+        },
+    }
+    if strategy is not None:
+        body["spec"]["strategy"] = strategy
+    apply_defaults(DEPLOYMENTS, body, set())
+    return body
