@@ -20,7 +20,7 @@ import anyio
 SCENARIO = "bad-deploy"
 NAMESPACE = "shop"
 DEPLOYMENT = "checkout"  # the scenario's bad deploy; the assistant would find it with assess_namespace
-ROLLOUT_TIMEOUT_SECONDS = 60.0
+ROLLOUT_TIMEOUT = 60
 
 
 def add_parser(commands: Any) -> None:
@@ -121,8 +121,10 @@ async def walkthrough(out: TextIO) -> int:
             if done["status"] != "succeeded":
                 return 1
 
-            p.title(f"rollout_status(namespace={NAMESPACE!r}, deployment={name!r})")
-            ok = await wait_rollout(call, available, sim, name, p)
+            p.title(f"rollout_status(namespace={NAMESPACE!r}, deployment={name!r}, timeout_seconds={ROLLOUT_TIMEOUT})")
+            status = await call("rollout_status", namespace=NAMESPACE, deployment=name, timeout_seconds=ROLLOUT_TIMEOUT)
+            p.say(status["summary"])
+            ok = status.get("state") == "complete"
 
             if "list_pods" in available:
                 p.title(f"list_pods(namespace={NAMESPACE!r})")
@@ -130,38 +132,15 @@ async def walkthrough(out: TextIO) -> int:
 
             p.title("The incident journal")
             for event in engine.journal.events(incident=engine.journal.current_incident()):
-                who = f" by {event.actor} via {event.channel}" if event.actor else ""
-                p.say(f"{event.kind}{who}")
+                who = f" by {event.actor}" if event.actor else ""
+                via = f" via {event.channel}" if event.channel else ""
+                detail = event.detail or {}
+                what = detail.get("command") or detail.get("status") or ""
+                p.say(f"{event.kind}{who}{via} {what}".rstrip())
+            calls = engine.journal.tool_calls()
+            p.say(f"{len(calls)} tool calls journaled: " + ", ".join(f"{c.tool} ({c.status})" for c in calls))
+            p.say("\nRecovered." if ok else "\nThe rollout did not complete; see above.", 0)
             return 0 if ok else 1
-
-
-async def wait_rollout(call: Any, available: set[str], sim: Any, name: str, p: Printer) -> bool:
-    """Poll until the rollout completes, bounded; between polls wait for the simulated controllers to tick."""
-    last = ""
-    with anyio.move_on_after(ROLLOUT_TIMEOUT_SECONDS):
-        while True:
-            if "rollout_status" in available:
-                status = await call("rollout_status", namespace=NAMESPACE, deployment=name)
-                summary = str(status["summary"])
-                complete = bool(status.get("complete") or status.get("done"))
-            else:
-                from incident_response.tools.kube import ClusterSource, RealKube
-
-                kube = RealKube.connect(ClusterSource(kubeconfig=sim.kubeconfig_path, context=sim.context))
-                d = kube.get("deployments", name, NAMESPACE)
-                st, want = d.get("status") or {}, d["spec"]["replicas"]
-                complete = st.get("observedGeneration") == d["metadata"]["generation"] and (
-                    st.get("updatedReplicas") == st.get("availableReplicas") == st.get("replicas") == want
-                )
-                summary = f"{st.get('updatedReplicas', 0)}/{want} updated, {st.get('availableReplicas', 0)} available"
-            if summary != last:
-                p.say(summary)
-                last = summary
-            if complete:
-                return True
-            await anyio.to_thread.run_sync(sim.wait_ticks, 4)
-    p.say(f"the rollout did not complete within {ROLLOUT_TIMEOUT_SECONDS:.0f}s")
-    return False
 
 
 def serve(mode: str) -> int:

@@ -1,0 +1,49 @@
+"""The README's main command: `incident-response-mcp demo`, and `demo --serve` for any MCP client."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import anyio
+import pytest
+from incident_response.server.demo_command import walkthrough
+from mcp import Client, StdioServerParameters
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_demo_walks_the_playbook_to_recovery() -> None:
+    out = io.StringIO()
+    with anyio.fail_after(120):
+        code = await walkthrough(out)
+    text = out.getvalue()
+    assert code == 0, text
+    steps = [
+        "assess_namespace",
+        "rollback_deployment",
+        "confirm_command(token) before any human approved",
+        "The human approves",
+        "confirm_command(token)\n",
+        "rollout_status",
+        "list_pods",
+        "The incident journal",
+    ]
+    for number, step in enumerate(steps, start=1):
+        assert f"== {number}. {step}" in text, step
+    assert "kubectl rollout undo deployment/checkout -n shop --to-revision=2 --context sim" in text
+    assert "status: awaiting_approval. Nothing ran." in text
+    assert "same code path as\n     incident-response-mcp approve " in text
+    assert "status: succeeded" in text and "executed succeeded" in text and text.rstrip().endswith("Recovered.")
+
+
+async def test_demo_serve_speaks_mcp_on_stdio() -> None:
+    server = StdioServerParameters(
+        command=sys.executable, args=["-c", "from incident_response.server.cli import main; main()", "demo", "--serve"]
+    )
+    with anyio.fail_after(120):
+        async with Client(server) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            assert {"rollback_deployment", "confirm_command", "list_pending_commands"} <= names
+            result = await client.call_tool("rollback_deployment", {"namespace": "shop", "deployment": "checkout"})
+            assert result.structured_content and result.structured_content["status"] == "pending"
