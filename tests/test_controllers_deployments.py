@@ -162,8 +162,11 @@ def test_paused_deployment_does_not_roll_out_and_recreate_strategy_stops_old_pod
     set_image(cluster, "web", "registry.example.com/app:2.0")
     cluster.run_for(1.0)
     assert len(rs_of(cluster, "web")) == 1
-    progressing = [c for c in cluster.store.get(DEPLOYMENTS, "default", "web")["status"]["conditions"]
-                   if c["type"] == "Progressing"]
+    progressing = [
+        c
+        for c in cluster.store.get(DEPLOYMENTS, "default", "web")["status"]["conditions"]
+        if c["type"] == "Progressing"
+    ]
     assert progressing[0]["reason"] == "DeploymentPaused"
     cluster.store.mutate(DEPLOYMENTS, "default", "web", lambda d: d["spec"].__setitem__("paused", False))
     for _ in range(200):
@@ -183,8 +186,11 @@ def test_replicaset_replaces_deleted_pods_and_releases_relabelled_ones() -> None
     victim = pods_of(cluster, "web")[0]["metadata"]["name"]
     cluster.store.delete(PODS, "default", victim, graceful=True)
     assert cluster.run_until(
-        lambda: cluster.store.peek(PODS, "default", victim) is None and len(pods_of(cluster, "web")) == 3
-        and all(ready(p) for p in pods_of(cluster, "web")),
+        lambda: (
+            cluster.store.peek(PODS, "default", victim) is None
+            and len(pods_of(cluster, "web")) == 3
+            and all(ready(p) for p in pods_of(cluster, "web"))
+        ),
         timeout=5,
     )
     # Removing the selector label orphans the pod (ownerReference dropped) and a replacement is created.
