@@ -1,0 +1,75 @@
+"""Startup benchmark: spawn the server over stdio, initialize, list tools; print the median over N runs.
+
+    python bench/startup.py [-n 10] [--mode legacy|auto] [--baseline]
+
+`--baseline` also times `python -c "import mcp.server"` alone: the floor any server on this SDK pays, so a
+loaded machine can be told apart from a slow server.
+
+Runs with no kubeconfig (HOME points at an empty directory), as a client connecting before any cluster is set up.
+Target (issue 3): median under 1.0 s on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Literal
+
+import anyio
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+
+LAUNCHER = "from incident_response.server.cli import main; main()"
+
+
+async def one_run(home: str, mode: Literal["legacy", "auto"]) -> tuple[float, int]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "INCIDENT_RESPONSE_"))}
+    env["HOME"] = home
+    params = StdioServerParameters(
+        command=sys.executable, args=["-c", LAUNCHER, "--state-dir", os.path.join(home, "state")], env=env
+    )
+    started = time.perf_counter()
+    async with Client(params, mode=mode) as client:
+        tools = (await client.list_tools()).tools
+        elapsed = time.perf_counter() - started
+    return elapsed, len(tools)
+
+
+def baseline_run() -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import mcp.server"], check=True)
+    return time.perf_counter() - started
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-n", type=int, default=10, help="runs (default 10)")
+    parser.add_argument(
+        "--mode",
+        choices=["legacy", "auto"],
+        default="legacy",
+        help="legacy: initialize handshake (default); auto: 2026-07-28 discovery first",
+    )
+    parser.add_argument("--baseline", action="store_true", help="also time importing the MCP SDK alone")
+    args = parser.parse_args()
+    times = []
+    with tempfile.TemporaryDirectory() as home:
+        for _ in range(args.n):
+            elapsed, count = await one_run(home, args.mode)
+            times.append(elapsed)
+    if args.baseline:
+        floor = [baseline_run() for _ in range(args.n)]
+        print(f"baseline: python -c 'import mcp.server' (n={args.n}): median {statistics.median(floor):.3f}s")
+    print(
+        f"spawn -> initialize -> tools/list ({args.mode}, {count} tools, n={args.n}): "
+        f"median {statistics.median(times):.3f}s, min {min(times):.3f}s, max {max(times):.3f}s"
+    )
+
+
+if __name__ == "__main__":
+    anyio.run(main)
