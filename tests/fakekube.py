@@ -84,7 +84,8 @@ class FakeKube:
         if new.get("spec") != current.get("spec"):
             new["metadata"]["generation"] = current["metadata"]["generation"] + 1
         if dry_run:
-            return new
+            result: dict[str, Any] = new
+            return result
         self.writes.append(("patch", name, body))
         return copy.deepcopy(self.put(resource, new))
 

@@ -73,12 +73,13 @@ def test_expired_rows_cannot_be_claimed(tmp_path: Path) -> None:
 
 def test_temporary_measures_exclude_restored_ones(tmp_path: Path) -> None:
     j = Journal(tmp_path)
-    for token, extra in [
+    measures: list[tuple[str, dict[str, Any]]] = [
         ("cordon", {"temporary": True}),
         ("isolate", {"temporary": True}),
         ("uncordon", {"restores": "cordon"}),
         ("scale", {}),
-    ]:
+    ]
+    for token, extra in measures:
         j.add_command(plan(token, "I", **extra), state="succeeded")
     assert [m.token for m in j.temporary_measures()] == ["isolate"]
 
