@@ -214,6 +214,18 @@ def _meta_problems(path: str, meta: Any) -> list[tuple[str, str]]:
     return out
 
 
+def _drop_null_template_timestamp(res: ResourceType, obj: Obj) -> None:
+    """`creationTimestamp: null` in a pod template is Go's zero time: the same template as one without it.
+
+    kubectl sends it (its `rollout undo` patch copies a ReplicaSet's template through Go structs); dropping it
+    keeps template comparisons (the deployment controller's reuse of an old ReplicaSet) semantic, as upstream's are.
+    """
+    template = (obj.get("spec") or {}).get("template") if res in SCALABLE else None
+    meta = template.get("metadata") if isinstance(template, dict) else None
+    if isinstance(meta, dict) and "creationTimestamp" in meta and meta["creationTimestamp"] is None:
+        del meta["creationTimestamp"]
+
+
 def shape_problems(res: ResourceType, obj: Obj) -> list[tuple[str, str]]:
     """JSON type errors the real server reports while decoding a body, before any validation."""
     out = _meta_problems("metadata", obj.get("metadata"))
@@ -538,6 +550,7 @@ class ApiServer:
 
     def _validate(self, res: ResourceType, obj: Obj) -> None:
         """The few validations that matter for the playbook: bad specs must come back as 422, not be stored."""
+        _drop_null_template_timestamp(res, obj)
         name = str(obj.get("metadata", {}).get("name", ""))
         causes: list[tuple[str, str]] = []
         spec = obj.get("spec")
