@@ -15,36 +15,31 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from incident_response.tools import errors
 from incident_response.tools.deps import Mode
 from incident_response.tools.executor import ExecRunner, Outcome, read_precondition, run_step
 from incident_response.tools.journal import CommandRow, Journal
 from incident_response.tools.kube import Kube
-from incident_response.tools.models import ToolResult
+from incident_response.tools.outcomes import CommandResult, HumanAnswer, Proposal, Status, StepOutcome
 from incident_response.tools.plan import (
-    Change,
-    Drift,
     PendingCommand,
     PlanDraft,
-    Precondition,
-    Risk,
-    Target,
     drift,
     fingerprint,
     observe,
 )
-from pydantic import BaseModel, Field
+
+# The answer models live in tools.outcomes; they are re-exported here so callers import the engine in one place.
+__all__ = [
+    "DEFAULT_TTL", "CommandResult", "HumanAnswer", "PendingEngine", "Proposal", "Status", "StepOutcome", "new_token",
+    "utcnow",
+]  # fmt: skip
 
 DEFAULT_TTL = timedelta(minutes=15)
 LIVE = ("pending", "approved")
 FINISHED = ("succeeded", "failed", "unknown", "executing")
-
-Status = Literal[
-    "blocked", "pending", "approved", "awaiting_approval", "succeeded", "failed", "unknown", "stale", "denied",
-    "expired", "cancelled", "used", "unknown_token", "refused",
-]  # fmt: skip
 
 
 def utcnow() -> datetime:
@@ -54,63 +49,6 @@ def utcnow() -> datetime:
 def new_token() -> str:
     """256 random bits, URL-safe: nothing to guess, nothing to quote in a shell."""
     return secrets.token_urlsafe(32)
-
-
-class Proposal(ToolResult):
-    """What a planning tool returns: the exact command, the change, the undo, and (unless blocked) the token."""
-
-    status: Literal["blocked", "pending"]
-    token: str | None = None
-    command: str
-    undo_command: str | None = None
-    diff: list[Change]
-    expires_at: datetime | None = None
-    summary: str
-    target: Target
-    risk: Risk
-    steps: list[str] = Field(description="Each step's command, in order.")
-    preconditions: list[Precondition]
-    warnings: list[str] = Field(default_factory=list)
-    fingerprint: str | None = None
-    next_step: str
-
-
-class StepOutcome(BaseModel):
-    command: str
-    status: Literal["succeeded", "failed", "unknown", "skipped"]
-    detail: str | None = None
-
-
-class CommandResult(ToolResult):
-    """What confirm/approve/deny/cancel answer. `status` says what happened to the token."""
-
-    summary: str = ""
-    status: Status
-    token: str
-    message: str
-    command: str | None = None
-    undo_command: str | None = None
-    diff: list[Change] = Field(default_factory=list)
-    expires_at: datetime | None = None
-    changes: list[Drift] = Field(default_factory=list, description="For stale: what changed since the plan.")
-    steps: list[StepOutcome] = Field(default_factory=list)
-    approved_by: str | None = None
-    approval_channel: str | None = None
-    before: dict[str, Any] | None = Field(default=None, description="What the plan depended on, just before writing.")
-    after: dict[str, Any] | None = Field(default=None, description="The same fields as observed after writing.")
-
-    def model_post_init(self, context: Any, /) -> None:
-        if not self.summary:
-            self.summary = f"{self.status}: {self.message}"
-
-
-class HumanAnswer(BaseModel):
-    """A decision from a human (or what a client attests is one: the channel says which)."""
-
-    approved: bool
-    approver: str
-    channel: str
-    reason: str | None = None
 
 
 def _epoch(value: datetime) -> float:
