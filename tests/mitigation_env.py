@@ -1,0 +1,111 @@
+"""End-to-end helpers for the mitigation tools: a server over a scenario, plan -> approve -> confirm, bounded waits."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+from incident_response.server import approvals_command
+from incident_response.server.app import build_server
+from incident_response.server.config import Settings
+from incident_response.sim.serve import RunningSim
+from incident_response.tools.deps import Mode
+from incident_response.tools.errors import NotFound
+from incident_response.tools.journal import Journal
+from incident_response.tools.kube import ClusterSource, RealKube
+from incident_response.tools.pending import PendingEngine
+from mcp import Client
+from mcp.server import MCPServer
+
+NS = "shop"
+
+
+@dataclass
+class Env:
+    sim: RunningSim
+    kube: RealKube
+    state: Path
+
+    def server(self, mode: Mode = "full") -> MCPServer[Any]:
+        assert self.sim.kubeconfig_path is not None
+        source = ClusterSource(kubeconfig=self.sim.kubeconfig_path, context=self.sim.context)
+        return build_server(Settings(mode=mode, state_dir=self.state, cluster=source))
+
+    def get(self, resource: str, name: str, namespace: str | None = NS) -> dict[str, Any]:
+        return self.kube.get(resource, name, namespace)
+
+    def pods(self, selector: str | None = None, namespace: str | None = NS) -> list[dict[str, Any]]:
+        return self.kube.list("pods", namespace, label_selector=selector).items
+
+    async def until(self, check: Callable[[], bool], timeout: float = 20) -> None:
+        """Let the simulated controllers run until `check` holds (bounded)."""
+        with anyio.fail_after(timeout):
+            while not await anyio.to_thread.run_sync(check):
+                await anyio.to_thread.run_sync(self.sim.wait_ticks, 2)
+
+
+def make_env(sim: RunningSim, state: Path) -> Env:
+    assert sim.kubeconfig_path is not None
+    return Env(sim, RealKube.connect(ClusterSource(kubeconfig=sim.kubeconfig_path, context=sim.context)), state)
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    structured: dict[str, Any] | None = result.structured_content
+    assert structured is not None
+    return structured
+
+
+async def refused(client: Client, tool: str, **arguments: Any) -> str:
+    """The guard's message of a planning call that must fail."""
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error, result.structured_content
+    return " ".join(getattr(c, "text", "") for c in result.content)
+
+
+def approve_as_cli(env: Env, token: str) -> str:
+    return approvals_command.decide(PendingEngine(Journal(env.state)), token, approved=True).status
+
+
+async def plan_and_confirm(
+    client: Client, env: Env, tool: str, *, standard: bool = False, **arguments: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Plan, check the plan's shape, (approve as the human in standard mode), confirm; returns (plan, outcome)."""
+    plan = await call(client, tool, **arguments)
+    assert plan["status"] == "pending" and plan["token"], plan
+    for step in plan["steps"]:
+        first = step.split("\n", 1)[0]
+        assert shlex.split(first)[0] == "kubectl" and "--context" in shlex.split(first), step
+    assert "--context sim" in plan["command"]
+    if standard:
+        waiting = await call(client, "confirm_command", token=plan["token"])
+        assert waiting["status"] == "awaiting_approval", waiting
+        assert approve_as_cli(env, plan["token"]) == "approved"
+    done = await call(client, "confirm_command", token=plan["token"])
+    assert done["status"] == "succeeded", done
+    assert [s["status"] for s in done["steps"]] == ["succeeded"] * len(plan["steps"])
+    return plan, done
+
+
+def ready(pod: dict[str, Any]) -> bool:
+    conditions = (pod.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+def serving(env: Env, service: str) -> tuple[list[str], list[str]]:
+    """(ready, not ready) endpoint addresses of a Service, by target pod name."""
+    try:
+        endpoints = env.get("endpoints", service)
+    except NotFound:
+        return [], []
+    ready_names, not_ready = [], []
+    for subset in endpoints.get("subsets") or []:
+        ready_names += [str((a.get("targetRef") or {}).get("name")) for a in subset.get("addresses") or []]
+        not_ready += [str((a.get("targetRef") or {}).get("name")) for a in subset.get("notReadyAddresses") or []]
+    return sorted(ready_names), sorted(not_ready)
