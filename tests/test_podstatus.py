@@ -7,8 +7,10 @@ from builders import NOW, container_status, pod
 from incident_response.tools.podstatus import component_of, kubectl_status, owner_of, pod_row
 
 
-def init_pod(state: dict[str, Any], *, exit_code: int | None = None) -> dict[str, Any]:
-    p = pod("web-1", phase="Pending", containers=[container_status(ready=False, waiting="PodInitializing")])
+def init_pod(state: dict[str, Any]) -> dict[str, Any]:
+    p: dict[str, Any] = pod(
+        "web-1", phase="Pending", containers=[container_status(ready=False, waiting="PodInitializing")]
+    )
     p["spec"]["initContainers"] = [{"name": "migrate"}]
     p["status"]["initContainerStatuses"] = [{"name": "migrate", "state": state, "restartCount": 0}]
     return p

@@ -16,8 +16,16 @@ from incident_response.sim.serve import RunningSim
 from kubectl_runner import Kubectl
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.types import CallToolResult, TextContent, TextResourceContents
 
 pytestmark = pytest.mark.anyio
+
+
+def text_of(result: CallToolResult, index: int = 0) -> str:
+    block = result.content[index]
+    assert isinstance(block, TextContent)
+    return block.text
+
 
 SCENARIOS = ["healthy", "bad-deploy", "overload", "poison", "oom", "canary", "node-failure"]
 
@@ -30,8 +38,9 @@ def settings_for(sim: RunningSim, **overrides: Any) -> Settings:
 async def call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
     result = await client.call_tool(tool, arguments)
     assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return result.structured_content
+    content: dict[str, Any] | None = result.structured_content
+    assert content is not None
+    return content
 
 
 async def assess_until(client: Client, sim: RunningSim, expected: str) -> dict[str, Any]:
@@ -142,7 +151,7 @@ async def test_bad_arguments_are_clear_tool_errors(
     async with Client(build_server(settings_for(sim, namespaces=("shop",)))) as client:
         result = await client.call_tool(tool, arguments)
     assert result.is_error
-    assert says in result.content[0].text  # type: ignore[union-attr]
+    assert says in text_of(result, 0)
 
 
 async def test_a_cluster_that_fails_mid_call_gives_a_clear_error(sim_factory: Callable[..., RunningSim]) -> None:
@@ -152,11 +161,11 @@ async def test_a_cluster_that_fails_mid_call_gives_a_clear_error(sim_factory: Ca
         sim.faults.add("drop_before", resource="deployments")
         result = await client.call_tool("rollout_history", {"namespace": "shop", "deployment": "web"})
         assert result.is_error
-        assert "connection to the Kubernetes API server was lost" in result.content[0].text  # type: ignore[union-attr]
+        assert "connection to the Kubernetes API server was lost" in text_of(result, 0)
         sim.faults.clear()
         sim.faults.add("status", resource="pods", status=503, message="etcd is down")
         result = await client.call_tool("list_pods", {"namespace": "shop"})
-        assert result.is_error and "etcd is down" in result.content[0].text  # type: ignore[union-attr]
+        assert result.is_error and "etcd is down" in text_of(result, 0)
 
 
 async def test_rollout_status_reports_progress_and_the_final_state(sim_factory: Callable[..., RunningSim]) -> None:
@@ -187,10 +196,13 @@ async def test_skill_resource_and_prompts(sim_factory: Callable[..., RunningSim]
         skill = await client.read_resource("skill://incident-response")
         prompts = {p.name: p for p in (await client.list_prompts()).prompts}
         stabilize = await client.get_prompt("stabilize", {"namespace": "shop", "deployment": "web"})
-    assert skill.contents[0].text.startswith("---\nname: incident-response")  # type: ignore[union-attr]
+    assert isinstance(skill.contents[0], TextResourceContents)
+    assert skill.contents[0].text.startswith("---\nname: incident-response")
     assert {"incident-response", "stabilize", "verify-recovery", "handoff"} <= set(prompts)
     assert [a.name for a in prompts["stabilize"].arguments or []] == ["namespace", "deployment"]
-    text = stabilize.messages[0].content.text  # type: ignore[union-attr]
+    content = stabilize.messages[0].content
+    assert isinstance(content, TextContent)
+    text = content.text
     assert 'assess_namespace(namespace="shop")' in text
 
 
@@ -223,4 +235,4 @@ async def test_over_stdio_without_any_kubeconfig_tools_say_no_cluster(tmp_path: 
             assert len((await client.list_tools()).tools) >= 12
             result = await client.call_tool("list_pods", {"namespace": "shop"})
     assert result.is_error
-    assert "no cluster configured" in result.content[0].text  # type: ignore[union-attr]
+    assert "no cluster configured" in text_of(result, 0)

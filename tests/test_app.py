@@ -1,0 +1,58 @@
+"""The server's wiring without a cluster: registration, central argument checks, tool errors."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from incident_response.server.app import build_server, render_prompt
+from incident_response.server.config import Settings
+from incident_response.tools import errors
+from mcp import Client
+from mcp.types import CallToolResult, TextContent
+
+pytestmark = pytest.mark.anyio
+
+
+def text_of(result: CallToolResult, index: int = 0) -> str:
+    block = result.content[index]
+    assert isinstance(block, TextContent)
+    return block.text
+
+
+def no_cluster(tmp_path: Path, **overrides: Any) -> Settings:
+    return replace(Settings(state_dir=tmp_path / "state"), **overrides)
+
+
+async def test_without_a_cluster_tools_answer_no_cluster_configured(tmp_path: Path) -> None:
+    async with Client(build_server(no_cluster(tmp_path))) as client:
+        result = await client.call_tool("assess_namespace", {"namespace": "shop"})
+        info = await client.call_tool("server_info", {})
+    assert result.is_error
+    assert "no cluster configured" in text_of(result)
+    assert not info.is_error and info.structured_content is not None
+    assert info.structured_content["cluster_error"].startswith("no cluster configured")
+
+
+async def test_namespace_allow_list_is_enforced_before_the_tool_runs(tmp_path: Path) -> None:
+    async with Client(build_server(no_cluster(tmp_path, namespaces=("shop",)))) as client:
+        result = await client.call_tool("list_events", {"namespace": "kube-system"})
+    assert result.is_error
+    assert "outside this server's allow-list (shop)" in text_of(result, 0)
+
+
+async def test_results_carry_a_summary_and_the_structured_data(tmp_path: Path) -> None:
+    async with Client(build_server(no_cluster(tmp_path, mode="safe"))) as client:
+        result = await client.call_tool("server_info", {})
+    assert result.structured_content is not None
+    assert text_of(result) == result.structured_content["summary"]
+    assert '"mode":"safe"' in text_of(result, 1)
+
+
+def test_prompts_validate_their_arguments() -> None:
+    with pytest.raises(errors.InvalidArgument):
+        render_prompt("{namespace}", "Bad Namespace")
+    content = render_prompt("ns={namespace} d={deployment}", "shop")[0].content
+    assert isinstance(content, TextContent) and content.text == "ns=shop d=<deployment>"

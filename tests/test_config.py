@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+from incident_response.server import config
+from incident_response.tools.kube import ClusterSource
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    config.add_arguments(parser)
+    config.add_transport_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_defaults_with_an_empty_environment(tmp_path: Path) -> None:
+    settings = config.load_settings(parse(), {"HOME": str(tmp_path)})
+    assert settings.mode == "standard"
+    assert settings.cluster is None
+    assert settings.namespaces == ()
+    assert settings.state_dir == tmp_path / ".local" / "state" / "incident-response-mcp"
+    assert (settings.http, settings.host, settings.port) == (False, "127.0.0.1", 8000)
+
+
+def test_environment_variables_and_flags_flags_win(tmp_path: Path) -> None:
+    env = {
+        "HOME": str(tmp_path),
+        "XDG_STATE_HOME": str(tmp_path / "xdg"),
+        "INCIDENT_RESPONSE_MODE": "safe",
+        "INCIDENT_RESPONSE_NAMESPACE": "shop, payments",
+        "INCIDENT_RESPONSE_KUBECONFIG": str(tmp_path / "kc"),
+        "INCIDENT_RESPONSE_HTTP": "true",
+        "INCIDENT_RESPONSE_PORT": "9000",
+    }
+    from_env = config.load_settings(parse(), env)
+    assert from_env.mode == "safe"
+    assert from_env.namespaces == ("shop", "payments")
+    assert from_env.state_dir == tmp_path / "xdg" / "incident-response-mcp"
+    assert from_env.cluster == ClusterSource(kubeconfig=tmp_path / "kc")
+    assert (from_env.http, from_env.port) == (True, 9000)
+    flags = config.load_settings(parse("--mode", "full", "--namespace", "a", "--namespace", "b", "--context", "x"), env)
+    assert (flags.mode, flags.namespaces, flags.context) == ("full", ("a", "b"), "x")
+
+
+def test_in_cluster_when_running_in_a_pod_without_a_kubeconfig(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path), "KUBERNETES_SERVICE_HOST": "10.0.0.1"}
+    assert config.load_settings(parse(), env).cluster == ClusterSource(in_cluster=True)
+    explicit = config.load_settings(parse("--kubeconfig", str(tmp_path / "kc")), env)
+    assert explicit.cluster is not None and not explicit.cluster.in_cluster
+
+
+def test_kubeconfig_env_and_home_default(tmp_path: Path) -> None:
+    (tmp_path / ".kube").mkdir()
+    (tmp_path / ".kube" / "config").write_text("{}", encoding="utf-8")
+    home_default = config.load_settings(parse(), {"HOME": str(tmp_path)})
+    assert home_default.cluster == ClusterSource(kubeconfig=tmp_path / ".kube" / "config")
+    (tmp_path / "other").write_text("{}", encoding="utf-8")
+    from_env = config.load_settings(parse(), {"HOME": str(tmp_path), "KUBECONFIG": str(tmp_path / "other")})
+    assert from_env.cluster == ClusterSource(kubeconfig=tmp_path / "other")
+
+
+def test_bad_values_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(config.SettingsError, match="unknown mode"):
+        config.load_settings(parse(), {"HOME": str(tmp_path), "INCIDENT_RESPONSE_MODE": "yolo"})
+    with pytest.raises(config.SettingsError, match="port"):
+        config.load_settings(parse(), {"HOME": str(tmp_path), "INCIDENT_RESPONSE_PORT": "http"})
