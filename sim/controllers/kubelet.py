@@ -7,6 +7,7 @@ only when its signature (phase, readiness, container states) changes, so settled
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from incident_response.sim import behaviors, errors
@@ -420,12 +421,48 @@ class Kubelet:
         for c in rt.containers:
             self._start(c, rt, self.cluster.now() - age, started_at, record=False)
             c.ready = True
-        rt.ready = True
+            self._age_crashloop(rt, c, age)
+        rt.ready = all(c.ready for c in rt.containers)
+        if not rt.ready:
+            rt.cond_times["Ready"] = rt.cond_times["ContainersReady"] = ("False", started_at)
         pod["status"] = self.build_status(pod, rt)
         rt.written = self._signature(rt)
         return rt
 
+    def _age_crashloop(self, rt: PodRuntime, c: ContainerRuntime, age: float) -> None:
+        """A seeded pod that has been crashing for `age` seconds: restarts so far, now backing off."""
+        reason = self._crashes(rt, c)
+        if reason is None or age <= self.timing.crash_after:
+            return
+        now = self.cluster.now()
+        wall = self.cluster.wall_seconds()
+        c.restarts = max(1, int(age // (self.timing.crash_after + self.timing.backoff_cap)))
+        finished = timestamp(self.store.clock() - timedelta(seconds=1))
+        started = timestamp(self.store.clock() - timedelta(seconds=1 + self.timing.crash_after))
+        c.last_terminated = {
+            "exitCode": 137 if reason == "OOMKilled" else 1,
+            "reason": reason,
+            "startedAt": started,
+            "finishedAt": finished,
+            "containerID": c.container_id,
+        }
+        c.run = Run(started=wall - 1 - self.timing.crash_after, ended=wall - 1, reason=reason)
+        c.state, c.reason, c.ready = "waiting", "CrashLoopBackOff", False
+        c.message = (
+            f"back-off {self._backoff(c.restarts):g}s restarting failed container={c.name} "
+            f"pod={rt.name}_{rt.namespace}({rt.uid})"
+        )
+        c.next_at = now + self._backoff(c.restarts)
+
     def register(self, pod: Obj, rt: PodRuntime) -> None:
         rt.uid = str(pod["metadata"]["uid"])
         rt.name = str(pod["metadata"]["name"])
+        for c in rt.containers:
+            if c.reason == "CrashLoopBackOff":
+                # The back-off message names the pod, which had no name or uid before the store created it.
+                c.message = (
+                    f"back-off {self._backoff(c.restarts):g}s restarting failed container={c.name} "
+                    f"pod={rt.name}_{rt.namespace}({rt.uid})"
+                )
+                rt.written = None
         self.runtime[rt.uid] = rt

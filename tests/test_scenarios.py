@@ -1,0 +1,182 @@
+"""Each named scenario loads through the store and shows its incident; the scale option stays fast."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+import pytest
+from incident_response.sim import behaviors
+from incident_response.sim.cluster import Cluster
+from incident_response.sim.controllers.common import REVISION
+from incident_response.sim.resources import (
+    DEPLOYMENTS,
+    ENDPOINTS,
+    HPAS,
+    INGRESSES,
+    NAMESPACES,
+    NODES,
+    PODS,
+    PVCS,
+    REPLICASETS,
+    SECRETS,
+)
+from incident_response.sim.scenarios import SCENARIOS, load_scenario
+from incident_response.sim.scenarios.helm import decode_release
+
+
+def loaded(name: str) -> Cluster:
+    cluster = Cluster()
+    load_scenario(name, cluster)
+    return cluster
+
+
+def shop_pods(cluster: Cluster, **labels: str) -> list[dict[str, Any]]:
+    return [
+        p
+        for p in cluster.store.items(PODS, "shop")
+        if all(p["metadata"].get("labels", {}).get(k) == v for k, v in labels.items())
+        and "deletionTimestamp" not in p["metadata"]
+    ]
+
+
+def ready(pod: dict[str, Any]) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod.get("status", {}).get("conditions", []))
+
+
+def waiting_reason(pod: dict[str, Any]) -> str:
+    state = (pod.get("status", {}).get("containerStatuses") or [{}])[0].get("state", {})
+    return str(state.get("waiting", {}).get("reason", ""))
+
+
+def test_scenario_names() -> None:
+    assert set(SCENARIOS) == {"healthy", "bad-deploy", "overload", "poison", "oom", "canary", "node-failure"}
+    with pytest.raises(ValueError):
+        load_scenario("nope", Cluster())
+
+
+def test_healthy_shop_has_the_realistic_pieces() -> None:
+    cluster = loaded("healthy")
+    store = cluster.store
+    assert {n["metadata"]["name"] for n in store.items(NAMESPACES)} >= {"default", "kube-system", "shop"}
+    assert len(list(store.items(NODES))) == 3
+    assert all(ready(p) for p in store.items(PODS))
+    assert {d["metadata"]["name"] for d in store.items(DEPLOYMENTS, "shop")} >= {
+        "web",
+        "api",
+        "checkout",
+        "cart",
+        "payments",
+        "orders-db",
+    }
+    assert store.get(PVCS, "shop", "orders-db-data")["status"]["phase"] == "Bound"
+    assert store.peek(INGRESSES, "shop", "shop") is not None
+    assert len(list(store.items(HPAS, "shop"))) >= 2
+    assert store.get(ENDPOINTS, "shop", "web")["subsets"][0]["addresses"]
+    releases = sorted(
+        (s for s in store.items(SECRETS, "shop") if s.get("type") == "helm.sh/release.v1"),
+        key=lambda s: int(s["metadata"]["labels"]["version"]),
+    )
+    assert [s["metadata"]["name"] for s in releases] == [f"sh.helm.release.v1.cart.v{i}" for i in (1, 2, 3)]
+    assert [s["metadata"]["labels"]["status"] for s in releases] == ["superseded", "superseded", "deployed"]
+    release = decode_release(releases[-1]["data"]["release"])
+    assert release["name"] == "cart" and release["version"] == 3 and release["info"]["status"] == "deployed"
+    assert release["chart"]["metadata"]["version"] == "1.4.2"
+    cart_revisions = [
+        rs["metadata"]["annotations"][REVISION]
+        for rs in store.items(REPLICASETS, "shop")
+        if rs["metadata"]["name"].startswith("cart-")
+    ]
+    assert sorted(cart_revisions) == ["1", "2", "3"]
+    for deploy in store.items(DEPLOYMENTS):
+        conditions = {c["type"]: c["status"] for c in deploy["status"]["conditions"]}
+        assert conditions == {"Available": "True", "Progressing": "True"}, deploy["metadata"]["name"]
+
+
+def test_bad_deploy_revision_three_crash_loops_and_revision_two_was_good() -> None:
+    cluster = loaded("bad-deploy")
+    deploy = cluster.store.get(DEPLOYMENTS, "shop", "checkout")
+    assert deploy["metadata"]["annotations"][REVISION] == "3"
+    by_revision = {
+        rs["metadata"]["annotations"][REVISION]: rs
+        for rs in cluster.store.items(REPLICASETS, "shop")
+        if rs["metadata"]["name"].startswith("checkout-")
+    }
+    assert set(by_revision) == {"1", "2", "3"}
+    assert by_revision["3"]["metadata"]["annotations"]["kubernetes.io/change-cause"].endswith("checkout:2.5.0")
+    assert by_revision["2"]["spec"]["template"]["spec"]["containers"][0]["image"].endswith("checkout:2.4.0")
+    new_pods = shop_pods(cluster, **{"pod-template-hash": by_revision["3"]["metadata"]["labels"]["pod-template-hash"]})
+    assert new_pods and all(waiting_reason(p) == "CrashLoopBackOff" for p in new_pods)
+    old_pods = shop_pods(cluster, **{"pod-template-hash": by_revision["2"]["metadata"]["labels"]["pod-template-hash"]})
+    assert old_pods and all(ready(p) for p in old_pods)
+    # Rolled out minutes ago, the previous revisions days ago: "a deploy in the last 2 hours" is computable.
+    ages = {
+        rev: time.time() - (Cluster.parse_time(rs["metadata"]["creationTimestamp"]) or 0.0)
+        for rev, rs in by_revision.items()
+    }
+    assert ages["3"] < 3600 < ages["2"] < ages["1"]
+
+
+def test_overload_hpa_pinned_and_pods_over_cpu_limit() -> None:
+    cluster = loaded("overload")
+    web = shop_pods(cluster, app="web")
+    assert web and not any(ready(p) for p in web)
+    assert all((cluster.pod_usage(p) or (0, 0))[0] == 500 for p in web)
+    cluster.run_for(1.2)
+    hpa = cluster.store.get(HPAS, "shop", "web")["status"]
+    limited = next(c for c in hpa["conditions"] if c["type"] == "ScalingLimited")
+    assert limited["status"] == "True" and limited["reason"] == "TooManyReplicas"
+    assert hpa["currentReplicas"] == hpa["desiredReplicas"] == 6
+    newest = max(rs["metadata"]["creationTimestamp"] for rs in cluster.store.items(REPLICASETS, "shop"))
+    assert time.time() - (Cluster.parse_time(newest) or 0.0) > 2 * 3600
+
+
+def test_poison_bad_api_pods_break_web() -> None:
+    cluster = loaded("poison")
+    bad = shop_pods(cluster, app="api", version="bad")
+    assert bad and all(ready(p) for p in bad)
+    assert all(p["metadata"]["annotations"][behaviors.POISONS] == "app=web" for p in bad)
+    assert not any(ready(p) for p in shop_pods(cluster, app="web"))
+
+
+def test_oom_payments_killed_below_need() -> None:
+    cluster = loaded("oom")
+    cluster.run_for(0.5)
+    new = [
+        p for p in shop_pods(cluster, app="payments") if p["metadata"].get("annotations", {}).get(behaviors.BEHAVIOR)
+    ]
+    assert new
+    last = (new[0]["status"]["containerStatuses"][0].get("lastState") or {}).get("terminated", {})
+    assert last.get("reason") == "OOMKilled" and last.get("exitCode") == 137
+
+
+def test_canary_fails_beside_stable_behind_one_service() -> None:
+    cluster = loaded("canary")
+    canary = shop_pods(cluster, app="web", version="canary")
+    stable = shop_pods(cluster, app="web", version="stable")
+    assert canary and all(waiting_reason(p) == "CrashLoopBackOff" for p in canary)
+    assert stable and all(ready(p) for p in stable)
+    assert {d["metadata"]["name"] for d in cluster.store.items(DEPLOYMENTS, "shop")} >= {"web-canary", "web-stable"}
+
+
+def test_node_failure_one_node_not_ready() -> None:
+    cluster = loaded("node-failure")
+    node = cluster.store.get(NODES, None, "node-2")
+    assert {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"] == "Unknown"
+    on_node = [p for p in shop_pods(cluster) if p["spec"].get("nodeName") == "node-2"]
+    assert on_node and not any(ready(p) for p in on_node)
+
+
+def test_ten_thousand_extra_pods_seed_fast_and_tick_fast() -> None:
+    cluster = Cluster()
+    started = time.perf_counter()
+    load_scenario("healthy", cluster, extra_pods=10_000)
+    seeded = time.perf_counter() - started
+    assert len(list(cluster.store.items(PODS, "scale"))) == 10_000
+    assert seeded < 20.0
+    ticks = []
+    for _ in range(10):
+        cluster.tick()
+        ticks.append(cluster.last_tick_seconds)
+    assert statistics.median(ticks) < 0.2  # typically ~45 ms; generous for slow CI machines
