@@ -41,7 +41,7 @@ def rollout_complete(cluster: Cluster, name: str) -> bool:
     d = cluster.store.peek(DEPLOYMENTS, "default", name)
     assert d is not None
     s, want = d.get("status", {}), d["spec"]["replicas"]
-    return (
+    return bool(
         s.get("observedGeneration", 0) >= d["metadata"]["generation"]
         and s.get("updatedReplicas", 0) == want
         and s.get("replicas", 0) == want
