@@ -254,8 +254,12 @@ def isolation_policy(namespace: str, name: str, selector: labels.Selector) -> di
 
 
 def last_applied(obj: dict[str, Any]) -> str:
-    """What client-side `kubectl apply` stores in its annotation: the input object as sorted, compact JSON + newline."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":")) + "\n"
+    """What client-side `kubectl apply` stores in its annotation: the input object as sorted, compact JSON + newline
+    (kubectl sets the annotation, then removes it, so `metadata.annotations` is always there, possibly empty)."""
+    meta = obj.get("metadata") or {}
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}
+    shown = {**obj, "metadata": {**meta, "annotations": annotations}}
+    return json.dumps(shown, sort_keys=True, separators=(",", ":")) + "\n"
 
 
 def with_heredoc(command: str, stdin: str, marker: str = HEREDOC_MARKER) -> str:

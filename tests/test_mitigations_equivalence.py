@@ -1,0 +1,113 @@
+"""The rendered kubectl command on one copy of a scenario, the confirmed tool on another: same objects after.
+
+Multi-step plans run step by step the same way; a heredoc (isolate_network) is fed to kubectl on stdin.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import pytest
+from incident_response.sim.serve import RunningSim
+from incident_response.tools.isolation import split_heredoc
+from mcp import Client
+
+from .equivalence import assert_equivalent, snapshot
+from .kubectl_runner import Kubectl
+from .mitigation_env import NS, Env, call, make_env
+
+pytestmark = pytest.mark.anyio
+
+# (id, scenario, tool, arguments, resources compared, namespace)
+CASES: list[tuple[str, str, str, dict[str, Any], tuple[str, ...], str | None]] = [
+    ("scale", "overload", "scale_deployment", {"namespace": NS, "deployment": "api", "replicas": 5},
+     ("deployments",), NS),
+    ("override_hpa", "overload", "override_hpa", {"namespace": NS, "hpa": "web", "min_replicas": 8,
+                                                   "max_replicas": 10}, ("horizontalpodautoscalers",), NS),
+    ("memory", "oom", "set_memory_limit", {"namespace": NS, "deployment": "payments", "container": "payments",
+                                           "limit": "768Mi"}, ("deployments",), NS),
+    ("remove_from_service", "poison", "remove_pods_from_service", {"namespace": NS, "service": "api",
+                                                                     "selector": "app=api,version=bad"}, ("pods",), NS),
+    ("isolate", "poison", "isolate_network", {"namespace": NS, "selector": "app=api,version=bad"},
+     ("networkpolicies",), NS),
+    ("selector", "poison", "patch_service_selector", {"namespace": NS, "service": "api",
+                                                      "selector": "app=api,version=stable"}, ("services",), NS),
+    ("ingress", "poison", "switch_ingress_backend", {"namespace": NS, "ingress": "shop", "service": "checkout",
+                                                     "path": 1}, ("ingresses",), NS),
+    ("cordon", "node-failure", "cordon_node", {"node": "node-2"}, ("nodes",), None),
+    ("rollback_canary", "canary", "rollback_canary", {"namespace": NS, "app": "web"}, ("deployments",), NS),
+    ("shift_traffic", "canary", "shift_traffic", {"namespace": NS, "from_deployment": "web-canary",
+                                                  "to_deployment": "web-stable", "replicas": 5}, ("deployments",), NS),
+]  # fmt: skip
+
+# Differs by construction between two clusters fed the same request: status is the controllers' (timing), and the
+# field manager kubectl names differs from ours (managedFields are dropped already).
+IGNORE = ("status", "metadata.annotations.kubectl.kubernetes.io/last-applied-configuration")
+
+
+def run_rendered(kubectl: Kubectl, command: str) -> None:
+    """Run a plan's command as a human would paste it: `a && b` in order, a heredoc's text on stdin."""
+    line, stdin = split_heredoc(command)
+    if stdin is not None:
+        argv = shlex.split(line)
+        assert argv[0] == "kubectl"
+        kubectl.run(*argv[1:], stdin=stdin)
+        return
+    for part in line.split(" && "):
+        kubectl.shell(part)
+
+
+async def settle(env: Env, resources: tuple[str, ...], namespace: str | None) -> dict[str, dict[str, Any]]:
+    await anyio.to_thread.run_sync(env.sim.wait_ticks, 6)
+    # Node taints are the node controller's (the sim keeps re-adding the unreachable taint; tell its owner).
+    snap = snapshot(env.kube, namespace, resources, ignore=("status", "spec.taints"))
+    for obj in snap.values():
+        annotations = obj.get("metadata", {}).get("annotations") or {}
+        annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
+    return snap
+
+
+@pytest.mark.parametrize(
+    "scenario, tool, arguments, resources, namespace",
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+async def test_rendered_command_and_confirmed_tool_leave_the_same_objects(
+    sim_factory: Callable[..., RunningSim],
+    kubectl_for: Callable[[RunningSim], Kubectl],
+    tmp_path: Path,
+    scenario: str,
+    tool: str,
+    arguments: dict[str, Any],
+    resources: tuple[str, ...],
+    namespace: str | None,
+) -> None:
+    by_kubectl = make_env(sim_factory(scenario), tmp_path / "state-a")
+    by_us = make_env(sim_factory(scenario), tmp_path / "state-b")
+    kubectl = kubectl_for(by_kubectl.sim)
+    async with Client(by_us.server("full")) as client:
+        plan = await call(client, tool, **arguments)
+        await anyio.to_thread.run_sync(run_rendered, kubectl, plan["command"])
+        done = await call(client, "confirm_command", token=plan["token"])
+    assert done["status"] == "succeeded", done
+    assert_equivalent(await settle(by_kubectl, resources, namespace), await settle(by_us, resources, namespace))
+
+
+async def test_isolation_policy_matches_kubectl_apply_including_its_annotation(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> None:
+    by_kubectl = make_env(sim_factory("poison"), tmp_path / "state-a")
+    by_us = make_env(sim_factory("poison"), tmp_path / "state-b")
+    async with Client(by_us.server("full")) as client:
+        plan = await call(client, "isolate_network", namespace=NS, selector="app=api,version=bad")
+        await anyio.to_thread.run_sync(run_rendered, kubectl_for(by_kubectl.sim), plan["command"])
+        await call(client, "confirm_command", token=plan["token"])
+    name = "incident-isolate-api-bad"
+    ours = by_us.get("networkpolicies", name)["metadata"]["annotations"]
+    theirs = by_kubectl.get("networkpolicies", name)["metadata"]["annotations"]
+    assert ours == theirs
