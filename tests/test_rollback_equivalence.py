@@ -23,10 +23,6 @@ async def settled(env: Env) -> dict[str, dict[str, object]]:
     return snapshot(env.kube, NAMESPACE, ("deployments", "replicasets"))
 
 
-# Known sim gap (tell the sim's owner): kubectl's patch carries `metadata.creationTimestamp: null` in the template;
-# a real API server drops it, the sim keeps it, so its deployment controller no longer sees revision 2's ReplicaSet
-# as equal and creates a new one instead of reusing it. Strict: this fails loudly once the sim is fixed.
-@pytest.mark.xfail(reason="sim keeps creationTimestamp: null from kubectl's template patch", strict=True)
 @pytest.mark.parametrize(
     "kubectl_args, to_revision, rendered",
     [((), None, False), (("--to-revision=1",), 1, False), ((), None, True)],
