@@ -272,6 +272,7 @@ class ApiServer:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors_middleware])
         app.router.add_get("/version", self._version)
+        app.router.add_get("/version/", self._version)  # the Python client's VersionApi asks with the slash
         app.router.add_get("/healthz", self._ok)
         app.router.add_get("/readyz", self._ok)
         app.router.add_get("/livez", self._ok)
