@@ -21,8 +21,11 @@ def test_wheel_installs_only_the_incident_response_package(tmp_path: Path) -> No
     names = zipfile.ZipFile(wheel).namelist()
     top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
     assert top_level == {"incident_response"}
-    for package in ("server", "tools", "sim", "prompts"):
-        assert f"incident_response/{package}/__init__.py" in names
+    # Every source package of the repository ships (a new subpackage must be listed in pyproject.toml).
+    for init in sorted(ROOT.glob("*/**/__init__.py")):
+        relative = init.relative_to(ROOT).as_posix()
+        if relative.split("/")[0] in ("server", "tools", "sim", "prompts"):
+            assert f"incident_response/{relative}" in names, f"{relative} is missing from the wheel"
     assert "incident_response/SKILL.md" in names
     assert "incident_response/py.typed" in names
     assert not any(name.startswith("incident_response/tests/") for name in names)
