@@ -822,7 +822,7 @@ class ApiServer:
         """The kubelet's heartbeat Lease for a node: renewed now while Ready, stale since it went NotReady."""
         meta = node["metadata"]
         conditions = (node.get("status") or {}).get("conditions") or []
-        ready = next((c for c in conditions if c.get("type") == "Ready"), {})
+        ready: Obj = next((c for c in conditions if c.get("type") == "Ready"), {})
         now = self.store.clock()
         if ready.get("status") == "True" or not ready.get("lastHeartbeatTime"):
             renew = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -6,6 +6,7 @@ Stored objects are never mutated in place: every write stores a new dict. Reader
 
 from __future__ import annotations
 
+import builtins
 import copy
 import re
 import threading
@@ -128,7 +129,7 @@ class Store:
                     last = key
             return out, self._rv, None
 
-    def events_since(self, resource_version: int) -> list[WatchEvent]:
+    def events_since(self, resource_version: int) -> builtins.list[WatchEvent]:
         """Changes after `resource_version`; 410 Gone when the log no longer reaches back that far."""
         with self.lock:
             if len(self._log) == self._log.maxlen and resource_version < self._log[0].resource_version - 1:
