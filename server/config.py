@@ -6,6 +6,7 @@ import argparse
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from incident_response.tools.deps import MODES, Mode, ToolSettings
@@ -13,6 +14,9 @@ from incident_response.tools.kube import ClusterSource
 
 ENV_PREFIX = "INCIDENT_RESPONSE_"
 APP_DIR = "incident-response-mcp"
+# Long enough to reach a human and review the plan; short enough that an approved plan is not acted on hours later.
+PENDING_TTL_DEFAULT = 900
+PENDING_TTL_RANGE = (60, 86400)
 
 
 def default_state_dir(env: Mapping[str, str]) -> Path:
@@ -30,6 +34,7 @@ class Settings:
     http: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
+    pending_ttl: timedelta = timedelta(seconds=PENDING_TTL_DEFAULT)
     # Resolved at load time: where the cluster connection comes from (None: no cluster configured).
     cluster: ClusterSource | None = None
 
@@ -40,6 +45,7 @@ class Settings:
             cluster=self.cluster,
             state_dir=self.state_dir,
             cluster_description=describe_cluster(self.cluster),
+            pending_ttl=self.pending_ttl,
         )
 
 
@@ -85,9 +91,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_transport_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags only `serve` takes: the transport, and how long the tokens it issues live."""
     parser.add_argument("--http", action="store_true", default=None, help="serve streamable HTTP instead of stdio")
     parser.add_argument("--host", help="HTTP bind address (default 127.0.0.1) [INCIDENT_RESPONSE_HOST]")
     parser.add_argument("--port", type=int, help="HTTP port (default 8000) [INCIDENT_RESPONSE_PORT]")
+    low, high = PENDING_TTL_RANGE
+    parser.add_argument(
+        "--pending-ttl",
+        metavar="SECONDS",
+        help=f"how long a pending command's token stays valid, {low}..{high} (default {PENDING_TTL_DEFAULT}) "
+        "[INCIDENT_RESPONSE_PENDING_TTL]",
+    )
 
 
 class SettingsError(ValueError):
@@ -103,6 +117,18 @@ def parse_mode(value: str) -> Mode:
 
 def _env_bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def parse_pending_ttl(value: object) -> timedelta:
+    """Seconds as an integer within PENDING_TTL_RANGE."""
+    low, high = PENDING_TTL_RANGE
+    try:
+        seconds = int(str(value).strip())
+    except ValueError as e:
+        raise SettingsError(f"pending TTL {value!r} is not a whole number of seconds") from e
+    if not low <= seconds <= high:
+        raise SettingsError(f"pending TTL {seconds}s is out of range: choose {low}..{high} seconds")
+    return timedelta(seconds=seconds)
 
 
 def load_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
@@ -135,6 +161,8 @@ def load_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None
         port = int(str(port_value)) if port_value else 8000
     except ValueError as e:
         raise SettingsError(f"port {port_value!r} is not a number") from e
+    ttl_value = pick("pending_ttl")
+    pending_ttl = parse_pending_ttl(ttl_value) if ttl_value else timedelta(seconds=PENDING_TTL_DEFAULT)
     return Settings(
         mode=mode,
         kubeconfig=kubeconfig,
@@ -144,5 +172,6 @@ def load_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None
         http=http,
         host=str(pick("host") or "127.0.0.1"),
         port=port,
+        pending_ttl=pending_ttl,
         cluster=resolve_cluster(kubeconfig, context, env),
     )

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import argparse
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from incident_response.server import config
+from incident_response.server import config, serve_command
+from incident_response.tools.deps import Deps
 from incident_response.tools.kube import ClusterSource
 
 
@@ -66,3 +68,27 @@ def test_bad_values_are_refused(tmp_path: Path) -> None:
         config.load_settings(parse(), {"HOME": str(tmp_path), "INCIDENT_RESPONSE_MODE": "yolo"})
     with pytest.raises(config.SettingsError, match="port"):
         config.load_settings(parse(), {"HOME": str(tmp_path), "INCIDENT_RESPONSE_PORT": "http"})
+
+
+def test_pending_ttl_from_flag_or_environment_reaches_the_engine(tmp_path: Path) -> None:
+    home = {"HOME": str(tmp_path)}
+    assert config.load_settings(parse(), home).tool_settings().pending_ttl == timedelta(seconds=900)
+    from_env = config.load_settings(parse(), {**home, "INCIDENT_RESPONSE_PENDING_TTL": "120"})
+    assert from_env.tool_settings().pending_ttl == timedelta(seconds=120)
+    flag = config.load_settings(parse("--pending-ttl", "3600"), {**home, "INCIDENT_RESPONSE_PENDING_TTL": "120"})
+    assert flag.pending_ttl == timedelta(hours=1)
+    deps = Deps(flag.tool_settings())
+    assert deps.pending.ttl == timedelta(hours=1)
+
+
+@pytest.mark.parametrize("value", ["59", "86401", "0", "-5", "15m", "1.5"])
+def test_pending_ttl_out_of_range_or_malformed_is_refused(tmp_path: Path, value: str) -> None:
+    with pytest.raises(config.SettingsError, match="pending TTL"):
+        config.load_settings(parse("--pending-ttl", value), {"HOME": str(tmp_path)})
+
+
+def test_serve_accepts_pending_ttl() -> None:
+    parser = argparse.ArgumentParser()
+    commands = parser.add_subparsers()
+    serve_command.add_parser(commands)
+    assert parser.parse_args(["serve", "--pending-ttl", "60"]).pending_ttl == "60"
