@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Callable
 from typing import Any
+
+from incident_response.sim import selectors
 
 Obj = dict[str, Any]
 Matcher = Callable[[dict[str, str]], bool]
@@ -92,84 +93,31 @@ def scaled_value(value: Any, total: int, round_up: bool) -> int:
     return int_of(text)
 
 
-# ----- label selectors (matchLabels/matchExpressions, maps and kubectl-style strings) -----
+# ----- label selectors: the API server's own parser (sim/selectors.py), as plain callables -----
 
 
 def selector_from_map(selector: dict[str, str] | None) -> Matcher:
-    items = tuple((selector or {}).items())
-    return lambda labels: all(labels.get(k) == v for k, v in items)
+    """A Service-style map selector (callers skip empty maps, which select nothing for a Service)."""
+    return selectors.selector_from_spec({"matchLabels": selector or {}}).matches
 
 
 def selector_from_spec(selector: Obj | None) -> Matcher:
-    """A metav1 LabelSelector; a missing selector selects nothing (as workload controllers treat it)."""
+    """A metav1 LabelSelector; a missing or unparseable selector selects nothing (as workload controllers do)."""
     if not isinstance(selector, dict):
         return lambda labels: False
-    checks: list[Matcher] = [selector_from_map(selector.get("matchLabels"))]
-    checks.extend(
-        _expression(str(expr.get("key")), str(expr.get("operator")), list(expr.get("values") or []))
-        for expr in selector.get("matchExpressions") or []
-    )
-    return lambda labels: all(check(labels) for check in checks)
-
-
-def _expression(key: str, op: str, values: list[str]) -> Matcher:
-    if op == "In":
-        return lambda labels: labels.get(key) in values
-    if op == "NotIn":
-        return lambda labels: labels.get(key) not in values
-    if op == "Exists":
-        return lambda labels: key in labels
-    if op == "DoesNotExist":
-        return lambda labels: key not in labels
-    return lambda labels: False
-
-
-_SET_TERM = re.compile(r"^\s*([^\s!=,()]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
+    try:
+        return selectors.selector_from_spec(selector).matches
+    except selectors.SelectorError:
+        return lambda labels: False
 
 
 def parse_selector(text: str) -> Matcher | None:
-    """A kubectl label selector string (a=b,c!=d,e in (x,y),f,!g); None when it does not parse."""
-    checks: list[Matcher] = []
-    for term in _split_terms(text):
-        term = term.strip()
-        if not term:
-            continue
-        set_term = _SET_TERM.match(term)
-        if set_term:
-            values = [v.strip() for v in set_term.group(3).split(",") if v.strip()]
-            op = "In" if set_term.group(2) == "in" else "NotIn"
-            checks.append(_expression(set_term.group(1), op, values))
-        elif "!=" in term:
-            key, value = (s.strip() for s in term.split("!=", 1))
-            checks.append(_expression(key, "NotIn", [value]))
-        elif "=" in term:
-            key, value = (s.strip() for s in term.replace("==", "=").split("=", 1))
-            checks.append(_expression(key, "In", [value]))
-        elif term.startswith("!"):
-            checks.append(_expression(term[1:].strip(), "DoesNotExist", []))
-        elif re.match(r"^[A-Za-z0-9./_-]+$", term):
-            checks.append(_expression(term, "Exists", []))
-        else:
-            return None
-    if not checks:
+    """A kubectl label selector string (a=b,c!=d,e in (x,y),f,!g); None when it is empty or does not parse."""
+    try:
+        parsed = selectors.parse_label_selector(text)
+    except selectors.SelectorError:
         return None
-    return lambda labels: all(check(labels) for check in checks)
-
-
-def _split_terms(text: str) -> list[str]:
-    terms, depth, current = [], 0, ""
-    for char in text:
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        if char == "," and depth == 0:
-            terms.append(current)
-            current = ""
-        else:
-            current += char
-    terms.append(current)
-    return terms
+    return None if parsed.is_everything else parsed.matches
 
 
 # ----- templates -----
