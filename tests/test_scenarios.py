@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from incident_response.sim import behaviors
-from incident_response.sim.cluster import Cluster
+from incident_response.sim.cluster import Cluster, ManualClock
 from incident_response.sim.controllers.common import REVISION
 from incident_response.sim.resources import (
     DEPLOYMENTS,
@@ -24,10 +24,13 @@ from incident_response.sim.resources import (
 )
 from incident_response.sim.scenarios import SCENARIOS, load_scenario
 from incident_response.sim.scenarios.helm import decode_release
+from incident_response.sim.store import Store
 
 
 def loaded(name: str) -> Cluster:
-    cluster = Cluster()
+    """A scenario on a hand-driven clock, so what it shows does not depend on how busy the machine is."""
+    clock = ManualClock()
+    cluster = Cluster(Store(clock=clock.wall), clock=clock, sleep=clock.sleep)
     load_scenario(name, cluster)
     return cluster
 
