@@ -35,7 +35,7 @@ def median_seconds(action: Callable[[], object], runs: int) -> float:
         started = time.perf_counter()
         action()
         samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
+    return float(statistics.median(samples))
 
 
 def rss_mib() -> tuple[float, float]:
@@ -67,7 +67,7 @@ def tick_seconds(sim: RunningSim, samples: int = 20) -> float:
     for _ in range(samples):
         sim.wait_ticks(1)
         seen.append(sim.cluster.last_tick_seconds)
-    return statistics.median(seen)
+    return float(statistics.median(seen))
 
 
 def main() -> None:
@@ -85,13 +85,16 @@ def main() -> None:
             print(f"pods in the cluster:            {total}")
             print(f"seed + settle + listen:         {seed:.2f} s")
 
-            api = config.new_client_from_config(config_file=str(kubeconfig), context=sim.context)
+            api = config.new_client_from_config(config_file=str(kubeconfig), context=sim.context)  # type: ignore[no-untyped-call]
             core = client.CoreV1Api(api)
             listed = len(core.list_pod_for_all_namespaces().items)
             assert listed == total, (listed, total)
             py = median_seconds(core.list_pod_for_all_namespaces, args.runs)
             print(f"python client list all pods:    {py * 1000:.0f} ms (median of {args.runs})")
-            raw = median_seconds(lambda: core.list_pod_for_all_namespaces(_preload_content=False).read(), args.runs)
+            raw = median_seconds(
+                lambda: core.list_pod_for_all_namespaces(_preload_content=False).read(),  # type: ignore[attr-defined]
+                args.runs,
+            )
             print(f"  same, raw JSON (no models):   {raw * 1000:.0f} ms")
             rows = table_list(sim)
             assert rows == total, (rows, total)

@@ -143,7 +143,7 @@ def all_running_and_ready(k: Kubectl, app: str, count: int, image: str | None = 
         images = k.run(
             "get", "pods", "-n", NS, "-l", f"app={app}", "-o", "jsonpath={.items[*].spec.containers[0].image}"
         ).stdout.split()
-        return images == [image] * count
+        return bool(images == [image] * count)
     return True
 
 
@@ -234,6 +234,14 @@ def test_rollout_history_revision_shows_the_pod_template(shared: Shared) -> None
     assert previous == IMAGE.format("checkout:2.4.0")
     missing = k.shell(f"kubectl rollout history deployment/checkout -n {NS} --revision=9", check=False)
     assert missing.returncode != 0 and "unable to find the specified revision" in missing.stderr
+
+
+def test_get_pods_of_a_helm_release_by_instance_label(shared: Shared) -> None:
+    sim, k = shared("bad-deploy")
+    rows = parse_table(k.shell(f"kubectl get pods -n {NS} -l app.kubernetes.io/instance=cart").stdout)
+    expected = {p["metadata"]["name"] for p in store_pods(sim, {"app.kubernetes.io/instance": "cart"})}
+    assert len(rows) == 2 and {r["NAME"] for r in rows} == expected
+    assert all(r["STATUS"] == "Running" and r["READY"] == "1/1" for r in rows)
 
 
 def test_get_pvc_by_app_label(shared: Shared) -> None:
@@ -587,12 +595,12 @@ def test_scale_deployment_then_the_new_pods_run(fresh: Callable[..., Any]) -> No
     watched = k.run("get", "pods", "-n", NS, "-l", "app=api", "-w", "--request-timeout=3s", check=False, timeout=30)
     assert len({line.split()[0] for line in watched.stdout.splitlines()[1:] if line.strip()}) == 5
     eventually(lambda: all_running_and_ready(k, "api", 5), what="five ready api pods")
-    top = eventually(
-        lambda: (
-            (rows := parse_table(k.shell(f"kubectl top pods -n {NS} -l app=api").stdout)) and len(rows) == 5 and rows
-        ),
-        what="metrics for the five api pods",
-    )
+
+    def five_measured() -> list[dict[str, str]] | None:
+        rows = parse_table(k.shell(f"kubectl top pods -n {NS} -l app=api").stdout)
+        return rows if len(rows) == 5 else None
+
+    top = eventually(five_measured, what="metrics for the five api pods")
     assert all(millicores(r["CPU(cores)"]) > 0 for r in top)
     assert sim.store.peek(DEPLOYMENTS, NS, "api")["spec"]["replicas"] == 5
 
@@ -722,7 +730,11 @@ def test_drain_moves_pods_off_the_failed_node(fresh: Callable[..., Any]) -> None
     nodes = {r["NAME"]: r["STATUS"] for r in parse_table(k.shell("kubectl get nodes").stdout)}
     assert nodes["node-2"] == "NotReady,SchedulingDisabled"
     for app, count in (("web", 4), ("api", 3), ("payments", 2)):
-        eventually(lambda app=app, count=count: all_running_and_ready(k, app, count), what=f"{app} back to {count}")
+
+        def back(app: str = app, count: int = count) -> bool:
+            return all_running_and_ready(k, app, count)
+
+        eventually(back, what=f"{app} back to {count}")
     assert all(r["NODE"] != "node-2" for r in parse_table(k.shell(f"kubectl get pods -n {NS} -o wide").stdout))
 
 
