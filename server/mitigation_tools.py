@@ -8,11 +8,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from incident_response.tools import canary, isolation, measures, memory, nodes, pods_delete, scaling, traffic
+from incident_response.tools import (
+    canary,
+    helm_rollback,
+    isolation,
+    measures,
+    memory,
+    nodes,
+    pods_delete,
+    scaling,
+    traffic,
+)
 from incident_response.tools.deps import Deps
 from mcp.server import MCPServer
 
 PLANNERS = (
+    helm_rollback.rollback_helm_release,
     scaling.scale_deployment,
     scaling.override_hpa,
     memory.set_memory_limit,

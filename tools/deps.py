@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from incident_response.tools import errors
+from incident_response.tools.helm_runner import HelmRunner
 from incident_response.tools.kube import ClusterSource, Kube, RealKube
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class Deps:
     settings: ToolSettings
     kube_override: Kube | None = None
     clock: Callable[[], datetime] | None = None  # tests inject one to expire tokens without waiting
+    helm: HelmRunner = field(default_factory=HelmRunner)  # runs the ExecRun steps of confirmed helm plans
     _kube: Kube | None = field(default=None, init=False, repr=False)
     _pending: PendingEngine | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
@@ -90,7 +92,9 @@ class Deps:
         with self._lock:
             if self._pending is None:
                 journal = Journal(self.settings.state_dir)
-                self._pending = PendingEngine(journal, ttl=self.settings.pending_ttl, clock=self.clock or utcnow)
+                self._pending = PendingEngine(
+                    journal, ttl=self.settings.pending_ttl, clock=self.clock or utcnow, exec_runner=self.helm
+                )
             return self._pending
 
     @property

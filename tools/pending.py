@@ -40,6 +40,10 @@ __all__ = [
 DEFAULT_TTL = timedelta(minutes=15)
 LIVE = ("pending", "approved")
 FINISHED = ("succeeded", "failed", "unknown", "executing")
+SAFE_MODE_ADVICE = (
+    "Safe mode: nothing can be executed from this server. Show the command to a human, who may run it themselves "
+    "after reviewing it."
+)
 
 
 def utcnow() -> datetime:
@@ -78,8 +82,11 @@ class PendingEngine:
 
     # --- issuing --------------------------------------------------------------------------------------------------
 
-    def propose(self, draft: PlanDraft, mode: Mode, *, incident: str | None = None) -> Proposal:
-        """Store the plan under a fresh token (or, in safe mode, journal it as advice and issue none)."""
+    def propose(
+        self, draft: PlanDraft, mode: Mode, *, incident: str | None = None, blocked_reason: str | None = None
+    ) -> Proposal:
+        """Store the plan under a fresh token (or, in safe mode or with `blocked_reason`, journal it as advice and
+        issue none: a plan this server cannot run, e.g. helm without a helm binary, gets no token to confirm)."""
         view = {
             "command": draft.command,
             "undo_command": draft.undo_command,
@@ -92,16 +99,12 @@ class PendingEngine:
             "warnings": draft.warnings,
         }
         incident = incident or self.journal.current_incident()
-        if mode == "safe":
+        reason = SAFE_MODE_ADVICE if mode == "safe" else blocked_reason
+        if reason is not None:
             self.journal.record_event(
-                "blocked", incident=incident, detail={"tool": draft.tool, "command": draft.command}
+                "blocked", incident=incident, detail={"tool": draft.tool, "command": draft.command, "reason": reason}
             )
-            return Proposal(
-                status="blocked",
-                **view,
-                next_step="Safe mode: nothing can be executed from this server. Show the command to a human, who may "
-                "run it themselves after reviewing it.",
-            )
+            return Proposal(status="blocked", **view, next_step=reason)
         now = self.clock()
         cmd = PendingCommand(
             **draft.model_dump(), token=self.token_factory(), incident=incident, created_at=now,
