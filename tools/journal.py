@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -34,7 +35,8 @@ CREATE TABLE IF NOT EXISTS commands (
     token TEXT PRIMARY KEY, incident TEXT NOT NULL, tool TEXT NOT NULL, state TEXT NOT NULL,
     plan TEXT NOT NULL, fingerprint TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL,
     approved_fingerprint TEXT, decided_by TEXT, decided_channel TEXT, decided_at REAL,
-    claimed_at REAL, finished_at REAL, result TEXT, temporary INTEGER NOT NULL DEFAULT 0, restores TEXT
+    claimed_at REAL, finished_at REAL, result TEXT, temporary INTEGER NOT NULL DEFAULT 0, restores TEXT,
+    claimer TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, incident TEXT, at REAL NOT NULL, token TEXT, kind TEXT NOT NULL,
@@ -43,6 +45,11 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_incident ON events (incident, id);
 CREATE INDEX IF NOT EXISTS commands_state ON commands (state);
 """
+# Columns added after the first release, for journals created before them.
+_ADDED_COLUMNS = {"commands": {"claimer": "TEXT"}}
+# An execution that has not finished after this long is presumed dead even if its pid is alive again (pid reuse),
+# or when it ran on another host, where the pid cannot be checked.
+CLAIM_LEASE = 3600.0
 
 
 class CommandRow(BaseModel):
@@ -63,6 +70,7 @@ class CommandRow(BaseModel):
     result: dict[str, Any] | None = None
     temporary: bool = False
     restores: str | None = None
+    claimer: dict[str, Any] | None = None
 
 
 class Event(BaseModel):
@@ -107,6 +115,12 @@ class Journal:
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+        with self._write() as db:
+            for table, columns in _ADDED_COLUMNS.items():
+                have = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
+                for column, kind in columns.items():
+                    if column not in have:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         os.chmod(self.path, 0o600)
 
     @contextmanager
@@ -258,7 +272,7 @@ class Journal:
         transaction, so the timeline never shows a transition that did not happen, or misses one that did.
         """
         sets = {"state": to_state, **(fields or {})}
-        for key in ("result",):
+        for key in ("result", "claimer"):
             if key in sets and sets[key] is not None:
                 sets[key] = _dumps(sets[key])
         assignments = ", ".join(f"{column} = ?" for column in sets)
@@ -316,8 +330,42 @@ def _command_row(row: sqlite3.Row) -> CommandRow:
     data = dict(row)
     data["plan"] = _loads(data["plan"])
     data["result"] = _loads(data["result"])
+    data["claimer"] = _loads(data.get("claimer"))
     data["temporary"] = bool(data["temporary"])
     return CommandRow(**data)
+
+
+def claimer(now: float) -> dict[str, Any]:
+    """Who is executing a command, recorded with the claim so a later process can tell whether it died."""
+    return {"pid": os.getpid(), "host": socket.gethostname(), "lease_until": now + CLAIM_LEASE}
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by another user
+    try:
+        # A killed child its parent has not reaped yet is a zombie: it answers signal 0 but runs nothing.
+        state = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+def claimer_gone(row: CommandRow, now: float) -> bool:
+    """True when an `executing` command's claimer can no longer finish it: its pid is gone on this host, or its
+    lease ran out (another host, or a pid since reused). Rows from before claimers were recorded use the lease."""
+    if row.state != "executing":
+        return False
+    who = row.claimer or {}
+    lease_until = float(who.get("lease_until") or (row.claimed_at or 0) + CLAIM_LEASE)
+    if lease_until <= now:
+        return True
+    pid = who.get("pid")
+    return who.get("host") == socket.gethostname() and isinstance(pid, int) and pid > 0 and not _pid_alive(pid)
 
 
 def _epoch(value: Any) -> float:

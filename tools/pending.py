@@ -8,6 +8,8 @@ Lifecycle of a token (states are columns in the journal; every arrow is one cond
        └──(clock passes expires_at)──> expired
 
 The claim is the single-use guarantee: only one UPDATE ... WHERE state IN (...) can win, across threads and processes.
+It records the claimer (pid, host, lease); a later call that finds `executing` with its claimer dead relabels it
+`unknown` (event `abandoned`), since the write may have reached the cluster before the process died.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 from incident_response.tools import errors
 from incident_response.tools.deps import Mode
 from incident_response.tools.executor import ExecRunner, Outcome, read_precondition, run_step
-from incident_response.tools.journal import CommandRow, Journal
+from incident_response.tools.journal import CommandRow, Journal, claimer, claimer_gone
 from incident_response.tools.kube import Kube
 from incident_response.tools.outcomes import CommandResult, HumanAnswer, Proposal, Status, StepOutcome
 from incident_response.tools.plan import (
@@ -40,6 +42,11 @@ __all__ = [
 DEFAULT_TTL = timedelta(minutes=15)
 LIVE = ("pending", "approved")
 FINISHED = ("succeeded", "failed", "unknown", "executing")
+ABANDONED = (
+    "The server process executing this command died before it finished (killed, or its host went down), so the "
+    "command may or may not have been applied. Check the target's current state (verify_recovery, list_pods, "
+    "rollout_status, helm_history) before anything else; plan again only if it did not take effect."
+)
 SAFE_MODE_ADVICE = (
     "Safe mode: nothing can be executed from this server. Show the command to a human, who may run it themselves "
     "after reviewing it."
@@ -132,6 +139,8 @@ class PendingEngine:
 
     def live(self) -> list[tuple[CommandRow, PendingCommand]]:
         """Commands still waiting for a decision or a confirm, after expiring the ones whose time is up."""
+        for row in self.journal.commands(states=("executing",)):
+            self._abandon_if_dead(row)
         out = []
         for row in self.journal.commands(states=LIVE):
             if self._expire_if_due(row):
@@ -151,6 +160,17 @@ class PendingEngine:
             self.journal.transition(row.token, LIVE, "expired", event="expired")
             return True
         return False
+
+    def _abandon_if_dead(self, row: CommandRow) -> bool:
+        """Relabel `unknown` an execution whose claimer died mid-way: it may have written, so it is not `failed`."""
+        now = _epoch(self.clock())
+        if not claimer_gone(row, now):
+            return False
+        outcome = {"status": "unknown", "message": ABANDONED}
+        return self.journal.transition(
+            row.token, ("executing",), "unknown", event="abandoned", detail={**outcome, "claimer": row.claimer},
+            fields={"finished_at": now, "result": outcome},
+        )  # fmt: skip
 
     def _refusal(self, token: str) -> CommandResult | None:
         """Why this token cannot go on, or None while it is live."""
@@ -192,6 +212,8 @@ class PendingEngine:
         if row.state in messages:
             status, message = messages[row.state]
             return CommandResult(status=status, message=message, **base)
+        if self._abandon_if_dead(row):
+            return CommandResult(status="unknown", message=ABANDONED, **base)
         if row.state in FINISHED:
             previous = (row.result or {}).get("status", row.state)
             return CommandResult(
@@ -288,7 +310,7 @@ class PendingEngine:
             if decided.status != "approved":
                 return decided
         now = _epoch(self.clock())
-        fields: dict[str, Any] = {"claimed_at": now}
+        fields: dict[str, Any] = {"claimed_at": now, "claimer": claimer(now)}
         unattended = mode == "full" and row.state == "pending"
         if unattended:
             fields |= {"decided_channel": "none (full mode)", "decided_at": now}

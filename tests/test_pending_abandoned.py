@@ -1,0 +1,169 @@
+"""A command claimed by a process that then died stays `executing` no longer: a later call relabels it `unknown`."""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+import pytest
+from incident_response.tools.journal import CLAIM_LEASE, DB_NAME, Journal, claimer
+from incident_response.tools.pending import ABANDONED, PendingEngine
+from incident_response.tools.plan import KubeWrite, PlanDraft, Precondition, Step, Target
+
+from .fakekube import FakeKube
+
+pytestmark = pytest.mark.anyio
+
+# Claims the token in full mode, then hangs in the confirm-time re-read, where the test kills it (SIGKILL).
+CHILD = r"""
+import sys, time
+from incident_response.tools.journal import Journal
+from incident_response.tools.pending import PendingEngine
+
+class Hang:
+    context = "test"
+
+    def get(self, resource, name, namespace=None):
+        print("claimed", flush=True)
+        time.sleep(600)
+
+PendingEngine(Journal(sys.argv[1])).confirm(sys.argv[2], mode="full", kube=Hang())
+"""
+
+
+def draft() -> PlanDraft:
+    return PlanDraft(
+        tool="test_tool",
+        summary="scale web",
+        target=Target(kind="Deployment", namespace="shop", name="web"),
+        steps=[
+            Step(
+                description="scale",
+                command="kubectl scale deployment/web --replicas=5 -n shop",
+                action=KubeWrite(
+                    verb="patch",
+                    resource="deployments",
+                    namespace="shop",
+                    name="web",
+                    body={"spec": {"replicas": 5}},
+                    patch_type="merge",
+                ),  # fmt: skip
+            )
+        ],
+        preconditions=[
+            Precondition(resource="deployments", namespace="shop", name="web", expect={"/spec/replicas": 3})
+        ],
+    )
+
+
+async def killed_mid_execution(state: Path) -> tuple[PendingEngine, str, int]:
+    """Propose a plan, let a child process claim it and die (SIGKILL) in the middle of executing it."""
+    engine = PendingEngine(Journal(state))
+    token = engine.propose(draft(), "full").token
+    assert token is not None
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(state), token], stdout=subprocess.PIPE, text=True, stderr=subprocess.PIPE
+    )
+    assert child.stdout is not None
+    try:
+        with anyio.fail_after(30):
+            line = await anyio.to_thread.run_sync(child.stdout.readline, abandon_on_cancel=True)
+        assert line.strip() == "claimed", child.communicate(timeout=30)[1]
+    finally:
+        child.kill()
+        child.wait(timeout=30)
+    row = engine.journal.command(token)
+    assert row is not None and row.state == "executing" and row.claimer is not None
+    assert (row.claimer["pid"], row.claimer["host"]) == (child.pid, socket.gethostname())
+    return engine, token, child.pid
+
+
+async def test_confirm_after_the_claimer_was_killed_answers_unknown_and_says_to_verify(tmp_path: Path) -> None:
+    engine, token, pid = await killed_mid_execution(tmp_path / "state")
+    kube = FakeKube()
+    answer = engine.confirm(token, mode="full", kube=kube)
+    assert answer.status == "unknown" and answer.message == ABANDONED and "before anything else" in answer.message
+    assert kube.writes == []  # nothing is retried
+    row = engine.journal.command(token)
+    assert row is not None and row.state == "unknown" and row.result == {"status": "unknown", "message": ABANDONED}
+    [event] = [e for e in engine.journal.events(token=token) if e.kind == "abandoned"]
+    assert event.detail is not None and event.detail["claimer"]["pid"] == pid
+    again = engine.confirm(token, mode="full", kube=kube)
+    assert again.status == "used" and "outcome: unknown" in again.message
+
+
+async def test_listing_pending_commands_sweeps_abandoned_executions(tmp_path: Path) -> None:
+    engine, token, _ = await killed_mid_execution(tmp_path / "state")
+    assert engine.live() == []
+    row = engine.journal.command(token)
+    assert row is not None and row.state == "unknown"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 8, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def claimed_by(engine: PendingEngine, who: dict[str, object]) -> str:
+    token = engine.propose(draft(), "full").token
+    assert token is not None
+    now = engine.clock().timestamp()
+    assert engine.journal.transition(token, ("pending",), "executing", event="claimed",
+                                     fields={"claimed_at": now, "claimer": who})  # fmt: skip
+    return token
+
+
+def test_a_live_claimer_keeps_its_claim(tmp_path: Path) -> None:
+    engine = PendingEngine(Journal(tmp_path), clock=Clock())
+    token = claimed_by(engine, claimer(engine.clock().timestamp()))  # this very process
+    assert engine.confirm(token, mode="full", kube=FakeKube()).status == "used"
+    engine.live()
+    row = engine.journal.command(token)
+    assert row is not None and row.state == "executing"
+
+
+def test_a_claim_from_another_host_is_relabelled_only_when_its_lease_ran_out(tmp_path: Path) -> None:
+    clock = Clock()
+    engine = PendingEngine(Journal(tmp_path), clock=clock)
+    lease_until = clock().timestamp() + 60
+    token = claimed_by(engine, {"pid": 1, "host": "another-host", "lease_until": lease_until})
+    engine.live()
+    assert (row := engine.journal.command(token)) is not None and row.state == "executing"
+    clock.now += timedelta(seconds=61)
+    assert engine.confirm(token, mode="full", kube=FakeKube()).status == "unknown"
+
+
+def test_a_claim_recorded_before_claimers_were_uses_the_lease(tmp_path: Path) -> None:
+    clock = Clock()
+    engine = PendingEngine(Journal(tmp_path), clock=clock)
+    token = claimed_by(engine, {})
+    engine.journal.transition(token, ("executing",), "executing", event="test", fields={"claimer": None})
+    engine.live()
+    assert (row := engine.journal.command(token)) is not None and row.state == "executing"
+    clock.now += timedelta(seconds=CLAIM_LEASE + 1)
+    engine.live()
+    assert (row := engine.journal.command(token)) is not None and row.state == "unknown"
+
+
+def test_a_journal_from_before_the_claimer_column_is_migrated(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / DB_NAME)
+    db.execute(
+        "CREATE TABLE commands (token TEXT PRIMARY KEY, incident TEXT NOT NULL, tool TEXT NOT NULL, state TEXT NOT "
+        "NULL, plan TEXT NOT NULL, fingerprint TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL, "
+        "approved_fingerprint TEXT, decided_by TEXT, decided_channel TEXT, decided_at REAL, claimed_at REAL, "
+        "finished_at REAL, result TEXT, temporary INTEGER NOT NULL DEFAULT 0, restores TEXT)"
+    )
+    db.close()
+    engine = PendingEngine(Journal(tmp_path))
+    Journal(tmp_path)  # a second process opening the same journal finds it migrated
+    token = engine.propose(draft(), "full").token
+    assert token is not None and (row := engine.journal.command(token)) is not None and row.claimer is None
