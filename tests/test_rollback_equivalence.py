@@ -7,6 +7,7 @@ from pathlib import Path
 
 import anyio
 import pytest
+from incident_response.sim.resources import HPAS
 from incident_response.sim.serve import RunningSim
 from mcp import Client
 
@@ -15,6 +16,15 @@ from .equivalence import assert_equivalent, snapshot
 from .kubectl_runner import Kubectl
 
 pytestmark = pytest.mark.anyio
+
+
+def without_autoscaler(env: Env) -> Env:
+    """Remove the deployment's HPA: it resizes on simulated CPU at its own pace, which is not what we compare."""
+    store = env.sim.cluster.store
+    for hpa in list(store.items(HPAS, NAMESPACE)):
+        if (hpa.get("spec") or {}).get("scaleTargetRef", {}).get("name") == env.deployment:
+            store.remove(HPAS, NAMESPACE, hpa["metadata"]["name"])
+    return env
 
 
 async def settled(env: Env) -> dict[str, dict[str, object]]:
@@ -36,8 +46,8 @@ async def test_kubectl_and_confirm_leave_the_same_objects(
     to_revision: int | None,
     rendered: bool,
 ) -> None:
-    by_kubectl = make_env(sim_factory("bad-deploy"), tmp_path / "state-a")
-    by_us = make_env(sim_factory("bad-deploy"), tmp_path / "state-b")
+    by_kubectl = without_autoscaler(make_env(sim_factory("bad-deploy"), tmp_path / "state-a"))
+    by_us = without_autoscaler(make_env(sim_factory("bad-deploy"), tmp_path / "state-b"))
     async with Client(by_us.server("full")) as client:
         arguments = {} if to_revision is None else {"to_revision": to_revision}
         p = await plan(client, by_us, **arguments)
