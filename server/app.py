@@ -8,6 +8,7 @@ model. `register()` adapts such a function into an MCP tool; it is the single pl
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import logging
@@ -46,6 +47,7 @@ from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument, UserMessage
 from mcp.server.mcpserver.resources import TextResource
+from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 
 logger = logging.getLogger("incident_response.server")
@@ -87,6 +89,15 @@ def build_server(
 ) -> MCPServer[Any]:
     """The whole server. `kube` replaces the configured cluster (tests, demo); `clock` the pending engine's time."""
     deps = Deps(settings.tool_settings(), kube_override=kube, clock=clock)
+    tools = ToolSet()
+    for fn in ASSESSMENT_TOOLS:
+        register(tools, deps, fn, READ_ONLY)
+    register(tools, deps, rollback.rollback_deployment, PLANNING)
+    mitigation_tools.register_mitigations(tools, deps)
+    confirm, cancel, list_pending = confirmation.confirmation_tools(deps)
+    register(tools, deps, confirm, CONFIRM)
+    register(tools, deps, cancel, CANCEL)
+    register(tools, deps, list_pending, READ_ONLY)
     mcp: MCPServer[Any] = MCPServer(
         "incident-response-mcp",
         title="Kubernetes incident response",
@@ -96,21 +107,52 @@ def build_server(
             "confirmation."
         ),
         version=__version__,
+        tools=tools.tools,
     )
-    for fn in ASSESSMENT_TOOLS:
-        register(mcp, deps, fn, READ_ONLY)
-    register(mcp, deps, rollback.rollback_deployment, PLANNING)
-    mitigation_tools.register_mitigations(mcp, deps)
-    confirm, cancel, list_pending = confirmation.confirmation_tools(deps)
-    register(mcp, deps, confirm, CONFIRM)
-    register(mcp, deps, cancel, CANCEL)
-    register(mcp, deps, list_pending, READ_ONLY)
     add_skill(mcp)
     add_prompts(mcp)
     return mcp
 
 
-def register(mcp: MCPServer[Any], deps: Deps, fn: ToolFunction, annotations: ToolAnnotations) -> None:
+class ToolSet:
+    """The server's tools, built before the server (`MCPServer(tools=...)`) so that tools returning the same model
+    share one output schema. pydantic regenerates a model's JSON schema on every request and 15 planners return
+    `Proposal`: the duplicates were a quarter of `build_server`, which the MCP handshake waits for."""
+
+    def __init__(self) -> None:
+        self.tools: list[Tool] = []
+        self._output_schemas: dict[type[ToolResult], dict[str, Any]] = {}
+
+    def return_annotation(self, result_model: type[ToolResult]) -> Any:
+        """What the tool's wrapper declares: the SDK derives the output schema only for a model not seen yet."""
+        return CallToolResult if result_model in self._output_schemas else Annotated[CallToolResult, result_model]
+
+    def add(
+        self,
+        call: Callable[..., Awaitable[CallToolResult]],
+        description: str | None,
+        annotations: ToolAnnotations,
+        result_model: type[ToolResult],
+    ) -> None:
+        tool = Tool.from_function(
+            call, name=call.__name__, description=description, annotations=annotations, structured_output=True
+        )
+        if any(t.name == tool.name for t in self.tools):
+            raise ValueError(f"tool {tool.name} is registered twice")
+        schema = self._output_schemas.get(result_model)
+        if schema is None:
+            if tool.fn_metadata.output_schema is None:
+                raise TypeError(f"tool {call.__name__}: the SDK derived no output schema from {result_model!r}")
+            self._output_schemas[result_model] = tool.fn_metadata.output_schema
+        else:
+            # FuncMetadata's fields are read live (documented), so this tool validates its results against the model
+            # and advertises the same schema, exactly as if the SDK had derived it again.
+            tool.fn_metadata.output_model = result_model
+            tool.fn_metadata.output_schema = copy.deepcopy(schema)
+        self.tools.append(tool)
+
+
+def register(tools: ToolSet, deps: Deps, fn: ToolFunction, annotations: ToolAnnotations) -> None:
     """Expose `fn` as an MCP tool. Every tool call passes through `call` below (validation, errors, results)."""
     hints = typing.get_type_hints(fn, include_extras=True)
     signature = inspect.signature(fn)
@@ -157,17 +199,11 @@ def register(mcp: MCPServer[Any], deps: Deps, fn: ToolFunction, annotations: Too
     call.__qualname__ = fn.__name__
     call.__doc__ = fn.__doc__
     ctx_parameter = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
-    output = Annotated[CallToolResult, result_model]
+    output = tools.return_annotation(result_model)
     # The SDK reads the tool's schema from the signature: the tool's own arguments, without what the server injects.
     call.__dict__["__signature__"] = signature.replace(parameters=[*arguments, ctx_parameter], return_annotation=output)
     call.__annotations__ = {**{p.name: p.annotation for p in arguments}, "ctx": Context, "return": output}
-    mcp.add_tool(
-        call,
-        name=fn.__name__,
-        description=inspect.getdoc(fn),
-        annotations=annotations,
-        structured_output=True,
-    )
+    tools.add(call, inspect.getdoc(fn), annotations, result_model)
 
 
 def journal_call(
@@ -240,6 +276,7 @@ def add_skill(mcp: MCPServer[Any]) -> None:
             description="The playbook (SKILL.md) for stabilizing a Kubernetes incident with these tools.",
             arguments=[],
             fn=incident_response,
+            context_kwarg=None,  # explicit: mypy without the pydantic plugin reads Field(None) as required
         )
     )
 
@@ -265,6 +302,7 @@ def add_prompts(mcp: MCPServer[Any]) -> None:
                 description=prompt_description(template),
                 arguments=list(PROMPT_ARGUMENTS),
                 fn=functools.partial(render_prompt, template),
+                context_kwarg=None,
             )
         )
 

@@ -6,7 +6,7 @@ server's PLANNING annotations (read-only, not idempotent: each call issues a new
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from incident_response.tools import (
     canary,
@@ -20,7 +20,9 @@ from incident_response.tools import (
     traffic,
 )
 from incident_response.tools.deps import Deps
-from mcp.server import MCPServer
+
+if TYPE_CHECKING:
+    from incident_response.server.app import ToolSet
 
 PLANNERS = (
     helm_rollback.rollback_helm_release,
@@ -41,10 +43,10 @@ PLANNERS = (
 )
 
 
-def register_mitigations(mcp: MCPServer[Any], deps: Deps) -> None:
+def register_mitigations(tools: ToolSet, deps: Deps) -> None:
     # Imported here: app.py imports this module, and its register() is the one path every tool goes through.
     from incident_response.server.app import PLANNING, READ_ONLY, register
 
     for fn in PLANNERS:
-        register(mcp, deps, fn, PLANNING)
-    register(mcp, deps, measures.list_temporary_measures, READ_ONLY)
+        register(tools, deps, fn, PLANNING)
+    register(tools, deps, measures.list_temporary_measures, READ_ONLY)
