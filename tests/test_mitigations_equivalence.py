@@ -1,6 +1,9 @@
 """The rendered kubectl command on one copy of a scenario, the confirmed tool on another: same objects after.
 
 Multi-step plans run step by step the same way; a heredoc (isolate_network) is fed to kubectl on stdin.
+drain_node, delete_pod and uncordon_node leave pods with generated names behind, so they are compared by
+placement: pods per namespace, node, owner and terminating-or-live, plus every node's spec (taints excepted: the
+node controller's). Pod names, status and timestamps are ignored.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import anyio.to_thread
 import pytest
 from incident_response.sim.serve import RunningSim
 from incident_response.tools.isolation import split_heredoc
+from incident_response.tools.kube import Kube
 from mcp import Client
 
 from .equivalence import assert_equivalent, snapshot
@@ -115,3 +119,80 @@ async def test_isolation_policy_matches_kubectl_apply_including_its_annotation(
     ours = by_us.get("networkpolicies", name)["metadata"]["annotations"]
     theirs = by_kubectl.get("networkpolicies", name)["metadata"]["annotations"]
     assert ours == theirs
+
+
+# --- node and pod mitigations whose effects include pods with generated names -------------------------------------
+
+
+def pod_placement(kube: Kube) -> dict[str, int]:
+    """Pods per node per owner (and whether they are terminating), cluster-wide. Generated names are ignored, as are
+    pod status and timestamps: the two clusters' controllers name replacements and run them on their own clocks."""
+    counts: dict[str, int] = {}
+    for pod in kube.list("pods").items:
+        meta = pod["metadata"]
+        owner = next((f"{r['kind']}/{r['name']}" for r in meta.get("ownerReferences") or []), "none")
+        state = "terminating" if meta.get("deletionTimestamp") else "live"
+        key = f"{meta['namespace']} {pod['spec'].get('nodeName') or '(pending)'} {owner} {state}"
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def node_specs(kube: Kube) -> dict[str, Any]:
+    # Taints are the node controller's (the sim keeps re-adding the unreachable taint on a NotReady node).
+    nodes = kube.list("nodes").items
+    return {n["metadata"]["name"]: {k: v for k, v in n["spec"].items() if k != "taints"} for n in nodes}
+
+
+async def placement_after(env: Env) -> dict[str, Any]:
+    """Let the controllers run until the pod placement holds still over a few ticks; then placement and node specs."""
+
+    def placement() -> dict[str, int]:
+        return pod_placement(env.kube)
+
+    now = await anyio.to_thread.run_sync(placement)
+    with anyio.fail_after(60):
+        while True:
+            await anyio.to_thread.run_sync(env.sim.wait_ticks, 4)
+            before, now = now, await anyio.to_thread.run_sync(placement)
+            if now == before:
+                break
+    return {"pods": now, "nodes": node_specs(env.kube)}
+
+
+def first_on(env: Env, node: str, app: str) -> str:
+    pods = env.kube.list("pods", NS, label_selector=f"app={app}").items
+    return sorted(str(p["metadata"]["name"]) for p in pods if p["spec"].get("nodeName") == node)[0]
+
+
+NODE_CASES: list[tuple[str, str, Callable[[Env], dict[str, Any]]]] = [
+    ("drain", "drain_node", lambda env: {"node": "node-2"}),
+    ("delete_pod", "delete_pod", lambda env: {"namespace": NS, "pod": first_on(env, "node-2", "api")}),
+    ("uncordon", "uncordon_node", lambda env: {"node": "node-3"}),
+]
+
+
+@pytest.mark.parametrize("tool, arguments", [c[1:] for c in NODE_CASES], ids=[c[0] for c in NODE_CASES])
+async def test_node_and_pod_mitigations_leave_the_same_placement(
+    sim_factory: Callable[..., RunningSim],
+    kubectl_for: Callable[[RunningSim], Kubectl],
+    tmp_path: Path,
+    tool: str,
+    arguments: Callable[[Env], dict[str, Any]],
+) -> None:
+    by_kubectl = make_env(sim_factory("node-failure"), tmp_path / "state-a")
+    by_us = make_env(sim_factory("node-failure"), tmp_path / "state-b")
+    if tool == "uncordon_node":
+        for env in (by_kubectl, by_us):
+            env.kube.patch("nodes", "node-3", {"spec": {"unschedulable": True}}, None, patch_type="merge")
+    ours, theirs = arguments(by_us), arguments(by_kubectl)
+    async with Client(by_us.server("full")) as client:
+        plan = await call(client, tool, **ours)
+        # Pod names are generated, so each copy of the scenario names its pods differently: kubectl gets the same
+        # command naming that copy's counterpart (same owner, same node).
+        command = plan["command"]
+        for key, value in ours.items():
+            command = command.replace(str(value), str(theirs[key]))
+        await anyio.to_thread.run_sync(run_rendered, kubectl_for(by_kubectl.sim), command)
+        done = await call(client, "confirm_command", token=plan["token"])
+    assert done["status"] == "succeeded", done
+    assert_equivalent(await placement_after(by_kubectl), await placement_after(by_us))
