@@ -8,6 +8,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import yaml
@@ -125,8 +126,15 @@ def _decode_continue(token: str) -> tuple[str, str]:
 
 
 _FAULT_TYPES: dict[str, tuple[type, ...]] = {
-    "verb": (str,), "resource": (str,), "subresource": (str,), "namespace": (str,), "name": (str,),
-    "status": (int,), "message": (str,), "seconds": (int, float), "times": (int,),
+    "verb": (str,),
+    "resource": (str,),
+    "subresource": (str,),
+    "namespace": (str,),
+    "name": (str,),
+    "status": (int,),
+    "message": (str,),
+    "seconds": (int, float),
+    "times": (int,),
 }
 
 
@@ -160,9 +168,13 @@ def _selector_problems(path: str, sel: Any) -> list[tuple[str, str]]:
     expressions = sel.get("matchExpressions")
     if expressions is not None:
         ok = isinstance(expressions, list) and all(
-            isinstance(e, dict) and isinstance(e.get("key"), str) and isinstance(e.get("operator"), str)
-            and (e.get("values") is None or (isinstance(e["values"], list)
-                                             and all(isinstance(v, str) for v in e["values"])))
+            isinstance(e, dict)
+            and isinstance(e.get("key"), str)
+            and isinstance(e.get("operator"), str)
+            and (
+                e.get("values") is None
+                or (isinstance(e["values"], list) and all(isinstance(v, str) for v in e["values"]))
+            )
             for e in expressions
         )
         if not ok:
@@ -186,8 +198,11 @@ def _pod_spec_problems(path: str, spec: Any) -> list[tuple[str, str]]:
     for key in ("containers", "initContainers"):
         for i, c in enumerate(spec.get(key) or [] if not out else []):
             where = f"{path}.{key}[{i}]"
-            out += [(f"{where}.{f}", "expected a string") for f in ("name", "image")
-                    if c.get(f) is not None and not isinstance(c[f], str)]
+            out += [
+                (f"{where}.{f}", "expected a string")
+                for f in ("name", "image")
+                if c.get(f) is not None and not isinstance(c[f], str)
+            ]
             out += _bad_lists(where, c, ("ports", "env", "volumeMounts"))
             resources = c.get("resources")
             if resources is not None and not (
@@ -204,13 +219,21 @@ def _meta_problems(path: str, meta: Any) -> list[tuple[str, str]]:
         return []
     if not isinstance(meta, dict):
         return [(path, "expected an object")]
-    out = [(f"{path}.{key}", "expected a string") for key in ("name", "generateName", "namespace", "resourceVersion",
-                                                              "uid") if meta.get(key) is not None
-           and not isinstance(meta[key], str)]
-    out += [(f"{path}.{key}", "expected a map of strings") for key in ("labels", "annotations")
-            if meta.get(key) is not None and not _string_map(meta[key])]
-    out += [(f"{path}.{key}", "expected a list") for key in ("ownerReferences", "finalizers")
-            if meta.get(key) is not None and not isinstance(meta[key], list)]
+    out = [
+        (f"{path}.{key}", "expected a string")
+        for key in ("name", "generateName", "namespace", "resourceVersion", "uid")
+        if meta.get(key) is not None and not isinstance(meta[key], str)
+    ]
+    out += [
+        (f"{path}.{key}", "expected a map of strings")
+        for key in ("labels", "annotations")
+        if meta.get(key) is not None and not _string_map(meta[key])
+    ]
+    out += [
+        (f"{path}.{key}", "expected a list")
+        for key in ("ownerReferences", "finalizers")
+        if meta.get(key) is not None and not isinstance(meta[key], list)
+    ]
     return out
 
 
@@ -226,11 +249,18 @@ def _drop_null_template_timestamp(res: ResourceType, obj: Obj) -> None:
         del meta["creationTimestamp"]
 
 
+def _set_owners(refs: list[Any], obj: Obj) -> None:
+    obj["metadata"]["ownerReferences"] = refs
+
+
 def shape_problems(res: ResourceType, obj: Obj) -> list[tuple[str, str]]:
     """JSON type errors the real server reports while decoding a body, before any validation."""
     out = _meta_problems("metadata", obj.get("metadata"))
-    out += [(key, "expected an object") for key in ("spec", "status")
-            if obj.get(key) is not None and not isinstance(obj[key], dict)]
+    out += [
+        (key, "expected an object")
+        for key in ("spec", "status")
+        if obj.get(key) is not None and not isinstance(obj[key], dict)
+    ]
     spec = obj.get("spec")
     if out or not isinstance(spec, dict):
         return out
@@ -308,8 +338,12 @@ class ApiServer:
             raise
         except Exception:  # a bug must not take the connection down: answer as the real server does (500 Status)
             log.exception("request failed: %s %s", request.method, request.path_qs)
-            return _error(errors.internal(f"an error on the server has prevented the request from succeeding "
-                                          f"({request.method} {request.path})"))
+            return _error(
+                errors.internal(
+                    f"an error on the server has prevented the request from succeeding "
+                    f"({request.method} {request.path})"
+                )
+            )
 
     async def _core_versions(self, _: web.Request) -> web.Response:
         return _json(discovery.core_versions())
@@ -391,17 +425,21 @@ class ApiServer:
         elif verb not in target.res.verbs and not (target.subresource and verb in ("get", "update", "patch", "create")):
             raise errors.method_not_allowed(f"{verb} is not supported on {target.res.key}")
         if not self.authz.allowed(verb, target.res.plural, target.res.group, target.namespace, target.subresource):
-            raise errors.forbidden(
-                USER, verb, target.res.plural, target.res.group, target.namespace, target.name
-            )
+            raise errors.forbidden(USER, verb, target.res.plural, target.res.group, target.namespace, target.name)
 
         drop_after = False
         for fault in self.faults.take(verb, target.res.plural, target.subresource, target.namespace, target.name):
             if fault.action == "latency":
                 await asyncio.sleep(fault.seconds)
             elif fault.action == "status":
-                reason = {500: "InternalError", 503: "ServiceUnavailable", 504: "Timeout", 429: "TooManyRequests",
-                          409: "Conflict", 403: "Forbidden"}.get(fault.status, "InternalError")
+                reason = {
+                    500: "InternalError",
+                    503: "ServiceUnavailable",
+                    504: "Timeout",
+                    429: "TooManyRequests",
+                    409: "Conflict",
+                    403: "Forbidden",
+                }.get(fault.status, "InternalError")
                 raise errors.ApiError(fault.status, reason, fault.message)
             elif fault.action == "drop_before":
                 return self._drop(request)
@@ -461,8 +499,9 @@ class ApiServer:
     def _table(self, request: web.Request, res: ResourceType, items: list[Obj], list_meta: dict[str, Any]) -> Obj:
         include = request.query.get("includeObject", "")
         try:
-            return tables.render_table(res.key, items, now=self.store.clock(), include_object=include,
-                                       list_meta=list_meta)
+            return tables.render_table(
+                res.key, items, now=self.store.clock(), include_object=include, list_meta=list_meta
+            )
         except ValueError as e:
             raise errors.bad_request(f"invalid includeObject: {include!r}") from e
 
@@ -527,24 +566,29 @@ class ApiServer:
         problems = shape_problems(res, body)
         if problems:
             field, message = problems[0]
-            raise errors.bad_request(f"{res.kind} in version \"{res.version}\" cannot be handled as a {res.kind}: "
-                                     f"{field}: {message}")
+            raise errors.bad_request(
+                f'{res.kind} in version "{res.version}" cannot be handled as a {res.kind}: {field}: {message}'
+            )
         kind = body.get("kind")
         if kind is not None and kind != res.kind:
-            raise errors.bad_request(f"the API version in the data ({body.get('apiVersion')}) does not match the "
-                                     f"expected kind {res.kind} (got {kind})")
+            raise errors.bad_request(
+                f"the API version in the data ({body.get('apiVersion')}) does not match the "
+                f"expected kind {res.kind} (got {kind})"
+            )
         meta = body.setdefault("metadata", {})
         if not isinstance(meta, dict):
             raise errors.bad_request("metadata must be an object")
         if res.namespaced:
             given = meta.get("namespace")
             if given and target.namespace and given != target.namespace:
-                raise errors.bad_request("the namespace of the provided object does not match the namespace sent "
-                                         "on the request")
+                raise errors.bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
             meta["namespace"] = target.namespace or given
         if require_name and target.name and meta.get("name") not in (None, target.name):
-            raise errors.bad_request(f"the name of the object ({meta.get('name')}) does not match the name on the "
-                                     f"URL ({target.name})")
+            raise errors.bad_request(
+                f"the name of the object ({meta.get('name')}) does not match the name on the URL ({target.name})"
+            )
         if require_name and target.name:
             meta["name"] = target.name
         return body
@@ -566,8 +610,12 @@ class ApiServer:
             else:
                 try:
                     if not selectors.selector_from_spec(sel).matches(labels):
-                        causes.append(("spec.template.metadata.labels",
-                                       f"Invalid value: {labels!r}: `selector` does not match template `labels`"))
+                        causes.append(
+                            (
+                                "spec.template.metadata.labels",
+                                f"Invalid value: {labels!r}: `selector` does not match template `labels`",
+                            )
+                        )
                 except selectors.SelectorError as e:
                     causes.append(("spec.selector", str(e)))
             containers = ((spec.get("template") or {}).get("spec") or {}).get("containers")
@@ -626,13 +674,15 @@ class ApiServer:
                     if key == "uid" and key not in meta:
                         meta[key] = current["metadata"][key]
                         continue
-                    raise errors.invalid(target.res.kind, target.res.group, target.name,
-                                         [(f"metadata.{key}", "field is immutable")])
+                    raise errors.invalid(
+                        target.res.kind, target.res.group, target.name, [(f"metadata.{key}", "field is immutable")]
+                    )
             meta.setdefault("resourceVersion", current["metadata"]["resourceVersion"])
             problems = shape_problems(target.res, patched)
             if problems:
-                raise errors.invalid(target.res.kind, target.res.group, target.name,
-                                     [(f, f"Invalid value: {m}") for f, m in problems])
+                raise errors.invalid(
+                    target.res.kind, target.res.group, target.name, [(f, f"Invalid value: {m}") for f, m in problems]
+                )
             if target.subresource is None:
                 self._validate(target.res, patched)
             obj = self.store.replace(
@@ -702,11 +752,10 @@ class ApiServer:
             for obj in list(self.store.items(res, owner["metadata"].get("namespace"))):
                 refs = obj["metadata"].get("ownerReferences") or []
                 if any(ref.get("uid") == uid for ref in refs):
-
-                    def strip(o: Obj) -> None:
-                        o["metadata"]["ownerReferences"] = [r for r in refs if r.get("uid") != uid]
-
-                    self.store.mutate(res, obj["metadata"].get("namespace"), obj["metadata"]["name"], strip)
+                    kept = [r for r in refs if r.get("uid") != uid]
+                    self.store.mutate(
+                        res, obj["metadata"].get("namespace"), obj["metadata"]["name"], partial(_set_owners, kept)
+                    )
 
     def _delete_collection(self, request: web.Request, target: Target) -> web.Response:
         items, _, _ = self.store.list(target.res, target.namespace, self._predicates(request))
@@ -715,8 +764,14 @@ class ApiServer:
             meta = item["metadata"]
             graceful = target.res is PODS and bool((item.get("spec") or {}).get("nodeName"))
             self.store.delete(target.res, meta.get("namespace"), meta["name"], dry_run=dry_run, graceful=graceful)
-        return _json({"kind": target.res.list_kind, "apiVersion": target.res.api_version,
-                      "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": items})
+        return _json(
+            {
+                "kind": target.res.list_kind,
+                "apiVersion": target.res.api_version,
+                "metadata": {"resourceVersion": str(self.store.resource_version)},
+                "items": items,
+            }
+        )
 
     # ----- subresources -----
 
@@ -730,8 +785,9 @@ class ApiServer:
         return {
             "kind": "Scale",
             "apiVersion": "autoscaling/v1",
-            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
-                         if k in meta},
+            "metadata": {
+                k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta
+            },
             "spec": {"replicas": spec.get("replicas", 1)},
             "status": {"replicas": status.get("replicas", 0), "selector": selector},
         }
@@ -760,12 +816,16 @@ class ApiServer:
                 raise errors.bad_request("the request body must be a Scale object")
             replicas = (scale.get("spec") or {}).get("replicas")
             if not isinstance(replicas, int) or replicas < 0:
-                raise errors.invalid("Scale", "autoscaling", target.name,
-                                     [("spec.replicas", f"Invalid value: {replicas!r}: must be greater than or "
-                                                        "equal to 0")])
+                raise errors.invalid(
+                    "Scale",
+                    "autoscaling",
+                    target.name,
+                    [("spec.replicas", f"Invalid value: {replicas!r}: must be greater than or equal to 0")],
+                )
             current["spec"]["replicas"] = replicas
-            obj = self.store.replace(res, current, dry_run=request.query.get("dryRun") == "All",
-                                     field_manager=self._manager(request))
+            obj = self.store.replace(
+                res, current, dry_run=request.query.get("dryRun") == "All", field_manager=self._manager(request)
+            )
         return _json(self._scale_of(obj))
 
     async def _evict(self, request: web.Request, target: Target) -> web.Response:
@@ -814,8 +874,9 @@ class ApiServer:
             raise errors.method_not_allowed("metrics are read-only")
         now = self.store.clock()
         if target.res.kind == "PodMetrics":
-            return _json(metrics.pod_metrics(self.cluster, target.namespace, target.name,
-                                             self._predicates(request), now))
+            return _json(
+                metrics.pod_metrics(self.cluster, target.namespace, target.name, self._predicates(request), now)
+            )
         return _json(metrics.node_metrics(self.cluster, target.name, self._predicates(request), now))
 
     def _lease_of(self, node: Obj) -> Obj:
@@ -853,8 +914,14 @@ class ApiServer:
         nodes = list(self.store.items(NODES)) if target.namespace in (None, NODE_LEASES) else []
         checks = self._predicates(request)
         items = [lease for lease in map(self._lease_of, nodes) if all(check(lease) for check in checks)]
-        return _json({"kind": "LeaseList", "apiVersion": "coordination.k8s.io/v1",
-                      "metadata": {"resourceVersion": str(self.store.resource_version)}, "items": items})
+        return _json(
+            {
+                "kind": "LeaseList",
+                "apiVersion": "coordination.k8s.io/v1",
+                "metadata": {"resourceVersion": str(self.store.resource_version)},
+                "items": items,
+            }
+        )
 
     async def _review(self, request: web.Request, target: Target) -> web.Response:
         if request.method != "POST":
@@ -873,8 +940,13 @@ class ApiServer:
             status = self.authz.access_review(spec)
         else:
             status = self.authz.rules_review(str(spec.get("namespace") or "default"))
-        out = {"kind": target.res.kind, "apiVersion": target.res.api_version,
-               "metadata": {"creationTimestamp": None}, "spec": spec, "status": status}
+        out = {
+            "kind": target.res.kind,
+            "apiVersion": target.res.api_version,
+            "metadata": {"creationTimestamp": None},
+            "spec": spec,
+            "status": status,
+        }
         return _json(out, 201)
 
     # ----- watch -----
@@ -958,4 +1030,3 @@ class ApiServer:
         finally:
             self.store.remove_listener(listener)
         return response
-

@@ -32,7 +32,9 @@ class Authorizer:
         with self._lock:
             self._denials.clear()
 
-    def allowed(self, verb: str, resource: str, group: str, namespace: str | None, subresource: str | None = None) -> bool:
+    def allowed(
+        self, verb: str, resource: str, group: str, namespace: str | None, subresource: str | None = None
+    ) -> bool:
         full = f"{resource}/{subresource}" if subresource else resource
         with self._lock:
             for d in self._denials:
@@ -79,5 +81,8 @@ class Authorizer:
                         verbs = ["create"] if self.allowed("create", plural, res.group, namespace, sub) else []
                     if verbs:
                         rules.append({"verbs": verbs, "apiGroups": [res.group], "resources": [name]})
-        return {"resourceRules": rules, "nonResourceRules": [{"verbs": ["get"], "nonResourceURLs": ["*"]}],
-                "incomplete": False}
+        return {
+            "resourceRules": rules,
+            "nonResourceRules": [{"verbs": ["get"], "nonResourceURLs": ["*"]}],
+            "incomplete": False,
+        }

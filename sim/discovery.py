@@ -97,8 +97,10 @@ def openapi_document(group: str, version: str) -> dict[str, Any] | None:
     paths: dict[str, Any] = {}
     for res in members:
         prefix = f"/{_gv_path(group, version)}"
-        item = f"{prefix}/namespaces/{{namespace}}/{res.plural}/{{name}}" if res.namespaced else (
-            f"{prefix}/{res.plural}/{{name}}"
+        item = (
+            f"{prefix}/namespaces/{{namespace}}/{res.plural}/{{name}}"
+            if res.namespaced
+            else (f"{prefix}/{res.plural}/{{name}}")
         )
         gvk = {"group": group, "version": version, "kind": res.kind}
         operation = {

@@ -57,7 +57,9 @@ def qualified(plural: str, group: str) -> str:
 
 
 def not_found(plural: str, group: str, name: str) -> ApiError:
-    return ApiError(404, "NotFound", f'{qualified(plural, group)} "{name}" not found', kind=plural, name=name, group=group)
+    return ApiError(
+        404, "NotFound", f'{qualified(plural, group)} "{name}" not found', kind=plural, name=name, group=group
+    )
 
 
 def already_exists(plural: str, group: str, name: str) -> ApiError:
@@ -102,7 +104,7 @@ def forbidden(user: str, verb: str, plural: str, group: str, namespace: str | No
     return ApiError(
         403,
         "Forbidden",
-        f'{qualified(plural, group)}{" " + repr(name).replace(chr(39), chr(34)) if name else ""} is forbidden: '
+        f"{qualified(plural, group)}{' ' + repr(name).replace(chr(39), chr(34)) if name else ''} is forbidden: "
         f'User "{user}" cannot {verb} {res} {where}',
         kind=plural,
         name=name,
@@ -115,7 +117,13 @@ def gone(message: str) -> ApiError:
 
 
 def unsupported_media_type(content_type: str) -> ApiError:
-    return ApiError(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {content_type})")
+    return ApiError(
+        415,
+        "UnsupportedMediaType",
+        "the body of the request was in an unknown format - accepted media types include: application/json, "
+        "application/yaml, application/json-patch+json, application/merge-patch+json, "
+        f"application/strategic-merge-patch+json (got {content_type})",
+    )
 
 
 def method_not_allowed(message: str) -> ApiError:

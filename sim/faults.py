@@ -29,7 +29,9 @@ class Fault:
     times: int | None = None  # None: until cleared
     id: int = field(default=0)
 
-    def matches(self, verb: str, resource: str, subresource: str | None, namespace: str | None, name: str | None) -> bool:
+    def matches(
+        self, verb: str, resource: str, subresource: str | None, namespace: str | None, name: str | None
+    ) -> bool:
         return (
             (self.verb is None or self.verb == verb)
             and (self.resource is None or self.resource == resource)

@@ -68,8 +68,11 @@ def pod_metrics(
 def _node_entry(source: UsageSource, node: Obj, now: datetime) -> Obj:
     cpu, memory = source.node_usage(node)
     return {
-        "metadata": {"name": node["metadata"]["name"], "creationTimestamp": timestamp(now),
-                     "labels": node["metadata"].get("labels") or {}},
+        "metadata": {
+            "name": node["metadata"]["name"],
+            "creationTimestamp": timestamp(now),
+            "labels": node["metadata"].get("labels") or {},
+        },
         "timestamp": timestamp(now),
         "window": "20s",
         "usage": {"cpu": cpu_quantity(cpu), "memory": memory_quantity(memory)},

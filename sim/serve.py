@@ -33,8 +33,9 @@ def kubeconfig_text(url: str, context: str = CONTEXT) -> str:
         "kind": "Config",
         "clusters": [{"name": context, "cluster": {"server": url}}],
         "users": [{"name": f"{context}-user", "user": {"token": "simulated-cluster-token"}}],
-        "contexts": [{"name": context, "context": {"cluster": context, "user": f"{context}-user",
-                                                    "namespace": "default"}}],
+        "contexts": [
+            {"name": context, "context": {"cluster": context, "user": f"{context}-user", "namespace": "default"}}
+        ],
         "current-context": context,
     }
     return yaml.safe_dump(config, sort_keys=False)

@@ -168,7 +168,9 @@ class Store:
                 meta["name"] = name
             problem = name_problem(res, str(name))
             if problem:
-                raise errors.invalid(res.kind, res.group, str(name), [("metadata.name", f"Invalid value: {name!r}: {problem}")])
+                raise errors.invalid(
+                    res.kind, res.group, str(name), [("metadata.name", f"Invalid value: {name!r}: {problem}")]
+                )
             namespace = self._namespace_for(res, meta)
             bucket = self._objects.setdefault(res.key, {})
             if (namespace, name) in bucket:
