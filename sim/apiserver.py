@@ -3,23 +3,39 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-import yaml
 from aiohttp import web
 
-from incident_response.sim import discovery, errors, metrics, patching, selectors, tables
+from incident_response.sim import discovery, errors, metrics, selectors
 from incident_response.sim.authz import USER, Authorizer
 from incident_response.sim.cluster import Cluster
 from incident_response.sim.defaults import apply_defaults
 from incident_response.sim.errors import ApiError
 from incident_response.sim.faults import Fault, Faults
+from incident_response.sim.requests import (
+    Target,
+    apply_patch,
+    decode_continue,
+    delete_options,
+    encode_continue,
+    error_response,
+    field_manager,
+    is_dry_run,
+    json_response,
+    parse_target,
+    predicates,
+    read_body,
+    table,
+    truthy,
+    unknown_resource,
+    verb_of,
+    wants_table,
+)
 from incident_response.sim.resources import (
     DEPLOYMENTS,
     NAMESPACES,
@@ -28,101 +44,14 @@ from incident_response.sim.resources import (
     REPLICASETS,
     SERVICES,
     ResourceType,
-    lookup,
 )
-from incident_response.sim.store import Obj, Predicate, WatchEvent
+from incident_response.sim.store import Obj, WatchEvent
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 8 * 1024 * 1024
 NODE_LEASES = "kube-node-lease"
 SCALABLE = (DEPLOYMENTS, REPLICASETS)
-
-
-@dataclass(frozen=True)
-class Target:
-    """What a resource request is about, parsed from its path."""
-
-    res: ResourceType
-    namespace: str | None
-    name: str | None
-    subresource: str | None
-
-    @property
-    def gv_prefix(self) -> str:
-        return f"/apis/{self.res.group}/{self.res.version}" if self.res.group else "/api/v1"
-
-
-def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(
-        body=json.dumps(body, separators=(",", ":")).encode(), status=status, content_type="application/json"
-    )
-
-
-def _error(err: ApiError) -> web.Response:
-    return _json(err.status(), err.code)
-
-
-def parse_target(segments: list[str], group: str, version: str) -> Target:
-    """Resolve the path after `/api/v1` or `/apis/<g>/<v>` to a resource, namespace, name and subresource."""
-
-    def resolve(plural: str) -> ResourceType:
-        res = lookup(group, version, plural)
-        if res is None:
-            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
-        return res
-
-    if not segments:
-        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
-    if segments[0] == "namespaces" and len(segments) >= 3 and lookup(group, version, segments[2]):
-        res = resolve(segments[2])
-        if not res.namespaced:
-            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
-        rest = segments[3:]
-        if len(rest) > 2:
-            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
-        return Target(res, segments[1], rest[0] if rest else None, rest[1] if len(rest) > 1 else None)
-    if len(segments) > 3:
-        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
-    res = resolve(segments[0])
-    name = segments[1] if len(segments) > 1 else None
-    sub = segments[2] if len(segments) > 2 else None
-    if res.namespaced and name is not None:
-        raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
-    return Target(res, None, name, sub)
-
-
-def _verb(method: str, target: Target, watch: bool) -> str:
-    if method == "GET":
-        if target.name is None:
-            return "watch" if watch else "list"
-        return "get"
-    return {
-        "POST": "create",
-        "PUT": "update",
-        "PATCH": "patch",
-        "DELETE": "delete" if target.name is not None else "deletecollection",
-    }.get(method, method.lower())
-
-
-def _truthy(value: str | None) -> bool:
-    return value is not None and value.lower() in ("1", "true")
-
-
-def _wants_table(request: web.Request) -> bool:
-    return "as=Table" in request.headers.get("Accept", "")
-
-
-def _encode_continue(key: tuple[str, str]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
-
-
-def _decode_continue(token: str) -> tuple[str, str]:
-    try:
-        ns, name = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return str(ns), str(name)
-    except (ValueError, TypeError) as e:
-        raise errors.bad_request(f"invalid continue token: {token!r}") from e
 
 
 _FAULT_TYPES: dict[str, tuple[type, ...]] = {
@@ -327,18 +256,20 @@ class ApiServer:
         try:
             return await handler(request)
         except ApiError as err:
-            return _error(err)
+            return error_response(err)
         except web.HTTPException as exc:
             if exc.status == 404:
-                return _error(errors.ApiError(404, "NotFound", "the server could not find the requested resource"))
+                return error_response(unknown_resource())
             if exc.status == 405:
-                return _error(errors.method_not_allowed(f"the server does not allow this method on {request.path}"))
+                return error_response(
+                    errors.method_not_allowed(f"the server does not allow this method on {request.path}")
+                )
             raise
         except (asyncio.CancelledError, ConnectionError):
             raise
         except Exception:  # a bug must not take the connection down: answer as the real server does (500 Status)
             log.exception("request failed: %s %s", request.method, request.path_qs)
-            return _error(
+            return error_response(
                 errors.internal(
                     f"an error on the server has prevented the request from succeeding "
                     f"({request.method} {request.path})"
@@ -346,19 +277,19 @@ class ApiServer:
             )
 
     async def _core_versions(self, _: web.Request) -> web.Response:
-        return _json(discovery.core_versions())
+        return json_response(discovery.core_versions())
 
     async def _api_groups(self, _: web.Request) -> web.Response:
-        return _json(discovery.api_groups())
+        return json_response(discovery.api_groups())
 
     async def _openapi_root(self, _: web.Request) -> web.Response:
-        return _json(discovery.openapi_root())
+        return json_response(discovery.openapi_root())
 
     async def _ok(self, _: web.Request) -> web.Response:
         return web.Response(text="ok")
 
     async def _version(self, _: web.Request) -> web.Response:
-        return _json(discovery.VERSION_INFO)
+        return json_response(discovery.VERSION_INFO)
 
     async def _openapi_document(self, request: web.Request) -> web.Response:
         parts = request.match_info["path"].split("/")
@@ -369,18 +300,18 @@ class ApiServer:
         else:
             doc = None
         if doc is None:
-            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
-        return _json(doc)
+            raise unknown_resource()
+        return json_response(doc)
 
     async def _core_resources(self, request: web.Request) -> web.Response:
         body = discovery.resource_list("", "v1")
-        return _json(body)
+        return json_response(body)
 
     async def _group_resources(self, request: web.Request) -> web.Response:
         body = discovery.resource_list(request.match_info["group"], request.match_info["version"])
         if body is None:
-            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
-        return _json(body)
+            raise unknown_resource()
+        return json_response(body)
 
     async def _core(self, request: web.Request) -> web.StreamResponse:
         segments = [s for s in request.match_info["path"].split("/") if s]
@@ -395,12 +326,12 @@ class ApiServer:
 
     async def _admin_faults(self, request: web.Request) -> web.Response:
         if request.method == "GET":
-            return _json({"faults": self.faults.rules()})
+            return json_response({"faults": self.faults.rules()})
         if request.method == "DELETE":
             self.faults.clear()
-            return _json({"faults": []})
+            return json_response({"faults": []})
         if request.method == "POST":
-            spec = await self._read_body(request)
+            spec = await read_body(request)
             if not isinstance(spec, dict) or "action" not in spec:
                 raise errors.bad_request('a fault needs an "action": latency, status, drop_before or drop_after')
             allowed = set(Fault.__dataclass_fields__) - {"id"}
@@ -411,15 +342,15 @@ class ApiServer:
             if problem:
                 raise errors.bad_request(problem)
             fault = self.faults.add(**spec)
-            return _json({"id": fault.id}, 201)
+            return json_response({"id": fault.id}, 201)
         raise errors.method_not_allowed("use GET, POST or DELETE on /sim/faults")
 
     # ----- resource requests -----
 
     async def _dispatch(self, request: web.Request, target: Target) -> web.StreamResponse:
         query = request.query
-        watch = _truthy(query.get("watch"))
-        verb = _verb(request.method, target, watch)
+        watch = truthy(query.get("watch"))
+        verb = verb_of(request.method, target, watch)
         if target.subresource == "log" and verb == "get":
             pass
         elif verb not in target.res.verbs and not (target.subresource and verb in ("get", "update", "patch", "create")):
@@ -475,7 +406,7 @@ class ApiServer:
         if target.subresource == "eviction":
             return await self._evict(request, target)
         if target.subresource not in (None, "status"):
-            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+            raise unknown_resource()
         if verb == "get":
             return self._get(request, target)
         if verb == "create":
@@ -491,39 +422,15 @@ class ApiServer:
         raise errors.method_not_allowed(f"{verb} is not supported")
 
     def _object_response(self, request: web.Request, res: ResourceType, obj: Obj, status: int = 200) -> web.Response:
-        if _wants_table(request):
+        if wants_table(request):
             list_meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
-            return _json(self._table(request, res, [obj], list_meta), status)
-        return _json(obj, status)
-
-    def _table(self, request: web.Request, res: ResourceType, items: list[Obj], list_meta: dict[str, Any]) -> Obj:
-        include = request.query.get("includeObject", "")
-        try:
-            return tables.render_table(
-                res.key, items, now=self.store.clock(), include_object=include, list_meta=list_meta
-            )
-        except ValueError as e:
-            raise errors.bad_request(f"invalid includeObject: {include!r}") from e
+            return json_response(table(request, res, [obj], list_meta, self.store.clock()), status)
+        return json_response(obj, status)
 
     def _get(self, request: web.Request, target: Target) -> web.Response:
         assert target.name is not None
         obj = self.store.get(target.res, target.namespace, target.name)
         return self._object_response(request, target.res, obj)
-
-    def _predicates(self, request: web.Request) -> list[Predicate]:
-        checks: list[Predicate] = []
-        label_text = request.query.get("labelSelector")
-        field_text = request.query.get("fieldSelector")
-        try:
-            if label_text:
-                label_sel = selectors.parse_label_selector(label_text)
-                checks.append(lambda obj: label_sel.matches((obj.get("metadata") or {}).get("labels") or {}))
-            if field_text:
-                field_sel = selectors.parse_field_selector(field_text)
-                checks.append(field_sel.matches)
-        except selectors.SelectorError as e:
-            raise errors.bad_request(str(e)) from e
-        return checks
 
     def _list(self, request: web.Request, target: Target) -> web.Response:
         res = target.res
@@ -536,28 +443,16 @@ class ApiServer:
                 raise errors.bad_request(f"invalid limit: {limit_text!r}") from e
             limit = limit if limit > 0 else None
         cont = request.query.get("continue")
-        after = _decode_continue(cont) if cont else None
-        items, rv, next_key = self.store.list(res, target.namespace, self._predicates(request), limit, after)
+        after = decode_continue(cont) if cont else None
+        items, rv, next_key = self.store.list(res, target.namespace, predicates(request), limit, after)
         list_meta: dict[str, Any] = {"resourceVersion": str(rv)}
         if next_key is not None:
-            list_meta["continue"] = _encode_continue(next_key)
-        if _wants_table(request):
-            return _json(self._table(request, res, items, list_meta))
-        return _json({"kind": res.list_kind, "apiVersion": res.api_version, "metadata": list_meta, "items": items})
-
-    async def _read_body(self, request: web.Request) -> Any:
-        content_type = request.headers.get("Content-Type", "application/json")
-        if "protobuf" in content_type:
-            raise errors.unsupported_media_type(content_type)
-        raw = await request.read()
-        if not raw:
-            raise errors.bad_request("the request body is empty")
-        try:
-            if "yaml" in content_type:
-                return yaml.safe_load(raw)
-            return json.loads(raw)
-        except (ValueError, yaml.YAMLError) as e:
-            raise errors.bad_request(f"the request body could not be decoded: {e}") from e
+            list_meta["continue"] = encode_continue(next_key)
+        if wants_table(request):
+            return json_response(table(request, res, items, list_meta, self.store.clock()))
+        return json_response(
+            {"kind": res.list_kind, "apiVersion": res.api_version, "metadata": list_meta, "items": items}
+        )
 
     def _check_body(self, target: Target, body: Any, require_name: bool) -> Obj:
         res = target.res
@@ -629,31 +524,23 @@ class ApiServer:
     async def _create(self, request: web.Request, target: Target) -> web.Response:
         if target.name is not None:
             raise errors.method_not_allowed("POST is not allowed on a named object")
-        body = self._check_body(target, await self._read_body(request), require_name=False)
+        body = self._check_body(target, await read_body(request), require_name=False)
         res = target.res
         taken = {str((s.get("spec") or {}).get("clusterIP")) for s in self.store.items(SERVICES)}
         apply_defaults(res, body, taken)
         self._validate(res, body)
-        obj = self.store.create(
-            res, body, dry_run=request.query.get("dryRun") == "All", field_manager=self._manager(request)
-        )
+        obj = self.store.create(res, body, dry_run=is_dry_run(request), field_manager=field_manager(request))
         return self._object_response(request, res, obj, 201)
 
-    def _manager(self, request: web.Request) -> str:
-        if request.query.get("fieldManager"):
-            return request.query["fieldManager"]
-        agent = request.headers.get("User-Agent", "unknown")
-        return agent.split("/")[0] or "unknown"
-
     async def _update(self, request: web.Request, target: Target) -> web.Response:
-        body = self._check_body(target, await self._read_body(request), require_name=True)
+        body = self._check_body(target, await read_body(request), require_name=True)
         if target.subresource is None:
             self._validate(target.res, body)
         obj = self.store.replace(
             target.res,
             body,
-            dry_run=request.query.get("dryRun") == "All",
-            field_manager=self._manager(request),
+            dry_run=is_dry_run(request),
+            field_manager=field_manager(request),
             subresource=target.subresource,
         )
         return self._object_response(request, target.res, obj)
@@ -664,7 +551,7 @@ class ApiServer:
         content_type = request.headers.get("Content-Type", "")
         with self.store.lock:
             current = self.store.get(target.res, target.namespace, target.name)
-            patched = self._apply_patch(current, raw, content_type)
+            patched = apply_patch(current, raw, content_type)
             meta = patched.setdefault("metadata", {})
             # A patch carries the stored resourceVersion unless the client asked for a precondition.
             if not isinstance(meta, dict):
@@ -688,43 +575,16 @@ class ApiServer:
             obj = self.store.replace(
                 target.res,
                 patched,
-                dry_run=request.query.get("dryRun") == "All",
-                field_manager=self._manager(request),
+                dry_run=is_dry_run(request),
+                field_manager=field_manager(request),
                 subresource=target.subresource,
             )
         return self._object_response(request, target.res, obj)
 
-    def _apply_patch(self, current: Obj, raw: bytes, content_type: str) -> Obj:
-        try:
-            result = patching.apply_patch(current, raw, content_type)
-        except patching.PatchError as e:
-            raise e.api_error() from e
-        if not isinstance(result, dict):
-            raise errors.bad_request("the patch must leave an object")
-        return result
-
-    def _delete_options(self, request: web.Request, raw: bytes) -> tuple[Obj, bool]:
-        options: Obj = {}
-        if raw:
-            try:
-                loaded = json.loads(raw)
-            except ValueError as e:
-                raise errors.bad_request(f"invalid delete options: {e}") from e
-            if isinstance(loaded, dict):
-                options = loaded
-        grace = request.query.get("gracePeriodSeconds", options.get("gracePeriodSeconds"))
-        try:
-            immediate = grace is not None and int(grace) == 0
-        except (TypeError, ValueError) as e:
-            raise errors.bad_request(f"invalid gracePeriodSeconds: {grace!r}") from e
-        if not isinstance(options.get("preconditions") or {}, dict):
-            raise errors.bad_request("DeleteOptions.preconditions must be an object")
-        return options, immediate
-
     async def _delete(self, request: web.Request, target: Target) -> web.Response:
         assert target.name is not None
-        options, immediate = self._delete_options(request, await request.read())
-        dry_run = request.query.get("dryRun") == "All" or options.get("dryRun") == ["All"]
+        options, immediate = delete_options(request, await request.read())
+        dry_run = is_dry_run(request) or options.get("dryRun") == ["All"]
         pre = options.get("preconditions") or {}
         res = target.res
         current = self.store.get(res, target.namespace, target.name)
@@ -744,7 +604,7 @@ class ApiServer:
         if res is NAMESPACES and not dry_run:
             obj = dict(obj)
             obj["status"] = {"phase": "Terminating"}
-        return _json(obj)
+        return json_response(obj)
 
     def _orphan_dependents(self, owner: Obj) -> None:
         uid = owner["metadata"].get("uid")
@@ -758,13 +618,13 @@ class ApiServer:
                     )
 
     def _delete_collection(self, request: web.Request, target: Target) -> web.Response:
-        items, _, _ = self.store.list(target.res, target.namespace, self._predicates(request))
-        dry_run = request.query.get("dryRun") == "All"
+        items, _, _ = self.store.list(target.res, target.namespace, predicates(request))
+        dry_run = is_dry_run(request)
         for item in list(items):
             meta = item["metadata"]
             graceful = target.res is PODS and bool((item.get("spec") or {}).get("nodeName"))
             self.store.delete(target.res, meta.get("namespace"), meta["name"], dry_run=dry_run, graceful=graceful)
-        return _json(
+        return json_response(
             {
                 "kind": target.res.list_kind,
                 "apiVersion": target.res.api_version,
@@ -796,17 +656,17 @@ class ApiServer:
         assert target.name is not None
         res = target.res
         if res not in SCALABLE:
-            raise errors.ApiError(404, "NotFound", "the server could not find the requested resource")
+            raise unknown_resource()
         if verb == "get":
-            return _json(self._scale_of(self.store.get(res, target.namespace, target.name)))
+            return json_response(self._scale_of(self.store.get(res, target.namespace, target.name)))
         body = await request.read() if verb == "patch" else None
-        update = await self._read_body(request) if verb == "update" else None
+        update = await read_body(request) if verb == "update" else None
         with self.store.lock:
             current = self.store.get(res, target.namespace, target.name)
             scale = self._scale_of(current)
             if verb == "patch":
                 assert body is not None
-                scale = self._apply_patch(scale, body, request.headers.get("Content-Type", ""))
+                scale = apply_patch(scale, body, request.headers.get("Content-Type", ""))
             elif isinstance(update, dict):
                 rv = (update.get("metadata") or {}).get("resourceVersion")
                 if rv and rv != current["metadata"]["resourceVersion"]:
@@ -823,24 +683,24 @@ class ApiServer:
                     [("spec.replicas", f"Invalid value: {replicas!r}: must be greater than or equal to 0")],
                 )
             current["spec"]["replicas"] = replicas
-            obj = self.store.replace(
-                res, current, dry_run=request.query.get("dryRun") == "All", field_manager=self._manager(request)
-            )
-        return _json(self._scale_of(obj))
+            obj = self.store.replace(res, current, dry_run=is_dry_run(request), field_manager=field_manager(request))
+        return json_response(self._scale_of(obj))
 
     async def _evict(self, request: web.Request, target: Target) -> web.Response:
         assert target.name is not None and target.namespace is not None
         if request.method != "POST":
             raise errors.method_not_allowed("evictions are created with POST")
-        body = await self._read_body(request)
+        body = await read_body(request)
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be an Eviction object")
         opts = body.get("deleteOptions")
         if opts is not None and not isinstance(opts, dict):
             raise errors.bad_request("Eviction.deleteOptions must be an object")
-        dry_run = request.query.get("dryRun") == "All" or (isinstance(opts, dict) and opts.get("dryRun") == ["All"])
+        dry_run = is_dry_run(request) or (isinstance(opts, dict) and opts.get("dryRun") == ["All"])
         self.cluster.evict(target.namespace, target.name, dry_run=dry_run)
-        return _json({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201)
+        return json_response(
+            {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201
+        )
 
     def _logs(self, request: web.Request, target: Target) -> web.Response:
         assert target.name is not None and target.namespace is not None
@@ -861,10 +721,10 @@ class ApiServer:
             target.namespace,
             target.name,
             container=q.get("container") or None,
-            previous=_truthy(q.get("previous")),
+            previous=truthy(q.get("previous")),
             tail_lines=number("tailLines"),
             since_seconds=number("sinceSeconds"),
-            timestamps=_truthy(q.get("timestamps")),
+            timestamps=truthy(q.get("timestamps")),
             limit_bytes=number("limitBytes"),
         )
         return web.Response(text=text, content_type="text/plain")
@@ -874,10 +734,10 @@ class ApiServer:
             raise errors.method_not_allowed("metrics are read-only")
         now = self.store.clock()
         if target.res.kind == "PodMetrics":
-            return _json(
-                metrics.pod_metrics(self.cluster, target.namespace, target.name, self._predicates(request), now)
+            return json_response(
+                metrics.pod_metrics(self.cluster, target.namespace, target.name, predicates(request), now)
             )
-        return _json(metrics.node_metrics(self.cluster, target.name, self._predicates(request), now))
+        return json_response(metrics.node_metrics(self.cluster, target.name, predicates(request), now))
 
     def _lease_of(self, node: Obj) -> Obj:
         """The kubelet's heartbeat Lease for a node: renewed now while Ready, stale since it went NotReady."""
@@ -910,11 +770,11 @@ class ApiServer:
             node = self.store.peek(NODES, None, target.name) if target.namespace == NODE_LEASES else None
             if node is None:
                 raise errors.not_found("leases", "coordination.k8s.io", target.name)
-            return _json(self._lease_of(node))
+            return json_response(self._lease_of(node))
         nodes = list(self.store.items(NODES)) if target.namespace in (None, NODE_LEASES) else []
-        checks = self._predicates(request)
+        checks = predicates(request)
         items = [lease for lease in map(self._lease_of, nodes) if all(check(lease) for check in checks)]
-        return _json(
+        return json_response(
             {
                 "kind": "LeaseList",
                 "apiVersion": "coordination.k8s.io/v1",
@@ -926,7 +786,7 @@ class ApiServer:
     async def _review(self, request: web.Request, target: Target) -> web.Response:
         if request.method != "POST":
             raise errors.method_not_allowed("reviews are created with POST")
-        body = await self._read_body(request)
+        body = await read_body(request)
         if not isinstance(body, dict):
             raise errors.bad_request("the request body must be a JSON object")
         spec = body.get("spec")
@@ -947,7 +807,7 @@ class ApiServer:
             "spec": spec,
             "status": status,
         }
-        return _json(out, 201)
+        return json_response(out, 201)
 
     # ----- watch -----
 
@@ -956,17 +816,17 @@ class ApiServer:
 
         As the real server does, only the first Table of a watch carries column definitions.
         """
-        if not _wants_table(request):
+        if not wants_table(request):
             return event.object
         rv = event.object["metadata"].get("resourceVersion", "")
-        table = self._table(request, res, [event.object], {"resourceVersion": rv})
+        shown = table(request, res, [event.object], {"resourceVersion": rv}, self.store.clock())
         if not first:
-            table["columnDefinitions"] = []
-        return table
+            shown["columnDefinitions"] = []
+        return shown
 
     async def _watch(self, request: web.Request, target: Target) -> web.StreamResponse:
         res = target.res
-        checks = self._predicates(request)
+        checks = predicates(request)
         timeout_text = request.query.get("timeoutSeconds")
         try:
             timeout = float(timeout_text) if timeout_text else 1800.0
