@@ -198,3 +198,5 @@ HPAS = BY_KEY["horizontalpodautoscalers.autoscaling"]
 NETWORKPOLICIES = BY_KEY["networkpolicies.networking.k8s.io"]
 INGRESSES = BY_KEY["ingresses.networking.k8s.io"]
 PDBS = BY_KEY["poddisruptionbudgets.policy"]
+
+SCALABLE = (DEPLOYMENTS, REPLICASETS)  # the kinds with a scale subresource and a pod template
