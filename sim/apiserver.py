@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -45,8 +44,9 @@ from incident_response.sim.resources import (
     SERVICES,
     ResourceType,
 )
-from incident_response.sim.store import Obj, WatchEvent
+from incident_response.sim.store import Obj
 from incident_response.sim.validation import check_body, shape_problems, validate
+from incident_response.sim.watch import watch
 
 log = logging.getLogger(__name__)
 
@@ -266,7 +266,7 @@ class ApiServer:
         if res.group == "coordination.k8s.io":
             return self._leases(request, target)
         if verb == "watch":
-            return await self._watch(request, target)
+            return await watch(request, target, self.store, self._stopping)
         if verb == "list":
             return self._list(request, target)
         if target.subresource == "log":
@@ -611,85 +611,3 @@ class ApiServer:
             "status": status,
         }
         return json_response(out, 201)
-
-    # ----- watch -----
-
-    def _watch_object(self, request: web.Request, res: ResourceType, event: WatchEvent, first: bool) -> Obj:
-        """The event's object; a one-row Table when the client asked for Tables (kubectl get -w).
-
-        As the real server does, only the first Table of a watch carries column definitions.
-        """
-        if not wants_table(request):
-            return event.object
-        rv = event.object["metadata"].get("resourceVersion", "")
-        shown = table(request, res, [event.object], {"resourceVersion": rv}, self.store.clock())
-        if not first:
-            shown["columnDefinitions"] = []
-        return shown
-
-    async def _watch(self, request: web.Request, target: Target) -> web.StreamResponse:
-        res = target.res
-        checks = predicates(request)
-        timeout_text = request.query.get("timeoutSeconds")
-        try:
-            timeout = float(timeout_text) if timeout_text else 1800.0
-        except ValueError as e:
-            raise errors.bad_request(f"invalid timeoutSeconds: {timeout_text!r}") from e
-        rv_text = request.query.get("resourceVersion") or "0"
-        try:
-            since = int(rv_text)
-        except ValueError as e:
-            raise errors.bad_request(f"invalid resourceVersion: {rv_text!r}") from e
-
-        loop = asyncio.get_running_loop()
-        wake = asyncio.Event()
-
-        def listener(_: WatchEvent) -> None:
-            loop.call_soon_threadsafe(wake.set)
-
-        def wanted(obj: Obj) -> bool:
-            if target.namespace is not None and obj["metadata"].get("namespace") != target.namespace:
-                return False
-            if target.name is not None and obj["metadata"].get("name") != target.name:
-                return False
-            return all(check(obj) for check in checks)
-
-        with self.store.lock:
-            if since == 0:
-                initial, since, _ = self.store.list(res, target.namespace, checks)
-                backlog = [WatchEvent(since, res.key, "ADDED", obj) for obj in initial]
-            else:
-                backlog = [e for e in self.store.events_since(since) if e.resource == res.key]
-            self.store.add_listener(listener)
-
-        response = web.StreamResponse(headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
-        await response.prepare(request)
-        deadline = loop.time() + timeout
-        sent = 0
-        try:
-            pending = backlog
-            while True:
-                for event in pending:
-                    since = max(since, event.resource_version)
-                    if event.resource == res.key and wanted(event.object):
-                        shown = self._watch_object(request, res, event, first=sent == 0)
-                        line = json.dumps({"type": event.type, "object": shown}, separators=(",", ":"))
-                        sent += 1
-                        await response.write(line.encode() + b"\n")
-                remaining = deadline - loop.time()
-                if remaining <= 0 or self._stopping.is_set():
-                    break
-                wake.clear()
-                try:
-                    await asyncio.wait_for(wake.wait(), timeout=min(remaining, 1.0))
-                except TimeoutError:
-                    pass
-                try:
-                    pending = self.store.events_since(since)
-                except ApiError:
-                    break
-        except (ConnectionResetError, asyncio.CancelledError):
-            log.debug("watch client went away")
-        finally:
-            self.store.remove_listener(listener)
-        return response
