@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from incident_response.sim import discovery, errors, metrics, selectors
+from incident_response.sim import discovery, errors, subresources
 from incident_response.sim.authz import USER, Authorizer
 from incident_response.sim.cluster import Cluster
 from incident_response.sim.defaults import apply_defaults
@@ -37,10 +37,8 @@ from incident_response.sim.requests import (
 )
 from incident_response.sim.resources import (
     NAMESPACES,
-    NODES,
     PODS,
     REPLICASETS,
-    SCALABLE,
     SERVICES,
     ResourceType,
 )
@@ -51,7 +49,6 @@ from incident_response.sim.watch import watch
 log = logging.getLogger(__name__)
 
 MAX_BODY = 8 * 1024 * 1024
-NODE_LEASES = "kube-node-lease"
 
 
 _FAULT_TYPES: dict[str, tuple[type, ...]] = {
@@ -260,21 +257,21 @@ class ApiServer:
     async def _handle(self, request: web.Request, target: Target, verb: str) -> web.StreamResponse:
         res = target.res
         if res.group == "metrics.k8s.io":
-            return self._metrics(request, target)
+            return subresources.read_metrics(request, target, self.cluster)
         if res.group == "authorization.k8s.io":
-            return await self._review(request, target)
+            return await subresources.review(request, target, self.authz)
         if res.group == "coordination.k8s.io":
-            return self._leases(request, target)
+            return subresources.read_leases(request, target, self.store)
         if verb == "watch":
             return await watch(request, target, self.store, self._stopping)
         if verb == "list":
             return self._list(request, target)
         if target.subresource == "log":
-            return self._logs(request, target)
+            return subresources.logs(request, target, self.cluster)
         if target.subresource == "scale":
-            return await self._scale(request, target, verb)
+            return await subresources.scale(request, target, verb, self.store)
         if target.subresource == "eviction":
-            return await self._evict(request, target)
+            return await subresources.evict(request, target, self.cluster)
         if target.subresource not in (None, "status"):
             raise unknown_resource()
         if verb == "get":
@@ -435,179 +432,3 @@ class ApiServer:
                 "items": items,
             }
         )
-
-    # ----- subresources -----
-
-    def _scale_of(self, obj: Obj) -> Obj:
-        meta = obj["metadata"]
-        spec = obj.get("spec") or {}
-        status = obj.get("status") or {}
-        selector = ""
-        if isinstance(spec.get("selector"), dict):
-            selector = str(selectors.selector_from_spec(spec["selector"]))
-        return {
-            "kind": "Scale",
-            "apiVersion": "autoscaling/v1",
-            "metadata": {
-                k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta
-            },
-            "spec": {"replicas": spec.get("replicas", 1)},
-            "status": {"replicas": status.get("replicas", 0), "selector": selector},
-        }
-
-    async def _scale(self, request: web.Request, target: Target, verb: str) -> web.Response:
-        assert target.name is not None
-        res = target.res
-        if res not in SCALABLE:
-            raise unknown_resource()
-        if verb == "get":
-            return json_response(self._scale_of(self.store.get(res, target.namespace, target.name)))
-        body = await request.read() if verb == "patch" else None
-        update = await read_body(request) if verb == "update" else None
-        with self.store.lock:
-            current = self.store.get(res, target.namespace, target.name)
-            scale = self._scale_of(current)
-            if verb == "patch":
-                assert body is not None
-                scale = apply_patch(scale, body, request.headers.get("Content-Type", ""))
-            elif isinstance(update, dict):
-                rv = (update.get("metadata") or {}).get("resourceVersion")
-                if rv and rv != current["metadata"]["resourceVersion"]:
-                    raise errors.conflict(res.plural, res.group, target.name)
-                scale = update
-            else:
-                raise errors.bad_request("the request body must be a Scale object")
-            replicas = (scale.get("spec") or {}).get("replicas")
-            if not isinstance(replicas, int) or replicas < 0:
-                raise errors.invalid(
-                    "Scale",
-                    "autoscaling",
-                    target.name,
-                    [("spec.replicas", f"Invalid value: {replicas!r}: must be greater than or equal to 0")],
-                )
-            current["spec"]["replicas"] = replicas
-            obj = self.store.replace(res, current, dry_run=is_dry_run(request), field_manager=field_manager(request))
-        return json_response(self._scale_of(obj))
-
-    async def _evict(self, request: web.Request, target: Target) -> web.Response:
-        assert target.name is not None and target.namespace is not None
-        if request.method != "POST":
-            raise errors.method_not_allowed("evictions are created with POST")
-        body = await read_body(request)
-        if not isinstance(body, dict):
-            raise errors.bad_request("the request body must be an Eviction object")
-        opts = body.get("deleteOptions")
-        if opts is not None and not isinstance(opts, dict):
-            raise errors.bad_request("Eviction.deleteOptions must be an object")
-        dry_run = is_dry_run(request) or (isinstance(opts, dict) and opts.get("dryRun") == ["All"])
-        self.cluster.evict(target.namespace, target.name, dry_run=dry_run)
-        return json_response(
-            {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201
-        )
-
-    def _logs(self, request: web.Request, target: Target) -> web.Response:
-        assert target.name is not None and target.namespace is not None
-        q = request.query
-
-        def number(key: str) -> int | None:
-            if key not in q:
-                return None
-            try:
-                value = int(q[key])
-            except ValueError as e:
-                raise errors.bad_request(f"invalid {key}: {q[key]!r}") from e
-            if value < 0:
-                raise errors.bad_request(f"{key} must be >= 0")
-            return value
-
-        text = self.cluster.pod_logs(
-            target.namespace,
-            target.name,
-            container=q.get("container") or None,
-            previous=truthy(q.get("previous")),
-            tail_lines=number("tailLines"),
-            since_seconds=number("sinceSeconds"),
-            timestamps=truthy(q.get("timestamps")),
-            limit_bytes=number("limitBytes"),
-        )
-        return web.Response(text=text, content_type="text/plain")
-
-    def _metrics(self, request: web.Request, target: Target) -> web.Response:
-        if request.method != "GET":
-            raise errors.method_not_allowed("metrics are read-only")
-        now = self.store.clock()
-        if target.res.kind == "PodMetrics":
-            return json_response(
-                metrics.pod_metrics(self.cluster, target.namespace, target.name, predicates(request), now)
-            )
-        return json_response(metrics.node_metrics(self.cluster, target.name, predicates(request), now))
-
-    def _lease_of(self, node: Obj) -> Obj:
-        """The kubelet's heartbeat Lease for a node: renewed now while Ready, stale since it went NotReady."""
-        meta = node["metadata"]
-        conditions = (node.get("status") or {}).get("conditions") or []
-        ready: Obj = next((c for c in conditions if c.get("type") == "Ready"), {})
-        now = self.store.clock()
-        if ready.get("status") == "True" or not ready.get("lastHeartbeatTime"):
-            renew = now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        else:
-            renew = str(ready["lastHeartbeatTime"]).replace("Z", ".000000Z")
-        return {
-            "kind": "Lease",
-            "apiVersion": "coordination.k8s.io/v1",
-            "metadata": {
-                "name": meta["name"],
-                "namespace": NODE_LEASES,
-                "uid": meta.get("uid"),
-                "resourceVersion": meta.get("resourceVersion"),
-                "creationTimestamp": meta.get("creationTimestamp"),
-                "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": meta["name"], "uid": meta.get("uid")}],
-            },
-            "spec": {"holderIdentity": meta["name"], "leaseDurationSeconds": 40, "renewTime": renew},
-        }
-
-    def _leases(self, request: web.Request, target: Target) -> web.Response:
-        if request.method != "GET":
-            raise errors.method_not_allowed("node leases are read-only in the simulated cluster")
-        if target.name is not None:
-            node = self.store.peek(NODES, None, target.name) if target.namespace == NODE_LEASES else None
-            if node is None:
-                raise errors.not_found("leases", "coordination.k8s.io", target.name)
-            return json_response(self._lease_of(node))
-        nodes = list(self.store.items(NODES)) if target.namespace in (None, NODE_LEASES) else []
-        checks = predicates(request)
-        items = [lease for lease in map(self._lease_of, nodes) if all(check(lease) for check in checks)]
-        return json_response(
-            {
-                "kind": "LeaseList",
-                "apiVersion": "coordination.k8s.io/v1",
-                "metadata": {"resourceVersion": str(self.store.resource_version)},
-                "items": items,
-            }
-        )
-
-    async def _review(self, request: web.Request, target: Target) -> web.Response:
-        if request.method != "POST":
-            raise errors.method_not_allowed("reviews are created with POST")
-        body = await read_body(request)
-        if not isinstance(body, dict):
-            raise errors.bad_request("the request body must be a JSON object")
-        spec = body.get("spec")
-        spec = {} if spec is None else spec
-        if not isinstance(spec, dict):
-            raise errors.bad_request(f"{target.res.kind}.spec must be an object")
-        for key in ("resourceAttributes", "nonResourceAttributes"):
-            if spec.get(key) is not None and not isinstance(spec[key], dict):
-                raise errors.bad_request(f"{target.res.kind}.spec.{key} must be an object")
-        if target.res.kind == "SelfSubjectAccessReview":
-            status = self.authz.access_review(spec)
-        else:
-            status = self.authz.rules_review(str(spec.get("namespace") or "default"))
-        out = {
-            "kind": target.res.kind,
-            "apiVersion": target.res.api_version,
-            "metadata": {"creationTimestamp": None},
-            "spec": spec,
-            "status": status,
-        }
-        return json_response(out, 201)
