@@ -5,6 +5,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+
 from incident_response.server import config, serve_command
 from incident_response.tools.deps import Deps
 from incident_response.tools.kube import ClusterSource

@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp import Client
+
 from incident_response.sim.scenarios.helm import release_secret
 from incident_response.sim.serve import RunningSim
 from incident_response.tools import errors
 from incident_response.tools.helm import HelmRevision
 from incident_response.tools.helm_rollback import pick_revision
 from incident_response.tools.journal import Journal
-from mcp import Client
 
 from .mitigation_env import NS, Env, approve_as_cli, call, make_env, refused
 

@@ -16,10 +16,11 @@ from typing import Any
 import anyio
 import anyio.to_thread
 import pytest
+from mcp import Client
+
 from incident_response.sim.serve import RunningSim
 from incident_response.tools.isolation import split_heredoc
 from incident_response.tools.kube import Kube
-from mcp import Client
 
 from .equivalence import assert_equivalent, snapshot
 from .kubectl_runner import Kubectl

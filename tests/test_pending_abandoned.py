@@ -12,6 +12,7 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 import pytest
+
 from incident_response.tools.journal import CLAIM_LEASE, DB_NAME, Journal, claimer
 from incident_response.tools.pending import ABANDONED, PendingEngine
 from incident_response.tools.plan import KubeWrite, PlanDraft, Precondition, Step, Target

@@ -17,13 +17,14 @@ import shlex
 from pathlib import Path
 from typing import Annotated
 
+from pydantic import Field
+
 from incident_response.tools import commands, errors
 from incident_response.tools.deps import Deps
 from incident_response.tools.helm import HelmRevision, revision_row
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
 from incident_response.tools.plan import Change, ExecRun, PlanDraft, Step, Target, pointer, precondition
-from pydantic import Field
 
 # Any new revision (an upgrade or another rollback) or status change since planning makes the plan stale.
 RELEASE_PATHS = [pointer("metadata", "name"), pointer("metadata", "labels", "status")]
