@@ -88,5 +88,6 @@ class HelmRunner:
         return errors.truncate(done.stdout.strip(), MAX_OUTPUT)
 
 
-class HelmFailed(errors.IncidentError):
-    """helm ran and reported failure (the engine reports the step `failed`)."""
+class HelmFailed(errors.OutcomeUnknown):
+    """helm ran and reported failure. helm may have written part of the rollback (it records a failed revision)
+    before giving up, so the engine reports the step `unknown`, not `failed`: "nothing changed" is not known."""
