@@ -10,12 +10,12 @@ from typing import Any
 
 from aiohttp import web
 
-from incident_response.sim import discovery, errors, subresources
+from incident_response.sim import admin, discovery, errors, subresources
 from incident_response.sim.authz import USER, Authorizer
 from incident_response.sim.cluster import Cluster
 from incident_response.sim.defaults import apply_defaults
 from incident_response.sim.errors import ApiError
-from incident_response.sim.faults import Fault, Faults
+from incident_response.sim.faults import Faults
 from incident_response.sim.requests import (
     Target,
     apply_patch,
@@ -26,6 +26,7 @@ from incident_response.sim.requests import (
     field_manager,
     is_dry_run,
     json_response,
+    list_limit,
     parse_target,
     predicates,
     read_body,
@@ -35,48 +36,16 @@ from incident_response.sim.requests import (
     verb_of,
     wants_table,
 )
-from incident_response.sim.resources import (
-    NAMESPACES,
-    PODS,
-    REPLICASETS,
-    SERVICES,
-    ResourceType,
-)
+from incident_response.sim.resources import NAMESPACES, PODS, REPLICASETS, SERVICES, ResourceType
 from incident_response.sim.store import Obj
-from incident_response.sim.validation import check_body, shape_problems, validate
+from incident_response.sim.validation import check_body, check_patched, shape_problems, validate
 from incident_response.sim.watch import watch
+
+__all__ = ["MAX_BODY", "ApiServer", "Target", "parse_target", "shape_problems"]  # what other code imports from here
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 8 * 1024 * 1024
-
-
-_FAULT_TYPES: dict[str, tuple[type, ...]] = {
-    "verb": (str,),
-    "resource": (str,),
-    "subresource": (str,),
-    "namespace": (str,),
-    "name": (str,),
-    "status": (int,),
-    "message": (str,),
-    "seconds": (int, float),
-    "times": (int,),
-}
-
-
-def _fault_problem(spec: dict[str, Any]) -> str | None:
-    if spec.get("action") not in ("latency", "status", "drop_before", "drop_after"):
-        return 'a fault needs an "action": latency, status, drop_before or drop_after'
-    for key, types in _FAULT_TYPES.items():
-        value = spec.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, types)):
-            return f"fault field {key!r} has the wrong type: {value!r}"
-    status = spec.get("status", 500)
-    if not 100 <= status <= 599:
-        return f"fault status must be an HTTP status code, not {status}"
-    if spec.get("seconds", 0) < 0:
-        return "fault seconds must be >= 0"
-    return None
 
 
 def _set_owners(refs: list[Any], obj: Obj) -> None:
@@ -189,35 +158,13 @@ class ApiServer:
         group, version = request.match_info["group"], request.match_info["version"]
         return await self._dispatch(request, parse_target(segments, group, version))
 
-    # ----- admin -----
-
     async def _admin_faults(self, request: web.Request) -> web.Response:
-        if request.method == "GET":
-            return json_response({"faults": self.faults.rules()})
-        if request.method == "DELETE":
-            self.faults.clear()
-            return json_response({"faults": []})
-        if request.method == "POST":
-            spec = await read_body(request)
-            if not isinstance(spec, dict) or "action" not in spec:
-                raise errors.bad_request('a fault needs an "action": latency, status, drop_before or drop_after')
-            allowed = set(Fault.__dataclass_fields__) - {"id"}
-            unknown = set(spec) - allowed
-            if unknown:
-                raise errors.bad_request(f"unknown fault fields: {sorted(unknown)}")
-            problem = _fault_problem(spec)
-            if problem:
-                raise errors.bad_request(problem)
-            fault = self.faults.add(**spec)
-            return json_response({"id": fault.id}, 201)
-        raise errors.method_not_allowed("use GET, POST or DELETE on /sim/faults")
+        return await admin.faults_endpoint(request, self.faults)
 
     # ----- resource requests -----
 
     async def _dispatch(self, request: web.Request, target: Target) -> web.StreamResponse:
-        query = request.query
-        watch = truthy(query.get("watch"))
-        verb = verb_of(request.method, target, watch)
+        verb = verb_of(request.method, target, truthy(request.query.get("watch")))
         if target.subresource == "log" and verb == "get":
             pass
         elif verb not in target.res.verbs and not (target.subresource and verb in ("get", "update", "patch", "create")):
@@ -301,14 +248,7 @@ class ApiServer:
 
     def _list(self, request: web.Request, target: Target) -> web.Response:
         res = target.res
-        limit_text = request.query.get("limit")
-        limit: int | None = None
-        if limit_text:
-            try:
-                limit = int(limit_text)
-            except ValueError as e:
-                raise errors.bad_request(f"invalid limit: {limit_text!r}") from e
-            limit = limit if limit > 0 else None
+        limit = list_limit(request)
         cont = request.query.get("continue")
         after = decode_continue(cont) if cont else None
         items, rv, next_key = self.store.list(res, target.namespace, predicates(request), limit, after)
@@ -352,24 +292,7 @@ class ApiServer:
         with self.store.lock:
             current = self.store.get(target.res, target.namespace, target.name)
             patched = apply_patch(current, raw, content_type)
-            meta = patched.setdefault("metadata", {})
-            # A patch carries the stored resourceVersion unless the client asked for a precondition.
-            if not isinstance(meta, dict):
-                raise errors.bad_request("metadata must be an object")
-            for key in ("name", "namespace", "uid"):
-                if key in current["metadata"] and meta.get(key) != current["metadata"][key]:
-                    if key == "uid" and key not in meta:
-                        meta[key] = current["metadata"][key]
-                        continue
-                    raise errors.invalid(
-                        target.res.kind, target.res.group, target.name, [(f"metadata.{key}", "field is immutable")]
-                    )
-            meta.setdefault("resourceVersion", current["metadata"]["resourceVersion"])
-            problems = shape_problems(target.res, patched)
-            if problems:
-                raise errors.invalid(
-                    target.res.kind, target.res.group, target.name, [(f, f"Invalid value: {m}") for f, m in problems]
-                )
+            check_patched(target, current, patched)
             if target.subresource is None:
                 validate(target.res, patched)
             obj = self.store.replace(

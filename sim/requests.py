@@ -112,6 +112,19 @@ def decode_continue(token: str) -> tuple[str, str]:
         raise errors.bad_request(f"invalid continue token: {token!r}") from e
 
 
+def list_limit(request: web.Request) -> int | None:
+    """The page size a list asked for; none (everything) when absent or not positive."""
+    limit_text = request.query.get("limit")
+    limit: int | None = None
+    if limit_text:
+        try:
+            limit = int(limit_text)
+        except ValueError as e:
+            raise errors.bad_request(f"invalid limit: {limit_text!r}") from e
+        limit = limit if limit > 0 else None
+    return limit
+
+
 def field_manager(request: web.Request) -> str:
     if request.query.get("fieldManager"):
         return request.query["fieldManager"]

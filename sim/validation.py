@@ -178,6 +178,29 @@ def check_body(target: Target, body: Any, require_name: bool) -> Obj:
     return body
 
 
+def check_patched(target: Target, current: Obj, patched: Obj) -> None:
+    """A patch must keep the object's name, namespace and uid, and leave it well-formed (422 otherwise)."""
+    assert target.name is not None
+    meta = patched.setdefault("metadata", {})
+    if not isinstance(meta, dict):
+        raise errors.bad_request("metadata must be an object")
+    for key in ("name", "namespace", "uid"):
+        if key in current["metadata"] and meta.get(key) != current["metadata"][key]:
+            if key == "uid" and key not in meta:
+                meta[key] = current["metadata"][key]
+                continue
+            raise errors.invalid(
+                target.res.kind, target.res.group, target.name, [(f"metadata.{key}", "field is immutable")]
+            )
+    # A patch carries the stored resourceVersion unless the client asked for a precondition.
+    meta.setdefault("resourceVersion", current["metadata"]["resourceVersion"])
+    problems = shape_problems(target.res, patched)
+    if problems:
+        raise errors.invalid(
+            target.res.kind, target.res.group, target.name, [(f, f"Invalid value: {m}") for f, m in problems]
+        )
+
+
 def validate(res: ResourceType, obj: Obj) -> None:
     """The few validations that matter for the playbook: bad specs must come back as 422, not be stored."""
     drop_null_template_timestamp(res, obj)
