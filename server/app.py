@@ -22,6 +22,14 @@ from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Context, Resolve
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument, UserMessage
+from mcp.server.mcpserver.resources import TextResource
+from mcp.server.mcpserver.tools import Tool
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+
 from incident_response import __version__
 from incident_response.server import confirmation, mitigation_tools
 from incident_response.server.config import Settings
@@ -42,13 +50,6 @@ from incident_response.tools.deps import Deps, Progress, check_name
 from incident_response.tools.errors import IncidentError
 from incident_response.tools.kube import Kube
 from incident_response.tools.models import ToolResult
-from mcp.server import MCPServer
-from mcp.server.mcpserver import Context, Resolve
-from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument, UserMessage
-from mcp.server.mcpserver.resources import TextResource
-from mcp.server.mcpserver.tools import Tool
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
 
 logger = logging.getLogger("incident_response.server")
 

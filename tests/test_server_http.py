@@ -13,9 +13,10 @@ from pathlib import Path
 
 import anyio
 import pytest
+from mcp import Client
+
 from incident_response.sim.resources import PODS
 from incident_response.sim.serve import RunningSim
-from mcp import Client
 
 pytestmark = pytest.mark.anyio
 

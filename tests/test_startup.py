@@ -8,11 +8,12 @@ import typing
 from pathlib import Path
 
 import pytest
+from mcp import Client
+
 from incident_response.server import app, confirmation, mitigation_tools
 from incident_response.server.config import Settings
 from incident_response.tools import measures, rollback
 from incident_response.tools.deps import Deps
-from mcp import Client
 
 pytestmark = pytest.mark.anyio
 

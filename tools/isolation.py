@@ -11,12 +11,13 @@ import json
 import re
 from typing import Annotated, Any
 
+from pydantic import Field
+
 from incident_response.tools import backends, commands, errors, labels
 from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
 from incident_response.tools.plan import Change, KubeWrite, PlanDraft, Step, Target, pointer, precondition
-from pydantic import Field
 
 POLICY_PREFIX = "incident-isolate-"
 HEREDOC_MARKER = "POLICY"
