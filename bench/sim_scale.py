@@ -20,9 +20,10 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+from kubernetes import client, config
+
 from incident_response.sim.resources import PODS
 from incident_response.sim.serve import RunningSim, run_sim
-from kubernetes import client, config
 
 TABLE_ACCEPT = (
     "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"

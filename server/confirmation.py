@@ -13,10 +13,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
-from incident_response.tools.deps import Deps
-from incident_response.tools.models import ToolResult
-from incident_response.tools.pending import CommandResult, HumanAnswer
-from incident_response.tools.plan import Change, PendingCommand, render_diff
 from mcp.server.mcpserver import (
     AcceptedElicitation,
     CancelledElicitation,
@@ -27,6 +23,11 @@ from mcp.server.mcpserver import (
     Resolve,
 )
 from pydantic import BaseModel, Field
+
+from incident_response.tools.deps import Deps
+from incident_response.tools.models import ToolResult
+from incident_response.tools.pending import CommandResult, HumanAnswer
+from incident_response.tools.plan import Change, PendingCommand, render_diff
 
 ELICITATION_APPROVER = "the MCP client's user (attested by the client)"
 

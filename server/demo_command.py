@@ -54,6 +54,8 @@ class Printer:
 
 
 async def walkthrough(out: TextIO) -> int:
+    from mcp import Client
+
     from incident_response.server import approvals_command
     from incident_response.server.app import build_server
     from incident_response.server.config import Settings
@@ -61,7 +63,6 @@ async def walkthrough(out: TextIO) -> int:
     from incident_response.tools.journal import Journal
     from incident_response.tools.kube import ClusterSource
     from incident_response.tools.pending import PendingEngine
-    from mcp import Client
 
     p = Printer(out)
     with (

@@ -8,14 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+from mcp import Client
+from mcp.server import MCPServer
+
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
 from incident_response.sim.serve import RunningSim
 from incident_response.tools.deps import Mode
 from incident_response.tools.kube import ClusterSource, RealKube
 from incident_response.tools.rollback import REVISION
-from mcp import Client
-from mcp.server import MCPServer
 
 NAMESPACE = "shop"
 DEPLOYMENT = "checkout"  # bad-deploy: revision 3 crash-loops, revision 2 was good

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jsonpatch
+
 from incident_response.tools import errors
 from incident_response.tools.kube import ListResult
 

@@ -10,6 +10,9 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
+from mcp import Client
+from mcp.server import MCPServer
+
 from incident_response.server import approvals_command
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
@@ -19,8 +22,6 @@ from incident_response.tools.errors import NotFound
 from incident_response.tools.journal import Journal
 from incident_response.tools.kube import ClusterSource, RealKube
 from incident_response.tools.pending import PendingEngine
-from mcp import Client
-from mcp.server import MCPServer
 
 NS = "shop"
 

@@ -118,8 +118,13 @@ def test_resource_versions_increase_and_dry_run_never_persists(sim: RunningSim) 
     _, second = call(sim, "POST", "/api/v1/namespaces/default/configmaps", configmap("c"))
     assert int(second["metadata"]["resourceVersion"]) > int(first["metadata"]["resourceVersion"])
     patch = {"data": {"k": "changed"}}
-    status, _ = call(sim, "PATCH", "/api/v1/namespaces/default/configmaps/a?dryRun=All", patch,
-                     content_type="application/merge-patch+json")
+    status, _ = call(
+        sim,
+        "PATCH",
+        "/api/v1/namespaces/default/configmaps/a?dryRun=All",
+        patch,
+        content_type="application/merge-patch+json",
+    )
     assert status == 200
     assert call(sim, "GET", "/api/v1/namespaces/default/configmaps/a")[1]["data"] == {"k": "v"}
 
@@ -153,17 +158,21 @@ def test_generation_moves_only_on_spec_changes_and_status_only_through_status(si
     status, created = call(sim, "POST", base, _deployment("gen"))
     assert status == 201, created
     assert created["metadata"]["generation"] == 1
-    _, labelled = call(sim, "PATCH", f"{base}/gen", {"metadata": {"labels": {"x": "y"}}},
-                       content_type="application/merge-patch+json")
+    _, labelled = call(
+        sim, "PATCH", f"{base}/gen", {"metadata": {"labels": {"x": "y"}}}, content_type="application/merge-patch+json"
+    )
     assert labelled["metadata"]["generation"] == 1
-    _, scaled = call(sim, "PATCH", f"{base}/gen", {"spec": {"replicas": 2}},
-                     content_type="application/merge-patch+json")
+    _, scaled = call(
+        sim, "PATCH", f"{base}/gen", {"spec": {"replicas": 2}}, content_type="application/merge-patch+json"
+    )
     assert scaled["metadata"]["generation"] == 2
-    _, ignored = call(sim, "PATCH", f"{base}/gen", {"status": {"replicas": 99}},
-                      content_type="application/merge-patch+json")
+    _, ignored = call(
+        sim, "PATCH", f"{base}/gen", {"status": {"replicas": 99}}, content_type="application/merge-patch+json"
+    )
     assert (ignored.get("status") or {}).get("replicas") != 99
-    _, written = call(sim, "PATCH", f"{base}/gen/status", {"status": {"replicas": 99}},
-                      content_type="application/merge-patch+json")
+    _, written = call(
+        sim, "PATCH", f"{base}/gen/status", {"status": {"replicas": 99}}, content_type="application/merge-patch+json"
+    )
     assert written["status"]["replicas"] == 99
 
 
@@ -218,22 +227,42 @@ def test_malformed_bodies_unknown_resources_and_protobuf_get_api_errors(sim: Run
     assert (status, body["reason"]) == (400, "BadRequest")
     status, body = call(sim, "POST", "/api/v1/namespaces/default/configmaps", raw=b"[1, 2]")
     assert status == 400
-    status, body = call(sim, "POST", "/api/v1/namespaces/default/configmaps", raw=b"k8s\x00\x0a\x02",
-                        content_type="application/vnd.kubernetes.protobuf")
+    status, body = call(
+        sim,
+        "POST",
+        "/api/v1/namespaces/default/configmaps",
+        raw=b"k8s\x00\x0a\x02",
+        content_type="application/vnd.kubernetes.protobuf",
+    )
     assert status == 415
     status, body = call(sim, "GET", "/api/v1/namespaces/default/widgets")
     assert (status, body["reason"]) == (404, "NotFound")
     status, body = call(sim, "GET", "/apis/nope.example.com/v1/things")
     assert status == 404
-    status, body = call(sim, "PATCH", "/api/v1/namespaces/default/configmaps/absent", {"data": {}},
-                        content_type="application/merge-patch+json")
+    status, body = call(
+        sim,
+        "PATCH",
+        "/api/v1/namespaces/default/configmaps/absent",
+        {"data": {}},
+        content_type="application/merge-patch+json",
+    )
     assert status == 404
     call(sim, "POST", "/api/v1/namespaces/default/configmaps", configmap("x"))
-    status, body = call(sim, "PATCH", "/api/v1/namespaces/default/configmaps/x", {"data": {}},
-                        content_type="application/apply-patch+yaml")
+    status, body = call(
+        sim,
+        "PATCH",
+        "/api/v1/namespaces/default/configmaps/x",
+        {"data": {}},
+        content_type="application/apply-patch+yaml",
+    )
     assert status == 415
-    status, body = call(sim, "PATCH", "/api/v1/namespaces/default/configmaps/x", raw=b"{broken",
-                        content_type="application/merge-patch+json")
+    status, body = call(
+        sim,
+        "PATCH",
+        "/api/v1/namespaces/default/configmaps/x",
+        raw=b"{broken",
+        content_type="application/merge-patch+json",
+    )
     assert status in (400, 422)
     # The server is still answering after all of that.
     assert call(sim, "GET", "/version")[0] == 200
@@ -264,8 +293,12 @@ def test_watch_streams_changes_made_after_it_starts(sim: RunningSim) -> None:
 
 
 def test_pod_table_has_kubectl_columns(sim: RunningSim) -> None:
-    _, table = call(sim, "GET", "/api/v1/namespaces/shop/pods",
-                    accept="application/json;as=Table;v=v1;g=meta.k8s.io,application/json")
+    _, table = call(
+        sim,
+        "GET",
+        "/api/v1/namespaces/shop/pods",
+        accept="application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+    )
     assert table["kind"] == "Table"
     assert [c["name"] for c in table["columnDefinitions"]][:5] == ["Name", "Ready", "Status", "Restarts", "Age"]
     assert table["rows"]
@@ -278,20 +311,31 @@ def test_fault_injection_errors_and_drops(sim: RunningSim) -> None:
     assert call(sim, "GET", "/api/v1/namespaces/default/configmaps/f")[0] == 200
     sim.faults.add("drop_after", verb="patch", resource="configmaps", times=1)
     with pytest.raises((http.client.RemoteDisconnected, ConnectionError, urllib.error.URLError)):
-        call(sim, "PATCH", "/api/v1/namespaces/default/configmaps/f", {"data": {"k": "after"}},
-             content_type="application/merge-patch+json")
+        call(
+            sim,
+            "PATCH",
+            "/api/v1/namespaces/default/configmaps/f",
+            {"data": {"k": "after"}},
+            content_type="application/merge-patch+json",
+        )
     # drop_after applied the write before dropping the connection: the outcome was unknowable to the client.
     assert call(sim, "GET", "/api/v1/namespaces/default/configmaps/f")[1]["data"] == {"k": "after"}
     sim.faults.add("drop_before", verb="patch", resource="configmaps", times=1)
     with pytest.raises((http.client.RemoteDisconnected, ConnectionError, urllib.error.URLError)):
-        call(sim, "PATCH", "/api/v1/namespaces/default/configmaps/f", {"data": {"k": "before"}},
-             content_type="application/merge-patch+json")
+        call(
+            sim,
+            "PATCH",
+            "/api/v1/namespaces/default/configmaps/f",
+            {"data": {"k": "before"}},
+            content_type="application/merge-patch+json",
+        )
     assert call(sim, "GET", "/api/v1/namespaces/default/configmaps/f")[1]["data"] == {"k": "after"}
 
 
 def test_fault_injection_over_the_admin_path(sim: RunningSim) -> None:
-    status, added = call(sim, "POST", "/sim/faults", {"action": "status", "verb": "list", "resource": "nodes",
-                                                      "status": 500})
+    status, added = call(
+        sim, "POST", "/sim/faults", {"action": "status", "verb": "list", "resource": "nodes", "status": 500}
+    )
     assert status == 201 and added["id"]
     assert call(sim, "GET", "/api/v1/nodes")[0] == 500
     assert call(sim, "DELETE", "/sim/faults")[0] == 200
@@ -301,13 +345,22 @@ def test_fault_injection_over_the_admin_path(sim: RunningSim) -> None:
 
 def test_authorization_denials_answer_forbidden_and_reviews_agree(sim: RunningSim) -> None:
     sim.authz.deny("patch", "deployments", namespace="shop")
-    status, body = call(sim, "PATCH", "/apis/apps/v1/namespaces/shop/deployments/anything", {"spec": {}},
-                        content_type="application/merge-patch+json")
+    status, body = call(
+        sim,
+        "PATCH",
+        "/apis/apps/v1/namespaces/shop/deployments/anything",
+        {"spec": {}},
+        content_type="application/merge-patch+json",
+    )
     assert status == 403
     assert 'cannot patch resource "deployments" in API group "apps" in the namespace "shop"' in body["message"]
-    review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-              "spec": {"resourceAttributes": {"verb": "patch", "resource": "deployments", "group": "apps",
-                                              "namespace": "shop"}}}
+    review = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {
+            "resourceAttributes": {"verb": "patch", "resource": "deployments", "group": "apps", "namespace": "shop"}
+        },
+    }
     _, answer = call(sim, "POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", review)
     assert answer["status"]["allowed"] is False
     review["spec"]["resourceAttributes"]["verb"] = "get"
@@ -330,5 +383,7 @@ def test_concurrent_requests_do_not_corrupt_resource_versions(sim: RunningSim) -
         t.join()
     assert not errors
     _, listed = call(sim, "GET", "/api/v1/namespaces/default/configmaps?labelSelector=")
-    versions = [int(i["metadata"]["resourceVersion"]) for i in listed["items"] if i["metadata"]["name"].startswith("c-")]
+    versions = [
+        int(i["metadata"]["resourceVersion"]) for i in listed["items"] if i["metadata"]["name"].startswith("c-")
+    ]
     assert len(set(versions)) == 20

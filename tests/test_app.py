@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp import Client
+from mcp.types import CallToolResult, TextContent
+
 from incident_response.server.app import build_server, render_prompt
 from incident_response.server.config import Settings
 from incident_response.tools import errors
-from mcp import Client
-from mcp.types import CallToolResult, TextContent
 
 pytestmark = pytest.mark.anyio
 

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from incident_response.server.cli import main
 from incident_response.tools.journal import Journal
 from incident_response.tools.pending import PendingEngine

@@ -15,12 +15,13 @@ from typing import Any, Literal
 
 import anyio
 import pytest
+from mcp import Client, StdioServerParameters
+from mcp.types import ElicitRequestFormParams, ElicitResult
+
 from incident_response.server import approvals_command
 from incident_response.sim.serve import RunningSim
 from incident_response.tools.journal import Journal
 from incident_response.tools.pending import PendingEngine
-from mcp import Client, StdioServerParameters
-from mcp.types import ElicitRequestFormParams, ElicitResult
 
 from .confirm_env import NAMESPACE, Env, call, make_env, plan
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from incident_response.sim import behaviors, errors
 from incident_response.sim.cluster import Cluster, ManualClock, Timing
 from incident_response.sim.resources import (

@@ -7,8 +7,9 @@ import sys
 
 import anyio
 import pytest
-from incident_response.server.demo_command import walkthrough
 from mcp import Client, StdioServerParameters
+
+from incident_response.server.demo_command import walkthrough
 
 pytestmark = pytest.mark.anyio
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
 from incident_response.sim.serve import RunningSim
 from incident_response.tools import errors
 from incident_response.tools.kube import ClusterSource, RealKube, api_error

@@ -6,13 +6,14 @@ from typing import Any
 
 import pytest
 from builders import container_status, deployment, pod
+from mitigation_kube import MiniKube, node, service, with_resources
+
 from incident_response.tools import errors
 from incident_response.tools.isolation import plan_remove_from_service, split_heredoc, with_heredoc
 from incident_response.tools.memory import plan_memory_limit
 from incident_response.tools.nodes import plan_cordon, plan_drain
 from incident_response.tools.pods_delete import plan_delete_pod
 from incident_response.tools.traffic import plan_ingress_backend
-from mitigation_kube import MiniKube, node, service, with_resources
 
 
 def api_cluster(rs_selects_app: bool) -> MiniKube:

@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from incident_response.sim.serve import RunningSim
 from mcp import Client
+
+from incident_response.sim.serve import RunningSim
 
 from .mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused, serving
 

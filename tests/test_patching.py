@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+
 from incident_response.sim.patching import (
     GENERIC_INVALID_MESSAGE,
     JSON_PATCH,

@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from incident_response.tools import errors
 from incident_response.tools.deps import Mode
 from incident_response.tools.journal import Journal

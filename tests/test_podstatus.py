@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 from builders import NOW, container_status, pod
+
 from incident_response.tools.podstatus import component_of, kubectl_status, owner_of, pod_row
 
 

@@ -2,6 +2,7 @@ import shlex
 from typing import Any
 
 import pytest
+
 from incident_response.tools import errors
 from incident_response.tools.plan import KubeWrite
 from incident_response.tools.rollback import ANNOTATIONS_TO_SKIP, REVISION, pick_target, plan_rollback, undo_patch

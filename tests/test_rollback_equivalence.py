@@ -7,9 +7,10 @@ from pathlib import Path
 
 import anyio
 import pytest
+from mcp import Client
+
 from incident_response.sim.resources import HPAS
 from incident_response.sim.serve import RunningSim
-from mcp import Client
 
 from .confirm_env import NAMESPACE, Env, call, make_env, plan
 from .equivalence import assert_equivalent, snapshot

@@ -5,10 +5,11 @@ from typing import Any
 
 import pytest
 from builders import container_status, deployment, hpa, pod
+from mitigation_kube import MiniKube, node, with_resources
+
 from incident_response.tools import errors
 from incident_response.tools.plan import KubeWrite
 from incident_response.tools.scaling import CEILING_ENV, plan_override_hpa, plan_scale
-from mitigation_kube import MiniKube, node, with_resources
 
 
 def cluster(*extra: tuple[str, dict[str, Any]], replicas: int = 3, cpu: str = "4") -> MiniKube:

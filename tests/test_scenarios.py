@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 import pytest
+
 from incident_response.sim import behaviors
 from incident_response.sim.cluster import Cluster, ManualClock
 from incident_response.sim.controllers.common import REVISION

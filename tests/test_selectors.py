@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from incident_response.sim.selectors import (
     SUPPORTED_FIELDS,
     LabelSelector,

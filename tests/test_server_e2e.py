@@ -10,13 +10,14 @@ from typing import Any
 
 import anyio
 import pytest
-from incident_response.server.app import build_server
-from incident_response.server.config import Settings, resolve_cluster
-from incident_response.sim.serve import RunningSim
 from kubectl_runner import Kubectl
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.types import CallToolResult, TextContent, TextResourceContents
+
+from incident_response.server.app import build_server
+from incident_response.server.config import Settings, resolve_cluster
+from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import SimFactory
+
 from incident_response.sim.serve import RunningSim
 
 JSON = "application/json"

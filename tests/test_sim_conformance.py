@@ -18,11 +18,12 @@ from typing import Any, TypeVar
 
 import pytest
 from conftest import SimFactory
+from kubectl_runner import Kubectl
+
 from incident_response.sim.resources import DEPLOYMENTS, NODES, PODS, REPLICASETS
 from incident_response.sim.scenarios import SCENARIOS
 from incident_response.sim.serve import RunningSim, run_sim
 from incident_response.sim.tables import pod_status
-from kubectl_runner import Kubectl
 
 NS = "shop"
 IMAGE = "registry.example.com/shop/{}"

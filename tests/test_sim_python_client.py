@@ -11,9 +11,10 @@ from typing import Any, TypeVar
 
 import pytest
 from conftest import SimFactory
-from incident_response.sim.serve import RunningSim, run_sim
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
+
+from incident_response.sim.serve import RunningSim, run_sim
 
 T = TypeVar("T")
 

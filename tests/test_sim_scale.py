@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from kubectl_runner import Kubectl
+
 from incident_response.sim.resources import PODS
 from incident_response.sim.serve import run_sim
-from kubectl_runner import Kubectl
 
 EXTRA_PODS = 10_000
 STARTUP_BUDGET_SECONDS = 30.0

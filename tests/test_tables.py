@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from incident_response.sim.tables import human_duration, pod_ready, pod_restarts, pod_status, render_table
 
 NOW = datetime(2025, 1, 10, 12, 0, 0, tzinfo=UTC)

@@ -6,6 +6,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
+from pydantic import BaseModel, Field
+
 from incident_response.tools import errors
 from incident_response.tools.decide import Action, Decision, Facts, RecentRollout, decide, find_poisonings, group_by
 from incident_response.tools.deps import Deps
@@ -24,7 +26,6 @@ from incident_response.tools.workloads import (
     revision_of,
     rollout_time,
 )
-from pydantic import BaseModel, Field
 
 MAX_PROBLEM_PODS = 20
 MAX_TOP = 5

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from pydantic import Field
+
 from incident_response.tools import backends, capacity, errors
 from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.kube import Kube
@@ -22,7 +24,6 @@ from incident_response.tools.scaling import (
     scale_command,
     template_spec,
 )
-from pydantic import Field
 
 
 def scale_step(kube: Kube, namespace: str, name: str, replicas: int, was: int) -> Step:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from pydantic import BaseModel, Field
+
 from incident_response.tools.deps import Deps
 from incident_response.tools.models import ToolResult, Truncation
 from incident_response.tools.workloads import selector_string
-from pydantic import BaseModel, Field
 
 MAX_ADDRESSES = 100
 

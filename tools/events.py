@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
+from pydantic import BaseModel, Field
+
 from incident_response.tools import errors
 from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.models import ToolResult, Truncation
 from incident_response.tools.quantity import age_seconds, human_age, parse_time
-from pydantic import BaseModel, Field
 
 MAX_MESSAGE = 300
 FETCH_LIMIT = 5000

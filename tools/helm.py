@@ -9,10 +9,11 @@ import gzip
 import json
 from typing import Annotated, Any
 
+from pydantic import BaseModel, Field
+
 from incident_response.tools import errors
 from incident_response.tools.deps import Deps
 from incident_response.tools.models import ToolResult, Truncation
-from pydantic import BaseModel, Field
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_DESCRIPTION = 300

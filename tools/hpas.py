@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from pydantic import BaseModel, Field
+
 from incident_response.tools.deps import Deps
 from incident_response.tools.models import ToolResult, Truncation
-from pydantic import BaseModel, Field
 
 
 class HpaRow(BaseModel):

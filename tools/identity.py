@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from pydantic import BaseModel, Field
+
 from incident_response import __version__
 from incident_response.tools import errors
 from incident_response.tools.deps import Deps, Mode
 from incident_response.tools.models import ToolResult
-from pydantic import BaseModel, Field
 
 MAX_RULES = 40
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from pydantic import Field
+
 from incident_response.tools import errors
 from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.kube import Kube
@@ -12,7 +14,6 @@ from incident_response.tools.pods import fetch_pods
 from incident_response.tools.podstatus import containers_ready, is_problem, restart_count
 from incident_response.tools.redact import redact
 from incident_response.tools.workloads import selector_string
-from pydantic import Field
 
 MAX_BYTES = 64 * 1024
 DEPLOYMENT_PREFIXES = ("deployment/", "deploy/", "deployments/")

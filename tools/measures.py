@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from pydantic import BaseModel, Field
+
 from incident_response.tools import errors, isolation, labels, memory, nodes, scaling, traffic
 from incident_response.tools.deps import Deps
 from incident_response.tools.journal import CommandRow
@@ -18,7 +20,6 @@ from incident_response.tools.kube import Kube
 from incident_response.tools.models import ToolResult
 from incident_response.tools.pending import Proposal
 from incident_response.tools.plan import KubeWrite, PendingCommand, PlanDraft, Target, pointer_parts
-from pydantic import BaseModel, Field
 
 
 class Measure(BaseModel):

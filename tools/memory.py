@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
+from pydantic import Field
+
 from incident_response.tools import backends, capacity, errors
 from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.kube import Kube
@@ -14,7 +16,6 @@ from incident_response.tools.podstatus import restart_count
 from incident_response.tools.quantity import memory_text, parse_quantity
 from incident_response.tools.rollback import selector_string
 from incident_response.tools.scaling import patch_command, template_spec
-from pydantic import Field
 
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 

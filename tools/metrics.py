@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Annotated, Any, Literal
 
+from pydantic import BaseModel, Field
+
 from incident_response.tools import errors
 from incident_response.tools.deps import Deps
 from incident_response.tools.kube import Kube
 from incident_response.tools.models import ToolResult, Truncation
 from incident_response.tools.pods import Selector
 from incident_response.tools.quantity import cpu_text, memory_text, parse_quantity, percent
-from pydantic import BaseModel, Field
 
 METRICS_MISSING = (
     "the metrics API (metrics.k8s.io) is not available in this cluster, so usage is unknown; requests and limits "

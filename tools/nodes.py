@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
+from pydantic import Field
+
 from incident_response.tools import backends, capacity, commands, errors, labels
 from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.isolation import with_heredoc
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
 from incident_response.tools.plan import Change, KubeWrite, PlanDraft, Step, Target, pointer, precondition
-from pydantic import Field
 
 MIRROR = "kubernetes.io/config.mirror"
 NODE_PATHS = [pointer("metadata", "uid"), pointer("spec", "unschedulable")]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
+from pydantic import BaseModel, Field
+
 from incident_response.tools.models import ToolResult
 from incident_response.tools.plan import Change, Drift, Precondition, Risk, Target
-from pydantic import BaseModel, Field
 
 Status = Literal[
     "blocked", "pending", "approved", "awaiting_approval", "succeeded", "failed", "unknown", "stale", "denied",

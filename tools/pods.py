@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from pydantic import Field
+
 from incident_response.tools import errors
 from incident_response.tools.deps import Deps
 from incident_response.tools.kube import Kube
 from incident_response.tools.models import ToolResult, Truncation
 from incident_response.tools.podstatus import PodRow, pod_row
-from pydantic import Field
 
 # How many pods one call reads from the API at most; beyond it the answer says it is truncated.
 FETCH_LIMIT = 2000

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from pydantic import Field
+
 from incident_response.tools import backends, commands, errors
 from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
 from incident_response.tools.plan import Change, KubeWrite, PlanDraft, Step, Target, pointer, precondition
-from pydantic import Field
 
 RECREATING = {"ReplicaSet", "StatefulSet", "DaemonSet", "Job", "ReplicationController"}
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from incident_response.tools.quantity import age_seconds, human_age, parse_time
 from pydantic import BaseModel, Field
+
+from incident_response.tools.quantity import age_seconds, human_age, parse_time
 
 # STATUS values that mean the pod finished on purpose rather than failing.
 FINISHED = {"Completed", "Succeeded"}

@@ -12,6 +12,8 @@ from __future__ import annotations
 import copy
 from typing import Annotated, Any
 
+from pydantic import Field
+
 from incident_response.tools import commands, errors
 from incident_response.tools.deps import Deps
 from incident_response.tools.kube import Kube
@@ -26,7 +28,6 @@ from incident_response.tools.plan import (
     pointer,
     precondition,
 )
-from pydantic import Field
 
 REVISION = "deployment.kubernetes.io/revision"
 HASH_LABEL = "pod-template-hash"

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import anyio.to_thread
+from pydantic import BaseModel, Field
+
 from incident_response.tools import errors
 from incident_response.tools.deps import Deps, Progress
 from incident_response.tools.kube import Kube
@@ -23,7 +25,6 @@ from incident_response.tools.workloads import (
     selector_string,
     template_differences,
 )
-from pydantic import BaseModel, Field
 
 Namespace = Annotated[str, Field(description="Namespace of the deployment.")]
 DeploymentName = Annotated[str, Field(description="Deployment name.")]

@@ -12,13 +12,14 @@ import os
 import shlex
 from typing import Annotated, Any
 
+from pydantic import Field
+
 from incident_response.tools import backends, capacity, commands, errors
 from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
 from incident_response.tools.plan import KubeWrite, PlanDraft, Step, Target, diff_values, pointer, precondition
 from incident_response.tools.rollback import selector_string
-from pydantic import Field
 
 LARGE_FACTOR = 10
 DEFAULT_CEILING = 100

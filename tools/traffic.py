@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from pydantic import Field
+
 from incident_response.tools import backends, errors, labels
 from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
 from incident_response.tools.plan import Change, KubeWrite, PlanDraft, Step, Target, diff_values, pointer, precondition
 from incident_response.tools.scaling import patch_command
-from pydantic import Field
 
 
 def selector_patch(old: dict[str, str], new: dict[str, str]) -> dict[str, Any]:

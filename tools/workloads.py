@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from incident_response.tools.quantity import parse_time
 from pydantic import BaseModel, Field
+
+from incident_response.tools.quantity import parse_time
 
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
