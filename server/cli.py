@@ -34,3 +34,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(2)
     code: int = args.run(args)
     raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()

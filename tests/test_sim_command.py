@@ -1,0 +1,53 @@
+"""`incident-response-mcp sim`: serves a scenario on 127.0.0.1 and writes a kubeconfig for it alone."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+from incident_response.sim.scenarios import SCENARIOS
+
+CLI = [sys.executable, "-m", "incident_response.server.cli"]
+
+
+def test_sim_serves_a_scenario_and_writes_its_kubeconfig(tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "kc" / "config"
+    proc = subprocess.Popen(
+        [*CLI, "sim", "--scenario", "bad-deploy", "--port", "0", "--kubeconfig-out", str(kubeconfig)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # blocks until the server listens (or the process dies: EOF)
+        assert "listening on http://127.0.0.1:" in first, first + (proc.stderr.read() if proc.poll() else "")
+        url = first.rsplit(" ", 1)[-1].strip()
+        config = yaml.safe_load(kubeconfig.read_text(encoding="utf-8"))
+        assert config["current-context"] == "sim"
+        assert [c["cluster"]["server"] for c in config["clusters"]] == [url]
+        with urllib.request.urlopen(f"{url}/api/v1/namespaces/shop/pods", timeout=10) as response:
+            pods = json.load(response)["items"]
+        assert any(p["metadata"]["labels"].get("app") == "checkout" for p in pods)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=20)
+    assert code == 0
+
+
+def test_sim_lists_its_scenarios() -> None:
+    done = subprocess.run([*CLI, "sim", "--list-scenarios"], capture_output=True, text=True, timeout=60, check=True)
+    assert [line.split()[0] for line in done.stdout.splitlines()] == list(SCENARIOS)
+
+
+def test_an_unknown_scenario_is_refused_with_the_choices() -> None:
+    done = subprocess.run([*CLI, "sim", "--scenario", "nope"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "unknown scenario 'nope'" in done.stderr
+    assert "bad-deploy" in done.stderr
