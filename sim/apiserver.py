@@ -251,10 +251,13 @@ class ApiServer:
         limit = list_limit(request)
         cont = request.query.get("continue")
         after = decode_continue(cont) if cont else None
-        items, rv, next_key = self.store.list(res, target.namespace, predicates(request), limit, after)
+        checks = predicates(request)
+        items, rv, next_key = self.store.list(res, target.namespace, checks, limit, after)
         list_meta: dict[str, Any] = {"resourceVersion": str(rv)}
         if next_key is not None:
             list_meta["continue"] = encode_continue(next_key)
+            if not checks:  # as upstream: the count is only given when it is exact, i.e. nothing filters the list
+                list_meta["remainingItemCount"] = self.store.count_after(res, target.namespace, next_key)
         if wants_table(request):
             return json_response(table(request, res, items, list_meta, self.store.clock()))
         return json_response(

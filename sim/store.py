@@ -129,6 +129,12 @@ class Store:
                     last = key
             return out, self._rv, None
 
+    def count_after(self, res: ResourceType, namespace: str | None, key: tuple[str, str]) -> int:
+        """How many objects of a type (in a namespace, or all) sort after `key`: a paged list's remainder."""
+        with self.lock:
+            bucket = self._objects.get(res.key, {})
+            return sum(1 for k in bucket if k > key and (namespace is None or k[0] == namespace))
+
     def events_since(self, resource_version: int) -> builtins.list[WatchEvent]:
         """Changes after `resource_version`; 410 Gone when the log no longer reaches back that far."""
         with self.lock:

@@ -202,6 +202,11 @@ def test_list_pagination_and_label_selectors(sim: RunningSim) -> None:
             break
         path = f"/api/v1/namespaces/default/configmaps?limit=2&labelSelector=tier&continue={token}"
     assert seen == [f"page-{i}" for i in range(5)]
+    _, first_page = call(sim, "GET", "/api/v1/namespaces/default/configmaps?limit=2")
+    total = len(call(sim, "GET", "/api/v1/namespaces/default/configmaps")[1]["items"])
+    assert first_page["metadata"]["remainingItemCount"] == total - 2
+    _, filtered = call(sim, "GET", "/api/v1/namespaces/default/configmaps?limit=2&labelSelector=tier")
+    assert "remainingItemCount" not in filtered["metadata"]
     _, only_a = call(sim, "GET", "/api/v1/namespaces/default/configmaps?labelSelector=tier%20in%20(a)")
     assert [i["metadata"]["name"] for i in only_a["items"]] == ["page-1", "page-3"]
     _, not_a = call(sim, "GET", "/api/v1/namespaces/default/configmaps?labelSelector=tier!%3Da,tier")
