@@ -10,7 +10,8 @@ import pytest
 
 from incident_response.sim.serve import RunningSim
 from incident_response.tools import errors
-from incident_response.tools.kube import ClusterSource, RealKube, api_error
+from incident_response.tools.kube import ClusterSource, RealKube
+from incident_response.tools.kube_errors import api_error
 
 
 def status_body(code: int, reason: str, message: str) -> bytes:

@@ -19,7 +19,8 @@
         ├── Timeout                a read got no answer in time (nothing was changed by it)
         └── OutcomeUnknown         a write was sent but no answer came back: it may or may not have been applied
 
-Only `tools/kube.py` turns client-library and HTTP failures into these (chained `from e`).
+Only the seam turns client-library and HTTP failures into these (chained `from e`): `tools/kube.py`, through
+`tools/kube_errors.py`.
 """
 
 from __future__ import annotations

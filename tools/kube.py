@@ -2,21 +2,20 @@
 
 This is the only module that imports the `kubernetes` client library, and it does so inside functions so that the
 MCP handshake never pays for the import. Objects cross the seam as plain dicts (the API's JSON); failures cross it
-as the typed errors of `tools.errors`, translated once, here.
+as the typed errors of `tools.errors`, translated by `tools.kube_errors`. Paths come from `tools.resources`.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
-from urllib.parse import quote
 
 from incident_response.tools import errors
+from incident_response.tools.kube_errors import api_error, translate_transport_errors
+from incident_response.tools.resources import RESOURCES, resource_info
 
 if TYPE_CHECKING:
     from kubernetes.client.api_client import ApiClient
@@ -35,58 +34,6 @@ PATCH_CONTENT_TYPES: dict[str, str] = {
 Body = dict[str, Any] | list[Any]
 Query = list[tuple[str, str]]
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
-
-
-@dataclass(frozen=True)
-class ResourceInfo:
-    group: str
-    version: str
-    kind: str
-    namespaced: bool
-
-    def path(self, plural: str, namespace: str | None, name: str | None = None, subresource: str | None = None) -> str:
-        prefix = f"/apis/{self.group}/{self.version}" if self.group else "/api/v1"
-        parts = [prefix]
-        if self.namespaced:
-            if namespace is None:
-                if name is not None:
-                    raise errors.InvalidArgument(f"{plural} are namespaced: give a namespace")
-            else:
-                parts.append(f"namespaces/{quote(namespace, safe='')}")
-        parts.append(plural.split(".", 1)[0])
-        if name is not None:
-            parts.append(quote(name, safe=""))
-        if subresource is not None:
-            parts.append(subresource)
-        return "/".join(parts)
-
-
-RESOURCES: dict[str, ResourceInfo] = {
-    "namespaces": ResourceInfo("", "v1", "Namespace", False),
-    "nodes": ResourceInfo("", "v1", "Node", False),
-    "pods": ResourceInfo("", "v1", "Pod", True),
-    "services": ResourceInfo("", "v1", "Service", True),
-    "endpoints": ResourceInfo("", "v1", "Endpoints", True),
-    "events": ResourceInfo("", "v1", "Event", True),
-    "secrets": ResourceInfo("", "v1", "Secret", True),
-    "configmaps": ResourceInfo("", "v1", "ConfigMap", True),
-    "persistentvolumeclaims": ResourceInfo("", "v1", "PersistentVolumeClaim", True),
-    "deployments": ResourceInfo("apps", "v1", "Deployment", True),
-    "replicasets": ResourceInfo("apps", "v1", "ReplicaSet", True),
-    "horizontalpodautoscalers": ResourceInfo("autoscaling", "v2", "HorizontalPodAutoscaler", True),
-    "networkpolicies": ResourceInfo("networking.k8s.io", "v1", "NetworkPolicy", True),
-    "ingresses": ResourceInfo("networking.k8s.io", "v1", "Ingress", True),
-    "poddisruptionbudgets": ResourceInfo("policy", "v1", "PodDisruptionBudget", True),
-    "pods.metrics.k8s.io": ResourceInfo("metrics.k8s.io", "v1beta1", "PodMetrics", True),
-    "nodes.metrics.k8s.io": ResourceInfo("metrics.k8s.io", "v1beta1", "NodeMetrics", False),
-}
-
-
-def resource_info(resource: str) -> ResourceInfo:
-    try:
-        return RESOURCES[resource]
-    except KeyError:
-        raise errors.InvalidArgument(f"unknown resource {resource!r}; known: {', '.join(sorted(RESOURCES))}") from None
 
 
 @dataclass
@@ -334,15 +281,8 @@ class RealKube:
         return self._json("GET", "/version", verb="get", resource="version")
 
     def whoami(self) -> str | None:
-        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
         try:
-            review = self._json(
-                "POST",
-                "/apis/authentication.k8s.io/v1/selfsubjectreviews",
-                body=body,
-                verb="create",
-                resource="selfsubjectreviews",
-            )
+            review = self._review("authentication.k8s.io", "SelfSubjectReview")
         except (errors.NotFound, errors.Forbidden, errors.BadRequest):
             return self._kubeconfig_user
         user = ((review.get("status") or {}).get("userInfo") or {}).get("username")
@@ -356,35 +296,21 @@ class RealKube:
             attributes["namespace"] = namespace
         if subresource is not None:
             attributes["subresource"] = subresource
-        body = {
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SelfSubjectAccessReview",
-            "spec": {"resourceAttributes": attributes},
-        }
-        review = self._json(
-            "POST",
-            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
-            body=body,
-            verb="create",
-            resource="selfsubjectaccessreviews",
-        )
+        review = self._review("authorization.k8s.io", "SelfSubjectAccessReview", {"resourceAttributes": attributes})
         return bool((review.get("status") or {}).get("allowed"))
 
     def rules_review(self, namespace: str) -> dict[str, Any]:
-        body = {
-            "apiVersion": "authorization.k8s.io/v1",
-            "kind": "SelfSubjectRulesReview",
-            "spec": {"namespace": namespace},
-        }
-        review = self._json(
-            "POST",
-            "/apis/authorization.k8s.io/v1/selfsubjectrulesreviews",
-            body=body,
-            verb="create",
-            resource="selfsubjectrulesreviews",
-        )
+        review = self._review("authorization.k8s.io", "SelfSubjectRulesReview", {"namespace": namespace})
         status: dict[str, Any] = review.get("status") or {}
         return status
+
+    def _review(self, group: str, kind: str, spec: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Create a SelfSubject*Review (nothing is stored) and return the server's answer."""
+        plural = kind.lower() + "s"
+        body: dict[str, Any] = {"apiVersion": f"{group}/v1", "kind": kind}
+        if spec is not None:
+            body["spec"] = spec
+        return self._json("POST", f"/apis/{group}/v1/{plural}", body=body, verb="create", resource=plural)
 
     # -- writes --------------------------------------------------------------------------------------------------
 
@@ -523,8 +449,9 @@ class RealKube:
             body=body,
             auth_settings=["BearerToken"],
         )
-        where = _where(namespace)
-        with _translate_transport_errors(method, verb, resource, name, where, write):
+        with translate_transport_errors(
+            verb, resource, name, namespace, write=write, read_timeout=READ_TIMEOUT_SECONDS
+        ):
             response: Any = self._api.call_api(
                 method_,
                 url,
@@ -556,102 +483,3 @@ def _write_query(dry_run: bool, *, field_manager: bool = False) -> list[tuple[st
     if field_manager:
         query.append(("fieldManager", FIELD_MANAGER))
     return query
-
-
-def _where(namespace: str | None) -> str:
-    return f" in namespace {namespace!r}" if namespace else ""
-
-
-@contextmanager
-def _translate_transport_errors(
-    method: str, verb: str, resource: str, name: str | None, where: str, write: bool
-) -> Iterator[None]:
-    """Map urllib3 failures: not sent -> ClusterUnreachable; sent but unanswered -> Timeout or OutcomeUnknown."""
-    from urllib3 import exceptions as http
-
-    target = f"{verb} {resource}{' ' + name if name else ''}{where}"
-    try:
-        yield
-    except (http.ConnectTimeoutError, http.NewConnectionError, http.NameResolutionError) as e:
-        raise errors.ClusterUnreachable(
-            f"the Kubernetes API server is unreachable ({type(e).__name__}) while trying to {target}; nothing was "
-            "changed. Check that the cluster is up and the kubeconfig points at it, then retry"
-        ) from e
-    except http.SSLError as e:
-        raise errors.ClusterUnreachable(
-            f"TLS to the Kubernetes API server failed while trying to {target}: {errors.truncate(str(e))}"
-        ) from e
-    except (http.ReadTimeoutError, http.ProtocolError, http.MaxRetryError) as e:
-        if write:
-            raise errors.OutcomeUnknown(
-                f"the request to {target} was sent but no answer came back ({type(e).__name__}); it may or may not "
-                "have been applied. Read the object again to see its current state before retrying"
-            ) from e
-        if isinstance(e, http.ReadTimeoutError):
-            raise errors.Timeout(
-                f"the Kubernetes API server did not answer in {READ_TIMEOUT_SECONDS:.0f}s to {target}; the cluster "
-                "may be overloaded. Retry once, with a narrower selector or smaller limit if it was a list"
-            ) from e
-        raise errors.ClusterUnreachable(
-            f"the connection to the Kubernetes API server was lost while trying to {target} ({type(e).__name__}); "
-            "check that the cluster is up, then retry"
-        ) from e
-
-
-def _status_message(status: int, data: bytes) -> tuple[str, str]:
-    """The (reason, message) of a failure Status body, or of a non-Status body."""
-    try:
-        body = json.loads(data)
-    except ValueError:
-        body = None
-    if isinstance(body, dict) and body.get("kind") == "Status":
-        return str(body.get("reason") or ""), str(body.get("message") or "")
-    text = data.decode("utf-8", errors="replace").strip()
-    return "", text or f"HTTP {status}"
-
-
-def api_error(
-    status: int, data: bytes, *, verb: str, resource: str, name: str | None = None, namespace: str | None = None
-) -> errors.ApiError:
-    """Translate a failed HTTP answer into the typed error the model reads. Public for tests of the wording."""
-    reason, message = _status_message(status, data)
-    message = errors.truncate(message)
-    where = _where(namespace)
-    what = f"{resource} {name!r}" if name else resource
-    common: dict[str, Any] = {"code": status, "reason": reason, "verb": verb, "resource": resource, "name": name}
-    if status == 404:
-        return errors.NotFound(
-            f"{what} not found{where} ({message}); check the name and namespace, for example by listing them first",
-            **common,
-        )
-    if status == 403:
-        return errors.Forbidden(
-            f"forbidden: the server's identity may not {verb} {resource}{where} ({message}). Run server_info to see "
-            "what it may do; a human with more rights must do this, or grant the RBAC",
-            **common,
-        )
-    if status == 401:
-        return errors.Unauthorized(
-            f"the cluster rejected the server's credentials ({message}); the kubeconfig's token or certificate may "
-            "have expired. Ask the operator to refresh it and restart the server",
-            **common,
-        )
-    if status == 409:
-        return errors.Conflict(
-            f"conflict on {what}{where}: {message}. Read it again and decide on the current state", **common
-        )
-    if status == 410:
-        return errors.Gone(f"{message}; the listing went stale, run the tool again", **common)
-    if status == 422:
-        return errors.Invalid(f"the API server rejected {verb} {what}{where} as invalid: {message}", **common)
-    if status == 400:
-        return errors.BadRequest(f"the API server rejected {verb} {what}{where}: {message}", **common)
-    if status == 429:
-        return errors.TooManyRequests(
-            f"the API server is throttling requests ({message}); wait a few seconds and retry", **common
-        )
-    return errors.ServerError(
-        f"the API server failed to {verb} {what}{where} (HTTP {status} {reason}): {message}. Retry once; if it keeps "
-        "failing the control plane itself may be part of the incident",
-        **common,
-    )
