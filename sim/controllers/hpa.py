@@ -33,6 +33,29 @@ def cpu_target(hpa: Obj) -> int | None:
     return None
 
 
+def recommend(usage: int, requested: int, counted: int, missing: list[int], percent: int, current: int) -> int:
+    """Upstream's replica calculation (replica_calculator.go) for the pods with metrics plus those `missing` them.
+
+    A pod without metrics counts as using its whole request (at least the target) when the others say scale down,
+    and nothing when they say scale up; a recommendation that this brings within tolerance, reverses, or moves
+    the other way than the usage keeps the current count. Without that rule, load that shifts onto the pods that
+    are briefly running would resize the target back and forth.
+    """
+    ratio = usage * 100 / requested / percent
+    if not missing:
+        return current if abs(ratio - 1.0) <= TOLERANCE else math.ceil(ratio * counted)
+    if ratio < 1.0:
+        usage += sum(request * max(100, percent) // 100 for request in missing)
+    requested += sum(missing)
+    adjusted = usage * 100 / requested / percent
+    if abs(adjusted - 1.0) <= TOLERANCE or (ratio < 1.0 < adjusted) or (ratio > 1.0 > adjusted):
+        return current
+    desired = math.ceil(adjusted * (counted + len(missing)))
+    if (adjusted < 1.0 and desired > current) or (adjusted > 1.0 and desired < current):
+        return current
+    return desired
+
+
 class HPAController:
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
@@ -123,10 +146,15 @@ class HPAController:
             )
         else:
             usage = requested = counted = 0
+            missing: list[int] = []  # requests of started pods without metrics (a crash-looping container in backoff)
             for pod in self._pods(snap, target):
                 measured = self.cluster.pod_usage(pod)
                 cpu_request, _ = pod_requests(pod)
-                if measured is None or terminating(pod) or not cpu_request:
+                if terminating(pod) or not cpu_request:
+                    continue
+                if measured is None:
+                    if (pod.get("status") or {}).get("phase") == "Running":
+                        missing.append(cpu_request)
                     continue
                 usage += measured[0]
                 requested += cpu_request
@@ -145,9 +173,7 @@ class HPAController:
                 )
             else:
                 utilization = round(usage * 100 / requested)
-                ratio = usage * 100 / requested / percent
-                if abs(ratio - 1.0) > TOLERANCE:
-                    desired = math.ceil(ratio * counted)
+                desired = recommend(usage, requested, counted, missing, percent, current)
                 metrics = [
                     {
                         "type": "Resource",
