@@ -13,6 +13,7 @@ from mcp.server import MCPServer
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
+from incident_response.sim.resources import HPAS
 from incident_response.sim.serve import RunningSim
 from incident_response.tools.deps import Mode
 from incident_response.tools.kube import ClusterSource, RealKube
@@ -76,6 +77,17 @@ def make_env(sim: RunningSim, state: Path) -> Env:
     kube = RealKube.connect(ClusterSource(kubeconfig=sim.kubeconfig_path, context=sim.context))
     assert kube.get("deployments", DEPLOYMENT, NAMESPACE)["metadata"]["annotations"][REVISION] == "3"
     return Env(sim, kube, state, Clock(), DEPLOYMENT)
+
+
+def without_autoscaler(env: Env) -> Env:
+    """Remove the deployment's HPA: it resizes on simulated CPU at its own pace (and takes back a manual scale
+    at its next sync, as upstream does), which is not what these tests look at."""
+    store = env.sim.cluster.store
+    for hpa in list(store.items(HPAS, NAMESPACE)):
+        if (hpa.get("spec") or {}).get("scaleTargetRef", {}).get("name") == env.deployment:
+            store.remove(HPAS, NAMESPACE, hpa["metadata"]["name"])
+    env.sim.wait_ticks(2)  # a tick already under way works from a snapshot that still has the HPA
+    return env
 
 
 async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:

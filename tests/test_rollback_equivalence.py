@@ -9,23 +9,13 @@ import anyio
 import pytest
 from mcp import Client
 
-from incident_response.sim.resources import HPAS
 from incident_response.sim.serve import RunningSim
 
-from .confirm_env import NAMESPACE, Env, call, make_env, plan
+from .confirm_env import NAMESPACE, Env, call, make_env, plan, without_autoscaler
 from .equivalence import assert_equivalent, snapshot
 from .kubectl_runner import Kubectl
 
 pytestmark = pytest.mark.anyio
-
-
-def without_autoscaler(env: Env) -> Env:
-    """Remove the deployment's HPA: it resizes on simulated CPU at its own pace, which is not what we compare."""
-    store = env.sim.cluster.store
-    for hpa in list(store.items(HPAS, NAMESPACE)):
-        if (hpa.get("spec") or {}).get("scaleTargetRef", {}).get("name") == env.deployment:
-            store.remove(HPAS, NAMESPACE, hpa["metadata"]["name"])
-    return env
 
 
 async def settled(env: Env) -> dict[str, dict[str, object]]:
