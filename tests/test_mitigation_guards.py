@@ -1,12 +1,12 @@
-"""Each planner guard triggered on plain dicts (MiniKube): refusals raise, warnings land in the plan."""
+"""Each planner guard triggered on plain dicts (FakeKube): refusals raise, warnings land in the plan."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from builders import container_status, deployment, pod
-from mitigation_kube import MiniKube, node, service, with_resources
+from builders import container_status, deployment, node, pod, service, with_resources
+from fakekube import FakeKube
 
 from incident_response.tools import errors
 from incident_response.tools.isolation import plan_remove_from_service, split_heredoc, with_heredoc
@@ -16,7 +16,7 @@ from incident_response.tools.pods_delete import plan_delete_pod
 from incident_response.tools.traffic import plan_ingress_backend
 
 
-def api_cluster(rs_selects_app: bool) -> MiniKube:
+def api_cluster(rs_selects_app: bool) -> FakeKube:
     good = [pod(f"api-{i}", labels={"app": "api", "version": "stable"}) for i in range(2)]
     bad = pod("api-bad-0", labels={"app": "api", "version": "bad"})
     bad["metadata"]["ownerReferences"] = [
@@ -25,7 +25,7 @@ def api_cluster(rs_selects_app: bool) -> MiniKube:
     match = {"app": "api", "version": "bad"} if rs_selects_app else {"version": "bad"}
     rs = {"kind": "ReplicaSet", "metadata": {"name": "api-bad-x", "namespace": "shop", "uid": "rs-bad"},
           "spec": {"selector": {"matchLabels": match}}}  # fmt: skip
-    return MiniKube(("services", service("api", {"app": "api"})), ("replicasets", rs),
+    return FakeKube(("services", service("api", {"app": "api"})), ("replicasets", rs),
                     *[("pods", p) for p in [*good, bad]])  # fmt: skip
 
 
@@ -52,7 +52,7 @@ def test_heredoc_round_trips() -> None:
 
 def test_memory_limit_guards() -> None:
     web = with_resources(deployment("web"), requests={"memory": "256Mi"}, limits={"memory": "256Mi"})
-    kube = MiniKube(("deployments", web), ("nodes", node("node-1", memory="4Gi")))
+    kube = FakeKube(("deployments", web), ("nodes", node("node-1", memory="4Gi")))
     with pytest.raises(errors.InvalidArgument, match="not a valid memory quantity"):
         plan_memory_limit(kube, "shop", "web", "web", "lots")
     with pytest.raises(errors.InvalidArgument, match="no container 'nope'"):
@@ -64,7 +64,7 @@ def test_memory_limit_guards() -> None:
 
 
 def test_cordon_and_uncordon_refuse_when_nothing_changes() -> None:
-    kube = MiniKube(("nodes", node("node-1")), ("nodes", node("node-2", unschedulable=True)))
+    kube = FakeKube(("nodes", node("node-1")), ("nodes", node("node-2", unschedulable=True)))
     with pytest.raises(errors.InvalidArgument, match="already cordoned"):
         plan_cordon(kube, "node-2")
     with pytest.raises(errors.InvalidArgument, match="not cordoned"):
@@ -72,8 +72,8 @@ def test_cordon_and_uncordon_refuse_when_nothing_changes() -> None:
     assert any("last schedulable node" in w for w in plan_cordon(kube, "node-1").warnings)
 
 
-def drain_cluster(*pods: dict[str, Any]) -> MiniKube:
-    return MiniKube(("nodes", node("node-1")), ("nodes", node("node-2")), *[("pods", p) for p in pods])
+def drain_cluster(*pods: dict[str, Any]) -> FakeKube:
+    return FakeKube(("nodes", node("node-1")), ("nodes", node("node-2")), *[("pods", p) for p in pods])
 
 
 def test_drain_refuses_unmanaged_pods_and_skips_daemonsets() -> None:
@@ -100,7 +100,7 @@ def test_drain_says_which_evictions_a_budget_blocks_and_when_pods_do_not_fit() -
 
 
 def test_delete_pod_says_whether_it_comes_back() -> None:
-    kube = MiniKube(("pods", pod("lone")), ("pods", pod("web-1", deployment="web")))
+    kube = FakeKube(("pods", pod("lone")), ("pods", pod("web-1", deployment="web")))
     assert "will NOT come back" in plan_delete_pod(kube, "shop", "lone").summary
     assert "will create a replacement" in plan_delete_pod(kube, "shop", "web-1").summary
 
@@ -110,7 +110,7 @@ def test_switch_ingress_refuses_a_service_without_ready_endpoints() -> None:
                "spec": {"rules": [{"http": {"paths": [{"path": "/", "backend": {"service": {
                    "name": "web", "port": {"number": 80}}}}]}}]}}  # fmt: skip
     empty = {"kind": "Endpoints", "metadata": {"name": "spare", "namespace": "shop"}, "subsets": []}
-    kube = MiniKube(("ingresses", ingress), ("services", service("spare", {"app": "spare"})), ("endpoints", empty))
+    kube = FakeKube(("ingresses", ingress), ("services", service("spare", {"app": "spare"})), ("endpoints", empty))
     with pytest.raises(errors.InvalidArgument, match="no ready endpoints"):
         plan_ingress_backend(kube, "shop", "shop", "spare")
     with pytest.raises(errors.NotFound):

@@ -4,21 +4,21 @@ import shlex
 from typing import Any
 
 import pytest
-from builders import container_status, deployment, hpa, pod
-from mitigation_kube import MiniKube, node, with_resources
+from builders import container_status, deployment, hpa, node, pod, with_resources
+from fakekube import FakeKube
 
 from incident_response.tools import errors
 from incident_response.tools.plan import KubeWrite
 from incident_response.tools.scaling import CEILING_ENV, plan_override_hpa, plan_scale
 
 
-def cluster(*extra: tuple[str, dict[str, Any]], replicas: int = 3, cpu: str = "4") -> MiniKube:
+def cluster(*extra: tuple[str, dict[str, Any]], replicas: int = 3, cpu: str = "4") -> FakeKube:
     web = with_resources(deployment("web", replicas=replicas), requests={"cpu": "500m", "memory": "256Mi"})
     pods = [
         ("pods", with_resources(pod(f"web-{i}", deployment="web"), requests={"cpu": "500m", "memory": "256Mi"}))
         for i in range(replicas)
     ]
-    return MiniKube(("deployments", web), *pods, ("nodes", node("node-1", cpu=cpu)), *extra)
+    return FakeKube(("deployments", web), *pods, ("nodes", node("node-1", cpu=cpu)), *extra)
 
 
 def test_scale_plan_renders_the_playbook_command_and_the_scale_subresource_write() -> None:
