@@ -16,7 +16,6 @@ from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
 from incident_response.tools.plan import Change, KubeWrite, PlanDraft, Step, Target, precondition
-from incident_response.tools.rollback import selector_string
 from incident_response.tools.scaling import (
     DEPLOYMENT_PATHS,
     current_replicas,
@@ -24,6 +23,7 @@ from incident_response.tools.scaling import (
     scale_command,
     template_spec,
 )
+from incident_response.tools.workloads import deployment_selector
 
 
 def scale_step(kube: Kube, namespace: str, name: str, replicas: int, was: int) -> Step:
@@ -51,7 +51,7 @@ def grow_checks(
     """Guards for the side that grows: it must be healthy, its HPA must allow the size, and the pods should fit."""
     name = backends.name_of(deployment)
     current = current_replicas(deployment)
-    pods = kube.list("pods", namespace, label_selector=selector_string(deployment) or None).items
+    pods = kube.list("pods", namespace, label_selector=deployment_selector(deployment)).items
     failing = sorted(backends.name_of(p) for p in pods if backends.broken(p))
     if failing:
         raise errors.InvalidArgument(

@@ -13,7 +13,7 @@ from incident_response.tools.models import ToolResult
 from incident_response.tools.pods import fetch_pods
 from incident_response.tools.podstatus import containers_ready, is_problem, restart_count
 from incident_response.tools.redact import redact
-from incident_response.tools.workloads import selector_string
+from incident_response.tools.workloads import deployment_selector
 
 MAX_BYTES = 64 * 1024
 DEPLOYMENT_PREFIXES = ("deployment/", "deploy/", "deployments/")
@@ -44,8 +44,8 @@ def resolve_target(kube: Kube, namespace: str, target: str) -> tuple[dict[str, A
         except errors.NotFound:
             deployment = name  # `kubectl logs web` means a pod; we also accept a deployment name
     deploy = kube.get("deployments", deployment, namespace)
-    selector = selector_string((deploy.get("spec") or {}).get("selector"))
-    fetched = fetch_pods(kube, namespace, selector or None, limit=500)
+    selector = deployment_selector(deploy)
+    fetched = fetch_pods(kube, namespace, selector, limit=500)
     if not fetched.pods:
         raise errors.NotFound(
             f"deployment {deployment} has no pods in namespace {namespace!r}; check list_pods and rollout_status",

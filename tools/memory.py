@@ -14,8 +14,8 @@ from incident_response.tools.pending import Proposal
 from incident_response.tools.plan import KubeWrite, PlanDraft, Step, Target, diff_values, pointer, precondition
 from incident_response.tools.podstatus import restart_count
 from incident_response.tools.quantity import memory_text, parse_quantity
-from incident_response.tools.rollback import selector_string
 from incident_response.tools.scaling import patch_command, template_spec
+from incident_response.tools.workloads import deployment_selector
 
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 
@@ -93,7 +93,7 @@ def plan_memory_limit(
                 + (" and, with no memory request, the API server defaults the request to it: the new pods would "
                    "stay Pending" if defaulted else "; the container could never use it. Check the unit")
             )  # fmt: skip
-        pods = kube.list("pods", namespace, label_selector=selector_string(deployment) or None).items
+        pods = kube.list("pods", namespace, label_selector=deployment_selector(deployment)).items
         if evidence := oom_evidence(pods):
             warnings.append(evidence)
             summary += " " + evidence

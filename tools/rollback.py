@@ -28,8 +28,8 @@ from incident_response.tools.plan import (
     pointer,
     precondition,
 )
+from incident_response.tools.workloads import REVISION, deployment_selector, owned_by, revision_of
 
-REVISION = "deployment.kubernetes.io/revision"
 HASH_LABEL = "pod-template-hash"
 # kubectl's annotationsToSkip: kept from the Deployment, never copied from the ReplicaSet.
 ANNOTATIONS_TO_SKIP = (
@@ -48,28 +48,6 @@ DEPLOYMENT_PATHS = [
     pointer("spec", "paused"),
 ]
 REPLICASET_PATHS = [pointer("metadata", "uid"), pointer("metadata", "annotations", REVISION)]
-
-
-def revision_of(obj: dict[str, Any]) -> int | None:
-    value = ((obj.get("metadata") or {}).get("annotations") or {}).get(REVISION)
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
-
-
-def selector_string(deployment: dict[str, Any]) -> str:
-    labels = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
-
-
-def owned_replicasets(deployment: dict[str, Any], replicasets: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    uid = deployment["metadata"].get("uid")
-    return [
-        rs
-        for rs in replicasets
-        if any(ref.get("controller") and ref.get("uid") == uid for ref in rs["metadata"].get("ownerReferences") or [])
-    ]
 
 
 def template_without_hash(rs: dict[str, Any]) -> dict[str, Any]:
@@ -129,8 +107,8 @@ def plan_rollback(kube: Kube, namespace: str, name: str, to_revision: int | None
     deployment = kube.get("deployments", name, namespace)
     if (deployment.get("spec") or {}).get("paused"):
         raise errors.InvalidArgument(f"deployment {name} is paused; kubectl refuses to roll back a paused deployment")
-    listed = kube.list("replicasets", namespace, label_selector=selector_string(deployment) or None)
-    owned = owned_replicasets(deployment, listed.items)
+    listed = kube.list("replicasets", namespace, label_selector=deployment_selector(deployment))
+    owned = [rs for rs in listed.items if owned_by(rs, deployment)]
     current = revision_of(deployment)
     target = pick_target(deployment, owned, to_revision)
     target_revision = revision_of(target)

@@ -19,10 +19,10 @@ from incident_response.tools.podstatus import PodRow
 from incident_response.tools.workloads import (
     Revision,
     container_digest,
+    deployment_selector,
     revision_of,
     revisions,
     rollout_progress,
-    selector_string,
     template_differences,
 )
 
@@ -37,8 +37,8 @@ MAX_FAILING_PODS = 10
 
 def deployment_and_replicasets(kube: Kube, namespace: str, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     deploy = kube.get("deployments", name, namespace)
-    selector = selector_string((deploy.get("spec") or {}).get("selector"))
-    replicasets = kube.list("replicasets", namespace, label_selector=selector or None).items
+    selector = deployment_selector(deploy)
+    replicasets = kube.list("replicasets", namespace, label_selector=selector).items
     return deploy, replicasets
 
 
@@ -152,9 +152,9 @@ async def rollout_status(
     await progress(float(state.available), float(state.desired), state.message)
     failing: list[PodRow] = []
     if not state.done:
-        selector = selector_string((deploy.get("spec") or {}).get("selector"))
+        selector = deployment_selector(deploy)
         fetched = await anyio.to_thread.run_sync(
-            lambda: fetch_pods(kube, namespace, selector or None, limit=500), abandon_on_cancel=True
+            lambda: fetch_pods(kube, namespace, selector, limit=500), abandon_on_cancel=True
         )
         failing = [row for row in rows_of(fetched, datetime.now(UTC)) if row.problem][:MAX_FAILING_PODS]
     summary = f"{state.message} ({outcome} after {waited:.0f}s; {state.available}/{state.desired} available)"

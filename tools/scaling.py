@@ -19,7 +19,7 @@ from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
 from incident_response.tools.plan import KubeWrite, PlanDraft, Step, Target, diff_values, pointer, precondition
-from incident_response.tools.rollback import selector_string
+from incident_response.tools.workloads import deployment_selector
 
 LARGE_FACTOR = 10
 DEFAULT_CEILING = 100
@@ -117,7 +117,7 @@ def check_scale(
 def plan_scale(kube: Kube, namespace: str, name: str, replicas: int, *, allow_large: bool = False) -> PlanDraft:
     deployment = kube.get("deployments", name, namespace)
     hpas = kube.list("horizontalpodautoscalers", namespace).items
-    pods = kube.list("pods", namespace, label_selector=selector_string(deployment) or None).items
+    pods = kube.list("pods", namespace, label_selector=deployment_selector(deployment)).items
     pods = [p for p in pods if not backends.terminating(p)]
     warnings = check_scale(deployment, hpas, pods, replicas, allow_large=allow_large, ceiling=replica_ceiling())
     current = current_replicas(deployment)

@@ -32,6 +32,11 @@ def selector_string(selector: dict[str, Any] | None) -> str:
     return ",".join(parts)
 
 
+def deployment_selector(deploy: dict[str, Any]) -> str | None:
+    """The label selector of a deployment's pods and ReplicaSets, as a list call takes it (None: no selector)."""
+    return selector_string((deploy.get("spec") or {}).get("selector")) or None
+
+
 def revision_of(obj: dict[str, Any]) -> int | None:
     value = ((obj.get("metadata") or {}).get("annotations") or {}).get(REVISION)
     return int(value) if value is not None and str(value).isdigit() else None
