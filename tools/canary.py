@@ -11,17 +11,18 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from incident_response.tools import backends, capacity, errors
+from incident_response.tools import backends, errors
 from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
-from incident_response.tools.plan import Change, KubeWrite, PlanDraft, Step, Target, precondition
+from incident_response.tools.plan import Change, PlanDraft, Step, Target, patch_step, precondition
 from incident_response.tools.scaling import (
     DEPLOYMENT_PATHS,
     current_replicas,
+    growth_warning,
+    hpa_bounds,
     managing_hpa,
     scale_command,
-    template_spec,
 )
 from incident_response.tools.workloads import deployment_selector
 
@@ -29,20 +30,11 @@ from incident_response.tools.workloads import deployment_selector
 def scale_step(kube: Kube, namespace: str, name: str, replicas: int, was: int) -> Step:
     body = {"spec": {"replicas": replicas}}
     kube.patch("deployments", name, body, namespace, patch_type="merge", dry_run=True, subresource="scale")
-    return Step(
-        description=f"scale deployment {name} from {was} to {replicas}",
-        command=scale_command(name, replicas, namespace, kube.context),
-        action=KubeWrite(
-            verb="patch",
-            resource="deployments",
-            namespace=namespace,
-            name=name,
-            body=body,
-            patch_type="merge",
-            subresource="scale",
-        ),  # fmt: skip
+    return patch_step(
+        f"scale deployment {name} from {was} to {replicas}", scale_command(name, replicas, namespace, kube.context),
+        "deployments", name, namespace, body, "merge", subresource="scale",
         undo_command=scale_command(name, was, namespace, kube.context),
-    )
+    )  # fmt: skip
 
 
 def grow_checks(
@@ -61,7 +53,7 @@ def grow_checks(
     warnings = []
     hpa = managing_hpa(hpas, name)
     if hpa is not None:
-        low, high = int((hpa.get("spec") or {}).get("minReplicas") or 1), int((hpa["spec"]).get("maxReplicas") or 1)
+        low, high = hpa_bounds(hpa)
         if replicas > high:
             raise errors.InvalidArgument(
                 f"HPA {backends.name_of(hpa)} manages deployment {name} with max {high}; it would scale {replicas} "
@@ -69,13 +61,8 @@ def grow_checks(
             )
         warnings.append(f"HPA {backends.name_of(hpa)} manages {name} ({low}..{high}); it may resize it within those "
                         "bounds as the load moves over.")  # fmt: skip
-    if replicas > current:
-        spec = template_spec(deployment)
-        want = capacity.spec_requests(spec)
-        placed = capacity.place(capacity.rooms(kube.list("nodes").items, kube.list("pods").items, spec), want,
-                                replicas - current)  # fmt: skip
-        if (note := capacity.pending_warning(f"new {name} pods", placed, replicas - current, want)) is not None:
-            warnings.append(note)
+    if replicas > current and (note := growth_warning(kube, deployment, current, replicas, f"new {name} pods")):
+        warnings.append(note)
     return warnings
 
 

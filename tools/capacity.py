@@ -149,6 +149,14 @@ def place(free: list[Room], want: Requests, count: int) -> int:
     return placed
 
 
+def placeable(
+    nodes: list[dict[str, Any]], pods: list[dict[str, Any]], pod_spec: dict[str, Any], count: int
+) -> tuple[int, Requests]:
+    """How many of `count` new pods with this spec would be scheduled now, and what each one requests."""
+    want = spec_requests(pod_spec)
+    return place(rooms(nodes, pods, pod_spec), want, count), want
+
+
 def largest_node(nodes: list[dict[str, Any]], pod_spec: dict[str, Any]) -> Requests:
     """The most allocatable CPU and memory any accepting node has (what one pod could ever get)."""
     best = Requests()

@@ -17,7 +17,7 @@ from incident_response.tools import backends, commands, errors, labels
 from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
-from incident_response.tools.plan import Change, KubeWrite, PlanDraft, Step, Target, pointer, precondition
+from incident_response.tools.plan import Change, KubeWrite, PlanDraft, Step, Target, patch_step, pointer, precondition
 
 POLICY_PREFIX = "incident-isolate-"
 HEREDOC_MARKER = "POLICY"
@@ -34,6 +34,14 @@ def label_command(selector: str, change: str, namespace: str, context: str | Non
 
 def pod_label_command(pod: str, change: str, namespace: str, context: str | None) -> str:
     return str(commands.kubectl(["label", "pod", pod, change], namespace=namespace, context=context))
+
+
+def pod_label_step(
+    description: str, pod: str, change: str, body: dict[str, Any], namespace: str, context: str | None
+) -> Step:
+    """`kubectl label pod POD CHANGE`: one merge patch of the pod's labels."""
+    command = pod_label_command(pod, change, namespace, context)
+    return patch_step(description, command, "pods", pod, namespace, body, "merge")
 
 
 def choose_key(service_keys: list[str], selector: labels.Selector, controller_keys: set[str], label: str | None) -> str:
@@ -130,13 +138,7 @@ def plan_remove_from_service(
         f"({', '.join(names)}); endpoints {len(before)} -> {len(after)}.",
         target=Target(kind="Service", namespace=namespace, name=service, uid=svc["metadata"].get("uid")),
         steps=[
-            Step(
-                description=f"remove label {key} from pod {pod}",
-                command=pod_label_command(pod, f"{key}-", namespace, context),
-                action=KubeWrite(
-                    verb="patch", resource="pods", namespace=namespace, name=pod, body=body, patch_type="merge"
-                ),  # fmt: skip
-            )
+            pod_label_step(f"remove label {key} from pod {pod}", pod, f"{key}-", body, namespace, context)
             for pod in names
         ],
         command_line=label_command(selector_text, f"{key}-", namespace, context),
@@ -176,13 +178,7 @@ def plan_relabel(kube: Kube, namespace: str, selector_text: str, key: str, value
         summary=f"Put label {key}={value} back on {len(names)} pod(s) in {namespace}: {', '.join(names)}.",
         target=Target(kind="Pod", namespace=namespace, name=names[0]),
         steps=[
-            Step(
-                description=f"add label {key}={value} to pod {pod}",
-                command=pod_label_command(pod, f"{key}={value}", namespace, context),
-                action=KubeWrite(
-                    verb="patch", resource="pods", namespace=namespace, name=pod, body=body, patch_type="merge"
-                ),  # fmt: skip
-            )
+            pod_label_step(f"add label {key}={value} to pod {pod}", pod, f"{key}={value}", body, namespace, context)
             for pod in names
         ],
         command_line=label_command(selector_text, f"{key}={value}", namespace, context),

@@ -11,7 +11,7 @@ from incident_response.tools import backends, capacity, errors
 from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
-from incident_response.tools.plan import KubeWrite, PlanDraft, Step, Target, diff_values, pointer, precondition
+from incident_response.tools.plan import PlanDraft, Target, diff_values, patch_step, pointer, precondition
 from incident_response.tools.podstatus import restart_count
 from incident_response.tools.quantity import memory_text, parse_quantity
 from incident_response.tools.scaling import patch_command, template_spec
@@ -114,17 +114,14 @@ def plan_memory_limit(
         summary=summary,
         target=Target(kind="Deployment", namespace=namespace, name=name, uid=deployment["metadata"].get("uid")),
         steps=[
-            Step(
-                description=f"set container {container}'s memory limit to {limit}",
-                command=patch_command("deployment", name, body, namespace, context),
-                action=KubeWrite(
-                    verb="patch",
-                    resource="deployments",
-                    namespace=namespace,
-                    name=name,
-                    body=body,
-                    patch_type="strategic",
-                ),  # fmt: skip
+            patch_step(
+                f"set container {container}'s memory limit to {limit}",
+                patch_command("deployment", name, body, namespace, context),
+                "deployments",
+                name,
+                namespace,
+                body,
+                "strategic",
                 undo_command=undo,
             )
         ],

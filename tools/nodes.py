@@ -17,7 +17,7 @@ from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.isolation import with_heredoc
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
-from incident_response.tools.plan import Change, KubeWrite, PlanDraft, Step, Target, pointer, precondition
+from incident_response.tools.plan import Change, KubeWrite, PlanDraft, Step, Target, patch_step, pointer, precondition
 
 MIRROR = "kubernetes.io/config.mirror"
 NODE_PATHS = [pointer("metadata", "uid"), pointer("spec", "unschedulable")]
@@ -30,12 +30,10 @@ def node_command(verb: str, node: str, context: str | None, flags: list[str] | N
 def cordon_step(node: str, context: str | None, *, on: bool) -> Step:
     body = {"spec": {"unschedulable": True if on else None}}
     verb, undo = ("cordon", "uncordon") if on else ("uncordon", "cordon")
-    return Step(
-        description=f"mark node {node} {'unschedulable' if on else 'schedulable'}",
-        command=node_command(verb, node, context),
-        action=KubeWrite(verb="patch", resource="nodes", name=node, body=body, patch_type="strategic"),
-        undo_command=node_command(undo, node, context),
-    )
+    return patch_step(
+        f"mark node {node} {'unschedulable' if on else 'schedulable'}", node_command(verb, node, context), "nodes",
+        node, None, body, "strategic", undo_command=node_command(undo, node, context),
+    )  # fmt: skip
 
 
 def schedulable_left(nodes: list[dict[str, Any]], excluding: str) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 Risk = Literal["mutation", "destructive"]
+PatchType = Literal["json", "merge", "strategic"]
 
 
 class Target(BaseModel):
@@ -71,7 +72,7 @@ class KubeWrite(BaseModel):
     namespace: str | None = None
     name: str | None = None
     body: Any = None
-    patch_type: Literal["json", "merge", "strategic"] | None = None
+    patch_type: PatchType | None = None
     subresource: str | None = None
 
 
@@ -91,6 +92,26 @@ class Step(BaseModel):
     command: str = Field(description="The exact command line a human would type for this step.")
     action: Action
     undo_command: str | None = None
+
+
+def patch_step(
+    description: str,
+    command: str,
+    resource: str,
+    name: str,
+    namespace: str | None,
+    body: Any,
+    patch_type: PatchType,
+    *,
+    subresource: str | None = None,
+    undo_command: str | None = None,
+) -> Step:
+    """A step whose write is one patch of one object."""
+    action = KubeWrite(
+        verb="patch", resource=resource, namespace=namespace, name=name, body=body, patch_type=patch_type,
+        subresource=subresource,
+    )  # fmt: skip
+    return Step(description=description, command=command, action=action, undo_command=undo_command)
 
 
 class PlanDraft(BaseModel):

@@ -18,16 +18,7 @@ from incident_response.tools import commands, errors
 from incident_response.tools.deps import Deps
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
-from incident_response.tools.plan import (
-    KubeWrite,
-    PlanDraft,
-    Precondition,
-    Step,
-    Target,
-    diff_values,
-    pointer,
-    precondition,
-)
+from incident_response.tools.plan import PlanDraft, Precondition, Target, diff_values, patch_step, pointer, precondition
 from incident_response.tools.workloads import REVISION, deployment_selector, owned_by, revision_of
 
 HASH_LABEL = "pod-template-hash"
@@ -144,12 +135,14 @@ def plan_rollback(kube: Kube, namespace: str, name: str, to_revision: int | None
         target=Target(kind="Deployment", namespace=namespace, name=name, uid=deployment["metadata"].get("uid")),
         risk="mutation",
         steps=[
-            Step(
-                description=f"replace the pod template with revision {target_revision}'s",
-                command=command,
-                action=KubeWrite(
-                    verb="patch", resource="deployments", namespace=namespace, name=name, body=patch, patch_type="json"
-                ),
+            patch_step(
+                f"replace the pod template with revision {target_revision}'s",
+                command,
+                "deployments",
+                name,
+                namespace,
+                patch,
+                "json",
                 undo_command=undo,
             )
         ],

@@ -18,7 +18,7 @@ from incident_response.tools import backends, capacity, commands, errors
 from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
-from incident_response.tools.plan import KubeWrite, PlanDraft, Step, Target, diff_values, pointer, precondition
+from incident_response.tools.plan import PlanDraft, Target, diff_values, patch_step, pointer, precondition
 from incident_response.tools.workloads import deployment_selector
 
 LARGE_FACTOR = 10
@@ -68,6 +68,17 @@ def current_replicas(deployment: dict[str, Any]) -> int:
 
 def template_spec(deployment: dict[str, Any]) -> dict[str, Any]:
     return dict(((deployment.get("spec") or {}).get("template") or {}).get("spec") or {})
+
+
+def room_for(kube: Kube, deployment: dict[str, Any], count: int) -> tuple[int, capacity.Requests]:
+    """How many of `count` more replicas of the deployment fit on the cluster's nodes now, and what each requests."""
+    return capacity.placeable(kube.list("nodes").items, kube.list("pods").items, template_spec(deployment), count)
+
+
+def growth_warning(kube: Kube, deployment: dict[str, Any], current: int, replicas: int, what: str) -> str | None:
+    """The warning for growing from `current` to `replicas` when some of the new pods would stay Pending."""
+    placed, want = room_for(kube, deployment, replicas - current)
+    return capacity.pending_warning(what, placed, replicas - current, want)
 
 
 def check_scale(
@@ -121,14 +132,8 @@ def plan_scale(kube: Kube, namespace: str, name: str, replicas: int, *, allow_la
     pods = [p for p in pods if not backends.terminating(p)]
     warnings = check_scale(deployment, hpas, pods, replicas, allow_large=allow_large, ceiling=replica_ceiling())
     current = current_replicas(deployment)
-    if replicas > current:
-        spec = template_spec(deployment)
-        nodes = kube.list("nodes").items
-        all_pods = kube.list("pods").items
-        want = capacity.spec_requests(spec)
-        placed = capacity.place(capacity.rooms(nodes, all_pods, spec), want, replicas - current)
-        if (note := capacity.pending_warning("new pods", placed, replicas - current, want)) is not None:
-            warnings.append(note)
+    if replicas > current and (note := growth_warning(kube, deployment, current, replicas, "new pods")) is not None:
+        warnings.append(note)
     body = {"spec": {"replicas": replicas}}
     dry = kube.patch("deployments", name, body, namespace, patch_type="merge", dry_run=True, subresource="scale")
     context = kube.context
@@ -139,18 +144,15 @@ def plan_scale(kube: Kube, namespace: str, name: str, replicas: int, *, allow_la
         target=Target(kind="Deployment", namespace=namespace, name=name, uid=deployment["metadata"].get("uid")),
         risk="destructive" if replicas == 0 else "mutation",
         steps=[
-            Step(
-                description=f"set deployment {name}'s replicas to {replicas}",
-                command=scale_command(name, replicas, namespace, context),
-                action=KubeWrite(
-                    verb="patch",
-                    resource="deployments",
-                    namespace=namespace,
-                    name=name,
-                    body=body,
-                    patch_type="merge",
-                    subresource="scale",
-                ),  # fmt: skip
+            patch_step(
+                f"set deployment {name}'s replicas to {replicas}",
+                scale_command(name, replicas, namespace, context),
+                "deployments",
+                name,
+                namespace,
+                body,
+                "merge",
+                subresource="scale",
                 undo_command=undo,
             )
         ],
@@ -202,11 +204,9 @@ def plan_override_hpa(
     target_name = str(ref.get("name") or "")
     if restores is None and ref.get("kind") == "Deployment":
         deployment = kube.get("deployments", target_name, namespace)
-        spec = template_spec(deployment)
         current = current_replicas(deployment)
-        want = capacity.spec_requests(spec)
-        free = capacity.rooms(kube.list("nodes").items, kube.list("pods").items, spec)
-        fit = current + capacity.place(free, want, max(max_replicas - current, 0))
+        placed, want = room_for(kube, deployment, max(max_replicas - current, 0))
+        fit = current + placed
         if fit < min_replicas:
             raise errors.InvalidArgument(
                 f"only about {fit} replicas of deployment {target_name} fit on the schedulable nodes (each requests "
@@ -235,17 +235,14 @@ def plan_override_hpa(
         f"{max_replicas} (scales deployment {target_name}).",
         target=Target(kind="HorizontalPodAutoscaler", namespace=namespace, name=name, uid=hpa["metadata"].get("uid")),
         steps=[
-            Step(
-                description=f"set HPA {name}'s bounds to {min_replicas}..{max_replicas}",
-                command=patch_command("hpa", name, body, namespace, context),
-                action=KubeWrite(
-                    verb="patch",
-                    resource="horizontalpodautoscalers",
-                    namespace=namespace,
-                    name=name,
-                    body=body,
-                    patch_type="strategic",
-                ),  # fmt: skip
+            patch_step(
+                f"set HPA {name}'s bounds to {min_replicas}..{max_replicas}",
+                patch_command("hpa", name, body, namespace, context),
+                "horizontalpodautoscalers",
+                name,
+                namespace,
+                body,
+                "strategic",
                 undo_command=undo,
             )
         ],

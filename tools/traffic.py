@@ -15,7 +15,7 @@ from incident_response.tools import backends, errors, labels
 from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
-from incident_response.tools.plan import Change, KubeWrite, PlanDraft, Step, Target, diff_values, pointer, precondition
+from incident_response.tools.plan import Change, PlanDraft, Target, diff_values, patch_step, pointer, precondition
 from incident_response.tools.scaling import patch_command
 
 
@@ -57,17 +57,14 @@ def plan_service_selector(
         summary=summary,
         target=Target(kind="Service", namespace=namespace, name=service, uid=svc["metadata"].get("uid")),
         steps=[
-            Step(
-                description=f"set service {service}'s selector to {selector_text}",
-                command=patch_command("service", service, body, namespace, context),
-                action=KubeWrite(
-                    verb="patch",
-                    resource="services",
-                    namespace=namespace,
-                    name=service,
-                    body=body,
-                    patch_type="strategic",
-                ),  # fmt: skip
+            patch_step(
+                f"set service {service}'s selector to {selector_text}",
+                patch_command("service", service, body, namespace, context),
+                "services",
+                service,
+                namespace,
+                body,
+                "strategic",
                 undo_command=undo,
             )
         ],
@@ -176,12 +173,14 @@ def plan_ingress_backend(
         f"{current.get('name')}.",
         target=Target(kind="Ingress", namespace=namespace, name=ingress, uid=ing["metadata"].get("uid")),
         steps=[
-            Step(
-                description=f"point {route} at service {service}",
-                command=patch_command("ingress", ingress, ops, namespace, context, json_patch=True),
-                action=KubeWrite(
-                    verb="patch", resource="ingresses", namespace=namespace, name=ingress, body=ops, patch_type="json"
-                ),  # fmt: skip
+            patch_step(
+                f"point {route} at service {service}",
+                patch_command("ingress", ingress, ops, namespace, context, json_patch=True),
+                "ingresses",
+                ingress,
+                namespace,
+                ops,
+                "json",
                 undo_command=undo,
             )
         ],
