@@ -106,6 +106,16 @@ def common_selector(label_sets: list[dict[str, str]]) -> str:
     return ",".join(f"{k}={v}" for k, v in sorted(shared.items()))
 
 
+def on_deployment(
+    action: Action, rule: str, namespace: str, deployment: str, next_tool: str, reason: str, evidence: list[str]
+) -> Decision:
+    """A decision to act on one deployment, with the tool call that starts it."""
+    return Decision(
+        primary_action=action, rule=rule, target=f"deployment/{deployment}", reason=reason, evidence=evidence,
+        next_tool=next_tool, next_arguments={"namespace": namespace, "deployment": deployment},
+    )  # fmt: skip
+
+
 def decide(facts: Facts) -> Decision:
     ns = facts.namespace
     for rollout in sorted(facts.recent_rollouts, key=lambda r: r.minutes_ago):
@@ -119,16 +129,12 @@ def decide(facts: Facts) -> Decision:
                 if own_failing
                 else f"{rollout.unavailable_replicas} replicas unavailable",
             ]
-            return Decision(
-                primary_action="ROLLBACK",
-                rule="recent deployment with failing pods",
-                target=f"deployment/{rollout.deployment}",
-                reason=f"deployment {rollout.deployment} changed in the last 2 hours and its pods fail since: "
-                "rolling back is the fastest way to a known-good state",
-                evidence=evidence,
-                next_tool="rollback_deployment",
-                next_arguments={"namespace": ns, "deployment": rollout.deployment},
-            )
+            return on_deployment(
+                "ROLLBACK", "recent deployment with failing pods", ns, rollout.deployment, "rollback_deployment",
+                f"deployment {rollout.deployment} changed in the last 2 hours and its pods fail since: rolling back "
+                "is the fastest way to a known-good state",
+                evidence,
+            )  # fmt: skip
     if facts.poisonings:
         poison = facts.poisonings[0]
         return Decision(
@@ -155,54 +161,34 @@ def decide(facts: Facts) -> Decision:
         )
     if facts.near_limit:
         component, lines = max(facts.near_limit.items(), key=lambda item: len(item[1]))
-        return Decision(
-            primary_action="SCALE",
-            rule="overloaded: CPU near limits",
-            target=f"deployment/{component}",
-            reason=f"{len(lines)} pods of {component} run at or near their CPU limit: add replicas to absorb the load",
-            evidence=lines[:5],
-            next_tool="scale_deployment",
-            next_arguments={"namespace": ns, "deployment": component},
-        )
+        return on_deployment(
+            "SCALE", "overloaded: CPU near limits", ns, component, "scale_deployment",
+            f"{len(lines)} pods of {component} run at or near their CPU limit: add replicas to absorb the load",
+            lines[:5],
+        )  # fmt: skip
     if facts.oom_killed:
         component, pods = max(facts.oom_killed.items(), key=lambda item: len(item[1]))
-        return Decision(
-            primary_action="SCALE",
-            rule="out of memory: vertical scaling",
-            target=f"deployment/{component}",
-            reason=f"{len(pods)} pods of {component} were OOMKilled: raise the memory limit",
-            evidence=[f"{p} last terminated OOMKilled" for p in pods[:5]],
-            next_tool="set_memory_limit",
-            next_arguments={"namespace": ns, "deployment": component},
-        )
+        return on_deployment(
+            "SCALE", "out of memory: vertical scaling", ns, component, "set_memory_limit",
+            f"{len(pods)} pods of {component} were OOMKilled: raise the memory limit",
+            [f"{p} last terminated OOMKilled" for p in pods[:5]],
+        )  # fmt: skip
     if facts.failing:
         failing_evidence = [f"{c}: {', '.join(p[:3])}" for c, p in sorted(facts.failing.items())][:5]
         if facts.recent_rollouts:
             rollout = min(facts.recent_rollouts, key=lambda r: r.minutes_ago)
-            return Decision(
-                primary_action="ROLLBACK",
-                rule="unknown cause, recent deploy exists",
-                target=f"deployment/{rollout.deployment}",
-                reason="pods are failing without a clear cause, and a deploy happened in the last 2 hours: roll it "
-                "back first",
-                evidence=[
-                    f"deployment {rollout.deployment} rolled out {rollout.minutes_ago} minutes ago",
-                    *failing_evidence,
-                ],
-                next_tool="rollback_deployment",
-                next_arguments={"namespace": ns, "deployment": rollout.deployment},
-            )
+            return on_deployment(
+                "ROLLBACK", "unknown cause, recent deploy exists", ns, rollout.deployment, "rollback_deployment",
+                "pods are failing without a clear cause, and a deploy happened in the last 2 hours: roll it back first",
+                [f"deployment {rollout.deployment} rolled out {rollout.minutes_ago} minutes ago", *failing_evidence],
+            )  # fmt: skip
         component = max(facts.failing.items(), key=lambda item: len(item[1]))[0]
-        return Decision(
-            primary_action="SCALE",
-            rule="unknown cause, no recent deploy",
-            target=f"deployment/{component}",
-            reason="pods are failing without a clear cause and nothing was deployed in the last 2 hours: add "
-            "capacity while investigating",
-            evidence=failing_evidence,
-            next_tool="scale_deployment",
-            next_arguments={"namespace": ns, "deployment": component},
-        )
+        return on_deployment(
+            "SCALE", "unknown cause, no recent deploy", ns, component, "scale_deployment",
+            "pods are failing without a clear cause and nothing was deployed in the last 2 hours: add capacity while "
+            "investigating",
+            failing_evidence,
+        )  # fmt: skip
     return Decision(
         primary_action="NONE",
         rule="healthy",

@@ -146,6 +146,18 @@ class Journal:
                 raise
             db.execute("COMMIT")
 
+    def _select(self, table: str, order_by: str, **equal: str | tuple[str, ...] | None) -> list[sqlite3.Row]:
+        """Rows of `table` whose columns equal the given values (a tuple: any of them); None means any value."""
+        query, args = f"SELECT * FROM {table} WHERE 1=1", list[Any]()
+        for column, value in equal.items():
+            if isinstance(value, tuple):
+                query += f" AND {column} IN ({', '.join('?' for _ in value)})"
+                args += value
+            elif value is not None:
+                query, args = query + f" AND {column} = ?", [*args, value]
+        with self._connect() as db:
+            return db.execute(f"{query} ORDER BY {order_by}", args).fetchall()
+
     @staticmethod
     def _event(
         db: sqlite3.Connection,
@@ -201,13 +213,7 @@ class Journal:
             )
 
     def tool_calls(self, *, incident: str | None = None, tool: str | None = None) -> list[ToolCall]:
-        query, args = "SELECT * FROM tool_calls WHERE 1=1", list[Any]()
-        if incident is not None:
-            query, args = query + " AND incident = ?", [*args, incident]
-        if tool is not None:
-            query, args = query + " AND tool = ?", [*args, tool]
-        with self._connect() as db:
-            rows = db.execute(query + " ORDER BY id", args).fetchall()
+        rows = self._select("tool_calls", "id", incident=incident, tool=tool)
         return [ToolCall(**{**dict(r), "arguments": _loads(r["arguments"])}) for r in rows]
 
     # --- pending commands -----------------------------------------------------------------------------------------
@@ -297,14 +303,7 @@ class Journal:
         return None if row is None else _command_row(row)
 
     def commands(self, *, states: Sequence[str] | None = None, incident: str | None = None) -> list[CommandRow]:
-        query, args = "SELECT * FROM commands WHERE 1=1", list[Any]()
-        if states:
-            query += f" AND state IN ({', '.join('?' for _ in states)})"
-            args += list(states)
-        if incident is not None:
-            query, args = query + " AND incident = ?", [*args, incident]
-        with self._connect() as db:
-            rows = db.execute(query + " ORDER BY created_at", args).fetchall()
+        rows = self._select("commands", "created_at", state=tuple(states) if states else None, incident=incident)
         return [_command_row(r) for r in rows]
 
     def temporary_measures(self, *, incident: str | None = None) -> list[CommandRow]:
@@ -316,13 +315,7 @@ class Journal:
     # --- the timeline ---------------------------------------------------------------------------------------------
 
     def events(self, *, incident: str | None = None, token: str | None = None) -> list[Event]:
-        query, args = "SELECT * FROM events WHERE 1=1", list[Any]()
-        if incident is not None:
-            query, args = query + " AND incident = ?", [*args, incident]
-        if token is not None:
-            query, args = query + " AND token = ?", [*args, token]
-        with self._connect() as db:
-            rows = db.execute(query + " ORDER BY id", args).fetchall()
+        rows = self._select("events", "id", incident=incident, token=token)
         return [Event(**{**dict(r), "detail": _loads(r["detail"])}) for r in rows]
 
 
