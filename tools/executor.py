@@ -11,7 +11,8 @@ from typing import Any, Literal, Protocol
 
 from incident_response.tools import errors
 from incident_response.tools.kube import Kube
-from incident_response.tools.plan import ExecRun, KubeWrite, Precondition, Step
+from incident_response.tools.outcomes import StepOutcome
+from incident_response.tools.plan import ExecRun, KubeWrite, Precondition, Step, observe
 
 Outcome = Literal["succeeded", "failed", "unknown"]
 
@@ -83,3 +84,48 @@ def run_step(kube: Kube, step: Step, runner: ExecRunner | None) -> tuple[Outcome
         return "succeeded", None, write(kube, action)
     except errors.IncidentError as e:
         return classify(e), str(e), None
+
+
+def run_steps(
+    kube: Kube, steps: list[Step], runner: ExecRunner | None
+) -> tuple[Outcome, list[StepOutcome], list[dict[str, Any]]]:
+    """Run steps in order until one does not succeed (the rest are skipped): (outcome, each step's, API answers)."""
+    outcomes: list[StepOutcome] = []
+    status: Outcome = "succeeded"
+    answers: list[dict[str, Any]] = []
+    for step in steps:
+        if status != "succeeded":
+            outcomes.append(
+                StepOutcome(command=step.command, status="skipped", detail="an earlier step did not succeed")
+            )
+            continue
+        status, detail, answer = run_step(kube, step, runner)
+        outcomes.append(StepOutcome(command=step.command, status=status, detail=detail))
+        if answer:
+            answers.append(answer)
+    return status, outcomes, answers
+
+
+def observe_after(kube: Kube, preconditions: list[Precondition], answers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The precondition fields after the writes: from a write's own answer where it is that object, else re-read."""
+    after: dict[str, Any] = {}
+    for pre in preconditions:
+        key = pre.name or pre.label_selector or pre.resource
+        answer = next(
+            (
+                a
+                for a in reversed(answers)
+                if pre.name
+                and (a.get("metadata") or {}).get("name") == pre.name
+                and (a.get("metadata") or {}).get("namespace") == pre.namespace
+            ),
+            None,
+        )
+        if answer is not None:
+            after[key] = observe(pre, answer)
+            continue
+        try:
+            after[key] = observe(pre, read_precondition(kube, pre).found)
+        except errors.IncidentError as e:
+            after[key] = {"error": str(e)}
+    return after

@@ -21,7 +21,7 @@ from typing import Any
 
 from incident_response.tools import errors
 from incident_response.tools.deps import Mode
-from incident_response.tools.executor import ExecRunner, Outcome, read_precondition, run_step
+from incident_response.tools.executor import ExecRunner, Outcome, observe_after, read_precondition, run_steps
 from incident_response.tools.journal import CommandRow, Journal, claimer, claimer_gone
 from incident_response.tools.kube import Kube
 from incident_response.tools.outcomes import CommandResult, HumanAnswer, Proposal, Status, StepOutcome
@@ -64,6 +64,20 @@ def new_token() -> str:
 
 def _epoch(value: datetime) -> float:
     return value.timestamp()
+
+
+def _answer(token: str, cmd: PendingCommand, row: CommandRow | None = None) -> dict[str, Any]:
+    """The fields every CommandResult about this command repeats; with `row`, who decided and how."""
+    base: dict[str, Any] = {
+        "token": token,
+        "command": cmd.command,
+        "undo_command": cmd.undo_command,
+        "diff": cmd.diff,
+        "expires_at": cmd.expires_at,
+    }
+    if row is not None:
+        base |= {"approved_by": row.decided_by, "approval_channel": row.decided_channel}
+    return base
 
 
 class PendingEngine:
@@ -184,15 +198,7 @@ class PendingEngine:
         row, cmd = found
         if self._expire_if_due(row):
             row = self.journal.command(token) or row
-        base = {
-            "token": token,
-            "command": cmd.command,
-            "undo_command": cmd.undo_command,
-            "diff": cmd.diff,
-            "expires_at": cmd.expires_at,
-            "approved_by": row.decided_by,
-            "approval_channel": row.decided_channel,
-        }
+        base = _answer(token, cmd, row)
         messages: dict[str, tuple[Status, str]] = {
             "expired": (
                 "expired",
@@ -287,13 +293,7 @@ class PendingEngine:
         found = self.get(token)
         assert found is not None
         row, cmd = found
-        base = {
-            "token": token,
-            "command": cmd.command,
-            "undo_command": cmd.undo_command,
-            "diff": cmd.diff,
-            "expires_at": cmd.expires_at,
-        }
+        base = _answer(token, cmd)
         if mode == "safe":
             return CommandResult(
                 status="refused", message="Safe mode: this server never executes mutations. A human may run the "
@@ -326,15 +326,7 @@ class PendingEngine:
         return self._execute(claimed, cmd, kube, previous_state=row.state if row.state in LIVE else "approved")
 
     def _execute(self, row: CommandRow, cmd: PendingCommand, kube: Kube, *, previous_state: str) -> CommandResult:
-        base = {
-            "token": row.token,
-            "command": cmd.command,
-            "undo_command": cmd.undo_command,
-            "diff": cmd.diff,
-            "expires_at": cmd.expires_at,
-            "approved_by": row.decided_by,
-            "approval_channel": row.decided_channel,
-        }
+        base = _answer(row.token, cmd, row)
         finished = False
 
         def finish(result: CommandResult) -> CommandResult:
@@ -397,20 +389,8 @@ class PendingEngine:
     def _run_steps(
         self, cmd: PendingCommand, kube: Kube, base: dict[str, Any], before: dict[str, Any]
     ) -> CommandResult:
-        outcomes: list[StepOutcome] = []
-        status: Outcome = "succeeded"
-        answers: list[dict[str, Any]] = []
-        for step in cmd.steps:
-            if status != "succeeded":
-                outcomes.append(
-                    StepOutcome(command=step.command, status="skipped", detail="an earlier step did not succeed")
-                )
-                continue
-            status, detail, answer = run_step(kube, step, self.exec_runner)
-            outcomes.append(StepOutcome(command=step.command, status=status, detail=detail))
-            if answer:
-                answers.append(answer)
-        after = self._observe_after(cmd, kube, answers)
+        status, outcomes, answers = run_steps(kube, cmd.steps, self.exec_runner)
+        after = observe_after(kube, cmd.preconditions, answers)
         done = sum(o.status == "succeeded" for o in outcomes)
         messages: dict[Outcome, str] = {
             "succeeded": "The API accepted every write. Verify recovery (rollout_status, list_pods) before "
@@ -423,27 +403,3 @@ class PendingEngine:
         return CommandResult(
             status=status, message=messages[status], steps=outcomes, before=before, after=after, **base
         )
-
-    def _observe_after(self, cmd: PendingCommand, kube: Kube, answers: list[dict[str, Any]]) -> dict[str, Any]:
-        """The precondition fields after the write: from the write's own answer where it is that object."""
-        after: dict[str, Any] = {}
-        for pre in cmd.preconditions:
-            key = pre.name or pre.label_selector or pre.resource
-            answer = next(
-                (
-                    a
-                    for a in reversed(answers)
-                    if pre.name
-                    and (a.get("metadata") or {}).get("name") == pre.name
-                    and (a.get("metadata") or {}).get("namespace") == pre.namespace
-                ),
-                None,
-            )
-            if answer is not None:
-                after[key] = observe(pre, answer)
-                continue
-            try:
-                after[key] = observe(pre, read_precondition(kube, pre).found)
-            except errors.IncidentError as e:
-                after[key] = {"error": str(e)}
-        return after
