@@ -94,13 +94,13 @@ async def test_list_pods_status_is_kubectls_status_column(
     kubectl = kubectl_for(sim)
     with anyio.fail_after(120):
         async with Client(build_server(settings_for(sim))) as client:
-            for _ in range(10):  # crash-looping pods change between two reads; retry until one snapshot agrees
+            # Crash-looping pods change STATUS every few ticks: hold the controllers still (the API keeps serving)
+            # so both reads see the same moment.
+            with sim.cluster._tick_lock:
                 ours = await call(client, "list_pods", {"namespace": "shop", "limit": 500})
                 printed = await anyio.to_thread.run_sync(lambda: kubectl.table("pods", "-n", "shop"))
-                theirs = {row["NAME"]: row["STATUS"] for row in printed}
-                mine = {pod["name"]: pod["status"] for pod in ours["pods"]}
-                if mine == theirs:
-                    break
+    theirs = {row["NAME"]: row["STATUS"] for row in printed}
+    mine = {pod["name"]: pod["status"] for pod in ours["pods"]}
     assert mine == theirs
     assert ours["status_source"] == "table"
 
