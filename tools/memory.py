@@ -11,10 +11,10 @@ from incident_response.tools import backends, capacity, errors
 from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
-from incident_response.tools.plan import PlanDraft, Target, diff_values, patch_step, pointer, precondition
+from incident_response.tools.plan import PlanDraft, Target, diff_values, pointer, precondition
 from incident_response.tools.podstatus import restart_count
 from incident_response.tools.quantity import memory_text, parse_quantity
-from incident_response.tools.scaling import patch_command, template_spec
+from incident_response.tools.scaling import kubectl_patch_step, template_spec
 from incident_response.tools.workloads import deployment_selector
 
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
@@ -100,7 +100,10 @@ def plan_memory_limit(
     body = memory_patch(container, limit)
     dry = kube.patch("deployments", name, body, namespace, patch_type="strategic", dry_run=True)
     context = kube.context
-    undo = patch_command("deployment", name, memory_patch(container, current), namespace, context)
+    step = kubectl_patch_step(
+        f"set container {container}'s memory limit to {limit}", "deployment", "deployments", name, namespace, context,
+        body=body, undo_body=memory_patch(container, current), patch_type="strategic",
+    )  # fmt: skip
     path = pointer("spec", "template", "spec", "containers", index)
 
     def limits(obj: dict[str, Any]) -> dict[str, Any]:
@@ -113,19 +116,8 @@ def plan_memory_limit(
         tool="restore_measure" if restores else "set_memory_limit",
         summary=summary,
         target=Target(kind="Deployment", namespace=namespace, name=name, uid=deployment["metadata"].get("uid")),
-        steps=[
-            patch_step(
-                f"set container {container}'s memory limit to {limit}",
-                patch_command("deployment", name, body, namespace, context),
-                "deployments",
-                name,
-                namespace,
-                body,
-                "strategic",
-                undo_command=undo,
-            )
-        ],
-        undo_command=undo,
+        steps=[step],
+        undo_command=step.undo_command,
         diff=diff_values({"containers": limits(deployment)}, {"containers": limits(dry)}),
         preconditions=[precondition("deployments", deployment, paths, namespace=namespace, name=name)],
         warnings=warnings,

@@ -18,7 +18,16 @@ from incident_response.tools import backends, capacity, commands, errors
 from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
-from incident_response.tools.plan import PlanDraft, Target, diff_values, patch_step, pointer, precondition
+from incident_response.tools.plan import (
+    PatchType,
+    PlanDraft,
+    Step,
+    Target,
+    diff_values,
+    patch_step,
+    pointer,
+    precondition,
+)
 from incident_response.tools.workloads import deployment_selector
 
 LARGE_FACTOR = 10
@@ -46,6 +55,18 @@ def patch_command(
     if json_patch:
         argv.append("--type=json")
     return shlex.join([*argv, "-p", compact(body)])
+
+
+def kubectl_patch_step(
+    description: str, kind: str, resource: str, name: str, namespace: str, context: str | None, *, body: Any,
+    undo_body: Any, patch_type: PatchType,
+) -> Step:  # fmt: skip
+    """One `kubectl patch` of one object; its undo is the same command with `undo_body`."""
+    json_patch = patch_type == "json"
+    return patch_step(
+        description, patch_command(kind, name, body, namespace, context, json_patch), resource, name, namespace, body,
+        patch_type, undo_command=patch_command(kind, name, undo_body, namespace, context, json_patch),
+    )  # fmt: skip
 
 
 def scale_command(name: str, replicas: int, namespace: str, context: str | None) -> str:
@@ -222,7 +243,10 @@ def plan_override_hpa(
     restore_body = {"spec": {"minReplicas": old_min, "maxReplicas": old_max}}
     dry = kube.patch("horizontalpodautoscalers", name, body, namespace, patch_type="strategic", dry_run=True)
     context = kube.context
-    undo = patch_command("hpa", name, restore_body, namespace, context)
+    step = kubectl_patch_step(
+        f"set HPA {name}'s bounds to {min_replicas}..{max_replicas}", "hpa", "horizontalpodautoscalers", name,
+        namespace, context, body=body, undo_body=restore_body, patch_type="strategic",
+    )  # fmt: skip
 
     def bounds(obj: dict[str, Any]) -> dict[str, Any]:
         spec = obj.get("spec") or {}
@@ -234,19 +258,8 @@ def plan_override_hpa(
         summary=f"{verb} HPA {name} in {namespace}: min {old_min} -> {min_replicas}, max {old_max} -> "
         f"{max_replicas} (scales deployment {target_name}).",
         target=Target(kind="HorizontalPodAutoscaler", namespace=namespace, name=name, uid=hpa["metadata"].get("uid")),
-        steps=[
-            patch_step(
-                f"set HPA {name}'s bounds to {min_replicas}..{max_replicas}",
-                patch_command("hpa", name, body, namespace, context),
-                "horizontalpodautoscalers",
-                name,
-                namespace,
-                body,
-                "strategic",
-                undo_command=undo,
-            )
-        ],
-        undo_command=undo,
+        steps=[step],
+        undo_command=step.undo_command,
         diff=diff_values(bounds(hpa), bounds(dry)),
         preconditions=[precondition("horizontalpodautoscalers", hpa, HPA_PATHS, namespace=namespace, name=name)],
         warnings=warnings,

@@ -15,8 +15,8 @@ from incident_response.tools import backends, errors, labels
 from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
-from incident_response.tools.plan import Change, PlanDraft, Target, diff_values, patch_step, pointer, precondition
-from incident_response.tools.scaling import patch_command
+from incident_response.tools.plan import Change, PlanDraft, Target, diff_values, pointer, precondition
+from incident_response.tools.scaling import kubectl_patch_step
 
 
 def selector_patch(old: dict[str, str], new: dict[str, str]) -> dict[str, Any]:
@@ -48,7 +48,10 @@ def plan_service_selector(
     body = selector_patch(old, new)
     dry = kube.patch("services", service, body, namespace, patch_type="strategic", dry_run=True)
     context = kube.context
-    undo = patch_command("service", service, selector_patch(new, old), namespace, context)
+    step = kubectl_patch_step(
+        f"set service {service}'s selector to {selector_text}", "service", "services", service, namespace, context,
+        body=body, undo_body=selector_patch(new, old), patch_type="strategic",
+    )  # fmt: skip
     gone = sorted(set(before) - set(after))
     summary = (f"Change service {service}'s selector in {namespace} to {selector_text}: endpoints {len(before)} -> "
                f"{len(after)}" + (f" (no longer: {', '.join(gone)})" if gone else "") + ".")  # fmt: skip
@@ -56,19 +59,8 @@ def plan_service_selector(
         tool="restore_measure" if restores else "patch_service_selector",
         summary=summary,
         target=Target(kind="Service", namespace=namespace, name=service, uid=svc["metadata"].get("uid")),
-        steps=[
-            patch_step(
-                f"set service {service}'s selector to {selector_text}",
-                patch_command("service", service, body, namespace, context),
-                "services",
-                service,
-                namespace,
-                body,
-                "strategic",
-                undo_command=undo,
-            )
-        ],
-        undo_command=undo,
+        steps=[step],
+        undo_command=step.undo_command,
         diff=[
             *diff_values({"selector": old}, {"selector": (dry.get("spec") or {}).get("selector")}),
             Change(path=f"service/{service} endpoints", before=before, after=after),
@@ -164,27 +156,19 @@ def plan_ingress_backend(
     dry = kube.patch("ingresses", ingress, ops, namespace, patch_type="json", dry_run=True)
     after = ((((dry.get("spec") or {}).get("rules") or [{}])[rule].get("http") or {}).get("paths") or [{}])[path]
     context = kube.context
-    undo = patch_command("ingress", ingress, undo_ops, namespace, context, json_patch=True)
     host = rules[rule].get("host") or "*"
     route = f"{host}{paths[path].get('path') or '/'}"
+    step = kubectl_patch_step(
+        f"point {route} at service {service}", "ingress", "ingresses", ingress, namespace, context, body=ops,
+        undo_body=undo_ops, patch_type="json",
+    )  # fmt: skip
     return PlanDraft(
         tool="restore_measure" if restores else "switch_ingress_backend",
         summary=f"Send {route} of ingress {ingress} ({namespace}) to service {service} instead of "
         f"{current.get('name')}.",
         target=Target(kind="Ingress", namespace=namespace, name=ingress, uid=ing["metadata"].get("uid")),
-        steps=[
-            patch_step(
-                f"point {route} at service {service}",
-                patch_command("ingress", ingress, ops, namespace, context, json_patch=True),
-                "ingresses",
-                ingress,
-                namespace,
-                ops,
-                "json",
-                undo_command=undo,
-            )
-        ],
-        undo_command=undo,
+        steps=[step],
+        undo_command=step.undo_command,
         diff=diff_values({"backend": current}, {"backend": (after.get("backend") or {}).get("service")}),
         preconditions=[
             precondition("ingresses", ing, [pointer("metadata", "uid"), where], namespace=namespace, name=ingress)
