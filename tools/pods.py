@@ -28,6 +28,15 @@ class FetchedPods:
     pods: list[tuple[dict[str, Any], str | None]]  # (pod, Table STATUS cell or None when computed)
     truncated: bool
     status_source: str  # "table" or "computed"
+    remaining: int | None = None  # pods not read, when the API says (remainingItemCount)
+
+    def total_text(self) -> str:
+        """How many pods exist, as far as we know: exact, or a lower bound when the API did not say."""
+        if not self.truncated:
+            return str(len(self.pods))
+        if self.remaining is not None:
+            return f"{len(self.pods) + self.remaining}"
+        return f"more than {len(self.pods)}"
 
 
 def fetch_pods(
@@ -46,11 +55,11 @@ def fetch_pods(
             raise
         # Some API proxies refuse Table output; compute STATUS from each pod as kubectl's printer would.
         listed = kube.list("pods", namespace, label_selector=selector, field_selector=field_selector, limit=limit)
-        return FetchedPods([(pod, None) for pod in listed.items], listed.truncated, "computed")
+        return FetchedPods([(pod, None) for pod in listed.items], listed.truncated, "computed", listed.remaining)
     rows = table.get("rows") or []
     if table.get("kind") != "Table" or any(not isinstance(row.get("object"), dict) for row in rows):
         listed = kube.list("pods", namespace, label_selector=selector, field_selector=field_selector, limit=limit)
-        return FetchedPods([(pod, None) for pod in listed.items], listed.truncated, "computed")
+        return FetchedPods([(pod, None) for pod in listed.items], listed.truncated, "computed", listed.remaining)
     columns = [str(c.get("name", "")).lower() for c in table.get("columnDefinitions") or []]
     status_index = columns.index("status") if "status" in columns else None
     pods: list[tuple[dict[str, Any], str | None]] = []
@@ -58,8 +67,9 @@ def fetch_pods(
         cells = row.get("cells") or []
         cell = cells[status_index] if status_index is not None and status_index < len(cells) else None
         pods.append((row["object"], str(cell) if cell is not None else None))
-    truncated = bool((table.get("metadata") or {}).get("continue"))
-    return FetchedPods(pods, truncated, "table")
+    meta = table.get("metadata") or {}
+    remaining = meta.get("remainingItemCount")
+    return FetchedPods(pods, bool(meta.get("continue")), "table", remaining if isinstance(remaining, int) else None)
 
 
 def rows_of(fetched: FetchedPods, now: datetime) -> list[PodRow]:
@@ -92,14 +102,25 @@ def list_pods(
     problems = [row for row in rows if row.problem]
     candidates = problems if problems_only else sorted(rows, key=lambda r: (not r.problem, r.name))
     shown = candidates[:limit]
-    total = len(candidates)
-    summary = f"{len(rows)} pods in {namespace}" + (f" matching {selector}" if selector else "")
-    summary += f"; {len(problems)} with problems" if problems else "; all Running and ready"
+    total: int | None = len(candidates)
+    if fetched.truncated:
+        # Pods past the read cap are unknown: their count is known only without problems_only, when the API says.
+        known = not problems_only and fetched.remaining is not None
+        total = len(rows) + (fetched.remaining or 0) if known else None
+    if fetched.truncated:
+        summary = f"read {len(rows)} of {fetched.total_text()} pods in {namespace}"
+    else:
+        summary = f"{len(rows)} pods in {namespace}"
+    summary += f" matching {selector}" if selector else ""
+    if problems:
+        summary += f"; {len(problems)} with problems"
+    else:
+        summary += "; all of those read Running and ready" if fetched.truncated else "; all Running and ready"
     if problems:
         by_status = Counter(row.status for row in problems)
         summary += " (" + ", ".join(f"{n} {status}" for status, n in by_status.most_common()) + ")"
     if fetched.truncated:
-        summary += f"; only the first {FETCH_LIMIT} pods were read: narrow the selector"
+        summary += f" (a call reads at most {FETCH_LIMIT} pods: narrow the selector to see the rest)"
     return PodList(
         summary=summary,
         namespace=namespace,
@@ -107,6 +128,6 @@ def list_pods(
         pods=shown,
         status_counts=dict(counts),
         problem_count=len(problems),
-        truncation=Truncation.of(len(shown), total, fetched.truncated or total > len(shown)),
+        truncation=Truncation.of(len(shown), total, fetched.truncated or len(candidates) > len(shown)),
         status_source=fetched.status_source,
     )
