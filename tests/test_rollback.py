@@ -113,3 +113,18 @@ def test_no_history_and_paused() -> None:
 def test_missing_deployment_is_not_found() -> None:
     with pytest.raises(errors.NotFound):
         plan_rollback(FakeKube(), "shop", "web", None)
+
+
+def test_a_stateful_deployment_gets_the_playbooks_migration_warning(kube: FakeKube) -> None:
+    assert plan_rollback(kube, "shop", "web", None).warnings == []
+    stateful = deployment()
+    stateful["spec"]["template"]["spec"]["volumes"] = [
+        {"name": "data", "persistentVolumeClaim": {"claimName": "web-data"}}
+    ]
+    kube.put("deployments", stateful)
+    kube.put(
+        "persistentvolumeclaims", {"metadata": {"name": "web-cache", "namespace": "shop", "labels": {"app": "web"}}}
+    )
+    (warning,) = plan_rollback(kube, "shop", "web", None).warnings
+    assert warning.startswith("stateful: the pods use PersistentVolumeClaims web-cache, web-data.")
+    assert "revision 3 ran no forward-only database migration" in warning

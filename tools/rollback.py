@@ -93,6 +93,29 @@ def visible(obj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def stateful_warnings(kube: Kube, namespace: str, deployment: dict[str, Any], current: int | None) -> list[str]:
+    """The playbook's pre-rollback checks the cluster can answer: does this workload keep state?
+
+    Mounted PersistentVolumeClaims, or claims labelled with the deployment's app label (`kubectl get pvc -l
+    app=NAME`), mean old code will meet data the new code wrote; the cluster cannot tell whether that data's
+    format or schema changed, so the plan says so instead of staying silent.
+    """
+    volumes = ((deployment.get("spec") or {}).get("template") or {}).get("spec", {}).get("volumes") or []
+    claims = {str(v["persistentVolumeClaim"]["claimName"]) for v in volumes if v.get("persistentVolumeClaim")}
+    app = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels", {}).get("app")
+    if app:
+        labelled = kube.list("persistentvolumeclaims", namespace, label_selector=f"app={app}")
+        claims |= {str(pvc["metadata"]["name"]) for pvc in labelled.items}
+    if not claims:
+        return []
+    since = f" revision {current}" if current is not None else " the current revision"
+    return [
+        f"stateful: the pods use PersistentVolumeClaims {', '.join(sorted(claims))}. Before confirming, make sure"
+        f"{since} ran no forward-only database migration and changed no data format the older code cannot read; "
+        "if it did, do not roll back (scale or isolate instead)."
+    ]
+
+
 def plan_rollback(kube: Kube, namespace: str, name: str, to_revision: int | None) -> PlanDraft:
     """Read, validate, dry-run; the draft the engine turns into a pending command."""
     deployment = kube.get("deployments", name, namespace)
@@ -149,7 +172,8 @@ def plan_rollback(kube: Kube, namespace: str, name: str, to_revision: int | None
         undo_command=undo,
         diff=diff_values(visible(deployment), visible(dry)),
         preconditions=preconditions,
-        warnings=[] if current is not None else [f"deployment {name} has no revision annotation; undo is manual"],
+        warnings=stateful_warnings(kube, namespace, deployment, current)
+        + ([] if current is not None else [f"deployment {name} has no revision annotation; undo is manual"]),
     )
 
 
