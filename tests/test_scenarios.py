@@ -122,6 +122,18 @@ def test_bad_deploy_revision_three_crash_loops_and_revision_two_was_good() -> No
     assert ages["3"] < 3600 < ages["2"] < ages["1"]
 
 
+def test_bad_deploy_checkout_keeps_its_size_while_its_pods_crash_loop() -> None:
+    # Between restarts a crash-looping pod has no metrics; the HPA counts it at its full request on a scale-down,
+    # as upstream does, instead of dropping it (which resized checkout 4 -> 3 -> 4 every few seconds).
+    cluster = loaded("bad-deploy")
+    sizes = []
+    for _ in range(20):
+        cluster.run_for(1.0)
+        sizes.append(cluster.store.get(DEPLOYMENTS, "shop", "checkout")["spec"]["replicas"])
+    assert sizes == [4] * 20
+    assert cluster.store.get(HPAS, "shop", "checkout")["status"]["desiredReplicas"] == 4
+
+
 def test_overload_hpa_pinned_and_pods_over_cpu_limit() -> None:
     cluster = loaded("overload")
     web = shop_pods(cluster, app="web")
