@@ -130,9 +130,5 @@ def method_not_allowed(message: str) -> ApiError:
     return ApiError(405, "MethodNotAllowed", message)
 
 
-def too_many_requests(message: str) -> ApiError:
-    return ApiError(429, "TooManyRequests", message)
-
-
 def internal(message: str) -> ApiError:
     return ApiError(500, "InternalError", message)

@@ -26,10 +26,6 @@ class Target:
     name: str | None
     subresource: str | None
 
-    @property
-    def gv_prefix(self) -> str:
-        return f"/apis/{self.res.group}/{self.res.version}" if self.res.group else "/api/v1"
-
 
 def unknown_resource() -> ApiError:
     return errors.ApiError(404, "NotFound", "the server could not find the requested resource")

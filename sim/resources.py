@@ -40,12 +40,6 @@ class ResourceType:
     def list_kind(self) -> str:
         return f"{self.kind}List"
 
-    def base_path(self, namespace: str | None) -> str:
-        prefix = f"/apis/{self.group}/{self.version}" if self.group else "/api/v1"
-        if self.namespaced and namespace is not None:
-            return f"{prefix}/namespaces/{namespace}/{self.plural}"
-        return f"{prefix}/{self.plural}"
-
 
 RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "Namespace", "namespaces", False, short_names=("ns",), subresources=("status",)),

@@ -75,7 +75,6 @@ class Store:
         self._objects: dict[str, dict[tuple[str, str], Obj]] = {}
         self._log: deque[WatchEvent] = deque(maxlen=history)
         self._listeners: list[Callable[[WatchEvent], None]] = []
-        self._generate_counter = 0
 
     # ----- reading -----
 
@@ -335,7 +334,6 @@ class Store:
         alphabet = "bcdfghjklmnpqrstvwxz2456789"
         bucket = self._objects.get(res.key, {})
         while True:
-            self._generate_counter += 1
             n = uuid.uuid4().int
             suffix = "".join(alphabet[(n >> (5 * i)) % len(alphabet)] for i in range(5))
             if (str(namespace or ""), prefix + suffix) not in bucket:
