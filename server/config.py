@@ -90,11 +90,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--state-dir", type=Path, help="journal and pending commands [INCIDENT_RESPONSE_STATE_DIR]")
 
 
+def parse_port(value: object) -> int:
+    """8000 when unset; 0 asks the OS for a free port (the log then names the one it got)."""
+    if value is None or value == "":
+        return 8000
+    try:
+        port = int(str(value))
+    except ValueError as e:
+        raise SettingsError(f"port {value!r} is not a number") from e
+    if not 0 <= port <= 65535:
+        raise SettingsError(f"port {port} is out of range: use 1-65535, or 0 for any free port")
+    return port
+
+
 def add_transport_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags only `serve` takes: the transport, and how long the tokens it issues live."""
     parser.add_argument("--http", action="store_true", default=None, help="serve streamable HTTP instead of stdio")
     parser.add_argument("--host", help="HTTP bind address (default 127.0.0.1) [INCIDENT_RESPONSE_HOST]")
-    parser.add_argument("--port", type=int, help="HTTP port (default 8000) [INCIDENT_RESPONSE_PORT]")
+    parser.add_argument(
+        "--port",
+        type=int,
+        help="HTTP port (default 8000; 0: any free port, logged at startup) [INCIDENT_RESPONSE_PORT]",
+    )
     low, high = PENDING_TTL_RANGE
     parser.add_argument(
         "--pending-ttl",
@@ -156,11 +173,7 @@ def load_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None
     state_dir = Path(str(state_value)).expanduser() if state_value else default_state_dir(env)
     http_flag = getattr(args, "http", None)
     http = bool(http_flag) if http_flag is not None else _env_bool(env.get(ENV_PREFIX + "HTTP", ""))
-    port_value = pick("port")
-    try:
-        port = int(str(port_value)) if port_value else 8000
-    except ValueError as e:
-        raise SettingsError(f"port {port_value!r} is not a number") from e
+    port = parse_port(pick("port"))
     ttl_value = pick("pending_ttl")
     pending_ttl = parse_pending_ttl(ttl_value) if ttl_value else timedelta(seconds=PENDING_TTL_DEFAULT)
     return Settings(

@@ -43,7 +43,12 @@ def run(args: argparse.Namespace) -> int:
         ", ".join(settings.namespaces) or "all",
     )
     if settings.http:
-        log.info("streamable HTTP on http://%s:%d/mcp", settings.host, settings.port)
+        if settings.port:
+            log.info("streamable HTTP on http://%s:%d/mcp", settings.host, settings.port)
+        else:
+            log.info(
+                "streamable HTTP on a free port of %s: uvicorn's 'running on' line names it (path /mcp)", settings.host
+            )
         server.run("streamable-http", host=settings.host, port=settings.port)
     else:
         server.run()

@@ -69,6 +69,14 @@ def test_bad_values_are_refused(tmp_path: Path) -> None:
         config.load_settings(parse(), {"HOME": str(tmp_path), "INCIDENT_RESPONSE_MODE": "yolo"})
     with pytest.raises(config.SettingsError, match="port"):
         config.load_settings(parse(), {"HOME": str(tmp_path), "INCIDENT_RESPONSE_PORT": "http"})
+    for out_of_range in ("-1", "65536"):
+        with pytest.raises(config.SettingsError, match="out of range"):
+            config.load_settings(parse("--port", out_of_range), {"HOME": str(tmp_path)})
+
+
+def test_port_zero_means_any_free_port_not_the_default(tmp_path: Path) -> None:
+    assert config.load_settings(parse("--port", "0"), {"HOME": str(tmp_path)}).port == 0
+    assert config.load_settings(parse(), {"HOME": str(tmp_path), "INCIDENT_RESPONSE_PORT": "0"}).port == 0
 
 
 def test_pending_ttl_from_flag_or_environment_reaches_the_engine(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
+import re
 import subprocess
 import sys
 import time
@@ -25,43 +25,39 @@ LAUNCHER = "from incident_response.server.cli import main; main()"
 STARTUP_TIMEOUT = 60.0
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+# `--port 0`: the OS picks a free port when the server binds it, and uvicorn logs the one it got. No port is picked
+# beforehand, so another process cannot take it in between.
+LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 
 
-def wait_for_port(process: subprocess.Popen[bytes], port: int, log: Path, timeout: float) -> None:
-    """Poll until the server accepts connections; fail early (with its log) if it exits, or after `timeout`."""
+def wait_for_listening(process: subprocess.Popen[bytes], log: Path, timeout: float) -> int:
+    """Poll the server's log for the port it listens on; fail early (with its log) if it exits, or after `timeout`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        found = LISTENING.search(log.read_text(errors="replace"))
+        if found:
+            return int(found.group(1))
         if process.poll() is not None:
             pytest.fail(f"server exited with {process.returncode} before listening:\n{log.read_text()}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"server did not listen on port {port} within {timeout:.0f}s:\n{log.read_text()}")
+        time.sleep(0.1)  # polling a file another process writes: no event to wait on
+    pytest.fail(f"server did not listen within {timeout:.0f}s:\n{log.read_text()}")
 
 
 @contextmanager
 def http_server(sim: RunningSim, tmp_path: Path) -> Iterator[str]:
     """`incident-response-mcp serve --http` against the sim; yields the MCP endpoint URL, stops the server after."""
     assert sim.kubeconfig_path is not None
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "INCIDENT_RESPONSE_"))}
     env["HOME"] = str(tmp_path)  # never read the developer's ~/.kube
     argv = [
-        sys.executable, "-c", LAUNCHER, "serve", "--http", "--host", "127.0.0.1", "--port", str(port),
+        sys.executable, "-c", LAUNCHER, "serve", "--http", "--host", "127.0.0.1", "--port", "0",
         "--kubeconfig", str(sim.kubeconfig_path), "--state-dir", str(tmp_path / "state"),
     ]  # fmt: skip
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
-        wait_for_port(process, port, log, STARTUP_TIMEOUT)
+        port = wait_for_listening(process, log, STARTUP_TIMEOUT)
         yield f"http://127.0.0.1:{port}/mcp"
     finally:
         process.terminate()
