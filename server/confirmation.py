@@ -29,7 +29,16 @@ from incident_response.tools.models import ToolResult
 from incident_response.tools.pending import CommandResult, HumanAnswer
 from incident_response.tools.plan import Change, PendingCommand, render_diff
 
-ELICITATION_APPROVER = "the MCP client's user (attested by the client)"
+
+def elicitation_approver(ctx: Context) -> str:
+    """Who answered an elicitation, as far as the server can tell: the user of the client that named itself in the
+    handshake (or the request envelope). The name is the client's own claim; the journal says so."""
+    params = getattr(ctx.session, "client_params", None)
+    info = getattr(params, "client_info", None)
+    if info is None:
+        return "the user of an MCP client that gave no name (attested by the client)"
+    name = " ".join(str(part) for part in (info.name, info.version) if part)[:100]
+    return f"the user of MCP client {name!r} (attested by the client)"
 
 
 class Confirm(BaseModel):
@@ -103,15 +112,16 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
         deps: Deps,
         token: Annotated[str, Field(description="The token a planning tool returned.")],
         approval: Annotated[ElicitationResult[Confirm], Resolve(ask_human)],
+        approver: Annotated[str, Resolve(elicitation_approver)],
     ) -> CommandResult:
         """Run a planned command by its token, once. In standard mode it runs only after a human approved it (the
         client asks them when it can; otherwise the answer says what the human must run). Before running it re-reads
         the target and refuses a stale plan. Outcomes: succeeded, failed, unknown (verify before retrying)."""
         answer: HumanAnswer | None = None
         if isinstance(approval, AcceptedElicitation) and isinstance(approval.data, Confirm):
-            answer = HumanAnswer(approved=approval.data.approve, approver=ELICITATION_APPROVER, channel="elicitation")
+            answer = HumanAnswer(approved=approval.data.approve, approver=approver, channel="elicitation")
         elif isinstance(approval, DeclinedElicitation):
-            answer = HumanAnswer(approved=False, approver=ELICITATION_APPROVER, channel="elicitation",
+            answer = HumanAnswer(approved=False, approver=approver, channel="elicitation",
                                  reason="declined in the client")  # fmt: skip
         elif isinstance(approval, CancelledElicitation):
             deps.pending.note(token, "approval_dismissed", channel="elicitation")

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import anyio
 import pytest
 from mcp import Client, StdioServerParameters
-from mcp.types import ElicitRequestFormParams, ElicitResult
+from mcp.types import ElicitRequestFormParams, ElicitResult, Implementation
 
 from incident_response.server import approvals_command
 from incident_response.sim.serve import RunningSim
@@ -94,12 +94,18 @@ async def test_safe_mode_blocks_and_confirm_refuses(env: Env) -> None:
 async def test_elicitation_accept_runs(env: Env, mode: Literal["auto", "legacy"]) -> None:
     seen: list[str] = []
     good = env.revision_image(2)
+    client_info = Implementation(name="oncall-desk", version="9.1")
     async with Client(
-        env.server(), mode=mode, elicitation_callback=elicitation("accept", seen, {"approve": True})
+        env.server(),
+        mode=mode,
+        client_info=client_info,
+        elicitation_callback=elicitation("accept", seen, {"approve": True}),
     ) as c:
         p = await plan(c, env)
         done = await call(c, "confirm_command", token=p["token"])
     assert done["status"] == "succeeded" and done["approval_channel"] == "elicitation"
+    # The journal names the client the human answered in, and that the name is the client's own claim.
+    assert done["approved_by"] == "the user of MCP client 'oncall-desk 9.1' (attested by the client)"
     assert p["command"] in seen[0] and p["undo_command"] in seen[0] and good in seen[0]
     assert env.image() == good
 
