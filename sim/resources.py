@@ -92,6 +92,17 @@ RESOURCES: tuple[ResourceType, ...] = (
         subresources=("status", "scale"),
         has_generation=True,
     ),
+    # Stored only: no Job controller runs them (scenarios and tests create Jobs to show what ran, e.g. migrations).
+    ResourceType(
+        "batch",
+        "v1",
+        "Job",
+        "jobs",
+        True,
+        categories=("all",),
+        subresources=("status",),
+        has_generation=True,
+    ),
     ResourceType(
         "autoscaling",
         "v2",

@@ -49,6 +49,7 @@ RESOURCES: dict[str, ResourceInfo] = {
     "deployments": ResourceInfo("apps", "v1", "Deployment", True),
     "replicasets": ResourceInfo("apps", "v1", "ReplicaSet", True),
     "horizontalpodautoscalers": ResourceInfo("autoscaling", "v2", "HorizontalPodAutoscaler", True),
+    "jobs": ResourceInfo("batch", "v1", "Job", True),
     "networkpolicies": ResourceInfo("networking.k8s.io", "v1", "NetworkPolicy", True),
     "ingresses": ResourceInfo("networking.k8s.io", "v1", "Ingress", True),
     "poddisruptionbudgets": ResourceInfo("policy", "v1", "PodDisruptionBudget", True),

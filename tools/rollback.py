@@ -10,11 +10,12 @@ Deployment that changed after the confirm-time check.
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import Field
 
-from incident_response.tools import commands, errors
+from incident_response.tools import commands, errors, rollback_checks
 from incident_response.tools.deps import Deps
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
@@ -93,29 +94,6 @@ def visible(obj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def stateful_warnings(kube: Kube, namespace: str, deployment: dict[str, Any], current: int | None) -> list[str]:
-    """The playbook's pre-rollback checks the cluster can answer: does this workload keep state?
-
-    Mounted PersistentVolumeClaims, or claims labelled with the deployment's app label (`kubectl get pvc -l
-    app=NAME`), mean old code will meet data the new code wrote; the cluster cannot tell whether that data's
-    format or schema changed, so the plan says so instead of staying silent.
-    """
-    volumes = ((deployment.get("spec") or {}).get("template") or {}).get("spec", {}).get("volumes") or []
-    claims = {str(v["persistentVolumeClaim"]["claimName"]) for v in volumes if v.get("persistentVolumeClaim")}
-    app = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels", {}).get("app")
-    if app:
-        labelled = kube.list("persistentvolumeclaims", namespace, label_selector=f"app={app}")
-        claims |= {str(pvc["metadata"]["name"]) for pvc in labelled.items}
-    if not claims:
-        return []
-    since = f" revision {current}" if current is not None else " the current revision"
-    return [
-        f"stateful: the pods use PersistentVolumeClaims {', '.join(sorted(claims))}. Before confirming, make sure"
-        f"{since} ran no forward-only database migration and changed no data format the older code cannot read; "
-        "if it did, do not roll back (scale or isolate instead)."
-    ]
-
-
 def plan_rollback(kube: Kube, namespace: str, name: str, to_revision: int | None) -> PlanDraft:
     """Read, validate, dry-run; the draft the engine turns into a pending command."""
     deployment = kube.get("deployments", name, namespace)
@@ -172,7 +150,9 @@ def plan_rollback(kube: Kube, namespace: str, name: str, to_revision: int | None
         undo_command=undo,
         diff=diff_values(visible(deployment), visible(dry)),
         preconditions=preconditions,
-        warnings=stateful_warnings(kube, namespace, deployment, current)
+        warnings=rollback_checks.plan_warnings(
+            rollback_checks.plan_checks(kube, namespace, deployment, target, owned, datetime.now(UTC))
+        )
         + ([] if current is not None else [f"deployment {name} has no revision annotation; undo is manual"]),
     )
 
