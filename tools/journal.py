@@ -8,6 +8,7 @@ Each call opens its own connection: tools run in worker threads, and a connectio
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import socket
@@ -17,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
@@ -25,7 +26,8 @@ DB_NAME = "journal.sqlite3"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
-    id TEXT PRIMARY KEY, title TEXT NOT NULL, opened_at REAL NOT NULL, closed_at REAL
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, opened_at REAL NOT NULL, closed_at REAL,
+    severity TEXT, namespace TEXT, declared_at REAL, stabilized_at REAL
 );
 CREATE TABLE IF NOT EXISTS tool_calls (
     id INTEGER PRIMARY KEY AUTOINCREMENT, incident TEXT, at REAL NOT NULL, tool TEXT NOT NULL,
@@ -46,10 +48,39 @@ CREATE INDEX IF NOT EXISTS events_incident ON events (incident, id);
 CREATE INDEX IF NOT EXISTS commands_state ON commands (state);
 """
 # Columns added after the first release, for journals created before them.
-_ADDED_COLUMNS = {"commands": {"claimer": "TEXT"}}
+_ADDED_COLUMNS = {
+    "commands": {"claimer": "TEXT"},
+    "incidents": {"severity": "TEXT", "namespace": "TEXT", "declared_at": "REAL", "stabilized_at": "REAL"},
+}
+UNTITLED = "untitled incident"
+_OPEN = "SELECT * FROM incidents WHERE closed_at IS NULL ORDER BY opened_at DESC, rowid DESC LIMIT 1"
 # An execution that has not finished after this long is presumed dead even if its pid is alive again (pid reuse),
 # or when it ran on another host, where the pid cannot be checked.
 CLAIM_LEASE = 3600.0
+
+
+IncidentStatus = Literal["undeclared", "active", "stabilized", "resolved"]
+
+
+class IncidentRow(BaseModel):
+    """One incident. `declared_at` is None while it is the auto-opened untitled one; `closed_at` marks it resolved."""
+
+    id: str
+    title: str
+    opened_at: float
+    closed_at: float | None = None
+    severity: str | None = None
+    namespace: str | None = None
+    declared_at: float | None = None
+    stabilized_at: float | None = None
+
+    @property
+    def status(self) -> IncidentStatus:
+        if self.closed_at is not None:
+            return "resolved"
+        if self.declared_at is None:
+            return "undeclared"
+        return "stabilized" if self.stabilized_at is not None else "active"
 
 
 class CommandRow(BaseModel):
@@ -177,21 +208,78 @@ class Journal:
 
     # --- incidents ------------------------------------------------------------------------------------------------
 
+    @staticmethod
+    def _insert_incident(db: sqlite3.Connection, row: IncidentRow) -> IncidentRow:
+        """Insert `row`; an empty id gets a fresh one, made unique within the journal (several may open per second)."""
+        if not row.id:
+            base = time.strftime("inc-%Y%m%d-%H%M%S", time.gmtime(row.opened_at)) + f"-{os.getpid() % 10000}"
+            taken = {r["id"] for r in db.execute("SELECT id FROM incidents WHERE id LIKE ?", (base + "%",))}
+            row = row.model_copy(update={"id": next(c for c in _candidates(base) if c not in taken)})
+        db.execute(_INSERT_INCIDENT, [getattr(row, column) for column in _INCIDENT_COLUMNS])
+        return row
+
     def open_incident(self, title: str, *, incident_id: str | None = None) -> str:
         opened = time.time()
-        new_id = incident_id or time.strftime("inc-%Y%m%d-%H%M%S", time.gmtime(opened)) + f"-{os.getpid() % 10000}"
         with self._write() as db:
-            db.execute("INSERT INTO incidents (id, title, opened_at) VALUES (?, ?, ?)", (new_id, title, opened))
-            self._event(db, "incident_opened", incident=new_id, detail={"title": title}, at=opened)
-        return new_id
+            row = self._insert_incident(db, IncidentRow(id=incident_id or "", title=title, opened_at=opened))
+            self._event(db, "incident_opened", incident=row.id, detail={"title": title}, at=opened)
+        return row.id
 
     def current_incident(self) -> str:
         """The newest open incident; opens an untitled one when there is none, so nothing is unattributed."""
         with self._connect() as db:
-            row = db.execute(
-                "SELECT id FROM incidents WHERE closed_at IS NULL ORDER BY opened_at DESC LIMIT 1"
-            ).fetchone()
-        return str(row["id"]) if row else self.open_incident("untitled incident")
+            found = db.execute(_OPEN).fetchone()
+        if found is not None:
+            return str(found["id"])
+        opened = time.time()
+        with self._write() as db:
+            # Re-checked under the write lock: two processes starting at once must not open two incidents.
+            found = db.execute(_OPEN).fetchone()
+            if found is not None:
+                return str(found["id"])
+            row = self._insert_incident(db, IncidentRow(id="", title=UNTITLED, opened_at=opened))
+            self._event(db, "incident_opened", incident=row.id, detail={"title": UNTITLED}, at=opened)
+        return row.id
+
+    def incident(self, incident_id: str) -> IncidentRow | None:
+        rows = self._select("incidents", "opened_at", id=incident_id)
+        return IncidentRow(**dict(rows[0])) if rows else None
+
+    def incidents(self, *, open_only: bool = False, limit: int = 20) -> list[IncidentRow]:
+        """Newest first."""
+        where = "WHERE closed_at IS NULL " if open_only else ""
+        with self._connect() as db:
+            rows = db.execute(
+                f"SELECT * FROM incidents {where}ORDER BY opened_at DESC, rowid DESC LIMIT ?", (limit,)
+            ).fetchall()
+        return [IncidentRow(**dict(r)) for r in rows]
+
+    def save_incident(
+        self, before: IncidentRow | None, after: IncidentRow, events: Sequence[tuple[str, dict[str, Any]]]
+    ) -> IncidentRow | None:
+        """Write `after` and its timeline events in one transaction, only if the journal still holds `before`.
+
+        `before` None inserts a new incident, only while no incident is open (one open incident at a time). Returns
+        the saved row, or None when another process changed things first: read again and decide again.
+        """
+        now = time.time()
+        with self._write() as db:
+            if before is None:
+                if db.execute(_OPEN).fetchone() is not None:
+                    return None
+                after = self._insert_incident(db, after)
+            else:
+                found = db.execute("SELECT * FROM incidents WHERE id = ?", (before.id,)).fetchone()
+                if found is None or IncidentRow(**dict(found)) != before:
+                    return None
+                columns = [c for c in _INCIDENT_COLUMNS if c != "id"]
+                db.execute(
+                    f"UPDATE incidents SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
+                    [*(getattr(after, c) for c in columns), before.id],
+                )
+            for kind, detail in events:
+                self._event(db, kind, incident=after.id, detail=detail, at=now)
+        return after
 
     # --- tool calls -----------------------------------------------------------------------------------------------
 
@@ -317,6 +405,18 @@ class Journal:
     def events(self, *, incident: str | None = None, token: str | None = None) -> list[Event]:
         rows = self._select("events", "id", incident=incident, token=token)
         return [Event(**{**dict(r), "detail": _loads(r["detail"])}) for r in rows]
+
+
+_INCIDENT_COLUMNS = tuple(IncidentRow.model_fields)
+_INSERT_INCIDENT = (
+    f"INSERT INTO incidents ({', '.join(_INCIDENT_COLUMNS)}) VALUES ({', '.join('?' for _ in _INCIDENT_COLUMNS)})"
+)
+
+
+def _candidates(base: str) -> Iterator[str]:
+    yield base
+    for n in itertools.count(2):
+        yield f"{base}-{n}"
 
 
 def _command_row(row: sqlite3.Row) -> CommandRow:

@@ -1,0 +1,103 @@
+"""The journal's incidents: new columns on old journals, one open incident at a time, saves that lose a race."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from incident_response.tools.journal import DB_NAME, IncidentRow, Journal
+
+# The schema as the first release created it: no severity, namespace, declared_at, stabilized_at, claimer.
+OLD_SCHEMA = """
+CREATE TABLE incidents (id TEXT PRIMARY KEY, title TEXT NOT NULL, opened_at REAL NOT NULL, closed_at REAL);
+CREATE TABLE tool_calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, incident TEXT, at REAL NOT NULL, tool TEXT NOT NULL,
+    arguments TEXT NOT NULL, status TEXT NOT NULL, error TEXT, duration_ms REAL NOT NULL, pid INTEGER
+);
+CREATE TABLE commands (
+    token TEXT PRIMARY KEY, incident TEXT NOT NULL, tool TEXT NOT NULL, state TEXT NOT NULL,
+    plan TEXT NOT NULL, fingerprint TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL,
+    approved_fingerprint TEXT, decided_by TEXT, decided_channel TEXT, decided_at REAL,
+    claimed_at REAL, finished_at REAL, result TEXT, temporary INTEGER NOT NULL DEFAULT 0, restores TEXT
+);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, incident TEXT, at REAL NOT NULL, token TEXT, kind TEXT NOT NULL,
+    actor TEXT, channel TEXT, detail TEXT
+);
+INSERT INTO incidents (id, title, opened_at) VALUES ('inc-old', 'untitled incident', 1700000000.0);
+INSERT INTO events (incident, at, kind) VALUES ('inc-old', 1700000000.0, 'incident_opened');
+"""
+
+
+def test_a_journal_of_the_previous_schema_opens_with_the_new_columns(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / DB_NAME)
+    db.executescript(OLD_SCHEMA)
+    db.close()
+    journal = Journal(tmp_path)
+    old = journal.incident("inc-old")
+    assert old is not None and old.status == "undeclared" and old.severity is None
+    assert journal.current_incident() == "inc-old"
+    declared = old.model_copy(update={"title": "checkout down", "severity": "SEV2", "declared_at": 1700000100.0})
+    assert journal.save_incident(old, declared, [("declared", {"severity": "SEV2"})]) == declared
+    assert journal.incident("inc-old") == declared
+    assert [e.kind for e in journal.events(incident="inc-old")] == ["incident_opened", "declared"]
+    columns = {row[1] for row in sqlite3.connect(journal.path).execute("PRAGMA table_info(incidents)")}
+    assert {"severity", "namespace", "declared_at", "stabilized_at"} <= columns
+
+
+def test_incident_ids_stay_unique_when_several_open_in_one_second(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    ids = [journal.open_incident("untitled incident") for _ in range(3)]
+    assert len(set(ids)) == 3
+    assert ids[1] == ids[0] + "-2" and ids[2] == ids[0] + "-3"
+
+
+def test_processes_starting_at_once_open_one_incident(tmp_path: Path) -> None:
+    Journal(tmp_path)  # schema first, as a server does before serving
+    barrier, found = threading.Barrier(6), list[str]()
+
+    def attribute() -> None:
+        journal = Journal(tmp_path)
+        barrier.wait()
+        found.append(journal.current_incident())
+
+    threads = [threading.Thread(target=attribute) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(found) == 6 and len(set(found)) == 1
+    assert len(Journal(tmp_path).incidents()) == 1
+
+
+def test_a_new_incident_is_saved_only_while_none_is_open(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    first = journal.current_incident()
+    new = IncidentRow(id="", title="second", opened_at=1.0, severity="SEV3", declared_at=1.0)
+    assert journal.save_incident(None, new, [("declared", {})]) is None
+    assert [i.id for i in journal.incidents()] == [first]
+    assert [e.kind for e in journal.events()] == ["incident_opened"]
+
+
+def test_a_save_over_a_row_that_changed_meanwhile_writes_nothing(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    row = journal.incident(journal.current_incident())
+    assert row is not None
+    ours = row.model_copy(update={"title": "ours", "severity": "SEV2", "declared_at": 5.0})
+    theirs = row.model_copy(update={"title": "theirs", "severity": "SEV1", "declared_at": 6.0})
+    assert journal.save_incident(row, theirs, [("declared", {"by": "them"})]) == theirs
+    assert journal.save_incident(row, ours, [("declared", {"by": "us"})]) is None
+    assert journal.incident(row.id) == theirs
+    assert [e.detail for e in journal.events(incident=row.id) if e.kind == "declared"] == [{"by": "them"}]
+
+
+def test_resolved_incidents_are_not_current_and_the_next_call_opens_a_fresh_one(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    row = journal.incident(journal.current_incident())
+    assert row is not None
+    journal.save_incident(row, row.model_copy(update={"closed_at": row.opened_at + 1}), [("resolved", {})])
+    fresh = journal.current_incident()
+    assert fresh != row.id
+    assert [(i.id, i.status) for i in journal.incidents()] == [(fresh, "undeclared"), (row.id, "resolved")]
+    assert [i.id for i in journal.incidents(open_only=True)] == [fresh]
