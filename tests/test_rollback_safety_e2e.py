@@ -1,0 +1,151 @@
+"""check_rollback_safety end to end: an MCP client, our server in safe mode, the simulated cluster's bad-deploy."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from incident_response.sim import behaviors
+from incident_response.sim.scenarios.builders import deployment_body
+from incident_response.sim.serve import RunningSim
+
+from .mitigation_env import NS, Env, call, make_env, refused
+
+pytestmark = pytest.mark.anyio
+
+TOOL = "check_rollback_safety"
+
+
+@pytest.fixture
+def env(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Env:
+    return make_env(sim_factory("bad-deploy"), tmp_path / "state")
+
+
+def statuses(result: dict[str, Any]) -> dict[str, str]:
+    return {item["check"]: item["status"] for item in result["items"]}
+
+
+def item(result: dict[str, Any], check: str) -> dict[str, Any]:
+    return next(i for i in result["items"] if i["check"] == check)
+
+
+async def check_without_writing(env: Env, client: Client, **arguments: Any) -> dict[str, Any]:
+    """Run the tool with the sim's controllers held still: any write would move the store's resourceVersion."""
+    with env.sim.cluster._tick_lock:
+        before = env.sim.store.resource_version
+        result = await call(client, TOOL, namespace=NS, **arguments)
+        assert env.sim.store.resource_version == before, "check_rollback_safety wrote to the cluster"
+    return result
+
+
+async def test_bad_deploy_rollback_to_the_previous_revision_is_clear(env: Env) -> None:
+    async with Client(env.server("safe")) as client:
+        result = await check_without_writing(env, client, deployment="checkout")
+    assert (result["current_revision"], result["target_revision"]) == (3, 2)
+    assert result["target_images"] == ["registry.example.com/shop/checkout:2.4.0"]
+    assert statuses(result) == {
+        "previous_revision": "ok",
+        "known_good": "ok",  # the stuck rollout left revision 2's pods Running and Ready
+        "image_available": "ok",
+        "migrations": "not_visible",
+        "stateful": "ok",
+    }
+    assert result["verdict"] == "CLEAR" and result["summary"].startswith("CLEAR")
+    assert "Running and Ready" in item(result, "known_good")["detail"]
+    assert any("runs it now" in line for line in item(result, "image_available")["evidence"])
+    assert any("forward-only" in q for q in result["questions_for_human"]), "migrations are never provably absent"
+    assert result["recent_rollout"] is True
+    assert "to_revision=2" in result["next_step"]
+
+
+async def test_a_pvc_labelled_for_the_app_asks_about_data_formats(env: Env) -> None:
+    claim = {
+        "metadata": {"name": "checkout-sessions", "labels": {"app": "checkout"}},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    env.kube.create("persistentvolumeclaims", claim, NS)
+    async with Client(env.server("safe")) as client:
+        result = await check_without_writing(env, client, deployment="checkout")
+    assert result["verdict"] == "CHECK_FIRST"
+    stateful = item(result, "stateful")
+    assert stateful["status"] == "warning" and "checkout-sessions" in stateful["detail"]
+    assert "checkout-sessions" in result["summary"]
+    assert any("checkout-sessions" in q and "format" in q for q in result["questions_for_human"])
+
+
+async def test_a_migration_job_since_the_rollout_is_named(env: Env) -> None:
+    def job(name: str, app: str, hook: str | None = None) -> dict[str, Any]:
+        annotations = {"helm.sh/hook": hook} if hook else {}
+        container = {"name": "migrate", "image": f"registry.example.com/shop/{app}:2.5.0", "command": ["migrate"]}
+        return {
+            "metadata": {"name": name, "labels": {"app": app}, "annotations": annotations},
+            "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [container]}}},
+        }
+
+    env.kube.create("jobs", job("checkout-schema-3", "checkout", hook="pre-upgrade"), NS)
+    env.kube.create("jobs", job("cart-db-migrate", "cart"), NS)  # another app's migration is not checkout's
+    async with Client(env.server("safe")) as client:
+        result = await check_without_writing(env, client, deployment="checkout")
+    assert result["verdict"] == "CHECK_FIRST"
+    migrations = item(result, "migrations")
+    assert migrations["status"] == "warning"
+    assert any(line.startswith("job/checkout-schema-3 created") for line in migrations["evidence"])
+    assert not any("cart-db-migrate" in line for line in migrations["evidence"])
+    assert any("job/checkout-schema-3" in q and "forward-only" in q for q in result["questions_for_human"])
+
+
+async def test_a_deployment_with_a_single_revision_is_blocked(env: Env) -> None:
+    async with Client(env.server("safe")) as client:
+        result = await check_without_writing(env, client, deployment="orders-db")
+    assert result["verdict"] == "BLOCKED"
+    assert result["target_revision"] is None and result["revisions_kept"] == [1]
+    assert statuses(result) == {"previous_revision": "blocking"}
+    assert "scale or isolate" in result["next_step"]
+
+
+async def test_an_unknown_revision_is_an_error_listing_the_kept_ones(env: Env) -> None:
+    async with Client(env.server("safe")) as client:
+        message = await refused(client, TOOL, namespace=NS, deployment="checkout", to_revision=7)
+    assert "no revision 7" in message and "revisions kept: 1, 2, 3" in message
+
+
+async def test_a_target_whose_image_failed_to_pull_is_blocked(env: Env) -> None:
+    bad_image = "registry.example.com/shop/ledger:1.0"
+    body = deployment_body(
+        "ledger", namespace=NS, replicas=2, image=bad_image,
+        pod_annotations={behaviors.BEHAVIOR: behaviors.IMAGE_PULL_ERROR},
+    )  # fmt: skip
+    env.kube.create("deployments", body, NS)
+
+    def pull_failing() -> bool:
+        return any(
+            (cs.get("state") or {}).get("waiting", {}).get("reason") in ("ErrImagePull", "ImagePullBackOff")
+            for pod in env.pods("app=ledger")
+            for cs in (pod.get("status") or {}).get("containerStatuses") or []
+        )
+
+    await env.until(pull_failing)
+    # Revision 2 fixes the image; revision 1's pods go away, the kubelet's pull-failure events stay.
+    fixed = {
+        "metadata": {"annotations": {behaviors.BEHAVIOR: behaviors.HEALTHY}},
+        "spec": {"containers": [{"name": "ledger", "image": "registry.example.com/shop/ledger:1.1"}]},
+    }
+    env.kube.patch("deployments", "ledger", {"spec": {"template": fixed}}, NS, patch_type="strategic")
+
+    def rolled_out() -> bool:
+        status = env.get("deployments", "ledger").get("status") or {}
+        return status.get("updatedReplicas") == 2 and status.get("availableReplicas") == 2 == status.get("replicas")
+
+    await env.until(rolled_out)
+    async with Client(env.server("safe")) as client:
+        result = await check_without_writing(env, client, deployment="ledger")
+    assert (result["current_revision"], result["target_revision"]) == (2, 1)
+    image = item(result, "image_available")
+    assert image["status"] == "blocking" and bad_image in image["detail"]
+    assert any(f'Failed to pull image "{bad_image}"' in line for line in image["evidence"])
+    assert result["verdict"] == "BLOCKED" and result["summary"].startswith("BLOCKED")
+    assert "to_revision" in result["next_step"]
