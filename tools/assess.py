@@ -3,28 +3,31 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
 from incident_response.tools import errors
+from incident_response.tools.backends import name_of, service_selector
 from incident_response.tools.decide import Action, Decision, Facts, RecentRollout, decide, find_poisonings, group_by
 from incident_response.tools.deps import Deps
 from incident_response.tools.events import EventGroup, group_events
 from incident_response.tools.hpas import HpaRow, hpa_row
 from incident_response.tools.kube import Kube
+from incident_response.tools.labels import matches as label_matches
 from incident_response.tools.metrics import NEAR_LIMIT_PERCENT, PodUsage, pod_usage_rows, read_metrics
 from incident_response.tools.models import ToolResult
-from incident_response.tools.pods import fetch_pods
+from incident_response.tools.pods import FetchedPods, fetch_pods
 from incident_response.tools.podstatus import PodRow, component_of, pod_row
 from incident_response.tools.redact import redact
+from incident_response.tools.rollback_safety import rollout_started
 from incident_response.tools.workloads import (
     RECENT_ROLLOUT_SECONDS,
     images_of,
     owned_by,
     revision_of,
-    rollout_time,
 )
 
 MAX_PROBLEM_PODS = 20
@@ -63,15 +66,16 @@ def recent_rollouts(
     found = []
     for deploy in deployments:
         revision = revision_of(deploy)
-        when = rollout_time(deploy, replicasets)
+        owned = [rs for rs in replicasets if owned_by(rs, deploy)]
+        when = rollout_started(deploy, owned)
         if revision is None or revision < 2 or when is None:
             continue  # revision 1 is the first deploy: nothing to roll back to
         seconds = (now - when).total_seconds()
         if seconds > RECENT_ROLLOUT_SECONDS:
             continue
         name = str((deploy.get("metadata") or {}).get("name"))
-        owned = sorted((rs for rs in replicasets if owned_by(rs, deploy)), key=lambda rs: revision_of(rs) or 0)
-        previous = [rs for rs in owned if (revision_of(rs) or 0) < revision]
+        earlier = [rs for rs in owned if (revision_of(rs) or 0) < revision]
+        previous = sorted(earlier, key=lambda rs: revision_of(rs) or 0)
         found.append(
             RecentRollout(
                 deployment=name,
@@ -119,15 +123,35 @@ def poison_messages(
     return messages
 
 
-def assess_namespace(
-    deps: Deps,
-    namespace: Annotated[str, Field(description="Namespace of the incident.")],
-) -> Assessment:
-    """Rapid state assessment in one call: failing pods with kubectl's STATUS, deployments rolled out in the last 2
-    hours, top CPU/memory against limits, HPAs at max, recent Warning events; then ONE primary action (ROLLBACK,
-    SCALE, ISOLATE or NONE) by the playbook's decision framework, with its evidence and the next tool to call.
-    Call this first."""
-    kube = deps.kube
+@dataclass
+class Observation:
+    """One read of a namespace, shaped: what assess_namespace reports and evaluate_decision walks its trees on."""
+
+    namespace: str
+    now: datetime
+    fetched: FetchedPods
+    pods: list[dict[str, Any]]
+    rows: list[PodRow]
+    components: dict[str, str]  # pod name -> component (owning deployment, else app label)
+    deployments: list[dict[str, Any]]
+    replicasets: list[dict[str, Any]]
+    services: list[dict[str, Any]]
+    hpas: list[dict[str, Any]]
+    metrics_available: bool
+    usage: list[PodUsage]
+    groups: list[EventGroup]
+    facts: Facts
+
+    def pods_of(self, component: str) -> list[dict[str, Any]]:
+        return [pod for pod, row in zip(self.pods, self.rows, strict=True) if self.components[row.name] == component]
+
+    def deployment(self, name: str) -> dict[str, Any] | None:
+        return next((d for d in self.deployments if (d.get("metadata") or {}).get("name") == name), None)
+
+
+def observe(kube: Kube, namespace: str) -> Observation:
+    """Read the namespace once (pods, deployments, ReplicaSets, Services, HPAs, metrics, Warning events) and shape
+    the facts the playbook's decisions are made on."""
     now = datetime.now(UTC)
     fetched = fetch_pods(kube, namespace)
     pods = [pod for pod, _ in fetched.pods]
@@ -138,6 +162,7 @@ def assess_namespace(
 
     deployments = kube.list("deployments", namespace, limit=1000).items
     replicasets = kube.list("replicasets", namespace, limit=5000).items
+    services = kube.list("services", namespace, limit=1000).items
     rollouts = recent_rollouts(deployments, replicasets, failing, now)
 
     metrics = read_metrics(kube, "pods.metrics.k8s.io", namespace, None)
@@ -152,10 +177,10 @@ def assess_namespace(
             if (u.cpu_percent_of_limit or 0) >= NEAR_LIMIT_PERCENT
         ]
     )
-    hpas = [hpa_row(h) for h in kube.list("horizontalpodautoscalers", namespace, limit=500).items]
+    hpas = kube.list("horizontalpodautoscalers", namespace, limit=500).items
     saturated = [
         (h.name, h.target, f"{h.current_replicas}/{h.max_replicas} replicas, {'; '.join(h.targets)}")
-        for h in hpas
+        for h in map(hpa_row, hpas)
         if h.saturated
     ]
     oom = group_by(
@@ -178,25 +203,55 @@ def assess_namespace(
     if not poisonings and failing and not rollouts:
         messages = poison_messages(kube, namespace, groups, [row.name for row in problems])
         poisonings = find_poisonings(messages, components, ip_component, ip_pod, set(failing), labels)
+    for poisoning in poisonings:
+        poisoning.services = fronting(services, [labels.get(p, {}) for p in poisoning.culprit_pods])
 
-    decision = decide(
-        Facts(
-            namespace=namespace,
-            failing=failing,
-            recent_rollouts=rollouts,
-            near_limit=near_limit,
-            saturated_hpas=saturated,
-            oom_killed=oom,
-            poisonings=poisonings,
-        )
+    facts = Facts(
+        namespace=namespace,
+        failing=failing,
+        recent_rollouts=rollouts,
+        near_limit=near_limit,
+        saturated_hpas=saturated,
+        oom_killed=oom,
+        poisonings=poisonings,
     )
+    return Observation(
+        namespace=namespace, now=now, fetched=fetched, pods=pods, rows=rows, components=components,
+        deployments=deployments, replicasets=replicasets, services=services, hpas=hpas,
+        metrics_available=metrics is not None, usage=usage, groups=groups, facts=facts,
+    )  # fmt: skip
+
+
+def fronting(services: list[dict[str, Any]], pod_labels: list[dict[str, str]]) -> list[str]:
+    """Names of the Services whose selector picks any of these pods (where taking them out of traffic happens)."""
+    found = []
+    for service in services:
+        selector = service_selector(service)
+        if selector and any(label_matches(selector, pl) for pl in pod_labels):
+            found.append(name_of(service))
+    return sorted(found)
+
+
+def assess_namespace(
+    deps: Deps,
+    namespace: Annotated[str, Field(description="Namespace of the incident.")],
+) -> Assessment:
+    """Rapid state assessment in one call: failing pods with kubectl's STATUS, deployments rolled out in the last 2
+    hours, top CPU/memory against limits, HPAs at max, recent Warning events; then ONE primary action (ROLLBACK,
+    SCALE, ISOLATE or NONE) by the playbook's decision framework, with its evidence and the next tool to call.
+    Call this first."""
+    seen = observe(deps.kube, namespace)
+    decision = decide(seen.facts)
+    rows = seen.rows
+    problems = [row for row in rows if row.problem]
     counts = Counter(row.status for row in rows)
     summary = f"{decision.primary_action}: {decision.reason}"
     if decision.next_tool:
         summary += f". Next: {decision.next_tool}({', '.join(f'{k}={v}' for k, v in decision.next_arguments.items())})"
     summary += f". {len(problems)}/{len(rows)} pods with problems"
-    if fetched.truncated:
+    if seen.fetched.truncated:
         summary += " (pod list truncated)"
+    usage = seen.usage if seen.metrics_available else []
     return Assessment(
         summary=summary,
         namespace=namespace,
@@ -205,10 +260,10 @@ def assess_namespace(
         pods_total=len(rows),
         status_counts=dict(counts),
         problem_pods=sorted(problems, key=lambda r: (-r.restarts, r.name))[:MAX_PROBLEM_PODS],
-        recent_rollouts=rollouts,
-        metrics_available=metrics is not None,
-        top_cpu=sorted(usage, key=lambda u: -(u.cpu_cores or 0))[:MAX_TOP] if metrics is not None else [],
-        top_memory=sorted(usage, key=lambda u: -(u.memory_bytes or 0))[:MAX_TOP] if metrics is not None else [],
-        hpas_at_max=[h for h in hpas if h.at_max],
-        warnings=warning_reasons(groups),
+        recent_rollouts=seen.facts.recent_rollouts,
+        metrics_available=seen.metrics_available,
+        top_cpu=sorted(usage, key=lambda u: -(u.cpu_cores or 0))[:MAX_TOP],
+        top_memory=sorted(usage, key=lambda u: -(u.memory_bytes or 0))[:MAX_TOP],
+        hpas_at_max=[h for h in map(hpa_row, seen.hpas) if h.at_max],
+        warnings=warning_reasons(seen.groups),
     )

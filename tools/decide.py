@@ -63,6 +63,7 @@ class Poisoning:
     culprit_pods: list[str]
     selector: str  # label selector for the culprit's pods
     evidence: list[str]
+    services: list[str] = field(default_factory=list)  # Services sending traffic to the culprit's pods
 
 
 def find_poisonings(
@@ -145,7 +146,8 @@ def decide(facts: Facts) -> Decision:
             "as the source of their errors: take the culprit out of traffic to contain the blast radius",
             evidence=poison.evidence,
             next_tool="remove_pods_from_service",
-            next_arguments={"namespace": ns, "selector": poison.selector},
+            next_arguments={"namespace": ns, "selector": poison.selector}
+            | ({"service": poison.services[0]} if poison.services else {}),
         )
     if facts.saturated_hpas:
         hpa, deployment, detail = facts.saturated_hpas[0]
