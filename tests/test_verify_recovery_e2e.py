@@ -1,0 +1,208 @@
+"""verify_recovery end to end: an MCP client, our server, the simulated cluster before and after a mitigation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.server import MCPServer
+
+from incident_response.server.app import build_server
+from incident_response.server.config import Settings
+from incident_response.sim.serve import RunningSim
+from incident_response.tools import errors
+from incident_response.tools.kube import ClusterSource, Kube, ListResult, RealKube
+
+from .confirm_env import Clock
+from .mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused, serving
+
+pytestmark = pytest.mark.anyio
+
+Start = Callable[[str], Env]
+WRITES = ("create", "update", "patch", "delete", "deletecollection")
+
+
+@pytest.fixture
+def start(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Start:
+    counter = iter(range(100))
+
+    def begin(scenario: str) -> Env:
+        return make_env(sim_factory(scenario), tmp_path / f"state{next(counter)}")
+
+    return begin
+
+
+def server(env: Env, *, clock: Clock | None = None, kube: Kube | None = None) -> MCPServer[Any]:
+    assert env.sim.kubeconfig_path is not None
+    source = ClusterSource(kubeconfig=env.sim.kubeconfig_path, context=env.sim.context)
+    return build_server(Settings(mode="full", state_dir=env.state, cluster=source), kube, clock=clock)
+
+
+async def verify(client: Client, deployment: str, **arguments: Any) -> dict[str, Any]:
+    return await call(client, "verify_recovery", namespace=NS, deployment=deployment, **arguments)
+
+
+def results(report: dict[str, Any]) -> dict[str, bool | None]:
+    return {check["name"]: check["passed"] for check in report["checks"]}
+
+
+def check(report: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(c for c in report["checks"] if c["name"] == name)
+
+
+def settled(env: Env, deployment: str, service: str | None) -> bool:
+    """Rolled out, every pod Ready, none terminating, and (with a Service) all of them its ready endpoints."""
+    deploy = env.get("deployments", deployment)
+    status, want = deploy.get("status") or {}, deploy["spec"]["replicas"]
+    if status.get("observedGeneration") != deploy["metadata"]["generation"]:
+        return False
+    if not status.get("updatedReplicas") == status.get("availableReplicas") == status.get("replicas") == want:
+        return False
+    pods = env.pods(f"app={deployment}")
+    if len(pods) != want or not all(ready(p) and not p["metadata"].get("deletionTimestamp") for p in pods):
+        return False
+    return service is None or serving(env, service) == (sorted(p["metadata"]["name"] for p in pods), [])
+
+
+class WithoutMetricsApi(RealKube):
+    """A cluster where metrics.k8s.io is not served (no metrics-server): its lists answer 404, as upstream does."""
+
+    def list(
+        self,
+        resource: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int | None = None,
+    ) -> ListResult:
+        if resource.endswith(".metrics.k8s.io"):
+            raise errors.NotFound("the server could not find the requested resource", code=404, reason="NotFound")
+        return super().list(
+            resource, namespace, label_selector=label_selector, field_selector=field_selector, limit=limit
+        )
+
+
+async def test_bad_deploy_is_degraded_then_recovering_after_the_rollback_then_recovered_after_the_window(
+    start: Start,
+) -> None:
+    env = start("bad-deploy")
+    clock = Clock()
+    async with Client(server(env, clock=clock)) as client:
+        before = await verify(client, "checkout")
+        assert before["verdict"] == "DEGRADED", before["summary"]
+        failing = {name for name, passed in results(before).items() if passed is False}
+        assert {"pods", "restarts", "warnings"} <= failing
+        assert before["summary"].startswith("checkout: DEGRADED - failing: pods (")
+        assert before["recheck_at"] is None and before["last_mitigation"] is None
+        cycling = check(before, "restarts")["evidence"]
+        assert cycling and all(line.startswith("checkout-") and "restart" in line for line in cycling)
+
+        await plan_and_confirm(client, env, "rollback_deployment", namespace=NS, deployment="checkout")
+        await env.until(lambda: settled(env, "checkout", "checkout"), 40)
+        after = await verify(client, "checkout")
+        assert after["verdict"] == "RECOVERING", after["summary"]
+        assert results(after) == dict.fromkeys(("pods", "endpoints", "warnings", "resources", "restarts"), True)
+        assert after["services"] == ["checkout"] and after["ready_replicas"] == after["desired_replicas"] == 4
+        mitigation = after["last_mitigation"]
+        assert mitigation["tool"] == "rollback_deployment" and mitigation["target"] == "deployment/checkout -n shop"
+        finished = datetime.fromisoformat(mitigation["finished_at"])
+        assert abs(finished - clock.now) < timedelta(seconds=1)  # the server's clock, not the wall's
+        stable_since = datetime.fromisoformat(after["stable_since"])
+        assert stable_since >= finished
+        assert datetime.fromisoformat(after["recheck_at"]) == stable_since + timedelta(minutes=5)
+        assert "replaced (not counted)" in check(after, "warnings")["detail"]  # the crash-looping pods' BackOffs
+        assert "stable for 0 of 5 minutes" in after["summary"] and "check again at" in after["summary"]
+
+        clock.now = datetime.now(UTC) + timedelta(minutes=6)
+        later = await verify(client, "checkout")
+    assert later["verdict"] == "RECOVERED", later["summary"]
+    assert all(results(later).values()) and later["recheck_at"] is None
+
+
+async def test_healthy_is_recovered_with_every_check_passed_and_writes_nothing(start: Start) -> None:
+    env = start("healthy")
+    for verb in WRITES:
+        env.sim.authz.deny(verb, "*")
+    async with Client(server(env)) as client:
+        report = await verify(client, "checkout")
+        named = await verify(client, "web", service="web", window_minutes=60)
+    assert report["verdict"] == "RECOVERED", report["summary"]
+    assert results(report) == dict.fromkeys(("pods", "endpoints", "warnings", "resources", "restarts"), True)
+    assert report["summary"].startswith("checkout: RECOVERED - 4/4 pods ready, endpoints: service checkout: 4/4 of its pods")
+    assert report["recheck_at"] is None and report["window_minutes"] == 5
+    assert named["verdict"] == "RECOVERED" and named["services"] == ["web"] and named["window_minutes"] == 60
+
+
+async def test_overload_fails_the_resources_check_on_cpu_near_the_limit(start: Start) -> None:
+    env = start("overload")
+    async with Client(server(env)) as client:
+        report = await verify(client, "web")
+    assert report["verdict"] == "DEGRADED"
+    resources = check(report, "resources")
+    assert resources["passed"] is False and "at or above 90% of a limit" in resources["detail"]
+    assert resources["evidence"] and all(" cpu " in line and "of limit" in line for line in resources["evidence"])
+    assert "resources (" in report["summary"]
+
+
+async def test_a_deployment_no_service_fronts_says_so_and_is_not_degraded_for_it(start: Start) -> None:
+    env = start("healthy")
+    labels = {"app": "worker"}
+    body = {
+        "metadata": {"name": "worker", "namespace": NS},
+        "spec": {
+            "replicas": 2,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "worker", "image": "registry.example.com/shop/worker:1.0.0"}]},
+            },
+        },
+    }
+    env.kube.create("deployments", body, NS)
+    await env.until(lambda: settled(env, "worker", None))
+    async with Client(server(env)) as client:
+        report = await verify(client, "worker")
+    endpoints = check(report, "endpoints")
+    assert endpoints["passed"] is None and "no Service selects worker's pods" in endpoints["detail"]
+    assert report["services"] == [] and "no Service in front of it" in report["summary"]
+    assert report["verdict"] == "RECOVERING"  # its pods became Ready moments ago: not yet stable for 5 minutes
+    assert {results(report)[n] for n in ("pods", "warnings", "restarts")} == {True}
+
+
+async def test_without_the_metrics_api_resources_is_unchecked_and_the_verdict_does_not_suffer(start: Start) -> None:
+    env = start("healthy")
+    assert env.sim.kubeconfig_path is not None
+    absent = WithoutMetricsApi.connect(ClusterSource(kubeconfig=env.sim.kubeconfig_path, context=env.sim.context))
+    async with Client(server(env, kube=absent)) as client:
+        report = await verify(client, "checkout")
+    resources = check(report, "resources")
+    assert resources["passed"] is None and "metrics API (metrics.k8s.io) is not available" in resources["detail"]
+    assert report["verdict"] == "RECOVERED", report["summary"]
+    assert "resources not checked" in report["summary"]
+
+
+async def test_when_the_metrics_api_is_forbidden_resources_is_unchecked(start: Start) -> None:
+    env = start("healthy")
+    env.sim.authz.deny("list", "pods", group="metrics.k8s.io")
+    async with Client(server(env)) as client:
+        report = await verify(client, "checkout")
+    resources = check(report, "resources")
+    assert resources["passed"] is None and "may not read the metrics API" in resources["detail"]
+    assert report["verdict"] == "RECOVERED"
+
+
+async def test_unknown_deployment_service_or_window_is_a_clear_error(start: Start) -> None:
+    env = start("healthy")
+    async with Client(server(env)) as client:
+        missing = await refused(client, "verify_recovery", namespace=NS, deployment="nope")
+        no_service = await refused(client, "verify_recovery", namespace=NS, deployment="web", service="nope")
+        too_long = await refused(client, "verify_recovery", namespace=NS, deployment="web", window_minutes=61)
+        too_short = await refused(client, "verify_recovery", namespace=NS, deployment="web", window_minutes=0)
+    assert "no deployment 'nope' in namespace shop" in missing
+    assert "not found" in no_service and "nope" in no_service
+    assert "window_minutes" in too_long and "window_minutes" in too_short
