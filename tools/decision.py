@@ -232,7 +232,9 @@ def rollback_facts(deps: Deps, seen: Observation, name: str, to_revision: int | 
     if minutes is None or minutes > RECENT_MINUTES:
         return facts  # the tree stops at its first question: no need for the safety reads
     safety = rollback_safety.check_rollback_safety(deps, seen.namespace, name, to_revision)
-    facts.safety = {item.check: SafetyCheck(item.status, item.detail, item.evidence) for item in safety.items}
+    facts.safety = {
+        item.check: SafetyCheck(item.status, item.detail, item.evidence, item.questions) for item in safety.items
+    }
     facts.target_revision = safety.target_revision
     facts.questions_for_human = list(safety.questions_for_human)
     return facts

@@ -119,6 +119,10 @@ class SafetyCheck:
     status: SafetyStatus
     detail: str
     evidence: list[str] = field(default_factory=list)
+    questions: list[str] = field(default_factory=list)  # what the check leaves to a person
+
+    def question(self, fallback: str) -> str:
+        return " ".join(self.questions) or f"{self.detail} {fallback}"
 
 
 @dataclass
@@ -178,7 +182,7 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
         walk.go(q, "no", "caller", signs)
     elif migrations is not None and migrations.status in ("warning", "blocking"):
         return walk.stop(q, "unknown", "unanswered", signs or [migrations.detail], needs(
-            f"{migrations.detail} Are these migrations forward-only (no down migration, or a destructive change)?",
+            migrations.question("Are these migrations forward-only (no down migration, or a destructive change)?"),
             "migrations_forward_only",
             "the cluster shows signs of migrations in the current revision; only a human knows whether they can be "
             "undone",
@@ -204,8 +208,7 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
         walk.go(q, "no", "caller", state_evidence)
     elif stateful is not None and stateful.status in ("warning", "blocking"):
         return walk.stop(q, "unknown", "unanswered", state_evidence, needs(
-            f"{stateful.detail} Could the current revision have written data or formats the previous one cannot "
-            "read?",
+            stateful.question("Could the current revision have written data or formats the previous one cannot read?"),
             "stateful_changes_uncertain",
             f"deployment {name} keeps state in the cluster; only a human knows whether its data format changed",
         ))  # fmt: skip

@@ -1,0 +1,171 @@
+"""evaluate_decision end to end: an MCP client, our server in safe mode, the simulated cluster's incidents. Each
+PROCEED is checked by planning the mitigation it names with the arguments it gives (safe mode: advice only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from incident_response.sim.serve import RunningSim
+
+from .mitigation_env import NS, Env, call, make_env, refused
+
+pytestmark = pytest.mark.anyio
+
+TOOL = "evaluate_decision"
+Start = Callable[[str], Env]
+
+
+@pytest.fixture
+def start(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Start:
+    counter = iter(range(100))
+
+    def begin(scenario: str) -> Env:
+        return make_env(sim_factory(scenario), tmp_path / f"state{next(counter)}")
+
+    return begin
+
+
+async def evaluate(env: Env, client: Client, **arguments: Any) -> dict[str, Any]:
+    """The tool with the sim's controllers held still: any write would move the store's resourceVersion."""
+    with env.sim.cluster._tick_lock:
+        before = env.sim.store.resource_version
+        result = await call(client, TOOL, namespace=NS, **arguments)
+        assert env.sim.store.resource_version == before, "evaluate_decision wrote to the cluster"
+    return result
+
+
+async def planned(client: Client, result: dict[str, Any]) -> dict[str, Any]:
+    """Plan what the verdict names, exactly as given: the arguments must be a valid call of that tool."""
+    plan = await call(client, result["next_tool"], **result["next_arguments"])
+    assert plan["status"] == "blocked", plan  # safe mode: the plan comes back as advice
+    return plan
+
+
+def answers(result: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(step["answer"], step["source"]) for step in result["steps"]]
+
+
+async def test_bad_deploy_rollback_proceeds_to_the_previous_revision(start: Start) -> None:
+    env = start("bad-deploy")
+    async with Client(env.server("safe")) as client:
+        result = await evaluate(env, client, action="ROLLBACK")
+        assert (result["target"], result["verdict"]) == ("deployment/checkout", "PROCEED")
+        assert result["next_tool"] == "rollback_deployment"
+        assert result["next_arguments"] == {"namespace": NS, "deployment": "checkout"}
+        # Recent deploy and a good previous revision come from the cluster; migrations stay unanswered (the cluster
+        # cannot prove there were none); no volume claim means no stateful worry.
+        assert answers(result) == [("yes", "cluster"), ("yes", "cluster"), ("unknown", "unanswered"), ("no", "cluster")]
+        assert any("7m" in line for line in result["steps"][0]["evidence"]), result["steps"][0]
+        assert any("forward-only" in caution for caution in result["cautions"])
+        assert result["chosen_by"] == "caller" and result["assessment"]["primary_action"] == "ROLLBACK"
+        plan = await planned(client, result)
+    assert "kubectl rollout undo deployment/checkout" in plan["command"]
+
+
+async def test_migration_signs_make_the_rollback_wait_for_the_humans_answer(start: Start) -> None:
+    env = start("bad-deploy")
+    container = {"name": "migrate", "image": "registry.example.com/shop/checkout:2.5.0", "command": ["migrate"]}
+    job = {
+        "metadata": {"name": "checkout-schema-3", "labels": {"app": "checkout"}},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [container]}}},
+    }
+    env.kube.create("jobs", job, NS)
+    async with Client(env.server("safe")) as client:
+        asked = await evaluate(env, client, action="ROLLBACK", deployment="checkout")
+        assert (asked["verdict"], asked["answer_with"]) == ("NEEDS_ANSWER", "migrations_forward_only")
+        assert "checkout-schema-3" in asked["question"] and asked["next_tool"] is None
+        assert "migrations_forward_only=true|false" in asked["summary"]
+        refused_rollback = await evaluate(env, client, action="ROLLBACK", migrations_forward_only=True)
+        assert refused_rollback["verdict"] == "DO_NOT" and refused_rollback["next_tool"] is None
+        allowed = await evaluate(env, client, action="ROLLBACK", migrations_forward_only=False)
+    assert allowed["verdict"] == "PROCEED" and answers(allowed)[2] == ("no", "caller")
+
+
+async def test_bad_deploy_scale_tries_the_rollback_instead(start: Start) -> None:
+    env = start("bad-deploy")
+    async with Client(env.server("safe")) as client:
+        result = await evaluate(env, client, action="SCALE")
+        assert (result["target"], result["verdict"], result["alternative"]) == (
+            "deployment/checkout", "TRY_INSTEAD", "ROLLBACK"
+        )  # fmt: skip
+        assert answers(result) == [("no", "cluster")]  # its HPA is below target: not a load problem
+        assert result["next_tool"] == TOOL
+        following = await evaluate(
+            env, client, **{k: v for k, v in result["next_arguments"].items() if k != "namespace"}
+        )
+    assert following["verdict"] == "PROCEED" and following["next_tool"] == "rollback_deployment"
+
+
+async def test_overload_scale_proceeds_through_the_hpa_override(start: Start) -> None:
+    env = start("overload")
+    async with Client(env.server("safe")) as client:
+        result = await evaluate(env, client, action="SCALE")
+        assert (result["target"], result["verdict"], result["next_tool"]) == (
+            "deployment/web",
+            "PROCEED",
+            "override_hpa",
+        )
+        arguments = result["next_arguments"]
+        assert arguments["hpa"] == "web"
+        assert 6 < arguments["min_replicas"] <= arguments["max_replicas"]  # above the HPA's pinned max of 6
+        assert answers(result) == [("yes", "cluster")] * 3
+        assert any("200%/70%" in line for line in result["steps"][0]["evidence"])
+        plan = await planned(client, result)
+    assert plan["warnings"] == [], "the replicas proposed fit on the nodes"
+    assert f'"minReplicas":{arguments["min_replicas"]}' in plan["command"]
+
+
+async def test_overload_rollback_tries_scaling_instead(start: Start) -> None:
+    env = start("overload")
+    async with Client(env.server("safe")) as client:
+        result = await evaluate(env, client, action="ROLLBACK")
+    assert (result["target"], result["verdict"], result["alternative"]) == ("deployment/web", "TRY_INSTEAD", "SCALE")
+    assert answers(result) == [("no", "cluster")]
+    assert any("2d ago" in line for line in result["steps"][0]["evidence"])
+    assert result["next_arguments"] == {"namespace": NS, "action": "SCALE", "deployment": "web"}
+
+
+async def test_poison_isolation_asks_then_isolates_partially_or_at_once(start: Start) -> None:
+    env = start("poison")
+    bad = sorted(p["metadata"]["name"] for p in env.pods("version=bad"))
+    async with Client(env.server("safe")) as client:
+        asked = await evaluate(env, client, action="ISOLATE")
+        assert (asked["verdict"], asked["answer_with"]) == ("NEEDS_ANSWER", "can_go_offline")
+        assert "version=bad" in (asked["target"] or "")
+
+        partial = await evaluate(env, client, action="ISOLATE", can_go_offline=False)
+        assert (partial["verdict"], partial["next_tool"]) == ("PROCEED", "remove_pods_from_service")
+        assert partial["next_arguments"]["service"] == "api"
+        assert "version=bad" in partial["next_arguments"]["selector"]
+        assert answers(partial) == [("yes", "cluster"), ("unknown", "unanswered"), ("no", "caller")]
+        plan = await planned(client, partial)
+        removed = sorted(
+            c["path"].split(".")[0].removeprefix("pod/") for c in plan["diff"] if c["path"].startswith("pod/")
+        )
+        assert removed == bad, "only the culprit's pods leave the service"
+
+        at_once = await evaluate(env, client, action="ISOLATE", data_integrity_at_risk=True)
+        assert (at_once["verdict"], at_once["next_tool"]) == ("PROCEED", "isolate_network")
+        assert answers(at_once) == [("yes", "cluster"), ("yes", "caller")]
+        policy = await planned(client, at_once)
+    assert "ingress: []" in policy["command"]
+
+
+async def test_healthy_namespace_has_nothing_to_do(start: Start) -> None:
+    env = start("healthy")
+    async with Client(env.server("safe")) as client:
+        result = await evaluate(env, client)
+    assert (result["action"], result["verdict"], result["next_tool"]) == ("NONE", "NOTHING_TO_DO", None)
+    assert result["steps"] == [] and result["chosen_by"] == "assessment"
+
+
+async def test_an_unknown_deployment_is_an_error_naming_the_real_ones(start: Start) -> None:
+    env = start("healthy")
+    async with Client(env.server("safe")) as client:
+        message = await refused(client, TOOL, namespace=NS, action="ROLLBACK", deployment="chekout")
+    assert "'chekout' was not found" in message and "checkout" in message.split("deployments there:")[1]
