@@ -133,7 +133,9 @@ async def test_healthy_is_recovered_with_every_check_passed_and_writes_nothing(s
         named = await verify(client, "web", service="web", window_minutes=60)
     assert report["verdict"] == "RECOVERED", report["summary"]
     assert results(report) == dict.fromkeys(("pods", "endpoints", "warnings", "resources", "restarts"), True)
-    assert report["summary"].startswith("checkout: RECOVERED - 4/4 pods ready, endpoints: service checkout: 4/4 of its pods")
+    assert report["summary"].startswith(
+        "checkout: RECOVERED - 4/4 pods ready, endpoints: service checkout: 4/4 of its pods"
+    )
     assert report["recheck_at"] is None and report["window_minutes"] == 5
     assert named["verdict"] == "RECOVERED" and named["services"] == ["web"] and named["window_minutes"] == 60
 

@@ -11,7 +11,7 @@ from incident_response.tools import errors
 from incident_response.tools.deps import Deps
 from incident_response.tools.events import FETCH_LIMIT as EVENT_LIMIT
 from incident_response.tools.kube import Kube
-from incident_response.tools.metrics import pod_usage_rows, read_metrics
+from incident_response.tools.metrics import PodUsage, pod_usage_rows, read_metrics
 from incident_response.tools.models import ToolResult
 from incident_response.tools.pods import fetch_pods
 from incident_response.tools.podstatus import pod_row
@@ -202,7 +202,7 @@ def read_services(
 
 def read_usage(
     kube: Kube, namespace: str, selector: str | None, pods: list[dict[str, Any]]
-) -> tuple[list[Any] | None, str]:
+) -> tuple[list[PodUsage] | None, str]:
     """(usage rows, or None with the reason no metrics could be read)."""
     try:
         metrics = read_metrics(kube, "pods.metrics.k8s.io", namespace, selector)
@@ -247,7 +247,8 @@ def summarize(report: RecoveryReport, settling: list[str], now: datetime) -> str
     head = f"{report.deployment}: {report.verdict} - "
     failed = [c for c in report.checks if c.passed is False]
     if failed:
-        return head + "failing: " + "; ".join(f"{c.name} ({c.detail})" for c in failed)
+        failing = "; ".join(f"{c.name} ({c.detail})" for c in failed)
+        return f"{head}failing: {failing}. Mitigate further: assess_namespace({report.namespace}) picks the next action"
     endpoints = next(c for c in report.checks if c.name == "endpoints")
     text = head + f"{report.ready_replicas}/{report.desired_replicas} pods ready, "
     text += f"endpoints: {endpoints.detail}" if report.services else "no Service in front of it"
