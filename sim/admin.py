@@ -13,6 +13,7 @@ from incident_response.sim.requests import json_response, read_body
 _FAULT_TYPES: dict[str, tuple[type, ...]] = {
     "verb": (str,),
     "resource": (str,),
+    "group": (str,),
     "subresource": (str,),
     "namespace": (str,),
     "name": (str,),

@@ -173,7 +173,8 @@ class ApiServer:
             raise errors.forbidden(USER, verb, target.res.plural, target.res.group, target.namespace, target.name)
 
         drop_after = False
-        for fault in self.faults.take(verb, target.res.plural, target.subresource, target.namespace, target.name):
+        res = target.res
+        for fault in self.faults.take(verb, res.plural, target.subresource, target.namespace, target.name, res.group):
             if fault.action == "latency":
                 await asyncio.sleep(fault.seconds)
             elif fault.action == "status":

@@ -19,7 +19,8 @@ class Fault:
 
     action: Action
     verb: str | None = None  # get, list, watch, create, update, patch, delete, deletecollection
-    resource: str | None = None  # plural, e.g. "deployments" (any group)
+    resource: str | None = None  # plural, e.g. "deployments" (any group unless `group` is set)
+    group: str | None = None  # API group: "" for core, "apps", "metrics.k8s.io" (PodMetrics are "pods" too)
     subresource: str | None = None
     namespace: str | None = None
     name: str | None = None
@@ -30,11 +31,18 @@ class Fault:
     id: int = field(default=0)
 
     def matches(
-        self, verb: str, resource: str, subresource: str | None, namespace: str | None, name: str | None
+        self,
+        verb: str,
+        resource: str,
+        subresource: str | None,
+        namespace: str | None,
+        name: str | None,
+        group: str = "",
     ) -> bool:
         return (
             (self.verb is None or self.verb == verb)
             and (self.resource is None or self.resource == resource)
+            and (self.group is None or self.group == group)
             and (self.subresource is None or self.subresource == (subresource or ""))
             and (self.namespace is None or self.namespace == namespace)
             and (self.name is None or self.name == name)
@@ -64,13 +72,19 @@ class Faults:
             return [asdict(rule) for rule in self._rules]
 
     def take(
-        self, verb: str, resource: str, subresource: str | None, namespace: str | None, name: str | None
+        self,
+        verb: str,
+        resource: str,
+        subresource: str | None,
+        namespace: str | None,
+        name: str | None,
+        group: str = "",
     ) -> list[Fault]:
         """The faults that apply to this request, consuming one use of each counted rule."""
         hits: list[Fault] = []
         with self._lock:
             for rule in list(self._rules):
-                if rule.matches(verb, resource, subresource, namespace, name):
+                if rule.matches(verb, resource, subresource, namespace, name, group):
                     hits.append(rule)
                     if rule.times is not None:
                         rule.times -= 1

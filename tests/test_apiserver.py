@@ -337,6 +337,18 @@ def test_fault_injection_errors_and_drops(sim: RunningSim) -> None:
     assert call(sim, "GET", "/api/v1/namespaces/default/configmaps/f")[1]["data"] == {"k": "after"}
 
 
+def test_a_fault_can_target_one_api_group(sim: RunningSim) -> None:
+    """PodMetrics are "pods" too: `group` takes the metrics API away and leaves core pods alone."""
+    status, _ = call(
+        sim, "POST", "/sim/faults", {"action": "status", "resource": "pods", "group": "metrics.k8s.io", "status": 404}
+    )
+    assert status == 201
+    assert call(sim, "GET", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods")[0] == 404
+    assert call(sim, "GET", "/api/v1/namespaces/default/pods")[0] == 200
+    sim.faults.add("status", resource="pods", group="", status=503, times=1)
+    assert call(sim, "GET", "/api/v1/namespaces/default/pods")[0] == 503
+
+
 def test_fault_injection_over_the_admin_path(sim: RunningSim) -> None:
     status, added = call(
         sim, "POST", "/sim/faults", {"action": "status", "verb": "list", "resource": "nodes", "status": 500}
