@@ -100,8 +100,7 @@ def evaluate_decision(
     answered from the cluster where it can be, the rest left to the human. Ends in PROCEED (with the mitigation tool
     and arguments to plan it), TRY_INSTEAD, FIX_FIRST, CHECK_OLDER, DO_NOT, or NEEDS_ANSWER (ask the human the
     question, then call again with the answer). Use it after assess_namespace, before planning a mitigation."""
-    kube = deps.kube
-    seen = observe(kube, namespace)
+    seen = observe(deps.kube, namespace)
     picked = decide(seen.facts)
     if deployment is not None and seen.deployment(deployment) is None:
         listed = sorted(str((d.get("metadata") or {}).get("name")) for d in seen.deployments)
@@ -111,7 +110,6 @@ def evaluate_decision(
             code=404, reason="NotFound", verb="get", resource="deployments", name=deployment,
         )  # fmt: skip
     chosen: Action = action or picked.primary_action
-    where = elsewhere(seen)
     answers = Answers(
         data_integrity_at_risk=data_integrity_at_risk,
         can_go_offline=can_go_offline,
@@ -119,24 +117,31 @@ def evaluate_decision(
         stateful_changes_uncertain=stateful_changes_uncertain,
         load_related=load_related,
     )
-    target: str | None = None
-    walk: Walk
-    if chosen == "ISOLATE":
-        isolate = isolate_facts(seen, deployment)
-        target = isolate.selector or None
-        walk = isolate_tree(isolate, answers, where)
-    else:
-        name = deployment or target_deployment(seen, picked, chosen)
-        if name is None or chosen == "NONE":
-            walk = nothing_to_do(picked, chosen, name)
-        else:
-            target = f"deployment/{name}"
-            if chosen == "ROLLBACK":
-                walk = rollback_tree(rollback_facts(deps, seen, name, to_revision), answers, where)
-            else:
-                walk = scale_tree(scale_facts(kube, seen, name), answers, where)
+    target, walk = walk_tree(deps, seen, picked, chosen, deployment, to_revision, answers)
     assert walk.outcome is not None
     return shaped(namespace, chosen, action is not None, target, walk, walk.outcome, picked)
+
+
+def walk_tree(
+    deps: Deps, seen: Observation, picked: Decision, action: Action, deployment: str | None, to_revision: int | None,
+    answers: Answers,
+) -> tuple[str | None, Walk]:  # fmt: skip
+    """(what the action is about, the walk of its tree)."""
+    where = elsewhere(seen)
+    if action == "NONE" or (picked.primary_action == "NONE" and deployment is None):
+        hint = "; name a deployment to walk a tree for it anyway" if action != "NONE" else ""
+        return None, Walk().end(Outcome(verdict="NOTHING_TO_DO", reason=picked.reason + hint))
+    if action == "ISOLATE":
+        isolate = isolate_facts(seen, deployment)
+        return isolate.selector or None, isolate_tree(isolate, answers, where)
+    name = deployment or target_deployment(seen, picked, action)
+    if name is None:
+        raise errors.InvalidArgument(
+            f"no deployment to walk the {action} tree for: the assessment points at {picked.target}; pass deployment="
+        )
+    if action == "ROLLBACK":
+        return f"deployment/{name}", rollback_tree(rollback_facts(deps, seen, name, to_revision), answers, where)
+    return f"deployment/{name}", scale_tree(scale_facts(deps.kube, seen, name), answers, where)
 
 
 def shaped(
@@ -168,20 +173,6 @@ def shaped(
         cautions=cautions[:MAX_CAUTIONS],
         assessment=picked,
     )
-
-
-def nothing_to_do(picked: Decision, action: Action, name: str | None) -> Walk:
-    if picked.primary_action == "NONE":
-        return Walk().end(
-            Outcome(
-                verdict="NOTHING_TO_DO",
-                reason=picked.reason
-                + ("; name a deployment to walk a tree for it anyway" if action != "NONE" and name is None else ""),
-            )
-        )
-    raise errors.InvalidArgument(
-        f"no deployment to walk the {action} tree for: the assessment points at {picked.target}; pass deployment="
-    )  # fmt: skip
 
 
 def target_deployment(seen: Observation, picked: Decision, action: Action) -> str | None:
