@@ -138,7 +138,8 @@ def choose_target(seen: Observed, to_revision: int | None) -> tuple[dict[str, An
         return None, SafetyItem(check="previous_revision", status="blocking", detail=detail, evidence=evidence)
     target = pick_target(deployment, owned, to_revision)
     number = revision_of(target)
-    if template_without_hash(target) == (deployment.get("spec") or {}).get("template"):
+    same = template_without_hash(target) == (deployment.get("spec") or {}).get("template")
+    if same or (number is not None and number == revision_of(deployment)):
         detail = f"deployment {name} already runs revision {number}'s pod template: rolling back to it changes nothing"
         return target, SafetyItem(check="previous_revision", status="blocking", detail=detail, evidence=evidence)
     if (deployment.get("spec") or {}).get("paused"):
@@ -351,18 +352,24 @@ def next_step_of(verdict: Verdict, items: list[SafetyItem], namespace: str, name
 
 
 def summary_of(result: RollbackSafety) -> str:
-    move = f"deployment {result.deployment} revision {result.current_revision} -> {result.target_revision}"
-    statuses = ", ".join(f"{i.check} {i.status}" for i in result.items)
+    if result.target_revision is None:
+        move = f"deployment {result.deployment} (revision {result.current_revision})"
+    else:
+        move = f"deployment {result.deployment} from revision {result.current_revision} to {result.target_revision}"
     if result.verdict == "BLOCKED":
         reasons = "; ".join(i.detail for i in result.items if i.status == "blocking")
         return f"BLOCKED: do not roll back {move}: {errors.truncate(reasons, 300)}"
     if result.verdict == "CHECK_FIRST":
         reasons = "; ".join(f"{i.check}: {i.detail.split('. ')[0]}" for i in result.items if i.status == "warning")
-        return (
-            f"CHECK FIRST before rolling back {move}: {errors.truncate(reasons, 300)}. "
-            f"{len(result.questions_for_human)} question(s) for the human."
-        )
-    return f"CLEAR to roll back {move} ({', '.join(result.target_images)}): {statuses}. Still ask the human first."
+        text = f"CHECK FIRST before rolling back {move}: {errors.truncate(reasons, 300)}."
+    else:
+        statuses = ", ".join(f"{i.check} {i.status}" for i in result.items)
+        text = f"CLEAR to roll back {move} ({', '.join(result.target_images)}): {statuses}."
+    if result.recent_rollout is False:
+        # The playbook blames a deploy only within 2 hours: an old revision is a weaker suspect.
+        text += f" Note: revision {result.current_revision} rolled out {result.current_rolled_out} ago."
+    count = len(result.questions_for_human)
+    return text + (f" Ask the human {count} question(s) before confirming." if count else "")
 
 
 def rollout_started(deployment: dict[str, Any], owned: list[dict[str, Any]]) -> datetime | None:
