@@ -222,7 +222,8 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
         arguments["to_revision"] = facts.to_revision
     target = f"revision {facts.target_revision}" if facts.target_revision else "the previous revision"
     return walk.end(Outcome(
-        verdict="PROCEED", reason=f"every rollback check passed: roll deployment {name} back to {target}",
+        verdict="PROCEED", reason=f"nothing the cluster shows or the human said stops it: roll deployment {name} back "
+        f"to {target}",
         next_tool="rollback_deployment", next_arguments=arguments,
     ))  # fmt: skip
 
