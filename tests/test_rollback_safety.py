@@ -10,7 +10,7 @@ import pytest
 from incident_response.tools import errors
 from incident_response.tools.deps import Deps, ToolSettings
 from incident_response.tools.rollback import plan_rollback, template_without_hash
-from incident_response.tools.rollback_checks import SafetyItem, job_signs, template_signs
+from incident_response.tools.rollback_checks import SafetyItem, Sign, job_signs, migrations_item, template_signs
 from incident_response.tools.rollback_safety import (
     Observed,
     check_rollback_safety,
@@ -164,10 +164,12 @@ def template(*init: dict[str, Any], env: list[dict[str, Any]] | None = None) -> 
 
 def test_a_new_or_changed_migration_container_is_a_sign_an_unchanged_one_is_not() -> None:
     migrate = {"name": "db-migrate", "image": "shop/web:3", "command": ["bin/rails", "db:migrate"]}
-    (new,) = template_signs(template(migrate), template(), 3, 2)
+    (new,) = [sign.text for sign in template_signs(template(migrate), template(), 3, 2)]
     assert new.startswith("init container db-migrate of revision 3 is new since revision 2; it mentions name")
     assert "'bin/rails db:migrate'" in new
-    (changed,) = template_signs(template(migrate), template(migrate | {"image": "shop/web:2"}), 3, 2)
+    (changed,) = [
+        sign.text for sign in template_signs(template(migrate), template(migrate | {"image": "shop/web:2"}), 3, 2)
+    ]
     assert "changed since revision 2 (image shop/web:2 -> shop/web:3)" in changed
     assert template_signs(template(migrate), template(migrate), 3, 2) == []
 
@@ -175,7 +177,7 @@ def test_a_new_or_changed_migration_container_is_a_sign_an_unchanged_one_is_not(
 def test_env_mentions_name_the_variable_and_never_quote_its_value() -> None:
     secret = "postgres://app:hunter2@db/app?migrations=on"
     (sign,) = template_signs(template(env=[{"name": "DATABASE_URL", "value": secret}]), template(), 3, 2)
-    assert "env DATABASE_URL" in sign and "hunter2" not in sign
+    assert sign.subject == "container web" and "env DATABASE_URL" in sign.text and "hunter2" not in sign.text
 
 
 def job(name: str, *, age: timedelta, app: str = "web", hook: str | None = None) -> dict[str, Any]:
@@ -200,8 +202,21 @@ def test_migration_jobs_count_only_for_this_app_and_since_the_window() -> None:
         job("cart-db-migrate", age=timedelta(minutes=5), app="cart"),
         job("web-nightly-report", age=timedelta(minutes=5)),
     ]
-    signs = job_signs(jobs, deployment("web"), NOW - timedelta(hours=1), NOW)
+    signs = [sign.text for sign in job_signs(jobs, deployment("web"), NOW - timedelta(hours=1), NOW)]
     assert signs == ["job/web-db-migrate created 5m ago", "job/web-upgrade-hook created 6m ago (helm hook pre-upgrade)"]
+
+
+def test_signs_become_questions_and_their_absence_is_never_ok() -> None:
+    signs = [Sign("job/web-db-migrate", "job/web-db-migrate created 5m ago")]
+    found = migrations_item(signs, 3, 2, None, jobs_readable=True)
+    assert found.status == "warning" and found.evidence == ["job/web-db-migrate created 5m ago"]
+    assert found.questions == [
+        "Is the migration in job/web-db-migrate forward-only (would revision 2's code fail against the migrated "
+        "schema)?"
+    ]
+    hidden = migrations_item([], 3, 2, None, jobs_readable=False)
+    assert hidden.status == "not_visible" and "Jobs are not readable" in hidden.detail
+    assert hidden.questions and "forward-only" in hidden.questions[0]
 
 
 def test_rollback_plans_warn_about_migration_signs_from_the_same_checks() -> None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
 from incident_response.tools import errors
 from incident_response.tools.kube import Kube
-from incident_response.tools.quantity import parse_time
+from incident_response.tools.quantity import human_age, parse_time
 from incident_response.tools.workloads import container_digest, owned_by, revision_of
 
 Check = Literal["previous_revision", "known_good", "image_available", "migrations", "stateful"]
@@ -38,6 +38,13 @@ class SafetyItem(BaseModel):
     detail: str
     evidence: list[str] = Field(description=f"What was observed, at most {MAX_EVIDENCE} lines; the rest counted.")
     questions: list[str] = Field(default_factory=list, description="What only a person can answer for this check.")
+
+
+class Sign(NamedTuple):
+    """One hint of a migration: what to ask about (`job/x`, `init container y`) and the observation."""
+
+    subject: str
+    text: str
 
 
 def capped(lines: list[str], limit: int = MAX_EVIDENCE) -> list[str]:
@@ -139,7 +146,7 @@ def _mentions(container: dict[str, Any]) -> list[str]:
 
 def template_signs(
     current: dict[str, Any], target: dict[str, Any], current_rev: int | None, target_rev: int | None
-) -> list[str]:
+) -> list[Sign]:
     """Containers of the current template that mention migrations and are new or changed since the target."""
     before = _containers(target)
     digest_now, digest_then = container_digest(current), container_digest(target)
@@ -157,16 +164,17 @@ def template_signs(
             )
         else:
             continue
-        signs.append(f"{kind} {name} of {revision_text(current_rev)} {change}; it mentions {'; '.join(places)}")
+        text = f"{kind} {name} of {revision_text(current_rev)} {change}; it mentions {'; '.join(places)}"
+        signs.append(Sign(f"{kind} {name}", text))
     return signs
 
 
-def read_jobs(kube: Kube, namespace: str) -> list[dict[str, Any]]:
+def read_jobs(kube: Kube, namespace: str) -> list[dict[str, Any]] | None:
+    """The namespace's Jobs; None when these credentials may not list them (the pod template is still checked)."""
     try:
         return kube.list("jobs", namespace, limit=MAX_JOBS_READ).items
-    except (errors.Forbidden, errors.NotFound):
-        # Without the right to list Jobs the migration check still looks at the pod template.
-        return []
+    except errors.Forbidden:
+        return None
 
 
 def _job_belongs(job: dict[str, Any], names: set[str]) -> bool:
@@ -178,7 +186,7 @@ def _job_belongs(job: dict[str, Any], names: set[str]) -> bool:
 
 def job_signs(
     jobs: list[dict[str, Any]], deployment: dict[str, Any], since: datetime | None, now: datetime
-) -> list[str]:
+) -> list[Sign]:
     """Jobs for this app, created since `since`, that look like migrations (name, labels, or a helm upgrade hook)."""
     metadata = deployment.get("metadata") or {}
     pod_labels = (((deployment.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
@@ -197,33 +205,37 @@ def job_signs(
         mentions = [m for c in _containers(template).values() for m in _mentions(c[1])]
         if not (any(MIGRATION_WORDS.search(t) for t in texts) or mentions or "upgrade" in hook):
             continue
-        age = f"{int((now - created).total_seconds() // 60)}m ago" if created is not None else "at an unknown time"
+        age = f"{human_age(int((now - created).total_seconds()))} ago" if created is not None else "at an unknown time"
         why = [f"helm hook {hook}"] if hook else []
         why += mentions[:2]
-        signs.append(f"job/{job_meta.get('name')} created {age}" + (f" ({'; '.join(why)})" if why else ""))
+        subject = f"job/{job_meta.get('name')}"
+        signs.append(Sign(subject, f"{subject} created {age}" + (f" ({'; '.join(why)})" if why else "")))
     return signs
 
 
-def migrations_item(signs: list[str], current: int | None, target: int | None, since: datetime | None) -> SafetyItem:
+def migrations_item(
+    signs: list[Sign], current: int | None, target: int | None, since: datetime | None, jobs_readable: bool
+) -> SafetyItem:
     if signs:
         return SafetyItem(
             check="migrations",
             status="warning",
             detail=f"{revision_text(current)} shows signs of a schema migration since revision {target}. Ask whether "
             "it is forward-only before confirming; if it is, do not roll back (scale or isolate instead).",
-            evidence=capped(signs),
+            evidence=capped([sign.text for sign in signs]),
             questions=[
-                f"Is the migration in {sign.split(';')[0].split(' (')[0]} forward-only (would revision {target}'s code "
-                "fail against the migrated schema)?"
+                f"Is the migration in {sign.subject} forward-only (would revision {target}'s code fail against the "
+                "migrated schema)?"
                 for sign in signs[:3]
             ],
         )
-    window = f"Jobs created since {since:%Y-%m-%d %H:%M} UTC" if since is not None else "Jobs in the namespace"
+    window = f"since {since:%Y-%m-%d %H:%M} UTC" if since is not None else "in the namespace"
+    jobs = f"no migration-like Job {window}" if jobs_readable else "Jobs are not readable with these credentials"
     return SafetyItem(
         check="migrations",
         status="not_visible",
-        detail=f"no migration container in the pod template and no migration-like {window}; that proves nothing: "
-        "migrations run from CI, an operator or an app's startup leave no trace here, and finished Jobs get deleted",
+        detail=f"no migration container in the pod template and {jobs}; that proves nothing: migrations run from CI, "
+        "an operator or an app's startup leave no trace here, and finished Jobs get deleted",
         evidence=[],
         questions=[
             f"Did {revision_text(current)} (or anything deployed since revision {target}) run a database migration, "
@@ -256,8 +268,9 @@ def plan_checks(
     current_template = (deployment.get("spec") or {}).get("template") or {}
     target_template = (target.get("spec") or {}).get("template") or {}
     signs = template_signs(current_template, target_template, current_rev, target_rev)
-    signs += job_signs(read_jobs(kube, namespace), deployment, since, now)
-    return [migrations_item(signs, current_rev, target_rev, since), stateful]
+    jobs = read_jobs(kube, namespace)
+    signs += job_signs(jobs or [], deployment, since, now)
+    return [migrations_item(signs, current_rev, target_rev, since, jobs is not None), stateful]
 
 
 def plan_warnings(items: list[SafetyItem]) -> list[str]:

@@ -74,7 +74,8 @@ class RollbackSafety(ToolResult):
 
 @dataclass
 class Observed:
-    """Everything the checks read, in one place: the rest of the module is pure."""
+    """What the checks here read, in one place, so they are pure (the shared stateful and migration checks read
+    claims and Jobs themselves)."""
 
     deployment: dict[str, Any]
     owned: list[dict[str, Any]]
