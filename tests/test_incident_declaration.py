@@ -19,8 +19,8 @@ RESOLVED = DECLARED.model_copy(update={"id": "inc-c", "closed_at": NOW - 60})
 def test_declaring_with_nothing_open_starts_a_new_incident() -> None:
     done = amend(Request(title="checkout 502", severity="SEV2", namespace="shop"), None, None, NOW)
     assert done.outcome == "declared" and done.before is None
-    assert (done.after.id, done.after.title, done.after.severity, done.after.namespace) == ("", "checkout 502",
-                                                                                             "SEV2", "shop")  # fmt: skip
+    after = done.after
+    assert (after.id, after.title, after.severity, after.namespace) == ("", "checkout 502", "SEV2", "shop")
     assert done.after.opened_at == done.after.declared_at == NOW
     assert done.events == [("declared", {"title": "checkout 502", "severity": "SEV2", "namespace": "shop",
                                          "adopted": False, "note": None})]  # fmt: skip

@@ -111,6 +111,15 @@ def describe(row: IncidentRow) -> str:
     return f"{row.id} ({row.title!r}{severity}, {row.status})"
 
 
+def unknown_incident(incident_id: str, known: list[IncidentRow]) -> errors.InvalidArgument:
+    """The refusal for an incident id the journal does not hold; `known` are its newest incidents."""
+    listing = "; ".join(describe(row) for row in known) or "none yet"
+    return errors.InvalidArgument(
+        f"no incident {incident_id!r} in this server's journal (newest first: {listing}); pass one of those ids, or "
+        "leave incident_id out for the incident being worked on"
+    )
+
+
 def clock(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M:%S UTC")
 

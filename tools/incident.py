@@ -20,9 +20,9 @@ from incident_response.tools.declaration import (
     Severity,
     Status,
     amend,
-    describe,
     info,
     one_line,
+    unknown_incident,
 )
 from incident_response.tools.deps import Deps
 from incident_response.tools.handoff import incident_handoff
@@ -64,15 +64,6 @@ def measures_in_place(journal: Journal, incident: str) -> list[str]:
         f"restore_measure(measure_id={m.measure_id!r}) or by hand: {m.restore_command}"
         for m in map(measure_of, journal.temporary_measures(incident=incident))
     ]
-
-
-def unknown_incident(journal: Journal, incident_id: str) -> errors.InvalidArgument:
-    known = journal.incidents(limit=RECENT_INCIDENTS)
-    listing = "; ".join(describe(row) for row in known) or "none yet"
-    return errors.InvalidArgument(
-        f"no incident {incident_id!r} in this server's journal (newest first: {listing}); pass one of those ids, or "
-        "leave incident_id out to declare the incident being worked on"
-    )
 
 
 def next_step(row: IncidentRow) -> str:
@@ -136,7 +127,7 @@ def declare_incident(
         if incident_id is not None:
             target = journal.incident(incident_id)
             if target is None:
-                raise unknown_incident(journal, incident_id)
+                raise unknown_incident(incident_id, journal.incidents(limit=RECENT_INCIDENTS))
         live = live_commands(journal, target.id, now) if target is not None and status == "resolved" else []
         amendment = amend(request, opened[0] if opened else None, target, now, live)
         if amendment.outcome == "unchanged":

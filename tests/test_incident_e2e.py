@@ -1,0 +1,283 @@
+"""declare_incident and incident_handoff end to end: an MCP client, our server, its journal, the simulated cluster."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.server import MCPServer
+
+from incident_response.server.app import build_server
+from incident_response.server.config import Settings
+from incident_response.sim.serve import RunningSim
+from incident_response.tools.journal import DB_NAME, Journal
+from incident_response.tools.kube import ClusterSource, RealKube
+from incident_response.tools.workloads import REVISION
+
+from .mitigation_env import NS, Env, call, make_env, plan_and_confirm, refused
+from .test_incident_journal import OLD_SCHEMA
+
+pytestmark = pytest.mark.anyio
+
+Start = Callable[[str], Env]
+
+
+@pytest.fixture
+def start(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Start:
+    def begin(scenario: str) -> Env:
+        return make_env(sim_factory(scenario), tmp_path / "state")
+
+    return begin
+
+
+def clusterless(state: Path) -> MCPServer[Any]:
+    """declare_incident writes only the journal: no cluster is needed to exercise it."""
+    return build_server(Settings(mode="standard", state_dir=state))
+
+
+class RecordingKube:
+    """The real seam, with every write (dry runs included) recorded before it is passed on."""
+
+    def __init__(self, kube: RealKube) -> None:
+        self.kube = kube
+        self.context = kube.context
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    @property
+    def writes(self) -> list[tuple[str, tuple[Any, ...]]]:
+        return [c for c in self.calls if c[0] in ("create", "patch", "delete", "evict")]
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.kube, name)
+
+        def record(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append((name, args))
+            return attribute(*args, **kwargs)
+
+        return record
+
+
+def recording_server(env: Env, kube: RecordingKube) -> MCPServer[Any]:
+    assert env.sim.kubeconfig_path is not None
+    source = ClusterSource(kubeconfig=env.sim.kubeconfig_path, context=env.sim.context)
+    return build_server(Settings(mode="standard", state_dir=env.state, cluster=source), kube=kube)
+
+
+def journal_rows(state: Path) -> tuple[list[Any], list[Any], list[Any]]:
+    """Everything the journal holds except the tool-call log (which every call appends to)."""
+    journal = Journal(state)
+    return journal.incidents(), journal.commands(), journal.events()
+
+
+def kinds(handoff: dict[str, Any]) -> list[str]:
+    return [entry["kind"] for entry in handoff["timeline"]]
+
+
+# --- declare_incident ---------------------------------------------------------------------------------------------
+
+
+async def test_declare_on_a_fresh_state_dir_and_the_call_is_attributed_to_it(tmp_path: Path) -> None:
+    async with Client(clusterless(tmp_path)) as client:
+        declared = await call(client, "declare_incident", title="checkout returns 502", severity="SEV2", namespace=NS)
+    incident = declared["incident"]
+    assert declared["outcome"] == "declared" and incident["status"] == "active"
+    assert (incident["title"], incident["severity"], incident["namespace"]) == ("checkout returns 502", "SEV2", NS)
+    journal = Journal(tmp_path)
+    assert [i.id for i in journal.incidents()] == [incident["incident_id"]]
+    assert [c.tool for c in journal.tool_calls(incident=incident["incident_id"])] == ["declare_incident"]
+
+
+async def test_declare_adopts_the_untitled_incident_earlier_calls_opened(tmp_path: Path) -> None:
+    async with Client(clusterless(tmp_path)) as client:
+        await call(client, "list_pending_commands")
+        untitled = Journal(tmp_path).incidents()
+        assert [(i.title, i.status) for i in untitled] == [("untitled incident", "undeclared")]
+        declared = await call(client, "declare_incident", title="checkout returns 502", severity="SEV3")
+    assert declared["outcome"] == "adopted" and declared["incident"]["incident_id"] == untitled[0].id
+    journal = Journal(tmp_path)
+    assert [c.tool for c in journal.tool_calls(incident=untitled[0].id)] == ["list_pending_commands",
+                                                                             "declare_incident"]  # fmt: skip
+    assert [e.kind for e in journal.events(incident=untitled[0].id)] == ["incident_opened", "declared"]
+
+
+async def test_severity_change_is_recorded_and_a_second_declaration_is_refused(tmp_path: Path) -> None:
+    async with Client(clusterless(tmp_path)) as client:
+        first = await call(client, "declare_incident", title="checkout returns 502", severity="SEV3")
+        incident_id = first["incident"]["incident_id"]
+        message = await refused(client, "declare_incident", title="payments down", severity="SEV1")
+        assert "already declared and open" in message and f"incident_id={incident_id!r}" in message
+        assert "status='resolved'" in message
+        again = await call(client, "declare_incident", title="checkout returns 502", severity="SEV3")
+        assert again["outcome"] == "unchanged"  # a retried call is harmless
+        raised = await call(client, "declare_incident", incident_id=incident_id, severity="SEV1",
+                            note="payments fail too")  # fmt: skip
+        bad = await client.call_tool("declare_incident", {"title": "x", "severity": "P1"})
+        assert bad.is_error  # the schema allows SEV1..SEV4 only
+    assert raised["outcome"] == "updated" and raised["incident"]["severity"] == "SEV1"
+    assert raised["changes"] == ["severity 'SEV3' -> 'SEV1' (raised)"]
+    events = Journal(tmp_path).events(incident=incident_id)
+    changed = [e.detail for e in events if e.kind == "severity_changed"]
+    assert changed == [{"from": "SEV3", "to": "SEV1", "note": "payments fail too"}]
+    assert [i.title for i in Journal(tmp_path).incidents()] == ["checkout returns 502"]
+
+
+async def test_resolving_lets_the_next_incident_start_fresh(tmp_path: Path) -> None:
+    async with Client(clusterless(tmp_path)) as client:
+        first = (await call(client, "declare_incident", title="checkout 502", severity="SEV2"))["incident"]
+        closed = await call(client, "declare_incident", incident_id=first["incident_id"], status="resolved")
+        assert closed["incident"]["status"] == "resolved" and closed["incident"]["resolved_at"]
+        message = await refused(client, "declare_incident", incident_id=first["incident_id"], severity="SEV1")
+        assert "stays closed" in message
+        second = (await call(client, "declare_incident", title="cart slow", severity="SEV4"))["incident"]
+        unknown = await refused(client, "declare_incident", incident_id="inc-nope", status="stabilized")
+    assert second["incident_id"] != first["incident_id"] and second["status"] == "active"
+    assert "no incident 'inc-nope'" in unknown and first["incident_id"] in unknown
+    statuses = {i.id: i.status for i in Journal(tmp_path).incidents()}
+    assert statuses == {first["incident_id"]: "resolved", second["incident_id"]: "active"}
+
+
+async def test_a_journal_of_the_previous_schema_is_declared_over_mcp(tmp_path: Path) -> None:
+    tmp_path.mkdir(exist_ok=True)
+    with sqlite3.connect(tmp_path / DB_NAME) as db:
+        db.executescript(OLD_SCHEMA)
+    async with Client(clusterless(tmp_path)) as client:
+        declared = await call(client, "declare_incident", title="checkout 502", severity="SEV2")
+    assert declared["outcome"] == "adopted" and declared["incident"]["incident_id"] == "inc-old"
+
+
+# --- incident_handoff ---------------------------------------------------------------------------------------------
+
+
+async def test_bad_deploy_handoff_after_a_confirmed_rollback(start: Start) -> None:
+    env = start("bad-deploy")
+    bad_rs = next(rs for rs in env.kube.list("replicasets", NS, label_selector="app=checkout").items
+                  if rs["metadata"]["annotations"][REVISION] == "3")  # fmt: skip
+    async with Client(env.server("standard")) as client:
+        declared = await call(client, "declare_incident", title="checkout crash-looping", severity="SEV2", namespace=NS)
+        incident_id = declared["incident"]["incident_id"]
+        assessment = await call(client, "assess_namespace", namespace=NS)
+        assert assessment["primary_action"] == "ROLLBACK"
+        plan, done = await plan_and_confirm(client, env, "rollback_deployment", standard=True, namespace=NS,
+                                            deployment="checkout")  # fmt: skip
+        await env.until(lambda: rolled_out(env.get("deployments", "checkout")), 30)
+
+        kube = RecordingKube(env.kube)
+        before = journal_rows(env.state)
+        async with Client(recording_server(env, kube)) as reader:
+            handoff = await call(reader, "incident_handoff", namespace=NS)
+        assert kube.writes == [] and ("list", ("events", NS)) in kube.calls  # it read, and wrote not even a dry run
+        assert journal_rows(env.state) == before
+        verified = await call(client, "verify_recovery", namespace=NS, deployment="checkout")
+
+    assert handoff["chosen_because"] == "the open, declared incident"
+    incident = handoff["incident"]
+    expected = (incident_id, "checkout crash-looping", "SEV2")
+    assert (incident["incident_id"], incident["title"], incident["severity"]) == expected
+    assert handoff["deployments"] == ["checkout"]
+    [action] = handoff["actions"]
+    assert (action["tool"], action["result"], action["ran"]) == ("rollback_deployment", "succeeded", True)
+    assert action["command"] == plan["command"] and action["undo_command"] == plan["undo_command"]
+    assert action["approval_channel"] == "cli" and done["status"] == "succeeded"
+
+    times = [datetime.fromisoformat(entry["at"]) for entry in handoff["timeline"]]
+    assert times == sorted(times)
+    journal_kinds = [k for k in kinds(handoff) if k in ("declared", "planned", "approved", "confirmed", "succeeded")]
+    assert journal_kinds == ["declared", "planned", "approved", "confirmed", "succeeded"]
+    rollout = next(e for e in handoff["timeline"] if e["kind"] == "rollout")
+    assert "revision 3 rolled out" in rollout["text"] and kinds(handoff).index("rollout") < kinds(handoff).index(
+        "declared"
+    )
+    assert handoff["started"]["basis"] == "rollout of the bad revision (deployment/checkout revision 3)"
+    assert datetime.fromisoformat(handoff["started"]["at"]) == datetime.fromisoformat(
+        bad_rs["metadata"]["creationTimestamp"].replace("Z", "+00:00")
+    )
+
+    [state] = handoff["current_state"]
+    assert state["verdict"] == verified["verdict"] and state["verdict"] in ("RECOVERING", "RECOVERED")
+    assert [c["name"] for c in state["checks"]] == [c["name"] for c in verified["checks"]]
+    assert handoff["overall_verdict"] == state["verdict"]
+    if state["verdict"] == "RECOVERING":
+        assert handoff["stabilized"] is None and handoff["ongoing"]
+        assert any("not confirmed yet (RECOVERING)" in q for q in handoff["open_questions"])
+    rollback_hypothesis = handoff["hypotheses"][0]
+    assert rollback_hypothesis["statement"] == "The change rolled out to deployment checkout caused the failure"
+    assert "rollback_deployment succeeded" in rollback_hypothesis["evidence_for"][0]
+    assert any(h["source"].startswith("assess_namespace now, rule") for h in handoff["hypotheses"])
+    assert any("revision 3 of checkout" in q for q in handoff["open_questions"])
+    assert {"assess_namespace", "rollback_deployment", "confirm_command"} <= {
+        t["tool"] for t in handoff["evidence"]["tools_called"]
+    }
+    assert (
+        "kubectl rollout history deployment/checkout --revision=3 -n shop --context sim"
+        in (handoff["evidence"]["reproduce"])
+    )
+
+    document = handoff["document"]
+    for fact in (incident_id, "checkout crash-looping", "SEV2", "rollback_deployment", plan["command"],
+                 f"**{state['verdict']}**", "rollout of the bad revision", "## Open questions"):  # fmt: skip
+        assert fact in document, fact
+    assert len(document) < 20_000
+    assert "s3cr3t" not in json.dumps(handoff)  # checkout's database URL lives in a Secret
+
+
+async def test_stabilized_then_resolved_incident_is_still_handed_off(start: Start) -> None:
+    env = start("bad-deploy")
+    async with Client(env.server("full")) as client:
+        declared = await call(client, "declare_incident", title="checkout crash-looping", severity="SEV2", namespace=NS)
+        incident_id = declared["incident"]["incident_id"]
+        await plan_and_confirm(client, env, "rollback_deployment", namespace=NS, deployment="checkout")
+        stable = await call(client, "declare_incident", incident_id=incident_id, status="stabilized")
+        await call(client, "declare_incident", incident_id=incident_id, status="resolved")
+        handoff = await call(client, "incident_handoff", namespace=NS)
+    assert handoff["incident"]["incident_id"] == incident_id and handoff["incident"]["status"] == "resolved"
+    assert handoff["chosen_because"].startswith("the most recently resolved incident")
+    assert handoff["stabilized"] == {"at": stable["incident"]["stabilized_at"], "basis": "declared stabilized"}
+    assert not handoff["ongoing"] and handoff["duration_minutes"] is not None
+    assert kinds(handoff)[-2:] == ["stabilized", "resolved"]
+
+
+async def test_a_temporary_measure_shows_up_with_its_restore_command(start: Start) -> None:
+    env = start("overload")
+    async with Client(env.server("full")) as client:
+        await call(client, "declare_incident", title="web slow under load", severity="SEV3", namespace=NS)
+        plan, _ = await plan_and_confirm(client, env, "override_hpa", namespace=NS, hpa="web", min_replicas=9,
+                                         max_replicas=12)  # fmt: skip
+        handoff = await call(client, "incident_handoff", namespace=NS)
+    [measure] = handoff["temporary_measures"]
+    assert measure["tool"] == "override_hpa" and measure["restore_command"] == plan["undo_command"]
+    assert handoff["deployments"] == ["web"]  # followed from the HPA to its scale target
+    assert any("1 temporary measure(s) still in place (override_hpa horizontalpodautoscaler/web)" in q
+               for q in handoff["open_questions"])  # fmt: skip
+    assert plan["undo_command"] in handoff["document"]
+    assert handoff["hypotheses"][0]["statement"] == ("The autoscaler web could not add enough replicas for the load")
+
+
+async def test_when_commands_target_no_deployment_the_handoff_verifies_the_warned_about_one(start: Start) -> None:
+    env = start("poison")
+    async with Client(env.server("full")) as client:
+        plan, _ = await plan_and_confirm(client, env, "isolate_network", namespace=NS, selector="app=api,version=bad")
+        handoff = await call(client, "incident_handoff", namespace=NS)
+    assert handoff["chosen_because"] == "the open incident (never declared)"
+    assert handoff["deployments"] == ["web"]  # the victim whose pods the Warning events are about, not api or api-bad
+    assert [s["deployment"] for s in handoff["current_state"]] == ["web"]
+    [measure] = handoff["temporary_measures"]
+    assert measure["restore_command"] == plan["undo_command"] and "\n" not in measure["summary"]
+    assert any("never declared" in q for q in handoff["open_questions"])
+
+
+def rolled_out(deploy: dict[str, Any]) -> bool:
+    status, spec = deploy.get("status") or {}, deploy["spec"]
+    return (
+        deploy["metadata"]["annotations"].get(REVISION) == "4"
+        and status.get("observedGeneration") == deploy["metadata"]["generation"]
+        and status.get("updatedReplicas")
+        == status.get("availableReplicas")
+        == status.get("replicas")
+        == spec["replicas"]
+    )

@@ -1,0 +1,133 @@
+"""The handoff's pure parts: timeline cap, times and their basis, open questions, masking, the markdown."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from incident_response.tools.declaration import info
+from incident_response.tools.handoff_analysis import open_questions
+from incident_response.tools.handoff_document import render
+from incident_response.tools.handoff_facts import (
+    BadRevision,
+    ClusterFacts,
+    action_of,
+    capped_timeline,
+    clean,
+    journal_entry,
+    stabilization,
+    start_time,
+)
+from incident_response.tools.handoff_models import MAX_TIMELINE, DeploymentState, Evidence, Handoff, TimelineEntry
+from incident_response.tools.journal import CommandRow, Event, IncidentRow
+from incident_response.tools.models import Truncation
+
+T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+DECLARED = IncidentRow(id="inc-1", title="checkout 502", opened_at=T0.timestamp(), severity="SEV2",
+                       declared_at=(T0 + timedelta(minutes=2)).timestamp())  # fmt: skip
+
+
+def command(tool: str, state: str, *, minutes: int = 5, restores: str | None = None, **result: Any) -> CommandRow:
+    at = (T0 + timedelta(minutes=minutes)).timestamp()
+    plan = {"tool": tool, "summary": f"{tool} plan", "command": f"kubectl {tool}", "undo_command": None,
+            "target": {"kind": "Deployment", "namespace": "shop", "name": "checkout"}}  # fmt: skip
+    return CommandRow(token=f"t-{tool}-{minutes}", incident="inc-1", tool=tool, state=state, plan=plan,
+                      fingerprint="f", created_at=at, expires_at=at + 900, finished_at=at + 1, restores=restores,
+                      result=result or None)  # fmt: skip
+
+
+def state(verdict: Any, deployment: str = "checkout") -> DeploymentState:
+    return DeploymentState(deployment=deployment, verdict=verdict, summary="s", checks=[])
+
+
+def warning(reason: str, minutes: int) -> dict[str, Any]:
+    when = (T0 + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
+    return {"reason": reason, "type": "Warning", "firstTimestamp": when, "message": "m",
+            "involvedObject": {"kind": "Pod", "name": "checkout-1"}}  # fmt: skip
+
+
+def test_a_long_timeline_keeps_its_start_and_its_latest_part_and_says_what_was_cut() -> None:
+    entries = [TimelineEntry(at=T0 + timedelta(seconds=i), source="journal", kind="planned", text=f"e{i}")
+               for i in reversed(range(50))]  # fmt: skip
+    kept, cut = capped_timeline(entries)
+    assert len(kept) == MAX_TIMELINE and (cut.shown, cut.total, cut.truncated) == (40, 50, True)
+    assert [e.text for e in kept[:10]] == [f"e{i}" for i in range(10)]
+    assert [e.text for e in kept[10:]] == [f"e{i}" for i in range(20, 50)]
+    document = render(handoff(timeline=kept, timeline_truncation=cut), T0)
+    lines = document.splitlines()
+    gap = lines.index("- ... 10 entries left out here ...")
+    assert lines[gap - 1].endswith("e9") and lines[gap + 1].endswith("e20")
+
+
+def test_text_from_the_cluster_or_journal_is_masked_and_bounded() -> None:
+    line = clean("connect postgres://checkout:s3cr3t@orders-db:5432 failed\n" + "x" * 1000)
+    assert "s3cr3t" not in line and "\n" not in line and len(line) == 300 and line.endswith("...")
+
+
+def test_start_is_the_earliest_cluster_signal_else_the_declaration() -> None:
+    bad = [BadRevision("checkout", 3, T0 - timedelta(minutes=7), ["checkout:2.5.0"])]
+    facts = ClusterFacts(warnings=[warning("BackOff", -5), warning("Unhealthy", -6)])
+    started = start_time(DECLARED, facts, bad)
+    assert started is not None and started.at == T0 - timedelta(minutes=7)
+    assert started.basis == "rollout of the bad revision (deployment/checkout revision 3)"
+    by_warning = start_time(DECLARED, facts, [])
+    assert by_warning is not None and by_warning.basis == "first Warning event (Unhealthy on checkout-1)"
+    quiet = start_time(DECLARED, ClusterFacts(), [])
+    assert quiet is not None and quiet.basis.startswith("declared") and quiet.at == T0 + timedelta(minutes=2)
+
+
+def test_stabilization_is_the_last_mitigation_only_once_every_deployment_recovered() -> None:
+    actions = [action_of(command("rollback_deployment", "succeeded", minutes=5)),
+               action_of(command("scale_deployment", "succeeded", minutes=9)),
+               action_of(command("override_hpa", "succeeded", minutes=20, restores="t-x"))]  # fmt: skip
+    point = stabilization(DECLARED, actions, [state("RECOVERED"), state("RECOVERED", "web")])
+    assert point is not None and point.basis.startswith("last succeeded mitigation (scale_deployment)")
+    assert point.at == T0 + timedelta(minutes=9, seconds=1)  # a restore afterwards is not a mitigation
+    assert stabilization(DECLARED, actions, [state("RECOVERED"), state("RECOVERING", "web")]) is None
+    declared = DECLARED.model_copy(update={"stabilized_at": (T0 + timedelta(minutes=30)).timestamp()})
+    assert stabilization(declared, actions, [state("DEGRADED")]) is not None
+
+
+def test_open_questions_name_what_is_unknown() -> None:
+    untitled = IncidentRow(id="inc-2", title="untitled incident", opened_at=T0.timestamp())
+    actions = [action_of(command("rollback_deployment", "unknown", message="no answer"))]
+    questions = open_questions(untitled, "shop", [state("DEGRADED"), state(None)], actions, [], [], None,
+                               ["The cluster could not be read"])  # fmt: skip
+    assert questions[0] == "The cluster could not be read"
+    assert "never declared" in questions[1]
+    assert any(q.startswith("checkout is still DEGRADED") for q in questions)
+    assert any(q.startswith("Recovery of checkout could not be verified") for q in questions)
+    assert "Did rollback_deployment on deployment/checkout -n shop take effect? Its outcome is unknown." in questions
+
+
+def test_journal_events_read_as_timeline_lines() -> None:
+    row = command("rollback_deployment", "succeeded")
+    claimed = Event(id=1, incident="inc-1", at=T0.timestamp(), token=row.token, kind="claimed",
+                    detail={"mode": "full", "human_approved": False})  # fmt: skip
+    executed = Event(id=2, incident="inc-1", at=T0.timestamp(), token=row.token, kind="executed",
+                     detail={"status": "failed", "message": "the API refused"})  # fmt: skip
+    commands = {row.token: row}
+    first, second = journal_entry(claimed, commands), journal_entry(executed, commands)
+    assert first is not None and first.text == "rollback_deployment confirmed in full mode, without a human approval"
+    assert second is not None and (second.kind, second.text) == ("failed", "rollback_deployment failed: the API "
+                                                                           "refused")  # fmt: skip
+    released = Event(id=3, incident="inc-1", at=T0.timestamp(), token=row.token, kind="released")
+    assert journal_entry(released, commands) is None
+
+
+def test_the_document_quotes_commands_safely_and_stays_bounded() -> None:
+    action = action_of(command("isolate_network", "succeeded")).model_copy(update={"command": "echo `x` | y"})
+    text = render(handoff(actions=[action], open_questions=["q" * 300] * 100), T0)
+    assert "`` echo `x` | y ``" in text
+    assert len(text) < 20_200 and text.endswith("the structured handoff has every section in full)\n")
+
+
+def handoff(**fields: Any) -> Handoff:
+    base: dict[str, Any] = {
+        "summary": "s", "incident": info(DECLARED), "chosen_because": "c", "namespace": "shop", "deployments": [],
+        "started": None, "stabilized": None, "duration_minutes": None, "ongoing": True, "timeline": [],
+        "timeline_truncation": Truncation.of(0, 0), "actions": [], "current_state": [], "overall_verdict": "UNKNOWN",
+        "temporary_measures": [], "hypotheses": [], "evidence": Evidence(tools_called=[], reproduce=[]),
+        "open_questions": [], "document": "",
+    }  # fmt: skip
+    return Handoff(**{**base, **fields})
