@@ -22,12 +22,12 @@ from incident_response.tools.models import ToolResult
 from incident_response.tools.pods import FetchedPods, fetch_pods
 from incident_response.tools.podstatus import PodRow, component_of, pod_row
 from incident_response.tools.redact import redact
-from incident_response.tools.rollback_safety import rollout_started
 from incident_response.tools.workloads import (
     RECENT_ROLLOUT_SECONDS,
     images_of,
     owned_by,
     revision_of,
+    rollout_time,
 )
 
 MAX_PROBLEM_PODS = 20
@@ -67,7 +67,7 @@ def recent_rollouts(
     for deploy in deployments:
         revision = revision_of(deploy)
         owned = [rs for rs in replicasets if owned_by(rs, deploy)]
-        when = rollout_started(deploy, owned)
+        when = rollout_time(deploy, owned)
         if revision is None or revision < 2 or when is None:
             continue  # revision 1 is the first deploy: nothing to roll back to
         seconds = (now - when).total_seconds()

@@ -38,7 +38,7 @@ from incident_response.tools.trees import (
     rollback_tree,
     scale_tree,
 )
-from incident_response.tools.workloads import images_of, owned_by, revision_of
+from incident_response.tools.workloads import images_of, owned_by, revision_of, rollout_time
 
 MAX_CAUTIONS = 8
 MAX_LISTED = 5
@@ -205,7 +205,7 @@ def elsewhere(seen: Observation) -> Elsewhere:
 
 def minutes_since_rollout(seen: Observation, deploy: dict[str, Any]) -> tuple[int | None, list[str]]:
     name = backends.name_of(deploy)
-    when = rollback_safety.rollout_started(deploy, [rs for rs in seen.replicasets if owned_by(rs, deploy)])
+    when = rollout_time(deploy, [rs for rs in seen.replicasets if owned_by(rs, deploy)])
     revision = revision_of(deploy)
     if when is None:
         return None, [f"deployment {name} shows no rollout time (no revision annotation or ReplicaSet)"]

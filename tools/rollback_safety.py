@@ -29,7 +29,6 @@ from incident_response.tools.rollback_checks import (
 )
 from incident_response.tools.workloads import (
     RECENT_ROLLOUT_SECONDS,
-    current_replicaset,
     deployment_selector,
     images_of,
     owned_by,
@@ -373,19 +372,6 @@ def summary_of(result: RollbackSafety) -> str:
     return text + (f" Ask the human {count} question(s) before confirming." if count else "")
 
 
-def rollout_started(deployment: dict[str, Any], owned: list[dict[str, Any]]) -> datetime | None:
-    """When the current revision began rolling out: its ReplicaSet's creation when that is the newest one; for a
-    rollback (an older ReplicaSet reused) the deployment's own account of its last rollout."""
-    current = current_replicaset(deployment, owned)
-    if current is None:
-        return None
-    created = parse_time(current["metadata"].get("creationTimestamp"))
-    others = [parse_time(rs["metadata"].get("creationTimestamp")) for rs in owned if rs is not current]
-    if created is not None and all(when is None or when <= created for when in others):
-        return created
-    return rollout_time(deployment, owned)
-
-
 def check_rollback_safety(
     deps: Deps,
     namespace: Annotated[str, Field(description="Namespace of the deployment.")],
@@ -406,7 +392,7 @@ def check_rollback_safety(
         items += plan_checks(kube, namespace, seen.deployment, target, seen.owned, seen.now)
     questions = list(dict.fromkeys(q for item in items for q in item.questions))
     verdict = verdict_of(items)
-    rolled_out = rollout_started(seen.deployment, seen.owned)
+    rolled_out = rollout_time(seen.deployment, seen.owned)
     age = int((seen.now - rolled_out).total_seconds()) if rolled_out is not None else None
     target_revision = revision_of(target) if target is not None else None
     result = RollbackSafety(

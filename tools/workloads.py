@@ -96,12 +96,22 @@ def current_replicaset(deploy: dict[str, Any], replicasets: list[dict[str, Any]]
 
 
 def rollout_time(deploy: dict[str, Any], replicasets: list[dict[str, Any]]) -> datetime | None:
-    """When the current revision started rolling out: its ReplicaSet's creation, or for a rollback (an old
-    ReplicaSet reused) the deployment's last Progressing update."""
+    """When the current revision began rolling out: its ReplicaSet's creation when that is the newest one; for a
+    rollback (an older ReplicaSet reused) the deployment's last Progressing update.
+
+    The condition is not trusted for a new ReplicaSet: a controller may write it only when the deployment starts
+    (the simulated one does), which would make a 7-minute-old rollout look seconds old."""
     rs = current_replicaset(deploy, replicasets)
     if rs is None:
         return None
     created = parse_time((rs.get("metadata") or {}).get("creationTimestamp"))
+    others = [
+        parse_time((other.get("metadata") or {}).get("creationTimestamp"))
+        for other in replicasets
+        if other is not rs and owned_by(other, deploy)
+    ]
+    if created is not None and all(when is None or when <= created for when in others):
+        return created
     progressed = None
     for condition in (deploy.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "Progressing" and condition.get("reason") in (
