@@ -154,6 +154,15 @@ async def test_a_journal_of_the_previous_schema_is_declared_over_mcp(tmp_path: P
 # --- incident_handoff ---------------------------------------------------------------------------------------------
 
 
+async def test_without_a_cluster_the_handoff_comes_from_the_journal_and_says_so(tmp_path: Path) -> None:
+    async with Client(clusterless(tmp_path)) as client:
+        await call(client, "declare_incident", title="checkout returns 502", severity="SEV2", namespace=NS)
+        handoff = await call(client, "incident_handoff", namespace=NS)
+    assert handoff["open_questions"][0].startswith("No cluster connection, so this handoff comes from the journal")
+    assert handoff["overall_verdict"] == "UNKNOWN" and handoff["started"]["basis"].startswith("declared")
+    assert "# RCA handoff: checkout returns 502" in handoff["document"]
+
+
 async def test_bad_deploy_handoff_after_a_confirmed_rollback(start: Start) -> None:
     env = start("bad-deploy")
     bad_rs = next(rs for rs in env.kube.list("replicasets", NS, label_selector="app=checkout").items

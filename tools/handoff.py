@@ -88,7 +88,7 @@ def assessed(deps: Deps, namespace: str, problems: list[str]) -> Decision | None
 
 
 def deployments_of(
-    kube: Kube,
+    kube: Kube | None,
     namespace: str,
     given: str | None,
     commands: list[CommandRow],
@@ -105,7 +105,7 @@ def deployments_of(
             continue
         if target.get("kind") == "Deployment":
             names.append(str(target.get("name")))
-        elif target.get("kind") == "HorizontalPodAutoscaler":
+        elif target.get("kind") == "HorizontalPodAutoscaler" and kube is not None:
             try:
                 hpa = kube.get("horizontalpodautoscalers", str(target.get("name")), namespace)
             except errors.IncidentError:
@@ -115,7 +115,7 @@ def deployments_of(
                 names.append(str(ref.get("name")))
     if not names and decision is not None and (decision.target or "").startswith("deployment/"):
         names.append((decision.target or "").removeprefix("deployment/"))
-    if not names and warnings:
+    if not names and warnings and kube is not None:
         names = warned_deployments(kube, namespace, warnings)
     return list(dict.fromkeys(names))
 
@@ -137,7 +137,17 @@ def warned_deployments(kube: Kube, namespace: str, warnings: list[dict[str, Any]
     return [name for name, _ in counts.most_common()]
 
 
-def read_warnings(kube: Kube, namespace: str, problems: list[str]) -> list[dict[str, Any]] | None:
+def connected(deps: Deps, problems: list[str]) -> Kube | None:
+    try:
+        return deps.kube
+    except errors.IncidentError as e:
+        problems.append(f"No cluster connection, so this handoff comes from the journal alone: {e}")
+        return None
+
+
+def read_warnings(kube: Kube | None, namespace: str, problems: list[str]) -> list[dict[str, Any]] | None:
+    if kube is None:
+        return None
     try:
         return kube.list("events", namespace, field_selector="type=Warning", limit=EVENT_LIMIT).items
     except errors.IncidentError as e:
@@ -146,9 +156,9 @@ def read_warnings(kube: Kube, namespace: str, problems: list[str]) -> list[dict[
 
 
 def read_cluster(
-    kube: Kube, namespace: str, names: list[str], warnings: list[dict[str, Any]] | None, problems: list[str]
+    kube: Kube | None, namespace: str, names: list[str], warnings: list[dict[str, Any]] | None, problems: list[str]
 ) -> ClusterFacts:
-    if warnings is None:
+    if kube is None or warnings is None:
         return ClusterFacts(error="the cluster could not be read")
     facts = ClusterFacts(warnings=[e for e in warnings if not names or any(about(e, name) for name in names)])
     try:
@@ -189,6 +199,12 @@ def verified(deps: Deps, namespace: str, name: str) -> DeploymentState:
     )  # fmt: skip
 
 
+def unverified(name: str) -> DeploymentState:
+    return DeploymentState(
+        deployment=name, verdict=None, summary="not verified", checks=[], error="no cluster connection"
+    )
+
+
 def overall(states: list[DeploymentState]) -> Literal["RECOVERED", "RECOVERING", "DEGRADED", "UNKNOWN"]:
     verdicts = [s.verdict or "UNKNOWN" for s in states] or ["UNKNOWN"]
     worst = min(verdicts, key=WORST_FIRST.index)
@@ -224,14 +240,15 @@ def incident_handoff(
     rows = journal.commands(incident=incident.id)
     by_token = {row.token: row for row in rows}
     problems: list[str] = []
-    decision = assessed(deps, namespace, problems)
-    warnings = read_warnings(deps.kube, namespace, problems)
-    names = deployments_of(deps.kube, namespace, deployment, rows, decision, warnings or [])
+    kube = connected(deps, problems)
+    decision = assessed(deps, namespace, problems) if kube is not None else None
+    warnings = read_warnings(kube, namespace, problems)
+    names = deployments_of(kube, namespace, deployment, rows, decision, warnings or [])
     if len(names) > MAX_DEPLOYMENTS:
         problems.append(f"Only {MAX_DEPLOYMENTS} of {len(names)} deployments were verified: {', '.join(names)}")
         names = names[:MAX_DEPLOYMENTS]
-    facts = read_cluster(deps.kube, namespace, names, warnings, problems)
-    states = [verified(deps, namespace, name) for name in names]
+    facts = read_cluster(kube, namespace, names, warnings, problems)
+    states = [verified(deps, namespace, name) if kube is not None else unverified(name) for name in names]
     actions = [action_of(row) for row in rows]
     bad = bad_revisions(rows, facts)
     measures = [
@@ -246,6 +263,7 @@ def incident_handoff(
     started, stabilized = start_time(incident, facts, bad), stabilization(incident, actions, states)
     end = stabilized.at if stabilized is not None else now
     verdict = overall(states)
+    context = kube.context if kube is not None else None
     succeeded = sum(a.result == "succeeded" for a in actions)
     questions = open_questions(incident, namespace, states, actions, measures, bad, decision, problems)
     handoff = Handoff(
@@ -258,7 +276,7 @@ def incident_handoff(
         ongoing=stabilized is None, timeline=timeline, timeline_truncation=truncation,
         actions=actions[-MAX_ACTIONS:], current_state=states, overall_verdict=verdict, temporary_measures=measures,
         hypotheses=hypotheses(actions, states, bad, facts, decision, namespace),
-        evidence=evidence(namespace, deps.kube.context, journal.tool_calls(incident=incident.id), facts, states, bad),
+        evidence=evidence(namespace, context, journal.tool_calls(incident=incident.id), facts, states, bad),
         open_questions=questions, document="",
     )  # fmt: skip
     handoff.document = render(handoff, now)
