@@ -254,10 +254,14 @@ async def test_stabilized_then_resolved_incident_is_still_handed_off(start: Star
 async def test_a_temporary_measure_shows_up_with_its_restore_command(start: Start) -> None:
     env = start("overload")
     async with Client(env.server("full")) as client:
-        await call(client, "declare_incident", title="web slow under load", severity="SEV3", namespace=NS)
+        declared = await call(client, "declare_incident", title="web slow under load", severity="SEV3", namespace=NS)
         plan, _ = await plan_and_confirm(client, env, "override_hpa", namespace=NS, hpa="web", min_replicas=9,
                                          max_replicas=12)  # fmt: skip
         handoff = await call(client, "incident_handoff", namespace=NS)
+        stable = await call(client, "declare_incident", incident_id=declared["incident"]["incident_id"],
+                            status="stabilized")  # fmt: skip
+    [warning] = stable["warnings"]
+    assert warning.startswith("temporary measure still in place: override_hpa") and plan["undo_command"] in warning
     [measure] = handoff["temporary_measures"]
     assert measure["tool"] == "override_hpa" and measure["restore_command"] == plan["undo_command"]
     assert handoff["deployments"] == ["web"]  # followed from the HPA to its scale target

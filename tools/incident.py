@@ -55,7 +55,7 @@ def live_commands(journal: Journal, incident: str, now: float) -> list[str]:
     """Commands of the incident that could still run (expired pending ones cannot)."""
     rows = journal.commands(states=("pending", "approved", "executing"), incident=incident)
     live = [r for r in rows if r.state == "executing" or r.expires_at > now]
-    return [f"{r.tool} {r.state}: {r.plan.get('summary') or r.plan.get('command')}" for r in live]
+    return [f"{r.tool} {r.state}: {str(r.plan.get('summary') or r.plan.get('command')).splitlines()[0]}" for r in live]
 
 
 def measures_in_place(journal: Journal, incident: str) -> list[str]:
