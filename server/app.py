@@ -35,15 +35,19 @@ from incident_response.server import confirmation, mitigation_tools
 from incident_response.server.config import Settings
 from incident_response.tools import (
     assess,
+    decision,
     endpoints,
     events,
     helm,
     hpas,
     identity,
+    incident,
     logs,
     metrics,
     pods,
+    recovery,
     rollback,
+    rollback_safety,
     rollouts,
 )
 from incident_response.tools.deps import Deps, Progress, check_name
@@ -66,6 +70,8 @@ SERVER_INJECTED = ("deps", "progress")
 PLANNING = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
 CONFIRM = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=False)
 CANCEL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+# declare_incident writes the server's own journal, never the cluster.
+RECORDING = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
 
 ToolFunction = Callable[..., ToolResult | Awaitable[ToolResult]]
 
@@ -81,6 +87,10 @@ ASSESSMENT_TOOLS: tuple[ToolFunction, ...] = (
     events.list_events,
     logs.get_logs,
     helm.helm_history,
+    rollback_safety.check_rollback_safety,
+    decision.evaluate_decision,
+    recovery.verify_recovery,
+    incident.incident_handoff,
     identity.server_info,
 )
 
@@ -99,6 +109,7 @@ def build_server(
     register(tools, deps, confirm, CONFIRM)
     register(tools, deps, cancel, CANCEL)
     register(tools, deps, list_pending, READ_ONLY)
+    register(tools, deps, incident.declare_incident, RECORDING)
     mcp: MCPServer[Any] = MCPServer(
         "incident-response-mcp",
         title="Kubernetes incident response",

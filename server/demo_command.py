@@ -1,8 +1,9 @@
 """`incident-response-mcp demo`: a bad deploy in a simulated cluster, stabilized through the server's own tools.
 
-The demo is an MCP client talking to this server in-process, exactly as an assistant would: assess, plan the
-rollback, try to confirm (refused: no human yet), approve as the human through the same function the `approve`
-command uses, confirm, then watch the rollout and the pods recover. `demo --serve` serves stdio against the same
+The demo is an MCP client talking to this server in-process, exactly as an assistant would: declare the incident,
+assess, walk the decision tree, check the rollback's safety, plan the rollback, try to confirm (refused: no human
+yet), approve as the human through the same function the `approve` command uses, confirm, watch the rollout,
+verify recovery and print the handoff. `demo --serve` serves stdio against the same
 simulated cluster instead, for any MCP client.
 """
 
@@ -19,7 +20,8 @@ import anyio
 
 SCENARIO = "bad-deploy"
 NAMESPACE = "shop"
-DEPLOYMENT = "checkout"  # the scenario's bad deploy; the assistant would find it with assess_namespace
+TITLE = "checkout pods crash-looping after a deploy"
+SEVERITY = "SEV2"
 ROLLOUT_TIMEOUT = 60
 
 
@@ -76,10 +78,8 @@ async def walkthrough(out: TextIO) -> int:
             cluster=ClusterSource(kubeconfig=sim.kubeconfig_path, context=sim.context),
         )
         p.say(f"Simulated cluster ({SCENARIO}) at {sim.url}; server in standard mode (a human must approve).", 0)
-        name = DEPLOYMENT
         server = build_server(settings)
         async with Client(server) as client:
-            available = {t.name for t in (await client.list_tools()).tools}
 
             async def call(tool: str, **arguments: Any) -> dict[str, Any]:
                 result = await client.call_tool(tool, arguments)
@@ -89,12 +89,35 @@ async def walkthrough(out: TextIO) -> int:
                     raise RuntimeError(f"{tool} failed: {text}")
                 return structured
 
-            if "assess_namespace" in available:
-                p.title(f"assess_namespace(namespace={NAMESPACE!r})")
-                p.say((await call("assess_namespace", namespace=NAMESPACE))["summary"])
+            p.title(f"declare_incident(title={TITLE!r}, severity={SEVERITY!r}, namespace={NAMESPACE!r})")
+            declared = await call("declare_incident", title=TITLE, severity=SEVERITY, namespace=NAMESPACE)
+            p.say(declared["summary"])
+
+            p.title(f"assess_namespace(namespace={NAMESPACE!r})")
+            assessment = await call("assess_namespace", namespace=NAMESPACE)
+            p.say(assessment["summary"])
+            for line in assessment["decision"]["evidence"][:3]:
+                p.say(f"- {line}", 5)
+
+            p.title(f"evaluate_decision(namespace={NAMESPACE!r})")
+            evaluation = await call("evaluate_decision", namespace=NAMESPACE)
+            p.say(evaluation["summary"])
+            for step in evaluation["steps"]:
+                p.say(f"- {step['question']} {step['answer']} ({step['source']})", 5)
+            if evaluation["verdict"] != "PROCEED" or evaluation["next_tool"] != "rollback_deployment":
+                p.say(f"The playbook does not lead to a rollback here: {evaluation['reason']}")
+                return 1
+            name = str(evaluation["next_arguments"]["deployment"])
+
+            p.title(f"check_rollback_safety(namespace={NAMESPACE!r}, deployment={name!r})")
+            safety = await call("check_rollback_safety", namespace=NAMESPACE, deployment=name)
+            p.say(safety["summary"])
+            for question in safety["questions_for_human"]:
+                p.say(f"? {question}", 5)
+            p.say("(The demo's human knows this scenario ships no migrations and keeps no state.)")
 
             p.title(f"rollback_deployment(namespace={NAMESPACE!r}, deployment={name!r})")
-            plan = await call("rollback_deployment", namespace=NAMESPACE, deployment=name)
+            plan = await call("rollback_deployment", **evaluation["next_arguments"])
             p.say(plan["summary"])
             p.say(f"command: {plan['command']}")
             p.say("diff:")
@@ -125,23 +148,30 @@ async def walkthrough(out: TextIO) -> int:
             p.title(f"rollout_status(namespace={NAMESPACE!r}, deployment={name!r}, timeout_seconds={ROLLOUT_TIMEOUT})")
             status = await call("rollout_status", namespace=NAMESPACE, deployment=name, timeout_seconds=ROLLOUT_TIMEOUT)
             p.say(status["summary"])
-            ok = status.get("state") == "complete"
+            if status.get("state") != "complete":
+                p.say("\nThe rollout did not complete; see above.", 0)
+                return 1
 
-            if "list_pods" in available:
-                p.title(f"list_pods(namespace={NAMESPACE!r})")
-                p.say((await call("list_pods", namespace=NAMESPACE))["summary"])
+            p.title(f"verify_recovery(namespace={NAMESPACE!r}, deployment={name!r})")
+            recovery = await call("verify_recovery", namespace=NAMESPACE, deployment=name)
+            p.say(recovery["summary"])
+            for check in recovery["checks"]:
+                mark = {True: "ok", False: "FAILED", None: "not checked"}[check["passed"]]
+                p.say(f"- {check['name']}: {mark}: {check['detail']}", 5)
 
-            p.title("The incident journal")
-            for event in engine.journal.events(incident=engine.journal.current_incident()):
-                who = f" by {event.actor}" if event.actor else ""
-                via = f" via {event.channel}" if event.channel else ""
-                detail = event.detail or {}
-                what = detail.get("command") or detail.get("status") or ""
-                p.say(f"{event.kind}{who}{via} {what}".rstrip())
-            calls = engine.journal.tool_calls()
-            p.say(f"{len(calls)} tool calls journaled: " + ", ".join(f"{c.tool} ({c.status})" for c in calls))
-            p.say("\nRecovered." if ok else "\nThe rollout did not complete; see above.", 0)
-            return 0 if ok else 1
+            p.title(f"incident_handoff(namespace={NAMESPACE!r}, deployment={name!r})")
+            handoff = await call("incident_handoff", namespace=NAMESPACE, deployment=name)
+            p.say(handoff["document"])
+
+            if recovery["verdict"] == "DEGRADED":
+                p.say("\nStill degraded after the rollback; see above.", 0)
+                return 1
+            p.say(
+                f"\n{recovery['verdict'].capitalize()}: every recovery check passes. On a real incident, call "
+                "verify_recovery again at recheck_at, then mark the incident stabilized.",
+                0,
+            )
+            return 0
 
 
 def serve(mode: str) -> int:

@@ -57,3 +57,13 @@ def test_prompts_validate_their_arguments() -> None:
         render_prompt("{namespace}", "Bad Namespace")
     content = render_prompt("ns={namespace} d={deployment}", "shop")[0].content
     assert isinstance(content, TextContent) and content.text == "ns=shop d=<deployment>"
+
+
+async def test_the_playbook_names_every_tool_the_server_offers(tmp_path: Path) -> None:
+    """SKILL.md is what an agent reads first: a tool it never mentions is a tool the agent will not reach for."""
+    async with Client(build_server(no_cluster(tmp_path))) as client:
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        skill = await client.read_resource("skill://incident-response")
+    text = "".join(getattr(part, "text", "") for part in skill.contents)
+    assert text.startswith("---\nname: incident-response\n")
+    assert sorted(name for name in names if f"`{name}" not in text) == []
