@@ -186,7 +186,7 @@ def register(tools: ToolSet, deps: Deps, fn: ToolFunction, annotations: ToolAnno
     async def call(ctx: Context, **kwargs: Any) -> CallToolResult:
         started = time.monotonic()
         recorded = {name: kwargs[name] for name in journaled if name in kwargs}
-        outcome, error = "error", None
+        outcome, error, about = "error", None, None
         try:
             check_arguments(deps, kwargs)
             if wants_progress:
@@ -197,6 +197,7 @@ def register(tools: ToolSet, deps: Deps, fn: ToolFunction, annotations: ToolAnno
                 # abandon_on_cancel: a cancelled call answers at once; the blocking read finishes on its own.
                 result = await anyio.to_thread.run_sync(functools.partial(fn, deps, **kwargs), abandon_on_cancel=True)
             outcome = str(getattr(result, "status", "ok"))
+            about = incident_of(result)
         except IncidentError as e:
             logger.info("tool %s failed after %.2fs: %s", fn.__name__, time.monotonic() - started, e)
             error = str(e)
@@ -204,7 +205,9 @@ def register(tools: ToolSet, deps: Deps, fn: ToolFunction, annotations: ToolAnno
         finally:
             duration_ms = (time.monotonic() - started) * 1000
             with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(journal_call, deps, fn.__name__, recorded, outcome, duration_ms, error)
+                await anyio.to_thread.run_sync(
+                    journal_call, deps, fn.__name__, recorded, outcome, duration_ms, error, about
+                )
         return to_call_result(result)
 
     call.__name__ = fn.__name__
@@ -218,15 +221,30 @@ def register(tools: ToolSet, deps: Deps, fn: ToolFunction, annotations: ToolAnno
     tools.add(call, inspect.getdoc(fn), annotations, result_model)
 
 
+def incident_of(result: ToolResult) -> str | None:
+    """The incident a result is about (declare_incident, incident_handoff), which may not be the open one: the call
+    that resolves an incident belongs to it, not to the next one."""
+    incident_id = getattr(getattr(result, "incident", None), "incident_id", None)
+    return incident_id if isinstance(incident_id, str) else None
+
+
 def journal_call(
-    deps: Deps, tool: str, arguments: dict[str, Any], status: str, duration_ms: float, error: str | None
+    deps: Deps,
+    tool: str,
+    arguments: dict[str, Any],
+    status: str,
+    duration_ms: float,
+    error: str | None,
+    incident: str | None = None,
 ) -> None:
-    """Every tool call goes to the incident journal; a journal that cannot be written must not stop the response."""
+    """Every tool call goes to the incident journal (to the open incident unless the result names another); a
+    journal that cannot be written must not stop the response."""
     try:
         journal = deps.journal
         journal.record_tool_call(
-            tool, arguments, status=status, duration_ms=duration_ms, error=error, incident=journal.current_incident()
-        )
+            tool, arguments, status=status, duration_ms=duration_ms, error=error,
+            incident=incident or journal.current_incident(),
+        )  # fmt: skip
     except (OSError, sqlite3.Error) as e:
         logger.warning("could not journal the %s call: %s", tool, e)
 

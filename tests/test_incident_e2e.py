@@ -140,6 +140,11 @@ async def test_resolving_lets_the_next_incident_start_fresh(tmp_path: Path) -> N
     assert "no incident 'inc-nope'" in unknown and first["incident_id"] in unknown
     statuses = {i.id: i.status for i in Journal(tmp_path).incidents()}
     assert statuses == {first["incident_id"]: "resolved", second["incident_id"]: "active"}
+    # The call that resolved the first incident is on its record, not on the one that opened after it.
+    calls = Journal(tmp_path).tool_calls(tool="declare_incident")
+    resolving = next(c for c in calls if c.arguments.get("status") == "resolved")
+    assert resolving.incident == first["incident_id"]
+    assert {c.incident for c in calls if c.arguments.get("title") == "cart slow"} == {second["incident_id"]}
 
 
 async def test_a_journal_of_the_previous_schema_is_declared_over_mcp(tmp_path: Path) -> None:
