@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,7 +32,10 @@ from incident_response.tools.workloads import (
     rollout_time,
 )
 
+logger = logging.getLogger(__name__)
+
 MAX_PROBLEM_PODS = 20
+MAX_RECORDED_EVIDENCE = 5
 MAX_TOP = 5
 MAX_WARNING_REASONS = 10
 WARNING_WINDOW = timedelta(minutes=60)
@@ -240,7 +245,35 @@ def assess_namespace(
     hours, top CPU/memory against limits, HPAs at max, recent Warning events; then ONE primary action (ROLLBACK,
     SCALE, ISOLATE or NONE) by the playbook's decision framework, with its evidence and the next tool to call.
     Call this first."""
-    seen = observe(deps.kube, namespace)
+    assessment = build_assessment(deps.kube, namespace)
+    record_decision(deps, namespace, assessment.decision)
+    return assessment
+
+
+def record_decision(deps: Deps, namespace: str, decision: Decision) -> None:
+    """Put the decision on the incident's timeline when it differs from the last one recorded for this namespace:
+    once the mitigation works, a fresh assessment says NONE, and the handoff must still say what the response was
+    based on. Bookkeeping like the server's tool-call log: a journal that cannot be written does not fail the call."""
+    detail: dict[str, Any] = {
+        "namespace": namespace, "primary_action": decision.primary_action, "rule": decision.rule,
+        "target": decision.target, "next_tool": decision.next_tool, "reason": decision.reason,
+        "evidence": decision.evidence[:MAX_RECORDED_EVIDENCE],
+    }  # fmt: skip
+    key = ("primary_action", "rule", "target")
+    try:
+        journal = deps.journal
+        incident = journal.current_incident()
+        previous = [e.detail or {} for e in journal.events(incident=incident) if e.kind == "assessed"]
+        last = next((d for d in reversed(previous) if d.get("namespace") == namespace), None)
+        if last is None or [last.get(k) for k in key] != [detail[k] for k in key]:
+            journal.record_event("assessed", incident=incident, detail=detail)
+    except (OSError, sqlite3.Error) as e:
+        logger.warning("could not record the assessment of %s: %s", namespace, e)
+
+
+def build_assessment(kube: Kube, namespace: str) -> Assessment:
+    """The assessment itself: reads only, records nothing (incident_handoff uses it as it stands now)."""
+    seen = observe(kube, namespace)
     decision = decide(seen.facts)
     rows = seen.rows
     problems = [row for row in rows if row.problem]

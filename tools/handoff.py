@@ -18,7 +18,7 @@ from incident_response.tools import assess, errors, recovery
 from incident_response.tools.decide import Decision
 from incident_response.tools.declaration import info, unknown_incident
 from incident_response.tools.deps import Deps
-from incident_response.tools.handoff_analysis import hypotheses, open_questions
+from incident_response.tools.handoff_analysis import RecordedDecision, hypotheses, open_questions
 from incident_response.tools.handoff_document import render
 from incident_response.tools.handoff_evidence import evidence
 from incident_response.tools.handoff_facts import (
@@ -81,10 +81,20 @@ def has_activity(journal: Journal, incident: IncidentRow) -> bool:
 
 def assessed(deps: Deps, namespace: str, problems: list[str]) -> Decision | None:
     try:
-        return assess.assess_namespace(deps, namespace).decision
+        return assess.build_assessment(deps.kube, namespace).decision
     except errors.IncidentError as e:
         problems.append(f"The namespace could not be assessed: {e}")
         return None
+
+
+def recorded_decisions(journal: Journal, incident: str, namespace: str) -> list[RecordedDecision]:
+    """What assess_namespace decided during the incident (its journal events), oldest first."""
+    found = []
+    for event in journal.events(incident=incident):
+        detail = event.detail or {}
+        if event.kind == "assessed" and detail.get("namespace") == namespace:
+            found.append(RecordedDecision(at=datetime.fromtimestamp(event.at, UTC), detail=detail))
+    return found
 
 
 def deployments_of(
@@ -266,6 +276,7 @@ def incident_handoff(
     context = kube.context if kube is not None else None
     succeeded = sum(a.result == "succeeded" for a in actions)
     questions = open_questions(incident, namespace, states, actions, measures, bad, decision, problems)
+    recorded = recorded_decisions(journal, incident.id, namespace)
     handoff = Handoff(
         summary=f"Handoff of {incident.id} {incident.title!r} ({incident.severity or 'severity not declared'}): "
         f"service {verdict}; {len(actions)} action(s), {succeeded} succeeded; {len(measures)} temporary measure(s) "
@@ -275,7 +286,7 @@ def incident_handoff(
         duration_minutes=max(0, int((end - started.at).total_seconds() // 60)) if started else None,
         ongoing=stabilized is None, timeline=timeline, timeline_truncation=truncation,
         actions=actions[-MAX_ACTIONS:], current_state=states, overall_verdict=verdict, temporary_measures=measures,
-        hypotheses=hypotheses(actions, states, bad, facts, decision, namespace),
+        hypotheses=hypotheses(actions, states, bad, facts, decision, namespace, recorded),
         evidence=evidence(namespace, context, journal.tool_calls(incident=incident.id), facts, states, bad),
         open_questions=questions, document="",
     )  # fmt: skip

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -81,6 +83,14 @@ def timing_evidence(bad: BadRevision, facts: ClusterFacts) -> tuple[list[str], l
     return [], [f"{reason} warnings began {minutes} min before revision {bad.revision} rolled out"]
 
 
+@dataclass(frozen=True)
+class RecordedDecision:
+    """An assess_namespace decision the journal kept (event "assessed"): what the response was based on."""
+
+    at: datetime
+    detail: dict[str, Any]
+
+
 def hypotheses(
     actions: list[Action],
     states: list[DeploymentState],
@@ -88,6 +98,7 @@ def hypotheses(
     facts: ClusterFacts,
     decision: Decision | None,
     namespace: str,
+    recorded: Sequence[RecordedDecision] = (),
 ) -> list[Hypothesis]:
     found: dict[str, Hypothesis] = {}
     for action in actions:
@@ -115,12 +126,40 @@ def hypotheses(
                 support, against = timing_evidence(revision, facts)
                 entry.evidence_for += support
                 entry.evidence_against += against
+    # The assessments made during the incident come first: a fresh one after a successful mitigation says NONE.
+    for past in recorded:
+        picked = str(past.detail.get("primary_action"))
+        if picked not in DECISION_SAYS or picked == "NONE":
+            continue
+        target, rule = str(past.detail.get("target") or ""), past.detail.get("rule")
+        assumed = ASSUMES.get(str(past.detail.get("next_tool")))
+        tried = assumed.format(name=target.partition("/")[2]) if assumed and "/" in target else None
+        if tried in found:  # the mitigation that tested this decision is already a hypothesis: back it
+            found[tried].evidence_for.append(
+                f"assess_namespace at {clock(past.at)} chose {picked} ({rule}): {past.detail.get('reason')}"
+            )
+            continue
+        statement = DECISION_SAYS[picked].format(target=target, namespace=namespace)
+        if statement in found:
+            continue
+        found[statement] = Hypothesis(
+            statement=statement, source=f"assess_namespace at {clock(past.at)}, rule {rule}",
+            evidence_for=[str(past.detail.get("reason")), *map(str, past.detail.get("evidence") or [])],
+            evidence_against=[],
+        )  # fmt: skip
     if decision is not None:
         statement = DECISION_SAYS[decision.primary_action].format(target=decision.target, namespace=namespace)
-        found[statement] = Hypothesis(
-            statement=statement, source=f"assess_namespace now, rule {decision.rule}",
-            evidence_for=[decision.reason, *decision.evidence], evidence_against=[],
-        )  # fmt: skip
+        if statement in found:
+            found[statement].evidence_for.append(f"assess_namespace still finds it now ({decision.rule})")
+        elif decision.primary_action != "NONE" or not found:
+            found[statement] = Hypothesis(
+                statement=statement, source=f"assess_namespace now, rule {decision.rule}",
+                evidence_for=[decision.reason, *decision.evidence], evidence_against=[],
+            )  # fmt: skip
+        else:
+            # Nothing fails now: that speaks for the hypotheses the response acted on, not a hypothesis of its own.
+            for entry in found.values():
+                entry.evidence_for.append(f"assess_namespace now finds nothing failing in {namespace}")
     return [
         h.model_copy(update={"evidence_for": [clean(e) for e in dict.fromkeys(h.evidence_for)][:MAX_EVIDENCE_LINES],
                              "evidence_against": [clean(e) for e in h.evidence_against][:MAX_EVIDENCE_LINES]})

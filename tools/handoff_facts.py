@@ -98,6 +98,8 @@ def journal_entry(event: Event, commands: dict[str, CommandRow]) -> TimelineEntr
         "abandoned": ("unknown", f"{tool}: the process running it died; outcome unknown"),
         "blocked": ("advice", f"advice only, not executable here: {first_line(str(detail.get('command') or ''))}"),
         "approval_dismissed": ("dismissed", f"{tool}: the human dismissed the approval prompt"),
+        "assessed": ("assessed", f"assess_namespace: {detail.get('primary_action')} {detail.get('target') or ''} "
+                     f"({detail.get('rule')})"),
     }  # fmt: skip
     if event.kind == "released":
         return None  # a claim handed back after a failed re-read: the token simply stays approved
