@@ -132,6 +132,18 @@ def test_a_live_claimer_keeps_its_claim(tmp_path: Path) -> None:
     assert row is not None and row.state == "executing"
 
 
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="process start times come from /proc")
+def test_a_claim_whose_pid_now_belongs_to_a_newer_process_is_relabelled_at_once(tmp_path: Path) -> None:
+    """pid reuse: the pid runs, but a process started after the claimer's (its recorded start time differs)."""
+    engine = PendingEngine(Journal(tmp_path), clock=Clock())
+    mine = claimer(engine.clock().timestamp())
+    assert isinstance(mine["started"], int)
+    token = claimed_by(engine, {**mine, "started": mine["started"] - 1})  # same pid, an earlier (dead) process
+    assert engine.confirm(token, mode="full", kube=FakeKube()).status == "unknown"
+    row = engine.journal.command(token)
+    assert row is not None and row.state == "unknown"
+
+
 def test_a_claim_from_another_host_is_relabelled_only_when_its_lease_ran_out(tmp_path: Path) -> None:
     clock = Clock()
     engine = PendingEngine(Journal(tmp_path), clock=clock)

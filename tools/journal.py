@@ -429,36 +429,60 @@ def _command_row(row: sqlite3.Row) -> CommandRow:
 
 
 def claimer(now: float) -> dict[str, Any]:
-    """Who is executing a command, recorded with the claim so a later process can tell whether it died."""
-    return {"pid": os.getpid(), "host": socket.gethostname(), "lease_until": now + CLAIM_LEASE}
+    """Who is executing a command, recorded with the claim so a later process can tell whether it died. The process
+    start time tells a live claimer from a new process that was given the same pid."""
+    pid = os.getpid()
+    return {"pid": pid, "host": socket.gethostname(), "started": _process_start(pid), "lease_until": now + CLAIM_LEASE}
 
 
-def _pid_alive(pid: int) -> bool:
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first); None where there is no /proc."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _process_start(pid: int) -> int | None:
+    """When the process started, in clock ticks since boot (field 22 of /proc/PID/stat): unique for a pid's life."""
+    fields = _proc_stat(pid)
+    try:
+        return int(fields[19]) if fields else None
+    except (IndexError, ValueError):
+        return None
+
+
+def _pid_alive(pid: int, started: int | None = None) -> bool:
+    """Whether the process is still running; with `started`, whether it is still the same process."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True  # exists, owned by another user
-    try:
-        # A killed child its parent has not reaped yet is a zombie: it answers signal 0 but runs nothing.
-        state = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True
-    return state != "Z"
+        pass  # exists, owned by another user
+    fields = _proc_stat(pid)
+    if fields is None:
+        return True  # no /proc: signal 0 is all we can know
+    # A killed child its parent has not reaped yet is a zombie: it answers signal 0 but runs nothing.
+    if fields[0] == "Z":
+        return False
+    return started is None or _process_start(pid) in (None, started)
 
 
 def claimer_gone(row: CommandRow, now: float) -> bool:
-    """True when an `executing` command's claimer can no longer finish it: its pid is gone on this host, or its
-    lease ran out (another host, or a pid since reused). Rows from before claimers were recorded use the lease."""
+    """True when an `executing` command's claimer can no longer finish it: its pid is gone on this host or now
+    belongs to a process started later (pid reuse), or its lease ran out (another host, or no start time to tell
+    pids apart). Rows from before claimers were recorded use the lease."""
     if row.state != "executing":
         return False
     who = row.claimer or {}
     lease_until = float(who.get("lease_until") or (row.claimed_at or 0) + CLAIM_LEASE)
     if lease_until <= now:
         return True
-    pid = who.get("pid")
-    return who.get("host") == socket.gethostname() and isinstance(pid, int) and pid > 0 and not _pid_alive(pid)
+    pid, started = who.get("pid"), who.get("started")
+    if who.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
+        return False
+    return not _pid_alive(pid, started if isinstance(started, int) else None)
 
 
 def _epoch(value: Any) -> float:
