@@ -14,8 +14,7 @@ from mcp.server import MCPServer
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
 from incident_response.sim.serve import RunningSim
-from incident_response.tools import errors
-from incident_response.tools.kube import ClusterSource, Kube, ListResult, RealKube
+from incident_response.tools.kube import ClusterSource, Kube
 
 from .confirm_env import Clock
 from .mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused, serving
@@ -66,25 +65,6 @@ def settled(env: Env, deployment: str, service: str | None) -> bool:
     if len(pods) != want or not all(ready(p) and not p["metadata"].get("deletionTimestamp") for p in pods):
         return False
     return service is None or serving(env, service) == (sorted(p["metadata"]["name"] for p in pods), [])
-
-
-class WithoutMetricsApi(RealKube):
-    """A cluster where metrics.k8s.io is not served (no metrics-server): its lists answer 404, as upstream does."""
-
-    def list(
-        self,
-        resource: str,
-        namespace: str | None = None,
-        *,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        limit: int | None = None,
-    ) -> ListResult:
-        if resource.endswith(".metrics.k8s.io"):
-            raise errors.NotFound("the server could not find the requested resource", code=404, reason="NotFound")
-        return super().list(
-            resource, namespace, label_selector=label_selector, field_selector=field_selector, limit=limit
-        )
 
 
 async def test_bad_deploy_is_degraded_then_recovering_after_the_rollback_then_recovered_after_the_window(
@@ -178,9 +158,9 @@ async def test_a_deployment_no_service_fronts_says_so_and_is_not_degraded_for_it
 
 async def test_without_the_metrics_api_resources_is_unchecked_and_the_verdict_does_not_suffer(start: Start) -> None:
     env = start("healthy")
-    assert env.sim.kubeconfig_path is not None
-    absent = WithoutMetricsApi.connect(ClusterSource(kubeconfig=env.sim.kubeconfig_path, context=env.sim.context))
-    async with Client(server(env, kube=absent)) as client:
+    # No metrics-server: the API server answers 404 for metrics.k8s.io (PodMetrics are "pods" of that group).
+    env.sim.faults.add("status", resource="pods", group="metrics.k8s.io", status=404)
+    async with Client(server(env)) as client:
         report = await verify(client, "checkout")
     resources = check(report, "resources")
     assert resources["passed"] is None and "metrics API (metrics.k8s.io) is not available" in resources["detail"]
