@@ -180,6 +180,18 @@ def test_env_mentions_name_the_variable_and_never_quote_its_value() -> None:
     assert sign.subject == "container web" and "env DATABASE_URL" in sign.text and "hunter2" not in sign.text
 
 
+def test_credentials_in_a_migration_command_are_masked() -> None:
+    migrate = {
+        "name": "db-migrate",
+        "image": "shop/web:3",
+        "command": ["sh", "-c", "alembic upgrade head --url postgres://app:hunter2@db/shop"],
+        "args": ["--migrations", "--db-password=hunter2"],
+    }
+    (sign,) = template_signs(template(migrate), template(), 3, 2)
+    assert "alembic upgrade head" in sign.text and "postgres://app:[REDACTED]@db/shop" in sign.text
+    assert "hunter2" not in sign.text
+
+
 def job(name: str, *, age: timedelta, app: str = "web", hook: str | None = None) -> dict[str, Any]:
     annotations = {"helm.sh/hook": hook} if hook else {}
     return {

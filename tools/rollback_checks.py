@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from incident_response.tools import errors
 from incident_response.tools.kube import Kube
 from incident_response.tools.quantity import human_age, parse_time
+from incident_response.tools.redact import redact
 from incident_response.tools.workloads import container_digest, owned_by, revision_of
 
 Check = Literal["previous_revision", "known_good", "image_available", "migrations", "stateful"]
@@ -127,7 +128,8 @@ def _containers(template: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]
 def _mentions(container: dict[str, Any]) -> list[str]:
     """Where a container mentions a migration tool: its name, image, command, args, env names and literal values.
 
-    Env values are searched but never quoted (they may hold credentials)."""
+    Env values are searched but never quoted (they may hold credentials); commands and args are quoted with
+    credentials masked (a migration command often carries its database URL)."""
     places = [
         f"{field} {container.get(field)}"
         for field in ("name", "image")
@@ -136,7 +138,7 @@ def _mentions(container: dict[str, Any]) -> list[str]:
     for field in ("command", "args"):
         text = " ".join(str(part) for part in container.get(field) or [])
         if MIGRATION_WORDS.search(text):
-            places.append(f"{field} {text[:120]!r}")
+            places.append(f"{field} {redact(text)[0][:120]!r}")
     for variable in container.get("env") or []:
         name = str(variable.get("name"))
         if MIGRATION_WORDS.search(name) or MIGRATION_WORDS.search(str(variable.get("value") or "")):
