@@ -149,3 +149,15 @@ async def test_a_target_whose_image_failed_to_pull_is_blocked(env: Env) -> None:
     assert any(f'Failed to pull image "{bad_image}"' in line for line in image["evidence"])
     assert result["verdict"] == "BLOCKED" and result["summary"].startswith("BLOCKED")
     assert "to_revision" in result["next_step"]
+
+
+async def test_claims_that_cannot_be_listed_leave_the_state_check_open_instead_of_failing(env: Env) -> None:
+    env.sim.authz.deny("list", "persistentvolumeclaims")
+    async with Client(env.server("safe")) as client:
+        result = await check_without_writing(env, client, deployment="checkout")
+        plan = await call(client, "rollback_deployment", namespace=NS, deployment="checkout")
+    stateful = item(result, "stateful")
+    assert stateful["status"] == "not_visible" and "could not be listed" in stateful["detail"]
+    assert any("keep data" in q for q in result["questions_for_human"])
+    assert result["verdict"] == "CLEAR"  # the other checks still answer
+    assert plan["status"] == "blocked"  # safe mode: the rollback's plan, built on the same checks, is still given

@@ -81,17 +81,32 @@ def app_selectors(deployment: dict[str, Any]) -> list[str]:
     return selectors
 
 
-def labelled_claims(kube: Kube, namespace: str, deployment: dict[str, Any]) -> set[str]:
+def labelled_claims(kube: Kube, namespace: str, deployment: dict[str, Any]) -> set[str] | None:
+    """Claims labelled for this app; None when these credentials may not list claims (the mounts still count)."""
     claims: set[str] = set()
     for selector in app_selectors(deployment):
-        listed = kube.list("persistentvolumeclaims", namespace, label_selector=selector, limit=MAX_EVIDENCE * 4)
+        try:
+            listed = kube.list("persistentvolumeclaims", namespace, label_selector=selector, limit=MAX_EVIDENCE * 4)
+        except errors.Forbidden:
+            return None
         claims |= {str(pvc["metadata"]["name"]) for pvc in listed.items}
     return claims
 
 
-def stateful_item(deployment: dict[str, Any], labelled: set[str], current: int | None) -> SafetyItem:
+def stateful_item(deployment: dict[str, Any], labelled: set[str] | None, current: int | None) -> SafetyItem:
     mounted = mounted_claims(deployment)
-    claims = mounted | labelled
+    claims = mounted | (labelled or set())
+    if not claims and labelled is None:
+        name = (deployment.get("metadata") or {}).get("name")
+        return SafetyItem(
+            check="stateful",
+            status="not_visible",
+            detail="the pods mount no PersistentVolumeClaim, but claims labelled for this app could not be listed "
+            "(forbidden for these credentials)",
+            evidence=[f"no PVC in the pod template; listing PVCs {' or '.join(app_selectors(deployment))} forbidden"],
+            questions=[f"Does {name} keep data in volume claims or a database whose format {revision_text(current)} "
+                       "may have changed?"],
+        )  # fmt: skip
     if not claims:
         return SafetyItem(
             check="stateful",
@@ -100,7 +115,9 @@ def stateful_item(deployment: dict[str, Any], labelled: set[str], current: int |
             evidence=[f"no PVC labelled {' or '.join(app_selectors(deployment))}"],
         )
     evidence = [f"pvc/{c} is mounted by the pod template" for c in sorted(mounted)]
-    evidence += [f"pvc/{c} is labelled for this app" for c in sorted(labelled - mounted)]
+    evidence += [f"pvc/{c} is labelled for this app" for c in sorted((labelled or set()) - mounted)]
+    if labelled is None:
+        evidence.append("other claims labelled for this app could not be listed (forbidden)")
     return SafetyItem(
         check="stateful",
         status="warning",
