@@ -174,3 +174,15 @@ async def test_an_unknown_deployment_is_an_error_naming_the_real_ones(start: Sta
     async with Client(env.server("safe")) as client:
         message = await refused(client, TOOL, namespace=NS, action="ROLLBACK", deployment="chekout")
     assert "'chekout' was not found" in message and "checkout" in message.split("deployments there:")[1]
+
+
+async def test_a_paused_deployment_or_the_running_revision_is_no_reason_to_scale_instead(start: Start) -> None:
+    env = start("bad-deploy")
+    async with Client(env.server("safe")) as client:
+        running = await evaluate(env, client, action="ROLLBACK", to_revision=3)
+        env.kube.patch("deployments", "checkout", {"spec": {"paused": True}}, NS, patch_type="merge")
+        paused = await evaluate(env, client, action="ROLLBACK")
+    assert (running["verdict"], running["next_tool"]) == ("CHECK_OLDER", "rollout_history")
+    assert "already runs revision 3" in running["reason"] and "to_revision" in running["reason"]
+    assert (paused["verdict"], paused["alternative"], paused["next_tool"]) == ("FIX_FIRST", None, None)
+    assert "kubectl rollout resume deployment/checkout -n shop" in paused["summary"]

@@ -77,11 +77,33 @@ def test_no_recent_deploy_tries_isolate_or_scale(where: Elsewhere, alternative: 
 
 
 def test_nothing_to_return_to_tries_something_else_with_the_safety_checks_reason() -> None:
-    walk = rollback_tree(
-        rollback(previous_revision=SafetyCheck("blocking", "deployment x is paused")), Answers(), QUIET
-    )
+    facts = rollback(previous_revision=SafetyCheck("blocking", "deployment checkout keeps no earlier revision"))
+    facts.target_revision = None
+    walk = rollback_tree(facts, Answers(), QUIET)
     assert outcome(walk) == ("TRY_INSTEAD", "SCALE", "evaluate_decision")
-    assert walk.outcome is not None and "paused" in walk.outcome.reason
+    assert walk.outcome is not None and "keeps no earlier revision" in walk.outcome.reason
+
+
+def test_the_revision_running_now_sends_to_another_revision_not_to_another_action() -> None:
+    facts = rollback(previous_revision=SafetyCheck("blocking", "deployment checkout already runs revision 3's pod "
+                                                   "template: rolling back to it changes nothing"))  # fmt: skip
+    facts.target_revision = facts.to_revision = 3
+    walk = rollback_tree(facts, Answers(), QUIET)
+    assert outcome(walk) == ("CHECK_OLDER", None, "rollout_history")
+    assert walk.outcome is not None and "to_revision" in walk.outcome.reason
+    assert walk.outcome.next_arguments == {"namespace": NS, "deployment": "checkout"}
+
+
+def test_a_paused_deployment_is_resumed_first_not_abandoned_for_another_action() -> None:
+    facts = rollback(previous_revision=SafetyCheck("blocking", "deployment checkout is paused"))
+    facts.paused = True
+    walk = rollback_tree(facts, Answers(), QUIET)
+    assert outcome(walk) == ("FIX_FIRST", None, None)
+    assert walk.outcome is not None
+    assert "kubectl rollout resume deployment/checkout -n shop" in walk.outcome.reason
+    assert trail(walk) == [("yes", "cluster"), ("no", "cluster")]
+    facts.target_revision = None  # nothing to return to even once resumed: another action
+    assert outcome(rollback_tree(facts, Answers(), QUIET))[0] == "TRY_INSTEAD"
 
 
 @pytest.mark.parametrize("check", ["known_good", "image_available"])

@@ -161,3 +161,14 @@ async def test_claims_that_cannot_be_listed_leave_the_state_check_open_instead_o
     assert any("keep data" in q for q in result["questions_for_human"])
     assert result["verdict"] == "CLEAR"  # the other checks still answer
     assert plan["status"] == "blocked"  # safe mode: the rollback's plan, built on the same checks, is still given
+
+
+async def test_a_paused_deployment_or_the_running_revision_says_what_unblocks_the_rollback(env: Env) -> None:
+    async with Client(env.server("safe")) as client:
+        running = await check_without_writing(env, client, deployment="checkout", to_revision=3)
+        env.kube.patch("deployments", "checkout", {"spec": {"paused": True}}, NS, patch_type="merge")
+        paused = await check_without_writing(env, client, deployment="checkout")
+    assert running["verdict"] == "BLOCKED" and "already runs revision 3" in running["summary"]
+    assert "pick another revision" in running["next_step"] and "scale or isolate" not in running["next_step"]
+    assert paused["verdict"] == "BLOCKED" and paused["target_revision"] == 2
+    assert "kubectl rollout resume deployment/checkout -n shop" in paused["next_step"]

@@ -219,7 +219,7 @@ def rollback_facts(deps: Deps, seen: Observation, name: str, to_revision: int | 
     assert deploy is not None
     minutes, evidence = minutes_since_rollout(seen, deploy)
     facts = RollbackFacts(deployment=name, minutes_since_rollout=minutes, rollout_evidence=evidence,
-                          to_revision=to_revision)  # fmt: skip
+                          to_revision=to_revision, paused=bool((deploy.get("spec") or {}).get("paused")))  # fmt: skip
     if minutes is None or minutes > RECENT_MINUTES:
         return facts  # the tree stops at its first question: no need for the safety reads
     safety = rollback_safety.check_rollback_safety(deps, seen.namespace, name, to_revision)

@@ -338,11 +338,20 @@ def verdict_of(items: list[SafetyItem]) -> Verdict:
     return "CHECK_FIRST" if "warning" in statuses else "CLEAR"
 
 
-def next_step_of(verdict: Verdict, items: list[SafetyItem], namespace: str, name: str, target: int | None) -> str:
+def next_step_of(
+    verdict: Verdict, items: list[SafetyItem], namespace: str, name: str, target: int | None, paused: bool
+) -> str:
     call = f"rollback_deployment(namespace={namespace!r}, deployment={name!r}, to_revision={target})"
     if verdict == "BLOCKED":
         if any(i.check == "previous_revision" and i.status == "blocking" for i in items):
-            return "do not roll back: scale or isolate instead (evaluate_decision)"
+            if target is None:
+                return "do not roll back: scale or isolate instead (evaluate_decision)"
+            if paused:
+                return (
+                    f"the human resumes the rollout first (kubectl rollout resume deployment/{name} -n {namespace}; "
+                    "the paused rollout then continues until the rollback replaces it), then check again"
+                )
+            return f"revision {target} is what runs now: pick another revision (rollout_history) and check again"
         return (
             "do not roll back to this revision: pick an older one with to_revision (rollout_history), or scale/isolate"
         )
@@ -410,7 +419,14 @@ def check_rollback_safety(
         verdict=verdict,
         items=items,
         questions_for_human=questions,
-        next_step=next_step_of(verdict, items, namespace, deployment, target_revision),
+        next_step=next_step_of(
+            verdict,
+            items,
+            namespace,
+            deployment,
+            target_revision,
+            bool((seen.deployment.get("spec") or {}).get("paused")),
+        ),
     )
     result.summary = summary_of(result)
     return result

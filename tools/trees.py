@@ -134,6 +134,7 @@ class RollbackFacts:
     target_revision: int | None = None
     to_revision: int | None = None  # the caller's chosen revision
     questions_for_human: list[str] = field(default_factory=list)
+    paused: bool = False  # kubectl refuses to roll back a paused deployment until it is resumed
 
 
 def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> Walk:
@@ -148,11 +149,29 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
                          try_instead(where, ("ISOLATE", "SCALE"), name, why))  # fmt: skip
     walk.go(q, "yes", "cluster", facts.rollout_evidence)
 
+    if facts.paused and facts.target_revision is not None:
+        # A precondition, not a reason to abandon the rollback: nothing here plans a resume, the human runs it.
+        resume = f"kubectl rollout resume deployment/{name} -n {ns}"
+        return walk.stop(f"Can deployment {name} be rolled back now (its rollout not paused)?", "no", "cluster",
+                         [f"deployment {name} has spec.paused: true"], Outcome(
+            verdict="FIX_FIRST",
+            reason=f"deployment {name} is paused and kubectl refuses to roll back a paused deployment: have the human "
+            f"run `{resume}` (the paused rollout then continues until the rollback replaces it), then evaluate again",
+        ))  # fmt: skip
+
     q = "Is there an earlier revision, known to have worked, to go back to?"
     previous, known, image = (facts.safety.get(k) for k in ("previous_revision", "known_good", "image_available"))
     evidence = [f"{k}: {c.status}: {c.detail}" for k, c in facts.safety.items() if k in ("previous_revision",
                 "known_good", "image_available")]  # fmt: skip
     walk.cautions += facts.questions_for_human
+    if previous is not None and previous.status == "blocking" and facts.target_revision is not None:
+        # The revision chosen is the one running now: another revision may still be good to go back to.
+        return walk.stop(q, "no", "cluster", evidence, Outcome(
+            verdict="CHECK_OLDER",
+            reason=f"{previous.detail}: pick another revision of {name} (rollout_history) and evaluate again with "
+            "to_revision",
+            next_tool="rollout_history", next_arguments={"namespace": ns, "deployment": name},
+        ))  # fmt: skip
     if previous is None or previous.status == "blocking":
         why = previous.detail if previous is not None else f"no earlier revision of deployment {name} was found"
         return walk.stop(q, "no", "cluster", evidence, try_instead(where, ("ISOLATE", "SCALE"), name, why))
