@@ -186,3 +186,14 @@ async def test_a_paused_deployment_or_the_running_revision_is_no_reason_to_scale
     assert "already runs revision 3" in running["reason"] and "to_revision" in running["reason"]
     assert (paused["verdict"], paused["alternative"], paused["next_tool"]) == ("FIX_FIRST", None, None)
     assert "kubectl rollout resume deployment/checkout -n shop" in paused["summary"]
+
+
+async def test_a_namespace_that_does_not_exist_is_an_error_not_a_healthy_one(start: Start) -> None:
+    env = start("healthy")
+    async with Client(env.server("safe")) as client:
+        assessed = await refused(client, "assess_namespace", namespace="shp")
+        evaluated = await refused(client, TOOL, namespace="shp", action="ROLLBACK")
+        empty = await call(client, "assess_namespace", namespace="default")  # exists, runs no pod: nothing to do
+    for message in (assessed, evaluated):
+        assert "namespace 'shp' does not exist" in message and "kubectl get namespaces" in message
+    assert empty["primary_action"] == "NONE"

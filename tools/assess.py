@@ -166,6 +166,8 @@ def observe(kube: Kube, namespace: str) -> Observation:
     failing = group_by([(components[row.name], f"{row.name} {row.status}") for row in problems])
 
     deployments = kube.list("deployments", namespace, limit=1000).items
+    if not pods and not deployments:
+        require_namespace(kube, namespace)
     replicasets = kube.list("replicasets", namespace, limit=5000).items
     services = kube.list("services", namespace, limit=1000).items
     rollouts = recent_rollouts(deployments, replicasets, failing, now)
@@ -225,6 +227,20 @@ def observe(kube: Kube, namespace: str) -> Observation:
         deployments=deployments, replicasets=replicasets, services=services, hpas=hpas,
         metrics_available=metrics is not None, usage=usage, groups=groups, facts=facts,
     )  # fmt: skip
+
+
+def require_namespace(kube: Kube, namespace: str) -> None:
+    """A namespace that does not exist lists nothing, which would read as healthy: say it is not there instead."""
+    try:
+        kube.get("namespaces", namespace)
+    except errors.NotFound:
+        raise errors.NotFound(
+            f"namespace {namespace!r} does not exist in this cluster, so there is nothing to assess: check the name "
+            "(kubectl get namespaces lists them) and call again",
+            code=404, reason="NotFound", verb="get", resource="namespaces", name=namespace,
+        ) from None  # fmt: skip
+    except errors.Forbidden:
+        pass  # may not read namespaces: an empty namespace is then taken as it is
 
 
 def fronting(services: list[dict[str, Any]], pod_labels: list[dict[str, str]]) -> list[str]:
