@@ -22,6 +22,7 @@ from incident_response.tools.recovery_checks import (
     restarts_check,
     verdict_of,
     warning_groups,
+    warnings_check,
 )
 from incident_response.tools.workloads import RolloutProgress
 
@@ -121,6 +122,8 @@ def test_restarts_fail_on_a_recent_exit_or_a_crash_loop_and_pass_on_old_restarts
     assert restarts_check(looping, 5).check.passed is False
     assert restarts_check(calm, 5).check.passed is True
     assert "3 older restarts" in restarts_check(calm, 5).check.detail
+    looping_evidence = restarts_check(looping, 5).check.evidence
+    assert looping_evidence == ["web-1: CrashLoopBackOff (app); 9 restarts"]  # no dangling separator
 
 
 # --- the pods check ------------------------------------------------------------------------------------------------
@@ -135,6 +138,32 @@ def test_pods_pass_only_when_the_desired_count_is_ready_and_the_rollout_is_compl
     assert waiting.check.passed is None and waiting.settling == ["pods 1/2 ready (2 running, 1 starting)"]
     assert pods_check(ready, 3, progress(), truncated=False).check.passed is None  # a third pod yet to come
     assert pods_check(ready, 2, progress(done=False, failed=True), truncated=False).check.passed is False
+
+
+def test_a_paused_unfinished_rollout_waits_on_a_human_and_says_how_to_resume_it() -> None:
+    ready = [facts(pod("web-1")), facts(pod("web-2"))]
+    resume = "kubectl rollout resume deployment/web -n shop --context prod"
+    paused = pods_check(ready, 2, progress(done=False), truncated=False, resume_command=resume)
+    assert paused.check.passed is None and paused.settling == []
+    assert paused.blocked and resume in paused.blocked[0] and resume in paused.check.detail
+    # Paused after the rollout finished: nothing is waiting.
+    assert pods_check(ready, 2, progress(), truncated=False, resume_command=resume).check.passed is True
+    # Waiting alone changes nothing, so there is no time to call again; a failure still wins.
+    assert verdict_of(ALL_PASS, [], NOW - timedelta(hours=1), NOW, WINDOW, paused.blocked) == ("RECOVERING", None)
+    failing = [passed("pods", False), *ALL_PASS[1:]]
+    assert verdict_of(failing, [], None, NOW, WINDOW, paused.blocked) == ("DEGRADED", None)
+
+
+def test_scaled_to_zero_passes_pods_but_a_service_left_without_ready_endpoints_fails() -> None:
+    gone = pods_check([], 0, progress(), truncated=False)
+    assert gone.check.passed is True and gone.check.detail.startswith("scaled to 0")
+    svc = service("api", {"app": "api"})
+    alone = endpoints_check("api", [(svc, {})], [], 0)
+    assert alone.check.passed is False
+    assert alone.check.detail == "service api has no ready endpoints: it sends traffic nowhere (api is scaled to 0)"
+    # The canary scaled away behind a Service the stable pods still serve: nothing is wrong with the Service.
+    shared = endpoints_check("web-canary", [(service("web", {"app": "web"}), endpoints(["web-stable-1"], []))], [], 0)
+    assert shared.check.passed is True
 
 
 # --- endpoints -----------------------------------------------------------------------------------------------------
@@ -182,6 +211,17 @@ def test_warnings_count_the_deployment_its_replicasets_and_current_pods_not_repl
         ("BackOff", "pod/web-abc123-aaaaa"), ("FailedCreate", "replicaset/web-abc123"),
     ]  # fmt: skip
     assert ignored == 1
+
+
+def test_warnings_are_not_judged_clean_when_the_namespace_held_more_than_was_read() -> None:
+    partial = warnings_check([], 0, 5, truncated=True, read_limit=5000)
+    assert partial.check.passed is None
+    assert "only the first 5000 Warning events of the namespace could be read" in partial.check.detail
+    assert "list_events(object='pod/<name>', warnings_only=True)" in partial.check.detail
+    groups, _ = warning_groups([event("BackOff", "m", involved="web-1")], "web", [], [facts(pod("web-1"))], NOW, WINDOW)
+    found = warnings_check(groups, 0, 5, truncated=True, read_limit=5000)
+    assert found.check.passed is False and "only the first 5000" in found.check.detail
+    assert warnings_check([], 0, 5).check.passed is True
 
 
 # --- resources -----------------------------------------------------------------------------------------------------

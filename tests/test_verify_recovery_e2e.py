@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from mcp.server import MCPServer
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
 from incident_response.sim.serve import RunningSim
-from incident_response.tools.kube import ClusterSource, Kube
+from incident_response.tools.kube import ClusterSource, Kube, ListResult, RealKube
 
 from .confirm_env import Clock
 from .mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused, serving
@@ -186,5 +187,86 @@ async def test_unknown_deployment_service_or_window_is_a_clear_error(start: Star
         too_long = await refused(client, "verify_recovery", namespace=NS, deployment="web", window_minutes=61)
         too_short = await refused(client, "verify_recovery", namespace=NS, deployment="web", window_minutes=0)
     assert "no deployment 'nope' in namespace shop" in missing
-    assert "not found" in no_service and "nope" in no_service
+    assert "no service 'nope' in namespace shop; leave service out" in no_service
     assert "window_minutes" in too_long and "window_minutes" in too_short
+
+
+async def test_a_named_service_that_does_not_select_the_deployment_is_refused(start: Start) -> None:
+    env = start("healthy")
+    async with Client(server(env)) as client:
+        message = await refused(client, "verify_recovery", namespace=NS, deployment="checkout", service="web")
+    assert "service 'web' does not select deployment checkout's pods (its selector: app=web)" in message
+    assert "leave service out" in message
+
+
+async def test_scaled_to_zero_behind_its_own_service_is_degraded_because_the_service_serves_nothing(
+    start: Start,
+) -> None:
+    env = start("healthy")
+    env.kube.patch("deployments", "api", {"spec": {"replicas": 0}}, NS, patch_type="merge")
+    await env.until(lambda: not env.pods("app=api") and serving(env, "api") == ([], []))
+    async with Client(server(env)) as client:
+        report = await verify(client, "api")
+    assert report["verdict"] == "DEGRADED", report["summary"]
+    assert check(report, "pods")["passed"] is True and check(report, "pods")["detail"].startswith("scaled to 0")
+    endpoints = check(report, "endpoints")
+    assert endpoints["passed"] is False
+    assert endpoints["detail"] == "service api has no ready endpoints: it sends traffic nowhere (api is scaled to 0)"
+
+
+async def test_a_paused_rollout_waits_on_a_human_who_is_told_how_to_resume_it(start: Start) -> None:
+    env = start("healthy")
+    env.kube.patch("deployments", "api", {"spec": {"paused": True}}, NS, patch_type="merge")
+    change = {"spec": {"template": {"metadata": {"annotations": {"example.com/restarted": "1"}}}}}
+    env.kube.patch("deployments", "api", change, NS, patch_type="strategic")
+
+    def observed() -> bool:
+        deploy = env.get("deployments", "api")
+        return bool(deploy["status"].get("observedGeneration") == deploy["metadata"]["generation"])
+
+    await env.until(observed)
+    async with Client(server(env)) as client:
+        report = await verify(client, "api")
+    resume = "kubectl rollout resume deployment/api -n shop --context sim"
+    assert report["verdict"] == "RECOVERING" and report["recheck_at"] is None, report["summary"]
+    assert check(report, "pods")["passed"] is None and resume in check(report, "pods")["detail"]
+    assert (
+        f"waiting on a human: the rollout is paused and will not finish until resumed: {resume}" in (report["summary"])
+    )
+    assert "check again" not in report["summary"]
+
+
+async def test_a_metrics_api_that_drops_the_connection_leaves_resources_unchecked_not_the_whole_call(
+    start: Start,
+) -> None:
+    env = start("healthy")
+    env.sim.faults.add("drop_before", resource="pods", group="metrics.k8s.io")
+    async with Client(server(env)) as client:
+        report = await verify(client, "checkout")
+    resources = check(report, "resources")
+    assert resources["passed"] is None and resources["detail"].startswith("not checked: the metrics API did not answer")
+    assert report["verdict"] == "RECOVERED", report["summary"]
+
+
+class PartialEvents:
+    """The real seam, except that event lists say the namespace held more than the page read."""
+
+    def __init__(self, kube: RealKube) -> None:
+        self.kube = kube
+        self.context = kube.context
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.kube, name)
+
+    def list(self, resource: str, namespace: str | None = None, **options: Any) -> ListResult:
+        listed = self.kube.list(resource, namespace, **options)
+        return replace(listed, truncated=True) if resource == "events" else listed
+
+
+async def test_warnings_are_not_called_clean_when_only_part_of_the_namespace_events_were_read(start: Start) -> None:
+    env = start("healthy")
+    async with Client(server(env, kube=PartialEvents(env.kube))) as client:
+        report = await verify(client, "checkout")
+    warnings = check(report, "warnings")
+    assert warnings["passed"] is None and "only the first 5000 Warning events" in warnings["detail"]
+    assert "warnings not judged: only the first 5000" in report["summary"]

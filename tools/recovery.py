@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from incident_response.tools import errors
+from incident_response.tools import commands, errors
 from incident_response.tools.deps import Deps
 from incident_response.tools.events import FETCH_LIMIT as EVENT_LIMIT
 from incident_response.tools.kube import Kube
@@ -70,7 +70,10 @@ class RecoveryReport(ToolResult):
     )
     window_minutes: int
     checked_at: datetime
-    recheck_at: datetime | None = Field(description="When RECOVERING: call verify_recovery again at this time.")
+    recheck_at: datetime | None = Field(
+        description="When RECOVERING: call verify_recovery again at this time; None when waiting alone changes "
+        "nothing (a paused rollout: the summary says what to do)."
+    )
 
 
 def verify_recovery(
@@ -104,25 +107,30 @@ def verify_recovery(
     progress = rollout_progress(deploy)
     services = read_services(kube, namespace, service, deploy)
 
-    events = kube.list("events", namespace, field_selector="type=Warning", limit=EVENT_LIMIT).items
+    events = kube.list("events", namespace, field_selector="type=Warning", limit=EVENT_LIMIT)
     rs_names = [str((rs.get("metadata") or {}).get("name")) for rs in replicasets]
-    counted, ignored = warning_groups(events, deployment, rs_names, facts, now, window)
+    counted, ignored = warning_groups(events.items, deployment, rs_names, facts, now, window)
 
     active = [pod for pod, f in zip(pods, facts, strict=True) if f.active]
     usage, missing = read_usage(kube, namespace, selector, active)
 
+    paused = bool((deploy.get("spec") or {}).get("paused"))
+    resume = commands.kubectl(
+        ["rollout", "resume", f"deployment/{deployment}"], namespace=namespace, context=kube.context
+    )
     results: list[CheckResult] = [
-        pods_check(facts, desired, progress, truncated),
+        pods_check(facts, desired, progress, truncated, resume if paused else None),
         endpoints_check(deployment, services, facts, desired),
-        warnings_check(counted, ignored, window_minutes),
+        warnings_check(counted, ignored, window_minutes, events.truncated, EVENT_LIMIT),
         resources_check(usage, missing),
         restarts_check(facts, window_minutes),
     ]
     checks = [r.check for r in results]
     settling = [reason for r in results for reason in r.settling]
+    blocked = [reason for r in results for reason in r.blocked]
     mitigation = last_mitigation(deps, namespace)
     stable_since = latest([f.ready_since for f in facts if f.active] + [mitigation.finished_at if mitigation else None])
-    verdict, recheck_at = verdict_of(checks, settling, stable_since, now, window)
+    verdict, recheck_at = verdict_of(checks, settling, stable_since, now, window, blocked)
     names = [str((svc.get("metadata") or {}).get("name")) for svc, _ in services]
     report = RecoveryReport(
         summary="",
@@ -142,7 +150,7 @@ def verify_recovery(
         checked_at=now,
         recheck_at=recheck_at,
     )
-    report.summary = summarize(report, settling, now)
+    report.summary = summarize(report, blocked or settling, now, waiting_on_human=bool(blocked))
     return report
 
 
@@ -180,10 +188,10 @@ def read_services(
     kube: Kube, namespace: str, service: str | None, deploy: dict[str, Any]
 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """The Services in front of the deployment, each with its Endpoints ({} when it has none)."""
+    labels = ((((deploy.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")) or {}
     if service is not None:
-        chosen = [kube.get("services", service, namespace)]
+        chosen = [read_service(kube, namespace, service, deploy, labels)]
     else:
-        labels = ((((deploy.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")) or {}
         chosen = [
             svc
             for svc in kube.list("services", namespace, limit=1000).items
@@ -200,6 +208,28 @@ def read_services(
     return found
 
 
+def read_service(
+    kube: Kube, namespace: str, service: str, deploy: dict[str, Any], labels: dict[str, str]
+) -> dict[str, Any]:
+    """The named Service, refused unless it selects the deployment's pods (its endpoints would say nothing of them)."""
+    name = (deploy.get("metadata") or {}).get("name")
+    try:
+        svc = kube.get("services", service, namespace)
+    except errors.NotFound as e:
+        raise errors.InvalidArgument(
+            f"no service {service!r} in namespace {namespace}; leave service out to check every Service that selects "
+            f"{name}'s pods"
+        ) from e
+    selector = (svc.get("spec") or {}).get("selector") or {}
+    if not selects(selector, labels):
+        shown = ",".join(f"{k}={v}" for k, v in selector.items()) or "none"
+        raise errors.InvalidArgument(
+            f"service {service!r} does not select deployment {name}'s pods (its selector: {shown}), so its endpoints "
+            f"say nothing about {name}; leave service out to check the Services that do"
+        )
+    return svc
+
+
 def read_usage(
     kube: Kube, namespace: str, selector: str | None, pods: list[dict[str, Any]]
 ) -> tuple[list[PodUsage] | None, str]:
@@ -208,6 +238,9 @@ def read_usage(
         metrics = read_metrics(kube, "pods.metrics.k8s.io", namespace, selector)
     except errors.Forbidden as e:
         return None, f"not checked: the server may not read the metrics API ({e})"
+    except errors.KubeError as e:
+        # metrics-server is an add-on behind the API server: its outage must not hide the other four checks.
+        return None, f"not checked: the metrics API did not answer ({e})"
     if metrics is None:
         return None, METRICS_ABSENT
     return pod_usage_rows(pods, metrics), ""
@@ -242,8 +275,9 @@ def clock_text(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%H:%M UTC")
 
 
-def summarize(report: RecoveryReport, settling: list[str], now: datetime) -> str:
-    """The line a human reads at 3 a.m.: the verdict, then what fails, or what holds, for how long and what next."""
+def summarize(report: RecoveryReport, settling: list[str], now: datetime, *, waiting_on_human: bool = False) -> str:
+    """The line a human reads at 3 a.m.: the verdict, then what fails, or what holds, for how long and what next.
+    `settling`: why it is not stable yet; with `waiting_on_human`, what only a human's action will change."""
     head = f"{report.deployment}: {report.verdict} - "
     failed = [c for c in report.checks if c.passed is False]
     if failed:
@@ -251,9 +285,14 @@ def summarize(report: RecoveryReport, settling: list[str], now: datetime) -> str
         return f"{head}failing: {failing}. Mitigate further: assess_namespace({report.namespace}) picks the next action"
     endpoints = next(c for c in report.checks if c.name == "endpoints")
     text = head + f"{report.ready_replicas}/{report.desired_replicas} pods ready, "
+    if report.desired_replicas == 0:
+        text = head + (f"scaled to 0, {report.running_pods} pods still running, " if report.running_pods else
+                       "scaled to 0, no pod runs, ")  # fmt: skip
     text += f"endpoints: {endpoints.detail}" if report.services else "no Service in front of it"
     mitigation = report.last_mitigation
-    if settling:
+    if waiting_on_human:
+        text += f"; waiting on a human: {settling[0]}"
+    elif settling:
         text += f"; still settling: {settling[0]}"
     elif report.stable_since is not None:
         held = max(0, int((now - report.stable_since).total_seconds()))
@@ -265,7 +304,6 @@ def summarize(report: RecoveryReport, settling: list[str], now: datetime) -> str
             text += f"; stable for {human_age(held)}"
     if report.recheck_at is not None:
         text += f", check again at {clock_text(report.recheck_at)}"
-    resources = next(c for c in report.checks if c.name == "resources")
-    if resources.passed is None:
-        text += f"; resources {resources.detail.split(';')[0]}"
+    for unjudged in (c for c in report.checks if c.name in ("warnings", "resources") and c.passed is None):
+        text += f"; {unjudged.name} {unjudged.detail.split(';')[0]}"
     return text

@@ -2,12 +2,14 @@
 
 Each check answers passed True/False, or None when it cannot say (no metrics API, no Service) or the answer is not
 in yet (a rollout still bringing pods up). Only a False makes the service DEGRADED; "not settled yet" makes it
-RECOVERING, and so does a state younger than the stability window.
+RECOVERING, and so does a state younger than the stability window; "blocked" (a paused rollout) is RECOVERING too,
+with no time to look again, since waiting alone changes nothing.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -58,6 +60,7 @@ def capped(lines: list[str]) -> list[str]:
 class CheckResult:
     check: RecoveryCheck
     settling: list[str] = field(default_factory=list)  # why stability cannot be judged yet (not failures)
+    blocked: list[str] = field(default_factory=list)  # why it cannot settle until a human acts (not failures)
 
 
 # --- pods ---------------------------------------------------------------------------------------------------------
@@ -166,7 +169,10 @@ def pod_facts(pod: dict[str, Any], row: PodRow, now: datetime, window: timedelta
     )
 
 
-def pods_check(facts: list[PodFacts], desired: int, progress: RolloutProgress, truncated: bool) -> CheckResult:
+def pods_check(
+    facts: list[PodFacts], desired: int, progress: RolloutProgress, truncated: bool, resume_command: str | None = None
+) -> CheckResult:
+    """`resume_command` is given when the deployment is paused: an unfinished rollout then waits on a human."""
     active = [f for f in facts if f.active]
     ready = [f for f in active if f.ready]
     failing = [f for f in active if f.failing]
@@ -189,6 +195,13 @@ def pods_check(facts: list[PodFacts], desired: int, progress: RolloutProgress, t
     elif progress.done and len(ready) == len(active) == desired and not terminating:
         passed = True
         detail = f"all {desired} pods Running and Ready; rollout of revision {progress.revision} complete"
+        if desired == 0:
+            detail = f"scaled to 0: no pod is wanted and none runs (revision {progress.revision})"
+    elif resume_command is not None and not progress.done:
+        blocked = f"the rollout is paused and will not finish until resumed: {resume_command}"
+        detail = f"not settled, nothing failing: {counts}; {blocked}"
+        check = RecoveryCheck(name="pods", passed=None, detail=detail, evidence=capped(evidence))
+        return CheckResult(check, blocked=[blocked])
     else:
         passed, settling = None, [f"pods {counts}"]
         detail = f"not settled yet, nothing failing: {counts}; {progress.message}"
@@ -222,8 +235,9 @@ def endpoints_check(
         if len(ready) != len(ready_ours) or len(not_ready):
             line += f" ({len(ready)} ready, {len(not_ready)} not ready addresses in all)"
         lines.append(line)
-        if not ready and desired > 0:
-            failures.append(f"service {name} has no ready endpoints: it sends traffic nowhere")
+        if not ready:
+            scaled = f" ({deployment} is scaled to 0)" if desired == 0 else ""
+            failures.append(f"service {name} has no ready endpoints: it sends traffic nowhere{scaled}")
         for pod in sorted(ours & set(not_ready)):
             if by_name[pod].failing:
                 failures.append(f"service {name}: {pod} not ready ({by_name[pod].failing})")
@@ -274,11 +288,17 @@ def warning_groups(
     return group_events(kept, now, window), ignored
 
 
-def warnings_check(groups: list[EventGroup], ignored: int, window_minutes: int) -> CheckResult:
+def warnings_check(
+    groups: list[EventGroup], ignored: int, window_minutes: int, truncated: bool = False, read_limit: int = 0
+) -> CheckResult:
     """`groups`: Warning events of the window about the deployment, its ReplicaSets and its current pods;
-    `ignored`: those about pods already gone or terminating (the mitigation replaced them)."""
+    `ignored`: those about pods already gone or terminating (the mitigation replaced them); `truncated`: the
+    namespace held more than the `read_limit` Warning events read, so the rest were not seen."""
     total = sum(g.count for g in groups)
     note = f"; {ignored} more about pods already replaced (not counted)" if ignored else ""
+    partial = f"only the first {read_limit} Warning events of the namespace could be read"
+    if truncated:
+        note += f"; {partial}"
     evidence = capped([f"{g.reason} {g.object} x{g.count} ({g.last_seen} ago): {g.message}" for g in groups])
     if groups:
         newest = groups[0]
@@ -286,6 +306,11 @@ def warnings_check(groups: list[EventGroup], ignored: int, window_minutes: int) 
             f"{plural(total, 'Warning event')} in the last {window_minutes}m, newest {newest.reason} on {newest.object}"
         )
         return CheckResult(RecoveryCheck(name="warnings", passed=False, detail=detail + note, evidence=evidence))
+    if truncated:
+        # The unread events may be the newest ones: "none" would be a guess.
+        detail = f"not judged: {partial} and none of them is about it in the last {window_minutes}m; read its "
+        detail += "pods' own with list_events(object='pod/<name>', warnings_only=True)"
+        return CheckResult(RecoveryCheck(name="warnings", passed=None, detail=detail, evidence=[]))
     detail = f"no Warning events in the last {window_minutes}m" + note
     return CheckResult(RecoveryCheck(name="warnings", passed=True, detail=detail, evidence=[]))
 
@@ -336,7 +361,7 @@ def restarts_check(facts: list[PodFacts], window_minutes: int) -> CheckResult:
         for f in cycling:
             looping = f"CrashLoopBackOff ({', '.join(f.crash_looping)}); " if f.crash_looping else ""
             restarts = plural(f.row.restarts, "restart")
-            evidence.append(f"{f.name}: {looping}{restarts}; " + "; ".join(f.recent_exits[:2]))
+            evidence.append("; ".join([f"{f.name}: {looping}{restarts}", *f.recent_exits[:2]]))
         detail = f"{len(cycling)} of {len(active)} pods restarted in the last {window_minutes}m or are crash-looping"
         return CheckResult(RecoveryCheck(name="restarts", passed=False, detail=detail, evidence=capped(evidence)))
     detail = f"no container restarted in the last {window_minutes}m"
@@ -349,12 +374,20 @@ def restarts_check(facts: list[PodFacts], window_minutes: int) -> CheckResult:
 
 
 def verdict_of(
-    checks: list[RecoveryCheck], settling: list[str], stable_since: datetime | None, now: datetime, window: timedelta
+    checks: list[RecoveryCheck],
+    settling: list[str],
+    stable_since: datetime | None,
+    now: datetime,
+    window: timedelta,
+    blocked: Sequence[str] = (),
 ) -> tuple[Verdict, datetime | None]:
-    """(verdict, when to check again). Any failed check: DEGRADED, act rather than wait. Still settling, or a
-    state younger than the window: RECOVERING. Otherwise RECOVERED."""
+    """(verdict, when to check again). Any failed check: DEGRADED, act rather than wait. Blocked on a human:
+    RECOVERING with no time to check again. Still settling, or a state younger than the window: RECOVERING.
+    Otherwise RECOVERED."""
     if any(c.passed is False for c in checks):
         return "DEGRADED", None
+    if blocked:
+        return "RECOVERING", None
     if settling:
         return "RECOVERING", now + min(SETTLING_RECHECK, window)
     if stable_since is not None and now - stable_since < window:
