@@ -57,6 +57,13 @@ def test_nothing_failing_is_none() -> None:
     assert decision.next_tool is None
 
 
+def test_nothing_failing_in_a_partial_read_does_not_claim_every_pod_is_fine() -> None:
+    decision = decide(Facts("scale", unread="1000 more pods"))
+    assert (decision.primary_action, decision.rule) == ("NONE", "healthy as far as read")
+    assert "1000 more pods were not read" in decision.reason and "every pod" not in decision.reason
+    assert "list_pods" in decision.reason
+
+
 def test_events_naming_another_components_pod_are_isolation_evidence() -> None:
     components = {"checkout-1": "checkout", "checkout-2": "checkout", "recs-7": "recs"}
     labels = {"recs-7": {"app": "recs", "version": "bad", "pod-template-hash": "x"}}

@@ -11,6 +11,7 @@ import pytest
 from mcp import Client
 
 from incident_response.sim.serve import RunningSim
+from incident_response.tools.pods import FETCH_LIMIT
 
 from .mitigation_env import NS, Env, call, make_env, refused
 
@@ -197,3 +198,15 @@ async def test_a_namespace_that_does_not_exist_is_an_error_not_a_healthy_one(sta
     for message in (assessed, evaluated):
         assert "namespace 'shp' does not exist" in message and "kubectl get namespaces" in message
     assert empty["primary_action"] == "NONE"
+
+
+async def test_a_namespace_larger_than_one_read_is_not_called_healthy(
+    sim_factory: Callable[..., RunningSim], tmp_path: Path
+) -> None:
+    env = make_env(sim_factory("healthy", extra_pods=FETCH_LIMIT + 50), tmp_path / "state")
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace="scale")
+        evaluated = await call(client, TOOL, namespace="scale")
+    assert assessed["primary_action"] == "NONE" and assessed["decision"]["rule"] == "healthy as far as read"
+    assert "50 more pods were not read" in assessed["summary"]
+    assert evaluated["verdict"] == "NOTHING_TO_DO" and "50 more pods were not read" in evaluated["summary"]

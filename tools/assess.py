@@ -221,12 +221,21 @@ def observe(kube: Kube, namespace: str) -> Observation:
         saturated_hpas=saturated,
         oom_killed=oom,
         poisonings=poisonings,
+        unread=unread_text(fetched),
     )
     return Observation(
         namespace=namespace, now=now, fetched=fetched, pods=pods, rows=rows, components=components,
         deployments=deployments, replicasets=replicasets, services=services, hpas=hpas,
         metrics_available=metrics is not None, usage=usage, groups=groups, facts=facts,
     )  # fmt: skip
+
+
+def unread_text(fetched: FetchedPods) -> str | None:
+    if not fetched.truncated:
+        return None
+    if fetched.remaining is not None:
+        return f"{fetched.remaining} more pods"
+    return "more pods (the API did not say how many)"
 
 
 def require_namespace(kube: Kube, namespace: str) -> None:

@@ -54,6 +54,7 @@ class Facts:
     saturated_hpas: list[tuple[str, str, str]] = field(default_factory=list)  # (hpa, target deployment, detail)
     oom_killed: dict[str, list[str]] = field(default_factory=dict)  # component -> pod names
     poisonings: list[Poisoning] = field(default_factory=list)
+    unread: str | None = None  # the pods a truncated read left out ("1000 more pods"); None: every pod was read
 
 
 @dataclass
@@ -191,11 +192,18 @@ def decide(facts: Facts) -> Decision:
             "investigating",
             failing_evidence,
         )  # fmt: skip
+    reason = "every pod is Running and ready, no deployment is unavailable, nothing is near its limits"
+    if facts.unread:
+        # Nothing failing among the pods read proves nothing about those not read.
+        reason = (
+            f"nothing failing among the pods read, but {facts.unread} were not read (the namespace is larger than "
+            "one read): check the rest with list_pods(selector=...) per app before concluding nothing is wrong"
+        )
     return Decision(
         primary_action="NONE",
-        rule="healthy",
+        rule="healthy" if not facts.unread else "healthy as far as read",
         target=None,
-        reason="every pod is Running and ready, no deployment is unavailable, nothing is near its limits",
+        reason=reason,
         evidence=[],
         next_tool=None,
         next_arguments={},
