@@ -307,3 +307,28 @@ def rolled_out(deploy: dict[str, Any]) -> bool:
         == status.get("replicas")
         == spec["replicas"]
     )
+
+
+async def test_an_out_of_memory_decision_is_handed_off_as_a_too_low_memory_limit_not_as_load(start: Start) -> None:
+    env = start("oom")
+    async with Client(env.server("full")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        assert assessed["decision"]["primary_action"] == "SCALE" and "OOMKilled" in assessed["decision"]["reason"]
+        handoff = await call(client, "incident_handoff", namespace=NS)
+    statements = [h["statement"] for h in handoff["hypotheses"]]
+    assert statements == ["Deployment payments's memory limit is too low for its work"]
+    assert not any("Load is more than the capacity" in s for s in statements)
+    assert any("assess_namespace still finds it now" in line for line in handoff["hypotheses"][0]["evidence_for"])
+
+
+async def test_after_a_canary_rollback_the_handoff_verifies_the_stable_deployment_that_took_the_traffic(
+    start: Start,
+) -> None:
+    env = start("canary")
+    async with Client(env.server("full")) as client:
+        await plan_and_confirm(client, env, "rollback_canary", namespace=NS, canary="web-canary", stable="web-stable",
+                               app="web")  # fmt: skip
+        handoff = await call(client, "incident_handoff", namespace=NS)
+    assert handoff["deployments"] == ["web-canary", "web-stable"]
+    assert [s["deployment"] for s in handoff["current_state"]] == ["web-canary", "web-stable"]
+    assert all(s["verdict"] is not None for s in handoff["current_state"])

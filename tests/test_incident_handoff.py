@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from incident_response.tools.declaration import info
-from incident_response.tools.handoff_analysis import open_questions
+from incident_response.tools.handoff import deployments_of
+from incident_response.tools.handoff_analysis import RecordedDecision, hypotheses, open_questions
 from incident_response.tools.handoff_document import render
 from incident_response.tools.handoff_facts import (
     BadRevision,
@@ -120,6 +121,43 @@ def test_the_document_quotes_commands_safely_and_stays_bounded() -> None:
     text = render(handoff(actions=[action], open_questions=["q" * 300] * 100), T0)
     assert "`` echo `x` | y ``" in text
     assert len(text) < 20_200 and text.endswith("the structured handoff has every section in full)\n")
+
+
+def test_a_decision_hypothesis_says_what_its_mitigation_assumes_not_the_generic_reading_of_the_action() -> None:
+    oom = {
+        "namespace": "shop",
+        "primary_action": "SCALE",
+        "rule": "out of memory: vertical scaling",
+        "target": "deployment/payments",
+        "next_tool": "set_memory_limit",
+        "reason": "1 pods were OOMKilled",
+    }
+    isolate = {
+        "namespace": "shop",
+        "primary_action": "ISOLATE",
+        "rule": "one component poisons others",
+        "target": "app=api,version=bad",
+        "next_tool": "remove_pods_from_service",
+        "reason": "api-bad poisons",
+    }
+    found = hypotheses([], [], [], ClusterFacts(), None, "shop",
+                       [RecordedDecision(T0, oom), RecordedDecision(T0, isolate)])  # fmt: skip
+    assert [h.statement for h in found] == [
+        "Deployment payments's memory limit is too low for its work",
+        "One component is poisoning others (app=api,version=bad)",  # a selector names no object to assume about
+    ]
+
+
+def test_the_deployments_verified_include_those_a_plan_writes_besides_its_target() -> None:
+    canary = command("rollback_canary", "succeeded")
+    canary.plan["target"]["name"] = "web-canary"
+    canary.plan["steps"] = [
+        {"action": {"kind": "kube", "resource": "deployments", "namespace": "shop", "name": name, "verb": "patch"}}
+        for name in ("web-canary", "web-stable")
+    ]
+    elsewhere = command("scale_deployment", "succeeded", minutes=6)
+    elsewhere.plan["steps"] = [{"action": {"resource": "deployments", "namespace": "other", "name": "x"}}]
+    assert deployments_of(None, "shop", None, [canary, elsewhere], None, []) == ["web-canary", "web-stable", "checkout"]
 
 
 def handoff(**fields: Any) -> Handoff:

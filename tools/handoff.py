@@ -105,17 +105,16 @@ def deployments_of(
     decision: Decision | None,
     warnings: list[dict[str, Any]],
 ) -> list[str]:
-    """The given deployment; else those the commands targeted; else the assessment's; else the most warned about."""
+    """The given deployment; else those the commands targeted or wrote (a canary rollback scales the stable one up,
+    and that one carries the traffic now); else the assessment's; else the most warned about."""
     if given is not None:
         return [given]
     names: list[str] = []
     for row in commands:
         target = row.plan.get("target") or {}
-        if target.get("namespace") != namespace:
-            continue
-        if target.get("kind") == "Deployment":
+        if target.get("namespace") == namespace and target.get("kind") == "Deployment":
             names.append(str(target.get("name")))
-        elif target.get("kind") == "HorizontalPodAutoscaler" and kube is not None:
+        elif target.get("namespace") == namespace and target.get("kind") == "HorizontalPodAutoscaler" and kube:
             try:
                 hpa = kube.get("horizontalpodautoscalers", str(target.get("name")), namespace)
             except errors.IncidentError:
@@ -123,11 +122,22 @@ def deployments_of(
             ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
             if ref.get("kind") == "Deployment":
                 names.append(str(ref.get("name")))
+        names += written_deployments(row.plan, namespace)
     if not names and decision is not None and (decision.target or "").startswith("deployment/"):
         names.append((decision.target or "").removeprefix("deployment/"))
     if not names and warnings and kube is not None:
         names = warned_deployments(kube, namespace, warnings)
     return list(dict.fromkeys(names))
+
+
+def written_deployments(plan: dict[str, Any], namespace: str) -> list[str]:
+    """Deployments in `namespace` that a plan's steps write besides its target."""
+    actions = [step.get("action") or {} for step in plan.get("steps") or [] if isinstance(step, dict)]
+    return [
+        str(action.get("name"))
+        for action in actions
+        if action.get("resource") == "deployments" and action.get("namespace") == namespace and action.get("name")
+    ]
 
 
 def warned_deployments(kube: Kube, namespace: str, warnings: list[dict[str, Any]]) -> list[str]:

@@ -45,6 +45,15 @@ DECISION_SAYS = {
 }
 
 
+def decision_statement(action: str, target: str | None, next_tool: str | None, namespace: str) -> str:
+    """What a decision assumed about the cause: its mitigation's assumption when it names one (an OOM's SCALE is a
+    too-low memory limit, not too much load), else the framework's reading of the action."""
+    assumed = ASSUMES.get(str(next_tool))
+    if assumed is not None and target and "/" in target:
+        return assumed.format(name=target.partition("/")[2])
+    return DECISION_SAYS[action].format(target=target, namespace=namespace)
+
+
 def target_name(action: Action) -> str:
     return action.target.split(" ", 1)[0].partition("/")[2]
 
@@ -132,15 +141,11 @@ def hypotheses(
         if picked not in DECISION_SAYS or picked == "NONE":
             continue
         target, rule = str(past.detail.get("target") or ""), past.detail.get("rule")
-        assumed = ASSUMES.get(str(past.detail.get("next_tool")))
-        tried = assumed.format(name=target.partition("/")[2]) if assumed and "/" in target else None
-        if tried in found:  # the mitigation that tested this decision is already a hypothesis: back it
-            found[tried].evidence_for.append(
+        statement = decision_statement(picked, target, past.detail.get("next_tool"), namespace)
+        if statement in found:  # the mitigation that tested this decision is already a hypothesis: back it
+            found[statement].evidence_for.append(
                 f"assess_namespace at {clock(past.at)} chose {picked} ({rule}): {past.detail.get('reason')}"
             )
-            continue
-        statement = DECISION_SAYS[picked].format(target=target, namespace=namespace)
-        if statement in found:
             continue
         found[statement] = Hypothesis(
             statement=statement, source=f"assess_namespace at {clock(past.at)}, rule {rule}",
@@ -148,7 +153,7 @@ def hypotheses(
             evidence_against=[],
         )  # fmt: skip
     if decision is not None:
-        statement = DECISION_SAYS[decision.primary_action].format(target=decision.target, namespace=namespace)
+        statement = decision_statement(decision.primary_action, decision.target, decision.next_tool, namespace)
         if statement in found:
             found[statement].evidence_for.append(f"assess_namespace still finds it now ({decision.rule})")
         elif decision.primary_action != "NONE" or not found:
