@@ -210,3 +210,18 @@ async def test_a_namespace_larger_than_one_read_is_not_called_healthy(
     assert assessed["primary_action"] == "NONE" and assessed["decision"]["rule"] == "healthy as far as read"
     assert "50 more pods were not read" in assessed["summary"]
     assert evaluated["verdict"] == "NOTHING_TO_DO" and "50 more pods were not read" in evaluated["summary"]
+
+
+async def test_reads_the_credentials_may_not_make_are_named_instead_of_failing_the_assessment(start: Start) -> None:
+    env = start("bad-deploy")
+    for resource in ("events", "horizontalpodautoscalers", "services"):
+        env.sim.authz.deny("list", resource)
+    env.sim.authz.deny("list", "pods", group="metrics.k8s.io")
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        evaluated = await evaluate(env, client)
+    assert assessed["primary_action"] == "ROLLBACK" and assessed["decision"]["target"] == "deployment/checkout"
+    assert assessed["not_readable"] == ["services", "pod metrics", "HPAs", "events"]
+    assert "Not readable with these credentials: services, pod metrics, HPAs, events" in assessed["summary"]
+    assert (evaluated["verdict"], evaluated["next_tool"]) == ("PROCEED", "rollback_deployment")
+    assert evaluated["cautions"][0].startswith("Not readable with these credentials: services")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -63,6 +64,10 @@ class Assessment(ToolResult):
     top_memory: list[PodUsage]
     hpas_at_max: list[HpaRow]
     warnings: list[WarningReason] = Field(description="Warning events of the last hour grouped by reason.")
+    not_readable: list[str] = Field(
+        default_factory=list,
+        description="What these credentials may not read (forbidden): blind spots of the assessment.",
+    )
 
 
 def recent_rollouts(
@@ -146,6 +151,7 @@ class Observation:
     usage: list[PodUsage]
     groups: list[EventGroup]
     facts: Facts
+    unreadable: list[str]  # what these credentials may not read: the assessment is blind there
 
     def pods_of(self, component: str) -> list[dict[str, Any]]:
         return [pod for pod, row in zip(self.pods, self.rows, strict=True) if self.components[row.name] == component]
@@ -169,10 +175,11 @@ def observe(kube: Kube, namespace: str) -> Observation:
     if not pods and not deployments:
         require_namespace(kube, namespace)
     replicasets = kube.list("replicasets", namespace, limit=5000).items
-    services = kube.list("services", namespace, limit=1000).items
+    blind: list[str] = []
+    services = optional(lambda: kube.list("services", namespace, limit=1000).items, "services", blind) or []
     rollouts = recent_rollouts(deployments, replicasets, failing, now)
 
-    metrics = read_metrics(kube, "pods.metrics.k8s.io", namespace, None)
+    metrics = optional(lambda: read_metrics(kube, "pods.metrics.k8s.io", namespace, None), "pod metrics", blind)
     usage = pod_usage_rows(pods, metrics)
     near_limit = group_by(
         [
@@ -184,7 +191,7 @@ def observe(kube: Kube, namespace: str) -> Observation:
             if (u.cpu_percent_of_limit or 0) >= NEAR_LIMIT_PERCENT
         ]
     )
-    hpas = kube.list("horizontalpodautoscalers", namespace, limit=500).items
+    hpas = optional(lambda: kube.list("horizontalpodautoscalers", namespace, limit=500).items, "HPAs", blind) or []
     saturated = [
         (h.name, h.target, f"{h.current_replicas}/{h.max_replicas} replicas, {'; '.join(h.targets)}")
         for h in map(hpa_row, hpas)
@@ -198,7 +205,9 @@ def observe(kube: Kube, namespace: str) -> Observation:
         ]
     )
 
-    events = kube.list("events", namespace, field_selector="type=Warning", limit=5000).items
+    warning = "type=Warning"
+    events = optional(lambda: kube.list("events", namespace, field_selector=warning, limit=5000).items, "events", blind)
+    events = events or []
     groups = group_events(events, now, WARNING_WINDOW)
     ip_component = {row.ip: components[row.name] for row in rows if row.ip}
     ip_pod = {row.ip: row.name for row in rows if row.ip}
@@ -226,8 +235,20 @@ def observe(kube: Kube, namespace: str) -> Observation:
     return Observation(
         namespace=namespace, now=now, fetched=fetched, pods=pods, rows=rows, components=components,
         deployments=deployments, replicasets=replicasets, services=services, hpas=hpas,
-        metrics_available=metrics is not None, usage=usage, groups=groups, facts=facts,
+        metrics_available=metrics is not None, usage=usage, groups=groups, facts=facts, unreadable=blind,
     )  # fmt: skip
+
+
+def optional(
+    read: Callable[[], list[dict[str, Any]] | None], what: str, blind: list[str]
+) -> list[dict[str, Any]] | None:
+    """A read the assessment can do without: forbidden for these credentials, it is noted in `blind` and skipped,
+    so one missing RBAC rule does not cost the whole assessment."""
+    try:
+        return read()
+    except errors.Forbidden:
+        blind.append(what)
+        return None
 
 
 def unread_text(fetched: FetchedPods) -> str | None:
@@ -309,6 +330,8 @@ def build_assessment(kube: Kube, namespace: str) -> Assessment:
     summary += f". {len(problems)}/{len(rows)} pods with problems"
     if seen.fetched.truncated:
         summary += " (pod list truncated)"
+    if seen.unreadable:
+        summary += f". Not readable with these credentials: {', '.join(seen.unreadable)} (decided without them)"
     usage = seen.usage if seen.metrics_available else []
     return Assessment(
         summary=summary,
@@ -324,4 +347,5 @@ def build_assessment(kube: Kube, namespace: str) -> Assessment:
         top_memory=sorted(usage, key=lambda u: -(u.memory_bytes or 0))[:MAX_TOP],
         hpas_at_max=[h for h in map(hpa_row, seen.hpas) if h.at_max],
         warnings=warning_reasons(seen.groups),
+        not_readable=seen.unreadable,
     )

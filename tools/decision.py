@@ -119,7 +119,7 @@ def evaluate_decision(
     )
     target, walk = walk_tree(deps, seen, picked, chosen, deployment, to_revision, answers)
     assert walk.outcome is not None
-    return shaped(namespace, chosen, action is not None, target, walk, walk.outcome, picked)
+    return shaped(namespace, chosen, action is not None, target, walk, walk.outcome, picked, seen.unreadable)
 
 
 def walk_tree(
@@ -145,8 +145,9 @@ def walk_tree(
 
 
 def shaped(
-    namespace: str, action: Action, by_caller: bool, target: str | None, walk: Walk, outcome: Outcome, picked: Decision
-) -> DecisionEvaluation:
+    namespace: str, action: Action, by_caller: bool, target: str | None, walk: Walk, outcome: Outcome, picked: Decision,
+    unreadable: list[str],
+) -> DecisionEvaluation:  # fmt: skip
     head = f"{action} {target}" if target else action
     verdict = outcome.verdict + (f" {outcome.alternative}" if outcome.alternative else "")
     summary = f"{head}: {verdict} - {outcome.reason}"
@@ -156,6 +157,8 @@ def shaped(
         arguments = ", ".join(f"{k}={v}" for k, v in outcome.next_arguments.items())
         summary += f". Next: {outcome.next_tool}({arguments})"
     cautions = list(dict.fromkeys(walk.cautions))
+    if unreadable:
+        cautions.insert(0, f"Not readable with these credentials: {', '.join(unreadable)}; the facts above lack them.")
     return DecisionEvaluation(
         summary=summary,
         namespace=namespace,
