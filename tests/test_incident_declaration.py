@@ -34,6 +34,19 @@ def test_declaring_adopts_the_untitled_open_incident_and_keeps_its_id_and_start(
     assert "adopting the untitled incident" in done.changes[0]
 
 
+def test_an_untitled_incident_opened_long_ago_is_not_adopted_silently_and_the_refusal_says_both_ways_out() -> None:
+    stale = UNTITLED.model_copy(update={"opened_at": NOW - 3 * 86400})
+    with pytest.raises(InvalidArgument) as refused:
+        amend(Request(title="checkout 502", severity="SEV1"), stale, None, NOW)
+    message = str(refused.value)
+    assert "opened automatically at 2023-11-11 22:13 UTC (72 h ago)" in message and "nothing was changed" in message
+    assert "declare_incident(incident_id='inc-a', title=..., severity=...)" in message
+    assert "declare_incident(incident_id='inc-a', status='resolved'), then declare again" in message
+    # Named by id, the human's choice stands: it is declared, its timeline kept.
+    chosen = amend(Request(title="checkout 502", severity="SEV1", incident_id="inc-a"), stale, stale, NOW)
+    assert chosen.outcome == "adopted" and chosen.after.declared_at == NOW and chosen.after.opened_at == stale.opened_at
+
+
 def test_a_second_declaration_without_an_id_is_refused_and_says_how() -> None:
     with pytest.raises(InvalidArgument) as refused:
         amend(Request(title="payments down", severity="SEV1"), DECLARED, None, NOW)

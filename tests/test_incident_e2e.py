@@ -332,3 +332,20 @@ async def test_after_a_canary_rollback_the_handoff_verifies_the_stable_deploymen
     assert handoff["deployments"] == ["web-canary", "web-stable"]
     assert [s["deployment"] for s in handoff["current_state"]] == ["web-canary", "web-stable"]
     assert all(s["verdict"] is not None for s in handoff["current_state"])
+
+
+async def test_an_untitled_incident_left_open_for_days_is_not_adopted_by_a_new_declaration(tmp_path: Path) -> None:
+    async with Client(clusterless(tmp_path)) as client:
+        await call(client, "list_pending_commands")  # days ago, a quiet look around opened an untitled incident
+        [old] = Journal(tmp_path).incidents()
+        with sqlite3.connect(tmp_path / DB_NAME) as db:
+            db.execute("UPDATE incidents SET opened_at = opened_at - 3 * 86400 WHERE id = ?", (old.id,))
+        message = await refused(client, "declare_incident", title="checkout returns 502", severity="SEV1")
+        assert f"the open incident {old.id} was opened automatically at" in message and "(72 h ago)" in message
+        assert Journal(tmp_path).incident(old.id) == old.model_copy(update={"opened_at": old.opened_at - 3 * 86400})
+        await call(client, "declare_incident", incident_id=old.id, status="resolved")
+        fresh = await call(client, "declare_incident", title="checkout returns 502", severity="SEV1")
+    assert fresh["outcome"] == "declared" and fresh["incident"]["incident_id"] != old.id
+    assert [c.tool for c in Journal(tmp_path).tool_calls(incident=fresh["incident"]["incident_id"])] == [
+        "declare_incident"
+    ]

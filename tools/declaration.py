@@ -5,7 +5,9 @@ is open. `amend` decides, first match wins; every refusal changes nothing and sa
 
     no incident_id:  a status given            -> refused: say which incident, by id
                      nothing open              -> a new incident is declared (title and severity required)
-                     the open one is untitled  -> it is adopted: same id, its timeline so far is kept
+                     the open one is untitled  -> it is adopted: same id, its timeline so far is kept; unless it
+                                                  was opened over STALE_UNTITLED ago: refused, say adopt it by id
+                                                  or resolve it (its calls may belong to no incident at all)
                      the open one is declared  -> the same title and severity again is a no-op (a retried call);
                                                   anything else is refused: change it by id, or resolve it first
     incident_id:     resolved                  -> refused: a resolved incident stays closed; declare a new one
@@ -36,6 +38,9 @@ Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 SEVERITIES: tuple[Severity, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
 Status = Literal["active", "stabilized", "resolved"]
 Outcome = Literal["declared", "adopted", "updated", "unchanged"]
+# Every tool call lands on an open incident, so an untitled one opened by a quiet look around days ago stays open;
+# declaring silently over it would hand that old activity off as this incident's.
+STALE_UNTITLED = 2 * 3600
 SEVERITY_HELP = (
     "How bad it is for the people who use the service. SEV1: a customer-facing service is down, or data is being "
     "lost or exposed; page everyone needed now. SEV2: a core function is broken or badly slowed for many users, with "
@@ -124,6 +129,11 @@ def clock(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%H:%M:%S UTC")
 
 
+def day(epoch: float) -> str:
+    """With the date: an untitled incident may have been opened days ago."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def amend(
     request: Request,
     current: IncidentRow | None,
@@ -162,6 +172,15 @@ def _without_id(request: Request, current: IncidentRow | None, now: float) -> Am
         raise errors.InvalidArgument(
             f"status={request.status!r} changes an existing incident: pass its incident_id too{which}"
         )
+    if current is not None and current.declared_at is None and now - current.opened_at > STALE_UNTITLED:
+        hours = int((now - current.opened_at) // 3600)
+        raise errors.InvalidArgument(
+            f"the open incident {current.id} was opened automatically at {day(current.opened_at)} ({hours} h ago) "
+            "and never declared; declaring now would make everything recorded since then (tool calls, commands) "
+            "part of this incident; nothing was changed. If that activity belongs to this incident, declare it by id: "
+            f"declare_incident(incident_id={current.id!r}, title=..., severity=...). Otherwise close it first with "
+            f"declare_incident(incident_id={current.id!r}, status='resolved'), then declare again"
+        )
     if current is not None and current.declared_at is not None:
         same = (request.title, request.severity) == (current.title, current.severity) and request.namespace in (
             None,
@@ -199,7 +218,7 @@ def _declare(request: Request, untitled: IncidentRow | None, now: float) -> Amen
         outcome = "adopted"
         changes = [
             f"declared {request.title!r} as {request.severity}, adopting the untitled incident opened at "
-            f"{clock(untitled.opened_at)} (its timeline so far is kept)"
+            f"{day(untitled.opened_at)} (its timeline so far is kept)"
         ]
     if after.namespace:
         changes[0] += f" in namespace {after.namespace}"
