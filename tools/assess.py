@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 MAX_PROBLEM_PODS = 20
 MAX_RECORDED_EVIDENCE = 5
 MAX_TOP = 5
+MAX_LISTED_ROLLOUTS = 10
+MAX_LISTED_HPAS = 10
 MAX_WARNING_REASONS = 10
 WARNING_WINDOW = timedelta(minutes=60)
 LOG_SAMPLE_PODS = 3  # failing pods whose logs are searched for a poisoner when events name none
@@ -58,11 +60,16 @@ class Assessment(ToolResult):
     pods_total: int
     status_counts: dict[str, int]
     problem_pods: list[PodRow] = Field(description="Pods not Running and ready, worst first (capped).")
-    recent_rollouts: list[RecentRollout] = Field(description="Deployments rolled out in the last 2 hours.")
+    recent_rollouts: list[RecentRollout] = Field(
+        description=f"Deployments rolled out in the last 2 hours, failing ones then newest first (at most "
+        f"{MAX_LISTED_ROLLOUTS})."
+    )
+    recent_rollouts_total: int = Field(description="How many deployments rolled out in the last 2 hours in all.")
     metrics_available: bool
     top_cpu: list[PodUsage]
     top_memory: list[PodUsage]
-    hpas_at_max: list[HpaRow]
+    hpas_at_max: list[HpaRow] = Field(description=f"HPAs at their maximum replicas (at most {MAX_LISTED_HPAS}).")
+    hpas_at_max_total: int
     warnings: list[WarningReason] = Field(description="Warning events of the last hour grouped by reason.")
     not_readable: list[str] = Field(
         default_factory=list,
@@ -330,6 +337,13 @@ def build_assessment(kube: Kube, namespace: str) -> Assessment:
     summary += f". {len(problems)}/{len(rows)} pods with problems"
     if seen.fetched.truncated:
         summary += " (pod list truncated)"
+    rollouts = sorted(seen.facts.recent_rollouts, key=lambda r: (not (r.failing_pods or r.unavailable_replicas),
+                                                                 r.minutes_ago))  # fmt: skip
+    if len(rollouts) > MAX_LISTED_ROLLOUTS:
+        summary += f". {len(rollouts)} deployments rolled out in the last 2 hours ({MAX_LISTED_ROLLOUTS} listed)"
+    at_max = [h for h in map(hpa_row, seen.hpas) if h.at_max]
+    if len(at_max) > MAX_LISTED_HPAS:
+        summary += f". {len(at_max)} HPAs at their maximum ({MAX_LISTED_HPAS} listed)"
     if seen.unreadable:
         summary += f". Not readable with these credentials: {', '.join(seen.unreadable)} (decided without them)"
     usage = seen.usage if seen.metrics_available else []
@@ -341,11 +355,13 @@ def build_assessment(kube: Kube, namespace: str) -> Assessment:
         pods_total=len(rows),
         status_counts=dict(counts),
         problem_pods=sorted(problems, key=lambda r: (-r.restarts, r.name))[:MAX_PROBLEM_PODS],
-        recent_rollouts=seen.facts.recent_rollouts,
+        recent_rollouts=rollouts[:MAX_LISTED_ROLLOUTS],
+        recent_rollouts_total=len(rollouts),
         metrics_available=seen.metrics_available,
         top_cpu=sorted(usage, key=lambda u: -(u.cpu_cores or 0))[:MAX_TOP],
         top_memory=sorted(usage, key=lambda u: -(u.memory_bytes or 0))[:MAX_TOP],
-        hpas_at_max=[h for h in map(hpa_row, seen.hpas) if h.at_max],
+        hpas_at_max=at_max[:MAX_LISTED_HPAS],
+        hpas_at_max_total=len(at_max),
         warnings=warning_reasons(seen.groups),
         not_readable=seen.unreadable,
     )

@@ -1,0 +1,44 @@
+"""assess_namespace's own shaping on a stand-in cluster (the decisions themselves are in test_decide.py, the end to end
+runs in test_evaluate_decision_e2e.py and test_server_e2e.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from incident_response.tools import errors
+from incident_response.tools.assess import MAX_LISTED_HPAS, MAX_LISTED_ROLLOUTS, build_assessment
+
+from .builders import deployment, hpa, replicaset
+from .fakekube import FakeKube
+
+
+class ListOnly(FakeKube):
+    def table(self, resource: str, namespace: str | None = None, **_: Any) -> dict[str, Any]:
+        raise errors.NotFound("no Table output here", code=404, reason="NotFound")  # pods are then listed
+
+
+def stamp(ago: timedelta) -> str:
+    # The assessment reads the real clock: "recent" is relative to now, not to the builders' fixed NOW.
+    return (datetime.now(UTC) - ago).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_many_recent_rollouts_and_hpas_at_max_are_capped_and_counted() -> None:
+    kube = ListOnly()
+    count = MAX_LISTED_ROLLOUTS + 15
+    for n in range(count):
+        name = f"svc-{n:02d}"
+        kube.put("deployments", deployment(name, revision=2, image=f"shop/{name}:2"))
+        for revision, age in ((1, timedelta(days=3)), (2, timedelta(minutes=10 + n))):
+            rs = replicaset(name, f"h{revision}", revision=revision, image=f"shop/{name}:{revision}")
+            rs["metadata"]["creationTimestamp"] = stamp(age)
+            kube.put("replicasets", rs)
+        kube.put("horizontalpodautoscalers", hpa(name, current=5, desired=5, max_replicas=5, cpu_now=180))
+    assessment = build_assessment(kube, "shop")
+    assert len(assessment.recent_rollouts) == MAX_LISTED_ROLLOUTS
+    assert assessment.recent_rollouts[0].deployment == "svc-00"  # the newest first
+    assert (assessment.recent_rollouts_total, assessment.hpas_at_max_total) == (count, count)
+    assert len(assessment.hpas_at_max) == MAX_LISTED_HPAS
+    assert f"{count} deployments rolled out in the last 2 hours ({MAX_LISTED_ROLLOUTS} listed)" in assessment.summary
+    assert f"{count} HPAs at their maximum ({MAX_LISTED_HPAS} listed)" in assessment.summary
+    assert len(assessment.model_dump_json()) < 16 * 1024
