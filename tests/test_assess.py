@@ -9,13 +9,16 @@ from typing import Any
 from incident_response.tools import errors
 from incident_response.tools.assess import MAX_LISTED_HPAS, MAX_LISTED_ROLLOUTS, build_assessment
 
-from .builders import deployment, hpa, replicaset
+from .builders import container_status, deployment, hpa, pod, replicaset
 from .fakekube import FakeKube
 
 
 class ListOnly(FakeKube):
     def table(self, resource: str, namespace: str | None = None, **_: Any) -> dict[str, Any]:
         raise errors.NotFound("no Table output here", code=404, reason="NotFound")  # pods are then listed
+
+    def logs(self, name: str, namespace: str, **_: Any) -> str:
+        raise errors.NotFound(f"no log for pod {name}", code=404, reason="NotFound")
 
 
 def stamp(ago: timedelta) -> str:
@@ -42,3 +45,19 @@ def test_many_recent_rollouts_and_hpas_at_max_are_capped_and_counted() -> None:
     assert f"{count} deployments rolled out in the last 2 hours ({MAX_LISTED_ROLLOUTS} listed)" in assessment.summary
     assert f"{count} HPAs at their maximum ({MAX_LISTED_HPAS} listed)" in assessment.summary
     assert len(assessment.model_dump_json()) < 16 * 1024
+
+
+def test_credentials_in_warning_events_are_masked() -> None:
+    kube = ListOnly()
+    kube.put("deployments", deployment("api"))
+    crashing = container_status("api", ready=False, restarts=4, waiting="CrashLoopBackOff")
+    kube.put("pods", pod("api-1", deployment="api", containers=[crashing]))
+    kube.put("events", {
+        "metadata": {"name": "api-1.1", "namespace": "shop"}, "type": "Warning", "reason": "Unhealthy",
+        "message": "Readiness probe failed: GET http://svc:hunter2@10.0.0.9/health?token=t0ps3cret refused",
+        "involvedObject": {"kind": "Pod", "name": "api-1"}, "lastTimestamp": stamp(timedelta(minutes=1)),
+    })  # fmt: skip
+    assessment = build_assessment(kube, "shop")
+    (warning,) = assessment.warnings
+    assert "http://svc:[REDACTED]@10.0.0.9" in warning.latest_message and "token=[REDACTED]" in warning.latest_message
+    assert "hunter2" not in assessment.model_dump_json() and "t0ps3cret" not in assessment.model_dump_json()

@@ -216,6 +216,8 @@ def observe(kube: Kube, namespace: str) -> Observation:
     events = optional(lambda: kube.list("events", namespace, field_selector=warning, limit=5000).items, "events", blind)
     events = events or []
     groups = group_events(events, now, WARNING_WINDOW)
+    for group in groups:  # event messages are quoted as evidence: mask credentials as logs are
+        group.message = redact(group.message)[0]
     ip_component = {row.ip: components[row.name] for row in rows if row.ip}
     ip_pod = {row.ip: row.name for row in rows if row.ip}
     labels = {
