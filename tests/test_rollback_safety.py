@@ -89,6 +89,21 @@ def test_pods_a_stuck_rollout_kept_count_as_serving_until_now_and_failing_ones_w
     assert any("web-h1-x CrashLoopBackOff" in line for line in failing.evidence)
 
 
+def test_after_a_rollback_the_replaced_revision_served_at_most_since_its_creation() -> None:
+    # kubectl rollout undo reuses revision 2's ReplicaSet as revision 4: the successor of revision 3 is older than it.
+    owned = [
+        replicaset("web", "h1", revision=1, image="shop/web:1", age=timedelta(days=9)),
+        replicaset("web", "h3", revision=3, image="shop/web:3", age=timedelta(minutes=7)),
+        replicaset("web", "h2", revision=4, image="shop/web:2", age=timedelta(days=3)),
+    ]
+    bad = known_good_item(owned[1], seen(owned))
+    assert bad.status == "warning" and "served at most 7m" in bad.detail and "-" not in bad.detail.split("served")[1]
+    older = [owned[0], replicaset("web", "h3", revision=3, image="shop/web:3", age=timedelta(days=2)), owned[2]]
+    unknown = known_good_item(older[1], seen(older))
+    assert unknown.status == "not_visible" and unknown.questions == ["Did revision 3 work when it last ran?"]
+    assert any("reused" in line for line in unknown.evidence)
+
+
 def test_without_timestamps_whether_a_revision_was_good_is_a_question() -> None:
     owned = history(timedelta(days=3), timedelta(days=1))
     del owned[0]["metadata"]["creationTimestamp"]

@@ -13,7 +13,7 @@ from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
 from incident_response.sim.serve import RunningSim
 
-from .mitigation_env import NS, Env, call, make_env, refused
+from .mitigation_env import NS, Env, call, make_env, plan_and_confirm, refused
 
 pytestmark = pytest.mark.anyio
 
@@ -172,3 +172,22 @@ async def test_a_paused_deployment_or_the_running_revision_says_what_unblocks_th
     assert "pick another revision" in running["next_step"] and "scale or isolate" not in running["next_step"]
     assert paused["verdict"] == "BLOCKED" and paused["target_revision"] == 2
     assert "kubectl rollout resume deployment/checkout -n shop" in paused["next_step"]
+
+
+async def test_after_a_rollback_undoing_it_again_is_not_known_good(env: Env) -> None:
+    async with Client(env.server("full")) as client:
+        await plan_and_confirm(client, env, "rollback_deployment", namespace=NS, deployment="checkout")
+        await env.until(lambda: not env.pods("app=checkout,pod-template-hash=" + bad_hash(env)))
+        result = await check_without_writing(env, client, deployment="checkout")
+    assert (result["current_revision"], result["target_revision"]) == (4, 3)
+    known_good = item(result, "known_good")
+    assert known_good["status"] == "warning" and "served at most" in known_good["detail"], known_good
+    assert "served only -" not in known_good["detail"]  # no negative service time from the reused ReplicaSet
+    assert result["verdict"] == "CHECK_FIRST"
+
+
+def bad_hash(env: Env) -> str:
+    """The pod-template-hash of checkout's revision 3 (the bad one)."""
+    replicasets = env.kube.list("replicasets", NS, label_selector="app=checkout").items
+    (bad,) = [rs for rs in replicasets if rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"]
+    return str(bad["metadata"]["labels"]["pod-template-hash"])

@@ -177,6 +177,13 @@ def known_good_item(target: dict[str, Any], seen: Observed) -> SafetyItem:
     created = parse_time(target["metadata"].get("creationTimestamp"))
     replaced = replaced_at(target, seen.owned)
     evidence = [f"replicaset/{rs_name} created {_age(target['metadata'].get('creationTimestamp'), seen.now)} ago"]
+    at_most = None
+    if replaced is not None and created is not None and replaced < created:
+        # A rollback made an older ReplicaSet the next revision: when this one stopped serving is not recorded,
+        # only that it served no longer than it has existed.
+        replaced, at_most = None, int((seen.now - created).total_seconds())
+        evidence.append("the next revision reused an older ReplicaSet (a rollback): when this one was replaced is "
+                        "not recorded")  # fmt: skip
     if replaced is not None:
         evidence.append(f"replaced by the next revision {human_age(int((seen.now - replaced).total_seconds()))} ago")
     evidence += [_pod_line(p) for p in failing[:3]] + [_pod_line(p) for p in ready_now[:3]]
@@ -193,6 +200,18 @@ def known_good_item(target: dict[str, Any], seen: Observed) -> SafetyItem:
             "(rollout_history) and pass to_revision"
         )
         return SafetyItem(check="known_good", status="warning", detail=detail, evidence=capped(evidence))
+    if served is None and at_most is not None and at_most < KNOWN_GOOD_SECONDS:
+        detail = (
+            f"revision {number} served at most {human_age(at_most)} (it was created then) before a rollback replaced "
+            "it; that does not show it was good: check older revisions (rollout_history) and pass to_revision"
+        )
+        return SafetyItem(
+            check="known_good",
+            status="warning",
+            detail=detail,
+            evidence=capped(evidence),
+            questions=[f"Was revision {number} healthy in the {human_age(at_most)} it ran?"],
+        )
     if served is None:
         return SafetyItem(
             check="known_good",
