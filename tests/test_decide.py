@@ -51,6 +51,13 @@ def test_unknown_cause_rolls_back_a_recent_deploy_else_scales() -> None:
     assert (without.primary_action, without.rule) == ("SCALE", "unknown cause, no recent deploy")
 
 
+def test_unknown_cause_does_not_roll_back_a_deploy_that_keeps_no_earlier_revision() -> None:
+    no_history = rollout("ledger").model_copy(update={"previous_images": []})
+    decision = decide(Facts("shop", failing={"api": ["api-1 Pending"]}, recent_rollouts=[no_history]))
+    assert (decision.primary_action, decision.rule) == ("SCALE", "unknown cause, no recent deploy to roll back")
+    assert "ledger" in decision.reason and "nothing was deployed" not in decision.reason
+
+
 def test_nothing_failing_is_none() -> None:
     decision = decide(Facts("shop"))
     assert decision.primary_action == "NONE"

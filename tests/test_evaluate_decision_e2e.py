@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from mcp import Client
 
+from incident_response.sim import behaviors
+from incident_response.sim.scenarios.builders import deployment_body
 from incident_response.sim.serve import RunningSim
 from incident_response.tools.pods import FETCH_LIMIT
 
-from .mitigation_env import NS, Env, call, make_env, refused
+from .mitigation_env import NS, Env, call, make_env, ready, refused
 
 pytestmark = pytest.mark.anyio
 
@@ -225,3 +227,34 @@ async def test_reads_the_credentials_may_not_make_are_named_instead_of_failing_t
     assert "Not readable with these credentials: services, pod metrics, HPAs, events" in assessed["summary"]
     assert (evaluated["verdict"], evaluated["next_tool"]) == ("PROCEED", "rollback_deployment")
     assert evaluated["cautions"][0].startswith("Not readable with these credentials: services")
+
+
+async def test_a_recent_deploy_without_history_does_not_send_the_walk_in_circles(start: Start) -> None:
+    env = start("healthy")
+    ledger = deployment_body("ledger", namespace=NS, replicas=2, image="registry.example.com/shop/ledger:1.0")
+    ledger["spec"]["revisionHistoryLimit"] = 0  # the old ReplicaSet goes once the rollout completes
+    env.kube.create("deployments", ledger, NS)
+    await env.until(lambda: bool(env.kube.list("replicasets", NS, label_selector="app=ledger").items))
+    new_image = {"spec": {"containers": [{"name": "ledger", "image": "registry.example.com/shop/ledger:1.1"}]}}
+    env.kube.patch("deployments", "ledger", {"spec": {"template": new_image}}, NS, patch_type="strategic")
+    broken = deployment_body("broken", namespace=NS, replicas=1, image="registry.example.com/shop/broken:1.0",
+                             pod_annotations={behaviors.BEHAVIOR: behaviors.CRASHLOOP})  # fmt: skip
+    env.kube.create("deployments", broken, NS)
+
+    def settled() -> bool:
+        kept = env.kube.list("replicasets", NS, label_selector="app=ledger").items
+        crashing = [p for p in env.pods("app=broken") if p["status"].get("containerStatuses") and not ready(p)]
+        serving = env.pods("app=ledger")
+        return len(kept) == len(crashing) == 1 and len(serving) == 2 and all(ready(p) for p in serving)
+
+    await env.until(settled)
+    walked: list[tuple[str, str | None]] = []
+    async with Client(env.server("safe")) as client:
+        result = await evaluate(env, client)
+        while result["next_tool"] == TOOL and len(walked) < 4:
+            walked.append((result["action"], result["target"]))
+            arguments = {k: v for k, v in result["next_arguments"].items() if k != "namespace"}
+            result = await evaluate(env, client, **arguments)
+    walked.append((result["action"], result["target"]))
+    assert len(walked) == len(set(walked)), f"the walk came back to where it was: {walked}"
+    assert result["verdict"] != "TRY_INSTEAD"

@@ -178,14 +178,24 @@ def decide(facts: Facts) -> Decision:
         )  # fmt: skip
     if facts.failing:
         failing_evidence = [f"{c}: {', '.join(p[:3])}" for c, p in sorted(facts.failing.items())][:5]
-        if facts.recent_rollouts:
-            rollout = min(facts.recent_rollouts, key=lambda r: r.minutes_ago)
+        # Only a deploy that keeps an earlier revision can be rolled back; the others would send the caller round.
+        undoable = [r for r in facts.recent_rollouts if r.previous_images]
+        if undoable:
+            rollout = min(undoable, key=lambda r: r.minutes_ago)
             return on_deployment(
                 "ROLLBACK", "unknown cause, recent deploy exists", ns, rollout.deployment, "rollback_deployment",
                 "pods are failing without a clear cause, and a deploy happened in the last 2 hours: roll it back first",
                 [f"deployment {rollout.deployment} rolled out {rollout.minutes_ago} minutes ago", *failing_evidence],
             )  # fmt: skip
         component = max(facts.failing.items(), key=lambda item: len(item[1]))[0]
+        if facts.recent_rollouts:
+            names = ", ".join(sorted(r.deployment for r in facts.recent_rollouts)[:5])
+            return on_deployment(
+                "SCALE", "unknown cause, no recent deploy to roll back", ns, component, "scale_deployment",
+                f"pods are failing without a clear cause, and no deploy of the last 2 hours ({names}) keeps an earlier "
+                "revision to roll back to: add capacity while investigating",
+                failing_evidence,
+            )  # fmt: skip
         return on_deployment(
             "SCALE", "unknown cause, no recent deploy", ns, component, "scale_deployment",
             "pods are failing without a clear cause and nothing was deployed in the last 2 hours: add capacity while "

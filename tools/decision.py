@@ -197,8 +197,10 @@ def target_deployment(seen: Observation, picked: Decision, action: Action) -> st
 
 
 def elsewhere(seen: Observation) -> Elsewhere:
-    rollouts = sorted(seen.facts.recent_rollouts, key=lambda r: (not (r.failing_pods or r.unavailable_replicas),
-                                                                 r.minutes_ago))  # fmt: skip
+    # A rollout with no earlier revision kept cannot be rolled back: pointing at it would send the walk in circles.
+    undoable = [r for r in seen.facts.recent_rollouts if r.previous_images]
+    rollouts = sorted(undoable, key=lambda r: (not (r.failing_pods or r.unavailable_replicas),
+                                               r.minutes_ago))  # fmt: skip
     return Elsewhere(
         namespace=seen.namespace,
         recent_rollout=rollouts[0].deployment if rollouts else None,
