@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from incident_response.tools import errors
-from incident_response.tools.assess import MAX_LISTED_HPAS, MAX_LISTED_ROLLOUTS, build_assessment
+from incident_response.tools.assess import MAX_LISTED_HPAS, MAX_LISTED_ROLLOUTS, build_assessment, observe
+from incident_response.tools.decision import scale_facts
 
 from .builders import container_status, deployment, hpa, pod, replicaset
 from .fakekube import FakeKube
@@ -61,3 +62,19 @@ def test_credentials_in_warning_events_are_masked() -> None:
     (warning,) = assessment.warnings
     assert "http://svc:[REDACTED]@10.0.0.9" in warning.latest_message and "token=[REDACTED]" in warning.latest_message
     assert "hunter2" not in assessment.model_dump_json() and "t0ps3cret" not in assessment.model_dump_json()
+
+
+def test_scaling_sends_to_a_rollback_only_when_an_earlier_revision_is_kept() -> None:
+    # SCALE's "fix unhealthy pods first" points at ROLLBACK after a recent rollout; with nothing to go back to, the
+    # ROLLBACK tree would send the caller back to SCALE.
+    kube = ListOnly()
+    kube.put("deployments", deployment("fresh", revision=1, image="shop/fresh:1"))
+    kube.put("deployments", deployment("web", revision=2, image="shop/web:2"))
+    for name, revision, age in (("fresh", 1, timedelta(minutes=5)), ("web", 1, timedelta(days=3)),
+                                ("web", 2, timedelta(minutes=5))):  # fmt: skip
+        rs = replicaset(name, f"h{revision}", revision=revision, image=f"shop/{name}:{revision}")
+        rs["metadata"]["creationTimestamp"] = stamp(age)
+        kube.put("replicasets", rs)
+    seen = observe(kube, "shop")
+    assert scale_facts(kube, seen, "web").recently_rolled_out
+    assert not scale_facts(kube, seen, "fresh").recently_rolled_out

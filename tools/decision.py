@@ -236,6 +236,12 @@ def rollback_facts(deps: Deps, seen: Observation, name: str, to_revision: int | 
     return facts
 
 
+def keeps_earlier_revision(seen: Observation, deploy: dict[str, Any]) -> bool:
+    """Whether a rollback has somewhere to go (an older ReplicaSet is kept), so a ROLLBACK walk can be suggested."""
+    current = revision_of(deploy) or 0
+    return any((revision_of(rs) or current) < current for rs in seen.replicasets if owned_by(rs, deploy))
+
+
 def hpa_wanted(hpa: dict[str, Any]) -> int | None:
     """Replicas the HPA's own formula asks for (ceil(current * utilization / target)), before its max cuts it."""
     spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
@@ -277,7 +283,7 @@ def scale_facts(kube: Kube, seen: Observation, name: str) -> ScaleFacts:
         container=str(container.get("name")) if container.get("name") else None,
         memory_limit=str(limit) if limit else None,
         suggested_memory_limit=memory_text(2 * (parse_quantity(limit) or 0)) if limit else None,
-        recently_rolled_out=minutes is not None and minutes <= RECENT_MINUTES,
+        recently_rolled_out=minutes is not None and minutes <= RECENT_MINUTES and keeps_earlier_revision(seen, deploy),
     )
     if hpa is not None:
         row = hpa_row(hpa)
