@@ -140,6 +140,18 @@ def test_pods_pass_only_when_the_desired_count_is_ready_and_the_rollout_is_compl
     assert pods_check(ready, 2, progress(done=False, failed=True), truncated=False).check.passed is False
 
 
+def test_when_not_every_pod_could_be_read_the_count_comes_from_the_deployment_status() -> None:
+    read = [facts(pod("web-1"))]  # one of the two pods made it into the capped list
+    assert pods_check(read, 2, progress(), truncated=True).check.passed is True
+    assert "by the deployment's status (1 of its pods read, none failing)" in (
+        pods_check(read, 2, progress(), truncated=True).check.detail
+    )
+    assert pods_check(read, 2, progress(), truncated=False).check.passed is None  # complete list: one is missing
+    assert pods_check(read, 2, progress(done=False), truncated=True).check.passed is None
+    failing = [facts(pod("web-1", containers=[container_status(ready=False)], age=timedelta(hours=2)))]
+    assert pods_check(failing, 2, progress(), truncated=True).check.passed is False
+
+
 def test_a_paused_unfinished_rollout_waits_on_a_human_and_says_how_to_resume_it() -> None:
     ready = [facts(pod("web-1")), facts(pod("web-2"))]
     resume = "kubectl rollout resume deployment/web -n shop --context prod"

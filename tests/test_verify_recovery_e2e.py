@@ -270,3 +270,27 @@ async def test_warnings_are_not_called_clean_when_only_part_of_the_namespace_eve
     warnings = check(report, "warnings")
     assert warnings["passed"] is None and "only the first 5000 Warning events" in warnings["detail"]
     assert "warnings not judged: only the first 5000" in report["summary"]
+
+
+class PagedPods(PartialEvents):
+    """The real seam, reading pods two at a time: the deployment has more pods than one read returns."""
+
+    def list(self, resource: str, namespace: str | None = None, **options: Any) -> ListResult:
+        return self.kube.list(resource, namespace, **options)
+
+    def table(self, resource: str, namespace: str | None = None, **options: Any) -> dict[str, Any]:
+        if resource == "pods":
+            options["limit"] = 2
+        return self.kube.table(resource, namespace, **options)
+
+
+async def test_a_deployment_with_more_pods_than_one_read_is_judged_from_its_status_not_left_settling(
+    start: Start,
+) -> None:
+    env = start("healthy")
+    async with Client(server(env, kube=PagedPods(env.kube))) as client:
+        report = await verify(client, "checkout")
+    pods = check(report, "pods")
+    assert pods["passed"] is True and "by the deployment's status (2 of its pods read" in pods["detail"]
+    assert pods["evidence"] == ["pod list truncated: only the pods read were judged"]
+    assert report["verdict"] == "RECOVERED" and report["ready_replicas"] == 4, report["summary"]

@@ -57,7 +57,9 @@ class RecoveryReport(ToolResult):
     )
     checks: list[RecoveryCheck] = Field(description="pods, endpoints, warnings, resources, restarts, in that order.")
     desired_replicas: int
-    ready_replicas: int = Field(description="The deployment's pods Running and Ready now.")
+    ready_replicas: int = Field(
+        description="The deployment's pods Running and Ready now (from its status when not every pod could be read)."
+    )
     running_pods: int = Field(description="The deployment's pods neither terminating nor finished.")
     revision: int | None
     rollout: str = Field(description="What `kubectl rollout status` says about this read.")
@@ -139,7 +141,7 @@ def verify_recovery(
         verdict=verdict,
         checks=checks,
         desired_replicas=desired,
-        ready_replicas=sum(1 for f in facts if f.ready),
+        ready_replicas=max(sum(1 for f in facts if f.ready), progress.ready if truncated else 0),
         running_pods=len(active),
         revision=progress.revision,
         rollout=progress.message,
