@@ -1,5 +1,6 @@
-"""assess_namespace's own shaping on a stand-in cluster (the decisions themselves are in test_decide.py, the end to end
-runs in test_evaluate_decision_e2e.py and test_server_e2e.py)."""
+"""The namespace read assess_namespace and evaluate_decision share (assess.observe) and what each shapes from it, on
+a stand-in cluster. The decision rules are in test_decide.py, the trees in test_evaluate_decision_trees.py, the end to
+end runs in test_evaluate_decision_e2e.py and test_server_e2e.py."""
 
 from __future__ import annotations
 
@@ -78,3 +79,18 @@ def test_scaling_sends_to_a_rollback_only_when_an_earlier_revision_is_kept() -> 
     seen = observe(kube, "shop")
     assert scale_facts(kube, seen, "web").recently_rolled_out
     assert not scale_facts(kube, seen, "fresh").recently_rolled_out
+
+
+def test_vertical_scaling_names_the_container_that_ran_out_of_memory() -> None:
+    kube = ListOnly()
+    web = deployment("web", revision=1, image="shop/web:1")
+    web["spec"]["template"]["spec"]["containers"] = [
+        {"name": "web", "image": "shop/web:1", "resources": {"limits": {"memory": "1Gi"}}},
+        {"name": "proxy", "image": "envoy:1.30", "resources": {"limits": {"memory": "128Mi"}}},
+    ]
+    kube.put("deployments", web)
+    statuses = [container_status("web"), container_status("proxy", restarts=3, last_terminated="OOMKilled")]
+    kube.put("pods", pod("web-1", deployment="web", containers=statuses))
+    facts = scale_facts(kube, observe(kube, "shop"), "web")
+    assert facts.oom_pods == ["web-1"]
+    assert (facts.container, facts.memory_limit, facts.suggested_memory_limit) == ("proxy", "128Mi", "256Mi")

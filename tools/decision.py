@@ -4,6 +4,7 @@ filled in, asking the human only what the cluster cannot show. The trees themsel
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
@@ -236,6 +237,18 @@ def rollback_facts(deps: Deps, seen: Observation, name: str, to_revision: int | 
     return facts
 
 
+def oom_container(pods: list[dict[str, Any]]) -> str | None:
+    """The container most often OOMKilled last in these pods: the one whose limit to raise (often a sidecar)."""
+    killed = Counter(
+        str(cs.get("name"))
+        for pod in pods
+        for cs in (pod.get("status") or {}).get("containerStatuses") or []
+        if "OOMKilled" in (((cs.get("lastState") or {}).get("terminated") or {}).get("reason"),
+                           ((cs.get("state") or {}).get("terminated") or {}).get("reason"))
+    )  # fmt: skip
+    return killed.most_common(1)[0][0] if killed else None
+
+
 def keeps_earlier_revision(seen: Observation, deploy: dict[str, Any]) -> bool:
     """Whether a rollback has somewhere to go (an older ReplicaSet is kept), so a ROLLBACK walk can be suggested."""
     current = revision_of(deploy) or 0
@@ -265,7 +278,9 @@ def scale_facts(kube: Kube, seen: Observation, name: str) -> ScaleFacts:
     names = {backends.name_of(p) for p in pods}
     hpa = managing_hpa(seen.hpas, name)
     spec = template_spec(deploy)
-    container = (spec.get("containers") or [{}])[0]
+    containers = spec.get("containers") or [{}]
+    killed = oom_container(pods)
+    container = next((c for c in containers if c.get("name") == killed), containers[0])
     limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
     minutes, _ = minutes_since_rollout(seen, deploy)
     facts = ScaleFacts(
