@@ -212,6 +212,7 @@ async def test_scaled_to_zero_behind_its_own_service_is_degraded_because_the_ser
     endpoints = check(report, "endpoints")
     assert endpoints["passed"] is False
     assert endpoints["detail"] == "service api has no ready endpoints: it sends traffic nowhere (api is scaled to 0)"
+    assert report["summary"].endswith("Scale it up (scale_deployment) if that Service should serve")
 
 
 async def test_a_paused_rollout_waits_on_a_human_who_is_told_how_to_resume_it(start: Start) -> None:

@@ -284,6 +284,8 @@ def summarize(report: RecoveryReport, settling: list[str], now: datetime, *, wai
     failed = [c for c in report.checks if c.passed is False]
     if failed:
         failing = "; ".join(f"{c.name} ({c.detail})" for c in failed)
+        if report.desired_replicas == 0:  # no pod fails, so an assessment would find nothing to act on
+            return f"{head}failing: {failing}. Scale it up (scale_deployment) if that Service should serve"
         return f"{head}failing: {failing}. Mitigate further: assess_namespace({report.namespace}) picks the next action"
     endpoints = next(c for c in report.checks if c.name == "endpoints")
     text = head + f"{report.ready_replicas}/{report.desired_replicas} pods ready, "
