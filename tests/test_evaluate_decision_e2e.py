@@ -165,11 +165,13 @@ async def test_healthy_namespace_has_nothing_to_do(start: Start) -> None:
         result = await evaluate(env, client)
         isolate = await evaluate(env, client, action="ISOLATE")
         named = await evaluate(env, client, action="SCALE", deployment="web")
+        unasked = await evaluate(env, client, deployment="web")
     assert (result["action"], result["verdict"], result["next_tool"]) == ("NONE", "NOTHING_TO_DO", None)
     assert result["steps"] == [] and result["chosen_by"] == "assessment"
     assert isolate["verdict"] == "NOTHING_TO_DO" and "name a deployment" in isolate["reason"]
     # Asked about one deployment anyway, the tree is walked: web is not overloaded and nothing else points anywhere.
     assert (named["verdict"], answers(named)) == ("DO_NOT", [("no", "cluster")])
+    assert unasked["verdict"] == "NOTHING_TO_DO" and "pass action=" in unasked["reason"]
 
 
 async def test_an_unknown_deployment_is_an_error_naming_the_real_ones(start: Start) -> None:

@@ -131,6 +131,8 @@ def walk_tree(
     where = elsewhere(seen)
     if action == "NONE" or (picked.primary_action == "NONE" and deployment is None):
         hint = "; name a deployment to walk a tree for it anyway" if action != "NONE" else ""
+        if action == "NONE" and deployment is not None:
+            hint = f"; pass action=ROLLBACK, SCALE or ISOLATE to walk a tree for deployment {deployment} anyway"
         return None, Walk().end(Outcome(verdict="NOTHING_TO_DO", reason=picked.reason + hint))
     if action == "ISOLATE":
         isolate = isolate_facts(seen, deployment)
