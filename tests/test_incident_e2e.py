@@ -350,3 +350,18 @@ async def test_an_untitled_incident_left_open_for_days_is_not_adopted_by_a_new_d
     assert [c.tool for c in Journal(tmp_path).tool_calls(incident=fresh["incident"]["incident_id"])] == [
         "declare_incident"
     ]
+
+
+async def test_another_namespace_measure_left_by_a_resolved_incident_is_not_in_this_handoff(start: Start) -> None:
+    env = start("overload")
+    async with Client(env.server("full")) as client:
+        first = await call(client, "declare_incident", title="web slow under load", severity="SEV3", namespace=NS)
+        await plan_and_confirm(client, env, "override_hpa", namespace=NS, hpa="web", min_replicas=9, max_replicas=12)
+        await call(client, "declare_incident", incident_id=first["incident"]["incident_id"], status="resolved")
+        await call(client, "declare_incident", title="dns lookups fail", severity="SEV2", namespace="default")
+        elsewhere = await call(client, "incident_handoff", namespace="default")
+        here = await call(client, "incident_handoff", namespace=NS)
+    assert elsewhere["temporary_measures"] == [] and "0 temporary measure(s) in place" in elsewhere["summary"]
+    assert not any("temporary measure" in q for q in elsewhere["open_questions"])
+    # In the namespace it changed, the override is still part of the picture, whichever incident left it.
+    assert [m["tool"] for m in here["temporary_measures"]] == ["override_hpa"]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from incident_response.tools.declaration import info
-from incident_response.tools.handoff import deployments_of
+from incident_response.tools.handoff import bears_on, deployments_of
 from incident_response.tools.handoff_analysis import RecordedDecision, hypotheses, open_questions
 from incident_response.tools.handoff_document import render
 from incident_response.tools.handoff_facts import (
@@ -21,7 +21,9 @@ from incident_response.tools.handoff_facts import (
 )
 from incident_response.tools.handoff_models import MAX_TIMELINE, DeploymentState, Evidence, Handoff, TimelineEntry
 from incident_response.tools.journal import CommandRow, Event, IncidentRow
+from incident_response.tools.measures import Measure
 from incident_response.tools.models import Truncation
+from incident_response.tools.plan import Target
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 DECLARED = IncidentRow(id="inc-1", title="checkout 502", opened_at=T0.timestamp(), severity="SEV2",
@@ -158,6 +160,17 @@ def test_the_deployments_verified_include_those_a_plan_writes_besides_its_target
     elsewhere = command("scale_deployment", "succeeded", minutes=6)
     elsewhere.plan["steps"] = [{"action": {"resource": "deployments", "namespace": "other", "name": "x"}}]
     assert deployments_of(None, "shop", None, [canary, elsewhere], None, []) == ["web-canary", "web-stable", "checkout"]
+
+
+def test_a_handoff_takes_its_own_measures_and_those_in_place_where_it_happens() -> None:
+    def measure(incident: str, kind: str, namespace: str | None) -> Measure:
+        return Measure(measure_id="t", tool="x", summary="s", target=Target(kind=kind, namespace=namespace, name="n"),
+                       restore_command=None, applied_at=None, incident=incident)  # fmt: skip
+
+    assert bears_on(measure("inc-1", "HorizontalPodAutoscaler", "other"), "inc-1", "shop")  # left by this incident
+    assert bears_on(measure("inc-0", "HorizontalPodAutoscaler", "shop"), "inc-1", "shop")  # still shapes shop
+    assert bears_on(measure("inc-0", "Node", None), "inc-1", "shop")  # a cordoned node affects every namespace
+    assert not bears_on(measure("inc-0", "HorizontalPodAutoscaler", "other"), "inc-1", "shop")
 
 
 def handoff(**fields: Any) -> Handoff:

@@ -42,7 +42,7 @@ from incident_response.tools.handoff_models import (
 )
 from incident_response.tools.journal import CommandRow, IncidentRow, Journal
 from incident_response.tools.kube import Kube
-from incident_response.tools.measures import measure_of
+from incident_response.tools.measures import Measure, measure_of
 from incident_response.tools.workloads import RECENT_ROLLOUT_SECONDS, deployment_selector, owned_by
 
 RECENT_INCIDENTS = 20
@@ -155,6 +155,12 @@ def warned_deployments(kube: Kube, namespace: str, warnings: list[dict[str, Any]
         if owner is not None:
             counts[owner] += int(event.get("count") or 1)
     return [name for name, _ in counts.most_common()]
+
+
+def bears_on(measure: Measure, incident: str, namespace: str) -> bool:
+    """A measure this incident left, or one still in place where it happens: in its namespace or on a node. Another
+    namespace's measure from another incident is not part of this handoff."""
+    return measure.incident == incident or measure.target.namespace in (None, namespace)
 
 
 def connected(deps: Deps, problems: list[str]) -> Kube | None:
@@ -271,11 +277,15 @@ def incident_handoff(
     states = [verified(deps, namespace, name) if kube is not None else unverified(name) for name in names]
     actions = [action_of(row) for row in rows]
     bad = bad_revisions(rows, facts)
+    in_place = [m for m in map(measure_of, journal.temporary_measures()) if bears_on(m, incident.id, namespace)]
+    if len(in_place) > MAX_MEASURES:
+        problems.append(f"{len(in_place)} temporary measures are in place; the {MAX_MEASURES} newest are listed here, "
+                        "list_temporary_measures shows every one")  # fmt: skip
     measures = [
         m.model_copy(
             update={"summary": clean(first_line(m.summary))}
         )  # the restore command stays whole: it must run as shown
-        for m in map(measure_of, journal.temporary_measures()[-MAX_MEASURES:])
+        for m in in_place[-MAX_MEASURES:]
     ]
     entries = [e for e in (journal_entry(ev, by_token) for ev in journal.events(incident=incident.id)) if e]
     since = datetime.fromtimestamp(incident.opened_at - RECENT_ROLLOUT_SECONDS, UTC)
