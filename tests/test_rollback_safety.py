@@ -233,6 +233,15 @@ def test_migration_jobs_count_only_for_this_app_and_since_the_window() -> None:
     assert signs == ["job/web-db-migrate created 5m ago", "job/web-upgrade-hook created 6m ago (helm hook pre-upgrade)"]
 
 
+def test_a_job_belongs_to_the_app_by_a_whole_name_part_not_a_substring() -> None:
+    jobs = [
+        job("rapid-db-migrate", age=timedelta(minutes=5), app="rapid"),  # "api" inside another app's name
+        job("db-migrate-api", age=timedelta(minutes=5), app="batch"),
+    ]
+    signs = [sign.subject for sign in job_signs(jobs, deployment("api"), NOW - timedelta(hours=1), NOW)]
+    assert signs == ["job/db-migrate-api"]
+
+
 def test_signs_become_questions_and_their_absence_is_never_ok() -> None:
     signs = [Sign("job/web-db-migrate", "job/web-db-migrate created 5m ago")]
     found = migrations_item(signs, 3, 2, None, jobs_readable=True)

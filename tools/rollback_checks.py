@@ -200,7 +200,9 @@ def _job_belongs(job: dict[str, Any], names: set[str]) -> bool:
     metadata = job.get("metadata") or {}
     labels = metadata.get("labels") or {}
     values = {str(labels.get(key)) for key in (*APP_LABELS, "app.kubernetes.io/instance") if labels.get(key)}
-    return bool(values & names) or any(name in str(metadata.get("name")) for name in names)
+    # By name, the app's name must be whole parts of the Job's: "api" is in "db-migrate-api", not in "rapid-migrate".
+    job_name = f"-{metadata.get('name')}-"
+    return bool(values & names) or any(f"-{name}-" in job_name for name in names)
 
 
 def job_signs(
