@@ -253,6 +253,11 @@ def test_signs_become_questions_and_their_absence_is_never_ok() -> None:
     hidden = migrations_item([], 3, 2, None, jobs_readable=False)
     assert hidden.status == "not_visible" and "Jobs are not readable" in hidden.detail
     assert hidden.questions and "forward-only" in hidden.questions[0]
+    partial = migrations_item([], 3, 2, None, jobs_readable=True, jobs_truncated=True)
+    assert partial.status == "not_visible"
+    assert "no migration-like Job in the namespace among the first 500 Jobs read (the namespace has more)" in (
+        partial.detail
+    )
 
 
 def test_rollback_plans_warn_about_migration_signs_from_the_same_checks() -> None:

@@ -14,7 +14,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, Field
 
 from incident_response.tools import errors
-from incident_response.tools.kube import Kube
+from incident_response.tools.kube import Kube, ListResult
 from incident_response.tools.quantity import human_age, parse_time
 from incident_response.tools.redact import redact
 from incident_response.tools.workloads import container_digest, owned_by, revision_of
@@ -188,10 +188,11 @@ def template_signs(
     return signs
 
 
-def read_jobs(kube: Kube, namespace: str) -> list[dict[str, Any]] | None:
-    """The namespace's Jobs; None when these credentials may not list them (the pod template is still checked)."""
+def read_jobs(kube: Kube, namespace: str) -> ListResult | None:
+    """The namespace's Jobs (one page); None when these credentials may not list them (the pod template is still
+    checked)."""
     try:
-        return kube.list("jobs", namespace, limit=MAX_JOBS_READ).items
+        return kube.list("jobs", namespace, limit=MAX_JOBS_READ)
     except errors.Forbidden:
         return None
 
@@ -235,8 +236,9 @@ def job_signs(
 
 
 def migrations_item(
-    signs: list[Sign], current: int | None, target: int | None, since: datetime | None, jobs_readable: bool
-) -> SafetyItem:
+    signs: list[Sign], current: int | None, target: int | None, since: datetime | None, jobs_readable: bool,
+    jobs_truncated: bool = False,
+) -> SafetyItem:  # fmt: skip
     if signs:
         return SafetyItem(
             check="migrations",
@@ -252,6 +254,8 @@ def migrations_item(
         )
     window = f"since {since:%Y-%m-%d %H:%M} UTC" if since is not None else "in the namespace"
     jobs = f"no migration-like Job {window}" if jobs_readable else "Jobs are not readable with these credentials"
+    if jobs_readable and jobs_truncated:
+        jobs += f" among the first {MAX_JOBS_READ} Jobs read (the namespace has more)"
     return SafetyItem(
         check="migrations",
         status="not_visible",
@@ -290,8 +294,9 @@ def plan_checks(
     target_template = (target.get("spec") or {}).get("template") or {}
     signs = template_signs(current_template, target_template, current_rev, target_rev)
     jobs = read_jobs(kube, namespace)
-    signs += job_signs(jobs or [], deployment, since, now)
-    return [migrations_item(signs, current_rev, target_rev, since, jobs is not None), stateful]
+    signs += job_signs(jobs.items if jobs is not None else [], deployment, since, now)
+    truncated = jobs is not None and jobs.truncated
+    return [migrations_item(signs, current_rev, target_rev, since, jobs is not None, truncated), stateful]
 
 
 def plan_warnings(items: list[SafetyItem]) -> list[str]:
