@@ -58,6 +58,13 @@ def test_unknown_cause_does_not_roll_back_a_deploy_that_keeps_no_earlier_revisio
     assert "ledger" in decision.reason and "nothing was deployed" not in decision.reason
 
 
+def test_a_new_deployment_failing_is_no_rollback_but_is_named() -> None:
+    new = rollout("web-canary").model_copy(update={"revision": 1, "previous_images": []})
+    decision = decide(Facts("shop", failing={"web-canary": ["web-canary-1 CrashLoopBackOff"]}, recent_rollouts=[new]))
+    assert (decision.primary_action, decision.rule) == ("SCALE", "unknown cause, no recent deploy to roll back")
+    assert any("web-canary rolled out revision 1" in line for line in decision.evidence)
+
+
 def test_nothing_failing_is_none() -> None:
     decision = decide(Facts("shop"))
     assert decision.primary_action == "NONE"

@@ -260,3 +260,14 @@ async def test_a_recent_deploy_without_history_does_not_send_the_walk_in_circles
     walked.append((result["action"], result["target"]))
     assert len(walked) == len(set(walked)), f"the walk came back to where it was: {walked}"
     assert result["verdict"] != "TRY_INSTEAD"
+
+
+async def test_a_new_failing_deployment_is_named_not_called_no_deploy(start: Start) -> None:
+    env = start("canary")  # web-canary was created 12 minutes ago and crash-loops: revision 1, nothing to roll back to
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+    assert [(r["deployment"], r["revision"], r["previous_images"]) for r in assessed["recent_rollouts"]] == [
+        ("web-canary", 1, [])
+    ]
+    assert assessed["primary_action"] == "SCALE"
+    assert "nothing was deployed" not in assessed["summary"] and "web-canary" in assessed["decision"]["reason"]

@@ -85,8 +85,8 @@ def recent_rollouts(
         revision = revision_of(deploy)
         owned = [rs for rs in replicasets if owned_by(rs, deploy)]
         when = rollout_time(deploy, owned)
-        if revision is None or revision < 2 or when is None:
-            continue  # revision 1 is the first deploy: nothing to roll back to
+        if revision is None or when is None:
+            continue  # a new deployment (revision 1) counts: it is a deploy, though with nothing to roll back to
         seconds = (now - when).total_seconds()
         if seconds > RECENT_ROLLOUT_SECONDS:
             continue

@@ -120,7 +120,10 @@ def on_deployment(
 
 def decide(facts: Facts) -> Decision:
     ns = facts.namespace
-    for rollout in sorted(facts.recent_rollouts, key=lambda r: r.minutes_ago):
+    # Only a deploy that keeps an earlier revision can be rolled back (a new deployment, or one whose history is
+    # pruned, cannot): the others would point rollback_deployment at nothing and send the trees round.
+    undoable = [r for r in facts.recent_rollouts if r.previous_images]
+    for rollout in sorted(undoable, key=lambda r: r.minutes_ago):
         own_failing = facts.failing.get(rollout.deployment, [])
         if own_failing or rollout.unavailable_replicas:
             evidence = [
@@ -178,8 +181,6 @@ def decide(facts: Facts) -> Decision:
         )  # fmt: skip
     if facts.failing:
         failing_evidence = [f"{c}: {', '.join(p[:3])}" for c, p in sorted(facts.failing.items())][:5]
-        # Only a deploy that keeps an earlier revision can be rolled back; the others would send the caller round.
-        undoable = [r for r in facts.recent_rollouts if r.previous_images]
         if undoable:
             rollout = min(undoable, key=lambda r: r.minutes_ago)
             return on_deployment(
@@ -190,11 +191,16 @@ def decide(facts: Facts) -> Decision:
         component = max(facts.failing.items(), key=lambda item: len(item[1]))[0]
         if facts.recent_rollouts:
             names = ", ".join(sorted(r.deployment for r in facts.recent_rollouts)[:5])
+            deploys = [
+                f"deployment {r.deployment} rolled out revision {r.revision} {r.minutes_ago} minutes ago (no "
+                "earlier revision kept)"
+                for r in sorted(facts.recent_rollouts, key=lambda r: r.minutes_ago)
+            ]
             return on_deployment(
                 "SCALE", "unknown cause, no recent deploy to roll back", ns, component, "scale_deployment",
                 f"pods are failing without a clear cause, and no deploy of the last 2 hours ({names}) keeps an earlier "
                 "revision to roll back to: add capacity while investigating",
-                failing_evidence,
+                [*deploys[:2], *failing_evidence][:5],
             )  # fmt: skip
         return on_deployment(
             "SCALE", "unknown cause, no recent deploy", ns, component, "scale_deployment",
