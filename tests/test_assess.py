@@ -94,3 +94,17 @@ def test_vertical_scaling_names_the_container_that_ran_out_of_memory() -> None:
     facts = scale_facts(kube, observe(kube, "shop"), "web")
     assert facts.oom_pods == ["web-1"]
     assert (facts.container, facts.memory_limit, facts.suggested_memory_limit) == ("proxy", "128Mi", "256Mi")
+
+
+def test_a_deployment_whose_pods_were_never_created_is_not_healthy() -> None:
+    # A quota or an admission webhook refusing the pods leaves no pod to fail: the deployment's status shows it.
+    kube = ListOnly()
+    web = deployment("web", replicas=3, ready=0, available=0)
+    web["status"]["unavailableReplicas"] = 3
+    kube.put("deployments", web)
+    rs = replicaset("web", "h1", revision=1, image="shop/web:1", replicas=3)
+    kube.put("replicasets", rs)
+    assessment = build_assessment(kube, "shop")
+    assert assessment.primary_action != "NONE"
+    assert any("deployment web: 3 replicas unavailable" in line for line in assessment.decision.evidence)
+    assert "no deployment is unavailable" not in assessment.summary

@@ -240,6 +240,7 @@ def observe(kube: Kube, namespace: str) -> Observation:
         oom_killed=oom,
         poisonings=poisonings,
         unread=unread_text(fetched),
+        unavailable=unavailable_without_failing_pods(deployments, set(failing)),
     )
     return Observation(
         namespace=namespace, now=now, fetched=fetched, pods=pods, rows=rows, components=components,
@@ -258,6 +259,17 @@ def optional(
     except errors.Forbidden:
         blind.append(what)
         return None
+
+
+def unavailable_without_failing_pods(deployments: list[dict[str, Any]], failing: set[str]) -> dict[str, int]:
+    """Deployments short of available replicas with no failing pod to show for it (pods never created)."""
+    found = {}
+    for deploy in deployments:
+        name = str((deploy.get("metadata") or {}).get("name"))
+        missing = int((deploy.get("status") or {}).get("unavailableReplicas") or 0)
+        if missing and name not in failing:
+            found[name] = missing
+    return found
 
 
 def unread_text(fetched: FetchedPods) -> str | None:

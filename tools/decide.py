@@ -55,6 +55,7 @@ class Facts:
     oom_killed: dict[str, list[str]] = field(default_factory=dict)  # component -> pod names
     poisonings: list[Poisoning] = field(default_factory=list)
     unread: str | None = None  # the pods a truncated read left out ("1000 more pods"); None: every pod was read
+    unavailable: dict[str, int] = field(default_factory=dict)  # deployment -> replicas unavailable, no pod failing
 
 
 @dataclass
@@ -179,8 +180,13 @@ def decide(facts: Facts) -> Decision:
             f"{len(pods)} pods of {component} were OOMKilled: raise the memory limit",
             [f"{p} last terminated OOMKilled" for p in pods[:5]],
         )  # fmt: skip
-    if facts.failing:
-        failing_evidence = [f"{c}: {', '.join(p[:3])}" for c, p in sorted(facts.failing.items())][:5]
+    if facts.failing or facts.unavailable:
+        failing_evidence = [f"{c}: {', '.join(p[:3])}" for c, p in sorted(facts.failing.items())]
+        failing_evidence = [
+            *[f"deployment {d}: {n} replicas unavailable and no pod of it failing (its events say why: FailedCreate "
+              "from a quota or an admission webhook?)" for d, n in sorted(facts.unavailable.items())],
+            *failing_evidence,
+        ][:5]  # fmt: skip
         if undoable:
             rollout = min(undoable, key=lambda r: r.minutes_ago)
             return on_deployment(
@@ -188,7 +194,10 @@ def decide(facts: Facts) -> Decision:
                 "pods are failing without a clear cause, and a deploy happened in the last 2 hours: roll it back first",
                 [f"deployment {rollout.deployment} rolled out {rollout.minutes_ago} minutes ago", *failing_evidence],
             )  # fmt: skip
-        component = max(facts.failing.items(), key=lambda item: len(item[1]))[0]
+        if facts.failing:
+            component = max(facts.failing.items(), key=lambda item: len(item[1]))[0]
+        else:
+            component = max(facts.unavailable.items(), key=lambda item: item[1])[0]
         if facts.recent_rollouts:
             names = ", ".join(sorted(r.deployment for r in facts.recent_rollouts)[:5])
             deploys = [
