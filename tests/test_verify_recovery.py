@@ -225,6 +225,26 @@ def test_warnings_count_the_deployment_its_replicasets_and_current_pods_not_repl
     assert ignored == 1
 
 
+def test_only_warnings_since_the_current_state_began_count_when_it_began_inside_the_window() -> None:
+    current = [facts(pod("web-abc123-aaaaa", deployment="web"))]
+    events = [
+        event("Unhealthy", "probe", involved="web-abc123-aaaaa", ago=timedelta(minutes=3)),  # what it answered
+        event("BackOff", "back-off", involved="web-abc123-aaaaa", ago=timedelta(seconds=30)),  # since
+    ]
+    began = timedelta(minutes=1)
+    after, _ = warning_groups(events, "web", ["web-abc123"], current, NOW, began)
+    assert [g.reason for g in after] == ["BackOff"]
+    since = "11:59:00 UTC, when the current state began"
+    failing = warnings_check(after, 0, 5, earlier=1, since=since).check
+    assert failing.passed is False and failing.detail == (
+        "1 Warning event since 11:59:00 UTC, when the current state began, newest BackOff on pod/web-abc123-aaaaa; "
+        "1 more from before then, not counted"
+    )
+    quiet = warnings_check([], 0, 5, earlier=18, since=since).check
+    assert quiet.passed is True
+    assert quiet.detail == f"no Warning events since {since}; 18 more from before then, not counted"
+
+
 def test_warnings_are_not_judged_clean_when_the_namespace_held_more_than_was_read() -> None:
     partial = warnings_check([], 0, 5, truncated=True, read_limit=5000)
     assert partial.check.passed is None

@@ -295,3 +295,21 @@ async def test_a_deployment_with_more_pods_than_one_read_is_judged_from_its_stat
     assert pods["passed"] is True and "by the deployment's status (2 of its pods read" in pods["detail"]
     assert pods["evidence"] == ["pod list truncated: only the pods read were judged"]
     assert report["verdict"] == "RECOVERED" and report["ready_replicas"] == 4, report["summary"]
+
+
+async def test_warnings_the_mitigation_answered_do_not_keep_a_recovering_service_degraded(start: Start) -> None:
+    env = start("overload")
+    async with Client(server(env)) as client:
+        before = await verify(client, "web")
+        assert before["verdict"] == "DEGRADED" and check(before, "warnings")["passed"] is False
+        await plan_and_confirm(client, env, "override_hpa", namespace=NS, hpa="web", min_replicas=9, max_replicas=12)
+        await env.until(lambda: settled(env, "web", "web"), 40)
+        after = await verify(client, "web")
+    warnings = check(after, "warnings")
+    assert warnings["passed"] is True, after["summary"]
+    assert (
+        warnings["detail"].startswith("no Warning events since ")
+        and "when the current state began" in (warnings["detail"])
+    )
+    assert "more from before then, not counted" in warnings["detail"]
+    assert after["verdict"] == "RECOVERING" and after["recheck_at"] is not None, after["summary"]

@@ -112,6 +112,17 @@ def verify_recovery(
     events = kube.list("events", namespace, field_selector="type=Warning", limit=EVENT_LIMIT)
     rs_names = [str((rs.get("metadata") or {}).get("name")) for rs in replicasets]
     counted, ignored = warning_groups(events.items, deployment, rs_names, facts, now, window)
+    mitigation = last_mitigation(deps, namespace)
+    stable_since = latest([f.ready_since for f in facts if f.active] + [mitigation.finished_at if mitigation else None])
+    earlier, since = 0, ""
+    if stable_since is not None and now - window < stable_since:
+        # "No new Warning events": those from before the current state began (the last pod turning Ready, the last
+        # mitigation) are what it answered; it must still hold a whole window before RECOVERED. Timestamps have
+        # whole seconds, so the very second it began goes with what came before.
+        start = stable_since + timedelta(seconds=1)
+        after, _ = warning_groups(events.items, deployment, rs_names, facts, now, now - start)
+        earlier = sum(g.count for g in counted) - sum(g.count for g in after)
+        counted, since = after, f"{clock_text(stable_since, seconds=True)}, when the current state began"
 
     active = [pod for pod, f in zip(pods, facts, strict=True) if f.active]
     usage, missing = read_usage(kube, namespace, selector, active)
@@ -123,15 +134,21 @@ def verify_recovery(
     results: list[CheckResult] = [
         pods_check(facts, desired, progress, truncated, resume if paused else None),
         endpoints_check(deployment, services, facts, desired),
-        warnings_check(counted, ignored, window_minutes, events.truncated, EVENT_LIMIT),
+        warnings_check(
+            counted,
+            ignored,
+            window_minutes,
+            events.truncated,
+            EVENT_LIMIT,
+            earlier,
+            since,
+        ),
         resources_check(usage, missing),
         restarts_check(facts, window_minutes),
     ]
     checks = [r.check for r in results]
     settling = [reason for r in results for reason in r.settling]
     blocked = [reason for r in results for reason in r.blocked]
-    mitigation = last_mitigation(deps, namespace)
-    stable_since = latest([f.ready_since for f in facts if f.active] + [mitigation.finished_at if mitigation else None])
     verdict, recheck_at = verdict_of(checks, settling, stable_since, now, window, blocked)
     names = [str((svc.get("metadata") or {}).get("name")) for svc, _ in services]
     report = RecoveryReport(
@@ -273,8 +290,8 @@ def latest(times: list[datetime | None]) -> datetime | None:
     return max(known) if known else None
 
 
-def clock_text(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%H:%M UTC")
+def clock_text(when: datetime, *, seconds: bool = False) -> str:
+    return when.astimezone(UTC).strftime("%H:%M:%S UTC" if seconds else "%H:%M UTC")
 
 
 def summarize(report: RecoveryReport, settling: list[str], now: datetime, *, waiting_on_human: bool = False) -> str:

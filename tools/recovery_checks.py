@@ -296,29 +296,36 @@ def warning_groups(
 
 
 def warnings_check(
-    groups: list[EventGroup], ignored: int, window_minutes: int, truncated: bool = False, read_limit: int = 0
+    groups: list[EventGroup],
+    ignored: int,
+    window_minutes: int,
+    truncated: bool = False,
+    read_limit: int = 0,
+    earlier: int = 0,
+    since: str = "",
 ) -> CheckResult:
-    """`groups`: Warning events of the window about the deployment, its ReplicaSets and its current pods;
-    `ignored`: those about pods already gone or terminating (the mitigation replaced them); `truncated`: the
-    namespace held more than the `read_limit` Warning events read, so the rest were not seen."""
+    """`groups`: Warning events of the window about the deployment, its ReplicaSets and its current pods, only
+    those `since` the current state began when it began inside the window; `earlier`: those before it; `ignored`:
+    those about pods already gone or terminating (the mitigation replaced them); `truncated`: the namespace held
+    more than the `read_limit` Warning events read, so the rest were not seen."""
     total = sum(g.count for g in groups)
-    note = f"; {ignored} more about pods already replaced (not counted)" if ignored else ""
+    note = f"; {earlier} more from before then, not counted" if earlier else ""
+    note += f"; {ignored} more about pods already replaced (not counted)" if ignored else ""
     partial = f"only the first {read_limit} Warning events of the namespace could be read"
     if truncated:
         note += f"; {partial}"
     evidence = capped([f"{g.reason} {g.object} x{g.count} ({g.last_seen} ago): {g.message}" for g in groups])
     if groups:
         newest = groups[0]
-        detail = (
-            f"{plural(total, 'Warning event')} in the last {window_minutes}m, newest {newest.reason} on {newest.object}"
-        )
+        when = f"since {since}" if since else f"in the last {window_minutes}m"
+        detail = f"{plural(total, 'Warning event')} {when}, newest {newest.reason} on {newest.object}"
         return CheckResult(RecoveryCheck(name="warnings", passed=False, detail=detail + note, evidence=evidence))
     if truncated:
         # The unread events may be the newest ones: "none" would be a guess.
         detail = f"not judged: {partial} and none of them is about it in the last {window_minutes}m; read its "
         detail += "pods' own with list_events(object='pod/<name>', warnings_only=True)"
         return CheckResult(RecoveryCheck(name="warnings", passed=None, detail=detail, evidence=[]))
-    detail = f"no Warning events in the last {window_minutes}m" + note
+    detail = f"no Warning events {f'since {since}' if since else f'in the last {window_minutes}m'}" + note
     return CheckResult(RecoveryCheck(name="warnings", passed=True, detail=detail, evidence=[]))
 
 
