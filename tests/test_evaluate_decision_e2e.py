@@ -271,3 +271,15 @@ async def test_a_new_failing_deployment_is_named_not_called_no_deploy(start: Sta
     ]
     assert assessed["primary_action"] == "SCALE"
     assert "nothing was deployed" not in assessed["summary"] and "web-canary" in assessed["decision"]["reason"]
+
+
+async def test_rolling_back_a_helm_release_s_deployment_warns_about_helm_s_record(start: Start) -> None:
+    env = start("healthy")
+    image = {"spec": {"containers": [{"name": "cart", "image": "registry.example.com/shop/cart:2.5.0"}]}}
+    env.kube.patch("deployments", "cart", {"spec": {"template": image}}, NS, patch_type="strategic")
+    await env.until(lambda: env.get("deployments", "cart")["metadata"]["annotations"].get(
+        "deployment.kubernetes.io/revision") == "4")  # fmt: skip
+    async with Client(env.server("safe")) as client:
+        result = await evaluate(env, client, action="ROLLBACK", deployment="cart")
+    assert (result["verdict"], result["next_tool"]) == ("PROCEED", "rollback_deployment")
+    assert any("Helm release cart" in c and "rollback_helm_release" in c for c in result["cautions"])

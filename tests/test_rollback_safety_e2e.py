@@ -191,3 +191,12 @@ def bad_hash(env: Env) -> str:
     replicasets = env.kube.list("replicasets", NS, label_selector="app=checkout").items
     (bad,) = [rs for rs in replicasets if rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"]
     return str(bad["metadata"]["labels"]["pod-template-hash"])
+
+
+async def test_a_helm_managed_deployment_points_at_the_helm_rollback(env: Env) -> None:
+    async with Client(env.server("safe")) as client:
+        cart = await check_without_writing(env, client, deployment="cart")
+        checkout = await check_without_writing(env, client, deployment="checkout")
+    assert cart["helm_release"] == "cart" and checkout["helm_release"] is None
+    assert "rollback_helm_release(namespace='shop', release='cart')" in cart["next_step"]
+    assert "rollback_helm_release" not in checkout["next_step"]

@@ -235,6 +235,8 @@ def rollback_facts(deps: Deps, seen: Observation, name: str, to_revision: int | 
         item.check: SafetyCheck(item.status, item.detail, item.evidence, item.questions) for item in safety.items
     }
     facts.target_revision = safety.target_revision
+    if safety.helm_release is not None:
+        facts.helm_note = rollback_safety.helm_note(seen.namespace, name, safety.helm_release)
     facts.questions_for_human = list(safety.questions_for_human)
     return facts
 

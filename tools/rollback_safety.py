@@ -49,6 +49,7 @@ PULL_FAILURES = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrIma
 # STATUS values of a pod on its way up or out: not evidence that its revision is bad.
 TRANSIENT = {"Pending", "ContainerCreating", "PodInitializing", "Terminating"}
 PULL_FAILED = re.compile(r'Failed to pull image "([^"]+)"')
+HELM_RELEASE = "meta.helm.sh/release-name"
 
 
 class RollbackSafety(ToolResult):
@@ -68,6 +69,7 @@ class RollbackSafety(ToolResult):
     )
     items: list[SafetyItem]
     questions_for_human: list[str] = Field(description="What only a person can answer, e.g. forward-only migrations.")
+    helm_release: str | None = Field(description="The Helm release managing the deployment: see rollback_helm_release.")
     next_step: str
 
 
@@ -347,6 +349,20 @@ def image_item(images: list[str], number: int | None, seen: Observed) -> SafetyI
     )
 
 
+def helm_release_of(deployment: dict[str, Any]) -> str | None:
+    release = ((deployment.get("metadata") or {}).get("annotations") or {}).get(HELM_RELEASE)
+    return str(release) if release else None
+
+
+def helm_note(namespace: str, name: str, release: str) -> str:
+    """Why a kubectl rollback of a Helm-managed deployment may not be the one to run."""
+    return (
+        f"deployment {name} belongs to Helm release {release}: if the bad change came from a helm upgrade, prefer "
+        f"rollback_helm_release(namespace={namespace!r}, release={release!r}) (helm_history lists its revisions); "
+        "kubectl rollout undo leaves Helm's record at the bad release, and the next helm upgrade reapplies it"
+    )
+
+
 # --- verdict ----------------------------------------------------------------------------------------------------
 
 
@@ -438,6 +454,7 @@ def check_rollback_safety(
         verdict=verdict,
         items=items,
         questions_for_human=questions,
+        helm_release=helm_release_of(seen.deployment),
         next_step=next_step_of(
             verdict,
             items,
@@ -447,5 +464,7 @@ def check_rollback_safety(
             bool((seen.deployment.get("spec") or {}).get("paused")),
         ),
     )
+    if result.helm_release is not None and verdict != "BLOCKED":
+        result.next_step += f". Note: {helm_note(namespace, deployment, result.helm_release)}"
     result.summary = summary_of(result)
     return result

@@ -135,6 +135,7 @@ class RollbackFacts:
     to_revision: int | None = None  # the caller's chosen revision
     questions_for_human: list[str] = field(default_factory=list)
     paused: bool = False  # kubectl refuses to roll back a paused deployment until it is resumed
+    helm_note: str | None = None  # the deployment belongs to a Helm release: why helm rollback may be the one
 
 
 def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> Walk:
@@ -236,6 +237,8 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
     else:
         walk.go(q, "unknown", "unanswered", state_evidence or ["stateful dependencies were not checked"])
 
+    if facts.helm_note:
+        walk.cautions.insert(0, facts.helm_note[0].upper() + facts.helm_note[1:] + ".")  # first: never cut by the cap
     arguments: dict[str, Any] = {"namespace": ns, "deployment": name}
     if facts.to_revision is not None:
         arguments["to_revision"] = facts.to_revision
