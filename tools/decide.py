@@ -4,10 +4,11 @@ Order of the rules (first match wins):
 1. ROLLBACK  a deployment rolled out in the last 2 hours and its own pods are failing;
 2. ISOLATE   failing pods of one component have Warning events (or logs) naming another component's pods;
 3. SCALE     load: CPU near the limit, an HPA pinned at max with metrics above target, or OOMKilled containers;
-4. unknown cause with something failing: ROLLBACK if any recent deploy exists, otherwise SCALE;
-5. NONE      nothing is failing.
+4. unknown cause with something failing (or a deployment short of replicas with no pod to show for it): ROLLBACK
+   if any recent deploy exists, otherwise SCALE;
+5. NONE      nothing is failing (as far as the pods read show).
 ISOLATE is checked before SCALE because a poisoned component looks overloaded, and adding replicas of it does not
-remove the poison.
+remove the poison. A ROLLBACK rule counts only deploys that keep an earlier revision to go back to.
 """
 
 from __future__ import annotations
