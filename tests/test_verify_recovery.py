@@ -245,6 +245,14 @@ def test_only_warnings_since_the_current_state_began_count_when_it_began_inside_
     assert quiet.detail == f"no Warning events since {since}; 18 more from before then, not counted"
 
 
+def test_warning_messages_in_the_evidence_have_their_credentials_masked() -> None:
+    leaky = event("Unhealthy", "probe failed: dial postgres://checkout:s3cr3t@orders-db:5432 password=hunter2",
+                  involved="web-1")  # fmt: skip
+    groups, _ = warning_groups([leaky], "web", [], [facts(pod("web-1"))], NOW, WINDOW)
+    [line] = warnings_check(groups, 0, 5).check.evidence
+    assert "s3cr3t" not in line and "hunter2" not in line and "postgres://checkout:[REDACTED]@orders-db" in line
+
+
 def test_warnings_are_not_judged_clean_when_the_namespace_held_more_than_was_read() -> None:
     partial = warnings_check([], 0, 5, truncated=True, read_limit=5000)
     assert partial.check.passed is None

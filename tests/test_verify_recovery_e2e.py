@@ -313,3 +313,26 @@ async def test_warnings_the_mitigation_answered_do_not_keep_a_recovering_service
     )
     assert "more from before then, not counted" in warnings["detail"]
     assert after["verdict"] == "RECOVERING" and after["recheck_at"] is not None, after["summary"]
+
+
+async def test_a_credential_in_a_warning_message_does_not_leave_the_server(start: Start) -> None:
+    env = start("healthy")
+    pod = env.pods("app=checkout")[0]["metadata"]["name"]
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    leaky = {
+        "metadata": {"name": f"{pod}.leaky", "namespace": NS},
+        "type": "Warning",
+        "reason": "Unhealthy",
+        "message": "Readiness probe failed: dial postgres://checkout:s3cr3t@orders-db:5432 password=hunter2",
+        "count": 1,
+        "involvedObject": {"kind": "Pod", "name": pod, "namespace": NS},
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+    }
+    env.kube.create("events", leaky, NS)
+    async with Client(server(env)) as client:
+        result = await client.call_tool("verify_recovery", {"namespace": NS, "deployment": "checkout"})
+    assert not result.is_error and result.structured_content is not None
+    assert check(result.structured_content, "warnings")["passed"] is False  # the warning itself still counts
+    everything = str(result.structured_content) + " ".join(getattr(c, "text", "") for c in result.content)
+    assert "s3cr3t" not in everything and "hunter2" not in everything

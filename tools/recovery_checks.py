@@ -21,6 +21,7 @@ from incident_response.tools.events import EventGroup, group_events
 from incident_response.tools.metrics import NEAR_LIMIT_PERCENT, PodUsage
 from incident_response.tools.podstatus import PodRow
 from incident_response.tools.quantity import human_age, parse_time
+from incident_response.tools.redact import redact
 from incident_response.tools.workloads import RolloutProgress
 
 CheckName = Literal["pods", "endpoints", "warnings", "resources", "restarts"]
@@ -50,7 +51,9 @@ def plural(count: int, noun: str) -> str:
 
 
 def capped(lines: list[str]) -> list[str]:
-    cut = [line if len(line) <= MAX_EVIDENCE_CHARS else line[: MAX_EVIDENCE_CHARS - 3] + "..." for line in lines]
+    """Evidence lines, credentials masked (event messages quote probes, URLs and commands) and bounded."""
+    masked = [redact(line)[0] for line in lines]
+    cut = [line if len(line) <= MAX_EVIDENCE_CHARS else line[: MAX_EVIDENCE_CHARS - 3] + "..." for line in masked]
     if len(cut) <= MAX_EVIDENCE:
         return cut
     return [*cut[: MAX_EVIDENCE - 1], f"... and {len(cut) - MAX_EVIDENCE + 1} more"]
