@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
+from incident_response.tools.events import group_events
 from incident_response.tools.redact import MASK, redact
 
 
@@ -27,3 +30,16 @@ def test_credentials_are_masked(line: str, secret: str) -> None:
 def test_ordinary_lines_are_untouched() -> None:
     line = "2026-05-01T12:00:00Z GET /api/cart 200 12ms user=bob"
     assert redact(line) == (line, 0)
+
+
+def test_event_messages_are_masked_before_any_tool_quotes_them() -> None:
+    """list_events, assess_namespace, verify_recovery and the handoff all group events through group_events."""
+    now = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
+    probe = "Readiness probe failed: Get http://admin:hunter2pass@10.0.0.7:8080/health: connection refused"
+    event = {
+        "type": "Warning", "reason": "Unhealthy", "message": probe, "count": 3,
+        "involvedObject": {"kind": "Pod", "name": "web-1"}, "lastTimestamp": "2026-11-27T02:59:00Z",
+    }  # fmt: skip
+    [group] = group_events([event], now)
+    assert "hunter2pass" not in group.message and MASK in group.message
+    assert group.message.startswith("Readiness probe failed: Get http://admin:") and group.count == 3

@@ -11,6 +11,7 @@ from incident_response.tools import errors
 from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.models import ToolResult, Truncation
 from incident_response.tools.quantity import age_seconds, human_age, parse_time
+from incident_response.tools.redact import redact
 
 MAX_MESSAGE = 300
 FETCH_LIMIT = 5000
@@ -61,7 +62,9 @@ def group_events(events: list[dict[str, Any]], now: datetime, since: timedelta |
             continue
         involved = event.get("involvedObject") or event.get("regarding") or {}
         obj = f"{str(involved.get('kind', '')).lower()}/{involved.get('name')}"
-        message = str(event.get("message") or event.get("note") or "").strip()[:MAX_MESSAGE]
+        # Masked before it is cut, so a cut cannot leave half a credential unrecognised. Probe URLs and failed
+        # pulls quote credentials in event messages as often as logs do.
+        message = redact(str(event.get("message") or event.get("note") or "").strip())[0][:MAX_MESSAGE]
         key = (str(event.get("type") or "Normal"), str(event.get("reason") or ""), obj, message)
         count = int(event.get("count") or (event.get("series") or {}).get("count") or 1)
         if key in groups:
