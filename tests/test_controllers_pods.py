@@ -163,6 +163,35 @@ def test_hpa_scales_on_cpu_and_reports_pinned_at_max() -> None:
     assert rescale[0]["message"].startswith("New size: 3; reason: cpu resource utilization")
 
 
+def test_hpa_leaves_a_target_scaled_to_zero_alone() -> None:
+    """Scaling a deployment to 0 turns its autoscaler off (upstream: ScalingDisabled); minReplicas does not undo it."""
+    cluster = make()
+    cluster.store.create(DEPLOYMENTS, deployment_body("web", replicas=0, cpu=("250m", "500m")))
+    cluster.store.create(
+        HPAS,
+        {
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                "minReplicas": 2,
+                "maxReplicas": 4,
+            },
+        },
+    )
+
+    def disabled() -> bool:
+        status = cluster.store.get(HPAS, "default", "web").get("status", {})
+        reasons = {c["type"]: c["reason"] for c in status.get("conditions", [])}
+        return reasons.get("ScalingActive") == "ScalingDisabled"
+
+    assert cluster.run_until(disabled, timeout=5)
+    cluster.run_for(2)  # ten HPA syncs
+    status = cluster.store.get(HPAS, "default", "web")["status"]
+    assert (status["currentReplicas"], status["desiredReplicas"]) == (0, 0)
+    assert cluster.store.get(DEPLOYMENTS, "default", "web")["spec"]["replicas"] == 0
+    assert not [e for e in cluster.store.items(EVENTS, "default") if e["reason"] == "SuccessfulRescale"]
+
+
 def test_garbage_collection_removes_dependents_of_a_deleted_deployment() -> None:
     cluster = make()
     cluster.store.create(DEPLOYMENTS, deployment_body("web", replicas=2))
