@@ -112,14 +112,18 @@ def rollout_time(deploy: dict[str, Any], replicasets: list[dict[str, Any]]) -> d
     ]
     if created is not None and all(when is None or when <= created for when in others):
         return created
+    # A reused ReplicaSet (a rollback) is as old as the revision it first was: the Progressing condition dates the
+    # rollout instead. Its lastUpdateTime moves with each reason (progress, then NewReplicaSetAvailable when done);
+    # lastTransitionTime moves only when the status flips, which a rollout that keeps progressing never does.
     progressed = None
     for condition in (deploy.get("status") or {}).get("conditions") or []:
         if condition.get("type") == "Progressing" and condition.get("reason") in (
             "ReplicaSetUpdated",
             "NewReplicaSetCreated",
             "FoundNewReplicaSet",
+            "NewReplicaSetAvailable",
         ):
-            progressed = parse_time(condition.get("lastTransitionTime") or condition.get("lastUpdateTime"))
+            progressed = parse_time(condition.get("lastUpdateTime") or condition.get("lastTransitionTime"))
     candidates = [t for t in (created, progressed) if t is not None]
     return max(candidates) if candidates else None
 
