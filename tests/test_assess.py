@@ -8,10 +8,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from incident_response.tools import errors
-from incident_response.tools.assess import MAX_LISTED_HPAS, MAX_LISTED_ROLLOUTS, build_assessment, observe
+from incident_response.tools.assess import (
+    MAX_LISTED_HPAS,
+    MAX_LISTED_ROLLOUTS,
+    MAX_NODES_READ,
+    build_assessment,
+    observe,
+)
 from incident_response.tools.decision import scale_facts
 
-from .builders import container_status, deployment, hpa, pod, replicaset
+from .builders import container_status, deployment, event, hpa, node, pod, replicaset, service
 from .fakekube import FakeKube
 
 
@@ -81,6 +87,21 @@ def test_scaling_sends_to_a_rollback_only_when_an_earlier_revision_is_kept() -> 
     assert not scale_facts(kube, seen, "fresh").recently_rolled_out
 
 
+def test_scaling_a_new_canary_sends_to_its_rollback_which_pulls_it() -> None:
+    kube = ListOnly()
+    for role in ("canary", "stable"):
+        deploy = deployment(f"web-{role}", revision=1, image=f"shop/web:{role}")
+        deploy["spec"]["template"]["metadata"]["labels"] = {"app": "web", "version": role}
+        kube.put("deployments", deploy)
+        rs = replicaset(f"web-{role}", "h1", revision=1, image=f"shop/web:{role}")
+        rs["metadata"]["creationTimestamp"] = stamp(timedelta(minutes=5 if role == "canary" else 60 * 24))
+        kube.put("replicasets", rs)
+    kube.put("services", service("web", {"app": "web"}))
+    seen = observe(kube, "shop")
+    assert scale_facts(kube, seen, "web-canary").recently_rolled_out
+    assert not scale_facts(kube, seen, "web-stable").recently_rolled_out
+
+
 def test_vertical_scaling_names_the_container_that_ran_out_of_memory() -> None:
     kube = ListOnly()
     web = deployment("web", revision=1, image="shop/web:1")
@@ -108,3 +129,76 @@ def test_a_deployment_whose_pods_were_never_created_is_not_healthy() -> None:
     assert assessment.primary_action != "NONE"
     assert any("deployment web: 3 replicas unavailable" in line for line in assessment.decision.evidence)
     assert "no deployment is unavailable" not in assessment.summary
+
+
+class NodesForbidden(ListOnly):
+    def __init__(self) -> None:
+        super().__init__()
+        self.node_gets: list[str] = []
+
+    def get(self, resource: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+        if resource == "nodes":
+            self.node_gets.append(name)
+            if not self.objects.get(("nodes", None, name)):
+                raise errors.Forbidden("nodes is forbidden", code=403, reason="Forbidden")
+        return super().get(resource, name, namespace)
+
+
+def web_across_nodes(kube: ListOnly, down: str = "node-2") -> None:
+    """web with a pod on each of node-1..3; the one on `down` is not ready."""
+    kube.put("deployments", deployment("web"))
+    for n in (1, 2, 3):
+        name = f"node-{n}"
+        statuses = [container_status("web", ready=name != down)]
+        kube.put("pods", pod(f"web-{n}", deployment="web", node=name, containers=statuses))
+
+
+def test_the_node_of_the_failing_pods_is_read_and_blamed_when_not_ready() -> None:
+    kube = NodesForbidden()
+    web_across_nodes(kube)
+    for n in (1, 2, 3):
+        kube.put("nodes", node(f"node-{n}", ready=n != 2))
+    seen = observe(kube, "shop")
+    assert kube.node_gets == ["node-2"], "only the nodes hosting failing pods are read"
+    assert seen.facts.nodes["node-2"].problems == ["Ready=False"]
+    assessment = build_assessment(kube, "shop")
+    assert (assessment.decision.target, assessment.decision.next_tool) == ("node/node-2", "cordon_node")
+
+
+def test_an_unreadable_node_is_judged_by_its_pods_events_and_overdue_deletions() -> None:
+    kube = NodesForbidden()
+    web_across_nodes(kube)
+    reported = event("NodeNotReady", "Node is not ready", involved="web-2")
+    reported["lastTimestamp"] = stamp(timedelta(minutes=3))
+    kube.put("events", reported)
+    seen = observe(kube, "shop")
+    assert "nodes" in seen.unreadable
+    assert seen.facts.nodes["node-2"].problems == ["NodeNotReady events about its pods"]
+    assert build_assessment(kube, "shop").decision.target == "node/node-2"
+
+    quiet = NodesForbidden()
+    web_across_nodes(quiet)
+    stuck = quiet.objects[("pods", "shop", "web-2")]
+    stuck["metadata"]["deletionTimestamp"] = stamp(timedelta(minutes=10))
+    assert observe(quiet, "shop").facts.nodes["node-2"].problems == [
+        "pods there are past their deletion time (its kubelet does not answer)"
+    ]
+
+
+def test_a_failing_pod_on_an_unreadable_node_with_no_sign_blames_no_node() -> None:
+    kube = NodesForbidden()
+    web_across_nodes(kube)
+    decision = build_assessment(kube, "shop").decision
+    assert decision.primary_action == "SCALE" and not (decision.target or "").startswith("node/")
+
+
+def test_node_reads_are_capped() -> None:
+    kube = NodesForbidden()
+    kube.put("deployments", deployment("web"))
+    for n in range(MAX_NODES_READ + 3):
+        kube.put("nodes", node(f"node-{n}"))
+        kube.put("pods", pod(f"web-{n}", deployment="web", node=f"node-{n}",
+                             containers=[container_status("web", ready=False)]))  # fmt: skip
+    seen = observe(kube, "shop")
+    assert len(kube.node_gets) == MAX_NODES_READ
+    assert sum(1 for state in seen.facts.nodes.values() if not state.read) == 3

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import pytest
+
 from incident_response.tools.decide import Facts, RecentRollout, decide, find_poisonings
+from incident_response.tools.suspects import CanaryPair, NodeState, Placement
 
 
 def rollout(name: str = "web", minutes: int = 10, unavailable: int = 0) -> RecentRollout:
@@ -98,3 +101,117 @@ def test_events_naming_another_components_pod_are_isolation_evidence() -> None:
 def test_a_component_naming_itself_is_not_poisoning() -> None:
     found = find_poisonings([("web-1", "web-2 timed out")], {"web-1": "web", "web-2": "web"}, {}, {}, {"web"}, {})
     assert found == []
+
+
+# --- a failing node ------------------------------------------------------------------------------------------------
+
+DOWN = NodeState(["Ready=Unknown, NodeStatusUnknown: Kubelet stopped posting node status."])
+
+
+def spread(failing_on: dict[str, str]) -> tuple[list[Placement], dict[str, list[str]]]:
+    """web and api with one pod on each of node-1..3; the pods named in `failing_on` (pod -> STATUS) fail."""
+    placements = [
+        Placement(f"{app}-{n}", app, f"node-{n}", failing_on.get(f"{app}-{n}", "Running"), f"{app}-{n}" in failing_on,
+                  "0/1" if f"{app}-{n}" in failing_on else "1/1")
+        for app in ("web", "api") for n in (1, 2, 3)
+    ]  # fmt: skip
+    failing: dict[str, list[str]] = {}
+    for place in placements:
+        if place.failing:
+            failing.setdefault(place.component, []).append(f"{place.pod} {place.status}")
+    return placements, failing
+
+
+def test_pods_failing_only_on_a_notready_node_isolate_the_node_before_any_rollback() -> None:
+    placements, failing = spread({"web-2": "Running", "api-2": "Running"})
+    # web was also rolled out 10 minutes ago: its pods elsewhere running fine clear the code, not the node.
+    facts = Facts("shop", failing=failing, recent_rollouts=[rollout("web")], placements=placements,
+                  nodes={"node-2": DOWN})  # fmt: skip
+    decision = decide(facts)
+    assert (decision.primary_action, decision.rule, decision.target) == ("ISOLATE", "failing node", "node/node-2")
+    assert (decision.next_tool, decision.next_arguments) == ("cordon_node", {"node": "node-2"})
+    assert "Ready=Unknown" in decision.evidence[0]
+    assert "api-2 Running 0/1 ready" in decision.evidence[1] and "web-2" in decision.evidence[1]
+    assert "web on node-1, node-3" in decision.evidence[2]
+    assert "drain_node" in decision.reason
+
+
+def test_a_cordoned_failing_node_is_drained() -> None:
+    placements, failing = spread({"web-2": "Running"})
+    cordoned = NodeState(DOWN.problems, cordoned=True)
+    decision = decide(Facts("shop", failing=failing, placements=placements, nodes={"node-2": cordoned}))
+    assert (decision.next_tool, decision.next_arguments) == ("drain_node", {"node": "node-2"})
+
+
+def test_pods_showing_their_node_lost_blame_a_node_that_could_not_be_read() -> None:
+    placements, failing = spread({"web-2": "Unknown", "api-2": "Unknown"})
+    decision = decide(Facts("shop", failing=failing, placements=placements, nodes={"node-2": NodeState(read=False)}))
+    assert (decision.target, decision.next_tool) == ("node/node-2", "cordon_node")
+    assert "STATUS Unknown/NodeLost" in decision.evidence[0]
+
+
+@pytest.mark.parametrize(
+    ("nodes", "failing_on"),
+    [
+        # Every node is Ready and the pods fail everywhere: no node to blame.
+        ({"node-1": NodeState(), "node-2": NodeState(), "node-3": NodeState()},
+         {f"web-{n}": "CrashLoopBackOff" for n in (1, 2, 3)}),
+        # node-2 is down, but web fails on the healthy nodes as well: the node is not the explanation.
+        ({"node-2": DOWN}, {f"web-{n}": "CrashLoopBackOff" for n in (1, 2, 3)}),
+        # node-2 is down and holds one failing pod, but most failures are elsewhere.
+        ({"node-2": DOWN}, {"api-2": "Running", "web-1": "CrashLoopBackOff", "web-3": "CrashLoopBackOff"}),
+    ],
+)  # fmt: skip
+def test_failures_not_concentrated_on_a_failing_node_do_not_blame_a_node(
+    nodes: dict[str, NodeState], failing_on: dict[str, str]
+) -> None:
+    placements, failing = spread(failing_on)
+    decision = decide(Facts("shop", failing=failing, placements=placements, nodes=nodes))
+    assert decision.primary_action == "SCALE" and decision.rule.startswith("unknown cause")
+    assert decision.next_tool != "cordon_node" and not (decision.target or "").startswith("node/")
+
+
+# --- a failing canary ----------------------------------------------------------------------------------------------
+
+
+def pair(services: list[str] | None = None, stable_ready: int = 4) -> CanaryPair:
+    return CanaryPair(app="web", canary="web-canary", stable="web-stable",
+                      services=["web"] if services is None else services, stable_ready=stable_ready,
+                      stable_replicas=4, canary_replicas=1)  # fmt: skip
+
+
+CRASHING_CANARY = {"web-canary": ["web-canary-1 CrashLoopBackOff"]}
+
+
+@pytest.mark.parametrize("history", [[], ["web:1.9"]], ids=["new canary", "canary with an earlier revision"])
+def test_a_failing_canary_beside_a_healthy_stable_is_pulled_not_scaled_or_undone(history: list[str]) -> None:
+    new = rollout("web-canary").model_copy(update={"revision": 2 if history else 1, "previous_images": history})
+    decision = decide(Facts("shop", failing=CRASHING_CANARY, recent_rollouts=[new], canaries=[pair()]))
+    assert (decision.primary_action, decision.rule, decision.target) == (
+        "ROLLBACK", "failing canary", "deployment/web-canary"
+    )  # fmt: skip
+    assert (decision.next_tool, decision.next_arguments) == ("rollback_canary", {"namespace": "shop", "app": "web"})
+    assert "web-canary-1 CrashLoopBackOff" in decision.evidence[0]
+    assert "4/4 replicas ready" in decision.evidence[1] and "service web" in decision.evidence[2]
+
+
+def test_a_canary_whose_replicas_were_never_created_is_pulled_too() -> None:
+    decision = decide(Facts("shop", unavailable={"web-canary": 1}, canaries=[pair()]))
+    assert decision.next_tool == "rollback_canary" and "1 replicas unavailable" in decision.evidence[0]
+
+
+@pytest.mark.parametrize(
+    ("failing", "canary"),
+    [
+        (CRASHING_CANARY | {"web-stable": ["web-stable-1 CrashLoopBackOff"]}, pair()),  # stable fails too
+        (CRASHING_CANARY, pair(stable_ready=0)),  # nothing of stable is ready to take the traffic
+        (CRASHING_CANARY, pair(services=[])),  # no Service sends traffic to both
+        ({"web-stable": ["web-stable-1 CrashLoopBackOff"]}, pair()),  # the canary is fine
+    ],
+    ids=["stable fails too", "stable not ready", "no shared service", "canary fine"],
+)
+def test_a_canary_pair_is_no_canary_rollback_unless_only_the_canary_fails(
+    failing: dict[str, list[str]], canary: CanaryPair
+) -> None:
+    decision = decide(Facts("shop", failing=failing, canaries=[canary]))
+    assert decision.rule != "failing canary" and decision.next_tool != "rollback_canary"

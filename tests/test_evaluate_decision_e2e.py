@@ -263,14 +263,63 @@ async def test_a_recent_deploy_without_history_does_not_send_the_walk_in_circles
 
 
 async def test_a_new_failing_deployment_is_named_not_called_no_deploy(start: Start) -> None:
-    env = start("canary")  # web-canary was created 12 minutes ago and crash-loops: revision 1, nothing to roll back to
+    env = start("canary")  # web-canary was created 12 minutes ago and crash-loops: revision 1, nothing to undo
     async with Client(env.server("safe")) as client:
         assessed = await call(client, "assess_namespace", namespace=NS)
     assert [(r["deployment"], r["revision"], r["previous_images"]) for r in assessed["recent_rollouts"]] == [
         ("web-canary", 1, [])
     ]
-    assert assessed["primary_action"] == "SCALE"
     assert "nothing was deployed" not in assessed["summary"] and "web-canary" in assessed["decision"]["reason"]
+    assert any("web-canary rolled out revision 1 12 minutes ago" in line for line in assessed["decision"]["evidence"])
+
+
+async def test_a_failing_canary_is_pulled_and_stable_given_full_capacity(start: Start) -> None:
+    env = start("canary")
+    async with Client(env.server("safe")) as client:
+        result = await evaluate(env, client)
+        assert (result["action"], result["target"], result["verdict"]) == ("ROLLBACK", "deployment/web-canary",
+                                                                           "PROCEED")  # fmt: skip
+        assert (result["next_tool"], result["next_arguments"]) == ("rollback_canary", {"namespace": NS, "app": "web"})
+        assert result["assessment"]["rule"] == "failing canary"
+        assert answers(result) == [("yes", "cluster")] * 4
+        plan = await planned(client, result)
+        # Asked to scale the canary instead (it shows no load), the tree sends the caller back to pulling it.
+        scaled = await evaluate(env, client, action="SCALE", deployment="web-canary")
+        assert (scaled["verdict"], scaled["alternative"], scaled["next_tool"]) == ("TRY_INSTEAD", "ROLLBACK", TOOL)
+        assert scaled["next_arguments"]["deployment"] == "web-canary"
+        sent = {k: v for k, v in scaled["next_arguments"].items() if k != "namespace"}
+        following = await evaluate(env, client, **sent)
+    assert [step.split(" -n ")[0] for step in plan["steps"]] == [
+        "kubectl scale deployment/web-canary --replicas=0", "kubectl scale deployment/web-stable --replicas=5"
+    ]  # fmt: skip
+    assert (following["verdict"], following["next_tool"]) == ("PROCEED", "rollback_canary")
+
+
+async def test_a_notready_node_is_cordoned_then_drained(start: Start) -> None:
+    env = start("node-failure")
+    async with Client(env.server("safe")) as client:
+        result = await evaluate(env, client)
+        assert (result["action"], result["target"], result["verdict"]) == ("ISOLATE", "node/node-2", "PROCEED")
+        assert (result["next_tool"], result["next_arguments"]) == ("cordon_node", {"node": "node-2"})
+        assert answers(result) == [("yes", "cluster")] * 3
+        assert any("Ready=Unknown" in line for line in result["steps"][0]["evidence"])
+        assert "drain_node(node=node-2)" in result["reason"]
+        assert any("drain_node(node=node-2)" in caution for caution in result["cautions"])
+        cordon = await planned(client, result)
+        drain = await planned(client, {"next_tool": "drain_node", "next_arguments": {"node": "node-2"}})
+        # Scaling an app whose pods fail only there is sent to the node instead; a healthy node is left alone.
+        scaled = await evaluate(env, client, action="SCALE", deployment="checkout")
+        healthy = await evaluate(env, client, action="ISOLATE", node="node-1")
+        unknown = await refused(client, TOOL, namespace=NS, node="node-9")
+        mixed = await refused(client, TOOL, namespace=NS, node="node-2", deployment="checkout")
+    assert cordon["command"].startswith("kubectl cordon node-2")
+    assert "NO ROOM" not in drain["summary"]
+    assert (scaled["verdict"], scaled["alternative"], scaled["next_arguments"]) == (
+        "TRY_INSTEAD", "ISOLATE", {"namespace": NS, "action": "ISOLATE", "node": "node-2"}
+    )  # fmt: skip
+    assert healthy["target"] == "node/node-1" and healthy["next_tool"] not in ("cordon_node", "drain_node")
+    assert answers(healthy) == [("no", "cluster")]
+    assert "node 'node-9' was not found" in unknown and "node= goes with action=ISOLATE" in mixed
 
 
 async def test_rolling_back_a_helm_release_s_deployment_warns_about_helm_s_record(start: Start) -> None:

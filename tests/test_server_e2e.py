@@ -86,6 +86,29 @@ async def test_assess_namespace_picks_the_playbooks_action(
         assert decision["evidence"], "the events naming the culprit are the evidence"
 
 
+@pytest.mark.parametrize(
+    ("scenario", "action", "target", "next_tool", "next_arguments", "planned"),
+    [
+        ("canary", "ROLLBACK", "deployment/web-canary", "rollback_canary", {"namespace": "shop", "app": "web"},
+         ["kubectl scale deployment/web-canary --replicas=0", "kubectl scale deployment/web-stable --replicas=5"]),
+        ("node-failure", "ISOLATE", "node/node-2", "cordon_node", {"node": "node-2"}, ["kubectl cordon node-2"]),
+    ],
+)  # fmt: skip
+async def test_assess_namespace_pulls_a_failing_canary_and_cordons_a_failing_node(
+    sim_factory: Callable[..., RunningSim], scenario: str, action: str, target: str, next_tool: str,
+    next_arguments: dict[str, Any], planned: list[str],
+) -> None:  # fmt: skip
+    sim = sim_factory(scenario)
+    async with Client(build_server(settings_for(sim))) as client:
+        assessment = await assess_until(client, sim, action)
+        decision = assessment["decision"]
+        assert (decision["target"], decision["next_tool"]) == (target, next_tool)
+        assert decision["next_arguments"] == next_arguments
+        plan = await call(client, decision["next_tool"], decision["next_arguments"])
+    assert plan["status"] == "pending" and plan["token"]
+    assert [step.split(" -n ")[0].split(" --context")[0] for step in plan["steps"]] == planned
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS)
 async def test_list_pods_status_is_kubectls_status_column(
     sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], scenario: str

@@ -24,7 +24,9 @@ from incident_response.tools.metrics import NEAR_LIMIT_PERCENT, PodUsage, pod_us
 from incident_response.tools.models import ToolResult
 from incident_response.tools.pods import FetchedPods, fetch_pods
 from incident_response.tools.podstatus import PodRow, component_of, pod_row
+from incident_response.tools.quantity import parse_time
 from incident_response.tools.redact import redact
+from incident_response.tools.suspects import NodeState, Placement, canary_pairs, node_problems
 from incident_response.tools.workloads import (
     RECENT_ROLLOUT_SECONDS,
     images_of,
@@ -44,6 +46,7 @@ MAX_WARNING_REASONS = 10
 WARNING_WINDOW = timedelta(minutes=60)
 LOG_SAMPLE_PODS = 3  # failing pods whose logs are searched for a poisoner when events name none
 LOG_SAMPLE_LINES = 30
+MAX_NODES_READ = 5  # nodes hosting failing pods read per assessment, those with the most failing pods first
 
 
 class WarningReason(BaseModel):
@@ -167,9 +170,44 @@ class Observation:
         return next((d for d in self.deployments if (d.get("metadata") or {}).get("name") == name), None)
 
 
+def read_nodes(
+    kube: Kube, placements: list[Placement], pods: list[dict[str, Any]], groups: list[EventGroup], now: datetime,
+    blind: list[str],
+) -> dict[str, NodeState]:  # fmt: skip
+    """The nodes hosting failing pods: conditions, taints, cordon. A node not read (forbidden, gone, or past the cap)
+    is judged by its pods instead: deletions overdue there, NodeNotReady events about them."""
+    failing = Counter(p.node for p in placements if p.failing and p.node)
+    overdue = {
+        str((pod.get("metadata") or {}).get("name"))
+        for pod in pods
+        if (gone := parse_time((pod.get("metadata") or {}).get("deletionTimestamp"))) is not None and gone < now
+    }
+    reported = {g.object.removeprefix("pod/") for g in groups if g.reason == "NodeNotReady"}
+    states: dict[str, NodeState] = {}
+    for index, (node, _) in enumerate(sorted(failing.items(), key=lambda item: (-item[1], item[0]))):
+        if index < MAX_NODES_READ and "nodes" not in blind:
+            try:
+                found = kube.get("nodes", node)
+                unschedulable = bool((found.get("spec") or {}).get("unschedulable"))
+                states[node] = NodeState(node_problems(found), cordoned=unschedulable)
+                continue
+            except errors.Forbidden:
+                blind.append("nodes")
+            except errors.NotFound:
+                pass
+        here = {p.pod for p in placements if p.node == node and p.failing}
+        signs = []
+        if here & overdue:
+            signs.append("pods there are past their deletion time (its kubelet does not answer)")
+        if here & reported:
+            signs.append("NodeNotReady events about its pods")
+        states[node] = NodeState(signs, read=False)
+    return states
+
+
 def observe(kube: Kube, namespace: str) -> Observation:
-    """Read the namespace once (pods, deployments, ReplicaSets, Services, HPAs, metrics, Warning events) and shape
-    the facts the playbook's decisions are made on."""
+    """Read the namespace once (pods, deployments, ReplicaSets, Services, HPAs, metrics, Warning events, and the
+    nodes its failing pods run on) and shape the facts the playbook's decisions are made on."""
     now = datetime.now(UTC)
     fetched = fetch_pods(kube, namespace)
     pods = [pod for pod, _ in fetched.pods]
@@ -230,6 +268,8 @@ def observe(kube: Kube, namespace: str) -> Observation:
         poisonings = find_poisonings(messages, components, ip_component, ip_pod, set(failing), labels)
     for poisoning in poisonings:
         poisoning.services = fronting(services, [labels.get(p, {}) for p in poisoning.culprit_pods])
+    placements = [Placement(r.name, components[r.name], r.node, r.status, r.problem, r.ready) for r in rows]
+    nodes = read_nodes(kube, placements, pods, groups, now, blind)
 
     facts = Facts(
         namespace=namespace,
@@ -241,6 +281,9 @@ def observe(kube: Kube, namespace: str) -> Observation:
         poisonings=poisonings,
         unread=unread_text(fetched),
         unavailable=unavailable_without_failing_pods(deployments, set(failing)),
+        placements=placements,
+        nodes=nodes,
+        canaries=canary_pairs(deployments, services),
     )
     return Observation(
         namespace=namespace, now=now, fetched=fetched, pods=pods, rows=rows, components=components,

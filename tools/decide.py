@@ -1,14 +1,22 @@
 """The playbook's decision framework as a pure function: one primary action from the assessment's facts.
 
 Order of the rules (first match wins):
-1. ROLLBACK  a deployment rolled out in the last 2 hours and its own pods are failing;
-2. ISOLATE   failing pods of one component have Warning events (or logs) naming another component's pods;
-3. SCALE     load: CPU near the limit, an HPA pinned at max with metrics above target, or OOMKilled containers;
-4. unknown cause with something failing (or a deployment short of replicas with no pod to show for it): ROLLBACK
+1. ISOLATE   a node: failing pods concentrated on a node that is NotReady/unreachable (or whose pods show it lost),
+             while the same apps' pods on other nodes are fine -> cordon it (then drain);
+2. ROLLBACK  a canary: the canary half of a canary/stable pair fails while the stable half, behind the same Service,
+             is healthy -> rollback_canary (canary to zero, stable to full capacity);
+3. ROLLBACK  a deployment rolled out in the last 2 hours and its own pods are failing;
+4. ISOLATE   failing pods of one component have Warning events (or logs) naming another component's pods;
+5. SCALE     load: CPU near the limit, an HPA pinned at max with metrics above target, or OOMKilled containers;
+6. unknown cause with something failing (or a deployment short of replicas with no pod to show for it): ROLLBACK
    if any recent deploy exists, otherwise SCALE;
-5. NONE      nothing is failing (as far as the pods read show).
-ISOLATE is checked before SCALE because a poisoned component looks overloaded, and adding replicas of it does not
-remove the poison. A ROLLBACK rule counts only deploys that keep an earlier revision to go back to.
+7. NONE      nothing is failing (as far as the pods read show).
+The node rule comes first because a dead node makes every app with pods on it look broken, a fresh deploy included:
+the same apps running fine on other nodes is what clears the code. The canary rule comes before the rollout rule
+because a canary is built to be pulled: scaling it to zero sends its traffic to the known-good stable at once, while
+undoing its revision keeps it in traffic (and a new canary has no revision to go back to). ISOLATE is checked before
+SCALE because a poisoned component looks overloaded, and adding replicas of it does not remove the poison. A
+ROLLBACK rule counts only deploys that keep an earlier revision to go back to.
 """
 
 from __future__ import annotations
@@ -20,7 +28,17 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from incident_response.tools.suspects import (
+    CanaryPair,
+    NodeFailure,
+    NodeState,
+    Placement,
+    find_failing_canary,
+    find_node_failure,
+)
+
 Action = Literal["ROLLBACK", "SCALE", "ISOLATE", "NONE"]
+MAX_NAMED = 5
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9]")
 
 
@@ -57,6 +75,9 @@ class Facts:
     poisonings: list[Poisoning] = field(default_factory=list)
     unread: str | None = None  # the pods a truncated read left out ("1000 more pods"); None: every pod was read
     unavailable: dict[str, int] = field(default_factory=dict)  # deployment -> replicas unavailable, no pod failing
+    placements: list[Placement] = field(default_factory=list)  # every pod read: where it runs, whether it fails
+    nodes: dict[str, NodeState] = field(default_factory=dict)  # nodes hosting failing pods, as read
+    canaries: list[CanaryPair] = field(default_factory=list)  # canary/stable pairs rollback_canary accepts
 
 
 @dataclass
@@ -120,8 +141,68 @@ def on_deployment(
     )  # fmt: skip
 
 
+def node_decision(failure: NodeFailure) -> Decision:
+    node = failure.node
+    elsewhere = [f"{app} on {', '.join(where[:3])}" for app, where in sorted(failure.fine_elsewhere.items())]
+    evidence = [
+        f"node {node}: {'; '.join(failure.problems)}",
+        f"{len(failure.failing_pods)} failing pods on it: {', '.join(failure.failing_pods[:MAX_NAMED])}",
+        f"the same apps run fine on other nodes: {'; '.join(elsewhere[:MAX_NAMED])}",
+    ]
+    if failure.other_nodes:
+        evidence.append(f"other suspect nodes: {', '.join(failure.other_nodes[:MAX_NAMED])}")
+    # A cordoned node takes no new pods already: what is left is moving the ones it holds.
+    tool, step = ("drain_node", "drain it") if failure.cordoned else ("cordon_node", "cordon it")
+    return Decision(
+        primary_action="ISOLATE",
+        rule="failing node",
+        target=f"node/{node}",
+        reason=f"the failing pods ({', '.join(failure.components[:MAX_NAMED])}) run on node {node}, which is failing "
+        f"({failure.problems[0]}), while the same apps' pods on other nodes are fine: {step} so no new pod lands "
+        "there" + ("" if failure.cordoned else ", then drain it (drain_node) to move its pods"),
+        evidence=evidence,
+        next_tool=tool,
+        next_arguments={"node": node},
+    )
+
+
+def canary_decision(facts: Facts, pair: CanaryPair) -> Decision:
+    failing = facts.failing.get(pair.canary, [])
+    evidence = [
+        f"deployment {pair.canary} is the canary of {pair.app}: "
+        + (f"{len(failing)} of its pods are failing: {', '.join(failing[:MAX_NAMED])}" if failing
+           else f"{facts.unavailable.get(pair.canary, 0)} replicas unavailable"),
+        f"deployment {pair.stable}, the stable half, has {pair.stable_ready}/{pair.stable_replicas} replicas ready and "
+        "no failing pod",
+        f"service {', '.join(pair.services[:3])} sends traffic to both",
+    ]  # fmt: skip
+    evidence += [
+        f"deployment {r.deployment} rolled out revision {r.revision} {r.minutes_ago} minutes ago "
+        f"({', '.join(r.images)})"
+        for r in facts.recent_rollouts
+        if r.deployment == pair.canary
+    ]
+    return Decision(
+        primary_action="ROLLBACK",
+        rule="failing canary",
+        target=f"deployment/{pair.canary}",
+        reason=f"the canary {pair.canary} fails while {pair.stable} behind the same Service is healthy: scale the "
+        f"canary to zero and give {pair.stable} full capacity ({pair.stable_replicas} + {pair.canary_replicas} "
+        "replicas)",
+        evidence=evidence,
+        next_tool="rollback_canary",
+        next_arguments={"namespace": facts.namespace, "app": pair.app},
+    )
+
+
 def decide(facts: Facts) -> Decision:
     ns = facts.namespace
+    failed_node = find_node_failure(facts.placements, facts.nodes)
+    if failed_node is not None:
+        return node_decision(failed_node)
+    canary = find_failing_canary(facts.canaries, facts.failing, facts.unavailable)
+    if canary is not None:
+        return canary_decision(facts, canary)
     # Only a deploy that keeps an earlier revision can be rolled back (a new deployment, or one whose history is
     # pruned, cannot): the others would point rollback_deployment at nothing and send the trees round.
     undoable = [r for r in facts.recent_rollouts if r.previous_images]

@@ -3,6 +3,7 @@ filled in, asking the human only what the cluster cannot show. The trees themsel
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from typing import Annotated, Any, Literal
@@ -17,8 +18,17 @@ from incident_response.tools.hpas import hpa_row
 from incident_response.tools.kube import Kube
 from incident_response.tools.metrics import NEAR_LIMIT_PERCENT
 from incident_response.tools.models import ToolResult
+from incident_response.tools.nodes import drain_kind
 from incident_response.tools.quantity import human_age, memory_text, parse_quantity
 from incident_response.tools.scaling import current_replicas, hpa_bounds, managing_hpa, template_spec
+from incident_response.tools.suspects import (
+    CanaryPair,
+    NodeState,
+    find_failing_canary,
+    find_node_failure,
+    node_problems,
+    suspect_nodes,
+)
 from incident_response.tools.trees import (
     RECENT_MINUTES,
     STEP_FACTOR,
@@ -39,17 +49,21 @@ from incident_response.tools.trees import (
     rollback_tree,
     scale_tree,
 )
+from incident_response.tools.trees_canary_node import CanaryFacts, NodeFacts, canary_tree, node_tree
 from incident_response.tools.workloads import images_of, owned_by, revision_of, rollout_time
 
 MAX_CAUTIONS = 8
 MAX_LISTED = 5
+RUNNING = "status.phase!=Succeeded,status.phase!=Failed"  # pods that hold node room
 
 
 class DecisionEvaluation(ToolResult):
     namespace: str
     action: Action = Field(description="The tree walked: the caller's action, else the one assess_namespace picks.")
     chosen_by: Literal["caller", "assessment"]
-    target: str | None = Field(description="What the action is about: deployment/NAME, or the culprit's selector.")
+    target: str | None = Field(
+        description="What the action is about: deployment/NAME, node/NAME, or the culprit's selector."
+    )
     steps: list[TreeStep] = Field(description="The tree's questions in order, each with its answer and source.")
     verdict: Verdict
     alternative: Alternative | None = Field(description="With TRY_INSTEAD or FIX_FIRST: the action to consider.")
@@ -96,11 +110,21 @@ def evaluate_decision(
     load_related: Annotated[
         bool | None, Field(description="SCALE: is it traffic? Used only when the cluster cannot show load.")
     ] = None,
+    node: Annotated[
+        str | None, Field(description="ISOLATE: a node to evaluate cordoning and draining; default the assessment's.")
+    ] = None,
 ) -> DecisionEvaluation:
     """Walk the playbook's decision tree for ROLLBACK, SCALE or ISOLATE with this namespace's facts: each question
-    answered from the cluster where it can be, the rest left to the human. Ends in PROCEED (with the mitigation tool
-    and arguments to plan it), TRY_INSTEAD, FIX_FIRST, CHECK_OLDER, DO_NOT, or NEEDS_ANSWER (ask the human the
-    question, then call again with the answer). Use it after assess_namespace, before planning a mitigation."""
+    answered from the cluster where it can be, the rest left to the human. A failing canary's ROLLBACK is pulling it
+    (rollback_canary); a failing node's ISOLATE is cordoning it (cordon_node, then drain_node). Ends in PROCEED (with
+    the mitigation tool and arguments to plan it), TRY_INSTEAD, FIX_FIRST, CHECK_OLDER, DO_NOT, or NEEDS_ANSWER (ask
+    the human the question, then call again with the answer). Use it after assess_namespace, before planning a
+    mitigation."""
+    if node is not None and (deployment is not None or action not in (None, "ISOLATE")):
+        raise errors.InvalidArgument(
+            "node= goes with action=ISOLATE (cordon and drain the node) and without deployment=; to evaluate a "
+            "deployment, leave node unset"
+        )
     seen = observe(deps.kube, namespace)
     picked = decide(seen.facts)
     if deployment is not None and seen.deployment(deployment) is None:
@@ -110,7 +134,7 @@ def evaluate_decision(
             f"{', '.join(listed[:20]) or 'none'}); check the name with list_pods or assess_namespace",
             code=404, reason="NotFound", verb="get", resource="deployments", name=deployment,
         )  # fmt: skip
-    chosen: Action = action or picked.primary_action
+    chosen: Action = action or ("ISOLATE" if node is not None else picked.primary_action)
     answers = Answers(
         data_integrity_at_risk=data_integrity_at_risk,
         can_go_offline=can_go_offline,
@@ -118,23 +142,27 @@ def evaluate_decision(
         stateful_changes_uncertain=stateful_changes_uncertain,
         load_related=load_related,
     )
-    target, walk = walk_tree(deps, seen, picked, chosen, deployment, to_revision, answers)
+    target, walk = walk_tree(deps, seen, picked, chosen, deployment, to_revision, answers, node)
     assert walk.outcome is not None
     return shaped(namespace, chosen, action is not None, target, walk, walk.outcome, picked, seen.unreadable)
 
 
 def walk_tree(
     deps: Deps, seen: Observation, picked: Decision, action: Action, deployment: str | None, to_revision: int | None,
-    answers: Answers,
+    answers: Answers, node: str | None = None,
 ) -> tuple[str | None, Walk]:  # fmt: skip
     """(what the action is about, the walk of its tree)."""
     where = elsewhere(seen)
-    if action == "NONE" or (picked.primary_action == "NONE" and deployment is None):
+    if action == "NONE" or (picked.primary_action == "NONE" and deployment is None and node is None):
         hint = "; name a deployment to walk a tree for it anyway" if action != "NONE" else ""
         if action == "NONE" and deployment is not None:
             hint = f"; pass action=ROLLBACK, SCALE or ISOLATE to walk a tree for deployment {deployment} anyway"
         return None, Walk().end(Outcome(verdict="NOTHING_TO_DO", reason=picked.reason + hint))
     if action == "ISOLATE":
+        picked_node = (picked.target or "").removeprefix("node/") if (picked.target or "").startswith("node/") else None
+        node = node or (picked_node if deployment is None else None)
+        if node is not None:
+            return f"node/{node}", node_tree(node_facts(deps.kube, seen, node), where)
         isolate = isolate_facts(seen, deployment)
         return isolate.selector or None, isolate_tree(isolate, answers, where)
     name = deployment or target_deployment(seen, picked, action)
@@ -142,6 +170,10 @@ def walk_tree(
         raise errors.InvalidArgument(
             f"no deployment to walk the {action} tree for: the assessment points at {picked.target}; pass deployment="
         )
+    pair = next((p for p in seen.facts.canaries if p.canary == name), None)
+    if action == "ROLLBACK" and pair is not None and to_revision is None:
+        # A canary is rolled back by pulling it, not by undoing its revision (a chosen to_revision asks for that).
+        return f"deployment/{name}", canary_tree(canary_facts(deps.kube, seen, pair), where)
     if action == "ROLLBACK":
         return f"deployment/{name}", rollback_tree(rollback_facts(deps, seen, name, to_revision), answers, where)
     return f"deployment/{name}", scale_tree(scale_facts(deps.kube, seen, name), answers, where)
@@ -204,10 +236,15 @@ def elsewhere(seen: Observation) -> Elsewhere:
     undoable = [r for r in seen.facts.recent_rollouts if r.previous_images]
     rollouts = sorted(undoable, key=lambda r: (not (r.failing_pods or r.unavailable_replicas),
                                                r.minutes_ago))  # fmt: skip
+    facts = seen.facts
+    # As in the decision rules, a failing canary comes before a rollout to undo: the ROLLBACK tree then pulls it.
+    canary = find_failing_canary(facts.canaries, facts.failing, facts.unavailable)
+    failed = find_node_failure(facts.placements, facts.nodes)
     return Elsewhere(
         namespace=seen.namespace,
-        recent_rollout=rollouts[0].deployment if rollouts else None,
-        poisoning=bool(seen.facts.poisonings),
+        recent_rollout=canary.canary if canary else rollouts[0].deployment if rollouts else None,
+        poisoning=bool(facts.poisonings),
+        failing_node=failed.node if failed else None,
     )
 
 
@@ -302,7 +339,10 @@ def scale_facts(kube: Kube, seen: Observation, name: str) -> ScaleFacts:
         container=str(container.get("name")) if container.get("name") else None,
         memory_limit=str(limit) if limit else None,
         suggested_memory_limit=memory_text(2 * (parse_quantity(limit) or 0)) if limit else None,
-        recently_rolled_out=minutes is not None and minutes <= RECENT_MINUTES and keeps_earlier_revision(seen, deploy),
+        # Somewhere for the ROLLBACK tree to go: an earlier revision, or (a canary) pulling it.
+        recently_rolled_out=minutes is not None
+        and minutes <= RECENT_MINUTES
+        and (keeps_earlier_revision(seen, deploy) or any(p.canary == name for p in seen.facts.canaries)),
     )
     if hpa is not None:
         row = hpa_row(hpa)
@@ -314,17 +354,103 @@ def scale_facts(kube: Kube, seen: Observation, name: str) -> ScaleFacts:
     return facts
 
 
-def room(kube: Kube, pod_spec: dict[str, Any], replicas: int, up_to: int) -> tuple[int | None, str]:
-    """How many replicas fit now (current plus what the scheduler could place, counting up to `up_to`)."""
+def room(
+    kube: Kube, pod_spec: dict[str, Any], replicas: int, up_to: int, *, leaving: frozenset[str] = frozenset()
+) -> tuple[int | None, str]:
+    """How many replicas fit now (current plus what the scheduler could place, counting up to `up_to`), once the
+    pods named in `leaving` (namespace/name) are gone."""
     want = capacity.spec_requests(pod_spec)
     try:
         nodes = kube.list("nodes", limit=1000).items
-        everywhere = kube.list("pods", None, field_selector="status.phase!=Succeeded,status.phase!=Failed",
-                               limit=20000).items  # fmt: skip
+        everywhere = kube.list("pods", None, field_selector=RUNNING, limit=20000).items
     except errors.Forbidden:
         return None, want.text()
-    placed, _ = capacity.placeable(nodes, everywhere, pod_spec, max(up_to - replicas, 0))
-    return replicas + placed, want.text()
+    free = capacity.rooms(nodes, everywhere, pod_spec, leaving=leaving)
+    return replicas + capacity.place(free, want, max(up_to - replicas, 0)), want.text()
+
+
+def canary_facts(kube: Kube, seen: Observation, pair: CanaryPair) -> CanaryFacts:
+    stable = seen.deployment(pair.stable)
+    assert stable is not None
+    facts = seen.facts
+    unavailable = facts.unavailable.get(pair.canary)
+    failing = facts.failing.get(pair.canary) or ([f"{unavailable} replicas unavailable"] if unavailable else [])
+    found = CanaryFacts(
+        app=pair.app, canary=pair.canary, stable=pair.stable, services=pair.services,
+        canary_failing=failing[:MAX_LISTED], canary_replicas=pair.canary_replicas,
+        stable_replicas=pair.stable_replicas, stable_ready=pair.stable_ready,
+        stable_failing=facts.failing.get(pair.stable, [])[:MAX_LISTED],
+    )  # fmt: skip
+    hpa = managing_hpa(seen.hpas, pair.stable)
+    if hpa is not None:
+        row = hpa_row(hpa)
+        low, high = hpa_bounds(hpa)
+        found.hpa = Hpa(backends.name_of(hpa), low, high, row.saturated, f"{row.current_replicas}/{high} replicas")
+    # rollback_canary scales the canary to zero first: its pods' room is free by the time stable grows.
+    leaving = frozenset(f"{seen.namespace}/{backends.name_of(p)}" for p in seen.pods_of(pair.canary))
+    full = pair.stable_replicas + pair.canary_replicas
+    found.fits, found.per_pod = room(kube, template_spec(stable), pair.stable_replicas, full, leaving=leaving)
+    return found
+
+
+def node_facts(kube: Kube, seen: Observation, node: str) -> NodeFacts:
+    facts = seen.facts
+    state = facts.nodes.get(node)
+    if state is None or not state.read:  # a node the caller names, or one the assessment did not read
+        try:
+            read = kube.get("nodes", node)
+            state = NodeState(node_problems(read), cordoned=bool((read.get("spec") or {}).get("unschedulable")))
+        except errors.Forbidden:
+            state = state or NodeState(read=False)
+        except errors.NotFound:
+            raise errors.NotFound(
+                f"node {node!r} was not found in this cluster; list_pods shows the node each pod runs on, top_nodes "
+                "lists the nodes",
+                code=404, reason="NotFound", verb="get", resource="nodes", name=node,
+            ) from None  # fmt: skip
+    nodes = facts.nodes | {node: state}
+    suspects = suspect_nodes(facts.placements, nodes)
+    here = [p for p in facts.placements if p.node == node and p.failing]
+    apps = {p.component for p in here}
+    healthy: dict[str, set[str]] = {}
+    for place in facts.placements:
+        if place.component in apps and place.node and place.node not in suspects and not place.failing:
+            healthy.setdefault(place.component, set()).add(place.node)
+    found = NodeFacts(
+        node=node, problems=suspects.get(node, []), cordoned=state.cordoned,
+        failing_here=[p.text() for p in here],
+        fine_elsewhere=[f"{app} on {', '.join(sorted(where)[:3])}" for app, where in sorted(healthy.items())],
+        failing_elsewhere=[f"{p.text()} on {p.node}" for p in facts.placements if p.failing and p.node
+                           and p.node not in suspects and p.component in apps][:MAX_LISTED],
+    )  # fmt: skip
+    drain_room(kube, found)
+    return found
+
+
+def drain_room(kube: Kube, facts: NodeFacts) -> None:
+    """What a drain of the node would meet, as plan_drain judges it: pods no controller recreates, and pods whose
+    replacement finds no room on another node. Left unknown when these credentials cannot read it."""
+    node = facts.node
+    try:
+        on_node = kube.list("pods", None, field_selector=f"spec.nodeName={node}", limit=1000).items
+        others = [n for n in kube.list("nodes", limit=1000).items if backends.name_of(n) != node]
+        everywhere = kube.list("pods", None, field_selector=RUNNING, limit=20000).items
+    except errors.Forbidden:
+        return
+    named = {f"{(p.get('metadata') or {}).get('namespace')}/{backends.name_of(p)}": p for p in on_node}
+    kinds = {key: drain_kind(p) for key, p in named.items()}
+    movers = {key: p for key, p in named.items() if kinds[key] == "evict" and not backends.terminating(p)}
+    facts.unmanaged = sorted(key for key, kind in kinds.items() if kind == "unmanaged")[:MAX_LISTED]
+    free: dict[str, list[capacity.Room]] = {}
+    no_room = []
+    for key, pod in sorted(movers.items()):
+        spec = pod.get("spec") or {}
+        # Pods alike in where they may go share the free room they consume, as the scheduler would place them.
+        shape = json.dumps({k: spec.get(k) for k in ("tolerations", "nodeSelector")}, sort_keys=True)
+        rooms = free.setdefault(shape, capacity.rooms(others, everywhere, spec, leaving=frozenset(named)))
+        if capacity.place(rooms, capacity.spec_requests(spec), 1) < 1:
+            no_room.append(key)
+    facts.movers, facts.no_room = len(movers), no_room[:MAX_LISTED]
 
 
 def isolate_facts(seen: Observation, deployment: str | None) -> IsolateFacts:

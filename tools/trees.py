@@ -58,8 +58,9 @@ class Elsewhere:
     """What the rest of the namespace shows, for choosing the action to try instead."""
 
     namespace: str
-    recent_rollout: str | None = None  # deployment rolled out in the last 2 hours (failing ones first)
+    recent_rollout: str | None = None  # rolled out in the last 2 hours (failing first), or a failing canary
     poisoning: bool = False  # some component's failures name another component
+    failing_node: str | None = None  # a NotReady node the failing pods are concentrated on
 
 
 @dataclass
@@ -94,8 +95,10 @@ def try_instead(where: Elsewhere, options: tuple[Alternative, ...], deployment: 
     for option in options:
         if option == "ROLLBACK" and where.recent_rollout:
             arguments = {"namespace": where.namespace, "action": "ROLLBACK", "deployment": where.recent_rollout}
-        elif option == "ISOLATE" and where.poisoning:
+        elif option == "ISOLATE" and (where.poisoning or where.failing_node):
             arguments = {"namespace": where.namespace, "action": "ISOLATE"}
+            if where.failing_node and not where.poisoning:
+                arguments["node"] = where.failing_node
         elif option == "SCALE":
             arguments = {"namespace": where.namespace, "action": "SCALE"}
             if deployment:
