@@ -141,6 +141,17 @@ def test_a_cordoned_failing_node_is_drained() -> None:
     cordoned = NodeState(DOWN.problems, cordoned=True)
     decision = decide(Facts("shop", failing=failing, placements=placements, nodes={"node-2": cordoned}))
     assert (decision.next_tool, decision.next_arguments) == ("drain_node", {"node": "node-2"})
+    assert "cordoned already" in decision.reason
+
+
+def test_a_drained_node_whose_pods_are_being_deleted_is_not_sent_to_the_drain_again() -> None:
+    placements, failing = spread({"web-2": "Terminating", "api-2": "Unknown"})
+    drained = decide(Facts("shop", failing=failing, placements=placements,
+                           nodes={"node-2": NodeState(DOWN.problems, cordoned=True)}))  # fmt: skip
+    assert drained.rule != "failing node" and drained.next_tool not in ("cordon_node", "drain_node")
+    # Not cordoned yet (the pods were evicted by the node's taints): the cordon is still to do.
+    evicted = decide(Facts("shop", failing=failing, placements=placements, nodes={"node-2": DOWN}))
+    assert (evicted.rule, evicted.next_tool) == ("failing node", "cordon_node")
 
 
 def test_pods_showing_their_node_lost_blame_a_node_that_could_not_be_read() -> None:

@@ -15,7 +15,7 @@ from incident_response.sim.scenarios.builders import deployment_body
 from incident_response.sim.serve import RunningSim
 from incident_response.tools.pods import FETCH_LIMIT
 
-from .mitigation_env import NS, Env, call, make_env, ready, refused
+from .mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused
 
 pytestmark = pytest.mark.anyio
 
@@ -320,6 +320,22 @@ async def test_a_notready_node_is_cordoned_then_drained(start: Start) -> None:
     assert healthy["target"] == "node/node-1" and healthy["next_tool"] not in ("cordon_node", "drain_node")
     assert answers(healthy) == [("no", "cluster")]
     assert "node 'node-9' was not found" in unknown and "node= goes with action=ISOLATE" in mixed
+
+
+async def test_once_the_failing_node_is_cordoned_the_drain_follows_then_nothing_is_left(start: Start) -> None:
+    env = start("node-failure")
+    async with Client(env.server("full")) as client:
+        first = await evaluate(env, client)
+        await plan_and_confirm(client, env, first["next_tool"], **first["next_arguments"])
+        cordoned = await evaluate(env, client)
+        assert (cordoned["target"], cordoned["verdict"]) == ("node/node-2", "PROCEED")
+        assert (cordoned["next_tool"], cordoned["next_arguments"]) == ("drain_node", {"node": "node-2"})
+        await plan_and_confirm(client, env, cordoned["next_tool"], **cordoned["next_arguments"])
+        await env.until(lambda: all(ready(p) for p in env.pods()) and len(env.pods()) == 16 and not any(
+            d["status"].get("unavailableReplicas") for d in env.kube.list("deployments", NS).items))  # fmt: skip
+        drained = await call(client, "assess_namespace", namespace=NS)
+    assert drained["primary_action"] == "NONE", drained["summary"]
+    assert not any(p["spec"].get("nodeName") == "node-2" for p in env.pods())
 
 
 async def test_rolling_back_a_helm_release_s_deployment_warns_about_helm_s_record(start: Start) -> None:

@@ -108,6 +108,11 @@ def test_a_cordoned_failing_node_is_drained() -> None:
     assert outcome(node_tree(failing_node(cordoned=True), QUIET)) == ("PROCEED", "drain_node", {"node": "node-2"})
 
 
+def test_a_cordoned_node_with_nothing_left_to_evict_needs_nothing_more() -> None:
+    walk = node_tree(failing_node(cordoned=True, movers=0), QUIET)
+    assert outcome(walk) == ("NOTHING_TO_DO", None, {})
+
+
 def test_no_room_elsewhere_still_cordons_but_holds_the_drain_back() -> None:
     walk = node_tree(failing_node(no_room=["shop/web-2"]), QUIET)
     assert outcome(walk)[:2] == ("PROCEED", "cordon_node") and trail(walk)[-1] == ("no", "cluster")

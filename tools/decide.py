@@ -152,14 +152,16 @@ def node_decision(failure: NodeFailure) -> Decision:
     if failure.other_nodes:
         evidence.append(f"other suspect nodes: {', '.join(failure.other_nodes[:MAX_NAMED])}")
     # A cordoned node takes no new pods already: what is left is moving the ones it holds.
-    tool, step = ("drain_node", "drain it") if failure.cordoned else ("cordon_node", "cordon it")
+    if failure.cordoned:
+        tool, step = "drain_node", "it is cordoned already: drain it to move its pods to healthy nodes"
+    else:
+        tool, step = "cordon_node", "cordon it so no new pod lands there, then drain it (drain_node) to move its pods"
     return Decision(
         primary_action="ISOLATE",
         rule="failing node",
         target=f"node/{node}",
         reason=f"the failing pods ({', '.join(failure.components[:MAX_NAMED])}) run on node {node}, which is failing "
-        f"({failure.problems[0]}), while the same apps' pods on other nodes are fine: {step} so no new pod lands "
-        "there" + ("" if failure.cordoned else ", then drain it (drain_node) to move its pods"),
+        f"({failure.problems[0]}), while the same apps' pods on other nodes are fine: {step}",
         evidence=evidence,
         next_tool=tool,
         next_arguments={"node": node},

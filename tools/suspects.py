@@ -17,6 +17,7 @@ from incident_response.tools.backends import name_of, service_selector
 NODE_DOWN_TAINTS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
 # kubectl's STATUS of a pod whose node is lost (the pod's reason NodeLost; Unknown once it is being deleted).
 LOST_STATUSES = ("Unknown", "NodeLost")
+DELETING = ("Terminating", "Unknown")  # kubectl's STATUS of a pod being deleted
 MAX_LISTED = 5
 MAX_PAIRS = 20
 
@@ -112,7 +113,12 @@ def find_node_failure(placements: list[Placement], nodes: dict[str, NodeState]) 
             where = fine_elsewhere.setdefault(place.component, [])
             if place.node not in where:
                 where.append(place.node)
-    explained = [p for p in failing if p.node in suspects and p.component not in fail_on_good]
+    # On a node cordoned already, pods being deleted are what a drain leaves behind: nothing left to do there.
+    explained = [
+        p for p in failing
+        if p.node in suspects and p.component not in fail_on_good
+        and not (p.status in DELETING and nodes.get(p.node, NodeState()).cordoned)
+    ]  # fmt: skip
     if not any(p.component in fine_elsewhere for p in explained) or 2 * len(explained) < len(failing):
         return None
     by_node: dict[str, list[Placement]] = {}

@@ -161,6 +161,12 @@ def node_tree(facts: NodeFacts, where: Elsewhere) -> Walk:
         walk.go(q, "yes", "cluster", [f"the {facts.movers} pods a drain would evict fit on other nodes"])
 
     arguments = {"node": node}
+    if facts.cordoned and facts.movers == 0 and not facts.unmanaged:
+        return walk.end(Outcome(
+            verdict="NOTHING_TO_DO",
+            reason=f"node {node} is cordoned and holds no pod left to evict: the pods still shown there are being "
+            "deleted, and go once the node answers again or is removed",
+        ))  # fmt: skip
     if facts.cordoned:
         if facts.unmanaged:
             return walk.end(Outcome(
