@@ -29,6 +29,7 @@ from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument, UserMessag
 from mcp.server.mcpserver.resources import TextResource
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import ConfigDict
 
 from incident_response import __version__
 from incident_response.server import confirmation, mitigation_tools
@@ -151,6 +152,7 @@ class ToolSet:
         )
         if any(t.name == tool.name for t in self.tools):
             raise ValueError(f"tool {tool.name} is registered twice")
+        forbid_unknown_arguments(tool)
         schema = self._output_schemas.get(result_model)
         if schema is None:
             if tool.fn_metadata.output_schema is None:
@@ -162,6 +164,19 @@ class ToolSet:
             tool.fn_metadata.output_model = result_model
             tool.fn_metadata.output_schema = copy.deepcopy(schema)
         self.tools.append(tool)
+
+
+def forbid_unknown_arguments(tool: Tool) -> None:
+    """A misspelt argument (`to_revison=2`) is a tool error naming it, never silently dropped so that a default
+    (the previous revision) is planned instead. The input schema says so too (additionalProperties: false)."""
+    lenient = tool.fn_metadata.arg_model
+    strict = type(
+        lenient.__name__,
+        (lenient,),
+        {"__module__": lenient.__module__, "model_config": ConfigDict(**{**lenient.model_config, "extra": "forbid"})},
+    )
+    tool.fn_metadata.arg_model = strict
+    tool.parameters = {**tool.parameters, "additionalProperties": False}  # what the strict model's schema adds
 
 
 def register(tools: ToolSet, deps: Deps, fn: ToolFunction, annotations: ToolAnnotations) -> None:

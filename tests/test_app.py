@@ -67,3 +67,14 @@ async def test_the_playbook_names_every_tool_the_server_offers(tmp_path: Path) -
     text = "".join(getattr(part, "text", "") for part in skill.contents)
     assert text.startswith("---\nname: incident-response\n")
     assert sorted(name for name in names if f"`{name}" not in text) == []
+
+
+async def test_a_misspelt_argument_is_refused_by_name_not_dropped(tmp_path: Path) -> None:
+    """Dropping `to_revison` would plan a rollback to the previous revision instead of the one the agent meant."""
+    async with Client(build_server(no_cluster(tmp_path))) as client:
+        tools = (await client.list_tools()).tools
+        arguments = {"namespace": "shop", "deployment": "checkout", "to_revison": 2}
+        result = await client.call_tool("rollback_deployment", arguments)
+    assert result.is_error
+    assert "to_revison" in text_of(result) and "Extra inputs are not permitted" in text_of(result)
+    assert [t.name for t in tools if t.input_schema.get("additionalProperties") is not False] == []

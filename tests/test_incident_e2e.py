@@ -327,8 +327,7 @@ async def test_after_a_canary_rollback_the_handoff_verifies_the_stable_deploymen
 ) -> None:
     env = start("canary")
     async with Client(env.server("full")) as client:
-        await plan_and_confirm(client, env, "rollback_canary", namespace=NS, canary="web-canary", stable="web-stable",
-                               app="web")  # fmt: skip
+        await plan_and_confirm(client, env, "rollback_canary", namespace=NS, app="web")
         handoff = await call(client, "incident_handoff", namespace=NS)
     assert handoff["deployments"] == ["web-canary", "web-stable"]
     assert [s["deployment"] for s in handoff["current_state"]] == ["web-canary", "web-stable"]
