@@ -182,6 +182,14 @@ def test_node_failure_one_node_not_ready() -> None:
     assert {c["type"]: c["status"] for c in node["status"]["conditions"]}["Ready"] == "Unknown"
     on_node = [p for p in shop_pods(cluster) if p["spec"].get("nodeName") == "node-2"]
     assert on_node and not any(ready(p) for p in on_node)
+    # Each taint once, however many syncs: the controller recomputes the taints it owns instead of adding them again.
+    version = cluster.store.get(NODES, None, "node-2")["metadata"]["resourceVersion"]
+    for _ in range(5):
+        cluster.tick()
+    node = cluster.store.get(NODES, None, "node-2")
+    keys = sorted(t["key"] for t in node["spec"]["taints"])
+    assert keys == ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]
+    assert node["metadata"]["resourceVersion"] == version  # nothing changed, nothing written
 
 
 def test_ten_thousand_extra_pods_seed_fast_and_tick_fast() -> None:

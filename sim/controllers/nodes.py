@@ -41,7 +41,9 @@ _TAINTS = {
     "DiskPressure": "node.kubernetes.io/disk-pressure",
 }
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
-MANAGED_TAINTS = {*_TAINTS.values(), UNSCHEDULABLE_TAINT}
+UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
+# Taints this controller owns: recomputed each sync, so each must be listed here or it piles up tick after tick.
+MANAGED_TAINTS = {*_TAINTS.values(), UNSCHEDULABLE_TAINT, UNREACHABLE_TAINT}
 
 
 def desired_conditions(node: Obj, now: str) -> list[Obj]:
@@ -98,7 +100,7 @@ def desired_taints(node: Obj) -> list[Obj]:
     if problem in _TAINTS:
         taints.append({"key": _TAINTS[problem], "effect": "NoSchedule"})
     if problem == "NotReady":
-        taints.append({"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule"})
+        taints.append({"key": UNREACHABLE_TAINT, "effect": "NoSchedule"})
     return taints
 
 
