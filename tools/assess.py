@@ -214,7 +214,12 @@ def observe(kube: Kube, namespace: str) -> Observation:
     rows = [pod_row(pod, now, status=status) for pod, status in fetched.pods]
     components = {row.name: component_of(pod) for row, pod in zip(rows, pods, strict=True)}
     problems = [row for row in rows if row.problem]
-    failing = group_by([(components[row.name], f"{row.name} {row.status}") for row in problems])
+    failing = group_by(
+        [
+            (components[row.name], f"{row.name} {row.status} ({row.ready} ready, {row.restarts} restarts)")
+            for row in problems
+        ]
+    )
 
     deployments = kube.list("deployments", namespace, limit=1000).items
     if not pods and not deployments:
@@ -354,7 +359,7 @@ def assess_namespace(
     """Rapid state assessment in one call: failing pods with kubectl's STATUS, deployments rolled out in the last 2
     hours, top CPU/memory against limits, HPAs at max, recent Warning events; then ONE primary action (ROLLBACK,
     SCALE, ISOLATE or NONE) by the playbook's decision framework, with its evidence and the next tool to call.
-    Call this first."""
+    Call this first. It changes nothing in the cluster; its decision is noted on the incident's timeline."""
     assessment = build_assessment(deps.kube, namespace)
     record_decision(deps, namespace, assessment.decision)
     return assessment
