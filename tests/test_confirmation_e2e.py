@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import os
 import signal
@@ -268,15 +267,21 @@ def cli(env: Env, *argv: str) -> subprocess.CompletedProcess[str]:
 
 async def test_journal_tells_the_whole_story_after_sigkill_and_restart(env: Env, tmp_path: Path) -> None:
     pidfile = tmp_path / "server.pid"
-    with anyio.fail_after(120), contextlib.suppress(Exception, BaseExceptionGroup):
-        async with Client(stdio_server(env, pidfile)) as c:
-            p = await plan(c, env)
-            assert (await call(c, "confirm_command", token=p["token"]))["status"] == "awaiting_approval"
-            approved = await anyio.to_thread.run_sync(lambda: cli(env, "approve", p["token"]))
-            assert approved.returncode == 0, approved.stderr
-            assert (await call(c, "confirm_command", token=p["token"]))["status"] == "succeeded"
-            left = await plan(c, env, to_revision=1)
-            os.kill(int(pidfile.read_text().strip()), signal.SIGKILL)
+    left: dict[str, Any] | None = None
+    first_error: BaseException | None = None  # closing a client whose server was SIGKILLed raises; keep it to show
+    try:
+        with anyio.fail_after(120):
+            async with Client(stdio_server(env, pidfile)) as c:
+                p = await plan(c, env)
+                assert (await call(c, "confirm_command", token=p["token"]))["status"] == "awaiting_approval"
+                approved = await anyio.to_thread.run_sync(lambda: cli(env, "approve", p["token"]))
+                assert approved.returncode == 0, approved.stderr
+                assert (await call(c, "confirm_command", token=p["token"]))["status"] == "succeeded"
+                left = await plan(c, env, to_revision=1)
+                os.kill(int(pidfile.read_text().strip()), signal.SIGKILL)
+    except (Exception, BaseExceptionGroup) as e:
+        first_error = e
+    assert left is not None, f"the first server failed before it was killed: {first_error!r}"
     async with Client(stdio_server(env, pidfile)) as c:
         assert (await call(c, "confirm_command", token=p["token"]))["status"] == "used"
         listed = await call(c, "list_pending_commands")
