@@ -144,6 +144,8 @@ class HPAController:
                 },
                 wall,
             )
+            # Upstream leaves a target scaled to zero alone (someone turned it off on purpose): no bounds, no rescale.
+            return self._write(hpa, {**status, "currentReplicas": 0, "desiredReplicas": 0, "conditions": conditions})
         else:
             usage = requested = counted = 0
             missing: list[int] = []  # requests of started pods without metrics (a crash-looping container in backoff)
@@ -194,9 +196,6 @@ class HPAController:
                     },
                     wall,
                 )
-        if current == 0 and minimum > 0:
-            # Upstream leaves a target scaled to zero alone (someone turned it off on purpose): no bounds, no rescale.
-            return self._write(hpa, {**status, "currentReplicas": 0, "desiredReplicas": 0, "conditions": conditions})
         desired = self._stabilize(str(meta(hpa).get("uid")), desired, current, now)
         limited = ("False", "DesiredWithinRange", "the desired count is within the acceptable range")
         scale_up_limit = max(2 * current, 4)
