@@ -17,7 +17,7 @@ from incident_response.tools import errors
 from incident_response.tools.kube import Kube, ListResult
 from incident_response.tools.quantity import human_age, parse_time
 from incident_response.tools.redact import redact
-from incident_response.tools.workloads import container_digest, owned_by, revision_of
+from incident_response.tools.workloads import container_digest, revision_of
 
 Check = Literal["previous_revision", "known_good", "image_available", "migrations", "stateful"]
 Status = Literal["ok", "warning", "blocking", "not_visible"]
@@ -285,10 +285,11 @@ def plan_checks(
     kube: Kube, namespace: str, deployment: dict[str, Any], target: dict[str, Any], owned: list[dict[str, Any]],
     now: datetime,
 ) -> list[SafetyItem]:  # fmt: skip
-    """The stateful and migration checks, from the deployment and the ReplicaSet a rollback would return to."""
+    """The stateful and migration checks, from the deployment, the ReplicaSets it owns and the one a rollback would
+    return to."""
     current_rev, target_rev = revision_of(deployment), revision_of(target)
     stateful = stateful_item(deployment, labelled_claims(kube, namespace, deployment), current_rev)
-    replaced = replaced_at(target, [rs for rs in owned if owned_by(rs, deployment)])
+    replaced = replaced_at(target, owned)
     since = replaced - MIGRATION_LEAD if replaced is not None else None
     current_template = (deployment.get("spec") or {}).get("template") or {}
     target_template = (target.get("spec") or {}).get("template") or {}
