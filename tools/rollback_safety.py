@@ -202,17 +202,20 @@ def known_good_item(target: dict[str, Any], seen: Observed) -> SafetyItem:
             "(rollout_history) and pass to_revision"
         )
         return SafetyItem(check="known_good", status="warning", detail=detail, evidence=capped(evidence))
-    if served is None and at_most is not None and at_most < KNOWN_GOOD_SECONDS:
-        detail = (
-            f"revision {number} served at most {human_age(at_most)} (it was created then) before a rollback replaced "
-            "it; that does not show it was good: check older revisions (rollout_history) and pass to_revision"
+    ran = served if served is not None else at_most
+    if ran is not None and ran < KNOWN_GOOD_SECONDS:
+        how = (
+            f"served only {human_age(ran)} before it was replaced"
+            if served is not None
+            else f"served at most {human_age(ran)} (it was created then) before a rollback replaced it"
         )
         return SafetyItem(
             check="known_good",
             status="warning",
-            detail=detail,
+            detail=f"revision {number} {how}; that does not show it was good: check older revisions (rollout_history) "
+            "and pass to_revision",
             evidence=capped(evidence),
-            questions=[f"Was revision {number} healthy in the {human_age(at_most)} it ran?"],
+            questions=[f"Was revision {number} healthy in the {human_age(ran)} it ran?"],
         )
     if served is None:
         return SafetyItem(
@@ -221,18 +224,6 @@ def known_good_item(target: dict[str, Any], seen: Observed) -> SafetyItem:
             detail=f"the cluster does not show how long revision {number} ran or whether it worked",
             evidence=capped(evidence),
             questions=[f"Did revision {number} work when it last ran?"],
-        )
-    if served < KNOWN_GOOD_SECONDS:
-        detail = (
-            f"revision {number} served only {human_age(served)} before it was replaced; that does not show it was "
-            "good: check older revisions (rollout_history) and pass to_revision"
-        )
-        return SafetyItem(
-            check="known_good",
-            status="warning",
-            detail=detail,
-            evidence=capped(evidence),
-            questions=[f"Was revision {number} healthy in the {human_age(served)} it ran?"],
         )
     detail = f"revision {number} served {human_age(served)}" + (
         f" and {len(ready_now)} of its pods are still Running and Ready (the rollout has not replaced them)"
