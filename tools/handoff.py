@@ -233,8 +233,7 @@ def unverified(name: str) -> DeploymentState:
 
 def overall(states: list[DeploymentState]) -> Literal["RECOVERED", "RECOVERING", "DEGRADED", "UNKNOWN"]:
     verdicts = [s.verdict or "UNKNOWN" for s in states] or ["UNKNOWN"]
-    worst = min(verdicts, key=WORST_FIRST.index)
-    return "UNKNOWN" if worst == "UNKNOWN" else worst
+    return min(verdicts, key=WORST_FIRST.index)
 
 
 def incident_handoff(
