@@ -40,7 +40,7 @@ from incident_response.tools.handoff_models import (
     DeploymentState,
     Handoff,
 )
-from incident_response.tools.journal import CommandRow, IncidentRow, Journal
+from incident_response.tools.journal import CommandRow, Event, IncidentRow, Journal
 from incident_response.tools.kube import Kube
 from incident_response.tools.measures import Measure, measure_of
 from incident_response.tools.workloads import RECENT_ROLLOUT_SECONDS, deployment_selector, owned_by
@@ -87,10 +87,10 @@ def assessed(deps: Deps, namespace: str, problems: list[str]) -> Decision | None
         return None
 
 
-def recorded_decisions(journal: Journal, incident: str, namespace: str) -> list[RecordedDecision]:
-    """What assess_namespace decided during the incident (its journal events), oldest first."""
+def recorded_decisions(events: list[Event], namespace: str) -> list[RecordedDecision]:
+    """What assess_namespace decided during the incident, from its journal events (oldest first)."""
     found = []
-    for event in journal.events(incident=incident):
+    for event in events:
         detail = event.detail or {}
         if event.kind == "assessed" and detail.get("namespace") == namespace:
             found.append(RecordedDecision(at=datetime.fromtimestamp(event.at, UTC), detail=detail))
@@ -286,7 +286,8 @@ def incident_handoff(
         )  # the restore command stays whole: it must run as shown
         for m in in_place[-MAX_MEASURES:]
     ]
-    entries = [e for e in (journal_entry(ev, by_token) for ev in journal.events(incident=incident.id)) if e]
+    events = journal.events(incident=incident.id)
+    entries = [e for e in (journal_entry(ev, by_token) for ev in events) if e]
     since = datetime.fromtimestamp(incident.opened_at - RECENT_ROLLOUT_SECONDS, UTC)
     timeline, truncation = capped_timeline(entries + cluster_entries(facts, bad, since))
     started, stabilized = start_time(incident, facts, bad), stabilization(incident, actions, states)
@@ -295,7 +296,7 @@ def incident_handoff(
     context = kube.context if kube is not None else None
     succeeded = sum(a.result == "succeeded" for a in actions)
     questions = open_questions(incident, namespace, states, actions, measures, bad, decision, problems)
-    recorded = recorded_decisions(journal, incident.id, namespace)
+    recorded = recorded_decisions(events, namespace)
     handoff = Handoff(
         summary=f"Handoff of {incident.id} {incident.title!r} ({incident.severity or 'severity not declared'}): "
         f"service {verdict}; {len(actions)} action(s), {succeeded} succeeded; {len(measures)} temporary measure(s) "
