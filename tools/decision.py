@@ -267,7 +267,7 @@ def rollback_facts(deps: Deps, seen: Observation, name: str, to_revision: int | 
                           to_revision=to_revision, paused=bool((deploy.get("spec") or {}).get("paused")))  # fmt: skip
     if minutes is None or minutes > RECENT_MINUTES:
         return facts  # the tree stops at its first question: no need for the safety reads
-    safety = rollback_safety.check_rollback_safety(deps, seen.namespace, name, to_revision)
+    safety = rollback_safety.safety_of(deps.kube, seen.namespace, safety_reads(deps.kube, seen, deploy), to_revision)
     facts.safety = {
         item.check: SafetyCheck(item.status, item.detail, item.evidence, item.questions) for item in safety.items
     }
@@ -276,6 +276,16 @@ def rollback_facts(deps: Deps, seen: Observation, name: str, to_revision: int | 
         facts.helm_note = rollback_safety.helm_note(seen.namespace, name, safety.helm_release)
     facts.questions_for_human = list(safety.questions_for_human)
     return facts
+
+
+def safety_reads(kube: Kube, seen: Observation, deploy: dict[str, Any]) -> rollback_safety.Observed:
+    """check_rollback_safety's reads, reusing the namespace read's deployment, ReplicaSets and pods (read afresh only
+    when that read left pods out)."""
+    if seen.fetched.truncated:
+        return rollback_safety.observe(kube, seen.namespace, backends.name_of(deploy))
+    selector = labels.from_spec((deploy.get("spec") or {}).get("selector"))
+    pods = [pod for pod in seen.pods if labels.matches(selector, labels.labels_of(pod))]
+    return rollback_safety.observed_with(kube, seen.namespace, deploy, seen.replicasets, pods)
 
 
 def oom_container(pods: list[dict[str, Any]]) -> str | None:

@@ -91,6 +91,15 @@ def observe(kube: Kube, namespace: str, name: str) -> Observed:
     selector = deployment_selector(deployment)
     listed = kube.list("replicasets", namespace, label_selector=selector).items
     pods = kube.list("pods", namespace, label_selector=selector, limit=MAX_PODS_READ).items
+    return observed_with(kube, namespace, deployment, listed, pods)
+
+
+def observed_with(
+    kube: Kube, namespace: str, deployment: dict[str, Any], replicasets: list[dict[str, Any]],
+    pods: list[dict[str, Any]],
+) -> Observed:  # fmt: skip
+    """The rest of the reads, for a deployment, ReplicaSets and pods read already (evaluate_decision's namespace
+    read has them)."""
     try:
         events = kube.list("events", namespace, field_selector="reason=Failed", limit=MAX_EVENTS_READ).items
     except errors.Forbidden:
@@ -101,8 +110,8 @@ def observe(kube: Kube, namespace: str, name: str) -> Observed:
         nodes = None
     return Observed(
         deployment=deployment,
-        owned=[rs for rs in listed if owned_by(rs, deployment)],
-        pods=pods,
+        owned=[rs for rs in replicasets if owned_by(rs, deployment)],
+        pods=pods[:MAX_PODS_READ],
         pull_events=[e for e in events if e.get("reason") == "Failed" and PULL_FAILED.search(str(e.get("message")))],
         nodes=nodes,
         now=datetime.now(UTC),
@@ -417,8 +426,12 @@ def check_rollback_safety(
 ) -> RollbackSafety:
     """Run the pre-rollback safety checks for a deployment (previous revision kept and known good, images pullable,
     migrations, state) and answer CLEAR, CHECK_FIRST or BLOCKED. Use it before rollback_deployment. Reads only."""
-    kube = deps.kube
-    seen = observe(kube, namespace, deployment)
+    return safety_of(deps.kube, namespace, observe(deps.kube, namespace, deployment), to_revision)
+
+
+def safety_of(kube: Kube, namespace: str, seen: Observed, to_revision: int | None) -> RollbackSafety:
+    """The checks and verdict on what was read."""
+    deployment = str(seen.deployment["metadata"]["name"])
     target, previous = choose_target(seen, to_revision)
     items = [previous]
     if target is not None:
