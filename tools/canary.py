@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from incident_response.tools import backends, errors
+from incident_response.tools import backends, errors, suspects
 from incident_response.tools.deps import Deps, check_name
 from incident_response.tools.kube import Kube
 from incident_response.tools.pending import Proposal
@@ -126,18 +126,7 @@ def shift_traffic(
 def find_pair(kube: Kube, namespace: str, app: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """The canary and stable deployments of `app`: named <app>-canary/<app>-stable, else by version label."""
     deployments = kube.list("deployments", namespace).items
-
-    def pick(role: str) -> dict[str, Any] | None:
-        by_name = [d for d in deployments if backends.name_of(d) == f"{app}-{role}"]
-        by_label = [
-            d for d in deployments
-            if ((d.get("spec") or {}).get("template") or {}).get("metadata", {}).get("labels", {}).get("app") == app
-            and d["spec"]["template"]["metadata"]["labels"].get("version") == role
-        ]  # fmt: skip
-        found = by_name or by_label
-        return found[0] if len(found) == 1 else None
-
-    canary, stable = pick("canary"), pick("stable")
+    canary, stable = suspects.pick(deployments, app, "canary"), suspects.pick(deployments, app, "stable")
     if canary is None or stable is None:
         names = ", ".join(backends.name_of(d) for d in deployments)
         raise errors.InvalidArgument(
