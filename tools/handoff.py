@@ -41,12 +41,11 @@ from incident_response.tools.handoff_models import (
     Handoff,
 )
 from incident_response.tools.journal import CommandRow, Event, IncidentRow, Journal
-from incident_response.tools.kube import Kube
+from incident_response.tools.kube import Kube, ListResult
 from incident_response.tools.measures import Measure, measure_of
-from incident_response.tools.workloads import RECENT_ROLLOUT_SECONDS, deployment_selector, owned_by
+from incident_response.tools.workloads import RECENT_ROLLOUT_SECONDS
 
 RECENT_INCIDENTS = 20
-EVENT_LIMIT = 5000
 WORST_FIRST = ("DEGRADED", "UNKNOWN", "RECOVERING", "RECOVERED")
 
 
@@ -171,11 +170,12 @@ def connected(deps: Deps, problems: list[str]) -> Kube | None:
         return None
 
 
-def read_warnings(kube: Kube | None, namespace: str, problems: list[str]) -> list[dict[str, Any]] | None:
+def read_warnings(kube: Kube | None, namespace: str, problems: list[str]) -> ListResult | None:
+    """The namespace's Warning events, read once: the timeline's and verify_recovery's warnings check's."""
     if kube is None:
         return None
     try:
-        return kube.list("events", namespace, field_selector="type=Warning", limit=EVENT_LIMIT).items
+        return recovery.read_warnings(kube, namespace)
     except errors.IncidentError as e:
         problems.append(f"The cluster could not be read, so cluster facts are missing: {e}")
         return None
@@ -194,9 +194,8 @@ def read_cluster(
             except errors.NotFound:
                 problems.append(f"Deployment {name} no longer exists in {namespace}")
                 continue
-            listed = kube.list("replicasets", namespace, label_selector=deployment_selector(deploy))
+            facts.replicasets[name] = recovery.owned_replicasets(kube, namespace, deploy)
             facts.deployments[name] = deploy
-            facts.replicasets[name] = [rs for rs in listed.items if owned_by(rs, deploy)]
     except errors.IncidentError as e:
         facts.error = str(e)
         problems.append(f"The cluster could not be read, so cluster facts are missing: {e}")
@@ -209,9 +208,16 @@ def about(event: dict[str, Any], deployment: str) -> bool:
     return name == deployment or name.startswith(deployment + "-")
 
 
-def verified(deps: Deps, namespace: str, name: str) -> DeploymentState:
+def verified(
+    deps: Deps, namespace: str, name: str, facts: ClusterFacts, warnings: ListResult | None
+) -> DeploymentState:
+    """verify_recovery's report, on the deployment, ReplicaSets and events the handoff already read when it has them."""
+    deploy = facts.deployments.get(name)
     try:
-        report = recovery.verify_recovery(deps, namespace=namespace, deployment=name)
+        if deploy is None:
+            report = recovery.verify_recovery(deps, namespace=namespace, deployment=name)
+        else:
+            report = recovery.judge(deps, namespace, name, deploy, facts.replicasets[name], warnings=warnings)
     except errors.IncidentError as e:
         return DeploymentState(deployment=name, verdict=None, summary="not verified", checks=[], error=clean(e))
     checks = [
@@ -268,12 +274,14 @@ def incident_handoff(
     kube = connected(deps, problems)
     decision = assessed(deps, namespace, problems) if kube is not None else None
     warnings = read_warnings(kube, namespace, problems)
-    names = deployments_of(kube, namespace, deployment, rows, decision, warnings or [])
+    names = deployments_of(kube, namespace, deployment, rows, decision, warnings.items if warnings is not None else [])
     if len(names) > MAX_DEPLOYMENTS:
         problems.append(f"Only {MAX_DEPLOYMENTS} of {len(names)} deployments were verified: {', '.join(names)}")
         names = names[:MAX_DEPLOYMENTS]
-    facts = read_cluster(kube, namespace, names, warnings, problems)
-    states = [verified(deps, namespace, name) if kube is not None else unverified(name) for name in names]
+    facts = read_cluster(kube, namespace, names, warnings.items if warnings is not None else None, problems)
+    states = [
+        verified(deps, namespace, name, facts, warnings) if kube is not None else unverified(name) for name in names
+    ]
     actions = [action_of(row) for row in rows]
     bad = bad_revisions(rows, facts)
     in_place = [m for m in map(measure_of, journal.temporary_measures()) if bears_on(m, incident.id, namespace)]

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from incident_response.tools import commands, errors
 from incident_response.tools.deps import Deps
 from incident_response.tools.events import FETCH_LIMIT as EVENT_LIMIT
-from incident_response.tools.kube import Kube
+from incident_response.tools.kube import Kube, ListResult
 from incident_response.tools.metrics import PodUsage, pod_usage_rows, read_metrics
 from incident_response.tools.models import ToolResult
 from incident_response.tools.pods import fetch_pods
@@ -98,18 +98,34 @@ def verify_recovery(
     if not 1 <= window_minutes <= 60:
         raise errors.InvalidArgument(f"window_minutes must be 1..60, not {window_minutes}")
     kube = deps.kube
+    deploy = read_deployment(kube, namespace, deployment)
+    return judge(
+        deps, namespace, deployment, deploy, owned_replicasets(kube, namespace, deploy), service, window_minutes
+    )
+
+
+def judge(
+    deps: Deps,
+    namespace: str,
+    deployment: str,
+    deploy: dict[str, Any],
+    replicasets: list[dict[str, Any]],
+    service: str | None = None,
+    window_minutes: int = 5,
+    warnings: ListResult | None = None,
+) -> RecoveryReport:
+    """verify_recovery on a deployment and its ReplicaSets already read (incident_handoff read them for its own
+    facts); `warnings`: the namespace's Warning events when already read the same way, else read here."""
+    kube = deps.kube
     now = deps.clock() if deps.clock is not None else datetime.now(UTC)
     window = timedelta(minutes=window_minutes)
-    deploy = read_deployment(kube, namespace, deployment)
     selector = deployment_selector(deploy)
-    listed = kube.list("replicasets", namespace, label_selector=selector).items
-    replicasets = [rs for rs in listed if owned_by(rs, deploy)]
     pods, facts, truncated = read_pods(kube, namespace, selector, replicasets, now, window)
     desired = int((deploy.get("spec") or {}).get("replicas", 1))
     progress = rollout_progress(deploy)
     services = read_services(kube, namespace, service, deploy)
 
-    events = kube.list("events", namespace, field_selector="type=Warning", limit=EVENT_LIMIT)
+    events = warnings if warnings is not None else read_warnings(kube, namespace)
     rs_names = [str((rs.get("metadata") or {}).get("name")) for rs in replicasets]
     counted, ignored = warning_groups(events.items, deployment, rs_names, facts, now, window)
     mitigation = last_mitigation(deps, namespace)
@@ -181,6 +197,16 @@ def read_deployment(kube: Kube, namespace: str, deployment: str) -> dict[str, An
             f"no deployment {deployment!r} in namespace {namespace}; check the name (assess_namespace and list_pods "
             "show what runs there)"
         ) from e
+
+
+def owned_replicasets(kube: Kube, namespace: str, deploy: dict[str, Any]) -> list[dict[str, Any]]:
+    listed = kube.list("replicasets", namespace, label_selector=deployment_selector(deploy)).items
+    return [rs for rs in listed if owned_by(rs, deploy)]
+
+
+def read_warnings(kube: Kube, namespace: str) -> ListResult:
+    """The namespace's Warning events, as many as one read returns (the warnings check says when that was not all)."""
+    return kube.list("events", namespace, field_selector="type=Warning", limit=EVENT_LIMIT)
 
 
 def read_pods(
