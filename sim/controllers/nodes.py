@@ -36,14 +36,13 @@ _PRESSURE = {
     ),
 }
 _TAINTS = {
-    "NotReady": "node.kubernetes.io/not-ready",
-    "MemoryPressure": "node.kubernetes.io/memory-pressure",
-    "DiskPressure": "node.kubernetes.io/disk-pressure",
+    "NotReady": ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"),
+    "MemoryPressure": ("node.kubernetes.io/memory-pressure",),
+    "DiskPressure": ("node.kubernetes.io/disk-pressure",),
 }
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
-UNREACHABLE_TAINT = "node.kubernetes.io/unreachable"
-# Taints this controller owns: recomputed each sync, so each must be listed here or it piles up tick after tick.
-MANAGED_TAINTS = {*_TAINTS.values(), UNSCHEDULABLE_TAINT, UNREACHABLE_TAINT}
+# Taints this controller owns, recomputed each sync: all come from the table above, so none is added again each tick.
+MANAGED_TAINTS = {*(key for keys in _TAINTS.values() for key in keys), UNSCHEDULABLE_TAINT}
 
 
 def desired_conditions(node: Obj, now: str) -> list[Obj]:
@@ -97,10 +96,7 @@ def desired_taints(node: Obj) -> list[Obj]:
     taints = [t for t in spec.get("taints") or [] if t.get("key") not in MANAGED_TAINTS]
     if spec.get("unschedulable"):
         taints.append({"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule"})
-    if problem in _TAINTS:
-        taints.append({"key": _TAINTS[problem], "effect": "NoSchedule"})
-    if problem == "NotReady":
-        taints.append({"key": UNREACHABLE_TAINT, "effect": "NoSchedule"})
+    taints += [{"key": key, "effect": "NoSchedule"} for key in _TAINTS.get(problem or "", ())]
     return taints
 
 
