@@ -23,6 +23,7 @@ from incident_response.tools.handoff_document import render
 from incident_response.tools.handoff_evidence import evidence
 from incident_response.tools.handoff_facts import (
     ClusterFacts,
+    about,
     action_of,
     bad_revisions,
     capped_timeline,
@@ -200,12 +201,6 @@ def read_cluster(
         facts.error = str(e)
         problems.append(f"The cluster could not be read, so cluster facts are missing: {e}")
     return facts
-
-
-def about(event: dict[str, Any], deployment: str) -> bool:
-    involved = event.get("involvedObject")
-    name = str(involved.get("name") or "") if isinstance(involved, dict) else ""
-    return name == deployment or name.startswith(deployment + "-")
 
 
 def verified(

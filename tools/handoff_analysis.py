@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from incident_response.tools.decide import Decision
-from incident_response.tools.handoff_facts import BadRevision, ClusterFacts, clean, first_warnings
+from incident_response.tools.handoff_facts import BadRevision, ClusterFacts, about, clean, first_warnings
 from incident_response.tools.handoff_models import (
     MAX_EVIDENCE_LINES,
     MAX_HYPOTHESES,
@@ -58,11 +58,6 @@ def target_name(action: Action) -> str:
     return action.target.split(" ", 1)[0].partition("/")[2]
 
 
-def related(event: dict[str, Any], deployment: str) -> bool:
-    name = str((event.get("involvedObject") or {}).get("name") or "")
-    return name == deployment or name.startswith(deployment + "-")
-
-
 def clock(when: datetime) -> str:
     return when.strftime("%H:%M UTC")
 
@@ -82,7 +77,7 @@ def verdict_evidence(states: list[DeploymentState], name: str) -> tuple[list[str
 
 def timing_evidence(bad: BadRevision, facts: ClusterFacts) -> tuple[list[str], list[str]]:
     """Did the failure start after the suspect revision rolled out?"""
-    warnings = first_warnings([e for e in facts.warnings if related(e, bad.deployment)])
+    warnings = first_warnings([e for e in facts.warnings if about(e, bad.deployment)])
     if bad.rolled_out is None or not warnings:
         return [], []
     when, reason, _ = warnings[0]

@@ -52,6 +52,13 @@ def clean(text: Any, limit: int = MAX_TEXT) -> str:
     return masked if len(masked) <= limit else masked[: limit - 3] + "..."
 
 
+def about(event: dict[str, Any], deployment: str) -> bool:
+    """Whether an event is about the deployment or one of its objects (its ReplicaSets' and pods' names extend it)."""
+    involved = event.get("involvedObject")
+    name = str(involved.get("name") or "") if isinstance(involved, dict) else ""
+    return name == deployment or name.startswith(deployment + "-")
+
+
 def stamp(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
