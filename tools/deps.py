@@ -6,7 +6,7 @@ import re
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -100,6 +100,10 @@ class Deps:
     @property
     def journal(self) -> Journal:
         return self.pending.journal
+
+    def now(self) -> datetime:
+        """The server's time: the injected clock in tests (to move past a window without waiting), else UTC now."""
+        return self.clock() if self.clock is not None else datetime.now(UTC)
 
     @property
     def mode(self) -> Mode:

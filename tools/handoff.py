@@ -261,7 +261,7 @@ def incident_handoff(
     hypotheses with evidence, the commands that repeat the key reads, open questions; plus `document`, markdown to
     paste into the RCA ticket. Read-only: it changes nothing in the cluster or the incident record."""
     journal = deps.journal
-    now = deps.clock() if deps.clock is not None else datetime.now(UTC)
+    now = deps.now()
     incident, because = choose_incident(journal, incident_id)
     rows = journal.commands(incident=incident.id)
     by_token = {row.token: row for row in rows}

@@ -117,7 +117,7 @@ def judge(
     """verify_recovery on a deployment and its ReplicaSets already read (incident_handoff read them for its own
     facts); `warnings`: the namespace's Warning events when already read the same way, else read here."""
     kube = deps.kube
-    now = deps.clock() if deps.clock is not None else datetime.now(UTC)
+    now = deps.now()
     window = timedelta(minutes=window_minutes)
     selector = deployment_selector(deploy)
     pods, facts, truncated = read_pods(kube, namespace, selector, replicasets, now, window)
