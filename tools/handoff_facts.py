@@ -17,7 +17,7 @@ from incident_response.tools.handoff_models import (
 )
 from incident_response.tools.journal import CommandRow, Event, IncidentRow
 from incident_response.tools.models import Truncation
-from incident_response.tools.plan import pointer
+from incident_response.tools.plan import pointer, target_text
 from incident_response.tools.quantity import parse_time
 from incident_response.tools.redact import redact
 from incident_response.tools.workloads import REVISION, images_of, revision_of, rollout_time
@@ -67,12 +67,6 @@ def first_line(command: str) -> str:
     """Multi-line commands (a manifest in a heredoc) are shown by their first line."""
     head, _, rest = command.partition("\n")
     return head + (" ..." if rest else "")
-
-
-def target_text(plan: dict[str, Any]) -> str:
-    target = plan.get("target") or {}
-    where = f" -n {target['namespace']}" if target.get("namespace") else ""
-    return f"{str(target.get('kind', '')).lower()}/{target.get('name')}{where}"
 
 
 # --- timeline -----------------------------------------------------------------------------------------------------

@@ -26,6 +26,13 @@ class Target(BaseModel):
     uid: str | None = None
 
 
+def target_text(plan: dict[str, Any]) -> str:
+    """A journaled plan's target as kubectl names it: `deployment/web -n shop`, `node/node-2`."""
+    target = plan.get("target") or {}
+    where = f" -n {target['namespace']}" if target.get("namespace") else ""
+    return f"{str(target.get('kind', '')).lower()}/{target.get('name')}{where}"
+
+
 class Change(BaseModel):
     """One field a plan changes, as the server-side dry run reported it."""
 

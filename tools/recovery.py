@@ -13,6 +13,7 @@ from incident_response.tools.events import FETCH_LIMIT as EVENT_LIMIT
 from incident_response.tools.kube import Kube, ListResult
 from incident_response.tools.metrics import PodUsage, pod_usage_rows, read_metrics
 from incident_response.tools.models import ToolResult
+from incident_response.tools.plan import target_text
 from incident_response.tools.pods import fetch_pods
 from incident_response.tools.podstatus import pod_row
 from incident_response.tools.quantity import human_age
@@ -300,11 +301,10 @@ def last_mitigation(deps: Deps, namespace: str) -> Mitigation | None:
             continue
         finished = datetime.fromtimestamp(row.finished_at, UTC)
         if newest is None or finished > newest.finished_at:
-            where = f" -n {target['namespace']}" if target.get("namespace") else ""
             newest = Mitigation(
                 tool=row.tool,
                 summary=str(row.plan.get("summary") or ""),
-                target=f"{str(target.get('kind', '')).lower()}/{target.get('name')}{where}",
+                target=target_text(row.plan),
                 command=row.plan.get("command"),
                 finished_at=finished,
             )
