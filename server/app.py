@@ -34,27 +34,27 @@ from pydantic import ConfigDict
 from incident_response import __version__
 from incident_response.server import confirmation, mitigation_tools
 from incident_response.server.config import Settings
-from incident_response.tools import (
-    assess,
-    decision,
+from incident_response.tools.assess import (
     endpoints,
     events,
     helm,
     hpas,
     identity,
-    incident,
     logs,
     metrics,
+    namespace,
     pods,
     recovery,
-    rollback,
     rollback_safety,
     rollouts,
 )
-from incident_response.tools.deps import Deps, Progress, check_name
-from incident_response.tools.errors import IncidentError
-from incident_response.tools.kube import Kube
-from incident_response.tools.models import ToolResult
+from incident_response.tools.core.errors import IncidentError
+from incident_response.tools.core.models import ToolResult
+from incident_response.tools.decide import evaluate
+from incident_response.tools.engine.deps import Deps, Progress, check_name
+from incident_response.tools.incident import declare, handoff
+from incident_response.tools.kube.client import Kube
+from incident_response.tools.mitigate import rollback
 
 logger = logging.getLogger("incident_response.server")
 
@@ -77,7 +77,7 @@ RECORDING = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempo
 ToolFunction = Callable[..., ToolResult | Awaitable[ToolResult]]
 
 ASSESSMENT_TOOLS: tuple[ToolFunction, ...] = (
-    assess.assess_namespace,
+    namespace.assess_namespace,
     pods.list_pods,
     rollouts.rollout_history,
     rollouts.rollout_status,
@@ -89,9 +89,9 @@ ASSESSMENT_TOOLS: tuple[ToolFunction, ...] = (
     logs.get_logs,
     helm.helm_history,
     rollback_safety.check_rollback_safety,
-    decision.evaluate_decision,
+    evaluate.evaluate_decision,
     recovery.verify_recovery,
-    incident.incident_handoff,
+    handoff.incident_handoff,
     identity.server_info,
 )
 
@@ -110,7 +110,7 @@ def build_server(
     register(tools, deps, confirm, CONFIRM)
     register(tools, deps, cancel, CANCEL)
     register(tools, deps, list_pending, READ_ONLY)
-    register(tools, deps, incident.declare_incident, RECORDING)
+    register(tools, deps, declare.declare_incident, RECORDING)
     mcp: MCPServer[Any] = MCPServer(
         "incident-response-mcp",
         title="Kubernetes incident response",

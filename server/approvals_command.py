@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from incident_response.server import config
-from incident_response.tools.journal import DB_NAME, Journal
-from incident_response.tools.pending import CommandResult, HumanAnswer, PendingEngine
-from incident_response.tools.plan import PendingCommand, render_diff
+from incident_response.tools.engine.journal import DB_NAME, Journal
+from incident_response.tools.engine.pending import CommandResult, HumanAnswer, PendingEngine
+from incident_response.tools.engine.plan import PendingCommand, render_diff
 
 
 def add_parsers(commands: Any) -> None:

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from incident_response.tools.deps import MODES, Mode, ToolSettings
-from incident_response.tools.kube import ClusterSource
+from incident_response.tools.engine.deps import MODES, Mode, ToolSettings
+from incident_response.tools.kube.client import ClusterSource
 
 ENV_PREFIX = "INCIDENT_RESPONSE_"
 APP_DIR = "incident-response-mcp"

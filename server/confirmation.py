@@ -24,10 +24,10 @@ from mcp.server.mcpserver import (
 )
 from pydantic import BaseModel, Field
 
-from incident_response.tools.deps import Deps
-from incident_response.tools.models import ToolResult
-from incident_response.tools.pending import CommandResult, HumanAnswer
-from incident_response.tools.plan import Change, PendingCommand, render_diff
+from incident_response.tools.core.models import ToolResult
+from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.pending import CommandResult, HumanAnswer
+from incident_response.tools.engine.plan import Change, PendingCommand, render_diff
 
 
 def elicitation_approver(ctx: Context) -> str:

@@ -62,9 +62,9 @@ async def walkthrough(out: TextIO) -> int:
     from incident_response.server.app import build_server
     from incident_response.server.config import Settings
     from incident_response.sim.serve import run_sim
-    from incident_response.tools.journal import Journal
-    from incident_response.tools.kube import ClusterSource
-    from incident_response.tools.pending import PendingEngine
+    from incident_response.tools.engine.journal import Journal
+    from incident_response.tools.engine.pending import PendingEngine
+    from incident_response.tools.kube.client import ClusterSource
 
     p = Printer(out)
     with (
@@ -178,7 +178,7 @@ def serve(mode: str) -> int:
     from incident_response.server.app import build_server
     from incident_response.server.config import Settings
     from incident_response.sim.serve import run_sim
-    from incident_response.tools.kube import ClusterSource
+    from incident_response.tools.kube.client import ClusterSource
 
     with (
         tempfile.TemporaryDirectory(prefix="incident-response-demo-") as tmp,

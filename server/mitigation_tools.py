@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from incident_response.tools import (
+from incident_response.tools.engine.deps import Deps
+from incident_response.tools.mitigate import (
     canary,
     helm_rollback,
     isolation,
@@ -19,7 +20,6 @@ from incident_response.tools import (
     scaling,
     traffic,
 )
-from incident_response.tools.deps import Deps
 
 if TYPE_CHECKING:
     from incident_response.server.app import ToolSet

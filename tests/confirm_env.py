@@ -15,9 +15,9 @@ from incident_response.server.app import build_server
 from incident_response.server.config import Settings
 from incident_response.sim.resources import HPAS
 from incident_response.sim.serve import RunningSim
-from incident_response.tools.deps import Mode
-from incident_response.tools.kube import ClusterSource, RealKube
-from incident_response.tools.rollback import REVISION
+from incident_response.tools.engine.deps import Mode
+from incident_response.tools.kube.client import ClusterSource, RealKube
+from incident_response.tools.mitigate.rollback import REVISION
 
 NAMESPACE = "shop"
 DEPLOYMENT = "checkout"  # bad-deploy: revision 3 crash-loops, revision 2 was good

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from incident_response.tools.kube import Kube
+from incident_response.tools.kube.client import Kube
 
 DROPPED_METADATA = ("uid", "resourceVersion", "creationTimestamp", "managedFields", "selfLink", "deletionTimestamp")
 GENERATED = ("pods", "events", "endpointslices")

@@ -1,6 +1,6 @@
 """A dict-backed stand-in for the Kube seam, for unit tests of planners and the engine (the sim covers the wire).
 
-Objects live where the real API keeps them (`tools.resources` says which resources are namespaced); label selectors
+Objects live where the real API keeps them (`tools.kube.resources` says which resources are namespaced); label selectors
 and patches follow the simulated API server's own rules (`sim.selectors`, `sim.patching`).
 """
 
@@ -12,9 +12,9 @@ from typing import Any
 
 from incident_response.sim import patching
 from incident_response.sim.selectors import parse_label_selector
-from incident_response.tools import errors
-from incident_response.tools.kube import ListResult
-from incident_response.tools.resources import resource_info
+from incident_response.tools.core import errors
+from incident_response.tools.kube.client import ListResult
+from incident_response.tools.kube.resources import resource_info
 
 Write = tuple[str, str, str, Any]  # (verb, resource, name, body)
 

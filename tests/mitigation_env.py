@@ -17,11 +17,11 @@ from incident_response.server import approvals_command
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
 from incident_response.sim.serve import RunningSim
-from incident_response.tools.deps import Mode
-from incident_response.tools.errors import NotFound
-from incident_response.tools.journal import Journal
-from incident_response.tools.kube import ClusterSource, RealKube
-from incident_response.tools.pending import PendingEngine
+from incident_response.tools.core.errors import NotFound
+from incident_response.tools.engine.deps import Mode
+from incident_response.tools.engine.journal import Journal
+from incident_response.tools.engine.pending import PendingEngine
+from incident_response.tools.kube.client import ClusterSource, RealKube
 
 NS = "shop"
 

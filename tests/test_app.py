@@ -12,7 +12,7 @@ from mcp.types import CallToolResult, TextContent
 
 from incident_response.server.app import build_server, render_prompt
 from incident_response.server.config import Settings
-from incident_response.tools import errors
+from incident_response.tools.core import errors
 
 pytestmark = pytest.mark.anyio
 

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from incident_response.server.cli import main
-from incident_response.tools.journal import Journal
-from incident_response.tools.pending import PendingEngine
-from incident_response.tools.plan import KubeWrite, PlanDraft, Step, Target
+from incident_response.tools.engine.journal import Journal
+from incident_response.tools.engine.pending import PendingEngine
+from incident_response.tools.engine.plan import KubeWrite, PlanDraft, Step, Target
 
 
 def propose(state: Path) -> str:

@@ -7,15 +7,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from incident_response.tools import errors
-from incident_response.tools.assess import (
+from incident_response.tools.assess.namespace import (
     MAX_LISTED_HPAS,
     MAX_LISTED_ROLLOUTS,
     MAX_NODES_READ,
     build_assessment,
     observe,
 )
-from incident_response.tools.decision import scale_facts
+from incident_response.tools.core import errors
+from incident_response.tools.decide.evaluate import scale_facts
 
 from .builders import container_status, deployment, event, hpa, node, pod, replicaset, service
 from .fakekube import FakeKube

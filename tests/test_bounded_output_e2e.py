@@ -12,7 +12,7 @@ from mcp import Client
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings, resolve_cluster
 from incident_response.sim.serve import RunningSim
-from incident_response.tools.pods import FETCH_LIMIT
+from incident_response.tools.assess.pods import FETCH_LIMIT
 
 pytestmark = pytest.mark.anyio
 

@@ -1,6 +1,6 @@
 import shlex
 
-from incident_response.tools import commands
+from incident_response.tools.core import commands
 
 
 def test_kubectl_command_round_trips_through_shlex() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from incident_response.server import config, serve_command
-from incident_response.tools.deps import Deps
-from incident_response.tools.kube import ClusterSource
+from incident_response.tools.engine.deps import Deps
+from incident_response.tools.kube.client import ClusterSource
 
 
 def parse(*argv: str) -> argparse.Namespace:

@@ -19,8 +19,8 @@ from mcp.types import ElicitRequestFormParams, ElicitResult, Implementation
 
 from incident_response.server import approvals_command
 from incident_response.sim.serve import RunningSim
-from incident_response.tools.journal import Journal
-from incident_response.tools.pending import PendingEngine
+from incident_response.tools.engine.journal import Journal
+from incident_response.tools.engine.pending import PendingEngine
 
 from .confirm_env import NAMESPACE, Env, call, make_env, plan, without_autoscaler
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from incident_response.tools.decide import Facts, RecentRollout, decide, find_poisonings
-from incident_response.tools.suspects import CanaryPair, NodeState, Placement
+from incident_response.tools.playbook.rules import Facts, RecentRollout, decide, find_poisonings
+from incident_response.tools.playbook.suspects import CanaryPair, NodeState, Placement
 
 
 def rollout(name: str = "web", minutes: int = 10, unavailable: int = 0) -> RecentRollout:

@@ -13,7 +13,7 @@ from mcp import Client
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
 from incident_response.sim.serve import RunningSim
-from incident_response.tools.pods import FETCH_LIMIT
+from incident_response.tools.assess.pods import FETCH_LIMIT
 
 from .mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from incident_response.tools.decide import Facts, Poisoning, decide
-from incident_response.tools.decision import hpa_wanted
-from incident_response.tools.trees import (
+from incident_response.tools.decide.evaluate import hpa_wanted
+from incident_response.tools.playbook.rules import Facts, Poisoning, decide
+from incident_response.tools.playbook.trees import (
     Answers,
     Elsewhere,
     Hpa,

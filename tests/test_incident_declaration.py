@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from incident_response.tools.declaration import Request, amend, one_line
-from incident_response.tools.errors import InvalidArgument
-from incident_response.tools.journal import IncidentRow
+from incident_response.tools.core.errors import InvalidArgument
+from incident_response.tools.engine.journal import IncidentRow
+from incident_response.tools.playbook.declaration import Request, amend, one_line
 
 NOW = 1_700_000_000.0
 UNTITLED = IncidentRow(id="inc-a", title="untitled incident", opened_at=NOW - 600)

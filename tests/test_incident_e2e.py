@@ -16,9 +16,9 @@ from mcp.server import MCPServer
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
 from incident_response.sim.serve import RunningSim
-from incident_response.tools.journal import DB_NAME, Journal
-from incident_response.tools.kube import ClusterSource, RealKube
-from incident_response.tools.workloads import REVISION
+from incident_response.tools.engine.journal import DB_NAME, Journal
+from incident_response.tools.k8s.workloads import REVISION
+from incident_response.tools.kube.client import ClusterSource, RealKube
 
 from .mitigation_env import NS, Env, call, make_env, plan_and_confirm, refused
 from .test_incident_journal import OLD_SCHEMA

@@ -5,11 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from incident_response.tools.declaration import info
-from incident_response.tools.handoff import bears_on, deployments_of
-from incident_response.tools.handoff_analysis import RecordedDecision, hypotheses, open_questions
-from incident_response.tools.handoff_document import render
-from incident_response.tools.handoff_facts import (
+from incident_response.tools.core.models import Truncation
+from incident_response.tools.engine.journal import CommandRow, Event, IncidentRow
+from incident_response.tools.engine.plan import Target
+from incident_response.tools.incident.handoff import bears_on, deployments_of
+from incident_response.tools.incident.handoff_document import render
+from incident_response.tools.mitigate.measures import Measure
+from incident_response.tools.playbook.declaration import info
+from incident_response.tools.playbook.handoff_analysis import RecordedDecision, hypotheses, open_questions
+from incident_response.tools.playbook.handoff_facts import (
     BadRevision,
     ClusterFacts,
     action_of,
@@ -19,11 +23,13 @@ from incident_response.tools.handoff_facts import (
     stabilization,
     start_time,
 )
-from incident_response.tools.handoff_models import MAX_TIMELINE, DeploymentState, Evidence, Handoff, TimelineEntry
-from incident_response.tools.journal import CommandRow, Event, IncidentRow
-from incident_response.tools.measures import Measure
-from incident_response.tools.models import Truncation
-from incident_response.tools.plan import Target
+from incident_response.tools.playbook.handoff_models import (
+    MAX_TIMELINE,
+    DeploymentState,
+    Evidence,
+    Handoff,
+    TimelineEntry,
+)
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 DECLARED = IncidentRow(id="inc-1", title="checkout 502", opened_at=T0.timestamp(), severity="SEV2",

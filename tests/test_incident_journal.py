@@ -6,7 +6,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from incident_response.tools.journal import DB_NAME, IncidentRow, Journal
+from incident_response.tools.engine.journal import DB_NAME, IncidentRow, Journal
 
 # The schema as the first release created it: no severity, namespace, declared_at, stabilized_at, claimer.
 OLD_SCHEMA = """

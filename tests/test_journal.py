@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from incident_response.tools.journal import Journal
+from incident_response.tools.engine.journal import Journal
 
 
 def plan(token: str, incident: str, **extra: Any) -> dict[str, Any]:
@@ -89,7 +89,7 @@ def test_other_processes_see_committed_rows_and_race_fairly(tmp_path: Path) -> N
     j = Journal(tmp_path)
     j.add_command(plan("t", "I"), state="approved")
     script = textwrap.dedent(f"""
-        from incident_response.tools.journal import Journal
+        from incident_response.tools.engine.journal import Journal
         j = Journal({str(tmp_path)!r})
         print(j.transition("t", ["approved"], "executing", event="claimed"))
     """)

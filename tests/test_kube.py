@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from incident_response.sim.serve import RunningSim
-from incident_response.tools import errors
-from incident_response.tools.kube import ClusterSource, RealKube
-from incident_response.tools.kube_errors import api_error
+from incident_response.tools.core import errors
+from incident_response.tools.kube.api_errors import api_error
+from incident_response.tools.kube.client import ClusterSource, RealKube
 
 
 def status_body(code: int, reason: str, message: str) -> bytes:
@@ -167,7 +167,7 @@ def silent_server() -> Iterator[int]:
 def test_no_answer_is_a_timeout_for_reads_and_unknown_for_writes(
     silent_server: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("incident_response.tools.kube.READ_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr("incident_response.tools.kube.client.READ_TIMEOUT_SECONDS", 0.3)
     kubeconfig = tmp_path / "kubeconfig"
     kubeconfig.write_text(
         json.dumps(

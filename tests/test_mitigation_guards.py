@@ -8,12 +8,12 @@ import pytest
 from builders import container_status, deployment, node, pod, service, with_resources
 from fakekube import FakeKube
 
-from incident_response.tools import errors
-from incident_response.tools.isolation import plan_remove_from_service, split_heredoc, with_heredoc
-from incident_response.tools.memory import plan_memory_limit
-from incident_response.tools.nodes import plan_cordon, plan_drain
-from incident_response.tools.pods_delete import plan_delete_pod
-from incident_response.tools.traffic import plan_ingress_backend
+from incident_response.tools.core import errors
+from incident_response.tools.mitigate.isolation import plan_remove_from_service, split_heredoc, with_heredoc
+from incident_response.tools.mitigate.memory import plan_memory_limit
+from incident_response.tools.mitigate.nodes import plan_cordon, plan_drain
+from incident_response.tools.mitigate.pods_delete import plan_delete_pod
+from incident_response.tools.mitigate.traffic import plan_ingress_backend
 
 
 def api_cluster(rs_selects_app: bool) -> FakeKube:
@@ -118,7 +118,7 @@ def test_switch_ingress_refuses_a_service_without_ready_endpoints() -> None:
 
 
 def test_crashing_pod_builder_is_broken() -> None:
-    from incident_response.tools.backends import broken
+    from incident_response.tools.k8s.backends import broken
 
     assert (
         broken(pod("p", containers=[container_status(waiting="CrashLoopBackOff", ready=False)])) == "CrashLoopBackOff"

@@ -19,8 +19,8 @@ import pytest
 from mcp import Client
 
 from incident_response.sim.serve import RunningSim
-from incident_response.tools.isolation import split_heredoc
-from incident_response.tools.kube import Kube
+from incident_response.tools.kube.client import Kube
+from incident_response.tools.mitigate.isolation import split_heredoc
 
 from .equivalence import assert_equivalent, snapshot
 from .kubectl_runner import Kubectl

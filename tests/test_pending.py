@@ -5,11 +5,11 @@ from typing import Any
 
 import pytest
 
-from incident_response.tools import errors
-from incident_response.tools.deps import Mode
-from incident_response.tools.journal import Journal
-from incident_response.tools.pending import HumanAnswer, PendingEngine
-from incident_response.tools.plan import KubeWrite, PlanDraft, Step, Target, pointer, precondition
+from incident_response.tools.core import errors
+from incident_response.tools.engine.deps import Mode
+from incident_response.tools.engine.journal import Journal
+from incident_response.tools.engine.pending import HumanAnswer, PendingEngine
+from incident_response.tools.engine.plan import KubeWrite, PlanDraft, Step, Target, pointer, precondition
 
 from .fakekube import FakeKube
 

@@ -13,9 +13,9 @@ import anyio
 import anyio.to_thread
 import pytest
 
-from incident_response.tools.journal import CLAIM_LEASE, DB_NAME, Journal, claimer
-from incident_response.tools.pending import ABANDONED, PendingEngine
-from incident_response.tools.plan import KubeWrite, PlanDraft, Precondition, Step, Target
+from incident_response.tools.engine.journal import CLAIM_LEASE, DB_NAME, Journal, claimer
+from incident_response.tools.engine.pending import ABANDONED, PendingEngine
+from incident_response.tools.engine.plan import KubeWrite, PlanDraft, Precondition, Step, Target
 
 from .fakekube import FakeKube
 
@@ -24,8 +24,8 @@ pytestmark = pytest.mark.anyio
 # Claims the token in full mode, then hangs in the confirm-time re-read, where the test kills it (SIGKILL).
 CHILD = r"""
 import sys, time
-from incident_response.tools.journal import Journal
-from incident_response.tools.pending import PendingEngine
+from incident_response.tools.engine.journal import Journal
+from incident_response.tools.engine.pending import PendingEngine
 
 class Hang:
     context = "test"

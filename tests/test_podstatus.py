@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from builders import NOW, container_status, pod
 
-from incident_response.tools.podstatus import component_of, kubectl_status, owner_of, pod_row
+from incident_response.tools.k8s.podstatus import component_of, kubectl_status, owner_of, pod_row
 
 
 def init_pod(state: dict[str, Any]) -> dict[str, Any]:

@@ -3,9 +3,15 @@ from typing import Any
 
 import pytest
 
-from incident_response.tools import errors
-from incident_response.tools.plan import KubeWrite
-from incident_response.tools.rollback import ANNOTATIONS_TO_SKIP, REVISION, pick_target, plan_rollback, undo_patch
+from incident_response.tools.core import errors
+from incident_response.tools.engine.plan import KubeWrite
+from incident_response.tools.mitigate.rollback import (
+    ANNOTATIONS_TO_SKIP,
+    REVISION,
+    pick_target,
+    plan_rollback,
+    undo_patch,
+)
 
 from .fakekube import FakeKube
 

@@ -7,11 +7,7 @@ from typing import Any
 
 import pytest
 
-from incident_response.tools import errors
-from incident_response.tools.deps import Deps, ToolSettings
-from incident_response.tools.rollback import plan_rollback, template_without_hash
-from incident_response.tools.rollback_checks import SafetyItem, Sign, job_signs, migrations_item, template_signs
-from incident_response.tools.rollback_safety import (
+from incident_response.tools.assess.rollback_safety import (
     Observed,
     check_rollback_safety,
     choose_target,
@@ -19,6 +15,16 @@ from incident_response.tools.rollback_safety import (
     image_key,
     known_good_item,
     verdict_of,
+)
+from incident_response.tools.core import errors
+from incident_response.tools.engine.deps import Deps, ToolSettings
+from incident_response.tools.mitigate.rollback import plan_rollback, template_without_hash
+from incident_response.tools.playbook.rollback_checks import (
+    SafetyItem,
+    Sign,
+    job_signs,
+    migrations_item,
+    template_signs,
 )
 
 from .builders import NOW, container_status, deployment, pod, replicaset, ts

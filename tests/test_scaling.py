@@ -7,9 +7,9 @@ import pytest
 from builders import container_status, deployment, hpa, node, pod, with_resources
 from fakekube import FakeKube
 
-from incident_response.tools import errors
-from incident_response.tools.plan import KubeWrite
-from incident_response.tools.scaling import CEILING_ENV, plan_override_hpa, plan_scale
+from incident_response.tools.core import errors
+from incident_response.tools.engine.plan import KubeWrite
+from incident_response.tools.mitigate.scaling import CEILING_ENV, plan_override_hpa, plan_scale
 
 
 def cluster(*extra: tuple[str, dict[str, Any]], replicas: int = 3, cpu: str = "4") -> FakeKube:

@@ -12,8 +12,9 @@ from mcp import Client
 
 from incident_response.server import app, confirmation, mitigation_tools
 from incident_response.server.config import Settings
-from incident_response.tools import incident, measures, rollback
-from incident_response.tools.deps import Deps
+from incident_response.tools.engine.deps import Deps
+from incident_response.tools.incident import declare
+from incident_response.tools.mitigate import measures, rollback
 
 pytestmark = pytest.mark.anyio
 
@@ -43,7 +44,7 @@ async def test_every_output_schema_is_exactly_its_models_schema(tmp_path: Path) 
         rollback.rollback_deployment,
         *mitigation_tools.PLANNERS,
         measures.list_temporary_measures,
-        incident.declare_incident,
+        declare.declare_incident,
         *confirmation.confirmation_tools(deps),
     ]
     models = {fn.__name__: typing.get_type_hints(fn)["return"] for fn in functions}

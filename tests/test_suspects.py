@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from incident_response.tools import errors
-from incident_response.tools.canary import find_pair
-from incident_response.tools.suspects import NodeState, Placement, canary_pairs, node_problems, suspect_nodes
+from incident_response.tools.core import errors
+from incident_response.tools.mitigate.canary import find_pair
+from incident_response.tools.playbook.suspects import NodeState, Placement, canary_pairs, node_problems, suspect_nodes
 
 from .builders import deployment, node, service
 from .fakekube import FakeKube

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from builders import NOW, container_status, event, pod, service, ts
 
-from incident_response.tools.metrics import pod_usage_rows
-from incident_response.tools.podstatus import pod_row
-from incident_response.tools.recovery_checks import (
+from incident_response.tools.assess.metrics import pod_usage_rows
+from incident_response.tools.k8s.podstatus import pod_row
+from incident_response.tools.k8s.workloads import RolloutProgress
+from incident_response.tools.playbook.recovery_checks import (
     SETTLING_RECHECK,
     CheckName,
     PodFacts,
@@ -24,7 +25,6 @@ from incident_response.tools.recovery_checks import (
     warning_groups,
     warnings_check,
 )
-from incident_response.tools.workloads import RolloutProgress
 
 WINDOW = timedelta(minutes=5)
 

@@ -15,7 +15,7 @@ from mcp.server import MCPServer
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
 from incident_response.sim.serve import RunningSim
-from incident_response.tools.kube import ClusterSource, Kube, ListResult, RealKube
+from incident_response.tools.kube.client import ClusterSource, Kube, ListResult, RealKube
 
 from .confirm_env import Clock
 from .mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused, serving

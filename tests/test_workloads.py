@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from incident_response.tools.workloads import REVISION, rollout_time
+from incident_response.tools.k8s.workloads import REVISION, rollout_time
 
 
 def deployment(revision: int, progressing: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -1,0 +1,152 @@
+"""list_events: recent events newest first, repeats grouped, bounded."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from incident_response.tools.core import errors
+from incident_response.tools.core.models import ToolResult, Truncation
+from incident_response.tools.core.redact import redact
+from incident_response.tools.engine.deps import Deps, check_name
+from incident_response.tools.k8s.quantity import age_seconds, human_age, parse_time
+
+MAX_MESSAGE = 300
+FETCH_LIMIT = 5000
+KINDS = {
+    "pod": "Pod",
+    "po": "Pod",
+    "deployment": "Deployment",
+    "deploy": "Deployment",
+    "replicaset": "ReplicaSet",
+    "rs": "ReplicaSet",
+    "service": "Service",
+    "svc": "Service",
+    "node": "Node",
+    "no": "Node",
+    "horizontalpodautoscaler": "HorizontalPodAutoscaler",
+    "hpa": "HorizontalPodAutoscaler",
+}
+
+
+class EventGroup(BaseModel):
+    type: str
+    reason: str
+    object: str = Field(description="kind/name the events are about.")
+    message: str
+    count: int = Field(description="Occurrences, summed over repeats.")
+    last_seen: str = Field(description="Age of the newest occurrence: 2m.")
+    last_seen_seconds: int | None
+
+
+def event_time(event: dict[str, Any]) -> datetime | None:
+    for key in ("lastTimestamp", "eventTime"):
+        when = parse_time(event.get(key))
+        if when is not None:
+            return when
+    series = event.get("series") or {}
+    return parse_time(series.get("lastObservedTime")) or parse_time(
+        (event.get("metadata") or {}).get("creationTimestamp")
+    )
+
+
+def group_events(events: list[dict[str, Any]], now: datetime, since: timedelta | None = None) -> list[EventGroup]:
+    """Newest first; events with the same type, reason, object and message are one group."""
+    groups: dict[tuple[str, str, str, str], tuple[EventGroup, datetime]] = {}
+    oldest = now - since if since is not None else None
+    for event in events:
+        when = event_time(event) or now
+        if oldest is not None and when < oldest:
+            continue
+        involved = event.get("involvedObject") or event.get("regarding") or {}
+        obj = f"{str(involved.get('kind', '')).lower()}/{involved.get('name')}"
+        # Masked before it is cut, so a cut cannot leave half a credential unrecognised. Probe URLs and failed
+        # pulls quote credentials in event messages as often as logs do.
+        message = redact(str(event.get("message") or event.get("note") or "").strip())[0][:MAX_MESSAGE]
+        key = (str(event.get("type") or "Normal"), str(event.get("reason") or ""), obj, message)
+        count = int(event.get("count") or (event.get("series") or {}).get("count") or 1)
+        if key in groups:
+            group, latest = groups[key]
+            group.count += count
+            if when > latest:
+                groups[key] = (group, when)
+            continue
+        groups[key] = (
+            EventGroup(
+                type=key[0],
+                reason=key[1],
+                object=obj,
+                message=message,
+                count=count,
+                last_seen="",
+                last_seen_seconds=None,
+            ),
+            when,
+        )
+    result = []
+    for group, latest in sorted(groups.values(), key=lambda pair: pair[1], reverse=True):
+        seconds = age_seconds(latest.isoformat(), now)
+        group.last_seen_seconds = seconds
+        group.last_seen = human_age(seconds)
+        result.append(group)
+    return result
+
+
+def parse_object(value: str) -> tuple[str | None, str]:
+    """'pod/web-1' -> ('Pod', 'web-1'); 'web-1' -> (None, 'web-1')."""
+    kind, _, name = value.rpartition("/")
+    if kind and kind.lower() not in KINDS:
+        raise errors.InvalidArgument(
+            f"unknown kind {kind!r} in {value!r}; use one of {', '.join(sorted(set(KINDS)))}, or give just a name"
+        )
+    check_name(name, "object name")
+    return (KINDS[kind.lower()] if kind else None), name
+
+
+class EventList(ToolResult):
+    namespace: str
+    events: list[EventGroup]
+    warning_count: int = Field(description="Warning occurrences among the listed events (summed counts).")
+    truncation: Truncation
+
+
+def list_events(
+    deps: Deps,
+    namespace: Annotated[str, Field(description="Namespace.")],
+    object: Annotated[
+        str | None, Field(description="Only events about this object: pod/web-1, deployment/web, or a name.")
+    ] = None,
+    warnings_only: Annotated[bool, Field(description="Only Warning events.")] = False,
+    since_minutes: Annotated[
+        int | None, Field(description="Only events seen in the last N minutes.", ge=1, le=10080)
+    ] = None,
+    limit: Annotated[int, Field(description="Most event groups to return.", ge=1, le=200)] = 30,
+) -> EventList:
+    """List events newest first with repeats grouped, optionally for one object, Warnings only, or recent only.
+    Use it to learn why pods fail (BackOff, OOMKilling, FailedScheduling, Unhealthy) and whether errors stopped."""
+    selectors = []
+    if object:
+        kind, name = parse_object(object)
+        selectors.append(f"involvedObject.name={name}")
+        if kind:
+            selectors.append(f"involvedObject.kind={kind}")
+    if warnings_only:
+        selectors.append("type=Warning")
+    listed = deps.kube.list("events", namespace, field_selector=",".join(selectors) or None, limit=FETCH_LIMIT)
+    now = datetime.now(UTC)
+    groups = group_events(listed.items, now, timedelta(minutes=since_minutes) if since_minutes else None)
+    shown = groups[:limit]
+    warnings = sum(g.count for g in groups if g.type == "Warning")
+    scope = f" about {object}" if object else ""
+    summary = f"{len(groups)} event groups in {namespace}{scope}; {warnings} Warning occurrences"
+    if shown:
+        summary += "; newest: " + "; ".join(f"{g.reason} {g.object} x{g.count} ({g.last_seen})" for g in shown[:3])
+    return EventList(
+        summary=summary,
+        namespace=namespace,
+        events=shown,
+        warning_count=warnings,
+        truncation=Truncation.of(len(shown), len(groups), listed.truncated or len(groups) > len(shown)),
+    )

@@ -1,0 +1,136 @@
+"""get_logs: a bounded, redacted tail of one pod's (or a deployment's pod's) container log."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from incident_response.tools.assess.pods import fetch_pods
+from incident_response.tools.core import errors
+from incident_response.tools.core.models import ToolResult
+from incident_response.tools.core.redact import redact
+from incident_response.tools.engine.deps import Deps, check_name
+from incident_response.tools.k8s.podstatus import containers_ready, is_problem, restart_count
+from incident_response.tools.k8s.workloads import deployment_selector
+from incident_response.tools.kube.client import Kube
+
+MAX_BYTES = 64 * 1024
+DEPLOYMENT_PREFIXES = ("deployment/", "deploy/", "deployments/")
+
+
+def pick_pod(pods: list[tuple[dict[str, Any], str | None]]) -> dict[str, Any]:
+    """During an incident the interesting log is a failing pod's: problems first, then most restarts."""
+
+    def rank(entry: tuple[dict[str, Any], str | None]) -> tuple[bool, int, str]:
+        pod, status = entry
+        ready, total = containers_ready(pod)
+        problem = is_problem(status or "", ready, total) if status else ready < total
+        return (not problem, -restart_count(pod), str((pod.get("metadata") or {}).get("name")))
+
+    return sorted(pods, key=rank)[0][0]
+
+
+def resolve_target(kube: Kube, namespace: str, target: str) -> tuple[dict[str, Any], list[str]]:
+    """The pod to read and the other pods of the deployment (if `target` named one)."""
+    deployment = None
+    for prefix in DEPLOYMENT_PREFIXES:
+        if target.startswith(prefix):
+            deployment = check_name(target.removeprefix(prefix), "deployment")
+    if deployment is None:
+        name = check_name(target.removeprefix("pod/"), "pod")
+        try:
+            return kube.get("pods", name, namespace), []
+        except errors.NotFound:
+            deployment = name  # `kubectl logs web` means a pod; we also accept a deployment name
+    deploy = kube.get("deployments", deployment, namespace)
+    selector = deployment_selector(deploy)
+    fetched = fetch_pods(kube, namespace, selector, limit=500)
+    if not fetched.pods:
+        raise errors.NotFound(
+            f"deployment {deployment} has no pods in namespace {namespace!r}; check list_pods and rollout_status",
+            code=404,
+            reason="NotFound",
+            verb="list",
+            resource="pods",
+        )
+    chosen = pick_pod(fetched.pods)
+    chosen_name = (chosen.get("metadata") or {}).get("name")
+    others = [str((p.get("metadata") or {}).get("name")) for p, _ in fetched.pods]
+    return chosen, [n for n in others if n != chosen_name]
+
+
+class PodLogs(ToolResult):
+    namespace: str
+    pod: str
+    container: str
+    previous: bool
+    lines: list[str]
+    line_count: int
+    truncated: bool = Field(description="True when the byte limit cut the tail short.")
+    redactions: int = Field(description="Credentials masked in the returned lines.")
+    other_pods: list[str] = Field(description="For a deployment: its other pods, to read next if needed.")
+
+
+def get_logs(
+    deps: Deps,
+    namespace: Annotated[str, Field(description="Namespace.")],
+    pod_or_deployment: Annotated[
+        str, Field(description="A pod name, or deployment/NAME to read its most troubled pod.", max_length=300)
+    ],
+    container: Annotated[str | None, Field(description="Container; default the pod's first.", max_length=253)] = None,
+    tail_lines: Annotated[int, Field(description="Lines from the end.", ge=1, le=2000)] = 100,
+    since_seconds: Annotated[int | None, Field(description="Only lines newer than this.", ge=1, le=604800)] = None,
+    previous: Annotated[
+        bool, Field(description="The previous (crashed) container's log, for CrashLoopBackOff.")
+    ] = False,
+) -> PodLogs:
+    """Read the tail of a container log with timestamps, size-limited and with credentials redacted. Use it to see
+    why a pod crashes (previous=true for the crashed instance) or which peer it blames."""
+    kube = deps.kube
+    pod, others = resolve_target(kube, namespace, pod_or_deployment)
+    name = str((pod.get("metadata") or {}).get("name"))
+    containers = [str(c.get("name")) for c in (pod.get("spec") or {}).get("containers") or []]
+    if container is not None:
+        check_name(container, "container")
+        if containers and container not in containers:
+            raise errors.InvalidArgument(
+                f"pod {name} has no container {container!r} (containers: {', '.join(containers)})"
+            )
+    chosen = container or (containers[0] if containers else "")
+    try:
+        text = kube.logs(
+            name,
+            namespace,
+            container=chosen or None,
+            tail_lines=tail_lines,
+            since_seconds=since_seconds,
+            previous=previous,
+            timestamps=True,
+            limit_bytes=MAX_BYTES,
+        )
+    except errors.BadRequest as e:
+        hint = "; it has not restarted, so read without previous" if previous else ""
+        raise errors.BadRequest(f"{e}{hint}", code=e.code, reason=e.reason, verb=e.verb, resource=e.resource) from e
+    truncated = len(text.encode()) >= MAX_BYTES
+    clean, redactions = redact(text)
+    lines = clean.splitlines()[-tail_lines:]
+    summary = f"{len(lines)} log lines from {name}/{chosen}{' (previous instance)' if previous else ''}"
+    if not lines:
+        summary += "; empty" + ("" if previous else ": if the pod is crash-looping, try previous=true")
+    if redactions:
+        summary += f"; {redactions} credentials redacted"
+    if truncated:
+        summary += f"; cut at {MAX_BYTES // 1024} KiB"
+    return PodLogs(
+        summary=summary,
+        namespace=namespace,
+        pod=name,
+        container=chosen,
+        previous=previous,
+        lines=lines,
+        line_count=len(lines),
+        truncated=truncated,
+        redactions=redactions,
+        other_pods=others[:20],
+    )

@@ -1,0 +1,279 @@
+"""top_pods and top_nodes: usage from metrics.k8s.io against requests, limits and allocatable."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from incident_response.tools.assess.pods import Selector
+from incident_response.tools.core import errors
+from incident_response.tools.core.models import ToolResult, Truncation
+from incident_response.tools.engine.deps import Deps
+from incident_response.tools.k8s.quantity import cpu_text, memory_text, parse_quantity, percent
+from incident_response.tools.kube.client import Kube
+
+METRICS_MISSING = (
+    "the metrics API (metrics.k8s.io) is not available in this cluster, so usage is unknown; requests and limits "
+    "are still shown. Judge load from HPA status (list_hpas) and restarts instead"
+)
+NEAR_LIMIT_PERCENT = 90  # usage at or above this share of the limit counts as "near the limit"
+
+
+class PodUsage(BaseModel):
+    name: str
+    cpu: str = Field(description="Usage as kubectl top prints it (250m), '-' when unknown.")
+    memory: str
+    cpu_cores: float | None
+    memory_bytes: float | None
+    cpu_request: str
+    cpu_limit: str
+    memory_request: str
+    memory_limit: str
+    cpu_percent_of_limit: int | None
+    cpu_percent_of_request: int | None
+    memory_percent_of_limit: int | None
+
+
+def pod_resources(pod: dict[str, Any]) -> dict[str, float | None]:
+    """Summed container requests and limits; a limit is None when any container has none (unbounded)."""
+    totals: dict[str, float | None] = {}
+    containers = (pod.get("spec") or {}).get("containers") or []
+    for kind in ("requests", "limits"):
+        for resource in ("cpu", "memory"):
+            values = [parse_quantity(((c.get("resources") or {}).get(kind) or {}).get(resource)) for c in containers]
+            if kind == "limits" and (not values or any(v is None for v in values)):
+                totals[f"{resource}_{kind}"] = None
+            else:
+                totals[f"{resource}_{kind}"] = sum(v for v in values if v is not None) or None
+    return totals
+
+
+def usage_by_pod(metrics: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    usage: dict[str, tuple[float, float]] = {}
+    for item in metrics:
+        cpu = memory = 0.0
+        # PodMetrics report per container; NodeMetrics report one `usage` for the node.
+        for container in item.get("containers") or [item]:
+            cpu += parse_quantity((container.get("usage") or {}).get("cpu")) or 0.0
+            memory += parse_quantity((container.get("usage") or {}).get("memory")) or 0.0
+        usage[str((item.get("metadata") or {}).get("name"))] = (cpu, memory)
+    return usage
+
+
+def pod_usage_rows(pods: list[dict[str, Any]], metrics: list[dict[str, Any]] | None) -> list[PodUsage]:
+    usage = usage_by_pod(metrics or [])
+    rows = []
+    for pod in pods:
+        name = str((pod.get("metadata") or {}).get("name"))
+        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            continue
+        cpu, memory = usage.get(name, (None, None))
+        r = pod_resources(pod)
+        rows.append(
+            PodUsage(
+                name=name,
+                cpu=cpu_text(cpu),
+                memory=memory_text(memory),
+                cpu_cores=cpu,
+                memory_bytes=memory,
+                cpu_request=cpu_text(r["cpu_requests"]),
+                cpu_limit=cpu_text(r["cpu_limits"]),
+                memory_request=memory_text(r["memory_requests"]),
+                memory_limit=memory_text(r["memory_limits"]),
+                cpu_percent_of_limit=percent(cpu, r["cpu_limits"]),
+                cpu_percent_of_request=percent(cpu, r["cpu_requests"]),
+                memory_percent_of_limit=percent(memory, r["memory_limits"]),
+            )
+        )
+    return rows
+
+
+def read_metrics(kube: Kube, resource: str, namespace: str | None, selector: str | None) -> list[dict[str, Any]] | None:
+    """Metrics items, or None when the metrics API is absent (not installed, or its APIService is down)."""
+    try:
+        return kube.list(resource, namespace, label_selector=selector).items
+    except (errors.NotFound, errors.ServerError):
+        return None
+
+
+class TopPods(ToolResult):
+    namespace: str
+    metrics_available: bool
+    sort_by: str
+    pods: list[PodUsage]
+    near_limit: list[str] = Field(description=f"Pods using >= {NEAR_LIMIT_PERCENT}% of a CPU or memory limit.")
+    truncation: Truncation
+
+
+def top_pods(
+    deps: Deps,
+    namespace: Annotated[str, Field(description="Namespace.")],
+    selector: Selector = None,
+    sort_by: Annotated[Literal["cpu", "memory"], Field(description="Sort key, highest first.")] = "cpu",
+    limit: Annotated[int, Field(description="Most pods to return.", ge=1, le=200)] = 20,
+) -> TopPods:
+    """Show pods' CPU and memory usage against their requests and limits, highest first, like `kubectl top pods
+    --sort-by`. Use it to tell whether the incident is load-related."""
+    kube = deps.kube
+    pods = kube.list("pods", namespace, label_selector=selector, limit=2000)
+    metrics = read_metrics(kube, "pods.metrics.k8s.io", namespace, selector)
+    rows = pod_usage_rows(pods.items, metrics)
+    key = "cpu_cores" if sort_by == "cpu" else "memory_bytes"
+    rows.sort(key=lambda r: (getattr(r, key) is None, -(getattr(r, key) or 0.0), r.name))
+    near = [
+        r.name
+        for r in rows
+        if (r.cpu_percent_of_limit or 0) >= NEAR_LIMIT_PERCENT or (r.memory_percent_of_limit or 0) >= NEAR_LIMIT_PERCENT
+    ]
+    shown = rows[:limit]
+    if metrics is None:
+        summary = f"{len(rows)} pods in {namespace}; {METRICS_MISSING}"
+    else:
+        top = ", ".join(f"{r.name} {r.cpu}/{r.cpu_limit} cpu {r.memory}/{r.memory_limit} mem" for r in shown[:3])
+        summary = f"{len(rows)} pods in {namespace}; top by {sort_by}: {top or 'none'}"
+        summary += f"; {len(near)} near a limit" if near else "; none near a limit"
+    return TopPods(
+        summary=summary,
+        namespace=namespace,
+        metrics_available=metrics is not None,
+        sort_by=sort_by,
+        pods=shown,
+        near_limit=near,
+        truncation=Truncation.of(len(shown), len(rows), pods.truncated or len(rows) > len(shown)),
+    )
+
+
+class NodeUsage(BaseModel):
+    name: str
+    ready: bool
+    schedulable: bool
+    pressure: list[str] = Field(description="Conditions like MemoryPressure that are True.")
+    cpu: str
+    memory: str
+    cpu_percent: int | None = Field(description="Usage as a share of allocatable, as kubectl top nodes prints.")
+    memory_percent: int | None
+    allocatable_cpu: str
+    allocatable_memory: str
+    pods: int
+    cpu_requests: str
+    cpu_requests_percent: int | None
+    cpu_limits: str
+    cpu_limits_percent: int | None
+    memory_requests: str
+    memory_requests_percent: int | None
+    memory_limits: str
+    memory_limits_percent: int | None
+
+
+def allocated_by_node(pods: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Requests and limits of running pods per node: the 'Allocated resources' block of describe nodes."""
+    totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for pod in pods:
+        node = (pod.get("spec") or {}).get("nodeName")
+        if not node or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            continue
+        totals[node]["pods"] += 1
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            resources = container.get("resources") or {}
+            for kind in ("requests", "limits"):
+                for resource in ("cpu", "memory"):
+                    totals[node][f"{resource}_{kind}"] += parse_quantity((resources.get(kind) or {}).get(resource)) or 0
+    return totals
+
+
+def node_rows(
+    nodes: list[dict[str, Any]], metrics: list[dict[str, Any]] | None, allocated: dict[str, dict[str, float]] | None
+) -> list[NodeUsage]:
+    usage = usage_by_pod(metrics or [])
+    rows = []
+    for node in nodes:
+        name = str((node.get("metadata") or {}).get("name"))
+        status = node.get("status") or {}
+        conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
+        cpu_alloc = parse_quantity((status.get("allocatable") or {}).get("cpu"))
+        mem_alloc = parse_quantity((status.get("allocatable") or {}).get("memory"))
+        cpu, memory = usage.get(name, (None, None))
+        given = (allocated or {}).get(name, {})
+
+        def alloc(key: str, whole: float | None, given: dict[str, float] = given) -> tuple[float | None, int | None]:
+            value = given.get(key) if allocated is not None else None
+            return value, percent(value, whole)
+
+        cpu_req, cpu_req_pct = alloc("cpu_requests", cpu_alloc)
+        cpu_lim, cpu_lim_pct = alloc("cpu_limits", cpu_alloc)
+        mem_req, mem_req_pct = alloc("memory_requests", mem_alloc)
+        mem_lim, mem_lim_pct = alloc("memory_limits", mem_alloc)
+        rows.append(
+            NodeUsage(
+                name=name,
+                ready=conditions.get("Ready") == "True",
+                schedulable=not (node.get("spec") or {}).get("unschedulable"),
+                pressure=sorted(str(t) for t, v in conditions.items() if t != "Ready" and v == "True"),
+                cpu=cpu_text(cpu),
+                memory=memory_text(memory),
+                cpu_percent=percent(cpu, cpu_alloc),
+                memory_percent=percent(memory, mem_alloc),
+                allocatable_cpu=cpu_text(cpu_alloc),
+                allocatable_memory=memory_text(mem_alloc),
+                pods=int(given.get("pods", 0)),
+                cpu_requests=cpu_text(cpu_req),
+                cpu_requests_percent=cpu_req_pct,
+                cpu_limits=cpu_text(cpu_lim),
+                cpu_limits_percent=cpu_lim_pct,
+                memory_requests=memory_text(mem_req),
+                memory_requests_percent=mem_req_pct,
+                memory_limits=memory_text(mem_lim),
+                memory_limits_percent=mem_lim_pct,
+            )
+        )
+    return rows
+
+
+class TopNodes(ToolResult):
+    metrics_available: bool
+    allocation_known: bool = Field(description="False when the server may not list pods in every namespace.")
+    nodes: list[NodeUsage]
+    truncation: Truncation
+
+
+def top_nodes(
+    deps: Deps,
+    limit: Annotated[int, Field(description="Most nodes to return (busiest CPU first).", ge=1, le=500)] = 50,
+) -> TopNodes:
+    """Show each node's CPU and memory usage, readiness, and allocated requests and limits against allocatable
+    (kubectl top nodes plus describe nodes' Allocated resources). Use it before scaling, to see if capacity exists."""
+    kube = deps.kube
+    nodes = kube.list("nodes", limit=1000)
+    metrics = read_metrics(kube, "nodes.metrics.k8s.io", None, None)
+    allocated: dict[str, dict[str, float]] | None
+    try:
+        running = kube.list("pods", None, field_selector="status.phase!=Succeeded,status.phase!=Failed", limit=20000)
+        allocated = allocated_by_node(running.items)
+    except errors.Forbidden:
+        allocated = None
+    rows = node_rows(nodes.items, metrics, allocated)
+    rows.sort(key=lambda r: (-(r.cpu_percent or 0), r.name))
+    shown = rows[:limit]
+    not_ready = [r.name for r in rows if not r.ready]
+    cordoned = [r.name for r in rows if not r.schedulable]
+    summary = f"{len(rows)} nodes"
+    summary += f"; NotReady: {', '.join(not_ready)}" if not_ready else "; all Ready"
+    if cordoned:
+        summary += f"; cordoned: {', '.join(cordoned)}"
+    if metrics is None:
+        summary += f"; {METRICS_MISSING}"
+    elif shown:
+        summary += "; busiest: " + ", ".join(
+            f"{r.name} cpu {r.cpu_percent}% mem {r.memory_percent}%" for r in shown[:3]
+        )
+    if allocated is None:
+        summary += "; allocated requests unknown (may not list pods cluster-wide)"
+    return TopNodes(
+        summary=summary,
+        metrics_available=metrics is not None,
+        allocation_known=allocated is not None,
+        nodes=shown,
+        truncation=Truncation.of(len(shown), len(rows), nodes.truncated or len(rows) > len(shown)),
+    )

@@ -1,0 +1,437 @@
+"""assess_namespace: the playbook's rapid state assessment in one call, and the ONE primary action it points to."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from incident_response.tools.assess.events import EventGroup, group_events
+from incident_response.tools.assess.hpas import HpaRow, hpa_row
+from incident_response.tools.assess.metrics import NEAR_LIMIT_PERCENT, PodUsage, pod_usage_rows, read_metrics
+from incident_response.tools.assess.pods import FetchedPods, fetch_pods
+from incident_response.tools.core import errors
+from incident_response.tools.core.models import ToolResult
+from incident_response.tools.core.redact import redact
+from incident_response.tools.engine.deps import Deps
+from incident_response.tools.k8s.backends import name_of, service_selector
+from incident_response.tools.k8s.labels import matches as label_matches
+from incident_response.tools.k8s.podstatus import PodRow, component_of, pod_row
+from incident_response.tools.k8s.quantity import parse_time
+from incident_response.tools.k8s.workloads import (
+    RECENT_ROLLOUT_SECONDS,
+    images_of,
+    owned_by,
+    revision_of,
+    rollout_time,
+)
+from incident_response.tools.kube.client import Kube
+from incident_response.tools.playbook.rules import (
+    Action,
+    Decision,
+    Facts,
+    RecentRollout,
+    decide,
+    find_poisonings,
+    group_by,
+)
+from incident_response.tools.playbook.suspects import NodeState, Placement, canary_pairs, node_problems
+
+logger = logging.getLogger(__name__)
+
+MAX_PROBLEM_PODS = 20
+MAX_RECORDED_EVIDENCE = 5
+MAX_TOP = 5
+MAX_LISTED_ROLLOUTS = 10
+MAX_LISTED_HPAS = 10
+MAX_WARNING_REASONS = 10
+WARNING_WINDOW = timedelta(minutes=60)
+LOG_SAMPLE_PODS = 3  # failing pods whose logs are searched for a poisoner when events name none
+LOG_SAMPLE_LINES = 30
+MAX_NODES_READ = 5  # nodes hosting failing pods read per assessment, those with the most failing pods first
+
+
+class WarningReason(BaseModel):
+    reason: str
+    count: int
+    objects: list[str] = Field(description="Up to five objects the warnings are about.")
+    latest_message: str
+
+
+class Assessment(ToolResult):
+    namespace: str
+    primary_action: Action
+    decision: Decision
+    pods_total: int
+    status_counts: dict[str, int]
+    problem_pods: list[PodRow] = Field(description="Pods not Running and ready, worst first (capped).")
+    recent_rollouts: list[RecentRollout] = Field(
+        description=f"Deployments rolled out in the last 2 hours, failing ones then newest first (at most "
+        f"{MAX_LISTED_ROLLOUTS})."
+    )
+    recent_rollouts_total: int = Field(description="How many deployments rolled out in the last 2 hours in all.")
+    metrics_available: bool
+    top_cpu: list[PodUsage]
+    top_memory: list[PodUsage]
+    hpas_at_max: list[HpaRow] = Field(description=f"HPAs at their maximum replicas (at most {MAX_LISTED_HPAS}).")
+    hpas_at_max_total: int
+    warnings: list[WarningReason] = Field(description="Warning events of the last hour grouped by reason.")
+    not_readable: list[str] = Field(
+        default_factory=list,
+        description="What these credentials may not read (forbidden): blind spots of the assessment.",
+    )
+
+
+def recent_rollouts(
+    deployments: list[dict[str, Any]], replicasets: list[dict[str, Any]], failing: dict[str, list[str]], now: datetime
+) -> list[RecentRollout]:
+    found = []
+    for deploy in deployments:
+        revision = revision_of(deploy)
+        owned = [rs for rs in replicasets if owned_by(rs, deploy)]
+        when = rollout_time(deploy, owned)
+        if revision is None or when is None:
+            continue  # a new deployment (revision 1) counts: it is a deploy, though with nothing to roll back to
+        seconds = (now - when).total_seconds()
+        if seconds > RECENT_ROLLOUT_SECONDS:
+            continue
+        name = str((deploy.get("metadata") or {}).get("name"))
+        earlier = [rs for rs in owned if (revision_of(rs) or 0) < revision]
+        previous = sorted(earlier, key=lambda rs: revision_of(rs) or 0)
+        found.append(
+            RecentRollout(
+                deployment=name,
+                revision=revision,
+                minutes_ago=max(0, int(seconds // 60)),
+                images=images_of((deploy.get("spec") or {}).get("template") or {}),
+                previous_images=images_of((previous[-1].get("spec") or {}).get("template") or {}) if previous else [],
+                failing_pods=len(failing.get(name, [])),
+                unavailable_replicas=int((deploy.get("status") or {}).get("unavailableReplicas") or 0),
+            )
+        )
+    return found
+
+
+def warning_reasons(groups: list[EventGroup]) -> list[WarningReason]:
+    by_reason: dict[str, WarningReason] = {}
+    for group in groups:
+        if group.type != "Warning":
+            continue
+        entry = by_reason.setdefault(
+            group.reason, WarningReason(reason=group.reason, count=0, objects=[], latest_message=group.message)
+        )
+        entry.count += group.count
+        if group.object not in entry.objects and len(entry.objects) < 5:
+            entry.objects.append(group.object)
+    return sorted(by_reason.values(), key=lambda w: -w.count)[:MAX_WARNING_REASONS]
+
+
+def poison_messages(
+    kube: Kube, namespace: str, groups: list[EventGroup], failing_pods: list[str]
+) -> list[tuple[str, str]]:
+    """(pod, text) from Warning events about pods; logs of a few failing pods are added when events name nobody."""
+    messages = [
+        (g.object.removeprefix("pod/"), g.message)
+        for g in groups
+        if g.type == "Warning" and g.object.startswith("pod/")
+    ]
+    for pod in failing_pods[:LOG_SAMPLE_PODS]:
+        try:
+            text = kube.logs(pod, namespace, tail_lines=LOG_SAMPLE_LINES, limit_bytes=16 * 1024)
+        except (errors.ApiError, errors.Timeout):
+            continue  # a pod without a readable log gives no evidence either way
+        clean, _ = redact(text)
+        messages.extend((pod, line) for line in clean.splitlines())
+    return messages
+
+
+@dataclass
+class Observation:
+    """One read of a namespace, shaped: what assess_namespace reports and evaluate_decision walks its trees on."""
+
+    namespace: str
+    now: datetime
+    fetched: FetchedPods
+    pods: list[dict[str, Any]]
+    rows: list[PodRow]
+    components: dict[str, str]  # pod name -> component (owning deployment, else app label)
+    deployments: list[dict[str, Any]]
+    replicasets: list[dict[str, Any]]
+    services: list[dict[str, Any]]
+    hpas: list[dict[str, Any]]
+    metrics_available: bool
+    usage: list[PodUsage]
+    groups: list[EventGroup]
+    facts: Facts
+    unreadable: list[str]  # what these credentials may not read: the assessment is blind there
+
+    def pods_of(self, component: str) -> list[dict[str, Any]]:
+        return [pod for pod, row in zip(self.pods, self.rows, strict=True) if self.components[row.name] == component]
+
+    def deployment(self, name: str) -> dict[str, Any] | None:
+        return next((d for d in self.deployments if (d.get("metadata") or {}).get("name") == name), None)
+
+
+def read_nodes(
+    kube: Kube, placements: list[Placement], pods: list[dict[str, Any]], groups: list[EventGroup], now: datetime,
+    blind: list[str],
+) -> dict[str, NodeState]:  # fmt: skip
+    """The nodes hosting failing pods: conditions, taints, cordon. A node not read (forbidden, gone, or past the cap)
+    is judged by its pods instead: deletions overdue there, NodeNotReady events about them."""
+    failing = Counter(p.node for p in placements if p.failing and p.node)
+    overdue = {
+        str((pod.get("metadata") or {}).get("name"))
+        for pod in pods
+        if (gone := parse_time((pod.get("metadata") or {}).get("deletionTimestamp"))) is not None and gone < now
+    }
+    reported = {g.object.removeprefix("pod/") for g in groups if g.reason == "NodeNotReady"}
+    states: dict[str, NodeState] = {}
+    for index, (node, _) in enumerate(sorted(failing.items(), key=lambda item: (-item[1], item[0]))):
+        if index < MAX_NODES_READ and "nodes" not in blind:
+            try:
+                found = kube.get("nodes", node)
+                unschedulable = bool((found.get("spec") or {}).get("unschedulable"))
+                states[node] = NodeState(node_problems(found), cordoned=unschedulable)
+                continue
+            except errors.Forbidden:
+                blind.append("nodes")
+            except errors.NotFound:
+                pass
+        here = {p.pod for p in placements if p.node == node and p.failing}
+        signs = []
+        if here & overdue:
+            signs.append("pods there are past their deletion time (its kubelet does not answer)")
+        if here & reported:
+            signs.append("NodeNotReady events about its pods")
+        states[node] = NodeState(signs, read=False)
+    return states
+
+
+def observe(kube: Kube, namespace: str) -> Observation:
+    """Read the namespace once (pods, deployments, ReplicaSets, Services, HPAs, metrics, Warning events, and the
+    nodes its failing pods run on) and shape the facts the playbook's decisions are made on."""
+    now = datetime.now(UTC)
+    fetched = fetch_pods(kube, namespace)
+    pods = [pod for pod, _ in fetched.pods]
+    rows = [pod_row(pod, now, status=status) for pod, status in fetched.pods]
+    components = {row.name: component_of(pod) for row, pod in zip(rows, pods, strict=True)}
+    problems = [row for row in rows if row.problem]
+    failing = group_by(
+        [
+            (components[row.name], f"{row.name} {row.status} ({row.ready} ready, {row.restarts} restarts)")
+            for row in problems
+        ]
+    )
+
+    deployments = kube.list("deployments", namespace, limit=1000).items
+    if not pods and not deployments:
+        require_namespace(kube, namespace)
+    replicasets = kube.list("replicasets", namespace, limit=5000).items
+    blind: list[str] = []
+    services = optional(lambda: kube.list("services", namespace, limit=1000).items, "services", blind) or []
+    rollouts = recent_rollouts(deployments, replicasets, failing, now)
+
+    metrics = optional(lambda: read_metrics(kube, "pods.metrics.k8s.io", namespace, None), "pod metrics", blind)
+    usage = pod_usage_rows(pods, metrics)
+    near_limit = group_by(
+        [
+            (
+                components.get(u.name, u.name),
+                f"{u.name} cpu {u.cpu} is {u.cpu_percent_of_limit}% of its limit {u.cpu_limit}",
+            )
+            for u in usage
+            if (u.cpu_percent_of_limit or 0) >= NEAR_LIMIT_PERCENT
+        ]
+    )
+    hpas = optional(lambda: kube.list("horizontalpodautoscalers", namespace, limit=500).items, "HPAs", blind) or []
+    saturated = [
+        (h.name, h.target, f"{h.current_replicas}/{h.max_replicas} replicas, {'; '.join(h.targets)}")
+        for h in map(hpa_row, hpas)
+        if h.saturated
+    ]
+    oom = group_by(
+        [
+            (components[row.name], row.name)
+            for row in rows
+            if row.last_termination and row.last_termination.reason == "OOMKilled"
+        ]
+    )
+
+    warning = "type=Warning"
+    events = optional(lambda: kube.list("events", namespace, field_selector=warning, limit=5000).items, "events", blind)
+    events = events or []
+    groups = group_events(events, now, WARNING_WINDOW)
+    for group in groups:  # event messages are quoted as evidence: mask credentials as logs are
+        group.message = redact(group.message)[0]
+    ip_component = {row.ip: components[row.name] for row in rows if row.ip}
+    ip_pod = {row.ip: row.name for row in rows if row.ip}
+    labels = {
+        row.name: dict((pod.get("metadata") or {}).get("labels") or {}) for row, pod in zip(rows, pods, strict=True)
+    }
+    messages = [(g.object.removeprefix("pod/"), g.message) for g in groups if g.object.startswith("pod/")]
+    poisonings = find_poisonings(messages, components, ip_component, ip_pod, set(failing), labels)
+    if not poisonings and failing and not rollouts:
+        messages = poison_messages(kube, namespace, groups, [row.name for row in problems])
+        poisonings = find_poisonings(messages, components, ip_component, ip_pod, set(failing), labels)
+    for poisoning in poisonings:
+        poisoning.services = fronting(services, [labels.get(p, {}) for p in poisoning.culprit_pods])
+    placements = [Placement(r.name, components[r.name], r.node, r.status, r.problem, r.ready) for r in rows]
+    nodes = read_nodes(kube, placements, pods, groups, now, blind)
+
+    facts = Facts(
+        namespace=namespace,
+        failing=failing,
+        recent_rollouts=rollouts,
+        near_limit=near_limit,
+        saturated_hpas=saturated,
+        oom_killed=oom,
+        poisonings=poisonings,
+        unread=unread_text(fetched),
+        unavailable=unavailable_without_failing_pods(deployments, set(failing)),
+        placements=placements,
+        nodes=nodes,
+        canaries=canary_pairs(deployments, services),
+    )
+    return Observation(
+        namespace=namespace, now=now, fetched=fetched, pods=pods, rows=rows, components=components,
+        deployments=deployments, replicasets=replicasets, services=services, hpas=hpas,
+        metrics_available=metrics is not None, usage=usage, groups=groups, facts=facts, unreadable=blind,
+    )  # fmt: skip
+
+
+def optional(
+    read: Callable[[], list[dict[str, Any]] | None], what: str, blind: list[str]
+) -> list[dict[str, Any]] | None:
+    """A read the assessment can do without: forbidden for these credentials, it is noted in `blind` and skipped,
+    so one missing RBAC rule does not cost the whole assessment."""
+    try:
+        return read()
+    except errors.Forbidden:
+        blind.append(what)
+        return None
+
+
+def unavailable_without_failing_pods(deployments: list[dict[str, Any]], failing: set[str]) -> dict[str, int]:
+    """Deployments short of available replicas with no failing pod to show for it (pods never created)."""
+    found = {}
+    for deploy in deployments:
+        name = str((deploy.get("metadata") or {}).get("name"))
+        missing = int((deploy.get("status") or {}).get("unavailableReplicas") or 0)
+        if missing and name not in failing:
+            found[name] = missing
+    return found
+
+
+def unread_text(fetched: FetchedPods) -> str | None:
+    if not fetched.truncated:
+        return None
+    if fetched.remaining is not None:
+        return f"{fetched.remaining} more pods"
+    return "more pods (the API did not say how many)"
+
+
+def require_namespace(kube: Kube, namespace: str) -> None:
+    """A namespace that does not exist lists nothing, which would read as healthy: say it is not there instead."""
+    try:
+        kube.get("namespaces", namespace)
+    except errors.NotFound:
+        raise errors.NotFound(
+            f"namespace {namespace!r} does not exist in this cluster, so there is nothing to assess: check the name "
+            "(kubectl get namespaces lists them) and call again",
+            code=404, reason="NotFound", verb="get", resource="namespaces", name=namespace,
+        ) from None  # fmt: skip
+    except errors.Forbidden:
+        pass  # may not read namespaces: an empty namespace is then taken as it is
+
+
+def fronting(services: list[dict[str, Any]], pod_labels: list[dict[str, str]]) -> list[str]:
+    """Names of the Services whose selector picks any of these pods (where taking them out of traffic happens)."""
+    found = []
+    for service in services:
+        selector = service_selector(service)
+        if selector and any(label_matches(selector, pl) for pl in pod_labels):
+            found.append(name_of(service))
+    return sorted(found)
+
+
+def assess_namespace(
+    deps: Deps,
+    namespace: Annotated[str, Field(description="Namespace of the incident.")],
+) -> Assessment:
+    """Rapid state assessment in one call: failing pods with kubectl's STATUS, deployments rolled out in the last 2
+    hours, top CPU/memory against limits, HPAs at max, recent Warning events; then ONE primary action (ROLLBACK,
+    SCALE, ISOLATE or NONE) by the playbook's decision framework, with its evidence and the next tool to call.
+    Call this first. It changes nothing in the cluster; its decision is noted on the incident's timeline."""
+    assessment = build_assessment(deps.kube, namespace)
+    record_decision(deps, namespace, assessment.decision)
+    return assessment
+
+
+def record_decision(deps: Deps, namespace: str, decision: Decision) -> None:
+    """Put the decision on the incident's timeline when it differs from the last one recorded for this namespace:
+    once the mitigation works, a fresh assessment says NONE, and the handoff must still say what the response was
+    based on. Bookkeeping like the server's tool-call log: a journal that cannot be written does not fail the call."""
+    detail: dict[str, Any] = {
+        "namespace": namespace, "primary_action": decision.primary_action, "rule": decision.rule,
+        "target": decision.target, "next_tool": decision.next_tool, "reason": decision.reason,
+        "evidence": decision.evidence[:MAX_RECORDED_EVIDENCE],
+    }  # fmt: skip
+    key = ("primary_action", "rule", "target")
+    try:
+        journal = deps.journal
+        incident = journal.current_incident()
+        previous = [e.detail or {} for e in journal.events(incident=incident) if e.kind == "assessed"]
+        last = next((d for d in reversed(previous) if d.get("namespace") == namespace), None)
+        if last is None or [last.get(k) for k in key] != [detail[k] for k in key]:
+            journal.record_event("assessed", incident=incident, detail=detail)
+    except (OSError, sqlite3.Error) as e:
+        logger.warning("could not record the assessment of %s: %s", namespace, e)
+
+
+def build_assessment(kube: Kube, namespace: str) -> Assessment:
+    """The assessment itself: reads only, records nothing (incident_handoff uses it as it stands now)."""
+    seen = observe(kube, namespace)
+    decision = decide(seen.facts)
+    rows = seen.rows
+    problems = [row for row in rows if row.problem]
+    counts = Counter(row.status for row in rows)
+    summary = f"{decision.primary_action}: {decision.reason}"
+    if decision.next_tool:
+        summary += f". Next: {decision.next_tool}({', '.join(f'{k}={v}' for k, v in decision.next_arguments.items())})"
+    summary += f". {len(problems)}/{len(rows)} pods with problems"
+    if seen.fetched.truncated:
+        summary += " (pod list truncated)"
+    rollouts = sorted(seen.facts.recent_rollouts, key=lambda r: (not (r.failing_pods or r.unavailable_replicas),
+                                                                 r.minutes_ago))  # fmt: skip
+    if len(rollouts) > MAX_LISTED_ROLLOUTS:
+        summary += f". {len(rollouts)} deployments rolled out in the last 2 hours ({MAX_LISTED_ROLLOUTS} listed)"
+    at_max = [h for h in map(hpa_row, seen.hpas) if h.at_max]
+    if len(at_max) > MAX_LISTED_HPAS:
+        summary += f". {len(at_max)} HPAs at their maximum ({MAX_LISTED_HPAS} listed)"
+    if seen.unreadable:
+        summary += f". Not readable with these credentials: {', '.join(seen.unreadable)} (decided without them)"
+    usage = seen.usage if seen.metrics_available else []
+    return Assessment(
+        summary=summary,
+        namespace=namespace,
+        primary_action=decision.primary_action,
+        decision=decision,
+        pods_total=len(rows),
+        status_counts=dict(counts),
+        problem_pods=sorted(problems, key=lambda r: (-r.restarts, r.name))[:MAX_PROBLEM_PODS],
+        recent_rollouts=rollouts[:MAX_LISTED_ROLLOUTS],
+        recent_rollouts_total=len(rollouts),
+        metrics_available=seen.metrics_available,
+        top_cpu=sorted(usage, key=lambda u: -(u.cpu_cores or 0))[:MAX_TOP],
+        top_memory=sorted(usage, key=lambda u: -(u.memory_bytes or 0))[:MAX_TOP],
+        hpas_at_max=at_max[:MAX_LISTED_HPAS],
+        hpas_at_max_total=len(at_max),
+        warnings=warning_reasons(seen.groups),
+        not_readable=seen.unreadable,
+    )

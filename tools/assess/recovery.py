@@ -1,0 +1,356 @@
+"""verify_recovery: the playbook's five checks after a mitigation in one read, a verdict, and when to look again."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from incident_response.tools.assess.events import FETCH_LIMIT as EVENT_LIMIT
+from incident_response.tools.assess.metrics import PodUsage, pod_usage_rows, read_metrics
+from incident_response.tools.assess.pods import fetch_pods
+from incident_response.tools.core import commands, errors
+from incident_response.tools.core.models import ToolResult
+from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.plan import target_text
+from incident_response.tools.k8s.podstatus import pod_row
+from incident_response.tools.k8s.quantity import human_age
+from incident_response.tools.k8s.workloads import deployment_selector, owned_by, rollout_progress
+from incident_response.tools.kube.client import Kube, ListResult
+from incident_response.tools.playbook.recovery_checks import (
+    CheckResult,
+    PodFacts,
+    RecoveryCheck,
+    Verdict,
+    endpoints_check,
+    pod_facts,
+    pods_check,
+    resources_check,
+    restarts_check,
+    selects,
+    verdict_of,
+    warning_groups,
+    warnings_check,
+)
+
+MAX_SERVICES = 10
+METRICS_ABSENT = (
+    "not checked: the metrics API (metrics.k8s.io) is not available, so usage is unknown; judge load from "
+    "list_hpas and the restarts check instead"
+)
+
+
+class Mitigation(BaseModel):
+    tool: str
+    summary: str
+    target: str = Field(description="kind/name -n namespace.")
+    command: str | None
+    finished_at: datetime
+
+
+class RecoveryReport(ToolResult):
+    namespace: str
+    deployment: str
+    verdict: Verdict = Field(
+        description="DEGRADED: a check failed, act again. RECOVERING: nothing failing, stability not proven yet "
+        "(call again at recheck_at). RECOVERED: every check passed and the state has held for the whole window."
+    )
+    checks: list[RecoveryCheck] = Field(description="pods, endpoints, warnings, resources, restarts, in that order.")
+    desired_replicas: int
+    ready_replicas: int = Field(
+        description="The deployment's pods Running and Ready now (from its status when not every pod could be read)."
+    )
+    running_pods: int = Field(description="The deployment's pods neither terminating nor finished.")
+    revision: int | None
+    rollout: str = Field(description="What `kubectl rollout status` says about this read.")
+    services: list[str] = Field(description="Services whose endpoints were checked.")
+    last_mitigation: Mitigation | None = Field(
+        description="The newest succeeded mitigation in the journal on this namespace (or on a node)."
+    )
+    stable_since: datetime | None = Field(
+        description="When the current state began: the later of the last pod turning Ready and the last mitigation."
+    )
+    window_minutes: int
+    checked_at: datetime
+    recheck_at: datetime | None = Field(
+        description="When RECOVERING: call verify_recovery again at this time; None when waiting alone changes "
+        "nothing (a paused rollout: the summary says what to do)."
+    )
+
+
+def verify_recovery(
+    deps: Deps,
+    namespace: Annotated[str, Field(description="Namespace of the deployment.")],
+    deployment: Annotated[str, Field(description="The deployment the mitigation was for.")],
+    service: Annotated[
+        str | None,
+        Field(description="The Service in front of it; default: every Service whose selector matches its pods."),
+    ] = None,
+    window_minutes: Annotated[
+        int,
+        Field(description="Stability window: no warnings or restarts in it, and the state must hold it.", ge=1, le=60),
+    ] = 5,
+) -> RecoveryReport:
+    """Verify a deployment is recovering after a mitigation, with the playbook's five checks: pods Running and Ready
+    at the desired count, Service endpoints ready, no new Warning events, CPU/memory below the near-limit threshold,
+    no container restarts in the window. Answers RECOVERED, RECOVERING (with when to call again) or DEGRADED
+    (naming the failing checks). Call it after every confirmed mitigation. Read-only."""
+    if not 1 <= window_minutes <= 60:
+        raise errors.InvalidArgument(f"window_minutes must be 1..60, not {window_minutes}")
+    kube = deps.kube
+    deploy = read_deployment(kube, namespace, deployment)
+    return judge(
+        deps, namespace, deployment, deploy, owned_replicasets(kube, namespace, deploy), service, window_minutes
+    )
+
+
+def judge(
+    deps: Deps,
+    namespace: str,
+    deployment: str,
+    deploy: dict[str, Any],
+    replicasets: list[dict[str, Any]],
+    service: str | None = None,
+    window_minutes: int = 5,
+    warnings: ListResult | None = None,
+) -> RecoveryReport:
+    """verify_recovery on a deployment and its ReplicaSets already read (incident_handoff read them for its own
+    facts); `warnings`: the namespace's Warning events when already read the same way, else read here."""
+    kube = deps.kube
+    now = deps.now()
+    window = timedelta(minutes=window_minutes)
+    selector = deployment_selector(deploy)
+    pods, facts, truncated = read_pods(kube, namespace, selector, replicasets, now, window)
+    desired = int((deploy.get("spec") or {}).get("replicas", 1))
+    progress = rollout_progress(deploy)
+    services = read_services(kube, namespace, service, deploy)
+
+    events = warnings if warnings is not None else read_warnings(kube, namespace)
+    rs_names = [str((rs.get("metadata") or {}).get("name")) for rs in replicasets]
+    counted, ignored = warning_groups(events.items, deployment, rs_names, facts, now, window)
+    mitigation = last_mitigation(deps, namespace)
+    stable_since = latest([f.ready_since for f in facts if f.active] + [mitigation.finished_at if mitigation else None])
+    earlier, since = 0, ""
+    if stable_since is not None and now - window < stable_since:
+        # "No new Warning events": those from before the current state began (the last pod turning Ready, the last
+        # mitigation) are what it answered; it must still hold a whole window before RECOVERED. Timestamps have
+        # whole seconds, so the very second it began goes with what came before.
+        start = stable_since + timedelta(seconds=1)
+        after, _ = warning_groups(events.items, deployment, rs_names, facts, now, now - start)
+        earlier = sum(g.count for g in counted) - sum(g.count for g in after)
+        counted, since = after, f"{clock_text(stable_since, seconds=True)}, when the current state began"
+
+    active = [pod for pod, f in zip(pods, facts, strict=True) if f.active]
+    usage, missing = read_usage(kube, namespace, selector, active)
+
+    paused = bool((deploy.get("spec") or {}).get("paused"))
+    resume = commands.kubectl(
+        ["rollout", "resume", f"deployment/{deployment}"], namespace=namespace, context=kube.context
+    )
+    results: list[CheckResult] = [
+        pods_check(facts, desired, progress, truncated, resume if paused else None),
+        endpoints_check(deployment, services, facts, desired),
+        warnings_check(
+            counted,
+            ignored,
+            window_minutes,
+            events.truncated,
+            EVENT_LIMIT,
+            earlier,
+            since,
+        ),
+        resources_check(usage, missing),
+        restarts_check(facts, window_minutes),
+    ]
+    checks = [r.check for r in results]
+    settling = [reason for r in results for reason in r.settling]
+    blocked = [reason for r in results for reason in r.blocked]
+    verdict, recheck_at = verdict_of(checks, settling, stable_since, now, window, blocked)
+    names = [str((svc.get("metadata") or {}).get("name")) for svc, _ in services]
+    report = RecoveryReport(
+        summary="",
+        namespace=namespace,
+        deployment=deployment,
+        verdict=verdict,
+        checks=checks,
+        desired_replicas=desired,
+        ready_replicas=max(sum(1 for f in facts if f.ready), progress.ready if truncated else 0),
+        running_pods=len(active),
+        revision=progress.revision,
+        rollout=progress.message,
+        services=names,
+        last_mitigation=mitigation,
+        stable_since=stable_since,
+        window_minutes=window_minutes,
+        checked_at=now,
+        recheck_at=recheck_at,
+    )
+    report.summary = summarize(report, blocked or settling, now, waiting_on_human=bool(blocked))
+    return report
+
+
+def read_deployment(kube: Kube, namespace: str, deployment: str) -> dict[str, Any]:
+    try:
+        return kube.get("deployments", deployment, namespace)
+    except errors.NotFound as e:
+        raise errors.InvalidArgument(
+            f"no deployment {deployment!r} in namespace {namespace}; check the name (assess_namespace and list_pods "
+            "show what runs there)"
+        ) from e
+
+
+def owned_replicasets(kube: Kube, namespace: str, deploy: dict[str, Any]) -> list[dict[str, Any]]:
+    listed = kube.list("replicasets", namespace, label_selector=deployment_selector(deploy)).items
+    return [rs for rs in listed if owned_by(rs, deploy)]
+
+
+def read_warnings(kube: Kube, namespace: str) -> ListResult:
+    """The namespace's Warning events, as many as one read returns (the warnings check says when that was not all)."""
+    return kube.list("events", namespace, field_selector="type=Warning", limit=EVENT_LIMIT)
+
+
+def read_pods(
+    kube: Kube,
+    namespace: str,
+    selector: str | None,
+    replicasets: list[dict[str, Any]],
+    now: datetime,
+    window: timedelta,
+) -> tuple[list[dict[str, Any]], list[PodFacts], bool]:
+    """The deployment's pods (controlled by one of its ReplicaSets), with the facts the checks use."""
+    uids = {(rs.get("metadata") or {}).get("uid") for rs in replicasets}
+    fetched = fetch_pods(kube, namespace, selector)
+    pods, facts = [], []
+    for pod, status in fetched.pods:
+        refs = (pod.get("metadata") or {}).get("ownerReferences") or []
+        if any(ref.get("controller") and ref.get("uid") in uids for ref in refs):
+            pods.append(pod)
+            facts.append(pod_facts(pod, pod_row(pod, now, status=status), now, window))
+    return pods, facts, fetched.truncated
+
+
+def read_services(
+    kube: Kube, namespace: str, service: str | None, deploy: dict[str, Any]
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The Services in front of the deployment, each with its Endpoints ({} when it has none)."""
+    labels = ((((deploy.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")) or {}
+    if service is not None:
+        chosen = [read_service(kube, namespace, service, deploy, labels)]
+    else:
+        chosen = [
+            svc
+            for svc in kube.list("services", namespace, limit=1000).items
+            if selects((svc.get("spec") or {}).get("selector") or {}, labels)
+        ][:MAX_SERVICES]
+    found = []
+    for svc in chosen:
+        name = str((svc.get("metadata") or {}).get("name"))
+        try:
+            endpoints = kube.get("endpoints", name, namespace)
+        except errors.NotFound:
+            endpoints = {}
+        found.append((svc, endpoints))
+    return found
+
+
+def read_service(
+    kube: Kube, namespace: str, service: str, deploy: dict[str, Any], labels: dict[str, str]
+) -> dict[str, Any]:
+    """The named Service, refused unless it selects the deployment's pods (its endpoints would say nothing of them)."""
+    name = (deploy.get("metadata") or {}).get("name")
+    try:
+        svc = kube.get("services", service, namespace)
+    except errors.NotFound as e:
+        raise errors.InvalidArgument(
+            f"no service {service!r} in namespace {namespace}; leave service out to check every Service that selects "
+            f"{name}'s pods"
+        ) from e
+    selector = (svc.get("spec") or {}).get("selector") or {}
+    if not selects(selector, labels):
+        shown = ",".join(f"{k}={v}" for k, v in selector.items()) or "none"
+        raise errors.InvalidArgument(
+            f"service {service!r} does not select deployment {name}'s pods (its selector: {shown}), so its endpoints "
+            f"say nothing about {name}; leave service out to check the Services that do"
+        )
+    return svc
+
+
+def read_usage(
+    kube: Kube, namespace: str, selector: str | None, pods: list[dict[str, Any]]
+) -> tuple[list[PodUsage] | None, str]:
+    """(usage rows, or None with the reason no metrics could be read)."""
+    try:
+        metrics = read_metrics(kube, "pods.metrics.k8s.io", namespace, selector)
+    except errors.Forbidden as e:
+        return None, f"not checked: the server may not read the metrics API ({e})"
+    except errors.KubeError as e:
+        # metrics-server is an add-on behind the API server: its outage must not hide the other four checks.
+        return None, f"not checked: the metrics API did not answer ({e})"
+    if metrics is None:
+        return None, METRICS_ABSENT
+    return pod_usage_rows(pods, metrics), ""
+
+
+def last_mitigation(deps: Deps, namespace: str) -> Mitigation | None:
+    """The newest succeeded command targeting this namespace or a node (a drain moves this namespace's pods too)."""
+    newest: Mitigation | None = None
+    for row in deps.journal.commands(states=["succeeded"]):
+        target = row.plan.get("target") or {}
+        if row.finished_at is None or (target.get("namespace") != namespace and target.get("kind") != "Node"):
+            continue
+        finished = datetime.fromtimestamp(row.finished_at, UTC)
+        if newest is None or finished > newest.finished_at:
+            newest = Mitigation(
+                tool=row.tool,
+                summary=str(row.plan.get("summary") or ""),
+                target=target_text(row.plan),
+                command=row.plan.get("command"),
+                finished_at=finished,
+            )
+    return newest
+
+
+def latest(times: list[datetime | None]) -> datetime | None:
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
+
+
+def clock_text(when: datetime, *, seconds: bool = False) -> str:
+    return when.astimezone(UTC).strftime("%H:%M:%S UTC" if seconds else "%H:%M UTC")
+
+
+def summarize(report: RecoveryReport, settling: list[str], now: datetime, *, waiting_on_human: bool = False) -> str:
+    """The line a human reads at 3 a.m.: the verdict, then what fails, or what holds, for how long and what next.
+    `settling`: why it is not stable yet; with `waiting_on_human`, what only a human's action will change."""
+    head = f"{report.deployment}: {report.verdict} - "
+    failed = [c for c in report.checks if c.passed is False]
+    if failed:
+        failing = "; ".join(f"{c.name} ({c.detail})" for c in failed)
+        if report.desired_replicas == 0:  # no pod fails, so an assessment would find nothing to act on
+            return f"{head}failing: {failing}. Scale it up (scale_deployment) if that Service should serve"
+        return f"{head}failing: {failing}. Mitigate further: assess_namespace({report.namespace}) picks the next action"
+    endpoints = next(c for c in report.checks if c.name == "endpoints")
+    text = head + f"{report.ready_replicas}/{report.desired_replicas} pods ready, "
+    if report.desired_replicas == 0:
+        text = head + (f"scaled to 0, {report.running_pods} pods still running, " if report.running_pods else
+                       "scaled to 0, no pod runs, ")  # fmt: skip
+    text += f"endpoints: {endpoints.detail}" if report.services else "no Service in front of it"
+    mitigation = report.last_mitigation
+    if waiting_on_human:
+        text += f"; waiting on a human: {settling[0]}"
+    elif settling:
+        text += f"; still settling: {settling[0]}"
+    elif report.stable_since is not None:
+        held = max(0, int((now - report.stable_since).total_seconds()))
+        if report.verdict == "RECOVERING":
+            text += f"; stable for {held // 60} of {report.window_minutes} minutes"
+            if mitigation is not None and now - mitigation.finished_at < timedelta(minutes=report.window_minutes):
+                text += f" after {mitigation.tool} at {clock_text(mitigation.finished_at)}"
+        else:
+            text += f"; stable for {human_age(held)}"
+    if report.recheck_at is not None:
+        text += f", check again at {clock_text(report.recheck_at)}"
+    for unjudged in (c for c in report.checks if c.name in ("warnings", "resources") and c.passed is None):
+        text += f"; {unjudged.name} {unjudged.detail.split(';')[0]}"
+    return text

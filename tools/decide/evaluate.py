@@ -1,0 +1,489 @@
+"""evaluate_decision: walk the playbook's tree for one mitigation (rollback, scale, isolate) with the cluster's facts
+filled in, asking the human only what the cluster cannot show. The trees themselves are in tools/playbook/trees.py."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from incident_response.tools.assess import rollback_safety
+from incident_response.tools.assess.hpas import hpa_row
+from incident_response.tools.assess.metrics import NEAR_LIMIT_PERCENT
+from incident_response.tools.assess.namespace import Observation, observe
+from incident_response.tools.core import errors
+from incident_response.tools.core.models import ToolResult
+from incident_response.tools.engine.deps import Deps
+from incident_response.tools.k8s import backends, capacity, labels
+from incident_response.tools.k8s.quantity import human_age, memory_text, parse_quantity
+from incident_response.tools.k8s.workloads import images_of, owned_by, revision_of, rollout_time
+from incident_response.tools.kube.client import Kube
+from incident_response.tools.mitigate.nodes import drain_kind
+from incident_response.tools.mitigate.scaling import current_replicas, hpa_bounds, managing_hpa, template_spec
+from incident_response.tools.playbook.rules import Action, Decision, decide
+from incident_response.tools.playbook.suspects import (
+    CanaryPair,
+    NodeState,
+    find_failing_canary,
+    find_node_failure,
+    node_problems,
+    suspect_nodes,
+)
+from incident_response.tools.playbook.trees import (
+    RECENT_MINUTES,
+    STEP_FACTOR,
+    Alternative,
+    Answers,
+    Elsewhere,
+    Hpa,
+    IsolateFacts,
+    Outcome,
+    RollbackFacts,
+    SafetyCheck,
+    ScaleFacts,
+    TreeStep,
+    Verdict,
+    Walk,
+    isolate_tree,
+    proposed_replicas,
+    rollback_tree,
+    scale_tree,
+)
+from incident_response.tools.playbook.trees_canary_node import CanaryFacts, NodeFacts, canary_tree, node_tree
+
+MAX_CAUTIONS = 8
+MAX_LISTED = 5
+RUNNING = "status.phase!=Succeeded,status.phase!=Failed"  # pods that hold node room
+
+
+class DecisionEvaluation(ToolResult):
+    namespace: str
+    action: Action = Field(description="The tree walked: the caller's action, else the one assess_namespace picks.")
+    chosen_by: Literal["caller", "assessment"]
+    target: str | None = Field(
+        description="What the action is about: deployment/NAME, node/NAME, or the culprit's selector."
+    )
+    steps: list[TreeStep] = Field(description="The tree's questions in order, each with its answer and source.")
+    verdict: Verdict
+    alternative: Alternative | None = Field(description="With TRY_INSTEAD or FIX_FIRST: the action to consider.")
+    question: str | None = Field(description="With NEEDS_ANSWER: the question to put to the human.")
+    answer_with: str | None = Field(description="With NEEDS_ANSWER: the argument to call again with (true/false).")
+    reason: str
+    next_tool: str | None
+    next_arguments: dict[str, Any]
+    cautions: list[str] = Field(description="What to tell the human before acting (open questions, blind spots).")
+    assessment: Decision = Field(description="What assess_namespace's decision framework picks for the namespace.")
+
+
+ActionArg = Annotated[
+    Literal["ROLLBACK", "SCALE", "ISOLATE"] | None,
+    Field(description="The tree to walk; default the action assess_namespace picks for the namespace."),
+]
+HumanAnswer = Annotated[bool | None, Field(description="Only the human knows; leave unset until they answered.")]
+
+
+def evaluate_decision(
+    deps: Deps,
+    namespace: Annotated[str, Field(description="Namespace of the incident.")],
+    action: ActionArg = None,
+    deployment: Annotated[
+        str | None, Field(description="Deployment to evaluate (for ISOLATE: the culprit); default the assessment's.")
+    ] = None,
+    to_revision: Annotated[
+        int | None, Field(description="ROLLBACK: the revision to go back to; default the previous one.", ge=1)
+    ] = None,
+    data_integrity_at_risk: Annotated[
+        bool | None, Field(description="ISOLATE: is data being corrupted or lost? (the human's answer)")
+    ] = None,
+    can_go_offline: Annotated[
+        bool | None, Field(description="ISOLATE: may the culprit pods stop serving entirely? (the human's answer)")
+    ] = None,
+    migrations_forward_only: Annotated[
+        bool | None,
+        Field(description="ROLLBACK: did the current version run migrations that cannot be undone? (the human's)"),
+    ] = None,
+    stateful_changes_uncertain: Annotated[
+        bool | None,
+        Field(description="ROLLBACK: might older code not read data the current version wrote? (the human's)"),
+    ] = None,
+    load_related: Annotated[
+        bool | None, Field(description="SCALE: is it traffic? Used only when the cluster cannot show load.")
+    ] = None,
+    node: Annotated[
+        str | None, Field(description="ISOLATE: a node to evaluate cordoning and draining; default the assessment's.")
+    ] = None,
+) -> DecisionEvaluation:
+    """Walk the playbook's decision tree for ROLLBACK, SCALE or ISOLATE with this namespace's facts: each question
+    answered from the cluster where it can be, the rest left to the human. A failing canary's ROLLBACK is pulling it
+    (rollback_canary); a failing node's ISOLATE is cordoning it (cordon_node, then drain_node). Ends in PROCEED (with
+    the mitigation tool and arguments to plan it), TRY_INSTEAD, FIX_FIRST, CHECK_OLDER, DO_NOT, or NEEDS_ANSWER (ask
+    the human the question, then call again with the answer). Use it after assess_namespace, before planning a
+    mitigation."""
+    if node is not None and (deployment is not None or action not in (None, "ISOLATE")):
+        raise errors.InvalidArgument(
+            "node= goes with action=ISOLATE (cordon and drain the node) and without deployment=; to evaluate a "
+            "deployment, leave node unset"
+        )
+    seen = observe(deps.kube, namespace)
+    picked = decide(seen.facts)
+    if deployment is not None and seen.deployment(deployment) is None:
+        listed = sorted(str((d.get("metadata") or {}).get("name")) for d in seen.deployments)
+        raise errors.NotFound(
+            f"deployment {deployment!r} was not found in namespace {namespace} (deployments there: "
+            f"{', '.join(listed[:20]) or 'none'}); check the name with list_pods or assess_namespace",
+            code=404, reason="NotFound", verb="get", resource="deployments", name=deployment,
+        )  # fmt: skip
+    chosen: Action = action or ("ISOLATE" if node is not None else picked.primary_action)
+    answers = Answers(
+        data_integrity_at_risk=data_integrity_at_risk,
+        can_go_offline=can_go_offline,
+        migrations_forward_only=migrations_forward_only,
+        stateful_changes_uncertain=stateful_changes_uncertain,
+        load_related=load_related,
+    )
+    target, walk = walk_tree(deps, seen, picked, chosen, deployment, to_revision, answers, node)
+    assert walk.outcome is not None
+    return shaped(namespace, chosen, action is not None, target, walk, walk.outcome, picked, seen.unreadable)
+
+
+def walk_tree(
+    deps: Deps, seen: Observation, picked: Decision, action: Action, deployment: str | None, to_revision: int | None,
+    answers: Answers, node: str | None = None,
+) -> tuple[str | None, Walk]:  # fmt: skip
+    """(what the action is about, the walk of its tree)."""
+    where = elsewhere(seen)
+    if action == "NONE" or (picked.primary_action == "NONE" and deployment is None and node is None):
+        hint = "; name a deployment to walk a tree for it anyway" if action != "NONE" else ""
+        if action == "NONE" and deployment is not None:
+            hint = f"; pass action=ROLLBACK, SCALE or ISOLATE to walk a tree for deployment {deployment} anyway"
+        return None, Walk().end(Outcome(verdict="NOTHING_TO_DO", reason=picked.reason + hint))
+    if action == "ISOLATE":
+        picked_node = (picked.target or "").removeprefix("node/") if (picked.target or "").startswith("node/") else None
+        node = node or (picked_node if deployment is None else None)
+        if node is not None:
+            return f"node/{node}", node_tree(node_facts(deps.kube, seen, node), where)
+        isolate = isolate_facts(seen, deployment)
+        return isolate.selector or None, isolate_tree(isolate, answers, where)
+    name = deployment or target_deployment(seen, picked, action)
+    if name is None:
+        raise errors.InvalidArgument(
+            f"no deployment to walk the {action} tree for: the assessment points at {picked.target}; pass deployment="
+        )
+    pair = next((p for p in seen.facts.canaries if p.canary == name), None)
+    if action == "ROLLBACK" and pair is not None and to_revision is None:
+        # A canary is rolled back by pulling it, not by undoing its revision (a chosen to_revision asks for that).
+        return f"deployment/{name}", canary_tree(canary_facts(deps.kube, seen, pair), where)
+    if action == "ROLLBACK":
+        return f"deployment/{name}", rollback_tree(rollback_facts(deps, seen, name, to_revision), answers, where)
+    return f"deployment/{name}", scale_tree(scale_facts(deps.kube, seen, name), answers, where)
+
+
+def shaped(
+    namespace: str, action: Action, by_caller: bool, target: str | None, walk: Walk, outcome: Outcome, picked: Decision,
+    unreadable: list[str],
+) -> DecisionEvaluation:  # fmt: skip
+    head = f"{action} {target}" if target else action
+    verdict = outcome.verdict + (f" {outcome.alternative}" if outcome.alternative else "")
+    summary = f"{head}: {verdict} - {outcome.reason}"
+    if outcome.question:
+        summary += f". Ask the human: {outcome.question} Then call again with {outcome.answer_with}=true|false"
+    elif outcome.next_tool:
+        arguments = ", ".join(f"{k}={v}" for k, v in outcome.next_arguments.items())
+        summary += f". Next: {outcome.next_tool}({arguments})"
+    cautions = list(dict.fromkeys(walk.cautions))
+    if unreadable:
+        cautions.insert(0, f"Not readable with these credentials: {', '.join(unreadable)}; the facts above lack them.")
+    return DecisionEvaluation(
+        summary=summary,
+        namespace=namespace,
+        action=action,
+        chosen_by="caller" if by_caller else "assessment",
+        target=target,
+        steps=walk.steps,
+        verdict=outcome.verdict,
+        alternative=outcome.alternative,
+        question=outcome.question,
+        answer_with=outcome.answer_with,
+        reason=outcome.reason,
+        next_tool=outcome.next_tool,
+        next_arguments=outcome.next_arguments,
+        cautions=cautions[:MAX_CAUTIONS],
+        assessment=picked,
+    )
+
+
+def target_deployment(seen: Observation, picked: Decision, action: Action) -> str | None:
+    """The deployment the assessment points at (through an HPA or a culprit), else the likeliest for the action."""
+    target = picked.target or ""
+    if target.startswith("deployment/"):
+        return target.removeprefix("deployment/")
+    if target.startswith("hpa/"):
+        hpa = next((h for h in seen.hpas if backends.name_of(h) == target.removeprefix("hpa/")), None)
+        ref = ((hpa or {}).get("spec") or {}).get("scaleTargetRef") or {}
+        if ref.get("kind") == "Deployment" and seen.deployment(str(ref.get("name"))) is not None:
+            return str(ref["name"])
+    poisonings = seen.facts.poisonings
+    if picked.primary_action == "ISOLATE" and poisonings and seen.deployment(poisonings[0].culprit) is not None:
+        return poisonings[0].culprit
+    if action == "ROLLBACK":
+        return elsewhere(seen).recent_rollout
+    return None
+
+
+def elsewhere(seen: Observation) -> Elsewhere:
+    # A rollout with no earlier revision kept cannot be rolled back: pointing at it would send the walk in circles.
+    undoable = [r for r in seen.facts.recent_rollouts if r.previous_images]
+    rollouts = sorted(undoable, key=lambda r: (not (r.failing_pods or r.unavailable_replicas),
+                                               r.minutes_ago))  # fmt: skip
+    facts = seen.facts
+    # As in the decision rules, a failing canary comes before a rollout to undo: the ROLLBACK tree then pulls it.
+    canary = find_failing_canary(facts.canaries, facts.failing, facts.unavailable)
+    failed = find_node_failure(facts.placements, facts.nodes)
+    return Elsewhere(
+        namespace=seen.namespace,
+        recent_rollout=canary.canary if canary else rollouts[0].deployment if rollouts else None,
+        poisoning=bool(facts.poisonings),
+        failing_node=failed.node if failed else None,
+    )
+
+
+def minutes_since_rollout(seen: Observation, deploy: dict[str, Any]) -> tuple[int | None, list[str]]:
+    name = backends.name_of(deploy)
+    when = rollout_time(deploy, [rs for rs in seen.replicasets if owned_by(rs, deploy)])
+    revision = revision_of(deploy)
+    if when is None:
+        return None, [f"deployment {name} shows no rollout time (no revision annotation or ReplicaSet)"]
+    seconds = max(0, int((seen.now - when).total_seconds()))
+    images = ", ".join(images_of((deploy.get("spec") or {}).get("template") or {}))
+    return seconds // 60, [f"revision {revision} of {name} ({images}) rolled out {human_age(seconds)} ago"]
+
+
+def rollback_facts(deps: Deps, seen: Observation, name: str, to_revision: int | None) -> RollbackFacts:
+    deploy = seen.deployment(name)
+    assert deploy is not None
+    minutes, evidence = minutes_since_rollout(seen, deploy)
+    facts = RollbackFacts(deployment=name, minutes_since_rollout=minutes, rollout_evidence=evidence,
+                          to_revision=to_revision, paused=bool((deploy.get("spec") or {}).get("paused")))  # fmt: skip
+    if minutes is None or minutes > RECENT_MINUTES:
+        return facts  # the tree stops at its first question: no need for the safety reads
+    safety = rollback_safety.safety_of(deps.kube, seen.namespace, safety_reads(deps.kube, seen, deploy), to_revision)
+    facts.safety = {
+        item.check: SafetyCheck(item.status, item.detail, item.evidence, item.questions) for item in safety.items
+    }
+    facts.target_revision = safety.target_revision
+    if safety.helm_release is not None:
+        facts.helm_note = rollback_safety.helm_note(seen.namespace, name, safety.helm_release)
+    facts.questions_for_human = list(safety.questions_for_human)
+    return facts
+
+
+def safety_reads(kube: Kube, seen: Observation, deploy: dict[str, Any]) -> rollback_safety.Observed:
+    """check_rollback_safety's reads, reusing the namespace read's deployment, ReplicaSets and pods (read afresh only
+    when that read left pods out)."""
+    if seen.fetched.truncated:
+        return rollback_safety.observe(kube, seen.namespace, backends.name_of(deploy))
+    selector = labels.from_spec((deploy.get("spec") or {}).get("selector"))
+    pods = [pod for pod in seen.pods if labels.matches(selector, labels.labels_of(pod))]
+    return rollback_safety.observed_with(kube, seen.namespace, deploy, seen.replicasets, pods)
+
+
+def oom_container(pods: list[dict[str, Any]]) -> str | None:
+    """The container most often OOMKilled last in these pods: the one whose limit to raise (often a sidecar)."""
+    killed = Counter(
+        str(cs.get("name"))
+        for pod in pods
+        for cs in (pod.get("status") or {}).get("containerStatuses") or []
+        if "OOMKilled" in (((cs.get("lastState") or {}).get("terminated") or {}).get("reason"),
+                           ((cs.get("state") or {}).get("terminated") or {}).get("reason"))
+    )  # fmt: skip
+    return killed.most_common(1)[0][0] if killed else None
+
+
+def keeps_earlier_revision(seen: Observation, deploy: dict[str, Any]) -> bool:
+    """Whether a rollback has somewhere to go (an older ReplicaSet is kept), so a ROLLBACK walk can be suggested."""
+    current = revision_of(deploy) or 0
+    return any((revision_of(rs) or current) < current for rs in seen.replicasets if owned_by(rs, deploy))
+
+
+def hpa_wanted(hpa: dict[str, Any]) -> int | None:
+    """Replicas the HPA's own formula asks for (ceil(current * utilization / target)), before its max cuts it."""
+    spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
+    current = {str((m.get("resource") or {}).get("name")): (m.get("resource") or {}).get("current") or {}
+               for m in status.get("currentMetrics") or [] if m.get("type") == "Resource"}  # fmt: skip
+    ratios = []
+    for metric in spec.get("metrics") or []:
+        resource = metric.get("resource") or {}
+        goal = (resource.get("target") or {}).get("averageUtilization")
+        now = current.get(str(resource.get("name")), {}).get("averageUtilization")
+        if metric.get("type") == "Resource" and goal and now is not None:
+            ratios.append(float(now) / float(goal))
+    replicas = int(status.get("currentReplicas") or 0)
+    return math.ceil(replicas * max(ratios)) if ratios and replicas else None
+
+
+def scale_facts(kube: Kube, seen: Observation, name: str) -> ScaleFacts:
+    deploy = seen.deployment(name)
+    assert deploy is not None
+    pods = [p for p in seen.pods_of(name) if not backends.terminating(p)]
+    names = {backends.name_of(p) for p in pods}
+    hpa = managing_hpa(seen.hpas, name)
+    spec = template_spec(deploy)
+    containers = spec.get("containers") or [{}]
+    killed = oom_container(pods)
+    container = next((c for c in containers if c.get("name") == killed), containers[0])
+    limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
+    minutes, _ = minutes_since_rollout(seen, deploy)
+    facts = ScaleFacts(
+        deployment=name,
+        replicas=current_replicas(deploy),
+        metrics_available=seen.metrics_available,
+        load_evidence=[
+            f"{u.name} uses cpu {u.cpu} of limit {u.cpu_limit}, memory {u.memory} of limit {u.memory_limit}"
+            for u in seen.usage
+            if u.name in names
+            and max(u.cpu_percent_of_limit or 0, u.memory_percent_of_limit or 0) >= NEAR_LIMIT_PERCENT
+        ][:MAX_LISTED],
+        oom_pods=sorted(backends.name_of(p) for p in pods if backends.oom_killed(p))[:MAX_LISTED],
+        broken_pods=sorted(f"{backends.name_of(p)} ({why})" for p in pods if (why := backends.broken(p)))[:MAX_LISTED],
+        container=str(container.get("name")) if container.get("name") else None,
+        memory_limit=str(limit) if limit else None,
+        suggested_memory_limit=memory_text(2 * (parse_quantity(limit) or 0)) if limit else None,
+        # Somewhere for the ROLLBACK tree to go: an earlier revision, or (a canary) pulling it.
+        recently_rolled_out=minutes is not None
+        and minutes <= RECENT_MINUTES
+        and (keeps_earlier_revision(seen, deploy) or any(p.canary == name for p in seen.facts.canaries)),
+    )
+    if hpa is not None:
+        row = hpa_row(hpa)
+        low, high = hpa_bounds(hpa)
+        facts.hpa = Hpa(backends.name_of(hpa), low, high, row.saturated,
+                        f"{row.current_replicas}/{row.max_replicas} replicas, {'; '.join(row.targets)}")  # fmt: skip
+        facts.wanted = hpa_wanted(hpa)
+    facts.fits, facts.per_pod = room(kube, spec, facts.replicas, proposed_replicas(facts) * STEP_FACTOR)
+    return facts
+
+
+def room(
+    kube: Kube, pod_spec: dict[str, Any], replicas: int, up_to: int, *, leaving: frozenset[str] = frozenset()
+) -> tuple[int | None, str]:
+    """How many replicas fit now (current plus what the scheduler could place, counting up to `up_to`), once the
+    pods named in `leaving` (namespace/name) are gone."""
+    want = capacity.spec_requests(pod_spec)
+    try:
+        nodes = kube.list("nodes", limit=1000).items
+        everywhere = kube.list("pods", None, field_selector=RUNNING, limit=20000).items
+    except errors.Forbidden:
+        return None, want.text()
+    free = capacity.rooms(nodes, everywhere, pod_spec, leaving=leaving)
+    return replicas + capacity.place(free, want, max(up_to - replicas, 0)), want.text()
+
+
+def canary_facts(kube: Kube, seen: Observation, pair: CanaryPair) -> CanaryFacts:
+    stable = seen.deployment(pair.stable)
+    assert stable is not None
+    facts = seen.facts
+    unavailable = facts.unavailable.get(pair.canary)
+    failing = facts.failing.get(pair.canary) or ([f"{unavailable} replicas unavailable"] if unavailable else [])
+    found = CanaryFacts(
+        app=pair.app, canary=pair.canary, stable=pair.stable, services=pair.services,
+        canary_failing=failing[:MAX_LISTED], canary_replicas=pair.canary_replicas,
+        stable_replicas=pair.stable_replicas, stable_ready=pair.stable_ready,
+        stable_failing=facts.failing.get(pair.stable, [])[:MAX_LISTED],
+    )  # fmt: skip
+    hpa = managing_hpa(seen.hpas, pair.stable)
+    if hpa is not None:
+        row = hpa_row(hpa)
+        low, high = hpa_bounds(hpa)
+        found.hpa = Hpa(backends.name_of(hpa), low, high, row.saturated, f"{row.current_replicas}/{high} replicas")
+    # rollback_canary scales the canary to zero first: its pods' room is free by the time stable grows.
+    leaving = frozenset(f"{seen.namespace}/{backends.name_of(p)}" for p in seen.pods_of(pair.canary))
+    full = pair.stable_replicas + pair.canary_replicas
+    found.fits, found.per_pod = room(kube, template_spec(stable), pair.stable_replicas, full, leaving=leaving)
+    return found
+
+
+def node_facts(kube: Kube, seen: Observation, node: str) -> NodeFacts:
+    facts = seen.facts
+    state = facts.nodes.get(node)
+    if state is None or not state.read:  # a node the caller names, or one the assessment did not read
+        try:
+            read = kube.get("nodes", node)
+            state = NodeState(node_problems(read), cordoned=bool((read.get("spec") or {}).get("unschedulable")))
+        except errors.Forbidden:
+            state = state or NodeState(read=False)
+        except errors.NotFound:
+            raise errors.NotFound(
+                f"node {node!r} was not found in this cluster; list_pods shows the node each pod runs on, top_nodes "
+                "lists the nodes",
+                code=404, reason="NotFound", verb="get", resource="nodes", name=node,
+            ) from None  # fmt: skip
+    nodes = facts.nodes | {node: state}
+    suspects = suspect_nodes(facts.placements, nodes)
+    here = [p for p in facts.placements if p.node == node and p.failing]
+    apps = {p.component for p in here}
+    healthy: dict[str, set[str]] = {}
+    for place in facts.placements:
+        if place.component in apps and place.node and place.node not in suspects and not place.failing:
+            healthy.setdefault(place.component, set()).add(place.node)
+    found = NodeFacts(
+        node=node, problems=suspects.get(node, []), cordoned=state.cordoned,
+        failing_here=[p.text() for p in here],
+        fine_elsewhere=[f"{app} on {', '.join(sorted(where)[:3])}" for app, where in sorted(healthy.items())],
+        failing_elsewhere=[f"{p.text()} on {p.node}" for p in facts.placements if p.failing and p.node
+                           and p.node not in suspects and p.component in apps][:MAX_LISTED],
+    )  # fmt: skip
+    drain_room(kube, found)
+    return found
+
+
+def drain_room(kube: Kube, facts: NodeFacts) -> None:
+    """What a drain of the node would meet, as plan_drain judges it: pods no controller recreates, and pods whose
+    replacement finds no room on another node. Left unknown when these credentials cannot read it."""
+    node = facts.node
+    try:
+        on_node = kube.list("pods", None, field_selector=f"spec.nodeName={node}", limit=1000).items
+        others = [n for n in kube.list("nodes", limit=1000).items if backends.name_of(n) != node]
+        everywhere = kube.list("pods", None, field_selector=RUNNING, limit=20000).items
+    except errors.Forbidden:
+        return
+    named = {f"{(p.get('metadata') or {}).get('namespace')}/{backends.name_of(p)}": p for p in on_node}
+    kinds = {key: drain_kind(p) for key, p in named.items()}
+    movers = {key: p for key, p in named.items() if kinds[key] == "evict" and not backends.terminating(p)}
+    facts.unmanaged = sorted(key for key, kind in kinds.items() if kind == "unmanaged")[:MAX_LISTED]
+    free: dict[str, list[capacity.Room]] = {}
+    no_room = []
+    for key, pod in sorted(movers.items()):
+        spec = pod.get("spec") or {}
+        # Pods alike in where they may go share the free room they consume, as the scheduler would place them.
+        shape = json.dumps({k: spec.get(k) for k in ("tolerations", "nodeSelector")}, sort_keys=True)
+        rooms = free.setdefault(shape, capacity.rooms(others, everywhere, spec, leaving=frozenset(named)))
+        if capacity.place(rooms, capacity.spec_requests(spec), 1) < 1:
+            no_room.append(key)
+    facts.movers, facts.no_room = len(movers), no_room[:MAX_LISTED]
+
+
+def isolate_facts(seen: Observation, deployment: str | None) -> IsolateFacts:
+    poisonings = [p for p in seen.facts.poisonings if deployment is None or p.culprit == deployment]
+    if not poisonings:
+        others = sorted({p.culprit for p in seen.facts.poisonings})
+        named = [f"failing pods name {', '.join(others)}, not {deployment}"] if others else []
+        return IsolateFacts(culprit=None, evidence=named)
+    found = poisonings[0]
+    victims = sorted({p.victim for p in poisonings if p.culprit == found.culprit})
+    facts = IsolateFacts(
+        culprit=found.culprit,
+        victims=victims,
+        selector=found.selector,
+        culprit_pods=found.culprit_pods,
+        evidence=list(dict.fromkeys(found.evidence)),
+        service=found.services[0] if found.services else None,
+    )
+    service = next((s for s in seen.services if backends.name_of(s) == facts.service), None)
+    if service is not None and found.selector:
+        culprit = labels.parse(found.selector)
+        rest = [p for p in seen.pods if not labels.matches(culprit, labels.labels_of(p))]
+        facts.service_left = backends.endpoints(backends.service_selector(service), rest)
+    return facts

@@ -1,0 +1,126 @@
+"""What every tool gets from the server: the settings it needs and a lazily connected `Kube`."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from incident_response.tools.core import errors
+from incident_response.tools.kube.client import ClusterSource, Kube, RealKube
+from incident_response.tools.kube.helm_runner import HelmRunner
+
+if TYPE_CHECKING:
+    from incident_response.tools.engine.journal import Journal
+    from incident_response.tools.engine.pending import PendingEngine
+
+Mode = Literal["safe", "standard", "full"]
+MODES: tuple[Mode, ...] = ("safe", "standard", "full")
+
+# Progress callback handed to long-running tools: (progress, total, message). A no-op outside MCP.
+Progress = Callable[[float, float | None, str | None], Awaitable[None]]
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+async def no_progress(progress: float, total: float | None, message: str | None) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ToolSettings:
+    """The part of the server's configuration that tools act on."""
+
+    mode: Mode = "standard"
+    namespaces: tuple[str, ...] = ()  # allow-list; empty allows every namespace
+    cluster: ClusterSource | None = None  # None: no cluster configured
+    state_dir: Path = Path(".")
+    # Human-readable origin of the cluster config, shown by server_info ("kubeconfig /x (context sim)", ...).
+    cluster_description: str = "none"
+    # How long a pending command's token stays valid.
+    pending_ttl: timedelta = timedelta(minutes=15)
+
+
+def check_name(value: str, what: str) -> str:
+    """Validate an object name (DNS-1123 subdomain) before it reaches a URL."""
+    if not DNS_SUBDOMAIN.match(value):
+        raise errors.InvalidArgument(
+            f"{what} {value!r} is not a valid Kubernetes name (lowercase letters, digits, '-' and '.', at most 253 "
+            "characters, starting and ending with a letter or digit)"
+        )
+    return value
+
+
+@dataclass
+class Deps:
+    """Shared by every tool call of one server. Thread-safe: sync tools run in worker threads."""
+
+    settings: ToolSettings
+    kube_override: Kube | None = None
+    clock: Callable[[], datetime] | None = None  # tests inject one to expire tokens without waiting
+    helm: HelmRunner = field(default_factory=HelmRunner)  # runs the ExecRun steps of confirmed helm plans
+    _kube: Kube | None = field(default=None, init=False, repr=False)
+    _pending: PendingEngine | None = field(default=None, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def kube(self) -> Kube:
+        """The cluster, connected on first use so the MCP handshake never waits for the client library."""
+        if self.kube_override is not None:
+            return self.kube_override
+        with self._lock:
+            if self._kube is None:
+                if self.settings.cluster is None:
+                    raise errors.NoClusterConfigured(
+                        "no kubeconfig was given, none was found at $KUBECONFIG or ~/.kube/config, and the server is "
+                        "not running in a pod"
+                    )
+                self._kube = RealKube.connect(self.settings.cluster)
+            return self._kube
+
+    @property
+    def pending(self) -> PendingEngine:
+        """The pending-command engine over the journal in the state dir, opened on first use."""
+        from incident_response.tools.engine.journal import Journal
+        from incident_response.tools.engine.pending import PendingEngine, utcnow
+
+        with self._lock:
+            if self._pending is None:
+                journal = Journal(self.settings.state_dir)
+                self._pending = PendingEngine(
+                    journal, ttl=self.settings.pending_ttl, clock=self.clock or utcnow, exec_runner=self.helm
+                )
+            return self._pending
+
+    @property
+    def journal(self) -> Journal:
+        return self.pending.journal
+
+    def now(self) -> datetime:
+        """The server's time: the injected clock in tests (to move past a window without waiting), else UTC now."""
+        return self.clock() if self.clock is not None else datetime.now(UTC)
+
+    @property
+    def mode(self) -> Mode:
+        return self.settings.mode
+
+    def check_namespace(self, namespace: str) -> str:
+        """Refuse malformed names and namespaces outside the allow-list; every namespaced tool passes through here."""
+        if not DNS_LABEL.match(namespace):
+            raise errors.InvalidArgument(
+                f"namespace {namespace!r} is not a valid namespace name (lowercase letters, digits and '-', at most "
+                "63 characters)"
+            )
+        allowed = self.settings.namespaces
+        if allowed and namespace not in allowed:
+            raise errors.NamespaceNotAllowed(namespace, allowed)
+        return namespace
+
+    def namespace_allowed(self, namespace: str | None) -> bool:
+        allowed = self.settings.namespaces
+        return not allowed or namespace in allowed

@@ -1,0 +1,131 @@
+"""Running a plan's steps through the Kube seam, and re-reading what a plan depended on.
+
+Outcome rules (design.md §4): a definite refusal from the API (4xx, or the request never left) means the step
+`failed` and changed nothing; a lost answer, or a 5xx on a write (the server may have applied part of it), means
+`unknown`. Success is only reported when the API answered 2xx for the write.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol
+
+from incident_response.tools.core import errors
+from incident_response.tools.engine.outcomes import StepOutcome
+from incident_response.tools.engine.plan import ExecRun, KubeWrite, Precondition, Step, observe
+from incident_response.tools.kube.client import Kube
+
+Outcome = Literal["succeeded", "failed", "unknown"]
+
+
+class ExecRunner(Protocol):
+    """Runs an ExecRun (helm) and returns its output; raises errors.IncidentError when it fails."""
+
+    def __call__(self, run: ExecRun) -> str: ...
+
+
+class Read:
+    """What one precondition's target looks like now: an object, a list of items, or None when it is gone."""
+
+    def __init__(self, pre: Precondition, found: dict[str, Any] | list[dict[str, Any]] | None) -> None:
+        self.pre = pre
+        self.found = found
+
+
+def read_precondition(kube: Kube, pre: Precondition) -> Read:
+    """Re-read a precondition's target. A missing object is an answer (None); other failures propagate."""
+    if pre.name is not None:
+        try:
+            return Read(pre, kube.get(pre.resource, pre.name, pre.namespace))
+        except errors.NotFound:
+            return Read(pre, None)
+    listed = kube.list(pre.resource, pre.namespace, label_selector=pre.label_selector)
+    return Read(pre, listed.items)
+
+
+def write(kube: Kube, action: KubeWrite) -> dict[str, Any]:
+    """One API write; returns the API's answer (the object as written, or a Status)."""
+    if action.verb == "patch":
+        if action.name is None or action.patch_type is None:
+            raise errors.InvalidArgument("a patch step needs a name and a patch type")
+        return kube.patch(
+            action.resource, action.name, action.body, action.namespace,
+            patch_type=action.patch_type, subresource=action.subresource,
+        )  # fmt: skip
+    if action.verb == "create":
+        if not isinstance(action.body, dict):
+            raise errors.InvalidArgument("a create step needs an object body")
+        return kube.create(action.resource, action.body, action.namespace)
+    if action.name is None:
+        raise errors.InvalidArgument(f"a {action.verb} step needs a name")
+    if action.verb == "delete":
+        uid = action.body.get("uid") if isinstance(action.body, dict) else None
+        return kube.delete(action.resource, action.name, action.namespace, uid=uid)
+    if action.namespace is None:
+        raise errors.InvalidArgument("an eviction needs a namespace")
+    kube.evict(action.name, action.namespace)
+    return {}
+
+
+def classify(error: errors.IncidentError) -> Outcome:
+    """Did a failed write possibly change something?"""
+    if isinstance(error, errors.OutcomeUnknown | errors.ServerError | errors.Timeout):
+        return "unknown"
+    return "failed"
+
+
+def run_step(kube: Kube, step: Step, runner: ExecRunner | None) -> tuple[Outcome, str | None, dict[str, Any] | None]:
+    """(outcome, detail, the API's answer). `runner` runs ExecRun actions; None means it cannot run here."""
+    action = step.action
+    try:
+        if isinstance(action, ExecRun):
+            if runner is None:
+                return "failed", f"{action.argv[0]} is not available to this server; nothing was run", None
+            return "succeeded", runner(action), None
+        return "succeeded", None, write(kube, action)
+    except errors.IncidentError as e:
+        return classify(e), str(e), None
+
+
+def run_steps(
+    kube: Kube, steps: list[Step], runner: ExecRunner | None
+) -> tuple[Outcome, list[StepOutcome], list[dict[str, Any]]]:
+    """Run steps in order until one does not succeed (the rest are skipped): (outcome, each step's, API answers)."""
+    outcomes: list[StepOutcome] = []
+    status: Outcome = "succeeded"
+    answers: list[dict[str, Any]] = []
+    for step in steps:
+        if status != "succeeded":
+            outcomes.append(
+                StepOutcome(command=step.command, status="skipped", detail="an earlier step did not succeed")
+            )
+            continue
+        status, detail, answer = run_step(kube, step, runner)
+        outcomes.append(StepOutcome(command=step.command, status=status, detail=detail))
+        if answer:
+            answers.append(answer)
+    return status, outcomes, answers
+
+
+def observe_after(kube: Kube, preconditions: list[Precondition], answers: list[dict[str, Any]]) -> dict[str, Any]:
+    """The precondition fields after the writes: from a write's own answer where it is that object, else re-read."""
+    after: dict[str, Any] = {}
+    for pre in preconditions:
+        key = pre.name or pre.label_selector or pre.resource
+        answer = next(
+            (
+                a
+                for a in reversed(answers)
+                if pre.name
+                and (a.get("metadata") or {}).get("name") == pre.name
+                and (a.get("metadata") or {}).get("namespace") == pre.namespace
+            ),
+            None,
+        )
+        if answer is not None:
+            after[key] = observe(pre, answer)
+            continue
+        try:
+            after[key] = observe(pre, read_precondition(kube, pre).found)
+        except errors.IncidentError as e:
+            after[key] = {"error": str(e)}
+    return after

@@ -1,0 +1,405 @@
+"""The pending-command engine: issue a token for a plan, record the human's decision, and run it exactly once.
+
+Lifecycle of a token (states are columns in the journal; every arrow is one conditional UPDATE):
+
+    pending ──approve──> approved ──claim──> executing ──> succeeded | failed | unknown
+       │                    │                    └──────> stale (the cluster changed since the plan; nothing ran)
+       ├──deny──> denied    ├──cancel──> cancelled
+       └──(clock passes expires_at)──> expired
+
+The claim is the single-use guarantee: only one UPDATE ... WHERE state IN (...) can win, across threads and processes.
+It records the claimer (pid, host, lease); a later call that finds `executing` with its claimer dead relabels it
+`unknown` (event `abandoned`), since the write may have reached the cluster before the process died.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from incident_response.tools.core import errors
+from incident_response.tools.engine.deps import Mode
+from incident_response.tools.engine.executor import ExecRunner, Outcome, observe_after, read_precondition, run_steps
+from incident_response.tools.engine.journal import CommandRow, Journal, claimer, claimer_gone
+from incident_response.tools.engine.outcomes import CommandResult, HumanAnswer, Proposal, Status, StepOutcome
+from incident_response.tools.engine.plan import (
+    PendingCommand,
+    PlanDraft,
+    drift,
+    fingerprint,
+    observe,
+)
+from incident_response.tools.kube.client import Kube
+
+# The answer models live in tools.engine.outcomes; they are re-exported here so callers import the engine in one place.
+__all__ = [
+    "DEFAULT_TTL", "CommandResult", "HumanAnswer", "PendingEngine", "Proposal", "Status", "StepOutcome", "new_token",
+    "utcnow",
+]  # fmt: skip
+
+DEFAULT_TTL = timedelta(minutes=15)
+LIVE = ("pending", "approved")
+FINISHED = ("succeeded", "failed", "unknown", "executing")
+ABANDONED = (
+    "The server process executing this command died before it finished (killed, or its host went down), so the "
+    "command may or may not have been applied. Check the target's current state (verify_recovery, list_pods, "
+    "rollout_status, helm_history) before anything else; plan again only if it did not take effect."
+)
+SAFE_MODE_ADVICE = (
+    "Safe mode: nothing can be executed from this server. Show the command to a human, who may run it themselves "
+    "after reviewing it."
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_token() -> str:
+    """256 random bits, URL-safe: nothing to guess, nothing to quote in a shell."""
+    return secrets.token_urlsafe(32)
+
+
+def _epoch(value: datetime) -> float:
+    return value.timestamp()
+
+
+def _answer(token: str, cmd: PendingCommand, row: CommandRow | None = None) -> dict[str, Any]:
+    """The fields every CommandResult about this command repeats; with `row`, who decided and how."""
+    base: dict[str, Any] = {
+        "token": token,
+        "command": cmd.command,
+        "undo_command": cmd.undo_command,
+        "diff": cmd.diff,
+        "expires_at": cmd.expires_at,
+    }
+    if row is not None:
+        base |= {"approved_by": row.decided_by, "approval_channel": row.decided_channel}
+    return base
+
+
+class PendingEngine:
+    """Issues, decides and executes pending commands, all state in the journal so any process can pick up."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        *,
+        ttl: timedelta = DEFAULT_TTL,
+        clock: Callable[[], datetime] = utcnow,
+        token_factory: Callable[[], str] = new_token,
+        exec_runner: ExecRunner | None = None,
+    ) -> None:
+        self.journal = journal
+        self.ttl = ttl
+        self.clock = clock
+        self.token_factory = token_factory
+        self.exec_runner = exec_runner
+
+    def approve_hint(self, token: str) -> str:
+        return f"incident-response-mcp approve {token} --state-dir {self.journal.state_dir}"
+
+    # --- issuing --------------------------------------------------------------------------------------------------
+
+    def propose(
+        self, draft: PlanDraft, mode: Mode, *, incident: str | None = None, blocked_reason: str | None = None
+    ) -> Proposal:
+        """Store the plan under a fresh token (or, in safe mode or with `blocked_reason`, journal it as advice and
+        issue none: a plan this server cannot run, e.g. helm without a helm binary, gets no token to confirm)."""
+        view = {
+            "command": draft.command,
+            "undo_command": draft.undo_command,
+            "diff": draft.diff,
+            "summary": draft.summary,
+            "target": draft.target,
+            "risk": draft.risk,
+            "steps": [s.command for s in draft.steps],
+            "preconditions": draft.preconditions,
+            "warnings": draft.warnings,
+        }
+        incident = incident or self.journal.current_incident()
+        reason = SAFE_MODE_ADVICE if mode == "safe" else blocked_reason
+        if reason is not None:
+            self.journal.record_event(
+                "blocked", incident=incident, detail={"tool": draft.tool, "command": draft.command, "reason": reason}
+            )
+            return Proposal(status="blocked", **view, next_step=reason)
+        now = self.clock()
+        cmd = PendingCommand(
+            **draft.model_dump(), token=self.token_factory(), incident=incident, created_at=now,
+            expires_at=now + self.ttl,
+        )  # fmt: skip
+        cmd.fingerprint = fingerprint(cmd)
+        self.journal.add_command({**cmd.model_dump(mode="json"), "command": cmd.command}, state="pending")
+        if mode == "full":
+            hint = "Full mode: show the command and diff to the human, then call confirm_command(token) to run it."
+        else:
+            hint = (
+                "Show the command, diff and undo to the human. To run it, call confirm_command(token): it asks the "
+                f"human when the client supports it; otherwise the human approves with: {self.approve_hint(cmd.token)}"
+            )
+        return Proposal(
+            status="pending", token=cmd.token, expires_at=cmd.expires_at, fingerprint=cmd.fingerprint,
+            next_step=hint, **view,
+        )  # fmt: skip
+
+    # --- reading --------------------------------------------------------------------------------------------------
+
+    def get(self, token: str) -> tuple[CommandRow, PendingCommand] | None:
+        row = self.journal.command(token)
+        return None if row is None else (row, PendingCommand.model_validate(row.plan))
+
+    def live(self) -> list[tuple[CommandRow, PendingCommand]]:
+        """Commands still waiting for a decision or a confirm, after expiring the ones whose time is up."""
+        for row in self.journal.commands(states=("executing",)):
+            self._abandon_if_dead(row)
+        out = []
+        for row in self.journal.commands(states=LIVE):
+            if self._expire_if_due(row):
+                continue
+            out.append((row, PendingCommand.model_validate(row.plan)))
+        return out
+
+    def needs_human(self, token: str, mode: Mode) -> PendingCommand | None:
+        """The plan to show a human, if confirming this token in this mode would wait for one."""
+        found = self.get(token)
+        if mode != "standard" or found is None or found[0].state != "pending" or self._expire_if_due(found[0]):
+            return None
+        return found[1]
+
+    def _expire_if_due(self, row: CommandRow) -> bool:
+        if row.state in LIVE and row.expires_at <= _epoch(self.clock()):
+            self.journal.transition(row.token, LIVE, "expired", event="expired")
+            return True
+        return False
+
+    def _abandon_if_dead(self, row: CommandRow) -> bool:
+        """Relabel `unknown` an execution whose claimer died mid-way: it may have written, so it is not `failed`."""
+        now = _epoch(self.clock())
+        if not claimer_gone(row, now):
+            return False
+        outcome = {"status": "unknown", "message": ABANDONED}
+        return self.journal.transition(
+            row.token, ("executing",), "unknown", event="abandoned", detail={**outcome, "claimer": row.claimer},
+            fields={"finished_at": now, "result": outcome},
+        )  # fmt: skip
+
+    def _refusal(self, token: str) -> CommandResult | None:
+        """Why this token cannot go on, or None while it is live."""
+        found = self.get(token)
+        if found is None:
+            return CommandResult(
+                status="unknown_token", token=token,
+                message="No pending command has this token in this server's state directory. Tokens cannot be "
+                "guessed or edited; plan the mitigation again to get a new one.",
+            )  # fmt: skip
+        row, cmd = found
+        if self._expire_if_due(row):
+            row = self.journal.command(token) or row
+        base = _answer(token, cmd, row)
+        messages: dict[str, tuple[Status, str]] = {
+            "expired": (
+                "expired",
+                f"This plan expired at {cmd.expires_at.isoformat()} without running; plan it again.",
+            ),
+            "denied": (
+                "denied",
+                f"A human denied this command ({row.decided_by} via {row.decided_channel}); it "
+                "will not run. Do not retry it; ask the human what to do instead.",
+            ),
+            "cancelled": ("cancelled", "This command was cancelled; it will not run. Plan again if still needed."),
+            "stale": (
+                "stale",
+                "This plan went stale (the cluster changed since it was made) and was not run; plan again.",
+            ),
+        }
+        if row.state in messages:
+            status, message = messages[row.state]
+            return CommandResult(status=status, message=message, **base)
+        if self._abandon_if_dead(row):
+            return CommandResult(status="unknown", message=ABANDONED, **base)
+        if row.state in FINISHED:
+            previous = (row.result or {}).get("status", row.state)
+            return CommandResult(
+                status="used", message=f"This token was already used (outcome: {previous}); a token runs at most once. "
+                "Check the cluster's state, and plan again if more is needed.", **base,
+            )  # fmt: skip
+        return None
+
+    def note(self, token: str, kind: str, *, channel: str | None = None, detail: dict[str, Any] | None = None) -> None:
+        """Add an event about a command to its incident's timeline."""
+        row = self.journal.command(token)
+        self.journal.record_event(kind, incident=row.incident if row else None, token=token, channel=channel,
+                                  detail=detail)  # fmt: skip
+
+    # --- the human's side -----------------------------------------------------------------------------------------
+
+    def decide(self, token: str, answer: HumanAnswer) -> CommandResult:
+        """Record approval or denial; approval binds to the plan's fingerprint."""
+        refusal = self._refusal(token)
+        if refusal is not None:
+            return refusal
+        row, cmd = self.get(token) or (None, None)
+        assert row is not None and cmd is not None
+        if row.state == "approved" and answer.approved:
+            return CommandResult(
+                status="approved",
+                token=token,
+                command=cmd.command,
+                approved_by=row.decided_by,
+                approval_channel=row.decided_channel,
+                message="Already approved.",
+            )
+        now = _epoch(self.clock())
+        to_state = "approved" if answer.approved else "denied"
+        won = self.journal.transition(
+            token, ("pending",) if answer.approved else LIVE, to_state, event=to_state, unexpired_at=now,
+            actor=answer.approver, channel=answer.channel, detail={"reason": answer.reason},
+            fields={"decided_by": answer.approver, "decided_channel": answer.channel, "decided_at": now,
+                    "approved_fingerprint": row.fingerprint if answer.approved else None},
+        )  # fmt: skip
+        if not won:
+            return self._refusal(token) or self.decide(token, answer)
+        status: Status = "approved" if answer.approved else "denied"
+        return CommandResult(
+            status=status,
+            token=token,
+            command=cmd.command,
+            undo_command=cmd.undo_command,
+            diff=cmd.diff,
+            expires_at=cmd.expires_at,
+            approved_by=answer.approver,
+            approval_channel=answer.channel,
+            message=f"{status} by {answer.approver} via {answer.channel}.",
+        )
+
+    def cancel(self, token: str, *, actor: str = "agent") -> CommandResult:
+        refusal = self._refusal(token)
+        if refusal is not None:
+            return refusal
+        if not self.journal.transition(token, LIVE, "cancelled", event="cancelled", actor=actor):
+            return self._refusal(token) or self.cancel(token, actor=actor)
+        return CommandResult(status="cancelled", token=token, message="Cancelled; it will not run.")
+
+    # --- the agent's side -----------------------------------------------------------------------------------------
+
+    def confirm(self, token: str, *, mode: Mode, kube: Kube, answer: HumanAnswer | None = None) -> CommandResult:
+        """Run the stored plan if this mode allows it now; `answer` is a human decision gathered in band."""
+        refusal = self._refusal(token)
+        if refusal is not None:
+            return refusal
+        found = self.get(token)
+        assert found is not None
+        row, cmd = found
+        base = _answer(token, cmd)
+        if mode == "safe":
+            return CommandResult(
+                status="refused", message="Safe mode: this server never executes mutations. A human may run the "
+                "command themselves after reviewing it.", **base,
+            )  # fmt: skip
+        if mode == "standard" and row.state == "pending":
+            if answer is None:
+                return CommandResult(
+                    status="awaiting_approval", message="A human must approve this command before it runs. Show "
+                    f"them the command, diff and undo, and ask them to run: {self.approve_hint(token)} (or "
+                    "deny it with `deny` instead of `approve`). Then call confirm_command again.", **base,
+                )  # fmt: skip
+            decided = self.decide(token, answer)
+            if decided.status != "approved":
+                return decided
+        now = _epoch(self.clock())
+        fields: dict[str, Any] = {"claimed_at": now, "claimer": claimer(now)}
+        unattended = mode == "full" and row.state == "pending"
+        if unattended:
+            fields |= {"decided_channel": "none (full mode)", "decided_at": now}
+        won = self.journal.transition(
+            token, ("approved",) if mode == "standard" else LIVE, "executing", event="claimed",
+            unexpired_at=now, fields=fields, channel="none (full mode)" if unattended else None,
+            detail={"mode": mode, "human_approved": not unattended},
+        )  # fmt: skip
+        if not won:
+            return self._refusal(token) or CommandResult(status="used", message="Already claimed.", **base)
+        claimed = self.journal.command(token)
+        assert claimed is not None
+        return self._execute(claimed, cmd, kube, previous_state=row.state if row.state in LIVE else "approved")
+
+    def _execute(self, row: CommandRow, cmd: PendingCommand, kube: Kube, *, previous_state: str) -> CommandResult:
+        base = _answer(row.token, cmd, row)
+        finished = False
+
+        def finish(result: CommandResult) -> CommandResult:
+            nonlocal finished
+            detail = {"status": result.status, "message": result.message}
+            self.journal.transition(
+                row.token, ("executing",), result.status, event="executed" if result.status != "stale" else "stale",
+                detail=detail, fields={"finished_at": _epoch(self.clock()), "result": result.model_dump(mode="json")},
+            )  # fmt: skip
+            finished = True
+            return result
+
+        try:
+            if fingerprint(cmd) != row.fingerprint or row.approved_fingerprint not in (None, row.fingerprint):
+                return finish(
+                    CommandResult(
+                        status="failed",
+                        message="The stored plan no longer matches what was approved; nothing ran. Plan again.",
+                        **base,
+                    )
+                )
+            try:
+                reads = [read_precondition(kube, pre) for pre in cmd.preconditions]
+            except errors.IncidentError as e:
+                # Nothing was written: hand the claim back so the same approved token can be confirmed again.
+                self.journal.transition(
+                    row.token, ("executing",), previous_state, event="released", detail={"error": str(e)}
+                )
+                finished = True
+                return CommandResult(
+                    status="failed",
+                    message=f"Could not re-read the target, so nothing ran: {e} "
+                    "The token is still valid; confirm again once the API answers.",
+                    **base,
+                )
+            before = {r.pre.name or r.pre.label_selector or r.pre.resource: observe(r.pre, r.found) for r in reads}
+            changes = [d for r in reads for d in drift(r.pre, r.found)]
+            if changes:
+                what = "; ".join(d.describe() for d in changes)
+                return finish(
+                    CommandResult(
+                        status="stale",
+                        changes=changes,
+                        before=before,
+                        message=f"The cluster changed since the plan ({what}); nothing ran. Plan again.",
+                        **base,
+                    )
+                )
+            return finish(self._run_steps(cmd, kube, base, before))
+        finally:
+            if not finished:
+                self.journal.transition(
+                    row.token,
+                    ("executing",),
+                    "unknown",
+                    event="executed",
+                    detail={"status": "unknown", "message": "execution was interrupted"},
+                )
+
+    def _run_steps(
+        self, cmd: PendingCommand, kube: Kube, base: dict[str, Any], before: dict[str, Any]
+    ) -> CommandResult:
+        status, outcomes, answers = run_steps(kube, cmd.steps, self.exec_runner)
+        after = observe_after(kube, cmd.preconditions, answers)
+        done = sum(o.status == "succeeded" for o in outcomes)
+        messages: dict[Outcome, str] = {
+            "succeeded": "The API accepted every write. Verify recovery (rollout_status, list_pods) before "
+            "calling the incident mitigated.",
+            "failed": "The API refused the write; "
+            + ("nothing changed." if done == 0 else f"{done} earlier step(s) had already been applied."),
+            "unknown": "The request was sent but its outcome is unknown: it may or may not have been applied. "
+            "Read the target's current state before doing anything else; do not simply retry.",
+        }
+        return CommandResult(
+            status=status, message=messages[status], steps=outcomes, before=before, after=after, **base
+        )

@@ -1,0 +1,277 @@
+"""Plans as data: what a mitigation will write, what it depended on, and how to tell whether that still holds.
+
+Pure: no I/O. Planners build a `PlanDraft`; `tools.engine.pending` turns it into a `PendingCommand` with a token
+and runs it. Preconditions name JSON pointers into objects read at plan time; at confirm time the same pointers are read
+again and any difference is drift. Only the pointers a plan depends on are compared, so status churn (restarts,
+ready counts) is never drift.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+Risk = Literal["mutation", "destructive"]
+PatchType = Literal["json", "merge", "strategic"]
+
+
+class Target(BaseModel):
+    kind: str
+    namespace: str | None = None
+    name: str
+    uid: str | None = None
+
+
+def target_text(plan: dict[str, Any]) -> str:
+    """A journaled plan's target as kubectl names it: `deployment/web -n shop`, `node/node-2`."""
+    target = plan.get("target") or {}
+    where = f" -n {target['namespace']}" if target.get("namespace") else ""
+    return f"{str(target.get('kind', '')).lower()}/{target.get('name')}{where}"
+
+
+class Change(BaseModel):
+    """One field a plan changes, as the server-side dry run reported it."""
+
+    path: str
+    before: Any = None
+    after: Any = None
+
+
+class Precondition(BaseModel):
+    """Values observed at plan time that the plan depends on (JSON pointer -> value).
+
+    With `name` it is one object; with `label_selector` (and no name) it is a list, and each pointer's value is
+    the sorted list of that pointer over the items (e.g. `/metadata/name` -> the pods a label removal hits).
+    """
+
+    resource: str = Field(description="Plural resource name as the API knows it, e.g. deployments.")
+    namespace: str | None = None
+    name: str | None = None
+    label_selector: str | None = None
+    expect: dict[str, Any]
+
+
+class Drift(BaseModel):
+    """Something a plan depended on that changed between planning and confirmation."""
+
+    resource: str
+    namespace: str | None = None
+    name: str | None = None
+    path: str
+    planned: Any = None
+    now: Any = None
+
+    def describe(self) -> str:
+        where = self.name or "selection"
+        return f"{self.resource}/{where} {pointer_label(self.path)}: {self.planned!r} -> {self.now!r}"
+
+
+class KubeWrite(BaseModel):
+    """One API write, executed through the Kube seam."""
+
+    kind: Literal["kube"] = "kube"
+    verb: Literal["patch", "create", "delete", "evict"]
+    resource: str
+    namespace: str | None = None
+    name: str | None = None
+    body: Any = None
+    patch_type: PatchType | None = None
+    subresource: str | None = None
+
+
+class ExecRun(BaseModel):
+    """Running a binary (helm) with an exact argv and no shell; needs a runner handed to the engine."""
+
+    kind: Literal["exec"] = "exec"
+    argv: list[str]
+    env: dict[str, str] = Field(default_factory=dict)
+
+
+Action = Annotated[KubeWrite | ExecRun, Field(discriminator="kind")]
+
+
+class Step(BaseModel):
+    description: str
+    command: str = Field(description="The exact command line a human would type for this step.")
+    action: Action
+    undo_command: str | None = None
+
+
+def patch_step(
+    description: str,
+    command: str,
+    resource: str,
+    name: str,
+    namespace: str | None,
+    body: Any,
+    patch_type: PatchType,
+    *,
+    subresource: str | None = None,
+    undo_command: str | None = None,
+) -> Step:
+    """A step whose write is one patch of one object."""
+    action = KubeWrite(
+        verb="patch", resource=resource, namespace=namespace, name=name, body=body, patch_type=patch_type,
+        subresource=subresource,
+    )  # fmt: skip
+    return Step(description=description, command=command, action=action, undo_command=undo_command)
+
+
+class PlanDraft(BaseModel):
+    """What a planner returns: everything about a mitigation except its token and lifetime."""
+
+    tool: str
+    summary: str
+    target: Target
+    risk: Risk = "mutation"
+    steps: list[Step]
+    undo_command: str | None = None
+    diff: list[Change] = Field(default_factory=list)
+    preconditions: list[Precondition] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    temporary: bool = Field(default=False, description="Leaves a temporary measure to restore after the incident.")
+    restores: str | None = Field(default=None, description="Token of the temporary measure this plan restores.")
+    command_line: str | None = Field(
+        default=None,
+        description="One command that makes every step's write (kubectl label -l, kubectl drain); default: the "
+        "steps' commands joined with &&.",
+    )
+
+    @property
+    def command(self) -> str:
+        return self.command_line or " && ".join(step.command for step in self.steps)
+
+
+class PendingCommand(PlanDraft):
+    token: str
+    incident: str
+    created_at: datetime
+    expires_at: datetime
+    fingerprint: str = ""
+
+
+def fingerprint(cmd: PendingCommand) -> str:
+    """SHA-256 over the canonical JSON of everything in the plan except the fingerprint itself."""
+    data = cmd.model_dump(mode="json", exclude={"fingerprint"})
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# --- JSON pointers (RFC 6901) -------------------------------------------------------------------------------------
+
+
+def pointer(*parts: str | int) -> str:
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def pointer_parts(path: str) -> list[str]:
+    if not path:
+        return []
+    return [p.replace("~1", "/").replace("~0", "~") for p in path.lstrip("/").split("/")]
+
+
+def pointer_label(path: str) -> str:
+    """`/metadata/annotations/deployment.kubernetes.io~1revision` -> `metadata.annotations[deployment...]`."""
+    out = ""
+    for part in pointer_parts(path):
+        out += f"[{part}]" if ("." in part or "/" in part) else (f".{part}" if out else part)
+    return out or "(object)"
+
+
+def resolve(obj: Any, path: str) -> Any:
+    """The value at `path`, or None where any part is missing."""
+    cur = obj
+    for part in pointer_parts(path):
+        if isinstance(cur, dict):
+            cur = cur.get(part)
+        elif isinstance(cur, list) and part.isdigit() and int(part) < len(cur):
+            cur = cur[int(part)]
+        else:
+            return None
+    return cur
+
+
+def _sort_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def observe(pre: Precondition, found: dict[str, Any] | list[dict[str, Any]] | None) -> dict[str, Any]:
+    """Read the precondition's pointers from an object (or list of items) as they are now."""
+    if found is None:
+        return {}
+    if isinstance(found, list):
+        return {p: sorted((resolve(item, p) for item in found), key=_sort_key) for p in pre.expect}
+    return {p: resolve(found, p) for p in pre.expect}
+
+
+def precondition(
+    resource: str,
+    found: dict[str, Any] | list[dict[str, Any]],
+    paths: list[str],
+    *,
+    namespace: str | None = None,
+    name: str | None = None,
+    label_selector: str | None = None,
+) -> Precondition:
+    """Record what a plan depends on from what the planner just read."""
+    pre = Precondition(
+        resource=resource,
+        namespace=namespace,
+        name=name,
+        label_selector=label_selector,
+        expect=dict.fromkeys(paths),
+    )
+    pre.expect = observe(pre, found)
+    return pre
+
+
+def drift(pre: Precondition, found: dict[str, Any] | list[dict[str, Any]] | None) -> list[Drift]:
+    """What changed since planning; `found` None means the object is gone."""
+    base = {"resource": pre.resource, "namespace": pre.namespace, "name": pre.name}
+    if found is None:
+        return [Drift(**base, path="", planned="exists", now="absent")]
+    now = observe(pre, found)
+    return [
+        Drift(**base, path=path, planned=planned, now=now[path])
+        for path, planned in pre.expect.items()
+        if _sort_key(planned) != _sort_key(now[path])
+    ]
+
+
+# --- diffs --------------------------------------------------------------------------------------------------------
+
+
+def _named_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) and "name" in v for v in value)
+
+
+def diff_values(before: Any, after: Any, path: str = "") -> list[Change]:
+    """Field-level differences; lists of named items (containers, env, ports) are matched by name."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        changes: list[Change] = []
+        for key in sorted(set(before) | set(after)):
+            sub = f"{path}.{key}" if path else str(key)
+            changes += diff_values(before.get(key), after.get(key), sub)
+        return changes
+    if (_named_list(before) or before is None) and (_named_list(after) or after is None) and before != after:
+        old = {v["name"]: v for v in before or []}
+        new = {v["name"]: v for v in after or []}
+        if old and new:
+            changes = []
+            for name in [*old, *(n for n in new if n not in old)]:
+                changes += diff_values(old.get(name), new.get(name), f"{path}[{name}]")
+            return changes
+    if before != after:
+        return [Change(path=path, before=before, after=after)]
+    return []
+
+
+def render_diff(changes: list[Change]) -> str:
+    """A short text form of a diff for humans (CLI, elicitation)."""
+    if not changes:
+        return "(no field changes)"
+    return "\n".join(f"  {c.path}: {json.dumps(c.before)} -> {json.dumps(c.after)}" for c in changes)

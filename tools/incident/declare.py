@@ -1,0 +1,157 @@
+"""declare_incident and incident_handoff: the incident this server works on, and its handoff for root-cause analysis.
+
+The rules of declaring live in `tools.playbook.declaration` (pure); this module reads the journal, applies them,
+and saves the result only if nobody changed the incident meanwhile. The handoff lives in `tools.incident.handoff`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from pydantic import Field
+
+from incident_response.tools.core import errors
+from incident_response.tools.core.models import ToolResult
+from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.journal import IncidentRow, Journal
+from incident_response.tools.incident.handoff import incident_handoff
+from incident_response.tools.mitigate.measures import measure_of
+from incident_response.tools.playbook.declaration import (
+    SEVERITY_HELP,
+    IncidentInfo,
+    Outcome,
+    Request,
+    Severity,
+    Status,
+    amend,
+    info,
+    one_line,
+    unknown_incident,
+)
+
+__all__ = ["Declaration", "declare_incident", "incident_handoff"]
+
+MAX_TITLE = 200
+MAX_NOTE = 500
+MAX_ID = 100
+# The approve CLI or a second server may change the incident between our read and our save; then we decide again.
+SAVE_ATTEMPTS = 5
+RECENT_INCIDENTS = 5
+
+
+class Declaration(ToolResult):
+    outcome: Outcome = Field(
+        description="declared: a new incident; adopted: the untitled open incident was declared, its timeline kept; "
+        "updated: fields or status changed; unchanged: the call asked for what was already recorded."
+    )
+    incident: IncidentInfo
+    changes: list[str] = Field(description="What this call changed; each is also a timeline event.")
+    warnings: list[str]
+    next_step: str
+
+
+def live_commands(journal: Journal, incident: str, now: float) -> list[str]:
+    """Commands of the incident that could still run (expired pending ones cannot)."""
+    rows = journal.commands(states=("pending", "approved", "executing"), incident=incident)
+    live = [r for r in rows if r.state == "executing" or r.expires_at > now]
+    return [f"{r.tool} {r.state}: {str(r.plan.get('summary') or r.plan.get('command')).splitlines()[0]}" for r in live]
+
+
+def measures_in_place(journal: Journal, incident: str) -> list[str]:
+    return [
+        f"temporary measure still in place: {m.tool} {m.target.kind.lower()}/{m.target.name}; restore with "
+        f"restore_measure(measure_id={m.measure_id!r}) or by hand: {m.restore_command}"
+        for m in map(measure_of, journal.temporary_measures(incident=incident))
+    ]
+
+
+def next_step(row: IncidentRow) -> str:
+    ns = row.namespace or "<namespace>"
+    if row.status == "resolved":
+        return "Closed. The next tool call opens a fresh untitled incident; declare_incident names it."
+    if row.status == "stabilized":
+        return (
+            f"Keep watching with verify_recovery; hand off with incident_handoff(namespace={ns!r}), then close with "
+            f"declare_incident(incident_id={row.id!r}, status='resolved')."
+        )
+    return (
+        f"Assess with assess_namespace(namespace={ns!r}) and mitigate; once verify_recovery says RECOVERED, mark it "
+        f"with declare_incident(incident_id={row.id!r}, status='stabilized') and call incident_handoff."
+    )
+
+
+def declare_incident(
+    deps: Deps,
+    title: Annotated[
+        str | None,
+        Field(
+            description="A few words on the impact, e.g. 'checkout returns 502'. Needed to declare.",
+            max_length=MAX_TITLE,
+        ),
+    ] = None,
+    severity: Annotated[Severity | None, Field(description=SEVERITY_HELP + " Needed to declare.")] = None,
+    namespace: Annotated[str | None, Field(description="The namespace at the centre of the incident.")] = None,
+    incident_id: Annotated[
+        str | None,
+        Field(
+            description="Change this incident instead of declaring: its title, severity, namespace or status. "
+            "Without it, the call declares the incident being worked on.",
+            max_length=MAX_ID,
+        ),
+    ] = None,
+    status: Annotated[
+        Status | None,
+        Field(
+            description="With incident_id: 'stabilized' once the service is back and holding (the handoff's "
+            "stabilization time), 'active' if it degrades again, 'resolved' to close it so the next incident "
+            "starts fresh."
+        ),
+    ] = None,
+    note: Annotated[
+        str | None, Field(description="Why, recorded with the change on the timeline.", max_length=MAX_NOTE)
+    ] = None,
+) -> Declaration:
+    """Declare the incident this server works on (title and severity), adopting the untitled incident earlier tool
+    calls opened; or change a declared one by incident_id: severity, title, status 'stabilized' or 'resolved'.
+    Writes only the server's journal (the incident timeline), never the cluster. Call it as soon as impact is known."""
+    request = Request(
+        title=one_line(title, "title"), severity=severity, namespace=namespace, incident_id=incident_id,
+        status=status, note=one_line(note, "note"),
+    )  # fmt: skip
+    journal = deps.journal
+    for _ in range(SAVE_ATTEMPTS):
+        now = time.time()
+        opened = journal.incidents(open_only=True, limit=1)
+        target = None
+        if incident_id is not None:
+            target = journal.incident(incident_id)
+            if target is None:
+                raise unknown_incident(incident_id, journal.incidents(limit=RECENT_INCIDENTS))
+        live = live_commands(journal, target.id, now) if target is not None and status == "resolved" else []
+        amendment = amend(request, opened[0] if opened else None, target, now, live)
+        if amendment.outcome == "unchanged":
+            return result(journal, amendment.outcome, amendment.after, amendment.changes)
+        saved = journal.save_incident(amendment.before, amendment.after, amendment.events)
+        if saved is not None:
+            return result(journal, amendment.outcome, saved, amendment.changes)
+    raise errors.IncidentError(
+        "the incident record kept changing under this call (another process is updating it); nothing was changed "
+        "by this call. Read the current state and call declare_incident again"
+    )
+
+
+def result(journal: Journal, outcome: Outcome, row: IncidentRow, changes: list[str]) -> Declaration:
+    warnings = measures_in_place(journal, row.id) if row.status in ("stabilized", "resolved") else []
+    severity = f" {row.severity}" if row.severity else ""
+    summary = f"{outcome} incident {row.id} {row.title!r}{severity}, {row.status}"
+    if row.namespace:
+        summary += f", namespace {row.namespace}"
+    if changes and outcome == "updated":
+        summary += ": " + "; ".join(changes)
+    if warnings:
+        summary += f". {len(warnings)} temporary measure(s) still in place"
+    return Declaration(
+        summary=summary, outcome=outcome, incident=info(row), changes=changes, warnings=warnings,
+        next_step=next_step(row),
+    )  # fmt: skip

@@ -1,0 +1,104 @@
+"""The handoff's evidence: which tools were called, and the kubectl commands that repeat the key reads. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from incident_response.tools.core import commands
+from incident_response.tools.engine.journal import ToolCall
+from incident_response.tools.k8s.workloads import deployment_selector
+from incident_response.tools.playbook.handoff_facts import BadRevision, ClusterFacts
+from incident_response.tools.playbook.handoff_models import MAX_REPRODUCE, MAX_TOOLS, DeploymentState, Evidence, ToolUse
+
+# Calls about the incident itself, not evidence about the cluster.
+NOT_EVIDENCE = ("declare_incident", "incident_handoff")
+
+
+def tool_usage(calls: list[ToolCall]) -> list[ToolUse]:
+    """Per tool, in order of first use: how often it was called and how often it failed."""
+    usage: dict[str, ToolUse] = {}
+    for call in calls:
+        if call.tool in NOT_EVIDENCE:
+            continue
+        entry = usage.setdefault(call.tool, ToolUse(tool=call.tool, calls=0, errors=0))
+        entry.calls += 1
+        entry.errors += call.status == "error"
+    return list(usage.values())[:MAX_TOOLS]
+
+
+def text(arguments: dict[str, Any], key: str) -> str | None:
+    value = arguments.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def number(arguments: dict[str, Any], key: str) -> int | None:
+    value = arguments.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def replay(call: ToolCall) -> Iterator[list[str]]:
+    """kubectl argv (without namespace and context) that reads what one read-only tool call read."""
+    args = call.arguments
+    if call.tool == "list_pods":
+        selector = text(args, "selector")
+        yield ["get", "pods", *(["-l", selector] if selector else []), "-o", "wide"]
+    elif call.tool in ("rollout_history", "rollout_status") and text(args, "deployment"):
+        verb = call.tool.removeprefix("rollout_")
+        revision = number(args, "revision") if verb == "history" else None
+        yield ["rollout", verb, f"deployment/{args['deployment']}", *([f"--revision={revision}"] if revision else [])]
+    elif call.tool == "list_events":
+        fields = ["type=Warning"] if args.get("warnings_only") else []
+        if text(args, "object"):
+            fields.append(f"involvedObject.name={str(args['object']).rpartition('/')[2]}")
+        yield ["get", "events", *(["--field-selector", ",".join(fields)] if fields else []),
+               "--sort-by=.lastTimestamp"]  # fmt: skip
+    elif call.tool == "get_logs" and text(args, "pod_or_deployment"):
+        flags = [f"--tail={number(args, 'tail_lines') or 100}", "--timestamps"]
+        flags += ["--previous"] if args.get("previous") is True else []
+        flags += ["-c", str(args["container"])] if text(args, "container") else []
+        yield ["logs", str(args["pod_or_deployment"]), *flags]
+    elif call.tool == "top_pods":
+        yield ["top", "pods", f"--sort-by={text(args, 'sort_by') or 'cpu'}"]
+    elif call.tool == "list_hpas":
+        yield ["get", "hpa"]
+    elif call.tool == "get_endpoints" and text(args, "service"):
+        yield ["get", "endpoints", str(args["service"])]
+
+
+def reproduce(
+    namespace: str,
+    context: str | None,
+    calls: list[ToolCall],
+    facts: ClusterFacts,
+    states: list[DeploymentState],
+    bad: list[BadRevision],
+) -> list[str]:
+    """The playbook's handoff reads for the deployments first, then the reads the tools made, deduplicated."""
+    argvs: list[list[str]] = [["get", "events", "--field-selector", "type=Warning", "--sort-by=.lastTimestamp"]]
+    for name, deploy in facts.deployments.items():
+        selector = deployment_selector(deploy)
+        argvs.append(["get", "pods", *(["-l", selector] if selector else []), "-o", "wide"])
+        argvs.append(["rollout", "history", f"deployment/{name}"])
+        argvs += [["rollout", "history", f"deployment/{name}", f"--revision={b.revision}"]
+                  for b in bad if b.deployment == name]  # fmt: skip
+        argvs.append(["logs", f"deployment/{name}", "--tail=50", "--timestamps"])
+    argvs += [["get", "endpoints", service] for state in states for service in state.services]
+    for call in calls:
+        if call.status != "error" and call.arguments.get("namespace") in (None, namespace):
+            argvs += list(replay(call))
+    lines = [commands.kubectl(argv, namespace=namespace, context=context) for argv in argvs]
+    if any(c.tool == "top_nodes" and c.status != "error" for c in calls):
+        lines.append(commands.kubectl(["top", "nodes"], context=context))
+    return list(dict.fromkeys(lines))[:MAX_REPRODUCE]
+
+
+def evidence(
+    namespace: str,
+    context: str | None,
+    calls: list[ToolCall],
+    facts: ClusterFacts,
+    states: list[DeploymentState],
+    bad: list[BadRevision],
+) -> Evidence:
+    return Evidence(tools_called=tool_usage(calls), reproduce=reproduce(namespace, context, calls, facts, states, bad))

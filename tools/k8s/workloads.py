@@ -1,0 +1,240 @@
+"""Pure facts about Deployments and their ReplicaSets: revisions, templates, rollout progress."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from incident_response.tools.k8s.quantity import parse_time
+
+REVISION = "deployment.kubernetes.io/revision"
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+RECENT_ROLLOUT_SECONDS = 2 * 3600  # the playbook's "recent deployment (last 2 hours)"
+
+
+def selector_string(selector: dict[str, Any] | None) -> str:
+    """A LabelSelector object as the label-selector string the API and kubectl take."""
+    if not selector:
+        return ""
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+        if operator == "In":
+            parts.append(f"{key} in ({','.join(values)})")
+        elif operator == "NotIn":
+            parts.append(f"{key} notin ({','.join(values)})")
+        elif operator == "Exists":
+            parts.append(str(key))
+        elif operator == "DoesNotExist":
+            parts.append(f"!{key}")
+    return ",".join(parts)
+
+
+def deployment_selector(deploy: dict[str, Any]) -> str | None:
+    """The label selector of a deployment's pods and ReplicaSets, as a list call takes it (None: no selector)."""
+    return selector_string((deploy.get("spec") or {}).get("selector")) or None
+
+
+def revision_of(obj: dict[str, Any]) -> int | None:
+    value = ((obj.get("metadata") or {}).get("annotations") or {}).get(REVISION)
+    return int(value) if value is not None and str(value).isdigit() else None
+
+
+def owned_by(obj: dict[str, Any], owner: dict[str, Any]) -> bool:
+    uid = (owner.get("metadata") or {}).get("uid")
+    return any(
+        ref.get("uid") == uid and ref.get("controller")
+        for ref in (obj.get("metadata") or {}).get("ownerReferences") or []
+    )
+
+
+def images_of(template: dict[str, Any]) -> list[str]:
+    spec = template.get("spec") or {}
+    return [str(c.get("image")) for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]]
+
+
+class Revision(BaseModel):
+    revision: int
+    replicaset: str
+    images: list[str]
+    change_cause: str | None
+    created: str | None
+    current: bool
+    replicas: int = Field(description="Pods this revision's ReplicaSet runs now.")
+
+
+def revisions(deploy: dict[str, Any], replicasets: list[dict[str, Any]]) -> list[Revision]:
+    """The deployment's revisions, newest first, from the ReplicaSets it controls."""
+    current = revision_of(deploy)
+    rows: list[Revision] = []
+    for rs in replicasets:
+        if not owned_by(rs, deploy):
+            continue
+        number = revision_of(rs)
+        if number is None:
+            continue
+        metadata = rs.get("metadata") or {}
+        rows.append(
+            Revision(
+                revision=number,
+                replicaset=str(metadata.get("name")),
+                images=images_of((rs.get("spec") or {}).get("template") or {}),
+                change_cause=(metadata.get("annotations") or {}).get(CHANGE_CAUSE),
+                created=metadata.get("creationTimestamp"),
+                current=number == current,
+                replicas=int((rs.get("status") or {}).get("replicas") or 0),
+            )
+        )
+    return sorted(rows, key=lambda r: r.revision, reverse=True)
+
+
+def current_replicaset(deploy: dict[str, Any], replicasets: list[dict[str, Any]]) -> dict[str, Any] | None:
+    current = revision_of(deploy)
+    return next((rs for rs in replicasets if owned_by(rs, deploy) and revision_of(rs) == current), None)
+
+
+def rollout_time(deploy: dict[str, Any], replicasets: list[dict[str, Any]]) -> datetime | None:
+    """When the current revision began rolling out: its ReplicaSet's creation when that is the newest one; for a
+    rollback (an older ReplicaSet reused) the deployment's last Progressing update.
+
+    The condition is not trusted for a new ReplicaSet: a controller may write it only when the deployment starts
+    (the simulated one does), which would make a 7-minute-old rollout look seconds old."""
+    rs = current_replicaset(deploy, replicasets)
+    if rs is None:
+        return None
+    created = parse_time((rs.get("metadata") or {}).get("creationTimestamp"))
+    others = [
+        parse_time((other.get("metadata") or {}).get("creationTimestamp"))
+        for other in replicasets
+        if other is not rs and owned_by(other, deploy)
+    ]
+    if created is not None and all(when is None or when <= created for when in others):
+        return created
+    # A reused ReplicaSet (a rollback) is as old as the revision it first was: the Progressing condition dates the
+    # rollout instead. Its lastUpdateTime moves with each reason (progress, then NewReplicaSetAvailable when done);
+    # lastTransitionTime moves only when the status flips, which a rollout that keeps progressing never does.
+    progressed = None
+    for condition in (deploy.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Progressing" and condition.get("reason") in (
+            "ReplicaSetUpdated",
+            "NewReplicaSetCreated",
+            "FoundNewReplicaSet",
+            "NewReplicaSetAvailable",
+        ):
+            progressed = parse_time(condition.get("lastUpdateTime") or condition.get("lastTransitionTime"))
+    candidates = [t for t in (created, progressed) if t is not None]
+    return max(candidates) if candidates else None
+
+
+class RolloutProgress(BaseModel):
+    done: bool
+    failed: bool
+    message: str
+    desired: int
+    updated: int
+    ready: int
+    available: int
+    unavailable: int
+    revision: int | None
+
+
+def rollout_progress(deploy: dict[str, Any]) -> RolloutProgress:
+    """`kubectl rollout status` for one read of the deployment (its DeploymentStatusViewer logic)."""
+    name = (deploy.get("metadata") or {}).get("name")
+    metadata, spec, status = deploy.get("metadata") or {}, deploy.get("spec") or {}, deploy.get("status") or {}
+    desired = int(spec.get("replicas", 1))
+    updated = int(status.get("updatedReplicas") or 0)
+    replicas = int(status.get("replicas") or 0)
+    available = int(status.get("availableReplicas") or 0)
+    ready = int(status.get("readyReplicas") or 0)
+    counts = {
+        "desired": desired,
+        "updated": updated,
+        "ready": ready,
+        "available": available,
+        "unavailable": int(status.get("unavailableReplicas") or 0),
+        "revision": revision_of(deploy),
+    }
+    if int(metadata.get("generation") or 0) > int(status.get("observedGeneration") or 0):
+        return RolloutProgress(
+            done=False, failed=False, message="Waiting for deployment spec update to be observed", **counts
+        )
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "Progressing" and condition.get("reason") == "ProgressDeadlineExceeded":
+            return RolloutProgress(
+                done=False, failed=True, message=f"deployment {name!r} exceeded its progress deadline", **counts
+            )
+    waiting = f"Waiting for deployment {name!r} rollout to finish: "
+    if updated < desired:
+        message = waiting + f"{updated} out of {desired} new replicas have been updated"
+    elif replicas > updated:
+        message = waiting + f"{replicas - updated} old replicas are pending termination"
+    elif available < updated:
+        message = waiting + f"{available} of {updated} updated replicas are available"
+    else:
+        return RolloutProgress(
+            done=True, failed=False, message=f"deployment {name!r} successfully rolled out", **counts
+        )
+    return RolloutProgress(done=False, failed=False, message=message, **counts)
+
+
+def container_digest(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per container, the fields an incident cares about; env values are not kept (they may be secrets)."""
+    digest: dict[str, dict[str, Any]] = {}
+    spec = template.get("spec") or {}
+    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        env = {}
+        for variable in container.get("env") or []:
+            if "valueFrom" in variable:
+                env[str(variable.get("name"))] = "from " + ",".join(sorted(variable["valueFrom"]))
+            else:
+                env[str(variable.get("name"))] = "value sha:" + _short_hash(str(variable.get("value", "")))
+        digest[str(container.get("name"))] = {
+            "image": container.get("image"),
+            "command": container.get("command"),
+            "args": container.get("args"),
+            "resources": container.get("resources") or {},
+            "env": env,
+            "ports": [p.get("containerPort") for p in container.get("ports") or []],
+        }
+    return digest
+
+
+def _short_hash(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def template_differences(current: dict[str, Any], other: dict[str, Any]) -> list[str]:
+    """Readable differences between two pod templates: 'container web image: a -> b'."""
+    before, after = container_digest(current), container_digest(other)
+    changes: list[str] = []
+    for name in sorted(set(before) | set(after)):
+        if name not in after:
+            changes.append(f"container {name} only in the current revision")
+            continue
+        if name not in before:
+            changes.append(f"container {name} only in the other revision")
+            continue
+        changes.extend(
+            f"container {name} {key}: {before[name][key]} -> {after[name][key]}"
+            for key in ("image", "command", "args", "resources", "ports")
+            if before[name][key] != after[name][key]
+        )
+        env_before, env_after = before[name]["env"], after[name]["env"]
+        for variable in sorted(set(env_before) | set(env_after)):
+            if env_before.get(variable) != env_after.get(variable):
+                state = "added" if variable not in env_before else "removed" if variable not in env_after else "changed"
+                changes.append(f"container {name} env {variable} {state}")
+    labels_before = {
+        k: v for k, v in ((current.get("metadata") or {}).get("labels") or {}).items() if k != "pod-template-hash"
+    }
+    labels_after = {
+        k: v for k, v in ((other.get("metadata") or {}).get("labels") or {}).items() if k != "pod-template-hash"
+    }
+    if labels_before != labels_after:
+        changes.append(f"pod labels: {labels_before} -> {labels_after}")
+    return changes

@@ -1,0 +1,114 @@
+"""Failures of a request to the API server, translated into `tools.core.errors` types (chained `from e`), once, here.
+
+`api_error` reads a failure answer (a `Status` body, or any body) by HTTP code; `translate_transport_errors` maps
+urllib3 failures by whether the request can have reached the server. Messages name the verb and object and say
+what to do next; bodies copied from the server are truncated (`errors.truncate`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from incident_response.tools.core import errors
+
+
+def where(namespace: str | None) -> str:
+    return f" in namespace {namespace!r}" if namespace else ""
+
+
+@contextmanager
+def translate_transport_errors(
+    verb: str, resource: str, name: str | None, namespace: str | None, *, write: bool, read_timeout: float
+) -> Iterator[None]:
+    """Map urllib3 failures: not sent -> ClusterUnreachable; sent but unanswered -> Timeout or OutcomeUnknown."""
+    from urllib3 import exceptions as http
+
+    target = f"{verb} {resource}{' ' + name if name else ''}{where(namespace)}"
+    try:
+        yield
+    except (http.ConnectTimeoutError, http.NewConnectionError, http.NameResolutionError) as e:
+        raise errors.ClusterUnreachable(
+            f"the Kubernetes API server is unreachable ({type(e).__name__}) while trying to {target}; nothing was "
+            "changed. Check that the cluster is up and the kubeconfig points at it, then retry"
+        ) from e
+    except http.SSLError as e:
+        raise errors.ClusterUnreachable(
+            f"TLS to the Kubernetes API server failed while trying to {target}: {errors.truncate(str(e))}"
+        ) from e
+    except (http.ReadTimeoutError, http.ProtocolError, http.MaxRetryError) as e:
+        if write:
+            raise errors.OutcomeUnknown(
+                f"the request to {target} was sent but no answer came back ({type(e).__name__}); it may or may not "
+                "have been applied. Read the object again to see its current state before retrying"
+            ) from e
+        if isinstance(e, http.ReadTimeoutError):
+            raise errors.Timeout(
+                f"the Kubernetes API server did not answer in {read_timeout:.0f}s to {target}; the cluster "
+                "may be overloaded. Retry once, with a narrower selector or smaller limit if it was a list"
+            ) from e
+        raise errors.ClusterUnreachable(
+            f"the connection to the Kubernetes API server was lost while trying to {target} ({type(e).__name__}); "
+            "check that the cluster is up, then retry"
+        ) from e
+
+
+def _status_message(status: int, data: bytes) -> tuple[str, str]:
+    """The (reason, message) of a failure Status body, or of a non-Status body."""
+    try:
+        body = json.loads(data)
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("kind") == "Status":
+        return str(body.get("reason") or ""), str(body.get("message") or "")
+    text = data.decode("utf-8", errors="replace").strip()
+    return "", text or f"HTTP {status}"
+
+
+def api_error(
+    status: int, data: bytes, *, verb: str, resource: str, name: str | None = None, namespace: str | None = None
+) -> errors.ApiError:
+    """Translate a failed HTTP answer into the typed error the model reads."""
+    reason, message = _status_message(status, data)
+    message = errors.truncate(message)
+    here = where(namespace)
+    what = f"{resource} {name!r}" if name else resource
+    common: dict[str, Any] = {"code": status, "reason": reason, "verb": verb, "resource": resource, "name": name}
+    if status == 404:
+        return errors.NotFound(
+            f"{what} not found{here} ({message}); check the name and namespace, for example by listing them first",
+            **common,
+        )
+    if status == 403:
+        return errors.Forbidden(
+            f"forbidden: the server's identity may not {verb} {resource}{here} ({message}). Run server_info to see "
+            "what it may do; a human with more rights must do this, or grant the RBAC",
+            **common,
+        )
+    if status == 401:
+        return errors.Unauthorized(
+            f"the cluster rejected the server's credentials ({message}); the kubeconfig's token or certificate may "
+            "have expired. Ask the operator to refresh it and restart the server",
+            **common,
+        )
+    if status == 409:
+        return errors.Conflict(
+            f"conflict on {what}{here}: {message}. Read it again and decide on the current state", **common
+        )
+    if status == 410:
+        return errors.Gone(f"{message}; the listing went stale, run the tool again", **common)
+    if status == 422:
+        return errors.Invalid(f"the API server rejected {verb} {what}{here} as invalid: {message}", **common)
+    if status == 400:
+        return errors.BadRequest(f"the API server rejected {verb} {what}{here}: {message}", **common)
+    if status == 429:
+        return errors.TooManyRequests(
+            f"the API server is throttling requests ({message}); wait a few seconds and retry", **common
+        )
+    return errors.ServerError(
+        f"the API server failed to {verb} {what}{here} (HTTP {status} {reason}): {message}. Retry once; if it keeps "
+        "failing the control plane itself may be part of the incident",
+        **common,
+    )

@@ -1,0 +1,156 @@
+"""shift_traffic and rollback_canary: the playbook's two-step moves, as one plan whose steps run in order.
+
+Each step is a `kubectl scale` (merge patch of the scale subresource). The healthy side grows before the broken side
+goes to zero (rollback_canary follows the playbook: canary to zero first, then stable to full capacity). Execution
+stops at the first failed step and reports every step's outcome.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from incident_response.tools.core import errors
+from incident_response.tools.engine.deps import Deps, check_name
+from incident_response.tools.engine.pending import Proposal
+from incident_response.tools.engine.plan import Change, PlanDraft, Step, Target, patch_step, precondition
+from incident_response.tools.k8s import backends
+from incident_response.tools.k8s.workloads import deployment_selector
+from incident_response.tools.kube.client import Kube
+from incident_response.tools.mitigate.scaling import (
+    DEPLOYMENT_PATHS,
+    current_replicas,
+    growth_warning,
+    hpa_bounds,
+    managing_hpa,
+    scale_command,
+)
+from incident_response.tools.playbook import suspects
+
+
+def scale_step(kube: Kube, namespace: str, name: str, replicas: int, was: int) -> Step:
+    body = {"spec": {"replicas": replicas}}
+    kube.patch("deployments", name, body, namespace, patch_type="merge", dry_run=True, subresource="scale")
+    return patch_step(
+        f"scale deployment {name} from {was} to {replicas}", scale_command(name, replicas, namespace, kube.context),
+        "deployments", name, namespace, body, "merge", subresource="scale",
+        undo_command=scale_command(name, was, namespace, kube.context),
+    )  # fmt: skip
+
+
+def grow_checks(
+    kube: Kube, namespace: str, deployment: dict[str, Any], replicas: int, hpas: list[dict[str, Any]]
+) -> list[str]:
+    """Guards for the side that grows: it must be healthy, its HPA must allow the size, and the pods should fit."""
+    name = backends.name_of(deployment)
+    current = current_replicas(deployment)
+    pods = kube.list("pods", namespace, label_selector=deployment_selector(deployment)).items
+    failing = sorted(backends.name_of(p) for p in pods if backends.broken(p))
+    if failing:
+        raise errors.InvalidArgument(
+            f"deployment {name}, the side that should take the traffic, has failing pods ({', '.join(failing)}); "
+            "shifting traffic to it would not help"
+        )
+    warnings = []
+    hpa = managing_hpa(hpas, name)
+    if hpa is not None:
+        low, high = hpa_bounds(hpa)
+        if replicas > high:
+            raise errors.InvalidArgument(
+                f"HPA {backends.name_of(hpa)} manages deployment {name} with max {high}; it would scale {replicas} "
+                f"back down. Raise its bounds first with override_hpa(hpa={backends.name_of(hpa)!r}, ...)"
+            )
+        warnings.append(f"HPA {backends.name_of(hpa)} manages {name} ({low}..{high}); it may resize it within those "
+                        "bounds as the load moves over.")  # fmt: skip
+    if replicas > current and (note := growth_warning(kube, deployment, current, replicas, f"new {name} pods")):
+        warnings.append(note)
+    return warnings
+
+
+def two_sided(
+    kube: Kube, tool: str, namespace: str, broken: dict[str, Any], healthy: dict[str, Any], replicas: int,
+    *, shrink_first: bool,
+) -> PlanDraft:  # fmt: skip
+    bad, good = backends.name_of(broken), backends.name_of(healthy)
+    if bad == good:
+        raise errors.InvalidArgument("from and to are the same deployment")
+    bad_now, good_now = current_replicas(broken), current_replicas(healthy)
+    if bad_now == 0 and good_now >= replicas:
+        raise errors.InvalidArgument(f"{bad} is already at 0 and {good} has {good_now} replicas; nothing to shift")
+    hpas = kube.list("horizontalpodautoscalers", namespace).items
+    warnings = grow_checks(kube, namespace, healthy, replicas, hpas) if replicas > good_now else []
+    if (hpa := managing_hpa(hpas, bad)) is not None:
+        warnings.append(f"HPA {backends.name_of(hpa)} manages {bad}: at 0 replicas autoscaling of it pauses until it "
+                        "is scaled up by hand.")  # fmt: skip
+    grow = [scale_step(kube, namespace, good, replicas, good_now)] if replicas > good_now else []
+    shrink = [scale_step(kube, namespace, bad, 0, bad_now)] if bad_now > 0 else []
+    steps = [*shrink, *grow] if shrink_first else [*grow, *shrink]
+    undo = " && ".join(s.undo_command for s in reversed(steps) if s.undo_command)
+    diff = [Change(path=f"deployment/{bad}.spec.replicas", before=bad_now, after=0)] if shrink else []
+    if grow:
+        diff.append(Change(path=f"deployment/{good}.spec.replicas", before=good_now, after=replicas))
+    return PlanDraft(
+        tool=tool,
+        summary=f"Move traffic from deployment {bad} to {good} in {namespace}: "
+        + "; then ".join(s.description for s in steps)
+        + ".",
+        target=Target(kind="Deployment", namespace=namespace, name=bad, uid=broken["metadata"].get("uid")),
+        risk="destructive",
+        steps=steps,
+        undo_command=undo or None,
+        diff=diff,
+        preconditions=[
+            precondition("deployments", obj, DEPLOYMENT_PATHS, namespace=namespace, name=backends.name_of(obj))
+            for obj in (broken, healthy)
+        ],
+        warnings=warnings,
+    )
+
+
+def shift_traffic(
+    deps: Deps,
+    namespace: Annotated[str, Field(description="Namespace of both deployments.")],
+    from_deployment: Annotated[str, Field(description="The broken deployment, scaled to 0 last.")],
+    to_deployment: Annotated[str, Field(description="The healthy deployment, scaled up first.")],
+    replicas: Annotated[int, Field(description="Replicas the healthy deployment should have.", ge=1)],
+) -> Proposal:
+    """Plan moving traffic from a broken deployment to a healthy one behind the same Service: scale the healthy one
+    up, then the broken one to zero (two kubectl scale commands, run in order; execution stops at the first failed
+    step). Nothing changes until the token is confirmed with confirm_command."""
+    kube = deps.kube
+    broken = kube.get("deployments", check_name(from_deployment, "deployment"), namespace)
+    healthy = kube.get("deployments", check_name(to_deployment, "deployment"), namespace)
+    draft = two_sided(kube, "shift_traffic", namespace, broken, healthy, replicas, shrink_first=False)
+    return deps.pending.propose(draft, deps.mode)
+
+
+def find_pair(kube: Kube, namespace: str, app: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The canary and stable deployments of `app`: named <app>-canary/<app>-stable, else by version label."""
+    deployments = kube.list("deployments", namespace).items
+    canary, stable = suspects.pick(deployments, app, "canary"), suspects.pick(deployments, app, "stable")
+    if canary is None or stable is None:
+        names = ", ".join(backends.name_of(d) for d in deployments)
+        raise errors.InvalidArgument(
+            f"could not tell the canary and stable deployments of {app!r} apart (looked for {app}-canary/{app}-stable "
+            f"or version=canary/stable labels; deployments: {names}); use shift_traffic with explicit names"
+        )
+    return canary, stable
+
+
+def rollback_canary(
+    deps: Deps,
+    namespace: Annotated[str, Field(description="Namespace of the app.")],
+    app: Annotated[str, Field(description="App name: its deployments are <app>-canary and <app>-stable.")],
+    stable_replicas: Annotated[
+        int | None, Field(description="Replicas for stable; default stable's plus the canary's (full capacity).", ge=1)
+    ] = None,
+) -> Proposal:
+    """Plan a canary rollback: scale the canary to zero, then the stable deployment to full capacity (kubectl
+    scale, in order; execution stops at the first failed step). Use it when the canary is the problem. Nothing
+    changes until the token is confirmed with confirm_command."""
+    kube = deps.kube
+    canary, stable = find_pair(kube, namespace, check_name(app, "app"))
+    target = stable_replicas or current_replicas(stable) + current_replicas(canary)
+    draft = two_sided(kube, "rollback_canary", namespace, canary, stable, target, shrink_first=True)
+    return deps.pending.propose(draft, deps.mode)

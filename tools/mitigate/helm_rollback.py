@@ -1,0 +1,129 @@
+"""rollback_helm_release: plan `helm rollback`, validated from helm's release Secrets; the helm binary runs it.
+
+Validation reads the same records `helm history` does (tools.assess.helm decodes them in memory; values and manifests
+never leave). Revision choice is helm's (action/rollback.go): without one, the latest revision minus one; the
+target must exist. We also refuse the deployed revision itself (nothing to roll back) and a release with an
+operation in progress (helm would refuse it too).
+
+The command shown is the argv that runs, binary path aside: with a kubeconfig file it carries `--kubeconfig PATH`
+as well as `--kube-context`, so pasted into a terminal whose KUBECONFIG points elsewhere it still reaches the
+cluster the server planned against. (The kubectl commands other planners render omit it: they are what a human
+would type, while the server itself writes through the API.)
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field
+
+from incident_response.tools.assess.helm import HelmRevision, revision_row
+from incident_response.tools.core import commands, errors
+from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.pending import Proposal
+from incident_response.tools.engine.plan import Change, ExecRun, PlanDraft, Step, Target, pointer, precondition
+from incident_response.tools.kube.client import Kube
+
+# Any new revision (an upgrade or another rollback) or status change since planning makes the plan stale.
+RELEASE_PATHS = [pointer("metadata", "name"), pointer("metadata", "labels", "status")]
+IN_PROGRESS = ("pending-install", "pending-upgrade", "pending-rollback", "uninstalling")
+
+
+def pick_revision(release: str, rows: dict[int, HelmRevision], revision: int | None) -> tuple[HelmRevision, int]:
+    """(the deployed revision, the target revision), or a refusal that says why."""
+    kept = ", ".join(f"{n} ({rows[n].status})" for n in sorted(rows))
+    busy = [r for r in rows.values() if r.status in IN_PROGRESS]
+    if busy:
+        raise errors.InvalidArgument(
+            f"helm release {release} has an operation in progress (revision {busy[0].revision} is {busy[0].status}); "
+            "helm refuses to roll back until it finishes. Check helm_history again shortly"
+        )
+    deployed = max((r for r in rows.values() if r.status == "deployed"), key=lambda r: r.revision, default=None)
+    if deployed is None:
+        raise errors.InvalidArgument(
+            f"helm release {release} has no deployed revision (revisions: {kept}); the undo cannot be stated, so "
+            "inspect helm_history and decide with a human"
+        )
+    target = revision if revision is not None else max(rows) - 1
+    if target not in rows:
+        raise errors.InvalidArgument(f"helm release {release} has no revision {target} (revisions kept: {kept})")
+    if target == deployed.revision:
+        raise errors.InvalidArgument(
+            f"revision {target} is the deployed revision of helm release {release}; nothing to roll back. Pick an "
+            f"earlier revision (revisions kept: {kept})"
+        )
+    return deployed, target
+
+
+def plan_helm_rollback(
+    kube: Kube, namespace: str, release: str, revision: int | None, *, kubeconfig: Path | None
+) -> PlanDraft:
+    """Read the release records and render the rollback; nothing is sent to the cluster."""
+    selector = f"owner=helm,name={release}"
+    secrets = kube.list("secrets", namespace, label_selector=selector, limit=500).items
+    rows = {row.revision: row for row in map(revision_row, secrets)}
+    if not rows:
+        raise errors.NotFound(
+            f"no helm release {release!r} in namespace {namespace!r} (no Secrets labelled {selector}); check the "
+            "release name with helm_history",
+            code=404, reason="NotFound", verb="list", resource="secrets",
+        )  # fmt: skip
+    deployed, target_revision = pick_revision(release, rows, revision)
+    target = rows[target_revision]
+    recorded_as = max(rows) + 1
+    flags = ["--kubeconfig", str(kubeconfig)] if kubeconfig else []
+
+    def render(rev: int) -> list[str]:
+        return commands.helm_argv(
+            ["rollback", release, str(rev)], namespace=namespace, kube_context=kube.context, flags=flags
+        )
+
+    argv, undo = render(target_revision), shlex.join(render(deployed.revision))
+    command = shlex.join(argv)
+    diff = [Change(path="deployed_revision", before=deployed.revision, after=recorded_as)]
+    diff += [
+        Change(path=field, before=getattr(deployed, field), after=getattr(target, field))
+        for field in ("chart", "app_version")
+        if getattr(deployed, field) != getattr(target, field)
+    ]
+    return PlanDraft(
+        tool="rollback_helm_release",
+        summary=f"Roll helm release {release} in {namespace} back from revision {deployed.revision} "
+        f"({deployed.chart}, app {deployed.app_version}) to revision {target_revision} ({target.chart}, app "
+        f"{target.app_version}); helm records it as revision {recorded_as}.",
+        target=Target(kind="HelmRelease", namespace=namespace, name=release),
+        risk="mutation",
+        steps=[
+            Step(
+                description=f"helm rollback {release} to revision {target_revision}",
+                command=command,
+                action=ExecRun(argv=argv, env={"KUBECONFIG": str(kubeconfig)} if kubeconfig else {}),
+                undo_command=undo,
+            )
+        ],
+        undo_command=undo,
+        diff=diff,
+        preconditions=[precondition("secrets", secrets, RELEASE_PATHS, namespace=namespace, label_selector=selector)],
+        warnings=[
+            f"helm re-applies revision {target_revision}'s manifests and values; they are not shown here (they may "
+            "hold secrets) and helm rollback has no server-side dry run, so the diff lists release metadata only."
+        ],
+    )
+
+
+def rollback_helm_release(
+    deps: Deps,
+    namespace: Annotated[str, Field(description="Namespace of the release.")],
+    release: Annotated[str, Field(description="Helm release name.")],
+    revision: Annotated[
+        int | None, Field(description="Revision to return to; default the previous one, as helm rollback.", ge=1)
+    ] = None,
+) -> Proposal:
+    """Plan a rollback of a helm release to an earlier revision (helm rollback). Nothing changes until the returned
+    token is confirmed; the server then runs the helm binary. Use it when a recent helm upgrade caused the incident."""
+    cluster = deps.settings.cluster
+    kubeconfig = cluster.kubeconfig if cluster is not None and not cluster.in_cluster else None
+    draft = plan_helm_rollback(deps.kube, namespace, release, revision, kubeconfig=kubeconfig)
+    return deps.pending.propose(draft, deps.mode, blocked_reason=deps.helm.missing_reason())

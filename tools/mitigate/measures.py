@@ -1,0 +1,122 @@
+"""list_temporary_measures and restore_measure: what confirmed mitigations left in place, and putting it back.
+
+A measure is a succeeded command planned with `temporary=True`, not yet restored by a later succeeded command
+(the journal's view). Restoring is planned afresh against the cluster as it is now, from the values the original
+plan recorded as its preconditions (the HPA's old bounds, the old selector, the removed label...), and runs like
+any other plan: pending, confirmed, journaled with `restores` pointing at the measure.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from incident_response.tools.core import errors
+from incident_response.tools.core.models import ToolResult
+from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.journal import CommandRow
+from incident_response.tools.engine.pending import Proposal
+from incident_response.tools.engine.plan import KubeWrite, PendingCommand, PlanDraft, Target, pointer_parts
+from incident_response.tools.k8s import labels
+from incident_response.tools.kube.client import Kube
+from incident_response.tools.mitigate import isolation, memory, nodes, scaling, traffic
+
+
+class Measure(BaseModel):
+    measure_id: str = Field(description="Pass it to restore_measure.")
+    tool: str
+    summary: str
+    target: Target
+    restore_command: str | None = Field(description="The command that puts things back as they were.")
+    applied_at: datetime | None
+    incident: str
+
+
+class MeasureList(ToolResult):
+    measures: list[Measure]
+
+
+def measure_of(row: CommandRow) -> Measure:
+    plan = PendingCommand.model_validate(row.plan)
+    return Measure(
+        measure_id=row.token, tool=plan.tool, summary=plan.summary, target=plan.target,
+        restore_command=plan.undo_command, incident=row.incident,
+        applied_at=datetime.fromtimestamp(row.finished_at, UTC) if row.finished_at else None,
+    )  # fmt: skip
+
+
+def list_temporary_measures(deps: Deps) -> MeasureList:
+    """List the temporary measures confirmed mitigations left in place (cordons, isolation policies, removed labels,
+    HPA overrides, changed selectors and ingress backends, raised limits), each with its restore command. Use it
+    before handing the incident off; restore each with restore_measure when the incident is over."""
+    measures = [measure_of(row) for row in deps.journal.temporary_measures()]
+    text = "; ".join(f"{m.tool} {m.target.name} (restore: {m.restore_command})" for m in measures)
+    return MeasureList(summary=f"{len(measures)} temporary measure(s) in place" + (f": {text}" if text else ""),
+                       measures=measures)  # fmt: skip
+
+
+def _expect(plan: PendingCommand, index: int = 0) -> dict[str, Any]:
+    return plan.preconditions[index].expect if len(plan.preconditions) > index else {}
+
+
+def plan_restore(kube: Kube, token: str, plan: PendingCommand) -> PlanDraft:
+    """The plan that undoes one measure, from what its plan recorded."""
+    target = plan.target
+    namespace = target.namespace or ""
+    if plan.tool in ("cordon_node", "drain_node"):
+        return nodes.plan_cordon(kube, target.name, uncordon=True, restores=token)
+    if plan.tool == "isolate_network":
+        return isolation.plan_delete_policy(kube, namespace, target.name, token)
+    if plan.tool == "override_hpa":
+        expect = _expect(plan)
+        low, high = expect.get("/spec/minReplicas"), expect.get("/spec/maxReplicas")
+        return scaling.plan_override_hpa(kube, namespace, target.name, int(str(low or 1)), int(str(high or 1)),
+                                         restores=token)  # fmt: skip
+    if plan.tool == "set_memory_limit":
+        expect = _expect(plan)
+        container = next(str(v) for k, v in expect.items() if k.endswith("/name"))
+        old = next((v for k, v in expect.items() if k.endswith("/memory")), None)
+        return memory.plan_memory_limit(kube, namespace, target.name, container, None if old is None else str(old),
+                                        restores=token)  # fmt: skip
+    if plan.tool == "patch_service_selector":
+        old = _expect(plan).get("/spec/selector") or {}
+        text = ",".join(f"{k}={v}" for k, v in sorted(dict(old).items()))
+        return traffic.plan_service_selector(kube, namespace, target.name, text, allow_no_endpoints=True,
+                                             restores=token)  # fmt: skip
+    if plan.tool == "switch_ingress_backend":
+        path, backend = next((k, v) for k, v in _expect(plan).items() if k.endswith("/backend/service"))
+        parts = pointer_parts(path)
+        old = dict(backend)
+        port = (old.get("port") or {}).get("number") or (old.get("port") or {}).get("name")
+        return traffic.plan_ingress_backend(kube, namespace, target.name, str(old.get("name")), port=port,
+                                            rule=int(parts[2]), path=int(parts[5]), restores=token)  # fmt: skip
+    if plan.tool == "remove_pods_from_service":
+        pods = plan.preconditions[1]
+        action = plan.steps[0].action
+        assert isinstance(action, KubeWrite)
+        key = next(iter(action.body["metadata"]["labels"]))
+        values = [v for v in pods.expect.get(f"/metadata/labels/{key}") or [] if v is not None]
+        rest = labels.without(labels.parse(pods.label_selector or ""), key)
+        if not rest or not values:
+            raise errors.InvalidArgument(f"this measure must be restored by hand: {plan.undo_command}")
+        selector = labels.text((*rest, labels.Requirement(key, "!")))
+        return isolation.plan_relabel(kube, namespace, selector, key, str(values[0]), token)
+    raise errors.InvalidArgument(f"no restore is known for {plan.tool}; restore by hand: {plan.undo_command}")
+
+
+def restore_measure(
+    deps: Deps,
+    measure_id: Annotated[str, Field(description="The measure_id from list_temporary_measures.")],
+) -> Proposal:
+    """Plan restoring one temporary measure (uncordon, delete the isolation policy, put the label, selector, backend,
+    HPA bounds or limit back). Restoring is itself a pending command: nothing changes until it is confirmed."""
+    row = next((m for m in deps.journal.temporary_measures() if m.token == measure_id), None)
+    if row is None:
+        raise errors.InvalidArgument(
+            f"no temporary measure {measure_id!r} is in place (already restored, never confirmed, or unknown); "
+            "run list_temporary_measures"
+        )
+    draft = plan_restore(deps.kube, measure_id, PendingCommand.model_validate(row.plan))
+    return deps.pending.propose(draft, deps.mode)

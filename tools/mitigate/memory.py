@@ -1,0 +1,141 @@
+"""set_memory_limit: the playbook's vertical scaling for OOMKilled pods, as a strategic merge patch of one container."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from incident_response.tools.core import errors
+from incident_response.tools.engine.deps import Deps, check_name
+from incident_response.tools.engine.pending import Proposal
+from incident_response.tools.engine.plan import PlanDraft, Target, diff_values, pointer, precondition
+from incident_response.tools.k8s import backends, capacity
+from incident_response.tools.k8s.podstatus import restart_count
+from incident_response.tools.k8s.quantity import memory_text, parse_quantity
+from incident_response.tools.k8s.workloads import deployment_selector
+from incident_response.tools.kube.client import Kube
+from incident_response.tools.mitigate.scaling import kubectl_patch_step, template_spec
+
+QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
+
+
+def memory_patch(container: str, limit: str | None) -> dict[str, Any]:
+    """The playbook's patch body; `None` removes the limit (a strategic-merge null)."""
+    resources = {"limits": {"memory": limit}}
+    return {"spec": {"template": {"spec": {"containers": [{"name": container, "resources": resources}]}}}}
+
+
+def check_limit(deployment: dict[str, Any], container: str, limit: str) -> tuple[int, dict[str, Any]]:
+    """Validate the new limit against the container; returns (container index, container)."""
+    name = backends.name_of(deployment)
+    if not QUANTITY.match(limit) or not parse_quantity(limit):
+        raise errors.InvalidArgument(
+            f"memory limit {limit!r} is not a valid memory quantity; use a form like 512Mi, 1Gi or 1073741824"
+        )
+    containers = template_spec(deployment).get("containers") or []
+    index = next((i for i, c in enumerate(containers) if c.get("name") == container), None)
+    if index is None:
+        names = ", ".join(str(c.get("name")) for c in containers)
+        raise errors.InvalidArgument(f"deployment {name} has no container {container!r} (containers: {names})")
+    found = dict(containers[index])
+    resources = found.get("resources") or {}
+    current = (resources.get("limits") or {}).get("memory")
+    if current is not None and parse_quantity(current) == parse_quantity(limit):
+        raise errors.InvalidArgument(f"container {container} of deployment {name} already has memory limit {current}")
+    request = (resources.get("requests") or {}).get("memory")
+    if request is not None and (parse_quantity(request) or 0) > (parse_quantity(limit) or 0):
+        raise errors.InvalidArgument(
+            f"memory limit {limit} is below the container's memory request {request}; the API server rejects a "
+            "limit below the request. Choose a limit of at least the request"
+        )
+    return index, found
+
+
+def oom_evidence(pods: list[dict[str, Any]]) -> str | None:
+    killed = [p for p in pods if backends.oom_killed(p)]
+    if not killed:
+        return None
+    names = ", ".join(f"{backends.name_of(p)} ({restart_count(p)} restarts)" for p in killed)
+    return f"OOMKill evidence: {len(killed)} of {len(pods)} pods were last terminated OOMKilled: {names}."
+
+
+def plan_memory_limit(
+    kube: Kube, namespace: str, name: str, container: str, limit: str | None, *, restores: str | None = None
+) -> PlanDraft:
+    """Plan a new memory limit; `limit` None (restore only) removes the limit the measure added."""
+    deployment = kube.get("deployments", name, namespace)
+    if limit is not None:
+        index, found = check_limit(deployment, container, limit)
+    else:
+        containers = template_spec(deployment).get("containers") or []
+        index = next((i for i, c in enumerate(containers) if c.get("name") == container), 0)
+        found = dict(containers[index]) if containers else {}
+    resources = found.get("resources") or {}
+    current = (resources.get("limits") or {}).get("memory")
+    warnings = [
+        f"Changing the pod template triggers a rolling restart of deployment {name}: every pod is replaced, "
+        "following the deployment's rollout strategy."
+    ]
+    summary = f"Set the memory limit of container {container} in deployment {name} ({namespace}): {current} -> {limit}."
+    if limit is not None and restores is None:
+        spec = template_spec(deployment)
+        new_spec = {**spec, "containers": [*(spec.get("containers") or [])]}
+        new_resources = {**resources, "limits": {**(resources.get("limits") or {}), "memory": limit}}
+        new_spec["containers"][index] = {**found, "resources": new_resources}
+        want = capacity.spec_requests(new_spec)
+        biggest = capacity.largest_node(kube.list("nodes").items, new_spec)
+        new_limit = parse_quantity(limit) or 0.0
+        if want.memory > biggest.memory or new_limit > biggest.memory:
+            defaulted = (resources.get("requests") or {}).get("memory") is None
+            raise errors.InvalidArgument(
+                f"memory limit {limit} is more than any schedulable node has ({memory_text(biggest.memory)})"
+                + (" and, with no memory request, the API server defaults the request to it: the new pods would "
+                   "stay Pending" if defaulted else "; the container could never use it. Check the unit")
+            )  # fmt: skip
+        pods = kube.list("pods", namespace, label_selector=deployment_selector(deployment)).items
+        if evidence := oom_evidence(pods):
+            warnings.append(evidence)
+            summary += " " + evidence
+    body = memory_patch(container, limit)
+    dry = kube.patch("deployments", name, body, namespace, patch_type="strategic", dry_run=True)
+    context = kube.context
+    step = kubectl_patch_step(
+        f"set container {container}'s memory limit to {limit}", "deployment", "deployments", name, namespace, context,
+        body=body, undo_body=memory_patch(container, current), patch_type="strategic",
+    )  # fmt: skip
+    path = pointer("spec", "template", "spec", "containers", index)
+
+    def limits(obj: dict[str, Any]) -> dict[str, Any]:
+        spec = template_spec(obj)
+        return {str(c.get("name")): (c.get("resources") or {}).get("limits") for c in spec.get("containers") or []}
+
+    paths = [pointer("metadata", "uid"), pointer("metadata", "generation"), path + "/name",
+             path + "/resources/limits/memory"]  # fmt: skip
+    return PlanDraft(
+        tool="restore_measure" if restores else "set_memory_limit",
+        summary=summary,
+        target=Target(kind="Deployment", namespace=namespace, name=name, uid=deployment["metadata"].get("uid")),
+        steps=[step],
+        undo_command=step.undo_command,
+        diff=diff_values({"containers": limits(deployment)}, {"containers": limits(dry)}),
+        preconditions=[precondition("deployments", deployment, paths, namespace=namespace, name=name)],
+        warnings=warnings,
+        temporary=restores is None,
+        restores=restores,
+    )
+
+
+def set_memory_limit(
+    deps: Deps,
+    namespace: Annotated[str, Field(description="Namespace of the deployment.")],
+    deployment: Annotated[str, Field(description="Deployment name.")],
+    container: Annotated[str, Field(description="Container name in the pod template.")],
+    limit: Annotated[str, Field(description="New memory limit, a Kubernetes quantity such as 768Mi or 1Gi.")],
+) -> Proposal:
+    """Plan raising (or setting) a container's memory limit (kubectl patch deployment), the fix for OOMKilled pods.
+    It triggers a rolling restart. Shows the OOMKill evidence; the old limit is recorded as a temporary measure.
+    Nothing changes until the token is confirmed with confirm_command."""
+    draft = plan_memory_limit(deps.kube, namespace, deployment, check_name(container, "container"), limit)
+    return deps.pending.propose(draft, deps.mode)

@@ -1,0 +1,180 @@
+"""rollback_deployment: plan `kubectl rollout undo` as a pending command, with the exact API write kubectl sends.
+
+kubectl (rollback.go) reads the Deployment and its ReplicaSets, picks the target revision's ReplicaSet, and sends
+one JSON patch: replace `/spec/template` with the ReplicaSet's template minus `pod-template-hash`, and replace
+`/metadata/annotations` with the Deployment's controller annotations plus the ReplicaSet's other annotations. We
+send the same two operations, preceded by `test` ops on the uid and generation, so the write itself refuses a
+Deployment that changed after the confirm-time check.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from incident_response.tools.core import commands, errors
+from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.pending import Proposal
+from incident_response.tools.engine.plan import (
+    PlanDraft,
+    Precondition,
+    Target,
+    diff_values,
+    patch_step,
+    pointer,
+    precondition,
+)
+from incident_response.tools.k8s.workloads import REVISION, deployment_selector, owned_by, revision_of
+from incident_response.tools.kube.client import Kube
+from incident_response.tools.playbook import rollback_checks
+
+HASH_LABEL = "pod-template-hash"
+# kubectl's annotationsToSkip: kept from the Deployment, never copied from the ReplicaSet.
+ANNOTATIONS_TO_SKIP = (
+    "kubectl.kubernetes.io/last-applied-configuration",
+    REVISION,
+    "deployment.kubernetes.io/revision-history",
+    "deployment.kubernetes.io/desired-replicas",
+    "deployment.kubernetes.io/max-replicas",
+    "deprecated.deployment.rollback.to",
+)
+DEPLOYMENT_PATHS = [
+    pointer("metadata", "uid"),
+    pointer("metadata", "generation"),
+    pointer("metadata", "annotations", REVISION),
+    pointer("spec", "replicas"),
+    pointer("spec", "paused"),
+]
+REPLICASET_PATHS = [pointer("metadata", "uid"), pointer("metadata", "annotations", REVISION)]
+
+
+def template_without_hash(rs: dict[str, Any]) -> dict[str, Any]:
+    template: dict[str, Any] = copy.deepcopy(rs["spec"]["template"])
+    labels = (template.get("metadata") or {}).get("labels")
+    if labels:
+        labels.pop(HASH_LABEL, None)
+    return template
+
+
+def pick_target(deployment: dict[str, Any], owned: list[dict[str, Any]], to_revision: int | None) -> dict[str, Any]:
+    """kubectl's choice: the given revision, else the highest revision below the newest one."""
+    name = deployment["metadata"]["name"]
+    by_revision = {rev: rs for rs in owned if (rev := revision_of(rs)) is not None}
+    if to_revision is not None:
+        if to_revision not in by_revision:
+            known = ", ".join(str(r) for r in sorted(by_revision)) or "none"
+            raise errors.InvalidArgument(
+                f"deployment {name} has no revision {to_revision} (revisions kept: {known}); run rollout_history"
+            )
+        return by_revision[to_revision]
+    revisions = sorted(by_revision)
+    if len(revisions) < 2:
+        raise errors.InvalidArgument(
+            f"deployment {name} has no previous revision to roll back to (revisions kept: "
+            f"{', '.join(map(str, revisions)) or 'none'}); consider scale or isolate instead"
+        )
+    return by_revision[revisions[-2]]
+
+
+def undo_patch(deployment: dict[str, Any], target: dict[str, Any]) -> list[dict[str, Any]]:
+    """The JSON patch kubectl sends, guarded by `test` ops on what the plan was made against."""
+    kept = deployment["metadata"].get("annotations") or {}
+    annotations = {k: kept[k] for k in ANNOTATIONS_TO_SKIP if k in kept}
+    annotations |= {
+        k: v for k, v in (target["metadata"].get("annotations") or {}).items() if k not in ANNOTATIONS_TO_SKIP
+    }
+    meta = deployment["metadata"]
+    return [
+        {"op": "test", "path": "/metadata/uid", "value": meta["uid"]},
+        {"op": "test", "path": "/metadata/generation", "value": meta["generation"]},
+        {"op": "replace", "path": "/spec/template", "value": template_without_hash(target)},
+        {"op": "replace", "path": "/metadata/annotations", "value": annotations},
+    ]
+
+
+def visible(obj: dict[str, Any]) -> dict[str, Any]:
+    """The parts of a Deployment a rollback changes, for the diff."""
+    return {
+        "spec": {"template": (obj.get("spec") or {}).get("template")},
+        "metadata": {"annotations": (obj.get("metadata") or {}).get("annotations") or {}},
+    }
+
+
+def plan_rollback(kube: Kube, namespace: str, name: str, to_revision: int | None) -> PlanDraft:
+    """Read, validate, dry-run; the draft the engine turns into a pending command."""
+    deployment = kube.get("deployments", name, namespace)
+    if (deployment.get("spec") or {}).get("paused"):
+        raise errors.InvalidArgument(f"deployment {name} is paused; kubectl refuses to roll back a paused deployment")
+    listed = kube.list("replicasets", namespace, label_selector=deployment_selector(deployment))
+    owned = [rs for rs in listed.items if owned_by(rs, deployment)]
+    current = revision_of(deployment)
+    target = pick_target(deployment, owned, to_revision)
+    target_revision = revision_of(target)
+    template = template_without_hash(target)
+    if template == deployment["spec"]["template"]:
+        raise errors.InvalidArgument(
+            f"deployment {name} already runs the template of revision {target_revision}; nothing to roll back"
+        )
+    patch = undo_patch(deployment, target)
+    # The server validates and defaults the result without persisting it: the diff is the API's, not ours.
+    dry = kube.patch("deployments", name, patch, namespace, patch_type="json", dry_run=True)
+    context = kube.context
+    command = commands.kubectl(
+        ["rollout", "undo", f"deployment/{name}"], namespace=namespace, context=context,
+        flags=[f"--to-revision={target_revision}"],
+    )  # fmt: skip
+    undo = None
+    if current is not None:
+        undo = commands.kubectl(
+            ["rollout", "undo", f"deployment/{name}"], namespace=namespace, context=context,
+            flags=[f"--to-revision={current}"],
+        )  # fmt: skip
+    images = [c.get("image") for c in (template.get("spec") or {}).get("containers") or []]
+    rs_name = target["metadata"]["name"]
+    preconditions: list[Precondition] = [
+        precondition("deployments", deployment, DEPLOYMENT_PATHS, namespace=namespace, name=name),
+        precondition("replicasets", target, REPLICASET_PATHS, namespace=namespace, name=rs_name),
+    ]
+    return PlanDraft(
+        tool="rollback_deployment",
+        summary=f"Roll deployment {name} in {namespace} back from revision {current} to revision {target_revision} "
+        f"(ReplicaSet {rs_name}, image {', '.join(str(i) for i in images)}).",
+        target=Target(kind="Deployment", namespace=namespace, name=name, uid=deployment["metadata"].get("uid")),
+        risk="mutation",
+        steps=[
+            patch_step(
+                f"replace the pod template with revision {target_revision}'s",
+                command,
+                "deployments",
+                name,
+                namespace,
+                patch,
+                "json",
+                undo_command=undo,
+            )
+        ],
+        undo_command=undo,
+        diff=diff_values(visible(deployment), visible(dry)),
+        preconditions=preconditions,
+        warnings=rollback_checks.plan_warnings(
+            rollback_checks.plan_checks(kube, namespace, deployment, target, owned, datetime.now(UTC))
+        )
+        + ([] if current is not None else [f"deployment {name} has no revision annotation; undo is manual"]),
+    )
+
+
+def rollback_deployment(
+    deps: Deps,
+    namespace: Annotated[str, Field(description="Namespace of the deployment.")],
+    deployment: Annotated[str, Field(description="Deployment name.")],
+    to_revision: Annotated[
+        int | None, Field(description="Revision to return to; default the previous one, as kubectl rollout undo.", ge=1)
+    ] = None,
+) -> Proposal:
+    """Plan a rollback of a deployment to an earlier revision (kubectl rollout undo). Nothing changes until the
+    returned token is confirmed with confirm_command. Use it when a recent rollout caused the incident."""
+    draft = plan_rollback(deps.kube, namespace, deployment, to_revision)
+    return deps.pending.propose(draft, deps.mode)

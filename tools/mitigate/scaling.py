@@ -1,0 +1,283 @@
+"""scale_deployment and override_hpa: add capacity, with the checks an on-call engineer makes before typing it.
+
+`kubectl scale` sends a merge patch to the Deployment's `scale` subresource; `kubectl patch hpa -p` a strategic
+merge patch. We send the same writes; the confirm-time re-read of the replicas (or the HPA's bounds) makes a
+plan made against other numbers go stale instead of running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from incident_response.tools.core import commands, errors
+from incident_response.tools.engine.deps import Deps, check_name
+from incident_response.tools.engine.pending import Proposal
+from incident_response.tools.engine.plan import (
+    PatchType,
+    PlanDraft,
+    Step,
+    Target,
+    diff_values,
+    patch_step,
+    pointer,
+    precondition,
+)
+from incident_response.tools.k8s import backends, capacity
+from incident_response.tools.k8s.workloads import deployment_selector
+from incident_response.tools.kube.client import Kube
+
+LARGE_FACTOR = 10
+DEFAULT_CEILING = 100
+CEILING_ENV = "INCIDENT_RESPONSE_MAX_REPLICAS"
+DEPLOYMENT_PATHS = [pointer("metadata", "uid"), pointer("spec", "replicas")]
+HPA_PATHS = [pointer("metadata", "uid"), pointer("spec", "minReplicas"), pointer("spec", "maxReplicas")]
+
+
+def replica_ceiling() -> int:
+    """The most replicas a plan may ask for without allow_large (operator-set through the environment)."""
+    value = os.environ.get(CEILING_ENV, "")
+    return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_CEILING
+
+
+def compact(body: Any) -> str:
+    return json.dumps(body, separators=(",", ":"))
+
+
+def patch_command(
+    kind: str, name: str, body: Any, namespace: str, context: str | None, json_patch: bool = False
+) -> str:
+    """`kubectl patch KIND NAME -n NS --context CTX [--type=json] -p '...'`, the playbook's form."""
+    argv = commands.kubectl_argv(["patch", kind, name], namespace=namespace, context=context)
+    if json_patch:
+        argv.append("--type=json")
+    return shlex.join([*argv, "-p", compact(body)])
+
+
+def kubectl_patch_step(
+    description: str, kind: str, resource: str, name: str, namespace: str, context: str | None, *, body: Any,
+    undo_body: Any, patch_type: PatchType,
+) -> Step:  # fmt: skip
+    """One `kubectl patch` of one object; its undo is the same command with `undo_body`."""
+    json_patch = patch_type == "json"
+    return patch_step(
+        description, patch_command(kind, name, body, namespace, context, json_patch), resource, name, namespace, body,
+        patch_type, undo_command=patch_command(kind, name, undo_body, namespace, context, json_patch),
+    )  # fmt: skip
+
+
+def scale_command(name: str, replicas: int, namespace: str, context: str | None) -> str:
+    args = ["scale", f"deployment/{name}", f"--replicas={replicas}"]
+    return str(commands.kubectl(args, namespace=namespace, context=context))
+
+
+def managing_hpa(hpas: list[dict[str, Any]], deployment: str) -> dict[str, Any] | None:
+    for hpa in hpas:
+        ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+        if ref.get("kind") == "Deployment" and ref.get("name") == deployment:
+            return hpa
+    return None
+
+
+def current_replicas(deployment: dict[str, Any]) -> int:
+    value = (deployment.get("spec") or {}).get("replicas")
+    return 1 if value is None else int(value)
+
+
+def template_spec(deployment: dict[str, Any]) -> dict[str, Any]:
+    return dict(((deployment.get("spec") or {}).get("template") or {}).get("spec") or {})
+
+
+def room_for(kube: Kube, deployment: dict[str, Any], count: int) -> tuple[int, capacity.Requests]:
+    """How many of `count` more replicas of the deployment fit on the cluster's nodes now, and what each requests."""
+    return capacity.placeable(kube.list("nodes").items, kube.list("pods").items, template_spec(deployment), count)
+
+
+def growth_warning(kube: Kube, deployment: dict[str, Any], current: int, replicas: int, what: str) -> str | None:
+    """The warning for growing from `current` to `replicas` when some of the new pods would stay Pending."""
+    placed, want = room_for(kube, deployment, replicas - current)
+    return capacity.pending_warning(what, placed, replicas - current, want)
+
+
+def check_scale(
+    deployment: dict[str, Any],
+    hpas: list[dict[str, Any]],
+    pods: list[dict[str, Any]],
+    replicas: int,
+    *,
+    allow_large: bool,
+    ceiling: int,
+) -> list[str]:
+    """The refusals (raised) and warnings of a manual scale, on plain dicts."""
+    name = backends.name_of(deployment)
+    current = current_replicas(deployment)
+    if replicas == current:
+        raise errors.InvalidArgument(f"deployment {name} already has {current} replicas; nothing to scale")
+    hpa = managing_hpa(hpas, name)
+    if hpa is not None:
+        spec = hpa.get("spec") or {}
+        raise errors.InvalidArgument(
+            f"HorizontalPodAutoscaler {backends.name_of(hpa)} manages deployment {name} (min "
+            f"{spec.get('minReplicas', 1)}, max {spec.get('maxReplicas')}) and would undo a manual scale within "
+            f"seconds. Use override_hpa(hpa={backends.name_of(hpa)!r}, min_replicas=..., max_replicas=...) instead"
+        )
+    if replicas > current:
+        failing = {backends.name_of(p): why for p in pods if (why := backends.broken(p))}
+        if failing:
+            listed = ", ".join(f"{pod} ({why})" for pod, why in sorted(failing.items()))
+            raise errors.InvalidArgument(
+                f"{len(failing)} of {len(pods)} pods of deployment {name} are failing on their own: {listed}. More "
+                "replicas of a failing pod add no capacity (the playbook: fix unhealthy pods first); consider "
+                "rollback_deployment, or set_memory_limit for OOMKilled pods"
+            )
+        limit = min(max(current, 1) * LARGE_FACTOR, ceiling)
+        if replicas > limit and not allow_large:
+            raise errors.InvalidArgument(
+                f"{replicas} replicas is more than {LARGE_FACTOR}x the current {current} or above this server's "
+                f"ceiling of {ceiling} ({CEILING_ENV}); if that is really intended, plan again with allow_large=true"
+            )
+    warnings = []
+    if replicas == 0:
+        warnings.append(f"Scaling to 0 takes deployment {name} offline: every pod stops and its Service has no "
+                        "endpoints until it is scaled up again.")  # fmt: skip
+    return warnings
+
+
+def plan_scale(kube: Kube, namespace: str, name: str, replicas: int, *, allow_large: bool = False) -> PlanDraft:
+    deployment = kube.get("deployments", name, namespace)
+    hpas = kube.list("horizontalpodautoscalers", namespace).items
+    pods = kube.list("pods", namespace, label_selector=deployment_selector(deployment)).items
+    pods = [p for p in pods if not backends.terminating(p)]
+    warnings = check_scale(deployment, hpas, pods, replicas, allow_large=allow_large, ceiling=replica_ceiling())
+    current = current_replicas(deployment)
+    if replicas > current and (note := growth_warning(kube, deployment, current, replicas, "new pods")) is not None:
+        warnings.append(note)
+    body = {"spec": {"replicas": replicas}}
+    dry = kube.patch("deployments", name, body, namespace, patch_type="merge", dry_run=True, subresource="scale")
+    context = kube.context
+    undo = scale_command(name, current, namespace, context)
+    return PlanDraft(
+        tool="scale_deployment",
+        summary=f"Scale deployment {name} in {namespace} from {current} to {replicas} replicas.",
+        target=Target(kind="Deployment", namespace=namespace, name=name, uid=deployment["metadata"].get("uid")),
+        risk="destructive" if replicas == 0 else "mutation",
+        steps=[
+            patch_step(
+                f"set deployment {name}'s replicas to {replicas}",
+                scale_command(name, replicas, namespace, context),
+                "deployments",
+                name,
+                namespace,
+                body,
+                "merge",
+                subresource="scale",
+                undo_command=undo,
+            )
+        ],
+        undo_command=undo,
+        diff=diff_values(
+            {"spec": {"replicas": current}}, {"spec": {"replicas": (dry.get("spec") or {}).get("replicas")}}
+        ),
+        preconditions=[precondition("deployments", deployment, DEPLOYMENT_PATHS, namespace=namespace, name=name)],
+        warnings=warnings,
+    )
+
+
+def scale_deployment(
+    deps: Deps,
+    namespace: Annotated[str, Field(description="Namespace of the deployment.")],
+    deployment: Annotated[str, Field(description="Deployment name.")],
+    replicas: Annotated[int, Field(description="Desired number of replicas; 0 takes it offline.", ge=0)],
+    allow_large: Annotated[
+        bool, Field(description="Allow more than 10x the current replicas or more than the server's ceiling.")
+    ] = False,
+) -> Proposal:
+    """Plan scaling a deployment (kubectl scale). Use it when healthy pods are overwhelmed by load; it refuses when
+    an HPA manages the deployment (use override_hpa) or when its pods are failing on their own. Nothing changes
+    until the token is confirmed with confirm_command."""
+    return deps.pending.propose(plan_scale(deps.kube, namespace, deployment, replicas, allow_large=allow_large),
+                                deps.mode)  # fmt: skip
+
+
+# --- HPA override -------------------------------------------------------------------------------------------------
+
+
+def hpa_bounds(hpa: dict[str, Any]) -> tuple[int, int]:
+    spec = hpa.get("spec") or {}
+    return int(spec.get("minReplicas") or 1), int(spec.get("maxReplicas") or 1)
+
+
+def plan_override_hpa(
+    kube: Kube, namespace: str, name: str, min_replicas: int, max_replicas: int, *, restores: str | None = None
+) -> PlanDraft:
+    """Plan new HPA bounds; with `restores` (a measure's token) it plans putting the original bounds back."""
+    if min_replicas > max_replicas:
+        raise errors.InvalidArgument(f"min_replicas {min_replicas} is above max_replicas {max_replicas}")
+    hpa = kube.get("horizontalpodautoscalers", name, namespace)
+    old_min, old_max = hpa_bounds(hpa)
+    if (old_min, old_max) == (min_replicas, max_replicas):
+        raise errors.InvalidArgument(f"HPA {name} already has min {old_min} and max {old_max}; nothing to change")
+    warnings: list[str] = []
+    ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+    target_name = str(ref.get("name") or "")
+    if restores is None and ref.get("kind") == "Deployment":
+        deployment = kube.get("deployments", target_name, namespace)
+        current = current_replicas(deployment)
+        placed, want = room_for(kube, deployment, max(max_replicas - current, 0))
+        fit = current + placed
+        if fit < min_replicas:
+            raise errors.InvalidArgument(
+                f"only about {fit} replicas of deployment {target_name} fit on the schedulable nodes (each requests "
+                f"{want.text()}), so min_replicas {min_replicas} would leave pods Pending at once. Choose a "
+                "min_replicas within capacity, free capacity, or consider vertical scaling"
+            )
+        if fit < max_replicas:
+            warnings.append(
+                f"max_replicas {max_replicas} is beyond what fits now (about {fit} replicas of {target_name}); "
+                "replicas above that would stay Pending."
+            )
+    body = {"spec": {"minReplicas": min_replicas, "maxReplicas": max_replicas}}
+    restore_body = {"spec": {"minReplicas": old_min, "maxReplicas": old_max}}
+    dry = kube.patch("horizontalpodautoscalers", name, body, namespace, patch_type="strategic", dry_run=True)
+    context = kube.context
+    step = kubectl_patch_step(
+        f"set HPA {name}'s bounds to {min_replicas}..{max_replicas}", "hpa", "horizontalpodautoscalers", name,
+        namespace, context, body=body, undo_body=restore_body, patch_type="strategic",
+    )  # fmt: skip
+
+    def bounds(obj: dict[str, Any]) -> dict[str, Any]:
+        spec = obj.get("spec") or {}
+        return {"spec": {"minReplicas": spec.get("minReplicas"), "maxReplicas": spec.get("maxReplicas")}}
+
+    verb = "Restore" if restores else "Override"
+    return PlanDraft(
+        tool="restore_measure" if restores else "override_hpa",
+        summary=f"{verb} HPA {name} in {namespace}: min {old_min} -> {min_replicas}, max {old_max} -> "
+        f"{max_replicas} (scales deployment {target_name}).",
+        target=Target(kind="HorizontalPodAutoscaler", namespace=namespace, name=name, uid=hpa["metadata"].get("uid")),
+        steps=[step],
+        undo_command=step.undo_command,
+        diff=diff_values(bounds(hpa), bounds(dry)),
+        preconditions=[precondition("horizontalpodautoscalers", hpa, HPA_PATHS, namespace=namespace, name=name)],
+        warnings=warnings,
+        temporary=restores is None,
+        restores=restores,
+    )
+
+
+def override_hpa(
+    deps: Deps,
+    namespace: Annotated[str, Field(description="Namespace of the HPA.")],
+    hpa: Annotated[str, Field(description="HorizontalPodAutoscaler name.")],
+    min_replicas: Annotated[int, Field(description="New minimum replicas.", ge=1)],
+    max_replicas: Annotated[int, Field(description="New maximum replicas.", ge=1)],
+) -> Proposal:
+    """Plan an emergency override of an HPA's min/max replicas (kubectl patch hpa). Use it instead of
+    scale_deployment when an HPA manages the deployment. The original bounds are recorded as a temporary measure
+    (list_temporary_measures, restore_measure). Nothing changes until the token is confirmed."""
+    draft = plan_override_hpa(deps.kube, namespace, check_name(hpa, "hpa"), min_replicas, max_replicas)
+    return deps.pending.propose(draft, deps.mode)

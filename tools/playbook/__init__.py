@@ -1,0 +1,5 @@
+"""Layer playbook: the judgement of the incident-response playbook: decision rules and trees, rollback and
+recovery checks, handoff analysis.
+
+May import tools.engine, tools.kube, tools.k8s and tools.core.
+"""

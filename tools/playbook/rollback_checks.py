@@ -1,0 +1,305 @@
+"""The pre-rollback checks that rollback_deployment's plan and check_rollback_safety share: state and migrations.
+
+The playbook asks two things before a rollback that the cluster can only partly answer: does the workload keep state
+(PersistentVolumeClaims), and did the current revision migrate a schema? The cluster shows signs (claims, migration
+containers, migration Jobs); it never shows their absence for sure, so a missing sign is "not visible", never "ok".
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Any, Literal, NamedTuple
+
+from pydantic import BaseModel, Field
+
+from incident_response.tools.core import errors
+from incident_response.tools.core.redact import redact
+from incident_response.tools.k8s.quantity import human_age, parse_time
+from incident_response.tools.k8s.workloads import container_digest, revision_of
+from incident_response.tools.kube.client import Kube, ListResult
+
+Check = Literal["previous_revision", "known_good", "image_available", "migrations", "stateful"]
+Status = Literal["ok", "warning", "blocking", "not_visible"]
+
+MAX_EVIDENCE = 8
+MAX_JOBS_READ = 500
+MIGRATION_WORDS = re.compile(
+    r"migrat|flyway|liquibase|alembic|sqitch|dbmate|schema[-_ ]?(?:upgrade|update|change)", re.IGNORECASE
+)
+HELM_HOOK = "helm.sh/hook"
+APP_LABELS = ("app", "app.kubernetes.io/name")
+# Helm pre-upgrade hooks and CI migration jobs run before the rollout they prepare: look this far back from it.
+MIGRATION_LEAD = timedelta(minutes=30)
+
+
+class SafetyItem(BaseModel):
+    check: Check
+    status: Status = Field(description="not_visible: the cluster cannot show it; ask the human.")
+    detail: str
+    evidence: list[str] = Field(description=f"What was observed, at most {MAX_EVIDENCE} lines; the rest counted.")
+    questions: list[str] = Field(default_factory=list, description="What only a person can answer for this check.")
+
+
+class Sign(NamedTuple):
+    """One hint of a migration: what to ask about (`job/x`, `init container y`) and the observation."""
+
+    subject: str
+    text: str
+
+
+def capped(lines: list[str], limit: int = MAX_EVIDENCE) -> list[str]:
+    if len(lines) <= limit:
+        return lines
+    return [*lines[: limit - 1], f"... and {len(lines) - limit + 1} more"]
+
+
+def revision_text(revision: int | None) -> str:
+    return f"revision {revision}" if revision is not None else "the current revision"
+
+
+# --- stateful ---------------------------------------------------------------------------------------------------
+
+
+def mounted_claims(deployment: dict[str, Any]) -> set[str]:
+    volumes = ((deployment.get("spec") or {}).get("template") or {}).get("spec", {}).get("volumes") or []
+    return {str(v["persistentVolumeClaim"]["claimName"]) for v in volumes if v.get("persistentVolumeClaim")}
+
+
+def app_selectors(deployment: dict[str, Any]) -> list[str]:
+    """`kubectl get pvc -l app=NAME` as the playbook runs it, widened to the names this deployment goes by."""
+    spec = deployment.get("spec") or {}
+    pod_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    match = (spec.get("selector") or {}).get("matchLabels") or {}
+    selectors = []
+    for key in APP_LABELS:
+        names = {str(v) for v in (pod_labels.get(key), match.get(key)) if v}
+        if key == "app":
+            names.add(str((deployment.get("metadata") or {}).get("name")))
+        if names:
+            selectors.append(f"{key} in ({','.join(sorted(names))})")
+    return selectors
+
+
+def labelled_claims(kube: Kube, namespace: str, deployment: dict[str, Any]) -> set[str] | None:
+    """Claims labelled for this app; None when these credentials may not list claims (the mounts still count)."""
+    claims: set[str] = set()
+    for selector in app_selectors(deployment):
+        try:
+            listed = kube.list("persistentvolumeclaims", namespace, label_selector=selector, limit=MAX_EVIDENCE * 4)
+        except errors.Forbidden:
+            return None
+        claims |= {str(pvc["metadata"]["name"]) for pvc in listed.items}
+    return claims
+
+
+def stateful_item(deployment: dict[str, Any], labelled: set[str] | None, current: int | None) -> SafetyItem:
+    mounted = mounted_claims(deployment)
+    claims = mounted | (labelled or set())
+    if not claims and labelled is None:
+        name = (deployment.get("metadata") or {}).get("name")
+        return SafetyItem(
+            check="stateful",
+            status="not_visible",
+            detail="the pods mount no PersistentVolumeClaim, but claims labelled for this app could not be listed "
+            "(forbidden for these credentials)",
+            evidence=[f"no PVC in the pod template; listing PVCs {' or '.join(app_selectors(deployment))} forbidden"],
+            questions=[f"Does {name} keep data in volume claims or a database whose format {revision_text(current)} "
+                       "may have changed?"],
+        )  # fmt: skip
+    if not claims:
+        return SafetyItem(
+            check="stateful",
+            status="ok",
+            detail="the pods mount no PersistentVolumeClaim and none is labelled for this app",
+            evidence=[f"no PVC labelled {' or '.join(app_selectors(deployment))}"],
+        )
+    evidence = [f"pvc/{c} is mounted by the pod template" for c in sorted(mounted)]
+    evidence += [f"pvc/{c} is labelled for this app" for c in sorted((labelled or set()) - mounted)]
+    if labelled is None:
+        evidence.append("other claims labelled for this app could not be listed (forbidden)")
+    return SafetyItem(
+        check="stateful",
+        status="warning",
+        detail=f"the pods use PersistentVolumeClaims {', '.join(sorted(claims))}. Before confirming, make sure "
+        f"{revision_text(current)} ran no forward-only database migration and changed no data format the older code "
+        "cannot read; if it did, do not roll back (scale or isolate instead).",
+        evidence=capped(evidence),
+        questions=[
+            f"Did {revision_text(current)} write data to {', '.join(sorted(claims))} in a format or schema the older "
+            "code cannot read?"
+        ],
+    )
+
+
+# --- migrations -------------------------------------------------------------------------------------------------
+
+
+def _containers(template: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    spec = template.get("spec") or {}
+    found = {str(c.get("name")): ("init container", c) for c in spec.get("initContainers") or []}
+    found |= {str(c.get("name")): ("container", c) for c in spec.get("containers") or []}
+    return found
+
+
+def _mentions(container: dict[str, Any]) -> list[str]:
+    """Where a container mentions a migration tool: its name, image, command, args, env names and literal values.
+
+    Env values are searched but never quoted (they may hold credentials); commands and args are quoted with
+    credentials masked (a migration command often carries its database URL)."""
+    places = [
+        f"{field} {container.get(field)}"
+        for field in ("name", "image")
+        if MIGRATION_WORDS.search(str(container.get(field) or ""))
+    ]
+    for field in ("command", "args"):
+        text = " ".join(str(part) for part in container.get(field) or [])
+        if MIGRATION_WORDS.search(text):
+            places.append(f"{field} {redact(text)[0][:120]!r}")
+    for variable in container.get("env") or []:
+        name = str(variable.get("name"))
+        if MIGRATION_WORDS.search(name) or MIGRATION_WORDS.search(str(variable.get("value") or "")):
+            places.append(f"env {name}")
+    return places
+
+
+def template_signs(
+    current: dict[str, Any], target: dict[str, Any], current_rev: int | None, target_rev: int | None
+) -> list[Sign]:
+    """Containers of the current template that mention migrations and are new or changed since the target."""
+    before = _containers(target)
+    digest_now, digest_then = container_digest(current), container_digest(target)
+    signs = []
+    for name, (kind, container) in _containers(current).items():
+        places = _mentions(container)
+        if not places:
+            continue
+        if name not in before:
+            change = f"is new since revision {target_rev}"
+        elif digest_now.get(name) != digest_then.get(name):
+            old_image, new_image = before[name][1].get("image"), container.get("image")
+            change = f"changed since revision {target_rev}" + (
+                f" (image {old_image} -> {new_image})" if old_image != new_image else ""
+            )
+        else:
+            continue
+        text = f"{kind} {name} of {revision_text(current_rev)} {change}; it mentions {'; '.join(places)}"
+        signs.append(Sign(f"{kind} {name}", text))
+    return signs
+
+
+def read_jobs(kube: Kube, namespace: str) -> ListResult | None:
+    """The namespace's Jobs (one page); None when these credentials may not list them (the pod template is still
+    checked)."""
+    try:
+        return kube.list("jobs", namespace, limit=MAX_JOBS_READ)
+    except errors.Forbidden:
+        return None
+
+
+def _job_belongs(job: dict[str, Any], names: set[str]) -> bool:
+    metadata = job.get("metadata") or {}
+    labels = metadata.get("labels") or {}
+    values = {str(labels.get(key)) for key in (*APP_LABELS, "app.kubernetes.io/instance") if labels.get(key)}
+    # By name, the app's name must be whole parts of the Job's: "api" is in "db-migrate-api", not in "rapid-migrate".
+    job_name = f"-{metadata.get('name')}-"
+    return bool(values & names) or any(f"-{name}-" in job_name for name in names)
+
+
+def job_signs(
+    jobs: list[dict[str, Any]], deployment: dict[str, Any], since: datetime | None, now: datetime
+) -> list[Sign]:
+    """Jobs for this app, created since `since`, that look like migrations (name, labels, or a helm upgrade hook)."""
+    metadata = deployment.get("metadata") or {}
+    pod_labels = (((deployment.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
+    names = {str(metadata.get("name"))} | {str(pod_labels[k]) for k in APP_LABELS if pod_labels.get(k)}
+    signs = []
+    for job in sorted(jobs, key=lambda j: str((j.get("metadata") or {}).get("creationTimestamp")), reverse=True):
+        job_meta = job.get("metadata") or {}
+        created = parse_time(job_meta.get("creationTimestamp"))
+        if since is not None and (created is None or created < since):
+            continue
+        if not _job_belongs(job, names):
+            continue
+        hook = str((job_meta.get("annotations") or {}).get(HELM_HOOK) or "")
+        texts = [str(job_meta.get("name")), *map(str, (job_meta.get("labels") or {}).values())]
+        template = (job.get("spec") or {}).get("template") or {}
+        mentions = [m for c in _containers(template).values() for m in _mentions(c[1])]
+        if not (any(MIGRATION_WORDS.search(t) for t in texts) or mentions or "upgrade" in hook):
+            continue
+        age = f"{human_age(int((now - created).total_seconds()))} ago" if created is not None else "at an unknown time"
+        why = [f"helm hook {hook}"] if hook else []
+        why += mentions[:2]
+        subject = f"job/{job_meta.get('name')}"
+        signs.append(Sign(subject, f"{subject} created {age}" + (f" ({'; '.join(why)})" if why else "")))
+    return signs
+
+
+def migrations_item(
+    signs: list[Sign], current: int | None, target: int | None, since: datetime | None, jobs_readable: bool,
+    jobs_truncated: bool = False,
+) -> SafetyItem:  # fmt: skip
+    if signs:
+        return SafetyItem(
+            check="migrations",
+            status="warning",
+            detail=f"{revision_text(current)} shows signs of a schema migration since revision {target}. Ask whether "
+            "it is forward-only before confirming; if it is, do not roll back (scale or isolate instead).",
+            evidence=capped([sign.text for sign in signs]),
+            questions=[
+                f"Is the migration in {sign.subject} forward-only (would revision {target}'s code fail against the "
+                "migrated schema)?"
+                for sign in signs[:3]
+            ],
+        )
+    window = f"since {since:%Y-%m-%d %H:%M} UTC" if since is not None else "in the namespace"
+    jobs = f"no migration-like Job {window}" if jobs_readable else "Jobs are not readable with these credentials"
+    if jobs_readable and jobs_truncated:
+        jobs += f" among the first {MAX_JOBS_READ} Jobs read (the namespace has more)"
+    return SafetyItem(
+        check="migrations",
+        status="not_visible",
+        detail=f"no migration container in the pod template and {jobs}; that proves nothing: migrations run from CI, "
+        "an operator or an app's startup leave no trace here, and finished Jobs get deleted",
+        evidence=[],
+        questions=[
+            f"Did {revision_text(current)} (or anything deployed since revision {target}) run a database migration, "
+            "and is it forward-only?"
+        ],
+    )
+
+
+def replaced_at(target: dict[str, Any], owned: list[dict[str, Any]]) -> datetime | None:
+    """When the target revision stopped being current: the creation of the next revision's ReplicaSet."""
+    number = revision_of(target)
+    if number is None:
+        return None
+    later = [(rev, rs) for rs in owned if (rev := revision_of(rs)) is not None and rev > number]
+    if not later:
+        return None
+    _, successor = min(later, key=lambda pair: pair[0])
+    return parse_time((successor.get("metadata") or {}).get("creationTimestamp"))
+
+
+def plan_checks(
+    kube: Kube, namespace: str, deployment: dict[str, Any], target: dict[str, Any], owned: list[dict[str, Any]],
+    now: datetime,
+) -> list[SafetyItem]:  # fmt: skip
+    """The stateful and migration checks, from the deployment, the ReplicaSets it owns and the one a rollback would
+    return to."""
+    current_rev, target_rev = revision_of(deployment), revision_of(target)
+    stateful = stateful_item(deployment, labelled_claims(kube, namespace, deployment), current_rev)
+    replaced = replaced_at(target, owned)
+    since = replaced - MIGRATION_LEAD if replaced is not None else None
+    current_template = (deployment.get("spec") or {}).get("template") or {}
+    target_template = (target.get("spec") or {}).get("template") or {}
+    signs = template_signs(current_template, target_template, current_rev, target_rev)
+    jobs = read_jobs(kube, namespace)
+    signs += job_signs(jobs.items if jobs is not None else [], deployment, since, now)
+    truncated = jobs is not None and jobs.truncated
+    return [migrations_item(signs, current_rev, target_rev, since, jobs is not None, truncated), stateful]
+
+
+def plan_warnings(items: list[SafetyItem]) -> list[str]:
+    """rollback_deployment's plan warnings: every check that found something to ask about before confirming."""
+    return [f"{item.check}: {item.detail}" for item in items if item.status in ("warning", "blocking")]

@@ -1,0 +1,326 @@
+"""The playbook's decision framework as a pure function: one primary action from the assessment's facts.
+
+Order of the rules (first match wins):
+1. ISOLATE   a node: failing pods concentrated on a node that is NotReady/unreachable (or whose pods show it lost),
+             while the same apps' pods on other nodes are fine -> cordon it (then drain);
+2. ROLLBACK  a canary: the canary half of a canary/stable pair fails while the stable half, behind the same Service,
+             is healthy -> rollback_canary (canary to zero, stable to full capacity);
+3. ROLLBACK  a deployment rolled out in the last 2 hours and its own pods are failing;
+4. ISOLATE   failing pods of one component have Warning events (or logs) naming another component's pods;
+5. SCALE     load: CPU near the limit, an HPA pinned at max with metrics above target, or OOMKilled containers;
+6. unknown cause with something failing (or a deployment short of replicas with no pod to show for it): ROLLBACK
+   if any recent deploy exists, otherwise SCALE;
+7. NONE      nothing is failing (as far as the pods read show).
+The node rule comes first because a dead node makes every app with pods on it look broken, a fresh deploy included:
+the same apps running fine on other nodes is what clears the code. The canary rule comes before the rollout rule
+because a canary is built to be pulled: scaling it to zero sends its traffic to the known-good stable at once, while
+undoing its revision keeps it in traffic (and a new canary has no revision to go back to). ISOLATE is checked before
+SCALE because a poisoned component looks overloaded, and adding replicas of it does not remove the poison. A
+ROLLBACK rule counts only deploys that keep an earlier revision to go back to.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from incident_response.tools.playbook.suspects import (
+    CanaryPair,
+    NodeFailure,
+    NodeState,
+    Placement,
+    find_failing_canary,
+    find_node_failure,
+)
+
+Action = Literal["ROLLBACK", "SCALE", "ISOLATE", "NONE"]
+MAX_NAMED = 5
+TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9]")
+
+
+class RecentRollout(BaseModel):
+    deployment: str
+    revision: int
+    minutes_ago: int
+    images: list[str]
+    previous_images: list[str] = Field(description="Images of the revision before, when it is still kept.")
+    failing_pods: int = Field(description="Pods of this deployment with problems now.")
+    unavailable_replicas: int
+
+
+class Decision(BaseModel):
+    primary_action: Action
+    rule: str = Field(description="Which rule of the decision framework chose the action.")
+    target: str | None = Field(description="What to act on: deployment/web, hpa/web, or a pod selector.")
+    reason: str
+    evidence: list[str]
+    next_tool: str | None
+    next_arguments: dict[str, Any]
+
+
+@dataclass
+class Facts:
+    """What the assessment observed, already shaped; every field is plain data."""
+
+    namespace: str
+    failing: dict[str, list[str]] = field(default_factory=dict)  # component -> failing pod names with status
+    recent_rollouts: list[RecentRollout] = field(default_factory=list)
+    near_limit: dict[str, list[str]] = field(default_factory=dict)  # component -> "pod cpu 98% of limit"
+    saturated_hpas: list[tuple[str, str, str]] = field(default_factory=list)  # (hpa, target deployment, detail)
+    oom_killed: dict[str, list[str]] = field(default_factory=dict)  # component -> pod names
+    poisonings: list[Poisoning] = field(default_factory=list)
+    unread: str | None = None  # the pods a truncated read left out ("1000 more pods"); None: every pod was read
+    unavailable: dict[str, int] = field(default_factory=dict)  # deployment -> replicas unavailable, no pod failing
+    placements: list[Placement] = field(default_factory=list)  # every pod read: where it runs, whether it fails
+    nodes: dict[str, NodeState] = field(default_factory=dict)  # nodes hosting failing pods, as read
+    canaries: list[CanaryPair] = field(default_factory=list)  # canary/stable pairs rollback_canary accepts
+
+
+@dataclass
+class Poisoning:
+    victim: str  # component whose pods fail
+    culprit: str  # component they name
+    culprit_pods: list[str]
+    selector: str  # label selector for the culprit's pods
+    evidence: list[str]
+    services: list[str] = field(default_factory=list)  # Services sending traffic to the culprit's pods
+
+
+def find_poisonings(
+    messages: list[tuple[str, str]],
+    component_of_pod: dict[str, str],
+    component_of_ip: dict[str, str],
+    pod_of_ip: dict[str, str],
+    failing_components: set[str],
+    labels_of_pod: dict[str, dict[str, str]],
+) -> list[Poisoning]:
+    """`messages` are (pod name, text) from Warning events and logs of pods. A failing component whose messages
+    name a pod (or pod IP) of a different component points at that component as the poison."""
+    found: dict[tuple[str, str], Poisoning] = {}
+    for pod, text in messages:
+        victim = component_of_pod.get(pod)
+        if victim is None or victim not in failing_components:
+            continue
+        for token in TOKEN.findall(text):
+            culprit_pod = token if token in component_of_pod else pod_of_ip.get(token)
+            culprit = component_of_pod.get(token) or component_of_ip.get(token)
+            if culprit is None or culprit_pod is None or culprit == victim:
+                continue
+            entry = found.setdefault((victim, culprit), Poisoning(victim, culprit, [], "", []))
+            if culprit_pod not in entry.culprit_pods:
+                entry.culprit_pods.append(culprit_pod)
+            if len(entry.evidence) < 5:
+                entry.evidence.append(f"{pod}: {text[:200]}")
+    for entry in found.values():
+        entry.selector = common_selector([labels_of_pod.get(p, {}) for p in entry.culprit_pods])
+    # Strongest first: most victims' messages.
+    return sorted(found.values(), key=lambda p: -len(p.evidence))
+
+
+def common_selector(label_sets: list[dict[str, str]]) -> str:
+    """Labels every given pod shares (minus the controller's hash): the narrowest selector covering them all."""
+    if not label_sets:
+        return ""
+    shared = {k: v for k, v in label_sets[0].items() if k != "pod-template-hash"}
+    for labels in label_sets[1:]:
+        shared = {k: v for k, v in shared.items() if labels.get(k) == v}
+    return ",".join(f"{k}={v}" for k, v in sorted(shared.items()))
+
+
+def on_deployment(
+    action: Action, rule: str, namespace: str, deployment: str, next_tool: str, reason: str, evidence: list[str]
+) -> Decision:
+    """A decision to act on one deployment, with the tool call that starts it."""
+    return Decision(
+        primary_action=action, rule=rule, target=f"deployment/{deployment}", reason=reason, evidence=evidence,
+        next_tool=next_tool, next_arguments={"namespace": namespace, "deployment": deployment},
+    )  # fmt: skip
+
+
+def node_decision(failure: NodeFailure) -> Decision:
+    node = failure.node
+    elsewhere = [f"{app} on {', '.join(where[:3])}" for app, where in sorted(failure.fine_elsewhere.items())]
+    evidence = [
+        f"node {node}: {'; '.join(failure.problems)}",
+        f"{len(failure.failing_pods)} failing pods on it: {', '.join(failure.failing_pods[:MAX_NAMED])}",
+        f"the same apps run fine on other nodes: {'; '.join(elsewhere[:MAX_NAMED])}",
+    ]
+    if failure.other_nodes:
+        evidence.append(f"other suspect nodes: {', '.join(failure.other_nodes[:MAX_NAMED])}")
+    # A cordoned node takes no new pods already: what is left is moving the ones it holds.
+    if failure.cordoned:
+        tool, step = "drain_node", "it is cordoned already: drain it to move its pods to healthy nodes"
+    else:
+        tool, step = "cordon_node", "cordon it so no new pod lands there, then drain it (drain_node) to move its pods"
+    return Decision(
+        primary_action="ISOLATE",
+        rule="failing node",
+        target=f"node/{node}",
+        reason=f"the failing pods ({', '.join(failure.components[:MAX_NAMED])}) run on node {node}, which is failing "
+        f"({failure.problems[0]}), while the same apps' pods on other nodes are fine: {step}",
+        evidence=evidence,
+        next_tool=tool,
+        next_arguments={"node": node},
+    )
+
+
+def canary_decision(facts: Facts, pair: CanaryPair) -> Decision:
+    failing = facts.failing.get(pair.canary, [])
+    evidence = [
+        f"deployment {pair.canary} is the canary of {pair.app}: "
+        + (f"{len(failing)} of its pods are failing: {', '.join(failing[:MAX_NAMED])}" if failing
+           else f"{facts.unavailable.get(pair.canary, 0)} replicas unavailable"),
+        f"deployment {pair.stable}, the stable half, has {pair.stable_ready}/{pair.stable_replicas} replicas ready and "
+        "no failing pod",
+        f"service {', '.join(pair.services[:3])} sends traffic to both",
+    ]  # fmt: skip
+    evidence += [
+        f"deployment {r.deployment} rolled out revision {r.revision} {r.minutes_ago} minutes ago "
+        f"({', '.join(r.images)})"
+        for r in facts.recent_rollouts
+        if r.deployment == pair.canary
+    ]
+    return Decision(
+        primary_action="ROLLBACK",
+        rule="failing canary",
+        target=f"deployment/{pair.canary}",
+        reason=f"the canary {pair.canary} fails while {pair.stable} behind the same Service is healthy: scale the "
+        f"canary to zero and give {pair.stable} full capacity ({pair.stable_replicas} + {pair.canary_replicas} "
+        "replicas)",
+        evidence=evidence,
+        next_tool="rollback_canary",
+        next_arguments={"namespace": facts.namespace, "app": pair.app},
+    )
+
+
+def decide(facts: Facts) -> Decision:
+    ns = facts.namespace
+    failed_node = find_node_failure(facts.placements, facts.nodes)
+    if failed_node is not None:
+        return node_decision(failed_node)
+    canary = find_failing_canary(facts.canaries, facts.failing, facts.unavailable)
+    if canary is not None:
+        return canary_decision(facts, canary)
+    # Only a deploy that keeps an earlier revision can be rolled back (a new deployment, or one whose history is
+    # pruned, cannot): the others would point rollback_deployment at nothing and send the trees round.
+    undoable = [r for r in facts.recent_rollouts if r.previous_images]
+    for rollout in sorted(undoable, key=lambda r: r.minutes_ago):
+        own_failing = facts.failing.get(rollout.deployment, [])
+        if own_failing or rollout.unavailable_replicas:
+            evidence = [
+                f"deployment {rollout.deployment} rolled out revision {rollout.revision} {rollout.minutes_ago} "
+                f"minutes ago ({', '.join(rollout.images)}"
+                + (f"; before: {', '.join(rollout.previous_images)})" if rollout.previous_images else ")"),
+                f"{len(own_failing)} of its pods are failing: {', '.join(own_failing[:5])}"
+                if own_failing
+                else f"{rollout.unavailable_replicas} replicas unavailable",
+            ]
+            return on_deployment(
+                "ROLLBACK", "recent deployment with failing pods", ns, rollout.deployment, "rollback_deployment",
+                f"deployment {rollout.deployment} changed in the last 2 hours and its pods fail since: rolling back "
+                "is the fastest way to a known-good state",
+                evidence,
+            )  # fmt: skip
+    if facts.poisonings:
+        poison = facts.poisonings[0]
+        return Decision(
+            primary_action="ISOLATE",
+            rule="one component poisons others",
+            target=poison.selector or f"pods {', '.join(poison.culprit_pods)}",
+            reason=f"failing {poison.victim} pods name {poison.culprit} pods ({', '.join(poison.culprit_pods[:5])}) "
+            "as the source of their errors: take the culprit out of traffic to contain the blast radius",
+            evidence=poison.evidence,
+            next_tool="remove_pods_from_service",
+            next_arguments={"namespace": ns, "selector": poison.selector}
+            | ({"service": poison.services[0]} if poison.services else {}),
+        )
+    if facts.saturated_hpas:
+        hpa, deployment, detail = facts.saturated_hpas[0]
+        return Decision(
+            primary_action="SCALE",
+            rule="overloaded: HPA at max",
+            target=f"hpa/{hpa}",
+            reason=f"HPA {hpa} is pinned at its maximum with metrics above target: it cannot add capacity alone",
+            evidence=[f"hpa {hpa} ({deployment}): {detail}"]
+            + [line for lines in facts.near_limit.values() for line in lines][:5],
+            next_tool="override_hpa",
+            next_arguments={"namespace": ns, "hpa": hpa},
+        )
+    if facts.near_limit:
+        component, lines = max(facts.near_limit.items(), key=lambda item: len(item[1]))
+        return on_deployment(
+            "SCALE", "overloaded: CPU near limits", ns, component, "scale_deployment",
+            f"{len(lines)} pods of {component} run at or near their CPU limit: add replicas to absorb the load",
+            lines[:5],
+        )  # fmt: skip
+    if facts.oom_killed:
+        component, pods = max(facts.oom_killed.items(), key=lambda item: len(item[1]))
+        return on_deployment(
+            "SCALE", "out of memory: vertical scaling", ns, component, "set_memory_limit",
+            f"{len(pods)} pods of {component} were OOMKilled: raise the memory limit",
+            [f"{p} last terminated OOMKilled" for p in pods[:5]],
+        )  # fmt: skip
+    if facts.failing or facts.unavailable:
+        failing_evidence = [f"{c}: {', '.join(p[:3])}" for c, p in sorted(facts.failing.items())]
+        failing_evidence = [
+            *[f"deployment {d}: {n} replicas unavailable and no pod of it failing (its events say why: FailedCreate "
+              "from a quota or an admission webhook?)" for d, n in sorted(facts.unavailable.items())],
+            *failing_evidence,
+        ][:5]  # fmt: skip
+        if undoable:
+            rollout = min(undoable, key=lambda r: r.minutes_ago)
+            return on_deployment(
+                "ROLLBACK", "unknown cause, recent deploy exists", ns, rollout.deployment, "rollback_deployment",
+                "pods are failing without a clear cause, and a deploy happened in the last 2 hours: roll it back first",
+                [f"deployment {rollout.deployment} rolled out {rollout.minutes_ago} minutes ago", *failing_evidence],
+            )  # fmt: skip
+        if facts.failing:
+            component = max(facts.failing.items(), key=lambda item: len(item[1]))[0]
+        else:
+            component = max(facts.unavailable.items(), key=lambda item: item[1])[0]
+        if facts.recent_rollouts:
+            names = ", ".join(sorted(r.deployment for r in facts.recent_rollouts)[:5])
+            deploys = [
+                f"deployment {r.deployment} rolled out revision {r.revision} {r.minutes_ago} minutes ago (no "
+                "earlier revision kept)"
+                for r in sorted(facts.recent_rollouts, key=lambda r: r.minutes_ago)
+            ]
+            return on_deployment(
+                "SCALE", "unknown cause, no recent deploy to roll back", ns, component, "scale_deployment",
+                f"pods are failing without a clear cause, and no deploy of the last 2 hours ({names}) keeps an earlier "
+                "revision to roll back to: add capacity while investigating",
+                [*deploys[:2], *failing_evidence][:5],
+            )  # fmt: skip
+        return on_deployment(
+            "SCALE", "unknown cause, no recent deploy", ns, component, "scale_deployment",
+            "pods are failing without a clear cause and nothing was deployed in the last 2 hours: add capacity while "
+            "investigating",
+            failing_evidence,
+        )  # fmt: skip
+    reason = "every pod is Running and ready, no deployment is unavailable, nothing is near its limits"
+    if facts.unread:
+        # Nothing failing among the pods read proves nothing about those not read.
+        reason = (
+            f"nothing failing among the pods read, but {facts.unread} were not read (the namespace is larger than "
+            "one read): check the rest with list_pods(selector=...) per app before concluding nothing is wrong"
+        )
+    return Decision(
+        primary_action="NONE",
+        rule="healthy" if not facts.unread else "healthy as far as read",
+        target=None,
+        reason=reason,
+        evidence=[],
+        next_tool=None,
+        next_arguments={},
+    )
+
+
+def group_by(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for key, value in pairs:
+        grouped[key].append(value)
+    return dict(grouped)
