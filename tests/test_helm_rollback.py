@@ -22,9 +22,9 @@ from mcp import Client
 
 from incident_response.sim.scenarios.helm import release_secret
 from incident_response.sim.serve import RunningSim
-from incident_response.tools.assess.helm import HelmRevision
 from incident_response.tools.core import errors
 from incident_response.tools.engine.journal import Journal
+from incident_response.tools.k8s.helm_releases import HelmRevision
 from incident_response.tools.mitigate.helm_rollback import pick_revision
 
 from .mitigation_env import NS, Env, approve_as_cli, call, make_env, refused

@@ -7,10 +7,10 @@ from typing import Any
 
 from incident_response.tools.core.models import Truncation
 from incident_response.tools.engine.journal import CommandRow, Event, IncidentRow
+from incident_response.tools.engine.measures import Measure
 from incident_response.tools.engine.plan import Target
 from incident_response.tools.incident.handoff import bears_on, deployments_of
 from incident_response.tools.incident.handoff_document import render
-from incident_response.tools.mitigate.measures import Measure
 from incident_response.tools.playbook.declaration import info
 from incident_response.tools.playbook.handoff_analysis import RecordedDecision, hypotheses, open_questions
 from incident_response.tools.playbook.handoff_facts import (

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from incident_response.tools.assess.events import group_events
 from incident_response.tools.core.redact import MASK, redact
+from incident_response.tools.k8s.events import group_events
 
 
 @pytest.mark.parametrize(

@@ -5,13 +5,8 @@ import pytest
 
 from incident_response.tools.core import errors
 from incident_response.tools.engine.plan import KubeWrite
-from incident_response.tools.mitigate.rollback import (
-    ANNOTATIONS_TO_SKIP,
-    REVISION,
-    pick_target,
-    plan_rollback,
-    undo_patch,
-)
+from incident_response.tools.k8s.workloads import pick_target
+from incident_response.tools.mitigate.rollback import ANNOTATIONS_TO_SKIP, REVISION, plan_rollback, undo_patch
 
 from .fakekube import FakeKube
 

@@ -18,7 +18,8 @@ from incident_response.tools.assess.rollback_safety import (
 )
 from incident_response.tools.core import errors
 from incident_response.tools.engine.deps import Deps, ToolSettings
-from incident_response.tools.mitigate.rollback import plan_rollback, template_without_hash
+from incident_response.tools.k8s.workloads import template_without_hash
+from incident_response.tools.mitigate.rollback import plan_rollback
 from incident_response.tools.playbook.rollback_checks import (
     SafetyItem,
     Sign,

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from builders import NOW, container_status, event, pod, service, ts
 
-from incident_response.tools.assess.metrics import pod_usage_rows
 from incident_response.tools.k8s.podstatus import pod_row
+from incident_response.tools.k8s.usage import pod_usage_rows
 from incident_response.tools.k8s.workloads import RolloutProgress
 from incident_response.tools.playbook.recovery_checks import (
     SETTLING_RECHECK,

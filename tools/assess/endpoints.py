@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from incident_response.tools.core.models import ToolResult, Truncation
 from incident_response.tools.engine.deps import Deps
+from incident_response.tools.k8s.backends import Address, addresses
 from incident_response.tools.k8s.workloads import selector_string
 
 MAX_ADDRESSES = 100
-
-
-class Address(BaseModel):
-    ip: str
-    pod: str | None
-    node: str | None
 
 
 class ServiceEndpoints(ToolResult):
@@ -29,21 +24,6 @@ class ServiceEndpoints(ToolResult):
     ready_count: int
     not_ready_count: int
     truncation: Truncation
-
-
-def addresses(endpoints: dict[str, Any], key: str) -> list[Address]:
-    found = []
-    for subset in endpoints.get("subsets") or []:
-        for address in subset.get(key) or []:
-            ref = address.get("targetRef") or {}
-            found.append(
-                Address(
-                    ip=str(address.get("ip")),
-                    pod=ref.get("name") if ref.get("kind", "Pod") == "Pod" else None,
-                    node=address.get("nodeName"),
-                )
-            )
-    return found
 
 
 def get_endpoints(

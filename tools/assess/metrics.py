@@ -12,82 +12,13 @@ from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult, Truncation
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.k8s.quantity import cpu_text, memory_text, parse_quantity, percent
+from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage, pod_usage_rows, usage_by_pod
 from incident_response.tools.kube.client import Kube
 
 METRICS_MISSING = (
     "the metrics API (metrics.k8s.io) is not available in this cluster, so usage is unknown; requests and limits "
     "are still shown. Judge load from HPA status (list_hpas) and restarts instead"
 )
-NEAR_LIMIT_PERCENT = 90  # usage at or above this share of the limit counts as "near the limit"
-
-
-class PodUsage(BaseModel):
-    name: str
-    cpu: str = Field(description="Usage as kubectl top prints it (250m), '-' when unknown.")
-    memory: str
-    cpu_cores: float | None
-    memory_bytes: float | None
-    cpu_request: str
-    cpu_limit: str
-    memory_request: str
-    memory_limit: str
-    cpu_percent_of_limit: int | None
-    cpu_percent_of_request: int | None
-    memory_percent_of_limit: int | None
-
-
-def pod_resources(pod: dict[str, Any]) -> dict[str, float | None]:
-    """Summed container requests and limits; a limit is None when any container has none (unbounded)."""
-    totals: dict[str, float | None] = {}
-    containers = (pod.get("spec") or {}).get("containers") or []
-    for kind in ("requests", "limits"):
-        for resource in ("cpu", "memory"):
-            values = [parse_quantity(((c.get("resources") or {}).get(kind) or {}).get(resource)) for c in containers]
-            if kind == "limits" and (not values or any(v is None for v in values)):
-                totals[f"{resource}_{kind}"] = None
-            else:
-                totals[f"{resource}_{kind}"] = sum(v for v in values if v is not None) or None
-    return totals
-
-
-def usage_by_pod(metrics: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
-    usage: dict[str, tuple[float, float]] = {}
-    for item in metrics:
-        cpu = memory = 0.0
-        # PodMetrics report per container; NodeMetrics report one `usage` for the node.
-        for container in item.get("containers") or [item]:
-            cpu += parse_quantity((container.get("usage") or {}).get("cpu")) or 0.0
-            memory += parse_quantity((container.get("usage") or {}).get("memory")) or 0.0
-        usage[str((item.get("metadata") or {}).get("name"))] = (cpu, memory)
-    return usage
-
-
-def pod_usage_rows(pods: list[dict[str, Any]], metrics: list[dict[str, Any]] | None) -> list[PodUsage]:
-    usage = usage_by_pod(metrics or [])
-    rows = []
-    for pod in pods:
-        name = str((pod.get("metadata") or {}).get("name"))
-        if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
-            continue
-        cpu, memory = usage.get(name, (None, None))
-        r = pod_resources(pod)
-        rows.append(
-            PodUsage(
-                name=name,
-                cpu=cpu_text(cpu),
-                memory=memory_text(memory),
-                cpu_cores=cpu,
-                memory_bytes=memory,
-                cpu_request=cpu_text(r["cpu_requests"]),
-                cpu_limit=cpu_text(r["cpu_limits"]),
-                memory_request=memory_text(r["memory_requests"]),
-                memory_limit=memory_text(r["memory_limits"]),
-                cpu_percent_of_limit=percent(cpu, r["cpu_limits"]),
-                cpu_percent_of_request=percent(cpu, r["cpu_requests"]),
-                memory_percent_of_limit=percent(memory, r["memory_limits"]),
-            )
-        )
-    return rows
 
 
 def read_metrics(kube: Kube, resource: str, namespace: str | None, selector: str | None) -> list[dict[str, Any]] | None:

@@ -12,18 +12,19 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from incident_response.tools.assess.events import EventGroup, group_events
 from incident_response.tools.assess.hpas import HpaRow, hpa_row
-from incident_response.tools.assess.metrics import NEAR_LIMIT_PERCENT, PodUsage, pod_usage_rows, read_metrics
+from incident_response.tools.assess.metrics import read_metrics
 from incident_response.tools.assess.pods import FetchedPods, fetch_pods
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.core.redact import redact
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.k8s.backends import name_of, service_selector
+from incident_response.tools.k8s.events import EventGroup, group_events
 from incident_response.tools.k8s.labels import matches as label_matches
 from incident_response.tools.k8s.podstatus import PodRow, component_of, pod_row
 from incident_response.tools.k8s.quantity import parse_time
+from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage, pod_usage_rows
 from incident_response.tools.k8s.workloads import (
     RECENT_ROLLOUT_SECONDS,
     images_of,

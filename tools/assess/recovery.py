@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from incident_response.tools.assess.events import FETCH_LIMIT as EVENT_LIMIT
-from incident_response.tools.assess.metrics import PodUsage, pod_usage_rows, read_metrics
+from incident_response.tools.assess.metrics import read_metrics
 from incident_response.tools.assess.pods import fetch_pods
 from incident_response.tools.core import commands, errors
 from incident_response.tools.core.models import ToolResult
@@ -16,6 +16,7 @@ from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.plan import target_text
 from incident_response.tools.k8s.podstatus import pod_row
 from incident_response.tools.k8s.quantity import human_age
+from incident_response.tools.k8s.usage import PodUsage, pod_usage_rows
 from incident_response.tools.k8s.workloads import deployment_selector, owned_by, rollout_progress
 from incident_response.tools.kube.client import Kube, ListResult
 from incident_response.tools.playbook.recovery_checks import (

@@ -24,11 +24,12 @@ from incident_response.tools.k8s.workloads import (
     deployment_selector,
     images_of,
     owned_by,
+    pick_target,
     revision_of,
     rollout_time,
+    template_without_hash,
 )
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.mitigate.rollback import pick_target, template_without_hash
 from incident_response.tools.playbook.rollback_checks import (
     SafetyItem,
     capped,

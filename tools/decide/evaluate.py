@@ -12,13 +12,13 @@ from pydantic import Field
 
 from incident_response.tools.assess import rollback_safety
 from incident_response.tools.assess.hpas import hpa_row
-from incident_response.tools.assess.metrics import NEAR_LIMIT_PERCENT
 from incident_response.tools.assess.namespace import Observation, observe
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.k8s import backends, capacity, labels
 from incident_response.tools.k8s.quantity import human_age, memory_text, parse_quantity
+from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT
 from incident_response.tools.k8s.workloads import images_of, owned_by, revision_of, rollout_time
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.nodes import drain_kind

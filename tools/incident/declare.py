@@ -15,8 +15,8 @@ from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.journal import IncidentRow, Journal
+from incident_response.tools.engine.measures import measure_of
 from incident_response.tools.incident.handoff import incident_handoff
-from incident_response.tools.mitigate.measures import measure_of
 from incident_response.tools.playbook.declaration import (
     SEVERITY_HELP,
     IncidentInfo,

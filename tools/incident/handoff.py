@@ -19,11 +19,11 @@ from incident_response.tools.assess.namespace import build_assessment
 from incident_response.tools.core import errors
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.journal import CommandRow, Event, IncidentRow, Journal
+from incident_response.tools.engine.measures import Measure, measure_of
 from incident_response.tools.incident.handoff_document import render
 from incident_response.tools.incident.handoff_evidence import evidence
 from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS
 from incident_response.tools.kube.client import Kube, ListResult
-from incident_response.tools.mitigate.measures import Measure, measure_of
 from incident_response.tools.playbook.declaration import info, unknown_incident
 from incident_response.tools.playbook.handoff_analysis import RecordedDecision, hypotheses, open_questions
 from incident_response.tools.playbook.handoff_facts import (

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from incident_response.tools.k8s import labels
 from incident_response.tools.k8s.podstatus import kubectl_status, last_termination, restart_count
 
@@ -74,3 +76,24 @@ def controller_of(obj: dict[str, Any]) -> dict[str, Any] | None:
         if ref.get("controller"):
             return dict(ref)
     return None
+
+
+class Address(BaseModel):
+    ip: str
+    pod: str | None
+    node: str | None
+
+
+def addresses(endpoints: dict[str, Any], key: str) -> list[Address]:
+    found = []
+    for subset in endpoints.get("subsets") or []:
+        for address in subset.get(key) or []:
+            ref = address.get("targetRef") or {}
+            found.append(
+                Address(
+                    ip=str(address.get("ip")),
+                    pod=ref.get("name") if ref.get("kind", "Pod") == "Pod" else None,
+                    node=address.get("nodeName"),
+                )
+            )
+    return found

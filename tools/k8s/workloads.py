@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from incident_response.tools.core import errors
 from incident_response.tools.k8s.quantity import parse_time
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -238,3 +240,34 @@ def template_differences(current: dict[str, Any], other: dict[str, Any]) -> list
     if labels_before != labels_after:
         changes.append(f"pod labels: {labels_before} -> {labels_after}")
     return changes
+
+
+HASH_LABEL = "pod-template-hash"
+
+
+def template_without_hash(rs: dict[str, Any]) -> dict[str, Any]:
+    template: dict[str, Any] = copy.deepcopy(rs["spec"]["template"])
+    labels = (template.get("metadata") or {}).get("labels")
+    if labels:
+        labels.pop(HASH_LABEL, None)
+    return template
+
+
+def pick_target(deployment: dict[str, Any], owned: list[dict[str, Any]], to_revision: int | None) -> dict[str, Any]:
+    """kubectl's choice: the given revision, else the highest revision below the newest one."""
+    name = deployment["metadata"]["name"]
+    by_revision = {rev: rs for rs in owned if (rev := revision_of(rs)) is not None}
+    if to_revision is not None:
+        if to_revision not in by_revision:
+            known = ", ".join(str(r) for r in sorted(by_revision)) or "none"
+            raise errors.InvalidArgument(
+                f"deployment {name} has no revision {to_revision} (revisions kept: {known}); run rollout_history"
+            )
+        return by_revision[to_revision]
+    revisions = sorted(by_revision)
+    if len(revisions) < 2:
+        raise errors.InvalidArgument(
+            f"deployment {name} has no previous revision to roll back to (revisions kept: "
+            f"{', '.join(map(str, revisions)) or 'none'}); consider scale or isolate instead"
+        )
+    return by_revision[revisions[-2]]

@@ -10,9 +10,9 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
 from incident_response.tools.core import errors
-from incident_response.tools.engine.plan import ExecRun
 
 HELM_ENV = "INCIDENT_RESPONSE_HELM"
 DEFAULT_TIMEOUT = 300.0
@@ -20,6 +20,16 @@ MAX_OUTPUT = 2000
 
 # Inherited variables that would point helm at another cluster than the plan's kubeconfig and context.
 CLUSTER_OVERRIDES = ("KUBECONFIG", "HELM_KUBE")
+
+
+class Invocation(Protocol):
+    """What running helm needs of a plan's step (the engine's `ExecRun`): the exact argv and the plan's env."""
+
+    @property
+    def argv(self) -> list[str]: ...
+
+    @property
+    def env(self) -> dict[str, str]: ...
 
 
 def find_helm(env: Mapping[str, str]) -> str | None:
@@ -30,7 +40,7 @@ def find_helm(env: Mapping[str, str]) -> str | None:
     return shutil.which("helm", path=env.get("PATH"))
 
 
-def child_env(run: ExecRun, env: Mapping[str, str]) -> dict[str, str]:
+def child_env(run: Invocation, env: Mapping[str, str]) -> dict[str, str]:
     """The server's environment (HOME, PATH, helm's cache dirs) minus cluster overrides, plus the plan's own."""
     kept = {k: v for k, v in env.items() if not k.startswith(CLUSTER_OVERRIDES)}
     return kept | run.env
@@ -59,7 +69,7 @@ class HelmRunner:
             f"themselves, or the operator can install helm (or set {HELM_ENV}) and plan again."
         )
 
-    def __call__(self, run: ExecRun) -> str:
+    def __call__(self, run: Invocation) -> str:
         if not run.argv or run.argv[0] != "helm":
             raise errors.InvalidArgument(f"not a helm command: {run.argv[:1]}")
         environ = self.environ()

@@ -19,11 +19,11 @@ from typing import Annotated
 
 from pydantic import Field
 
-from incident_response.tools.assess.helm import HelmRevision, revision_row
 from incident_response.tools.core import commands, errors
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import Change, ExecRun, PlanDraft, Step, Target, pointer, precondition
+from incident_response.tools.k8s.helm_releases import HelmRevision, revision_row
 from incident_response.tools.kube.client import Kube
 
 # Any new revision (an upgrade or another rollback) or status change since planning makes the plan stale.

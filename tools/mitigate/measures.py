@@ -8,43 +8,23 @@ any other plan: pending, confirmed, journaled with `restores` pointing at the me
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
-from incident_response.tools.engine.journal import CommandRow
+from incident_response.tools.engine.measures import Measure, measure_of
 from incident_response.tools.engine.pending import Proposal
-from incident_response.tools.engine.plan import KubeWrite, PendingCommand, PlanDraft, Target, pointer_parts
+from incident_response.tools.engine.plan import KubeWrite, PendingCommand, PlanDraft, pointer_parts
 from incident_response.tools.k8s import labels
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate import isolation, memory, nodes, scaling, traffic
 
 
-class Measure(BaseModel):
-    measure_id: str = Field(description="Pass it to restore_measure.")
-    tool: str
-    summary: str
-    target: Target
-    restore_command: str | None = Field(description="The command that puts things back as they were.")
-    applied_at: datetime | None
-    incident: str
-
-
 class MeasureList(ToolResult):
     measures: list[Measure]
-
-
-def measure_of(row: CommandRow) -> Measure:
-    plan = PendingCommand.model_validate(row.plan)
-    return Measure(
-        measure_id=row.token, tool=plan.tool, summary=plan.summary, target=plan.target,
-        restore_command=plan.undo_command, incident=row.incident,
-        applied_at=datetime.fromtimestamp(row.finished_at, UTC) if row.finished_at else None,
-    )  # fmt: skip
 
 
 def list_temporary_measures(deps: Deps) -> MeasureList:

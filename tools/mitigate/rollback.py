@@ -9,7 +9,6 @@ Deployment that changed after the confirm-time check.
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -27,11 +26,17 @@ from incident_response.tools.engine.plan import (
     pointer,
     precondition,
 )
-from incident_response.tools.k8s.workloads import REVISION, deployment_selector, owned_by, revision_of
+from incident_response.tools.k8s.workloads import (
+    REVISION,
+    deployment_selector,
+    owned_by,
+    pick_target,
+    revision_of,
+    template_without_hash,
+)
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.playbook import rollback_checks
 
-HASH_LABEL = "pod-template-hash"
 # kubectl's annotationsToSkip: kept from the Deployment, never copied from the ReplicaSet.
 ANNOTATIONS_TO_SKIP = (
     "kubectl.kubernetes.io/last-applied-configuration",
@@ -49,34 +54,6 @@ DEPLOYMENT_PATHS = [
     pointer("spec", "paused"),
 ]
 REPLICASET_PATHS = [pointer("metadata", "uid"), pointer("metadata", "annotations", REVISION)]
-
-
-def template_without_hash(rs: dict[str, Any]) -> dict[str, Any]:
-    template: dict[str, Any] = copy.deepcopy(rs["spec"]["template"])
-    labels = (template.get("metadata") or {}).get("labels")
-    if labels:
-        labels.pop(HASH_LABEL, None)
-    return template
-
-
-def pick_target(deployment: dict[str, Any], owned: list[dict[str, Any]], to_revision: int | None) -> dict[str, Any]:
-    """kubectl's choice: the given revision, else the highest revision below the newest one."""
-    name = deployment["metadata"]["name"]
-    by_revision = {rev: rs for rs in owned if (rev := revision_of(rs)) is not None}
-    if to_revision is not None:
-        if to_revision not in by_revision:
-            known = ", ".join(str(r) for r in sorted(by_revision)) or "none"
-            raise errors.InvalidArgument(
-                f"deployment {name} has no revision {to_revision} (revisions kept: {known}); run rollout_history"
-            )
-        return by_revision[to_revision]
-    revisions = sorted(by_revision)
-    if len(revisions) < 2:
-        raise errors.InvalidArgument(
-            f"deployment {name} has no previous revision to roll back to (revisions kept: "
-            f"{', '.join(map(str, revisions)) or 'none'}); consider scale or isolate instead"
-        )
-    return by_revision[revisions[-2]]
 
 
 def undo_patch(deployment: dict[str, Any], target: dict[str, Any]) -> list[dict[str, Any]]:

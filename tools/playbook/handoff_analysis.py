@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from incident_response.tools.engine.journal import IncidentRow
-from incident_response.tools.mitigate.measures import Measure
+from incident_response.tools.engine.measures import Measure
 from incident_response.tools.playbook.handoff_facts import BadRevision, ClusterFacts, about, clean, first_warnings
 from incident_response.tools.playbook.handoff_models import (
     MAX_EVIDENCE_LINES,

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from incident_response.tools.core.models import ToolResult, Truncation
-from incident_response.tools.mitigate.measures import Measure
+from incident_response.tools.engine.measures import Measure
 from incident_response.tools.playbook.declaration import IncidentInfo
 from incident_response.tools.playbook.recovery_checks import RecoveryCheck, Verdict
 

@@ -16,12 +16,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from incident_response.tools.assess.endpoints import addresses
-from incident_response.tools.assess.events import EventGroup, group_events
-from incident_response.tools.assess.metrics import NEAR_LIMIT_PERCENT, PodUsage
 from incident_response.tools.core.redact import redact
+from incident_response.tools.k8s.backends import addresses
+from incident_response.tools.k8s.events import EventGroup, group_events
 from incident_response.tools.k8s.podstatus import PodRow
 from incident_response.tools.k8s.quantity import human_age, parse_time
+from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage
 from incident_response.tools.k8s.workloads import RolloutProgress
 
 CheckName = Literal["pods", "endpoints", "warnings", "resources", "restarts"]

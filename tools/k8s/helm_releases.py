@@ -1,0 +1,53 @@
+"""Pure facts about helm releases, decoded from the release Secrets helm 3 keeps (values and manifests are dropped)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import json
+from typing import Any
+
+from pydantic import BaseModel
+
+from incident_response.tools.core import errors
+
+GZIP_MAGIC = b"\x1f\x8b"
+MAX_DESCRIPTION = 300
+
+
+class HelmRevision(BaseModel):
+    revision: int
+    status: str
+    chart: str
+    app_version: str | None
+    updated: str | None
+    description: str | None
+
+
+def decode_release(encoded: str) -> dict[str, Any]:
+    """Helm 3 stores base64(gzip(JSON)) in the Secret's `release` key (itself base64 in the API)."""
+    try:
+        inner = base64.b64decode(base64.b64decode(encoded))
+        payload = gzip.decompress(inner) if inner[:2] == GZIP_MAGIC else inner
+        decoded = json.loads(payload)
+    except (binascii.Error, OSError, ValueError) as e:
+        raise errors.InvalidArgument("a helm release Secret could not be decoded (not a helm 3 release?)") from e
+    if not isinstance(decoded, dict):
+        raise errors.InvalidArgument("a helm release Secret holds no release object")
+    return decoded
+
+
+def revision_row(secret: dict[str, Any]) -> HelmRevision:
+    labels = (secret.get("metadata") or {}).get("labels") or {}
+    release = decode_release(str((secret.get("data") or {}).get("release") or ""))
+    info = release.get("info") or {}
+    chart = (release.get("chart") or {}).get("metadata") or {}
+    return HelmRevision(
+        revision=int(release.get("version") or labels.get("version") or 0),
+        status=str(info.get("status") or labels.get("status") or "unknown"),
+        chart=f"{chart.get('name', '?')}-{chart.get('version', '?')}",
+        app_version=chart.get("appVersion"),
+        updated=info.get("last_deployed"),
+        description=(str(info.get("description"))[:MAX_DESCRIPTION] if info.get("description") else None),
+    )
