@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kubectl_runner import Kubectl
+from support.kubectl_runner import Kubectl
 
 from incident_response.sim.serve import RunningSim, run_sim
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import anyio
 import pytest
-from kubectl_runner import Kubectl
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.types import CallToolResult, TextContent, TextResourceContents
+from support.kubectl_runner import Kubectl
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings, resolve_cluster

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from builders import container_status, deployment, node, pod, service, with_resources
-from fakekube import FakeKube
+from support.builders import container_status, deployment, node, pod, service, with_resources
+from support.fakekube import FakeKube
 
 from incident_response.tools.core import errors
 from incident_response.tools.mitigate.isolation import plan_remove_from_service, split_heredoc, with_heredoc

@@ -12,12 +12,11 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 import pytest
+from support.fakekube import FakeKube
 
 from incident_response.tools.engine.journal import CLAIM_LEASE, DB_NAME, Journal, claimer
 from incident_response.tools.engine.pending import ABANDONED, PendingEngine
 from incident_response.tools.engine.plan import KubeWrite, PlanDraft, Precondition, Step, Target
-
-from .fakekube import FakeKube
 
 pytestmark = pytest.mark.anyio
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from builders import NOW, container_status, pod
+from support.builders import NOW, container_status, pod
 
 from incident_response.tools.k8s.podstatus import component_of, kubectl_status, owner_of, pod_row
 

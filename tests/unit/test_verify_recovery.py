@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from builders import NOW, container_status, event, pod, service, ts
+from support.builders import NOW, container_status, event, pod, service, ts
 
 from incident_response.tools.k8s.podstatus import pod_row
 from incident_response.tools.k8s.usage import pod_usage_rows

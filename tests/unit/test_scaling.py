@@ -4,8 +4,8 @@ import shlex
 from typing import Any
 
 import pytest
-from builders import container_status, deployment, hpa, node, pod, with_resources
-from fakekube import FakeKube
+from support.builders import container_status, deployment, hpa, node, pod, with_resources
+from support.fakekube import FakeKube
 
 from incident_response.tools.core import errors
 from incident_response.tools.engine.plan import KubeWrite

@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from support.builders import deployment, node, service
+from support.fakekube import FakeKube
 
 from incident_response.tools.core import errors
 from incident_response.tools.mitigate.canary import find_pair
 from incident_response.tools.playbook.suspects import NodeState, Placement, canary_pairs, node_problems, suspect_nodes
-
-from .builders import deployment, node, service
-from .fakekube import FakeKube
 
 
 def test_a_node_whose_kubelet_stopped_reporting_shows_its_condition_and_taints_once() -> None:

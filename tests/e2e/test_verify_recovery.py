@@ -11,14 +11,13 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.server import MCPServer
+from support.confirm_env import Clock
+from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused, serving
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
 from incident_response.sim.serve import RunningSim
 from incident_response.tools.kube.client import ClusterSource, Kube, ListResult, RealKube
-
-from .confirm_env import Clock
-from .mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused, serving
 
 pytestmark = pytest.mark.anyio
 

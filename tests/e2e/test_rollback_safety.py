@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, refused
 
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
 from incident_response.sim.serve import RunningSim
-
-from .mitigation_env import NS, Env, call, make_env, plan_and_confirm, refused
 
 pytestmark = pytest.mark.anyio
 

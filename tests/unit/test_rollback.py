@@ -2,13 +2,12 @@ import shlex
 from typing import Any
 
 import pytest
+from support.fakekube import FakeKube
 
 from incident_response.tools.core import errors
 from incident_response.tools.engine.plan import KubeWrite
 from incident_response.tools.k8s.workloads import pick_target
 from incident_response.tools.mitigate.rollback import ANNOTATIONS_TO_SKIP, REVISION, plan_rollback, undo_patch
-
-from .fakekube import FakeKube
 
 UID = "dep-uid"
 

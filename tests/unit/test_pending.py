@@ -4,14 +4,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.fakekube import FakeKube
 
 from incident_response.tools.core import errors
 from incident_response.tools.engine.deps import Mode
 from incident_response.tools.engine.journal import Journal
 from incident_response.tools.engine.pending import HumanAnswer, PendingEngine
 from incident_response.tools.engine.plan import KubeWrite, PlanDraft, Step, Target, pointer, precondition
-
-from .fakekube import FakeKube
 
 HUMAN = HumanAnswer(approved=True, approver="alice", channel="cli")
 

@@ -16,13 +16,12 @@ import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 from mcp.types import ElicitRequestFormParams, ElicitResult, Implementation
+from support.confirm_env import NAMESPACE, Env, call, make_env, plan, without_autoscaler
 
 from incident_response.server import approvals_command
 from incident_response.sim.serve import RunningSim
 from incident_response.tools.engine.journal import Journal
 from incident_response.tools.engine.pending import PendingEngine
-
-from .confirm_env import NAMESPACE, Env, call, make_env, plan, without_autoscaler
 
 pytestmark = pytest.mark.anyio
 

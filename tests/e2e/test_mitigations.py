@@ -8,10 +8,9 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused, serving
 
 from incident_response.sim.serve import RunningSim
-
-from .mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused, serving
 
 pytestmark = pytest.mark.anyio
 

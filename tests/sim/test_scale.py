@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from kubectl_runner import Kubectl
+from support.kubectl_runner import Kubectl
 
 from incident_response.sim.resources import PODS
 from incident_response.sim.serve import run_sim

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from mcp import Client
 from mcp.server import MCPServer
+from support.journals import OLD_SCHEMA
+from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, refused
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
@@ -19,9 +21,6 @@ from incident_response.sim.serve import RunningSim
 from incident_response.tools.engine.journal import DB_NAME, Journal
 from incident_response.tools.k8s.workloads import REVISION
 from incident_response.tools.kube.client import ClusterSource, RealKube
-
-from .mitigation_env import NS, Env, call, make_env, plan_and_confirm, refused
-from .test_incident_journal import OLD_SCHEMA
 
 pytestmark = pytest.mark.anyio
 

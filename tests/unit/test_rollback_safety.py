@@ -6,6 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from support.builders import NOW, container_status, deployment, pod, replicaset, ts
+from support.fakekube import FakeKube
 
 from incident_response.tools.assess.rollback_safety import (
     Observed,
@@ -27,9 +29,6 @@ from incident_response.tools.playbook.rollback_checks import (
     migrations_item,
     template_signs,
 )
-
-from .builders import NOW, container_status, deployment, pod, replicaset, ts
-from .fakekube import FakeKube
 
 
 def history(*ages: timedelta) -> list[dict[str, Any]]:

@@ -8,12 +8,11 @@ from pathlib import Path
 import anyio
 import pytest
 from mcp import Client
+from support.confirm_env import NAMESPACE, Env, call, make_env, plan, without_autoscaler
+from support.equivalence import assert_equivalent, snapshot
+from support.kubectl_runner import Kubectl
 
 from incident_response.sim.serve import RunningSim
-
-from .confirm_env import NAMESPACE, Env, call, make_env, plan, without_autoscaler
-from .equivalence import assert_equivalent, snapshot
-from .kubectl_runner import Kubectl
 
 pytestmark = pytest.mark.anyio
 

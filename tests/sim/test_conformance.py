@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 from conftest import SimFactory
-from kubectl_runner import Kubectl
+from support.kubectl_runner import Kubectl
 
 from incident_response.sim.resources import DEPLOYMENTS, NODES, PODS, REPLICASETS
 from incident_response.sim.scenarios import SCENARIOS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from support.builders import hpa
 
 from incident_response.tools.decide.evaluate import hpa_wanted
 from incident_response.tools.playbook.rules import Facts, Poisoning, decide
@@ -20,8 +21,6 @@ from incident_response.tools.playbook.trees import (
     rollback_tree,
     scale_tree,
 )
-
-from .builders import hpa
 
 NS = "shop"
 QUIET = Elsewhere(NS)

@@ -7,6 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from support.builders import container_status, deployment, event, hpa, node, pod, replicaset, service
+from support.fakekube import FakeKube
+
 from incident_response.tools.assess.namespace import (
     MAX_LISTED_HPAS,
     MAX_LISTED_ROLLOUTS,
@@ -16,9 +19,6 @@ from incident_response.tools.assess.namespace import (
 )
 from incident_response.tools.core import errors
 from incident_response.tools.decide.evaluate import scale_facts
-
-from .builders import container_status, deployment, event, hpa, node, pod, replicaset, service
-from .fakekube import FakeKube
 
 
 class ListOnly(FakeKube):

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from support.mitigation_env import NS, Env, approve_as_cli, call, make_env, refused
 
 from incident_response.sim.scenarios.helm import release_secret
 from incident_response.sim.serve import RunningSim
@@ -26,8 +27,6 @@ from incident_response.tools.core import errors
 from incident_response.tools.engine.journal import Journal
 from incident_response.tools.k8s.helm_releases import HelmRevision
 from incident_response.tools.mitigate.helm_rollback import pick_revision
-
-from .mitigation_env import NS, Env, approve_as_cli, call, make_env, refused
 
 pytestmark = pytest.mark.anyio
 

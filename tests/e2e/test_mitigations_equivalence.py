@@ -17,14 +17,13 @@ import anyio
 import anyio.to_thread
 import pytest
 from mcp import Client
+from support.equivalence import assert_equivalent, snapshot
+from support.kubectl_runner import Kubectl
+from support.mitigation_env import NS, Env, call, make_env
 
 from incident_response.sim.serve import RunningSim
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.isolation import split_heredoc
-
-from .equivalence import assert_equivalent, snapshot
-from .kubectl_runner import Kubectl
-from .mitigation_env import NS, Env, call, make_env
 
 pytestmark = pytest.mark.anyio
 
