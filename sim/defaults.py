@@ -83,8 +83,11 @@ def apply_defaults(res: ResourceType, obj: Obj, taken_cluster_ips: set[str]) -> 
     elif res is HPAS and isinstance(spec, dict):
         spec.setdefault("minReplicas", 1)
     elif res is NAMESPACES:
-        obj.setdefault("spec", {"finalizers": ["kubernetes"]})
-        obj.setdefault("status", {"phase": "Active"})
+        # setdefault twice: a protobuf body (kubectl create namespace) carries an empty spec and status
+        if isinstance(obj.setdefault("spec", {}), dict):
+            obj["spec"].setdefault("finalizers", ["kubernetes"])
+        if isinstance(obj.setdefault("status", {}), dict):
+            obj["status"].setdefault("phase", "Active")
         labels = obj.setdefault("metadata", {}).setdefault("labels", {})
         if isinstance(labels, dict):
             labels.setdefault("kubernetes.io/metadata.name", obj["metadata"].get("name", ""))

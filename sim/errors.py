@@ -116,16 +116,6 @@ def gone(message: str) -> ApiError:
     return ApiError(410, "Expired", message)
 
 
-def unsupported_media_type(content_type: str) -> ApiError:
-    return ApiError(
-        415,
-        "UnsupportedMediaType",
-        "the body of the request was in an unknown format - accepted media types include: application/json, "
-        "application/yaml, application/json-patch+json, application/merge-patch+json, "
-        f"application/strategic-merge-patch+json (got {content_type})",
-    )
-
-
 def method_not_allowed(message: str) -> ApiError:
     return ApiError(405, "MethodNotAllowed", message)
 
