@@ -1,23 +1,36 @@
 """`incident-response-mcp pending | approve TOKEN | deny TOKEN`: the human's side of a pending command.
 
 These run in the human's own terminal, outside the agent's reach, and write to the same journal as the server
-(pass the same `--state-dir`). The approver is the OS user running the command; the channel is `cli`.
+(pass the same `--state-dir`). The approver is the OS user running the command (by uid, not by $USER, which any
+process can set). `approve` shows the plan and asks y/N when stdin is a terminal; without one it approves only with
+`--yes`, and the journal records that approval as non-interactive (see tools/approvals.py for the channels).
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
+import pwd
+import re
+import shlex
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from incident_response.server import config
+from incident_response.tools.engine.approvals import CLI_NON_INTERACTIVE, CLI_TERMINAL
 from incident_response.tools.engine.journal import DB_NAME, Journal
 from incident_response.tools.engine.pending import CommandResult, HumanAnswer, PendingEngine
-from incident_response.tools.engine.plan import PendingCommand, render_diff
+from incident_response.tools.engine.plan import PendingCommand, render_diff, target_text
+
+# The options of approve and deny: (flags, options taking a value). Any other argument is the token.
+OPTIONS = {
+    "approve": (("-h", "--help", "-y", "--yes"), ("--state-dir",)),
+    "deny": (("-h", "--help"), ("--state-dir", "--reason")),
+}
+VERBS = tuple(OPTIONS)
 
 
 def add_parsers(commands: Any) -> None:
@@ -26,13 +39,66 @@ def add_parsers(commands: Any) -> None:
     )
     _state_dir_argument(pending)
     pending.set_defaults(run=run_pending)
-    for verb, help_text in (("approve", "approve a pending command"), ("deny", "deny a pending command")):
-        parser = commands.add_parser(verb, help=help_text, description=f"{help_text.capitalize()} by its token.")
-        parser.add_argument("token", help="the token the assistant showed")
-        _state_dir_argument(parser)
-        if verb == "deny":
-            parser.add_argument("--reason", help="why, for the incident timeline")
-        parser.set_defaults(run=run_decide, approved=verb == "approve")
+    approve = commands.add_parser(
+        "approve",
+        help="approve a pending command",
+        description="Show a pending command and approve it by its token. On a terminal it asks y/N first; without "
+        "one (a script, another program) it approves only with --yes, and the journal records a non-interactive "
+        "approval.",
+        allow_abbrev=False,  # an abbreviation could look like a token that starts with '-'
+    )
+    approve.add_argument("token", help="the token the assistant showed (it may start with '-')")
+    approve.add_argument(
+        "-y", "--yes", action="store_true", help="approve without asking (recorded as a non-interactive approval)"
+    )
+    _state_dir_argument(approve)
+    approve.set_defaults(run=run_decide, approved=True)
+    deny = commands.add_parser(
+        "deny",
+        help="deny a pending command",
+        description="Show a pending command and deny it by its token, so it can never run. Never asks: refusing is "
+        "always safe.",
+        allow_abbrev=False,
+    )
+    deny.add_argument("token", help="the token the assistant showed (it may start with '-')")
+    deny.add_argument("--reason", help="why, for the incident timeline")
+    _state_dir_argument(deny)
+    deny.set_defaults(run=run_decide, approved=False, yes=False)
+
+
+def token_positional(arguments: Sequence[str]) -> list[str]:
+    """`approve TOKEN` for every token: argparse reads a token starting with '-' as an unknown option, so the one
+    argument that is neither an option of ours nor an option's value moves behind `--`, where argparse takes it as
+    the positional. `arguments` starts with the verb."""
+    verb, rest = arguments[0], list(arguments[1:])
+    flags, valued = OPTIONS[verb]
+    options: list[str] = []
+    positionals: list[str] = []
+    index = 0
+    while index < len(rest):
+        argument = rest[index]
+        if argument == "--":
+            positionals += rest[index + 1 :]
+            break
+        if argument in valued:
+            options += rest[index : index + 2]
+            index += 2
+            continue
+        if argument in flags or argument.startswith(tuple(f"{o}=" for o in valued)):
+            options.append(argument)
+        else:
+            positionals.append(argument)
+        index += 1
+    if len(positionals) > 1:
+        # argparse would blame the token; the likelier mistake is a misspelt option.
+        print(
+            f"incident-response-mcp {verb}: expected one token, got {len(positionals)}: "
+            f"{', '.join(map(repr, positionals))}. Is one of them a misspelt option? {verb} takes "
+            f"{', '.join((*flags, *valued))}.",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    return [verb, *options, "--", *positionals] if positionals else [verb, *options]
 
 
 def _state_dir_argument(parser: argparse.ArgumentParser) -> None:
@@ -55,19 +121,44 @@ def open_engine(args: argparse.Namespace) -> PendingEngine | None:
 
 
 def os_user() -> str:
+    """The OS account this process runs as, from its real uid: $USER and $LOGNAME are whatever the caller set."""
+    uid = os.getuid()
     try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid {os.getuid()}"
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+CONTEXT_FLAG = re.compile(r"--context[= ](\S+)")
+
+
+def cluster_text(plan: dict[str, Any]) -> str:
+    """The cluster a plan was made for: what the plan records, else the kubeconfig context its command names."""
+    recorded = plan.get("cluster")
+    if isinstance(recorded, dict):
+        parts = [f"{key} {value}" for key, value in recorded.items() if isinstance(value, str) and value]
+        if parts:
+            return ", ".join(parts)
+    if isinstance(recorded, str) and recorded:
+        return recorded
+    found = CONTEXT_FLAG.search(str(plan.get("command") or ""))
+    return f"context {shlex.split(found.group(1))[0]}" if found else "the server's current context"
+
+
+def plan_view(cmd: PendingCommand) -> dict[str, Any]:
+    return cmd.model_dump(mode="json") | {"command": cmd.command}
 
 
 def describe(cmd: PendingCommand, state: str) -> str:
     age = (datetime.now(UTC) - cmd.created_at).total_seconds()
     left = (cmd.expires_at - datetime.now(UTC)).total_seconds()
+    plan = plan_view(cmd)
     lines = [
         f"token   {cmd.token}",
         f"state   {state}   risk {cmd.risk}   age {age:.0f}s   expires in {max(left, 0):.0f}s",
         f"        {cmd.summary}",
+        f"target  {target_text(plan)}",
+        f"cluster {cluster_text(plan)}",
         f"command {cmd.command}",
         "diff",
         render_diff(cmd.diff),
@@ -92,9 +183,21 @@ def run_pending(args: argparse.Namespace) -> int:
     return 0
 
 
-def decide(engine: PendingEngine, token: str, *, approved: bool, reason: str | None = None) -> CommandResult:
-    """Record a human decision made at the terminal. The demo uses this same function to approve as the human."""
-    return engine.decide(token, HumanAnswer(approved=approved, approver=os_user(), channel="cli", reason=reason))
+def decide(
+    engine: PendingEngine, token: str, *, approved: bool, reason: str | None = None, channel: str = CLI_TERMINAL
+) -> CommandResult:
+    """Record a decision made by this OS user. The demo uses this same function to approve as the human."""
+    return engine.decide(token, HumanAnswer(approved=approved, approver=os_user(), channel=channel, reason=reason))
+
+
+def ask(question: str) -> bool:
+    """y/N on the terminal; anything but y or yes (end of input, Ctrl-C included) is no."""
+    try:
+        answer = input(question)
+    except (EOFError, KeyboardInterrupt):
+        print()
+        return False
+    return answer.strip().lower() in ("y", "yes")
 
 
 def run_decide(args: argparse.Namespace) -> int:
@@ -102,9 +205,24 @@ def run_decide(args: argparse.Namespace) -> int:
     if engine is None:
         return 1
     found = engine.get(args.token)
+    interactive = sys.stdin.isatty()
+    channel = CLI_TERMINAL if interactive and not args.yes else CLI_NON_INTERACTIVE
     if found is not None:
         print(describe(found[1], found[0].state))
-    result = decide(engine, args.token, approved=args.approved, reason=getattr(args, "reason", None))
+        print()
+        if args.approved and found[0].state == "pending" and not args.yes:
+            if not interactive:
+                print(
+                    "incident-response-mcp: stdin is not a terminal, so nobody can answer y/N here. Run this in your "
+                    "own terminal, or add --yes to approve without asking (the journal records a non-interactive "
+                    "approval). Nothing was approved.",
+                    file=sys.stderr,
+                )
+                return 2
+            if not ask(f"Approve exactly this command on {cluster_text(plan_view(found[1]))}? [y/N] "):
+                print("not approved: nothing changed; the token is still pending.")
+                return 1
+    result = decide(engine, args.token, approved=args.approved, reason=getattr(args, "reason", None), channel=channel)
     print(f"{result.status}: {result.message}")
     if result.status == "approved":
         print("The assistant can now run it with confirm_command; it will re-check the cluster first.")

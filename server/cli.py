@@ -28,6 +28,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     # `serve` is the default: no subcommand, or only serve's flags, means serve.
     if not arguments or (arguments[0].startswith("-") and arguments[0] not in ("-h", "--help")):
         arguments = ["serve", *arguments]
+    from incident_response.server import approvals_command
+
+    if arguments[0] in approvals_command.VERBS:
+        # A token may start with '-' (older ones do): make it the positional, as `approve TOKEN` promises.
+        arguments = approvals_command.token_positional(arguments)
     args = parser.parse_args(arguments)
     if args.command is None:
         parser.print_help(sys.stderr)

@@ -62,6 +62,7 @@ async def walkthrough(out: TextIO) -> int:
     from incident_response.server.app import build_server
     from incident_response.server.config import Settings
     from incident_response.sim.serve import run_sim
+    from incident_response.tools.engine.approvals import CLI_NON_INTERACTIVE
     from incident_response.tools.engine.journal import Journal
     from incident_response.tools.engine.pending import PendingEngine
     from incident_response.tools.kube.client import ClusterSource
@@ -133,10 +134,11 @@ async def walkthrough(out: TextIO) -> int:
             p.title("The human approves")
             p.say(
                 "This demo now acts as the on-call human. It approves through the same code path as\n"
-                f"  incident-response-mcp approve {plan['token']} --state-dir {settings.state_dir}"
+                f"  incident-response-mcp approve {plan['token']} --yes --state-dir {settings.state_dir}\n"
+                "(no one answers a y/N question here, so the journal records a non-interactive approval)"
             )
             engine = PendingEngine(Journal(settings.state_dir))
-            decision = approvals_command.decide(engine, plan["token"], approved=True)
+            decision = approvals_command.decide(engine, plan["token"], approved=True, channel=CLI_NON_INTERACTIVE)
             p.say(f"status: {decision.status} ({decision.message})")
 
             p.title("confirm_command(token)")

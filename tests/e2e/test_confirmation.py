@@ -261,7 +261,9 @@ def stdio_server(env: Env, pidfile: Path) -> StdioServerParameters:
 
 def cli(env: Env, *argv: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-c", "from incident_response.server.cli import main; main()", *argv]
-    return subprocess.run([*command, "--state-dir", str(env.state)], capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [*command, "--state-dir", str(env.state)], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+    )
 
 
 async def test_journal_tells_the_whole_story_after_sigkill_and_restart(env: Env, tmp_path: Path) -> None:
@@ -273,7 +275,7 @@ async def test_journal_tells_the_whole_story_after_sigkill_and_restart(env: Env,
             async with Client(stdio_server(env, pidfile)) as c:
                 p = await plan(c, env)
                 assert (await call(c, "confirm_command", token=p["token"]))["status"] == "awaiting_approval"
-                approved = await anyio.to_thread.run_sync(lambda: cli(env, "approve", p["token"]))
+                approved = await anyio.to_thread.run_sync(lambda: cli(env, "approve", p["token"], "--yes"))
                 assert approved.returncode == 0, approved.stderr
                 assert (await call(c, "confirm_command", token=p["token"]))["status"] == "succeeded"
                 left = await plan(c, env, to_revision=1)
@@ -287,7 +289,8 @@ async def test_journal_tells_the_whole_story_after_sigkill_and_restart(env: Env,
     assert [item["token"] for item in listed["commands"]] == [left["token"]]
     journal = Journal(env.state)
     story = [(e.kind, e.actor, e.channel) for e in journal.events(token=p["token"])]
-    assert story == [("proposed", None, None), ("approved", getpass.getuser(), "cli"), ("claimed", None, None),
+    assert story == [("proposed", None, None), ("approved", getpass.getuser(), "cli (non-interactive)"),
+                     ("claimed", None, None),
                      ("executed", None, None)]  # fmt: skip
     executed = journal.events(token=p["token"])[-1]
     assert executed.detail and executed.detail["status"] == "succeeded"

@@ -58,8 +58,12 @@ def utcnow() -> datetime:
 
 
 def new_token() -> str:
-    """256 random bits, URL-safe: nothing to guess, nothing to quote in a shell."""
-    return secrets.token_urlsafe(32)
+    """256 random bits, URL-safe: nothing to guess, nothing to quote in a shell. Never starting with '-' (one in 64
+    would), which `approve TOKEN` and most command lines would read as an option; the redraw costs < 0.03 bits."""
+    while True:
+        token = secrets.token_urlsafe(32)
+        if not token.startswith("-"):
+            return token
 
 
 def _epoch(value: datetime) -> float:
@@ -89,13 +93,13 @@ class PendingEngine:
         *,
         ttl: timedelta = DEFAULT_TTL,
         clock: Callable[[], datetime] = utcnow,
-        token_factory: Callable[[], str] = new_token,
+        token_factory: Callable[[], str] | None = None,
         exec_runner: ExecRunner | None = None,
     ) -> None:
         self.journal = journal
         self.ttl = ttl
         self.clock = clock
-        self.token_factory = token_factory
+        self.token_factory = token_factory or new_token
         self.exec_runner = exec_runner
 
     def approve_hint(self, token: str) -> str:

@@ -1,0 +1,58 @@
+"""Who may approve, through which channel, and what each channel proves.
+
+A channel is recorded with every decision (journal column `decided_channel`, results' `approval_channel`). Only an
+answer typed at the approve command's y/N prompt in a terminal counts as a human verified by this server; every
+other channel is recorded as what it is.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Literal
+
+# `incident-response-mcp approve` answered y at its prompt in a terminal (deny: run from a terminal).
+CLI_TERMINAL = "cli"
+# The OS user ran approve with --yes, or deny, without a terminal: a script or another program may have.
+CLI_NON_INTERACTIVE = "cli (non-interactive)"
+# The human answered in the MCP client's dialog: the client attests it, the server cannot tell.
+ELICITATION = "elicitation"
+# Full mode runs without any approval.
+NO_APPROVAL = "none (full mode)"
+
+HUMAN_VERIFIED = frozenset({CLI_TERMINAL})
+
+Approvals = Literal["any", "cli"]
+APPROVALS: tuple[Approvals, ...] = ("any", "cli")
+
+
+def human_verified(channel: str | None) -> bool:
+    """True only when this server saw a human answer (the terminal prompt); an attestation is not a verification."""
+    return channel in HUMAN_VERIFIED
+
+
+def attestation(channel: str | None) -> str:
+    """What an approval through `channel` shows, in words for the journal and the handoff."""
+    return {
+        CLI_TERMINAL: "a human answered y at a terminal as this OS user",
+        CLI_NON_INTERACTIVE: "this OS user approved without a terminal prompt (--yes)",
+        ELICITATION: "attested by the named MCP client, not verified as human",
+        NO_APPROVAL: "no approval (full mode)",
+    }.get(channel or "", "unknown channel")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling a tool: the authenticated HTTP principal, or the local stdio client (no principal)."""
+
+    transport: Literal["stdio", "http"] = "stdio"
+    principal: str | None = None
+
+    def describe(self) -> str:
+        return f"HTTP principal {self.principal!r}" if self.transport == "http" else "the local stdio client"
+
+
+LOCAL = Caller()
+# Set by the server around every tool call (it knows the transport and the credential); the pending engine reads it
+# when it records who planned, approved or confirms. The CLI never sets it: it is the local OS user.
+CALLER: ContextVar[Caller] = ContextVar("incident_response_caller", default=LOCAL)
