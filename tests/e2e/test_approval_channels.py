@@ -14,13 +14,12 @@ from pathlib import Path
 import anyio
 import pytest
 from mcp import Client
+from support.confirm_env import Env, call, make_env, plan
 
 from incident_response.sim.serve import RunningSim
 from incident_response.tools.engine import pending
 from incident_response.tools.engine.approvals import CLI_NON_INTERACTIVE
 from incident_response.tools.engine.journal import Journal
-
-from .confirm_env import Env, call, make_env, plan
 
 pytestmark = pytest.mark.anyio
 
