@@ -168,13 +168,14 @@ class ToolSet:
 
 def forbid_unknown_arguments(tool: Tool) -> None:
     """A misspelt argument (`to_revison=2`) is a tool error naming it, never silently dropped so that a default
-    (the previous revision) is planned instead. The input schema says so too (additionalProperties: false)."""
+    (the previous revision) is planned instead. The input schema says so too (additionalProperties: false).
+
+    Validation is strict as well: a boolean is not a count (`replicas: true` is not 1), a string not a number or a
+    boolean. The error names the argument and never repeats its value (a megabyte token, a secret pasted by mistake).
+    """
     lenient = tool.fn_metadata.arg_model
-    strict = type(
-        lenient.__name__,
-        (lenient,),
-        {"__module__": lenient.__module__, "model_config": ConfigDict(**{**lenient.model_config, "extra": "forbid"})},
-    )
+    config = ConfigDict(**{**lenient.model_config, "extra": "forbid", "strict": True, "hide_input_in_errors": True})
+    strict = type(lenient.__name__, (lenient,), {"__module__": lenient.__module__, "model_config": config})
     tool.fn_metadata.arg_model = strict
     tool.parameters = {**tool.parameters, "additionalProperties": False}  # what the strict model's schema adds
 

@@ -28,6 +28,7 @@ from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.pending import CommandResult, HumanAnswer
 from incident_response.tools.engine.plan import Change, PendingCommand, render_diff
+from incident_response.tools.k8s.args import Token
 
 
 def elicitation_approver(ctx: Context) -> str:
@@ -110,7 +111,7 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
 
     def confirm_command(
         deps: Deps,
-        token: Annotated[str, Field(description="The token a planning tool returned.")],
+        token: Annotated[Token, Field(description="The token a planning tool returned.")],
         approval: Annotated[ElicitationResult[Confirm], Resolve(ask_human)],
         approver: Annotated[str, Resolve(elicitation_approver)],
     ) -> CommandResult:
@@ -133,7 +134,7 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
         return deps.pending.confirm(token, mode=deps.mode, kube=deps.kube, answer=answer)
 
     def cancel_command(
-        deps: Deps, token: Annotated[str, Field(description="The token of the pending command to cancel.")]
+        deps: Deps, token: Annotated[Token, Field(description="The token of the pending command to cancel.")]
     ) -> CommandResult:
         """Cancel a pending command so it can never run (for example after planning something else instead)."""
         return deps.pending.cancel(token, actor="agent")

@@ -12,15 +12,14 @@ from pydantic import Field
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult, Truncation
 from incident_response.tools.engine.deps import Deps
+from incident_response.tools.k8s.args import SelectorText
 from incident_response.tools.k8s.podstatus import PodRow, pod_row
 from incident_response.tools.kube.client import Kube
 
 # How many pods one call reads from the API at most; beyond it the answer says it is truncated.
 FETCH_LIMIT = 2000
 
-Selector = Annotated[
-    str | None, Field(description="Label selector as kubectl takes it: app=web,version!=v2", max_length=1000)
-]
+Selector = Annotated[SelectorText | None, Field(description="Label selector as kubectl takes it: app=web,version!=v2")]
 
 
 @dataclass

@@ -17,6 +17,7 @@ from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.k8s import backends, capacity, labels
+from incident_response.tools.k8s.args import Revision
 from incident_response.tools.k8s.quantity import human_age, memory_text, parse_quantity
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT
 from incident_response.tools.k8s.workloads import images_of, owned_by, revision_of, rollout_time
@@ -93,7 +94,7 @@ def evaluate_decision(
         str | None, Field(description="Deployment to evaluate (for ISOLATE: the culprit); default the assessment's.")
     ] = None,
     to_revision: Annotated[
-        int | None, Field(description="ROLLBACK: the revision to go back to; default the previous one.", ge=1)
+        Revision | None, Field(description="ROLLBACK: the revision to go back to; default the previous one.")
     ] = None,
     data_integrity_at_risk: Annotated[
         bool | None, Field(description="ISOLATE: is data being corrupted or lost? (the human's answer)")

@@ -55,7 +55,7 @@ Selector = tuple[Requirement, ...]
 
 
 def _split(text: str) -> list[str]:
-    """Split on commas outside parentheses."""
+    """Split on commas outside parentheses (empty parts kept: the caller refuses them, as kubectl does)."""
     parts, depth, current = [], 0, ""
     for ch in text:
         if ch == "(":
@@ -68,13 +68,24 @@ def _split(text: str) -> list[str]:
         else:
             current += ch
     parts.append(current)
-    return [p for p in parts if p.strip()]
+    return parts
 
 
 def parse(text: str) -> Selector:
     """Parse a kubectl label selector; raises InvalidArgument with kubectl's kind of hint."""
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in text):
+        raise errors.InvalidArgument(
+            f"label selector {text!r} contains a control character (a newline?); give it on one line"
+        )
+    if not text.strip():
+        raise errors.InvalidArgument("the label selector is empty; name the pods, e.g. app=web,version=bad")
     requirements: list[Requirement] = []
     for part in _split(text):
+        if not part.strip():
+            raise errors.InvalidArgument(
+                f"label selector {text!r} has an empty requirement (two commas in a row, or a comma at either end); "
+                "use kubectl's form (app=web,version=bad)"
+            )
         if m := _SET.match(part):
             values = tuple(v.strip() for v in m.group(4).split(",") if v.strip())
             if not values or not all(_VALUE_ONLY.match(v) for v in values):
@@ -89,8 +100,6 @@ def parse(text: str) -> Selector:
             raise errors.InvalidArgument(
                 f"label selector {text!r} is not valid at {part.strip()!r}; use kubectl's form (app=web,version=bad)"
             )
-    if not requirements:
-        raise errors.InvalidArgument("the label selector is empty; name the pods, e.g. app=web,version=bad")
     return tuple(requirements)
 
 

@@ -16,14 +16,18 @@ from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import Change, PlanDraft, Step, Target, patch_step, precondition
 from incident_response.tools.k8s import backends
+from incident_response.tools.k8s.args import PositiveReplicas
 from incident_response.tools.k8s.workloads import deployment_selector
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.scaling import (
+    ALLOW_LARGE,
     DEPLOYMENT_PATHS,
+    check_replica_bound,
     current_replicas,
     growth_warning,
     hpa_bounds,
     managing_hpa,
+    replica_ceiling,
     scale_command,
 )
 from incident_response.tools.playbook import suspects
@@ -113,7 +117,8 @@ def shift_traffic(
     namespace: Annotated[str, Field(description="Namespace of both deployments.")],
     from_deployment: Annotated[str, Field(description="The broken deployment, scaled to 0 last.")],
     to_deployment: Annotated[str, Field(description="The healthy deployment, scaled up first.")],
-    replicas: Annotated[int, Field(description="Replicas the healthy deployment should have.", ge=1)],
+    replicas: Annotated[PositiveReplicas, Field(description="Replicas the healthy deployment should have.")],
+    allow_large: Annotated[bool, Field(description=ALLOW_LARGE)] = False,
 ) -> Proposal:
     """Plan moving traffic from a broken deployment to a healthy one behind the same Service: scale the healthy one
     up, then the broken one to zero (two kubectl scale commands, run in order; execution stops at the first failed
@@ -121,6 +126,8 @@ def shift_traffic(
     kube = deps.kube
     broken = kube.get("deployments", check_name(from_deployment, "deployment"), namespace)
     healthy = kube.get("deployments", check_name(to_deployment, "deployment"), namespace)
+    check_replica_bound("replicas", replicas, current_replicas(healthy) + current_replicas(broken),
+                        allow_large=allow_large, ceiling=replica_ceiling())  # fmt: skip
     draft = two_sided(kube, "shift_traffic", namespace, broken, healthy, replicas, shrink_first=False)
     return deps.pending.propose(draft, deps.mode)
 
@@ -143,14 +150,19 @@ def rollback_canary(
     namespace: Annotated[str, Field(description="Namespace of the app.")],
     app: Annotated[str, Field(description="App name: its deployments are <app>-canary and <app>-stable.")],
     stable_replicas: Annotated[
-        int | None, Field(description="Replicas for stable; default stable's plus the canary's (full capacity).", ge=1)
+        PositiveReplicas | None, Field(description="Replicas for stable; default stable's plus the canary's.")
     ] = None,
+    allow_large: Annotated[bool, Field(description=ALLOW_LARGE)] = False,
 ) -> Proposal:
     """Plan a canary rollback: scale the canary to zero, then the stable deployment to full capacity (kubectl
     scale, in order; execution stops at the first failed step). Use it when the canary is the problem. Nothing
     changes until the token is confirmed with confirm_command."""
     kube = deps.kube
     canary, stable = find_pair(kube, namespace, check_name(app, "app"))
-    target = stable_replicas or current_replicas(stable) + current_replicas(canary)
+    both = current_replicas(stable) + current_replicas(canary)
+    if stable_replicas is not None:
+        check_replica_bound("stable_replicas", stable_replicas, both, allow_large=allow_large,
+                            ceiling=replica_ceiling())  # fmt: skip
+    target = stable_replicas or both
     draft = two_sided(kube, "rollback_canary", namespace, canary, stable, target, shrink_first=True)
     return deps.pending.propose(draft, deps.mode)

@@ -23,6 +23,7 @@ from incident_response.tools.core import commands, errors
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import Change, ExecRun, PlanDraft, Step, Target, pointer, precondition
+from incident_response.tools.k8s.args import Revision
 from incident_response.tools.k8s.helm_releases import HelmRevision, revision_row
 from incident_response.tools.kube.client import Kube
 
@@ -118,7 +119,7 @@ def rollback_helm_release(
     namespace: Annotated[str, Field(description="Namespace of the release.")],
     release: Annotated[str, Field(description="Helm release name.")],
     revision: Annotated[
-        int | None, Field(description="Revision to return to; default the previous one, as helm rollback.", ge=1)
+        Revision | None, Field(description="Revision to return to; default the previous one, as helm rollback.")
     ] = None,
 ) -> Proposal:
     """Plan a rollback of a helm release to an earlier revision (helm rollback). Nothing changes until the returned

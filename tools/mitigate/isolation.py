@@ -27,6 +27,7 @@ from incident_response.tools.engine.plan import (
     precondition,
 )
 from incident_response.tools.k8s import backends, labels
+from incident_response.tools.k8s.args import SelectorText
 from incident_response.tools.kube.client import Kube
 
 POLICY_PREFIX = "incident-isolate-"
@@ -204,7 +205,7 @@ def remove_pods_from_service(
     deps: Deps,
     namespace: Annotated[str, Field(description="Namespace of the service and pods.")],
     service: Annotated[str, Field(description="Service the pods should stop receiving traffic from.")],
-    selector: Annotated[str, Field(description="Label selector of the pods to remove, e.g. app=api,version=bad.")],
+    selector: Annotated[SelectorText, Field(description="Pods to remove, e.g. app=api,version=bad.")],
     label: Annotated[
         str | None, Field(description="Service-selector label to remove; default: one no ReplicaSet selects by.")
     ] = None,
@@ -357,7 +358,7 @@ def plan_delete_policy(kube: Kube, namespace: str, name: str, restores: str) -> 
 def isolate_network(
     deps: Deps,
     namespace: Annotated[str, Field(description="Namespace of the pods.")],
-    selector: Annotated[str, Field(description="Label selector of the pods to isolate, e.g. app=api,version=bad.")],
+    selector: Annotated[SelectorText, Field(description="Pods to isolate, e.g. app=api,version=bad.")],
     name: Annotated[
         str | None, Field(description="Suffix of the policy name incident-isolate-<name>; default from the selector.")
     ] = None,

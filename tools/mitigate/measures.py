@@ -19,6 +19,7 @@ from incident_response.tools.engine.measures import Measure, measure_of
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import KubeWrite, PendingCommand, PlanDraft, pointer_parts
 from incident_response.tools.k8s import labels
+from incident_response.tools.k8s.args import Token
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate import isolation, memory, nodes, scaling, traffic
 
@@ -88,7 +89,7 @@ def plan_restore(kube: Kube, token: str, plan: PendingCommand) -> PlanDraft:
 
 def restore_measure(
     deps: Deps,
-    measure_id: Annotated[str, Field(description="The measure_id from list_temporary_measures.")],
+    measure_id: Annotated[Token, Field(description="The measure_id from list_temporary_measures.")],
 ) -> Proposal:
     """Plan restoring one temporary measure (uncordon, delete the isolation policy, put the label, selector, backend,
     HPA bounds or limit back). Restoring is itself a pending command: nothing changes until it is confirmed."""

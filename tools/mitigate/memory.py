@@ -12,6 +12,7 @@ from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import PlanDraft, Target, diff_values, pointer, precondition
 from incident_response.tools.k8s import backends, capacity
+from incident_response.tools.k8s.args import MemoryQuantity
 from incident_response.tools.k8s.podstatus import restart_count
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity
 from incident_response.tools.k8s.workloads import deployment_selector
@@ -30,7 +31,7 @@ def memory_patch(container: str, limit: str | None) -> dict[str, Any]:
 def check_limit(deployment: dict[str, Any], container: str, limit: str) -> tuple[int, dict[str, Any]]:
     """Validate the new limit against the container; returns (container index, container)."""
     name = backends.name_of(deployment)
-    if not QUANTITY.match(limit) or not parse_quantity(limit):
+    if not QUANTITY.fullmatch(limit) or not parse_quantity(limit):
         raise errors.InvalidArgument(
             f"memory limit {limit!r} is not a valid memory quantity; use a form like 512Mi, 1Gi or 1073741824"
         )
@@ -132,7 +133,7 @@ def set_memory_limit(
     namespace: Annotated[str, Field(description="Namespace of the deployment.")],
     deployment: Annotated[str, Field(description="Deployment name.")],
     container: Annotated[str, Field(description="Container name in the pod template.")],
-    limit: Annotated[str, Field(description="New memory limit, a Kubernetes quantity such as 768Mi or 1Gi.")],
+    limit: Annotated[MemoryQuantity, Field(description="New memory limit, a quantity such as 768Mi or 1Gi.")],
 ) -> Proposal:
     """Plan raising (or setting) a container's memory limit (kubectl patch deployment), the fix for OOMKilled pods.
     It triggers a rolling restart. Shows the OOMKill evidence; the old limit is recorded as a temporary measure.

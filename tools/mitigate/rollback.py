@@ -26,6 +26,7 @@ from incident_response.tools.engine.plan import (
     pointer,
     precondition,
 )
+from incident_response.tools.k8s.args import Revision
 from incident_response.tools.k8s.workloads import (
     REVISION,
     deployment_selector,
@@ -148,7 +149,7 @@ def rollback_deployment(
     namespace: Annotated[str, Field(description="Namespace of the deployment.")],
     deployment: Annotated[str, Field(description="Deployment name.")],
     to_revision: Annotated[
-        int | None, Field(description="Revision to return to; default the previous one, as kubectl rollout undo.", ge=1)
+        Revision | None, Field(description="Revision to return to; default the previous one, as kubectl rollout undo.")
     ] = None,
 ) -> Proposal:
     """Plan a rollback of a deployment to an earlier revision (kubectl rollout undo). Nothing changes until the

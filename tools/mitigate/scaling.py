@@ -28,12 +28,14 @@ from incident_response.tools.engine.plan import (
     precondition,
 )
 from incident_response.tools.k8s import backends, capacity
+from incident_response.tools.k8s.args import PositiveReplicas, Replicas
 from incident_response.tools.k8s.workloads import deployment_selector
 from incident_response.tools.kube.client import Kube
 
 LARGE_FACTOR = 10
 DEFAULT_CEILING = 100
 CEILING_ENV = "INCIDENT_RESPONSE_MAX_REPLICAS"
+ALLOW_LARGE = "Allow more than 10x the current replicas or more than the server's ceiling."
 DEPLOYMENT_PATHS = [pointer("metadata", "uid"), pointer("spec", "replicas")]
 HPA_PATHS = [pointer("metadata", "uid"), pointer("spec", "minReplicas"), pointer("spec", "maxReplicas")]
 
@@ -42,6 +44,16 @@ def replica_ceiling() -> int:
     """The most replicas a plan may ask for without allow_large (operator-set through the environment)."""
     value = os.environ.get(CEILING_ENV, "")
     return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_CEILING
+
+
+def check_replica_bound(argument: str, replicas: int, current: int, *, allow_large: bool, ceiling: int) -> None:
+    """Refuse a count far beyond the current one (a typo'd zero, a unit mix-up) unless the caller says it is meant."""
+    limit = min(max(current, 1) * LARGE_FACTOR, ceiling)
+    if replicas > limit and not allow_large:
+        raise errors.InvalidArgument(
+            f"{argument}={replicas} is more than {LARGE_FACTOR}x the current {current} or above this server's "
+            f"ceiling of {ceiling} ({CEILING_ENV}); if that is really intended, plan again with allow_large=true"
+        )
 
 
 def compact(body: Any) -> str:
@@ -134,12 +146,7 @@ def check_scale(
                 "replicas of a failing pod add no capacity (the playbook: fix unhealthy pods first); consider "
                 "rollback_deployment, or set_memory_limit for OOMKilled pods"
             )
-        limit = min(max(current, 1) * LARGE_FACTOR, ceiling)
-        if replicas > limit and not allow_large:
-            raise errors.InvalidArgument(
-                f"{replicas} replicas is more than {LARGE_FACTOR}x the current {current} or above this server's "
-                f"ceiling of {ceiling} ({CEILING_ENV}); if that is really intended, plan again with allow_large=true"
-            )
+        check_replica_bound("replicas", replicas, current, allow_large=allow_large, ceiling=ceiling)
     warnings = []
     if replicas == 0:
         warnings.append(f"Scaling to 0 takes deployment {name} offline: every pod stops and its Service has no "
@@ -191,10 +198,8 @@ def scale_deployment(
     deps: Deps,
     namespace: Annotated[str, Field(description="Namespace of the deployment.")],
     deployment: Annotated[str, Field(description="Deployment name.")],
-    replicas: Annotated[int, Field(description="Desired number of replicas; 0 takes it offline.", ge=0)],
-    allow_large: Annotated[
-        bool, Field(description="Allow more than 10x the current replicas or more than the server's ceiling.")
-    ] = False,
+    replicas: Annotated[Replicas, Field(description="Desired number of replicas; 0 takes it offline.")],
+    allow_large: Annotated[bool, Field(description=ALLOW_LARGE)] = False,
 ) -> Proposal:
     """Plan scaling a deployment (kubectl scale). Use it when healthy pods are overwhelmed by load; it refuses when
     an HPA manages the deployment (use override_hpa) or when its pods are failing on their own. Nothing changes
@@ -212,13 +217,18 @@ def hpa_bounds(hpa: dict[str, Any]) -> tuple[int, int]:
 
 
 def plan_override_hpa(
-    kube: Kube, namespace: str, name: str, min_replicas: int, max_replicas: int, *, restores: str | None = None
-) -> PlanDraft:
+    kube: Kube, namespace: str, name: str, min_replicas: int, max_replicas: int, *, restores: str | None = None,
+    allow_large: bool = False,
+) -> PlanDraft:  # fmt: skip
     """Plan new HPA bounds; with `restores` (a measure's token) it plans putting the original bounds back."""
     if min_replicas > max_replicas:
         raise errors.InvalidArgument(f"min_replicas {min_replicas} is above max_replicas {max_replicas}")
     hpa = kube.get("horizontalpodautoscalers", name, namespace)
     old_min, old_max = hpa_bounds(hpa)
+    if restores is None:
+        ceiling = replica_ceiling()
+        check_replica_bound("min_replicas", min_replicas, old_max, allow_large=allow_large, ceiling=ceiling)
+        check_replica_bound("max_replicas", max_replicas, old_max, allow_large=allow_large, ceiling=ceiling)
     if (old_min, old_max) == (min_replicas, max_replicas):
         raise errors.InvalidArgument(f"HPA {name} already has min {old_min} and max {old_max}; nothing to change")
     warnings: list[str] = []
@@ -273,11 +283,14 @@ def override_hpa(
     deps: Deps,
     namespace: Annotated[str, Field(description="Namespace of the HPA.")],
     hpa: Annotated[str, Field(description="HorizontalPodAutoscaler name.")],
-    min_replicas: Annotated[int, Field(description="New minimum replicas.", ge=1)],
-    max_replicas: Annotated[int, Field(description="New maximum replicas.", ge=1)],
+    min_replicas: Annotated[PositiveReplicas, Field(description="New minimum replicas.")],
+    max_replicas: Annotated[PositiveReplicas, Field(description="New maximum replicas.")],
+    allow_large: Annotated[bool, Field(description=ALLOW_LARGE)] = False,
 ) -> Proposal:
     """Plan an emergency override of an HPA's min/max replicas (kubectl patch hpa). Use it instead of
     scale_deployment when an HPA manages the deployment. The original bounds are recorded as a temporary measure
     (list_temporary_measures, restore_measure). Nothing changes until the token is confirmed."""
-    draft = plan_override_hpa(deps.kube, namespace, check_name(hpa, "hpa"), min_replicas, max_replicas)
+    draft = plan_override_hpa(
+        deps.kube, namespace, check_name(hpa, "hpa"), min_replicas, max_replicas, allow_large=allow_large
+    )
     return deps.pending.propose(draft, deps.mode)

@@ -16,6 +16,7 @@ from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import Change, PlanDraft, Target, diff_values, pointer, precondition
 from incident_response.tools.k8s import backends, labels
+from incident_response.tools.k8s.args import Index, Port, SelectorText
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.scaling import kubectl_patch_step
 
@@ -85,7 +86,7 @@ def patch_service_selector(
     deps: Deps,
     namespace: Annotated[str, Field(description="Namespace of the service.")],
     service: Annotated[str, Field(description="Service name.")],
-    selector: Annotated[str, Field(description="The complete new selector, e.g. app=web,version=stable.")],
+    selector: Annotated[SelectorText, Field(description="The complete new selector, e.g. app=web,version=stable.")],
     allow_no_endpoints: Annotated[bool, Field(description="Allow a selector that matches no Ready pod.")] = False,
 ) -> Proposal:
     """Plan changing a Service's selector (kubectl patch service) to route traffic away from bad pods. Shows the
@@ -184,9 +185,9 @@ def switch_ingress_backend(
     namespace: Annotated[str, Field(description="Namespace of the ingress and service.")],
     ingress: Annotated[str, Field(description="Ingress name.")],
     service: Annotated[str, Field(description="Healthy service to send the traffic to.")],
-    port: Annotated[int | str | None, Field(description="Service port number or name; default: keep.")] = None,
-    rule: Annotated[int, Field(description="Index of the ingress rule.", ge=0)] = 0,
-    path: Annotated[int, Field(description="Index of the path within the rule.", ge=0)] = 0,
+    port: Annotated[Port | None, Field(description="Service port number or name; default: keep.")] = None,
+    rule: Annotated[Index, Field(description="Index of the ingress rule.")] = 0,
+    path: Annotated[Index, Field(description="Index of the path within the rule.")] = 0,
 ) -> Proposal:
     """Plan pointing an ingress path at another (healthy) service (kubectl patch ingress --type=json). The target
     service must exist and have ready endpoints. The old backend is recorded as a temporary measure. Nothing
