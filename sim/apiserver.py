@@ -36,7 +36,7 @@ from incident_response.sim.requests import (
     verb_of,
     wants_table,
 )
-from incident_response.sim.resources import NAMESPACES, PODS, REPLICASETS, SERVICES, ResourceType
+from incident_response.sim.resources import NAMESPACES, PODS, REPLICASETS, SERVICES
 from incident_response.sim.store import Obj
 from incident_response.sim.validation import check_body, check_patched, shape_problems, validate
 from incident_response.sim.watch import watch
@@ -73,6 +73,7 @@ class ApiServer:
         app.router.add_get("/livez", self._ok)
         app.router.add_get("/api", self._core_versions)
         app.router.add_get("/apis", self._api_groups)
+        app.router.add_get("/openapi/v2", self._openapi_v2)
         app.router.add_get("/openapi/v3", self._openapi_root)
         app.router.add_get("/openapi/v3/{path:.*}", self._openapi_document)
         app.router.add_route("*", "/sim/faults", self._admin_faults)
@@ -120,6 +121,17 @@ class ApiServer:
 
     async def _openapi_root(self, _: web.Request) -> web.Response:
         return json_response(discovery.openapi_root())
+
+    async def _openapi_v2(self, _: web.Request) -> web.Response:
+        """An OpenAPI v2 document with no schemas (an empty protobuf message: every field at its default).
+
+        kubectl validates a `kind: List` file against the v2 schemas (its field-validation check skips Lists);
+        a kind without a schema is not checked, as on a server with no schema for it, and the server-side
+        validation of each item's create or patch still applies.
+        """
+        return web.Response(
+            body=b"", headers={"Content-Type": "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"}
+        )
 
     async def _ok(self, _: web.Request) -> web.Response:
         return web.Response(text="ok")
@@ -236,16 +248,16 @@ class ApiServer:
             return self._delete_collection(request, target)
         raise errors.method_not_allowed(f"{verb} is not supported")
 
-    def _object_response(self, request: web.Request, res: ResourceType, obj: Obj, status: int = 200) -> web.Response:
+    def _object_response(self, request: web.Request, target: Target, obj: Obj, status: int = 200) -> web.Response:
         if wants_table(request):
             list_meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
-            return json_response(table(request, res, [obj], list_meta, self.store.clock()), status)
-        return json_response(obj, status)
+            return json_response(table(request, target.res, [obj], list_meta, self.store.clock()), status)
+        return json_response(target.to_served(obj), status)
 
     def _get(self, request: web.Request, target: Target) -> web.Response:
         assert target.name is not None
         obj = self.store.get(target.res, target.namespace, target.name)
-        return self._object_response(request, target.res, obj)
+        return self._object_response(request, target, obj)
 
     def _list(self, request: web.Request, target: Target) -> web.Response:
         res = target.res
@@ -261,23 +273,24 @@ class ApiServer:
                 list_meta["remainingItemCount"] = self.store.count_after(res, target.namespace, next_key)
         if wants_table(request):
             return json_response(table(request, res, items, list_meta, self.store.clock()))
-        return json_response(
-            {"kind": res.list_kind, "apiVersion": res.api_version, "metadata": list_meta, "items": items}
-        )
+        if target.converted:
+            items = [target.to_served(item) for item in items]
+        api_version = f"{res.group}/{target.version}" if target.converted else res.api_version
+        return json_response({"kind": res.list_kind, "apiVersion": api_version, "metadata": list_meta, "items": items})
 
     async def _create(self, request: web.Request, target: Target) -> web.Response:
         if target.name is not None:
             raise errors.method_not_allowed("POST is not allowed on a named object")
-        body = check_body(target, await read_body(request), require_name=False)
+        body = check_body(target, target.to_storage(await read_body(request)), require_name=False)
         res = target.res
         taken = {str((s.get("spec") or {}).get("clusterIP")) for s in self.store.items(SERVICES)}
         apply_defaults(res, body, taken)
         validate(res, body)
         obj = self.store.create(res, body, dry_run=is_dry_run(request), field_manager=field_manager(request))
-        return self._object_response(request, res, obj, 201)
+        return self._object_response(request, target, obj, 201)
 
     async def _update(self, request: web.Request, target: Target) -> web.Response:
-        body = check_body(target, await read_body(request), require_name=True)
+        body = check_body(target, target.to_storage(await read_body(request)), require_name=True)
         if target.subresource is None:
             validate(target.res, body)
         obj = self.store.replace(
@@ -287,7 +300,7 @@ class ApiServer:
             field_manager=field_manager(request),
             subresource=target.subresource,
         )
-        return self._object_response(request, target.res, obj)
+        return self._object_response(request, target, obj)
 
     async def _patch(self, request: web.Request, target: Target) -> web.Response:
         assert target.name is not None
@@ -295,7 +308,7 @@ class ApiServer:
         content_type = request.headers.get("Content-Type", "")
         with self.store.lock:
             current = self.store.get(target.res, target.namespace, target.name)
-            patched = apply_patch(current, raw, content_type)
+            patched = target.to_storage(apply_patch(target.to_served(current), raw, content_type))
             check_patched(target, current, patched)
             if target.subresource is None:
                 validate(target.res, patched)
@@ -306,7 +319,7 @@ class ApiServer:
                 field_manager=field_manager(request),
                 subresource=target.subresource,
             )
-        return self._object_response(request, target.res, obj)
+        return self._object_response(request, target, obj)
 
     async def _delete(self, request: web.Request, target: Target) -> web.Response:
         assert target.name is not None
@@ -331,7 +344,7 @@ class ApiServer:
         if res is NAMESPACES and not dry_run:
             obj = dict(obj)
             obj["status"] = {"phase": "Terminating"}
-        return json_response(obj)
+        return json_response(target.to_served(obj))
 
     def _orphan_dependents(self, owner: Obj) -> None:
         uid = owner["metadata"].get("uid")

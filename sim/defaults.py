@@ -82,6 +82,9 @@ def apply_defaults(res: ResourceType, obj: Obj, taken_cluster_ips: set[str]) -> 
             spec["clusterIPs"] = [spec["clusterIP"]]
     elif res is HPAS and isinstance(spec, dict):
         spec.setdefault("minReplicas", 1)
+        if not spec.get("metrics"):  # upstream's v2 default (an autoscaling/v1 HPA without a CPU target gets it)
+            target = {"type": "Utilization", "averageUtilization": 80}
+            spec["metrics"] = [{"type": "Resource", "resource": {"name": "cpu", "target": target}}]
     elif res is NAMESPACES:
         # setdefault twice: a protobuf body (kubectl create namespace) carries an empty spec and status
         if isinstance(obj.setdefault("spec", {}), dict):

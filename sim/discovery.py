@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from incident_response.sim.resources import RESOURCES, ResourceType, group_versions
+from incident_response.sim.resources import ResourceType, group_versions, served_in
 
 VERSION_INFO = {
     "major": "1",
@@ -22,7 +22,7 @@ VERSION_INFO = {
 
 
 def _resources_in(group: str, version: str) -> list[ResourceType]:
-    return [r for r in RESOURCES if r.group == group and r.version == version]
+    return served_in(group, version)
 
 
 def core_versions() -> dict[str, Any]:
@@ -34,13 +34,15 @@ def core_versions() -> dict[str, Any]:
 
 
 def api_groups() -> dict[str, Any]:
-    groups = []
+    groups: dict[str, dict[str, Any]] = {}
     for group, version in group_versions():
         if not group:
             continue
         gv = {"groupVersion": f"{group}/{version}", "version": version}
-        groups.append({"name": group, "versions": [gv], "preferredVersion": gv})
-    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+        # the first version listed is the storage version, which is also the preferred one
+        entry = groups.setdefault(group, {"name": group, "versions": [], "preferredVersion": gv})
+        entry["versions"].append(gv)
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": list(groups.values())}
 
 
 def _subresource_entry(res: ResourceType, sub: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from incident_response.sim import errors, patching, selectors, tables
+from incident_response.sim import conversion, errors, patching, selectors, tables
 from incident_response.sim.errors import ApiError
 from incident_response.sim.resources import ResourceType, lookup
 from incident_response.sim.store import Obj, Predicate
@@ -21,10 +21,23 @@ from incident_response.sim.store import Obj, Predicate
 class Target:
     """What a resource request is about, parsed from its path."""
 
-    res: ResourceType
+    res: ResourceType  # in its storage version
     namespace: str | None
     name: str | None
     subresource: str | None
+    version: str = ""  # the version the request's path names: another than res.version is converted
+
+    @property
+    def converted(self) -> bool:
+        return bool(self.version) and self.version != self.res.version
+
+    def to_served(self, obj: Obj) -> Obj:
+        """A stored object as the request's version shows it."""
+        return conversion.to_served(self.res.key, self.version, obj) if self.converted else obj
+
+    def to_storage(self, obj: Any) -> Any:
+        """A body in the request's version as the store keeps it."""
+        return conversion.to_storage(self.res.key, self.version, obj) if self.converted else obj
 
 
 def unknown_resource() -> ApiError:
@@ -59,7 +72,7 @@ def parse_target(segments: list[str], group: str, version: str) -> Target:
         rest = segments[3:]
         if len(rest) > 2:
             raise unknown_resource()
-        return Target(res, segments[1], rest[0] if rest else None, rest[1] if len(rest) > 1 else None)
+        return Target(res, segments[1], rest[0] if rest else None, rest[1] if len(rest) > 1 else None, version)
     if len(segments) > 3:
         raise unknown_resource()
     res = resolve(segments[0])
@@ -67,7 +80,7 @@ def parse_target(segments: list[str], group: str, version: str) -> Target:
     sub = segments[2] if len(segments) > 2 else None
     if res.namespaced and name is not None:
         raise unknown_resource()
-    return Target(res, None, name, sub)
+    return Target(res, None, name, sub, version)
 
 
 def verb_of(method: str, target: Target, watch: bool) -> str:

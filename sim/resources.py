@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 
@@ -171,19 +171,38 @@ BY_KEY: dict[str, ResourceType] = {r.key: r for r in RESOURCES}
 BY_KIND: dict[tuple[str, str], ResourceType] = {(r.group, r.kind): r for r in RESOURCES if not r.virtual}
 
 
+# Kinds also served in a version other than their storage version (sim/conversion.py converts): key -> versions.
+ALSO_SERVED: dict[str, tuple[str, ...]] = {"horizontalpodautoscalers.autoscaling": ("v1",)}
+
+
 def lookup(group: str, version: str, plural: str) -> ResourceType | None:
+    """The (storage) resource type served at /<group>/<version>/<plural>, or None."""
     res = BY_KEY.get(f"{plural}.{group}" if group else plural)
-    if res is None or res.version != version:
+    if res is None or (res.version != version and version not in ALSO_SERVED.get(res.key, ())):
         return None
     return res
 
 
+def served_in(group: str, version: str) -> list[ResourceType]:
+    """The resource types of one group-version, each as that version shows it."""
+    out = []
+    for res in RESOURCES:
+        if res.group != group:
+            continue
+        if res.version == version:
+            out.append(res)
+        elif version in ALSO_SERVED.get(res.key, ()):
+            out.append(replace(res, version=version))
+    return out
+
+
 def group_versions() -> list[tuple[str, str]]:
-    """Every (group, version) served, core first, in a stable order."""
+    """Every (group, version) served, core first, in a stable order; a group's storage version first."""
     seen: list[tuple[str, str]] = []
     for r in RESOURCES:
-        if (r.group, r.version) not in seen:
-            seen.append((r.group, r.version))
+        for version in (r.version, *ALSO_SERVED.get(r.key, ())):
+            if (r.group, version) not in seen:
+                seen.append((r.group, version))
     return seen
 
 

@@ -13,23 +13,22 @@ from aiohttp import web
 from incident_response.sim import errors
 from incident_response.sim.errors import ApiError
 from incident_response.sim.requests import Target, predicates, table, wants_table
-from incident_response.sim.resources import ResourceType
 from incident_response.sim.store import Obj, Store, WatchEvent
 
 log = logging.getLogger(__name__)
 
 
 def _watch_object(
-    request: web.Request, res: ResourceType, event: WatchEvent, first: bool, clock: Callable[[], datetime]
+    request: web.Request, target: Target, event: WatchEvent, first: bool, clock: Callable[[], datetime]
 ) -> Obj:
     """The event's object; a one-row Table when the client asked for Tables (kubectl get -w).
 
     As the real server does, only the first Table of a watch carries column definitions.
     """
     if not wants_table(request):
-        return event.object
+        return target.to_served(event.object)
     rv = event.object["metadata"].get("resourceVersion", "")
-    shown = table(request, res, [event.object], {"resourceVersion": rv}, clock())
+    shown = table(request, target.res, [event.object], {"resourceVersion": rv}, clock())
     if not first:
         shown["columnDefinitions"] = []
     return shown
@@ -81,7 +80,7 @@ async def watch(request: web.Request, target: Target, store: Store, stopping: as
             for event in pending:
                 since = max(since, event.resource_version)
                 if event.resource == res.key and wanted(event.object):
-                    shown = _watch_object(request, res, event, sent == 0, store.clock)
+                    shown = _watch_object(request, target, event, sent == 0, store.clock)
                     line = json.dumps({"type": event.type, "object": shown}, separators=(",", ":"))
                     sent += 1
                     await response.write(line.encode() + b"\n")
