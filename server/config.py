@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from incident_response.tools.engine.approvals import APPROVALS, Approvals
 from incident_response.tools.engine.deps import MODES, Mode, ToolSettings
 from incident_response.tools.kube.client import ClusterSource
 
@@ -35,6 +36,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     pending_ttl: timedelta = timedelta(seconds=PENDING_TTL_DEFAULT)
+    approvals: Approvals = "any"
     # Resolved at load time: where the cluster connection comes from (None: no cluster configured).
     cluster: ClusterSource | None = None
 
@@ -46,6 +48,7 @@ class Settings:
             state_dir=self.state_dir,
             cluster_description=describe_cluster(self.cluster),
             pending_ttl=self.pending_ttl,
+            approvals=self.approvals,
         )
 
 
@@ -119,10 +122,27 @@ def add_transport_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"how long a pending command's token stays valid, {low}..{high} (default {PENDING_TTL_DEFAULT}) "
         "[INCIDENT_RESPONSE_PENDING_TTL]",
     )
+    parser.add_argument(
+        "--approvals",
+        choices=APPROVALS,
+        help="which human approvals confirm_command accepts in standard mode: any (default: `incident-response-mcp "
+        "approve` in a terminal, or the MCP client's dialog, recorded as attested by that client) or cli (the "
+        "approve command only; the client is never asked) [INCIDENT_RESPONSE_APPROVALS]",
+    )
 
 
 class SettingsError(ValueError):
     pass
+
+
+def parse_approvals(value: str) -> Approvals:
+    for approvals in APPROVALS:
+        if approvals == value:
+            return approvals
+    raise SettingsError(
+        f"unknown approvals {value!r}: choose any (the approve command or the client's dialog) or cli (the approve "
+        "command only)"
+    )
 
 
 def parse_mode(value: str) -> Mode:
@@ -186,5 +206,6 @@ def load_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None
         host=str(pick("host") or "127.0.0.1"),
         port=port,
         pending_ttl=pending_ttl,
+        approvals=parse_approvals(str(pick("approvals") or "any")),
         cluster=resolve_cluster(kubeconfig, context, env),
     )

@@ -104,7 +104,7 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
 
     def ask_human(token: str, ctx: Context) -> Elicit[Confirm] | None:
         capabilities = ctx.client_capabilities
-        if capabilities is None or capabilities.elicitation is None:
+        if deps.settings.approvals == "cli" or capabilities is None or capabilities.elicitation is None:
             return None
         cmd = deps.pending.needs_human(token, deps.mode)
         return None if cmd is None else Elicit(question(cmd), Confirm)

@@ -74,7 +74,7 @@ async def test_full_mode_runs_and_the_journal_says_no_human_approved(env: Env) -
     assert done["status"] == "succeeded" and done["approval_channel"] == "none (full mode)"
     assert env.image() == good
     claimed = [e for e in Journal(env.state).events(token=p["token"]) if e.kind == "claimed"]
-    assert claimed[0].detail == {"mode": "full", "human_approved": False}
+    assert claimed[0].detail == {"mode": "full", "approval_channel": "none (full mode)", "human_approved": False}
 
 
 async def test_safe_mode_blocks_and_confirm_refuses(env: Env) -> None:

@@ -101,3 +101,17 @@ def test_serve_accepts_pending_ttl() -> None:
     commands = parser.add_subparsers()
     serve_command.add_parser(commands)
     assert parser.parse_args(["serve", "--pending-ttl", "60"]).pending_ttl == "60"
+
+
+def test_approvals_from_flag_or_environment_and_refused_when_unknown(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path)}
+    assert config.load_settings(parse(), env).tool_settings().approvals == "any"
+    from_env = config.load_settings(parse(), {**env, "INCIDENT_RESPONSE_APPROVALS": "cli"})
+    assert from_env.approvals == "cli" and from_env.tool_settings().approvals == "cli"
+    assert config.load_settings(
+        parse("--approvals", "any"), {**env, "INCIDENT_RESPONSE_APPROVALS": "cli"}
+    ).approvals == ("any")
+    with pytest.raises(config.SettingsError, match="unknown approvals 'client'.*cli"):
+        config.load_settings(parse(), {**env, "INCIDENT_RESPONSE_APPROVALS": "client"})
+    with pytest.raises(SystemExit):
+        parse("--approvals", "client")

@@ -125,7 +125,7 @@ def test_full_mode_runs_and_records_no_human(engine: PendingEngine, kube: FakeKu
     row = engine.journal.command(token)
     assert row and row.decided_channel == "none (full mode)" and row.decided_by is None
     claimed = [e for e in engine.journal.events(token=token) if e.kind == "claimed"]
-    assert claimed[0].detail == {"mode": "full", "human_approved": False}
+    assert claimed[0].detail == {"mode": "full", "approval_channel": "none (full mode)", "human_approved": False}
 
 
 def test_safe_mode_confirm_refuses(engine: PendingEngine, kube: FakeKube) -> None:

@@ -21,6 +21,7 @@ ELICITATION = "elicitation"
 NO_APPROVAL = "none (full mode)"
 
 HUMAN_VERIFIED = frozenset({CLI_TERMINAL})
+CLI_CHANNELS = frozenset({CLI_TERMINAL, CLI_NON_INTERACTIVE})
 
 Approvals = Literal["any", "cli"]
 APPROVALS: tuple[Approvals, ...] = ("any", "cli")
@@ -39,6 +40,16 @@ def attestation(channel: str | None) -> str:
         ELICITATION: "attested by the named MCP client, not verified as human",
         NO_APPROVAL: "no approval (full mode)",
     }.get(channel or "", "unknown channel")
+
+
+def unaccepted(policy: Approvals, channel: str | None) -> str | None:
+    """Why a server with this policy does not accept an approval through `channel`; None when it does."""
+    if policy == "cli" and channel not in CLI_CHANNELS:
+        return (
+            f"it was approved via {channel} ({attestation(channel)}), and this server accepts only approvals made "
+            "with `incident-response-mcp approve` (--approvals cli)"
+        )
+    return None
 
 
 @dataclass(frozen=True)

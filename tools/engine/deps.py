@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from incident_response.tools.core import errors
+from incident_response.tools.engine.approvals import Approvals
 from incident_response.tools.kube.client import ClusterSource, Kube, RealKube
 from incident_response.tools.kube.helm_runner import HelmRunner
 
@@ -44,6 +45,9 @@ class ToolSettings:
     cluster_description: str = "none"
     # How long a pending command's token stays valid.
     pending_ttl: timedelta = timedelta(minutes=15)
+    # Which approvals confirm_command accepts: "any" (the approve command or the client's dialog), "cli" (only the
+    # approve command: no elicitation is asked or honoured).
+    approvals: Approvals = "any"
 
 
 def check_name(value: str, what: str) -> str:
@@ -93,7 +97,11 @@ class Deps:
             if self._pending is None:
                 journal = Journal(self.settings.state_dir)
                 self._pending = PendingEngine(
-                    journal, ttl=self.settings.pending_ttl, clock=self.clock or utcnow, exec_runner=self.helm
+                    journal,
+                    ttl=self.settings.pending_ttl,
+                    clock=self.clock or utcnow,
+                    exec_runner=self.helm,
+                    approvals=self.settings.approvals,
                 )
             return self._pending
 

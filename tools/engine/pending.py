@@ -20,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from incident_response.tools.core import errors
+from incident_response.tools.engine import approvals
+from incident_response.tools.engine.approvals import Approvals
 from incident_response.tools.engine.deps import Mode
 from incident_response.tools.engine.executor import ExecRunner, Outcome, observe_after, read_precondition, run_steps
 from incident_response.tools.engine.journal import CommandRow, Journal, claimer, claimer_gone
@@ -95,12 +97,14 @@ class PendingEngine:
         clock: Callable[[], datetime] = utcnow,
         token_factory: Callable[[], str] | None = None,
         exec_runner: ExecRunner | None = None,
+        approvals: Approvals = "any",
     ) -> None:
         self.journal = journal
         self.ttl = ttl
         self.clock = clock
         self.token_factory = token_factory or new_token
         self.exec_runner = exec_runner
+        self.approvals = approvals
 
     def approve_hint(self, token: str) -> str:
         return f"incident-response-mcp approve {token} --state-dir {self.journal.state_dir}"
@@ -303,31 +307,52 @@ class PendingEngine:
                 status="refused", message="Safe mode: this server never executes mutations. A human may run the "
                 "command themselves after reviewing it.", **base,
             )  # fmt: skip
-        if mode == "standard" and row.state == "pending":
-            if answer is None:
-                return CommandResult(
-                    status="awaiting_approval", message="A human must approve this command before it runs. Show "
-                    f"them the command, diff and undo, and ask them to run: {self.approve_hint(token)} (or "
-                    "deny it with `deny` instead of `approve`). Then call confirm_command again.", **base,
-                )  # fmt: skip
-            decided = self.decide(token, answer)
-            if decided.status != "approved":
-                return decided
+        if mode == "standard":
+            gate = self._approval_gate(row, base, answer)
+            if gate is not None:
+                return gate
+            row = self.journal.command(token) or row
         now = _epoch(self.clock())
         fields: dict[str, Any] = {"claimed_at": now, "claimer": claimer(now)}
         unattended = mode == "full" and row.state == "pending"
+        channel = approvals.NO_APPROVAL if unattended else row.decided_channel
         if unattended:
-            fields |= {"decided_channel": "none (full mode)", "decided_at": now}
+            fields |= {"decided_channel": channel, "decided_at": now}
         won = self.journal.transition(
             token, ("approved",) if mode == "standard" else LIVE, "executing", event="claimed",
-            unexpired_at=now, fields=fields, channel="none (full mode)" if unattended else None,
-            detail={"mode": mode, "human_approved": not unattended},
+            unexpired_at=now, fields=fields, channel=channel if unattended else None,
+            detail={"mode": mode, "approval_channel": channel, "human_approved": approvals.human_verified(channel)},
         )  # fmt: skip
         if not won:
             return self._refusal(token) or CommandResult(status="used", message="Already claimed.", **base)
         claimed = self.journal.command(token)
         assert claimed is not None
         return self._execute(claimed, cmd, kube, previous_state=row.state if row.state in LIVE else "approved")
+
+    def _approval_gate(self, row: CommandRow, base: dict[str, Any], answer: HumanAnswer | None) -> CommandResult | None:
+        """Standard mode: None once an approval this server accepts is recorded (recording `answer` if it is one);
+        otherwise the answer that says what is missing."""
+        if row.state == "approved":
+            problem = approvals.unaccepted(self.approvals, row.decided_channel)
+            if problem is None:
+                return None
+            return CommandResult(
+                status="refused", message=f"Not run: {problem}. Plan it again and have the human approve the new "
+                "token with the approve command.", **base,
+            )  # fmt: skip
+        if row.state != "pending":
+            return None  # claimed meanwhile by a concurrent confirm: the claim below fails and says so
+        if answer is not None and approvals.unaccepted(self.approvals, answer.channel) is None:
+            decided = self.decide(row.token, answer)
+            return None if decided.status == "approved" else decided
+        only_cli = (
+            " (this server does not ask in the client's dialog: --approvals cli)" if self.approvals == "cli" else ""
+        )
+        return CommandResult(
+            status="awaiting_approval", message=f"A human must approve this command before it runs{only_cli}. Show "
+            f"them the command, diff and undo, and ask them to run: {self.approve_hint(row.token)} (or deny it with "
+            "`deny` instead of `approve`). Then call confirm_command again.", **base,
+        )  # fmt: skip
 
     def _execute(self, row: CommandRow, cmd: PendingCommand, kube: Kube, *, previous_state: str) -> CommandResult:
         base = _answer(row.token, cmd, row)

@@ -8,6 +8,7 @@ from typing import Any
 
 from incident_response.tools.core.models import Truncation
 from incident_response.tools.core.redact import redact
+from incident_response.tools.engine import approvals
 from incident_response.tools.engine.journal import CommandRow, Event, IncidentRow
 from incident_response.tools.engine.plan import pointer, target_text
 from incident_response.tools.k8s.quantity import parse_time
@@ -72,6 +73,16 @@ def first_line(command: str) -> str:
 # --- timeline -----------------------------------------------------------------------------------------------------
 
 
+def approval_note(claimed: dict[str, Any]) -> str:
+    """How a confirmed command was approved, as the claim recorded it (older journals recorded only the flag)."""
+    channel = claimed.get("approval_channel")
+    if channel == approvals.NO_APPROVAL or (channel is None and claimed.get("human_approved") is False):
+        return " in full mode, without a human approval"
+    if channel is None or approvals.human_verified(channel):
+        return ""
+    return f" on an approval via {channel} ({approvals.attestation(channel)})"
+
+
 def journal_entry(event: Event, commands: dict[str, CommandRow]) -> TimelineEntry | None:
     detail = event.detail or {}
     row = commands.get(event.token or "")
@@ -90,8 +101,7 @@ def journal_entry(event: Event, commands: dict[str, CommandRow]) -> TimelineEntr
         "proposed": ("planned", f"planned {tool}: {first_line(str(detail.get('command') or ''))}"),
         "approved": ("approved", f"{tool} approved by {event.actor} via {event.channel}"),
         "denied": ("denied", f"{tool} denied by {event.actor} via {event.channel}"),
-        "claimed": ("confirmed", f"{tool} confirmed" + ("" if detail.get("human_approved", True)
-                                                        else " in full mode, without a human approval")),
+        "claimed": ("confirmed", f"{tool} confirmed" + approval_note(detail)),
         "executed": (str(detail.get("status") or "unknown"), f"{tool} {detail.get('status')}: {detail.get('message')}"),
         "stale": ("stale", f"{tool} not run: the cluster changed since the plan"),
         "expired": ("expired", f"{tool} plan expired without being confirmed"),
