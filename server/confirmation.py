@@ -117,7 +117,8 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
     ) -> CommandResult:
         """Run a planned command by its token, once. In standard mode it runs only after a human approved it (the
         client asks them when it can; otherwise the answer says what the human must run). Before running it re-reads
-        the target and refuses a stale plan. Outcomes: succeeded, failed, unknown (verify before retrying)."""
+        the target and refuses a stale plan. Outcomes: succeeded, failed (nothing changed), partial (some steps
+        applied: see applied_steps, failed_step, undo_applied), unknown (verify before retrying), stale."""
         answer: HumanAnswer | None = None
         if isinstance(approval, AcceptedElicitation) and isinstance(approval.data, Confirm):
             answer = HumanAnswer(approved=approval.data.approve, approver=approver, channel="elicitation")

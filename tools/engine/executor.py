@@ -2,7 +2,8 @@
 
 Outcome rules (design.md §4): a definite refusal from the API (4xx, or the request never left) means the step
 `failed` and changed nothing; a lost answer, or a 5xx on a write (the server may have applied part of it), means
-`unknown`. Success is only reported when the API answered 2xx for the write.
+`unknown`. Success is only reported when the API answered 2xx for the write. A plan whose step failed after earlier
+steps were applied is `partial`: the answer names what was applied and how to undo just that.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from incident_response.tools.engine.plan import ExecRun, KubeWrite, Precondition
 from incident_response.tools.kube.client import Kube
 
 Outcome = Literal["succeeded", "failed", "unknown"]
+PlanOutcome = Literal["succeeded", "failed", "partial", "unknown"]
 
 
 class ExecRunner(Protocol):
@@ -129,3 +131,46 @@ def observe_after(kube: Kube, preconditions: list[Precondition], answers: list[d
         except errors.IncidentError as e:
             after[key] = {"error": str(e)}
     return after
+
+
+class Report:
+    """What a run of steps did, in the words the answer needs: which applied, which did not, and the undo."""
+
+    def __init__(self, steps: list[Step], status: Outcome, outcomes: list[StepOutcome]) -> None:
+        ran = list(zip(steps, outcomes, strict=True))
+        self.applied = [step for step, o in ran if o.status == "succeeded"]
+        self.stopped = next(((step, o) for step, o in ran if o.status in ("failed", "unknown")), None)
+        self.status: PlanOutcome = "partial" if status == "failed" and self.applied else status
+        undos = [step.undo_command for step in reversed(self.applied) if step.undo_command]
+        self.undo = " && ".join(undos) or None
+        self.irreversible = [step.description for step in self.applied if not step.undo_command]
+
+    @property
+    def failed_step(self) -> str | None:
+        return self.stopped[0].command if self.stopped else None
+
+    def message(self) -> str:
+        reason = f" ({self.stopped[1].detail})" if self.stopped and self.stopped[1].detail else ""
+        if self.status == "succeeded":
+            return (
+                "The API accepted every write. Verify recovery (rollout_status, list_pods) before calling the incident "
+                "mitigated."
+            )
+        if self.status == "failed":
+            return f"The API refused the write{reason}; nothing changed."
+        applied = "; ".join(step.command for step in self.applied)
+        undo = f" To undo just those: {self.undo}." if self.undo else ""
+        if self.irreversible:
+            undo += f" Not undone by a command: {'; '.join(self.irreversible)}."
+        if self.status == "partial":
+            return (
+                f"Partly applied: {len(self.applied)} of the plan's steps were applied ({applied}), then "
+                f"{self.failed_step} was refused{reason} and the rest did not run. The cluster is between the plan's "
+                f"before and after.{undo} Read the targets' state, then finish by hand, undo, or plan again; do not "
+                "simply retry the token."
+            )
+        done = f" Applied before it: {applied}.{undo}" if self.applied else ""
+        return (
+            f"The request was sent but its outcome is unknown{reason}: it may or may not have been applied."
+            f"{done} Read the target's current state before doing anything else; do not simply retry."
+        )

@@ -395,8 +395,9 @@ class Journal:
         return [_command_row(r) for r in rows]
 
     def temporary_measures(self, *, incident: str | None = None) -> list[CommandRow]:
-        """Succeeded commands that left a temporary measure, minus those a later succeeded command restored."""
-        done = self.commands(states=["succeeded"], incident=incident)
+        """Commands that left a temporary measure (succeeded, or partly applied: a drain that cordoned and then
+        stopped leaves the cordon), minus those a later succeeded command restored."""
+        done = self.commands(states=["succeeded", "partial"], incident=incident)
         restored = {c.restores for c in done if c.restores}
         return [c for c in done if c.temporary and c.token not in restored]
 

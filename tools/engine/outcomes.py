@@ -11,8 +11,8 @@ from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.plan import Change, Drift, Precondition, Risk, Target
 
 Status = Literal[
-    "blocked", "pending", "approved", "awaiting_approval", "succeeded", "failed", "unknown", "stale", "denied",
-    "expired", "cancelled", "used", "unknown_token", "refused",
+    "blocked", "pending", "approved", "awaiting_approval", "succeeded", "failed", "partial", "unknown", "stale",
+    "denied", "expired", "cancelled", "used", "unknown_token", "refused",
 ]  # fmt: skip
 
 
@@ -54,6 +54,13 @@ class CommandResult(ToolResult):
     expires_at: datetime | None = None
     changes: list[Drift] = Field(default_factory=list, description="For stale: what changed since the plan.")
     steps: list[StepOutcome] = Field(default_factory=list)
+    applied_steps: list[str] = Field(
+        default_factory=list, description="Commands of the steps the API accepted, in order (partial, unknown)."
+    )
+    failed_step: str | None = Field(default=None, description="The command of the step that did not succeed.")
+    undo_applied: str | None = Field(
+        default=None, description="Undoes the applied steps only, last applied first (partial, unknown)."
+    )
     approved_by: str | None = None
     approval_channel: str | None = None
     before: dict[str, Any] | None = Field(default=None, description="What the plan depended on, just before writing.")

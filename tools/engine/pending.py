@@ -2,7 +2,7 @@
 
 Lifecycle of a token (states are columns in the journal; every arrow is one conditional UPDATE):
 
-    pending ──approve──> approved ──claim──> executing ──> succeeded | failed | unknown
+    pending ──approve──> approved ──claim──> executing ──> succeeded | failed | partial | unknown
        │                    │                    └──────> stale (the cluster changed since the plan; nothing ran)
        ├──deny──> denied    ├──cancel──> cancelled
        └──(clock passes expires_at)──> expired
@@ -23,7 +23,7 @@ from incident_response.tools.core import errors
 from incident_response.tools.engine import approvals
 from incident_response.tools.engine.approvals import Approvals
 from incident_response.tools.engine.deps import Mode
-from incident_response.tools.engine.executor import ExecRunner, Outcome, observe_after, read_precondition, run_steps
+from incident_response.tools.engine.executor import ExecRunner, Report, observe_after, read_precondition, run_steps
 from incident_response.tools.engine.journal import CommandRow, Journal, claimer, claimer_gone
 from incident_response.tools.engine.outcomes import CommandResult, HumanAnswer, Proposal, Status, StepOutcome
 from incident_response.tools.engine.plan import (
@@ -43,7 +43,7 @@ __all__ = [
 
 DEFAULT_TTL = timedelta(minutes=15)
 LIVE = ("pending", "approved")
-FINISHED = ("succeeded", "failed", "unknown", "executing")
+FINISHED = ("succeeded", "failed", "partial", "unknown", "executing")
 ABANDONED = (
     "The server process executing this command died before it finished (killed, or its host went down), so the "
     "command may or may not have been applied. Check the target's current state (verify_recovery, list_pods, "
@@ -420,15 +420,10 @@ class PendingEngine:
     ) -> CommandResult:
         status, outcomes, answers = run_steps(kube, cmd.steps, self.exec_runner)
         after = observe_after(kube, cmd.preconditions, answers)
-        done = sum(o.status == "succeeded" for o in outcomes)
-        messages: dict[Outcome, str] = {
-            "succeeded": "The API accepted every write. Verify recovery (rollout_status, list_pods) before "
-            "calling the incident mitigated.",
-            "failed": "The API refused the write; "
-            + ("nothing changed." if done == 0 else f"{done} earlier step(s) had already been applied."),
-            "unknown": "The request was sent but its outcome is unknown: it may or may not have been applied. "
-            "Read the target's current state before doing anything else; do not simply retry.",
-        }
+        report = Report(cmd.steps, status, outcomes)
         return CommandResult(
-            status=status, message=messages[status], steps=outcomes, before=before, after=after, **base
-        )
+            status=report.status, message=report.message(), steps=outcomes, before=before, after=after,
+            applied_steps=[step.command for step in report.applied if report.status != "succeeded"],
+            failed_step=report.failed_step, undo_applied=report.undo if report.status != "succeeded" else None,
+            **base,
+        )  # fmt: skip

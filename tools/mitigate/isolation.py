@@ -48,11 +48,12 @@ def pod_label_command(pod: str, change: str, namespace: str, context: str | None
 
 
 def pod_label_step(
-    description: str, pod: str, change: str, body: dict[str, Any], namespace: str, context: str | None
+    description: str, pod: str, change: str, body: dict[str, Any], namespace: str, context: str | None, undo: str
 ) -> Step:
-    """`kubectl label pod POD CHANGE`: one merge patch of the pod's labels."""
+    """`kubectl label pod POD CHANGE`: one merge patch of the pod's labels; `undo` is the change that reverts it."""
     command = pod_label_command(pod, change, namespace, context)
-    return patch_step(description, command, "pods", pod, namespace, body, "merge")
+    return patch_step(description, command, "pods", pod, namespace, body, "merge",
+                      undo_command=pod_label_command(pod, undo, namespace, context))  # fmt: skip
 
 
 def choose_key(service_keys: list[str], selector: labels.Selector, controller_keys: set[str], label: str | None) -> str:
@@ -149,7 +150,9 @@ def plan_remove_from_service(
         f"({', '.join(names)}); endpoints {len(before)} -> {len(after)}.",
         target=Target(kind="Service", namespace=namespace, name=service, uid=svc["metadata"].get("uid")),
         steps=[
-            pod_label_step(f"remove label {key} from pod {pod}", pod, f"{key}-", body, namespace, context)
+            pod_label_step(
+                f"remove label {key} from pod {pod}", pod, f"{key}-", body, namespace, context, f"{key}={value}"
+            )
             for pod in names
         ],
         command_line=label_command(selector_text, f"{key}-", namespace, context),
@@ -189,7 +192,9 @@ def plan_relabel(kube: Kube, namespace: str, selector_text: str, key: str, value
         summary=f"Put label {key}={value} back on {len(names)} pod(s) in {namespace}: {', '.join(names)}.",
         target=Target(kind="Pod", namespace=namespace, name=names[0]),
         steps=[
-            pod_label_step(f"add label {key}={value} to pod {pod}", pod, f"{key}={value}", body, namespace, context)
+            pod_label_step(
+                f"add label {key}={value} to pod {pod}", pod, f"{key}={value}", body, namespace, context, f"{key}-"
+            )
             for pod in names
         ],
         command_line=label_command(selector_text, f"{key}={value}", namespace, context),

@@ -200,6 +200,9 @@ def open_questions(
     for action in actions:
         if action.result == "unknown":
             questions.append(f"Did {action.tool} on {action.target} take effect? Its outcome is unknown.")
+        elif action.result == "partial":
+            questions.append(f"{action.tool} on {action.target} was only partly applied: was the rest finished or "
+                             "undone?")  # fmt: skip
         elif action.result in ("pending", "approved", "executing"):
             questions.append(f"{action.tool} on {action.target} is still {action.result}: confirm or cancel it")
     if measures:

@@ -23,7 +23,7 @@ from incident_response.tools.playbook.handoff_models import (
     TimePoint,
 )
 
-RAN = ("succeeded", "failed", "unknown")
+RAN = ("succeeded", "failed", "partial", "unknown")
 ROLLBACK_REVISION = pointer("metadata", "annotations", REVISION)
 MAX_WARNING_REASONS = 8
 

@@ -49,10 +49,10 @@ class Action(BaseModel):
     target: str = Field(description="kind/name -n namespace.")
     command: str
     result: str = Field(
-        description="The command's state: succeeded, failed, unknown (may have applied: verify), stale (not run), "
-        "denied, cancelled, expired, pending, approved, executing."
+        description="The command's state: succeeded, failed (nothing changed), partial (some steps applied), unknown "
+        "(may have applied: verify), stale (not run), denied, cancelled, expired, pending, approved, executing."
     )
-    ran: bool = Field(description="True when the command reached the cluster (succeeded, failed, unknown).")
+    ran: bool = Field(description="True when the command reached the cluster (succeeded, failed, partial, unknown).")
     message: str | None
     approved_by: str | None
     approval_channel: str | None
