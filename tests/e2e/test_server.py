@@ -212,6 +212,42 @@ async def test_rollout_status_reports_progress_and_the_final_state(sim_factory: 
     assert status["state"] in ("timed_out", "failed")
     assert status["failing_pods"], "a stuck rollout names its failing pods"
     assert updates, "progress notifications were sent"
+    assert_progress_is_honest(updates, desired=status["desired"])
+
+
+def assert_progress_is_honest(updates: list[tuple[float, float | None, str | None]], desired: int) -> None:
+    """MCP: each notification's progress increases. Ours: progress is the sum of the three counts the message
+    names (updated, updated and available, old replicas gone), out of three steps per desired replica."""
+    values = [progress for progress, _, _ in updates]
+    assert values == sorted(set(values)), values
+    for progress, total, message in updates:
+        assert total == 3 * desired, (progress, total, message)
+        assert message is not None
+        counts = [int(part.split("/")[0]) for part in message.split(", ")]
+        assert len(counts) == 3 and sum(counts) == progress, (progress, message)
+
+
+async def test_rollout_status_progress_climbs_to_done_during_a_rollback(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl]
+) -> None:
+    sim = sim_factory("bad-deploy")
+    updates: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        updates.append((progress, total, message))
+
+    await anyio.to_thread.run_sync(lambda: kubectl_for(sim).run("rollout", "undo", "deployment/checkout", "-n", "shop"))
+    async with Client(build_server(settings_for(sim))) as client:
+        with anyio.fail_after(60):
+            result = await client.call_tool(
+                "rollout_status",
+                {"namespace": "shop", "deployment": "checkout", "timeout_seconds": 50},
+                progress_callback=on_progress,
+            )
+    status = result.structured_content
+    assert status is not None and status["state"] == "complete", status
+    assert_progress_is_honest(updates, desired=status["desired"])
+    assert updates[-1][0] == updates[-1][1], "the last notification says the rollout is done"
 
 
 async def test_skill_resource_and_prompts(sim_factory: Callable[..., RunningSim]) -> None:

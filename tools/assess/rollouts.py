@@ -17,6 +17,7 @@ from incident_response.tools.engine.deps import Deps, Progress
 from incident_response.tools.k8s.podstatus import PodRow
 from incident_response.tools.k8s.workloads import (
     Revision,
+    RolloutProgress,
     container_digest,
     deployment_selector,
     revision_of,
@@ -101,6 +102,45 @@ def rollout_history(
     )
 
 
+def rollout_steps(state: RolloutProgress) -> tuple[int, int, str] | None:
+    """(progress, total, message) of a rollout, or None when the counts say nothing yet (the spec change is not
+    observed, or there are no replicas to roll). Each desired replica passes three steps: updated, then available,
+    and one old replica gone; progress counts the steps done and the message names each term of that sum."""
+    desired = state.desired
+    if not state.observed or desired <= 0:
+        return None
+    updated = min(state.updated, desired)
+    old = max(state.replicas - state.updated, 0)
+    # availableReplicas counts every revision: the old replicas still running are assumed to be the available ones.
+    new_available = min(max(state.available - old, 0), updated)
+    old_gone = desired - min(old, desired)
+    done = updated + new_available + old_gone
+    message = (
+        f"{updated}/{desired} updated, {new_available}/{desired} updated and available, "
+        f"{old_gone}/{desired} old replicas gone"
+    )
+    return done, 3 * desired, message
+
+
+class ProgressReporter:
+    """Sends rollout progress only when it moves forward: MCP requires each notification's progress to increase,
+    and a rollout can step back (a new pod crashes), which the final result reports."""
+
+    def __init__(self, send: Progress) -> None:
+        self._send = send
+        self._last: int | None = None
+
+    async def report(self, state: RolloutProgress) -> None:
+        steps = rollout_steps(state)
+        if steps is None:
+            return
+        done, total, message = steps
+        if self._last is not None and done <= self._last:
+            return
+        self._last = done
+        await self._send(float(done), float(total), message)
+
+
 class RolloutStatus(ToolResult):
     namespace: str
     deployment: str
@@ -131,10 +171,11 @@ async def rollout_status(
     kube = deps.kube
     deploy = await anyio.to_thread.run_sync(kube.get, "deployments", deployment, namespace, abandon_on_cancel=True)
     state = rollout_progress(deploy)
+    reporter = ProgressReporter(progress)
     interval = POLL_MIN
     with anyio.move_on_after(timeout_seconds):
         while not state.done and not state.failed:
-            await progress(float(state.available), float(state.desired), state.message)
+            await reporter.report(state)
             await anyio.sleep(interval)
             interval = min(POLL_MAX, interval * 2)
             deploy = await anyio.to_thread.run_sync(
@@ -149,7 +190,7 @@ async def rollout_status(
         outcome = "failed"
     else:
         outcome = "timed_out" if timeout_seconds > 0 else "progressing"
-    await progress(float(state.available), float(state.desired), state.message)
+    await reporter.report(state)
     failing: list[PodRow] = []
     if not state.done:
         selector = deployment_selector(deploy)

@@ -140,6 +140,10 @@ class RolloutProgress(BaseModel):
     available: int
     unavailable: int
     revision: int | None
+    # Pods of every revision (status.replicas); those beyond `updated` are old ones not yet gone.
+    replicas: int = 0
+    # False while the controller has not yet observed the latest spec: the counts then describe the previous one.
+    observed: bool = True
 
 
 def rollout_progress(deploy: dict[str, Any]) -> RolloutProgress:
@@ -158,10 +162,15 @@ def rollout_progress(deploy: dict[str, Any]) -> RolloutProgress:
         "available": available,
         "unavailable": int(status.get("unavailableReplicas") or 0),
         "revision": revision_of(deploy),
+        "replicas": replicas,
     }
     if int(metadata.get("generation") or 0) > int(status.get("observedGeneration") or 0):
         return RolloutProgress(
-            done=False, failed=False, message="Waiting for deployment spec update to be observed", **counts
+            done=False,
+            failed=False,
+            message="Waiting for deployment spec update to be observed",
+            observed=False,
+            **counts,
         )
     for condition in status.get("conditions") or []:
         if condition.get("type") == "Progressing" and condition.get("reason") == "ProgressDeadlineExceeded":
