@@ -34,6 +34,7 @@ from pydantic import ConfigDict
 from incident_response import __version__
 from incident_response.server import confirmation, mitigation_tools
 from incident_response.server.config import Settings
+from incident_response.server.wire import IncidentServer
 from incident_response.tools.assess import (
     endpoints,
     events,
@@ -111,7 +112,7 @@ def build_server(
     register(tools, deps, cancel, CANCEL)
     register(tools, deps, list_pending, READ_ONLY)
     register(tools, deps, declare.declare_incident, RECORDING)
-    mcp: MCPServer[Any] = MCPServer(
+    mcp: MCPServer[Any] = IncidentServer(
         "incident-response-mcp",
         title="Kubernetes incident response",
         instructions=(
@@ -121,6 +122,7 @@ def build_server(
         ),
         version=__version__,
         tools=tools.tools,
+        arguments={tool.name: list(tool.parameters.get("properties", {})) for tool in tools.tools},
     )
     add_skill(mcp)
     add_prompts(mcp)

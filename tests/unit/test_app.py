@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from mcp.types import CallToolResult, TextContent
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, CallToolResult, TextContent
 
 from incident_response.server.app import build_server, render_prompt
 from incident_response.server.config import Settings
@@ -76,5 +77,57 @@ async def test_a_misspelt_argument_is_refused_by_name_not_dropped(tmp_path: Path
         arguments = {"namespace": "shop", "deployment": "checkout", "to_revison": 2}
         result = await client.call_tool("rollback_deployment", arguments)
     assert result.is_error
-    assert "to_revison" in text_of(result) and "Extra inputs are not permitted" in text_of(result)
+    assert "unknown argument 'to_revison'" in text_of(result) and "to_revision" in text_of(result)
     assert [t.name for t in tools if t.input_schema.get("additionalProperties") is not False] == []
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        ({"namespace": "shop", "limit": 0}, "limit should be greater than or equal to 1 (got 0)"),
+        ({"namespace": "shop", "limit": "many"}, "limit should be a valid integer"),
+        ({}, "namespace is required"),
+        ({"namespace": 5, "limit": -1}, "namespace should be a valid string (got 5); limit should be greater"),
+    ],
+)
+async def test_invalid_arguments_are_one_line_naming_the_field(
+    tmp_path: Path, arguments: dict[str, Any], says: str
+) -> None:
+    async with Client(build_server(no_cluster(tmp_path))) as client:
+        result = await client.call_tool("list_pods", arguments)
+    assert result.is_error
+    text = text_of(result)
+    assert text.startswith("invalid arguments for list_pods: ") and says in text, text
+    assert "\n" not in text and "pydantic" not in text and "http" not in text, text
+
+
+async def test_a_tools_own_error_is_its_message_without_the_sdks_prefix(tmp_path: Path) -> None:
+    async with Client(build_server(no_cluster(tmp_path))) as client:
+        result = await client.call_tool("list_pods", {"namespace": "shop"})
+    assert result.is_error and text_of(result).startswith("no cluster configured")
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "says"),
+    [
+        ("stabilize", {}, "prompt 'stabilize' needs the argument namespace"),
+        ("stabilize", {"namespace": "Bad Name"}, "namespace 'Bad Name' is not a valid Kubernetes name"),
+        ("stabilize", {"namespace": "shop", "team": "x"}, "takes namespace, deployment, not team"),
+        ("nonesuch", {}, "unknown prompt 'nonesuch'"),
+    ],
+)
+async def test_bad_prompt_requests_are_invalid_params(
+    tmp_path: Path, name: str, arguments: dict[str, str], says: str
+) -> None:
+    async with Client(build_server(no_cluster(tmp_path))) as client:
+        with pytest.raises(MCPError) as raised:
+            await client.get_prompt(name, arguments)
+    assert raised.value.error.code == INVALID_PARAMS
+    assert says in raised.value.error.message
+
+
+async def test_prompt_descriptions_are_plain_text(tmp_path: Path) -> None:
+    async with Client(build_server(no_cluster(tmp_path))) as client:
+        prompts = (await client.list_prompts()).prompts
+    assert len(prompts) >= 4
+    assert [p.name for p in prompts if not p.description or "{" in p.description] == []

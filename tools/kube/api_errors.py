@@ -21,7 +21,14 @@ def where(namespace: str | None) -> str:
 
 @contextmanager
 def translate_transport_errors(
-    verb: str, resource: str, name: str | None, namespace: str | None, *, write: bool, read_timeout: float
+    verb: str,
+    resource: str,
+    name: str | None,
+    namespace: str | None,
+    *,
+    write: bool,
+    read_timeout: float,
+    server: str = "the API server",
 ) -> Iterator[None]:
     """Map urllib3 failures: not sent -> ClusterUnreachable; sent but unanswered -> Timeout or OutcomeUnknown."""
     from urllib3 import exceptions as http
@@ -33,10 +40,6 @@ def translate_transport_errors(
         raise errors.ClusterUnreachable(
             f"the Kubernetes API server is unreachable ({type(e).__name__}) while trying to {target}; nothing was "
             "changed. Check that the cluster is up and the kubeconfig points at it, then retry"
-        ) from e
-    except http.SSLError as e:
-        raise errors.ClusterUnreachable(
-            f"TLS to the Kubernetes API server failed while trying to {target}: {errors.truncate(str(e))}"
         ) from e
     except (http.ReadTimeoutError, http.ProtocolError, http.MaxRetryError) as e:
         if write:
@@ -53,6 +56,45 @@ def translate_transport_errors(
             f"the connection to the Kubernetes API server was lost while trying to {target} ({type(e).__name__}); "
             "check that the cluster is up, then retry"
         ) from e
+    except Exception as e:
+        # The client wraps urllib3's SSLError in an ApiException with status 0: look for the TLS failure underneath.
+        failure = tls_failure(e)
+        if failure is None:
+            raise
+        raise errors.ClusterUnreachable(tls_message(failure, server, target)) from e
+
+
+def tls_failure(error: BaseException) -> BaseException | None:
+    """The TLS failure behind `error` (ssl's own error when the chain has one, it says the most), or None."""
+    import ssl
+
+    from urllib3 import exceptions as http
+
+    found: BaseException | None = None
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            return current
+        if isinstance(current, http.SSLError):
+            found = current
+        current = current.__cause__ or current.__context__
+    return found
+
+
+def tls_message(failure: BaseException, server: str, target: str) -> str:
+    """One line: what failed, for which server, and what to check. Nothing was sent: TLS fails before the request."""
+    import ssl
+
+    if isinstance(failure, ssl.SSLCertVerificationError):
+        what = f"certificate verify failed for {server}: {str(failure.verify_message or failure.reason).rstrip('.')}"
+        fix = "check the cluster's certificate-authority in the kubeconfig, and that it points at the right server"
+    else:
+        reason = getattr(failure, "reason", None) or str(failure)
+        what = f"TLS handshake with {server} failed: {errors.truncate(str(reason))}"
+        fix = "check the kubeconfig's server address, certificate-authority and client certificate"
+    return f"{what} (while trying to {target}); nothing was changed. {fix[0].upper()}{fix[1:]}, then retry"
 
 
 def _status_message(status: int, data: bytes) -> tuple[str, str]:

@@ -451,7 +451,13 @@ class RealKube:
             auth_settings=["BearerToken"],
         )
         with translate_transport_errors(
-            verb, resource, name, namespace, write=write, read_timeout=READ_TIMEOUT_SECONDS
+            verb,
+            resource,
+            name,
+            namespace,
+            write=write,
+            read_timeout=READ_TIMEOUT_SECONDS,
+            server=str(self._api.configuration.host),
         ):
             response: Any = self._api.call_api(
                 method_,
