@@ -32,8 +32,9 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import ConfigDict
 
 from incident_response import __version__
-from incident_response.server import confirmation, mitigation_tools
+from incident_response.server import catalog, confirmation, instructions, mitigation_tools, skills
 from incident_response.server.config import Settings
+from incident_response.server.instructions import SKILL_URI
 from incident_response.server.wire import IncidentServer
 from incident_response.tools.assess import (
     endpoints,
@@ -59,21 +60,10 @@ from incident_response.tools.mitigate import rollback
 
 logger = logging.getLogger("incident_response.server")
 
-SKILL_URI = "skill://incident-response"
-
-# The tools act on one configured cluster: a closed domain, hence open_world_hint=False.
-READ_ONLY = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 
 # Tool parameters holding object names are validated here, once, before any tool body runs.
 NAME_PARAMETERS = {"deployment": "deployment", "service": "service", "release": "release", "node": "node"}
 SERVER_INJECTED = ("deps", "progress")
-
-# Planning tools only read and dry-run: the cluster changes only through confirm_command (destructive_hint).
-PLANNING = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
-CONFIRM = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=False)
-CANCEL = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
-# declare_incident writes the server's own journal, never the cluster.
-RECORDING = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=False)
 
 ToolFunction = Callable[..., ToolResult | Awaitable[ToolResult]]
 
@@ -103,28 +93,31 @@ def build_server(
     """The whole server. `kube` replaces the configured cluster (tests, demo); `clock` the pending engine's time."""
     deps = Deps(settings.tool_settings(), kube_override=kube, clock=clock)
     tools = ToolSet()
-    for fn in ASSESSMENT_TOOLS:
-        register(tools, deps, fn, READ_ONLY)
-    register(tools, deps, rollback.rollback_deployment, PLANNING)
-    mitigation_tools.register_mitigations(tools, deps)
     confirm, cancel, list_pending = confirmation.confirmation_tools(deps)
-    register(tools, deps, confirm, CONFIRM)
-    register(tools, deps, cancel, CANCEL)
-    register(tools, deps, list_pending, READ_ONLY)
-    register(tools, deps, declare.declare_incident, RECORDING)
+    every_tool = (
+        *ASSESSMENT_TOOLS,
+        rollback.rollback_deployment,
+        *mitigation_tools.MITIGATION_TOOLS,
+        confirm,
+        cancel,
+        list_pending,
+        declare.declare_incident,
+    )
+    for fn in every_tool:
+        if catalog.listed(fn.__name__, settings.mode, settings.toolsets, settings.read_only):
+            register(tools, deps, fn)
+    skill = skills.Skills()
     mcp: MCPServer[Any] = IncidentServer(
         "incident-response-mcp",
         title="Kubernetes incident response",
-        instructions=(
-            "Kubernetes incident response. Start with assess_namespace; read the incident-response prompt or the "
-            f"{SKILL_URI} resource for the playbook. Mitigations are planned as pending commands and run only after "
-            "confirmation."
-        ),
+        instructions=instructions.for_server(settings.mode, {tool.name for tool in tools.tools}),
         version=__version__,
         tools=tools.tools,
         arguments={tool.name: list(tool.parameters.get("properties", {})) for tool in tools.tools},
+        extensions=[skill],
+        middleware=[skills.declare_on_initialize],
     )
-    add_skill(mcp)
+    add_skill(mcp, skill.skill.text)
     add_prompts(mcp)
     return mcp
 
@@ -145,12 +138,18 @@ class ToolSet:
     def add(
         self,
         call: Callable[..., Awaitable[CallToolResult]],
+        title: str,
         description: str | None,
         annotations: ToolAnnotations,
         result_model: type[ToolResult],
     ) -> None:
         tool = Tool.from_function(
-            call, name=call.__name__, description=description, annotations=annotations, structured_output=True
+            call,
+            name=call.__name__,
+            title=title,
+            description=description,
+            annotations=annotations,
+            structured_output=True,
         )
         if any(t.name == tool.name for t in self.tools):
             raise ValueError(f"tool {tool.name} is registered twice")
@@ -182,8 +181,9 @@ def forbid_unknown_arguments(tool: Tool) -> None:
     tool.parameters = {**tool.parameters, "additionalProperties": False}  # what the strict model's schema adds
 
 
-def register(tools: ToolSet, deps: Deps, fn: ToolFunction, annotations: ToolAnnotations) -> None:
-    """Expose `fn` as an MCP tool. Every tool call passes through `call` below (validation, errors, results)."""
+def register(tools: ToolSet, deps: Deps, fn: ToolFunction) -> None:
+    """Expose `fn` as an MCP tool. Every tool call passes through `call` below (validation, errors, results).
+    Its title and annotations come from the catalog, true in the server's mode."""
     hints = typing.get_type_hints(fn, include_extras=True)
     signature = inspect.signature(fn)
     result_model = hints["return"]
@@ -236,7 +236,14 @@ def register(tools: ToolSet, deps: Deps, fn: ToolFunction, annotations: ToolAnno
     # The SDK reads the tool's schema from the signature: the tool's own arguments, without what the server injects.
     call.__dict__["__signature__"] = signature.replace(parameters=[*arguments, ctx_parameter], return_annotation=output)
     call.__annotations__ = {**{p.name: p.annotation for p in arguments}, "ctx": Context, "return": output}
-    tools.add(call, inspect.getdoc(fn), annotations, result_model)
+    name = fn.__name__
+    annotations = ToolAnnotations(
+        read_only_hint=catalog.read_only(name, deps.mode),
+        destructive_hint=catalog.CATALOG[name].kind == "confirm",
+        idempotent_hint=catalog.idempotent(name),
+        open_world_hint=catalog.CATALOG[name].untrusted_text,
+    )
+    tools.add(call, catalog.CATALOG[name].title, inspect.getdoc(fn), annotations, result_model)
 
 
 def incident_of(result: ToolResult) -> str | None:
@@ -297,18 +304,14 @@ def to_call_result(result: ToolResult) -> CallToolResult:
     )
 
 
-def skill_text() -> str:
-    return resources.files("incident_response").joinpath("SKILL.md").read_text(encoding="utf-8")
-
-
-def add_skill(mcp: MCPServer[Any]) -> None:
-    text = skill_text()
+def add_skill(mcp: MCPServer[Any], text: str) -> None:
+    """SKILL.md for clients without the Skills extension: the resource at its former address, and a prompt."""
     mcp.add_resource(
         TextResource(
-            uri=SKILL_URI,
-            name="incident-response",
+            uri=skills.LEGACY_URI,
+            name="incident-response-playbook",
             title="Incident response playbook",
-            description="How to use this server's tools to stabilize a Kubernetes incident.",
+            description=f"The same text as {SKILL_URI} (this server's playbook), at its former address.",
             mime_type="text/markdown",
             text=text,
         )

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from incident_response.server.catalog import TOOLSETS, Toolset, parse_toolsets
 from incident_response.tools.engine.approvals import APPROVALS, Approvals
 from incident_response.tools.engine.deps import MODES, Mode, ToolSettings
 from incident_response.tools.kube.client import ClusterSource
@@ -37,6 +38,9 @@ class Settings:
     port: int = 8000
     pending_ttl: timedelta = timedelta(seconds=PENDING_TTL_DEFAULT)
     approvals: Approvals = "any"
+    # Which tools are listed: these toolsets (empty: all), and with read_only only the tools that change nothing.
+    toolsets: tuple[Toolset, ...] = ()
+    read_only: bool = False
     # Resolved at load time: where the cluster connection comes from (None: no cluster configured).
     cluster: ClusterSource | None = None
 
@@ -91,6 +95,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="allow only this namespace (repeatable) [INCIDENT_RESPONSE_NAMESPACE, comma-separated]",
     )
     parser.add_argument("--state-dir", type=Path, help="journal and pending commands [INCIDENT_RESPONSE_STATE_DIR]")
+
+
+def add_tool_arguments(parser: argparse.ArgumentParser) -> None:
+    """Flags choosing which tools the server lists (serve, and demo --serve)."""
+    parser.add_argument(
+        "--toolsets",
+        action="append",
+        metavar="NAMES",
+        help=f"list only these toolsets, comma-separated or repeated: {', '.join(TOOLSETS)} (default all; "
+        "server_info is always listed) [INCIDENT_RESPONSE_TOOLSETS]",
+    )
+    parser.add_argument(
+        "--read-only",
+        action="store_true",
+        default=None,
+        help="list only the tools that change nothing: no planning, confirming or recording "
+        "[INCIDENT_RESPONSE_READ_ONLY]",
+    )
 
 
 def parse_port(value: object) -> int:
@@ -194,6 +216,13 @@ def load_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None
     http_flag = getattr(args, "http", None)
     http = bool(http_flag) if http_flag is not None else _env_bool(env.get(ENV_PREFIX + "HTTP", ""))
     port = parse_port(pick("port"))
+    toolsets_flag = getattr(args, "toolsets", None)
+    try:
+        toolsets = parse_toolsets(toolsets_flag or [env.get(ENV_PREFIX + "TOOLSETS", "")])
+    except ValueError as e:
+        raise SettingsError(str(e)) from e
+    read_only_flag = getattr(args, "read_only", None)
+    read_only = bool(read_only_flag) if read_only_flag is not None else _env_bool(env.get(ENV_PREFIX + "READ_ONLY", ""))
     ttl_value = pick("pending_ttl")
     pending_ttl = parse_pending_ttl(ttl_value) if ttl_value else timedelta(seconds=PENDING_TTL_DEFAULT)
     return Settings(
@@ -207,5 +236,7 @@ def load_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None
         port=port,
         pending_ttl=pending_ttl,
         approvals=parse_approvals(str(pick("approvals") or "any")),
+        toolsets=toolsets,
+        read_only=read_only,
         cluster=resolve_cluster(kubeconfig, context, env),
     )

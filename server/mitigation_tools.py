@@ -1,14 +1,11 @@
-"""Registers the mitigation planners of issue 5 (and the temporary-measure tools) through `app.register`.
+"""The mitigation planners of issue 5 and the temporary-measure tools, in the order the server lists them.
 
-Every planner only reads and dry-runs; the cluster changes only through confirm_command, so they carry the
-server's PLANNING annotations (read-only, not idempotent: each call issues a new token).
+Every planner only reads and dry-runs; the cluster changes only through confirm_command (their annotations come
+from server/catalog.py: kind "plan").
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from incident_response.tools.engine.deps import Deps
 from incident_response.tools.mitigate import (
     canary,
     helm_rollback,
@@ -20,9 +17,6 @@ from incident_response.tools.mitigate import (
     scaling,
     traffic,
 )
-
-if TYPE_CHECKING:
-    from incident_response.server.app import ToolSet
 
 PLANNERS = (
     helm_rollback.rollback_helm_release,
@@ -42,11 +36,4 @@ PLANNERS = (
     measures.restore_measure,
 )
 
-
-def register_mitigations(tools: ToolSet, deps: Deps) -> None:
-    # Imported here: app.py imports this module, and its register() is the one path every tool goes through.
-    from incident_response.server.app import PLANNING, READ_ONLY, register
-
-    for fn in PLANNERS:
-        register(tools, deps, fn, PLANNING)
-    register(tools, deps, measures.list_temporary_measures, READ_ONLY)
+MITIGATION_TOOLS = (*PLANNERS, measures.list_temporary_measures)

@@ -18,6 +18,7 @@ def add_parser(commands: Any) -> None:
     )
     config.add_arguments(parser)
     config.add_transport_arguments(parser)
+    config.add_tool_arguments(parser)
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.set_defaults(run=run)
 
@@ -37,10 +38,12 @@ def run(args: argparse.Namespace) -> int:
     server = build_server(settings)
     log = logging.getLogger("incident_response.server")
     log.info(
-        "serving in %s mode, cluster: %s, namespaces: %s",
+        "serving in %s mode, cluster: %s, namespaces: %s, toolsets: %s%s",
         settings.mode,
         config.describe_cluster(settings.cluster),
         ", ".join(settings.namespaces) or "all",
+        ", ".join(settings.toolsets) or "all",
+        " (read-only profile)" if settings.read_only else "",
     )
     if settings.http:
         if settings.port:

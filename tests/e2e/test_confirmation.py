@@ -77,14 +77,18 @@ async def test_full_mode_runs_and_the_journal_says_no_human_approved(env: Env) -
     assert claimed[0].detail == {"mode": "full", "approval_channel": "none (full mode)", "human_approved": False}
 
 
-async def test_safe_mode_blocks_and_confirm_refuses(env: Env) -> None:
+async def test_safe_mode_blocks_and_cannot_confirm(env: Env) -> None:
+    """Safe mode plans only as advice and does not list confirm_command (it could only refuse there); a token planned
+    by a standard server sharing the state stays unrun. The engine's own refusal is tests/test_pending.py's."""
     async with Client(env.server("standard")) as client:
         token = (await plan(client, env))["token"]
     async with Client(env.server("safe")) as client:
         blocked = await plan(client, env)
         assert blocked["status"] == "blocked" and blocked["token"] is None and "rollout undo" in blocked["command"]
-        refused = await call(client, "confirm_command", token=token)
-    assert refused["status"] == "refused" and "Safe mode" in refused["message"]
+        tools = {tool.name for tool in (await client.list_tools()).tools}
+        attempt = await client.call_tool("confirm_command", {"token": token})
+    assert "confirm_command" not in tools and {"cancel_command", "list_pending_commands"} <= tools
+    assert attempt.is_error
     assert env.image() != env.revision_image(2)
 
 
