@@ -21,7 +21,6 @@ from pydantic_core import ErrorDetails
 
 from incident_response.tools.core.errors import IncidentError
 
-MAX_VALUE_TEXT = 60
 E = TypeVar("E", bound=BaseException)
 
 
@@ -83,7 +82,7 @@ def cause_of(error: BaseException, kind: type[E]) -> E | None:
 
 
 def argument_errors(tool: str, error: ValidationError, takes: Sequence[str]) -> str:
-    """`invalid arguments for list_pods: limit should be greater than or equal to 1 (got 0)`: one line."""
+    """`invalid arguments for list_pods: limit should be greater than or equal to 1`: one line."""
     problems = [argument_error(detail, takes) for detail in error.errors()]
     return f"invalid arguments for {tool}: " + "; ".join(dict.fromkeys(problems))
 
@@ -95,9 +94,7 @@ def argument_error(detail: ErrorDetails, takes: Sequence[str]) -> str:
         return f"{field} is required"
     if kind == "extra_forbidden":
         return f"unknown argument {field!r} (this tool takes: {', '.join(takes) or 'no arguments'})"
-    got = repr(detail.get("input"))
-    if len(got) > MAX_VALUE_TEXT:
-        got = got[: MAX_VALUE_TEXT - 3] + "..."
+    # Never the value itself: it may be a megabyte token or a secret pasted by mistake (arguments hide their input).
     if message.startswith("Input should"):
-        return f"{field} should{message.removeprefix('Input should')} (got {got})"
-    return f"{field}: {message[:1].lower()}{message[1:]} (got {got})"
+        return f"{field} should{message.removeprefix('Input should')}"
+    return f"{field}: {message[:1].lower()}{message[1:]}"

@@ -84,10 +84,10 @@ async def test_a_misspelt_argument_is_refused_by_name_not_dropped(tmp_path: Path
 @pytest.mark.parametrize(
     ("arguments", "says"),
     [
-        ({"namespace": "shop", "limit": 0}, "limit should be greater than or equal to 1 (got 0)"),
+        ({"namespace": "shop", "limit": 0}, "limit should be greater than or equal to 1"),
         ({"namespace": "shop", "limit": "many"}, "limit should be a valid integer"),
         ({}, "namespace is required"),
-        ({"namespace": 5, "limit": -1}, "namespace should be a valid string (got 5); limit should be greater"),
+        ({"namespace": 5, "limit": -1}, "namespace should be a valid string; limit should be greater"),
     ],
 )
 async def test_invalid_arguments_are_one_line_naming_the_field(
@@ -98,7 +98,7 @@ async def test_invalid_arguments_are_one_line_naming_the_field(
     assert result.is_error
     text = text_of(result)
     assert text.startswith("invalid arguments for list_pods: ") and says in text, text
-    assert "\n" not in text and "pydantic" not in text and "http" not in text, text
+    assert "\n" not in text and "pydantic" not in text and "http" not in text and "many" not in text, text
 
 
 async def test_a_tools_own_error_is_its_message_without_the_sdks_prefix(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from incident_response.server.skills import EXTENSION_ID, front_matter_text
 pytestmark = pytest.mark.anyio
 
 SKILL = "skill://incident-response/SKILL.md"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 async def request(client: Client, method: str, params: dict[str, Any]) -> dict[str, Any]:

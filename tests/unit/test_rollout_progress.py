@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from incident_response.tools.rollouts import ProgressReporter, rollout_steps
-from incident_response.tools.workloads import rollout_progress
+from incident_response.tools.assess.rollouts import ProgressReporter, rollout_steps
+from incident_response.tools.k8s.workloads import rollout_progress
 
 pytestmark = pytest.mark.anyio
 
