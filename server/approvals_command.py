@@ -160,12 +160,22 @@ def describe(cmd: PendingCommand, state: str) -> str:
         f"target  {target_text(plan)}",
         f"cluster {cluster_text(plan)}",
         f"command {cmd.command}",
+        f"cluster {bound_to(cmd)}",
         "diff",
         render_diff(cmd.diff),
         f"undo    {cmd.undo_command or '(none)'}",
     ]
     lines += [f"warning {w}" for w in cmd.warnings]
     return "\n".join(lines)
+
+
+def bound_to(cmd: PendingCommand) -> str:
+    """Where the plan was made: it runs only there (another cluster's server answers wrong_cluster)."""
+    binding = cmd.binding
+    if binding is None or binding.cluster is None:
+        return "(not recorded: planned by an older version; it cannot be confirmed)"
+    allowed = ", ".join(binding.namespaces) or "all"
+    return f"{binding.cluster.describe()}; planned in {binding.mode} mode, namespaces {allowed}"
 
 
 def run_pending(args: argparse.Namespace) -> int:

@@ -106,7 +106,8 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
         capabilities = ctx.client_capabilities
         if deps.settings.approvals == "cli" or capabilities is None or capabilities.elicitation is None:
             return None
-        cmd = deps.pending.needs_human(token, deps.mode)
+        # No request to the cluster here (this runs before the tool): confirm itself checks the cluster's uid.
+        cmd = deps.pending.needs_human(token, deps.here(uid="skip"))
         return None if cmd is None else Elicit(question(cmd), Confirm)
 
     def confirm_command(
@@ -116,9 +117,11 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
         approver: Annotated[str, Resolve(elicitation_approver)],
     ) -> CommandResult:
         """Run a planned command by its token, once. In standard mode it runs only after a human approved it (the
-        client asks them when it can; otherwise the answer says what the human must run). Before running it re-reads
-        the target and refuses a stale plan. Outcomes: succeeded, failed (nothing changed), partial (some steps
-        applied: see applied_steps, failed_step, undo_applied), unknown (verify before retrying), stale."""
+        client asks them when it can; otherwise the answer says what the human must run), even on a full-mode server
+        when the plan was made in standard mode. It refuses a plan made for another cluster (wrong_cluster) or acting
+        outside this server's allow-list (outside_allow_list), running nothing. Before running it re-reads the target
+        and refuses a stale plan. Outcomes: succeeded, failed (nothing changed), partial (some steps applied: see
+        applied_steps, failed_step, undo_applied), unknown (verify before retrying), stale."""
         answer: HumanAnswer | None = None
         if isinstance(approval, AcceptedElicitation) and isinstance(approval.data, Confirm):
             answer = HumanAnswer(approved=approval.data.approve, approver=approver, channel="elicitation")
@@ -132,18 +135,27 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
                 "nothing ran and the token is still pending. Ask them again, or they can run: "
                 f"{deps.pending.approve_hint(token)}",
             )  # fmt: skip
-        return deps.pending.confirm(token, mode=deps.mode, kube=deps.kube, answer=answer)
+        return deps.pending.confirm(token, here=deps.here(), kube=deps.kube, answer=answer)
 
     def cancel_command(
         deps: Deps, token: Annotated[Token, Field(description="The token of the pending command to cancel.")]
     ) -> CommandResult:
         """Cancel a pending command so it can never run (for example after planning something else instead)."""
-        return deps.pending.cancel(token, actor="agent")
+        return deps.pending.cancel(token, actor="agent", here=deps.here(uid="try"))
 
     def list_pending_commands(deps: Deps) -> PendingList:
-        """List the commands waiting for approval or confirmation, with command, diff, undo, state and age."""
-        items = [item for row, _ in deps.pending.live() if (item := pending_item(deps, row.token)) is not None]
+        """List the commands waiting for approval or confirmation, with command, diff, undo, state and age: those
+        planned for this server's cluster inside its namespace allow-list (others sharing the state directory are
+        only counted)."""
+        here = deps.here(uid="try")
+        live = deps.pending.live()
+        shown = [row for row, cmd in live if deps.pending.shows(cmd, here)]
+        items = [item for row in shown if (item := pending_item(deps, row.token)) is not None]
         text = "; ".join(f"{i.state}: {i.command}" for i in items) or "no pending commands"
+        hidden = len(live) - len(shown)
+        if hidden:
+            text += (f" ({hidden} more belong to another cluster or to namespaces outside this server's allow-list; "
+                     "not shown)")  # fmt: skip
         return PendingList(summary=f"{len(items)} pending: {text}", commands=items)
 
     return confirm_command, cancel_command, list_pending_commands

@@ -39,10 +39,12 @@ class Env:
     clock: Clock
     deployment: str
 
-    def server(self, mode: Mode = "standard") -> MCPServer[Any]:
+    def server(self, mode: Mode = "standard", namespaces: tuple[str, ...] = ()) -> MCPServer[Any]:
+        """A server on this sim and state dir; `namespaces` is its --namespace allow-list."""
         assert self.sim.kubeconfig_path is not None
         source = ClusterSource(kubeconfig=self.sim.kubeconfig_path, context=self.sim.context)
-        return build_server(Settings(mode=mode, state_dir=self.state, cluster=source), clock=self.clock)
+        settings = Settings(mode=mode, namespaces=namespaces, state_dir=self.state, cluster=source)
+        return build_server(settings, clock=self.clock)
 
     def get(self) -> dict[str, Any]:
         return self.kube.get("deployments", self.deployment, NAMESPACE)

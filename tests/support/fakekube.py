@@ -13,10 +13,19 @@ from typing import Any
 from incident_response.sim import patching
 from incident_response.sim.selectors import parse_label_selector
 from incident_response.tools.core import errors
+from incident_response.tools.core.modes import Mode
+from incident_response.tools.engine.binding import Binding, ClusterIdentity
 from incident_response.tools.kube.client import ListResult
 from incident_response.tools.kube.resources import resource_info
 
 Write = tuple[str, str, str, Any]  # (verb, resource, name, body)
+SERVER = "https://fake.invalid"
+
+
+def seat(mode: Mode = "standard", namespaces: tuple[str, ...] = ()) -> Binding:
+    """A server on a FakeKube, as the pending engine's propose and confirm take it."""
+    return Binding(cluster=ClusterIdentity(server=SERVER, context=FakeKube.context), mode=mode,
+                   namespaces=list(namespaces))  # fmt: skip
 
 
 class FakeKube:
@@ -128,6 +137,9 @@ class FakeKube:
 
     def whoami(self) -> str | None:
         return "tester"
+
+    def endpoint(self) -> tuple[str, str | None]:
+        return SERVER, None
 
     # -- writes --------------------------------------------------------------------------------------------------
 

@@ -32,10 +32,11 @@ class Env:
     kube: RealKube
     state: Path
 
-    def server(self, mode: Mode = "full") -> MCPServer[Any]:
+    def server(self, mode: Mode = "full", namespaces: tuple[str, ...] = ()) -> MCPServer[Any]:
+        """A server on this sim and state dir; `namespaces` is its --namespace allow-list."""
         assert self.sim.kubeconfig_path is not None
         source = ClusterSource(kubeconfig=self.sim.kubeconfig_path, context=self.sim.context)
-        return build_server(Settings(mode=mode, state_dir=self.state, cluster=source))
+        return build_server(Settings(mode=mode, namespaces=namespaces, state_dir=self.state, cluster=source))
 
     def get(self, resource: str, name: str, namespace: str | None = NS) -> dict[str, Any]:
         return self.kube.get(resource, name, namespace)

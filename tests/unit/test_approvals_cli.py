@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support.fakekube import seat
 
 from incident_response.server.cli import main
 from incident_response.tools.engine.approvals import CLI_NON_INTERACTIVE, CLI_TERMINAL
@@ -37,7 +38,7 @@ def propose(state: Path, token_factory: Callable[[], str] | None = None) -> str:
         undo_command=UNDO,
         diff=[Change(path="spec.template.spec.containers[web].image", before="shop/web:3", after="shop/web:2")],
     )  # fmt: skip
-    token = engine.propose(draft, "standard").token
+    token = engine.propose(draft, seat("standard")).token
     assert token
     return token
 

@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.fakekube import FakeKube
+from support.fakekube import FakeKube, seat
 
 from incident_response.tools.core import errors
 from incident_response.tools.engine.deps import Mode
@@ -86,41 +86,41 @@ def image(kube: FakeKube) -> str:
 def test_token_has_at_least_128_bits_and_expires_in_15_minutes(
     engine: PendingEngine, kube: FakeKube, clock: Clock
 ) -> None:
-    p = engine.propose(draft(kube), "standard")
+    p = engine.propose(draft(kube), seat("standard"))
     assert p.status == "pending" and p.token and len(p.token) >= 43  # 32 bytes urlsafe
     assert p.expires_at == clock.now + timedelta(minutes=15)
     assert p.fingerprint and "approve " + p.token in p.next_step
 
 
 def test_safe_mode_blocks_without_token(engine: PendingEngine, kube: FakeKube) -> None:
-    p = engine.propose(draft(kube), "safe")
+    p = engine.propose(draft(kube), seat("safe"))
     assert p.status == "blocked" and p.token is None
     assert engine.journal.commands() == []
     assert [e.kind for e in engine.journal.events()][-1] == "blocked"
 
 
 def test_standard_waits_for_a_human_then_runs_once(engine: PendingEngine, kube: FakeKube) -> None:
-    token = engine.propose(draft(kube), "standard").token
+    token = engine.propose(draft(kube), seat("standard")).token
     assert token
-    r = engine.confirm(token, mode="standard", kube=kube)
+    r = engine.confirm(token, here=seat("standard"), kube=kube)
     assert r.status == "awaiting_approval" and "approve " + token in r.message
     assert kube.writes == []
     assert engine.decide(token, HUMAN).status == "approved"
-    r = engine.confirm(token, mode="standard", kube=kube)
+    r = engine.confirm(token, here=seat("standard"), kube=kube)
     assert r.status == "succeeded", r.message
     assert r.approved_by == "alice" and r.approval_channel == "cli"
     assert image(kube) == "shop:v2"
     assert r.before == {"web": {"/metadata/uid": "uid-web", "/metadata/generation": 1, "/spec/replicas": 3}}
     assert r.after and r.after["web"]["/metadata/generation"] == 2
-    again = engine.confirm(token, mode="standard", kube=kube)
+    again = engine.confirm(token, here=seat("standard"), kube=kube)
     assert again.status == "used" and "succeeded" in again.message
     assert len(kube.writes) == 1
 
 
 def test_full_mode_runs_and_records_no_human(engine: PendingEngine, kube: FakeKube) -> None:
-    token = engine.propose(draft(kube), "full").token
+    token = engine.propose(draft(kube), seat("full")).token
     assert token
-    r = engine.confirm(token, mode="full", kube=kube)
+    r = engine.confirm(token, here=seat("full"), kube=kube)
     assert r.status == "succeeded"
     row = engine.journal.command(token)
     assert row and row.decided_channel == "none (full mode)" and row.decided_by is None
@@ -129,15 +129,15 @@ def test_full_mode_runs_and_records_no_human(engine: PendingEngine, kube: FakeKu
 
 
 def test_safe_mode_confirm_refuses(engine: PendingEngine, kube: FakeKube) -> None:
-    token = engine.propose(draft(kube), "standard").token
+    token = engine.propose(draft(kube), seat("standard")).token
     assert token
-    assert engine.confirm(token, mode="safe", kube=kube).status == "refused"
+    assert engine.confirm(token, here=seat("safe"), kube=kube).status == "refused"
     assert kube.writes == []
 
 
 @pytest.mark.parametrize("state", ["denied", "cancelled", "expired"])
 def test_dead_tokens_are_refused_by_name(engine: PendingEngine, kube: FakeKube, clock: Clock, state: str) -> None:
-    token = engine.propose(draft(kube), "standard").token
+    token = engine.propose(draft(kube), seat("standard")).token
     assert token
     if state == "denied":
         engine.decide(token, HumanAnswer(approved=False, approver="bob", channel="cli"))
@@ -147,55 +147,55 @@ def test_dead_tokens_are_refused_by_name(engine: PendingEngine, kube: FakeKube, 
         clock.now += timedelta(minutes=15)
     modes: tuple[Mode, ...] = ("standard", "full")
     for mode in modes:
-        r = engine.confirm(token, mode=mode, kube=kube)
+        r = engine.confirm(token, here=seat(mode), kube=kube)
         assert r.status == state, r
     assert engine.decide(token, HUMAN).status == state
     assert kube.writes == []
 
 
 def test_unknown_token(engine: PendingEngine, kube: FakeKube) -> None:
-    assert engine.confirm("forged", mode="full", kube=kube).status == "unknown_token"
+    assert engine.confirm("forged", here=seat("full"), kube=kube).status == "unknown_token"
 
 
 def test_approval_after_expiry_is_refused(engine: PendingEngine, kube: FakeKube, clock: Clock) -> None:
-    token = engine.propose(draft(kube), "standard").token
+    token = engine.propose(draft(kube), seat("standard")).token
     assert token
     clock.now += timedelta(minutes=14, seconds=59)
     assert engine.decide(token, HUMAN).status == "approved"
     clock.now += timedelta(seconds=1)
-    assert engine.confirm(token, mode="standard", kube=kube).status == "expired"
+    assert engine.confirm(token, here=seat("standard"), kube=kube).status == "expired"
     assert [e.kind for e in engine.journal.events(token=token)] == ["proposed", "approved", "expired"]
 
 
 def test_stale_plan_names_what_changed_and_runs_nothing(engine: PendingEngine, kube: FakeKube) -> None:
-    token = engine.propose(draft(kube), "full").token
+    token = engine.propose(draft(kube), seat("full")).token
     assert token
     scaled = kube.get("deployments", "web", "shop")
     scaled["spec"]["replicas"] = 5
     scaled["metadata"]["generation"] = 2
     kube.put("deployments", scaled)
-    r = engine.confirm(token, mode="full", kube=kube)
+    r = engine.confirm(token, here=seat("full"), kube=kube)
     assert r.status == "stale"
     assert {(c.path, c.planned, c.now) for c in r.changes} == {("/spec/replicas", 3, 5), ("/metadata/generation", 1, 2)}
     assert "spec.replicas: 3 -> 5" in r.message
     assert kube.writes == []
-    assert engine.confirm(token, mode="full", kube=kube).status == "stale"
+    assert engine.confirm(token, here=seat("full"), kube=kube).status == "stale"
 
 
 def test_status_churn_is_not_drift(engine: PendingEngine, kube: FakeKube) -> None:
-    token = engine.propose(draft(kube), "full").token
+    token = engine.propose(draft(kube), seat("full")).token
     assert token
     obj = kube.get("deployments", "web", "shop")
     obj["status"] = {"readyReplicas": 3, "restarts": 99}
     kube.put("deployments", obj)
-    assert engine.confirm(token, mode="full", kube=kube).status == "succeeded"
+    assert engine.confirm(token, here=seat("full"), kube=kube).status == "succeeded"
 
 
 def test_deleted_target_is_stale(engine: PendingEngine, kube: FakeKube) -> None:
-    token = engine.propose(draft(kube), "full").token
+    token = engine.propose(draft(kube), seat("full")).token
     assert token
     kube.objects.clear()
-    r = engine.confirm(token, mode="full", kube=kube)
+    r = engine.confirm(token, here=seat("full"), kube=kube)
     assert r.status == "stale" and r.changes[0].now == "absent"
 
 
@@ -211,30 +211,30 @@ def test_deleted_target_is_stale(engine: PendingEngine, kube: FakeKube) -> None:
 def test_write_failures_are_never_success(
     engine: PendingEngine, kube: FakeKube, error: errors.IncidentError, status: str
 ) -> None:
-    token = engine.propose(draft(kube), "full").token
+    token = engine.propose(draft(kube), seat("full")).token
     assert token
     kube.fail_writes = error
-    r = engine.confirm(token, mode="full", kube=kube)
+    r = engine.confirm(token, here=seat("full"), kube=kube)
     assert r.status == status and r.steps[0].status == status
-    assert engine.confirm(token, mode="full", kube=kube).status == "used"
+    assert engine.confirm(token, here=seat("full"), kube=kube).status == "used"
     row = engine.journal.command(token)
     assert row and row.state == status and row.result and row.result["status"] == status
 
 
 def test_failed_reread_releases_the_claim(engine: PendingEngine, kube: FakeKube) -> None:
-    token = engine.propose(draft(kube), "standard").token
+    token = engine.propose(draft(kube), seat("standard")).token
     assert token
     engine.decide(token, HUMAN)
     kube.fail_reads = errors.ClusterUnreachable("down")
-    r = engine.confirm(token, mode="standard", kube=kube)
+    r = engine.confirm(token, here=seat("standard"), kube=kube)
     assert r.status == "failed" and "still valid" in r.message
     kube.fail_reads = None
-    assert engine.confirm(token, mode="standard", kube=kube).status == "succeeded"
+    assert engine.confirm(token, here=seat("standard"), kube=kube).status == "succeeded"
 
 
 def test_test_op_makes_check_and_write_atomic(engine: PendingEngine, kube: FakeKube) -> None:
     """A change between the re-read and the write is caught by the JSON-patch test op: failed, not applied."""
-    token = engine.propose(draft(kube), "full").token
+    token = engine.propose(draft(kube), seat("full")).token
     assert token
 
     def race() -> None:
@@ -243,12 +243,12 @@ def test_test_op_makes_check_and_write_atomic(engine: PendingEngine, kube: FakeK
         kube.put("deployments", obj)
 
     kube.before_write = race
-    r = engine.confirm(token, mode="full", kube=kube)
+    r = engine.confirm(token, here=seat("full"), kube=kube)
     assert r.status == "failed" and image(kube) == "shop:v3"
 
 
 def test_tampered_plan_does_not_run(engine: PendingEngine, kube: FakeKube) -> None:
-    token = engine.propose(draft(kube), "standard").token
+    token = engine.propose(draft(kube), seat("standard")).token
     assert token
     engine.decide(token, HUMAN)
     import sqlite3
@@ -257,19 +257,19 @@ def test_tampered_plan_does_not_run(engine: PendingEngine, kube: FakeKube) -> No
     db.execute("UPDATE commands SET plan = replace(plan, 'shop:v2', 'evil:latest') WHERE token = ?", (token,))
     db.commit()
     db.close()
-    r = engine.confirm(token, mode="standard", kube=kube)
+    r = engine.confirm(token, here=seat("standard"), kube=kube)
     assert r.status == "failed" and "no longer matches" in r.message and kube.writes == []
 
 
 def test_concurrent_confirms_run_once(engine: PendingEngine, kube: FakeKube) -> None:
-    token = engine.propose(draft(kube), "full").token
+    token = engine.propose(draft(kube), seat("full")).token
     assert token
     results: list[str] = []
     barrier = threading.Barrier(20)
 
     def go() -> None:
         barrier.wait()
-        results.append(engine.confirm(token, mode="full", kube=kube).status)
+        results.append(engine.confirm(token, here=seat("full"), kube=kube).status)
 
     threads = [threading.Thread(target=go) for _ in range(20)]
     for t in threads:
@@ -281,9 +281,9 @@ def test_concurrent_confirms_run_once(engine: PendingEngine, kube: FakeKube) -> 
 
 
 def test_live_lists_only_live_and_expires_lazily(engine: PendingEngine, kube: FakeKube, clock: Clock) -> None:
-    a = engine.propose(draft(kube), "standard").token
+    a = engine.propose(draft(kube), seat("standard")).token
     clock.now += timedelta(minutes=10)
-    b = engine.propose(draft(kube), "standard").token
+    b = engine.propose(draft(kube), seat("standard")).token
     assert [c.token for _, c in engine.live()] == [a, b]
     clock.now += timedelta(minutes=6)
     assert [c.token for _, c in engine.live()] == [b]

@@ -12,7 +12,7 @@ from pathlib import Path
 import anyio
 import anyio.to_thread
 import pytest
-from support.fakekube import FakeKube
+from support.fakekube import FakeKube, seat
 
 from incident_response.tools.engine.journal import CLAIM_LEASE, DB_NAME, Journal, claimer
 from incident_response.tools.engine.pending import ABANDONED, PendingEngine
@@ -23,6 +23,7 @@ pytestmark = pytest.mark.anyio
 # Claims the token in full mode, then hangs in the confirm-time re-read, where the test kills it (SIGKILL).
 CHILD = r"""
 import sys, time
+from incident_response.tools.engine.binding import Binding, ClusterIdentity
 from incident_response.tools.engine.journal import Journal
 from incident_response.tools.engine.pending import PendingEngine
 
@@ -33,7 +34,8 @@ class Hang:
         print("claimed", flush=True)
         time.sleep(600)
 
-PendingEngine(Journal(sys.argv[1])).confirm(sys.argv[2], mode="full", kube=Hang())
+here = Binding(cluster=ClusterIdentity(server="https://fake.invalid", context="test"), mode="full", namespaces=[])
+PendingEngine(Journal(sys.argv[1])).confirm(sys.argv[2], here=here, kube=Hang())
 """
 
 
@@ -65,7 +67,7 @@ def draft() -> PlanDraft:
 async def killed_mid_execution(state: Path) -> tuple[PendingEngine, str, int]:
     """Propose a plan, let a child process claim it and die (SIGKILL) in the middle of executing it."""
     engine = PendingEngine(Journal(state))
-    token = engine.propose(draft(), "full").token
+    token = engine.propose(draft(), seat("full")).token
     assert token is not None
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(state), token], stdout=subprocess.PIPE, text=True, stderr=subprocess.PIPE
@@ -87,14 +89,14 @@ async def killed_mid_execution(state: Path) -> tuple[PendingEngine, str, int]:
 async def test_confirm_after_the_claimer_was_killed_answers_unknown_and_says_to_verify(tmp_path: Path) -> None:
     engine, token, pid = await killed_mid_execution(tmp_path / "state")
     kube = FakeKube()
-    answer = engine.confirm(token, mode="full", kube=kube)
+    answer = engine.confirm(token, here=seat("full"), kube=kube)
     assert answer.status == "unknown" and answer.message == ABANDONED and "before anything else" in answer.message
     assert kube.writes == []  # nothing is retried
     row = engine.journal.command(token)
     assert row is not None and row.state == "unknown" and row.result == {"status": "unknown", "message": ABANDONED}
     [event] = [e for e in engine.journal.events(token=token) if e.kind == "abandoned"]
     assert event.detail is not None and event.detail["claimer"]["pid"] == pid
-    again = engine.confirm(token, mode="full", kube=kube)
+    again = engine.confirm(token, here=seat("full"), kube=kube)
     assert again.status == "used" and "outcome: unknown" in again.message
 
 
@@ -114,7 +116,7 @@ class Clock:
 
 
 def claimed_by(engine: PendingEngine, who: dict[str, object]) -> str:
-    token = engine.propose(draft(), "full").token
+    token = engine.propose(draft(), seat("full")).token
     assert token is not None
     now = engine.clock().timestamp()
     assert engine.journal.transition(token, ("pending",), "executing", event="claimed",
@@ -125,7 +127,7 @@ def claimed_by(engine: PendingEngine, who: dict[str, object]) -> str:
 def test_a_live_claimer_keeps_its_claim(tmp_path: Path) -> None:
     engine = PendingEngine(Journal(tmp_path), clock=Clock())
     token = claimed_by(engine, claimer(engine.clock().timestamp()))  # this very process
-    assert engine.confirm(token, mode="full", kube=FakeKube()).status == "used"
+    assert engine.confirm(token, here=seat("full"), kube=FakeKube()).status == "used"
     engine.live()
     row = engine.journal.command(token)
     assert row is not None and row.state == "executing"
@@ -138,7 +140,7 @@ def test_a_claim_whose_pid_now_belongs_to_a_newer_process_is_relabelled_at_once(
     mine = claimer(engine.clock().timestamp())
     assert isinstance(mine["started"], int)
     token = claimed_by(engine, {**mine, "started": mine["started"] - 1})  # same pid, an earlier (dead) process
-    assert engine.confirm(token, mode="full", kube=FakeKube()).status == "unknown"
+    assert engine.confirm(token, here=seat("full"), kube=FakeKube()).status == "unknown"
     row = engine.journal.command(token)
     assert row is not None and row.state == "unknown"
 
@@ -151,7 +153,7 @@ def test_a_claim_from_another_host_is_relabelled_only_when_its_lease_ran_out(tmp
     engine.live()
     assert (row := engine.journal.command(token)) is not None and row.state == "executing"
     clock.now += timedelta(seconds=61)
-    assert engine.confirm(token, mode="full", kube=FakeKube()).status == "unknown"
+    assert engine.confirm(token, here=seat("full"), kube=FakeKube()).status == "unknown"
 
 
 def test_a_claim_recorded_before_claimers_were_uses_the_lease(tmp_path: Path) -> None:
@@ -177,5 +179,5 @@ def test_a_journal_from_before_the_claimer_column_is_migrated(tmp_path: Path) ->
     db.close()
     engine = PendingEngine(Journal(tmp_path))
     Journal(tmp_path)  # a second process opening the same journal finds it migrated
-    token = engine.propose(draft(), "full").token
+    token = engine.propose(draft(), seat("full")).token
     assert token is not None and (row := engine.journal.command(token)) is not None and row.claimer is None

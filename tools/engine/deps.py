@@ -11,16 +11,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from incident_response.tools.core import errors
+from incident_response.tools.core.modes import MODES as MODES  # re-exported: the modes were defined here first
+from incident_response.tools.core.modes import Mode as Mode
 from incident_response.tools.engine.approvals import Approvals
 from incident_response.tools.kube.client import ClusterSource, Kube, RealKube
 from incident_response.tools.kube.helm_runner import HelmRunner
 
 if TYPE_CHECKING:
+    from incident_response.tools.engine.binding import Binding
     from incident_response.tools.engine.journal import Journal
+    from incident_response.tools.engine.outcomes import Proposal
     from incident_response.tools.engine.pending import PendingEngine
+    from incident_response.tools.engine.plan import PlanDraft
 
-Mode = Literal["safe", "standard", "full"]
-MODES: tuple[Mode, ...] = ("safe", "standard", "full")
 
 # Progress callback handed to long-running tools: (progress, total, message). A no-op outside MCP.
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
@@ -116,6 +119,23 @@ class Deps:
     @property
     def mode(self) -> Mode:
         return self.settings.mode
+
+    def here(self, uid: Literal["read", "try", "skip"] = "read") -> Binding:
+        """This server as a plan records it (cluster, mode, allow-list). `uid` as `binding.identify` takes it; with
+        "read" a missing cluster configuration raises, otherwise it leaves the cluster unknown (None)."""
+        from incident_response.tools.engine.binding import Binding, identify
+
+        try:
+            cluster = identify(self.kube, uid=uid)
+        except errors.NoClusterConfigured:
+            if uid == "read":
+                raise
+            cluster = None
+        return Binding(cluster=cluster, mode=self.mode, namespaces=list(self.settings.namespaces))
+
+    def propose(self, draft: PlanDraft, *, blocked_reason: str | None = None) -> Proposal:
+        """Issue the plan as a pending command bound to this server's cluster, mode and allow-list."""
+        return self.pending.propose(draft, self.here(), blocked_reason=blocked_reason)
 
     def check_namespace(self, namespace: str) -> str:
         """Refuse malformed names and namespaces outside the allow-list; every namespaced tool passes through here."""

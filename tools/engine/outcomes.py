@@ -12,7 +12,7 @@ from incident_response.tools.engine.plan import Change, Drift, Precondition, Ris
 
 Status = Literal[
     "blocked", "pending", "approved", "awaiting_approval", "succeeded", "failed", "partial", "unknown", "stale",
-    "denied", "expired", "cancelled", "used", "unknown_token", "refused",
+    "denied", "expired", "cancelled", "used", "unknown_token", "refused", "wrong_cluster", "outside_allow_list",
 ]  # fmt: skip
 
 

@@ -20,9 +20,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from incident_response.tools.core import errors
+from incident_response.tools.core.modes import Mode, stricter
 from incident_response.tools.engine import approvals
 from incident_response.tools.engine.approvals import Approvals
-from incident_response.tools.engine.deps import Mode
+from incident_response.tools.engine.binding import Binding, Misplaced, misplaced
 from incident_response.tools.engine.executor import ExecRunner, Report, observe_after, read_precondition, run_steps
 from incident_response.tools.engine.journal import CommandRow, Journal, claimer, claimer_gone
 from incident_response.tools.engine.outcomes import CommandResult, HumanAnswer, Proposal, Status, StepOutcome
@@ -112,10 +113,12 @@ class PendingEngine:
     # --- issuing --------------------------------------------------------------------------------------------------
 
     def propose(
-        self, draft: PlanDraft, mode: Mode, *, incident: str | None = None, blocked_reason: str | None = None
+        self, draft: PlanDraft, here: Binding, *, incident: str | None = None, blocked_reason: str | None = None
     ) -> Proposal:
-        """Store the plan under a fresh token (or, in safe mode or with `blocked_reason`, journal it as advice and
-        issue none: a plan this server cannot run, e.g. helm without a helm binary, gets no token to confirm)."""
+        """Store the plan under a fresh token, bound to `here` (the planning server's cluster, mode and allow-list);
+        or, in safe mode or with `blocked_reason`, journal it as advice and issue none: a plan this server cannot
+        run, e.g. helm without a helm binary, gets no token to confirm."""
+        mode = here.mode
         view = {
             "command": draft.command,
             "undo_command": draft.undo_command,
@@ -130,13 +133,13 @@ class PendingEngine:
         incident = incident or self.journal.current_incident()
         reason = SAFE_MODE_ADVICE if mode == "safe" else blocked_reason
         if reason is not None:
-            self.journal.record_event(
-                "blocked", incident=incident, detail={"tool": draft.tool, "command": draft.command, "reason": reason}
-            )
+            detail = {"tool": draft.tool, "command": draft.command, "reason": reason,
+                      "binding": here.model_dump(mode="json"), "namespaces": sorted(draft.namespaces())}  # fmt: skip
+            self.journal.record_event("blocked", incident=incident, detail=detail)
             return Proposal(status="blocked", **view, next_step=reason)
         now = self.clock()
         cmd = PendingCommand(
-            **draft.model_dump(), token=self.token_factory(), incident=incident, created_at=now,
+            **draft.model_dump(), binding=here, token=self.token_factory(), incident=incident, created_at=now,
             expires_at=now + self.ttl,
         )  # fmt: skip
         cmd.fingerprint = fingerprint(cmd)
@@ -170,12 +173,42 @@ class PendingEngine:
             out.append((row, PendingCommand.model_validate(row.plan)))
         return out
 
-    def needs_human(self, token: str, mode: Mode) -> PendingCommand | None:
-        """The plan to show a human, if confirming this token in this mode would wait for one."""
+    def needs_human(self, token: str, here: Binding) -> PendingCommand | None:
+        """The plan to show a human, if confirming this token at `here` would wait for one (`here` may leave the
+        cluster's uid unknown: a plan for another cluster is refused by confirm after the question, never run)."""
         found = self.get(token)
-        if mode != "standard" or found is None or found[0].state != "pending" or self._expire_if_due(found[0]):
+        if found is None or found[0].state != "pending" or self._misplaced(found[1], here, strict=False):
+            return None
+        if self.mode_for(found[1], here) != "standard" or self._expire_if_due(found[0]):
             return None
         return found[1]
+
+    @staticmethod
+    def mode_for(cmd: PendingCommand, here: Binding) -> Mode:
+        """The stricter of the planning and the confirming server's modes: a plan made in standard mode needs a
+        human wherever it is confirmed."""
+        return here.mode if cmd.binding is None else stricter(cmd.binding.mode, here.mode)
+
+    @staticmethod
+    def _misplaced(cmd: PendingCommand, here: Binding, *, strict: bool) -> tuple[Misplaced, str] | None:
+        touches, accepted = cmd.namespaces(), cmd.accepted_outside_allow_list
+        return misplaced(cmd.binding, touches, accepted, here, strict=strict)
+
+    def shows(self, cmd: PendingCommand, here: Binding) -> bool:
+        """Whether a server at `here` may show this plan: its cluster, inside its allow-list."""
+        return self._misplaced(cmd, here, strict=False) is None
+
+    def _refuse_here(
+        self, token: str, cmd: PendingCommand, here: Binding, *, strict: bool = True
+    ) -> CommandResult | None:
+        """A refusal, journaled, when this token's plan belongs to another cluster or outside `here`'s allow-list.
+        It names nothing of the plan (this server must not show it) and leaves the token as it was."""
+        found = self._misplaced(cmd, here, strict=strict)
+        if found is None:
+            return None
+        status, message = found
+        self.note(token, "refused_here", detail={"status": status, "message": message})
+        return CommandResult(status=status, token=token, message=message)
 
     def _expire_if_due(self, row: CommandRow) -> bool:
         if row.state in LIVE and row.expires_at <= _epoch(self.clock()):
@@ -283,18 +316,32 @@ class PendingEngine:
             message=f"{status} by {answer.approver} via {answer.channel}.",
         )
 
-    def cancel(self, token: str, *, actor: str = "agent") -> CommandResult:
+    def cancel(self, token: str, *, actor: str = "agent", here: Binding | None = None) -> CommandResult:
+        """Cancel a live token; with `here`, only a plan that server shows (cancelling changes no cluster, so a plan
+        that records no cluster can still be withdrawn)."""
+        found = self.get(token)
+        if found is not None and here is not None:
+            refused = self._refuse_here(token, found[1], here, strict=False)
+            if refused is not None:
+                return refused
         refusal = self._refusal(token)
         if refusal is not None:
             return refusal
         if not self.journal.transition(token, LIVE, "cancelled", event="cancelled", actor=actor):
-            return self._refusal(token) or self.cancel(token, actor=actor)
+            return self._refusal(token) or self.cancel(token, actor=actor, here=here)
         return CommandResult(status="cancelled", token=token, message="Cancelled; it will not run.")
 
     # --- the agent's side -----------------------------------------------------------------------------------------
 
-    def confirm(self, token: str, *, mode: Mode, kube: Kube, answer: HumanAnswer | None = None) -> CommandResult:
-        """Run the stored plan if this mode allows it now; `answer` is a human decision gathered in band."""
+    def confirm(self, token: str, *, here: Binding, kube: Kube, answer: HumanAnswer | None = None) -> CommandResult:
+        """Run the stored plan on `kube` if it was made for this cluster (`here`, read from the API server just now),
+        inside `here`'s allow-list, and the stricter of the two modes allows it now; `answer` is a human decision
+        gathered in band."""
+        found = self.get(token)
+        if found is not None:
+            refused = self._refuse_here(token, found[1], here)
+            if refused is not None:
+                return refused
         refusal = self._refusal(token)
         if refusal is not None:
             return refusal
@@ -302,6 +349,7 @@ class PendingEngine:
         assert found is not None
         row, cmd = found
         base = _answer(token, cmd)
+        mode = self.mode_for(cmd, here)
         if mode == "safe":
             return CommandResult(
                 status="refused", message="Safe mode: this server never executes mutations. A human may run the "

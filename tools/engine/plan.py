@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from incident_response.tools.engine.binding import Binding
+
 Risk = Literal["mutation", "destructive"]
 PatchType = Literal["json", "merge", "strategic"]
 
@@ -140,13 +142,27 @@ class PlanDraft(BaseModel):
         description="One command that makes every step's write (kubectl label -l, kubectl drain); default: the "
         "steps' commands joined with &&.",
     )
+    accepted_outside_allow_list: list[str] = Field(
+        default_factory=list,
+        description="Namespaces outside the planning server's allow-list the caller explicitly let this plan act "
+        "in (drain_node include_outside_allow_list=True).",
+    )
 
     @property
     def command(self) -> str:
         return self.command_line or " && ".join(step.command for step in self.steps)
 
+    def namespaces(self) -> set[str]:
+        """Every namespace the plan reads or writes: its target's, its writes', its preconditions'."""
+        found = {self.target.namespace, *(p.namespace for p in self.preconditions)}
+        found |= {s.action.namespace for s in self.steps if isinstance(s.action, KubeWrite)}
+        return {n for n in found if n}
+
 
 class PendingCommand(PlanDraft):
+    binding: Binding | None = Field(
+        default=None, description="Where it was planned; None only in journals written before plans were bound."
+    )
     token: str
     incident: str
     created_at: datetime

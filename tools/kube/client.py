@@ -8,7 +8,9 @@ as the typed errors of `tools.core.errors`, translated by `tools.kube.api_errors
 
 from __future__ import annotations
 
+import hashlib
 import json
+import ssl
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,6 +130,11 @@ class Kube(Protocol):
         """The authenticated user name (SelfSubjectReview), or None when the cluster does not say."""
         ...
 
+    def endpoint(self) -> tuple[str, str | None]:
+        """(the API server URL, the SHA-256 of the CA certificate this client trusts or None without TLS
+        verification), from the configuration: no request is made."""
+        ...
+
 
 @dataclass(frozen=True)
 class ClusterSource:
@@ -188,6 +195,11 @@ class RealKube:
         # Fail fast: one connection attempt, no urllib3 retry storms against a dead API server.
         configuration.retries = False
         return cls(ApiClient(configuration), context_name, user=user)
+
+    def endpoint(self) -> tuple[str, str | None]:
+        configuration = self._api.configuration
+        trusted = ca_fingerprint(configuration.ssl_ca_cert) if configuration.verify_ssl else None
+        return str(configuration.host), trusted
 
     # -- reads ---------------------------------------------------------------------------------------------------
 
@@ -470,6 +482,27 @@ class RealKube:
         if not 200 <= response.status <= 299:
             raise api_error(response.status, data, verb=verb, resource=resource, name=name, namespace=namespace)
         return data
+
+
+def ca_fingerprint(path: str | None) -> str | None:
+    """SHA-256 (hex) of the first certificate in a PEM file, as `openssl x509 -fingerprint -sha256` computes it;
+    None when there is no readable certificate."""
+    if not path:
+        return None
+    try:
+        text = Path(path).read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    begin, end = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
+    start = text.find(begin)
+    stop = text.find(end, start)
+    if start < 0 or stop < 0:
+        return None
+    try:
+        der = ssl.PEM_cert_to_DER_cert(text[start : stop + len(end)])
+    except ValueError:
+        return None
+    return hashlib.sha256(der).hexdigest()
 
 
 def _list_query(label_selector: str | None, field_selector: str | None, limit: int | None) -> list[tuple[str, str]]:

@@ -129,7 +129,7 @@ def shift_traffic(
     check_replica_bound("replicas", replicas, current_replicas(healthy) + current_replicas(broken),
                         allow_large=allow_large, ceiling=replica_ceiling())  # fmt: skip
     draft = two_sided(kube, "shift_traffic", namespace, broken, healthy, replicas, shrink_first=False)
-    return deps.pending.propose(draft, deps.mode)
+    return deps.propose(draft)
 
 
 def find_pair(kube: Kube, namespace: str, app: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -165,4 +165,4 @@ def rollback_canary(
                             ceiling=replica_ceiling())  # fmt: skip
     target = stable_replicas or both
     draft = two_sided(kube, "rollback_canary", namespace, canary, stable, target, shrink_first=True)
-    return deps.pending.propose(draft, deps.mode)
+    return deps.propose(draft)

@@ -127,4 +127,4 @@ def rollback_helm_release(
     cluster = deps.settings.cluster
     kubeconfig = cluster.kubeconfig if cluster is not None and not cluster.in_cluster else None
     draft = plan_helm_rollback(deps.kube, namespace, release, revision, kubeconfig=kubeconfig)
-    return deps.pending.propose(draft, deps.mode, blocked_reason=deps.helm.missing_reason())
+    return deps.propose(draft, blocked_reason=deps.helm.missing_reason())

@@ -224,7 +224,7 @@ def remove_pods_from_service(
     draft = plan_remove_from_service(
         deps.kube, namespace, service, selector, label=label, allow_no_endpoints=allow_no_endpoints
     )
-    return deps.pending.propose(draft, deps.mode)
+    return deps.propose(draft)
 
 
 # --- NetworkPolicy isolation ---------------------------------------------------------------------------------------
@@ -371,4 +371,4 @@ def isolate_network(
     """Plan a deny-all-ingress NetworkPolicy (incident-isolate-<name>) for the selected pods (kubectl apply -f -).
     Shows the policy YAML; its deletion is recorded as the restore. Enforcement depends on the network plugin.
     Nothing changes until the token is confirmed with confirm_command."""
-    return deps.pending.propose(plan_isolate(deps.kube, namespace, selector, name), deps.mode)
+    return deps.propose(plan_isolate(deps.kube, namespace, selector, name))

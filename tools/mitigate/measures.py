@@ -100,4 +100,4 @@ def restore_measure(
             "run list_temporary_measures"
         )
     draft = plan_restore(deps.kube, measure_id, PendingCommand.model_validate(row.plan))
-    return deps.pending.propose(draft, deps.mode)
+    return deps.propose(draft)

@@ -139,4 +139,4 @@ def set_memory_limit(
     It triggers a rolling restart. Shows the OOMKill evidence; the old limit is recorded as a temporary measure.
     Nothing changes until the token is confirmed with confirm_command."""
     draft = plan_memory_limit(deps.kube, namespace, deployment, check_name(container, "container"), limit)
-    return deps.pending.propose(draft, deps.mode)
+    return deps.propose(draft)

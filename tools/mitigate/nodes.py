@@ -88,7 +88,7 @@ def plan_cordon(kube: Kube, node: str, *, restores: str | None = None, uncordon:
 def cordon_node(deps: Deps, node: Annotated[str, Field(description="Node name.")]) -> Proposal:
     """Plan cordoning a node (kubectl cordon): no new pods are scheduled on it; running pods stay. Recorded as a
     temporary measure (undo: uncordon_node). Nothing changes until the token is confirmed with confirm_command."""
-    return deps.pending.propose(plan_cordon(deps.kube, node), deps.mode)
+    return deps.propose(plan_cordon(deps.kube, node))
 
 
 def uncordon_node(deps: Deps, node: Annotated[str, Field(description="Node name.")]) -> Proposal:
@@ -102,7 +102,7 @@ def uncordon_node(deps: Deps, node: Annotated[str, Field(description="Node name.
     draft = plan_cordon(deps.kube, node, uncordon=True)
     if measure is not None:
         draft.restores = measure
-    return deps.pending.propose(draft, deps.mode)
+    return deps.propose(draft)
 
 
 # --- drain ---------------------------------------------------------------------------------------------------------
@@ -247,4 +247,4 @@ def drain_node(deps: Deps, node: Annotated[str, Field(description="Node name.")]
     )
     if outside:
         raise errors.NamespaceNotAllowed(outside[0], deps.settings.namespaces)
-    return deps.pending.propose(draft, deps.mode)
+    return deps.propose(draft)

@@ -56,4 +56,4 @@ def delete_pod(
 ) -> Proposal:
     """Plan deleting one pod (kubectl delete pod), the force-restart of a stuck pod. Destructive; says whether a
     controller will recreate it. Nothing changes until the token is confirmed with confirm_command."""
-    return deps.pending.propose(plan_delete_pod(deps.kube, namespace, check_name(pod, "pod")), deps.mode)
+    return deps.propose(plan_delete_pod(deps.kube, namespace, check_name(pod, "pod")))

@@ -155,4 +155,4 @@ def rollback_deployment(
     """Plan a rollback of a deployment to an earlier revision (kubectl rollout undo). Nothing changes until the
     returned token is confirmed with confirm_command. Use it when a recent rollout caused the incident."""
     draft = plan_rollback(deps.kube, namespace, deployment, to_revision)
-    return deps.pending.propose(draft, deps.mode)
+    return deps.propose(draft)

@@ -204,8 +204,7 @@ def scale_deployment(
     """Plan scaling a deployment (kubectl scale). Use it when healthy pods are overwhelmed by load; it refuses when
     an HPA manages the deployment (use override_hpa) or when its pods are failing on their own. Nothing changes
     until the token is confirmed with confirm_command."""
-    return deps.pending.propose(plan_scale(deps.kube, namespace, deployment, replicas, allow_large=allow_large),
-                                deps.mode)  # fmt: skip
+    return deps.propose(plan_scale(deps.kube, namespace, deployment, replicas, allow_large=allow_large))
 
 
 # --- HPA override -------------------------------------------------------------------------------------------------
@@ -293,4 +292,4 @@ def override_hpa(
     draft = plan_override_hpa(
         deps.kube, namespace, check_name(hpa, "hpa"), min_replicas, max_replicas, allow_large=allow_large
     )
-    return deps.pending.propose(draft, deps.mode)
+    return deps.propose(draft)

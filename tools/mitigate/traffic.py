@@ -93,7 +93,7 @@ def patch_service_selector(
     endpoints before and after; refuses a selector matching no Ready pod unless told. The old selector is recorded
     as a temporary measure. Nothing changes until the token is confirmed with confirm_command."""
     draft = plan_service_selector(deps.kube, namespace, service, selector, allow_no_endpoints=allow_no_endpoints)
-    return deps.pending.propose(draft, deps.mode)
+    return deps.propose(draft)
 
 
 # --- ingress -------------------------------------------------------------------------------------------------------
@@ -194,4 +194,4 @@ def switch_ingress_backend(
     changes until the token is confirmed with confirm_command."""
     draft = plan_ingress_backend(deps.kube, namespace, check_name(ingress, "ingress"), service, port=port, rule=rule,
                                  path=path)  # fmt: skip
-    return deps.pending.propose(draft, deps.mode)
+    return deps.propose(draft)
