@@ -23,6 +23,8 @@ from typing import Annotated, Any
 import anyio
 import anyio.to_thread
 from mcp.server import MCPServer
+from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument, UserMessage
@@ -32,7 +34,7 @@ from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import ConfigDict
 
 from incident_response import __version__
-from incident_response.server import catalog, confirmation, instructions, mitigation_tools, skills
+from incident_response.server import catalog, confirmation, http_auth, instructions, mitigation_tools, skills
 from incident_response.server.config import Settings
 from incident_response.server.instructions import SKILL_URI
 from incident_response.server.wire import IncidentServer
@@ -53,6 +55,7 @@ from incident_response.tools.assess import (
 from incident_response.tools.core.errors import IncidentError
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.decide import evaluate
+from incident_response.tools.engine.approvals import CALLER
 from incident_response.tools.engine.deps import Deps, Progress, check_name
 from incident_response.tools.incident import declare, handoff
 from incident_response.tools.kube.client import Kube
@@ -88,9 +91,14 @@ ASSESSMENT_TOOLS: tuple[ToolFunction, ...] = (
 
 
 def build_server(
-    settings: Settings, kube: Kube | None = None, *, clock: Callable[[], datetime] | None = None
+    settings: Settings,
+    kube: Kube | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    auth: TokenVerifier | None = None,
 ) -> MCPServer[Any]:
-    """The whole server. `kube` replaces the configured cluster (tests, demo); `clock` the pending engine's time."""
+    """The whole server. `kube` replaces the configured cluster (tests, demo); `clock` the pending engine's time;
+    `auth` checks HTTP bearer tokens (every HTTP request without a valid one gets 401 before any MCP handling)."""
     deps = Deps(settings.tool_settings(), kube_override=kube, clock=clock)
     tools = ToolSet()
     confirm, cancel, list_pending = confirmation.confirmation_tools(deps)
@@ -116,6 +124,10 @@ def build_server(
         arguments={tool.name: list(tool.parameters.get("properties", {})) for tool in tools.tools},
         extensions=[skill],
         middleware=[skills.declare_on_initialize],
+        token_verifier=auth,
+        # The SDK wants an issuer for OAuth metadata; without resource_server_url it serves none, so this URL is never
+        # shown: the tokens are static, not issued by an authorization server.
+        auth=None if auth is None else AuthSettings(issuer_url="http://127.0.0.1/", resource_server_url=None),
     )
     add_skill(mcp, skill.skill.text)
     add_prompts(mcp)
@@ -205,6 +217,8 @@ def register(tools: ToolSet, deps: Deps, fn: ToolFunction) -> None:
         started = time.monotonic()
         recorded = {name: kwargs[name] for name in journaled if name in kwargs}
         outcome, error, about = "error", None, None
+        # Who is calling, for the pending engine (worker threads get a copy of this context).
+        caller = CALLER.set(http_auth.caller_of(ctx))
         try:
             check_arguments(deps, kwargs)
             if wants_progress:
@@ -221,6 +235,7 @@ def register(tools: ToolSet, deps: Deps, fn: ToolFunction) -> None:
             error = str(e)
             raise ToolError(str(e)) from e
         finally:
+            CALLER.reset(caller)
             duration_ms = (time.monotonic() - started) * 1000
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(

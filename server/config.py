@@ -41,6 +41,10 @@ class Settings:
     # Which tools are listed: these toolsets (empty: all), and with read_only only the tools that change nothing.
     toolsets: tuple[Toolset, ...] = ()
     read_only: bool = False
+    # HTTP credentials: a file of `TOKEN` / `PRINCIPAL TOKEN` lines, and/or one token from the environment (never a
+    # flag: command lines are visible to every local user).
+    auth_token_file: Path | None = None
+    auth_token: str | None = field(default=None, repr=False)
     # Resolved at load time: where the cluster connection comes from (None: no cluster configured).
     cluster: ClusterSource | None = None
 
@@ -145,6 +149,14 @@ def add_transport_arguments(parser: argparse.ArgumentParser) -> None:
         "[INCIDENT_RESPONSE_PENDING_TTL]",
     )
     parser.add_argument(
+        "--auth-token-file",
+        type=Path,
+        metavar="FILE",
+        help="HTTP bearer credentials, one per line: TOKEN, or PRINCIPAL TOKEN to name who holds it. Clients send "
+        "`Authorization: Bearer TOKEN`. Without this or INCIDENT_RESPONSE_AUTH_TOKEN, a loopback server generates one "
+        "into STATE_DIR/http-auth-token and any other address refuses to start [INCIDENT_RESPONSE_AUTH_TOKEN_FILE]",
+    )
+    parser.add_argument(
         "--approvals",
         choices=APPROVALS,
         help="which human approvals confirm_command accepts in standard mode: any (default: `incident-response-mcp "
@@ -238,5 +250,7 @@ def load_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None
         approvals=parse_approvals(str(pick("approvals") or "any")),
         toolsets=toolsets,
         read_only=read_only,
+        auth_token_file=Path(str(token_file)).expanduser() if (token_file := pick("auth_token_file")) else None,
+        auth_token=env.get(ENV_PREFIX + "AUTH_TOKEN") or None,
         cluster=resolve_cluster(kubeconfig, context, env),
     )

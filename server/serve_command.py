@@ -35,8 +35,26 @@ def run(args: argparse.Namespace) -> int:
     # Imported here so `--help` and the other subcommands stay fast.
     from incident_response.server.app import build_server
 
-    server = build_server(settings)
     log = logging.getLogger("incident_response.server")
+    verifier = None
+    if settings.http:
+        from incident_response.server import http_auth
+
+        try:
+            credentials = http_auth.resolve(
+                settings.auth_token_file, settings.auth_token, settings.host, settings.state_dir
+            )
+        except config.SettingsError as e:
+            print(f"incident-response-mcp: {e}", file=sys.stderr)
+            return 2
+        principals = sorted({principal for _, principal in credentials.principals})
+        # The path, never the value: logs travel further than a file only this user can read.
+        log.info(
+            "HTTP requires `Authorization: Bearer TOKEN`; credentials: %s; principals: %s",
+            credentials.origin, ", ".join(principals),
+        )  # fmt: skip
+        verifier = http_auth.StaticTokenVerifier(credentials)
+    server = build_server(settings, auth=verifier)
     log.info(
         "serving in %s mode, cluster: %s, namespaces: %s, toolsets: %s%s",
         settings.mode,

@@ -4,25 +4,32 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
+import httpx2
 import pytest
 from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 from incident_response.sim.resources import PODS
 from incident_response.sim.serve import RunningSim
+from incident_response.tools.engine.journal import Journal
 
 pytestmark = pytest.mark.anyio
 
 LAUNCHER = "from incident_response.server.cli import main; main()"
 # Generous: the server imports the SDK (~0.7 s idle) on a 2-core machine shared with other test runs.
 STARTUP_TIMEOUT = 60.0
+ONCALL = "oncall-token-" + "x" * 32  # the principal `oncall` in the credentials file these tests write
 
 
 # `--port 0`: the OS picks a free port when the server binds it, and uvicorn logs the one it got. No port is picked
@@ -43,19 +50,39 @@ def wait_for_listening(process: subprocess.Popen[bytes], log: Path, timeout: flo
     pytest.fail(f"server did not listen within {timeout:.0f}s:\n{log.read_text()}")
 
 
-@contextmanager
-def http_server(sim: RunningSim, tmp_path: Path) -> Iterator[str]:
-    """`incident-response-mcp serve --http` against the sim; yields the MCP endpoint URL, stops the server after."""
+def serve_argv(sim: RunningSim, tmp_path: Path, *extra: str) -> list[str]:
     assert sim.kubeconfig_path is not None
+    return [
+        sys.executable, "-c", LAUNCHER, "serve", "--http", "--host", "127.0.0.1", "--port", "0",
+        "--kubeconfig", str(sim.kubeconfig_path), "--state-dir", str(tmp_path / "state"), *extra,
+    ]  # fmt: skip
+
+
+def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "INCIDENT_RESPONSE_"))}
     env["HOME"] = str(tmp_path)  # never read the developer's ~/.kube
-    argv = [
-        sys.executable, "-c", LAUNCHER, "serve", "--http", "--host", "127.0.0.1", "--port", "0",
-        "--kubeconfig", str(sim.kubeconfig_path), "--state-dir", str(tmp_path / "state"),
-    ]  # fmt: skip
+    return {**env, **extra}
+
+
+def credentials_file(tmp_path: Path, text: str = f"oncall {ONCALL}\n") -> Path:
+    path = tmp_path / "credentials"
+    path.write_text(text, encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+@contextmanager
+def http_server(sim: RunningSim, tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`incident-response-mcp serve --http` against the sim; yields the MCP endpoint URL, stops the server after.
+    Unless `extra` or `env` configure credentials, the file it passes holds ONCALL for the principal `oncall`."""
+    if env is None and "--auth-token-file" not in extra:
+        extra = (*extra, "--auth-token-file", str(credentials_file(tmp_path)))
     log = tmp_path / "server.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(
+            serve_argv(sim, tmp_path, *extra), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            env=clean_env(tmp_path, **(env or {})),
+        )  # fmt: skip
     try:
         port = wait_for_listening(process, log, STARTUP_TIMEOUT)
         yield f"http://127.0.0.1:{port}/mcp"
@@ -66,6 +93,14 @@ def http_server(sim: RunningSim, tmp_path: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+@asynccontextmanager
+async def client_as(url: str, token: str, **options: Any) -> AsyncIterator[Client]:
+    """An MCP client that sends `Authorization: Bearer <token>` on every request."""
+    async with create_mcp_http_client(headers={"Authorization": f"Bearer {token}"}) as http:
+        async with Client(streamable_http_client(url, http_client=http), **options) as client:
+            yield client
 
 
 async def test_over_http_initialize_list_tools_and_list_pods(
@@ -79,7 +114,7 @@ async def test_over_http_initialize_list_tools_and_list_pods(
         # legacy: the initialize handshake (stateful session); auto: 2026-07-28 discovery, no session.
         for mode, version in (("legacy", "2025-11-25"), ("auto", "2026-07-28")):
             with anyio.fail_after(60):
-                async with Client(url, mode=mode) as client:
+                async with client_as(url, ONCALL, mode=mode) as client:
                     assert client.protocol_version == version
                     tools = {tool.name: tool for tool in (await client.list_tools()).tools}
                     result = await client.call_tool("list_pods", {"namespace": "shop", "limit": 500})
@@ -92,3 +127,89 @@ async def test_over_http_initialize_list_tools_and_list_pods(
             pods = result.structured_content["pods"]
             assert {pod["name"] for pod in pods} == expected, mode
             assert all(pod["status"] == "Running" for pod in pods), pods
+
+
+def journal_snapshot(state: Path) -> tuple[Any, ...]:
+    journal = Journal(state)
+    return (
+        [(c.tool, c.status) for c in journal.tool_calls()],
+        [(e.kind, e.token) for e in journal.events()],
+        [(c.token, c.state) for c in journal.commands()],
+    )
+
+
+async def test_requests_without_a_valid_credential_get_401_and_touch_nothing(
+    sim_factory: Callable[..., RunningSim], tmp_path: Path
+) -> None:
+    sim = sim_factory("bad-deploy")
+    with http_server(sim, tmp_path) as url:
+        async with client_as(url, ONCALL) as client:
+            planned = await client.call_tool("rollback_deployment", {"namespace": "shop", "deployment": "checkout"})
+        assert planned.structured_content is not None
+        token = planned.structured_content["token"]
+        before = journal_snapshot(tmp_path / "state")
+        confirm = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                   "params": {"name": "confirm_command", "arguments": {"token": token}}}  # fmt: skip
+        plan = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                "params": {"name": "scale_deployment", "arguments": {"namespace": "shop", "deployment": "checkout",
+                                                                     "replicas": 1}}}  # fmt: skip
+        accept = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
+        refusals = []
+        async with httpx2.AsyncClient(timeout=30) as http:
+            for authorization in (None, "Bearer wrong-token-wrong-token", f"Bearer {ONCALL[:-1]}", f"Bearer {ONCALL}x",
+                                  f"Basic {ONCALL}", f"bearer{ONCALL}", "Bearer"):  # fmt: skip
+                headers = accept | ({"Authorization": authorization} if authorization else {})
+                for body in (confirm, plan):
+                    response = await http.post(url, json=body, headers=headers)
+                    refusals.append((authorization, response.status_code, response.headers.get("www-authenticate")))
+            # A client that offers no credential is not asked for one it could get elsewhere: no OAuth metadata.
+            metadata = await http.get(url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp"))
+    assert {(status, challenge.split()[0] if challenge else None) for _, status, challenge in refusals} == {
+        (401, "Bearer")
+    }, refusals
+    assert metadata.status_code == 404
+    assert journal_snapshot(tmp_path / "state") == before
+    row = Journal(tmp_path / "state").command(token)
+    assert row and row.state == "pending"
+
+
+async def test_without_a_configured_credential_a_loopback_server_generates_one_and_logs_only_its_path(
+    sim_factory: Callable[..., RunningSim], tmp_path: Path
+) -> None:
+    sim = sim_factory("healthy")
+    with http_server(sim, tmp_path, env={}) as url:
+        path = tmp_path / "state" / "http-auth-token"
+        token = path.read_text(encoding="utf-8").strip()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        async with client_as(url, token) as client:
+            result = await client.call_tool("server_info", {})
+        async with httpx2.AsyncClient(timeout=30) as http:
+            refused = await http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                                      headers={"Accept": "application/json, text/event-stream"})  # fmt: skip
+    log = (tmp_path / "server.log").read_text()
+    assert not result.is_error and refused.status_code == 401
+    assert str(path) in log and "0600" in log and "Authorization: Bearer" in log
+    assert token not in log and len(token) >= 43
+
+
+@pytest.mark.parametrize(
+    "argv, env, message",
+    [
+        (("--host", "0.0.0.0"), {}, "refusing to serve HTTP on 0.0.0.0 without a configured credential"),
+        (("--host", "192.0.2.10"), {}, "refusing to serve HTTP on 192.0.2.10 without a configured credential"),
+        ((), {"INCIDENT_RESPONSE_AUTH_TOKEN": "short"}, "too weak or malformed"),
+    ],
+    ids=["any-address", "lan-address", "weak-token"],
+)
+def test_refuses_to_start_without_a_usable_credential(
+    sim_factory: Callable[..., RunningSim], tmp_path: Path, argv: tuple[str, ...], env: dict[str, str], message: str
+) -> None:
+    sim = sim_factory("healthy")
+    done = subprocess.run(
+        serve_argv(sim, tmp_path, *argv), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+        env=clean_env(tmp_path, **env),
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr and "Uvicorn running" not in done.stderr
+    assert "short" not in done.stderr.replace(message, "")  # the error names where the token is, not its value
+    assert not (tmp_path / "state" / "http-auth-token").exists()
