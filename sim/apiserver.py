@@ -10,9 +10,10 @@ from typing import Any
 
 from aiohttp import web
 
-from incident_response.sim import admin, discovery, errors, subresources
+from incident_response.sim import admin, crd_schema, crds, discovery, errors, subresources
 from incident_response.sim.authz import USER, Authorizer
 from incident_response.sim.cluster import Cluster
+from incident_response.sim.crds import CustomResources
 from incident_response.sim.defaults import apply_defaults
 from incident_response.sim.errors import ApiError
 from incident_response.sim.faults import Faults
@@ -36,7 +37,7 @@ from incident_response.sim.requests import (
     verb_of,
     wants_table,
 )
-from incident_response.sim.resources import NAMESPACES, PODS, REPLICASETS, SERVICES
+from incident_response.sim.resources import CRDS, NAMESPACES, PODS, REPLICASETS, SERVICES
 from incident_response.sim.store import Obj
 from incident_response.sim.validation import check_body, check_patched, shape_problems, validate
 from incident_response.sim.watch import watch
@@ -60,6 +61,7 @@ class ApiServer:
         self.store = cluster.store
         self.faults = faults or Faults()
         self.authz = authz or Authorizer()
+        self.custom = CustomResources(self.store)
         self._stopping = asyncio.Event()
 
     # ----- application wiring -----
@@ -117,10 +119,10 @@ class ApiServer:
         return json_response(discovery.core_versions())
 
     async def _api_groups(self, _: web.Request) -> web.Response:
-        return json_response(discovery.api_groups())
+        return json_response(discovery.api_groups(self.custom.types()))
 
     async def _openapi_root(self, _: web.Request) -> web.Response:
-        return json_response(discovery.openapi_root())
+        return json_response(discovery.openapi_root(self.custom.types()))
 
     async def _openapi_v2(self, _: web.Request) -> web.Response:
         """An OpenAPI v2 document with no schemas (an empty protobuf message: every field at its default).
@@ -144,7 +146,7 @@ class ApiServer:
         if parts[:2] == ["api", "v1"]:
             doc = discovery.openapi_document("", "v1")
         elif len(parts) == 3 and parts[0] == "apis":
-            doc = discovery.openapi_document(parts[1], parts[2])
+            doc = discovery.openapi_document(parts[1], parts[2], self.custom.types())
         else:
             doc = None
         if doc is None:
@@ -156,7 +158,8 @@ class ApiServer:
         return json_response(body)
 
     async def _group_resources(self, request: web.Request) -> web.Response:
-        body = discovery.resource_list(request.match_info["group"], request.match_info["version"])
+        group, version = request.match_info["group"], request.match_info["version"]
+        body = discovery.resource_list(group, version, self.custom.types())
         if body is None:
             raise unknown_resource()
         return json_response(body)
@@ -168,7 +171,7 @@ class ApiServer:
     async def _grouped(self, request: web.Request) -> web.StreamResponse:
         segments = [s for s in request.match_info["path"].split("/") if s]
         group, version = request.match_info["group"], request.match_info["version"]
-        return await self._dispatch(request, parse_target(segments, group, version))
+        return await self._dispatch(request, parse_target(segments, group, version, self.custom.types()))
 
     async def _admin_faults(self, request: web.Request) -> web.Response:
         return await admin.faults_endpoint(request, self.faults)
@@ -232,7 +235,7 @@ class ApiServer:
             return await subresources.scale(request, target, verb, self.store)
         if target.subresource == "eviction":
             return await subresources.evict(request, target, self.cluster)
-        if target.subresource not in (None, "status"):
+        if target.subresource is not None and target.subresource not in target.res.subresources:
             raise unknown_resource()
         if verb == "get":
             return self._get(request, target)
@@ -285,14 +288,34 @@ class ApiServer:
         res = target.res
         taken = {str((s.get("spec") or {}).get("clusterIP")) for s in self.store.items(SERVICES)}
         apply_defaults(res, body, taken)
-        validate(res, body)
+        self._admit(request, target, body)
         obj = self.store.create(res, body, dry_run=is_dry_run(request), field_manager=field_manager(request))
         return self._object_response(request, target, obj, 201)
+
+    def _admit(self, request: web.Request, target: Target, obj: Obj) -> None:
+        """The checks (and server-set fields) of a create or a main-resource update, per kind."""
+        res = target.res
+        validate(res, obj)
+        if res is CRDS:
+            crds.validate(obj)
+            crds.with_defaults_and_status(obj, self.store.clock())
+        definition = self.custom.definition(res)
+        schema = crds.version_schema(definition, target.version or res.version) if definition else None
+        if schema is not None:
+            problems, unknown = crd_schema.admit(schema, obj)
+            if unknown and request.query.get("fieldValidation") == "Strict":
+                fields = ", ".join(f'unknown field "{path}"' for path in unknown)
+                raise errors.bad_request(
+                    f'{res.kind} in version "{target.version or res.version}" cannot be handled as a {res.kind}: '
+                    f"strict decoding error: {fields}"
+                )
+            if problems:
+                raise errors.invalid(res.kind, res.group, str(obj["metadata"].get("name", "")), problems)
 
     async def _update(self, request: web.Request, target: Target) -> web.Response:
         body = check_body(target, target.to_storage(await read_body(request)), require_name=True)
         if target.subresource is None:
-            validate(target.res, body)
+            self._admit(request, target, body)
         obj = self.store.replace(
             target.res,
             body,
@@ -311,7 +334,7 @@ class ApiServer:
             patched = target.to_storage(apply_patch(target.to_served(current), raw, content_type))
             check_patched(target, current, patched)
             if target.subresource is None:
-                validate(target.res, patched)
+                self._admit(request, target, patched)
             obj = self.store.replace(
                 target.res,
                 patched,
@@ -341,6 +364,8 @@ class ApiServer:
         )
         if propagation == "Orphan" and not dry_run:
             self._orphan_dependents(current)
+        if res is CRDS and not dry_run:
+            crds.instances_removed(self.store, current)
         if res is NAMESPACES and not dry_run:
             obj = dict(obj)
             obj["status"] = {"phase": "Terminating"}

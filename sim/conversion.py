@@ -1,6 +1,7 @@
 """Serving a kind in more than one version: the store keeps one (the storage version); others are converted.
 
-Only autoscaling/v1 HorizontalPodAutoscaler today (stored as autoscaling/v2), converted as upstream's
+Custom resources are the same object under another apiVersion (a CRD's `None` strategy). Built in:
+autoscaling/v1 HorizontalPodAutoscaler (stored as autoscaling/v2), converted as upstream's
 pkg/apis/autoscaling/v1 conversion does: the cpu Utilization metric is `targetCPUUtilizationPercentage`, and what
 v1 cannot express (other metrics, scaling behavior, conditions, other current metrics) travels in
 `autoscaling.alpha.kubernetes.io/*` annotations, so a v1 read-modify-write keeps it.
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from incident_response.sim import errors
+from incident_response.sim.resources import ResourceType
 
 Obj = dict[str, Any]
 
@@ -142,11 +144,21 @@ CONVERTERS: dict[tuple[str, str], tuple[Converter, Converter]] = {
 }
 
 
-def to_served(key: str, version: str, obj: Obj) -> Obj:
-    pair = CONVERTERS.get((key, version))
-    return pair[0](obj) if pair else obj
+def to_served(res: ResourceType, version: str, obj: Obj) -> Obj:
+    pair = CONVERTERS.get((res.key, version))
+    if pair:
+        return pair[0](obj)
+    if res.custom:  # CRDs without a conversion webhook: the same object under another apiVersion
+        return {**obj, "apiVersion": f"{res.group}/{version}"}
+    return obj
 
 
-def to_storage(key: str, version: str, obj: Any) -> Any:
-    pair = CONVERTERS.get((key, version))
-    return pair[1](obj) if pair and isinstance(obj, dict) else obj
+def to_storage(res: ResourceType, version: str, obj: Any) -> Any:
+    if not isinstance(obj, dict):
+        return obj
+    pair = CONVERTERS.get((res.key, version))
+    if pair:
+        return pair[1](obj)
+    if res.custom:
+        return {**obj, "apiVersion": res.api_version}
+    return obj

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from incident_response.sim.resources import ResourceType, group_versions, served_in
@@ -21,8 +22,8 @@ VERSION_INFO = {
 }
 
 
-def _resources_in(group: str, version: str) -> list[ResourceType]:
-    return served_in(group, version)
+def _resources_in(group: str, version: str, extra: Iterable[ResourceType]) -> list[ResourceType]:
+    return served_in(group, version, extra)
 
 
 def core_versions() -> dict[str, Any]:
@@ -33,9 +34,10 @@ def core_versions() -> dict[str, Any]:
     }
 
 
-def api_groups() -> dict[str, Any]:
+def api_groups(extra: Iterable[ResourceType] = ()) -> dict[str, Any]:
+    """The APIGroupList; `extra` are the types the cluster's CustomResourceDefinitions define (as below)."""
     groups: dict[str, dict[str, Any]] = {}
-    for group, version in group_versions():
+    for group, version in group_versions(extra):
         if not group:
             continue
         gv = {"groupVersion": f"{group}/{version}", "version": version}
@@ -58,8 +60,8 @@ def _subresource_entry(res: ResourceType, sub: str) -> dict[str, Any]:
     return entry
 
 
-def resource_list(group: str, version: str) -> dict[str, Any] | None:
-    members = _resources_in(group, version)
+def resource_list(group: str, version: str, extra: Iterable[ResourceType] = ()) -> dict[str, Any] | None:
+    members = _resources_in(group, version, extra)
     if not members:
         return None
     out: list[dict[str, Any]] = []
@@ -91,9 +93,9 @@ def _gv_path(group: str, version: str) -> str:
     return f"apis/{group}/{version}" if group else "api/v1"
 
 
-def openapi_document(group: str, version: str) -> dict[str, Any] | None:
+def openapi_document(group: str, version: str, extra: Iterable[ResourceType] = ()) -> dict[str, Any] | None:
     """A synthesized OpenAPI v3 document: just enough for kubectl to do server-side field validation."""
-    members = [r for r in _resources_in(group, version) if not r.virtual]
+    members = [r for r in _resources_in(group, version, extra) if not r.virtual]
     if not members:
         return None
     paths: dict[str, Any] = {}
@@ -124,10 +126,10 @@ def openapi_document(group: str, version: str) -> dict[str, Any] | None:
     }
 
 
-def openapi_root() -> dict[str, Any]:
+def openapi_root(extra: Iterable[ResourceType] = ()) -> dict[str, Any]:
     paths: dict[str, Any] = {}
-    for group, version in group_versions():
-        doc = openapi_document(group, version)
+    for group, version in group_versions(extra):
+        doc = openapi_document(group, version, extra)
         if doc is None:
             continue
         digest = hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16].upper()

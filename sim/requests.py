@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from incident_response.sim import conversion, errors, patching, selectors, table
 from incident_response.sim.errors import ApiError
 from incident_response.sim.resources import ResourceType, lookup
 from incident_response.sim.store import Obj, Predicate
+from incident_response.sim.tables import custom as custom_tables
 
 
 @dataclass(frozen=True)
@@ -33,11 +35,11 @@ class Target:
 
     def to_served(self, obj: Obj) -> Obj:
         """A stored object as the request's version shows it."""
-        return conversion.to_served(self.res.key, self.version, obj) if self.converted else obj
+        return conversion.to_served(self.res, self.version, obj) if self.converted else obj
 
     def to_storage(self, obj: Any) -> Any:
         """A body in the request's version as the store keeps it."""
-        return conversion.to_storage(self.res.key, self.version, obj) if self.converted else obj
+        return conversion.to_storage(self.res, self.version, obj) if self.converted else obj
 
 
 def unknown_resource() -> ApiError:
@@ -54,18 +56,22 @@ def error_response(err: ApiError) -> web.Response:
     return json_response(err.status(), err.code)
 
 
-def parse_target(segments: list[str], group: str, version: str) -> Target:
-    """Resolve the path after `/api/v1` or `/apis/<g>/<v>` to a resource, namespace, name and subresource."""
+def parse_target(segments: list[str], group: str, version: str, extra: Iterable[ResourceType] = ()) -> Target:
+    """Resolve the path after `/api/v1` or `/apis/<g>/<v>` to a resource, namespace, name and subresource.
+
+    `extra`: the resource types the cluster's CustomResourceDefinitions define.
+    """
+    extra = tuple(extra)
 
     def resolve(plural: str) -> ResourceType:
-        res = lookup(group, version, plural)
+        res = lookup(group, version, plural, extra)
         if res is None:
             raise unknown_resource()
         return res
 
     if not segments:
         raise unknown_resource()
-    if segments[0] == "namespaces" and len(segments) >= 3 and lookup(group, version, segments[2]):
+    if segments[0] == "namespaces" and len(segments) >= 3 and lookup(group, version, segments[2], extra):
         res = resolve(segments[2])
         if not res.namespaced:
             raise unknown_resource()
@@ -162,7 +168,10 @@ def table(request: web.Request, res: ResourceType, items: list[Obj], list_meta: 
     """A meta.k8s.io Table of the items, with the objects included as the request's `includeObject` asks."""
     include = request.query.get("includeObject", "")
     try:
-        return tables.render_table(res.key, items, now=now, include_object=include, list_meta=list_meta)
+        printer = custom_tables.printer(res.printer_columns) if res.custom else None
+        return tables.render_table(
+            res.key, items, now=now, include_object=include, list_meta=list_meta, printer=printer
+        )
     except ValueError as e:
         raise errors.bad_request(f"invalid includeObject: {include!r}") from e
 

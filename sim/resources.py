@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
@@ -22,6 +23,16 @@ class ResourceType:
     has_generation: bool = False
     # Virtual resources are computed on read (metrics) or answered once (reviews); never stored.
     virtual: bool = False
+    # Other versions the kind is also served in (converted by sim/conversion.py); `version` is the storage one.
+    also_served: tuple[str, ...] = ()
+    # Defined by a CustomResourceDefinition (sim/crds.py): its table columns are (name, type, JSONPath, priority).
+    custom: bool = False
+    printer_columns: tuple[tuple[str, str, str, int], ...] = ()
+
+    @property
+    def versions(self) -> tuple[str, ...]:
+        """Every version the kind is served in, the storage version first."""
+        return (self.version, *self.also_served)
 
     @property
     def singular(self) -> str:
@@ -113,6 +124,7 @@ RESOURCES: tuple[ResourceType, ...] = (
         categories=("all",),
         subresources=("status",),
         has_generation=True,
+        also_served=("v1",),
     ),
     ResourceType(
         "networking.k8s.io",
@@ -140,6 +152,17 @@ RESOURCES: tuple[ResourceType, ...] = (
         "poddisruptionbudgets",
         True,
         short_names=("pdb",),
+        subresources=("status",),
+        has_generation=True,
+    ),
+    ResourceType(
+        "apiextensions.k8s.io",
+        "v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        False,
+        short_names=("crd", "crds"),
+        categories=("api-extensions",),
         subresources=("status",),
         has_generation=True,
     ),
@@ -171,36 +194,32 @@ BY_KEY: dict[str, ResourceType] = {r.key: r for r in RESOURCES}
 BY_KIND: dict[tuple[str, str], ResourceType] = {(r.group, r.kind): r for r in RESOURCES if not r.virtual}
 
 
-# Kinds also served in a version other than their storage version (sim/conversion.py converts): key -> versions.
-ALSO_SERVED: dict[str, tuple[str, ...]] = {"horizontalpodautoscalers.autoscaling": ("v1",)}
+def lookup(group: str, version: str, plural: str, extra: Iterable[ResourceType] = ()) -> ResourceType | None:
+    """The resource type (in its storage version) served at /<group>/<version>/<plural>, or None.
 
-
-def lookup(group: str, version: str, plural: str) -> ResourceType | None:
-    """The (storage) resource type served at /<group>/<version>/<plural>, or None."""
-    res = BY_KEY.get(f"{plural}.{group}" if group else plural)
-    if res is None or (res.version != version and version not in ALSO_SERVED.get(res.key, ())):
+    `extra`: the types the cluster's CustomResourceDefinitions define.
+    """
+    key = f"{plural}.{group}" if group else plural
+    res = BY_KEY.get(key) or next((r for r in extra if r.key == key), None)
+    if res is None or version not in res.versions:
         return None
     return res
 
 
-def served_in(group: str, version: str) -> list[ResourceType]:
+def served_in(group: str, version: str, extra: Iterable[ResourceType] = ()) -> list[ResourceType]:
     """The resource types of one group-version, each as that version shows it."""
-    out = []
-    for res in RESOURCES:
-        if res.group != group:
-            continue
-        if res.version == version:
-            out.append(res)
-        elif version in ALSO_SERVED.get(res.key, ()):
-            out.append(replace(res, version=version))
-    return out
+    return [
+        res if res.version == version else replace(res, version=version)
+        for res in (*RESOURCES, *extra)
+        if res.group == group and version in res.versions
+    ]
 
 
-def group_versions() -> list[tuple[str, str]]:
+def group_versions(extra: Iterable[ResourceType] = ()) -> list[tuple[str, str]]:
     """Every (group, version) served, core first, in a stable order; a group's storage version first."""
     seen: list[tuple[str, str]] = []
-    for r in RESOURCES:
-        for version in (r.version, *ALSO_SERVED.get(r.key, ())):
+    for r in (*RESOURCES, *extra):
+        for version in r.versions:
             if (r.group, version) not in seen:
                 seen.append((r.group, version))
     return seen
@@ -222,5 +241,6 @@ HPAS = BY_KEY["horizontalpodautoscalers.autoscaling"]
 NETWORKPOLICIES = BY_KEY["networkpolicies.networking.k8s.io"]
 INGRESSES = BY_KEY["ingresses.networking.k8s.io"]
 PDBS = BY_KEY["poddisruptionbudgets.policy"]
+CRDS = BY_KEY["customresourcedefinitions.apiextensions.k8s.io"]
 
 SCALABLE = (DEPLOYMENTS, REPLICASETS)  # the kinds with a scale subresource and a pod template

@@ -223,7 +223,10 @@ class Store:
                 merged["status"] = obj.get("status", {})
                 obj = merged
             else:
-                if "status" in current:
+                # status is written through /status only; a custom resource without that subresource takes it here
+                if res.custom and "status" not in res.subresources:
+                    pass
+                elif "status" in current:
                     obj["status"] = copy.deepcopy(current["status"])
                 else:
                     obj.pop("status", None)

@@ -68,6 +68,7 @@ def render_table(
     now: datetime,
     include_object: str = "PartialObjectMetadata",
     list_meta: dict[str, Any] | None = None,
+    printer: Printer | None = None,
 ) -> dict[str, Any]:
     """The Table for `objects` of `resource_key` (e.g. `pods`, `deployments.apps`).
 
@@ -75,7 +76,7 @@ def render_table(
     `-o wide`. `include_object` is the request's includeObject: "Metadata"/"PartialObjectMetadata" (default),
     "Object" or "None". Raises ValueError for any other value (the server answers 400 BadRequest).
     """
-    printer = printer_for(resource_key)
+    printer = printer or printer_for(resource_key)
     return {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
