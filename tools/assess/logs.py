@@ -9,7 +9,7 @@ from pydantic import Field
 from incident_response.tools.assess.pods import fetch_pods
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
-from incident_response.tools.core.redact import redact
+from incident_response.tools.core.masking import mask_text_counted
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.k8s.podstatus import containers_ready, is_problem, restart_count
 from incident_response.tools.k8s.workloads import deployment_selector
@@ -113,7 +113,7 @@ def get_logs(
         hint = "; it has not restarted, so read without previous" if previous else ""
         raise errors.BadRequest(f"{e}{hint}", code=e.code, reason=e.reason, verb=e.verb, resource=e.resource) from e
     truncated = len(text.encode()) >= MAX_BYTES
-    clean, redactions = redact(text)
+    clean, redactions = mask_text_counted(text)
     lines = clean.splitlines()[-tail_lines:]
     summary = f"{len(lines)} log lines from {name}/{chosen}{' (previous instance)' if previous else ''}"
     if not lines:

@@ -17,7 +17,7 @@ from incident_response.tools.assess.metrics import read_metrics
 from incident_response.tools.assess.pods import FetchedPods, fetch_pods
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
-from incident_response.tools.core.redact import redact
+from incident_response.tools.core.masking import mask_text
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.k8s.backends import name_of, service_selector
 from incident_response.tools.k8s.events import EventGroup, group_events
@@ -147,7 +147,7 @@ def poison_messages(
             text = kube.logs(pod, namespace, tail_lines=LOG_SAMPLE_LINES, limit_bytes=16 * 1024)
         except (errors.ApiError, errors.Timeout):
             continue  # a pod without a readable log gives no evidence either way
-        clean, _ = redact(text)
+        clean = mask_text(text)
         messages.extend((pod, line) for line in clean.splitlines())
     return messages
 
@@ -269,7 +269,7 @@ def observe(kube: Kube, namespace: str) -> Observation:
     events = events or []
     groups = group_events(events, now, WARNING_WINDOW)
     for group in groups:  # event messages are quoted as evidence: mask credentials as logs are
-        group.message = redact(group.message)[0]
+        group.message = mask_text(group.message)
     ip_component = {row.ip: components[row.name] for row in rows if row.ip}
     ip_pod = {row.ip: row.name for row in rows if row.ip}
     labels = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from incident_response.tools.core.redact import redact
+from incident_response.tools.core.masking import mask_text
 from incident_response.tools.playbook.handoff_models import MAX_DOCUMENT, TIMELINE_HEAD, Handoff, TimePoint
 
 
@@ -121,7 +121,7 @@ def render(handoff: Handoff, now: datetime) -> str:
              evidence(handoff), questions(handoff)]  # fmt: skip
     text = "\n".join(line for part in parts for line in part)
     text += f"\n\n_Built by incident-response-mcp at {now.strftime('%Y-%m-%d %H:%M:%S UTC')}._\n"
-    masked, _ = redact(text)
+    masked = mask_text(text)
     if len(masked) > MAX_DOCUMENT:
         masked = masked[:MAX_DOCUMENT] + "\n\n... (cut here; the structured handoff has every section in full)\n"
     return masked

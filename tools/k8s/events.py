@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from incident_response.tools.core.redact import redact
+from incident_response.tools.core.masking import mask_text
 from incident_response.tools.k8s.quantity import age_seconds, human_age, parse_time
 
 MAX_MESSAGE = 300
@@ -46,7 +46,7 @@ def group_events(events: list[dict[str, Any]], now: datetime, since: timedelta |
         obj = f"{str(involved.get('kind', '')).lower()}/{involved.get('name')}"
         # Masked before it is cut, so a cut cannot leave half a credential unrecognised. Probe URLs and failed
         # pulls quote credentials in event messages as often as logs do.
-        message = redact(str(event.get("message") or event.get("note") or "").strip())[0][:MAX_MESSAGE]
+        message = mask_text(str(event.get("message") or event.get("note") or "").strip())[:MAX_MESSAGE]
         key = (str(event.get("type") or "Normal"), str(event.get("reason") or ""), obj, message)
         count = int(event.get("count") or (event.get("series") or {}).get("count") or 1)
         if key in groups:

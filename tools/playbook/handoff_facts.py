@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from incident_response.tools.core.models import Truncation
-from incident_response.tools.core.redact import redact
+from incident_response.tools.core.masking import mask_text
 from incident_response.tools.engine import approvals
 from incident_response.tools.engine.journal import CommandRow, Event, IncidentRow
 from incident_response.tools.engine.plan import pointer, target_text
@@ -49,7 +49,7 @@ class BadRevision:
 def clean(text: Any, limit: int = MAX_TEXT) -> str:
     """One line, credentials masked, bounded: everything from the cluster or the journal passes through here."""
     line = " ".join(str(text).split())
-    masked, _ = redact(line)
+    masked = mask_text(line)
     return masked if len(masked) <= limit else masked[: limit - 3] + "..."
 
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from incident_response.tools.core.redact import redact
+from incident_response.tools.core.masking import mask_text
 from incident_response.tools.k8s.backends import addresses
 from incident_response.tools.k8s.events import EventGroup, group_events
 from incident_response.tools.k8s.podstatus import PodRow
@@ -52,7 +52,7 @@ def plural(count: int, noun: str) -> str:
 
 def capped(lines: list[str]) -> list[str]:
     """Evidence lines, credentials masked (event messages quote probes, URLs and commands) and bounded."""
-    masked = [redact(line)[0] for line in lines]
+    masked = [mask_text(line) for line in lines]
     cut = [line if len(line) <= MAX_EVIDENCE_CHARS else line[: MAX_EVIDENCE_CHARS - 3] + "..." for line in masked]
     if len(cut) <= MAX_EVIDENCE:
         return cut

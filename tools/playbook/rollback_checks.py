@@ -14,7 +14,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, Field
 
 from incident_response.tools.core import errors
-from incident_response.tools.core.redact import redact
+from incident_response.tools.core.masking import mask_text
 from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.workloads import container_digest, revision_of
 from incident_response.tools.kube.client import Kube, ListResult
@@ -155,7 +155,7 @@ def _mentions(container: dict[str, Any]) -> list[str]:
     for field in ("command", "args"):
         text = " ".join(str(part) for part in container.get(field) or [])
         if MIGRATION_WORDS.search(text):
-            places.append(f"{field} {redact(text)[0][:120]!r}")
+            places.append(f"{field} {mask_text(text)[:120]!r}")
     for variable in container.get("env") or []:
         name = str(variable.get("name"))
         if MIGRATION_WORDS.search(name) or MIGRATION_WORDS.search(str(variable.get("value") or "")):

@@ -1,0 +1,345 @@
+"""The masker every byte leaving the server passes through: secrets by position and by shape become `[masked:…]`.
+
+Two kinds of secret (README, "Secrets"):
+- by position: wherever they sit in Kubernetes data, whatever they look like: env var values, a Secret's
+  data/stringData, `kubectl.kubernetes.io/last-applied-configuration` (a whole manifest), values under a
+  credential-named key (`db-password: …`), the word after a `--password`-style flag in container args;
+- by shape, in any free text: detect-secrets' vendor token rules (GitHub, Slack, Stripe, AWS key ids, ...), plus
+  structural rules no vendor list has: URL userinfo, `key=value` / `key: value` / JSON forms of credential-named
+  keys, `--password value`, Authorization and Cookie headers, PEM private key blocks, JWTs, bare AWS secret keys.
+
+A masked value keeps its place and shows a digest (`password=[masked:3f9a0c1e]`), so the text stays readable and
+two answers of one server tell whether a value changed. The digest is an HMAC under a key made fresh for each
+process: nobody can test a guessed password against it. Masking is idempotent and never touches this server's own
+pending-command tokens (`irm_…`), which are meant to be shown.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+# This server's pending-command tokens: shown on purpose (the agent needs them), so never masked.
+OWN_TOKEN = re.compile(r"\birm_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
+MASKED = re.compile(r"\[masked:[0-9a-f]{8}\]")
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+_KEY = secrets.token_bytes(32)
+
+
+def masked(value: str) -> str:
+    """What replaces a secret: a keyed digest, equal for equal values within this process only."""
+    return f"[masked:{hmac.new(_KEY, value.encode(), hashlib.sha256).hexdigest()[:8]}]"
+
+
+# --- credential-named keys ----------------------------------------------------------------------------------------
+
+# A key is credential-named when one of its words is one of these (DB_PASSWORD, apiKey, x-auth-token)...
+_SECRET_WORDS = frozenset(
+    {"password", "passwd", "pass", "pwd", "passphrase", "secret", "token", "apikey", "credential", "credentials",
+     "sig", "signature", "cookie"}
+)  # fmt: skip
+# ...or its words run together contain one of these (SECRET_KEY, AccountKey excepted: clientSecret, SharedAccessKey).
+_SECRET_PARTS = (
+    "password", "passwd", "passphrase", "secret", "apikey", "accesskey", "privatekey", "clientkey", "authkey",
+    "authtoken", "accesstoken", "refreshtoken", "sessiontoken", "idtoken", "credential",
+)  # fmt: skip
+# ...unless its last word says it names, points to or describes the secret instead of holding it (secretName,
+# secretKeyRef, token_type, password_file, tokenExpirationSeconds).
+_NOT_HOLDERS = frozenset(
+    {"name", "names", "ref", "refs", "file", "files", "path", "paths", "dir", "id", "ids", "type", "types", "length",
+     "len", "ttl", "expiry", "expires", "expiration", "seconds", "count", "policy", "version", "url", "uri",
+     "endpoint", "mode", "kind", "format", "prefix", "source", "enabled", "required", "header", "field", "env",
+     "namespace", "provider", "store", "manager", "rotation", "algorithm", "age", "hint", "reset", "change",
+     "changed", "updated", "created", "set", "exists", "valid", "invalid", "missing", "strength", "rule", "secrets",
+     "tokens", "passwords"}
+)  # fmt: skip
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def key_words(key: str) -> list[str]:
+    """`DB_PASSWORD` -> [db, password]; `apiKey` -> [api, key]; `x-auth-token` -> [x, auth, token]."""
+    return [w.lower() for w in _WORD.findall(key)]
+
+
+@functools.lru_cache(maxsize=4096)
+def secret_key(key: str) -> bool:
+    """Does a value under this key hold a credential (by its name)?"""
+    words = key_words(key)
+    if not words or words[-1] in _NOT_HOLDERS:
+        return False
+    joined = "".join(words)
+    return any(w in _SECRET_WORDS for w in words) or any(part in joined for part in _SECRET_PARTS)
+
+
+# Values under a credential-named key that are no credential: booleans, placeholders, masks of other tools.
+_PLACEHOLDER = re.compile(
+    r"(?i)^(?:|true|false|yes|no|null|nil|none|undefined|required|optional|empty|redacted|\[redacted\]|hidden|"
+    r"\[hidden\]|\*+|x+|\.+|-+|<[^<>]*>|\$\{[^}]*\}|\$\([^)]*\)|\{\{[^}]*\}\}|%s|%\([a-z_]+\)s|\[masked[^\]]*\])$"
+)
+
+
+def placeholder(value: str) -> bool:
+    return _PLACEHOLDER.match(value.strip()) is not None
+
+
+# --- shapes in free text ------------------------------------------------------------------------------------------
+
+Span = tuple[int, int]
+
+_PEM = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----(.*?)(?:-----END \1-----|\Z)", re.DOTALL)
+# scheme://user:password@host, the user possibly empty (redis://:pw@host) and the password possibly holding '@'.
+_URL_USERINFO = re.compile(
+    r"(?i)\b[a-z][a-z0-9+.-]*://[^\s:/@\"'<>]*:([^\s/?#]*?)@[^\s@/?#\"'<>]+(?=[/?#\s\"'<>,;)\]}]|$)"
+)
+_AUTH_HEADER = re.compile(
+    r"(?i)\b(?:proxy-)?authorization\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?(?:(?:bearer|basic|token|digest|negotiate|ntlm|"
+    r"apikey|api-key|key|sso-key|hmac|aws4-hmac-sha256)[ \t]+)?([^\r\n\"'\\]+)"
+)
+_BEARER = re.compile(r"(?i)\b(?:bearer|basic)[ \t]+([A-Za-z0-9._~+/-]{8,}=*)(?![A-Za-z0-9._~+/=-])")
+_COOKIE = re.compile(r"(?i)\b(?:set-)?cookie\\?[\"']?[ \t]*[:=][ \t]*\\?[\"']?([^\r\n\"'\\]+)")
+_COOKIE_ATTRIBUTES = frozenset(
+    {"path", "domain", "expires", "max-age", "samesite", "secure", "httponly", "priority", "partitioned", "version"}
+)
+# key=value, key: value, "key": "value", --key=value; the key is judged by secret_key().
+_KEY_VALUE = re.compile(
+    r"(?<![\w.\-])(?P<key>-{0,2}[A-Za-z_][\w.\-]*)\\?[\"']?[ \t]*(?::=|=>|=|:)[ \t]*"
+    r"(?:\\\"(?P<escaped>(?:[^\"\\\n]|\\[^\"])*)\\\"|\"(?P<dq>(?:[^\"\\\n]|\\.)*)\"|'(?P<sq>[^'\n]*)'"
+    r"|(?P<bare>[^\s\"',;&]+))"
+)
+# --password VALUE (container args, command lines): the flag is judged by secret_key().
+_FLAG_VALUE = re.compile(r"(?<![\w-])(?P<flag>--?[A-Za-z][\w-]*)[ \t]+(?P<q>[\"']?)(?P<value>[^\s\"'-][^\s\"']*)")
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+# An AWS secret access key on its own: 40 base64 characters, mixed case with a digit (not a git sha, not a path).
+_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+# Token families the detect-secrets catalogue (below) does not have yet.
+_EXTRA_TOKENS = tuple(
+    re.compile(p)
+    for p in (
+        r"\bgithub_pat_[A-Za-z0-9_]{22,}",
+        r"\b[rs]k_test_[0-9A-Za-z]{16,}",
+        r"\bxapp-\d-[A-Za-z0-9-]{10,}",
+        r"\bAIza[0-9A-Za-z_-]{35}",
+        r"\bGOCSPX-[A-Za-z0-9_-]{20,}",
+        r"\bya29\.[0-9A-Za-z_-]{20,}",
+        r"\bhv[sb]\.[A-Za-z0-9_-]{24,}",
+        r"\bnpm_[A-Za-z0-9]{36}",
+        r"\bshp(?:at|ss|ca|pa)_[a-fA-F0-9]{32}",
+        r"\bdop_v1_[a-f0-9]{64}",
+        r"\bhf_[A-Za-z]{34}",
+        r"\bsk-(?:ant-|proj-|svcacct-|admin-)?[A-Za-z0-9_-]{32,}",
+        r"\bglpat-[A-Za-z0-9_-]{20}",
+        r"(?<![A-Za-z0-9_~.-])[A-Za-z0-9_~.-]{3}\dQ~[A-Za-z0-9_~.-]{31,34}(?![A-Za-z0-9_~.-])",  # Azure AD secret
+    )
+)
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_-]*")
+# detect-secrets plugins whose match is not the secret itself: a public IP is no secret, and the private key
+# plugin matches the BEGIN line only (the PEM rule above masks the key's body instead).
+_NOT_USED = frozenset({"IPPublicDetector", "PrivateKeyDetector"})
+
+
+@functools.cache
+def catalogue() -> tuple[re.Pattern[str], ...]:
+    """detect-secrets' vendor token rules, imported on first use: the package takes ~0.3 s to import and the MCP
+    handshake must not wait for it."""
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+    from detect_secrets.plugins.base import RegexBasedDetector
+
+    patterns: list[re.Pattern[str]] = []
+    for plugin in get_mapping_from_secret_type_to_class().values():
+        if issubclass(plugin, RegexBasedDetector) and plugin.__name__ not in _NOT_USED:
+            # `denylist` is declared as an abstract property but every plugin sets it as a class attribute.
+            denylist: Iterable[re.Pattern[str]] = getattr(plugin, "denylist")  # noqa: B009
+            patterns.extend(denylist)
+    return tuple(patterns)
+
+
+def _aws_secret(candidate: str) -> bool:
+    return (
+        any(c.isupper() for c in candidate)
+        and any(c.islower() for c in candidate)
+        and any(c.isdigit() for c in candidate)
+        and candidate.count("/") + candidate.count("+") <= 4
+        and not candidate.startswith("/")
+    )
+
+
+def _bearer_token(candidate: str) -> bool:
+    """`Bearer abc123…` is a credential; `basic authentication` is English."""
+    return any(c.isdigit() or c in "+/=._~-" for c in candidate) or any(c.isupper() for c in candidate[1:])
+
+
+def _value_span(match: re.Match[str]) -> Span | None:
+    for group in ("escaped", "dq", "sq", "bare"):
+        if match.group(group) is not None:
+            value = match.group(group)
+            if placeholder(value) or (group == "bare" and value.startswith(("{", "["))):
+                return None
+            return match.span(group)
+    return None
+
+
+def _spans(text: str) -> Iterator[Span]:
+    """Every stretch of `text` that holds a secret (they may overlap)."""
+    for m in _PEM.finditer(text):
+        if m.group(2).strip():
+            yield m.span(2)
+    for m in _URL_USERINFO.finditer(text):
+        if m.group(1):
+            yield m.span(1)
+    for m in _AUTH_HEADER.finditer(text):
+        yield m.start(1), m.start(1) + len(m.group(1).rstrip())
+    for m in _BEARER.finditer(text):
+        if _bearer_token(m.group(1)):
+            yield m.span(1)
+    for m in _COOKIE.finditer(text):
+        offset = m.start(1)
+        for part in m.group(1).split(";"):
+            name, eq, value = part.partition("=")
+            if eq and value.strip() and name.strip().lower() not in _COOKIE_ATTRIBUTES:
+                start = offset + len(name) + 1 + (len(value) - len(value.lstrip()))
+                yield start, offset + len(part.rstrip())
+            offset += len(part) + 1
+    at = 0
+    while (m := _KEY_VALUE.search(text, at)) is not None:
+        key = m.group("key")
+        # A Cookie header's value is name=value pairs: the cookie rule above masks the values and keeps the names.
+        if secret_key(key) and not key.lower().endswith("cookie") and (span := _value_span(m)) is not None:
+            yield span
+            at = m.end()
+        else:
+            at = m.end("key")  # the value may hold the next pair: `args: --db-password=x`
+    at = 0
+    while (m := _FLAG_VALUE.search(text, at)) is not None:
+        if secret_key(m.group("flag")) and not placeholder(m.group("value")):
+            yield m.span("value")
+            at = m.end()
+        else:
+            at = m.end("flag")
+    for m in _JWT.finditer(text):
+        yield m.span()
+    for m in _AWS_SECRET.finditer(text):
+        if _aws_secret(m.group()):
+            yield m.span()
+    for pattern in (*_EXTRA_TOKENS, *catalogue()):
+        for m in pattern.finditer(text):
+            start, end = m.span(1) if m.re.groups and m.group(1) else m.span()
+            # A rule may match a prefix of a longer token (Stripe's 24 of up to 99 characters): mask all of it.
+            rest = _TOKEN_CHARS.match(text, end)
+            yield start, rest.end() if rest else end
+
+
+def _trimmed(text: str, span: Span) -> Span:
+    start, end = span
+    while start < end and text[start] in " \t\r\n\"'=:":
+        start += 1
+    while end > start and text[end - 1] in " \t\r\n\"'":
+        end -= 1
+    return start, end
+
+
+def mask_text_counted(text: str) -> tuple[str, int]:
+    """`text` with every secret masked, and how many stretches were masked."""
+    if len(text) < 6:
+        return text, 0
+    kept = [m.span() for pattern in (OWN_TOKEN, MASKED) for m in pattern.finditer(text)]
+    spans = sorted(
+        s
+        for s in (_trimmed(text, span) for span in _spans(text))
+        if s[0] < s[1] and not any(s[0] < k_end and k_start < s[1] for k_start, k_end in kept)
+    )
+    if not spans:
+        return text, 0
+    merged: list[list[int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    out, at = [], 0
+    for start, end in merged:
+        out += [text[at:start], masked(text[start:end])]
+        at = end
+    out.append(text[at:])
+    return "".join(out), len(merged)
+
+
+def mask_text(text: str) -> str:
+    return mask_text_counted(text)[0]
+
+
+# --- structured data ----------------------------------------------------------------------------------------------
+
+
+def mask_value(value: Any, *, keep_placeholders: bool = False) -> Any:
+    """A value secret by position: strings (and numbers) become a mask; our own tokens, masks and the empty string
+    stay, and with `keep_placeholders` (a key that only sounds secret) `true`, `${VAR}`, `****`... stay too."""
+    if isinstance(value, bool) or value is None or value == "":
+        return value
+    if isinstance(value, str) and (
+        (keep_placeholders and placeholder(value)) or OWN_TOKEN.fullmatch(value) or MASKED.fullmatch(value)
+    ):
+        return value
+    if isinstance(value, str | int | float):
+        return masked(str(value))
+    return mask_data(value)
+
+
+def _mask_env(item: Any) -> Any:
+    if isinstance(item, dict) and "value" in item:
+        return {k: mask_value(v) if k == "value" else mask_data(v, k) for k, v in item.items()}
+    return mask_data(item)
+
+
+def _mask_args(args: list[Any]) -> list[Any]:
+    """Container args and commands: the item after a `--password`-style flag is the secret."""
+    out: list[Any] = []
+    for i, arg in enumerate(args):
+        previous = args[i - 1] if i else None
+        if (
+            isinstance(previous, str)
+            and previous.startswith("-")
+            and "=" not in previous
+            and secret_key(previous)
+            and isinstance(arg, str)
+            and not arg.startswith("-")
+        ):
+            out.append(mask_value(arg))
+        else:
+            out.append(mask_data(arg))
+    return out
+
+
+def mask_data(value: Any, key: str | None = None) -> Any:
+    """JSON-like data with secrets masked by position (the key or structure around a value) and by shape (text)."""
+    if isinstance(value, str):
+        if key is not None and secret_key(key):
+            return mask_value(value, keep_placeholders=True)
+        return mask_text(value)
+    if isinstance(value, dict):
+        secret_object = value.get("kind") == "Secret"
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            name = k if isinstance(k, str) else str(k)
+            new_key = mask_text(k) if isinstance(k, str) else k
+            if secret_object and name in ("data", "stringData") and isinstance(v, dict):
+                out[new_key] = {dk: mask_value(dv) for dk, dv in v.items()}
+            elif name == "env" and isinstance(v, list):
+                out[new_key] = [_mask_env(item) for item in v]
+            elif name in ("args", "command") and isinstance(v, list):
+                out[new_key] = _mask_args(v)
+            elif name == LAST_APPLIED:
+                out[new_key] = mask_value(v)
+            else:
+                out[new_key] = mask_data(v, name)
+        return out
+    if isinstance(value, list):
+        return [mask_data(item) for item in value]
+    if isinstance(value, tuple):
+        return tuple(mask_data(item) for item in value)
+    return value
