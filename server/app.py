@@ -15,7 +15,8 @@ import logging
 import sqlite3
 import time
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
 from importlib import resources
 from typing import Annotated, Any
@@ -25,16 +26,26 @@ import anyio.to_thread
 from mcp.server import MCPServer
 from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
+from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument, UserMessage
 from mcp.server.mcpserver.resources import TextResource
 from mcp.server.mcpserver.tools import Tool
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import ConfigDict
+from mcp.shared.exceptions import MCPError
+from mcp.types import CallToolResult, GetPromptResult, InputRequiredResult, TextContent, ToolAnnotations
+from pydantic import AnyUrl, ConfigDict
 
 from incident_response import __version__
-from incident_response.server import catalog, confirmation, http_auth, instructions, mitigation_tools, skills
+from incident_response.server import (
+    catalog,
+    confirmation,
+    http_auth,
+    instructions,
+    mcp_masking,
+    mitigation_tools,
+    skills,
+)
 from incident_response.server.config import Settings
 from incident_response.server.instructions import SKILL_URI
 from incident_response.server.wire import IncidentServer
@@ -53,6 +64,7 @@ from incident_response.tools.assess import (
     rollouts,
 )
 from incident_response.tools.core.errors import IncidentError
+from incident_response.tools.core.masking import mask_text
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.decide import evaluate
 from incident_response.tools.engine.approvals import CALLER
@@ -115,7 +127,7 @@ def build_server(
         if catalog.listed(fn.__name__, settings.mode, settings.toolsets, settings.read_only):
             register(tools, deps, fn)
     skill = skills.Skills()
-    mcp: MCPServer[Any] = IncidentServer(
+    mcp: MCPServer[Any] = MaskingServer(
         "incident-response-mcp",
         title="Kubernetes incident response",
         instructions=instructions.for_server(settings.mode, {tool.name for tool in tools.tools}),
@@ -132,6 +144,41 @@ def build_server(
     add_skill(mcp, skill.skill.text)
     add_prompts(mcp)
     return mcp
+
+
+class MaskingServer(IncidentServer):
+    """The MCP side of the masking boundary (README, Secrets): every tool answer and error, prompt and resource
+    leaves through these three methods, whichever way the tool, prompt or resource was added."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            result = await super().call_tool(name, arguments, context)
+        except (MCPError, ToolError) as e:
+            # The cause is kept: the SDK logs only the field names of an argument ValidationError.
+            raise (mcp_masking.masked_error(e) or e) from e.__cause__
+        return mcp_masking.mask_call_result(result)
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Context[Any, Any] | None = None
+    ) -> GetPromptResult | InputRequiredResult:
+        try:
+            result = await super().get_prompt(name, arguments, context)
+        except (MCPError, ValueError) as e:
+            raise (mcp_masking.masked_error(e) or e) from e.__cause__
+        return mcp_masking.mask_prompt_result(result)
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        result = await super().read_resource(uri, context)
+        if isinstance(result, InputRequiredResult):
+            return mcp_masking.mask_input_required(result)
+        return [
+            item if isinstance(item.content, bytes) else replace(item, content=mask_text(item.content))
+            for item in result
+        ]
 
 
 class ToolSet:

@@ -37,7 +37,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.command is None:
         parser.print_help(sys.stderr)
         raise SystemExit(2)
-    code: int = args.run(args)
+    from incident_response.server import boundary
+
+    # The process side of the masking boundary (README, Secrets): every log record and everything printed. The stdio
+    # transport writes the protocol to sys.stdout's binary buffer, below the masking text layer.
+    boundary.install_log_masking()
+    with boundary.masked_stdio():
+        code: int = args.run(args)
     raise SystemExit(code)
 
 

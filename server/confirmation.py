@@ -24,6 +24,7 @@ from mcp.server.mcpserver import (
 )
 from pydantic import BaseModel, Field
 
+from incident_response.tools.core.masking import mask_text
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.pending import CommandResult, HumanAnswer
@@ -82,7 +83,9 @@ def question(cmd: PendingCommand) -> str:
     ]
     if cmd.warnings:
         lines += ["", "Warnings:", *(f"  - {w}" for w in cmd.warnings)]
-    return "\n".join(lines)
+    # The plan was masked when it was stored; masked again here because an elicitation on the legacy protocol is a
+    # request the server sends, which does not pass the result boundary (app.MaskingServer).
+    return mask_text("\n".join(lines))
 
 
 def pending_item(deps: Deps, token: str) -> PendingItem | None:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from incident_response.tools.engine.journal import Journal
+from incident_response.tools.engine.pending import new_token
 
 
 def plan(token: str, incident: str, **extra: Any) -> dict[str, Any]:
@@ -42,10 +43,11 @@ def test_current_incident_is_opened_once(tmp_path: Path) -> None:
 def test_tool_calls_are_recorded_with_arguments_and_duration(tmp_path: Path) -> None:
     j = Journal(tmp_path)
     j.record_tool_call("list_pods", {"namespace": "shop"}, status="ok", duration_ms=12.5, incident="I")
-    j.record_tool_call("confirm_command", {"token": "t"}, status="error", duration_ms=1, error="boom", incident="I")
+    token = new_token()
+    j.record_tool_call("confirm_command", {"token": token}, status="error", duration_ms=1, error="boom", incident="I")
     calls = j.tool_calls(incident="I")
     assert [(c.tool, c.arguments, c.status) for c in calls] == [
-        ("list_pods", {"namespace": "shop"}, "ok"), ("confirm_command", {"token": "t"}, "error"),
+        ("list_pods", {"namespace": "shop"}, "ok"), ("confirm_command", {"token": token}, "error"),
     ]  # fmt: skip
     assert calls[1].error == "boom" and calls[0].duration_ms == 12.5
 
@@ -90,6 +92,7 @@ def test_other_processes_see_committed_rows_and_race_fairly(tmp_path: Path) -> N
     j.add_command(plan("t", "I"), state="approved")
     script = textwrap.dedent(f"""
         from incident_response.tools.engine.journal import Journal
+from incident_response.tools.engine.pending import new_token
         j = Journal({str(tmp_path)!r})
         print(j.transition("t", ["approved"], "executing", event="claimed"))
     """)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from support.secrets_corpus import CREDENTIALS, LOOK_ALIKES, Planted
 
-from incident_response.tools.k8s.events import group_events
 from incident_response.tools.core.masking import LAST_APPLIED, MASKED, mask_data, mask_text, mask_text_counted, masked
+from incident_response.tools.k8s.events import group_events
 
 
 def test_the_corpora_are_large_enough_and_distinct() -> None:

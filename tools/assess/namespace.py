@@ -16,8 +16,8 @@ from incident_response.tools.assess.hpas import HpaRow, hpa_row
 from incident_response.tools.assess.metrics import read_metrics
 from incident_response.tools.assess.pods import FetchedPods, fetch_pods
 from incident_response.tools.core import errors
-from incident_response.tools.core.models import ToolResult
 from incident_response.tools.core.masking import mask_text
+from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.k8s.backends import name_of, service_selector
 from incident_response.tools.k8s.events import EventGroup, group_events

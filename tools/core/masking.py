@@ -184,7 +184,11 @@ def _value_span(match: re.Match[str]) -> Span | None:
     return None
 
 
-def _spans(text: str) -> Iterator[Span]:
+def catalogue_loaded() -> bool:
+    return catalogue.cache_info().currsize > 0
+
+
+def _spans(text: str, vendor_rules: bool) -> Iterator[Span]:
     """Every stretch of `text` that holds a secret (they may overlap)."""
     for m in _PEM.finditer(text):
         if m.group(2).strip():
@@ -206,27 +210,27 @@ def _spans(text: str) -> Iterator[Span]:
                 yield start, offset + len(part.rstrip())
             offset += len(part) + 1
     at = 0
-    while (m := _KEY_VALUE.search(text, at)) is not None:
-        key = m.group("key")
+    while (pair := _KEY_VALUE.search(text, at)) is not None:
+        key = pair.group("key")
         # A Cookie header's value is name=value pairs: the cookie rule above masks the values and keeps the names.
-        if secret_key(key) and not key.lower().endswith("cookie") and (span := _value_span(m)) is not None:
+        if secret_key(key) and not key.lower().endswith("cookie") and (span := _value_span(pair)) is not None:
             yield span
-            at = m.end()
+            at = pair.end()
         else:
-            at = m.end("key")  # the value may hold the next pair: `args: --db-password=x`
+            at = pair.end("key")  # the value may hold the next pair: `args: --db-password=x`
     at = 0
-    while (m := _FLAG_VALUE.search(text, at)) is not None:
-        if secret_key(m.group("flag")) and not placeholder(m.group("value")):
-            yield m.span("value")
-            at = m.end()
+    while (flag := _FLAG_VALUE.search(text, at)) is not None:
+        if secret_key(flag.group("flag")) and not placeholder(flag.group("value")):
+            yield flag.span("value")
+            at = flag.end()
         else:
-            at = m.end("flag")
+            at = flag.end("flag")
     for m in _JWT.finditer(text):
         yield m.span()
     for m in _AWS_SECRET.finditer(text):
         if _aws_secret(m.group()):
             yield m.span()
-    for pattern in (*_EXTRA_TOKENS, *catalogue()):
+    for pattern in (*_EXTRA_TOKENS, *(catalogue() if vendor_rules else ())):
         for m in pattern.finditer(text):
             start, end = m.span(1) if m.re.groups and m.group(1) else m.span()
             # A rule may match a prefix of a longer token (Stripe's 24 of up to 99 characters): mask all of it.
@@ -243,14 +247,15 @@ def _trimmed(text: str, span: Span) -> Span:
     return start, end
 
 
-def mask_text_counted(text: str) -> tuple[str, int]:
-    """`text` with every secret masked, and how many stretches were masked."""
+def mask_text_counted(text: str, *, vendor_rules: bool = True) -> tuple[str, int]:
+    """`text` with every secret masked, and how many stretches were masked. Without `vendor_rules` only our own
+    rules apply (no detect-secrets import: for log lines written before the MCP handshake, see boundary.py)."""
     if len(text) < 6:
         return text, 0
     kept = [m.span() for pattern in (OWN_TOKEN, MASKED) for m in pattern.finditer(text)]
     spans = sorted(
         s
-        for s in (_trimmed(text, span) for span in _spans(text))
+        for s in (_trimmed(text, span) for span in _spans(text, vendor_rules))
         if s[0] < s[1] and not any(s[0] < k_end and k_start < s[1] for k_start, k_end in kept)
     )
     if not spans:
@@ -269,8 +274,8 @@ def mask_text_counted(text: str) -> tuple[str, int]:
     return "".join(out), len(merged)
 
 
-def mask_text(text: str) -> str:
-    return mask_text_counted(text)[0]
+def mask_text(text: str, *, vendor_rules: bool = True) -> str:
+    return mask_text_counted(text, vendor_rules=vendor_rules)[0]
 
 
 # --- structured data ----------------------------------------------------------------------------------------------

@@ -12,7 +12,18 @@ from typing import Any, Literal, Protocol
 
 from incident_response.tools.core import errors
 from incident_response.tools.engine.outcomes import StepOutcome
-from incident_response.tools.engine.plan import ExecRun, KubeWrite, Precondition, Step, observe
+from incident_response.tools.engine.plan import (
+    Drift,
+    ExecRun,
+    KubeWrite,
+    Precondition,
+    Step,
+    observe,
+    resolve,
+    seal_digest,
+    sealed_refs,
+    unsealed,
+)
 from incident_response.tools.kube.client import Kube
 
 Outcome = Literal["succeeded", "failed", "unknown"]
@@ -42,6 +53,40 @@ def read_precondition(kube: Kube, pre: Precondition) -> Read:
             return Read(pre, None)
     listed = kube.list(pre.resource, pre.namespace, label_selector=pre.label_selector)
     return Read(pre, listed.items)
+
+
+def read_sealed(kube: Kube, steps: list[Step], key: bytes) -> tuple[list[Step], list[Drift]]:
+    """The steps with their sealed values (plan.seal_secrets) read again from the cluster, or, when any of them is
+    gone or no longer the value planned, what changed (and the steps unchanged: nothing may run)."""
+    objects: dict[tuple[str, str | None, str], dict[str, Any] | None] = {}
+    values: dict[str, Any] = {}
+    changed: list[Drift] = []
+    for step in steps:
+        if not isinstance(step.action, KubeWrite):
+            continue
+        for ref in sealed_refs(step.action.body):
+            where = (str(ref["resource"]), ref.get("namespace"), str(ref["name"]))
+            if where not in objects:
+                try:
+                    objects[where] = kube.get(where[0], where[2], where[1])
+                except errors.NotFound:
+                    objects[where] = None
+            found = objects[where]
+            value = resolve(found, str(ref["pointer"])) if found is not None else None
+            if found is not None and seal_digest(key, value) == ref.get("digest"):
+                values[str(ref["digest"])] = value
+                continue
+            now = "absent" if found is None else "another value (masked)"
+            changed.append(Drift(resource=where[0], namespace=where[1], name=where[2], path=str(ref["pointer"]),
+                                 planned="the value planned (masked)", now=now))  # fmt: skip
+    if changed:
+        return steps, changed
+    return [
+        step.model_copy(update={"action": step.action.model_copy(update={"body": unsealed(step.action.body, values)})})
+        if isinstance(step.action, KubeWrite)
+        else step
+        for step in steps
+    ], []
 
 
 def write(kube: Kube, action: KubeWrite) -> dict[str, Any]:

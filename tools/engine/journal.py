@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import secrets
 import socket
 import sqlite3
 import time
@@ -22,7 +23,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from incident_response.tools.core.masking import mask_data, mask_text
+
 DB_NAME = "journal.sqlite3"
+SEAL_KEY_NAME = "seal.key"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
@@ -127,8 +131,30 @@ class ToolCall(BaseModel):
     pid: int | None
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
+class _Masked(str):
+    """A column value that has been through the masker already (JSON masked as data, keys and positions counting)."""
+
+
+def _dumps(value: Any) -> _Masked:
+    plain = json.loads(json.dumps(value, default=str))
+    return _Masked(json.dumps(mask_data(plain), sort_keys=True))
+
+
+class _MaskingConnection:
+    """The journal's side of the masking boundary (README, Secrets): every value a write puts into the file passes
+    the masker; values that only find rows (the WHERE clause's) do not, so a lookup still finds its row."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
+        head, where, _ = sql.upper().partition(" WHERE ")
+        written = len(parameters) - (sql[len(head) :].count("?") if where else 0)
+        masked = [
+            mask_text(p) if i < written and isinstance(p, str) and not isinstance(p, _Masked) else p
+            for i, p in enumerate(parameters)
+        ]
+        return self.db.execute(sql, masked)
 
 
 def _loads(value: str | None) -> Any:
@@ -154,6 +180,24 @@ class Journal:
                         db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         os.chmod(self.path, 0o600)
 
+    def seal_key(self) -> bytes:
+        """The key of sealed values' digests (plan.seal_digest), beside the journal but not in it: a copy of the
+        journal file alone cannot be used to test guesses of what it sealed. Made once, by whichever process is
+        first (link() is atomic: a second writer finds the first one's key)."""
+        path = self.state_dir / SEAL_KEY_NAME
+        if not path.exists():
+            fresh = self.state_dir / f".{SEAL_KEY_NAME}.{os.getpid()}.{secrets.token_hex(4)}"
+            descriptor = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as out:
+                out.write(secrets.token_bytes(32))
+            try:
+                os.link(fresh, path)
+            except FileExistsError:
+                pass
+            finally:
+                fresh.unlink()
+        return path.read_bytes()
+
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
@@ -166,12 +210,12 @@ class Journal:
             db.close()
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> Iterator[_MaskingConnection]:
         """One IMMEDIATE transaction: takes the write lock up front, so check-then-update cannot interleave."""
         with self._connect() as db:
             db.execute("BEGIN IMMEDIATE")
             try:
-                yield db
+                yield _MaskingConnection(db)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -191,7 +235,7 @@ class Journal:
 
     @staticmethod
     def _event(
-        db: sqlite3.Connection,
+        db: _MaskingConnection,
         kind: str,
         *,
         incident: str | None,
@@ -209,7 +253,7 @@ class Journal:
     # --- incidents ------------------------------------------------------------------------------------------------
 
     @staticmethod
-    def _insert_incident(db: sqlite3.Connection, row: IncidentRow) -> IncidentRow:
+    def _insert_incident(db: _MaskingConnection, row: IncidentRow) -> IncidentRow:
         """Insert `row`; an empty id gets a fresh one, made unique within the journal (several may open per second)."""
         if not row.id:
             base = time.strftime("inc-%Y%m%d-%H%M%S", time.gmtime(row.opened_at)) + f"-{os.getpid() % 10000}"

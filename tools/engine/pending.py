@@ -20,19 +20,30 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from incident_response.tools.core import errors
+from incident_response.tools.core.masking import mask_data, mask_text
 from incident_response.tools.core.modes import Mode, stricter
 from incident_response.tools.engine import approvals
 from incident_response.tools.engine.approvals import Approvals
 from incident_response.tools.engine.binding import Binding, Misplaced, misplaced
-from incident_response.tools.engine.executor import ExecRunner, Report, observe_after, read_precondition, run_steps
+from incident_response.tools.engine.executor import (
+    ExecRunner,
+    Report,
+    observe_after,
+    read_precondition,
+    read_sealed,
+    run_steps,
+)
 from incident_response.tools.engine.journal import CommandRow, Journal, claimer, claimer_gone
 from incident_response.tools.engine.outcomes import CommandResult, HumanAnswer, Proposal, Status, StepOutcome
 from incident_response.tools.engine.plan import (
+    Change,
+    KubeWrite,
     PendingCommand,
     PlanDraft,
     drift,
     fingerprint,
     observe,
+    seal_digests,
 )
 from incident_response.tools.kube.client import Kube
 
@@ -61,12 +72,10 @@ def utcnow() -> datetime:
 
 
 def new_token() -> str:
-    """256 random bits, URL-safe: nothing to guess, nothing to quote in a shell. Never starting with '-' (one in 64
-    would), which `approve TOKEN` and most command lines would read as an option; the redraw costs < 0.03 bits."""
-    while True:
-        token = secrets.token_urlsafe(32)
-        if not token.startswith("-"):
-            return token
+    """256 random bits, URL-safe: nothing to guess, nothing to quote in a shell. The `irm_` prefix tells the masker
+    (tools/core/masking.py) this is our own token, shown on purpose, as GitHub's `ghp_` tells scanners theirs; it
+    also keeps a token from starting with '-', which `approve TOKEN` would read as an option."""
+    return "irm_" + secrets.token_urlsafe(32)
 
 
 def _epoch(value: datetime) -> float:
@@ -85,6 +94,36 @@ def _answer(token: str, cmd: PendingCommand, row: CommandRow | None = None) -> d
     if row is not None:
         base |= {"approved_by": row.decided_by, "approval_channel": row.decided_channel}
     return base
+
+
+def shown(draft: PlanDraft, key: bytes) -> PlanDraft:
+    """The plan as it may be stored and shown: free text masked, the writes' secrets sealed (plan.seal_secrets).
+    A write or command line that would still carry a credential is refused: it would reach the journal and the
+    human's screen, and masking it would change what runs."""
+    steps = [
+        step.model_copy(update={"action": step.action.model_copy(update={"body": seal_digests(step.action.body, key)})})
+        if isinstance(step.action, KubeWrite)
+        else step
+        for step in draft.steps
+    ]
+    for step in steps:
+        carried = step.action.body if isinstance(step.action, KubeWrite) else [step.action.argv, step.action.env]
+        lines = [step.command, step.undo_command or "", draft.undo_command or "", draft.command_line or ""]
+        if mask_data(carried) != carried or any(mask_text(line) != line for line in lines):
+            raise errors.InvalidArgument(
+                f"{draft.tool}: the planned write would carry a credential in clear ({step.description}), which "
+                "this server never stores or shows; nothing was planned. Make this change by hand."
+            )
+    return draft.model_copy(
+        update={
+            "steps": steps,
+            "summary": mask_text(draft.summary),
+            "warnings": [mask_text(w) for w in draft.warnings],
+            "diff": [
+                Change(path=mask_text(c.path), before=mask_data(c.before), after=mask_data(c.after)) for c in draft.diff
+            ],
+        }
+    )
 
 
 class PendingEngine:
@@ -119,6 +158,7 @@ class PendingEngine:
         or, in safe mode or with `blocked_reason`, journal it as advice and issue none: a plan this server cannot
         run, e.g. helm without a helm binary, gets no token to confirm."""
         mode = here.mode
+        draft = shown(draft, self.journal.seal_key())
         view = {
             "command": draft.command,
             "undo_command": draft.undo_command,
@@ -427,6 +467,7 @@ class PendingEngine:
                 )
             try:
                 reads = [read_precondition(kube, pre) for pre in cmd.preconditions]
+                steps, resealed = read_sealed(kube, cmd.steps, self.journal.seal_key())
             except errors.IncidentError as e:
                 # Nothing was written: hand the claim back so the same approved token can be confirmed again.
                 self.journal.transition(
@@ -440,7 +481,7 @@ class PendingEngine:
                     **base,
                 )
             before = {r.pre.name or r.pre.label_selector or r.pre.resource: observe(r.pre, r.found) for r in reads}
-            changes = [d for r in reads for d in drift(r.pre, r.found)]
+            changes = [d for r in reads for d in drift(r.pre, r.found)] + resealed
             if changes:
                 what = "; ".join(d.describe() for d in changes)
                 return finish(
@@ -452,7 +493,7 @@ class PendingEngine:
                         **base,
                     )
                 )
-            return finish(self._run_steps(cmd, kube, base, before))
+            return finish(self._run_steps(cmd.model_copy(update={"steps": steps}), kube, base, before))
         finally:
             if not finished:
                 self.journal.transition(

@@ -9,12 +9,14 @@ ready counts) is never drift.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from incident_response.tools.core.masking import mask_data
 from incident_response.tools.engine.binding import Binding
 
 Risk = Literal["mutation", "destructive"]
@@ -265,13 +267,19 @@ def _named_list(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, dict) and "name" in v for v in value)
 
 
-def diff_values(before: Any, after: Any, path: str = "") -> list[Change]:
+def diff_values(before: Any, after: Any) -> list[Change]:
+    """Field-level differences of two objects as they may be shown: masked first (env values, credential-named
+    annotations... become `[masked:digest]`, equal for equal values), so a changed secret shows as a changed mask."""
+    return _diff(mask_data(before), mask_data(after))
+
+
+def _diff(before: Any, after: Any, path: str = "") -> list[Change]:
     """Field-level differences; lists of named items (containers, env, ports) are matched by name."""
     if isinstance(before, dict) and isinstance(after, dict):
         changes: list[Change] = []
         for key in sorted(set(before) | set(after)):
             sub = f"{path}.{key}" if path else str(key)
-            changes += diff_values(before.get(key), after.get(key), sub)
+            changes += _diff(before.get(key), after.get(key), sub)
         return changes
     if (_named_list(before) or before is None) and (_named_list(after) or after is None) and before != after:
         old = {v["name"]: v for v in before or []}
@@ -279,11 +287,76 @@ def diff_values(before: Any, after: Any, path: str = "") -> list[Change]:
         if old and new:
             changes = []
             for name in [*old, *(n for n in new if n not in old)]:
-                changes += diff_values(old.get(name), new.get(name), f"{path}[{name}]")
+                changes += _diff(old.get(name), new.get(name), f"{path}[{name}]")
             return changes
     if before != after:
         return [Change(path=path, before=before, after=after)]
     return []
+
+
+# --- sealed values: what a write needs but the journal must not hold ----------------------------------------------
+
+SEALED = "$sealed"
+
+
+def seal_secrets(value: Any, *, resource: str, namespace: str | None, name: str, base: str) -> Any:
+    """`value`, read from object `resource/name` at pointer `base`, with every part the masker would hide replaced
+    by a reference to where it was read. The journal stores the reference; the executor reads the value again
+    from the cluster at confirm time and writes it only if it is still the one planned (`seal_digests`)."""
+    return _seal(value, mask_data(value), {"resource": resource, "namespace": namespace, "name": name}, base)
+
+
+def _seal(value: Any, masked: Any, source: dict[str, Any], at: str) -> Any:
+    if isinstance(value, dict) and isinstance(masked, dict) and list(value) == list(masked):
+        return {k: _seal(v, masked[k], source, at + pointer(k)) for k, v in value.items()}
+    if isinstance(value, dict) and isinstance(masked, dict):  # a key itself was masked: seal the whole object
+        return {SEALED: {**source, "pointer": at, "value": value}}
+    if isinstance(value, list) and isinstance(masked, list):
+        return [_seal(v, m, source, at + pointer(i)) for i, (v, m) in enumerate(zip(value, masked, strict=True))]
+    if value == masked:
+        return value
+    return {SEALED: {**source, "pointer": at, "value": value}}
+
+
+def sealed_refs(value: Any) -> list[dict[str, Any]]:
+    """Every sealed reference in a write's body, in order."""
+    if isinstance(value, dict):
+        if set(value) == {SEALED} and isinstance(value[SEALED], dict):
+            return [value[SEALED]]
+        return [ref for v in value.values() for ref in sealed_refs(v)]
+    if isinstance(value, list):
+        return [ref for v in value for ref in sealed_refs(v)]
+    return []
+
+
+def seal_digest(key: bytes, value: Any) -> str:
+    """What a sealed reference keeps of its value: an HMAC under the journal's key (in the state directory, not
+    in the journal), so the journal alone cannot be used to test a guessed password."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def seal_digests(body: Any, key: bytes) -> Any:
+    """Replace each sealed reference's value by its digest: the form a plan is stored and fingerprinted in."""
+    if isinstance(body, dict):
+        if set(body) == {SEALED} and isinstance(body[SEALED], dict) and "value" in body[SEALED]:
+            ref = {k: v for k, v in body[SEALED].items() if k != "value"}
+            return {SEALED: {**ref, "digest": seal_digest(key, body[SEALED]["value"])}}
+        return {k: seal_digests(v, key) for k, v in body.items()}
+    if isinstance(body, list):
+        return [seal_digests(v, key) for v in body]
+    return body
+
+
+def unsealed(body: Any, values: dict[str, Any]) -> Any:
+    """The body with each sealed reference replaced by the value read for it (keyed by its digest)."""
+    if isinstance(body, dict):
+        if set(body) == {SEALED} and isinstance(body[SEALED], dict):
+            return values[str(body[SEALED].get("digest"))]
+        return {k: unsealed(v, values) for k, v in body.items()}
+    if isinstance(body, list):
+        return [unsealed(v, values) for v in body]
+    return body
 
 
 def render_diff(changes: list[Change]) -> str:

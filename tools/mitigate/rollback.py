@@ -25,6 +25,7 @@ from incident_response.tools.engine.plan import (
     patch_step,
     pointer,
     precondition,
+    seal_secrets,
 )
 from incident_response.tools.k8s.args import Revision
 from incident_response.tools.k8s.workloads import (
@@ -57,18 +58,34 @@ DEPLOYMENT_PATHS = [
 REPLICASET_PATHS = [pointer("metadata", "uid"), pointer("metadata", "annotations", REVISION)]
 
 
-def undo_patch(deployment: dict[str, Any], target: dict[str, Any]) -> list[dict[str, Any]]:
-    """The JSON patch kubectl sends, guarded by `test` ops on what the plan was made against."""
-    kept = deployment["metadata"].get("annotations") or {}
-    annotations = {k: kept[k] for k in ANNOTATIONS_TO_SKIP if k in kept}
-    annotations |= {
-        k: v for k, v in (target["metadata"].get("annotations") or {}).items() if k not in ANNOTATIONS_TO_SKIP
+def undo_patch(deployment: dict[str, Any], target: dict[str, Any], *, sealed: bool = False) -> list[dict[str, Any]]:
+    """The JSON patch kubectl sends, guarded by `test` ops on what the plan was made against. `sealed`: the form
+    the plan stores, with env values and other secrets of the template and annotations left in the cluster
+    (plan.seal_secrets) and read again when the command runs."""
+    meta, rs_meta = deployment["metadata"], target["metadata"]
+
+    def seal(value: Any, obj: dict[str, Any], resource: str, base: str) -> Any:
+        if not sealed:
+            return value
+        where = obj["metadata"]
+        return seal_secrets(value, resource=resource, namespace=where.get("namespace"), name=where["name"], base=base)
+
+    kept = meta.get("annotations") or {}
+    annotations = {
+        k: seal(kept[k], deployment, "deployments", pointer("metadata", "annotations", k))
+        for k in ANNOTATIONS_TO_SKIP
+        if k in kept
     }
-    meta = deployment["metadata"]
+    annotations |= {
+        k: seal(v, target, "replicasets", pointer("metadata", "annotations", k))
+        for k, v in (rs_meta.get("annotations") or {}).items()
+        if k not in ANNOTATIONS_TO_SKIP
+    }
+    template = seal(template_without_hash(target), target, "replicasets", "/spec/template")
     return [
         {"op": "test", "path": "/metadata/uid", "value": meta["uid"]},
         {"op": "test", "path": "/metadata/generation", "value": meta["generation"]},
-        {"op": "replace", "path": "/spec/template", "value": template_without_hash(target)},
+        {"op": "replace", "path": "/spec/template", "value": template},
         {"op": "replace", "path": "/metadata/annotations", "value": annotations},
     ]
 
@@ -129,7 +146,7 @@ def plan_rollback(kube: Kube, namespace: str, name: str, to_revision: int | None
                 "deployments",
                 name,
                 namespace,
-                patch,
+                undo_patch(deployment, target, sealed=True),
                 "json",
                 undo_command=undo,
             )

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from incident_response.tools.core.models import Truncation
 from incident_response.tools.core.masking import mask_text
+from incident_response.tools.core.models import Truncation
 from incident_response.tools.engine import approvals
 from incident_response.tools.engine.journal import CommandRow, Event, IncidentRow
 from incident_response.tools.engine.plan import pointer, target_text
