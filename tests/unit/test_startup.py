@@ -18,8 +18,8 @@ from incident_response.tools.mitigate import measures, rollback
 
 pytestmark = pytest.mark.anyio
 
-# Imported only inside the tool bodies that need them: the MCP handshake must not wait for them.
-LAZY = ("kubernetes", "yaml")
+# Imported only inside the tool bodies (and the first masking) that need them: the MCP handshake must not wait.
+LAZY = ("kubernetes", "yaml", "detect_secrets")
 
 
 def test_building_the_server_imports_no_kubernetes_client_and_no_yaml(tmp_path: Path) -> None:

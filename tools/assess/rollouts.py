@@ -46,7 +46,8 @@ def deployment_and_replicasets(kube: Kube, namespace: str, name: str) -> tuple[d
 class RevisionDetail(BaseModel):
     revision: int
     containers: dict[str, dict[str, Any]] = Field(
-        description="Per container: image, command, args, resources, ports and env (names only; values hashed)."
+        description="Per container: image, command, args, resources, ports and env (values masked: equal values, "
+        "equal masks)."
     )
     differences_from_current: list[str]
 

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from incident_response.tools.core import errors
+from incident_response.tools.core.masking import masked
 from incident_response.tools.k8s.quantity import parse_time
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -192,7 +193,7 @@ def rollout_progress(deploy: dict[str, Any]) -> RolloutProgress:
 
 
 def container_digest(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per container, the fields an incident cares about; env values are not kept (they may be secrets)."""
+    """Per container, the fields an incident cares about; env values only as masks (equal values, equal masks)."""
     digest: dict[str, dict[str, Any]] = {}
     spec = template.get("spec") or {}
     for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
@@ -201,7 +202,7 @@ def container_digest(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
             if "valueFrom" in variable:
                 env[str(variable.get("name"))] = "from " + ",".join(sorted(variable["valueFrom"]))
             else:
-                env[str(variable.get("name"))] = "value sha:" + _short_hash(str(variable.get("value", "")))
+                env[str(variable.get("name"))] = masked(str(variable.get("value", "")))
         digest[str(container.get("name"))] = {
             "image": container.get("image"),
             "command": container.get("command"),
@@ -211,12 +212,6 @@ def container_digest(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
             "ports": [p.get("containerPort") for p in container.get("ports") or []],
         }
     return digest
-
-
-def _short_hash(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def template_differences(current: dict[str, Any], other: dict[str, Any]) -> list[str]:
