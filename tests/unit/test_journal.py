@@ -92,7 +92,6 @@ def test_other_processes_see_committed_rows_and_race_fairly(tmp_path: Path) -> N
     j.add_command(plan("t", "I"), state="approved")
     script = textwrap.dedent(f"""
         from incident_response.tools.engine.journal import Journal
-from incident_response.tools.engine.pending import new_token
         j = Journal({str(tmp_path)!r})
         print(j.transition("t", ["approved"], "executing", event="claimed"))
     """)
