@@ -15,8 +15,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from support.secrets_corpus import CREDENTIALS
 
-from incident_response.server import boundary
-from incident_response.server.app import READ_ONLY, MaskingServer, ToolSet, build_server, register
+from incident_response.server import boundary, catalog
+from incident_response.server.app import MaskingServer, ToolSet, build_server, register
 from incident_response.server.config import Settings
 from incident_response.tools.core.masking import masked
 from incident_response.tools.core.models import ToolResult
@@ -76,10 +76,13 @@ async def test_a_new_tool_cannot_bypass_the_boundary(tmp_path: Path) -> None:
     assert "DB_PASSWORD" in sent(results["leaky_dict"])
 
 
-async def test_a_registered_tool_is_masked_in_structured_content_and_its_text_copy(tmp_path: Path) -> None:
+async def test_a_registered_tool_is_masked_in_structured_content_and_its_text_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(catalog.CATALOG, "leaky_registered", catalog.Entry("Leaky", "assess"))
     tools = ToolSet()
-    register(tools, Deps(Settings(state_dir=tmp_path).tool_settings()), leaky_registered, READ_ONLY)
-    async with Client(MaskingServer("test", tools=tools.tools)) as client:
+    register(tools, Deps(Settings(state_dir=tmp_path).tool_settings()), leaky_registered)
+    async with Client(MaskingServer("test", tools=tools.tools, arguments={})) as client:
         result = await client.call_tool("leaky_registered", {})
     assert not result.is_error, result.content
     assert not leaked(sent(result))
