@@ -150,9 +150,9 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
         """List the commands waiting for approval or confirmation, with command, diff, undo, state and age: those
         planned for this server's cluster inside its namespace allow-list (others sharing the state directory are
         only counted)."""
-        here = deps.here(uid="try")
+        scope = deps.scope()
         live = deps.pending.live()
-        shown = [row for row, cmd in live if deps.pending.shows(cmd, here)]
+        shown = [row for row, cmd in live if scope.plan(cmd)]
         items = [item for row in shown if (item := pending_item(deps, row.token)) is not None]
         text = "; ".join(f"{i.state}: {i.command}" for i in items) or "no pending commands"
         hidden = len(live) - len(shown)

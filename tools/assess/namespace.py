@@ -381,14 +381,15 @@ def record_decision(deps: Deps, namespace: str, decision: Decision) -> None:
     detail: dict[str, Any] = {
         "namespace": namespace, "primary_action": decision.primary_action, "rule": decision.rule,
         "target": decision.target, "next_tool": decision.next_tool, "reason": decision.reason,
-        "evidence": decision.evidence[:MAX_RECORDED_EVIDENCE],
+        "evidence": decision.evidence[:MAX_RECORDED_EVIDENCE], "cluster": deps.cluster_record(),
     }  # fmt: skip
     key = ("primary_action", "rule", "target")
     try:
         journal = deps.journal
         incident = journal.current_incident()
         previous = [e.detail or {} for e in journal.events(incident=incident) if e.kind == "assessed"]
-        last = next((d for d in reversed(previous) if d.get("namespace") == namespace), None)
+        last = next((d for d in reversed(previous) if (d.get("namespace"), d.get("cluster")) == (namespace,
+                     detail["cluster"])), None)  # fmt: skip
         if last is None or [last.get(k) for k in key] != [detail[k] for k in key]:
             journal.record_event("assessed", incident=incident, detail=detail)
     except (OSError, sqlite3.Error) as e:

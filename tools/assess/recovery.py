@@ -294,9 +294,10 @@ def read_usage(
 
 
 def last_mitigation(deps: Deps, namespace: str) -> Mitigation | None:
-    """The newest succeeded command targeting this namespace or a node (a drain moves this namespace's pods too)."""
+    """The newest succeeded command of this cluster targeting this namespace or a node (a drain moves this
+    namespace's pods too)."""
     newest: Mitigation | None = None
-    for row in deps.journal.commands(states=["succeeded"]):
+    for row in deps.scope().commands(deps.journal.commands(states=["succeeded"])):
         target = row.plan.get("target") or {}
         if row.finished_at is None or (target.get("namespace") != namespace and target.get("kind") != "Node"):
             continue

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from incident_response.tools.core import errors
 from incident_response.tools.core.modes import MODES as MODES  # re-exported: the modes were defined here first
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from incident_response.tools.engine.outcomes import Proposal
     from incident_response.tools.engine.pending import PendingEngine
     from incident_response.tools.engine.plan import PlanDraft
+    from incident_response.tools.engine.scope import Scope
 
 
 # Progress callback handed to long-running tools: (progress, total, message). A no-op outside MCP.
@@ -132,6 +133,17 @@ class Deps:
                 raise
             cluster = None
         return Binding(cluster=cluster, mode=self.mode, namespaces=list(self.settings.namespaces))
+
+    def scope(self) -> Scope:
+        """What this server may show from the shared journal: its cluster, inside its allow-list."""
+        from incident_response.tools.engine.scope import Scope
+
+        return Scope(self.here(uid="try"))
+
+    def cluster_record(self) -> dict[str, Any] | None:
+        """The cluster this server talks to, as journal records carry it (no request is made)."""
+        cluster = self.here(uid="skip").cluster
+        return None if cluster is None else cluster.model_dump(mode="json")
 
     def propose(self, draft: PlanDraft, *, blocked_reason: str | None = None) -> Proposal:
         """Issue the plan as a pending command bound to this server's cluster, mode and allow-list."""

@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS incidents (
 );
 CREATE TABLE IF NOT EXISTS tool_calls (
     id INTEGER PRIMARY KEY AUTOINCREMENT, incident TEXT, at REAL NOT NULL, tool TEXT NOT NULL,
-    arguments TEXT NOT NULL, status TEXT NOT NULL, error TEXT, duration_ms REAL NOT NULL, pid INTEGER
+    arguments TEXT NOT NULL, status TEXT NOT NULL, error TEXT, duration_ms REAL NOT NULL, pid INTEGER, cluster TEXT
 );
 CREATE TABLE IF NOT EXISTS commands (
     token TEXT PRIMARY KEY, incident TEXT NOT NULL, tool TEXT NOT NULL, state TEXT NOT NULL,
@@ -54,6 +54,7 @@ CREATE INDEX IF NOT EXISTS commands_state ON commands (state);
 # Columns added after the first release, for journals created before them.
 _ADDED_COLUMNS = {
     "commands": {"claimer": "TEXT"},
+    "tool_calls": {"cluster": "TEXT"},
     "incidents": {"severity": "TEXT", "namespace": "TEXT", "declared_at": "REAL", "stabilized_at": "REAL"},
 }
 UNTITLED = "untitled incident"
@@ -129,6 +130,7 @@ class ToolCall(BaseModel):
     error: str | None
     duration_ms: float
     pid: int | None
+    cluster: dict[str, Any] | None = None  # the cluster the calling server talked to (ClusterIdentity as JSON)
 
 
 class _Masked(str):
@@ -336,17 +338,21 @@ class Journal:
         duration_ms: float,
         error: str | None = None,
         incident: str | None = None,
+        cluster: dict[str, Any] | None = None,
     ) -> None:
         with self._write() as db:
             db.execute(
-                "INSERT INTO tool_calls (incident, at, tool, arguments, status, error, duration_ms, pid)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (incident, time.time(), tool, _dumps(arguments), status, error, duration_ms, os.getpid()),
-            )
+                "INSERT INTO tool_calls (incident, at, tool, arguments, status, error, duration_ms, pid, cluster)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (incident, time.time(), tool, _dumps(arguments), status, error, duration_ms, os.getpid(),
+                 None if cluster is None else _dumps(cluster)),
+            )  # fmt: skip
 
     def tool_calls(self, *, incident: str | None = None, tool: str | None = None) -> list[ToolCall]:
         rows = self._select("tool_calls", "id", incident=incident, tool=tool)
-        return [ToolCall(**{**dict(r), "arguments": _loads(r["arguments"])}) for r in rows]
+        return [
+            ToolCall(**{**dict(r), "arguments": _loads(r["arguments"]), "cluster": _loads(r["cluster"])}) for r in rows
+        ]
 
     # --- pending commands -----------------------------------------------------------------------------------------
 

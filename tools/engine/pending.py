@@ -234,10 +234,6 @@ class PendingEngine:
         touches, accepted = cmd.namespaces(), cmd.accepted_outside_allow_list
         return misplaced(cmd.binding, touches, accepted, here, strict=strict)
 
-    def shows(self, cmd: PendingCommand, here: Binding) -> bool:
-        """Whether a server at `here` may show this plan: its cluster, inside its allow-list."""
-        return self._misplaced(cmd, here, strict=False) is None
-
     def _refuse_here(
         self, token: str, cmd: PendingCommand, here: Binding, *, strict: bool = True
     ) -> CommandResult | None:

@@ -16,6 +16,7 @@ from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.journal import IncidentRow, Journal
 from incident_response.tools.engine.measures import measure_of
+from incident_response.tools.engine.scope import Scope
 from incident_response.tools.incident.handoff import incident_handoff
 from incident_response.tools.playbook.declaration import (
     SEVERITY_HELP,
@@ -51,18 +52,25 @@ class Declaration(ToolResult):
     next_step: str
 
 
-def live_commands(journal: Journal, incident: str, now: float) -> list[str]:
-    """Commands of the incident that could still run (expired pending ones cannot)."""
+def live_commands(journal: Journal, incident: str, now: float, scope: Scope) -> list[str]:
+    """Commands of the incident that could still run (expired pending ones cannot). Those this server may not show
+    still keep the incident open, counted without a word about them."""
     rows = journal.commands(states=("pending", "approved", "executing"), incident=incident)
     live = [r for r in rows if r.state == "executing" or r.expires_at > now]
-    return [f"{r.tool} {r.state}: {str(r.plan.get('summary') or r.plan.get('command')).splitlines()[0]}" for r in live]
+    shown = scope.commands(live)
+    named = [f"{r.tool} {r.state}: {str(r.plan.get('summary') or r.plan.get('command')).splitlines()[0]}"
+             for r in shown]  # fmt: skip
+    if len(live) > len(shown):
+        named.append(f"{len(live) - len(shown)} command(s) planned through another server (another cluster, or "
+                     "namespaces outside this server's allow-list)")  # fmt: skip
+    return named
 
 
-def measures_in_place(journal: Journal, incident: str) -> list[str]:
+def measures_in_place(journal: Journal, incident: str, scope: Scope) -> list[str]:
     return [
         f"temporary measure still in place: {m.tool} {m.target.kind.lower()}/{m.target.name}; restore with "
         f"restore_measure(measure_id={m.measure_id!r}) or by hand: {m.restore_command}"
-        for m in map(measure_of, journal.temporary_measures(incident=incident))
+        for m in map(measure_of, scope.commands(journal.temporary_measures(incident=incident)))
     ]
 
 
@@ -128,21 +136,24 @@ def declare_incident(
             target = journal.incident(incident_id)
             if target is None:
                 raise unknown_incident(incident_id, journal.incidents(limit=RECENT_INCIDENTS))
-        live = live_commands(journal, target.id, now) if target is not None and status == "resolved" else []
+        live = []
+        if target is not None and status == "resolved":
+            live = live_commands(journal, target.id, now, deps.scope())
         amendment = amend(request, opened[0] if opened else None, target, now, live)
         if amendment.outcome == "unchanged":
-            return result(journal, amendment.outcome, amendment.after, amendment.changes)
+            return result(deps, amendment.outcome, amendment.after, amendment.changes)
         saved = journal.save_incident(amendment.before, amendment.after, amendment.events)
         if saved is not None:
-            return result(journal, amendment.outcome, saved, amendment.changes)
+            return result(deps, amendment.outcome, saved, amendment.changes)
     raise errors.IncidentError(
         "the incident record kept changing under this call (another process is updating it); nothing was changed "
         "by this call. Read the current state and call declare_incident again"
     )
 
 
-def result(journal: Journal, outcome: Outcome, row: IncidentRow, changes: list[str]) -> Declaration:
-    warnings = measures_in_place(journal, row.id) if row.status in ("stabilized", "resolved") else []
+def result(deps: Deps, outcome: Outcome, row: IncidentRow, changes: list[str]) -> Declaration:
+    closing = row.status in ("stabilized", "resolved")
+    warnings = measures_in_place(deps.journal, row.id, deps.scope()) if closing else []
     severity = f" {row.severity}" if row.severity else ""
     summary = f"{outcome} incident {row.id} {row.title!r}{severity}, {row.status}"
     if row.namespace:

@@ -265,9 +265,16 @@ def incident_handoff(
     journal = deps.journal
     now = deps.now()
     incident, because = choose_incident(journal, incident_id)
-    rows = journal.commands(incident=incident.id)
-    by_token = {row.token: row for row in rows}
+    # The journal may be shared with servers on other clusters or allow-lists: only this server's part is handed off.
+    scope = deps.scope()
+    every = journal.commands(incident=incident.id)
+    rows = scope.commands(every)
+    by_token = {row.token: row for row in every}
     problems: list[str] = []
+    if len(every) > len(rows):
+        problems.append(f"{len(every) - len(rows)} action(s) of this incident were planned through another server "
+                        "(another cluster, or namespaces outside this server's allow-list) and are left out of this "
+                        "handoff")  # fmt: skip
     kube = connected(deps, problems)
     decision = assessed(deps, namespace, problems) if kube is not None else None
     warnings = read_warnings(kube, namespace, problems)
@@ -281,7 +288,8 @@ def incident_handoff(
     ]
     actions = [action_of(row) for row in rows]
     bad = bad_revisions(rows, facts)
-    in_place = [m for m in map(measure_of, journal.temporary_measures()) if bears_on(m, incident.id, namespace)]
+    shown = scope.commands(journal.temporary_measures())
+    in_place = [m for m in map(measure_of, shown) if bears_on(m, incident.id, namespace)]
     if len(in_place) > MAX_MEASURES:
         problems.append(f"{len(in_place)} temporary measures are in place; the {MAX_MEASURES} newest are listed here, "
                         "list_temporary_measures shows every one")  # fmt: skip
@@ -291,7 +299,7 @@ def incident_handoff(
         )  # the restore command stays whole: it must run as shown
         for m in in_place[-MAX_MEASURES:]
     ]
-    events = journal.events(incident=incident.id)
+    events = [e for e in journal.events(incident=incident.id) if scope.event(e, by_token)]
     entries = [e for e in (journal_entry(ev, by_token) for ev in events) if e]
     since = datetime.fromtimestamp(incident.opened_at - RECENT_ROLLOUT_SECONDS, UTC)
     timeline, truncation = capped_timeline(entries + cluster_entries(facts, bad, since))
@@ -312,7 +320,8 @@ def incident_handoff(
         ongoing=stabilized is None, timeline=timeline, timeline_truncation=truncation,
         actions=actions[-MAX_ACTIONS:], current_state=states, overall_verdict=verdict, temporary_measures=measures,
         hypotheses=hypotheses(actions, states, bad, facts, decision, namespace, recorded),
-        evidence=evidence(namespace, context, journal.tool_calls(incident=incident.id), facts, states, bad),
+        evidence=evidence(namespace, context, [c for c in journal.tool_calls(incident=incident.id) if scope.call(c)],
+                          facts, states, bad),
         open_questions=questions, document="",
     )  # fmt: skip
     handoff.document = render(handoff, now)

@@ -31,8 +31,9 @@ class MeasureList(ToolResult):
 def list_temporary_measures(deps: Deps) -> MeasureList:
     """List the temporary measures confirmed mitigations left in place (cordons, isolation policies, removed labels,
     HPA overrides, changed selectors and ingress backends, raised limits), each with its restore command. Use it
-    before handing the incident off; restore each with restore_measure when the incident is over."""
-    measures = [measure_of(row) for row in deps.journal.temporary_measures()]
+    before handing the incident off; restore each with restore_measure when the incident is over. Only those of this
+    server's cluster and namespaces: a journal shared with other servers holds theirs too."""
+    measures = [measure_of(row) for row in deps.scope().commands(deps.journal.temporary_measures())]
     text = "; ".join(f"{m.tool} {m.target.name} (restore: {m.restore_command})" for m in measures)
     return MeasureList(summary=f"{len(measures)} temporary measure(s) in place" + (f": {text}" if text else ""),
                        measures=measures)  # fmt: skip
@@ -93,7 +94,8 @@ def restore_measure(
 ) -> Proposal:
     """Plan restoring one temporary measure (uncordon, delete the isolation policy, put the label, selector, backend,
     HPA bounds or limit back). Restoring is itself a pending command: nothing changes until it is confirmed."""
-    row = next((m for m in deps.journal.temporary_measures() if m.token == measure_id), None)
+    shown = deps.scope().commands(deps.journal.temporary_measures())
+    row = next((m for m in shown if m.token == measure_id), None)
     if row is None:
         raise errors.InvalidArgument(
             f"no temporary measure {measure_id!r} is in place (already restored, never confirmed, or unknown); "

@@ -95,7 +95,7 @@ def uncordon_node(deps: Deps, node: Annotated[str, Field(description="Node name.
     """Plan uncordoning a node (kubectl uncordon) so pods may be scheduled on it again; it ends a cordon or drain
     measure. Nothing changes until the token is confirmed with confirm_command."""
     measure = next(
-        (m.token for m in deps.journal.temporary_measures()
+        (m.token for m in deps.scope().commands(deps.journal.temporary_measures())
          if m.plan.get("target", {}).get("kind") == "Node" and m.plan.get("target", {}).get("name") == node),
         None,
     )  # fmt: skip

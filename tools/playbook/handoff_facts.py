@@ -109,6 +109,8 @@ def journal_entry(event: Event, commands: dict[str, CommandRow]) -> TimelineEntr
         "abandoned": ("unknown", f"{tool}: the process running it died; outcome unknown"),
         "blocked": ("advice", f"advice only, not executable here: {first_line(str(detail.get('command') or ''))}"),
         "approval_dismissed": ("dismissed", f"{tool}: the human dismissed the approval prompt"),
+        "refused_here": ("refused", f"{tool} not run: a server on another cluster or with another allow-list was "
+                         f"asked to confirm or cancel it ({detail.get('status')})"),
         "assessed": ("assessed", f"assess_namespace: {detail.get('primary_action')} {detail.get('target') or ''} "
                      f"({detail.get('rule')})"),
     }  # fmt: skip

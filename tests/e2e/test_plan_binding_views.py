@@ -1,0 +1,82 @@
+"""Everything a server shows or touches respects its cluster and its allow-list (issue 9), with a second server
+sharing the first one's state directory: on another cluster, or on the same cluster with another allow-list."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.server import MCPServer
+from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm
+
+from incident_response.sim.serve import RunningSim
+
+pytestmark = pytest.mark.anyio
+
+# What server A did, which a server that may not see it must not show in any form.
+A_TRACES = ("override_hpa", "scale_deployment", "minReplicas", "hpa web", "hpa/web", "deployment/api", "list_pods")
+
+
+@pytest.fixture
+def env(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Env:
+    return make_env(sim_factory("overload"), tmp_path / "state")
+
+
+@pytest.fixture(params=["another cluster", "outside the allow-list"])
+def elsewhere(
+    request: pytest.FixtureRequest, sim_factory: Callable[..., RunningSim], env: Env
+) -> tuple[MCPServer[Any], str]:
+    """(a second server sharing env's state directory, the namespace it hands off)."""
+    if request.param == "another cluster":
+        return make_env(sim_factory("overload"), env.state).server("full"), NS
+    return env.server("full", namespaces=("payments",)), "payments"
+
+
+async def everything(client: Client, tool: str, **arguments: Any) -> tuple[dict[str, Any] | None, str]:
+    """(structured result or None for a tool error, every byte of text the client received)."""
+    result = await client.call_tool(tool, arguments)
+    text = " ".join(getattr(c, "text", "") for c in result.content)
+    return (None if result.is_error else result.structured_content), text + json.dumps(result.structured_content)
+
+
+async def test_a_server_lists_restores_declares_and_hands_off_only_what_it_could_confirm(
+    env: Env, elsewhere: tuple[MCPServer[Any], str]
+) -> None:
+    server, namespace = elsewhere
+    async with Client(env.server("full")) as here:
+        declared = await call(here, "declare_incident", title="web slow under load", severity="SEV3", namespace=NS)
+        incident = declared["incident"]["incident_id"]
+        await call(here, "list_pods", namespace=NS, selector="app=web")
+        await plan_and_confirm(here, env, "override_hpa", namespace=NS, hpa="web", min_replicas=9, max_replicas=12)
+        left = await call(here, "scale_deployment", namespace=NS, deployment="api", replicas=4)
+        [measure] = (await call(here, "list_temporary_measures"))["measures"]
+    async with Client(server) as there:
+        measures, text = await everything(there, "list_temporary_measures")
+        assert measures is not None and measures["measures"] == [], text
+        restored, text = await everything(there, "restore_measure", measure_id=measure["measure_id"])
+        assert restored is None and "no temporary measure" in text, text
+        listed, text = await everything(there, "list_pending_commands")
+        assert listed is not None and listed["commands"] == [] and "1 more belong" in text
+        handoff, text = await everything(there, "incident_handoff", namespace=namespace)
+        assert handoff is not None, text
+        assert handoff["actions"] == [] and handoff["temporary_measures"] == []
+        assert not [e for e in handoff["timeline"] if e["kind"] in ("planned", "confirmed", "succeeded")]
+        called = {t["tool"] for t in handoff["evidence"]["tools_called"]}
+        assert not called & {"override_hpa", "scale_deployment", "list_pods"}, called
+        stabilized, text = await everything(there, "declare_incident", incident_id=incident, status="stabilized")
+        assert stabilized is not None and stabilized["warnings"] == []
+        # Every answer above, whole: nothing of what server A planned, ran or read.
+        for trace in A_TRACES:
+            assert trace not in text
+    async with Client(env.server("full")) as here:
+        assert [m["measure_id"] for m in (await call(here, "list_temporary_measures"))["measures"]] == [
+            measure["measure_id"]
+        ]
+        handoff = await call(here, "incident_handoff", namespace=NS)
+        assert [a["tool"] for a in handoff["actions"]] == ["override_hpa", "scale_deployment"]
+        assert (await call(here, "restore_measure", measure_id=measure["measure_id"]))["status"] == "pending"
+        assert (await call(here, "cancel_command", token=left["token"]))["status"] == "cancelled"
