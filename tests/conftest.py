@@ -1,17 +1,15 @@
-"""Shared fixtures: the anyio backend, simulated clusters and a kubectl bound to them."""
+"""Shared fixtures: the anyio backend, simulated clusters (per test or per module) and a kubectl bound to them."""
 
 from __future__ import annotations
 
-import contextlib
-import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from support.kubectl_runner import Kubectl
+from support.sims import SharedSims, SimFactory, sharing, starting
 
-from incident_response.sim.serve import RunningSim, run_sim
+from incident_response.sim.serve import RunningSim
 
 
 @pytest.fixture
@@ -19,20 +17,18 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-SimFactory = Callable[..., RunningSim]
-
-
 @pytest.fixture
 def sim_factory(tmp_path: Path) -> Iterator[SimFactory]:
-    """Start simulated clusters (each with its own kubeconfig under tmp_path); all stop after the test."""
-    counter = itertools.count()
-    with contextlib.ExitStack() as stack:
-
-        def start(scenario: str = "healthy", **options: Any) -> RunningSim:
-            folder = tmp_path / f"sim{next(counter)}"
-            return stack.enter_context(run_sim(scenario, kubeconfig_path=folder / "kubeconfig", **options))
-
+    """Start simulated clusters for a test that changes them; all stop after the test."""
+    with starting(lambda label: tmp_path / label) as start:
         yield start
+
+
+@pytest.fixture(scope="module")
+def shared_sims(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedSims]:
+    """One cluster per scenario for a module's tests that only read it (or write only objects they create)."""
+    with sharing(lambda label: tmp_path_factory.mktemp(label)) as get:
+        yield get
 
 
 @pytest.fixture

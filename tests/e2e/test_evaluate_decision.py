@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused
+from support.sims import SharedSims
 
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
@@ -28,6 +29,17 @@ def start(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Start:
 
     def begin(scenario: str) -> Env:
         return make_env(sim_factory(scenario), tmp_path / f"state{next(counter)}")
+
+    return begin
+
+
+@pytest.fixture
+def shared(shared_sims: SharedSims, tmp_path: Path) -> Start:
+    """The module's cluster of a scenario, for a test that only reads it and plans in safe mode (its own journal)."""
+    counter = iter(range(100))
+
+    def begin(scenario: str) -> Env:
+        return make_env(shared_sims(scenario), tmp_path / f"state{next(counter)}")
 
     return begin
 
@@ -52,8 +64,8 @@ def answers(result: dict[str, Any]) -> list[tuple[str, str]]:
     return [(step["answer"], step["source"]) for step in result["steps"]]
 
 
-async def test_bad_deploy_rollback_proceeds_to_the_previous_revision(start: Start) -> None:
-    env = start("bad-deploy")
+async def test_bad_deploy_rollback_proceeds_to_the_previous_revision(shared: Start) -> None:
+    env = shared("bad-deploy")
     async with Client(env.server("safe")) as client:
         result = await evaluate(env, client, action="ROLLBACK")
         assert (result["target"], result["verdict"]) == ("deployment/checkout", "PROCEED")
@@ -88,8 +100,8 @@ async def test_migration_signs_make_the_rollback_wait_for_the_humans_answer(star
     assert allowed["verdict"] == "PROCEED" and answers(allowed)[2] == ("no", "caller")
 
 
-async def test_bad_deploy_scale_tries_the_rollback_instead(start: Start) -> None:
-    env = start("bad-deploy")
+async def test_bad_deploy_scale_tries_the_rollback_instead(shared: Start) -> None:
+    env = shared("bad-deploy")
     async with Client(env.server("safe")) as client:
         result = await evaluate(env, client, action="SCALE")
         assert (result["target"], result["verdict"], result["alternative"]) == (
@@ -103,8 +115,8 @@ async def test_bad_deploy_scale_tries_the_rollback_instead(start: Start) -> None
     assert following["verdict"] == "PROCEED" and following["next_tool"] == "rollback_deployment"
 
 
-async def test_overload_scale_proceeds_through_the_hpa_override(start: Start) -> None:
-    env = start("overload")
+async def test_overload_scale_proceeds_through_the_hpa_override(shared: Start) -> None:
+    env = shared("overload")
     async with Client(env.server("safe")) as client:
         result = await evaluate(env, client, action="SCALE")
         assert (result["target"], result["verdict"], result["next_tool"]) == (
@@ -122,8 +134,8 @@ async def test_overload_scale_proceeds_through_the_hpa_override(start: Start) ->
     assert f'"minReplicas":{arguments["min_replicas"]}' in plan["command"]
 
 
-async def test_overload_rollback_tries_scaling_instead(start: Start) -> None:
-    env = start("overload")
+async def test_overload_rollback_tries_scaling_instead(shared: Start) -> None:
+    env = shared("overload")
     async with Client(env.server("safe")) as client:
         result = await evaluate(env, client, action="ROLLBACK")
     assert (result["target"], result["verdict"], result["alternative"]) == ("deployment/web", "TRY_INSTEAD", "SCALE")
@@ -132,8 +144,8 @@ async def test_overload_rollback_tries_scaling_instead(start: Start) -> None:
     assert result["next_arguments"] == {"namespace": NS, "action": "SCALE", "deployment": "web"}
 
 
-async def test_poison_isolation_asks_then_isolates_partially_or_at_once(start: Start) -> None:
-    env = start("poison")
+async def test_poison_isolation_asks_then_isolates_partially_or_at_once(shared: Start) -> None:
+    env = shared("poison")
     bad = sorted(p["metadata"]["name"] for p in env.pods("version=bad"))
     async with Client(env.server("safe")) as client:
         asked = await evaluate(env, client, action="ISOLATE")
@@ -158,8 +170,8 @@ async def test_poison_isolation_asks_then_isolates_partially_or_at_once(start: S
     assert "ingress: []" in policy["command"]
 
 
-async def test_healthy_namespace_has_nothing_to_do(start: Start) -> None:
-    env = start("healthy")
+async def test_healthy_namespace_has_nothing_to_do(shared: Start) -> None:
+    env = shared("healthy")
     async with Client(env.server("safe")) as client:
         result = await evaluate(env, client)
         isolate = await evaluate(env, client, action="ISOLATE")
@@ -173,8 +185,8 @@ async def test_healthy_namespace_has_nothing_to_do(start: Start) -> None:
     assert unasked["verdict"] == "NOTHING_TO_DO" and "pass action=" in unasked["reason"]
 
 
-async def test_an_unknown_deployment_is_an_error_naming_the_real_ones(start: Start) -> None:
-    env = start("healthy")
+async def test_an_unknown_deployment_is_an_error_naming_the_real_ones(shared: Start) -> None:
+    env = shared("healthy")
     async with Client(env.server("safe")) as client:
         message = await refused(client, TOOL, namespace=NS, action="ROLLBACK", deployment="chekout")
     assert "'chekout' was not found" in message and "checkout" in message.split("deployments there:")[1]
@@ -192,8 +204,8 @@ async def test_a_paused_deployment_or_the_running_revision_is_no_reason_to_scale
     assert "kubectl rollout resume deployment/checkout -n shop" in paused["summary"]
 
 
-async def test_a_namespace_that_does_not_exist_is_an_error_not_a_healthy_one(start: Start) -> None:
-    env = start("healthy")
+async def test_a_namespace_that_does_not_exist_is_an_error_not_a_healthy_one(shared: Start) -> None:
+    env = shared("healthy")
     async with Client(env.server("safe")) as client:
         assessed = await refused(client, "assess_namespace", namespace="shp")
         evaluated = await refused(client, TOOL, namespace="shp", action="ROLLBACK")
@@ -261,8 +273,8 @@ async def test_a_recent_deploy_without_history_does_not_send_the_walk_in_circles
     assert result["verdict"] != "TRY_INSTEAD"
 
 
-async def test_a_new_failing_deployment_is_named_not_called_no_deploy(start: Start) -> None:
-    env = start("canary")  # web-canary was created 12 minutes ago and crash-loops: revision 1, nothing to undo
+async def test_a_new_failing_deployment_is_named_not_called_no_deploy(shared: Start) -> None:
+    env = shared("canary")  # web-canary was created 12 minutes ago and crash-loops: revision 1, nothing to undo
     async with Client(env.server("safe")) as client:
         assessed = await call(client, "assess_namespace", namespace=NS)
     assert [(r["deployment"], r["revision"], r["previous_images"]) for r in assessed["recent_rollouts"]] == [
@@ -272,8 +284,8 @@ async def test_a_new_failing_deployment_is_named_not_called_no_deploy(start: Sta
     assert any("web-canary rolled out revision 1 12 minutes ago" in line for line in assessed["decision"]["evidence"])
 
 
-async def test_a_failing_canary_is_pulled_and_stable_given_full_capacity(start: Start) -> None:
-    env = start("canary")
+async def test_a_failing_canary_is_pulled_and_stable_given_full_capacity(shared: Start) -> None:
+    env = shared("canary")
     async with Client(env.server("safe")) as client:
         result = await evaluate(env, client)
         assert (result["action"], result["target"], result["verdict"]) == ("ROLLBACK", "deployment/web-canary",
@@ -294,8 +306,8 @@ async def test_a_failing_canary_is_pulled_and_stable_given_full_capacity(start: 
     assert (following["verdict"], following["next_tool"]) == ("PROCEED", "rollback_canary")
 
 
-async def test_a_notready_node_is_cordoned_then_drained(start: Start) -> None:
-    env = start("node-failure")
+async def test_a_notready_node_is_cordoned_then_drained(shared: Start) -> None:
+    env = shared("node-failure")
     async with Client(env.server("safe")) as client:
         result = await evaluate(env, client)
         assert (result["action"], result["target"], result["verdict"]) == ("ISOLATE", "node/node-2", "PROCEED")

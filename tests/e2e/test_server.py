@@ -14,6 +14,7 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.types import CallToolResult, TextContent, TextResourceContents
 from support.kubectl_runner import Kubectl
+from support.sims import SharedSims
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings, resolve_cluster
@@ -31,9 +32,10 @@ def text_of(result: CallToolResult, index: int = 0) -> str:
 SCENARIOS = ["healthy", "bad-deploy", "overload", "poison", "oom", "canary", "node-failure"]
 
 
-def settings_for(sim: RunningSim, **overrides: Any) -> Settings:
+def settings_for(sim: RunningSim, state: Path, **overrides: Any) -> Settings:
     assert sim.kubeconfig_path is not None
-    return Settings(kubeconfig=sim.kubeconfig_path, cluster=resolve_cluster(sim.kubeconfig_path, None, {}), **overrides)
+    cluster = resolve_cluster(sim.kubeconfig_path, None, {})
+    return Settings(kubeconfig=sim.kubeconfig_path, cluster=cluster, state_dir=state, **overrides)
 
 
 async def call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:
@@ -64,10 +66,10 @@ async def assess_until(client: Client, sim: RunningSim, expected: str) -> dict[s
     ],
 )
 async def test_assess_namespace_picks_the_playbooks_action(
-    sim_factory: Callable[..., RunningSim], scenario: str, action: str, target: str | None, next_tool: str | None
+    shared_sims: SharedSims, tmp_path: Path, scenario: str, action: str, target: str | None, next_tool: str | None
 ) -> None:
-    sim = sim_factory(scenario)
-    async with Client(build_server(settings_for(sim))) as client:
+    sim = shared_sims(scenario)
+    async with Client(build_server(settings_for(sim, tmp_path))) as client:
         assessment = await assess_until(client, sim, action)
     decision = assessment["decision"]
     assert decision["next_tool"] == next_tool
@@ -95,11 +97,11 @@ async def test_assess_namespace_picks_the_playbooks_action(
     ],
 )  # fmt: skip
 async def test_assess_namespace_pulls_a_failing_canary_and_cordons_a_failing_node(
-    sim_factory: Callable[..., RunningSim], scenario: str, action: str, target: str, next_tool: str,
+    shared_sims: SharedSims, tmp_path: Path, scenario: str, action: str, target: str, next_tool: str,
     next_arguments: dict[str, Any], planned: list[str],
 ) -> None:  # fmt: skip
-    sim = sim_factory(scenario)
-    async with Client(build_server(settings_for(sim))) as client:
+    sim = shared_sims(scenario)  # planning dry-runs: the cluster does not change
+    async with Client(build_server(settings_for(sim, tmp_path))) as client:
         assessment = await assess_until(client, sim, action)
         decision = assessment["decision"]
         assert (decision["target"], decision["next_tool"]) == (target, next_tool)
@@ -111,12 +113,12 @@ async def test_assess_namespace_pulls_a_failing_canary_and_cordons_a_failing_nod
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 async def test_list_pods_status_is_kubectls_status_column(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], scenario: str
+    shared_sims: SharedSims, kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path, scenario: str
 ) -> None:
-    sim = sim_factory(scenario)
+    sim = shared_sims(scenario)
     kubectl = kubectl_for(sim)
     with anyio.fail_after(120):
-        async with Client(build_server(settings_for(sim))) as client:
+        async with Client(build_server(settings_for(sim, tmp_path))) as client:
             # Crash-looping pods change STATUS every few ticks: hold the controllers still (the API keeps serving)
             # so both reads see the same moment.
             with sim.cluster._tick_lock:
@@ -129,10 +131,10 @@ async def test_list_pods_status_is_kubectls_status_column(
 
 
 async def test_every_tool_is_listed_with_annotations_and_an_output_schema(
-    sim_factory: Callable[..., RunningSim],
+    shared_sims: SharedSims, tmp_path: Path
 ) -> None:
-    sim = sim_factory("healthy")
-    async with Client(build_server(settings_for(sim))) as client:
+    sim = shared_sims("healthy")
+    async with Client(build_server(settings_for(sim, tmp_path))) as client:
         tools = (await client.list_tools()).tools
     names = {tool.name for tool in tools}
     assert {
@@ -169,18 +171,20 @@ async def test_every_tool_is_listed_with_annotations_and_an_output_schema(
     ],
 )
 async def test_bad_arguments_are_clear_tool_errors(
-    sim_factory: Callable[..., RunningSim], tool: str, arguments: dict[str, Any], says: str
+    shared_sims: SharedSims, tmp_path: Path, tool: str, arguments: dict[str, Any], says: str
 ) -> None:
-    sim = sim_factory("healthy")
-    async with Client(build_server(settings_for(sim, namespaces=("shop",)))) as client:
+    sim = shared_sims("healthy")
+    async with Client(build_server(settings_for(sim, tmp_path, namespaces=("shop",)))) as client:
         result = await client.call_tool(tool, arguments)
     assert result.is_error
     assert says in text_of(result, 0)
 
 
-async def test_a_cluster_that_fails_mid_call_gives_a_clear_error(sim_factory: Callable[..., RunningSim]) -> None:
-    sim = sim_factory("healthy")
-    async with Client(build_server(settings_for(sim))) as client:
+async def test_a_cluster_that_fails_mid_call_gives_a_clear_error(
+    sim_factory: Callable[..., RunningSim], tmp_path: Path
+) -> None:
+    sim = sim_factory("healthy")  # its own: the faults change what every later caller would see
+    async with Client(build_server(settings_for(sim, tmp_path))) as client:
         await call(client, "list_pods", {"namespace": "shop"})
         sim.faults.add("drop_before", resource="deployments")
         result = await client.call_tool("rollout_history", {"namespace": "shop", "deployment": "web"})
@@ -192,14 +196,14 @@ async def test_a_cluster_that_fails_mid_call_gives_a_clear_error(sim_factory: Ca
         assert result.is_error and "etcd is down" in text_of(result, 0)
 
 
-async def test_rollout_status_reports_progress_and_the_final_state(sim_factory: Callable[..., RunningSim]) -> None:
-    sim = sim_factory("bad-deploy")
+async def test_rollout_status_reports_progress_and_the_final_state(shared_sims: SharedSims, tmp_path: Path) -> None:
+    sim = shared_sims("bad-deploy")
     updates: list[tuple[float, float | None, str | None]] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         updates.append((progress, total, message))
 
-    async with Client(build_server(settings_for(sim))) as client:
+    async with Client(build_server(settings_for(sim, tmp_path))) as client:
         with anyio.fail_after(20):
             result = await client.call_tool(
                 "rollout_status",
@@ -250,9 +254,9 @@ async def test_rollout_status_progress_climbs_to_done_during_a_rollback(
     assert updates[-1][0] == updates[-1][1], "the last notification says the rollout is done"
 
 
-async def test_skill_resource_and_prompts(sim_factory: Callable[..., RunningSim]) -> None:
-    sim = sim_factory("healthy")
-    async with Client(build_server(settings_for(sim))) as client:
+async def test_skill_resource_and_prompts(shared_sims: SharedSims, tmp_path: Path) -> None:
+    sim = shared_sims("healthy")
+    async with Client(build_server(settings_for(sim, tmp_path))) as client:
         skill = await client.read_resource("skill://incident-response")
         prompts = {p.name: p for p in (await client.list_prompts()).prompts}
         stabilize = await client.get_prompt("stabilize", {"namespace": "shop", "deployment": "web"})
@@ -273,8 +277,8 @@ def stdio_parameters(*args: str, home: Path) -> StdioServerParameters:
     return StdioServerParameters(command=sys.executable, args=["-c", launcher, *args], env=env)
 
 
-async def test_over_stdio_assess_and_list_against_a_sim(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> None:
-    sim = sim_factory("bad-deploy")
+async def test_over_stdio_assess_and_list_against_a_sim(shared_sims: SharedSims, tmp_path: Path) -> None:
+    sim = shared_sims("bad-deploy")
     params = stdio_parameters(
         "--kubeconfig", str(sim.kubeconfig_path), "--state-dir", str(tmp_path / "state"), home=tmp_path
     )

@@ -13,6 +13,7 @@ from mcp import Client
 from mcp.server import MCPServer
 from support.confirm_env import Clock
 from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused, serving
+from support.sims import SharedSims
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
@@ -31,6 +32,17 @@ def start(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Start:
 
     def begin(scenario: str) -> Env:
         return make_env(sim_factory(scenario), tmp_path / f"state{next(counter)}")
+
+    return begin
+
+
+@pytest.fixture
+def shared(shared_sims: SharedSims, tmp_path: Path) -> Start:
+    """The module's cluster of a scenario, for a test that only reads it (its own journal)."""
+    counter = iter(range(100))
+
+    def begin(scenario: str) -> Env:
+        return make_env(shared_sims(scenario), tmp_path / f"state{next(counter)}")
 
     return begin
 
@@ -120,8 +132,8 @@ async def test_healthy_is_recovered_with_every_check_passed_and_writes_nothing(s
     assert named["verdict"] == "RECOVERED" and named["services"] == ["web"] and named["window_minutes"] == 60
 
 
-async def test_overload_fails_the_resources_check_on_cpu_near_the_limit(start: Start) -> None:
-    env = start("overload")
+async def test_overload_fails_the_resources_check_on_cpu_near_the_limit(shared: Start) -> None:
+    env = shared("overload")
     async with Client(server(env)) as client:
         report = await verify(client, "web")
     assert report["verdict"] == "DEGRADED"
@@ -178,8 +190,8 @@ async def test_when_the_metrics_api_is_forbidden_resources_is_unchecked(start: S
     assert report["verdict"] == "RECOVERED"
 
 
-async def test_unknown_deployment_service_or_window_is_a_clear_error(start: Start) -> None:
-    env = start("healthy")
+async def test_unknown_deployment_service_or_window_is_a_clear_error(shared: Start) -> None:
+    env = shared("healthy")
     async with Client(server(env)) as client:
         missing = await refused(client, "verify_recovery", namespace=NS, deployment="nope")
         no_service = await refused(client, "verify_recovery", namespace=NS, deployment="web", service="nope")
@@ -190,8 +202,8 @@ async def test_unknown_deployment_service_or_window_is_a_clear_error(start: Star
     assert "window_minutes" in too_long and "window_minutes" in too_short
 
 
-async def test_a_named_service_that_does_not_select_the_deployment_is_refused(start: Start) -> None:
-    env = start("healthy")
+async def test_a_named_service_that_does_not_select_the_deployment_is_refused(shared: Start) -> None:
+    env = shared("healthy")
     async with Client(server(env)) as client:
         message = await refused(client, "verify_recovery", namespace=NS, deployment="checkout", service="web")
     assert "service 'web' does not select deployment checkout's pods (its selector: app=web)" in message
@@ -263,8 +275,8 @@ class PartialEvents:
         return replace(listed, truncated=True) if resource == "events" else listed
 
 
-async def test_warnings_are_not_called_clean_when_only_part_of_the_namespace_events_were_read(start: Start) -> None:
-    env = start("healthy")
+async def test_warnings_are_not_called_clean_when_only_part_of_the_namespace_events_were_read(shared: Start) -> None:
+    env = shared("healthy")
     async with Client(server(env, kube=PartialEvents(env.kube))) as client:
         report = await verify(client, "checkout")
     warnings = check(report, "warnings")

@@ -10,7 +10,7 @@ import urllib.request
 from typing import Any
 
 import pytest
-from conftest import SimFactory
+from support.sims import SharedSims, SimFactory
 
 from incident_response.sim.serve import RunningSim
 
@@ -49,30 +49,37 @@ def configmap(name: str, data: dict[str, str] | None = None) -> dict[str, Any]:
 
 @pytest.fixture
 def sim(sim_factory: SimFactory) -> RunningSim:
+    """A cluster of the test's own, for a test that writes to it or injects faults."""
     return sim_factory("healthy")
 
 
-def test_version_reports_kubernetes_1_32(sim: RunningSim) -> None:
-    status, body = call(sim, "GET", "/version")
+@pytest.fixture
+def shared(shared_sims: SharedSims) -> RunningSim:
+    """The module's healthy cluster, for a test that only reads it (or is refused before anything is written)."""
+    return shared_sims("healthy")
+
+
+def test_version_reports_kubernetes_1_32(shared: RunningSim) -> None:
+    status, body = call(shared, "GET", "/version")
     assert status == 200
     assert body["gitVersion"].startswith("v1.32.")
     assert (body["major"], body["minor"]) == ("1", "32")
 
 
-def test_discovery_lists_resources_with_short_names_categories_and_subresources(sim: RunningSim) -> None:
-    _, core = call(sim, "GET", "/api/v1")
+def test_discovery_lists_resources_with_short_names_categories_and_subresources(shared: RunningSim) -> None:
+    _, core = call(shared, "GET", "/api/v1")
     by_name = {r["name"]: r for r in core["resources"]}
     assert core["groupVersion"] == "v1"
     assert by_name["pods"]["shortNames"] == ["po"]
     assert "all" in by_name["pods"]["categories"]
     assert by_name["pods/eviction"]["group"] == "policy"
     assert "pods/log" in by_name
-    _, apps = call(sim, "GET", "/apis/apps/v1")
+    _, apps = call(shared, "GET", "/apis/apps/v1")
     apps_names = {r["name"]: r for r in apps["resources"]}
     assert apps["groupVersion"] == "apps/v1"
     assert apps_names["deployments/scale"]["kind"] == "Scale"
     assert apps_names["deployments/scale"]["group"] == "autoscaling"
-    _, groups = call(sim, "GET", "/apis")
+    _, groups = call(shared, "GET", "/apis")
     names = {g["name"] for g in groups["groups"]}
     assert {"apps", "autoscaling", "networking.k8s.io", "policy", "metrics.k8s.io", "authorization.k8s.io"} <= names
 
@@ -100,12 +107,12 @@ def test_create_get_conflict_and_not_found_use_real_status_shapes(sim: RunningSi
     }
 
 
-def test_invalid_names_and_unknown_namespaces_are_rejected(sim: RunningSim) -> None:
-    status, body = call(sim, "POST", "/api/v1/namespaces/default/configmaps", configmap("Bad_Name"))
+def test_invalid_names_and_unknown_namespaces_are_rejected(shared: RunningSim) -> None:
+    status, body = call(shared, "POST", "/api/v1/namespaces/default/configmaps", configmap("Bad_Name"))
     assert status == 422
     assert body["reason"] == "Invalid"
     assert body["details"]["causes"][0]["field"] == "metadata.name"
-    status, body = call(sim, "POST", "/api/v1/namespaces/nowhere/configmaps", configmap("ok"))
+    status, body = call(shared, "POST", "/api/v1/namespaces/nowhere/configmaps", configmap("ok"))
     assert status == 404
     assert body["message"] == 'namespaces "nowhere" not found'
 
@@ -221,8 +228,8 @@ def test_list_pagination_and_label_selectors(sim: RunningSim) -> None:
         "/api/v1/namespaces/default/pods?fieldSelector=spec.nonsense%3Dx",
     ],
 )
-def test_bad_selectors_are_bad_requests(sim: RunningSim, path: str) -> None:
-    status, body = call(sim, "GET", path)
+def test_bad_selectors_are_bad_requests(shared: RunningSim, path: str) -> None:
+    status, body = call(shared, "GET", path)
     assert status == 400
     assert body["reason"] == "BadRequest"
 
@@ -297,9 +304,9 @@ def test_watch_streams_changes_made_after_it_starts(sim: RunningSim) -> None:
     conn.close()
 
 
-def test_pod_table_has_kubectl_columns(sim: RunningSim) -> None:
+def test_pod_table_has_kubectl_columns(shared: RunningSim) -> None:
     _, table = call(
-        sim,
+        shared,
         "GET",
         "/api/v1/namespaces/shop/pods",
         accept="application/json;as=Table;v=v1;g=meta.k8s.io,application/json",

@@ -9,7 +9,7 @@ import urllib.request
 from typing import Any
 
 import pytest
-from conftest import SimFactory
+from support.sims import SimFactory
 
 from incident_response.sim.serve import RunningSim
 

@@ -17,8 +17,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
-from conftest import SimFactory
 from support.kubectl_runner import Kubectl
+from support.sims import SimFactory
 
 from incident_response.sim.resources import DEPLOYMENTS, NODES, PODS, REPLICASETS
 from incident_response.sim.scenarios import SCENARIOS

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from conftest import SimFactory
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
+from support.sims import SimFactory
 
 from incident_response.sim.serve import RunningSim, run_sim
 
