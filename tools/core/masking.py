@@ -151,7 +151,8 @@ def catalogue() -> tuple[re.Pattern[str], ...]:
     from detect_secrets.plugins.base import RegexBasedDetector
 
     patterns: list[re.Pattern[str]] = []
-    for plugin in get_mapping_from_secret_type_to_class().values():
+    plugins: Iterable[type] = get_mapping_from_secret_type_to_class().values()
+    for plugin in plugins:
         if issubclass(plugin, RegexBasedDetector) and plugin.__name__ not in _NOT_USED:
             # `denylist` is declared as an abstract property but every plugin sets it as a class attribute.
             denylist: Iterable[re.Pattern[str]] = getattr(plugin, "denylist")  # noqa: B009
