@@ -18,6 +18,7 @@ CPU_MILLICORES = PREFIX + "cpu-millicores"  # pod: CPU the pod uses
 MEMORY_BYTES = PREFIX + "memory-bytes"  # pod: memory the pod uses (quantity or bytes)
 LOAD_MILLICORES = PREFIX + "load-millicores"  # deployment: total CPU load shared by its serving pods
 POISONS = PREFIX + "poisons"  # pod: label selector of same-namespace pods this pod breaks while reachable
+LOG_LINES = PREFIX + "log-lines"  # pod: lines (newline-separated) the app prints when it starts
 NODE_CONDITION = PREFIX + "condition"  # node: NotReady | MemoryPressure | DiskPressure
 
 HEALTHY = "healthy"
@@ -84,6 +85,7 @@ class PodBehavior:
     cpu_millicores: int | None = None
     memory_bytes: int | None = None
     poisons: str | None = None
+    log_lines: tuple[str, ...] = ()
 
 
 _CACHE: dict[tuple[tuple[str, str], ...], PodBehavior] = {}
@@ -103,6 +105,7 @@ def pod_behavior(pod: dict[str, Any]) -> PodBehavior:
         cpu_millicores=int(values[CPU_MILLICORES]) if _is_int(values.get(CPU_MILLICORES)) else None,
         memory_bytes=bytes_of(values.get(MEMORY_BYTES)),
         poisons=values.get(POISONS) or None,
+        log_lines=tuple(values[LOG_LINES].split("\n")) if values.get(LOG_LINES) else (),
     )
     if len(_CACHE) < 4096:
         _CACHE[relevant] = behavior

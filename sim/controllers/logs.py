@@ -34,6 +34,7 @@ def run_lines(rt: PodRuntime, c: ContainerRuntime, run: Run, now: float, unhealt
     lines: list[tuple[float, str]] = [
         (run.started, f'level=info msg="starting {c.name}" image={c.image} pid=1'),
         (run.started + 0.001, f'level=info msg="listening" addr=0.0.0.0:{port}'),
+        *((run.started + 0.0015, line) for line in rt.behavior.log_lines),
     ]
     if kind == behaviors.CRASHLOOP:
         lines.append(

@@ -138,6 +138,8 @@ class Revision:
     age: float
     annotations: dict[str, str] = field(default_factory=dict)  # pod template annotations (behaviours)
     memory_limit: str | None = None
+    env: list[Obj] | None = None  # this revision's env, instead of the app's
+    args: list[str] | None = None  # container args
 
 
 @dataclass
@@ -174,8 +176,11 @@ def template(app: App, rev: Revision) -> Obj:
             "failureThreshold": 3,
         },
     }
-    if app.env:
-        container["env"] = copy.deepcopy(app.env)
+    env = rev.env if rev.env is not None else app.env
+    if env:
+        container["env"] = copy.deepcopy(env)
+    if rev.args:
+        container["args"] = list(rev.args)
     if app.mounts:
         container["volumeMounts"] = copy.deepcopy(app.mounts)
     tmpl_meta: Obj = {"labels": dict(app.labels)}
