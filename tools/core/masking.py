@@ -113,7 +113,10 @@ _KEY_VALUE = re.compile(
     r"|(?P<bare>[^\s\"',;&]+))"
 )
 # --password VALUE (container args, command lines): the flag is judged by secret_key().
-_FLAG_VALUE = re.compile(r"(?<![\w-])(?P<flag>--?[A-Za-z][\w-]*)[ \t]+(?P<q>[\"']?)(?P<value>[^\s\"'-][^\s\"']*)")
+# (also as a list prints: `'--password', 'value'`)
+_FLAG_VALUE = re.compile(
+    r"(?<![\w-])(?P<flag>--?[A-Za-z][\w-]*)(?:[\"'],)?[ \t]+(?P<q>[\"']?)(?P<value>[^\s\"'-][^\s\"']*)"
+)
 _JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 # An AWS secret access key on its own: 40 base64 characters, mixed case with a digit (not a git sha, not a path).
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
@@ -302,7 +305,7 @@ def _mask_env(item: Any) -> Any:
     return mask_data(item)
 
 
-def _mask_args(args: list[Any]) -> list[Any]:
+def mask_args(args: list[Any]) -> list[Any]:
     """Container args and commands: the item after a `--password`-style flag is the secret."""
     out: list[Any] = []
     for i, arg in enumerate(args):
@@ -338,7 +341,7 @@ def mask_data(value: Any, key: str | None = None) -> Any:
             elif name == "env" and isinstance(v, list):
                 out[new_key] = [_mask_env(item) for item in v]
             elif name in ("args", "command") and isinstance(v, list):
-                out[new_key] = _mask_args(v)
+                out[new_key] = mask_args(v)
             elif name == LAST_APPLIED:
                 out[new_key] = mask_value(v)
             else:

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from incident_response.tools.core import errors
-from incident_response.tools.core.masking import masked
+from incident_response.tools.core.masking import mask_args, masked
 from incident_response.tools.k8s.quantity import parse_time
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -205,8 +205,8 @@ def container_digest(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
                 env[str(variable.get("name"))] = masked(str(variable.get("value", "")))
         digest[str(container.get("name"))] = {
             "image": container.get("image"),
-            "command": container.get("command"),
-            "args": container.get("args"),
+            "command": mask_args(container.get("command") or []) or None,
+            "args": mask_args(container.get("args") or []) or None,
             "resources": container.get("resources") or {},
             "env": env,
             "ports": [p.get("containerPort") for p in container.get("ports") or []],
