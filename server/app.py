@@ -4,6 +4,8 @@ Tool functions live in `tools/` and know nothing of MCP. Their convention: the f
 an optional `progress: Progress` parameter receives MCP progress notifications; the other parameters are the tool's
 arguments (type hints and `Field` descriptions become the input schema); the return value is a `ToolResult`
 model. `register()` adapts such a function into an MCP tool; it is the single place every call passes through.
+
+Layer: server (MCP wiring).
 """
 
 from __future__ import annotations

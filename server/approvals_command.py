@@ -4,6 +4,8 @@ These run in the human's own terminal, outside the agent's reach, and write to t
 (pass the same `--state-dir`). The approver is the OS user running the command (by uid, not by $USER, which any
 process can set). `approve` shows the plan and asks y/N when stdin is a terminal; without one it approves only with
 `--yes`, and the journal records that approval as non-interactive (see tools/approvals.py for the channels).
+
+Layer: server (MCP wiring).
 """
 
 from __future__ import annotations

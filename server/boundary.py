@@ -5,6 +5,8 @@
 - CLI: `masked_stdio()` wraps sys.stdout/sys.stderr of every command (pending, approve, deny, demo, sim, serve).
 
 Kept free of MCP imports: `pending`, `approve` and `deny` start without loading the SDK.
+
+Layer: server (MCP wiring).
 """
 
 from __future__ import annotations

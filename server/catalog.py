@@ -1,6 +1,8 @@
 """What the server says about each tool besides its schema: a human title, its toolset, what kind of tool it is (which
 decides its annotations and the profiles that list it) and whether it returns untrusted text. Names only: nothing
 here imports a tool or the MCP SDK, so the CLI can validate `--toolsets` without loading them.
+
+Layer: server (MCP wiring).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The `incident-response-mcp` command line: one subcommand per job, each implemented in its own module."""
+"""The `incident-response-mcp` command line: one subcommand per job, each implemented in its own module.
+
+Layer: server (MCP wiring).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Server settings from command-line flags and `INCIDENT_RESPONSE_*` environment variables (flags win)."""
+"""Server settings from command-line flags and `INCIDENT_RESPONSE_*` environment variables (flags win).
+
+Layer: server (MCP wiring).
+"""
 
 from __future__ import annotations
 

@@ -7,6 +7,8 @@ token, client without the capability), and the tool then answers without a human
 
 No `from __future__ import annotations` here: the resolver is a closure, and the SDK evaluates the annotation
 `Resolve(ask_human)` by name, which only works when annotations are real objects.
+
+Layer: server (MCP wiring).
 """
 
 from collections.abc import Callable

@@ -5,6 +5,8 @@ assess, walk the decision tree, check the rollback's safety, plan the rollback, 
 yet), approve as the human through the same function the `approve` command uses, confirm, watch the rollout,
 verify recovery and print the handoff. `demo --serve` serves stdio against the same
 simulated cluster instead, for any MCP client.
+
+Layer: server (MCP wiring).
 """
 
 from __future__ import annotations

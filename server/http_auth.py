@@ -5,6 +5,8 @@ from `INCIDENT_RESPONSE_AUTH_TOKEN` (principal `default`). With none configured 
 generated for the run and written, readable by this OS user only, to the state directory; a non-loopback address
 without a configured credential refuses to start. The SDK's bearer middleware answers 401 before any MCP handling;
 this module only says which tokens are valid and whose they are.
+
+Layer: server (MCP wiring).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""The server's instructions (sent at initialize, read by the model first): true to the mode and the listed tools."""
+"""The server's instructions (sent at initialize, read by the model first): true to the mode and the listed tools.
+
+Layer: server (MCP wiring).
+"""
 
 from __future__ import annotations
 

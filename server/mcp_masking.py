@@ -4,6 +4,8 @@ Every tool result, tool error, prompt and resource goes through these at the ser
 `get_prompt` / `read_resource`, so a tool added in any way (register(), mcp.add_tool, an extension) is masked too.
 Text blocks holding JSON are masked as data, so a value hidden by its position in the structured result is hidden
 in its text copy as well.
+
+Layer: server (MCP wiring).
 """
 
 from __future__ import annotations

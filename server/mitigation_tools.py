@@ -2,6 +2,8 @@
 
 Every planner only reads and dry-runs; the cluster changes only through confirm_command (their annotations come
 from server/catalog.py: kind "plan").
+
+Layer: server (MCP wiring).
 """
 
 from __future__ import annotations

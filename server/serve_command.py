@@ -1,4 +1,7 @@
-"""`incident-response-mcp serve` (the default command): MCP over stdio, or streamable HTTP with --http."""
+"""`incident-response-mcp serve` (the default command): MCP over stdio, or streamable HTTP with --http.
+
+Layer: server (MCP wiring).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""`incident-response-mcp sim`: serve the simulated cluster until interrupted."""
+"""`incident-response-mcp sim`: serve the simulated cluster until interrupted.
+
+Layer: server (MCP wiring).
+"""
 
 from __future__ import annotations
 

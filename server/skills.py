@@ -4,6 +4,8 @@ Declared in the server's capabilities (`extensions`), it answers `skills/list` a
 (the URI of its SKILL.md, the front matter verbatim, and every file with its SHA-256 digest and size), and serves the
 file as the resource `skill://incident-response/SKILL.md`. Clients without the extension read the same text as that
 resource, as the resource at its former address `skill://incident-response`, or as the `incident-response` prompt.
+
+Layer: server (MCP wiring).
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@
 line per field (the SDK sends pydantic's multi-line dump with a documentation URL); a tool's own error is its message
 without the SDK's "Error executing tool" prefix; and `prompts/get` with an unknown prompt or a missing or invalid
 argument is JSON-RPC -32602 Invalid params (the SDK answers code 0).
+
+Layer: server (MCP wiring).
 """
 
 from __future__ import annotations

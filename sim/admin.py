@@ -1,4 +1,7 @@
-"""The simulator's admin endpoint, /sim/faults: inject latency, error statuses and dropped connections."""
+"""The simulator's admin endpoint, /sim/faults: inject latency, error statuses and dropped connections.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

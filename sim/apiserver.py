@@ -1,4 +1,7 @@
-"""The simulated cluster's HTTP API: Kubernetes REST semantics over the store, as kubectl and client-go expect."""
+"""The simulated cluster's HTTP API: Kubernetes REST semantics over the store, as kubectl and client-go expect.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

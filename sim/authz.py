@@ -1,4 +1,7 @@
-"""Authorization for the simulated cluster: everything is allowed unless a denial says otherwise."""
+"""Authorization for the simulated cluster: everything is allowed unless a denial says otherwise.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

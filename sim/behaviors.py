@@ -3,6 +3,8 @@
 Pod behaviours are read from the pod's own annotations (they come from the pod template, so a rollback to an
 old template restores the old behaviour). Deployment load is read from the Deployment's metadata through the
 pod's owner chain (pod -> ReplicaSet -> Deployment), so changing it needs no rollout.
+
+Layer: sim (the simulated cluster; apart from the product).
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ here, keyed by pod uid, never in the store.
 or made ready. Periodic churn is not progress: crash-loop restarts, image-pull retries, repeated events and
 HPA re-syncs. So a cluster with a crash-looping deployment settles once everything else has converged. Use
 `run_for(seconds)` to let time pass regardless.
+
+Layer: sim (the simulated cluster; apart from the product).
 """
 
 from __future__ import annotations

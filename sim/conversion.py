@@ -5,6 +5,8 @@ autoscaling/v1 HorizontalPodAutoscaler (stored as autoscaling/v2), converted as 
 pkg/apis/autoscaling/v1 conversion does: the cpu Utilization metric is `targetCPUUtilizationPercentage`, and what
 v1 cannot express (other metrics, scaling behavior, conditions, other current metrics) travels in
 `autoscaling.alpha.kubernetes.io/*` annotations, so a v1 read-modify-write keeps it.
+
+Layer: sim (the simulated cluster; apart from the product).
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ The subset of OpenAPI v3 that CRDs use most: type, properties, additionalPropert
 default, nullable, minimum/maximum, x-kubernetes-preserve-unknown-fields and x-kubernetes-int-or-string.
 apiVersion, kind and metadata are the API server's, never pruned. Unknown fields are dropped, as upstream
 prunes them; `admit` also returns their paths, which a `fieldValidation=Strict` request turns into a 400.
+
+Layer: sim (the simulated cluster; apart from the product).
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ A CRD (apiextensions.k8s.io/v1) defines a resource type. Its objects are stored 
 CRD's storage version; a request in another served version sees them with that apiVersion (upstream's `None`
 conversion strategy). The types are rebuilt when a CRD changes, per cluster (two simulated clusters in one
 process do not share CRDs).
+
+Layer: sim (the simulated cluster; apart from the product).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Server-side defaulting for the fields kubectl displays or the controllers rely on."""
+"""Server-side defaulting for the fields kubectl displays or the controllers rely on.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

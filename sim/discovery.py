@@ -1,4 +1,7 @@
-"""Discovery and OpenAPI documents: what kubectl reads to learn which resources exist and how to patch them."""
+"""Discovery and OpenAPI documents: what kubectl reads to learn which resources exist and how to patch them.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

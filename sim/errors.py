@@ -1,4 +1,7 @@
-"""API errors as the real kube-apiserver reports them: a meta/v1 Status body with code, reason and details."""
+"""API errors as the real kube-apiserver reports them: a meta/v1 Status body with code, reason and details.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

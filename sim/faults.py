@@ -1,4 +1,7 @@
-"""Fault injection for reliability tests: latency, error statuses or dropped connections on chosen requests."""
+"""Fault injection for reliability tests: latency, error statuses or dropped connections on chosen requests.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""metrics.k8s.io/v1beta1 as metrics-server serves it, computed from the cluster's simulated usage."""
+"""metrics.k8s.io/v1beta1 as metrics-server serves it, computed from the cluster's simulated usage.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

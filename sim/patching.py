@@ -13,6 +13,8 @@
 
 The strategic merge patch follows k8s.io/apimachinery/pkg/util/strategicpatch with the patch metadata of the
 built-in kinds this simulator serves condensed into ``LIST_MERGE_KEYS``.
+
+Layer: sim (the simulated cluster; apart from the product).
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ k8s.binpb) and the protobuf runtime, then rendered as the API server renders the
   the wire, zero or not, and omits zeros in JSON, but `replicas: 0` is a pointer and means something.
 
 The protobuf runtime is imported on the first protobuf body only, so the simulator starts without it.
+
+Layer: sim (the simulated cluster; apart from the product).
 """
 
 from __future__ import annotations

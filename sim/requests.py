@@ -1,4 +1,7 @@
-"""Reading a Kubernetes API request: its target, verb, query, body and selectors; writing its JSON response."""
+"""Reading a Kubernetes API request: its target, verb, query, body and selectors; writing its JSON response.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

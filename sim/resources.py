@@ -1,4 +1,7 @@
-"""The resource types the simulated API serves, with what discovery reports about each."""
+"""The resource types the simulated API serves, with what discovery reports about each.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

@@ -10,6 +10,8 @@ Which empty selector means what (the callers must pick the right constructor):
 * ``selector_from_spec(None, matches_nothing_if_empty=True)`` selects nothing, as ``LabelSelectorAsSelector(nil)``.
 * ``selector_from_map(...)`` is a Service-style plain map: empty or absent selects nothing, because a Service
   without a selector gets no endpoints from the endpoints controller.
+
+Layer: sim (the simulated cluster; apart from the product).
 """
 
 from __future__ import annotations

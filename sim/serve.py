@@ -1,4 +1,7 @@
-"""Run the simulated cluster on 127.0.0.1 in background threads: the HTTP API and the controllers' clock."""
+"""Run the simulated cluster on 127.0.0.1 in background threads: the HTTP API and the controllers' clock.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 Stored objects are never mutated in place: every write stores a new dict. Readers that take live objects
 (`peek`, `items`, `list`) must treat them as read-only; `get` returns a private copy.
+
+Layer: sim (the simulated cluster; apart from the product).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Subresources (scale, eviction, log) and the virtual resources (node Leases, metrics, access reviews)."""
+"""Subresources (scale, eviction, log) and the virtual resources (node Leases, metrics, access reviews).
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

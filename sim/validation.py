@@ -1,4 +1,7 @@
-"""Is a request body a well-formed object of its kind? The decoding errors (400) and validations (422) we answer."""
+"""Is a request body a well-formed object of its kind? The decoding errors (400) and validations (422) we answer.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

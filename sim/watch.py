@@ -1,4 +1,7 @@
-"""The watch stream: a list's objects as ADDED events (or the history since a resourceVersion), then live events."""
+"""The watch stream: a list's objects as ADDED events (or the history since a resourceVersion), then live events.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Helpers the controllers share: owner references, label matching, template hashing, time stamps."""
+"""Helpers the controllers share: owner references, label matching, template hashing, time stamps.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 Follows upstream's pkg/controller/deployment closely enough that `kubectl rollout status|history|undo`
 behave as on a real cluster: pod-template-hash names, revision annotations moved on rollback, surge and
 unavailability rounded as upstream, and the Available/Progressing conditions.
+
+Layer: sim (the simulated cluster; apart from the product).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""PodDisruptionBudget status and the eviction check `kubectl drain` relies on."""
+"""PodDisruptionBudget status and the eviction check `kubectl drain` relies on.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The endpoints controller: one Endpoints object per Service with a selector, from the pods it selects."""
+"""The endpoints controller: one Endpoints object per Service with a selector, from the pods it selects.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""core/v1 Events as the real event recorder writes them: deduplicated (count++) and pruned."""
+"""core/v1 Events as the real event recorder writes them: deduplicated (count++) and pruned.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

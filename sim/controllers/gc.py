@@ -1,4 +1,7 @@
-"""Garbage collection by ownerReferences: dependents whose owner no longer exists are deleted."""
+"""Garbage collection by ownerReferences: dependents whose owner no longer exists are deleted.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The HorizontalPodAutoscaler controller (autoscaling/v2, Resource cpu Utilization) on simulated CPU."""
+"""The HorizontalPodAutoscaler controller (autoscaling/v2, Resource cpu Utilization) on simulated CPU.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 Runtime state lives in side tables keyed by pod uid (see runtime.py); the pod's status is rebuilt and written
 only when its signature (phase, readiness, container states) changes, so settled pods cost a few lookups.
+
+Layer: sim (the simulated cluster; apart from the product).
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Each run yields a startup line, then one line per second of its life shaped by the pod's behaviour, then how it
 ended; at most MAX_LINES of the newest lines are kept, as the kubelet's log rotation would.
+
+Layer: sim (the simulated cluster; apart from the product).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Node status and taints from the `sim.incident-response.dev/condition` annotation and spec.unschedulable."""
+"""Node status and taints from the `sim.incident-response.dev/condition` annotation and spec.unschedulable.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The ReplicaSet controller: keeps spec.replicas pods, releases and adopts pods by selector, writes status."""
+"""The ReplicaSet controller: keeps spec.replicas pods, releases and adopts pods by selector, writes status.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

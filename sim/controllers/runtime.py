@@ -1,4 +1,7 @@
-"""Per-pod runtime state the simulated kubelet keeps outside the store (timers, restarts, runs for logs)."""
+"""Per-pod runtime state the simulated kubelet keeps outside the store (timers, restarts, runs for logs).
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

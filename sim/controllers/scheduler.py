@@ -1,4 +1,7 @@
-"""The scheduler: binds pending pods to nodes that are schedulable, tolerated, selected and have room."""
+"""The scheduler: binds pending pods to nodes that are schedulable, tolerated, selected and have room.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

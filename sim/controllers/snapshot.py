@@ -2,6 +2,8 @@
 
 Objects are the store's live dicts (read-only by contract); writes made during a tick show up in the next
 tick's snapshot, as an informer cache would lag behind the API server.
+
+Layer: sim (the simulated cluster; apart from the product).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Who sends traffic to whom, per tick: poisoned pods (and by whom) and each deployment's load per pod."""
+"""Who sends traffic to whom, per tick: poisoned pods (and by whom) and each deployment's load per pod.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

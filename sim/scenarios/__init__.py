@@ -1,4 +1,7 @@
-"""Named incident scenarios: a small realistic shop, broken one way each (see shop.py for the shape)."""
+"""Named incident scenarios: a small realistic shop, broken one way each (see shop.py for the shape).
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

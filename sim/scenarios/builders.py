@@ -1,4 +1,7 @@
-"""Object builders and seeding helpers for scenarios: nodes, apps with rollout history, running pods."""
+"""Object builders and seeding helpers for scenarios: nodes, apps with rollout history, running pods.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

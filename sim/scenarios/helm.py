@@ -2,6 +2,8 @@
 
 The driver stores base64(gzip(JSON release)) under data.release, and a Secret's data is base64 again on the
 wire, so `data.release` here is base64(base64(gzip(json))).
+
+Layer: sim (the simulated cluster; apart from the product).
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""`extra_pods=N`: N healthy pods in namespace `scale`, seeded already running (10,000 load in seconds)."""
+"""`extra_pods=N`: N healthy pods in namespace `scale`, seeded already running (10,000 load in seconds).
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,8 @@
 
 Apps (namespace `shop`): web (frontend, HPA), api (behind web), checkout, cart (a Helm release), payments
 (PDB), orders-db (Recreate, PVC). Plus coredns and metrics-server in kube-system and three nodes.
+
+Layer: sim (the simulated cluster; apart from the product).
 """
 
 from __future__ import annotations

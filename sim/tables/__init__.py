@@ -3,6 +3,8 @@
 Upstream reference: kubernetes/pkg/printers/internalversion/printers.go (v1.32). One module per group of kinds:
 pods, workloads (deployments, replicasets, hpa, pdb), cluster (nodes, namespaces, events), network (services,
 endpoints, ingress, netpol) and storage (secrets, configmaps, pvc).
+
+Layer: sim (the simulated cluster; apart from the product).
 """
 
 from __future__ import annotations

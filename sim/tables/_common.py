@@ -2,6 +2,8 @@
 
 Everything here mirrors a small piece of upstream Go (apimachinery's duration and labels packages,
 printers.go helpers) so that the cells the simulator serves read exactly as a real kube-apiserver's.
+
+Layer: sim (the simulated cluster; apart from the product).
 """
 
 from __future__ import annotations

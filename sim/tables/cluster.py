@@ -1,4 +1,7 @@
-"""Node, Namespace and Event columns (upstream printers.go)."""
+"""Node, Namespace and Event columns (upstream printers.go).
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

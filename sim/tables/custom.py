@@ -1,4 +1,7 @@
-"""Tables for custom resources: NAME, then the CRD's additionalPrinterColumns (upstream's CRD table convertor)."""
+"""Tables for custom resources: NAME, then the CRD's additionalPrinterColumns (upstream's CRD table convertor).
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Service, Endpoints, Ingress and NetworkPolicy columns (upstream printers.go)."""
+"""Service, Endpoints, Ingress and NetworkPolicy columns (upstream printers.go).
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Pod columns and the STATUS / READY / RESTARTS logic of upstream printPod (pkg/printers/internalversion)."""
+"""Pod columns and the STATUS / READY / RESTARTS logic of upstream printPod (pkg/printers/internalversion).
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

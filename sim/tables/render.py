@@ -1,4 +1,7 @@
-"""render_table: a meta.k8s.io/v1 Table for a list of objects, as kube-apiserver serves it to `kubectl get`."""
+"""render_table: a meta.k8s.io/v1 Table for a list of objects, as kube-apiserver serves it to `kubectl get`.
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

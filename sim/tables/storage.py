@@ -1,4 +1,7 @@
-"""Secret, ConfigMap and PersistentVolumeClaim columns (upstream printers.go)."""
+"""Secret, ConfigMap and PersistentVolumeClaim columns (upstream printers.go).
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

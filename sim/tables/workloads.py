@@ -1,4 +1,7 @@
-"""Deployment, ReplicaSet, HorizontalPodAutoscaler and PodDisruptionBudget columns (upstream printers.go)."""
+"""Deployment, ReplicaSet, HorizontalPodAutoscaler and PodDisruptionBudget columns (upstream printers.go).
+
+Layer: sim (the simulated cluster; apart from the product).
+"""
 
 from __future__ import annotations
 

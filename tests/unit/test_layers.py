@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -57,3 +58,22 @@ def test_siblings_of_one_layer_may_not_import_each_other(tmp_path: Path) -> None
     assert done.returncode != 0, done.stdout
     flat = " ".join(done.stdout.split())
     assert "incident_response.tools.assess.pods -> incident_response.tools.mitigate.scaling" in flat, done.stdout
+
+
+def declared_layer(path: Path) -> str:
+    """The layer a module's folder puts it in: tools.<sub> inside tools/, else the top-level folder."""
+    parts = path.relative_to(ROOT).parts
+    return f"tools.{parts[1]}" if parts[0] == "tools" and len(parts) > 2 else parts[0]
+
+
+def test_every_module_says_which_layer_it_is_in_and_what_it_does() -> None:
+    missing = []
+    for top in ("server", "tools", "sim"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            if "proto" in path.parts or path == ROOT / "tools" / "__init__.py":
+                continue
+            doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+            said = doc.split("Layer: ", 1)
+            if len(said) < 2 or not said[0].strip() or not said[1].startswith(declared_layer(path)):
+                missing.append(str(path.relative_to(ROOT)))
+    assert not missing, "module docstrings must say what the module does, then 'Layer: <layer>': " + ", ".join(missing)

@@ -1,5 +1,5 @@
-"""Layer tools (read-only): the assessment tools, one module per tool family (assess_namespace, list_pods,
-verify_recovery...).
+"""The read-only tools, one module per tool family (assess_namespace, list_pods, verify_recovery...).
 
-May import tools.playbook and everything below it; not tools.mitigate, tools.decide or tools.incident.
+Layer: tools.assess. May import tools.playbook and the layers below it; not tools.mitigate (a sibling), tools.decide or
+tools.incident.
 """

@@ -1,4 +1,7 @@
-"""get_endpoints: which pods a Service sends traffic to, ready or not."""
+"""get_endpoints: which pods a Service sends traffic to, ready or not.
+
+Layer: tools.assess.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""list_events: recent events newest first, repeats grouped, bounded."""
+"""list_events: recent events newest first, repeats grouped, bounded.
+
+Layer: tools.assess.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """helm_history: a release's revisions read from helm's own release Secrets. No helm binary, and no values or
-manifests ever leave this module (they are decoded in memory and dropped)."""
+manifests ever leave this module (they are decoded in memory and dropped).
+
+Layer: tools.assess.
+"""
 
 from __future__ import annotations
 

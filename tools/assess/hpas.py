@@ -1,4 +1,7 @@
-"""list_hpas: each HorizontalPodAutoscaler's bounds, replicas and targets, and whether it is pinned at max."""
+"""list_hpas: each HorizontalPodAutoscaler's bounds, replicas and targets, and whether it is pinned at max.
+
+Layer: tools.assess.
+"""
 
 from __future__ import annotations
 

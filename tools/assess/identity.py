@@ -1,4 +1,7 @@
-"""server_info: who the server is, what cluster it talks to, and which mitigations its identity may perform."""
+"""server_info: who the server is, what cluster it talks to, and which mitigations its identity may perform.
+
+Layer: tools.assess.
+"""
 
 from __future__ import annotations
 

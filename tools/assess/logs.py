@@ -1,4 +1,7 @@
-"""get_logs: a bounded, redacted tail of one pod's (or a deployment's pod's) container log."""
+"""get_logs: a bounded, redacted tail of one pod's (or a deployment's pod's) container log.
+
+Layer: tools.assess.
+"""
 
 from __future__ import annotations
 

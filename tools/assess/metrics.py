@@ -1,4 +1,7 @@
-"""top_pods and top_nodes: usage from metrics.k8s.io against requests, limits and allocatable."""
+"""top_pods and top_nodes: usage from metrics.k8s.io against requests, limits and allocatable.
+
+Layer: tools.assess.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""assess_namespace: the playbook's rapid state assessment in one call, and the ONE primary action it points to."""
+"""assess_namespace: the playbook's rapid state assessment in one call, and the ONE primary action it points to.
+
+Layer: tools.assess.
+"""
 
 from __future__ import annotations
 

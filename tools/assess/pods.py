@@ -1,4 +1,7 @@
-"""list_pods: what `kubectl get pods` shows, plus restarts and the last crash, bounded."""
+"""list_pods: what `kubectl get pods` shows, plus restarts and the last crash, bounded.
+
+Layer: tools.assess.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""verify_recovery: the playbook's five checks after a mitigation in one read, a verdict, and when to look again."""
+"""verify_recovery: the playbook's five checks after a mitigation in one read, a verdict, and when to look again.
+
+Layer: tools.assess.
+"""
 
 from __future__ import annotations
 

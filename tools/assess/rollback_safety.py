@@ -3,6 +3,8 @@
 Five checks, each ok / warning / blocking / not_visible: a revision to return to exists, it was good, its images can
 still be pulled, the current revision migrated no schema, the workload keeps no state. The cluster can prove some of
 these and only hint at others; whatever it cannot show becomes a question for the human. Reads only.
+
+Layer: tools.assess.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""rollout_history and rollout_status: what `kubectl rollout history` and `kubectl rollout status` answer."""
+"""rollout_history and rollout_status: what `kubectl rollout history` and `kubectl rollout status` answer.
+
+Layer: tools.assess.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Layer core (the bottom of tools/): typed errors, shared result models, command-line rendering, secret masking.
+"""The core layer of tools/: typed errors, shared result models, command-line rendering, secret masking.
 
-Imports nothing else from tools/.
+Layer: tools.core. Imports nothing else from tools/.
 """

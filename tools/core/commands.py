@@ -2,6 +2,8 @@
 
 Every value is shell-quoted (`shlex.join`), so what we show round-trips through `shlex.split` into the argv a
 shell would hand to kubectl. Flag order follows the playbook: `kubectl VERB ARGS -n NS [FLAGS] --context CTX`.
+
+Layer: tools.core.
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@
 
 Only the seam turns client-library and HTTP failures into these (chained `from e`): `tools/kube/client.py`, through
 `tools/kube/api_errors.py`.
+
+Layer: tools.core.
 """
 
 from __future__ import annotations

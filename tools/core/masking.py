@@ -12,6 +12,8 @@ A masked value keeps its place and shows a digest (`password=[masked:3f9a0c1e]`)
 two answers of one server tell whether a value changed. The digest is an HMAC under a key made fresh for each
 process: nobody can test a guessed password against it. Masking is idempotent and never touches this server's own
 pending-command tokens (`irm_…`), which are meant to be shown.
+
+Layer: tools.core.
 """
 
 from __future__ import annotations

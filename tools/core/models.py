@@ -1,4 +1,7 @@
-"""Shared pydantic models: the base of every tool result, and the small value types several tools return."""
+"""Shared pydantic models: the base of every tool result, and the small value types several tools return.
+
+Layer: tools.core.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """The safety modes (design.md §4), and which of two is stricter. Its own module: plans record the mode they were
-made in, and the plan model must not depend on the server's wiring."""
+made in, and the plan model must not depend on the server's wiring.
+
+Layer: tools.core.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Layer tools (top): evaluate_decision, walking the playbook's decision trees with the cluster's facts.
+"""evaluate_decision: the playbook's decision trees walked with the cluster's facts.
 
-May import tools.assess, tools.mitigate and everything below them.
+Layer: tools.decide. May import tools.assess, tools.mitigate and the layers below them; not tools.incident (a sibling).
 """

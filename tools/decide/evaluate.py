@@ -1,5 +1,8 @@
 """evaluate_decision: walk the playbook's tree for one mitigation (rollback, scale, isolate) with the cluster's facts
-filled in, asking the human only what the cluster cannot show. The trees themselves are in tools/playbook/trees.py."""
+filled in, asking the human only what the cluster cannot show. The trees themselves are in tools/playbook/trees.py.
+
+Layer: tools.decide.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Layer engine: plans as data, the pending-command store and executor, the journal, what tools get from the
-server (Deps).
+"""The engine layer: plans as data, the pending-command store and executor, the journal, temporary measures,
+what tools get from the server (Deps).
 
-May import tools.kube, tools.k8s and tools.core.
+Layer: tools.engine. May import tools.kube, tools.k8s and tools.core.
 """

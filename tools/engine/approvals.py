@@ -3,6 +3,8 @@
 A channel is recorded with every decision (journal column `decided_channel`, results' `approval_channel`). Only an
 answer typed at the approve command's y/N prompt in a terminal counts as a human verified by this server; every
 other channel is recorded as what it is.
+
+Layer: tools.engine.
 """
 
 from __future__ import annotations

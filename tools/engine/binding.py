@@ -7,6 +7,8 @@ the two modes. What a server could not confirm it does not list, restore or hand
 with `--namespace shop` never shows another namespace's plans, and a server on one cluster never shows another's.
 
 Every server a user starts shares the default state directory, so these checks are what keeps them apart.
+
+Layer: tools.engine.
 """
 
 from __future__ import annotations

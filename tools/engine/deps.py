@@ -1,4 +1,7 @@
-"""What every tool gets from the server: the settings it needs and a lazily connected `Kube`."""
+"""What every tool gets from the server: the settings it needs and a lazily connected `Kube`.
+
+Layer: tools.engine.
+"""
 
 from __future__ import annotations
 

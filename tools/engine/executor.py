@@ -4,6 +4,8 @@ Outcome rules (design.md §4): a definite refusal from the API (4xx, or the requ
 `failed` and changed nothing; a lost answer, or a 5xx on a write (the server may have applied part of it), means
 `unknown`. Success is only reported when the API answered 2xx for the write. A plan whose step failed after earlier
 steps were applied is `partial`: the answer names what was applied and how to undo just that.
+
+Layer: tools.engine.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ WAL mode with `synchronous=FULL`, so every committed row survives a crash (SIGKI
 on one host can read while one writes. Every state change of a pending command is one conditional UPDATE inside a
 `BEGIN IMMEDIATE` transaction together with its timeline event, so two processes can never both win a transition.
 Each call opens its own connection: tools run in worker threads, and a connection is cheap next to an API call.
+
+Layer: tools.engine.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Temporary measures: the journal's succeeded commands planned with `temporary=True`, as the tools show them."""
+"""Temporary measures: the journal's succeeded commands planned with `temporary=True`, as the tools show them.
+
+Layer: tools.engine.
+"""
 
 from __future__ import annotations
 

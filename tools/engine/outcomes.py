@@ -1,4 +1,7 @@
-"""The structured answers of the pending-command engine: a plan's proposal and a token's outcome."""
+"""The structured answers of the pending-command engine: a plan's proposal and a token's outcome.
+
+Layer: tools.engine.
+"""
 
 from __future__ import annotations
 

@@ -10,6 +10,8 @@ Lifecycle of a token (states are columns in the journal; every arrow is one cond
 The claim is the single-use guarantee: only one UPDATE ... WHERE state IN (...) can win, across threads and processes.
 It records the claimer (pid, host, lease); a later call that finds `executing` with its claimer dead relabels it
 `unknown` (event `abandoned`), since the write may have reached the cluster before the process died.
+
+Layer: tools.engine.
 """
 
 from __future__ import annotations

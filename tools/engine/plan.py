@@ -4,6 +4,8 @@ Pure: no I/O. Planners build a `PlanDraft`; `tools.engine.pending` turns it into
 and runs it. Preconditions name JSON pointers into objects read at plan time; at confirm time the same pointers are read
 again and any difference is drift. Only the pointers a plan depends on are compared, so status churn (restarts,
 ready counts) is never drift.
+
+Layer: tools.engine.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ of other clusters and other allow-lists. `Scope` is one server's view: a plan is
 confirm it (`binding.misplaced`, not strict: a value it cannot read now is not held against the plan); an event
 when it is about such a plan, or records a cluster and namespaces this server may see; a tool call likewise. Rows
 written before plans were bound record no cluster: they are shown by namespace alone.
+
+Layer: tools.engine.
 """
 
 from __future__ import annotations

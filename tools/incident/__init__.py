@@ -1,4 +1,4 @@
-"""Layer tools (top): declare_incident and incident_handoff, the incident's record and its RCA handoff.
+"""declare_incident and incident_handoff: the incident's record and its handoff for root-cause analysis.
 
-May import tools.assess, tools.mitigate and everything below them.
+Layer: tools.incident. May import tools.assess, tools.mitigate and the layers below them; not tools.decide (a sibling).
 """

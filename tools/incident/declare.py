@@ -2,6 +2,8 @@
 
 The rules of declaring live in `tools.playbook.declaration` (pure); this module reads the journal, applies them,
 and saves the result only if nobody changed the incident meanwhile. The handoff lives in `tools.incident.handoff`.
+
+Layer: tools.incident.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Which incident, without incident_id: the open one when it is declared or has any
 (its predecessor was just resolved, and only the resolving call opened it) the most recently resolved declared one.
 Which deployments: the one given, else those the incident's commands targeted (an HPA's through its scale target),
 else the assessment's target. A read that fails becomes an open question instead of failing the whole handoff.
+
+Layer: tools.incident.
 """
 
 from __future__ import annotations

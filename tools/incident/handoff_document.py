@@ -1,4 +1,7 @@
-"""The handoff as markdown a human pastes into the RCA ticket. Pure: renders the structured handoff, nothing else."""
+"""The handoff as markdown a human pastes into the RCA ticket. Pure: renders the structured handoff, nothing else.
+
+Layer: tools.incident.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The handoff's evidence: which tools were called, and the kubectl commands that repeat the key reads. Pure."""
+"""The handoff's evidence: which tools were called, and the kubectl commands that repeat the key reads. Pure.
+
+Layer: tools.incident.
+"""
 
 from __future__ import annotations
 

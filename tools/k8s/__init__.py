@@ -1,4 +1,5 @@
-"""Layer k8s: pure facts about Kubernetes API objects (pods, workloads, labels, quantities, capacity). No I/O.
+"""The k8s layer: pure facts about Kubernetes API objects (pods, workloads, events, usage, labels, quantities,
+capacity, helm releases). No I/O.
 
-May import tools.core only.
+Layer: tools.k8s. May import tools.core.
 """

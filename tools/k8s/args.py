@@ -4,6 +4,8 @@ The server validates every tool's arguments strictly (no boolean for a count, no
 offending value (server/app.py); these types add the bounds that make sense for Kubernetes, so nonsense (a port named
 `x;id`, 10**30 replicas, a quantity with a trailing newline, a megabyte token) is refused with a message naming the
 argument, and nothing is planned.
+
+Layer: tools.k8s.
 """
 
 from __future__ import annotations

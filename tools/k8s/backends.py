@@ -1,4 +1,7 @@
-"""Which pods serve a Service, and which pods are failing rather than merely busy: the facts traffic guards need."""
+"""Which pods serve a Service, and which pods are failing rather than merely busy: the facts traffic guards need.
+
+Layer: tools.k8s.
+"""
 
 from __future__ import annotations
 

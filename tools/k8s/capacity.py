@@ -3,6 +3,8 @@
 Mirrors the scheduler's filter (unschedulable, untolerated NoSchedule/NoExecute taints, nodeSelector, NotReady,
 allocatable minus the requests of pods already bound) so a plan can say "3 of the 5 new pods would stay Pending"
 before anything is written. Containers without a request count their limit, as the API server defaults it.
+
+Layer: tools.k8s.
 """
 
 from __future__ import annotations

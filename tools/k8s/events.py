@@ -1,4 +1,7 @@
-"""Pure facts about Event objects: when one happened, and repeats grouped into one line, masked and bounded."""
+"""Pure facts about Event objects: when one happened, and repeats grouped into one line, masked and bounded.
+
+Layer: tools.k8s.
+"""
 
 from __future__ import annotations
 

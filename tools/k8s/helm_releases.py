@@ -1,4 +1,7 @@
-"""Pure facts about helm releases, decoded from the release Secrets helm 3 keeps (values and manifests are dropped)."""
+"""Pure facts about helm releases, decoded from the release Secrets helm 3 keeps (values and manifests are dropped).
+
+Layer: tools.k8s.
+"""
 
 from __future__ import annotations
 

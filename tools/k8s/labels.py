@@ -2,6 +2,8 @@
 
 Planners list objects with the selector on the server; they match locally only to predict what a change would do
 (which pods a Service would still select once a label is gone, whether a ReplicaSet selector uses a label).
+
+Layer: tools.k8s.
 """
 
 from __future__ import annotations

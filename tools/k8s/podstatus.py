@@ -1,4 +1,7 @@
-"""Pure facts about one pod dict: kubectl's STATUS (fallback), readiness, restarts, last termination, owner."""
+"""Pure facts about one pod dict: kubectl's STATUS (fallback), readiness, restarts, last termination, owner.
+
+Layer: tools.k8s.
+"""
 
 from __future__ import annotations
 

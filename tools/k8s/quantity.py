@@ -1,4 +1,7 @@
-"""Kubernetes quantities ("250m", "512Mi") and ages, as numbers and as kubectl prints them."""
+"""Kubernetes quantities ("250m", "512Mi") and ages, as numbers and as kubectl prints them.
+
+Layer: tools.k8s.
+"""
 
 from __future__ import annotations
 

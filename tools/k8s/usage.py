@@ -1,4 +1,7 @@
-"""Pure facts about resource usage: metrics.k8s.io items against the requests and limits of pod specs."""
+"""Pure facts about resource usage: metrics.k8s.io items against the requests and limits of pod specs.
+
+Layer: tools.k8s.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""Pure facts about Deployments and their ReplicaSets: revisions, templates, rollout progress."""
+"""Pure facts about Deployments and their ReplicaSets: revisions, templates, rollout progress.
+
+Layer: tools.k8s.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Layer kube: the seam to the outside. The only importer of the kubernetes client library and the only
+"""The kube layer: the seam to the outside, the only importer of the kubernetes client library and the only
 process spawner (the helm binary).
 
-May import tools.core only.
+Layer: tools.kube. May import tools.core.
 """

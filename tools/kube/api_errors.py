@@ -3,6 +3,8 @@
 `api_error` reads a failure answer (a `Status` body, or any body) by HTTP code; `translate_transport_errors` maps
 urllib3 failures by whether the request can have reached the server. Messages name the verb and object and say
 what to do next; bodies copied from the server are truncated (`errors.truncate`).
+
+Layer: tools.kube.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ This is the only module that imports the `kubernetes` client library, and it doe
 MCP handshake never pays for the import. Objects cross the seam as plain dicts (the API's JSON); failures cross it
 as the typed errors of `tools.core.errors`, translated by `tools.kube.api_errors`. Paths come from
 `tools.kube.resources`.
+
+Layer: tools.kube.
 """
 
 from __future__ import annotations

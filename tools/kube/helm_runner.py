@@ -2,6 +2,8 @@
 
 The binary is looked up when it is needed (plan and confirm), not at start-up, so installing helm while the
 server runs is enough. `INCIDENT_RESPONSE_HELM` names it explicitly; otherwise `helm` on PATH.
+
+Layer: tools.kube.
 """
 
 from __future__ import annotations

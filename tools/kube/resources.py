@@ -2,6 +2,8 @@
 
 Pure data. `RealKube` builds its URLs from it; the test fakes use it to tell namespaced objects from cluster-scoped
 ones, so both agree with the API server on where an object lives.
+
+Layer: tools.kube.
 """
 
 from __future__ import annotations

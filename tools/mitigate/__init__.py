@@ -1,4 +1,5 @@
-"""Layer tools (planned mutations): one module per mitigation family; each plans a pending command, nothing more.
+"""The mitigation planners, one module per family: each validates, dry-runs and returns a pending command.
 
-May import tools.playbook and everything below it; not tools.assess, tools.decide or tools.incident.
+Layer: tools.mitigate. May import tools.playbook and the layers below it; not tools.assess (a sibling), tools.decide or
+tools.incident.
 """

@@ -3,6 +3,8 @@
 Each step is a `kubectl scale` (merge patch of the scale subresource). The healthy side grows before the broken side
 goes to zero (rollback_canary follows the playbook: canary to zero first, then stable to full capacity). Execution
 stops at the first failed step and reports every step's outcome.
+
+Layer: tools.mitigate.
 """
 
 from __future__ import annotations

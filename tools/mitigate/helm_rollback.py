@@ -9,6 +9,8 @@ The command shown is the argv that runs, binary path aside: with a kubeconfig fi
 as well as `--kube-context`, so pasted into a terminal whose KUBECONFIG points elsewhere it still reaches the
 cluster the server planned against. (The kubectl commands other planners render omit it: they are what a human
 would type, while the server itself writes through the API.)
+
+Layer: tools.mitigate.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Label removal is `kubectl label pods -l SELECTOR KEY-`: kubectl lists the pods, then sends one merge patch per pod
 (`{"metadata":{"labels":{KEY:null}}}`); the plan holds one step per pod and shows the single command. Isolation is
 the playbook's deny-all-ingress NetworkPolicy fed to `kubectl apply -f -` on stdin (a heredoc in the command).
+
+Layer: tools.mitigate.
 """
 
 from __future__ import annotations

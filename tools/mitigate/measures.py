@@ -4,6 +4,8 @@ A measure is a succeeded command planned with `temporary=True`, not yet restored
 (the journal's view). Restoring is planned afresh against the cluster as it is now, from the values the original
 plan recorded as its preconditions (the HPA's old bounds, the old selector, the removed label...), and runs like
 any other plan: pending, confirmed, journaled with `restores` pointing at the measure.
+
+Layer: tools.mitigate.
 """
 
 from __future__ import annotations

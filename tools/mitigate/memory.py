@@ -1,4 +1,7 @@
-"""set_memory_limit: the playbook's vertical scaling for OOMKilled pods, as a strategic merge patch of one container."""
+"""set_memory_limit: the playbook's vertical scaling for OOMKilled pods, as a strategic merge patch of one container.
+
+Layer: tools.mitigate.
+"""
 
 from __future__ import annotations
 

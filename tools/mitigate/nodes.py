@@ -3,6 +3,8 @@
 `kubectl cordon` is a strategic merge patch of `spec.unschedulable`; `kubectl drain` cordons, then posts one
 Eviction per pod (the API server refuses an eviction a PodDisruptionBudget forbids, with 429), skipping DaemonSet
 and mirror pods. The plan holds one step per write, so execution stops at the first refused eviction and reports it.
+
+Layer: tools.mitigate.
 """
 
 from __future__ import annotations

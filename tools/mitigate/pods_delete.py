@@ -1,4 +1,7 @@
-"""delete_pod: the safety table's "force restart", a DELETE with the pod's uid as precondition."""
+"""delete_pod: the safety table's "force restart", a DELETE with the pod's uid as precondition.
+
+Layer: tools.mitigate.
+"""
 
 from __future__ import annotations
 

@@ -5,6 +5,8 @@ one JSON patch: replace `/spec/template` with the ReplicaSet's template minus `p
 `/metadata/annotations` with the Deployment's controller annotations plus the ReplicaSet's other annotations. We
 send the same two operations, preceded by `test` ops on the uid and generation, so the write itself refuses a
 Deployment that changed after the confirm-time check.
+
+Layer: tools.mitigate.
 """
 
 from __future__ import annotations

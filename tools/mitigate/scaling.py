@@ -3,6 +3,8 @@
 `kubectl scale` sends a merge patch to the Deployment's `scale` subresource; `kubectl patch hpa -p` a strategic
 merge patch. We send the same writes; the confirm-time re-read of the replicas (or the HPA's bounds) makes a
 plan made against other numbers go stale instead of running.
+
+Layer: tools.mitigate.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 The selector change is the playbook's strategic merge patch of `spec.selector`; keys the new selector drops are
 sent as null, so the Service ends up with exactly the selector asked for. The ingress switch is the playbook's
 JSON patch, led by a `test` op on the current backend so the write itself refuses an ingress changed since the plan.
+
+Layer: tools.mitigate.
 """
 
 from __future__ import annotations

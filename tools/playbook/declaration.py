@@ -19,6 +19,8 @@ is open. `amend` decides, first match wins; every refusal changes nothing and sa
 (An unknown incident_id is refused by the tool, which can list the journal's incidents.) Stabilized means the
 service is back and being watched: it is the handoff's stabilization time. Resolved closes the incident; the next
 tool call opens a fresh untitled one.
+
+Layer: tools.playbook.
 """
 
 from __future__ import annotations

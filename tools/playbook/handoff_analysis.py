@@ -1,4 +1,7 @@
-"""The handoff's hypotheses (with evidence for and against) and its open questions. Pure: no I/O."""
+"""The handoff's hypotheses (with evidence for and against) and its open questions. Pure: no I/O.
+
+Layer: tools.playbook.
+"""
 
 from __future__ import annotations
 

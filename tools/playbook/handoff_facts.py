@@ -1,4 +1,7 @@
-"""The handoff's timeline, actions and times, from the journal's rows and a few cluster reads. Pure: no I/O."""
+"""The handoff's timeline, actions and times, from the journal's rows and a few cluster reads. Pure: no I/O.
+
+Layer: tools.playbook.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""The structured RCA handoff: what incident_handoff returns, section by section."""
+"""The structured RCA handoff: what incident_handoff returns, section by section.
+
+Layer: tools.playbook.
+"""
 
 from __future__ import annotations
 

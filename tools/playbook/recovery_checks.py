@@ -4,6 +4,8 @@ Each check answers passed True/False, or None when it cannot say (no metrics API
 in yet (a rollout still bringing pods up). Only a False makes the service DEGRADED; "not settled yet" makes it
 RECOVERING, and so does a state younger than the stability window; "blocked" (a paused rollout) is RECOVERING too,
 with no time to look again, since waiting alone changes nothing.
+
+Layer: tools.playbook.
 """
 
 from __future__ import annotations

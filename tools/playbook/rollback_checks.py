@@ -3,6 +3,8 @@
 The playbook asks two things before a rollback that the cluster can only partly answer: does the workload keep state
 (PersistentVolumeClaims), and did the current revision migrate a schema? The cluster shows signs (claims, migration
 containers, migration Jobs); it never shows their absence for sure, so a missing sign is "not visible", never "ok".
+
+Layer: tools.playbook.
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ because a canary is built to be pulled: scaling it to zero sends its traffic to 
 undoing its revision keeps it in traffic (and a new canary has no revision to go back to). ISOLATE is checked before
 SCALE because a poisoned component looks overloaded, and adding replicas of it does not remove the poison. A
 ROLLBACK rule counts only deploys that keep an earlier revision to go back to.
+
+Layer: tools.playbook.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 Pure functions on shaped facts (no I/O): tools/assess/namespace.py gathers the facts, tools/playbook/rules.py
 turns what is found here into a decision. The canary pairing mirrors rollback_canary's own
 (tools/mitigate/canary.py `find_pair`), so a pair found here is one that tool accepts.
+
+Layer: tools.playbook.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ Each walk takes what the cluster showed (facts gathered by tools/decide/evaluate
 caller's answers), asks the tree's questions in order, records who answered each one and where the tree went, and
 ends in one outcome. A question the cluster cannot answer and the caller left open stops the walk with
 NEEDS_ANSWER, naming the argument that answers it, rather than guessing.
+
+Layer: tools.playbook.
 """
 
 from __future__ import annotations
