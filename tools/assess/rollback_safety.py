@@ -19,6 +19,7 @@ from pydantic import Field
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.reads import rollback_reads
 from incident_response.tools.k8s.podstatus import containers_ready, kubectl_status, restart_count
 from incident_response.tools.k8s.quantity import age_seconds, human_age, parse_time
 from incident_response.tools.k8s.workloads import (
@@ -440,7 +441,8 @@ def safety_of(kube: Kube, namespace: str, seen: Observed, to_revision: int | Non
     if target is not None:
         number = revision_of(target)
         items += [known_good_item(target, seen), image_item(images_of(target["spec"]["template"]), number, seen)]
-        items += plan_checks(kube, namespace, seen.deployment, target, seen.owned, seen.now)
+        reads = rollback_reads(kube, namespace, seen.deployment)
+        items += plan_checks(seen.deployment, target, seen.owned, seen.now, reads)
     questions = list(dict.fromkeys(q for item in items for q in item.questions))
     verdict = verdict_of(items)
     rolled_out = rollout_time(seen.deployment, seen.owned)

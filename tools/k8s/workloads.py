@@ -278,3 +278,21 @@ def pick_target(deployment: dict[str, Any], owned: list[dict[str, Any]], to_revi
             f"{', '.join(map(str, revisions)) or 'none'}); consider scale or isolate instead"
         )
     return by_revision[revisions[-2]]
+
+
+APP_LABELS = ("app", "app.kubernetes.io/name")
+
+
+def app_selectors(deployment: dict[str, Any]) -> list[str]:
+    """`kubectl get pvc -l app=NAME` as the playbook runs it, widened to the names this deployment goes by."""
+    spec = deployment.get("spec") or {}
+    pod_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    match = (spec.get("selector") or {}).get("matchLabels") or {}
+    selectors = []
+    for key in APP_LABELS:
+        names = {str(v) for v in (pod_labels.get(key), match.get(key)) if v}
+        if key == "app":
+            names.add(str((deployment.get("metadata") or {}).get("name")))
+        if names:
+            selectors.append(f"{key} in ({','.join(sorted(names))})")
+    return selectors

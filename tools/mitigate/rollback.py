@@ -29,6 +29,7 @@ from incident_response.tools.engine.plan import (
     precondition,
     seal_secrets,
 )
+from incident_response.tools.engine.reads import rollback_reads
 from incident_response.tools.k8s.args import Revision
 from incident_response.tools.k8s.workloads import (
     REVISION,
@@ -157,7 +158,9 @@ def plan_rollback(kube: Kube, namespace: str, name: str, to_revision: int | None
         diff=diff_values(visible(deployment), visible(dry)),
         preconditions=preconditions,
         warnings=rollback_checks.plan_warnings(
-            rollback_checks.plan_checks(kube, namespace, deployment, target, owned, datetime.now(UTC))
+            rollback_checks.plan_checks(
+                deployment, target, owned, datetime.now(UTC), rollback_reads(kube, namespace, deployment)
+            )
         )
         + ([] if current is not None else [f"deployment {name} has no revision annotation; undo is manual"]),
     )

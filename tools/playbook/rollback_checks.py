@@ -15,22 +15,19 @@ from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
-from incident_response.tools.core import errors
 from incident_response.tools.core.masking import mask_text
+from incident_response.tools.engine.reads import MAX_JOBS_READ, RollbackReads
 from incident_response.tools.k8s.quantity import human_age, parse_time
-from incident_response.tools.k8s.workloads import container_digest, revision_of
-from incident_response.tools.kube.client import Kube, ListResult
+from incident_response.tools.k8s.workloads import APP_LABELS, app_selectors, container_digest, revision_of
 
 Check = Literal["previous_revision", "known_good", "image_available", "migrations", "stateful"]
 Status = Literal["ok", "warning", "blocking", "not_visible"]
 
 MAX_EVIDENCE = 8
-MAX_JOBS_READ = 500
 MIGRATION_WORDS = re.compile(
     r"migrat|flyway|liquibase|alembic|sqitch|dbmate|schema[-_ ]?(?:upgrade|update|change)", re.IGNORECASE
 )
 HELM_HOOK = "helm.sh/hook"
-APP_LABELS = ("app", "app.kubernetes.io/name")
 # Helm pre-upgrade hooks and CI migration jobs run before the rollout they prepare: look this far back from it.
 MIGRATION_LEAD = timedelta(minutes=30)
 
@@ -66,33 +63,6 @@ def revision_text(revision: int | None) -> str:
 def mounted_claims(deployment: dict[str, Any]) -> set[str]:
     volumes = ((deployment.get("spec") or {}).get("template") or {}).get("spec", {}).get("volumes") or []
     return {str(v["persistentVolumeClaim"]["claimName"]) for v in volumes if v.get("persistentVolumeClaim")}
-
-
-def app_selectors(deployment: dict[str, Any]) -> list[str]:
-    """`kubectl get pvc -l app=NAME` as the playbook runs it, widened to the names this deployment goes by."""
-    spec = deployment.get("spec") or {}
-    pod_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
-    match = (spec.get("selector") or {}).get("matchLabels") or {}
-    selectors = []
-    for key in APP_LABELS:
-        names = {str(v) for v in (pod_labels.get(key), match.get(key)) if v}
-        if key == "app":
-            names.add(str((deployment.get("metadata") or {}).get("name")))
-        if names:
-            selectors.append(f"{key} in ({','.join(sorted(names))})")
-    return selectors
-
-
-def labelled_claims(kube: Kube, namespace: str, deployment: dict[str, Any]) -> set[str] | None:
-    """Claims labelled for this app; None when these credentials may not list claims (the mounts still count)."""
-    claims: set[str] = set()
-    for selector in app_selectors(deployment):
-        try:
-            listed = kube.list("persistentvolumeclaims", namespace, label_selector=selector, limit=MAX_EVIDENCE * 4)
-        except errors.Forbidden:
-            return None
-        claims |= {str(pvc["metadata"]["name"]) for pvc in listed.items}
-    return claims
 
 
 def stateful_item(deployment: dict[str, Any], labelled: set[str] | None, current: int | None) -> SafetyItem:
@@ -190,15 +160,6 @@ def template_signs(
     return signs
 
 
-def read_jobs(kube: Kube, namespace: str) -> ListResult | None:
-    """The namespace's Jobs (one page); None when these credentials may not list them (the pod template is still
-    checked)."""
-    try:
-        return kube.list("jobs", namespace, limit=MAX_JOBS_READ)
-    except errors.Forbidden:
-        return None
-
-
 def _job_belongs(job: dict[str, Any], names: set[str]) -> bool:
     metadata = job.get("metadata") or {}
     labels = metadata.get("labels") or {}
@@ -284,22 +245,20 @@ def replaced_at(target: dict[str, Any], owned: list[dict[str, Any]]) -> datetime
 
 
 def plan_checks(
-    kube: Kube, namespace: str, deployment: dict[str, Any], target: dict[str, Any], owned: list[dict[str, Any]],
-    now: datetime,
-) -> list[SafetyItem]:  # fmt: skip
-    """The stateful and migration checks, from the deployment, the ReplicaSets it owns and the one a rollback would
-    return to."""
+    deployment: dict[str, Any], target: dict[str, Any], owned: list[dict[str, Any]], now: datetime, reads: RollbackReads
+) -> list[SafetyItem]:
+    """The stateful and migration checks, from the deployment, the ReplicaSets it owns, the one a rollback would
+    return to, and what `tools.engine.reads.rollback_reads` read."""
     current_rev, target_rev = revision_of(deployment), revision_of(target)
-    stateful = stateful_item(deployment, labelled_claims(kube, namespace, deployment), current_rev)
+    stateful = stateful_item(deployment, reads.labelled_claims, current_rev)
     replaced = replaced_at(target, owned)
     since = replaced - MIGRATION_LEAD if replaced is not None else None
     current_template = (deployment.get("spec") or {}).get("template") or {}
     target_template = (target.get("spec") or {}).get("template") or {}
     signs = template_signs(current_template, target_template, current_rev, target_rev)
-    jobs = read_jobs(kube, namespace)
-    signs += job_signs(jobs.items if jobs is not None else [], deployment, since, now)
-    truncated = jobs is not None and jobs.truncated
-    return [migrations_item(signs, current_rev, target_rev, since, jobs is not None, truncated), stateful]
+    signs += job_signs(reads.jobs or [], deployment, since, now)
+    readable = reads.jobs is not None
+    return [migrations_item(signs, current_rev, target_rev, since, readable, reads.jobs_truncated), stateful]
 
 
 def plan_warnings(items: list[SafetyItem]) -> list[str]:
