@@ -80,3 +80,49 @@ async def test_a_server_lists_restores_declares_and_hands_off_only_what_it_could
         assert [a["tool"] for a in handoff["actions"]] == ["override_hpa", "scale_deployment"]
         assert (await call(here, "restore_measure", measure_id=measure["measure_id"]))["status"] == "pending"
         assert (await call(here, "cancel_command", token=left["token"]))["status"] == "cancelled"
+
+
+# --- cluster-scoped mitigations on a server with an allow-list ------------------------------------------------------
+
+
+def on_node(env: Env, node: str, namespace: str) -> list[str]:
+    return sorted(p["metadata"]["name"] for p in env.pods(namespace=namespace) if p["spec"].get("nodeName") == node
+                  and not p["metadata"].get("deletionTimestamp"))  # fmt: skip
+
+
+async def test_cordon_and_drain_on_an_allow_listed_server_say_what_they_do_outside_it(
+    sim_factory: Callable[..., RunningSim], tmp_path: Path
+) -> None:
+    env = make_env(sim_factory("node-failure"), tmp_path / "state")
+    [outside] = on_node(env, "node-2", "kube-system")
+    async with Client(env.server("standard", namespaces=(NS,))) as client:
+        cordon, text = await everything(client, "cordon_node", node="node-2")
+        assert cordon is not None and any(
+            "1 of them in namespaces outside this server's allow-list" in w for w in cordon["warnings"]
+        ), cordon["warnings"]
+        assert "kube-system" not in text and outside not in text
+        assert (await call(client, "cancel_command", token=cordon["token"]))["status"] == "cancelled"
+
+        refusal, text = await everything(client, "drain_node", node="node-2")
+        assert refusal is None and "include_outside_allow_list=True" in text, text
+        assert "1 pod(s) in namespaces outside this server's allow-list" in text
+        assert "kube-system" not in text and outside not in text
+        assert not env.get("nodes", "node-2", None)["spec"].get("unschedulable")
+
+        plan, done = await plan_and_confirm(
+            client, env, "drain_node", standard=True, node="node-2", include_outside_allow_list=True
+        )
+        assert any(f"kube-system/{outside}" in w and "outside this server's allow-list" in w for w in plan["warnings"])
+        assert any(c["path"] == f"pod/kube-system/{outside}" for c in plan["diff"])
+    await env.until(lambda: not on_node(env, "node-2", "kube-system") and not on_node(env, "node-2", NS))
+
+
+async def test_a_drain_planned_without_an_allow_list_is_outside_a_narrower_one(
+    sim_factory: Callable[..., RunningSim], tmp_path: Path
+) -> None:
+    env = make_env(sim_factory("node-failure"), tmp_path / "state")
+    async with Client(env.server("full")) as wide, Client(env.server("full", namespaces=(NS,))) as narrow:
+        plan = await call(wide, "drain_node", node="node-2")
+        refused = await call(narrow, "confirm_command", token=plan["token"])
+    assert refused["status"] == "outside_allow_list"
+    assert not env.get("nodes", "node-2", None)["spec"].get("unschedulable")

@@ -25,7 +25,7 @@ from incident_response.tools.k8s.quantity import human_age, memory_text, parse_q
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT
 from incident_response.tools.k8s.workloads import images_of, owned_by, revision_of, rollout_time
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.mitigate.nodes import drain_kind
+from incident_response.tools.mitigate.nodes import drain_kind, outside, pod_key
 from incident_response.tools.mitigate.scaling import current_replicas, hpa_bounds, managing_hpa, template_spec
 from incident_response.tools.playbook.rules import Action, Decision, decide
 from incident_response.tools.playbook.suspects import (
@@ -168,7 +168,8 @@ def walk_tree(
         picked_node = (picked.target or "").removeprefix("node/") if (picked.target or "").startswith("node/") else None
         node = node or (picked_node if deployment is None else None)
         if node is not None:
-            return f"node/{node}", node_tree(node_facts(deps.kube, seen, node), where)
+            facts = node_facts(deps.kube, seen, node, allowed=deps.settings.namespaces)
+            return f"node/{node}", node_tree(facts, where)
         isolate = isolate_facts(seen, deployment)
         return isolate.selector or None, isolate_tree(isolate, answers, where)
     name = deployment or target_deployment(seen, picked, action)
@@ -409,7 +410,7 @@ def canary_facts(kube: Kube, seen: Observation, pair: CanaryPair) -> CanaryFacts
     return found
 
 
-def node_facts(kube: Kube, seen: Observation, node: str) -> NodeFacts:
+def node_facts(kube: Kube, seen: Observation, node: str, *, allowed: tuple[str, ...] = ()) -> NodeFacts:
     facts = seen.facts
     state = facts.nodes.get(node)
     if state is None or not state.read:  # a node the caller names, or one the assessment did not read
@@ -439,13 +440,14 @@ def node_facts(kube: Kube, seen: Observation, node: str) -> NodeFacts:
         failing_elsewhere=[f"{p.text()} on {p.node}" for p in facts.placements if p.failing and p.node
                            and p.node not in suspects and p.component in apps][:MAX_LISTED],
     )  # fmt: skip
-    drain_room(kube, found)
+    drain_room(kube, found, allowed)
     return found
 
 
-def drain_room(kube: Kube, facts: NodeFacts) -> None:
+def drain_room(kube: Kube, facts: NodeFacts, allowed: tuple[str, ...] = ()) -> None:
     """What a drain of the node would meet, as plan_drain judges it: pods no controller recreates, and pods whose
-    replacement finds no room on another node. Left unknown when these credentials cannot read it."""
+    replacement finds no room on another node. Left unknown when these credentials cannot read it. Pods outside
+    the allow-list `allowed` are counted, not named."""
     node = facts.node
     try:
         on_node = kube.list("pods", None, field_selector=f"spec.nodeName={node}", limit=1000).items
@@ -456,7 +458,14 @@ def drain_room(kube: Kube, facts: NodeFacts) -> None:
     named = {f"{(p.get('metadata') or {}).get('namespace')}/{backends.name_of(p)}": p for p in on_node}
     kinds = {key: drain_kind(p) for key, p in named.items()}
     movers = {key: p for key, p in named.items() if kinds[key] == "evict" and not backends.terminating(p)}
-    facts.unmanaged = sorted(key for key, kind in kinds.items() if kind == "unmanaged")[:MAX_LISTED]
+    hidden = {pod_key(p) for p in outside(on_node, allowed)}
+
+    def shown(keys: list[str]) -> list[str]:
+        count = sum(key in hidden for key in keys)
+        return [k for k in keys if k not in hidden] + ([f"{count} pod(s) outside this server's allow-list"] if count
+                                                       else [])  # fmt: skip
+
+    facts.unmanaged = shown(sorted(key for key, kind in kinds.items() if kind == "unmanaged"))[:MAX_LISTED]
     free: dict[str, list[capacity.Room]] = {}
     no_room = []
     for key, pod in sorted(movers.items()):
@@ -466,7 +475,7 @@ def drain_room(kube: Kube, facts: NodeFacts) -> None:
         rooms = free.setdefault(shape, capacity.rooms(others, everywhere, spec, leaving=frozenset(named)))
         if capacity.place(rooms, capacity.spec_requests(spec), 1) < 1:
             no_room.append(key)
-    facts.movers, facts.no_room = len(movers), no_room[:MAX_LISTED]
+    facts.movers, facts.no_room = len(movers), shown(no_room)[:MAX_LISTED]
 
 
 def isolate_facts(seen: Observation, deployment: str | None) -> IsolateFacts:

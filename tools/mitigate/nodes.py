@@ -56,7 +56,19 @@ def schedulable_left(nodes: list[dict[str, Any]], excluding: str) -> list[str]:
     ]  # fmt: skip
 
 
-def plan_cordon(kube: Kube, node: str, *, restores: str | None = None, uncordon: bool = False) -> PlanDraft:
+def outside(pods: list[dict[str, Any]], allowed: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The pods in namespaces outside an allow-list (none when the list is empty: every namespace is allowed)."""
+    return [p for p in pods if allowed and (p.get("metadata") or {}).get("namespace") not in allowed]
+
+
+def pod_key(pod: dict[str, Any]) -> str:
+    return f"{(pod.get('metadata') or {}).get('namespace')}/{backends.name_of(pod)}"
+
+
+def plan_cordon(
+    kube: Kube, node: str, *, restores: str | None = None, uncordon: bool = False, allowed: tuple[str, ...] = ()
+) -> PlanDraft:
+    """`allowed`: the server's namespace allow-list; pods outside it are counted, never named."""
     found = kube.get("nodes", node)
     cordoned = bool((found.get("spec") or {}).get("unschedulable"))
     if cordoned != uncordon:
@@ -69,7 +81,10 @@ def plan_cordon(kube: Kube, node: str, *, restores: str | None = None, uncordon:
     warnings = []
     if not uncordon:
         pods = kube.list("pods", field_selector=f"spec.nodeName={node}").items
-        warnings.append(f"Pods already on {node} keep running ({len(pods)} now); use drain_node to move them away.")
+        elsewhere = len(outside(pods, allowed))
+        beyond = f", {elsewhere} of them in namespaces outside this server's allow-list" if elsewhere else ""
+        warnings.append(f"Pods already on {node} keep running ({len(pods)} now{beyond}); use drain_node to move them "
+                        "away.")  # fmt: skip
         if not schedulable_left(kube.list("nodes").items, node):
             warnings.append(f"{node} is the last schedulable node: no new pod can be scheduled anywhere after this.")
     return PlanDraft(
@@ -90,7 +105,7 @@ def plan_cordon(kube: Kube, node: str, *, restores: str | None = None, uncordon:
 def cordon_node(deps: Deps, node: Annotated[str, Field(description="Node name.")]) -> Proposal:
     """Plan cordoning a node (kubectl cordon): no new pods are scheduled on it; running pods stay. Recorded as a
     temporary measure (undo: uncordon_node). Nothing changes until the token is confirmed with confirm_command."""
-    return deps.propose(plan_cordon(deps.kube, node))
+    return deps.propose(plan_cordon(deps.kube, node, allowed=deps.settings.namespaces))
 
 
 def uncordon_node(deps: Deps, node: Annotated[str, Field(description="Node name.")]) -> Proposal:
@@ -173,20 +188,38 @@ def eviction_step(pod: dict[str, Any], context: str | None) -> Step:
     )
 
 
-def plan_drain(kube: Kube, node: str) -> PlanDraft:
+def named(pods: list[dict[str, Any]], hidden: list[dict[str, Any]]) -> str:
+    """The pods by name, except those this server may not name, which are counted."""
+    shown = sorted(pod_key(p) for p in pods if p not in hidden)
+    count = sum(p in hidden for p in pods)
+    return ", ".join(shown + ([f"{count} pod(s) outside this server's allow-list"] if count else []))
+
+
+def plan_drain(kube: Kube, node: str, *, allowed: tuple[str, ...] = (), include_outside: bool = False) -> PlanDraft:
+    """`allowed`: the server's namespace allow-list. A pod outside it is never named, and a drain that would evict
+    one is refused unless `include_outside` (the caller's explicit word): the plan then names them and records
+    their namespaces as accepted (PlanDraft.accepted_outside_allow_list)."""
     found = kube.get("nodes", node)
     context = kube.context
     on_node = kube.list("pods", field_selector=f"spec.nodeName={node}").items
+    hidden = [] if include_outside else outside(on_node, allowed)
     kinds = {backends.name_of(p): drain_kind(p) for p in on_node}
-    unmanaged = sorted(f"{p['metadata'].get('namespace')}/{n}" for p in on_node if kinds[(n := backends.name_of(p))]
-                       == "unmanaged")  # fmt: skip
+    unmanaged = [p for p in on_node if kinds[backends.name_of(p)] == "unmanaged"]
     if unmanaged:
         raise errors.InvalidArgument(
-            f"node {node} runs pods no controller would recreate ({', '.join(unmanaged)}); evicting them deletes "
+            f"node {node} runs pods no controller would recreate ({named(unmanaged, hidden)}); evicting them deletes "
             "them for good (kubectl drain refuses without --force). Move or delete them deliberately first"
         )
     movers = [p for p in on_node if kinds[backends.name_of(p)] == "evict" and not backends.terminating(p)]
-    skipped = sorted(n for n, k in kinds.items() if k == "daemonset")
+    beyond = outside(movers, allowed)
+    if beyond and not include_outside:
+        raise errors.InvalidArgument(
+            f"draining node {node} would also evict {len(beyond)} pod(s) in namespaces outside this server's "
+            f"allow-list ({', '.join(allowed)}); nothing was planned. Pass include_outside_allow_list=True to plan "
+            "evicting them too (the plan then names them for the human to approve), or use cordon_node to keep new "
+            "pods off the node without evicting any"
+        )
+    skipped = named([p for p in on_node if kinds[backends.name_of(p)] == "daemonset"], hidden)
     nodes = [n for n in kube.list("nodes").items if backends.name_of(n) != node]
     leaving = {f"{p['metadata'].get('namespace')}/{backends.name_of(p)}" for p in on_node}
     placement = []
@@ -205,7 +238,10 @@ def plan_drain(kube: Kube, node: str) -> PlanDraft:
     if any("NO ROOM" in p for p in placement):
         warnings.append("Some replacements would stay Pending: " + "; ".join(p for p in placement if "NO ROOM" in p))
     if skipped:
-        warnings.append(f"DaemonSet pods stay (kubectl --ignore-daemonsets): {', '.join(skipped)}.")
+        warnings.append(f"DaemonSet pods stay (kubectl --ignore-daemonsets): {skipped}.")
+    if beyond:
+        warnings.append(f"Evicts {len(beyond)} pod(s) in namespaces outside this server's allow-list "
+                        f"(include_outside_allow_list=True): {named(beyond, [])}.")  # fmt: skip
     steps = [] if (found.get("spec") or {}).get("unschedulable") else [cordon_step(node, context, on=True)]
     steps += [eviction_step(p, context) for p in movers]
     if not steps:
@@ -236,17 +272,25 @@ def plan_drain(kube: Kube, node: str) -> PlanDraft:
         preconditions=preconditions,
         warnings=warnings,
         temporary=True,
+        accepted_outside_allow_list=sorted({str(p["metadata"]["namespace"]) for p in beyond}),
     )
 
 
-def drain_node(deps: Deps, node: Annotated[str, Field(description="Node name.")]) -> Proposal:
+def drain_node(
+    deps: Deps,
+    node: Annotated[str, Field(description="Node name.")],
+    include_outside_allow_list: Annotated[
+        bool,
+        Field(
+            description="On a server started with --namespace: also evict the node's pods in other namespaces "
+            "(refused without it). Only when the human agrees to move pods this server otherwise leaves alone."
+        ),
+    ] = False,
+) -> Proposal:
     """Plan draining a node (kubectl drain --ignore-daemonsets --delete-emptydir-data): cordon, then evict its pods
     honouring PodDisruptionBudgets so they move elsewhere. Destructive: says which pods move and whether they fit.
+    On a server with a namespace allow-list it refuses to evict pods outside it unless include_outside_allow_list.
     Nothing changes until the token is confirmed with confirm_command."""
-    draft = plan_drain(deps.kube, check_name(node, "node"))
-    outside = sorted(
-        {p.namespace for p in draft.preconditions if p.namespace and not deps.namespace_allowed(p.namespace)}
-    )
-    if outside:
-        raise errors.NamespaceNotAllowed(outside[0], deps.settings.namespaces)
+    draft = plan_drain(deps.kube, check_name(node, "node"), allowed=deps.settings.namespaces,
+                       include_outside=include_outside_allow_list)  # fmt: skip
     return deps.propose(draft)
