@@ -1,4 +1,4 @@
-"""The mitigation planners of issue 5 and the temporary-measure tools, in the order the server lists them.
+"""The mitigation planners and the temporary-measure tools, in the order the server lists them.
 
 Every planner only reads and dry-runs; the cluster changes only through confirm_command (their annotations come
 from server/catalog.py: kind "plan").

@@ -15,7 +15,7 @@ from incident_response.tools.assess.namespace import (
     MAX_LISTED_ROLLOUTS,
     MAX_NODES_READ,
     build_assessment,
-    observe,
+    observe_namespace,
 )
 from incident_response.tools.core import errors
 from incident_response.tools.decide.evaluate import scale_facts
@@ -82,7 +82,7 @@ def test_scaling_sends_to_a_rollback_only_when_an_earlier_revision_is_kept() -> 
         rs = replicaset(name, f"h{revision}", revision=revision, image=f"shop/{name}:{revision}")
         rs["metadata"]["creationTimestamp"] = stamp(age)
         kube.put("replicasets", rs)
-    seen = observe(kube, "shop")
+    seen = observe_namespace(kube, "shop")
     assert scale_facts(kube, seen, "web").recently_rolled_out
     assert not scale_facts(kube, seen, "fresh").recently_rolled_out
 
@@ -97,7 +97,7 @@ def test_scaling_a_new_canary_sends_to_its_rollback_which_pulls_it() -> None:
         rs["metadata"]["creationTimestamp"] = stamp(timedelta(minutes=5 if role == "canary" else 60 * 24))
         kube.put("replicasets", rs)
     kube.put("services", service("web", {"app": "web"}))
-    seen = observe(kube, "shop")
+    seen = observe_namespace(kube, "shop")
     assert scale_facts(kube, seen, "web-canary").recently_rolled_out
     assert not scale_facts(kube, seen, "web-stable").recently_rolled_out
 
@@ -112,7 +112,7 @@ def test_vertical_scaling_names_the_container_that_ran_out_of_memory() -> None:
     kube.put("deployments", web)
     statuses = [container_status("web"), container_status("proxy", restarts=3, last_terminated="OOMKilled")]
     kube.put("pods", pod("web-1", deployment="web", containers=statuses))
-    facts = scale_facts(kube, observe(kube, "shop"), "web")
+    facts = scale_facts(kube, observe_namespace(kube, "shop"), "web")
     assert facts.oom_pods == ["web-1"]
     assert (facts.container, facts.memory_limit, facts.suggested_memory_limit) == ("proxy", "128Mi", "256Mi")
 
@@ -158,7 +158,7 @@ def test_the_node_of_the_failing_pods_is_read_and_blamed_when_not_ready() -> Non
     web_across_nodes(kube)
     for n in (1, 2, 3):
         kube.put("nodes", node(f"node-{n}", ready=n != 2))
-    seen = observe(kube, "shop")
+    seen = observe_namespace(kube, "shop")
     assert kube.node_gets == ["node-2"], "only the nodes hosting failing pods are read"
     assert seen.facts.nodes["node-2"].problems == ["Ready=False"]
     assessment = build_assessment(kube, "shop")
@@ -171,7 +171,7 @@ def test_an_unreadable_node_is_judged_by_its_pods_events_and_overdue_deletions()
     reported = event("NodeNotReady", "Node is not ready", involved="web-2")
     reported["lastTimestamp"] = stamp(timedelta(minutes=3))
     kube.put("events", reported)
-    seen = observe(kube, "shop")
+    seen = observe_namespace(kube, "shop")
     assert "nodes" in seen.unreadable
     assert seen.facts.nodes["node-2"].problems == ["NodeNotReady events about its pods"]
     assert build_assessment(kube, "shop").decision.target == "node/node-2"
@@ -180,7 +180,7 @@ def test_an_unreadable_node_is_judged_by_its_pods_events_and_overdue_deletions()
     web_across_nodes(quiet)
     stuck = quiet.objects[("pods", "shop", "web-2")]
     stuck["metadata"]["deletionTimestamp"] = stamp(timedelta(minutes=10))
-    assert observe(quiet, "shop").facts.nodes["node-2"].problems == [
+    assert observe_namespace(quiet, "shop").facts.nodes["node-2"].problems == [
         "pods there are past their deletion time (its kubelet does not answer)"
     ]
 
@@ -199,6 +199,6 @@ def test_node_reads_are_capped() -> None:
         kube.put("nodes", node(f"node-{n}"))
         kube.put("pods", pod(f"web-{n}", deployment="web", node=f"node-{n}",
                              containers=[container_status("web", ready=False)]))  # fmt: skip
-    seen = observe(kube, "shop")
+    seen = observe_namespace(kube, "shop")
     assert len(kube.node_gets) == MAX_NODES_READ
     assert sum(1 for state in seen.facts.nodes.values() if not state.read) == 3

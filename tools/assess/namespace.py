@@ -217,7 +217,7 @@ def read_nodes(
     return states
 
 
-def observe(kube: Kube, namespace: str) -> Observation:
+def observe_namespace(kube: Kube, namespace: str) -> Observation:
     """Read the namespace once (pods, deployments, ReplicaSets, Services, HPAs, metrics, Warning events, and the
     nodes its failing pods run on) and shape the facts the playbook's decisions are made on."""
     now = datetime.now(UTC)
@@ -401,7 +401,7 @@ def record_decision(deps: Deps, namespace: str, decision: Decision) -> None:
 
 def build_assessment(kube: Kube, namespace: str) -> Assessment:
     """The assessment itself: reads only, records nothing (incident_handoff uses it as it stands now)."""
-    seen = observe(kube, namespace)
+    seen = observe_namespace(kube, namespace)
     decision = decide(seen.facts)
     rows = seen.rows
     problems = [row for row in rows if row.problem]

@@ -26,7 +26,7 @@ from incident_response.tools.playbook.recovery_checks import (
     CheckResult,
     PodFacts,
     RecoveryCheck,
-    Verdict,
+    RecoveryVerdict,
     endpoints_check,
     pod_facts,
     pods_check,
@@ -56,7 +56,7 @@ class Mitigation(BaseModel):
 class RecoveryReport(ToolResult):
     namespace: str
     deployment: str
-    verdict: Verdict = Field(
+    verdict: RecoveryVerdict = Field(
         description="DEGRADED: a check failed, act again. RECOVERING: nothing failing, stability not proven yet "
         "(call again at recheck_at). RECOVERED: every check passed and the state has held for the whole window."
     )

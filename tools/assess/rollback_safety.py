@@ -42,7 +42,7 @@ from incident_response.tools.playbook.rollback_checks import (
 
 __all__ = ["RollbackSafety", "SafetyItem", "check_rollback_safety"]
 
-Verdict = Literal["CLEAR", "CHECK_FIRST", "BLOCKED"]
+SafetyVerdict = Literal["CLEAR", "CHECK_FIRST", "BLOCKED"]
 
 # A revision that served less than this before being replaced has not shown it is good.
 KNOWN_GOOD_SECONDS = 3600
@@ -67,7 +67,7 @@ class RollbackSafety(ToolResult):
     target_images: list[str]
     current_rolled_out: str | None = Field(description="How long ago the current revision started rolling out: 7m.")
     recent_rollout: bool | None = Field(description="Within the playbook's 2-hour window for blaming a deploy.")
-    verdict: Verdict = Field(
+    verdict: SafetyVerdict = Field(
         description="BLOCKED: a check found a reason not to roll back; CHECK_FIRST: a warning needs a human answer; "
         "CLEAR: nothing found (still ask questions_for_human: migrations are never provably absent)."
     )
@@ -90,7 +90,7 @@ class Observed:
     now: datetime
 
 
-def observe(kube: Kube, namespace: str, name: str) -> Observed:
+def observe_rollback(kube: Kube, namespace: str, name: str) -> Observed:
     deployment = kube.get("deployments", name, namespace)
     selector = deployment_selector(deployment)
     listed = kube.list("replicasets", namespace, label_selector=selector).items
@@ -370,7 +370,7 @@ def helm_note(namespace: str, name: str, release: str) -> str:
 # --- verdict ----------------------------------------------------------------------------------------------------
 
 
-def verdict_of(items: list[SafetyItem]) -> Verdict:
+def verdict_of(items: list[SafetyItem]) -> SafetyVerdict:
     statuses = {item.status for item in items}
     if "blocking" in statuses:
         return "BLOCKED"
@@ -378,7 +378,7 @@ def verdict_of(items: list[SafetyItem]) -> Verdict:
 
 
 def next_step_of(
-    verdict: Verdict, items: list[SafetyItem], namespace: str, name: str, target: int | None, paused: bool
+    verdict: SafetyVerdict, items: list[SafetyItem], namespace: str, name: str, target: int | None, paused: bool
 ) -> str:
     call = f"rollback_deployment(namespace={namespace!r}, deployment={name!r}, to_revision={target})"
     if verdict == "BLOCKED":
@@ -430,7 +430,7 @@ def check_rollback_safety(
 ) -> RollbackSafety:
     """Run the pre-rollback safety checks for a deployment (previous revision kept and known good, images pullable,
     migrations, state) and answer CLEAR, CHECK_FIRST or BLOCKED. Use it before rollback_deployment. Reads only."""
-    return safety_of(deps.kube, namespace, observe(deps.kube, namespace, deployment), to_revision)
+    return safety_of(deps.kube, namespace, observe_rollback(deps.kube, namespace, deployment), to_revision)
 
 
 def safety_of(kube: Kube, namespace: str, seen: Observed, to_revision: int | None) -> RollbackSafety:

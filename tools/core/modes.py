@@ -1,5 +1,5 @@
-"""The safety modes (design.md §4), and which of two is stricter. Its own module: plans record the mode they were
-made in, and the plan model must not depend on the server's wiring.
+"""The safety modes (safe, standard, full), and which of two is stricter. Its own module: plans record the mode they
+were made in, and the plan model must not depend on the server's wiring.
 
 Layer: tools.core.
 """

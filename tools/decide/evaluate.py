@@ -15,7 +15,7 @@ from pydantic import Field
 
 from incident_response.tools.assess import rollback_safety
 from incident_response.tools.assess.hpas import hpa_row
-from incident_response.tools.assess.namespace import Observation, observe
+from incident_response.tools.assess.namespace import Observation, observe_namespace
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
@@ -41,15 +41,15 @@ from incident_response.tools.playbook.trees import (
     STEP_FACTOR,
     Alternative,
     Answers,
+    Conclusion,
     Elsewhere,
     Hpa,
     IsolateFacts,
-    Outcome,
     RollbackFacts,
     SafetyCheck,
     ScaleFacts,
     TreeStep,
-    Verdict,
+    TreeVerdict,
     Walk,
     isolate_tree,
     proposed_replicas,
@@ -71,7 +71,7 @@ class DecisionEvaluation(ToolResult):
         description="What the action is about: deployment/NAME, node/NAME, or the culprit's selector."
     )
     steps: list[TreeStep] = Field(description="The tree's questions in order, each with its answer and source.")
-    verdict: Verdict
+    verdict: TreeVerdict
     alternative: Alternative | None = Field(description="With TRY_INSTEAD or FIX_FIRST: the action to consider.")
     question: str | None = Field(description="With NEEDS_ANSWER: the question to put to the human.")
     answer_with: str | None = Field(description="With NEEDS_ANSWER: the argument to call again with (true/false).")
@@ -86,7 +86,7 @@ ActionArg = Annotated[
     Literal["ROLLBACK", "SCALE", "ISOLATE"] | None,
     Field(description="The tree to walk; default the action assess_namespace picks for the namespace."),
 ]
-HumanAnswer = Annotated[bool | None, Field(description="Only the human knows; leave unset until they answered.")]
+HumanOnly = Annotated[bool | None, Field(description="Only the human knows; leave unset until they answered.")]
 
 
 def evaluate_decision(
@@ -131,7 +131,7 @@ def evaluate_decision(
             "node= goes with action=ISOLATE (cordon and drain the node) and without deployment=; to evaluate a "
             "deployment, leave node unset"
         )
-    seen = observe(deps.kube, namespace)
+    seen = observe_namespace(deps.kube, namespace)
     picked = decide(seen.facts)
     if deployment is not None and seen.deployment(deployment) is None:
         listed = sorted(str((d.get("metadata") or {}).get("name")) for d in seen.deployments)
@@ -163,7 +163,7 @@ def walk_tree(
         hint = "; name a deployment to walk a tree for it anyway" if action != "NONE" else ""
         if action == "NONE" and deployment is not None:
             hint = f"; pass action=ROLLBACK, SCALE or ISOLATE to walk a tree for deployment {deployment} anyway"
-        return None, Walk().end(Outcome(verdict="NOTHING_TO_DO", reason=picked.reason + hint))
+        return None, Walk().end(Conclusion(verdict="NOTHING_TO_DO", reason=picked.reason + hint))
     if action == "ISOLATE":
         picked_node = (picked.target or "").removeprefix("node/") if (picked.target or "").startswith("node/") else None
         node = node or (picked_node if deployment is None else None)
@@ -187,8 +187,8 @@ def walk_tree(
 
 
 def shaped(
-    namespace: str, action: Action, by_caller: bool, target: str | None, walk: Walk, outcome: Outcome, picked: Decision,
-    unreadable: list[str],
+    namespace: str, action: Action, by_caller: bool, target: str | None, walk: Walk, outcome: Conclusion,
+    picked: Decision, unreadable: list[str],
 ) -> DecisionEvaluation:  # fmt: skip
     head = f"{action} {target}" if target else action
     verdict = outcome.verdict + (f" {outcome.alternative}" if outcome.alternative else "")
@@ -289,7 +289,7 @@ def safety_reads(kube: Kube, seen: Observation, deploy: dict[str, Any]) -> rollb
     """check_rollback_safety's reads, reusing the namespace read's deployment, ReplicaSets and pods (read afresh only
     when that read left pods out)."""
     if seen.fetched.truncated:
-        return rollback_safety.observe(kube, seen.namespace, backends.name_of(deploy))
+        return rollback_safety.observe_rollback(kube, seen.namespace, backends.name_of(deploy))
     selector = labels.from_spec((deploy.get("spec") or {}).get("selector"))
     pods = [pod for pod in seen.pods if labels.matches(selector, labels.labels_of(pod))]
     return rollback_safety.observed_with(kube, seen.namespace, deploy, seen.replicasets, pods)

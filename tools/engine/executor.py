@@ -1,6 +1,6 @@
 """Running a plan's steps through the Kube seam, and re-reading what a plan depended on.
 
-Outcome rules (design.md §4): a definite refusal from the API (4xx, or the request never left) means the step
+Outcome rules: a definite refusal from the API (4xx, or the request never left) means the step
 `failed` and changed nothing; a lost answer, or a 5xx on a write (the server may have applied part of it), means
 `unknown`. Success is only reported when the API answered 2xx for the write. A plan whose step failed after earlier
 steps were applied is `partial`: the answer names what was applied and how to undo just that.
@@ -20,7 +20,7 @@ from incident_response.tools.engine.plan import (
     KubeWrite,
     Precondition,
     Step,
-    observe,
+    pointed_values,
     resolve,
     seal_digest,
     sealed_refs,
@@ -28,8 +28,8 @@ from incident_response.tools.engine.plan import (
 )
 from incident_response.tools.kube.client import Kube
 
-Outcome = Literal["succeeded", "failed", "unknown"]
-PlanOutcome = Literal["succeeded", "failed", "partial", "unknown"]
+StepStatus = Literal["succeeded", "failed", "unknown"]
+Outcome = Literal["succeeded", "failed", "partial", "unknown"]
 
 
 class ExecRunner(Protocol):
@@ -115,14 +115,14 @@ def write(kube: Kube, action: KubeWrite) -> dict[str, Any]:
     return {}
 
 
-def classify(error: errors.IncidentError) -> Outcome:
+def classify(error: errors.IncidentError) -> StepStatus:
     """Did a failed write possibly change something?"""
     if isinstance(error, errors.OutcomeUnknown | errors.ServerError | errors.Timeout):
         return "unknown"
     return "failed"
 
 
-def run_step(kube: Kube, step: Step, runner: ExecRunner | None) -> tuple[Outcome, str | None, dict[str, Any] | None]:
+def run_step(kube: Kube, step: Step, runner: ExecRunner | None) -> tuple[StepStatus, str | None, dict[str, Any] | None]:
     """(outcome, detail, the API's answer). `runner` runs ExecRun actions; None means it cannot run here."""
     action = step.action
     try:
@@ -137,10 +137,10 @@ def run_step(kube: Kube, step: Step, runner: ExecRunner | None) -> tuple[Outcome
 
 def run_steps(
     kube: Kube, steps: list[Step], runner: ExecRunner | None
-) -> tuple[Outcome, list[StepOutcome], list[dict[str, Any]]]:
+) -> tuple[StepStatus, list[StepOutcome], list[dict[str, Any]]]:
     """Run steps in order until one does not succeed (the rest are skipped): (outcome, each step's, API answers)."""
     outcomes: list[StepOutcome] = []
-    status: Outcome = "succeeded"
+    status: StepStatus = "succeeded"
     answers: list[dict[str, Any]] = []
     for step in steps:
         if status != "succeeded":
@@ -171,10 +171,10 @@ def observe_after(kube: Kube, preconditions: list[Precondition], answers: list[d
             None,
         )
         if answer is not None:
-            after[key] = observe(pre, answer)
+            after[key] = pointed_values(pre, answer)
             continue
         try:
-            after[key] = observe(pre, read_precondition(kube, pre).found)
+            after[key] = pointed_values(pre, read_precondition(kube, pre).found)
         except errors.IncidentError as e:
             after[key] = {"error": str(e)}
     return after
@@ -183,11 +183,11 @@ def observe_after(kube: Kube, preconditions: list[Precondition], answers: list[d
 class Report:
     """What a run of steps did, in the words the answer needs: which applied, which did not, and the undo."""
 
-    def __init__(self, steps: list[Step], status: Outcome, outcomes: list[StepOutcome]) -> None:
+    def __init__(self, steps: list[Step], status: StepStatus, outcomes: list[StepOutcome]) -> None:
         ran = list(zip(steps, outcomes, strict=True))
         self.applied = [step for step, o in ran if o.status == "succeeded"]
         self.stopped = next(((step, o) for step, o in ran if o.status in ("failed", "unknown")), None)
-        self.status: PlanOutcome = "partial" if status == "failed" and self.applied else status
+        self.status: Outcome = "partial" if status == "failed" and self.applied else status
         undos = [step.undo_command for step in reversed(self.applied) if step.undo_command]
         self.undo = " && ".join(undos) or None
         self.irreversible = [step.description for step in self.applied if not step.undo_command]

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.plan import Change, Drift, Precondition, Risk, Target
 
-Status = Literal[
+CommandStatus = Literal[
     "blocked", "pending", "approved", "awaiting_approval", "succeeded", "failed", "partial", "unknown", "stale",
     "denied", "expired", "cancelled", "used", "unknown_token", "refused", "wrong_cluster", "outside_allow_list",
 ]  # fmt: skip
@@ -48,7 +48,7 @@ class CommandResult(ToolResult):
     """What confirm/approve/deny/cancel answer. `status` says what happened to the token."""
 
     summary: str = ""
-    status: Status
+    status: CommandStatus
     token: str
     message: str
     command: str | None = None

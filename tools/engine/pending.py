@@ -36,7 +36,7 @@ from incident_response.tools.engine.executor import (
     run_steps,
 )
 from incident_response.tools.engine.journal import CommandRow, Journal, claimer, claimer_gone
-from incident_response.tools.engine.outcomes import CommandResult, HumanAnswer, Proposal, Status, StepOutcome
+from incident_response.tools.engine.outcomes import CommandResult, CommandStatus, HumanAnswer, Proposal, StepOutcome
 from incident_response.tools.engine.plan import (
     Change,
     KubeWrite,
@@ -44,16 +44,23 @@ from incident_response.tools.engine.plan import (
     PlanDraft,
     drift,
     fingerprint,
-    observe,
+    pointed_values,
     seal_digests,
 )
 from incident_response.tools.kube.client import Kube
 
 # The answer models live in tools.engine.outcomes; they are re-exported here so callers import the engine in one place.
 __all__ = [
-    "DEFAULT_TTL", "CommandResult", "HumanAnswer", "PendingEngine", "Proposal", "Status", "StepOutcome", "new_token",
+    "DEFAULT_TTL",
+    "CommandResult",
+    "CommandStatus",
+    "HumanAnswer",
+    "PendingEngine",
+    "Proposal",
+    "StepOutcome",
+    "new_token",
     "utcnow",
-]  # fmt: skip
+]
 
 DEFAULT_TTL = timedelta(minutes=15)
 LIVE = ("pending", "approved")
@@ -278,7 +285,7 @@ class PendingEngine:
         if self._expire_if_due(row):
             row = self.journal.command(token) or row
         base = _answer(token, cmd, row)
-        messages: dict[str, tuple[Status, str]] = {
+        messages: dict[str, tuple[CommandStatus, str]] = {
             "expired": (
                 "expired",
                 f"This plan expired at {cmd.expires_at.isoformat()} without running; plan it again.",
@@ -341,7 +348,7 @@ class PendingEngine:
         )  # fmt: skip
         if not won:
             return self._refusal(token) or self.decide(token, answer)
-        status: Status = "approved" if answer.approved else "denied"
+        status: CommandStatus = "approved" if answer.approved else "denied"
         return CommandResult(
             status=status,
             token=token,
@@ -478,7 +485,9 @@ class PendingEngine:
                     "The token is still valid; confirm again once the API answers.",
                     **base,
                 )
-            before = {r.pre.name or r.pre.label_selector or r.pre.resource: observe(r.pre, r.found) for r in reads}
+            before = {
+                r.pre.name or r.pre.label_selector or r.pre.resource: pointed_values(r.pre, r.found) for r in reads
+            }
             changes = [d for r in reads for d in drift(r.pre, r.found)] + resealed
             if changes:
                 what = "; ".join(d.describe() for d in changes)

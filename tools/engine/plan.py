@@ -97,13 +97,13 @@ class ExecRun(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)
 
 
-Action = Annotated[KubeWrite | ExecRun, Field(discriminator="kind")]
+StepAction = Annotated[KubeWrite | ExecRun, Field(discriminator="kind")]
 
 
 class Step(BaseModel):
     description: str
     command: str = Field(description="The exact command line a human would type for this step.")
-    action: Action
+    action: StepAction
     undo_command: str | None = None
 
 
@@ -219,7 +219,7 @@ def _sort_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def observe(pre: Precondition, found: dict[str, Any] | list[dict[str, Any]] | None) -> dict[str, Any]:
+def pointed_values(pre: Precondition, found: dict[str, Any] | list[dict[str, Any]] | None) -> dict[str, Any]:
     """Read the precondition's pointers from an object (or list of items) as they are now."""
     if found is None:
         return {}
@@ -245,7 +245,7 @@ def precondition(
         label_selector=label_selector,
         expect=dict.fromkeys(paths),
     )
-    pre.expect = observe(pre, found)
+    pre.expect = pointed_values(pre, found)
     return pre
 
 
@@ -254,7 +254,7 @@ def drift(pre: Precondition, found: dict[str, Any] | list[dict[str, Any]] | None
     base = {"resource": pre.resource, "namespace": pre.namespace, "name": pre.name}
     if found is None:
         return [Drift(**base, path="", planned="exists", now="absent")]
-    now = observe(pre, found)
+    now = pointed_values(pre, found)
     return [
         Drift(**base, path=path, planned=planned, now=now[path])
         for path, planned in pre.expect.items()

@@ -9,11 +9,13 @@ Layer: tools.engine.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incident_response.tools.core import errors
 from incident_response.tools.k8s.workloads import app_selectors
-from incident_response.tools.kube.client import Kube
+
+if TYPE_CHECKING:  # the playbook imports RollbackReads from here and must not load the client seam
+    from incident_response.tools.kube.client import Kube
 
 MAX_CLAIMS_READ = 32
 MAX_JOBS_READ = 500

@@ -22,11 +22,11 @@ from incident_response.tools.engine.scope import Scope
 from incident_response.tools.incident.handoff import incident_handoff
 from incident_response.tools.playbook.declaration import (
     SEVERITY_HELP,
+    DeclarationResult,
+    DeclaredStatus,
     IncidentInfo,
-    Outcome,
     Request,
     Severity,
-    Status,
     amend,
     info,
     one_line,
@@ -44,7 +44,7 @@ RECENT_INCIDENTS = 5
 
 
 class Declaration(ToolResult):
-    outcome: Outcome = Field(
+    outcome: DeclarationResult = Field(
         description="declared: a new incident; adopted: the untitled open incident was declared, its timeline kept; "
         "updated: fields or status changed; unchanged: the call asked for what was already recorded."
     )
@@ -111,7 +111,7 @@ def declare_incident(
         ),
     ] = None,
     status: Annotated[
-        Status | None,
+        DeclaredStatus | None,
         Field(
             description="With incident_id: 'stabilized' once the service is back and holding (the handoff's "
             "stabilization time), 'active' if it degrades again, 'resolved' to close it so the next incident "
@@ -153,7 +153,7 @@ def declare_incident(
     )
 
 
-def result(deps: Deps, outcome: Outcome, row: IncidentRow, changes: list[str]) -> Declaration:
+def result(deps: Deps, outcome: DeclarationResult, row: IncidentRow, changes: list[str]) -> Declaration:
     closing = row.status in ("stabilized", "resolved")
     warnings = measures_in_place(deps.journal, row.id, deps.scope()) if closing else []
     severity = f" {row.severity}" if row.severity else ""

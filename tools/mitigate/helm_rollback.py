@@ -1,7 +1,7 @@
 """rollback_helm_release: plan `helm rollback`, validated from helm's release Secrets; the helm binary runs it.
 
 Validation reads the same records `helm history` does (tools.assess.helm decodes them in memory; values and manifests
-never leave). Revision choice is helm's (action/rollback.go): without one, the latest revision minus one; the
+never leave). Revision choice is helm's own: without one, the latest revision minus one; the
 target must exist. We also refuse the deployed revision itself (nothing to roll back) and a release with an
 operation in progress (helm would refuse it too).
 

@@ -1,6 +1,6 @@
 """rollback_deployment: plan `kubectl rollout undo` as a pending command, with the exact API write kubectl sends.
 
-kubectl (rollback.go) reads the Deployment and its ReplicaSets, picks the target revision's ReplicaSet, and sends
+kubectl's `rollout undo` reads the Deployment and its ReplicaSets, picks the target revision's ReplicaSet, and sends
 one JSON patch: replace `/spec/template` with the ReplicaSet's template minus `pod-template-hash`, and replace
 `/metadata/annotations` with the Deployment's controller annotations plus the ReplicaSet's other annotations. We
 send the same two operations, preceded by `test` ops on the uid and generation, so the write itself refuses a

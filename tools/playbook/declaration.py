@@ -38,8 +38,8 @@ from incident_response.tools.engine.journal import IncidentRow, IncidentStatus
 
 Severity = Literal["SEV1", "SEV2", "SEV3", "SEV4"]
 SEVERITIES: tuple[Severity, ...] = ("SEV1", "SEV2", "SEV3", "SEV4")
-Status = Literal["active", "stabilized", "resolved"]
-Outcome = Literal["declared", "adopted", "updated", "unchanged"]
+DeclaredStatus = Literal["active", "stabilized", "resolved"]
+DeclarationResult = Literal["declared", "adopted", "updated", "unchanged"]
 # Every tool call lands on an open incident, so an untitled one opened by a quiet look around days ago stays open;
 # declaring silently over it would hand that old activity off as this incident's.
 STALE_UNTITLED = 2 * 3600
@@ -72,7 +72,7 @@ class Request:
     severity: Severity | None = None
     namespace: str | None = None
     incident_id: str | None = None
-    status: Status | None = None
+    status: DeclaredStatus | None = None
     note: str | None = None
 
 
@@ -80,7 +80,7 @@ class Request:
 class Amendment:
     """What `amend` decided: `after` replaces `before` (None: insert a new incident), with its timeline events."""
 
-    outcome: Outcome
+    outcome: DeclarationResult
     before: IncidentRow | None
     after: IncidentRow
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -213,7 +213,7 @@ def _declare(request: Request, untitled: IncidentRow | None, now: float) -> Amen
         values["namespace"] = request.namespace
     if untitled is None:
         after = IncidentRow(id="", opened_at=now, **values)
-        outcome: Outcome = "declared"
+        outcome: DeclarationResult = "declared"
         changes = [f"declared {request.title!r} as {request.severity}"]
     else:
         after = untitled.model_copy(update=values)

@@ -17,7 +17,7 @@ from incident_response.tools.playbook.handoff_models import (
     MAX_EVIDENCE_LINES,
     MAX_HYPOTHESES,
     MAX_QUESTIONS,
-    Action,
+    ActionTaken,
     DeploymentState,
     Hypothesis,
 )
@@ -57,7 +57,7 @@ def decision_statement(action: str, target: str | None, next_tool: str | None, n
     return DECISION_SAYS[action].format(target=target, namespace=namespace)
 
 
-def target_name(action: Action) -> str:
+def target_name(action: ActionTaken) -> str:
     return action.target.split(" ", 1)[0].partition("/")[2]
 
 
@@ -99,7 +99,7 @@ class RecordedDecision:
 
 
 def hypotheses(
-    actions: list[Action],
+    actions: list[ActionTaken],
     states: list[DeploymentState],
     bad: list[BadRevision],
     facts: ClusterFacts,
@@ -174,7 +174,7 @@ def open_questions(
     incident: IncidentRow,
     namespace: str,
     states: list[DeploymentState],
-    actions: list[Action],
+    actions: list[ActionTaken],
     measures: list[Measure],
     bad: list[BadRevision],
     decision: Decision | None,

@@ -20,7 +20,7 @@ from incident_response.tools.playbook.handoff_models import (
     MAX_TEXT,
     MAX_TIMELINE,
     TIMELINE_HEAD,
-    Action,
+    ActionTaken,
     DeploymentState,
     TimelineEntry,
     TimePoint,
@@ -179,9 +179,9 @@ def capped_timeline(entries: list[TimelineEntry]) -> tuple[list[TimelineEntry], 
 # --- actions and the revisions they replaced ----------------------------------------------------------------------
 
 
-def action_of(row: CommandRow) -> Action:
+def action_of(row: CommandRow) -> ActionTaken:
     plan, result = row.plan, row.result or {}
-    return Action(
+    return ActionTaken(
         tool=row.tool, target=target_text(plan), command=clean(first_line(str(plan.get("command") or "")), 600),
         result=row.state, ran=row.state in RAN,
         message=clean(result["message"]) if result.get("message") else None,
@@ -235,7 +235,7 @@ def start_time(incident: IncidentRow, facts: ClusterFacts, bad: list[BadRevision
     return TimePoint(at=stamp(incident.opened_at), basis="first tool call recorded (never declared)")
 
 
-def stabilization(incident: IncidentRow, actions: list[Action], states: list[DeploymentState]) -> TimePoint | None:
+def stabilization(incident: IncidentRow, actions: list[ActionTaken], states: list[DeploymentState]) -> TimePoint | None:
     if incident.stabilized_at is not None:
         return TimePoint(at=stamp(incident.stabilized_at), basis="declared stabilized")
     verdicts = [s.verdict for s in states]

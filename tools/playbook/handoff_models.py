@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from incident_response.tools.core.models import ToolResult, Truncation
 from incident_response.tools.engine.measures import Measure
 from incident_response.tools.playbook.declaration import IncidentInfo
-from incident_response.tools.playbook.recovery_checks import RecoveryCheck, Verdict
+from incident_response.tools.playbook.recovery_checks import RecoveryCheck, RecoveryVerdict
 
 MAX_TIMELINE = 40
 TIMELINE_HEAD = MAX_TIMELINE // 4  # a capped timeline keeps this many of its oldest entries, then the newest
@@ -47,7 +47,7 @@ class TimelineEntry(BaseModel):
     text: str
 
 
-class Action(BaseModel):
+class ActionTaken(BaseModel):
     tool: str
     target: str = Field(description="kind/name -n namespace.")
     command: str
@@ -68,7 +68,7 @@ class Action(BaseModel):
 
 class DeploymentState(BaseModel):
     deployment: str
-    verdict: Verdict | None = Field(description="verify_recovery's verdict; None when it could not be read.")
+    verdict: RecoveryVerdict | None = Field(description="verify_recovery's verdict; None when it could not be read.")
     summary: str
     checks: list[RecoveryCheck]
     stable_since: datetime | None = None
@@ -105,9 +105,9 @@ class Handoff(ToolResult):
     ongoing: bool
     timeline: list[TimelineEntry] = Field(description=f"Oldest first, at most {MAX_TIMELINE}.")
     timeline_truncation: Truncation
-    actions: list[Action]
+    actions: list[ActionTaken]
     current_state: list[DeploymentState]
-    overall_verdict: Verdict | Literal["UNKNOWN"] = Field(description="The worst verdict over the deployments.")
+    overall_verdict: RecoveryVerdict | Literal["UNKNOWN"] = Field(description="The worst verdict over the deployments.")
     temporary_measures: list[Measure]
     hypotheses: list[Hypothesis]
     evidence: Evidence

@@ -27,7 +27,7 @@ from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage
 from incident_response.tools.k8s.workloads import RolloutProgress
 
 CheckName = Literal["pods", "endpoints", "warnings", "resources", "restarts"]
-Verdict = Literal["RECOVERED", "RECOVERING", "DEGRADED"]
+RecoveryVerdict = Literal["RECOVERED", "RECOVERING", "DEGRADED"]
 
 MAX_EVIDENCE = 10
 MAX_EVIDENCE_CHARS = 240
@@ -399,7 +399,7 @@ def verdict_of(
     now: datetime,
     window: timedelta,
     blocked: Sequence[str] = (),
-) -> tuple[Verdict, datetime | None]:
+) -> tuple[RecoveryVerdict, datetime | None]:
     """(verdict, when to check again). Any failed check: DEGRADED, act rather than wait. Blocked on a human:
     RECOVERING with no time to check again. Still settling, or a state younger than the window: RECOVERING.
     Otherwise RECOVERED."""

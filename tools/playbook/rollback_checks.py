@@ -21,7 +21,7 @@ from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.workloads import APP_LABELS, app_selectors, container_digest, revision_of
 
 Check = Literal["previous_revision", "known_good", "image_available", "migrations", "stateful"]
-Status = Literal["ok", "warning", "blocking", "not_visible"]
+SafetyStatus = Literal["ok", "warning", "blocking", "not_visible"]
 
 MAX_EVIDENCE = 8
 MIGRATION_WORDS = re.compile(
@@ -34,7 +34,7 @@ MIGRATION_LEAD = timedelta(minutes=30)
 
 class SafetyItem(BaseModel):
     check: Check
-    status: Status = Field(description="not_visible: the cluster cannot show it; ask the human.")
+    status: SafetyStatus = Field(description="not_visible: the cluster cannot show it; ask the human.")
     detail: str
     evidence: list[str] = Field(description=f"What was observed, at most {MAX_EVIDENCE} lines; the rest counted.")
     questions: list[str] = Field(default_factory=list, description="What only a person can answer for this check.")

@@ -15,11 +15,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-Verdict = Literal["PROCEED", "TRY_INSTEAD", "DO_NOT", "FIX_FIRST", "NEEDS_ANSWER", "CHECK_OLDER", "NOTHING_TO_DO"]
+from incident_response.tools.playbook.rollback_checks import SafetyStatus
+
+TreeVerdict = Literal["PROCEED", "TRY_INSTEAD", "DO_NOT", "FIX_FIRST", "NEEDS_ANSWER", "CHECK_OLDER", "NOTHING_TO_DO"]
 Answer = Literal["yes", "no", "unknown"]
 Source = Literal["cluster", "caller", "unanswered"]
 Alternative = Literal["ROLLBACK", "SCALE", "ISOLATE", "VERTICAL_SCALING"]
-SafetyStatus = Literal["ok", "warning", "blocking", "not_visible"]
 
 RECENT_MINUTES = 120
 MAX_EVIDENCE = 5
@@ -34,8 +35,8 @@ class TreeStep(BaseModel):
     then: str = Field(description="Where the tree went from this answer.")
 
 
-class Outcome(BaseModel):
-    verdict: Verdict
+class Conclusion(BaseModel):
+    verdict: TreeVerdict
     reason: str
     alternative: Alternative | None = None
     question: str | None = Field(default=None, description="With NEEDS_ANSWER: what to ask the human.")
@@ -69,7 +70,7 @@ class Elsewhere:
 class Walk:
     steps: list[TreeStep] = field(default_factory=list)
     cautions: list[str] = field(default_factory=list)
-    outcome: Outcome | None = None
+    outcome: Conclusion | None = None
 
     def go(
         self, question: str, answer: Answer, source: Source, evidence: list[str], then: str = "next question"
@@ -77,22 +78,22 @@ class Walk:
         self.steps.append(TreeStep(question=question, answer=answer, source=source, evidence=evidence[:MAX_EVIDENCE],
                                    then=then))  # fmt: skip
 
-    def stop(self, question: str, answer: Answer, source: Source, evidence: list[str], outcome: Outcome) -> Walk:
+    def stop(self, question: str, answer: Answer, source: Source, evidence: list[str], outcome: Conclusion) -> Walk:
         then = outcome.verdict + (f" {outcome.alternative}" if outcome.alternative else "")
         self.go(question, answer, source, evidence, then=f"stop: {then}")
         self.outcome = outcome
         return self
 
-    def end(self, outcome: Outcome) -> Walk:
+    def end(self, outcome: Conclusion) -> Walk:
         self.outcome = outcome
         return self
 
 
-def needs(question: str, argument: str, reason: str) -> Outcome:
-    return Outcome(verdict="NEEDS_ANSWER", reason=reason, question=question, answer_with=argument)
+def needs(question: str, argument: str, reason: str) -> Conclusion:
+    return Conclusion(verdict="NEEDS_ANSWER", reason=reason, question=question, answer_with=argument)
 
 
-def try_instead(where: Elsewhere, options: tuple[Alternative, ...], deployment: str | None, why: str) -> Outcome:
+def try_instead(where: Elsewhere, options: tuple[Alternative, ...], deployment: str | None, why: str) -> Conclusion:
     """TRY_INSTEAD the first alternative the namespace shows evidence for; DO_NOT when none has any."""
     for option in options:
         if option == "ROLLBACK" and where.recent_rollout:
@@ -107,9 +108,9 @@ def try_instead(where: Elsewhere, options: tuple[Alternative, ...], deployment: 
                 arguments["deployment"] = deployment
         else:
             continue
-        return Outcome(verdict="TRY_INSTEAD", alternative=option, reason=f"{why}; walk the {option} tree next",
+        return Conclusion(verdict="TRY_INSTEAD", alternative=option, reason=f"{why}; walk the {option} tree next",
                        next_tool="evaluate_decision", next_arguments=arguments)  # fmt: skip
-    return Outcome(
+    return Conclusion(
         verdict="DO_NOT",
         reason=f"{why}, and nothing points to {' or '.join(options)} either: read the failing pods' logs and events "
         "(get_logs, list_events) before acting",
@@ -159,7 +160,7 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
         # A precondition, not a reason to abandon the rollback: nothing here plans a resume, the human runs it.
         resume = f"kubectl rollout resume deployment/{name} -n {ns}"
         return walk.stop(f"Can deployment {name} be rolled back now (its rollout not paused)?", "no", "cluster",
-                         [f"deployment {name} has spec.paused: true"], Outcome(
+                         [f"deployment {name} has spec.paused: true"], Conclusion(
             verdict="FIX_FIRST",
             reason=f"deployment {name} is paused and kubectl refuses to roll back a paused deployment: have the human "
             f"run `{resume}` (the paused rollout then continues until the rollback replaces it), then evaluate again",
@@ -172,7 +173,7 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
     walk.cautions += facts.questions_for_human
     if previous is not None and previous.status == "blocking" and facts.target_revision is not None:
         # The revision chosen is the one running now: another revision may still be good to go back to.
-        return walk.stop(q, "no", "cluster", evidence, Outcome(
+        return walk.stop(q, "no", "cluster", evidence, Conclusion(
             verdict="CHECK_OLDER",
             reason=f"{previous.detail}: pick another revision of {name} (rollout_history) and evaluate again with "
             "to_revision",
@@ -184,7 +185,7 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
     doubtful = [c for c in (known, image) if c is not None and c.status in ("warning", "blocking")]
     if doubtful:
         target = f"revision {facts.target_revision}" if facts.target_revision else "the previous revision"
-        return walk.stop(q, "no", "cluster", evidence + [e for c in doubtful for e in c.evidence], Outcome(
+        return walk.stop(q, "no", "cluster", evidence + [e for c in doubtful for e in c.evidence], Conclusion(
             verdict="CHECK_OLDER",
             reason=f"{target} of {name} is not known to be good ({'; '.join(c.detail for c in doubtful)}): look at "
             "older revisions and evaluate again with to_revision",
@@ -199,7 +200,7 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
     signs = migrations.evidence if migrations is not None else []
     if answers.migrations_forward_only is not None:
         if answers.migrations_forward_only:
-            return walk.stop(q, "yes", "caller", signs, Outcome(
+            return walk.stop(q, "yes", "caller", signs, Conclusion(
                 verdict="DO_NOT",
                 reason=f"the current revision of {name} ran forward-only migrations: older code would meet a schema "
                 "it does not know. Roll forward with a fix, or contain the damage (SCALE or ISOLATE) instead",
@@ -225,7 +226,7 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
     state_evidence = (stateful.evidence or [stateful.detail]) if stateful is not None else []
     if answers.stateful_changes_uncertain is not None:
         if answers.stateful_changes_uncertain:
-            return walk.stop(q, "yes", "caller", state_evidence, Outcome(
+            return walk.stop(q, "yes", "caller", state_evidence, Conclusion(
                 verdict="DO_NOT",
                 reason=f"nobody is sure older code of {name} reads the data the current revision wrote: a rollback "
                 "could corrupt or lose it. Contain the damage (SCALE or ISOLATE) and fix forward",
@@ -248,7 +249,7 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
     if facts.to_revision is not None:
         arguments["to_revision"] = facts.to_revision
     target = f"revision {facts.target_revision}" if facts.target_revision else "the previous revision"
-    return walk.end(Outcome(
+    return walk.end(Conclusion(
         verdict="PROCEED", reason=f"nothing the cluster shows or the human said stops it: roll deployment {name} back "
         f"to {target}",
         next_tool="rollback_deployment", next_arguments=arguments,
@@ -326,7 +327,7 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
     if facts.oom_pods:
         tool, arguments = vertical(facts, ns)
         limit = f" (limit {facts.memory_limit})" if facts.memory_limit else ""
-        return walk.stop(q, "no", "cluster", [f"{p} was OOMKilled{limit}" for p in facts.oom_pods], Outcome(
+        return walk.stop(q, "no", "cluster", [f"{p} was OOMKilled{limit}" for p in facts.oom_pods], Conclusion(
             verdict="FIX_FIRST", alternative="VERTICAL_SCALING",
             reason=f"pods of {name} are killed for running out of memory: more replicas would be killed the same "
             "way; raise the memory limit first"
@@ -338,13 +339,13 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
         reason = (f"{len(facts.broken_pods)} pods of {name} fail on their own: more replicas of a failing pod add no "
                   "capacity")  # fmt: skip
         if facts.recently_rolled_out:
-            outcome = Outcome(verdict="FIX_FIRST", alternative="ROLLBACK",
+            outcome = Conclusion(verdict="FIX_FIRST", alternative="ROLLBACK",
                               reason=reason + f"; {name} was rolled out in the last 2 hours: walk the ROLLBACK tree",
                               next_tool="evaluate_decision",
                               next_arguments={"namespace": ns, "action": "ROLLBACK", "deployment": name})  # fmt: skip
         else:
             logs = {"namespace": ns, "pod_or_deployment": f"deployment/{name}"}
-            outcome = Outcome(verdict="FIX_FIRST", reason=f"{reason}: read their logs to find why",
+            outcome = Conclusion(verdict="FIX_FIRST", reason=f"{reason}: read their logs to find why",
                               next_tool="get_logs", next_arguments=logs)  # fmt: skip
         return walk.stop(q, "no", "cluster", facts.broken_pods, outcome)
     walk.go(q, "yes", "cluster", [f"none of the {facts.replicas} replicas is crash-looping, OOMKilled or failing to "
@@ -357,7 +358,7 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
     elif facts.fits <= facts.replicas:
         tool, arguments = vertical(facts, ns)
         return walk.stop(q, "no", "cluster", [f"no schedulable node has room for another pod requesting "
-                                              f"{facts.per_pod}"], Outcome(
+                                              f"{facts.per_pod}"], Conclusion(
             verdict="TRY_INSTEAD", alternative="VERTICAL_SCALING",
             reason=f"no node has room for another replica of {name}: consider vertical scaling (larger limits on "
             "the pods that run), or free capacity (uncordon a node, add nodes)",
@@ -373,14 +374,14 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
         # Room for the HPA to follow the load further, as far as it fits now.
         goal = max(facts.wanted or 0, replicas)
         ceiling = max(hpa.max_replicas, replicas, min(facts.fits, goal) if facts.fits is not None else goal)
-        return walk.end(Outcome(
+        return walk.end(Conclusion(
             verdict="PROCEED",
             reason=f"HPA {hpa.name} manages {name}: raise its bounds to {replicas}..{ceiling} (from "
             f"{hpa.min_replicas}..{hpa.max_replicas}) so it adds replicas now{wanted}",
             next_tool="override_hpa",
             next_arguments={"namespace": ns, "hpa": hpa.name, "min_replicas": replicas, "max_replicas": ceiling},
         ))  # fmt: skip
-    return walk.end(Outcome(
+    return walk.end(Conclusion(
         verdict="PROCEED", reason=f"scale deployment {name} from {facts.replicas} to {replicas} replicas{wanted}",
         next_tool="scale_deployment", next_arguments={"namespace": ns, "deployment": name, "replicas": replicas},
     ))  # fmt: skip
@@ -412,13 +413,13 @@ def isolate_tree(facts: IsolateFacts, answers: Answers, where: Elsewhere) -> Wal
     walk.go(q, "yes", "cluster", [f"pods of {', '.join(facts.victims)} fail naming {culprit} pods "
                                   f"({', '.join(facts.culprit_pods[:3])})", *facts.evidence])  # fmt: skip
     if not facts.selector:
-        return walk.end(Outcome(verdict="DO_NOT", reason=f"the {culprit} pods share no label to select them by: "
+        return walk.end(Conclusion(verdict="DO_NOT", reason=f"the {culprit} pods share no label to select them by: "
                                 "isolate them by name, by hand, after checking the evidence"))  # fmt: skip
     full = {"namespace": ns, "selector": facts.selector}
 
     q = "Is data integrity at risk?"
     if answers.data_integrity_at_risk:
-        return walk.stop(q, "yes", "caller", [], Outcome(
+        return walk.stop(q, "yes", "caller", [], Conclusion(
             verdict="PROCEED",
             reason=f"data is at risk: isolate the {culprit} pods ({facts.selector}) now with a deny-all-ingress "
             "policy. It stops traffic into them, not writes they make: if they write bad data themselves, also "
@@ -442,12 +443,12 @@ def isolate_tree(facts: IsolateFacts, answers: Answers, where: Elsewhere) -> Wal
             "can_go_offline", "full or partial isolation depends on whether the service may go offline",
         ))  # fmt: skip
     if answers.can_go_offline:
-        return walk.stop(q, "yes", "caller", served, Outcome(
+        return walk.stop(q, "yes", "caller", served, Conclusion(
             verdict="PROCEED", reason=f"full isolation: deny all ingress to the {culprit} pods ({facts.selector})",
             next_tool="isolate_network", next_arguments=full,
         ))  # fmt: skip
     if facts.service is None:
-        return walk.stop(q, "no", "caller", ["no Service sends traffic to them"], Outcome(
+        return walk.stop(q, "no", "caller", ["no Service sends traffic to them"], Conclusion(
             verdict="PROCEED",
             reason=f"no Service fronts the {culprit} pods, so there is no load balancer to take them out of: a "
             "deny-all-ingress policy on them alone is the partial isolation",
@@ -455,12 +456,12 @@ def isolate_tree(facts: IsolateFacts, answers: Answers, where: Elsewhere) -> Wal
         ))  # fmt: skip
     if facts.service_left == []:
         return walk.stop(q, "no", "caller", [f"the {culprit} pods are every ready endpoint of service "
-                                             f"{facts.service}"], Outcome(
+                                             f"{facts.service}"], Conclusion(
             verdict="DO_NOT",
             reason=f"taking the {culprit} pods out of service {facts.service} leaves it with no ready endpoints, "
             "which the human said is not safe: restore healthy capacity first (ROLLBACK or SCALE)",
         ))  # fmt: skip
-    return walk.stop(q, "no", "caller", served, Outcome(
+    return walk.stop(q, "no", "caller", served, Conclusion(
         verdict="PROCEED",
         reason=f"partial isolation: take the {culprit} pods ({facts.selector}) out of service {facts.service}; "
         "they keep running for debugging",

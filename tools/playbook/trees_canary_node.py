@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from incident_response.tools.playbook.trees import Elsewhere, Hpa, Outcome, Walk, try_instead
+from incident_response.tools.playbook.trees import Conclusion, Elsewhere, Hpa, Walk, try_instead
 
 MAX_NAMED = 5
 
@@ -101,7 +101,7 @@ def canary_tree(facts: CanaryFacts, where: Elsewhere) -> Walk:
         else f"{stable} keeps its {facts.stable_replicas} replicas"  # fmt: skip
     check = f"get_endpoints({facts.services[0]})" if facts.services else "get_endpoints"
     walk.cautions.append(f"Afterwards check that only {stable} pods serve: {check}, then verify_recovery.")
-    return walk.end(Outcome(
+    return walk.end(Conclusion(
         verdict="PROCEED",
         reason=f"the canary {canary} fails and {stable} is healthy: scale the canary to zero, {grow}",
         next_tool="rollback_canary", next_arguments=arguments,
@@ -166,19 +166,19 @@ def node_tree(facts: NodeFacts, where: Elsewhere) -> Walk:
 
     arguments = {"node": node}
     if facts.cordoned and facts.movers == 0 and not facts.unmanaged:
-        return walk.end(Outcome(
+        return walk.end(Conclusion(
             verdict="NOTHING_TO_DO",
             reason=f"node {node} is cordoned and holds no pod left to evict: the pods still shown there are being "
             "deleted, and go once the node answers again or is removed",
         ))  # fmt: skip
     if facts.cordoned:
         if facts.unmanaged:
-            return walk.end(Outcome(
+            return walk.end(Conclusion(
                 verdict="FIX_FIRST",
                 reason=f"node {node} is cordoned already, and draining it is refused while it runs pods no controller "
                 f"recreates ({', '.join(facts.unmanaged[:3])}): move or delete them deliberately, then {drain}",
             ))  # fmt: skip
-        return walk.end(Outcome(
+        return walk.end(Conclusion(
             verdict="PROCEED",
             reason=f"node {node} is cordoned already: drain it to move its pods to healthy nodes (their controllers "
             "recreate them there)",
@@ -187,7 +187,7 @@ def node_tree(facts: NodeFacts, where: Elsewhere) -> Walk:
     walk.cautions.insert(0, f"Follow-up: the cordon leaves the pods on {node} where they are; {drain} moves them.")
     then = f"then {drain} to move its pods" + (" once the cautions' blockers are cleared" if facts.no_room or
                                                 facts.unmanaged else "")  # fmt: skip
-    return walk.end(Outcome(
+    return walk.end(Conclusion(
         verdict="PROCEED",
         reason=f"cordon node {node} so no new pod is scheduled there; {then}",
         next_tool="cordon_node", next_arguments=arguments,
