@@ -87,6 +87,30 @@ async def test_a_new_cluster_behind_the_same_address_and_context_is_another_clus
     assert refused["status"] == "wrong_cluster" and "kube-system" in refused["message"], refused
 
 
+async def test_a_dialog_answered_through_a_server_on_the_wrong_cluster_approves_nothing(tmp_path: Path) -> None:
+    """The dialog is asked before the tool body reads the cluster's identity (no request is made on the event loop),
+    so a rebuilt cluster behind the same address can get as far as the question; the answer must not become an
+    approval of the plan, which the original cluster's server could otherwise run without a human."""
+    kubeconfig, state = tmp_path / "kubeconfig", tmp_path / "state"
+    seen: list[str] = []
+
+    async def accept(context: Any, params: ElicitRequestFormParams) -> ElicitResult:
+        seen.append(params.message)
+        return ElicitResult(action="accept", content={"approve": True})
+
+    with run_sim("bad-deploy", kubeconfig_path=kubeconfig) as first:
+        port, env = first.port, make_env(first, state)
+        async with Client(env.server("standard")) as client:
+            p = await plan(client, env)
+    with run_sim("bad-deploy", port=port, kubeconfig_path=kubeconfig) as second:
+        again = make_env(second, state)
+        async with Client(again.server("standard"), elicitation_callback=accept) as client:
+            refused = await call(client, "confirm_command", token=p["token"])
+    assert refused["status"] == "wrong_cluster"
+    row = Journal(state).command(p["token"])
+    assert row is not None and row.state == "pending" and row.decided_by is None
+
+
 async def test_a_target_outside_the_confirming_servers_allow_list_is_refused_and_not_shown(env: Env) -> None:
     bad, good = env.image(), env.revision_image(2)
     async with Client(env.server("full")) as wide, Client(env.server("full", namespaces=("payments",))) as narrow:
