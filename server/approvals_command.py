@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import os
 import pwd
-import re
-import shlex
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -131,22 +129,6 @@ def os_user() -> str:
         return f"uid {uid}"
 
 
-CONTEXT_FLAG = re.compile(r"--context[= ](\S+)")
-
-
-def cluster_text(plan: dict[str, Any]) -> str:
-    """The cluster a plan was made for: what the plan records, else the kubeconfig context its command names."""
-    recorded = plan.get("cluster")
-    if isinstance(recorded, dict):
-        parts = [f"{key} {value}" for key, value in recorded.items() if isinstance(value, str) and value]
-        if parts:
-            return ", ".join(parts)
-    if isinstance(recorded, str) and recorded:
-        return recorded
-    found = CONTEXT_FLAG.search(str(plan.get("command") or ""))
-    return f"context {shlex.split(found.group(1))[0]}" if found else "the server's current context"
-
-
 def plan_view(cmd: PendingCommand) -> dict[str, Any]:
     return cmd.model_dump(mode="json") | {"command": cmd.command}
 
@@ -160,9 +142,8 @@ def describe(cmd: PendingCommand, state: str) -> str:
         f"state   {state}   risk {cmd.risk}   age {age:.0f}s   expires in {max(left, 0):.0f}s",
         f"        {cmd.summary}",
         f"target  {target_text(plan)}",
-        f"cluster {cluster_text(plan)}",
-        f"command {cmd.command}",
         f"cluster {bound_to(cmd)}",
+        f"command {cmd.command}",
         "diff",
         render_diff(cmd.diff),
         f"undo    {cmd.undo_command or '(none)'}",
@@ -178,6 +159,11 @@ def bound_to(cmd: PendingCommand) -> str:
         return "(not recorded: planned by an older version; it cannot be confirmed)"
     allowed = ", ".join(binding.namespaces) or "all"
     return f"{binding.cluster.describe()}; planned in {binding.mode} mode, namespaces {allowed}"
+
+
+def cluster_name(cmd: PendingCommand) -> str:
+    cluster = cmd.binding.cluster if cmd.binding is not None else None
+    return f"the cluster at {cluster.server} (context {cluster.context or 'in-cluster'})" if cluster else "no cluster"
 
 
 def run_pending(args: argparse.Namespace) -> int:
@@ -231,7 +217,7 @@ def run_decide(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
                 return 2
-            if not ask(f"Approve exactly this command on {cluster_text(plan_view(found[1]))}? [y/N] "):
+            if not ask(f"Approve exactly this command, on {cluster_name(found[1])}? [y/N] "):
                 print("not approved: nothing changed; the token is still pending.")
                 return 1
     result = decide(engine, args.token, approved=args.approved, reason=getattr(args, "reason", None), channel=channel)

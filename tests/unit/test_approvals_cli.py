@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support.fakekube import seat
+from support.fakekube import SERVER, seat
 
 from incident_response.server.cli import main
 from incident_response.tools.engine.approvals import CLI_NON_INTERACTIVE, CLI_TERMINAL
@@ -131,9 +131,10 @@ def test_approve_on_a_terminal_shows_the_plan_and_asks(tmp_path: Path) -> None:
     token = propose(tmp_path)
     terminal = Terminal("approve", token, "--state-dir", str(tmp_path))
     screen = terminal.read_until(b"[y/N] ")
-    for shown in (f"command {COMMAND}", f"undo    {UNDO}", "target  deployment/web -n shop", "cluster context prod-eu1",
-                  '"shop/web:3" -> "shop/web:2"'):  # fmt: skip
+    for shown in (f"command {COMMAND}", f"undo    {UNDO}", "target  deployment/web -n shop",
+                  f"cluster context test at {SERVER}", '"shop/web:3" -> "shop/web:2"'):  # fmt: skip
         assert shown in screen, screen
+    assert f"on the cluster at {SERVER} (context test)? [y/N]" in screen
     assert Journal(tmp_path).command(token).state == "pending"  # type: ignore[union-attr]  # asking approves nothing
     terminal.type("y\n")
     code, screen = terminal.finish()
