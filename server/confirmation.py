@@ -26,8 +26,10 @@ from mcp.server.mcpserver import (
 )
 from pydantic import BaseModel, Field
 
+from incident_response.server import http_auth
 from incident_response.tools.core.masking import mask_text
 from incident_response.tools.core.models import ToolResult
+from incident_response.tools.engine.approvals import CALLER, Caller, planner
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.pending import CommandResult, HumanAnswer
 from incident_response.tools.engine.plan import Change, PendingCommand, render_diff
@@ -36,13 +38,16 @@ from incident_response.tools.k8s.args import Token
 
 def elicitation_approver(ctx: Context) -> str:
     """Who answered an elicitation, as far as the server can tell: the user of the client that named itself in the
-    handshake (or the request envelope). The name is the client's own claim; the journal says so."""
+    handshake (or the request envelope), and over HTTP the principal its credential authenticated. The client's name
+    is its own claim; the journal says so."""
+    caller = http_auth.caller_of(ctx)
+    who = f"HTTP principal {caller.principal!r}, " if caller.principal is not None else ""
     params = getattr(ctx.session, "client_params", None)
     info = getattr(params, "client_info", None)
     if info is None:
-        return "the user of an MCP client that gave no name (attested by the client)"
+        return f"{who}the user of an MCP client that gave no name (attested by the client)"
     name = " ".join(str(part) for part in (info.name, info.version) if part)[:100]
-    return f"the user of MCP client {name!r} (attested by the client)"
+    return f"{who}the user of MCP client {name!r} (attested by the client)"
 
 
 class Confirm(BaseModel):
@@ -62,15 +67,23 @@ class PendingItem(BaseModel):
     age_seconds: float
     approved_by: str | None = None
     approval_channel: str | None = None
+    planned_by: str = Field(description="Who planned it: only that client can confirm or cancel it.")
 
 
 class PendingList(ToolResult):
     commands: list[PendingItem]
 
 
-def question(cmd: PendingCommand) -> str:
+def question(cmd: PendingCommand, asker: Caller) -> str:
     """What the human is asked. Deterministic: the SDK re-renders it on each round and pins the answer to it."""
-    lines = [
+    lines = []
+    if cmd.principal != asker.principal:
+        lines += [
+            f"Planned by {planner(cmd.principal)}; you answer as {asker.describe()}. If you approve, only the "
+            "planner's client can then run it.",
+            "",
+        ]
+    lines += [
         f"The assistant asks to run this {cmd.risk} on the cluster:",
         "",
         f"  {cmd.command}",
@@ -100,7 +113,7 @@ def pending_item(deps: Deps, token: str) -> PendingItem | None:
         token=cmd.token, state=row.state, tool=cmd.tool, summary=cmd.summary, command=cmd.command,
         undo_command=cmd.undo_command, diff=cmd.diff, risk=cmd.risk, expires_at=cmd.expires_at,
         age_seconds=round((now - cmd.created_at).total_seconds(), 1), approved_by=row.decided_by,
-        approval_channel=row.decided_channel,
+        approval_channel=row.decided_channel, planned_by=planner(cmd.principal),
     )  # fmt: skip
 
 
@@ -113,7 +126,14 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
             return None
         # No request to the cluster here (this runs before the tool): confirm itself checks the cluster's uid.
         cmd = deps.pending.needs_human(token, deps.here(uid="skip"))
-        return None if cmd is None else Elicit(question(cmd), Confirm)
+        if cmd is None:
+            return None
+        asker = http_auth.caller_of(ctx)
+        # Over HTTP the client's own dialog does not approve its own plans (its agent could answer it); another
+        # authenticated user's dialog does. A local client approves only local plans.
+        if asker.principal == cmd.principal if asker.transport == "http" else cmd.principal is not None:
+            return None
+        return Elicit(question(cmd, asker), Confirm)
 
     def confirm_command(
         deps: Deps,
@@ -123,10 +143,11 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
     ) -> CommandResult:
         """Run a planned command by its token, once. In standard mode it runs only after a human approved it (the
         client asks them when it can; otherwise the answer says what the human must run), even on a full-mode server
-        when the plan was made in standard mode. It refuses a plan made for another cluster (wrong_cluster) or acting
-        outside this server's allow-list (outside_allow_list), running nothing. Before running it re-reads the target
-        and refuses a stale plan. Outcomes: succeeded, failed (nothing changed), partial (some steps applied: see
-        applied_steps, failed_step, undo_applied), unknown (verify before retrying), stale."""
+        when the plan was made in standard mode. It refuses a plan made for another cluster (wrong_cluster), acting
+        outside this server's allow-list (outside_allow_list) or made by another client (wrong_principal), running
+        nothing. Before running it re-reads the target and refuses a stale plan. Outcomes: succeeded, failed
+        (nothing changed), partial (some steps applied: see applied_steps, failed_step, undo_applied), unknown (verify
+        before retrying), stale."""
         answer: HumanAnswer | None = None
         if isinstance(approval, AcceptedElicitation) and isinstance(approval.data, Confirm):
             answer = HumanAnswer(approved=approval.data.approve, approver=approver, channel="elicitation")
@@ -140,6 +161,17 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
                 "nothing ran and the token is still pending. Ask them again, or they can run: "
                 f"{deps.pending.approve_hint(token)}",
             )  # fmt: skip
+        caller = CALLER.get()
+        found = deps.pending.get(token)
+        if answer is not None and found is not None and found[1].principal != caller.principal:
+            # Another principal's human decided on a plan they did not make: record it; only the planner runs it.
+            decided = deps.pending.decide(token, answer.model_copy(update={"principal": caller.principal}))
+            if decided.status == "approved":
+                decided.message += f" Only {planner(found[1].principal)} can confirm it now."
+                decided.summary = f"{decided.status}: {decided.message}"
+            return decided
+        if answer is not None:
+            answer = answer.model_copy(update={"principal": caller.principal})
         return deps.pending.confirm(token, here=deps.here(), kube=deps.kube, answer=answer)
 
     def cancel_command(

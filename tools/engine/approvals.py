@@ -69,3 +69,18 @@ LOCAL = Caller()
 # Set by the server around every tool call (it knows the transport and the credential); the pending engine reads it
 # when it records who planned, approved or confirms. The CLI never sets it: it is the local OS user.
 CALLER: ContextVar[Caller] = ContextVar("incident_response_caller", default=LOCAL)
+
+
+def planner(principal: str | None) -> str:
+    return f"HTTP principal {principal!r}" if principal is not None else "a local client"
+
+
+def self_approved(caller: Caller, channel: str | None, approver: str | None) -> str | None:
+    """Over HTTP a client must not approve its own plans in its own dialog: the agent could answer it. An approval
+    in the dialog of another authenticated principal, or through the approve command, counts."""
+    if caller.transport == "http" and channel == ELICITATION and approver == caller.principal:
+        return (
+            "it was approved in the dialog of the same HTTP principal that confirms it, and over HTTP an agent could "
+            "answer its own client's dialog"
+        )
+    return None

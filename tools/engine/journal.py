@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS commands (
     plan TEXT NOT NULL, fingerprint TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL,
     approved_fingerprint TEXT, decided_by TEXT, decided_channel TEXT, decided_at REAL,
     claimed_at REAL, finished_at REAL, result TEXT, temporary INTEGER NOT NULL DEFAULT 0, restores TEXT,
-    claimer TEXT
+    claimer TEXT, decided_principal TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT, incident TEXT, at REAL NOT NULL, token TEXT, kind TEXT NOT NULL,
@@ -55,7 +55,7 @@ CREATE INDEX IF NOT EXISTS commands_state ON commands (state);
 """
 # Columns added after the first release, for journals created before them.
 _ADDED_COLUMNS = {
-    "commands": {"claimer": "TEXT"},
+    "commands": {"claimer": "TEXT", "decided_principal": "TEXT"},
     "tool_calls": {"cluster": "TEXT"},
     "incidents": {"severity": "TEXT", "namespace": "TEXT", "declared_at": "REAL", "stabilized_at": "REAL"},
 }
@@ -102,6 +102,7 @@ class CommandRow(BaseModel):
     approved_fingerprint: str | None = None
     decided_by: str | None = None
     decided_channel: str | None = None
+    decided_principal: str | None = None
     decided_at: float | None = None
     claimed_at: float | None = None
     finished_at: float | None = None

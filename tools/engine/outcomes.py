@@ -16,6 +16,7 @@ from incident_response.tools.engine.plan import Change, Drift, Precondition, Ris
 CommandStatus = Literal[
     "blocked", "pending", "approved", "awaiting_approval", "succeeded", "failed", "partial", "unknown", "stale",
     "denied", "expired", "cancelled", "used", "unknown_token", "refused", "wrong_cluster", "outside_allow_list",
+    "wrong_principal",
 ]  # fmt: skip
 
 
@@ -81,3 +82,4 @@ class HumanAnswer(BaseModel):
     approver: str
     channel: str
     reason: str | None = None
+    principal: str | None = None  # the authenticated HTTP principal whose client answered; None: local

@@ -188,8 +188,8 @@ class PendingEngine:
             return Proposal(status="blocked", **view, next_step=reason)
         now = self.clock()
         cmd = PendingCommand(
-            **draft.model_dump(), binding=here, token=self.token_factory(), incident=incident, created_at=now,
-            expires_at=now + self.ttl,
+            **draft.model_dump(), binding=here, principal=approvals.CALLER.get().principal,
+            token=self.token_factory(), incident=incident, created_at=now, expires_at=now + self.ttl,
         )  # fmt: skip
         cmd.fingerprint = fingerprint(cmd)
         self.journal.add_command({**cmd.model_dump(mode="json"), "command": cmd.command}, state="pending")
@@ -344,6 +344,7 @@ class PendingEngine:
             token, ("pending",) if answer.approved else LIVE, to_state, event=to_state, unexpired_at=now,
             actor=answer.approver, channel=answer.channel, detail={"reason": answer.reason},
             fields={"decided_by": answer.approver, "decided_channel": answer.channel, "decided_at": now,
+                    "decided_principal": answer.principal,
                     "approved_fingerprint": row.fingerprint if answer.approved else None},
         )  # fmt: skip
         if not won:
@@ -369,7 +370,7 @@ class PendingEngine:
             refused = self._refuse_here(token, found[1], here, strict=False)
             if refused is not None:
                 return refused
-        refusal = self._refusal(token)
+        refusal = self._refusal(token) or self._not_yours(token)
         if refusal is not None:
             return refusal
         if not self.journal.transition(token, LIVE, "cancelled", event="cancelled", actor=actor):
@@ -387,7 +388,7 @@ class PendingEngine:
             refused = self._refuse_here(token, found[1], here)
             if refused is not None:
                 return refused
-        refusal = self._refusal(token)
+        refusal = self._refusal(token) or self._not_yours(token)
         if refusal is not None:
             return refusal
         found = self.get(token)
@@ -425,8 +426,11 @@ class PendingEngine:
     def _approval_gate(self, row: CommandRow, base: dict[str, Any], answer: HumanAnswer | None) -> CommandResult | None:
         """Standard mode: None once an approval this server accepts is recorded (recording `answer` if it is one);
         otherwise the answer that says what is missing."""
+        caller = approvals.CALLER.get()
         if row.state == "approved":
-            problem = approvals.unaccepted(self.approvals, row.decided_channel)
+            problem = approvals.unaccepted(self.approvals, row.decided_channel) or approvals.self_approved(
+                caller, row.decided_channel, row.decided_principal
+            )
             if problem is None:
                 return None
             return CommandResult(
@@ -435,16 +439,41 @@ class PendingEngine:
             )  # fmt: skip
         if row.state != "pending":
             return None  # claimed meanwhile by a concurrent confirm: the claim below fails and says so
-        if answer is not None and approvals.unaccepted(self.approvals, answer.channel) is None:
+        if (
+            answer is not None
+            and approvals.unaccepted(self.approvals, answer.channel) is None
+            and approvals.self_approved(caller, answer.channel, answer.principal) is None
+        ):
             decided = self.decide(row.token, answer)
             return None if decided.status == "approved" else decided
-        only_cli = (
-            " (this server does not ask in the client's dialog: --approvals cli)" if self.approvals == "cli" else ""
-        )
+        if self.approvals == "cli":
+            why = " (this server does not ask in the client's dialog: --approvals cli)"
+        elif caller.transport == "http":
+            why = (
+                " (over HTTP a client's own dialog does not count for its own plans; another authenticated user may "
+                "approve it by calling confirm_command with this token from their own client)"
+            )
+        else:
+            why = ""
         return CommandResult(
-            status="awaiting_approval", message=f"A human must approve this command before it runs{only_cli}. Show "
+            status="awaiting_approval", message=f"A human must approve this command before it runs{why}. Show "
             f"them the command, diff and undo, and ask them to run: {self.approve_hint(row.token)} (or deny it with "
             "`deny` instead of `approve`). Then call confirm_command again.", **base,
+        )  # fmt: skip
+
+    def _not_yours(self, token: str) -> CommandResult | None:
+        """A plan is confirmed or cancelled only by the principal that made it (over HTTP, its credential's
+        principal; locally, a local client), so one client cannot run what another planned."""
+        found = self.get(token)
+        if found is None:
+            return None
+        cmd, caller = found[1], approvals.CALLER.get()
+        if cmd.principal == caller.principal:
+            return None
+        return CommandResult(
+            status="wrong_principal", message=f"This plan was made by {approvals.planner(cmd.principal)}, not by "
+            f"{caller.describe()}; only its planner can confirm or cancel it. Nothing ran. Plan it again from this "
+            "client if it is still needed.", **_answer(token, cmd),
         )  # fmt: skip
 
     def _execute(self, row: CommandRow, cmd: PendingCommand, kube: Kube, *, previous_state: str) -> CommandResult:

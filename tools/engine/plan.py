@@ -167,6 +167,11 @@ class PendingCommand(PlanDraft):
     binding: Binding | None = Field(
         default=None, description="Where it was planned; None only in journals written before plans were bound."
     )
+    principal: str | None = Field(
+        default=None,
+        description="The authenticated HTTP principal that planned it (only it may confirm or cancel it); None: a "
+        "local client over stdio.",
+    )
     token: str
     incident: str
     created_at: datetime
