@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         principals = sorted({principal for _, principal in credentials.principals})
         # The path, never the value: logs travel further than a file only this user can read.
         log.info(
-            "HTTP requires `Authorization: Bearer TOKEN`; credentials: %s; principals: %s",
+            "HTTP clients must send an Authorization header with a bearer token; credentials: %s; principals: %s",
             credentials.origin, ", ".join(principals),
         )  # fmt: skip
         verifier = http_auth.StaticTokenVerifier(credentials)

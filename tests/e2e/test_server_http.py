@@ -105,7 +105,7 @@ async def test_without_a_configured_credential_a_loopback_server_generates_one_a
                                       headers={"Accept": "application/json, text/event-stream"})  # fmt: skip
     log = (tmp_path / "server.log").read_text()
     assert not result.is_error and refused.status_code == 401
-    assert str(path) in log and "0600" in log and "Authorization: Bearer" in log
+    assert str(path) in log and "0600" in log and "Authorization header with a bearer token" in log
     assert token not in log and len(token) >= 43
 
 
