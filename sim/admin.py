@@ -1,17 +1,25 @@
-"""The simulator's admin endpoint, /sim/faults: inject latency, error statuses and dropped connections.
+"""The simulator's admin endpoints: /sim/faults (inject latency, error statuses and dropped connections) and
+/sim/clock (let cluster time pass at once).
 
 Layer: sim (the simulated cluster; apart from the product).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from incident_response.sim import errors
 from incident_response.sim.faults import Fault, Faults
 from incident_response.sim.requests import json_response, read_body
+from incident_response.sim.store import timestamp
+
+if TYPE_CHECKING:
+    from incident_response.sim.cluster import Cluster
+
+MAX_ADVANCE = 86400  # one request moves the clock at most a day (each second of it is ticked through)
 
 _FAULT_TYPES: dict[str, tuple[type, ...]] = {
     "verb": (str,),
@@ -64,3 +72,22 @@ async def faults_endpoint(request: web.Request, faults: Faults) -> web.Response:
         fault = faults.add(**spec)
         return json_response({"id": fault.id}, 201)
     raise errors.method_not_allowed("use GET, POST or DELETE on /sim/faults")
+
+
+async def clock_endpoint(request: web.Request, cluster: Cluster) -> web.Response:
+    """/sim/clock: GET the cluster's time; POST {"advanceSeconds": N} lets N seconds of it pass at once."""
+    if request.method == "POST":
+        spec = await read_body(request)
+        seconds = spec.get("advanceSeconds") if isinstance(spec, dict) else None
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 0 < seconds <= MAX_ADVANCE:
+            raise errors.bad_request(
+                f'send {{"advanceSeconds": N}} with N a number of seconds above 0 and at most {MAX_ADVANCE}'
+            )
+        if set(spec) != {"advanceSeconds"}:
+            raise errors.bad_request(f"unknown clock fields: {sorted(set(spec) - {'advanceSeconds'})}")
+        if not cluster.can_advance:
+            raise errors.bad_request(cluster.FIXED_CLOCK)
+        await asyncio.get_running_loop().run_in_executor(None, cluster.advance, float(seconds))
+    elif request.method != "GET":
+        raise errors.method_not_allowed("use GET or POST on /sim/clock")
+    return json_response({"time": timestamp(cluster.store.clock())})

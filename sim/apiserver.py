@@ -82,6 +82,7 @@ class ApiServer:
         app.router.add_get("/openapi/v3", self._openapi_root)
         app.router.add_get("/openapi/v3/{path:.*}", self._openapi_document)
         app.router.add_route("*", "/sim/faults", self._admin_faults)
+        app.router.add_route("*", "/sim/clock", self._admin_clock)
         app.router.add_route("*", "/api/v1", self._core_resources)
         app.router.add_route("*", "/api/v1/{path:.*}", self._core)
         app.router.add_route("*", "/apis/{group}/{version}", self._group_resources)
@@ -178,6 +179,9 @@ class ApiServer:
 
     async def _admin_faults(self, request: web.Request) -> web.Response:
         return await admin.faults_endpoint(request, self.faults)
+
+    async def _admin_clock(self, request: web.Request) -> web.Response:
+        return await admin.clock_endpoint(request, self.cluster)
 
     # ----- resource requests -----
 

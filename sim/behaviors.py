@@ -22,6 +22,8 @@ LOAD_MILLICORES = PREFIX + "load-millicores"  # deployment: total CPU load share
 POISONS = PREFIX + "poisons"  # pod: label selector of same-namespace pods this pod breaks while reachable
 LOG_LINES = PREFIX + "log-lines"  # pod: lines (newline-separated) the app prints when it starts
 NODE_CONDITION = PREFIX + "condition"  # node: NotReady | MemoryPressure | DiskPressure
+# deployment: a ReplicaSet it creates is dated this many minutes back (with its rollout and pods)
+ROLLED_OUT_MINUTES_AGO = PREFIX + "rolled-out-minutes-ago"
 
 HEALTHY = "healthy"
 CRASHLOOP = "crashloop"
@@ -120,6 +122,12 @@ def load_millicores(obj: dict[str, Any] | None) -> int | None:
         return None
     value = (obj.get("metadata", {}).get("annotations") or {}).get(LOAD_MILLICORES)
     return int(str(value)) if _is_int(value) else None
+
+
+def rolled_out_minutes_ago(obj: dict[str, Any]) -> int | None:
+    """How many minutes back a Deployment's new revision is dated; None when it is not (or not a whole number)."""
+    value = (obj.get("metadata", {}).get("annotations") or {}).get(ROLLED_OUT_MINUTES_AGO)
+    return int(str(value).strip()) if _is_int(value) and int(str(value).strip()) > 0 else None
 
 
 def node_condition(node: dict[str, Any]) -> str | None:

@@ -25,6 +25,8 @@ from datetime import UTC, datetime
 from incident_response.sim import behaviors, errors
 from incident_response.sim.controllers import traffic as traffic_mod
 from incident_response.sim.controllers.common import Obj, meta
+from incident_response.sim.controllers.daemonsets import DaemonSetController
+from incident_response.sim.controllers.dating import Dating
 from incident_response.sim.controllers.deployments import DeploymentController
 from incident_response.sim.controllers.disruption import DisruptionController
 from incident_response.sim.controllers.endpoints import EndpointsController
@@ -37,6 +39,7 @@ from incident_response.sim.controllers.nodes import NodeController
 from incident_response.sim.controllers.replicasets import ReplicaSetController
 from incident_response.sim.controllers.scheduler import Scheduler
 from incident_response.sim.controllers.snapshot import Snapshot
+from incident_response.sim.controllers.statefulsets import StatefulSetController
 from incident_response.sim.resources import NODES, PODS, ResourceType
 from incident_response.sim.store import Store
 
@@ -46,13 +49,15 @@ SYSTEM_MEMORY = 1024 * 1024 * 1024
 
 @dataclass(frozen=True)
 class Timing:
-    """Real seconds; small so rollouts complete in a few seconds and tests stay fast."""
+    """Seconds of the cluster's clock. Start-up and rollouts are quick so the demo and tests stay fast; the
+    crash-loop back-off is the kubelet's own (10 s doubling to 5 minutes), so restart counts read as on a real
+    cluster: let time pass with `advance()` rather than waiting for it."""
 
     pod_start: float = 0.3  # scheduled -> Running
     ready_delay: float = 0.3  # Running -> Ready (readiness)
     crash_after: float = 0.5  # crashloop/oom: running this long before the container dies
-    backoff_base: float = 0.5  # CrashLoopBackOff/ImagePullBackOff wait, doubling, capped at backoff_cap
-    backoff_cap: float = 5.0
+    backoff_base: float = 10.0  # CrashLoopBackOff/ImagePullBackOff wait, doubling, capped at backoff_cap
+    backoff_cap: float = 300.0  # a container that ran twice this long before exiting starts over at backoff_base
     termination: float = 0.3  # graceful deletion -> removed
     tick: float = 0.05  # how often settle()/run_for() tick
     probe_period: float = 1.0  # a failing readiness probe re-reports Unhealthy this often
@@ -60,6 +65,7 @@ class Timing:
     hpa_sync: float = 1.0  # HPA controller sync period (upstream: 15s)
     hpa_downscale_window: float = 5.0  # HPA scale-down stabilization window (upstream: 300s)
     gc_period: float = 1.0
+    dated_window: float = 30.0  # a dated revision's rollout (pods, events, conditions) is dated this long
     event_ttl: float = 3600.0  # events older than this are dropped (the API server's default TTL)
     max_events: int = 5000
 
@@ -88,8 +94,27 @@ class ManualClock:
     def sleep(self, seconds: float) -> None:
         self.t += seconds
 
+    advance = sleep
+
     def wall(self) -> datetime:
         return datetime.fromtimestamp(self._epoch + self.t, tz=UTC)
+
+
+class LiveClock:
+    """Real time plus whatever `advance` added: a running simulator's clock (the store takes `wall`)."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._epoch = time.time() - time.monotonic()
+
+    def __call__(self) -> float:
+        return time.monotonic() + self._offset
+
+    def advance(self, seconds: float) -> None:
+        self._offset += seconds
+
+    def wall(self) -> datetime:
+        return datetime.fromtimestamp(self._epoch + self(), tz=UTC)
 
 
 class Cluster:
@@ -108,6 +133,8 @@ class Cluster:
         self.nodes = NodeController(self)
         self.deployments = DeploymentController(self)
         self.replicasets = ReplicaSetController(self)
+        self.statefulsets = StatefulSetController(self)
+        self.daemonsets = DaemonSetController(self)
         self.scheduler = Scheduler(self)
         self.kubelet = Kubelet(self)
         self.endpoints = EndpointsController(self)
@@ -124,6 +151,7 @@ class Cluster:
         self._ip_next: dict[str, int] = {}
         self._node_usage: tuple[int, dict[str, tuple[int, int]]] = (-1, {})
         self._next_expire = 0.0
+        self.dated = Dating(self.now, timing.dated_window)
 
     # ----- time -----
 
@@ -147,6 +175,8 @@ class Cluster:
             node_up = self.nodes.sync(snap)
             busy = self.deployments.sync(snap)
             busy = self.replicasets.sync(snap) or busy
+            busy = self.statefulsets.sync(snap) or busy
+            busy = self.daemonsets.sync(snap) or busy
             busy = self.scheduler.sync(snap) or busy
             self.traffic = traffic_mod.compute(snap)
             busy = self.kubelet.sync(snap, self.traffic, node_up) or busy
@@ -181,6 +211,26 @@ class Cluster:
             if self.now() >= deadline:
                 return
             self._sleep(min(self.timing.tick, max(deadline - self.now(), 0.0)))
+
+    FIXED_CLOCK = "this cluster's clock cannot be advanced: build it with a ManualClock or a LiveClock"
+
+    @property
+    def can_advance(self) -> bool:
+        return callable(getattr(self._clock, "advance", None))
+
+    def advance(self, seconds: float, step: float = 1.0) -> None:
+        """Let `seconds` of cluster time pass now, ticking every `step` of it (crash loops, back-offs, HPA syncs
+        and deadlines move on as if that time had passed). The clock must be a ManualClock or a LiveClock; the
+        cluster's wall clock moves ahead of real time by as much."""
+        jump = getattr(self._clock, "advance", None)
+        if jump is None:
+            raise TypeError(self.FIXED_CLOCK)
+        left = seconds
+        while left > 0:
+            moved = min(step, left)
+            jump(moved)
+            left -= moved
+            self.tick()
 
     def run_until(self, check: Callable[[], bool], timeout: float = 10.0) -> bool:
         """Tick until `check()` holds; False when it still does not after `timeout` seconds."""

@@ -9,12 +9,14 @@ import ipaddress
 from typing import Any
 
 from incident_response.sim.resources import (
+    DAEMONSETS,
     DEPLOYMENTS,
     HPAS,
     NAMESPACES,
     PODS,
     REPLICASETS,
     SERVICES,
+    STATEFULSETS,
     ResourceType,
 )
 
@@ -66,13 +68,51 @@ def _default_workload(spec: Obj, deployment: bool) -> None:
                     rolling.setdefault("maxUnavailable", "25%")
 
 
+def _default_statefulset(spec: Obj) -> None:
+    spec.setdefault("podManagementPolicy", "OrderedReady")
+    spec.setdefault("revisionHistoryLimit", 10)
+    spec.setdefault("persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"})
+    strategy = spec.setdefault("updateStrategy", {})
+    if isinstance(strategy, dict):
+        strategy.setdefault("type", "RollingUpdate")
+        if strategy["type"] == "RollingUpdate":
+            rolling = strategy.setdefault("rollingUpdate", {})
+            if isinstance(rolling, dict):
+                rolling.setdefault("partition", 0)
+    for claim in spec.get("volumeClaimTemplates") or []:
+        if isinstance(claim, dict):
+            claim.setdefault("apiVersion", "v1")
+            claim.setdefault("kind", "PersistentVolumeClaim")
+            if isinstance(claim.get("spec"), dict):
+                claim["spec"].setdefault("volumeMode", "Filesystem")
+            claim.setdefault("status", {"phase": "Pending"})
+
+
+def _default_daemonset(spec: Obj) -> None:
+    spec.setdefault("revisionHistoryLimit", 10)
+    strategy = spec.setdefault("updateStrategy", {})
+    if isinstance(strategy, dict):
+        strategy.setdefault("type", "RollingUpdate")
+        if strategy["type"] == "RollingUpdate":
+            rolling = strategy.setdefault("rollingUpdate", {})
+            if isinstance(rolling, dict):
+                rolling.setdefault("maxUnavailable", 1)
+                rolling.setdefault("maxSurge", 0)
+
+
 def apply_defaults(res: ResourceType, obj: Obj, taken_cluster_ips: set[str]) -> None:
     """Fill defaults in place on a new object, as the API server does on create."""
     spec = obj.get("spec")
     if res is PODS and isinstance(spec, dict):
         _default_pod_spec(spec)
-    elif res in (DEPLOYMENTS, REPLICASETS) and isinstance(spec, dict):
+    elif res in (DEPLOYMENTS, REPLICASETS, STATEFULSETS) and isinstance(spec, dict):
         _default_workload(spec, deployment=res is DEPLOYMENTS)
+        if res is STATEFULSETS:
+            _default_statefulset(spec)
+    elif res is DAEMONSETS and isinstance(spec, dict):
+        _default_workload(spec, deployment=False)
+        spec.pop("replicas", None)  # a DaemonSet runs one pod per node
+        _default_daemonset(spec)
     elif res is SERVICES and isinstance(spec, dict):
         spec.setdefault("type", "ClusterIP")
         spec.setdefault("sessionAffinity", "None")

@@ -106,6 +106,30 @@ RESOURCES: tuple[ResourceType, ...] = (
         subresources=("status", "scale"),
         has_generation=True,
     ),
+    ResourceType(
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        True,
+        short_names=("sts",),
+        categories=("all",),
+        subresources=("status", "scale"),
+        has_generation=True,
+    ),
+    ResourceType(
+        "apps",
+        "v1",
+        "DaemonSet",
+        "daemonsets",
+        True,
+        short_names=("ds",),
+        categories=("all",),
+        subresources=("status",),
+        has_generation=True,
+    ),
+    # The StatefulSet and DaemonSet controllers' revision history (`kubectl rollout history|undo` read them).
+    ResourceType("apps", "v1", "ControllerRevision", "controllerrevisions", True),
     # Stored only: no Job controller runs them (scenarios and tests create Jobs to show what ran, e.g. migrations).
     ResourceType(
         "batch",
@@ -245,5 +269,9 @@ NETWORKPOLICIES = BY_KEY["networkpolicies.networking.k8s.io"]
 INGRESSES = BY_KEY["ingresses.networking.k8s.io"]
 PDBS = BY_KEY["poddisruptionbudgets.policy"]
 CRDS = BY_KEY["customresourcedefinitions.apiextensions.k8s.io"]
+STATEFULSETS = BY_KEY["statefulsets.apps"]
+DAEMONSETS = BY_KEY["daemonsets.apps"]
+CONTROLLERREVISIONS = BY_KEY["controllerrevisions.apps"]
 
-SCALABLE = (DEPLOYMENTS, REPLICASETS)  # the kinds with a scale subresource and a pod template
+SCALABLE = (DEPLOYMENTS, REPLICASETS, STATEFULSETS)  # the kinds with a scale subresource
+WORKLOADS = (DEPLOYMENTS, REPLICASETS, STATEFULSETS, DAEMONSETS)  # the kinds with a selector and a pod template

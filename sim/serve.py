@@ -18,7 +18,7 @@ from aiohttp import web
 
 from incident_response.sim.apiserver import ApiServer
 from incident_response.sim.authz import Authorizer
-from incident_response.sim.cluster import Cluster, Timing
+from incident_response.sim.cluster import Cluster, LiveClock, Timing
 from incident_response.sim.faults import Faults
 from incident_response.sim.scenarios import load_scenario
 from incident_response.sim.store import Store
@@ -60,6 +60,10 @@ class RunningSim:
     def store(self) -> Store:
         return self.cluster.store
 
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` of cluster time pass at once (see Cluster.advance): crash loops move on without waiting."""
+        self.cluster.advance(seconds)
+
     def wait_ticks(self, count: int = 2, timeout: float = 5.0) -> None:
         """Block until the controllers have run `count` more times (a bounded wait, not a sleep)."""
         target = self._ticks + count
@@ -98,7 +102,8 @@ def run_sim(
     settle: bool = True,
 ) -> Iterator[RunningSim]:
     """Start a simulated cluster seeded with `scenario`; stop it on exit."""
-    cluster = Cluster(timing=timing or Timing())
+    clock = LiveClock()
+    cluster = Cluster(Store(clock=clock.wall), timing=timing or Timing(), clock=clock)
     if scenario:
         load_scenario(scenario, cluster, extra_pods=extra_pods)
         if settle:

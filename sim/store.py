@@ -162,8 +162,10 @@ class Store:
         dry_run: bool = False,
         field_manager: str | None = None,
         owned: bool = False,
+        created: datetime | None = None,
     ) -> Obj:
-        """`owned`: the caller hands `obj` over and never touches it again (bulk seeding), so no defensive copy."""
+        """`owned`: the caller hands `obj` over and never touches it again (bulk seeding), so no defensive copy.
+        `created`: the creationTimestamp to give it instead of now (controllers dating a revision in the past)."""
         with self.lock:
             obj = obj if owned else copy.deepcopy(obj)
             meta = obj.setdefault("metadata", {})
@@ -186,7 +188,7 @@ class Store:
             obj["apiVersion"] = res.api_version
             obj["kind"] = res.kind
             meta["uid"] = str(uuid.uuid4())
-            meta["creationTimestamp"] = timestamp(now)
+            meta["creationTimestamp"] = timestamp(created or now)
             meta.pop("deletionTimestamp", None)
             if res.has_generation:
                 meta["generation"] = 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from incident_response.sim import errors, selectors
-from incident_response.sim.resources import PODS, SCALABLE, SERVICES, ResourceType
+from incident_response.sim.resources import PODS, SERVICES, WORKLOADS, ResourceType
 from incident_response.sim.store import Obj
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ def drop_null_template_timestamp(res: ResourceType, obj: Obj) -> None:
     kubectl sends it (its `rollout undo` patch copies a ReplicaSet's template through Go structs); dropping it
     keeps template comparisons (the deployment controller's reuse of an old ReplicaSet) semantic, as upstream's are.
     """
-    template = (obj.get("spec") or {}).get("template") if res in SCALABLE else None
+    template = (obj.get("spec") or {}).get("template") if res in WORKLOADS else None
     meta = template.get("metadata") if isinstance(template, dict) else None
     if isinstance(meta, dict) and "creationTimestamp" in meta and meta["creationTimestamp"] is None:
         del meta["creationTimestamp"]
@@ -124,7 +124,7 @@ def shape_problems(res: ResourceType, obj: Obj) -> list[tuple[str, str]]:
         return out
     if res is PODS:
         out += _pod_spec_problems("spec", spec)
-    elif res in SCALABLE:
+    elif res in WORKLOADS:
         out += _selector_problems("spec.selector", spec.get("selector"))
         template = spec.get("template")
         if template is not None and not isinstance(template, dict):
@@ -210,7 +210,7 @@ def validate(res: ResourceType, obj: Obj) -> None:
     name = str(obj.get("metadata", {}).get("name", ""))
     causes: list[tuple[str, str]] = []
     spec = obj.get("spec")
-    if res in SCALABLE and isinstance(spec, dict):
+    if res in WORKLOADS and isinstance(spec, dict):
         replicas = spec.get("replicas", 1)
         if not isinstance(replicas, int) or replicas < 0:
             causes.append(("spec.replicas", f"Invalid value: {replicas!r}: must be greater than or equal to 0"))

@@ -151,6 +151,22 @@ def without_hash(template: Obj) -> Obj:
     return out
 
 
+def semantic(value: Any) -> Any:
+    """`value` without null, empty maps and empty lists, at any depth: what apimachinery's Semantic.DeepEqual
+    ignores (kubectl round-trips objects through Go structs, which drop an empty `annotations: {}`)."""
+    if isinstance(value, dict):
+        out = {k: semantic(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
+    if isinstance(value, list):
+        return [semantic(v) for v in value]
+    return value
+
+
+def same_template(a: Obj, b: Obj) -> bool:
+    """Whether two pod templates are equal as the controllers compare them (EqualIgnoreHash's DeepEqual)."""
+    return a == b or semantic(a) == semantic(b)
+
+
 def condition(obj: Obj, kind: str) -> Obj | None:
     for cond in (obj.get("status") or {}).get("conditions") or []:
         if isinstance(cond, dict) and cond.get("type") == kind:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from incident_response.sim import errors
+from incident_response.sim import behaviors, errors
 from incident_response.sim.controllers.common import (
     CONTROLLER_ANNOTATIONS,
     DESIRED_REPLICAS,
@@ -28,6 +29,7 @@ from incident_response.sim.controllers.common import (
     meta,
     owner_reference,
     replicas_of,
+    same_template,
     scaled_value,
     set_condition,
     template_hash,
@@ -85,6 +87,7 @@ class DeploymentController:
         # Complete deployments whose sync changed nothing, with their ReplicaSets: the same objects (stored
         # objects are replaced on every write) next tick mean there is nothing to do.
         self._unchanged: dict[str, tuple[Obj, list[Obj]]] = {}
+        self._new: _RS | None = None
 
     def sync(self, snap: Snapshot) -> bool:
         busy = False
@@ -119,7 +122,9 @@ class DeploymentController:
         spec = deploy.get("spec") or {}
         template = spec.get("template") or {}
         owned = [_RS(rs, replicas_of(rs, 0)) for rs in snap.rs_by_owner.get(uid, []) if not terminating(rs)]
-        new = next((rs for rs in owned if without_hash(rs.obj["spec"].get("template") or {}) == template), None)
+        new = next(
+            (rs for rs in owned if same_template(without_hash(rs.obj["spec"].get("template") or {}), template)), None
+        )
         olds = sorted((rs for rs in owned if rs is not new), key=lambda r: str(meta(r.obj).get("creationTimestamp")))
         paused = bool(spec.get("paused"))
         changed = False
@@ -135,6 +140,9 @@ class DeploymentController:
             if self._sync_revision(deploy, new, olds):
                 changed = True
                 progress_reason = ("FoundNewReplicaSet", f'Found new replica set "{new.name}"')
+        self._new = new  # scaling events of this sync are dated as its new ReplicaSet's rollout
+        for rs in olds:
+            self.cluster.dated.forget(uid_of(rs.obj))  # superseded before it finished rolling out
         if new is not None and not paused:
             if self._strategy(deploy) == "Recreate":
                 changed = self._recreate(snap, deploy, new, olds) or changed
@@ -144,8 +152,33 @@ class DeploymentController:
             changed = self._scale(deploy, new, replicas_of(deploy)) or changed
         status_changed = self._write_status(deploy, new, olds, progress_reason)
         if new is not None and not paused and self._complete(deploy):
+            self.cluster.dated.forget(uid_of(new.obj))  # rolled out: what happens from now on is dated now
             self._cleanup(deploy, olds)
         return changed or status_changed
+
+    def _shift(self, rs: _RS | None) -> float:
+        """Seconds back this rollout is dated (its new ReplicaSet was created for a dated revision), else 0."""
+        return self.cluster.dated.shift(uid_of(rs.obj)) if rs is not None else 0.0
+
+    def _now(self, rs: _RS | None) -> datetime:
+        return self.store.clock() - timedelta(seconds=self._shift(rs))
+
+    def _dating(self, deploy: Obj, olds: list[_RS]) -> datetime | None:
+        """When a new ReplicaSet is dated (rolled-out-minutes-ago): for the first revision, or a later one whose
+        update changed the annotation too (the previous revision carries the value it was rolled out with), and
+        only after every older revision."""
+        minutes = behaviors.rolled_out_minutes_ago(deploy)
+        if minutes is None:
+            return None
+        latest = max(olds, key=lambda rs: rs.revision, default=None)
+        if latest is not None and behaviors.rolled_out_minutes_ago(latest.obj) == minutes:
+            return None
+        moment = self.store.clock() - timedelta(minutes=minutes)
+        for rs in olds:
+            created = self.cluster.parse_time(str(meta(rs.obj).get("creationTimestamp") or ""))
+            if created is None or created >= moment.timestamp():
+                return None
+        return moment
 
     def _strategy(self, deploy: Obj) -> str:
         return str(((deploy.get("spec") or {}).get("strategy") or {}).get("type") or "RollingUpdate")
@@ -206,9 +239,25 @@ class DeploymentController:
                 "template": template,
             },
         }
-        created = self.store.create(REPLICASETS, body)
+        moment = self._dating(deploy, olds)
+        created = self.store.create(REPLICASETS, body, created=moment)
+        if moment is not None:
+            self.cluster.dated.date(uid_of(created), (self.store.clock() - moment).total_seconds())
+            self._date_deployment(deploy, moment)
         self._mirror_revision(deploy, revision)
         return _RS(created, 0)
+
+    def _date_deployment(self, deploy: Obj, moment: datetime) -> None:
+        """A deployment created with a dated revision is at least as old as that revision."""
+        stamp = timestamp(moment)
+        if str(meta(deploy).get("creationTimestamp") or "") <= stamp:
+            return
+        self.store.mutate(
+            DEPLOYMENTS,
+            meta(deploy).get("namespace"),
+            str(meta(deploy)["name"]),
+            lambda d: d["metadata"].__setitem__("creationTimestamp", stamp),
+        )
 
     def _sync_revision(self, deploy: Obj, new: _RS, olds: list[_RS]) -> bool:
         """Make the current ReplicaSet the latest revision (rollback) and copy the deployment's annotations."""
@@ -318,7 +367,10 @@ class DeploymentController:
         rs.replicas = count
         direction = "up" if count > before else "down"
         message = f"Scaled {direction} replica set {rs.name} to {count}" + (f" from {before}" if before else "")
-        self.cluster.recorder.record(deploy, "Normal", "ScalingReplicaSet", message, component=COMPONENT)
+        if self._shift(self._new) < self.cluster.recorder.ttl_seconds:  # an older event would have expired
+            self.cluster.recorder.record(
+                deploy, "Normal", "ScalingReplicaSet", message, component=COMPONENT, when=self._now(self._new)
+            )
         return True
 
     # ----- status -----
@@ -345,7 +397,7 @@ class DeploymentController:
             "availableReplicas": sum(rs.status("availableReplicas") for rs in everyone),
         }
         counts["unavailableReplicas"] = max(sum(rs.replicas for rs in everyone) - counts["availableReplicas"], 0)
-        now = timestamp(self.store.clock())
+        now = timestamp(self._now(new))
         conditions = list(old_status.get("conditions") or [])
         if counts["availableReplicas"] >= replicas - unavailable:
             available = ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
@@ -424,7 +476,7 @@ class DeploymentController:
             if (
                 current.get("reason") != "NewReplicaSetAvailable"
                 and started is not None
-                and self.cluster.wall_seconds() - started > deadline
+                and self._now(new).timestamp() - started > deadline
             ):
                 return cond("False", "ProgressDeadlineExceeded", f'ReplicaSet "{new.name}" has timed out progressing.')
         return None

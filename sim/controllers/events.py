@@ -38,7 +38,11 @@ class EventRecorder:
         host: str | None = None,
         field_path: str | None = None,
         when: datetime | None = None,
+        first: datetime | None = None,
+        count: int = 1,
     ) -> None:
+        """Record (or count again) an event at `when` (default now); a series seen `count` times since `first`
+        can be recorded at once (a pod that has been crash-looping since before the simulator started)."""
         m = meta(obj)
         namespace = str(m.get("namespace") or "default")
         key: Key = (uid_of(obj), field_path or "", type_, reason, message, component)
@@ -47,7 +51,7 @@ class EventRecorder:
         if known is not None and self.store.peek(EVENTS, *known) is not None:
 
             def bump(event: Obj) -> None:
-                event["count"] = int(event.get("count") or 1) + 1
+                event["count"] = int(event.get("count") or 1) + count
                 event["lastTimestamp"] = moment
 
             self.store.mutate(EVENTS, known[0], known[1], bump)
@@ -76,9 +80,9 @@ class EventRecorder:
             "reason": reason,
             "message": message,
             "source": source,
-            "firstTimestamp": moment,
+            "firstTimestamp": timestamp(first) if first is not None else moment,
             "lastTimestamp": moment,
-            "count": 1,
+            "count": count,
             "type": type_,
             "eventTime": None,
             "reportingComponent": component,

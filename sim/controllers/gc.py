@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from incident_response.sim import errors
 from incident_response.sim.controllers.common import Obj, meta, terminating, uid_of
 from incident_response.sim.controllers.snapshot import Snapshot
-from incident_response.sim.resources import BY_KIND, PODS, REPLICASETS, ResourceType
+from incident_response.sim.resources import BY_KIND, CONTROLLERREVISIONS, PODS, REPLICASETS, ResourceType
 
 if TYPE_CHECKING:
     from incident_response.sim.cluster import Cluster
@@ -30,8 +30,9 @@ class GarbageCollector:
             return False
         self._next = now + self.cluster.timing.gc_period
         changed = False
-        owners = {uid_of(o) for o in snap.deployments} | {uid_of(o) for o in snap.replicasets}
-        for res, objects in ((REPLICASETS, snap.replicasets), (PODS, snap.pods)):
+        owners = {uid_of(o) for o in (*snap.deployments, *snap.replicasets, *snap.statefulsets, *snap.daemonsets)}
+        revisions = [r for owned in snap.revisions_by_owner.values() for r in owned]
+        for res, objects in ((REPLICASETS, snap.replicasets), (CONTROLLERREVISIONS, revisions), (PODS, snap.pods)):
             for obj in objects:
                 refs = obj["metadata"].get("ownerReferences")
                 if not refs or refs[0].get("uid") in owners:

@@ -12,7 +12,7 @@ from incident_response.sim import errors
 from incident_response.sim.controllers.common import Obj, int_of, meta, replicas_of, set_condition, terminating
 from incident_response.sim.controllers.scheduler import pod_requests
 from incident_response.sim.controllers.snapshot import Snapshot
-from incident_response.sim.resources import BY_KIND, DEPLOYMENTS, HPAS, REPLICASETS
+from incident_response.sim.resources import BY_KIND, HPAS, SCALABLE
 from incident_response.sim.store import timestamp
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ class HPAController:
         api_version = str(ref.get("apiVersion", "apps/v1"))
         group = api_version.split("/")[0] if "/" in api_version else ""
         res = BY_KIND.get((group, str(ref.get("kind", ""))))
-        if res not in (DEPLOYMENTS, REPLICASETS) or res is None:
+        if res not in SCALABLE or res is None:
             return (
                 None,
                 f"the HPA controller was unable to get the target's current scale: no scale for {ref.get('kind')}",
@@ -100,7 +100,7 @@ class HPAController:
 
     def _pods(self, snap: Snapshot, target: Obj) -> list[Obj]:
         uid = str(meta(target).get("uid"))
-        if target.get("kind") == "ReplicaSet":
+        if target.get("kind") != "Deployment":  # a ReplicaSet's or a StatefulSet's own pods
             return list(snap.pods_by_owner.get(uid, []))
         pods: list[Obj] = []
         for rs in snap.rs_by_owner.get(uid, []):
@@ -263,7 +263,7 @@ class HPAController:
         return desired
 
     def _rescale(self, hpa: Obj, target: Obj, current: int, desired: int) -> None:
-        res = DEPLOYMENTS if target.get("kind") == "Deployment" else REPLICASETS
+        res = next(r for r in SCALABLE if r.kind == target.get("kind"))
         self.store.mutate(
             res,
             meta(target).get("namespace"),

@@ -13,8 +13,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from incident_response.sim import behaviors, errors
+from incident_response.sim.controllers.backoff import BackOff, go_duration
 from incident_response.sim.controllers.common import Obj, terminating
-from incident_response.sim.controllers.replicasets import qos_class
+from incident_response.sim.controllers.history import record_past
+from incident_response.sim.controllers.podstatus import build_status
 from incident_response.sim.controllers.runtime import NEVER, ContainerRuntime, PodRuntime, Run, container_runtimes
 from incident_response.sim.controllers.scheduler import pod_requests
 from incident_response.sim.controllers.snapshot import Snapshot
@@ -35,6 +37,7 @@ class Kubelet:
         self.store = cluster.store
         self.timing = cluster.timing
         self.runtime: dict[str, PodRuntime] = {}
+        self.backoff = BackOff(cluster.timing.backoff_base, cluster.timing.backoff_cap)
 
     # ----- the tick -----
 
@@ -110,8 +113,16 @@ class Kubelet:
         rt = self.new_runtime(pod, node, now)
         containers = rt.containers
         status = pod.get("status") or {}
+        # A pod of a dated revision (rolled-out-minutes-ago) has been running since it was created.
+        age = self.cluster.dated.take(rt.uid)
         if status.get("phase") == "Running" and status.get("podIP"):
             self._adopt(rt, status, now)
+        elif age and rt.behavior.kind != behaviors.IMAGE_PULL_ERROR:
+            rt.pod_ip = self.cluster.allocate_ip(node)
+            rt.host_ip = self.cluster.node_ip(node)
+            self._run_since(rt, timestamp(self.store.clock() - timedelta(seconds=age)), age)
+            record_past(self.cluster, pod, rt, age, self.timing.crash_after)
+            rt.written = None
         else:
             rt.pod_ip = self.cluster.allocate_ip(node)
             rt.host_ip = self.cluster.node_ip(node)
@@ -170,15 +181,33 @@ class Kubelet:
             self._event(rt, c, "Normal", "Created", f"Created container: {c.name}")
             self._event(rt, c, "Normal", "Started", f"Started container {c.name}")
 
-    def _backoff(self, count: int) -> float:
-        return float(min(self.timing.backoff_base * 2 ** max(count - 1, 0), self.timing.backoff_cap))
+    def _pull_backoff(self, count: int) -> float:
+        return float(min(self.timing.backoff_base * 2 ** min(max(count - 1, 0), 32), self.timing.backoff_cap))
+
+    @staticmethod
+    def _backoff_message(c: ContainerRuntime, rt: PodRuntime) -> str:
+        return (
+            f"back-off {go_duration(c.backoff)} restarting failed container={c.name} "
+            f"pod={rt.name}_{rt.namespace}({rt.uid})"
+        )
+
+    def _restart(self, c: ContainerRuntime, rt: PodRuntime, now: float, wall: str) -> None:
+        """Start an exited container again; its back-off moves on (doubles, or starts over after a long run)."""
+        c.backoff = self.backoff.next(c.backoff, c.backoff_updated, c.exited)
+        c.backoff_updated = now
+        c.restarts += 1
+        if c.terminated is not None:
+            c.last_terminated = c.terminated
+        self._start(c, rt, now, wall, record=True)
 
     def _advance(self, pod: Obj, rt: PodRuntime, now: float) -> None:
         wall = timestamp(self.store.clock())
         for c in rt.containers:
             if now < c.next_at:
                 continue
-            if c.state == "waiting" and c.reason in ("ContainerCreating", "CrashLoopBackOff", "ImagePullBackOff"):
+            if c.state == "waiting" and c.reason == "CrashLoopBackOff":
+                self._restart(c, rt, now, wall)
+            elif c.state == "waiting" and c.reason in ("ContainerCreating", "ImagePullBackOff"):
                 if rt.behavior.kind == behaviors.IMAGE_PULL_ERROR:
                     self._pull_failed(rt, c, now)
                 else:
@@ -188,7 +217,7 @@ class Kubelet:
                 c.message = f'Back-off pulling image "{c.image}"'
                 self._event(rt, c, "Normal", "BackOff", f'Back-off pulling image "{c.image}"')
                 self._event(rt, c, "Warning", "Failed", "Error: ImagePullBackOff")
-                c.next_at = now + self._backoff(c.pull_failures)
+                c.next_at = now + self._pull_backoff(c.pull_failures)
             elif c.state == "running":
                 reason = self._crashes(rt, c) or "Error"
                 code = 137 if reason == "OOMKilled" else 1
@@ -211,16 +240,16 @@ class Kubelet:
                         f"Memory cgroup out of memory: Killed process 1 ({c.name}) total-vm:1048576kB, "
                         f"anon-rss:{(c.memory_limit or 0) // 1024}kB, file-rss:0kB, shmem-rss:0kB",
                     )
+                c.exited = now
                 c.next_at = now  # the kubelet notices the exit on its next sync
             elif c.state == "terminated":
-                c.restarts += 1
+                if not self.backoff.waiting(c.backoff, c.backoff_updated, c.exited, now):
+                    self._restart(c, rt, now, wall)  # the first exit (or one after a long run): at once
+                    continue
                 c.last_terminated = c.terminated
                 c.terminated = None
                 c.state, c.reason = "waiting", "CrashLoopBackOff"
-                c.message = (
-                    f"back-off {self._backoff(c.restarts):g}s restarting failed container={c.name} "
-                    f"pod={rt.name}_{rt.namespace}({rt.uid})"
-                )
+                c.message = self._backoff_message(c, rt)
                 self._event(
                     rt,
                     c,
@@ -228,7 +257,7 @@ class Kubelet:
                     "BackOff",
                     f"Back-off restarting failed container {c.name} in pod {rt.name}_{rt.namespace}({rt.uid})",
                 )
-                c.next_at = now + self._backoff(c.restarts)
+                c.next_at = c.exited + c.backoff
 
     def _pull_failed(self, rt: PodRuntime, c: ContainerRuntime, now: float) -> None:
         c.pull_failures += 1
@@ -243,7 +272,7 @@ class Kubelet:
         self._event(rt, c, "Warning", "Failed", "Error: ErrImagePull")
         c.reason = "ErrImagePull"
         c.message = f"rpc error: code = NotFound desc = {reason}"
-        c.next_at = now + min(self.timing.backoff_base, self.timing.backoff_cap)
+        c.next_at = now + self.timing.pod_start  # ErrImagePull until the kubelet's next sync, then the back-off
 
     def _terminate(self, pod: Obj, rt: PodRuntime, now: float) -> None:
         if rt.deleting_at is None:
@@ -328,71 +357,7 @@ class Kubelet:
         return written
 
     def build_status(self, pod: Obj, rt: PodRuntime) -> Obj:
-        now = timestamp(self.store.clock())
-        started = any(c.ever_started for c in rt.containers)
-        unready = [c.name for c in rt.containers if not c.ready]
-        for existing in (pod.get("status") or {}).get("conditions") or []:
-            if existing.get("type") == "PodScheduled" and "PodScheduled" not in rt.cond_times:
-                rt.cond_times["PodScheduled"] = (
-                    str(existing.get("status")),
-                    str(existing.get("lastTransitionTime") or now),
-                )
-        wanted = [
-            ("PodReadyToStartContainers", "True", None),
-            ("Initialized", "True", None),
-            ("Ready", "True" if rt.ready else "False", None if rt.ready else unready),
-            ("ContainersReady", "True" if rt.ready else "False", None if rt.ready else unready),
-            ("PodScheduled", "True", None),
-        ]
-        conditions = []
-        for kind, value, names in wanted:
-            previous = rt.cond_times.get(kind)
-            if previous is None or previous[0] != value:
-                rt.cond_times[kind] = (value, now)
-            cond: Obj = {
-                "type": kind,
-                "status": value,
-                "lastProbeTime": None,
-                "lastTransitionTime": rt.cond_times[kind][1],
-            }
-            if names:
-                cond["reason"] = "ContainersNotReady"
-                cond["message"] = f"containers with unready status: [{' '.join(names)}]"
-            conditions.append(cond)
-        status: Obj = {
-            "phase": "Running" if started else "Pending",
-            "conditions": conditions,
-            "hostIP": rt.host_ip,
-            "hostIPs": [{"ip": rt.host_ip}],
-            "podIP": rt.pod_ip,
-            "podIPs": [{"ip": rt.pod_ip}],
-            "startTime": rt.start_time,
-            "containerStatuses": [self._container_status(c) for c in rt.containers],
-            "qosClass": qos_class(pod.get("spec") or {}),
-        }
-        return status
-
-    @staticmethod
-    def _container_status(c: ContainerRuntime) -> Obj:
-        if c.state == "running":
-            state: Obj = {"running": {"startedAt": c.started_at}}
-        elif c.state == "terminated" and c.terminated is not None:
-            state = {"terminated": dict(c.terminated)}
-        else:
-            state = {"waiting": {"reason": c.reason, **({"message": c.message} if c.message else {})}}
-        out: Obj = {
-            "name": c.name,
-            "state": state,
-            "lastState": {"terminated": dict(c.last_terminated)} if c.last_terminated else {},
-            "ready": c.ready,
-            "restartCount": c.restarts,
-            "image": c.image,
-            "imageID": c.image_id,
-            "started": c.state == "running",
-        }
-        if c.container_id and c.ever_started:
-            out["containerID"] = c.container_id
-        return out
+        return build_status(pod, rt, timestamp(self.store.clock()))
 
     def _event(self, rt: PodRuntime, c: ContainerRuntime, type_: str, reason: str, message: str) -> None:
         pod = self.store.peek(PODS, rt.namespace, rt.name)
@@ -417,7 +382,15 @@ class Kubelet:
         rt = self.new_runtime(pod, node, self.cluster.now())
         rt.pod_ip = self.cluster.allocate_ip(node)
         rt.host_ip = self.cluster.node_ip(node)
+        self._run_since(rt, started_at, age)
+        pod["status"] = self.build_status(pod, rt)
+        rt.written = self._signature(rt)
+        return rt
+
+    def _run_since(self, rt: PodRuntime, started_at: str, age: float) -> None:
+        """Containers started `age` seconds ago (at `started_at`); a crashing one has been looping since."""
         rt.start_time = started_at
+        rt.since = self.cluster.now() - age
         for cond in ("PodScheduled", "PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady"):
             rt.cond_times[cond] = ("True", started_at)
         for c in rt.containers:
@@ -427,34 +400,43 @@ class Kubelet:
         rt.ready = all(c.ready for c in rt.containers)
         if not rt.ready:
             rt.cond_times["Ready"] = rt.cond_times["ContainersReady"] = ("False", started_at)
-        pod["status"] = self.build_status(pod, rt)
-        rt.written = self._signature(rt)
-        return rt
 
     def _age_crashloop(self, rt: PodRuntime, c: ContainerRuntime, age: float) -> None:
-        """A seeded pod that has been crashing for `age` seconds: restarts so far, now backing off."""
+        """A container crash-looping for `age` seconds (seeded or dated pods): the restarts the kubelet's back-off
+        allowed in that time, and where it stands now (up, or waiting out its back-off)."""
         reason = self._crashes(rt, c)
         if reason is None or age <= self.timing.crash_after:
             return
+        run = self.timing.crash_after
+        loop = c.aged = self.backoff.age(run, age)
         now = self.cluster.now()
         wall = self.cluster.wall_seconds()
-        c.restarts = max(1, int(age // (self.timing.crash_after + self.timing.backoff_cap)))
-        finished = timestamp(self.store.clock() - timedelta(seconds=1))
-        started = timestamp(self.store.clock() - timedelta(seconds=1 + self.timing.crash_after))
-        c.last_terminated = {
-            "exitCode": 137 if reason == "OOMKilled" else 1,
-            "reason": reason,
-            "startedAt": started,
-            "finishedAt": finished,
-            "containerID": c.container_id,
-        }
-        c.run = Run(started=wall - 1 - self.timing.crash_after, ended=wall - 1, reason=reason)
-        c.state, c.reason, c.ready = "waiting", "CrashLoopBackOff", False
-        c.message = (
-            f"back-off {self._backoff(c.restarts):g}s restarting failed container={c.name} "
-            f"pod={rt.name}_{rt.namespace}({rt.uid})"
-        )
-        c.next_at = now + self._backoff(c.restarts)
+        clock = self.store.clock()
+        code = 137 if reason == "OOMKilled" else 1
+        last: Obj | None = None
+        crashed: Run | None = None
+        if loop.exited is not None:
+            last = {
+                "exitCode": code,
+                "reason": reason,
+                "startedAt": timestamp(clock - timedelta(seconds=loop.exited + run)),
+                "finishedAt": timestamp(clock - timedelta(seconds=loop.exited)),
+                "containerID": c.container_id,
+            }
+            crashed = Run(started=wall - loop.exited - run, ended=wall - loop.exited, reason=reason, exit_code=code)
+            c.exited = now - loop.exited
+        if loop.running:
+            self._start(c, rt, now - loop.since, timestamp(clock - timedelta(seconds=loop.since)), record=False)
+            c.previous = crashed
+        else:
+            c.run, c.previous = crashed, None
+            c.state, c.reason, c.ready = "waiting", "CrashLoopBackOff", False
+            c.next_at = now + loop.wait
+        c.last_terminated = last
+        c.restarts = loop.restarts
+        c.backoff, c.backoff_updated = loop.backoff, now - loop.updated
+        if c.reason == "CrashLoopBackOff":
+            c.message = self._backoff_message(c, rt)
 
     def register(self, pod: Obj, rt: PodRuntime) -> None:
         rt.uid = str(pod["metadata"]["uid"])
@@ -462,9 +444,8 @@ class Kubelet:
         for c in rt.containers:
             if c.reason == "CrashLoopBackOff":
                 # The back-off message names the pod, which had no name or uid before the store created it.
-                c.message = (
-                    f"back-off {self._backoff(c.restarts):g}s restarting failed container={c.name} "
-                    f"pod={rt.name}_{rt.namespace}({rt.uid})"
-                )
+                c.message = self._backoff_message(c, rt)
                 rt.written = None
         self.runtime[rt.uid] = rt
+        if rt.since is not None:
+            record_past(self.cluster, pod, rt, self.cluster.now() - rt.since, self.timing.crash_after)

@@ -5,7 +5,7 @@ Layer: sim (the simulated cluster; apart from the product).
 
 from __future__ import annotations
 
-import copy
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from incident_response.sim import errors
@@ -22,8 +22,8 @@ from incident_response.sim.controllers.common import (
     terminating,
     uid_of,
 )
+from incident_response.sim.controllers.podfactory import pod_from_template
 from incident_response.sim.controllers.snapshot import Snapshot
-from incident_response.sim.defaults import apply_defaults
 from incident_response.sim.resources import PODS, REPLICASETS
 
 if TYPE_CHECKING:
@@ -161,42 +161,24 @@ class ReplicaSetController:
         return since is not None and self.cluster.wall_seconds() - since >= min_ready
 
     def _create_pod(self, rs: Obj) -> Obj | None:
-        template = copy.deepcopy((rs.get("spec") or {}).get("template") or {})
-        tmeta = template.get("metadata") or {}
-        body: Obj = {
-            "apiVersion": "v1",
-            "kind": "Pod",
-            "metadata": {
-                "generateName": f"{meta(rs)['name']}-",
-                "namespace": meta(rs).get("namespace"),
-                "labels": dict(tmeta.get("labels") or {}),
-                "ownerReferences": [owner_reference(rs)],
-            },
-            "spec": template.get("spec") or {},
-        }
-        if tmeta.get("annotations"):
-            body["metadata"]["annotations"] = dict(tmeta["annotations"])
-        apply_defaults(PODS, body, set())
-        spec = body["spec"]
-        spec.setdefault("serviceAccountName", "default")
-        spec.setdefault("enableServiceLinks", True)
-        spec.setdefault("priority", 0)
-        spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
-        spec.setdefault(
-            "tolerations",
-            [
-                {"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
-                for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
-            ],
-        )
-        body["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}
+        body = pod_from_template(rs, (rs.get("spec") or {}).get("template") or {})
+        shift = self.cluster.dated.shift(uid_of(rs))  # a dated revision's pods are as old as its rollout
+        moment = self.store.clock() - timedelta(seconds=shift) if shift else None
         try:
-            pod = self.store.create(PODS, body)
+            pod = self.store.create(PODS, body, created=moment)
         except errors.ApiError:
             return None
-        self.cluster.recorder.record(
-            rs, "Normal", "SuccessfulCreate", f"Created pod: {pod['metadata']['name']}", component=COMPONENT
-        )
+        if shift:
+            self.cluster.dated.date(uid_of(pod), shift)
+        if not shift or shift < self.cluster.recorder.ttl_seconds:
+            self.cluster.recorder.record(
+                rs,
+                "Normal",
+                "SuccessfulCreate",
+                f"Created pod: {pod['metadata']['name']}",
+                component=COMPONENT,
+                when=moment,
+            )
         return pod
 
     def _delete_pod(self, rs: Obj, pod: Obj) -> None:
@@ -223,21 +205,3 @@ class ReplicaSetController:
         # Newest first: invert the timestamp's sort order by negating each character code.
         newest_first = "".join(chr(0x10FFFF - ord(c)) for c in created)
         return scheduled, phase, ready, -restarts, newest_first
-
-
-def qos_class(spec: Obj) -> str:
-    containers = spec.get("containers") or []
-    requests_any = False
-    guaranteed = bool(containers)
-    for container in containers:
-        resources = container.get("resources") or {}
-        limits = resources.get("limits") or {}
-        requests = resources.get("requests") or {}
-        if limits or requests:
-            requests_any = True
-        for key in ("cpu", "memory"):
-            if key not in limits or requests.get(key, limits.get(key)) != limits.get(key):
-                guaranteed = False
-    if guaranteed:
-        return "Guaranteed"
-    return "Burstable" if requests_any else "BestEffort"

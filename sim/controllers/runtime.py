@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 from incident_response.sim.behaviors import PodBehavior, bytes_of, millicores
+from incident_response.sim.controllers.backoff import AgedLoop
 from incident_response.sim.controllers.common import Obj
 
 NEVER = math.inf
@@ -47,6 +48,11 @@ class ContainerRuntime:
     next_at: float = NEVER
     run: Run | None = None
     previous: Run | None = None
+    # Crash-loop back-off (see backoff.py), on the cluster's monotonic clock.
+    backoff: float = 0.0
+    backoff_updated: float = 0.0
+    exited: float = 0.0
+    aged: AgedLoop | None = None  # the crash loop it was seeded with (its past, for the events it implies)
 
     @property
     def image_id(self) -> str:
@@ -72,6 +78,7 @@ class PodRuntime:
     host_ip: str = ""
     start_time: str = ""
     admitted: float = 0.0
+    since: float | None = None  # cluster time it started, for a pod seeded or dated as running since the past
     cond_times: dict[str, tuple[str, str]] = field(default_factory=dict)
     written: tuple[object, ...] | None = None
     deleting_at: float | None = None

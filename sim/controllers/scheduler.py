@@ -6,6 +6,7 @@ Layer: sim (the simulated cluster; apart from the product).
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from incident_response.sim import errors
@@ -55,6 +56,36 @@ def tolerates(pod: Obj, taint: Obj) -> bool:
     return False
 
 
+def _requirement_holds(requirement: Obj, value: str | None) -> bool:
+    operator, values = requirement.get("operator"), [str(v) for v in requirement.get("values") or []]
+    if operator == "In":
+        return value in values
+    if operator == "NotIn":
+        return value not in values
+    if operator == "Exists":
+        return value is not None
+    if operator == "DoesNotExist":
+        return value is None
+    return False  # Gt/Lt and unknown operators: not modelled, so the term does not match
+
+
+def affinity_matches(pod: Obj, node: Obj) -> bool:
+    """The pod's required node affinity: any term whose matchExpressions (labels) and matchFields (the node's
+    name, as DaemonSet pods are pinned) all hold; a pod without one fits every node."""
+    affinity = ((pod.get("spec") or {}).get("affinity") or {}).get("nodeAffinity") or {}
+    required = affinity.get("requiredDuringSchedulingIgnoredDuringExecution") or {}
+    terms = [t for t in required.get("nodeSelectorTerms") or [] if isinstance(t, dict)]
+    if not terms:
+        return True
+    labels = labels_of(node)
+    fields = {"metadata.name": str(meta(node).get("name"))}
+    return any(
+        all(_requirement_holds(r, labels.get(str(r.get("key")))) for r in term.get("matchExpressions") or [])
+        and all(_requirement_holds(r, fields.get(str(r.get("key")))) for r in term.get("matchFields") or [])
+        for term in terms
+    )
+
+
 def filter_node(pod: Obj, node: Obj, used: tuple[int, int, int]) -> list[str]:
     """Why the pod cannot go on the node (upstream's FailedScheduling reasons); empty when it fits."""
     spec = node.get("spec") or {}
@@ -68,7 +99,7 @@ def filter_node(pod: Obj, node: Obj, used: tuple[int, int, int]) -> list[str]:
             return [f"node(s) had untolerated taint {{{taint.get('key')}: {taint.get('value', '')}}}"]
     selector = (pod.get("spec") or {}).get("nodeSelector") or {}
     node_labels = labels_of(node)
-    if any(node_labels.get(k) != v for k, v in selector.items()):
+    if any(node_labels.get(k) != v for k, v in selector.items()) or not affinity_matches(pod, node):
         return ["node(s) didn't match Pod's node affinity/selector"]
     cpu, mem, pods = allocatable(node)
     want_cpu, want_mem = pod_requests(pod)
@@ -141,13 +172,17 @@ class Scheduler:
                 bound = self.store.mutate(PODS, namespace, name, bind)
             except errors.ApiError:
                 return True
-            self.cluster.recorder.record(
-                bound,
-                "Normal",
-                "Scheduled",
-                f"Successfully assigned {namespace}/{name} to {target}",
-                component=COMPONENT,
-            )
+            # A pod of a dated revision (rolled-out-minutes-ago) was scheduled when it was created.
+            shift = self.cluster.dated.shift(str(meta(pod).get("uid")))
+            if shift < self.cluster.recorder.ttl_seconds:
+                self.cluster.recorder.record(
+                    bound,
+                    "Normal",
+                    "Scheduled",
+                    f"Successfully assigned {namespace}/{name} to {target}",
+                    component=COMPONENT,
+                    when=self.store.clock() - timedelta(seconds=shift),
+                )
             return True
         total = len(snap.nodes)
         detail = ", ".join(sorted(f"{count} {reason}" for reason, count in reasons.items()))

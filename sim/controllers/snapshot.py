@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from incident_response.sim.behaviors import POISONS
 from incident_response.sim.controllers.common import Obj, controller_uid, meta, uid_of
 from incident_response.sim.resources import (
+    CONTROLLERREVISIONS,
+    DAEMONSETS,
     DEPLOYMENTS,
     HPAS,
     NETWORKPOLICIES,
@@ -22,6 +24,7 @@ from incident_response.sim.resources import (
     PODS,
     REPLICASETS,
     SERVICES,
+    STATEFULSETS,
 )
 from incident_response.sim.store import Store
 
@@ -36,6 +39,9 @@ class Snapshot:
     netpols: list[Obj]
     hpas: list[Obj]
     pdbs: list[Obj]
+    statefulsets: list[Obj] = field(default_factory=list)
+    daemonsets: list[Obj] = field(default_factory=list)
+    revisions_by_owner: dict[str, list[Obj]] = field(default_factory=dict)  # ControllerRevisions
     pods_by_ns: dict[str, list[Obj]] = field(default_factory=dict)
     pods_by_owner: dict[str, list[Obj]] = field(default_factory=dict)
     orphans_by_ns: dict[str, list[Obj]] = field(default_factory=dict)
@@ -55,6 +61,8 @@ class Snapshot:
             netpols=store.values(NETWORKPOLICIES),
             hpas=store.values(HPAS),
             pdbs=store.values(PDBS),
+            statefulsets=store.values(STATEFULSETS),
+            daemonsets=store.values(DAEMONSETS),
         )
         by_ns: defaultdict[str, list[Obj]] = defaultdict(list)
         by_owner: defaultdict[str, list[Obj]] = defaultdict(list)
@@ -86,16 +94,23 @@ class Snapshot:
                 rs_owner[owner].append(rs)
             snap.by_uid[uid_of(rs)] = rs
         snap.rs_by_owner = dict(rs_owner)
-        for deploy in snap.deployments:
-            snap.by_uid[uid_of(deploy)] = deploy
+        for workload in (*snap.deployments, *snap.statefulsets, *snap.daemonsets):
+            snap.by_uid[uid_of(workload)] = workload
+        revisions: defaultdict[str, list[Obj]] = defaultdict(list)
+        for revision in store.values(CONTROLLERREVISIONS):
+            owner = controller_uid(revision)
+            if owner:
+                revisions[owner].append(revision)
+        snap.revisions_by_owner = dict(revisions)
         return snap
 
     def deployment_of_pod(self, pod: Obj) -> Obj | None:
-        """The Deployment (or a bare ReplicaSet) that controls a pod, through the owner chain."""
+        """The workload that controls a pod through the owner chain: a Deployment (or a bare ReplicaSet), a
+        StatefulSet or a DaemonSet."""
         rs_uid = controller_uid(pod)
         rs = self.by_uid.get(rs_uid) if rs_uid else None
-        if rs is None:
-            return None
+        if rs is None or rs.get("kind") != "ReplicaSet":
+            return rs
         deploy_uid = controller_uid(rs)
         deploy = self.by_uid.get(deploy_uid) if deploy_uid else None
         return deploy if deploy is not None else rs

@@ -57,7 +57,7 @@ def deny_all_ingress(policy: Obj) -> Matcher | None:
 def compute(snap: Snapshot) -> Traffic:
     traffic = Traffic()
     loaded: dict[str, int] = {}
-    for obj in (*snap.deployments, *snap.replicasets):
+    for obj in (*snap.deployments, *snap.replicasets, *snap.statefulsets, *snap.daemonsets):
         load = behaviors.load_millicores(obj)
         if load is not None:
             loaded[uid_of(obj)] = load
@@ -68,6 +68,9 @@ def compute(snap: Snapshot) -> Traffic:
             rs_to_owner[uid_of(rs)] = parent
         elif uid_of(rs) in loaded:
             rs_to_owner[uid_of(rs)] = uid_of(rs)
+    for workload in (*snap.statefulsets, *snap.daemonsets):
+        if uid_of(workload) in loaded:
+            rs_to_owner[uid_of(workload)] = uid_of(workload)  # their pods are their own, no ReplicaSet between
     counts: dict[str, int] = {}
     for rs_uid, parent in rs_to_owner.items():
         for pod in snap.pods_by_owner.get(rs_uid, []):

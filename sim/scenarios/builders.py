@@ -23,7 +23,7 @@ from incident_response.sim.controllers.common import (
     owner_reference,
     template_hash,
 )
-from incident_response.sim.controllers.replicasets import qos_class
+from incident_response.sim.controllers.podfactory import qos_class
 from incident_response.sim.defaults import apply_defaults
 from incident_response.sim.resources import (
     DEPLOYMENTS,
@@ -219,7 +219,8 @@ class Seeder:
     def app(self, app: App, revisions: list[Revision], *, running: int | None = None) -> Obj:
         """Deployment + one ReplicaSet per revision; pods of revision `running` (default: last) are up.
 
-        When `running` is not the last revision, the last one's rollout is left to the controllers.
+        When `running` is not the last revision, the last one's rollout is left to the controllers, dated as
+        long ago as that revision (its pods have been running, or crash-looping, since).
         """
         running = len(revisions) - 1 if running is None else running
         templates = [template(app, rev) for rev in revisions]
@@ -248,6 +249,8 @@ class Seeder:
             rs = self._replicaset(app, deploy, tmpl, rev, index + 1, replicas)
             if replicas:
                 self.pods(rs, replicas, rev.age)
+            elif index == len(revisions) - 1:
+                self.cluster.dated.date(rs["metadata"]["uid"], rev.age)
         return deploy
 
     def _replicaset(self, app: App, deploy: Obj, tmpl: Obj, rev: Revision, number: int, replicas: int) -> Obj:
@@ -299,6 +302,7 @@ class Seeder:
         labels = dict(tmpl["metadata"].get("labels") or {})
         annotations = dict(tmpl["metadata"].get("annotations") or {})
         started = timestamp(self.store.clock() - timedelta(seconds=age))
+        seeded = []
         with backdated(self.store, age):
             for i in range(count):
                 spec = json.loads(spec_json)
@@ -320,8 +324,10 @@ class Seeder:
                 rt = self.cluster.kubelet.seed_running(body, target, started, age)
                 body["status"]["qosClass"] = qos_class(spec)
                 pod = self.store.create(PODS, body, owned=True)
-                self.cluster.kubelet.register(pod, rt)
+                seeded.append((pod, rt))
                 created.append(pod)
+        for pod, rt in seeded:  # now, not backdated: the events a long-running pod left are dated from now
+            self.cluster.kubelet.register(pod, rt)
         return created
 
 

@@ -1,4 +1,5 @@
-"""Deployment, ReplicaSet, HorizontalPodAutoscaler and PodDisruptionBudget columns (upstream printers.go).
+"""Deployment, ReplicaSet, StatefulSet, DaemonSet, ControllerRevision, HorizontalPodAutoscaler and
+PodDisruptionBudget columns (upstream printers.go).
 
 Layer: sim (the simulated cluster; apart from the product).
 """
@@ -25,6 +26,7 @@ from ._common import (
     age,
     containers_cells,
     format_label_selector,
+    format_labels,
     get,
     get_dicts,
     get_int,
@@ -92,6 +94,69 @@ REPLICASET_COLUMNS = (
         "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
         priority=1,
     ),
+)
+
+STATEFULSET_COLUMNS = (
+    NAME_COLUMN,
+    Column("Ready", "string", "Number of the pod with ready state"),
+    AGE_COLUMN,
+    Column("Containers", "string", CONTAINERS_DOC, priority=1),
+    Column("Images", "string", IMAGES_DOC, priority=1),
+)
+
+_DAEMONSET_DOCS = "More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/"
+DAEMONSET_COLUMNS = (
+    NAME_COLUMN,
+    Column(
+        "Desired",
+        "integer",
+        "The total number of nodes that should be running the daemon pod (including nodes correctly running the "
+        f"daemon pod). {_DAEMONSET_DOCS}",
+    ),
+    Column(
+        "Current",
+        "integer",
+        f"The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod. "
+        f"{_DAEMONSET_DOCS}",
+    ),
+    Column(
+        "Ready",
+        "integer",
+        "numberReady is the number of nodes that should be running the daemon pod and have one or more of the "
+        "daemon pod running with a Ready Condition.",
+    ),
+    Column("Up-to-date", "integer", "The total number of nodes that are running updated daemon pod"),
+    Column(
+        "Available",
+        "integer",
+        "The number of nodes that should be running the daemon pod and have one or more of the daemon pod running "
+        "and available (ready for at least spec.minReadySeconds)",
+    ),
+    Column(
+        "Node Selector",
+        "string",
+        "NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a "
+        "node's labels for the pod to be scheduled on that node. More info: "
+        "https://kubernetes.io/docs/concepts/configuration/assign-pod-node/",
+    ),
+    AGE_COLUMN,
+    Column("Containers", "string", CONTAINERS_DOC, priority=1),
+    Column("Images", "string", IMAGES_DOC, priority=1),
+    Column(
+        "Selector",
+        "string",
+        "A label query over pods that are managed by the daemon set. Must match in order to be controlled. It must "
+        "match the pod template's labels. More info: "
+        "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
+        priority=1,
+    ),
+)
+
+CONTROLLER_REVISION_COLUMNS = (
+    NAME_COLUMN,
+    Column("Controller", "string", "Controller of the object"),
+    Column("Revision", "string", "Revision indicates the revision of the state represented by Data."),
+    AGE_COLUMN,
 )
 
 HPA_COLUMNS = (
@@ -174,6 +239,41 @@ def replicaset_cells(obj: Obj, now: datetime) -> list[Cell]:
         images,
         format_label_selector(get(obj, "spec", "selector")),
     ]
+
+
+def statefulset_cells(obj: Obj, now: datetime) -> list[Cell]:
+    names, images = containers_cells(_template_containers(obj))
+    desired = get_int(obj, "spec", "replicas", default=_DEFAULT_REPLICAS)
+    return [name_of(obj), f"{get_int(obj, 'status', 'readyReplicas')}/{desired}", age(obj, now), names, images]
+
+
+def daemonset_cells(obj: Obj, now: datetime) -> list[Cell]:
+    names, images = containers_cells(_template_containers(obj))
+    return [
+        name_of(obj),
+        get_int(obj, "status", "desiredNumberScheduled"),
+        get_int(obj, "status", "currentNumberScheduled"),
+        get_int(obj, "status", "numberReady"),
+        get_int(obj, "status", "updatedNumberScheduled"),
+        get_int(obj, "status", "numberAvailable"),
+        format_labels(get(obj, "spec", "template", "spec", "nodeSelector")),
+        age(obj, now),
+        names,
+        images,
+        format_label_selector(get(obj, "spec", "selector")),
+    ]
+
+
+def controller_revision_cells(obj: Obj, now: datetime) -> list[Cell]:
+    controller = NONE
+    for ref in get_dicts(obj, "metadata", "ownerReferences"):
+        if ref.get("controller") is True:
+            # formatResourceName with the kind: lower-cased Kind.group, e.g. statefulset.apps/web
+            group = get_str(ref, "apiVersion").split("/")[0] if "/" in get_str(ref, "apiVersion") else ""
+            kind = get_str(ref, "kind") + (f".{group}" if group else "")
+            controller = f"{kind.lower()}/{get_str(ref, 'name')}"
+            break
+    return [name_of(obj), controller, get_int(obj, "revision"), age(obj, now)]
 
 
 # --- HPA TARGETS (formatHPAMetrics); statuses are matched to specs by position, as upstream does ---
@@ -301,6 +401,9 @@ def pdb_cells(obj: Obj, now: datetime) -> list[Cell]:
 PRINTERS = {
     "deployments.apps": Printer(DEPLOYMENT_COLUMNS, deployment_cells),
     "replicasets.apps": Printer(REPLICASET_COLUMNS, replicaset_cells),
+    "statefulsets.apps": Printer(STATEFULSET_COLUMNS, statefulset_cells),
+    "daemonsets.apps": Printer(DAEMONSET_COLUMNS, daemonset_cells),
+    "controllerrevisions.apps": Printer(CONTROLLER_REVISION_COLUMNS, controller_revision_cells),
     "horizontalpodautoscalers.autoscaling": Printer(HPA_COLUMNS, hpa_cells),
     "poddisruptionbudgets.policy": Printer(PDB_COLUMNS, pdb_cells),
 }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from incident_response.sim.behaviors import BEHAVIOR, CRASHLOOP, ROLLED_OUT_MINUTES_AGO
 from incident_response.sim.cluster import Cluster, ManualClock, Timing
 from incident_response.sim.controllers.common import POD_TEMPLATE_HASH, REVISION, REVISION_HISTORY
 from incident_response.sim.controllers.deployments import surge_and_unavailable
@@ -199,3 +200,58 @@ def test_replicaset_replaces_deleted_pods_and_releases_relabelled_ones() -> None
     assert cluster.run_until(lambda: len([p for p in pods_of(cluster, "web") if ready(p)]) == 3, timeout=5)
     released = cluster.store.get(PODS, "default", orphan)
     assert "ownerReferences" not in released["metadata"]
+
+
+def age_of(cluster: Cluster, stamp: str) -> float:
+    """Seconds between a timestamp the cluster wrote and the cluster's wall clock now."""
+    moment = cluster.parse_time(stamp)
+    assert moment is not None, stamp
+    return cluster.wall_seconds() - moment
+
+
+def test_rolled_out_minutes_ago_dates_the_revision_its_rollout_and_pods_at_create() -> None:
+    cluster = make()
+    three_days = 3 * 24 * 60
+    cluster.store.create(DEPLOYMENTS, deployment_body("web", annotations={ROLLED_OUT_MINUTES_AGO: str(three_days)}))
+    assert cluster.run_until(lambda: rollout_complete(cluster, "web"), timeout=5)
+    (first,) = rs_of(cluster, "web")
+    day = 86400.0
+    assert 3 * day <= age_of(cluster, first["metadata"]["creationTimestamp"]) < 3 * day + 60
+    d = cluster.store.get(DEPLOYMENTS, "default", "web")
+    assert age_of(cluster, d["metadata"]["creationTimestamp"]) >= 3 * day  # not younger than its revision
+    for condition in d["status"]["conditions"]:
+        assert 3 * day - 60 < age_of(cluster, condition["lastUpdateTime"]) <= 3 * day + 2, condition
+    for pod in pods_of(cluster, "web"):
+        assert ready(pod)
+        assert 3 * day - 60 < age_of(cluster, pod["metadata"]["creationTimestamp"]) <= 3 * day + 2
+        assert 3 * day - 60 < age_of(cluster, pod["status"]["startTime"]) <= 3 * day + 2
+    # Events older than the API server's one-hour TTL do not exist.
+    assert not [e for e in cluster.store.items(EVENTS, "default") if e["reason"] == "ScalingReplicaSet"]
+
+    # Changed together with the template, it dates that revision: revision 2 rolled out 30 minutes ago, and
+    # crash-loops. Its pods have been crash-looping since, and the stuck rollout's events are dated too.
+    def bad_deploy(obj: dict[str, Any]) -> None:
+        obj["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.example.com/app:2.0"
+        obj["spec"]["template"]["metadata"]["annotations"] = {BEHAVIOR: CRASHLOOP}
+        obj["metadata"]["annotations"][ROLLED_OUT_MINUTES_AGO] = "30"
+
+    cluster.store.mutate(DEPLOYMENTS, "default", "web", bad_deploy)
+    assert cluster.run_until(lambda: len(rs_of(cluster, "web")) == 2, timeout=5)
+    cluster.run_for(2.0)
+    second = rs_of(cluster, "web")[1]
+    assert 30 * 60 <= age_of(cluster, second["metadata"]["creationTimestamp"]) < 31 * 60
+    crashing = [p for p in pods_of(cluster, "web") if p["metadata"]["name"].startswith(second["metadata"]["name"])]
+    assert crashing
+    assert all(p["status"]["containerStatuses"][0]["restartCount"] >= 5 for p in crashing)
+    scaled = [e for e in cluster.store.items(EVENTS, "default") if e["reason"] == "ScalingReplicaSet"]
+    dated = [e for e in scaled if second["metadata"]["name"] in e["message"]]
+    assert dated and all(29 * 60 < age_of(cluster, e["lastTimestamp"]) <= 30 * 60 + 5 for e in dated)
+
+    # The next revision, with the annotation unchanged, is dated now (no second revision 30 minutes ago).
+    set_image(cluster, "web", "registry.example.com/app:3.0")
+    cluster.store.mutate(DEPLOYMENTS, "default", "web", lambda d: d["spec"]["template"]["metadata"].pop("annotations"))
+    assert cluster.run_until(lambda: rollout_complete(cluster, "web"), timeout=5)
+    third = rs_of(cluster, "web")[2]
+    assert age_of(cluster, third["metadata"]["creationTimestamp"]) < 60
+    live = [p for p in pods_of(cluster, "web") if "deletionTimestamp" not in p["metadata"]]
+    assert live and all(age_of(cluster, p["metadata"]["creationTimestamp"]) < 60 for p in live)
