@@ -23,10 +23,18 @@ from incident_response.tools.k8s import backends, capacity, labels
 from incident_response.tools.k8s.args import Revision
 from incident_response.tools.k8s.quantity import human_age, memory_text, parse_quantity
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT
-from incident_response.tools.k8s.workloads import images_of, owned_by, revision_of, rollout_time
+from incident_response.tools.k8s.workloads import (
+    current_replicas,
+    hpa_bounds,
+    images_of,
+    managing_hpa,
+    owned_by,
+    revision_of,
+    rollout_time,
+    template_spec,
+)
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.nodes import drain_kind, outside, pod_key
-from incident_response.tools.mitigate.scaling import current_replicas, hpa_bounds, managing_hpa, template_spec
 from incident_response.tools.playbook.rules import Action, Decision, decide
 from incident_response.tools.playbook.suspects import (
     CanaryPair,

@@ -296,3 +296,25 @@ def app_selectors(deployment: dict[str, Any]) -> list[str]:
         if names:
             selectors.append(f"{key} in ({','.join(sorted(names))})")
     return selectors
+
+
+def managing_hpa(hpas: list[dict[str, Any]], deployment: str) -> dict[str, Any] | None:
+    for hpa in hpas:
+        ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
+        if ref.get("kind") == "Deployment" and ref.get("name") == deployment:
+            return hpa
+    return None
+
+
+def current_replicas(deployment: dict[str, Any]) -> int:
+    value = (deployment.get("spec") or {}).get("replicas")
+    return 1 if value is None else int(value)
+
+
+def template_spec(deployment: dict[str, Any]) -> dict[str, Any]:
+    return dict(((deployment.get("spec") or {}).get("template") or {}).get("spec") or {})
+
+
+def hpa_bounds(hpa: dict[str, Any]) -> tuple[int, int]:
+    spec = hpa.get("spec") or {}
+    return int(spec.get("minReplicas") or 1), int(spec.get("maxReplicas") or 1)

@@ -19,16 +19,13 @@ from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import Change, PlanDraft, Step, Target, patch_step, precondition
 from incident_response.tools.k8s import backends
 from incident_response.tools.k8s.args import PositiveReplicas
-from incident_response.tools.k8s.workloads import deployment_selector
+from incident_response.tools.k8s.workloads import current_replicas, deployment_selector, hpa_bounds, managing_hpa
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.scaling import (
     ALLOW_LARGE,
     DEPLOYMENT_PATHS,
     check_replica_bound,
-    current_replicas,
     growth_warning,
-    hpa_bounds,
-    managing_hpa,
     replica_ceiling,
     scale_command,
 )

@@ -18,9 +18,9 @@ from incident_response.tools.k8s import backends, capacity
 from incident_response.tools.k8s.args import MemoryQuantity
 from incident_response.tools.k8s.podstatus import restart_count
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity
-from incident_response.tools.k8s.workloads import deployment_selector
+from incident_response.tools.k8s.workloads import deployment_selector, template_spec
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.mitigate.scaling import kubectl_patch_step, template_spec
+from incident_response.tools.mitigate.scaling import kubectl_patch_step
 
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 

@@ -31,7 +31,13 @@ from incident_response.tools.engine.plan import (
 )
 from incident_response.tools.k8s import backends, capacity
 from incident_response.tools.k8s.args import PositiveReplicas, Replicas
-from incident_response.tools.k8s.workloads import deployment_selector
+from incident_response.tools.k8s.workloads import (
+    current_replicas,
+    deployment_selector,
+    hpa_bounds,
+    managing_hpa,
+    template_spec,
+)
 from incident_response.tools.kube.client import Kube
 
 LARGE_FACTOR = 10
@@ -87,23 +93,6 @@ def kubectl_patch_step(
 def scale_command(name: str, replicas: int, namespace: str, context: str | None) -> str:
     args = ["scale", f"deployment/{name}", f"--replicas={replicas}"]
     return str(commands.kubectl(args, namespace=namespace, context=context))
-
-
-def managing_hpa(hpas: list[dict[str, Any]], deployment: str) -> dict[str, Any] | None:
-    for hpa in hpas:
-        ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
-        if ref.get("kind") == "Deployment" and ref.get("name") == deployment:
-            return hpa
-    return None
-
-
-def current_replicas(deployment: dict[str, Any]) -> int:
-    value = (deployment.get("spec") or {}).get("replicas")
-    return 1 if value is None else int(value)
-
-
-def template_spec(deployment: dict[str, Any]) -> dict[str, Any]:
-    return dict(((deployment.get("spec") or {}).get("template") or {}).get("spec") or {})
 
 
 def room_for(kube: Kube, deployment: dict[str, Any], count: int) -> tuple[int, capacity.Requests]:
@@ -210,11 +199,6 @@ def scale_deployment(
 
 
 # --- HPA override -------------------------------------------------------------------------------------------------
-
-
-def hpa_bounds(hpa: dict[str, Any]) -> tuple[int, int]:
-    spec = hpa.get("spec") or {}
-    return int(spec.get("minReplicas") or 1), int(spec.get("maxReplicas") or 1)
 
 
 def plan_override_hpa(
