@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from incident_response.tools.core.models import ToolResult, Truncation
 from incident_response.tools.engine.deps import Deps
+from incident_response.tools.k8s.views import meta
 
 
 class HpaRow(BaseModel):
@@ -86,7 +87,7 @@ def hpa_row(hpa: dict[str, Any]) -> HpaRow:
         elif condition.get("status") != "True" and condition.get("type") != "ScalingLimited":
             conditions.append(f"{condition.get('type')}={condition.get('status')} ({condition.get('reason')})")
     return HpaRow(
-        name=str((hpa.get("metadata") or {}).get("name")),
+        name=str(meta(hpa).name),
         target=f"{str(ref.get('kind', '')).lower()}/{ref.get('name')}",
         min_replicas=int(spec.get("minReplicas") or 1),
         max_replicas=maximum,

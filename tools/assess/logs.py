@@ -15,6 +15,7 @@ from incident_response.tools.core.masking import mask_text_counted
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.k8s.podstatus import containers_ready, is_problem, restart_count
+from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import deployment_selector
 from incident_response.tools.kube.client import Kube
 
@@ -29,7 +30,7 @@ def pick_pod(pods: list[tuple[dict[str, Any], str | None]]) -> dict[str, Any]:
         pod, status = entry
         ready, total = containers_ready(pod)
         problem = is_problem(status or "", ready, total) if status else ready < total
-        return (not problem, -restart_count(pod), str((pod.get("metadata") or {}).get("name")))
+        return (not problem, -restart_count(pod), str(meta(pod).name))
 
     return sorted(pods, key=rank)[0][0]
 
@@ -58,8 +59,8 @@ def resolve_target(kube: Kube, namespace: str, target: str) -> tuple[dict[str, A
             resource="pods",
         )
     chosen = pick_pod(fetched.pods)
-    chosen_name = (chosen.get("metadata") or {}).get("name")
-    others = [str((p.get("metadata") or {}).get("name")) for p, _ in fetched.pods]
+    chosen_name = meta(chosen).name
+    others = [str(meta(p).name) for p, _ in fetched.pods]
     return chosen, [n for n in others if n != chosen_name]
 
 
@@ -92,7 +93,7 @@ def get_logs(
     why a pod crashes (previous=true for the crashed instance) or which peer it blames."""
     kube = deps.kube
     pod, others = resolve_target(kube, namespace, pod_or_deployment)
-    name = str((pod.get("metadata") or {}).get("name"))
+    name = str(meta(pod).name)
     containers = [str(c.get("name")) for c in (pod.get("spec") or {}).get("containers") or []]
     if container is not None:
         check_name(container, "container")

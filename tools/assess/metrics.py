@@ -16,6 +16,7 @@ from incident_response.tools.core.models import ToolResult, Truncation
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.k8s.quantity import cpu_text, memory_text, parse_quantity, percent
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage, pod_usage_rows, usage_by_pod
+from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
 
 METRICS_MISSING = (
@@ -123,7 +124,7 @@ def node_rows(
     usage = usage_by_pod(metrics or [])
     rows = []
     for node in nodes:
-        name = str((node.get("metadata") or {}).get("name"))
+        name = str(meta(node).name)
         status = node.get("status") or {}
         conditions = {c.get("type"): c.get("status") for c in status.get("conditions") or []}
         cpu_alloc = parse_quantity((status.get("allocatable") or {}).get("cpu"))

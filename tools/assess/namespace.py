@@ -28,6 +28,7 @@ from incident_response.tools.k8s.labels import matches as label_matches
 from incident_response.tools.k8s.podstatus import PodRow, component_of, pod_row
 from incident_response.tools.k8s.quantity import parse_time
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage, pod_usage_rows
+from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
     RECENT_ROLLOUT_SECONDS,
     images_of,
@@ -105,7 +106,7 @@ def recent_rollouts(
         seconds = (now - when).total_seconds()
         if seconds > RECENT_ROLLOUT_SECONDS:
             continue
-        name = str((deploy.get("metadata") or {}).get("name"))
+        name = str(meta(deploy).name)
         earlier = [rs for rs in owned if (revision_of(rs) or 0) < revision]
         previous = sorted(earlier, key=lambda rs: revision_of(rs) or 0)
         found.append(
@@ -179,7 +180,7 @@ class Observation:
         return [pod for pod, row in zip(self.pods, self.rows, strict=True) if self.components[row.name] == component]
 
     def deployment(self, name: str) -> dict[str, Any] | None:
-        return next((d for d in self.deployments if (d.get("metadata") or {}).get("name") == name), None)
+        return next((d for d in self.deployments if meta(d).name == name), None)
 
 
 def read_nodes(
@@ -190,9 +191,9 @@ def read_nodes(
     is judged by its pods instead: deletions overdue there, NodeNotReady events about them."""
     failing = Counter(p.node for p in placements if p.failing and p.node)
     overdue = {
-        str((pod.get("metadata") or {}).get("name"))
+        str(meta(pod).name)
         for pod in pods
-        if (gone := parse_time((pod.get("metadata") or {}).get("deletionTimestamp"))) is not None and gone < now
+        if (gone := parse_time(meta(pod).deletion_timestamp)) is not None and gone < now
     }
     reported = {g.object.removeprefix("pod/") for g in groups if g.reason == "NodeNotReady"}
     states: dict[str, NodeState] = {}
@@ -275,9 +276,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         group.message = mask_text(group.message)
     ip_component = {row.ip: components[row.name] for row in rows if row.ip}
     ip_pod = {row.ip: row.name for row in rows if row.ip}
-    labels = {
-        row.name: dict((pod.get("metadata") or {}).get("labels") or {}) for row, pod in zip(rows, pods, strict=True)
-    }
+    labels = {row.name: dict(meta(pod).labels) for row, pod in zip(rows, pods, strict=True)}
     messages = [(g.object.removeprefix("pod/"), g.message) for g in groups if g.object.startswith("pod/")]
     poisonings = find_poisonings(messages, components, ip_component, ip_pod, set(failing), labels)
     if not poisonings and failing and not rollouts:
@@ -325,7 +324,7 @@ def unavailable_without_failing_pods(deployments: list[dict[str, Any]], failing:
     """Deployments short of available replicas with no failing pod to show for it (pods never created)."""
     found = {}
     for deploy in deployments:
-        name = str((deploy.get("metadata") or {}).get("name"))
+        name = str(meta(deploy).name)
         missing = int((deploy.get("status") or {}).get("unavailableReplicas") or 0)
         if missing and name not in failing:
             found[name] = missing

@@ -20,6 +20,7 @@ from incident_response.tools.engine.plan import target_text
 from incident_response.tools.k8s.podstatus import pod_row
 from incident_response.tools.k8s.quantity import human_age
 from incident_response.tools.k8s.usage import PodUsage, pod_usage_rows
+from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import deployment_selector, owned_by, rollout_progress
 from incident_response.tools.kube.client import Kube, ListResult
 from incident_response.tools.playbook.recovery_checks import (
@@ -131,7 +132,7 @@ def judge(
     services = read_services(kube, namespace, service, deploy)
 
     events = warnings if warnings is not None else read_warnings(kube, namespace)
-    rs_names = [str((rs.get("metadata") or {}).get("name")) for rs in replicasets]
+    rs_names = [str(meta(rs).name) for rs in replicasets]
     counted, ignored = warning_groups(events.items, deployment, rs_names, facts, now, window)
     mitigation = last_mitigation(deps, namespace)
     stable_since = latest([f.ready_since for f in facts if f.active] + [mitigation.finished_at if mitigation else None])
@@ -171,7 +172,7 @@ def judge(
     settling = [reason for r in results for reason in r.settling]
     blocked = [reason for r in results for reason in r.blocked]
     verdict, recheck_at = verdict_of(checks, settling, stable_since, now, window, blocked)
-    names = [str((svc.get("metadata") or {}).get("name")) for svc, _ in services]
+    names = [str(meta(svc).name) for svc, _ in services]
     report = RecoveryReport(
         summary="",
         namespace=namespace,
@@ -223,11 +224,11 @@ def read_pods(
     window: timedelta,
 ) -> tuple[list[dict[str, Any]], list[PodFacts], bool]:
     """The deployment's pods (controlled by one of its ReplicaSets), with the facts the checks use."""
-    uids = {(rs.get("metadata") or {}).get("uid") for rs in replicasets}
+    uids = {meta(rs).uid for rs in replicasets}
     fetched = fetch_pods(kube, namespace, selector)
     pods, facts = [], []
     for pod, status in fetched.pods:
-        refs = (pod.get("metadata") or {}).get("ownerReferences") or []
+        refs = meta(pod).owner_references
         if any(ref.get("controller") and ref.get("uid") in uids for ref in refs):
             pods.append(pod)
             facts.append(pod_facts(pod, pod_row(pod, now, status=status), now, window))
@@ -249,7 +250,7 @@ def read_services(
         ][:MAX_SERVICES]
     found = []
     for svc in chosen:
-        name = str((svc.get("metadata") or {}).get("name"))
+        name = str(meta(svc).name)
         try:
             endpoints = kube.get("endpoints", name, namespace)
         except errors.NotFound:
@@ -262,7 +263,7 @@ def read_service(
     kube: Kube, namespace: str, service: str, deploy: dict[str, Any], labels: dict[str, str]
 ) -> dict[str, Any]:
     """The named Service, refused unless it selects the deployment's pods (its endpoints would say nothing of them)."""
-    name = (deploy.get("metadata") or {}).get("name")
+    name = meta(deploy).name
     try:
         svc = kube.get("services", service, namespace)
     except errors.NotFound as e:

@@ -22,6 +22,7 @@ from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.reads import rollback_reads
 from incident_response.tools.k8s.podstatus import containers_ready, kubectl_status, restart_count
 from incident_response.tools.k8s.quantity import age_seconds, human_age, parse_time
+from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
     RECENT_ROLLOUT_SECONDS,
     deployment_selector,
@@ -292,7 +293,7 @@ def image_evidence(image: str, seen: Observed) -> tuple[list[str], list[str]]:
         match = PULL_FAILED.search(str(event.get("message")))
         if match and image_key(match.group(1)) == image_key(image):
             involved = event.get("involvedObject") or {}
-            when = event.get("lastTimestamp") or (event.get("metadata") or {}).get("creationTimestamp")
+            when = event.get("lastTimestamp") or meta(event).creation_timestamp
             failures.append(
                 f"event on {str(involved.get('kind', '')).lower()}/{involved.get('name')}, {event.get('count') or 1}x, "
                 f"last {_age(when, seen.now)} ago: {errors.truncate(str(event.get('message')), 200)}"
@@ -354,7 +355,7 @@ def image_item(images: list[str], number: int | None, seen: Observed) -> SafetyI
 
 
 def helm_release_of(deployment: dict[str, Any]) -> str | None:
-    release = ((deployment.get("metadata") or {}).get("annotations") or {}).get(HELM_RELEASE)
+    release = (meta(deployment).annotations).get(HELM_RELEASE)
     return str(release) if release else None
 
 

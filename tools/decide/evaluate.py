@@ -23,6 +23,7 @@ from incident_response.tools.k8s import backends, capacity, labels
 from incident_response.tools.k8s.args import Revision
 from incident_response.tools.k8s.quantity import human_age, memory_text, parse_quantity
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT
+from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
     current_replicas,
     hpa_bounds,
@@ -142,7 +143,7 @@ def evaluate_decision(
     seen = observe_namespace(deps.kube, namespace)
     picked = decide(seen.facts)
     if deployment is not None and seen.deployment(deployment) is None:
-        listed = sorted(str((d.get("metadata") or {}).get("name")) for d in seen.deployments)
+        listed = sorted(str(meta(d).name) for d in seen.deployments)
         raise errors.NotFound(
             f"deployment {deployment!r} was not found in namespace {namespace} (deployments there: "
             f"{', '.join(listed[:20]) or 'none'}); check the name with list_pods or assess_namespace",

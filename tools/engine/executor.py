@@ -26,6 +26,7 @@ from incident_response.tools.engine.plan import (
     sealed_refs,
     unsealed,
 )
+from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
 
 StepStatus = Literal["succeeded", "failed", "unknown"]
@@ -164,9 +165,7 @@ def observe_after(kube: Kube, preconditions: list[Precondition], answers: list[d
             (
                 a
                 for a in reversed(answers)
-                if pre.name
-                and (a.get("metadata") or {}).get("name") == pre.name
-                and (a.get("metadata") or {}).get("namespace") == pre.namespace
+                if pre.name and meta(a).name == pre.name and meta(a).namespace == pre.namespace
             ),
             None,
         )

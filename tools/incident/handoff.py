@@ -24,6 +24,7 @@ from incident_response.tools.engine.journal import CommandRow, Event, IncidentRo
 from incident_response.tools.engine.measures import Measure, measure_of
 from incident_response.tools.incident.handoff_document import render
 from incident_response.tools.incident.handoff_evidence import evidence
+from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS
 from incident_response.tools.kube.client import Kube, ListResult
 from incident_response.tools.playbook.declaration import info, unknown_incident
@@ -152,7 +153,7 @@ def warned_deployments(kube: Kube, namespace: str, warnings: list[dict[str, Any]
     except errors.IncidentError:
         return []
     # Longest name first, so pods of `api-bad` are not counted for `api`.
-    names = sorted((str((d.get("metadata") or {}).get("name")) for d in listed), key=len, reverse=True)
+    names = sorted((str(meta(d).name) for d in listed), key=len, reverse=True)
     counts: Counter[str] = Counter()
     for event in warnings:
         owner = next((name for name in names if about(event, name)), None)

@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from incident_response.tools.k8s import labels
 from incident_response.tools.k8s.podstatus import kubectl_status, last_termination, restart_count
+from incident_response.tools.k8s.views import meta
 
 # STATUS values that mean the pod itself is broken (a crash, a bad image, a bad config), not just overloaded.
 BROKEN = {
@@ -28,11 +29,11 @@ BROKEN = {
 
 
 def name_of(obj: dict[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("name"))
+    return str(meta(obj).name)
 
 
 def terminating(pod: dict[str, Any]) -> bool:
-    return bool((pod.get("metadata") or {}).get("deletionTimestamp"))
+    return bool(meta(pod).deletion_timestamp)
 
 
 def ready(pod: dict[str, Any]) -> bool:
@@ -75,7 +76,7 @@ def pods_of(selector: labels.Selector, pods: list[dict[str, Any]]) -> list[dict[
 
 def controller_of(obj: dict[str, Any]) -> dict[str, Any] | None:
     """The ownerReference with controller=true, if any."""
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+    for ref in meta(obj).owner_references:
         if ref.get("controller"):
             return dict(ref)
     return None

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from incident_response.tools.k8s.quantity import cpu_text, memory_text, parse_quantity
+from incident_response.tools.k8s.views import meta
 
 UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable"
 DEFAULT_MAX_PODS = 110
@@ -92,7 +93,7 @@ def accepts(node: dict[str, Any], pod_spec: dict[str, Any]) -> bool:
             continue
         if taint.get("effect") in ("NoSchedule", "NoExecute") and not tolerates(pod_spec, taint):
             return False
-    labels = (node.get("metadata") or {}).get("labels") or {}
+    labels = meta(node).labels
     return all(labels.get(k) == v for k, v in (pod_spec.get("nodeSelector") or {}).items())
 
 
@@ -112,8 +113,7 @@ def rooms(
     used: dict[str, Requests] = {}
     counts: dict[str, int] = {}
     for pod in pods:
-        meta = pod.get("metadata") or {}
-        if not _bound(pod) or f"{meta.get('namespace')}/{meta.get('name')}" in leaving:
+        if not _bound(pod) or f"{meta(pod).namespace}/{meta(pod).name}" in leaving:
             continue
         bound_to = str(pod["spec"]["nodeName"])
         want = spec_requests(pod.get("spec") or {})
@@ -124,7 +124,7 @@ def rooms(
     for node in nodes:
         if not accepts(node, pod_spec):
             continue
-        node_name = str((node.get("metadata") or {}).get("name"))
+        node_name = str(meta(node).name)
         alloc = (node.get("status") or {}).get("allocatable") or {}
         have = used.get(node_name, Requests())
         out.append(

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from incident_response.tools.core.masking import mask_text
 from incident_response.tools.k8s.quantity import age_seconds, human_age, parse_time
+from incident_response.tools.k8s.views import meta
 
 MAX_MESSAGE = 300
 
@@ -32,9 +33,7 @@ def event_time(event: dict[str, Any]) -> datetime | None:
         if when is not None:
             return when
     series = event.get("series") or {}
-    return parse_time(series.get("lastObservedTime")) or parse_time(
-        (event.get("metadata") or {}).get("creationTimestamp")
-    )
+    return parse_time(series.get("lastObservedTime")) or parse_time(meta(event).creation_timestamp)
 
 
 def group_events(events: list[dict[str, Any]], now: datetime, since: timedelta | None = None) -> list[EventGroup]:

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from incident_response.tools.core import errors
+from incident_response.tools.k8s.views import meta
 
 GZIP_MAGIC = b"\x1f\x8b"
 MAX_DESCRIPTION = 300
@@ -42,7 +43,7 @@ def decode_release(encoded: str) -> dict[str, Any]:
 
 
 def revision_row(secret: dict[str, Any]) -> HelmRevision:
-    labels = (secret.get("metadata") or {}).get("labels") or {}
+    labels = meta(secret).labels
     release = decode_release(str((secret.get("data") or {}).get("release") or ""))
     info = release.get("info") or {}
     chart = (release.get("chart") or {}).get("metadata") or {}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from incident_response.tools.core import errors
+from incident_response.tools.k8s.views import meta
 
 Op = Literal["=", "!=", "in", "notin", "exists", "!"]
 
@@ -140,7 +141,7 @@ def equalities(selector: Selector) -> dict[str, str]:
 
 
 def labels_of(obj: dict[str, Any]) -> dict[str, str]:
-    return dict((obj.get("metadata") or {}).get("labels") or {})
+    return dict(meta(obj).labels)
 
 
 def without(selector: Selector, key: str) -> Selector:

@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from incident_response.tools.k8s.quantity import age_seconds, human_age, parse_time
+from incident_response.tools.k8s.views import meta
 
 # STATUS values that mean the pod finished on purpose rather than failing.
 FINISHED = {"Completed", "Succeeded"}
@@ -99,8 +100,8 @@ def component_of(pod: dict[str, Any]) -> str:
     owner = owner_of(pod)
     if owner and owner.startswith("deployment/"):
         return owner.removeprefix("deployment/")
-    labels = (pod.get("metadata") or {}).get("labels") or {}
-    return str(labels.get("app") or labels.get("app.kubernetes.io/name") or (pod.get("metadata") or {}).get("name"))
+    labels = meta(pod).labels
+    return str(labels.get("app") or labels.get("app.kubernetes.io/name") or meta(pod).name)
 
 
 def _is_restartable_init(spec: dict[str, Any], name: str) -> bool:
@@ -198,4 +199,4 @@ def pod_row(pod: dict[str, Any], now: datetime, *, status: str | None = None) ->
 
 
 def started_at(pod: dict[str, Any]) -> datetime | None:
-    return parse_time((pod.get("metadata") or {}).get("creationTimestamp"))
+    return parse_time(meta(pod).creation_timestamp)

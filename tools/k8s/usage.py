@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from incident_response.tools.k8s.quantity import cpu_text, memory_text, parse_quantity, percent
+from incident_response.tools.k8s.views import meta
 
 NEAR_LIMIT_PERCENT = 90  # usage at or above this share of the limit counts as "near the limit"
 
@@ -51,7 +52,7 @@ def usage_by_pod(metrics: list[dict[str, Any]]) -> dict[str, tuple[float, float]
         for container in item.get("containers") or [item]:
             cpu += parse_quantity((container.get("usage") or {}).get("cpu")) or 0.0
             memory += parse_quantity((container.get("usage") or {}).get("memory")) or 0.0
-        usage[str((item.get("metadata") or {}).get("name"))] = (cpu, memory)
+        usage[str(meta(item).name)] = (cpu, memory)
     return usage
 
 
@@ -59,7 +60,7 @@ def pod_usage_rows(pods: list[dict[str, Any]], metrics: list[dict[str, Any]] | N
     usage = usage_by_pod(metrics or [])
     rows = []
     for pod in pods:
-        name = str((pod.get("metadata") or {}).get("name"))
+        name = str(meta(pod).name)
         if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             continue
         cpu, memory = usage.get(name, (None, None))

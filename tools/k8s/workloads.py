@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from incident_response.tools.core import errors
 from incident_response.tools.core.masking import mask_args, masked
 from incident_response.tools.k8s.quantity import parse_time
+from incident_response.tools.k8s.views import meta
 
 REVISION = "deployment.kubernetes.io/revision"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
@@ -44,16 +45,13 @@ def deployment_selector(deploy: dict[str, Any]) -> str | None:
 
 
 def revision_of(obj: dict[str, Any]) -> int | None:
-    value = ((obj.get("metadata") or {}).get("annotations") or {}).get(REVISION)
+    value = (meta(obj).annotations).get(REVISION)
     return int(value) if value is not None and str(value).isdigit() else None
 
 
 def owned_by(obj: dict[str, Any], owner: dict[str, Any]) -> bool:
-    uid = (owner.get("metadata") or {}).get("uid")
-    return any(
-        ref.get("uid") == uid and ref.get("controller")
-        for ref in (obj.get("metadata") or {}).get("ownerReferences") or []
-    )
+    uid = meta(owner).uid
+    return any(ref.get("uid") == uid and ref.get("controller") for ref in meta(obj).owner_references)
 
 
 def images_of(template: dict[str, Any]) -> list[str]:
@@ -110,9 +108,9 @@ def rollout_time(deploy: dict[str, Any], replicasets: list[dict[str, Any]]) -> d
     rs = current_replicaset(deploy, replicasets)
     if rs is None:
         return None
-    created = parse_time((rs.get("metadata") or {}).get("creationTimestamp"))
+    created = parse_time(meta(rs).creation_timestamp)
     others = [
-        parse_time((other.get("metadata") or {}).get("creationTimestamp"))
+        parse_time(meta(other).creation_timestamp)
         for other in replicasets
         if other is not rs and owned_by(other, deploy)
     ]
@@ -152,7 +150,7 @@ class RolloutProgress(BaseModel):
 
 def rollout_progress(deploy: dict[str, Any]) -> RolloutProgress:
     """`kubectl rollout status` for one read of the deployment (its DeploymentStatusViewer logic)."""
-    name = (deploy.get("metadata") or {}).get("name")
+    name = meta(deploy).name
     metadata, spec, status = deploy.get("metadata") or {}, deploy.get("spec") or {}, deploy.get("status") or {}
     desired = int(spec.get("replicas", 1))
     updated = int(status.get("updatedReplicas") or 0)
@@ -238,12 +236,8 @@ def template_differences(current: dict[str, Any], other: dict[str, Any]) -> list
             if env_before.get(variable) != env_after.get(variable):
                 state = "added" if variable not in env_before else "removed" if variable not in env_after else "changed"
                 changes.append(f"container {name} env {variable} {state}")
-    labels_before = {
-        k: v for k, v in ((current.get("metadata") or {}).get("labels") or {}).items() if k != "pod-template-hash"
-    }
-    labels_after = {
-        k: v for k, v in ((other.get("metadata") or {}).get("labels") or {}).items() if k != "pod-template-hash"
-    }
+    labels_before = {k: v for k, v in (meta(current).labels).items() if k != "pod-template-hash"}
+    labels_after = {k: v for k, v in (meta(other).labels).items() if k != "pod-template-hash"}
     if labels_before != labels_after:
         changes.append(f"pod labels: {labels_before} -> {labels_after}")
     return changes
@@ -292,7 +286,7 @@ def app_selectors(deployment: dict[str, Any]) -> list[str]:
     for key in APP_LABELS:
         names = {str(v) for v in (pod_labels.get(key), match.get(key)) if v}
         if key == "app":
-            names.add(str((deployment.get("metadata") or {}).get("name")))
+            names.add(str(meta(deployment).name))
         if names:
             selectors.append(f"{key} in ({','.join(sorted(names))})")
     return selectors

@@ -30,6 +30,7 @@ from incident_response.tools.engine.plan import (
 )
 from incident_response.tools.k8s import backends, labels
 from incident_response.tools.k8s.args import SelectorText
+from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
 
 POLICY_PREFIX = "incident-isolate-"
@@ -77,7 +78,7 @@ def choose_key(service_keys: list[str], selector: labels.Selector, controller_ke
 
 def replacement_warning(key: str, targets: list[dict[str, Any]], replicasets: list[dict[str, Any]]) -> str | None:
     """ReplicaSets selecting by `key` release the relabelled pods and create replacements, which join again."""
-    by_uid = {str((rs.get("metadata") or {}).get("uid")): rs for rs in replicasets}
+    by_uid = {str(meta(rs).uid): rs for rs in replicasets}
     counts: dict[str, int] = {}
     for pod in targets:
         ref = backends.controller_of(pod)
@@ -115,7 +116,7 @@ def plan_remove_from_service(
     owned_uids = {str((backends.controller_of(p) or {}).get("uid")) for p in targets}
     controller_keys = set().union(
         *(labels.keys(labels.from_spec((rs.get("spec") or {}).get("selector"))) for rs in replicasets
-          if str((rs.get("metadata") or {}).get("uid")) in owned_uids)
+          if str(meta(rs).uid) in owned_uids)
     )  # fmt: skip
     key = choose_key([r.key for r in svc_selector], selector, controller_keys, label)
     value = labels.equalities(svc_selector)[key]
@@ -270,9 +271,9 @@ def isolation_policy(namespace: str, name: str, selector: labels.Selector) -> di
 def last_applied(obj: dict[str, Any]) -> str:
     """What client-side `kubectl apply` stores in its annotation: the input object as sorted, compact JSON + newline
     (kubectl sets the annotation, then removes it, so `metadata.annotations` is always there, possibly empty)."""
-    meta = obj.get("metadata") or {}
-    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}
-    shown = {**obj, "metadata": {**meta, "annotations": annotations}}
+    metadata = obj.get("metadata") or {}
+    annotations = {k: v for k, v in (metadata.get("annotations") or {}).items() if k != LAST_APPLIED}
+    shown = {**obj, "metadata": {**metadata, "annotations": annotations}}
     return json.dumps(shown, sort_keys=True, separators=(",", ":")) + "\n"
 
 

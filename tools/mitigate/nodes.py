@@ -28,6 +28,7 @@ from incident_response.tools.engine.plan import (
     precondition,
 )
 from incident_response.tools.k8s import backends, capacity, labels
+from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.isolation import with_heredoc
 
@@ -58,7 +59,7 @@ def schedulable_left(nodes: list[dict[str, Any]], excluding: str) -> list[str]:
 
 def outside(pods: list[dict[str, Any]], allowed: tuple[str, ...]) -> list[dict[str, Any]]:
     """The pods in namespaces outside an allow-list (none when the list is empty: every namespace is allowed)."""
-    return [p for p in pods if allowed and (p.get("metadata") or {}).get("namespace") not in allowed]
+    return [p for p in pods if allowed and meta(p).namespace not in allowed]
 
 
 def pod_key(pod: dict[str, Any]) -> str:
@@ -129,7 +130,7 @@ def drain_kind(pod: dict[str, Any]) -> str:
     """evict | daemonset | mirror | finished | unmanaged (kubectl drain refuses those without --force)."""
     if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
         return "finished"
-    if MIRROR in ((pod.get("metadata") or {}).get("annotations") or {}):
+    if MIRROR in meta(pod).annotations:
         return "mirror"
     ref = backends.controller_of(pod)
     if ref is None:
@@ -146,14 +147,14 @@ def blocked_by_budgets(pods: list[dict[str, Any]], pdbs: list[dict[str, Any]]) -
     warnings: list[str] = []
     blocked: set[str] = set()
     for pdb in pdbs:
-        namespace = (pdb.get("metadata") or {}).get("namespace")
+        namespace = meta(pdb).namespace
         selector = labels.from_spec((pdb.get("spec") or {}).get("selector"))
         status = pdb.get("status") or {}
         allowed = int(status.get("disruptionsAllowed") or 0)
         healthy_budget = int(status.get("currentHealthy") or 0) >= int(status.get("desiredHealthy") or 0)
         over = []
         for pod in pods:
-            if (pod.get("metadata") or {}).get("namespace") != namespace:
+            if meta(pod).namespace != namespace:
                 continue
             if not labels.matches(selector, labels.labels_of(pod)):
                 continue
@@ -176,8 +177,8 @@ def blocked_by_budgets(pods: list[dict[str, Any]], pdbs: list[dict[str, Any]]) -
 
 
 def eviction_step(pod: dict[str, Any], context: str | None) -> Step:
-    meta = pod["metadata"]
-    namespace, name = str(meta["namespace"]), str(meta["name"])
+    metadata = pod["metadata"]
+    namespace, name = str(metadata["namespace"]), str(metadata["name"])
     body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": namespace}}
     raw = str(commands.kubectl(["create", "--raw", f"/api/v1/namespaces/{namespace}/pods/{name}/eviction", "-f", "-"],
                                context=context))  # fmt: skip

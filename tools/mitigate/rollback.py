@@ -31,6 +31,7 @@ from incident_response.tools.engine.plan import (
 )
 from incident_response.tools.engine.reads import rollback_reads
 from incident_response.tools.k8s.args import Revision
+from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
     REVISION,
     deployment_selector,
@@ -97,7 +98,7 @@ def visible(obj: dict[str, Any]) -> dict[str, Any]:
     """The parts of a Deployment a rollback changes, for the diff."""
     return {
         "spec": {"template": (obj.get("spec") or {}).get("template")},
-        "metadata": {"annotations": (obj.get("metadata") or {}).get("annotations") or {}},
+        "metadata": {"annotations": meta(obj).annotations},
     }
 
 

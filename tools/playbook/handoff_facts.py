@@ -15,6 +15,7 @@ from incident_response.tools.engine import approvals
 from incident_response.tools.engine.journal import CommandRow, Event, IncidentRow
 from incident_response.tools.engine.plan import pointer, target_text
 from incident_response.tools.k8s.quantity import parse_time
+from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import REVISION, images_of, revision_of, rollout_time
 from incident_response.tools.playbook.handoff_models import (
     MAX_TEXT,
@@ -154,7 +155,7 @@ def first_seen(event: dict[str, Any]) -> datetime | None:
         when = parse_time(value)
         if when is not None:
             return when
-    return parse_time((event.get("metadata") or {}).get("creationTimestamp"))
+    return parse_time(meta(event).creation_timestamp)
 
 
 def first_warnings(events: list[dict[str, Any]]) -> list[tuple[datetime, str, dict[str, Any]]]:
@@ -204,7 +205,7 @@ def bad_revisions(commands: list[CommandRow], facts: ClusterFacts) -> list[BadRe
             continue
         number = int(str(expected))
         rs = next((r for r in facts.replicasets.get(name, []) if revision_of(r) == number), None)
-        created = parse_time((rs.get("metadata") or {}).get("creationTimestamp")) if rs else None
+        created = parse_time(meta(rs).creation_timestamp) if rs else None
         images = images_of((rs.get("spec") or {}).get("template") or {}) if rs else []
         if all((b.deployment, b.revision) != (name, number) for b in found):
             found.append(BadRevision(name, number, created, images))

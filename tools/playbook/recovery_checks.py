@@ -24,6 +24,7 @@ from incident_response.tools.k8s.events import EventGroup, group_events
 from incident_response.tools.k8s.podstatus import PodRow
 from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage
+from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import RolloutProgress
 
 CheckName = Literal["pods", "endpoints", "warnings", "resources", "restarts"]
@@ -237,7 +238,7 @@ def endpoints_check(
     by_name = {f.name: f for f in facts if f.active}
     lines, failures, settling = [], [], []
     for svc, endpoints in services:
-        name = str((svc.get("metadata") or {}).get("name"))
+        name = str(meta(svc).name)
         selector = {str(k): str(v) for k, v in ((svc.get("spec") or {}).get("selector") or {}).items()}
         ours = {n for n, f in by_name.items() if selects(selector, f.labels)}
         ready = [a.pod for a in addresses(endpoints, "addresses")]

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from incident_response.tools.core.masking import mask_text
 from incident_response.tools.engine.reads import MAX_JOBS_READ, RollbackReads
 from incident_response.tools.k8s.quantity import human_age, parse_time
+from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import APP_LABELS, app_selectors, container_digest, revision_of
 
 Check = Literal["previous_revision", "known_good", "image_available", "migrations", "stateful"]
@@ -69,7 +70,7 @@ def stateful_item(deployment: dict[str, Any], labelled: set[str] | None, current
     mounted = mounted_claims(deployment)
     claims = mounted | (labelled or set())
     if not claims and labelled is None:
-        name = (deployment.get("metadata") or {}).get("name")
+        name = meta(deployment).name
         return SafetyItem(
             check="stateful",
             status="not_visible",
@@ -177,7 +178,7 @@ def job_signs(
     pod_labels = (((deployment.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
     names = {str(metadata.get("name"))} | {str(pod_labels[k]) for k in APP_LABELS if pod_labels.get(k)}
     signs = []
-    for job in sorted(jobs, key=lambda j: str((j.get("metadata") or {}).get("creationTimestamp")), reverse=True):
+    for job in sorted(jobs, key=lambda j: str(meta(j).creation_timestamp), reverse=True):
         job_meta = job.get("metadata") or {}
         created = parse_time(job_meta.get("creationTimestamp"))
         if since is not None and (created is None or created < since):
@@ -241,7 +242,7 @@ def replaced_at(target: dict[str, Any], owned: list[dict[str, Any]]) -> datetime
     if not later:
         return None
     _, successor = min(later, key=lambda pair: pair[0])
-    return parse_time((successor.get("metadata") or {}).get("creationTimestamp"))
+    return parse_time(meta(successor).creation_timestamp)
 
 
 def plan_checks(

@@ -14,6 +14,7 @@ from typing import Any
 
 from incident_response.tools.k8s import labels
 from incident_response.tools.k8s.backends import name_of, service_selector
+from incident_response.tools.k8s.views import meta
 
 # Taints the node lifecycle controller puts on a node whose kubelet stopped reporting (or reports NotReady).
 NODE_DOWN_TAINTS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
@@ -142,7 +143,7 @@ def find_node_failure(placements: list[Placement], nodes: dict[str, NodeState]) 
 
 def template_labels(deployment: dict[str, Any]) -> dict[str, str]:
     template = (deployment.get("spec") or {}).get("template") or {}
-    return dict((template.get("metadata") or {}).get("labels") or {})
+    return dict(meta(template).labels)
 
 
 def pick(deployments: list[dict[str, Any]], app: str, role: str) -> dict[str, Any] | None:
