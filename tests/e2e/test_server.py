@@ -232,7 +232,7 @@ def assert_progress_is_honest(updates: list[tuple[float, float | None, str | Non
 
 
 async def test_rollout_status_progress_climbs_to_done_during_a_rollback(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl]
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
 ) -> None:
     sim = sim_factory("bad-deploy")
     updates: list[tuple[float, float | None, str | None]] = []
@@ -241,7 +241,7 @@ async def test_rollout_status_progress_climbs_to_done_during_a_rollback(
         updates.append((progress, total, message))
 
     await anyio.to_thread.run_sync(lambda: kubectl_for(sim).run("rollout", "undo", "deployment/checkout", "-n", "shop"))
-    async with Client(build_server(settings_for(sim))) as client:
+    async with Client(build_server(settings_for(sim, tmp_path))) as client:
         with anyio.fail_after(60):
             result = await client.call_tool(
                 "rollout_status",
