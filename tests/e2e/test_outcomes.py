@@ -36,8 +36,8 @@ def replicas(env: Env, name: str) -> int:
 
 
 def refuse_scale(env: Env, name: str) -> None:
-    env.sim.faults.add("status", verb="patch", resource="deployments", subresource="scale", namespace=NS, name=name,
-                       status=403, message="injected: forbidden", times=1)  # fmt: skip
+    env.sim.faults.add("status", verb="patch", resource="deployments", namespace=NS, name=name, status=403,
+                       message="injected: forbidden", times=1)  # fmt: skip
 
 
 async def confirm(client: Client, plan: dict[str, Any]) -> dict[str, Any]:

@@ -233,7 +233,7 @@ def test_failed_reread_releases_the_claim(engine: PendingEngine, kube: FakeKube)
 
 
 def test_test_op_makes_check_and_write_atomic(engine: PendingEngine, kube: FakeKube) -> None:
-    """A change between the re-read and the write is caught by the JSON-patch test op: failed, not applied."""
+    """A change between the re-read and the write is caught by the JSON-patch test op: stale, not applied."""
     token = engine.propose(draft(kube), seat("full")).token
     assert token
 
@@ -244,7 +244,8 @@ def test_test_op_makes_check_and_write_atomic(engine: PendingEngine, kube: FakeK
 
     kube.before_write = race
     r = engine.confirm(token, here=seat("full"), kube=kube)
-    assert r.status == "failed" and image(kube) == "shop:v3"
+    assert r.status == "stale" and image(kube) == "shop:v3"
+    assert [c.path for c in r.changes] == ["/metadata/generation"] and r.steps[0].status == "failed"
 
 
 def test_tampered_plan_does_not_run(engine: PendingEngine, kube: FakeKube) -> None:

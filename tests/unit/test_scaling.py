@@ -21,7 +21,7 @@ def cluster(*extra: tuple[str, dict[str, Any]], replicas: int = 3, cpu: str = "4
     return FakeKube(("deployments", web), *pods, ("nodes", node("node-1", cpu=cpu)), *extra)
 
 
-def test_scale_plan_renders_the_playbook_command_and_the_scale_subresource_write() -> None:
+def test_scale_plan_renders_the_playbook_command_and_a_guarded_write() -> None:
     kube = cluster()
     draft = plan_scale(kube, "shop", "web", 6)
     assert draft.command == "kubectl scale deployment/web --replicas=6 -n shop --context test"
@@ -29,11 +29,18 @@ def test_scale_plan_renders_the_playbook_command_and_the_scale_subresource_write
     assert draft.undo_command == "kubectl scale deployment/web --replicas=3 -n shop --context test"
     action = draft.steps[0].action
     assert isinstance(action, KubeWrite)
+    # The same change as kubectl scale, as a JSON patch the API refuses if the spec changed since the plan.
     assert (action.verb, action.subresource, action.patch_type, action.body) == (
-        "patch", "scale", "merge", {"spec": {"replicas": 6}},
+        "patch", None, "json", [{"op": "test", "path": "/metadata/uid", "value": "uid-web"},
+                                {"op": "test", "path": "/metadata/generation", "value": 1},
+                                {"op": "replace", "path": "/spec/replicas", "value": 6}],
     )  # fmt: skip
     assert [(c.path, c.before, c.after) for c in draft.diff] == [("spec.replicas", 3, 6)]
-    assert draft.preconditions[0].expect == {"/metadata/uid": "uid-web", "/spec/replicas": 3}
+    expect = draft.preconditions[0].expect
+    assert {k: expect[k] for k in ("/metadata/uid", "/metadata/generation", "/spec/replicas")} == {
+        "/metadata/uid": "uid-web", "/metadata/generation": 1, "/spec/replicas": 3,
+    }  # fmt: skip
+    assert str(expect["/spec/template"]).startswith("sha256:")  # the template is compared, never stored
     assert draft.risk == "mutation" and draft.warnings == []
     assert kube.writes == [] and kube.dry_runs  # planning only dry-runs
 

@@ -39,6 +39,7 @@ from incident_response.tools.engine.journal import CommandRow, Journal, claimer,
 from incident_response.tools.engine.outcomes import CommandResult, CommandStatus, HumanAnswer, Proposal, StepOutcome
 from incident_response.tools.engine.plan import (
     Change,
+    Drift,
     KubeWrite,
     PendingCommand,
     PlanDraft,
@@ -540,12 +541,28 @@ class PendingEngine:
                     detail={"status": "unknown", "message": "execution was interrupted"},
                 )
 
+    def _drift_now(self, kube: Kube, cmd: PendingCommand) -> list[Drift]:
+        """What changed since the plan, read again now; nothing when the reads fail (the refusal stands as is)."""
+        try:
+            return [d for pre in cmd.preconditions for d in drift(pre, read_precondition(kube, pre).found)]
+        except errors.IncidentError:
+            return []
+
     def _run_steps(
         self, cmd: PendingCommand, kube: Kube, base: dict[str, Any], before: dict[str, Any]
     ) -> CommandResult:
         status, outcomes, answers = run_steps(kube, cmd.steps, self.exec_runner)
         after = observe_after(kube, cmd.preconditions, answers)
         report = Report(cmd.steps, status, outcomes)
+        if report.status == "failed" and (changes := self._drift_now(kube, cmd)):
+            # A write guarded by the plan's preconditions (a JSON-patch `test`) was refused: the cluster changed
+            # between the confirm-time check and the write. Nothing was applied, so it is stale, not a failure.
+            what = "; ".join(d.describe() for d in changes)
+            return CommandResult(
+                status="stale", changes=changes, steps=outcomes, before=before, after=after,
+                message=f"The cluster changed while the command ran ({what}); the write refused it and nothing "
+                "changed. Plan again.", **base,
+            )  # fmt: skip
         return CommandResult(
             status=report.status, message=report.message(), steps=outcomes, before=before, after=after,
             applied_steps=[step.command for step in report.applied if report.status != "succeeded"],

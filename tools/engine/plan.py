@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from incident_response.tools.core.masking import mask_data
 from incident_response.tools.engine.binding import Binding
+from incident_response.tools.k8s import backends, labels
 
 Risk = Literal["mutation", "destructive"]
 PatchType = Literal["json", "merge", "strategic"]
@@ -50,8 +51,10 @@ class Change(BaseModel):
 class Precondition(BaseModel):
     """Values observed at plan time that the plan depends on (JSON pointer -> value).
 
-    With `name` it is one object; with `label_selector` (and no name) it is a list, and each pointer's value is
-    the sorted list of that pointer over the items (e.g. `/metadata/name` -> the pods a label removal hits).
+    With `name` it is one object; with `label_selector` (and no name) it is a list of the live (not terminating)
+    items, and each pointer's value is the sorted list of that pointer over them (e.g. `/metadata/uid` -> the pods a
+    label removal hits). `min_ready` makes it a floor instead: at least that many selected pods Ready (the endpoints a
+    traffic change promised would remain), since readiness itself churns.
     """
 
     resource: str = Field(description="Plural resource name as the API knows it, e.g. deployments.")
@@ -59,6 +62,12 @@ class Precondition(BaseModel):
     name: str | None = None
     label_selector: str | None = None
     expect: dict[str, Any]
+    digests: list[str] = Field(
+        default_factory=list,
+        description="Pointers of `expect` kept as a SHA-256 digest (a whole pod template: compared, never stored).",
+    )
+    min_ready: int | None = Field(default=None, description="With label_selector: Ready pods needed at confirm time.")
+    unless_selector: str | None = Field(default=None, description="Pods it matches do not count towards min_ready.")
 
 
 class Drift(BaseModel):
@@ -71,9 +80,11 @@ class Drift(BaseModel):
     planned: Any = None
     now: Any = None
 
+    selector: str | None = None
+
     def describe(self) -> str:
-        where = self.name or "selection"
-        return f"{self.resource}/{where} {pointer_label(self.path)}: {self.planned!r} -> {self.now!r}"
+        where = f"{self.resource}/{self.name}" if self.name else f"{self.resource} -l {self.selector or ''}"
+        return f"{where} {pointer_label(self.path)}: {self.planned!r} -> {self.now!r}"
 
 
 class KubeWrite(BaseModel):
@@ -224,13 +235,37 @@ def _sort_key(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
+def digest(value: Any) -> str:
+    return "sha256:" + hashlib.sha256(_sort_key(value).encode()).hexdigest()[:16]
+
+
+def live(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Items not being deleted: a terminating pod has left the selection as far as a plan is concerned."""
+    return [item for item in items if not (item.get("metadata") or {}).get("deletionTimestamp")]
+
+
 def pointed_values(pre: Precondition, found: dict[str, Any] | list[dict[str, Any]] | None) -> dict[str, Any]:
-    """Read the precondition's pointers from an object (or list of items) as they are now."""
+    """Read the precondition's pointers from an object (or the live items of a list) as they are now."""
     if found is None:
         return {}
+
+    def read(item: dict[str, Any], path: str) -> Any:
+        value = resolve(item, path)
+        return digest(value) if path in pre.digests else value
+
     if isinstance(found, list):
-        return {p: sorted((resolve(item, p) for item in found), key=_sort_key) for p in pre.expect}
-    return {p: resolve(found, p) for p in pre.expect}
+        return {p: sorted((read(item, p) for item in live(found)), key=_sort_key) for p in pre.expect}
+    return {p: read(found, p) for p in pre.expect}
+
+
+def ready_pods(pre: Precondition, found: list[dict[str, Any]]) -> list[str]:
+    """Names of the selected pods that count towards `min_ready`: Ready, not terminating, not `unless_selector`'s."""
+    unless = labels.parse(pre.unless_selector) if pre.unless_selector else None
+    return sorted(
+        backends.name_of(p)
+        for p in found
+        if backends.ready(p) and not (unless and labels.matches(unless, labels.labels_of(p)))
+    )
 
 
 def precondition(
@@ -241,30 +276,46 @@ def precondition(
     namespace: str | None = None,
     name: str | None = None,
     label_selector: str | None = None,
+    digests: list[str] | None = None,
 ) -> Precondition:
-    """Record what a plan depends on from what the planner just read."""
+    """Record what a plan depends on from what the planner just read; `digests` are paths kept as a digest."""
     pre = Precondition(
         resource=resource,
         namespace=namespace,
         name=name,
         label_selector=label_selector,
         expect=dict.fromkeys(paths),
+        digests=digests or [],
     )
     pre.expect = pointed_values(pre, found)
     return pre
 
 
+def ready_floor(namespace: str, label_selector: str, *, unless_selector: str | None = None) -> Precondition:
+    """At confirm time at least one pod matching `label_selector` (and not `unless_selector`) must be Ready."""
+    return Precondition(
+        resource="pods", namespace=namespace, label_selector=label_selector, expect={}, min_ready=1,
+        unless_selector=unless_selector,
+    )  # fmt: skip
+
+
 def drift(pre: Precondition, found: dict[str, Any] | list[dict[str, Any]] | None) -> list[Drift]:
     """What changed since planning; `found` None means the object is gone."""
-    base = {"resource": pre.resource, "namespace": pre.namespace, "name": pre.name}
+    base = {"resource": pre.resource, "namespace": pre.namespace, "name": pre.name, "selector": pre.label_selector}
     if found is None:
         return [Drift(**base, path="", planned="exists", now="absent")]
     now = pointed_values(pre, found)
-    return [
+    changes = [
         Drift(**base, path=path, planned=planned, now=now[path])
         for path, planned in pre.expect.items()
         if _sort_key(planned) != _sort_key(now[path])
     ]
+    if pre.min_ready is not None and isinstance(found, list):
+        count = len(ready_pods(pre, found))
+        if count < pre.min_ready:
+            what = f"Ready pods{f' not matching {pre.unless_selector}' if pre.unless_selector else ''}"
+            changes.append(Drift(**base, path=what, planned=f"at least {pre.min_ready}", now=count))
+    return changes
 
 
 # --- diffs --------------------------------------------------------------------------------------------------------

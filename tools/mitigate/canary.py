@@ -1,8 +1,9 @@
 """shift_traffic and rollback_canary: the playbook's two-step moves, as one plan whose steps run in order.
 
-Each step is a `kubectl scale` (merge patch of the scale subresource). The healthy side grows before the broken side
-goes to zero (rollback_canary follows the playbook: canary to zero first, then stable to full capacity). Execution
-stops at the first failed step and reports every step's outcome.
+Each step is a `kubectl scale`, written as a guarded JSON patch (scaling.scale_step). The healthy side grows before the
+broken side goes to zero (rollback_canary follows the playbook: canary to zero first, then stable to full capacity).
+Execution stops at the first failed step and reports every step's outcome (`partial` once a step was applied). The
+healthy side must still have Ready pods at confirm time, or the plan is stale.
 
 Layer: tools.mitigate.
 """
@@ -16,30 +17,20 @@ from pydantic import Field
 from incident_response.tools.core import errors
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
-from incident_response.tools.engine.plan import Change, PlanDraft, Step, Target, patch_step, precondition
+from incident_response.tools.engine.plan import Change, KubeWrite, PlanDraft, Target, ready_floor
 from incident_response.tools.k8s import backends
 from incident_response.tools.k8s.args import PositiveReplicas
 from incident_response.tools.k8s.workloads import current_replicas, deployment_selector, hpa_bounds, managing_hpa
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.scaling import (
     ALLOW_LARGE,
-    DEPLOYMENT_PATHS,
     check_replica_bound,
+    deployment_precondition,
     growth_warning,
     replica_ceiling,
-    scale_command,
+    scale_step,
 )
 from incident_response.tools.playbook import suspects
-
-
-def scale_step(kube: Kube, namespace: str, name: str, replicas: int, was: int) -> Step:
-    body = {"spec": {"replicas": replicas}}
-    kube.patch("deployments", name, body, namespace, patch_type="merge", dry_run=True, subresource="scale")
-    return patch_step(
-        f"scale deployment {name} from {was} to {replicas}", scale_command(name, replicas, namespace, kube.context),
-        "deployments", name, namespace, body, "merge", subresource="scale",
-        undo_command=scale_command(name, was, namespace, kube.context),
-    )  # fmt: skip
 
 
 def grow_checks(
@@ -86,8 +77,17 @@ def two_sided(
     if (hpa := managing_hpa(hpas, bad)) is not None:
         warnings.append(f"HPA {backends.name_of(hpa)} manages {bad}: at 0 replicas autoscaling of it pauses until it "
                         "is scaled up by hand.")  # fmt: skip
-    grow = [scale_step(kube, namespace, good, replicas, good_now)] if replicas > good_now else []
-    shrink = [scale_step(kube, namespace, bad, 0, bad_now)] if bad_now > 0 else []
+    ready_now = [p for p in kube.list("pods", namespace, label_selector=deployment_selector(healthy)).items
+                 if backends.ready(p)]  # fmt: skip
+    if bad_now > 0 and not ready_now:
+        warnings.append(f"Deployment {good} has no Ready pod now: until its new pods are Ready, nothing serves the "
+                        f"traffic {bad} had.")  # fmt: skip
+    grow = [scale_step(kube, healthy, replicas, f"scale deployment {good} from {good_now} to {replicas}")
+            ] if replicas > good_now else []  # fmt: skip
+    shrink = [scale_step(kube, broken, 0, f"scale deployment {bad} from {bad_now} to 0")] if bad_now > 0 else []
+    for step in [*grow, *shrink]:
+        assert isinstance(step.action, KubeWrite) and step.action.name is not None
+        kube.patch("deployments", step.action.name, step.action.body, namespace, patch_type="json", dry_run=True)
     steps = [*shrink, *grow] if shrink_first else [*grow, *shrink]
     undo = " && ".join(s.undo_command for s in reversed(steps) if s.undo_command)
     diff = [Change(path=f"deployment/{bad}.spec.replicas", before=bad_now, after=0)] if shrink else []
@@ -104,8 +104,14 @@ def two_sided(
         undo_command=undo or None,
         diff=diff,
         preconditions=[
-            precondition("deployments", obj, DEPLOYMENT_PATHS, namespace=namespace, name=backends.name_of(obj))
-            for obj in (broken, healthy)
+            deployment_precondition(broken),
+            deployment_precondition(healthy),
+            # The side taking the traffic must still have Ready pods when the other goes to zero.
+            *(
+                [ready_floor(namespace, selector)]
+                if shrink and ready_now and (selector := deployment_selector(healthy))
+                else []
+            ),  # fmt: skip
         ],
         warnings=warnings,
     )

@@ -27,6 +27,7 @@ from incident_response.tools.engine.plan import (
     patch_step,
     pointer,
     precondition,
+    ready_floor,
 )
 from incident_response.tools.k8s import backends, labels
 from incident_response.tools.k8s.args import SelectorText
@@ -172,10 +173,12 @@ def plan_remove_from_service(
             precondition(
                 "pods",
                 selected,
-                [pointer("metadata", "name"), pointer("metadata", "labels", key)],
+                [pointer("metadata", "name"), pointer("metadata", "uid"), pointer("metadata", "labels", key)],
                 namespace=namespace,
                 label_selector=selector_text,
             ),  # fmt: skip
+            # The endpoints the diff promised would remain must still be there.
+            *([ready_floor(namespace, labels.text(svc_selector), unless_selector=selector_text)] if after else []),
         ],
         warnings=warnings,
         temporary=True,
@@ -302,6 +305,11 @@ def plan_isolate(kube: Kube, namespace: str, selector_text: str, name: str | Non
             "(list_temporary_measures shows how to restore)"
         )
     pods = backends.pods_of(selector, kube.list("pods", namespace, label_selector=selector_text).items)
+    if not pods:
+        raise errors.InvalidArgument(
+            f"no pod matches {selector_text!r} in {namespace}; the policy would isolate nothing now and silently catch "
+            "whatever gains those labels later. Check the labels with list_pods"
+        )
     policy = isolation_policy(namespace, policy_id, selector)
     # Deferred: PyYAML costs ~25-35 ms to import and only this planner needs it, not the MCP handshake.
     import yaml
@@ -313,13 +321,11 @@ def plan_isolate(kube: Kube, namespace: str, selector_text: str, name: str | Non
     apply = str(commands.kubectl(["apply", "-f", "-"], namespace=namespace, context=context))
     undo = str(commands.kubectl(["delete", "networkpolicy", policy_id], namespace=namespace, context=context))
     warnings = [ENFORCEMENT_NOTE]
-    if not pods:
-        warnings.append(f"No pod matches {selector_text!r} right now; the policy will apply to any that appear.")
     names = sorted(backends.name_of(p) for p in pods)
     return PlanDraft(
         tool="isolate_network",
         summary=f"Deny all ingress to {len(names)} pod(s) matching {selector_text} in {namespace} with NetworkPolicy "
-        f"{policy_id} ({', '.join(names) or 'none yet'}).\n{text}",
+        f"{policy_id} ({', '.join(names)}).\n{text}",
         target=Target(kind="NetworkPolicy", namespace=namespace, name=policy_id),
         steps=[
             Step(
@@ -331,7 +337,17 @@ def plan_isolate(kube: Kube, namespace: str, selector_text: str, name: str | Non
         ],
         undo_command=undo,
         diff=[Change(path=f"networkpolicy/{policy_id}", before=None, after=policy)],
-        preconditions=[precondition("networkpolicies", existing, [pointer("metadata", "name")], namespace=namespace)],
+        preconditions=[
+            precondition("networkpolicies", existing, [pointer("metadata", "name")], namespace=namespace),
+            # The pods the human saw isolated: one that gains the labels after approval would be isolated unseen.
+            precondition(
+                "pods",
+                pods,
+                [pointer("metadata", "name"), pointer("metadata", "uid")],
+                namespace=namespace,
+                label_selector=selector_text,
+            ),  # fmt: skip
+        ],
         warnings=warnings,
         temporary=True,
     )
@@ -372,6 +388,7 @@ def isolate_network(
     ] = None,
 ) -> Proposal:
     """Plan a deny-all-ingress NetworkPolicy (incident-isolate-<name>) for the selected pods (kubectl apply -f -).
-    Shows the policy YAML; its deletion is recorded as the restore. Enforcement depends on the network plugin.
-    Nothing changes until the token is confirmed with confirm_command."""
+    Refuses a selector matching no pod. Shows the policy YAML and the pods; if the set of matching pods changes
+    before confirmation the plan is stale. Its deletion is recorded as the restore. Enforcement depends on the network
+    plugin. Nothing changes until the token is confirmed with confirm_command."""
     return deps.propose(plan_isolate(deps.kube, namespace, selector, name))

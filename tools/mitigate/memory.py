@@ -1,4 +1,8 @@
-"""set_memory_limit: the playbook's vertical scaling for OOMKilled pods, as a strategic merge patch of one container.
+"""set_memory_limit: the playbook's vertical scaling for OOMKilled pods.
+
+The command shown is the playbook's strategic merge patch of one container; the write is the same change as a JSON
+patch led by `test` ops (uid, generation, the container's name), so a rollout between the confirm-time check and
+the write makes the API refuse it.
 
 Layer: tools.mitigate.
 """
@@ -13,14 +17,19 @@ from pydantic import Field
 from incident_response.tools.core import errors
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
-from incident_response.tools.engine.plan import PlanDraft, Target, diff_values, pointer, precondition
+from incident_response.tools.engine.plan import PlanDraft, Target, diff_values, patch_step, pointer
 from incident_response.tools.k8s import backends, capacity
 from incident_response.tools.k8s.args import MemoryQuantity
 from incident_response.tools.k8s.podstatus import restart_count
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity
 from incident_response.tools.k8s.workloads import deployment_selector, template_spec
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.mitigate.scaling import kubectl_patch_step
+from incident_response.tools.mitigate.scaling import (
+    TEMPLATE_PATHS,
+    deployment_precondition,
+    guard_ops,
+    patch_command,
+)
 
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 
@@ -29,6 +38,25 @@ def memory_patch(container: str, limit: str | None) -> dict[str, Any]:
     """The playbook's patch body; `None` removes the limit (a strategic-merge null)."""
     resources = {"limits": {"memory": limit}}
     return {"spec": {"template": {"spec": {"containers": [{"name": container, "resources": resources}]}}}}
+
+
+def memory_ops(deployment: dict[str, Any], index: int, container: dict[str, Any], limit: str | None) -> list[Any]:
+    """The write: the playbook's change as a JSON patch led by `test` ops on the deployment's uid and generation and
+    on the container's name, so a rollout (or any spec change) after the confirm-time check makes it fail."""
+    where = str(pointer("spec", "template", "spec", "containers", index))
+    ops: list[Any] = [*guard_ops(deployment), {"op": "test", "path": where + "/name", "value": container.get("name")}]
+    resources = container.get("resources")
+    limits = (resources or {}).get("limits")
+    if limit is None:
+        if (limits or {}).get("memory") is not None:
+            ops.append({"op": "remove", "path": where + "/resources/limits/memory"})
+    elif resources is None:
+        ops.append({"op": "add", "path": where + "/resources", "value": {"limits": {"memory": limit}}})
+    elif limits is None:
+        ops.append({"op": "add", "path": where + "/resources/limits", "value": {"memory": limit}})
+    else:
+        ops.append({"op": "add", "path": where + "/resources/limits/memory", "value": limit})
+    return ops
 
 
 def check_limit(deployment: dict[str, Any], container: str, limit: str) -> tuple[int, dict[str, Any]]:
@@ -102,12 +130,15 @@ def plan_memory_limit(
         if evidence := oom_evidence(pods):
             warnings.append(evidence)
             summary += " " + evidence
-    body = memory_patch(container, limit)
-    dry = kube.patch("deployments", name, body, namespace, patch_type="strategic", dry_run=True)
+    ops = memory_ops(deployment, index, found, limit)
+    dry = kube.patch("deployments", name, ops, namespace, patch_type="json", dry_run=True)
     context = kube.context
-    step = kubectl_patch_step(
-        f"set container {container}'s memory limit to {limit}", "deployment", "deployments", name, namespace, context,
-        body=body, undo_body=memory_patch(container, current), patch_type="strategic",
+    # The command shown is the playbook's strategic merge patch; the write is the same change, guarded.
+    step = patch_step(
+        f"set container {container}'s memory limit to {limit}",
+        patch_command("deployment", name, memory_patch(container, limit), namespace, context), "deployments", name,
+        namespace, ops, "json",
+        undo_command=patch_command("deployment", name, memory_patch(container, current), namespace, context),
     )  # fmt: skip
     path = pointer("spec", "template", "spec", "containers", index)
 
@@ -115,8 +146,7 @@ def plan_memory_limit(
         spec = template_spec(obj)
         return {str(c.get("name")): (c.get("resources") or {}).get("limits") for c in spec.get("containers") or []}
 
-    paths = [pointer("metadata", "uid"), pointer("metadata", "generation"), path + "/name",
-             path + "/resources/limits/memory"]  # fmt: skip
+    paths = [*TEMPLATE_PATHS, pointer("metadata", "generation"), path + "/name", path + "/resources/limits/memory"]
     return PlanDraft(
         tool="restore_measure" if restores else "set_memory_limit",
         summary=summary,
@@ -124,7 +154,7 @@ def plan_memory_limit(
         steps=[step],
         undo_command=step.undo_command,
         diff=diff_values({"containers": limits(deployment)}, {"containers": limits(dry)}),
-        preconditions=[precondition("deployments", deployment, paths, namespace=namespace, name=name)],
+        preconditions=[deployment_precondition(deployment, paths)],
         warnings=warnings,
         temporary=restores is None,
         restores=restores,

@@ -1,8 +1,10 @@
 """scale_deployment and override_hpa: add capacity, with the checks an on-call engineer makes before typing it.
 
-`kubectl scale` sends a merge patch to the Deployment's `scale` subresource; `kubectl patch hpa -p` a strategic
-merge patch. We send the same writes; the confirm-time re-read of the replicas (or the HPA's bounds) makes a
-plan made against other numbers go stale instead of running.
+`kubectl scale` sends a merge patch to the Deployment's `scale` subresource; we send the same change as a JSON patch
+of the Deployment led by `test` ops on its uid and generation, so a rollout or scale after the confirm-time check
+makes the write itself fail (the Scale object carries no generation to test). `kubectl patch hpa -p` is a strategic
+merge patch. The confirm-time re-read of the replicas, the pod template (or the HPA's bounds and its deployment's
+template) makes a plan made against another template or other numbers go stale instead of running.
 
 Layer: tools.mitigate.
 """
@@ -20,8 +22,10 @@ from incident_response.tools.core import commands, errors
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import (
+    KubeWrite,
     PatchType,
     PlanDraft,
+    Precondition,
     Step,
     Target,
     diff_values,
@@ -32,6 +36,7 @@ from incident_response.tools.engine.plan import (
 from incident_response.tools.k8s import backends, capacity
 from incident_response.tools.k8s.args import PositiveReplicas, Replicas
 from incident_response.tools.k8s.workloads import (
+    REVISION,
     current_replicas,
     deployment_selector,
     hpa_bounds,
@@ -44,7 +49,11 @@ LARGE_FACTOR = 10
 DEFAULT_CEILING = 100
 CEILING_ENV = "INCIDENT_RESPONSE_MAX_REPLICAS"
 ALLOW_LARGE = "Allow more than 10x the current replicas or more than the server's ceiling."
-DEPLOYMENT_PATHS = [pointer("metadata", "uid"), pointer("spec", "replicas")]
+TEMPLATE = pointer("spec", "template")
+# What a replica change depends on: the count, and the pod template it multiplies (a rollout after the plan would
+# scale an image nobody reviewed). The template is kept as a digest; generation moves with any spec change.
+TEMPLATE_PATHS = [pointer("metadata", "uid"), pointer("metadata", "annotations", REVISION), TEMPLATE]
+DEPLOYMENT_PATHS = [*TEMPLATE_PATHS, pointer("metadata", "generation"), pointer("spec", "replicas")]
 HPA_PATHS = [pointer("metadata", "uid"), pointer("spec", "minReplicas"), pointer("spec", "maxReplicas")]
 
 
@@ -62,6 +71,34 @@ def check_replica_bound(argument: str, replicas: int, current: int, *, allow_lar
             f"{argument}={replicas} is more than {LARGE_FACTOR}x the current {current} or above this server's "
             f"ceiling of {ceiling} ({CEILING_ENV}); if that is really intended, plan again with allow_large=true"
         )
+
+
+def deployment_precondition(deployment: dict[str, Any], paths: list[str] = DEPLOYMENT_PATHS) -> Precondition:
+    meta = deployment["metadata"]
+    return precondition("deployments", deployment, paths, namespace=meta.get("namespace"), name=meta.get("name"),
+                        digests=[TEMPLATE])  # fmt: skip
+
+
+def guard_ops(obj: dict[str, Any]) -> list[dict[str, Any]]:
+    """JSON-patch `test` ops on the object a plan was made against: the write itself refuses an object whose spec
+    changed since (another rollout, a scale), so the confirm-time check and the write are one atomic step."""
+    meta = obj["metadata"]
+    return [
+        {"op": "test", "path": "/metadata/uid", "value": meta.get("uid")},
+        {"op": "test", "path": "/metadata/generation", "value": meta.get("generation")},
+    ]
+
+
+def scale_step(kube: Kube, deployment: dict[str, Any], replicas: int, description: str) -> Step:
+    """`kubectl scale`, written as a guarded JSON patch of the Deployment (same result, plus the plan's preconditions;
+    kubectl scale itself writes the scale subresource, which carries no generation to test)."""
+    meta = deployment["metadata"]
+    name, namespace = str(meta["name"]), str(meta["namespace"])
+    ops = [*guard_ops(deployment), {"op": "replace", "path": "/spec/replicas", "value": replicas}]
+    return patch_step(
+        description, scale_command(name, replicas, namespace, kube.context), "deployments", name, namespace, ops,
+        "json", undo_command=scale_command(name, current_replicas(deployment), namespace, kube.context),
+    )  # fmt: skip
 
 
 def compact(body: Any) -> str:
@@ -154,33 +191,21 @@ def plan_scale(kube: Kube, namespace: str, name: str, replicas: int, *, allow_la
     current = current_replicas(deployment)
     if replicas > current and (note := growth_warning(kube, deployment, current, replicas, "new pods")) is not None:
         warnings.append(note)
-    body = {"spec": {"replicas": replicas}}
-    dry = kube.patch("deployments", name, body, namespace, patch_type="merge", dry_run=True, subresource="scale")
-    context = kube.context
-    undo = scale_command(name, current, namespace, context)
+    step = scale_step(kube, deployment, replicas, f"set deployment {name}'s replicas to {replicas}")
+    assert isinstance(step.action, KubeWrite)
+    dry = kube.patch("deployments", name, step.action.body, namespace, patch_type="json", dry_run=True)
+    undo = step.undo_command
     return PlanDraft(
         tool="scale_deployment",
         summary=f"Scale deployment {name} in {namespace} from {current} to {replicas} replicas.",
         target=Target(kind="Deployment", namespace=namespace, name=name, uid=deployment["metadata"].get("uid")),
         risk="destructive" if replicas == 0 else "mutation",
-        steps=[
-            patch_step(
-                f"set deployment {name}'s replicas to {replicas}",
-                scale_command(name, replicas, namespace, context),
-                "deployments",
-                name,
-                namespace,
-                body,
-                "merge",
-                subresource="scale",
-                undo_command=undo,
-            )
-        ],
+        steps=[step],
         undo_command=undo,
         diff=diff_values(
             {"spec": {"replicas": current}}, {"spec": {"replicas": (dry.get("spec") or {}).get("replicas")}}
         ),
-        preconditions=[precondition("deployments", deployment, DEPLOYMENT_PATHS, namespace=namespace, name=name)],
+        preconditions=[deployment_precondition(deployment)],
         warnings=warnings,
     )
 
@@ -217,10 +242,13 @@ def plan_override_hpa(
     if (old_min, old_max) == (min_replicas, max_replicas):
         raise errors.InvalidArgument(f"HPA {name} already has min {old_min} and max {old_max}; nothing to change")
     warnings: list[str] = []
+    preconditions = [precondition("horizontalpodautoscalers", hpa, HPA_PATHS, namespace=namespace, name=name)]
     ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
     target_name = str(ref.get("name") or "")
     if restores is None and ref.get("kind") == "Deployment":
         deployment = kube.get("deployments", target_name, namespace)
+        # The bounds multiply this template; the HPA moves replicas (and so generation) on its own, so not those.
+        preconditions.append(deployment_precondition(deployment, TEMPLATE_PATHS))
         current = current_replicas(deployment)
         placed, want = room_for(kube, deployment, max(max_replicas - current, 0))
         fit = current + placed
@@ -257,7 +285,7 @@ def plan_override_hpa(
         steps=[step],
         undo_command=step.undo_command,
         diff=diff_values(bounds(hpa), bounds(dry)),
-        preconditions=[precondition("horizontalpodautoscalers", hpa, HPA_PATHS, namespace=namespace, name=name)],
+        preconditions=preconditions,
         warnings=warnings,
         temporary=restores is None,
         restores=restores,

@@ -16,7 +16,15 @@ from pydantic import Field
 from incident_response.tools.core import errors
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
-from incident_response.tools.engine.plan import Change, PlanDraft, Target, diff_values, pointer, precondition
+from incident_response.tools.engine.plan import (
+    Change,
+    PlanDraft,
+    Target,
+    diff_values,
+    pointer,
+    precondition,
+    ready_floor,
+)
 from incident_response.tools.k8s import backends, labels
 from incident_response.tools.k8s.args import Index, Port, SelectorText
 from incident_response.tools.kube.client import Kube
@@ -76,7 +84,9 @@ def plan_service_selector(
                 [pointer("metadata", "uid"), pointer("spec", "selector")],
                 namespace=namespace,
                 name=service,
-            )
+            ),
+            # The endpoints the diff promised: a backend scaled to 0 after approval must not become the outage.
+            *([ready_floor(namespace, labels.text(selector))] if after else []),
         ],  # fmt: skip
         warnings=[] if after else [f"Service {service} will have no endpoints: it is offline until restored."],
         temporary=restores is None,
@@ -135,11 +145,24 @@ def plan_ingress_backend(
         raise errors.InvalidArgument(f"service {service} does not expose port {old_port}; give port=")
     if current.get("name") == service and new_port == old_port:
         raise errors.InvalidArgument(f"ingress {ingress} already sends that path to service {service}")
+    backend = backends.service_selector(svc)
+    floor = []
     if restores is None:
         try:
             ready = ready_addresses(kube.get("endpoints", service, namespace))
         except errors.NotFound:
             ready = 0
+        # The service's own selector and Ready pods are what the plan promises traffic will reach.
+        floor = [
+            precondition(
+                "services",
+                svc,
+                [pointer("metadata", "uid"), pointer("spec", "selector")],
+                namespace=namespace,
+                name=service,
+            ),  # fmt: skip
+            *([ready_floor(namespace, labels.text(backend))] if backend else []),
+        ]
         if ready == 0:
             raise errors.InvalidArgument(
                 f"service {service} has no ready endpoints: switching ingress {ingress} to it would send every "
@@ -175,7 +198,8 @@ def plan_ingress_backend(
         undo_command=step.undo_command,
         diff=diff_values({"backend": current}, {"backend": (after.get("backend") or {}).get("service")}),
         preconditions=[
-            precondition("ingresses", ing, [pointer("metadata", "uid"), where], namespace=namespace, name=ingress)
+            precondition("ingresses", ing, [pointer("metadata", "uid"), where], namespace=namespace, name=ingress),
+            *floor,
         ],  # fmt: skip
         temporary=restores is None,
         restores=restores,
