@@ -19,6 +19,7 @@ import os
 import re
 import secrets
 import stat
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,19 +120,21 @@ def parse_token_file(path: Path) -> list[tuple[str, str]]:
 
 
 def write_generated(state_dir: Path) -> tuple[str, Path]:
-    """A fresh token for this run, in a file only this OS user can read (written whole, then renamed into place)."""
+    """A fresh token for this run, in a file only this OS user can read: written whole to a new file (mkstemp:
+    O_EXCL, 0600, so a planted symlink is never followed), then renamed over the previous one."""
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     token = secrets.token_urlsafe(32)
     path = state_dir / GENERATED_FILE
-    partial = state_dir / f".{GENERATED_FILE}.{os.getpid()}"
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    descriptor, partial = tempfile.mkstemp(dir=state_dir, prefix=f".{GENERATED_FILE}.")
     try:
-        os.fchmod(descriptor, 0o600)  # O_CREAT's mode only applies to a new file
-        os.write(descriptor, (token + "\n").encode())
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-    os.replace(partial, path)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            out.write(token + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, path)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
     return token, path
 
 

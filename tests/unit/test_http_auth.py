@@ -100,3 +100,14 @@ def test_the_verifier_names_the_principal_as_client_id(tmp_path: Path) -> None:
         assert await verifier.verify_token(BOB) is None
 
     anyio.run(check)
+
+
+def test_a_symlink_planted_where_the_token_goes_is_replaced_not_followed(tmp_path: Path) -> None:
+    state, elsewhere = tmp_path / "state", tmp_path / "readable-by-others"
+    state.mkdir(mode=0o700)
+    elsewhere.write_text("", encoding="utf-8")
+    (state / "http-auth-token").symlink_to(elsewhere)
+    credentials = http_auth.resolve(None, None, "127.0.0.1", state)
+    written = state / "http-auth-token"
+    assert not written.is_symlink() and elsewhere.read_text(encoding="utf-8") == ""
+    assert credentials.principal(written.read_text(encoding="utf-8").strip()) == "default"
