@@ -331,9 +331,14 @@ def journal_call(
     try:
         journal = deps.journal
         journal.record_tool_call(
-            tool, arguments, status=status, duration_ms=duration_ms, error=error,
-            incident=incident or journal.current_incident(), cluster=deps.cluster_record(),
-        )  # fmt: skip
+            tool,
+            arguments,
+            status=status,
+            duration_ms=duration_ms,
+            error=error,
+            incident=incident or journal.current_incident(),
+            cluster=deps.cluster_record(),
+        )
     except (OSError, sqlite3.Error) as e:
         logger.warning("could not journal the %s call: %s", tool, e)
 

@@ -110,11 +110,20 @@ def pending_item(deps: Deps, token: str) -> PendingItem | None:
     row, cmd = found
     now = deps.pending.clock()
     return PendingItem(
-        token=cmd.token, state=row.state, tool=cmd.tool, summary=cmd.summary, command=cmd.command,
-        undo_command=cmd.undo_command, diff=cmd.diff, risk=cmd.risk, expires_at=cmd.expires_at,
-        age_seconds=round((now - cmd.created_at).total_seconds(), 1), approved_by=row.decided_by,
-        approval_channel=row.decided_channel, planned_by=planner(cmd.principal),
-    )  # fmt: skip
+        token=cmd.token,
+        state=row.state,
+        tool=cmd.tool,
+        summary=cmd.summary,
+        command=cmd.command,
+        undo_command=cmd.undo_command,
+        diff=cmd.diff,
+        risk=cmd.risk,
+        expires_at=cmd.expires_at,
+        age_seconds=round((now - cmd.created_at).total_seconds(), 1),
+        approved_by=row.decided_by,
+        approval_channel=row.decided_channel,
+        planned_by=planner(cmd.principal),
+    )
 
 
 def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
@@ -152,15 +161,18 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
         if isinstance(approval, AcceptedElicitation) and isinstance(approval.data, Confirm):
             answer = HumanAnswer(approved=approval.data.approve, approver=approver, channel="elicitation")
         elif isinstance(approval, DeclinedElicitation):
-            answer = HumanAnswer(approved=False, approver=approver, channel="elicitation",
-                                 reason="declined in the client")  # fmt: skip
+            answer = HumanAnswer(
+                approved=False, approver=approver, channel="elicitation", reason="declined in the client"
+            )
         elif isinstance(approval, CancelledElicitation):
             deps.pending.note(token, "approval_dismissed", channel="elicitation")
             return CommandResult(
-                status="awaiting_approval", token=token, message="The human dismissed the question without deciding; "
+                status="awaiting_approval",
+                token=token,
+                message="The human dismissed the question without deciding; "
                 "nothing ran and the token is still pending. Ask them again, or they can run: "
                 f"{deps.pending.approve_hint(token)}",
-            )  # fmt: skip
+            )
         caller = CALLER.get()
         found = deps.pending.get(token)
         if answer is not None and found is not None and found[1].principal != caller.principal:
@@ -191,8 +203,10 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
         text = "; ".join(f"{i.state}: {i.command}" for i in items) or "no pending commands"
         hidden = len(live) - len(shown)
         if hidden:
-            text += (f" ({hidden} more belong to another cluster or to namespaces outside this server's allow-list; "
-                     "not shown)")  # fmt: skip
+            text += (
+                f" ({hidden} more belong to another cluster or to namespaces outside this server's allow-list; "
+                "not shown)"
+            )
         return PendingList(summary=f"{len(items)} pending: {text}", commands=items)
 
     return confirm_command, cancel_command, list_pending_commands

@@ -54,8 +54,9 @@ def run(args: argparse.Namespace) -> int:
         # The path, never the value: logs travel further than a file only this user can read.
         log.info(
             "HTTP clients must send an Authorization header with a bearer token; credentials: %s; principals: %s",
-            credentials.origin, ", ".join(principals),
-        )  # fmt: skip
+            credentials.origin,
+            ", ".join(principals),
+        )
         verifier = http_auth.StaticTokenVerifier(credentials)
     server = build_server(settings, auth=verifier)
     log.info(

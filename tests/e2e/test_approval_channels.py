@@ -65,9 +65,12 @@ def run_as_told(message: str, *extra: str) -> subprocess.CompletedProcess[str]:
     assert found, message
     argv = shlex.split(found.group(0))[1:]
     return subprocess.run(
-        [sys.executable, "-c", LAUNCHER, *argv, *extra], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+        [sys.executable, "-c", LAUNCHER, *argv, *extra],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
         timeout=60,
-    )  # fmt: skip
+    )
 
 
 async def test_the_approve_command_the_server_spells_out_works_as_told(env: Env) -> None:
@@ -136,8 +139,9 @@ async def test_approvals_cli_refuses_a_plan_another_server_had_approved_in_a_cli
     async with Client(server(env, "cli")) as client:
         p = await plan(client, env)
         # A server sharing the state directory without --approvals cli recorded its client's dialog answer.
-        answer = HumanAnswer(approved=True, approver="the user of MCP client 'x' (attested by the client)",
-                             channel=ELICITATION)  # fmt: skip
+        answer = HumanAnswer(
+            approved=True, approver="the user of MCP client 'x' (attested by the client)", channel=ELICITATION
+        )
         assert PendingEngine(Journal(env.state)).decide(p["token"], answer).status == "approved"
         refused = await call(client, "confirm_command", token=p["token"])
     assert refused["status"] == "refused" and "--approvals cli" in refused["message"], refused

@@ -23,59 +23,81 @@ HUGE = 10**30
 
 # (tool, arguments, the argument the message must name)
 POISON_CASES: list[tuple[str, dict[str, Any], str]] = [
-    ("switch_ingress_backend", {"namespace": NS, "ingress": "shop", "service": "checkout", "path": 1,
-                                "port": "x;id"}, "port"),
-    ("switch_ingress_backend", {"namespace": NS, "ingress": "shop", "service": "checkout", "path": 1,
-                                "port": -1}, "port"),
-    ("switch_ingress_backend", {"namespace": NS, "ingress": "shop", "service": "checkout", "path": 1,
-                                "port": HUGE}, "port"),
-    ("switch_ingress_backend", {"namespace": NS, "ingress": "shop", "service": "checkout", "path": 1,
-                                "port": True}, "port"),
+    (
+        "switch_ingress_backend",
+        {"namespace": NS, "ingress": "shop", "service": "checkout", "path": 1, "port": "x;id"},
+        "port",
+    ),
+    (
+        "switch_ingress_backend",
+        {"namespace": NS, "ingress": "shop", "service": "checkout", "path": 1, "port": -1},
+        "port",
+    ),
+    (
+        "switch_ingress_backend",
+        {"namespace": NS, "ingress": "shop", "service": "checkout", "path": 1, "port": HUGE},
+        "port",
+    ),
+    (
+        "switch_ingress_backend",
+        {"namespace": NS, "ingress": "shop", "service": "checkout", "path": 1, "port": True},
+        "port",
+    ),
     ("switch_ingress_backend", {"namespace": NS, "ingress": "shop", "service": "checkout", "path": True}, "path"),
-    ("remove_pods_from_service", {"namespace": NS, "service": "api", "selector": "app=api,version=bad,,"},
-     "selector"),
-    ("remove_pods_from_service", {"namespace": NS, "service": "api", "selector": "app=api,,version=bad"},
-     "selector"),
+    ("remove_pods_from_service", {"namespace": NS, "service": "api", "selector": "app=api,version=bad,,"}, "selector"),
+    ("remove_pods_from_service", {"namespace": NS, "service": "api", "selector": "app=api,,version=bad"}, "selector"),
     ("isolate_network", {"namespace": NS, "selector": "app=api,version=bad\n"}, "selector"),
-    ("remove_pods_from_service", {"namespace": NS, "service": "api", "selector": "app=api,version=bad",
-                                  "allow_no_endpoints": 1}, "allow_no_endpoints"),
-]  # fmt: skip
+    (
+        "remove_pods_from_service",
+        {"namespace": NS, "service": "api", "selector": "app=api,version=bad", "allow_no_endpoints": 1},
+        "allow_no_endpoints",
+    ),
+]
 
 OVERLOAD_CASES: list[tuple[str, dict[str, Any], str]] = [
     ("scale_deployment", {"namespace": NS, "deployment": "api", "replicas": True}, "replicas"),
     ("scale_deployment", {"namespace": NS, "deployment": "api", "replicas": HUGE, "allow_large": True}, "replicas"),
     ("scale_deployment", {"namespace": NS, "deployment": "api", "replicas": 4.5}, "replicas"),
-    ("scale_deployment", {"namespace": NS, "deployment": "api", "replicas": 4, "allow_large": "yes"},
-     "allow_large"),
+    ("scale_deployment", {"namespace": NS, "deployment": "api", "replicas": 4, "allow_large": "yes"}, "allow_large"),
     ("override_hpa", {"namespace": NS, "hpa": "web", "min_replicas": True, "max_replicas": 8}, "min_replicas"),
     ("override_hpa", {"namespace": NS, "hpa": "web", "min_replicas": 8, "max_replicas": HUGE}, "max_replicas"),
     # beyond the server's ceiling (100 by default) without allow_large
     ("override_hpa", {"namespace": NS, "hpa": "web", "min_replicas": 8, "max_replicas": 500}, "max_replicas"),
     ("rollback_deployment", {"namespace": NS, "deployment": "api", "to_revision": True}, "to_revision"),
-]  # fmt: skip
+]
 
 OOM_CASES: list[tuple[str, dict[str, Any], str]] = [
-    ("set_memory_limit", {"namespace": NS, "deployment": "payments", "container": "payments", "limit": "768Mi\n"},
-     "limit"),
-    ("set_memory_limit", {"namespace": NS, "deployment": "payments", "container": "payments", "limit": "-768Mi"},
-     "limit"),
-]  # fmt: skip
+    (
+        "set_memory_limit",
+        {"namespace": NS, "deployment": "payments", "container": "payments", "limit": "768Mi\n"},
+        "limit",
+    ),
+    (
+        "set_memory_limit",
+        {"namespace": NS, "deployment": "payments", "container": "payments", "limit": "-768Mi"},
+        "limit",
+    ),
+]
 
 CANARY_CASES: list[tuple[str, dict[str, Any], str]] = [
-    ("shift_traffic", {"namespace": NS, "from_deployment": "web-canary", "to_deployment": "web-stable",
-                       "replicas": 5000}, "replicas"),
+    (
+        "shift_traffic",
+        {"namespace": NS, "from_deployment": "web-canary", "to_deployment": "web-stable", "replicas": 5000},
+        "replicas",
+    ),
     ("rollback_canary", {"namespace": NS, "app": "web", "stable_replicas": True}, "stable_replicas"),
     ("rollback_canary", {"namespace": NS, "app": "web", "stable_replicas": 5000}, "stable_replicas"),
-]  # fmt: skip
+]
 
 SANE: dict[str, tuple[str, dict[str, Any]]] = {
     "poison": ("switch_ingress_backend", {"namespace": NS, "ingress": "shop", "service": "checkout", "path": 1}),
     "overload": ("override_hpa", {"namespace": NS, "hpa": "web", "min_replicas": 8, "max_replicas": 10}),
-    "oom": ("set_memory_limit", {"namespace": NS, "deployment": "payments", "container": "payments",
-                                 "limit": "768Mi"}),
-    "canary": ("shift_traffic", {"namespace": NS, "from_deployment": "web-canary", "to_deployment": "web-stable",
-                                 "replicas": 5}),
-}  # fmt: skip
+    "oom": ("set_memory_limit", {"namespace": NS, "deployment": "payments", "container": "payments", "limit": "768Mi"}),
+    "canary": (
+        "shift_traffic",
+        {"namespace": NS, "from_deployment": "web-canary", "to_deployment": "web-stable", "replicas": 5},
+    ),
+}
 
 
 @pytest.fixture

@@ -202,9 +202,12 @@ async def test_plan_made_stale_by_another_rollout(env: Env) -> None:
     async with Client(env.server("full")) as c:
         p = await plan(c, env)
         env.kube.patch(
-            "deployments", env.deployment, {"spec": {"template": {"metadata": {"annotations": {"x": "y"}}}}},
-            NAMESPACE, patch_type="strategic",
-        )  # fmt: skip
+            "deployments",
+            env.deployment,
+            {"spec": {"template": {"metadata": {"annotations": {"x": "y"}}}}},
+            NAMESPACE,
+            patch_type="strategic",
+        )
         before = env.get()
         stale = await call(c, "confirm_command", token=p["token"])
     assert stale["status"] == "stale"
@@ -218,8 +221,14 @@ async def test_plan_made_stale_by_a_scale(env: Env) -> None:
     async with Client(env.server("full")) as c:
         p = await plan(c, env)
         replicas = env.get()["spec"]["replicas"]
-        env.kube.patch("deployments", env.deployment, {"spec": {"replicas": replicas + 2}}, NAMESPACE,
-                       patch_type="merge", subresource="scale")  # fmt: skip
+        env.kube.patch(
+            "deployments",
+            env.deployment,
+            {"spec": {"replicas": replicas + 2}},
+            NAMESPACE,
+            patch_type="merge",
+            subresource="scale",
+        )
         stale = await call(c, "confirm_command", token=p["token"])
     changes = {ch["path"]: (ch["planned"], ch["now"]) for ch in stale["changes"]}
     assert stale["status"] == "stale" and changes["/spec/replicas"] == (replicas, replicas + 2)
@@ -256,11 +265,20 @@ def stdio_server(env: Env, pidfile: Path) -> StdioServerParameters:
     """The real `serve` command over stdio; a shell records its pid, then execs it (same pid) so we can SIGKILL it."""
     assert env.sim.kubeconfig_path is not None
     serve = [
-        sys.executable, "-c", "from incident_response.server.cli import main; main()", "serve",
-        "--kubeconfig", str(env.sim.kubeconfig_path), "--context", env.sim.context, "--state-dir", str(env.state),
-    ]  # fmt: skip
-    return StdioServerParameters(command="/bin/sh", args=["-c", 'echo $$ > "$1"; shift; exec "$@"', "sh",
-                                                          str(pidfile), *serve])  # fmt: skip
+        sys.executable,
+        "-c",
+        "from incident_response.server.cli import main; main()",
+        "serve",
+        "--kubeconfig",
+        str(env.sim.kubeconfig_path),
+        "--context",
+        env.sim.context,
+        "--state-dir",
+        str(env.state),
+    ]
+    return StdioServerParameters(
+        command="/bin/sh", args=["-c", 'echo $$ > "$1"; shift; exec "$@"', "sh", str(pidfile), *serve]
+    )
 
 
 def cli(env: Env, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -293,15 +311,22 @@ async def test_journal_tells_the_whole_story_after_sigkill_and_restart(env: Env,
     assert [item["token"] for item in listed["commands"]] == [left["token"]]
     journal = Journal(env.state)
     story = [(e.kind, e.actor, e.channel) for e in journal.events(token=p["token"])]
-    assert story == [("proposed", None, None), ("approved", getpass.getuser(), "cli (non-interactive)"),
-                     ("claimed", None, None),
-                     ("executed", None, None)]  # fmt: skip
+    assert story == [
+        ("proposed", None, None),
+        ("approved", getpass.getuser(), "cli (non-interactive)"),
+        ("claimed", None, None),
+        ("executed", None, None),
+    ]
     executed = journal.events(token=p["token"])[-1]
     assert executed.detail and executed.detail["status"] == "succeeded"
     row = journal.command(p["token"])
     assert row and row.result and row.result["after"]
     tools = [(t.tool, t.status) for t in journal.tool_calls()]
-    assert tools[:4] == [("rollback_deployment", "pending"), ("confirm_command", "awaiting_approval"),
-                         ("confirm_command", "succeeded"), ("rollback_deployment", "pending")]  # fmt: skip
+    assert tools[:4] == [
+        ("rollback_deployment", "pending"),
+        ("confirm_command", "awaiting_approval"),
+        ("confirm_command", "succeeded"),
+        ("rollback_deployment", "pending"),
+    ]
     assert ("confirm_command", "used") in tools[4:]
     assert len({e.incident for e in journal.events()} - {None}) == 1

@@ -105,8 +105,10 @@ async def test_bad_deploy_scale_tries_the_rollback_instead(shared: Start) -> Non
     async with Client(env.server("safe")) as client:
         result = await evaluate(env, client, action="SCALE")
         assert (result["target"], result["verdict"], result["alternative"]) == (
-            "deployment/checkout", "TRY_INSTEAD", "ROLLBACK"
-        )  # fmt: skip
+            "deployment/checkout",
+            "TRY_INSTEAD",
+            "ROLLBACK",
+        )
         assert answers(result) == [("no", "cluster")]  # its HPA is below target: not a load problem
         assert result["next_tool"] == TOOL
         following = await evaluate(
@@ -250,8 +252,13 @@ async def test_a_recent_deploy_without_history_does_not_send_the_walk_in_circles
     await env.until(lambda: bool(env.kube.list("replicasets", NS, label_selector="app=ledger").items))
     new_image = {"spec": {"containers": [{"name": "ledger", "image": "registry.example.com/shop/ledger:1.1"}]}}
     env.kube.patch("deployments", "ledger", {"spec": {"template": new_image}}, NS, patch_type="strategic")
-    broken = deployment_body("broken", namespace=NS, replicas=1, image="registry.example.com/shop/broken:1.0",
-                             pod_annotations={behaviors.BEHAVIOR: behaviors.CRASHLOOP})  # fmt: skip
+    broken = deployment_body(
+        "broken",
+        namespace=NS,
+        replicas=1,
+        image="registry.example.com/shop/broken:1.0",
+        pod_annotations={behaviors.BEHAVIOR: behaviors.CRASHLOOP},
+    )
     env.kube.create("deployments", broken, NS)
 
     def settled() -> bool:
@@ -288,8 +295,11 @@ async def test_a_failing_canary_is_pulled_and_stable_given_full_capacity(shared:
     env = shared("canary")
     async with Client(env.server("safe")) as client:
         result = await evaluate(env, client)
-        assert (result["action"], result["target"], result["verdict"]) == ("ROLLBACK", "deployment/web-canary",
-                                                                           "PROCEED")  # fmt: skip
+        assert (result["action"], result["target"], result["verdict"]) == (
+            "ROLLBACK",
+            "deployment/web-canary",
+            "PROCEED",
+        )
         assert (result["next_tool"], result["next_arguments"]) == ("rollback_canary", {"namespace": NS, "app": "web"})
         assert result["assessment"]["rule"] == "failing canary"
         assert answers(result) == [("yes", "cluster")] * 4
@@ -301,8 +311,9 @@ async def test_a_failing_canary_is_pulled_and_stable_given_full_capacity(shared:
         sent = {k: v for k, v in scaled["next_arguments"].items() if k != "namespace"}
         following = await evaluate(env, client, **sent)
     assert [step.split(" -n ")[0] for step in plan["steps"]] == [
-        "kubectl scale deployment/web-canary --replicas=0", "kubectl scale deployment/web-stable --replicas=5"
-    ]  # fmt: skip
+        "kubectl scale deployment/web-canary --replicas=0",
+        "kubectl scale deployment/web-stable --replicas=5",
+    ]
     assert (following["verdict"], following["next_tool"]) == ("PROCEED", "rollback_canary")
 
 
@@ -326,8 +337,10 @@ async def test_a_notready_node_is_cordoned_then_drained(shared: Start) -> None:
     assert cordon["command"].startswith("kubectl cordon node-2")
     assert "NO ROOM" not in drain["summary"]
     assert (scaled["verdict"], scaled["alternative"], scaled["next_arguments"]) == (
-        "TRY_INSTEAD", "ISOLATE", {"namespace": NS, "action": "ISOLATE", "node": "node-2"}
-    )  # fmt: skip
+        "TRY_INSTEAD",
+        "ISOLATE",
+        {"namespace": NS, "action": "ISOLATE", "node": "node-2"},
+    )
     assert healthy["target"] == "node/node-1" and healthy["next_tool"] not in ("cordon_node", "drain_node")
     assert answers(healthy) == [("no", "cluster")]
     assert "node 'node-9' was not found" in unknown and "node= goes with action=ISOLATE" in mixed
@@ -342,8 +355,13 @@ async def test_once_the_failing_node_is_cordoned_the_drain_follows_then_nothing_
         assert (cordoned["target"], cordoned["verdict"]) == ("node/node-2", "PROCEED")
         assert (cordoned["next_tool"], cordoned["next_arguments"]) == ("drain_node", {"node": "node-2"})
         await plan_and_confirm(client, env, cordoned["next_tool"], **cordoned["next_arguments"])
-        await env.until(lambda: all(ready(p) for p in env.pods()) and len(env.pods()) == 16 and not any(
-            d["status"].get("unavailableReplicas") for d in env.kube.list("deployments", NS).items))  # fmt: skip
+        await env.until(
+            lambda: (
+                all(ready(p) for p in env.pods())
+                and len(env.pods()) == 16
+                and not any(d["status"].get("unavailableReplicas") for d in env.kube.list("deployments", NS).items)
+            )
+        )
         drained = await call(client, "assess_namespace", namespace=NS)
     assert drained["primary_action"] == "NONE", drained["summary"]
     assert not any(p["spec"].get("nodeName") == "node-2" for p in env.pods())
@@ -353,8 +371,11 @@ async def test_rolling_back_a_helm_release_s_deployment_warns_about_helm_s_recor
     env = start("healthy")
     image = {"spec": {"containers": [{"name": "cart", "image": "registry.example.com/shop/cart:2.5.0"}]}}
     env.kube.patch("deployments", "cart", {"spec": {"template": image}}, NS, patch_type="strategic")
-    await env.until(lambda: env.get("deployments", "cart")["metadata"]["annotations"].get(
-        "deployment.kubernetes.io/revision") == "4")  # fmt: skip
+    await env.until(
+        lambda: (
+            env.get("deployments", "cart")["metadata"]["annotations"].get("deployment.kubernetes.io/revision") == "4"
+        )
+    )
     async with Client(env.server("safe")) as client:
         result = await evaluate(env, client, action="ROLLBACK", deployment="cart")
     assert (result["verdict"], result["next_tool"]) == ("PROCEED", "rollback_deployment")

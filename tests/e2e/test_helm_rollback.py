@@ -213,13 +213,27 @@ async def test_a_helm_upgrade_between_plan_and_confirm_makes_the_plan_stale(
     async with Client(env.server("full")) as client:
         plan = await call(client, "rollback_helm_release", namespace=NS, release="cart")
         # What `helm upgrade` leaves behind: revision 3 superseded, a new revision 4 deployed.
-        env.kube.patch("secrets", "sh.helm.release.v1.cart.v3", {"metadata": {"labels": {"status": "superseded"}}},
-                       NS, patch_type="merge")  # fmt: skip
+        env.kube.patch(
+            "secrets",
+            "sh.helm.release.v1.cart.v3",
+            {"metadata": {"labels": {"status": "superseded"}}},
+            NS,
+            patch_type="merge",
+        )
         upgrade = release_secret(
-            name="cart", namespace=NS, revision=4, status="deployed", chart="cart", chart_version="1.4.3",
-            app_version="2.4.1", first_deployed="", last_deployed="", description="Upgrade complete", values={},
+            name="cart",
+            namespace=NS,
+            revision=4,
+            status="deployed",
+            chart="cart",
+            chart_version="1.4.3",
+            app_version="2.4.1",
+            first_deployed="",
+            last_deployed="",
+            description="Upgrade complete",
+            values={},
             manifest="",
-        )  # fmt: skip
+        )
         env.kube.create("secrets", upgrade, NS)
         done = await call(client, "confirm_command", token=plan["token"])
     assert done["status"] == "stale" and helm.runs() == []

@@ -69,8 +69,16 @@ async def test_a_client_cannot_approve_its_own_plan_in_its_own_dialog_over_http(
             assert "over HTTP a client's own dialog does not count" in waiting["message"]
             assert asked == [] and image(sim) == bad
             # The human approves out of band, on the server's host.
-            approve = [sys.executable, "-c", LAUNCHER, "approve", p["token"], "--yes", "--state-dir",
-                       str(tmp_path / "state")]  # fmt: skip
+            approve = [
+                sys.executable,
+                "-c",
+                LAUNCHER,
+                "approve",
+                p["token"],
+                "--yes",
+                "--state-dir",
+                str(tmp_path / "state"),
+            ]
             done = await anyio.to_thread.run_sync(
                 lambda: subprocess.run(approve, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
             )
@@ -96,7 +104,7 @@ async def test_only_the_planner_confirms_and_another_user_may_approve_in_their_o
                 BOB,
                 elicitation_callback=accepting(bob_asked),
                 client_info=Implementation(name="bobs-desk", version="2"),
-            ) as bob,  # fmt: skip
+            ) as bob,
         ):
             p = await call(alice, "rollback_deployment", namespace=NAMESPACE, deployment=DEPLOYMENT)
             listed = await call(bob, "list_pending_commands")
@@ -138,8 +146,11 @@ async def test_another_credential_cannot_use_a_session_or_a_plan_it_did_not_make
         # A local (stdio) client of a server sharing the state directory: not alice either, and not asked.
         asked: list[str] = []
         assert sim.kubeconfig_path is not None
-        local = build_server(Settings(state_dir=tmp_path / "state", cluster=ClusterSource(
-            kubeconfig=sim.kubeconfig_path, context=sim.context)))  # fmt: skip
+        local = build_server(
+            Settings(
+                state_dir=tmp_path / "state", cluster=ClusterSource(kubeconfig=sim.kubeconfig_path, context=sim.context)
+            )
+        )
         async with Client(local, elicitation_callback=accepting(asked)) as stdio:
             assert (await call(stdio, "confirm_command", token=p["token"]))["status"] == "wrong_principal"
             assert (await call(stdio, "cancel_command", token=p["token"]))["status"] == "wrong_principal"
@@ -147,8 +158,16 @@ async def test_another_credential_cannot_use_a_session_or_a_plan_it_did_not_make
         # bob, without a dialog, tries alice's token; and then her plan once a human approved it.
         async with client_as(url, BOB) as bob:
             assert (await call(bob, "confirm_command", token=p["token"]))["status"] == "wrong_principal"
-            approve = [sys.executable, "-c", LAUNCHER, "approve", p["token"], "--yes", "--state-dir",
-                       str(tmp_path / "state")]  # fmt: skip
+            approve = [
+                sys.executable,
+                "-c",
+                LAUNCHER,
+                "approve",
+                p["token"],
+                "--yes",
+                "--state-dir",
+                str(tmp_path / "state"),
+            ]
             done = subprocess.run(approve, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
             assert done.returncode == 0, done.stderr
             assert (await call(bob, "confirm_command", token=p["token"]))["status"] == "wrong_principal"
@@ -169,10 +188,15 @@ async def test_another_credential_cannot_use_a_session_or_a_plan_it_did_not_make
             opened = await http.post(url, json=initialize, headers=headers | {"Authorization": f"Bearer {ALICE}"})
             session = opened.headers["mcp-session-id"]
             answers = {
-                who: (await http.post(url, json=listing, headers=headers | {"Authorization": f"Bearer {token}",
-                                                                             "Mcp-Session-Id": session})).status_code
+                who: (
+                    await http.post(
+                        url,
+                        json=listing,
+                        headers=headers | {"Authorization": f"Bearer {token}", "Mcp-Session-Id": session},
+                    )
+                ).status_code
                 for who, token in (("bob", BOB), ("alice", ALICE))
-            }  # fmt: skip
+            }
         assert answers == {"bob": 404, "alice": 200}
     row = Journal(tmp_path / "state").command(p["token"])
     assert row and row.state == "approved"  # still alice's to run

@@ -100,8 +100,10 @@ async def test_declare_adopts_the_untitled_incident_earlier_calls_opened(tmp_pat
         declared = await call(client, "declare_incident", title="checkout returns 502", severity="SEV3")
     assert declared["outcome"] == "adopted" and declared["incident"]["incident_id"] == untitled[0].id
     journal = Journal(tmp_path)
-    assert [c.tool for c in journal.tool_calls(incident=untitled[0].id)] == ["list_pending_commands",
-                                                                             "declare_incident"]  # fmt: skip
+    assert [c.tool for c in journal.tool_calls(incident=untitled[0].id)] == [
+        "list_pending_commands",
+        "declare_incident",
+    ]
     assert [e.kind for e in journal.events(incident=untitled[0].id)] == ["incident_opened", "declared"]
 
 
@@ -114,8 +116,9 @@ async def test_severity_change_is_recorded_and_a_second_declaration_is_refused(t
         assert "status='resolved'" in message
         again = await call(client, "declare_incident", title="checkout returns 502", severity="SEV3")
         assert again["outcome"] == "unchanged"  # a retried call is harmless
-        raised = await call(client, "declare_incident", incident_id=incident_id, severity="SEV1",
-                            note="payments fail too")  # fmt: skip
+        raised = await call(
+            client, "declare_incident", incident_id=incident_id, severity="SEV1", note="payments fail too"
+        )
         bad = await client.call_tool("declare_incident", {"title": "x", "severity": "P1"})
         assert bad.is_error  # the schema allows SEV1..SEV4 only
     assert raised["outcome"] == "updated" and raised["incident"]["severity"] == "SEV1"
@@ -170,8 +173,11 @@ async def test_without_a_cluster_the_handoff_comes_from_the_journal_and_says_so(
 
 async def test_bad_deploy_handoff_after_a_confirmed_rollback(start: Start) -> None:
     env = start("bad-deploy")
-    bad_rs = next(rs for rs in env.kube.list("replicasets", NS, label_selector="app=checkout").items
-                  if rs["metadata"]["annotations"][REVISION] == "3")  # fmt: skip
+    bad_rs = next(
+        rs
+        for rs in env.kube.list("replicasets", NS, label_selector="app=checkout").items
+        if rs["metadata"]["annotations"][REVISION] == "3"
+    )
     async with Client(env.server("standard")) as client:
         declared = await call(client, "declare_incident", title="checkout crash-looping", severity="SEV2", namespace=NS)
         incident_id = declared["incident"]["incident_id"]
@@ -179,8 +185,9 @@ async def test_bad_deploy_handoff_after_a_confirmed_rollback(start: Start) -> No
         assert assessment["primary_action"] == "ROLLBACK"
         again = await call(client, "assess_namespace", namespace=NS)  # same decision: not recorded twice
         assert again["decision"]["target"] == assessment["decision"]["target"]
-        plan, done = await plan_and_confirm(client, env, "rollback_deployment", standard=True, namespace=NS,
-                                            deployment="checkout")  # fmt: skip
+        plan, done = await plan_and_confirm(
+            client, env, "rollback_deployment", standard=True, namespace=NS, deployment="checkout"
+        )
         await env.until(lambda: rolled_out(env.get("deployments", "checkout")), 30)
 
         kube = RecordingKube(env.kube)
@@ -241,8 +248,16 @@ async def test_bad_deploy_handoff_after_a_confirmed_rollback(start: Start) -> No
     )
 
     document = handoff["document"]
-    for fact in (incident_id, "checkout crash-looping", "SEV2", "rollback_deployment", plan["command"],
-                 f"**{state['verdict']}**", "rollout of the bad revision", "## Open questions"):  # fmt: skip
+    for fact in (
+        incident_id,
+        "checkout crash-looping",
+        "SEV2",
+        "rollback_deployment",
+        plan["command"],
+        f"**{state['verdict']}**",
+        "rollout of the bad revision",
+        "## Open questions",
+    ):
         assert fact in document, fact
     assert len(document) < 20_000
     assert "s3cr3t" not in json.dumps(handoff)  # checkout's database URL lives in a Secret
@@ -268,18 +283,22 @@ async def test_a_temporary_measure_shows_up_with_its_restore_command(start: Star
     env = start("overload")
     async with Client(env.server("full")) as client:
         declared = await call(client, "declare_incident", title="web slow under load", severity="SEV3", namespace=NS)
-        plan, _ = await plan_and_confirm(client, env, "override_hpa", namespace=NS, hpa="web", min_replicas=9,
-                                         max_replicas=12)  # fmt: skip
+        plan, _ = await plan_and_confirm(
+            client, env, "override_hpa", namespace=NS, hpa="web", min_replicas=9, max_replicas=12
+        )
         handoff = await call(client, "incident_handoff", namespace=NS)
-        stable = await call(client, "declare_incident", incident_id=declared["incident"]["incident_id"],
-                            status="stabilized")  # fmt: skip
+        stable = await call(
+            client, "declare_incident", incident_id=declared["incident"]["incident_id"], status="stabilized"
+        )
     [warning] = stable["warnings"]
     assert warning.startswith("temporary measure still in place: override_hpa") and plan["undo_command"] in warning
     [measure] = handoff["temporary_measures"]
     assert measure["tool"] == "override_hpa" and measure["restore_command"] == plan["undo_command"]
     assert handoff["deployments"] == ["web"]  # followed from the HPA to its scale target
-    assert any("1 temporary measure(s) still in place (override_hpa horizontalpodautoscaler/web)" in q
-               for q in handoff["open_questions"])  # fmt: skip
+    assert any(
+        "1 temporary measure(s) still in place (override_hpa horizontalpodautoscaler/web)" in q
+        for q in handoff["open_questions"]
+    )
     assert plan["undo_command"] in handoff["document"]
     assert handoff["hypotheses"][0]["statement"] == ("The autoscaler web could not add enough replicas for the load")
 

@@ -49,8 +49,9 @@ async def test_overload_override_hpa_then_restore_the_measure(start: Start) -> N
     async with Client(env.server("standard")) as client:
         message = await refused(client, "scale_deployment", namespace=NS, deployment="web", replicas=10)
         assert "HorizontalPodAutoscaler web manages deployment web" in message and "override_hpa" in message
-        plan, _ = await plan_and_confirm(client, env, "override_hpa", standard=True, namespace=NS, hpa="web",
-                                         min_replicas=9, max_replicas=12)  # fmt: skip
+        plan, _ = await plan_and_confirm(
+            client, env, "override_hpa", standard=True, namespace=NS, hpa="web", min_replicas=9, max_replicas=12
+        )
         assert plan["command"] == (
             'kubectl patch hpa web -n shop --context sim -p \'{"spec":{"minReplicas":9,"maxReplicas":12}}\''
         )
@@ -63,8 +64,9 @@ async def test_overload_override_hpa_then_restore_the_measure(start: Start) -> N
         assert [m["tool"] for m in measures["measures"]] == ["override_hpa"]
         measure = measures["measures"][0]
         assert measure["restore_command"] == plan["undo_command"]
-        restore, _ = await plan_and_confirm(client, env, "restore_measure", standard=True,
-                                            measure_id=measure["measure_id"])  # fmt: skip
+        restore, _ = await plan_and_confirm(
+            client, env, "restore_measure", standard=True, measure_id=measure["measure_id"]
+        )
         assert restore["command"] == plan["undo_command"]
         assert (await call(client, "list_temporary_measures"))["measures"] == []
     spec = env.get("horizontalpodautoscalers", "web")["spec"]
@@ -93,8 +95,15 @@ async def test_poison_remove_bad_pods_from_service_then_restore(start: Start) ->
     env = start("poison")
     bad = sorted(p["metadata"]["name"] for p in env.pods("version=bad"))
     async with Client(env.server("standard")) as client:
-        plan, done = await plan_and_confirm(client, env, "remove_pods_from_service", standard=True, namespace=NS,
-                                            service="api", selector="app=api,version=bad")  # fmt: skip
+        plan, done = await plan_and_confirm(
+            client,
+            env,
+            "remove_pods_from_service",
+            standard=True,
+            namespace=NS,
+            service="api",
+            selector="app=api,version=bad",
+        )
         assert plan["command"] == "kubectl label pods -l app=api,version=bad app- -n shop --context sim"
         assert plan["undo_command"] == "kubectl label pods -l 'version=bad,!app' app=api -n shop --context sim"
         assert plan["steps"] == [f"kubectl label pod {n} app- -n shop --context sim" for n in bad]
@@ -135,8 +144,9 @@ async def test_poison_patch_service_selector_routes_around_the_bad_pods(start: S
     async with Client(env.server("full")) as client:
         none = await refused(client, "patch_service_selector", namespace=NS, service="api", selector="app=nothing")
         assert "matches no Ready pod" in none
-        plan, _ = await plan_and_confirm(client, env, "patch_service_selector", namespace=NS, service="api",
-                                         selector="app=api,version=stable")  # fmt: skip
+        plan, _ = await plan_and_confirm(
+            client, env, "patch_service_selector", namespace=NS, service="api", selector="app=api,version=stable"
+        )
         endpoints = next(c for c in plan["diff"] if c["path"] == "service/api endpoints")
         assert len(endpoints["before"]) == 5 and len(endpoints["after"]) == 3
         await env.until(lambda: all("bad" not in n for n in serving(env, "api")[0]))
@@ -149,13 +159,16 @@ async def test_poison_patch_service_selector_routes_around_the_bad_pods(start: S
 
 async def test_poison_switch_ingress_backend_to_a_healthy_service(start: Start) -> None:
     env = start("poison")
-    stable = {"metadata": {"name": "api-stable", "namespace": NS},
-              "spec": {"selector": {"app": "api", "version": "stable"}, "ports": [{"port": 8080}]}}  # fmt: skip
+    stable = {
+        "metadata": {"name": "api-stable", "namespace": NS},
+        "spec": {"selector": {"app": "api", "version": "stable"}, "ports": [{"port": 8080}]},
+    }
     env.kube.create("services", stable, NS)
     await env.until(lambda: len(serving(env, "api-stable")[0]) == 3)
     async with Client(env.server("full")) as client:
-        plan, _ = await plan_and_confirm(client, env, "switch_ingress_backend", namespace=NS, ingress="shop",
-                                         service="api-stable", path=1)  # fmt: skip
+        plan, _ = await plan_and_confirm(
+            client, env, "switch_ingress_backend", namespace=NS, ingress="shop", service="api-stable", path=1
+        )
         assert '"op":"test"' in plan["command"] and "--type=json" in plan["command"]
         assert plan["diff"] == [{"path": "backend.name", "before": "api", "after": "api-stable"}]
     backend = env.get("ingresses", "shop")["spec"]["rules"][0]["http"]["paths"][1]["backend"]["service"]
@@ -170,11 +183,13 @@ async def test_poison_switch_ingress_backend_to_a_healthy_service(start: Start) 
 async def test_oom_raise_the_memory_limit_stops_the_oomkills(start: Start) -> None:
     env = start("oom")
     async with Client(env.server("full")) as client:
-        low = await refused(client, "set_memory_limit", namespace=NS, deployment="payments", container="payments",
-                            limit="100Mi")  # fmt: skip
+        low = await refused(
+            client, "set_memory_limit", namespace=NS, deployment="payments", container="payments", limit="100Mi"
+        )
         assert "below the container's memory request" in low
-        plan, _ = await plan_and_confirm(client, env, "set_memory_limit", namespace=NS, deployment="payments",
-                                         container="payments", limit="768Mi")  # fmt: skip
+        plan, _ = await plan_and_confirm(
+            client, env, "set_memory_limit", namespace=NS, deployment="payments", container="payments", limit="768Mi"
+        )
         assert any("rolling restart" in w for w in plan["warnings"])
         assert any("OOMKill evidence" in w for w in plan["warnings"])
         assert plan["diff"] == [{"path": "containers.payments.memory", "before": "256Mi", "after": "768Mi"}]
@@ -220,11 +235,19 @@ async def test_canary_rollback_canary_runs_both_steps_in_order(start: Start) -> 
 async def test_canary_shift_traffic_grows_stable_first(start: Start) -> None:
     env = start("canary")
     async with Client(env.server("full")) as client:
-        message = await refused(client, "shift_traffic", namespace=NS, from_deployment="web-canary",
-                                to_deployment="web-stable", replicas=9)  # fmt: skip
+        message = await refused(
+            client, "shift_traffic", namespace=NS, from_deployment="web-canary", to_deployment="web-stable", replicas=9
+        )
         assert "override_hpa" in message
-        plan, _ = await plan_and_confirm(client, env, "shift_traffic", namespace=NS, from_deployment="web-canary",
-                                         to_deployment="web-stable", replicas=5)  # fmt: skip
+        plan, _ = await plan_and_confirm(
+            client,
+            env,
+            "shift_traffic",
+            namespace=NS,
+            from_deployment="web-canary",
+            to_deployment="web-stable",
+            replicas=5,
+        )
     assert plan["steps"][0].startswith("kubectl scale deployment/web-stable --replicas=5")
     assert plan["steps"][1].startswith("kubectl scale deployment/web-canary --replicas=0")
     await env.until(lambda: canary_gone(env))
@@ -298,19 +321,30 @@ async def test_node_failure_delete_pod_gets_it_recreated_elsewhere(start: Start)
 # --- safe mode ----------------------------------------------------------------------------------------------------
 
 SAFE_CALLS: dict[str, list[tuple[str, dict[str, Any]]]] = {
-    "overload": [("override_hpa", {"namespace": NS, "hpa": "web", "min_replicas": 8, "max_replicas": 10}),
-                 ("scale_deployment", {"namespace": NS, "deployment": "api", "replicas": 4})],
-    "poison": [("remove_pods_from_service", {"namespace": NS, "service": "api", "selector": "app=api,version=bad"}),
-               ("isolate_network", {"namespace": NS, "selector": "app=api,version=bad"}),
-               ("patch_service_selector", {"namespace": NS, "service": "api", "selector": "app=api,version=stable"}),
-               ("switch_ingress_backend", {"namespace": NS, "ingress": "shop", "service": "checkout", "path": 1})],
+    "overload": [
+        ("override_hpa", {"namespace": NS, "hpa": "web", "min_replicas": 8, "max_replicas": 10}),
+        ("scale_deployment", {"namespace": NS, "deployment": "api", "replicas": 4}),
+    ],
+    "poison": [
+        ("remove_pods_from_service", {"namespace": NS, "service": "api", "selector": "app=api,version=bad"}),
+        ("isolate_network", {"namespace": NS, "selector": "app=api,version=bad"}),
+        ("patch_service_selector", {"namespace": NS, "service": "api", "selector": "app=api,version=stable"}),
+        ("switch_ingress_backend", {"namespace": NS, "ingress": "shop", "service": "checkout", "path": 1}),
+    ],
     "oom": [("set_memory_limit", {"namespace": NS, "deployment": "payments", "container": "payments", "limit": "1Gi"})],
-    "canary": [("rollback_canary", {"namespace": NS, "app": "web"}),
-               ("shift_traffic", {"namespace": NS, "from_deployment": "web-canary", "to_deployment": "web-stable",
-                                  "replicas": 5})],
-    "node-failure": [("cordon_node", {"node": "node-2"}), ("drain_node", {"node": "node-2"}),
-                     ("delete_pod", {"namespace": NS, "pod": "NODE2_POD"})],
-}  # fmt: skip
+    "canary": [
+        ("rollback_canary", {"namespace": NS, "app": "web"}),
+        (
+            "shift_traffic",
+            {"namespace": NS, "from_deployment": "web-canary", "to_deployment": "web-stable", "replicas": 5},
+        ),
+    ],
+    "node-failure": [
+        ("cordon_node", {"node": "node-2"}),
+        ("drain_node", {"node": "node-2"}),
+        ("delete_pod", {"namespace": NS, "pod": "NODE2_POD"}),
+    ],
+}
 
 
 @pytest.mark.parametrize("scenario", sorted(SAFE_CALLS))

@@ -36,8 +36,16 @@ def replicas(env: Env, name: str) -> int:
 
 
 def refuse_scale(env: Env, name: str) -> None:
-    env.sim.faults.add("status", verb="patch", resource="deployments", namespace=NS, name=name, status=403,
-                       message="injected: forbidden", times=1)  # fmt: skip
+    env.sim.faults.add(
+        "status",
+        verb="patch",
+        resource="deployments",
+        namespace=NS,
+        name=name,
+        status=403,
+        message="injected: forbidden",
+        times=1,
+    )
 
 
 async def confirm(client: Client, plan: dict[str, Any]) -> dict[str, Any]:
@@ -92,9 +100,15 @@ async def test_drain_refused_eviction_leaves_a_cordoned_node_as_a_partial_measur
     env = start("node-failure")
     async with Client(env.server("full")) as client:
         plan = await call(client, "drain_node", node="node-2")
-        env.sim.faults.add("status", verb="create", resource="pods", subresource="eviction", status=429,
-                           message="injected: Cannot evict pod as it would violate the pod's disruption budget.",
-                           times=1)  # fmt: skip
+        env.sim.faults.add(
+            "status",
+            verb="create",
+            resource="pods",
+            subresource="eviction",
+            status=429,
+            message="injected: Cannot evict pod as it would violate the pod's disruption budget.",
+            times=1,
+        )
         partial = await confirm(client, plan)
         measures = (await call(client, "list_temporary_measures"))["measures"]
     assert partial["status"] == "partial", partial
@@ -112,10 +126,19 @@ async def test_remove_pods_partial_undo_relabels_only_the_pods_already_relabelle
     bad = sorted(p["metadata"]["name"] for p in env.pods("version=bad"))
     assert len(bad) == 2
     async with Client(env.server("full")) as client:
-        plan = await call(client, "remove_pods_from_service", namespace=NS, service="api",
-                          selector="app=api,version=bad")  # fmt: skip
-        env.sim.faults.add("status", verb="patch", resource="pods", namespace=NS, name=bad[1], status=403,
-                           message="injected: forbidden", times=1)  # fmt: skip
+        plan = await call(
+            client, "remove_pods_from_service", namespace=NS, service="api", selector="app=api,version=bad"
+        )
+        env.sim.faults.add(
+            "status",
+            verb="patch",
+            resource="pods",
+            namespace=NS,
+            name=bad[1],
+            status=403,
+            message="injected: forbidden",
+            times=1,
+        )
         partial = await confirm(client, plan)
     assert partial["status"] == "partial", partial
     assert partial["applied_steps"] == [f"kubectl label pod {bad[0]} app- -n shop --context sim"]

@@ -86,8 +86,11 @@ async def test_a_server_lists_restores_declares_and_hands_off_only_what_it_could
 
 
 def on_node(env: Env, node: str, namespace: str) -> list[str]:
-    return sorted(p["metadata"]["name"] for p in env.pods(namespace=namespace) if p["spec"].get("nodeName") == node
-                  and not p["metadata"].get("deletionTimestamp"))  # fmt: skip
+    return sorted(
+        p["metadata"]["name"]
+        for p in env.pods(namespace=namespace)
+        if p["spec"].get("nodeName") == node and not p["metadata"].get("deletionTimestamp")
+    )
 
 
 async def test_cordon_and_drain_on_an_allow_listed_server_say_what_they_do_outside_it(

@@ -115,9 +115,12 @@ async def test_an_unknown_revision_is_an_error_listing_the_kept_ones(env: Env) -
 async def test_a_target_whose_image_failed_to_pull_is_blocked(env: Env) -> None:
     bad_image = "registry.example.com/shop/ledger:1.0"
     body = deployment_body(
-        "ledger", namespace=NS, replicas=2, image=bad_image,
+        "ledger",
+        namespace=NS,
+        replicas=2,
+        image=bad_image,
         pod_annotations={behaviors.BEHAVIOR: behaviors.IMAGE_PULL_ERROR},
-    )  # fmt: skip
+    )
     env.kube.create("deployments", body, NS)
 
     def pull_failing() -> bool:

@@ -46,11 +46,22 @@ def plant(sim: RunningSim, texts: list[str], values: list[str]) -> None:
     app = App(APP, NS, 1, labels={"app": APP}, selector={"app": APP}, annotations=annotations)
     args = [a for v in values[:4] for a in ("--password", v)] + [t.replace("\n", " ") for t in texts]
     revisions = [
-        Revision(f"{IMAGE}:1.0.0", "deploy 1.0.0", 3600, {"sim.incident-response.dev/log-lines": lines,
-                 "example.com/db-password": values[0], **annotations}, env=env_of(values[:half]), args=args),
-        Revision(f"{IMAGE}:1.1.0", "deploy 1.1.0", 600, {"sim.incident-response.dev/log-lines": lines},
-                 env=env_of(values[half:])),
-    ]  # fmt: skip
+        Revision(
+            f"{IMAGE}:1.0.0",
+            "deploy 1.0.0",
+            3600,
+            {"sim.incident-response.dev/log-lines": lines, "example.com/db-password": values[0], **annotations},
+            env=env_of(values[:half]),
+            args=args,
+        ),
+        Revision(
+            f"{IMAGE}:1.1.0",
+            "deploy 1.1.0",
+            600,
+            {"sim.incident-response.dev/log-lines": lines},
+            env=env_of(values[half:]),
+        ),
+    ]
     Seeder(sim.cluster, ["node-1", "node-2", "node-3"]).app(app, revisions)
     now = datetime.now(UTC)
     for i, text in enumerate(texts):
@@ -75,11 +86,20 @@ def plant(sim: RunningSim, texts: list[str], values: list[str]) -> None:
             store,
             SECRETS,
             release_secret(
-                name=APP, namespace=NS, revision=revision, status="superseded", chart=APP, chart_version="1.0.0",
-                app_version="1.0.0", first_deployed=when, last_deployed=when, description=description,
-                values={"password": values[0]}, manifest="kind: Deployment\n",
+                name=APP,
+                namespace=NS,
+                revision=revision,
+                status="superseded",
+                chart=APP,
+                chart_version="1.0.0",
+                app_version="1.0.0",
+                first_deployed=when,
+                last_deployed=when,
+                description=description,
+                values={"password": values[0]},
+                manifest="kind: Deployment\n",
             ),
-        )  # fmt: skip
+        )
     sim.cluster.settle(timeout=15.0)
 
 
@@ -133,8 +153,9 @@ async def test_no_planted_credential_leaves_through_any_door(
     plant(sim, [p.text for p in CREDENTIALS], plain + secrets)
     assert sim.kubeconfig_path is not None
     state = tmp_path / "state"
-    settings = Settings(kubeconfig=sim.kubeconfig_path, cluster=resolve_cluster(sim.kubeconfig_path, None, {}),
-                        state_dir=state)  # fmt: skip
+    settings = Settings(
+        kubeconfig=sim.kubeconfig_path, cluster=resolve_cluster(sim.kubeconfig_path, None, {}), state_dir=state
+    )
     logs, handler = capture_logs()
     questions: list[str] = []
 
@@ -193,8 +214,11 @@ async def test_no_look_alike_is_masked_on_the_way_out(sim_factory: Any, tmp_path
     sim = sim_factory("healthy")
     plant(sim, LOOK_ALIKES, [f"v{i}" for i in range(4)])
     assert sim.kubeconfig_path is not None
-    settings = Settings(kubeconfig=sim.kubeconfig_path, cluster=resolve_cluster(sim.kubeconfig_path, None, {}),
-                        state_dir=tmp_path / "state")  # fmt: skip
+    settings = Settings(
+        kubeconfig=sim.kubeconfig_path,
+        cluster=resolve_cluster(sim.kubeconfig_path, None, {}),
+        state_dir=tmp_path / "state",
+    )
     async with Client(build_server(settings)) as client:
         logs = sent(
             await client.call_tool(

@@ -97,9 +97,15 @@ async def test_assess_namespace_picks_the_playbooks_action(
     ],
 )  # fmt: skip
 async def test_assess_namespace_pulls_a_failing_canary_and_cordons_a_failing_node(
-    shared_sims: SharedSims, tmp_path: Path, scenario: str, action: str, target: str, next_tool: str,
-    next_arguments: dict[str, Any], planned: list[str],
-) -> None:  # fmt: skip
+    shared_sims: SharedSims,
+    tmp_path: Path,
+    scenario: str,
+    action: str,
+    target: str,
+    next_tool: str,
+    next_arguments: dict[str, Any],
+    planned: list[str],
+) -> None:
     sim = shared_sims(scenario)  # planning dry-runs: the cluster does not change
     async with Client(build_server(settings_for(sim, tmp_path))) as client:
         assessment = await assess_until(client, sim, action)

@@ -65,16 +65,33 @@ async def test_requests_without_a_valid_credential_get_401_and_touch_nothing(
         assert planned.structured_content is not None
         token = planned.structured_content["token"]
         before = journal_snapshot(tmp_path / "state")
-        confirm = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
-                   "params": {"name": "confirm_command", "arguments": {"token": token}}}  # fmt: skip
-        plan = {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
-                "params": {"name": "scale_deployment", "arguments": {"namespace": "shop", "deployment": "checkout",
-                                                                     "replicas": 1}}}  # fmt: skip
+        confirm = {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "confirm_command", "arguments": {"token": token}},
+        }
+        plan = {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "tools/call",
+            "params": {
+                "name": "scale_deployment",
+                "arguments": {"namespace": "shop", "deployment": "checkout", "replicas": 1},
+            },
+        }
         accept = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
         refusals = []
         async with httpx2.AsyncClient(timeout=30) as http:
-            for authorization in (None, "Bearer wrong-token-wrong-token", f"Bearer {ONCALL[:-1]}", f"Bearer {ONCALL}x",
-                                  f"Basic {ONCALL}", f"bearer{ONCALL}", "Bearer"):  # fmt: skip
+            for authorization in (
+                None,
+                "Bearer wrong-token-wrong-token",
+                f"Bearer {ONCALL[:-1]}",
+                f"Bearer {ONCALL}x",
+                f"Basic {ONCALL}",
+                f"bearer{ONCALL}",
+                "Bearer",
+            ):
                 headers = accept | ({"Authorization": authorization} if authorization else {})
                 for body in (confirm, plan):
                     response = await http.post(url, json=body, headers=headers)
@@ -101,8 +118,11 @@ async def test_without_a_configured_credential_a_loopback_server_generates_one_a
         async with client_as(url, token) as client:
             result = await client.call_tool("server_info", {})
         async with httpx2.AsyncClient(timeout=30) as http:
-            refused = await http.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
-                                      headers={"Accept": "application/json, text/event-stream"})  # fmt: skip
+            refused = await http.post(
+                url,
+                json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                headers={"Accept": "application/json, text/event-stream"},
+            )
     log = (tmp_path / "server.log").read_text()
     assert not result.is_error and refused.status_code == 401
     assert str(path) in log and "0600" in log and "Authorization header with a bearer token" in log
@@ -123,9 +143,13 @@ def test_refuses_to_start_without_a_usable_credential(
 ) -> None:
     sim = sim_factory("healthy")
     done = subprocess.run(
-        serve_argv(sim, tmp_path, *argv), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+        serve_argv(sim, tmp_path, *argv),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env=clean_env(tmp_path, **env),
-    )  # fmt: skip
+    )
     assert done.returncode == 2, done.stderr
     assert message in done.stderr and "Uvicorn running" not in done.stderr
     assert "short" not in done.stderr.replace(message, "")  # the error names where the token is, not its value

@@ -51,8 +51,10 @@ def live_names(env: Env, selector: str) -> list[str]:
 
 
 def bare_pod(name: str, labels: dict[str, str]) -> dict[str, Any]:
-    return {"metadata": {"name": name, "namespace": NS, "labels": labels},
-            "spec": {"containers": [{"name": "api", "image": "registry.example.com/shop/api:3.3.0"}]}}  # fmt: skip
+    return {
+        "metadata": {"name": name, "namespace": NS, "labels": labels},
+        "spec": {"containers": [{"name": "api", "image": "registry.example.com/shop/api:3.3.0"}]},
+    }
 
 
 def roll_out(env: Env, deployment: str, stamp: str = "after-approval") -> None:
@@ -62,8 +64,9 @@ def roll_out(env: Env, deployment: str, stamp: str = "after-approval") -> None:
 
 
 def scale(env: Env, deployment: str, replicas: int) -> None:
-    env.kube.patch("deployments", deployment, {"spec": {"replicas": replicas}}, NS, patch_type="merge",
-                   subresource="scale")  # fmt: skip
+    env.kube.patch(
+        "deployments", deployment, {"spec": {"replicas": replicas}}, NS, patch_type="merge", subresource="scale"
+    )
 
 
 def no_ready(env: Env, selector: str) -> Callable[[], bool]:
@@ -109,8 +112,9 @@ async def test_remove_pods_is_stale_when_a_pod_is_replaced_under_the_same_name(s
     labels = {"app": "api", "version": "bad"}
     env.kube.create("pods", bare_pod("api-debug", labels), NS)
     async with Client(env.server("full")) as client:
-        plan = await call(client, "remove_pods_from_service", namespace=NS, service="api",
-                          selector="app=api,version=bad")  # fmt: skip
+        plan = await call(
+            client, "remove_pods_from_service", namespace=NS, service="api", selector="app=api,version=bad"
+        )
         assert "api-debug" in plan["summary"]
         before = env.get("pods", "api-debug")["metadata"]["uid"]
         env.kube.delete("pods", "api-debug", NS)
@@ -129,8 +133,9 @@ async def test_patch_service_selector_is_stale_when_the_new_backend_is_scaled_to
 ) -> None:
     env = start("poison")
     async with Client(env.server("full")) as client:
-        plan = await call(client, "patch_service_selector", namespace=NS, service="api",
-                          selector="app=api,version=stable")  # fmt: skip
+        plan = await call(
+            client, "patch_service_selector", namespace=NS, service="api", selector="app=api,version=stable"
+        )
         scale(env, "api", 0)
         await env.until(no_ready(env, "app=api,version=stable"))
         answer = await stale(client, plan)
@@ -142,8 +147,10 @@ async def test_switch_ingress_backend_is_stale_when_the_new_backend_loses_its_en
     start: Callable[[str], Env],
 ) -> None:
     env = start("poison")
-    stable = {"metadata": {"name": "api-stable", "namespace": NS},
-              "spec": {"selector": {"app": "api", "version": "stable"}, "ports": [{"port": 8080}]}}  # fmt: skip
+    stable = {
+        "metadata": {"name": "api-stable", "namespace": NS},
+        "spec": {"selector": {"app": "api", "version": "stable"}, "ports": [{"port": 8080}]},
+    }
     env.kube.create("services", stable, NS)
     await env.until(lambda: len(serving(env, "api-stable")[0]) == 3)
     backend = env.get("ingresses", "shop")["spec"]["rules"][0]["http"]["paths"][1]["backend"]
@@ -159,8 +166,10 @@ async def test_switch_ingress_backend_is_stale_when_the_new_backend_selects_othe
     start: Callable[[str], Env],
 ) -> None:
     env = start("poison")
-    stable = {"metadata": {"name": "api-stable", "namespace": NS},
-              "spec": {"selector": {"app": "api", "version": "stable"}, "ports": [{"port": 8080}]}}  # fmt: skip
+    stable = {
+        "metadata": {"name": "api-stable", "namespace": NS},
+        "spec": {"selector": {"app": "api", "version": "stable"}, "ports": [{"port": 8080}]},
+    }
     env.kube.create("services", stable, NS)
     await env.until(lambda: len(serving(env, "api-stable")[0]) == 3)
     async with Client(env.server("full")) as client:
@@ -173,8 +182,9 @@ async def test_switch_ingress_backend_is_stale_when_the_new_backend_selects_othe
 async def test_shift_traffic_is_stale_when_the_healthy_side_rolls_out(start: Callable[[str], Env]) -> None:
     env = start("canary")
     async with Client(env.server("full")) as client:
-        plan = await call(client, "shift_traffic", namespace=NS, from_deployment="web-canary",
-                          to_deployment="web-stable", replicas=5)  # fmt: skip
+        plan = await call(
+            client, "shift_traffic", namespace=NS, from_deployment="web-canary", to_deployment="web-stable", replicas=5
+        )
         roll_out(env, "web-stable")
         answer = await stale(client, plan)
     assert "web-stable" in answer["message"]

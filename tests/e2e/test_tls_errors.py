@@ -28,10 +28,28 @@ def make_certificate(folder: Path, san: str) -> tuple[Path, Path]:
         pytest.skip("openssl is not on PATH")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test-apiserver",
-         "-addext", f"subjectAltName={san}", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=test-apiserver",
+            "-addext",
+            f"subjectAltName={san}",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return cert, key
 
 
@@ -58,14 +76,18 @@ def kubeconfig_for(path: Path, url: str, ca: Path | None) -> Path:
     if ca is not None:
         cluster["certificate-authority"] = str(ca)
     path.write_text(
-        json.dumps({
-            "apiVersion": "v1", "kind": "Config", "current-context": "tls",
-            "clusters": [{"name": "tls", "cluster": cluster}],
-            "users": [{"name": "u", "user": {"token": "t"}}],
-            "contexts": [{"name": "tls", "context": {"cluster": "tls", "user": "u"}}],
-        }),
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "tls",
+                "clusters": [{"name": "tls", "cluster": cluster}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "tls", "context": {"cluster": "tls", "user": "u"}}],
+            }
+        ),
         encoding="utf-8",
-    )  # fmt: skip
+    )
     return path
 
 

@@ -24,8 +24,9 @@ SERVER = "https://fake.invalid"
 
 def seat(mode: Mode = "standard", namespaces: tuple[str, ...] = ()) -> Binding:
     """A server on a FakeKube, as the pending engine's propose and confirm take it."""
-    return Binding(cluster=ClusterIdentity(server=SERVER, context=FakeKube.context), mode=mode,
-                   namespaces=list(namespaces))  # fmt: skip
+    return Binding(
+        cluster=ClusterIdentity(server=SERVER, context=FakeKube.context), mode=mode, namespaces=list(namespaces)
+    )
 
 
 class FakeKube:

@@ -46,9 +46,21 @@ def wait_for_listening(process: subprocess.Popen[bytes], log: Path, timeout: flo
 def serve_argv(sim: RunningSim, tmp_path: Path, *extra: str) -> list[str]:
     assert sim.kubeconfig_path is not None
     return [
-        sys.executable, "-c", LAUNCHER, "serve", "--http", "--host", "127.0.0.1", "--port", "0",
-        "--kubeconfig", str(sim.kubeconfig_path), "--state-dir", str(tmp_path / "state"), *extra,
-    ]  # fmt: skip
+        sys.executable,
+        "-c",
+        LAUNCHER,
+        "serve",
+        "--http",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--kubeconfig",
+        str(sim.kubeconfig_path),
+        "--state-dir",
+        str(tmp_path / "state"),
+        *extra,
+    ]
 
 
 def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -73,9 +85,12 @@ def http_server(sim: RunningSim, tmp_path: Path, *extra: str, env: dict[str, str
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            serve_argv(sim, tmp_path, *extra), stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            serve_argv(sim, tmp_path, *extra),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             env=clean_env(tmp_path, **(env or {})),
-        )  # fmt: skip
+        )
     try:
         port = wait_for_listening(process, log, STARTUP_TIMEOUT)
         yield f"http://127.0.0.1:{port}/mcp"

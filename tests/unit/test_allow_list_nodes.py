@@ -20,8 +20,7 @@ def cluster() -> FakeKube:
     agent = pod("agent-1", namespace="monitoring", node="node-1")
     agent["metadata"]["ownerReferences"] = [{"kind": "DaemonSet", "name": "agent", "uid": "d", "controller": True}]
     web = pod("web-1", deployment="web", node="node-1")
-    return FakeKube(("nodes", node("node-1")), ("nodes", node("node-2")),
-                    *[("pods", p) for p in (coredns, agent, web)])  # fmt: skip
+    return FakeKube(("nodes", node("node-1")), ("nodes", node("node-2")), *[("pods", p) for p in (coredns, agent, web)])
 
 
 def test_cordon_counts_the_pods_outside_the_allow_list() -> None:
@@ -56,8 +55,9 @@ def test_a_drain_names_only_the_allowed_daemonset_and_unmanaged_pods() -> None:
 def test_evaluate_decision_counts_outside_pods_a_drain_would_meet() -> None:
     kube = cluster()
     kube.put("pods", pod("lone", namespace="kube-system", node="node-1"))
-    kube.put("pods", with_resources(pod("big", namespace="batch", deployment="big", node="node-1"),
-                                    requests={"cpu": "64"}))  # fmt: skip
+    kube.put(
+        "pods", with_resources(pod("big", namespace="batch", deployment="big", node="node-1"), requests={"cpu": "64"})
+    )
     facts = NodeFacts(node="node-1", problems=[], cordoned=False, failing_here=[], fine_elsewhere=[])
     drain_room(kube, facts, ALLOWED)
     assert facts.unmanaged == ["1 pod(s) outside this server's allow-list"]

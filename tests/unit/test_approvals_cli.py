@@ -30,14 +30,21 @@ ME = pwd.getpwuid(os.getuid()).pw_name
 def propose(state: Path, token_factory: Callable[[], str] | None = None) -> str:
     engine = PendingEngine(Journal(state), token_factory=token_factory)
     draft = PlanDraft(
-        tool="rollback_deployment", summary="Roll web back to revision 2",
+        tool="rollback_deployment",
+        summary="Roll web back to revision 2",
         target=Target(kind="Deployment", namespace="shop", name="web"),
-        steps=[Step(description="undo", command=COMMAND,
-                    action=KubeWrite(verb="patch", resource="deployments", namespace="shop", name="web", body=[],
-                                     patch_type="json"))],
+        steps=[
+            Step(
+                description="undo",
+                command=COMMAND,
+                action=KubeWrite(
+                    verb="patch", resource="deployments", namespace="shop", name="web", body=[], patch_type="json"
+                ),
+            )
+        ],
         undo_command=UNDO,
         diff=[Change(path="spec.template.spec.containers[web].image", before="shop/web:3", after="shop/web:2")],
-    )  # fmt: skip
+    )
     token = engine.propose(draft, seat("standard")).token
     assert token
     return token
@@ -58,9 +65,13 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
 def cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The command as a process whose stdin is not a terminal (a script, another program, an agent's shell)."""
     return subprocess.run(
-        [sys.executable, "-c", LAUNCHER, *argv], stdin=subprocess.DEVNULL, capture_output=True, text=True,
-        env={**os.environ, **(env or {})}, timeout=60,
-    )  # fmt: skip
+        [sys.executable, "-c", LAUNCHER, *argv],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
 
 
 class Terminal:
@@ -131,8 +142,13 @@ def test_approve_on_a_terminal_shows_the_plan_and_asks(tmp_path: Path) -> None:
     token = propose(tmp_path)
     terminal = Terminal("approve", token, "--state-dir", str(tmp_path))
     screen = terminal.read_until(b"[y/N] ")
-    for shown in (f"command {COMMAND}", f"undo    {UNDO}", "target  deployment/web -n shop",
-                  f"cluster context test at {SERVER}", '"shop/web:3" -> "shop/web:2"'):  # fmt: skip
+    for shown in (
+        f"command {COMMAND}",
+        f"undo    {UNDO}",
+        "target  deployment/web -n shop",
+        f"cluster context test at {SERVER}",
+        '"shop/web:3" -> "shop/web:2"',
+    ):
         assert shown in screen, screen
     assert f"on the cluster at {SERVER} (context test)? [y/N]" in screen
     assert Journal(tmp_path).command(token).state == "pending"  # type: ignore[union-attr]  # asking approves nothing

@@ -60,11 +60,17 @@ def test_credentials_in_warning_events_are_masked() -> None:
     kube.put("deployments", deployment("api"))
     crashing = container_status("api", ready=False, restarts=4, waiting="CrashLoopBackOff")
     kube.put("pods", pod("api-1", deployment="api", containers=[crashing]))
-    kube.put("events", {
-        "metadata": {"name": "api-1.1", "namespace": "shop"}, "type": "Warning", "reason": "Unhealthy",
-        "message": "Readiness probe failed: GET http://svc:hunter2@10.0.0.9/health?token=t0ps3cret refused",
-        "involvedObject": {"kind": "Pod", "name": "api-1"}, "lastTimestamp": stamp(timedelta(minutes=1)),
-    })  # fmt: skip
+    kube.put(
+        "events",
+        {
+            "metadata": {"name": "api-1.1", "namespace": "shop"},
+            "type": "Warning",
+            "reason": "Unhealthy",
+            "message": "Readiness probe failed: GET http://svc:hunter2@10.0.0.9/health?token=t0ps3cret refused",
+            "involvedObject": {"kind": "Pod", "name": "api-1"},
+            "lastTimestamp": stamp(timedelta(minutes=1)),
+        },
+    )
     assessment = build_assessment(kube, "shop")
     (warning,) = assessment.warnings
     assert "http://svc:[masked:" in warning.latest_message and "token=[masked:" in warning.latest_message
@@ -77,8 +83,11 @@ def test_scaling_sends_to_a_rollback_only_when_an_earlier_revision_is_kept() -> 
     kube = ListOnly()
     kube.put("deployments", deployment("fresh", revision=1, image="shop/fresh:1"))
     kube.put("deployments", deployment("web", revision=2, image="shop/web:2"))
-    for name, revision, age in (("fresh", 1, timedelta(minutes=5)), ("web", 1, timedelta(days=3)),
-                                ("web", 2, timedelta(minutes=5))):  # fmt: skip
+    for name, revision, age in (
+        ("fresh", 1, timedelta(minutes=5)),
+        ("web", 1, timedelta(days=3)),
+        ("web", 2, timedelta(minutes=5)),
+    ):
         rs = replicaset(name, f"h{revision}", revision=revision, image=f"shop/{name}:{revision}")
         rs["metadata"]["creationTimestamp"] = stamp(age)
         kube.put("replicasets", rs)
@@ -197,8 +206,10 @@ def test_node_reads_are_capped() -> None:
     kube.put("deployments", deployment("web"))
     for n in range(MAX_NODES_READ + 3):
         kube.put("nodes", node(f"node-{n}"))
-        kube.put("pods", pod(f"web-{n}", deployment="web", node=f"node-{n}",
-                             containers=[container_status("web", ready=False)]))  # fmt: skip
+        kube.put(
+            "pods",
+            pod(f"web-{n}", deployment="web", node=f"node-{n}", containers=[container_status("web", ready=False)]),
+        )
     seen = observe_namespace(kube, "shop")
     assert len(kube.node_gets) == MAX_NODES_READ
     assert sum(1 for state in seen.facts.nodes.values() if not state.read) == 3

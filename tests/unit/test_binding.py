@@ -29,23 +29,32 @@ FINGERPRINT = "18:CC:84:CA:1F:A4:BC:4A:74:B7:B8:67:D0:45:C6:B6:6C:EB:EA:82:4B:58
 
 def kubeconfig(tmp_path: Path, server: str, **cluster: Any) -> Path:
     path = tmp_path / "kubeconfig"
-    path.write_text(json.dumps({
-        "apiVersion": "v1", "kind": "Config", "current-context": "prod",
-        "clusters": [{"name": "prod", "cluster": {"server": server, **cluster}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": "prod", "context": {"cluster": "prod", "user": "u"}}],
-    }), encoding="utf-8")  # fmt: skip
+    path.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "prod",
+                "clusters": [{"name": "prod", "cluster": {"server": server, **cluster}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "prod", "context": {"cluster": "prod", "user": "u"}}],
+            }
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
 def test_the_endpoint_is_the_server_url_and_the_trusted_cas_fingerprint(tmp_path: Path) -> None:
     """No request is made: the address and CA come from the configuration (nothing listens at this address)."""
     data = base64.b64encode(CA.encode()).decode()
-    kube = RealKube.connect(ClusterSource(kubeconfig(tmp_path, "https://10.255.0.1:6443",
-                                                     **{"certificate-authority-data": data})))  # fmt: skip
+    kube = RealKube.connect(
+        ClusterSource(kubeconfig(tmp_path, "https://10.255.0.1:6443", **{"certificate-authority-data": data}))
+    )
     assert kube.endpoint() == ("https://10.255.0.1:6443", FINGERPRINT.replace(":", "").lower())
-    insecure = RealKube.connect(ClusterSource(kubeconfig(tmp_path, "https://10.255.0.1:6443",
-                                                         **{"insecure-skip-tls-verify": True})))  # fmt: skip
+    insecure = RealKube.connect(
+        ClusterSource(kubeconfig(tmp_path, "https://10.255.0.1:6443", **{"insecure-skip-tls-verify": True}))
+    )
     assert insecure.endpoint() == ("https://10.255.0.1:6443", None)
 
 

@@ -8,8 +8,16 @@ def test_kubectl_command_round_trips_through_shlex() -> None:
         ["rollout", "undo", "deployment/web"], namespace="shop", context="prod; rm -rf /", flags=["--to-revision=2"]
     )
     assert shlex.split(line) == [
-        "kubectl", "rollout", "undo", "deployment/web", "-n", "shop", "--to-revision=2", "--context", "prod; rm -rf /",
-    ]  # fmt: skip
+        "kubectl",
+        "rollout",
+        "undo",
+        "deployment/web",
+        "-n",
+        "shop",
+        "--to-revision=2",
+        "--context",
+        "prod; rm -rf /",
+    ]
     assert "'prod; rm -rf /'" in line
 
 

@@ -111,10 +111,17 @@ DOWN = NodeState(["Ready=Unknown, NodeStatusUnknown: Kubelet stopped posting nod
 def spread(failing_on: dict[str, str]) -> tuple[list[Placement], dict[str, list[str]]]:
     """web and api with one pod on each of node-1..3; the pods named in `failing_on` (pod -> STATUS) fail."""
     placements = [
-        Placement(f"{app}-{n}", app, f"node-{n}", failing_on.get(f"{app}-{n}", "Running"), f"{app}-{n}" in failing_on,
-                  "0/1" if f"{app}-{n}" in failing_on else "1/1")
-        for app in ("web", "api") for n in (1, 2, 3)
-    ]  # fmt: skip
+        Placement(
+            f"{app}-{n}",
+            app,
+            f"node-{n}",
+            failing_on.get(f"{app}-{n}", "Running"),
+            f"{app}-{n}" in failing_on,
+            "0/1" if f"{app}-{n}" in failing_on else "1/1",
+        )
+        for app in ("web", "api")
+        for n in (1, 2, 3)
+    ]
     failing: dict[str, list[str]] = {}
     for place in placements:
         if place.failing:
@@ -125,8 +132,9 @@ def spread(failing_on: dict[str, str]) -> tuple[list[Placement], dict[str, list[
 def test_pods_failing_only_on_a_notready_node_isolate_the_node_before_any_rollback() -> None:
     placements, failing = spread({"web-2": "Running", "api-2": "Running"})
     # web was also rolled out 10 minutes ago: its pods elsewhere running fine clear the code, not the node.
-    facts = Facts("shop", failing=failing, recent_rollouts=[rollout("web")], placements=placements,
-                  nodes={"node-2": DOWN})  # fmt: skip
+    facts = Facts(
+        "shop", failing=failing, recent_rollouts=[rollout("web")], placements=placements, nodes={"node-2": DOWN}
+    )
     decision = decide(facts)
     assert (decision.primary_action, decision.rule, decision.target) == ("ISOLATE", "failing node", "node/node-2")
     assert (decision.next_tool, decision.next_arguments) == ("cordon_node", {"node": "node-2"})
@@ -146,8 +154,9 @@ def test_a_cordoned_failing_node_is_drained() -> None:
 
 def test_a_drained_node_whose_pods_are_being_deleted_is_not_sent_to_the_drain_again() -> None:
     placements, failing = spread({"web-2": "Terminating", "api-2": "Unknown"})
-    drained = decide(Facts("shop", failing=failing, placements=placements,
-                           nodes={"node-2": NodeState(DOWN.problems, cordoned=True)}))  # fmt: skip
+    drained = decide(
+        Facts("shop", failing=failing, placements=placements, nodes={"node-2": NodeState(DOWN.problems, cordoned=True)})
+    )
     assert drained.rule != "failing node" and drained.next_tool not in ("cordon_node", "drain_node")
     # Not cordoned yet (the pods were evicted by the node's taints): the cordon is still to do.
     evicted = decide(Facts("shop", failing=failing, placements=placements, nodes={"node-2": DOWN}))
@@ -186,9 +195,15 @@ def test_failures_not_concentrated_on_a_failing_node_do_not_blame_a_node(
 
 
 def pair(services: list[str] | None = None, stable_ready: int = 4) -> CanaryPair:
-    return CanaryPair(app="web", canary="web-canary", stable="web-stable",
-                      services=["web"] if services is None else services, stable_ready=stable_ready,
-                      stable_replicas=4, canary_replicas=1)  # fmt: skip
+    return CanaryPair(
+        app="web",
+        canary="web-canary",
+        stable="web-stable",
+        services=["web"] if services is None else services,
+        stable_ready=stable_ready,
+        stable_replicas=4,
+        canary_replicas=1,
+    )
 
 
 CRASHING_CANARY = {"web-canary": ["web-canary-1 CrashLoopBackOff"]}
@@ -199,8 +214,10 @@ def test_a_failing_canary_beside_a_healthy_stable_is_pulled_not_scaled_or_undone
     new = rollout("web-canary").model_copy(update={"revision": 2 if history else 1, "previous_images": history})
     decision = decide(Facts("shop", failing=CRASHING_CANARY, recent_rollouts=[new], canaries=[pair()]))
     assert (decision.primary_action, decision.rule, decision.target) == (
-        "ROLLBACK", "failing canary", "deployment/web-canary"
-    )  # fmt: skip
+        "ROLLBACK",
+        "failing canary",
+        "deployment/web-canary",
+    )
     assert (decision.next_tool, decision.next_arguments) == ("rollback_canary", {"namespace": "shop", "app": "web"})
     assert "web-canary-1 CrashLoopBackOff" in decision.evidence[0]
     assert "4/4 replicas ready" in decision.evidence[1] and "service web" in decision.evidence[2]

@@ -51,8 +51,14 @@ def clear_safety(**overrides: SafetyCheck) -> dict[str, SafetyCheck]:
 
 def rollback(minutes: int | None = 7, **overrides: SafetyCheck) -> RollbackFacts:
     question = "Did revision 3 run a forward-only migration?"
-    return RollbackFacts("checkout", minutes, ["revision 3 rolled out 7m ago"], safety=clear_safety(**overrides),
-                         target_revision=2, questions_for_human=[question])  # fmt: skip
+    return RollbackFacts(
+        "checkout",
+        minutes,
+        ["revision 3 rolled out 7m ago"],
+        safety=clear_safety(**overrides),
+        target_revision=2,
+        questions_for_human=[question],
+    )
 
 
 def test_rollback_with_every_check_clear_proceeds_and_keeps_the_open_questions() -> None:
@@ -84,8 +90,11 @@ def test_nothing_to_return_to_tries_something_else_with_the_safety_checks_reason
 
 
 def test_the_revision_running_now_sends_to_another_revision_not_to_another_action() -> None:
-    facts = rollback(previous_revision=SafetyCheck("blocking", "deployment checkout already runs revision 3's pod "
-                                                   "template: rolling back to it changes nothing"))  # fmt: skip
+    facts = rollback(
+        previous_revision=SafetyCheck(
+            "blocking", "deployment checkout already runs revision 3's pod template: rolling back to it changes nothing"
+        )
+    )
     facts.target_revision = facts.to_revision = 3
     walk = rollback_tree(facts, Answers(), QUIET)
     assert outcome(walk) == ("CHECK_OLDER", None, "rollout_history")
@@ -151,8 +160,16 @@ def test_the_chosen_revision_is_passed_to_the_rollback() -> None:
 
 
 def scale(**fields: object) -> ScaleFacts:
-    facts = ScaleFacts("web", replicas=4, metrics_available=True, fits=20, per_pod="cpu 250m, memory 256Mi",
-                       container="web", memory_limit="256Mi", suggested_memory_limit="512Mi")  # fmt: skip
+    facts = ScaleFacts(
+        "web",
+        replicas=4,
+        metrics_available=True,
+        fits=20,
+        per_pod="cpu 250m, memory 256Mi",
+        container="web",
+        memory_limit="256Mi",
+        suggested_memory_limit="512Mi",
+    )
     for key, value in fields.items():
         setattr(facts, key, value)
     return facts
@@ -246,9 +263,15 @@ def test_hpa_wanted_is_the_hpas_own_formula() -> None:
 
 
 def poisoned(**fields: object) -> IsolateFacts:
-    facts = IsolateFacts("api-bad", victims=["web"], selector="app=api,version=bad", culprit_pods=["api-bad-1"],
-                         evidence=["web-1: 500 from api-bad-1"], service="api",
-                         service_left=["api-1", "api-2"])  # fmt: skip
+    facts = IsolateFacts(
+        "api-bad",
+        victims=["web"],
+        selector="app=api,version=bad",
+        culprit_pods=["api-bad-1"],
+        evidence=["web-1: 500 from api-bad-1"],
+        service="api",
+        service_left=["api-1", "api-2"],
+    )
     for key, value in fields.items():
         setattr(facts, key, value)
     return facts

@@ -22,8 +22,9 @@ def test_declaring_with_nothing_open_starts_a_new_incident() -> None:
     after = done.after
     assert (after.id, after.title, after.severity, after.namespace) == ("", "checkout 502", "SEV2", "shop")
     assert done.after.opened_at == done.after.declared_at == NOW
-    assert done.events == [("declared", {"title": "checkout 502", "severity": "SEV2", "namespace": "shop",
-                                         "adopted": False, "note": None})]  # fmt: skip
+    assert done.events == [
+        ("declared", {"title": "checkout 502", "severity": "SEV2", "namespace": "shop", "adopted": False, "note": None})
+    ]
 
 
 def test_declaring_adopts_the_untitled_open_incident_and_keeps_its_id_and_start() -> None:

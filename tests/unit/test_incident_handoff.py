@@ -32,17 +32,37 @@ from incident_response.tools.playbook.handoff_models import (
 )
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
-DECLARED = IncidentRow(id="inc-1", title="checkout 502", opened_at=T0.timestamp(), severity="SEV2",
-                       declared_at=(T0 + timedelta(minutes=2)).timestamp())  # fmt: skip
+DECLARED = IncidentRow(
+    id="inc-1",
+    title="checkout 502",
+    opened_at=T0.timestamp(),
+    severity="SEV2",
+    declared_at=(T0 + timedelta(minutes=2)).timestamp(),
+)
 
 
 def command(tool: str, state: str, *, minutes: int = 5, restores: str | None = None, **result: Any) -> CommandRow:
     at = (T0 + timedelta(minutes=minutes)).timestamp()
-    plan = {"tool": tool, "summary": f"{tool} plan", "command": f"kubectl {tool}", "undo_command": None,
-            "target": {"kind": "Deployment", "namespace": "shop", "name": "checkout"}}  # fmt: skip
-    return CommandRow(token=f"t-{tool}-{minutes}", incident="inc-1", tool=tool, state=state, plan=plan,
-                      fingerprint="f", created_at=at, expires_at=at + 900, finished_at=at + 1, restores=restores,
-                      result=result or None)  # fmt: skip
+    plan = {
+        "tool": tool,
+        "summary": f"{tool} plan",
+        "command": f"kubectl {tool}",
+        "undo_command": None,
+        "target": {"kind": "Deployment", "namespace": "shop", "name": "checkout"},
+    }
+    return CommandRow(
+        token=f"t-{tool}-{minutes}",
+        incident="inc-1",
+        tool=tool,
+        state=state,
+        plan=plan,
+        fingerprint="f",
+        created_at=at,
+        expires_at=at + 900,
+        finished_at=at + 1,
+        restores=restores,
+        result=result or None,
+    )
 
 
 def state(verdict: Any, deployment: str = "checkout") -> DeploymentState:
@@ -51,13 +71,20 @@ def state(verdict: Any, deployment: str = "checkout") -> DeploymentState:
 
 def warning(reason: str, minutes: int) -> dict[str, Any]:
     when = (T0 + timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
-    return {"reason": reason, "type": "Warning", "firstTimestamp": when, "message": "m",
-            "involvedObject": {"kind": "Pod", "name": "checkout-1"}}  # fmt: skip
+    return {
+        "reason": reason,
+        "type": "Warning",
+        "firstTimestamp": when,
+        "message": "m",
+        "involvedObject": {"kind": "Pod", "name": "checkout-1"},
+    }
 
 
 def test_a_long_timeline_keeps_its_start_and_its_latest_part_and_says_what_was_cut() -> None:
-    entries = [TimelineEntry(at=T0 + timedelta(seconds=i), source="journal", kind="planned", text=f"e{i}")
-               for i in reversed(range(50))]  # fmt: skip
+    entries = [
+        TimelineEntry(at=T0 + timedelta(seconds=i), source="journal", kind="planned", text=f"e{i}")
+        for i in reversed(range(50))
+    ]
     kept, cut = capped_timeline(entries)
     assert len(kept) == MAX_TIMELINE and (cut.shown, cut.total, cut.truncated) == (40, 50, True)
     assert [e.text for e in kept[:10]] == [f"e{i}" for i in range(10)]
@@ -86,9 +113,11 @@ def test_start_is_the_earliest_cluster_signal_else_the_declaration() -> None:
 
 
 def test_stabilization_is_the_last_mitigation_only_once_every_deployment_recovered() -> None:
-    actions = [action_of(command("rollback_deployment", "succeeded", minutes=5)),
-               action_of(command("scale_deployment", "succeeded", minutes=9)),
-               action_of(command("override_hpa", "succeeded", minutes=20, restores="t-x"))]  # fmt: skip
+    actions = [
+        action_of(command("rollback_deployment", "succeeded", minutes=5)),
+        action_of(command("scale_deployment", "succeeded", minutes=9)),
+        action_of(command("override_hpa", "succeeded", minutes=20, restores="t-x")),
+    ]
     point = stabilization(DECLARED, actions, [state("RECOVERED"), state("RECOVERED", "web")])
     assert point is not None and point.basis.startswith("last succeeded mitigation (scale_deployment)")
     assert point.at == T0 + timedelta(minutes=9, seconds=1)  # a restore afterwards is not a mitigation
@@ -100,8 +129,9 @@ def test_stabilization_is_the_last_mitigation_only_once_every_deployment_recover
 def test_open_questions_name_what_is_unknown() -> None:
     untitled = IncidentRow(id="inc-2", title="untitled incident", opened_at=T0.timestamp())
     actions = [action_of(command("rollback_deployment", "unknown", message="no answer"))]
-    questions = open_questions(untitled, "shop", [state("DEGRADED"), state(None)], actions, [], [], None,
-                               ["The cluster could not be read"])  # fmt: skip
+    questions = open_questions(
+        untitled, "shop", [state("DEGRADED"), state(None)], actions, [], [], None, ["The cluster could not be read"]
+    )
     assert questions[0] == "The cluster could not be read"
     assert "never declared" in questions[1]
     assert any(q.startswith("checkout is still DEGRADED") for q in questions)
@@ -111,15 +141,29 @@ def test_open_questions_name_what_is_unknown() -> None:
 
 def test_journal_events_read_as_timeline_lines() -> None:
     row = command("rollback_deployment", "succeeded")
-    claimed = Event(id=1, incident="inc-1", at=T0.timestamp(), token=row.token, kind="claimed",
-                    detail={"mode": "full", "human_approved": False})  # fmt: skip
-    executed = Event(id=2, incident="inc-1", at=T0.timestamp(), token=row.token, kind="executed",
-                     detail={"status": "failed", "message": "the API refused"})  # fmt: skip
+    claimed = Event(
+        id=1,
+        incident="inc-1",
+        at=T0.timestamp(),
+        token=row.token,
+        kind="claimed",
+        detail={"mode": "full", "human_approved": False},
+    )
+    executed = Event(
+        id=2,
+        incident="inc-1",
+        at=T0.timestamp(),
+        token=row.token,
+        kind="executed",
+        detail={"status": "failed", "message": "the API refused"},
+    )
     commands = {row.token: row}
     first, second = journal_entry(claimed, commands), journal_entry(executed, commands)
     assert first is not None and first.text == "rollback_deployment confirmed in full mode, without a human approval"
-    assert second is not None and (second.kind, second.text) == ("failed", "rollback_deployment failed: the API "
-                                                                           "refused")  # fmt: skip
+    assert second is not None and (second.kind, second.text) == (
+        "failed",
+        "rollback_deployment failed: the API refused",
+    )
     released = Event(id=3, incident="inc-1", at=T0.timestamp(), token=row.token, kind="released")
     assert journal_entry(released, commands) is None
 
@@ -148,8 +192,9 @@ def test_a_decision_hypothesis_says_what_its_mitigation_assumes_not_the_generic_
         "next_tool": "remove_pods_from_service",
         "reason": "api-bad poisons",
     }
-    found = hypotheses([], [], [], ClusterFacts(), None, "shop",
-                       [RecordedDecision(T0, oom), RecordedDecision(T0, isolate)])  # fmt: skip
+    found = hypotheses(
+        [], [], [], ClusterFacts(), None, "shop", [RecordedDecision(T0, oom), RecordedDecision(T0, isolate)]
+    )
     assert [h.statement for h in found] == [
         "Deployment payments's memory limit is too low for its work",
         "One component is poisoning others (app=api,version=bad)",  # a selector names no object to assume about
@@ -170,8 +215,15 @@ def test_the_deployments_verified_include_those_a_plan_writes_besides_its_target
 
 def test_a_handoff_takes_its_own_measures_and_those_in_place_where_it_happens() -> None:
     def measure(incident: str, kind: str, namespace: str | None) -> Measure:
-        return Measure(measure_id="t", tool="x", summary="s", target=Target(kind=kind, namespace=namespace, name="n"),
-                       restore_command=None, applied_at=None, incident=incident)  # fmt: skip
+        return Measure(
+            measure_id="t",
+            tool="x",
+            summary="s",
+            target=Target(kind=kind, namespace=namespace, name="n"),
+            restore_command=None,
+            applied_at=None,
+            incident=incident,
+        )
 
     assert bears_on(measure("inc-1", "HorizontalPodAutoscaler", "other"), "inc-1", "shop")  # left by this incident
     assert bears_on(measure("inc-0", "HorizontalPodAutoscaler", "shop"), "inc-1", "shop")  # still shapes shop
@@ -181,10 +233,24 @@ def test_a_handoff_takes_its_own_measures_and_those_in_place_where_it_happens() 
 
 def handoff(**fields: Any) -> Handoff:
     base: dict[str, Any] = {
-        "summary": "s", "incident": info(DECLARED), "chosen_because": "c", "namespace": "shop", "deployments": [],
-        "started": None, "stabilized": None, "duration_minutes": None, "ongoing": True, "timeline": [],
-        "timeline_truncation": Truncation.of(0, 0), "actions": [], "current_state": [], "overall_verdict": "UNKNOWN",
-        "temporary_measures": [], "hypotheses": [], "evidence": Evidence(tools_called=[], reproduce=[]),
-        "open_questions": [], "document": "",
-    }  # fmt: skip
+        "summary": "s",
+        "incident": info(DECLARED),
+        "chosen_because": "c",
+        "namespace": "shop",
+        "deployments": [],
+        "started": None,
+        "stabilized": None,
+        "duration_minutes": None,
+        "ongoing": True,
+        "timeline": [],
+        "timeline_truncation": Truncation.of(0, 0),
+        "actions": [],
+        "current_state": [],
+        "overall_verdict": "UNKNOWN",
+        "temporary_measures": [],
+        "hypotheses": [],
+        "evidence": Evidence(tools_called=[], reproduce=[]),
+        "open_questions": [],
+        "document": "",
+    }
     return Handoff(**{**base, **fields})

@@ -47,8 +47,9 @@ def test_tool_calls_are_recorded_with_arguments_and_duration(tmp_path: Path) -> 
     j.record_tool_call("confirm_command", {"token": token}, status="error", duration_ms=1, error="boom", incident="I")
     calls = j.tool_calls(incident="I")
     assert [(c.tool, c.arguments, c.status) for c in calls] == [
-        ("list_pods", {"namespace": "shop"}, "ok"), ("confirm_command", {"token": token}, "error"),
-    ]  # fmt: skip
+        ("list_pods", {"namespace": "shop"}, "ok"),
+        ("confirm_command", {"token": token}, "error"),
+    ]
     assert calls[1].error == "boom" and calls[0].duration_ms == 12.5
 
 

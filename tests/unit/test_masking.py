@@ -72,8 +72,12 @@ def test_secret_data_and_last_applied_configuration_are_masked_by_position() -> 
     out = mask_data(secret)
     assert out["data"] == {"url": masked("cG9zdGdyZXM=")} and out["stringData"] == {"a": masked("b")}
     assert out["metadata"] == {"name": "db"}
-    annotations = {LAST_APPLIED: '{"env":[{"name":"X","value":"plain"}]}', "example.com/db-password": "plainword",
-                   "example.com/owner": "team-a", "example.com/secret-name": "db-creds"}  # fmt: skip
+    annotations = {
+        LAST_APPLIED: '{"env":[{"name":"X","value":"plain"}]}',
+        "example.com/db-password": "plainword",
+        "example.com/owner": "team-a",
+        "example.com/secret-name": "db-creds",
+    }
     masked_annotations = mask_data({"annotations": annotations})["annotations"]
     assert masked_annotations[LAST_APPLIED] == masked(annotations[LAST_APPLIED])
     assert masked_annotations["example.com/db-password"] == masked("plainword")
@@ -97,9 +101,13 @@ def test_event_messages_are_masked_before_any_tool_quotes_them() -> None:
     now = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)
     probe = "Readiness probe failed: Get http://admin:hunter2pass@10.0.0.7:8080/health: connection refused"
     event = {
-        "type": "Warning", "reason": "Unhealthy", "message": probe, "count": 3,
-        "involvedObject": {"kind": "Pod", "name": "web-1"}, "lastTimestamp": "2026-11-27T02:59:00Z",
-    }  # fmt: skip
+        "type": "Warning",
+        "reason": "Unhealthy",
+        "message": probe,
+        "count": 3,
+        "involvedObject": {"kind": "Pod", "name": "web-1"},
+        "lastTimestamp": "2026-11-27T02:59:00Z",
+    }
     [group] = group_events([event], now)
     assert "hunter2pass" not in group.message and MASKED.search(group.message)
     assert group.message.startswith("Readiness probe failed: Get http://admin:") and group.count == 3

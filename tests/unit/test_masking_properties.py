@@ -21,10 +21,41 @@ separator = st.sampled_from([" ", "\n", "\t", ", ", "; ", " | "])
 any_text = st.text(max_size=200)
 # Text built from the pieces the rules key on, so examples sit on the rules' edges rather than far from them.
 PIECES = [
-    "password", "token", "secret_key", "=", ":", " ", "@", "://", "postgres", "redis", "Bearer ", "Cookie: ", ";",
-    '"', "'", '\\"', "--password", "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----", "eyJhbGci",
-    ".", "AKIA", "/", "+", "x", "Q", "9", "[masked:12345678]", "irm_", "{", "}", "\n", "sk_live_", "Set-Cookie: ",
-]  # fmt: skip
+    "password",
+    "token",
+    "secret_key",
+    "=",
+    ":",
+    " ",
+    "@",
+    "://",
+    "postgres",
+    "redis",
+    "Bearer ",
+    "Cookie: ",
+    ";",
+    '"',
+    "'",
+    '\\"',
+    "--password",
+    "-----BEGIN RSA PRIVATE KEY-----",
+    "-----END RSA PRIVATE KEY-----",
+    "eyJhbGci",
+    ".",
+    "AKIA",
+    "/",
+    "+",
+    "x",
+    "Q",
+    "9",
+    "[masked:12345678]",
+    "irm_",
+    "{",
+    "}",
+    "\n",
+    "sk_live_",
+    "Set-Cookie: ",
+]
 edgy_text = st.lists(st.sampled_from(PIECES + [p.text for p in CREDENTIALS] + LOOK_ALIKES), max_size=25).map("".join)
 
 
@@ -61,9 +92,12 @@ def test_plain_text_and_look_alikes_are_never_changed(lines: list[str], sep: str
 
 
 @PROPERTIES
-@given(st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=43, max_size=43), st.sampled_from(
-    ["token={}", "token: {}", '{{"token": "{}"}}', "approve {} --state-dir /tmp/x", "Authorization: Bearer {}"]
-))  # fmt: skip
+@given(
+    st.text(alphabet=string.ascii_letters + string.digits + "-_", min_size=43, max_size=43),
+    st.sampled_from(
+        ["token={}", "token: {}", '{{"token": "{}"}}', "approve {} --state-dir /tmp/x", "Authorization: Bearer {}"]
+    ),
+)
 def test_own_pending_tokens_are_never_masked(body: str, template: str) -> None:
     line = template.format("irm_" + body)
     assert ("irm_" + body) in mask_text(line)

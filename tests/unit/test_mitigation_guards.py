@@ -23,10 +23,14 @@ def api_cluster(rs_selects_app: bool) -> FakeKube:
         {"kind": "ReplicaSet", "name": "api-bad-x", "uid": "rs-bad", "controller": True}
     ]
     match = {"app": "api", "version": "bad"} if rs_selects_app else {"version": "bad"}
-    rs = {"kind": "ReplicaSet", "metadata": {"name": "api-bad-x", "namespace": "shop", "uid": "rs-bad"},
-          "spec": {"selector": {"matchLabels": match}}}  # fmt: skip
-    return FakeKube(("services", service("api", {"app": "api"})), ("replicasets", rs),
-                    *[("pods", p) for p in [*good, bad]])  # fmt: skip
+    rs = {
+        "kind": "ReplicaSet",
+        "metadata": {"name": "api-bad-x", "namespace": "shop", "uid": "rs-bad"},
+        "spec": {"selector": {"matchLabels": match}},
+    }
+    return FakeKube(
+        ("services", service("api", {"app": "api"})), ("replicasets", rs), *[("pods", p) for p in [*good, bad]]
+    )
 
 
 def test_remove_from_service_warns_when_the_replicaset_selects_by_the_label() -> None:
@@ -89,9 +93,12 @@ def test_drain_refuses_unmanaged_pods_and_skips_daemonsets() -> None:
 
 def test_drain_says_which_evictions_a_budget_blocks_and_when_pods_do_not_fit() -> None:
     big = with_resources(pod("web-1", deployment="web", node="node-1"), requests={"cpu": "8"})
-    pdb = {"kind": "PodDisruptionBudget", "metadata": {"name": "web", "namespace": "shop"},
-           "spec": {"selector": {"matchLabels": {"app": "web"}}},
-           "status": {"disruptionsAllowed": 0, "currentHealthy": 1, "desiredHealthy": 1}}  # fmt: skip
+    pdb = {
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}},
+        "status": {"disruptionsAllowed": 0, "currentHealthy": 1, "desiredHealthy": 1},
+    }
     kube = drain_cluster(big)
     kube.put("poddisruptionbudgets", pdb)
     draft = plan_drain(kube, "node-1")
@@ -106,9 +113,15 @@ def test_delete_pod_says_whether_it_comes_back() -> None:
 
 
 def test_switch_ingress_refuses_a_service_without_ready_endpoints() -> None:
-    ingress = {"kind": "Ingress", "metadata": {"name": "shop", "namespace": "shop"},
-               "spec": {"rules": [{"http": {"paths": [{"path": "/", "backend": {"service": {
-                   "name": "web", "port": {"number": 80}}}}]}}]}}  # fmt: skip
+    ingress = {
+        "kind": "Ingress",
+        "metadata": {"name": "shop", "namespace": "shop"},
+        "spec": {
+            "rules": [
+                {"http": {"paths": [{"path": "/", "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}}
+            ]
+        },
+    }
     empty = {"kind": "Endpoints", "metadata": {"name": "spare", "namespace": "shop"}, "subsets": []}
     kube = FakeKube(("ingresses", ingress), ("services", service("spare", {"app": "spare"})), ("endpoints", empty))
     with pytest.raises(errors.InvalidArgument, match="no ready endpoints"):

@@ -55,7 +55,7 @@ def draft() -> PlanDraft:
                     name="web",
                     body={"spec": {"replicas": 5}},
                     patch_type="merge",
-                ),  # fmt: skip
+                ),
             )
         ],
         preconditions=[
@@ -119,8 +119,9 @@ def claimed_by(engine: PendingEngine, who: dict[str, object]) -> str:
     token = engine.propose(draft(), seat("full")).token
     assert token is not None
     now = engine.clock().timestamp()
-    assert engine.journal.transition(token, ("pending",), "executing", event="claimed",
-                                     fields={"claimed_at": now, "claimer": who})  # fmt: skip
+    assert engine.journal.transition(
+        token, ("pending",), "executing", event="claimed", fields={"claimed_at": now, "claimer": who}
+    )
     return token
 
 

@@ -14,24 +14,49 @@ UID = "dep-uid"
 
 def deployment(image: str = "web:v3", revision: int = 3, **spec: Any) -> dict[str, Any]:
     return {
-        "metadata": {"name": "web", "namespace": "shop", "uid": UID, "generation": 5,
-                     "annotations": {REVISION: str(revision), "kubernetes.io/change-cause": f"set {image}",
-                                     "kubectl.kubernetes.io/last-applied-configuration": "{}"}},
-        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}},
-                              "spec": {"containers": [{"name": "web", "image": image}]}}, **spec},
-    }  # fmt: skip
+        "metadata": {
+            "name": "web",
+            "namespace": "shop",
+            "uid": UID,
+            "generation": 5,
+            "annotations": {
+                REVISION: str(revision),
+                "kubernetes.io/change-cause": f"set {image}",
+                "kubectl.kubernetes.io/last-applied-configuration": "{}",
+            },
+        },
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": image}]},
+            },
+            **spec,
+        },
+    }
 
 
 def replicaset(revision: int, image: str, owner: str = UID) -> dict[str, Any]:
     return {
-        "metadata": {"name": f"web-{revision}", "namespace": "shop", "labels": {"app": "web", "pod-template-hash": "h"},
-                     "annotations": {REVISION: str(revision), "kubernetes.io/change-cause": f"set {image}",
-                                     "deployment.kubernetes.io/desired-replicas": "3"},
-                     "ownerReferences": [{"controller": True, "uid": owner, "kind": "Deployment", "name": "web"}]},
-        "spec": {"template": {"metadata": {"labels": {"app": "web", "pod-template-hash": "h"}},
-                              "spec": {"containers": [{"name": "web", "image": image}]}}},
-    }  # fmt: skip
+        "metadata": {
+            "name": f"web-{revision}",
+            "namespace": "shop",
+            "labels": {"app": "web", "pod-template-hash": "h"},
+            "annotations": {
+                REVISION: str(revision),
+                "kubernetes.io/change-cause": f"set {image}",
+                "deployment.kubernetes.io/desired-replicas": "3",
+            },
+            "ownerReferences": [{"controller": True, "uid": owner, "kind": "Deployment", "name": "web"}],
+        },
+        "spec": {
+            "template": {
+                "metadata": {"labels": {"app": "web", "pod-template-hash": "h"}},
+                "spec": {"containers": [{"name": "web", "image": image}]},
+            }
+        },
+    }
 
 
 @pytest.fixture
@@ -74,9 +99,11 @@ def test_patch_is_kubectls_with_test_ops_first(kube: FakeKube) -> None:
     assert isinstance(action, KubeWrite) and action.patch_type == "json"
     ops = action.body
     assert [(o["op"], o["path"]) for o in ops] == [
-        ("test", "/metadata/uid"), ("test", "/metadata/generation"),
-        ("replace", "/spec/template"), ("replace", "/metadata/annotations"),
-    ]  # fmt: skip
+        ("test", "/metadata/uid"),
+        ("test", "/metadata/generation"),
+        ("replace", "/spec/template"),
+        ("replace", "/metadata/annotations"),
+    ]
     assert "pod-template-hash" not in ops[2]["value"]["metadata"]["labels"]
     annotations = ops[3]["value"]
     assert annotations[REVISION] == "3"  # the deployment's own, kept
@@ -87,10 +114,13 @@ def test_patch_is_kubectls_with_test_ops_first(kube: FakeKube) -> None:
 
 def test_annotations_skip_list_matches_kubectl() -> None:
     assert set(ANNOTATIONS_TO_SKIP) == {
-        "kubectl.kubernetes.io/last-applied-configuration", "deployment.kubernetes.io/revision",
-        "deployment.kubernetes.io/revision-history", "deployment.kubernetes.io/desired-replicas",
-        "deployment.kubernetes.io/max-replicas", "deprecated.deployment.rollback.to",
-    }  # fmt: skip
+        "kubectl.kubernetes.io/last-applied-configuration",
+        "deployment.kubernetes.io/revision",
+        "deployment.kubernetes.io/revision-history",
+        "deployment.kubernetes.io/desired-replicas",
+        "deployment.kubernetes.io/max-replicas",
+        "deprecated.deployment.rollback.to",
+    }
     patch = undo_patch(deployment(), replicaset(2, "web:v2"))
     assert patch[0]["value"] == UID
 

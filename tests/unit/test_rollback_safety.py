@@ -302,6 +302,10 @@ def test_the_tool_only_reads() -> None:
     result = check_rollback_safety(Deps(ToolSettings(), kube_override=kube), "shop", "web")
     assert (result.current_revision, result.target_revision) == (2, 1)
     assert [i.check for i in result.items] == [
-        "previous_revision", "known_good", "image_available", "migrations", "stateful",
-    ]  # fmt: skip
+        "previous_revision",
+        "known_good",
+        "image_available",
+        "migrations",
+        "stateful",
+    ]
     assert kube.writes == [] and kube.dry_runs == []

@@ -17,10 +17,13 @@ def deploy(desired: int, replicas: int, updated: int, available: int, generation
         "metadata": {"name": "web", "generation": generation},
         "spec": {"replicas": desired},
         "status": {
-            "observedGeneration": 2, "replicas": replicas, "updatedReplicas": updated,
-            "availableReplicas": available, "readyReplicas": available,
+            "observedGeneration": 2,
+            "replicas": replicas,
+            "updatedReplicas": updated,
+            "availableReplicas": available,
+            "readyReplicas": available,
         },
-    }  # fmt: skip
+    }
 
 
 def test_a_stuck_rollout_counts_the_updated_pod_not_the_old_available_ones() -> None:

@@ -31,15 +31,22 @@ def test_scale_plan_renders_the_playbook_command_and_a_guarded_write() -> None:
     assert isinstance(action, KubeWrite)
     # The same change as kubectl scale, as a JSON patch the API refuses if the spec changed since the plan.
     assert (action.verb, action.subresource, action.patch_type, action.body) == (
-        "patch", None, "json", [{"op": "test", "path": "/metadata/uid", "value": "uid-web"},
-                                {"op": "test", "path": "/metadata/generation", "value": 1},
-                                {"op": "replace", "path": "/spec/replicas", "value": 6}],
-    )  # fmt: skip
+        "patch",
+        None,
+        "json",
+        [
+            {"op": "test", "path": "/metadata/uid", "value": "uid-web"},
+            {"op": "test", "path": "/metadata/generation", "value": 1},
+            {"op": "replace", "path": "/spec/replicas", "value": 6},
+        ],
+    )
     assert [(c.path, c.before, c.after) for c in draft.diff] == [("spec.replicas", 3, 6)]
     expect = draft.preconditions[0].expect
     assert {k: expect[k] for k in ("/metadata/uid", "/metadata/generation", "/spec/replicas")} == {
-        "/metadata/uid": "uid-web", "/metadata/generation": 1, "/spec/replicas": 3,
-    }  # fmt: skip
+        "/metadata/uid": "uid-web",
+        "/metadata/generation": 1,
+        "/spec/replicas": 3,
+    }
     assert str(expect["/spec/template"]).startswith("sha256:")  # the template is compared, never stored
     assert draft.risk == "mutation" and draft.warnings == []
     assert kube.writes == [] and kube.dry_runs  # planning only dry-runs
@@ -105,8 +112,9 @@ def test_override_hpa_records_original_bounds_as_temporary_measure() -> None:
     assert draft.undo_command is not None and '"minReplicas":2,"maxReplicas":5' in draft.undo_command
     assert draft.temporary and draft.restores is None
     assert {c.path: (c.before, c.after) for c in draft.diff} == {
-        "spec.minReplicas": (2, 4), "spec.maxReplicas": (5, 6),
-    }  # fmt: skip
+        "spec.minReplicas": (2, 4),
+        "spec.maxReplicas": (5, 6),
+    }
     assert draft.preconditions[0].expect["/spec/minReplicas"] == 2
 
 

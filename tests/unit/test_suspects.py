@@ -32,8 +32,10 @@ def test_a_ready_node_with_other_taints_or_a_cordon_shows_no_problem() -> None:
 
 
 def test_pods_showing_their_node_lost_make_it_suspect_even_unread() -> None:
-    placements = [Placement("web-1", "web", "node-2", "Unknown", True), Placement("web-2", "web", "node-1", "Running",
-                                                                                   False)]  # fmt: skip
+    placements = [
+        Placement("web-1", "web", "node-2", "Unknown", True),
+        Placement("web-2", "web", "node-1", "Running", False),
+    ]
     found = suspect_nodes(placements, {"node-1": NodeState(), "node-2": NodeState(read=False)})
     assert list(found) == ["node-2"] and "Unknown/NodeLost" in found["node-2"][0]
 

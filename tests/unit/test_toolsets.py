@@ -74,9 +74,13 @@ async def test_safe_mode_lists_no_tool_that_could_only_refuse_and_says_so(tmp_pa
 async def test_toolsets_choose_the_families_and_server_info_stays(tmp_path: Path) -> None:
     tools, instructions = await listing(tmp_path, toolsets=("decide", "confirm"))
     assert set(tools) == {
-        "check_rollback_safety", "evaluate_decision", "confirm_command", "cancel_command", "list_pending_commands",
+        "check_rollback_safety",
+        "evaluate_decision",
+        "confirm_command",
+        "cancel_command",
+        "list_pending_commands",
         "server_info",
-    }  # fmt: skip
+    }
     assert "No mitigation tools are listed" in instructions and "Start with assess_namespace" not in instructions
 
 

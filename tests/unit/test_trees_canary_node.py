@@ -26,9 +26,18 @@ def trail(walk: Walk) -> list[tuple[str, str]]:
 
 
 def canary(**overrides: Any) -> CanaryFacts:
-    facts = CanaryFacts(app="web", canary="web-canary", stable="web-stable", services=["web"],
-                        canary_failing=["web-canary-1 CrashLoopBackOff"], canary_replicas=1, stable_replicas=4,
-                        stable_ready=4, fits=5, per_pod="cpu 250m, memory 256Mi")  # fmt: skip
+    facts = CanaryFacts(
+        app="web",
+        canary="web-canary",
+        stable="web-stable",
+        services=["web"],
+        canary_failing=["web-canary-1 CrashLoopBackOff"],
+        canary_replicas=1,
+        stable_replicas=4,
+        stable_ready=4,
+        fits=5,
+        per_pod="cpu 250m, memory 256Mi",
+    )
     for key, value in overrides.items():
         setattr(facts, key, value)
     return facts
@@ -88,9 +97,14 @@ def test_a_canary_that_is_not_failing_is_not_pulled() -> None:
 
 
 def failing_node(**overrides: Any) -> NodeFacts:
-    facts = NodeFacts(node="node-2", problems=["Ready=Unknown, NodeStatusUnknown"], cordoned=False,
-                      failing_here=["web-2 Running 0/1 ready"], fine_elsewhere=["web on node-1, node-3"],
-                      movers=4)  # fmt: skip
+    facts = NodeFacts(
+        node="node-2",
+        problems=["Ready=Unknown, NodeStatusUnknown"],
+        cordoned=False,
+        failing_here=["web-2 Running 0/1 ready"],
+        fine_elsewhere=["web on node-1, node-3"],
+        movers=4,
+    )
     for key, value in overrides.items():
         setattr(facts, key, value)
     return facts

@@ -40,8 +40,17 @@ def exited(ago: timedelta, *, ready: bool = True, waiting: str | None = None) ->
 
 
 def progress(done: bool = True, failed: bool = False) -> RolloutProgress:
-    return RolloutProgress(done=done, failed=failed, message="rollout message", desired=2, updated=2, ready=2,
-                           available=2, unavailable=0, revision=4)  # fmt: skip
+    return RolloutProgress(
+        done=done,
+        failed=failed,
+        message="rollout message",
+        desired=2,
+        updated=2,
+        ready=2,
+        available=2,
+        unavailable=0,
+        revision=4,
+    )
 
 
 def passed(name: CheckName, value: bool | None) -> RecoveryCheck:
@@ -63,7 +72,7 @@ def passed(name: CheckName, value: bool | None) -> RecoveryCheck:
                 age=timedelta(seconds=30),
             ),
             "starting",
-        ),  # fmt: skip
+        ),
         (pod("web-1", containers=[container_status(ready=False)], age=timedelta(minutes=1)), "starting"),
         (pod("web-1", containers=[container_status(ready=False)], age=timedelta(hours=2)), "failing"),
         (
@@ -74,7 +83,7 @@ def passed(name: CheckName, value: bool | None) -> RecoveryCheck:
                 age=timedelta(minutes=20),
             ),
             "failing",
-        ),  # fmt: skip
+        ),
         (
             pod(
                 "web-1",
@@ -82,7 +91,7 @@ def passed(name: CheckName, value: bool | None) -> RecoveryCheck:
                 age=timedelta(seconds=10),
             ),
             "failing",
-        ),  # fmt: skip
+        ),
         (
             pod(
                 "web-1",
@@ -90,7 +99,7 @@ def passed(name: CheckName, value: bool | None) -> RecoveryCheck:
                 age=timedelta(seconds=60),
             ),
             "failing",
-        ),  # fmt: skip
+        ),
         (pod("web-1", containers=[exited(timedelta(seconds=20), ready=False)], age=timedelta(seconds=60)), "failing"),
         (pod("web-1", deleting=True, containers=[container_status(ready=False)]), "terminating"),
     ],
@@ -131,8 +140,10 @@ def test_restarts_fail_on_a_recent_exit_or_a_crash_loop_and_pass_on_old_restarts
 
 def test_pods_pass_only_when_the_desired_count_is_ready_and_the_rollout_is_complete() -> None:
     ready = [facts(pod("web-1")), facts(pod("web-2"))]
-    starting = [facts(pod("web-1")), facts(pod("web-2", containers=[container_status(ready=False)],
-                                                 age=timedelta(seconds=20)))]  # fmt: skip
+    starting = [
+        facts(pod("web-1")),
+        facts(pod("web-2", containers=[container_status(ready=False)], age=timedelta(seconds=20))),
+    ]
     assert pods_check(ready, 2, progress(), truncated=False).check.passed is True
     waiting = pods_check(starting, 2, progress(done=False), truncated=False)
     assert waiting.check.passed is None and waiting.settling == ["pods 1/2 ready (2 running, 1 starting)"]
@@ -184,9 +195,10 @@ def test_scaled_to_zero_passes_pods_but_a_service_left_without_ready_endpoints_f
 def endpoints(ready: list[str], not_ready: list[str]) -> dict[str, Any]:
     subset = {
         "addresses": [{"ip": f"10.0.0.{i}", "targetRef": {"kind": "Pod", "name": n}} for i, n in enumerate(ready)],
-        "notReadyAddresses": [{"ip": f"10.0.1.{i}", "targetRef": {"kind": "Pod", "name": n}}
-                              for i, n in enumerate(not_ready)],
-    }  # fmt: skip
+        "notReadyAddresses": [
+            {"ip": f"10.0.1.{i}", "targetRef": {"kind": "Pod", "name": n}} for i, n in enumerate(not_ready)
+        ],
+    }
     return {"subsets": [subset]}
 
 
@@ -220,8 +232,9 @@ def test_warnings_count_the_deployment_its_replicasets_and_current_pods_not_repl
     ]
     groups, ignored = warning_groups(events, "web", ["web-abc123", "web-bad999"], [current], NOW, WINDOW)
     assert sorted((g.reason, g.object) for g in groups) == [
-        ("BackOff", "pod/web-abc123-aaaaa"), ("FailedCreate", "replicaset/web-abc123"),
-    ]  # fmt: skip
+        ("BackOff", "pod/web-abc123-aaaaa"),
+        ("FailedCreate", "replicaset/web-abc123"),
+    ]
     assert ignored == 1
 
 
@@ -246,8 +259,9 @@ def test_only_warnings_since_the_current_state_began_count_when_it_began_inside_
 
 
 def test_warning_messages_in_the_evidence_have_their_credentials_masked() -> None:
-    leaky = event("Unhealthy", "probe failed: dial postgres://checkout:s3cr3t@orders-db:5432 password=hunter2",
-                  involved="web-1")  # fmt: skip
+    leaky = event(
+        "Unhealthy", "probe failed: dial postgres://checkout:s3cr3t@orders-db:5432 password=hunter2", involved="web-1"
+    )
     groups, _ = warning_groups([leaky], "web", [], [facts(pod("web-1"))], NOW, WINDOW)
     [line] = warnings_check(groups, 0, 5).check.evidence
     assert "s3cr3t" not in line and "hunter2" not in line and "postgres://checkout:[masked:" in line

@@ -19,10 +19,12 @@ def deployment(revision: int, progressing: dict[str, Any] | None = None) -> dict
 def replicaset(name: str, revision: int, created: str) -> dict[str, Any]:
     return {
         "metadata": {
-            "name": name, "creationTimestamp": created, "annotations": {REVISION: str(revision)},
+            "name": name,
+            "creationTimestamp": created,
+            "annotations": {REVISION: str(revision)},
             "ownerReferences": [{"uid": "d1", "controller": True}],
         }
-    }  # fmt: skip
+    }
 
 
 def at(text: str) -> datetime:

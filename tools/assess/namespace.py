@@ -184,9 +184,13 @@ class Observation:
 
 
 def read_nodes(
-    kube: Kube, placements: list[Placement], pods: list[dict[str, Any]], groups: list[EventGroup], now: datetime,
+    kube: Kube,
+    placements: list[Placement],
+    pods: list[dict[str, Any]],
+    groups: list[EventGroup],
+    now: datetime,
     blind: list[str],
-) -> dict[str, NodeState]:  # fmt: skip
+) -> dict[str, NodeState]:
     """The nodes hosting failing pods: conditions, taints, cordon. A node not read (forbidden, gone, or past the cap)
     is judged by its pods instead: deletions overdue there, NodeNotReady events about them."""
     failing = Counter(p.node for p in placements if p.failing and p.node)
@@ -302,10 +306,22 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         canaries=canary_pairs(deployments, services),
     )
     return Observation(
-        namespace=namespace, now=now, fetched=fetched, pods=pods, rows=rows, components=components,
-        deployments=deployments, replicasets=replicasets, services=services, hpas=hpas,
-        metrics_available=metrics is not None, usage=usage, groups=groups, facts=facts, unreadable=blind,
-    )  # fmt: skip
+        namespace=namespace,
+        now=now,
+        fetched=fetched,
+        pods=pods,
+        rows=rows,
+        components=components,
+        deployments=deployments,
+        replicasets=replicasets,
+        services=services,
+        hpas=hpas,
+        metrics_available=metrics is not None,
+        usage=usage,
+        groups=groups,
+        facts=facts,
+        unreadable=blind,
+    )
 
 
 def optional(
@@ -347,8 +363,12 @@ def require_namespace(kube: Kube, namespace: str) -> None:
         raise errors.NotFound(
             f"namespace {namespace!r} does not exist in this cluster, so there is nothing to assess: check the name "
             "(kubectl get namespaces lists them) and call again",
-            code=404, reason="NotFound", verb="get", resource="namespaces", name=namespace,
-        ) from None  # fmt: skip
+            code=404,
+            reason="NotFound",
+            verb="get",
+            resource="namespaces",
+            name=namespace,
+        ) from None
     except errors.Forbidden:
         pass  # may not read namespaces: an empty namespace is then taken as it is
 
@@ -381,17 +401,24 @@ def record_decision(deps: Deps, namespace: str, decision: Decision) -> None:
     once the mitigation works, a fresh assessment says NONE, and the handoff must still say what the response was
     based on. Bookkeeping like the server's tool-call log: a journal that cannot be written does not fail the call."""
     detail: dict[str, Any] = {
-        "namespace": namespace, "primary_action": decision.primary_action, "rule": decision.rule,
-        "target": decision.target, "next_tool": decision.next_tool, "reason": decision.reason,
-        "evidence": decision.evidence[:MAX_RECORDED_EVIDENCE], "cluster": deps.cluster_record(),
-    }  # fmt: skip
+        "namespace": namespace,
+        "primary_action": decision.primary_action,
+        "rule": decision.rule,
+        "target": decision.target,
+        "next_tool": decision.next_tool,
+        "reason": decision.reason,
+        "evidence": decision.evidence[:MAX_RECORDED_EVIDENCE],
+        "cluster": deps.cluster_record(),
+    }
     key = ("primary_action", "rule", "target")
     try:
         journal = deps.journal
         incident = journal.current_incident()
         previous = [e.detail or {} for e in journal.events(incident=incident) if e.kind == "assessed"]
-        last = next((d for d in reversed(previous) if (d.get("namespace"), d.get("cluster")) == (namespace,
-                     detail["cluster"])), None)  # fmt: skip
+        last = next(
+            (d for d in reversed(previous) if (d.get("namespace"), d.get("cluster")) == (namespace, detail["cluster"])),
+            None,
+        )
         if last is None or [last.get(k) for k in key] != [detail[k] for k in key]:
             journal.record_event("assessed", incident=incident, detail=detail)
     except (OSError, sqlite3.Error) as e:
@@ -411,8 +438,9 @@ def build_assessment(kube: Kube, namespace: str) -> Assessment:
     summary += f". {len(problems)}/{len(rows)} pods with problems"
     if seen.fetched.truncated:
         summary += " (pod list truncated)"
-    rollouts = sorted(seen.facts.recent_rollouts, key=lambda r: (not (r.failing_pods or r.unavailable_replicas),
-                                                                 r.minutes_ago))  # fmt: skip
+    rollouts = sorted(
+        seen.facts.recent_rollouts, key=lambda r: (not (r.failing_pods or r.unavailable_replicas), r.minutes_ago)
+    )
     if len(rollouts) > MAX_LISTED_ROLLOUTS:
         summary += f". {len(rollouts)} deployments rolled out in the last 2 hours ({MAX_LISTED_ROLLOUTS} listed)"
     at_max = [h for h in map(hpa_row, seen.hpas) if h.at_max]

@@ -339,8 +339,11 @@ def summarize(report: RecoveryReport, settling: list[str], now: datetime, *, wai
     endpoints = next(c for c in report.checks if c.name == "endpoints")
     text = head + f"{report.ready_replicas}/{report.desired_replicas} pods ready, "
     if report.desired_replicas == 0:
-        text = head + (f"scaled to 0, {report.running_pods} pods still running, " if report.running_pods else
-                       "scaled to 0, no pod runs, ")  # fmt: skip
+        text = head + (
+            f"scaled to 0, {report.running_pods} pods still running, "
+            if report.running_pods
+            else "scaled to 0, no pod runs, "
+        )
     text += f"endpoints: {endpoints.detail}" if report.services else "no Service in front of it"
     mitigation = report.last_mitigation
     if waiting_on_human:

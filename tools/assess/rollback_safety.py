@@ -100,9 +100,12 @@ def observe_rollback(kube: Kube, namespace: str, name: str) -> Observed:
 
 
 def observed_with(
-    kube: Kube, namespace: str, deployment: dict[str, Any], replicasets: list[dict[str, Any]],
+    kube: Kube,
+    namespace: str,
+    deployment: dict[str, Any],
+    replicasets: list[dict[str, Any]],
     pods: list[dict[str, Any]],
-) -> Observed:  # fmt: skip
+) -> Observed:
     """The rest of the reads, for a deployment, ReplicaSets and pods read already (evaluate_decision's namespace
     read has them)."""
     try:
@@ -198,8 +201,9 @@ def known_good_item(target: dict[str, Any], seen: Observed) -> SafetyItem:
         # A rollback made an older ReplicaSet the next revision: when this one stopped serving is not recorded,
         # only that it served no longer than it has existed.
         replaced, at_most = None, int((seen.now - created).total_seconds())
-        evidence.append("the next revision reused an older ReplicaSet (a rollback): when this one was replaced is "
-                        "not recorded")  # fmt: skip
+        evidence.append(
+            "the next revision reused an older ReplicaSet (a rollback): when this one was replaced is not recorded"
+        )
     if replaced is not None:
         evidence.append(f"replaced by the next revision {human_age(int((seen.now - replaced).total_seconds()))} ago")
     evidence += [_pod_line(p) for p in failing[:3]] + [_pod_line(p) for p in ready_now[:3]]

@@ -43,24 +43,105 @@ def masked(value: str) -> str:
 
 # A key is credential-named when one of its words is one of these (DB_PASSWORD, apiKey, x-auth-token)...
 _SECRET_WORDS = frozenset(
-    {"password", "passwd", "pass", "pwd", "passphrase", "secret", "token", "apikey", "credential", "credentials",
-     "sig", "signature", "cookie"}
-)  # fmt: skip
+    {
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "passphrase",
+        "secret",
+        "token",
+        "apikey",
+        "credential",
+        "credentials",
+        "sig",
+        "signature",
+        "cookie",
+    }
+)
 # ...or its words run together contain one of these (SECRET_KEY, AccountKey excepted: clientSecret, SharedAccessKey).
 _SECRET_PARTS = (
-    "password", "passwd", "passphrase", "secret", "apikey", "accesskey", "privatekey", "clientkey", "authkey",
-    "authtoken", "accesstoken", "refreshtoken", "sessiontoken", "idtoken", "credential",
-)  # fmt: skip
+    "password",
+    "passwd",
+    "passphrase",
+    "secret",
+    "apikey",
+    "accesskey",
+    "privatekey",
+    "clientkey",
+    "authkey",
+    "authtoken",
+    "accesstoken",
+    "refreshtoken",
+    "sessiontoken",
+    "idtoken",
+    "credential",
+)
 # ...unless its last word says it names, points to or describes the secret instead of holding it (secretName,
 # secretKeyRef, token_type, password_file, tokenExpirationSeconds).
 _NOT_HOLDERS = frozenset(
-    {"name", "names", "ref", "refs", "file", "files", "path", "paths", "dir", "id", "ids", "type", "types", "length",
-     "len", "ttl", "expiry", "expires", "expiration", "seconds", "count", "policy", "version", "url", "uri",
-     "endpoint", "mode", "kind", "format", "prefix", "source", "enabled", "required", "header", "field", "env",
-     "namespace", "provider", "store", "manager", "rotation", "algorithm", "age", "hint", "reset", "change",
-     "changed", "updated", "created", "set", "exists", "valid", "invalid", "missing", "strength", "rule", "secrets",
-     "tokens", "passwords"}
-)  # fmt: skip
+    {
+        "name",
+        "names",
+        "ref",
+        "refs",
+        "file",
+        "files",
+        "path",
+        "paths",
+        "dir",
+        "id",
+        "ids",
+        "type",
+        "types",
+        "length",
+        "len",
+        "ttl",
+        "expiry",
+        "expires",
+        "expiration",
+        "seconds",
+        "count",
+        "policy",
+        "version",
+        "url",
+        "uri",
+        "endpoint",
+        "mode",
+        "kind",
+        "format",
+        "prefix",
+        "source",
+        "enabled",
+        "required",
+        "header",
+        "field",
+        "env",
+        "namespace",
+        "provider",
+        "store",
+        "manager",
+        "rotation",
+        "algorithm",
+        "age",
+        "hint",
+        "reset",
+        "change",
+        "changed",
+        "updated",
+        "created",
+        "set",
+        "exists",
+        "valid",
+        "invalid",
+        "missing",
+        "strength",
+        "rule",
+        "secrets",
+        "tokens",
+        "passwords",
+    }
+)
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 

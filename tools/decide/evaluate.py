@@ -147,8 +147,12 @@ def evaluate_decision(
         raise errors.NotFound(
             f"deployment {deployment!r} was not found in namespace {namespace} (deployments there: "
             f"{', '.join(listed[:20]) or 'none'}); check the name with list_pods or assess_namespace",
-            code=404, reason="NotFound", verb="get", resource="deployments", name=deployment,
-        )  # fmt: skip
+            code=404,
+            reason="NotFound",
+            verb="get",
+            resource="deployments",
+            name=deployment,
+        )
     chosen: Action = action or ("ISOLATE" if node is not None else picked.primary_action)
     answers = Answers(
         data_integrity_at_risk=data_integrity_at_risk,
@@ -163,9 +167,15 @@ def evaluate_decision(
 
 
 def walk_tree(
-    deps: Deps, seen: Observation, picked: Decision, action: Action, deployment: str | None, to_revision: int | None,
-    answers: Answers, node: str | None = None,
-) -> tuple[str | None, Walk]:  # fmt: skip
+    deps: Deps,
+    seen: Observation,
+    picked: Decision,
+    action: Action,
+    deployment: str | None,
+    to_revision: int | None,
+    answers: Answers,
+    node: str | None = None,
+) -> tuple[str | None, Walk]:
     """(what the action is about, the walk of its tree)."""
     where = elsewhere(seen)
     if action == "NONE" or (picked.primary_action == "NONE" and deployment is None and node is None):
@@ -196,9 +206,15 @@ def walk_tree(
 
 
 def shaped(
-    namespace: str, action: Action, by_caller: bool, target: str | None, walk: Walk, outcome: Conclusion,
-    picked: Decision, unreadable: list[str],
-) -> DecisionEvaluation:  # fmt: skip
+    namespace: str,
+    action: Action,
+    by_caller: bool,
+    target: str | None,
+    walk: Walk,
+    outcome: Conclusion,
+    picked: Decision,
+    unreadable: list[str],
+) -> DecisionEvaluation:
     head = f"{action} {target}" if target else action
     verdict = outcome.verdict + (f" {outcome.alternative}" if outcome.alternative else "")
     summary = f"{head}: {verdict} - {outcome.reason}"
@@ -250,8 +266,7 @@ def target_deployment(seen: Observation, picked: Decision, action: Action) -> st
 def elsewhere(seen: Observation) -> Elsewhere:
     # A rollout with no earlier revision kept cannot be rolled back: pointing at it would send the walk in circles.
     undoable = [r for r in seen.facts.recent_rollouts if r.previous_images]
-    rollouts = sorted(undoable, key=lambda r: (not (r.failing_pods or r.unavailable_replicas),
-                                               r.minutes_ago))  # fmt: skip
+    rollouts = sorted(undoable, key=lambda r: (not (r.failing_pods or r.unavailable_replicas), r.minutes_ago))
     facts = seen.facts
     # As in the decision rules, a failing canary comes before a rollout to undo: the ROLLBACK tree then pulls it.
     canary = find_failing_canary(facts.canaries, facts.failing, facts.unavailable)
@@ -279,8 +294,13 @@ def rollback_facts(deps: Deps, seen: Observation, name: str, to_revision: int | 
     deploy = seen.deployment(name)
     assert deploy is not None
     minutes, evidence = minutes_since_rollout(seen, deploy)
-    facts = RollbackFacts(deployment=name, minutes_since_rollout=minutes, rollout_evidence=evidence,
-                          to_revision=to_revision, paused=bool((deploy.get("spec") or {}).get("paused")))  # fmt: skip
+    facts = RollbackFacts(
+        deployment=name,
+        minutes_since_rollout=minutes,
+        rollout_evidence=evidence,
+        to_revision=to_revision,
+        paused=bool((deploy.get("spec") or {}).get("paused")),
+    )
     if minutes is None or minutes > RECENT_MINUTES:
         return facts  # the tree stops at its first question: no need for the safety reads
     safety = rollback_safety.safety_of(deps.kube, seen.namespace, safety_reads(deps.kube, seen, deploy), to_revision)
@@ -310,9 +330,12 @@ def oom_container(pods: list[dict[str, Any]]) -> str | None:
         str(cs.get("name"))
         for pod in pods
         for cs in (pod.get("status") or {}).get("containerStatuses") or []
-        if "OOMKilled" in (((cs.get("lastState") or {}).get("terminated") or {}).get("reason"),
-                           ((cs.get("state") or {}).get("terminated") or {}).get("reason"))
-    )  # fmt: skip
+        if "OOMKilled"
+        in (
+            ((cs.get("lastState") or {}).get("terminated") or {}).get("reason"),
+            ((cs.get("state") or {}).get("terminated") or {}).get("reason"),
+        )
+    )
     return killed.most_common(1)[0][0] if killed else None
 
 
@@ -325,8 +348,11 @@ def keeps_earlier_revision(seen: Observation, deploy: dict[str, Any]) -> bool:
 def hpa_wanted(hpa: dict[str, Any]) -> int | None:
     """Replicas the HPA's own formula asks for (ceil(current * utilization / target)), before its max cuts it."""
     spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
-    current = {str((m.get("resource") or {}).get("name")): (m.get("resource") or {}).get("current") or {}
-               for m in status.get("currentMetrics") or [] if m.get("type") == "Resource"}  # fmt: skip
+    current = {
+        str((m.get("resource") or {}).get("name")): (m.get("resource") or {}).get("current") or {}
+        for m in status.get("currentMetrics") or []
+        if m.get("type") == "Resource"
+    }
     ratios = []
     for metric in spec.get("metrics") or []:
         resource = metric.get("resource") or {}
@@ -373,8 +399,13 @@ def scale_facts(kube: Kube, seen: Observation, name: str) -> ScaleFacts:
     if hpa is not None:
         row = hpa_row(hpa)
         low, high = hpa_bounds(hpa)
-        facts.hpa = Hpa(backends.name_of(hpa), low, high, row.saturated,
-                        f"{row.current_replicas}/{row.max_replicas} replicas, {'; '.join(row.targets)}")  # fmt: skip
+        facts.hpa = Hpa(
+            backends.name_of(hpa),
+            low,
+            high,
+            row.saturated,
+            f"{row.current_replicas}/{row.max_replicas} replicas, {'; '.join(row.targets)}",
+        )
         facts.wanted = hpa_wanted(hpa)
     facts.fits, facts.per_pod = room(kube, spec, facts.replicas, proposed_replicas(facts) * STEP_FACTOR)
     return facts
@@ -402,11 +433,16 @@ def canary_facts(kube: Kube, seen: Observation, pair: CanaryPair) -> CanaryFacts
     unavailable = facts.unavailable.get(pair.canary)
     failing = facts.failing.get(pair.canary) or ([f"{unavailable} replicas unavailable"] if unavailable else [])
     found = CanaryFacts(
-        app=pair.app, canary=pair.canary, stable=pair.stable, services=pair.services,
-        canary_failing=failing[:MAX_LISTED], canary_replicas=pair.canary_replicas,
-        stable_replicas=pair.stable_replicas, stable_ready=pair.stable_ready,
+        app=pair.app,
+        canary=pair.canary,
+        stable=pair.stable,
+        services=pair.services,
+        canary_failing=failing[:MAX_LISTED],
+        canary_replicas=pair.canary_replicas,
+        stable_replicas=pair.stable_replicas,
+        stable_ready=pair.stable_ready,
         stable_failing=facts.failing.get(pair.stable, [])[:MAX_LISTED],
-    )  # fmt: skip
+    )
     hpa = managing_hpa(seen.hpas, pair.stable)
     if hpa is not None:
         row = hpa_row(hpa)
@@ -432,8 +468,12 @@ def node_facts(kube: Kube, seen: Observation, node: str, *, allowed: tuple[str, 
             raise errors.NotFound(
                 f"node {node!r} was not found in this cluster; list_pods shows the node each pod runs on, top_nodes "
                 "lists the nodes",
-                code=404, reason="NotFound", verb="get", resource="nodes", name=node,
-            ) from None  # fmt: skip
+                code=404,
+                reason="NotFound",
+                verb="get",
+                resource="nodes",
+                name=node,
+            ) from None
     nodes = facts.nodes | {node: state}
     suspects = suspect_nodes(facts.placements, nodes)
     here = [p for p in facts.placements if p.node == node and p.failing]
@@ -443,12 +483,17 @@ def node_facts(kube: Kube, seen: Observation, node: str, *, allowed: tuple[str, 
         if place.component in apps and place.node and place.node not in suspects and not place.failing:
             healthy.setdefault(place.component, set()).add(place.node)
     found = NodeFacts(
-        node=node, problems=suspects.get(node, []), cordoned=state.cordoned,
+        node=node,
+        problems=suspects.get(node, []),
+        cordoned=state.cordoned,
         failing_here=[p.text() for p in here],
         fine_elsewhere=[f"{app} on {', '.join(sorted(where)[:3])}" for app, where in sorted(healthy.items())],
-        failing_elsewhere=[f"{p.text()} on {p.node}" for p in facts.placements if p.failing and p.node
-                           and p.node not in suspects and p.component in apps][:MAX_LISTED],
-    )  # fmt: skip
+        failing_elsewhere=[
+            f"{p.text()} on {p.node}"
+            for p in facts.placements
+            if p.failing and p.node and p.node not in suspects and p.component in apps
+        ][:MAX_LISTED],
+    )
     drain_room(kube, found, allowed)
     return found
 
@@ -471,8 +516,9 @@ def drain_room(kube: Kube, facts: NodeFacts, allowed: tuple[str, ...] = ()) -> N
 
     def shown(keys: list[str]) -> list[str]:
         count = sum(key in hidden for key in keys)
-        return [k for k in keys if k not in hidden] + ([f"{count} pod(s) outside this server's allow-list"] if count
-                                                       else [])  # fmt: skip
+        return [k for k in keys if k not in hidden] + (
+            [f"{count} pod(s) outside this server's allow-list"] if count else []
+        )
 
     facts.unmanaged = shown(sorted(key for key, kind in kinds.items() if kind == "unmanaged"))[:MAX_LISTED]
     free: dict[str, list[capacity.Room]] = {}

@@ -73,8 +73,9 @@ def identify(kube: Kube, *, uid: Literal["read", "try", "skip"] = "read") -> Clu
         except errors.IncidentError:
             if uid == "read":
                 raise
-    return ClusterIdentity(server=server, context=kube.context, ca_sha256=ca_sha256,
-                           kube_system_uid=str(found) if found else None)  # fmt: skip
+    return ClusterIdentity(
+        server=server, context=kube.context, ca_sha256=ca_sha256, kube_system_uid=str(found) if found else None
+    )
 
 
 def cluster_mismatch(planned: ClusterIdentity, here: ClusterIdentity | None, *, strict: bool) -> str | None:
@@ -87,8 +88,10 @@ def cluster_mismatch(planned: ClusterIdentity, here: ClusterIdentity | None, *, 
         return "the API server address differs"
     if planned.context != here.context:
         return f"the context differs ({planned.context} when planned, {here.context} here)"
-    for field, what in (("ca_sha256", "the API server's CA certificate"), ("kube_system_uid", "the kube-system "
-                        "namespace's uid (another cluster behind the same address)")):  # fmt: skip
+    for field, what in (
+        ("ca_sha256", "the API server's CA certificate"),
+        ("kube_system_uid", "the kube-system namespace's uid (another cluster behind the same address)"),
+    ):
         recorded, now = getattr(planned, field), getattr(here, field)
         if recorded is None or recorded == now or (now is None and not strict):
             continue

@@ -80,8 +80,16 @@ def read_sealed(kube: Kube, steps: list[Step], key: bytes) -> tuple[list[Step], 
                 values[str(ref["digest"])] = value
                 continue
             now = "absent" if found is None else "another value (masked)"
-            changed.append(Drift(resource=where[0], namespace=where[1], name=where[2], path=str(ref["pointer"]),
-                                 planned="the value planned (masked)", now=now))  # fmt: skip
+            changed.append(
+                Drift(
+                    resource=where[0],
+                    namespace=where[1],
+                    name=where[2],
+                    path=str(ref["pointer"]),
+                    planned="the value planned (masked)",
+                    now=now,
+                )
+            )
     if changed:
         return steps, changed
     return [
@@ -98,9 +106,13 @@ def write(kube: Kube, action: KubeWrite) -> dict[str, Any]:
         if action.name is None or action.patch_type is None:
             raise errors.InvalidArgument("a patch step needs a name and a patch type")
         return kube.patch(
-            action.resource, action.name, action.body, action.namespace,
-            patch_type=action.patch_type, subresource=action.subresource,
-        )  # fmt: skip
+            action.resource,
+            action.name,
+            action.body,
+            action.namespace,
+            patch_type=action.patch_type,
+            subresource=action.subresource,
+        )
     if action.verb == "create":
         if not isinstance(action.body, dict):
             raise errors.InvalidArgument("a create step needs an object body")

@@ -347,9 +347,18 @@ class Journal:
             db.execute(
                 "INSERT INTO tool_calls (incident, at, tool, arguments, status, error, duration_ms, pid, cluster)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (incident, time.time(), tool, _dumps(arguments), status, error, duration_ms, os.getpid(),
-                 None if cluster is None else _dumps(cluster)),
-            )  # fmt: skip
+                (
+                    incident,
+                    time.time(),
+                    tool,
+                    _dumps(arguments),
+                    status,
+                    error,
+                    duration_ms,
+                    os.getpid(),
+                    None if cluster is None else _dumps(cluster),
+                ),
+            )
 
     def tool_calls(self, *, incident: str | None = None, tool: str | None = None) -> list[ToolCall]:
         rows = self._select("tool_calls", "id", incident=incident, tool=tool)

@@ -26,7 +26,11 @@ class Measure(BaseModel):
 def measure_of(row: CommandRow) -> Measure:
     plan = PendingCommand.model_validate(row.plan)
     return Measure(
-        measure_id=row.token, tool=plan.tool, summary=plan.summary, target=plan.target,
-        restore_command=plan.undo_command, incident=row.incident,
+        measure_id=row.token,
+        tool=plan.tool,
+        summary=plan.summary,
+        target=plan.target,
+        restore_command=plan.undo_command,
+        incident=row.incident,
         applied_at=datetime.fromtimestamp(row.finished_at, UTC) if row.finished_at else None,
-    )  # fmt: skip
+    )

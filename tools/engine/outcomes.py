@@ -14,10 +14,25 @@ from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.plan import Change, Drift, Precondition, Risk, Target
 
 CommandStatus = Literal[
-    "blocked", "pending", "approved", "awaiting_approval", "succeeded", "failed", "partial", "unknown", "stale",
-    "denied", "expired", "cancelled", "used", "unknown_token", "refused", "wrong_cluster", "outside_allow_list",
+    "blocked",
+    "pending",
+    "approved",
+    "awaiting_approval",
+    "succeeded",
+    "failed",
+    "partial",
+    "unknown",
+    "stale",
+    "denied",
+    "expired",
+    "cancelled",
+    "used",
+    "unknown_token",
+    "refused",
+    "wrong_cluster",
+    "outside_allow_list",
     "wrong_principal",
-]  # fmt: skip
+]
 
 
 class Proposal(ToolResult):

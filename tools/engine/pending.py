@@ -183,15 +183,25 @@ class PendingEngine:
         incident = incident or self.journal.current_incident()
         reason = SAFE_MODE_ADVICE if mode == "safe" else blocked_reason
         if reason is not None:
-            detail = {"tool": draft.tool, "command": draft.command, "reason": reason,
-                      "binding": here.model_dump(mode="json"), "namespaces": sorted(draft.namespaces())}  # fmt: skip
+            detail = {
+                "tool": draft.tool,
+                "command": draft.command,
+                "reason": reason,
+                "binding": here.model_dump(mode="json"),
+                "namespaces": sorted(draft.namespaces()),
+            }
             self.journal.record_event("blocked", incident=incident, detail=detail)
             return Proposal(status="blocked", **view, next_step=reason)
         now = self.clock()
         cmd = PendingCommand(
-            **draft.model_dump(), binding=here, principal=approvals.CALLER.get().principal,
-            token=self.token_factory(), incident=incident, created_at=now, expires_at=now + self.ttl,
-        )  # fmt: skip
+            **draft.model_dump(),
+            binding=here,
+            principal=approvals.CALLER.get().principal,
+            token=self.token_factory(),
+            incident=incident,
+            created_at=now,
+            expires_at=now + self.ttl,
+        )
         cmd.fingerprint = fingerprint(cmd)
         self.journal.add_command({**cmd.model_dump(mode="json"), "command": cmd.command}, state="pending")
         if mode == "full":
@@ -202,9 +212,13 @@ class PendingEngine:
                 f"human when the client supports it; otherwise the human approves with: {self.approve_hint(cmd.token)}"
             )
         return Proposal(
-            status="pending", token=cmd.token, expires_at=cmd.expires_at, fingerprint=cmd.fingerprint,
-            next_step=hint, **view,
-        )  # fmt: skip
+            status="pending",
+            token=cmd.token,
+            expires_at=cmd.expires_at,
+            fingerprint=cmd.fingerprint,
+            next_step=hint,
+            **view,
+        )
 
     # --- reading --------------------------------------------------------------------------------------------------
 
@@ -269,19 +283,24 @@ class PendingEngine:
             return False
         outcome = {"status": "unknown", "message": ABANDONED}
         return self.journal.transition(
-            row.token, ("executing",), "unknown", event="abandoned", detail={**outcome, "claimer": row.claimer},
+            row.token,
+            ("executing",),
+            "unknown",
+            event="abandoned",
+            detail={**outcome, "claimer": row.claimer},
             fields={"finished_at": now, "result": outcome},
-        )  # fmt: skip
+        )
 
     def _refusal(self, token: str) -> CommandResult | None:
         """Why this token cannot go on, or None while it is live."""
         found = self.get(token)
         if found is None:
             return CommandResult(
-                status="unknown_token", token=token,
+                status="unknown_token",
+                token=token,
                 message="No pending command has this token in this server's state directory. Tokens cannot be "
                 "guessed or edited; plan the mitigation again to get a new one.",
-            )  # fmt: skip
+            )
         row, cmd = found
         if self._expire_if_due(row):
             row = self.journal.command(token) or row
@@ -310,16 +329,19 @@ class PendingEngine:
         if row.state in FINISHED:
             previous = (row.result or {}).get("status", row.state)
             return CommandResult(
-                status="used", message=f"This token was already used (outcome: {previous}); a token runs at most once. "
-                "Check the cluster's state, and plan again if more is needed.", **base,
-            )  # fmt: skip
+                status="used",
+                message=f"This token was already used (outcome: {previous}); a token runs at most once. "
+                "Check the cluster's state, and plan again if more is needed.",
+                **base,
+            )
         return None
 
     def note(self, token: str, kind: str, *, channel: str | None = None, detail: dict[str, Any] | None = None) -> None:
         """Add an event about a command to its incident's timeline."""
         row = self.journal.command(token)
-        self.journal.record_event(kind, incident=row.incident if row else None, token=token, channel=channel,
-                                  detail=detail)  # fmt: skip
+        self.journal.record_event(
+            kind, incident=row.incident if row else None, token=token, channel=channel, detail=detail
+        )
 
     # --- the human's side -----------------------------------------------------------------------------------------
 
@@ -342,12 +364,22 @@ class PendingEngine:
         now = _epoch(self.clock())
         to_state = "approved" if answer.approved else "denied"
         won = self.journal.transition(
-            token, ("pending",) if answer.approved else LIVE, to_state, event=to_state, unexpired_at=now,
-            actor=answer.approver, channel=answer.channel, detail={"reason": answer.reason},
-            fields={"decided_by": answer.approver, "decided_channel": answer.channel, "decided_at": now,
-                    "decided_principal": answer.principal,
-                    "approved_fingerprint": row.fingerprint if answer.approved else None},
-        )  # fmt: skip
+            token,
+            ("pending",) if answer.approved else LIVE,
+            to_state,
+            event=to_state,
+            unexpired_at=now,
+            actor=answer.approver,
+            channel=answer.channel,
+            detail={"reason": answer.reason},
+            fields={
+                "decided_by": answer.approver,
+                "decided_channel": answer.channel,
+                "decided_at": now,
+                "decided_principal": answer.principal,
+                "approved_fingerprint": row.fingerprint if answer.approved else None,
+            },
+        )
         if not won:
             return self._refusal(token) or self.decide(token, answer)
         status: CommandStatus = "approved" if answer.approved else "denied"
@@ -399,9 +431,11 @@ class PendingEngine:
         mode = self.mode_for(cmd, here)
         if mode == "safe":
             return CommandResult(
-                status="refused", message="Safe mode: this server never executes mutations. A human may run the "
-                "command themselves after reviewing it.", **base,
-            )  # fmt: skip
+                status="refused",
+                message="Safe mode: this server never executes mutations. A human may run the "
+                "command themselves after reviewing it.",
+                **base,
+            )
         if mode == "standard":
             gate = self._approval_gate(row, base, answer)
             if gate is not None:
@@ -414,10 +448,15 @@ class PendingEngine:
         if unattended:
             fields |= {"decided_channel": channel, "decided_at": now}
         won = self.journal.transition(
-            token, ("approved",) if mode == "standard" else LIVE, "executing", event="claimed",
-            unexpired_at=now, fields=fields, channel=channel if unattended else None,
+            token,
+            ("approved",) if mode == "standard" else LIVE,
+            "executing",
+            event="claimed",
+            unexpired_at=now,
+            fields=fields,
+            channel=channel if unattended else None,
             detail={"mode": mode, "approval_channel": channel, "human_approved": approvals.human_verified(channel)},
-        )  # fmt: skip
+        )
         if not won:
             return self._refusal(token) or CommandResult(status="used", message="Already claimed.", **base)
         claimed = self.journal.command(token)
@@ -435,9 +474,11 @@ class PendingEngine:
             if problem is None:
                 return None
             return CommandResult(
-                status="refused", message=f"Not run: {problem}. Plan it again and have the human approve the new "
-                "token with the approve command.", **base,
-            )  # fmt: skip
+                status="refused",
+                message=f"Not run: {problem}. Plan it again and have the human approve the new "
+                "token with the approve command.",
+                **base,
+            )
         if row.state != "pending":
             return None  # claimed meanwhile by a concurrent confirm: the claim below fails and says so
         if (
@@ -457,10 +498,12 @@ class PendingEngine:
         else:
             why = ""
         return CommandResult(
-            status="awaiting_approval", message=f"A human must approve this command before it runs{why}. Show "
+            status="awaiting_approval",
+            message=f"A human must approve this command before it runs{why}. Show "
             f"them the command, diff and undo, and ask them to run: {self.approve_hint(row.token)} (or deny it with "
-            "`deny` instead of `approve`). Then call confirm_command again.", **base,
-        )  # fmt: skip
+            "`deny` instead of `approve`). Then call confirm_command again.",
+            **base,
+        )
 
     def _not_yours(self, token: str) -> CommandResult | None:
         """A plan is confirmed or cancelled only by the principal that made it (over HTTP, its credential's
@@ -472,10 +515,12 @@ class PendingEngine:
         if cmd.principal == caller.principal:
             return None
         return CommandResult(
-            status="wrong_principal", message=f"This plan was made by {approvals.planner(cmd.principal)}, not by "
+            status="wrong_principal",
+            message=f"This plan was made by {approvals.planner(cmd.principal)}, not by "
             f"{caller.describe()}; only its planner can confirm or cancel it. Nothing ran. Plan it again from this "
-            "client if it is still needed.", **_answer(token, cmd),
-        )  # fmt: skip
+            "client if it is still needed.",
+            **_answer(token, cmd),
+        )
 
     def _execute(self, row: CommandRow, cmd: PendingCommand, kube: Kube, *, previous_state: str) -> CommandResult:
         base = _answer(row.token, cmd, row)
@@ -485,9 +530,13 @@ class PendingEngine:
             nonlocal finished
             detail = {"status": result.status, "message": result.message}
             self.journal.transition(
-                row.token, ("executing",), result.status, event="executed" if result.status != "stale" else "stale",
-                detail=detail, fields={"finished_at": _epoch(self.clock()), "result": result.model_dump(mode="json")},
-            )  # fmt: skip
+                row.token,
+                ("executing",),
+                result.status,
+                event="executed" if result.status != "stale" else "stale",
+                detail=detail,
+                fields={"finished_at": _epoch(self.clock()), "result": result.model_dump(mode="json")},
+            )
             finished = True
             return result
 
@@ -559,13 +608,23 @@ class PendingEngine:
             # between the confirm-time check and the write. Nothing was applied, so it is stale, not a failure.
             what = "; ".join(d.describe() for d in changes)
             return CommandResult(
-                status="stale", changes=changes, steps=outcomes, before=before, after=after,
+                status="stale",
+                changes=changes,
+                steps=outcomes,
+                before=before,
+                after=after,
                 message=f"The cluster changed while the command ran ({what}); the write refused it and nothing "
-                "changed. Plan again.", **base,
-            )  # fmt: skip
+                "changed. Plan again.",
+                **base,
+            )
         return CommandResult(
-            status=report.status, message=report.message(), steps=outcomes, before=before, after=after,
+            status=report.status,
+            message=report.message(),
+            steps=outcomes,
+            before=before,
+            after=after,
             applied_steps=[step.command for step in report.applied if report.status != "succeeded"],
-            failed_step=report.failed_step, undo_applied=report.undo if report.status != "succeeded" else None,
+            failed_step=report.failed_step,
+            undo_applied=report.undo if report.status != "succeeded" else None,
             **base,
-        )  # fmt: skip
+        )

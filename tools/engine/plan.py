@@ -132,9 +132,14 @@ def patch_step(
 ) -> Step:
     """A step whose write is one patch of one object."""
     action = KubeWrite(
-        verb="patch", resource=resource, namespace=namespace, name=name, body=body, patch_type=patch_type,
+        verb="patch",
+        resource=resource,
+        namespace=namespace,
+        name=name,
+        body=body,
+        patch_type=patch_type,
         subresource=subresource,
-    )  # fmt: skip
+    )
     return Step(description=description, command=command, action=action, undo_command=undo_command)
 
 
@@ -294,9 +299,13 @@ def precondition(
 def ready_floor(namespace: str, label_selector: str, *, unless_selector: str | None = None) -> Precondition:
     """At confirm time at least one pod matching `label_selector` (and not `unless_selector`) must be Ready."""
     return Precondition(
-        resource="pods", namespace=namespace, label_selector=label_selector, expect={}, min_ready=1,
+        resource="pods",
+        namespace=namespace,
+        label_selector=label_selector,
+        expect={},
+        min_ready=1,
         unless_selector=unless_selector,
-    )  # fmt: skip
+    )
 
 
 def drift(pre: Precondition, found: dict[str, Any] | list[dict[str, Any]] | None) -> list[Drift]:

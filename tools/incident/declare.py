@@ -60,11 +60,14 @@ def live_commands(journal: Journal, incident: str, now: float, scope: Scope) -> 
     rows = journal.commands(states=("pending", "approved", "executing"), incident=incident)
     live = [r for r in rows if r.state == "executing" or r.expires_at > now]
     shown = scope.commands(live)
-    named = [f"{r.tool} {r.state}: {str(r.plan.get('summary') or r.plan.get('command')).splitlines()[0]}"
-             for r in shown]  # fmt: skip
+    named = [
+        f"{r.tool} {r.state}: {str(r.plan.get('summary') or r.plan.get('command')).splitlines()[0]}" for r in shown
+    ]
     if len(live) > len(shown):
-        named.append(f"{len(live) - len(shown)} command(s) planned through another server (another cluster, or "
-                     "namespaces outside this server's allow-list)")  # fmt: skip
+        named.append(
+            f"{len(live) - len(shown)} command(s) planned through another server (another cluster, or "
+            "namespaces outside this server's allow-list)"
+        )
     return named
 
 
@@ -126,9 +129,13 @@ def declare_incident(
     calls opened; or change a declared one by incident_id: severity, title, status 'stabilized' or 'resolved'.
     Writes only the server's journal (the incident timeline), never the cluster. Call it as soon as impact is known."""
     request = Request(
-        title=one_line(title, "title"), severity=severity, namespace=namespace, incident_id=incident_id,
-        status=status, note=one_line(note, "note"),
-    )  # fmt: skip
+        title=one_line(title, "title"),
+        severity=severity,
+        namespace=namespace,
+        incident_id=incident_id,
+        status=status,
+        note=one_line(note, "note"),
+    )
     journal = deps.journal
     for _ in range(SAVE_ATTEMPTS):
         now = time.time()
@@ -165,6 +172,10 @@ def result(deps: Deps, outcome: DeclarationResult, row: IncidentRow, changes: li
     if warnings:
         summary += f". {len(warnings)} temporary measure(s) still in place"
     return Declaration(
-        summary=summary, outcome=outcome, incident=info(row), changes=changes, warnings=warnings,
+        summary=summary,
+        outcome=outcome,
+        incident=info(row),
+        changes=changes,
+        warnings=warnings,
         next_step=next_step(row),
-    )  # fmt: skip
+    )

@@ -225,10 +225,13 @@ def verified(
         for c in report.checks
     ]
     return DeploymentState(
-        deployment=name, verdict=report.verdict, checks=checks,
+        deployment=name,
+        verdict=report.verdict,
+        checks=checks,
         summary=clean(report.summary.removeprefix(f"{name}: {report.verdict} - ")),
-        stable_since=report.stable_since, services=report.services,
-    )  # fmt: skip
+        stable_since=report.stable_since,
+        services=report.services,
+    )
 
 
 def unverified(name: str) -> DeploymentState:
@@ -275,9 +278,11 @@ def incident_handoff(
     by_token = {row.token: row for row in every}
     problems: list[str] = []
     if len(every) > len(rows):
-        problems.append(f"{len(every) - len(rows)} action(s) of this incident were planned through another server "
-                        "(another cluster, or namespaces outside this server's allow-list) and are left out of this "
-                        "handoff")  # fmt: skip
+        problems.append(
+            f"{len(every) - len(rows)} action(s) of this incident were planned through another server "
+            "(another cluster, or namespaces outside this server's allow-list) and are left out of this "
+            "handoff"
+        )
     kube = connected(deps, problems)
     decision = assessed(deps, namespace, problems) if kube is not None else None
     warnings = read_warnings(kube, namespace, problems)
@@ -294,8 +299,10 @@ def incident_handoff(
     shown = scope.commands(journal.temporary_measures())
     in_place = [m for m in map(measure_of, shown) if bears_on(m, incident.id, namespace)]
     if len(in_place) > MAX_MEASURES:
-        problems.append(f"{len(in_place)} temporary measures are in place; the {MAX_MEASURES} newest are listed here, "
-                        "list_temporary_measures shows every one")  # fmt: skip
+        problems.append(
+            f"{len(in_place)} temporary measures are in place; the {MAX_MEASURES} newest are listed here, "
+            "list_temporary_measures shows every one"
+        )
     measures = [
         m.model_copy(
             update={"summary": clean(first_line(m.summary))}
@@ -317,15 +324,31 @@ def incident_handoff(
         summary=f"Handoff of {incident.id} {incident.title!r} ({incident.severity or 'severity not declared'}): "
         f"service {verdict}; {len(actions)} action(s), {succeeded} succeeded; {len(measures)} temporary measure(s) "
         f"in place; {len(questions)} open question(s). Paste `document` into the RCA ticket.",
-        incident=info(incident), chosen_because=because, namespace=namespace, deployments=names,
-        started=started, stabilized=stabilized,
+        incident=info(incident),
+        chosen_because=because,
+        namespace=namespace,
+        deployments=names,
+        started=started,
+        stabilized=stabilized,
         duration_minutes=max(0, int((end - started.at).total_seconds() // 60)) if started else None,
-        ongoing=stabilized is None, timeline=timeline, timeline_truncation=truncation,
-        actions=actions[-MAX_ACTIONS:], current_state=states, overall_verdict=verdict, temporary_measures=measures,
+        ongoing=stabilized is None,
+        timeline=timeline,
+        timeline_truncation=truncation,
+        actions=actions[-MAX_ACTIONS:],
+        current_state=states,
+        overall_verdict=verdict,
+        temporary_measures=measures,
         hypotheses=hypotheses(actions, states, bad, facts, decision, namespace, recorded),
-        evidence=evidence(namespace, context, [c for c in journal.tool_calls(incident=incident.id) if scope.call(c)],
-                          facts, states, bad),
-        open_questions=questions, document="",
-    )  # fmt: skip
+        evidence=evidence(
+            namespace,
+            context,
+            [c for c in journal.tool_calls(incident=incident.id) if scope.call(c)],
+            facts,
+            states,
+            bad,
+        ),
+        open_questions=questions,
+        document="",
+    )
     handoff.document = render(handoff, now)
     return handoff

@@ -91,8 +91,10 @@ def state(handoff: Handoff) -> list[str]:
         lines.append("None.")
     for measure in handoff.temporary_measures:
         restore = code(measure.restore_command) if measure.restore_command else "restore by hand"
-        lines.append(f"- {measure.tool} {measure.target.kind.lower()}/{measure.target.name} "
-                     f"({measure.summary}); restore: {restore}")  # fmt: skip
+        lines.append(
+            f"- {measure.tool} {measure.target.kind.lower()}/{measure.target.name} "
+            f"({measure.summary}); restore: {restore}"
+        )
     return lines
 
 
@@ -108,8 +110,9 @@ def hypotheses(handoff: Handoff) -> list[str]:
 
 
 def evidence(handoff: Handoff) -> list[str]:
-    used = ", ".join(f"{t.tool} x{t.calls}" + (f" ({t.errors} failed)" if t.errors else "")
-                     for t in handoff.evidence.tools_called)  # fmt: skip
+    used = ", ".join(
+        f"{t.tool} x{t.calls}" + (f" ({t.errors} failed)" if t.errors else "") for t in handoff.evidence.tools_called
+    )
     lines = ["", "## Evidence", "", f"Tools used: {used or 'none'}.", "", "To repeat the key reads:", "", "```bash"]
     return [*lines, *handoff.evidence.reproduce, "```"]
 
@@ -120,8 +123,15 @@ def questions(handoff: Handoff) -> list[str]:
 
 
 def render(handoff: Handoff, now: datetime) -> str:
-    parts = [header(handoff), timeline(handoff), actions(handoff), state(handoff), hypotheses(handoff),
-             evidence(handoff), questions(handoff)]  # fmt: skip
+    parts = [
+        header(handoff),
+        timeline(handoff),
+        actions(handoff),
+        state(handoff),
+        hypotheses(handoff),
+        evidence(handoff),
+        questions(handoff),
+    ]
     text = "\n".join(line for part in parts for line in part)
     text += f"\n\n_Built by incident-response-mcp at {now.strftime('%Y-%m-%d %H:%M:%S UTC')}._\n"
     masked = mask_text(text)

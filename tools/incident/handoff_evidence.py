@@ -54,8 +54,7 @@ def replay(call: ToolCall) -> Iterator[list[str]]:
         fields = ["type=Warning"] if args.get("warnings_only") else []
         if text(args, "object"):
             fields.append(f"involvedObject.name={str(args['object']).rpartition('/')[2]}")
-        yield ["get", "events", *(["--field-selector", ",".join(fields)] if fields else []),
-               "--sort-by=.lastTimestamp"]  # fmt: skip
+        yield ["get", "events", *(["--field-selector", ",".join(fields)] if fields else []), "--sort-by=.lastTimestamp"]
     elif call.tool == "get_logs" and text(args, "pod_or_deployment"):
         flags = [f"--tail={number(args, 'tail_lines') or 100}", "--timestamps"]
         flags += ["--previous"] if args.get("previous") is True else []
@@ -83,8 +82,11 @@ def reproduce(
         selector = deployment_selector(deploy)
         argvs.append(["get", "pods", *(["-l", selector] if selector else []), "-o", "wide"])
         argvs.append(["rollout", "history", f"deployment/{name}"])
-        argvs += [["rollout", "history", f"deployment/{name}", f"--revision={b.revision}"]
-                  for b in bad if b.deployment == name]  # fmt: skip
+        argvs += [
+            ["rollout", "history", f"deployment/{name}", f"--revision={b.revision}"]
+            for b in bad
+            if b.deployment == name
+        ]
         argvs.append(["logs", f"deployment/{name}", "--tail=50", "--timestamps"])
     argvs += [["get", "endpoints", service] for state in states for service in state.services]
     for call in calls:

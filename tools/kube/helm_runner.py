@@ -80,9 +80,14 @@ class HelmRunner:
             raise errors.InvalidArgument(self.missing_reason() or "no helm binary; nothing was run")
         try:
             done = subprocess.run(
-                [binary, *run.argv[1:]], env=child_env(run, environ), capture_output=True, text=True,
-                timeout=self.timeout, stdin=subprocess.DEVNULL, check=False,
-            )  # fmt: skip
+                [binary, *run.argv[1:]],
+                env=child_env(run, environ),
+                capture_output=True,
+                text=True,
+                timeout=self.timeout,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
         except subprocess.TimeoutExpired as e:
             # helm may have written part of the release before it was stopped.
             raise errors.OutcomeUnknown(

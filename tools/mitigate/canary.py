@@ -55,17 +55,25 @@ def grow_checks(
                 f"HPA {backends.name_of(hpa)} manages deployment {name} with max {high}; it would scale {replicas} "
                 f"back down. Raise its bounds first with override_hpa(hpa={backends.name_of(hpa)!r}, ...)"
             )
-        warnings.append(f"HPA {backends.name_of(hpa)} manages {name} ({low}..{high}); it may resize it within those "
-                        "bounds as the load moves over.")  # fmt: skip
+        warnings.append(
+            f"HPA {backends.name_of(hpa)} manages {name} ({low}..{high}); it may resize it within those "
+            "bounds as the load moves over."
+        )
     if replicas > current and (note := growth_warning(kube, deployment, current, replicas, f"new {name} pods")):
         warnings.append(note)
     return warnings
 
 
 def two_sided(
-    kube: Kube, tool: str, namespace: str, broken: dict[str, Any], healthy: dict[str, Any], replicas: int,
-    *, shrink_first: bool,
-) -> PlanDraft:  # fmt: skip
+    kube: Kube,
+    tool: str,
+    namespace: str,
+    broken: dict[str, Any],
+    healthy: dict[str, Any],
+    replicas: int,
+    *,
+    shrink_first: bool,
+) -> PlanDraft:
     bad, good = backends.name_of(broken), backends.name_of(healthy)
     if bad == good:
         raise errors.InvalidArgument("from and to are the same deployment")
@@ -75,15 +83,23 @@ def two_sided(
     hpas = kube.list("horizontalpodautoscalers", namespace).items
     warnings = grow_checks(kube, namespace, healthy, replicas, hpas) if replicas > good_now else []
     if (hpa := managing_hpa(hpas, bad)) is not None:
-        warnings.append(f"HPA {backends.name_of(hpa)} manages {bad}: at 0 replicas autoscaling of it pauses until it "
-                        "is scaled up by hand.")  # fmt: skip
-    ready_now = [p for p in kube.list("pods", namespace, label_selector=deployment_selector(healthy)).items
-                 if backends.ready(p)]  # fmt: skip
+        warnings.append(
+            f"HPA {backends.name_of(hpa)} manages {bad}: at 0 replicas autoscaling of it pauses until it "
+            "is scaled up by hand."
+        )
+    ready_now = [
+        p for p in kube.list("pods", namespace, label_selector=deployment_selector(healthy)).items if backends.ready(p)
+    ]
     if bad_now > 0 and not ready_now:
-        warnings.append(f"Deployment {good} has no Ready pod now: until its new pods are Ready, nothing serves the "
-                        f"traffic {bad} had.")  # fmt: skip
-    grow = [scale_step(kube, healthy, replicas, f"scale deployment {good} from {good_now} to {replicas}")
-            ] if replicas > good_now else []  # fmt: skip
+        warnings.append(
+            f"Deployment {good} has no Ready pod now: until its new pods are Ready, nothing serves the "
+            f"traffic {bad} had."
+        )
+    grow = (
+        [scale_step(kube, healthy, replicas, f"scale deployment {good} from {good_now} to {replicas}")]
+        if replicas > good_now
+        else []
+    )
     shrink = [scale_step(kube, broken, 0, f"scale deployment {bad} from {bad_now} to 0")] if bad_now > 0 else []
     for step in [*grow, *shrink]:
         assert isinstance(step.action, KubeWrite) and step.action.name is not None
@@ -111,7 +127,7 @@ def two_sided(
                 [ready_floor(namespace, selector)]
                 if shrink and ready_now and (selector := deployment_selector(healthy))
                 else []
-            ),  # fmt: skip
+            ),
         ],
         warnings=warnings,
     )
@@ -131,8 +147,13 @@ def shift_traffic(
     kube = deps.kube
     broken = kube.get("deployments", check_name(from_deployment, "deployment"), namespace)
     healthy = kube.get("deployments", check_name(to_deployment, "deployment"), namespace)
-    check_replica_bound("replicas", replicas, current_replicas(healthy) + current_replicas(broken),
-                        allow_large=allow_large, ceiling=replica_ceiling())  # fmt: skip
+    check_replica_bound(
+        "replicas",
+        replicas,
+        current_replicas(healthy) + current_replicas(broken),
+        allow_large=allow_large,
+        ceiling=replica_ceiling(),
+    )
     draft = two_sided(kube, "shift_traffic", namespace, broken, healthy, replicas, shrink_first=False)
     return deps.propose(draft)
 
@@ -166,8 +187,9 @@ def rollback_canary(
     canary, stable = find_pair(kube, namespace, check_name(app, "app"))
     both = current_replicas(stable) + current_replicas(canary)
     if stable_replicas is not None:
-        check_replica_bound("stable_replicas", stable_replicas, both, allow_large=allow_large,
-                            ceiling=replica_ceiling())  # fmt: skip
+        check_replica_bound(
+            "stable_replicas", stable_replicas, both, allow_large=allow_large, ceiling=replica_ceiling()
+        )
     target = stable_replicas or both
     draft = two_sided(kube, "rollback_canary", namespace, canary, stable, target, shrink_first=True)
     return deps.propose(draft)

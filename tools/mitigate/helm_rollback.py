@@ -71,8 +71,11 @@ def plan_helm_rollback(
         raise errors.NotFound(
             f"no helm release {release!r} in namespace {namespace!r} (no Secrets labelled {selector}); check the "
             "release name with helm_history",
-            code=404, reason="NotFound", verb="list", resource="secrets",
-        )  # fmt: skip
+            code=404,
+            reason="NotFound",
+            verb="list",
+            resource="secrets",
+        )
     deployed, target_revision = pick_revision(release, rows, revision)
     target = rows[target_revision]
     recorded_as = max(rows) + 1

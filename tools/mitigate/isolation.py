@@ -56,8 +56,16 @@ def pod_label_step(
 ) -> Step:
     """`kubectl label pod POD CHANGE`: one merge patch of the pod's labels; `undo` is the change that reverts it."""
     command = pod_label_command(pod, change, namespace, context)
-    return patch_step(description, command, "pods", pod, namespace, body, "merge",
-                      undo_command=pod_label_command(pod, undo, namespace, context))  # fmt: skip
+    return patch_step(
+        description,
+        command,
+        "pods",
+        pod,
+        namespace,
+        body,
+        "merge",
+        undo_command=pod_label_command(pod, undo, namespace, context),
+    )
 
 
 def choose_key(service_keys: list[str], selector: labels.Selector, controller_keys: set[str], label: str | None) -> str:
@@ -97,9 +105,14 @@ def replacement_warning(key: str, targets: list[dict[str, Any]], replicasets: li
 
 
 def plan_remove_from_service(
-    kube: Kube, namespace: str, service: str, selector_text: str, *, label: str | None = None,
+    kube: Kube,
+    namespace: str,
+    service: str,
+    selector_text: str,
+    *,
+    label: str | None = None,
     allow_no_endpoints: bool = False,
-) -> PlanDraft:  # fmt: skip
+) -> PlanDraft:
     selector = labels.parse(selector_text)
     svc = kube.get("services", service, namespace)
     svc_selector = backends.service_selector(svc)
@@ -116,9 +129,12 @@ def plan_remove_from_service(
     replicasets = kube.list("replicasets", namespace).items
     owned_uids = {str((backends.controller_of(p) or {}).get("uid")) for p in targets}
     controller_keys = set().union(
-        *(labels.keys(labels.from_spec((rs.get("spec") or {}).get("selector"))) for rs in replicasets
-          if str(meta(rs).uid) in owned_uids)
-    )  # fmt: skip
+        *(
+            labels.keys(labels.from_spec((rs.get("spec") or {}).get("selector")))
+            for rs in replicasets
+            if str(meta(rs).uid) in owned_uids
+        )
+    )
     key = choose_key([r.key for r in svc_selector], selector, controller_keys, label)
     value = labels.equalities(svc_selector)[key]
     names = sorted(backends.name_of(p) for p in targets)
@@ -133,8 +149,10 @@ def plan_remove_from_service(
         )
     warnings = [w for w in [replacement_warning(key, targets, replicasets)] if w]
     if skipped := [backends.name_of(p) for p in selected if backends.name_of(p) not in names]:
-        warnings.append(f"{len(skipped)} selected pod(s) are not behind service {service} and are left alone: "
-                        f"{', '.join(sorted(skipped))}.")  # fmt: skip
+        warnings.append(
+            f"{len(skipped)} selected pod(s) are not behind service {service} and are left alone: "
+            f"{', '.join(sorted(skipped))}."
+        )
     context = kube.context
     body = {"metadata": {"labels": {key: None}}}
     for pod in names[:1]:
@@ -169,14 +187,14 @@ def plan_remove_from_service(
                 [pointer("metadata", "uid"), pointer("spec", "selector")],
                 namespace=namespace,
                 name=service,
-            ),  # fmt: skip
+            ),
             precondition(
                 "pods",
                 selected,
                 [pointer("metadata", "name"), pointer("metadata", "uid"), pointer("metadata", "labels", key)],
                 namespace=namespace,
                 label_selector=selector_text,
-            ),  # fmt: skip
+            ),
             # The endpoints the diff promised would remain must still be there.
             *([ready_floor(namespace, labels.text(svc_selector), unless_selector=selector_text)] if after else []),
         ],
@@ -207,7 +225,7 @@ def plan_relabel(kube: Kube, namespace: str, selector_text: str, key: str, value
         diff=[Change(path=f"pod/{n}.metadata.labels.{key}", before=None, after=value) for n in names],
         preconditions=[
             precondition("pods", pods, [pointer("metadata", "name")], namespace=namespace, label_selector=selector_text)
-        ],  # fmt: skip
+        ],
         restores=restores,
     )
 
@@ -346,7 +364,7 @@ def plan_isolate(kube: Kube, namespace: str, selector_text: str, name: str | Non
                 [pointer("metadata", "name"), pointer("metadata", "uid")],
                 namespace=namespace,
                 label_selector=selector_text,
-            ),  # fmt: skip
+            ),
         ],
         warnings=warnings,
         temporary=True,
@@ -368,13 +386,13 @@ def plan_delete_policy(kube: Kube, namespace: str, name: str, restores: str) -> 
                 command=command,
                 action=KubeWrite(
                     verb="delete", resource="networkpolicies", namespace=namespace, name=name, body={"uid": uid}
-                ),  # fmt: skip
+                ),
             )
         ],
         diff=[Change(path=f"networkpolicy/{name}", before=policy.get("spec"), after=None)],
         preconditions=[
             precondition("networkpolicies", policy, [pointer("metadata", "uid")], namespace=namespace, name=name)
-        ],  # fmt: skip
+        ],
         restores=restores,
     )
 

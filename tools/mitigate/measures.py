@@ -37,8 +37,9 @@ def list_temporary_measures(deps: Deps) -> MeasureList:
     server's cluster and namespaces: a journal shared with other servers holds theirs too."""
     measures = [measure_of(row) for row in deps.scope().commands(deps.journal.temporary_measures())]
     text = "; ".join(f"{m.tool} {m.target.name} (restore: {m.restore_command})" for m in measures)
-    return MeasureList(summary=f"{len(measures)} temporary measure(s) in place" + (f": {text}" if text else ""),
-                       measures=measures)  # fmt: skip
+    return MeasureList(
+        summary=f"{len(measures)} temporary measure(s) in place" + (f": {text}" if text else ""), measures=measures
+    )
 
 
 def _expect(plan: PendingCommand, index: int = 0) -> dict[str, Any]:
@@ -56,26 +57,37 @@ def plan_restore(kube: Kube, token: str, plan: PendingCommand) -> PlanDraft:
     if plan.tool == "override_hpa":
         expect = _expect(plan)
         low, high = expect.get("/spec/minReplicas"), expect.get("/spec/maxReplicas")
-        return scaling.plan_override_hpa(kube, namespace, target.name, int(str(low or 1)), int(str(high or 1)),
-                                         restores=token)  # fmt: skip
+        return scaling.plan_override_hpa(
+            kube, namespace, target.name, int(str(low or 1)), int(str(high or 1)), restores=token
+        )
     if plan.tool == "set_memory_limit":
         expect = _expect(plan)
         container = next(str(v) for k, v in expect.items() if k.endswith("/name"))
         old = next((v for k, v in expect.items() if k.endswith("/memory")), None)
-        return memory.plan_memory_limit(kube, namespace, target.name, container, None if old is None else str(old),
-                                        restores=token)  # fmt: skip
+        return memory.plan_memory_limit(
+            kube, namespace, target.name, container, None if old is None else str(old), restores=token
+        )
     if plan.tool == "patch_service_selector":
         old = _expect(plan).get("/spec/selector") or {}
         text = ",".join(f"{k}={v}" for k, v in sorted(dict(old).items()))
-        return traffic.plan_service_selector(kube, namespace, target.name, text, allow_no_endpoints=True,
-                                             restores=token)  # fmt: skip
+        return traffic.plan_service_selector(
+            kube, namespace, target.name, text, allow_no_endpoints=True, restores=token
+        )
     if plan.tool == "switch_ingress_backend":
         path, backend = next((k, v) for k, v in _expect(plan).items() if k.endswith("/backend/service"))
         parts = pointer_parts(path)
         old = dict(backend)
         port = (old.get("port") or {}).get("number") or (old.get("port") or {}).get("name")
-        return traffic.plan_ingress_backend(kube, namespace, target.name, str(old.get("name")), port=port,
-                                            rule=int(parts[2]), path=int(parts[5]), restores=token)  # fmt: skip
+        return traffic.plan_ingress_backend(
+            kube,
+            namespace,
+            target.name,
+            str(old.get("name")),
+            port=port,
+            rule=int(parts[2]),
+            path=int(parts[5]),
+            restores=token,
+        )
     if plan.tool == "remove_pods_from_service":
         pods = plan.preconditions[1]
         action = plan.steps[0].action

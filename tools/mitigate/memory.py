@@ -123,9 +123,13 @@ def plan_memory_limit(
             defaulted = (resources.get("requests") or {}).get("memory") is None
             raise errors.InvalidArgument(
                 f"memory limit {limit} is more than any schedulable node has ({memory_text(biggest.memory)})"
-                + (" and, with no memory request, the API server defaults the request to it: the new pods would "
-                   "stay Pending" if defaulted else "; the container could never use it. Check the unit")
-            )  # fmt: skip
+                + (
+                    " and, with no memory request, the API server defaults the request to it: the new pods would "
+                    "stay Pending"
+                    if defaulted
+                    else "; the container could never use it. Check the unit"
+                )
+            )
         pods = kube.list("pods", namespace, label_selector=deployment_selector(deployment)).items
         if evidence := oom_evidence(pods):
             warnings.append(evidence)
@@ -136,10 +140,14 @@ def plan_memory_limit(
     # The command shown is the playbook's strategic merge patch; the write is the same change, guarded.
     step = patch_step(
         f"set container {container}'s memory limit to {limit}",
-        patch_command("deployment", name, memory_patch(container, limit), namespace, context), "deployments", name,
-        namespace, ops, "json",
+        patch_command("deployment", name, memory_patch(container, limit), namespace, context),
+        "deployments",
+        name,
+        namespace,
+        ops,
+        "json",
         undo_command=patch_command("deployment", name, memory_patch(container, current), namespace, context),
-    )  # fmt: skip
+    )
     path = pointer("spec", "template", "spec", "containers", index)
 
     def limits(obj: dict[str, Any]) -> dict[str, Any]:

@@ -44,17 +44,19 @@ def cordon_step(node: str, context: str | None, *, on: bool) -> Step:
     body = {"spec": {"unschedulable": True if on else None}}
     verb, undo = ("cordon", "uncordon") if on else ("uncordon", "cordon")
     return patch_step(
-        f"mark node {node} {'unschedulable' if on else 'schedulable'}", node_command(verb, node, context), "nodes",
-        node, None, body, "strategic", undo_command=node_command(undo, node, context),
-    )  # fmt: skip
+        f"mark node {node} {'unschedulable' if on else 'schedulable'}",
+        node_command(verb, node, context),
+        "nodes",
+        node,
+        None,
+        body,
+        "strategic",
+        undo_command=node_command(undo, node, context),
+    )
 
 
 def schedulable_left(nodes: list[dict[str, Any]], excluding: str) -> list[str]:
-    return [
-        backends.name_of(n)
-        for n in nodes
-        if backends.name_of(n) != excluding and capacity.accepts(n, {})
-    ]  # fmt: skip
+    return [backends.name_of(n) for n in nodes if backends.name_of(n) != excluding and capacity.accepts(n, {})]
 
 
 def outside(pods: list[dict[str, Any]], allowed: tuple[str, ...]) -> list[dict[str, Any]]:
@@ -84,8 +86,9 @@ def plan_cordon(
         pods = kube.list("pods", field_selector=f"spec.nodeName={node}").items
         elsewhere = len(outside(pods, allowed))
         beyond = f", {elsewhere} of them in namespaces outside this server's allow-list" if elsewhere else ""
-        warnings.append(f"Pods already on {node} keep running ({len(pods)} now{beyond}); use drain_node to move them "
-                        "away.")  # fmt: skip
+        warnings.append(
+            f"Pods already on {node} keep running ({len(pods)} now{beyond}); use drain_node to move them away."
+        )
         if not schedulable_left(kube.list("nodes").items, node):
             warnings.append(f"{node} is the last schedulable node: no new pod can be scheduled anywhere after this.")
     return PlanDraft(
@@ -113,10 +116,13 @@ def uncordon_node(deps: Deps, node: Annotated[str, Field(description="Node name.
     """Plan uncordoning a node (kubectl uncordon) so pods may be scheduled on it again; it ends a cordon or drain
     measure. Nothing changes until the token is confirmed with confirm_command."""
     measure = next(
-        (m.token for m in deps.scope().commands(deps.journal.temporary_measures())
-         if m.plan.get("target", {}).get("kind") == "Node" and m.plan.get("target", {}).get("name") == node),
+        (
+            m.token
+            for m in deps.scope().commands(deps.journal.temporary_measures())
+            if m.plan.get("target", {}).get("kind") == "Node" and m.plan.get("target", {}).get("name") == node
+        ),
         None,
-    )  # fmt: skip
+    )
     draft = plan_cordon(deps.kube, node, uncordon=True)
     if measure is not None:
         draft.restores = measure
@@ -180,8 +186,11 @@ def eviction_step(pod: dict[str, Any], context: str | None) -> Step:
     metadata = pod["metadata"]
     namespace, name = str(metadata["namespace"]), str(metadata["name"])
     body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": namespace}}
-    raw = str(commands.kubectl(["create", "--raw", f"/api/v1/namespaces/{namespace}/pods/{name}/eviction", "-f", "-"],
-                               context=context))  # fmt: skip
+    raw = str(
+        commands.kubectl(
+            ["create", "--raw", f"/api/v1/namespaces/{namespace}/pods/{name}/eviction", "-f", "-"], context=context
+        )
+    )
     return Step(
         description=f"evict pod {namespace}/{name} (honours PodDisruptionBudgets)",
         command=with_heredoc(raw, json.dumps(body, separators=(",", ":")), "EVICTION"),
@@ -241,8 +250,10 @@ def plan_drain(kube: Kube, node: str, *, allowed: tuple[str, ...] = (), include_
     if skipped:
         warnings.append(f"DaemonSet pods stay (kubectl --ignore-daemonsets): {skipped}.")
     if beyond:
-        warnings.append(f"Evicts {len(beyond)} pod(s) in namespaces outside this server's allow-list "
-                        f"(include_outside_allow_list=True): {named(beyond, [])}.")  # fmt: skip
+        warnings.append(
+            f"Evicts {len(beyond)} pod(s) in namespaces outside this server's allow-list "
+            f"(include_outside_allow_list=True): {named(beyond, [])}."
+        )
     steps = [] if (found.get("spec") or {}).get("unschedulable") else [cordon_step(node, context, on=True)]
     steps += [eviction_step(p, context) for p in movers]
     if not steps:
@@ -252,10 +263,15 @@ def plan_drain(kube: Kube, node: str, *, allowed: tuple[str, ...] = (), include_
     undo = node_command("uncordon", node, context)
     preconditions = [precondition("nodes", found, NODE_PATHS, name=node)]
     preconditions += [
-        precondition("pods", p, [pointer("metadata", "uid"), pointer("spec", "nodeName")],
-                     namespace=str(p["metadata"]["namespace"]), name=backends.name_of(p))
+        precondition(
+            "pods",
+            p,
+            [pointer("metadata", "uid"), pointer("spec", "nodeName")],
+            namespace=str(p["metadata"]["namespace"]),
+            name=backends.name_of(p),
+        )
         for p in movers
-    ]  # fmt: skip
+    ]
     return PlanDraft(
         tool="drain_node",
         summary=f"Drain node {node}: cordon it and evict {len(movers)} pod(s) so their controllers recreate them "
@@ -269,7 +285,7 @@ def plan_drain(kube: Kube, node: str, *, allowed: tuple[str, ...] = (), include_
         + [
             Change(path=f"pod/{p['metadata']['namespace']}/{backends.name_of(p)}", before=node, after="evicted")
             for p in movers
-        ],  # fmt: skip
+        ],
         preconditions=preconditions,
         warnings=warnings,
         temporary=True,
@@ -292,6 +308,10 @@ def drain_node(
     honouring PodDisruptionBudgets so they move elsewhere. Destructive: says which pods move and whether they fit.
     On a server with a namespace allow-list it refuses to evict pods outside it unless include_outside_allow_list.
     Nothing changes until the token is confirmed with confirm_command."""
-    draft = plan_drain(deps.kube, check_name(node, "node"), allowed=deps.settings.namespaces,
-                       include_outside=include_outside_allow_list)  # fmt: skip
+    draft = plan_drain(
+        deps.kube,
+        check_name(node, "node"),
+        allowed=deps.settings.namespaces,
+        include_outside=include_outside_allow_list,
+    )
     return deps.propose(draft)

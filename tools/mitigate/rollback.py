@@ -122,15 +122,19 @@ def plan_rollback(kube: Kube, namespace: str, name: str, to_revision: int | None
     dry = kube.patch("deployments", name, patch, namespace, patch_type="json", dry_run=True)
     context = kube.context
     command = commands.kubectl(
-        ["rollout", "undo", f"deployment/{name}"], namespace=namespace, context=context,
+        ["rollout", "undo", f"deployment/{name}"],
+        namespace=namespace,
+        context=context,
         flags=[f"--to-revision={target_revision}"],
-    )  # fmt: skip
+    )
     undo = None
     if current is not None:
         undo = commands.kubectl(
-            ["rollout", "undo", f"deployment/{name}"], namespace=namespace, context=context,
+            ["rollout", "undo", f"deployment/{name}"],
+            namespace=namespace,
+            context=context,
             flags=[f"--to-revision={current}"],
-        )  # fmt: skip
+        )
     images = [c.get("image") for c in (template.get("spec") or {}).get("containers") or []]
     rs_name = target["metadata"]["name"]
     preconditions: list[Precondition] = [

@@ -75,8 +75,9 @@ def check_replica_bound(argument: str, replicas: int, current: int, *, allow_lar
 
 def deployment_precondition(deployment: dict[str, Any], paths: list[str] = DEPLOYMENT_PATHS) -> Precondition:
     meta = deployment["metadata"]
-    return precondition("deployments", deployment, paths, namespace=meta.get("namespace"), name=meta.get("name"),
-                        digests=[TEMPLATE])  # fmt: skip
+    return precondition(
+        "deployments", deployment, paths, namespace=meta.get("namespace"), name=meta.get("name"), digests=[TEMPLATE]
+    )
 
 
 def guard_ops(obj: dict[str, Any]) -> list[dict[str, Any]]:
@@ -96,9 +97,15 @@ def scale_step(kube: Kube, deployment: dict[str, Any], replicas: int, descriptio
     name, namespace = str(meta["name"]), str(meta["namespace"])
     ops = [*guard_ops(deployment), {"op": "replace", "path": "/spec/replicas", "value": replicas}]
     return patch_step(
-        description, scale_command(name, replicas, namespace, kube.context), "deployments", name, namespace, ops,
-        "json", undo_command=scale_command(name, current_replicas(deployment), namespace, kube.context),
-    )  # fmt: skip
+        description,
+        scale_command(name, replicas, namespace, kube.context),
+        "deployments",
+        name,
+        namespace,
+        ops,
+        "json",
+        undo_command=scale_command(name, current_replicas(deployment), namespace, kube.context),
+    )
 
 
 def compact(body: Any) -> str:
@@ -116,15 +123,29 @@ def patch_command(
 
 
 def kubectl_patch_step(
-    description: str, kind: str, resource: str, name: str, namespace: str, context: str | None, *, body: Any,
-    undo_body: Any, patch_type: PatchType,
-) -> Step:  # fmt: skip
+    description: str,
+    kind: str,
+    resource: str,
+    name: str,
+    namespace: str,
+    context: str | None,
+    *,
+    body: Any,
+    undo_body: Any,
+    patch_type: PatchType,
+) -> Step:
     """One `kubectl patch` of one object; its undo is the same command with `undo_body`."""
     json_patch = patch_type == "json"
     return patch_step(
-        description, patch_command(kind, name, body, namespace, context, json_patch), resource, name, namespace, body,
-        patch_type, undo_command=patch_command(kind, name, undo_body, namespace, context, json_patch),
-    )  # fmt: skip
+        description,
+        patch_command(kind, name, body, namespace, context, json_patch),
+        resource,
+        name,
+        namespace,
+        body,
+        patch_type,
+        undo_command=patch_command(kind, name, undo_body, namespace, context, json_patch),
+    )
 
 
 def scale_command(name: str, replicas: int, namespace: str, context: str | None) -> str:
@@ -177,8 +198,10 @@ def check_scale(
         check_replica_bound("replicas", replicas, current, allow_large=allow_large, ceiling=ceiling)
     warnings = []
     if replicas == 0:
-        warnings.append(f"Scaling to 0 takes deployment {name} offline: every pod stops and its Service has no "
-                        "endpoints until it is scaled up again.")  # fmt: skip
+        warnings.append(
+            f"Scaling to 0 takes deployment {name} offline: every pod stops and its Service has no "
+            "endpoints until it is scaled up again."
+        )
     return warnings
 
 
@@ -227,9 +250,15 @@ def scale_deployment(
 
 
 def plan_override_hpa(
-    kube: Kube, namespace: str, name: str, min_replicas: int, max_replicas: int, *, restores: str | None = None,
+    kube: Kube,
+    namespace: str,
+    name: str,
+    min_replicas: int,
+    max_replicas: int,
+    *,
+    restores: str | None = None,
     allow_large: bool = False,
-) -> PlanDraft:  # fmt: skip
+) -> PlanDraft:
     """Plan new HPA bounds; with `restores` (a measure's token) it plans putting the original bounds back."""
     if min_replicas > max_replicas:
         raise errors.InvalidArgument(f"min_replicas {min_replicas} is above max_replicas {max_replicas}")
@@ -268,9 +297,16 @@ def plan_override_hpa(
     dry = kube.patch("horizontalpodautoscalers", name, body, namespace, patch_type="strategic", dry_run=True)
     context = kube.context
     step = kubectl_patch_step(
-        f"set HPA {name}'s bounds to {min_replicas}..{max_replicas}", "hpa", "horizontalpodautoscalers", name,
-        namespace, context, body=body, undo_body=restore_body, patch_type="strategic",
-    )  # fmt: skip
+        f"set HPA {name}'s bounds to {min_replicas}..{max_replicas}",
+        "hpa",
+        "horizontalpodautoscalers",
+        name,
+        namespace,
+        context,
+        body=body,
+        undo_body=restore_body,
+        patch_type="strategic",
+    )
 
     def bounds(obj: dict[str, Any]) -> dict[str, Any]:
         spec = obj.get("spec") or {}

@@ -38,9 +38,14 @@ def selector_patch(old: dict[str, str], new: dict[str, str]) -> dict[str, Any]:
 
 
 def plan_service_selector(
-    kube: Kube, namespace: str, service: str, selector_text: str, *, allow_no_endpoints: bool = False,
+    kube: Kube,
+    namespace: str,
+    service: str,
+    selector_text: str,
+    *,
+    allow_no_endpoints: bool = False,
     restores: str | None = None,
-) -> PlanDraft:  # fmt: skip
+) -> PlanDraft:
     selector = labels.parse(selector_text)
     if any(r.op != "=" for r in selector):
         raise errors.InvalidArgument("a Service selector holds only key=value pairs, e.g. app=web,version=stable")
@@ -61,12 +66,21 @@ def plan_service_selector(
     dry = kube.patch("services", service, body, namespace, patch_type="strategic", dry_run=True)
     context = kube.context
     step = kubectl_patch_step(
-        f"set service {service}'s selector to {selector_text}", "service", "services", service, namespace, context,
-        body=body, undo_body=selector_patch(new, old), patch_type="strategic",
-    )  # fmt: skip
+        f"set service {service}'s selector to {selector_text}",
+        "service",
+        "services",
+        service,
+        namespace,
+        context,
+        body=body,
+        undo_body=selector_patch(new, old),
+        patch_type="strategic",
+    )
     gone = sorted(set(before) - set(after))
-    summary = (f"Change service {service}'s selector in {namespace} to {selector_text}: endpoints {len(before)} -> "
-               f"{len(after)}" + (f" (no longer: {', '.join(gone)})" if gone else "") + ".")  # fmt: skip
+    summary = (
+        f"Change service {service}'s selector in {namespace} to {selector_text}: endpoints {len(before)} -> "
+        f"{len(after)}" + (f" (no longer: {', '.join(gone)})" if gone else "") + "."
+    )
     return PlanDraft(
         tool="restore_measure" if restores else "patch_service_selector",
         summary=summary,
@@ -87,7 +101,7 @@ def plan_service_selector(
             ),
             # The endpoints the diff promised: a backend scaled to 0 after approval must not become the outage.
             *([ready_floor(namespace, labels.text(selector))] if after else []),
-        ],  # fmt: skip
+        ],
         warnings=[] if after else [f"Service {service} will have no endpoints: it is offline until restored."],
         temporary=restores is None,
         restores=restores,
@@ -120,9 +134,16 @@ def backend_path(rule: int, path: int) -> str:
 
 
 def plan_ingress_backend(
-    kube: Kube, namespace: str, ingress: str, service: str, *, port: int | str | None = None, rule: int = 0,
-    path: int = 0, restores: str | None = None,
-) -> PlanDraft:  # fmt: skip
+    kube: Kube,
+    namespace: str,
+    ingress: str,
+    service: str,
+    *,
+    port: int | str | None = None,
+    rule: int = 0,
+    path: int = 0,
+    restores: str | None = None,
+) -> PlanDraft:
     ing = kube.get("ingresses", ingress, namespace)
     rules = (ing.get("spec") or {}).get("rules") or []
     paths = ((rules[rule].get("http") or {}).get("paths") or []) if rule < len(rules) else []
@@ -136,8 +157,10 @@ def plan_ingress_backend(
     old_port = dict(current.get("port") or {})
     if port is not None:
         new_port: dict[str, Any] = {"number": port} if isinstance(port, int) else {"name": port}
-    elif any(p.get("port") == old_port.get("number") or (p.get("name") and p.get("name") == old_port.get("name"))
-             for p in ports):  # fmt: skip
+    elif any(
+        p.get("port") == old_port.get("number") or (p.get("name") and p.get("name") == old_port.get("name"))
+        for p in ports
+    ):
         new_port = old_port
     elif len(ports) == 1:
         new_port = {"number": ports[0]["port"]}
@@ -160,7 +183,7 @@ def plan_ingress_backend(
                 [pointer("metadata", "uid"), pointer("spec", "selector")],
                 namespace=namespace,
                 name=service,
-            ),  # fmt: skip
+            ),
             *([ready_floor(namespace, labels.text(backend))] if backend else []),
         ]
         if ready == 0:
@@ -186,9 +209,16 @@ def plan_ingress_backend(
     host = rules[rule].get("host") or "*"
     route = f"{host}{paths[path].get('path') or '/'}"
     step = kubectl_patch_step(
-        f"point {route} at service {service}", "ingress", "ingresses", ingress, namespace, context, body=ops,
-        undo_body=undo_ops, patch_type="json",
-    )  # fmt: skip
+        f"point {route} at service {service}",
+        "ingress",
+        "ingresses",
+        ingress,
+        namespace,
+        context,
+        body=ops,
+        undo_body=undo_ops,
+        patch_type="json",
+    )
     return PlanDraft(
         tool="restore_measure" if restores else "switch_ingress_backend",
         summary=f"Send {route} of ingress {ingress} ({namespace}) to service {service} instead of "
@@ -200,7 +230,7 @@ def plan_ingress_backend(
         preconditions=[
             precondition("ingresses", ing, [pointer("metadata", "uid"), where], namespace=namespace, name=ingress),
             *floor,
-        ],  # fmt: skip
+        ],
         temporary=restores is None,
         restores=restores,
     )
@@ -218,6 +248,7 @@ def switch_ingress_backend(
     """Plan pointing an ingress path at another (healthy) service (kubectl patch ingress --type=json). The target
     service must exist and have ready endpoints. The old backend is recorded as a temporary measure. Nothing
     changes until the token is confirmed with confirm_command."""
-    draft = plan_ingress_backend(deps.kube, namespace, check_name(ingress, "ingress"), service, port=port, rule=rule,
-                                 path=path)  # fmt: skip
+    draft = plan_ingress_backend(
+        deps.kube, namespace, check_name(ingress, "ingress"), service, port=port, rule=rule, path=path
+    )
     return deps.propose(draft)

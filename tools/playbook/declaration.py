@@ -97,10 +97,16 @@ def severity_of(row: IncidentRow) -> Severity | None:
 
 def info(row: IncidentRow) -> IncidentInfo:
     return IncidentInfo(
-        incident_id=row.id, title=row.title, severity=severity_of(row), namespace=row.namespace, status=row.status,
-        opened_at=datetime.fromtimestamp(row.opened_at, UTC), declared_at=when(row.declared_at),
-        stabilized_at=when(row.stabilized_at), resolved_at=when(row.closed_at),
-    )  # fmt: skip
+        incident_id=row.id,
+        title=row.title,
+        severity=severity_of(row),
+        namespace=row.namespace,
+        status=row.status,
+        opened_at=datetime.fromtimestamp(row.opened_at, UTC),
+        declared_at=when(row.declared_at),
+        stabilized_at=when(row.stabilized_at),
+        resolved_at=when(row.closed_at),
+    )
 
 
 def one_line(text: str | None, what: str) -> str | None:
@@ -224,8 +230,13 @@ def _declare(request: Request, untitled: IncidentRow | None, now: float) -> Amen
         ]
     if after.namespace:
         changes[0] += f" in namespace {after.namespace}"
-    detail = {"title": after.title, "severity": after.severity, "namespace": after.namespace,
-              "adopted": untitled is not None, "note": request.note}  # fmt: skip
+    detail = {
+        "title": after.title,
+        "severity": after.severity,
+        "namespace": after.namespace,
+        "adopted": untitled is not None,
+        "note": request.note,
+    }
     return Amendment(outcome, untitled, after, [("declared", detail)], changes)
 
 

@@ -118,7 +118,7 @@ def hypotheses(
             statement,
             Hypothesis(
                 statement=statement, source=f"mitigation tried: {action.tool}", evidence_for=[], evidence_against=[]
-            ),  # fmt: skip
+            ),
         )
         at = clock(action.finished_at or action.planned_at)
         if action.result == "succeeded":
@@ -146,28 +146,35 @@ def hypotheses(
             )
             continue
         found[statement] = Hypothesis(
-            statement=statement, source=f"assess_namespace at {clock(past.at)}, rule {rule}",
+            statement=statement,
+            source=f"assess_namespace at {clock(past.at)}, rule {rule}",
             evidence_for=[str(past.detail.get("reason")), *map(str, past.detail.get("evidence") or [])],
             evidence_against=[],
-        )  # fmt: skip
+        )
     if decision is not None:
         statement = decision_statement(decision.primary_action, decision.target, decision.next_tool, namespace)
         if statement in found:
             found[statement].evidence_for.append(f"assess_namespace still finds it now ({decision.rule})")
         elif decision.primary_action != "NONE" or not found:
             found[statement] = Hypothesis(
-                statement=statement, source=f"assess_namespace now, rule {decision.rule}",
-                evidence_for=[decision.reason, *decision.evidence], evidence_against=[],
-            )  # fmt: skip
+                statement=statement,
+                source=f"assess_namespace now, rule {decision.rule}",
+                evidence_for=[decision.reason, *decision.evidence],
+                evidence_against=[],
+            )
         else:
             # Nothing fails now: that speaks for the hypotheses the response acted on, not a hypothesis of its own.
             for entry in found.values():
                 entry.evidence_for.append(f"assess_namespace now finds nothing failing in {namespace}")
     return [
-        h.model_copy(update={"evidence_for": [clean(e) for e in dict.fromkeys(h.evidence_for)][:MAX_EVIDENCE_LINES],
-                             "evidence_against": [clean(e) for e in h.evidence_against][:MAX_EVIDENCE_LINES]})
+        h.model_copy(
+            update={
+                "evidence_for": [clean(e) for e in dict.fromkeys(h.evidence_for)][:MAX_EVIDENCE_LINES],
+                "evidence_against": [clean(e) for e in h.evidence_against][:MAX_EVIDENCE_LINES],
+            }
+        )
         for h in list(found.values())[:MAX_HYPOTHESES]
-    ]  # fmt: skip
+    ]
 
 
 def open_questions(
@@ -185,11 +192,14 @@ def open_questions(
     if incident.declared_at is None:
         questions.append("The incident was never declared: what is its severity? (declare_incident)")
     if incident.namespace and incident.namespace != namespace:
-        questions.append(f"The incident was declared for namespace {incident.namespace}; this handoff looked at "
-                         f"{namespace}. Is the other namespace affected too?")  # fmt: skip
+        questions.append(
+            f"The incident was declared for namespace {incident.namespace}; this handoff looked at "
+            f"{namespace}. Is the other namespace affected too?"
+        )
     if not states:
-        questions.append("No deployment was identified to verify recovery on; name one with incident_handoff"
-                         "(deployment=...)")  # fmt: skip
+        questions.append(
+            "No deployment was identified to verify recovery on; name one with incident_handoff(deployment=...)"
+        )
     for state in states:
         if state.verdict is None:
             questions.append(f"Recovery of {state.deployment} could not be verified: {state.error}")
@@ -198,14 +208,16 @@ def open_questions(
         elif state.verdict == "RECOVERING":
             questions.append(f"Recovery of {state.deployment} is not confirmed yet (RECOVERING): {state.summary}")
     if states and all(s.verdict == "RECOVERED" for s in states) and incident.stabilized_at is None:
-        questions.append(f"Recovery holds but was not declared: declare_incident(incident_id={incident.id!r}, "
-                         "status='stabilized')")  # fmt: skip
+        questions.append(
+            f"Recovery holds but was not declared: declare_incident(incident_id={incident.id!r}, status='stabilized')"
+        )
     for action in actions:
         if action.result == "unknown":
             questions.append(f"Did {action.tool} on {action.target} take effect? Its outcome is unknown.")
         elif action.result == "partial":
-            questions.append(f"{action.tool} on {action.target} was only partly applied: was the rest finished or "
-                             "undone?")  # fmt: skip
+            questions.append(
+                f"{action.tool} on {action.target} was only partly applied: was the rest finished or undone?"
+            )
         elif action.result in ("pending", "approved", "executing"):
             questions.append(f"{action.tool} on {action.target} is still {action.result}: confirm or cancel it")
     if measures:
@@ -213,10 +225,13 @@ def open_questions(
         questions.append(f"{len(measures)} temporary measure(s) still in place ({listed}): when are they restored?")
     for revision in bad:
         images = f" ({', '.join(revision.images)})" if revision.images else ""
-        questions.append(f"What in revision {revision.revision} of {revision.deployment}{images} fails? Compare it "
-                         f"with the running one: rollout_history(deployment={revision.deployment!r}, "
-                         f"revision={revision.revision})")  # fmt: skip
+        questions.append(
+            f"What in revision {revision.revision} of {revision.deployment}{images} fails? Compare it "
+            f"with the running one: rollout_history(deployment={revision.deployment!r}, "
+            f"revision={revision.revision})"
+        )
     if decision is not None and decision.primary_action != "NONE":
-        questions.append(f"The assessment still recommends {decision.primary_action} ({decision.target}): "
-                         f"{decision.reason}")  # fmt: skip
+        questions.append(
+            f"The assessment still recommends {decision.primary_action} ({decision.target}): {decision.reason}"
+        )
     return [clean(q, 500) for q in questions][:MAX_QUESTIONS]

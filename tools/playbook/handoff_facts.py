@@ -94,8 +94,12 @@ def journal_entry(event: Event, commands: dict[str, CommandRow]) -> TimelineEntr
     note = f" ({detail['note']})" if detail.get("note") else ""
     texts: dict[str, tuple[str, str]] = {
         "incident_opened": ("opened", "first tool call recorded for this incident"),
-        "declared": ("declared", f"declared {detail.get('title')!r} as {detail.get('severity')}"
-                     + (" (adopting the untitled incident)" if detail.get("adopted") else "") + note),
+        "declared": (
+            "declared",
+            f"declared {detail.get('title')!r} as {detail.get('severity')}"
+            + (" (adopting the untitled incident)" if detail.get("adopted") else "")
+            + note,
+        ),
         "severity_changed": ("severity_changed", f"severity {detail.get('from')} -> {detail.get('to')}{note}"),
         "title_changed": ("title_changed", f"title {detail.get('from')!r} -> {detail.get('to')!r}{note}"),
         "namespace_changed": ("namespace_changed", f"namespace {detail.get('from')} -> {detail.get('to')}{note}"),
@@ -113,11 +117,16 @@ def journal_entry(event: Event, commands: dict[str, CommandRow]) -> TimelineEntr
         "abandoned": ("unknown", f"{tool}: the process running it died; outcome unknown"),
         "blocked": ("advice", f"advice only, not executable here: {first_line(str(detail.get('command') or ''))}"),
         "approval_dismissed": ("dismissed", f"{tool}: the human dismissed the approval prompt"),
-        "refused_here": ("refused", f"{tool} not run: a server on another cluster or with another allow-list was "
-                         f"asked to confirm or cancel it ({detail.get('status')})"),
-        "assessed": ("assessed", f"assess_namespace: {detail.get('primary_action')} {detail.get('target') or ''} "
-                     f"({detail.get('rule')})"),
-    }  # fmt: skip
+        "refused_here": (
+            "refused",
+            f"{tool} not run: a server on another cluster or with another allow-list was "
+            f"asked to confirm or cancel it ({detail.get('status')})",
+        ),
+        "assessed": (
+            "assessed",
+            f"assess_namespace: {detail.get('primary_action')} {detail.get('target') or ''} ({detail.get('rule')})",
+        ),
+    }
     if event.kind == "released":
         return None  # a claim handed back after a failed re-read: the token simply stays approved
     kind, text = texts.get(event.kind, (event.kind, event.kind))
@@ -130,8 +139,10 @@ def cluster_entries(facts: ClusterFacts, bad: list[BadRevision], since: datetime
     for revision in bad:
         if revision.rolled_out is None:
             continue
-        text = (f"deployment/{revision.deployment} revision {revision.revision} rolled out "
-                f"({', '.join(revision.images)}): the revision the rollback replaced")  # fmt: skip
+        text = (
+            f"deployment/{revision.deployment} revision {revision.revision} rolled out "
+            f"({', '.join(revision.images)}): the revision the rollback replaced"
+        )
         entries.append(TimelineEntry(at=revision.rolled_out, source="cluster", kind="rollout", text=clean(text)))
     rolled_back = {b.deployment for b in bad}
     for name, deploy in facts.deployments.items():
@@ -183,14 +194,20 @@ def capped_timeline(entries: list[TimelineEntry]) -> tuple[list[TimelineEntry], 
 def action_of(row: CommandRow) -> ActionTaken:
     plan, result = row.plan, row.result or {}
     return ActionTaken(
-        tool=row.tool, target=target_text(plan), command=clean(first_line(str(plan.get("command") or "")), 600),
-        result=row.state, ran=row.state in RAN,
+        tool=row.tool,
+        target=target_text(plan),
+        command=clean(first_line(str(plan.get("command") or "")), 600),
+        result=row.state,
+        ran=row.state in RAN,
         message=clean(result["message"]) if result.get("message") else None,
-        approved_by=row.decided_by, approval_channel=row.decided_channel, planned_at=stamp(row.created_at),
+        approved_by=row.decided_by,
+        approval_channel=row.decided_channel,
+        planned_at=stamp(row.created_at),
         finished_at=stamp(row.finished_at) if row.finished_at else None,
         undo_command=clean(first_line(str(plan["undo_command"])), 600) if plan.get("undo_command") else None,
-        temporary=row.temporary, restores=row.restores is not None,
-    )  # fmt: skip
+        temporary=row.temporary,
+        restores=row.restores is not None,
+    )
 
 
 def bad_revisions(commands: list[CommandRow], facts: ClusterFacts) -> list[BadRevision]:
@@ -220,7 +237,7 @@ def start_time(incident: IncidentRow, facts: ClusterFacts, bad: list[BadRevision
     candidates = [
         TimePoint(
             at=b.rolled_out, basis=f"rollout of the bad revision (deployment/{b.deployment} revision {b.revision})"
-        )  # fmt: skip
+        )
         for b in bad
         if b.rolled_out is not None
     ]
@@ -245,8 +262,10 @@ def stabilization(incident: IncidentRow, actions: list[ActionTaken], states: lis
         if done:
             last = max(done, key=lambda a: a.finished_at or a.planned_at)
             assert last.finished_at is not None
-            return TimePoint(at=last.finished_at, basis=f"last succeeded mitigation ({last.tool}); verify_recovery "
-                                                        "now says RECOVERED")  # fmt: skip
+            return TimePoint(
+                at=last.finished_at,
+                basis=f"last succeeded mitigation ({last.tool}); verify_recovery now says RECOVERED",
+            )
         since = [s.stable_since for s in states if s.stable_since is not None]
         if since:
             return TimePoint(at=max(since), basis="verify_recovery says RECOVERED, stable since then")

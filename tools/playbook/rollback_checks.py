@@ -77,9 +77,11 @@ def stateful_item(deployment: dict[str, Any], labelled: set[str] | None, current
             detail="the pods mount no PersistentVolumeClaim, but claims labelled for this app could not be listed "
             "(forbidden for these credentials)",
             evidence=[f"no PVC in the pod template; listing PVCs {' or '.join(app_selectors(deployment))} forbidden"],
-            questions=[f"Does {name} keep data in volume claims or a database whose format {revision_text(current)} "
-                       "may have changed?"],
-        )  # fmt: skip
+            questions=[
+                f"Does {name} keep data in volume claims or a database whose format {revision_text(current)} "
+                "may have changed?"
+            ],
+        )
     if not claims:
         return SafetyItem(
             check="stateful",
@@ -200,9 +202,13 @@ def job_signs(
 
 
 def migrations_item(
-    signs: list[Sign], current: int | None, target: int | None, since: datetime | None, jobs_readable: bool,
+    signs: list[Sign],
+    current: int | None,
+    target: int | None,
+    since: datetime | None,
+    jobs_readable: bool,
     jobs_truncated: bool = False,
-) -> SafetyItem:  # fmt: skip
+) -> SafetyItem:
     if signs:
         return SafetyItem(
             check="migrations",

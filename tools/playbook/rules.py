@@ -138,9 +138,14 @@ def on_deployment(
 ) -> Decision:
     """A decision to act on one deployment, with the tool call that starts it."""
     return Decision(
-        primary_action=action, rule=rule, target=f"deployment/{deployment}", reason=reason, evidence=evidence,
-        next_tool=next_tool, next_arguments={"namespace": namespace, "deployment": deployment},
-    )  # fmt: skip
+        primary_action=action,
+        rule=rule,
+        target=f"deployment/{deployment}",
+        reason=reason,
+        evidence=evidence,
+        next_tool=next_tool,
+        next_arguments={"namespace": namespace, "deployment": deployment},
+    )
 
 
 def node_decision(failure: NodeFailure) -> Decision:
@@ -174,12 +179,15 @@ def canary_decision(facts: Facts, pair: CanaryPair) -> Decision:
     failing = facts.failing.get(pair.canary, [])
     evidence = [
         f"deployment {pair.canary} is the canary of {pair.app}: "
-        + (f"{len(failing)} of its pods are failing: {', '.join(failing[:MAX_NAMED])}" if failing
-           else f"{facts.unavailable.get(pair.canary, 0)} replicas unavailable"),
+        + (
+            f"{len(failing)} of its pods are failing: {', '.join(failing[:MAX_NAMED])}"
+            if failing
+            else f"{facts.unavailable.get(pair.canary, 0)} replicas unavailable"
+        ),
         f"deployment {pair.stable}, the stable half, has {pair.stable_ready}/{pair.stable_replicas} replicas ready and "
         "no failing pod",
         f"service {', '.join(pair.services[:3])} sends traffic to both",
-    ]  # fmt: skip
+    ]
     evidence += [
         f"deployment {r.deployment} rolled out revision {r.revision} {r.minutes_ago} minutes ago "
         f"({', '.join(r.images)})"
@@ -222,11 +230,15 @@ def decide(facts: Facts) -> Decision:
                 else f"{rollout.unavailable_replicas} replicas unavailable",
             ]
             return on_deployment(
-                "ROLLBACK", "recent deployment with failing pods", ns, rollout.deployment, "rollback_deployment",
+                "ROLLBACK",
+                "recent deployment with failing pods",
+                ns,
+                rollout.deployment,
+                "rollback_deployment",
                 f"deployment {rollout.deployment} changed in the last 2 hours and its pods fail since: rolling back "
                 "is the fastest way to a known-good state",
                 evidence,
-            )  # fmt: skip
+            )
     if facts.poisonings:
         poison = facts.poisonings[0]
         return Decision(
@@ -255,31 +267,46 @@ def decide(facts: Facts) -> Decision:
     if facts.near_limit:
         component, lines = max(facts.near_limit.items(), key=lambda item: len(item[1]))
         return on_deployment(
-            "SCALE", "overloaded: CPU near limits", ns, component, "scale_deployment",
+            "SCALE",
+            "overloaded: CPU near limits",
+            ns,
+            component,
+            "scale_deployment",
             f"{len(lines)} pods of {component} run at or near their CPU limit: add replicas to absorb the load",
             lines[:5],
-        )  # fmt: skip
+        )
     if facts.oom_killed:
         component, pods = max(facts.oom_killed.items(), key=lambda item: len(item[1]))
         return on_deployment(
-            "SCALE", "out of memory: vertical scaling", ns, component, "set_memory_limit",
+            "SCALE",
+            "out of memory: vertical scaling",
+            ns,
+            component,
+            "set_memory_limit",
             f"{len(pods)} pods of {component} were OOMKilled: raise the memory limit",
             [f"{p} last terminated OOMKilled" for p in pods[:5]],
-        )  # fmt: skip
+        )
     if facts.failing or facts.unavailable:
         failing_evidence = [f"{c}: {', '.join(p[:3])}" for c, p in sorted(facts.failing.items())]
         failing_evidence = [
-            *[f"deployment {d}: {n} replicas unavailable and no pod of it failing (its events say why: FailedCreate "
-              "from a quota or an admission webhook?)" for d, n in sorted(facts.unavailable.items())],
+            *[
+                f"deployment {d}: {n} replicas unavailable and no pod of it failing (its events say why: FailedCreate "
+                "from a quota or an admission webhook?)"
+                for d, n in sorted(facts.unavailable.items())
+            ],
             *failing_evidence,
-        ][:5]  # fmt: skip
+        ][:5]
         if undoable:
             rollout = min(undoable, key=lambda r: r.minutes_ago)
             return on_deployment(
-                "ROLLBACK", "unknown cause, recent deploy exists", ns, rollout.deployment, "rollback_deployment",
+                "ROLLBACK",
+                "unknown cause, recent deploy exists",
+                ns,
+                rollout.deployment,
+                "rollback_deployment",
                 "pods are failing without a clear cause, and a deploy happened in the last 2 hours: roll it back first",
                 [f"deployment {rollout.deployment} rolled out {rollout.minutes_ago} minutes ago", *failing_evidence],
-            )  # fmt: skip
+            )
         if facts.failing:
             component = max(facts.failing.items(), key=lambda item: len(item[1]))[0]
         else:
@@ -292,17 +319,25 @@ def decide(facts: Facts) -> Decision:
                 for r in sorted(facts.recent_rollouts, key=lambda r: r.minutes_ago)
             ]
             return on_deployment(
-                "SCALE", "unknown cause, no recent deploy to roll back", ns, component, "scale_deployment",
+                "SCALE",
+                "unknown cause, no recent deploy to roll back",
+                ns,
+                component,
+                "scale_deployment",
                 f"pods are failing without a clear cause, and no deploy of the last 2 hours ({names}) keeps an earlier "
                 "revision to roll back to: add capacity while investigating",
                 [*deploys[:2], *failing_evidence][:5],
-            )  # fmt: skip
+            )
         return on_deployment(
-            "SCALE", "unknown cause, no recent deploy", ns, component, "scale_deployment",
+            "SCALE",
+            "unknown cause, no recent deploy",
+            ns,
+            component,
+            "scale_deployment",
             "pods are failing without a clear cause and nothing was deployed in the last 2 hours: add capacity while "
             "investigating",
             failing_evidence,
-        )  # fmt: skip
+        )
     reason = "every pod is Running and ready, no deployment is unavailable, nothing is near its limits"
     if facts.unread:
         # Nothing failing among the pods read proves nothing about those not read.

@@ -79,8 +79,9 @@ def node_problems(node: dict[str, Any]) -> list[str]:
     if ready is not None and ready.get("status") != "True":
         why = ": ".join(str(ready[k]) for k in ("reason", "message") if ready.get(k))
         problems.append(f"Ready={ready.get('status')}" + (f", {why[:160]}" if why else ""))
-    taints = sorted({str(t.get("key")) for t in (node.get("spec") or {}).get("taints") or []
-                     if t.get("key") in NODE_DOWN_TAINTS})  # fmt: skip
+    taints = sorted(
+        {str(t.get("key")) for t in (node.get("spec") or {}).get("taints") or [] if t.get("key") in NODE_DOWN_TAINTS}
+    )
     if taints:
         problems.append(f"tainted {', '.join(taints)}")
     return problems
@@ -118,10 +119,12 @@ def find_node_failure(placements: list[Placement], nodes: dict[str, NodeState]) 
                 where.append(place.node)
     # On a node cordoned already, pods being deleted are what a drain leaves behind: nothing left to do there.
     explained = [
-        p for p in failing
-        if p.node in suspects and p.component not in fail_on_good
+        p
+        for p in failing
+        if p.node in suspects
+        and p.component not in fail_on_good
         and not (p.status in DELETING and nodes.get(p.node, NodeState()).cordoned)
-    ]  # fmt: skip
+    ]
     if not any(p.component in fine_elsewhere for p in explained) or 2 * len(explained) < len(failing):
         return None
     by_node: dict[str, list[Placement]] = {}
@@ -150,8 +153,9 @@ def pick(deployments: list[dict[str, Any]], app: str, role: str) -> dict[str, An
     """rollback_canary's choice of the `role` (canary/stable) deployment of `app`: named <app>-<role>, else the one
     whose pod template says app=<app>, version=<role>; none when it is ambiguous."""
     by_name = [d for d in deployments if name_of(d) == f"{app}-{role}"]
-    by_label = [d for d in deployments if template_labels(d).get("app") == app
-                and template_labels(d).get("version") == role]  # fmt: skip
+    by_label = [
+        d for d in deployments if template_labels(d).get("app") == app and template_labels(d).get("version") == role
+    ]
     found = by_name or by_label
     return found[0] if len(found) == 1 else None
 
@@ -172,18 +176,22 @@ def canary_pairs(deployments: list[dict[str, Any]], services: list[dict[str, Any
             continue
         both = (template_labels(canary), template_labels(stable))
         fronting = sorted(
-            name_of(s) for s in services
+            name_of(s)
+            for s in services
             if (selector := service_selector(s)) and all(labels.matches(selector, tags) for tags in both)
-        )  # fmt: skip
+        )
         status = stable.get("status") or {}
         pairs.append(
             CanaryPair(
-                app=app, canary=name_of(canary), stable=name_of(stable), services=fronting,
+                app=app,
+                canary=name_of(canary),
+                stable=name_of(stable),
+                services=fronting,
                 stable_ready=int(status.get("readyReplicas") or 0),
                 stable_replicas=int((stable.get("spec") or {}).get("replicas") or 0),
                 canary_replicas=int((canary.get("spec") or {}).get("replicas") or 0),
             )
-        )  # fmt: skip
+        )
     return pairs[:MAX_PAIRS]
 
 

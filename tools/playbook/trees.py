@@ -75,8 +75,9 @@ class Walk:
     def go(
         self, question: str, answer: Answer, source: Source, evidence: list[str], then: str = "next question"
     ) -> None:
-        self.steps.append(TreeStep(question=question, answer=answer, source=source, evidence=evidence[:MAX_EVIDENCE],
-                                   then=then))  # fmt: skip
+        self.steps.append(
+            TreeStep(question=question, answer=answer, source=source, evidence=evidence[:MAX_EVIDENCE], then=then)
+        )
 
     def stop(self, question: str, answer: Answer, source: Source, evidence: list[str], outcome: Conclusion) -> Walk:
         then = outcome.verdict + (f" {outcome.alternative}" if outcome.alternative else "")
@@ -108,8 +109,13 @@ def try_instead(where: Elsewhere, options: tuple[Alternative, ...], deployment: 
                 arguments["deployment"] = deployment
         else:
             continue
-        return Conclusion(verdict="TRY_INSTEAD", alternative=option, reason=f"{why}; walk the {option} tree next",
-                       next_tool="evaluate_decision", next_arguments=arguments)  # fmt: skip
+        return Conclusion(
+            verdict="TRY_INSTEAD",
+            alternative=option,
+            reason=f"{why}; walk the {option} tree next",
+            next_tool="evaluate_decision",
+            next_arguments=arguments,
+        )
     return Conclusion(
         verdict="DO_NOT",
         reason=f"{why}, and nothing points to {' or '.join(options)} either: read the failing pods' logs and events "
@@ -152,45 +158,69 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
     if minutes is None or minutes > RECENT_MINUTES:
         answer: Answer = "unknown" if minutes is None else "no"
         why = f"deployment {name} has no rollout in the last 2 hours to undo"
-        return walk.stop(q, answer, "cluster", facts.rollout_evidence,
-                         try_instead(where, ("ISOLATE", "SCALE"), name, why))  # fmt: skip
+        return walk.stop(
+            q, answer, "cluster", facts.rollout_evidence, try_instead(where, ("ISOLATE", "SCALE"), name, why)
+        )
     walk.go(q, "yes", "cluster", facts.rollout_evidence)
 
     if facts.paused and facts.target_revision is not None:
         # A precondition, not a reason to abandon the rollback: nothing here plans a resume, the human runs it.
         resume = f"kubectl rollout resume deployment/{name} -n {ns}"
-        return walk.stop(f"Can deployment {name} be rolled back now (its rollout not paused)?", "no", "cluster",
-                         [f"deployment {name} has spec.paused: true"], Conclusion(
-            verdict="FIX_FIRST",
-            reason=f"deployment {name} is paused and kubectl refuses to roll back a paused deployment: have the human "
-            f"run `{resume}` (the paused rollout then continues until the rollback replaces it), then evaluate again",
-        ))  # fmt: skip
+        return walk.stop(
+            f"Can deployment {name} be rolled back now (its rollout not paused)?",
+            "no",
+            "cluster",
+            [f"deployment {name} has spec.paused: true"],
+            Conclusion(
+                verdict="FIX_FIRST",
+                reason=f"deployment {name} is paused and kubectl refuses to roll back a paused deployment: have the "
+                f"human run `{resume}` (the paused rollout then continues until the rollback replaces it), then "
+                "evaluate again",
+            ),
+        )
 
     q = "Is there an earlier revision, known to have worked, to go back to?"
     previous, known, image = (facts.safety.get(k) for k in ("previous_revision", "known_good", "image_available"))
-    evidence = [f"{k}: {c.status}: {c.detail}" for k, c in facts.safety.items() if k in ("previous_revision",
-                "known_good", "image_available")]  # fmt: skip
+    evidence = [
+        f"{k}: {c.status}: {c.detail}"
+        for k, c in facts.safety.items()
+        if k in ("previous_revision", "known_good", "image_available")
+    ]
     walk.cautions += facts.questions_for_human
     if previous is not None and previous.status == "blocking" and facts.target_revision is not None:
         # The revision chosen is the one running now: another revision may still be good to go back to.
-        return walk.stop(q, "no", "cluster", evidence, Conclusion(
-            verdict="CHECK_OLDER",
-            reason=f"{previous.detail}: pick another revision of {name} (rollout_history) and evaluate again with "
-            "to_revision",
-            next_tool="rollout_history", next_arguments={"namespace": ns, "deployment": name},
-        ))  # fmt: skip
+        return walk.stop(
+            q,
+            "no",
+            "cluster",
+            evidence,
+            Conclusion(
+                verdict="CHECK_OLDER",
+                reason=f"{previous.detail}: pick another revision of {name} (rollout_history) and evaluate again with "
+                "to_revision",
+                next_tool="rollout_history",
+                next_arguments={"namespace": ns, "deployment": name},
+            ),
+        )
     if previous is None or previous.status == "blocking":
         why = previous.detail if previous is not None else f"no earlier revision of deployment {name} was found"
         return walk.stop(q, "no", "cluster", evidence, try_instead(where, ("ISOLATE", "SCALE"), name, why))
     doubtful = [c for c in (known, image) if c is not None and c.status in ("warning", "blocking")]
     if doubtful:
         target = f"revision {facts.target_revision}" if facts.target_revision else "the previous revision"
-        return walk.stop(q, "no", "cluster", evidence + [e for c in doubtful for e in c.evidence], Conclusion(
-            verdict="CHECK_OLDER",
-            reason=f"{target} of {name} is not known to be good ({'; '.join(c.detail for c in doubtful)}): look at "
-            "older revisions and evaluate again with to_revision",
-            next_tool="rollout_history", next_arguments={"namespace": ns, "deployment": name},
-        ))  # fmt: skip
+        return walk.stop(
+            q,
+            "no",
+            "cluster",
+            evidence + [e for c in doubtful for e in c.evidence],
+            Conclusion(
+                verdict="CHECK_OLDER",
+                reason=f"{target} of {name} is not known to be good ({'; '.join(c.detail for c in doubtful)}): look at "
+                "older revisions and evaluate again with to_revision",
+                next_tool="rollout_history",
+                next_arguments={"namespace": ns, "deployment": name},
+            ),
+        )
     unseen = [c for c in (known, image) if c is None or c.status == "not_visible"]
     walk.go(q, "unknown" if unseen else "yes", "cluster", evidence)
     walk.cautions += [c.detail for c in unseen if c is not None]
@@ -200,22 +230,40 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
     signs = migrations.evidence if migrations is not None else []
     if answers.migrations_forward_only is not None:
         if answers.migrations_forward_only:
-            return walk.stop(q, "yes", "caller", signs, Conclusion(
-                verdict="DO_NOT",
-                reason=f"the current revision of {name} ran forward-only migrations: older code would meet a schema "
-                "it does not know. Roll forward with a fix, or contain the damage (SCALE or ISOLATE) instead",
-            ))  # fmt: skip
+            return walk.stop(
+                q,
+                "yes",
+                "caller",
+                signs,
+                Conclusion(
+                    verdict="DO_NOT",
+                    reason=f"the current revision of {name} ran forward-only migrations: older code would meet a "
+                    "schema it does not know. Roll forward with a fix, or contain the damage (SCALE or ISOLATE) "
+                    "instead",
+                ),
+            )
         walk.go(q, "no", "caller", signs)
     elif migrations is not None and migrations.status in ("warning", "blocking"):
-        return walk.stop(q, "unknown", "unanswered", signs or [migrations.detail], needs(
-            migrations.question("Are these migrations forward-only (no down migration, or a destructive change)?"),
-            "migrations_forward_only",
-            "the cluster shows signs of migrations in the current revision; only a human knows whether they can be "
-            "undone",
-        ))  # fmt: skip
+        return walk.stop(
+            q,
+            "unknown",
+            "unanswered",
+            signs or [migrations.detail],
+            needs(
+                migrations.question("Are these migrations forward-only (no down migration, or a destructive change)?"),
+                "migrations_forward_only",
+                "the cluster shows signs of migrations in the current revision; only a human knows whether they can be "
+                "undone",
+            ),
+        )
     else:
-        walk.go(q, "unknown", "unanswered", [migrations.detail] if migrations else ["migrations were not checked"],
-                then="no signs in the cluster: next question")  # fmt: skip
+        walk.go(
+            q,
+            "unknown",
+            "unanswered",
+            [migrations.detail] if migrations else ["migrations were not checked"],
+            then="no signs in the cluster: next question",
+        )
         walk.cautions.append(
             "No migration signs were visible, but the cluster cannot prove none ran: confirm with the human "
             "(migrations_forward_only) if the service owns a database."
@@ -226,18 +274,32 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
     state_evidence = (stateful.evidence or [stateful.detail]) if stateful is not None else []
     if answers.stateful_changes_uncertain is not None:
         if answers.stateful_changes_uncertain:
-            return walk.stop(q, "yes", "caller", state_evidence, Conclusion(
-                verdict="DO_NOT",
-                reason=f"nobody is sure older code of {name} reads the data the current revision wrote: a rollback "
-                "could corrupt or lose it. Contain the damage (SCALE or ISOLATE) and fix forward",
-            ))  # fmt: skip
+            return walk.stop(
+                q,
+                "yes",
+                "caller",
+                state_evidence,
+                Conclusion(
+                    verdict="DO_NOT",
+                    reason=f"nobody is sure older code of {name} reads the data the current revision wrote: a rollback "
+                    "could corrupt or lose it. Contain the damage (SCALE or ISOLATE) and fix forward",
+                ),
+            )
         walk.go(q, "no", "caller", state_evidence)
     elif stateful is not None and stateful.status in ("warning", "blocking"):
-        return walk.stop(q, "unknown", "unanswered", state_evidence, needs(
-            stateful.question("Could the current revision have written data or formats the previous one cannot read?"),
-            "stateful_changes_uncertain",
-            f"deployment {name} keeps state in the cluster; only a human knows whether its data format changed",
-        ))  # fmt: skip
+        return walk.stop(
+            q,
+            "unknown",
+            "unanswered",
+            state_evidence,
+            needs(
+                stateful.question(
+                    "Could the current revision have written data or formats the previous one cannot read?"
+                ),
+                "stateful_changes_uncertain",
+                f"deployment {name} keeps state in the cluster; only a human knows whether its data format changed",
+            ),
+        )
     elif stateful is not None and stateful.status == "ok":
         walk.go(q, "no", "cluster", state_evidence)
     else:
@@ -249,11 +311,14 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
     if facts.to_revision is not None:
         arguments["to_revision"] = facts.to_revision
     target = f"revision {facts.target_revision}" if facts.target_revision else "the previous revision"
-    return walk.end(Conclusion(
-        verdict="PROCEED", reason=f"nothing the cluster shows or the human said stops it: roll deployment {name} back "
-        f"to {target}",
-        next_tool="rollback_deployment", next_arguments=arguments,
-    ))  # fmt: skip
+    return walk.end(
+        Conclusion(
+            verdict="PROCEED",
+            reason=f"nothing the cluster shows or the human said stops it: roll deployment {name} back to {target}",
+            next_tool="rollback_deployment",
+            next_arguments=arguments,
+        )
+    )
 
 
 # --- Should I scale? -------------------------------------------------------------------------------------------
@@ -295,8 +360,12 @@ def proposed_replicas(facts: ScaleFacts) -> int:
 
 def vertical(facts: ScaleFacts, ns: str) -> tuple[str | None, dict[str, Any]]:
     if facts.container and facts.suggested_memory_limit:
-        return "set_memory_limit", {"namespace": ns, "deployment": facts.deployment, "container": facts.container,
-                                    "limit": facts.suggested_memory_limit}  # fmt: skip
+        return "set_memory_limit", {
+            "namespace": ns,
+            "deployment": facts.deployment,
+            "container": facts.container,
+            "limit": facts.suggested_memory_limit,
+        }
     return None, {}
 
 
@@ -304,19 +373,35 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
     walk = Walk()
     name, ns = facts.deployment, where.namespace
     q = f"Is deployment {name} short of capacity for its load?"
-    evidence = ([f"hpa {facts.hpa.name}: {facts.hpa.detail}"] if facts.hpa else []) + facts.load_evidence + [
-        f"{p} was OOMKilled" for p in facts.oom_pods]  # fmt: skip
+    evidence = (
+        ([f"hpa {facts.hpa.name}: {facts.hpa.detail}"] if facts.hpa else [])
+        + facts.load_evidence
+        + [f"{p} was OOMKilled" for p in facts.oom_pods]
+    )
     shows_load = bool(facts.load_evidence or facts.oom_pods or (facts.hpa and facts.hpa.saturated))
     if shows_load:
         walk.go(q, "yes", "cluster", evidence)
     elif facts.metrics_available or facts.hpa is not None:
         why = f"deployment {name} shows no load pressure (no pod near its limits, no HPA at max)"
-        return walk.stop(q, "no", "cluster", evidence or ["every pod below 90% of its limits"],
-                         try_instead(where, ("ROLLBACK", "ISOLATE"), name, why))  # fmt: skip
+        return walk.stop(
+            q,
+            "no",
+            "cluster",
+            evidence or ["every pod below 90% of its limits"],
+            try_instead(where, ("ROLLBACK", "ISOLATE"), name, why),
+        )
     elif answers.load_related is None:
-        return walk.stop(q, "unknown", "unanswered", ["the metrics API is not available and no HPA watches it"],
-                         needs(f"Is {name} slow or failing because of traffic (request rate, latency dashboards)?",
-                               "load_related", "the cluster cannot show load without the metrics API"))  # fmt: skip
+        return walk.stop(
+            q,
+            "unknown",
+            "unanswered",
+            ["the metrics API is not available and no HPA watches it"],
+            needs(
+                f"Is {name} slow or failing because of traffic (request rate, latency dashboards)?",
+                "load_related",
+                "the cluster cannot show load without the metrics API",
+            ),
+        )
     elif answers.load_related:
         walk.go(q, "yes", "caller", [])
     else:
@@ -327,29 +412,49 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
     if facts.oom_pods:
         tool, arguments = vertical(facts, ns)
         limit = f" (limit {facts.memory_limit})" if facts.memory_limit else ""
-        return walk.stop(q, "no", "cluster", [f"{p} was OOMKilled{limit}" for p in facts.oom_pods], Conclusion(
-            verdict="FIX_FIRST", alternative="VERTICAL_SCALING",
-            reason=f"pods of {name} are killed for running out of memory: more replicas would be killed the same "
-            "way; raise the memory limit first"
-            + (f" (suggested: {facts.suggested_memory_limit}, double the current one; the human decides)"
-               if facts.suggested_memory_limit else ""),
-            next_tool=tool, next_arguments=arguments,
-        ))  # fmt: skip
+        return walk.stop(
+            q,
+            "no",
+            "cluster",
+            [f"{p} was OOMKilled{limit}" for p in facts.oom_pods],
+            Conclusion(
+                verdict="FIX_FIRST",
+                alternative="VERTICAL_SCALING",
+                reason=f"pods of {name} are killed for running out of memory: more replicas would be killed the same "
+                "way; raise the memory limit first"
+                + (
+                    f" (suggested: {facts.suggested_memory_limit}, double the current one; the human decides)"
+                    if facts.suggested_memory_limit
+                    else ""
+                ),
+                next_tool=tool,
+                next_arguments=arguments,
+            ),
+        )
     if facts.broken_pods:
-        reason = (f"{len(facts.broken_pods)} pods of {name} fail on their own: more replicas of a failing pod add no "
-                  "capacity")  # fmt: skip
+        reason = (
+            f"{len(facts.broken_pods)} pods of {name} fail on their own: more replicas of a failing pod add no capacity"
+        )
         if facts.recently_rolled_out:
-            outcome = Conclusion(verdict="FIX_FIRST", alternative="ROLLBACK",
-                              reason=reason + f"; {name} was rolled out in the last 2 hours: walk the ROLLBACK tree",
-                              next_tool="evaluate_decision",
-                              next_arguments={"namespace": ns, "action": "ROLLBACK", "deployment": name})  # fmt: skip
+            outcome = Conclusion(
+                verdict="FIX_FIRST",
+                alternative="ROLLBACK",
+                reason=reason + f"; {name} was rolled out in the last 2 hours: walk the ROLLBACK tree",
+                next_tool="evaluate_decision",
+                next_arguments={"namespace": ns, "action": "ROLLBACK", "deployment": name},
+            )
         else:
             logs = {"namespace": ns, "pod_or_deployment": f"deployment/{name}"}
-            outcome = Conclusion(verdict="FIX_FIRST", reason=f"{reason}: read their logs to find why",
-                              next_tool="get_logs", next_arguments=logs)  # fmt: skip
+            outcome = Conclusion(
+                verdict="FIX_FIRST",
+                reason=f"{reason}: read their logs to find why",
+                next_tool="get_logs",
+                next_arguments=logs,
+            )
         return walk.stop(q, "no", "cluster", facts.broken_pods, outcome)
-    walk.go(q, "yes", "cluster", [f"none of the {facts.replicas} replicas is crash-looping, OOMKilled or failing to "
-                                  "start"])  # fmt: skip
+    walk.go(
+        q, "yes", "cluster", [f"none of the {facts.replicas} replicas is crash-looping, OOMKilled or failing to start"]
+    )
 
     q = f"Do the nodes have room for more replicas of {name}?"
     if facts.fits is None:
@@ -357,13 +462,20 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
         walk.cautions.append("Node room is unknown: the plan's own capacity check will say if new pods stay Pending.")
     elif facts.fits <= facts.replicas:
         tool, arguments = vertical(facts, ns)
-        return walk.stop(q, "no", "cluster", [f"no schedulable node has room for another pod requesting "
-                                              f"{facts.per_pod}"], Conclusion(
-            verdict="TRY_INSTEAD", alternative="VERTICAL_SCALING",
-            reason=f"no node has room for another replica of {name}: consider vertical scaling (larger limits on "
-            "the pods that run), or free capacity (uncordon a node, add nodes)",
-            next_tool=tool, next_arguments=arguments,
-        ))  # fmt: skip
+        return walk.stop(
+            q,
+            "no",
+            "cluster",
+            [f"no schedulable node has room for another pod requesting {facts.per_pod}"],
+            Conclusion(
+                verdict="TRY_INSTEAD",
+                alternative="VERTICAL_SCALING",
+                reason=f"no node has room for another replica of {name}: consider vertical scaling (larger limits on "
+                "the pods that run), or free capacity (uncordon a node, add nodes)",
+                next_tool=tool,
+                next_arguments=arguments,
+            ),
+        )
     else:
         walk.go(q, "yes", "cluster", [f"about {facts.fits} replicas fit now (each requests {facts.per_pod})"])
 
@@ -374,17 +486,23 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
         # Room for the HPA to follow the load further, as far as it fits now.
         goal = max(facts.wanted or 0, replicas)
         ceiling = max(hpa.max_replicas, replicas, min(facts.fits, goal) if facts.fits is not None else goal)
-        return walk.end(Conclusion(
+        return walk.end(
+            Conclusion(
+                verdict="PROCEED",
+                reason=f"HPA {hpa.name} manages {name}: raise its bounds to {replicas}..{ceiling} (from "
+                f"{hpa.min_replicas}..{hpa.max_replicas}) so it adds replicas now{wanted}",
+                next_tool="override_hpa",
+                next_arguments={"namespace": ns, "hpa": hpa.name, "min_replicas": replicas, "max_replicas": ceiling},
+            )
+        )
+    return walk.end(
+        Conclusion(
             verdict="PROCEED",
-            reason=f"HPA {hpa.name} manages {name}: raise its bounds to {replicas}..{ceiling} (from "
-            f"{hpa.min_replicas}..{hpa.max_replicas}) so it adds replicas now{wanted}",
-            next_tool="override_hpa",
-            next_arguments={"namespace": ns, "hpa": hpa.name, "min_replicas": replicas, "max_replicas": ceiling},
-        ))  # fmt: skip
-    return walk.end(Conclusion(
-        verdict="PROCEED", reason=f"scale deployment {name} from {facts.replicas} to {replicas} replicas{wanted}",
-        next_tool="scale_deployment", next_arguments={"namespace": ns, "deployment": name, "replicas": replicas},
-    ))  # fmt: skip
+            reason=f"scale deployment {name} from {facts.replicas} to {replicas} replicas{wanted}",
+            next_tool="scale_deployment",
+            next_arguments={"namespace": ns, "deployment": name, "replicas": replicas},
+        )
+    )
 
 
 # --- Should I isolate? -----------------------------------------------------------------------------------------
@@ -408,63 +526,125 @@ def isolate_tree(facts: IsolateFacts, answers: Answers, where: Elsewhere) -> Wal
     q = f"Is {culprit or 'one component'} making other services fail?"
     if culprit is None:
         why = "no failing pod names another component's pods as the source of its errors"
-        return walk.stop(q, "no", "cluster", facts.evidence or [f"Warning events and logs of the failing pods: {why}"],
-                         try_instead(where, ("ROLLBACK", "SCALE"), None, why))  # fmt: skip
-    walk.go(q, "yes", "cluster", [f"pods of {', '.join(facts.victims)} fail naming {culprit} pods "
-                                  f"({', '.join(facts.culprit_pods[:3])})", *facts.evidence])  # fmt: skip
+        return walk.stop(
+            q,
+            "no",
+            "cluster",
+            facts.evidence or [f"Warning events and logs of the failing pods: {why}"],
+            try_instead(where, ("ROLLBACK", "SCALE"), None, why),
+        )
+    walk.go(
+        q,
+        "yes",
+        "cluster",
+        [
+            f"pods of {', '.join(facts.victims)} fail naming {culprit} pods ({', '.join(facts.culprit_pods[:3])})",
+            *facts.evidence,
+        ],
+    )
     if not facts.selector:
-        return walk.end(Conclusion(verdict="DO_NOT", reason=f"the {culprit} pods share no label to select them by: "
-                                "isolate them by name, by hand, after checking the evidence"))  # fmt: skip
+        return walk.end(
+            Conclusion(
+                verdict="DO_NOT",
+                reason=f"the {culprit} pods share no label to select them by: "
+                "isolate them by name, by hand, after checking the evidence",
+            )
+        )
     full = {"namespace": ns, "selector": facts.selector}
 
     q = "Is data integrity at risk?"
     if answers.data_integrity_at_risk:
-        return walk.stop(q, "yes", "caller", [], Conclusion(
-            verdict="PROCEED",
-            reason=f"data is at risk: isolate the {culprit} pods ({facts.selector}) now with a deny-all-ingress "
-            "policy. It stops traffic into them, not writes they make: if they write bad data themselves, also "
-            "scale their deployment to 0",
-            next_tool="isolate_network", next_arguments=full,
-        ))  # fmt: skip
+        return walk.stop(
+            q,
+            "yes",
+            "caller",
+            [],
+            Conclusion(
+                verdict="PROCEED",
+                reason=f"data is at risk: isolate the {culprit} pods ({facts.selector}) now with a deny-all-ingress "
+                "policy. It stops traffic into them, not writes they make: if they write bad data themselves, also "
+                "scale their deployment to 0",
+                next_tool="isolate_network",
+                next_arguments=full,
+            ),
+        )
     if answers.data_integrity_at_risk is None:
         walk.go(q, "unknown", "unanswered", [], then="not known to be at risk: next question")
-        walk.cautions.append("Nobody said whether data integrity is at risk; if it is, answer "
-                             "data_integrity_at_risk=true to isolate fully at once.")  # fmt: skip
+        walk.cautions.append(
+            "Nobody said whether data integrity is at risk; if it is, answer "
+            "data_integrity_at_risk=true to isolate fully at once."
+        )
     else:
         walk.go(q, "no", "caller", [])
 
     q = f"Can the {culprit} pods be cut off from all traffic safely?"
-    served = ([f"service {facts.service} keeps {len(facts.service_left)} ready endpoints without them"]
-              if facts.service is not None and facts.service_left is not None else [])  # fmt: skip
+    served = (
+        [f"service {facts.service} keeps {len(facts.service_left)} ready endpoints without them"]
+        if facts.service is not None and facts.service_left is not None
+        else []
+    )
     if answers.can_go_offline is None:
-        return walk.stop(q, "unknown", "unanswered", served, needs(
-            f"Can the {culprit} pods ({facts.selector}) go offline entirely (full isolation), or must the service "
-            "keep serving from its healthy pods (partial isolation)?",
-            "can_go_offline", "full or partial isolation depends on whether the service may go offline",
-        ))  # fmt: skip
+        return walk.stop(
+            q,
+            "unknown",
+            "unanswered",
+            served,
+            needs(
+                f"Can the {culprit} pods ({facts.selector}) go offline entirely (full isolation), or must the service "
+                "keep serving from its healthy pods (partial isolation)?",
+                "can_go_offline",
+                "full or partial isolation depends on whether the service may go offline",
+            ),
+        )
     if answers.can_go_offline:
-        return walk.stop(q, "yes", "caller", served, Conclusion(
-            verdict="PROCEED", reason=f"full isolation: deny all ingress to the {culprit} pods ({facts.selector})",
-            next_tool="isolate_network", next_arguments=full,
-        ))  # fmt: skip
+        return walk.stop(
+            q,
+            "yes",
+            "caller",
+            served,
+            Conclusion(
+                verdict="PROCEED",
+                reason=f"full isolation: deny all ingress to the {culprit} pods ({facts.selector})",
+                next_tool="isolate_network",
+                next_arguments=full,
+            ),
+        )
     if facts.service is None:
-        return walk.stop(q, "no", "caller", ["no Service sends traffic to them"], Conclusion(
-            verdict="PROCEED",
-            reason=f"no Service fronts the {culprit} pods, so there is no load balancer to take them out of: a "
-            "deny-all-ingress policy on them alone is the partial isolation",
-            next_tool="isolate_network", next_arguments=full,
-        ))  # fmt: skip
+        return walk.stop(
+            q,
+            "no",
+            "caller",
+            ["no Service sends traffic to them"],
+            Conclusion(
+                verdict="PROCEED",
+                reason=f"no Service fronts the {culprit} pods, so there is no load balancer to take them out of: a "
+                "deny-all-ingress policy on them alone is the partial isolation",
+                next_tool="isolate_network",
+                next_arguments=full,
+            ),
+        )
     if facts.service_left == []:
-        return walk.stop(q, "no", "caller", [f"the {culprit} pods are every ready endpoint of service "
-                                             f"{facts.service}"], Conclusion(
-            verdict="DO_NOT",
-            reason=f"taking the {culprit} pods out of service {facts.service} leaves it with no ready endpoints, "
-            "which the human said is not safe: restore healthy capacity first (ROLLBACK or SCALE)",
-        ))  # fmt: skip
-    return walk.stop(q, "no", "caller", served, Conclusion(
-        verdict="PROCEED",
-        reason=f"partial isolation: take the {culprit} pods ({facts.selector}) out of service {facts.service}; "
-        "they keep running for debugging",
-        next_tool="remove_pods_from_service",
-        next_arguments={"namespace": ns, "service": facts.service, "selector": facts.selector},
-    ))  # fmt: skip
+        return walk.stop(
+            q,
+            "no",
+            "caller",
+            [f"the {culprit} pods are every ready endpoint of service {facts.service}"],
+            Conclusion(
+                verdict="DO_NOT",
+                reason=f"taking the {culprit} pods out of service {facts.service} leaves it with no ready endpoints, "
+                "which the human said is not safe: restore healthy capacity first (ROLLBACK or SCALE)",
+            ),
+        )
+    return walk.stop(
+        q,
+        "no",
+        "caller",
+        served,
+        Conclusion(
+            verdict="PROCEED",
+            reason=f"partial isolation: take the {culprit} pods ({facts.selector}) out of service {facts.service}; "
+            "they keep running for debugging",
+            next_tool="remove_pods_from_service",
+            next_arguments={"namespace": ns, "service": facts.service, "selector": facts.selector},
+        ),
+    )

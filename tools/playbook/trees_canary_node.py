@@ -40,18 +40,31 @@ def canary_tree(facts: CanaryFacts, where: Elsewhere) -> Walk:
     q = f"Is the canary {canary} the part that fails?"
     if not facts.canary_failing:
         why = f"no pod of the canary {canary} is failing: pulling it would not help"
-        return walk.stop(q, "no", "cluster", [f"{canary}: {facts.canary_replicas} replicas, none failing"],
-                         try_instead(away, ("ROLLBACK", "ISOLATE"), None, why))  # fmt: skip
+        return walk.stop(
+            q,
+            "no",
+            "cluster",
+            [f"{canary}: {facts.canary_replicas} replicas, none failing"],
+            try_instead(away, ("ROLLBACK", "ISOLATE"), None, why),
+        )
     walk.go(q, "yes", "cluster", facts.canary_failing)
 
     q = f"Is the stable half {stable} healthy enough to take the canary's traffic?"
     state = f"{stable}: {facts.stable_ready}/{facts.stable_replicas} replicas ready"
     if facts.stable_failing or facts.stable_ready == 0:
-        why = (f"the stable half {stable} fails too ({', '.join(facts.stable_failing[:3])})" if facts.stable_failing
-               else f"no replica of the stable half {stable} is ready")  # fmt: skip
+        why = (
+            f"the stable half {stable} fails too ({', '.join(facts.stable_failing[:3])})"
+            if facts.stable_failing
+            else f"no replica of the stable half {stable} is ready"
+        )
         why += ": moving the canary's traffic there does not help, and the canary is not the whole story"
-        return walk.stop(q, "no", "cluster", [state, *facts.stable_failing],
-                         try_instead(away, ("ROLLBACK", "ISOLATE", "SCALE"), stable, why))  # fmt: skip
+        return walk.stop(
+            q,
+            "no",
+            "cluster",
+            [state, *facts.stable_failing],
+            try_instead(away, ("ROLLBACK", "ISOLATE", "SCALE"), stable, why),
+        )
     walk.go(q, "yes", "cluster", [f"{state}, none failing"])
 
     q = f"Do {canary} and {stable} sit behind the same Service?"
@@ -66,8 +79,10 @@ def canary_tree(facts: CanaryFacts, where: Elsewhere) -> Walk:
 
     full = facts.stable_replicas + facts.canary_replicas
     replicas = full
-    q = f"Do the nodes have room for {stable} at full capacity ({facts.stable_replicas} + {facts.canary_replicas} = " \
-        f"{full} replicas)?"  # fmt: skip
+    q = (
+        f"Do the nodes have room for {stable} at full capacity ({facts.stable_replicas} + {facts.canary_replicas} = "
+        f"{full} replicas)?"
+    )
     hpa = facts.hpa
     if hpa is not None and hpa.max_replicas < full:
         replicas = max(facts.stable_replicas, hpa.max_replicas)
@@ -76,19 +91,33 @@ def canary_tree(facts: CanaryFacts, where: Elsewhere) -> Walk:
             "cap with override_hpa if its load needs more."
         )
     elif hpa is not None:
-        walk.cautions.append(f"HPA {hpa.name} manages {stable} ({hpa.min_replicas}..{hpa.max_replicas}); it may resize "
-                             "it as the load moves over.")  # fmt: skip
+        walk.cautions.append(
+            f"HPA {hpa.name} manages {stable} ({hpa.min_replicas}..{hpa.max_replicas}); it may resize "
+            "it as the load moves over."
+        )
     if facts.fits is None:
         walk.go(q, "unknown", "cluster", ["node allocations could not be read (nodes, pods cluster-wide)"])
         walk.cautions.append("Node room is unknown: the plan's own capacity check says if new pods stay Pending.")
     elif facts.fits >= replicas:
-        walk.go(q, "yes", "cluster", [f"about {facts.fits} replicas of {stable} fit once the canary's pods are gone "
-                                      f"(each requests {facts.per_pod})"])  # fmt: skip
+        walk.go(
+            q,
+            "yes",
+            "cluster",
+            [
+                f"about {facts.fits} replicas of {stable} fit once the canary's pods are gone "
+                f"(each requests {facts.per_pod})"
+            ],
+        )
     else:
         # The canary serves nothing useful while it fails: pulling it costs no capacity even if stable cannot grow.
         replicas = max(facts.stable_replicas, facts.fits)
-        walk.go(q, "no", "cluster", [f"only {facts.fits} replicas of {stable} fit (each requests {facts.per_pod})"],
-                then="pull the canary all the same; stable grows only as far as it fits")  # fmt: skip
+        walk.go(
+            q,
+            "no",
+            "cluster",
+            [f"only {facts.fits} replicas of {stable} fit (each requests {facts.per_pod})"],
+            then="pull the canary all the same; stable grows only as far as it fits",
+        )
         walk.cautions.append(
             f"Only {facts.fits} replicas of {stable} fit on the nodes, not {full}: it keeps serving with {replicas}. "
             "Free capacity or add nodes if its load needs more (top_pods)."
@@ -97,15 +126,21 @@ def canary_tree(facts: CanaryFacts, where: Elsewhere) -> Walk:
     arguments: dict[str, Any] = {"namespace": ns, "app": facts.app}
     if replicas != full:
         arguments["stable_replicas"] = replicas
-    grow = f"then {stable} from {facts.stable_replicas} to {replicas} replicas" if replicas > facts.stable_replicas \
-        else f"{stable} keeps its {facts.stable_replicas} replicas"  # fmt: skip
+    grow = (
+        f"then {stable} from {facts.stable_replicas} to {replicas} replicas"
+        if replicas > facts.stable_replicas
+        else f"{stable} keeps its {facts.stable_replicas} replicas"
+    )
     check = f"get_endpoints({facts.services[0]})" if facts.services else "get_endpoints"
     walk.cautions.append(f"Afterwards check that only {stable} pods serve: {check}, then verify_recovery.")
-    return walk.end(Conclusion(
-        verdict="PROCEED",
-        reason=f"the canary {canary} fails and {stable} is healthy: scale the canary to zero, {grow}",
-        next_tool="rollback_canary", next_arguments=arguments,
-    ))  # fmt: skip
+    return walk.end(
+        Conclusion(
+            verdict="PROCEED",
+            reason=f"the canary {canary} fails and {stable} is healthy: scale the canary to zero, {grow}",
+            next_tool="rollback_canary",
+            next_arguments=arguments,
+        )
+    )
 
 
 @dataclass
@@ -140,11 +175,16 @@ def node_tree(facts: NodeFacts, where: Elsewhere) -> Walk:
         elsewhere = ", ".join(facts.failing_elsewhere[:3])
         why = f"the same apps also fail on healthy nodes ({elsewhere}): node {node} is not the whole story"
         walk.cautions.append(f"Node {node} is failing all the same: cordon it (cordon_node) once the rest is handled.")
-        return walk.stop(q, "no", "cluster", facts.failing_elsewhere,
-                         try_instead(away, ("ROLLBACK", "SCALE"), None, why))  # fmt: skip
+        return walk.stop(
+            q, "no", "cluster", facts.failing_elsewhere, try_instead(away, ("ROLLBACK", "SCALE"), None, why)
+        )
     fine = "; ".join(facts.fine_elsewhere[:MAX_NAMED]) or "none"
-    walk.go(q, "yes", "cluster", [f"failing on {node}: {', '.join(facts.failing_here[:MAX_NAMED])}",
-                                  f"fine on other nodes: {fine}"])  # fmt: skip
+    walk.go(
+        q,
+        "yes",
+        "cluster",
+        [f"failing on {node}: {', '.join(facts.failing_here[:MAX_NAMED])}", f"fine on other nodes: {fine}"],
+    )
 
     q = f"Can the pods on {node} run on other nodes once it is drained?"
     drain = f"drain_node(node={node})"
@@ -156,39 +196,55 @@ def node_tree(facts: NodeFacts, where: Elsewhere) -> Walk:
         evidence += [f"{p}: no controller would recreate it" for p in facts.unmanaged]
         walk.go(q, "no", "cluster", evidence, then="the cordon is safe on its own; the drain waits")
         if facts.no_room:
-            walk.cautions.append(f"Draining {node} would leave {len(facts.no_room)} replacement pods Pending: free "
-                                 f"capacity or add nodes before {drain}.")  # fmt: skip
+            walk.cautions.append(
+                f"Draining {node} would leave {len(facts.no_room)} replacement pods Pending: free "
+                f"capacity or add nodes before {drain}."
+            )
         if facts.unmanaged:
-            walk.cautions.append(f"{node} runs pods no controller recreates ({', '.join(facts.unmanaged[:3])}): "
-                                 f"{drain} refuses until they are moved or deleted deliberately.")  # fmt: skip
+            walk.cautions.append(
+                f"{node} runs pods no controller recreates ({', '.join(facts.unmanaged[:3])}): "
+                f"{drain} refuses until they are moved or deleted deliberately."
+            )
     else:
         walk.go(q, "yes", "cluster", [f"the {facts.movers} pods a drain would evict fit on other nodes"])
 
     arguments = {"node": node}
     if facts.cordoned and facts.movers == 0 and not facts.unmanaged:
-        return walk.end(Conclusion(
-            verdict="NOTHING_TO_DO",
-            reason=f"node {node} is cordoned and holds no pod left to evict: the pods still shown there are being "
-            "deleted, and go once the node answers again or is removed",
-        ))  # fmt: skip
+        return walk.end(
+            Conclusion(
+                verdict="NOTHING_TO_DO",
+                reason=f"node {node} is cordoned and holds no pod left to evict: the pods still shown there are being "
+                "deleted, and go once the node answers again or is removed",
+            )
+        )
     if facts.cordoned:
         if facts.unmanaged:
-            return walk.end(Conclusion(
-                verdict="FIX_FIRST",
-                reason=f"node {node} is cordoned already, and draining it is refused while it runs pods no controller "
-                f"recreates ({', '.join(facts.unmanaged[:3])}): move or delete them deliberately, then {drain}",
-            ))  # fmt: skip
-        return walk.end(Conclusion(
-            verdict="PROCEED",
-            reason=f"node {node} is cordoned already: drain it to move its pods to healthy nodes (their controllers "
-            "recreate them there)",
-            next_tool="drain_node", next_arguments=arguments,
-        ))  # fmt: skip
+            return walk.end(
+                Conclusion(
+                    verdict="FIX_FIRST",
+                    reason=f"node {node} is cordoned already, and draining it is refused while it runs pods no "
+                    f"controller recreates ({', '.join(facts.unmanaged[:3])}): move or delete them deliberately, then "
+                    f"{drain}",
+                )
+            )
+        return walk.end(
+            Conclusion(
+                verdict="PROCEED",
+                reason=f"node {node} is cordoned already: drain it to move its pods to healthy nodes (their "
+                "controllers recreate them there)",
+                next_tool="drain_node",
+                next_arguments=arguments,
+            )
+        )
     walk.cautions.insert(0, f"Follow-up: the cordon leaves the pods on {node} where they are; {drain} moves them.")
-    then = f"then {drain} to move its pods" + (" once the cautions' blockers are cleared" if facts.no_room or
-                                                facts.unmanaged else "")  # fmt: skip
-    return walk.end(Conclusion(
-        verdict="PROCEED",
-        reason=f"cordon node {node} so no new pod is scheduled there; {then}",
-        next_tool="cordon_node", next_arguments=arguments,
-    ))  # fmt: skip
+    then = f"then {drain} to move its pods" + (
+        " once the cautions' blockers are cleared" if facts.no_room or facts.unmanaged else ""
+    )
+    return walk.end(
+        Conclusion(
+            verdict="PROCEED",
+            reason=f"cordon node {node} so no new pod is scheduled there; {then}",
+            next_tool="cordon_node",
+            next_arguments=arguments,
+        )
+    )
