@@ -13,15 +13,17 @@ from typing import Any
 
 from aiohttp import web
 
-from incident_response.sim import admin, crd_schema, crds, discovery, errors, subresources
+from incident_response.sim import admin, crd_schema, crds, discovery, errors, managed_fields, subresources
 from incident_response.sim.authz import USER, Authorizer
 from incident_response.sim.cluster import Cluster
 from incident_response.sim.crds import CustomResources
 from incident_response.sim.defaults import apply_defaults
 from incident_response.sim.errors import ApiError
 from incident_response.sim.faults import Faults
+from incident_response.sim.patching import APPLY_PATCH, media_type
 from incident_response.sim.requests import (
     Target,
+    apply_configuration,
     apply_patch,
     decode_continue,
     delete_options,
@@ -336,6 +338,8 @@ class ApiServer:
         assert target.name is not None
         raw = await request.read()
         content_type = request.headers.get("Content-Type", "")
+        if media_type(content_type) == APPLY_PATCH:
+            return self._server_side_apply(request, target, raw)
         with self.store.lock:
             current = self.store.get(target.res, target.namespace, target.name)
             patched = target.to_storage(apply_patch(target.to_served(current), raw, content_type))
@@ -349,6 +353,36 @@ class ApiServer:
                 field_manager=field_manager(request),
                 subresource=target.subresource,
             )
+        return self._object_response(request, target, obj)
+
+    def _server_side_apply(self, request: web.Request, target: Target, raw: bytes) -> web.Response:
+        """PATCH application/apply-patch+yaml: create or merge the manager's configuration (managed_fields.py)."""
+        assert target.name is not None
+        res = target.res
+        manager = request.query.get("fieldManager")
+        if not manager:
+            raise errors.invalid(
+                "PatchOptions", "meta.k8s.io", "", [("fieldManager", "Required value: is required for apply patch")]
+            )
+        config = target.to_storage(apply_configuration(raw, target))
+        dry_run = is_dry_run(request)
+        with self.store.lock:
+            live = self.store.peek(res, target.namespace, target.name)
+            if target.subresource is not None and live is None:
+                raise errors.not_found(res.plural, res.group, target.name)
+            merged = managed_fields.apply(
+                live, config, manager, truthy(request.query.get("force")), res, self.store.clock()
+            )
+            if live is None:
+                taken = {str((s.get("spec") or {}).get("clusterIP")) for s in self.store.items(SERVICES)}
+                apply_defaults(res, merged, taken)
+                self._admit(request, target, merged)
+                obj = self.store.create(res, merged, dry_run=dry_run)
+                return self._object_response(request, target, obj, 201)
+            check_patched(target, live, merged)
+            if target.subresource is None:
+                self._admit(request, target, merged)
+            obj = self.store.replace(res, merged, dry_run=dry_run, subresource=target.subresource)
         return self._object_response(request, target, obj)
 
     async def _delete(self, request: web.Request, target: Target) -> web.Response:

@@ -9,7 +9,8 @@
   does not exist) upstream answers ``NewGenericServerResponse(422, ...)``, whose Status message is the fixed
   "the server rejected our request due to an error in our request" and names no field; ``PatchError.api_error``
   reproduces that body, while ``str(error)`` keeps the detail for logs.
-* 415 UnsupportedMediaType: any other content type, including server-side apply (``application/apply-patch+yaml``).
+* 415 UnsupportedMediaType: any other content type. Server-side apply (``application/apply-patch+yaml``) is not a
+  patch applied here: the API server merges it with field ownership (sim/managed_fields.py).
 
 The strategic merge patch follows k8s.io/apimachinery/pkg/util/strategicpatch with the patch metadata of the
 built-in kinds this simulator serves condensed into ``LIST_MERGE_KEYS``.
@@ -32,6 +33,7 @@ from .errors import ApiError
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"  # server-side apply: sim/managed_fields.py, not a patch applied here
 PATCH_CONTENT_TYPES: tuple[str, ...] = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH)
 
 GENERIC_INVALID_MESSAGE = "the server rejected our request due to an error in our request"
@@ -58,7 +60,7 @@ class UnsupportedPatchType(PatchError):
     """The PATCH Content-Type is not one we apply (415)."""
 
     def __init__(self, content_type: str) -> None:
-        accepted = ", ".join(PATCH_CONTENT_TYPES)
+        accepted = ", ".join((*PATCH_CONTENT_TYPES, APPLY_PATCH))
         super().__init__(
             f"the body of the request was in an unknown format - accepted media types include: {accepted}",
             code=415,

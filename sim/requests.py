@@ -20,6 +20,7 @@ from incident_response.sim.errors import ApiError
 from incident_response.sim.resources import ResourceType, lookup
 from incident_response.sim.store import Obj, Predicate
 from incident_response.sim.tables import custom as custom_tables
+from incident_response.sim.validation import shape_problems
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,38 @@ async def read_body(request: web.Request) -> Any:
         return json.loads(raw)
     except (ValueError, yaml.YAMLError) as e:
         raise errors.bad_request(f"the request body could not be decoded: {e}") from e
+
+
+def apply_configuration(raw: bytes, target: Target) -> Obj:
+    """A server-side apply body (YAML or JSON): an object of the target's kind named as the URL names it."""
+    try:
+        config = yaml.safe_load(raw)
+    except yaml.YAMLError as e:
+        raise errors.bad_request(f"error decoding YAML: {e}") from e
+    if not isinstance(config, dict):
+        raise errors.bad_request("the apply configuration must be an object")
+    res = target.res
+    served = f"{res.group}/{target.version or res.version}" if res.group else target.version or res.version
+    if config.get("kind") != res.kind or config.get("apiVersion") != served:
+        raise errors.bad_request(
+            f"the apply configuration must have apiVersion {served!r} and kind {res.kind!r}, "
+            f"got {config.get('apiVersion')!r} and {config.get('kind')!r}"
+        )
+    meta = config.get("metadata")
+    if not isinstance(meta, dict) or meta.get("name") != target.name:
+        raise errors.bad_request(f"the apply configuration's metadata.name must be {target.name!r}")
+    given = meta.get("namespace")
+    if res.namespaced and given and given != target.namespace:
+        raise errors.bad_request(
+            "the namespace of the provided object does not match the namespace sent on the request"
+        )
+    if res.namespaced:
+        meta["namespace"] = target.namespace
+    problems = shape_problems(res, config)
+    if problems:
+        field, message = problems[0]
+        raise errors.bad_request(f"{field}: {message}")
+    return config
 
 
 def apply_patch(current: Obj, raw: bytes, content_type: str) -> Obj:

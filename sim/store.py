@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from incident_response.sim import errors
+from incident_response.sim import errors, managed_fields
 from incident_response.sim.resources import NAMESPACES, ResourceType
 
 Obj = dict[str, Any]
@@ -193,7 +193,7 @@ class Store:
             if res.has_generation:
                 meta["generation"] = 1
             if field_manager:
-                self._record_manager(meta, field_manager, res, now)
+                managed_fields.record_update(None, obj, field_manager, res, timestamp(now))
             if dry_run:
                 meta["resourceVersion"] = str(self._rv)
                 return obj
@@ -249,7 +249,7 @@ class Store:
             obj["metadata"]["namespace" if res.namespaced else "_"] = namespace
             obj["metadata"].pop("_", None)
             if field_manager:
-                self._record_manager(obj["metadata"], field_manager, res, self.clock(), subresource)
+                managed_fields.record_update(current, obj, field_manager, res, timestamp(self.clock()), subresource)
             if obj == current:
                 return copy.deepcopy(current)
             if dry_run:
@@ -345,24 +345,6 @@ class Store:
             suffix = "".join(alphabet[(n >> (5 * i)) % len(alphabet)] for i in range(5))
             if (str(namespace or ""), prefix + suffix) not in bucket:
                 return prefix + suffix
-
-    def _record_manager(
-        self, meta: Obj, manager: str, res: ResourceType, now: datetime, subresource: str | None = None
-    ) -> None:
-        entries = [e for e in meta.get("managedFields") or [] if isinstance(e, dict)]
-        entries = [e for e in entries if not (e.get("manager") == manager and e.get("subresource") == subresource)]
-        entry: Obj = {
-            "manager": manager,
-            "operation": "Update",
-            "apiVersion": res.api_version,
-            "time": timestamp(now),
-            "fieldsType": "FieldsV1",
-            "fieldsV1": {},
-        }
-        if subresource:
-            entry["subresource"] = subresource
-        entries.append(entry)
-        meta["managedFields"] = entries
 
     def _commit(self, res: ResourceType, namespace: str, name: str, obj: Obj, kind: str) -> None:
         self._rv += 1

@@ -83,7 +83,9 @@ async def scale(request: web.Request, target: Target, verb: str, store: Store) -
                 [("spec.replicas", f"Invalid value: {replicas!r}: must be greater than or equal to 0")],
             )
         current["spec"]["replicas"] = replicas
-        obj = store.replace(res, current, dry_run=is_dry_run(request), field_manager=field_manager(request))
+        obj = store.replace(
+            res, current, dry_run=is_dry_run(request), field_manager=field_manager(request), subresource="scale"
+        )
     return json_response(_scale_of(obj))
 
 
