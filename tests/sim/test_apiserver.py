@@ -267,7 +267,7 @@ def test_malformed_bodies_unknown_resources_and_protobuf_get_api_errors(sim: Run
         {"data": {}},
         content_type="application/apply-patch+yaml",
     )
-    assert status == 415
+    assert status == 422 and "fieldManager: Required value" in body["message"]  # server-side apply needs a manager
     status, body = call(
         sim,
         "PATCH",
