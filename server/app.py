@@ -79,7 +79,13 @@ logger = logging.getLogger("incident_response.server")
 
 
 # Tool parameters holding object names are validated here, once, before any tool body runs.
-NAME_PARAMETERS = {"deployment": "deployment", "service": "service", "release": "release", "node": "node"}
+NAME_PARAMETERS = {
+    "deployment": "deployment",
+    "workload": "workload",
+    "service": "service",
+    "release": "release",
+    "node": "node",
+}
 SERVER_INJECTED = ("deps", "progress")
 
 ToolFunction = Callable[..., ToolResult | Awaitable[ToolResult]]

@@ -46,6 +46,7 @@ CATALOG: dict[str, Entry] = {
     "check_rollback_safety": Entry("Rollback safety checklist", "decide"),
     "evaluate_decision": Entry("Walk a decision tree", "decide", untrusted_text=True),
     "rollback_deployment": Entry("Plan a deployment rollback", "mitigate", "plan"),
+    "rollback_workload": Entry("Plan a StatefulSet or DaemonSet rollback", "mitigate", "plan"),
     "rollback_helm_release": Entry("Plan a Helm rollback", "mitigate", "plan"),
     "scale_deployment": Entry("Plan scaling a deployment", "mitigate", "plan"),
     "override_hpa": Entry("Plan an autoscaler override", "mitigate", "plan"),

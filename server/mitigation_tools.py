@@ -16,11 +16,13 @@ from incident_response.tools.mitigate import (
     memory,
     nodes,
     pods_delete,
+    rollback_workload,
     scaling,
     traffic,
 )
 
 PLANNERS = (
+    rollback_workload.rollback_workload,
     helm_rollback.rollback_helm_release,
     scaling.scale_deployment,
     scaling.override_hpa,

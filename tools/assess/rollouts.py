@@ -17,6 +17,7 @@ from incident_response.tools.assess.pods import fetch_pods, rows_of
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps, Progress
+from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.podstatus import PodRow
 from incident_response.tools.k8s.workloads import (
     Revision,
@@ -57,22 +58,80 @@ class RevisionDetail(BaseModel):
 
 class RolloutHistory(ToolResult):
     namespace: str
-    deployment: str
+    deployment: str = Field(description="The workload's name (a Deployment's unless `kind` says otherwise).")
+    kind: Literal["deployment", "statefulset", "daemonset"] = "deployment"
     current_revision: int | None
     revisions: list[Revision]
     detail: RevisionDetail | None = Field(description="With `revision`: that revision's template and its changes.")
 
 
+def workload_history(
+    kube: Kube, namespace: str, kind: cr.WorkloadKind, name: str, revision: int | None
+) -> RolloutHistory:
+    """rollout_history of a StatefulSet or DaemonSet, from the ControllerRevisions it controls."""
+    workload = kube.get(cr.RESOURCE[kind], name, namespace)
+    selector = cr.workload_selector(workload)
+    listed = kube.list("controllerrevisions", namespace, label_selector=selector).items
+    pods = kube.list("pods", namespace, label_selector=selector).items
+    rows = cr.revision_rows(kind, workload, listed, pods)
+    current = next((r.revision for r in rows if r.current), None)
+    detail = None
+    if revision is not None:
+        chosen = next((r for r in cr.owned_revisions(workload, listed) if cr.number(r) == revision), None)
+        if chosen is None:
+            known = ", ".join(str(r.revision) for r in sorted(rows, key=lambda r: r.revision)) or "none"
+            raise errors.InvalidArgument(f"{kind} {name} has no revision {revision} (revisions kept: {known})")
+        template = cr.template_of(chosen)
+        detail = RevisionDetail(
+            revision=revision,
+            containers=container_digest(template),
+            differences_from_current=template_differences((workload.get("spec") or {}).get("template") or {}, template),
+        )
+    summary = f"{kind} {name}: {len(rows)} revisions, current {current}"
+    if rows:
+        summary += "; " + "; ".join(f"{r.revision}{'*' if r.current else ''} {', '.join(r.images)}" for r in rows[:5])
+    return RolloutHistory(
+        summary=summary,
+        namespace=namespace,
+        deployment=name,
+        kind=kind,
+        current_revision=current,
+        revisions=[
+            Revision(
+                revision=r.revision,
+                replicaset=r.name,
+                images=r.images,
+                change_cause=r.change_cause,
+                created=r.created,
+                current=r.current,
+                replicas=r.pods,
+            )
+            for r in rows
+        ],
+        detail=detail,
+    )
+
+
 def rollout_history(
     deps: Deps,
     namespace: Namespace,
-    deployment: DeploymentName,
+    deployment: Annotated[
+        str, Field(description="Deployment name (or the StatefulSet's or DaemonSet's, with `kind`).")
+    ],
     revision: Annotated[
         int | None, Field(description="Show this revision's pod template and how it differs from the current.", ge=1)
     ] = None,
+    kind: Annotated[
+        Literal["deployment", "statefulset", "daemonset"],
+        Field(
+            description="The workload's kind; StatefulSets and DaemonSets keep their history in ControllerRevisions."
+        ),
+    ] = "deployment",
 ) -> RolloutHistory:
-    """List a deployment's revisions (images, change-cause, creation time, which is current), like `kubectl rollout
+    """List a workload's revisions (images, change-cause, creation time, which is current), like `kubectl rollout
     history`. Use it to see whether a recent deploy exists and which earlier revision was good."""
+    if kind != "deployment":
+        return workload_history(deps.kube, namespace, kind, deployment, revision)
     deploy, replicasets = deployment_and_replicasets(deps.kube, namespace, deployment)
     rows = revisions(deploy, replicasets)
     current = revision_of(deploy)
@@ -160,17 +219,71 @@ class RolloutStatus(ToolResult):
     failing_pods: list[PodRow] = Field(description="When not complete: pods of the deployment that have problems.")
 
 
+async def workload_status(
+    kube: Kube, namespace: str, kind: cr.WorkloadKind, name: str, timeout_seconds: int
+) -> RolloutStatus:
+    """rollout_status of a StatefulSet or DaemonSet: kubectl's status viewers, polled until done or timed out."""
+    started = time.monotonic()
+    resource = cr.RESOURCE[kind]
+    workload = await anyio.to_thread.run_sync(kube.get, resource, name, namespace, abandon_on_cancel=True)
+    state = cr.rollout_progress(kind, workload)
+    interval = POLL_MIN
+    with anyio.move_on_after(timeout_seconds):
+        while not state.done:
+            await anyio.sleep(interval)
+            interval = min(POLL_MAX, interval * 2)
+            workload = await anyio.to_thread.run_sync(kube.get, resource, name, namespace, abandon_on_cancel=True)
+            state = cr.rollout_progress(kind, workload)
+    waited = round(time.monotonic() - started, 2)
+    outcome: Literal["complete", "progressing", "failed", "timed_out"] = (
+        "complete" if state.done else "timed_out" if timeout_seconds > 0 else "progressing"
+    )
+    failing: list[PodRow] = []
+    if not state.done:
+        selector = cr.workload_selector(workload)
+        fetched = await anyio.to_thread.run_sync(
+            lambda: fetch_pods(kube, namespace, selector, limit=500), abandon_on_cancel=True
+        )
+        failing = [row for row in rows_of(fetched, datetime.now(UTC)) if row.problem][:MAX_FAILING_PODS]
+    summary = f"{state.message} ({outcome} after {waited:.0f}s; {state.available}/{state.desired} available)"
+    if failing:
+        summary += "; failing: " + ", ".join(f"{p.name} {p.status}" for p in failing[:3])
+    return RolloutStatus(
+        summary=summary,
+        namespace=namespace,
+        deployment=name,
+        state=outcome,
+        message=state.message,
+        revision=None,
+        desired=state.desired,
+        updated=state.updated,
+        ready=state.ready,
+        available=state.available,
+        unavailable=max(state.desired - state.available, 0),
+        waited_seconds=waited,
+        failing_pods=failing,
+    )
+
+
 async def rollout_status(
     deps: Deps,
     progress: Progress,
     namespace: Namespace,
-    deployment: DeploymentName,
+    deployment: Annotated[
+        str, Field(description="Deployment name (or the StatefulSet's or DaemonSet's, with `kind`).")
+    ],
     timeout_seconds: Annotated[
         int, Field(description="How long to wait for the rollout to finish (like --timeout).", ge=0, le=600)
     ] = 120,
+    kind: Annotated[
+        Literal["deployment", "statefulset", "daemonset"],
+        Field(description="The workload's kind (StatefulSets and DaemonSets: no progress notifications)."),
+    ] = "deployment",
 ) -> RolloutStatus:
-    """Wait until a deployment's rollout finishes, fails or times out, like `kubectl rollout status --timeout`,
+    """Wait until a workload's rollout finishes, fails or times out, like `kubectl rollout status --timeout`,
     sending progress notifications. Use it after a rollback, scale or image change to watch it land."""
+    if kind != "deployment":
+        return await workload_status(deps.kube, namespace, kind, deployment, timeout_seconds)
     started = time.monotonic()
     kube = deps.kube
     deploy = await anyio.to_thread.run_sync(kube.get, "deployments", deployment, namespace, abandon_on_cancel=True)

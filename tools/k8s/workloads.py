@@ -61,12 +61,15 @@ def images_of(template: dict[str, Any]) -> list[str]:
 
 class Revision(BaseModel):
     revision: int
-    replicaset: str
+    replicaset: str = Field(
+        description="What holds this revision: a Deployment's ReplicaSet, or a StatefulSet's or DaemonSet's "
+        "ControllerRevision."
+    )
     images: list[str]
     change_cause: str | None
     created: str | None
     current: bool
-    replicas: int = Field(description="Pods this revision's ReplicaSet runs now.")
+    replicas: int = Field(description="Pods running this revision now.")
 
 
 def revisions(deploy: dict[str, Any], replicasets: list[dict[str, Any]]) -> list[Revision]:

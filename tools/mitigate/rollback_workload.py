@@ -1,0 +1,212 @@
+"""rollback_workload: plan `kubectl rollout undo` of a StatefulSet or DaemonSet as a pending command.
+
+kubectl (rollback.go) reads the workload and the ControllerRevisions it controls, picks the target revision
+(the given one, else the second-newest) and PATCHes the workload with the revision's data, a strategic-merge
+patch that replaces `spec.template`. We write the same template as a JSON patch (`replace /spec/template`)
+preceded by `test` ops on the uid and generation, so the write refuses a workload that changed after the
+confirm-time check; the resulting object is the same as kubectl's.
+
+A StatefulSet needs more than the template: it rolls back one pod at a time from the highest ordinal, and an
+OrderedReady set waits for every pod to be Running and Ready before it replaces the next, so a pod of the bad
+revision that never got Ready blocks the rollback until it is deleted (upstream's "forced rollback"). The plan
+deletes those pods as its second step. Its PersistentVolumeClaims are not rolled back: the old revision reads
+what the new one wrote.
+
+Layer: tools.mitigate.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from incident_response.tools.core import commands, errors
+from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.pending import Proposal
+from incident_response.tools.engine.plan import (
+    KubeWrite,
+    PlanDraft,
+    Precondition,
+    Step,
+    Target,
+    diff_values,
+    patch_step,
+    pointer,
+    precondition,
+    seal_secrets,
+)
+from incident_response.tools.k8s import controller_revisions as cr
+from incident_response.tools.k8s.args import Revision
+from incident_response.tools.k8s.workloads import images_of
+from incident_response.tools.kube.client import Kube
+
+WORKLOAD_PATHS = [
+    pointer("metadata", "uid"),
+    pointer("metadata", "generation"),
+    pointer("spec", "updateStrategy"),
+]
+REVISION_PATHS = [pointer("metadata", "uid"), pointer("revision")]
+
+
+def undo_patch(workload: dict[str, Any], target: dict[str, Any], *, sealed: bool = False) -> list[dict[str, Any]]:
+    """The target revision's template, guarded by `test` ops on what the plan was made against. `sealed`: the form
+    the plan stores, with env values and other secrets left in the ControllerRevision and read again at confirm."""
+    meta = workload["metadata"]
+    template: Any = cr.template_of(target)
+    if sealed:
+        where = target["metadata"]
+        template = seal_secrets(
+            template,
+            resource="controllerrevisions",
+            namespace=where.get("namespace"),
+            name=where["name"],
+            base=pointer("data", "spec", "template"),
+        )
+    return [
+        {"op": "test", "path": "/metadata/uid", "value": meta["uid"]},
+        {"op": "test", "path": "/metadata/generation", "value": meta["generation"]},
+        {"op": "replace", "path": "/spec/template", "value": template},
+    ]
+
+
+def cautions(
+    kind: str, workload: dict[str, Any], target: dict[str, Any], stuck: list[str], claims: list[str]
+) -> list[str]:
+    """What an expert says before rolling this kind back."""
+    spec = workload.get("spec") or {}
+    name = workload["metadata"]["name"]
+    out: list[str] = []
+    if kind == "statefulset":
+        replicas = spec.get("replicas", 1)
+        partition = ((spec.get("updateStrategy") or {}).get("rollingUpdate") or {}).get("partition") or 0
+        out.append(
+            f"statefulset {name} rolls back one pod at a time from the highest ordinal ({name}-{replicas - 1} "
+            f"first), each waiting for the previous to be Running and Ready: allow {replicas} pod start-ups"
+        )
+        if partition:
+            out.append(f"partition is {partition}: pods below ordinal {partition} are not rolled back")
+        if stuck:
+            out.append(
+                f"{', '.join(stuck)} never got Ready on the bad revision and would block the rollback: the plan "
+                "deletes them so the controller recreates them at the target revision (their claims stay)"
+            )
+        if claims:
+            out.append(
+                f"PersistentVolumeClaims {', '.join(claims)} are not rolled back: revision {cr.number(target)} will "
+                "read the data the newer revision wrote (schema migrations, format changes)"
+            )
+    else:
+        rolling = (spec.get("updateStrategy") or {}).get("rollingUpdate") or {}
+        out.append(
+            f"daemonset {name} rolls back node by node (maxUnavailable {rolling.get('maxUnavailable', 1)}, maxSurge "
+            f"{rolling.get('maxSurge', 0)}), cordoned nodes included"
+        )
+    if (spec.get("updateStrategy") or {}).get("type") == "OnDelete":
+        out.append("updateStrategy is OnDelete: no pod changes until each is deleted")
+    return out
+
+
+def plan_rollback(kube: Kube, namespace: str, kind: str, name: str, to_revision: int | None) -> PlanDraft:
+    """Read, validate, dry-run; the draft the engine turns into a pending command."""
+    resource = cr.RESOURCE[kind]
+    workload = kube.get(resource, name, namespace)
+    selector = cr.workload_selector(workload)
+    listed = kube.list("controllerrevisions", namespace, label_selector=selector)
+    owned = cr.owned_revisions(workload, listed.items)
+    current = cr.current_revision(workload, owned)
+    target = cr.pick_revision(kind, workload, owned, to_revision)
+    target_number = cr.number(target)
+    if current is not None and target is current:
+        raise errors.InvalidArgument(
+            f"{kind} {name} already runs the template of revision {target_number}; nothing to roll back"
+        )
+    pods = kube.list("pods", namespace, label_selector=selector).items
+    stuck = cr.stuck_pods(workload, pods, target) if kind == "statefulset" else []
+    claims = cr.claim_names(workload) if kind == "statefulset" else []
+    dry = kube.patch(resource, name, undo_patch(workload, target), namespace, patch_type="json", dry_run=True)
+    context = kube.context
+    ref = f"{kind}/{name}"
+    command = commands.kubectl(
+        ["rollout", "undo", ref], namespace=namespace, context=context, flags=[f"--to-revision={target_number}"]
+    )
+    undo = None
+    if current is not None:
+        undo = commands.kubectl(
+            ["rollout", "undo", ref],
+            namespace=namespace,
+            context=context,
+            flags=[f"--to-revision={cr.number(current)}"],
+        )
+    steps = [
+        patch_step(
+            f"replace the pod template with revision {target_number}'s",
+            command,
+            resource,
+            name,
+            namespace,
+            undo_patch(workload, target, sealed=True),
+            "json",
+            undo_command=undo,
+        )
+    ]
+    preconditions: list[Precondition] = [
+        precondition(resource, workload, WORKLOAD_PATHS, namespace=namespace, name=name),
+        precondition(
+            "controllerrevisions", target, REVISION_PATHS, namespace=namespace, name=target["metadata"]["name"]
+        ),
+    ]
+    by_name = {p["metadata"]["name"]: p for p in pods}
+    for pod_name in stuck:
+        pod = by_name[pod_name]
+        steps.append(
+            Step(
+                description=f"delete pod {pod_name}, stuck on the bad revision, so it is recreated at revision "
+                f"{target_number}",
+                command=commands.kubectl(["delete", "pod", pod_name], namespace=namespace, context=context),
+                action=KubeWrite(
+                    verb="delete",
+                    resource="pods",
+                    namespace=namespace,
+                    name=pod_name,
+                    body={"uid": pod["metadata"]["uid"]},
+                ),
+            )
+        )
+        preconditions.append(
+            precondition("pods", pod, [pointer("metadata", "uid")], namespace=namespace, name=pod_name)
+        )
+    images = images_of(cr.template_of(target))
+    current_text = f"revision {cr.number(current)}" if current is not None else "its current template"
+    return PlanDraft(
+        tool="rollback_workload",
+        summary=f"Roll {kind} {name} in {namespace} back from {current_text} to revision {target_number} (image "
+        f"{', '.join(images)})" + (f", deleting stuck pod(s) {', '.join(stuck)}" if stuck else "") + ".",
+        target=Target(kind=cr.KIND[kind], namespace=namespace, name=name, uid=workload["metadata"].get("uid")),
+        risk="mutation",
+        steps=steps,
+        undo_command=undo,
+        diff=diff_values(
+            {"spec": {"template": (workload.get("spec") or {}).get("template")}},
+            {"spec": {"template": (dry.get("spec") or {}).get("template")}},
+        ),
+        preconditions=preconditions,
+        warnings=cautions(kind, workload, target, stuck, claims)
+        + ([] if current is not None else [f"{kind} {name}'s template matches no revision; undo is manual"]),
+    )
+
+
+def rollback_workload(
+    deps: Deps,
+    namespace: Annotated[str, Field(description="Namespace of the workload.")],
+    kind: Annotated[cr.WorkloadKind, Field(description="statefulset or daemonset (deployments: rollback_deployment).")],
+    workload: Annotated[str, Field(description="StatefulSet or DaemonSet name.")],
+    to_revision: Annotated[
+        Revision | None, Field(description="Revision to return to; default the previous one, as kubectl rollout undo.")
+    ] = None,
+) -> Proposal:
+    """Plan a rollback of a StatefulSet or DaemonSet to an earlier revision (kubectl rollout undo; a StatefulSet's
+    pods stuck on the bad revision are deleted too, as a second step). Nothing changes until the returned token is
+    confirmed with confirm_command. Use it when a recent rollout of one of these caused the incident."""
+    draft = plan_rollback(deps.kube, namespace, kind, workload, to_revision)
+    return deps.propose(draft)
