@@ -21,6 +21,10 @@ SCENARIOS: dict[str, str] = {
     "oom": "payments revision 2 is OOMKilled: memory limit 256Mi below the 512Mi it needs",
     "canary": "web-canary (version=canary) crash-loops beside web-stable, both behind Service web (app=web)",
     "node-failure": "node-2 is NotReady; the pods on it are not ready",
+    "bad-statefulset": "StatefulSet sessions revision 2 (an image bump 15 minutes ago) reached sessions-2, which "
+    "crash-loops; the ordered rollout stopped there; revision 1 ran for 30 days",
+    "bad-daemonset": "DaemonSet db-proxy revision 2 (12 minutes ago) replaced node-1's pod, which crash-loops; the "
+    "rolling update stopped there (maxUnavailable 1)",
 }
 
 __all__ = ["SCENARIOS", "load_scenario"]

@@ -22,6 +22,7 @@ from incident_response.sim.resources import (
     SECRETS,
     SERVICES,
 )
+from incident_response.sim.scenarios import stateful
 from incident_response.sim.scenarios.builders import (
     DAY,
     HOUR,
@@ -403,6 +404,11 @@ def shop(cluster: Cluster, variant: str) -> None:
         )
     if variant == "node-failure":
         _fail_node(cluster, "node-2")
+    if variant == "bad-statefulset":
+        stateful.sessions(cluster, NS, list(NODES), bad_age=15 * MINUTE)
+        _service(store, NS, "sessions", {"app": "sessions"}, 6379, target=6379, cluster_ip="None")
+    if variant == "bad-daemonset":
+        stateful.db_proxy(cluster, NS, list(NODES), bad_age=12 * MINUTE)
 
 
 def _config(store: Store) -> None:

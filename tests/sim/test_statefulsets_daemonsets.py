@@ -240,3 +240,53 @@ def test_daemonset_apply_get_rollout_history_undo_and_drain(cluster: tuple[Runni
     time.sleep(1.0)
     on_node = [p for p in wide_table(k, "pods", "-n", NS, "-l", "app=proxy", "-o", "wide") if p["NODE"] == "node-1"]
     assert len(on_node) == 1 and on_node[0]["STATUS"] == "Running"
+
+
+@pytest.fixture
+def scenario(
+    sim_factory: SimFactory, kubectl_for: Callable[[RunningSim], Kubectl]
+) -> Callable[[str], tuple[RunningSim, Kubectl]]:
+    def start(name: str) -> tuple[RunningSim, Kubectl]:
+        sim = sim_factory(name)
+        return sim, kubectl_for(sim)
+
+    return start
+
+
+def test_bad_statefulset_scenario_needs_undo_and_the_stuck_pod_deleted(
+    scenario: Callable[[str], tuple[RunningSim, Kubectl]],
+) -> None:
+    sim, k = scenario("bad-statefulset")
+    shop = "shop"
+    (row,) = k.table("sts", "-n", shop)
+    assert (row["NAME"], row["READY"]) == ("sessions", "2/3")
+    pods = {r["NAME"]: r for r in k.table("pods", "-n", shop, "-l", "app=sessions")}
+    assert pods["sessions-2"]["STATUS"] == "CrashLoopBackOff" and pods["sessions-2"]["AGE"] == "15m"
+    assert pods["sessions-0"]["AGE"] == "30d"
+    lines = k.run("rollout", "history", "sts/sessions", "-n", shop).stdout.splitlines()[2:]
+    assert [line.split()[0] for line in lines if line.strip()] == ["1", "2"]
+    k.run("rollout", "undo", "sts/sessions", "-n", shop)
+    time.sleep(2.0)  # the controller waits on sessions-2, which never gets Ready
+    assert {r["NAME"]: r["STATUS"] for r in k.table("pods", "-n", shop, "-l", "app=sessions")}["sessions-2"] != (
+        "Running"
+    )
+    k.run("delete", "pod", "sessions-2", "-n", shop)
+    done = k.run("rollout", "status", "sts/sessions", "-n", shop, "--timeout=60s").stdout.strip().splitlines()[-1]
+    assert done == "partitioned roll out complete: 3 new pods have been updated..."
+    images = k.run(
+        "get", "pods", "-n", shop, "-l", "app=sessions", "-o", "jsonpath={.items[*].spec.containers[0].image}"
+    )
+    assert set(images.stdout.split()) == {"registry.example.com/shop/sessions:7.2.5"}
+
+
+def test_bad_daemonset_scenario_recovers_with_undo(scenario: Callable[[str], tuple[RunningSim, Kubectl]]) -> None:
+    _, k = scenario("bad-daemonset")
+    shop = "shop"
+    stuck = k.run("rollout", "status", "ds/db-proxy", "-n", shop, "--timeout=2s", check=False)
+    assert (
+        'Waiting for daemon set "db-proxy" rollout to finish: 1 out of 3 new pods have been updated...' in stuck.stdout
+    )
+    k.run("rollout", "undo", "ds/db-proxy", "-n", shop)
+    done = k.run("rollout", "status", "ds/db-proxy", "-n", shop, "--timeout=60s").stdout.strip().splitlines()[-1]
+    assert done == 'daemon set "db-proxy" successfully rolled out'
+    assert {r["STATUS"] for r in k.table("pods", "-n", shop, "-l", "app=db-proxy")} == {"Running"}

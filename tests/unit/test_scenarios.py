@@ -11,6 +11,8 @@ from incident_response.sim import behaviors
 from incident_response.sim.cluster import Cluster, ManualClock
 from incident_response.sim.controllers.common import REVISION
 from incident_response.sim.resources import (
+    CONTROLLERREVISIONS,
+    DAEMONSETS,
     DEPLOYMENTS,
     ENDPOINTS,
     HPAS,
@@ -21,6 +23,7 @@ from incident_response.sim.resources import (
     PVCS,
     REPLICASETS,
     SECRETS,
+    STATEFULSETS,
 )
 from incident_response.sim.scenarios import SCENARIOS, load_scenario
 from incident_response.sim.scenarios.helm import decode_release
@@ -54,7 +57,17 @@ def waiting_reason(pod: dict[str, Any]) -> str:
 
 
 def test_scenario_names() -> None:
-    assert set(SCENARIOS) == {"healthy", "bad-deploy", "overload", "poison", "oom", "canary", "node-failure"}
+    assert set(SCENARIOS) == {
+        "healthy",
+        "bad-deploy",
+        "overload",
+        "poison",
+        "oom",
+        "canary",
+        "node-failure",
+        "bad-statefulset",
+        "bad-daemonset",
+    }
     with pytest.raises(ValueError):
         load_scenario("nope", Cluster())
 
@@ -189,3 +202,32 @@ def test_node_failure_one_node_not_ready() -> None:
     keys = sorted(t["key"] for t in node["spec"]["taints"])
     assert keys == ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]
     assert node["metadata"]["resourceVersion"] == version  # nothing changed, nothing written
+
+
+def test_bad_statefulset_stopped_on_its_highest_ordinal_which_crash_loops() -> None:
+    cluster = loaded("bad-statefulset")
+    cluster.run_for(2.0)  # the controller takes over what was seeded and leaves it as it is
+    pods = {p["metadata"]["name"]: p for p in shop_pods(cluster, app="sessions")}
+    assert sorted(pods) == ["sessions-0", "sessions-1", "sessions-2"]
+    assert [ready(pods[f"sessions-{i}"]) for i in range(3)] == [True, True, False]
+    assert waiting_reason(pods["sessions-2"]) == "CrashLoopBackOff"
+    # Fifteen minutes of kubelet back-off, not hundreds of restarts.
+    assert pods["sessions-2"]["status"]["containerStatuses"][0]["restartCount"] == 7
+    status = cluster.store.get(STATEFULSETS, "shop", "sessions")["status"]
+    assert (status["currentReplicas"], status["updatedReplicas"], status["readyReplicas"]) == (2, 1, 2)
+    assert status["currentRevision"] != status["updateRevision"]
+    revisions = sorted(r["revision"] for r in cluster.store.items(CONTROLLERREVISIONS, "shop"))
+    assert revisions == [1, 2]
+    claims = {c["metadata"]["name"]: c["status"]["phase"] for c in cluster.store.items(PVCS, "shop")}
+    assert all(claims[f"data-sessions-{i}"] == "Bound" for i in range(3))
+
+
+def test_bad_daemonset_stopped_after_replacing_one_node_s_pod() -> None:
+    cluster = loaded("bad-daemonset")
+    cluster.run_for(2.0)
+    by_node = {p["spec"]["nodeName"]: p for p in shop_pods(cluster, app="db-proxy")}
+    assert sorted(by_node) == ["node-1", "node-2", "node-3"]
+    assert waiting_reason(by_node["node-1"]) == "CrashLoopBackOff" and not ready(by_node["node-1"])
+    assert ready(by_node["node-2"]) and ready(by_node["node-3"])
+    status = cluster.store.get(DAEMONSETS, "shop", "db-proxy")["status"]
+    assert (status["desiredNumberScheduled"], status["updatedNumberScheduled"], status["numberAvailable"]) == (3, 1, 2)
