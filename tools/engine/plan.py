@@ -21,9 +21,9 @@ from pydantic import BaseModel, Field
 from incident_response.tools.core.masking import mask_data
 from incident_response.tools.engine.binding import Binding
 from incident_response.tools.k8s import backends, labels
+from incident_response.tools.kube.client import PatchType
 
 Risk = Literal["mutation", "destructive"]
-PatchType = Literal["json", "merge", "strategic"]
 
 
 class Target(BaseModel):

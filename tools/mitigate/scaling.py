@@ -23,7 +23,6 @@ from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import (
     KubeWrite,
-    PatchType,
     PlanDraft,
     Precondition,
     Step,
@@ -43,7 +42,7 @@ from incident_response.tools.k8s.workloads import (
     managing_hpa,
     template_spec,
 )
-from incident_response.tools.kube.client import Kube
+from incident_response.tools.kube.client import Kube, PatchType
 
 LARGE_FACTOR = 10
 DEFAULT_CEILING = 100
