@@ -9,6 +9,8 @@ when no other manager owns it.
 
 Managers are told apart as upstream does: by name, operation, subresource and (for updates) apiVersion, so
 `kubectl scale` ("kubectl", Update, scale) and `kubectl apply --server-side` ("kubectl", Apply) are two managers.
+
+Layer: sim (the simulated cluster; apart from the product).
 """
 
 from __future__ import annotations

@@ -5,4 +5,6 @@ playbook               the judgement: decision rules and trees, rollback and rec
 engine                 plans as data, pending commands, executor, journal, Deps
 kube | k8s             the seam (client library, helm binary) | pure facts about API objects
 core                   errors, shared models, command rendering, masking
+
+Layer: tools.
 """
