@@ -3,8 +3,10 @@
 The demo is an MCP client talking to this server in-process, exactly as an assistant would: declare the incident,
 assess, walk the decision tree, check the rollback's safety, plan the rollback, try to confirm (refused: no human
 yet), approve as the human through the same function the `approve` command uses, confirm, watch the rollout,
-verify recovery and print the handoff. `demo --serve` serves stdio against the same
-simulated cluster instead, for any MCP client.
+verify recovery (RECOVERING), verify again after the stability window (RECOVERED, which marks the incident
+stabilized) and print the handoff in the playbook's format. The demo does not wait out the window: it moves the
+server's clock forward and says so. `demo --serve` serves stdio against the same simulated cluster instead, for any
+MCP client.
 
 Layer: server (MCP wiring).
 """
@@ -15,6 +17,7 @@ import argparse
 import sys
 import tempfile
 import textwrap
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -25,6 +28,17 @@ NAMESPACE = "shop"
 TITLE = "checkout pods crash-looping after a deploy"
 SEVERITY = "SEV2"
 ROLLOUT_TIMEOUT = 60
+WINDOW_MINUTES = 5  # verify_recovery's default stability window
+
+
+class Clock:
+    """The server's clock: the wall's, plus what the demo skipped (it does not wait out the stability window)."""
+
+    def __init__(self) -> None:
+        self.skipped = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.skipped
 
 
 def add_parser(commands: Any) -> None:
@@ -81,7 +95,8 @@ async def walkthrough(out: TextIO) -> int:
             cluster=ClusterSource(kubeconfig=sim.kubeconfig_path, context=sim.context),
         )
         p.say(f"Simulated cluster ({SCENARIO}) at {sim.url}; server in standard mode (a human must approve).", 0)
-        server = build_server(settings)
+        clock = Clock()
+        server = build_server(settings, clock=clock)
         async with Client(server) as client:
 
             async def call(tool: str, **arguments: Any) -> dict[str, Any]:
@@ -163,16 +178,28 @@ async def walkthrough(out: TextIO) -> int:
                 mark = {True: "ok", False: "FAILED", None: "not checked"}[check["passed"]]
                 p.say(f"- {check['name']}: {mark}: {check['detail']}", 5)
 
-            p.title(f"incident_handoff(namespace={NAMESPACE!r}, deployment={name!r})")
-            handoff = await call("incident_handoff", namespace=NAMESPACE, deployment=name)
-            p.say(handoff["document"])
-
             if recovery["verdict"] == "DEGRADED":
                 p.say("\nStill degraded after the rollback; see above.", 0)
                 return 1
+
+            p.title(f"verify_recovery(namespace={NAMESPACE!r}, deployment={name!r}) after the stability window")
             p.say(
-                f"\n{recovery['verdict'].capitalize()}: every recovery check passes. On a real incident, call "
-                "verify_recovery again at recheck_at, then mark the incident stabilized.",
+                f"A real incident waits until recheck_at ({WINDOW_MINUTES} minutes without a warning or a restart). "
+                f"The demo moves the server's clock {WINDOW_MINUTES + 1} minutes forward instead of waiting."
+            )
+            clock.skipped = timedelta(minutes=WINDOW_MINUTES + 1)
+            recovery = await call("verify_recovery", namespace=NAMESPACE, deployment=name)
+            p.say(recovery["summary"])
+            if recovery["verdict"] != "RECOVERED":
+                p.say("\nNot recovered after the window; see above.", 0)
+                return 1
+
+            p.title(f"incident_handoff(namespace={NAMESPACE!r}, deployment={name!r})")
+            handoff = await call("incident_handoff", namespace=NAMESPACE, deployment=name)
+            p.say(handoff["document"])
+            p.say(
+                "Recovered and stabilized: the handoff above goes to root-cause analysis. Close the incident with "
+                "declare_incident(incident_id=..., status='resolved') when the human says it is over.",
                 0,
             )
             return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import sys
 
 import anyio
@@ -30,7 +31,8 @@ async def test_demo_walks_the_playbook_to_recovery() -> None:
         "The human approves",
         "confirm_command(token)\n",
         "rollout_status",
-        "verify_recovery",
+        "verify_recovery(namespace='shop', deployment='checkout')\n",
+        "verify_recovery(namespace='shop', deployment='checkout') after the stability window",
         "incident_handoff",
     ]
     for number, step in enumerate(steps, start=1):
@@ -43,10 +45,26 @@ async def test_demo_walks_the_playbook_to_recovery() -> None:
     assert "status: succeeded" in text and "successfully rolled out" in text
     # Just after the rollback the checks pass but the stability window has not passed: the demo says so.
     assert "checkout: RECOVERING - 4/4 pods ready" in text
-    # The handoff names the incident, its severity and the rollback with its result.
-    assert "# RCA handoff: checkout pods crash-looping after a deploy" in text and "SEV2" in text
-    assert "rollback_deployment on deployment/checkout -n shop: **succeeded**" in text
-    assert text.rstrip().endswith("then mark the incident stabilized.")
+    # Past the window (the server's clock moved, and the demo says so) it is RECOVERED, which marks it stabilized.
+    assert "The demo moves the server's clock 6 minutes forward instead of waiting." in text
+    assert re.search(r"checkout: RECOVERED - .*; incident inc-\S+ marked stabilized", text)
+    # The handoff is in the playbook's format: its title, the incident, the Duration ending at the stabilization.
+    handoff = text[text.index("== 12. incident_handoff") :]
+    lines = [line.strip() for line in handoff.splitlines()]
+    assert lines[1:3] == ["INCIDENT HANDOFF TO RCA", "========================"]
+    assert re.fullmatch(r"Duration: \S+ \S+ UTC to \S+ \S+ UTC \(\d+ min\)", lines[5]) and lines[6] == "Severity: SEV2"
+    assert any(
+        line.startswith("- rollback_deployment on deployment/checkout -n shop: succeeded at the API at ")
+        and "fixed it: verify_recovery said RECOVERED for checkout" in line
+        for line in lines
+    )
+    assert "- Service: running (checkout RECOVERED: 4/4 pods ready" in handoff
+    assert "- Mitigation: rollback applied" in handoff and "- Temporary measures: none" in lines
+    assert any(
+        line.endswith("service recovered: verify_recovery said RECOVERED for checkout; incident marked stabilized")
+        for line in lines
+    )
+    assert text.rstrip().endswith("when the human says it is over.")
 
 
 async def test_demo_serve_speaks_mcp_on_stdio() -> None:

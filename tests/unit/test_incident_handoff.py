@@ -7,8 +7,6 @@ from typing import Any
 
 from incident_response.tools.core.models import Truncation
 from incident_response.tools.engine.journal import CommandRow, Event, IncidentRow
-from incident_response.tools.engine.measures import Measure
-from incident_response.tools.engine.plan import Target
 from incident_response.tools.incident.handoff import bears_on, deployments_of
 from incident_response.tools.incident.handoff_document import render
 from incident_response.tools.playbook.declaration import info
@@ -22,14 +20,17 @@ from incident_response.tools.playbook.handoff_facts import (
     journal_entry,
     stabilization,
     start_time,
+    with_effects,
 )
 from incident_response.tools.playbook.handoff_models import (
     MAX_TIMELINE,
+    CurrentState,
     DeploymentState,
     Evidence,
     Handoff,
     TimelineEntry,
 )
+from incident_response.tools.playbook.stabilization import acted_on, applied, effect_of, stabilizes, verifications
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 DECLARED = IncidentRow(
@@ -89,7 +90,7 @@ def test_a_long_timeline_keeps_its_start_and_its_latest_part_and_says_what_was_c
     assert len(kept) == MAX_TIMELINE and (cut.shown, cut.total, cut.truncated) == (40, 50, True)
     assert [e.text for e in kept[:10]] == [f"e{i}" for i in range(10)]
     assert [e.text for e in kept[10:]] == [f"e{i}" for i in range(20, 50)]
-    document = render(handoff(timeline=kept, timeline_truncation=cut), T0)
+    document = render(handoff(timeline=kept, timeline_truncation=cut))
     lines = document.splitlines()
     gap = lines.index("- ... 10 entries left out here ...")
     assert lines[gap - 1].endswith("e9") and lines[gap + 1].endswith("e20")
@@ -112,18 +113,109 @@ def test_start_is_the_earliest_cluster_signal_else_the_declaration() -> None:
     assert quiet is not None and quiet.basis.startswith("declared") and quiet.at == T0 + timedelta(minutes=2)
 
 
-def test_stabilization_is_the_last_mitigation_only_once_every_deployment_recovered() -> None:
-    actions = [
-        action_of(command("rollback_deployment", "succeeded", minutes=5)),
-        action_of(command("scale_deployment", "succeeded", minutes=9)),
-        action_of(command("override_hpa", "succeeded", minutes=20, restores="t-x")),
-    ]
-    point = stabilization(DECLARED, actions, [state("RECOVERED"), state("RECOVERED", "web")])
-    assert point is not None and point.basis.startswith("last succeeded mitigation (scale_deployment)")
-    assert point.at == T0 + timedelta(minutes=9, seconds=1)  # a restore afterwards is not a mitigation
-    assert stabilization(DECLARED, actions, [state("RECOVERED"), state("RECOVERING", "web")]) is None
-    declared = DECLARED.model_copy(update={"stabilized_at": (T0 + timedelta(minutes=30)).timestamp()})
-    assert stabilization(declared, actions, [state("DEGRADED")]) is not None
+def verification(deployment: str, verdict: str, minutes: int, *failing: str) -> Event:
+    detail = {"namespace": "shop", "deployment": deployment, "verdict": verdict, "failing": list(failing)}
+    return Event(
+        id=minutes,
+        incident="inc-1",
+        at=(T0 + timedelta(minutes=minutes)).timestamp(),
+        token=None,
+        kind="verified",
+        detail=detail,
+    )
+
+
+def test_stabilized_when_every_deployment_acted_on_is_recovered_after_the_last_mitigation() -> None:
+    rollback = command("rollback_deployment", "succeeded", minutes=5)
+    scale = command("scale_deployment", "succeeded", minutes=9)
+    scale.plan["target"]["name"] = "web"
+    done = applied([rollback, scale, command("override_hpa", "succeeded", minutes=20, restores="t-x")], "shop")
+    assert [row.tool for row in done] == ["rollback_deployment", "scale_deployment"]  # a restore is no mitigation
+    targets = acted_on(done, "shop", lambda hpa: None)
+    assert targets == ["checkout", "web"]
+    early = verifications([verification("checkout", "RECOVERED", 7), verification("web", "RECOVERED", 8)], "shop")
+    assert not stabilizes(done, early, targets)  # both before the scale finished: they say nothing about it
+    late = verifications(
+        [
+            verification("checkout", "RECOVERED", 12),
+            verification("web", "RECOVERING", 11),
+            verification("web", "RECOVERED", 16),
+        ],
+        "shop",
+    )
+    assert stabilizes(done, late, targets)
+    assert not stabilizes(done, [*late, *verifications([verification("web", "DEGRADED", 17)], "shop")], targets)
+    assert not stabilizes([], late, targets)  # nothing was acted on: recovering alone is not a stabilization
+
+
+def test_a_mitigation_is_said_to_have_fixed_only_what_a_verification_after_it_found() -> None:
+    after = verifications([verification("web", "DEGRADED", 6, "pods", "endpoints")], "shop")
+    missed = effect_of(["web"], after, last=False)
+    assert missed.effect == "not_fixed"
+    assert missed.detail == (
+        "did not fix the service: verify_recovery found web still DEGRADED at 12:06 UTC (failing: pods, endpoints)"
+    )
+    fixed = effect_of(["web"], verifications([verification("web", "RECOVERED", 15)], "shop"), last=True)
+    assert (fixed.effect, fixed.detail) == ("fixed", "fixed it: verify_recovery said RECOVERED for web at 12:15 UTC")
+    assert effect_of(["web"], [], last=False).detail == "not verified before the next action"
+    assert effect_of([], verifications([verification("web", "RECOVERING", 6)], "shop"), last=True).effect == (
+        "recovering"
+    )  # an isolation names no deployment: the service verified after it is what it protected
+
+
+def test_each_action_carries_the_effect_found_between_it_and_the_next() -> None:
+    scale, isolate = (
+        command("scale_deployment", "succeeded", minutes=5),
+        command("isolate_network", "succeeded", minutes=10),
+    )
+    isolate.plan["target"] = {"kind": "NetworkPolicy", "namespace": "shop", "name": "incident-isolate-api-bad"}
+    seen = verifications(
+        [verification("checkout", "DEGRADED", 7, "pods"), verification("checkout", "RECOVERED", 16)], "shop"
+    )
+    rows = [scale, isolate]
+    first, second = with_effects(rows, [action_of(r) for r in rows], seen, lambda hpa: None, "shop")
+    assert (first.effect, second.effect) == ("not_fixed", "fixed")
+    entry = journal_entry(
+        Event(
+            id=9,
+            incident="inc-1",
+            at=T0.timestamp(),
+            token=scale.token,
+            kind="executed",
+            detail={"status": "succeeded", "message": "The API accepted every write."},
+        ),
+        {scale.token: scale},
+        {scale.token: first},
+    )
+    assert entry is not None and entry.text.startswith(
+        "scale_deployment succeeded at the API, but did not fix the service: verify_recovery found checkout still "
+        "DEGRADED at 12:07 UTC (failing: pods)"
+    )
+
+
+def test_duration_ends_where_verify_recovery_marked_the_incident_stabilized() -> None:
+    marked = DECLARED.model_copy(update={"stabilized_at": (T0 + timedelta(minutes=30)).timestamp()})
+    by_verify = Event(
+        id=1,
+        incident="inc-1",
+        at=marked.stabilized_at or 0,
+        token=None,
+        kind="stabilized",
+        detail={
+            "by": "verify_recovery",
+            "note": "verify_recovery said RECOVERED for checkout",
+            "stable_since": "2030-01-01T12:24:10+00:00",
+        },
+    )
+    point = stabilization(marked, [by_verify], [state("RECOVERED")])
+    assert point is not None and point.at == T0 + timedelta(minutes=30)
+    assert point.basis == "verify_recovery said RECOVERED for checkout, stable since 12:24:10 UTC"
+    declared = stabilization(marked, [], [state("DEGRADED")])
+    assert declared is not None and declared.basis == "declared stabilized"
+    held = state("RECOVERED").model_copy(update={"stable_since": T0 + timedelta(minutes=20)})
+    fallback = stabilization(DECLARED, [], [held])
+    assert fallback is not None and fallback.at == T0 + timedelta(minutes=20) and "not marked" in fallback.basis
+    assert stabilization(DECLARED, [], [held, state("RECOVERING", "web")]) is None
 
 
 def test_open_questions_name_what_is_unknown() -> None:
@@ -158,21 +250,27 @@ def test_journal_events_read_as_timeline_lines() -> None:
         detail={"status": "failed", "message": "the API refused"},
     )
     commands = {row.token: row}
-    first, second = journal_entry(claimed, commands), journal_entry(executed, commands)
+    first, second = journal_entry(claimed, commands, {}), journal_entry(executed, commands, {})
     assert first is not None and first.text == "rollback_deployment confirmed in full mode, without a human approval"
     assert second is not None and (second.kind, second.text) == (
         "failed",
         "rollback_deployment failed: the API refused",
     )
     released = Event(id=3, incident="inc-1", at=T0.timestamp(), token=row.token, kind="released")
-    assert journal_entry(released, commands) is None
+    assert journal_entry(released, commands, {}) is None
 
 
-def test_the_document_quotes_commands_safely_and_stays_bounded() -> None:
-    action = action_of(command("isolate_network", "succeeded")).model_copy(update={"command": "echo `x` | y"})
-    text = render(handoff(actions=[action], open_questions=["q" * 300] * 100), T0)
-    assert "`` echo `x` | y ``" in text
-    assert len(text) < 20_200 and text.endswith("the structured handoff has every section in full)\n")
+def test_the_document_stays_bounded_and_is_cut_at_a_line_end() -> None:
+    text = render(handoff(open_questions=["q" * 300] * 100))
+    assert len(text) < 20_100 and text.endswith("\n... (cut here; the structured handoff has every section in full)\n")
+    assert all(line in ("", "- " + "q" * 300) or not line.startswith("- q") for line in text.splitlines())
+    markdown = render(
+        handoff(
+            format="markdown",
+            actions=[action_of(command("isolate_network", "succeeded")).model_copy(update={"command": "echo `x` | y"})],
+        )
+    )
+    assert "  - command: `` echo `x` | y ``" in markdown
 
 
 def test_a_decision_hypothesis_says_what_its_mitigation_assumes_not_the_generic_reading_of_the_action() -> None:
@@ -214,16 +312,10 @@ def test_the_deployments_verified_include_those_a_plan_writes_besides_its_target
 
 
 def test_a_handoff_takes_its_own_measures_and_those_in_place_where_it_happens() -> None:
-    def measure(incident: str, kind: str, namespace: str | None) -> Measure:
-        return Measure(
-            measure_id="t",
-            tool="x",
-            summary="s",
-            target=Target(kind=kind, namespace=namespace, name="n"),
-            restore_command=None,
-            applied_at=None,
-            incident=incident,
-        )
+    def measure(incident: str, kind: str, namespace: str | None) -> CommandRow:
+        row = command("override_hpa", "succeeded")
+        row.plan["target"] = {"kind": kind, "namespace": namespace, "name": "n"}
+        return row.model_copy(update={"incident": incident})
 
     assert bears_on(measure("inc-1", "HorizontalPodAutoscaler", "other"), "inc-1", "shop")  # left by this incident
     assert bears_on(measure("inc-0", "HorizontalPodAutoscaler", "shop"), "inc-1", "shop")  # still shapes shop
@@ -245,12 +337,19 @@ def handoff(**fields: Any) -> Handoff:
         "timeline": [],
         "timeline_truncation": Truncation.of(0, 0),
         "actions": [],
-        "current_state": [],
         "overall_verdict": "UNKNOWN",
-        "temporary_measures": [],
+        "current_state": CurrentState(
+            service="unknown",
+            service_detail="d",
+            mitigation=[],
+            mitigation_detail="m",
+            temporary_measures=[],
+            deployments=[],
+        ),
         "hypotheses": [],
         "evidence": Evidence(tools_called=[], reproduce=[]),
         "open_questions": [],
         "document": "",
+        "format": "text",
     }
     return Handoff(**{**base, **fields})

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from incident_response.tools.assess import recovery_record
 from incident_response.tools.assess.events import FETCH_LIMIT as EVENT_LIMIT
 from incident_response.tools.assess.metrics import read_metrics
 from incident_response.tools.assess.pods import fetch_pods
@@ -82,6 +83,11 @@ class RecoveryReport(ToolResult):
         description="When RECOVERING: call verify_recovery again at this time; None when waiting alone changes "
         "nothing (a paused rollout: the summary says what to do)."
     )
+    stabilized_incident: str | None = Field(
+        default=None,
+        description="The incident this RECOVERED verdict marked stabilized (every deployment its mitigations acted "
+        "on is RECOVERED); the handoff's Duration ends here.",
+    )
 
 
 def verify_recovery(
@@ -100,14 +106,19 @@ def verify_recovery(
     """Verify a deployment is recovering after a mitigation, with the playbook's five checks: pods Running and Ready
     at the desired count, Service endpoints ready, no new Warning events, CPU/memory below the near-limit threshold,
     no container restarts in the window. Answers RECOVERED, RECOVERING (with when to call again) or DEGRADED
-    (naming the failing checks). Call it after every confirmed mitigation. Read-only."""
+    (naming the failing checks). Call it after every confirmed mitigation. Changes nothing in the cluster; the
+    verdict goes on the incident's timeline, and RECOVERED for what the mitigations acted on marks it stabilized."""
     if not 1 <= window_minutes <= 60:
         raise errors.InvalidArgument(f"window_minutes must be 1..60, not {window_minutes}")
     kube = deps.kube
     deploy = read_deployment(kube, namespace, deployment)
-    return judge(
+    report = judge(
         deps, namespace, deployment, deploy, owned_replicasets(kube, namespace, deploy), service, window_minutes
     )
+    report.stabilized_incident = recovery_record.record(deps, report)
+    if report.stabilized_incident is not None:
+        report.summary += f"; incident {report.stabilized_incident} marked stabilized"
+    return report
 
 
 def judge(

@@ -304,14 +304,20 @@ class Journal:
         return [IncidentRow(**dict(r)) for r in rows]
 
     def save_incident(
-        self, before: IncidentRow | None, after: IncidentRow, events: Sequence[tuple[str, dict[str, Any]]]
+        self,
+        before: IncidentRow | None,
+        after: IncidentRow,
+        events: Sequence[tuple[str, dict[str, Any]]],
+        *,
+        at: float | None = None,
     ) -> IncidentRow | None:
         """Write `after` and its timeline events in one transaction, only if the journal still holds `before`.
 
         `before` None inserts a new incident, only while no incident is open (one open incident at a time). Returns
-        the saved row, or None when another process changed things first: read again and decide again.
+        the saved row, or None when another process changed things first: read again and decide again. `at` dates
+        the events (the server's clock when the change is dated by it, as a verification's stabilization is).
         """
-        now = time.time()
+        now = time.time() if at is None else at
         with self._write() as db:
             if before is None:
                 if db.execute(_OPEN).fetchone() is not None:
@@ -405,9 +411,10 @@ class Journal:
         actor: str | None = None,
         channel: str | None = None,
         detail: dict[str, Any] | None = None,
+        at: float | None = None,
     ) -> None:
         with self._write() as db:
-            self._event(db, kind, incident=incident, token=token, actor=actor, channel=channel, detail=detail)
+            self._event(db, kind, incident=incident, token=token, actor=actor, channel=channel, detail=detail, at=at)
 
     def transition(
         self,

@@ -11,45 +11,61 @@ Layer: tools.incident.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from incident_response.tools.assess import recovery
-from incident_response.tools.assess.namespace import build_assessment
 from incident_response.tools.core import errors
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.journal import CommandRow, Event, IncidentRow, Journal
-from incident_response.tools.engine.measures import Measure, measure_of
 from incident_response.tools.incident.handoff_document import render
 from incident_response.tools.incident.handoff_evidence import evidence
+from incident_response.tools.incident.handoff_reads import (
+    add_usage,
+    assessed,
+    connected,
+    read_cluster,
+    read_warnings,
+    unverified,
+    verified,
+)
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS
-from incident_response.tools.kube.client import Kube, ListResult
+from incident_response.tools.kube.client import Kube
 from incident_response.tools.playbook.declaration import info, unknown_incident
-from incident_response.tools.playbook.handoff_analysis import RecordedDecision, hypotheses, open_questions
+from incident_response.tools.playbook.handoff_analysis import (
+    RecordedDecision,
+    hypotheses,
+    open_questions,
+    target_name,
+    window_suspects,
+)
 from incident_response.tools.playbook.handoff_facts import (
-    ClusterFacts,
     about,
     action_of,
     bad_revisions,
     capped_timeline,
-    clean,
     cluster_entries,
-    first_line,
     journal_entry,
     stabilization,
     start_time,
+    with_effects,
 )
+from incident_response.tools.playbook.handoff_leads import rollout_question
 from incident_response.tools.playbook.handoff_models import (
     MAX_ACTIONS,
     MAX_DEPLOYMENTS,
     MAX_MEASURES,
     DeploymentState,
     Handoff,
+    HandoffFormat,
 )
+from incident_response.tools.playbook.handoff_rollouts import namespace_rollouts
+from incident_response.tools.playbook.handoff_state import current_state, temporary_measures
 from incident_response.tools.playbook.rules import Decision
+from incident_response.tools.playbook.stabilization import Verification, acted_on, verifications
 
 RECENT_INCIDENTS = 20
 WORST_FIRST = ("DEGRADED", "UNKNOWN", "RECOVERING", "RECOVERED")
@@ -84,14 +100,6 @@ def has_activity(journal: Journal, incident: IncidentRow) -> bool:
     return any(e.kind != "incident_opened" for e in journal.events(incident=incident.id))
 
 
-def assessed(deps: Deps, namespace: str, problems: list[str]) -> Decision | None:
-    try:
-        return build_assessment(deps.kube, namespace).decision
-    except errors.IncidentError as e:
-        problems.append(f"The namespace could not be assessed: {e}")
-        return None
-
-
 def recorded_decisions(events: list[Event], namespace: str) -> list[RecordedDecision]:
     """What assess_namespace decided during the incident, from its journal events (oldest first)."""
     found = []
@@ -114,35 +122,25 @@ def deployments_of(
     and that one carries the traffic now); else the assessment's; else the most warned about."""
     if given is not None:
         return [given]
-    names: list[str] = []
-    for row in commands:
-        target = row.plan.get("target") or {}
-        if target.get("namespace") == namespace and target.get("kind") == "Deployment":
-            names.append(str(target.get("name")))
-        elif target.get("namespace") == namespace and target.get("kind") == "HorizontalPodAutoscaler" and kube:
-            try:
-                hpa = kube.get("horizontalpodautoscalers", str(target.get("name")), namespace)
-            except errors.IncidentError:
-                continue  # the HPA is gone; nothing to follow
-            ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
-            if ref.get("kind") == "Deployment":
-                names.append(str(ref.get("name")))
-        names += written_deployments(row.plan, namespace)
+    names = acted_on(commands, namespace, scale_target(kube, namespace))
     if not names and decision is not None and (decision.target or "").startswith("deployment/"):
         names.append((decision.target or "").removeprefix("deployment/"))
     if not names and warnings and kube is not None:
         names = warned_deployments(kube, namespace, warnings)
-    return list(dict.fromkeys(names))
+    return names
 
 
-def written_deployments(plan: dict[str, Any], namespace: str) -> list[str]:
-    """Deployments in `namespace` that a plan's steps write besides its target."""
-    actions = [step.get("action") or {} for step in plan.get("steps") or [] if isinstance(step, dict)]
-    return [
-        str(action.get("name"))
-        for action in actions
-        if action.get("resource") == "deployments" and action.get("namespace") == namespace and action.get("name")
-    ]
+def scale_target(kube: Kube | None, namespace: str) -> Callable[[str], str | None]:
+    def follow(hpa: str) -> str | None:
+        if kube is None:
+            return None
+        try:
+            ref = (kube.get("horizontalpodautoscalers", hpa, namespace).get("spec") or {}).get("scaleTargetRef")
+        except errors.IncidentError:
+            return None  # the HPA is gone; nothing to follow
+        return str(ref.get("name")) if isinstance(ref, dict) and ref.get("kind") == "Deployment" else None
+
+    return follow
 
 
 def warned_deployments(kube: Kube, namespace: str, warnings: list[dict[str, Any]]) -> list[str]:
@@ -162,82 +160,10 @@ def warned_deployments(kube: Kube, namespace: str, warnings: list[dict[str, Any]
     return [name for name, _ in counts.most_common()]
 
 
-def bears_on(measure: Measure, incident: str, namespace: str) -> bool:
+def bears_on(row: CommandRow, incident: str, namespace: str) -> bool:
     """A measure this incident left, or one still in place where it happens: in its namespace or on a node. Another
     namespace's measure from another incident is not part of this handoff."""
-    return measure.incident == incident or measure.target.namespace in (None, namespace)
-
-
-def connected(deps: Deps, problems: list[str]) -> Kube | None:
-    try:
-        return deps.kube
-    except errors.IncidentError as e:
-        problems.append(f"No cluster connection, so this handoff comes from the journal alone: {e}")
-        return None
-
-
-def read_warnings(kube: Kube | None, namespace: str, problems: list[str]) -> ListResult | None:
-    """The namespace's Warning events, read once: the timeline's and verify_recovery's warnings check's."""
-    if kube is None:
-        return None
-    try:
-        return recovery.read_warnings(kube, namespace)
-    except errors.IncidentError as e:
-        problems.append(f"The cluster could not be read, so cluster facts are missing: {e}")
-        return None
-
-
-def read_cluster(
-    kube: Kube | None, namespace: str, names: list[str], warnings: list[dict[str, Any]] | None, problems: list[str]
-) -> ClusterFacts:
-    if kube is None or warnings is None:
-        return ClusterFacts(error="the cluster could not be read")
-    facts = ClusterFacts(warnings=[e for e in warnings if not names or any(about(e, name) for name in names)])
-    try:
-        for name in names:
-            try:
-                deploy = kube.get("deployments", name, namespace)
-            except errors.NotFound:
-                problems.append(f"Deployment {name} no longer exists in {namespace}")
-                continue
-            facts.replicasets[name] = recovery.owned_replicasets(kube, namespace, deploy)
-            facts.deployments[name] = deploy
-    except errors.IncidentError as e:
-        facts.error = str(e)
-        problems.append(f"The cluster could not be read, so cluster facts are missing: {e}")
-    return facts
-
-
-def verified(
-    deps: Deps, namespace: str, name: str, facts: ClusterFacts, warnings: ListResult | None
-) -> DeploymentState:
-    """verify_recovery's report, on the deployment, ReplicaSets and events the handoff already read when it has them."""
-    deploy = facts.deployments.get(name)
-    try:
-        if deploy is None:
-            report = recovery.verify_recovery(deps, namespace=namespace, deployment=name)
-        else:
-            report = recovery.judge(deps, namespace, name, deploy, facts.replicasets[name], warnings=warnings)
-    except errors.IncidentError as e:
-        return DeploymentState(deployment=name, verdict=None, summary="not verified", checks=[], error=clean(e))
-    checks = [
-        c.model_copy(update={"detail": clean(c.detail), "evidence": [clean(line) for line in c.evidence]})
-        for c in report.checks
-    ]
-    return DeploymentState(
-        deployment=name,
-        verdict=report.verdict,
-        checks=checks,
-        summary=clean(report.summary.removeprefix(f"{name}: {report.verdict} - ")),
-        stable_since=report.stable_since,
-        services=report.services,
-    )
-
-
-def unverified(name: str) -> DeploymentState:
-    return DeploymentState(
-        deployment=name, verdict=None, summary="not verified", checks=[], error="no cluster connection"
-    )
+    return row.incident == incident or (row.plan.get("target") or {}).get("namespace") in (None, namespace)
 
 
 def overall(states: list[DeploymentState]) -> Literal["RECOVERED", "RECOVERING", "DEGRADED", "UNKNOWN"]:
@@ -263,11 +189,21 @@ def incident_handoff(
             max_length=100,
         ),
     ] = None,
+    format: Annotated[
+        HandoffFormat,
+        Field(
+            description="The document's format: 'text' (the playbook's own, INCIDENT HANDOFF TO RCA) or "
+            "'markdown' (the same content with headings, for a ticket that renders markdown)."
+        ),
+    ] = "text",
 ) -> Handoff:
-    """Build the handoff for root-cause analysis: incident, severity, start and stabilization times, timeline,
-    actions and their results, current state (verify_recovery), temporary measures with restore commands,
-    hypotheses with evidence, the commands that repeat the key reads, open questions; plus `document`, markdown to
-    paste into the RCA ticket. Read-only: it changes nothing in the cluster or the incident record."""
+    """Build the handoff for root-cause analysis in the playbook's format: incident ID, duration from start to
+    stabilization, severity, timeline (every rollout in the namespace during the incident, each mitigation and what
+    verify_recovery found after it), actions taken with results, current state (service running/degraded/partial,
+    mitigation applied, temporary measures with restore commands), hypotheses with evidence for and against,
+    evidence collected (with the commands that repeat it) and open questions. `document` is that text (or markdown)
+    to paste into the RCA ticket; the structured fields carry the same content. Read-only: it changes nothing in the
+    cluster or the incident record."""
     journal = deps.journal
     now = deps.now()
     incident, because = choose_incident(journal, incident_id)
@@ -290,40 +226,69 @@ def incident_handoff(
     if len(names) > MAX_DEPLOYMENTS:
         problems.append(f"Only {MAX_DEPLOYMENTS} of {len(names)} deployments were verified: {', '.join(names)}")
         names = names[:MAX_DEPLOYMENTS]
-    facts = read_cluster(kube, namespace, names, warnings.items if warnings is not None else None, problems)
+    facts, deployments, replicasets = read_cluster(
+        kube, namespace, names, warnings.items if warnings is not None else None, rows, problems
+    )
     states = [
         verified(deps, namespace, name, facts, warnings) if kube is not None else unverified(name) for name in names
     ]
-    actions = [action_of(row) for row in rows]
+    add_usage(facts, rows, states)
+    events = [e for e in journal.events(incident=incident.id) if scope.event(e, by_token)]
+    seen = verifications(events, namespace) + [
+        Verification(
+            namespace=namespace,
+            deployment=s.deployment,
+            verdict=s.verdict,
+            at=now,
+            summary=s.summary,
+            failing=tuple(c.name for c in s.checks if c.passed is False),
+        )
+        for s in states
+        if s.verdict is not None
+    ]
+    actions = with_effects(rows, [action_of(row) for row in rows], seen, facts.scale_targets.get, namespace)
     bad = bad_revisions(rows, facts)
-    shown = scope.commands(journal.temporary_measures())
-    in_place = [m for m in map(measure_of, shown) if bears_on(m, incident.id, namespace)]
-    if len(in_place) > MAX_MEASURES:
+    started = start_time(incident, facts, bad)
+    stabilized = stabilization(incident, events, states)
+    end = stabilized.at if stabilized is not None else now
+    if started is not None:
+        since = started.at - timedelta(seconds=RECENT_ROLLOUT_SECONDS)
+        facts.rollouts = namespace_rollouts(deployments, replicasets, since, max(end, now))
+    in_place = [row for row in scope.commands(journal.temporary_measures()) if bears_on(row, incident.id, namespace)]
+    measures = temporary_measures(in_place)
+    if len(measures) > MAX_MEASURES:
         problems.append(
-            f"{len(in_place)} temporary measures are in place; the {MAX_MEASURES} newest are listed here, "
+            f"{len(measures)} temporary measures are in place; the {MAX_MEASURES} newest are listed here, "
             "list_temporary_measures shows every one"
         )
-    measures = [
-        m.model_copy(
-            update={"summary": clean(first_line(m.summary))}
-        )  # the restore command stays whole: it must run as shown
-        for m in in_place[-MAX_MEASURES:]
-    ]
-    events = [e for e in journal.events(incident=incident.id) if scope.event(e, by_token)]
-    entries = [e for e in (journal_entry(ev, by_token) for ev in events) if e]
-    since = datetime.fromtimestamp(incident.opened_at - RECENT_ROLLOUT_SECONDS, UTC)
-    timeline, truncation = capped_timeline(entries + cluster_entries(facts, bad, since))
-    started, stabilized = start_time(incident, facts, bad), stabilization(incident, actions, states)
-    end = stabilized.at if stabilized is not None else now
+        measures = measures[-MAX_MEASURES:]
+    by_action = {row.token: action for row, action in zip(rows, actions, strict=True)}
+    entries = [e for e in (journal_entry(ev, by_token, by_action) for ev in events) if e]
+    rolled_back = {b.deployment for b in bad} | {target_name(a) for a in actions if a.kind == "rollback" and a.ran}
+    timeline, truncation = capped_timeline(entries + cluster_entries(facts, bad, rolled_back))
+    suspects = window_suspects(rows, actions, bad, facts, namespace)
+    recorded = recorded_decisions(events, namespace)
+    found = hypotheses(rows, actions, bad, facts, decision, namespace, recorded, states)
+    questions = open_questions(
+        incident,
+        namespace,
+        states,
+        actions,
+        measures,
+        bad,
+        decision,
+        problems,
+        [rollout_question(r, facts) for r in suspects],
+    )
+    state = current_state(states, actions, measures)
     verdict = overall(states)
     context = kube.context if kube is not None else None
     succeeded = sum(a.result == "succeeded" for a in actions)
-    questions = open_questions(incident, namespace, states, actions, measures, bad, decision, problems)
-    recorded = recorded_decisions(events, namespace)
+    calls = [c for c in journal.tool_calls(incident=incident.id) if scope.call(c)]
     handoff = Handoff(
         summary=f"Handoff of {incident.id} {incident.title!r} ({incident.severity or 'severity not declared'}): "
-        f"service {verdict}; {len(actions)} action(s), {succeeded} succeeded; {len(measures)} temporary measure(s) "
-        f"in place; {len(questions)} open question(s). Paste `document` into the RCA ticket.",
+        f"service {state.service} ({verdict}); {len(actions)} action(s), {succeeded} succeeded; {len(measures)} "
+        f"temporary measure(s) in place; {len(questions)} open question(s). Paste `document` into the RCA ticket.",
         incident=info(incident),
         chosen_because=because,
         namespace=namespace,
@@ -335,20 +300,13 @@ def incident_handoff(
         timeline=timeline,
         timeline_truncation=truncation,
         actions=actions[-MAX_ACTIONS:],
-        current_state=states,
+        current_state=state,
         overall_verdict=verdict,
-        temporary_measures=measures,
-        hypotheses=hypotheses(actions, states, bad, facts, decision, namespace, recorded),
-        evidence=evidence(
-            namespace,
-            context,
-            [c for c in journal.tool_calls(incident=incident.id) if scope.call(c)],
-            facts,
-            states,
-            bad,
-        ),
+        hypotheses=found,
+        evidence=evidence(namespace, context, calls, facts, states, bad),
         open_questions=questions,
+        format=format,
         document="",
     )
-    handoff.document = render(handoff, now)
+    handoff.document = render(handoff)
     return handoff

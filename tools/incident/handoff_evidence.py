@@ -5,14 +5,24 @@ Layer: tools.incident.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 from incident_response.tools.core import commands
 from incident_response.tools.engine.journal import ToolCall
+from incident_response.tools.k8s.quantity import parse_time
 from incident_response.tools.k8s.workloads import deployment_selector
-from incident_response.tools.playbook.handoff_facts import BadRevision, ClusterFacts
-from incident_response.tools.playbook.handoff_models import MAX_REPRODUCE, MAX_TOOLS, DeploymentState, Evidence, ToolUse
+from incident_response.tools.playbook.handoff_facts import BadRevision, ClusterFacts, clean, first_seen
+from incident_response.tools.playbook.handoff_models import (
+    MAX_COLLECTED,
+    MAX_REPRODUCE,
+    MAX_TOOLS,
+    DeploymentState,
+    Evidence,
+    EvidenceItem,
+    ToolUse,
+)
 
 # Calls about the incident itself, not evidence about the cluster.
 NOT_EVIDENCE = ("declare_incident", "incident_handoff")
@@ -98,6 +108,60 @@ def reproduce(
     return list(dict.fromkeys(lines))[:MAX_REPRODUCE]
 
 
+def events_item(facts: ClusterFacts, states: list[DeploymentState]) -> list[EvidenceItem]:
+    if not facts.warnings:
+        return []
+    reasons: Counter[str] = Counter()
+    for event in facts.warnings:
+        reasons[str(event.get("reason"))] += int(event.get("count") or 1)
+    firsts = sorted(t for t in map(first_seen, facts.warnings) if t is not None)
+    lasts = sorted(t for t in (parse_time(e.get("lastTimestamp")) for e in facts.warnings) if t is not None)
+    span = f"; first {firsts[0].strftime('%H:%M:%S')} UTC" if firsts else ""
+    span += f", last {lasts[-1].strftime('%H:%M:%S')} UTC" if lasts else ""
+    about = ", ".join(s.deployment for s in states) or "the namespace"
+    counts = ", ".join(f"{reason} x{count}" for reason, count in reasons.most_common())
+    return [EvidenceItem(kind="events", text=clean(f"Warning events about {about}: {counts}{span}"))]
+
+
+def logs_items(calls: list[ToolCall]) -> list[EvidenceItem]:
+    read = []
+    for call in calls:
+        what = text(call.arguments, "pod_or_deployment")
+        if call.tool == "get_logs" and call.status != "error" and what:
+            read.append(what + (" (previous container)" if call.arguments.get("previous") is True else ""))
+    if not read:
+        return []
+    return [EvidenceItem(kind="logs", text=clean(f"read with get_logs: {', '.join(dict.fromkeys(read))}"))]
+
+
+def collected(
+    facts: ClusterFacts, states: list[DeploymentState], bad: list[BadRevision], calls: list[ToolCall]
+) -> list[EvidenceItem]:
+    """Events, logs, metrics, rollouts and nodes the server read, one line each."""
+    items = events_item(facts, states) + logs_items(calls)
+    items += [EvidenceItem(kind="metrics", text=clean(line)) for lines in facts.load.values() for line in lines]
+    items += [
+        EvidenceItem(kind="metrics", text=clean(f"{s.deployment} {c.detail}"))
+        for s in states
+        for c in s.checks
+        if c.name == "resources" and c.passed is not None
+    ]
+    items += [
+        EvidenceItem(
+            kind="rollout",
+            text=clean(
+                f"{b.deployment} revision {b.revision} compared with the revision running now: {'; '.join(b.changes)}"
+            ),
+        )
+        for b in bad
+        if b.changes
+    ]
+    items += [
+        EvidenceItem(kind="node", text=clean(f"{node}: {'; '.join(lines)}")) for node, lines in facts.nodes.items()
+    ]
+    return list({item.text: item for item in items}.values())[:MAX_COLLECTED]
+
+
 def evidence(
     namespace: str,
     context: str | None,
@@ -106,4 +170,8 @@ def evidence(
     states: list[DeploymentState],
     bad: list[BadRevision],
 ) -> Evidence:
-    return Evidence(tools_called=tool_usage(calls), reproduce=reproduce(namespace, context, calls, facts, states, bad))
+    return Evidence(
+        collected=collected(facts, states, bad, calls),
+        tools_called=tool_usage(calls),
+        reproduce=reproduce(namespace, context, calls, facts, states, bad),
+    )

@@ -5,14 +5,22 @@ Layer: tools.playbook.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from incident_response.tools.engine.journal import IncidentRow
-from incident_response.tools.engine.measures import Measure
+from incident_response.tools.engine.journal import CommandRow, IncidentRow
 from incident_response.tools.playbook.handoff_facts import BadRevision, ClusterFacts, about, clean, first_warnings
+from incident_response.tools.playbook.handoff_leads import (
+    change_evidence,
+    isolated_pods,
+    node_evidence,
+    poison_evidence,
+    rollout_hypothesis,
+    unexplained,
+)
 from incident_response.tools.playbook.handoff_models import (
     MAX_EVIDENCE_LINES,
     MAX_HYPOTHESES,
@@ -20,9 +28,13 @@ from incident_response.tools.playbook.handoff_models import (
     ActionTaken,
     DeploymentState,
     Hypothesis,
+    TemporaryMeasure,
 )
+from incident_response.tools.playbook.handoff_rollouts import Rollout
 from incident_response.tools.playbook.rules import Decision
+from incident_response.tools.playbook.stabilization import CHANGED, acted_on
 
+OBJECT = re.compile(r"[a-z]+/[a-z0-9][-a-z0-9.]*")
 # What trying each mitigation assumed about the cause.
 ASSUMES = {
     "rollback_deployment": "The change rolled out to deployment {name} caused the failure",
@@ -52,7 +64,7 @@ def decision_statement(action: str, target: str | None, next_tool: str | None, n
     """What a decision assumed about the cause: its mitigation's assumption when it names one (an OOM's SCALE is a
     too-low memory limit, not too much load), else the framework's reading of the action."""
     assumed = ASSUMES.get(str(next_tool))
-    if assumed is not None and target and "/" in target:
+    if assumed is not None and target and OBJECT.fullmatch(target):  # kind/name, not a selector with a prefixed key
         return assumed.format(name=target.partition("/")[2])
     return DECISION_SAYS[action].format(target=target, namespace=namespace)
 
@@ -63,19 +75,6 @@ def target_name(action: ActionTaken) -> str:
 
 def clock(when: datetime) -> str:
     return when.strftime("%H:%M UTC")
-
-
-def verdict_evidence(states: list[DeploymentState], name: str) -> tuple[list[str], list[str]]:
-    """(for, against) from the deployment's current verdict (every verified deployment's, when it is not one)."""
-    chosen = [s for s in states if s.deployment == name] or states
-    support, against = [], []
-    for state in chosen:
-        if state.verdict in ("RECOVERED", "RECOVERING"):
-            support.append(f"verify_recovery now says {state.verdict} for {state.deployment}")
-        elif state.verdict == "DEGRADED":
-            failing = ", ".join(c.name for c in state.checks if c.passed is False)
-            against.append(f"verify_recovery still says DEGRADED for {state.deployment} (failing: {failing})")
-    return support, against
 
 
 def timing_evidence(bad: BadRevision, facts: ClusterFacts) -> tuple[list[str], list[str]]:
@@ -90,6 +89,39 @@ def timing_evidence(bad: BadRevision, facts: ClusterFacts) -> tuple[list[str], l
     return [], [f"{reason} warnings began {minutes} min before revision {bad.revision} rolled out"]
 
 
+def effect_evidence(action: ActionTaken) -> tuple[list[str], list[str]]:
+    """What trying it showed: fixed or recovering speaks for the hypothesis, not fixed against it."""
+    at = clock(action.finished_at or action.planned_at)
+    if action.result != "succeeded":
+        return [], [f"untested: {action.tool} {action.result} at {at} ({action.message})"]
+    if action.effect in ("fixed", "recovering"):
+        return [f"{action.tool} succeeded at {at}; {action.effect_detail}"], []
+    if action.effect == "not_fixed":
+        return [], [f"{action.tool} succeeded at {at} at the API but {action.effect_detail}"]
+    return [], [f"untested: {action.tool} succeeded at {at} but was {action.effect_detail or 'not verified'}"]
+
+
+def specific(
+    row: CommandRow, action: ActionTaken, facts: ClusterFacts, bad: list[BadRevision]
+) -> tuple[list[str], list[str]]:
+    """The evidence particular to the kind of mitigation (see handoff_leads)."""
+    name = target_name(action)
+    support: list[str] = []
+    against: list[str] = []
+    if action.tool == "rollback_deployment":
+        for revision in (b for b in bad if b.deployment == name):
+            timing_for, timing_against = timing_evidence(revision, facts)
+            support += change_evidence(revision) + timing_for
+            against += timing_against
+    elif action.tool in ("cordon_node", "drain_node"):
+        support, against = node_evidence(name, facts)
+    elif action.tool in ("remove_pods_from_service", "isolate_network"):
+        support = poison_evidence(isolated_pods(row.plan), facts.warnings)
+    elif action.kind == "scale":
+        support = [f"now: {line}" for line in facts.load.get(name, [])]
+    return support, against
+
+
 @dataclass(frozen=True)
 class RecordedDecision:
     """An assess_namespace decision the journal kept (event "assessed"): what the response was based on."""
@@ -98,41 +130,63 @@ class RecordedDecision:
     detail: dict[str, Any]
 
 
+def suspected(hypothesis: Hypothesis, bad: list[BadRevision]) -> Hypothesis:
+    """A rollback's hypothesis names the change it suspects, when the replaced revision's diff is known."""
+    for revision in bad:
+        if revision.changes and hypothesis.statement == ASSUMES["rollback_deployment"].format(name=revision.deployment):
+            statement = (
+                f"Revision {revision.revision} of deployment {revision.deployment} caused the failure; "
+                f"suspected change: {'; '.join(revision.changes)}"
+            )
+            return hypothesis.model_copy(update={"statement": statement})
+    return hypothesis
+
+
+def window_suspects(
+    rows: list[CommandRow], actions: list[ActionTaken], bad: list[BadRevision], facts: ClusterFacts, namespace: str
+) -> list[Rollout]:
+    """Rollouts in the incident window of deployments no mitigation acted on (an isolation acts on the deployments
+    whose pods it took out), other than a replaced revision."""
+    acted = {target_name(a) for a in actions if a.ran and not a.restores}
+    acted |= set(acted_on(rows, namespace, facts.scale_targets.get))
+    isolated = [pod for row in rows if row.state in CHANGED for pod in isolated_pods(row.plan)]
+    acted |= {owner for pod in isolated if (owner := owner_of(pod, list(facts.available)))}
+    return unexplained(facts.rollouts, bad, acted)
+
+
+def owner_of(pod: str, deployments: list[str]) -> str | None:
+    """The deployment a pod's name comes from (deployment-<hash>-<suffix>), the longest matching name first."""
+    return next((d for d in sorted(deployments, key=len, reverse=True) if pod.startswith(d + "-")), None)
+
+
 def hypotheses(
+    rows: list[CommandRow],
     actions: list[ActionTaken],
-    states: list[DeploymentState],
     bad: list[BadRevision],
     facts: ClusterFacts,
     decision: Decision | None,
     namespace: str,
     recorded: Sequence[RecordedDecision] = (),
+    states: Sequence[DeploymentState] = (),
 ) -> list[Hypothesis]:
+    """The mitigations' assumptions tested (with what trying each showed), the decisions recorded and the one now,
+    and each rollout in the incident window no one acted on. A suspected change names the hypothesis it backs."""
     found: dict[str, Hypothesis] = {}
-    for action in actions:
+    for row, action in zip(rows, actions, strict=True):
         template = ASSUMES.get(action.tool)
         if template is None or action.restores or not action.ran:
             continue
-        name = target_name(action)
-        statement = template.format(name=name)
+        statement = template.format(name=target_name(action))
         entry = found.setdefault(
             statement,
             Hypothesis(
                 statement=statement, source=f"mitigation tried: {action.tool}", evidence_for=[], evidence_against=[]
             ),
         )
-        at = clock(action.finished_at or action.planned_at)
-        if action.result == "succeeded":
-            entry.evidence_for.append(f"{action.tool} succeeded at {at}")
-            support, against = verdict_evidence(states, name)
-            entry.evidence_for += support
-            entry.evidence_against += against
-        else:
-            entry.evidence_against.append(f"untested: {action.tool} {action.result} at {at} ({action.message})")
-        for revision in bad:
-            if action.tool == "rollback_deployment" and revision.deployment == name:
-                support, against = timing_evidence(revision, facts)
-                entry.evidence_for += support
-                entry.evidence_against += against
+        tried_for, tried_against = effect_evidence(action)
+        own_for, own_against = specific(row, action, facts, bad)
+        entry.evidence_for += own_for + tried_for
+        entry.evidence_against += tried_against + own_against
     # The assessments made during the incident come first: a fresh one after a successful mitigation says NONE.
     for past in recorded:
         picked = str(past.detail.get("primary_action"))
@@ -140,10 +194,18 @@ def hypotheses(
             continue
         target, rule = str(past.detail.get("target") or ""), past.detail.get("rule")
         statement = decision_statement(picked, target, past.detail.get("next_tool"), namespace)
+        # The decision's next tool was tried on what it named (an ISOLATE's selector, say): that hypothesis is this one.
+        source = f"mitigation tried: {past.detail.get('next_tool')}"
+        tried = next((h.statement for h in found.values() if h.source == source), None)
+        statement = statement if statement in found or tried is None else tried
         if statement in found:  # the mitigation that tested this decision is already a hypothesis: back it
             found[statement].evidence_for.append(
                 f"assess_namespace at {clock(past.at)} chose {picked} ({rule}): {past.detail.get('reason')}"
             )
+            if picked == "SCALE":  # the load figures when the decision was made: the "before" of a scale
+                found[statement].evidence_for += [
+                    f"at {clock(past.at)}: {e}" for e in past.detail.get("evidence") or []
+                ]
             continue
         found[statement] = Hypothesis(
             statement=statement,
@@ -165,7 +227,14 @@ def hypotheses(
         else:
             # Nothing fails now: that speaks for the hypotheses the response acted on, not a hypothesis of its own.
             for entry in found.values():
-                entry.evidence_for.append(f"assess_namespace now finds nothing failing in {namespace}")
+                if not entry.evidence_against:
+                    entry.evidence_for.append(f"assess_namespace now finds nothing failing in {namespace}")
+    named = [suspected(h, bad) for h in found.values()]
+    others = [
+        rollout_hypothesis(r, facts, actions, states) for r in window_suspects(rows, actions, bad, facts, namespace)
+    ]
+    # Rollouts no one acted on are what RCA must rule out: they keep a place even when the list is full.
+    kept = named[: max(MAX_HYPOTHESES - len(others), MAX_HYPOTHESES // 2)] + others
     return [
         h.model_copy(
             update={
@@ -173,7 +242,7 @@ def hypotheses(
                 "evidence_against": [clean(e) for e in h.evidence_against][:MAX_EVIDENCE_LINES],
             }
         )
-        for h in list(found.values())[:MAX_HYPOTHESES]
+        for h in kept[:MAX_HYPOTHESES]
     ]
 
 
@@ -182,10 +251,11 @@ def open_questions(
     namespace: str,
     states: list[DeploymentState],
     actions: list[ActionTaken],
-    measures: list[Measure],
+    measures: list[TemporaryMeasure],
     bad: list[BadRevision],
     decision: Decision | None,
     problems: list[str],
+    suspects: Sequence[str] = (),
 ) -> list[str]:
     """What the next engineer still has to find out; `problems` are reads that failed while building the handoff."""
     questions = list(problems)
@@ -209,9 +279,13 @@ def open_questions(
             questions.append(f"Recovery of {state.deployment} is not confirmed yet (RECOVERING): {state.summary}")
     if states and all(s.verdict == "RECOVERED" for s in states) and incident.stabilized_at is None:
         questions.append(
-            f"Recovery holds but was not declared: declare_incident(incident_id={incident.id!r}, status='stabilized')"
+            f"Recovery holds but the incident was not marked stabilized: call verify_recovery for "
+            f"{', '.join(s.deployment for s in states)}, or declare_incident(incident_id={incident.id!r}, "
+            "status='stabilized')"
         )
     for action in actions:
+        if action.effect == "not_fixed":
+            questions.append(f"Why did {action.tool} on {action.target} not fix the service, although it succeeded?")
         if action.result == "unknown":
             questions.append(f"Did {action.tool} on {action.target} take effect? Its outcome is unknown.")
         elif action.result == "partial":
@@ -221,15 +295,23 @@ def open_questions(
         elif action.result in ("pending", "approved", "executing"):
             questions.append(f"{action.tool} on {action.target} is still {action.result}: confirm or cancel it")
     if measures:
-        listed = "; ".join(f"{m.tool} {m.target.kind.lower()}/{m.target.name}" for m in measures[:5])
+        listed = "; ".join(f"{m.target.kind.lower()}/{m.target.name}" for m in measures[:5])
         questions.append(f"{len(measures)} temporary measure(s) still in place ({listed}): when are they restored?")
     for revision in bad:
+        if revision.changes:
+            questions.append(
+                f"Revision {revision.revision} of {revision.deployment} changed "
+                f"{'; '.join(revision.changes)}: why was that changed, and what in {revision.deployment} "
+                "depends on it?"
+            )
+            continue
         images = f" ({', '.join(revision.images)})" if revision.images else ""
         questions.append(
             f"What in revision {revision.revision} of {revision.deployment}{images} fails? Compare it "
             f"with the running one: rollout_history(deployment={revision.deployment!r}, "
             f"revision={revision.revision})"
         )
+    questions += suspects
     if decision is not None and decision.primary_action != "NONE":
         questions.append(
             f"The assessment still recommends {decision.primary_action} ({decision.target}): {decision.reason}"

@@ -5,6 +5,7 @@ Layer: tools.playbook.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from incident_response.tools.engine.journal import CommandRow, Event, IncidentRo
 from incident_response.tools.engine.plan import pointer, target_text
 from incident_response.tools.k8s.quantity import parse_time
 from incident_response.tools.k8s.views import meta
-from incident_response.tools.k8s.workloads import REVISION, images_of, revision_of, rollout_time
+from incident_response.tools.k8s.workloads import REVISION, images_of, revision_of
 from incident_response.tools.playbook.handoff_models import (
     MAX_TEXT,
     MAX_TIMELINE,
@@ -25,6 +26,15 @@ from incident_response.tools.playbook.handoff_models import (
     DeploymentState,
     TimelineEntry,
     TimePoint,
+)
+from incident_response.tools.playbook.handoff_rollouts import Rollout, relation, suspected_change
+from incident_response.tools.playbook.stabilization import (
+    KIND_OF,
+    Verification,
+    acted_on,
+    applied,
+    effect_of,
+    finished,
 )
 
 RAN = ("succeeded", "failed", "partial", "unknown")
@@ -39,6 +49,11 @@ class ClusterFacts:
     deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
     replicasets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # deployment -> its ReplicaSets
     warnings: list[dict[str, Any]] = field(default_factory=list)  # Warning events about those deployments' objects
+    rollouts: list[Rollout] = field(default_factory=list)  # every rollout in the namespace in the incident window
+    available: dict[str, str] = field(default_factory=dict)  # every deployment in the namespace -> "2/2 available"
+    nodes: dict[str, list[str]] = field(default_factory=dict)  # node a mitigation acted on -> its conditions now
+    load: dict[str, list[str]] = field(default_factory=dict)  # what a scale targeted -> load figures now
+    scale_targets: dict[str, str] = field(default_factory=dict)  # HPA a command targeted -> the deployment it scales
     error: str | None = None  # why the cluster could not be read
 
 
@@ -48,6 +63,7 @@ class BadRevision:
     revision: int
     rolled_out: datetime | None
     images: list[str]
+    changes: tuple[str, ...] = ()  # what it changed from the revision running now (values masked)
 
 
 def clean(text: Any, limit: int = MAX_TEXT) -> str:
@@ -87,11 +103,15 @@ def approval_note(claimed: dict[str, Any]) -> str:
     return f" on an approval via {channel} ({approvals.attestation(channel)})"
 
 
-def journal_entry(event: Event, commands: dict[str, CommandRow]) -> TimelineEntry | None:
+def journal_entry(
+    event: Event, commands: dict[str, CommandRow], actions: dict[str, ActionTaken]
+) -> TimelineEntry | None:
+    """One journal event as a timeline line; `actions` (by token) carry each mitigation's verified effect."""
     detail = event.detail or {}
     row = commands.get(event.token or "")
     tool = row.tool if row else str(detail.get("tool") or "command")
     note = f" ({detail['note']})" if detail.get("note") else ""
+    effect = executed_text(tool, detail, actions.get(event.token or ""))
     texts: dict[str, tuple[str, str]] = {
         "incident_opened": ("opened", "first tool call recorded for this incident"),
         "declared": (
@@ -103,14 +123,14 @@ def journal_entry(event: Event, commands: dict[str, CommandRow]) -> TimelineEntr
         "severity_changed": ("severity_changed", f"severity {detail.get('from')} -> {detail.get('to')}{note}"),
         "title_changed": ("title_changed", f"title {detail.get('from')!r} -> {detail.get('to')!r}{note}"),
         "namespace_changed": ("namespace_changed", f"namespace {detail.get('from')} -> {detail.get('to')}{note}"),
-        "stabilized": ("stabilized", f"declared stabilized{note}"),
+        "stabilized": ("stabilized", stabilized_text(detail, note)),
         "reactivated": ("reactivated", f"declared active again{note}"),
         "resolved": ("resolved", f"resolved{note}"),
         "proposed": ("planned", f"planned {tool}: {first_line(str(detail.get('command') or ''))}"),
         "approved": ("approved", f"{tool} approved by {event.actor} via {event.channel}"),
         "denied": ("denied", f"{tool} denied by {event.actor} via {event.channel}"),
         "claimed": ("confirmed", f"{tool} confirmed" + approval_note(detail)),
-        "executed": (str(detail.get("status") or "unknown"), f"{tool} {detail.get('status')}: {detail.get('message')}"),
+        "executed": (str(detail.get("status") or "unknown"), effect),
         "stale": ("stale", f"{tool} not run: the cluster changed since the plan"),
         "expired": ("expired", f"{tool} plan expired without being confirmed"),
         "cancelled": ("cancelled", f"{tool} cancelled"),
@@ -126,6 +146,11 @@ def journal_entry(event: Event, commands: dict[str, CommandRow]) -> TimelineEntr
             "assessed",
             f"assess_namespace: {detail.get('primary_action')} {detail.get('target') or ''} ({detail.get('rule')})",
         ),
+        "verified": (
+            "verified",
+            f"verify_recovery: {detail.get('deployment')} {detail.get('verdict')}"
+            + (f" (failing: {', '.join(map(str, detail['failing']))})" if detail.get("failing") else ""),
+        ),
     }
     if event.kind == "released":
         return None  # a claim handed back after a failed re-read: the token simply stays approved
@@ -133,32 +158,56 @@ def journal_entry(event: Event, commands: dict[str, CommandRow]) -> TimelineEntr
     return TimelineEntry(at=stamp(event.at), source="journal", kind=kind, text=clean(text))
 
 
-def cluster_entries(facts: ClusterFacts, bad: list[BadRevision], since: datetime) -> list[TimelineEntry]:
-    """The bad revisions' rollouts, current revisions rolled out after `since`, and the first Warning per reason."""
+def stabilized_text(detail: dict[str, Any], note: str) -> str:
+    if detail.get("by") == "verify_recovery":
+        return f"service recovered: {detail.get('note')}; incident marked stabilized"
+    return f"declared stabilized{note}"
+
+
+def executed_text(tool: str, detail: dict[str, Any], action: ActionTaken | None) -> str:
+    """'override_hpa succeeded at the API, but did not fix the service: ...': the API's answer, then what the
+    verification after it found (the effect first: a long message is what gets cut)."""
+    status, message = detail.get("status"), detail.get("message")
+    if action is None or action.effect is None or action.effect_detail is None:
+        return f"{tool} {status}: {message}"
+    joint = ", but" if action.effect == "not_fixed" else ";"
+    # A success's message is the API's "accepted every write"; what counts after it is the verified effect.
+    tail = f". {message}" if status != "succeeded" and message else ""
+    return f"{tool} {status} at the API{joint} {action.effect_detail}{tail}"
+
+
+def cluster_entries(facts: ClusterFacts, bad: list[BadRevision], rolled_back: set[str]) -> list[TimelineEntry]:
+    """Every rollout in the namespace in the incident window (how far from the first warning), and the first
+    Warning per reason. A rollback made through this server is on the journal's side."""
     entries: list[TimelineEntry] = []
-    for revision in bad:
-        if revision.rolled_out is None:
+    first = first_warnings(facts.warnings)
+    first_at, first_what = (first[0][0], warning_name(first[0])) if first else (None, "warning")
+    for rollout in facts.rollouts:
+        if rollout.rollback and rollout.deployment in rolled_back:
             continue
-        text = (
-            f"deployment/{revision.deployment} revision {revision.revision} rolled out "
-            f"({', '.join(revision.images)}): the revision the rollback replaced"
-        )
-        entries.append(TimelineEntry(at=revision.rolled_out, source="cluster", kind="rollout", text=clean(text)))
-    rolled_back = {b.deployment for b in bad}
-    for name, deploy in facts.deployments.items():
-        current, when = revision_of(deploy), rollout_time(deploy, facts.replicasets.get(name, []))
-        # A rollback's own revision is on the journal's side of the timeline; an old rollout is not part of it.
-        if when is None or current is None or name in rolled_back or when < since:
-            continue
-        images = images_of((deploy.get("spec") or {}).get("template") or {})
-        text = f"deployment/{name} revision {current} (current) rolled out ({', '.join(images)})"
-        entries.append(TimelineEntry(at=when, source="cluster", kind="rollout", text=clean(text)))
-    for when, reason, event in first_warnings(facts.warnings):
+        replaced = next((b for b in bad if (b.deployment, b.revision) == (rollout.deployment, rollout.revision)), None)
+        verb = "rolled back to" if rollout.rollback else "rolled out"
+        text = f"deployment/{rollout.deployment} {verb} revision {rollout.revision} ({', '.join(rollout.images)})"
+        if replaced is not None:
+            text += ": the revision the rollback replaced" + (
+                f"; it changed {'; '.join(replaced.changes)}" if replaced.changes else ""
+            )
+        else:
+            text += f", {relation(rollout.at, first_at, first_what)}"
+        entries.append(TimelineEntry(at=rollout.at, source="cluster", kind="rollout", text=clean(text)))
+    for when, reason, event in first:
         involved = event.get("involvedObject") or {}
         what = f"{str(involved.get('kind', '')).lower()}/{involved.get('name')}"
         text = f"first {reason} warning, on {what}: {event.get('message') or ''}"
         entries.append(TimelineEntry(at=when, source="cluster", kind="warning", text=clean(text)))
     return entries
+
+
+def warning_name(first: tuple[datetime, str, dict[str, Any]]) -> str:
+    """'BackOff warning (on pod/checkout-1)'."""
+    _, reason, event = first
+    involved = event.get("involvedObject") or {}
+    return f"{reason} warning (on {str(involved.get('kind', '')).lower()}/{involved.get('name')})"
 
 
 def first_seen(event: dict[str, Any]) -> datetime | None:
@@ -207,11 +256,32 @@ def action_of(row: CommandRow) -> ActionTaken:
         undo_command=clean(first_line(str(plan["undo_command"])), 600) if plan.get("undo_command") else None,
         temporary=row.temporary,
         restores=row.restores is not None,
+        kind=KIND_OF.get(row.tool) if row.restores is None else None,
     )
 
 
+def with_effects(
+    rows: list[CommandRow],
+    actions: list[ActionTaken],
+    seen: list[Verification],
+    scale_target: Callable[[str], str | None],
+    namespace: str,
+) -> list[ActionTaken]:
+    """Each mitigation that changed the cluster, with what the verifications after it (and before the next) found."""
+    done = applied(rows, namespace)
+    by_token = {row.token: action for row, action in zip(rows, actions, strict=True)}
+    for index, row in enumerate(done):
+        until = finished(done[index + 1]) if index + 1 < len(done) else None
+        after = [v for v in seen if v.at >= finished(row) and (until is None or v.at < until)]
+        outcome = effect_of(acted_on([row], namespace, scale_target), after, last=until is None)
+        update = {"effect": outcome.effect, "effect_detail": clean(outcome.detail), "verified_at": outcome.verified_at}
+        by_token[row.token] = by_token[row.token].model_copy(update=update)
+    return [by_token[row.token] for row in rows]
+
+
 def bad_revisions(commands: list[CommandRow], facts: ClusterFacts) -> list[BadRevision]:
-    """The revisions that succeeded (or possibly-applied) rollbacks moved away from, as the plans recorded them."""
+    """The revisions that succeeded (or possibly-applied) rollbacks moved away from, as the plans recorded them, with
+    what each changed from the revision running now."""
     found: list[BadRevision] = []
     for row in commands:
         if row.tool != "rollback_deployment" or row.state not in ("succeeded", "unknown"):
@@ -223,9 +293,13 @@ def bad_revisions(commands: list[CommandRow], facts: ClusterFacts) -> list[BadRe
         number = int(str(expected))
         rs = next((r for r in facts.replicasets.get(name, []) if revision_of(r) == number), None)
         created = parse_time(meta(rs).creation_timestamp) if rs else None
-        images = images_of((rs.get("spec") or {}).get("template") or {}) if rs else []
+        template = (rs.get("spec") or {}).get("template") or {} if rs else None
+        images = images_of(template) if template is not None else []
+        deploy = facts.deployments.get(name)
+        current = (deploy.get("spec") or {}).get("template") if deploy else None
+        changes = tuple(suspected_change(current, template)) if revision_of(deploy or {}) != number else ()
         if all((b.deployment, b.revision) != (name, number) for b in found):
-            found.append(BadRevision(name, number, created, images))
+            found.append(BadRevision(name, number, created, images, changes))
     return found
 
 
@@ -253,22 +327,25 @@ def start_time(incident: IncidentRow, facts: ClusterFacts, bad: list[BadRevision
     return TimePoint(at=stamp(incident.opened_at), basis="first tool call recorded (never declared)")
 
 
-def stabilization(incident: IncidentRow, actions: list[ActionTaken], states: list[DeploymentState]) -> TimePoint | None:
+def stabilization(incident: IncidentRow, events: list[Event], states: list[DeploymentState]) -> TimePoint | None:
+    """When the incident was marked stabilized (by verify_recovery's RECOVERED, or declared); else, when every
+    deployment verified now is RECOVERED, since when it has held; else when it was resolved."""
     if incident.stabilized_at is not None:
+        marked = next((e for e in reversed(events) if e.kind == "stabilized"), None)
+        detail = (marked.detail or {}) if marked is not None else {}
+        if detail.get("by") == "verify_recovery":
+            held = f", stable since {str(detail['stable_since'])[11:19]} UTC" if detail.get("stable_since") else ""
+            return TimePoint(at=stamp(incident.stabilized_at), basis=f"{detail.get('note')}{held}")
         return TimePoint(at=stamp(incident.stabilized_at), basis="declared stabilized")
     verdicts = [s.verdict for s in states]
     if verdicts and all(v == "RECOVERED" for v in verdicts):
-        done = [a for a in actions if a.result == "succeeded" and not a.restores and a.finished_at is not None]
-        if done:
-            last = max(done, key=lambda a: a.finished_at or a.planned_at)
-            assert last.finished_at is not None
-            return TimePoint(
-                at=last.finished_at,
-                basis=f"last succeeded mitigation ({last.tool}); verify_recovery now says RECOVERED",
-            )
         since = [s.stable_since for s in states if s.stable_since is not None]
         if since:
-            return TimePoint(at=max(since), basis="verify_recovery says RECOVERED, stable since then")
+            return TimePoint(
+                at=max(since),
+                basis="verify_recovery (run for this handoff) says RECOVERED, stable "
+                "since then; the incident was not marked stabilized",
+            )
     if incident.closed_at is not None:
         return TimePoint(at=stamp(incident.closed_at), basis="resolved (no stabilization was recorded)")
     return None

@@ -11,22 +11,27 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from incident_response.tools.core.models import ToolResult, Truncation
-from incident_response.tools.engine.measures import Measure
+from incident_response.tools.engine.plan import Target
 from incident_response.tools.playbook.declaration import IncidentInfo
 from incident_response.tools.playbook.recovery_checks import RecoveryCheck, RecoveryVerdict
+from incident_response.tools.playbook.stabilization import Effect, MitigationKind
 
 MAX_TIMELINE = 40
 TIMELINE_HEAD = MAX_TIMELINE // 4  # a capped timeline keeps this many of its oldest entries, then the newest
 MAX_ACTIONS = 20
 MAX_MEASURES = 20
 MAX_HYPOTHESES = 6
-MAX_EVIDENCE_LINES = 5
+MAX_EVIDENCE_LINES = 6
 MAX_TOOLS = 20
 MAX_REPRODUCE = 15
 MAX_QUESTIONS = 10
 MAX_DEPLOYMENTS = 3
 MAX_TEXT = 300  # one timeline line, action message or evidence line
 MAX_DOCUMENT = 20_000
+MAX_EVICTIONS = 12  # a drain's evicted pods listed by name; the rest are counted by namespace
+MAX_COLLECTED = 12
+ServiceState = Literal["running", "degraded", "partial", "unknown"]
+HandoffFormat = Literal["text", "markdown"]
 
 
 class TimePoint(BaseModel):
@@ -64,6 +69,17 @@ class ActionTaken(BaseModel):
     undo_command: str | None
     temporary: bool
     restores: bool = Field(description="It put back an earlier temporary measure.")
+    kind: MitigationKind | None = Field(
+        default=None, description="rollback, scale, isolate or restart; None for a restore."
+    )
+    effect: Effect | None = Field(
+        default=None,
+        description="For a mitigation that changed the cluster, what verify_recovery found after it (before the next "
+        "one): fixed, recovering (nothing failing, not proven stable yet), not_fixed (succeeded at the API but the "
+        "service still failed), not_verified. None for a command that did not run or a restore.",
+    )
+    effect_detail: str | None = None
+    verified_at: datetime | None = None
 
 
 class DeploymentState(BaseModel):
@@ -78,9 +94,48 @@ class DeploymentState(BaseModel):
 
 class Hypothesis(BaseModel):
     statement: str
-    source: str = Field(description="Where it comes from: the assessment's decision rule, or a mitigation tried.")
+    source: str = Field(
+        description="Where it comes from: the assessment's decision rule, a mitigation tried, or a rollout in the "
+        "incident window."
+    )
     evidence_for: list[str]
     evidence_against: list[str]
+
+
+class TemporaryMeasure(BaseModel):
+    """What mitigations left in place, one entry per restore command (a cordon and a drain of one node are one)."""
+
+    measure_ids: list[str] = Field(description="Pass one to restore_measure; they share the restore command.")
+    tools: list[str]
+    target: Target
+    what: str = Field(description="One line: what is in place.")
+    restore_command: str | None = Field(description="Puts it back; None: restore by hand.")
+    applied_at: datetime | None
+    offline_by_choice: str | None = Field(
+        default=None, description="What is out of traffic because a human approved taking it out (an isolation)."
+    )
+    evictions: list[str] = Field(
+        default_factory=list, description=f"namespace/pod a drain evicted, at most {MAX_EVICTIONS}."
+    )
+    evictions_total: int = 0
+    evictions_rest: str | None = Field(default=None, description="The evictions not listed, counted by namespace.")
+
+
+class CurrentState(BaseModel):
+    service: ServiceState = Field(
+        description="running: every deployment verified RECOVERED or RECOVERING and nothing taken offline; "
+        "degraded: none is; partial: some are, or a part was taken offline by choice; unknown: not verified."
+    )
+    service_detail: str
+    mitigation: list[MitigationKind] = Field(description="The kinds of mitigation applied (they changed the cluster).")
+    mitigation_detail: str
+    temporary_measures: list[TemporaryMeasure]
+    deployments: list[DeploymentState] = Field(description="verify_recovery's report on each deployment, now.")
+
+
+class EvidenceItem(BaseModel):
+    kind: Literal["events", "logs", "metrics", "rollout", "node"]
+    text: str
 
 
 class ToolUse(BaseModel):
@@ -90,6 +145,9 @@ class ToolUse(BaseModel):
 
 
 class Evidence(BaseModel):
+    collected: list[EvidenceItem] = Field(
+        default_factory=list, description=f"Logs, metrics, events and cluster facts gathered, at most {MAX_COLLECTED}."
+    )
     tools_called: list[ToolUse] = Field(description="Tools called during the incident (declare/handoff left out).")
     reproduce: list[str] = Field(description="kubectl commands that repeat the key reads.")
 
@@ -106,10 +164,12 @@ class Handoff(ToolResult):
     timeline: list[TimelineEntry] = Field(description=f"Oldest first, at most {MAX_TIMELINE}.")
     timeline_truncation: Truncation
     actions: list[ActionTaken]
-    current_state: list[DeploymentState]
+    current_state: CurrentState
     overall_verdict: RecoveryVerdict | Literal["UNKNOWN"] = Field(description="The worst verdict over the deployments.")
-    temporary_measures: list[Measure]
     hypotheses: list[Hypothesis]
     evidence: Evidence
     open_questions: list[str]
-    document: str = Field(description="The handoff as markdown to paste into the RCA ticket.")
+    format: HandoffFormat = Field(description="The document's format: text (the playbook's own) or markdown.")
+    document: str = Field(
+        description="The handoff in the playbook's format (INCIDENT HANDOFF TO RCA), to paste into the RCA ticket."
+    )

@@ -1,0 +1,166 @@
+"""The handoff's cluster reads: the namespace's deployments, ReplicaSets and Warning events, the nodes and HPAs the
+commands acted on, and verify_recovery's checks. Read-only; a read that fails becomes a problem (an open question)
+instead of failing the handoff.
+
+Layer: tools.incident.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from incident_response.tools.assess import recovery
+from incident_response.tools.assess.hpas import hpa_row
+from incident_response.tools.assess.namespace import build_assessment
+from incident_response.tools.core import errors
+from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.journal import CommandRow
+from incident_response.tools.k8s.views import meta
+from incident_response.tools.k8s.workloads import owned_by
+from incident_response.tools.kube.client import Kube, ListResult
+from incident_response.tools.playbook.handoff_facts import ClusterFacts, about, clean
+from incident_response.tools.playbook.handoff_leads import node_lines
+from incident_response.tools.playbook.handoff_models import DeploymentState
+from incident_response.tools.playbook.rules import Decision
+
+LIST_LIMIT = 1000
+
+
+def connected(deps: Deps, problems: list[str]) -> Kube | None:
+    try:
+        return deps.kube
+    except errors.IncidentError as e:
+        problems.append(f"No cluster connection, so this handoff comes from the journal alone: {e}")
+        return None
+
+
+def assessed(deps: Deps, namespace: str, problems: list[str]) -> Decision | None:
+    try:
+        return build_assessment(deps.kube, namespace).decision
+    except errors.IncidentError as e:
+        problems.append(f"The namespace could not be assessed: {e}")
+        return None
+
+
+def read_warnings(kube: Kube | None, namespace: str, problems: list[str]) -> ListResult | None:
+    """The namespace's Warning events, read once: the timeline's and verify_recovery's warnings check's."""
+    if kube is None:
+        return None
+    try:
+        return recovery.read_warnings(kube, namespace)
+    except errors.IncidentError as e:
+        problems.append(f"The cluster could not be read, so cluster facts are missing: {e}")
+        return None
+
+
+def targets(rows: list[CommandRow], kind: str) -> list[str]:
+    """Names of the `kind` objects the commands targeted."""
+    found = [row.plan.get("target") or {} for row in rows]
+    return list(dict.fromkeys(str(t.get("name")) for t in found if t.get("kind") == kind))
+
+
+def read_cluster(
+    kube: Kube | None,
+    namespace: str,
+    names: list[str],
+    warnings: list[dict[str, Any]] | None,
+    rows: list[CommandRow],
+    problems: list[str],
+) -> tuple[ClusterFacts, list[dict[str, Any]], list[dict[str, Any]]]:
+    """The facts about the deployments verified, the nodes and HPAs the commands targeted, plus the namespace's
+    deployments and ReplicaSets as read (the rollouts of the incident window come from them)."""
+    if kube is None or warnings is None:
+        return ClusterFacts(error="the cluster could not be read"), [], []
+    facts = ClusterFacts(warnings=[e for e in warnings if not names or any(about(e, name) for name in names)])
+    try:
+        deployments = kube.list("deployments", namespace, limit=LIST_LIMIT).items
+        replicasets = kube.list("replicasets", namespace, limit=LIST_LIMIT).items
+    except errors.IncidentError as e:
+        facts.error = str(e)
+        problems.append(f"The cluster could not be read, so cluster facts are missing: {e}")
+        return facts, [], []
+    by_name = {str(meta(d).name): d for d in deployments}
+    for name, deploy in by_name.items():
+        status = deploy.get("status") or {}
+        facts.available[name] = f"{status.get('availableReplicas') or 0}/{(deploy.get('spec') or {}).get('replicas')}"
+    for name in names:
+        if name not in by_name:
+            problems.append(f"Deployment {name} no longer exists in {namespace}")
+            continue
+        facts.deployments[name] = by_name[name]
+        facts.replicasets[name] = [rs for rs in replicasets if owned_by(rs, by_name[name])]
+    facts.nodes = read_nodes(kube, targets(rows, "Node"), problems)
+    read_hpas(kube, namespace, targets(rows, "HorizontalPodAutoscaler"), facts)
+    return facts, deployments, replicasets
+
+
+def read_nodes(kube: Kube, nodes: list[str], problems: list[str]) -> dict[str, list[str]]:
+    found = {}
+    for node in nodes:
+        try:
+            found[node] = [clean(line) for line in node_lines(kube.get("nodes", node))]
+        except errors.IncidentError as e:
+            problems.append(f"Node {node} could not be read: {e}")
+    return found
+
+
+def read_hpas(kube: Kube, namespace: str, hpas: list[str], facts: ClusterFacts) -> None:
+    """Each HPA a command targeted: the deployment it scales, and its figures now."""
+    for name in hpas:
+        try:
+            hpa = kube.get("horizontalpodautoscalers", name, namespace)
+        except errors.IncidentError:
+            continue  # gone: nothing to follow or to report
+        row = hpa_row(hpa)
+        if row.target.startswith("deployment/"):
+            facts.scale_targets[name] = row.target.removeprefix("deployment/")
+        figures = ", ".join(row.targets) or "no metric reported"
+        facts.load[name] = [
+            f"HPA {name}: {row.current_replicas} replicas (desired {row.desired_replicas}, min "
+            f"{row.min_replicas}, max {row.max_replicas}), {figures}"
+        ]
+
+
+def add_usage(facts: ClusterFacts, rows: list[CommandRow], states: list[DeploymentState]) -> None:
+    """Load figures of what a scale acted on: verify_recovery's resources check of the deployment (an HPA's own)."""
+    for row in rows:
+        target = row.plan.get("target") or {}
+        name = str(target.get("name"))
+        deployment = facts.scale_targets.get(name, name) if target.get("kind") != "Deployment" else name
+        for state in states:
+            if state.deployment == deployment and row.tool in ("scale_deployment", "override_hpa", "set_memory_limit"):
+                usage = [f"{deployment} {c.detail}" for c in state.checks if c.name == "resources" and c.passed]
+                facts.load[name] = list(dict.fromkeys([*facts.load.get(name, []), *usage]))
+
+
+def verified(
+    deps: Deps, namespace: str, name: str, facts: ClusterFacts, warnings: ListResult | None
+) -> DeploymentState:
+    """verify_recovery's checks on what the handoff already read; nothing is recorded (the handoff writes nothing)."""
+    deploy = facts.deployments.get(name)
+    if deploy is None:
+        return DeploymentState(
+            deployment=name, verdict=None, summary="not verified", checks=[], error="the deployment could not be read"
+        )
+    try:
+        report = recovery.judge(deps, namespace, name, deploy, facts.replicasets[name], warnings=warnings)
+    except errors.IncidentError as e:
+        return DeploymentState(deployment=name, verdict=None, summary="not verified", checks=[], error=clean(e))
+    checks = [
+        c.model_copy(update={"detail": clean(c.detail), "evidence": [clean(line) for line in c.evidence]})
+        for c in report.checks
+    ]
+    return DeploymentState(
+        deployment=name,
+        verdict=report.verdict,
+        checks=checks,
+        summary=clean(report.summary.removeprefix(f"{name}: {report.verdict} - ")),
+        stable_since=report.stable_since,
+        services=report.services,
+    )
+
+
+def unverified(name: str) -> DeploymentState:
+    return DeploymentState(
+        deployment=name, verdict=None, summary="not verified", checks=[], error="no cluster connection"
+    )

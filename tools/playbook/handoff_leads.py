@@ -1,0 +1,144 @@
+"""The evidence the server already holds for each kind of hypothesis, as (for, against) lines. Pure.
+
+A rollback's hypothesis gets the suspected change of the revision it replaced; a node measure's, the node's
+conditions now; an isolation's, the pods it took out and the warnings of other pods that name them (the poisoning
+pod); a scale's, the load figures before (the recorded assessment) and now; a rollout in the incident window that no
+one acted on, how close it came to the first warning and what speaks against it.
+
+Layer: tools.playbook.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from incident_response.tools.playbook.handoff_facts import BadRevision, ClusterFacts, first_warnings, warning_name
+from incident_response.tools.playbook.handoff_models import ActionTaken, DeploymentState, Hypothesis
+from incident_response.tools.playbook.handoff_rollouts import Rollout, relation
+
+MAX_NAMED = 5
+NAMES_IN_SUMMARY = re.compile(r"\(([a-z0-9][-a-z0-9., ]*)\)")
+
+
+def change_evidence(bad: BadRevision) -> list[str]:
+    if not bad.changes:
+        return []
+    return [f"revision {bad.revision} changed {'; '.join(bad.changes)} (compared with the revision running now)"]
+
+
+def node_evidence(node: str, facts: ClusterFacts) -> tuple[list[str], list[str]]:
+    """The node's conditions now: against the hypothesis when it reports Ready again."""
+    lines = facts.nodes.get(node)
+    if not lines:
+        return [], []
+    text = f"node {node} now: {'; '.join(lines)}"
+    return ([], [text]) if any(line.startswith("Ready=True") for line in lines) else ([text], [])
+
+
+def isolated_pods(plan: dict[str, Any]) -> list[str]:
+    """The pods an isolation took out, as its plan recorded them (label removals by pod; a policy in its summary)."""
+    names = []
+    for change in plan.get("diff") or []:
+        path = str(change.get("path") or "")
+        if path.startswith("pod/") and ".metadata.labels." in path:
+            names.append(path.removeprefix("pod/").partition(".metadata.labels.")[0])
+    if names or plan.get("tool") != "isolate_network":
+        return names
+    found = NAMES_IN_SUMMARY.search(str(plan.get("summary") or "").partition("\n")[0])
+    return [n.strip() for n in found.group(1).split(",") if n.strip() and n.strip() != "none yet"] if found else []
+
+
+def poison_evidence(pods: Sequence[str], warnings: Sequence[dict[str, Any]]) -> list[str]:
+    """'web-1 (x12): Readiness probe failed: ... from pod api-bad-1': warnings of other pods naming the isolated."""
+    if not pods:
+        return []
+    lines = [
+        f"taken out: {', '.join(pods[:MAX_NAMED])}"
+        + (f" and {len(pods) - MAX_NAMED} more" if len(pods) > MAX_NAMED else "")
+    ]
+    counts: Counter[str] = Counter()
+    sample: dict[str, str] = {}
+    for event in warnings:
+        message = str(event.get("message") or "")
+        named = next((pod for pod in pods if re.search(rf"\b{re.escape(pod)}\b", message)), None)
+        involved = str((event.get("involvedObject") or {}).get("name") or "")
+        if named is None or involved in pods:
+            continue
+        counts[named] += int(event.get("count") or 1)
+        sample.setdefault(named, f"{involved}: {message}")
+    lines += [f"{count} warning(s) of other pods name {pod}, e.g. {sample[pod]}" for pod, count in counts.most_common()]
+    return lines
+
+
+def load_evidence(name: str, facts: ClusterFacts, states: Sequence[DeploymentState]) -> list[str]:
+    lines = [f"now: {line}" for line in facts.load.get(name, [])]
+    for state in states:
+        if state.deployment == name:
+            lines += [f"now: {c.detail}" for c in state.checks if c.name == "resources" and c.passed is not None]
+    return lines
+
+
+def rollout_hypothesis(
+    rollout: Rollout, facts: ClusterFacts, actions: Sequence[ActionTaken], states: Sequence[DeploymentState]
+) -> Hypothesis:
+    """A rollout in the incident window that no one acted on: for, its timing; against, what cleared it so far."""
+    first = first_warnings(facts.warnings)
+    warning_at, warning = (first[0][0], warning_name(first[0])) if first else (None, "warning")
+    verb = "rollback to" if rollout.rollback else "rollout of"
+    at = rollout.at.strftime("%H:%M:%S UTC")
+    against = []
+    fixed = [a for a in actions if a.effect == "fixed"]
+    if fixed:
+        what = ", ".join(f"{a.tool} on {a.target}" for a in fixed)
+        against.append(f"the service recovered after {what}, which left deployment/{rollout.deployment} as it was")
+    if rollout.deployment in facts.available:
+        against.append(
+            f"deployment {rollout.deployment} has {facts.available[rollout.deployment]} replicas available now"
+        )
+    if any(s.deployment == rollout.deployment and s.verdict == "DEGRADED" for s in states):
+        against = [a for a in against if not a.startswith("deployment ")]
+    return Hypothesis(
+        statement=f"The {verb} revision {rollout.revision} of deployment {rollout.deployment} at {at} "
+        f"({', '.join(rollout.images)}) caused the failure",
+        source="a rollout in the incident window that no mitigation acted on",
+        evidence_for=[f"it came {relation(rollout.at, warning_at, warning)}"],
+        evidence_against=against,
+    )
+
+
+def rollout_question(rollout: Rollout, facts: ClusterFacts) -> str:
+    first = first_warnings(facts.warnings)
+    warning_at, warning = (first[0][0], warning_name(first[0])) if first else (None, "warning")
+    return (
+        f"Rule out deployment/{rollout.deployment} revision {rollout.revision}, rolled out at "
+        f"{rollout.at.strftime('%H:%M:%S UTC')}, {relation(rollout.at, warning_at, warning)}: does the failing service "
+        "depend on it?"
+    )
+
+
+def unexplained(rollouts: Sequence[Rollout], bad: Sequence[BadRevision], acted: set[str]) -> list[Rollout]:
+    """Rollouts in the window that are neither a revision a rollback replaced nor of a deployment acted on."""
+    replaced = {(b.deployment, b.revision) for b in bad}
+    return [r for r in rollouts if (r.deployment, r.revision) not in replaced and r.deployment not in acted]
+
+
+def node_lines(node: dict[str, Any]) -> list[str]:
+    """A node's health as the handoff states it: Ready (always) and any pressure condition that is True, with
+    reason, message and since when; its taints and whether it is cordoned."""
+    lines = []
+    for condition in (node.get("status") or {}).get("conditions") or []:
+        kind, status = str(condition.get("type")), str(condition.get("status"))
+        if kind != "Ready" and status != "True":
+            continue
+        why = ": ".join(str(condition[k]) for k in ("reason", "message") if condition.get(k))
+        since = str(condition.get("lastTransitionTime") or "")
+        lines.append(f"{kind}={status}" + (f" ({why})" if why else "") + (f" since {since}" if since else ""))
+    taints = sorted({str(t.get("key")) for t in (node.get("spec") or {}).get("taints") or []})
+    if taints:
+        lines.append(f"taints {', '.join(taints)}")
+    if (node.get("spec") or {}).get("unschedulable"):
+        lines.append("cordoned")
+    return lines

@@ -1,0 +1,101 @@
+"""Every rollout in the namespace during the incident window, and what a rolled-back revision changed. Pure.
+
+RCA must rule out each deploy near the start of an incident, not only the one acted on: a deploy of another service
+one second before the first warning is on the timeline with how far it is from that warning, and becomes a
+hypothesis of its own. A revision a rollback replaced is compared with the revision running now, so the handoff names
+the suspected change (an env var removed, a new image) instead of asking what changed; env values stay masked
+(`container_digest` shows them only as masks).
+
+Layer: tools.playbook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from incident_response.tools.k8s.quantity import parse_time
+from incident_response.tools.k8s.views import meta
+from incident_response.tools.k8s.workloads import (
+    images_of,
+    owned_by,
+    revision_of,
+    rollout_time,
+    template_differences,
+)
+
+MAX_CHANGES = 6
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """A revision of a deployment that began rolling out at `at`."""
+
+    deployment: str
+    revision: int
+    at: datetime
+    images: tuple[str, ...]
+    rollback: bool = False  # an earlier ReplicaSet brought back, not a new revision
+
+
+def name_of(obj: dict[str, Any]) -> str:
+    return str(meta(obj).name)
+
+
+def namespace_rollouts(
+    deployments: Sequence[dict[str, Any]], replicasets: Sequence[dict[str, Any]], since: datetime, until: datetime
+) -> list[Rollout]:
+    """Rollouts between `since` and `until`, oldest first: each ReplicaSet created then, and each deployment whose
+    current (older) ReplicaSet came back then, a rollback made outside this server."""
+    found: list[Rollout] = []
+    for deploy in deployments:
+        owned = [rs for rs in replicasets if owned_by(rs, deploy)]
+        for rs in owned:
+            created, number = parse_time(meta(rs).creation_timestamp), revision_of(rs)
+            if created is not None and number is not None and since <= created <= until:
+                images = tuple(images_of((rs.get("spec") or {}).get("template") or {}))
+                found.append(Rollout(name_of(deploy), number, created, images))
+        current, when = revision_of(deploy), rollout_time(deploy, owned)
+        if current is None or when is None or not since <= when <= until:
+            continue
+        if not any(r.deployment == name_of(deploy) and r.revision == current for r in found):
+            images = tuple(images_of((deploy.get("spec") or {}).get("template") or {}))
+            found.append(Rollout(name_of(deploy), current, when, images, rollback=True))
+    return sorted(found, key=lambda r: r.at)
+
+
+def gap(earlier: datetime, later: datetime) -> str:
+    seconds = int(abs((later - earlier).total_seconds()))
+    return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"
+
+
+def relation(at: datetime, warning_at: datetime | None, warning: str) -> str:
+    """How a moment stands to the first warning: '1 s before the first BackOff warning (on pod/web-1)'."""
+    if warning_at is None:
+        return "no Warning event to compare it with"
+    side = "before" if at <= warning_at else "after"
+    return f"{gap(at, warning_at)} {side} the first {warning}"
+
+
+def suspected_change(current: dict[str, Any] | None, bad: dict[str, Any] | None) -> list[str]:
+    """What the bad revision's template changed from the running one, worded from the bad revision's side:
+    'env PAYMENTS_URL removed (container checkout)', 'image checkout:2.4.0 -> checkout:2.5.0'. Values stay masked."""
+    if current is None or bad is None:
+        return []
+    changes = []
+    for line in template_differences(current, bad):
+        if line.startswith("container ") and " env " in line:
+            container, _, rest = line.removeprefix("container ").partition(" env ")
+            variable, _, state = rest.rpartition(" ")
+            changes.append(f"env {variable} {state} (container {container})")
+        elif line.startswith("container ") and " image: " in line:
+            container, _, images = line.removeprefix("container ").partition(" image: ")
+            changes.append(f"image {images} (container {container})")
+        else:
+            changes.append(line)
+    images_same = images_of(current) == images_of(bad)
+    if changes and images_same:
+        changes.append(f"same image ({', '.join(images_of(bad))}): a configuration change")
+    return changes[:MAX_CHANGES]
