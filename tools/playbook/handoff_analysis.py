@@ -38,6 +38,7 @@ OBJECT = re.compile(r"[a-z]+/[a-z0-9][-a-z0-9.]*")
 # What trying each mitigation assumed about the cause.
 ASSUMES = {
     "rollback_deployment": "The change rolled out to deployment {name} caused the failure",
+    "rollback_workload": "The change rolled out to {name} (a StatefulSet or DaemonSet) caused the failure",
     "rollback_helm_release": "The last upgrade of Helm release {name} caused the failure",
     "rollback_canary": "The canary version ({name}) is faulty",
     "scale_deployment": "Deployment {name} had too little capacity for the load",

@@ -21,6 +21,7 @@ from incident_response.tools.engine.journal import CommandRow, Event
 MitigationKind = Literal["rollback", "scale", "isolate", "restart"]
 KIND_OF: dict[str, MitigationKind] = {
     "rollback_deployment": "rollback",
+    "rollback_workload": "rollback",
     "rollback_helm_release": "rollback",
     "rollback_canary": "rollback",
     "scale_deployment": "scale",
