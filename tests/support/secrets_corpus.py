@@ -12,6 +12,7 @@ import json
 import random
 import string
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,11 @@ def _build() -> list[Planted]:
     add("DB_PASS=", "DB_PASS={s}", _password())
     add("quoted single", "auth_token='{s}'", _run(32))
     add("escaped json", '{{\\"password\\":\\"{s}\\"}}', _password())
+    # --- next to the prose that lists after "credentials:" (a look-alike below): assignments still hold one ---
+    add("credentials=", "using credentials={s}", _password())
+    add("credentials: with digits", "credentials: {s}", _password())
+    add("quoted credentials:", 'credentials: "{s}"', _run(6, string.ascii_lowercase))
+    add("DB_CREDENTIALS:", "DB_CREDENTIALS: {s}", _run(8, string.ascii_lowercase))
     return out
 
 
@@ -220,4 +226,64 @@ LOOK_ALIKES: list[str] = [
     "Upgrade complete",
     "OOMKilled: container used 530Mi of 512Mi",
     "crashloop backoff 5m0s restarting failed container",
+    # assess_namespace's and evaluate_decision's blind spots: prose listing after a colon, not an assignment
+    "ROLLBACK: deployment checkout failing. Not readable with these credentials: services, pod metrics, HPAs, events "
+    "(decided without them)",
+    "Not readable with these credentials: HPAs, events; the facts above lack them.",
+    "Not readable with these credentials: nodes; the facts above lack them.",
 ]
+
+# Kubernetes objects this server writes or shows that hold no secret: mask_data leaves them as they are.
+# isolate_network's NetworkPolicy carries kubectl's last-applied annotation (its own manifest as JSON): a plan whose
+# write changed under masking would be refused, so masking that annotation whole refused every isolation.
+_POLICY: dict[str, Any] = {
+    "apiVersion": "networking.k8s.io/v1",
+    "kind": "NetworkPolicy",
+    "metadata": {
+        "name": "irm-isolate-web-canary",
+        "namespace": "shop",
+        "labels": {"app.kubernetes.io/managed-by": "incident-response-mcp"},
+    },
+    "spec": {
+        "podSelector": {"matchLabels": {"app": "web", "track": "canary"}},
+        "policyTypes": ["Ingress"],
+        "ingress": [],
+    },
+}
+_DEPLOYMENT: dict[str, Any] = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "web", "namespace": "shop", "labels": {"app": "web"}, "annotations": {}},
+    "spec": {
+        "replicas": 3,
+        "selector": {"matchLabels": {"app": "web"}},
+        "template": {
+            "metadata": {"labels": {"app": "web"}},
+            "spec": {
+                "serviceAccountName": "web",
+                "automountServiceAccountToken": False,
+                "imagePullSecrets": [{"name": "regcred"}],
+                "containers": [
+                    {
+                        "name": "web",
+                        "image": "registry.example.com/shop/web:1.9.1",
+                        "args": ["--token-file=/var/run/secrets/token", "--port", "8080"],
+                        "env": [{"name": "DB_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}}],
+                        "resources": {"requests": {"cpu": "250m", "memory": "512Mi"}},
+                    }
+                ],
+                "volumes": [{"name": "creds", "secret": {"secretName": "db-creds"}}],
+            },
+        },
+    },
+}
+
+
+def _applied(obj: dict[str, Any]) -> dict[str, Any]:
+    """`obj` as client-side `kubectl apply` leaves it: its own sorted compact JSON in the last-applied annotation."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":")) + "\n"
+    annotations = {**obj["metadata"].get("annotations", {}), "kubectl.kubernetes.io/last-applied-configuration": text}
+    return {**obj, "metadata": {**obj["metadata"], "annotations": annotations}}
+
+
+LOOK_ALIKE_OBJECTS: list[dict[str, Any]] = [_POLICY, _applied(_POLICY), _DEPLOYMENT, _applied(_DEPLOYMENT)]

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from support.secrets_corpus import CREDENTIALS, LOOK_ALIKES, Planted
+from support.fakekube import FakeKube
+from support.secrets_corpus import CREDENTIALS, LOOK_ALIKE_OBJECTS, LOOK_ALIKES, Planted
 
 from incident_response.tools.core.masking import LAST_APPLIED, MASKED, mask_data, mask_text, mask_text_counted, masked
+from incident_response.tools.engine.pending import shown
 from incident_response.tools.k8s.events import group_events
+from incident_response.tools.mitigate.isolation import plan_isolate
 
 
 def test_the_corpora_are_large_enough_and_distinct() -> None:
@@ -79,7 +84,7 @@ def test_secret_data_and_last_applied_configuration_are_masked_by_position() -> 
         "example.com/secret-name": "db-creds",
     }
     masked_annotations = mask_data({"annotations": annotations})["annotations"]
-    assert masked_annotations[LAST_APPLIED] == masked(annotations[LAST_APPLIED])
+    assert json.loads(masked_annotations[LAST_APPLIED]) == {"env": [{"name": "X", "value": masked("plain")}]}
     assert masked_annotations["example.com/db-password"] == masked("plainword")
     assert masked_annotations["example.com/owner"] == "team-a"
     assert masked_annotations["example.com/secret-name"] == "db-creds"
@@ -111,3 +116,64 @@ def test_event_messages_are_masked_before_any_tool_quotes_them() -> None:
     [group] = group_events([event], now)
     assert "hunter2pass" not in group.message and MASKED.search(group.message)
     assert group.message.startswith("Readiness probe failed: Get http://admin:") and group.count == 3
+
+
+def applied(manifest: dict[str, Any]) -> dict[str, Any]:
+    return {"metadata": {"name": "x", "annotations": {LAST_APPLIED: json.dumps(manifest)}}}
+
+
+def test_a_last_applied_manifest_is_masked_by_position_inside_it() -> None:
+    """The annotation copies a whole manifest: a Secret's data, env values, credential-named keys and the value after
+    --password are masked there as in the live object; every planted credential too, and nothing shows in clear."""
+    secrets = [p.secret for p in CREDENTIALS]
+    secret = {"kind": "Secret", "data": {"a": "eHl6MTIz"}, "stringData": {"b": "plainword"}}
+    container = {
+        "name": "web", "env": [{"name": f"V{i}", "value": s} for i, s in enumerate(["plainword", *secrets])],
+        "args": ["--password", "otherword"], "image": "web:1",
+    }  # fmt: skip
+    config = {
+        "kind": "ConfigMap",
+        "data": {"db-password": "thirdword", **{f"k{i}": p.text for i, p in enumerate(CREDENTIALS)}},
+    }
+    for manifest in (secret, {"kind": "Deployment", "spec": {"containers": [container]}}, config):
+        shown_text = mask_data(applied(manifest))["metadata"]["annotations"][LAST_APPLIED]
+        leaked = [v for v in ("eHl6MTIz", "plainword", "otherword", "thirdword", *secrets) if v in shown_text]
+        assert not leaked
+        assert json.loads(shown_text)["kind"] == manifest["kind"]
+        assert mask_data(applied(manifest)) == mask_data(mask_data(applied(manifest)))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "kind: Secret\ndata:\n  a: eHl6MTIz\n",  # not JSON: masked whole
+        '["eHl6MTIz"]',  # JSON, but no manifest
+        '{"kind":"Secret","data":{"a":"eHl6MTIz"},"data":{}}',  # a duplicate key would hide the first value
+    ],
+)
+def test_a_last_applied_value_that_is_not_one_json_object_is_masked_whole(text: str) -> None:
+    assert mask_data({"annotations": {LAST_APPLIED: text}}) == {"annotations": {LAST_APPLIED: masked(text)}}
+
+
+@pytest.mark.parametrize("obj", LOOK_ALIKE_OBJECTS, ids=lambda o: f"{o['kind']}-{len(json.dumps(o))}")
+def test_no_look_alike_object_is_masked(obj: dict[str, Any]) -> None:
+    assert mask_data(obj) == obj
+
+
+def test_an_isolation_plan_is_shown_as_planned_not_refused() -> None:
+    """isolate_network's NetworkPolicy carries its own manifest as kubectl's last-applied annotation: no credential,
+    so the plan is kept whole (a write that masking would change is refused)."""
+    draft = plan_isolate(FakeKube(), "shop", "app=web,track=canary")
+    plan = shown(draft, b"k" * 32)
+    assert plan.steps[0].action == draft.steps[0].action
+    assert plan.diff == draft.diff and plan.summary == draft.summary
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["credentials: hunter2pass", "credentials=services", 'credentials: "services"', "DB_CREDENTIALS: services"],
+)
+def test_only_prose_listing_after_credentials_is_left_alone(line: str) -> None:
+    """`these credentials: services, nodes` is a list; an assignment, a quoted or digit-bearing value or a compound
+    key still holds a credential."""
+    assert "[masked:" in mask_text(line)

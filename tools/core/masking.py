@@ -2,8 +2,8 @@
 
 Two kinds of secret (README, "Secrets"):
 - by position: wherever they sit in Kubernetes data, whatever they look like: env var values, a Secret's
-  data/stringData, `kubectl.kubernetes.io/last-applied-configuration` (a whole manifest), values under a
-  credential-named key (`db-password: …`), the word after a `--password`-style flag in container args;
+  data/stringData, the same positions inside `kubectl.kubernetes.io/last-applied-configuration`'s manifest, values
+  under a credential-named key (`db-password: …`), the word after a `--password`-style flag in container args;
 - by shape, in any free text: detect-secrets' vendor token rules (GitHub, Slack, Stripe, AWS key ids, ...), plus
   structural rules no vendor list has: URL userinfo, `key=value` / `key: value` / JSON forms of credential-named
   keys, `--password value`, Authorization and Cookie headers, PEM private key blocks, JWTs, bare AWS secret keys.
@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import json
 import re
 import secrets
 from collections.abc import Iterable, Iterator
@@ -191,7 +192,7 @@ _COOKIE_ATTRIBUTES = frozenset(
 )
 # key=value, key: value, "key": "value", --key=value; the key is judged by secret_key().
 _KEY_VALUE = re.compile(
-    r"(?<![\w.\-])(?P<key>-{0,2}[A-Za-z_][\w.\-]*)\\?[\"']?[ \t]*(?::=|=>|=|:)[ \t]*"
+    r"(?<![\w.\-])(?P<key>-{0,2}[A-Za-z_][\w.\-]*)\\?[\"']?[ \t]*(?P<sep>:=|=>|=|:)[ \t]*"
     r"(?:\\\"(?P<escaped>(?:[^\"\\\n]|\\[^\"])*)\\\"|\"(?P<dq>(?:[^\"\\\n]|\\.)*)\"|'(?P<sq>[^'\n]*)'"
     r"|(?P<bare>[^\s\"',;&]+))"
 )
@@ -261,6 +262,23 @@ def _bearer_token(candidate: str) -> bool:
     return any(c.isdigit() or c in "+/=._~-" for c in candidate) or any(c.isupper() for c in candidate[1:])
 
 
+# Prose that names a set of credentials and lists what follows ("Not readable with these credentials: services,
+# HPAs"): a lone plural, a colon, an unquoted word of letters. An assignment (`credentials=…`), a quoted or
+# digit-bearing value, or a compound key (`DB_CREDENTIALS: …`) still holds a credential.
+_LISTING_KEYS = frozenset({"credentials"})
+_LISTED_WORD = re.compile(r"[A-Za-z][A-Za-z./-]*")
+
+
+def _listing(pair: re.Match[str]) -> bool:
+    bare = pair.group("bare")
+    return (
+        pair.group("key").lower() in _LISTING_KEYS
+        and pair.group("sep") == ":"
+        and bare is not None
+        and _LISTED_WORD.fullmatch(bare) is not None
+    )
+
+
 def _value_span(match: re.Match[str]) -> Span | None:
     for group in ("escaped", "dq", "sq", "bare"):
         if match.group(group) is not None:
@@ -300,7 +318,12 @@ def _spans(text: str, vendor_rules: bool) -> Iterator[Span]:
     while (pair := _KEY_VALUE.search(text, at)) is not None:
         key = pair.group("key")
         # A Cookie header's value is name=value pairs: the cookie rule above masks the values and keeps the names.
-        if secret_key(key) and not key.lower().endswith("cookie") and (span := _value_span(pair)) is not None:
+        if (
+            secret_key(key)
+            and not key.lower().endswith("cookie")
+            and not _listing(pair)
+            and (span := _value_span(pair)) is not None
+        ):
             yield span
             at = pair.end()
         else:
@@ -407,6 +430,30 @@ def mask_args(args: list[Any]) -> list[Any]:
     return out
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    if len({k for k, _ in pairs}) != len(pairs):
+        raise ValueError("duplicate key")  # the parsed object would hide one of the values the text shows
+    return dict(pairs)
+
+
+def mask_last_applied(value: Any) -> Any:
+    """kubectl's last-applied annotation holds a whole manifest as JSON: masked by position inside it, like the live
+    object it copies (a Secret's data, env values, credential-named keys...), so a manifest without a secret stays as
+    it is (our own NetworkPolicy's). Anything that is not one JSON object, or whose JSON text would still show a
+    secret, is masked whole."""
+    if not isinstance(value, str):
+        return mask_value(value)
+    try:
+        parsed = json.loads(value, object_pairs_hook=_unique_keys)
+    except ValueError:
+        return mask_value(value)
+    if not isinstance(parsed, dict):
+        return mask_value(value)
+    clean = mask_data(parsed)
+    text = value if clean == parsed else json.dumps(clean, sort_keys=True, separators=(",", ":")) + "\n"
+    return text if mask_text(text) == text else mask_value(value)
+
+
 def mask_data(value: Any, key: str | None = None) -> Any:
     """JSON-like data with secrets masked by position (the key or structure around a value) and by shape (text)."""
     if isinstance(value, str):
@@ -426,7 +473,7 @@ def mask_data(value: Any, key: str | None = None) -> Any:
             elif name in ("args", "command") and isinstance(v, list):
                 out[new_key] = mask_args(v)
             elif name == LAST_APPLIED:
-                out[new_key] = mask_value(v)
+                out[new_key] = mask_last_applied(v)
             else:
                 out[new_key] = mask_data(v, name)
         return out
