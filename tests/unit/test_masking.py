@@ -163,7 +163,9 @@ def test_no_look_alike_object_is_masked(obj: dict[str, Any]) -> None:
 def test_an_isolation_plan_is_shown_as_planned_not_refused() -> None:
     """isolate_network's NetworkPolicy carries its own manifest as kubectl's last-applied annotation: no credential,
     so the plan is kept whole (a write that masking would change is refused)."""
-    draft = plan_isolate(FakeKube(), "shop", "app=web,track=canary")
+    pod = {"metadata": {"name": "web-1", "namespace": "shop", "labels": {"app": "web", "track": "canary"}}}
+    draft = plan_isolate(FakeKube(("pods", pod)), "shop", "app=web,track=canary")
+    assert LAST_APPLIED in draft.steps[0].action.body["metadata"]["annotations"]
     plan = shown(draft, b"k" * 32)
     assert plan.steps[0].action == draft.steps[0].action
     assert plan.diff == draft.diff and plan.summary == draft.summary
