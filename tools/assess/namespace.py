@@ -23,6 +23,7 @@ from incident_response.tools.core.masking import mask_text
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.k8s.backends import name_of, service_selector
+from incident_response.tools.k8s.backends import ready as pod_ready
 from incident_response.tools.k8s.events import EventGroup, group_events
 from incident_response.tools.k8s.labels import matches as label_matches
 from incident_response.tools.k8s.podstatus import PodRow, component_of, pod_row
@@ -37,6 +38,7 @@ from incident_response.tools.k8s.workloads import (
     rollout_time,
 )
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.playbook.ranking import ComponentImpact, Problem, rank_problems
 from incident_response.tools.playbook.rules import (
     Action,
     Decision,
@@ -59,6 +61,7 @@ MAX_WARNING_REASONS = 10
 WARNING_WINDOW = timedelta(minutes=60)
 LOG_SAMPLE_PODS = 3  # failing pods whose logs are searched for a poisoner when events name none
 LOG_SAMPLE_LINES = 30
+MAX_LISTED_PROBLEMS = 10
 MAX_NODES_READ = 5  # nodes hosting failing pods read per assessment, those with the most failing pods first
 
 
@@ -72,7 +75,13 @@ class WarningReason(BaseModel):
 class Assessment(ToolResult):
     namespace: str
     primary_action: Action
-    decision: Decision
+    decision: Decision = Field(description="The framework's decision for problems[0], the worst for users.")
+    problems: list[Problem] = Field(
+        default_factory=list,
+        description=f"Every problem found, worst for users first (at most {MAX_LISTED_PROBLEMS}; problems_total "
+        "counts them all), each with the action the framework picks for it.",
+    )
+    problems_total: int = 0
     pods_total: int
     status_counts: dict[str, int]
     problem_pods: list[PodRow] = Field(description="Pods not Running and ready, worst first (capped).")
@@ -324,6 +333,101 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
     )
 
 
+def impacts_of(seen: Observation) -> dict[str, ComponentImpact]:
+    """How each component's users are hurt: behind a Service with no ready endpoint (outage), a deployment below
+    the available minimum its rolling update promises, or degraded (some pods failing, the minimum holds)."""
+    found: dict[str, ComponentImpact] = {}
+    components = set(seen.components.values())
+    for deploy in seen.deployments:
+        name = str(meta(deploy).name)
+        wanted = int((deploy.get("spec") or {}).get("replicas") or 0)
+        available = int((deploy.get("status") or {}).get("availableReplicas") or 0)
+        minimum = wanted - max_unavailable(deploy, wanted)
+        if wanted and available < minimum:
+            found[name] = ComponentImpact(
+                "below_minimum",
+                f"deployment {name} has {available} of {wanted} replicas available, below its minimum of {minimum}",
+            )
+        elif name in seen.facts.failing or name in seen.facts.unavailable:
+            failing = len(seen.facts.failing.get(name, []))
+            found[name] = ComponentImpact(
+                "degraded",
+                f"deployment {name}: {failing} pods failing, {available} of {wanted} replicas available (its "
+                f"minimum is {minimum})",
+            )
+        components.add(name)
+    for service in seen.services:
+        selector = service_selector(service)
+        if not selector:
+            continue
+        behind = [pod for pod in seen.pods if label_matches(selector, dict(meta(pod).labels))]
+        served = {seen.components[str(meta(pod).name)] for pod in behind}
+        for deploy in seen.deployments:
+            labels = ((((deploy.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")) or {}
+            if int((deploy.get("spec") or {}).get("replicas") or 0) and label_matches(selector, labels):
+                served.add(str(meta(deploy).name))
+        if not served or any(pod_ready(pod) for pod in behind):
+            continue
+        text = f"service {name_of(service)} has no ready endpoint ({len(behind)} pods behind it, none ready)"
+        for component in served:
+            found[component] = ComponentImpact("outage", text)
+    return found
+
+
+def max_unavailable(deploy: dict[str, Any], replicas: int) -> int:
+    """The rolling update's maxUnavailable as a count (default 25%, rounded down as the controller does)."""
+    strategy = (deploy.get("spec") or {}).get("strategy") or {}
+    value = (strategy.get("rollingUpdate") or {}).get("maxUnavailable", "25%")
+    if isinstance(value, str) and value.endswith("%"):
+        try:
+            return replicas * int(value[:-1]) // 100
+        except ValueError:
+            return 0
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def mitigated_components(deps: Deps, seen: Observation) -> frozenset[str]:
+    """Components a succeeded command of the current incident acted on in this namespace: a Deployment, the
+    deployment an HPA scales, the components behind a Service."""
+    try:
+        rows = deps.scope().commands(
+            deps.journal.commands(states=["succeeded"], incident=deps.journal.current_incident())
+        )
+    except (OSError, sqlite3.Error) as e:
+        logger.warning("could not read the journal's mitigations: %s", e)
+        return frozenset()
+    found: set[str] = set()
+    for row in rows:
+        target = row.plan.get("target") or {}
+        if target.get("namespace") != seen.namespace:
+            continue
+        kind, name = str(target.get("kind") or ""), str(target.get("name") or "")
+        if kind == "Deployment":
+            found.add(name)
+        elif kind == "HorizontalPodAutoscaler":
+            found.update(hpa_row(h).target for h in seen.hpas if meta(h).name == name)
+        elif kind == "Service":
+            service = next((s for s in seen.services if meta(s).name == name), None)
+            if service is not None and (selector := service_selector(service)):
+                found.update(
+                    seen.components[str(meta(p).name)]
+                    for p in seen.pods
+                    if label_matches(selector, dict(meta(p).labels))
+                )
+    return frozenset(found)
+
+
+def ranked(
+    seen: Observation, mitigated: frozenset[str] = frozenset()
+) -> tuple[Decision, list[tuple[Problem, Decision]]]:
+    """The primary decision (for the worst problem) and every problem, worst first."""
+    problems = rank_problems(seen.facts, impacts_of(seen), mitigated)
+    return (problems[0][1] if problems else decide(seen.facts)), problems
+
+
 def optional(
     read: Callable[[], list[dict[str, Any]] | None], what: str, blind: list[str]
 ) -> list[dict[str, Any]] | None:
@@ -391,7 +495,7 @@ def assess_namespace(
     hours, top CPU/memory against limits, HPAs at max, recent Warning events; then ONE primary action (ROLLBACK,
     SCALE, ISOLATE or NONE) by the playbook's decision framework, with its evidence and the next tool to call.
     Call this first. It changes nothing in the cluster; its decision is noted on the incident's timeline."""
-    assessment = build_assessment(deps.kube, namespace)
+    assessment = build_assessment(deps.kube, namespace, deps)
     record_decision(deps, namespace, assessment.decision)
     return assessment
 
@@ -425,16 +529,19 @@ def record_decision(deps: Deps, namespace: str, decision: Decision) -> None:
         logger.warning("could not record the assessment of %s: %s", namespace, e)
 
 
-def build_assessment(kube: Kube, namespace: str) -> Assessment:
-    """The assessment itself: reads only, records nothing (incident_handoff uses it as it stands now)."""
+def build_assessment(kube: Kube, namespace: str, deps: Deps | None = None) -> Assessment:
+    """The assessment itself: reads only, records nothing (incident_handoff uses it as it stands now). With `deps`,
+    problems a mitigation of the current incident acted on rank after the others."""
     seen = observe_namespace(kube, namespace)
-    decision = decide(seen.facts)
+    decision, ranking = ranked(seen, mitigated_components(deps, seen) if deps is not None else frozenset())
     rows = seen.rows
     problems = [row for row in rows if row.problem]
     counts = Counter(row.status for row in rows)
     summary = f"{decision.primary_action}: {decision.reason}"
     if decision.next_tool:
         summary += f". Next: {decision.next_tool}({', '.join(f'{k}={v}' for k, v in decision.next_arguments.items())})"
+    if ranking:
+        summary += f". {problems_text([p for p, _ in ranking])}"
     summary += f". {len(problems)}/{len(rows)} pods with problems"
     if seen.fetched.truncated:
         summary += " (pod list truncated)"
@@ -454,6 +561,8 @@ def build_assessment(kube: Kube, namespace: str) -> Assessment:
         namespace=namespace,
         primary_action=decision.primary_action,
         decision=decision,
+        problems=[p for p, _ in ranking][:MAX_LISTED_PROBLEMS],
+        problems_total=len(ranking),
         pods_total=len(rows),
         status_counts=dict(counts),
         problem_pods=sorted(problems, key=lambda r: (-r.restarts, r.name))[:MAX_PROBLEM_PODS],
@@ -467,3 +576,16 @@ def build_assessment(kube: Kube, namespace: str) -> Assessment:
         warnings=warning_reasons(seen.groups),
         not_readable=seen.unreadable,
     )
+
+
+def problems_text(problems: list[Problem]) -> str:
+    """Every problem in rank order, one clause each (the first MAX_LISTED_PROBLEMS, then how many more)."""
+    shown = [
+        f"{p.rank}) {p.impact.upper().replace('_', ' ')}: {p.detail} -> {p.action}"
+        + (f" with {p.next_tool}" if p.next_tool else "")
+        + (" (mitigated already: verify_recovery follows it)" if p.mitigated else "")
+        for p in problems[:MAX_LISTED_PROBLEMS]
+    ]
+    more = f"; and {len(problems) - MAX_LISTED_PROBLEMS} more" if len(problems) > MAX_LISTED_PROBLEMS else ""
+    head = "1 problem" if len(problems) == 1 else f"{len(problems)} problems, worst for users first"
+    return f"{head}: {'; '.join(shown)}{more}"

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from incident_response.tools.assess import rollback_safety
 from incident_response.tools.assess.hpas import hpa_row
-from incident_response.tools.assess.namespace import Observation, observe_namespace
+from incident_response.tools.assess.namespace import Observation, mitigated_components, observe_namespace, ranked
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
@@ -36,7 +36,7 @@ from incident_response.tools.k8s.workloads import (
 )
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.nodes import drain_kind, outside, pod_key
-from incident_response.tools.playbook.rules import Action, Decision, decide
+from incident_response.tools.playbook.rules import Action, Decision
 from incident_response.tools.playbook.suspects import (
     CanaryPair,
     NodeState,
@@ -141,7 +141,9 @@ def evaluate_decision(
             "deployment, leave node unset"
         )
     seen = observe_namespace(deps.kube, namespace)
-    picked = decide(seen.facts)
+    picked, problems = ranked(seen, mitigated_components(deps, seen))
+    # Asked about one deployment: the framework's decision for its own problem, not the namespace's worst.
+    picked = next((d for p, d in problems if deployment in p.components), picked)
     if deployment is not None and seen.deployment(deployment) is None:
         listed = sorted(str(meta(d).name) for d in seen.deployments)
         raise errors.NotFound(

@@ -1,0 +1,109 @@
+"""Several problems at once, end to end: assess_namespace ranks them by user impact, primary_action takes the worst,
+and after its mitigation the next assessment leads to the next problem, not back to the one handled."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready
+
+from incident_response.sim import behaviors
+from incident_response.sim.scenarios.builders import deployment_body
+from incident_response.sim.serve import RunningSim
+
+pytestmark = pytest.mark.anyio
+
+Start = Callable[[str], Env]
+
+
+@pytest.fixture
+def start(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Start:
+    counter = iter(range(100))
+
+    def begin(scenario: str) -> Env:
+        return make_env(sim_factory(scenario), tmp_path / f"state{next(counter)}")
+
+    return begin
+
+
+def add_outage(env: Env, name: str, replicas: int = 3) -> None:
+    """A service in full outage with no deploy: its pods run for days but fail readiness, its Service has none."""
+    body = deployment_body(
+        name,
+        namespace=NS,
+        replicas=replicas,
+        image=f"registry.example.com/shop/{name}:4.1",
+        annotations={behaviors.ROLLED_OUT_MINUTES_AGO: str(3 * 24 * 60)},
+        pod_annotations={behaviors.BEHAVIOR: behaviors.NOT_READY},
+    )
+    env.kube.create("deployments", body, NS)
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]},
+    }
+    env.kube.create("services", service, NS)
+
+
+async def test_an_outage_without_deploy_ranks_before_a_bad_deploy_whose_old_pods_still_serve(start: Start) -> None:
+    env = start("bad-deploy")  # checkout's new revision crash-loops while its 4 old pods serve
+    add_outage(env, "search")
+
+    def built() -> bool:
+        pods = env.pods("app=search")
+        return len(pods) == 3 and all(p["status"].get("phase") == "Running" and not ready(p) for p in pods)
+
+    await env.until(built)
+    async with Client(env.server("full")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        ranked = [(p["rank"], p["impact"], p["components"], p["action"]) for p in assessed["problems"]]
+        assert ranked == [
+            (1, "outage", ["search"], "SCALE"),
+            (2, "degraded", ["checkout"], "ROLLBACK"),
+        ], assessed["problems"]
+        assert assessed["decision"]["target"] == "deployment/search"
+        assert assessed["decision"]["next_arguments"]["deployment"] == "search"
+        summary = assessed["summary"]
+        assert "2 problems, worst for users first" in summary
+        assert summary.index("service search has no ready endpoint") < summary.index("deployment checkout")
+
+        # The worst one is mitigated (here: more replicas, as the framework says for an unexplained outage).
+        await plan_and_confirm(client, env, "scale_deployment", namespace=NS, deployment="search", replicas=4)
+        verified = await call(client, "verify_recovery", namespace=NS, deployment="search")
+        assert verified["verdict"] == "DEGRADED" and "assess_namespace" in verified["summary"]
+
+        # Search still fails, but it was handled: the next assessment leads to checkout's rollback.
+        again = await call(client, "assess_namespace", namespace=NS)
+        assert (again["decision"]["target"], again["decision"]["next_tool"]) == (
+            "deployment/checkout",
+            "rollback_deployment",
+        )
+        assert [(p["components"], p["mitigated"]) for p in again["problems"]] == [
+            (["checkout"], False),
+            (["search"], True),
+        ]
+        assert "mitigated already" in again["summary"]
+
+
+async def test_a_deployment_below_its_minimum_ranks_before_a_partial_degradation(start: Start) -> None:
+    env = start("bad-deploy")
+    # ledger: 4 replicas that all crash-loop, no Service in front: below its minimum of 3 available, no outage
+    ledger = deployment_body(
+        "ledger",
+        namespace=NS,
+        replicas=4,
+        annotations={behaviors.ROLLED_OUT_MINUTES_AGO: str(3 * 24 * 60)},
+        pod_annotations={behaviors.BEHAVIOR: behaviors.CRASHLOOP},
+    )
+    env.kube.create("deployments", ledger, NS)
+
+    await env.until(lambda: len([p for p in env.pods("app=ledger") if p["status"].get("containerStatuses")]) == 4)
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+    impacts = [(p["impact"], p["components"]) for p in assessed["problems"]]
+    assert impacts == [("below_minimum", ["ledger"]), ("degraded", ["checkout"])], assessed["problems"]
+    assert "below its minimum of 3" in assessed["problems"][0]["detail"]

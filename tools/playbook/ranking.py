@@ -1,0 +1,169 @@
+"""Every problem of a namespace, worst for users first, each with the action the decision framework picks for it.
+
+The framework (rules.decide) answers "what to do" for one situation; a namespace can hold several at once (a bad
+deploy whose old pods still serve beside another service in full outage). Each troubled component is decided on
+its own facts, then the problems are ranked by user impact:
+  outage         a Service in front of it has no ready endpoint (its users get nothing);
+  below_minimum  a deployment has fewer available replicas than its rolling update promises (replicas minus
+                 maxUnavailable): it serves, short of capacity;
+  degraded       some pods fail while the deployment keeps its available minimum;
+  at_risk        nothing fails yet (CPU near the limit, an HPA at max, OOM kills that recovered).
+Ties keep the framework's own rule order. A problem a mitigation of this incident already acted on goes after the
+others: verify_recovery follows it, and the next assessment must lead to the next problem, not back to it.
+
+Layer: tools.playbook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from incident_response.tools.playbook.rules import Decision, Facts, decide
+
+Impact = Literal["outage", "below_minimum", "degraded", "at_risk"]
+IMPACT_ORDER: tuple[Impact, ...] = ("outage", "below_minimum", "degraded", "at_risk")
+RULE_ORDER = (
+    "failing node",
+    "failing canary",
+    "recent deployment with failing pods",
+    "one component poisons others",
+    "overloaded: HPA at max",
+    "overloaded: CPU near limits",
+    "out of memory: vertical scaling",
+    "unknown cause, recent deploy exists",
+    "unknown cause, no recent deploy to roll back",
+    "unknown cause, no recent deploy",
+)
+
+
+@dataclass
+class ComponentImpact:
+    """How a component's users are hurt, as observed (namespace.py reads it from Services, pods, deployments)."""
+
+    impact: Impact
+    detail: str  # "service search has no ready endpoint (0 of 3 pods ready)"
+
+
+@dataclass
+class Ranked:
+    decision: Decision
+    components: list[str] = field(default_factory=list)
+
+
+class Problem(BaseModel):
+    rank: int = Field(description="1 is the worst: the one primary_action addresses.")
+    impact: Impact = Field(
+        description="outage (a Service with no ready endpoint), below_minimum (fewer available replicas than the "
+        "rollout allows), degraded (some pods fail, the minimum holds), at_risk (nothing fails yet)."
+    )
+    components: list[str] = Field(description="The deployments (or apps) with this problem.")
+    detail: str = Field(description="What users see of it.")
+    action: str = Field(description="The action the decision framework picks for it.")
+    rule: str
+    target: str | None
+    next_tool: str | None
+    next_arguments: dict[str, object]
+    mitigated: bool = Field(
+        description="A confirmed mitigation of this incident already acted on it: verify_recovery follows it."
+    )
+
+
+def troubled(facts: Facts) -> list[str]:
+    """Every component with a problem of any kind, in a stable order."""
+    found = (
+        set(facts.failing)
+        | set(facts.unavailable)
+        | set(facts.near_limit)
+        | set(facts.oom_killed)
+        | {target for _, target, _ in facts.saturated_hpas}
+        | {p.victim for p in facts.poisonings}
+    )
+    return sorted(found)
+
+
+def restricted(facts: Facts, component: str, others: set[str]) -> Facts:
+    """The facts as if `component` were the namespace's only problem. Deploys of components with a problem of their
+    own are left out: each is its own problem with its own action, not an unexplained cause of this one."""
+    keep = {component}
+    return replace(
+        facts,
+        failing={k: v for k, v in facts.failing.items() if k in keep},
+        unavailable={k: v for k, v in facts.unavailable.items() if k in keep},
+        near_limit={k: v for k, v in facts.near_limit.items() if k in keep},
+        oom_killed={k: v for k, v in facts.oom_killed.items() if k in keep},
+        saturated_hpas=[h for h in facts.saturated_hpas if h[1] in keep],
+        poisonings=[p for p in facts.poisonings if p.victim in keep],
+        recent_rollouts=[r for r in facts.recent_rollouts if r.deployment in keep or r.deployment not in others],
+        placements=[p if p.component in keep else replace(p, failing=False) for p in facts.placements],
+        canaries=[c for c in facts.canaries if c.canary in keep and c.stable not in others],
+    )
+
+
+def key(decision: Decision) -> tuple[str, str, str | None, str | None]:
+    return (decision.primary_action, decision.rule, decision.target, decision.next_tool)
+
+
+def rank_problems(
+    facts: Facts, impacts: dict[str, ComponentImpact], mitigated: frozenset[str] = frozenset()
+) -> list[tuple[Problem, Decision]]:
+    """The problems, worst first. `impacts`: per component (missing: degraded when it has failing pods or
+    unavailable replicas, else at_risk). `mitigated`: components a confirmed mitigation of this incident acted on."""
+    components = troubled(facts)
+    others = set(components)
+    whole = decide(facts)  # the namespace-wide decision: its evidence is the richest when it is one of the problems
+    merged: dict[tuple[str, str, str | None, str | None], Ranked] = {}
+    for component in components:
+        decision = decide(restricted(facts, component, others - {component}))
+        if decision.primary_action == "NONE":
+            continue
+        if key(decision) == key(whole):
+            decision = whole
+        entry = merged.setdefault(key(decision), Ranked(decision))
+        entry.components.append(component)
+    problems: list[tuple[Problem, Decision]] = []
+    for entry in merged.values():
+        judged = [impact_of(facts, c, impacts) for c in entry.components]
+        worst = min(judged, key=lambda i: IMPACT_ORDER.index(i.impact))
+        decision = entry.decision
+        problems.append(
+            (
+                Problem(
+                    rank=0,
+                    impact=worst.impact,
+                    components=entry.components,
+                    detail=worst.detail,
+                    action=decision.primary_action,
+                    rule=decision.rule,
+                    target=decision.target,
+                    next_tool=decision.next_tool,
+                    next_arguments=dict(decision.next_arguments),
+                    mitigated=bool(set(entry.components) & mitigated),
+                ),
+                decision,
+            )
+        )
+    problems.sort(
+        key=lambda pair: (
+            pair[0].mitigated,
+            IMPACT_ORDER.index(pair[0].impact),
+            RULE_ORDER.index(pair[0].rule) if pair[0].rule in RULE_ORDER else len(RULE_ORDER),
+            pair[0].components,
+        )
+    )
+    for index, (problem, _) in enumerate(problems):
+        problem.rank = index + 1
+    return problems
+
+
+def impact_of(facts: Facts, component: str, impacts: dict[str, ComponentImpact]) -> ComponentImpact:
+    if component in impacts:
+        return impacts[component]
+    failing = facts.failing.get(component, [])
+    if failing:
+        return ComponentImpact("degraded", f"{component}: {len(failing)} pods failing")
+    if component in facts.unavailable:
+        return ComponentImpact("degraded", f"{component}: {facts.unavailable[component]} replicas unavailable")
+    return ComponentImpact("at_risk", f"{component}: nothing failing yet")
