@@ -2,15 +2,16 @@
 
 kubectl >= 1.32 and client-go's typed clients send `create` bodies (and SelfSubjectAccessReviews) as protobuf:
 the `k8s\\x00` magic, then a runtime.Unknown envelope naming apiVersion and kind around the object's bytes. The
-object is decoded with the published Kubernetes schema (sim/proto: the k8s.io .proto files compiled into
-k8s.binpb) and the protobuf runtime, then rendered as the API server renders the Go object in JSON:
+object is decoded with the Kubernetes schema embedded in the kubectl binary (sim/kubectl_schema.py) and the
+protobuf runtime, then rendered as the API server renders the Go object in JSON:
 
 * the apimachinery types with their own JSON form (Time, Quantity, IntOrString, RawExtension, ...) by type;
 * fields Go embeds with `json:",inline"` merged into their parent;
-* a zero scalar dropped unless the Go field is a pointer (sim/proto/pointers.txt): Go writes every plain field on
-  the wire, zero or not, and omits zeros in JSON, but `replicas: 0` is a pointer and means something.
+* a zero scalar dropped unless the Go field is a pointer (no gogoproto.nullable=false in the schema): Go writes
+  every plain field on the wire, zero or not, and omits zeros in JSON, but `replicas: 0` is a pointer.
 
-The protobuf runtime is imported on the first protobuf body only, so the simulator starts without it.
+The protobuf runtime is imported, and the schema read, on the first protobuf body only, so the simulator starts
+without them and serves JSON where no kubectl is installed (a protobuf body then gets a 415 saying so).
 
 Layer: sim (the simulated cluster; apart from the product).
 """
@@ -20,20 +21,23 @@ from __future__ import annotations
 import base64
 import functools
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from incident_response.sim import errors
+from incident_response.sim import errors, kubectl_schema
 
 if TYPE_CHECKING:
     from google.protobuf.descriptor import Descriptor, FieldDescriptor
+    from google.protobuf.descriptor_pb2 import DescriptorProto, FileDescriptorProto
     from google.protobuf.descriptor_pool import DescriptorPool
     from google.protobuf.message import Message
 
 MAGIC = b"k8s\x00"
-SCHEMA_DIR = Path(__file__).resolve().parent / "proto"
+_META_FILE = "k8s.io/apimachinery/pkg/apis/meta/v1/generated.proto"
+_GOGO_NULLABLE = 65001  # gogoproto.nullable, a FieldOptions extension
 
 _META = "k8s.io.apimachinery.pkg.apis.meta.v1"
 _TIME = f"{_META}.Time"
@@ -66,15 +70,86 @@ class _Schema:
     pointers: frozenset[str]  # "<message full name>.<field>" of scalar fields that are Go pointers
 
 
-@functools.cache
 def _schema() -> _Schema:
+    """The schema of the kubectl found now (see kubectl_schema), loaded once per binary; 415 when there is none."""
+    binary = kubectl_schema.find_kubectl()
+    if binary is None:
+        raise _no_schema(
+            f"no kubectl was found to read it from (set {kubectl_schema.ENV} to a kubectl binary, "
+            "or put kubectl on PATH)"
+        )
+    try:
+        return _load(binary.resolve())
+    except kubectl_schema.SchemaUnavailable as e:
+        raise _no_schema(str(e)) from e
+
+
+@functools.cache
+def _load(binary: Path) -> _Schema:
     from google.protobuf import descriptor_pb2, descriptor_pool
 
+    files = {
+        name: descriptor_pb2.FileDescriptorProto.FromString(raw)
+        for name, raw in kubectl_schema.embedded_files(binary).items()
+    }
+    if _META_FILE not in files:
+        raise kubectl_schema.SchemaUnavailable(f"{binary} carries no Kubernetes protobuf schema (is it kubectl?)")
     pool = descriptor_pool.DescriptorPool()
-    for file in descriptor_pb2.FileDescriptorSet.FromString((SCHEMA_DIR / "k8s.binpb").read_bytes()).file:
+    added: set[str] = set()
+
+    def add(name: str) -> None:  # dependencies first, as the pool requires
+        if name in added:
+            return
+        added.add(name)
+        file = files[name]
+        # gogo.proto (the Go generator's options) is not registered in the binary: its options stay unknown fields
+        kept = [dep for dep in file.dependency if dep in files]
+        for dep in kept:
+            add(dep)
+        del file.dependency[:]
+        file.dependency.extend(kept)
         pool.Add(file)
-    pointers = frozenset((SCHEMA_DIR / "pointers.txt").read_text(encoding="utf-8").split())
-    return _Schema(pool, pointers)
+
+    for name in sorted(files):
+        add(name)
+    return _Schema(pool, frozenset(_pointer_fields(files.values())))
+
+
+def _pointer_fields(files: Iterable[FileDescriptorProto]) -> Iterator[str]:
+    """Scalar fields that are Go pointers: those without gogoproto.nullable=false, the option Go's plain fields get.
+
+    Go writes every plain field on the wire, zero or not, and its JSON drops plain zero fields; a pointer field on
+    the wire was set on purpose, so its zero is kept (`replicas: 0`).
+    """
+    from google.protobuf import unknown_fields
+    from google.protobuf.descriptor_pb2 import FieldDescriptorProto as F
+
+    def walk(scope: str, messages: Iterable[DescriptorProto]) -> Iterator[str]:
+        for message in messages:
+            name = f"{scope}.{message.name}"
+            yield from walk(name, message.nested_type)
+            if message.options.map_entry:
+                continue
+            for field in message.field:
+                if field.label == F.LABEL_REPEATED or field.type in (F.TYPE_MESSAGE, F.TYPE_GROUP):
+                    continue
+                options = unknown_fields.UnknownFieldSet(field.options)
+                if not any(
+                    options[i].field_number == _GOGO_NULLABLE and options[i].data == 0 for i in range(len(options))
+                ):
+                    yield f"{name}.{field.name}"
+
+    for file in files:
+        yield from walk(file.package, file.message_type)
+
+
+def _no_schema(why: str) -> errors.ApiError:
+    return errors.ApiError(
+        415,
+        "UnsupportedMediaType",
+        f"the simulated cluster decodes protobuf with the schema in kubectl, and {why}; send the object as JSON "
+        "(Content-Type: application/json) instead, or install kubectl",
+    )
 
 
 def _message_class(descriptor: Descriptor) -> Any:

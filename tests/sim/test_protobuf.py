@@ -19,10 +19,9 @@ from typing import Any
 import pytest
 from support.kubectl_runner import Kubectl
 
-from incident_response.sim import protowire
+from incident_response.sim import kubectl_schema, protowire
 from incident_response.sim.serve import RunningSim, run_sim
 
-ROOT = Path(__file__).resolve().parents[2]
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 NS = "default"
 
@@ -205,12 +204,51 @@ def test_bad_protobuf_bodies_get_a_status_that_says_what_to_do_and_change_nothin
     assert all(e.resource != "configmaps" for e in sim.store.events_since(before))
 
 
-def test_the_compiled_schema_is_what_the_vendored_proto_files_compile_to() -> None:
-    pytest.importorskip("grpc_tools", reason="grpcio-tools (a test dependency) compiles the .proto files")
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "sim" / "proto" / "compile.py"), "--check"], capture_output=True, text=True
+def test_the_schema_is_read_from_the_kubectl_binary() -> None:
+    binary = kubectl_schema.find_kubectl()
+    if binary is None:
+        pytest.skip("kubectl is not on PATH (.ci/run installs one)")
+    files = kubectl_schema.embedded_files(binary.resolve())
+    for group in ("api/core/v1", "api/apps/v1", "api/batch/v1", "api/authorization/v1", "apimachinery/pkg/runtime"):
+        assert f"k8s.io/{group}/generated.proto" in files
+    pointers = protowire._schema().pointers
+    assert "k8s.io.api.apps.v1.DeploymentSpec.replicas" in pointers  # *int32
+    assert "k8s.io.api.core.v1.PodSpec.automountServiceAccountToken" in pointers  # *bool
+    assert "k8s.io.api.apps.v1.DeploymentSpec.minReadySeconds" not in pointers  # int32
+    assert "k8s.io.api.core.v1.Container.stdin" not in pointers  # bool
+
+
+@pytest.mark.parametrize("where", ["nowhere", "missing file", "not kubectl"])
+def test_without_a_kubectl_to_read_the_schema_from_protobuf_gets_415_and_json_still_works(
+    cluster: tuple[RunningSim, Kubectl], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    sim, _ = cluster
+    body = envelope("v1", "ConfigMap", message("k8s.io.api.core.v1.ConfigMap").SerializeToString())
+    monkeypatch.setenv("PATH", str(tmp_path))  # no kubectl on it
+    monkeypatch.delenv(kubectl_schema.ENV, raising=False)
+    expected = "no kubectl was found"
+    if where == "missing file":
+        monkeypatch.setenv(kubectl_schema.ENV, str(tmp_path / "kubectl"))
+        expected = "cannot read"
+    elif where == "not kubectl":
+        (tmp_path / "kubectl").write_bytes(b"#!/bin/sh\n" + kubectl_schema.GZIP_MAGIC + b"junk")
+        monkeypatch.setenv(kubectl_schema.ENV, str(tmp_path / "kubectl"))
+        expected = "carries no Kubernetes protobuf schema"
+    before = sim.store.resource_version
+    status, answer = post(sim, "/api/v1/namespaces/default/configmaps", body)
+    assert (status, answer["code"]) == (415, 415)
+    assert expected in answer["message"]
+    assert "application/json" in answer["message"] and "install kubectl" in answer["message"]
+    assert all(e.resource != "configmaps" for e in sim.store.events_since(before))
+    twin = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"json-{where.replace(' ', '-')}"}}
+    request = urllib.request.Request(
+        sim.url + "/api/v1/namespaces/default/configmaps",
+        data=json.dumps(twin).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
     )
-    assert done.returncode == 0, done.stderr[-2000:]
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
 
 
 def test_the_simulator_starts_without_loading_the_protobuf_runtime() -> None:
