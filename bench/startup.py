@@ -1,48 +1,82 @@
-"""Startup benchmark: spawn the server over stdio, initialize, list tools; print the median over N runs.
+"""Startup benchmark, paired: spawn -> initialize -> tools/list for our server and for a bare MCPServer with one tool
+(bench/bare_server.py), alternating in one run, so a loaded machine slows both alike; then our first tool call.
 
-    python bench/startup.py [-n 10] [--mode legacy|auto] [--baseline] [--breakdown]
+    python bench/startup.py [-n 10] [--mode legacy|auto] [--think SECONDS] [--breakdown]
 
-`--baseline` also times `python -c "import mcp.server"` alone: the floor any server on this SDK pays, so a
-loaded machine can be told apart from a slow server. It is printed twice: as a whole process, and ending with
-`os._exit(0)`. The second is the comparable floor: the server's timing stops at the tools/list answer, before its
-interpreter tears down the SDK's modules (~0.1-0.2 s), which the first includes.
+Each pair spawns both servers over stdio (the order alternates) and times spawn -> initialize (or, with --mode
+auto, 2026-07-28 discovery) -> tools/list. The SDK's import dominates both; the ratio of the medians is our share.
+Target (issue 13): at most 1.2.
 
-`--breakdown` times, in a fresh process each run, what the server adds to that floor: importing our modules after the
-SDK, and `build_server` (every tool's argument model and input/output schema).
+Our server runs against a simulated cluster (scenario healthy, in this process). After tools/list the client waits
+--think seconds (default 1.0: a model takes at least that to write its first call), then calls list_pods once (the
+first call) and five more times (warm calls). Target: the first call at most 1.5x the median warm call, so the first
+call does not pay the Kubernetes client's import.
 
-Runs with no kubeconfig (HOME points at an empty directory), as a client connecting before any cluster is set up.
-Target (issue 3): median under 1.0 s on a 2-core machine.
+`--breakdown` also times, in a fresh process each run, what our server adds after the SDK's import: importing our
+modules, and `build_server` (every tool's argument model and input/output schema).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import anyio
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from incident_response.sim.serve import run_sim
+
+HERE = Path(__file__).resolve().parent
 LAUNCHER = "from incident_response.server.cli import main; main()"
+WARM_CALLS = 5
+Mode = Literal["legacy", "auto"]
 
 
-async def one_run(home: str, mode: Literal["legacy", "auto"]) -> tuple[float, int]:
+def environment(home: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "INCIDENT_RESPONSE_"))}
-    env["HOME"] = home
-    params = StdioServerParameters(
-        command=sys.executable, args=["-c", LAUNCHER, "--state-dir", os.path.join(home, "state")], env=env
-    )
+    env["HOME"] = home  # never the developer's ~/.kube
+    return env
+
+
+async def handshake(params: StdioServerParameters, mode: Mode) -> tuple[float, int]:
     started = time.perf_counter()
     async with Client(params, mode=mode) as client:
         tools = (await client.list_tools()).tools
-        elapsed = time.perf_counter() - started
-    return elapsed, len(tools)
+        return time.perf_counter() - started, len(tools)
+
+
+@dataclass
+class OurRun:
+    handshake: float
+    tools: int
+    first_call: float
+    warm_calls: list[float]
+
+
+async def ours(params: StdioServerParameters, mode: Mode, think: float) -> OurRun:
+    started = time.perf_counter()
+    async with Client(params, mode=mode) as client:
+        tools = (await client.list_tools()).tools
+        listed = time.perf_counter() - started
+        await anyio.sleep(think)
+        calls = []
+        for _ in range(1 + WARM_CALLS):
+            began = time.perf_counter()
+            result = await client.call_tool("list_pods", {"namespace": "shop"})
+            calls.append(time.perf_counter() - began)
+            if result.is_error:
+                raise SystemExit(f"list_pods failed: {result.content}")
+        return OurRun(listed, len(tools), calls[0], calls[1:])
 
 
 # Prints "<seconds importing our modules> <seconds in build_server>" after the SDK is imported.
@@ -60,51 +94,67 @@ print(imported - started, time.perf_counter() - imported)
 
 def breakdown_run() -> tuple[float, float]:
     done = subprocess.run([sys.executable, "-c", BREAKDOWN], check=True, capture_output=True, text=True)
-    ours, build = done.stdout.split()
-    return float(ours), float(build)
+    ours_, build = done.stdout.split()
+    return float(ours_), float(build)
 
 
-def baseline_run(code: str) -> float:
-    started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True)
-    return time.perf_counter() - started
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-n", type=int, default=10, help="runs (default 10)")
-    parser.add_argument(
-        "--mode",
-        choices=["legacy", "auto"],
-        default="legacy",
-        help="legacy: initialize handshake (default); auto: 2026-07-28 discovery first",
-    )
-    parser.add_argument("--baseline", action="store_true", help="also time importing the MCP SDK alone")
+    parser.add_argument("-n", type=int, default=10, help="pairs (default 10)")
+    parser.add_argument("--mode", choices=["legacy", "auto"], default="legacy", help="legacy: initialize (default)")
+    parser.add_argument("--think", type=float, default=1.0, help="seconds between tools/list and the first call")
     parser.add_argument("--breakdown", action="store_true", help="also time our imports and build_server")
     args = parser.parse_args()
-    # Other test runs share this machine: the load average says how far to trust the numbers.
-    print(f"load average (1, 5, 15 min) at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    times = []
-    with tempfile.TemporaryDirectory() as home:
-        for _ in range(args.n):
-            elapsed, count = await one_run(home, args.mode)
-            times.append(elapsed)
-    if args.baseline:
-        floor = [baseline_run("import mcp.server") for _ in range(args.n)]
-        print(f"baseline: python -c 'import mcp.server' (n={args.n}): median {statistics.median(floor):.3f}s")
-        floor = [baseline_run("import mcp.server, os; os._exit(0)") for _ in range(args.n)]
-        print(f"baseline without interpreter teardown (os._exit): median {statistics.median(floor):.3f}s")
+    mode: Mode = args.mode
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"load average (1, 5, 15 min) at the start: {load()}")
+    bare_times: list[float] = []
+    runs: list[OurRun] = []
+    with tempfile.TemporaryDirectory() as home, run_sim("healthy", kubeconfig_path=Path(home) / "kubeconfig") as sim:
+        env = environment(home)
+        our_params = StdioServerParameters(
+            command=sys.executable,
+            args=["-c", LAUNCHER, "--kubeconfig", str(sim.kubeconfig_path), "--state-dir", f"{home}/state"],
+            env=env,
+        )
+        bare_params = StdioServerParameters(command=sys.executable, args=[str(HERE / "bare_server.py")], env=env)
+        for pair in range(args.n):
+            for which in ("ours", "bare") if pair % 2 == 0 else ("bare", "ours"):
+                if which == "ours":
+                    runs.append(await ours(our_params, mode, args.think))
+                else:
+                    bare_times.append((await handshake(bare_params, mode))[0])
+    our_times = [run.handshake for run in runs]
+    bare, mine = statistics.median(bare_times), statistics.median(our_times)
+    per_pair = statistics.median(o / b for o, b in zip(our_times, bare_times, strict=True))
+    print(f"load average (1, 5, 15 min) at the end: {load()}")
+    print(f"spawn -> {'initialize' if mode == 'legacy' else 'discover'} -> tools/list, {args.n} pairs:")
+    print(f"  bare MCPServer, 1 tool: median {bare:.3f} s (min {min(bare_times):.3f}, max {max(bare_times):.3f})")
+    print(
+        f"  ours, {runs[0].tools} tools:        median {mine:.3f} s "
+        f"(min {min(our_times):.3f}, max {max(our_times):.3f})"
+    )
+    print(f"  ratio of the medians {mine / bare:.2f} (target <= 1.2); median of the pairs' ratios {per_pair:.2f}")
+    first = statistics.median(run.first_call for run in runs)
+    warm = statistics.median(call for run in runs for call in run.warm_calls)
+    print(
+        f"first call (list_pods on the sim, {args.think:g} s after tools/list): median {ms(first)}; warm calls: "
+        f"median {ms(warm)}; ratio {first / warm:.2f} (target <= 1.5)"
+    )
     if args.breakdown:
         parts = [breakdown_run() for _ in range(args.n)]
         print(
-            f"our imports after the SDK (n={args.n}): median {statistics.median(p[0] for p in parts):.3f}s; "
-            f"build_server: median {statistics.median(p[1] for p in parts):.3f}s"
+            f"our imports after the SDK (n={args.n}): median {statistics.median(p[0] for p in parts):.3f} s; "
+            f"build_server: median {statistics.median(p[1] for p in parts):.3f} s"
         )
-    print(f"load average (1, 5, 15 min) at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(
-        f"spawn -> initialize -> tools/list ({args.mode}, {count} tools, n={args.n}): "
-        f"median {statistics.median(times):.3f}s, min {min(times):.3f}s, max {max(times):.3f}s"
-    )
 
 
 if __name__ == "__main__":

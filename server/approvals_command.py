@@ -17,13 +17,15 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incident_response.server import config
 from incident_response.tools.engine.approvals import CLI_NON_INTERACTIVE, CLI_TERMINAL
-from incident_response.tools.engine.journal import DB_NAME, Journal
-from incident_response.tools.engine.pending import CommandResult, HumanAnswer, PendingEngine
-from incident_response.tools.engine.plan import PendingCommand, render_diff, target_text
+
+if TYPE_CHECKING:
+    # Imported where used: every command builds this parser, and `serve`'s handshake must not wait for the engine.
+    from incident_response.tools.engine.pending import CommandResult, PendingEngine
+    from incident_response.tools.engine.plan import PendingCommand
 
 # The options of approve and deny: (flags, options taking a value). Any other argument is the token.
 OPTIONS = {
@@ -113,6 +115,9 @@ def state_dir(args: argparse.Namespace) -> Path:
 
 
 def open_engine(args: argparse.Namespace) -> PendingEngine | None:
+    from incident_response.tools.engine.journal import DB_NAME, Journal
+    from incident_response.tools.engine.pending import PendingEngine
+
     folder = state_dir(args)
     if not (folder / DB_NAME).is_file():
         print(f"no journal in {folder}: is that the server's --state-dir?", file=sys.stderr)
@@ -134,6 +139,8 @@ def plan_view(cmd: PendingCommand) -> dict[str, Any]:
 
 
 def describe(cmd: PendingCommand, state: str) -> str:
+    from incident_response.tools.engine.plan import render_diff, target_text
+
     age = (datetime.now(UTC) - cmd.created_at).total_seconds()
     left = (cmd.expires_at - datetime.now(UTC)).total_seconds()
     plan = plan_view(cmd)
@@ -185,6 +192,8 @@ def decide(
     engine: PendingEngine, token: str, *, approved: bool, reason: str | None = None, channel: str = CLI_TERMINAL
 ) -> CommandResult:
     """Record a decision made by this OS user. The demo uses this same function to approve as the human."""
+    from incident_response.tools.engine.pending import HumanAnswer
+
     return engine.decide(token, HumanAnswer(approved=approved, approver=os_user(), channel=channel, reason=reason))
 
 

@@ -59,6 +59,10 @@ def run(args: argparse.Namespace) -> int:
         )
         verifier = http_auth.StaticTokenVerifier(credentials)
     server = build_server(settings, auth=verifier)
+    # Build the tools and import the Kubernetes client once the client has listed them, while its model thinks, so
+    # the first call does not pay for them.
+    if server.lazy is not None:
+        server.lazy.warm_after_listing = True
     log.info(
         "serving in %s mode, cluster: %s, namespaces: %s, toolsets: %s%s",
         settings.mode,

@@ -1,6 +1,7 @@
 """What a client sees when a request is wrong: one line naming the field and what is expected.
 
-`IncidentServer` is the SDK's MCPServer with three answers changed. Invalid tool arguments are a tool error of one
+`IncidentServer` is the SDK's MCPServer with its own tools served lazily (server/lazy_tools.py) and three answers
+changed. Invalid tool arguments are a tool error of one
 line per field (the SDK sends pydantic's multi-line dump with a documentation URL); a tool's own error is its message
 without the SDK's "Error executing tool" prefix; and `prompts/get` with an unknown prompt or a missing or invalid
 argument is JSON-RPC -32602 Invalid params (the SDK answers code 0).
@@ -13,38 +14,75 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
+import anyio
+import anyio.to_thread
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult
+from mcp.types import Tool as MCPTool
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from incident_response.server.lazy_tools import LazyTools
 from incident_response.tools.core.errors import IncidentError
 
 E = TypeVar("E", bound=BaseException)
 
 
 class IncidentServer(MCPServer[Any]):
-    """MCPServer whose bad-request answers say what to fix; `arguments` maps each tool to the names it takes."""
+    """MCPServer whose bad-request answers say what to fix, and whose own tools (`lazy`) are listed from the manifest
+    and built on first use. Tools added the SDK's way are served too. `arguments` maps a tool to the names it takes
+    when its input schema does not say (the error for a misspelt argument lists them)."""
 
-    def __init__(self, *args: Any, arguments: Mapping[str, Sequence[str]], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        lazy: LazyTools | None = None,
+        arguments: Mapping[str, Sequence[str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self._arguments = dict(arguments)
+        self.lazy = lazy
+        self._arguments = dict(arguments or {})
+
+    def _lazy_names(self) -> Sequence[str]:
+        return self.lazy.names if self.lazy is not None else ()
+
+    async def list_tools(self) -> list[MCPTool]:
+        own = self.lazy.listing if self.lazy is not None else []
+        return [*own, *await super().list_tools()]
+
+    def _tool_input_schema(self, name: str) -> dict[str, Any] | None:
+        if self.lazy is not None and (schema := self.lazy.input_schema(name)) is not None:
+            return schema
+        return super()._tool_input_schema(name)
+
+    def _takes(self, name: str) -> Sequence[str]:
+        if name in self._arguments:
+            return self._arguments[name]
+        schema = self._tool_input_schema(name) or {}
+        return list(schema.get("properties", {}))
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         try:
+            if self.lazy is not None and name in self._lazy_names():
+                tool = await anyio.to_thread.run_sync(self.lazy.tool, name)
+                result: CallToolResult | InputRequiredResult = await tool.run(
+                    arguments, context or Context(mcp_server=self), convert_result=True
+                )
+                return result
             return await super().call_tool(name, arguments, context)
         except UnexpectedToolError:
             raise
         except ToolError as e:
             cause = e.__cause__
             if isinstance(cause, ValidationError):
-                raise ToolError(argument_errors(name, cause, self._arguments.get(name, ()))) from cause
-            if isinstance(cause, ToolError):  # a tool's own error, raised by app.register's wrapper
+                raise ToolError(argument_errors(name, cause, self._takes(name))) from cause
+            if isinstance(cause, ToolError):  # a tool's own error, raised by registration.register's wrapper
                 raise ToolError(str(cause)) from cause
             raise
 

@@ -16,8 +16,9 @@ from mcp.types import CallToolResult
 from support.secrets_corpus import CREDENTIALS
 
 from incident_response.server import boundary, catalog
-from incident_response.server.app import MaskingServer, ToolSet, build_server, register
+from incident_response.server.app import MaskingServer, build_server
 from incident_response.server.config import Settings
+from incident_response.server.registration import ToolSet, register
 from incident_response.tools.core.masking import masked
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps

@@ -1,4 +1,5 @@
-"""Startup stays cheap and honest: heavy libraries stay off the handshake path, shared output schemas stay exact."""
+"""Startup stays cheap and honest: heavy libraries and the tool modules stay off the handshake path, the manifest the
+tools are listed from is what they derive, shared output schemas stay exact."""
 
 from __future__ import annotations
 
@@ -7,29 +8,36 @@ import sys
 import typing
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 import pytest
 from mcp import Client
 
-from incident_response.server import app, confirmation, mitigation_tools
+from incident_response.server import app, confirmation, manifest, mitigation_tools, registration
 from incident_response.server.config import Settings
+from incident_response.server.lazy_tools import LazyTools
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.incident import declare
 from incident_response.tools.mitigate import measures, rollback
 
 pytestmark = pytest.mark.anyio
 
-# Imported only inside the tool bodies (and the first masking) that need them: the MCP handshake must not wait.
-LAZY = ("kubernetes", "yaml", "detect_secrets")
+# Imported only after the handshake (the warm-up, or the first call): the MCP handshake must not wait for them.
+LAZY = (
+    "kubernetes", "yaml", "detect_secrets", "incident_response.server.registration",
+    "incident_response.tools.assess.namespace", "incident_response.tools.mitigate.rollback",
+)  # fmt: skip
 
 
-def test_building_the_server_imports_no_kubernetes_client_and_no_yaml(tmp_path: Path) -> None:
+def test_building_the_server_and_listing_tools_imports_no_tool_and_no_heavy_library(tmp_path: Path) -> None:
     script = (
-        "import sys, pathlib\n"
+        "import asyncio, sys, pathlib\n"
         "from incident_response.server import cli\n"
         "from incident_response.server.app import build_server\n"
         "from incident_response.server.config import Settings\n"
         "cli.build_parser()\n"
-        f"build_server(Settings(state_dir=pathlib.Path({str(tmp_path)!r})))\n"
+        f"server = build_server(Settings(state_dir=pathlib.Path({str(tmp_path)!r})))\n"
+        "assert len(asyncio.run(server.list_tools())) == 37\n"
         f"print(sorted(m for m in {LAZY!r} if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
@@ -40,7 +48,7 @@ async def test_every_output_schema_is_exactly_its_models_schema(tmp_path: Path) 
     """Tools returning the same model share one generated schema; each must still equal its own model's schema."""
     deps = Deps(Settings(state_dir=tmp_path).tool_settings())
     functions = [
-        *app.ASSESSMENT_TOOLS,
+        *registration.ASSESSMENT_TOOLS,
         rollback.rollback_deployment,
         *mitigation_tools.PLANNERS,
         measures.list_temporary_measures,
@@ -55,3 +63,41 @@ async def test_every_output_schema_is_exactly_its_models_schema(tmp_path: Path) 
     assert len(shared) >= 10  # the planners' Proposal, the confirmation tools' CommandResult
     for tool in tools:
         assert tool.output_schema == models[tool.name].model_json_schema(), tool.name
+
+
+def test_the_manifest_is_what_the_tools_derive() -> None:
+    """tools/list comes from server/tool_manifest.json: after changing a tool, regenerate it with
+    `python -m incident_response.server.manifest`."""
+    assert manifest.generate() == manifest.definitions(), "run: python -m incident_response.server.manifest"
+
+
+@pytest.mark.parametrize("overrides", [{}, {"mode": "safe"}, {"read_only": True}, {"toolsets": ("mitigate",)}])
+def test_the_listing_is_what_the_built_tools_say(tmp_path: Path, overrides: dict[str, object]) -> None:
+    settings = Settings(state_dir=tmp_path, **overrides)  # type: ignore[arg-type]
+    lazy = LazyTools(settings)
+    built = registration.build_tools(settings, lazy.names).tools
+    assert set(built) == set(lazy.names)
+    for listed in lazy.listing:
+        tool = built[listed.name]
+        real = (tool.title, tool.description, tool.parameters, tool.output_schema, tool.annotations)
+        assert (listed.title, listed.description, listed.input_schema, listed.output_schema, listed.annotations) == real
+
+
+async def test_serving_warms_the_tools_up_once_a_client_has_listed_them(tmp_path: Path) -> None:
+    """`serve` sets warm_after_listing: after the first tools/list a thread builds the tools and opens the journal
+    (and would import the Kubernetes client), so the first call pays none of it."""
+    from incident_response.tools.engine.journal import DB_NAME
+
+    server = app.build_server(Settings(state_dir=tmp_path))
+    assert server.lazy is not None
+    server.lazy.warm_after_listing = True
+    async with Client(server) as client:
+        assert server.lazy.warming is None
+        await client.list_tools()
+        warming = server.lazy.warming
+        assert warming is not None
+        await anyio.to_thread.run_sync(warming.join, 60)
+        assert not warming.is_alive()
+        assert (tmp_path / DB_NAME).is_file()
+        result = await client.call_tool("server_info", {})
+    assert not result.is_error

@@ -1,0 +1,332 @@
+"""Tool functions as MCP tools: the adapter every call passes through, and the build of all of them.
+
+Tool functions live in `tools/` and know nothing of MCP. Their convention: the first parameter is `deps: Deps`;
+an optional `progress: Progress` parameter receives MCP progress notifications; the other parameters are the tool's
+arguments (type hints and `Field` descriptions become the input schema); the return value is a `ToolResult`
+model. `register()` adapts such a function into an MCP tool; it is the single place every call passes through.
+
+Importing this module imports every tool family, and building the tools derives every argument model and schema:
+the server does both after the handshake (server/lazy_tools.py), listing tools from server/tool_manifest.json.
+
+Layer: server (MCP wiring).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import inspect
+import logging
+import sqlite3
+import time
+import typing
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+import anyio
+import anyio.to_thread
+from mcp.server.mcpserver import Context, Resolve
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import ConfigDict
+
+from incident_response.server import catalog, confirmation, http_auth, mitigation_tools
+from incident_response.server.config import Settings
+from incident_response.server.lazy_tools import tool_annotations
+from incident_response.tools.assess import (
+    endpoints,
+    events,
+    helm,
+    hpas,
+    identity,
+    logs,
+    metrics,
+    namespace,
+    pods,
+    recovery,
+    rollback_safety,
+    rollouts,
+)
+from incident_response.tools.core.errors import IncidentError
+from incident_response.tools.core.models import ToolResult
+from incident_response.tools.decide import evaluate
+from incident_response.tools.engine.approvals import CALLER
+from incident_response.tools.engine.deps import Deps, Progress, check_name
+from incident_response.tools.incident import declare, handoff
+from incident_response.tools.kube.client import Kube
+from incident_response.tools.mitigate import rollback
+
+logger = logging.getLogger("incident_response.server")
+
+
+# Tool parameters holding object names are validated here, once, before any tool body runs.
+NAME_PARAMETERS = {
+    "deployment": "deployment",
+    "workload": "workload",
+    "service": "service",
+    "release": "release",
+    "node": "node",
+}
+SERVER_INJECTED = ("deps", "progress")
+
+ToolFunction = Callable[..., ToolResult | Awaitable[ToolResult]]
+
+ASSESSMENT_TOOLS: tuple[ToolFunction, ...] = (
+    namespace.assess_namespace,
+    pods.list_pods,
+    rollouts.rollout_history,
+    rollouts.rollout_status,
+    metrics.top_pods,
+    metrics.top_nodes,
+    hpas.list_hpas,
+    endpoints.get_endpoints,
+    events.list_events,
+    logs.get_logs,
+    helm.helm_history,
+    rollback_safety.check_rollback_safety,
+    evaluate.evaluate_decision,
+    recovery.verify_recovery,
+    handoff.incident_handoff,
+    identity.server_info,
+)
+
+
+class ToolSet:
+    """The server's tools, built before the server (`MCPServer(tools=...)`) so that tools returning the same model
+    share one output schema. pydantic regenerates a model's JSON schema on every request and 15 planners return
+    `Proposal`: the duplicates were a quarter of `build_server`, which the MCP handshake waits for."""
+
+    def __init__(self) -> None:
+        self.tools: list[Tool] = []
+        self._output_schemas: dict[type[ToolResult], dict[str, Any]] = {}
+
+    def return_annotation(self, result_model: type[ToolResult]) -> Any:
+        """What the tool's wrapper declares: the SDK derives the output schema only for a model not seen yet."""
+        return CallToolResult if result_model in self._output_schemas else Annotated[CallToolResult, result_model]
+
+    def add(
+        self,
+        call: Callable[..., Awaitable[CallToolResult]],
+        title: str,
+        description: str | None,
+        annotations: ToolAnnotations,
+        result_model: type[ToolResult],
+    ) -> None:
+        tool = Tool.from_function(
+            call,
+            name=call.__name__,
+            title=title,
+            description=description,
+            annotations=annotations,
+            structured_output=True,
+        )
+        if any(t.name == tool.name for t in self.tools):
+            raise ValueError(f"tool {tool.name} is registered twice")
+        forbid_unknown_arguments(tool)
+        schema = self._output_schemas.get(result_model)
+        if schema is None:
+            if tool.fn_metadata.output_schema is None:
+                raise TypeError(f"tool {call.__name__}: the SDK derived no output schema from {result_model!r}")
+            self._output_schemas[result_model] = tool.fn_metadata.output_schema
+        else:
+            # FuncMetadata's fields are read live (documented), so this tool validates its results against the model
+            # and advertises the same schema, exactly as if the SDK had derived it again.
+            tool.fn_metadata.output_model = result_model
+            tool.fn_metadata.output_schema = copy.deepcopy(schema)
+        self.tools.append(tool)
+
+
+def forbid_unknown_arguments(tool: Tool) -> None:
+    """A misspelt argument (`to_revison=2`) is a tool error naming it, never silently dropped so that a default
+    (the previous revision) is planned instead. The input schema says so too (additionalProperties: false).
+
+    Validation is strict as well: a boolean is not a count (`replicas: true` is not 1), a string not a number or a
+    boolean. The error names the argument and never repeats its value (a megabyte token, a secret pasted by mistake).
+    """
+    lenient = tool.fn_metadata.arg_model
+    config = ConfigDict(**{**lenient.model_config, "extra": "forbid", "strict": True, "hide_input_in_errors": True})
+    strict = type(lenient.__name__, (lenient,), {"__module__": lenient.__module__, "model_config": config})
+    tool.fn_metadata.arg_model = strict
+    tool.parameters = {**tool.parameters, "additionalProperties": False}  # what the strict model's schema adds
+
+
+def register(tools: ToolSet, deps: Deps, fn: ToolFunction) -> None:
+    """Expose `fn` as an MCP tool. Every tool call passes through `call` below (validation, errors, results).
+    Its title and annotations come from the catalog, true in the server's mode."""
+    hints = typing.get_type_hints(fn, include_extras=True)
+    signature = inspect.signature(fn)
+    result_model = hints["return"]
+    if not (inspect.isclass(result_model) and issubclass(result_model, ToolResult)):
+        raise TypeError(f"tool {fn.__name__} must return a ToolResult model, not {result_model!r}")
+    wants_progress = "progress" in signature.parameters
+    arguments = [
+        p.replace(annotation=hints.get(p.name, p.annotation))
+        for p in signature.parameters.values()
+        if p.name not in SERVER_INJECTED
+    ]
+
+    # Resolver-filled parameters (the human's elicitation answer) are not the agent's arguments: not journaled.
+    journaled = [
+        p.name for p in arguments if not any(isinstance(m, Resolve) for m in getattr(p.annotation, "__metadata__", ()))
+    ]
+
+    async def call(ctx: Context, **kwargs: Any) -> CallToolResult:
+        started = time.monotonic()
+        recorded = {name: kwargs[name] for name in journaled if name in kwargs}
+        outcome, error, about = "error", None, None
+        # Who is calling, for the pending engine (worker threads get a copy of this context).
+        caller = CALLER.set(http_auth.caller_of(ctx))
+        try:
+            check_arguments(deps, kwargs)
+            if wants_progress:
+                kwargs["progress"] = progress_reporter(ctx)
+            if inspect.iscoroutinefunction(fn):
+                result = await fn(deps, **kwargs)
+            else:
+                # abandon_on_cancel: a cancelled call answers at once; the blocking read finishes on its own.
+                result = await anyio.to_thread.run_sync(functools.partial(fn, deps, **kwargs), abandon_on_cancel=True)
+            outcome = str(getattr(result, "status", "ok"))
+            about = incident_of(result)
+        except IncidentError as e:
+            logger.info("tool %s failed after %.2fs: %s", fn.__name__, time.monotonic() - started, e)
+            error = str(e)
+            raise ToolError(str(e)) from e
+        finally:
+            CALLER.reset(caller)
+            duration_ms = (time.monotonic() - started) * 1000
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(
+                    journal_call, deps, fn.__name__, recorded, outcome, duration_ms, error, about
+                )
+        return to_call_result(result)
+
+    call.__name__ = fn.__name__
+    call.__qualname__ = fn.__name__
+    call.__doc__ = fn.__doc__
+    ctx_parameter = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=Context)
+    output = tools.return_annotation(result_model)
+    # The SDK reads the tool's schema from the signature: the tool's own arguments, without what the server injects.
+    call.__dict__["__signature__"] = signature.replace(parameters=[*arguments, ctx_parameter], return_annotation=output)
+    call.__annotations__ = {**{p.name: p.annotation for p in arguments}, "ctx": Context, "return": output}
+    name = fn.__name__
+    tools.add(call, catalog.CATALOG[name].title, inspect.getdoc(fn), tool_annotations(name, deps.mode), result_model)
+
+
+def incident_of(result: ToolResult) -> str | None:
+    """The incident a result is about (declare_incident, incident_handoff), which may not be the open one: the call
+    that resolves an incident belongs to it, not to the next one."""
+    incident_id = getattr(getattr(result, "incident", None), "incident_id", None)
+    return incident_id if isinstance(incident_id, str) else None
+
+
+def journal_call(
+    deps: Deps,
+    tool: str,
+    arguments: dict[str, Any],
+    status: str,
+    duration_ms: float,
+    error: str | None,
+    incident: str | None = None,
+) -> None:
+    """Every tool call goes to the incident journal (to the open incident unless the result names another); a
+    journal that cannot be written must not stop the response."""
+    try:
+        journal = deps.journal
+        journal.record_tool_call(
+            tool,
+            arguments,
+            status=status,
+            duration_ms=duration_ms,
+            error=error,
+            incident=incident or journal.current_incident(),
+            cluster=deps.cluster_record(),
+        )
+    except (OSError, sqlite3.Error) as e:
+        logger.warning("could not journal the %s call: %s", tool, e)
+
+
+def check_arguments(deps: Deps, arguments: dict[str, Any]) -> None:
+    """Central checks: the namespace allow-list and object-name syntax, before the tool body runs."""
+    namespace = arguments.get("namespace")
+    if isinstance(namespace, str):
+        deps.check_namespace(namespace)
+    for parameter, what in NAME_PARAMETERS.items():
+        value = arguments.get(parameter)
+        if isinstance(value, str):
+            check_name(value, what)
+
+
+def progress_reporter(ctx: Context) -> Progress:
+    async def report(progress: float, total: float | None, message: str | None) -> None:
+        await ctx.report_progress(progress, total, message)
+
+    return report
+
+
+def to_call_result(result: ToolResult) -> CallToolResult:
+    """Structured content for programs, plus the summary and the same data as text for clients that show text only."""
+    structured = result.model_dump(mode="json")
+    return CallToolResult(
+        content=[
+            TextContent(type="text", text=result.summary),
+            TextContent(type="text", text=result.model_dump_json(exclude={"summary"})),
+        ],
+        structured_content=structured,
+    )
+
+
+@dataclass(frozen=True)
+class Built:
+    deps: Deps
+    tools: dict[str, Tool]
+
+
+def every_tool(deps: Deps) -> tuple[ToolFunction, ...]:
+    confirm, cancel, list_pending = confirmation.confirmation_tools(deps)
+    return (
+        *ASSESSMENT_TOOLS,
+        rollback.rollback_deployment,
+        *mitigation_tools.MITIGATION_TOOLS,
+        confirm,
+        cancel,
+        list_pending,
+        declare.declare_incident,
+    )
+
+
+def build_tools(
+    settings: Settings,
+    names: Sequence[str],
+    kube: Kube | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Built:
+    """The tools called `names`, adapted, with the `Deps` they share. `kube` replaces the configured cluster (tests,
+    demo); `clock` the pending engine's time."""
+    deps = Deps(settings.tool_settings(), kube_override=kube, clock=clock)
+    tools = ToolSet()
+    wanted = set(names)
+    for fn in every_tool(deps):
+        if fn.__name__ in wanted:
+            register(tools, deps, fn)
+    return Built(deps, {tool.name: tool for tool in tools.tools})
+
+
+def warm(deps: Deps) -> None:
+    """What a first call would otherwise pay after the tools are built: the Kubernetes client's import and the
+    cluster configuration (no request is sent), the journal, the masker's vendor rules, PyYAML."""
+    import yaml  # noqa: F401  (imported for its side effect: loaded once, here)
+
+    from incident_response.tools.core.masking import catalogue
+
+    catalogue()
+    try:
+        deps.kube  # noqa: B018  (the property connects: imports the client, loads the kubeconfig)
+    except IncidentError as e:
+        logger.debug("no cluster to prepare: %s", e)
+    try:
+        deps.journal  # noqa: B018  (opens the journal)
+    except (OSError, sqlite3.Error) as e:
+        logger.warning("could not open the journal: %s", e)
