@@ -309,6 +309,8 @@ def build_tools(
     tools = ToolSet()
     wanted = set(names)
     for fn in every_tool(deps):
+        if fn.__name__ not in catalog.CATALOG:
+            raise LookupError(f"tool {fn.__name__} has no entry in server/catalog.py (its title, toolset and kind)")
         if fn.__name__ in wanted:
             register(tools, deps, fn)
     return Built(deps, {tool.name: tool for tool in tools.tools})
