@@ -228,7 +228,7 @@ def test_without_metrics_or_hpa_the_human_says_whether_it_is_load() -> None:
 
 def test_oomkilled_pods_are_fixed_first_with_a_larger_memory_limit() -> None:
     walk = scale_tree(scale(oom_pods=["web-1"]), Answers(), QUIET)
-    assert outcome(walk) == ("FIX_FIRST", "VERTICAL_SCALING", "set_memory_limit")
+    assert outcome(walk) == ("PROCEED", "VERTICAL_SCALING", "set_memory_limit")
     assert walk.outcome is not None
     assert walk.outcome.next_arguments == {"namespace": NS, "deployment": "web", "container": "web", "limit": "512Mi"}
 

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from incident_response.tools.assess.hpas import HpaRow, hpa_row
+from incident_response.tools.assess.hpas import HpaRow, hpa_row, hpa_wanted
 from incident_response.tools.assess.metrics import read_metrics
 from incident_response.tools.assess.pods import FetchedPods, fetch_pods
 from incident_response.tools.core import errors
@@ -26,19 +26,22 @@ from incident_response.tools.k8s.backends import name_of, service_selector
 from incident_response.tools.k8s.backends import ready as pod_ready
 from incident_response.tools.k8s.events import EventGroup, group_events
 from incident_response.tools.k8s.labels import matches as label_matches
-from incident_response.tools.k8s.podstatus import PodRow, component_of, pod_row
-from incident_response.tools.k8s.quantity import parse_time
+from incident_response.tools.k8s.podstatus import PodRow, component_of, oom_container, pod_row
+from incident_response.tools.k8s.quantity import memory_text, parse_quantity, parse_time
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage, pod_usage_rows
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
     RECENT_ROLLOUT_SECONDS,
+    current_replicas,
+    hpa_bounds,
     images_of,
     owned_by,
     revision_of,
     rollout_time,
+    template_spec,
 )
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.playbook.ranking import ComponentImpact, Problem, rank_problems
+from incident_response.tools.playbook.ranking import ComponentImpact, Problem, rank_problems, scaled
 from incident_response.tools.playbook.rules import (
     Action,
     Decision,
@@ -49,6 +52,7 @@ from incident_response.tools.playbook.rules import (
     group_by,
 )
 from incident_response.tools.playbook.suspects import NodeState, Placement, canary_pairs, node_problems
+from incident_response.tools.playbook.trees import ScaleFacts, proposed_replicas
 
 logger = logging.getLogger(__name__)
 
@@ -408,7 +412,7 @@ def mitigated_components(deps: Deps, seen: Observation) -> frozenset[str]:
         if kind == "Deployment":
             found.add(name)
         elif kind == "HorizontalPodAutoscaler":
-            found.update(hpa_row(h).target for h in seen.hpas if meta(h).name == name)
+            found.update(scaled(hpa_row(h).target) for h in seen.hpas if meta(h).name == name)
         elif kind == "Service":
             service = next((s for s in seen.services if meta(s).name == name), None)
             if service is not None and (selector := service_selector(service)):
@@ -420,11 +424,44 @@ def mitigated_components(deps: Deps, seen: Observation) -> frozenset[str]:
     return frozenset(found)
 
 
+def completed(seen: Observation, decision: Decision) -> Decision:
+    """The decision with every argument its next tool requires, so it can be planned without another hop:
+    set_memory_limit's container (the one OOMKilled) and limit (double its current one), override_hpa's bounds and
+    scale_deployment's replicas (sized as the SCALE tree sizes them, before node room is known)."""
+    arguments = dict(decision.next_arguments)
+    name = arguments.get("deployment")
+    deploy = seen.deployment(str(name)) if name else None
+    if decision.next_tool == "set_memory_limit" and deploy is not None:
+        containers = template_spec(deploy).get("containers") or [{}]
+        killed = oom_container(seen.pods_of(str(name)))
+        container = next((c for c in containers if c.get("name") == killed), containers[0])
+        limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
+        if container.get("name"):
+            arguments["container"] = str(container["name"])
+        if limit and (current := parse_quantity(limit)):
+            arguments["limit"] = memory_text(2 * current)
+    elif decision.next_tool == "override_hpa":
+        hpa = next((h for h in seen.hpas if meta(h).name == arguments.get("hpa")), None)
+        if hpa is not None:
+            low, high = hpa_bounds(hpa)
+            current = int((hpa.get("status") or {}).get("currentReplicas") or high)
+            wanted = hpa_wanted(hpa)
+            replicas = proposed_replicas(ScaleFacts(scaled(hpa_row(hpa).target), current, True, wanted=wanted))
+            arguments["min_replicas"] = max(low, replicas)
+            arguments["max_replicas"] = max(high, replicas, wanted or 0)
+    elif decision.next_tool == "scale_deployment" and deploy is not None:
+        current = current_replicas(deploy)
+        arguments["replicas"] = proposed_replicas(ScaleFacts(str(name), current, seen.metrics_available))
+    return decision.model_copy(update={"next_arguments": arguments})
+
+
 def ranked(
     seen: Observation, mitigated: frozenset[str] = frozenset()
 ) -> tuple[Decision, list[tuple[Problem, Decision]]]:
     """The primary decision (for the worst problem) and every problem, worst first."""
-    problems = rank_problems(seen.facts, impacts_of(seen), mitigated)
+    problems = [(p, completed(seen, d)) for p, d in rank_problems(seen.facts, impacts_of(seen), mitigated)]
+    for problem, decision in problems:
+        problem.next_arguments = dict(decision.next_arguments)
     return (problems[0][1] if problems else decide(seen.facts)), problems
 
 

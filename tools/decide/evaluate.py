@@ -7,20 +7,19 @@ Layer: tools.decide.
 from __future__ import annotations
 
 import json
-import math
-from collections import Counter
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from incident_response.tools.assess import rollback_safety
-from incident_response.tools.assess.hpas import hpa_row
+from incident_response.tools.assess.hpas import hpa_row, hpa_wanted
 from incident_response.tools.assess.namespace import Observation, mitigated_components, observe_namespace, ranked
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.k8s import backends, capacity, labels
 from incident_response.tools.k8s.args import Revision
+from incident_response.tools.k8s.podstatus import oom_container
 from incident_response.tools.k8s.quantity import human_age, memory_text, parse_quantity
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT
 from incident_response.tools.k8s.views import meta
@@ -326,44 +325,10 @@ def safety_reads(kube: Kube, seen: Observation, deploy: dict[str, Any]) -> rollb
     return rollback_safety.observed_with(kube, seen.namespace, deploy, seen.replicasets, pods)
 
 
-def oom_container(pods: list[dict[str, Any]]) -> str | None:
-    """The container most often OOMKilled last in these pods: the one whose limit to raise (often a sidecar)."""
-    killed = Counter(
-        str(cs.get("name"))
-        for pod in pods
-        for cs in (pod.get("status") or {}).get("containerStatuses") or []
-        if "OOMKilled"
-        in (
-            ((cs.get("lastState") or {}).get("terminated") or {}).get("reason"),
-            ((cs.get("state") or {}).get("terminated") or {}).get("reason"),
-        )
-    )
-    return killed.most_common(1)[0][0] if killed else None
-
-
 def keeps_earlier_revision(seen: Observation, deploy: dict[str, Any]) -> bool:
     """Whether a rollback has somewhere to go (an older ReplicaSet is kept), so a ROLLBACK walk can be suggested."""
     current = revision_of(deploy) or 0
     return any((revision_of(rs) or current) < current for rs in seen.replicasets if owned_by(rs, deploy))
-
-
-def hpa_wanted(hpa: dict[str, Any]) -> int | None:
-    """Replicas the HPA's own formula asks for (ceil(current * utilization / target)), before its max cuts it."""
-    spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
-    current = {
-        str((m.get("resource") or {}).get("name")): (m.get("resource") or {}).get("current") or {}
-        for m in status.get("currentMetrics") or []
-        if m.get("type") == "Resource"
-    }
-    ratios = []
-    for metric in spec.get("metrics") or []:
-        resource = metric.get("resource") or {}
-        goal = (resource.get("target") or {}).get("averageUtilization")
-        now = current.get(str(resource.get("name")), {}).get("averageUtilization")
-        if metric.get("type") == "Resource" and goal and now is not None:
-            ratios.append(float(now) / float(goal))
-    replicas = int(status.get("currentReplicas") or 0)
-    return math.ceil(replicas * max(ratios)) if ratios and replicas else None
 
 
 def scale_facts(kube: Kube, seen: Observation, name: str) -> ScaleFacts:

@@ -5,6 +5,7 @@ Layer: tools.k8s.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -200,3 +201,18 @@ def pod_row(pod: dict[str, Any], now: datetime, *, status: str | None = None) ->
 
 def started_at(pod: dict[str, Any]) -> datetime | None:
     return parse_time(meta(pod).creation_timestamp)
+
+
+def oom_container(pods: list[dict[str, Any]]) -> str | None:
+    """The container most often OOMKilled last in these pods: the one whose limit to raise (often a sidecar)."""
+    killed = Counter(
+        str(cs.get("name"))
+        for pod in pods
+        for cs in (pod.get("status") or {}).get("containerStatuses") or []
+        if "OOMKilled"
+        in (
+            ((cs.get("lastState") or {}).get("terminated") or {}).get("reason"),
+            ((cs.get("state") or {}).get("terminated") or {}).get("reason"),
+        )
+    )
+    return killed.most_common(1)[0][0] if killed else None

@@ -78,10 +78,15 @@ def troubled(facts: Facts) -> list[str]:
         | set(facts.unavailable)
         | set(facts.near_limit)
         | set(facts.oom_killed)
-        | {target for _, target, _ in facts.saturated_hpas}
+        | {scaled(target) for _, target, _ in facts.saturated_hpas}
         | {p.victim for p in facts.poisonings}
     )
     return sorted(found)
+
+
+def scaled(target: str) -> str:
+    """The component an HPA scales: its target without the kind (deployment/web -> web)."""
+    return target.split("/", 1)[-1]
 
 
 def restricted(facts: Facts, component: str, others: set[str]) -> Facts:
@@ -94,7 +99,7 @@ def restricted(facts: Facts, component: str, others: set[str]) -> Facts:
         unavailable={k: v for k, v in facts.unavailable.items() if k in keep},
         near_limit={k: v for k, v in facts.near_limit.items() if k in keep},
         oom_killed={k: v for k, v in facts.oom_killed.items() if k in keep},
-        saturated_hpas=[h for h in facts.saturated_hpas if h[1] in keep],
+        saturated_hpas=[h for h in facts.saturated_hpas if scaled(h[1]) in keep],
         poisonings=[p for p in facts.poisonings if p.victim in keep],
         recent_rollouts=[r for r in facts.recent_rollouts if r.deployment in keep or r.deployment not in others],
         placements=[p if p.component in keep else replace(p, failing=False) for p in facts.placements],

@@ -418,7 +418,8 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
             "cluster",
             [f"{p} was OOMKilled{limit}" for p in facts.oom_pods],
             Conclusion(
-                verdict="FIX_FIRST",
+                # Raising the limit is the action itself, not a blocker before it: PROCEED when a tool can plan it.
+                verdict="PROCEED" if tool else "FIX_FIRST",
                 alternative="VERTICAL_SCALING",
                 reason=f"pods of {name} are killed for running out of memory: more replicas would be killed the same "
                 "way; raise the memory limit first"
