@@ -25,12 +25,18 @@ GZIP_MAGIC = b"\x1f\x8b\x08\x00\x00\x00\x00\x00"  # deflate, no flags, no mtime:
 MAX_CANDIDATES = 10_000
 MAX_BLOB = 8 << 20  # core/v1, the largest, is about 0.4 MB
 _CHUNK = 64 << 10
+_VENDORED = "k8s.io/kubernetes/vendor/"
 # A serialized FileDescriptorProto starts with field 1 (its name): tag 0x0a, a one-byte length, the name.
 _NAME = re.compile(rb"\x0a[\x00-\x7f](k8s\.io/[A-Za-z0-9_./-]+/generated\.proto)")
 
 
 class SchemaUnavailable(Exception):
     """No Kubernetes protobuf schema could be read; the message says why and what to do."""
+
+
+def canonical(name: str) -> str:
+    """kubectl before 1.30 names its files from the vendor tree (`k8s.io/kubernetes/vendor/k8s.io/api/...`)."""
+    return name.removeprefix(_VENDORED)
 
 
 def find_kubectl() -> Path | None:
@@ -43,7 +49,10 @@ def find_kubectl() -> Path | None:
 
 
 def embedded_files(binary: Path) -> dict[str, bytes]:
-    """The serialized FileDescriptorProtos in the binary, by file name (`k8s.io/api/core/v1/generated.proto`)."""
+    """The serialized FileDescriptorProtos in the binary, by canonical file name (`k8s.io/api/core/v1/generated.proto`).
+
+    The blobs keep the names the binary gives them (see `canonical`).
+    """
     try:
         with binary.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
             return _scan(data)
@@ -58,6 +67,7 @@ def _scan(data: mmap.mmap) -> dict[str, bytes]:
         if at < 0:
             break
         name = _name_at(data, at)
+        name = canonical(name) if name else None
         if name is not None and name not in files:
             blob = _inflate(data, at, MAX_BLOB)
             if blob is not None:

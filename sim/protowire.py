@@ -103,11 +103,12 @@ def _load(binary: Path) -> _Schema:
         added.add(name)
         file = files[name]
         # gogo.proto (the Go generator's options) is not registered in the binary: its options stay unknown fields
-        kept = [dep for dep in file.dependency if dep in files]
+        kept = [dep for dep in map(kubectl_schema.canonical, file.dependency) if dep in files]
         for dep in kept:
             add(dep)
         del file.dependency[:]
         file.dependency.extend(kept)
+        file.name = name
         pool.Add(file)
 
     for name in sorted(files):

@@ -7,6 +7,7 @@ object that `kubectl create <generator>` sends as protobuf. Creating one by prot
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -216,6 +217,28 @@ def test_the_schema_is_read_from_the_kubectl_binary() -> None:
     assert "k8s.io.api.core.v1.PodSpec.automountServiceAccountToken" in pointers  # *bool
     assert "k8s.io.api.apps.v1.DeploymentSpec.minReadySeconds" not in pointers  # int32
     assert "k8s.io.api.core.v1.Container.stdin" not in pointers  # bool
+
+
+def test_a_kubectl_before_1_30_names_its_schema_from_the_vendor_tree_and_is_read_the_same(tmp_path: Path) -> None:
+    """Older kubectl registers `k8s.io/kubernetes/vendor/k8s.io/...` files; a binary is also full of other gzip."""
+    from google.protobuf import descriptor_pb2
+
+    binary = kubectl_schema.find_kubectl()
+    if binary is None:
+        pytest.skip("kubectl is not on PATH (.ci/run installs one)")
+    vendored = b"\x7fELF" + gzip.compress(b"not a descriptor", mtime=0)
+    for raw in kubectl_schema.embedded_files(binary.resolve()).values():
+        file = descriptor_pb2.FileDescriptorProto.FromString(raw)
+        file.name = "k8s.io/kubernetes/vendor/" + file.name
+        deps = ["k8s.io/kubernetes/vendor/" + d if d.startswith("k8s.io/") else d for d in file.dependency]
+        del file.dependency[:]
+        file.dependency.extend(deps)
+        vendored += b"\x00padding" + gzip.compress(file.SerializeToString(), mtime=0)
+    old = tmp_path / "kubectl-1.27"
+    old.write_bytes(vendored)
+    schema = protowire._load(old)
+    assert schema.pointers == protowire._schema().pointers
+    assert schema.pool.FindMessageTypeByName("k8s.io.api.authorization.v1.SelfSubjectAccessReview")
 
 
 @pytest.mark.parametrize("where", ["nowhere", "missing file", "not kubectl"])
