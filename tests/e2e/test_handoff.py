@@ -379,6 +379,10 @@ async def test_isolate_after_a_scale_that_did_not_fix_the_poisoned_service(start
     ), poison
     assert any("fixed it" in line for line in poison["evidence_for"]) and poison["evidence_against"] == []
     assert any("chose ISOLATE (one component poisons others)" in line for line in poison["evidence_for"])
+    assert any(
+        re.match(r"their deployment api-bad rolled out revision 1 at \S+ UTC, 25 min before the first", line)
+        for line in poison["evidence_for"]
+    ), poison
     # api-bad's own rollout is on the timeline; its pods were what the isolation took out, so it is no open suspect.
     assert any(
         re.match(r"- \d\d:\d\d deployment/api-bad rolled out revision 1 .*, 25 min before the first", line)

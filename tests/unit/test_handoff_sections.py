@@ -14,8 +14,9 @@ from incident_response.tools.core.models import Truncation
 from incident_response.tools.engine.journal import CommandRow, IncidentRow
 from incident_response.tools.incident.handoff_document import render
 from incident_response.tools.playbook.declaration import info
-from incident_response.tools.playbook.handoff_facts import ClusterFacts, cluster_entries
-from incident_response.tools.playbook.handoff_leads import node_lines, poison_evidence
+from incident_response.tools.playbook.handoff_analysis import hypotheses, window_suspects
+from incident_response.tools.playbook.handoff_facts import ClusterFacts, action_of, cluster_entries
+from incident_response.tools.playbook.handoff_leads import isolated_pods, node_lines, poison_evidence
 from incident_response.tools.playbook.handoff_models import (
     MAX_EVICTIONS,
     ActionTaken,
@@ -28,7 +29,13 @@ from incident_response.tools.playbook.handoff_models import (
     TimelineEntry,
     TimePoint,
 )
-from incident_response.tools.playbook.handoff_rollouts import namespace_rollouts, relation, suspected_change
+from incident_response.tools.playbook.handoff_rollouts import (
+    Rollout,
+    namespace_rollouts,
+    relation,
+    started_by_us,
+    suspected_change,
+)
 from incident_response.tools.playbook.handoff_state import current_state, service_word, temporary_measures
 
 SECTIONS = [
@@ -331,3 +338,41 @@ def test_the_text_document_is_the_playbooks_format_and_markdown_says_the_same() 
         assert fact in plain, fact
     ongoing = render(handoff(stabilized=None, ongoing=True))
     assert "Duration: 2026-05-01 12:00 UTC to not stabilized yet (1 h 15 min so far)" in ongoing
+
+
+def test_the_pods_a_network_isolation_took_out_are_read_from_its_plan() -> None:
+    summary = (
+        "Deny all ingress to 2 pod(s) matching app=api in shop with NetworkPolicy x (api-bad-1, api-bad-2).\nkind: ..."
+    )
+    assert isolated_pods({"tool": "isolate_network", "summary": summary}) == ["api-bad-1", "api-bad-2"]
+    none_yet = "Deny all ingress to 0 pod(s) matching app=api in shop with NetworkPolicy x (none yet)."
+    assert isolated_pods({"tool": "isolate_network", "summary": none_yet}) == []
+
+
+def test_a_rollout_our_mitigation_started_is_said_so_and_a_scaled_deployments_rollout_stays_a_suspect() -> None:
+    limit = row(
+        "set_memory_limit", {"kind": "Deployment", "namespace": "shop", "name": "payments"}, undo="u", minutes=0
+    )
+    scale = row("scale_deployment", {"kind": "Deployment", "namespace": "shop", "name": "web"}, undo=None, minutes=0)
+    scale = scale.model_copy(update={"token": "t-scale"})
+    ours = Rollout("payments", 3, NOW + timedelta(seconds=2), ("shop/payments:5.1.0",))
+    before = Rollout("web", 7, NOW - timedelta(minutes=10), ("shop/web:2.0",))
+    facts = ClusterFacts(warnings=[warning_at(9)], rollouts=[before, ours], available={"web": "4/4", "payments": "2/2"})
+    facts.started_by = started_by_us(facts.rollouts, [limit, scale], "shop", lambda hpa: None)
+    assert facts.started_by == {("payments", 3): "set_memory_limit"}
+    [_, mine] = [e for e in cluster_entries(facts, [], set()) if e.kind == "rollout"]
+    assert (
+        mine.text
+        == "deployment/payments rolled out revision 3 (shop/payments:5.1.0): the rollout set_memory_limit started"
+    )
+    fixed = action_of(scale).model_copy(update={"effect": "fixed", "effect_detail": "fixed it"})
+    assert window_suspects([limit, scale], [action_of(limit), fixed], [], facts, "shop") == [before]
+    [suspect] = [
+        h for h in hypotheses([scale], [fixed], [], facts, None, "shop") if h.statement.startswith("The rollout")
+    ]
+    assert suspect.evidence_for == ["it came 60 s before the first Unhealthy warning (on pod/web-1)"]
+    assert suspect.evidence_against == [
+        "the service recovered after scale_deployment on deployment/web -n shop added capacity, without rolling "
+        "deployment/web back",
+        "deployment web has 4/4 replicas available now",
+    ]

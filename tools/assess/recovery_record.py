@@ -20,6 +20,7 @@ from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.journal import CommandRow, IncidentRow, Journal
 from incident_response.tools.playbook.stabilization import (
     VERIFIED,
+    Verification,
     acted_on,
     applied,
     finished,
@@ -47,6 +48,12 @@ def scale_target(deps: Deps, namespace: str) -> Callable[[str], str | None]:
     return follow
 
 
+def seen(deps: Deps, journal: Journal, incident: str, namespace: str) -> list[Verification]:
+    """The verdicts this server may see (its cluster, its allow-list): a shared journal holds other servers' too."""
+    scope = deps.scope()
+    return verifications([e for e in journal.events(incident=incident) if scope.event(e, {})], namespace)
+
+
 def record(deps: Deps, report: RecoveryReport) -> str | None:
     """Record the verdict; returns the incident id when this verdict marked it stabilized."""
     try:
@@ -67,12 +74,12 @@ def record(deps: Deps, report: RecoveryReport) -> str | None:
 def note(deps: Deps, journal: Journal, incident: IncidentRow, report: RecoveryReport, done: list[CommandRow]) -> None:
     """The verdict as an event, unless the same one was recorded for the deployment since the last mitigation."""
     since = max((finished(row) for row in done), default=None)
-    seen = [
+    earlier = [
         v
-        for v in verifications(journal.events(incident=incident.id), report.namespace)
+        for v in seen(deps, journal, incident.id, report.namespace)
         if v.deployment == report.deployment and (since is None or v.at >= since)
     ]
-    if seen and seen[-1].verdict == report.verdict:
+    if earlier and earlier[-1].verdict == report.verdict:
         return
     detail = {
         "namespace": report.namespace,
@@ -93,8 +100,7 @@ def stabilize(
     if report.deployment not in targets:
         return None
     for _ in range(SAVE_ATTEMPTS):
-        seen = verifications(journal.events(incident=incident.id), report.namespace)
-        if not stabilizes(done, seen, targets):
+        if not stabilizes(done, seen(deps, journal, incident.id, report.namespace), targets):
             return None
         at = report.checked_at.timestamp()
         after = incident.model_copy(update={"stabilized_at": at})

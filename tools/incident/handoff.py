@@ -62,10 +62,10 @@ from incident_response.tools.playbook.handoff_models import (
     Handoff,
     HandoffFormat,
 )
-from incident_response.tools.playbook.handoff_rollouts import namespace_rollouts
+from incident_response.tools.playbook.handoff_rollouts import namespace_rollouts, started_by_us
 from incident_response.tools.playbook.handoff_state import current_state, temporary_measures
 from incident_response.tools.playbook.rules import Decision
-from incident_response.tools.playbook.stabilization import Verification, acted_on, verifications
+from incident_response.tools.playbook.stabilization import Verification, acted_on, applied, verifications
 
 RECENT_INCIDENTS = 20
 WORST_FIRST = ("DEGRADED", "UNKNOWN", "RECOVERING", "RECOVERED")
@@ -254,6 +254,7 @@ def incident_handoff(
     if started is not None:
         since = started.at - timedelta(seconds=RECENT_ROLLOUT_SECONDS)
         facts.rollouts = namespace_rollouts(deployments, replicasets, since, max(end, now))
+        facts.started_by = started_by_us(facts.rollouts, applied(rows, namespace), namespace, facts.scale_targets.get)
     in_place = [row for row in scope.commands(journal.temporary_measures()) if bears_on(row, incident.id, namespace)]
     measures = temporary_measures(in_place)
     if len(measures) > MAX_MEASURES:

@@ -83,7 +83,10 @@ def result(action: ActionTaken) -> str:
             text += (", but " if action.effect == "not_fixed" else "; ") + action.effect_detail
         return text
     text = f"{RESULTS.get(action.result, action.result)} at {at}{who}"
-    return text + (f": {action.message}" if action.message else "")
+    text += f": {action.message}" if action.message else ""
+    if action.effect_detail:  # a partial write changed the cluster too: what it did is verified like a success's
+        text += (", but " if action.effect == "not_fixed" else "; ") + action.effect_detail
+    return text
 
 
 def actions(handoff: Handoff) -> list[DocumentItem]:

@@ -12,7 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from incident_response.tools.engine.journal import CommandRow, IncidentRow
-from incident_response.tools.playbook.handoff_facts import BadRevision, ClusterFacts, about, clean, first_warnings
+from incident_response.tools.playbook.handoff_facts import (
+    BadRevision,
+    ClusterFacts,
+    about,
+    clean,
+    first_warnings,
+    warning_name,
+)
 from incident_response.tools.playbook.handoff_leads import (
     change_evidence,
     isolated_pods,
@@ -30,7 +37,7 @@ from incident_response.tools.playbook.handoff_models import (
     Hypothesis,
     TemporaryMeasure,
 )
-from incident_response.tools.playbook.handoff_rollouts import Rollout
+from incident_response.tools.playbook.handoff_rollouts import Rollout, relation
 from incident_response.tools.playbook.rules import Decision
 from incident_response.tools.playbook.stabilization import CHANGED, acted_on
 
@@ -117,7 +124,8 @@ def specific(
     elif action.tool in ("cordon_node", "drain_node"):
         support, against = node_evidence(name, facts)
     elif action.tool in ("remove_pods_from_service", "isolate_network"):
-        support = poison_evidence(isolated_pods(row.plan), facts.warnings)
+        pods = isolated_pods(row.plan)
+        support = poison_evidence(pods, facts.warnings) + owner_rollouts(pods, facts)
     elif action.kind == "scale":
         support = [f"now: {line}" for line in facts.load.get(name, [])]
     return support, against
@@ -146,13 +154,31 @@ def suspected(hypothesis: Hypothesis, bad: list[BadRevision]) -> Hypothesis:
 def window_suspects(
     rows: list[CommandRow], actions: list[ActionTaken], bad: list[BadRevision], facts: ClusterFacts, namespace: str
 ) -> list[Rollout]:
-    """Rollouts in the incident window of deployments no mitigation acted on (an isolation acts on the deployments
-    whose pods it took out), other than a replaced revision."""
-    acted = {target_name(a) for a in actions if a.ran and not a.restores}
-    acted |= set(acted_on(rows, namespace, facts.scale_targets.get))
+    """Rollouts in the incident window RCA must rule out: all but a revision a rollback replaced, a rollout one of
+    our mitigations started (a rollback, a raised limit), and those of deployments whose pods an isolation took out
+    (the isolation's hypothesis names them). A deployment that was scaled keeps its rollout: capacity may have hidden
+    a bad revision."""
+    rolled_back = {target_name(a) for a in actions if a.kind == "rollback" and a.ran}
     isolated = [pod for row in rows if row.state in CHANGED for pod in isolated_pods(row.plan)]
-    acted |= {owner for pod in isolated if (owner := owner_of(pod, list(facts.available)))}
-    return unexplained(facts.rollouts, bad, acted)
+    owners = {owner for pod in isolated if (owner := owner_of(pod, list(facts.available)))}
+    return [
+        r
+        for r in unexplained(facts.rollouts, bad, owners)
+        if (r.deployment, r.revision) not in facts.started_by and not (r.rollback and r.deployment in rolled_back)
+    ]
+
+
+def owner_rollouts(pods: list[str], facts: ClusterFacts) -> list[str]:
+    """When the deployments of the pods an isolation took out rolled out, against the first warning."""
+    owners = {owner for pod in pods if (owner := owner_of(pod, list(facts.available)))}
+    first = first_warnings(facts.warnings)
+    warning_at, warning = (first[0][0], warning_name(first[0])) if first else (None, "warning")
+    return [
+        f"their deployment {r.deployment} rolled out revision {r.revision} at {r.at.strftime('%H:%M:%S UTC')}, "
+        f"{relation(r.at, warning_at, warning)}"
+        for r in facts.rollouts
+        if r.deployment in owners
+    ]
 
 
 def owner_of(pod: str, deployments: list[str]) -> str | None:
@@ -231,9 +257,12 @@ def hypotheses(
                 if not entry.evidence_against:
                     entry.evidence_for.append(f"assess_namespace now finds nothing failing in {namespace}")
     named = [suspected(h, bad) for h in found.values()]
-    others = [
-        rollout_hypothesis(r, facts, actions, states) for r in window_suspects(rows, actions, bad, facts, namespace)
+    touched = {row.token: set(acted_on([row], namespace, facts.scale_targets.get)) for row in rows}
+    fixes = [
+        (action, touched[row.token]) for row, action in zip(rows, actions, strict=True) if action.effect == "fixed"
     ]
+    suspects = window_suspects(rows, actions, bad, facts, namespace)
+    others = [rollout_hypothesis(rollout, facts, fixes, states) for rollout in suspects]
     # Rollouts no one acted on are what RCA must rule out: they keep a place even when the list is full.
     kept = named[: max(MAX_HYPOTHESES - len(others), MAX_HYPOTHESES // 2)] + others
     return [

@@ -54,6 +54,7 @@ class ClusterFacts:
     nodes: dict[str, list[str]] = field(default_factory=dict)  # node a mitigation acted on -> its conditions now
     load: dict[str, list[str]] = field(default_factory=dict)  # what a scale targeted -> load figures now
     scale_targets: dict[str, str] = field(default_factory=dict)  # HPA a command targeted -> the deployment it scales
+    started_by: dict[tuple[str, int], str] = field(default_factory=dict)  # (deployment, revision) -> our mitigation
     error: str | None = None  # why the cluster could not be read
 
 
@@ -172,8 +173,9 @@ def executed_text(tool: str, detail: dict[str, Any], action: ActionTaken | None)
         return f"{tool} {status}: {message}"
     joint = ", but" if action.effect == "not_fixed" else ";"
     # A success's message is the API's "accepted every write"; what counts after it is the verified effect.
+    done = "succeeded at the API" if status == "succeeded" else "was partly applied"
     tail = f". {message}" if status != "succeeded" and message else ""
-    return f"{tool} {status} at the API{joint} {action.effect_detail}{tail}"
+    return f"{tool} {done}{joint} {action.effect_detail}{tail}"
 
 
 def cluster_entries(facts: ClusterFacts, bad: list[BadRevision], rolled_back: set[str]) -> list[TimelineEntry]:
@@ -188,7 +190,10 @@ def cluster_entries(facts: ClusterFacts, bad: list[BadRevision], rolled_back: se
         replaced = next((b for b in bad if (b.deployment, b.revision) == (rollout.deployment, rollout.revision)), None)
         verb = "rolled back to" if rollout.rollback else "rolled out"
         text = f"deployment/{rollout.deployment} {verb} revision {rollout.revision} ({', '.join(rollout.images)})"
-        if replaced is not None:
+        ours = facts.started_by.get((rollout.deployment, rollout.revision))
+        if ours is not None:
+            text += f": the rollout {ours} started"
+        elif replaced is not None:
             text += ": the revision the rollback replaced" + (
                 f"; it changed {'; '.join(replaced.changes)}" if replaced.changes else ""
             )

@@ -47,8 +47,9 @@ def isolated_pods(plan: dict[str, Any]) -> list[str]:
             names.append(path.removeprefix("pod/").partition(".metadata.labels.")[0])
     if names or plan.get("tool") != "isolate_network":
         return names
-    found = NAMES_IN_SUMMARY.search(str(plan.get("summary") or "").partition("\n")[0])
-    return [n.strip() for n in found.group(1).split(",") if n.strip() and n.strip() != "none yet"] if found else []
+    # Its summary ends "... with NetworkPolicy NAME (pod-a, pod-b)." ("pod(s)" earlier is no list of names).
+    found = NAMES_IN_SUMMARY.findall(str(plan.get("summary") or "").partition("\n")[0])
+    return [n.strip() for n in found[-1].split(",") if n.strip() and n.strip() != "none yet"] if found else []
 
 
 def poison_evidence(pods: Sequence[str], warnings: Sequence[dict[str, Any]]) -> list[str]:
@@ -82,18 +83,29 @@ def load_evidence(name: str, facts: ClusterFacts, states: Sequence[DeploymentSta
 
 
 def rollout_hypothesis(
-    rollout: Rollout, facts: ClusterFacts, actions: Sequence[ActionTaken], states: Sequence[DeploymentState]
+    rollout: Rollout,
+    facts: ClusterFacts,
+    fixes: Sequence[tuple[ActionTaken, set[str]]],
+    states: Sequence[DeploymentState],
 ) -> Hypothesis:
-    """A rollout in the incident window that no one acted on: for, its timing; against, what cleared it so far."""
+    """A rollout in the incident window no rollback undid: for, its timing; against, what cleared it so far.
+    `fixes`: the mitigations that fixed the service, each with the deployments it acted on."""
     first = first_warnings(facts.warnings)
     warning_at, warning = (first[0][0], warning_name(first[0])) if first else (None, "warning")
     verb = "rollback to" if rollout.rollback else "rollout of"
     at = rollout.at.strftime("%H:%M:%S UTC")
     against = []
-    fixed = [a for a in actions if a.effect == "fixed"]
-    if fixed:
-        what = ", ".join(f"{a.tool} on {a.target}" for a in fixed)
-        against.append(f"the service recovered after {what}, which left deployment/{rollout.deployment} as it was")
+    for action, acted in fixes:
+        if rollout.deployment not in acted:
+            against.append(
+                f"the service recovered after {action.tool} on {action.target}, which left "
+                f"deployment/{rollout.deployment} as it was"
+            )
+        elif action.kind == "scale":
+            against.append(
+                f"the service recovered after {action.tool} on {action.target} added capacity, without "
+                f"rolling deployment/{rollout.deployment} back"
+            )
     if rollout.deployment in facts.available:
         against.append(
             f"deployment {rollout.deployment} has {facts.available[rollout.deployment]} replicas available now"
@@ -103,7 +115,7 @@ def rollout_hypothesis(
     return Hypothesis(
         statement=f"The {verb} revision {rollout.revision} of deployment {rollout.deployment} at {at} "
         f"({', '.join(rollout.images)}) caused the failure",
-        source="a rollout in the incident window that no mitigation acted on",
+        source="a rollout in the incident window that no rollback undid",
         evidence_for=[f"it came {relation(rollout.at, warning_at, warning)}"],
         evidence_against=against,
     )
@@ -119,10 +131,10 @@ def rollout_question(rollout: Rollout, facts: ClusterFacts) -> str:
     )
 
 
-def unexplained(rollouts: Sequence[Rollout], bad: Sequence[BadRevision], acted: set[str]) -> list[Rollout]:
-    """Rollouts in the window that are neither a revision a rollback replaced nor of a deployment acted on."""
+def unexplained(rollouts: Sequence[Rollout], bad: Sequence[BadRevision], skip: set[str]) -> list[Rollout]:
+    """Rollouts in the window that are neither a revision a rollback replaced nor of a deployment in `skip`."""
     replaced = {(b.deployment, b.revision) for b in bad}
-    return [r for r in rollouts if (r.deployment, r.revision) not in replaced and r.deployment not in acted]
+    return [r for r in rollouts if (r.deployment, r.revision) not in replaced and r.deployment not in skip]
 
 
 def node_lines(node: dict[str, Any]) -> list[str]:

@@ -11,11 +11,12 @@ Layer: tools.playbook.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from incident_response.tools.engine.journal import CommandRow
 from incident_response.tools.k8s.quantity import parse_time
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
@@ -25,8 +26,13 @@ from incident_response.tools.k8s.workloads import (
     rollout_time,
     template_differences,
 )
+from incident_response.tools.playbook.stabilization import acted_on, finished
 
 MAX_CHANGES = 6
+# A rollout that began this close around a mitigation on its deployment finishing is that mitigation's (a raised
+# memory limit rolls out a new revision): the controller creates the ReplicaSet within seconds of the write, and the
+# journal dates the mitigation when the write returned.
+STARTED_BEFORE, STARTED_AFTER = timedelta(seconds=5), timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,19 @@ def namespace_rollouts(
             images = tuple(images_of((deploy.get("spec") or {}).get("template") or {}))
             found.append(Rollout(name_of(deploy), current, when, images, rollback=True))
     return sorted(found, key=lambda r: r.at)
+
+
+def started_by_us(
+    rollouts: Sequence[Rollout], done: Sequence[CommandRow], namespace: str, scale_target: Callable[[str], str | None]
+) -> dict[tuple[str, int], str]:
+    """(deployment, revision) -> the mitigation whose write started that rollout (`done`: mitigations applied)."""
+    found: dict[tuple[str, int], str] = {}
+    for row in done:
+        end, names = finished(row), set(acted_on([row], namespace, scale_target))
+        for rollout in rollouts:
+            if rollout.deployment in names and end - STARTED_BEFORE <= rollout.at <= end + STARTED_AFTER:
+                found.setdefault((rollout.deployment, rollout.revision), row.tool)
+    return found
 
 
 def gap(earlier: datetime, later: datetime) -> str:
