@@ -234,6 +234,9 @@ def incident_handoff(
     ]
     add_usage(facts, rows, states)
     events = [e for e in journal.events(incident=incident.id) if scope.event(e, by_token)]
+    # The verdicts recorded after each mitigation say what it did; until the incident is marked stabilized, the one
+    # just read counts for the last mitigation too (once it is, a later relapse is not that mitigation's doing).
+    open_ended = incident.stabilized_at is None and incident.closed_at is None
     seen = verifications(events, namespace) + [
         Verification(
             namespace=namespace,
@@ -244,7 +247,7 @@ def incident_handoff(
             failing=tuple(c.name for c in s.checks if c.passed is False),
         )
         for s in states
-        if s.verdict is not None
+        if s.verdict is not None and open_ended
     ]
     actions = with_effects(rows, [action_of(row) for row in rows], seen, facts.scale_targets.get, namespace)
     bad = bad_revisions(rows, facts)

@@ -73,8 +73,13 @@ def read_cluster(
         return ClusterFacts(error="the cluster could not be read"), [], []
     facts = ClusterFacts(warnings=[e for e in warnings if not names or any(about(e, name) for name in names)])
     try:
-        deployments = kube.list("deployments", namespace, limit=LIST_LIMIT).items
-        replicasets = kube.list("replicasets", namespace, limit=LIST_LIMIT).items
+        listed = [kube.list(kind, namespace, limit=LIST_LIMIT) for kind in ("deployments", "replicasets")]
+        deployments, replicasets = listed[0].items, listed[1].items
+        if any(result.truncated for result in listed):
+            problems.append(
+                f"{namespace} holds more than {LIST_LIMIT} deployments or ReplicaSets: only the first "
+                f"{LIST_LIMIT} were read, so rollouts of the incident window may be missing"
+            )
     except errors.IncidentError as e:
         facts.error = str(e)
         problems.append(f"The cluster could not be read, so cluster facts are missing: {e}")

@@ -39,10 +39,13 @@ def named(pods: Sequence[str]) -> str:
 
 
 def chosen_by(row: CommandRow) -> str:
-    """Who chose it, as the journal recorded the approval."""
-    if row.decided_by and row.decided_channel and row.decided_channel != approvals.NO_APPROVAL:
-        return f"by the human's choice (approved by {row.decided_by} via {row.decided_channel})"
-    return "by choice (confirmed in full mode, without an approval)"
+    """Who chose it, as the journal recorded the approval (a dialog's answer is the client's word, and says so)."""
+    channel = row.decided_channel
+    if not row.decided_by or not channel or channel == approvals.NO_APPROVAL:
+        return "by choice (confirmed in full mode, without an approval)"
+    if approvals.human_verified(channel):
+        return f"by the human's choice (approved by {row.decided_by} via {channel})"
+    return f"by the choice approved by {row.decided_by} via {channel} ({approvals.attestation(channel)})"
 
 
 def evictions(row: CommandRow) -> list[str]:
