@@ -272,3 +272,78 @@ async def test_a_rollout_between_the_check_and_the_write_is_refused_by_the_write
     annotations = deployment["spec"]["template"]["metadata"].get("annotations") or {}
     assert annotations.get("kubectl.kubernetes.io/restartedAt") == "between-check-and-write"
     assert unchanged(deployment), deployment["spec"]
+
+
+# --- more ways the cluster changes after approval -----------------------------------------------------------------
+
+
+def hpa_for(deployment: str, low: int, high: int) -> dict[str, Any]:
+    return {"metadata": {"name": f"{deployment}-late", "namespace": NS},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment},
+                     "minReplicas": low, "maxReplicas": high}}  # fmt: skip
+
+
+async def test_scale_deployment_is_stale_when_an_hpa_takes_the_deployment_over(start: Callable[[str], Env]) -> None:
+    env = start("overload")
+    async with Client(env.server("full")) as client:
+        plan = await call(client, "scale_deployment", namespace=NS, deployment="api", replicas=5)
+        env.kube.create("horizontalpodautoscalers", hpa_for("api", 2, 3), NS)  # it would take the scale back
+        await stale(client, plan)
+    assert env.get("deployments", "api")["spec"]["replicas"] != 5  # the HPA's to decide now, not our plan
+
+
+async def test_shift_traffic_is_stale_when_an_hpa_caps_the_healthy_side(start: Callable[[str], Env]) -> None:
+    env = start("canary")
+    async with Client(env.server("full")) as client:
+        plan = await call(client, "shift_traffic", namespace=NS, from_deployment="web-canary",
+                          to_deployment="web-stable", replicas=5)  # fmt: skip
+        env.kube.create("horizontalpodautoscalers", hpa_for("web-stable", 2, 4), NS)
+        await stale(client, plan)
+    assert env.get("deployments", "web-canary")["spec"]["replicas"] == 1
+
+
+async def test_override_hpa_is_stale_when_the_hpa_is_retargeted(start: Callable[[str], Env]) -> None:
+    env = start("overload")
+    async with Client(env.server("full")) as client:
+        plan = await call(client, "override_hpa", namespace=NS, hpa="web", min_replicas=8, max_replicas=10)
+        retarget = {"spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "api"}}}
+        env.kube.patch("horizontalpodautoscalers", "web", retarget, NS, patch_type="merge")
+        await stale(client, plan)
+    assert env.get("horizontalpodautoscalers", "web")["spec"]["maxReplicas"] == 6
+
+
+async def test_remove_pods_is_stale_when_the_remaining_endpoints_go(start: Callable[[str], Env]) -> None:
+    env = start("poison")
+    async with Client(env.server("full")) as client:
+        plan = await call(client, "remove_pods_from_service", namespace=NS, service="api",
+                          selector="app=api,version=bad")  # fmt: skip
+        scale(env, "api", 0)
+        await env.until(no_ready(env, "app=api,version=stable"))
+        await stale(client, plan)
+    assert all(p["metadata"]["labels"].get("app") == "api" for p in env.pods("version=bad"))
+
+
+async def test_patch_service_selector_is_stale_when_another_pod_gains_the_new_labels(
+    start: Callable[[str], Env],
+) -> None:
+    env = start("poison")
+    async with Client(env.server("full")) as client:
+        plan = await call(client, "patch_service_selector", namespace=NS, service="api",
+                          selector="app=api,version=stable")  # fmt: skip
+        # A pod nobody reviewed would receive the traffic.
+        env.kube.create("pods", bare_pod("api-stranger", {"app": "api", "version": "stable"}), NS)
+        answer = await stale(client, plan)
+    assert "api-stranger" in answer["message"]
+    assert env.get("services", "api")["spec"]["selector"] == {"app": "api"}
+
+
+async def test_switch_ingress_backend_is_stale_when_the_backend_port_changes(start: Callable[[str], Env]) -> None:
+    env = start("poison")
+    stable = {"metadata": {"name": "api-stable", "namespace": NS},
+              "spec": {"selector": {"app": "api", "version": "stable"}, "ports": [{"port": 8080}]}}  # fmt: skip
+    env.kube.create("services", stable, NS)
+    await env.until(lambda: len(serving(env, "api-stable")[0]) == 3)
+    async with Client(env.server("full")) as client:
+        plan = await call(client, "switch_ingress_backend", namespace=NS, ingress="shop", service="api-stable", path=1)
+        env.kube.patch("services", "api-stable", {"spec": {"ports": [{"port": 9090}]}}, NS, patch_type="merge")
+        await stale(client, plan)

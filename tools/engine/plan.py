@@ -83,7 +83,13 @@ class Drift(BaseModel):
     selector: str | None = None
 
     def describe(self) -> str:
-        where = f"{self.resource}/{self.name}" if self.name else f"{self.resource} -l {self.selector or ''}"
+        where = (
+            f"{self.resource}/{self.name}"
+            if self.name
+            else f"{self.resource} -l {self.selector}"
+            if self.selector
+            else f"{self.resource} in {self.namespace}"
+        )
         return f"{where} {pointer_label(self.path)}: {self.planned!r} -> {self.now!r}"
 
 

@@ -40,6 +40,17 @@ TOKEN_MAX = 64
 Token = Annotated[str, Field(min_length=1, max_length=TOKEN_MAX, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
+# A label key: an optional DNS-subdomain prefix and '/', then a name of at most 63 characters.
+LabelKey = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=317,
+        pattern=r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
+    ),
+]
+
+
 def _selector(text: str) -> str:
     try:
         labels.parse(text)

@@ -24,6 +24,7 @@ from incident_response.tools.k8s.workloads import current_replicas, deployment_s
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.scaling import (
     ALLOW_LARGE,
+    autoscalers_precondition,
     check_replica_bound,
     deployment_precondition,
     growth_warning,
@@ -122,6 +123,7 @@ def two_sided(
         preconditions=[
             deployment_precondition(broken),
             deployment_precondition(healthy),
+            autoscalers_precondition(namespace, hpas),
             # The side taking the traffic must still have Ready pods when the other goes to zero.
             *(
                 [ready_floor(namespace, selector)]

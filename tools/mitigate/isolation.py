@@ -30,7 +30,7 @@ from incident_response.tools.engine.plan import (
     ready_floor,
 )
 from incident_response.tools.k8s import backends, labels
-from incident_response.tools.k8s.args import SelectorText
+from incident_response.tools.k8s.args import LabelKey, SelectorText
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
 
@@ -236,7 +236,7 @@ def remove_pods_from_service(
     service: Annotated[str, Field(description="Service the pods should stop receiving traffic from.")],
     selector: Annotated[SelectorText, Field(description="Pods to remove, e.g. app=api,version=bad.")],
     label: Annotated[
-        str | None, Field(description="Service-selector label to remove; default: one no ReplicaSet selects by.")
+        LabelKey | None, Field(description="Service-selector label to remove; default: one no ReplicaSet selects by.")
     ] = None,
     allow_no_endpoints: Annotated[
         bool, Field(description="Allow leaving the service with no ready endpoints (takes it offline).")
@@ -402,7 +402,10 @@ def isolate_network(
     namespace: Annotated[str, Field(description="Namespace of the pods.")],
     selector: Annotated[SelectorText, Field(description="Pods to isolate, e.g. app=api,version=bad.")],
     name: Annotated[
-        str | None, Field(description="Suffix of the policy name incident-isolate-<name>; default from the selector.")
+        str | None,
+        Field(
+            description="Suffix of the policy name incident-isolate-<name>; default from the selector.", max_length=46
+        ),
     ] = None,
 ) -> Proposal:
     """Plan a deny-all-ingress NetworkPolicy (incident-isolate-<name>) for the selected pods (kubectl apply -f -).

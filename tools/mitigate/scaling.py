@@ -53,7 +53,12 @@ TEMPLATE = pointer("spec", "template")
 # scale an image nobody reviewed). The template is kept as a digest; generation moves with any spec change.
 TEMPLATE_PATHS = [pointer("metadata", "uid"), pointer("metadata", "annotations", REVISION), TEMPLATE]
 DEPLOYMENT_PATHS = [*TEMPLATE_PATHS, pointer("metadata", "generation"), pointer("spec", "replicas")]
-HPA_PATHS = [pointer("metadata", "uid"), pointer("spec", "minReplicas"), pointer("spec", "maxReplicas")]
+HPA_PATHS = [pointer("metadata", "uid"), pointer("spec", "scaleTargetRef"), pointer("spec", "minReplicas"),
+             pointer("spec", "maxReplicas")]  # fmt: skip
+# The namespace's autoscalers, by what they scale and within which bounds: one created after the plan would take a
+# manual scale back (the plan refused to scale a deployment an HPA manages).
+HPA_SET_PATHS = [pointer("metadata", "name"), pointer("spec", "scaleTargetRef", "name"), pointer("spec", "minReplicas"),
+                 pointer("spec", "maxReplicas")]  # fmt: skip
 
 
 def replica_ceiling() -> int:
@@ -77,6 +82,10 @@ def deployment_precondition(deployment: dict[str, Any], paths: list[str] = DEPLO
     return precondition(
         "deployments", deployment, paths, namespace=meta.get("namespace"), name=meta.get("name"), digests=[TEMPLATE]
     )
+
+
+def autoscalers_precondition(namespace: str, hpas: list[dict[str, Any]]) -> Precondition:
+    return precondition("horizontalpodautoscalers", hpas, HPA_SET_PATHS, namespace=namespace)
 
 
 def guard_ops(obj: dict[str, Any]) -> list[dict[str, Any]]:
@@ -227,7 +236,7 @@ def plan_scale(kube: Kube, namespace: str, name: str, replicas: int, *, allow_la
         diff=diff_values(
             {"spec": {"replicas": current}}, {"spec": {"replicas": (dry.get("spec") or {}).get("replicas")}}
         ),
-        preconditions=[deployment_precondition(deployment)],
+        preconditions=[deployment_precondition(deployment), autoscalers_precondition(namespace, hpas)],
         warnings=warnings,
     )
 

@@ -19,6 +19,7 @@ from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import (
     Change,
     PlanDraft,
+    Precondition,
     Target,
     diff_values,
     pointer,
@@ -29,6 +30,13 @@ from incident_response.tools.k8s import backends, labels
 from incident_response.tools.k8s.args import Index, Port, SelectorText
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.scaling import kubectl_patch_step
+
+
+def backend_pods(namespace: str, selector: str, pods: list[dict[str, Any]]) -> Precondition:
+    """The live pods a selector matches, by name and uid: the set the plan showed traffic going to."""
+    chosen = backends.pods_of(labels.parse(selector), pods)
+    return precondition("pods", chosen, [pointer("metadata", "name"), pointer("metadata", "uid")],
+                        namespace=namespace, label_selector=selector)  # fmt: skip
 
 
 def selector_patch(old: dict[str, str], new: dict[str, str]) -> dict[str, Any]:
@@ -99,7 +107,9 @@ def plan_service_selector(
                 namespace=namespace,
                 name=service,
             ),
-            # The endpoints the diff promised: a backend scaled to 0 after approval must not become the outage.
+            # The endpoints the diff promised: the pods the new selector matched (one that gains the labels later
+            # would get traffic unseen), and at least one of them Ready (a backend scaled to 0 is the outage).
+            backend_pods(namespace, labels.text(selector), pods),
             *([ready_floor(namespace, labels.text(selector))] if after else []),
         ],
         warnings=[] if after else [f"Service {service} will have no endpoints: it is offline until restored."],
@@ -176,16 +186,11 @@ def plan_ingress_backend(
         except errors.NotFound:
             ready = 0
         # The service's own selector and Ready pods are what the plan promises traffic will reach.
-        floor = [
-            precondition(
-                "services",
-                svc,
-                [pointer("metadata", "uid"), pointer("spec", "selector")],
-                namespace=namespace,
-                name=service,
-            ),
-            *([ready_floor(namespace, labels.text(backend))] if backend else []),
-        ]
+        watched = [pointer("metadata", "uid"), pointer("spec", "selector"), pointer("spec", "ports")]
+        floor = [precondition("services", svc, watched, namespace=namespace, name=service)]
+        if backend:
+            pods = kube.list("pods", namespace, label_selector=labels.text(backend)).items
+            floor += [backend_pods(namespace, labels.text(backend), pods), ready_floor(namespace, labels.text(backend))]
         if ready == 0:
             raise errors.InvalidArgument(
                 f"service {service} has no ready endpoints: switching ingress {ingress} to it would send every "
