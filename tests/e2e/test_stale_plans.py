@@ -216,12 +216,12 @@ async def test_override_hpa_is_stale_after_its_deployment_rolls_out(start: Calla
     assert (spec["minReplicas"], spec["maxReplicas"]) == (3, 6)
 
 
-class RolloutBeforeWrite:
-    """The cluster as the server sees it, except that a rollout lands just before the first real write: after the
+class ChangeBeforeWrite:
+    """The cluster as the server sees it, except that `change` lands just before the first real write: after the
     confirm-time check, before the write. Only a precondition carried in the write itself can catch that."""
 
-    def __init__(self, kube: Kube, env: Env, deployment: str) -> None:
-        self._kube, self._env, self._deployment = kube, env, deployment
+    def __init__(self, kube: Kube, change: Callable[[], None]) -> None:
+        self._kube, self._change = kube, change
         self.raced = False
 
     def __getattr__(self, name: str) -> Any:
@@ -230,48 +230,58 @@ class RolloutBeforeWrite:
     def patch(self, resource: str, name: str, body: Any, namespace: str | None = None, **options: Any) -> Any:
         if not options.get("dry_run") and not self.raced:
             self.raced = True
-            roll_out(self._env, self._deployment, "between-check-and-write")
+            self._change()
         return self._kube.patch(resource, name, body, namespace, **options)
 
 
-def racing_server(env: Env, deployment: str) -> tuple[Any, RolloutBeforeWrite]:
+def racing_server(env: Env, change: Callable[[], None]) -> tuple[Any, ChangeBeforeWrite]:
     assert env.sim.kubeconfig_path is not None
     source = ClusterSource(kubeconfig=env.sim.kubeconfig_path, context=env.sim.context)
-    kube = RolloutBeforeWrite(env.kube, env, deployment)
+    kube = ChangeBeforeWrite(env.kube, change)
     return build_server(Settings(mode="full", state_dir=env.state, cluster=source), kube=kube), kube
 
 
-@pytest.mark.parametrize(
-    "scenario, tool, arguments, unchanged",
-    [
-        ("overload", "scale_deployment", {"namespace": NS, "deployment": "api", "replicas": 5},
-         lambda d: d["spec"]["replicas"] == 3),
-        ("oom", "set_memory_limit", {"namespace": NS, "deployment": "payments", "container": "payments",
-                                     "limit": "768Mi"},
-         lambda d: d["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] == "256Mi"),
-    ],
-    ids=["scale_deployment", "set_memory_limit"],
-)  # fmt: skip
-async def test_a_rollout_between_the_check_and_the_write_is_refused_by_the_write(
+def template_of(env: Env, name: str) -> dict[str, Any]:
+    return dict(env.get("deployments", name)["spec"]["template"])
+
+
+RACES: list[tuple[str, str, dict[str, Any], Callable[[Env], None], Callable[[Env], bool]]] = [
+    ("overload", "scale_deployment", {"namespace": NS, "deployment": "api", "replicas": 5},
+     lambda env: roll_out(env, "api", "between-check-and-write"),
+     lambda env: env.get("deployments", "api")["spec"]["replicas"] == 3),
+    ("oom", "set_memory_limit", {"namespace": NS, "deployment": "payments", "container": "payments",
+                                 "limit": "768Mi"},
+     lambda env: roll_out(env, "payments", "between-check-and-write"),
+     lambda env: template_of(env, "payments")["spec"]["containers"][0]["resources"]["limits"]["memory"] == "256Mi"),
+    ("overload", "override_hpa", {"namespace": NS, "hpa": "web", "min_replicas": 8, "max_replicas": 10},
+     lambda env: env.kube.patch("horizontalpodautoscalers", "web", {"spec": {"maxReplicas": 7}}, NS,
+                                patch_type="merge"),
+     lambda env: env.get("horizontalpodautoscalers", "web")["spec"]["maxReplicas"] == 7),
+    ("poison", "patch_service_selector", {"namespace": NS, "service": "api", "selector": "app=api,version=stable"},
+     lambda env: env.kube.patch("services", "api", {"spec": {"selector": {"app": "api", "tier": "x"}}}, NS,
+                                patch_type="merge"),
+     lambda env: env.get("services", "api")["spec"]["selector"] == {"app": "api", "tier": "x"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("scenario, tool, arguments, change, unchanged", RACES, ids=[r[1] for r in RACES])
+async def test_a_change_between_the_check_and_the_write_is_refused_by_the_write(
     start: Callable[[str], Env],
     scenario: str,
     tool: str,
     arguments: dict[str, Any],
-    unchanged: Callable[[dict[str, Any]], bool],
+    change: Callable[[Env], None],
+    unchanged: Callable[[Env], bool],
 ) -> None:
     env = start(scenario)
-    name = arguments["deployment"]
-    server, kube = racing_server(env, name)
+    server, kube = racing_server(env, lambda: change(env))
     async with Client(server) as client:
         plan = await call(client, tool, **arguments)
         answer = await call(client, "confirm_command", token=plan["token"])
     assert kube.raced
     assert answer["status"] == "stale", answer
-    assert answer["changes"] and "nothing" in answer["message"], answer
-    deployment = env.get("deployments", name)
-    annotations = deployment["spec"]["template"]["metadata"].get("annotations") or {}
-    assert annotations.get("kubectl.kubernetes.io/restartedAt") == "between-check-and-write"
-    assert unchanged(deployment), deployment["spec"]
+    assert answer["changes"] and "nothing changed" in answer["message"], answer
+    assert unchanged(env)  # the other change stands; ours was not applied over it
 
 
 # --- more ways the cluster changes after approval -----------------------------------------------------------------

@@ -31,6 +31,7 @@ from incident_response.tools.engine.plan import (
     patch_step,
     pointer,
     precondition,
+    resolve,
 )
 from incident_response.tools.k8s import backends, capacity
 from incident_response.tools.k8s.args import PositiveReplicas, Replicas
@@ -141,8 +142,10 @@ def kubectl_patch_step(
     body: Any,
     undo_body: Any,
     patch_type: PatchType,
+    guarded: list[Any] | None = None,
 ) -> Step:
-    """One `kubectl patch` of one object; its undo is the same command with `undo_body`."""
+    """One `kubectl patch` of one object; its undo is the same command with `undo_body`. With `guarded` (a JSON patch
+    making the same change after `test` ops on what the plan saw) that is the write, so it refuses a changed object."""
     json_patch = patch_type == "json"
     return patch_step(
         description,
@@ -150,10 +153,22 @@ def kubectl_patch_step(
         resource,
         name,
         namespace,
-        body,
-        patch_type,
+        body if guarded is None else guarded,
+        patch_type if guarded is None else "json",
         undo_command=patch_command(kind, name, undo_body, namespace, context, json_patch),
     )
+
+
+def replace_ops(obj: dict[str, Any], changes: dict[str, Any]) -> list[Any]:
+    """`test` then `replace` for each pointer -> new value (`add` where it is absent), after a test on the uid."""
+    ops: list[Any] = [{"op": "test", "path": "/metadata/uid", "value": (obj.get("metadata") or {}).get("uid")}]
+    for path, value in changes.items():
+        current = resolve(obj, path)
+        if current is None:
+            ops.append({"op": "add", "path": path, "value": value})
+        else:
+            ops += [{"op": "test", "path": path, "value": current}, {"op": "replace", "path": path, "value": value}]
+    return ops
 
 
 def scale_command(name: str, replicas: int, namespace: str, context: str | None) -> str:
@@ -302,7 +317,12 @@ def plan_override_hpa(
             )
     body = {"spec": {"minReplicas": min_replicas, "maxReplicas": max_replicas}}
     restore_body = {"spec": {"minReplicas": old_min, "maxReplicas": old_max}}
-    dry = kube.patch("horizontalpodautoscalers", name, body, namespace, patch_type="strategic", dry_run=True)
+    spec = hpa.get("spec") or {}
+    ops = [
+        *replace_ops(hpa, {"/spec/minReplicas": min_replicas, "/spec/maxReplicas": max_replicas}),
+        {"op": "test", "path": "/spec/scaleTargetRef", "value": spec.get("scaleTargetRef")},
+    ]
+    dry = kube.patch("horizontalpodautoscalers", name, ops, namespace, patch_type="json", dry_run=True)
     context = kube.context
     step = kubectl_patch_step(
         f"set HPA {name}'s bounds to {min_replicas}..{max_replicas}",
@@ -314,6 +334,7 @@ def plan_override_hpa(
         body=body,
         undo_body=restore_body,
         patch_type="strategic",
+        guarded=ops,
     )
 
     def bounds(obj: dict[str, Any]) -> dict[str, Any]:

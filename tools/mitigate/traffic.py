@@ -29,7 +29,7 @@ from incident_response.tools.engine.plan import (
 from incident_response.tools.k8s import backends, labels
 from incident_response.tools.k8s.args import Index, Port, SelectorText
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.mitigate.scaling import kubectl_patch_step
+from incident_response.tools.mitigate.scaling import kubectl_patch_step, replace_ops
 
 
 def backend_pods(namespace: str, selector: str, pods: list[dict[str, Any]]) -> Precondition:
@@ -71,7 +71,8 @@ def plan_service_selector(
             "(an outage). Check the labels with list_pods, or plan again with allow_no_endpoints=true"
         )
     body = selector_patch(old, new)
-    dry = kube.patch("services", service, body, namespace, patch_type="strategic", dry_run=True)
+    ops = replace_ops(svc, {"/spec/selector": new})
+    dry = kube.patch("services", service, ops, namespace, patch_type="json", dry_run=True)
     context = kube.context
     step = kubectl_patch_step(
         f"set service {service}'s selector to {selector_text}",
@@ -83,6 +84,7 @@ def plan_service_selector(
         body=body,
         undo_body=selector_patch(new, old),
         patch_type="strategic",
+        guarded=ops,
     )
     gone = sorted(set(before) - set(after))
     summary = (
