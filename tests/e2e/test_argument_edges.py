@@ -152,10 +152,13 @@ async def test_a_megabyte_token_is_refused_without_being_echoed_or_journaled(sta
         assert odd.is_error and "token" in " ".join(getattr(c, "text", "") for c in odd.content)
         # Other free-text arguments of the planners are bounded the same way.
         for tool, arguments, argument in [
-            ("remove_pods_from_service", {"namespace": NS, "service": "api", "selector": "app=api,version=bad",
-                                          "label": token}, "label"),
+            (
+                "remove_pods_from_service",
+                {"namespace": NS, "service": "api", "selector": "app=api,version=bad", "label": token},
+                "label",
+            ),
             ("isolate_network", {"namespace": NS, "selector": "app=api,version=bad", "name": token}, "name"),
-        ]:  # fmt: skip
+        ]:
             result = await client.call_tool(tool, arguments)
             text = " ".join(getattr(c, "text", "") for c in result.content)
             assert result.is_error and argument in text, text[:300]

@@ -246,22 +246,39 @@ def template_of(env: Env, name: str) -> dict[str, Any]:
 
 
 RACES: list[tuple[str, str, dict[str, Any], Callable[[Env], None], Callable[[Env], bool]]] = [
-    ("overload", "scale_deployment", {"namespace": NS, "deployment": "api", "replicas": 5},
-     lambda env: roll_out(env, "api", "between-check-and-write"),
-     lambda env: env.get("deployments", "api")["spec"]["replicas"] == 3),
-    ("oom", "set_memory_limit", {"namespace": NS, "deployment": "payments", "container": "payments",
-                                 "limit": "768Mi"},
-     lambda env: roll_out(env, "payments", "between-check-and-write"),
-     lambda env: template_of(env, "payments")["spec"]["containers"][0]["resources"]["limits"]["memory"] == "256Mi"),
-    ("overload", "override_hpa", {"namespace": NS, "hpa": "web", "min_replicas": 8, "max_replicas": 10},
-     lambda env: env.kube.patch("horizontalpodautoscalers", "web", {"spec": {"maxReplicas": 7}}, NS,
-                                patch_type="merge"),
-     lambda env: env.get("horizontalpodautoscalers", "web")["spec"]["maxReplicas"] == 7),
-    ("poison", "patch_service_selector", {"namespace": NS, "service": "api", "selector": "app=api,version=stable"},
-     lambda env: env.kube.patch("services", "api", {"spec": {"selector": {"app": "api", "tier": "x"}}}, NS,
-                                patch_type="merge"),
-     lambda env: env.get("services", "api")["spec"]["selector"] == {"app": "api", "tier": "x"}),
-]  # fmt: skip
+    (
+        "overload",
+        "scale_deployment",
+        {"namespace": NS, "deployment": "api", "replicas": 5},
+        lambda env: roll_out(env, "api", "between-check-and-write"),
+        lambda env: env.get("deployments", "api")["spec"]["replicas"] == 3,
+    ),
+    (
+        "oom",
+        "set_memory_limit",
+        {"namespace": NS, "deployment": "payments", "container": "payments", "limit": "768Mi"},
+        lambda env: roll_out(env, "payments", "between-check-and-write"),
+        lambda env: template_of(env, "payments")["spec"]["containers"][0]["resources"]["limits"]["memory"] == "256Mi",
+    ),
+    (
+        "overload",
+        "override_hpa",
+        {"namespace": NS, "hpa": "web", "min_replicas": 8, "max_replicas": 10},
+        lambda env: env.kube.patch(
+            "horizontalpodautoscalers", "web", {"spec": {"maxReplicas": 7}}, NS, patch_type="merge"
+        ),
+        lambda env: env.get("horizontalpodautoscalers", "web")["spec"]["maxReplicas"] == 7,
+    ),
+    (
+        "poison",
+        "patch_service_selector",
+        {"namespace": NS, "service": "api", "selector": "app=api,version=stable"},
+        lambda env: env.kube.patch(
+            "services", "api", {"spec": {"selector": {"app": "api", "tier": "x"}}}, NS, patch_type="merge"
+        ),
+        lambda env: env.get("services", "api")["spec"]["selector"] == {"app": "api", "tier": "x"},
+    ),
+]
 
 
 @pytest.mark.parametrize("scenario, tool, arguments, change, unchanged", RACES, ids=[r[1] for r in RACES])
@@ -288,9 +305,14 @@ async def test_a_change_between_the_check_and_the_write_is_refused_by_the_write(
 
 
 def hpa_for(deployment: str, low: int, high: int) -> dict[str, Any]:
-    return {"metadata": {"name": f"{deployment}-late", "namespace": NS},
-            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment},
-                     "minReplicas": low, "maxReplicas": high}}  # fmt: skip
+    return {
+        "metadata": {"name": f"{deployment}-late", "namespace": NS},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment},
+            "minReplicas": low,
+            "maxReplicas": high,
+        },
+    }
 
 
 async def test_scale_deployment_is_stale_when_an_hpa_takes_the_deployment_over(start: Callable[[str], Env]) -> None:
@@ -305,8 +327,9 @@ async def test_scale_deployment_is_stale_when_an_hpa_takes_the_deployment_over(s
 async def test_shift_traffic_is_stale_when_an_hpa_caps_the_healthy_side(start: Callable[[str], Env]) -> None:
     env = start("canary")
     async with Client(env.server("full")) as client:
-        plan = await call(client, "shift_traffic", namespace=NS, from_deployment="web-canary",
-                          to_deployment="web-stable", replicas=5)  # fmt: skip
+        plan = await call(
+            client, "shift_traffic", namespace=NS, from_deployment="web-canary", to_deployment="web-stable", replicas=5
+        )
         env.kube.create("horizontalpodautoscalers", hpa_for("web-stable", 2, 4), NS)
         await stale(client, plan)
     assert env.get("deployments", "web-canary")["spec"]["replicas"] == 1
@@ -325,8 +348,9 @@ async def test_override_hpa_is_stale_when_the_hpa_is_retargeted(start: Callable[
 async def test_remove_pods_is_stale_when_the_remaining_endpoints_go(start: Callable[[str], Env]) -> None:
     env = start("poison")
     async with Client(env.server("full")) as client:
-        plan = await call(client, "remove_pods_from_service", namespace=NS, service="api",
-                          selector="app=api,version=bad")  # fmt: skip
+        plan = await call(
+            client, "remove_pods_from_service", namespace=NS, service="api", selector="app=api,version=bad"
+        )
         scale(env, "api", 0)
         await env.until(no_ready(env, "app=api,version=stable"))
         await stale(client, plan)
@@ -338,8 +362,9 @@ async def test_patch_service_selector_is_stale_when_another_pod_gains_the_new_la
 ) -> None:
     env = start("poison")
     async with Client(env.server("full")) as client:
-        plan = await call(client, "patch_service_selector", namespace=NS, service="api",
-                          selector="app=api,version=stable")  # fmt: skip
+        plan = await call(
+            client, "patch_service_selector", namespace=NS, service="api", selector="app=api,version=stable"
+        )
         # A pod nobody reviewed would receive the traffic.
         env.kube.create("pods", bare_pod("api-stranger", {"app": "api", "version": "stable"}), NS)
         answer = await stale(client, plan)
@@ -349,8 +374,10 @@ async def test_patch_service_selector_is_stale_when_another_pod_gains_the_new_la
 
 async def test_switch_ingress_backend_is_stale_when_the_backend_port_changes(start: Callable[[str], Env]) -> None:
     env = start("poison")
-    stable = {"metadata": {"name": "api-stable", "namespace": NS},
-              "spec": {"selector": {"app": "api", "version": "stable"}, "ports": [{"port": 8080}]}}  # fmt: skip
+    stable = {
+        "metadata": {"name": "api-stable", "namespace": NS},
+        "spec": {"selector": {"app": "api", "version": "stable"}, "ports": [{"port": 8080}]},
+    }
     env.kube.create("services", stable, NS)
     await env.until(lambda: len(serving(env, "api-stable")[0]) == 3)
     async with Client(env.server("full")) as client:

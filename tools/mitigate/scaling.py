@@ -54,12 +54,20 @@ TEMPLATE = pointer("spec", "template")
 # scale an image nobody reviewed). The template is kept as a digest; generation moves with any spec change.
 TEMPLATE_PATHS = [pointer("metadata", "uid"), pointer("metadata", "annotations", REVISION), TEMPLATE]
 DEPLOYMENT_PATHS = [*TEMPLATE_PATHS, pointer("metadata", "generation"), pointer("spec", "replicas")]
-HPA_PATHS = [pointer("metadata", "uid"), pointer("spec", "scaleTargetRef"), pointer("spec", "minReplicas"),
-             pointer("spec", "maxReplicas")]  # fmt: skip
+HPA_PATHS = [
+    pointer("metadata", "uid"),
+    pointer("spec", "scaleTargetRef"),
+    pointer("spec", "minReplicas"),
+    pointer("spec", "maxReplicas"),
+]
 # The namespace's autoscalers, by what they scale and within which bounds: one created after the plan would take a
 # manual scale back (the plan refused to scale a deployment an HPA manages).
-HPA_SET_PATHS = [pointer("metadata", "name"), pointer("spec", "scaleTargetRef", "name"), pointer("spec", "minReplicas"),
-                 pointer("spec", "maxReplicas")]  # fmt: skip
+HPA_SET_PATHS = [
+    pointer("metadata", "name"),
+    pointer("spec", "scaleTargetRef", "name"),
+    pointer("spec", "minReplicas"),
+    pointer("spec", "maxReplicas"),
+]
 
 
 def replica_ceiling() -> int:

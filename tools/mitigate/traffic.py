@@ -35,8 +35,13 @@ from incident_response.tools.mitigate.scaling import kubectl_patch_step, replace
 def backend_pods(namespace: str, selector: str, pods: list[dict[str, Any]]) -> Precondition:
     """The live pods a selector matches, by name and uid: the set the plan showed traffic going to."""
     chosen = backends.pods_of(labels.parse(selector), pods)
-    return precondition("pods", chosen, [pointer("metadata", "name"), pointer("metadata", "uid")],
-                        namespace=namespace, label_selector=selector)  # fmt: skip
+    return precondition(
+        "pods",
+        chosen,
+        [pointer("metadata", "name"), pointer("metadata", "uid")],
+        namespace=namespace,
+        label_selector=selector,
+    )
 
 
 def selector_patch(old: dict[str, str], new: dict[str, str]) -> dict[str, Any]:
