@@ -398,3 +398,43 @@ async def test_isolate_after_a_scale_that_did_not_fix_the_poisoned_service(start
     )
     assert not any(q.startswith("Rule out") for q in handoff["open_questions"])
     assert Journal(env.state).incident(declared["incident"]["incident_id"]).status == "stabilized"  # type: ignore[union-attr]
+
+
+async def test_a_cordoned_then_drained_node_is_one_measure_with_its_evictions_and_its_conditions(start: Start) -> None:
+    env, clock = start("node-failure"), Clock()
+    on_node = sorted(
+        f"{p['metadata']['namespace']}/{p['metadata']['name']}"
+        for p in env.kube.list("pods", None, field_selector="spec.nodeName=node-2").items
+    )
+    async with Client(server(env, clock, "full")) as client:
+        await call(client, "declare_incident", title="pods on node-2 not ready", severity="SEV2", namespace=NS)
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        assert assessed["decision"]["target"] == "node/node-2", assessed["summary"]
+        cordon, _ = await plan_and_confirm(client, env, "cordon_node", node="node-2")
+        drain = await call(client, "drain_node", node="node-2")
+        done = await call(client, "confirm_command", token=drain["token"])
+        assert done["status"] in ("succeeded", "partial"), done
+        handoff = await call(client, "incident_handoff", namespace=NS)
+
+    text = handoff["document"]
+    evicted = [s["command"] for s in done["steps"] if "/eviction" in s["command"] and s["status"] == "succeeded"]
+    [measure] = handoff["current_state"]["temporary_measures"]  # the cordon and the drain share one restore
+    assert measure["tools"] == ["cordon_node", "drain_node"] and measure["restore_command"] == cordon["undo_command"]
+    assert measure["evictions_total"] == len(evicted) > 0 and set(measure["evictions"]) <= set(on_node)
+    state = section(text, "Current State:")
+    assert state[2:4] == [
+        "- Temporary measures:",
+        f"  - node node-2 cordoned: no new pod is scheduled on it "
+        f"(cordon_node, drain_node); restore: {cordon['undo_command']}",
+    ]
+    listed = next(line for line in state if "evicted" in line)
+    assert listed == f"    evicted {len(evicted)} pod(s): {', '.join(measure['evictions'])}" + (
+        f"; {measure['evictions_rest']}" if measure["evictions_rest"] else ""
+    )
+    [node] = [h for h in handoff["hypotheses"] if h["statement"] == "Node node-2 is unhealthy"]
+    assert re.match(
+        r"node node-2 now: Ready=Unknown \(NodeStatusUnknown: .*\) since \S+; taints .*node\.kubernetes\.io/"
+        r"unreachable.*; cordoned",
+        node["evidence_for"][0],
+    ), node
+    assert any(line.startswith("- node: node-2: Ready=Unknown") for line in section(text, "Evidence Collected:"))
