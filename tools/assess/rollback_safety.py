@@ -221,7 +221,7 @@ def known_good_item(target: dict[str, Any], seen: Observed) -> SafetyItem:
         )
         return SafetyItem(check="known_good", status="warning", detail=detail, evidence=capped(evidence))
     ran = served if served is not None else at_most
-    if ran is not None and ran < KNOWN_GOOD_SECONDS:
+    if ran is not None and ran < KNOWN_GOOD_SECONDS and not ready_now:
         how = (
             f"served only {human_age(ran)} before it was replaced"
             if served is not None

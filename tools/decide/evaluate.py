@@ -124,6 +124,13 @@ def evaluate_decision(
     load_related: Annotated[
         bool | None, Field(description="SCALE: is it traffic? Used only when the cluster cannot show load.")
     ] = None,
+    revision_known_good: Annotated[
+        bool | None,
+        Field(
+            description="ROLLBACK: did the revision to go back to work when it ran? (the human's, when the cluster "
+            "cannot show it: it ran only briefly)"
+        ),
+    ] = None,
     node: Annotated[
         str | None, Field(description="ISOLATE: a node to evaluate cordoning and draining; default the assessment's.")
     ] = None,
@@ -161,6 +168,7 @@ def evaluate_decision(
         migrations_forward_only=migrations_forward_only,
         stateful_changes_uncertain=stateful_changes_uncertain,
         load_related=load_related,
+        revision_known_good=revision_known_good,
     )
     target, walk = walk_tree(deps, seen, picked, chosen, deployment, to_revision, answers, node)
     assert walk.outcome is not None

@@ -54,6 +54,7 @@ class Answers:
     migrations_forward_only: bool | None = None
     stateful_changes_uncertain: bool | None = None
     load_related: bool | None = None
+    revision_known_good: bool | None = None
 
 
 @dataclass
@@ -206,6 +207,9 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
         why = previous.detail if previous is not None else f"no earlier revision of deployment {name} was found"
         return walk.stop(q, "no", "cluster", evidence, try_instead(where, ("ISOLATE", "SCALE"), name, why))
     doubtful = [c for c in (known, image) if c is not None and c.status in ("warning", "blocking")]
+    if known in doubtful and known is not None and known.status == "warning" and answers.revision_known_good:
+        doubtful.remove(known)  # the human vouches for it: what the cluster could not show is answered
+        evidence.append("the human says the revision worked when it ran")
     if doubtful:
         target = f"revision {facts.target_revision}" if facts.target_revision else "the previous revision"
         return walk.stop(
@@ -216,7 +220,12 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
             Conclusion(
                 verdict="CHECK_OLDER",
                 reason=f"{target} of {name} is not known to be good ({'; '.join(c.detail for c in doubtful)}): look at "
-                "older revisions and evaluate again with to_revision",
+                "older revisions and evaluate again with to_revision"
+                + (
+                    ", or, if the human knows it worked, call again with revision_known_good=true"
+                    if known in doubtful and answers.revision_known_good is None
+                    else ""
+                ),
                 next_tool="rollout_history",
                 next_arguments={"namespace": ns, "deployment": name},
             ),
