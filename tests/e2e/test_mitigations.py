@@ -144,11 +144,13 @@ async def test_poison_patch_service_selector_routes_around_the_bad_pods(start: S
     async with Client(env.server("full")) as client:
         none = await refused(client, "patch_service_selector", namespace=NS, service="api", selector="app=nothing")
         assert "matches no Ready pod" in none
-        plan, _ = await plan_and_confirm(
+        plan, done = await plan_and_confirm(
             client, env, "patch_service_selector", namespace=NS, service="api", selector="app=api,version=stable"
         )
         endpoints = next(c for c in plan["diff"] if c["path"] == "service/api endpoints")
         assert len(endpoints["before"]) == 5 and len(endpoints["after"]) == 3
+        # The answer shows the pods the new selector matched just before the write: the ones the plan showed.
+        assert done["before"]["app=api,version=stable"]["/metadata/name"] == endpoints["after"]
         await env.until(lambda: all("bad" not in n for n in serving(env, "api")[0]))
         await web_recovers(env)
         assert [m["tool"] for m in (await call(client, "list_temporary_measures"))["measures"]] == [

@@ -146,3 +146,19 @@ async def test_remove_pods_partial_undo_relabels_only_the_pods_already_relabelle
     assert partial["undo_applied"] == f"kubectl label pod {bad[0]} app=api -n shop --context sim"
     assert "app" not in env.get("pods", bad[0])["metadata"]["labels"]
     assert env.get("pods", bad[1])["metadata"]["labels"]["app"] == "api"
+
+
+async def test_a_lost_answer_after_an_applied_step_is_unknown_and_names_what_was_applied(
+    start: Callable[[str], Env],
+) -> None:
+    env = start("canary")
+    async with Client(env.server("full")) as client:
+        plan = await call(
+            client, "shift_traffic", namespace=NS, from_deployment="web-canary", to_deployment="web-stable", replicas=5
+        )
+        env.sim.faults.add("drop_after", verb="patch", resource="deployments", namespace=NS, name="web-canary", times=1)
+        unknown = await confirm(client, plan)
+    assert unknown["status"] == "unknown", unknown
+    assert unknown["applied_steps"] == [plan["steps"][0]] and unknown["failed_step"] == plan["steps"][1]
+    assert unknown["undo_applied"] == "kubectl scale deployment/web-stable --replicas=4 -n shop --context sim"
+    assert plan["steps"][0] in unknown["message"] and "may or may not" in unknown["message"]

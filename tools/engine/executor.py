@@ -171,7 +171,7 @@ def run_steps(
 def observe_after(kube: Kube, preconditions: list[Precondition], answers: list[dict[str, Any]]) -> dict[str, Any]:
     """The precondition fields after the writes: from a write's own answer where it is that object, else re-read."""
     after: dict[str, Any] = {}
-    for pre in preconditions:
+    for pre in [p for p in preconditions if p.expect]:
         key = pre.name or pre.label_selector or pre.resource
         answer = next(
             (

@@ -565,7 +565,9 @@ class PendingEngine:
                     **base,
                 )
             before = {
-                r.pre.name or r.pre.label_selector or r.pre.resource: pointed_values(r.pre, r.found) for r in reads
+                r.pre.name or r.pre.label_selector or r.pre.resource: pointed_values(r.pre, r.found)
+                for r in reads
+                if r.pre.expect  # a Ready floor has no values to show, and would hide a pod set on the same selector
             }
             changes = [d for r in reads for d in drift(r.pre, r.found)] + resealed
             if changes:
