@@ -248,3 +248,47 @@ async def test_bad_arguments_and_a_stale_plan_are_refused(
         stale = await call(client, "confirm_command", token=p["token"])
         assert stale["status"] == "stale", stale
         assert any(ch["path"] == "/metadata/generation" for ch in stale["changes"]), stale["changes"]
+
+
+@pytest.mark.parametrize(
+    ("scenario", "kind", "name", "answers", "steps"),
+    [
+        ("bad-statefulset", "statefulset", "sessions", {"migrations_forward_only": False}, 2),
+        ("bad-daemonset", "daemonset", "db-proxy", {}, 1),
+    ],
+)
+async def test_the_playbook_finds_the_bad_revision_and_rolls_it_back(
+    sim_factory: Callable[..., RunningSim],
+    kubectl_for: Callable[[RunningSim], Kubectl],
+    tmp_path: Path,
+    scenario: str,
+    kind: str,
+    name: str,
+    answers: dict[str, Any],
+    steps: int,
+) -> None:
+    sim = sim_factory(scenario)
+    k = kubectl_for(sim)
+    async with Client(server(sim, tmp_path / "state")) as client:
+        assessment = await call(client, "assess_namespace", namespace=NS)
+        decision = assessment["decision"]
+        assert (decision["primary_action"], decision["target"]) == ("ROLLBACK", f"{kind}/{name}"), decision
+        assert decision["next_tool"] == "rollback_workload"
+        [rollout] = [r for r in assessment["recent_rollouts"] if r["deployment"] == name]
+        assert (rollout["kind"], rollout["revision"]) == (kind, 2)
+        walk = await call(client, "evaluate_decision", namespace=NS)
+        if kind == "statefulset":  # its claims keep the new revision's data: only the human can say it is readable
+            assert (walk["verdict"], walk["answer_with"]) == ("NEEDS_ANSWER", "migrations_forward_only"), walk
+            walk = await call(client, "evaluate_decision", namespace=NS, **answers)
+        assert walk["verdict"] == "PROCEED", walk
+        assert walk["next_tool"] == "rollback_workload"
+        assert walk["next_arguments"] == {"namespace": NS, "kind": kind, "workload": name, "to_revision": 1}
+        p = await call(client, walk["next_tool"], **walk["next_arguments"])
+        assert len(p["command"].split(" && ")) == steps
+        done = await call(client, "confirm_command", token=p["token"])
+        assert done["status"] == "succeeded", done
+        watched = await call(client, "rollout_status", namespace=NS, deployment=name, kind=kind, timeout_seconds=60)
+        assert watched["state"] == "complete", watched
+        after = await call(client, "assess_namespace", namespace=NS)
+        assert after["decision"]["primary_action"] == "NONE", after["decision"]
+    assert {r["STATUS"] for r in k.table("pods", "-n", NS, "-l", f"app={name}")} == {"Running"}

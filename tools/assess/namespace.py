@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from incident_response.tools.assess.hpas import HpaRow, hpa_row, hpa_wanted
 from incident_response.tools.assess.metrics import read_metrics
 from incident_response.tools.assess.pods import FetchedPods, fetch_pods
+from incident_response.tools.assess.workload_rollouts import read_workloads, recent_workload_rollouts, workload_kinds
 from incident_response.tools.core import errors
 from incident_response.tools.core.masking import mask_text
 from incident_response.tools.core.models import ToolResult
@@ -258,6 +259,8 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
     blind: list[str] = []
     services = optional(lambda: kube.list("services", namespace, limit=1000).items, "services", blind) or []
     rollouts = recent_rollouts(deployments, replicasets, failing, now)
+    workloads = read_workloads(kube, namespace, optional, blind)
+    rollouts += recent_workload_rollouts(workloads, failing, now)
 
     metrics = optional(lambda: read_metrics(kube, "pods.metrics.k8s.io", namespace, None), "pod metrics", blind)
     usage = pod_usage_rows(pods, metrics)
@@ -317,6 +320,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         placements=placements,
         nodes=nodes,
         canaries=canary_pairs(deployments, services),
+        workloads=workload_kinds(workloads),
     )
     return Observation(
         namespace=namespace,

@@ -16,6 +16,7 @@ from incident_response.tools.assess.hpas import hpa_row, hpa_wanted
 from incident_response.tools.assess.namespace import Observation, mitigated_components, observe_namespace, ranked
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
+from incident_response.tools.decide.workload_facts import workload_rollback_facts, workload_target
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.k8s import backends, capacity, labels
 from incident_response.tools.k8s.args import Revision
@@ -65,6 +66,7 @@ from incident_response.tools.playbook.trees import (
     scale_tree,
 )
 from incident_response.tools.playbook.trees_canary_node import CanaryFacts, NodeFacts, canary_tree, node_tree
+from incident_response.tools.playbook.trees_workload import workload_rollback_tree
 
 MAX_CAUTIONS = 8
 MAX_LISTED = 5
@@ -102,7 +104,11 @@ def evaluate_decision(
     namespace: Annotated[str, Field(description="Namespace of the incident.")],
     action: ActionArg = None,
     deployment: Annotated[
-        str | None, Field(description="Deployment to evaluate (for ISOLATE: the culprit); default the assessment's.")
+        str | None,
+        Field(
+            description="Deployment to evaluate (for ISOLATE: the culprit; for ROLLBACK also a StatefulSet or "
+            "DaemonSet); default the assessment's."
+        ),
     ] = None,
     to_revision: Annotated[
         Revision | None, Field(description="ROLLBACK: the revision to go back to; default the previous one.")
@@ -150,7 +156,7 @@ def evaluate_decision(
     picked, problems = ranked(seen, mitigated_components(deps, seen))
     # Asked about one deployment: the framework's decision for its own problem, not the namespace's worst.
     picked = next((d for p, d in problems if deployment in p.components), picked)
-    if deployment is not None and seen.deployment(deployment) is None:
+    if deployment is not None and seen.deployment(deployment) is None and deployment not in seen.facts.workloads:
         listed = sorted(str(meta(d).name) for d in seen.deployments)
         raise errors.NotFound(
             f"deployment {deployment!r} was not found in namespace {namespace} (deployments there: "
@@ -200,6 +206,16 @@ def walk_tree(
             return f"node/{node}", node_tree(facts, where)
         isolate = isolate_facts(seen, deployment)
         return isolate.selector or None, isolate_tree(isolate, answers, where)
+    workload = workload_target(picked, seen.facts.workloads, deployment)
+    if workload is not None:
+        kind, workload_name = workload
+        if action != "ROLLBACK":
+            raise errors.InvalidArgument(
+                f"{kind} {workload_name}: the {action} tree is for deployments; for a {kind} walk ROLLBACK "
+                "(rollback_workload), or restart one stuck pod with delete_pod"
+            )
+        read = workload_rollback_facts(deps.kube, seen.namespace, kind, workload_name, to_revision, seen.now)
+        return f"{kind}/{workload_name}", workload_rollback_tree(read, answers, where)
     name = deployment or target_deployment(seen, picked, action)
     if name is None:
         raise errors.InvalidArgument(
@@ -274,7 +290,8 @@ def target_deployment(seen: Observation, picked: Decision, action: Action) -> st
 
 def elsewhere(seen: Observation) -> Elsewhere:
     # A rollout with no earlier revision kept cannot be rolled back: pointing at it would send the walk in circles.
-    undoable = [r for r in seen.facts.recent_rollouts if r.previous_images]
+    # Deployments only: the trees it may send the walk to (and their deployment= argument) are theirs.
+    undoable = [r for r in seen.facts.recent_rollouts if r.previous_images and r.kind == "deployment"]
     rollouts = sorted(undoable, key=lambda r: (not (r.failing_pods or r.unavailable_replicas), r.minutes_ago))
     facts = seen.facts
     # As in the decision rules, a failing canary comes before a rollout to undo: the ROLLBACK tree then pulls it.

@@ -96,11 +96,15 @@ def owner_of(pod: dict[str, Any]) -> str | None:
     return None
 
 
+WORKLOAD_OWNERS = ("deployment/", "statefulset/", "daemonset/")
+
+
 def component_of(pod: dict[str, Any]) -> str:
-    """The unit an incident is about: the owning deployment, else the app label, else the pod itself."""
+    """The unit an incident is about: the owning Deployment, StatefulSet or DaemonSet, else the app label, else the
+    pod itself."""
     owner = owner_of(pod)
-    if owner and owner.startswith("deployment/"):
-        return owner.removeprefix("deployment/")
+    if owner and owner.startswith(WORKLOAD_OWNERS):
+        return owner.split("/", 1)[1]
     labels = meta(pod).labels
     return str(labels.get("app") or labels.get("app.kubernetes.io/name") or meta(pod).name)
 

@@ -36,6 +36,7 @@ RULE_ORDER = (
     "unknown cause, recent deploy exists",
     "unknown cause, no recent deploy to roll back",
     "unknown cause, no recent deploy",
+    "unknown cause, a StatefulSet or DaemonSet with no recent rollout",
 )
 
 

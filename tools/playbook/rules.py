@@ -45,7 +45,8 @@ TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9]")
 
 
 class RecentRollout(BaseModel):
-    deployment: str
+    deployment: str = Field(description="The workload's name (a Deployment's unless `kind` says otherwise).")
+    kind: Literal["deployment", "statefulset", "daemonset"] = "deployment"
     revision: int
     minutes_ago: int
     images: list[str]
@@ -80,6 +81,8 @@ class Facts:
     placements: list[Placement] = field(default_factory=list)  # every pod read: where it runs, whether it fails
     nodes: dict[str, NodeState] = field(default_factory=dict)  # nodes hosting failing pods, as read
     canaries: list[CanaryPair] = field(default_factory=list)  # canary/stable pairs rollback_canary accepts
+    # components that are StatefulSets or DaemonSets (name -> kind): no scale_deployment, set_memory_limit... for them
+    workloads: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -145,6 +148,21 @@ def on_deployment(
         evidence=evidence,
         next_tool=next_tool,
         next_arguments={"namespace": namespace, "deployment": deployment},
+    )
+
+
+def roll_back(rollout: RecentRollout, rule: str, namespace: str, reason: str, evidence: list[str]) -> Decision:
+    """ROLLBACK of a recent rollout: rollback_deployment, or rollback_workload for a StatefulSet or DaemonSet."""
+    if rollout.kind == "deployment":
+        return on_deployment("ROLLBACK", rule, namespace, rollout.deployment, "rollback_deployment", reason, evidence)
+    return Decision(
+        primary_action="ROLLBACK",
+        rule=rule,
+        target=f"{rollout.kind}/{rollout.deployment}",
+        reason=reason,
+        evidence=evidence,
+        next_tool="rollback_workload",
+        next_arguments={"namespace": namespace, "kind": rollout.kind, "workload": rollout.deployment},
     )
 
 
@@ -222,21 +240,19 @@ def decide(facts: Facts) -> Decision:
         own_failing = facts.failing.get(rollout.deployment, [])
         if own_failing or rollout.unavailable_replicas:
             evidence = [
-                f"deployment {rollout.deployment} rolled out revision {rollout.revision} {rollout.minutes_ago} "
+                f"{rollout.kind} {rollout.deployment} rolled out revision {rollout.revision} {rollout.minutes_ago} "
                 f"minutes ago ({', '.join(rollout.images)}"
                 + (f"; before: {', '.join(rollout.previous_images)})" if rollout.previous_images else ")"),
                 f"{len(own_failing)} of its pods are failing: {', '.join(own_failing[:5])}"
                 if own_failing
                 else f"{rollout.unavailable_replicas} replicas unavailable",
             ]
-            return on_deployment(
-                "ROLLBACK",
+            return roll_back(
+                rollout,
                 "recent deployment with failing pods",
                 ns,
-                rollout.deployment,
-                "rollback_deployment",
-                f"deployment {rollout.deployment} changed in the last 2 hours and its pods fail since: rolling back "
-                "is the fastest way to a known-good state",
+                f"{rollout.kind} {rollout.deployment} changed in the last 2 hours and its pods fail since: rolling "
+                "back is the fastest way to a known-good state",
                 evidence,
             )
     if facts.poisonings:
@@ -298,19 +314,34 @@ def decide(facts: Facts) -> Decision:
         ][:5]
         if undoable:
             rollout = min(undoable, key=lambda r: r.minutes_ago)
-            return on_deployment(
-                "ROLLBACK",
+            return roll_back(
+                rollout,
                 "unknown cause, recent deploy exists",
                 ns,
-                rollout.deployment,
-                "rollback_deployment",
                 "pods are failing without a clear cause, and a deploy happened in the last 2 hours: roll it back first",
-                [f"deployment {rollout.deployment} rolled out {rollout.minutes_ago} minutes ago", *failing_evidence],
+                [
+                    f"{rollout.kind} {rollout.deployment} rolled out {rollout.minutes_ago} minutes ago",
+                    *failing_evidence,
+                ],
             )
         if facts.failing:
             component = max(facts.failing.items(), key=lambda item: len(item[1]))[0]
         else:
             component = max(facts.unavailable.items(), key=lambda item: item[1])[0]
+        kind = facts.workloads.get(component)
+        if kind is not None:
+            # Neither scale_deployment nor any other SCALE tool applies to a StatefulSet or a DaemonSet.
+            return Decision(
+                primary_action="SCALE",
+                rule="unknown cause, a StatefulSet or DaemonSet with no recent rollout",
+                target=f"{kind}/{component}",
+                reason=f"pods of {kind} {component} fail without a clear cause and it has no rollout of the last 2 "
+                "hours to undo: read their previous logs (get_logs previous=true) and events; a single stuck pod can "
+                "be restarted with delete_pod",
+                evidence=failing_evidence,
+                next_tool=None,
+                next_arguments={},
+            )
         if facts.recent_rollouts:
             names = ", ".join(sorted(r.deployment for r in facts.recent_rollouts)[:5])
             deploys = [
