@@ -79,15 +79,15 @@ def app(name: str, replicas: int, env: list[dict[str, Any]] | None = None) -> Ap
 
 
 def settled(env: Env, deployment: str, want: int | None = None) -> bool:
-    """Rolled out and every pod of it Ready (and `want` of them)."""
+    """Rolled out, every pod of it Ready and none terminating (and `want` of them)."""
     deploy = env.get("deployments", deployment)
     status, replicas = deploy.get("status") or {}, deploy["spec"]["replicas"]
     if status.get("observedGeneration") != deploy["metadata"]["generation"] or (want and replicas != want):
         return False
     if not status.get("updatedReplicas") == status.get("availableReplicas") == status.get("replicas") == replicas:
         return False
-    pods = [p for p in env.pods(f"app={deployment}") if not p["metadata"].get("deletionTimestamp")]
-    return len(pods) == replicas and all(ready(p) for p in pods)
+    pods = env.pods(f"app={deployment}")  # the old revision's pods gone too (terminating ones keep it settling)
+    return len(pods) == replicas and all(ready(p) and not p["metadata"].get("deletionTimestamp") for p in pods)
 
 
 def first_warning(env: Env, prefix: str) -> datetime | None:
