@@ -63,7 +63,7 @@ async def test_a_server_lists_restores_declares_and_hands_off_only_what_it_could
         assert listed is not None and listed["commands"] == [] and "1 more belong" in text
         handoff, text = await everything(there, "incident_handoff", namespace=namespace)
         assert handoff is not None, text
-        assert handoff["actions"] == [] and handoff["temporary_measures"] == []
+        assert handoff["actions"] == [] and handoff["current_state"]["temporary_measures"] == []
         assert not [e for e in handoff["timeline"] if e["kind"] in ("planned", "confirmed", "succeeded")]
         called = {t["tool"] for t in handoff["evidence"]["tools_called"]}
         assert not called & {"override_hpa", "scale_deployment", "list_pods"}, called
