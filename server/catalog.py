@@ -7,10 +7,11 @@ Layer: server (MCP wiring).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Literal
 
-from incident_response.tools.engine.deps import Mode
+from incident_response.tools.core.modes import Mode
 
 Toolset = Literal["assess", "decide", "mitigate", "confirm", "incident"]
 TOOLSETS: tuple[Toolset, ...] = ("assess", "decide", "mitigate", "confirm", "incident")
@@ -28,48 +29,148 @@ class Entry:
     # Returns text the cluster's users or workloads wrote (logs, event messages, change-causes): the model must not
     # take it as instructions.
     untrusted_text: bool = False
+    # What the model reads: when to use the tool, in a sentence or two (the playbook, SKILL.md, says the rest).
+    description: str = ""
+    # Argument descriptions the model reads, only where the name does not say it all; the tool's own Field
+    # descriptions stay in the code for its readers.
+    fields: Mapping[str, str] = field(default_factory=dict)
 
+
+PREVIOUS = "default: previous"
+SELECTOR = "label selector, e.g. app=web"
+LARGE = "beyond 10x or the ceiling"
+WORKLOAD = "workload name, of kind"
 
 CATALOG: dict[str, Entry] = {
-    "assess_namespace": Entry("Assess a namespace", "assess", untrusted_text=True),
-    "list_pods": Entry("List pods", "assess"),
-    "rollout_history": Entry("Rollout history", "assess", untrusted_text=True),
-    "rollout_status": Entry("Watch a rollout", "assess"),
-    "top_pods": Entry("Pod CPU and memory", "assess"),
-    "top_nodes": Entry("Node CPU and memory", "assess"),
-    "list_hpas": Entry("List autoscalers", "assess"),
-    "get_endpoints": Entry("Service endpoints", "assess"),
-    "list_events": Entry("List events", "assess", untrusted_text=True),
-    "get_logs": Entry("Container logs", "assess", untrusted_text=True),
-    "helm_history": Entry("Helm release history", "assess", untrusted_text=True),
-    "server_info": Entry("Server mode and permissions", "assess"),
-    "check_rollback_safety": Entry("Rollback safety checklist", "decide"),
-    "evaluate_decision": Entry("Walk a decision tree", "decide", untrusted_text=True),
-    "rollback_deployment": Entry("Plan a deployment rollback", "mitigate", "plan"),
-    "rollback_workload": Entry("Plan a StatefulSet or DaemonSet rollback", "mitigate", "plan"),
-    "rollback_helm_release": Entry("Plan a Helm rollback", "mitigate", "plan"),
-    "scale_deployment": Entry("Plan scaling a deployment", "mitigate", "plan"),
-    "override_hpa": Entry("Plan an autoscaler override", "mitigate", "plan"),
-    "set_memory_limit": Entry("Plan a memory limit change", "mitigate", "plan"),
-    "remove_pods_from_service": Entry("Plan removing pods from a service", "mitigate", "plan"),
-    "isolate_network": Entry("Plan isolating pods", "mitigate", "plan"),
-    "cordon_node": Entry("Plan cordoning a node", "mitigate", "plan"),
-    "uncordon_node": Entry("Plan uncordoning a node", "mitigate", "plan"),
-    "drain_node": Entry("Plan draining a node", "mitigate", "plan"),
-    "delete_pod": Entry("Plan deleting a pod", "mitigate", "plan"),
-    "patch_service_selector": Entry("Plan a service selector change", "mitigate", "plan"),
-    "switch_ingress_backend": Entry("Plan an ingress backend switch", "mitigate", "plan"),
-    "shift_traffic": Entry("Plan a canary traffic shift", "mitigate", "plan"),
-    "rollback_canary": Entry("Plan a canary rollback", "mitigate", "plan"),
-    "restore_measure": Entry("Plan restoring a temporary measure", "mitigate", "plan"),
-    "list_temporary_measures": Entry("List temporary measures", "mitigate"),
-    "confirm_command": Entry("Run a confirmed command", "confirm", "confirm"),
-    "cancel_command": Entry("Cancel a pending command", "confirm", "record"),
-    "list_pending_commands": Entry("List pending commands", "confirm"),
-    "declare_incident": Entry("Declare or update the incident", "incident", "record"),
-    "verify_recovery": Entry("Verify recovery", "incident", untrusted_text=True),
-    "incident_handoff": Entry("Incident handoff", "incident", untrusted_text=True),
-}
+    "assess_namespace": Entry(
+        "Assess a namespace", "assess", untrusted_text=True,
+        description="Call first: what is failing and ONE action (ROLLBACK, SCALE, ISOLATE, NONE) with evidence and "
+        "the next tool.",
+    ),
+    "list_pods": Entry(
+        "List pods", "assess", description="Pods with kubectl's STATUS and last termination.",
+        fields={"selector": SELECTOR},
+    ),
+    "rollout_history": Entry(
+        "Rollout history", "assess", untrusted_text=True,
+        description="Revisions and images: was there a recent deploy, which one was good.",
+        fields={"deployment": WORKLOAD, "revision": "show its diff"},
+    ),
+    "rollout_status": Entry(
+        "Watch a rollout", "assess", description="Wait for a rollout to finish, with progress.",
+        fields={"deployment": WORKLOAD},
+    ),
+    "top_pods": Entry(
+        "Pod CPU and memory", "assess", description="Pod usage against limits: is it load?",
+        fields={"selector": SELECTOR},
+    ),
+    "top_nodes": Entry("Node CPU and memory", "assess", description="Node usage and allocation: room to scale?"),
+    "list_hpas": Entry("List autoscalers", "assess", description="HPAs, flagging those pinned at max."),
+    "get_endpoints": Entry(
+        "Service endpoints", "assess", description="A Service's ready and not-ready pods: does traffic reach "
+        "healthy ones?",
+    ),
+    "list_events": Entry(
+        "List events", "assess", untrusted_text=True, description="Events, repeats grouped: why pods fail, whether "
+        "errors stopped.", fields={"object": "e.g. pod/web-1"},
+    ),
+    "get_logs": Entry(
+        "Container logs", "assess", untrusted_text=True, description="A container's log tail: why it crashes.",
+        fields={"pod_or_deployment": "a pod or deployment/NAME", "previous": "the crashed instance"},
+    ),
+    "helm_history": Entry("Helm release history", "assess", untrusted_text=True,
+                          description="A helm release's revisions (no values)."),
+    "server_info": Entry(
+        "Server mode and permissions", "assess", description="Mode, cluster and what this server may do.",
+    ),
+    "check_rollback_safety": Entry(
+        "Rollback safety checklist", "decide", description="Before a deployment rollback: CLEAR, CHECK_FIRST or "
+        "BLOCKED.", fields={"to_revision": PREVIOUS},
+    ),
+    "evaluate_decision": Entry(
+        "Walk a decision tree", "decide", untrusted_text=True,
+        description="After assess_namespace: PROCEED names the tool to plan; NEEDS_ANSWER asks the human, then pass "
+        "the answer back.",
+        fields={"to_revision": PREVIOUS},
+    ),
+    "rollback_deployment": Entry(
+        "Plan a deployment rollback", "mitigate", "plan", description="A recent rollout broke it: plan the undo.",
+        fields={"to_revision": PREVIOUS},
+    ),
+    "rollback_workload": Entry(
+        "Plan a StatefulSet or DaemonSet rollback", "mitigate", "plan",
+        description="The same for a StatefulSet or DaemonSet.", fields={"to_revision": PREVIOUS},
+    ),
+    "rollback_helm_release": Entry(
+        "Plan a Helm rollback", "mitigate", "plan", description="A recent helm upgrade broke it: plan the rollback.",
+        fields={"revision": PREVIOUS},
+    ),
+    "scale_deployment": Entry(
+        "Plan scaling a deployment", "mitigate", "plan", description="Healthy pods overwhelmed, no HPA: plan more.",
+        fields={"allow_large": LARGE},
+    ),
+    "override_hpa": Entry(
+        "Plan an autoscaler override", "mitigate", "plan", description="An HPA pinned at max: plan new bounds.",
+        fields={"allow_large": LARGE},
+    ),
+    "set_memory_limit": Entry(
+        "Plan a memory limit change", "mitigate", "plan", description="OOMKilled pods: plan a higher limit.",
+        fields={"limit": "e.g. 768Mi"},
+    ),
+    "remove_pods_from_service": Entry(
+        "Plan removing pods from a service", "mitigate", "plan",
+        description="Take bad pods out of a Service, kept for debugging.", fields={"selector": "the pods"},
+    ),
+    "isolate_network": Entry(
+        "Plan isolating pods", "mitigate", "plan", description="Deny all ingress to the selected pods.",
+        fields={"selector": "the pods"},
+    ),
+    "cordon_node": Entry("Plan cordoning a node", "mitigate", "plan", description="A failing node: no new pods."),
+    "uncordon_node": Entry("Plan uncordoning a node", "mitigate", "plan", description="A node healthy again."),
+    "drain_node": Entry(
+        "Plan draining a node", "mitigate", "plan", description="Move a failing node's pods elsewhere.",
+        fields={"include_outside_allow_list": "the human agreed"},
+    ),
+    "delete_pod": Entry("Plan deleting a pod", "mitigate", "plan", description="Restart one stuck pod."),
+    "patch_service_selector": Entry(
+        "Plan a service selector change", "mitigate", "plan", description="Route a Service away from bad pods.",
+        fields={"selector": "the whole new one"},
+    ),
+    "switch_ingress_backend": Entry(
+        "Plan an ingress backend switch", "mitigate", "plan", description="Point an ingress path at a healthy "
+        "Service.", fields={"rule": "index", "path": "index", "port": "default: keep"},
+    ),
+    "shift_traffic": Entry(
+        "Plan a canary traffic shift", "mitigate", "plan", description="Move traffic to a healthy deployment of the "
+        "same Service.", fields={"allow_large": LARGE},
+    ),
+    "rollback_canary": Entry(
+        "Plan a canary rollback", "mitigate", "plan", description="Pull a failing <app>-canary back to <app>-stable.",
+        fields={"allow_large": LARGE},
+    ),
+    "restore_measure": Entry(
+        "Plan restoring a temporary measure", "mitigate", "plan", description="Undo a temporary measure.",
+    ),
+    "list_temporary_measures": Entry(
+        "List temporary measures", "mitigate", description="Measures left in place, with restore commands.",
+    ),
+    "confirm_command": Entry(
+        "Run a confirmed command", "confirm", "confirm", description="Run an approved plan by its token, once.",
+    ),
+    "cancel_command": Entry("Cancel a pending command", "confirm", "record", description="Withdraw a plan."),
+    "list_pending_commands": Entry("List pending commands", "confirm", description="Plans awaiting approval."),
+    "declare_incident": Entry(
+        "Declare or update the incident", "incident", "record",
+        description="Declare it once impact is known; update it by incident_id.",
+        fields={"severity": "SEV1 down, SEV2 core broken, SEV3 degraded, SEV4 no impact"},
+    ),
+    "verify_recovery": Entry(
+        "Verify recovery", "incident", untrusted_text=True, description="After each mitigation: recovered yet?",
+    ),
+    "incident_handoff": Entry(
+        "Incident handoff", "incident", untrusted_text=True, description="The handoff for root-cause analysis.",
+    ),
+}  # fmt: skip
 
 # Listed whatever the toolsets: what the server is and may do is the first thing a client needs.
 ALWAYS_LISTED = frozenset({"server_info"})

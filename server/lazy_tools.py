@@ -35,13 +35,17 @@ logger = logging.getLogger("incident_response.server")
 
 
 def tool_annotations(name: str, mode: Mode) -> ToolAnnotations:
-    """The tool's annotations, true in this mode (server/catalog.py says why)."""
+    """The tool's annotations, true in this mode (server/catalog.py says why), each hint only where it differs from
+    the spec's default (not read-only, destructive, not idempotent, open world); destructive and idempotent only for a
+    tool that changes something (they mean nothing for one that does not)."""
     entry = catalog.CATALOG[name]
+    read_only = catalog.read_only(name, mode)
+    destructive = entry.kind == "confirm"
     return ToolAnnotations(
-        read_only_hint=catalog.read_only(name, mode),
-        destructive_hint=entry.kind == "confirm",
-        idempotent_hint=catalog.idempotent(name),
-        open_world_hint=entry.untrusted_text,
+        read_only_hint=True if read_only else None,
+        destructive_hint=None if read_only or destructive else False,
+        idempotent_hint=True if not read_only and catalog.idempotent(name) else None,
+        open_world_hint=None if entry.untrusted_text else False,
     )
 
 

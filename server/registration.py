@@ -33,7 +33,7 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import ConfigDict
 
-from incident_response.server import catalog, confirmation, http_auth, mitigation_tools
+from incident_response.server import catalog, confirmation, http_auth, mitigation_tools, schemas
 from incident_response.server.config import Settings
 from incident_response.server.lazy_tools import tool_annotations
 from incident_response.tools.assess import (
@@ -126,10 +126,13 @@ class ToolSet:
         if any(t.name == tool.name for t in self.tools):
             raise ValueError(f"tool {tool.name} is registered twice")
         forbid_unknown_arguments(tool)
+        # What the model reads: compact, with the argument descriptions the catalog gives.
+        tool.parameters = schemas.input_schema(tool.parameters, catalog.CATALOG[tool.name].fields)
         schema = self._output_schemas.get(result_model)
         if schema is None:
             if tool.fn_metadata.output_schema is None:
                 raise TypeError(f"tool {call.__name__}: the SDK derived no output schema from {result_model!r}")
+            tool.fn_metadata.output_schema = schemas.output_schema(tool.fn_metadata.output_schema)
             self._output_schemas[result_model] = tool.fn_metadata.output_schema
         else:
             # FuncMetadata's fields are read live (documented), so this tool validates its results against the model
@@ -212,7 +215,8 @@ def register(tools: ToolSet, deps: Deps, fn: ToolFunction) -> None:
     call.__dict__["__signature__"] = signature.replace(parameters=[*arguments, ctx_parameter], return_annotation=output)
     call.__annotations__ = {**{p.name: p.annotation for p in arguments}, "ctx": Context, "return": output}
     name = fn.__name__
-    tools.add(call, catalog.CATALOG[name].title, inspect.getdoc(fn), tool_annotations(name, deps.mode), result_model)
+    entry = catalog.CATALOG[name]
+    tools.add(call, entry.title, entry.description, tool_annotations(name, deps.mode), result_model)
 
 
 def incident_of(result: ToolResult) -> str | None:

@@ -159,7 +159,7 @@ async def test_every_tool_is_listed_with_annotations_and_an_output_schema(
     } <= names
     for tool in tools:
         assert tool.annotations is not None, tool.name
-        assert tool.annotations.read_only_hint is not None, tool.name
+        assert tool.title and tool.description, tool.name
         assert tool.output_schema is not None, tool.name
 
 

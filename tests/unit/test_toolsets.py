@@ -41,16 +41,22 @@ async def test_every_tool_has_a_title_and_an_entry_and_no_entry_is_stale(tmp_pat
 async def test_annotations_say_which_tools_return_untrusted_text_and_which_change_things(tmp_path: Path) -> None:
     tools, _ = await listing(tmp_path)
 
-    def hints(name: str) -> tuple[bool | None, bool | None, bool | None]:
+    def hints(name: str) -> tuple[bool, bool, bool, bool]:
+        """What a client concludes: a hint left out means the spec's default (not read-only, destructive, not
+        idempotent, open world); destructive and idempotent mean nothing for a read-only tool."""
         a = tools[name].annotations
         assert a is not None
-        return a.read_only_hint, a.destructive_hint, a.open_world_hint
+        read_only = a.read_only_hint is True
+        destructive = not read_only and a.destructive_hint is not False
+        idempotent = not read_only and a.idempotent_hint is True
+        return read_only, destructive, idempotent, a.open_world_hint is not False
 
-    assert hints("get_logs") == (True, False, True)
-    assert hints("list_events") == (True, False, True)
-    assert hints("list_pods") == (True, False, False)
-    assert hints("rollback_deployment") == (False, False, False)  # records a pending command, never the cluster
-    assert hints("confirm_command") == (False, True, False)
+    assert hints("get_logs") == (True, False, False, True)
+    assert hints("list_events") == (True, False, False, True)
+    assert hints("list_pods") == (True, False, False, False)
+    assert hints("rollback_deployment") == (False, False, False, False)  # records a pending command, not the cluster
+    assert hints("confirm_command") == (False, True, False, False)
+    assert hints("cancel_command") == (False, False, True, False)
 
 
 async def test_read_only_profile_lists_only_tools_that_change_nothing(tmp_path: Path) -> None:
