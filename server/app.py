@@ -54,7 +54,7 @@ def build_server(
     mcp = MaskingServer(
         "incident-response-mcp",
         title="Kubernetes incident response",
-        instructions=instructions.for_server(settings.mode, set(tools.names)),
+        instructions=instructions.for_server(settings.mode, set(tools.names), settings.state_dir),
         version=__version__,
         lazy=tools,
         extensions=[skill],

@@ -33,7 +33,7 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import ConfigDict
 
-from incident_response.server import catalog, confirmation, http_auth, mitigation_tools, schemas
+from incident_response.server import catalog, confirmation, http_auth, mitigation_tools, render, schemas
 from incident_response.server.config import Settings
 from incident_response.server.lazy_tools import tool_annotations
 from incident_response.tools.assess import (
@@ -51,6 +51,7 @@ from incident_response.tools.assess import (
     rollouts,
 )
 from incident_response.tools.core.errors import IncidentError
+from incident_response.tools.core.masking import mask_data
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.decide import evaluate
 from incident_response.tools.engine.approvals import CALLER
@@ -271,15 +272,12 @@ def progress_reporter(ctx: Context) -> Progress:
 
 
 def to_call_result(result: ToolResult) -> CallToolResult:
-    """Structured content for programs, plus the summary and the same data as text for clients that show text only."""
+    """Structured content for programs; for the model and the human, a compact text of the facts (server/render.py)."""
     structured = result.model_dump(mode="json")
-    return CallToolResult(
-        content=[
-            TextContent(type="text", text=result.summary),
-            TextContent(type="text", text=result.model_dump_json(exclude={"summary"})),
-        ],
-        structured_content=structured,
-    )
+    # Rendered from the data masked by position (an env value, a Secret's data): in a table cell the value no longer
+    # says what it is, so the boundary's masking of the text by shape alone would miss it.
+    text = render.render(type(result).__name__, mask_data(structured))
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
 
 @dataclass(frozen=True)

@@ -45,12 +45,15 @@ async def test_namespace_allow_list_is_enforced_before_the_tool_runs(tmp_path: P
     assert "outside this server's allow-list (shop)" in text_of(result, 0)
 
 
-async def test_results_carry_a_summary_and_the_structured_data(tmp_path: Path) -> None:
+async def test_results_carry_a_compact_text_and_the_structured_data(tmp_path: Path) -> None:
+    """The text is the summary and the facts as lines and tables (server/render.py), not the JSON again."""
     async with Client(build_server(no_cluster(tmp_path, mode="safe"))) as client:
         result = await client.call_tool("server_info", {})
-    assert result.structured_content is not None
-    assert text_of(result) == result.structured_content["summary"]
-    assert '"mode":"safe"' in text_of(result, 1)
+    assert result.structured_content is not None and result.structured_content["mode"] == "safe"
+    assert len(result.content) == 1
+    text = text_of(result)
+    assert text.startswith(result.structured_content["summary"])
+    assert "{" not in text and '"mode"' not in text
 
 
 def test_prompts_validate_their_arguments() -> None:

@@ -35,7 +35,9 @@ async def test_every_tool_has_a_title_and_an_entry_and_no_entry_is_stale(tmp_pat
     tools, instructions = await listing(tmp_path)
     assert set(tools) == set(catalog.CATALOG)
     assert [name for name, tool in tools.items() if not tool.title or tool.title == name] == []
-    assert "confirm_command runs one only after a human approved it" in instructions
+    assert (
+        "confirm_command(token) asks them" in instructions and "It runs only after a human approved it" in instructions
+    )
 
 
 async def test_annotations_say_which_tools_return_untrusted_text_and_which_change_things(tmp_path: Path) -> None:

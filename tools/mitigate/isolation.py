@@ -342,8 +342,9 @@ def plan_isolate(kube: Kube, namespace: str, selector_text: str, name: str | Non
     names = sorted(backends.name_of(p) for p in pods)
     return PlanDraft(
         tool="isolate_network",
+        # The policy itself is in the command (its heredoc), shown verbatim: not repeated here.
         summary=f"Deny all ingress to {len(names)} pod(s) matching {selector_text} in {namespace} with NetworkPolicy "
-        f"{policy_id} ({', '.join(names)}).\n{text}",
+        f"{policy_id} ({', '.join(names)}).",
         target=Target(kind="NetworkPolicy", namespace=namespace, name=policy_id),
         steps=[
             Step(

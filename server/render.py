@@ -1,0 +1,198 @@
+"""A tool result's text: the facts a human or a model reads at a glance (the summary, then lines and tables), not the
+JSON again. The structured content carries every field for programs; issue 13 holds text plus structured content to
+at most 1.35 times the larger of the two.
+
+The text shows every field that has a value, except where a result model's `Hint` says which fields and which table
+columns a reader needs (the rest are for programs: ids, fingerprints, raw timestamps, preconditions). A field whose
+value the summary already states is not repeated, a truncation that cut nothing is not mentioned, and a table cell is
+cut at CELL characters.
+
+Layer: server (MCP wiring).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+Rows = list[Any]
+# Cells longer than this are cut (the structured content has them whole): a table stays readable at a glance.
+CELL = 80
+
+
+@dataclass(frozen=True)
+class Hint:
+    # The top-level fields the text shows, in order (None: all of them, in the model's order).
+    fields: tuple[str, ...] | None = None
+    # For a field holding a list of objects: the columns of its table (default: every column with a value).
+    columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # For a field holding a list of objects: rendered by this function instead of as a table.
+    special: Mapping[str, Callable[[Rows], list[str]]] = field(default_factory=dict)
+    # Shorter names for fields in the text.
+    labels: Mapping[str, str] = field(default_factory=dict)
+    # A field left out when this other field has a value (a token says the plan is pending; without one, the next
+    # step says why it is blocked).
+    unless: Mapping[str, str] = field(default_factory=dict)
+
+
+def render(model_name: str, data: Mapping[str, Any]) -> str:
+    """The text of a result dumped as JSON-ready data (`summary` first)."""
+    hint = HINTS.get(model_name, Hint())
+    summary = str(data.get("summary") or "")
+    lines = [summary] if summary else []
+    shown = hint.fields if hint.fields is not None else [k for k in data if k != "summary"]
+    for name in shown:
+        value = data.get(name)
+        if empty(value) or said(value, summary) or (isinstance(value, dict) and value.get("truncated") is False):
+            continue
+        if name in hint.unless and not empty(data.get(hint.unless[name])):
+            continue
+        if name in hint.special and isinstance(value, list):
+            lines += [f"{hint.labels.get(name, name)}:", *hint.special[name](value)]
+        else:
+            lines += render_field(hint.labels.get(name, name), value, hint.columns.get(name), summary)
+    return "\n".join(lines)
+
+
+def empty(value: Any) -> bool:
+    return value is None or value is False or value == "" or value == [] or value == {}
+
+
+def said(value: Any, summary: str) -> bool:
+    """A scalar the summary already states."""
+    return isinstance(value, str | int | float) and not isinstance(value, bool) and str(value) in summary
+
+
+def render_field(name: str, value: Any, columns: Sequence[str] | None, summary: str = "") -> list[str]:
+    if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        return [f"{name}:", *table(value, columns, summary)]
+    if isinstance(value, str) and "\n" in value:
+        return [f"{name}:", value]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value) and len(cell(value)) >= CELL:
+        return [f"{name}:", *(f"- {item}" for item in value)]  # whole: warnings and questions are not cut
+    if isinstance(value, str):
+        return [f"{name}: {value}"]
+    return [f"{name}: {cell(value)}"]
+
+
+def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None, summary: str = "") -> list[str]:
+    """Header, then one line per row, cells separated by ' | '; columns empty in every row, or whose every value the
+    summary states, are left out."""
+    keys = list(columns) if columns is not None else list(dict.fromkeys(k for row in rows for k in row))
+    keys = [k for k in keys if any(not empty(row.get(k)) for row in rows)]
+    keys = [k for k in keys if not all(said(row.get(k), summary) for row in rows)] or keys[:1]
+    return [" | ".join(keys), *(" | ".join(cell(row.get(k)) for k in keys) for row in rows)]
+
+
+def cell(value: Any) -> str:
+    """A value on one line: lists comma-separated, objects as key=value, nothing as '-'; cut at CELL characters."""
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if empty(value):
+        return "-"
+    if isinstance(value, list):
+        text = ", ".join(cell(item) for item in value)
+    elif isinstance(value, dict):
+        text = " ".join(f"{k}={cell(v)}" for k, v in value.items() if not empty(v))
+    elif isinstance(value, float):
+        text = f"{value:g}"
+    else:
+        text = value if isinstance(value, str) else json.dumps(value)
+    text = text.replace("\n", " ")
+    if len(text) <= CELL:
+        return text
+    # Cut between words: a cut word could read as a token (and be masked as one) where the whole one does not.
+    # Nor end on a key's colon: `credentials: …` reads as a masked value.
+    head = text[: CELL - 2].rsplit(" ", 1)[0] if " " in text[: CELL - 2] else text[: CELL - 2]
+    while head.endswith((":", "=")) and " " in head:
+        head = head.rsplit(" ", 1)[0]
+    return head + " …"
+
+
+def events(rows: Rows) -> list[str]:
+    """Warnings in a table; the other events as reason x count (a rollout's usual story)."""
+    warnings = [row for row in rows if row.get("type") == "Warning"]
+    lines = table(warnings, ("reason", "object", "count", "last_seen", "message")) if warnings else []
+    counts: dict[str, int] = {}
+    for row in rows:
+        if row.get("type") != "Warning":
+            reason = str(row.get("reason"))
+            counts[reason] = counts.get(reason, 0) + int(row.get("count") or 1)
+    if counts:
+        lines.append("other events: " + ", ".join(f"{reason} x{count}" for reason, count in counts.items()))
+    return lines
+
+
+def diff(rows: Rows) -> list[str]:
+    """`path: before -> after`; an object created shows as created (the command shows it), and an after sharing a
+    long start with its before shows only where it differs."""
+    lines = []
+    for row in rows:
+        before, after = row.get("before"), row.get("after")
+        if empty(before) and isinstance(after, dict):
+            change = "created"
+        else:
+            old, new = cell(before), cell(after)
+            shared = len(os.path.commonprefix([old, new]))
+            change = f"{old} -> {'…' + new[shared:] if shared >= 16 else new}"
+        lines.append(f"{row.get('path')}: {change}")
+    return lines
+
+
+def names(column: str) -> Callable[[Rows], list[str]]:
+    """One line: that column of every row."""
+
+    def render_names(rows: Rows) -> list[str]:
+        return [", ".join(cell(row.get(column)) for row in rows)]
+
+    return render_names
+
+
+# A pending plan's next step is the same recipe every time: the server's instructions carry it, with the approve
+# command. A blocked plan's says why it is blocked.
+PLAN_FIELDS = ("status", "token", "command", "undo_command", "diff", "warnings", "next_step")
+
+HINTS: dict[str, Hint] = {
+    "Assessment": Hint(
+        ("problems", "problem_pods", "recent_rollouts", "hpas_at_max", "not_readable"),
+        {"problems": ("rank", "impact", "detail", "next_tool"), "problem_pods": ("name", "status", "restarts", "age"),
+         "recent_rollouts": ("deployment", "revision", "minutes_ago", "images"),
+         "hpas_at_max": ("name", "current_replicas", "max_replicas")},
+    ),
+    "PodList": Hint(("pods", "truncation"), {"pods": ("name", "ready", "status", "restarts", "age")}),
+    "RolloutHistory": Hint(("revisions", "detail"), {"revisions": ("revision", "images", "current")}),
+    "RolloutStatus": Hint(("state", "failing_pods"), {"failing_pods": ("name", "status", "restarts")}),
+    "TopPods": Hint(
+        ("pods", "truncation"),
+        {"pods": ("name", "cpu", "memory", "cpu_percent_of_limit", "memory_percent_of_limit")},
+    ),
+    "TopNodes": Hint(("nodes",), {"nodes": ("name", "ready", "cpu_percent", "memory_percent", "pods")}),
+    "HpaList": Hint(("hpas",), {"hpas": ("name", "current_replicas", "max_replicas", "at_max")}),
+    "ServiceEndpoints": Hint(("ready", "not_ready"), special={"ready": names("pod"), "not_ready": names("pod")}),
+    "EventList": Hint(("events", "truncation"), special={"events": events}),
+    "PodLogs": Hint(("lines",), special={"lines": lambda lines: [str(line) for line in lines]}),
+    "HelmHistory": Hint(("revisions",), {"revisions": ("revision", "status", "chart")}),
+    "RollbackSafety": Hint(("items", "questions_for_human", "next_step"), {"items": ("check", "status")}),
+    "DecisionEvaluation": Hint(("steps", "question", "answer_with", "cautions"), {"steps": ("question", "answer")}),
+    "RecoveryReport": Hint(("checks", "recheck_at"), {"checks": ("name", "passed")}),
+    "Handoff": Hint(("document",)),
+    "ServerInfo": Hint(("permissions",), {"permissions": ("mitigation", "allowed")}),
+    "Proposal": Hint(
+        PLAN_FIELDS,
+        special={"diff": diff},
+        labels={"undo_command": "undo", "next_step": "next"},
+        unless={"status": "token", "next_step": "token"},
+    ),
+    "MeasureList": Hint(("measures",), {"measures": ("measure_id", "restore_command")}),
+    "CommandResult": Hint(
+        ("status", "message", "applied_steps", "failed_step", "undo_applied", "changes"),
+        {"changes": ("path", "planned", "now")},
+    ),
+    "PendingList": Hint(("commands",), {"commands": ("token", "state", "command")}),
+    "Declaration": Hint(("outcome", "warnings")),
+}  # fmt: skip

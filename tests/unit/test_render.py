@@ -1,0 +1,64 @@
+"""The text of a result: the summary, then the facts a reader needs, without repeating what the summary says."""
+
+from __future__ import annotations
+
+from incident_response.server.render import CELL, render
+
+PODS = {
+    "summary": "3 pods in shop; 1 with problems (1 CrashLoopBackOff)",
+    "namespace": "shop",
+    "selector": None,
+    "pods": [
+        {"name": "web-1", "ready": "1/1", "status": "Running", "restarts": 0, "age": "3d", "ip": "10.0.0.1"},
+        {"name": "web-2", "ready": "0/1", "status": "CrashLoopBackOff", "restarts": 6, "age": "7m", "ip": "10.0.0.2"},
+    ],
+    "truncation": {"shown": 2, "total": 2, "truncated": False},
+}
+
+
+def test_a_list_is_a_table_of_the_columns_a_reader_needs_and_nothing_said_twice() -> None:
+    text = render("PodList", PODS)
+    assert text.splitlines() == [
+        PODS["summary"],
+        "pods:",
+        "name | ready | status | restarts | age",
+        "web-1 | 1/1 | Running | 0 | 3d",
+        "web-2 | 0/1 | CrashLoopBackOff | 6 | 7m",
+    ]  # no ip (programs read it), no namespace (the summary says it), no truncation (nothing was cut)
+
+
+def test_without_a_hint_every_field_with_a_value_shows_and_long_cells_are_cut() -> None:
+    text = render(
+        "Unhinted", {"summary": "one", "note": "x" * 200, "rows": [{"a": "y" * 200, "b": None}], "off": False}
+    )
+    lines = text.splitlines()
+    assert lines[:3] == ["one", "note: " + "x" * 200, "rows:"]
+    assert lines[3] == "a" and lines[4] == "y" * (CELL - 2) + " …"
+    words = render("Unhinted", {"summary": "", "rows": [{"a": "word " * 40}]}).splitlines()
+    assert words[2].endswith("word …") and len(words[2]) <= CELL
+    assert "off" not in text
+
+
+def test_a_plan_shows_command_undo_and_diff_and_a_blocked_one_says_why() -> None:
+    plan = {
+        "summary": "Roll deployment web back to revision 2.",
+        "status": "pending",
+        "token": "irm_abc",
+        "command": "kubectl rollout undo deployment/web -n shop --to-revision=2",
+        "undo_command": "kubectl rollout undo deployment/web -n shop --to-revision=3",
+        "diff": [
+            {"path": "spec.template.spec.containers[web].image", "before": "registry.example.com/shop/web:2.5.0",
+             "after": "registry.example.com/shop/web:2.4.0"},
+            {"path": "networkpolicy/x", "before": None, "after": {"kind": "NetworkPolicy"}},
+        ],
+        "warnings": ["one short warning"],
+        "fingerprint": "f" * 64,
+        "next_step": "Show the command, diff and undo to the human...",
+    }  # fmt: skip
+    text = render("Proposal", plan)
+    assert "token: irm_abc" in text and "undo: kubectl rollout undo" in text
+    assert "spec.template.spec.containers[web].image: registry.example.com/shop/web:2.5.0 -> …4.0" in text
+    assert "networkpolicy/x: created" in text
+    assert "status" not in text and "fingerprint" not in text and "next:" not in text
+    blocked = render("Proposal", {**plan, "status": "blocked", "token": None, "next_step": "Safe mode: advice only."})
+    assert "status: blocked" in blocked and "next: Safe mode: advice only." in blocked
