@@ -71,7 +71,7 @@ def render_field(name: str, value: Any, columns: Sequence[str] | None, summary: 
         return [f"{name}:", *table(value, columns, summary)]
     if isinstance(value, str) and "\n" in value:
         return [f"{name}:", value]
-    if isinstance(value, list) and all(isinstance(item, str) for item in value) and len(cell(value)) >= CELL:
+    if isinstance(value, list) and all(isinstance(item, str) for item in value) and len(", ".join(value)) > CELL:
         return [f"{name}:", *(f"- {item}" for item in value)]  # whole: warnings and questions are not cut
     if isinstance(value, str):
         return [f"{name}: {value}"]

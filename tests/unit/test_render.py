@@ -51,7 +51,7 @@ def test_a_plan_shows_command_undo_and_diff_and_a_blocked_one_says_why() -> None
              "after": "registry.example.com/shop/web:2.4.0"},
             {"path": "networkpolicy/x", "before": None, "after": {"kind": "NetworkPolicy"}},
         ],
-        "warnings": ["one short warning"],
+        "warnings": ["a warning longer than a cell: " + "it is said whole, every word of it " * 3],
         "fingerprint": "f" * 64,
         "next_step": "Show the command, diff and undo to the human...",
     }  # fmt: skip
@@ -60,5 +60,6 @@ def test_a_plan_shows_command_undo_and_diff_and_a_blocked_one_says_why() -> None
     assert "spec.template.spec.containers[web].image: registry.example.com/shop/web:2.5.0 -> …4.0" in text
     assert "networkpolicy/x: created" in text
     assert "status" not in text and "fingerprint" not in text and "next:" not in text
+    assert "- a warning longer than a cell: " + "it is said whole, every word of it " * 2 in text
     blocked = render("Proposal", {**plan, "status": "blocked", "token": None, "next_step": "Safe mode: advice only."})
     assert "status: blocked" in blocked and "next: Safe mode: advice only." in blocked
