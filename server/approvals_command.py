@@ -184,7 +184,7 @@ def run_pending(args: argparse.Namespace) -> int:
     for row, cmd in live:
         print(describe(cmd, row.state))
         print()
-    print(f"approve with: incident-response-mcp approve TOKEN --state-dir {engine.journal.state_dir}")
+    print(f"approve with: incident-response-mcp approve TOKEN {engine.journal.approve_flags()}")
     return 0
 
 

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from incident_response.tools.core import errors
 from incident_response.tools.engine.deps import Deps
-from incident_response.tools.engine.journal import CommandRow, IncidentRow, Journal
+from incident_response.tools.engine.records import CommandRow, IncidentRow
+from incident_response.tools.engine.store import Store
 from incident_response.tools.playbook.stabilization import (
     VERIFIED,
     Verification,
@@ -48,7 +49,7 @@ def scale_target(deps: Deps, namespace: str) -> Callable[[str], str | None]:
     return follow
 
 
-def seen(deps: Deps, journal: Journal, incident: str, namespace: str) -> list[Verification]:
+def seen(deps: Deps, journal: Store, incident: str, namespace: str) -> list[Verification]:
     """The verdicts this server may see (its cluster, its allow-list): a shared journal holds other servers' too."""
     scope = deps.scope()
     return verifications([e for e in journal.events(incident=incident) if scope.event(e, {})], namespace)
@@ -71,7 +72,7 @@ def record(deps: Deps, report: RecoveryReport) -> str | None:
         return None
 
 
-def note(deps: Deps, journal: Journal, incident: IncidentRow, report: RecoveryReport, done: list[CommandRow]) -> None:
+def note(deps: Deps, journal: Store, incident: IncidentRow, report: RecoveryReport, done: list[CommandRow]) -> None:
     """The verdict as an event, unless the same one was recorded for the deployment since the last mitigation."""
     since = max((finished(row) for row in done), default=None)
     earlier = [
@@ -94,7 +95,7 @@ def note(deps: Deps, journal: Journal, incident: IncidentRow, report: RecoveryRe
 
 
 def stabilize(
-    deps: Deps, journal: Journal, incident: IncidentRow, report: RecoveryReport, done: list[CommandRow]
+    deps: Deps, journal: Store, incident: IncidentRow, report: RecoveryReport, done: list[CommandRow]
 ) -> str | None:
     targets = acted_on(done, report.namespace, scale_target(deps, report.namespace)) or [report.deployment]
     if report.deployment not in targets:

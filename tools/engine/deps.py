@@ -22,11 +22,11 @@ from incident_response.tools.kube.helm_runner import HelmRunner
 
 if TYPE_CHECKING:
     from incident_response.tools.engine.binding import Binding
-    from incident_response.tools.engine.journal import Journal
     from incident_response.tools.engine.outcomes import Proposal
     from incident_response.tools.engine.pending import PendingEngine
     from incident_response.tools.engine.plan import PlanDraft
     from incident_response.tools.engine.scope import Scope
+    from incident_response.tools.engine.store import Store
 
 
 # Progress callback handed to long-running tools: (progress, total, message). A no-op outside MCP.
@@ -113,7 +113,7 @@ class Deps:
             return self._pending
 
     @property
-    def journal(self) -> Journal:
+    def journal(self) -> Store:
         return self.pending.journal
 
     def now(self) -> datetime:

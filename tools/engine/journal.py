@@ -21,11 +21,28 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel
+from typing import Any
 
 from incident_response.tools.core.masking import mask_data, mask_text
+from incident_response.tools.engine import store
+from incident_response.tools.engine.records import (  # re-exported: the rows were defined here first
+    UNTITLED as UNTITLED,
+)
+from incident_response.tools.engine.records import (
+    CommandRow as CommandRow,
+)
+from incident_response.tools.engine.records import (
+    Event as Event,
+)
+from incident_response.tools.engine.records import (
+    IncidentRow as IncidentRow,
+)
+from incident_response.tools.engine.records import (
+    IncidentStatus as IncidentStatus,
+)
+from incident_response.tools.engine.records import (
+    ToolCall as ToolCall,
+)
 
 DB_NAME = "journal.sqlite3"
 SEAL_KEY_NAME = "seal.key"
@@ -59,81 +76,10 @@ _ADDED_COLUMNS = {
     "tool_calls": {"cluster": "TEXT"},
     "incidents": {"severity": "TEXT", "namespace": "TEXT", "declared_at": "REAL", "stabilized_at": "REAL"},
 }
-UNTITLED = "untitled incident"
 _OPEN = "SELECT * FROM incidents WHERE closed_at IS NULL ORDER BY opened_at DESC, rowid DESC LIMIT 1"
 # An execution that has not finished after this long is presumed dead even if its pid is alive again (pid reuse),
 # or when it ran on another host, where the pid cannot be checked.
 CLAIM_LEASE = 3600.0
-
-
-IncidentStatus = Literal["undeclared", "active", "stabilized", "resolved"]
-
-
-class IncidentRow(BaseModel):
-    """One incident. `declared_at` is None while it is the auto-opened untitled one; `closed_at` marks it resolved."""
-
-    id: str
-    title: str
-    opened_at: float
-    closed_at: float | None = None
-    severity: str | None = None
-    namespace: str | None = None
-    declared_at: float | None = None
-    stabilized_at: float | None = None
-
-    @property
-    def status(self) -> IncidentStatus:
-        if self.closed_at is not None:
-            return "resolved"
-        if self.declared_at is None:
-            return "undeclared"
-        return "stabilized" if self.stabilized_at is not None else "active"
-
-
-class CommandRow(BaseModel):
-    token: str
-    incident: str
-    tool: str
-    state: str
-    plan: dict[str, Any]
-    fingerprint: str
-    created_at: float
-    expires_at: float
-    approved_fingerprint: str | None = None
-    decided_by: str | None = None
-    decided_channel: str | None = None
-    decided_principal: str | None = None
-    decided_at: float | None = None
-    claimed_at: float | None = None
-    finished_at: float | None = None
-    result: dict[str, Any] | None = None
-    temporary: bool = False
-    restores: str | None = None
-    claimer: dict[str, Any] | None = None
-
-
-class Event(BaseModel):
-    id: int
-    incident: str | None
-    at: float
-    token: str | None
-    kind: str
-    actor: str | None = None
-    channel: str | None = None
-    detail: dict[str, Any] | None = None
-
-
-class ToolCall(BaseModel):
-    id: int
-    incident: str | None
-    at: float
-    tool: str
-    arguments: dict[str, Any]
-    status: str
-    error: str | None
-    duration_ms: float
-    pid: int | None
-    cluster: dict[str, Any] | None = None  # the cluster the calling server talked to (ClusterIdentity as JSON)
 
 
 class _Masked(str):
@@ -167,7 +113,7 @@ def _loads(value: str | None) -> Any:
 
 
 class Journal:
-    """Append-mostly store of tool calls, pending commands and the incident timeline."""
+    """The SQLite store (tools.engine.store.Store): tool calls, pending commands and the incident timeline."""
 
     def __init__(self, state_dir: str | os.PathLike[str]) -> None:
         self.state_dir = Path(state_dir)
@@ -184,6 +130,9 @@ class Journal:
                     if column not in have:
                         db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
         os.chmod(self.path, 0o600)
+
+    def approve_flags(self) -> str:
+        return f"--state-dir {self.state_dir}"
 
     def seal_key(self) -> bytes:
         """The key of sealed values' digests (plan.seal_digest), beside the journal but not in it: a copy of the
@@ -466,9 +415,7 @@ class Journal:
     def temporary_measures(self, *, incident: str | None = None) -> list[CommandRow]:
         """Commands that left a temporary measure (succeeded, or partly applied: a drain that cordoned and then
         stopped leaves the cordon), minus those a later succeeded command restored."""
-        done = self.commands(states=["succeeded", "partial"], incident=incident)
-        restored = {c.restores for c in done if c.restores}
-        return [c for c in done if c.temporary and c.token not in restored]
+        return store.temporary_measures(self.commands(states=["succeeded", "partial"], incident=incident))
 
     # --- the timeline ---------------------------------------------------------------------------------------------
 

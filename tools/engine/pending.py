@@ -35,7 +35,7 @@ from incident_response.tools.engine.executor import (
     read_sealed,
     run_steps,
 )
-from incident_response.tools.engine.journal import CommandRow, Journal, claimer, claimer_gone
+from incident_response.tools.engine.journal import CommandRow, claimer, claimer_gone
 from incident_response.tools.engine.outcomes import CommandResult, CommandStatus, HumanAnswer, Proposal, StepOutcome
 from incident_response.tools.engine.plan import (
     Change,
@@ -48,6 +48,7 @@ from incident_response.tools.engine.plan import (
     pointed_values,
     seal_digests,
 )
+from incident_response.tools.engine.store import Store
 from incident_response.tools.kube.client import Kube
 
 # The answer models live in tools.engine.outcomes; they are re-exported here so callers import the engine in one place.
@@ -141,7 +142,7 @@ class PendingEngine:
 
     def __init__(
         self,
-        journal: Journal,
+        journal: Store,
         *,
         ttl: timedelta = DEFAULT_TTL,
         clock: Callable[[], datetime] = utcnow,
@@ -157,7 +158,7 @@ class PendingEngine:
         self.approvals = approvals
 
     def approve_hint(self, token: str) -> str:
-        return f"incident-response-mcp approve {token} --state-dir {self.journal.state_dir}"
+        return f"incident-response-mcp approve {token} {self.journal.approve_flags()}"
 
     # --- issuing --------------------------------------------------------------------------------------------------
 

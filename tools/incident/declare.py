@@ -16,9 +16,10 @@ from pydantic import Field
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
-from incident_response.tools.engine.journal import IncidentRow, Journal
 from incident_response.tools.engine.measures import measure_of
+from incident_response.tools.engine.records import IncidentRow
 from incident_response.tools.engine.scope import Scope
+from incident_response.tools.engine.store import Store
 from incident_response.tools.incident.handoff import incident_handoff
 from incident_response.tools.playbook.declaration import (
     SEVERITY_HELP,
@@ -54,7 +55,7 @@ class Declaration(ToolResult):
     next_step: str
 
 
-def live_commands(journal: Journal, incident: str, now: float, scope: Scope) -> list[str]:
+def live_commands(journal: Store, incident: str, now: float, scope: Scope) -> list[str]:
     """Commands of the incident that could still run (expired pending ones cannot). Those this server may not show
     still keep the incident open, counted without a word about them."""
     rows = journal.commands(states=("pending", "approved", "executing"), incident=incident)
@@ -71,7 +72,7 @@ def live_commands(journal: Journal, incident: str, now: float, scope: Scope) -> 
     return named
 
 
-def measures_in_place(journal: Journal, incident: str, scope: Scope) -> list[str]:
+def measures_in_place(journal: Store, incident: str, scope: Scope) -> list[str]:
     return [
         f"temporary measure still in place: {m.tool} {m.target.kind.lower()}/{m.target.name}; restore with "
         f"restore_measure(measure_id={m.measure_id!r}) or by hand: {m.restore_command}"

@@ -19,7 +19,8 @@ from pydantic import Field
 
 from incident_response.tools.core import errors
 from incident_response.tools.engine.deps import Deps
-from incident_response.tools.engine.journal import CommandRow, Event, IncidentRow, Journal
+from incident_response.tools.engine.records import CommandRow, Event, IncidentRow
+from incident_response.tools.engine.store import Store
 from incident_response.tools.incident.handoff_document import render
 from incident_response.tools.incident.handoff_evidence import evidence
 from incident_response.tools.incident.handoff_reads import (
@@ -71,7 +72,7 @@ RECENT_INCIDENTS = 20
 WORST_FIRST = ("DEGRADED", "UNKNOWN", "RECOVERING", "RECOVERED")
 
 
-def choose_incident(journal: Journal, incident_id: str | None) -> tuple[IncidentRow, str]:
+def choose_incident(journal: Store, incident_id: str | None) -> tuple[IncidentRow, str]:
     """(the incident to hand off, why that one)."""
     if incident_id is not None:
         row = journal.incident(incident_id)
@@ -94,7 +95,7 @@ def choose_incident(journal: Journal, incident_id: str | None) -> tuple[Incident
     return fresh, "nothing was recorded before this call"
 
 
-def has_activity(journal: Journal, incident: IncidentRow) -> bool:
+def has_activity(journal: Store, incident: IncidentRow) -> bool:
     if journal.commands(incident=incident.id):
         return True
     return any(e.kind != "incident_opened" for e in journal.events(incident=incident.id))

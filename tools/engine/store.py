@@ -1,0 +1,124 @@
+"""The store interface: what the pending engine and the incident tools need from wherever the journal is kept.
+
+Two implementations pass the same contract tests: `Journal` (SQLite in the state directory, the default: one host,
+several processes) and `KubeStore` (objects of our CustomResourceDefinitions on the Kubernetes API: several
+replicas, approvals made with the approver's own Kubernetes credentials). Every state change of a pending command is
+conditional (`transition` answers whether this call won), so exactly one of several concurrent callers wins it.
+
+Layer: tools.engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from incident_response.tools.engine.records import CommandRow, Event, IncidentRow, ToolCall
+
+
+class Store(Protocol):
+    """Incidents, tool calls, pending commands and the timeline. Every method may raise `tools.core.errors`."""
+
+    def approve_flags(self) -> str:
+        """The options that point `incident-response-mcp approve` at this store (e.g. `--state-dir /x`)."""
+        ...
+
+    def seal_key(self) -> bytes:
+        """The key of sealed values' digests (plan.seal_digest), the same for every process sharing the store."""
+        ...
+
+    # --- incidents ----------------------------------------------------------------------------------------------
+
+    def open_incident(self, title: str, *, incident_id: str | None = None) -> str: ...
+
+    def current_incident(self) -> str:
+        """The newest open incident; opens an untitled one when there is none, so nothing is unattributed."""
+        ...
+
+    def incident(self, incident_id: str) -> IncidentRow | None: ...
+
+    def incidents(self, *, open_only: bool = False, limit: int = 20) -> list[IncidentRow]:
+        """Newest first."""
+        ...
+
+    def save_incident(
+        self,
+        before: IncidentRow | None,
+        after: IncidentRow,
+        events: Sequence[tuple[str, dict[str, Any]]],
+        *,
+        at: float | None = None,
+    ) -> IncidentRow | None:
+        """Write `after` and its events only if the store still holds `before` (None: insert, only while no incident
+        is open). None when another process changed things first."""
+        ...
+
+    # --- tool calls ---------------------------------------------------------------------------------------------
+
+    def record_tool_call(
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        status: str,
+        duration_ms: float,
+        error: str | None = None,
+        incident: str | None = None,
+        cluster: dict[str, Any] | None = None,
+    ) -> None: ...
+
+    def tool_calls(self, *, incident: str | None = None, tool: str | None = None) -> list[ToolCall]: ...
+
+    # --- pending commands ---------------------------------------------------------------------------------------
+
+    def add_command(self, plan: dict[str, Any], *, state: str, actor: str | None = None) -> None: ...
+
+    def transition(
+        self,
+        token: str,
+        from_states: Sequence[str],
+        to_state: str,
+        *,
+        event: str,
+        unexpired_at: float | None = None,
+        actor: str | None = None,
+        channel: str | None = None,
+        detail: dict[str, Any] | None = None,
+        fields: dict[str, Any] | None = None,
+    ) -> bool:
+        """Move a command from one of `from_states` to `to_state` if it is still there (and, with `unexpired_at`, not
+        expired by then), recording `event`; True if this call won."""
+        ...
+
+    def command(self, token: str) -> CommandRow | None: ...
+
+    def commands(self, *, states: Sequence[str] | None = None, incident: str | None = None) -> list[CommandRow]:
+        """Oldest first."""
+        ...
+
+    def temporary_measures(self, *, incident: str | None = None) -> list[CommandRow]: ...
+
+    # --- the timeline -------------------------------------------------------------------------------------------
+
+    def record_event(
+        self,
+        kind: str,
+        *,
+        incident: str | None,
+        token: str | None = None,
+        actor: str | None = None,
+        channel: str | None = None,
+        detail: dict[str, Any] | None = None,
+        at: float | None = None,
+    ) -> None: ...
+
+    def events(self, *, incident: str | None = None, token: str | None = None) -> list[Event]:
+        """Oldest first."""
+        ...
+
+
+def temporary_measures(done: Sequence[CommandRow]) -> list[CommandRow]:
+    """Of the succeeded and partly applied commands, those that left a temporary measure (a drain that cordoned and
+    then stopped leaves the cordon), minus those a later succeeded command restored."""
+    restored = {c.restores for c in done if c.restores}
+    return [c for c in done if c.temporary and c.token not in restored]
