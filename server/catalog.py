@@ -1,6 +1,8 @@
-"""What the server says about each tool besides its schema: a human title, its toolset, what kind of tool it is (which
-decides its annotations and the profiles that list it) and whether it returns untrusted text. Names only: nothing
-here imports a tool or the MCP SDK, so the CLI can validate `--toolsets` without loading them.
+"""The tool catalogue: every tool the server has, in the order it lists them, with the module its function lives in,
+a human title, its toolset, what kind of tool it is (which decides its annotations and the profiles that list it)
+and whether it returns untrusted text. A new tool is a function in tools/ plus an entry here (then regenerate
+server/tool_manifest.json). Names only: nothing here imports a tool or the MCP SDK, so the CLI can validate
+`--toolsets` and the handshake can list tools without loading them (server/registration.py imports the modules).
 
 Layer: server (MCP wiring).
 """
@@ -34,6 +36,9 @@ class Entry:
     # Argument descriptions the model reads, only where the name does not say it all; the tool's own Field
     # descriptions stay in the code for its readers.
     fields: Mapping[str, str] = field(default_factory=dict)
+    # Where the tool function is, under incident_response: the function has the tool's name (server.confirmation's
+    # three are built per server, closed over its Deps).
+    module: str = field(kw_only=True)
 
 
 PREVIOUS = "default: previous"
@@ -46,129 +51,183 @@ CATALOG: dict[str, Entry] = {
         "Assess a namespace", "assess", untrusted_text=True,
         description="Call first: what is failing and ONE action (ROLLBACK, SCALE, ISOLATE, NONE) with evidence and "
         "the next tool.",
+        module="tools.assess.namespace",
     ),
     "list_pods": Entry(
         "List pods", "assess", description="Pods with kubectl's STATUS and last termination.",
         fields={"selector": SELECTOR},
+        module="tools.assess.pods",
     ),
     "rollout_history": Entry(
         "Rollout history", "assess", untrusted_text=True,
         description="Revisions and images: was there a recent deploy, which one was good.",
         fields={"deployment": WORKLOAD, "revision": "show its diff"},
+        module="tools.assess.rollouts",
     ),
     "rollout_status": Entry(
         "Watch a rollout", "assess", description="Wait for a rollout to finish, with progress.",
         fields={"deployment": WORKLOAD},
+        module="tools.assess.rollouts",
     ),
     "top_pods": Entry(
         "Pod CPU and memory", "assess", description="Pod usage against limits: is it load?",
         fields={"selector": SELECTOR},
+        module="tools.assess.metrics",
     ),
-    "top_nodes": Entry("Node CPU and memory", "assess", description="Node usage and allocation: room to scale?"),
-    "list_hpas": Entry("List autoscalers", "assess", description="HPAs, flagging those pinned at max."),
+    "top_nodes": Entry(
+        "Node CPU and memory", "assess", description="Node usage and allocation: room to scale?",
+        module="tools.assess.metrics",
+    ),
+    "list_hpas": Entry(
+        "List autoscalers", "assess", description="HPAs, flagging those pinned at max.",
+        module="tools.assess.hpas",
+    ),
     "get_endpoints": Entry(
         "Service endpoints", "assess", description="A Service's ready and not-ready pods: does traffic reach "
         "healthy ones?",
+        module="tools.assess.endpoints",
     ),
     "list_events": Entry(
         "List events", "assess", untrusted_text=True, description="Events, repeats grouped: why pods fail, whether "
         "errors stopped.", fields={"object": "e.g. pod/web-1"},
+        module="tools.assess.events",
     ),
     "get_logs": Entry(
         "Container logs", "assess", untrusted_text=True, description="A container's log tail: why it crashes.",
         fields={"pod_or_deployment": "a pod or deployment/NAME", "previous": "the crashed instance"},
+        module="tools.assess.logs",
     ),
-    "helm_history": Entry("Helm release history", "assess", untrusted_text=True,
-                          description="A helm release's revisions (no values)."),
+    "helm_history": Entry(
+        "Helm release history", "assess", untrusted_text=True,
+        description="A helm release's revisions (no values).",
+        module="tools.assess.helm",
+    ),
     "server_info": Entry(
         "Server mode and permissions", "assess", description="Mode, cluster and what this server may do.",
+        module="tools.assess.identity",
     ),
     "check_rollback_safety": Entry(
         "Rollback safety checklist", "decide", description="Before a deployment rollback: CLEAR, CHECK_FIRST or "
         "BLOCKED.", fields={"to_revision": PREVIOUS},
+        module="tools.assess.rollback_safety",
     ),
     "evaluate_decision": Entry(
         "Walk a decision tree", "decide", untrusted_text=True,
         description="After assess_namespace: PROCEED names the tool to plan; NEEDS_ANSWER asks the human, then pass "
         "the answer back.",
         fields={"to_revision": PREVIOUS},
+        module="tools.decide.evaluate",
     ),
     "rollback_deployment": Entry(
         "Plan a deployment rollback", "mitigate", "plan", description="A recent rollout broke it: plan the undo.",
         fields={"to_revision": PREVIOUS},
+        module="tools.mitigate.rollback",
     ),
     "rollback_workload": Entry(
         "Plan a StatefulSet or DaemonSet rollback", "mitigate", "plan",
         description="The same for a StatefulSet or DaemonSet.", fields={"to_revision": PREVIOUS},
+        module="tools.mitigate.rollback_workload",
     ),
     "rollback_helm_release": Entry(
         "Plan a Helm rollback", "mitigate", "plan", description="A recent helm upgrade broke it: plan the rollback.",
         fields={"revision": PREVIOUS},
+        module="tools.mitigate.helm_rollback",
     ),
     "scale_deployment": Entry(
         "Plan scaling a deployment", "mitigate", "plan", description="Healthy pods overwhelmed, no HPA: plan more.",
         fields={"allow_large": LARGE},
+        module="tools.mitigate.scaling",
     ),
     "override_hpa": Entry(
         "Plan an autoscaler override", "mitigate", "plan", description="An HPA pinned at max: plan new bounds.",
         fields={"allow_large": LARGE},
+        module="tools.mitigate.scaling",
     ),
     "set_memory_limit": Entry(
         "Plan a memory limit change", "mitigate", "plan", description="OOMKilled pods: plan a higher limit.",
         fields={"limit": "e.g. 768Mi"},
+        module="tools.mitigate.memory",
     ),
     "remove_pods_from_service": Entry(
         "Plan removing pods from a service", "mitigate", "plan",
         description="Take bad pods out of a Service, kept for debugging.", fields={"selector": "the pods"},
+        module="tools.mitigate.isolation",
     ),
     "isolate_network": Entry(
         "Plan isolating pods", "mitigate", "plan", description="Deny all ingress to the selected pods.",
         fields={"selector": "the pods"},
+        module="tools.mitigate.isolation",
     ),
-    "cordon_node": Entry("Plan cordoning a node", "mitigate", "plan", description="A failing node: no new pods."),
-    "uncordon_node": Entry("Plan uncordoning a node", "mitigate", "plan", description="A node healthy again."),
+    "cordon_node": Entry(
+        "Plan cordoning a node", "mitigate", "plan", description="A failing node: no new pods.",
+        module="tools.mitigate.nodes",
+    ),
+    "uncordon_node": Entry(
+        "Plan uncordoning a node", "mitigate", "plan", description="A node healthy again.",
+        module="tools.mitigate.nodes",
+    ),
     "drain_node": Entry(
         "Plan draining a node", "mitigate", "plan", description="Move a failing node's pods elsewhere.",
         fields={"include_outside_allow_list": "the human agreed"},
+        module="tools.mitigate.nodes",
     ),
-    "delete_pod": Entry("Plan deleting a pod", "mitigate", "plan", description="Restart one stuck pod."),
+    "delete_pod": Entry(
+        "Plan deleting a pod", "mitigate", "plan", description="Restart one stuck pod.",
+        module="tools.mitigate.pods_delete",
+    ),
     "patch_service_selector": Entry(
         "Plan a service selector change", "mitigate", "plan", description="Route a Service away from bad pods.",
         fields={"selector": "the whole new one"},
+        module="tools.mitigate.traffic",
     ),
     "switch_ingress_backend": Entry(
         "Plan an ingress backend switch", "mitigate", "plan", description="Point an ingress path at a healthy "
         "Service.", fields={"rule": "index", "path": "index", "port": "default: keep"},
+        module="tools.mitigate.traffic",
     ),
     "shift_traffic": Entry(
         "Plan a canary traffic shift", "mitigate", "plan", description="Move traffic to a healthy deployment of the "
         "same Service.", fields={"allow_large": LARGE},
+        module="tools.mitigate.canary",
     ),
     "rollback_canary": Entry(
         "Plan a canary rollback", "mitigate", "plan", description="Pull a failing <app>-canary back to <app>-stable.",
         fields={"allow_large": LARGE},
+        module="tools.mitigate.canary",
     ),
     "restore_measure": Entry(
         "Plan restoring a temporary measure", "mitigate", "plan", description="Undo a temporary measure.",
+        module="tools.mitigate.measures",
     ),
     "list_temporary_measures": Entry(
         "List temporary measures", "mitigate", description="Measures left in place, with restore commands.",
+        module="tools.mitigate.measures",
     ),
     "confirm_command": Entry(
         "Run a confirmed command", "confirm", "confirm", description="Run an approved plan by its token, once.",
+        module="server.confirmation",
     ),
-    "cancel_command": Entry("Cancel a pending command", "confirm", "record", description="Withdraw a plan."),
-    "list_pending_commands": Entry("List pending commands", "confirm", description="Plans awaiting approval."),
+    "cancel_command": Entry(
+        "Cancel a pending command", "confirm", "record", description="Withdraw a plan.",
+        module="server.confirmation",
+    ),
+    "list_pending_commands": Entry(
+        "List pending commands", "confirm", description="Plans awaiting approval.",
+        module="server.confirmation",
+    ),
     "declare_incident": Entry(
         "Declare or update the incident", "incident", "record",
         description="Declare it once impact is known; update it by incident_id.",
         fields={"severity": "SEV1 down, SEV2 core broken, SEV3 degraded, SEV4 no impact"},
+        module="tools.incident.declare",
     ),
     "verify_recovery": Entry(
         "Verify recovery", "incident", untrusted_text=True, description="After each mitigation: recovered yet?",
+        module="tools.assess.recovery",
     ),
     "incident_handoff": Entry(
         "Incident handoff", "incident", untrusted_text=True, description="The handoff for root-cause analysis.",
+        module="tools.incident.handoff",
     ),
 }  # fmt: skip
 

@@ -5,8 +5,9 @@ an optional `progress: Progress` parameter receives MCP progress notifications; 
 arguments (type hints and `Field` descriptions become the input schema); the return value is a `ToolResult`
 model. `register()` adapts such a function into an MCP tool; it is the single place every call passes through.
 
-Importing this module imports every tool family, and building the tools derives every argument model and schema:
-the server does both after the handshake (server/lazy_tools.py), listing tools from server/tool_manifest.json.
+Which tools exist, and the module each function lives in, is server/catalog.py's table. Building the tools imports
+those modules and derives every argument model and schema: the server does it after the handshake
+(server/lazy_tools.py), listing tools from server/tool_manifest.json.
 
 Layer: server (MCP wiring).
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import importlib
 import inspect
 import logging
 import sqlite3
@@ -33,32 +35,15 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import ConfigDict
 
-from incident_response.server import catalog, confirmation, http_auth, mitigation_tools, render, schemas
+from incident_response.server import catalog, confirmation, http_auth, render, schemas
 from incident_response.server.config import Settings
 from incident_response.server.lazy_tools import tool_annotations
-from incident_response.tools.assess import (
-    endpoints,
-    events,
-    helm,
-    hpas,
-    identity,
-    logs,
-    metrics,
-    namespace,
-    pods,
-    recovery,
-    rollback_safety,
-    rollouts,
-)
 from incident_response.tools.core.errors import IncidentError
 from incident_response.tools.core.masking import mask_data
 from incident_response.tools.core.models import ToolResult
-from incident_response.tools.decide import evaluate
 from incident_response.tools.engine.approvals import CALLER
 from incident_response.tools.engine.deps import Deps, Progress, check_name
-from incident_response.tools.incident import declare, handoff
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.mitigate import rollback
 
 logger = logging.getLogger("incident_response.server")
 
@@ -74,25 +59,6 @@ NAME_PARAMETERS = {
 SERVER_INJECTED = ("deps", "progress")
 
 ToolFunction = Callable[..., ToolResult | Awaitable[ToolResult]]
-
-ASSESSMENT_TOOLS: tuple[ToolFunction, ...] = (
-    namespace.assess_namespace,
-    pods.list_pods,
-    rollouts.rollout_history,
-    rollouts.rollout_status,
-    metrics.top_pods,
-    metrics.top_nodes,
-    hpas.list_hpas,
-    endpoints.get_endpoints,
-    events.list_events,
-    logs.get_logs,
-    helm.helm_history,
-    rollback_safety.check_rollback_safety,
-    evaluate.evaluate_decision,
-    recovery.verify_recovery,
-    handoff.incident_handoff,
-    identity.server_info,
-)
 
 
 class ToolSet:
@@ -286,17 +252,20 @@ class Built:
     tools: dict[str, Tool]
 
 
-def every_tool(deps: Deps) -> tuple[ToolFunction, ...]:
-    confirm, cancel, list_pending = confirmation.confirmation_tools(deps)
-    return (
-        *ASSESSMENT_TOOLS,
-        rollback.rollback_deployment,
-        *mitigation_tools.MITIGATION_TOOLS,
-        confirm,
-        cancel,
-        list_pending,
-        declare.declare_incident,
-    )
+# Modules whose tool functions are built per server, closed over its Deps.
+PER_SERVER = {"server.confirmation": confirmation.confirmation_tools}
+
+
+def tool_function(name: str, deps: Deps) -> ToolFunction:
+    """The function of the catalog's tool `name`, from the module its entry names."""
+    where = catalog.CATALOG[name].module
+    if where in PER_SERVER:
+        found: ToolFunction | None = {fn.__name__: fn for fn in PER_SERVER[where](deps)}.get(name)
+    else:
+        found = getattr(importlib.import_module(f"incident_response.{where}"), name, None)
+    if found is None or getattr(found, "__name__", None) != name:
+        raise LookupError(f"server/catalog.py says tool {name} is in {where}, but that module has no function {name}")
+    return found
 
 
 def build_tools(
@@ -309,12 +278,8 @@ def build_tools(
     demo); `clock` the pending engine's time."""
     deps = Deps(settings.tool_settings(), kube_override=kube, clock=clock)
     tools = ToolSet()
-    wanted = set(names)
-    for fn in every_tool(deps):
-        if fn.__name__ not in catalog.CATALOG:
-            raise LookupError(f"tool {fn.__name__} has no entry in server/catalog.py (its title, toolset and kind)")
-        if fn.__name__ in wanted:
-            register(tools, deps, fn)
+    for name in names:
+        register(tools, deps, tool_function(name, deps))
     return Built(deps, {tool.name: tool for tool in tools.tools})
 
 

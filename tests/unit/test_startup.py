@@ -3,6 +3,7 @@ tools are listed from is what they derive, shared output schemas stay exact."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import typing
@@ -13,12 +14,10 @@ import anyio.to_thread
 import pytest
 from mcp import Client
 
-from incident_response.server import app, confirmation, manifest, mitigation_tools, registration, schemas
+from incident_response.server import app, catalog, manifest, registration, schemas
 from incident_response.server.config import Settings
 from incident_response.server.lazy_tools import LazyTools
 from incident_response.tools.engine.deps import Deps
-from incident_response.tools.incident import declare
-from incident_response.tools.mitigate import measures, rollback
 
 pytestmark = pytest.mark.anyio
 
@@ -48,14 +47,7 @@ def test_building_the_server_and_listing_tools_imports_no_tool_and_no_heavy_libr
 async def test_every_output_schema_is_exactly_its_models_schema(tmp_path: Path) -> None:
     """Tools returning the same model share one generated schema; each must still equal its own model's schema."""
     deps = Deps(Settings(state_dir=tmp_path).tool_settings())
-    functions = [
-        *registration.ASSESSMENT_TOOLS,
-        rollback.rollback_deployment,
-        *mitigation_tools.PLANNERS,
-        measures.list_temporary_measures,
-        declare.declare_incident,
-        *confirmation.confirmation_tools(deps),
-    ]
+    functions = [registration.tool_function(name, deps) for name in catalog.CATALOG]
     models = {fn.__name__: typing.get_type_hints(fn)["return"] for fn in functions}
     async with Client(app.build_server(Settings(state_dir=tmp_path))) as client:
         tools = (await client.list_tools()).tools
@@ -64,6 +56,18 @@ async def test_every_output_schema_is_exactly_its_models_schema(tmp_path: Path) 
     assert len(shared) >= 10  # the planners' Proposal, the confirmation tools' CommandResult
     for tool in tools:
         assert tool.output_schema == schemas.output_schema(models[tool.name].model_json_schema()), tool.name
+
+
+def test_a_catalog_entry_naming_the_wrong_module_is_an_error_naming_the_tool(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalog is the one table of tools: an entry whose module has no such function fails the build, by name."""
+    deps = Deps(Settings(state_dir=tmp_path).tool_settings())
+    moved = dataclasses.replace(catalog.CATALOG["list_pods"], module="tools.assess.events")
+    monkeypatch.setitem(catalog.CATALOG, "list_pods", moved)
+    with pytest.raises(LookupError, match=r"tool list_pods is in tools\.assess\.events, but that module has no"):
+        registration.build_tools(Settings(state_dir=tmp_path), ["list_pods"])
+    assert registration.tool_function("list_events", deps).__module__ == "incident_response.tools.assess.events"
 
 
 def test_the_manifest_is_what_the_tools_derive() -> None:
