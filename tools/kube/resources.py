@@ -58,6 +58,12 @@ RESOURCES: dict[str, ResourceInfo] = {
     "networkpolicies": ResourceInfo("networking.k8s.io", "v1", "NetworkPolicy", True),
     "ingresses": ResourceInfo("networking.k8s.io", "v1", "Ingress", True),
     "poddisruptionbudgets": ResourceInfo("policy", "v1", "PodDisruptionBudget", True),
+    "selfsubjectreviews": ResourceInfo("authentication.k8s.io", "v1", "SelfSubjectReview", False),
+    # The team-mode store's CRDs (deploy/crds/, tools/engine/kube_store.py).
+    "incidents.incident-response.dev": ResourceInfo("incident-response.dev", "v1alpha1", "Incident", True),
+    "pendingcommands.incident-response.dev": ResourceInfo("incident-response.dev", "v1alpha1", "PendingCommand", True),
+    "approvals.incident-response.dev": ResourceInfo("incident-response.dev", "v1alpha1", "Approval", True),
+    "journalentries.incident-response.dev": ResourceInfo("incident-response.dev", "v1alpha1", "JournalEntry", True),
     "pods.metrics.k8s.io": ResourceInfo("metrics.k8s.io", "v1beta1", "PodMetrics", True),
     "nodes.metrics.k8s.io": ResourceInfo("metrics.k8s.io", "v1beta1", "NodeMetrics", False),
 }

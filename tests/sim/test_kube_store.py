@@ -1,0 +1,61 @@
+"""The team-mode store's own promises, beyond the contract both stores keep: the server never approves, and
+`kubectl get` on the CRDs shows what waits and who decided (real kubectl reads the printer columns)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from support.fakekube import seat
+from support.kube_stores import draft, fresh_namespace, install_crds, kube_store
+from support.kubectl_runner import Kubectl
+
+from incident_response.sim.serve import RunningSim, run_sim
+from incident_response.tools.core import errors
+from incident_response.tools.engine.kube_objects import command_name
+from incident_response.tools.engine.pending import HumanAnswer, PendingEngine
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSim, Kubectl]]:
+    folder = tmp_path_factory.mktemp("kube-store")
+    with run_sim(None, kubeconfig_path=folder / "kubeconfig") as sim:
+        kubectl = Kubectl(folder / "kubeconfig", folder / "cache")
+        install_crds(kubectl)
+        yield sim, kubectl
+
+
+def test_the_server_store_never_creates_an_approval(cluster: tuple[RunningSim, Kubectl]) -> None:
+    sim, kubectl = cluster
+    namespace = fresh_namespace(kubectl)
+    server = PendingEngine(kube_store(sim, namespace))
+    token = server.propose(draft(), seat("standard")).token
+    assert token is not None
+    for answer in (
+        HumanAnswer(approved=True, approver="agent", channel="elicitation"),
+        HumanAnswer(approved=True, approver="agent", channel="cli"),
+    ):
+        with pytest.raises(errors.InvalidArgument, match="approve TOKEN --store kubernetes"):
+            server.decide(token, answer)
+    assert kubectl.json("get", "approvals.incident-response.dev", "-n", namespace)["items"] == []
+    assert server.journal.command(token).state == "pending"  # type: ignore[union-attr]
+
+
+def test_kubectl_get_shows_what_waits_and_who_decided(cluster: tuple[RunningSim, Kubectl]) -> None:
+    sim, kubectl = cluster
+    namespace = fresh_namespace(kubectl)
+    waiting = PendingEngine(kube_store(sim, namespace)).propose(draft(), seat("standard")).token
+    decided = PendingEngine(kube_store(sim, namespace)).propose(draft(), seat("standard")).token
+    assert waiting is not None and decided is not None
+    human = PendingEngine(kube_store(sim, namespace, approver=True))
+    human.decide(decided, HumanAnswer(approved=True, approver="alice@example.com", channel="cli"))
+    commands = {r["NAME"]: r for r in kubectl.table("pendingcommands", "-n", namespace)}
+    assert set(commands) == {command_name(waiting), command_name(decided)}
+    assert waiting not in str(commands)  # the name is a digest, the token is not shown in the listing
+    assert commands[command_name(waiting)]["STATE"] == "<none>"  # no status yet: pending
+    assert commands[command_name(waiting)]["TOOL"] == "scale_deployment"
+    assert commands[command_name(waiting)]["SUMMARY"] == "scale web"
+    approvals = kubectl.table("approvals", "-n", namespace)
+    assert [(r["NAME"], r["DECISION"], r["APPROVER"], r["CHANNEL"]) for r in approvals] == [
+        (command_name(decided) + "-approve", "Approved", "alice@example.com", "cli")
+    ]

@@ -1,0 +1,192 @@
+"""One contract, two stores: the SQLite journal and the team-mode store on the Kubernetes API (the simulated cluster,
+with our CRDs applied by real kubectl) behave alike for everything the pending engine and the incident tools ask.
+
+`stores` makes stores on one backend: `make()` is a server's, `make(approver=True)` the approve CLI's (in team mode
+the human's own credentials; with SQLite the same file).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.fakekube import seat
+from support.kube_stores import draft, fresh_namespace, install_crds, kube_store
+from support.kubectl_runner import Kubectl
+
+from incident_response.sim.serve import RunningSim, run_sim
+from incident_response.tools.engine.journal import Journal
+from incident_response.tools.engine.pending import HumanAnswer, PendingEngine, new_token
+from incident_response.tools.engine.records import IncidentRow
+from incident_response.tools.engine.store import Store
+
+Make = Callable[..., Store]
+SECRET = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"  # GitHub's token shape: the masker knows it
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningSim, Kubectl]]:
+    folder = tmp_path_factory.mktemp("store-sim")
+    with run_sim(None, kubeconfig_path=folder / "kubeconfig") as sim:
+        kubectl = Kubectl(folder / "kubeconfig", folder / "cache")
+        install_crds(kubectl)
+        yield sim, kubectl
+
+
+@pytest.fixture(params=["sqlite", "kubernetes"])
+def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Make:
+    if request.param == "sqlite":
+        return lambda approver=False: Journal(tmp_path / "state")
+    sim, kubectl = request.getfixturevalue("cluster")
+    namespace = fresh_namespace(kubectl)
+    return lambda approver=False: kube_store(sim, namespace, approver=approver)
+
+
+def plan(token: str, incident: str, **extra: Any) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    return {
+        "token": token,
+        "incident": incident,
+        "tool": "rollback_deployment",
+        "fingerprint": "f" * 64,
+        "created_at": now.isoformat(),
+        "expires_at": (now + timedelta(days=1)).isoformat(),
+        "command": "kubectl rollout undo deployment/web -n shop",
+        "summary": "roll back web",
+        **extra,
+    }
+
+
+def test_the_current_incident_is_opened_once_and_named_ones_take_over(stores: Make) -> None:
+    store = stores()
+    first = store.current_incident()
+    assert store.current_incident() == first and stores().current_incident() == first
+    assert store.incident(first) is not None and store.incident(first).title == "untitled incident"  # type: ignore[union-attr]
+    named = store.open_incident("checkout down", incident_id="INC-7")
+    assert named == "INC-7" and store.current_incident() == "INC-7"
+    assert [i.id for i in store.incidents()] == ["INC-7", first]
+    assert [e.kind for e in store.events(incident="INC-7")] == ["incident_opened"]
+    assert store.incident("nope") is None
+
+
+def test_save_incident_writes_only_over_what_it_read(stores: Make) -> None:
+    store = stores()
+    row = store.incident(store.current_incident())
+    assert row is not None
+    declared = row.model_copy(update={"title": "payments 5xx", "severity": "SEV1", "declared_at": row.opened_at + 1})
+    assert store.save_incident(row, declared, [("declared", {"severity": "SEV1"})], at=row.opened_at + 1) == declared
+    assert store.save_incident(row, declared, []) is None  # `row` is no longer what the store holds
+    assert store.incident(row.id) == declared and declared.status == "active"
+    fresh = IncidentRow(id="", title="second", opened_at=row.opened_at + 5)
+    assert store.save_incident(None, fresh, []) is None  # one is open
+    closed = declared.model_copy(update={"closed_at": row.opened_at + 9})
+    assert store.save_incident(declared, closed, [("resolved", {})]) == closed
+    second = store.save_incident(None, fresh, [("declared", {"severity": "SEV2"})])
+    assert second is not None and second.id and second.id != row.id
+    assert store.current_incident() == second.id
+    assert [i.id for i in store.incidents(open_only=True)] == [second.id]
+    assert [e.kind for e in store.events(incident=row.id)] == ["incident_opened", "declared", "resolved"]
+
+
+def test_tool_calls_are_recorded_masked_and_filtered(stores: Make) -> None:
+    store = stores()
+    store.record_tool_call("list_pods", {"namespace": "shop"}, status="ok", duration_ms=12.5, incident="I")
+    store.record_tool_call(
+        "get_logs", {"note": f"token {SECRET}"}, status="error", duration_ms=1, error=f"saw {SECRET}", incident="I"
+    )
+    store.record_tool_call("list_pods", {}, status="ok", duration_ms=1, incident="J", cluster={"server": "https://x"})
+    calls = store.tool_calls(incident="I")
+    assert [(c.tool, c.status) for c in calls] == [("list_pods", "ok"), ("get_logs", "error")]
+    assert calls[0].arguments == {"namespace": "shop"} and calls[0].duration_ms == 12.5
+    assert SECRET not in repr(calls[1]) and calls[1].error and calls[1].error.startswith("saw ")
+    assert [c.incident for c in store.tool_calls(tool="list_pods")] == ["I", "J"]
+    assert store.tool_calls(incident="J")[0].cluster == {"server": "https://x"}
+
+
+def test_a_transition_is_conditional_and_writes_its_event(stores: Make) -> None:
+    store, token = stores(), new_token()
+    store.add_command(plan(token, "I", summary=f"uses {SECRET}"), state="pending", actor="agent")
+    row = store.command(token)
+    assert row is not None and row.state == "pending" and row.fingerprint == "f" * 64
+    assert SECRET not in repr(row.plan)
+    assert not store.transition(token, ["approved"], "executing", event="claimed")
+    assert not store.transition(token, ["pending"], "cancelled", event="cancelled", unexpired_at=row.expires_at)
+    assert store.transition(token, ["pending"], "cancelled", event="cancelled", actor="agent")
+    assert not store.transition(token, ["pending"], "cancelled", event="cancelled")
+    assert store.command(token).state == "cancelled"  # type: ignore[union-attr]
+    assert [(e.kind, e.actor) for e in store.events(token=token)] == [("proposed", "agent"), ("cancelled", "agent")]
+    assert store.command(new_token()) is None
+    assert not store.transition(new_token(), ["pending"], "cancelled", event="cancelled")
+
+
+def test_commands_filter_by_state_and_incident_and_measures_follow_restores(stores: Make) -> None:
+    store = stores()
+    cordon, drain, other = new_token(), new_token(), new_token()
+    store.add_command(plan(cordon, "I", temporary=True), state="pending")
+    store.add_command(plan(drain, "I", temporary=True), state="pending")
+    store.add_command(plan(other, "J"), state="pending")
+    for token in (cordon, drain):
+        assert store.transition(token, ["pending"], "executing", event="claimed", fields={"claimed_at": 1.0})
+        assert store.transition(
+            token, ["executing"], "succeeded", event="executed", fields={"finished_at": 2.0, "result": {"ok": 1}}
+        )
+    assert [c.token for c in store.temporary_measures(incident="I")] == [cordon, drain]
+    undo = new_token()
+    store.add_command(plan(undo, "I", restores=cordon), state="pending")
+    store.transition(undo, ["pending"], "executing", event="claimed")
+    store.transition(undo, ["executing"], "succeeded", event="executed")
+    assert [c.token for c in store.temporary_measures()] == [drain]
+    assert [c.token for c in store.commands(states=["pending"])] == [other]
+    assert [c.token for c in store.commands(incident="I")] == [cordon, drain, undo]
+    done = store.command(drain)
+    assert done is not None and done.result == {"ok": 1} and done.finished_at == 2.0 and done.claimed_at == 1.0
+
+
+def test_of_twenty_concurrent_claims_one_wins(stores: Make) -> None:
+    token = new_token()
+    stores().add_command(plan(token, "I"), state="pending")
+    start, wins = threading.Barrier(20), list[bool]()
+
+    def claim() -> None:
+        store = stores()
+        start.wait()
+        wins.append(store.transition(token, ["pending"], "executing", event="claimed"))
+
+    threads = [threading.Thread(target=claim) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert sorted(wins) == [False] * 19 + [True]
+    assert [e.kind for e in stores().events(token=token)].count("claimed") == 1
+
+
+def test_the_seal_key_is_one_for_every_process(stores: Make) -> None:
+    first = stores().seal_key()
+    assert len(first) == 32 and stores().seal_key() == first
+
+
+def test_a_human_decision_binds_the_plan_and_a_denial_wins(stores: Make) -> None:
+    """Through the engine, as `approve` and `deny` decide: the approver's store records who and how."""
+    proposal = PendingEngine(stores()).propose(draft(), seat("standard"))
+    token = proposal.token
+    assert token is not None
+    human = PendingEngine(stores(approver=True))
+    approved = human.decide(token, HumanAnswer(approved=True, approver="alice", channel="cli", reason=None))
+    assert approved.status == "approved" and approved.approved_by == "alice"
+    row = stores().command(token)
+    assert row is not None and row.state == "approved" and row.approved_fingerprint == proposal.fingerprint
+    assert (row.decided_by, row.decided_channel) == ("alice", "cli")
+    again = human.decide(token, HumanAnswer(approved=True, approver="bob", channel="cli"))
+    assert again.status == "approved" and again.approved_by == "alice"
+    denied = human.decide(token, HumanAnswer(approved=False, approver="bob", channel="cli (non-interactive)"))
+    assert denied.status == "denied"
+    assert stores().command(token).state == "denied"  # type: ignore[union-attr]
+    late = human.decide(token, HumanAnswer(approved=True, approver="carol", channel="cli"))
+    assert late.status == "denied" and "bob" in late.message
+    kinds = [(e.kind, e.actor, e.channel) for e in stores().events(token=token)]
+    assert kinds == [("proposed", None, None), ("approved", "alice", "cli"), ("denied", "bob", "cli (non-interactive)")]

@@ -1,0 +1,443 @@
+"""The team-mode store: the journal as objects of our CustomResourceDefinitions on the Kubernetes API (issue 16).
+
+Every replica of the server, and every human's `approve --store kubernetes`, reads and writes the same objects in
+one namespace. Exactly-once comes from the API's optimistic concurrency: a command's state changes only by a status
+write that carries the resourceVersion it was read at, so of several concurrent confirms one write succeeds and the
+others get 409 Conflict. A decision is an `Approval` object, which the approver creates with their own credentials
+(the server's ServiceAccount may not: RBAC in deploy/); a store opened by the server refuses to create one.
+
+Writes are single objects, not transactions: a state change and its timeline event are two writes, so a process
+killed between them leaves the change without its event (the SQLite store writes both or neither).
+
+Layer: tools.engine.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from incident_response.tools.core import errors
+from incident_response.tools.engine import kube_objects as objects
+from incident_response.tools.engine import store
+from incident_response.tools.engine.approvals import CLI_CHANNELS
+from incident_response.tools.engine.kube_objects import APPROVALS, COMMANDS, ENTRIES, INCIDENTS
+from incident_response.tools.engine.records import UNTITLED, CommandRow, Event, IncidentRow, ToolCall
+from incident_response.tools.kube.client import Kube
+
+SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+NOT_AN_APPROVER = (
+    "this server stores its journal on the Kubernetes API, where a decision is an Approval object that only a human "
+    "creates with their own credentials: run `incident-response-mcp approve TOKEN --store kubernetes` (or deny)"
+)
+
+
+class KubeStore:
+    """`tools.engine.store.Store` on the Kubernetes API, in `namespace`. `approver=True` only for the approve CLI."""
+
+    def __init__(self, kube: Kube, namespace: str, *, approver: bool = False, context: str | None = None) -> None:
+        self.kube = kube
+        self.namespace = namespace
+        self.approver = approver
+        self.context = context
+        self._key: bytes | None = None
+        self._count = itertools.count()
+        self._lock = threading.Lock()
+
+    def approve_flags(self) -> str:
+        context = f" --context {self.context}" if self.context else ""
+        return f"--store kubernetes --store-namespace {self.namespace}{context}"
+
+    def seal_key(self) -> bytes:
+        """Kept in a Secret beside the journal, made by whichever replica is first (create is atomic)."""
+        if self._key is None:
+            try:
+                found = self.kube.get("secrets", objects.SEAL_SECRET, self.namespace)
+            except errors.NotFound:
+                fresh = {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "metadata": {"name": objects.SEAL_SECRET},
+                    "type": "Opaque",
+                    "data": {"key": base64.b64encode(secrets.token_bytes(32)).decode("ascii")},
+                }
+                try:
+                    found = self.kube.create("secrets", fresh, self.namespace)
+                except errors.Conflict:
+                    found = self.kube.get("secrets", objects.SEAL_SECRET, self.namespace)
+            self._key = base64.b64decode(str((found.get("data") or {}).get("key") or ""))
+            if len(self._key) < 32:
+                raise errors.InvalidArgument(
+                    f"secret {objects.SEAL_SECRET} in namespace {self.namespace} holds no 32-byte key; delete it so "
+                    "the server makes a new one (plans sealed with the old key then need planning again)"
+                )
+        return self._key
+
+    def authenticated_user(self) -> str:
+        """Who the API server says these credentials are (SelfSubjectReview): the approver the journal records."""
+        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+        try:
+            review = self.kube.create("selfsubjectreviews", body)
+        except errors.NotFound as e:
+            raise errors.InvalidArgument(
+                "the API server does not answer SelfSubjectReview (authentication.k8s.io/v1, Kubernetes 1.28 and "
+                "later), so it cannot say who you are; nothing was decided. Approve from a cluster that does"
+            ) from e
+        user = ((review.get("status") or {}).get("userInfo") or {}).get("username")
+        if not user:
+            raise errors.InvalidArgument("the API server's SelfSubjectReview named no user; nothing was decided")
+        return str(user)
+
+    # --- reading and writing objects -----------------------------------------------------------------------------
+
+    def _get(self, resource: str, name: str) -> dict[str, Any] | None:
+        try:
+            return self.kube.get(resource, name, self.namespace)
+        except errors.NotFound:
+            return None
+
+    def _list(self, resource: str, **labels: str | None) -> list[dict[str, Any]]:
+        return self.kube.list(resource, self.namespace, label_selector=objects.selector(**labels)).items
+
+    def _create(self, resource: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        """The created object, or None when one of that name exists already."""
+        try:
+            return self.kube.create(resource, body, self.namespace)
+        except errors.Conflict:
+            return None
+
+    def _swap(self, resource: str, obj: dict[str, Any], change: dict[str, Any], *, status: bool = False) -> bool:
+        """Merge `change` into `obj` if it is still at the version it was read at; False when another writer won."""
+        patch = {**change, "metadata": {"resourceVersion": objects.resource_version(obj)}}
+        try:
+            self.kube.patch(
+                resource,
+                objects.name_of(obj),
+                patch,
+                self.namespace,
+                patch_type="merge",
+                subresource="status" if status else None,
+            )
+        except (errors.Conflict, errors.NotFound):
+            return False
+        return True
+
+    def _sequence(self) -> int:
+        with self._lock:
+            return objects.sequence_at(time.time(), next(self._count))
+
+    def _entry(self, prefix: str, body: dict[str, Any], **labels: str | None) -> None:
+        number = self._sequence()
+        name = f"{prefix}-{number}-{secrets.token_hex(3)}"
+        self.kube.create(ENTRIES, objects.new_object("JournalEntry", name, body, **labels), self.namespace)
+
+    # --- incidents ------------------------------------------------------------------------------------------------
+
+    def _pointer(self) -> dict[str, Any] | None:
+        return self._get(ENTRIES, objects.OPEN_POINTER)
+
+    def _point_at(self, pointer: dict[str, Any] | None, incident: str) -> bool:
+        """Move the open-incident pointer to `incident` if nobody moved it since it was read: inserts serialize."""
+        body = {"type": "openIncident", "incident": incident}
+        if pointer is None:
+            obj = objects.new_object("JournalEntry", objects.OPEN_POINTER, body, type="openIncident")
+            return self._create(ENTRIES, obj) is not None
+        return self._swap(ENTRIES, pointer, {"spec": body})
+
+    def _insert(self, row: IncidentRow, *, only_if_none_open: bool) -> IncidentRow | None:
+        while True:
+            pointer = self._pointer()
+            if only_if_none_open and self.incidents(open_only=True, limit=1):
+                return None
+            if not row.id:
+                base = time.strftime("inc-%Y%m%d-%H%M%S", time.gmtime(row.opened_at)) + f"-{os.getpid() % 10000}"
+                taken = {r.id for r in self._all_incidents()}
+                row = row.model_copy(update={"id": next(c for c in _candidates(base) if c not in taken)})
+            if not self._point_at(pointer, row.id):
+                if only_if_none_open:
+                    return None
+                continue
+            if self._create(INCIDENTS, objects.incident_object(row)) is None:
+                raise errors.InvalidArgument(f"an incident named {row.id!r} exists already; choose another id")
+            return row
+
+    def open_incident(self, title: str, *, incident_id: str | None = None) -> str:
+        opened = time.time()
+        row = self._insert(IncidentRow(id=incident_id or "", title=title, opened_at=opened), only_if_none_open=False)
+        assert row is not None
+        self.record_event("incident_opened", incident=row.id, detail={"title": title}, at=opened)
+        return row.id
+
+    def current_incident(self) -> str:
+        pointer = self._pointer()
+        if pointer is not None:
+            pointed = self.incident(str(objects.spec(pointer).get("incident")))
+            if pointed is not None and pointed.closed_at is None:
+                return pointed.id
+        while True:
+            found = self.incidents(open_only=True, limit=1)
+            if found:
+                return found[0].id
+            opened = time.time()
+            row = self._insert(IncidentRow(id="", title=UNTITLED, opened_at=opened), only_if_none_open=True)
+            if row is not None:
+                self.record_event("incident_opened", incident=row.id, detail={"title": UNTITLED}, at=opened)
+                return row.id
+
+    def incident(self, incident_id: str) -> IncidentRow | None:
+        found = self._get(INCIDENTS, objects.incident_name(incident_id))
+        return None if found is None or objects.spec(found).get("id") != incident_id else objects.incident_row(found)
+
+    def _all_incidents(self) -> list[IncidentRow]:
+        found = sorted(
+            self._list(INCIDENTS),
+            key=lambda o: (float(objects.spec(o).get("openedAt") or 0), objects.insertion_order(o)),
+            reverse=True,
+        )
+        return [objects.incident_row(o) for o in found]
+
+    def incidents(self, *, open_only: bool = False, limit: int = 20) -> list[IncidentRow]:
+        rows = self._all_incidents()
+        return [r for r in rows if not open_only or r.closed_at is None][:limit]
+
+    def save_incident(
+        self,
+        before: IncidentRow | None,
+        after: IncidentRow,
+        events: Sequence[tuple[str, dict[str, Any]]],
+        *,
+        at: float | None = None,
+    ) -> IncidentRow | None:
+        now = time.time() if at is None else at
+        if before is None:
+            saved = self._insert(after, only_if_none_open=True)
+            if saved is None:
+                return None
+            after = saved
+        else:
+            found = self._get(INCIDENTS, objects.incident_name(before.id))
+            if found is None or objects.incident_row(found) != before:
+                return None
+            if not self._swap(
+                INCIDENTS, found, {"spec": objects.incident_spec(after.model_copy(update={"id": before.id}))}
+            ):
+                return None
+        for kind, detail in events:
+            self.record_event(kind, incident=after.id, detail=detail, at=now)
+        return after
+
+    # --- tool calls -----------------------------------------------------------------------------------------------
+
+    def record_tool_call(
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        *,
+        status: str,
+        duration_ms: float,
+        error: str | None = None,
+        incident: str | None = None,
+        cluster: dict[str, Any] | None = None,
+    ) -> None:
+        body = {
+            "type": "toolCall",
+            "incident": objects.masked(incident),
+            "at": time.time(),
+            "tool": objects.masked(tool),
+            "arguments": objects.masked(arguments),
+            "status": objects.masked(status),
+            "error": objects.masked(error),
+            "durationMs": duration_ms,
+            "pid": os.getpid(),
+            "cluster": objects.masked(cluster),
+        }
+        self._entry("call", body, type="toolCall", incident=incident)
+
+    def tool_calls(self, *, incident: str | None = None, tool: str | None = None) -> list[ToolCall]:
+        rows = [objects.tool_call_row(o) for o in self._list(ENTRIES, type="toolCall", incident=incident)]
+        return sorted(
+            (r for r in rows if (incident is None or r.incident == incident) and (tool is None or r.tool == tool)),
+            key=lambda r: r.id,
+        )
+
+    # --- pending commands -----------------------------------------------------------------------------------------
+
+    def add_command(self, plan: dict[str, Any], *, state: str, actor: str | None = None) -> None:
+        created, expires = _epoch(plan["created_at"]), _epoch(plan["expires_at"])
+        made = self.kube.create(
+            COMMANDS, objects.command_object(plan, created_at=created, expires_at=expires), self.namespace
+        )
+        if state != "pending":
+            self.kube.patch(
+                COMMANDS,
+                objects.name_of(made),
+                {"status": {"state": state}},
+                self.namespace,
+                patch_type="merge",
+                subresource="status",
+            )
+        self.record_event(
+            "proposed",
+            incident=plan["incident"],
+            token=plan["token"],
+            actor=actor,
+            detail={"tool": plan["tool"], "command": plan.get("command"), "summary": plan.get("summary")},
+        )
+
+    def _approvals(self, token: str | None = None, incident: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+        """Approval objects by command name, then by decision."""
+        command = None if token is None else objects.command_name(token)
+        out: dict[str, dict[str, dict[str, Any]]] = {}
+        for obj in self._list(APPROVALS, command=command, incident=incident):
+            found = objects.spec(obj)
+            out.setdefault(str(found.get("command")), {})[str(found.get("decision"))] = obj
+        return out
+
+    def _read(self, token: str) -> tuple[dict[str, Any], CommandRow] | None:
+        obj = self._get(COMMANDS, objects.command_name(token))
+        if obj is None or objects.spec(obj).get("token") != token:
+            return None
+        decided = self._approvals(token=token).get(objects.command_name(token), {})
+        return obj, objects.command_row(obj, decided)
+
+    def command(self, token: str) -> CommandRow | None:
+        found = self._read(token)
+        return None if found is None else found[1]
+
+    def commands(self, *, states: Sequence[str] | None = None, incident: str | None = None) -> list[CommandRow]:
+        decided = self._approvals(incident=incident)
+        rows = [
+            objects.command_row(o, decided.get(objects.name_of(o), {})) for o in self._list(COMMANDS, incident=incident)
+        ]
+        chosen = [r for r in rows if (not states or r.state in states) and (incident is None or r.incident == incident)]
+        return sorted(chosen, key=lambda r: r.created_at)
+
+    def temporary_measures(self, *, incident: str | None = None) -> list[CommandRow]:
+        return store.temporary_measures(self.commands(states=["succeeded", "partial"], incident=incident))
+
+    def transition(
+        self,
+        token: str,
+        from_states: Sequence[str],
+        to_state: str,
+        *,
+        event: str,
+        unexpired_at: float | None = None,
+        actor: str | None = None,
+        channel: str | None = None,
+        detail: dict[str, Any] | None = None,
+        fields: dict[str, Any] | None = None,
+    ) -> bool:
+        found = self._read(token)
+        if found is None:
+            return False
+        obj, row = found
+        if row.state not in from_states or (unexpired_at is not None and row.expires_at <= unexpired_at):
+            return False
+        fields = dict(fields or {})
+        if to_state in ("approved", "denied") and row.state == "pending":
+            return self._decide(row, to_state, fields, detail)
+        if to_state == "executing" and row.decided_by is not None:
+            # The status keeps who approved what it runs, so `kubectl get` shows it after the approval is gone.
+            fields = {
+                "decided_by": row.decided_by,
+                "decided_channel": row.decided_channel,
+                "decided_principal": row.decided_principal,
+                "decided_at": row.decided_at,
+                "approved_fingerprint": row.approved_fingerprint,
+            } | fields
+        try:
+            won = self._swap(COMMANDS, obj, {"status": objects.status_patch(to_state, fields)}, status=True)
+        except errors.Forbidden:
+            if to_state in ("expired", "unknown"):
+                return False  # an approver may not write commands; the server records what the clock says
+            raise
+        if won:
+            self.record_event(event, incident=row.incident, token=token, actor=actor, channel=channel, detail=detail)
+        return won
+
+    def _decide(self, row: CommandRow, to_state: str, fields: dict[str, Any], detail: dict[str, Any] | None) -> bool:
+        """A human's decision, as an Approval object; won when the command then reads as decided that way."""
+        channel = str(fields.get("decided_channel") or "")
+        if not self.approver or channel not in CLI_CHANNELS:
+            raise errors.InvalidArgument(f"not decided: {NOT_AN_APPROVER}")
+        decision = objects.APPROVED if to_state == "approved" else objects.DENIED
+        body = objects.approval_object(
+            row,
+            decision,
+            approver=str(fields.get("decided_by") or ""),
+            channel=channel,
+            at=float(fields.get("decided_at") or time.time()),
+            principal=fields.get("decided_principal"),
+            reason=(detail or {}).get("reason"),
+        )
+        self._create(APPROVALS, body)
+        after = self.command(row.token)
+        return after is not None and after.state == to_state
+
+    # --- the timeline ---------------------------------------------------------------------------------------------
+
+    def record_event(
+        self,
+        kind: str,
+        *,
+        incident: str | None,
+        token: str | None = None,
+        actor: str | None = None,
+        channel: str | None = None,
+        detail: dict[str, Any] | None = None,
+        at: float | None = None,
+    ) -> None:
+        body = {
+            "type": "event",
+            "incident": objects.masked(incident),
+            "at": at or time.time(),
+            "token": token,
+            "kind": objects.masked(kind),
+            "actor": objects.masked(actor),
+            "channel": objects.masked(channel),
+            "detail": objects.masked(detail),
+        }
+        command = None if token is None else objects.command_name(token)
+        self._entry("ev", body, type="event", incident=incident, command=command)
+
+    def events(self, *, incident: str | None = None, token: str | None = None) -> list[Event]:
+        command = None if token is None else objects.command_name(token)
+        rows = [objects.event_row(o) for o in self._list(ENTRIES, type="event", incident=incident, command=command)]
+        commands = {objects.name_of(o): o for o in self._list(COMMANDS, incident=incident)}
+        for name, decided in self._approvals(token=token, incident=incident).items():
+            if name in commands:
+                rows += [objects.approval_event(d, commands[name]) for d in decided.values()]
+        chosen = [
+            r for r in rows if (incident is None or r.incident == incident) and (token is None or r.token == token)
+        ]
+        return sorted(chosen, key=lambda r: r.id)
+
+
+def namespace_in_pod() -> str | None:
+    """The namespace of the pod this process runs in (its service account's), or None outside a pod."""
+    try:
+        with open(SERVICE_ACCOUNT_NAMESPACE, encoding="utf-8") as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+def _candidates(base: str) -> Iterator[str]:
+    yield base
+    for n in itertools.count(2):
+        yield f"{base}-{n}"
+
+
+def _epoch(value: Any) -> float:
+    from datetime import datetime
+
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return datetime.fromisoformat(str(value)).timestamp()
