@@ -32,7 +32,7 @@ from incident_response.server import instructions, mcp_masking, skills
 from incident_response.server.config import Settings
 from incident_response.server.instructions import SKILL_URI
 from incident_response.server.lazy_tools import LazyTools
-from incident_response.server.wire import IncidentServer
+from incident_response.server.wire import Authorize, IncidentServer
 from incident_response.tools.core.masking import mask_text
 from incident_response.tools.engine.deps import check_name
 
@@ -46,9 +46,11 @@ def build_server(
     *,
     clock: Callable[[], datetime] | None = None,
     auth: TokenVerifier | None = None,
+    authorize: Authorize | None = None,
 ) -> MaskingServer:
     """The whole server. `kube` replaces the configured cluster (tests, demo); `clock` the pending engine's time;
-    `auth` checks HTTP bearer tokens (every HTTP request without a valid one gets 401 before any MCP handling)."""
+    `auth` checks HTTP bearer tokens (every HTTP request without a valid one gets 401 before any MCP handling);
+    `authorize` is asked before every tool call (a ToolError says what the caller lacks)."""
     tools = LazyTools(settings, kube, clock)
     skill = skills.Skills()
     mcp = MaskingServer(
@@ -60,6 +62,7 @@ def build_server(
         extensions=[skill],
         middleware=[skills.declare_on_initialize, tools.middleware],
         token_verifier=auth,
+        authorize=authorize,
         # The SDK wants an issuer for OAuth metadata; without resource_server_url it serves none, so this URL is never
         # shown: the tokens are static, not issued by an authorization server.
         auth=None if auth is None else AuthSettings(issuer_url="http://127.0.0.1/", resource_server_url=None),

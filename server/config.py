@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from incident_response.server.catalog import TOOLSETS, Toolset, parse_toolsets
 from incident_response.tools.engine.approvals import APPROVALS, Approvals
@@ -22,6 +23,10 @@ APP_DIR = "incident-response-mcp"
 # Long enough to reach a human and review the plan; short enough that an approved plan is not acted on hours later.
 PENDING_TTL_DEFAULT = 900
 PENDING_TTL_RANGE = (60, 86400)
+# How HTTP clients authenticate: static bearer credentials (a laptop), or Kubernetes tokens checked by TokenReview and
+# authorized per toolset by SubjectAccessReview (in the cluster; server/kube_auth.py, server/toolset_authz.py).
+AuthKind = Literal["static", "kubernetes"]
+AUTH_KINDS: tuple[AuthKind, ...] = ("static", "kubernetes")
 
 
 def default_state_dir(env: Mapping[str, str]) -> Path:
@@ -48,6 +53,11 @@ class Settings:
     # flag: command lines are visible to every local user).
     auth_token_file: Path | None = None
     auth_token: str | None = field(default=None, repr=False)
+    auth: AuthKind = "static"
+    # --auth kubernetes: TokenReview audiences (empty: the API server's own), and the namespace whose RoleBindings
+    # grant the toolsets (None: the pod's namespace).
+    auth_audiences: tuple[str, ...] = ()
+    auth_namespace: str | None = None
     # Resolved at load time: where the cluster connection comes from (None: no cluster configured).
     cluster: ClusterSource | None = None
 
@@ -172,6 +182,39 @@ class SettingsError(ValueError):
     pass
 
 
+def add_auth_arguments(parser: argparse.ArgumentParser) -> None:
+    """How `serve --http` authenticates its clients (the static credentials are in add_transport_arguments)."""
+    parser.add_argument(
+        "--auth",
+        choices=AUTH_KINDS,
+        help="how HTTP clients authenticate: static (default: bearer credentials from --auth-token-file or "
+        "INCIDENT_RESPONSE_AUTH_TOKEN) or kubernetes (clients send a Kubernetes token, checked with TokenReview; each "
+        "tool call needs the read, plan or confirm grant on toolsets.incident-response.dev, checked with "
+        "SubjectAccessReview) [INCIDENT_RESPONSE_AUTH]",
+    )
+    parser.add_argument(
+        "--auth-audience",
+        action="append",
+        dest="auth_audiences",
+        metavar="AUDIENCE",
+        help="--auth kubernetes: accept only tokens issued for this audience (`kubectl create token SA --audience "
+        "AUDIENCE`; repeatable) [INCIDENT_RESPONSE_AUTH_AUDIENCE, comma-separated]",
+    )
+    parser.add_argument(
+        "--auth-namespace",
+        metavar="NAMESPACE",
+        help="--auth kubernetes: the namespace whose RoleBindings grant the toolsets (default: the pod's namespace) "
+        "[INCIDENT_RESPONSE_AUTH_NAMESPACE]",
+    )
+
+
+def parse_auth(value: str) -> AuthKind:
+    for kind in AUTH_KINDS:
+        if kind == value:
+            return kind
+    raise SettingsError(f"unknown --auth {value!r}: choose static (bearer credentials) or kubernetes (TokenReview)")
+
+
 def parse_approvals(value: str) -> Approvals:
     for approvals in APPROVALS:
         if approvals == value:
@@ -203,6 +246,11 @@ def parse_pending_ttl(value: object) -> timedelta:
     if not low <= seconds <= high:
         raise SettingsError(f"pending TTL {seconds}s is out of range: choose {low}..{high} seconds")
     return timedelta(seconds=seconds)
+
+
+def audiences(flag: list[str] | None, env: Mapping[str, str]) -> tuple[str, ...]:
+    values = flag or (env.get(ENV_PREFIX + "AUTH_AUDIENCE") or "").split(",")
+    return tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
 
 
 def load_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None) -> Settings:
@@ -238,6 +286,9 @@ def load_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None
         raise SettingsError(str(e)) from e
     read_only_flag = getattr(args, "read_only", None)
     read_only = bool(read_only_flag) if read_only_flag is not None else _env_bool(env.get(ENV_PREFIX + "READ_ONLY", ""))
+    auth = parse_auth(str(pick("auth") or "static"))
+    if auth == "kubernetes" and not http:
+        raise SettingsError("--auth kubernetes authenticates HTTP clients: add --http (over stdio the client is local)")
     ttl_value = pick("pending_ttl")
     pending_ttl = parse_pending_ttl(ttl_value) if ttl_value else timedelta(seconds=PENDING_TTL_DEFAULT)
     return Settings(
@@ -255,5 +306,8 @@ def load_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None
         read_only=read_only,
         auth_token_file=Path(str(token_file)).expanduser() if (token_file := pick("auth_token_file")) else None,
         auth_token=env.get(ENV_PREFIX + "AUTH_TOKEN") or None,
+        auth=auth,
+        auth_audiences=audiences(getattr(args, "auth_audiences", None), env),
+        auth_namespace=str(namespace) if (namespace := pick("auth_namespace")) else None,
         cluster=resolve_cluster(kubeconfig, context, env),
     )

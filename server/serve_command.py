@@ -21,6 +21,7 @@ def add_parser(commands: Any) -> None:
     )
     config.add_arguments(parser)
     config.add_transport_arguments(parser)
+    config.add_auth_arguments(parser)
     config.add_tool_arguments(parser)
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.set_defaults(run=run)
@@ -37,28 +38,20 @@ def run(args: argparse.Namespace) -> int:
         return 2
     # Imported here so `--help` and the other subcommands stay fast.
     from incident_response.server.app import build_server
+    from incident_response.server.wire import IncidentServer
 
     log = logging.getLogger("incident_response.server")
-    verifier = None
+    server: IncidentServer
     if settings.http:
-        from incident_response.server import http_auth
+        from incident_response.server import http_security
 
         try:
-            credentials = http_auth.resolve(
-                settings.auth_token_file, settings.auth_token, settings.host, settings.state_dir
-            )
+            server = http_security.build(settings, http_security.for_settings(settings))
         except config.SettingsError as e:
             print(f"incident-response-mcp: {e}", file=sys.stderr)
             return 2
-        principals = sorted({principal for _, principal in credentials.principals})
-        # The path, never the value: logs travel further than a file only this user can read.
-        log.info(
-            "HTTP clients must send an Authorization header with a bearer token; credentials: %s; principals: %s",
-            credentials.origin,
-            ", ".join(principals),
-        )
-        verifier = http_auth.StaticTokenVerifier(credentials)
-    server = build_server(settings, auth=verifier)
+    else:
+        server = build_server(settings)
     # Build the tools and import the Kubernetes client once the client has listed them, while its model thinks, so
     # the first call does not pay for them.
     if server.lazy is not None:

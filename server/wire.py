@@ -11,7 +11,7 @@ Layer: server (MCP wiring).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import anyio
@@ -24,28 +24,40 @@ from mcp.types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequ
 from mcp.types import Tool as MCPTool
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
+from starlette.applications import Starlette
 
+from incident_response.server.auth_unavailable import ReviewUnavailableAs503
 from incident_response.server.lazy_tools import LazyTools
 from incident_response.tools.core.errors import IncidentError
 
 E = TypeVar("E", bound=BaseException)
+# Raises a ToolError when the caller may not call the tool (server/toolset_authz.py); None: every caller may.
+Authorize = Callable[[str, Context[Any, Any] | None], Awaitable[None]]
 
 
 class IncidentServer(MCPServer[Any]):
     """MCPServer whose bad-request answers say what to fix, and whose own tools (`lazy`) are listed from the manifest
     and built on first use. Tools added the SDK's way are served too. `arguments` maps a tool to the names it takes
-    when its input schema does not say (the error for a misspelt argument lists them)."""
+    when its input schema does not say (the error for a misspelt argument lists them). `authorize` is asked before
+    every tool call."""
 
     def __init__(
         self,
         *args: Any,
         lazy: LazyTools | None = None,
         arguments: Mapping[str, Sequence[str]] | None = None,
+        authorize: Authorize | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = lazy
         self._arguments = dict(arguments or {})
+        self.authorize = authorize
+
+    def streamable_http_app(self, **kwargs: Any) -> Starlette:
+        app = super().streamable_http_app(**kwargs)
+        app.add_middleware(ReviewUnavailableAs503)
+        return app
 
     def _lazy_names(self) -> Sequence[str]:
         return self.lazy.names if self.lazy is not None else ()
@@ -68,6 +80,8 @@ class IncidentServer(MCPServer[Any]):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        if self.authorize is not None:
+            await self.authorize(name, context)
         try:
             if self.lazy is not None and name in self._lazy_names():
                 tool = await anyio.to_thread.run_sync(self.lazy.tool, name)

@@ -98,10 +98,13 @@ async def test_requests_without_a_valid_credential_get_401_and_touch_nothing(
                     refusals.append((authorization, response.status_code, response.headers.get("www-authenticate")))
             # A client that offers no credential is not asked for one it could get elsewhere: no OAuth metadata.
             metadata = await http.get(url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp"))
+            # The probes need no credential, and say nothing but ok.
+            probes = [await http.get(url.replace("/mcp", path)) for path in ("/healthz", "/readyz")]
     assert {(status, challenge.split()[0] if challenge else None) for _, status, challenge in refusals} == {
         (401, "Bearer")
     }, refusals
     assert metadata.status_code == 404
+    assert [(probe.status_code, probe.text) for probe in probes] == [(200, "ok\n"), (200, "ok\n")]
     assert journal_snapshot(tmp_path / "state") == before
     row = Journal(tmp_path / "state").command(token)
     assert row and row.state == "pending"

@@ -15,6 +15,7 @@ def parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     config.add_arguments(parser)
     config.add_transport_arguments(parser)
+    config.add_auth_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -115,3 +116,23 @@ def test_approvals_from_flag_or_environment_and_refused_when_unknown(tmp_path: P
         config.load_settings(parse(), {**env, "INCIDENT_RESPONSE_APPROVALS": "client"})
     with pytest.raises(SystemExit):
         parse("--approvals", "client")
+
+
+def test_kubernetes_auth_is_for_http_and_takes_audiences_from_flags_or_environment(tmp_path: Path) -> None:
+    home = {"HOME": str(tmp_path)}
+    assert config.load_settings(parse(), home).auth == "static"
+    with pytest.raises(config.SettingsError, match="add --http"):
+        config.load_settings(parse("--auth", "kubernetes"), home)
+    env = {
+        **home,
+        "INCIDENT_RESPONSE_AUTH": "kubernetes",
+        "INCIDENT_RESPONSE_HTTP": "1",
+        "INCIDENT_RESPONSE_AUTH_AUDIENCE": "a, b,,a",
+        "INCIDENT_RESPONSE_AUTH_NAMESPACE": "team",
+    }
+    from_env = config.load_settings(parse(), env)
+    assert (from_env.auth, from_env.auth_audiences, from_env.auth_namespace) == ("kubernetes", ("a", "b"), "team")
+    flags = config.load_settings(parse("--auth-audience", "mcp", "--auth-namespace", "other"), env)
+    assert (flags.auth_audiences, flags.auth_namespace) == (("mcp",), "other")
+    with pytest.raises(config.SettingsError, match="choose static"):
+        config.load_settings(parse(), {**env, "INCIDENT_RESPONSE_AUTH": "oauth"})

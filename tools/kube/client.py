@@ -319,6 +319,11 @@ class RealKube:
         status: dict[str, Any] = review.get("status") or {}
         return status
 
+    def review(self, group: str, kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Create a review about someone else (TokenReview, SubjectAccessReview: nothing is stored) with this
+        connection's credentials, and return the server's answer."""
+        return self._review(group, kind, spec)
+
     def _review(self, group: str, kind: str, spec: dict[str, Any] | None = None) -> dict[str, Any]:
         """Create a SelfSubject*Review (nothing is stored) and return the server's answer."""
         plural = kind.lower() + "s"

@@ -1,0 +1,242 @@
+"""Who a client is (TokenReview) and what it may call (SubjectAccessReview per toolset), against a fake API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from mcp.server.mcpserver.exceptions import ToolError
+from support.fake_reviews import FakeReviews, User
+
+from incident_response.server import catalog
+from incident_response.server.kube_auth import (
+    MAX_TOKEN_LENGTH,
+    KubernetesAccessToken,
+    KubernetesTokenVerifier,
+    ReviewUnavailable,
+)
+from incident_response.server.review_cache import ExpiringCache
+from incident_response.server.toolset_authz import ToolsetAuthorizer, grant_for, how_to_grant
+from incident_response.tools.core import errors
+
+pytestmark = pytest.mark.anyio
+
+BOT_TOKEN = "bot-token-" + "b" * 40
+HUMAN_TOKEN = "human-token-" + "h" * 40
+BOT = User(
+    "system:serviceaccount:incident-response:bot",
+    uid="1111",
+    groups=("system:serviceaccounts", "system:authenticated"),
+    extra={"authentication.kubernetes.io/pod-name": ["bot-0"]},
+    grants=frozenset({"read", "plan"}),
+)
+HUMAN = User("alice@example.com", grants=frozenset({"read", "plan", "confirm"}))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def verifier(api: FakeReviews, clock: Clock | None = None, audiences: tuple[str, ...] = ()) -> KubernetesTokenVerifier:
+    cache: ExpiringCache[Any, Any] = ExpiringCache(16, clock or Clock())
+    return KubernetesTokenVerifier(lambda: api, audiences, cache=cache)
+
+
+async def test_a_reviewed_token_is_its_kubernetes_user_with_groups_and_extra() -> None:
+    api = FakeReviews({BOT_TOKEN: BOT})
+    token = await verifier(api).verify_token(BOT_TOKEN)
+    assert isinstance(token, KubernetesAccessToken)
+    assert token.client_id == BOT.username and token.subject == "1111"
+    assert token.review_subject() == {
+        "user": BOT.username,
+        "uid": "1111",
+        "groups": ["system:serviceaccounts", "system:authenticated"],
+        "extra": {"authentication.kubernetes.io/pod-name": ["bot-0"]},
+    }
+    assert api.asked == [("TokenReview", {"token": BOT_TOKEN})]
+
+
+async def test_an_unknown_token_is_refused_and_the_refusal_is_cached_briefly() -> None:
+    api, clock = FakeReviews({BOT_TOKEN: BOT}), Clock()
+    check = verifier(api, clock)
+    assert await check.verify_token("stolen-" + "x" * 40) is None
+    assert await check.verify_token("stolen-" + "x" * 40) is None
+    assert api.kinds() == ["TokenReview"]  # one review for the burst
+    clock.now = 11.0
+    assert await check.verify_token("stolen-" + "x" * 40) is None
+    assert api.kinds() == ["TokenReview", "TokenReview"]
+
+
+async def test_an_authenticated_answer_is_reused_within_its_window_then_asked_again() -> None:
+    api, clock = FakeReviews({BOT_TOKEN: BOT}), Clock()
+    check = verifier(api, clock)
+    for _ in range(5):
+        assert await check.verify_token(BOT_TOKEN) is not None
+    assert api.kinds() == ["TokenReview"]
+    del api.tokens[BOT_TOKEN]  # the ServiceAccount is deleted: its token stops working once the window passes
+    clock.now = 31.0
+    assert await check.verify_token(BOT_TOKEN) is None
+
+
+async def test_the_cache_never_holds_the_token_itself() -> None:
+    api = FakeReviews({BOT_TOKEN: BOT})
+    check = verifier(api)
+    await check.verify_token(BOT_TOKEN)
+    assert BOT_TOKEN.encode() not in repr(check.cache._entries).encode()
+
+
+@pytest.mark.parametrize(
+    "token", ["", "with space " + "x" * 20, "naïve-" + "x" * 20, "x" * (MAX_TOKEN_LENGTH + 1), "tab\t" + "x" * 20]
+)
+async def test_a_token_no_cluster_issues_is_refused_without_asking(token: str) -> None:
+    api = FakeReviews({token: BOT})
+    assert await verifier(api).verify_token(token) is None
+    assert api.asked == []
+
+
+async def test_with_an_audience_only_tokens_issued_for_it_pass() -> None:
+    mcp_token = "mcp-aud-token-" + "m" * 40
+    api = FakeReviews({BOT_TOKEN: BOT, mcp_token: User(BOT.username, audiences=("incident-response-mcp",))})
+    check = verifier(api, audiences=("incident-response-mcp",))
+    assert await check.verify_token(BOT_TOKEN) is None  # the API server's own audience: usable against the API
+    assert await check.verify_token(mcp_token) is not None
+    assert api.asked[-1] == ("TokenReview", {"token": mcp_token, "audiences": ["incident-response-mcp"]})
+
+
+async def test_an_answer_that_names_none_of_the_audiences_asked_for_is_refused() -> None:
+    class Careless(FakeReviews):  # an authenticator that ignores spec.audiences (the API says: check status)
+        def token_status(self, spec: dict[str, Any]) -> dict[str, Any]:
+            return {"authenticated": True, "user": {"username": "mallory"}, "audiences": ["https://kubernetes"]}
+
+    assert await verifier(Careless(), audiences=("incident-response-mcp",)).verify_token(BOT_TOKEN) is None
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        errors.ClusterUnreachable("connection refused"),
+        errors.Forbidden("tokenreviews is forbidden", code=403, reason="Forbidden"),
+    ],
+)
+async def test_an_api_that_cannot_answer_is_unavailable_never_a_pass(failure: errors.IncidentError) -> None:
+    api = FakeReviews({BOT_TOKEN: BOT})
+    api.failure = failure
+    with pytest.raises(ReviewUnavailable, match="retry soon") as refused:
+        await verifier(api).verify_token(BOT_TOKEN)
+    assert BOT_TOKEN not in str(refused.value)
+    api.failure = None  # nothing was cached: the next request is reviewed and passes
+    assert await verifier(api).verify_token(BOT_TOKEN) is not None
+
+
+def test_every_tool_needs_exactly_one_grant_and_only_confirm_command_needs_confirm() -> None:
+    grants = {name: grant_for(name) for name in catalog.CATALOG}
+    assert {name for name, grant in grants.items() if grant == "confirm"} == {"confirm_command"}
+    assert grants["list_pods"] == grants["server_info"] == grants["list_pending_commands"] == "read"
+    assert grants["rollback_deployment"] == grants["declare_incident"] == grants["cancel_command"] == "plan"
+    assert None not in grants.values()
+    assert grant_for("no_such_tool") is None
+
+
+class Request:
+    def __init__(self, token: KubernetesAccessToken) -> None:
+        from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+
+        self.user = AuthenticatedUser(token)
+
+
+class Ctx:
+    """The part of an MCP Context the authorizer reads: the HTTP request the bearer middleware authenticated."""
+
+    def __init__(self, token: KubernetesAccessToken) -> None:
+        self.request_context = type("RequestContext", (), {"request": Request(token)})()
+
+
+async def authenticated(api: FakeReviews, token: str) -> Any:
+    access = await verifier(api).verify_token(token)
+    assert isinstance(access, KubernetesAccessToken)
+    return Ctx(access)
+
+
+async def test_a_tool_call_asks_rbac_for_its_toolset_as_the_reviewed_user() -> None:
+    api = FakeReviews({BOT_TOKEN: BOT})
+    ctx = await authenticated(api, BOT_TOKEN)
+    authorizer = ToolsetAuthorizer(lambda: api, "incident-response", cache=ExpiringCache(16, Clock()))
+    await authorizer.check("rollback_deployment", ctx)
+    kind, spec = api.asked[-1]
+    assert kind == "SubjectAccessReview"
+    assert spec == {
+        "user": BOT.username,
+        "uid": "1111",
+        "groups": ["system:serviceaccounts", "system:authenticated"],
+        "extra": {"authentication.kubernetes.io/pod-name": ["bot-0"]},
+        "resourceAttributes": {
+            "group": "incident-response.dev",
+            "resource": "toolsets",
+            "name": "plan",
+            "verb": "use",
+            "namespace": "incident-response",
+        },
+    }
+
+
+async def test_a_missing_grant_is_a_tool_error_naming_the_grant_and_how_to_give_it() -> None:
+    api = FakeReviews({BOT_TOKEN: BOT})
+    ctx = await authenticated(api, BOT_TOKEN)
+    authorizer = ToolsetAuthorizer(lambda: api, "incident-response", cache=ExpiringCache(16, Clock()))
+    with pytest.raises(ToolError) as refused:
+        await authorizer.check("confirm_command", ctx)
+    message = str(refused.value)
+    assert message.startswith("forbidden (403): system:serviceaccount:incident-response:bot may not use the 'confirm'")
+    assert "--clusterrole incident-response-confirm --serviceaccount incident-response:bot -n incident-response" in (
+        message
+    )
+    assert "nothing was run" in message
+
+
+async def test_decisions_are_cached_per_user_and_grant_for_a_few_seconds() -> None:
+    api, clock = FakeReviews({BOT_TOKEN: BOT, HUMAN_TOKEN: HUMAN}), Clock()
+    authorizer = ToolsetAuthorizer(lambda: api, "ns", cache=ExpiringCache(16, clock))
+    bot, human = await authenticated(api, BOT_TOKEN), await authenticated(api, HUMAN_TOKEN)
+    for _ in range(3):
+        await authorizer.check("list_pods", bot)
+        await authorizer.check("top_pods", bot)
+    await authorizer.check("confirm_command", human)
+    assert api.kinds().count("SubjectAccessReview") == 2  # bot/read once, human/confirm once
+    api.tokens[BOT_TOKEN] = User(BOT.username, uid="1111", groups=BOT.groups, extra=BOT.extra)  # binding removed
+    await authorizer.check("list_pods", bot)  # still within the window
+    clock.now = 10.5
+    with pytest.raises(ToolError, match="may not use the 'read' toolset"):
+        await authorizer.check("list_pods", bot)
+
+
+async def test_an_api_that_cannot_authorize_refuses_the_call() -> None:
+    api = FakeReviews({BOT_TOKEN: BOT})
+    ctx = await authenticated(api, BOT_TOKEN)
+    api.failure = errors.Timeout("the API server did not answer in 10s")
+    authorizer = ToolsetAuthorizer(lambda: api, "ns", cache=ExpiringCache(16, Clock()))
+    with pytest.raises(ToolError, match="did not answer the SubjectAccessReview; retry soon"):
+        await authorizer.check("list_pods", ctx)
+
+
+async def test_a_request_without_a_kubernetes_identity_is_refused() -> None:
+    authorizer = ToolsetAuthorizer(lambda: FakeReviews(), "ns")
+    with pytest.raises(ToolError, match="carries no Kubernetes identity"):
+        await authorizer.check("list_pods", None)
+
+
+def test_the_grant_command_names_a_user_or_a_service_account() -> None:
+    assert "--user alice@example.com -n ns" in how_to_grant("alice@example.com", "confirm", "ns")
+    assert "--serviceaccount team:bot -n ns" in how_to_grant("system:serviceaccount:team:bot", "plan", "ns")
+
+
+def test_the_cache_is_bounded_and_drops_the_least_recently_used() -> None:
+    cache: ExpiringCache[str, int] = ExpiringCache(2, Clock())
+    cache.put("a", 1, 10)
+    cache.put("b", 2, 10)
+    assert cache.get("a") == 1
+    cache.put("c", 3, 10)
+    assert (cache.get("a"), cache.get("b"), cache.get("c"), len(cache)) == (1, None, 3, 2)
