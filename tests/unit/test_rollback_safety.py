@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 from typing import Any
 
@@ -71,6 +72,20 @@ def test_the_current_revision_or_a_paused_deployment_is_no_rollback() -> None:
     observed.deployment["spec"]["paused"] = True
     target, paused = choose_target(observed, None)
     assert target is not None and paused.status == "blocking" and "paused" in paused.detail
+
+
+def test_the_same_template_recorded_differently_is_still_no_rollback() -> None:
+    """The ReplicaSet's copy keeps pod-template-hash and lacks a default the deployment's has: one template."""
+    observed = seen(history(timedelta(days=2), timedelta(days=1)))
+    owned = observed.owned
+    owned[0]["spec"]["template"] = copy.deepcopy(owned[1]["spec"]["template"])
+    owned[0]["spec"]["template"]["metadata"]["labels"]["pod-template-hash"] = "h1"
+    observed.deployment["spec"]["template"]["spec"]["restartPolicy"] = "Always"
+    _, same = choose_target(observed, 1)
+    assert same.status == "blocking" and "already runs revision 1's pod template" in same.detail
+    owned[0]["spec"]["template"]["spec"]["containers"][0]["resources"] = {"limits": {"memory": "1Gi"}}
+    _, different = choose_target(observed, 1)
+    assert different.status == "ok", different.detail
 
 
 # --- known_good -------------------------------------------------------------------------------------------------

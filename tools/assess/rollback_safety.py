@@ -20,6 +20,7 @@ from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.reads import rollback_reads
+from incident_response.tools.k8s.pod_templates import same_pod_template
 from incident_response.tools.k8s.podstatus import containers_ready, kubectl_status, restart_count
 from incident_response.tools.k8s.quantity import age_seconds, human_age, parse_time
 from incident_response.tools.k8s.views import meta
@@ -31,7 +32,6 @@ from incident_response.tools.k8s.workloads import (
     pick_target,
     revision_of,
     rollout_time,
-    template_without_hash,
 )
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.playbook.rollback_checks import (
@@ -157,7 +157,7 @@ def choose_target(seen: Observed, to_revision: int | None) -> tuple[dict[str, An
         return None, SafetyItem(check="previous_revision", status="blocking", detail=detail, evidence=evidence)
     target = pick_target(deployment, owned, to_revision)
     number = revision_of(target)
-    same = template_without_hash(target) == (deployment.get("spec") or {}).get("template")
+    same = same_pod_template(target["spec"]["template"], (deployment.get("spec") or {}).get("template"))
     if same or (number is not None and number == revision_of(deployment)):
         detail = f"deployment {name} already runs revision {number}'s pod template: rolling back to it changes nothing"
         return target, SafetyItem(check="previous_revision", status="blocking", detail=detail, evidence=evidence)

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from incident_response.tools.core import errors
+from incident_response.tools.k8s.pod_templates import same_pod_template
 from incident_response.tools.k8s.workloads import CHANGE_CAUSE, images_of, owned_by, selector_string
 
 WorkloadKind = Literal["statefulset", "daemonset"]
@@ -48,7 +49,8 @@ def semantic(value: Any) -> Any:
 
 
 def same_template(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return bool(semantic(a) == semantic(b))
+    """Whether two templates run the same pods (defaults, hash labels and set-list order aside)."""
+    return same_pod_template(a, b)
 
 
 def workload_selector(workload: dict[str, Any]) -> str | None:
