@@ -107,9 +107,9 @@ CATALOG: dict[str, Entry] = {
         module="tools.assess.identity",
     ),
     "check_rollback_safety": Entry(
-        "Rollback safety checklist", "decide", description="Before a deployment rollback: CLEAR, CHECK_FIRST or "
+        "Rollback safety checklist", "decide", description="Before a rollback (any kind): CLEAR, CHECK_FIRST or "
         "BLOCKED.", fields={"to_revision": PREVIOUS},
-        module="tools.assess.rollback_safety",
+        module="tools.assess.workload_safety",
     ),
     "evaluate_decision": Entry(
         "Walk a decision tree", "decide", untrusted_text=True,

@@ -95,7 +95,10 @@ def test_templates_that_run_the_same_pods_are_the_same(a: dict[str, Any], b: dic
 def test_volume_order_and_secret_mode_default_do_not_matter() -> None:
     a, b = template(), template()
     a["spec"]["volumes"] = [{"name": "x", "secret": {"secretName": "x"}}, {"name": "y", "emptyDir": {}}]
-    b["spec"]["volumes"] = [{"name": "y", "emptyDir": {}}, {"name": "x", "secret": {"secretName": "x", "defaultMode": 420}}]
+    b["spec"]["volumes"] = [
+        {"name": "y", "emptyDir": {}},
+        {"name": "x", "secret": {"secretName": "x", "defaultMode": 420}},
+    ]
     assert same_pod_template(a, b)
 
 
@@ -141,7 +144,10 @@ def test_volume_order_and_secret_mode_default_do_not_matter() -> None:
         ),
         pytest.param(
             template(),
-            {**template(), "metadata": {"labels": {"app": "web"}, "annotations": {"kubectl.kubernetes.io/restartedAt": "x"}}},
+            {
+                **template(),
+                "metadata": {"labels": {"app": "web"}, "annotations": {"kubectl.kubernetes.io/restartedAt": "x"}},
+            },
             "metadata/annotations",
             id="a rollout restart stamp",
         ),

@@ -12,13 +12,13 @@ from support.fakekube import FakeKube
 
 from incident_response.tools.assess.rollback_safety import (
     Observed,
-    check_rollback_safety,
     choose_target,
     image_item,
     image_key,
     known_good_item,
     verdict_of,
 )
+from incident_response.tools.assess.workload_safety import check_rollback_safety
 from incident_response.tools.core import errors
 from incident_response.tools.engine.deps import Deps, ToolSettings
 from incident_response.tools.k8s.workloads import template_without_hash

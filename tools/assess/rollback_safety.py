@@ -2,7 +2,8 @@
 
 Five checks, each ok / warning / blocking / not_visible: a revision to return to exists, it was good, its images can
 still be pulled, the current revision migrated no schema, the workload keeps no state. The cluster can prove some of
-these and only hint at others; whatever it cannot show becomes a question for the human. Reads only.
+these and only hint at others; whatever it cannot show becomes a question for the human. Reads only. This module
+checks a Deployment; tools/assess/workload_safety.py a StatefulSet or DaemonSet (and holds the tool itself).
 
 Layer: tools.assess.
 """
@@ -12,13 +13,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
-from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.reads import rollback_reads
 from incident_response.tools.k8s.pod_templates import same_pod_template
 from incident_response.tools.k8s.podstatus import containers_ready, kubectl_status, restart_count
@@ -41,7 +41,7 @@ from incident_response.tools.playbook.rollback_checks import (
     replaced_at,
 )
 
-__all__ = ["RollbackSafety", "SafetyItem", "check_rollback_safety"]
+__all__ = ["RollbackSafety", "SafetyItem", "safety_of"]
 
 SafetyVerdict = Literal["CLEAR", "CHECK_FIRST", "BLOCKED"]
 
@@ -59,10 +59,14 @@ HELM_RELEASE = "meta.helm.sh/release-name"
 
 class RollbackSafety(ToolResult):
     namespace: str
-    deployment: str
+    deployment: str = Field(description="The workload's name (a Deployment's unless `kind` says otherwise).")
+    kind: Literal["deployment", "statefulset", "daemonset"] = "deployment"
     current_revision: int | None
     target_revision: int | None = Field(description="The revision a rollback would return to (None: there is none).")
-    target_replicaset: str | None
+    target_replicaset: str | None = Field(
+        description="What holds that revision: a Deployment's ReplicaSet, a StatefulSet's or DaemonSet's "
+        "ControllerRevision."
+    )
     revisions_kept: list[int]
     current_images: list[str]
     target_images: list[str]
@@ -363,10 +367,10 @@ def helm_release_of(deployment: dict[str, Any]) -> str | None:
     return str(release) if release else None
 
 
-def helm_note(namespace: str, name: str, release: str) -> str:
-    """Why a kubectl rollback of a Helm-managed deployment may not be the one to run."""
+def helm_note(namespace: str, name: str, release: str, kind: str = "deployment") -> str:
+    """Why a kubectl rollback of a Helm-managed workload may not be the one to run."""
     return (
-        f"deployment {name} belongs to Helm release {release}: if the bad change came from a helm upgrade, prefer "
+        f"{kind} {name} belongs to Helm release {release}: if the bad change came from a helm upgrade, prefer "
         f"rollback_helm_release(namespace={namespace!r}, release={release!r}) (helm_history lists its revisions); "
         "kubectl rollout undo leaves Helm's record at the bad release, and the next helm upgrade reapplies it"
     )
@@ -406,9 +410,9 @@ def next_step_of(
 
 def summary_of(result: RollbackSafety) -> str:
     if result.target_revision is None:
-        move = f"deployment {result.deployment} (revision {result.current_revision})"
+        move = f"{result.kind} {result.deployment} (revision {result.current_revision})"
     else:
-        move = f"deployment {result.deployment} from revision {result.current_revision} to {result.target_revision}"
+        move = f"{result.kind} {result.deployment} from revision {result.current_revision} to {result.target_revision}"
     if result.verdict == "BLOCKED":
         reasons = "; ".join(i.detail for i in result.items if i.status == "blocking")
         return f"BLOCKED: do not roll back {move}: {errors.truncate(reasons, 300)}"
@@ -423,19 +427,6 @@ def summary_of(result: RollbackSafety) -> str:
         text += f" Note: revision {result.current_revision} rolled out {result.current_rolled_out} ago."
     count = len(result.questions_for_human)
     return text + (f" Ask the human {count} question(s) before confirming." if count else "")
-
-
-def check_rollback_safety(
-    deps: Deps,
-    namespace: Annotated[str, Field(description="Namespace of the deployment.")],
-    deployment: Annotated[str, Field(description="Deployment name.")],
-    to_revision: Annotated[
-        int | None, Field(description="Revision to check; default the previous one, as kubectl rollout undo.", ge=1)
-    ] = None,
-) -> RollbackSafety:
-    """Run the pre-rollback safety checks for a deployment (previous revision kept and known good, images pullable,
-    migrations, state) and answer CLEAR, CHECK_FIRST or BLOCKED. Use it before rollback_deployment. Reads only."""
-    return safety_of(deps.kube, namespace, observe_rollback(deps.kube, namespace, deployment), to_revision)
 
 
 def safety_of(kube: Kube, namespace: str, seen: Observed, to_revision: int | None) -> RollbackSafety:

@@ -39,7 +39,12 @@ CONTAINER_DEFAULTS: dict[str, Any] = {
     "stdinOnce": False,
     "tty": False,
 }
-PROBE_DEFAULTS: dict[str, Any] = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
+PROBE_DEFAULTS: dict[str, Any] = {
+    "timeoutSeconds": 1,
+    "periodSeconds": 10,
+    "successThreshold": 1,
+    "failureThreshold": 3,
+}
 PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
 VOLUME_MODE_DEFAULT = 420  # 0644, for secret, configMap, projected and downwardAPI volumes
 

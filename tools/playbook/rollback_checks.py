@@ -21,7 +21,8 @@ from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import APP_LABELS, app_selectors, container_digest, revision_of
 
-Check = Literal["previous_revision", "known_good", "image_available", "migrations", "stateful"]
+# update_strategy: a StatefulSet's or DaemonSet's (how its controller carries a rollback out).
+Check = Literal["previous_revision", "known_good", "image_available", "migrations", "stateful", "update_strategy"]
 SafetyStatus = Literal["ok", "warning", "blocking", "not_visible"]
 
 MAX_EVIDENCE = 8

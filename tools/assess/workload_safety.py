@@ -1,0 +1,334 @@
+"""check_rollback_safety for every kind: a Deployment's checks are in rollback_safety; a StatefulSet's or DaemonSet's
+are here, on its ControllerRevisions.
+
+The same five checks (a revision to return to, it was good, its images pull, migrations, state) plus how the
+controller carries the rollback out (update_strategy): a StatefulSet one pod at a time from the highest ordinal,
+held by a pod that never got Ready, limited by a partition; a DaemonSet node by node; either kind with OnDelete not
+at all until pods are deleted. A StatefulSet's claims keep the newer revision's data whatever the template says.
+Reads only.
+
+Layer: tools.assess.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from incident_response.tools.assess.rollback_safety import (
+    KNOWN_GOOD_SECONDS,
+    MAX_PODS_READ,
+    TRANSIENT,
+    Observed,
+    RollbackSafety,
+    SafetyVerdict,
+    helm_note,
+    helm_release_of,
+    image_item,
+    observe_rollback,
+    observed_with,
+    safety_of,
+    summary_of,
+    verdict_of,
+)
+from incident_response.tools.core import errors
+from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.reads import rollback_reads
+from incident_response.tools.k8s import controller_revisions as cr
+from incident_response.tools.k8s.pod_templates import same_pod_template
+from incident_response.tools.k8s.podstatus import containers_ready, kubectl_status, restart_count
+from incident_response.tools.k8s.quantity import human_age, parse_time
+from incident_response.tools.k8s.views import meta
+from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, images_of, owned_by
+from incident_response.tools.kube.client import Kube
+from incident_response.tools.playbook.rollback_checks import (
+    MIGRATION_LEAD,
+    SafetyItem,
+    capped,
+    job_signs,
+    migrations_item,
+    stateful_item,
+    template_signs,
+)
+from incident_response.tools.playbook.workload_rollback_checks import (
+    pods_at,
+    statefulset_claims_item,
+    update_strategy_item,
+)
+
+Kind = Literal["deployment", "statefulset", "daemonset"]
+RESOURCES: dict[str, str] = {"deployment": "deployments", **cr.RESOURCE}
+
+
+def check_rollback_safety(
+    deps: Deps,
+    namespace: Annotated[str, Field(description="Namespace of the workload.")],
+    deployment: Annotated[
+        str, Field(description="Deployment name (or the StatefulSet's or DaemonSet's, with `kind`).")
+    ],
+    to_revision: Annotated[
+        int | None, Field(description="Revision to check; default the previous one, as kubectl rollout undo.", ge=1)
+    ] = None,
+    kind: Annotated[
+        Kind,
+        Field(description="The workload's kind; StatefulSets and DaemonSets keep revisions in ControllerRevisions."),
+    ] = "deployment",
+) -> RollbackSafety:
+    """Run the pre-rollback safety checks for a deployment, StatefulSet or DaemonSet (previous revision kept and known
+    good, images pullable, migrations, state; for the latter two how the rollout will proceed) and answer CLEAR,
+    CHECK_FIRST or BLOCKED. Use it before rollback_deployment or rollback_workload. Reads only."""
+    kube = deps.kube
+    try:
+        if kind == "deployment":
+            return safety_of(kube, namespace, observe_rollback(kube, namespace, deployment), to_revision)
+        return workload_safety(kube, namespace, kind, deployment, to_revision)
+    except errors.NotFound as e:
+        raise errors.InvalidArgument(not_found(kube, namespace, kind, deployment)) from e
+
+
+def not_found(kube: Kube, namespace: str, kind: str, name: str) -> str:
+    """What to do when the workload is not there: the kind it is, if it is another one."""
+    for other, resource in RESOURCES.items():
+        if other == kind:
+            continue
+        try:
+            kube.get(resource, name, namespace)
+        except errors.KubeError:
+            continue
+        return f"no {kind} {name!r} in namespace {namespace}, but there is a {other}: pass kind={other!r}"
+    return (
+        f"no {kind} {name!r} in namespace {namespace}; check the name and kind (assess_namespace lists what runs there)"
+    )
+
+
+def workload_safety(
+    kube: Kube, namespace: str, kind: cr.WorkloadKind, name: str, to_revision: int | None
+) -> RollbackSafety:
+    workload = kube.get(cr.RESOURCE[kind], name, namespace)
+    selector = cr.workload_selector(workload)
+    revisions = kube.list("controllerrevisions", namespace, label_selector=selector).items
+    pods = kube.list("pods", namespace, label_selector=selector, limit=MAX_PODS_READ).items
+    seen = observed_with(kube, namespace, workload, revisions, pods)
+    return judge(kube, namespace, kind, seen, to_revision)
+
+
+def judge(kube: Kube, namespace: str, kind: cr.WorkloadKind, seen: Observed, to_revision: int | None) -> RollbackSafety:
+    """The checks and verdict on what was read."""
+    workload = seen.deployment
+    name = str(meta(workload).name)
+    owned = cr.owned_revisions(workload, seen.owned)
+    pods = [p for p in seen.pods if owned_by(p, workload)]
+    current = cr.current_revision(workload, owned)
+    current_number = cr.number(current) if current is not None else None
+    template = (workload.get("spec") or {}).get("template") or {}
+    target, previous = choose_revision(kind, workload, owned, current, pods, to_revision, seen.now)
+    items = [previous]
+    target_number = cr.number(target) if target is not None else None
+    if target is not None and target_number is not None:
+        replaced = successor_created(target, owned)
+        items += [
+            known_good(kind, target, owned, pods, seen.now),
+            image_item(images_of(cr.template_of(target)), target_number, seen),
+        ]
+        reads = rollback_reads(kube, namespace, workload)
+        signs = template_signs(template, cr.template_of(target), current_number, target_number)
+        since = replaced - MIGRATION_LEAD if replaced is not None else None
+        signs += job_signs(reads.jobs or [], workload, since, seen.now)
+        items.append(
+            migrations_item(signs, current_number, target_number, since, reads.jobs is not None, reads.jobs_truncated)
+        )
+        if kind == "statefulset":
+            items.append(statefulset_claims_item(workload, reads.labelled_claims, current_number, target_number))
+        else:
+            items.append(stateful_item(workload, reads.labelled_claims, current_number))
+        items.append(update_strategy_item(kind, workload, target, pods))
+    verdict = verdict_of(items)
+    rolled_out = rollout_time(current, owned)
+    age = int((seen.now - rolled_out).total_seconds()) if rolled_out is not None else None
+    result = RollbackSafety(
+        summary="",
+        namespace=namespace,
+        deployment=name,
+        kind=kind,
+        current_revision=current_number,
+        target_revision=target_number,
+        target_replicaset=meta(target).name if target is not None else None,
+        revisions_kept=[cr.number(r) for r in owned],
+        current_images=images_of(template),
+        target_images=images_of(cr.template_of(target)) if target is not None else [],
+        current_rolled_out=human_age(max(age, 0)) if age is not None else None,
+        recent_rollout=age <= RECENT_ROLLOUT_SECONDS if age is not None else None,
+        verdict=verdict,
+        items=items,
+        questions_for_human=list(dict.fromkeys(q for item in items for q in item.questions)),
+        helm_release=helm_release_of(workload),
+        next_step=next_step(verdict, items, namespace, kind, name, target_number),
+    )
+    if result.helm_release is not None and verdict != "BLOCKED":
+        result.next_step += f". Note: {helm_note(namespace, name, result.helm_release, kind)}"
+    result.summary = summary_of(result)
+    return result
+
+
+def _created(obj: dict[str, Any] | None) -> datetime | None:
+    return parse_time(meta(obj).creation_timestamp) if obj is not None else None
+
+
+def rollout_time(current: dict[str, Any] | None, owned: list[dict[str, Any]]) -> datetime | None:
+    """When the current revision rolled out: its creation, if no revision is newer (a rollback reuses an old one,
+    whose creation says nothing of when it became current again)."""
+    created = _created(current)
+    if created is None or any((when := _created(r)) is not None and when > created for r in owned):
+        return None
+    return created
+
+
+def successor_created(target: dict[str, Any], owned: list[dict[str, Any]]) -> datetime | None:
+    """When the revision after `target` was created: when `target` stopped being the one rolled out."""
+    later = [r for r in owned if cr.number(r) > cr.number(target)]
+    if not later:
+        return None
+    return _created(min(later, key=cr.number))
+
+
+def _revision_line(
+    kind: str, revision: dict[str, Any], current: dict[str, Any] | None, pods: list[Any], now: datetime
+) -> str:
+    created = _created(revision)
+    age = (
+        f"created {human_age(int((now - created).total_seconds()))} ago" if created is not None else "creation unknown"
+    )
+    running = len(pods_at(kind, revision, pods))
+    return (
+        f"revision {cr.number(revision)}: controllerrevision/{meta(revision).name} "
+        f"{', '.join(images_of(cr.template_of(revision)))}, {age}, {running} pods"
+        + (" (current template)" if revision is current else "")
+    )
+
+
+def choose_revision(
+    kind: str,
+    workload: dict[str, Any],
+    owned: list[dict[str, Any]],
+    current: dict[str, Any] | None,
+    pods: list[dict[str, Any]],
+    to_revision: int | None,
+    now: datetime,
+) -> tuple[dict[str, Any] | None, SafetyItem]:
+    """kubectl's choice of revision (an unknown `to_revision` raises InvalidArgument listing the kept ones)."""
+    name = meta(workload).name
+    evidence = capped([_revision_line(kind, r, current, pods, now) for r in reversed(owned)])
+    if to_revision is None and len(owned) < 2:
+        kept = ", ".join(str(cr.number(r)) for r in owned) or "none"
+        detail = (
+            f"{kind} {name} keeps no earlier revision (revisions kept: {kept}): a rollback has nowhere to go; "
+            "isolate the failing pods or delete a stuck one instead"
+        )
+        return None, SafetyItem(check="previous_revision", status="blocking", detail=detail, evidence=evidence)
+    target = cr.pick_revision(kind, workload, owned, to_revision)
+    number = cr.number(target)
+    template = (workload.get("spec") or {}).get("template") or {}
+    if target is current or same_pod_template(cr.template_of(target), template):
+        detail = f"{kind} {name} already runs revision {number}'s pod template: rolling back to it changes nothing"
+        return target, SafetyItem(check="previous_revision", status="blocking", detail=detail, evidence=evidence)
+    how = "the one kubectl rollout undo picks" if to_revision is None else "the revision asked for"
+    detail = f"revision {number} (controllerrevision/{meta(target).name}) is kept: {how}"
+    return target, SafetyItem(check="previous_revision", status="ok", detail=detail, evidence=evidence)
+
+
+def _pod_line(pod: dict[str, Any]) -> str:
+    ready, total = containers_ready(pod)
+    return f"pod/{meta(pod).name} {kubectl_status(pod)} {ready}/{total} ready, {restart_count(pod)} restarts"
+
+
+def known_good(
+    kind: str, target: dict[str, Any], owned: list[dict[str, Any]], pods: list[dict[str, Any]], now: datetime
+) -> SafetyItem:
+    """Whether the revision to return to served: its pods Running and Ready now, or how long it ran before the next."""
+    number = cr.number(target)
+    mine = [p for p in pods_at(kind, target, pods) if not meta(p).deletion_timestamp]
+    ready_now = [p for p in mine if cr.ready(p)]
+    failing = [
+        p
+        for p in mine
+        if not cr.ready(p)
+        and kubectl_status(p) not in TRANSIENT
+        and not re.fullmatch(r"Init:\d+/\d+", kubectl_status(p))
+    ]
+    created, replaced = _created(target), successor_created(target, owned)
+    evidence = [
+        f"controllerrevision/{meta(target).name} created "
+        + (f"{human_age(int((now - created).total_seconds()))} ago" if created is not None else "at an unknown time")
+    ]
+    at_most = None
+    if replaced is not None and created is not None and replaced < created:
+        # A rollback reuses an old revision under a new number: when this one stopped serving is not recorded.
+        replaced, at_most = None, int((now - created).total_seconds())
+        evidence.append(
+            "the next revision is an older one reused (a rollback): when this one was replaced is not recorded"
+        )
+    if replaced is not None:
+        evidence.append(f"replaced by the next revision {human_age(int((now - replaced).total_seconds()))} ago")
+    evidence += [_pod_line(p) for p in failing[:3]] + [_pod_line(p) for p in ready_now[:3]]
+    evidence.append(
+        f"{len(ready_now)} of its {len(mine)} pods are Running and Ready now"
+        if mine
+        else f"no pod of revision {number} runs now"
+    )
+    end = now if ready_now else replaced
+    served = int((end - created).total_seconds()) if end is not None and created is not None else None
+    if failing:
+        return SafetyItem(
+            check="known_good",
+            status="warning",
+            detail=f"{len(failing)} of revision {number}'s pods are failing now; it may be bad too: check older "
+            f"revisions (rollout_history with kind={kind}) and pass to_revision",
+            evidence=capped(evidence),
+        )
+    ran = served if served is not None else at_most
+    if ran is not None and ran < KNOWN_GOOD_SECONDS and not ready_now:
+        return SafetyItem(
+            check="known_good",
+            status="warning",
+            detail=f"revision {number} served {'only' if served is not None else 'at most'} {human_age(ran)} before "
+            f"it was replaced; that does not show it was good: check older revisions (rollout_history with "
+            f"kind={kind}) and pass to_revision",
+            evidence=capped(evidence),
+            questions=[f"Was revision {number} healthy in the {human_age(ran)} it ran?"],
+        )
+    if served is None:
+        return SafetyItem(
+            check="known_good",
+            status="not_visible",
+            detail=f"the cluster does not show how long revision {number} ran or whether it worked",
+            evidence=capped(evidence),
+            questions=[f"Did revision {number} work when it last ran?"],
+        )
+    detail = f"revision {number} served {human_age(served)}" + (
+        f" and {len(ready_now)} of its pods are still Running and Ready (the rollout has not replaced them)"
+        if ready_now
+        else " before it was replaced, and none of its pods fail now"
+    )
+    return SafetyItem(check="known_good", status="ok", detail=detail, evidence=capped(evidence))
+
+
+def next_step(
+    verdict: SafetyVerdict, items: list[SafetyItem], namespace: str, kind: str, name: str, target: int | None
+) -> str:
+    call = f"rollback_workload(namespace={namespace!r}, kind={kind!r}, workload={name!r}, to_revision={target})"
+    history = f"rollout_history with kind={kind!r}"
+    if verdict == "BLOCKED":
+        if any(i.check == "previous_revision" and i.status == "blocking" for i in items):
+            if target is None:
+                return (
+                    "do not roll back: isolate the failing pods (isolate_network) or delete a stuck one (delete_pod) "
+                    "instead (evaluate_decision)"
+                )
+            return f"revision {target} is what runs now: pick another revision ({history}) and check again"
+        return f"do not roll back to this revision: pick an older one with to_revision ({history}), or isolate"
+    if verdict == "CHECK_FIRST":
+        return f"put questions_for_human to the human; only if the answers allow it, plan {call}"
+    return f"plan {call}; show the human questions_for_human before confirming"
