@@ -56,7 +56,7 @@ def build_server(
     mcp = MaskingServer(
         "incident-response-mcp",
         title="Kubernetes incident response",
-        instructions=instructions.for_server(settings.mode, set(tools.names), settings.state_dir),
+        instructions=instructions.for_server(settings.mode, set(tools.names), settings.approve_flags()),
         version=__version__,
         lazy=tools,
         extensions=[skill],

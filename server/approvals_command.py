@@ -14,7 +14,7 @@ import argparse
 import os
 import pwd
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,13 +24,15 @@ from incident_response.tools.engine.approvals import CLI_NON_INTERACTIVE, CLI_TE
 
 if TYPE_CHECKING:
     # Imported where used: every command builds this parser, and `serve`'s handshake must not wait for the engine.
+    from incident_response.tools.engine.kube_store import KubeStore
     from incident_response.tools.engine.pending import CommandResult, PendingEngine
     from incident_response.tools.engine.plan import PendingCommand
 
 # The options of approve and deny: (flags, options taking a value). Any other argument is the token.
+STORE_OPTIONS = ("--state-dir", "--store", "--store-namespace", "--kubeconfig", "--context")
 OPTIONS = {
-    "approve": (("-h", "--help", "-y", "--yes"), ("--state-dir",)),
-    "deny": (("-h", "--help"), ("--state-dir", "--reason")),
+    "approve": (("-h", "--help", "-y", "--yes"), STORE_OPTIONS),
+    "deny": (("-h", "--help"), (*STORE_OPTIONS, "--reason")),
 }
 VERBS = tuple(OPTIONS)
 
@@ -104,7 +106,12 @@ def token_positional(arguments: Sequence[str]) -> list[str]:
 
 
 def _state_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """Where the server keeps its pending commands: its state directory, or (team mode) the Kubernetes API, reached
+    with the human's own kubeconfig so the cluster's RBAC decides who may approve."""
     parser.add_argument("--state-dir", type=Path, help="the server's state directory [INCIDENT_RESPONSE_STATE_DIR]")
+    config.add_store_arguments(parser)
+    parser.add_argument("--kubeconfig", type=Path, help="with --store kubernetes: your kubeconfig [KUBECONFIG]")
+    parser.add_argument("--context", help="with --store kubernetes: the kubeconfig context to use")
 
 
 def state_dir(args: argparse.Namespace) -> Path:
@@ -118,11 +125,42 @@ def open_engine(args: argparse.Namespace) -> PendingEngine | None:
     from incident_response.tools.engine.journal import DB_NAME, Journal
     from incident_response.tools.engine.pending import PendingEngine
 
+    try:
+        kind = config.parse_store(str(args.store or os.environ.get(config.ENV_PREFIX + "STORE") or "sqlite"))
+    except config.SettingsError as e:
+        print(f"incident-response-mcp: {e}", file=sys.stderr)
+        return None
+    if kind == "kubernetes":
+        store = open_kube_store(args)
+        return None if store is None else PendingEngine(store)
     folder = state_dir(args)
     if not (folder / DB_NAME).is_file():
         print(f"no journal in {folder}: is that the server's --state-dir?", file=sys.stderr)
         return None
     return PendingEngine(Journal(folder))
+
+
+def open_kube_store(args: argparse.Namespace) -> KubeStore | None:
+    """The team-mode store with the human's own credentials (kubectl's kubeconfig order), as an approver."""
+    from incident_response.tools.core import errors
+    from incident_response.tools.engine.kube_store import KubeStore
+    from incident_response.tools.kube.client import RealKube
+
+    try:
+        namespace = config.store_namespace(
+            "kubernetes", args.store_namespace or os.environ.get(config.ENV_PREFIX + "STORE_NAMESPACE")
+        )
+        source = config.resolve_cluster(args.kubeconfig, args.context, os.environ)
+        if source is None:
+            raise config.SettingsError(
+                "--store kubernetes needs your kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config"
+            )
+        kube = RealKube.connect(source)
+    except (config.SettingsError, errors.IncidentError) as e:
+        print(f"incident-response-mcp: {e}", file=sys.stderr)
+        return None
+    assert namespace is not None
+    return KubeStore(kube, namespace, approver=True, context=args.context)
 
 
 def os_user() -> str:
@@ -173,6 +211,30 @@ def cluster_name(cmd: PendingCommand) -> str:
     return f"the cluster at {cluster.server} (context {cluster.context or 'in-cluster'})" if cluster else "no cluster"
 
 
+def reporting_api_errors(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A failure of the store's API (team mode: RBAC, missing CRDs, an unreachable cluster) as one line, exit 1."""
+
+    def wrapped(args: argparse.Namespace) -> int:
+        from incident_response.tools.core import errors
+
+        verb = getattr(args, "command", None) or "pending"
+        try:
+            return run(args)
+        except errors.Forbidden as e:
+            print(
+                f"incident-response-mcp {verb}: your Kubernetes credentials may not {e.verb} {e.resource}; nothing was "
+                "decided. Ask a cluster admin to bind you to the incident-response-approver role (deploy/).",
+                file=sys.stderr,
+            )
+            return 1
+        except errors.IncidentError as e:
+            print(f"incident-response-mcp {verb}: {e}. Nothing was decided.", file=sys.stderr)
+            return 1
+
+    return wrapped
+
+
+@reporting_api_errors
 def run_pending(args: argparse.Namespace) -> int:
     engine = open_engine(args)
     if engine is None:
@@ -191,10 +253,14 @@ def run_pending(args: argparse.Namespace) -> int:
 def decide(
     engine: PendingEngine, token: str, *, approved: bool, reason: str | None = None, channel: str = CLI_TERMINAL
 ) -> CommandResult:
-    """Record a decision made by this OS user. The demo uses this same function to approve as the human."""
+    """Record a decision made by this OS user (team mode: by the user the API server authenticates). The demo uses
+    this same function to approve as the human."""
+    from incident_response.tools.engine.kube_store import KubeStore
     from incident_response.tools.engine.pending import HumanAnswer
 
-    return engine.decide(token, HumanAnswer(approved=approved, approver=os_user(), channel=channel, reason=reason))
+    store = engine.journal
+    who = store.authenticated_user() if isinstance(store, KubeStore) else os_user()
+    return engine.decide(token, HumanAnswer(approved=approved, approver=who, channel=channel, reason=reason))
 
 
 def ask(question: str) -> bool:
@@ -207,6 +273,7 @@ def ask(question: str) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
+@reporting_api_errors
 def run_decide(args: argparse.Namespace) -> int:
     engine = open_engine(args)
     if engine is None:

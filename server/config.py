@@ -15,7 +15,7 @@ from typing import Literal
 
 from incident_response.server.catalog import TOOLSETS, Toolset, parse_toolsets
 from incident_response.tools.engine.approvals import APPROVALS, Approvals
-from incident_response.tools.engine.deps import MODES, Mode, ToolSettings
+from incident_response.tools.engine.deps import DNS_LABEL, MODES, STORES, Mode, StoreKind, ToolSettings
 from incident_response.tools.kube.client import ClusterSource
 
 ENV_PREFIX = "INCIDENT_RESPONSE_"
@@ -60,6 +60,15 @@ class Settings:
     auth_namespace: str | None = None
     # Resolved at load time: where the cluster connection comes from (None: no cluster configured).
     cluster: ClusterSource | None = None
+    # Where the journal lives: SQLite in state_dir, or objects of our CRDs in store_namespace (team mode).
+    store: StoreKind = "sqlite"
+    store_namespace: str | None = None
+
+    def approve_flags(self) -> str:
+        """The options that point `incident-response-mcp approve` at this server's store."""
+        if self.store == "kubernetes":
+            return f"--store kubernetes --store-namespace {self.store_namespace}"
+        return f"--state-dir {self.state_dir}"
 
     def tool_settings(self) -> ToolSettings:
         return ToolSettings(
@@ -70,6 +79,8 @@ class Settings:
             cluster_description=describe_cluster(self.cluster),
             pending_ttl=self.pending_ttl,
             approvals=self.approvals,
+            store=self.store,
+            store_namespace=self.store_namespace,
         )
 
 
@@ -112,6 +123,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="allow only this namespace (repeatable) [INCIDENT_RESPONSE_NAMESPACE, comma-separated]",
     )
     parser.add_argument("--state-dir", type=Path, help="journal and pending commands [INCIDENT_RESPONSE_STATE_DIR]")
+    add_store_arguments(parser)
+
+
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--store",
+        choices=STORES,
+        help="where the journal and pending commands live: sqlite (default, in the state directory) or kubernetes "
+        "(objects of the CRDs in deploy/crds/, shared by every replica; approvals by RBAC) [INCIDENT_RESPONSE_STORE]",
+    )
+    parser.add_argument(
+        "--store-namespace",
+        metavar="NAMESPACE",
+        help="with --store kubernetes: the namespace of the store's objects (default: the pod's own namespace) "
+        "[INCIDENT_RESPONSE_STORE_NAMESPACE]",
+    )
 
 
 def add_tool_arguments(parser: argparse.ArgumentParser) -> None:
@@ -225,6 +252,30 @@ def parse_approvals(value: str) -> Approvals:
     )
 
 
+def parse_store(value: str) -> StoreKind:
+    for store in STORES:
+        if store == value:
+            return store
+    raise SettingsError(f"unknown store {value!r}: choose sqlite (the state directory) or kubernetes (team mode)")
+
+
+def store_namespace(store: StoreKind, value: object) -> str | None:
+    """The team-mode store's namespace: given, or the pod's own; None for SQLite."""
+    from incident_response.tools.engine.kube_store import namespace_in_pod
+
+    if store != "kubernetes":
+        return None
+    namespace = str(value) if value else namespace_in_pod()
+    if namespace is None:
+        raise SettingsError(
+            "--store kubernetes needs --store-namespace NAMESPACE outside a pod (the namespace where deploy/ put the "
+            "server and its CRD objects)"
+        )
+    if not DNS_LABEL.match(namespace):
+        raise SettingsError(f"store namespace {namespace!r} is not a valid namespace name")
+    return namespace
+
+
 def parse_mode(value: str) -> Mode:
     for mode in MODES:
         if mode == value:
@@ -289,6 +340,13 @@ def load_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None
     auth = parse_auth(str(pick("auth") or "static"))
     if auth == "kubernetes" and not http:
         raise SettingsError("--auth kubernetes authenticates HTTP clients: add --http (over stdio the client is local)")
+    store = parse_store(str(pick("store") or "sqlite"))
+    approvals_value = pick("approvals")
+    if store == "kubernetes" and approvals_value not in (None, "cli"):
+        raise SettingsError(
+            "--store kubernetes takes approvals only as Approval objects that a human creates with their own "
+            "credentials (incident-response-mcp approve TOKEN --store kubernetes), so --approvals must be cli"
+        )
     ttl_value = pick("pending_ttl")
     pending_ttl = parse_pending_ttl(ttl_value) if ttl_value else timedelta(seconds=PENDING_TTL_DEFAULT)
     return Settings(
@@ -301,7 +359,7 @@ def load_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None
         host=str(pick("host") or "127.0.0.1"),
         port=port,
         pending_ttl=pending_ttl,
-        approvals=parse_approvals(str(pick("approvals") or "any")),
+        approvals=parse_approvals(str(approvals_value or ("cli" if store == "kubernetes" else "any"))),
         toolsets=toolsets,
         read_only=read_only,
         auth_token_file=Path(str(token_file)).expanduser() if (token_file := pick("auth_token_file")) else None,
@@ -310,4 +368,6 @@ def load_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None
         auth_audiences=audiences(getattr(args, "auth_audiences", None), env),
         auth_namespace=str(namespace) if (namespace := pick("auth_namespace")) else None,
         cluster=resolve_cluster(kubeconfig, context, env),
+        store=store,
+        store_namespace=store_namespace(store, pick("store_namespace")),
     )

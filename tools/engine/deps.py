@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 # Progress callback handed to long-running tools: (progress, total, message). A no-op outside MCP.
 Progress = Callable[[float, float | None, str | None], Awaitable[None]]
 
+StoreKind = Literal["sqlite", "kubernetes"]
+STORES: tuple[StoreKind, ...] = ("sqlite", "kubernetes")
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
@@ -55,6 +57,9 @@ class ToolSettings:
     # Which approvals confirm_command accepts: "any" (the approve command or the client's dialog), "cli" (only the
     # approve command: no elicitation is asked or honoured).
     approvals: Approvals = "any"
+    # Where the journal lives: SQLite in state_dir, or our CRDs' objects in store_namespace on the cluster.
+    store: StoreKind = "sqlite"
+    store_namespace: str | None = None
 
 
 def check_name(value: str, what: str) -> str:
@@ -96,13 +101,14 @@ class Deps:
 
     @property
     def pending(self) -> PendingEngine:
-        """The pending-command engine over the journal in the state dir, opened on first use."""
-        from incident_response.tools.engine.journal import Journal
+        """The pending-command engine over the configured store, opened on first use."""
         from incident_response.tools.engine.pending import PendingEngine, utcnow
 
+        if self._pending is not None:
+            return self._pending
+        journal = self._open_store()  # outside the lock: the Kubernetes store connects through `kube`, which takes it
         with self._lock:
             if self._pending is None:
-                journal = Journal(self.settings.state_dir)
                 self._pending = PendingEngine(
                     journal,
                     ttl=self.settings.pending_ttl,
@@ -111,6 +117,16 @@ class Deps:
                     approvals=self.settings.approvals,
                 )
             return self._pending
+
+    def _open_store(self) -> Store:
+        if self.settings.store == "kubernetes":
+            from incident_response.tools.engine.kube_store import KubeStore
+
+            assert self.settings.store_namespace is not None, "settings resolve the store's namespace"
+            return KubeStore(self.kube, self.settings.store_namespace)
+        from incident_response.tools.engine.journal import Journal
+
+        return Journal(self.settings.state_dir)
 
     @property
     def journal(self) -> Store:

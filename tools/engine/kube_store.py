@@ -87,11 +87,11 @@ class KubeStore:
         except errors.NotFound as e:
             raise errors.InvalidArgument(
                 "the API server does not answer SelfSubjectReview (authentication.k8s.io/v1, Kubernetes 1.28 and "
-                "later), so it cannot say who you are; nothing was decided. Approve from a cluster that does"
+                "later), so it cannot say who you are. Approve on a cluster that does"
             ) from e
         user = ((review.get("status") or {}).get("userInfo") or {}).get("username")
         if not user:
-            raise errors.InvalidArgument("the API server's SelfSubjectReview named no user; nothing was decided")
+            raise errors.InvalidArgument("the API server's SelfSubjectReview named no user")
         return str(user)
 
     # --- reading and writing objects -----------------------------------------------------------------------------

@@ -1,0 +1,73 @@
+"""Choosing the store: `--store sqlite` (default) or `--store kubernetes` with its namespace, and what the approve
+command line then has to say."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from incident_response.server import approvals_command, config
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    config.add_arguments(parser)
+    config.add_transport_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_sqlite_is_the_default_and_approve_points_at_the_state_dir(tmp_path: Path) -> None:
+    settings = config.load_settings(parse("--state-dir", str(tmp_path)), {"HOME": str(tmp_path)})
+    assert (settings.store, settings.store_namespace, settings.approvals) == ("sqlite", None, "any")
+    assert settings.approve_flags() == f"--state-dir {tmp_path}"
+    assert settings.tool_settings().store == "sqlite"
+
+
+def test_the_kubernetes_store_takes_its_namespace_from_a_flag_or_the_environment(tmp_path: Path) -> None:
+    env = {"HOME": str(tmp_path), "INCIDENT_RESPONSE_STORE": "kubernetes", "INCIDENT_RESPONSE_STORE_NAMESPACE": "irm"}
+    settings = config.load_settings(parse(), env)
+    assert (settings.store, settings.store_namespace) == ("kubernetes", "irm")
+    # Approvals are Approval objects a human makes with their own credentials: never the client's dialog.
+    assert settings.approvals == "cli"
+    assert settings.approve_flags() == "--store kubernetes --store-namespace irm"
+    flagged = config.load_settings(parse("--store-namespace", "ops"), env)
+    assert flagged.tool_settings().store_namespace == "ops"
+
+
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (("--store", "kubernetes"), "--store-namespace"),
+        (("--store", "kubernetes", "--store-namespace", "Not_A_Name"), "not a valid namespace"),
+        (("--store", "kubernetes", "--store-namespace", "irm", "--approvals", "any"), "--approvals must be cli"),
+    ],
+)
+def test_a_kubernetes_store_it_cannot_use_is_refused_at_startup(
+    argv: tuple[str, ...], says: str, tmp_path: Path
+) -> None:
+    # Outside a pod there is no service-account namespace to default to.
+    with pytest.raises(config.SettingsError, match=says):
+        config.load_settings(parse(*argv), {"HOME": str(tmp_path)})
+
+
+def test_an_unknown_store_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(config.SettingsError, match="choose sqlite"):
+        config.load_settings(parse(), {"HOME": str(tmp_path), "INCIDENT_RESPONSE_STORE": "etcd"})
+
+
+def test_approve_with_the_kubernetes_store_needs_a_namespace_and_decides_nothing_without(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("INCIDENT_RESPONSE_STORE_NAMESPACE", "KUBERNETES_SERVICE_HOST", "KUBECONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    parser = argparse.ArgumentParser()
+    approvals_command.add_parsers(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["approve", "--store", "kubernetes", "--yes", "--", "irm_x"])
+    assert args.run(args) == 1
+    assert "--store-namespace" in capsys.readouterr().err
+    args = parser.parse_args(["approve", "--store", "kubernetes", "--store-namespace", "irm", "--yes", "--", "irm_x"])
+    assert args.run(args) == 1
+    assert "needs your kubeconfig" in capsys.readouterr().err
