@@ -8,16 +8,23 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from incident_response.tools.assess import recovery_record
 from incident_response.tools.assess.events import FETCH_LIMIT as EVENT_LIMIT
 from incident_response.tools.assess.metrics import read_metrics
 from incident_response.tools.assess.pods import fetch_pods
+from incident_response.tools.assess.recovery_context import (
+    Mitigation,
+    autoscalers,
+    isolating,
+    last_mitigation,
+    subject,
+    template_labels,
+)
 from incident_response.tools.core import commands, errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
-from incident_response.tools.engine.plan import target_text
 from incident_response.tools.k8s.podstatus import pod_row
 from incident_response.tools.k8s.quantity import human_age
 from incident_response.tools.k8s.usage import PodUsage, pod_usage_rows
@@ -39,6 +46,12 @@ from incident_response.tools.playbook.recovery_checks import (
     warning_groups,
     warnings_check,
 )
+from incident_response.tools.playbook.recovery_load import (
+    pinned_autoscalers,
+    readiness_failures,
+    under_load,
+    with_autoscalers,
+)
 
 MAX_SERVICES = 10
 METRICS_ABSENT = (
@@ -47,20 +60,14 @@ METRICS_ABSENT = (
 )
 
 
-class Mitigation(BaseModel):
-    tool: str
-    summary: str
-    target: str = Field(description="kind/name -n namespace.")
-    command: str | None
-    finished_at: datetime
-
-
 class RecoveryReport(ToolResult):
     namespace: str
     deployment: str
     verdict: RecoveryVerdict = Field(
-        description="DEGRADED: a check failed, act again. RECOVERING: nothing failing, stability not proven yet "
-        "(call again at recheck_at). RECOVERED: every check passed and the state has held for the whole window."
+        description="DEGRADED: a check failed, act again. ISOLATED: nothing failing, but a temporary measure in "
+        "place cuts its pods off from traffic (isolated_by): containment, not recovery. RECOVERING: nothing failing, "
+        "stability not proven yet (call again at recheck_at). RECOVERED: every check passed and the state has held "
+        "for the whole window."
     )
     checks: list[RecoveryCheck] = Field(description="pods, endpoints, warnings, resources, restarts, in that order.")
     desired_replicas: int
@@ -72,7 +79,12 @@ class RecoveryReport(ToolResult):
     rollout: str = Field(description="What `kubectl rollout status` says about this read.")
     services: list[str] = Field(description="Services whose endpoints were checked.")
     last_mitigation: Mitigation | None = Field(
-        description="The newest succeeded mitigation in the journal on this namespace (or on a node)."
+        description="The newest succeeded mitigation that bore on this deployment (itself, its HPA, its Services, its "
+        "pods, a node it runs on); another deployment's is not credited."
+    )
+    isolated_by: list[str] = Field(
+        default_factory=list,
+        description="Temporary measures in place that cut its pods off from traffic, each naming its measure_id.",
     )
     stable_since: datetime | None = Field(
         description="When the current state began: the later of the last pod turning Ready and the last mitigation."
@@ -145,7 +157,8 @@ def judge(
     events = warnings if warnings is not None else read_warnings(kube, namespace)
     rs_names = [str(meta(rs).name) for rs in replicasets]
     counted, ignored = warning_groups(events.items, deployment, rs_names, facts, now, window)
-    mitigation = last_mitigation(deps, namespace)
+    names = [str(meta(svc).name) for svc, _ in services]
+    mitigation = last_mitigation(deps, subject(deploy, replicasets, facts, names))
     stable_since = latest([f.ready_since for f in facts if f.active] + [mitigation.finished_at if mitigation else None])
     earlier, since = 0, ""
     if stable_since is not None and now - window < stable_since:
@@ -159,6 +172,9 @@ def judge(
 
     active = [pod for pod, f in zip(pods, facts, strict=True) if f.active]
     usage, missing = read_usage(kube, namespace, selector, active)
+    # A pod at its CPU limit whose readiness probe fails is failing from load, not starting.
+    facts = under_load(facts, usage, readiness_failures(events.items, now, window))
+    pinned = pinned_autoscalers(autoscalers(kube, namespace, deployment))
 
     paused = bool((deploy.get("spec") or {}).get("paused"))
     resume = commands.kubectl(
@@ -176,14 +192,16 @@ def judge(
             earlier,
             since,
         ),
-        resources_check(usage, missing),
+        with_autoscalers(resources_check(usage, missing), pinned),
         restarts_check(facts, window_minutes),
     ]
     checks = [r.check for r in results]
     settling = [reason for r in results for reason in r.settling]
     blocked = [reason for r in results for reason in r.blocked]
     verdict, recheck_at = verdict_of(checks, settling, stable_since, now, window, blocked)
-    names = [str(meta(svc).name) for svc, _ in services]
+    cut_off = isolating(deps, namespace, facts, template_labels(deploy))
+    if cut_off and verdict != "DEGRADED":
+        verdict, recheck_at = "ISOLATED", None
     report = RecoveryReport(
         summary="",
         namespace=namespace,
@@ -201,6 +219,7 @@ def judge(
         window_minutes=window_minutes,
         checked_at=now,
         recheck_at=recheck_at,
+        isolated_by=[i.line for i in cut_off],
     )
     report.summary = summarize(report, blocked or settling, now, waiting_on_human=bool(blocked))
     return report
@@ -308,26 +327,6 @@ def read_usage(
     return pod_usage_rows(pods, metrics), ""
 
 
-def last_mitigation(deps: Deps, namespace: str) -> Mitigation | None:
-    """The newest succeeded command of this cluster targeting this namespace or a node (a drain moves this
-    namespace's pods too)."""
-    newest: Mitigation | None = None
-    for row in deps.scope().commands(deps.journal.commands(states=["succeeded"])):
-        target = row.plan.get("target") or {}
-        if row.finished_at is None or (target.get("namespace") != namespace and target.get("kind") != "Node"):
-            continue
-        finished = datetime.fromtimestamp(row.finished_at, UTC)
-        if newest is None or finished > newest.finished_at:
-            newest = Mitigation(
-                tool=row.tool,
-                summary=str(row.plan.get("summary") or ""),
-                target=target_text(row.plan),
-                command=row.plan.get("command"),
-                finished_at=finished,
-            )
-    return newest
-
-
 def latest(times: list[datetime | None]) -> datetime | None:
     known = [t for t in times if t is not None]
     return max(known) if known else None
@@ -342,11 +341,22 @@ def summarize(report: RecoveryReport, settling: list[str], now: datetime, *, wai
     `settling`: why it is not stable yet; with `waiting_on_human`, what only a human's action will change."""
     head = f"{report.deployment}: {report.verdict} - "
     failed = [c for c in report.checks if c.passed is False]
+    isolated = "; ".join(report.isolated_by)
     if failed:
         failing = "; ".join(f"{c.name} ({c.detail})" for c in failed)
+        also = f"; also isolated: {isolated}" if isolated else ""
         if report.desired_replicas == 0:  # no pod fails, so an assessment would find nothing to act on
-            return f"{head}failing: {failing}. Scale it up (scale_deployment) if that Service should serve"
-        return f"{head}failing: {failing}. Mitigate further: assess_namespace({report.namespace}) picks the next action"
+            return f"{head}failing: {failing}{also}. Scale it up (scale_deployment) if that Service should serve"
+        return (
+            f"{head}failing: {failing}{also}. Mitigate further: assess_namespace({report.namespace}) picks the next "
+            "action"
+        )
+    if report.verdict == "ISOLATED":
+        return (
+            f"{head}cut off from traffic by a temporary measure: {isolated}. Its checks pass, but isolation is "
+            f"containment, not recovery: fix the cause (assess_namespace({report.namespace}) picks the next action), "
+            "then restore the measure (restore_measure) and verify again"
+        )
     endpoints = next(c for c in report.checks if c.name == "endpoints")
     text = head + f"{report.ready_replicas}/{report.desired_replicas} pods ready, "
     if report.desired_replicas == 0:

@@ -65,11 +65,12 @@ from incident_response.tools.playbook.handoff_models import (
 )
 from incident_response.tools.playbook.handoff_rollouts import namespace_rollouts, started_by_us
 from incident_response.tools.playbook.handoff_state import current_state, temporary_measures
+from incident_response.tools.playbook.recovery_checks import RecoveryVerdict
 from incident_response.tools.playbook.rules import Decision
 from incident_response.tools.playbook.stabilization import Verification, acted_on, applied, verifications
 
 RECENT_INCIDENTS = 20
-WORST_FIRST = ("DEGRADED", "UNKNOWN", "RECOVERING", "RECOVERED")
+WORST_FIRST = ("DEGRADED", "UNKNOWN", "ISOLATED", "RECOVERING", "RECOVERED")
 
 
 def choose_incident(journal: Store, incident_id: str | None) -> tuple[IncidentRow, str]:
@@ -167,7 +168,7 @@ def bears_on(row: CommandRow, incident: str, namespace: str) -> bool:
     return row.incident == incident or (row.plan.get("target") or {}).get("namespace") in (None, namespace)
 
 
-def overall(states: list[DeploymentState]) -> Literal["RECOVERED", "RECOVERING", "DEGRADED", "UNKNOWN"]:
+def overall(states: list[DeploymentState]) -> RecoveryVerdict | Literal["UNKNOWN"]:
     verdicts = [s.verdict or "UNKNOWN" for s in states] or ["UNKNOWN"]
     return min(verdicts, key=WORST_FIRST.index)
 

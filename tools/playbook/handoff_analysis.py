@@ -305,6 +305,11 @@ def open_questions(
             questions.append(f"Recovery of {state.deployment} could not be verified: {state.error}")
         elif state.verdict == "DEGRADED":
             questions.append(f"{state.deployment} is still DEGRADED: {state.summary}. What else is wrong?")
+        elif state.verdict == "ISOLATED":
+            questions.append(
+                f"{state.deployment} is ISOLATED by a temporary measure: {state.summary}. Is the cause fixed, so the "
+                "measure can be restored?"
+            )
         elif state.verdict == "RECOVERING":
             questions.append(f"Recovery of {state.deployment} is not confirmed yet (RECOVERING): {state.summary}")
     if states and all(s.verdict == "RECOVERED" for s in states) and incident.stabilized_at is None:

@@ -28,7 +28,7 @@ from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import RolloutProgress
 
 CheckName = Literal["pods", "endpoints", "warnings", "resources", "restarts"]
-RecoveryVerdict = Literal["RECOVERED", "RECOVERING", "DEGRADED"]
+RecoveryVerdict = Literal["RECOVERED", "RECOVERING", "ISOLATED", "DEGRADED"]
 
 MAX_EVIDENCE = 10
 MAX_EVIDENCE_CHARS = 240

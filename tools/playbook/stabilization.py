@@ -160,6 +160,14 @@ def effect_of(targets: Sequence[str], after: Sequence[Verification], *, last: bo
     names = ", ".join(sorted(latest))
     if all(v.verdict == "RECOVERED" for v in latest.values()):
         return MitigationEffect("fixed", f"fixed it: verify_recovery said RECOVERED for {names} at {clock(at)}", at)
+    isolated = sorted(v.deployment for v in latest.values() if v.verdict == "ISOLATED")
+    if isolated:
+        return MitigationEffect(
+            "recovering",
+            f"contained, not fixed: verify_recovery said ISOLATED for {', '.join(isolated)} at {clock(at)} (cut off "
+            "from traffic by a temporary measure)",
+            at,
+        )
     return MitigationEffect(
         "recovering",
         f"not proven yet: verify_recovery said RECOVERING for {names} at {clock(at)} (nothing failing, the stability "

@@ -1,0 +1,97 @@
+"""What verify_recovery reads besides the deployment's own pods: its autoscalers, the temporary measures in place
+that may cut it off from traffic, and the mitigations that bear on it.
+
+Layer: tools.assess.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from incident_response.tools.core import errors
+from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.plan import target_text
+from incident_response.tools.k8s.hpa_load import HpaLoad, scaling
+from incident_response.tools.k8s.views import meta
+from incident_response.tools.kube.client import Kube
+from incident_response.tools.playbook.recovery_checks import PodFacts
+from incident_response.tools.playbook.recovery_credit import Subject, bears_on
+from incident_response.tools.playbook.recovery_isolation import ISOLATING, Isolation, MeasureNow, isolations
+
+HPA_LIMIT = 500
+WRITTEN = {"isolate_network": "networkpolicies", "patch_service_selector": "services"}
+
+
+class Mitigation(BaseModel):
+    tool: str
+    summary: str
+    target: str = Field(description="kind/name -n namespace.")
+    command: str | None
+    finished_at: datetime
+
+
+def autoscalers(kube: Kube, namespace: str, deployment: str) -> list[HpaLoad]:
+    """The HPAs that scale the deployment (none when they cannot be read: the other checks still stand)."""
+    try:
+        listed = kube.list("horizontalpodautoscalers", namespace, limit=HPA_LIMIT).items
+    except (errors.Forbidden, errors.NotFound):
+        return []
+    return scaling(listed, "Deployment", deployment)
+
+
+def template_labels(deploy: dict[str, Any]) -> dict[str, str]:
+    template = ((deploy.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    return {str(k): str(v) for k, v in (template.get("labels") or {}).items()}
+
+
+def subject(
+    deploy: dict[str, Any], replicasets: list[dict[str, Any]], facts: list[PodFacts], services: list[str]
+) -> Subject:
+    return Subject(
+        namespace=str(meta(deploy).namespace),
+        name=str(meta(deploy).name),
+        template_labels=template_labels(deploy),
+        annotations={str(k): str(v) for k, v in meta(deploy).annotations.items()},
+        services=frozenset(services),
+        replicasets=frozenset(str(meta(rs).name) for rs in replicasets),
+        pods=frozenset(f.name for f in facts),
+        nodes=frozenset(f.row.node for f in facts if f.active and f.row.node),
+    )
+
+
+def last_mitigation(deps: Deps, who: Subject) -> Mitigation | None:
+    """The newest succeeded command of this cluster that bears on the deployment (itself, its HPA, its Services,
+    its pods, a node it runs on...); another deployment's rollback is not credited to it."""
+    newest: Mitigation | None = None
+    for row in deps.scope().commands(deps.journal.commands(states=["succeeded"])):
+        if row.finished_at is None or not bears_on(row.plan, who):
+            continue
+        finished = datetime.fromtimestamp(row.finished_at, UTC)
+        if newest is None or finished > newest.finished_at:
+            newest = Mitigation(
+                tool=row.tool,
+                summary=str(row.plan.get("summary") or ""),
+                target=target_text(row.plan),
+                command=row.plan.get("command"),
+                finished_at=finished,
+            )
+    return newest
+
+
+def isolating(deps: Deps, namespace: str, facts: list[PodFacts], labels: dict[str, str]) -> list[Isolation]:
+    """The temporary measures in place in the namespace that cut the deployment's pods off from traffic."""
+    measures = []
+    for row in deps.scope().commands(deps.journal.temporary_measures()):
+        target = row.plan.get("target") or {}
+        if row.tool not in ISOLATING or target.get("namespace") != namespace:
+            continue
+        resource = WRITTEN.get(row.tool, "services")
+        try:
+            now: dict[str, Any] | None = deps.kube.get(resource, str(target.get("name")), namespace)
+        except errors.NotFound:
+            now = None
+        measures.append(MeasureNow(row, now))
+    return isolations(measures, facts, labels)
