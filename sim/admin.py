@@ -1,5 +1,6 @@
-"""The simulator's admin endpoints: /sim/faults (inject latency, error statuses and dropped connections) and
-/sim/clock (let cluster time pass at once).
+"""The simulator's admin endpoints: /sim/faults (inject latency, error statuses and dropped connections),
+/sim/clock (let cluster time pass at once) and /sim/tokens (mint a person's bearer token). Only system:masters
+reaches them.
 
 Layer: sim (the simulated cluster; apart from the product).
 """
@@ -13,6 +14,7 @@ from aiohttp import web
 
 from incident_response.sim import errors
 from incident_response.sim.faults import Fault, Faults
+from incident_response.sim.identity import Authenticator
 from incident_response.sim.requests import json_response, read_body
 from incident_response.sim.store import timestamp
 
@@ -91,3 +93,20 @@ async def clock_endpoint(request: web.Request, cluster: Cluster) -> web.Response
     elif request.method != "GET":
         raise errors.method_not_allowed("use GET or POST on /sim/clock")
     return json_response({"time": timestamp(cluster.store.clock())})
+
+
+async def tokens_endpoint(request: web.Request, authn: Authenticator) -> web.Response:
+    """/sim/tokens: POST {"user": "alice", "groups": ["oncall"]} mints a bearer token for that person."""
+    if request.method != "POST":
+        raise errors.method_not_allowed("use POST on /sim/tokens")
+    spec = await read_body(request)
+    if not isinstance(spec, dict) or set(spec) - {"user", "groups"}:
+        raise errors.bad_request('send {"user": NAME, "groups": [GROUP, ...]} (groups optional)')
+    user, groups = spec.get("user"), spec.get("groups") or []
+    if not isinstance(user, str) or not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+        raise errors.bad_request('send {"user": NAME, "groups": [GROUP, ...]}: a name and a list of group names')
+    try:
+        token = authn.mint_user(user, tuple(groups))
+    except ValueError as e:
+        raise errors.bad_request(str(e)) from e
+    return json_response({"token": token, "user": user, "groups": list(authn.user_of(token).groups)}, 201)

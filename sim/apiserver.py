@@ -13,14 +13,27 @@ from typing import Any
 
 from aiohttp import web
 
-from incident_response.sim import admin, crd_schema, crds, discovery, errors, managed_fields, subresources
-from incident_response.sim.authz import USER, Authorizer
+from incident_response.sim import (
+    admin,
+    crd_schema,
+    crds,
+    discovery,
+    errors,
+    managed_fields,
+    rbac_defaults,
+    reviews,
+    subresources,
+)
+from incident_response.sim.authz import Authorizer
 from incident_response.sim.cluster import Cluster
 from incident_response.sim.crds import CustomResources
 from incident_response.sim.defaults import apply_defaults
 from incident_response.sim.errors import ApiError
 from incident_response.sim.faults import Faults
+from incident_response.sim.identity import Authenticator, Unauthorized, UserInfo
+from incident_response.sim.impersonation import impersonated
 from incident_response.sim.patching import APPLY_PATCH, media_type
+from incident_response.sim.rbac import Attributes
 from incident_response.sim.requests import (
     Target,
     apply_configuration,
@@ -42,7 +55,7 @@ from incident_response.sim.requests import (
     verb_of,
     wants_table,
 )
-from incident_response.sim.resources import CRDS, NAMESPACES, PODS, REPLICASETS, SERVICES
+from incident_response.sim.resources import CRDS, NAMESPACES, PODS, REPLICASETS, SERVICEACCOUNTS, SERVICES
 from incident_response.sim.store import Obj
 from incident_response.sim.validation import check_body, check_patched, shape_problems, validate
 from incident_response.sim.watch import watch
@@ -61,18 +74,28 @@ def _set_owners(refs: list[Any], obj: Obj) -> None:
 class ApiServer:
     """Routes Kubernetes API requests to the store, the controllers' runtime and the admin hooks."""
 
-    def __init__(self, cluster: Cluster, faults: Faults | None = None, authz: Authorizer | None = None) -> None:
+    def __init__(
+        self,
+        cluster: Cluster,
+        faults: Faults | None = None,
+        authz: Authorizer | None = None,
+        authn: Authenticator | None = None,
+    ) -> None:
         self.cluster = cluster
         self.store = cluster.store
         self.faults = faults or Faults()
         self.authz = authz or Authorizer()
+        self.authz.attach(self.store)
+        self.authn = authn or Authenticator(self.store.clock)
+        self.authn.account_exists = self._account_exists
+        rbac_defaults.bootstrap(self.store)
         self.custom = CustomResources(self.store)
         self._stopping = asyncio.Event()
 
     # ----- application wiring -----
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors_middleware])
+        app = web.Application(client_max_size=MAX_BODY, middlewares=[self._errors_middleware, self._auth_middleware])
         app.router.add_get("/version", self._version)
         app.router.add_get("/version/", self._version)  # the Python client's VersionApi asks with the slash
         app.router.add_get("/healthz", self._ok)
@@ -85,6 +108,7 @@ class ApiServer:
         app.router.add_get("/openapi/v3/{path:.*}", self._openapi_document)
         app.router.add_route("*", "/sim/faults", self._admin_faults)
         app.router.add_route("*", "/sim/clock", self._admin_clock)
+        app.router.add_route("*", "/sim/tokens", self._admin_tokens)
         app.router.add_route("*", "/api/v1", self._core_resources)
         app.router.add_route("*", "/api/v1/{path:.*}", self._core)
         app.router.add_route("*", "/apis/{group}/{version}", self._group_resources)
@@ -120,6 +144,34 @@ class ApiServer:
                     f"({request.method} {request.path})"
                 )
             )
+
+    def _account_exists(self, namespace: str, name: str, uid: str) -> bool:
+        account = self.store.peek(SERVICEACCOUNTS, namespace, name)
+        return account is not None and account["metadata"].get("uid") == uid
+
+    @web.middleware
+    async def _auth_middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Who is asking (401 for a token that names nobody); non-resource URLs are authorized here, resource
+        requests in _dispatch once their target is known. /sim/ is for system:masters only."""
+        try:
+            user = self.authn.authenticate(request.headers.get("Authorization"))
+        except Unauthorized as e:
+            raise errors.unauthorized() from e
+        user = impersonated(request, user, self.authz)
+        request["user"] = user
+        parts = [p for p in request.path.split("/") if p]
+        resource_request = len(parts) >= 3 and (parts[0] == "api" or (parts[0] == "apis" and len(parts) >= 4))
+        if not resource_request:
+            verb = request.method.lower()
+            if parts[:1] == ["sim"]:
+                allowed = user.privileged
+            else:
+                allowed = self.authz.decide(user, Attributes(verb, path=request.path)).allowed
+            if not allowed:
+                raise errors.forbidden_path(user.name, verb, request.path)
+        return await handler(request)
 
     async def _core_versions(self, _: web.Request) -> web.Response:
         return json_response(discovery.core_versions())
@@ -185,6 +237,9 @@ class ApiServer:
     async def _admin_clock(self, request: web.Request) -> web.Response:
         return await admin.clock_endpoint(request, self.cluster)
 
+    async def _admin_tokens(self, request: web.Request) -> web.Response:
+        return await admin.tokens_endpoint(request, self.authn)
+
     # ----- resource requests -----
 
     async def _dispatch(self, request: web.Request, target: Target) -> web.StreamResponse:
@@ -193,8 +248,26 @@ class ApiServer:
             pass
         elif verb not in target.res.verbs and not (target.subresource and verb in ("get", "update", "patch", "create")):
             raise errors.method_not_allowed(f"{verb} is not supported on {target.res.key}")
-        if not self.authz.allowed(verb, target.res.plural, target.res.group, target.namespace, target.subresource):
-            raise errors.forbidden(USER, verb, target.res.plural, target.res.group, target.namespace, target.name)
+        user: UserInfo = request["user"]
+        attrs = Attributes(
+            verb,
+            target.res.plural,
+            target.res.group,
+            target.subresource or "",
+            target.namespace or "",
+            target.name or "",
+        )
+        decision = self.authz.decide(user, attrs)
+        if not decision.allowed:
+            raise errors.forbidden(
+                user.name,
+                verb,
+                target.res.plural,
+                target.res.group,
+                target.namespace,
+                target.name,
+                target.subresource,
+            )
 
         drop_after = False
         res = target.res
@@ -231,7 +304,15 @@ class ApiServer:
         if res.group == "metrics.k8s.io":
             return subresources.read_metrics(request, target, self.cluster)
         if res.group == "authorization.k8s.io":
-            return await subresources.review(request, target, self.authz)
+            if res.kind == "SelfSubjectRulesReview":
+                return await reviews.rules_review(request, target, self.authz, request["user"])
+            return await reviews.access_review(request, target, self.authz, request["user"])
+        if res.group == "authentication.k8s.io":
+            if res.kind == "TokenReview":
+                return await reviews.token_review(request, target, self.authn)
+            return await reviews.self_subject_review(request, target, request["user"])
+        if target.subresource == "token" and res is SERVICEACCOUNTS and verb == "create":
+            return await reviews.token_request(request, target, self.store, self.authn)
         if res.group == "coordination.k8s.io":
             return subresources.read_leases(request, target, self.store)
         if verb == "watch":

@@ -56,6 +56,8 @@ def _subresource_entry(res: ResourceType, sub: str) -> dict[str, Any]:
         entry.update(kind="Scale", group="autoscaling", version="v1", verbs=["get", "patch", "update"])
     elif sub == "eviction":
         entry.update(kind="Eviction", group="policy", version="v1", verbs=["create"])
+    elif sub == "token":
+        entry.update(kind="TokenRequest", group="authentication.k8s.io", version="v1", verbs=["create"])
     elif sub == "log":
         entry.update(kind="Pod", verbs=["get"])
     else:

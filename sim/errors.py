@@ -101,18 +101,40 @@ def bad_request(message: str) -> ApiError:
     return ApiError(400, "BadRequest", message)
 
 
-def forbidden(user: str, verb: str, plural: str, group: str, namespace: str | None, name: str | None) -> ApiError:
+def forbidden(
+    user: str,
+    verb: str,
+    plural: str,
+    group: str,
+    namespace: str | None,
+    name: str | None,
+    subresource: str | None = None,
+    reason: str = "",
+) -> ApiError:
+    """403 as the API server words it: `pods "x" is forbidden: User "u" cannot get resource "pods" in API group ""
+    in the namespace "ns"` (the resource with its subresource, `deployments/scale`, in the sentence)."""
     where = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
-    res = f'resource "{plural}" in API group "{group}"'
+    full = f"{plural}/{subresource}" if subresource else plural
+    res = f'resource "{full}" in API group "{group}"'
     return ApiError(
         403,
         "Forbidden",
         f"{qualified(plural, group)}{' ' + repr(name).replace(chr(39), chr(34)) if name else ''} is forbidden: "
-        f'User "{user}" cannot {verb} {res} {where}',
+        f'User "{user}" cannot {verb} {res} {where}' + (f": {reason}" if reason else ""),
         kind=plural,
         name=name,
         group=group,
     )
+
+
+def forbidden_path(user: str, verb: str, path: str) -> ApiError:
+    """403 for a non-resource URL (discovery, /version, /sim/...)."""
+    return ApiError(403, "Forbidden", f'forbidden: User "{user}" cannot {verb} path "{path}"')
+
+
+def unauthorized() -> ApiError:
+    """401: the credentials name nobody (the real server does not say why)."""
+    return ApiError(401, "Unauthorized", "Unauthorized")
 
 
 def gone(message: str) -> ApiError:

@@ -83,6 +83,8 @@ RESOURCES: tuple[ResourceType, ...] = (
         subresources=("status",),
     ),
     ResourceType("", "v1", "Secret", "secrets", True),
+    # `kubectl create token` POSTs a TokenRequest to serviceaccounts/NAME/token (sim/tokens.py answers it).
+    ResourceType("", "v1", "ServiceAccount", "serviceaccounts", True, short_names=("sa",), subresources=("token",)),
     ResourceType("", "v1", "ConfigMap", "configmaps", True, short_names=("cm",)),
     ResourceType(
         "apps",
@@ -193,10 +195,43 @@ RESOURCES: tuple[ResourceType, ...] = (
         subresources=("status",),
         has_generation=True,
     ),
+    # RBAC (sim/rbac.py enforces it for every identity outside system:masters).
+    ResourceType("rbac.authorization.k8s.io", "v1", "Role", "roles", True),
+    ResourceType("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True),
+    ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", False),
+    ResourceType("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", False),
     # Node heartbeats (kube-node-lease), computed from the nodes: `kubectl describe node` reads them.
     ResourceType("coordination.k8s.io", "v1", "Lease", "leases", True, verbs=("get", "list"), virtual=True),
     ResourceType("metrics.k8s.io", "v1beta1", "PodMetrics", "pods", True, verbs=("get", "list"), virtual=True),
     ResourceType("metrics.k8s.io", "v1beta1", "NodeMetrics", "nodes", False, verbs=("get", "list"), virtual=True),
+    ResourceType("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", False, verbs=("create",), virtual=True),
+    ResourceType(
+        "authentication.k8s.io",
+        "v1",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        False,
+        verbs=("create",),
+        virtual=True,
+    ),
+    ResourceType(
+        "authorization.k8s.io",
+        "v1",
+        "SubjectAccessReview",
+        "subjectaccessreviews",
+        False,
+        verbs=("create",),
+        virtual=True,
+    ),
+    ResourceType(
+        "authorization.k8s.io",
+        "v1",
+        "LocalSubjectAccessReview",
+        "localsubjectaccessreviews",
+        True,
+        verbs=("create",),
+        virtual=True,
+    ),
     ResourceType(
         "authorization.k8s.io",
         "v1",
@@ -272,6 +307,11 @@ CRDS = BY_KEY["customresourcedefinitions.apiextensions.k8s.io"]
 STATEFULSETS = BY_KEY["statefulsets.apps"]
 DAEMONSETS = BY_KEY["daemonsets.apps"]
 CONTROLLERREVISIONS = BY_KEY["controllerrevisions.apps"]
+SERVICEACCOUNTS = BY_KEY["serviceaccounts"]
+ROLES = BY_KEY["roles.rbac.authorization.k8s.io"]
+ROLEBINDINGS = BY_KEY["rolebindings.rbac.authorization.k8s.io"]
+CLUSTERROLES = BY_KEY["clusterroles.rbac.authorization.k8s.io"]
+CLUSTERROLEBINDINGS = BY_KEY["clusterrolebindings.rbac.authorization.k8s.io"]
 
 SCALABLE = (DEPLOYMENTS, REPLICASETS, STATEFULSETS)  # the kinds with a scale subresource
 WORKLOADS = (DEPLOYMENTS, REPLICASETS, STATEFULSETS, DAEMONSETS)  # the kinds with a selector and a pod template

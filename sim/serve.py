@@ -6,11 +6,14 @@ Layer: sim (the simulated cluster; apart from the product).
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import yaml
@@ -20,8 +23,10 @@ from incident_response.sim.apiserver import ApiServer
 from incident_response.sim.authz import Authorizer
 from incident_response.sim.cluster import Cluster, LiveClock, Timing
 from incident_response.sim.faults import Faults
+from incident_response.sim.identity import ADMIN_TOKEN, Authenticator
 from incident_response.sim.scenarios import load_scenario
 from incident_response.sim.store import Store
+from incident_response.sim.tls import serving_context
 
 log = logging.getLogger(__name__)
 
@@ -29,15 +34,27 @@ CONTEXT = "sim"
 TICK_SECONDS = 0.05
 
 
-def kubeconfig_text(url: str, context: str = CONTEXT) -> str:
-    """A kubeconfig with one context for this cluster only (no credentials: the simulator needs none)."""
+def kubeconfig_text(
+    url: str,
+    context: str = CONTEXT,
+    token: str = ADMIN_TOKEN,
+    namespace: str = "default",
+    ca_pem: bytes | None = None,
+) -> str:
+    """A kubeconfig with one context for this cluster only; by default with the admin token (system:masters).
+
+    `ca_pem`: the serving certificate of an HTTPS cluster, trusted as its CA.
+    """
+    cluster: dict[str, str] = {"server": url}
+    if ca_pem is not None:
+        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode()
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": context, "cluster": {"server": url}}],
-        "users": [{"name": f"{context}-user", "user": {"token": "simulated-cluster-token"}}],
+        "clusters": [{"name": context, "cluster": cluster}],
+        "users": [{"name": f"{context}-user", "user": {"token": token}}],
         "contexts": [
-            {"name": context, "context": {"cluster": context, "user": f"{context}-user", "namespace": "default"}}
+            {"name": context, "context": {"cluster": context, "user": f"{context}-user", "namespace": namespace}}
         ],
         "current-context": context,
     }
@@ -53,12 +70,24 @@ class RunningSim:
     authz: Authorizer
     kubeconfig_path: Path | None
     context: str = CONTEXT
+    authn: Authenticator = field(default_factory=lambda: Authenticator(datetime.now), repr=False)
+    ca_pem: bytes | None = field(default=None, repr=False)  # the serving certificate of an HTTPS cluster
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
     _ticks: int = 0
 
     @property
     def store(self) -> Store:
         return self.cluster.store
+
+    def mint_user_token(self, name: str, groups: tuple[str, ...] = ()) -> str:
+        """A bearer token for a person (`name`, in `groups` and system:authenticated); RBAC decides what it may do."""
+        return self.authn.mint_user(name, groups)
+
+    def write_kubeconfig(self, path: Path, token: str, namespace: str = "default") -> Path:
+        """A kubeconfig for this cluster that authenticates with `token` (a ServiceAccount's or a person's)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(kubeconfig_text(self.url, self.context, token, namespace, self.ca_pem), encoding="utf-8")
+        return path
 
     def advance(self, seconds: float) -> None:
         """Let `seconds` of cluster time pass at once (see Cluster.advance): crash loops move on without waiting."""
@@ -100,8 +129,16 @@ def run_sim(
     extra_pods: int = 0,
     timing: Timing | None = None,
     settle: bool = True,
+    tls: bool = False,
+    anonymous_admin: bool | None = None,
 ) -> Iterator[RunningSim]:
-    """Start a simulated cluster seeded with `scenario`; stop it on exit."""
+    """Start a simulated cluster seeded with `scenario`; stop it on exit.
+
+    `tls`: serve HTTPS with a throwaway certificate (kubectl sends bearer tokens only over TLS, so tests of
+    ServiceAccount and user tokens with real kubectl need it). `anonymous_admin`: a request without credentials
+    acts as the admin (default over plain HTTP, where kubectl sends none); over HTTPS it is system:anonymous,
+    as on a real cluster.
+    """
     clock = LiveClock()
     cluster = Cluster(Store(clock=clock.wall), timing=timing or Timing(), clock=clock)
     if scenario:
@@ -109,7 +146,12 @@ def run_sim(
         if settle:
             cluster.settle()
     faults, authz = Faults(), Authorizer()
-    api = ApiServer(cluster, faults, authz)
+    authn = Authenticator(cluster.store.clock, anonymous_admin=not tls if anonymous_admin is None else anonymous_admin)
+    ssl_context: ssl.SSLContext | None = None
+    ca_pem: bytes | None = None
+    if tls:
+        ssl_context, ca_pem = serving_context()
+    api = ApiServer(cluster, faults, authz, authn)
     loop = asyncio.new_event_loop()
     started = threading.Event()
     bound: list[int] = []
@@ -117,7 +159,7 @@ def run_sim(
 
     async def start() -> None:
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", port)
+        site = web.TCPSite(runner, "127.0.0.1", port, ssl_context=ssl_context)
         await site.start()
         server = site._server
         assert server is not None
@@ -139,11 +181,11 @@ def run_sim(
     started.wait(10)
     if not bound:
         raise RuntimeError(f"the simulated cluster could not listen on 127.0.0.1:{port}")
-    url = f"http://127.0.0.1:{bound[0]}"
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{bound[0]}"
     if kubeconfig_path is not None:
         kubeconfig_path.parent.mkdir(parents=True, exist_ok=True)
-        kubeconfig_path.write_text(kubeconfig_text(url), encoding="utf-8")
-    sim = RunningSim(url, bound[0], cluster, faults, authz, kubeconfig_path)
+        kubeconfig_path.write_text(kubeconfig_text(url, ca_pem=ca_pem), encoding="utf-8")
+    sim = RunningSim(url, bound[0], cluster, faults, authz, kubeconfig_path, authn=authn, ca_pem=ca_pem)
     ticker = _Ticker(sim)
     ticker.start()
     try:

@@ -51,6 +51,10 @@ def name_problem(res: ResourceType, name: str) -> str | None:
         return "name or generateName is required"
     if len(name) > 253:
         return "must be no more than 253 characters"
+    if res.group == "rbac.authorization.k8s.io":  # RBAC names are path segments (system:discovery is one)
+        if name in (".", ".."):
+            return f"may not be '{name}'"
+        return "may not contain '/' or '%'" if "/" in name or "%" in name else None
     # Namespaces and services need DNS-1123 labels; most other kinds take subdomains.
     label_only = res.kind in ("Namespace", "Service")
     pattern = _DNS1123_LABEL if label_only else _DNS1123_SUBDOMAIN

@@ -1,4 +1,4 @@
-"""Subresources (scale, eviction, log) and the virtual resources (node Leases, metrics, access reviews).
+"""Subresources (scale, eviction, log) and the virtual resources (node Leases, metrics).
 
 Layer: sim (the simulated cluster; apart from the product).
 """
@@ -27,7 +27,6 @@ from incident_response.sim.resources import NODES, SCALABLE
 from incident_response.sim.store import Obj, Store
 
 if TYPE_CHECKING:
-    from incident_response.sim.authz import Authorizer
     from incident_response.sim.cluster import Cluster
 
 NODE_LEASES = "kube-node-lease"
@@ -190,31 +189,3 @@ def read_leases(request: web.Request, target: Target, store: Store) -> web.Respo
             "items": items,
         }
     )
-
-
-async def review(request: web.Request, target: Target, authz: Authorizer) -> web.Response:
-    """A SelfSubjectAccessReview or SelfSubjectRulesReview, answered by the authorizer."""
-    if request.method != "POST":
-        raise errors.method_not_allowed("reviews are created with POST")
-    body = await read_body(request)
-    if not isinstance(body, dict):
-        raise errors.bad_request("the request body must be a JSON object")
-    spec = body.get("spec")
-    spec = {} if spec is None else spec
-    if not isinstance(spec, dict):
-        raise errors.bad_request(f"{target.res.kind}.spec must be an object")
-    for key in ("resourceAttributes", "nonResourceAttributes"):
-        if spec.get(key) is not None and not isinstance(spec[key], dict):
-            raise errors.bad_request(f"{target.res.kind}.spec.{key} must be an object")
-    if target.res.kind == "SelfSubjectAccessReview":
-        status = authz.access_review(spec)
-    else:
-        status = authz.rules_review(str(spec.get("namespace") or "default"))
-    out = {
-        "kind": target.res.kind,
-        "apiVersion": target.res.api_version,
-        "metadata": {"creationTimestamp": None},
-        "spec": spec,
-        "status": status,
-    }
-    return json_response(out, 201)
