@@ -6,6 +6,7 @@ Layer: sim (the simulated cluster; apart from the product).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from functools import partial
@@ -65,6 +66,9 @@ __all__ = ["MAX_BODY", "ApiServer", "Target", "parse_target", "shape_problems"] 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 8 * 1024 * 1024
+
+# Who sent the request being handled: set by the auth middleware, read by the handler (same task, same context).
+_USER: contextvars.ContextVar[UserInfo] = contextvars.ContextVar("sim_user")
 
 
 def _set_owners(refs: list[Any], obj: Obj) -> None:
@@ -160,7 +164,7 @@ class ApiServer:
         except Unauthorized as e:
             raise errors.unauthorized() from e
         user = impersonated(request, user, self.authz)
-        request["user"] = user
+        _USER.set(user)
         parts = [p for p in request.path.split("/") if p]
         resource_request = len(parts) >= 3 and (parts[0] == "api" or (parts[0] == "apis" and len(parts) >= 4))
         if not resource_request:
@@ -248,7 +252,7 @@ class ApiServer:
             pass
         elif verb not in target.res.verbs and not (target.subresource and verb in ("get", "update", "patch", "create")):
             raise errors.method_not_allowed(f"{verb} is not supported on {target.res.key}")
-        user: UserInfo = request["user"]
+        user: UserInfo = _USER.get()
         attrs = Attributes(
             verb,
             target.res.plural,
@@ -305,12 +309,12 @@ class ApiServer:
             return subresources.read_metrics(request, target, self.cluster)
         if res.group == "authorization.k8s.io":
             if res.kind == "SelfSubjectRulesReview":
-                return await reviews.rules_review(request, target, self.authz, request["user"])
-            return await reviews.access_review(request, target, self.authz, request["user"])
+                return await reviews.rules_review(request, target, self.authz, _USER.get())
+            return await reviews.access_review(request, target, self.authz, _USER.get())
         if res.group == "authentication.k8s.io":
             if res.kind == "TokenReview":
                 return await reviews.token_review(request, target, self.authn)
-            return await reviews.self_subject_review(request, target, request["user"])
+            return await reviews.self_subject_review(request, target, _USER.get())
         if target.subresource == "token" and res is SERVICEACCOUNTS and verb == "create":
             return await reviews.token_request(request, target, self.store, self.authn)
         if res.group == "coordination.k8s.io":
