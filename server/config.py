@@ -55,7 +55,7 @@ class Settings:
     auth_token: str | None = field(default=None, repr=False)
     auth: AuthKind = "static"
     # --auth kubernetes: TokenReview audiences (empty: the API server's own), and the namespace whose RoleBindings
-    # grant the toolsets (None: the pod's namespace).
+    # grant the toolsets (None: the store namespace, else the pod's).
     auth_audiences: tuple[str, ...] = ()
     auth_namespace: str | None = None
     # Resolved at load time: where the cluster connection comes from (None: no cluster configured).
@@ -214,10 +214,10 @@ def add_auth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--auth",
         choices=AUTH_KINDS,
-        help="how HTTP clients authenticate: static (default: bearer credentials from --auth-token-file or "
-        "INCIDENT_RESPONSE_AUTH_TOKEN) or kubernetes (clients send a Kubernetes token, checked with TokenReview; each "
-        "tool call needs the read, plan or confirm grant on toolsets.incident-response.dev, checked with "
-        "SubjectAccessReview) [INCIDENT_RESPONSE_AUTH]",
+        help="how HTTP clients authenticate: static (bearer credentials from --auth-token-file or "
+        "INCIDENT_RESPONSE_AUTH_TOKEN; the default) or kubernetes (clients send a Kubernetes token, checked with "
+        "TokenReview; each tool call needs the read, plan or confirm grant on toolsets.incident-response.dev, checked "
+        "with SubjectAccessReview; the default with --store kubernetes) [INCIDENT_RESPONSE_AUTH]",
     )
     parser.add_argument(
         "--auth-audience",
@@ -230,7 +230,8 @@ def add_auth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--auth-namespace",
         metavar="NAMESPACE",
-        help="--auth kubernetes: the namespace whose RoleBindings grant the toolsets (default: the pod's namespace) "
+        help="--auth kubernetes: the namespace whose RoleBindings grant the toolsets (default: the store namespace, "
+        "else the pod's) "
         "[INCIDENT_RESPONSE_AUTH_NAMESPACE]",
     )
 
@@ -337,10 +338,11 @@ def load_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None
         raise SettingsError(str(e)) from e
     read_only_flag = getattr(args, "read_only", None)
     read_only = bool(read_only_flag) if read_only_flag is not None else _env_bool(env.get(ENV_PREFIX + "READ_ONLY", ""))
-    auth = parse_auth(str(pick("auth") or "static"))
+    store = parse_store(str(pick("store") or "sqlite"))
+    # A team's server (its journal on the cluster, served over HTTP) authenticates its clients by the cluster too.
+    auth = parse_auth(str(pick("auth") or ("kubernetes" if store == "kubernetes" and http else "static")))
     if auth == "kubernetes" and not http:
         raise SettingsError("--auth kubernetes authenticates HTTP clients: add --http (over stdio the client is local)")
-    store = parse_store(str(pick("store") or "sqlite"))
     approvals_value = pick("approvals")
     if store == "kubernetes" and approvals_value not in (None, "cli"):
         raise SettingsError(

@@ -62,7 +62,7 @@ def kubernetes(settings: Settings, connection: ApiConnection | None, pod_namespa
         raise SettingsError(
             "--auth kubernetes asks the Kubernetes API who a client is: run in a pod, or pass --kubeconfig"
         )
-    namespace = settings.auth_namespace or pod_namespace(pod_namespace_file)
+    namespace = settings.auth_namespace or settings.store_namespace or pod_namespace(pod_namespace_file)
     if namespace is None:
         raise SettingsError(
             "--auth kubernetes checks the toolset grants in the server's namespace: outside a pod, pass "

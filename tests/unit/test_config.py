@@ -136,3 +136,11 @@ def test_kubernetes_auth_is_for_http_and_takes_audiences_from_flags_or_environme
     assert (flags.auth_audiences, flags.auth_namespace) == (("mcp",), "other")
     with pytest.raises(config.SettingsError, match="choose static"):
         config.load_settings(parse(), {**env, "INCIDENT_RESPONSE_AUTH": "oauth"})
+
+
+def test_a_team_store_over_http_authenticates_clients_by_the_cluster_unless_told_otherwise(tmp_path: Path) -> None:
+    home = {"HOME": str(tmp_path)}
+    team = ("--store", "kubernetes", "--store-namespace", "ir")
+    assert config.load_settings(parse(*team, "--http"), home).auth == "kubernetes"
+    assert config.load_settings(parse(*team, "--http", "--auth", "static"), home).auth == "static"
+    assert config.load_settings(parse(*team), home).auth == "static"  # stdio: the client is local
