@@ -132,7 +132,9 @@ async def test_overload_scale_proceeds_through_the_hpa_override(shared: Start) -
         assert answers(result) == [("yes", "cluster")] * 3
         assert any("200%/70%" in line for line in result["steps"][0]["evidence"])
         plan = await planned(client, result)
-    assert plan["warnings"] == [], "the replicas proposed fit on the nodes"
+    # The replicas proposed fit on the nodes; the plan says where the number came from and why usage misleads.
+    assert [w.split(":")[0] for w in plan["warnings"]] == ["Sized from what is known"], plan["warnings"]
+    assert "hides the real demand" in plan["warnings"][0] and "HPA web's formula" in plan["warnings"][0]
     assert f'"minReplicas":{arguments["min_replicas"]}' in plan["command"]
 
 

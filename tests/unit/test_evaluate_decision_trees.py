@@ -7,6 +7,7 @@ from support.builders import hpa
 
 from incident_response.tools.decide.evaluate import hpa_wanted
 from incident_response.tools.playbook.rules import Facts, Poisoning, decide
+from incident_response.tools.playbook.sizing import Demand
 from incident_response.tools.playbook.trees import (
     Answers,
     Elsewhere,
@@ -17,7 +18,6 @@ from incident_response.tools.playbook.trees import (
     ScaleFacts,
     Walk,
     isolate_tree,
-    proposed_replicas,
     rollback_tree,
     scale_tree,
 )
@@ -179,10 +179,14 @@ HOT = ["web-1 uses cpu 500m of limit 500m"]
 
 
 def test_load_with_healthy_pods_and_room_scales_the_deployment() -> None:
-    walk = scale_tree(scale(load_evidence=HOT, wanted=6), Answers(), QUIET)
+    # 4 pods pinned at their 500m limit, nothing else known: the HPA's default step, +4 pods (more than +100%).
+    demand = Demand("web", 4, measured=4, pinned=4, load=2.0, cpu_limit=0.5)
+    walk = scale_tree(scale(load_evidence=HOT, demand=demand), Answers(), QUIET)
     assert outcome(walk) == ("PROCEED", None, "scale_deployment")
     assert walk.outcome is not None
-    assert walk.outcome.next_arguments == {"namespace": NS, "deployment": "web", "replicas": 6}
+    assert walk.outcome.next_arguments == {"namespace": NS, "deployment": "web", "replicas": 8}
+    assert "hides the real demand" in walk.outcome.reason and "default scale-up step" in walk.outcome.reason
+    assert any("pinned at its limit on 4 of 4" in c for c in walk.cautions)
     assert trail(walk) == [("yes", "cluster")] * 3
 
 
@@ -191,23 +195,9 @@ def test_an_hpa_at_max_is_overridden_within_what_fits() -> None:
     walk = scale_tree(scale(replicas=6, hpa=saturated, wanted=18, fits=15), Answers(), QUIET)
     assert outcome(walk) == ("PROCEED", None, "override_hpa")
     assert walk.outcome is not None
-    # At most double in one step (12), and the HPA may follow the load up to what fits (15 of the 18 wanted).
-    assert walk.outcome.next_arguments == {"namespace": NS, "hpa": "web", "min_replicas": 12, "max_replicas": 15}
-
-
-@pytest.mark.parametrize(
-    ("replicas", "wanted", "fits", "expected"),
-    [
-        (4, 6, 20, 6),  # what the load calls for
-        (4, 30, 20, 8),  # at most double in one step
-        (4, 30, 5, 5),  # no more than fits
-        (4, None, 20, 6),  # unknown need: half again
-        (4, 3, 20, 5),  # always at least one more
-        (0, None, 20, 1),
-    ],
-)
-def test_proposed_replicas(replicas: int, wanted: int | None, fits: int, expected: int) -> None:
-    assert proposed_replicas(scale(replicas=replicas, wanted=wanted, fits=fits)) == expected
+    # What the HPA's formula asks for (18), within what fits (15): no arbitrary cap at double.
+    assert walk.outcome.next_arguments == {"namespace": NS, "hpa": "web", "min_replicas": 15, "max_replicas": 15}
+    assert "capped at the 15 that fit" in walk.outcome.reason
 
 
 def test_no_load_tries_a_rollback_when_something_was_deployed_else_advises_against_acting() -> None:

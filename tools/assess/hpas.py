@@ -5,14 +5,16 @@ Layer: tools.assess.
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
 from incident_response.tools.core.models import ToolResult, Truncation
 from incident_response.tools.engine.deps import Deps
+from incident_response.tools.k8s.hpa_formula import hpa_wanted
 from incident_response.tools.k8s.views import meta
+
+__all__ = ["HpaList", "HpaRow", "hpa_row", "hpa_wanted", "list_hpas"]  # hpa_wanted lives in k8s now
 
 
 class HpaRow(BaseModel):
@@ -132,22 +134,3 @@ def list_hpas(
         hpas=shown,
         truncation=Truncation.of(len(shown), len(rows), listed.truncated or len(rows) > len(shown)),
     )
-
-
-def hpa_wanted(hpa: dict[str, Any]) -> int | None:
-    """Replicas the HPA's own formula asks for (ceil(current * utilization / target)), before its max cuts it."""
-    spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
-    current = {
-        str((m.get("resource") or {}).get("name")): (m.get("resource") or {}).get("current") or {}
-        for m in status.get("currentMetrics") or []
-        if m.get("type") == "Resource"
-    }
-    ratios = []
-    for metric in spec.get("metrics") or []:
-        resource = metric.get("resource") or {}
-        goal = (resource.get("target") or {}).get("averageUtilization")
-        now = current.get(str(resource.get("name")), {}).get("averageUtilization")
-        if metric.get("type") == "Resource" and goal and now is not None:
-            ratios.append(float(now) / float(goal))
-    replicas = int(status.get("currentReplicas") or 0)
-    return math.ceil(replicas * max(ratios)) if ratios and replicas else None

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from incident_response.tools.assess.demand import NodeRoom, demand_for
 from incident_response.tools.assess.hpas import HpaRow, hpa_row, hpa_wanted
 from incident_response.tools.assess.metrics import read_metrics
 from incident_response.tools.assess.pods import FetchedPods, fetch_pods
@@ -33,7 +34,6 @@ from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage, pod_
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
     RECENT_ROLLOUT_SECONDS,
-    current_replicas,
     hpa_bounds,
     images_of,
     owned_by,
@@ -53,7 +53,7 @@ from incident_response.tools.playbook.rules import (
     group_by,
 )
 from incident_response.tools.playbook.suspects import NodeState, Placement, canary_pairs, node_problems
-from incident_response.tools.playbook.trees import ScaleFacts, proposed_replicas
+from incident_response.tools.playbook.trees import Hpa, ScaleFacts, proposed_replicas
 
 logger = logging.getLogger(__name__)
 
@@ -428,7 +428,7 @@ def mitigated_components(deps: Deps, seen: Observation) -> frozenset[str]:
     return frozenset(found)
 
 
-def completed(seen: Observation, decision: Decision) -> Decision:
+def completed(seen: Observation, decision: Decision, room: NodeRoom | None = None) -> Decision:
     """The decision with every argument its next tool requires, so it can be planned without another hop:
     set_memory_limit's container (the one OOMKilled) and limit (double its current one), override_hpa's bounds and
     scale_deployment's replicas (sized as the SCALE tree sizes them, before node room is known)."""
@@ -446,24 +446,30 @@ def completed(seen: Observation, decision: Decision) -> Decision:
             arguments["limit"] = memory_text(2 * current)
     elif decision.next_tool == "override_hpa":
         hpa = next((h for h in seen.hpas if meta(h).name == arguments.get("hpa")), None)
-        if hpa is not None:
+        target = scaled(hpa_row(hpa).target) if hpa is not None else ""
+        if hpa is not None and (demand := demand_for(seen, target, room)) is not None:
             low, high = hpa_bounds(hpa)
-            current = int((hpa.get("status") or {}).get("currentReplicas") or high)
             wanted = hpa_wanted(hpa)
-            replicas = proposed_replicas(ScaleFacts(scaled(hpa_row(hpa).target), current, True, wanted=wanted))
+            facts = ScaleFacts(target, demand.replicas, True, wanted=wanted, fits=demand.fits, demand=demand)
+            facts.hpa = Hpa(str(meta(hpa).name), low, high, True, "")
+            replicas = proposed_replicas(facts)
+            goal = max(wanted or 0, replicas)
             arguments["min_replicas"] = max(low, replicas)
-            arguments["max_replicas"] = max(high, replicas, wanted or 0)
+            arguments["max_replicas"] = max(high, replicas, min(demand.fits, goal) if demand.fits else goal)
     elif decision.next_tool == "scale_deployment" and deploy is not None:
-        current = current_replicas(deploy)
-        arguments["replicas"] = proposed_replicas(ScaleFacts(str(name), current, seen.metrics_available))
+        demand = demand_for(seen, str(name), room)
+        assert demand is not None
+        facts = ScaleFacts(str(name), demand.replicas, seen.metrics_available, fits=demand.fits, demand=demand)
+        arguments["replicas"] = proposed_replicas(facts)
     return decision.model_copy(update={"next_arguments": arguments})
 
 
 def ranked(
-    seen: Observation, mitigated: frozenset[str] = frozenset()
+    seen: Observation, mitigated: frozenset[str] = frozenset(), room: NodeRoom | None = None
 ) -> tuple[Decision, list[tuple[Problem, Decision]]]:
-    """The primary decision (for the worst problem) and every problem, worst first."""
-    problems = [(p, completed(seen, d)) for p, d in rank_problems(seen.facts, impacts_of(seen), mitigated)]
+    """The primary decision (for the worst problem) and every problem, worst first. With `room` (node room, read
+    on first use), a scale is sized within what fits, as evaluate_decision sizes it."""
+    problems = [(p, completed(seen, d, room)) for p, d in rank_problems(seen.facts, impacts_of(seen), mitigated)]
     for problem, decision in problems:
         problem.next_arguments = dict(decision.next_arguments)
     return (problems[0][1] if problems else decide(seen.facts)), problems
@@ -574,7 +580,8 @@ def build_assessment(kube: Kube, namespace: str, deps: Deps | None = None) -> As
     """The assessment itself: reads only, records nothing (incident_handoff uses it as it stands now). With `deps`,
     problems a mitigation of the current incident acted on rank after the others."""
     seen = observe_namespace(kube, namespace)
-    decision, ranking = ranked(seen, mitigated_components(deps, seen) if deps is not None else frozenset())
+    mitigated = mitigated_components(deps, seen) if deps is not None else frozenset()
+    decision, ranking = ranked(seen, mitigated, NodeRoom(kube))
     rows = seen.rows
     problems = [row for row in rows if row.problem]
     counts = Counter(row.status for row in rows)

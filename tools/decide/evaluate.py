@@ -12,11 +12,13 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from incident_response.tools.assess import rollback_safety
+from incident_response.tools.assess.demand import NodeRoom, demand_for
 from incident_response.tools.assess.hpas import hpa_row, hpa_wanted
 from incident_response.tools.assess.namespace import Observation, mitigated_components, observe_namespace, ranked
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.decide.workload_facts import workload_rollback_facts, workload_target
+from incident_response.tools.engine import sizing_reads
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.k8s import backends, capacity, labels
 from incident_response.tools.k8s.args import Revision
@@ -47,7 +49,6 @@ from incident_response.tools.playbook.suspects import (
 )
 from incident_response.tools.playbook.trees import (
     RECENT_MINUTES,
-    STEP_FACTOR,
     Alternative,
     Answers,
     Conclusion,
@@ -61,7 +62,6 @@ from incident_response.tools.playbook.trees import (
     TreeVerdict,
     Walk,
     isolate_tree,
-    proposed_replicas,
     rollback_tree,
     scale_tree,
 )
@@ -153,7 +153,8 @@ def evaluate_decision(
             "deployment, leave node unset"
         )
     seen = observe_namespace(deps.kube, namespace)
-    picked, problems = ranked(seen, mitigated_components(deps, seen))
+    room = NodeRoom(deps.kube)
+    picked, problems = ranked(seen, mitigated_components(deps, seen), room)
     # Asked about one deployment: the framework's decision for its own problem, not the namespace's worst.
     picked = next((d for p, d in problems if deployment in p.components), picked)
     if deployment is not None and seen.deployment(deployment) is None and deployment not in seen.facts.workloads:
@@ -176,7 +177,7 @@ def evaluate_decision(
         load_related=load_related,
         revision_known_good=revision_known_good,
     )
-    target, walk = walk_tree(deps, seen, picked, chosen, deployment, to_revision, answers, node)
+    target, walk = walk_tree(deps, seen, picked, chosen, deployment, to_revision, answers, node, room)
     assert walk.outcome is not None
     return shaped(namespace, chosen, action is not None, target, walk, walk.outcome, picked, seen.unreadable)
 
@@ -190,6 +191,7 @@ def walk_tree(
     to_revision: int | None,
     answers: Answers,
     node: str | None = None,
+    room: NodeRoom | None = None,
 ) -> tuple[str | None, Walk]:
     """(what the action is about, the walk of its tree)."""
     where = elsewhere(seen)
@@ -227,7 +229,7 @@ def walk_tree(
         return f"deployment/{name}", canary_tree(canary_facts(deps.kube, seen, pair), where)
     if action == "ROLLBACK":
         return f"deployment/{name}", rollback_tree(rollback_facts(deps, seen, name, to_revision), answers, where)
-    return f"deployment/{name}", scale_tree(scale_facts(deps.kube, seen, name), answers, where)
+    return f"deployment/{name}", scale_tree(scale_facts(deps.kube, seen, name, room), answers, where)
 
 
 def shaped(
@@ -356,7 +358,7 @@ def keeps_earlier_revision(seen: Observation, deploy: dict[str, Any]) -> bool:
     return any((revision_of(rs) or current) < current for rs in seen.replicasets if owned_by(rs, deploy))
 
 
-def scale_facts(kube: Kube, seen: Observation, name: str) -> ScaleFacts:
+def scale_facts(kube: Kube, seen: Observation, name: str, room: NodeRoom | None = None) -> ScaleFacts:
     deploy = seen.deployment(name)
     assert deploy is not None
     pods = [p for p in seen.pods_of(name) if not backends.terminating(p)]
@@ -399,23 +401,23 @@ def scale_facts(kube: Kube, seen: Observation, name: str) -> ScaleFacts:
             f"{row.current_replicas}/{row.max_replicas} replicas, {'; '.join(row.targets)}",
         )
         facts.wanted = hpa_wanted(hpa)
-    facts.fits, facts.per_pod = room(kube, spec, facts.replicas, proposed_replicas(facts) * STEP_FACTOR)
+    facts.demand = demand_for(seen, name, room or NodeRoom(kube))
+    facts.fits, facts.per_pod = facts.demand.fits if facts.demand else None, capacity.spec_requests(spec).text()
     return facts
 
 
 def room(
-    kube: Kube, pod_spec: dict[str, Any], replicas: int, up_to: int, *, leaving: frozenset[str] = frozenset()
+    kube: Kube, pod_spec: dict[str, Any], placed: int, *, leaving: frozenset[str] = frozenset()
 ) -> tuple[int | None, str]:
-    """How many replicas fit now (current plus what the scheduler could place, counting up to `up_to`), once the
-    pods named in `leaving` (namespace/name) are gone."""
+    """How many replicas fit (the `placed` ones plus what node allocatable minus requests holds), once the pods
+    named in `leaving` (namespace/name) are gone."""
     want = capacity.spec_requests(pod_spec)
-    try:
-        nodes = kube.list("nodes", limit=1000).items
-        everywhere = kube.list("pods", None, field_selector=RUNNING, limit=20000).items
-    except errors.Forbidden:
+    read = sizing_reads.node_room(kube)
+    if read is None:
         return None, want.text()
+    nodes, everywhere = read
     free = capacity.rooms(nodes, everywhere, pod_spec, leaving=leaving)
-    return replicas + capacity.place(free, want, max(up_to - replicas, 0)), want.text()
+    return placed + sum(capacity.slots(r, want) for r in free), want.text()
 
 
 def canary_facts(kube: Kube, seen: Observation, pair: CanaryPair) -> CanaryFacts:
@@ -442,8 +444,7 @@ def canary_facts(kube: Kube, seen: Observation, pair: CanaryPair) -> CanaryFacts
         found.hpa = Hpa(backends.name_of(hpa), low, high, row.saturated, f"{row.current_replicas}/{high} replicas")
     # rollback_canary scales the canary to zero first: its pods' room is free by the time stable grows.
     leaving = frozenset(f"{seen.namespace}/{backends.name_of(p)}" for p in seen.pods_of(pair.canary))
-    full = pair.stable_replicas + pair.canary_replicas
-    found.fits, found.per_pod = room(kube, template_spec(stable), pair.stable_replicas, full, leaving=leaving)
+    found.fits, found.per_pod = room(kube, template_spec(stable), pair.stable_replicas, leaving=leaving)
     return found
 
 

@@ -9,6 +9,7 @@ Layer: tools.k8s.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -157,6 +158,38 @@ def placeable(
     """How many of `count` new pods with this spec would be scheduled now, and what each one requests."""
     want = spec_requests(pod_spec)
     return place(rooms(nodes, pods, pod_spec), want, count), want
+
+
+def slots(room: Room, want: Requests) -> int:
+    """How many pods asking `want` fit in this node's free room: the smallest of what its free CPU, its free memory
+    and its free pod slots allow (a resource the pod does not request does not limit it)."""
+    counts = [max(room.pods, 0)]
+    if want.cpu > 0:
+        counts.append(max(math.floor(room.cpu / want.cpu + 1e-9), 0))
+    if want.memory > 0:
+        counts.append(max(math.floor(room.memory / want.memory + 1e-9), 0))
+    return min(counts)
+
+
+def replicas_that_fit(
+    nodes: list[dict[str, Any]],
+    pods: list[dict[str, Any]],
+    pod_spec: dict[str, Any],
+    placed: int,
+    *,
+    leaving: set[str] | frozenset[str] = frozenset(),
+) -> int:
+    """How many replicas with this spec the nodes hold: the `placed` ones already bound (their requests are among
+    `pods`), plus, over every node that accepts the spec, what fits in its allocatable minus what is requested there.
+    Arithmetic on allocatable and requests, not a count capped by the question asked, so it is the same figure
+    before and after a scale on the same nodes."""
+    want = spec_requests(pod_spec)
+    return placed + sum(slots(room, want) for room in rooms(nodes, pods, pod_spec, leaving=leaving))
+
+
+def bound(pod: dict[str, Any]) -> bool:
+    """Whether the pod holds room on a node (scheduled, not finished)."""
+    return _bound(pod)
 
 
 def largest_node(nodes: list[dict[str, Any]], pod_spec: dict[str, Any]) -> Requests:

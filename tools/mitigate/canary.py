@@ -18,6 +18,7 @@ from incident_response.tools.core import errors
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import Change, KubeWrite, PlanDraft, Target, ready_floor
+from incident_response.tools.engine.sizing_reads import replica_ceiling
 from incident_response.tools.k8s import backends
 from incident_response.tools.k8s.args import PositiveReplicas
 from incident_response.tools.k8s.workloads import current_replicas, deployment_selector, hpa_bounds, managing_hpa
@@ -28,7 +29,6 @@ from incident_response.tools.mitigate.scaling import (
     check_replica_bound,
     deployment_precondition,
     growth_warning,
-    replica_ceiling,
     scale_step,
 )
 from incident_response.tools.playbook import suspects

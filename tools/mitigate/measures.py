@@ -32,7 +32,8 @@ class MeasureList(ToolResult):
 
 def list_temporary_measures(deps: Deps) -> MeasureList:
     """List the temporary measures confirmed mitigations left in place (cordons, isolation policies, removed labels,
-    HPA overrides, changed selectors and ingress backends, raised limits), each with its restore command. Use it
+    HPA overrides, manual scales, changed selectors and ingress backends, raised limits), each with its restore
+    command. Use it
     before handing the incident off; restore each with restore_measure when the incident is over. Only those of this
     server's cluster and namespaces: a journal shared with other servers holds theirs too."""
     measures = [measure_of(row) for row in deps.scope().commands(deps.journal.temporary_measures())]
@@ -60,6 +61,13 @@ def plan_restore(kube: Kube, token: str, plan: PendingCommand) -> PlanDraft:
         return scaling.plan_override_hpa(
             kube, namespace, target.name, int(str(low or 1)), int(str(high or 1)), restores=token
         )
+    if plan.tool == "scale_deployment":
+        old_count = _expect(plan).get("/spec/replicas")
+        if not isinstance(old_count, int) or isinstance(old_count, bool):  # never guess a count (0 is an outage)
+            raise errors.InvalidArgument(
+                f"the measure did not record the old replica count; restore by hand: {plan.undo_command}"
+            )
+        return scaling.plan_scale(kube, namespace, target.name, old_count, restores=token)
     if plan.tool == "set_memory_limit":
         expect = _expect(plan)
         container = next(str(v) for k, v in expect.items() if k.endswith("/name"))
@@ -107,7 +115,8 @@ def restore_measure(
     measure_id: Annotated[Token, Field(description="The measure_id from list_temporary_measures.")],
 ) -> Proposal:
     """Plan restoring one temporary measure (uncordon, delete the isolation policy, put the label, selector, backend,
-    HPA bounds or limit back). Restoring is itself a pending command: nothing changes until it is confirmed."""
+    HPA bounds, replica count or limit back). Restoring is itself a pending command: nothing changes until it is
+    confirmed."""
     shown = deps.scope().commands(deps.journal.temporary_measures())
     row = next((m for m in shown if m.token == measure_id), None)
     if row is None:

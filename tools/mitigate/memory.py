@@ -15,14 +15,17 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from incident_response.tools.core import errors
+from incident_response.tools.engine import sizing_reads
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import PlanDraft, Target, diff_values, patch_step, pointer
 from incident_response.tools.k8s import backends, capacity
 from incident_response.tools.k8s.args import MemoryQuantity
 from incident_response.tools.k8s.podstatus import restart_count
+from incident_response.tools.k8s.qos import qos_class
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity
-from incident_response.tools.k8s.workloads import deployment_selector, template_spec
+from incident_response.tools.k8s.views import meta
+from incident_response.tools.k8s.workloads import current_replicas, deployment_selector, template_spec
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.scaling import (
     TEMPLATE_PATHS,
@@ -93,6 +96,50 @@ def oom_evidence(pods: list[dict[str, Any]]) -> str | None:
     return f"OOMKill evidence: {len(killed)} of {len(pods)} pods were last terminated OOMKilled: {names}."
 
 
+def request_note(
+    kube: Kube,
+    deployment: dict[str, Any],
+    container: str,
+    old_spec: dict[str, Any],
+    new_spec: dict[str, Any],
+    index: int,
+    limit: str,
+    pods: list[dict[str, Any]],
+) -> str:
+    """What raising only the limit does to the request, the QoS class and scheduling; and, for a request raised to
+    the limit as well, how many replicas would fit (the deployment's own pods replaced, so their room counts)."""
+    name = backends.name_of(deployment)
+    resources = (new_spec["containers"][index].get("resources") or {}) if new_spec.get("containers") else {}
+    request = (resources.get("requests") or {}).get("memory")
+    old_qos, new_qos = qos_class(old_spec), qos_class(new_spec)
+    qos = f"changes from {old_qos} to {new_qos}" if old_qos != new_qos else f"stays {new_qos}"
+    replicas = current_replicas(deployment)
+    leaving = frozenset(f"{meta(p).namespace}/{meta(p).name}" for p in pods)
+    reserved = {**new_spec, "containers": [dict(c) for c in new_spec.get("containers") or []]}
+    raised = dict(reserved["containers"][index])
+    raised["resources"] = {**resources, "requests": {**(resources.get("requests") or {}), "memory": limit}}
+    reserved["containers"][index] = raised
+    room = sizing_reads.node_room(kube)
+    fits = capacity.replicas_that_fit(*room, reserved, 0, leaving=leaving) if room is not None else None
+    fit_text = (
+        "node room could not be read"
+        if fits is None
+        else f"{min(fits, replicas)} of its {replicas} replicas would fit on the schedulable nodes"
+        + (f" ({replicas - fits} would stay Pending)" if fits < replicas else "")
+    )
+    if request is None:
+        return (
+            f"Container {container} of deployment {name} has no memory request: the API server defaults it to the "
+            f"new limit {limit}, so each new pod asks the scheduler for {limit}: {fit_text}; the QoS class {qos}."
+        )
+    return (
+        f"Only the limit is raised: container {container}'s memory request stays {request}, so scheduling is "
+        f"unaffected (pods are placed by their requests), and the pods' QoS class {qos}: under node memory "
+        f"pressure a pod using more than its request is among the first OOM-killed or evicted. Raising the request "
+        f"to {limit} as well would reserve that memory: {fit_text}."
+    )
+
+
 def plan_memory_limit(
     kube: Kube, namespace: str, name: str, container: str, limit: str | None, *, restores: str | None = None
 ) -> PlanDraft:
@@ -131,6 +178,7 @@ def plan_memory_limit(
                 )
             )
         pods = kube.list("pods", namespace, label_selector=deployment_selector(deployment)).items
+        warnings.append(request_note(kube, deployment, container, spec, new_spec, index, limit, pods))
         if evidence := oom_evidence(pods):
             warnings.append(evidence)
             summary += " " + evidence

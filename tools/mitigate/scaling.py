@@ -12,7 +12,6 @@ Layer: tools.mitigate.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 from typing import Annotated, Any
 
@@ -33,8 +32,10 @@ from incident_response.tools.engine.plan import (
     precondition,
     resolve,
 )
+from incident_response.tools.engine.sizing_reads import CEILING_ENV, LARGE_FACTOR, replica_ceiling
 from incident_response.tools.k8s import backends, capacity
 from incident_response.tools.k8s.args import PositiveReplicas, Replicas
+from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
     REVISION,
     current_replicas,
@@ -44,10 +45,9 @@ from incident_response.tools.k8s.workloads import (
     template_spec,
 )
 from incident_response.tools.kube.client import Kube, PatchType
+from incident_response.tools.mitigate.demand import read_demand
+from incident_response.tools.playbook.sizing import LAST_APPLIED, shortfall, size
 
-LARGE_FACTOR = 10
-DEFAULT_CEILING = 100
-CEILING_ENV = "INCIDENT_RESPONSE_MAX_REPLICAS"
 ALLOW_LARGE = "Allow more than 10x the current replicas or more than the server's ceiling."
 TEMPLATE = pointer("spec", "template")
 # What a replica change depends on: the count, and the pod template it multiplies (a rollout after the plan would
@@ -68,12 +68,6 @@ HPA_SET_PATHS = [
     pointer("spec", "minReplicas"),
     pointer("spec", "maxReplicas"),
 ]
-
-
-def replica_ceiling() -> int:
-    """The most replicas a plan may ask for without allow_large (operator-set through the environment)."""
-    value = os.environ.get(CEILING_ENV, "")
-    return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_CEILING
 
 
 def check_replica_bound(argument: str, replicas: int, current: int, *, allow_large: bool, ceiling: int) -> None:
@@ -236,22 +230,71 @@ def check_scale(
     return warnings
 
 
-def plan_scale(kube: Kube, namespace: str, name: str, replicas: int, *, allow_large: bool = False) -> PlanDraft:
+def reset_warning(deployment: dict[str, Any], replicas: int) -> str:
+    """What undoes a manual scale by itself: the next apply of the manifest (with the count it holds, when kubectl's
+    last-applied annotation shows it), or an autoscaler; and where the measure is listed."""
+    name = backends.name_of(deployment)
+    manifest = manifest_replicas(deployment)
+    if manifest is None:
+        applied = (
+            "the next apply of its manifest (kubectl apply, Helm, a GitOps sync) resets it to the manifest's count"
+        )
+    elif manifest == replicas:
+        applied = f"its manifest (kubectl's last-applied) asks for {manifest} too"
+    else:
+        applied = f"the next `kubectl apply` of its manifest sets it back to {manifest} (kubectl's last-applied)"
+    return (
+        f"A manual scale of deployment {name} is temporary: {applied}, and an HPA targeting it would override it. "
+        "It is recorded as a temporary measure (list_temporary_measures; restore_measure scales it back)."
+    )
+
+
+def manifest_replicas(deployment: dict[str, Any]) -> int | None:
+    applied = meta(deployment).annotations.get(LAST_APPLIED)
+    try:
+        spec = (json.loads(str(applied)) or {}).get("spec") or {} if applied else {}
+    except (ValueError, AttributeError):
+        return None
+    value = spec.get("replicas") if isinstance(spec, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def plan_scale(
+    kube: Kube, namespace: str, name: str, replicas: int, *, allow_large: bool = False, restores: str | None = None
+) -> PlanDraft:
+    """Plan a new replica count; with `restores` (a scale measure's token) it plans putting the old count back."""
     deployment = kube.get("deployments", name, namespace)
     hpas = kube.list("horizontalpodautoscalers", namespace).items
     pods = kube.list("pods", namespace, label_selector=deployment_selector(deployment)).items
     pods = [p for p in pods if not backends.terminating(p)]
-    warnings = check_scale(deployment, hpas, pods, replicas, allow_large=allow_large, ceiling=replica_ceiling())
     current = current_replicas(deployment)
+    hpa = managing_hpa(hpas, name)
+    if restores is not None and hpa is not None:
+        if replicas == current:
+            raise errors.InvalidArgument(f"deployment {name} already has {current} replicas; nothing to restore")
+        warnings = [
+            f"HorizontalPodAutoscaler {backends.name_of(hpa)} manages deployment {name} now (min "
+            f"{hpa_bounds(hpa)[0]}, max {hpa_bounds(hpa)[1]}): it sets the replicas itself, so the restored count "
+            "holds only until its next sync."
+        ]
+    else:
+        warnings = check_scale(
+            deployment, hpas, pods, replicas, allow_large=allow_large or restores is not None, ceiling=replica_ceiling()
+        )
     if replicas > current and (note := growth_warning(kube, deployment, current, replicas, "new pods")) is not None:
         warnings.append(note)
+    if replicas > 0 and (note := shortfall(size(read_demand(kube, deployment, pods)), replicas, current, "replicas")):
+        warnings.append(note)
+    if restores is None:
+        warnings.append(reset_warning(deployment, replicas))
     step = scale_step(kube, deployment, replicas, f"set deployment {name}'s replicas to {replicas}")
     assert isinstance(step.action, KubeWrite)
     dry = kube.patch("deployments", name, step.action.body, namespace, patch_type="json", dry_run=True)
     undo = step.undo_command
+    verb = "Restore the replicas of" if restores else "Scale"
     return PlanDraft(
-        tool="scale_deployment",
-        summary=f"Scale deployment {name} in {namespace} from {current} to {replicas} replicas.",
+        tool="restore_measure" if restores else "scale_deployment",
+        summary=f"{verb} deployment {name} in {namespace} from {current} to {replicas} replicas.",
         target=Target(kind="Deployment", namespace=namespace, name=name, uid=deployment["metadata"].get("uid")),
         risk="destructive" if replicas == 0 else "mutation",
         steps=[step],
@@ -261,6 +304,8 @@ def plan_scale(kube: Kube, namespace: str, name: str, replicas: int, *, allow_la
         ),
         preconditions=[deployment_precondition(deployment), autoscalers_precondition(namespace, hpas)],
         warnings=warnings,
+        temporary=restores is None,
+        restores=restores,
     )
 
 
@@ -311,7 +356,11 @@ def plan_override_hpa(
         preconditions.append(deployment_precondition(deployment, TEMPLATE_PATHS))
         current = current_replicas(deployment)
         placed, want = room_for(kube, deployment, max(max_replicas - current, 0))
-        fit = current + placed
+        pods = kube.list("pods", namespace, label_selector=deployment_selector(deployment)).items
+        demand = read_demand(kube, deployment, [p for p in pods if not backends.terminating(p)], hpa)
+        fit = demand.fits if demand.fits is not None else current + placed
+        if (note := shortfall(size(demand), min_replicas, current, "min_replicas")) is not None:
+            warnings.append(note)
         if fit < min_replicas:
             raise errors.InvalidArgument(
                 f"only about {fit} replicas of deployment {target_name} fit on the schedulable nodes (each requests "

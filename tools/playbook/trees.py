@@ -10,12 +10,13 @@ Layer: tools.playbook.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 from incident_response.tools.playbook.rollback_checks import SafetyStatus
+from incident_response.tools.playbook.sizing import Demand, HpaCount, Sizing, size
 
 TreeVerdict = Literal["PROCEED", "TRY_INSTEAD", "DO_NOT", "FIX_FIRST", "NEEDS_ANSWER", "CHECK_OLDER", "NOTHING_TO_DO"]
 Answer = Literal["yes", "no", "unknown"]
@@ -24,7 +25,6 @@ Alternative = Literal["ROLLBACK", "SCALE", "ISOLATE", "VERTICAL_SCALING"]
 
 RECENT_MINUTES = 120
 MAX_EVIDENCE = 5
-STEP_FACTOR = 2  # at most double the replicas in one step, then look again
 
 
 class TreeStep(BaseModel):
@@ -351,20 +351,29 @@ class ScaleFacts:
     load_evidence: list[str] = field(default_factory=list)  # pods at or near a CPU or memory limit
     oom_pods: list[str] = field(default_factory=list)
     broken_pods: list[str] = field(default_factory=list)  # "pod (why)": failing on their own, not from load
-    wanted: int | None = None  # replicas the load calls for (the HPA's formula), when known
-    fits: int | None = None  # replicas that fit on the nodes now (current + placeable), None: unknown
+    wanted: int | None = None  # replicas the HPA's formula calls for, when known
+    fits: int | None = None  # replicas that fit on the nodes (bound now + what allocatable holds), None: unknown
     per_pod: str = ""  # what one more replica requests
     container: str | None = None
     memory_limit: str | None = None
     suggested_memory_limit: str | None = None
     recently_rolled_out: bool = False
+    demand: Demand | None = None  # what the cluster shows about the load (tools/playbook/sizing.py)
+
+
+def sizing_of(facts: ScaleFacts) -> Sizing:
+    """The sizing every caller shares (tools/playbook/sizing.py), within the node room this walk saw."""
+    demand = facts.demand
+    if demand is None:
+        hpa = facts.hpa
+        counted = HpaCount(hpa.name, hpa.max_replicas, formula=facts.wanted) if hpa is not None else None
+        demand = Demand(facts.deployment, facts.replicas, hpa=counted)
+    return size(replace(demand, fits=facts.fits))
 
 
 def proposed_replicas(facts: ScaleFacts) -> int:
-    """The replicas to ask for: what the load calls for, at most double in one step, within what fits."""
-    wanted = facts.wanted if facts.wanted is not None else facts.replicas + max(1, facts.replicas // 2)
-    step = min(max(wanted, facts.replicas + 1), max(facts.replicas, 1) * STEP_FACTOR)
-    return min(step, facts.fits) if facts.fits is not None else step
+    """The replicas to ask for: what is known of the demand, within what fits (see sizing_of)."""
+    return sizing_of(facts).replicas
 
 
 def vertical(facts: ScaleFacts, ns: str) -> tuple[str | None, dict[str, Any]]:
@@ -489,8 +498,11 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
     else:
         walk.go(q, "yes", "cluster", [f"about {facts.fits} replicas fit now (each requests {facts.per_pod})"])
 
-    replicas = proposed_replicas(facts)
-    wanted = f"; the load calls for about {facts.wanted}" if facts.wanted and facts.wanted != replicas else ""
+    sizing = sizing_of(facts)
+    replicas = sizing.replicas
+    if sizing.hidden:
+        walk.cautions.append(sizing.hidden + ".")
+    why = f": {sizing.text()}"
     if facts.hpa is not None:
         hpa = facts.hpa
         # Room for the HPA to follow the load further, as far as it fits now.
@@ -500,7 +512,7 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
             Conclusion(
                 verdict="PROCEED",
                 reason=f"HPA {hpa.name} manages {name}: raise its bounds to {replicas}..{ceiling} (from "
-                f"{hpa.min_replicas}..{hpa.max_replicas}) so it adds replicas now{wanted}",
+                f"{hpa.min_replicas}..{hpa.max_replicas}) so it adds replicas now{why}",
                 next_tool="override_hpa",
                 next_arguments={"namespace": ns, "hpa": hpa.name, "min_replicas": replicas, "max_replicas": ceiling},
             )
@@ -508,7 +520,7 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
     return walk.end(
         Conclusion(
             verdict="PROCEED",
-            reason=f"scale deployment {name} from {facts.replicas} to {replicas} replicas{wanted}",
+            reason=f"scale deployment {name} from {facts.replicas} to {replicas} replicas{why}",
             next_tool="scale_deployment",
             next_arguments={"namespace": ns, "deployment": name, "replicas": replicas},
         )

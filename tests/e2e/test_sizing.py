@@ -1,0 +1,247 @@
+"""Sizing that fixes it in one round, end to end on built incidents: a deployment whose pods are pinned at their CPU
+limit (and fail readiness from it) gets, from assess_namespace's next call, a count that makes it ready in one
+confirmed step; the replicas-that-fit figure is allocatable/requests arithmetic, the same before and after; a manual
+scale is a temporary measure, listed and restored.
+
+The load model of the simulated cluster: a Deployment's `load-millicores` annotation is shared by its running pods;
+a pod whose share is above its CPU limit uses its limit (throttled) and fails readiness.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from support.kubectl_runner import Kubectl
+from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready
+
+from incident_response.sim import behaviors
+from incident_response.sim.scenarios.builders import deployment_body
+from incident_response.sim.serve import RunningSim
+from incident_response.tools.k8s.quantity import parse_quantity
+
+pytestmark = pytest.mark.anyio
+
+Start = Callable[[], Env]
+DAYS_AGO = str(3 * 24 * 60)  # no recent rollout: nothing to roll back, the load is the problem
+SETTLE = 60  # bound on the sim's controllers (pods start, readiness probes, HPA syncs) on a loaded machine
+
+
+@pytest.fixture
+def start(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Start:
+    return lambda: make_env(sim_factory("healthy"), tmp_path / "state")
+
+
+def all_ready(env: Env, app: str, replicas: int) -> Callable[[], bool]:
+    def check() -> bool:
+        pods = [p for p in env.pods(f"app={app}") if not p["metadata"].get("deletionTimestamp")]
+        return len(pods) == replicas and all(ready(p) for p in pods)
+
+    return check
+
+
+def pinned(env: Env, app: str, replicas: int) -> Callable[[], bool]:
+    """Every pod runs, none is ready, and the metrics API shows each at its CPU limit."""
+
+    def check() -> bool:
+        pods = env.pods(f"app={app}")
+        running = [p for p in pods if p["status"].get("phase") == "Running" and not ready(p)]
+        metrics = env.kube.list("pods.metrics.k8s.io", NS, label_selector=f"app={app}").items
+        return len(pods) == len(running) == len(metrics) == replicas
+
+    return check
+
+
+def loaded(name: str, replicas: int, load: int, cpu: tuple[str, str], **extra: Any) -> dict[str, Any]:
+    annotations = {behaviors.LOAD_MILLICORES: str(load), behaviors.ROLLED_OUT_MINUTES_AGO: DAYS_AGO}
+    return deployment_body(
+        name,
+        namespace=NS,
+        replicas=replicas,
+        image=f"registry.example.com/shop/{name}:2.0",
+        annotations=annotations | extra,
+        cpu=cpu,
+    )
+
+
+def service(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {"selector": {"app": name}, "ports": [{"port": 80, "targetPort": 8080}]},
+    }
+
+
+def millicores(value: Any) -> int:
+    return round((parse_quantity(value) or 0) * 1000)
+
+
+def replicas_that_fit(env: Env, app: str, request_millicores: int) -> int:
+    """The oracle: this app's pods bound now, plus, on every schedulable node, (allocatable CPU - CPU requested by
+    the pods bound there) // one pod's request (memory and pod slots do not bind in these incidents)."""
+    requested: dict[str, int] = {}
+    placed = 0
+    for pod in env.kube.list("pods", None).items:
+        where = pod["spec"].get("nodeName")
+        if not where or pod["status"].get("phase") in ("Succeeded", "Failed"):
+            continue
+        containers = pod["spec"]["containers"]
+        requested[where] = requested.get(where, 0) + sum(
+            millicores(((c.get("resources") or {}).get("requests") or {}).get("cpu", "0")) for c in containers
+        )
+        placed += pod["metadata"]["namespace"] == NS and pod["metadata"]["labels"].get("app") == app
+    slots = sum(
+        (millicores(node["status"]["allocatable"]["cpu"]) - requested.get(node["metadata"]["name"], 0))
+        // request_millicores
+        for node in env.kube.list("nodes", None).items
+        if not node["spec"].get("unschedulable")
+    )
+    return placed + slots
+
+
+async def test_an_hpa_pinned_at_max_is_overridden_to_what_its_formula_asks_in_one_round(start: Start) -> None:
+    env = start()
+    # search: 4 pods at the HPA's max of 4, 6 cores of load, 500m limits: each pod is throttled at 500m (500% of its
+    # 100m request) and fails readiness; 12 pods are needed. The HPA's formula on that throttled usage: 25.
+    env.kube.create("deployments", loaded("search", 4, 6000, ("100m", "500m")), NS)
+    env.kube.create("services", service("search"), NS)
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "search", "namespace": NS},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "search"},
+            "minReplicas": 2,
+            "maxReplicas": 4,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}},
+                }
+            ],
+        },
+    }
+    env.kube.create("horizontalpodautoscalers", hpa, NS)
+
+    def limited() -> bool:
+        status = env.get("horizontalpodautoscalers", "search").get("status") or {}
+        reasons = {c.get("reason") for c in status.get("conditions") or []}
+        return pinned(env, "search", 4)() and "TooManyReplicas" in reasons and bool(status.get("currentMetrics"))
+
+    await env.until(limited, SETTLE)
+    async with Client(env.server("full")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        decision = assessed["decision"]
+        assert decision["next_tool"] == "override_hpa", decision
+        arguments = decision["next_arguments"]
+        # Before: at most double in one step (8 pods at 750m each: still pinned, still not ready).
+        assert arguments["min_replicas"] == 25 and arguments["max_replicas"] >= 25, arguments
+        evaluated = await call(client, "evaluate_decision", namespace=NS, action="SCALE", deployment="search")
+        assert evaluated["next_arguments"] == arguments  # one sizing: the tree and the next call agree
+        assert "usage at the limit hides the real demand" in evaluated["reason"]
+        assert "HPA search's formula" in evaluated["reason"]
+        plan, _ = await plan_and_confirm(client, env, "override_hpa", **arguments)
+        assert not any("below what is known to be needed" in w for w in plan["warnings"]), plan["warnings"]
+        await env.until(all_ready(env, "search", 25), SETTLE)
+
+
+async def test_a_scaled_down_deployment_goes_back_to_its_previous_count_and_the_scale_is_a_measure(
+    start: Start, kubectl_for: Callable[[RunningSim], Kubectl]
+) -> None:
+    env = start()
+    kubectl = kubectl_for(env.sim)
+    # checkout-api was applied with 6 replicas (2.4 cores of load, 400m each under a 500m limit), then scaled down
+    # to 2 by hand: each pod's share is 1200m, so both are throttled at 500m and fail readiness. No HPA.
+    manifest = loaded("ledger", 6, 2400, ("100m", "500m"))
+    kubectl.run("apply", "-f", "-", stdin=json.dumps({"apiVersion": "apps/v1", "kind": "Deployment", **manifest}))
+    kubectl.run("scale", "deployment/ledger", "--replicas=2", "-n", NS)
+    env.kube.create("services", service("ledger"), NS)
+    await env.until(pinned(env, "ledger", 2), SETTLE)
+
+    async with Client(env.server("full")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        decision = assessed["decision"]
+        assert (decision["target"], decision["next_tool"]) == ("deployment/ledger", "scale_deployment"), decision
+        # Before: +50% (3 pods at 800m each: still pinned, still not ready).
+        assert decision["next_arguments"] == {"namespace": NS, "deployment": "ledger", "replicas": 6}
+
+        # A human who asks for less is told why it will not be enough, and where the number comes from.
+        short = await call(client, "scale_deployment", namespace=NS, deployment="ledger", replicas=3)
+        warned = " ".join(short["warnings"])
+        assert "usage at the limit hides the real demand" in warned and "below what is known to be needed (6)" in warned
+        assert "last-applied" in warned
+        await call(client, "cancel_command", token=short["token"])
+
+        plan, _ = await plan_and_confirm(client, env, "scale_deployment", **decision["next_arguments"])
+        assert any("is temporary" in w and "restore_measure" in w for w in plan["warnings"]), plan["warnings"]
+        await env.until(all_ready(env, "ledger", 6), SETTLE)
+
+        listed = await call(client, "list_temporary_measures")
+        scales = [m for m in listed["measures"] if m["tool"] == "scale_deployment"]
+        assert [(m["target"]["name"], m["restore_command"]) for m in scales] == [
+            ("ledger", f"kubectl scale deployment/ledger --replicas=2 -n {NS} --context {env.sim.context}")
+        ]
+        # Restoring the count the load saturated recreates the outage: the restore plan says so (the load is
+        # measured now, 400m a pod below the limit), and it runs when confirmed all the same.
+        restore, _ = await plan_and_confirm(client, env, "restore_measure", measure_id=scales[0]["measure_id"])
+        assert restore["command"] == scales[0]["restore_command"]
+        assert "below what is known to be needed (6)" in " ".join(restore["warnings"]), restore["warnings"]
+        assert env.get("deployments", "ledger")["spec"]["replicas"] == 2
+        listed = await call(client, "list_temporary_measures")
+        assert [m for m in listed["measures"] if m["tool"] == "scale_deployment"] == []
+
+
+async def test_unknown_demand_steps_like_the_hpa_within_the_replicas_that_fit(start: Start) -> None:
+    env = start()
+    # Only node-1 takes new pods; ledger's pods request a fifth of its free CPU, so 5 fit there in all.
+    for node in ("node-2", "node-3"):
+        env.kube.patch("nodes", node, {"spec": {"unschedulable": True}}, None, patch_type="merge")
+    free = replicas_that_fit(env, "ledger", 1)  # free millicores on node-1 (nothing of ledger placed yet)
+    request = free // 5
+    # 2 pods, 3.6 x a pod's limit of load: each is throttled and fails readiness; 4 pods would do (0.9 each).
+    # Nothing says how much is needed: no HPA, no metrics below the limit, no earlier count.
+    cpu = (f"{request}m", f"{request}m")
+    env.kube.create("deployments", loaded("ledger", 2, request * 36 // 10, cpu), NS)
+    env.kube.create("services", service("ledger"), NS)
+    await env.until(pinned(env, "ledger", 2), SETTLE)
+    assert replicas_that_fit(env, "ledger", request) == 5
+
+    async with Client(env.server("full")) as client:
+        evaluated = await call(client, "evaluate_decision", namespace=NS, action="SCALE", deployment="ledger")
+        room = next(s for s in evaluated["steps"] if s["question"].startswith("Do the nodes have room"))
+        assert room["evidence"] == [f"about 5 replicas fit now (each requests cpu {request}m, memory 64Mi)"]
+        # The HPA's default step (the larger of +100% and +4 pods: 6), capped by the 5 that fit. Before: 3.
+        assert evaluated["next_arguments"] == {"namespace": NS, "deployment": "ledger", "replicas": 5}
+        assert "default scale-up step" in evaluated["reason"] and "capped at the 5 that fit" in evaluated["reason"]
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        assert assessed["decision"]["next_arguments"] == evaluated["next_arguments"]
+
+        await plan_and_confirm(client, env, "scale_deployment", **evaluated["next_arguments"])
+        await env.until(all_ready(env, "ledger", 5), SETTLE)
+        # The same figure once they run: arithmetic on allocatable and requests, not the answer to a question.
+        assert replicas_that_fit(env, "ledger", request) == 5
+        again = await call(client, "evaluate_decision", namespace=NS, action="SCALE", deployment="ledger")
+        room_steps = [s for s in again["steps"] if s["question"].startswith("Do the nodes have room")]
+        assert all("about 5 replicas fit" in " ".join(s["evidence"]) for s in room_steps), again["steps"]
+
+
+async def test_raising_only_the_memory_limit_says_what_happens_to_the_request_and_scheduling(
+    sim_factory: Callable[..., RunningSim], tmp_path: Path
+) -> None:
+    env = make_env(sim_factory("oom"), tmp_path / "state")  # payments: limit 256Mi = request, needs 512Mi
+    async with Client(env.server("full")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        arguments = assessed["decision"]["next_arguments"]
+        assert (assessed["decision"]["next_tool"], arguments["limit"]) == ("set_memory_limit", "512Mi")
+        plan = await call(client, "set_memory_limit", **arguments)
+        note = next(w for w in plan["warnings"] if w.startswith("Only the limit is raised"))
+        assert "memory request stays 256Mi, so scheduling is unaffected" in note
+        assert "QoS class stays Burstable" in note and "first OOM-killed or evicted" in note
+        # The request raised too: 512Mi a pod, with the two old pods' room freed, fits on these nodes.
+        assert "Raising the request to 512Mi as well would reserve that memory: 2 of its 2 replicas would fit" in note
+        await call(client, "cancel_command", token=plan["token"])

@@ -1,0 +1,54 @@
+"""A deployment's Demand (tools/playbook/sizing.py) from one read of its namespace, plus the node room read, so
+assess_namespace's next call and evaluate_decision's SCALE tree size from the same facts.
+
+Layer: tools.assess.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from incident_response.tools.engine import sizing_reads
+from incident_response.tools.k8s import backends, labels
+from incident_response.tools.k8s.workloads import current_replicas, managing_hpa, template_spec
+from incident_response.tools.playbook.sizing import Demand, demand_of, hpa_count
+
+if TYPE_CHECKING:
+    from incident_response.tools.assess.namespace import Observation
+    from incident_response.tools.kube.client import Kube
+
+Room = tuple[list[dict[str, Any]], list[dict[str, Any]]] | None
+
+
+class NodeRoom:
+    """The nodes and the pods holding room on them, read once on first use (only a SCALE decision needs them)."""
+
+    def __init__(self, kube: Kube) -> None:
+        self.kube = kube
+        self._room: Room = None
+        self._read = False
+
+    def get(self) -> Room:
+        if not self._read:
+            self._room, self._read = sizing_reads.node_room(self.kube), True
+        return self._room
+
+
+def demand_for(seen: Observation, name: str, room: NodeRoom | None) -> Demand | None:
+    """What the namespace read shows about the load of deployment `name`, with the replicas that fit."""
+    deploy = seen.deployment(name)
+    if deploy is None:
+        return None
+    pods = [p for p in seen.pods_of(name) if not backends.terminating(p)]
+    hpa = managing_hpa(seen.hpas, name)
+    selector = labels.from_spec((deploy.get("spec") or {}).get("selector"))
+    fits = sizing_reads.fits_of(room.get(), seen.namespace, selector, template_spec(deploy)) if room else None
+    return demand_of(
+        deploy,
+        pods,
+        seen.usage,
+        seen.replicasets,
+        hpa=hpa_count(hpa) if hpa is not None else None,
+        fits=fits,
+        bound=sizing_reads.replica_bound(current_replicas(deploy)),
+    )

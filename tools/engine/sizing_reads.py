@@ -1,0 +1,79 @@
+"""The reads a replica count is sized from, made the same way by assess_namespace, evaluate_decision and the
+scale planners: node room (nodes and every pod holding room on them) and, for a planner that has not read the
+namespace, the deployment's pod metrics and ReplicaSets.
+
+Layer: tools.engine.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from incident_response.tools.core import errors
+from incident_response.tools.k8s import capacity, labels
+from incident_response.tools.k8s.views import meta
+
+if TYPE_CHECKING:
+    from incident_response.tools.kube.client import Kube
+
+RUNNING = "status.phase!=Succeeded,status.phase!=Failed"  # pods that hold node room
+MAX_NODES = 1000
+MAX_PODS = 20000
+LARGE_FACTOR = 10
+DEFAULT_CEILING = 100
+CEILING_ENV = "INCIDENT_RESPONSE_MAX_REPLICAS"
+
+
+def replica_ceiling() -> int:
+    """The most replicas a plan may ask for without allow_large (operator-set through the environment)."""
+    value = os.environ.get(CEILING_ENV, "")
+    return int(value) if value.isdigit() and int(value) > 0 else DEFAULT_CEILING
+
+
+def replica_bound(current: int) -> int:
+    """The most replicas a plan may ask for, from `current`, without allow_large: 10x, within the ceiling."""
+    return min(max(current, 1) * LARGE_FACTOR, replica_ceiling())
+
+
+def node_room(kube: Kube) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+    """(nodes, pods holding room on them), or None when these credentials may not read them cluster-wide."""
+    try:
+        nodes = kube.list("nodes", limit=MAX_NODES).items
+        pods = kube.list("pods", None, field_selector=RUNNING, limit=MAX_PODS).items
+    except errors.Forbidden:
+        return None
+    return nodes, pods
+
+
+def placed_of(pods: list[dict[str, Any]], namespace: str, selector: labels.Selector) -> int:
+    """How many of the given pods are this workload's (namespace and selector) and hold room on a node."""
+    return sum(
+        1
+        for pod in pods
+        if meta(pod).namespace == namespace
+        and capacity.bound(pod)
+        and meta(pod).deletion_timestamp is None
+        and labels.matches(selector, labels.labels_of(pod))
+    )
+
+
+def fits_of(
+    room: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None,
+    namespace: str,
+    selector: labels.Selector,
+    pod_spec: dict[str, Any],
+) -> int | None:
+    """Replicas of a workload that fit: its pods bound now plus what node allocatable minus requests holds."""
+    if room is None:
+        return None
+    nodes, pods = room
+    return capacity.replicas_that_fit(nodes, pods, pod_spec, placed_of(pods, namespace, selector))
+
+
+def pod_metrics(kube: Kube, namespace: str, selector: str | None) -> list[dict[str, Any]] | None:
+    """The pods' metrics.k8s.io items, or None when the metrics API is absent or forbidden."""
+    try:
+        return kube.list("pods.metrics.k8s.io", namespace, label_selector=selector).items
+    except (errors.NotFound, errors.ServerError, errors.Forbidden):
+        return None

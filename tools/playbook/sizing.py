@@ -1,0 +1,245 @@
+"""How many replicas fix a load problem in one round. One pure function, used by assess_namespace's next call,
+evaluate_decision's SCALE tree and the scale_deployment/override_hpa planners' warnings, so they never disagree.
+
+CPU usage pinned at the limit is a floor on demand, not a measure of it: the pod is throttled, its share of the
+traffic is larger than what it is allowed to use. Scaling such a deployment by +50% leaves every pod still pinned
+(and failing readiness), round after round. So the count comes from what is known, in this order:
+1. the HPA's own count beyond its max (status.desiredReplicas, else its formula on current metrics; from pinned
+   usage that formula is itself a floor, so never less than the unknown-demand step);
+2. the CPU the pods use when none is pinned (a measure of the load): enough replicas to run each at HEADROOM of
+   its limit;
+3. the replica count the deployment had before (the manifest last applied, the count an earlier revision ran at);
+4. with demand unknown, the HPA's default scale-up policy: the larger of +100% and +4 pods.
+Then it is capped by the replicas that fit on the nodes and by the bound the planners enforce without allow_large.
+
+Layer: tools.playbook.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from incident_response.tools.k8s import backends
+from incident_response.tools.k8s.hpa_formula import hpa_wanted
+from incident_response.tools.k8s.quantity import cpu_text
+from incident_response.tools.k8s.usage import PodUsage, pod_resources
+from incident_response.tools.k8s.views import meta
+from incident_response.tools.k8s.workloads import current_replicas, owned_by, revision_of, template_spec
+
+PINNED_PERCENT = 95  # CPU at or above this share of the limit is throttled: a floor on demand
+HEADROOM = 0.8  # size so the measured load runs each pod at 80% of its CPU limit (the HPA's default target)
+STEP_FACTOR = 2  # the HPA's default scale-up policy: +100% ...
+STEP_PODS = 4  # ... or +4 pods, whichever is larger
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas"
+
+Source = Literal["hpa", "load", "previous", "step"]
+
+
+@dataclass(frozen=True)
+class Previous:
+    replicas: int
+    where: str  # what shows it, for the plan: "the manifest last applied (...)"
+
+
+@dataclass(frozen=True)
+class HpaCount:
+    name: str
+    max_replicas: int
+    desired: int | None = None  # status.desiredReplicas
+    formula: int | None = None  # ceil(current * utilization / target) on its current metrics
+
+
+@dataclass(frozen=True)
+class Demand:
+    """What is known about a deployment's load, from the cluster."""
+
+    deployment: str
+    replicas: int
+    measured: int = 0  # pods with a CPU measure
+    pinned: int = 0  # of those, pods whose CPU use is at the limit
+    unready: int = 0  # running pods failing readiness (not crashing)
+    load: float | None = None  # total CPU use of the measured pods, cores
+    cpu_limit: float | None = None  # one pod's CPU limit, cores (None: unlimited)
+    hpa: HpaCount | None = None
+    previous: Previous | None = None
+    fits: int | None = None  # replicas that fit on the nodes (None: unknown)
+    bound: int | None = None  # the most a plan may ask for without allow_large
+
+    @property
+    def saturated(self) -> bool:
+        return self.pinned > 0
+
+
+@dataclass(frozen=True)
+class Sizing:
+    replicas: int
+    source: Source
+    basis: str  # where the number came from
+    needed: int  # what the source calls for, before the +1 floor and the caps
+    hidden: str | None = None  # with pinned pods: usage at the limit hides the real demand
+    capped: str | None = None  # what cut the number down (node room, the planners' bound)
+
+    def text(self) -> str:
+        """One sentence for plans and verdicts: why this many."""
+        parts = [self.hidden] if self.hidden else []
+        parts.append(f"{self.replicas} replicas: {self.basis}" + (f"; {self.capped}" if self.capped else ""))
+        return ". ".join(parts) + "."
+
+
+def step(replicas: int) -> int:
+    return max(replicas * STEP_FACTOR, replicas + STEP_PODS)
+
+
+def _known(demand: Demand) -> tuple[int, Source, str]:
+    """The count what is known calls for, its source and the clause saying so (before caps)."""
+    n, hpa = demand.replicas, demand.hpa
+    if hpa is not None and hpa.desired is not None and hpa.desired > hpa.max_replicas:
+        return hpa.desired, "hpa", f"HPA {hpa.name} wants {hpa.desired} (status.desiredReplicas), above its max"
+    if hpa is not None and hpa.formula is not None and hpa.formula > n:
+        if demand.saturated and hpa.formula < step(n):
+            return (
+                step(n),
+                "hpa",
+                f"HPA {hpa.name}'s formula asks for at least {hpa.formula} from throttled usage, so at least the "
+                f"HPA's default scale-up step (the larger of +100% and +{STEP_PODS} pods)",
+            )
+        floor = " at least" if demand.saturated else ""
+        return hpa.formula, "hpa", f"HPA {hpa.name}'s formula (current x utilization / target) asks for{floor} that"
+    if not demand.saturated and demand.load and demand.cpu_limit and demand.measured:
+        wanted = math.ceil(demand.load / (demand.cpu_limit * HEADROOM) - 1e-9)
+        return (
+            wanted,
+            "load",
+            f"its pods use {cpu_text(demand.load)} CPU in total, none pinned at its limit; that many run each at "
+            f"{round(HEADROOM * 100)}% of its {cpu_text(demand.cpu_limit)} limit",
+        )
+    if demand.previous is not None and demand.previous.replicas > n:
+        return demand.previous.replicas, "previous", f"the count it had before ({demand.previous.where})"
+    return (
+        step(n),
+        "step",
+        f"demand is unknown, so the HPA's default scale-up step: the larger of +100% and +{STEP_PODS} pods",
+    )
+
+
+def size(demand: Demand) -> Sizing:
+    """The replicas to ask for, where the number came from, and what capped it."""
+    n = demand.replicas
+    wanted, source, basis = _known(demand)
+    replicas = max(wanted, n + 1)
+    capped = None
+    if demand.fits is not None and n < demand.fits < replicas:
+        replicas, capped = demand.fits, f"capped at the {demand.fits} that fit on the schedulable nodes"
+    if demand.bound is not None and n < demand.bound < replicas:
+        replicas, capped = demand.bound, f"capped at {demand.bound}, the most a plan asks for without allow_large"
+    hidden = None
+    if demand.saturated:
+        failing = f", {demand.unready} failing readiness" if demand.unready else ""
+        hidden = (
+            f"CPU usage of {demand.deployment} is pinned at its limit on {demand.pinned} of {demand.measured} "
+            f"measured pods{failing}: usage at the limit hides the real demand (it is only a floor)"
+        )
+    return Sizing(replicas=replicas, source=source, basis=basis, needed=wanted, hidden=hidden, capped=capped)
+
+
+def shortfall(sizing: Sizing, asked: int, current: int, what: str) -> str | None:
+    """A planner's warning when the count asked for is below what the sizing calls for. Growing, the sizing's count
+    is the bar when something shows demand (a source other than the blind step, or pinned pods); shrinking (or
+    restoring a smaller count), only a measured need is (load or the HPA's formula)."""
+    known = sizing.source != "step" or sizing.hidden is not None  # a measure, or pinned pods (demand > capacity)
+    if current < asked < sizing.replicas and known:
+        bar = sizing.replicas
+    elif asked < current and sizing.source in ("load", "hpa") and asked < sizing.needed:
+        bar = sizing.needed
+    else:
+        return f"Sized from what is known: {sizing.text()}" if sizing.hidden and asked > current else None
+    return (
+        f"{what} {asked} is below what is known to be needed ({bar}): {sizing.text()} With {asked}, the pods may be "
+        "saturated (and fail readiness), and the next round scale again."
+    )
+
+
+# --- what the cluster shows, as plain dicts --------------------------------------------------------------------
+
+
+def previous_count(deployment: dict[str, Any], replicasets: list[dict[str, Any]]) -> Previous | None:
+    """The largest replica count the deployment is shown to have had before, above its current one: the manifest
+    last applied with kubectl, and the count its deployment had when an earlier revision was replaced (that
+    ReplicaSet's desired-replicas annotation). None when nothing shows more than now."""
+    now = current_replicas(deployment)
+    found: list[Previous] = []
+    applied = meta(deployment).annotations.get(LAST_APPLIED)
+    if applied:
+        try:
+            manifest = json.loads(str(applied))
+        except ValueError:
+            manifest = None
+        replicas = ((manifest or {}).get("spec") or {}).get("replicas") if isinstance(manifest, dict) else None
+        if isinstance(replicas, int) and not isinstance(replicas, bool) and replicas > now:
+            found.append(Previous(replicas, f"the manifest last applied asks for {replicas} ({LAST_APPLIED})"))
+    revision = revision_of(deployment) or 0
+    older = sorted(
+        (rs for rs in replicasets if owned_by(rs, deployment) and (revision_of(rs) or revision) < revision),
+        key=lambda rs: revision_of(rs) or 0,
+    )
+    for rs in reversed(older):
+        value = str(meta(rs).annotations.get(DESIRED_REPLICAS) or "")
+        if value.isdigit() and int(value) > now:
+            found.append(
+                Previous(
+                    int(value),
+                    f"revision {revision_of(rs)} ran with {value} replicas (ReplicaSet {meta(rs).name}'s "
+                    f"{DESIRED_REPLICAS})",
+                )
+            )
+        break  # the revision just before the current one: older counts are older news
+    return max(found, key=lambda p: p.replicas, default=None)
+
+
+def hpa_count(hpa: dict[str, Any]) -> HpaCount:
+    spec, status = hpa.get("spec") or {}, hpa.get("status") or {}
+    desired = status.get("desiredReplicas")
+    return HpaCount(
+        name=str(meta(hpa).name),
+        max_replicas=int(spec.get("maxReplicas") or 0),
+        desired=int(desired) if isinstance(desired, int) else None,
+        formula=hpa_wanted(hpa),
+    )
+
+
+def pod_cpu_limit(deployment: dict[str, Any]) -> float | None:
+    return pod_resources({"spec": template_spec(deployment)})["cpu_limits"]
+
+
+def demand_of(
+    deployment: dict[str, Any],
+    pods: list[dict[str, Any]],
+    usage: list[PodUsage],
+    replicasets: list[dict[str, Any]],
+    *,
+    hpa: HpaCount | None = None,
+    fits: int | None = None,
+    bound: int | None = None,
+) -> Demand:
+    """The Demand of a deployment from its pods (not terminating), their usage rows, its ReplicaSets and HPA."""
+    names = {str(meta(p).name) for p in pods}
+    rows = [u for u in usage if u.name in names and u.cpu_cores is not None]
+    pinned = [u for u in rows if (u.cpu_percent_of_limit or 0) >= PINNED_PERCENT]
+    unready = [p for p in pods if (p.get("status") or {}).get("phase") == "Running" and not backends.ready(p)]
+    return Demand(
+        deployment=str(meta(deployment).name),
+        replicas=current_replicas(deployment),
+        measured=len(rows),
+        pinned=len(pinned),
+        unready=len(unready) if pinned else 0,
+        load=sum(u.cpu_cores or 0.0 for u in rows) if rows else None,
+        cpu_limit=pod_cpu_limit(deployment),
+        hpa=hpa,
+        previous=previous_count(deployment, replicasets),
+        fits=fits,
+        bound=bound,
+    )
