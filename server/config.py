@@ -23,6 +23,7 @@ APP_DIR = "incident-response-mcp"
 # Long enough to reach a human and review the plan; short enough that an approved plan is not acted on hours later.
 PENDING_TTL_DEFAULT = 900
 PENDING_TTL_RANGE = (60, 86400)
+STORE_RETENTION_DAYS = 30
 # How HTTP clients authenticate: static bearer credentials (a laptop), or Kubernetes tokens checked by TokenReview and
 # authorized per toolset by SubjectAccessReview (in the cluster; server/kube_auth.py, server/toolset_authz.py).
 AuthKind = Literal["static", "kubernetes"]
@@ -63,6 +64,8 @@ class Settings:
     # Where the journal lives: SQLite in state_dir, or objects of our CRDs in store_namespace (team mode).
     store: StoreKind = "sqlite"
     store_namespace: str | None = None
+    # Team mode: a resolved incident's objects are compacted into one summary after this long.
+    store_retention: timedelta = timedelta(days=STORE_RETENTION_DAYS)
 
     def approve_flags(self) -> str:
         """The options that point `incident-response-mcp approve` at this server's store."""
@@ -81,6 +84,7 @@ class Settings:
             approvals=self.approvals,
             store=self.store,
             store_namespace=self.store_namespace,
+            store_retention=self.store_retention,
         )
 
 
@@ -197,6 +201,12 @@ def add_transport_arguments(parser: argparse.ArgumentParser) -> None:
         "into STATE_DIR/http-auth-token and any other address refuses to start [INCIDENT_RESPONSE_AUTH_TOKEN_FILE]",
     )
     parser.add_argument(
+        "--store-retention-days",
+        metavar="DAYS",
+        help=f"with --store kubernetes: compact a resolved incident's objects into one summary this many days after "
+        f"it was resolved (default {STORE_RETENTION_DAYS}) [INCIDENT_RESPONSE_STORE_RETENTION_DAYS]",
+    )
+    parser.add_argument(
         "--approvals",
         choices=APPROVALS,
         help="which human approvals confirm_command accepts in standard mode: any (default: `incident-response-mcp "
@@ -275,6 +285,16 @@ def store_namespace(store: StoreKind, value: object) -> str | None:
     if not DNS_LABEL.match(namespace):
         raise SettingsError(f"store namespace {namespace!r} is not a valid namespace name")
     return namespace
+
+
+def parse_retention(value: object) -> timedelta:
+    try:
+        days = float(str(value).strip())
+    except ValueError as e:
+        raise SettingsError(f"store retention {value!r} is not a number of days") from e
+    if not 1 / 24 <= days <= 3650:
+        raise SettingsError(f"store retention {days:g} days is out of range: choose 0.05..3650 days")
+    return timedelta(days=days)
 
 
 def parse_mode(value: str) -> Mode:
@@ -372,4 +392,7 @@ def load_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None
         cluster=resolve_cluster(kubeconfig, context, env),
         store=store,
         store_namespace=store_namespace(store, pick("store_namespace")),
+        store_retention=parse_retention(retention)
+        if (retention := pick("store_retention_days"))
+        else timedelta(days=STORE_RETENTION_DAYS),
     )

@@ -32,8 +32,10 @@ def test_the_kubernetes_store_takes_its_namespace_from_a_flag_or_the_environment
     # Approvals are Approval objects a human makes with their own credentials: never the client's dialog.
     assert settings.approvals == "cli"
     assert settings.approve_flags() == "--store kubernetes --store-namespace irm"
-    flagged = config.load_settings(parse("--store-namespace", "ops"), env)
+    assert settings.store_retention.days == 30
+    flagged = config.load_settings(parse("--store-namespace", "ops", "--store-retention-days", "2"), env)
     assert flagged.tool_settings().store_namespace == "ops"
+    assert flagged.tool_settings().store_retention.total_seconds() == 2 * 86400
 
 
 @pytest.mark.parametrize(
@@ -42,11 +44,11 @@ def test_the_kubernetes_store_takes_its_namespace_from_a_flag_or_the_environment
         (("--store", "kubernetes"), "--store-namespace"),
         (("--store", "kubernetes", "--store-namespace", "Not_A_Name"), "not a valid namespace"),
         (("--store", "kubernetes", "--store-namespace", "irm", "--approvals", "any"), "--approvals must be cli"),
+        (("--store-retention-days", "soon"), "not a number of days"),
+        (("--store-retention-days", "0"), "out of range"),
     ],
 )
-def test_a_kubernetes_store_it_cannot_use_is_refused_at_startup(
-    argv: tuple[str, ...], says: str, tmp_path: Path
-) -> None:
+def test_a_store_setting_it_cannot_use_is_refused_at_startup(argv: tuple[str, ...], says: str, tmp_path: Path) -> None:
     # Outside a pod there is no service-account namespace to default to.
     with pytest.raises(config.SettingsError, match=says):
         config.load_settings(parse(*argv), {"HOME": str(tmp_path)})

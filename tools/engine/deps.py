@@ -60,6 +60,7 @@ class ToolSettings:
     # Where the journal lives: SQLite in state_dir, or our CRDs' objects in store_namespace on the cluster.
     store: StoreKind = "sqlite"
     store_namespace: str | None = None
+    store_retention: timedelta = timedelta(days=30)
 
 
 def check_name(value: str, what: str) -> str:
@@ -123,7 +124,8 @@ class Deps:
             from incident_response.tools.engine.kube_store import KubeStore
 
             assert self.settings.store_namespace is not None, "settings resolve the store's namespace"
-            return KubeStore(self.kube, self.settings.store_namespace)
+            retention = self.settings.store_retention.total_seconds()
+            return KubeStore(self.kube, self.settings.store_namespace, retention=retention)
         from incident_response.tools.engine.journal import Journal
 
         return Journal(self.settings.state_dir)

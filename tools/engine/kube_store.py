@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import logging
 import os
 import secrets
 import threading
@@ -28,9 +29,13 @@ from incident_response.tools.engine import kube_objects as objects
 from incident_response.tools.engine import store
 from incident_response.tools.engine.approvals import CLI_CHANNELS
 from incident_response.tools.engine.kube_objects import APPROVALS, COMMANDS, ENTRIES, INCIDENTS
+from incident_response.tools.engine.kube_retention import Summary, compact, decode, summary_name
 from incident_response.tools.engine.records import UNTITLED, CommandRow, Event, IncidentRow, ToolCall
 from incident_response.tools.kube.client import Kube
 
+logger = logging.getLogger(__name__)
+# How often one process looks for resolved incidents to compact (every replica does; they agree on the result).
+COMPACT_INTERVAL = 3600.0
 SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 NOT_AN_APPROVER = (
     "this server stores its journal on the Kubernetes API, where a decision is an Approval object that only a human "
@@ -39,10 +44,21 @@ NOT_AN_APPROVER = (
 
 
 class KubeStore:
-    """`tools.engine.store.Store` on the Kubernetes API, in `namespace`. `approver=True` only for the approve CLI."""
+    """`tools.engine.store.Store` on the Kubernetes API, in `namespace`. `approver=True` only for the approve CLI;
+    with `retention` (seconds), resolved incidents older than that are compacted (kube_retention)."""
 
-    def __init__(self, kube: Kube, namespace: str, *, approver: bool = False, context: str | None = None) -> None:
+    def __init__(
+        self,
+        kube: Kube,
+        namespace: str,
+        *,
+        approver: bool = False,
+        context: str | None = None,
+        retention: float | None = None,
+    ) -> None:
         self.kube = kube
+        self.retention = retention
+        self._next_compaction = 0.0
         self.namespace = namespace
         self.approver = approver
         self.context = context
@@ -96,14 +112,44 @@ class KubeStore:
 
     # --- reading and writing objects -----------------------------------------------------------------------------
 
-    def _get(self, resource: str, name: str) -> dict[str, Any] | None:
+    def get_object(self, resource: str, name: str) -> dict[str, Any] | None:
         try:
             return self.kube.get(resource, name, self.namespace)
         except errors.NotFound:
             return None
 
-    def _list(self, resource: str, **labels: str | None) -> list[dict[str, Any]]:
+    def list_objects(self, resource: str, **labels: str | None) -> list[dict[str, Any]]:
         return self.kube.list(resource, self.namespace, label_selector=objects.selector(**labels)).items
+
+    def delete_object(self, resource: str, name: str) -> None:
+        try:
+            self.kube.delete(resource, name, self.namespace)
+        except errors.NotFound:
+            pass  # another replica's compaction was first
+
+    def _summaries(self, incident: str | None = None) -> list[Summary]:
+        """What retention folded away (kube_retention): of one incident, or of all."""
+        if incident is not None:
+            found = self.get_object(ENTRIES, summary_name(incident))
+            return [] if found is None else [decode(found)]
+        return [decode(o) for o in self.list_objects(ENTRIES, type="summary")]
+
+    def _maybe_compact(self) -> None:
+        """At most once an interval per process, in the background: a tool call never waits for retention."""
+        if self.retention is None:
+            return
+        now = time.time()
+        with self._lock:
+            if now < self._next_compaction:
+                return
+            self._next_compaction = now + COMPACT_INTERVAL
+        threading.Thread(target=self._compact, args=(now, self.retention), name="store-retention", daemon=True).start()
+
+    def _compact(self, now: float, retention: float) -> None:
+        try:
+            compact(self, now=now, retention=retention)
+        except errors.IncidentError as e:
+            logger.warning("could not compact resolved incidents: %s", e)
 
     def _create(self, resource: str, body: dict[str, Any]) -> dict[str, Any] | None:
         """The created object, or None when one of that name exists already."""
@@ -112,7 +158,7 @@ class KubeStore:
         except errors.Conflict:
             return None
 
-    def _swap(self, resource: str, obj: dict[str, Any], change: dict[str, Any], *, status: bool = False) -> bool:
+    def swap(self, resource: str, obj: dict[str, Any], change: dict[str, Any], *, status: bool = False) -> bool:
         """Merge `change` into `obj` if it is still at the version it was read at; False when another writer won."""
         patch = {**change, "metadata": {"resourceVersion": objects.resource_version(obj)}}
         try:
@@ -140,7 +186,7 @@ class KubeStore:
     # --- incidents ------------------------------------------------------------------------------------------------
 
     def _pointer(self) -> dict[str, Any] | None:
-        return self._get(ENTRIES, objects.OPEN_POINTER)
+        return self.get_object(ENTRIES, objects.OPEN_POINTER)
 
     def _point_at(self, pointer: dict[str, Any] | None, incident: str) -> bool:
         """Move the open-incident pointer to `incident` if nobody moved it since it was read: inserts serialize."""
@@ -148,7 +194,7 @@ class KubeStore:
         if pointer is None:
             obj = objects.new_object("JournalEntry", objects.OPEN_POINTER, body, type="openIncident")
             return self._create(ENTRIES, obj) is not None
-        return self._swap(ENTRIES, pointer, {"spec": body})
+        return self.swap(ENTRIES, pointer, {"spec": body})
 
     def _insert(self, row: IncidentRow, *, only_if_none_open: bool) -> IncidentRow | None:
         while True:
@@ -191,12 +237,12 @@ class KubeStore:
                 return row.id
 
     def incident(self, incident_id: str) -> IncidentRow | None:
-        found = self._get(INCIDENTS, objects.incident_name(incident_id))
+        found = self.get_object(INCIDENTS, objects.incident_name(incident_id))
         return None if found is None or objects.spec(found).get("id") != incident_id else objects.incident_row(found)
 
     def _all_incidents(self) -> list[IncidentRow]:
         found = sorted(
-            self._list(INCIDENTS),
+            self.list_objects(INCIDENTS),
             key=lambda o: (float(objects.spec(o).get("openedAt") or 0), objects.insertion_order(o)),
             reverse=True,
         )
@@ -221,10 +267,10 @@ class KubeStore:
                 return None
             after = saved
         else:
-            found = self._get(INCIDENTS, objects.incident_name(before.id))
+            found = self.get_object(INCIDENTS, objects.incident_name(before.id))
             if found is None or objects.incident_row(found) != before:
                 return None
-            if not self._swap(
+            if not self.swap(
                 INCIDENTS, found, {"spec": objects.incident_spec(after.model_copy(update={"id": before.id}))}
             ):
                 return None
@@ -258,9 +304,11 @@ class KubeStore:
             "cluster": objects.masked(cluster),
         }
         self._entry("call", body, type="toolCall", incident=incident)
+        self._maybe_compact()
 
     def tool_calls(self, *, incident: str | None = None, tool: str | None = None) -> list[ToolCall]:
-        rows = [objects.tool_call_row(o) for o in self._list(ENTRIES, type="toolCall", incident=incident)]
+        rows = [objects.tool_call_row(o) for o in self.list_objects(ENTRIES, type="toolCall", incident=incident)]
+        rows += [c for summary in self._summaries(incident) for c in summary.tool_calls]
         return sorted(
             (r for r in rows if (incident is None or r.incident == incident) and (tool is None or r.tool == tool)),
             key=lambda r: r.id,
@@ -294,13 +342,13 @@ class KubeStore:
         """Approval objects by command name, then by decision."""
         command = None if token is None else objects.command_name(token)
         out: dict[str, dict[str, dict[str, Any]]] = {}
-        for obj in self._list(APPROVALS, command=command, incident=incident):
+        for obj in self.list_objects(APPROVALS, command=command, incident=incident):
             found = objects.spec(obj)
             out.setdefault(str(found.get("command")), {})[str(found.get("decision"))] = obj
         return out
 
     def _read(self, token: str) -> tuple[dict[str, Any], CommandRow] | None:
-        obj = self._get(COMMANDS, objects.command_name(token))
+        obj = self.get_object(COMMANDS, objects.command_name(token))
         if obj is None or objects.spec(obj).get("token") != token:
             return None
         decided = self._approvals(token=token).get(objects.command_name(token), {})
@@ -308,13 +356,19 @@ class KubeStore:
 
     def command(self, token: str) -> CommandRow | None:
         found = self._read(token)
-        return None if found is None else found[1]
+        if found is not None:
+            return found[1]
+        return next((c for summary in self._summaries() for c in summary.commands if c.token == token), None)
+
+    def command_rows(self, found: Sequence[dict[str, Any]], incident: str | None = None) -> list[CommandRow]:
+        """The rows of these command objects, each with its decision."""
+        decided = self._approvals(incident=incident)
+        return [objects.command_row(o, decided.get(objects.name_of(o), {})) for o in found]
 
     def commands(self, *, states: Sequence[str] | None = None, incident: str | None = None) -> list[CommandRow]:
-        decided = self._approvals(incident=incident)
-        rows = [
-            objects.command_row(o, decided.get(objects.name_of(o), {})) for o in self._list(COMMANDS, incident=incident)
-        ]
+        rows = self.command_rows(self.list_objects(COMMANDS, incident=incident), incident)
+        live = {r.token for r in rows}
+        rows += [c for summary in self._summaries(incident) for c in summary.commands if c.token not in live]
         chosen = [r for r in rows if (not states or r.state in states) and (incident is None or r.incident == incident)]
         return sorted(chosen, key=lambda r: r.created_at)
 
@@ -353,7 +407,7 @@ class KubeStore:
                 "approved_fingerprint": row.approved_fingerprint,
             } | fields
         try:
-            won = self._swap(COMMANDS, obj, {"status": objects.status_patch(to_state, fields)}, status=True)
+            won = self.swap(COMMANDS, obj, {"status": objects.status_patch(to_state, fields)}, status=True)
         except errors.Forbidden:
             if to_state in ("expired", "unknown"):
                 return False  # an approver may not write commands; the server records what the clock says
@@ -409,8 +463,11 @@ class KubeStore:
 
     def events(self, *, incident: str | None = None, token: str | None = None) -> list[Event]:
         command = None if token is None else objects.command_name(token)
-        rows = [objects.event_row(o) for o in self._list(ENTRIES, type="event", incident=incident, command=command)]
-        commands = {objects.name_of(o): o for o in self._list(COMMANDS, incident=incident)}
+        rows = [
+            objects.event_row(o) for o in self.list_objects(ENTRIES, type="event", incident=incident, command=command)
+        ]
+        rows += [e for summary in self._summaries(incident) for e in summary.events]
+        commands = {objects.name_of(o): o for o in self.list_objects(COMMANDS, incident=incident)}
         for name, decided in self._approvals(token=token, incident=incident).items():
             if name in commands:
                 rows += [objects.approval_event(d, commands[name]) for d in decided.values()]
