@@ -54,9 +54,9 @@ def http(app: Starlette, token: str | None = None) -> httpx2.AsyncClient:
 
 
 @asynccontextmanager
-async def client_as(server: Starlette, token: str) -> AsyncIterator[Client]:
+async def client_as(server: Starlette, token: str, mode: str = "auto") -> AsyncIterator[Client]:
     async with http(server, token) as transport:
-        async with Client(streamable_http_client(f"{BASE}/mcp", http_client=transport)) as client:
+        async with Client(streamable_http_client(f"{BASE}/mcp", http_client=transport), mode=mode) as client:
             yield client
 
 
@@ -94,9 +94,10 @@ async def test_when_the_cluster_cannot_review_a_token_the_answer_is_503_not_401(
     assert response.json()["error"] == "temporarily_unavailable" and BOT_TOKEN not in response.text
 
 
-async def test_a_client_may_call_the_tools_of_its_grants_and_is_told_what_it_lacks(tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", ["auto", "legacy"])  # 2026-07-28 (no session), and a 2025-11-25 session
+async def test_a_client_may_call_the_tools_of_its_grants_and_is_told_what_it_lacks(tmp_path: Path, mode: str) -> None:
     api = FakeReviews({BOT_TOKEN: BOT})
-    async with serving(api, tmp_path) as server, client_as(server, BOT_TOKEN) as bot:
+    async with serving(api, tmp_path) as server, client_as(server, BOT_TOKEN, mode) as bot:
         listed = await bot.call_tool("list_pending_commands", {})
         assert not listed.is_error, listed.content
         refused = await bot.call_tool("confirm_command", {"token": "t" * 22})
