@@ -101,17 +101,34 @@ class ManualClock:
 
 
 class LiveClock:
-    """Real time plus whatever `advance` added: a running simulator's clock (the store takes `wall`)."""
+    """Real time plus whatever `advance` added: a running simulator's clock (the store takes `wall`).
 
-    def __init__(self) -> None:
-        self._offset = 0.0
+    `behind` starts it that many seconds in the past and makes `sleep` advance it instead of waiting, so that seeding
+    a scenario (a second or so of start-up and settling on the cluster's clock) takes no real time; `catch_up` then
+    jumps it forward to real time (never back) and `sleep` waits again. To the controllers the seeding looks like a
+    settle that took `behind` seconds, as on a slow machine."""
+
+    def __init__(self, behind: float = 0.0) -> None:
+        self._offset = -behind
         self._epoch = time.time() - time.monotonic()
+        self.seeding = behind > 0
 
     def __call__(self) -> float:
         return time.monotonic() + self._offset
 
     def advance(self, seconds: float) -> None:
         self._offset += seconds
+
+    def sleep(self, seconds: float) -> None:
+        if self.seeding:
+            self.advance(seconds)
+        else:
+            time.sleep(seconds)
+
+    def catch_up(self) -> None:
+        """End the seeding: real time from now on. A seeding that used more than `behind` stays that far ahead."""
+        self._offset = max(self._offset, 0.0)
+        self.seeding = False
 
     def wall(self) -> datetime:
         return datetime.fromtimestamp(self._epoch + self(), tz=UTC)

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 CONTEXT = "sim"
 TICK_SECONDS = 0.05
+# Seconds of the cluster's clock a scenario's seeding may use without real waiting (it needs 1-1.5): the cluster
+# starts this far in the past and catches up with real time when it starts serving.
+SEEDING_LEAD = 3.0
 
 
 def kubeconfig_text(
@@ -139,12 +142,13 @@ def run_sim(
     acts as the admin (default over plain HTTP, where kubectl sends none); over HTTPS it is system:anonymous,
     as on a real cluster.
     """
-    clock = LiveClock()
-    cluster = Cluster(Store(clock=clock.wall), timing=timing or Timing(), clock=clock)
+    clock = LiveClock(behind=SEEDING_LEAD)
+    cluster = Cluster(Store(clock=clock.wall), timing=timing or Timing(), clock=clock, sleep=clock.sleep)
     if scenario:
         load_scenario(scenario, cluster, extra_pods=extra_pods)
         if settle:
             cluster.settle()
+    clock.catch_up()
     faults, authz = Faults(), Authorizer()
     authn = Authenticator(cluster.store.clock, anonymous_admin=not tls if anonymous_admin is None else anonymous_admin)
     ssl_context: ssl.SSLContext | None = None
