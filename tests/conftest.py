@@ -1,6 +1,15 @@
 """Shared fixtures: the anyio backend, simulated clusters (per test or per module) and a kubectl bound to them."""
 
+# ruff: noqa: E402  (the imports follow the bytecode setting on purpose)
+
 from __future__ import annotations
+
+import sys
+
+# Bytecode caches are written even where PYTHONDONTWRITEBYTECODE is set (it is on the machines this suite is timed on):
+# otherwise every xdist worker compiles and assertion-rewrites every test module again (~8 s of CPU each for the whole
+# suite) and every server or CLI the tests start as a process compiles the package again. Set before the imports below.
+sys.dont_write_bytecode = False
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
