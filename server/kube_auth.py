@@ -26,7 +26,7 @@ from mcp.server.auth.provider import AccessToken
 from mcp.server.mcpserver import Context
 
 from incident_response.server.http_auth import BEARER_CHARACTERS
-from incident_response.server.review_cache import ExpiringCache
+from incident_response.server.review_cache import ExpiringCache, OneReviewAtATime
 from incident_response.tools.core import errors
 from incident_response.tools.kube.client import ClusterSource
 
@@ -106,6 +106,10 @@ class ApiConnection:
             return self._reviews
 
 
+def seconds_for(identity: Identity) -> float:
+    return REJECTED_SECONDS if identity is REJECTED else AUTHENTICATED_SECONDS
+
+
 def digest(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
@@ -160,18 +164,19 @@ class KubernetesTokenVerifier:
         self.connection = connection
         self.audiences = tuple(audiences)
         self.cache: ExpiringCache[bytes, Identity] = cache if cache is not None else ExpiringCache(CACHE_SIZE)
+        self._answers = OneReviewAtATime(self.cache)
         self._limiter: anyio.CapacityLimiter | None = None
 
     async def verify_token(self, token: str) -> AccessToken | None:
         if not plausible(token):
             return None
-        key = digest(token)
-        identity = self.cache.get(key)
-        if identity is None:
+
+        async def review() -> Identity:
             if self._limiter is None:
                 self._limiter = anyio.CapacityLimiter(CONCURRENT_REVIEWS)
-            identity = await anyio.to_thread.run_sync(self.review, token, limiter=self._limiter)
-            self.cache.put(key, identity, REJECTED_SECONDS if identity is REJECTED else AUTHENTICATED_SECONDS)
+            return await anyio.to_thread.run_sync(self.review, token, limiter=self._limiter)
+
+        identity = await self._answers.get(digest(token), review, seconds_for)
         if identity is REJECTED:
             return None
         return KubernetesAccessToken(

@@ -12,8 +12,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
+
+import anyio
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -54,3 +56,30 @@ class ExpiringCache(Generic[K, V]):
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
+
+
+class OneReviewAtATime(Generic[K, V]):
+    """The cache plus single flight: concurrent requests for one key (twenty confirms with a fresh token) wait for the
+    one review in flight instead of each making their own. If that review fails, the next waiter makes its own."""
+
+    def __init__(self, cache: ExpiringCache[K, V]) -> None:
+        self.cache = cache
+        self._in_flight: dict[K, anyio.Event] = {}
+
+    async def get(self, key: K, review: Callable[[], Awaitable[V]], seconds: Callable[[V], float]) -> V:
+        while True:
+            found = self.cache.get(key)
+            if found is not None:
+                return found
+            pending = self._in_flight.get(key)
+            if pending is None:
+                break
+            await pending.wait()
+        done = self._in_flight[key] = anyio.Event()
+        try:
+            value = await review()
+            self.cache.put(key, value, seconds(value))
+            return value
+        finally:
+            del self._in_flight[key]
+            done.set()

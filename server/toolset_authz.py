@@ -26,7 +26,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from incident_response.server import catalog
 from incident_response.server.kube_auth import KubernetesAccessToken, Reviews, access_token_of, unavailable
-from incident_response.server.review_cache import ExpiringCache
+from incident_response.server.review_cache import ExpiringCache, OneReviewAtATime
 from incident_response.tools.core import errors
 
 logger = logging.getLogger("incident_response.server")
@@ -80,6 +80,7 @@ class ToolsetAuthorizer:
         self.connection = connection
         self.namespace = namespace
         self.cache: ExpiringCache[bytes, bool] = cache if cache is not None else ExpiringCache(CACHE_SIZE)
+        self._answers = OneReviewAtATime(self.cache)
 
     async def check(self, tool: str, ctx: Context[Any, Any] | None) -> None:
         grant = grant_for(tool)
@@ -89,14 +90,14 @@ class ToolsetAuthorizer:
         if not isinstance(token, KubernetesAccessToken):
             # Only reachable if the server was wired without the Kubernetes verifier: refuse, never let through.
             raise ToolError(f"{tool} needs the {grant!r} toolset and this request carries no Kubernetes identity")
-        key = decision_key(token, grant)
-        allowed = self.cache.get(key)
-        if allowed is None:
-            try:
-                allowed = await anyio.to_thread.run_sync(self.review, token, grant)
-            except errors.IncidentError as e:
-                raise ToolError(str(unavailable(e, "SubjectAccessReview"))) from e
-            self.cache.put(key, allowed, DECISION_SECONDS)
+        try:
+            allowed = await self._answers.get(
+                decision_key(token, grant),
+                lambda: anyio.to_thread.run_sync(self.review, token, grant),
+                lambda _: DECISION_SECONDS,
+            )
+        except errors.IncidentError as e:
+            raise ToolError(str(unavailable(e, "SubjectAccessReview"))) from e
         if not allowed:
             logger.info("refused %s to %s: no %r grant", tool, token.username, grant)
             raise ToolError(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import pytest
 from mcp.server.mcpserver.exceptions import ToolError
 from support.fake_reviews import FakeReviews, User
@@ -240,3 +243,51 @@ def test_the_cache_is_bounded_and_drops_the_least_recently_used() -> None:
     assert cache.get("a") == 1
     cache.put("c", 3, 10)
     assert (cache.get("a"), cache.get("b"), cache.get("c"), len(cache)) == (1, None, 3, 2)
+
+
+async def test_concurrent_requests_with_one_fresh_token_share_one_review() -> None:
+    release, entered = threading.Event(), threading.Event()
+
+    class Slow(FakeReviews):
+        def review(self, group: str, kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+            entered.set()
+            release.wait(30)
+            return super().review(group, kind, spec)
+
+    api = Slow({BOT_TOKEN: BOT})
+    check = verifier(api)
+    users: list[str | None] = []
+
+    async def verify() -> None:
+        token = await check.verify_token(BOT_TOKEN)
+        users.append(None if token is None else token.client_id)
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            for _ in range(20):
+                tg.start_soon(verify)
+            await anyio.to_thread.run_sync(entered.wait)
+            release.set()
+    assert users == [BOT.username] * 20
+    assert api.kinds() == ["TokenReview"]
+
+
+async def test_when_the_shared_review_fails_every_waiter_is_refused_as_unavailable_not_let_through() -> None:
+    api = FakeReviews({BOT_TOKEN: BOT})
+    api.failure = errors.ClusterUnreachable("connection refused")
+    check = verifier(api)
+    outcomes: list[str] = []
+
+    async def verify() -> None:
+        try:
+            await check.verify_token(BOT_TOKEN)
+        except ReviewUnavailable:
+            outcomes.append("unavailable")
+        else:
+            outcomes.append("passed")
+
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as tg:
+            for _ in range(5):
+                tg.start_soon(verify)
+    assert outcomes == ["unavailable"] * 5
