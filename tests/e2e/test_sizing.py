@@ -56,14 +56,16 @@ def pinned(env: Env, app: str, replicas: int) -> Callable[[], bool]:
     return check
 
 
-def loaded(name: str, replicas: int, load: int, cpu: tuple[str, str], **extra: Any) -> dict[str, Any]:
-    annotations = {behaviors.LOAD_MILLICORES: str(load), behaviors.ROLLED_OUT_MINUTES_AGO: DAYS_AGO}
+def loaded(name: str, replicas: int, load: int, cpu: tuple[str, str], dated: bool = True) -> dict[str, Any]:
+    annotations = {behaviors.LOAD_MILLICORES: str(load)}
+    if dated:
+        annotations[behaviors.ROLLED_OUT_MINUTES_AGO] = DAYS_AGO
     return deployment_body(
         name,
         namespace=NS,
         replicas=replicas,
         image=f"registry.example.com/shop/{name}:2.0",
-        annotations=annotations | extra,
+        annotations=annotations,
         cpu=cpu,
     )
 
@@ -150,15 +152,27 @@ async def test_an_hpa_pinned_at_max_is_overridden_to_what_its_formula_asks_in_on
         await env.until(all_ready(env, "search", 25), SETTLE)
 
 
+@pytest.mark.parametrize(
+    ("applied", "shown_by"),
+    [
+        (True, "kubectl.kubernetes.io/last-applied-configuration"),  # kubectl apply, then kubectl scale
+        (False, 'it was scaled down from 6: event "Scaled down replica set ledger-'),  # no manifest on it (Helm...)
+    ],
+    ids=["manifest", "scale-event"],
+)
 async def test_a_scaled_down_deployment_goes_back_to_its_previous_count_and_the_scale_is_a_measure(
-    start: Start, kubectl_for: Callable[[RunningSim], Kubectl]
+    start: Start, kubectl_for: Callable[[RunningSim], Kubectl], applied: bool, shown_by: str
 ) -> None:
     env = start()
     kubectl = kubectl_for(env.sim)
-    # checkout-api was applied with 6 replicas (2.4 cores of load, 400m each under a 500m limit), then scaled down
-    # to 2 by hand: each pod's share is 1200m, so both are throttled at 500m and fail readiness. No HPA.
-    manifest = loaded("ledger", 6, 2400, ("100m", "500m"))
-    kubectl.run("apply", "-f", "-", stdin=json.dumps({"apiVersion": "apps/v1", "kind": "Deployment", **manifest}))
+    # ledger ran with 6 replicas (2.4 cores of load, 400m each under a 500m limit), then was scaled down to 2 by
+    # hand: each pod's share is 1200m, so both are throttled at 500m and fail readiness. No HPA.
+    manifest = {"apiVersion": "apps/v1", "kind": "Deployment", **loaded("ledger", 6, 2400, ("100m", "500m"), applied)}
+    if applied:
+        kubectl.run("apply", "-f", "-", stdin=json.dumps(manifest))
+    else:  # created without kubectl's annotation, running 6 before the cut (the cut's event is the evidence)
+        env.kube.create("deployments", manifest, NS)
+        await env.until(all_ready(env, "ledger", 6), SETTLE)
     kubectl.run("scale", "deployment/ledger", "--replicas=2", "-n", NS)
     env.kube.create("services", service("ledger"), NS)
     await env.until(pinned(env, "ledger", 2), SETTLE)
@@ -169,12 +183,14 @@ async def test_a_scaled_down_deployment_goes_back_to_its_previous_count_and_the_
         assert (decision["target"], decision["next_tool"]) == ("deployment/ledger", "scale_deployment"), decision
         # Before: +50% (3 pods at 800m each: still pinned, still not ready).
         assert decision["next_arguments"] == {"namespace": NS, "deployment": "ledger", "replicas": 6}
+        sized = next(e for e in decision["evidence"] if e.startswith("Sized from what is known"))
+        assert "hides the real demand" in sized and shown_by in sized, sized
 
         # A human who asks for less is told why it will not be enough, and where the number comes from.
         short = await call(client, "scale_deployment", namespace=NS, deployment="ledger", replicas=3)
         warned = " ".join(short["warnings"])
         assert "usage at the limit hides the real demand" in warned and "below what is known to be needed (6)" in warned
-        assert "last-applied" in warned
+        assert shown_by in warned, warned
         await call(client, "cancel_command", token=short["token"])
 
         plan, _ = await plan_and_confirm(client, env, "scale_deployment", **decision["next_arguments"])

@@ -120,3 +120,29 @@ def test_replicas_that_fit_is_allocatable_minus_requests_per_node() -> None:
 )
 def test_qos_class(resources: dict[str, object], expected: str) -> None:
     assert qos_class({"containers": [{"name": "app", "resources": resources}]}) == expected
+
+
+def test_previous_count_from_a_scale_down_of_the_current_replicaset() -> None:
+    web = deployment("web", replicas=2, revision=1)
+    current = {
+        "metadata": {
+            "name": "web-abc",
+            "ownerReferences": [{"uid": web["metadata"]["uid"], "controller": True}],
+            "annotations": {"deployment.kubernetes.io/revision": "1"},
+        }
+    }
+
+    def event(message: str, when: str, reason: str = "ScalingReplicaSet") -> dict[str, object]:
+        return {"reason": reason, "message": message, "lastTimestamp": when}
+
+    events = [
+        event("Scaled up replica set web-abc from 0 to 8", "2026-01-01T10:00:00Z"),
+        event("Scaled down replica set web-abc from 8 to 6", "2026-01-01T10:05:00Z"),
+        event("Scaled down replica set web-abc to 2 from 6", "2026-01-01T10:10:00Z"),  # the latest cut
+        event("Scaled down replica set web-old from 9 to 0", "2026-01-01T10:20:00Z"),  # a rollout, not a cut
+        event("Scaled down replica set web-abc from 50 to 2", "2026-01-01T10:30:00Z", reason="Forged"),
+    ]
+    found = previous_count(web, [current], events)
+    assert found is not None and found.replicas == 6
+    assert found.where == 'it was scaled down from 6: event "Scaled down replica set web-abc to 2 from 6"'
+    assert previous_count(web, [current], events[:1]) is None

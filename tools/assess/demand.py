@@ -21,17 +21,25 @@ Room = tuple[list[dict[str, Any]], list[dict[str, Any]]] | None
 
 
 class NodeRoom:
-    """The nodes and the pods holding room on them, read once on first use (only a SCALE decision needs them)."""
+    """The reads a sizing needs beyond the namespace read, made on first use (only a SCALE decision needs them):
+    the nodes and the pods holding room on them, once; a deployment's ScalingReplicaSet events."""
 
     def __init__(self, kube: Kube) -> None:
         self.kube = kube
         self._room: Room = None
         self._read = False
+        self._events: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
     def get(self) -> Room:
         if not self._read:
             self._room, self._read = sizing_reads.node_room(self.kube), True
         return self._room
+
+    def scale_events(self, namespace: str, deployment: str) -> list[dict[str, Any]]:
+        key = (namespace, deployment)
+        if key not in self._events:
+            self._events[key] = sizing_reads.scale_events(self.kube, namespace, deployment)
+        return self._events[key]
 
 
 def demand_for(seen: Observation, name: str, room: NodeRoom | None) -> Demand | None:
@@ -51,4 +59,5 @@ def demand_for(seen: Observation, name: str, room: NodeRoom | None) -> Demand | 
         hpa=hpa_count(hpa) if hpa is not None else None,
         fits=fits,
         bound=sizing_reads.replica_bound(current_replicas(deploy)),
+        events=room.scale_events(seen.namespace, name) if room else None,
     )

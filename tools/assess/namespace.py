@@ -53,7 +53,7 @@ from incident_response.tools.playbook.rules import (
     group_by,
 )
 from incident_response.tools.playbook.suspects import NodeState, Placement, canary_pairs, node_problems
-from incident_response.tools.playbook.trees import Hpa, ScaleFacts, proposed_replicas
+from incident_response.tools.playbook.trees import Hpa, ScaleFacts, sizing_of
 
 logger = logging.getLogger(__name__)
 
@@ -431,8 +431,10 @@ def mitigated_components(deps: Deps, seen: Observation) -> frozenset[str]:
 def completed(seen: Observation, decision: Decision, room: NodeRoom | None = None) -> Decision:
     """The decision with every argument its next tool requires, so it can be planned without another hop:
     set_memory_limit's container (the one OOMKilled) and limit (double its current one), override_hpa's bounds and
-    scale_deployment's replicas (sized as the SCALE tree sizes them, before node room is known)."""
+    scale_deployment's replicas (sized as the SCALE tree sizes them, within node room when `room` is given; the
+    evidence says where the count came from)."""
     arguments = dict(decision.next_arguments)
+    evidence = list(decision.evidence)  # a scale's count says where it came from (tools/playbook/sizing.py)
     name = arguments.get("deployment")
     deploy = seen.deployment(str(name)) if name else None
     if decision.next_tool == "set_memory_limit" and deploy is not None:
@@ -452,7 +454,9 @@ def completed(seen: Observation, decision: Decision, room: NodeRoom | None = Non
             wanted = hpa_wanted(hpa)
             facts = ScaleFacts(target, demand.replicas, True, wanted=wanted, fits=demand.fits, demand=demand)
             facts.hpa = Hpa(str(meta(hpa).name), low, high, True, "")
-            replicas = proposed_replicas(facts)
+            sizing = sizing_of(facts)
+            replicas = sizing.replicas
+            evidence.append(f"Sized from what is known: {sizing.text()}")
             goal = max(wanted or 0, replicas)
             arguments["min_replicas"] = max(low, replicas)
             arguments["max_replicas"] = max(high, replicas, min(demand.fits, goal) if demand.fits else goal)
@@ -460,8 +464,10 @@ def completed(seen: Observation, decision: Decision, room: NodeRoom | None = Non
         demand = demand_for(seen, str(name), room)
         assert demand is not None
         facts = ScaleFacts(str(name), demand.replicas, seen.metrics_available, fits=demand.fits, demand=demand)
-        arguments["replicas"] = proposed_replicas(facts)
-    return decision.model_copy(update={"next_arguments": arguments})
+        sizing = sizing_of(facts)
+        arguments["replicas"] = sizing.replicas
+        evidence.append(f"Sized from what is known: {sizing.text()}")
+    return decision.model_copy(update={"next_arguments": arguments, "evidence": evidence})
 
 
 def ranked(

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 RUNNING = "status.phase!=Succeeded,status.phase!=Failed"  # pods that hold node room
 MAX_NODES = 1000
 MAX_PODS = 20000
+MAX_EVENTS = 200
 LARGE_FACTOR = 10
 DEFAULT_CEILING = 100
 CEILING_ENV = "INCIDENT_RESPONSE_MAX_REPLICAS"
@@ -77,3 +78,12 @@ def pod_metrics(kube: Kube, namespace: str, selector: str | None) -> list[dict[s
         return kube.list("pods.metrics.k8s.io", namespace, label_selector=selector).items
     except (errors.NotFound, errors.ServerError, errors.Forbidden):
         return None
+
+
+def scale_events(kube: Kube, namespace: str, deployment: str) -> list[dict[str, Any]]:
+    """The deployment's ScalingReplicaSet events (what its controller scaled, from how many); [] when forbidden."""
+    selector = f"involvedObject.kind=Deployment,involvedObject.name={deployment},reason=ScalingReplicaSet"
+    try:
+        return kube.list("events", namespace, field_selector=selector, limit=MAX_EVENTS).items
+    except errors.Forbidden:
+        return []

@@ -43,4 +43,5 @@ def read_demand(
         hpa=hpa_count(hpa) if hpa is not None else None,
         fits=fits,
         bound=sizing_reads.replica_bound(current_replicas(deployment)),
+        events=sizing_reads.scale_events(kube, namespace, str(meta(deployment).name)),
     )

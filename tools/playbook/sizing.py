@@ -19,15 +19,24 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from incident_response.tools.k8s import backends
+from incident_response.tools.k8s.events import event_time
 from incident_response.tools.k8s.hpa_formula import hpa_wanted
 from incident_response.tools.k8s.quantity import cpu_text
 from incident_response.tools.k8s.usage import PodUsage, pod_resources
 from incident_response.tools.k8s.views import meta
-from incident_response.tools.k8s.workloads import current_replicas, owned_by, revision_of, template_spec
+from incident_response.tools.k8s.workloads import (
+    current_replicas,
+    current_replicaset,
+    owned_by,
+    revision_of,
+    template_spec,
+)
 
 PINNED_PERCENT = 95  # CPU at or above this share of the limit is throttled: a floor on demand
 HEADROOM = 0.8  # size so the measured load runs each pod at 80% of its CPU limit (the HPA's default target)
@@ -35,6 +44,12 @@ STEP_FACTOR = 2  # the HPA's default scale-up policy: +100% ...
 STEP_PODS = 4  # ... or +4 pods, whichever is larger
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas"
+# The deployment controller's message, "Scaled down replica set web-6d4f from 6 to 2" (older releases: "... to 2";
+# some write "... to 2 from 6").
+SCALED = re.compile(
+    r"^Scaled (?P<direction>up|down) replica set (?P<rs>\S+) "
+    r"(?:from (?P<before>\d+) to \d+|to \d+(?: from (?P<after_before>\d+))?)$"
+)
 
 Source = Literal["hpa", "load", "previous", "step"]
 
@@ -166,12 +181,37 @@ def shortfall(sizing: Sizing, asked: int, current: int, what: str) -> str | None
 # --- what the cluster shows, as plain dicts --------------------------------------------------------------------
 
 
-def previous_count(deployment: dict[str, Any], replicasets: list[dict[str, Any]]) -> Previous | None:
+def scaled_down(events: list[dict[str, Any]], replicaset: str, below: int) -> Previous | None:
+    """The latest ScalingReplicaSet event that scaled the deployment's current ReplicaSet down from more than
+    `below` replicas (a capacity cut: kubectl scale, an edit; a rollout only scales old ReplicaSets down)."""
+    latest: tuple[datetime, Previous] | None = None
+    for event in events:
+        match = SCALED.match(str(event.get("message") or "").strip())
+        if event.get("reason") != "ScalingReplicaSet" or match is None or match.group("rs") != replicaset:
+            continue
+        before = match.group("before") or match.group("after_before")
+        if match.group("direction") != "down" or before is None or int(before) <= below:
+            continue
+        when = event_time(event) or datetime.min.replace(tzinfo=UTC)
+        message = str(event.get("message")).strip()
+        found = Previous(int(before), f'it was scaled down from {before}: event "{message}"')
+        if latest is None or when >= latest[0]:
+            latest = (when, found)
+    return latest[1] if latest is not None else None
+
+
+def previous_count(
+    deployment: dict[str, Any], replicasets: list[dict[str, Any]], events: list[dict[str, Any]] | None = None
+) -> Previous | None:
     """The largest replica count the deployment is shown to have had before, above its current one: the manifest
-    last applied with kubectl, and the count its deployment had when an earlier revision was replaced (that
-    ReplicaSet's desired-replicas annotation). None when nothing shows more than now."""
+    last applied with kubectl, a recent scale-down of its current ReplicaSet (its ScalingReplicaSet events), and
+    the count its deployment had when an earlier revision was replaced (that ReplicaSet's desired-replicas
+    annotation). None when nothing shows more than now."""
     now = current_replicas(deployment)
     found: list[Previous] = []
+    current = current_replicaset(deployment, replicasets)
+    if events and current is not None and (cut := scaled_down(events, str(meta(current).name), now)) is not None:
+        found.append(cut)
     applied = meta(deployment).annotations.get(LAST_APPLIED)
     if applied:
         try:
@@ -197,7 +237,7 @@ def previous_count(deployment: dict[str, Any], replicasets: list[dict[str, Any]]
                 )
             )
         break  # the revision just before the current one: older counts are older news
-    return max(found, key=lambda p: p.replicas, default=None)
+    return max(found, key=lambda p: p.replicas, default=None)  # the first of equals: the manifest, then the event
 
 
 def hpa_count(hpa: dict[str, Any]) -> HpaCount:
@@ -224,8 +264,10 @@ def demand_of(
     hpa: HpaCount | None = None,
     fits: int | None = None,
     bound: int | None = None,
+    events: list[dict[str, Any]] | None = None,
 ) -> Demand:
-    """The Demand of a deployment from its pods (not terminating), their usage rows, its ReplicaSets and HPA."""
+    """The Demand of a deployment from its pods (not terminating), their usage rows, its ReplicaSets, its HPA and
+    its ScalingReplicaSet events."""
     names = {str(meta(p).name) for p in pods}
     rows = [u for u in usage if u.name in names and u.cpu_cores is not None]
     pinned = [u for u in rows if (u.cpu_percent_of_limit or 0) >= PINNED_PERCENT]
@@ -239,7 +281,7 @@ def demand_of(
         load=sum(u.cpu_cores or 0.0 for u in rows) if rows else None,
         cpu_limit=pod_cpu_limit(deployment),
         hpa=hpa,
-        previous=previous_count(deployment, replicasets),
+        previous=previous_count(deployment, replicasets, events),
         fits=fits,
         bound=bound,
     )
