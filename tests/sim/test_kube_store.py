@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
-from support.fakekube import seat
+from support.fakekube import FakeKube, seat
 from support.kube_stores import draft, fresh_namespace, install_crds, kube_store
 from support.kubectl_runner import Kubectl
 
@@ -39,6 +40,28 @@ def test_the_server_store_never_creates_an_approval(cluster: tuple[RunningSim, K
             server.decide(token, answer)
     assert kubectl.json("get", "approvals.incident-response.dev", "-n", namespace)["items"] == []
     assert server.journal.command(token).state == "pending"  # type: ignore[union-attr]
+
+
+def test_a_status_the_server_writes_never_approves(cluster: tuple[RunningSim, Kubectl]) -> None:
+    """The server's credentials may write a command's status; an `approved` written there is no approval."""
+    sim, kubectl = cluster
+    namespace = fresh_namespace(kubectl)
+    server = PendingEngine(kube_store(sim, namespace))
+    proposal = server.propose(draft(), seat("standard"))
+    assert proposal.token is not None
+    forged = {
+        "state": "approved",
+        "decidedBy": "alice",
+        "decidedChannel": "cli",
+        "approvedFingerprint": proposal.fingerprint,
+    }
+    kubectl.run(
+        "patch", "pendingcommands", command_name(proposal.token), "-n", namespace, "--subresource=status",
+        "--type=merge", "-p", json.dumps({"status": forged}),
+    )  # fmt: skip
+    assert server.journal.command(proposal.token).state == "pending"  # type: ignore[union-attr]
+    result = server.confirm(proposal.token, here=seat("standard"), kube=FakeKube())
+    assert result.status == "awaiting_approval", result.message
 
 
 def test_kubectl_get_shows_what_waits_and_who_decided(cluster: tuple[RunningSim, Kubectl]) -> None:

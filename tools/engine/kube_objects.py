@@ -201,19 +201,25 @@ def approval_object(
 
 
 def command_row(obj: Mapping[str, Any], approvals: Mapping[str, Mapping[str, Any]]) -> CommandRow:
-    """The row of a command object, its state decided with the Approvals of its name (by decision)."""
+    """The row of a command object, its state decided with the Approvals of its name (by decision).
+
+    While the status is live, only Approval objects decide: a status that says `approved` (the server's own write,
+    e.g. a claim handed back) counts as pending until a human's Approval says otherwise, so the server's credentials,
+    which may write the status, can never approve. A denial outranks an approval."""
     found, written = spec(obj), status(obj)
     state = str(written.get("state") or "pending")
     decided: dict[str, Any] = {here: written.get(there) for here, there in _STATUS_FIELDS.items()}
-    decision = approvals.get(DENIED) if state in LIVE else None
-    if decision is None and state == "pending":
+    if state in LIVE:
+        state = "pending"
+        for key in ("decided_by", "decided_channel", "decided_principal", "decided_at", "approved_fingerprint"):
+            decided[key] = None
+    decision = approvals.get(DENIED) if state == "pending" else None
+    if decision is None and (state == "pending" or decided["decided_by"] is None):
+        # Pending: an approval decides it. Finished: it shows who approved what ran.
         decision = approvals.get(APPROVED)
-    if decision is None and decided["decided_by"] is None:
-        # A finished command shows who approved it, from the approval the server acted on.
-        decision = approvals.get(APPROVED) if state not in LIVE else None
     if decision is not None:
         by = spec(decision)
-        if state in LIVE:
+        if state == "pending":
             state = "approved" if by.get("decision") == APPROVED else "denied"
         decided |= {
             "decided_by": by.get("approver"),

@@ -1,9 +1,10 @@
 """Retention of the team-mode store: a resolved incident's objects become one summary object after an age.
 
 An incident makes one object per tool call and per event, which the API server keeps in etcd for ever unless someone
-removes them. After `retention` seconds past its resolution, an incident's journal entries, finished commands and
-their approvals are written into one `JournalEntry` of type summary (gzip, base64: a large incident stays far below
-etcd's object size limit) and then deleted. Reads merge the summary back in, so the timeline, the handoff and the
+removes them. After `retention` seconds past its resolution, an incident's journal entries and finished commands (with
+who decided them) are written into one `JournalEntry` of type summary (gzip, base64: a large incident stays far below
+etcd's object size limit) and then deleted; the Approval objects stay (the server may not delete them: it could
+erase a denial), and are small. Reads merge the summary back in, so the timeline, the handoff and the
 temporary measures read the same before and after. A command still holding a temporary measure in place keeps its
 object: restore_measure reads it by token.
 
@@ -112,11 +113,8 @@ def compact_one(store: KubeStore, incident: str, *, now: float) -> bool:
     )
     while not _write_summary(store, incident, fresh):
         pass  # another replica merged its part first: read it again and merge ours
-    for resource, gone in (
-        (ENTRIES, entries),
-        (APPROVALS, approvals),
-        (COMMANDS, [o for o in commands if objects.name_of(o) in folded]),
-    ):
+    # Approvals stay: the server's credentials may not delete them, or they could erase a denial.
+    for resource, gone in ((ENTRIES, entries), (COMMANDS, [o for o in commands if objects.name_of(o) in folded])):
         for obj in gone:
             store.delete_object(resource, objects.name_of(obj))
     return True
