@@ -6,7 +6,7 @@ Layer: tools.assess.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -22,6 +22,7 @@ from incident_response.tools.assess.recovery_context import (
     subject,
     template_labels,
 )
+from incident_response.tools.assess.recovery_workloads import read_workload
 from incident_response.tools.core import commands, errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
@@ -29,6 +30,7 @@ from incident_response.tools.k8s.podstatus import pod_row
 from incident_response.tools.k8s.quantity import human_age
 from incident_response.tools.k8s.usage import PodUsage, pod_usage_rows
 from incident_response.tools.k8s.views import meta
+from incident_response.tools.k8s.workload_progress import recovery_progress, waiting
 from incident_response.tools.k8s.workloads import deployment_selector, owned_by, rollout_progress
 from incident_response.tools.kube.client import Kube, ListResult
 from incident_response.tools.playbook.recovery_checks import (
@@ -62,7 +64,8 @@ METRICS_ABSENT = (
 
 class RecoveryReport(ToolResult):
     namespace: str
-    deployment: str
+    deployment: str = Field(description="The workload's name (a Deployment's unless `kind` says otherwise).")
+    kind: Literal["deployment", "statefulset", "daemonset"] = "deployment"
     verdict: RecoveryVerdict = Field(
         description="DEGRADED: a check failed, act again. ISOLATED: nothing failing, but a temporary measure in "
         "place cuts its pods off from traffic (isolated_by): containment, not recovery. RECOVERING: nothing failing, "
@@ -114,19 +117,26 @@ def verify_recovery(
         int,
         Field(description="Stability window: no warnings or restarts in it, and the state must hold it.", ge=1, le=60),
     ] = 5,
+    kind: Annotated[
+        Literal["deployment", "statefulset", "daemonset"],
+        Field(description="The workload's kind, when it is a StatefulSet or DaemonSet (deployment: its name)."),
+    ] = "deployment",
 ) -> RecoveryReport:
-    """Verify a deployment is recovering after a mitigation, with the playbook's five checks: pods Running and Ready
-    at the desired count, Service endpoints ready, no new Warning events, CPU/memory below the near-limit threshold,
-    no container restarts in the window. Answers RECOVERED, RECOVERING (with when to call again) or DEGRADED
-    (naming the failing checks). Call it after every confirmed mitigation. Changes nothing in the cluster; the
-    verdict goes on the incident's timeline, and RECOVERED for what the mitigations acted on marks it stabilized."""
+    """Verify a deployment (or a StatefulSet or DaemonSet, with kind) is recovering after a mitigation, with the
+    playbook's five checks: pods Running and Ready at the desired count, Service endpoints ready, no new Warning
+    events, CPU/memory below the near-limit threshold, no container restarts in the window. Answers RECOVERED,
+    RECOVERING (with when to call again) or DEGRADED (naming the failing checks). Call it after every confirmed
+    mitigation. Changes nothing in the cluster; the verdict goes on the incident's timeline, and RECOVERED for what
+    the mitigations acted on marks it stabilized."""
     if not 1 <= window_minutes <= 60:
         raise errors.InvalidArgument(f"window_minutes must be 1..60, not {window_minutes}")
     kube = deps.kube
-    deploy = read_deployment(kube, namespace, deployment)
-    report = judge(
-        deps, namespace, deployment, deploy, owned_replicasets(kube, namespace, deploy), service, window_minutes
-    )
+    if kind == "deployment":
+        deploy = read_deployment(kube, namespace, deployment)
+        owned = owned_replicasets(kube, namespace, deploy)
+    else:
+        deploy, owned = read_workload(kube, namespace, kind, deployment)
+    report = judge(deps, namespace, deployment, deploy, owned, service, window_minutes, kind=kind)
     report.stabilized_incident = recovery_record.record(deps, report)
     if report.stabilized_incident is not None:
         report.summary += f"; incident {report.stabilized_incident} marked stabilized"
@@ -142,16 +152,23 @@ def judge(
     service: str | None = None,
     window_minutes: int = 5,
     warnings: ListResult | None = None,
+    kind: Literal["deployment", "statefulset", "daemonset"] = "deployment",
 ) -> RecoveryReport:
     """verify_recovery on a deployment and its ReplicaSets already read (incident_handoff read them for its own
-    facts); `warnings`: the namespace's Warning events when already read the same way, else read here."""
+    facts), or on a StatefulSet or DaemonSet and its ControllerRevisions; `warnings`: the namespace's Warning events
+    when already read the same way, else read here."""
     kube = deps.kube
     now = deps.now()
     window = timedelta(minutes=window_minutes)
     selector = deployment_selector(deploy)
-    pods, facts, truncated = read_pods(kube, namespace, selector, replicasets, now, window)
-    desired = int((deploy.get("spec") or {}).get("replicas", 1))
-    progress = rollout_progress(deploy)
+    if kind == "deployment":
+        progress = rollout_progress(deploy)
+        desired = int((deploy.get("spec") or {}).get("replicas", 1))
+        owners, waiting_on = replicasets, None
+    else:  # its pods are its own, and its revisions are ControllerRevisions
+        progress = recovery_progress(kind, deploy, replicasets)
+        desired, owners, waiting_on = progress.desired, [deploy], waiting(kind, deploy, progress)
+    pods, facts, truncated = read_pods(kube, namespace, selector, owners, now, window)
     services = read_services(kube, namespace, service, deploy)
 
     events = warnings if warnings is not None else read_warnings(kube, namespace)
@@ -181,7 +198,7 @@ def judge(
         ["rollout", "resume", f"deployment/{deployment}"], namespace=namespace, context=kube.context
     )
     results: list[CheckResult] = [
-        pods_check(facts, desired, progress, truncated, resume if paused else None),
+        pods_check(facts, desired, progress, truncated, resume if paused else None, waiting_on),
         endpoints_check(deployment, services, facts, desired),
         warnings_check(
             counted,
@@ -206,6 +223,7 @@ def judge(
         summary="",
         namespace=namespace,
         deployment=deployment,
+        kind=kind,
         verdict=verdict,
         checks=checks,
         desired_replicas=desired,
@@ -339,13 +357,17 @@ def clock_text(when: datetime, *, seconds: bool = False) -> str:
 def summarize(report: RecoveryReport, settling: list[str], now: datetime, *, waiting_on_human: bool = False) -> str:
     """The line a human reads at 3 a.m.: the verdict, then what fails, or what holds, for how long and what next.
     `settling`: why it is not stable yet; with `waiting_on_human`, what only a human's action will change."""
-    head = f"{report.deployment}: {report.verdict} - "
+    head = (
+        f"{report.deployment}: {report.verdict} - "
+        if report.kind == "deployment"
+        else (f"{report.kind} {report.deployment}: {report.verdict} - ")
+    )
     failed = [c for c in report.checks if c.passed is False]
     isolated = "; ".join(report.isolated_by)
     if failed:
         failing = "; ".join(f"{c.name} ({c.detail})" for c in failed)
         also = f"; also isolated: {isolated}" if isolated else ""
-        if report.desired_replicas == 0:  # no pod fails, so an assessment would find nothing to act on
+        if report.desired_replicas == 0 and report.kind == "deployment":  # no pod fails: nothing to act on
             return f"{head}failing: {failing}{also}. Scale it up (scale_deployment) if that Service should serve"
         return (
             f"{head}failing: {failing}{also}. Mitigate further: assess_namespace({report.namespace}) picks the next "

@@ -176,9 +176,15 @@ def pod_facts(pod: dict[str, Any], row: PodRow, now: datetime, window: timedelta
 
 
 def pods_check(
-    facts: list[PodFacts], desired: int, progress: RolloutProgress, truncated: bool, resume_command: str | None = None
+    facts: list[PodFacts],
+    desired: int,
+    progress: RolloutProgress,
+    truncated: bool,
+    resume_command: str | None = None,
+    waiting_on: str | None = None,
 ) -> CheckResult:
-    """`resume_command` is given when the deployment is paused: an unfinished rollout then waits on a human."""
+    """`resume_command` is given when the deployment is paused, `waiting_on` when a human must act otherwise (an
+    OnDelete StatefulSet's or DaemonSet's pods to delete): an unfinished rollout then waits on a human."""
     active = [f for f in facts if f.active]
     ready = [f for f in active if f.ready]
     failing = [f for f in active if f.failing]
@@ -210,8 +216,8 @@ def pods_check(
             f"all {desired} pods Ready by the deployment's status ({len(facts)} of its pods read, none failing); "
             f"rollout of revision {progress.revision} complete"
         )
-    elif resume_command is not None and not progress.done:
-        blocked = f"the rollout is paused and will not finish until resumed: {resume_command}"
+    elif (resume_command is not None or waiting_on is not None) and not progress.done:
+        blocked = waiting_on or f"the rollout is paused and will not finish until resumed: {resume_command}"
         detail = f"not settled, nothing failing: {counts}; {blocked}"
         check = RecoveryCheck(name="pods", passed=None, detail=detail, evidence=capped(evidence))
         return CheckResult(check, blocked=[blocked])

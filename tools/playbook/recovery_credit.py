@@ -93,7 +93,8 @@ def bears_on(plan: dict[str, Any], subject: Subject) -> bool:
         for a in _actions(plan)
         if a.get("resource") == "deployments" and a.get("namespace") == subject.namespace
     ]
-    if (kind == "Deployment" and name == subject.name) or subject.name in written:
+    # A StatefulSet's or DaemonSet's rollback (rollback_workload) is credited to it like a deployment's.
+    if (kind in ("Deployment", "StatefulSet", "DaemonSet") and name == subject.name) or subject.name in written:
         return True
     if kind == "HorizontalPodAutoscaler":
         refs = [v for k, v in _expects(plan) if k == "/spec/scaleTargetRef" and isinstance(v, dict)]

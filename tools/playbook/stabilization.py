@@ -55,13 +55,14 @@ def applied(rows: Sequence[CommandRow], namespace: str) -> list[CommandRow]:
 
 
 def acted_on(rows: Sequence[CommandRow], namespace: str, scale_target: Callable[[str], str | None]) -> list[str]:
-    """Deployments in `namespace` the commands targeted or wrote; an HPA's through `scale_target(hpa name)`."""
+    """Workloads in `namespace` the commands targeted or wrote (Deployments, StatefulSets, DaemonSets); an HPA's
+    through `scale_target(hpa name)`."""
     names: list[str] = []
     for row in rows:
         target = row.plan.get("target") or {}
         if target.get("namespace") != namespace:
             continue
-        if target.get("kind") == "Deployment":
+        if target.get("kind") in ("Deployment", "StatefulSet", "DaemonSet"):
             names.append(str(target.get("name")))
         elif target.get("kind") == "HorizontalPodAutoscaler":
             followed = scale_target(str(target.get("name")))
