@@ -56,7 +56,9 @@ def build_server(
     mcp = MaskingServer(
         "incident-response-mcp",
         title="Kubernetes incident response",
-        instructions=instructions.for_server(settings.mode, set(tools.names), settings.approve_flags()),
+        instructions=instructions.for_server(
+            settings.mode, set(tools.names), settings.approve_flags(), dialog=settings.approvals != "cli"
+        ),
         version=__version__,
         lazy=tools,
         extensions=[skill],

@@ -75,7 +75,7 @@ def test_kubectl_get_shows_what_waits_and_who_decided(cluster: tuple[RunningSim,
     commands = {r["NAME"]: r for r in kubectl.table("pendingcommands", "-n", namespace)}
     assert set(commands) == {command_name(waiting), command_name(decided)}
     assert waiting not in str(commands)  # the name is a digest, the token is not shown in the listing
-    assert commands[command_name(waiting)]["STATE"] == "<none>"  # no status yet: pending
+    assert commands[command_name(waiting)]["STATE"] == "pending"
     assert commands[command_name(waiting)]["TOOL"] == "scale_deployment"
     assert commands[command_name(waiting)]["SUMMARY"] == "scale web"
     approvals = kubectl.table("approvals", "-n", namespace)

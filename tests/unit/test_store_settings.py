@@ -73,3 +73,16 @@ def test_approve_with_the_kubernetes_store_needs_a_namespace_and_decides_nothing
     args = parser.parse_args(["approve", "--store", "kubernetes", "--store-namespace", "irm", "--yes", "--", "irm_x"])
     assert args.run(args) == 1
     assert "needs your kubeconfig" in capsys.readouterr().err
+
+
+@pytest.mark.anyio
+async def test_a_team_server_tells_the_model_how_humans_approve_there(tmp_path: Path) -> None:
+    from mcp import Client
+
+    from incident_response.server.app import build_server
+
+    team = config.Settings(state_dir=tmp_path, store="kubernetes", store_namespace="irm", approvals="cli")
+    async with Client(build_server(team)) as client:
+        instructions = client.instructions or ""
+    assert "approve TOKEN --store kubernetes --store-namespace irm" in instructions
+    assert "asks them" not in instructions and "--state-dir" not in instructions

@@ -326,15 +326,15 @@ class KubeStore:
         made = self.kube.create(
             COMMANDS, objects.command_object(plan, created_at=created, expires_at=expires), self.namespace
         )
-        if state != "pending":
-            self.kube.patch(
-                COMMANDS,
-                objects.name_of(made),
-                {"status": {"state": state}},
-                self.namespace,
-                patch_type="merge",
-                subresource="status",
-            )
+        # The status subresource ignores a status sent with the create; written after, `kubectl get` shows the state.
+        self.kube.patch(
+            COMMANDS,
+            objects.name_of(made),
+            {"status": {"state": state}},
+            self.namespace,
+            patch_type="merge",
+            subresource="status",
+        )
         self.record_event(
             "proposed",
             incident=plan["incident"],
