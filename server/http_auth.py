@@ -20,6 +20,7 @@ import re
 import secrets
 import stat
 import tempfile
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,8 +169,13 @@ def resolve(token_file: Path | None, env_token: str | None, host: str, state_dir
     return Credentials(tuple(seen.items()), "; ".join(origins), generated)
 
 
+# Set by the server around a tool call it authorized per toolset (server/toolset_authz.py): the caller's grants.
+GRANTED: ContextVar[tuple[str, ...] | None] = ContextVar("incident_response_granted", default=None)
+
+
 def caller_of(ctx: Context) -> Caller:
-    """Who sent this request: the principal its bearer token authenticated over HTTP, the local client over stdio."""
+    """Who sent this request: the principal its bearer token authenticated over HTTP (and its grants, in team mode),
+    the local client over stdio."""
     try:
         request = ctx.request_context.request
     except ValueError:  # no request (a direct call): nothing came over the network
@@ -178,4 +184,4 @@ def caller_of(ctx: Context) -> Caller:
         return LOCAL
     user = getattr(request, "user", None)
     principal = user.access_token.client_id if isinstance(user, AuthenticatedUser) else None
-    return Caller(transport="http", principal=principal)
+    return Caller(transport="http", principal=principal, grants=GRANTED.get())

@@ -35,6 +35,7 @@ GROUP = "incident-response.dev"
 RESOURCE = "toolsets"
 VERB = "use"
 Grant = Literal["read", "plan", "confirm"]
+GRANTS: tuple[Grant, ...] = ("read", "plan", "confirm")
 GRANT_OF_KIND: dict[catalog.Kind, Grant] = {"read": "read", "plan": "plan", "record": "plan", "confirm": "confirm"}
 CLUSTER_ROLE_PREFIX = "incident-response-"
 # A grant or a revocation takes effect within these seconds.
@@ -82,30 +83,47 @@ class ToolsetAuthorizer:
         self.cache: ExpiringCache[bytes, bool] = cache if cache is not None else ExpiringCache(CACHE_SIZE)
         self._answers = OneReviewAtATime(self.cache)
 
-    async def check(self, tool: str, ctx: Context[Any, Any] | None) -> None:
-        grant = grant_for(tool)
-        if grant is None:
-            return
+    async def check(self, tool: str, ctx: Context[Any, Any] | None) -> tuple[str, ...] | None:
+        """The caller's grants when it may call `tool`; a ToolError naming the missing grant when it may not."""
+        needed = grant_for(tool)
+        if needed is None:
+            return None
         token = access_token_of(ctx)
         if not isinstance(token, KubernetesAccessToken):
             # Only reachable if the server was wired without the Kubernetes verifier: refuse, never let through.
-            raise ToolError(f"{tool} needs the {grant!r} toolset and this request carries no Kubernetes identity")
-        try:
-            allowed = await self._answers.get(
+            raise ToolError(f"{tool} needs the {needed!r} toolset and this request carries no Kubernetes identity")
+        granted = await self.grants(token)
+        if needed not in granted:
+            logger.info("refused %s to %s: no %r grant", tool, token.username, needed)
+            raise ToolError(
+                f"forbidden (403): {token.username} may not use the {needed!r} toolset of this server, which {tool} "
+                f"needs (RBAC: verb {VERB} on {RESOURCE}.{GROUP} named {needed} in namespace {self.namespace}). Ask a "
+                f"cluster admin to grant it, e.g. `{how_to_grant(token.username, needed, self.namespace)}`; nothing "
+                "was run"
+            )
+        return granted
+
+    async def grants(self, token: KubernetesAccessToken) -> tuple[Grant, ...]:
+        """Every toolset the cluster grants this user (one review each, at once, cached): server_info shows them."""
+        allowed: dict[Grant, bool] = {}
+
+        async def decide(grant: Grant) -> None:
+            allowed[grant] = await self._answers.get(
                 decision_key(token, grant),
                 lambda: anyio.to_thread.run_sync(self.review, token, grant),
                 lambda _: DECISION_SECONDS,
             )
-        except errors.IncidentError as e:
-            raise ToolError(str(unavailable(e, "SubjectAccessReview"))) from e
-        if not allowed:
-            logger.info("refused %s to %s: no %r grant", tool, token.username, grant)
-            raise ToolError(
-                f"forbidden (403): {token.username} may not use the {grant!r} toolset of this server, which {tool} "
-                f"needs (RBAC: verb {VERB} on {RESOURCE}.{GROUP} named {grant} in namespace {self.namespace}). Ask a "
-                f"cluster admin to grant it, e.g. `{how_to_grant(token.username, grant, self.namespace)}`; nothing was "
-                "run"
-            )
+
+        try:
+            async with anyio.create_task_group() as group:
+                for grant in GRANTS:
+                    group.start_soon(decide, grant)
+        except BaseExceptionGroup as failed:
+            cause = next((e for e in failed.exceptions if isinstance(e, errors.IncidentError)), None)
+            if cause is None:
+                raise
+            raise ToolError(str(unavailable(cause, "SubjectAccessReview"))) from cause
+        return tuple(grant for grant in GRANTS if allowed[grant])
 
     def review(self, token: KubernetesAccessToken, grant: Grant) -> bool:
         spec = {

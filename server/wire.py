@@ -27,12 +27,14 @@ from pydantic_core import ErrorDetails
 from starlette.applications import Starlette
 
 from incident_response.server.auth_unavailable import ReviewUnavailableAs503
+from incident_response.server.http_auth import GRANTED
 from incident_response.server.lazy_tools import LazyTools
 from incident_response.tools.core.errors import IncidentError
 
 E = TypeVar("E", bound=BaseException)
-# Raises a ToolError when the caller may not call the tool (server/toolset_authz.py); None: every caller may.
-Authorize = Callable[[str, Context[Any, Any] | None], Awaitable[None]]
+# Raises a ToolError when the caller may not call the tool, else returns the caller's grants
+# (server/toolset_authz.py); None: every caller may call every tool.
+Authorize = Callable[[str, Context[Any, Any] | None], Awaitable[tuple[str, ...] | None]]
 
 
 class IncidentServer(MCPServer[Any]):
@@ -80,8 +82,16 @@ class IncidentServer(MCPServer[Any]):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
-        if self.authorize is not None:
-            await self.authorize(name, context)
+        granted = None if self.authorize is None else await self.authorize(name, context)
+        grants = GRANTED.set(granted)
+        try:
+            return await self._call_tool(name, arguments, context)
+        finally:
+            GRANTED.reset(grants)
+
+    async def _call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None
+    ) -> CallToolResult | InputRequiredResult:
         try:
             if self.lazy is not None and name in self._lazy_names():
                 tool = await anyio.to_thread.run_sync(self.lazy.tool, name)

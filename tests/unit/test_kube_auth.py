@@ -164,14 +164,14 @@ async def authenticated(api: FakeReviews, token: str) -> Any:
     return Ctx(access)
 
 
-async def test_a_tool_call_asks_rbac_for_its_toolset_as_the_reviewed_user() -> None:
+async def test_a_tool_call_asks_rbac_for_each_toolset_as_the_reviewed_user() -> None:
     api = FakeReviews({BOT_TOKEN: BOT})
     ctx = await authenticated(api, BOT_TOKEN)
     authorizer = ToolsetAuthorizer(lambda: api, "incident-response", cache=ExpiringCache(16, Clock()))
-    await authorizer.check("rollback_deployment", ctx)
-    kind, spec = api.asked[-1]
-    assert kind == "SubjectAccessReview"
-    assert spec == {
+    assert await authorizer.check("rollback_deployment", ctx) == ("read", "plan")
+    reviews = {spec["resourceAttributes"]["name"]: spec for kind, spec in api.asked if kind == "SubjectAccessReview"}
+    assert sorted(reviews) == ["confirm", "plan", "read"]
+    assert reviews["plan"] == {
         "user": BOT.username,
         "uid": "1111",
         "groups": ["system:serviceaccounts", "system:authenticated"],
@@ -206,9 +206,9 @@ async def test_decisions_are_cached_per_user_and_grant_for_a_few_seconds() -> No
     bot, human = await authenticated(api, BOT_TOKEN), await authenticated(api, HUMAN_TOKEN)
     for _ in range(3):
         await authorizer.check("list_pods", bot)
-        await authorizer.check("top_pods", bot)
-    await authorizer.check("confirm_command", human)
-    assert api.kinds().count("SubjectAccessReview") == 2  # bot/read once, human/confirm once
+        await authorizer.check("rollback_deployment", bot)
+    assert await authorizer.check("confirm_command", human) == ("read", "plan", "confirm")
+    assert api.kinds().count("SubjectAccessReview") == 6  # each of the three grants once per user
     api.tokens[BOT_TOKEN] = User(BOT.username, uid="1111", groups=BOT.groups, extra=BOT.extra)  # binding removed
     await authorizer.check("list_pods", bot)  # still within the window
     clock.now = 10.5

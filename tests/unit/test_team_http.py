@@ -101,11 +101,15 @@ async def test_a_client_may_call_the_tools_of_its_grants_and_is_told_what_it_lac
         listed = await bot.call_tool("list_pending_commands", {})
         assert not listed.is_error, listed.content
         refused = await bot.call_tool("confirm_command", {"token": "t" * 22})
+        info = await bot.call_tool("server_info", {})
     assert refused.is_error
     text = text_of(refused)
     assert "forbidden (403)" in text and "'confirm' toolset" in text and "incident-response-confirm" in text
-    names = [spec["resourceAttributes"]["name"] for kind, spec in api.asked if kind == "SubjectAccessReview"]
-    assert names == ["read", "confirm"]
+    # server_info says who the caller is and what it may use, before a confirm would be refused.
+    assert info.structured_content is not None
+    assert info.structured_content["caller"] == f"HTTP principal {BOT.username!r}"
+    assert info.structured_content["caller_toolsets"] == ["read", "plan"]
+    assert "may use: read, plan (not confirm: your plans are advice" in info.structured_content["summary"]
 
 
 async def test_a_view_only_user_can_connect_and_list_but_call_nothing(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from incident_response import __version__
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
+from incident_response.tools.engine.approvals import CALLER
 from incident_response.tools.engine.deps import Deps, Mode
 
 MAX_RULES = 40
@@ -59,6 +60,11 @@ class ServerInfo(ToolResult):
     permissions: list[Permission]
     rules: list[str] = Field(description="RBAC rules of the identity in that namespace (verbs on resources), capped.")
     rules_incomplete: bool
+    caller: str = Field(description="Who called: the HTTP principal its credential authenticated, or the local client.")
+    caller_toolsets: list[str] | None = Field(
+        default=None,
+        description="Team mode: the toolsets the cluster grants the caller (read, plan, confirm); None: every tool.",
+    )
 
 
 def server_info(
@@ -70,6 +76,7 @@ def server_info(
     """Show the safety mode, the cluster and context, the namespace allow-list, who the server acts as and which
     mitigations that identity may perform. Call it first when connecting, or when a tool says forbidden."""
     settings = deps.settings
+    caller = CALLER.get()
     target_namespace = namespace or (settings.namespaces[0] if settings.namespaces else "default")
     info = ServerInfo(
         summary="",
@@ -86,6 +93,8 @@ def server_info(
         permissions=[],
         rules=[],
         rules_incomplete=False,
+        caller=caller.describe(),
+        caller_toolsets=None if caller.grants is None else list(caller.grants),
     )
     try:
         kube = deps.kube
@@ -125,9 +134,21 @@ def rule_text(rule: dict[str, object]) -> str:
     return f"{joined('verbs') or '*'} {resources}{' (' + groups + ')' if groups else ''}"
 
 
+def you(info: ServerInfo) -> str:
+    """What the caller may do, in team mode: a plan is confirmed only by its planner, so without `confirm` plans are
+    advice (a human runs the shown command)."""
+    if info.caller_toolsets is None:
+        return ""
+    granted = ", ".join(info.caller_toolsets) or "no toolset"
+    text = f"; you ({info.caller}) may use: {granted}"
+    if "plan" in info.caller_toolsets and "confirm" not in info.caller_toolsets:
+        text += " (not confirm: your plans are advice; a human runs their kubectl command)"
+    return text
+
+
 def summarize(info: ServerInfo) -> str:
     allowed = ", ".join(info.namespaces_allowed) or "all namespaces"
-    head = f"mode {info.mode} ({info.mode_meaning}); namespaces: {allowed}"
+    head = f"mode {info.mode} ({info.mode_meaning}); namespaces: {allowed}{you(info)}"
     if info.cluster_error:
         return f"{head}; cluster: {info.cluster_error}"
     may = [p.mitigation for p in info.permissions if p.allowed]

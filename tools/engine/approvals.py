@@ -60,6 +60,9 @@ class Caller:
 
     transport: Literal["stdio", "http"] = "stdio"
     principal: str | None = None
+    # In team mode (--auth kubernetes), the toolsets the cluster's RBAC grants this caller (read, plan, confirm);
+    # None: no per-toolset authorization, every listed tool may be called.
+    grants: tuple[str, ...] | None = None
 
     def describe(self) -> str:
         return f"HTTP principal {self.principal!r}" if self.transport == "http" else "the local stdio client"
