@@ -1,26 +1,10 @@
-import subprocess
-import sys
-import textwrap
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from support.journals import plan
+
 from incident_response.tools.engine.journal import Journal
 from incident_response.tools.engine.pending import new_token
-
-
-def plan(token: str, incident: str, **extra: Any) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    return {
-        "token": token,
-        "incident": incident,
-        "tool": "rollback_deployment",
-        "fingerprint": "f" * 64,
-        "created_at": now.isoformat(),
-        "expires_at": now.replace(year=now.year + 1).isoformat(),
-        "command": "kubectl rollout undo deployment/web -n shop",
-        **extra,
-    }
 
 
 def test_state_dir_is_private_and_wal(tmp_path: Path) -> None:
@@ -85,18 +69,3 @@ def test_temporary_measures_exclude_restored_ones(tmp_path: Path) -> None:
     for token, extra in measures:
         j.add_command(plan(token, "I", **extra), state="succeeded")
     assert [m.token for m in j.temporary_measures()] == ["isolate"]
-
-
-def test_other_processes_see_committed_rows_and_race_fairly(tmp_path: Path) -> None:
-    """Five processes race to claim one token: exactly one wins."""
-    j = Journal(tmp_path)
-    j.add_command(plan("t", "I"), state="approved")
-    script = textwrap.dedent(f"""
-        from incident_response.tools.engine.journal import Journal
-        j = Journal({str(tmp_path)!r})
-        print(j.transition("t", ["approved"], "executing", event="claimed"))
-    """)
-    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(5)]
-    outputs = [p.communicate(timeout=60)[0].strip() for p in procs]
-    assert sorted(outputs) == ["False"] * 4 + ["True"]
-    assert [e.kind for e in j.events(token="t")] == ["proposed", "claimed"]

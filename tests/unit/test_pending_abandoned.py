@@ -2,109 +2,18 @@
 
 from __future__ import annotations
 
-import socket
 import sqlite3
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import anyio
-import anyio.to_thread
 import pytest
 from support.fakekube import FakeKube, seat
+from support.journals import scale_draft
 
 from incident_response.tools.engine.journal import CLAIM_LEASE, DB_NAME, Journal, claimer
-from incident_response.tools.engine.pending import ABANDONED, PendingEngine
-from incident_response.tools.engine.plan import KubeWrite, PlanDraft, Precondition, Step, Target
-
-pytestmark = pytest.mark.anyio
-
-# Claims the token in full mode, then hangs in the confirm-time re-read, where the test kills it (SIGKILL).
-CHILD = r"""
-import sys, time
-from incident_response.tools.engine.binding import Binding, ClusterIdentity
-from incident_response.tools.engine.journal import Journal
 from incident_response.tools.engine.pending import PendingEngine
 
-class Hang:
-    context = "test"
-
-    def get(self, resource, name, namespace=None):
-        print("claimed", flush=True)
-        time.sleep(600)
-
-here = Binding(cluster=ClusterIdentity(server="https://fake.invalid", context="test"), mode="full", namespaces=[])
-PendingEngine(Journal(sys.argv[1])).confirm(sys.argv[2], here=here, kube=Hang())
-"""
-
-
-def draft() -> PlanDraft:
-    return PlanDraft(
-        tool="test_tool",
-        summary="scale web",
-        target=Target(kind="Deployment", namespace="shop", name="web"),
-        steps=[
-            Step(
-                description="scale",
-                command="kubectl scale deployment/web --replicas=5 -n shop",
-                action=KubeWrite(
-                    verb="patch",
-                    resource="deployments",
-                    namespace="shop",
-                    name="web",
-                    body={"spec": {"replicas": 5}},
-                    patch_type="merge",
-                ),
-            )
-        ],
-        preconditions=[
-            Precondition(resource="deployments", namespace="shop", name="web", expect={"/spec/replicas": 3})
-        ],
-    )
-
-
-async def killed_mid_execution(state: Path) -> tuple[PendingEngine, str, int]:
-    """Propose a plan, let a child process claim it and die (SIGKILL) in the middle of executing it."""
-    engine = PendingEngine(Journal(state))
-    token = engine.propose(draft(), seat("full")).token
-    assert token is not None
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(state), token], stdout=subprocess.PIPE, text=True, stderr=subprocess.PIPE
-    )
-    assert child.stdout is not None
-    try:
-        with anyio.fail_after(30):
-            line = await anyio.to_thread.run_sync(child.stdout.readline, abandon_on_cancel=True)
-        assert line.strip() == "claimed", child.communicate(timeout=30)[1]
-    finally:
-        child.kill()
-        child.wait(timeout=30)
-    row = engine.journal.command(token)
-    assert row is not None and row.state == "executing" and row.claimer is not None
-    assert (row.claimer["pid"], row.claimer["host"]) == (child.pid, socket.gethostname())
-    return engine, token, child.pid
-
-
-async def test_confirm_after_the_claimer_was_killed_answers_unknown_and_says_to_verify(tmp_path: Path) -> None:
-    engine, token, pid = await killed_mid_execution(tmp_path / "state")
-    kube = FakeKube()
-    answer = engine.confirm(token, here=seat("full"), kube=kube)
-    assert answer.status == "unknown" and answer.message == ABANDONED and "before anything else" in answer.message
-    assert kube.writes == []  # nothing is retried
-    row = engine.journal.command(token)
-    assert row is not None and row.state == "unknown" and row.result == {"status": "unknown", "message": ABANDONED}
-    [event] = [e for e in engine.journal.events(token=token) if e.kind == "abandoned"]
-    assert event.detail is not None and event.detail["claimer"]["pid"] == pid
-    again = engine.confirm(token, here=seat("full"), kube=kube)
-    assert again.status == "used" and "outcome: unknown" in again.message
-
-
-async def test_listing_pending_commands_sweeps_abandoned_executions(tmp_path: Path) -> None:
-    engine, token, _ = await killed_mid_execution(tmp_path / "state")
-    assert engine.live() == []
-    row = engine.journal.command(token)
-    assert row is not None and row.state == "unknown"
+pytestmark = pytest.mark.anyio
 
 
 class Clock:
@@ -116,7 +25,7 @@ class Clock:
 
 
 def claimed_by(engine: PendingEngine, who: dict[str, object]) -> str:
-    token = engine.propose(draft(), seat("full")).token
+    token = engine.propose(scale_draft(), seat("full")).token
     assert token is not None
     now = engine.clock().timestamp()
     assert engine.journal.transition(
@@ -180,5 +89,5 @@ def test_a_journal_from_before_the_claimer_column_is_migrated(tmp_path: Path) ->
     db.close()
     engine = PendingEngine(Journal(tmp_path))
     Journal(tmp_path)  # a second process opening the same journal finds it migrated
-    token = engine.propose(draft(), seat("full")).token
+    token = engine.propose(scale_draft(), seat("full")).token
     assert token is not None and (row := engine.journal.command(token)) is not None and row.claimer is None

@@ -1,0 +1,140 @@
+"""The approve CLI as the human runs it: a real process, on a pseudo-terminal or with stdin that is not one.
+
+The other cases of the CLI (every answer, deny, odd tokens, the state directory) call its main in-process
+(tests/unit/test_approvals_cli.py), with stdin standing in for a terminal or not; these check that the process itself
+sees its terminal, shows the plan on it, and records the OS account it runs as.
+"""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from support.approve_cli import COMMAND, ME, UNDO, approvals, propose
+from support.fakekube import SERVER
+
+from incident_response.tools.engine.approvals import CLI_NON_INTERACTIVE, CLI_TERMINAL
+from incident_response.tools.engine.journal import Journal
+
+LAUNCHER = "from incident_response.server.cli import main; main()"
+
+
+def cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The command as a process whose stdin is not a terminal (a script, another program, an agent's shell)."""
+    return subprocess.run(
+        [sys.executable, "-c", LAUNCHER, *argv],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+    )
+
+
+class Terminal:
+    """The command on a pseudo-terminal, as a human runs it: read what it shows, type an answer."""
+
+    def __init__(self, *argv: str) -> None:
+        master, slave = pty.openpty()
+        self.master = master
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER, *argv], stdin=slave, stdout=slave, stderr=slave, close_fds=True
+        )
+        os.close(slave)
+        self.seen = b""
+
+    def read_until(self, pattern: bytes, timeout: float = 60) -> str:
+        """Everything shown so far, once `pattern` appears (bounded by `timeout`; fails with the screen)."""
+        deadline = time.monotonic() + timeout
+        while pattern not in self.seen:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                pytest.fail(f"no {pattern!r} on the terminal within {timeout}s:\n{self.seen.decode(errors='replace')}")
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    chunk = os.read(self.master, 4096)
+                except OSError:  # EIO: the process exited and closed the terminal
+                    chunk = b""
+                if not chunk:
+                    pytest.fail(f"the terminal closed before {pattern!r}:\n{self.seen.decode(errors='replace')}")
+                self.seen += chunk
+        return self.screen()
+
+    def screen(self) -> str:
+        return self.seen.decode(errors="replace").replace("\r\n", "\n")
+
+    def type(self, text: str) -> None:
+        os.write(self.master, text.encode())
+
+    def finish(self) -> tuple[int, str]:
+        """Exit code and the whole screen, after the process ends."""
+        while True:
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.seen += chunk
+        code = self.process.wait(timeout=60)
+        os.close(self.master)
+        return code, self.screen()
+
+
+def test_approve_on_a_terminal_shows_the_plan_and_asks(tmp_path: Path) -> None:
+    token = propose(tmp_path)
+    terminal = Terminal("approve", token, "--state-dir", str(tmp_path))
+    screen = terminal.read_until(b"[y/N] ")
+    for shown in (
+        f"command {COMMAND}",
+        f"undo    {UNDO}",
+        "target  deployment/web -n shop",
+        f"cluster context test at {SERVER}",
+        '"shop/web:3" -> "shop/web:2"',
+    ):
+        assert shown in screen, screen
+    assert f"on the cluster at {SERVER} (context test)? [y/N]" in screen
+    assert Journal(tmp_path).command(token).state == "pending"  # type: ignore[union-attr]  # asking approves nothing
+    terminal.type("y\n")
+    code, screen = terminal.finish()
+    assert code == 0 and "approved" in screen.rsplit("[y/N]", 1)[1], screen
+    row = Journal(tmp_path).command(token)
+    assert row and row.state == "approved" and row.decided_by == ME and row.decided_channel == CLI_TERMINAL
+    assert approvals(tmp_path, token) == [("approved", ME, CLI_TERMINAL)]
+
+
+def test_no_on_a_terminal_approves_nothing(tmp_path: Path) -> None:
+    token = propose(tmp_path)
+    terminal = Terminal("approve", token, "--state-dir", str(tmp_path))
+    terminal.read_until(b"[y/N] ")
+    terminal.type("n\n")
+    code, screen = terminal.finish()
+    assert code == 1 and "not approved" in screen, screen
+    row = Journal(tmp_path).command(token)
+    assert row and row.state == "pending" and row.decided_by is None
+    assert approvals(tmp_path, token) == []
+
+
+def test_approve_without_a_terminal_needs_yes_and_is_recorded_as_non_interactive(tmp_path: Path) -> None:
+    token = propose(tmp_path)
+    refused = cli("approve", token, "--state-dir", str(tmp_path))
+    assert refused.returncode == 2, refused
+    assert "--yes" in refused.stderr and "Nothing was approved" in refused.stderr
+    assert COMMAND in refused.stdout  # what was not approved is still shown
+    row = Journal(tmp_path).command(token)
+    assert row and row.state == "pending" and approvals(tmp_path, token) == []
+
+    # $USER and $LOGNAME are the caller's to set; the journal names the account the process runs as.
+    done = cli("approve", token, "--yes", "--state-dir", str(tmp_path), env={"USER": "mallory", "LOGNAME": "mallory"})
+    assert done.returncode == 0, done.stderr
+    assert "approved" in done.stdout
+    row = Journal(tmp_path).command(token)
+    assert row and row.state == "approved" and row.decided_by == ME and row.decided_channel == CLI_NON_INTERACTIVE
+    assert approvals(tmp_path, token) == [("approved", ME, CLI_NON_INTERACTIVE)]

@@ -1,0 +1,30 @@
+"""What starting the server imports, seen from a fresh interpreter (a separate process: the test process has imported
+everything already). The rest of the startup checks are in tests/unit/test_startup.py."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+# Imported only after the handshake (the warm-up, or the first call): the MCP handshake must not wait for them.
+LAZY = (
+    "kubernetes", "yaml", "detect_secrets", "incident_response.server.registration",
+    "incident_response.tools.assess.namespace", "incident_response.tools.mitigate.rollback",
+)  # fmt: skip
+
+
+def test_building_the_server_and_listing_tools_imports_no_tool_and_no_heavy_library(tmp_path: Path) -> None:
+    script = (
+        "import asyncio, sys, pathlib\n"
+        "from incident_response.server import cli\n"
+        "from incident_response.server.app import build_server\n"
+        "from incident_response.server.config import Settings\n"
+        "cli.build_parser()\n"
+        f"server = build_server(Settings(state_dir=pathlib.Path({str(tmp_path)!r})))\n"
+        "from incident_response.server.catalog import CATALOG\n"
+        "assert len(asyncio.run(server.list_tools())) == len(CATALOG)\n"
+        f"print(sorted(m for m in {LAZY!r} if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]", done.stderr
