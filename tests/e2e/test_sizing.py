@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready
+from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused
 
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
@@ -202,6 +202,17 @@ async def test_a_scaled_down_deployment_goes_back_to_its_previous_count_and_the_
         assert [(m["target"]["name"], m["restore_command"]) for m in scales] == [
             ("ledger", f"kubectl scale deployment/ledger --replicas=2 -n {NS} --context {env.sim.context}")
         ]
+        # A second scale on top: each restore puts back what its own scale replaced, the latest first.
+        await plan_and_confirm(client, env, "scale_deployment", namespace=NS, deployment="ledger", replicas=7)
+        out_of_order = await refused(client, "restore_measure", measure_id=scales[0]["measure_id"])
+        assert "was scaled again after this measure" in out_of_order and "nothing was planned" in out_of_order
+        listed = await call(client, "list_temporary_measures")
+        later = [m for m in listed["measures"] if m["tool"] == "scale_deployment" and m not in scales]
+        assert [m["restore_command"].split()[:3] for m in later] == [["kubectl", "scale", "deployment/ledger"]]
+        assert "--replicas=6" in later[0]["restore_command"] and later[0]["measure_id"] in out_of_order
+        await plan_and_confirm(client, env, "restore_measure", measure_id=later[0]["measure_id"])
+        assert env.get("deployments", "ledger")["spec"]["replicas"] == 6
+
         # Restoring the count the load saturated recreates the outage: the restore plan says so (the load is
         # measured now, 400m a pod below the limit), and it runs when confirmed all the same.
         restore, _ = await plan_and_confirm(client, env, "restore_measure", measure_id=scales[0]["measure_id"])

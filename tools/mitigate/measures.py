@@ -20,6 +20,7 @@ from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.measures import Measure, measure_of
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import KubeWrite, PendingCommand, PlanDraft, pointer_parts
+from incident_response.tools.engine.records import CommandRow
 from incident_response.tools.k8s import labels
 from incident_response.tools.k8s.args import Token
 from incident_response.tools.kube.client import Kube
@@ -124,5 +125,27 @@ def restore_measure(
             f"no temporary measure {measure_id!r} is in place (already restored, never confirmed, or unknown); "
             "run list_temporary_measures"
         )
-    draft = plan_restore(deps.kube, measure_id, PendingCommand.model_validate(row.plan))
+    plan = PendingCommand.model_validate(row.plan)
+    if plan.tool == "scale_deployment" and (later := later_scale(shown, row.token, plan)) is not None:
+        raise errors.InvalidArgument(
+            f"deployment {plan.target.name} was scaled again after this measure (measure {later}): restore that one "
+            "first, so each restore puts back the count its own scale replaced; nothing was planned"
+        )
+    draft = plan_restore(deps.kube, measure_id, plan)
     return deps.propose(draft)
+
+
+def later_scale(shown: list[CommandRow], token: str, plan: PendingCommand) -> str | None:
+    """The token of a scale of the same deployment confirmed after this one and still in place, if any."""
+    mine = next(r for r in shown if r.token == token)
+    for row in shown:
+        other = PendingCommand.model_validate(row.plan)
+        same = (other.target.namespace, other.target.name) == (plan.target.namespace, plan.target.name)
+        if (
+            row.token != token
+            and other.tool == "scale_deployment"
+            and same
+            and (row.finished_at or 0) > (mine.finished_at or 0)
+        ):
+            return row.token
+    return None
