@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from support.fakekube import FakeKube, seat
@@ -82,3 +83,34 @@ def test_kubectl_get_shows_what_waits_and_who_decided(cluster: tuple[RunningSim,
     assert [(r["NAME"], r["DECISION"], r["APPROVER"], r["CHANNEL"]) for r in approvals] == [
         (command_name(decided) + "-approve", "Approved", "alice@example.com", "cli")
     ]
+
+
+def test_without_the_crds_the_store_says_how_to_install_them(tmp_path: Path) -> None:
+    with run_sim(None, kubeconfig_path=tmp_path / "kubeconfig") as bare:
+        store = kube_store(bare, "default")
+        with pytest.raises(errors.NotFound, match=r"kubectl apply -f deploy/crds/"):
+            store.current_incident()
+
+
+def test_an_approval_counts_by_its_name_not_by_labels_its_creator_chose(cluster: tuple[RunningSim, Kubectl]) -> None:
+    """A denial made with plain kubectl, without our labels, still denies; one naming another command does not."""
+    sim, kubectl = cluster
+    namespace = fresh_namespace(kubectl)
+    server = PendingEngine(kube_store(sim, namespace))
+    first = server.propose(draft(), seat("standard"))
+    second = server.propose(draft(), seat("standard"))
+    assert first.token is not None and second.token is not None
+    name = command_name(first.token)
+    for obj_name, command in ((f"{name}-deny", name), (f"{command_name(second.token)}-approve", name)):
+        decision = "Denied" if obj_name.endswith("-deny") else "Approved"
+        approval = {
+            "apiVersion": "incident-response.dev/v1alpha1",
+            "kind": "Approval",
+            "metadata": {"name": obj_name},
+            "spec": {"command": command, "decision": decision, "fingerprint": "x", "approver": "eve",
+                     "channel": "cli", "decidedAt": 1.0},
+        }  # fmt: skip
+        kubectl.run("create", "-n", namespace, "-f", "-", stdin=json.dumps(approval))
+    assert server.journal.command(first.token).state == "denied"  # type: ignore[union-attr]
+    assert server.journal.command(second.token).state == "pending"  # type: ignore[union-attr]
+    assert {c.token: c.state for c in server.journal.commands()} == {first.token: "denied", second.token: "pending"}

@@ -200,6 +200,17 @@ def approval_object(
     return new_object("Approval", approval_name(row.token, decision), body, **labels)
 
 
+def decision_of(obj: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(the command's name, Approved or Denied) of an Approval whose name and content agree; None otherwise."""
+    name, found = name_of(obj), spec(obj)
+    for suffix, decision in (("-approve", APPROVED), ("-deny", DENIED)):
+        if name.endswith(suffix):
+            command = name[: -len(suffix)]
+            if found.get("command") == command and found.get("decision") == decision:
+                return command, decision
+    return None
+
+
 def command_row(obj: Mapping[str, Any], approvals: Mapping[str, Mapping[str, Any]]) -> CommandRow:
     """The row of a command object, its state decided with the Approvals of its name (by decision).
 

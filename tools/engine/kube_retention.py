@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from incident_response.tools.core import errors
 from incident_response.tools.engine import kube_objects as objects
-from incident_response.tools.engine.kube_objects import APPROVALS, COMMANDS, ENTRIES
+from incident_response.tools.engine.kube_objects import COMMANDS, ENTRIES
 from incident_response.tools.engine.records import CommandRow, Event, ToolCall
 
 if TYPE_CHECKING:
@@ -99,9 +99,8 @@ def compact_one(store: KubeStore, incident: str, *, now: float) -> bool:
         if row.state in objects.LIVE and row.expires_at <= now:
             rows[name] = row.model_copy(update={"state": "expired"})  # nobody read it since its time ran out
     folded = {name for name, row in rows.items() if row.token not in in_place and row.state not in UNFINISHED}
-    approvals = [
-        o for o in store.list_objects(APPROVALS, incident=incident) if objects.spec(o).get("command") in folded
-    ]
+    decided = store.decisions()
+    approvals = [a for name in sorted(folded) for a in decided.get(name, {}).values()]
     if not entries and not folded:
         return False
     by_command = {objects.name_of(o): o for o in commands}

@@ -119,7 +119,18 @@ class KubeStore:
             return None
 
     def list_objects(self, resource: str, **labels: str | None) -> list[dict[str, Any]]:
-        return self.kube.list(resource, self.namespace, label_selector=objects.selector(**labels)).items
+        try:
+            return self.kube.list(resource, self.namespace, label_selector=objects.selector(**labels)).items
+        except errors.NotFound as e:
+            # A list finds no namespace to miss: the resource type itself is not served.
+            raise errors.NotFound(
+                f"the cluster does not serve {resource}: the store's CustomResourceDefinitions are not installed. "
+                "Install them with `kubectl apply -f deploy/crds/` (or the whole `kubectl apply -k deploy/`)",
+                code=404,
+                reason=e.reason,
+                verb="list",
+                resource=resource,
+            ) from e
 
     def delete_object(self, resource: str, name: str) -> None:
         try:
@@ -343,20 +354,26 @@ class KubeStore:
             detail={"tool": plan["tool"], "command": plan.get("command"), "summary": plan.get("summary")},
         )
 
-    def _approvals(self, token: str | None = None, incident: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
-        """Approval objects by command name, then by decision."""
-        command = None if token is None else objects.command_name(token)
+    def decisions(self, token: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+        """Approval objects by the command they decide, then by decision. An approval counts by its name
+        (`<command>-approve` or `-deny`: one of each per command), never by its labels, which its creator chooses."""
+        if token is None:
+            found = self.list_objects(APPROVALS)
+        else:
+            names = (objects.approval_name(token, d) for d in (objects.APPROVED, objects.DENIED))
+            found = [obj for name in names if (obj := self.get_object(APPROVALS, name)) is not None]
         out: dict[str, dict[str, dict[str, Any]]] = {}
-        for obj in self.list_objects(APPROVALS, command=command, incident=incident):
-            found = objects.spec(obj)
-            out.setdefault(str(found.get("command")), {})[str(found.get("decision"))] = obj
+        for obj in found:
+            decided = objects.decision_of(obj)
+            if decided is not None:
+                out.setdefault(decided[0], {})[decided[1]] = obj
         return out
 
     def _read(self, token: str) -> tuple[dict[str, Any], CommandRow] | None:
         obj = self.get_object(COMMANDS, objects.command_name(token))
         if obj is None or objects.spec(obj).get("token") != token:
             return None
-        decided = self._approvals(token=token).get(objects.command_name(token), {})
+        decided = self.decisions(token).get(objects.command_name(token), {})
         return obj, objects.command_row(obj, decided)
 
     def command(self, token: str) -> CommandRow | None:
@@ -365,13 +382,13 @@ class KubeStore:
             return found[1]
         return next((c for summary in self._summaries() for c in summary.commands if c.token == token), None)
 
-    def command_rows(self, found: Sequence[dict[str, Any]], incident: str | None = None) -> list[CommandRow]:
+    def command_rows(self, found: Sequence[dict[str, Any]]) -> list[CommandRow]:
         """The rows of these command objects, each with its decision."""
-        decided = self._approvals(incident=incident)
+        decided = self.decisions()
         return [objects.command_row(o, decided.get(objects.name_of(o), {})) for o in found]
 
     def commands(self, *, states: Sequence[str] | None = None, incident: str | None = None) -> list[CommandRow]:
-        rows = self.command_rows(self.list_objects(COMMANDS, incident=incident), incident)
+        rows = self.command_rows(self.list_objects(COMMANDS, incident=incident))
         live = {r.token for r in rows}
         rows += [c for summary in self._summaries(incident) for c in summary.commands if c.token not in live]
         chosen = [r for r in rows if (not states or r.state in states) and (incident is None or r.incident == incident)]
@@ -473,7 +490,7 @@ class KubeStore:
         ]
         rows += [e for summary in self._summaries(incident) for e in summary.events]
         commands = {objects.name_of(o): o for o in self.list_objects(COMMANDS, incident=incident)}
-        for name, decided in self._approvals(token=token, incident=incident).items():
+        for name, decided in self.decisions(token).items():
             if name in commands:
                 rows += [objects.approval_event(d, commands[name]) for d in decided.values()]
         chosen = [
