@@ -89,9 +89,10 @@ async def test_a_team_plans_approves_and_confirms_once_across_two_replicas_under
         assert [r.status_code for r in ready] == [200, 200], [r.text for r in ready]
 
         with anyio.fail_after(120):
-            async with client_as(first, bot) as bot_first:
+            async with client_as(first, bot) as bot_first, client_as(second, bot) as bot_second:
                 plan = await call(bot_first, "rollback_deployment", namespace=NAMESPACE, deployment=DEPLOYMENT)
-                waiting = await call(bot_first, "confirm_command", token=plan["token"])
+                # The other replica knows the plan (one store), and waits for a human as well.
+                waiting = await call(bot_second, "confirm_command", token=plan["token"])
         assert plan["status"] == "pending" and waiting["status"] == "awaiting_approval", waiting
 
         # The server's own ServiceAccount cannot approve: the assistant can never approve its own plan.
@@ -124,3 +125,6 @@ async def test_a_team_plans_approves_and_confirms_once_across_two_replicas_under
     assert admin.json("get", "deployment", DEPLOYMENT, "-n", NAMESPACE)["metadata"]["generation"] == generation + 1
     approval = admin.json("get", "approvals.incident-response.dev", "-n", HOME)["items"]
     assert [item["spec"]["approver"] for item in approval] == ["alice"], approval
+    # `kubectl get` shows what ran and who approved it (README: Run it for a team).
+    rows = [row for row in admin.table("pendingcommands", "-n", HOME) if row["TOOL"] == "rollback_deployment"]
+    assert [(row["STATE"], row["APPROVED-BY"]) for row in rows] == [("succeeded", "alice")], rows
