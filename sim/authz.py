@@ -40,6 +40,7 @@ class Decision:
     allowed: bool
     reason: str = ""
     denied: bool = False  # an explicit denial (a test's), not just no rule that allows
+    review: bool = False  # asked by an access review ("may I?"), not a request that needed the permission
 
 
 class Authorizer:
@@ -78,14 +79,14 @@ class Authorizer:
 
     # ----- decisions -----
 
-    def decide(self, user: UserInfo, attrs: Attributes) -> Decision:
+    def decide(self, user: UserInfo, attrs: Attributes, review: bool = False) -> Decision:
         if self._denied(attrs):
-            decision = Decision(user.name, attrs, False, TEST_DENIAL, denied=True)
+            decision = Decision(user.name, attrs, False, TEST_DENIAL, denied=True, review=review)
         elif user.privileged:
-            return Decision(user.name, attrs, True, "allowed: the user is in system:masters")
+            return Decision(user.name, attrs, True, "allowed: the user is in system:masters", review=review)
         else:
             grant = self.policy.allows(user, attrs) if self.policy is not None else None
-            decision = Decision(user.name, attrs, grant is not None, grant.reason if grant else "")
+            decision = Decision(user.name, attrs, grant is not None, grant.reason if grant else "", review=review)
         if not user.privileged:
             with self._lock:
                 for record in self._records:
@@ -134,7 +135,7 @@ class Authorizer:
         else:
             other = spec.get("nonResourceAttributes") or {}
             attrs = Attributes(str(other.get("verb") or ""), path=str(other.get("path") or "") or "/")
-        decision = self.decide(user, attrs)
+        decision = self.decide(user, attrs, review=True)
         status: dict[str, Any] = {"allowed": decision.allowed}
         if decision.denied:
             status["denied"] = True

@@ -47,7 +47,7 @@ def _strings(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
-def _rule_matches(rule: Obj, attrs: Attributes) -> bool:
+def rule_matches(rule: Obj, attrs: Attributes) -> bool:
     verbs = _strings(rule.get("verbs"))
     if "*" not in verbs and attrs.verb not in verbs:
         return False
@@ -178,7 +178,7 @@ class Policy:
     def allows(self, user: UserInfo, attrs: Attributes) -> Grant | None:
         """The grant that allows the request, or None (RBAC has no opinion: the request is denied)."""
         with self.store.lock:
-            return next((g for g in self.grants(user, attrs.namespace) if _rule_matches(g.rule, attrs)), None)
+            return next((g for g in self.grants(user, attrs.namespace) if rule_matches(g.rule, attrs)), None)
 
     def rules(self, user: UserInfo, namespace: str) -> tuple[list[Obj], list[Obj]]:
         """The resource rules and non-resource rules `user` has in `namespace` (SelfSubjectRulesReview)."""

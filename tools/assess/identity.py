@@ -20,7 +20,7 @@ MAX_RULES = 40
 # What each mitigation tool writes: (verb, resource, group, subresource, cluster-scoped).
 MITIGATION_NEEDS: dict[str, tuple[str, str, str, str | None, bool]] = {
     "rollback_deployment": ("patch", "deployments", "apps", None, False),
-    "scale_deployment": ("patch", "deployments", "apps", "scale", False),
+    "scale_deployment": ("patch", "deployments", "apps", None, False),  # a JSON patch with a test op, not /scale
     "set_memory_limit": ("patch", "deployments", "apps", None, False),
     "override_hpa": ("patch", "horizontalpodautoscalers", "autoscaling", None, False),
     "remove_pods_from_service": ("patch", "pods", "", None, False),

@@ -1,0 +1,306 @@
+"""Least privilege, tested: the server runs as deploy/'s ServiceAccount and every tool works with what deploy/
+grants, and nothing more is granted than the tools use.
+
+Each group below starts a simulated cluster (HTTPS, RBAC enforced), applies deploy/ with real kubectl, mints the
+ServiceAccount's token with `kubectl create token` and drives the tools through an MCP client with a server whose
+kubeconfig carries only that token (team mode: the store on the Kubernetes API). The cluster records every
+authorization decision about the ServiceAccount. A denied call fails the group (deploy/ lacks what a tool calls);
+a rule of deploy/'s ClusterRoles that no recorded call used fails the coverage test (deploy/ grants what no tool
+uses). Every tool of the catalogue must be called by some group, so a new tool cannot slip past.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from mcp import Client
+from support.kubectl_runner import Kubectl
+
+from incident_response.server.app import build_server
+from incident_response.server.catalog import CATALOG
+from incident_response.server.config import Settings
+from incident_response.sim import rbac_defaults
+from incident_response.sim.authz import Decision
+from incident_response.sim.rbac import rule_matches
+from incident_response.sim.resources import PODS
+from incident_response.sim.serve import RunningSim, run_sim
+from incident_response.tools.kube.client import ClusterSource
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+SERVER_NS = "incident-response"
+SA = "incident-response-mcp"
+USER = f"system:serviceaccount:{SERVER_NS}:{SA}"
+NS = "shop"
+# The ClusterRoles that grant the server what it does on the cluster; each of their rules must be used.
+CLUSTER_ROLES = ("incident-response-mcp-read", "incident-response-mcp-mitigate", "incident-response-mcp-helm")
+
+
+@dataclass
+class Session:
+    sim: RunningSim
+    client: Client
+    called: set[str] = field(default_factory=set)
+
+    async def call(self, tool: str, **arguments: Any) -> dict[str, Any]:
+        self.called.add(tool)
+        result = await self.client.call_tool(tool, arguments)
+        assert not result.is_error, (tool, result.content)
+        structured: dict[str, Any] | None = result.structured_content
+        assert structured is not None, tool
+        return structured
+
+    async def run(self, tool: str, **arguments: Any) -> dict[str, Any]:
+        """Plan a mitigation and confirm it (full mode: the plan was shown; no approval step)."""
+        plan = await self.call(tool, **arguments)
+        assert plan["status"] == "pending", (tool, plan)
+        done = await self.call("confirm_command", token=plan["token"])
+        assert done["status"] == "succeeded", (tool, done)
+        return done
+
+    def admin(self, *args: str) -> None:
+        """A change made by the cluster's admin (the scenario's setup, not a tool)."""
+        assert self.sim.kubeconfig_path is not None
+        subprocess.run(
+            ["kubectl", "--kubeconfig", str(self.sim.kubeconfig_path), *args], check=True, capture_output=True
+        )
+
+
+async def bad_deploy(s: Session) -> None:
+    info = await s.call("server_info", namespace=NS)
+    # server_info's own account of the identity agrees with deploy/: every mitigation but Helm's confirm
+    refused = sorted(p["mitigation"] for p in info["permissions"] if not p["allowed"])
+    assert refused == ["rollback_helm_release"], info["permissions"]
+    await s.call("assess_namespace", namespace=NS)
+    await s.call("list_pods", namespace=NS)
+    await s.call("rollout_history", namespace=NS, deployment="checkout")
+    await s.call("rollout_status", namespace=NS, deployment="checkout", timeout_seconds=1)
+    await s.call("top_pods", namespace=NS)
+    await s.call("top_nodes")
+    await s.call("list_hpas", namespace=NS)
+    await s.call("get_endpoints", namespace=NS, service="checkout")
+    await s.call("list_events", namespace=NS)
+    await s.call("get_logs", namespace=NS, pod_or_deployment="checkout", tail_lines=5)
+    await s.call("helm_history", namespace=NS, release="cart")
+    await s.call("check_rollback_safety", namespace=NS, deployment="checkout")
+    await s.call("evaluate_decision", namespace=NS, deployment="checkout")
+    await s.call("declare_incident", namespace=NS, title="checkout crash-loops", severity="SEV2")
+    await s.run("rollback_deployment", namespace=NS, deployment="checkout")
+    await s.call("verify_recovery", namespace=NS, deployment="checkout")
+    await s.call("list_pending_commands")
+    await s.call("list_temporary_measures")
+    await s.call("incident_handoff", namespace=NS)
+    # Helm's rollback runs the helm binary (not in the image; it would need the chart's own permissions):
+    # only its plan's reads are the server's.
+    await s.call("rollback_helm_release", namespace=NS, release="cart")
+
+
+async def overload(s: Session) -> None:
+    await s.run("scale_deployment", namespace=NS, deployment="api", replicas=5)
+    await s.run("override_hpa", namespace=NS, hpa="web", min_replicas=8, max_replicas=10)
+
+
+async def oom(s: Session) -> None:
+    plan = await s.call("set_memory_limit", namespace=NS, deployment="payments", container="payments", limit="1Gi")
+    await s.call("cancel_command", token=plan["token"])
+    await s.run("set_memory_limit", namespace=NS, deployment="payments", container="payments", limit="768Mi")
+
+
+async def poison(s: Session) -> None:
+    await s.run("isolate_network", namespace=NS, selector="app=api,version=bad")
+    measures = await s.call("list_temporary_measures")
+    isolation = next(m for m in measures["measures"] if "isolat" in json.dumps(m).lower())
+    await s.run("restore_measure", measure_id=isolation["measure_id"])
+    await s.run("remove_pods_from_service", namespace=NS, service="api", selector="app=api,version=bad")
+    await s.run("patch_service_selector", namespace=NS, service="api", selector="app=api,version=stable")
+    await s.run("switch_ingress_backend", namespace=NS, ingress="shop", service="checkout", path=1)
+
+
+async def canary(s: Session) -> None:
+    await s.run("rollback_canary", namespace=NS, app="web")
+
+
+async def canary_shift(s: Session) -> None:
+    await s.run("shift_traffic", namespace=NS, from_deployment="web-canary", to_deployment="web-stable", replicas=1)
+
+
+async def node_failure(s: Session) -> None:
+    pods = s.sim.store.values(PODS)
+    victim = sorted(
+        p["metadata"]["name"]
+        for p in pods
+        if p["metadata"].get("namespace") == NS and p["spec"].get("nodeName") == "node-2"
+    )[0]
+    await s.run("delete_pod", namespace=NS, pod=victim)
+    await s.run("cordon_node", node="node-2")
+    await s.run("drain_node", node="node-2")
+    s.admin("cordon", "node-3")
+    await s.run("uncordon_node", node="node-3")
+
+
+async def bad_statefulset(s: Session) -> None:
+    await s.call("rollout_history", namespace=NS, deployment="sessions", kind="statefulset")
+    await s.call("check_rollback_safety", namespace=NS, deployment="sessions", kind="statefulset")
+    await s.run("rollback_workload", namespace=NS, kind="statefulset", workload="sessions", to_revision=1)
+
+
+async def bad_daemonset(s: Session) -> None:
+    await s.run("rollback_workload", namespace=NS, kind="daemonset", workload="db-proxy", to_revision=1)
+
+
+GROUPS: dict[str, tuple[str, Callable[[Session], Awaitable[None]]]] = {
+    "bad-deploy": ("bad-deploy", bad_deploy),
+    "overload": ("overload", overload),
+    "oom": ("oom", oom),
+    "poison": ("poison", poison),
+    "canary": ("canary", canary),
+    "canary-shift": ("canary", canary_shift),
+    "node-failure": ("node-failure", node_failure),
+    "bad-statefulset": ("bad-statefulset", bad_statefulset),
+    "bad-daemonset": ("bad-daemonset", bad_daemonset),
+}
+
+
+@dataclass
+class Recorded:
+    decisions: list[Decision]
+    called: set[str]
+
+
+@contextlib.contextmanager
+def deployed(scenario: str, folder: Path) -> Iterator[tuple[RunningSim, Path]]:
+    """A cluster with deploy/ applied, and a kubeconfig that authenticates as the server's ServiceAccount."""
+    with run_sim(scenario, kubeconfig_path=folder / "admin.kubeconfig", tls=True) as sim:
+        assert sim.kubeconfig_path is not None
+        admin = Kubectl(sim.kubeconfig_path, folder / "cache")
+        admin.run("apply", "-k", str(DEPLOY))
+        token = admin.run("create", "token", SA, "-n", SERVER_NS, "--duration=24h").stdout.strip()
+        yield sim, sim.write_kubeconfig(folder / "server.kubeconfig", token)
+
+
+class Recorder:
+    """Runs each group once per module (on first ask) and keeps what it recorded."""
+
+    def __init__(self, folder: Callable[[str], Path]) -> None:
+        self.folder = folder
+        self.done: dict[str, Recorded] = {}
+
+    async def get(self, name: str) -> Recorded:
+        if name not in self.done:
+            self.done[name] = await self._run(name)
+        return self.done[name]
+
+    async def _run(self, name: str) -> Recorded:
+        scenario, steps = GROUPS[name]
+        folder = self.folder(name)
+        with deployed(scenario, folder) as (sim, kubeconfig):
+            settings = Settings(
+                mode="full",
+                state_dir=folder / "state",
+                cluster=ClusterSource(kubeconfig=kubeconfig, context=sim.context),
+                store="kubernetes",
+                store_namespace=SERVER_NS,
+            )
+            with sim.authz.recording() as decisions:
+                async with Client(build_server(settings)) as client:
+                    session = Session(sim, client)
+                    await steps(session)
+            # an access review's answer ("may I?", server_info asks) is not a call that needed the permission
+            return Recorded([d for d in decisions if d.user == USER and not d.review], session.called)
+
+
+@pytest.fixture(scope="module")
+def recorder(tmp_path_factory: pytest.TempPathFactory) -> Recorder:
+    return Recorder(lambda label: tmp_path_factory.mktemp(label))
+
+
+def _describe(d: Decision) -> str:
+    a = d.attrs
+    where = f" in {a.namespace}" if a.namespace else ""
+    return f"{a.verb} {a.full_resource}.{a.group or 'core'}{' ' + a.name if a.name else ''}{where}"
+
+
+@pytest.mark.parametrize("group", list(GROUPS))
+async def test_every_call_of_the_tools_is_allowed_by_deploy(recorder: Recorder, group: str) -> None:
+    recorded = await recorder.get(group)
+    denied = sorted({_describe(d) for d in recorded.decisions if not d.allowed})
+    assert not denied, f"deploy/ does not grant the server's ServiceAccount what the tools call: {denied}"
+    assert recorded.decisions  # the server did act as the ServiceAccount
+
+
+@dataclass(frozen=True)
+class Rule:
+    role: str
+    index: int
+    body: dict[str, Any]
+    namespace: str = ""  # a Role's: applies to requests in that namespace only
+
+    def applies(self, d: Decision) -> bool:
+        return (not self.namespace or d.attrs.namespace == self.namespace) and rule_matches(self.body, d.attrs)
+
+
+def _server_rules() -> list[Rule]:
+    """Every rule the server's ServiceAccount holds: deploy/'s bindings of it, and what every authenticated
+    identity gets (the cluster's default system:basic-user, system:discovery, system:public-info-viewer)."""
+    out = subprocess.run(["kubectl", "kustomize", str(DEPLOY)], capture_output=True, text=True, check=True)
+    docs = [d for d in yaml.safe_load_all(out.stdout) if d]
+    cluster_roles = {
+        r["metadata"]["name"]: r
+        for r in [*rbac_defaults.cluster_roles(), *docs]
+        if r.get("kind", "ClusterRole") == "ClusterRole"
+    }
+    roles = {r["metadata"]["name"]: r for r in docs if r["kind"] == "Role"}
+    rules: list[Rule] = []
+    for binding in docs:
+        if binding["kind"] not in ("ClusterRoleBinding", "RoleBinding"):
+            continue
+        if not any(s.get("kind") == "ServiceAccount" and s.get("name") == SA for s in binding["subjects"]):
+            continue
+        ref = binding["roleRef"]
+        role = cluster_roles[ref["name"]] if ref["kind"] == "ClusterRole" else roles[ref["name"]]
+        namespace = binding["metadata"].get("namespace", "") if binding["kind"] == "RoleBinding" else ""
+        rules += [Rule(ref["name"], i, body, namespace) for i, body in enumerate(role["rules"])]
+    for name in ("system:basic-user", "system:discovery", "system:public-info-viewer"):
+        rules += [Rule(name, i, body) for i, body in enumerate(cluster_roles[name]["rules"])]
+    return rules
+
+
+def _unneeded(rules: list[Rule], decisions: list[Decision], checked: tuple[str, ...]) -> list[str]:
+    """Each verb on each resource a checked role grants that no recorded call needed: no call it covers would be
+    denied without it (another rule of the ServiceAccount's does not cover that call too)."""
+    allowed = [d for d in decisions if d.allowed]
+    found = []
+    for rule in (r for r in rules if r.role in checked):
+        others = [r for r in rules if r != rule]
+        for group in rule.body.get("apiGroups", []):
+            for resource in rule.body.get("resources", []):
+                for verb in rule.body.get("verbs", []):
+                    narrow = {"apiGroups": [group], "resources": [resource], "verbs": [verb]}
+                    if rule.body.get("resourceNames"):
+                        narrow["resourceNames"] = rule.body["resourceNames"]
+                    part = Rule(rule.role, rule.index, narrow, rule.namespace)
+                    if not any(part.applies(d) and not any(o.applies(d) for o in others) for d in allowed):
+                        found.append(f"{rule.role}: {verb} {resource} ({group or 'core'})")
+    return found
+
+
+async def test_deploy_grants_nothing_the_tools_do_not_use(recorder: Recorder) -> None:
+    decisions: list[Decision] = []
+    called: set[str] = set()
+    for group in GROUPS:
+        recorded = await recorder.get(group)
+        decisions += recorded.decisions
+        called |= recorded.called
+    assert set(CATALOG) <= called, f"tools no group calls (add them above): {sorted(set(CATALOG) - called)}"
+    unused = _unneeded(_server_rules(), decisions, CLUSTER_ROLES)
+    assert not unused, f"deploy/ grants what no tool needs: {unused}"
