@@ -147,6 +147,9 @@ def test_who_may_approve_is_the_cluster_rbac_and_the_journal_names_them(
 
     listed = as_user(sim, tmp_path, alice, "pending")
     assert listed.returncode == 0 and token in listed.stdout, listed.stderr
+    unasked = as_user(sim, tmp_path, alice, "approve", token)  # no terminal to answer y/N, and no --yes
+    assert unasked.returncode == 2 and "--yes" in unasked.stderr, unasked.stderr
+    assert kubectl.json("get", "approvals.incident-response.dev", "-n", NAMESPACE)["items"] == []
     approved = as_user(sim, tmp_path, alice, "approve", token, "--yes")
     assert approved.returncode == 0, approved.stderr
     row = kube_store(sim, NAMESPACE).command(token)

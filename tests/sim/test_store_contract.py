@@ -73,6 +73,23 @@ def test_the_current_incident_is_opened_once_and_named_ones_take_over(stores: Ma
     assert store.incident("nope") is None
 
 
+def test_processes_starting_at_once_open_one_incident(stores: Make) -> None:
+    start, seen = threading.Barrier(8), list[str]()
+
+    def first_call() -> None:
+        store = stores()
+        start.wait()
+        seen.append(store.current_incident())
+
+    threads = [threading.Thread(target=first_call) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(seen) == 8 and len(set(seen)) == 1
+    assert [i.id for i in stores().incidents()] == [seen[0]]
+
+
 def test_save_incident_writes_only_over_what_it_read(stores: Make) -> None:
     store = stores()
     row = store.incident(store.current_incident())
