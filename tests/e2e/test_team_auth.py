@@ -60,19 +60,27 @@ def bind(admin: Kubectl, name: str, clusterrole: str, *subject: str, namespace: 
 
 
 def set_up(sim: RunningSim, admin: Kubectl, tmp_path: Path) -> tuple[Path, str, str]:
-    """The server's ServiceAccount (may review tokens; edits the cluster), the toolset roles, and a bot that may
+    """The server's ServiceAccount (may review tokens; `edit` everywhere), the toolset roles, and a bot that may
     read, plan and confirm. Returns the server's kubeconfig, and the bot's tokens for the server and for the API."""
     admin.run("create", "namespace", HOME)
     for account in ("server", "bot"):
         admin.run("create", "serviceaccount", account, "-n", HOME)
     bind(admin, "server-reviews", "system:auth-delegator", "--serviceaccount", f"{HOME}:server")
-    bind(admin, "server-acts", "cluster-admin", "--serviceaccount", f"{HOME}:server")
+    bind(admin, "server-acts", "edit", "--serviceaccount", f"{HOME}:server")
     admin.run("apply", "-f", "-", stdin=TOOLSET_ROLES)
     for name in ("read", "plan", "confirm"):
         bind(admin, f"bot-{name}", f"test-toolset-{name}", "--serviceaccount", f"{HOME}:bot", namespace=HOME)
     server = kubeconfig_as(sim, tmp_path, "server", service_account_token(admin, "server", HOME))
     for_server, for_api = (service_account_token(admin, "bot", HOME, *audience) for audience in ((AUDIENCE,), ()))
     return server, for_server, for_api
+
+
+async def until_not_ready(http: httpx2.AsyncClient, url: str) -> httpx2.Response:
+    """/readyz reuses an answer for up to 2 s: poll until it reflects the change, within a bounded time."""
+    with anyio.fail_after(15):
+        while (answer := await http.get(url)).status_code == 200:
+            await anyio.sleep(0.25)  # polling another process's cached answer: no event to wait on
+    return answer
 
 
 async def test_tokens_the_cluster_issued_are_reviewed_and_each_call_is_authorized_by_rbac(
@@ -119,3 +127,17 @@ async def test_tokens_the_cluster_issued_are_reviewed_and_each_call_is_authorize
         for refused, toolset in ((read, "read"), (confirm, "confirm")):
             assert refused.is_error
             assert f"forbidden (403): {viewer_name} may not use the {toolset!r} toolset" in text_of(refused)
+
+        # The admin removes the server's system:auth-delegator binding: a token not reviewed yet gets 503 (never 401,
+        # never a pass), /readyz says the API is not ready, and the log says what to bind.
+        admin.run("delete", "clusterrolebinding", "server-reviews")
+        fresh = service_account_token(admin, "bot", HOME, AUDIENCE)
+        async with httpx2.AsyncClient(timeout=30) as http:
+            unavailable = await http.post(url, json=body, headers={"Authorization": f"Bearer {fresh}"})
+            ready = await until_not_ready(http, url.replace("/mcp", "/readyz"))
+        assert (unavailable.status_code, unavailable.headers.get("retry-after")) == (503, "5"), unavailable.text
+        assert (ready.status_code, ready.text) == (503, "not ready: kubernetes API\n")
+    assert (
+        "grant its ServiceAccount the system:auth-delegator ClusterRole"
+        in (tmp_path / "server" / "server.log").read_text()
+    )
