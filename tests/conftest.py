@@ -15,10 +15,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from support.kubectl_runner import Kubectl
 from support.sims import SharedSims, SimFactory, sharing, starting
 
 from incident_response.sim.serve import RunningSim
+
+# Property tests (tests/unit/test_masking_properties.py): a normal run tries 50 examples per property, new ones each run
+# (~0.5 s a property); `pytest --hypothesis-profile deep` tries 2000.
+settings.register_profile("normal", max_examples=50)
+settings.register_profile("deep", max_examples=2000)
+settings.load_profile("normal")
 
 
 @pytest.fixture
