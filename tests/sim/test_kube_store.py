@@ -114,3 +114,26 @@ def test_an_approval_counts_by_its_name_not_by_labels_its_creator_chose(cluster:
     assert server.journal.command(first.token).state == "denied"  # type: ignore[union-attr]
     assert server.journal.command(second.token).state == "pending"  # type: ignore[union-attr]
     assert {c.token: c.state for c in server.journal.commands()} == {first.token: "denied", second.token: "pending"}
+
+
+def test_tool_calls_start_retention_at_most_once_an_interval(cluster: tuple[RunningSim, Kubectl]) -> None:
+    sim, kubectl = cluster
+    namespace = fresh_namespace(kubectl)
+    store = kube_store(sim, namespace)
+    store.retention = 0.0  # compact what is resolved at all
+    row = store.incident(store.current_incident())
+    assert row is not None
+    store.save_incident(row, row.model_copy(update={"closed_at": row.opened_at}), [("resolved", {})])
+    store.retention = None
+    store.record_tool_call("server_info", {}, status="ok", duration_ms=1.0, incident=row.id)
+    assert store.compact_in_background() is None  # no retention configured: never
+    store.retention = 0.0
+    worker = store.compact_in_background()
+    assert worker is not None
+    worker.join(timeout=60)
+    assert not worker.is_alive()
+    assert store.compact_in_background() is None  # not again within the interval
+    names = [o["metadata"]["name"] for o in kubectl.json("get", "journalentries", "-n", namespace)["items"]]
+    assert f"summary-{row.id}" in names and not [n for n in names if n.startswith(("ev-", "call-"))]
+    assert [c.tool for c in store.tool_calls(incident=row.id)] == ["server_info"]
+    assert [e.kind for e in store.events(incident=row.id)] == ["incident_opened", "resolved"]

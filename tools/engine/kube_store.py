@@ -150,16 +150,19 @@ class KubeStore:
                 return []  # an approver reads commands, not the journal: a folded command is unknown to them
             raise
 
-    def _maybe_compact(self) -> None:
-        """At most once an interval per process, in the background: a tool call never waits for retention."""
+    def compact_in_background(self) -> threading.Thread | None:
+        """Start retention (kube_retention.compact) in a thread, at most once an interval per process, so a tool
+        call never waits for it; the thread, or None when it is not due or not configured."""
         if self.retention is None:
-            return
+            return None
         now = time.time()
         with self._lock:
             if now < self._next_compaction:
-                return
+                return None
             self._next_compaction = now + COMPACT_INTERVAL
-        threading.Thread(target=self._compact, args=(now, self.retention), name="store-retention", daemon=True).start()
+        worker = threading.Thread(target=self._compact, args=(now, self.retention), name="store-retention", daemon=True)
+        worker.start()
+        return worker
 
     def _compact(self, now: float, retention: float) -> None:
         try:
@@ -320,7 +323,7 @@ class KubeStore:
             "cluster": objects.masked(cluster),
         }
         self._entry("call", body, type="toolCall", incident=incident)
-        self._maybe_compact()
+        self.compact_in_background()
 
     def tool_calls(self, *, incident: str | None = None, tool: str | None = None) -> list[ToolCall]:
         rows = [objects.tool_call_row(o) for o in self.list_objects(ENTRIES, type="toolCall", incident=incident)]
