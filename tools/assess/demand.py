@@ -17,8 +17,6 @@ if TYPE_CHECKING:
     from incident_response.tools.assess.namespace import Observation
     from incident_response.tools.kube.client import Kube
 
-Room = tuple[list[dict[str, Any]], list[dict[str, Any]]] | None
-
 
 class NodeRoom:
     """The reads a sizing needs beyond the namespace read, made on first use (only a SCALE decision needs them):
@@ -26,11 +24,11 @@ class NodeRoom:
 
     def __init__(self, kube: Kube) -> None:
         self.kube = kube
-        self._room: Room = None
+        self._room: sizing_reads.Room | None = None
         self._read = False
         self._events: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
-    def get(self) -> Room:
+    def get(self) -> sizing_reads.Room | None:
         if not self._read:
             self._room, self._read = sizing_reads.node_room(self.kube), True
         return self._room

@@ -37,7 +37,10 @@ def replica_bound(current: int) -> int:
     return min(max(current, 1) * LARGE_FACTOR, replica_ceiling())
 
 
-def node_room(kube: Kube) -> tuple[list[dict[str, Any]], list[dict[str, Any]]] | None:
+Room = tuple[list[dict[str, Any]], list[dict[str, Any]]]  # nodes, and the pods holding room on them
+
+
+def node_room(kube: Kube) -> Room | None:
     """(nodes, pods holding room on them), or None when these credentials may not read them cluster-wide."""
     try:
         nodes = kube.list("nodes", limit=MAX_NODES).items
@@ -60,7 +63,7 @@ def placed_of(pods: list[dict[str, Any]], namespace: str, selector: labels.Selec
 
 
 def fits_of(
-    room: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None,
+    room: Room | None,
     namespace: str,
     selector: labels.Selector,
     pod_spec: dict[str, Any],

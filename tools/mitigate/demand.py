@@ -19,9 +19,15 @@ from incident_response.tools.playbook.sizing import Demand, demand_of, hpa_count
 
 
 def read_demand(
-    kube: Kube, deployment: dict[str, Any], pods: list[dict[str, Any]], hpa: dict[str, Any] | None = None
+    kube: Kube,
+    deployment: dict[str, Any],
+    pods: list[dict[str, Any]],
+    hpa: dict[str, Any] | None = None,
+    *,
+    room: sizing_reads.Room | None = None,
 ) -> Demand:
-    """What the cluster shows about the deployment's load; `pods` are its pods (not terminating), read already."""
+    """What the cluster shows about the deployment's load; `pods` are its pods (not terminating), read already;
+    `room` the node room read already (else read here)."""
     namespace = str(meta(deployment).namespace)
     selector = deployment_selector(deployment)
     usage = pod_usage_rows(pods, sizing_reads.pod_metrics(kube, namespace, selector))
@@ -30,7 +36,7 @@ def read_demand(
     except errors.Forbidden:
         replicasets = []
     fits = sizing_reads.fits_of(
-        sizing_reads.node_room(kube),
+        room if room is not None else sizing_reads.node_room(kube),
         namespace,
         labels.from_spec((deployment.get("spec") or {}).get("selector")),
         template_spec(deployment),

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from incident_response.tools.core import commands, errors
+from incident_response.tools.engine import sizing_reads
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import (
@@ -178,14 +179,25 @@ def scale_command(name: str, replicas: int, namespace: str, context: str | None)
     return str(commands.kubectl(args, namespace=namespace, context=context))
 
 
-def room_for(kube: Kube, deployment: dict[str, Any], count: int) -> tuple[int, capacity.Requests]:
-    """How many of `count` more replicas of the deployment fit on the cluster's nodes now, and what each requests."""
-    return capacity.placeable(kube.list("nodes").items, kube.list("pods").items, template_spec(deployment), count)
+def room_for(
+    kube: Kube, deployment: dict[str, Any], count: int, room: sizing_reads.Room | None = None
+) -> tuple[int, capacity.Requests]:
+    """How many of `count` more replicas of the deployment fit on the cluster's nodes now, and what each requests
+    (`room`: the nodes and pods read already)."""
+    nodes, pods = room if room is not None else (kube.list("nodes").items, kube.list("pods").items)
+    return capacity.placeable(nodes, pods, template_spec(deployment), count)
 
 
-def growth_warning(kube: Kube, deployment: dict[str, Any], current: int, replicas: int, what: str) -> str | None:
+def growth_warning(
+    kube: Kube,
+    deployment: dict[str, Any],
+    current: int,
+    replicas: int,
+    what: str,
+    room: sizing_reads.Room | None = None,
+) -> str | None:
     """The warning for growing from `current` to `replicas` when some of the new pods would stay Pending."""
-    placed, want = room_for(kube, deployment, replicas - current)
+    placed, want = room_for(kube, deployment, replicas - current, room)
     return capacity.pending_warning(what, placed, replicas - current, want)
 
 
@@ -281,9 +293,11 @@ def plan_scale(
         warnings = check_scale(
             deployment, hpas, pods, replicas, allow_large=allow_large or restores is not None, ceiling=replica_ceiling()
         )
-    if replicas > current and (note := growth_warning(kube, deployment, current, replicas, "new pods")) is not None:
+    room = sizing_reads.node_room(kube)  # read once: the Pending warning and the sizing's replicas that fit
+    if replicas > current and (note := growth_warning(kube, deployment, current, replicas, "new pods", room)):
         warnings.append(note)
-    if replicas > 0 and (note := shortfall(size(read_demand(kube, deployment, pods)), replicas, current, "replicas")):
+    demand = read_demand(kube, deployment, pods, room=room)
+    if replicas > 0 and (note := shortfall(size(demand), replicas, current, "replicas")):
         warnings.append(note)
     if restores is None:
         warnings.append(reset_warning(deployment, replicas))
@@ -355,9 +369,10 @@ def plan_override_hpa(
         # The bounds multiply this template; the HPA moves replicas (and so generation) on its own, so not those.
         preconditions.append(deployment_precondition(deployment, TEMPLATE_PATHS))
         current = current_replicas(deployment)
-        placed, want = room_for(kube, deployment, max(max_replicas - current, 0))
+        room = sizing_reads.node_room(kube)
+        placed, want = room_for(kube, deployment, max(max_replicas - current, 0), room)
         pods = kube.list("pods", namespace, label_selector=deployment_selector(deployment)).items
-        demand = read_demand(kube, deployment, [p for p in pods if not backends.terminating(p)], hpa)
+        demand = read_demand(kube, deployment, [p for p in pods if not backends.terminating(p)], hpa, room=room)
         fit = demand.fits if demand.fits is not None else current + placed
         if (note := shortfall(size(demand), min_replicas, current, "min_replicas")) is not None:
             warnings.append(note)

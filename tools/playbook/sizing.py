@@ -95,13 +95,15 @@ class Sizing:
     source: Source
     basis: str  # where the number came from
     needed: int  # what the source calls for, before the +1 floor and the caps
+    current: int = 0
     hidden: str | None = None  # with pinned pods: usage at the limit hides the real demand
     capped: str | None = None  # what cut the number down (node room, the planners' bound)
 
     def text(self) -> str:
         """One sentence for plans and verdicts: why this many."""
         parts = [self.hidden] if self.hidden else []
-        parts.append(f"{self.replicas} replicas: {self.basis}" + (f"; {self.capped}" if self.capped else ""))
+        floor = f"; at least one more than the {self.current} now" if self.replicas > self.needed else ""
+        parts.append(f"{self.replicas} replicas: {self.basis}{floor}" + (f"; {self.capped}" if self.capped else ""))
         return ". ".join(parts) + "."
 
 
@@ -123,13 +125,17 @@ def _known(demand: Demand) -> tuple[int, Source, str]:
                 f"HPA's default scale-up step (the larger of +100% and +{STEP_PODS} pods)",
             )
         floor = " at least" if demand.saturated else ""
-        return hpa.formula, "hpa", f"HPA {hpa.name}'s formula (current x utilization / target) asks for{floor} that"
+        return (
+            hpa.formula,
+            "hpa",
+            f"HPA {hpa.name}'s formula (current x utilization / target) asks for{floor} {hpa.formula}",
+        )
     if not demand.saturated and demand.load and demand.cpu_limit and demand.measured:
         wanted = math.ceil(demand.load / (demand.cpu_limit * HEADROOM) - 1e-9)
         return (
             wanted,
             "load",
-            f"its pods use {cpu_text(demand.load)} CPU in total, none pinned at its limit; that many run each at "
+            f"its pods use {cpu_text(demand.load)} CPU in total, none pinned at its limit: {wanted} run each at "
             f"{round(HEADROOM * 100)}% of its {cpu_text(demand.cpu_limit)} limit",
         )
     if demand.previous is not None and demand.previous.replicas > n:
@@ -158,7 +164,7 @@ def size(demand: Demand) -> Sizing:
             f"CPU usage of {demand.deployment} is pinned at its limit on {demand.pinned} of {demand.measured} "
             f"measured pods{failing}: usage at the limit hides the real demand (it is only a floor)"
         )
-    return Sizing(replicas=replicas, source=source, basis=basis, needed=wanted, hidden=hidden, capped=capped)
+    return Sizing(replicas, source, basis, needed=wanted, current=n, hidden=hidden, capped=capped)
 
 
 def shortfall(sizing: Sizing, asked: int, current: int, what: str) -> str | None:
