@@ -11,6 +11,14 @@ import pytest
 from incident_response.server import approvals_command, config
 
 
+@pytest.fixture
+def outside_a_pod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No service-account namespace to default to, even when the tests run in a pod."""
+    from incident_response.tools.engine import kube_store
+
+    monkeypatch.setattr(kube_store, "SERVICE_ACCOUNT_NAMESPACE", str(tmp_path / "no-such-file"))
+
+
 def parse(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     config.add_arguments(parser)
@@ -38,6 +46,18 @@ def test_the_kubernetes_store_takes_its_namespace_from_a_flag_or_the_environment
     assert flagged.tool_settings().store_retention.total_seconds() == 2 * 86400
 
 
+def test_in_a_pod_the_store_namespace_is_the_pods_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from incident_response.tools.engine import kube_store
+
+    namespace_file = tmp_path / "namespace"
+    namespace_file.write_text("incident-response\n", encoding="utf-8")
+    monkeypatch.setattr(kube_store, "SERVICE_ACCOUNT_NAMESPACE", str(namespace_file))
+    settings = config.load_settings(parse("--store", "kubernetes"), {"HOME": str(tmp_path)})
+    assert settings.store_namespace == "incident-response"
+    given = config.load_settings(parse("--store", "kubernetes", "--store-namespace", "ops"), {"HOME": str(tmp_path)})
+    assert given.store_namespace == "ops"
+
+
 @pytest.mark.parametrize(
     "argv, says",
     [
@@ -48,8 +68,9 @@ def test_the_kubernetes_store_takes_its_namespace_from_a_flag_or_the_environment
         (("--store-retention-days", "0"), "out of range"),
     ],
 )
-def test_a_store_setting_it_cannot_use_is_refused_at_startup(argv: tuple[str, ...], says: str, tmp_path: Path) -> None:
-    # Outside a pod there is no service-account namespace to default to.
+def test_a_store_setting_it_cannot_use_is_refused_at_startup(
+    argv: tuple[str, ...], says: str, tmp_path: Path, outside_a_pod: None
+) -> None:
     with pytest.raises(config.SettingsError, match=says):
         config.load_settings(parse(*argv), {"HOME": str(tmp_path)})
 
@@ -60,7 +81,7 @@ def test_an_unknown_store_is_refused_by_name(tmp_path: Path) -> None:
 
 
 def test_approve_with_the_kubernetes_store_needs_a_namespace_and_decides_nothing_without(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, outside_a_pod: None
 ) -> None:
     for name in ("INCIDENT_RESPONSE_STORE_NAMESPACE", "KUBERNETES_SERVICE_HOST", "KUBECONFIG"):
         monkeypatch.delenv(name, raising=False)
