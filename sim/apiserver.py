@@ -22,6 +22,7 @@ from incident_response.sim import (
     errors,
     managed_fields,
     rbac_defaults,
+    rbac_escalation,
     reviews,
     subresources,
 )
@@ -31,7 +32,7 @@ from incident_response.sim.crds import CustomResources
 from incident_response.sim.defaults import apply_defaults
 from incident_response.sim.errors import ApiError
 from incident_response.sim.faults import Faults
-from incident_response.sim.identity import Authenticator, Unauthorized, UserInfo
+from incident_response.sim.identity import ANONYMOUS_USER, Authenticator, Unauthorized, UserInfo
 from incident_response.sim.impersonation import impersonated
 from incident_response.sim.patching import APPLY_PATCH, media_type
 from incident_response.sim.rbac import Attributes
@@ -68,7 +69,8 @@ log = logging.getLogger(__name__)
 MAX_BODY = 8 * 1024 * 1024
 
 # Who sent the request being handled: set by the auth middleware, read by the handler (same task, same context).
-_USER: contextvars.ContextVar[UserInfo] = contextvars.ContextVar("sim_user")
+# Unset (no request in this context) reads as anonymous: fail closed.
+_USER: contextvars.ContextVar[UserInfo] = contextvars.ContextVar("sim_user", default=ANONYMOUS_USER)
 
 
 def _set_owners(refs: list[Any], obj: Obj) -> None:
@@ -390,6 +392,8 @@ class ApiServer:
         """The checks (and server-set fields) of a create or a main-resource update, per kind."""
         res = target.res
         validate(res, obj)
+        if res in rbac_escalation.RBAC_KINDS and self.authz.policy is not None:
+            rbac_escalation.check(self.authz, self.authz.policy, _USER.get(), res, obj)
         if res is CRDS:
             crds.validate(obj)
             crds.with_defaults_and_status(obj, self.store.clock())

@@ -115,6 +115,11 @@ class Policy:
     def __init__(self, store: Store) -> None:
         self.store = store
 
+    def cluster_role_rules(self, name: str, seen: set[str] | None = None) -> list[Obj]:
+        """The rules of a ClusterRole, with those its aggregationRule picks (none when it does not exist)."""
+        with self.store.lock:
+            return self._cluster_role_rules(name, seen)
+
     def _cluster_role_rules(self, name: str, seen: set[str] | None = None) -> list[Obj]:
         role = self.store.peek(CLUSTERROLES, None, name)
         if role is None:

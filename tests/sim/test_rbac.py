@@ -385,3 +385,38 @@ def test_recording_keeps_each_decision_about_non_admins(sim: RunningSim, admin: 
             False,
         )
     ]
+
+
+def test_nobody_grants_what_they_do_not_hold(sim: RunningSim, admin: Kubectl, tmp_path: Path) -> None:
+    """RBAC's escalation prevention: a namespace admin can share what it holds there, nothing more."""
+    admin.run("create", "namespace", "rbac-l")
+    admin.run("create", "rolebinding", "carla-admin", "-n", "rbac-l", "--clusterrole=admin", "--user=carla")
+    carla = as_token(sim, sim.mint_user_token("carla"), tmp_path)
+
+    carla.run("create", "rolebinding", "dan-view", "-n", "rbac-l", "--clusterrole=view", "--user=dan")
+    carla.run("create", "role", "pod-reader", "-n", "rbac-l", "--verb=get,list", "--resource=pods")
+    to_admin = carla.run(
+        "create",
+        "rolebinding",
+        "dan-cluster-admin",
+        "-n",
+        "rbac-l",
+        "--clusterrole=cluster-admin",
+        "--user=dan",
+        check=False,
+    )
+    assert to_admin.returncode == 1
+    assert (
+        'rolebindings.rbac.authorization.k8s.io "dan-cluster-admin" is forbidden: user "carla" '
+        '(groups=["system:authenticated"]) is attempting to grant RBAC permissions not currently held:'
+    ) in to_admin.stderr
+    nodes = carla.run("create", "role", "node-patcher", "-n", "rbac-l", "--verb=patch", "--resource=nodes", check=False)
+    assert 'Resources:["nodes"], Verbs:["patch"]' in nodes.stderr
+    other_ns = carla.run("create", "rolebinding", "x", "-n", "shop", "--clusterrole=view", "--user=dan", check=False)
+    assert other_ns.returncode == 1  # admin in rbac-l only
+
+    # the bind verb on a role lets one bind it without holding it
+    binder = cluster_role("rbac-l-binder", "rbac.authorization.k8s.io", "clusterroles", ["bind"], ["cluster-admin"])
+    admin.run("apply", "-f", "-", stdin=binder)
+    admin.run("create", "rolebinding", "carla-binds", "-n", "rbac-l", "--clusterrole=rbac-l-binder", "--user=carla")
+    carla.run("create", "rolebinding", "dan-cluster-admin", "-n", "rbac-l", "--clusterrole=cluster-admin", "--user=dan")
