@@ -196,7 +196,9 @@ CATALOG: dict[str, Entry] = {
         module="tools.mitigate.canary",
     ),
     "restore_measure": Entry(
-        "Plan restoring a temporary measure", "mitigate", "plan", description="Undo a temporary measure.",
+        "Plan restoring a temporary measure", "mitigate", "plan",
+        description="Undo a temporary measure once what it answered is gone.",
+        fields={"restore_despite_condition": "Plan it although what the measure answered is still there."},
         module="tools.mitigate.measures",
     ),
     "list_temporary_measures": Entry(

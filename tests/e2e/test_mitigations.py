@@ -64,10 +64,19 @@ async def test_overload_override_hpa_then_restore_the_measure(start: Start) -> N
         assert [m["tool"] for m in measures["measures"]] == ["override_hpa"]
         measure = measures["measures"][0]
         assert measure["restore_command"] == plan["undo_command"]
+        # 3300m still needs about 19 pods: max 6 would recreate the outage, so it takes an explicit "anyway".
+        held = await refused(client, "restore_measure", measure_id=measure["measure_id"])
+        assert "restore_despite_condition=true" in held and "caps it at 6" in held
         restore, _ = await plan_and_confirm(
-            client, env, "restore_measure", standard=True, measure_id=measure["measure_id"]
+            client,
+            env,
+            "restore_measure",
+            standard=True,
+            measure_id=measure["measure_id"],
+            restore_despite_condition=True,
         )
         assert restore["command"] == plan["undo_command"]
+        assert any(w.startswith("Restored while what the measure answered is still there") for w in restore["warnings"])
         assert (await call(client, "list_temporary_measures"))["measures"] == []
     spec = env.get("horizontalpodautoscalers", "web")["spec"]
     assert (spec["minReplicas"], spec["maxReplicas"]) == (3, 6)
@@ -115,7 +124,15 @@ async def test_poison_remove_bad_pods_from_service_then_restore(start: Start) ->
         await web_recovers(env)
         assert sorted(p["metadata"]["name"] for p in env.pods("version=bad")) == bad  # kept for debugging
         measure = (await call(client, "list_temporary_measures"))["measures"][0]
-        await plan_and_confirm(client, env, "restore_measure", standard=True, measure_id=measure["measure_id"])
+        # The pods it took out still run: putting them back takes an explicit "anyway".
+        await plan_and_confirm(
+            client,
+            env,
+            "restore_measure",
+            standard=True,
+            measure_id=measure["measure_id"],
+            restore_despite_condition=True,
+        )
     assert all(labels_of(p).get("app") == "api" for p in env.pods("version=bad"))
 
 
@@ -135,7 +152,9 @@ async def test_poison_isolate_network_then_restore(start: Start) -> None:
         again = await refused(client, "isolate_network", namespace=NS, selector="app=api,version=bad")
         assert "already isolated" in again
         measure = (await call(client, "list_temporary_measures"))["measures"][0]
-        await plan_and_confirm(client, env, "restore_measure", measure_id=measure["measure_id"])
+        await plan_and_confirm(
+            client, env, "restore_measure", measure_id=measure["measure_id"], restore_despite_condition=True
+        )
     assert env.kube.list("networkpolicies", NS).items == []
 
 

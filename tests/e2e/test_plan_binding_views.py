@@ -78,7 +78,8 @@ async def test_a_server_lists_restores_declares_and_hands_off_only_what_it_could
         ]
         handoff = await call(here, "incident_handoff", namespace=NS)
         assert [a["tool"] for a in handoff["actions"]] == ["override_hpa", "scale_deployment"]
-        assert (await call(here, "restore_measure", measure_id=measure["measure_id"]))["status"] == "pending"
+        restored = await call(here, "restore_measure", measure_id=measure["measure_id"], restore_despite_condition=True)
+        assert restored["status"] == "pending"
         assert (await call(here, "cancel_command", token=left["token"]))["status"] == "cancelled"
 
 

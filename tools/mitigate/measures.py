@@ -24,7 +24,7 @@ from incident_response.tools.engine.records import CommandRow
 from incident_response.tools.k8s import labels
 from incident_response.tools.k8s.args import Token
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.mitigate import isolation, memory, nodes, scaling, traffic
+from incident_response.tools.mitigate import isolation, memory, nodes, restore_guard, scaling, traffic
 
 
 class MeasureList(ToolResult):
@@ -111,13 +111,21 @@ def plan_restore(kube: Kube, token: str, plan: PendingCommand) -> PlanDraft:
     raise errors.InvalidArgument(f"no restore is known for {plan.tool}; restore by hand: {plan.undo_command}")
 
 
+DESPITE = (
+    "Plan the restore although what the measure answered is still there (the refusal said what it saw); the plan "
+    "carries that warning."
+)
+
+
 def restore_measure(
     deps: Deps,
     measure_id: Annotated[Token, Field(description="The measure_id from list_temporary_measures.")],
+    restore_despite_condition: Annotated[bool, Field(description=DESPITE)] = False,
 ) -> Proposal:
     """Plan restoring one temporary measure (uncordon, delete the isolation policy, put the label, selector, backend,
-    HPA bounds, replica count or limit back). Restoring is itself a pending command: nothing changes until it is
-    confirmed."""
+    HPA bounds, replica count or limit back). First checks that what the measure answered is gone (the HPA's load fits
+    the old max, the isolated pods are gone, the node is Ready...) and refuses, saying what it saw, unless
+    restore_despite_condition. Restoring is itself a pending command: nothing changes until it is confirmed."""
     shown = deps.scope().commands(deps.journal.temporary_measures())
     row = next((m for m in shown if m.token == measure_id), None)
     if row is None:
@@ -132,6 +140,15 @@ def restore_measure(
             "first, so each restore puts back the count its own scale replaced; nothing was planned"
         )
     draft = plan_restore(deps.kube, measure_id, plan)
+    seen = restore_guard.findings(deps.kube, plan)
+    if seen.holds and not restore_despite_condition:
+        raise errors.InvalidArgument(
+            f"not planned: what this {plan.tool} answered is still there: {'; '.join(seen.holds)}. Restore it once "
+            "that is gone (verify_recovery and list_hpas show it), or call restore_measure again with "
+            "restore_despite_condition=true to plan it anyway; nothing changed"
+        )
+    draft.warnings += [f"Restored while what the measure answered is still there: {line}" for line in seen.holds]
+    draft.warnings += seen.unchecked
     return deps.propose(draft)
 
 

@@ -1,0 +1,121 @@
+"""restore_measure's look at the cluster before planning a restore: is what the measure answered gone?
+
+Reads what each kind of measure needs (the HPA's load, the deployment's memory use, the pods an isolation cut off,
+the old backend's pods, the node's conditions) and hands it to playbook.restore_checks.
+
+Layer: tools.mitigate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from incident_response.tools.core import errors
+from incident_response.tools.engine.plan import PendingCommand
+from incident_response.tools.k8s import backends, labels
+from incident_response.tools.k8s.hpa_load import hpa_load
+from incident_response.tools.k8s.quantity import parse_quantity
+from incident_response.tools.k8s.views import meta
+from incident_response.tools.k8s.workloads import deployment_selector
+from incident_response.tools.kube.client import Kube
+from incident_response.tools.playbook.restore_checks import (
+    Findings,
+    PodState,
+    backend_restore,
+    hpa_restore,
+    memory_restore,
+    node_restore,
+    still_running,
+)
+
+METRICS = "pods.metrics.k8s.io"
+
+
+def _expect(plan: PendingCommand, index: int = 0) -> dict[str, Any]:
+    return plan.preconditions[index].expect if len(plan.preconditions) > index else {}
+
+
+def pod_states(kube: Kube, namespace: str, selector: str) -> list[PodState]:
+    return [
+        PodState(
+            name=backends.name_of(pod),
+            uid=str(meta(pod).uid),
+            ready=backends.ready(pod),
+            running=not backends.terminating(pod) and (pod.get("status") or {}).get("phase") in ("Running", "Pending"),
+        )
+        for pod in kube.list("pods", namespace, label_selector=selector).items
+    ]
+
+
+def container_memory(kube: Kube, namespace: str, selector: str | None, container: str) -> dict[str, float] | None:
+    """Memory bytes `container` uses in each pod the selector matches; None when the metrics API cannot be read."""
+    try:
+        items = kube.list(METRICS, namespace, label_selector=selector).items
+    except (errors.NotFound, errors.ServerError, errors.Forbidden):
+        return None
+    usage = {}
+    for item in items:
+        for c in item.get("containers") or []:
+            used = parse_quantity((c.get("usage") or {}).get("memory"))
+            if c.get("name") == container and used is not None:
+                usage[str(meta(item).name)] = used
+    return usage
+
+
+def _selector_text(selector: dict[str, Any]) -> str:
+    return labels.text(labels.from_map({str(k): str(v) for k, v in selector.items()}))
+
+
+def findings(kube: Kube, plan: PendingCommand) -> Findings:
+    """What the cluster shows now about the condition `plan` (a confirmed temporary measure) answered."""
+    namespace = plan.target.namespace or ""
+    name = plan.target.name
+    if plan.tool == "override_hpa":
+        old_max = int(str(_expect(plan).get("/spec/maxReplicas") or 1))
+        return hpa_restore(hpa_load(kube.get("horizontalpodautoscalers", name, namespace)), old_max)
+    if plan.tool == "set_memory_limit":
+        expect = _expect(plan)
+        container = next((str(v) for k, v in expect.items() if k.endswith("/name")), "")
+        old = next((v for k, v in expect.items() if k.endswith("/memory")), None)
+        deploy = kube.get("deployments", name, namespace)
+        usage = container_memory(kube, namespace, deployment_selector(deploy), container)
+        return memory_restore(container, parse_quantity(old) if old is not None else None, usage)
+    if plan.tool == "isolate_network":
+        policy = kube.get("networkpolicies", name, namespace)
+        selector = labels.text(labels.from_spec((policy.get("spec") or {}).get("podSelector")))
+        cut = {str(u) for u in _expect(plan, 1).get("/metadata/uid") or []}
+        return still_running(
+            f"NetworkPolicy {name} still selects pods", pod_states(kube, namespace, selector), cut, "deleting it"
+        )
+    if plan.tool == "remove_pods_from_service" and len(plan.preconditions) > 1 and plan.steps:
+        # The pods no longer match the plan's selector (it named the label removed): find them by the rest of it.
+        action = plan.steps[0].action
+        removed = set(((getattr(action, "body", None) or {}).get("metadata") or {}).get("labels") or {})
+        cut_off = plan.preconditions[1]
+        rest = tuple(r for r in labels.parse(cut_off.label_selector or "") if r.key not in removed)
+        cut = {str(u) for u in cut_off.expect.get("/metadata/uid") or []}
+        pods = [p for p in pod_states(kube, namespace, labels.text(rest)) if p.uid in cut]
+        return still_running(f"pods taken out of Service {name}", pods, cut, "putting the label back")
+    if plan.tool == "patch_service_selector":
+        old = dict(_expect(plan).get("/spec/selector") or {})
+        if not old:
+            return Findings()
+        return backend_restore(
+            f"the old selector {_selector_text(old)} of Service {name}",
+            pod_states(kube, namespace, _selector_text(old)),
+        )
+    if plan.tool == "switch_ingress_backend":
+        backend = next((v for k, v in _expect(plan).items() if k.endswith("/backend/service")), None)
+        service = str((backend or {}).get("name") or "")
+        if not service:
+            return Findings()
+        try:
+            chosen = (kube.get("services", service, namespace).get("spec") or {}).get("selector") or {}
+        except errors.NotFound:
+            return Findings(holds=[f"the old backend Service {service} no longer exists: restoring routes to nothing"])
+        return backend_restore(
+            f"the old backend Service {service}", pod_states(kube, namespace, _selector_text(chosen))
+        )
+    if plan.tool in ("cordon_node", "drain_node"):
+        return node_restore(kube.get("nodes", name))
+    return Findings()

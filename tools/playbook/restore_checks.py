@@ -1,0 +1,145 @@
+"""Whether what a temporary measure answered is gone, before restore_measure plans putting things back.
+
+Restoring an HPA's max while the load still needs the raised one recreates the outage; so does ending an isolation
+while the pods it isolated still run, or uncordoning a node that is still NotReady. For each kind of measure,
+"gone" means:
+- override_hpa: the HPA's own formula fits within the restored max (its utilization, spread over the restored max,
+  stays within its target's tolerance);
+- set_memory_limit: no pod of the deployment uses the memory the old limit allows (it would be OOMKilled again);
+- isolate_network and remove_pods_from_service: none of the pods it cut off still runs (replaced, scaled away);
+- patch_service_selector and switch_ingress_backend: the old backend has Ready pods to take the traffic back;
+- cordon_node and drain_node: the node is Ready with no pressure condition.
+Each function returns what it saw that says the condition holds (empty: gone), or raises nothing: what it cannot
+see it says in `unchecked` lines, which the plan carries as warnings without refusing. Pure: facts in, lines out.
+
+Layer: tools.playbook.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from incident_response.tools.k8s.hpa_load import TOLERANCE, HpaLoad
+from incident_response.tools.k8s.quantity import memory_text
+from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT
+
+MAX_NAMES = 5
+PRESSURE = ("MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable")
+
+
+@dataclass
+class Findings:
+    holds: list[str] = field(default_factory=list)  # the condition the measure answered is still there
+    unchecked: list[str] = field(default_factory=list)  # what could not be seen
+
+
+@dataclass(frozen=True)
+class PodState:
+    name: str
+    uid: str
+    ready: bool
+    running: bool
+
+
+def names(pods: Sequence[str]) -> str:
+    shown = ", ".join(sorted(pods)[:MAX_NAMES])
+    return shown + (f" and {len(pods) - MAX_NAMES} more" if len(pods) > MAX_NAMES else "")
+
+
+def hpa_restore(load: HpaLoad, old_max: int) -> Findings:
+    found = Findings()
+    if not load.utilization:
+        found.unchecked.append(
+            f"the load was not checked: HPA {load.name} reports no utilization (no metrics yet, or no Resource "
+            "utilization target); look at list_hpas and top_pods before confirming"
+        )
+        return found
+    needed = load.needed() or 0
+    spread = [(u, math.ceil(u.current * load.current / old_max)) for u in load.utilization if u.target and old_max > 0]
+    over = [(u, after) for u, after in spread if after > u.target * (1 + TOLERANCE)]
+    if over and needed > old_max:
+        after = ", ".join(f"{u.resource} about {pct}% of requests (target {u.target}%)" for u, pct in over)
+        found.holds.append(
+            f"{load.text()}: its own formula asks for {needed} replicas, and restoring max {old_max} caps it at "
+            f"{old_max}, about {after} on each: the load the override answered is still there"
+        )
+    return found
+
+
+def memory_restore(container: str, old_limit: float | None, usage: dict[str, float] | None) -> Findings:
+    """`usage`: memory bytes of `container` in each running pod of the deployment (None: no metrics)."""
+    found = Findings()
+    if old_limit is None:
+        return found  # restoring "no limit" cannot OOMKill anything
+    if usage is None:
+        found.unchecked.append(
+            f"memory use was not checked (no metrics API): compare container {container}'s use with "
+            f"{memory_text(old_limit)} (top_pods) before confirming"
+        )
+        return found
+    near = {pod: used for pod, used in usage.items() if used >= old_limit * NEAR_LIMIT_PERCENT / 100}
+    if near:
+        top = max(near.values())
+        found.holds.append(
+            f"container {container} uses up to {memory_text(top)} in {len(near)} of {len(usage)} pods "
+            f"({names(list(near))}), at or above {NEAR_LIMIT_PERCENT}% of the old limit {memory_text(old_limit)}: "
+            "they would be OOMKilled again"
+        )
+    return found
+
+
+def still_running(what: str, pods: Sequence[PodState], cut_uids: set[str], undo: str) -> Findings:
+    """An isolation or a removal from a Service: the pods it would let traffic reach again (`cut_uids`: the very
+    pods it cut off, as its plan recorded them)."""
+    found = Findings()
+    running = [p for p in pods if p.running]
+    if not running:
+        return found
+    same = [p.name for p in running if p.uid in cut_uids]
+    others = [p.name for p in running if p.uid not in cut_uids]
+    parts = []
+    if same:
+        parts.append(f"{len(same)} of the pods it cut off still run ({names(same)})")
+    if others:
+        parts.append(f"{len(others)} other pod(s) match it now ({names(others)})")
+    found.holds.append(
+        f"{what}: {' and '.join(parts)}; {undo} sends them traffic again. Replace or remove them first "
+        "(rollback_deployment, delete_pod, scale_deployment)"
+    )
+    return found
+
+
+def backend_restore(what: str, pods: Sequence[PodState]) -> Findings:
+    """A Service or Ingress sent back to its old backend: it must have Ready pods to take the traffic."""
+    found = Findings()
+    running = [p for p in pods if p.running]
+    ready = [p for p in running if p.ready]
+    if not ready:
+        found.holds.append(f"{what} has no Ready pod ({len(running)} running): restoring sends the traffic nowhere")
+    elif len(ready) < len(running):
+        failing = [p.name for p in running if not p.ready]
+        found.holds.append(
+            f"{what}: {len(failing)} of its {len(running)} pods are not Ready ({names(failing)}): the old "
+            "backend is still unhealthy"
+        )
+    return found
+
+
+def node_restore(node: dict[str, Any]) -> Findings:
+    found = Findings()
+    name = str((node.get("metadata") or {}).get("name"))
+    bad = []
+    for condition in (node.get("status") or {}).get("conditions") or []:
+        kind, status = condition.get("type"), condition.get("status")
+        if (kind == "Ready" and status != "True") or (kind in PRESSURE and status == "True"):
+            reason = condition.get("reason") or condition.get("message") or ""
+            detail = f"{kind}={status}" + (f", {reason}" if reason else "")
+            bad.append(f"NotReady ({detail})" if kind == "Ready" else detail)
+    if bad:
+        found.holds.append(
+            f"node {name} is still {', '.join(bad)}: uncordoning it lets pods be scheduled onto a node that fails them"
+        )
+    return found
