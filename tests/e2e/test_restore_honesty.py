@@ -17,6 +17,7 @@ from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, re
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
 from incident_response.sim.serve import RunningSim
+from incident_response.tools.k8s.quantity import parse_quantity
 
 pytestmark = pytest.mark.anyio
 
@@ -208,3 +209,35 @@ async def test_a_raised_memory_limit_is_not_lowered_while_the_pods_use_more_than
     assert "at or above 90% of the old limit 256Mi: they would be OOMKilled again" in message
     limits = env.get("deployments", "ledger")["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]
     assert limits["memory"] == "512Mi"  # nothing changed
+
+
+async def test_a_manual_scale_is_not_undone_while_the_old_count_could_not_carry_the_load(start: Start) -> None:
+    env = start("healthy")
+    # render: 1600m over pods limited to 500m; 2 pods would carry 800m each (past the limit), 4 carry 400m.
+    body = deployment_body(
+        "render", namespace=NS, replicas=2, annotations={behaviors.LOAD_MILLICORES: "1600"}, cpu=("250m", "500m")
+    )
+    env.kube.create("deployments", body, NS)
+    async with Client(env.server("full")) as client:
+        await plan_and_confirm(client, env, "scale_deployment", namespace=NS, deployment="render", replicas=4)
+        await env.until(lambda: running_ready(env, "app=render", 4), 30)
+        measure = await measure_id(client, "scale_deployment")
+        message, anyway = await refused_then_anyway(client, measure)
+        assert "deployment render's 4 pods use 1600m CPU in all: spread over 2 replicas that is 800m each" in message
+        assert "at or above 90% of the 500m limit" in message
+        assert any(w.startswith(STILL_THERE + "deployment render's 4 pods") for w in anyway["warnings"])
+
+        # The traffic drops to a quarter: two pods carry it again.
+        load = {"metadata": {"annotations": {behaviors.LOAD_MILLICORES: "400"}}}
+        env.kube.patch("deployments", "render", load, NS, patch_type="merge")
+
+        def light() -> bool:
+            used = env.kube.list("pods.metrics.k8s.io", NS, label_selector="app=render").items
+            return len(used) == 4 and all(
+                parse_quantity(c["usage"]["cpu"]) == 0.1 for m in used for c in m["containers"]
+            )
+
+        await env.until(light, 30)
+        restore, _ = await plan_and_confirm(client, env, "restore_measure", measure_id=measure)
+    assert not [w for w in restore["warnings"] if w.startswith(STILL_THERE)], restore["warnings"]
+    assert env.get("deployments", "render")["spec"]["replicas"] == 2

@@ -212,10 +212,15 @@ async def test_a_scaled_down_deployment_goes_back_to_its_previous_count_and_the_
         assert "--replicas=6" in later[0]["restore_command"] and later[0]["measure_id"] in out_of_order
         await plan_and_confirm(client, env, "restore_measure", measure_id=later[0]["measure_id"])
         assert env.get("deployments", "ledger")["spec"]["replicas"] == 6
+        await env.until(all_ready(env, "ledger", 6), SETTLE)
 
-        # Restoring the count the load saturated recreates the outage: the restore plan says so (the load is
-        # measured now, 400m a pod below the limit), and it runs when confirmed all the same.
-        restore, _ = await plan_and_confirm(client, env, "restore_measure", measure_id=scales[0]["measure_id"])
+        # Restoring the count the load saturated recreates the outage: restore_measure refuses, saying what it saw
+        # (2400m over 2 replicas), plans it only when asked to anyway, and the plan says so too.
+        held = await refused(client, "restore_measure", measure_id=scales[0]["measure_id"])
+        assert "ledger's 6 pods use 2400m CPU in all: spread over 2 replicas that is 1200m each" in held, held
+        restore, _ = await plan_and_confirm(
+            client, env, "restore_measure", measure_id=scales[0]["measure_id"], restore_despite_condition=True
+        )
         assert restore["command"] == scales[0]["restore_command"]
         assert "below what is known to be needed (6)" in " ".join(restore["warnings"]), restore["warnings"]
         assert env.get("deployments", "ledger")["spec"]["replicas"] == 2

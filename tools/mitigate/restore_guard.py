@@ -15,6 +15,7 @@ from incident_response.tools.engine.plan import PendingCommand
 from incident_response.tools.k8s import backends, labels
 from incident_response.tools.k8s.hpa_load import hpa_load
 from incident_response.tools.k8s.quantity import parse_quantity
+from incident_response.tools.k8s.usage import pod_resources
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import deployment_selector
 from incident_response.tools.kube.client import Kube
@@ -25,6 +26,7 @@ from incident_response.tools.playbook.restore_checks import (
     hpa_restore,
     memory_restore,
     node_restore,
+    scale_restore,
     still_running,
 )
 
@@ -62,6 +64,16 @@ def container_memory(kube: Kube, namespace: str, selector: str | None, container
     return usage
 
 
+def cpu_in_use(kube: Kube, namespace: str, selector: str | None) -> float | None:
+    """Cores the pods the selector matches use in all; None when the metrics API cannot be read."""
+    try:
+        items = kube.list(METRICS, namespace, label_selector=selector).items
+    except (errors.NotFound, errors.ServerError, errors.Forbidden):
+        return None
+    used = [parse_quantity((c.get("usage") or {}).get("cpu")) for item in items for c in item.get("containers") or []]
+    return sum(u for u in used if u is not None)
+
+
 def _selector_text(selector: dict[str, Any]) -> str:
     return labels.text(labels.from_map({str(k): str(v) for k, v in selector.items()}))
 
@@ -73,6 +85,18 @@ def findings(kube: Kube, plan: PendingCommand) -> Findings:
     if plan.tool == "override_hpa":
         old_max = int(str(_expect(plan).get("/spec/maxReplicas") or 1))
         return hpa_restore(hpa_load(kube.get("horizontalpodautoscalers", name, namespace)), old_max)
+    if plan.tool == "scale_deployment":
+        old_count = _expect(plan).get("/spec/replicas")
+        deploy = kube.get("deployments", name, namespace)
+        selector = deployment_selector(deploy)
+        limit = pod_resources({"spec": ((deploy.get("spec") or {}).get("template") or {}).get("spec")})["cpu_limits"]
+        return scale_restore(
+            name,
+            int(old_count) if isinstance(old_count, int) else 0,
+            pod_states(kube, namespace, selector or ""),
+            cpu_in_use(kube, namespace, selector),
+            limit,
+        )
     if plan.tool == "set_memory_limit":
         expect = _expect(plan)
         container = next((str(v) for k, v in expect.items() if k.endswith("/name")), "")

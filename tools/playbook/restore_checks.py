@@ -5,6 +5,8 @@ while the pods it isolated still run, or uncordoning a node that is still NotRea
 "gone" means:
 - override_hpa: the HPA's own formula fits within the restored max (its utilization, spread over the restored max,
   stays within its target's tolerance);
+- scale_deployment: the CPU its pods use now, spread over the old count, stays below the near-limit share of a
+  pod's CPU limit (usage at the limit is a floor on demand, so this errs towards holding);
 - set_memory_limit: no pod of the deployment uses the memory the old limit allows (it would be OOMKilled again);
 - isolate_network and remove_pods_from_service: none of the pods it cut off still runs (replaced, scaled away);
 - patch_service_selector and switch_ingress_backend: the old backend has Ready pods to take the traffic back;
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from incident_response.tools.k8s.hpa_load import TOLERANCE, HpaLoad
-from incident_response.tools.k8s.quantity import memory_text
+from incident_response.tools.k8s.quantity import cpu_text, memory_text
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT
 
 MAX_NAMES = 5
@@ -141,5 +143,28 @@ def node_restore(node: dict[str, Any]) -> Findings:
     if bad:
         found.holds.append(
             f"node {name} is still {', '.join(bad)}: uncordoning it lets pods be scheduled onto a node that fails them"
+        )
+    return found
+
+
+def scale_restore(
+    deployment: str, old: int, pods: Sequence[PodState], cpu_used: float | None, cpu_limit: float | None
+) -> Findings:
+    """`cpu_used`: cores its running pods use in all now (None: no metrics); `cpu_limit`: a pod's (None: none)."""
+    found = Findings()
+    running = [p for p in pods if p.running]
+    if cpu_used is None or cpu_limit is None or old <= 0:
+        if cpu_used is None:
+            found.unchecked.append(
+                f"the load was not checked (no metrics API): compare deployment {deployment}'s CPU use (top_pods) "
+                f"with what {old} replicas can carry before confirming"
+            )
+        return found
+    each = cpu_used / old
+    if each >= cpu_limit * NEAR_LIMIT_PERCENT / 100:
+        found.holds.append(
+            f"deployment {deployment}'s {len(running)} pods use {cpu_text(cpu_used)} CPU in all: spread over {old} "
+            f"replicas that is {cpu_text(each)} each, at or above {NEAR_LIMIT_PERCENT}% of the {cpu_text(cpu_limit)} "
+            "limit: the load the scale answered is still there"
         )
     return found
