@@ -191,7 +191,7 @@ def judge(
     usage, missing = read_usage(kube, namespace, selector, active)
     # A pod at its CPU limit whose readiness probe fails is failing from load, not starting.
     facts = under_load(facts, usage, readiness_failures(events.items, now, window))
-    pinned = pinned_autoscalers(autoscalers(kube, namespace, deployment))
+    pinned = pinned_autoscalers(autoscalers(kube, namespace, deployment, kind))
 
     paused = bool((deploy.get("spec") or {}).get("paused"))
     resume = commands.kubectl(

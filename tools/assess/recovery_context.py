@@ -33,13 +33,16 @@ class Mitigation(BaseModel):
     finished_at: datetime
 
 
-def autoscalers(kube: Kube, namespace: str, deployment: str) -> list[HpaLoad]:
-    """The HPAs that scale the deployment (none when they cannot be read: the other checks still stand)."""
+KINDS = {"deployment": "Deployment", "statefulset": "StatefulSet", "daemonset": "DaemonSet"}
+
+
+def autoscalers(kube: Kube, namespace: str, name: str, kind: str = "deployment") -> list[HpaLoad]:
+    """The HPAs that scale the workload (none when they cannot be read: the other checks still stand)."""
     try:
         listed = kube.list("horizontalpodautoscalers", namespace, limit=HPA_LIMIT).items
     except (errors.Forbidden, errors.NotFound):
         return []
-    return scaling(listed, "Deployment", deployment)
+    return scaling(listed, KINDS.get(kind, kind), name)
 
 
 def template_labels(deploy: dict[str, Any]) -> dict[str, str]:
