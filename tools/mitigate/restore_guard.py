@@ -64,13 +64,18 @@ def container_memory(kube: Kube, namespace: str, selector: str | None, container
     return usage
 
 
-def cpu_in_use(kube: Kube, namespace: str, selector: str | None) -> float | None:
-    """Cores the pods the selector matches use in all; None when the metrics API cannot be read."""
+def cpu_in_use(kube: Kube, namespace: str, selector: str | None, pods: set[str]) -> float | None:
+    """Cores the named pods (those staying: not terminating) use in all; None when the metrics API cannot be read."""
     try:
         items = kube.list(METRICS, namespace, label_selector=selector).items
     except (errors.NotFound, errors.ServerError, errors.Forbidden):
         return None
-    used = [parse_quantity((c.get("usage") or {}).get("cpu")) for item in items for c in item.get("containers") or []]
+    used = [
+        parse_quantity((c.get("usage") or {}).get("cpu"))
+        for item in items
+        if meta(item).name in pods
+        for c in item.get("containers") or []
+    ]
     return sum(u for u in used if u is not None)
 
 
@@ -90,13 +95,10 @@ def findings(kube: Kube, plan: PendingCommand) -> Findings:
         deploy = kube.get("deployments", name, namespace)
         selector = deployment_selector(deploy)
         limit = pod_resources({"spec": ((deploy.get("spec") or {}).get("template") or {}).get("spec")})["cpu_limits"]
-        return scale_restore(
-            name,
-            int(old_count) if isinstance(old_count, int) else 0,
-            pod_states(kube, namespace, selector or ""),
-            cpu_in_use(kube, namespace, selector),
-            limit,
-        )
+        pods = pod_states(kube, namespace, selector or "")
+        staying = {p.name for p in pods if p.running}
+        count = int(old_count) if isinstance(old_count, int) else 0
+        return scale_restore(name, count, pods, cpu_in_use(kube, namespace, selector, staying), limit)
     if plan.tool == "set_memory_limit":
         expect = _expect(plan)
         container = next((str(v) for k, v in expect.items() if k.endswith("/name")), "")
