@@ -20,6 +20,7 @@ from incident_response.server.health import Check
 from incident_response.server.kube_auth import ApiConnection, KubernetesTokenVerifier, Reviews
 from incident_response.server.toolset_authz import ToolsetAuthorizer
 from incident_response.server.wire import Authorize, IncidentServer
+from incident_response.tools.core import errors
 
 logger = logging.getLogger("incident_response.server")
 
@@ -62,6 +63,10 @@ def kubernetes(settings: Settings, connection: ApiConnection | None, pod_namespa
         raise SettingsError(
             "--auth kubernetes asks the Kubernetes API who a client is: run in a pod, or pass --kubeconfig"
         )
+    try:
+        connection()  # loads the configuration only (no request): a bad kubeconfig stops the start, not every client
+    except errors.NoClusterConfigured as e:
+        raise SettingsError(f"--auth kubernetes cannot use the cluster configuration: {e.reason}") from e
     namespace = settings.auth_namespace or settings.store_namespace or pod_namespace(pod_namespace_file)
     if namespace is None:
         raise SettingsError(

@@ -142,13 +142,25 @@ async def test_probes_with_a_bearer_header_still_answer(tmp_path: Path) -> None:
         assert (await probe.get("/healthz")).status_code == 200
 
 
+KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: not-used}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+"""
+
+
 def test_kubernetes_auth_refuses_to_start_without_what_it_needs(tmp_path: Path) -> None:
     from incident_response.tools.kube.client import ClusterSource
 
     cluster = ClusterSource(kubeconfig=tmp_path / "kubeconfig")
+    (tmp_path / "kubeconfig").write_text(KUBECONFIG, encoding="utf-8")
     no_pod = tmp_path / "no-such-namespace-file"
+    missing = ClusterSource(kubeconfig=tmp_path / "missing")
     cases: list[tuple[Settings, str]] = [
         (Settings(http=True, auth="kubernetes"), "run in a pod, or pass --kubeconfig"),
+        (Settings(http=True, auth="kubernetes", cluster=missing), "cannot use the cluster configuration: kubeconfig"),
         (Settings(http=True, auth="kubernetes", cluster=cluster), "pass --auth-namespace"),
         (
             Settings(http=True, auth="kubernetes", cluster=cluster, auth_namespace="ns", auth_token="s" * 20),
