@@ -146,7 +146,7 @@ CATALOG: dict[str, Entry] = {
     "set_memory_limit": Entry(
         "Plan a memory limit change", "mitigate", "plan", description="OOMKilled pods: plan a higher limit.",
         fields={"limit": "e.g. 768Mi"},
-        module="tools.mitigate.memory",
+        module="tools.mitigate.workload_memory",
     ),
     "remove_pods_from_service": Entry(
         "Plan removing pods from a service", "mitigate", "plan",

@@ -437,6 +437,10 @@ def completed(seen: Observation, decision: Decision, room: NodeRoom | None = Non
     evidence = list(decision.evidence)  # a scale's count says where it came from (tools/playbook/sizing.py)
     name = arguments.get("deployment")
     deploy = seen.deployment(str(name)) if name else None
+    if decision.next_tool == "set_memory_limit" and deploy is None and arguments.get("kind") and name:
+        # A StatefulSet's or DaemonSet's template is its pods' (one read of the namespace has them).
+        pods = seen.pods_of(str(name))
+        deploy = {"spec": {"template": {"spec": pods[0].get("spec") or {}}}} if pods else None
     if decision.next_tool == "set_memory_limit" and deploy is not None:
         containers = template_spec(deploy).get("containers") or [{}]
         killed = oom_container(seen.pods_of(str(name)))

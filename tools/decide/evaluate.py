@@ -211,6 +211,13 @@ def walk_tree(
     workload = workload_target(picked, seen.facts.workloads, deployment)
     if workload is not None:
         kind, workload_name = workload
+        if action == "SCALE" and picked.primary_action == "SCALE" and picked.target == f"{kind}/{workload_name}":
+            # The assessment already said what fits this kind (tools/playbook/rules.py: cpu_decision, oom_decision).
+            verdict: TreeVerdict = "PROCEED" if picked.next_tool else "DO_NOT"
+            end = Conclusion(
+                verdict=verdict, reason=picked.reason, next_tool=picked.next_tool, next_arguments=picked.next_arguments
+            )
+            return picked.target, Walk().end(end)
         if action != "ROLLBACK":
             raise errors.InvalidArgument(
                 f"{kind} {workload_name}: the {action} tree is for deployments; for a {kind} walk ROLLBACK "

@@ -2,7 +2,7 @@
 
 The command shown is the playbook's strategic merge patch of one container; the write is the same change as a JSON
 patch led by `test` ops (uid, generation, the container's name), so a rollout between the confirm-time check and
-the write makes the API refuse it.
+the write makes the API refuse it. The tool itself (and its StatefulSet/DaemonSet advice) is in workload_memory.
 
 Layer: tools.mitigate.
 """
@@ -10,17 +10,12 @@ Layer: tools.mitigate.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
-
-from pydantic import Field
+from typing import Any
 
 from incident_response.tools.core import errors
 from incident_response.tools.engine import sizing_reads
-from incident_response.tools.engine.deps import Deps, check_name
-from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import PlanDraft, Target, diff_values, patch_step, pointer
 from incident_response.tools.k8s import backends, capacity
-from incident_response.tools.k8s.args import MemoryQuantity
 from incident_response.tools.k8s.podstatus import restart_count
 from incident_response.tools.k8s.qos import qos_class
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity
@@ -62,8 +57,11 @@ def memory_ops(deployment: dict[str, Any], index: int, container: dict[str, Any]
     return ops
 
 
-def check_limit(deployment: dict[str, Any], container: str, limit: str) -> tuple[int, dict[str, Any]]:
-    """Validate the new limit against the container; returns (container index, container)."""
+def check_limit(
+    deployment: dict[str, Any], container: str, limit: str, kind: str = "deployment"
+) -> tuple[int, dict[str, Any]]:
+    """Validate the new limit against the container of a `kind` (a deployment's, or a StatefulSet's or DaemonSet's);
+    returns (container index, container)."""
     name = backends.name_of(deployment)
     if not QUANTITY.fullmatch(limit) or not parse_quantity(limit):
         raise errors.InvalidArgument(
@@ -73,12 +71,12 @@ def check_limit(deployment: dict[str, Any], container: str, limit: str) -> tuple
     index = next((i for i, c in enumerate(containers) if c.get("name") == container), None)
     if index is None:
         names = ", ".join(str(c.get("name")) for c in containers)
-        raise errors.InvalidArgument(f"deployment {name} has no container {container!r} (containers: {names})")
+        raise errors.InvalidArgument(f"{kind} {name} has no container {container!r} (containers: {names})")
     found = dict(containers[index])
     resources = found.get("resources") or {}
     current = (resources.get("limits") or {}).get("memory")
     if current is not None and parse_quantity(current) == parse_quantity(limit):
-        raise errors.InvalidArgument(f"container {container} of deployment {name} already has memory limit {current}")
+        raise errors.InvalidArgument(f"container {container} of {kind} {name} already has memory limit {current}")
     request = (resources.get("requests") or {}).get("memory")
     if request is not None and (parse_quantity(request) or 0) > (parse_quantity(limit) or 0):
         raise errors.InvalidArgument(
@@ -215,17 +213,3 @@ def plan_memory_limit(
         temporary=restores is None,
         restores=restores,
     )
-
-
-def set_memory_limit(
-    deps: Deps,
-    namespace: Annotated[str, Field(description="Namespace of the deployment.")],
-    deployment: Annotated[str, Field(description="Deployment name.")],
-    container: Annotated[str, Field(description="Container name in the pod template.")],
-    limit: Annotated[MemoryQuantity, Field(description="New memory limit, a quantity such as 768Mi or 1Gi.")],
-) -> Proposal:
-    """Plan raising (or setting) a container's memory limit (kubectl patch deployment), the fix for OOMKilled pods.
-    It triggers a rolling restart. Shows the OOMKill evidence; the old limit is recorded as a temporary measure.
-    Nothing changes until the token is confirmed with confirm_command."""
-    draft = plan_memory_limit(deps.kube, namespace, deployment, check_name(container, "container"), limit)
-    return deps.propose(draft)

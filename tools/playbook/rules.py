@@ -166,6 +166,52 @@ def roll_back(rollout: RecentRollout, rule: str, namespace: str, reason: str, ev
     )
 
 
+# StatefulSets and DaemonSets: replicas of a StatefulSet are members with their own data, a DaemonSet has none.
+
+
+def cpu_decision(kind: str, namespace: str, name: str, lines: list[str]) -> Decision:
+    """CPU at the limit: what a human can safely do, since no tool here scales these kinds."""
+    if kind == "daemonset":
+        reason = (
+            f"{len(lines)} pods of daemonset {name} run at or near their CPU limit. A DaemonSet runs one pod per node: "
+            "more replicas are not a thing it has. Raise its CPU limit (kubectl set resources daemonset/"
+            f"{name} -c CONTAINER --limits=cpu=...; it then replaces its pods node by node), or spread the load over "
+            "more nodes; no tool here plans either"
+        )
+    else:
+        reason = (
+            f"{len(lines)} pods of statefulset {name} run at or near their CPU limit. Scaling a StatefulSet adds "
+            f"members ({name}-N, each with new empty claims from its volumeClaimTemplates): that adds capacity only "
+            "when the app spreads load over its members (read replicas behind the Service), not for a single "
+            "primary, and a clustered store may need its data rebalanced. Ask the service's owners; if they agree, "
+            f"kubectl scale statefulset/{name} --replicas=N, else raise its CPU limit (kubectl set resources). No "
+            "tool here plans either"
+        )
+    return Decision(
+        primary_action="SCALE",
+        rule=f"overloaded: CPU near limits ({kind})",
+        target=f"{kind}/{name}",
+        reason=reason,
+        evidence=lines[:5],
+        next_tool=None,
+        next_arguments={},
+    )
+
+
+def oom_decision(kind: str, namespace: str, name: str, pods: list[str]) -> Decision:
+    """OOMKilled: set_memory_limit with the kind, which answers with the exact commands as advice (status blocked)."""
+    return Decision(
+        primary_action="SCALE",
+        rule="out of memory: vertical scaling",
+        target=f"{kind}/{name}",
+        reason=f"{len(pods)} pods of {kind} {name} were OOMKilled: raise the memory limit. set_memory_limit with "
+        f"kind={kind} gives the exact commands for a human to run (this server does not run it for a {kind})",
+        evidence=[f"{p} last terminated OOMKilled" for p in pods[:5]],
+        next_tool="set_memory_limit",
+        next_arguments={"namespace": namespace, "deployment": name, "kind": kind},
+    )
+
+
 def node_decision(failure: NodeFailure) -> Decision:
     node = failure.node
     elsewhere = [f"{app} on {', '.join(where[:3])}" for app, where in sorted(failure.fine_elsewhere.items())]
@@ -282,6 +328,8 @@ def decide(facts: Facts) -> Decision:
         )
     if facts.near_limit:
         component, lines = max(facts.near_limit.items(), key=lambda item: len(item[1]))
+        if (kind := facts.workloads.get(component)) is not None:
+            return cpu_decision(kind, ns, component, lines)
         return on_deployment(
             "SCALE",
             "overloaded: CPU near limits",
@@ -293,6 +341,8 @@ def decide(facts: Facts) -> Decision:
         )
     if facts.oom_killed:
         component, pods = max(facts.oom_killed.items(), key=lambda item: len(item[1]))
+        if (kind := facts.workloads.get(component)) is not None:
+            return oom_decision(kind, ns, component, pods)
         return on_deployment(
             "SCALE",
             "out of memory: vertical scaling",
