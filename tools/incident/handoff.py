@@ -65,6 +65,7 @@ from incident_response.tools.playbook.handoff_models import (
 )
 from incident_response.tools.playbook.handoff_rollouts import namespace_rollouts, started_by_us
 from incident_response.tools.playbook.handoff_state import current_state, temporary_measures
+from incident_response.tools.playbook.handoff_workloads import workload_rollouts
 from incident_response.tools.playbook.recovery_checks import RecoveryVerdict
 from incident_response.tools.playbook.rules import Decision
 from incident_response.tools.playbook.stabilization import Verification, acted_on, applied, verifications
@@ -125,8 +126,9 @@ def deployments_of(
     if given is not None:
         return [given]
     names = acted_on(commands, namespace, scale_target(kube, namespace))
-    if not names and decision is not None and (decision.target or "").startswith("deployment/"):
-        names.append((decision.target or "").removeprefix("deployment/"))
+    kind, _, target = (decision.target or "").partition("/") if decision is not None else ("", "", "")
+    if not names and kind in ("deployment", "statefulset", "daemonset") and target:
+        names.append(target)
     if not names and warnings and kube is not None:
         names = warned_deployments(kube, namespace, warnings)
     return names
@@ -258,7 +260,12 @@ def incident_handoff(
     end = stabilized.at if stabilized is not None else now
     if started is not None:
         since = started.at - timedelta(seconds=RECENT_ROLLOUT_SECONDS)
-        facts.rollouts = namespace_rollouts(deployments, replicasets, since, max(end, now))
+        until = max(end, now)
+        facts.rollouts = sorted(
+            namespace_rollouts(deployments, replicasets, since, until)
+            + workload_rollouts(facts.workloads, facts.revisions, since, until),
+            key=lambda r: r.at,
+        )
         facts.started_by = started_by_us(facts.rollouts, applied(rows, namespace), namespace, facts.scale_targets.get)
     in_place = [row for row in scope.commands(journal.temporary_measures()) if bears_on(row, incident.id, namespace)]
     measures = temporary_measures(in_place)

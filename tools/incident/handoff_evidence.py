@@ -59,7 +59,8 @@ def replay(call: ToolCall) -> Iterator[list[str]]:
     elif call.tool in ("rollout_history", "rollout_status") and text(args, "deployment"):
         verb = call.tool.removeprefix("rollout_")
         revision = number(args, "revision") if verb == "history" else None
-        yield ["rollout", verb, f"deployment/{args['deployment']}", *([f"--revision={revision}"] if revision else [])]
+        kind = text(args, "kind") if text(args, "kind") in ("statefulset", "daemonset") else "deployment"
+        yield ["rollout", verb, f"{kind}/{args['deployment']}", *([f"--revision={revision}"] if revision else [])]
     elif call.tool == "list_events":
         fields = ["type=Warning"] if args.get("warnings_only") else []
         if text(args, "object"):
@@ -90,14 +91,11 @@ def reproduce(
     argvs: list[list[str]] = [["get", "events", "--field-selector", "type=Warning", "--sort-by=.lastTimestamp"]]
     for name, deploy in facts.deployments.items():
         selector = deployment_selector(deploy)
+        ref = f"{facts.kinds.get(name, 'deployment')}/{name}"
         argvs.append(["get", "pods", *(["-l", selector] if selector else []), "-o", "wide"])
-        argvs.append(["rollout", "history", f"deployment/{name}"])
-        argvs += [
-            ["rollout", "history", f"deployment/{name}", f"--revision={b.revision}"]
-            for b in bad
-            if b.deployment == name
-        ]
-        argvs.append(["logs", f"deployment/{name}", "--tail=50", "--timestamps"])
+        argvs.append(["rollout", "history", ref])
+        argvs += [["rollout", "history", ref, f"--revision={b.revision}"] for b in bad if b.deployment == name]
+        argvs.append(["logs", ref, "--tail=50", "--timestamps"])
     argvs += [["get", "endpoints", service] for state in states for service in state.services]
     for call in calls:
         if call.status != "error" and call.arguments.get("namespace") in (None, namespace):

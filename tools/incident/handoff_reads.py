@@ -7,7 +7,7 @@ Layer: tools.incident.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from incident_response.tools.assess import recovery
 from incident_response.tools.assess.hpas import hpa_row
@@ -15,7 +15,9 @@ from incident_response.tools.assess.namespace import build_assessment
 from incident_response.tools.core import errors
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.journal import CommandRow
+from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.views import meta
+from incident_response.tools.k8s.workload_progress import recovery_progress
 from incident_response.tools.k8s.workloads import owned_by
 from incident_response.tools.kube.client import Kube, ListResult
 from incident_response.tools.playbook.handoff_facts import ClusterFacts, about, clean
@@ -88,15 +90,42 @@ def read_cluster(
     for name, deploy in by_name.items():
         status = deploy.get("status") or {}
         facts.available[name] = f"{status.get('availableReplicas') or 0}/{(deploy.get('spec') or {}).get('replicas')}"
+    read_workloads(kube, namespace, facts, problems)
+    workloads = {str(meta(w).name): (kind, w) for kind, w in facts.workloads}
     for name in names:
-        if name not in by_name:
+        if name in by_name:
+            facts.deployments[name] = by_name[name]
+            facts.replicasets[name] = [rs for rs in replicasets if owned_by(rs, by_name[name])]
+        elif name in workloads:
+            kind, workload = workloads[name]
+            facts.kinds[name], facts.deployments[name] = kind, workload
+            facts.replicasets[name] = cr.owned_revisions(workload, facts.revisions)
+        else:
             problems.append(f"Deployment {name} no longer exists in {namespace}")
-            continue
-        facts.deployments[name] = by_name[name]
-        facts.replicasets[name] = [rs for rs in replicasets if owned_by(rs, by_name[name])]
     facts.nodes = read_nodes(kube, targets(rows, "Node"), problems)
     read_hpas(kube, namespace, targets(rows, "HorizontalPodAutoscaler"), facts)
     return facts, deployments, replicasets
+
+
+def read_workloads(kube: Kube, namespace: str, facts: ClusterFacts, problems: list[str]) -> None:
+    """The namespace's StatefulSets, DaemonSets and ControllerRevisions (their rollouts and state); what these
+    credentials may not read is a problem, not a failure."""
+    for kind, resource in (("statefulset", "statefulsets"), ("daemonset", "daemonsets")):
+        try:
+            facts.workloads += [(kind, w) for w in kube.list(resource, namespace, limit=LIST_LIMIT).items]
+        except errors.IncidentError as e:
+            problems.append(f"{resource} could not be read, so their rollouts are missing: {e}")
+    if not facts.workloads:
+        return
+    try:
+        facts.revisions = kube.list("controllerrevisions", namespace, limit=LIST_LIMIT).items
+    except errors.IncidentError as e:
+        problems.append(
+            f"ControllerRevisions could not be read, so StatefulSet and DaemonSet rollouts are missing: {e}"
+        )
+    for kind, workload in facts.workloads:
+        progress = recovery_progress(kind, workload, cr.owned_revisions(workload, facts.revisions))
+        facts.available[str(meta(workload).name)] = f"{progress.available}/{progress.desired}"
 
 
 def read_nodes(kube: Kube, nodes: list[str], problems: list[str]) -> dict[str, list[str]]:
@@ -147,22 +176,31 @@ def verified(
         return DeploymentState(
             deployment=name, verdict=None, summary="not verified", checks=[], error="the deployment could not be read"
         )
+    kind = facts.kinds.get(name, "deployment")
     try:
-        report = recovery.judge(deps, namespace, name, deploy, facts.replicasets[name], warnings=warnings)
+        report = recovery.judge(
+            deps, namespace, name, deploy, facts.replicasets[name], warnings=warnings, kind=workload_kind(kind)
+        )
     except errors.IncidentError as e:
         return DeploymentState(deployment=name, verdict=None, summary="not verified", checks=[], error=clean(e))
     checks = [
         c.model_copy(update={"detail": clean(c.detail), "evidence": [clean(line) for line in c.evidence]})
         for c in report.checks
     ]
+    head = f"{name}: {report.verdict} - " if kind == "deployment" else f"{kind} {name}: {report.verdict} - "
     return DeploymentState(
         deployment=name,
+        kind=kind,
         verdict=report.verdict,
         checks=checks,
-        summary=clean(report.summary.removeprefix(f"{name}: {report.verdict} - ")),
+        summary=clean(report.summary.removeprefix(head)),
         stable_since=report.stable_since,
         services=report.services,
     )
+
+
+def workload_kind(kind: str) -> Literal["deployment", "statefulset", "daemonset"]:
+    return "statefulset" if kind == "statefulset" else "daemonset" if kind == "daemonset" else "deployment"
 
 
 def unverified(name: str) -> DeploymentState:

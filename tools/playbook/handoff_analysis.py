@@ -116,7 +116,7 @@ def specific(
     name = target_name(action)
     support: list[str] = []
     against: list[str] = []
-    if action.tool == "rollback_deployment":
+    if action.tool in ("rollback_deployment", "rollback_workload"):
         for revision in (b for b in bad if b.deployment == name):
             timing_for, timing_against = timing_evidence(revision, facts)
             support += change_evidence(revision) + timing_for
@@ -142,9 +142,10 @@ class RecordedDecision:
 def suspected(hypothesis: Hypothesis, bad: list[BadRevision]) -> Hypothesis:
     """A rollback's hypothesis names the change it suspects, when the replaced revision's diff is known."""
     for revision in bad:
-        if revision.changes and hypothesis.statement == ASSUMES["rollback_deployment"].format(name=revision.deployment):
+        tool = "rollback_deployment" if revision.kind == "deployment" else "rollback_workload"
+        if revision.changes and hypothesis.statement == ASSUMES[tool].format(name=revision.deployment):
             statement = (
-                f"Revision {revision.revision} of deployment {revision.deployment} caused the failure; "
+                f"Revision {revision.revision} of {revision.kind} {revision.deployment} caused the failure; "
                 f"suspected change: {'; '.join(revision.changes)}"
             )
             return hypothesis.model_copy(update={"statement": statement})

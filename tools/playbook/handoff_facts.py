@@ -28,6 +28,7 @@ from incident_response.tools.playbook.handoff_models import (
     TimePoint,
 )
 from incident_response.tools.playbook.handoff_rollouts import Rollout, relation, suspected_change
+from incident_response.tools.playbook.handoff_workloads import replaced_revision
 from incident_response.tools.playbook.stabilization import (
     KIND_OF,
     Verification,
@@ -55,6 +56,10 @@ class ClusterFacts:
     load: dict[str, list[str]] = field(default_factory=dict)  # what a scale targeted -> load figures now
     scale_targets: dict[str, str] = field(default_factory=dict)  # HPA a command targeted -> the deployment it scales
     started_by: dict[tuple[str, int], str] = field(default_factory=dict)  # (deployment, revision) -> our mitigation
+    kinds: dict[str, str] = field(default_factory=dict)  # a verified StatefulSet or DaemonSet -> its kind
+    # The namespace's StatefulSets and DaemonSets as (kind, object), and their ControllerRevisions: their rollouts.
+    workloads: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    revisions: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None  # why the cluster could not be read
 
 
@@ -65,6 +70,7 @@ class BadRevision:
     rolled_out: datetime | None
     images: list[str]
     changes: tuple[str, ...] = ()  # what it changed from the revision running now (values masked)
+    kind: str = "deployment"
 
 
 def clean(text: Any, limit: int = MAX_TEXT) -> str:
@@ -189,7 +195,7 @@ def cluster_entries(facts: ClusterFacts, bad: list[BadRevision], rolled_back: se
             continue
         replaced = next((b for b in bad if (b.deployment, b.revision) == (rollout.deployment, rollout.revision)), None)
         verb = "rolled back to" if rollout.rollback else "rolled out"
-        text = f"deployment/{rollout.deployment} {verb} revision {rollout.revision} ({', '.join(rollout.images)})"
+        text = f"{rollout.ref} {verb} revision {rollout.revision} ({', '.join(rollout.images)})"
         ours = facts.started_by.get((rollout.deployment, rollout.revision))
         if ours is not None:
             text += f": the rollout {ours} started"
@@ -289,6 +295,9 @@ def bad_revisions(commands: list[CommandRow], facts: ClusterFacts) -> list[BadRe
     what each changed from the revision running now."""
     found: list[BadRevision] = []
     for row in commands:
+        if row.tool == "rollback_workload" and row.state in ("succeeded", "unknown"):
+            known = {(b.deployment, b.revision) for b in found}
+            found += [b for b in workload_bad_revision(row, facts) if (b.deployment, b.revision) not in known]
         if row.tool != "rollback_deployment" or row.state not in ("succeeded", "unknown"):
             continue
         name = str((row.plan.get("target") or {}).get("name"))
@@ -308,15 +317,23 @@ def bad_revisions(commands: list[CommandRow], facts: ClusterFacts) -> list[BadRe
     return found
 
 
+def workload_bad_revision(row: CommandRow, facts: ClusterFacts) -> list[BadRevision]:
+    """The revision a rollback_workload moved a StatefulSet or DaemonSet away from."""
+    target = row.plan.get("target") or {}
+    name, kind = str(target.get("name")), str(target.get("kind") or "").lower()
+    found = replaced_revision(row, facts.deployments.get(name), facts.replicasets.get(name, []))
+    if found is None:
+        return []
+    return [BadRevision(name, found.revision, found.rolled_out, found.images, found.changes, kind=kind)]
+
+
 # --- start and stabilization --------------------------------------------------------------------------------------
 
 
 def start_time(incident: IncidentRow, facts: ClusterFacts, bad: list[BadRevision]) -> TimePoint | None:
     """The earliest cluster signal (the bad revision's rollout, the first Warning), else the declaration."""
     candidates = [
-        TimePoint(
-            at=b.rolled_out, basis=f"rollout of the bad revision (deployment/{b.deployment} revision {b.revision})"
-        )
+        TimePoint(at=b.rolled_out, basis=f"rollout of the bad revision ({b.kind}/{b.deployment} revision {b.revision})")
         for b in bad
         if b.rolled_out is not None
     ]

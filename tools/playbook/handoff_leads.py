@@ -98,22 +98,21 @@ def rollout_hypothesis(
     for action, acted in fixes:
         if rollout.deployment not in acted:
             against.append(
-                f"the service recovered after {action.tool} on {action.target}, which left "
-                f"deployment/{rollout.deployment} as it was"
+                f"the service recovered after {action.tool} on {action.target}, which left {rollout.ref} as it was"
             )
         elif action.kind == "scale":
             against.append(
                 f"the service recovered after {action.tool} on {action.target} added capacity, without "
-                f"rolling deployment/{rollout.deployment} back"
+                f"rolling {rollout.ref} back"
             )
     if rollout.deployment in facts.available:
         against.append(
-            f"deployment {rollout.deployment} has {facts.available[rollout.deployment]} replicas available now"
+            f"{rollout.kind} {rollout.deployment} has {facts.available[rollout.deployment]} replicas available now"
         )
     if any(s.deployment == rollout.deployment and s.verdict == "DEGRADED" for s in states):
-        against = [a for a in against if not a.startswith("deployment ")]
+        against = [a for a in against if not a.startswith(f"{rollout.kind} ")]
     return Hypothesis(
-        statement=f"The {verb} revision {rollout.revision} of deployment {rollout.deployment} at {at} "
+        statement=f"The {verb} revision {rollout.revision} of {rollout.kind} {rollout.deployment} at {at} "
         f"({', '.join(rollout.images)}) caused the failure",
         source="a rollout in the incident window that no rollback undid",
         evidence_for=[f"it came {relation(rollout.at, warning_at, warning)}"],
@@ -125,7 +124,7 @@ def rollout_question(rollout: Rollout, facts: ClusterFacts) -> str:
     first = first_warnings(facts.warnings)
     warning_at, warning = (first[0][0], warning_name(first[0])) if first else (None, "warning")
     return (
-        f"Rule out deployment/{rollout.deployment} revision {rollout.revision}, rolled out at "
+        f"Rule out {rollout.ref} revision {rollout.revision}, rolled out at "
         f"{rollout.at.strftime('%H:%M:%S UTC')}, {relation(rollout.at, warning_at, warning)}: does the failing service "
         "depend on it?"
     )

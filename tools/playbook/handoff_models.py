@@ -84,6 +84,7 @@ class ActionTaken(BaseModel):
 
 class DeploymentState(BaseModel):
     deployment: str
+    kind: str = Field(default="deployment", description="deployment, statefulset or daemonset.")
     verdict: RecoveryVerdict | None = Field(description="verify_recovery's verdict; None when it could not be read.")
     summary: str
     checks: list[RecoveryCheck]

@@ -44,6 +44,11 @@ class Rollout:
     at: datetime
     images: tuple[str, ...]
     rollback: bool = False  # an earlier ReplicaSet brought back, not a new revision
+    kind: str = "deployment"  # or statefulset, daemonset (their revisions are ControllerRevisions)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}/{self.deployment}"
 
 
 def name_of(obj: dict[str, Any]) -> str:

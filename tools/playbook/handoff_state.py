@@ -146,7 +146,11 @@ def current_state(
     states: list[DeploymentState], actions: Sequence[ActionTaken], measures: list[TemporaryMeasure]
 ) -> CurrentState:
     offline = [m.offline_by_choice for m in measures if m.offline_by_choice]
-    detail = "; ".join(f"{s.deployment} {s.verdict or 'not verified'}: {s.summary}" for s in states)
+    detail = "; ".join(
+        f"{s.deployment if s.kind == 'deployment' else f'{s.kind} {s.deployment}'} {s.verdict or 'not verified'}: "
+        f"{s.summary}"
+        for s in states
+    )
     detail = "; ".join(part for part in (detail or "no deployment verified", *offline) if part)
     applied = [a for a in actions if a.kind is not None and a.result in CHANGED]
     kinds: list[MitigationKind] = list(dict.fromkeys(a.kind for a in applied if a.kind is not None))
