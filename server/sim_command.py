@@ -6,6 +6,7 @@ Layer: server (MCP wiring).
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -23,6 +24,12 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--pods", type=int, default=0, metavar="N", help="add N healthy pods for scale tests")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0 picks a free one)")
     parser.add_argument("--kubeconfig-out", type=Path, metavar="PATH", help="write a kubeconfig for the cluster here")
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a throwaway certificate (needs openssl); kubectl sends tokens only over TLS, so "
+        "ServiceAccount tokens (kubectl create token) and RBAC can be tried only with it",
+    )
     parser.set_defaults(run=run)
 
 
@@ -41,7 +48,9 @@ def run(args: argparse.Namespace) -> int:
         print("--pods must be >= 0 and --port between 0 and 65535", file=sys.stderr)
         return 2
     try:
-        with run_sim(args.scenario, port=args.port, kubeconfig_path=args.kubeconfig_out, extra_pods=args.pods) as sim:
+        with run_sim(
+            args.scenario, port=args.port, kubeconfig_path=args.kubeconfig_out, extra_pods=args.pods, tls=args.tls
+        ) as sim:
             print(f"simulated cluster ({args.scenario}) listening on {sim.url}", flush=True)
             if args.kubeconfig_out:
                 print(f"kubeconfig written to {args.kubeconfig_out} (context {sim.context!r})", flush=True)
@@ -49,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
             threading.Event().wait()
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
-    except OSError as e:
+    except (OSError, RuntimeError, subprocess.CalledProcessError) as e:
         print(f"cannot start the simulated cluster: {e}", file=sys.stderr)
         return 1
     return 0

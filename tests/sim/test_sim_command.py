@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
 import yaml
 
 from incident_response.sim.scenarios import SCENARIOS
@@ -35,6 +37,40 @@ def test_sim_serves_a_scenario_and_writes_its_kubeconfig(tmp_path: Path) -> None
         with urllib.request.urlopen(f"{url}/api/v1/namespaces/shop/pods", timeout=10) as response:
             pods = json.load(response)["items"]
         assert any(p["metadata"]["labels"].get("app") == "checkout" for p in pods)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(timeout=20)
+    assert code == 0
+
+
+def test_sim_with_tls_authenticates_tokens(tmp_path: Path) -> None:
+    """--tls: HTTPS with a certificate its kubeconfig trusts; kubectl then sends tokens and RBAC applies."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not on PATH")
+    kubeconfig = tmp_path / "kc" / "config"
+    proc = subprocess.Popen(
+        [*CLI, "sim", "--port", "0", "--tls", "--kubeconfig-out", str(kubeconfig)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def k(*args: str) -> subprocess.CompletedProcess[str]:
+        argv = [kubectl, "--kubeconfig", str(kubeconfig), "--cache-dir", str(tmp_path / "cache"), *args]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60)
+
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert "listening on https://127.0.0.1:" in first, first + (proc.stderr.read() if proc.poll() else "")
+        assert "sim-admin" in k("auth", "whoami").stdout
+        forged = k("get", "pods", "--token=forged")
+        assert forged.returncode == 1 and "You must be logged in to the server" in forged.stderr
+        k("create", "serviceaccount", "bot")
+        token = k("create", "token", "bot").stdout.strip()
+        denied = k("get", "pods", "-n", "shop", f"--token={token}")
+        assert 'User "system:serviceaccount:default:bot" cannot list resource "pods"' in denied.stderr
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(timeout=20)
