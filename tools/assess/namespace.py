@@ -53,7 +53,7 @@ from incident_response.tools.playbook.rules import (
     group_by,
 )
 from incident_response.tools.playbook.suspects import NodeState, Placement, canary_pairs, node_problems
-from incident_response.tools.playbook.trees import Hpa, ScaleFacts, sizing_of
+from incident_response.tools.playbook.trees import Hpa, ScaleFacts, hpa_ceiling, sizing_of
 
 logger = logging.getLogger(__name__)
 
@@ -461,9 +461,8 @@ def completed(seen: Observation, decision: Decision, room: NodeRoom | None = Non
             sizing = sizing_of(facts)
             replicas = sizing.replicas
             evidence.append(f"Sized from what is known: {sizing.text()}")
-            goal = max(wanted or 0, replicas)
             arguments["min_replicas"] = max(low, replicas)
-            arguments["max_replicas"] = max(high, replicas, min(demand.fits, goal) if demand.fits else goal)
+            arguments["max_replicas"] = hpa_ceiling(facts, replicas)
     elif decision.next_tool == "scale_deployment" and deploy is not None:
         demand = demand_for(seen, str(name), room)
         assert demand is not None

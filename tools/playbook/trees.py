@@ -371,6 +371,13 @@ def sizing_of(facts: ScaleFacts) -> Sizing:
     return size(replace(demand, fits=facts.fits))
 
 
+def hpa_ceiling(facts: ScaleFacts, replicas: int) -> int:
+    """An overridden HPA's new max: room for it to follow the load further (its formula), as far as it fits now."""
+    goal = max(facts.wanted or 0, replicas)
+    high = facts.hpa.max_replicas if facts.hpa is not None else 0
+    return max(high, replicas, min(facts.fits, goal) if facts.fits is not None else goal)
+
+
 def proposed_replicas(facts: ScaleFacts) -> int:
     """The replicas to ask for: what is known of the demand, within what fits (see sizing_of)."""
     return sizing_of(facts).replicas
@@ -506,8 +513,7 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
     if facts.hpa is not None:
         hpa = facts.hpa
         # Room for the HPA to follow the load further, as far as it fits now.
-        goal = max(facts.wanted or 0, replicas)
-        ceiling = max(hpa.max_replicas, replicas, min(facts.fits, goal) if facts.fits is not None else goal)
+        ceiling = hpa_ceiling(facts, replicas)
         return walk.end(
             Conclusion(
                 verdict="PROCEED",
