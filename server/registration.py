@@ -215,7 +215,7 @@ def journal_call(
             incident=incident or journal.current_incident(),
             cluster=deps.cluster_record(),
         )
-    except (OSError, sqlite3.Error) as e:
+    except (OSError, sqlite3.Error, IncidentError) as e:  # IncidentError: the Kubernetes store's API failed
         logger.warning("could not journal the %s call: %s", tool, e)
 
 
@@ -297,5 +297,5 @@ def warm(deps: Deps) -> None:
         logger.debug("no cluster to prepare: %s", e)
     try:
         deps.journal  # noqa: B018  (opens the journal)
-    except (OSError, sqlite3.Error) as e:
+    except (OSError, sqlite3.Error, IncidentError) as e:
         logger.warning("could not open the journal: %s", e)

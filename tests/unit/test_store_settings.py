@@ -97,7 +97,7 @@ def test_approve_with_the_kubernetes_store_needs_a_namespace_and_decides_nothing
 
 
 @pytest.mark.anyio
-async def test_a_team_server_tells_the_model_how_humans_approve_there(tmp_path: Path) -> None:
+async def test_a_team_server_tells_the_model_where_its_store_is_and_how_humans_approve_there(tmp_path: Path) -> None:
     from mcp import Client
 
     from incident_response.server.app import build_server
@@ -105,5 +105,8 @@ async def test_a_team_server_tells_the_model_how_humans_approve_there(tmp_path: 
     team = config.Settings(state_dir=tmp_path, store="kubernetes", store_namespace="irm", approvals="cli")
     async with Client(build_server(team)) as client:
         instructions = client.instructions or ""
+        info = await client.call_tool("server_info", {})
+    assert info.structured_content is not None
+    assert info.structured_content["store"] == "--store kubernetes --store-namespace irm"
     assert "approve TOKEN --store kubernetes --store-namespace irm" in instructions
     assert "asks them" not in instructions and "--state-dir" not in instructions

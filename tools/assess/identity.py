@@ -13,7 +13,7 @@ from incident_response import __version__
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.approvals import CALLER
-from incident_response.tools.engine.deps import Deps, Mode
+from incident_response.tools.engine.deps import Deps, Mode, ToolSettings
 
 MAX_RULES = 40
 
@@ -55,6 +55,7 @@ class ServerInfo(ToolResult):
     cluster_version: str | None
     cluster_error: str | None = Field(description="Why the cluster could not be reached or read, if it could not.")
     namespaces_allowed: list[str] = Field(description="Empty means every namespace is allowed.")
+    store: str = Field(description="Where the journal and pending commands live, as the approve command finds them.")
     acting_as: str | None = Field(description="The user the cluster sees, when it says.")
     permissions_namespace: str | None
     permissions: list[Permission]
@@ -65,6 +66,12 @@ class ServerInfo(ToolResult):
         default=None,
         description="Team mode: the toolsets the cluster grants the caller (read, plan, confirm); None: every tool.",
     )
+
+
+def store_of(settings: ToolSettings) -> str:
+    if settings.store == "kubernetes":
+        return f"--store kubernetes --store-namespace {settings.store_namespace}"
+    return f"--state-dir {settings.state_dir}"
 
 
 def server_info(
@@ -88,6 +95,7 @@ def server_info(
         cluster_version=None,
         cluster_error=None,
         namespaces_allowed=list(settings.namespaces),
+        store=store_of(settings),
         acting_as=None,
         permissions_namespace=None,
         permissions=[],
