@@ -110,3 +110,23 @@ async def test_a_team_server_tells_the_model_where_its_store_is_and_how_humans_a
     assert info.structured_content["store"] == "--store kubernetes --store-namespace irm"
     assert "approve TOKEN --store kubernetes --store-namespace irm" in instructions
     assert "asks them" not in instructions and "--state-dir" not in instructions
+
+
+def test_approve_with_a_context_the_kubeconfig_lacks_names_the_ones_it_has(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: prod\n"
+        "clusters: [{name: prod, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "users: [{name: alice, user: {token: not-used}}]\n"
+        "contexts: [{name: prod, context: {cluster: prod, user: alice}}]\n",
+        encoding="utf-8",
+    )
+    parser = argparse.ArgumentParser()
+    approvals_command.add_parsers(parser.add_subparsers(dest="command"))
+    argv = ["approve", "--store", "kubernetes", "--store-namespace", "irm", "--kubeconfig", str(kubeconfig)]
+    args = parser.parse_args([*argv, "--context", "staging", "--yes", "--", "irm_x"])
+    assert args.run(args) == 1
+    err = capsys.readouterr().err
+    assert "'staging' is not in kubeconfig" in err and "prod" in err
