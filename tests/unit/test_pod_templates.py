@@ -85,6 +85,17 @@ def with_hash(t: dict[str, Any], label: str, value: str) -> dict[str, Any]:
         ),
         pytest.param(template(args=[]), template(), id="an empty list is an absent one"),
         pytest.param(template(image="web:latest"), template(image="web:latest", imagePullPolicy="Always"), id="latest"),
+        pytest.param(template(image="web"), template(image="web", imagePullPolicy="Always"), id="no tag"),
+        pytest.param(
+            template(image="web@sha256:ab"),
+            template(image="web@sha256:ab", imagePullPolicy="IfNotPresent"),
+            id="digest",
+        ),
+        pytest.param(
+            template(image="web:latest@sha256:ab"),
+            template(image="web:latest@sha256:ab", imagePullPolicy="Always"),
+            id="latest with a digest",
+        ),
     ],
 )
 def test_templates_that_run_the_same_pods_are_the_same(a: dict[str, Any], b: dict[str, Any]) -> None:

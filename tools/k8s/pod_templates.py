@@ -91,11 +91,9 @@ def quantity(value: Any) -> Any:
 
 def default_pull_policy(image: Any) -> str:
     """What the API server sets when imagePullPolicy is absent: Always for `:latest` or no tag, else IfNotPresent."""
-    name = str(image or "")
-    if "@" in name:
-        return "IfNotPresent"
+    name, _, digest = str(image or "").partition("@")
     last = name.rsplit("/", 1)[-1]
-    tag = last.rsplit(":", 1)[1] if ":" in last else "latest"
+    tag = last.rsplit(":", 1)[1] if ":" in last else ("" if digest else "latest")
     return "Always" if tag == "latest" else "IfNotPresent"
 
 

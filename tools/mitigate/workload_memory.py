@@ -127,7 +127,9 @@ def plan_workload_memory_limit(
         preconditions=[],
         warnings=[f"Changing the pod template rolls every pod of {kind} {name}."],
     )
-    return draft, why(kind, workload, deletes, current)
+    reason = why(kind, workload, deletes, current)
+    draft.warnings.append(reason)  # safe mode's next_step replaces it: the warning keeps it in every mode
+    return draft, reason
 
 
 def set_memory_limit(
