@@ -57,7 +57,9 @@ def test_a_planner_warns_below_the_sizing_and_only_on_a_measured_need_when_shrin
     assert warning is not None and "below what is known to be needed (6)" in warning and "the manifest" in warning
     enough = shortfall(pinned, 6, 2, "replicas")
     assert enough is not None and "hides the real demand" in enough and "the manifest" in enough
+    assert shortfall(pinned, 1, 2, "replicas") is not None  # fewer pinned pods: worse
     blind = size(Demand("web", 3))
+    assert shortfall(blind, 1, 3, "replicas") is None
     assert shortfall(blind, 4, 3, "replicas") is None  # nothing shows demand: no opinion
     measured = size(Demand("web", 6, measured=6, load=2.4, cpu_limit=0.5))  # needs 6
     assert shortfall(measured, 2, 6, "replicas") is not None  # restoring 2 would saturate again

@@ -170,10 +170,12 @@ def size(demand: Demand) -> Sizing:
 def shortfall(sizing: Sizing, asked: int, current: int, what: str) -> str | None:
     """A planner's warning when the count asked for is below what the sizing calls for. Growing, the sizing's count
     is the bar when something shows demand (a source other than the blind step, or pinned pods); shrinking (or
-    restoring a smaller count), only a measured need is (load or the HPA's formula)."""
+    restoring a smaller count), pinned pods or a measured need (load or the HPA's formula) are."""
     known = sizing.source != "step" or sizing.hidden is not None  # a measure, or pinned pods (demand > capacity)
     if current < asked < sizing.replicas and known:
         bar = sizing.replicas
+    elif asked < current and sizing.hidden is not None:
+        bar = sizing.replicas  # pods pinned at their limit: fewer of them can only be worse
     elif asked < current and sizing.source in ("load", "hpa") and asked < sizing.needed:
         bar = sizing.needed
     else:
