@@ -195,3 +195,24 @@ async def test_another_deployments_rollback_is_not_credited_to_a_bystander(start
     assert "rollback_deployment" not in bystander["summary"]
     assert rolled_back["last_mitigation"]["tool"] == "rollback_deployment"
     assert rolled_back["last_mitigation"]["target"] == "deployment/checkout -n shop"
+
+
+async def test_a_deployment_its_service_was_moved_off_is_isolated_and_the_one_it_now_selects_is_credited(
+    start: Start,
+) -> None:
+    env = start("poison")
+    clock = Clock()
+    async with Client(server(env, clock)) as client:
+        await plan_and_confirm(
+            client, env, "patch_service_selector", namespace=NS, service="api", selector="app=api,version=stable"
+        )
+        await env.until(lambda: all("bad" not in n for n in serving(env, "api")[0]), 30)
+        moved_off = await call(client, "verify_recovery", namespace=NS, deployment="api-bad")
+        kept = await call(client, "verify_recovery", namespace=NS, deployment="api")
+    assert moved_off["verdict"] == "ISOLATED", moved_off["summary"]
+    [line] = moved_off["isolated_by"]
+    assert line.startswith("Service api no longer selects its pods (its selector is now app=api,version=stable)")
+    assert "(patch_service_selector, measure " in line
+    # The stable pods the Service now sends everything to: not isolated, and the patch is credited to them.
+    assert kept["isolated_by"] == [] and kept["verdict"] in ("RECOVERING", "RECOVERED"), kept["summary"]
+    assert kept["last_mitigation"]["tool"] == "patch_service_selector"

@@ -241,3 +241,23 @@ async def test_a_manual_scale_is_not_undone_while_the_old_count_could_not_carry_
         restore, _ = await plan_and_confirm(client, env, "restore_measure", measure_id=measure)
     assert not [w for w in restore["warnings"] if w.startswith(STILL_THERE)], restore["warnings"]
     assert env.get("deployments", "render")["spec"]["replicas"] == 2
+
+
+async def test_a_service_is_not_sent_back_to_the_pods_it_was_routed_away_from_while_they_run(start: Start) -> None:
+    env = start("poison")
+    bad = sorted(p["metadata"]["name"] for p in env.pods("app=api,version=bad"))
+    async with Client(env.server("full")) as client:
+        await plan_and_confirm(
+            client, env, "patch_service_selector", namespace=NS, service="api", selector="app=api,version=stable"
+        )
+        measure = await measure_id(client, "patch_service_selector")
+        message, _ = await refused_then_anyway(client, measure)
+        assert f"Service api's old selector: 2 of the pods it cut off still run ({', '.join(bad)})" in message
+        assert "restoring it sends them traffic again" in message
+        assert env.get("services", "api")["spec"]["selector"] == {"app": "api", "version": "stable"}
+
+        env.kube.patch("deployments", "api-bad", {"spec": {"replicas": 0}}, NS, patch_type="merge")
+        await env.until(lambda: not env.pods("app=api,version=bad"), 30)
+        restore, _ = await plan_and_confirm(client, env, "restore_measure", measure_id=measure)
+    assert not [w for w in restore["warnings"] if w.startswith(STILL_THERE)], restore["warnings"]
+    assert env.get("services", "api")["spec"]["selector"] == {"app": "api"}

@@ -54,8 +54,9 @@ class HpaLoad:
 
     @property
     def pinned(self) -> bool:
-        """At its maximum while a metric is over its target: it wants pods it may not add."""
-        return self.at_max and bool(self.over)
+        """At its maximum while a metric is over its target and its formula asks for more than the maximum: it wants
+        pods it may not add. (Still climbing to a maximum that will do is not pinned.)"""
+        return self.at_max and bool(self.over) and (self.needed() or 0) > self.max_replicas
 
     def needed(self) -> int | None:
         """Replicas its own formula asks for now (ceil(current x utilization / target)), before any max cuts it."""

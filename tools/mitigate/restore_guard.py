@@ -126,10 +126,15 @@ def findings(kube: Kube, plan: PendingCommand) -> Findings:
         old = dict(_expect(plan).get("/spec/selector") or {})
         if not old:
             return Findings()
-        return backend_restore(
-            f"the old selector {_selector_text(old)} of Service {name}",
-            pod_states(kube, namespace, _selector_text(old)),
-        )
+        before = pod_states(kube, namespace, _selector_text(old))
+        current = (kube.get("services", name, namespace).get("spec") or {}).get("selector") or {}
+        kept = {p.uid for p in pod_states(kube, namespace, _selector_text(current))} if current else set()
+        away = [p for p in before if p.uid not in kept]  # the pods the patch routed the traffic away from
+        found = backend_restore(f"the old selector {_selector_text(old)} of Service {name}", before)
+        found.holds += still_running(
+            f"Service {name}'s old selector", away, {p.uid for p in away}, "restoring it"
+        ).holds
+        return found
     if plan.tool == "switch_ingress_backend":
         backend = next((v for k, v in _expect(plan).items() if k.endswith("/backend/service")), None)
         service = str((backend or {}).get("name") or "")
