@@ -76,6 +76,10 @@ async def test_a_team_plans_approves_and_confirms_once_across_two_replicas_under
     bot = service_account_token(admin, "oncall-bot")
     alice = sim.mint_user_token("alice", ("oncall",))
     grant(admin, "alice-approves", "incident-response-approver", "--user", "alice")
+    # Everyone on call reads through the server: a ClusterRoleBinding to their group.
+    admin.run(
+        "create", "clusterrolebinding", "oncall-reads", "--clusterrole", "incident-response-read", "--group", "oncall"
+    )
     victor = sim.mint_user_token("victor")
     admin.run("create", "clusterrolebinding", "victor-views", "--clusterrole", "view", "--user", "victor")
 
@@ -106,6 +110,16 @@ async def test_a_team_plans_approves_and_confirms_once_across_two_replicas_under
             async with client_as(second, victor) as viewer:
                 denied = await viewer.call_tool("confirm_command", {"token": plan["token"]})
         assert denied.is_error and "forbidden (403): victor may not use the 'confirm' toolset" in text_of(denied)
+        # alice reads by her group's grant, and may not plan (her server_info says so).
+        with anyio.fail_after(60):
+            async with client_as(first, alice) as human:
+                info = await call(human, "server_info")
+                pods = await call(human, "list_pods", namespace=NAMESPACE)
+                planned = await human.call_tool(
+                    "scale_deployment", {"namespace": NAMESPACE, "deployment": DEPLOYMENT, "replicas": 5}
+                )
+        assert (info["caller"], info["caller_toolsets"]) == ("HTTP principal 'alice'", ["read"])
+        assert pods["pods"] and planned.is_error and "may not use the 'plan' toolset" in text_of(planned)
         assert image(admin) == bad
         generation = admin.json("get", "deployment", DEPLOYMENT, "-n", NAMESPACE)["metadata"]["generation"]
 
