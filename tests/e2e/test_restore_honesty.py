@@ -153,6 +153,10 @@ async def test_pods_taken_out_of_their_service_are_not_put_back_while_they_still
             client, env, "remove_pods_from_service", namespace=NS, service="api", selector="app=api,version=bad"
         )
         measure = await measure_id(client, "remove_pods_from_service")
+        # Its pods run and are Ready, only out of their Service: verify_recovery says so rather than RECOVERED.
+        isolated = await call(client, "verify_recovery", namespace=NS, deployment="api-bad")
+        assert isolated["verdict"] == "ISOLATED", isolated["summary"]
+        assert isolated["isolated_by"][0].startswith("2 of its pods are out of Service api (label app removed: ")
         message, _ = await refused_then_anyway(client, measure)
     assert "pods taken out of Service api: 2 of the pods it cut off still run (api-bad-" in message
     assert "putting the label back sends them traffic again" in message
