@@ -134,3 +134,7 @@ async def test_an_ondelete_statefulset_says_the_pods_must_be_deleted_after_the_r
     assert "delete the pods not at revision 1 one at a time, highest ordinal first (delete_pod)" in strategy["detail"]
     assert strategy["evidence"] == ["pod/sessions-2 is not at revision 1"]
     assert result["verdict"] == "CHECK_FIRST"
+    async with Client(env.server("safe")) as client:
+        walk = await call(client, "evaluate_decision", namespace=NS, migrations_forward_only=False)
+    assert walk["verdict"] == "PROCEED" and walk["next_tool"] == "rollback_workload", walk
+    assert any("uses updateStrategy OnDelete" in caution for caution in walk["cautions"]), walk["cautions"]

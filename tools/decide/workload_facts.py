@@ -12,10 +12,11 @@ from typing import Any
 from incident_response.tools.core import errors
 from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.quantity import human_age, parse_time
-from incident_response.tools.k8s.workloads import images_of
+from incident_response.tools.k8s.workloads import images_of, owned_by
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.playbook.rules import Decision
 from incident_response.tools.playbook.trees_workload import WorkloadRollbackFacts
+from incident_response.tools.playbook.workload_rollback_checks import update_strategy_item
 
 KINDS = ("statefulset", "daemonset")
 
@@ -91,4 +92,7 @@ def workload_rollback_facts(
     if kind == "statefulset":
         facts.claims = cr.claim_names(workload)
         facts.stuck = cr.stuck_pods(workload, pods, target)
+    strategy = update_strategy_item(kind, workload, target, [p for p in pods if owned_by(p, workload)])
+    if strategy.status == "warning":
+        facts.strategy.append(strategy.detail)
     return facts

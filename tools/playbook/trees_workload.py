@@ -32,6 +32,8 @@ class WorkloadRollbackFacts:
     target_still_serving: int = 0  # pods running the target revision and Ready now
     claims: list[str] = field(default_factory=list)  # a StatefulSet's PersistentVolumeClaims
     stuck: list[str] = field(default_factory=list)  # pods the rollback would wait on (the plan deletes them)
+    # What its update strategy leaves to a human (OnDelete, a partition over bad pods): check_rollback_safety's words.
+    strategy: list[str] = field(default_factory=list)
 
 
 def workload_rollback_tree(facts: WorkloadRollbackFacts, answers: Answers, where: Elsewhere) -> Walk:
@@ -97,6 +99,7 @@ def workload_rollback_tree(facts: WorkloadRollbackFacts, answers: Answers, where
         )
     if kind == "statefulset":
         walk.cautions.append(f"statefulset {name} rolls back one pod at a time from the highest ordinal")
+    walk.cautions += facts.strategy
     arguments: dict[str, object] = {"namespace": ns, "kind": kind, "workload": name}
     arguments["to_revision"] = facts.target_revision
     return walk.end(
