@@ -207,3 +207,24 @@ def test_a_human_decision_binds_the_plan_and_a_denial_wins(stores: Make) -> None
     assert late.status == "denied" and "bob" in late.message
     kinds = [(e.kind, e.actor, e.channel) for e in stores().events(token=token)]
     assert kinds == [("proposed", None, None), ("approved", "alice", "cli"), ("denied", "bob", "cli (non-interactive)")]
+
+
+def test_two_humans_approving_at_once_both_read_the_one_recorded_approver(stores: Make) -> None:
+    token = PendingEngine(stores()).propose(draft(), seat("standard")).token
+    assert token is not None
+    start, answers = threading.Barrier(4), list[Any]()
+
+    def approve(who: str) -> None:
+        human = PendingEngine(stores(approver=True))
+        start.wait()
+        answers.append(human.decide(token, HumanAnswer(approved=True, approver=who, channel="cli")))
+
+    threads = [threading.Thread(target=approve, args=(who,)) for who in ("alice", "bob", "carol", "dave")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    row = stores().command(token)
+    assert row is not None and row.state == "approved" and row.decided_by in ("alice", "bob", "carol", "dave")
+    assert [(a.status, a.approved_by) for a in answers] == [("approved", row.decided_by)] * 4
+    assert [e.kind for e in stores().events(token=token)].count("approved") == 1

@@ -456,7 +456,8 @@ class KubeStore:
             principal=fields.get("decided_principal"),
             reason=(detail or {}).get("reason"),
         )
-        self._create(APPROVALS, body)
+        if self._create(APPROVALS, body) is None:
+            return False  # another human decided this way first: the caller reports their decision
         after = self.command(row.token)
         return after is not None and after.state == to_state
 
