@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused
+from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused, serving
 
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
@@ -265,3 +265,27 @@ async def test_a_service_is_not_sent_back_to_the_pods_it_was_routed_away_from_wh
         restore, _ = await plan_and_confirm(client, env, "restore_measure", measure_id=measure)
     assert not [w for w in restore["warnings"] if w.startswith(STILL_THERE)], restore["warnings"]
     assert env.get("services", "api")["spec"]["selector"] == {"app": "api"}
+
+
+async def test_an_ingress_is_not_switched_back_to_a_service_whose_bad_pods_still_run(start: Start) -> None:
+    env = start("poison")
+    selector = {"app": "api", "version": "stable"}
+    stable = {"metadata": {"name": "api-stable"}, "spec": {"selector": selector, "ports": [{"port": 8080}]}}
+    env.kube.create("services", stable, NS)
+    await env.until(lambda: len(serving(env, "api-stable")[0]) == 3)
+    bad = sorted(p["metadata"]["name"] for p in env.pods("app=api,version=bad"))
+    async with Client(env.server("full")) as client:
+        await plan_and_confirm(
+            client, env, "switch_ingress_backend", namespace=NS, ingress="shop", service="api-stable", path=1
+        )
+        measure = await measure_id(client, "switch_ingress_backend")
+        message, _ = await refused_then_anyway(client, measure)
+        assert f"the old backend Service api: 2 of the pods it cut off still run ({', '.join(bad)})" in message
+        assert "switching back sends them traffic again" in message
+
+        env.kube.patch("deployments", "api-bad", {"spec": {"replicas": 0}}, NS, patch_type="merge")
+        await env.until(lambda: not env.pods("app=api,version=bad"), 30)
+        restore, _ = await plan_and_confirm(client, env, "restore_measure", measure_id=measure)
+    assert not [w for w in restore["warnings"] if w.startswith(STILL_THERE)], restore["warnings"]
+    backend = env.get("ingresses", "shop")["spec"]["rules"][0]["http"]["paths"][1]["backend"]["service"]
+    assert backend["name"] == "api"

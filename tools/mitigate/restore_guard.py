@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from incident_response.tools.core import errors
-from incident_response.tools.engine.plan import PendingCommand
+from incident_response.tools.engine.plan import PendingCommand, resolve
 from incident_response.tools.k8s import backends, labels
 from incident_response.tools.k8s.hpa_load import hpa_load
 from incident_response.tools.k8s.quantity import parse_quantity
@@ -136,17 +136,35 @@ def findings(kube: Kube, plan: PendingCommand) -> Findings:
         ).holds
         return found
     if plan.tool == "switch_ingress_backend":
-        backend = next((v for k, v in _expect(plan).items() if k.endswith("/backend/service")), None)
-        service = str((backend or {}).get("name") or "")
-        if not service:
-            return Findings()
-        try:
-            chosen = (kube.get("services", service, namespace).get("spec") or {}).get("selector") or {}
-        except errors.NotFound:
-            return Findings(holds=[f"the old backend Service {service} no longer exists: restoring routes to nothing"])
-        return backend_restore(
-            f"the old backend Service {service}", pod_states(kube, namespace, _selector_text(chosen))
-        )
+        return ingress_restore(kube, namespace, name, plan)
     if plan.tool in ("cordon_node", "drain_node"):
         return node_restore(kube.get("nodes", name))
     return Findings()
+
+
+def service_pods(kube: Kube, namespace: str, service: str) -> list[PodState] | None:
+    """The pods a Service selects now; None when it no longer exists."""
+    try:
+        chosen = (kube.get("services", service, namespace).get("spec") or {}).get("selector") or {}
+    except errors.NotFound:
+        return None
+    return pod_states(kube, namespace, _selector_text(chosen)) if chosen else []
+
+
+def ingress_restore(kube: Kube, namespace: str, ingress: str, plan: PendingCommand) -> Findings:
+    """The old backend must have Ready pods, and the pods the switch routed away from (the old backend's, not the
+    current one's) must be gone."""
+    path, backend = next(((k, v) for k, v in _expect(plan).items() if k.endswith("/backend/service")), ("", None))
+    old = str((backend or {}).get("name") or "")
+    if not old:
+        return Findings()
+    before = service_pods(kube, namespace, old)
+    if before is None:
+        return Findings(holds=[f"the old backend Service {old} no longer exists: restoring routes to nothing"])
+    found = backend_restore(f"the old backend Service {old}", before)
+    current = kube.get("ingresses", ingress, namespace)
+    now = resolve(current, path)
+    kept = service_pods(kube, namespace, str(now.get("name"))) if isinstance(now, dict) and now.get("name") else None
+    away = [p for p in before if p.uid not in {k.uid for k in kept or []}]
+    found.holds += still_running(f"the old backend Service {old}", away, {p.uid for p in away}, "switching back").holds
+    return found

@@ -11,7 +11,7 @@ while the pods it isolated still run, or uncordoning a node that is still NotRea
 - isolate_network and remove_pods_from_service: none of the pods it cut off still runs (replaced, scaled away);
 - patch_service_selector: the pods it routed the traffic away from (the old selector's, not the current one's) no
   longer run, and the old selector has Ready pods to take the traffic back;
-- switch_ingress_backend: the old backend Service has Ready pods to take the traffic back;
+- switch_ingress_backend: likewise for the old backend Service (its pods that the current backend's are not);
 - cordon_node and drain_node: the node is Ready with no pressure condition.
 Each function returns what it saw that says the condition holds (empty: gone), or raises nothing: what it cannot
 see it says in `unchecked` lines, which the plan carries as warnings without refusing. Pure: facts in, lines out.
