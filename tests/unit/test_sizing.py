@@ -9,7 +9,8 @@ from support.builders import deployment, node, pod, with_resources
 
 from incident_response.tools.k8s import capacity
 from incident_response.tools.k8s.qos import qos_class
-from incident_response.tools.playbook.sizing import Demand, HpaCount, Previous, previous_count, shortfall, size
+from incident_response.tools.playbook.demand_facts import previous_count
+from incident_response.tools.playbook.sizing import Demand, HpaCount, Previous, shortfall, size
 
 PINNED = {"measured": 2, "pinned": 2, "unready": 2, "load": 1.0, "cpu_limit": 0.5}
 

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 from incident_response.tools.engine import sizing_reads
 from incident_response.tools.k8s import backends, labels
 from incident_response.tools.k8s.workloads import current_replicas, managing_hpa, template_spec
-from incident_response.tools.playbook.sizing import Demand, demand_of, hpa_count
+from incident_response.tools.playbook.demand_facts import demand_of, hpa_count
+from incident_response.tools.playbook.sizing import Demand
 
 if TYPE_CHECKING:
     from incident_response.tools.assess.namespace import Observation

@@ -15,7 +15,8 @@ from incident_response.tools.k8s.usage import pod_usage_rows
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import current_replicas, deployment_selector, template_spec
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.playbook.sizing import Demand, demand_of, hpa_count
+from incident_response.tools.playbook.demand_facts import demand_of, hpa_count
+from incident_response.tools.playbook.sizing import Demand
 
 
 def read_demand(

@@ -47,7 +47,8 @@ from incident_response.tools.k8s.workloads import (
 )
 from incident_response.tools.kube.client import Kube, PatchType
 from incident_response.tools.mitigate.demand import read_demand
-from incident_response.tools.playbook.sizing import LAST_APPLIED, shortfall, size
+from incident_response.tools.playbook.demand_facts import LAST_APPLIED
+from incident_response.tools.playbook.sizing import shortfall, size
 
 ALLOW_LARGE = "Allow more than 10x the current replicas or more than the server's ceiling."
 TEMPLATE = pointer("spec", "template")
