@@ -4,6 +4,8 @@ tokens the cluster issued, TokenReview says who they are, a SubjectAccessReview 
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,7 +20,7 @@ from mcp.types import CallToolResult, TextContent
 from support.confirm_env import DEPLOYMENT, NAMESPACE
 from support.http_server import LAUNCHER, client_as
 from support.kubectl_runner import Kubectl
-from support.team import kubeconfig_as, replica, service_account_token
+from support.team import DEPLOY, kubeconfig_as, replica, service_account_token
 
 from incident_response.sim.serve import RunningSim
 from incident_response.tools.engine.journal import Journal
@@ -27,18 +29,30 @@ pytestmark = pytest.mark.anyio
 
 HOME = "oncall"  # the server's namespace: its RoleBindings grant the toolsets
 AUDIENCE = "incident-response-mcp"  # bot tokens are minted for the server: useless against the API server itself
-TOOLSET_ROLES = "\n---\n".join(
-    f"""apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata:
-  name: test-toolset-{name}
-rules:
-- apiGroups: [incident-response.dev]
-  resources: [toolsets]
-  resourceNames: [{name}]
-  verbs: [use]"""
-    for name in ("read", "plan", "confirm")
-)
+
+
+def may_use(admin: Kubectl, user: str) -> dict[str, bool]:
+    """What the cluster's RBAC answers the server's question (a SubjectAccessReview, created with kubectl) for `user`:
+    `kubectl auth can-i` cannot ask it, since it maps only resources that discovery lists."""
+    answers = {}
+    for toolset in ("read", "plan", "confirm"):
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {
+                "user": user,
+                "resourceAttributes": {
+                    "group": "incident-response.dev",
+                    "resource": "toolsets",
+                    "name": toolset,
+                    "verb": "use",
+                    "namespace": HOME,
+                },
+            },
+        }
+        answer = json.loads(admin.run("create", "-o", "json", "-f", "-", stdin=json.dumps(review)).stdout)
+        answers[toolset] = answer["status"].get("allowed") is True
+    return answers
 
 
 def text_of(result: CallToolResult) -> str:
@@ -67,9 +81,9 @@ def set_up(sim: RunningSim, admin: Kubectl, tmp_path: Path) -> tuple[Path, str, 
         admin.run("create", "serviceaccount", account, "-n", HOME)
     bind(admin, "server-reviews", "system:auth-delegator", "--serviceaccount", f"{HOME}:server")
     bind(admin, "server-acts", "edit", "--serviceaccount", f"{HOME}:server")
-    admin.run("apply", "-f", "-", stdin=TOOLSET_ROLES)
+    admin.run("apply", "-f", str(DEPLOY / "rbac" / "toolsets.yaml"))  # incident-response-read, -plan, -confirm
     for name in ("read", "plan", "confirm"):
-        bind(admin, f"bot-{name}", f"test-toolset-{name}", "--serviceaccount", f"{HOME}:bot", namespace=HOME)
+        bind(admin, f"bot-{name}", f"incident-response-{name}", "--serviceaccount", f"{HOME}:bot", namespace=HOME)
     server = kubeconfig_as(sim, tmp_path, "server", service_account_token(admin, "server", HOME))
     for_server, for_api = (service_account_token(admin, "bot", HOME, *audience) for audience in ((AUDIENCE,), ()))
     return server, for_server, for_api
@@ -127,6 +141,12 @@ async def test_tokens_the_cluster_issued_are_reviewed_and_each_call_is_authorize
         for refused, toolset in ((read, "read"), (confirm, "confirm")):
             assert refused.is_error
             assert f"forbidden (403): {viewer_name} may not use the {toolset!r} toolset" in text_of(refused)
+        # The command the refusal names, run by an admin with real kubectl, grants exactly what was missing.
+        assert may_use(admin, viewer_name) == {"read": False, "plan": False, "confirm": False}
+        rendered = re.search(r"`(kubectl create rolebinding [^`]+)`", text_of(confirm))
+        assert rendered is not None, text_of(confirm)
+        admin.shell(rendered.group(1).replace("<name>", "victor"))
+        assert may_use(admin, viewer_name) == {"read": False, "plan": False, "confirm": True}
 
         # The admin removes the server's system:auth-delegator binding: a token not reviewed yet gets 503 (never 401,
         # never a pass), /readyz says the API is not ready, and the log says what to bind.
