@@ -144,7 +144,7 @@ def restore_measure(
     if seen.holds and not restore_despite_condition:
         raise errors.InvalidArgument(
             f"not planned: what this {plan.tool} answered is still there: {'; '.join(seen.holds)}. Restore it once "
-            "that is gone (verify_recovery and list_hpas show it), or call restore_measure again with "
+            "that is gone (verify_recovery and the read-only tools show it), or call restore_measure again with "
             "restore_despite_condition=true to plan it anyway; nothing changed"
         )
     draft.warnings += [f"Restored while what the measure answered is still there: {line}" for line in seen.holds]
