@@ -106,6 +106,8 @@ async def test_an_oomkilled_statefulset_gets_the_commands_a_human_runs_and_they_
         assert walk["next_arguments"]["kind"] == "statefulset"
         wrong = await refused(client, "set_memory_limit", **{**arguments, "container": "web"})
         assert "statefulset sessions has no container 'web' (containers: redis)" in wrong
+        huge = await refused(client, "set_memory_limit", **{**arguments, "limit": "4Ti"})
+        assert "memory limit 4Ti is more than any schedulable node has" in huge
     for part in (patch, delete):
         await anyio.to_thread.run_sync(k.shell, part)
     done = await anyio.to_thread.run_sync(

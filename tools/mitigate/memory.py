@@ -86,6 +86,29 @@ def check_limit(
     return index, found
 
 
+def check_node_room(kube: Kube, spec: dict[str, Any], index: int, found: dict[str, Any], limit: str) -> dict[str, Any]:
+    """The pod spec with the new limit, refused when no schedulable node could hold it."""
+    resources = found.get("resources") or {}
+    new_spec = {**spec, "containers": [*(spec.get("containers") or [])]}
+    new_resources = {**resources, "limits": {**(resources.get("limits") or {}), "memory": limit}}
+    new_spec["containers"][index] = {**found, "resources": new_resources}
+    want = capacity.spec_requests(new_spec)
+    biggest = capacity.largest_node(kube.list("nodes").items, new_spec)
+    new_limit = parse_quantity(limit) or 0.0
+    if want.memory > biggest.memory or new_limit > biggest.memory:
+        defaulted = (resources.get("requests") or {}).get("memory") is None
+        raise errors.InvalidArgument(
+            f"memory limit {limit} is more than any schedulable node has ({memory_text(biggest.memory)})"
+            + (
+                " and, with no memory request, the API server defaults the request to it: the new pods would "
+                "stay Pending"
+                if defaulted
+                else "; the container could never use it. Check the unit"
+            )
+        )
+    return new_spec
+
+
 def oom_evidence(pods: list[dict[str, Any]]) -> str | None:
     killed = [p for p in pods if backends.oom_killed(p)]
     if not killed:
@@ -158,23 +181,7 @@ def plan_memory_limit(
     summary = f"Set the memory limit of container {container} in deployment {name} ({namespace}): {current} -> {limit}."
     if limit is not None and restores is None:
         spec = template_spec(deployment)
-        new_spec = {**spec, "containers": [*(spec.get("containers") or [])]}
-        new_resources = {**resources, "limits": {**(resources.get("limits") or {}), "memory": limit}}
-        new_spec["containers"][index] = {**found, "resources": new_resources}
-        want = capacity.spec_requests(new_spec)
-        biggest = capacity.largest_node(kube.list("nodes").items, new_spec)
-        new_limit = parse_quantity(limit) or 0.0
-        if want.memory > biggest.memory or new_limit > biggest.memory:
-            defaulted = (resources.get("requests") or {}).get("memory") is None
-            raise errors.InvalidArgument(
-                f"memory limit {limit} is more than any schedulable node has ({memory_text(biggest.memory)})"
-                + (
-                    " and, with no memory request, the API server defaults the request to it: the new pods would "
-                    "stay Pending"
-                    if defaulted
-                    else "; the container could never use it. Check the unit"
-                )
-            )
+        new_spec = check_node_room(kube, spec, index, found, limit)
         pods = kube.list("pods", namespace, label_selector=deployment_selector(deployment)).items
         warnings.append(request_note(kube, deployment, container, spec, new_spec, index, limit, pods))
         if evidence := oom_evidence(pods):

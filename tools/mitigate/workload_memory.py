@@ -27,6 +27,7 @@ from incident_response.tools.k8s.workloads import owned_by, template_spec
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.memory import (
     check_limit,
+    check_node_room,
     memory_ops,
     memory_patch,
     oom_evidence,
@@ -79,6 +80,7 @@ def plan_workload_memory_limit(
     resource = cr.RESOURCE[kind]
     workload = kube.get(resource, name, namespace)
     index, found = check_limit(workload, container, limit, kind=kind)
+    check_node_room(kube, template_spec(workload), index, found, limit)
     current = ((found.get("resources") or {}).get("limits") or {}).get("memory")
     ops = memory_ops(workload, index, found, limit)
     dry = kube.patch(resource, name, ops, namespace, patch_type="json", dry_run=True)
