@@ -80,7 +80,7 @@ async def test_a_new_tool_cannot_bypass_the_boundary(tmp_path: Path) -> None:
 async def test_a_registered_tool_is_masked_in_structured_content_and_its_text_copy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(catalog.CATALOG, "leaky_registered", catalog.Entry("Leaky", "assess"))
+    monkeypatch.setitem(catalog.CATALOG, "leaky_registered", catalog.Entry("Leaky", "assess", module=__name__))
     tools = ToolSet()
     register(tools, Deps(Settings(state_dir=tmp_path).tool_settings()), leaky_registered)
     async with Client(MaskingServer("test", tools=tools.tools, arguments={})) as client:
