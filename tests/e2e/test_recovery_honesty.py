@@ -182,6 +182,17 @@ async def test_an_isolated_deployment_is_isolated_not_recovered_and_the_victim_r
     assert bystander["verdict"] == "RECOVERED" and bystander["isolated_by"] == [], bystander["summary"]
 
 
+async def test_an_isolation_the_server_may_not_read_back_still_counts_as_in_place(start: Start) -> None:
+    env = start("poison")
+    clock = Clock()
+    async with Client(server(env, clock)) as client:
+        await plan_and_confirm(client, env, "isolate_network", namespace=NS, selector="app=api,version=bad")
+        env.sim.authz.deny("get", "networkpolicies")  # RBAC that lets it create policies but not read one
+        report = await call(client, "verify_recovery", namespace=NS, deployment="api-bad")
+    assert report["verdict"] == "ISOLATED", report["summary"]
+    assert report["isolated_by"][0].startswith("NetworkPolicy incident-isolate-api-bad denies all ingress to 2 of")
+
+
 async def test_another_deployments_rollback_is_not_credited_to_a_bystander(start: Start) -> None:
     env = start("bad-deploy")  # checkout's new revision crash-loops; api beside it has served for days
     clock = Clock()
