@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from support.fakekube import seat
-from support.kube_stores import draft, fresh_namespace, install_crds, kube_store
+from support.kube_stores import approver_kubeconfig, draft, fresh_namespace, install_crds, kube_store
 from support.kubectl_runner import Kubectl
 
 from incident_response.sim.serve import RunningSim, run_sim
@@ -43,7 +43,9 @@ def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Make:
         return lambda approver=False: Journal(tmp_path / "state")
     sim, kubectl = request.getfixturevalue("cluster")
     namespace = fresh_namespace(kubectl)
-    return lambda approver=False: kube_store(sim, namespace, approver=approver)
+    # An approver is a person with exactly the approver role (RBAC enforced), the server the sim's admin.
+    alice = approver_kubeconfig(sim, kubectl, namespace, tmp_path)
+    return lambda approver=False: kube_store(sim, namespace, approver=approver, kubeconfig=alice if approver else None)
 
 
 def plan(token: str, incident: str, **extra: Any) -> dict[str, Any]:
@@ -228,3 +230,15 @@ def test_two_humans_approving_at_once_both_read_the_one_recorded_approver(stores
     assert row is not None and row.state == "approved" and row.decided_by in ("alice", "bob", "carol", "dave")
     assert [(a.status, a.approved_by) for a in answers] == [("approved", row.decided_by)] * 4
     assert [e.kind for e in stores().events(token=token)].count("approved") == 1
+
+
+def test_a_human_deciding_after_the_expiry_is_told_it_expired(stores: Make) -> None:
+    """In team mode the approver may not write the command's status, so the expiry is the clock's, not a write's."""
+    proposal = PendingEngine(stores()).propose(draft(), seat("standard"))
+    assert proposal.token is not None
+    later = proposal.expires_at + timedelta(seconds=1)
+    human = PendingEngine(stores(approver=True), clock=lambda: later)
+    for approved in (True, False):
+        answer = human.decide(proposal.token, HumanAnswer(approved=approved, approver="alice", channel="cli"))
+        assert answer.status == "expired", answer.message
+    assert [(token, row.state) for row, _ in human.live() for token in [row.token]] == []

@@ -16,8 +16,10 @@ _NAMESPACES = itertools.count()
 
 
 def install_crds(kubectl: Kubectl) -> None:
-    """`kubectl apply -f deploy/crds/` as an operator would, then wait until every CRD is Established."""
+    """`kubectl apply -f deploy/crds/` as an operator would, then wait until every CRD is Established; and the
+    approver ClusterRole of deploy/rbac/ for the tests that approve as a person."""
     kubectl.run("apply", "-f", str(CRDS))
+    kubectl.run("apply", "-f", str(CRDS.parent / "rbac" / "approver.yaml"))
     kubectl.run("wait", "--for=condition=Established", "crd", "-l", "app.kubernetes.io/name=incident-response-mcp")
 
 
@@ -27,9 +29,20 @@ def fresh_namespace(kubectl: Kubectl) -> str:
     return name
 
 
-def kube_store(sim: RunningSim, namespace: str, *, approver: bool = False) -> KubeStore:
-    assert sim.kubeconfig_path is not None
-    return KubeStore(RealKube.connect(ClusterSource(kubeconfig=sim.kubeconfig_path)), namespace, approver=approver)
+def kube_store(sim: RunningSim, namespace: str, *, approver: bool = False, kubeconfig: Path | None = None) -> KubeStore:
+    """The store as the server (the sim's admin kubeconfig) or, with `kubeconfig`, as whoever that authenticates."""
+    config = kubeconfig or sim.kubeconfig_path
+    assert config is not None
+    return KubeStore(RealKube.connect(ClusterSource(kubeconfig=config)), namespace, approver=approver)
+
+
+def approver_kubeconfig(sim: RunningSim, kubectl: Kubectl, namespace: str, folder: Path, user: str = "alice") -> Path:
+    """A person bound to exactly deploy/rbac/approver.yaml's role in `namespace` (apply it once per cluster)."""
+    kubectl.run(
+        "create", "rolebinding", f"{user}-approves", "--clusterrole=incident-response-approver", f"--user={user}",
+        "-n", namespace,
+    )  # fmt: skip
+    return sim.write_kubeconfig(folder / f"{user}-{namespace}.kubeconfig", sim.mint_user_token(user, ("oncall",)))
 
 
 def draft() -> PlanDraft:

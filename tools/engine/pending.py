@@ -306,6 +306,9 @@ class PendingEngine:
         row, cmd = found
         if self._expire_if_due(row):
             row = self.journal.command(token) or row
+            if row.state in LIVE:
+                # Expired by the clock even where this process may not record it (an approver's team-mode store).
+                row = row.model_copy(update={"state": "expired"})
         base = _answer(token, cmd, row)
         messages: dict[str, tuple[CommandStatus, str]] = {
             "expired": (
