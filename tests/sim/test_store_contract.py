@@ -242,3 +242,19 @@ def test_a_human_deciding_after_the_expiry_is_told_it_expired(stores: Make) -> N
         answer = human.decide(proposal.token, HumanAnswer(approved=approved, approver="alice", channel="cli"))
         assert answer.status == "expired", answer.message
     assert [(token, row.state) for row, _ in human.live() for token in [row.token]] == []
+
+
+def test_incidents_opened_at_one_instant_list_newest_first_by_insertion(stores: Make) -> None:
+    store, at = stores(), 1_800_000_000.0
+    made = []
+    for title in ("first", "second", "third"):
+        row = store.save_incident(None, IncidentRow(id="", title=title, opened_at=at), [])
+        assert row is not None
+        made.append(row)
+        closed = store.save_incident(row, row.model_copy(update={"closed_at": at}), [])
+        assert closed is not None
+        made[-1] = closed
+    # A later change to the oldest does not make it newer.
+    assert store.save_incident(made[0], made[0].model_copy(update={"severity": "SEV3"}), []) is not None
+    assert [i.title for i in store.incidents()] == ["third", "second", "first"]
+    assert len({i.id for i in store.incidents()}) == 3

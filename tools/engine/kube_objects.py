@@ -128,16 +128,16 @@ def resource_version(obj: Mapping[str, Any]) -> str:
 
 
 def insertion_order(obj: Mapping[str, Any]) -> int:
-    """Ties of time broken as SQLite's rowid breaks them: the API server's write order (its resourceVersion)."""
-    found = resource_version(obj)
-    return int(found) if found.isdigit() else 0
+    """Ties of time broken as SQLite's rowid breaks them: the order objects were made in (`spec.seq`, an entry id)."""
+    found = spec(obj).get("seq")
+    return int(found) if isinstance(found, int) else 0
 
 
 # --- incidents ----------------------------------------------------------------------------------------------------
 
 
-def incident_object(row: IncidentRow) -> dict[str, Any]:
-    return new_object("Incident", incident_name(row.id), incident_spec(row), incident=row.id)
+def incident_object(row: IncidentRow, seq: int) -> dict[str, Any]:
+    return new_object("Incident", incident_name(row.id), incident_spec(row) | {"seq": seq}, incident=row.id)
 
 
 def incident_spec(row: IncidentRow) -> dict[str, Any]:

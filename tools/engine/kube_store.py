@@ -228,7 +228,7 @@ class KubeStore:
                 if only_if_none_open:
                     return None
                 continue
-            if self._create(INCIDENTS, objects.incident_object(row)) is None:
+            if self._create(INCIDENTS, objects.incident_object(row, self._sequence())) is None:
                 raise errors.InvalidArgument(f"an incident named {row.id!r} exists already; choose another id")
             return row
 
