@@ -168,6 +168,7 @@ async def test_an_isolated_deployment_is_isolated_not_recovered_and_the_victim_r
         isolated = await call(client, "verify_recovery", namespace=NS, deployment="api-bad")
         victim = await call(client, "verify_recovery", namespace=NS, deployment="web")
         bystander = await call(client, "verify_recovery", namespace=NS, deployment="api")
+        handoff = await call(client, "incident_handoff", namespace=NS, deployment="api-bad")
     # Its pods run, are Ready and stay in api's endpoints (a NetworkPolicy does not change endpoints): all pass.
     assert all(c["passed"] is not False for c in isolated["checks"]), isolated["checks"]
     assert isolated["verdict"] == "ISOLATED", isolated["summary"]
@@ -180,6 +181,9 @@ async def test_an_isolated_deployment_is_isolated_not_recovered_and_the_victim_r
     assert isolated["recheck_at"] is None and isolated["stabilized_incident"] is None
     assert victim["verdict"] == "RECOVERED" and victim["isolated_by"] == [], victim["summary"]
     assert bystander["verdict"] == "RECOVERED" and bystander["isolated_by"] == [], bystander["summary"]
+    # The handoff does not call it running: contained, with the question of when the measure can go.
+    assert handoff["overall_verdict"] == "ISOLATED" and handoff["current_state"]["service"] == "partial"
+    assert any(q.startswith("api-bad is ISOLATED by a temporary measure: ") for q in handoff["open_questions"])
 
 
 async def test_an_isolation_the_server_may_not_read_back_still_counts_as_in_place(start: Start) -> None:

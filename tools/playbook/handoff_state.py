@@ -139,7 +139,8 @@ def service_word(states: Sequence[DeploymentState], offline: bool) -> ServiceSta
     serving = [v for v in verdicts if v in ("RECOVERED", "RECOVERING")]
     if len(serving) == len(verdicts):
         return "partial" if offline else "running"
-    return "degraded" if not serving else "partial"
+    # An ISOLATED deployment is a part taken offline by a measure: partial, not degraded.
+    return "degraded" if not serving and any(v != "ISOLATED" for v in verdicts) else "partial"
 
 
 def current_state(
