@@ -124,8 +124,9 @@ def verify_recovery(
 ) -> RecoveryReport:
     """Verify a deployment (or a StatefulSet or DaemonSet, with kind) is recovering after a mitigation, with the
     playbook's five checks: pods Running and Ready at the desired count, Service endpoints ready, no new Warning
-    events, CPU/memory below the near-limit threshold, no container restarts in the window. Answers RECOVERED,
-    RECOVERING (with when to call again) or DEGRADED (naming the failing checks). Call it after every confirmed
+    events, CPU/memory below the near-limit threshold (and no HPA of it pinned at its max), no container restarts in
+    the window. Answers RECOVERED, RECOVERING (with when to call again), ISOLATED (a temporary measure cuts it off
+    from traffic) or DEGRADED (naming the failing checks). Call it after every confirmed
     mitigation. Changes nothing in the cluster; the verdict goes on the incident's timeline, and RECOVERED for what
     the mitigations acted on marks it stabilized."""
     if not 1 <= window_minutes <= 60:
