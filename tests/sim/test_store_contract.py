@@ -258,3 +258,18 @@ def test_incidents_opened_at_one_instant_list_newest_first_by_insertion(stores: 
     assert store.save_incident(made[0], made[0].model_copy(update={"severity": "SEV3"}), []) is not None
     assert [i.title for i in store.incidents()] == ["third", "second", "first"]
     assert len({i.id for i in store.incidents()}) == 3
+
+
+def test_a_claim_handed_back_leaves_the_approval_standing(stores: Make) -> None:
+    """confirm hands the claim back when it could not re-read the target (nothing ran): the same approved token
+    can be confirmed again, approved by the same human."""
+    token = PendingEngine(stores()).propose(draft(), seat("standard")).token
+    assert token is not None
+    PendingEngine(stores(approver=True)).decide(token, HumanAnswer(approved=True, approver="alice", channel="cli"))
+    server = stores()
+    assert server.transition(token, ["approved"], "executing", event="claimed", fields={"claimed_at": 1.0})
+    assert server.transition(token, ["executing"], "approved", event="released", detail={"error": "timeout"})
+    row = server.command(token)
+    assert row is not None and (row.state, row.decided_by, row.decided_channel) == ("approved", "alice", "cli")
+    assert server.transition(token, ["approved"], "executing", event="claimed")
+    assert [e.kind for e in server.events(token=token)] == ["proposed", "approved", "claimed", "released", "claimed"]
