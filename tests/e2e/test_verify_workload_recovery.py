@@ -185,3 +185,28 @@ async def test_an_ondelete_statefulset_recovers_only_as_pods_are_deleted(
         "3 pods keep their old revision until deleted; delete them one at a time, highest ordinal first"
         in (waiting["summary"])
     )
+
+
+async def test_a_rolled_back_daemonset_that_breaks_again_is_ranked_as_mitigated_and_degraded(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> None:
+    sim = sim_factory("bad-daemonset")
+    env, k, clock = make_env(sim, tmp_path / "state"), kubectl_for(sim), Clock()
+    async with Client(server(env, clock)) as client:
+        await plan_and_confirm(client, env, "rollback_workload", namespace=NS, kind="daemonset", workload="db-proxy")
+        await rolled_out(k, "daemonset/db-proxy")
+        # Someone rolls the bad revision out again by hand.
+        await anyio.to_thread.run_sync(lambda: k.run("rollout", "undo", "daemonset/db-proxy", "-n", NS))
+        await env.until(lambda: any(crash_looping(p) for p in env.pods("app=db-proxy")), 40)
+        assessment = await call(client, "assess_namespace", namespace=NS)
+        report = await call(client, "verify_recovery", namespace=NS, deployment="db-proxy", kind="daemonset")
+    [problem] = [p for p in assessment["problems"] if "db-proxy" in p["components"]]
+    assert problem["mitigated"] is True, problem
+    assert report["verdict"] == "DEGRADED" and report["last_mitigation"]["tool"] == "rollback_workload", report
+
+
+def crash_looping(pod: dict[str, Any]) -> bool:
+    return any(
+        (c.get("state") or {}).get("waiting", {}).get("reason") == "CrashLoopBackOff"
+        for c in (pod.get("status") or {}).get("containerStatuses") or []
+    )

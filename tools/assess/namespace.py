@@ -398,8 +398,8 @@ def max_unavailable(deploy: dict[str, Any], replicas: int) -> int:
 
 
 def mitigated_components(deps: Deps, seen: Observation) -> frozenset[str]:
-    """Components a succeeded command of the current incident acted on in this namespace: a Deployment, the
-    deployment an HPA scales, the components behind a Service."""
+    """Components a succeeded command of the current incident acted on in this namespace: a Deployment (StatefulSet,
+    DaemonSet), the deployment an HPA scales, the components behind a Service."""
     try:
         rows = deps.scope().commands(
             deps.journal.commands(states=["succeeded"], incident=deps.journal.current_incident())
@@ -413,7 +413,7 @@ def mitigated_components(deps: Deps, seen: Observation) -> frozenset[str]:
         if target.get("namespace") != seen.namespace:
             continue
         kind, name = str(target.get("kind") or ""), str(target.get("name") or "")
-        if kind == "Deployment":
+        if kind in ("Deployment", "StatefulSet", "DaemonSet"):
             found.add(name)
         elif kind == "HorizontalPodAutoscaler":
             found.update(scaled(hpa_row(h).target) for h in seen.hpas if meta(h).name == name)
