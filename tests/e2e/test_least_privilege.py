@@ -22,7 +22,9 @@ from typing import Any
 import pytest
 import yaml
 from mcp import Client
+from support import deploy_identity
 from support.kubectl_runner import Kubectl
+from support.mitigation_env import make_env
 
 from incident_response.server.app import build_server
 from incident_response.server.catalog import CATALOG
@@ -304,3 +306,16 @@ async def test_deploy_grants_nothing_the_tools_do_not_use(recorder: Recorder) ->
     assert set(CATALOG) <= called, f"tools no group calls (add them above): {sorted(set(CATALOG) - called)}"
     unused = _unneeded(_server_rules(), decisions, CLUSTER_ROLES)
     assert not unused, f"deploy/ grants what no tool needs: {unused}"
+
+
+async def test_the_e2e_identity_mode_serves_as_deploys_account(
+    sim_factory: Callable[..., RunningSim], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """INCIDENT_RESPONSE_E2E_IDENTITY=deploy (support/deploy_identity.py) runs Env's servers as the ServiceAccount."""
+    monkeypatch.setenv(deploy_identity.ENV, "deploy")
+    env = make_env(sim_factory("healthy"), tmp_path / "state")
+    async with Client(env.server("full")) as client:
+        info = await client.call_tool("server_info", {"namespace": NS})
+    assert info.structured_content is not None
+    assert info.structured_content["acting_as"] == USER
+    assert env.kube.whoami() == "sim-admin"  # the test's own reads and setup stay the admin's

@@ -22,6 +22,7 @@ from incident_response.tools.engine.deps import Mode
 from incident_response.tools.engine.journal import Journal
 from incident_response.tools.engine.pending import PendingEngine
 from incident_response.tools.kube.client import ClusterSource, RealKube
+from support import deploy_identity
 
 NS = "shop"
 
@@ -31,11 +32,13 @@ class Env:
     sim: RunningSim
     kube: RealKube
     state: Path
+    # The server's kubeconfig when it is not the admin's (INCIDENT_RESPONSE_E2E_IDENTITY=deploy: deploy/'s account).
+    server_kubeconfig: Path | None = None
 
     def server(self, mode: Mode = "full", namespaces: tuple[str, ...] = ()) -> MCPServer[Any]:
         """A server on this sim and state dir; `namespaces` is its --namespace allow-list."""
         assert self.sim.kubeconfig_path is not None
-        source = ClusterSource(kubeconfig=self.sim.kubeconfig_path, context=self.sim.context)
+        source = ClusterSource(kubeconfig=self.server_kubeconfig or self.sim.kubeconfig_path, context=self.sim.context)
         return build_server(Settings(mode=mode, namespaces=namespaces, state_dir=self.state, cluster=source))
 
     def get(self, resource: str, name: str, namespace: str | None = NS) -> dict[str, Any]:
@@ -53,7 +56,15 @@ class Env:
 
 def make_env(sim: RunningSim, state: Path) -> Env:
     assert sim.kubeconfig_path is not None
-    return Env(sim, RealKube.connect(ClusterSource(kubeconfig=sim.kubeconfig_path, context=sim.context)), state)
+    admin = RealKube.connect(ClusterSource(kubeconfig=sim.kubeconfig_path, context=sim.context))
+    if deploy_identity.wanted():
+        return Env(
+            sim,
+            admin,
+            state,
+            deploy_identity.server_kubeconfig(sim, state.with_name(f"{state.name}.deploy.kubeconfig")),
+        )
+    return Env(sim, admin, state)
 
 
 async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
