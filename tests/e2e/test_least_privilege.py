@@ -122,7 +122,8 @@ async def poison(s: Session) -> None:
     await s.run("isolate_network", namespace=NS, selector="app=api,version=bad")
     measures = await s.call("list_temporary_measures")
     isolation = next(m for m in measures["measures"] if "isolat" in json.dumps(m).lower())
-    await s.run("restore_measure", measure_id=isolation["measure_id"])
+    # the bad pods are still there, so restoring needs saying so
+    await s.run("restore_measure", measure_id=isolation["measure_id"], restore_despite_condition=True)
     await s.run("remove_pods_from_service", namespace=NS, service="api", selector="app=api,version=bad")
     await s.run("patch_service_selector", namespace=NS, service="api", selector="app=api,version=stable")
     await s.run("switch_ingress_backend", namespace=NS, ingress="shop", service="checkout", path=1)
