@@ -137,3 +137,23 @@ def test_tool_calls_start_retention_at_most_once_an_interval(cluster: tuple[Runn
     assert f"summary-{row.id}" in names and not [n for n in names if n.startswith(("ev-", "call-"))]
     assert [c.tool for c in store.tool_calls(incident=row.id)] == ["server_info"]
     assert [e.kind for e in store.events(incident=row.id)] == ["incident_opened", "resolved"]
+
+
+def test_a_command_state_and_its_event_are_one_write(cluster: tuple[RunningSim, Kubectl]) -> None:
+    """The timeline event of a state change is in the same status write, so a process killed between two writes
+    cannot leave one without the other."""
+    sim, kubectl = cluster
+    namespace = fresh_namespace(kubectl)
+    store = kube_store(sim, namespace)
+    token = PendingEngine(store).propose(draft(), seat("full")).token
+    assert token is not None
+    assert store.transition(token, ["pending"], "executing", event="claimed", detail={"mode": "full"})
+    written = kubectl.json("get", "pendingcommand", command_name(token), "-n", namespace)["status"]
+    assert written["state"] == "executing"
+    assert [(h["kind"], h.get("detail")) for h in written["history"]] == [
+        ("proposed", {"tool": "scale_deployment", "command": "kubectl scale deployment/web --replicas=5 -n shop",
+                      "summary": "scale web"}),
+        ("claimed", {"mode": "full"}),
+    ]  # fmt: skip
+    entries = kubectl.json("get", "journalentries", "-n", namespace, "-l", "incident-response.dev/type=event")
+    assert [e["spec"]["kind"] for e in entries["items"]] == ["incident_opened"]  # nothing else written beside

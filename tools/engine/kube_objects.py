@@ -254,6 +254,45 @@ def command_row(obj: Mapping[str, Any], approvals: Mapping[str, Mapping[str, Any
     )
 
 
+def history_entry(
+    kind: str,
+    *,
+    number: int,
+    at: float,
+    actor: str | None = None,
+    channel: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """A command's timeline event as its status keeps it: written with the state change it records, in one write."""
+    found = {
+        "id": number,
+        "at": at,
+        "kind": masked(kind),
+        "actor": masked(actor),
+        "channel": masked(channel),
+        "detail": masked(detail),
+    }
+    return {key: value for key, value in found.items() if value is not None}
+
+
+def history_events(obj: Mapping[str, Any]) -> list[Event]:
+    about = spec(obj)
+    return [
+        Event(
+            id=int(entry.get("id") or 0),
+            incident=about.get("incident"),
+            at=float(entry.get("at") or 0),
+            token=about.get("token"),
+            kind=str(entry.get("kind")),
+            actor=entry.get("actor"),
+            channel=entry.get("channel"),
+            detail=entry.get("detail"),
+        )
+        for entry in status(obj).get("history") or []
+        if isinstance(entry, dict)
+    ]
+
+
 def approval_event(decision: Mapping[str, Any], command: Mapping[str, Any]) -> Event:
     """The timeline event of a human's decision: the Approval object is the record (its creator cannot write the
     journal's entries)."""

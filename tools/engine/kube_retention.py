@@ -106,7 +106,8 @@ def compact_one(store: KubeStore, incident: str, *, now: float) -> bool:
     by_command = {objects.name_of(o): o for o in commands}
     fresh = Summary(
         events=[objects.event_row(o) for o in entries if objects.spec(o).get("type") == "event"]
-        + [objects.approval_event(a, by_command[str(objects.spec(a).get("command"))]) for a in approvals],
+        + [objects.approval_event(a, by_command[str(objects.spec(a).get("command"))]) for a in approvals]
+        + [e for name in sorted(folded) for e in objects.history_events(by_command[name])],
         tool_calls=[objects.tool_call_row(o) for o in entries if objects.spec(o).get("type") == "toolCall"],
         commands=[rows[name] for name in sorted(folded)],
     )

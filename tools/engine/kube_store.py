@@ -6,8 +6,9 @@ write that carries the resourceVersion it was read at, so of several concurrent 
 others get 409 Conflict. A decision is an `Approval` object, which the approver creates with their own credentials
 (the server's ServiceAccount may not: RBAC in deploy/); a store opened by the server refuses to create one.
 
-Writes are single objects, not transactions: a state change and its timeline event are two writes, so a process
-killed between them leaves the change without its event (the SQLite store writes both or neither).
+A command's state change and its timeline event are one write (the event goes into the command's status history).
+An incident's change and its events are not: the API has no transactions across objects, so a process killed between
+them leaves the change without its events (the SQLite store writes both or neither).
 
 Layer: tools.engine.
 """
@@ -340,21 +341,18 @@ class KubeStore:
         made = self.kube.create(
             COMMANDS, objects.command_object(plan, created_at=created, expires_at=expires), self.namespace
         )
+        detail = {"tool": plan["tool"], "command": plan.get("command"), "summary": plan.get("summary")}
+        proposed = objects.history_entry(
+            "proposed", number=self._sequence(), at=time.time(), actor=actor, detail=detail
+        )
         # The status subresource ignores a status sent with the create; written after, `kubectl get` shows the state.
         self.kube.patch(
             COMMANDS,
             objects.name_of(made),
-            {"status": {"state": state}},
+            {"status": {"state": state, "history": [proposed]}},
             self.namespace,
             patch_type="merge",
             subresource="status",
-        )
-        self.record_event(
-            "proposed",
-            incident=plan["incident"],
-            token=plan["token"],
-            actor=actor,
-            detail={"tool": plan["tool"], "command": plan.get("command"), "summary": plan.get("summary")},
         )
 
     def decisions(self, token: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
@@ -431,15 +429,18 @@ class KubeStore:
                 "decided_at": row.decided_at,
                 "approved_fingerprint": row.approved_fingerprint,
             } | fields
+        # The event goes into the status with the change it records: one write, so neither is ever without the other.
+        history = [h for h in objects.status(obj).get("history") or [] if isinstance(h, dict)]
+        entry = objects.history_entry(
+            event, number=self._sequence(), at=time.time(), actor=actor, channel=channel, detail=detail
+        )
+        change = objects.status_patch(to_state, fields) | {"history": [*history, entry]}
         try:
-            won = self.swap(COMMANDS, obj, {"status": objects.status_patch(to_state, fields)}, status=True)
+            return self.swap(COMMANDS, obj, {"status": change}, status=True)
         except errors.Forbidden:
             if to_state in ("expired", "unknown"):
                 return False  # an approver may not write commands; the server records what the clock says
             raise
-        if won:
-            self.record_event(event, incident=row.incident, token=token, actor=actor, channel=channel, detail=detail)
-        return won
 
     def _decide(self, row: CommandRow, to_state: str, fields: dict[str, Any], detail: dict[str, Any] | None) -> bool:
         """A human's decision, as an Approval object; won when the command then reads as decided that way."""
@@ -493,7 +494,13 @@ class KubeStore:
             objects.event_row(o) for o in self.list_objects(ENTRIES, type="event", incident=incident, command=command)
         ]
         rows += [e for summary in self._summaries(incident) for e in summary.events]
-        commands = {objects.name_of(o): o for o in self.list_objects(COMMANDS, incident=incident)}
+        if token is None:
+            commands = {objects.name_of(o): o for o in self.list_objects(COMMANDS, incident=incident)}
+        else:
+            name = objects.command_name(token)
+            found = self.get_object(COMMANDS, name)
+            commands = {} if found is None or objects.spec(found).get("token") != token else {name: found}
+        rows += [e for obj in commands.values() for e in objects.history_events(obj)]
         for name, decided in self.decisions(token).items():
             if name in commands:
                 rows += [objects.approval_event(d, commands[name]) for d in decided.values()]
