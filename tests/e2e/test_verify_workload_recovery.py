@@ -151,6 +151,10 @@ async def test_a_wrong_kind_or_name_is_refused_with_what_to_do(
         assert "no statefulset 'db-proxy' in namespace shop; check the name and kind" in wrong
         as_deployment = await refused(client, "verify_recovery", namespace=NS, deployment="db-proxy")
         assert "no deployment 'db-proxy'" in as_deployment
+        other = await refused(
+            client, "verify_recovery", namespace=NS, deployment="db-proxy", kind="daemonset", service="checkout"
+        )
+        assert "service 'checkout' does not select daemonset db-proxy's pods" in other
 
 
 async def test_an_ondelete_statefulset_recovers_only_as_pods_are_deleted(

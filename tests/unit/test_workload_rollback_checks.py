@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from incident_response.tools.playbook.workload_rollback_checks import statefulset_claims_item, update_strategy_item
+from incident_response.tools.playbook.workload_rollback_checks import (
+    daemonset_state_item,
+    statefulset_claims_item,
+    update_strategy_item,
+)
 
 GOOD, BAD = "sessions-5f4d", "sessions-6c7b"
 
@@ -91,3 +95,29 @@ def test_every_ordinals_claim_stays_with_the_newer_revisions_data() -> None:
     no_claims = sts()
     del no_claims["spec"]["volumeClaimTemplates"]
     assert statefulset_claims_item(no_claims, set(), 2, 1).status == "ok"
+
+
+def test_a_daemonsets_writable_host_path_is_state_a_rollback_leaves_behind() -> None:
+    ds = daemonset()
+    ds["spec"]["template"] = {
+        "spec": {
+            "volumes": [
+                {"name": "positions", "hostPath": {"path": "/var/lib/shipper"}},
+                {"name": "logs", "hostPath": {"path": "/var/log"}},
+            ],
+            "containers": [
+                {
+                    "name": "shipper",
+                    "volumeMounts": [
+                        {"name": "positions", "mountPath": "/state"},
+                        {"name": "logs", "mountPath": "/var/log", "readOnly": True},
+                    ],
+                }
+            ],
+        }
+    }
+    item = daemonset_state_item(ds, set(), 2, 1)
+    assert item.status == "warning" and "positions (/var/lib/shipper)" in item.detail
+    assert "/var/log" not in item.detail  # read-only: nothing written there
+    ds["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]["readOnly"] = True
+    assert daemonset_state_item(ds, set(), 2, 1).status == "ok"

@@ -324,7 +324,8 @@ def read_service(
     if not selects(selector, labels):
         shown = ",".join(f"{k}={v}" for k, v in selector.items()) or "none"
         raise errors.InvalidArgument(
-            f"service {service!r} does not select deployment {name}'s pods (its selector: {shown}), so its endpoints "
+            f"service {service!r} does not select {str(deploy.get('kind') or 'Deployment').lower()} {name}'s pods "
+            f"(its selector: {shown}), so its endpoints "
             f"say nothing about {name}; leave service out to check the Services that do"
         )
     return svc

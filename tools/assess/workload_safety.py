@@ -50,10 +50,10 @@ from incident_response.tools.playbook.rollback_checks import (
     capped,
     job_signs,
     migrations_item,
-    stateful_item,
     template_signs,
 )
 from incident_response.tools.playbook.workload_rollback_checks import (
+    daemonset_state_item,
     pods_at,
     statefulset_claims_item,
     update_strategy_item,
@@ -143,7 +143,7 @@ def judge(kube: Kube, namespace: str, kind: cr.WorkloadKind, seen: Observed, to_
         if kind == "statefulset":
             items.append(statefulset_claims_item(workload, reads.labelled_claims, current_number, target_number))
         else:
-            items.append(stateful_item(workload, reads.labelled_claims, current_number))
+            items.append(daemonset_state_item(workload, reads.labelled_claims, current_number, target_number))
         items.append(update_strategy_item(kind, workload, target, pods))
     verdict = verdict_of(items)
     rolled_out = rollout_time(current, owned)

@@ -143,6 +143,44 @@ def _node(pod: dict[str, Any]) -> str:
     return str((pod.get("spec") or {}).get("nodeName") or "(unscheduled)")
 
 
+def host_paths(workload: dict[str, Any]) -> list[str]:
+    """Writable hostPath volumes of the pod template, as `name (path)`: node-local state a rollback leaves behind."""
+    spec = ((workload.get("spec") or {}).get("template") or {}).get("spec") or {}
+    paths = {
+        str(v.get("name")): str((v.get("hostPath") or {}).get("path"))
+        for v in spec.get("volumes") or []
+        if isinstance(v, dict) and v.get("hostPath")
+    }
+    writable = {
+        str(m.get("name"))
+        for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+        for m in c.get("volumeMounts") or []
+        if not m.get("readOnly")
+    }
+    return [f"{name} ({path})" for name, path in sorted(paths.items()) if name in writable]
+
+
+def daemonset_state_item(
+    daemonset: dict[str, Any], labelled: set[str] | None, current: int | None, target: int
+) -> SafetyItem:
+    """A DaemonSet's writable hostPath volumes keep on every node what the newer revision wrote; else as any
+    workload (claims)."""
+    found = host_paths(daemonset)
+    if not found:
+        return stateful_item(daemonset, labelled, current)
+    name = meta(daemonset).name
+    newer = f"revision {current}" if current is not None else "the current revision"
+    return SafetyItem(
+        check="stateful",
+        status="warning",
+        detail=f"daemonset {name} writes to hostPath volumes {', '.join(found)}: each node keeps what {newer} "
+        f"wrote there, and revision {target}'s pods read it back. If {newer} changed that data's format (a position "
+        "file, a cache, a socket's protocol), roll back only with its owners' word",
+        evidence=[f"hostPath volume {v} is mounted writable" for v in found],
+        questions=[f"Did {newer} of {name} write node-local data under {found[0]} that revision {target} cannot read?"],
+    )
+
+
 def statefulset_claims_item(
     sts: dict[str, Any], labelled: set[str] | None, current: int | None, target: int
 ) -> SafetyItem:
