@@ -82,3 +82,23 @@ async def test_serving_warms_the_tools_up_once_a_client_has_listed_them(tmp_path
         assert (tmp_path / DB_NAME).is_file()
         result = await client.call_tool("server_info", {})
     assert not result.is_error
+
+
+def test_a_second_server_reuses_the_derived_schemas_with_its_own_wrappers_and_its_modes_annotations(
+    tmp_path: Path,
+) -> None:
+    """Tool functions are derived once per process (registration.DERIVED); each server still gets its own call wrapper
+    (bound to its Deps), the annotations true in its mode, and its own confirmation tools."""
+    full = registration.build_tools(Settings(state_dir=tmp_path / "full", mode="full"), list(catalog.CATALOG)).tools
+    safe_names = [name for name in catalog.CATALOG if name != "confirm_command"]
+    safe = registration.build_tools(Settings(state_dir=tmp_path / "safe", mode="safe"), safe_names).tools
+    planner = "rollback_deployment"
+    assert safe[planner].fn_metadata is full[planner].fn_metadata  # derived once
+    assert safe[planner].fn is not full[planner].fn
+    assert (
+        safe[planner].parameters == full[planner].parameters
+        and safe[planner].parameters is not full[planner].parameters
+    )
+    assert full[planner].annotations and not full[planner].annotations.read_only_hint
+    assert safe[planner].annotations and safe[planner].annotations.read_only_hint is True
+    assert safe["cancel_command"].fn_metadata is not full["cancel_command"].fn_metadata  # a closure over its Deps
