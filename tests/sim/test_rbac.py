@@ -420,3 +420,29 @@ def test_nobody_grants_what_they_do_not_hold(sim: RunningSim, admin: Kubectl, tm
     admin.run("apply", "-f", "-", stdin=binder)
     admin.run("create", "rolebinding", "carla-binds", "-n", "rbac-l", "--clusterrole=rbac-l-binder", "--user=carla")
     carla.run("create", "rolebinding", "dan-cluster-admin", "-n", "rbac-l", "--clusterrole=cluster-admin", "--user=dan")
+
+
+def test_kubectl_get_shows_bindings_as_upstream_prints_them(admin: Kubectl) -> None:
+    admin.run("create", "namespace", "rbac-m")
+    admin.run("create", "serviceaccount", "bot", "-n", "rbac-m")
+    admin.run(
+        "create",
+        "rolebinding",
+        "mixed",
+        "-n",
+        "rbac-m",
+        "--clusterrole=view",
+        "--user=alice",
+        "--group=oncall",
+        "--serviceaccount=rbac-m:bot",
+    )
+    [row] = admin.table("rolebinding", "mixed", "-n", "rbac-m", "-o", "wide")
+    assert (row["ROLE"], row["USERS"], row["GROUPS"], row["SERVICEACCOUNTS"]) == (
+        "ClusterRole/view",
+        "alice",
+        "oncall",
+        "rbac-m/bot",
+    )
+    [account] = admin.table("serviceaccount", "bot", "-n", "rbac-m")
+    assert account["SECRETS"] == "0"
+    assert admin.table("clusterrolebinding", "cluster-admin")[0]["ROLE"] == "ClusterRole/cluster-admin"
