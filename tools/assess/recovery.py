@@ -191,8 +191,9 @@ def judge(
     active = [pod for pod, f in zip(pods, facts, strict=True) if f.active]
     usage, missing = read_usage(kube, namespace, selector, active)
     # A pod at its CPU limit whose readiness probe fails is failing from load, not starting.
-    facts = under_load(facts, usage, readiness_failures(events.items, now, window))
-    pinned = pinned_autoscalers(autoscalers(kube, namespace, deployment, kind))
+    loads = autoscalers(kube, namespace, deployment, kind)
+    pinned = pinned_autoscalers(loads)
+    facts = under_load(facts, usage, readiness_failures(events.items, now, window), loads)
 
     paused = bool((deploy.get("spec") or {}).get("paused"))
     resume = commands.kubectl(

@@ -64,24 +64,27 @@ def readiness_failures(events: list[dict[str, Any]], now: datetime, window: time
     return failed
 
 
-def under_load(facts: list[PodFacts], usage: list[PodUsage] | None, probe_failed: set[str]) -> list[PodFacts]:
-    """The facts, with each pod that is not Ready, at its CPU limit and failing its readiness probe marked failing
-    from load (it was "starting" while young, or "not Ready" without a reason)."""
+def under_load(
+    facts: list[PodFacts], usage: list[PodUsage] | None, probe_failed: set[str], hpas: Sequence[HpaLoad] = ()
+) -> list[PodFacts]:
+    """The facts, with each pod that is not Ready and failing its readiness probe marked failing from load when it
+    runs at its CPU limit, or when an HPA of its workload (`hpas`) is pinned at its max (a pod without a CPU limit or
+    metrics shows load only there). It was "starting" while young, or "not Ready" without a reason."""
     by_name = {u.name: u for u in usage or []}
     marked = []
     for fact in facts:
+        if not fact.active or fact.ready or fact.crash_looping or fact.name not in probe_failed:
+            marked.append(fact)
+            continue
         u = by_name.get(fact.name)
         pct = u.cpu_percent_of_limit if u is not None else None
-        if (
-            u is not None
-            and pct is not None
-            and fact.active
-            and not fact.ready
-            and not fact.crash_looping
-            and pct >= NEAR_LIMIT_PERCENT
-            and fact.name in probe_failed
-        ):
-            why = f"not Ready under load: cpu {u.cpu} of limit {u.cpu_limit} ({pct}%), readiness probe failing"
+        if u is not None and pct is not None and pct >= NEAR_LIMIT_PERCENT:
+            fact = replace(
+                fact,
+                failing=f"not Ready under load: cpu {u.cpu} of limit {u.cpu_limit} ({pct}%), readiness probe failing",
+            )
+        elif held := [h.name for h in hpas if h.pinned]:
+            why = f"not Ready under load: readiness probe failing while HPA {held[0]} is pinned at its max"
             fact = replace(fact, failing=why)
         marked.append(fact)
     return marked
