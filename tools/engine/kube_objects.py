@@ -136,8 +136,10 @@ def insertion_order(obj: Mapping[str, Any]) -> int:
 # --- incidents ----------------------------------------------------------------------------------------------------
 
 
-def incident_object(row: IncidentRow, seq: int) -> dict[str, Any]:
-    return new_object("Incident", incident_name(row.id), incident_spec(row) | {"seq": seq}, incident=row.id)
+def incident_object(row: IncidentRow, seq: int, history: list[dict[str, Any]]) -> dict[str, Any]:
+    """The incident with the events of its opening, in one object (one write)."""
+    body = incident_spec(row) | {"seq": seq, "history": history}
+    return new_object("Incident", incident_name(row.id), body, incident=row.id)
 
 
 def incident_spec(row: IncidentRow) -> dict[str, Any]:
@@ -276,11 +278,14 @@ def history_entry(
 
 
 def history_events(obj: Mapping[str, Any]) -> list[Event]:
+    """The events a command's status or an incident's spec keeps (written with the changes they record)."""
     about = spec(obj)
+    incident = about.get("incident") if "token" in about else about.get("id")
+    kept = status(obj).get("history") if "token" in about else about.get("history")
     return [
         Event(
             id=int(entry.get("id") or 0),
-            incident=about.get("incident"),
+            incident=incident,
             at=float(entry.get("at") or 0),
             token=about.get("token"),
             kind=str(entry.get("kind")),
@@ -288,7 +293,7 @@ def history_events(obj: Mapping[str, Any]) -> list[Event]:
             channel=entry.get("channel"),
             detail=entry.get("detail"),
         )
-        for entry in status(obj).get("history") or []
+        for entry in kept or []
         if isinstance(entry, dict)
     ]
 

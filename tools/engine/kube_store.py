@@ -6,9 +6,9 @@ write that carries the resourceVersion it was read at, so of several concurrent 
 others get 409 Conflict. A decision is an `Approval` object, which the approver creates with their own credentials
 (the server's ServiceAccount may not: RBAC in deploy/); a store opened by the server refuses to create one.
 
-A command's state change and its timeline event are one write (the event goes into the command's status history).
-An incident's change and its events are not: the API has no transactions across objects, so a process killed between
-them leaves the change without its events (the SQLite store writes both or neither).
+Every change and its timeline events are one write, as one SQLite transaction holds both: a command's events go
+into its status history, an incident's into its spec. Tool calls and other events (notes, blocked plans) are objects
+of their own (JournalEntry): nothing depends on them being written together with anything else.
 
 Layer: tools.engine.
 """
@@ -216,7 +216,13 @@ class KubeStore:
             return self._create(ENTRIES, obj) is not None
         return self.swap(ENTRIES, pointer, {"spec": body})
 
-    def _insert(self, row: IncidentRow, *, only_if_none_open: bool) -> IncidentRow | None:
+    def _history(self, events: Sequence[tuple[str, dict[str, Any]]], at: float) -> list[dict[str, Any]]:
+        return [objects.history_entry(kind, number=self._sequence(), at=at, detail=detail) for kind, detail in events]
+
+    def _insert(
+        self, row: IncidentRow, *, only_if_none_open: bool, events: Sequence[tuple[str, dict[str, Any]]], at: float
+    ) -> IncidentRow | None:
+        """Create the incident with `events` in it (one write), after moving the open-incident pointer to it."""
         while True:
             pointer = self._pointer()
             if only_if_none_open and self.incidents(open_only=True, limit=1):
@@ -229,15 +235,20 @@ class KubeStore:
                 if only_if_none_open:
                     return None
                 continue
-            if self._create(INCIDENTS, objects.incident_object(row, self._sequence())) is None:
+            made = objects.incident_object(row, self._sequence(), self._history(events, at))
+            if self._create(INCIDENTS, made) is None:
                 raise errors.InvalidArgument(f"an incident named {row.id!r} exists already; choose another id")
             return row
 
     def open_incident(self, title: str, *, incident_id: str | None = None) -> str:
         opened = time.time()
-        row = self._insert(IncidentRow(id=incident_id or "", title=title, opened_at=opened), only_if_none_open=False)
+        row = self._insert(
+            IncidentRow(id=incident_id or "", title=title, opened_at=opened),
+            only_if_none_open=False,
+            events=[("incident_opened", {"title": title})],
+            at=opened,
+        )
         assert row is not None
-        self.record_event("incident_opened", incident=row.id, detail={"title": title}, at=opened)
         return row.id
 
     def current_incident(self) -> str:
@@ -251,9 +262,13 @@ class KubeStore:
             if found:
                 return found[0].id
             opened = time.time()
-            row = self._insert(IncidentRow(id="", title=UNTITLED, opened_at=opened), only_if_none_open=True)
+            row = self._insert(
+                IncidentRow(id="", title=UNTITLED, opened_at=opened),
+                only_if_none_open=True,
+                events=[("incident_opened", {"title": UNTITLED})],
+                at=opened,
+            )
             if row is not None:
-                self.record_event("incident_opened", incident=row.id, detail={"title": UNTITLED}, at=opened)
                 return row.id
 
     def incident(self, incident_id: str) -> IncidentRow | None:
@@ -282,21 +297,15 @@ class KubeStore:
     ) -> IncidentRow | None:
         now = time.time() if at is None else at
         if before is None:
-            saved = self._insert(after, only_if_none_open=True)
-            if saved is None:
-                return None
-            after = saved
-        else:
-            found = self.get_object(INCIDENTS, objects.incident_name(before.id))
-            if found is None or objects.incident_row(found) != before:
-                return None
-            if not self.swap(
-                INCIDENTS, found, {"spec": objects.incident_spec(after.model_copy(update={"id": before.id}))}
-            ):
-                return None
-        for kind, detail in events:
-            self.record_event(kind, incident=after.id, detail=detail, at=now)
-        return after
+            return self._insert(after, only_if_none_open=True, events=events, at=now)
+        found = self.get_object(INCIDENTS, objects.incident_name(before.id))
+        if found is None or objects.incident_row(found) != before:
+            return None
+        # The change and its events in one write, at the version read: both or neither, as in one transaction.
+        history = [h for h in objects.spec(found).get("history") or [] if isinstance(h, dict)]
+        body = objects.incident_spec(after.model_copy(update={"id": before.id}))
+        body["history"] = [*history, *self._history(events, now)]
+        return after if self.swap(INCIDENTS, found, {"spec": body}) else None
 
     # --- tool calls -----------------------------------------------------------------------------------------------
 
@@ -501,6 +510,13 @@ class KubeStore:
             found = self.get_object(COMMANDS, name)
             commands = {} if found is None or objects.spec(found).get("token") != token else {name: found}
         rows += [e for obj in commands.values() for e in objects.history_events(obj)]
+        if token is None:
+            if incident is None:
+                incidents = self.list_objects(INCIDENTS)
+            else:
+                one = self.get_object(INCIDENTS, objects.incident_name(incident))
+                incidents = [] if one is None else [one]
+            rows += [e for obj in incidents for e in objects.history_events(obj)]
         for name, decided in self.decisions(token).items():
             if name in commands:
                 rows += [objects.approval_event(d, commands[name]) for d in decided.values()]
