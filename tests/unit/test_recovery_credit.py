@@ -50,6 +50,15 @@ def write(verb: str, resource: str, name: str | None = None, body: Any = None, n
             True,
         ),
         (
+            "an HPA scaling a StatefulSet of its name",
+            plan(
+                "HorizontalPodAutoscaler",
+                "web",
+                preconditions=[{"expect": {"/spec/scaleTargetRef": {"kind": "StatefulSet", "name": "web"}}}],
+            ),
+            True,
+        ),
+        (
             "another deployment's HPA",
             plan(
                 "HorizontalPodAutoscaler",

@@ -19,6 +19,7 @@ from incident_response.tools.k8s import labels
 from incident_response.tools.playbook.recovery_checks import selects
 
 HELM_RELEASE = "meta.helm.sh/release-name"
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
 
 
 @dataclass(frozen=True)
@@ -94,11 +95,11 @@ def bears_on(plan: dict[str, Any], subject: Subject) -> bool:
         if a.get("resource") == "deployments" and a.get("namespace") == subject.namespace
     ]
     # A StatefulSet's or DaemonSet's rollback (rollback_workload) is credited to it like a deployment's.
-    if (kind in ("Deployment", "StatefulSet", "DaemonSet") and name == subject.name) or subject.name in written:
+    if (kind in WORKLOADS and name == subject.name) or subject.name in written:
         return True
     if kind == "HorizontalPodAutoscaler":
         refs = [v for k, v in _expects(plan) if k == "/spec/scaleTargetRef" and isinstance(v, dict)]
-        return any(r.get("kind") == "Deployment" and r.get("name") == subject.name for r in refs)
+        return any(r.get("kind") in WORKLOADS and r.get("name") == subject.name for r in refs)
     if kind == "Service":
         before = [v for k, v in _expects(plan) if k == "/spec/selector" and isinstance(v, dict)]
         return name in subject.services or any(
