@@ -74,7 +74,7 @@ def env(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Env:
 
 
 def expected_argv(env: Env, revision: int) -> list[str]:
-    kubeconfig = str(env.sim.kubeconfig_path)
+    kubeconfig = str(env.server_kubeconfig or env.sim.kubeconfig_path)  # the server's own (support/deploy_identity)
     return ["helm", "rollback", "cart", str(revision), "-n", NS, "--kubeconfig", kubeconfig, "--kube-context", "sim"]
 
 
@@ -143,7 +143,7 @@ async def test_full_mode_runs_helm_with_the_exact_argv_env_and_context(
     assert done["steps"][0]["detail"] == "Rollback was a success! Happy Helming!"
     [run] = helm.runs()
     assert run["argv"] == [str(helm.binary), *expected_argv(env, 2)[1:]]
-    assert run["env"]["KUBECONFIG"] == str(env.sim.kubeconfig_path)
+    assert run["env"]["KUBECONFIG"] == str(env.server_kubeconfig or env.sim.kubeconfig_path)
     assert "HELM_KUBETOKEN" not in run["env"] and run["env"]["PATH"] == os.environ["PATH"]
 
 

@@ -62,7 +62,7 @@ def make_env(sim: RunningSim, state: Path) -> Env:
             sim,
             admin,
             state,
-            deploy_identity.server_kubeconfig(sim, state.with_name(f"{state.name}.deploy.kubeconfig")),
+            deploy_identity.server_kubeconfig(sim, state.with_name(f"{state.name}.{sim.port}.deploy.kubeconfig")),
         )
     return Env(sim, admin, state)
 
