@@ -11,7 +11,7 @@ import contextlib
 import logging
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -134,8 +134,10 @@ def run_sim(
     settle: bool = True,
     tls: bool = False,
     anonymous_admin: bool | None = None,
+    seed: Callable[[Cluster], object] | None = None,
 ) -> Iterator[RunningSim]:
-    """Start a simulated cluster seeded with `scenario`; stop it on exit.
+    """Start a simulated cluster seeded with `scenario` (then `seed`, which adds to it before the controllers run);
+    stop it on exit.
 
     `tls`: serve HTTPS with a throwaway certificate (kubectl sends bearer tokens only over TLS, so tests of
     ServiceAccount and user tokens with real kubectl need it). `anonymous_admin`: a request without credentials
@@ -146,8 +148,10 @@ def run_sim(
     cluster = Cluster(Store(clock=clock.wall), timing=timing or Timing(), clock=clock, sleep=clock.sleep)
     if scenario:
         load_scenario(scenario, cluster, extra_pods=extra_pods)
-        if settle:
-            cluster.settle()
+    if seed is not None:
+        seed(cluster)
+    if scenario and settle:
+        cluster.settle()
     clock.catch_up()
     faults, authz = Faults(), Authorizer()
     authn = Authenticator(cluster.store.clock, anonymous_admin=not tls if anonymous_admin is None else anonymous_admin)

@@ -9,9 +9,10 @@ import logging
 import sqlite3
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -30,18 +31,18 @@ from incident_response.tools.k8s.events import EventGroup, group_events
 from incident_response.tools.k8s.labels import matches as label_matches
 from incident_response.tools.k8s.podstatus import PodRow, component_of, oom_container, pod_row
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity, parse_time
-from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage, pod_usage_rows
+from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage, usage_by_pod, usage_rows
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
     RECENT_ROLLOUT_SECONDS,
     hpa_bounds,
     images_of,
-    owned_by,
     revision_of,
     rollout_time,
     template_spec,
 )
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.kube.paging import list_all
 from incident_response.tools.playbook.ranking import ComponentImpact, Problem, rank_problems, scaled
 from incident_response.tools.playbook.rules import (
     Action,
@@ -56,6 +57,7 @@ from incident_response.tools.playbook.suspects import NodeState, Placement, cana
 from incident_response.tools.playbook.trees import Hpa, ScaleFacts, hpa_ceiling, sizing_of
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_PROBLEM_PODS = 20
 MAX_RECORDED_EVIDENCE = 5
@@ -67,6 +69,8 @@ WARNING_WINDOW = timedelta(minutes=60)
 LOG_SAMPLE_PODS = 3  # failing pods whose logs are searched for a poisoner when events name none
 LOG_SAMPLE_LINES = 30
 MAX_LISTED_PROBLEMS = 10
+MAX_EVENTS_READ = 5000  # Warning events read (one request); they are grouped by reason
+CONCURRENT_READS = 6  # the kinds read beside the pods
 MAX_NODES_READ = 5  # nodes hosting failing pods read per assessment, those with the most failing pods first
 
 
@@ -111,9 +115,14 @@ def recent_rollouts(
     deployments: list[dict[str, Any]], replicasets: list[dict[str, Any]], failing: dict[str, list[str]], now: datetime
 ) -> list[RecentRollout]:
     found = []
+    by_owner: dict[str, list[dict[str, Any]]] = {}  # one pass over the ReplicaSets, not one per deployment
+    for rs in replicasets:
+        for ref in meta(rs).owner_references:
+            if ref.get("controller") and ref.get("uid"):
+                by_owner.setdefault(str(ref["uid"]), []).append(rs)
     for deploy in deployments:
         revision = revision_of(deploy)
-        owned = [rs for rs in replicasets if owned_by(rs, deploy)]
+        owned = by_owner.get(str(meta(deploy).uid), [])
         when = rollout_time(deploy, owned)
         if revision is None or when is None:
             continue  # a new deployment (revision 1) counts: it is a deploy, though with nothing to roll back to
@@ -197,6 +206,13 @@ class Observation:
         return next((d for d in self.deployments if meta(d).name == name), None)
 
 
+def read_usage(kube: Kube, namespace: str) -> dict[str, tuple[float, float]] | None:
+    """Each pod's (cpu, memory) usage from metrics.k8s.io, None without the metrics API; the metrics items are not
+    kept (at 10,000 pods they would double the read's memory)."""
+    metrics = read_metrics(kube, "pods.metrics.k8s.io", namespace, None)
+    return None if metrics is None else usage_by_pod(metrics)
+
+
 def read_nodes(
     kube: Kube,
     placements: list[Placement],
@@ -240,7 +256,29 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
     """Read the namespace once (pods, deployments, ReplicaSets, Services, HPAs, metrics, Warning events, and the
     nodes its failing pods run on) and shape the facts the playbook's decisions are made on."""
     now = datetime.now(UTC)
-    fetched = fetch_pods(kube, namespace)
+    blind: list[str] = []
+    workload_blind: list[str] = []
+    # The other kinds are read while the pods are paged through: a large namespace costs its pod pages, not more.
+    with ThreadPoolExecutor(max_workers=CONCURRENT_READS, thread_name_prefix="assess-read") as pool:
+        deployments_read = pool.submit(list_all, kube, "deployments", namespace)
+        replicasets_read = pool.submit(list_all, kube, "replicasets", namespace)
+        services_read = pool.submit(list_all, kube, "services", namespace)
+        workloads_read = pool.submit(read_workloads, kube, namespace, optional, workload_blind)
+        metrics_read = pool.submit(read_usage, kube, namespace)
+        hpas_read = pool.submit(list_all, kube, "horizontalpodautoscalers", namespace)
+        events_read = pool.submit(
+            lambda: kube.list("events", namespace, field_selector="type=Warning", limit=MAX_EVENTS_READ).items
+        )
+        fetched = fetch_pods(kube, namespace)
+        deployments = deployments_read.result().items
+        replicasets = replicasets_read.result().items
+        # In the order the reads were made before they ran together, so `not_readable` reads the same.
+        services = optional(lambda: services_read.result().items, "services", blind) or []
+        workloads = workloads_read.result()
+        blind.extend(workload_blind)
+        metrics = optional(metrics_read.result, "pod metrics", blind)
+        hpas = optional(lambda: hpas_read.result().items, "HPAs", blind) or []
+        events = optional(events_read.result, "events", blind) or []
     pods = [pod for pod, _ in fetched.pods]
     rows = [pod_row(pod, now, status=status) for pod, status in fetched.pods]
     components = {row.name: component_of(pod) for row, pod in zip(rows, pods, strict=True)}
@@ -252,18 +290,12 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         ]
     )
 
-    deployments = kube.list("deployments", namespace, limit=1000).items
     if not pods and not deployments:
         require_namespace(kube, namespace)
-    replicasets = kube.list("replicasets", namespace, limit=5000).items
-    blind: list[str] = []
-    services = optional(lambda: kube.list("services", namespace, limit=1000).items, "services", blind) or []
     rollouts = recent_rollouts(deployments, replicasets, failing, now)
-    workloads = read_workloads(kube, namespace, optional, blind)
     rollouts += recent_workload_rollouts(workloads, failing, now)
 
-    metrics = optional(lambda: read_metrics(kube, "pods.metrics.k8s.io", namespace, None), "pod metrics", blind)
-    usage = pod_usage_rows(pods, metrics)
+    usage = usage_rows(pods, metrics or {})
     near_limit = group_by(
         [
             (
@@ -274,7 +306,6 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
             if (u.cpu_percent_of_limit or 0) >= NEAR_LIMIT_PERCENT
         ]
     )
-    hpas = optional(lambda: kube.list("horizontalpodautoscalers", namespace, limit=500).items, "HPAs", blind) or []
     saturated = [
         (h.name, h.target, f"{h.current_replicas}/{h.max_replicas} replicas, {'; '.join(h.targets)}")
         for h in map(hpa_row, hpas)
@@ -288,9 +319,6 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         ]
     )
 
-    warning = "type=Warning"
-    events = optional(lambda: kube.list("events", namespace, field_selector=warning, limit=5000).items, "events", blind)
-    events = events or []
     groups = group_events(events, now, WARNING_WINDOW)
     for group in groups:  # event messages are quoted as evidence: mask credentials as logs are
         group.message = mask_text(group.message)
@@ -484,9 +512,7 @@ def ranked(
     return (problems[0][1] if problems else decide(seen.facts)), problems
 
 
-def optional(
-    read: Callable[[], list[dict[str, Any]] | None], what: str, blind: list[str]
-) -> list[dict[str, Any]] | None:
+def optional(read: Callable[[], T | None], what: str, blind: list[str]) -> T | None:
     """A read the assessment can do without: forbidden for these credentials, it is noted in `blind` and skipped,
     so one missing RBAC rule does not cost the whole assessment."""
     try:

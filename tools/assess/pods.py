@@ -5,6 +5,7 @@ Layer: tools.assess.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,21 +17,24 @@ from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult, Truncation
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.k8s.args import SelectorText
+from incident_response.tools.k8s.podslim import Sharing, slim_pod
 from incident_response.tools.k8s.podstatus import PodRow, pod_row
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.kube.paging import MAX_OBJECTS_READ, PAGE_SIZE, list_pages, prefetched
 
-# How many pods one call reads from the API at most; beyond it the answer says it is truncated.
-FETCH_LIMIT = 2000
+# A stop for runaway reads only (a cluster holds at most 150,000 pods); every pod of a namespace is read up to it.
+FETCH_LIMIT = MAX_OBJECTS_READ
 
 Selector = Annotated[SelectorText | None, Field(description="Label selector as kubectl takes it: app=web,version!=v2")]
 
 
 @dataclass
 class FetchedPods:
-    pods: list[tuple[dict[str, Any], str | None]]  # (pod, Table STATUS cell or None when computed)
+    pods: list[tuple[dict[str, Any], str | None]]  # (slim pod, Table STATUS cell or None when computed)
     truncated: bool
     status_source: str  # "table" or "computed"
     remaining: int | None = None  # pods not read, when the API says (remainingItemCount)
+    pages: int = 1  # list requests it took
 
     def total_text(self) -> str:
         """How many pods exist, as far as we know: exact, or a lower bound when the API did not say."""
@@ -49,33 +53,106 @@ def fetch_pods(
     limit: int = FETCH_LIMIT,
     field_selector: str | None = None,
 ) -> FetchedPods:
-    """Pods with the STATUS the server's Table gives them (what kubectl prints), one request."""
+    """Every pod (up to `limit`) with the STATUS the server's Table gives it (what kubectl prints), page by page;
+    each kept slim (tools.k8s.podslim)."""
+    size = min(PAGE_SIZE, limit)
+
+    def table_page(token: str | None) -> dict[str, Any]:
+        extra = {"continue_token": token} if token else {}
+        return kube.table(
+            "pods", namespace, label_selector=selector, field_selector=field_selector, limit=size, **extra
+        )
+
+    pages = prefetched(table_page, lambda t: str((t.get("metadata") or {}).get("continue") or "") or None)
     try:
-        table = kube.table("pods", namespace, label_selector=selector, field_selector=field_selector, limit=limit)
+        first = next(pages)
     except (errors.BadRequest, errors.NotFound, errors.ServerError) as e:
         if isinstance(e, errors.BadRequest) and "selector" in str(e).lower():
             raise
         # Some API proxies refuse Table output; compute STATUS from each pod as kubectl's printer would.
-        listed = kube.list("pods", namespace, label_selector=selector, field_selector=field_selector, limit=limit)
-        return FetchedPods([(pod, None) for pod in listed.items], listed.truncated, "computed", listed.remaining)
+        return listed_pods(kube, namespace, selector, field_selector, limit)
+    if not is_object_table(first):
+        pages.close()
+        return listed_pods(kube, namespace, selector, field_selector, limit)
+    fetched = FetchedPods([], False, "table", pages=0)
+    sharing = Sharing()
+    try:
+        for table in itertools.chain([first], pages):
+            fetched.pages += 1
+            fetched.pods.extend(table_rows(table, sharing))
+            meta = table.get("metadata") or {}
+            if meta.get("continue") and len(fetched.pods) >= limit:
+                remaining = meta.get("remainingItemCount")
+                cut_at(fetched, limit, remaining if isinstance(remaining, int) else None)
+                break
+    finally:
+        pages.close()
+    return fetched
+
+
+def is_object_table(table: dict[str, Any]) -> bool:
+    """A Table whose rows carry their pods (includeObject=Object was honoured)."""
     rows = table.get("rows") or []
-    if table.get("kind") != "Table" or any(not isinstance(row.get("object"), dict) for row in rows):
-        listed = kube.list("pods", namespace, label_selector=selector, field_selector=field_selector, limit=limit)
-        return FetchedPods([(pod, None) for pod in listed.items], listed.truncated, "computed", listed.remaining)
+    return table.get("kind") == "Table" and all(isinstance(row.get("object"), dict) for row in rows)
+
+
+def table_rows(table: dict[str, Any], sharing: Sharing) -> list[tuple[dict[str, Any], str | None]]:
     columns = [str(c.get("name", "")).lower() for c in table.get("columnDefinitions") or []]
     status_index = columns.index("status") if "status" in columns else None
-    pods: list[tuple[dict[str, Any], str | None]] = []
-    for row in rows:
+    out: list[tuple[dict[str, Any], str | None]] = []
+    for row in table.get("rows") or []:
+        if not isinstance(row.get("object"), dict):
+            raise errors.ServerError(
+                "the API server's pod Table left a pod out of a later page; run the tool again",
+                code=200,
+                reason="BadResponse",
+            )
         cells = row.get("cells") or []
         cell = cells[status_index] if status_index is not None and status_index < len(cells) else None
-        pods.append((row["object"], str(cell) if cell is not None else None))
-    meta = table.get("metadata") or {}
-    remaining = meta.get("remainingItemCount")
-    return FetchedPods(pods, bool(meta.get("continue")), "table", remaining if isinstance(remaining, int) else None)
+        out.append((slim_pod(row["object"], sharing), str(cell) if cell is not None else None))
+    return out
+
+
+def listed_pods(
+    kube: Kube, namespace: str | None, selector: str | None, field_selector: str | None, limit: int
+) -> FetchedPods:
+    fetched = FetchedPods([], False, "computed", pages=0)
+    sharing = Sharing()
+    pages = list_pages(
+        kube,
+        "pods",
+        namespace,
+        label_selector=selector,
+        field_selector=field_selector,
+        page_size=min(PAGE_SIZE, limit),
+    )
+    try:
+        for page in pages:
+            fetched.pages += 1
+            fetched.pods.extend((slim_pod(pod, sharing), None) for pod in page.items)
+            if page.truncated and len(fetched.pods) >= limit:
+                cut_at(fetched, limit, page.remaining)
+                break
+    finally:
+        pages.close()
+    return fetched
+
+
+def cut_at(fetched: FetchedPods, limit: int, remaining: int | None) -> None:
+    """Stop at `limit` pods: more exist (`remaining` of them past the last page, when the server said)."""
+    over = max(0, len(fetched.pods) - limit)
+    del fetched.pods[limit:]
+    fetched.truncated = True
+    fetched.remaining = remaining + over if remaining is not None else None
 
 
 def rows_of(fetched: FetchedPods, now: datetime) -> list[PodRow]:
     return [pod_row(pod, now, status=status) for pod, status in fetched.pods]
+
+
+def worst_first(rows: list[PodRow]) -> list[PodRow]:
+    """Pods with problems first, the most restarted first among them (a crash loop before a pod still starting)."""
+    return sorted(rows, key=lambda r: (not r.problem, -r.restarts, r.name))
 
 
 class PodList(ToolResult):
@@ -102,7 +179,7 @@ def list_pods(
     rows = rows_of(fetched, now)
     counts = Counter(row.status for row in rows)
     problems = [row for row in rows if row.problem]
-    candidates = problems if problems_only else sorted(rows, key=lambda r: (not r.problem, r.name))
+    candidates = worst_first(problems) if problems_only else worst_first(problems) + [r for r in rows if not r.problem]
     shown = candidates[:limit]
     total: int | None = len(candidates)
     if fetched.truncated:
@@ -115,12 +192,16 @@ def list_pods(
         summary = f"{len(rows)} pods in {namespace}"
     summary += f" matching {selector}" if selector else ""
     if problems:
-        summary += f"; {len(problems)} with problems"
+        by_status = Counter(row.status for row in problems)
+        summary += (
+            f"; {len(problems)} with problems ("
+            + ", ".join(f"{n} {status}" for status, n in by_status.most_common())
+            + ")"
+        )
+        if len(problems) > limit:
+            summary += f"; the {limit} worst are listed, {len(problems) - limit} more are counted only"
     else:
         summary += "; all of those read Running and ready" if fetched.truncated else "; all Running and ready"
-    if problems:
-        by_status = Counter(row.status for row in problems)
-        summary += " (" + ", ".join(f"{n} {status}" for status, n in by_status.most_common()) + ")"
     if fetched.truncated:
         summary += f" (a call reads at most {FETCH_LIMIT} pods: narrow the selector to see the rest)"
     return PodList(

@@ -5,6 +5,7 @@ Layer: tools.k8s.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,7 +37,13 @@ def parse_quantity(value: Any) -> float | None:
         return None
     if isinstance(value, int | float):
         return float(value)
-    match = _QUANTITY.match(str(value).strip())
+    return _parse_text(str(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_text(text: str) -> float | None:
+    """Cached: a namespace read parses the same few requests and limits once per pod (10,000 times)."""
+    match = _QUANTITY.match(text.strip())
     if not match or match.group(2) not in _SUFFIX:
         return None
     try:

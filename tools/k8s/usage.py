@@ -57,7 +57,11 @@ def usage_by_pod(metrics: list[dict[str, Any]]) -> dict[str, tuple[float, float]
 
 
 def pod_usage_rows(pods: list[dict[str, Any]], metrics: list[dict[str, Any]] | None) -> list[PodUsage]:
-    usage = usage_by_pod(metrics or [])
+    return usage_rows(pods, usage_by_pod(metrics or []))
+
+
+def usage_rows(pods: list[dict[str, Any]], usage: dict[str, tuple[float, float]]) -> list[PodUsage]:
+    """Each pod's usage (from `usage_by_pod`) against its requests and limits; finished pods are left out."""
     rows = []
     for pod in pods:
         name = str(meta(pod).name)

@@ -49,6 +49,7 @@ class ListResult:
     truncated: bool = False
     remaining: int | None = field(default=None)
     resource_version: str | None = None
+    continue_token: str | None = None  # give it back as `continue_token` to read the next page
 
 
 class Kube(Protocol):
@@ -66,6 +67,7 @@ class Kube(Protocol):
         label_selector: str | None = None,
         field_selector: str | None = None,
         limit: int | None = None,
+        continue_token: str | None = None,
     ) -> ListResult: ...
 
     def table(
@@ -76,6 +78,7 @@ class Kube(Protocol):
         label_selector: str | None = None,
         field_selector: str | None = None,
         limit: int | None = None,
+        continue_token: str | None = None,
     ) -> dict[str, Any]: ...
 
     def create(
@@ -219,9 +222,10 @@ class RealKube:
         label_selector: str | None = None,
         field_selector: str | None = None,
         limit: int | None = None,
+        continue_token: str | None = None,
     ) -> ListResult:
         info = resource_info(resource)
-        query = _list_query(label_selector, field_selector, limit)
+        query = _list_query(label_selector, field_selector, limit, continue_token)
         body = self._json(
             "GET", info.path(resource, namespace), query=query, verb="list", resource=resource, namespace=namespace
         )
@@ -231,6 +235,7 @@ class RealKube:
             truncated=bool(meta.get("continue")),
             remaining=meta.get("remainingItemCount"),
             resource_version=meta.get("resourceVersion"),
+            continue_token=str(meta["continue"]) if meta.get("continue") else None,
         )
 
     def table(
@@ -241,9 +246,10 @@ class RealKube:
         label_selector: str | None = None,
         field_selector: str | None = None,
         limit: int | None = None,
+        continue_token: str | None = None,
     ) -> dict[str, Any]:
         info = resource_info(resource)
-        query = [*_list_query(label_selector, field_selector, limit), ("includeObject", "Object")]
+        query = [*_list_query(label_selector, field_selector, limit, continue_token), ("includeObject", "Object")]
         return self._json(
             "GET",
             info.path(resource, namespace),
@@ -512,7 +518,9 @@ def ca_fingerprint(path: str | None) -> str | None:
     return hashlib.sha256(der).hexdigest()
 
 
-def _list_query(label_selector: str | None, field_selector: str | None, limit: int | None) -> list[tuple[str, str]]:
+def _list_query(
+    label_selector: str | None, field_selector: str | None, limit: int | None, continue_token: str | None = None
+) -> list[tuple[str, str]]:
     query: list[tuple[str, str]] = []
     if label_selector:
         query.append(("labelSelector", label_selector))
@@ -520,6 +528,8 @@ def _list_query(label_selector: str | None, field_selector: str | None, limit: i
         query.append(("fieldSelector", field_selector))
     if limit is not None:
         query.append(("limit", str(limit)))
+    if continue_token:
+        query.append(("continue", continue_token))
     return query
 
 

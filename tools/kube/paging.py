@@ -1,0 +1,88 @@
+"""Whole lists, page by page (limit and continue), the next page fetched while the caller handles the current one.
+
+A namespace of 10,000 pods is 20 pages of 500: reading them one after another, with the decoding and shaping of page
+n overlapping the server's work on page n+1, keeps the caller's memory at a page (plus what it keeps) and its time
+close to the server's.
+
+Layer: tools.kube.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from incident_response.tools.kube.client import Kube, ListResult
+
+PAGE_SIZE = 500  # what kubectl asks for; a page of pods is a few megabytes of JSON
+MAX_OBJECTS_READ = 100_000  # a stop for runaway lists only: a whole cluster holds at most 150,000 pods
+
+Page = TypeVar("Page")
+
+
+def prefetched(fetch: Callable[[str | None], Page], next_token: Callable[[Page], str | None]) -> Generator[Page]:
+    """Pages from `fetch(None)` on, each next one requested (with the token the last one gave) before the last one is
+    handed over. An error reading a page is raised where that page would have been handed over."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="list-pages") as pool:
+        page = fetch(None)
+        while True:
+            token = next_token(page)
+            ahead = pool.submit(fetch, token) if token else None
+            yield page
+            if ahead is None:
+                return
+            page = ahead.result()
+
+
+def list_pages(
+    kube: Kube,
+    resource: str,
+    namespace: str | None = None,
+    *,
+    label_selector: str | None = None,
+    field_selector: str | None = None,
+    page_size: int = PAGE_SIZE,
+) -> Generator[ListResult]:
+    """Every page of a list, in order."""
+
+    def fetch(token: str | None) -> ListResult:
+        options: dict[str, Any] = {"label_selector": label_selector, "field_selector": field_selector}
+        if token:  # only then: stand-ins of the seam that never page need not know the argument
+            options["continue_token"] = token
+        return kube.list(resource, namespace, limit=page_size, **options)
+
+    return prefetched(fetch, lambda page: page.continue_token)
+
+
+def list_all(
+    kube: Kube,
+    resource: str,
+    namespace: str | None = None,
+    *,
+    label_selector: str | None = None,
+    field_selector: str | None = None,
+    cap: int = MAX_OBJECTS_READ,
+) -> ListResult:
+    """Every object of a list (up to `cap`, then `truncated` says more exist and `remaining` how many, when the
+    server said)."""
+    items: list[dict[str, Any]] = []
+    last = ListResult(items=[])
+    pages = list_pages(
+        kube,
+        resource,
+        namespace,
+        label_selector=label_selector,
+        field_selector=field_selector,
+        page_size=min(PAGE_SIZE, cap),
+    )
+    try:
+        for last in pages:
+            items.extend(last.items)
+            if len(items) >= cap:
+                break
+    finally:
+        pages.close()
+    more = len(items) > cap or last.truncated
+    remaining = (last.remaining + max(0, len(items) - cap)) if more and last.remaining is not None else None
+    return ListResult(items=items[:cap], truncated=more, remaining=remaining, resource_version=last.resource_version)
