@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from support.sims import SharedSims
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
 from incident_response.sim.serve import RunningSim
+from incident_response.tools.assess import recovery
 from incident_response.tools.kube.client import ClusterSource, Kube, ListResult, RealKube
 
 pytestmark = pytest.mark.anyio
@@ -299,14 +301,25 @@ class PagedPods(PartialEvents):
 
 
 async def test_a_deployment_with_more_pods_than_one_read_is_judged_from_its_status_not_left_settling(
-    start: Start,
+    start: Start, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = start("healthy")
+    # A read stops at its cap (100,000 pods in production; 2 here, one page of the stand-in).
+    monkeypatch.setattr(recovery, "fetch_pods", functools.partial(recovery.fetch_pods, limit=2))
     async with Client(server(env, kube=PagedPods(env.kube))) as client:
         report = await verify(client, "checkout")
     pods = check(report, "pods")
     assert pods["passed"] is True and "by the deployment's status (2 of its pods read" in pods["detail"]
     assert pods["evidence"] == ["pod list truncated: only the pods read were judged"]
+    assert report["verdict"] == "RECOVERED" and report["ready_replicas"] == 4, report["summary"]
+
+
+async def test_a_deployment_whose_pods_take_several_pages_is_judged_on_every_pod(start: Start) -> None:
+    env = start("healthy")
+    async with Client(server(env, kube=PagedPods(env.kube))) as client:
+        report = await verify(client, "checkout")
+    pods = check(report, "pods")
+    assert pods["passed"] is True and "truncated" not in " ".join(pods["evidence"]), pods
     assert report["verdict"] == "RECOVERED" and report["ready_replicas"] == 4, report["summary"]
 
 

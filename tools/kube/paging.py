@@ -13,6 +13,7 @@ from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from incident_response.tools.core import errors
 from incident_response.tools.kube.client import Kube, ListResult
 
 PAGE_SIZE = 500  # what kubectl asks for; a page of pods is a few megabytes of JSON
@@ -26,8 +27,18 @@ def prefetched(fetch: Callable[[str | None], Page], next_token: Callable[[Page],
     handed over. An error reading a page is raised where that page would have been handed over."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="list-pages") as pool:
         page = fetch(None)
+        given: set[str] = set()
         while True:
             token = next_token(page)
+            if token in given:  # a server (or proxy) that ignores `continue` would be read forever
+                raise errors.ServerError(
+                    "the API server answered a continued list with a page it had already sent (the same continue "
+                    "token twice), so the list cannot be read whole; check the API server or proxy in front of it",
+                    code=200,
+                    reason="BadResponse",
+                )
+            if token:
+                given.add(token)
             ahead = pool.submit(fetch, token) if token else None
             yield page
             if ahead is None:
