@@ -324,7 +324,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         group.message = mask_text(group.message)
     ip_component = {row.ip: components[row.name] for row in rows if row.ip}
     ip_pod = {row.ip: row.name for row in rows if row.ip}
-    labels = {row.name: dict(meta(pod).labels) for row, pod in zip(rows, pods, strict=True)}
+    labels = {row.name: meta(pod).labels for row, pod in zip(rows, pods, strict=True)}  # read only: not copied
     messages = [(g.object.removeprefix("pod/"), g.message) for g in groups if g.object.startswith("pod/")]
     poisonings = find_poisonings(messages, components, ip_component, ip_pod, set(failing), labels)
     if not poisonings and failing and not rollouts:

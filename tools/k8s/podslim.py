@@ -3,9 +3,9 @@
 A namespace read keeps every pod for the length of a call; at 10,000 pods the managed fields, volumes, env and probes
 of each would be most of the server's memory. The slim pod keeps the API's shape (a dict the same code reads): the
 metadata but managedFields and the last-applied annotation; the spec but volumes, its containers reduced to name,
-image, resources, ports and restartPolicy; the status but the containers' image and container IDs. Pods of one
-controller share equal parts (labels, owner references, containers, scheduling constraints) as one object: the pods
-of a read are read-only.
+image, resources, ports and restartPolicy; the status but the containers' image and container IDs and the IP lists.
+Pods of one controller share equal parts (labels, owner references, containers, scheduling constraints) as one
+object, and all pods of a read share repeated strings: the pods of a read are read-only.
 
 Layer: tools.k8s.
 """
@@ -16,6 +16,7 @@ from typing import Any
 
 CONTAINER_FIELDS = ("name", "image", "resources", "ports", "restartPolicy")  # restartPolicy: a sidecar init container
 DROPPED_STATUS_FIELDS = ("imageID", "containerID")
+DROPPED_POD_STATUS_FIELDS = ("hostIPs", "podIPs")  # podIP and hostIP say it for single-stack clusters; none reads these
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 SHARED_SPEC_FIELDS = ("containers", "initContainers", "tolerations", "nodeSelector", "affinity")
 
@@ -26,6 +27,11 @@ class Sharing:
 
     def __init__(self) -> None:
         self._kept: dict[tuple[str, str], Any] = {}
+        self._strings: dict[str, str] = {}
+
+    def text(self, value: Any) -> Any:
+        """One string object for a value many pods repeat (a phase, a node name, a condition's type and status)."""
+        return self._strings.setdefault(value, value) if isinstance(value, str) else value
 
     def same(self, owner: str, part: str, value: Any) -> Any:
         key = (owner, part)
@@ -54,7 +60,7 @@ def slim_pod(pod: dict[str, Any], sharing: Sharing | None = None) -> dict[str, A
         slim["metadata"] = metadata
     spec = pod.get("spec")
     if isinstance(spec, dict):
-        spec = {k: v for k, v in spec.items() if k not in ("volumes", "ephemeralContainers")}
+        spec = {k: sharing.text(v) for k, v in spec.items() if k not in ("volumes", "ephemeralContainers")}
         for key in ("containers", "initContainers"):
             containers = spec.get(key)
             if isinstance(containers, list):
@@ -65,7 +71,12 @@ def slim_pod(pod: dict[str, Any], sharing: Sharing | None = None) -> dict[str, A
         slim["spec"] = spec
     status = pod.get("status")
     if isinstance(status, dict):
-        status = dict(status)
+        status = {k: sharing.text(v) for k, v in status.items() if k not in DROPPED_POD_STATUS_FIELDS}
+        conditions = status.get("conditions")
+        if isinstance(conditions, list):
+            status["conditions"] = [
+                {k: sharing.text(v) for k, v in c.items()} if isinstance(c, dict) else c for c in conditions
+            ]
         for key in ("containerStatuses", "initContainerStatuses"):
             statuses = status.get(key)
             if isinstance(statuses, list):
