@@ -81,8 +81,9 @@ def bare_once(url: str, requests: list[Request], decode: bool) -> float:
     def send(request: Request) -> None:
         query = urllib.parse.urlencode(request.query)
         target = url + request.path + (f"?{query}" if query else "")
-        with urllib.request.urlopen(urllib.request.Request(target, headers={"Accept": request.accept}), timeout=120) as r:
-            body = r.read()
+        asked = urllib.request.Request(target, headers={"Accept": request.accept})
+        with urllib.request.urlopen(asked, timeout=120) as response:
+            body = response.read()
         if decode and body:
             json.loads(body)
 
