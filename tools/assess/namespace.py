@@ -28,6 +28,7 @@ from incident_response.tools.engine.deps import Deps
 from incident_response.tools.k8s.backends import name_of, service_selector
 from incident_response.tools.k8s.backends import ready as pod_ready
 from incident_response.tools.k8s.events import EventGroup, group_events
+from incident_response.tools.k8s.label_index import LabelIndex
 from incident_response.tools.k8s.labels import matches as label_matches
 from incident_response.tools.k8s.podstatus import PodRow, component_of, oom_container, pod_row
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity, parse_time
@@ -392,11 +393,12 @@ def impacts_of(seen: Observation) -> dict[str, ComponentImpact]:
                 f"minimum is {minimum})",
             )
         components.add(name)
+    index = LabelIndex(seen.pods)
     for service in seen.services:
         selector = service_selector(service)
         if not selector:
             continue
-        behind = [pod for pod in seen.pods if label_matches(selector, dict(meta(pod).labels))]
+        behind = index.matching(selector)
         served = {seen.components[str(meta(pod).name)] for pod in behind}
         for deploy in seen.deployments:
             labels = ((((deploy.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")) or {}
