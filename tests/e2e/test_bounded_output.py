@@ -21,13 +21,14 @@ from incident_response.sim.cluster import Cluster
 from incident_response.sim.resources import NODES
 from incident_response.sim.scenarios.builders import DAY, App, Revision, Seeder
 from incident_response.sim.serve import RunningSim
+from incident_response.tools.assess.namespace import MAX_PROBLEM_PODS
 
 pytestmark = pytest.mark.anyio
 
 OLD_WINDOW = 2000  # pods one call read before every page was read
 EXTRA_PODS = OLD_WINDOW + 500
 CRASHING = "zz-worker"  # sorts after every svc-NNNN pod of the scale namespace
-CRASHING_REPLICAS = 3
+CRASHING_REPLICAS = 25  # more than assess_namespace names in problem_pods
 
 
 def crashing_last(cluster: Cluster) -> None:
@@ -69,6 +70,7 @@ async def test_pods_past_the_old_window_are_read_and_the_answers_stay_small(big:
         pods, size = await call(client, "list_pods", {"namespace": "scale"})
         few, _ = await call(client, "list_pods", {"namespace": "scale", "limit": 2})
         assessment, assess_size = await call(client, "assess_namespace", {"namespace": "scale"})
+        top, top_size = await call(client, "top_pods", {"namespace": "scale"})
 
     crashing = [p["name"] for p in problems["pods"]]
     assert len(crashing) == CRASHING_REPLICAS and all(name.startswith(f"{CRASHING}-") for name in crashing)
@@ -80,7 +82,7 @@ async def test_pods_past_the_old_window_are_read_and_the_answers_stay_small(big:
 
     # Without problems_only: the problems first, then healthy pods up to the page; the summary counts them all.
     assert len(pods["pods"]) == 100
-    assert [p["name"] for p in pods["pods"][:CRASHING_REPLICAS]] == crashing
+    assert {p["name"] for p in pods["pods"][:CRASHING_REPLICAS]} == set(crashing)
     assert pods["truncation"] == {"shown": 100, "total": total, "truncated": True}
     assert pods["summary"].startswith(f"{total} pods in scale; {CRASHING_REPLICAS} with problems")
     assert size < 64 * 1024 and problems_size < 64 * 1024
@@ -91,8 +93,16 @@ async def test_pods_past_the_old_window_are_read_and_the_answers_stay_small(big:
 
     assert assessment["pods_total"] == total
     assert sum(assessment["status_counts"].values()) == total
-    assert {p["name"] for p in assessment["problem_pods"]} == set(crashing)
+    assert len(assessment["problem_pods"]) == MAX_PROBLEM_PODS
+    assert {p["name"] for p in assessment["problem_pods"]} < set(crashing)
+    assert (
+        f"(the {MAX_PROBLEM_PODS} worst in problem_pods, {CRASHING_REPLICAS - MAX_PROBLEM_PODS} more"
+        in (assessment["summary"])
+    )
     assert CRASHING in assessment["problems"][0]["detail"]
     assert CRASHING in assessment["summary"]
     assert "truncated" not in assessment["summary"]
     assert assess_size < 16 * 1024
+
+    assert top["truncation"] == {"shown": 20, "total": total, "truncated": True}  # every pod's usage was read
+    assert top_size < 64 * 1024

@@ -15,9 +15,10 @@ from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult, Truncation
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.k8s.quantity import cpu_text, memory_text, parse_quantity, percent
-from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage, pod_usage_rows, usage_by_pod
+from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage, usage_by_pod, usage_rows
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.kube.paging import MAX_OBJECTS_READ, list_pages
 
 METRICS_MISSING = (
     "the metrics API (metrics.k8s.io) is not available in this cluster, so usage is unknown; requests and limits "
@@ -52,9 +53,16 @@ def top_pods(
     """Show pods' CPU and memory usage against their requests and limits, highest first, like `kubectl top pods
     --sort-by`. Use it to tell whether the incident is load-related."""
     kube = deps.kube
-    pods = kube.list("pods", namespace, label_selector=selector, limit=2000)
     metrics = read_metrics(kube, "pods.metrics.k8s.io", namespace, selector)
-    rows = pod_usage_rows(pods.items, metrics)
+    usage = usage_by_pod(metrics or [])
+    rows: list[PodUsage] = []
+    truncated = False
+    # Every pod, page by page, each page reduced to its usage rows at once: memory stays at a page however many.
+    for page in list_pages(kube, "pods", namespace, label_selector=selector):
+        rows.extend(usage_rows(page.items, usage))
+        if len(rows) >= MAX_OBJECTS_READ and page.truncated:
+            truncated = True
+            break
     key = "cpu_cores" if sort_by == "cpu" else "memory_bytes"
     rows.sort(key=lambda r: (getattr(r, key) is None, -(getattr(r, key) or 0.0), r.name))
     near = [
@@ -76,7 +84,7 @@ def top_pods(
         sort_by=sort_by,
         pods=shown,
         near_limit=near,
-        truncation=Truncation.of(len(shown), len(rows), pods.truncated or len(rows) > len(shown)),
+        truncation=Truncation.of(len(shown), None if truncated else len(rows), truncated or len(rows) > len(shown)),
     )
 
 

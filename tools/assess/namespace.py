@@ -628,6 +628,10 @@ def build_assessment(kube: Kube, namespace: str, deps: Deps | None = None) -> As
     if ranking:
         summary += f". {problems_text([p for p, _ in ranking])}"
     summary += f". {len(problems)}/{len(rows)} pods with problems"
+    if len(problems) > MAX_PROBLEM_PODS:
+        summary += (
+            f" (the {MAX_PROBLEM_PODS} worst in problem_pods, {len(problems) - MAX_PROBLEM_PODS} more counted only)"
+        )
     if seen.fetched.truncated:
         summary += " (pod list truncated)"
     rollouts = sorted(
