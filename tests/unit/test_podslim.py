@@ -58,6 +58,7 @@ def test_equal_parts_of_one_controllers_pods_are_one_object_and_unequal_ones_are
     assert first["spec"]["containers"] is second["spec"]["containers"]
     assert first["metadata"]["labels"] is second["metadata"]["labels"]
     assert first["metadata"]["ownerReferences"] is second["metadata"]["ownerReferences"]
+    assert first["status"]["conditions"] is second["status"]["conditions"]  # started together: equal conditions
     assert first["status"] is not second["status"]
 
     changed = heavy("web-9")

@@ -4,8 +4,8 @@ A namespace read keeps every pod for the length of a call; at 10,000 pods the ma
 of each would be most of the server's memory. The slim pod keeps the API's shape (a dict the same code reads): the
 metadata but managedFields and the last-applied annotation; the spec but volumes, its containers reduced to name,
 image, resources, ports and restartPolicy; the status but the containers' image and container IDs and the IP lists.
-Pods of one controller share equal parts (labels, owner references, containers, scheduling constraints) as one
-object, and all pods of a read share repeated strings: the pods of a read are read-only.
+Pods of one controller share equal parts (labels, owner references, containers, scheduling constraints,
+conditions) as one object, and all pods of a read share repeated strings: the pods of a read are read-only.
 
 Layer: tools.k8s.
 """
@@ -29,9 +29,11 @@ class Sharing:
         self._kept: dict[tuple[str, str], Any] = {}
         self._strings: dict[str, str] = {}
 
-    def text(self, value: Any) -> Any:
-        """One string object for a value many pods repeat (a phase, a node name, a condition's type and status)."""
-        return self._strings.setdefault(value, value) if isinstance(value, str) else value
+    def texts(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The dict with one string object for each value many pods repeat (a phase, a node name, a start time): a
+        string value is looked up, other values are kept (this runs 10,000s of times)."""
+        same = self._strings.setdefault
+        return {k: same(v, v) if v.__class__ is str else v for k, v in item.items()}
 
     def same(self, owner: str, part: str, value: Any) -> Any:
         key = (owner, part)
@@ -60,7 +62,9 @@ def slim_pod(pod: dict[str, Any], sharing: Sharing | None = None) -> dict[str, A
         slim["metadata"] = metadata
     spec = pod.get("spec")
     if isinstance(spec, dict):
-        spec = {k: sharing.text(v) for k, v in spec.items() if k not in ("volumes", "ephemeralContainers")}
+        spec = sharing.texts(spec)
+        for key in ("volumes", "ephemeralContainers"):
+            spec.pop(key, None)
         for key in ("containers", "initContainers"):
             containers = spec.get(key)
             if isinstance(containers, list):
@@ -71,12 +75,11 @@ def slim_pod(pod: dict[str, Any], sharing: Sharing | None = None) -> dict[str, A
         slim["spec"] = spec
     status = pod.get("status")
     if isinstance(status, dict):
-        status = {k: sharing.text(v) for k, v in status.items() if k not in DROPPED_POD_STATUS_FIELDS}
-        conditions = status.get("conditions")
-        if isinstance(conditions, list):
-            status["conditions"] = [
-                {k: sharing.text(v) for k, v in c.items()} if isinstance(c, dict) else c for c in conditions
-            ]
+        status = sharing.texts(status)
+        for key in DROPPED_POD_STATUS_FIELDS:
+            status.pop(key, None)
+        if "conditions" in status:  # pods started together carry equal conditions
+            status["conditions"] = sharing.same(owner, "conditions", status["conditions"])
         for key in ("containerStatuses", "initContainerStatuses"):
             statuses = status.get(key)
             if isinstance(statuses, list):
