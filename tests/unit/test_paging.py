@@ -3,6 +3,7 @@ stand-in API that pages as kube-apiserver does: `limit`, then `continue` with th
 
 from __future__ import annotations
 
+import contextvars
 from typing import Any
 
 import pytest
@@ -109,3 +110,17 @@ def test_a_read_with_a_limit_stops_there_and_counts_the_rest() -> None:
     assert len(fetched.pods) == 300 and fetched.truncated and fetched.remaining == 901
     assert fetched.total_text() == "1201"
     assert api.requests[0] == (300, None)
+
+
+def test_pages_read_ahead_are_read_as_the_same_caller() -> None:
+    caller: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="nobody")
+    seen: list[str] = []
+
+    class Api(PagingApi):
+        def list(self, resource: str, namespace: str | None = None, **options: Any) -> ListResult:
+            seen.append(caller.get())
+            return super().list(resource, namespace, **options)
+
+    caller.set("alice")
+    list_all(Api(1234), "pods", "shop")  # type: ignore[arg-type]
+    assert seen == ["alice"] * 3

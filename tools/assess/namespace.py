@@ -22,6 +22,7 @@ from incident_response.tools.assess.metrics import read_metrics
 from incident_response.tools.assess.pods import FetchedPods, fetch_pods
 from incident_response.tools.assess.workload_rollouts import read_workloads, recent_workload_rollouts, workload_kinds
 from incident_response.tools.core import errors
+from incident_response.tools.core.concurrency import submit
 from incident_response.tools.core.masking import mask_text
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
@@ -261,14 +262,14 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
     workload_blind: list[str] = []
     # The other kinds are read while the pods are paged through: a large namespace costs its pod pages, not more.
     with ThreadPoolExecutor(max_workers=CONCURRENT_READS, thread_name_prefix="assess-read") as pool:
-        deployments_read = pool.submit(list_all, kube, "deployments", namespace)
-        replicasets_read = pool.submit(list_all, kube, "replicasets", namespace)
-        services_read = pool.submit(list_all, kube, "services", namespace)
-        workloads_read = pool.submit(read_workloads, kube, namespace, optional, workload_blind)
-        metrics_read = pool.submit(read_usage, kube, namespace)
-        hpas_read = pool.submit(list_all, kube, "horizontalpodautoscalers", namespace)
-        events_read = pool.submit(
-            lambda: kube.list("events", namespace, field_selector="type=Warning", limit=MAX_EVENTS_READ).items
+        deployments_read = submit(pool, list_all, kube, "deployments", namespace)
+        replicasets_read = submit(pool, list_all, kube, "replicasets", namespace)
+        services_read = submit(pool, list_all, kube, "services", namespace)
+        workloads_read = submit(pool, read_workloads, kube, namespace, optional, workload_blind)
+        metrics_read = submit(pool, read_usage, kube, namespace)
+        hpas_read = submit(pool, list_all, kube, "horizontalpodautoscalers", namespace)
+        events_read = submit(
+            pool, lambda: kube.list("events", namespace, field_selector="type=Warning", limit=MAX_EVENTS_READ).items
         )
         fetched = fetch_pods(kube, namespace)
         deployments = deployments_read.result().items

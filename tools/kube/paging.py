@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from incident_response.tools.core import errors
+from incident_response.tools.core.concurrency import submit
 from incident_response.tools.kube.client import Kube, ListResult
 
 PAGE_SIZE = 500  # what kubectl asks for; a page of pods is a few megabytes of JSON
@@ -39,7 +40,7 @@ def prefetched(fetch: Callable[[str | None], Page], next_token: Callable[[Page],
                 )
             if token:
                 given.add(token)
-            ahead = pool.submit(fetch, token) if token else None
+            ahead = submit(pool, fetch, token) if token else None
             yield page
             if ahead is None:
                 return
