@@ -15,7 +15,7 @@ from support.sims import SharedSims
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
 from incident_response.sim.serve import RunningSim
-from incident_response.tools.assess.pods import FETCH_LIMIT
+from incident_response.tools.assess import pods
 
 pytestmark = pytest.mark.anyio
 
@@ -219,10 +219,12 @@ async def test_a_namespace_that_does_not_exist_is_an_error_not_a_healthy_one(sha
     assert empty["primary_action"] == "NONE"
 
 
-async def test_a_namespace_larger_than_one_read_is_not_called_healthy(
-    sim_factory: Callable[..., RunningSim], tmp_path: Path
+async def test_a_namespace_larger_than_a_read_holds_is_not_called_healthy(
+    sim_factory: Callable[..., RunningSim], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    env = make_env(sim_factory("healthy", extra_pods=FETCH_LIMIT + 50), tmp_path / "state")
+    # Every pod is read up to a stop for runaway reads (100,000 pods); lowered here to keep the namespace small.
+    monkeypatch.setattr(pods, "FETCH_LIMIT", 200)
+    env = make_env(sim_factory("healthy", extra_pods=250), tmp_path / "state")
     async with Client(env.server("safe")) as client:
         assessed = await call(client, "assess_namespace", namespace="scale")
         evaluated = await call(client, TOOL, namespace="scale")

@@ -50,11 +50,12 @@ def fetch_pods(
     namespace: str | None,
     selector: str | None = None,
     *,
-    limit: int = FETCH_LIMIT,
+    limit: int | None = None,
     field_selector: str | None = None,
 ) -> FetchedPods:
     """Every pod (up to `limit`) with the STATUS the server's Table gives it (what kubectl prints), page by page;
-    each kept slim (tools.k8s.podslim)."""
+    each kept slim (tools.k8s.podslim). Without `limit`, up to FETCH_LIMIT."""
+    limit = FETCH_LIMIT if limit is None else limit
     size = min(PAGE_SIZE, limit)
 
     def table_page(token: str | None) -> dict[str, Any]:
