@@ -23,8 +23,9 @@ from incident_response.tools.engine.plan import KubeWrite, PendingCommand, PlanD
 from incident_response.tools.engine.records import CommandRow
 from incident_response.tools.k8s import labels
 from incident_response.tools.k8s.args import Token
+from incident_response.tools.k8s.controller_revisions import WorkloadKind
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.mitigate import isolation, memory, nodes, restore_guard, scaling, traffic
+from incident_response.tools.mitigate import isolation, memory, nodes, restore_guard, scaling, traffic, workload_memory
 
 
 class MeasureList(ToolResult):
@@ -73,6 +74,11 @@ def plan_restore(kube: Kube, token: str, plan: PendingCommand) -> PlanDraft:
         expect = _expect(plan)
         container = next(str(v) for k, v in expect.items() if k.endswith("/name"))
         old = next((v for k, v in expect.items() if k.endswith("/memory")), None)
+        if target.kind in ("StatefulSet", "DaemonSet"):
+            kind: WorkloadKind = "statefulset" if target.kind == "StatefulSet" else "daemonset"
+            return workload_memory.plan_workload_memory_limit(
+                kube, namespace, kind, target.name, container, None if old is None else str(old), restores=token
+            )
         return memory.plan_memory_limit(
             kube, namespace, target.name, container, None if old is None else str(old), restores=token
         )

@@ -103,7 +103,8 @@ def findings(kube: Kube, plan: PendingCommand) -> Findings:
         expect = _expect(plan)
         container = next((str(v) for k, v in expect.items() if k.endswith("/name")), "")
         old = next((v for k, v in expect.items() if k.endswith("/memory")), None)
-        deploy = kube.get("deployments", name, namespace)
+        resource = {"StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}.get(plan.target.kind, "deployments")
+        deploy = kube.get(resource, name, namespace)
         usage = container_memory(kube, namespace, deployment_selector(deploy), container)
         return memory_restore(container, parse_quantity(old) if old is not None else None, usage)
     if plan.tool == "isolate_network":

@@ -1,11 +1,11 @@
-"""set_memory_limit: a Deployment's plan is in memory.py; for a StatefulSet or DaemonSet the exact commands come
-back as advice for a human, never run here.
+"""set_memory_limit: a Deployment's plan is in memory.py; a StatefulSet's or DaemonSet's is here.
 
-The change itself is the playbook's patch of one container, dry-run on the API server like a Deployment's. It is
-returned blocked (no token) because what follows the write differs by kind and this server does not carry it out:
-an OrderedReady StatefulSet replaces pods one at a time from the highest ordinal and waits on any pod that is not
-Ready, so OOMKilled pods stuck in a crash loop must also be deleted, one at a time; a DaemonSet replaces its pods node
-by node. Nor does it record the old limit as a temporary measure to restore: the undo command is the record.
+The change is the playbook's patch of one container, dry-run on the API server and written as a JSON patch led by
+`test` ops, as for a Deployment. What follows the write differs by kind: an OrderedReady StatefulSet replaces pods
+one at a time from the highest ordinal and waits on any pod that is not Ready, so OOMKilled pods stuck in a crash loop
+are deleted by the plan's further steps (the controller recreates them, lowest missing ordinal first, with the new
+limit); a DaemonSet replaces its pods node by node; OnDelete replaces none until deleted. The old limit is recorded as
+a temporary measure (restore_measure puts it back the same way).
 
 Layer: tools.mitigate.
 """
@@ -19,7 +19,17 @@ from pydantic import Field
 from incident_response.tools.core import commands
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
-from incident_response.tools.engine.plan import KubeWrite, PlanDraft, Step, Target, diff_values, patch_step
+from incident_response.tools.engine.plan import (
+    KubeWrite,
+    PlanDraft,
+    Precondition,
+    Step,
+    Target,
+    diff_values,
+    patch_step,
+    pointer,
+    precondition,
+)
 from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.args import MemoryQuantity
 from incident_response.tools.k8s.views import meta
@@ -33,7 +43,7 @@ from incident_response.tools.mitigate.memory import (
     oom_evidence,
     plan_memory_limit,
 )
-from incident_response.tools.mitigate.scaling import patch_command
+from incident_response.tools.mitigate.scaling import TEMPLATE, patch_command
 
 
 def _ordinal(pod: dict[str, Any]) -> int:
@@ -50,37 +60,49 @@ def stuck(statefulset: dict[str, Any], pods: list[dict[str, Any]]) -> list[dict[
     return sorted(waiting, key=_ordinal, reverse=True)
 
 
-def why(kind: cr.WorkloadKind, workload: dict[str, Any], deletes: list[str], current: Any) -> str:
-    """The blocked plan's next step: who runs it, in what order, and why this server does not."""
+def how(kind: cr.WorkloadKind, workload: dict[str, Any], deletes: list[str]) -> str:
+    """What the controller does after the write, and what the plan does about it."""
     name = meta(workload).name
     strategy = ((workload.get("spec") or {}).get("updateStrategy") or {}).get("type", "RollingUpdate")
-    if kind == "statefulset":
-        after = (
-            f"then delete {', '.join(deletes)} in that order (each must be Running and Ready before the next): an "
-            "OrderedReady StatefulSet waits on a pod that is not Ready and never replaces it itself; their claims stay"
-            if deletes
-            else "the controller then replaces the pods one at a time from the highest ordinal"
-        )
-    else:
-        rolling = ((workload.get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate") or {}
-        after = f"the DaemonSet then replaces its pods node by node (maxUnavailable {rolling.get('maxUnavailable', 1)})"
     if strategy == "OnDelete":
-        after = "updateStrategy is OnDelete: no pod changes until deleted; delete them one at a time after the patch"
-    return (
-        f"Advice, not planned: set_memory_limit runs only for Deployments. For {kind} {name}, a human runs the "
-        f"command with their own credentials; {after}. The old limit ({current or 'none'}) is not recorded as a "
-        "temporary measure: keep undo_command to restore it"
-    )
+        return (
+            f"{kind} {name} uses updateStrategy OnDelete: only the pods this plan deletes get the new limit; delete "
+            "the others one at a time (delete_pod) when they should"
+        )
+    if kind == "statefulset":
+        if deletes:
+            return (
+                f"{', '.join(deletes)} never got Ready: an OrderedReady StatefulSet waits on such a pod forever, so "
+                "the plan deletes them after the patch; the controller recreates them with the new limit, lowest "
+                "missing ordinal first, each Ready before the next (their claims stay)"
+            )
+        return f"statefulset {name} then replaces its pods one at a time from the highest ordinal"
+    rolling = ((workload.get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate") or {}
+    return f"daemonset {name} then replaces its pods node by node (maxUnavailable {rolling.get('maxUnavailable', 1)})"
 
 
 def plan_workload_memory_limit(
-    kube: Kube, namespace: str, kind: cr.WorkloadKind, name: str, container: str, limit: str
-) -> tuple[PlanDraft, str]:
-    """(the draft, why it is blocked): the patch dry-run on the API server, and for a StatefulSet the pods to delete."""
+    kube: Kube,
+    namespace: str,
+    kind: cr.WorkloadKind,
+    name: str,
+    container: str,
+    limit: str | None,
+    *,
+    restores: str | None = None,
+) -> PlanDraft:
+    """The patch, dry-run on the API server, then for an OrderedReady StatefulSet the deletion of the pods it would
+    wait on; `limit` None (a restore only) removes the limit the measure added."""
     resource = cr.RESOURCE[kind]
     workload = kube.get(resource, name, namespace)
-    index, found = check_limit(workload, container, limit, kind=kind)
-    check_node_room(kube, template_spec(workload), index, found, limit)
+    if limit is not None:
+        index, found = check_limit(workload, container, limit, kind=kind)
+        if restores is None:
+            check_node_room(kube, template_spec(workload), index, found, limit)
+    else:
+        containers = template_spec(workload).get("containers") or []
+        index = next((i for i, c in enumerate(containers) if c.get("name") == container), 0)
+        found = dict(containers[index]) if containers else {}
     current = ((found.get("resources") or {}).get("limits") or {}).get("memory")
     ops = memory_ops(workload, index, found, limit)
     dry = kube.patch(resource, name, ops, namespace, patch_type="json", dry_run=True)
@@ -97,20 +119,34 @@ def plan_workload_memory_limit(
             undo_command=patch_command(kind, name, memory_patch(container, current), namespace, context),
         )
     ]
-    pods = kube.list("pods", namespace, label_selector=cr.workload_selector(workload)).items
-    deletes = [str(meta(p).name) for p in stuck(workload, pods)] if kind == "statefulset" else []
-    steps += [
-        Step(
-            description=f"delete pod {pod}, which the StatefulSet would otherwise wait on, so it is recreated with "
-            "the new limit",
-            command=commands.kubectl(["delete", "pod", pod], namespace=namespace, context=context),
-            action=KubeWrite(verb="delete", resource="pods", namespace=namespace, name=pod, body={}),
-        )
-        for pod in deletes
+    path = pointer("spec", "template", "spec", "containers", index)
+    paths = [pointer("metadata", "uid"), TEMPLATE, pointer("metadata", "generation"), path + "/name"]
+    paths.append(path + "/resources/limits/memory")
+    preconditions: list[Precondition] = [
+        precondition(resource, workload, paths, namespace=namespace, name=name, digests=[TEMPLATE])
     ]
-    summary = f"Set the memory limit of container {container} in {kind} {name} ({namespace}): {current} -> {limit}."
-    evidence = oom_evidence([p for p in pods if owned_by(p, workload)])
-    if evidence:
+    listed = kube.list("pods", namespace, label_selector=cr.workload_selector(workload)).items
+    mine = [p for p in listed if owned_by(p, workload)]
+    waiting = stuck(workload, mine) if kind == "statefulset" else []
+    for pod in waiting:
+        pod_name = str(meta(pod).name)
+        steps.append(
+            Step(
+                description=f"delete pod {pod_name}, which the StatefulSet would otherwise wait on, so it is recreated "
+                "with the new limit",
+                command=commands.kubectl(["delete", "pod", pod_name], namespace=namespace, context=context),
+                action=KubeWrite(
+                    verb="delete", resource="pods", namespace=namespace, name=pod_name, body={"uid": meta(pod).uid}
+                ),
+            )
+        )
+        preconditions.append(
+            precondition("pods", pod, [pointer("metadata", "uid")], namespace=namespace, name=pod_name)
+        )
+    deletes = [str(meta(p).name) for p in waiting]
+    summary = f"Set the memory limit of container {container} in {kind} {name} ({namespace}): {current} -> {limit}"
+    summary += f", deleting stuck pod(s) {', '.join(deletes)}." if deletes else "."
+    if restores is None and (evidence := oom_evidence(mine)):
         summary += " " + evidence
 
     def limits(obj: dict[str, Any]) -> dict[str, Any]:
@@ -119,19 +155,18 @@ def plan_workload_memory_limit(
             for c in template_spec(obj).get("containers") or []
         }
 
-    draft = PlanDraft(
-        tool="set_memory_limit",
+    return PlanDraft(
+        tool="restore_measure" if restores else "set_memory_limit",
         summary=summary,
         target=Target(kind=cr.KIND[kind], namespace=namespace, name=name, uid=meta(workload).uid),
         steps=steps,
         undo_command=steps[0].undo_command,
         diff=diff_values({"containers": limits(workload)}, {"containers": limits(dry)}),
-        preconditions=[],
-        warnings=[f"Changing the pod template rolls every pod of {kind} {name}."],
+        preconditions=preconditions,
+        warnings=[f"Changing the pod template rolls every pod of {kind} {name}: {how(kind, workload, deletes)}."],
+        temporary=restores is None,
+        restores=restores,
     )
-    reason = why(kind, workload, deletes, current)
-    draft.warnings.append(reason)  # safe mode's next_step replaces it: the warning keeps it in every mode
-    return draft, reason
 
 
 def set_memory_limit(
@@ -142,16 +177,14 @@ def set_memory_limit(
     limit: Annotated[MemoryQuantity, Field(description="New memory limit, a quantity such as 768Mi or 1Gi.")],
     kind: Annotated[
         Literal["deployment", "statefulset", "daemonset"],
-        Field(description="statefulset or daemonset: the commands come back as advice for a human (status blocked)."),
+        Field(description="The workload's kind (a StatefulSet's plan also deletes the pods it would wait on)."),
     ] = "deployment",
 ) -> Proposal:
-    """Plan raising (or setting) a container's memory limit (kubectl patch deployment), the fix for OOMKilled pods.
-    It triggers a rolling restart. Shows the OOMKill evidence; the old limit is recorded as a temporary measure.
-    Nothing changes until the token is confirmed with confirm_command. For a StatefulSet or DaemonSet it returns the
-    exact commands (the patch, then the stuck pods to delete) as advice, status blocked, with why."""
+    """Plan raising (or setting) a container's memory limit (kubectl patch), the fix for OOMKilled pods, for a
+    deployment, StatefulSet or DaemonSet. It triggers a rolling restart; an ordered StatefulSet's not-Ready pods are
+    deleted too so it can proceed. Shows the OOMKill evidence; the old limit is recorded as a temporary measure.
+    Nothing changes until the token is confirmed with confirm_command."""
     container = check_name(container, "container")
     if kind != "deployment":
-        draft, reason = plan_workload_memory_limit(deps.kube, namespace, kind, deployment, container, limit)
-        return deps.propose(draft, blocked_reason=reason)
-    draft = plan_memory_limit(deps.kube, namespace, deployment, container, limit)
-    return deps.propose(draft)
+        return deps.propose(plan_workload_memory_limit(deps.kube, namespace, kind, deployment, container, limit))
+    return deps.propose(plan_memory_limit(deps.kube, namespace, deployment, container, limit))

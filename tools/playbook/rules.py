@@ -199,13 +199,18 @@ def cpu_decision(kind: str, namespace: str, name: str, lines: list[str]) -> Deci
 
 
 def oom_decision(kind: str, namespace: str, name: str, pods: list[str]) -> Decision:
-    """OOMKilled: set_memory_limit with the kind, which answers with the exact commands as advice (status blocked)."""
+    """OOMKilled: set_memory_limit with the kind."""
     return Decision(
         primary_action="SCALE",
         rule="out of memory: vertical scaling",
         target=f"{kind}/{name}",
-        reason=f"{len(pods)} pods of {kind} {name} were OOMKilled: raise the memory limit. set_memory_limit with "
-        f"kind={kind} gives the exact commands for a human to run (this server does not run it for a {kind})",
+        reason=f"{len(pods)} pods of {kind} {name} were OOMKilled: raise the memory limit (set_memory_limit with "
+        f"kind={kind}"
+        + (
+            "; an ordered StatefulSet's plan also deletes the pods that never got Ready)"
+            if kind == "statefulset"
+            else ")"
+        ),
         evidence=[f"{p} last terminated OOMKilled" for p in pods[:5]],
         next_tool="set_memory_limit",
         next_arguments={"namespace": namespace, "deployment": name, "kind": kind},
