@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from incident_response.tools.mitigate.workload_memory import how
 from incident_response.tools.playbook.workload_rollback_checks import (
     daemonset_state_item,
     statefulset_claims_item,
@@ -121,3 +122,9 @@ def test_a_daemonsets_writable_host_path_is_state_a_rollback_leaves_behind() -> 
     assert "/var/log" not in item.detail  # read-only: nothing written there
     ds["spec"]["template"]["spec"]["containers"][0]["volumeMounts"][0]["readOnly"] = True
     assert daemonset_state_item(ds, set(), 2, 1).status == "ok"
+
+
+def test_a_memory_plan_on_a_partitioned_statefulset_says_who_keeps_the_old_limit() -> None:
+    assert "partition 2: pods below that ordinal keep the old limit" in how("statefulset", sts(partition=2), [])
+    assert "one at a time from the highest ordinal" in how("statefulset", sts(), [])
+    assert "never got Ready" in how("statefulset", sts(), ["sessions-0"])

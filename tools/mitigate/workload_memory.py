@@ -69,6 +69,13 @@ def how(kind: cr.WorkloadKind, workload: dict[str, Any], deletes: list[str]) -> 
             f"{kind} {name} uses updateStrategy OnDelete: only the pods this plan deletes get the new limit; delete "
             "the others one at a time (delete_pod) when they should"
         )
+    partition = ((workload.get("spec") or {}).get("updateStrategy") or {}).get("rollingUpdate") or {}
+    if kind == "statefulset" and int(partition.get("partition") or 0) > 0:
+        return (
+            f"statefulset {name} has partition {partition['partition']}: pods below that ordinal keep the old limit "
+            "until the partition is lowered or they are deleted"
+            + (f"; the plan deletes {', '.join(deletes)}, which never got Ready" if deletes else "")
+        )
     if kind == "statefulset":
         if deletes:
             return (
