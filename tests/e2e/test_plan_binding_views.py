@@ -67,8 +67,10 @@ async def test_a_server_lists_restores_declares_and_hands_off_only_what_it_could
         assert not [e for e in handoff["timeline"] if e["kind"] in ("planned", "confirmed", "succeeded")]
         called = {t["tool"] for t in handoff["evidence"]["tools_called"]}
         assert not called & {"override_hpa", "scale_deployment", "list_pods"}, called
+        # A's incident is not this server's (tests/e2e/test_incident_scope.py): it cannot be named here.
         stabilized, text = await everything(there, "declare_incident", incident_id=incident, status="stabilized")
-        assert stabilized is not None and stabilized["warnings"] == []
+        assert stabilized is None and f"no incident {incident!r}" in text
+        text = text.replace(repr(incident), "")
         # Every answer above, whole: nothing of what server A planned, ran or read.
         for trace in A_TRACES:
             assert trace not in text

@@ -40,12 +40,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningS
 @pytest.fixture(params=["sqlite", "kubernetes"])
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Make:
     if request.param == "sqlite":
-        return lambda approver=False: Journal(tmp_path / "state")
+        return lambda approver=False, scope=None: Journal(tmp_path / "state", scope=scope)
     sim, kubectl = request.getfixturevalue("cluster")
     namespace = fresh_namespace(kubectl)
     # An approver is a person with exactly the approver role (RBAC enforced), the server the sim's admin.
     alice = approver_kubeconfig(sim, kubectl, namespace, tmp_path)
-    return lambda approver=False: kube_store(sim, namespace, approver=approver, kubeconfig=alice if approver else None)
+    return lambda approver=False, scope=None: kube_store(
+        sim, namespace, approver=approver, kubeconfig=alice if approver else None, scope=scope
+    )
 
 
 def plan(token: str, incident: str, **extra: Any) -> dict[str, Any]:
@@ -109,6 +111,25 @@ def test_save_incident_writes_only_over_what_it_read(stores: Make) -> None:
     assert store.current_incident() == second.id
     assert [i.id for i in store.incidents(open_only=True)] == [second.id]
     assert [e.kind for e in store.events(incident=row.id)] == ["incident_opened", "declared", "resolved"]
+
+
+def test_each_incident_scope_has_its_own_incident_and_sees_no_other(stores: Make) -> None:
+    """Servers on other clusters or with other allow-lists share a store: each works on its own scope's incident."""
+    shop, payments, everyone = stores(scope=lambda: "a" * 32), stores(scope=lambda: "b" * 32), stores()
+    ours = shop.current_incident()
+    theirs = payments.current_incident()
+    assert ours != theirs and shop.current_incident() == ours and payments.current_incident() == theirs
+    assert payments.incident(ours) is None and [i.id for i in payments.incidents()] == [theirs]
+    row = shop.incident(ours)
+    assert row is not None and row.scope == "a" * 32
+    declared = row.model_copy(update={"title": "checkout down", "declared_at": row.opened_at + 1})
+    assert shop.save_incident(row, declared, [("declared", {})]) is not None
+    assert payments.save_incident(None, IncidentRow(id="", title="x", opened_at=row.opened_at), []) is None  # theirs
+    closed = declared.model_copy(update={"closed_at": row.opened_at + 2})
+    assert shop.save_incident(declared, closed, [("resolved", {})]) is not None
+    assert payments.current_incident() == theirs and shop.current_incident() not in (ours, theirs)
+    # A store without a scope (the approve CLI, retention) reads every scope's incidents.
+    assert {ours, theirs} <= {i.id for i in everyone.incidents()}
 
 
 def test_tool_calls_are_recorded_masked_and_filtered(stores: Make) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 from incident_response.sim.serve import RunningSim
@@ -29,11 +30,19 @@ def fresh_namespace(kubectl: Kubectl) -> str:
     return name
 
 
-def kube_store(sim: RunningSim, namespace: str, *, approver: bool = False, kubeconfig: Path | None = None) -> KubeStore:
-    """The store as the server (the sim's admin kubeconfig) or, with `kubeconfig`, as whoever that authenticates."""
+def kube_store(
+    sim: RunningSim,
+    namespace: str,
+    *,
+    approver: bool = False,
+    kubeconfig: Path | None = None,
+    scope: Callable[[], str] | None = None,
+) -> KubeStore:
+    """The store as the server (the sim's admin kubeconfig) or, with `kubeconfig`, as whoever that authenticates;
+    `scope` as a server of that incident scope opens it."""
     config = kubeconfig or sim.kubeconfig_path
     assert config is not None
-    return KubeStore(RealKube.connect(ClusterSource(kubeconfig=config)), namespace, approver=approver)
+    return KubeStore(RealKube.connect(ClusterSource(kubeconfig=config)), namespace, approver=approver, scope=scope)
 
 
 def approver_kubeconfig(sim: RunningSim, kubectl: Kubectl, namespace: str, folder: Path, user: str = "alice") -> Path:

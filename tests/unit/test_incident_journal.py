@@ -26,7 +26,18 @@ def test_a_journal_of_the_previous_schema_opens_with_the_new_columns(tmp_path: P
     assert journal.incident("inc-old") == declared
     assert [e.kind for e in journal.events(incident="inc-old")] == ["incident_opened", "declared"]
     columns = {row[1] for row in sqlite3.connect(journal.path).execute("PRAGMA table_info(incidents)")}
-    assert {"severity", "namespace", "declared_at", "stabilized_at"} <= columns
+    assert {"severity", "namespace", "declared_at", "stabilized_at", "scope"} <= columns
+
+
+@pytest.mark.parametrize("first_look", ["current", "by id"])
+def test_an_incident_from_before_scopes_is_taken_by_the_first_scoped_server(tmp_path: Path, first_look: str) -> None:
+    with sqlite3.connect(tmp_path / DB_NAME) as db:
+        db.executescript(OLD_SCHEMA)
+    shop, payments = Journal(tmp_path, scope=lambda: "a" * 32), Journal(tmp_path, scope=lambda: "b" * 32)
+    taken = shop.current_incident() if first_look == "current" else shop.incident("inc-old")
+    assert taken == "inc-old" or (taken is not None and not isinstance(taken, str) and taken.scope == "a" * 32)
+    assert payments.incident("inc-old") is None and payments.current_incident() != "inc-old"
+    assert shop.current_incident() == "inc-old" and [i.id for i in shop.incidents()] == ["inc-old"]
 
 
 def test_incident_ids_stay_unique_when_several_open_in_one_second(

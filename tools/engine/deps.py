@@ -125,10 +125,10 @@ class Deps:
 
             assert self.settings.store_namespace is not None, "settings resolve the store's namespace"
             retention = self.settings.store_retention.total_seconds()
-            return KubeStore(self.kube, self.settings.store_namespace, retention=retention)
+            return KubeStore(self.kube, self.settings.store_namespace, retention=retention, scope=self.incident_scope)
         from incident_response.tools.engine.journal import Journal
 
-        return Journal(self.settings.state_dir)
+        return Journal(self.settings.state_dir, scope=self.incident_scope)
 
     @property
     def journal(self) -> Store:
@@ -160,6 +160,12 @@ class Deps:
         from incident_response.tools.engine.scope import Scope
 
         return Scope(self.here(uid="try"))
+
+    def incident_scope(self) -> str:
+        """The incidents this server works on: its cluster's and its allow-list's (no request is made)."""
+        from incident_response.tools.engine.incident_scope import incident_scope
+
+        return incident_scope(self.here(uid="skip").cluster, self.settings.namespaces)
 
     def cluster_record(self) -> dict[str, Any] | None:
         """The cluster this server talks to, as journal records carry it (no request is made)."""

@@ -17,7 +17,7 @@ import secrets
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -50,7 +50,7 @@ SEAL_KEY_NAME = "seal.key"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS incidents (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, opened_at REAL NOT NULL, closed_at REAL,
-    severity TEXT, namespace TEXT, declared_at REAL, stabilized_at REAL
+    severity TEXT, namespace TEXT, declared_at REAL, stabilized_at REAL, scope TEXT
 );
 CREATE TABLE IF NOT EXISTS tool_calls (
     id INTEGER PRIMARY KEY AUTOINCREMENT, incident TEXT, at REAL NOT NULL, tool TEXT NOT NULL,
@@ -74,9 +74,15 @@ CREATE INDEX IF NOT EXISTS commands_state ON commands (state);
 _ADDED_COLUMNS = {
     "commands": {"claimer": "TEXT", "decided_principal": "TEXT"},
     "tool_calls": {"cluster": "TEXT"},
-    "incidents": {"severity": "TEXT", "namespace": "TEXT", "declared_at": "REAL", "stabilized_at": "REAL"},
+    "incidents": {
+        "severity": "TEXT",
+        "namespace": "TEXT",
+        "declared_at": "REAL",
+        "stabilized_at": "REAL",
+        "scope": "TEXT",
+    },
 }
-_OPEN = "SELECT * FROM incidents WHERE closed_at IS NULL ORDER BY opened_at DESC, rowid DESC LIMIT 1"
+_NEWEST_FIRST = "ORDER BY opened_at DESC, rowid DESC"
 # An execution that has not finished after this long is presumed dead even if its pid is alive again (pid reuse),
 # or when it ran on another host, where the pid cannot be checked.
 CLAIM_LEASE = 3600.0
@@ -115,8 +121,11 @@ def _loads(value: str | None) -> Any:
 class Journal:
     """The SQLite store (tools.engine.store.Store): tool calls, pending commands and the incident timeline."""
 
-    def __init__(self, state_dir: str | os.PathLike[str]) -> None:
+    def __init__(self, state_dir: str | os.PathLike[str], *, scope: Callable[[], str] | None = None) -> None:
+        """`scope`: the incident scope of the server this store serves (tools.engine.incident_scope), asked when an
+        incident is read or opened; without it (the approve CLI, tests) the store reads every scope's incidents."""
         self.state_dir = Path(state_dir)
+        self.scope = scope
         # The state dir holds live tokens: readable by this OS user only.
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = self.state_dir / DB_NAME
@@ -216,39 +225,79 @@ class Journal:
         db.execute(_INSERT_INCIDENT, [getattr(row, column) for column in _INCIDENT_COLUMNS])
         return row
 
+    def _scoped(self) -> tuple[str, list[Any]]:
+        """A WHERE clause's condition on this store's incident scope ("" without one)."""
+        return ("", []) if self.scope is None else (" AND scope = ?", [self.scope()])
+
+    def _open(self, db: _MaskingConnection | sqlite3.Connection) -> sqlite3.Row | None:
+        condition, args = self._scoped()
+        found: sqlite3.Row | None = db.execute(
+            f"SELECT * FROM incidents WHERE closed_at IS NULL{condition} {_NEWEST_FIRST} LIMIT 1", args
+        ).fetchone()
+        return found
+
+    def _stamped(self, row: IncidentRow) -> IncidentRow:
+        return row if self.scope is None else row.model_copy(update={"scope": self.scope()})
+
     def open_incident(self, title: str, *, incident_id: str | None = None) -> str:
         opened = time.time()
+        fresh = self._stamped(IncidentRow(id=incident_id or "", title=title, opened_at=opened))
         with self._write() as db:
-            row = self._insert_incident(db, IncidentRow(id=incident_id or "", title=title, opened_at=opened))
+            row = self._insert_incident(db, fresh)
             self._event(db, "incident_opened", incident=row.id, detail={"title": title}, at=opened)
         return row.id
 
     def current_incident(self) -> str:
         """The newest open incident; opens an untitled one when there is none, so nothing is unattributed."""
         with self._connect() as db:
-            found = db.execute(_OPEN).fetchone()
+            found = self._open(db)
         if found is not None:
             return str(found["id"])
         opened = time.time()
+        fresh = self._stamped(IncidentRow(id="", title=UNTITLED, opened_at=opened))
         with self._write() as db:
             # Re-checked under the write lock: two processes starting at once must not open two incidents.
-            found = db.execute(_OPEN).fetchone()
+            found = self._open(db)
             if found is not None:
                 return str(found["id"])
-            row = self._insert_incident(db, IncidentRow(id="", title=UNTITLED, opened_at=opened))
+            unclaimed = None if self.scope is None else self._claim_open(db)
+            if unclaimed is not None:
+                return unclaimed
+            row = self._insert_incident(db, fresh)
             self._event(db, "incident_opened", incident=row.id, detail={"title": UNTITLED}, at=opened)
         return row.id
 
+    def _claim_open(self, db: _MaskingConnection) -> str | None:
+        """An incident opened before incidents had scopes (its server unknown) is taken by the first scoped server
+        that looks for its own open incident, so an upgrade mid-incident keeps working on it."""
+        found = db.execute(
+            f"SELECT id FROM incidents WHERE closed_at IS NULL AND scope IS NULL {_NEWEST_FIRST}"
+        ).fetchone()
+        if found is None:
+            return None
+        db.execute("UPDATE incidents SET scope = ? WHERE id = ? AND scope IS NULL", [self._scoped()[1][0], found["id"]])
+        return str(found["id"])
+
     def incident(self, incident_id: str) -> IncidentRow | None:
-        rows = self._select("incidents", "opened_at", id=incident_id)
-        return IncidentRow(**dict(rows[0])) if rows else None
+        """The incident, if it is of this store's scope (one from before scopes is taken by the first to name it)."""
+        with self._connect() as db:
+            found = db.execute("SELECT * FROM incidents WHERE id = ?", [incident_id]).fetchone()
+        condition, args = self._scoped()
+        if found is not None and args and found["scope"] is None:
+            with self._write() as db:
+                db.execute("UPDATE incidents SET scope = ? WHERE id = ? AND scope IS NULL", [*args, incident_id])
+                found = db.execute("SELECT * FROM incidents WHERE id = ?", [incident_id]).fetchone()
+        if found is None or (args and found["scope"] != args[0]):
+            return None
+        return IncidentRow(**dict(found))
 
     def incidents(self, *, open_only: bool = False, limit: int = 20) -> list[IncidentRow]:
-        """Newest first."""
-        where = "WHERE closed_at IS NULL " if open_only else ""
+        """Newest first, of this store's scope."""
+        condition, args = self._scoped()
+        where = " AND closed_at IS NULL" if open_only else ""
         with self._connect() as db:
             rows = db.execute(
-                f"SELECT * FROM incidents {where}ORDER BY opened_at DESC, rowid DESC LIMIT ?", (limit,)
+                f"SELECT * FROM incidents WHERE 1=1{where}{condition} {_NEWEST_FIRST} LIMIT ?", [*args, limit]
             ).fetchall()
         return [IncidentRow(**dict(r)) for r in rows]
 
@@ -262,20 +311,22 @@ class Journal:
     ) -> IncidentRow | None:
         """Write `after` and its timeline events in one transaction, only if the journal still holds `before`.
 
-        `before` None inserts a new incident, only while no incident is open (one open incident at a time). Returns
+        `before` None inserts a new incident, only while no incident of this store's scope is open (one open incident
+        at a time; it gets the store's scope). Returns
         the saved row, or None when another process changed things first: read again and decide again. `at` dates
         the events (the server's clock when the change is dated by it, as a verification's stabilization is).
         """
         now = time.time() if at is None else at
         with self._write() as db:
             if before is None:
-                if db.execute(_OPEN).fetchone() is not None:
+                if self._open(db) is not None:
                     return None
-                after = self._insert_incident(db, after)
+                after = self._insert_incident(db, self._stamped(after))
             else:
                 found = db.execute("SELECT * FROM incidents WHERE id = ?", (before.id,)).fetchone()
                 if found is None or IncidentRow(**dict(found)) != before:
                     return None
+                after = after.model_copy(update={"scope": before.scope})  # an incident stays in its scope
                 columns = [c for c in _INCIDENT_COLUMNS if c != "id"]
                 db.execute(
                     f"UPDATE incidents SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",

@@ -60,6 +60,7 @@ _INCIDENT_FIELDS = {
     "namespace": "namespace",
     "declared_at": "declaredAt",
     "stabilized_at": "stabilizedAt",
+    "scope": "scope",
 }
 
 

@@ -82,7 +82,7 @@ def decode(obj: dict[str, Any]) -> Summary:
 
 def compact(store: KubeStore, *, now: float, retention: float = DEFAULT_RETENTION) -> list[str]:
     """Compact every incident resolved at least `retention` seconds before `now`; the ids of those compacted."""
-    due = [i.id for i in store.incidents(limit=1_000_000) if i.closed_at is not None and i.closed_at + retention <= now]
+    due = [i.id for i in store.all_incidents() if i.closed_at is not None and i.closed_at + retention <= now]
     return [incident for incident in due if compact_one(store, incident, now=now)]
 
 

@@ -22,7 +22,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from incident_response.tools.core import errors
@@ -56,8 +56,12 @@ class KubeStore:
         approver: bool = False,
         context: str | None = None,
         retention: float | None = None,
+        scope: Callable[[], str] | None = None,
     ) -> None:
+        """`scope`: the incident scope of the server this store serves (tools.engine.incident_scope), asked when an
+        incident is read or opened; without it (the approve CLI, retention) the store reads every scope's."""
         self.kube = kube
+        self.scope = scope
         self.retention = retention
         self._next_compaction = 0.0
         self.namespace = namespace
@@ -205,14 +209,22 @@ class KubeStore:
 
     # --- incidents ------------------------------------------------------------------------------------------------
 
+    def _scope(self) -> str | None:
+        return None if self.scope is None else self.scope()
+
+    def _pointer_name(self) -> str:
+        """One open-incident pointer per scope: servers of different scopes each open their own incident."""
+        scope = self._scope()
+        return objects.OPEN_POINTER if scope is None else f"{objects.OPEN_POINTER}-{scope}"
+
     def _pointer(self) -> dict[str, Any] | None:
-        return self.get_object(ENTRIES, objects.OPEN_POINTER)
+        return self.get_object(ENTRIES, self._pointer_name())
 
     def _point_at(self, pointer: dict[str, Any] | None, incident: str) -> bool:
         """Move the open-incident pointer to `incident` if nobody moved it since it was read: inserts serialize."""
         body = {"type": "openIncident", "incident": incident}
         if pointer is None:
-            obj = objects.new_object("JournalEntry", objects.OPEN_POINTER, body, type="openIncident")
+            obj = objects.new_object("JournalEntry", self._pointer_name(), body, type="openIncident")
             return self._create(ENTRIES, obj) is not None
         return self.swap(ENTRIES, pointer, {"spec": body})
 
@@ -223,13 +235,15 @@ class KubeStore:
         self, row: IncidentRow, *, only_if_none_open: bool, events: Sequence[tuple[str, dict[str, Any]]], at: float
     ) -> IncidentRow | None:
         """Create the incident with `events` in it (one write), after moving the open-incident pointer to it."""
+        if self.scope is not None:
+            row = row.model_copy(update={"scope": self.scope()})
         while True:
             pointer = self._pointer()
             if only_if_none_open and self.incidents(open_only=True, limit=1):
                 return None
             if not row.id:
                 base = time.strftime("inc-%Y%m%d-%H%M%S", time.gmtime(row.opened_at)) + f"-{os.getpid() % 10000}"
-                taken = {r.id for r in self._all_incidents()}
+                taken = {r.id for r in self.all_incidents()}
                 row = row.model_copy(update={"id": next(c for c in _candidates(base) if c not in taken)})
             if not self._point_at(pointer, row.id):
                 if only_if_none_open:
@@ -272,10 +286,18 @@ class KubeStore:
                 return row.id
 
     def incident(self, incident_id: str) -> IncidentRow | None:
+        """The incident, if it is of this store's scope."""
         found = self.get_object(INCIDENTS, objects.incident_name(incident_id))
-        return None if found is None or objects.spec(found).get("id") != incident_id else objects.incident_row(found)
+        if found is None or objects.spec(found).get("id") != incident_id:
+            return None
+        row = objects.incident_row(found)
+        return row if self._mine(row) else None
 
-    def _all_incidents(self) -> list[IncidentRow]:
+    def _mine(self, row: IncidentRow) -> bool:
+        return self.scope is None or row.scope == self.scope()
+
+    def all_incidents(self) -> list[IncidentRow]:
+        """Every scope's incidents, newest first (retention compacts them all)."""
         found = sorted(
             self.list_objects(INCIDENTS),
             key=lambda o: (float(objects.spec(o).get("openedAt") or 0), objects.insertion_order(o)),
@@ -284,7 +306,8 @@ class KubeStore:
         return [objects.incident_row(o) for o in found]
 
     def incidents(self, *, open_only: bool = False, limit: int = 20) -> list[IncidentRow]:
-        rows = self._all_incidents()
+        """Newest first, of this store's scope."""
+        rows = [r for r in self.all_incidents() if self._mine(r)]
         return [r for r in rows if not open_only or r.closed_at is None][:limit]
 
     def save_incident(
@@ -303,7 +326,8 @@ class KubeStore:
             return None
         # The change and its events in one write, at the version read: both or neither, as in one transaction.
         history = [h for h in objects.spec(found).get("history") or [] if isinstance(h, dict)]
-        body = objects.incident_spec(after.model_copy(update={"id": before.id}))
+        after = after.model_copy(update={"id": before.id, "scope": before.scope})  # it stays in its scope
+        body = objects.incident_spec(after)
         body["history"] = [*history, *self._history(events, now)]
         return after if self.swap(INCIDENTS, found, {"spec": body}) else None
 

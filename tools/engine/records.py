@@ -25,6 +25,8 @@ class IncidentRow(BaseModel):
     namespace: str | None = None
     declared_at: float | None = None
     stabilized_at: float | None = None
+    # The scope of the server that opened it (tools.engine.incident_scope); None before incidents were scoped.
+    scope: str | None = None
 
     @property
     def status(self) -> IncidentStatus:

@@ -128,8 +128,8 @@ def unknown_incident(incident_id: str, known: list[IncidentRow]) -> errors.Inval
     """The refusal for an incident id the journal does not hold; `known` are its newest incidents."""
     listing = "; ".join(describe(row) for row in known) or "none yet"
     return errors.InvalidArgument(
-        f"no incident {incident_id!r} in this server's journal (newest first: {listing}); pass one of those ids, or "
-        "leave incident_id out for the incident being worked on"
+        f"no incident {incident_id!r} of this server's cluster and namespace allow-list (newest first: {listing}); "
+        "pass one of those ids, or leave incident_id out for the incident being worked on"
     )
 
 
