@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from support.kubectl_runner import Kubectl
 
 from incident_response.sim.serve import RunningSim, run_sim
 from incident_response.tools.core import errors
+from incident_response.tools.engine.journal import claimer
 from incident_response.tools.engine.kube_objects import command_name
 from incident_response.tools.engine.pending import HumanAnswer, PendingEngine
 
@@ -157,3 +159,30 @@ def test_a_command_state_and_its_event_are_one_write(cluster: tuple[RunningSim, 
     ]  # fmt: skip
     entries = kubectl.json("get", "journalentries", "-n", namespace, "-l", "incident-response.dev/type=event")
     assert entries["items"] == []  # nothing written beside (the incident keeps its own opening event)
+
+
+def test_an_execution_claimed_in_a_pod_that_is_gone_is_unknown_without_waiting_for_the_lease(
+    cluster: tuple[RunningSim, Kubectl],
+) -> None:
+    """Replicas run in pods; a claim names its pod, so another replica sees the claimer die with its pod (the pid
+    of another pod cannot be checked, and the claim lease is an hour)."""
+    sim, kubectl = cluster
+    namespace = fresh_namespace(kubectl)
+    replica = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "replica-a"},
+               "spec": {"containers": [{"name": "server", "image": "incident-response-mcp:0.1.0"}]}}  # fmt: skip
+    kubectl.run("create", "-n", namespace, "-f", "-", stdin=json.dumps(replica))
+    first = PendingEngine(kube_store(sim, namespace, pod=("replica-a", namespace)))
+    other = PendingEngine(kube_store(sim, namespace, pod=("replica-b", namespace)))
+    token = first.propose(draft(), seat("full")).token
+    assert token is not None
+    now = time.time()
+    assert first.journal.transition(token, ["pending"], "executing", event="claimed", fields={"claimer": claimer(now)})
+    claim = other.journal.command(token)
+    assert claim is not None and (claim.claimer or {}).get("pod", {}).get("name") == "replica-a"
+    other.live()
+    assert other.journal.command(token).state == "executing"  # type: ignore[union-attr]  # its pod still runs
+    kubectl.run("delete", "pod", "replica-a", "-n", namespace, "--grace-period=0", "--force")
+    other.live()
+    gone = other.journal.command(token)
+    assert gone is not None and gone.state == "unknown"
+    assert [e.kind for e in other.journal.events(token=token)][-1] == "abandoned"

@@ -37,12 +37,15 @@ def kube_store(
     approver: bool = False,
     kubeconfig: Path | None = None,
     scope: Callable[[], str] | None = None,
+    pod: tuple[str, str] | None = None,
 ) -> KubeStore:
     """The store as the server (the sim's admin kubeconfig) or, with `kubeconfig`, as whoever that authenticates;
-    `scope` as a server of that incident scope opens it."""
+    `scope` as a server of that incident scope opens it; `pod`: the (name, namespace) of the pod it plays a replica
+    in."""
     config = kubeconfig or sim.kubeconfig_path
     assert config is not None
-    return KubeStore(RealKube.connect(ClusterSource(kubeconfig=config)), namespace, approver=approver, scope=scope)
+    store = RealKube.connect(ClusterSource(kubeconfig=config))
+    return KubeStore(store, namespace, approver=approver, scope=scope, pod=pod)
 
 
 def approver_kubeconfig(sim: RunningSim, kubectl: Kubectl, namespace: str, folder: Path, user: str = "alice") -> Path:

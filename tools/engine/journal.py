@@ -468,6 +468,9 @@ class Journal:
         stopped leaves the cordon), minus those a later succeeded command restored."""
         return store.temporary_measures(self.commands(states=["succeeded", "partial"], incident=incident))
 
+    def claimer_lost(self, row: CommandRow) -> bool:
+        return False  # one host: journal.claimer_gone's pid checks are all there is
+
     # --- the timeline ---------------------------------------------------------------------------------------------
 
     def events(self, *, incident: str | None = None, token: str | None = None) -> list[Event]:

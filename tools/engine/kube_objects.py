@@ -128,6 +128,16 @@ def resource_version(obj: Mapping[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
+def uid_of(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("uid") or "")
+
+
+def restarts(pod: Mapping[str, Any]) -> int:
+    """How often the pod's containers restarted (a restarted container runs a new process)."""
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return sum(int(s.get("restartCount") or 0) for s in statuses if isinstance(s, dict))
+
+
 def insertion_order(obj: Mapping[str, Any]) -> int:
     """Ties of time broken as SQLite's rowid breaks them: the order objects were made in (`spec.seq`, an entry id)."""
     found = spec(obj).get("seq")

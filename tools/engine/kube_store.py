@@ -20,6 +20,7 @@ import itertools
 import logging
 import os
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -57,12 +58,15 @@ class KubeStore:
         context: str | None = None,
         retention: float | None = None,
         scope: Callable[[], str] | None = None,
+        pod: tuple[str, str] | None = None,
     ) -> None:
         """`scope`: the incident scope of the server this store serves (tools.engine.incident_scope), asked when an
         incident is read or opened; without it (the approve CLI, retention) the store reads every scope's."""
         self.kube = kube
         self.scope = scope
         self.retention = retention
+        # (name, namespace) of this replica's pod; claims record it so other replicas can tell when it is gone.
+        self.pod = pod if pod is not None else own_pod()
         self._next_compaction = 0.0
         self.namespace = namespace
         self.approver = approver
@@ -388,6 +392,34 @@ class KubeStore:
             subresource="status",
         )
 
+    def _own_pod(self) -> dict[str, Any] | None:
+        """This replica's pod as a claim records it (name, namespace, uid, container restarts); None outside a pod or
+        when the pod cannot be read (then the claim lease alone decides)."""
+        if self.pod is None:
+            return None
+        name, namespace = self.pod
+        try:
+            found = self.kube.get("pods", name, namespace)
+        except errors.IncidentError as e:
+            logger.warning("this claim does not name its pod (%s/%s): %s", namespace, name, e)
+            return None
+        return {"name": name, "namespace": namespace, "uid": objects.uid_of(found), "restarts": objects.restarts(found)}
+
+    def claimer_lost(self, row: CommandRow) -> bool:
+        """An execution claimed in another pod is lost once that pod is gone (deleted, replaced: another uid) or its
+        container restarted since the claim: the process that claimed it cannot finish it. A pod being deleted
+        still runs until it is gone."""
+        pod = (row.claimer or {}).get("pod")
+        if row.state != "executing" or not isinstance(pod, dict) or self.pod == (pod.get("name"), pod.get("namespace")):
+            return False
+        try:
+            found = self.kube.get("pods", str(pod.get("name")), str(pod.get("namespace")))
+        except errors.NotFound:
+            return True
+        except errors.IncidentError:
+            return False  # cannot tell: the lease decides
+        return objects.uid_of(found) != pod.get("uid") or objects.restarts(found) > int(pod.get("restarts") or 0)
+
     def decisions(self, token: str | None = None) -> dict[str, dict[str, dict[str, Any]]]:
         """Approval objects by the command they decide, then by decision. An approval counts by its name
         (`<command>-approve` or `-deny`: one of each per command), never by its labels, which its creator chooses."""
@@ -453,6 +485,8 @@ class KubeStore:
         fields = dict(fields or {})
         if to_state in ("approved", "denied") and row.state in objects.LIVE:
             return self._decide(row, to_state, fields, detail)
+        if to_state == "executing" and isinstance(fields.get("claimer"), dict) and (pod := self._own_pod()):
+            fields["claimer"] = {**fields["claimer"], "pod": pod}
         if to_state == "executing" and row.decided_by is not None:
             # The status keeps who approved what it runs, so `kubectl get` shows it after the approval is gone.
             fields = {
@@ -548,6 +582,12 @@ class KubeStore:
             r for r in rows if (incident is None or r.incident == incident) and (token is None or r.token == token)
         ]
         return sorted(chosen, key=lambda r: r.id)
+
+
+def own_pod() -> tuple[str, str] | None:
+    """(pod name, namespace) when this process runs in a pod: its hostname is the pod's name."""
+    namespace = namespace_in_pod()
+    return None if namespace is None else (socket.gethostname(), namespace)
 
 
 def namespace_in_pod() -> str | None:

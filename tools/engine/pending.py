@@ -280,7 +280,7 @@ class PendingEngine:
     def _abandon_if_dead(self, row: CommandRow) -> bool:
         """Relabel `unknown` an execution whose claimer died mid-way: it may have written, so it is not `failed`."""
         now = _epoch(self.clock())
-        if not claimer_gone(row, now):
+        if not (claimer_gone(row, now) or self.journal.claimer_lost(row)):
             return False
         outcome = {"status": "unknown", "message": ABANDONED}
         return self.journal.transition(

@@ -98,6 +98,11 @@ class Store(Protocol):
 
     def temporary_measures(self, *, incident: str | None = None) -> list[CommandRow]: ...
 
+    def claimer_lost(self, row: CommandRow) -> bool:
+        """True when this store can tell that an `executing` command's claimer is gone where the process checks of
+        `journal.claimer_gone` cannot see it (another pod); False when it cannot tell."""
+        ...
+
     # --- the timeline -------------------------------------------------------------------------------------------
 
     def record_event(
