@@ -69,6 +69,14 @@ def name_problem(res: ResourceType, name: str) -> str | None:
     return None
 
 
+def _drop_empty_maps(meta: Obj) -> None:
+    """Empty labels or annotations are not kept: the API server's ObjectMeta omits them (omitempty), so a patch
+    that leaves `annotations: {}` changes nothing (kubectl diff after a server-side apply sends one)."""
+    for key in ("labels", "annotations"):
+        if meta.get(key) == {}:
+            del meta[key]
+
+
 def _spec_of(obj: Obj) -> Obj:
     return {k: v for k, v in obj.items() if k not in ("metadata", "status", "kind", "apiVersion")}
 
@@ -196,6 +204,7 @@ class Store:
             meta.pop("deletionTimestamp", None)
             if res.has_generation:
                 meta["generation"] = 1
+            _drop_empty_maps(meta)
             if field_manager:
                 managed_fields.record_update(None, obj, field_manager, res, timestamp(now))
             if dry_run:
@@ -252,6 +261,7 @@ class Store:
             obj["kind"] = res.kind
             obj["metadata"]["namespace" if res.namespaced else "_"] = namespace
             obj["metadata"].pop("_", None)
+            _drop_empty_maps(obj["metadata"])
             if field_manager:
                 managed_fields.record_update(current, obj, field_manager, res, timestamp(self.clock()), subresource)
             if obj == current:

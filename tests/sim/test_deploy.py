@@ -72,6 +72,14 @@ def test_server_dry_run_then_apply(fresh: tuple[RunningSim, Kubectl]) -> None:
         kubectl.run("get", f"{crd}.incident-response.dev", "-n", NS)  # served once the CRDs exist
 
 
+def test_server_side_apply_then_diff_shows_nothing(fresh: tuple[RunningSim, Kubectl]) -> None:
+    _, kubectl = fresh
+    applied = kubectl.run("apply", "--server-side", "-k", str(DEPLOY)).stdout.splitlines()
+    assert applied and all(line.endswith(" serverside-applied") for line in applied), applied
+    diff = kubectl.run("diff", "-k", str(DEPLOY), check=False)
+    assert (diff.returncode, diff.stdout) == (0, ""), diff.stdout + diff.stderr
+
+
 def test_the_deployment_is_hardened_and_probed() -> None:
     objects = built()
     deployment = next(o for o in objects if o["kind"] == "Deployment")
