@@ -307,6 +307,18 @@ def test_subject_access_review_on_virtual_resources(sim: RunningSim, admin: Kube
     status, body = call(sim, "POST", path, ADMIN_TOKEN, sar("", [], {"verb": "get", "resource": "pods"}))
     assert status == 422 and "at least one of user or group must be specified" in body["message"]
 
+    # LocalSubjectAccessReview: the same question within one namespace (a RoleBinding there answers it)
+    admin.run("create", "rolebinding", "rbac-g-local", "-n", "shop", "--clusterrole=view", "--user=lou")
+    local = sar("lou", [], {"verb": "list", "resource": "pods"})
+    local["kind"] = "LocalSubjectAccessReview"
+    local_path = "/apis/authorization.k8s.io/v1/namespaces/shop/localsubjectaccessreviews"
+    status, body = call(sim, "POST", local_path, ADMIN_TOKEN, local)
+    assert status == 201 and body["status"]["allowed"] is True, body
+    assert body["spec"]["resourceAttributes"]["namespace"] == "shop"
+    local["spec"]["resourceAttributes"]["namespace"] = "default"
+    status, body = call(sim, "POST", local_path, ADMIN_TOKEN, local)
+    assert status == 400 and "must match metadata.namespace" in body["message"]
+
 
 def test_default_user_facing_roles(sim: RunningSim, admin: Kubectl, tmp_path: Path) -> None:
     for role in ("cluster-admin", "admin", "edit", "view"):
