@@ -251,16 +251,23 @@ def run_pending(args: argparse.Namespace) -> int:
 
 
 def decide(
-    engine: PendingEngine, token: str, *, approved: bool, reason: str | None = None, channel: str = CLI_TERMINAL
+    engine: PendingEngine,
+    token: str,
+    *,
+    approved: bool,
+    reason: str | None = None,
+    channel: str = CLI_TERMINAL,
+    shown: str | None = None,
 ) -> CommandResult:
-    """Record a decision made by this OS user (team mode: by the user the API server authenticates). The demo uses
-    this same function to approve as the human."""
+    """Record a decision made by this OS user (team mode: by the user the API server authenticates); `shown` is the
+    fingerprint of the plan the human was shown. The demo uses this same function to approve as the human."""
     from incident_response.tools.engine.kube_store import KubeStore
     from incident_response.tools.engine.pending import HumanAnswer
 
     store = engine.journal
     who = store.authenticated_user() if isinstance(store, KubeStore) else os_user()
-    return engine.decide(token, HumanAnswer(approved=approved, approver=who, channel=channel, reason=reason))
+    answer = HumanAnswer(approved=approved, approver=who, channel=channel, reason=reason, shown_fingerprint=shown)
+    return engine.decide(token, answer)
 
 
 def ask(question: str) -> bool:
@@ -275,6 +282,8 @@ def ask(question: str) -> bool:
 
 @reporting_api_errors
 def run_decide(args: argparse.Namespace) -> int:
+    from incident_response.tools.engine.plan import fingerprint
+
     engine = open_engine(args)
     if engine is None:
         return 1
@@ -296,7 +305,18 @@ def run_decide(args: argparse.Namespace) -> int:
             if not ask(f"Approve exactly this command, on {cluster_name(found[1])}? [y/N] "):
                 print("not approved: nothing changed; the token is still pending.")
                 return 1
-    result = decide(engine, args.token, approved=args.approved, reason=getattr(args, "reason", None), channel=channel)
+    # The approval binds to the plan shown above, computed from what was shown ("" when nothing was).
+    shown = "" if found is None else fingerprint(found[1])
+    if args.approved and found is not None and shown != found[0].fingerprint:
+        print(
+            "incident-response-mcp approve: the plan shown does not match its own fingerprint (it was altered after "
+            "it was planned, or stored by an older version), so it could never run. Nothing was approved; deny it "
+            "and have the assistant plan again.",
+            file=sys.stderr,
+        )
+        return 1
+    reason = getattr(args, "reason", None)
+    result = decide(engine, args.token, approved=args.approved, reason=reason, channel=channel, shown=shown)
     print(f"{result.status}: {result.message}")
     if result.status == "approved":
         print("The assistant can now run it with confirm_command; it will re-check the cluster first.")

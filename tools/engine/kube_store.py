@@ -515,8 +515,10 @@ class KubeStore:
         if not self.approver or channel not in CLI_CHANNELS:
             raise errors.InvalidArgument(f"not decided: {NOT_AN_APPROVER}")
         decision = objects.APPROVED if to_state == "approved" else objects.DENIED
+        # Bound to the fingerprint the engine read and the human saw, not to this later read of the object.
+        bound = fields.get("approved_fingerprint") or row.fingerprint
         body = objects.approval_object(
-            row,
+            row.model_copy(update={"fingerprint": bound}),
             decision,
             approver=str(fields.get("decided_by") or ""),
             channel=channel,

@@ -98,3 +98,7 @@ class HumanAnswer(BaseModel):
     channel: str
     reason: str | None = None
     principal: str | None = None  # the authenticated HTTP principal whose client answered; None: local
+    # The fingerprint of the plan the approve command showed the human, computed from what it showed ("" when it
+    # showed none): the approval binds to it, so a plan replaced under the token after the human read it is not
+    # approved. None: the channel showed the stored plan itself (a client's dialog is rendered from it at decision).
+    shown_fingerprint: str | None = None

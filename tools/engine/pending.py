@@ -366,6 +366,16 @@ class PendingEngine:
                 approval_channel=row.decided_channel,
                 message="Already approved.",
             )
+        shown = answer.shown_fingerprint
+        if answer.approved and shown is not None and shown != row.fingerprint:
+            return CommandResult(
+                status="refused",
+                token=token,
+                command=cmd.command,
+                message="The plan stored under this token is not the one you were shown (it changed after it was "
+                "shown); nothing was approved. Run approve again to see the plan as it is now, and deny it if you "
+                "did not expect it.",
+            )
         now = _epoch(self.clock())
         to_state = "approved" if answer.approved else "denied"
         won = self.journal.transition(
@@ -382,7 +392,8 @@ class PendingEngine:
                 "decided_channel": answer.channel,
                 "decided_at": now,
                 "decided_principal": answer.principal,
-                "approved_fingerprint": row.fingerprint if answer.approved else None,
+                # What the human saw, when known: a plan swapped after this read fails the check at execution.
+                "approved_fingerprint": (shown or row.fingerprint) if answer.approved else None,
             },
         )
         if not won:
