@@ -156,6 +156,14 @@ def open_kube_store(args: argparse.Namespace) -> KubeStore | None:
                 "--store kubernetes needs your kubeconfig: --kubeconfig, $KUBECONFIG or ~/.kube/config"
             )
         kube = RealKube.connect(source)
+    except errors.NoClusterConfigured as e:
+        # Its own message speaks to a server's operator; here the human's kubeconfig is missing.
+        print(
+            f"incident-response-mcp: cannot read your kubeconfig: {e.reason}. Pass --kubeconfig PATH (and --context "
+            "NAME), or set KUBECONFIG, to the credentials you use with kubectl. Nothing was decided.",
+            file=sys.stderr,
+        )
+        return None
     except (config.SettingsError, errors.IncidentError) as e:
         print(f"incident-response-mcp: {e}", file=sys.stderr)
         return None
@@ -221,9 +229,19 @@ def reporting_api_errors(run: Callable[[argparse.Namespace], int]) -> Callable[[
         try:
             return run(args)
         except errors.Forbidden as e:
+            from incident_response.tools.engine.kube_store import namespace_in_pod
+
+            where = (
+                getattr(args, "store_namespace", None)
+                or os.environ.get(config.ENV_PREFIX + "STORE_NAMESPACE")
+                or namespace_in_pod()
+            )
+            # The role is granted per namespace: a wrong namespace looks exactly like a missing grant.
             print(
-                f"incident-response-mcp {verb}: your Kubernetes credentials may not {e.verb} {e.resource}; nothing was "
-                "decided. Ask a cluster admin to bind you to the incident-response-approver role (deploy/).",
+                f"incident-response-mcp {verb}: your Kubernetes credentials may not {e.verb} {e.resource} in namespace "
+                f"{where!r}; nothing was decided. Check that --store-namespace names the namespace the server keeps "
+                "its store in (deploy/: incident-response); if it does, ask a cluster admin to bind you to the "
+                "incident-response-approver role there (deploy/rbac/approver.yaml).",
                 file=sys.stderr,
             )
             return 1

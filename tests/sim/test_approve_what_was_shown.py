@@ -11,10 +11,11 @@ import io
 import json
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from support.fakekube import FakeKube, seat
-from support.kube_stores import draft, fresh_namespace, install_crds, kube_store
+from support.kube_stores import approver_kubeconfig, draft, fresh_namespace, install_crds, kube_store
 from support.kubectl_runner import Kubectl
 
 from incident_response.server import approvals_command
@@ -92,3 +93,44 @@ def test_a_plan_swapped_while_the_human_reads_it_is_not_approved(
     assert kubectl.json("get", "approvals.incident-response.dev", "-n", namespace)["items"] == []
     result = server.confirm(token, here=seat("standard"), kube=FakeKube())
     assert result.status == "awaiting_approval", result.message
+
+
+def approve_as(kubeconfig: Path, token: str, namespace: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    argv = ["approve", token, "--yes", "--store", "kubernetes", "--store-namespace", namespace]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--kubeconfig", str(kubeconfig)])
+    said = capsys.readouterr()
+    return int(exit_info.value.code or 0), said.out + said.err
+
+
+def test_an_approver_in_the_wrong_namespace_is_told_to_check_it(
+    cluster: tuple[RunningSim, Kubectl],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """alice may approve in the server's namespace; run against another one, the refusal names the namespace she
+    used and --store-namespace, not only "ask an admin for the role" (she has it), and nothing is decided."""
+    sim, kubectl = cluster
+    home, elsewhere = fresh_namespace(kubectl), fresh_namespace(kubectl)
+    token = PendingEngine(kube_store(sim, home)).propose(draft(), seat("standard")).token
+    assert token is not None
+    alice = approver_kubeconfig(sim, kubectl, home, tmp_path)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+
+    code, said = approve_as(alice, token, elsewhere, capsys)
+
+    assert code == 1, said
+    assert f"namespace {elsewhere!r}" in said and "--store-namespace" in said, said
+    assert kubectl.json("get", "approvals.incident-response.dev", "-n", home)["items"] == []
+    assert approve_as(alice, token, home, capsys)[0] == 0  # the right namespace: approved
+
+
+def test_a_missing_kubeconfig_is_the_humans_to_fix_not_the_servers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    code, said = approve_as(tmp_path / "absent", "irm_" + "a" * 43, "incident-response", capsys)
+    assert code == 1 and "does not exist" in said, said
+    assert "server_info" not in said and "start the server" not in said, said
+    assert "--kubeconfig" in said, said
