@@ -20,6 +20,20 @@ READ_ONLY_MODEL_FACING_LIMIT = 8_000
 OUTPUT_SCHEMAS_LIMIT = 40_000
 # Text plus structured content, at most this times the larger of the two.
 RESULT_OVERLAP_LIMIT = 1.35
+# Results whose facts are prose the model must read whichever part its client hands it (Claude Code gives the model
+# only the structured content; most other clients only the text), so both carry it whole: their own limit, at what
+# they measure now plus a margin, so they cannot grow. tool -> (limit, why).
+PROSE_RESULTS: dict[str, tuple[float, str]] = {
+    "get_logs": (1.75, "the log lines are the result"),
+    "rollback_helm_release": (1.6, "blocked without helm: why, what the diff cannot show, the command to run by hand"),
+    "set_memory_limit": (1.5, "what a limit without its request means for eviction and scheduling"),
+    "rollback_workload": (1.45, "a StatefulSet's ordinal order, the stuck pods it deletes, the claims it keeps"),
+    "restore_measure": (1.42, "restored despite the condition: what is still there"),
+}
+
+
+def overlap_limit(tool: str) -> float:
+    return PROSE_RESULTS.get(tool, (RESULT_OVERLAP_LIMIT, ""))[0]
 
 
 def compact(value: Any) -> int:

@@ -272,10 +272,11 @@ def parse_store(value: str) -> StoreKind:
 
 def store_namespace(store: StoreKind, value: object) -> str | None:
     """The team-mode store's namespace: given, or the pod's own; None for SQLite."""
-    from incident_response.tools.engine.kube_store import namespace_in_pod
-
     if store != "kubernetes":
         return None
+    # Only now: the store's module and the masker it loads cost a SQLite server's handshake 30-50 ms.
+    from incident_response.tools.engine.kube_store import namespace_in_pod
+
     namespace = str(value) if value else namespace_in_pod()
     if namespace is None:
         raise SettingsError(

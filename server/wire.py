@@ -26,7 +26,6 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 from starlette.applications import Starlette
 
-from incident_response.server.auth_unavailable import ReviewUnavailableAs503
 from incident_response.server.http_auth import GRANTED
 from incident_response.server.lazy_tools import LazyTools
 from incident_response.tools.core.errors import IncidentError
@@ -57,6 +56,9 @@ class IncidentServer(MCPServer[Any]):
         self.authorize = authorize
 
     def streamable_http_app(self, **kwargs: Any) -> Starlette:
+        # Here, not at the top: a stdio server never loads the HTTP auth modules (the handshake does not wait on them).
+        from incident_response.server.auth_unavailable import ReviewUnavailableAs503
+
         app = super().streamable_http_app(**kwargs)
         app.add_middleware(ReviewUnavailableAs503)
         return app

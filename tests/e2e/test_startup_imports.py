@@ -11,6 +11,8 @@ from pathlib import Path
 LAZY = (
     "kubernetes", "yaml", "detect_secrets", "incident_response.server.registration",
     "incident_response.tools.assess.namespace", "incident_response.tools.mitigate.rollback",
+    "incident_response.server.kube_auth",  # HTTP only: a stdio server never needs it
+    "incident_response.tools.engine.kube_store",  # --store kubernetes only
 )  # fmt: skip
 
 
@@ -20,7 +22,8 @@ def test_building_the_server_and_listing_tools_imports_no_tool_and_no_heavy_libr
         "from incident_response.server import cli\n"
         "from incident_response.server.app import build_server\n"
         "from incident_response.server.config import Settings\n"
-        "cli.build_parser()\n"
+        "from incident_response.server import config\n"
+        f"config.load_settings(cli.build_parser().parse_args(['serve', '--state-dir', {str(tmp_path)!r}]))\n"
         f"server = build_server(Settings(state_dir=pathlib.Path({str(tmp_path)!r})))\n"
         "from incident_response.server.catalog import CATALOG\n"
         "assert len(asyncio.run(server.list_tools())) == len(CATALOG)\n"
