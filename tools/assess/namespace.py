@@ -29,6 +29,7 @@ from incident_response.tools.engine.deps import Deps
 from incident_response.tools.k8s.backends import name_of, service_selector
 from incident_response.tools.k8s.backends import ready as pod_ready
 from incident_response.tools.k8s.events import EventGroup, group_events
+from incident_response.tools.k8s.failure_age import failing_for_minutes
 from incident_response.tools.k8s.label_index import LabelIndex
 from incident_response.tools.k8s.labels import matches as label_matches
 from incident_response.tools.k8s.podstatus import PodRow, component_of, oom_container, pod_row
@@ -351,6 +352,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         nodes=nodes,
         canaries=canary_pairs(deployments, services),
         workloads=workload_kinds(workloads),
+        failing_for=failing_for_minutes(events, components, set(failing), now),
     )
     return Observation(
         namespace=namespace,

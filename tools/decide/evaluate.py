@@ -38,7 +38,7 @@ from incident_response.tools.k8s.workloads import (
 )
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.nodes import drain_kind, outside, pod_key
-from incident_response.tools.playbook.rules import Action, Decision
+from incident_response.tools.playbook.rules import Action, Decision, could_explain
 from incident_response.tools.playbook.suspects import (
     CanaryPair,
     NodeState,
@@ -300,9 +300,16 @@ def target_deployment(seen: Observation, picked: Decision, action: Action) -> st
 def elsewhere(seen: Observation) -> Elsewhere:
     # A rollout with no earlier revision kept cannot be rolled back: pointing at it would send the walk in circles.
     # Deployments only: the trees it may send the walk to (and their deployment= argument) are theirs.
-    undoable = [r for r in seen.facts.recent_rollouts if r.previous_images and r.kind == "deployment"]
-    rollouts = sorted(undoable, key=lambda r: (not (r.failing_pods or r.unavailable_replicas), r.minutes_ago))
+    # A healthy deployment's deploy is a suspect only when it came before the failures began (rules.could_explain).
     facts = seen.facts
+    undoable = [
+        r
+        for r in facts.recent_rollouts
+        if r.previous_images
+        and r.kind == "deployment"
+        and (r.failing_pods or r.unavailable_replicas or could_explain(r, facts))
+    ]
+    rollouts = sorted(undoable, key=lambda r: (not (r.failing_pods or r.unavailable_replicas), r.minutes_ago))
     # As in the decision rules, a failing canary comes before a rollout to undo: the ROLLBACK tree then pulls it.
     canary = find_failing_canary(facts.canaries, facts.failing, facts.unavailable)
     failed = find_node_failure(facts.placements, facts.nodes)

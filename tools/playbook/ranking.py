@@ -34,6 +34,7 @@ RULE_ORDER = (
     "overloaded: CPU near limits",
     "out of memory: vertical scaling",
     "unknown cause, recent deploy exists",
+    "unknown cause, failing since before the recent deploys",
     "unknown cause, no recent deploy to roll back",
     "unknown cause, no recent deploy",
     "unknown cause, a StatefulSet or DaemonSet with no recent rollout",

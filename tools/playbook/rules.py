@@ -9,7 +9,8 @@ Order of the rules (first match wins):
 4. ISOLATE   failing pods of one component have Warning events (or logs) naming another component's pods;
 5. SCALE     load: CPU near the limit, an HPA pinned at max with metrics above target, or OOMKilled containers;
 6. unknown cause with something failing (or a deployment short of replicas with no pod to show for it): ROLLBACK
-   if any recent deploy exists, otherwise SCALE;
+   if a recent deploy exists that came before the failure began (one made after it cannot have caused it),
+   otherwise SCALE;
 7. NONE      nothing is failing (as far as the pods read show).
 The node rule comes first because a dead node makes every app with pods on it look broken, a fresh deploy included:
 the same apps running fine on other nodes is what clears the code. The canary rule comes before the rollout rule
@@ -41,6 +42,8 @@ from incident_response.tools.playbook.suspects import (
 
 Action = Literal["ROLLBACK", "SCALE", "ISOLATE", "NONE"]
 MAX_NAMED = 5
+# A deploy this much younger than a failure's oldest warning may still have caused it (clocks, first back-off).
+DEPLOY_MARGIN_MINUTES = 5
 TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9]")
 
 
@@ -83,6 +86,8 @@ class Facts:
     canaries: list[CanaryPair] = field(default_factory=list)  # canary/stable pairs rollback_canary accepts
     # components that are StatefulSets or DaemonSets (name -> kind): no scale_deployment, set_memory_limit... for them
     workloads: dict[str, str] = field(default_factory=dict)
+    # failing component -> minutes its pods have been failing at least (oldest Warning series still recurring)
+    failing_for: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -367,8 +372,9 @@ def decide(facts: Facts) -> Decision:
             ],
             *failing_evidence,
         ][:5]
-        if undoable:
-            rollout = min(undoable, key=lambda r: r.minutes_ago)
+        suspects = [r for r in undoable if could_explain(r, facts)]
+        if suspects:
+            rollout = min(suspects, key=lambda r: r.minutes_ago)
             return roll_back(
                 rollout,
                 "unknown cause, recent deploy exists",
@@ -397,6 +403,8 @@ def decide(facts: Facts) -> Decision:
                 next_tool=None,
                 next_arguments={},
             )
+        if undoable:
+            return predating(facts, component, undoable, failing_evidence)
         if facts.recent_rollouts:
             names = ", ".join(sorted(r.deployment for r in facts.recent_rollouts)[:5])
             deploys = [
@@ -440,6 +448,47 @@ def decide(facts: Facts) -> Decision:
         next_tool=None,
         next_arguments={},
     )
+
+
+def could_explain(rollout: RecentRollout, facts: Facts) -> bool:
+    """A deploy is a suspect for an unexplained failure unless every failing component is known to have been failing
+    since before it (with a margin for the clocks and the kubelet's first back-off)."""
+    troubled = set(facts.failing) | set(facts.unavailable)
+    return any(
+        c not in facts.failing_for or rollout.minutes_ago + DEPLOY_MARGIN_MINUTES >= facts.failing_for[c]
+        for c in troubled
+    )
+
+
+def predating(facts: Facts, component: str, later: list[RecentRollout], failing_evidence: list[str]) -> Decision:
+    """Every recent deploy came after the failure began: none is rolled back for it, and no capacity is proposed
+    either (more replicas of a pod that fails on its own fail too); the evidence says why."""
+    minutes = facts.failing_for.get(component, 0)
+    newest = min(later, key=lambda r: r.minutes_ago)
+    deploys = ", ".join(f"{r.kind} {r.deployment} {r.minutes_ago} minutes ago" for r in later[:3])
+    return Decision(
+        primary_action="SCALE",
+        rule="unknown cause, failing since before the recent deploys",
+        target=f"deployment/{component}",
+        reason=f"pods of {component} have been failing for at least {age_text(minutes)}, since before every deploy of "
+        f"the last 2 hours ({deploys}): rolling one back would not explain it. Read the failing pods' previous logs "
+        f"(get_logs previous=true) and events for the cause; scale_deployment only if they fail from load",
+        evidence=[
+            f"{component}: Warning events about its pods recur since {age_text(minutes)} ago",
+            f"{newest.kind} {newest.deployment} rolled out {newest.minutes_ago} minutes ago, after that: not a suspect",
+            *failing_evidence,
+        ][:5],
+        next_tool=None,
+        next_arguments={},
+    )
+
+
+def age_text(minutes: int) -> str:
+    if minutes >= 2 * 24 * 60:
+        return f"{minutes // (24 * 60)} days"
+    if minutes >= 120:
+        return f"{minutes // 60} hours"
+    return f"{minutes} minutes"
 
 
 def group_by(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:

@@ -1,0 +1,116 @@
+"""A recent deploy that came after a failure began is not its cause, end to end.
+
+Built incident: ledger-batch (a worker, no Service) has crash-looped for two days; notifications, a healthy service,
+had a config-only change 20 minutes ago. The framework's "unknown cause, recent deploy exists" rule used to send the
+assistant to roll back notifications for ledger-batch's crash loop. The cluster's own record (the BackOff warnings
+recurring since two days ago) shows the crash loop is older than the deploy: an on-call engineer dismisses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from support.mitigation_env import NS, Env, call, make_env, ready
+
+from incident_response.sim import behaviors
+from incident_response.sim.scenarios.builders import deployment_body
+from incident_response.sim.serve import RunningSim
+
+pytestmark = pytest.mark.anyio
+
+TWO_DAYS = str(2 * 24 * 60)
+THREE_DAYS = str(3 * 24 * 60)
+
+
+@pytest.fixture
+def env(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Env:
+    return make_env(sim_factory("healthy"), tmp_path / "state")
+
+
+def crash_looping_worker(env: Env, minutes_ago: str | None) -> None:
+    annotations = {behaviors.ROLLED_OUT_MINUTES_AGO: minutes_ago} if minutes_ago else {}
+    body = deployment_body(
+        "ledger-batch",
+        namespace=NS,
+        replicas=1,
+        image="registry.example.com/shop/ledger-batch:2.0",
+        annotations=annotations,
+        pod_annotations={behaviors.BEHAVIOR: behaviors.CRASHLOOP},
+    )
+    env.kube.create("deployments", body, NS)
+
+
+async def config_change_twenty_minutes_ago(env: Env) -> None:
+    """notifications ran for three days; its second revision (an env var, same image) rolled out 20 minutes ago."""
+    body = deployment_body(
+        "notifications",
+        namespace=NS,
+        replicas=2,
+        image="registry.example.com/shop/notifications:3.1",
+        annotations={behaviors.ROLLED_OUT_MINUTES_AGO: THREE_DAYS},
+    )
+    env.kube.create("deployments", body, NS)
+    await env.until(lambda: len([p for p in env.pods("app=notifications") if ready(p)]) == 2)
+    patch = {
+        "metadata": {"annotations": {behaviors.ROLLED_OUT_MINUTES_AGO: "20"}},
+        "spec": {
+            "template": {
+                "spec": {"containers": [{"name": "notifications", "env": [{"name": "LOG_LEVEL", "value": "debug"}]}]}
+            }
+        },
+    }
+    env.kube.patch("deployments", "notifications", patch, NS, patch_type="strategic")
+
+    def rolled() -> bool:
+        pods = env.pods("app=notifications")
+        return (
+            len(pods) == 2
+            and all(ready(p) for p in pods)
+            and env.get("deployments", "notifications")["metadata"]["annotations"].get(
+                "deployment.kubernetes.io/revision"
+            )
+            == "2"
+        )
+
+    await env.until(rolled)
+
+
+def crashing(env: Env) -> bool:
+    pods = env.pods("app=ledger-batch")
+    return len(pods) == 1 and bool((pods[0]["status"].get("containerStatuses") or [{}])[0].get("restartCount"))
+
+
+async def test_a_deploy_after_a_crash_loop_began_is_not_rolled_back_for_it(env: Env) -> None:
+    crash_looping_worker(env, TWO_DAYS)
+    await config_change_twenty_minutes_ago(env)
+    await env.until(lambda: crashing(env))
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        decided = await call(client, "evaluate_decision", namespace=NS)
+
+    assert [r["deployment"] for r in assessed["recent_rollouts"]] == ["notifications"], assessed["recent_rollouts"]
+    (problem,) = assessed["problems"]
+    assert problem["components"] == ["ledger-batch"], problem
+    assert problem["target"] == "deployment/ledger-batch" and problem["next_tool"] is None, problem
+    assert assessed["decision"]["next_tool"] != "rollback_deployment", assessed["decision"]
+    reason = assessed["decision"]["reason"]
+    assert "at least 2 days" in reason and "notifications" in reason and "get_logs" in reason, reason
+    assert "notifications" not in str(decided.get("next_arguments")), decided
+    assert decided["next_tool"] != "rollback_deployment", decided
+
+
+async def test_a_deploy_before_the_crash_loop_began_is_still_the_suspect(env: Env) -> None:
+    await config_change_twenty_minutes_ago(env)
+    crash_looping_worker(env, None)  # begins crash-looping now, 20 minutes after the deploy
+    await env.until(lambda: crashing(env))
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+
+    decision = assessed["decision"]
+    assert (decision["rule"], decision["target"]) == (
+        "unknown cause, recent deploy exists",
+        "deployment/notifications",
+    ), decision
