@@ -38,6 +38,7 @@ from incident_response.sim.controllers.logs import container_logs, rfc3339_nano
 from incident_response.sim.controllers.nodes import NodeController
 from incident_response.sim.controllers.replicasets import ReplicaSetController
 from incident_response.sim.controllers.scheduler import Scheduler
+from incident_response.sim.controllers.serviceaccounts import ServiceAccountController
 from incident_response.sim.controllers.snapshot import Snapshot
 from incident_response.sim.controllers.statefulsets import StatefulSetController
 from incident_response.sim.resources import NODES, PODS, ResourceType
@@ -158,6 +159,7 @@ class Cluster:
         self.hpa = HPAController(self)
         self.disruption = DisruptionController(self)
         self.gc = GarbageCollector(self)
+        self.serviceaccounts = ServiceAccountController(self.store)
         self.traffic = traffic_mod.Traffic()
         self.busy = True
         self.last_tick_seconds = 0.0
@@ -201,6 +203,7 @@ class Cluster:
             busy = self.hpa.sync(snap) or busy
             busy = self.disruption.sync(snap) or busy
             busy = self.gc.sync(snap) or busy
+            busy = self.serviceaccounts.sync() or busy
             if self.now() >= self._next_expire:
                 self._next_expire = self.now() + 10.0
                 self.recorder.expire(self.store.clock)

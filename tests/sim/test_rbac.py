@@ -205,6 +205,19 @@ def test_token_dies_with_its_service_account(sim: RunningSim, admin: Kubectl, tm
     assert bot.run("auth", "whoami", check=False).returncode == 1
 
 
+def test_every_namespace_has_a_default_service_account(sim: RunningSim, admin: Kubectl, tmp_path: Path) -> None:
+    admin.run("create", "namespace", "rbac-n")
+    for _ in range(20):  # the ServiceAccount controller makes it within a tick or two
+        if admin.run("get", "serviceaccount", "default", "-n", "rbac-n", check=False).returncode == 0:
+            break
+        sim.wait_ticks(2)
+    default = as_token(sim, admin.run("create", "token", "default", "-n", "rbac-n").stdout.strip(), tmp_path)
+    assert "system:serviceaccount:rbac-n:default" in default.run("auth", "whoami").stdout
+    admin.run("delete", "serviceaccount", "default", "-n", "rbac-n")
+    sim.wait_ticks(3)
+    admin.run("get", "serviceaccount", "default", "-n", "rbac-n")  # recreated
+
+
 def test_token_request_checks_duration_and_account(admin: Kubectl) -> None:
     admin.run("create", "namespace", "rbac-e")
     missing = admin.run("create", "token", "nobody", "-n", "rbac-e", check=False)
