@@ -45,7 +45,7 @@ SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 
 
 def grant_for(tool: str) -> Grant | None:
-    """The grant a tool needs; None for a name that is not one of our tools (the SDK answers it as unknown)."""
+    """The grant a tool needs; None for a name that is not one of our tools (refused in team mode: check)."""
     entry = catalog.CATALOG.get(tool)
     return None if entry is None else GRANT_OF_KIND[entry.kind]
 
@@ -87,7 +87,12 @@ class ToolsetAuthorizer:
         """The caller's grants when it may call `tool`; a ToolError naming the missing grant when it may not."""
         needed = grant_for(tool)
         if needed is None:
-            return None
+            # Fail closed: a tool outside the catalogue (an unknown name, or one added the SDK's way) needs a grant
+            # nobody can hold, so it never runs unauthorized.
+            raise ToolError(
+                f"{tool!r} is in no toolset of this server (read, plan, confirm), so no grant allows it in team mode; "
+                "nothing was run. Call one of this server's own tools (tools/list)"
+            )
         token = access_token_of(ctx)
         if not isinstance(token, KubernetesAccessToken):
             # Only reachable if the server was wired without the Kubernetes verifier: refuse, never let through.
