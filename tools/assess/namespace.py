@@ -10,7 +10,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from incident_response.tools.assess.demand import NodeRoom, demand_for
 from incident_response.tools.assess.hpas import HpaRow, hpa_row, hpa_wanted
 from incident_response.tools.assess.metrics import read_metrics
+from incident_response.tools.assess.own_rollouts import own_templates, without_own_rollouts
 from incident_response.tools.assess.pods import FetchedPods, fetch_pods
 from incident_response.tools.assess.workload_rollouts import read_workloads, recent_workload_rollouts, workload_kinds
 from incident_response.tools.core import errors
@@ -201,6 +202,8 @@ class Observation:
     groups: list[EventGroup]
     facts: Facts
     unreadable: list[str]  # what these credentials may not read: the assessment is blind there
+    # (kind, name) -> the workload's pod template now: Deployments, StatefulSets, DaemonSets
+    templates: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def pods_of(self, component: str) -> list[dict[str, Any]]:
         return [pod for pod, row in zip(self.pods, self.rows, strict=True) if self.components[row.name] == component]
@@ -370,6 +373,15 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         groups=groups,
         facts=facts,
         unreadable=blind,
+        templates={
+            (kind, str(meta(w).name)): (w.get("spec") or {}).get("template")
+            for kind, objects in (
+                ("deployment", deployments),
+                ("statefulset", workloads.get("statefulsets", [])),
+                ("daemonset", workloads.get("daemonsets", [])),
+            )
+            for w in objects
+        },
     )
 
 
@@ -621,7 +633,8 @@ def build_assessment(kube: Kube, namespace: str, deps: Deps | None = None) -> As
     problems a mitigation of the current incident acted on rank after the others."""
     seen = observe_namespace(kube, namespace)
     mitigated = mitigated_components(deps, seen) if deps is not None else frozenset()
-    decision, ranking = ranked(seen, mitigated, NodeRoom(kube))
+    judged = without_own_rollouts(seen, own_templates(deps, namespace)) if deps is not None else seen
+    decision, ranking = ranked(judged, mitigated, NodeRoom(kube))
     rows = seen.rows
     problems = [row for row in rows if row.problem]
     counts = Counter(row.status for row in rows)

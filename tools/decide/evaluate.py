@@ -15,6 +15,7 @@ from incident_response.tools.assess import rollback_safety
 from incident_response.tools.assess.demand import NodeRoom, demand_for
 from incident_response.tools.assess.hpas import hpa_row, hpa_wanted
 from incident_response.tools.assess.namespace import Observation, mitigated_components, observe_namespace, ranked
+from incident_response.tools.assess.own_rollouts import own_templates, without_own_rollouts
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.decide.workload_facts import workload_rollback_facts, workload_target
@@ -152,7 +153,7 @@ def evaluate_decision(
             "node= goes with action=ISOLATE (cordon and drain the node) and without deployment=; to evaluate a "
             "deployment, leave node unset"
         )
-    seen = observe_namespace(deps.kube, namespace)
+    seen = without_own_rollouts(observe_namespace(deps.kube, namespace), own_templates(deps, namespace))
     room = NodeRoom(deps.kube)
     picked, problems = ranked(seen, mitigated_components(deps, seen), room)
     # Asked about one deployment: the framework's decision for its own problem, not the namespace's worst.
