@@ -68,7 +68,7 @@ def hpa_restore(load: HpaLoad, old_max: int) -> Findings:
         after = ", ".join(f"{u.resource} about {pct}% of requests (target {u.target}%)" for u, pct in over)
         found.holds.append(
             f"{load.text()}: its own formula asks for {needed} replicas, and restoring max {old_max} caps it at "
-            f"{old_max}, about {after} on each: the load the override answered is still there"
+            f"{old_max}, {after} on each: the load the override answered is still there"
         )
     return found
 
