@@ -1,5 +1,5 @@
-"""Least privilege, tested: the server runs as deploy/'s ServiceAccount and every tool works with what deploy/
-grants, and nothing more is granted than the tools use.
+"""Least privilege, tested: the server runs as deploy/'s ServiceAccount (its Helm component on) and every tool
+works with what deploy/ grants, and nothing more is granted than the tools use.
 
 Each group below starts a simulated cluster (HTTPS, RBAC enforced), applies deploy/ with real kubectl, mints the
 ServiceAccount's token with `kubectl create token` and drives the tools through an MCP client with a server whose
@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import subprocess
+import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +42,7 @@ pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
+HELM = DEPLOY / "components" / "helm"  # off in the base: helm_history and Helm plans need it
 SERVER_NS = "incident-response"
 SA = "incident-response-mcp"
 USER = f"system:serviceaccount:{SERVER_NS}:{SA}"
@@ -180,13 +183,21 @@ class Recorded:
     called: set[str]
 
 
+def with_helm(folder: Path) -> Path:
+    """An overlay of deploy/ with its Helm component on (as a team that uses Helm enables it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base, component = os.path.relpath(DEPLOY, folder), os.path.relpath(HELM, folder)
+    (folder / "kustomization.yaml").write_text(f"resources:\n- {base}\ncomponents:\n- {component}\n", "utf-8")
+    return folder
+
+
 @contextlib.contextmanager
 def deployed(scenario: str, folder: Path) -> Iterator[tuple[RunningSim, Path]]:
     """A cluster with deploy/ applied, and a kubeconfig that authenticates as the server's ServiceAccount."""
     with run_sim(scenario, kubeconfig_path=folder / "admin.kubeconfig", tls=True) as sim:
         assert sim.kubeconfig_path is not None
         admin = Kubectl(sim.kubeconfig_path, folder / "cache")
-        admin.run("apply", "-k", str(DEPLOY))
+        admin.run("apply", "-k", str(with_helm(folder / "overlay")))
         token = admin.run("create", "token", SA, "-n", SERVER_NS, "--duration=24h").stdout.strip()
         yield sim, sim.write_kubeconfig(folder / "server.kubeconfig", token)
 
@@ -255,7 +266,12 @@ class Rule:
 def _server_rules() -> list[Rule]:
     """Every rule the server's ServiceAccount holds: deploy/'s bindings of it, and what every authenticated
     identity gets (the cluster's default system:basic-user, system:discovery, system:public-info-viewer)."""
-    out = subprocess.run(["kubectl", "kustomize", str(DEPLOY)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        ["kubectl", "kustomize", str(with_helm(Path(tempfile.mkdtemp(prefix="overlay-"))))],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     docs = [d for d in yaml.safe_load_all(out.stdout) if d]
     cluster_roles = {
         r["metadata"]["name"]: r

@@ -136,6 +136,9 @@ def test_the_server_cannot_approve_and_an_approver_can(fresh: tuple[RunningSim, 
     assert can(SA, "create", "tokenreviews.authentication.k8s.io")
     assert not can(SA, "create", "rolebindings")  # it cannot grant itself anything
     assert not can(SA, "get", "secrets/other")
+    assert can(SA, "get", "secrets/incident-response-seal-key")  # the store's own key, by name
+    every = kubectl.run("auth", "can-i", "list", "secrets", "--all-namespaces", f"--as={SA}", check=False)
+    assert every.stdout.strip() == "no"  # Helm's records (every Secret) only with components/helm
     assert can("alice", "create", "approvals.incident-response.dev")
     assert not can("alice", "create", "pendingcommands.incident-response.dev")
     other = kubectl.run(

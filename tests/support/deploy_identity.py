@@ -34,8 +34,9 @@ def identity_objects() -> list[dict[str, Any]]:
     kustomization = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text(encoding="utf-8"))
     namespace = kustomization["namespace"]
     out: list[dict[str, Any]] = []
-    for entry in kustomization["resources"]:
-        for doc in yaml.safe_load_all((DEPLOY / entry).read_text(encoding="utf-8")):
+    files = [DEPLOY / entry for entry in kustomization["resources"]] + [DEPLOY / "components" / "helm" / "helm.yaml"]
+    for path in files:  # the Helm component on, so the Helm tools' e2e runs too
+        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
             if not doc or doc["kind"] not in KINDS:
                 continue
             if doc["kind"] in ("ServiceAccount", "Role", "RoleBinding"):
