@@ -371,6 +371,7 @@ class Cluster:
             text = text.encode()[:limit_bytes].decode(errors="ignore")
         return text
 
-    def evict(self, namespace: str, name: str, *, dry_run: bool) -> None:
-        """policy/v1 Eviction: 429 when a PodDisruptionBudget forbids it, else a graceful delete."""
-        self.disruption.evict(namespace, name, dry_run=dry_run)
+    def evict(self, namespace: str, name: str, *, dry_run: bool, uid: str | None = None) -> None:
+        """policy/v1 Eviction: 429 when a PodDisruptionBudget forbids it, 409 when `uid` is not the pod's, else a
+        graceful delete."""
+        self.disruption.evict(namespace, name, dry_run=dry_run, uid=uid)

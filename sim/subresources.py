@@ -100,7 +100,11 @@ async def evict(request: web.Request, target: Target, cluster: Cluster) -> web.R
     if opts is not None and not isinstance(opts, dict):
         raise errors.bad_request("Eviction.deleteOptions must be an object")
     dry_run = is_dry_run(request) or (isinstance(opts, dict) and opts.get("dryRun") == ["All"])
-    cluster.evict(target.namespace, target.name, dry_run=dry_run)
+    pre = (opts or {}).get("preconditions") or {}
+    if not isinstance(pre, dict):
+        raise errors.bad_request("Eviction.deleteOptions.preconditions must be an object")
+    uid = pre.get("uid")
+    cluster.evict(target.namespace, target.name, dry_run=dry_run, uid=str(uid) if uid else None)
     return json_response({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}, 201)
 
 

@@ -94,12 +94,15 @@ class DisruptionController:
                 changed = True
         return changed
 
-    def evict(self, namespace: str, name: str, *, dry_run: bool) -> None:
-        """policy/v1 Eviction: refuse with 429 when a PodDisruptionBudget allows no disruption."""
+    def evict(self, namespace: str, name: str, *, dry_run: bool, uid: str | None = None) -> None:
+        """policy/v1 Eviction: refuse with 429 when a PodDisruptionBudget allows no disruption; with `uid` (the
+        Eviction's deleteOptions.preconditions), 409 when the pod by that name is another one."""
         with self.store.lock:
             pod = self.store.peek(PODS, namespace, name)
             if pod is None:
                 raise errors.not_found("pods", "", name)
+            if uid and pod["metadata"].get("uid") != uid:
+                raise errors.conflict("pods", "", name)
             if terminating(pod):
                 return
             pods = list(self.store.items(PODS, namespace))

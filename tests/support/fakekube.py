@@ -222,9 +222,11 @@ class FakeKube:
             del self.objects[(resource, namespace, name)]
         return current
 
-    def evict(self, name: str, namespace: str, *, dry_run: bool = False) -> None:
+    def evict(self, name: str, namespace: str, *, dry_run: bool = False, uid: str | None = None) -> None:
         self._before_write(dry_run)
-        self.get("pods", name, namespace)
+        pod = self.get("pods", name, namespace)
+        if uid and pod["metadata"].get("uid") != uid:
+            raise errors.Conflict("uid precondition failed", code=409, reason="Conflict")
         self._record("evict", "pods", name, None, dry_run=dry_run)
         if not dry_run:
             del self.objects[("pods", namespace, name)]

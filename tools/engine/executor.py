@@ -124,7 +124,11 @@ def write(kube: Kube, action: KubeWrite) -> dict[str, Any]:
         return kube.delete(action.resource, action.name, action.namespace, uid=uid)
     if action.namespace is None:
         raise errors.InvalidArgument("an eviction needs a namespace")
-    kube.evict(action.name, action.namespace)
+    # The pod approved, not one recreated under its name since (a StatefulSet's are): a precondition in the write.
+    options = action.body.get("deleteOptions") if isinstance(action.body, dict) else None
+    preconditions = options.get("preconditions") if isinstance(options, dict) else None
+    uid = preconditions.get("uid") if isinstance(preconditions, dict) else None
+    kube.evict(action.name, action.namespace, uid=str(uid) if uid else None)
     return {}
 
 

@@ -108,7 +108,9 @@ class Kube(Protocol):
         resource_version: str | None = None,
     ) -> dict[str, Any]: ...
 
-    def evict(self, name: str, namespace: str, *, dry_run: bool = False) -> None: ...
+    def evict(self, name: str, namespace: str, *, dry_run: bool = False, uid: str | None = None) -> None:
+        """policy/v1 Eviction; with `uid`, only of the pod with that uid (409 Conflict when the name is another's)."""
+        ...
 
     def logs(
         self,
@@ -412,14 +414,19 @@ class RealKube:
             write=True,
         )
 
-    def evict(self, name: str, namespace: str, *, dry_run: bool = False) -> None:
+    def evict(self, name: str, namespace: str, *, dry_run: bool = False, uid: str | None = None) -> None:
         body: dict[str, Any] = {
             "apiVersion": "policy/v1",
             "kind": "Eviction",
             "metadata": {"name": name, "namespace": namespace},
         }
+        options: dict[str, Any] = {}
         if dry_run:
-            body["deleteOptions"] = {"dryRun": ["All"]}
+            options["dryRun"] = ["All"]
+        if uid:
+            options["preconditions"] = {"uid": uid}
+        if options:
+            body["deleteOptions"] = options
         path = RESOURCES["pods"].path("pods", namespace, name, "eviction")
         self._json(
             "POST",

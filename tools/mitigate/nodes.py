@@ -185,7 +185,14 @@ def blocked_by_budgets(pods: list[dict[str, Any]], pdbs: list[dict[str, Any]]) -
 def eviction_step(pod: dict[str, Any], context: str | None) -> Step:
     metadata = pod["metadata"]
     namespace, name = str(metadata["namespace"]), str(metadata["name"])
-    body = {"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {"name": name, "namespace": namespace}}
+    body: dict[str, Any] = {
+        "apiVersion": "policy/v1",
+        "kind": "Eviction",
+        "metadata": {"name": name, "namespace": namespace},
+    }
+    if metadata.get("uid"):
+        # Only the pod that was approved: a pod recreated under its name since (a StatefulSet's) is not evicted.
+        body["deleteOptions"] = {"preconditions": {"uid": str(metadata["uid"])}}
     raw = str(
         commands.kubectl(
             ["create", "--raw", f"/api/v1/namespaces/{namespace}/pods/{name}/eviction", "-f", "-"], context=context
@@ -194,7 +201,7 @@ def eviction_step(pod: dict[str, Any], context: str | None) -> Step:
     return Step(
         description=f"evict pod {namespace}/{name} (honours PodDisruptionBudgets)",
         command=with_heredoc(raw, json.dumps(body, separators=(",", ":")), "EVICTION"),
-        action=KubeWrite(verb="evict", resource="pods", namespace=namespace, name=name),
+        action=KubeWrite(verb="evict", resource="pods", namespace=namespace, name=name, body=body),
     )
 
 
