@@ -5,6 +5,7 @@ title, severity, timeline, measures or pending commands, in declare_incident's a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,11 @@ def other(request: pytest.FixtureRequest, sim_factory: Callable[..., RunningSim]
         elsewhere = make_env(sim_factory("overload"), env.state)
         return lambda: elsewhere.server("full")
     return lambda: env.server("full", namespaces=("payments",))
+
+
+def mentions(text: str, incident_id: str) -> bool:
+    """Whether `text` names this incident (ids opened in one second by one process differ only by a suffix)."""
+    return re.search(re.escape(incident_id) + r"(?![-\w])", text) is not None
 
 
 async def answer(client: Client, tool: str, **arguments: Any) -> tuple[dict[str, Any] | None, str]:
@@ -79,7 +85,8 @@ async def test_servers_of_other_scopes_each_declare_and_hand_off_their_own_incid
             seen_measures,
             seen_listing,
         ):
-            for trace in (A_TITLE, ours, "SEV1", "override_hpa", "scale_deployment", "list_pods"):
+            assert not mentions(text, ours), text
+            for trace in (A_TITLE, "SEV1", "override_hpa", "scale_deployment", "list_pods"):
                 assert trace not in text, (trace, text)
 
     async with Client(env.server("full")) as a:
@@ -93,4 +100,4 @@ async def test_servers_of_other_scopes_each_declare_and_hand_off_their_own_incid
         again, seen_again = await answer(a, "declare_incident", incident_id=ours, severity="SEV2")
         assert again is not None and again["outcome"] == "updated" and again["incident"]["severity"] == "SEV2"
         for text in (seen, seen_refusal, seen_again):
-            assert B_TITLE not in text and theirs not in text and "SEV3" not in text
+            assert B_TITLE not in text and not mentions(text, theirs) and "SEV3" not in text
