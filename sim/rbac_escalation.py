@@ -97,11 +97,13 @@ def check(authz: Authorizer, policy: Policy, user: UserInfo, res: ResourceType, 
     bind = Attributes("bind", role_res.plural, RBAC_GROUP, namespace=namespace, name=role_name)
     if authz.decide(user, bind).allowed:
         return
+    role = policy.store.peek(role_res, None if role_res is CLUSTERROLES else namespace, role_name)
+    if role is None:  # what a missing role will grant cannot be checked: only `bind` may point at it
+        raise errors.not_found(role_res.plural, RBAC_GROUP, role_name)
     if role_res is CLUSTERROLES:
         rules = policy.cluster_role_rules(role_name)
     else:
-        role = policy.store.peek(ROLES, namespace, role_name)
-        rules = [r for r in (role or {}).get("rules") or [] if isinstance(r, dict)]
+        rules = [r for r in role.get("rules") or [] if isinstance(r, dict)]
     missing = _not_held(policy, user, rules, namespace)
     if missing:
         raise _refuse(res, name, user, missing)

@@ -440,6 +440,10 @@ def test_nobody_grants_what_they_do_not_hold(sim: RunningSim, admin: Kubectl, tm
     ) in to_admin.stderr
     nodes = carla.run("create", "role", "node-patcher", "-n", "rbac-l", "--verb=patch", "--resource=nodes", check=False)
     assert 'Resources:["nodes"], Verbs:["patch"]' in nodes.stderr
+    dangling = carla.run(
+        "create", "rolebinding", "later", "-n", "rbac-l", "--clusterrole=not-yet", "--user=dan", check=False
+    )
+    assert 'clusterroles.rbac.authorization.k8s.io "not-yet" not found' in dangling.stderr  # could grant anything later
     other_ns = carla.run("create", "rolebinding", "x", "-n", "shop", "--clusterrole=view", "--user=dan", check=False)
     assert other_ns.returncode == 1  # admin in rbac-l only
 
