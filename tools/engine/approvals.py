@@ -87,3 +87,19 @@ def self_approved(caller: Caller, channel: str | None, approver: str | None) -> 
             "answer its own client's dialog"
         )
     return None
+
+
+SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
+
+
+def program_self_approved(planner: str | None, approver: str | None) -> str | None:
+    """A program's account (a Kubernetes ServiceAccount) never approves its own plan, whatever RBAC lets it create:
+    in team mode the planner is the principal TokenReview named and the approver who SelfSubjectReview named, the
+    same names for the same account. A person approving their own plan is their decision."""
+    if planner is not None and planner == approver and planner.startswith(SERVICE_ACCOUNT_PREFIX):
+        return (
+            f"it was approved by {approver}, the ServiceAccount that planned it: a program does not approve its own "
+            "plans, even where the cluster's RBAC lets it create the Approval (unbind it from "
+            "incident-response-approver); a person must approve"
+        )
+    return None

@@ -484,8 +484,11 @@ class PendingEngine:
         otherwise the answer that says what is missing."""
         caller = approvals.CALLER.get()
         if row.state == "approved":
-            problem = approvals.unaccepted(self.approvals, row.decided_channel) or approvals.self_approved(
-                caller, row.decided_channel, row.decided_principal
+            planner = PendingCommand.model_validate(row.plan).principal
+            problem = (
+                approvals.unaccepted(self.approvals, row.decided_channel)
+                or approvals.self_approved(caller, row.decided_channel, row.decided_principal)
+                or approvals.program_self_approved(planner, row.decided_by)
             )
             if problem is None:
                 return None
