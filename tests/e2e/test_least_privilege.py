@@ -76,9 +76,7 @@ class Session:
     def admin(self, *args: str) -> None:
         """A change made by the cluster's admin (the scenario's setup, not a tool)."""
         assert self.sim.kubeconfig_path is not None
-        subprocess.run(
-            ["kubectl", "--kubeconfig", str(self.sim.kubeconfig_path), *args], check=True, capture_output=True
-        )
+        Kubectl(self.sim.kubeconfig_path, self.sim.kubeconfig_path.parent / "admin-cache").run(*args)
 
 
 async def bad_deploy(s: Session) -> None:
@@ -133,10 +131,12 @@ async def poison(s: Session) -> None:
 
 
 async def canary(s: Session) -> None:
+    s.admin("delete", "hpa", "web", "-n", NS)  # it would resize web-stable between plan and confirm (stale)
     await s.run("rollback_canary", namespace=NS, app="web")
 
 
 async def canary_shift(s: Session) -> None:
+    s.admin("delete", "hpa", "web", "-n", NS)
     await s.run("shift_traffic", namespace=NS, from_deployment="web-canary", to_deployment="web-stable", replicas=1)
 
 
