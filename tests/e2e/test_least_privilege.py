@@ -1,5 +1,5 @@
-"""Least privilege, tested: the server runs as deploy/'s ServiceAccount (its Helm component on) and every tool
-works with what deploy/ grants, and nothing more is granted than the tools use.
+"""Least privilege, tested: the server runs as deploy/'s ServiceAccount and every tool works with what deploy/
+grants, and nothing more is granted than the tools use.
 
 Each group below starts a simulated cluster (HTTPS, RBAC enforced), applies deploy/ with real kubectl, mints the
 ServiceAccount's token with `kubectl create token` and drives the tools through an MCP client with a server whose
@@ -7,6 +7,10 @@ kubeconfig carries only that token (team mode: the store on the Kubernetes API).
 authorization decision about the ServiceAccount. A denied call fails the group (deploy/ lacks what a tool calls);
 a rule of deploy/'s ClusterRoles that no recorded call used fails the coverage test (deploy/ grants what no tool
 uses). Every tool of the catalogue must be called by some group, so a new tool cannot slip past.
+
+Helm's records are Secrets, and listing them reads every Secret: that grant is the opt-in component
+deploy/components/helm, so the Helm tools are called twice, refused (403 naming the opt-in) under deploy/ as
+shipped and working under deploy/ with the component, whose rule the coverage test checks too.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ import contextlib
 import json
 import os
 import subprocess
-import tempfile
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,13 +45,14 @@ pytestmark = pytest.mark.anyio
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-HELM = DEPLOY / "components" / "helm"  # off in the base: helm_history and Helm plans need it
 SERVER_NS = "incident-response"
 SA = "incident-response-mcp"
 USER = f"system:serviceaccount:{SERVER_NS}:{SA}"
 NS = "shop"
 # The ClusterRoles that grant the server what it does on the cluster; each of their rules must be used.
 CLUSTER_ROLES = ("incident-response-mcp-read", "incident-response-mcp-mitigate", "incident-response-mcp-helm")
+HELM_COMPONENT = DEPLOY / "components" / "helm"
+STORE_ROLE = "incident-response-mcp-store"
 
 
 @dataclass
@@ -64,6 +68,13 @@ class Session:
         structured: dict[str, Any] | None = result.structured_content
         assert structured is not None, tool
         return structured
+
+    async def refused(self, tool: str, **arguments: Any) -> str:
+        """A call the server answers with an error (the text the model reads)."""
+        self.called.add(tool)
+        result = await self.client.call_tool(tool, arguments)
+        assert result.is_error, (tool, result.structured_content)
+        return " ".join(getattr(c, "text", "") for c in result.content)
 
     async def run(self, tool: str, **arguments: Any) -> dict[str, Any]:
         """Plan a mitigation and confirm it (full mode: the plan was shown; no approval step)."""
@@ -94,7 +105,6 @@ async def bad_deploy(s: Session) -> None:
     await s.call("get_endpoints", namespace=NS, service="checkout")
     await s.call("list_events", namespace=NS)
     await s.call("get_logs", namespace=NS, pod_or_deployment="checkout", tail_lines=5)
-    await s.call("helm_history", namespace=NS, release="cart")
     await s.call("check_rollback_safety", namespace=NS, deployment="checkout")
     await s.call("evaluate_decision", namespace=NS, deployment="checkout")
     await s.call("declare_incident", namespace=NS, title="checkout crash-loops", severity="SEV2")
@@ -103,6 +113,18 @@ async def bad_deploy(s: Session) -> None:
     await s.call("list_pending_commands")
     await s.call("list_temporary_measures")
     await s.call("incident_handoff", namespace=NS)
+
+
+async def helm_refused(s: Session) -> None:
+    """deploy/ as shipped: no Secret listing, so the Helm tools say 403 and which opt-in grants it."""
+    for tool in ("helm_history", "rollback_helm_release"):
+        text = await s.refused(tool, namespace=NS, release="cart")
+        assert "forbidden" in text and "deploy/components/helm" in text and "every Secret" in text, (tool, text)
+
+
+async def helm(s: Session) -> None:
+    """deploy/ with the opt-in component deploy/components/helm."""
+    await s.call("helm_history", namespace=NS, release="cart")
     # Helm's rollback runs the helm binary (not in the image; it would need the chart's own permissions):
     # only its plan's reads are the server's.
     await s.call("rollback_helm_release", namespace=NS, release="cart")
@@ -164,17 +186,37 @@ async def bad_daemonset(s: Session) -> None:
     await s.run("rollback_workload", namespace=NS, kind="daemonset", workload="db-proxy", to_revision=1)
 
 
-GROUPS: dict[str, tuple[str, Callable[[Session], Awaitable[None]]]] = {
-    "bad-deploy": ("bad-deploy", bad_deploy),
-    "overload": ("overload", overload),
-    "oom": ("oom", oom),
-    "poison": ("poison", poison),
-    "canary": ("canary", canary),
-    "canary-shift": ("canary", canary_shift),
-    "node-failure": ("node-failure", node_failure),
-    "bad-statefulset": ("bad-statefulset", bad_statefulset),
-    "bad-daemonset": ("bad-daemonset", bad_daemonset),
+@dataclass(frozen=True)
+class Group:
+    scenario: str
+    steps: Callable[[Session], Awaitable[None]]
+    helm: bool = False  # deploy/ with the opt-in component deploy/components/helm
+    denied: frozenset[str] = frozenset()  # the calls the cluster must deny (and no others)
+
+
+GROUPS: dict[str, Group] = {
+    "bad-deploy": Group("bad-deploy", bad_deploy),
+    "helm-refused": Group("bad-deploy", helm_refused, denied=frozenset({f"list secrets.core in {NS}"})),
+    "helm": Group("bad-deploy", helm, helm=True),
+    "overload": Group("overload", overload),
+    "oom": Group("oom", oom),
+    "poison": Group("poison", poison),
+    "canary": Group("canary", canary),
+    "canary-shift": Group("canary", canary_shift),
+    "node-failure": Group("node-failure", node_failure),
+    "bad-statefulset": Group("bad-statefulset", bad_statefulset),
+    "bad-daemonset": Group("bad-daemonset", bad_daemonset),
 }
+
+
+def with_helm(folder: Path) -> Path:
+    """A kustomization outside deploy/ (kustomize forbids a base that contains its overlay) that is deploy/ plus
+    the Helm component, as the component's own comment tells an operator to write it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base = os.path.relpath(DEPLOY, folder)  # kustomize refuses absolute paths
+    text = f"resources:\n- {base}\ncomponents:\n- {base}/components/helm\n"
+    (folder / "kustomization.yaml").write_text(text, encoding="utf-8")
+    return folder
 
 
 @dataclass
@@ -183,21 +225,14 @@ class Recorded:
     called: set[str]
 
 
-def with_helm(folder: Path) -> Path:
-    """An overlay of deploy/ with its Helm component on (as a team that uses Helm enables it)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    base, component = os.path.relpath(DEPLOY, folder), os.path.relpath(HELM, folder)
-    (folder / "kustomization.yaml").write_text(f"resources:\n- {base}\ncomponents:\n- {component}\n", "utf-8")
-    return folder
-
-
 @contextlib.contextmanager
-def deployed(scenario: str, folder: Path) -> Iterator[tuple[RunningSim, Path]]:
-    """A cluster with deploy/ applied, and a kubeconfig that authenticates as the server's ServiceAccount."""
+def deployed(scenario: str, folder: Path, *, helm: bool = False) -> Iterator[tuple[RunningSim, Path]]:
+    """A cluster with deploy/ applied (`helm`: with the Helm component), and a kubeconfig that authenticates as the
+    server's ServiceAccount."""
     with run_sim(scenario, kubeconfig_path=folder / "admin.kubeconfig", tls=True) as sim:
         assert sim.kubeconfig_path is not None
         admin = Kubectl(sim.kubeconfig_path, folder / "cache")
-        admin.run("apply", "-k", str(with_helm(folder / "overlay")))
+        admin.run("apply", "-k", str(with_helm(folder / "overlay") if helm else DEPLOY))
         token = admin.run("create", "token", SA, "-n", SERVER_NS, "--duration=24h").stdout.strip()
         yield sim, sim.write_kubeconfig(folder / "server.kubeconfig", token)
 
@@ -215,9 +250,9 @@ class Recorder:
         return self.done[name]
 
     async def _run(self, name: str) -> Recorded:
-        scenario, steps = GROUPS[name]
+        group = GROUPS[name]
         folder = self.folder(name)
-        with deployed(scenario, folder) as (sim, kubeconfig):
+        with deployed(group.scenario, folder, helm=group.helm) as (sim, kubeconfig):
             settings = Settings(
                 mode="full",
                 state_dir=folder / "state",
@@ -228,7 +263,7 @@ class Recorder:
             with sim.authz.recording() as decisions:
                 async with Client(build_server(settings)) as client:
                     session = Session(sim, client)
-                    await steps(session)
+                    await group.steps(session)
             # an access review's answer ("may I?", server_info asks) is not a call that needed the permission
             return Recorded([d for d in decisions if d.user == USER and not d.review], session.called)
 
@@ -247,8 +282,10 @@ def _describe(d: Decision) -> str:
 @pytest.mark.parametrize("group", list(GROUPS))
 async def test_every_call_of_the_tools_is_allowed_by_deploy(recorder: Recorder, group: str) -> None:
     recorded = await recorder.get(group)
-    denied = sorted({_describe(d) for d in recorded.decisions if not d.allowed})
-    assert not denied, f"deploy/ does not grant the server's ServiceAccount what the tools call: {denied}"
+    denied = {_describe(d) for d in recorded.decisions if not d.allowed}
+    expected = GROUPS[group].denied
+    assert denied >= expected, f"the cluster allowed what deploy/ must not grant: {sorted(expected - denied)}"
+    assert denied <= expected, f"deploy/ does not grant the server's ServiceAccount what the tools call: {denied}"
     assert recorded.decisions  # the server did act as the ServiceAccount
 
 
@@ -263,15 +300,10 @@ class Rule:
         return (not self.namespace or d.attrs.namespace == self.namespace) and rule_matches(self.body, d.attrs)
 
 
-def _server_rules() -> list[Rule]:
-    """Every rule the server's ServiceAccount holds: deploy/'s bindings of it, and what every authenticated
+def _server_rules(kustomization: Path = DEPLOY) -> list[Rule]:
+    """Every rule the server's ServiceAccount holds: `kustomization`'s bindings of it, and what every authenticated
     identity gets (the cluster's default system:basic-user, system:discovery, system:public-info-viewer)."""
-    out = subprocess.run(
-        ["kubectl", "kustomize", str(with_helm(Path(tempfile.mkdtemp(prefix="overlay-"))))],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    out = subprocess.run(["kubectl", "kustomize", str(kustomization)], capture_output=True, text=True, check=True)
     docs = [d for d in yaml.safe_load_all(out.stdout) if d]
     cluster_roles = {
         r["metadata"]["name"]: r
@@ -294,12 +326,12 @@ def _server_rules() -> list[Rule]:
     return rules
 
 
-def _unneeded(rules: list[Rule], decisions: list[Decision], checked: tuple[str, ...]) -> list[str]:
-    """Each verb on each resource a checked role grants that no recorded call needed: no call it covers would be
+def _unneeded(rules: list[Rule], decisions: list[Decision], checked: Callable[[Rule], bool]) -> list[str]:
+    """Each verb on each resource a checked rule grants that no recorded call needed: no call it covers would be
     denied without it (another rule of the ServiceAccount's does not cover that call too)."""
     allowed = [d for d in decisions if d.allowed]
     found = []
-    for rule in (r for r in rules if r.role in checked):
+    for rule in filter(checked, rules):
         others = [r for r in rules if r != rule]
         for group in rule.body.get("apiGroups", []):
             for resource in rule.body.get("resources", []):
@@ -313,7 +345,9 @@ def _unneeded(rules: list[Rule], decisions: list[Decision], checked: tuple[str, 
     return found
 
 
-async def test_deploy_grants_nothing_the_tools_do_not_use(recorder: Recorder) -> None:
+async def test_deploy_grants_nothing_the_tools_do_not_use(recorder: Recorder, tmp_path: Path) -> None:
+    """Checked over deploy/ with the Helm component (its rule must be used too), and the store Role's Secret rules
+    (the seal key's get and patch)."""
     decisions: list[Decision] = []
     called: set[str] = set()
     for group in GROUPS:
@@ -321,8 +355,20 @@ async def test_deploy_grants_nothing_the_tools_do_not_use(recorder: Recorder) ->
         decisions += recorded.decisions
         called |= recorded.called
     assert set(CATALOG) <= called, f"tools no group calls (add them above): {sorted(set(CATALOG) - called)}"
-    unused = _unneeded(_server_rules(), decisions, CLUSTER_ROLES)
+
+    def checked(rule: Rule) -> bool:
+        return rule.role in CLUSTER_ROLES or (rule.role == STORE_ROLE and "secrets" in rule.body.get("resources", []))
+
+    unused = _unneeded(_server_rules(with_helm(tmp_path / "overlay")), decisions, checked)
     assert not unused, f"deploy/ grants what no tool needs: {unused}"
+
+
+def test_deploy_as_shipped_grants_no_secret_listing() -> None:
+    """The split: the Helm role is bound only by the opt-in component, and nothing else of deploy/ lists Secrets."""
+    roles = {r.role for r in _server_rules()}
+    assert "incident-response-mcp-read" in roles and "incident-response-mcp-helm" not in roles, roles
+    lists = [r for r in _server_rules() if "secrets" in r.body.get("resources", []) and "list" in r.body["verbs"]]
+    assert not lists, lists
 
 
 async def test_the_e2e_identity_mode_serves_as_deploys_account(

@@ -30,12 +30,16 @@ def wanted() -> bool:
 
 
 def identity_objects() -> list[dict[str, Any]]:
-    """deploy/'s identity objects as kustomize renders them (its namespace set on namespaced ones and subjects)."""
+    """deploy/'s identity objects as kustomize renders them (its namespace set on namespaced ones and subjects),
+    with the Helm component's."""
     kustomization = yaml.safe_load((DEPLOY / "kustomization.yaml").read_text(encoding="utf-8"))
     namespace = kustomization["namespace"]
     out: list[dict[str, Any]] = []
-    files = [DEPLOY / entry for entry in kustomization["resources"]] + [DEPLOY / "components" / "helm" / "helm.yaml"]
-    for path in files:  # the Helm component on, so the Helm tools' e2e runs too
+    # every tool, Helm's too: with the opt-in component deploy/components/helm (its list of every Secret)
+    helm = DEPLOY / "components" / "helm"
+    component = yaml.safe_load((helm / "kustomization.yaml").read_text(encoding="utf-8"))
+    files = [DEPLOY / entry for entry in kustomization["resources"]] + [helm / e for e in component["resources"]]
+    for path in files:
         for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
             if not doc or doc["kind"] not in KINDS:
                 continue

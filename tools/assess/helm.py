@@ -13,6 +13,7 @@ from pydantic import Field
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult, Truncation
 from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.reads import helm_release_secrets
 from incident_response.tools.k8s.helm_releases import HelmRevision, revision_row
 
 
@@ -32,8 +33,8 @@ def helm_history(
 ) -> HelmHistory:
     """Show a helm release's revisions (status, chart, app version, updated, description) and the deployed one, like
     `helm history` and `helm status`, read from the cluster without the helm binary. Values are never returned."""
-    listed = deps.kube.list("secrets", namespace, label_selector=f"owner=helm,name={release}", limit=500)
-    rows = sorted((revision_row(s) for s in listed.items), key=lambda r: r.revision, reverse=True)
+    listed = helm_release_secrets(deps.kube, namespace, release)
+    rows = sorted((revision_row(s) for s in listed), key=lambda r: r.revision, reverse=True)
     if not rows:
         raise errors.NotFound(
             f"no helm release {release!r} in namespace {namespace!r} (no Secrets labelled owner=helm,name={release}); "

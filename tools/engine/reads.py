@@ -19,6 +19,8 @@ if TYPE_CHECKING:  # the playbook imports RollbackReads from here and must not l
 
 MAX_CLAIMS_READ = 32
 MAX_JOBS_READ = 500
+MAX_HELM_RECORDS_READ = 500
+HELM_OPT_IN = "deploy/components/helm"
 
 
 @dataclass(frozen=True)
@@ -50,3 +52,25 @@ def rollback_reads(kube: Kube, namespace: str, deployment: dict[str, Any]) -> Ro
     except errors.Forbidden:
         return RollbackReads(claims, None, False)
     return RollbackReads(claims, jobs.items, jobs.truncated)
+
+
+def helm_release_secrets(kube: Kube, namespace: str, release: str) -> list[dict[str, Any]]:
+    """Helm's release records (Secrets labelled owner=helm,name=RELEASE). Reading them needs listing Secrets, which
+    RBAC cannot narrow to Helm's: team mode's deploy/ leaves that out unless the operator opts in, so a 403 here
+    says which opt-in grants it and why it is not the default."""
+    try:
+        return kube.list(
+            "secrets", namespace, label_selector=f"owner=helm,name={release}", limit=MAX_HELM_RECORDS_READ
+        ).items
+    except errors.Forbidden as e:
+        raise errors.Forbidden(
+            f"forbidden: the server's identity may not list secrets in namespace {namespace!r}, where Helm keeps the "
+            f"records of release {release!r}. RBAC cannot narrow that list to Helm's Secrets, so granting it lets "
+            f"the server read every Secret's credentials; team mode's deploy/ leaves it out unless the operator "
+            f"applies the opt-in kustomize component {HELM_OPT_IN} (README, Run it for a team). Meanwhile a human "
+            f"can run `helm history {release} -n {namespace}`, or use rollout_history on the release's workloads",
+            code=e.code,
+            reason=e.reason,
+            verb="list",
+            resource="secrets",
+        ) from e

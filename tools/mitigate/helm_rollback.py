@@ -25,6 +25,7 @@ from incident_response.tools.core import commands, errors
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import Change, ExecRun, PlanDraft, Step, Target, pointer, precondition
+from incident_response.tools.engine.reads import helm_release_secrets
 from incident_response.tools.k8s.args import Revision
 from incident_response.tools.k8s.helm_releases import HelmRevision, revision_row
 from incident_response.tools.kube.client import Kube
@@ -65,7 +66,7 @@ def plan_helm_rollback(
 ) -> PlanDraft:
     """Read the release records and render the rollback; nothing is sent to the cluster."""
     selector = f"owner=helm,name={release}"
-    secrets = kube.list("secrets", namespace, label_selector=selector, limit=500).items
+    secrets = helm_release_secrets(kube, namespace, release)
     rows = {row.revision: row for row in map(revision_row, secrets)}
     if not rows:
         raise errors.NotFound(
