@@ -113,10 +113,12 @@ def compact_one(store: KubeStore, incident: str, *, now: float) -> bool:
     )
     while not _write_summary(store, incident, fresh):
         pass  # another replica merged its part first: read it again and merge ours
-    # Approvals stay: the server's credentials may not delete them, or they could erase a denial.
+    # Approvals stay: the server's credentials may not delete them, or they could erase a denial. A command is
+    # deleted only as it was read: one another replica claimed meanwhile (its time was up by this clock, not by the
+    # claimer's) stays, and the next round folds what it did over what this one folded.
     for resource, gone in ((ENTRIES, entries), (COMMANDS, [o for o in commands if objects.name_of(o) in folded])):
         for obj in gone:
-            store.delete_object(resource, objects.name_of(obj))
+            store.delete_object(resource, objects.name_of(obj), resource_version=objects.resource_version(obj))
     return True
 
 

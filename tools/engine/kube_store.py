@@ -141,11 +141,15 @@ class KubeStore:
                 resource=resource,
             ) from e
 
-    def delete_object(self, resource: str, name: str) -> None:
+    def delete_object(self, resource: str, name: str, *, resource_version: str | None = None) -> bool:
+        """Delete an object (with `resource_version`: only if unchanged since read at it); False when it changed."""
         try:
-            self.kube.delete(resource, name, self.namespace)
+            self.kube.delete(resource, name, self.namespace, resource_version=resource_version)
         except errors.NotFound:
             pass  # another replica's compaction was first
+        except errors.Conflict:
+            return False
+        return True
 
     def _summaries(self, incident: str | None = None) -> list[Summary]:
         """What retention folded away (kube_retention): of one incident, or of all."""
