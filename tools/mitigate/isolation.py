@@ -1,7 +1,9 @@
 """remove_pods_from_service and isolate_network: contain a component that is poisoning others.
 
 Label removal is `kubectl label pods -l SELECTOR KEY-`: kubectl lists the pods, then sends one merge patch per pod
-(`{"metadata":{"labels":{KEY:null}}}`); the plan holds one step per pod and shows the single command. Isolation is
+(`{"metadata":{"labels":{KEY:null}}}`); the plan holds one step per pod and shows the single command. Our patch also
+carries the pod's uid: the API server refuses it (uid is immutable) when a pod recreated under that name since the
+plan's check is not the pod approved, so the check is inside the write. Isolation is
 the playbook's deny-all-ingress NetworkPolicy fed to `kubectl apply -f -` on stdin (a heredoc in the command).
 
 Layer: tools.mitigate.
@@ -52,19 +54,23 @@ def pod_label_command(pod: str, change: str, namespace: str, context: str | None
 
 
 def pod_label_step(
-    description: str, pod: str, change: str, body: dict[str, Any], namespace: str, context: str | None, undo: str
+    description: str, pod: dict[str, Any], change: str, labels_patch: dict[str, Any], context: str | None, undo: str
 ) -> Step:
-    """`kubectl label pod POD CHANGE`: one merge patch of the pod's labels; `undo` is the change that reverts it."""
-    command = pod_label_command(pod, change, namespace, context)
+    """`kubectl label pod POD CHANGE`: one merge patch of the pod's labels, only of this pod (its uid in the patch);
+    `undo` is the change that reverts it."""
+    name, namespace = backends.name_of(pod), str(meta(pod).namespace)
+    command = pod_label_command(name, change, namespace, context)
+    uid = meta(pod).uid
+    body = {"metadata": {**({"uid": uid} if uid else {}), "labels": labels_patch}}
     return patch_step(
         description,
         command,
         "pods",
-        pod,
+        name,
         namespace,
         body,
         "merge",
-        undo_command=pod_label_command(pod, undo, namespace, context),
+        undo_command=pod_label_command(name, undo, namespace, context),
     )
 
 
@@ -173,9 +179,14 @@ def plan_remove_from_service(
         target=Target(kind="Service", namespace=namespace, name=service, uid=svc["metadata"].get("uid")),
         steps=[
             pod_label_step(
-                f"remove label {key} from pod {pod}", pod, f"{key}-", body, namespace, context, f"{key}={value}"
+                f"remove label {key} from pod {backends.name_of(pod)}",
+                pod,
+                f"{key}-",
+                {key: None},
+                context,
+                f"{key}={value}",
             )
-            for pod in names
+            for pod in sorted(targets, key=backends.name_of)
         ],
         command_line=label_command(selector_text, f"{key}-", namespace, context),
         undo_command=undo,
@@ -209,7 +220,6 @@ def plan_relabel(kube: Kube, namespace: str, selector_text: str, key: str, value
     if not pods:
         raise errors.InvalidArgument(f"no pod matches {selector_text!r} any more; nothing to restore")
     context = kube.context
-    body = {"metadata": {"labels": {key: value}}}
     names = sorted(backends.name_of(p) for p in pods)
     return PlanDraft(
         tool="restore_measure",
@@ -217,9 +227,14 @@ def plan_relabel(kube: Kube, namespace: str, selector_text: str, key: str, value
         target=Target(kind="Pod", namespace=namespace, name=names[0]),
         steps=[
             pod_label_step(
-                f"add label {key}={value} to pod {pod}", pod, f"{key}={value}", body, namespace, context, f"{key}-"
+                f"add label {key}={value} to pod {backends.name_of(pod)}",
+                pod,
+                f"{key}={value}",
+                {key: value},
+                context,
+                f"{key}-",
             )
-            for pod in names
+            for pod in sorted(pods, key=backends.name_of)
         ],
         command_line=label_command(selector_text, f"{key}={value}", namespace, context),
         diff=[Change(path=f"pod/{n}.metadata.labels.{key}", before=None, after=value) for n in names],

@@ -1,6 +1,7 @@
-"""A drain evicts only the pods that were approved, with the check inside the write (issue 9): each Eviction carries
-the pod's uid as a precondition, so a pod recreated under the same name between the confirm-time check and the
-eviction (a StatefulSet's pods are) is refused by the API server, not evicted unseen."""
+"""Writes to pods act only on the pods that were approved, with the check inside the write (issue 9): a drain's
+Evictions carry the pod's uid as a precondition, and remove_pods_from_service's label patches carry the pod's uid, so
+a pod recreated under the same name between the confirm-time check and the write (a StatefulSet's pods are) is
+refused by the API server, not changed unseen."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from support.mitigation_env import call, make_env
+from support.mitigation_env import NS, call, make_env
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
@@ -25,23 +26,31 @@ pytestmark = pytest.mark.anyio
 
 
 class ReplacingKube:
-    """The real seam; just before the first eviction, the pod it names is replaced by a new one of the same name on
-    the same node (what a StatefulSet controller does), as if it happened between the check and the write."""
+    """The real seam; just before the first write to a pod (an eviction or a patch), that pod is replaced by a new one
+    of the same name on the same node (what a StatefulSet controller does), as if between the check and the write."""
 
     def __init__(self, kube: RealKube, sim: RunningSim) -> None:
         self.kube, self.sim = kube, sim
         self.context = kube.context
         self.replaced: dict[str, str] = {}  # name -> the new pod's uid
 
+    def replace_first(self, name: str, namespace: str, dry_run: bool) -> None:
+        if self.replaced or dry_run:
+            return
+        old = self.sim.store.remove(PODS, namespace, name)
+        kept = ("name", "namespace", "labels")
+        fresh = {"metadata": {k: old["metadata"][k] for k in kept if k in old["metadata"]}}
+        fresh["spec"] = copy.deepcopy(old["spec"])
+        self.replaced[name] = self.sim.store.create(PODS, fresh)["metadata"]["uid"]
+
     def evict(self, name: str, namespace: str, **options: Any) -> None:
-        if not self.replaced and not options.get("dry_run"):
-            old = self.sim.store.remove(PODS, namespace, name)
-            fresh = {
-                "metadata": {k: old["metadata"][k] for k in ("name", "namespace", "labels") if k in old["metadata"]}
-            }
-            fresh["spec"] = copy.deepcopy(old["spec"])
-            self.replaced[name] = self.sim.store.create(PODS, fresh)["metadata"]["uid"]
+        self.replace_first(name, namespace, bool(options.get("dry_run")))
         self.kube.evict(name, namespace, **options)
+
+    def patch(self, resource: str, name: str, body: Any, namespace: str | None = None, **options: Any) -> Any:
+        if resource == "pods" and namespace is not None:
+            self.replace_first(name, namespace, bool(options.get("dry_run")))
+        return self.kube.patch(resource, name, body, namespace, **options)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.kube, name)
@@ -73,6 +82,26 @@ async def test_a_pod_recreated_under_its_name_after_the_check_is_not_evicted(
     assert f'pods "{name}"' in done["steps"][1]["detail"], done["steps"][1]
     assert live_on(env.kube, "node-2")[name]["metadata"]["uid"] == uid  # the new pod runs on, not evicted
     assert env.get("nodes", "node-2", None)["spec"]["unschedulable"] is True
+
+
+async def test_a_pod_recreated_under_its_name_after_the_check_keeps_its_label(
+    sim_factory: Callable[..., RunningSim], tmp_path: Path
+) -> None:
+    env = make_env(sim_factory("poison"), tmp_path / "state")
+    assert env.sim.kubeconfig_path is not None
+    kube = ReplacingKube(env.kube, env.sim)
+    source = ClusterSource(kubeconfig=env.sim.kubeconfig_path, context=env.sim.context)
+    async with Client(build_server(Settings(mode="full", state_dir=env.state, cluster=source), kube=kube)) as client:
+        plan = await call(
+            client, "remove_pods_from_service", namespace=NS, service="api", selector="app=api,version=bad"
+        )
+        done = await call(client, "confirm_command", token=plan["token"])
+    [(name, uid)] = kube.replaced.items()
+    # The first pod's patch was refused by the API server: the plan is stale and nothing changed.
+    assert done["status"] == "stale" and "the write refused it and nothing changed" in done["summary"], done
+    now = env.get("pods", name)
+    assert now["metadata"]["uid"] == uid and now["metadata"]["labels"].get("app") == "api"
+    assert all(p["metadata"]["labels"].get("app") == "api" for p in env.pods("version=bad"))
 
 
 def test_real_kubectl_sends_the_rendered_eviction_and_the_api_server_holds_its_precondition(
