@@ -6,6 +6,7 @@ Layer: server (MCP wiring).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -45,8 +46,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     # The process side of the masking boundary (README, Secrets): every log record and everything printed. The stdio
     # transport writes the protocol to sys.stdout's binary buffer, below the masking text layer.
     boundary.install_log_masking()
-    with boundary.masked_stdio():
-        code: int = args.run(args)
+    try:
+        with boundary.masked_stdio():
+            code: int = args.run(args)
+    except BrokenPipeError:
+        # The reader went away (`pending | head`): not our error. Later flushes at exit must not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(141) from None  # as a shell reports a process ended by SIGPIPE
     raise SystemExit(code)
 
 
