@@ -63,12 +63,20 @@ def pod_usage_rows(pods: list[dict[str, Any]], metrics: list[dict[str, Any]] | N
 def usage_rows(pods: list[dict[str, Any]], usage: dict[str, tuple[float, float]]) -> list[PodUsage]:
     """Each pod's usage (from `usage_by_pod`) against its requests and limits; finished pods are left out."""
     rows = []
+    # Pods of one controller read together share one containers list (tools.k8s.podslim): sum it once.
+    summed: dict[int, tuple[Any, dict[str, float | None]]] = {}
     for pod in pods:
         name = str(meta(pod).name)
         if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
             continue
         cpu, memory = usage.get(name, (None, None))
-        r = pod_resources(pod)
+        containers = (pod.get("spec") or {}).get("containers")
+        known = summed.get(id(containers))
+        if known is not None and known[0] is containers:
+            r = known[1]
+        else:
+            r = pod_resources(pod)
+            summed[id(containers)] = (containers, r)
         rows.append(
             PodUsage(
                 name=name,
