@@ -20,10 +20,14 @@ from incident_response.tools.k8s.args import SelectorText
 from incident_response.tools.k8s.podslim import Sharing, slim_pod
 from incident_response.tools.k8s.podstatus import PodRow, pod_row
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.kube.paging import MAX_OBJECTS_READ, PAGE_SIZE, list_pages, prefetched
+from incident_response.tools.kube.paging import MAX_OBJECTS_READ, list_pages, prefetched
 
 # A stop for runaway reads only (a cluster holds at most 150,000 pods); every pod of a namespace is read up to it.
 FETCH_LIMIT = MAX_OBJECTS_READ
+
+# Pods per page: a page of full pods is decoded whole, and one more is read ahead; 250 real pods (managed fields,
+# volumes, env) are about 2 MB of JSON and ten times that decoded.
+PAGE_SIZE = 250
 
 Selector = Annotated[SelectorText | None, Field(description="Label selector as kubectl takes it: app=web,version!=v2")]
 

@@ -17,7 +17,7 @@ from incident_response.tools.core import errors
 from incident_response.tools.core.concurrency import submit
 from incident_response.tools.kube.client import Kube, ListResult
 
-PAGE_SIZE = 500  # what kubectl asks for; a page of pods is a few megabytes of JSON
+PAGE_SIZE = 500  # what kubectl asks for
 MAX_OBJECTS_READ = 100_000  # a stop for runaway lists only: a whole cluster holds at most 150,000 pods
 
 Page = TypeVar("Page")
