@@ -126,7 +126,8 @@ def server_memory_mib() -> tuple[float, float]:
     """(current, peak) resident memory of our server process (the child running the launcher)."""
     for pid in child_pids():
         try:
-            if LAUNCHER not in Path(f"/proc/{pid}/cmdline").read_text():
+            argv = Path(f"/proc/{pid}/cmdline").read_text().split("\0")
+            if LAUNCHER not in argv or "sim" in argv:  # the simulated cluster is started the same way
                 continue
             status = Path(f"/proc/{pid}/status").read_text()
         except OSError:

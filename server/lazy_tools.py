@@ -11,6 +11,7 @@ Layer: server (MCP wiring).
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import threading
 from collections.abc import Callable, Sequence
@@ -120,3 +121,6 @@ class LazyTools:
             warm(self.built().deps)
         except Exception:  # a warm-up failure must not kill the server: the first call will meet it and say so
             logger.exception("warming up the tools failed")
+        # What the imports and the build made lives as long as the server: out of the collector's sight, so that a
+        # call that makes millions of objects (a namespace of 10,000 pods) does not rescan it (~20% of such a call).
+        gc.freeze()
