@@ -134,3 +134,16 @@ def test_a_missing_kubeconfig_is_the_humans_to_fix_not_the_servers(
     assert code == 1 and "does not exist" in said, said
     assert "server_info" not in said and "start the server" not in said, said
     assert "--kubeconfig" in said, said
+
+
+def test_a_token_unknown_in_the_namespace_given_names_that_namespace(
+    cluster: tuple[RunningSim, Kubectl], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An admin (who may read everywhere) approving in the wrong namespace is told which store was searched."""
+    sim, kubectl = cluster
+    home, elsewhere = fresh_namespace(kubectl), fresh_namespace(kubectl)
+    token = PendingEngine(kube_store(sim, home)).propose(draft(), seat("standard")).token
+    assert token is not None and sim.kubeconfig_path is not None
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    code, said = approve_as(sim.kubeconfig_path, token, elsewhere, capsys)
+    assert code == 1 and "unknown_token" in said and f"--store-namespace {elsewhere}" in said, said

@@ -299,9 +299,9 @@ class PendingEngine:
             return CommandResult(
                 status="unknown_token",
                 token=token,
-                message="No pending command has this token in this server's store (its state directory, or its "
-                "namespace on the cluster). Tokens cannot be guessed or edited; plan the mitigation again to get a "
-                "new one.",
+                message=f"No pending command has this token in this store ({self.journal.approve_flags()}). A "
+                "human approving: check that those are the server's store options. Tokens cannot be guessed or "
+                "edited; otherwise plan the mitigation again to get a new one.",
             )
         row, cmd = found
         if self._expire_if_due(row):
