@@ -44,6 +44,7 @@ from incident_response.tools.playbook.handoff_analysis import (
     window_suspects,
 )
 from incident_response.tools.playbook.handoff_facts import (
+    ClusterFacts,
     about,
     action_of,
     bad_revisions,
@@ -55,10 +56,12 @@ from incident_response.tools.playbook.handoff_facts import (
     with_effects,
 )
 from incident_response.tools.playbook.handoff_leads import rollout_question
+from incident_response.tools.playbook.handoff_manifest import manifest_drift
 from incident_response.tools.playbook.handoff_models import (
     MAX_ACTIONS,
     MAX_DEPLOYMENTS,
     MAX_MEASURES,
+    ActionTaken,
     DeploymentState,
     Handoff,
     HandoffFormat,
@@ -293,6 +296,7 @@ def incident_handoff(
         problems,
         [rollout_question(r, facts) for r in suspects],
     )
+    questions += drifted_manifests(actions, facts)
     state = current_state(states, actions, measures)
     verdict = overall(states)
     context = kube.context if kube is not None else None
@@ -323,3 +327,13 @@ def incident_handoff(
     )
     handoff.document = render(handoff)
     return handoff
+
+
+def drifted_manifests(actions: list[ActionTaken], facts: ClusterFacts) -> list[str]:
+    """For each workload a rollback of this incident acted on: what the next apply of its manifest would put back."""
+    found = []
+    for name in dict.fromkeys(target_name(a) for a in actions if a.kind == "rollback" and a.result == "succeeded"):
+        workload = facts.deployments.get(name)
+        if workload is not None and (question := manifest_drift(facts.kinds.get(name, "deployment"), name, workload)):
+            found.append(question)
+    return found
