@@ -123,7 +123,9 @@ def the_format(text: str) -> None:
     ), lines[4]
     assert lines[5] == "Severity: SEV2"
     assert [line for line in lines if line.endswith(":") and not line.startswith((" ", "-"))] == SECTIONS
-    assert all(re.fullmatch(r"- \d\d:\d\d \S.*", line) for line in section(text, "Timeline Summary:"))
+    # A timeline that crosses midnight (UTC) dates its entries: "- 12-04 23:50 ...".
+    timeline = section(text, "Timeline Summary:")
+    assert all(re.fullmatch(r"- (\d\d-\d\d )?\d\d:\d\d \S.*", line) for line in timeline), timeline
 
 
 def clock_of(when: datetime) -> str:
@@ -338,11 +340,11 @@ async def test_isolate_after_a_scale_that_did_not_fix_the_poisoned_service(start
         f"override_hpa succeeded at the API, but did not fix the service: verify_recovery found web still "
         f"DEGRADED at {clock_of(datetime.fromisoformat(missed['checked_at']))} UTC (failing: {failing})"
     )
-    assert any(line.endswith(not_fixed) for line in timeline), "\n".join(timeline)
+    assert any(line.endswith(not_fixed) for line in timeline), not_fixed + "\n" + "\n".join(timeline)
     assert any(
         "remove_pods_from_service succeeded at the API; fixed it: verify_recovery said RECOVERED for web" in line
         for line in timeline
-    )
+    ), "\n".join(timeline)
     assert [a["effect"] for a in handoff["actions"]] == ["not_fixed", "fixed"]
     actions = section(text, "Actions Taken:")
     assert actions[0].startswith("- override_hpa on horizontalpodautoscaler/web -n shop: succeeded at the API at ")
@@ -385,7 +387,7 @@ async def test_isolate_after_a_scale_that_did_not_fix_the_poisoned_service(start
     ), poison
     # api-bad's own rollout is on the timeline; its pods were what the isolation took out, so it is no open suspect.
     assert any(
-        re.match(r"- \d\d:\d\d deployment/api-bad rolled out revision 1 .*, 25 min before the first", line)
+        re.match(r"- (\d\d-\d\d )?\d\d:\d\d deployment/api-bad rolled out revision 1 .*, 25 min before the first", line)
         for line in timeline
     )
     assert list(by_statement) == [
