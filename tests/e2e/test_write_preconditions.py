@@ -134,3 +134,24 @@ def test_real_kubectl_sends_the_rendered_eviction_and_the_api_server_holds_its_p
     )  # fmt: skip
     assert evicted.returncode == 0, evicted.stderr
     assert name not in live_on(env.kube, "node-2")
+
+
+async def test_a_pod_scheduled_on_the_node_after_the_plan_makes_the_drain_stale(
+    sim_factory: Callable[..., RunningSim], tmp_path: Path
+) -> None:
+    env = make_env(sim_factory("node-failure"), tmp_path / "state")
+    async with Client(env.server("full")) as client:
+        plan = await call(client, "drain_node", node="node-2")
+        # After the plan (and its approval), a pod lands on the node: nobody saw it in the plan.
+        some = next(iter(live_on(env.kube, "node-2").values()))
+        late = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "late-arrival", "namespace": some["metadata"]["namespace"]},
+            "spec": {**copy.deepcopy(some["spec"]), "nodeName": "node-2"},
+        }
+        env.kube.create("pods", late, some["metadata"]["namespace"])
+        done = await call(client, "confirm_command", token=plan["token"])
+    assert done["status"] == "stale" and "spec.nodeName=node-2" in done["summary"], done
+    assert not env.get("nodes", "node-2", None)["spec"].get("unschedulable")  # nothing ran: not even the cordon
+    assert "late-arrival" in live_on(env.kube, "node-2")

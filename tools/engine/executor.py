@@ -54,7 +54,9 @@ def read_precondition(kube: Kube, pre: Precondition) -> Read:
             return Read(pre, kube.get(pre.resource, pre.name, pre.namespace))
         except errors.NotFound:
             return Read(pre, None)
-    listed = kube.list(pre.resource, pre.namespace, label_selector=pre.label_selector)
+    listed = kube.list(
+        pre.resource, pre.namespace, label_selector=pre.label_selector, field_selector=pre.field_selector
+    )
     return Read(pre, listed.items)
 
 
@@ -176,7 +178,7 @@ def observe_after(kube: Kube, preconditions: list[Precondition], answers: list[d
     """The precondition fields after the writes: from a write's own answer where it is that object, else re-read."""
     after: dict[str, Any] = {}
     for pre in [p for p in preconditions if p.expect]:
-        key = pre.name or pre.label_selector or pre.resource
+        key = pre.name or pre.label_selector or pre.field_selector or pre.resource
         answer = next(
             (
                 a

@@ -61,6 +61,8 @@ class Precondition(BaseModel):
     namespace: str | None = None
     name: str | None = None
     label_selector: str | None = None
+    # Like label_selector, by fields (spec.nodeName=N: the pods on a node, which a drain must have seen all of).
+    field_selector: str | None = None
     expect: dict[str, Any]
     digests: list[str] = Field(
         default_factory=list,
@@ -287,6 +289,7 @@ def precondition(
     namespace: str | None = None,
     name: str | None = None,
     label_selector: str | None = None,
+    field_selector: str | None = None,
     digests: list[str] | None = None,
 ) -> Precondition:
     """Record what a plan depends on from what the planner just read; `digests` are paths kept as a digest."""
@@ -295,6 +298,7 @@ def precondition(
         namespace=namespace,
         name=name,
         label_selector=label_selector,
+        field_selector=field_selector,
         expect=dict.fromkeys(paths),
         digests=digests or [],
     )
@@ -316,7 +320,8 @@ def ready_floor(namespace: str, label_selector: str, *, unless_selector: str | N
 
 def drift(pre: Precondition, found: dict[str, Any] | list[dict[str, Any]] | None) -> list[Drift]:
     """What changed since planning; `found` None means the object is gone."""
-    base = {"resource": pre.resource, "namespace": pre.namespace, "name": pre.name, "selector": pre.label_selector}
+    selector = pre.label_selector or pre.field_selector
+    base = {"resource": pre.resource, "namespace": pre.namespace, "name": pre.name, "selector": selector}
     if found is None:
         return [Drift(**base, path="", planned="exists", now="absent")]
     now = pointed_values(pre, found)

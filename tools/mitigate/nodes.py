@@ -279,6 +279,12 @@ def plan_drain(kube: Kube, node: str, *, allowed: tuple[str, ...] = (), include_
         )
         for p in movers
     ]
+    # Every pod on the node, so one scheduled there after the plan (nobody approved evicting it, and the cordon would
+    # strand it) makes the plan stale instead of being left behind unseen.
+    live = [p for p in on_node if not backends.terminating(p)]
+    preconditions.append(
+        precondition("pods", live, [pointer("metadata", "uid")], field_selector=f"spec.nodeName={node}")
+    )
     return PlanDraft(
         tool="drain_node",
         summary=f"Drain node {node}: cordon it and evict {len(movers)} pod(s) so their controllers recreate them "
