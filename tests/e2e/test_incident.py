@@ -337,7 +337,7 @@ async def test_an_out_of_memory_decision_is_handed_off_as_a_too_low_memory_limit
         assert assessed["decision"]["primary_action"] == "SCALE" and "OOMKilled" in assessed["decision"]["reason"]
         handoff = await call(client, "incident_handoff", namespace=NS)
     statements = [h["statement"] for h in handoff["hypotheses"]]
-    assert statements[0] == "Deployment payments's memory limit is too low for its work"
+    assert statements[0] == "The memory limit of payments is too low for its work"
     # Its revision 2 rolled out before the first OOM warning and nothing acted on it yet: RCA must rule it out.
     assert statements[1:] == [
         s for s in statements[1:] if s.startswith("The rollout of revision 2 of deployment payments")

@@ -82,9 +82,14 @@ async def test_a_memory_limit_raised_too_little_is_raised_again_not_rolled_back(
 
         again = await call(client, "assess_namespace", namespace=NS)
         decided = await call(client, "evaluate_decision", namespace=NS)
+        handoff = await call(client, "incident_handoff", namespace=NS, deployment="log-shipper")
 
     assert [r["deployment"] for r in again["recent_rollouts"]] == ["log-shipper"]  # still listed as a rollout
     decision = again["decision"]
     assert (decision["next_tool"], decision["next_arguments"].get("limit")) == ("set_memory_limit", "512Mi"), decision
     assert "rollback" not in str(decided["next_tool"]), decided
     assert decided["next_arguments"].get("limit") == "512Mi", decided
+    # The handoff judges the namespace as assess_namespace does: the mitigation is not the suspect change.
+    statements = [h["statement"] for h in handoff["hypotheses"]]
+    assert "The memory limit of log-shipper is too low for its work" in statements, statements
+    assert not any(s.startswith("The change rolled out to log-shipper") for s in statements), statements

@@ -294,7 +294,7 @@ def test_a_decision_hypothesis_says_what_its_mitigation_assumes_not_the_generic_
         [], [], [], ClusterFacts(), None, "shop", [RecordedDecision(T0, oom), RecordedDecision(T0, isolate)]
     )
     assert [h.statement for h in found] == [
-        "Deployment payments's memory limit is too low for its work",
+        "The memory limit of payments is too low for its work",
         "One component is poisoning others (app=api,version=bad)",  # a selector names no object to assume about
     ]
 

@@ -38,7 +38,7 @@ def connected(deps: Deps, problems: list[str]) -> Kube | None:
 
 def assessed(deps: Deps, namespace: str, problems: list[str]) -> Decision | None:
     try:
-        return build_assessment(deps.kube, namespace).decision
+        return build_assessment(deps.kube, namespace, deps).decision  # as assess_namespace decides now
     except errors.IncidentError as e:
         problems.append(f"The namespace could not be assessed: {e}")
         return None

@@ -50,7 +50,7 @@ ASSUMES = {
     "rollback_canary": "The canary version ({name}) is faulty",
     "scale_deployment": "Deployment {name} had too little capacity for the load",
     "override_hpa": "The autoscaler {name} could not add enough replicas for the load",
-    "set_memory_limit": "Deployment {name}'s memory limit is too low for its work",
+    "set_memory_limit": "The memory limit of {name} is too low for its work",
     "remove_pods_from_service": "The pods taken out of service {name} were harming the rest",
     "isolate_network": "The pods isolated by NetworkPolicy {name} were harming the rest",
     "patch_service_selector": "Some pods behind service {name} were bad and routing around them helps",
