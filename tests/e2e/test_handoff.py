@@ -114,7 +114,13 @@ def section(text: str, name: str) -> list[str]:
     return [line for line in lines[begin:end] if line]
 
 
-def the_format(text: str) -> None:
+# A timeline line's time: "HH:MM", or "MM-DD HH:MM" on every line when the timeline spans more than one UTC date
+# (an incident across midnight: 23:52 then 00:17 would read as going backwards).
+STAMP = r"(?:\d\d-\d\d )?\d\d:\d\d"
+
+
+def the_format(handoff: dict[str, Any]) -> None:
+    text = handoff["document"]
     lines = text.splitlines()
     assert lines[:3] == ["INCIDENT HANDOFF TO RCA", "========================", ""]
     assert re.fullmatch(r"Incident ID: inc-\S+", lines[3]), lines[3]
@@ -123,9 +129,12 @@ def the_format(text: str) -> None:
     ), lines[4]
     assert lines[5] == "Severity: SEV2"
     assert [line for line in lines if line.endswith(":") and not line.startswith((" ", "-"))] == SECTIONS
-    # A timeline that crosses midnight (UTC) dates its entries: "- 12-04 23:50 ...".
     timeline = section(text, "Timeline Summary:")
-    assert all(re.fullmatch(r"- (\d\d-\d\d )?\d\d:\d\d \S.*", line) for line in timeline), timeline
+    assert all(re.fullmatch(rf"- {STAMP} \S.*", line) for line in timeline), "\n".join(timeline)
+    dates = {datetime.fromisoformat(entry["at"]).astimezone(UTC).date() for entry in handoff["timeline"]}
+    shape = "%m-%d %H:%M" if len(dates) > 1 else "%H:%M"
+    stamps = [datetime.fromisoformat(entry["at"]).astimezone(UTC).strftime(shape) for entry in handoff["timeline"]]
+    assert [line.partition(" ")[2][: len(at)] for line, at in zip(timeline, stamps, strict=True)] == stamps
 
 
 def clock_of(when: datetime) -> str:
@@ -175,7 +184,7 @@ async def test_rollback_of_a_config_change_with_a_coincident_unrelated_deploy(st
         markdown = await call(client, "incident_handoff", namespace=NS, format="markdown")
 
     text = handoff["document"]
-    the_format(text)
+    the_format(handoff)
     incident_id = declared["incident"]["incident_id"]
     assert text.splitlines()[3] == f"Incident ID: {incident_id}"
     # Duration: from the bad revision's rollout to the RECOVERED verdict that marked the incident stabilized.
@@ -199,7 +208,9 @@ async def test_rollback_of_a_config_change_with_a_coincident_unrelated_deploy(st
     assert re.search(r"reviews:1\.1\.0\), 1 s before the first \w+ warning \(on pod/inventory-", coincident)
     replaced = next(line for line in timeline if "deployment/inventory rolled out revision 2" in line)
     assert "the revision the rollback replaced; it changed env PAYMENTS_URL removed (container inventory)" in replaced
-    assert timeline.index(coincident) < next(i for i, line in enumerate(timeline) if re.match(r"- \S+ first ", line))
+    assert timeline.index(coincident) < next(
+        i for i, line in enumerate(timeline) if re.match(rf"- {STAMP} first ", line)
+    )
     assert any(
         "rollback_deployment succeeded at the API; fixed it: verify_recovery said RECOVERED for inventory" in line
         for line in timeline
@@ -279,7 +290,7 @@ async def test_scale_of_a_saturated_autoscaler(start: Start) -> None:
         handoff = await call(client, "incident_handoff", namespace=NS)
 
     text = handoff["document"]
-    the_format(text)
+    the_format(handoff)
     timeline = section(text, "Timeline Summary:")
     assert any(
         "override_hpa succeeded at the API; fixed it: verify_recovery said RECOVERED for web" in line
@@ -332,7 +343,7 @@ async def test_isolate_after_a_scale_that_did_not_fix_the_poisoned_service(start
         handoff = await call(client, "incident_handoff", namespace=NS)
 
     text = handoff["document"]
-    the_format(text)
+    the_format(handoff)
     bad_pods = sorted(p["metadata"]["name"] for p in env.pods("version=bad"))
     timeline = section(text, "Timeline Summary:")
     failing = ", ".join(c["name"] for c in missed["checks"] if c["passed"] is False)
@@ -387,7 +398,7 @@ async def test_isolate_after_a_scale_that_did_not_fix_the_poisoned_service(start
     ), poison
     # api-bad's own rollout is on the timeline; its pods were what the isolation took out, so it is no open suspect.
     assert any(
-        re.match(r"- (\d\d-\d\d )?\d\d:\d\d deployment/api-bad rolled out revision 1 .*, 25 min before the first", line)
+        re.match(rf"- {STAMP} deployment/api-bad rolled out revision 1 .*, 25 min before the first", line)
         for line in timeline
     )
     assert list(by_statement) == [

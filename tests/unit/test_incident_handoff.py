@@ -260,6 +260,22 @@ def test_journal_events_read_as_timeline_lines() -> None:
     assert journal_entry(released, commands, {}) is None
 
 
+def timeline_lines(*times: datetime) -> list[str]:
+    entries = [TimelineEntry(at=at, source="journal", kind="planned", text=f"e{i}") for i, at in enumerate(times)]
+    lines = render(handoff(timeline=entries)).splitlines()
+    begin = lines.index("Timeline Summary:") + 1
+    return lines[begin : begin + len(times)]
+
+
+def test_a_timeline_across_midnight_dates_every_line_and_one_within_a_day_gives_times_only() -> None:
+    # The e2e handoffs cross midnight only when run just after it; this pins both shapes on fixed times.
+    midnight = datetime(2030, 1, 1, tzinfo=UTC)
+    across = timeline_lines(midnight - timedelta(minutes=25), midnight + timedelta(minutes=3))
+    assert across == ["- 12-31 23:35 e0", "- 01-01 00:03 e1"]
+    within = timeline_lines(T0, T0 + timedelta(minutes=3))
+    assert within == ["- 12:00 e0", "- 12:03 e1"]
+
+
 def test_the_document_stays_bounded_and_is_cut_at_a_line_end() -> None:
     text = render(handoff(open_questions=["q" * 300] * 100))
     assert len(text) < 20_100 and text.endswith("\n... (cut here; the structured handoff has every section in full)\n")
