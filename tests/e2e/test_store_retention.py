@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from support.kube_stores import install_crds, kube_store
+from support.kube_stores import install_crds, kube_store, store_namespace
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import call
 
@@ -38,7 +38,7 @@ async def test_a_compacted_resolved_incident_hands_off_as_before(
     assert sim.kubeconfig_path is not None
     kubectl = Kubectl(sim.kubeconfig_path, tmp_path / "cache")
     install_crds(kubectl)
-    kubectl.run("create", "namespace", NAMESPACE)
+    store_namespace(kubectl, NAMESPACE)
     source = ClusterSource(kubeconfig=sim.kubeconfig_path, context=sim.context)
     settings = Settings(
         mode="full", state_dir=tmp_path / "state", cluster=source, store="kubernetes", store_namespace=NAMESPACE

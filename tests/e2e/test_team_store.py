@@ -14,7 +14,7 @@ import anyio
 import pytest
 from support.fakekube import seat
 from support.http_server import LAUNCHER, ONCALL, clean_env, client_as, http_server
-from support.kube_stores import CRDS, draft, install_crds, kube_store
+from support.kube_stores import CRDS, draft, install_crds, kube_store, store_namespace
 from support.kubectl_runner import Kubectl
 
 from incident_response.sim.resources import DEPLOYMENTS
@@ -31,7 +31,7 @@ def team_cluster(sim: RunningSim, tmp_path: Path) -> Kubectl:
     assert sim.kubeconfig_path is not None
     kubectl = Kubectl(sim.kubeconfig_path, tmp_path / "kubectl-cache")
     install_crds(kubectl)
-    kubectl.run("create", "namespace", NAMESPACE)
+    store_namespace(kubectl, NAMESPACE)
     return kubectl
 
 

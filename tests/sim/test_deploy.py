@@ -8,6 +8,7 @@ identities it sets up can do what the README says and no more: the server's Serv
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ import pytest
 import yaml
 from support.kubectl_runner import Kubectl
 
+from incident_response.sim import rbac_defaults
 from incident_response.sim.serve import RunningSim, run_sim
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,3 +147,74 @@ def test_the_server_cannot_approve_and_an_approver_can(fresh: tuple[RunningSim, 
         "auth", "can-i", "create", "approvals.incident-response.dev", "-n", "shop", "--as=alice", check=False
     )
     assert other.stdout.strip() == "no"  # bound in the server's namespace only
+
+
+SEAL_KEY = "incident-response-seal-key"
+SECRET_VERBS = {"get", "patch"}
+
+
+def test_the_servers_roles_grant_on_secrets_only_get_and_patch_of_the_seal_key() -> None:
+    """Static, over what `kubectl kustomize deploy/` renders: every rule of every role bound to the server's
+    ServiceAccount that reaches Secrets (also by `*`) grants get/patch by resourceNames [the seal key], nothing else.
+    A list would read every credential; a create could make a service-account-token Secret for any local account."""
+    objects = built()
+    roles = {(o["kind"], o["metadata"]["name"]): o for o in objects if o["kind"] in ("Role", "ClusterRole")}
+    roles |= {("ClusterRole", r["metadata"]["name"]): r for r in rbac_defaults.cluster_roles()}
+    bound = [
+        o["roleRef"]
+        for o in objects
+        if o["kind"] in ("RoleBinding", "ClusterRoleBinding")
+        and any(s.get("kind") == "ServiceAccount" and s.get("name") == SA.rpartition(":")[2] for s in o["subjects"])
+    ]
+    assert {ref["name"] for ref in bound} >= {"incident-response-mcp-read", "incident-response-mcp-store"}, bound
+    reaching = [
+        (ref["name"], rule)
+        for ref in bound
+        for rule in roles[(ref["kind"], ref["name"])].get("rules", [])
+        if {"", "*"} & set(rule.get("apiGroups", []))
+        and {"secrets", "*"} & {r.partition("/")[0] for r in rule.get("resources", [])}
+    ]
+    assert reaching, "the store needs its seal key: some rule must reach it"
+    for role, rule in reaching:
+        assert set(rule["verbs"]) <= SECRET_VERBS, (role, rule)
+        assert rule.get("resourceNames") == [SEAL_KEY], (role, rule)
+    secret = next(o for o in objects if o["kind"] == "Secret")
+    assert secret["metadata"]["name"] == SEAL_KEY and secret["type"] == "Opaque" and not secret.get("data")
+
+
+def test_the_server_account_cannot_list_secrets_or_make_a_token_secret(
+    fresh: tuple[RunningSim, Kubectl], tmp_path: Path
+) -> None:
+    """Asked as the ServiceAccount itself (its token from `kubectl create token`, real kubectl): no Secret listing
+    anywhere, no Secret creation (a kubernetes.io/service-account-token Secret is filled with a token of the account
+    it names), only its own seal key by name."""
+    sim, admin = fresh
+    admin.run("apply", "-k", str(DEPLOY))
+    admin.run("create", "serviceaccount", "chatops-approver", "-n", NS)
+    token = admin.run("create", "token", "incident-response-mcp", "-n", NS).stdout.strip()
+    server = Kubectl(sim.write_kubeconfig(tmp_path / "server.kubeconfig", token, NS), tmp_path / "server-cache")
+    assert server.run("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}").stdout == SA
+
+    def can(*args: str) -> str:
+        return server.run("auth", "can-i", *args, check=False).stdout.strip()
+
+    assert can("list", "secrets", "-n", NS) == "no"
+    assert can("list", "secrets", "--all-namespaces") == "no"
+    assert can("watch", "secrets", "-n", NS) == "no"
+    assert can("create", "secrets", "-n", NS) == "no"
+    assert can("create", "secrets", "-n", "shop") == "no"
+    assert can("get", "secrets/chatops-approver-token", "-n", NS) == "no"
+    assert can("get", f"secrets/{SEAL_KEY}", "-n", NS) == "yes"
+    assert can("patch", f"secrets/{SEAL_KEY}", "-n", NS) == "yes"
+    assert can("delete", f"secrets/{SEAL_KEY}", "-n", NS) == "no"
+
+    minted = {
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/service-account-token",
+        "metadata": {"name": "chatops-approver-token", "annotations": {
+            "kubernetes.io/service-account.name": "chatops-approver"}},
+    }  # fmt: skip
+    refused = server.run("create", "-n", NS, "-f", "-", stdin=json.dumps(minted), check=False)
+    assert refused.returncode == 1 and "Forbidden" in refused.stderr, refused.stderr
+    listed = server.run("get", "secrets", "-n", NS, check=False)
+    assert listed.returncode == 1 and "Forbidden" in listed.stderr, listed.stderr
+    assert admin.run("get", "secret", "chatops-approver-token", "-n", NS, check=False).returncode == 1

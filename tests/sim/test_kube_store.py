@@ -3,21 +3,25 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from support.fakekube import FakeKube, seat
-from support.kube_stores import draft, fresh_namespace, install_crds, kube_store
+from support.kube_stores import SEAL_KEY, draft, fresh_namespace, install_crds, kube_store
 from support.kubectl_runner import Kubectl
 
 from incident_response.sim.serve import RunningSim, run_sim
 from incident_response.tools.core import errors
 from incident_response.tools.engine.journal import claimer
-from incident_response.tools.engine.kube_objects import command_name
+from incident_response.tools.engine.kube_objects import SEAL_SECRET, command_name
+from incident_response.tools.engine.kube_store import KubeStore
 from incident_response.tools.engine.pending import HumanAnswer, PendingEngine
+from incident_response.tools.kube.client import ClusterSource, Kube, RealKube
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +190,64 @@ def test_an_execution_claimed_in_a_pod_that_is_gone_is_unknown_without_waiting_f
     gone = other.journal.command(token)
     assert gone is not None and gone.state == "unknown"
     assert [e.kind for e in other.journal.events(token=token)][-1] == "abandoned"
+
+
+class FilledMeanwhile:
+    """The Kubernetes API as one replica sees it while another replica fills the seal key between this one's read
+    of the empty Secret and its own write."""
+
+    def __init__(self, kube: RealKube, other: KubeStore) -> None:
+        self.kube, self.other, self.raced = kube, other, False
+
+    def get(self, resource: str, name: str, namespace: str | None = None) -> dict[str, Any]:
+        found = self.kube.get(resource, name, namespace)
+        if resource == "secrets" and not self.raced:
+            self.raced = True
+            self.other.seal_key()
+        return found
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(self.kube, attribute)
+
+
+def secret_key(kubectl: Kubectl, namespace: str) -> str:
+    return str(kubectl.json("get", "secret", SEAL_SECRET, "-n", namespace).get("data", {}).get("key", ""))
+
+
+def test_replicas_filling_the_empty_seal_key_at_once_agree_on_one(cluster: tuple[RunningSim, Kubectl]) -> None:
+    """deploy/ ships the Secret empty; a replica writes its key at the version it read, so a replica that lost the
+    race gets 409 and reads the winner's instead of overwriting the key the other already seals plans with."""
+    sim, kubectl = cluster
+    namespace = fresh_namespace(kubectl)
+    assert secret_key(kubectl, namespace) == ""
+    winner = kube_store(sim, namespace)
+    assert sim.kubeconfig_path is not None
+    kube = RealKube.connect(ClusterSource(kubeconfig=sim.kubeconfig_path))
+    loser = KubeStore(cast(Kube, FilledMeanwhile(kube, winner)), namespace)
+    key = loser.seal_key()
+    assert len(key) == 32 and key == winner.seal_key() == kube_store(sim, namespace).seal_key()
+    assert base64.b64decode(secret_key(kubectl, namespace)) == key
+
+    # re-applying deploy/'s empty Secret keeps the key (kubectl owns no data field of it)
+    kubectl.run("apply", "-n", namespace, "-f", str(SEAL_KEY))
+    assert kube_store(sim, namespace).seal_key() == key
+
+
+def test_a_missing_seal_key_secret_is_refused_not_created(cluster: tuple[RunningSim, Kubectl]) -> None:
+    """The server may not create Secrets (a created service-account-token Secret would get any local account's
+    token), so without deploy/'s Secret it says to apply deploy/, and creates nothing."""
+    sim, kubectl = cluster
+    namespace = fresh_namespace(kubectl)
+    kubectl.run("delete", "secret", SEAL_SECRET, "-n", namespace)
+    with pytest.raises(errors.NotFound, match=r"may not create Secrets\. Apply deploy/ \(`kubectl apply -k deploy/`"):
+        kube_store(sim, namespace).seal_key()
+    assert kubectl.run("get", "secret", SEAL_SECRET, "-n", namespace, check=False).returncode == 1
+
+
+def test_a_seal_key_that_is_not_one_is_refused(cluster: tuple[RunningSim, Kubectl]) -> None:
+    sim, kubectl = cluster
+    namespace = fresh_namespace(kubectl)
+    kubectl.run("patch", "secret", SEAL_SECRET, "-n", namespace, "--type", "merge", "-p", '{"data":{"key":"c2hvcnQ="}}')
+    with pytest.raises(errors.InvalidArgument, match=r"holds no 32-byte key in data.key; remove it"):
+        kube_store(sim, namespace).seal_key()
+    assert secret_key(kubectl, namespace) == "c2hvcnQ="  # left as found

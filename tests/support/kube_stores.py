@@ -24,9 +24,19 @@ def install_crds(kubectl: Kubectl) -> None:
     kubectl.run("wait", "--for=condition=Established", "crd", "-l", "app.kubernetes.io/name=incident-response-mcp")
 
 
+SEAL_KEY = CRDS.parent / "seal-key.yaml"
+
+
+def store_namespace(kubectl: Kubectl, name: str) -> None:
+    """A namespace for the store as deploy/ makes it: with the empty seal-key Secret the server fills in (it may
+    not create Secrets)."""
+    kubectl.run("create", "namespace", name)
+    kubectl.run("apply", "-n", name, "-f", str(SEAL_KEY))
+
+
 def fresh_namespace(kubectl: Kubectl) -> str:
     name = f"store-{next(_NAMESPACES)}"
-    kubectl.run("create", "namespace", name)
+    store_namespace(kubectl, name)
     return name
 
 

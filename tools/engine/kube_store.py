@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 # How often one process looks for resolved incidents to compact (every replica does; they agree on the result).
 COMPACT_INTERVAL = 3600.0
 SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+# Reads of the seal-key Secret when other replicas keep winning the write that fills it (one win ends the race).
+SEAL_KEY_ATTEMPTS = 5
 NOT_AN_APPROVER = (
     "this server stores its journal on the Kubernetes API, where a decision is an Approval object that only a human "
     "creates with their own credentials: run `incident-response-mcp approve TOKEN --store kubernetes` (or deny)"
@@ -80,29 +82,48 @@ class KubeStore:
         return f"--store kubernetes --store-namespace {self.namespace}{context}"
 
     def seal_key(self) -> bytes:
-        """Kept in a Secret beside the journal, made by whichever replica is first (create is atomic)."""
+        """Kept in the Secret deploy/ ships empty beside the journal; the first replica to read it empty fills it in.
+        The server may not create Secrets (on a real cluster that would let it mint any local account's token), so a
+        missing Secret is refused, not made."""
         if self._key is None:
+            self._key = self._read_or_fill_key()
+        return self._key
+
+    def _read_or_fill_key(self) -> bytes:
+        where = f"secret {objects.SEAL_SECRET} in namespace {self.namespace}"
+        for _ in range(SEAL_KEY_ATTEMPTS):
             try:
                 found = self.kube.get("secrets", objects.SEAL_SECRET, self.namespace)
-            except errors.NotFound:
-                fresh = {
-                    "apiVersion": "v1",
-                    "kind": "Secret",
-                    "metadata": {"name": objects.SEAL_SECRET},
-                    "type": "Opaque",
-                    "data": {"key": base64.b64encode(secrets.token_bytes(32)).decode("ascii")},
-                }
-                try:
-                    found = self.kube.create("secrets", fresh, self.namespace)
-                except errors.Conflict:
-                    found = self.kube.get("secrets", objects.SEAL_SECRET, self.namespace)
-            self._key = base64.b64decode(str((found.get("data") or {}).get("key") or ""))
-            if len(self._key) < 32:
-                raise errors.InvalidArgument(
-                    f"secret {objects.SEAL_SECRET} in namespace {self.namespace} holds no 32-byte key; delete it so "
-                    "the server makes a new one (plans sealed with the old key then need planning again)"
-                )
-        return self._key
+            except errors.NotFound as e:
+                raise errors.NotFound(
+                    f"{where} does not exist: the server keeps its plan-sealing key there and may not create Secrets. "
+                    "Apply deploy/ (`kubectl apply -k deploy/` ships it empty), or create it empty: `kubectl create "
+                    f"secret generic {objects.SEAL_SECRET} -n {self.namespace}`; the server fills in the key",
+                    code=404,
+                    reason=e.reason,
+                    verb="get",
+                    resource="secrets",
+                    name=objects.SEAL_SECRET,
+                ) from e
+            encoded = (found.get("data") or {}).get("key")
+            if encoded:
+                return _key_of(str(encoded), where, self.namespace)
+            fresh = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
+            # At the version read: of replicas filling it at once one write succeeds, the others read its key.
+            change = {"metadata": {"resourceVersion": objects.resource_version(found)}, "data": {"key": fresh}}
+            try:
+                filled = self.kube.patch("secrets", objects.SEAL_SECRET, change, self.namespace, patch_type="merge")
+            except errors.Conflict:
+                continue
+            return _key_of(str((filled.get("data") or {}).get("key") or ""), where, self.namespace)
+        raise errors.Conflict(
+            f"{where} kept changing while the server read it ({SEAL_KEY_ATTEMPTS} tries); try again",
+            code=409,
+            reason="Conflict",
+            verb="patch",
+            resource="secrets",
+            name=objects.SEAL_SECRET,
+        )
 
     def authenticated_user(self) -> str:
         """Who the API server says these credentials are (SelfSubjectReview): the approver the journal records."""
@@ -617,3 +638,18 @@ def _epoch(value: Any) -> float:
     if isinstance(value, datetime):
         return value.timestamp()
     return datetime.fromisoformat(str(value)).timestamp()
+
+
+def _key_of(encoded: str, where: str, namespace: str) -> bytes:
+    """The 32-byte key a Secret's data.key holds, or a refusal saying how to start over."""
+    try:
+        key = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        key = b""
+    if len(key) < 32:
+        raise errors.InvalidArgument(
+            f"{where} holds no 32-byte key in data.key; remove it so the server makes a new one (plans sealed with "
+            f"the old key then need planning again): `kubectl patch secret {objects.SEAL_SECRET} -n {namespace} "
+            """--type json -p '[{"op": "remove", "path": "/data/key"}]'`"""
+        )
+    return key
