@@ -132,3 +132,24 @@ async def test_a_drain_planned_without_an_allow_list_is_outside_a_narrower_one(
         refused = await call(narrow, "confirm_command", token=plan["token"])
     assert refused["status"] == "outside_allow_list"
     assert not env.get("nodes", "node-2", None)["spec"].get("unschedulable")
+
+
+async def test_an_uncordon_on_a_narrower_server_ends_the_wider_servers_drain_measure(
+    sim_factory: Callable[..., RunningSim], tmp_path: Path
+) -> None:
+    env = make_env(sim_factory("node-failure"), tmp_path / "state")
+    async with Client(env.server("full")) as wide:
+        await plan_and_confirm(wide, env, "drain_node", node="node-2")
+        assert [m["tool"] for m in (await call(wide, "list_temporary_measures"))["measures"]] == ["drain_node"]
+    async with Client(env.server("full", namespaces=(NS,))) as narrow:
+        # The narrow server may not see the drain (it evicted pods outside its allow-list), but it may uncordon.
+        assert (await call(narrow, "list_temporary_measures"))["measures"] == []
+        await plan_and_confirm(narrow, env, "uncordon_node", node="node-2")
+    assert not env.get("nodes", "node-2", None)["spec"].get("unschedulable")
+    async with Client(env.server("full")) as wide:
+        listed = await call(wide, "list_temporary_measures")
+        handoff = await call(wide, "incident_handoff", namespace=NS)
+    assert listed["measures"] == [], listed  # the node is uncordoned: the drain's cordon is no longer in place
+    assert handoff["current_state"]["temporary_measures"] == [] and [a["tool"] for a in handoff["actions"]] == [
+        "drain_node"
+    ]

@@ -466,7 +466,10 @@ class Journal:
     def temporary_measures(self, *, incident: str | None = None) -> list[CommandRow]:
         """Commands that left a temporary measure (succeeded, or partly applied: a drain that cordoned and then
         stopped leaves the cordon), minus those a later succeeded command restored."""
-        return store.temporary_measures(self.commands(states=["succeeded", "partial"], incident=incident))
+        # Over every incident's commands: a measure may be ended by a command of a later incident (or of another
+        # server's, whose incidents are its own).
+        measures = store.temporary_measures(self.commands(states=["succeeded", "partial"]))
+        return [m for m in measures if incident is None or m.incident == incident]
 
     def claimer_lost(self, row: CommandRow) -> bool:
         return False  # one host: journal.claimer_gone's pid checks are all there is

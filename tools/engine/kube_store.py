@@ -486,7 +486,10 @@ class KubeStore:
         return sorted(chosen, key=lambda r: r.created_at)
 
     def temporary_measures(self, *, incident: str | None = None) -> list[CommandRow]:
-        return store.temporary_measures(self.commands(states=["succeeded", "partial"], incident=incident))
+        # Over every incident's commands: a measure may be ended by a command of a later incident (or of another
+        # server's, whose incidents are its own).
+        measures = store.temporary_measures(self.commands(states=["succeeded", "partial"]))
+        return [m for m in measures if incident is None or m.incident == incident]
 
     def transition(
         self,

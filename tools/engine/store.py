@@ -124,6 +124,28 @@ class Store(Protocol):
 
 def temporary_measures(done: Sequence[CommandRow]) -> list[CommandRow]:
     """Of the succeeded and partly applied commands, those that left a temporary measure (a drain that cordoned and
-    then stopped leaves the cordon), minus those a later succeeded command restored."""
+    then stopped leaves the cordon), minus those a later succeeded command restored, and minus a cordon or drain of a
+    node that a later uncordon of it on the same cluster ended (a server with another allow-list may not see, so not
+    name, the measure it ends)."""
     restored = {c.restores for c in done if c.restores}
-    return [c for c in done if c.temporary and c.token not in restored]
+    uncordoned = [c for c in done if c.state == "succeeded" and c.tool == "uncordon_node"]
+    return [c for c in done if c.temporary and c.token not in restored and not any(_ends(u, c) for u in uncordoned)]
+
+
+def _node_on(row: CommandRow) -> tuple[str, Any, Any] | None:
+    """(node, API server, CA) of a plan acting on a node, or None."""
+    target = row.plan.get("target") or {}
+    if target.get("kind") != "Node":
+        return None
+    cluster = (row.plan.get("binding") or {}).get("cluster") or {}
+    return str(target.get("name")), cluster.get("server"), cluster.get("ca_sha256")
+
+
+def _ends(uncordon: CommandRow, measure: CommandRow) -> bool:
+    where = _node_on(measure)
+    return (
+        where is not None
+        and where[1] is not None
+        and _node_on(uncordon) == where
+        and (uncordon.finished_at or 0) > (measure.finished_at or 0)
+    )
