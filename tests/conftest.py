@@ -16,9 +16,21 @@ import tempfile
 
 # Temporary directories (tmp_path: state dirs with their SQLite journals, kubeconfigs, kubectl caches) on tmpfs where
 # the machine has one: the journal commits with an fsync, ~20 ms on this machine's disk and ~1 ms on tmpfs, and every
-# tool call journals. Set before pytest first asks for its base directory.
-if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK | os.X_OK):
-    tempfile.tempdir = "/dev/shm"
+# tool call journals. Only where it has room (containers often mount a 64 MiB /dev/shm; a run writes tens of MiB and
+# pytest keeps the last three runs). Set before pytest first asks for its base directory.
+TMPFS, TMPFS_FREE_BYTES = "/dev/shm", 1 << 30
+
+
+def _tmpfs_has_room() -> bool:
+    try:
+        stats = os.statvfs(TMPFS)
+    except OSError:
+        return False
+    return os.access(TMPFS, os.W_OK | os.X_OK) and stats.f_bavail * stats.f_frsize >= TMPFS_FREE_BYTES
+
+
+if _tmpfs_has_room():
+    tempfile.tempdir = TMPFS
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
