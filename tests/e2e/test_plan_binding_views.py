@@ -153,3 +153,20 @@ async def test_an_uncordon_on_a_narrower_server_ends_the_wider_servers_drain_mea
     assert handoff["current_state"]["temporary_measures"] == [] and [a["tool"] for a in handoff["actions"]] == [
         "drain_node"
     ]
+
+
+async def test_a_narrower_servers_restore_of_its_cordon_ends_the_wider_servers_drain_too(
+    sim_factory: Callable[..., RunningSim], tmp_path: Path
+) -> None:
+    env = make_env(sim_factory("node-failure"), tmp_path / "state")
+    async with Client(env.server("full", namespaces=(NS,))) as narrow:
+        await plan_and_confirm(narrow, env, "cordon_node", node="node-2")
+    async with Client(env.server("full")) as wide:
+        await plan_and_confirm(wide, env, "drain_node", node="node-2")
+        assert len((await call(wide, "list_temporary_measures"))["measures"]) == 2
+    async with Client(env.server("full", namespaces=(NS,))) as narrow:
+        [cordon] = (await call(narrow, "list_temporary_measures"))["measures"]
+        plan = await call(narrow, "restore_measure", measure_id=cordon["measure_id"], restore_despite_condition=True)
+        assert (await call(narrow, "confirm_command", token=plan["token"]))["status"] == "succeeded"
+    async with Client(env.server("full")) as wide:
+        assert (await call(wide, "list_temporary_measures"))["measures"] == []

@@ -128,8 +128,16 @@ def temporary_measures(done: Sequence[CommandRow]) -> list[CommandRow]:
     node that a later uncordon of it on the same cluster ended (a server with another allow-list may not see, so not
     name, the measure it ends)."""
     restored = {c.restores for c in done if c.restores}
-    uncordoned = [c for c in done if c.state == "succeeded" and c.tool == "uncordon_node"]
+    uncordoned = [c for c in done if c.state == "succeeded" and _uncordons(c)]
     return [c for c in done if c.temporary and c.token not in restored and not any(_ends(u, c) for u in uncordoned)]
+
+
+def _uncordons(row: CommandRow) -> bool:
+    """An uncordon_node, or a restore_measure that uncordoned a node (its diff takes spec.unschedulable away)."""
+    return any(
+        isinstance(change, dict) and change.get("path") == "spec.unschedulable" and not change.get("after")
+        for change in row.plan.get("diff") or []
+    )
 
 
 def _node_on(row: CommandRow) -> tuple[str, Any, Any] | None:
