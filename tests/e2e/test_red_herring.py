@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from mcp import Client
-from support.mitigation_env import NS, Env, call, make_env, ready
+from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready
 
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
@@ -114,3 +114,72 @@ async def test_a_deploy_before_the_crash_loop_began_is_still_the_suspect(env: En
         "unknown cause, recent deploy exists",
         "deployment/notifications",
     ), decision
+
+
+def hpa_pinned_over(env: Env, name: str, replicas: int, above: int) -> Callable[[], bool]:
+    """The HPA runs `replicas` (its max), every pod Ready, and its CPU metric reads above `above`% of requests."""
+
+    def check() -> bool:
+        status = env.get("horizontalpodautoscalers", name).get("status") or {}
+        metrics = status.get("currentMetrics") or [{}]
+        utilization = ((metrics[0].get("resource") or {}).get("current") or {}).get("averageUtilization") or 0
+        pods = [p for p in env.pods(f"app={name}") if not p["metadata"].get("deletionTimestamp")]
+        return status.get("currentReplicas") == replicas and len(pods) == replicas and utilization > above
+
+    return check
+
+
+async def test_a_standing_failure_ranks_after_the_incidents_problems_and_their_follow_up(env: Env) -> None:
+    """payments-api (4 pods at the HPA's max, 4 cores of traffic, 500m limits) is in outage; ledger-batch has
+    crash-looped for two days. The override asked for is a floor (12; the load needs 23): verify_recovery says DEGRADED
+    and sends the assistant back to assess_namespace, whose next action used to be ledger-batch's standing crash loop
+    (with no tool), while payments-api's follow-up sat last as "mitigated already": a loop with no way forward."""
+    crash_looping_worker(env, TWO_DAYS)
+    payments = deployment_body(
+        "payments-api",
+        namespace=NS,
+        replicas=4,
+        image="registry.example.com/shop/payments-api:7.2.0",
+        annotations={behaviors.ROLLED_OUT_MINUTES_AGO: THREE_DAYS, behaviors.LOAD_MILLICORES: "4000"},
+        cpu=("250m", "500m"),
+    )
+    env.kube.create("deployments", payments, NS)
+    service = {
+        "metadata": {"name": "payments-api"},
+        "spec": {"selector": {"app": "payments-api"}, "ports": [{"port": 80}]},
+    }
+    env.kube.create("services", service, NS)
+    hpa = {
+        "metadata": {"name": "payments-api"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "payments-api"},
+            "minReplicas": 3,
+            "maxReplicas": 4,
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70}},
+                }
+            ],
+        },
+    }
+    env.kube.create("horizontalpodautoscalers", hpa, NS)
+    await env.until(lambda: crashing(env) and hpa_pinned_over(env, "payments-api", 4, 150)(), 120)
+
+    async with Client(env.server("full")) as client:
+        first = await call(client, "assess_namespace", namespace=NS)
+        assert [p["components"] for p in first["problems"]] == [["payments-api"], ["ledger-batch"]], first["problems"]
+        assert "older than this incident" in first["problems"][1]["detail"], first["problems"][1]
+        arguments = first["decision"]["next_arguments"]
+        assert first["decision"]["next_tool"] == "override_hpa" and arguments["max_replicas"] < 23, first["decision"]
+        await plan_and_confirm(client, env, "override_hpa", **arguments)
+        await env.until(hpa_pinned_over(env, "payments-api", arguments["max_replicas"], 100), 120)
+
+        verified = await call(client, "verify_recovery", namespace=NS, deployment="payments-api")
+        assert verified["verdict"] == "DEGRADED" and "assess_namespace" in verified["summary"], verified["summary"]
+        again = await call(client, "assess_namespace", namespace=NS)
+
+    decision = again["decision"]
+    assert (decision["target"], decision["next_tool"]) == ("hpa/payments-api", "override_hpa"), decision
+    assert decision["next_arguments"]["min_replicas"] >= 23, decision
+    assert [p["components"] for p in again["problems"]] == [["payments-api"], ["ledger-batch"]], again["problems"]

@@ -96,7 +96,8 @@ async def test_a_deployment_below_its_minimum_ranks_before_a_partial_degradation
         "ledger",
         namespace=NS,
         replicas=4,
-        annotations={behaviors.ROLLED_OUT_MINUTES_AGO: str(3 * 24 * 60)},
+        # 3 hours: no deploy of the last 2 hours, and not a standing failure of more than a day (those rank last)
+        annotations={behaviors.ROLLED_OUT_MINUTES_AGO: str(3 * 60)},
         pod_annotations={behaviors.BEHAVIOR: behaviors.CRASHLOOP},
     )
     env.kube.create("deployments", ledger, NS)

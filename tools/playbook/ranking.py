@@ -9,7 +9,9 @@ its own facts, then the problems are ranked by user impact:
   degraded       some pods fail while the deployment keeps its available minimum;
   at_risk        nothing fails yet (CPU near the limit, an HPA at max, OOM kills that recovered).
 Ties keep the framework's own rule order. A problem a mitigation of this incident already acted on goes after the
-others: verify_recovery follows it, and the next assessment must lead to the next problem, not back to it.
+others: verify_recovery follows it, and the next assessment must lead to the next problem, not back to it. A standing
+problem (not an outage, its warnings recurring for more than a day: a batch job crash-looping since last week) goes
+last: it is not what paged anyone, and the follow-up of a mitigation that fell short comes before it.
 
 Layer: tools.playbook.
 """
@@ -23,6 +25,7 @@ from pydantic import BaseModel, Field
 
 from incident_response.tools.playbook.rules import Decision, Facts, decide
 
+STANDING_MINUTES = 24 * 60  # failing for longer than this: a standing problem, not this incident's
 Impact = Literal["outage", "below_minimum", "degraded", "at_risk"]
 IMPACT_ORDER: tuple[Impact, ...] = ("outage", "below_minimum", "degraded", "at_risk")
 RULE_ORDER = (
@@ -152,9 +155,13 @@ def rank_problems(
                 decision,
             )
         )
+    for problem, _ in problems:
+        if standing(facts, problem):
+            days = min(facts.failing_for[c] for c in problem.components) // (24 * 60)
+            problem.detail += f" (failing for at least {days} day(s): older than this incident)"
     problems.sort(
         key=lambda pair: (
-            pair[0].mitigated,
+            order(pair[0], facts),
             IMPACT_ORDER.index(pair[0].impact),
             RULE_ORDER.index(pair[0].rule) if pair[0].rule in RULE_ORDER else len(RULE_ORDER),
             pair[0].components,
@@ -163,6 +170,21 @@ def rank_problems(
     for index, (problem, _) in enumerate(problems):
         problem.rank = index + 1
     return problems
+
+
+def standing(facts: Facts, problem: Problem) -> bool:
+    """Every component of the problem has been failing for more than a day (its warnings recur since), and it is not
+    an outage: a standing failure is not what paged anyone now (a Service with no endpoint still outranks)."""
+    return problem.impact != "outage" and all(
+        facts.failing_for.get(c, 0) >= STANDING_MINUTES for c in problem.components
+    )
+
+
+def order(problem: Problem, facts: Facts) -> int:
+    """Problems of the incident first, then those a mitigation already acted on, then standing ones."""
+    if problem.mitigated:
+        return 1
+    return 2 if standing(facts, problem) else 0
 
 
 def impact_of(facts: Facts, component: str, impacts: dict[str, ComponentImpact]) -> ComponentImpact:
