@@ -6,15 +6,15 @@ from __future__ import annotations
 import string
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from support.secrets_corpus import CREDENTIALS, LOOK_ALIKES
 
 from incident_response.tools.core.masking import MASKED, catalogue, mask_data, mask_text, masked
 
 catalogue()  # the lazy import, outside hypothesis' per-example deadline
-# How many examples: the profile's (tests/conftest.py: 50 per property in a normal run, 2000 with
-# `--hypothesis-profile deep`). Failing examples are kept in .hypothesis/ and tried first on the next run.
+# How many examples: the profile's (tests/conftest.py: the same 50 per property in every normal run, 2000 new ones
+# with `--hypothesis-profile deep`, whose failures are kept in .hypothesis/ and tried first on its next run).
 PROPERTIES = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Plain prose: lowercase words, digits and punctuation that separate but never assign (no '=' or ':').
@@ -63,6 +63,8 @@ edgy_text = st.lists(st.sampled_from(PIECES + [p.text for p in CREDENTIALS] + LO
 
 @PROPERTIES
 @given(st.one_of(any_text, edgy_text))
+# The cookie's value `0` masked, `BASIC 00000000=` then ends at the mask's `[` and reads as a Basic credential.
+@example("COOKIE:BASIC 00000000=0")
 def test_masking_is_idempotent(text: str) -> None:
     once = mask_text(text)
     assert mask_text(once) == once

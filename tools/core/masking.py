@@ -359,7 +359,21 @@ def _trimmed(text: str, span: Span) -> Span:
 
 def mask_text_counted(text: str, *, vendor_rules: bool = True) -> tuple[str, int]:
     """`text` with every secret masked, and how many stretches were masked. Without `vendor_rules` only our own
-    rules apply (no detect-secrets import: for log lines written before the MCP handshake, see boundary.py)."""
+    rules apply (no detect-secrets import: for log lines written before the MCP handshake, see boundary.py).
+
+    Masked again until nothing new is found, so masking is idempotent: a mask can end a token where the secret it
+    replaced did not (`Cookie: Basic 00000000=0` masks the cookie's value `0`; then `Basic 00000000=` is followed by
+    `[` instead of a token character, and the Basic credential rule takes it). Each pass that masks turns at least one
+    character outside the masks into a mask (masks are never masked), so the loop ends; a second pass is rare."""
+    total = 0
+    while True:
+        text, count = _mask_once(text, vendor_rules)
+        if not count:
+            return text, total
+        total += count
+
+
+def _mask_once(text: str, vendor_rules: bool) -> tuple[str, int]:
     if len(text) < 6:
         return text, 0
     kept = [m.span() for pattern in (OWN_TOKEN, MASKED) for m in pattern.finditer(text)]
