@@ -133,11 +133,15 @@ def build(settings: Settings, security: HttpSecurity, **options: Any) -> Inciden
 
 
 def store_check(server: IncidentServer) -> Check:
-    """Ready when the store answers a read. The first probe builds the tools: a replica is ready once warm."""
+    """Ready when the store answers a read and holds the plan-sealing key (team mode: deploy/'s Secret, filled in by
+    the first replica; a replica without it could not plan, so it is not ready and logs why). The first probe builds
+    the tools: a replica is ready once warm."""
 
     def probe() -> None:
         if server.lazy is None:
             raise RuntimeError("this server has no tools")
-        server.lazy.built().deps.journal.incidents(limit=1)
+        journal = server.lazy.built().deps.journal
+        journal.incidents(limit=1)
+        journal.seal_key()  # read once, then kept: no load on the API server
 
     return Check("store", probe)
