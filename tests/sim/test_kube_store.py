@@ -251,3 +251,25 @@ def test_a_seal_key_that_is_not_one_is_refused(cluster: tuple[RunningSim, Kubect
     with pytest.raises(errors.InvalidArgument, match=r"holds no 32-byte key in data.key; remove it"):
         kube_store(sim, namespace).seal_key()
     assert secret_key(kubectl, namespace) == "c2hvcnQ="  # left as found
+
+
+def test_an_install_whose_old_server_made_the_key_keeps_it_when_deploy_is_applied(
+    cluster: tuple[RunningSim, Kubectl],
+) -> None:
+    """Before deploy/ shipped the Secret, the server created it with its key; applying the new deploy/ adopts that
+    Secret without clearing data.key (the manifest has no data), so plans sealed before still verify."""
+    sim, kubectl = cluster
+    namespace = f"upgraded-{time.monotonic_ns()}"
+    kubectl.run("create", "namespace", namespace)
+    old = base64.b64encode(bytes(range(32))).decode("ascii")
+    made = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "Opaque",
+        "metadata": {"name": SEAL_SECRET},
+        "data": {"key": old},
+    }
+    kubectl.run("create", "-n", namespace, "-f", "-", stdin=json.dumps(made))
+    kubectl.run("apply", "-n", namespace, "-f", str(SEAL_KEY))
+    assert secret_key(kubectl, namespace) == old
+    assert kube_store(sim, namespace).seal_key() == bytes(range(32))
