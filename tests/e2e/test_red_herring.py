@@ -98,6 +98,8 @@ async def test_a_deploy_after_a_crash_loop_began_is_not_rolled_back_for_it(env: 
     assert assessed["decision"]["next_tool"] != "rollback_deployment", assessed["decision"]
     reason = assessed["decision"]["reason"]
     assert "at least 2 days" in reason and "notifications" in reason and "get_logs" in reason, reason
+    # The summary does not read as advice to scale a crash loop.
+    assert "-> SCALE (no tool plans it: its reason says what to read)" in assessed["summary"], assessed["summary"]
     assert "notifications" not in str(decided.get("next_arguments")), decided
     assert decided["next_tool"] != "rollback_deployment", decided
 
