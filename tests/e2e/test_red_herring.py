@@ -173,6 +173,8 @@ async def test_a_standing_failure_ranks_after_the_incidents_problems_and_their_f
         assert [p["components"] for p in first["problems"]] == [["payments-api"], ["ledger-batch"]], first["problems"]
         assert "older than this incident" in first["problems"][1]["detail"], first["problems"][1]
         arguments = first["decision"]["next_arguments"]
+        evaluated = await call(client, "evaluate_decision", namespace=NS)
+        assert ".. Next:" not in evaluated["summary"] and ". Next: override_hpa(" in evaluated["summary"], evaluated
         assert first["decision"]["next_tool"] == "override_hpa" and arguments["max_replicas"] < 23, first["decision"]
         await plan_and_confirm(client, env, "override_hpa", **arguments)
         await env.until(hpa_pinned_over(env, "payments-api", arguments["max_replicas"], 100), 120)

@@ -252,7 +252,7 @@ def shaped(
 ) -> DecisionEvaluation:
     head = f"{action} {target}" if target else action
     verdict = outcome.verdict + (f" {outcome.alternative}" if outcome.alternative else "")
-    summary = f"{head}: {verdict} - {outcome.reason}"
+    summary = f"{head}: {verdict} - {outcome.reason.rstrip('.')}"  # a reason ending in a sentence: one full stop
     if outcome.question:
         summary += f". Ask the human: {outcome.question} Then call again with {outcome.answer_with}=true|false"
     elif outcome.next_tool:
