@@ -1,8 +1,8 @@
 """The server's ServiceAccount cannot approve by any way round either: after `kubectl apply -k deploy/`, the cluster's
 RBAC (enforced by the simulator, asked with real kubectl) denies it every write to Approvals and their status, and
 every step that would let it act as someone who may write them: impersonation, minting a token of another account,
-binding or widening a role, running a pod as another account in its namespace, or changing or deleting the CRD (a
-deleted CRD takes every denial with it). tests/sim/test_deploy.py checks create/update/patch directly.
+binding or widening a role, running a pod as another account in its namespace, reading or creating Secrets (which
+hold other accounts' credentials), or changing or deleting the CRD (a deleted CRD takes every denial with it). tests/sim/test_deploy.py checks create/update/patch directly.
 """
 
 from __future__ import annotations
@@ -37,6 +37,13 @@ FORBIDDEN = [
     ("create", "jobs.batch", NS),
     ("create", "pods/exec", NS),
     *[(verb, "customresourcedefinitions.apiextensions.k8s.io", "") for verb in ("update", "patch", "delete")],
+    # Secrets hold credentials (legacy token Secrets of accounts that may approve): none readable or creatable by
+    # default (the plan-sealing key is get/patch by name only; Helm's list is an opt-in component).
+    ("create", "secrets", NS),
+    ("list", "secrets", NS),
+    ("list", "secrets", ""),
+    ("get", "secrets", NS),
+    ("watch", "secrets", ""),
 ]
 
 
