@@ -2,7 +2,8 @@
 RBAC (enforced by the simulator, asked with real kubectl) denies it every write to Approvals and their status, and
 every step that would let it act as someone who may write them: impersonation, minting a token of another account,
 binding or widening a role, running a pod as another account in its namespace, reading or creating Secrets (which
-hold other accounts' credentials), or changing or deleting the CRD (a deleted CRD takes every denial with it). tests/sim/test_deploy.py checks create/update/patch directly.
+hold other accounts' credentials), or changing or deleting the CRD (a deleted CRD takes every denial with it).
+tests/sim/test_deploy.py checks create/update/patch directly.
 """
 
 from __future__ import annotations
