@@ -205,7 +205,7 @@ async def test_a_scaled_down_deployment_goes_back_to_its_previous_count_and_the_
         # A second scale on top: each restore puts back what its own scale replaced, the latest first.
         await plan_and_confirm(client, env, "scale_deployment", namespace=NS, deployment="ledger", replicas=7)
         out_of_order = await refused(client, "restore_measure", measure_id=scales[0]["measure_id"])
-        assert "was scaled again after this measure" in out_of_order and "nothing was planned" in out_of_order
+        assert "was changed again by a later scale_deployment" in out_of_order and "nothing was planned" in out_of_order
         listed = await call(client, "list_temporary_measures")
         later = [m for m in listed["measures"] if m["tool"] == "scale_deployment" and m not in scales]
         assert [m["restore_command"].split()[:3] for m in later] == [["kubectl", "scale", "deployment/ledger"]]

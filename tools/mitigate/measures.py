@@ -140,10 +140,11 @@ def restore_measure(
             "run list_temporary_measures"
         )
     plan = PendingCommand.model_validate(row.plan)
-    if plan.tool == "scale_deployment" and (later := later_scale(shown, row.token, plan)) is not None:
+    if plan.tool in STACKING and (later := later_scale(shown, row.token, plan)) is not None:
         raise errors.InvalidArgument(
-            f"deployment {plan.target.name} was scaled again after this measure (measure {later}): restore that one "
-            "first, so each restore puts back the count its own scale replaced; nothing was planned"
+            f"{plan.target.kind} {plan.target.name} was changed again by a later {plan.tool} (measure {later}): "
+            f"restore that one first, so each restore puts back {STACKING[plan.tool]} its own change replaced; "
+            "nothing was planned"
         )
     draft = plan_restore(deps.kube, measure_id, plan)
     seen = restore_guard.findings(deps.kube, plan)
@@ -158,17 +159,22 @@ def restore_measure(
     return deps.propose(draft)
 
 
+# Measures whose restore writes back the values their own change replaced: restored out of order, the earlier one
+# would overwrite the later change (an HPA's bounds back to 3..4 under an override to 23), and the later one's restore
+# would then put the earlier override back with no measure left to list it.
+STACKING = {
+    "scale_deployment": "the count",
+    "override_hpa": "the bounds",
+    "set_memory_limit": "the limit",
+}
+
+
 def later_scale(shown: list[CommandRow], token: str, plan: PendingCommand) -> str | None:
-    """The token of a scale of the same deployment confirmed after this one and still in place, if any."""
+    """The token of a measure of the same kind on the same object confirmed after this one and still in place."""
     mine = next(r for r in shown if r.token == token)
     for row in shown:
         other = PendingCommand.model_validate(row.plan)
         same = (other.target.namespace, other.target.name) == (plan.target.namespace, plan.target.name)
-        if (
-            row.token != token
-            and other.tool == "scale_deployment"
-            and same
-            and (row.finished_at or 0) > (mine.finished_at or 0)
-        ):
+        if row.token != token and other.tool == plan.tool and same and (row.finished_at or 0) > (mine.finished_at or 0):
             return row.token
     return None
