@@ -202,6 +202,7 @@ async def test_a_raised_memory_limit_is_not_lowered_while_the_pods_use_more_than
         },
     )
     env.kube.create("deployments", body, NS)
+    await env.until(lambda: env.observed("ledger"))  # its pods crash-loop by design: no readiness to wait for
     async with Client(env.server("full")) as client:
         await plan_and_confirm(
             client, env, "set_memory_limit", namespace=NS, deployment="ledger", container="ledger", limit="512Mi"
@@ -222,6 +223,7 @@ async def test_a_manual_scale_is_not_undone_while_the_old_count_could_not_carry_
         "render", namespace=NS, replicas=2, annotations={behaviors.LOAD_MILLICORES: "1600"}, cpu=("250m", "500m")
     )
     env.kube.create("deployments", body, NS)
+    await env.until(lambda: env.observed("render"))  # 800m against a 500m limit: throttled, never Ready at 2
     async with Client(env.server("full")) as client:
         await plan_and_confirm(client, env, "scale_deployment", namespace=NS, deployment="render", replicas=4)
         await env.until(lambda: running_ready(env, "app=render", 4), 30)

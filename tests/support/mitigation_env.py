@@ -22,6 +22,7 @@ from incident_response.tools.engine.deps import Mode
 from incident_response.tools.engine.journal import Journal
 from incident_response.tools.engine.pending import PendingEngine
 from incident_response.tools.kube.client import ClusterSource, RealKube
+from incident_response.tools.mitigate.rollback import REVISION
 from support import deploy_identity
 
 NS = "shop"
@@ -46,6 +47,15 @@ class Env:
 
     def pods(self, selector: str | None = None, namespace: str | None = NS) -> list[dict[str, Any]]:
         return self.kube.list("pods", namespace, label_selector=selector).items
+
+    def observed(self, deployment: str) -> bool:
+        """The deployment controller has synced this deployment's current spec (revision annotation set, status
+        observedGeneration caught up): a plan made before that records fields the controller is about to write, and
+        its confirm is refused as stale."""
+        d = self.get("deployments", deployment)
+        metadata, status = d["metadata"], d.get("status") or {}
+        revision = (metadata.get("annotations") or {}).get(REVISION)
+        return bool(revision) and status.get("observedGeneration") == metadata.get("generation")
 
     async def until(self, check: Callable[[], bool], timeout: float = 20) -> None:
         """Let the simulated controllers run until `check` holds (bounded)."""
