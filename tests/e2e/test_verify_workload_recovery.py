@@ -167,6 +167,8 @@ async def test_an_ondelete_statefulset_recovers_only_as_pods_are_deleted(
     # The human rolls back by hand: under OnDelete the template changes, the crash-looping sessions-2 does not.
     await anyio.to_thread.run_sync(lambda: k.run("rollout", "undo", "statefulset/sessions", "-n", NS))
     async with Client(server(env, clock)) as client:
+        # Judged once the controller has observed the undo (before that its revisions are the old template's).
+        await env.until(lambda: observed(env.get("statefulsets", "sessions")), 20)
         stuck = await call(client, "verify_recovery", namespace=NS, deployment="sessions", kind="statefulset")
         assert stuck["verdict"] == "DEGRADED", stuck["summary"]
         pods = check(stuck, "pods")
