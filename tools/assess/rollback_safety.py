@@ -239,6 +239,14 @@ def known_good_item(target: dict[str, Any], seen: Observed) -> SafetyItem:
             evidence=capped(evidence),
             questions=[f"Was revision {number} healthy in the {human_age(ran)} it ran?"],
         )
+    return served_item(number, served, ready_now, evidence)
+
+
+def served_item(
+    number: int | None, served: int | None, ready_now: list[dict[str, Any]], evidence: list[str]
+) -> SafetyItem:
+    """known_good once a too-short run is ruled out: not visible when the cluster does not show how long the revision
+    served, else ok with what shows it worked (pods still serving, or none failing now)."""
     if served is None:
         return SafetyItem(
             check="known_good",

@@ -31,6 +31,7 @@ from incident_response.tools.assess.rollback_safety import (
     observe_rollback,
     observed_with,
     safety_of,
+    served_item,
     summary_of,
     verdict_of,
 )
@@ -299,20 +300,7 @@ def known_good(
             evidence=capped(evidence),
             questions=[f"Was revision {number} healthy in the {human_age(ran)} it ran?"],
         )
-    if served is None:
-        return SafetyItem(
-            check="known_good",
-            status="not_visible",
-            detail=f"the cluster does not show how long revision {number} ran or whether it worked",
-            evidence=capped(evidence),
-            questions=[f"Did revision {number} work when it last ran?"],
-        )
-    detail = f"revision {number} served {human_age(served)}" + (
-        f" and {len(ready_now)} of its pods are still Running and Ready (the rollout has not replaced them)"
-        if ready_now
-        else " before it was replaced, and none of its pods fail now"
-    )
-    return SafetyItem(check="known_good", status="ok", detail=detail, evidence=capped(evidence))
+    return served_item(number, served, ready_now, evidence)
 
 
 def next_step(
