@@ -82,15 +82,17 @@ def http_server(sim: RunningSim, tmp_path: Path, *extra: str, env: dict[str, str
     Unless `extra` or `env` configure credentials, the file it passes holds ONCALL for the principal `oncall`."""
     if env is None and "--auth-token-file" not in extra:
         extra = (*extra, "--auth-token-file", str(credentials_file(tmp_path)))
-    log = tmp_path / "server.log"
+    with serving(serve_argv(sim, tmp_path, *extra), tmp_path, clean_env(tmp_path, **(env or {}))) as url:
+        yield url
+
+
+@contextmanager
+def serving(argv: list[str], folder: Path, env: dict[str, str]) -> Iterator[str]:
+    """Run `serve --http` as `argv` (its output in folder/server.log); yield the MCP endpoint URL once it listens,
+    stop the process after."""
+    log = folder / "server.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(
-            serve_argv(sim, tmp_path, *extra),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=clean_env(tmp_path, **(env or {})),
-        )
+        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
         port = wait_for_listening(process, log, STARTUP_TIMEOUT)
         yield f"http://127.0.0.1:{port}/mcp"

@@ -4,14 +4,13 @@ ServiceAccount."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from incident_response.sim.serve import RunningSim
-from support.http_server import LAUNCHER, STARTUP_TIMEOUT, clean_env, wait_for_listening
+from support.http_server import LAUNCHER, clean_env, serving
 from support.kubectl_runner import Kubectl
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,21 +56,8 @@ def replica(kubeconfig: Path, folder: Path, *extra: str, store: str | None = "ku
         str(folder / "state"),
         *extra,
     ]
-    log = folder / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=clean_env(folder)
-        )
-    try:
-        port = wait_for_listening(process, log, STARTUP_TIMEOUT)
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    with serving(argv, folder, clean_env(folder)) as url:
+        yield url
 
 
 @contextmanager
