@@ -94,12 +94,15 @@ async def test_a_deploy_after_a_crash_loop_began_is_not_rolled_back_for_it(env: 
     assert [r["deployment"] for r in assessed["recent_rollouts"]] == ["notifications"], assessed["recent_rollouts"]
     (problem,) = assessed["problems"]
     assert problem["components"] == ["ledger-batch"], problem
-    assert problem["target"] == "deployment/ledger-batch" and problem["next_tool"] is None, problem
+    assert problem["target"] == "deployment/ledger-batch" and problem["action"] == "INVESTIGATE", problem
+    # The next call reads why it crashes: the previous log of one of its pods.
+    assert problem["next_tool"] == "get_logs" and problem["next_arguments"]["previous"] is True, problem
+    assert problem["next_arguments"]["pod_or_deployment"].startswith("ledger-batch-"), problem
     assert assessed["decision"]["next_tool"] != "rollback_deployment", assessed["decision"]
     reason = assessed["decision"]["reason"]
     assert "at least 2 days" in reason and "notifications" in reason and "get_logs" in reason, reason
     # The summary does not read as advice to scale a crash loop.
-    assert "-> SCALE (no tool plans it: its reason says what to read)" in assessed["summary"], assessed["summary"]
+    assert "-> INVESTIGATE with get_logs" in assessed["summary"] and "SCALE" not in assessed["summary"], assessed
     assert "notifications" not in str(decided.get("next_arguments")), decided
     assert decided["next_tool"] != "rollback_deployment", decided
 

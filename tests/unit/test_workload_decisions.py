@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from incident_response.tools.playbook.rules import Facts, RecentRollout, decide
+from incident_response.tools.playbook.suspects import Placement
 from incident_response.tools.playbook.trees import Answers, Elsewhere
 from incident_response.tools.playbook.trees_workload import WorkloadRollbackFacts, workload_rollback_tree
 
@@ -34,13 +35,38 @@ def test_a_recent_statefulset_rollout_with_failing_pods_is_rolled_back_with_roll
     assert decision.evidence[0].startswith("statefulset sessions rolled out revision 2 15 minutes ago")
 
 
-def test_a_failing_daemonset_without_a_recent_rollout_is_not_sent_to_scale_deployment() -> None:
+def test_a_failing_daemonset_without_a_recent_rollout_is_investigated_not_sent_to_scale_deployment() -> None:
     facts = Facts(
-        "shop", failing={"db-proxy": ["db-proxy-x2k9p CrashLoopBackOff"]}, workloads={"db-proxy": "daemonset"}
+        "shop",
+        failing={"db-proxy": ["db-proxy-x2k9p CrashLoopBackOff", "db-proxy-7fq2d CrashLoopBackOff"]},
+        workloads={"db-proxy": "daemonset"},
+        placements=[
+            Placement("db-proxy-7fq2d", "db-proxy", "node-1", "CrashLoopBackOff", True, "0/1", 4),
+            Placement("db-proxy-x2k9p", "db-proxy", "node-2", "CrashLoopBackOff", True, "0/1", 9),
+        ],
     )
     decision = decide(facts)
-    assert decision.target == "daemonset/db-proxy"
-    assert decision.next_tool is None and "delete_pod" in decision.reason
+    assert (decision.primary_action, decision.target) == ("INVESTIGATE", "daemonset/db-proxy")
+    # The crashed instance of the pod that restarted most: its previous log says why it exits.
+    assert (decision.next_tool, decision.next_arguments) == (
+        "get_logs",
+        {"namespace": "shop", "pod_or_deployment": "db-proxy-x2k9p", "previous": True},
+    )
+    assert "delete_pod" in decision.reason
+
+
+def test_a_daemonset_pod_that_never_started_is_investigated_through_its_events() -> None:
+    facts = Facts(
+        "shop",
+        failing={"db-proxy": ["db-proxy-x2k9p ImagePullBackOff"]},
+        workloads={"db-proxy": "daemonset"},
+        placements=[Placement("db-proxy-x2k9p", "db-proxy", "node-2", "ImagePullBackOff", True, "0/1", 0)],
+    )
+    decision = decide(facts)
+    assert (decision.next_tool, decision.next_arguments) == (
+        "list_events",
+        {"namespace": "shop", "object": "pod/db-proxy-x2k9p", "warnings_only": True},
+    )
 
 
 def facts(**changes: object) -> WorkloadRollbackFacts:

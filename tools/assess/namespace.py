@@ -338,7 +338,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         poisonings = find_poisonings(messages, components, ip_component, ip_pod, set(failing), labels)
     for poisoning in poisonings:
         poisoning.services = fronting(services, [labels.get(p, {}) for p in poisoning.culprit_pods])
-    placements = [Placement(r.name, components[r.name], r.node, r.status, r.problem, r.ready) for r in rows]
+    placements = [Placement(r.name, components[r.name], r.node, r.status, r.problem, r.ready, r.restarts) for r in rows]
     nodes = read_nodes(kube, placements, pods, groups, now, blind)
 
     facts = Facts(
@@ -592,7 +592,8 @@ def assess_namespace(
 ) -> Assessment:
     """Rapid state assessment in one call: failing pods with kubectl's STATUS, deployments rolled out in the last 2
     hours, top CPU/memory against limits, HPAs at max, recent Warning events; then ONE primary action (ROLLBACK,
-    SCALE, ISOLATE or NONE) by the playbook's decision framework, with its evidence and the next tool to call.
+    SCALE, ISOLATE, INVESTIGATE or NONE) by the playbook's decision framework, with its evidence and the next tool to
+    call.
     Call this first. It changes nothing in the cluster; its decision is noted on the incident's timeline."""
     assessment = build_assessment(deps.kube, namespace, deps)
     record_decision(deps, namespace, assessment.decision)

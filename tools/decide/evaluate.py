@@ -209,12 +209,23 @@ def walk_tree(
             return f"node/{node}", node_tree(facts, where)
         isolate = isolate_facts(seen, deployment)
         return isolate.selector or None, isolate_tree(isolate, answers, where)
+    if action == "INVESTIGATE":
+        # No tree: no mitigation fits before the cause is known. Going ahead means the read the assessment names.
+        end = Conclusion(
+            verdict="PROCEED", reason=picked.reason, next_tool=picked.next_tool, next_arguments=picked.next_arguments
+        )
+        return picked.target, Walk().end(end)
     workload = workload_target(picked, seen.facts.workloads, deployment)
     if workload is not None:
         kind, workload_name = workload
-        if action == "SCALE" and picked.primary_action == "SCALE" and picked.target == f"{kind}/{workload_name}":
-            # The assessment already said what fits this kind (tools/playbook/rules.py: cpu_decision, oom_decision).
-            verdict: TreeVerdict = "PROCEED" if picked.next_tool else "DO_NOT"
+        if (
+            action == "SCALE"
+            and picked.primary_action in ("SCALE", "INVESTIGATE")
+            and picked.target == (f"{kind}/{workload_name}")
+        ):
+            # The assessment already said what fits this kind (tools/playbook/rules.py: cpu_decision, oom_decision),
+            # or that nothing does before the cause is known (its next call reads why).
+            verdict: TreeVerdict = "PROCEED" if picked.next_tool and picked.primary_action == "SCALE" else "DO_NOT"
             end = Conclusion(
                 verdict=verdict, reason=picked.reason, next_tool=picked.next_tool, next_arguments=picked.next_arguments
             )

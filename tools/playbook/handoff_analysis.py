@@ -64,6 +64,7 @@ DECISION_SAYS = {
     "ROLLBACK": "A recent rollout is failing ({target})",
     "SCALE": "Load is more than the capacity ({target})",
     "ISOLATE": "One component is poisoning others ({target})",
+    "INVESTIGATE": "The cause is not known yet: no deploy, load or other component explains {target}",
     "NONE": "Nothing in namespace {namespace} is failing now",
 }
 

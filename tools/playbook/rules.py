@@ -31,6 +31,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from incident_response.tools.playbook.investigate import investigation
 from incident_response.tools.playbook.suspects import (
     CanaryPair,
     NodeFailure,
@@ -40,7 +41,8 @@ from incident_response.tools.playbook.suspects import (
     find_node_failure,
 )
 
-Action = Literal["ROLLBACK", "SCALE", "ISOLATE", "NONE"]
+# INVESTIGATE: pods fail and nothing seen explains it; the next call reads why (tools/playbook/investigate.py).
+Action = Literal["ROLLBACK", "SCALE", "ISOLATE", "INVESTIGATE", "NONE"]
 MAX_NAMED = 5
 # A deploy this much younger than a failure's oldest warning may still have caused it (clocks, first back-off).
 DEPLOY_MARGIN_MINUTES = 5
@@ -391,17 +393,14 @@ def decide(facts: Facts) -> Decision:
             component = max(facts.unavailable.items(), key=lambda item: item[1])[0]
         kind = facts.workloads.get(component)
         if kind is not None:
-            # Neither scale_deployment nor any other SCALE tool applies to a StatefulSet or a DaemonSet.
-            return Decision(
-                primary_action="SCALE",
-                rule="unknown cause, a StatefulSet or DaemonSet with no recent rollout",
-                target=f"{kind}/{component}",
-                reason=f"pods of {kind} {component} fail without a clear cause and it has no rollout of the last 2 "
-                "hours to undo: read their previous logs (get_logs previous=true) and events; a single stuck pod can "
-                "be restarted with delete_pod",
-                evidence=failing_evidence,
-                next_tool=None,
-                next_arguments={},
+            return investigate(
+                facts,
+                component,
+                "unknown cause, a StatefulSet or DaemonSet with no recent rollout",
+                f"pods of {kind} {component} fail without a clear cause and it has no rollout of the last 2 hours to "
+                "undo",
+                failing_evidence,
+                after="a single stuck pod can then be restarted with delete_pod",
             )
         if undoable:
             return predating(facts, component, undoable, failing_evidence)
@@ -466,20 +465,35 @@ def predating(facts: Facts, component: str, later: list[RecentRollout], failing_
     minutes = facts.failing_for.get(component, 0)
     newest = min(later, key=lambda r: r.minutes_ago)
     deploys = ", ".join(f"{r.kind} {r.deployment} {r.minutes_ago} minutes ago" for r in later[:3])
-    return Decision(
-        primary_action="SCALE",
-        rule="unknown cause, failing since before the recent deploys",
-        target=f"deployment/{component}",
-        reason=f"pods of {component} have been failing for at least {age_text(minutes)}, since before every deploy of "
-        f"the last 2 hours ({deploys}): rolling one back would not explain it. Read the failing pods' previous logs "
-        f"(get_logs previous=true) and events for the cause; scale_deployment only if they fail from load",
-        evidence=[
+    return investigate(
+        facts,
+        component,
+        "unknown cause, failing since before the recent deploys",
+        f"pods of {component} have been failing for at least {age_text(minutes)}, since before every deploy of the "
+        f"last 2 hours ({deploys}): rolling one back would not explain it",
+        [
             f"{component}: Warning events about its pods recur since {age_text(minutes)} ago",
             f"{newest.kind} {newest.deployment} rolled out {newest.minutes_ago} minutes ago, after that: not a suspect",
             *failing_evidence,
-        ][:5],
-        next_tool=None,
-        next_arguments={},
+        ],
+    )
+
+
+def investigate(facts: Facts, component: str, rule: str, why: str, evidence: list[str], *, after: str = "") -> Decision:
+    """INVESTIGATE `component`: no mitigation fits what is seen (more replicas of a pod that fails on its own fail
+    too), so the next call reads why it fails (tools/playbook/investigate.py)."""
+    kind = facts.workloads.get(component, "deployment")
+    tool, arguments, read = investigation(facts.namespace, facts.placements, component)
+    then = f"; {after}" if after else ""
+    return Decision(
+        primary_action="INVESTIGATE",
+        rule=rule,
+        target=f"{kind}/{component}",
+        reason=f"{why}. No mitigation fits before the cause is known (more replicas of a pod that fails on its own "
+        f"fail too): {read}{then}",
+        evidence=evidence[:5],
+        next_tool=tool,
+        next_arguments=arguments,
     )
 
 

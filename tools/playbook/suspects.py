@@ -35,6 +35,7 @@ class Placement:
     status: str  # kubectl's STATUS
     failing: bool
     ready: str = ""  # READY as kubectl prints it (1/2)
+    restarts: int = 0  # container restarts: a crashed instance left a previous log to read
 
     def text(self) -> str:
         return f"{self.pod} {self.status}" + (f" {self.ready} ready" if self.ready else "")

@@ -1,0 +1,94 @@
+"""Pods failing with nothing to explain them are investigated, not scaled, end to end.
+
+A crash loop with no suspect change (no deploy, no load, no other component named) has no mitigation that fits:
+more replicas of a pod that fails on its own fail the same way. assess_namespace, evaluate_decision and
+verify_recovery must say the same thing: INVESTIGATE, and the exact read that finds the cause (the crashed
+container's previous log), not SCALE with no tool or a scale_deployment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from support.mitigation_env import NS, Env, call, make_env
+
+from incident_response.sim import behaviors
+from incident_response.sim.serve import RunningSim
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def env(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Env:
+    return make_env(sim_factory("healthy"), tmp_path / "state")
+
+
+def statefulset(name: str, replicas: int, behavior: str) -> dict[str, Any]:
+    labels = {"app": name}
+    return {
+        "metadata": {"name": name, "namespace": NS, "labels": labels},
+        "spec": {
+            "serviceName": name,
+            "podManagementPolicy": "Parallel",
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {
+                    "labels": labels,
+                    "annotations": {
+                        behaviors.BEHAVIOR: behaviors.CRASHLOOP,
+                        behaviors.LOG_LINES: "loading snapshot /data/quotes.snap\npanic: snapshot checksum mismatch",
+                    }
+                    if behavior == behaviors.CRASHLOOP
+                    else {behaviors.BEHAVIOR: behavior},
+                },
+                "spec": {"containers": [{"name": "cache", "image": "registry.example.com/pricing/quote-cache:4.1"}]},
+            },
+        },
+    }
+
+
+def restarted(env: Env, selector: str, count: int) -> Callable[[], bool]:
+    def check() -> bool:
+        pods = env.pods(selector)
+        return len(pods) == count and all(
+            (p["status"].get("containerStatuses") or [{}])[0].get("restartCount") for p in pods
+        )
+
+    return check
+
+
+async def test_a_crash_looping_statefulset_with_no_rollout_is_investigated_with_its_previous_log(env: Env) -> None:
+    """quote-cache, a StatefulSet with one revision, crash-loops on a bad snapshot: nothing to roll back, nothing
+    to scale. The assessment used to answer SCALE with no tool; now INVESTIGATE with the exact get_logs call, and
+    evaluate_decision agrees (and says DO_NOT when asked to walk SCALE anyway)."""
+    env.kube.create("statefulsets", statefulset("quote-cache", 2, behaviors.CRASHLOOP), NS)
+    await env.until(restarted(env, "app=quote-cache", 2))
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        decided = await call(client, "evaluate_decision", namespace=NS)
+        scaled = await call(client, "evaluate_decision", namespace=NS, action="SCALE", deployment="quote-cache")
+        decision = assessed["decision"]
+        logs = await call(client, decision["next_tool"], **decision["next_arguments"])
+
+    assert assessed["primary_action"] == "INVESTIGATE", assessed["summary"]
+    assert assessed["summary"].startswith("INVESTIGATE: "), assessed["summary"]
+    assert decision["target"] == "statefulset/quote-cache", decision
+    pods = sorted(p["metadata"]["name"] for p in env.pods("app=quote-cache"))
+    assert decision["next_tool"] == "get_logs", decision
+    assert decision["next_arguments"]["previous"] is True and decision["next_arguments"]["namespace"] == NS
+    assert decision["next_arguments"]["pod_or_deployment"] in pods, decision
+    (problem,) = assessed["problems"]
+    assert (problem["action"], problem["next_tool"]) == ("INVESTIGATE", "get_logs"), problem
+    assert "SCALE" not in assessed["summary"], assessed["summary"]
+    # The call it names works as given and shows the cause.
+    assert logs["previous"] is True and any("checksum mismatch" in line for line in logs["lines"]), logs
+    # evaluate_decision agrees: the same next call, as a go-ahead; a SCALE walk asked for anyway is a DO_NOT.
+    assert (decided["action"], decided["verdict"]) == ("INVESTIGATE", "PROCEED"), decided["summary"]
+    assert (decided["next_tool"], decided["next_arguments"]) == (decision["next_tool"], decision["next_arguments"])
+    assert scaled["verdict"] == "DO_NOT", scaled["summary"]
+    assert (scaled["next_tool"], scaled["next_arguments"]) == (decision["next_tool"], decision["next_arguments"])
