@@ -75,6 +75,22 @@ def test_a_list_stops_at_its_cap_and_says_how_many_more_exist() -> None:
     assert len(listed.items) == 700 and listed.truncated and listed.remaining == 534
 
 
+def test_each_object_is_shaped_as_its_page_arrives_and_the_cap_counts_objects_read() -> None:
+    api = PagingApi(1234)
+    pages_seen: list[int] = []
+
+    def keep(item: dict[str, Any]) -> dict[str, Any] | None:
+        pages_seen.append(len(api.requests))
+        name = item["metadata"]["name"]
+        return None if name.endswith("1") else {"name": name}
+
+    listed = list_all(api, "pods", "shop", cap=1100, keep=keep)  # type: ignore[arg-type]
+    assert listed.items[:3] == [{"name": "p000"}, {"name": "p002"}, {"name": "p003"}]
+    assert len(listed.items) == 1100 - 110 and listed.truncated and listed.remaining == 134
+    # The first page is shaped while the second is being read ahead: never all pages first.
+    assert pages_seen[0] <= 2 and pages_seen[-1] == 3
+
+
 def test_a_server_that_ignores_continue_is_an_error_not_an_endless_read() -> None:
     api = PagingApi(1234, repeat_token=True)
     with pytest.raises(errors.ServerError, match="same continue token twice"):

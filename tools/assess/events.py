@@ -13,9 +13,9 @@ from pydantic import Field
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult, Truncation
 from incident_response.tools.engine.deps import Deps, check_name
+from incident_response.tools.engine.event_reads import read_events
 from incident_response.tools.k8s.events import EventGroup, group_events
 
-FETCH_LIMIT = 5000
 KINDS = {
     "pod": "Pod",
     "po": "Pod",
@@ -72,7 +72,7 @@ def list_events(
             selectors.append(f"involvedObject.kind={kind}")
     if warnings_only:
         selectors.append("type=Warning")
-    listed = deps.kube.list("events", namespace, field_selector=",".join(selectors) or None, limit=FETCH_LIMIT)
+    listed = read_events(deps.kube, namespace, ",".join(selectors) or None)
     now = datetime.now(UTC)
     groups = group_events(listed.items, now, timedelta(minutes=since_minutes) if since_minutes else None)
     shown = groups[:limit]

@@ -14,11 +14,12 @@ from incident_response.tools.assess.pods import Selector
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult, Truncation
 from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.sizing_reads import RUNNING
 from incident_response.tools.k8s.quantity import cpu_text, memory_text, parse_quantity, percent
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage, usage_by_pod, usage_rows
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.kube.paging import MAX_OBJECTS_READ, list_pages
+from incident_response.tools.kube.paging import MAX_OBJECTS_READ, list_all, list_pages
 
 METRICS_MISSING = (
     "the metrics API (metrics.k8s.io) is not available in this cluster, so usage is unknown; requests and limits "
@@ -110,9 +111,12 @@ class NodeUsage(BaseModel):
     memory_limits_percent: int | None
 
 
-def allocated_by_node(pods: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Requests and limits of running pods per node: the 'Allocated resources' block of describe nodes."""
-    totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+def allocated_by_node(
+    pods: list[dict[str, Any]], totals: dict[str, dict[str, float]] | None = None
+) -> dict[str, dict[str, float]]:
+    """Requests and limits of running pods per node: the 'Allocated resources' block of describe nodes (`pods`
+    added to `totals`, when given: the sums of the pages before)."""
+    totals = totals if totals is not None else defaultdict(lambda: defaultdict(float))
     for pod in pods:
         node = (pod.get("spec") or {}).get("nodeName")
         if not node or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
@@ -188,12 +192,13 @@ def top_nodes(
     """Show each node's CPU and memory usage, readiness, and allocated requests and limits against allocatable
     (kubectl top nodes plus describe nodes' Allocated resources). Use it before scaling, to see if capacity exists."""
     kube = deps.kube
-    nodes = kube.list("nodes", limit=1000)
+    nodes = list_all(kube, "nodes")
     metrics = read_metrics(kube, "nodes.metrics.k8s.io", None, None)
-    allocated: dict[str, dict[str, float]] | None
+    allocated: dict[str, dict[str, float]] | None = defaultdict(lambda: defaultdict(float))
     try:
-        running = kube.list("pods", None, field_selector="status.phase!=Succeeded,status.phase!=Failed", limit=20000)
-        allocated = allocated_by_node(running.items)
+        # Every pod holding room, page by page, each page added to the totals at once: memory stays at a page.
+        for page in list_pages(kube, "pods", None, field_selector=RUNNING):
+            allocated = allocated_by_node(page.items, allocated)
     except errors.Forbidden:
         allocated = None
     rows = node_rows(nodes.items, metrics, allocated)

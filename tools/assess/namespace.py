@@ -27,6 +27,7 @@ from incident_response.tools.core.concurrency import submit
 from incident_response.tools.core.masking import mask_text
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.event_reads import read_warnings
 from incident_response.tools.k8s.backends import name_of, service_selector
 from incident_response.tools.k8s.backends import ready as pod_ready
 from incident_response.tools.k8s.events import EventGroup, group_events
@@ -73,7 +74,6 @@ WARNING_WINDOW = timedelta(minutes=60)
 LOG_SAMPLE_PODS = 3  # failing pods whose logs are searched for a poisoner when events name none
 LOG_SAMPLE_LINES = 30
 MAX_LISTED_PROBLEMS = 10
-MAX_EVENTS_READ = 5000  # Warning events read (one request); they are grouped by reason
 CONCURRENT_READS = 6  # the kinds read beside the pods
 MAX_NODES_READ = 5  # nodes hosting failing pods read per assessment, those with the most failing pods first
 
@@ -272,9 +272,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         workloads_read = submit(pool, read_workloads, kube, namespace, optional, workload_blind)
         metrics_read = submit(pool, read_usage, kube, namespace)
         hpas_read = submit(pool, list_all, kube, "horizontalpodautoscalers", namespace)
-        events_read = submit(
-            pool, lambda: kube.list("events", namespace, field_selector="type=Warning", limit=MAX_EVENTS_READ).items
-        )
+        events_read = submit(pool, lambda: read_warnings(kube, namespace).items)
         fetched = fetch_pods(kube, namespace)
         deployments = deployments_read.result().items
         replicasets = replicasets_read.result().items

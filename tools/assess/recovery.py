@@ -11,7 +11,6 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from incident_response.tools.assess import recovery_record
-from incident_response.tools.assess.events import FETCH_LIMIT as EVENT_LIMIT
 from incident_response.tools.assess.metrics import read_metrics
 from incident_response.tools.assess.pods import fetch_pods
 from incident_response.tools.assess.recovery_context import (
@@ -25,6 +24,7 @@ from incident_response.tools.assess.recovery_context import (
 from incident_response.tools.assess.recovery_workloads import read_workload
 from incident_response.tools.core import commands, errors
 from incident_response.tools.core.models import ToolResult
+from incident_response.tools.engine import event_reads
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.k8s.podstatus import pod_row
 from incident_response.tools.k8s.quantity import human_age
@@ -207,7 +207,7 @@ def judge(
             ignored,
             window_minutes,
             events.truncated,
-            EVENT_LIMIT,
+            event_reads.MAX_EVENTS_READ,
             earlier,
             since,
         ),
@@ -261,8 +261,8 @@ def owned_replicasets(kube: Kube, namespace: str, deploy: dict[str, Any]) -> lis
 
 
 def read_warnings(kube: Kube, namespace: str) -> ListResult:
-    """The namespace's Warning events, as many as one read returns (the warnings check says when that was not all)."""
-    return kube.list("events", namespace, field_selector="type=Warning", limit=EVENT_LIMIT)
+    """Every Warning event of the namespace, in pages (the warnings check says when the read stopped short)."""
+    return event_reads.read_warnings(kube, namespace)
 
 
 def read_pods(

@@ -19,6 +19,7 @@ from pydantic import Field
 
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
+from incident_response.tools.engine.event_reads import read_events
 from incident_response.tools.engine.reads import rollback_reads
 from incident_response.tools.k8s.pod_templates import same_pod_template
 from incident_response.tools.k8s.podstatus import containers_ready, kubectl_status, restart_count
@@ -48,7 +49,6 @@ SafetyVerdict = Literal["CLEAR", "CHECK_FIRST", "BLOCKED"]
 # A revision that served less than this before being replaced has not shown it is good.
 KNOWN_GOOD_SECONDS = 3600
 MAX_PODS_READ = 500
-MAX_EVENTS_READ = 1000
 MAX_NODES_READ = 1000
 PULL_FAILURES = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
 # STATUS values of a pod on its way up or out: not evidence that its revision is bad.
@@ -113,7 +113,7 @@ def observed_with(
     """The rest of the reads, for a deployment, ReplicaSets and pods read already (evaluate_decision's namespace
     read has them)."""
     try:
-        events = kube.list("events", namespace, field_selector="reason=Failed", limit=MAX_EVENTS_READ).items
+        events = read_events(kube, namespace, "reason=Failed").items
     except errors.Forbidden:
         events = []
     try:

@@ -38,6 +38,7 @@ from incident_response.tools.k8s.workloads import (
     template_spec,
 )
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.kube.paging import list_all
 from incident_response.tools.mitigate.nodes import drain_kind, outside, pod_key
 from incident_response.tools.playbook.rules import Action, Decision, could_explain
 from incident_response.tools.playbook.suspects import (
@@ -71,7 +72,6 @@ from incident_response.tools.playbook.trees_workload import workload_rollback_tr
 
 MAX_CAUTIONS = 8
 MAX_LISTED = 5
-RUNNING = "status.phase!=Succeeded,status.phase!=Failed"  # pods that hold node room
 
 
 class DecisionEvaluation(ToolResult):
@@ -523,11 +523,15 @@ def drain_room(kube: Kube, facts: NodeFacts, allowed: tuple[str, ...] = ()) -> N
     the allow-list `allowed` are counted, not named."""
     node = facts.node
     try:
-        on_node = kube.list("pods", None, field_selector=f"spec.nodeName={node}", limit=1000).items
-        others = [n for n in kube.list("nodes", limit=1000).items if backends.name_of(n) != node]
-        everywhere = kube.list("pods", None, field_selector=RUNNING, limit=20000).items
+        # Every pod on the node (however many it holds), and every pod holding room elsewhere, read in pages.
+        on_node = list_all(kube, "pods", field_selector=f"spec.nodeName={node}").items
+        read = sizing_reads.node_room(kube)
     except errors.Forbidden:
         return
+    if read is None:
+        return
+    others = [n for n in read[0] if backends.name_of(n) != node]
+    everywhere = read[1]
     named = {f"{(p.get('metadata') or {}).get('namespace')}/{backends.name_of(p)}": p for p in on_node}
     kinds = {key: drain_kind(p) for key, p in named.items()}
     movers = {key: p for key, p in named.items() if kinds[key] == "evict" and not backends.terminating(p)}

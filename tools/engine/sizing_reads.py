@@ -11,16 +11,21 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from incident_response.tools.core import errors
+from incident_response.tools.engine.event_reads import read_events
 from incident_response.tools.k8s import capacity, labels
+from incident_response.tools.k8s.podslim import Sharing
+from incident_response.tools.k8s.room_pods import room_pod
 from incident_response.tools.k8s.views import meta
+from incident_response.tools.kube.paging import list_all
 
 if TYPE_CHECKING:
     from incident_response.tools.kube.client import Kube
 
 RUNNING = "status.phase!=Succeeded,status.phase!=Failed"  # pods that hold node room
-MAX_NODES = 1000
-MAX_PODS = 20000
-MAX_EVENTS = 200
+# Every node and every pod holding room is read (in pages): a pod left out would make its node look free. These
+# stops are past what a cluster may hold (5,000 nodes, 150,000 pods) and only end a runaway read.
+MAX_NODES = 100_000
+MAX_PODS = 1_000_000
 LARGE_FACTOR = 10
 DEFAULT_CEILING = 100
 CEILING_ENV = "INCIDENT_RESPONSE_MAX_REPLICAS"
@@ -41,10 +46,12 @@ Room = tuple[list[dict[str, Any]], list[dict[str, Any]]]  # nodes, and the pods 
 
 
 def node_room(kube: Kube) -> Room | None:
-    """(nodes, pods holding room on them), or None when these credentials may not read them cluster-wide."""
+    """(nodes, pods holding room on them), or None when these credentials may not read them cluster-wide. Each pod
+    is kept as room reads it (room_pods), so every pod of a large cluster can be held."""
+    sharing = Sharing()
     try:
-        nodes = kube.list("nodes", limit=MAX_NODES).items
-        pods = kube.list("pods", None, field_selector=RUNNING, limit=MAX_PODS).items
+        nodes = list_all(kube, "nodes", cap=MAX_NODES).items
+        pods = list_all(kube, "pods", field_selector=RUNNING, cap=MAX_PODS, keep=lambda p: room_pod(p, sharing)).items
     except errors.Forbidden:
         return None
     return nodes, pods
@@ -87,6 +94,6 @@ def scale_events(kube: Kube, namespace: str, deployment: str) -> list[dict[str, 
     """The deployment's ScalingReplicaSet events (what its controller scaled, from how many); [] when forbidden."""
     selector = f"involvedObject.kind=Deployment,involvedObject.name={deployment},reason=ScalingReplicaSet"
     try:
-        return kube.list("events", namespace, field_selector=selector, limit=MAX_EVENTS).items
+        return read_events(kube, namespace, selector).items
     except errors.Forbidden:
         return []

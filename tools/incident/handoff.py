@@ -35,6 +35,7 @@ from incident_response.tools.incident.handoff_reads import (
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.kube.paging import list_all
 from incident_response.tools.playbook.declaration import info, unknown_incident
 from incident_response.tools.playbook.handoff_analysis import (
     RecordedDecision,
@@ -154,7 +155,7 @@ def warned_deployments(kube: Kube, namespace: str, warnings: list[dict[str, Any]
     """Deployments whose objects the Warning events are about, most warned first: the victims, when the commands
     targeted something else (a Service, a NetworkPolicy, a node)."""
     try:
-        listed = kube.list("deployments", namespace, limit=1000).items
+        listed = list_all(kube, "deployments", namespace).items
     except errors.IncidentError:
         return []
     # Longest name first, so pods of `api-bad` are not counted for `api`.

@@ -20,12 +20,11 @@ from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workload_progress import recovery_progress
 from incident_response.tools.k8s.workloads import owned_by
 from incident_response.tools.kube.client import Kube, ListResult
+from incident_response.tools.kube.paging import MAX_OBJECTS_READ, list_all
 from incident_response.tools.playbook.handoff_facts import ClusterFacts, about, clean
 from incident_response.tools.playbook.handoff_leads import node_lines
 from incident_response.tools.playbook.handoff_models import DeploymentState
 from incident_response.tools.playbook.rules import Decision
-
-LIST_LIMIT = 1000
 
 
 def connected(deps: Deps, problems: list[str]) -> Kube | None:
@@ -75,12 +74,12 @@ def read_cluster(
         return ClusterFacts(error="the cluster could not be read"), [], []
     facts = ClusterFacts(warnings=[e for e in warnings if not names or any(about(e, name) for name in names)])
     try:
-        listed = [kube.list(kind, namespace, limit=LIST_LIMIT) for kind in ("deployments", "replicasets")]
+        listed = [list_all(kube, kind, namespace) for kind in ("deployments", "replicasets")]
         deployments, replicasets = listed[0].items, listed[1].items
         if any(result.truncated for result in listed):
             problems.append(
-                f"{namespace} holds more than {LIST_LIMIT} deployments or ReplicaSets: only the first "
-                f"{LIST_LIMIT} were read, so rollouts of the incident window may be missing"
+                f"{namespace} holds more than {MAX_OBJECTS_READ} deployments or ReplicaSets: only the first "
+                f"{MAX_OBJECTS_READ} were read, so rollouts of the incident window may be missing"
             )
     except errors.IncidentError as e:
         facts.error = str(e)
@@ -112,13 +111,13 @@ def read_workloads(kube: Kube, namespace: str, facts: ClusterFacts, problems: li
     credentials may not read is a problem, not a failure."""
     for kind, resource in (("statefulset", "statefulsets"), ("daemonset", "daemonsets")):
         try:
-            facts.workloads += [(kind, w) for w in kube.list(resource, namespace, limit=LIST_LIMIT).items]
+            facts.workloads += [(kind, w) for w in list_all(kube, resource, namespace).items]
         except errors.IncidentError as e:
             problems.append(f"{resource} could not be read, so their rollouts are missing: {e}")
     if not facts.workloads:
         return
     try:
-        facts.revisions = kube.list("controllerrevisions", namespace, limit=LIST_LIMIT).items
+        facts.revisions = list_all(kube, "controllerrevisions", namespace).items
     except errors.IncidentError as e:
         problems.append(
             f"ControllerRevisions could not be read, so StatefulSet and DaemonSet rollouts are missing: {e}"

@@ -75,10 +75,13 @@ def list_all(
     label_selector: str | None = None,
     field_selector: str | None = None,
     cap: int = MAX_OBJECTS_READ,
+    keep: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
 ) -> ListResult:
     """Every object of a list (up to `cap`, then `truncated` says more exist and `remaining` how many, when the
-    server said)."""
+    server said). `keep` shapes each object as its page arrives (the part the caller reads; None drops it), so
+    what is held is the kept part of every object, not the whole objects: `cap` counts the objects read."""
     items: list[dict[str, Any]] = []
+    read = over = 0
     last = ListResult(items=[])
     pages = list_pages(
         kube,
@@ -90,11 +93,17 @@ def list_all(
     )
     try:
         for last in pages:
-            items.extend(last.items)
-            if len(items) >= cap:
+            page = last.items[: cap - read]
+            read += len(page)
+            over = len(last.items) - len(page)
+            items.extend(page if keep is None else [k for item in page if (k := keep(item)) is not None])
+            if read >= cap:
                 break
     finally:
         pages.close()
-    more = len(items) > cap or last.truncated
-    remaining = (last.remaining + max(0, len(items) - cap)) if more and last.remaining is not None else None
-    return ListResult(items=items[:cap], truncated=more, remaining=remaining, resource_version=last.resource_version)
+    more = over > 0 or last.truncated
+    # Past the last page read: the ones cut from it, plus what the server counted after it (known when it said,
+    # or none when that page was the list's last).
+    after = last.remaining if last.truncated else 0
+    remaining = over + after if more and after is not None else None
+    return ListResult(items=items, truncated=more, remaining=remaining, resource_version=last.resource_version)

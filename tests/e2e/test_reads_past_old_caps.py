@@ -1,0 +1,155 @@
+"""Reads that once stopped at a fixed count read every object, in pages: node room and top_nodes (every running
+pod of the cluster, once at most 20,000), the handoff's rollouts (every ReplicaSet of the namespace, once 1,000) and
+every Warning event of a namespace (once 5,000: assess, verify_recovery, the handoff, list_events).
+
+Each cluster puts what matters past the old window, seeded straight into the store: lists are sorted by namespace
+and name, so objects whose names sort last are the ones a capped read left out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from support.mitigation_env import NS, Env, call, make_env
+
+from incident_response.sim.cluster import Cluster
+from incident_response.sim.resources import EVENTS, NAMESPACES, NODES, PODS, REPLICASETS
+from incident_response.sim.scenarios.builders import App, Revision, Seeder, ensure, namespace
+from incident_response.sim.serve import RunningSim
+from incident_response.sim.store import timestamp
+from incident_response.tools.k8s.quantity import cpu_text, parse_quantity
+
+pytestmark = pytest.mark.anyio
+
+OLD_POD_WINDOW = 20_000  # running pods evaluate_decision and top_nodes read in one request
+OLD_LIST_WINDOW = 1_000  # deployments and ReplicaSets the handoff read
+OLD_EVENT_WINDOW = 5_000  # Warning events assess, verify_recovery, the handoff and list_events read
+FILL = "zz-fill"  # a namespace whose pods sort after every pod of namespace scale
+Start = Callable[..., Env]
+
+
+@pytest.fixture
+def start(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Start:
+    return lambda scenario, **options: make_env(sim_factory(scenario, **options), tmp_path / "state")
+
+
+def free_cpu(cluster: Cluster, node: str) -> float:
+    """Allocatable CPU of the node minus the requests of the pods bound to it (cores)."""
+    body = cluster.store.peek(NODES, None, node)
+    assert body is not None
+    used = sum(
+        parse_quantity(((c.get("resources") or {}).get("requests") or {}).get("cpu")) or 0.0
+        for pod in cluster.store.items(PODS)
+        if pod["spec"].get("nodeName") == node
+        for c in pod["spec"]["containers"]
+    )
+    return (parse_quantity(body["status"]["allocatable"]["cpu"]) or 0.0) - used
+
+
+def full_nodes(cluster: Cluster) -> None:
+    """node-1 and node-3 filled by one pod each of namespace zz-fill (sorting past the scale namespace's 20,100
+    pods), leaving 10m of CPU: node-2's pods (250m each) fit nowhere once it is drained. The scale nodes are tainted
+    for their own pods, so they take none of node-2's either."""
+    for node in cluster.store.items(NODES):
+        if node["metadata"]["name"].startswith("scale-node-"):
+            taint = {"key": "dedicated", "value": "scale", "effect": "NoSchedule"}
+            cluster.store.mutate(NODES, None, node["metadata"]["name"], lambda n, t=taint: n["spec"].update(taints=[t]))
+    ensure(cluster.store, NAMESPACES, namespace(FILL))
+    for node in ("node-1", "node-3"):
+        cpu = cpu_text(free_cpu(cluster, node) - 0.01)
+        app = App(name=f"batch-{node}", namespace=FILL, replicas=1, labels={"app": f"batch-{node}"}, cpu=(cpu, cpu))
+        app.selector = dict(app.labels)
+        Seeder(cluster, [node]).app(app, [Revision("registry.example.com/batch:1.0", "initial", 3600)])
+
+
+async def test_node_room_counts_every_running_pod_of_the_cluster(start: Start) -> None:
+    env = start("node-failure", extra_pods=OLD_POD_WINDOW + 100, seed=full_nodes)
+    bound_to_node_1 = env.kube.list("pods", None, field_selector="spec.nodeName=node-1").items
+    async with Client(env.server("safe")) as client:
+        nodes = await call(client, "top_nodes", limit=500)
+        evaluated = await call(client, "evaluate_decision", namespace=NS, action="ISOLATE", node="node-2")
+
+    node_1 = next(n for n in nodes["nodes"] if n["name"] == "node-1")
+    assert node_1["pods"] == len(bound_to_node_1) and node_1["cpu_requests_percent"] >= 99, node_1
+    assert nodes["allocation_known"] and not nodes["truncation"]["truncated"]
+    room = next(s for s in evaluated["steps"] if s["question"].startswith("Can the pods on node-2 run"))
+    assert room["answer"] == "no", room
+    assert all(line.endswith(": no room on another node") for line in room["evidence"]), room
+    assert any("would leave" in c and "replacement pods Pending" in c for c in evaluated["cautions"])
+
+
+def many_replicasets(cluster: Cluster) -> None:
+    """1,000 ReplicaSets scaled to 0 (a batch system's leftovers) whose names sort before checkout's."""
+    for i in range(OLD_LIST_WINDOW):
+        body = {
+            "metadata": {"name": f"batch-{i:04d}", "namespace": NS, "labels": {"app": "batch"}},
+            "spec": {
+                "replicas": 0,
+                "selector": {"matchLabels": {"app": "batch", "run": str(i)}},
+                "template": {
+                    "metadata": {"labels": {"app": "batch", "run": str(i)}},
+                    "spec": {"containers": [{"name": "batch", "image": "registry.example.com/batch:1.0"}]},
+                },
+            },
+        }
+        cluster.store.create(REPLICASETS, body)
+
+
+async def test_the_handoff_finds_a_rollout_past_the_1000th_replicaset(start: Start) -> None:
+    env = start("bad-deploy", seed=many_replicasets)
+    async with Client(env.server("safe")) as client:
+        await call(client, "declare_incident", title="checkout crash-looping", severity="SEV2", namespace=NS)
+        handoff = await call(client, "incident_handoff", namespace=NS)
+
+    assert len(env.kube.list("replicasets", NS).items) > OLD_LIST_WINDOW
+    text = handoff["document"]
+    assert re.search(r"deployment/checkout rolled out revision 3 \(\S+checkout:2\.5\.0\), \d+ s before", text), text
+    assert "were read, so rollouts of the incident window may be missing" not in text
+
+
+def warnings_sorting_first(cluster: Cluster) -> None:
+    """5,000 Warning events about pods long gone (a failed batch an hour ago), named before checkout's events."""
+    an_hour_ago = timestamp(cluster.store.clock() - timedelta(minutes=50))
+    for i in range(OLD_EVENT_WINDOW):
+        pod = f"batch-{i:04d}"
+        event = {
+            "metadata": {"name": f"{pod}.{i:x}", "namespace": NS},
+            "involvedObject": {"kind": "Pod", "namespace": NS, "name": pod, "uid": f"gone-{i}", "apiVersion": "v1"},
+            "reason": "FailedMount",
+            "message": f"MountVolume.SetUp failed for volume scratch-{i}",
+            "source": {"component": "kubelet"},
+            "firstTimestamp": an_hour_ago,
+            "lastTimestamp": an_hour_ago,
+            "count": 1,
+            "type": "Warning",
+            "eventTime": None,
+        }
+        cluster.store.create(EVENTS, event)
+
+
+async def test_warnings_past_the_5000th_event_are_read(start: Start) -> None:
+    env = start("bad-deploy", seed=warnings_sorting_first)
+    await env.until(lambda: backoffs(env) > 0)
+    async with Client(env.server("safe")) as client:
+        await call(client, "declare_incident", title="checkout crash-looping", severity="SEV2", namespace=NS)
+        handoff = await call(client, "incident_handoff", namespace=NS)
+        verified = await call(client, "verify_recovery", namespace=NS, deployment="checkout")
+        listed = await call(client, "list_events", namespace=NS, warnings_only=True, since_minutes=30)
+
+    assert len(env.kube.list("events", NS, field_selector="type=Warning").items) > OLD_EVENT_WINDOW
+    timeline = handoff["document"].split("Timeline Summary:")[1].split("Actions Taken:")[0]
+    assert re.search(r"first BackOff warning, on pod/checkout-", timeline), timeline
+    warnings = next(c for c in verified["checks"] if c["name"] == "warnings")
+    assert "BackOff" in warnings["detail"] and "could be read" not in warnings["detail"], warnings
+    assert listed["events"] and all(g["object"].startswith("pod/checkout-") for g in listed["events"]), listed
+    assert not listed["truncation"]["truncated"]
+
+
+def backoffs(env: Env) -> int:
+    events = env.kube.list("events", NS, field_selector="type=Warning,reason=BackOff").items
+    return sum(1 for e in events if str(e["involvedObject"]["name"]).startswith("checkout-"))
