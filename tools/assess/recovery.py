@@ -207,7 +207,7 @@ def judge(
             ignored,
             window_minutes,
             events.truncated,
-            event_reads.MAX_EVENTS_READ,
+            len(events.items),  # the read stops short only at its stop for runaway reads, or a page failing
             earlier,
             since,
         ),

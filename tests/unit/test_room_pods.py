@@ -1,0 +1,69 @@
+"""Pods kept for node room: every figure node room computes is the same from the kept part as from the whole pod,
+and pods of one controller share their labels and containers. Events kept without their managedFields."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from support.builders import pod
+
+from incident_response.tools.engine.event_reads import slim_event
+from incident_response.tools.engine.sizing_reads import placed_of
+from incident_response.tools.k8s import capacity, labels
+from incident_response.tools.k8s.podslim import Sharing
+from incident_response.tools.k8s.room_pods import room_pod
+
+NODE = {
+    "metadata": {"name": "node-1", "labels": {}},
+    "spec": {},
+    "status": {"allocatable": {"cpu": "4", "memory": "16Gi", "pods": "110"}, "conditions": []},
+}
+SPEC = {"containers": [{"name": "web", "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}]}
+
+
+def pods() -> list[dict[str, Any]]:
+    found = [
+        pod(f"web-{i}", deployment="web", resources={"requests": {"cpu": "500m", "memory": "512Mi"}}) for i in range(3)
+    ]
+    found.append(pod("done", phase="Succeeded", resources={"requests": {"cpu": "2"}}))
+    found.append(pod("going", deleting=True, deployment="web", resources={"limits": {"cpu": "250m"}}))
+    for p in found:
+        p["metadata"]["managedFields"] = [{"manager": "kubelet"}]
+        p["spec"]["containers"][0]["env"] = [{"name": "TOKEN", "value": "s3cr3t"}]
+    return found
+
+
+def test_node_room_reads_the_same_from_the_kept_part() -> None:
+    whole = pods()
+    before = copy.deepcopy(whole)
+    sharing = Sharing()
+    kept = [room_pod(p, sharing) for p in whole]
+    assert whole == before  # the pods read are left as they were
+    for leaving in (frozenset(), frozenset({"shop/web-0"})):
+        assert capacity.rooms([NODE], kept, SPEC, leaving=leaving) == capacity.rooms(
+            [NODE], whole, SPEC, leaving=leaving
+        )
+        assert capacity.replicas_that_fit([NODE], kept, SPEC, 3, leaving=leaving) == capacity.replicas_that_fit(
+            [NODE], whole, SPEC, 3, leaving=leaving
+        )
+    selector = labels.from_map({"app": "web"})
+    assert placed_of(kept, "shop", selector) == placed_of(whole, "shop", selector) == 3
+    assert "TOKEN" not in str(kept) and "managedFields" not in str(kept)
+    # One controller's pods share their containers and labels.
+    assert kept[0]["spec"]["containers"] is kept[1]["spec"]["containers"]
+    assert kept[0]["metadata"]["labels"] is kept[1]["metadata"]["labels"]
+
+
+def test_an_event_keeps_everything_but_its_managed_fields() -> None:
+    event = {
+        "metadata": {"name": "web-1.17f", "namespace": "shop", "managedFields": [{"manager": "kubelet"}]},
+        "involvedObject": {"kind": "Pod", "name": "web-1"},
+        "reason": "BackOff",
+        "type": "Warning",
+    }
+    before = copy.deepcopy(event)
+    slim = slim_event(event)
+    assert event == before
+    assert slim == {**event, "metadata": {"name": "web-1.17f", "namespace": "shop"}}
+    assert slim_event(slim) is slim
