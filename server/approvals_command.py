@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from incident_response.server import config
+from incident_response.tools.core.printable import printable
 from incident_response.tools.engine.approvals import CLI_NON_INTERACTIVE, CLI_TERMINAL
 
 if TYPE_CHECKING:
@@ -193,15 +194,16 @@ def describe(cmd: PendingCommand, state: str) -> str:
     lines = [
         f"token   {cmd.token}",
         f"state   {state}   risk {cmd.risk}   age {age:.0f}s   expires in {max(left, 0):.0f}s",
-        f"        {cmd.summary}",
-        f"target  {target_text(plan)}",
-        f"cluster {bound_to(cmd)}",
-        f"command {cmd.command}",
+        f"        {printable(cmd.summary)}",
+        f"target  {printable(target_text(plan))}",
+        f"cluster {printable(bound_to(cmd))}",
+        f"command {printable(cmd.command, newlines=True)}",
         "diff",
-        render_diff(cmd.diff),
-        f"undo    {cmd.undo_command or '(none)'}",
+        printable(render_diff(cmd.diff), newlines=True),
+        f"undo    {printable(cmd.undo_command or '(none)', newlines=True)}",
     ]
-    lines += [f"warning {w}" for w in cmd.warnings]
+    # Strings from the cluster, printed where the human decides: no escape sequence may hide or rewrite a line.
+    lines += [f"warning {printable(w)}" for w in cmd.warnings]
     return "\n".join(lines)
 
 

@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field
 from incident_response.server import http_auth
 from incident_response.tools.core.masking import mask_text
 from incident_response.tools.core.models import ToolResult
+from incident_response.tools.core.printable import printable
 from incident_response.tools.engine.approvals import CALLER, Caller, planner
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.pending import CommandResult, HumanAnswer
@@ -86,9 +87,9 @@ def question(cmd: PendingCommand, asker: Caller) -> str:
     lines += [
         f"The assistant asks to run this {cmd.risk} on the cluster:",
         "",
-        f"  {cmd.command}",
+        f"  {printable(cmd.command, newlines=True)}",
         "",
-        cmd.summary,
+        printable(cmd.summary),
         "",
         "What changes:",
         render_diff(cmd.diff),
@@ -97,10 +98,11 @@ def question(cmd: PendingCommand, asker: Caller) -> str:
         f"Expires: {cmd.expires_at.isoformat()}   Plan fingerprint: {cmd.fingerprint[:16]}",
     ]
     if cmd.warnings:
-        lines += ["", "Warnings:", *(f"  - {w}" for w in cmd.warnings)]
+        lines += ["", "Warnings:", *(f"  - {printable(w)}" for w in cmd.warnings)]
     # The plan was masked when it was stored; masked again here because an elicitation on the legacy protocol is a
-    # request the server sends, which does not pass the result boundary (app.MaskingServer).
-    return mask_text("\n".join(lines))
+    # request the server sends, which does not pass the result boundary (app.MaskingServer). A terminal client shows
+    # the dialog as text: control characters from the cluster are escaped (tools.core.printable).
+    return mask_text(printable("\n".join(lines), newlines=True))
 
 
 def pending_item(deps: Deps, token: str) -> PendingItem | None:
