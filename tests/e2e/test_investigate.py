@@ -17,6 +17,7 @@ from mcp import Client
 from support.mitigation_env import NS, Env, call, make_env
 
 from incident_response.sim import behaviors
+from incident_response.sim.scenarios.builders import deployment_body
 from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
@@ -92,3 +93,60 @@ async def test_a_crash_looping_statefulset_with_no_rollout_is_investigated_with_
     assert (decided["next_tool"], decided["next_arguments"]) == (decision["next_tool"], decision["next_arguments"])
     assert scaled["verdict"] == "DO_NOT", scaled["summary"]
     assert (scaled["next_tool"], scaled["next_arguments"]) == (decision["next_tool"], decision["next_arguments"])
+
+
+async def test_a_crash_looping_deployment_with_no_deploy_at_all_is_investigated_not_scaled(env: Env) -> None:
+    """thumbnailer has run one revision for five days behind its Service and crash-loops now (a bad config it reads
+    at start): no deploy to undo, no load. The rule "unknown cause, no recent deploy" used to propose
+    scale_deployment, while evaluate_decision's SCALE tree said FIX_FIRST: assess, evaluate and verify_recovery now
+    point to the same read, the crashed container's log."""
+    body = deployment_body(
+        "thumbnailer",
+        namespace=NS,
+        replicas=2,
+        image="registry.example.com/media/thumbnailer:3.8",
+        annotations={behaviors.ROLLED_OUT_MINUTES_AGO: str(5 * 24 * 60)},
+        pod_annotations={
+            behaviors.BEHAVIOR: behaviors.CRASHLOOP,
+            behaviors.LOG_LINES: "reading /etc/thumbnailer/sizes.yaml\nfatal: sizes.yaml: unknown preset 'xxl'",
+        },
+    )
+    env.kube.create("deployments", body, NS)
+    service = {
+        "metadata": {"name": "thumbnailer", "namespace": NS},
+        "spec": {"selector": {"app": "thumbnailer"}, "ports": [{"port": 80, "targetPort": 8080}]},
+    }
+    env.kube.create("services", service, NS)
+    await env.until(restarted(env, "app=thumbnailer", 2))
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        decided = await call(client, "evaluate_decision", namespace=NS)
+        asked = {
+            tree: await call(client, "evaluate_decision", namespace=NS, action=tree, deployment="thumbnailer")
+            for tree in ("SCALE", "ROLLBACK")
+        }
+        verified = await call(client, "verify_recovery", namespace=NS, deployment="thumbnailer")
+        decision = assessed["decision"]
+        logs = await call(client, decision["next_tool"], **decision["next_arguments"])
+
+    read = (decision["next_tool"], decision["next_arguments"])
+    assert (assessed["primary_action"], decision["rule"]) == ("INVESTIGATE", "unknown cause, no recent deploy"), (
+        decision
+    )
+    assert decision["target"] == "deployment/thumbnailer", decision
+    assert read[0] == "get_logs" and read[1]["previous"] is True, read
+    assert read[1]["pod_or_deployment"].startswith("thumbnailer-"), read
+    assert "scale_deployment" not in assessed["summary"] and "SCALE" not in assessed["summary"], assessed["summary"]
+    assert assessed["problems"][0]["impact"] == "outage", assessed["problems"]
+    assert any("unknown preset 'xxl'" in line for line in logs["lines"]), logs
+    # evaluate_decision: the assessment's INVESTIGATE is a go-ahead to the same read; a SCALE or ROLLBACK walked
+    # anyway ends at that read too, never at a scale (no TRY_INSTEAD SCALE for pods that fail on their own).
+    assert (decided["action"], decided["verdict"]) == ("INVESTIGATE", "PROCEED"), decided["summary"]
+    assert (decided["next_tool"], decided["next_arguments"]) == read
+    for tree, walked in asked.items():
+        assert walked["verdict"] in ("FIX_FIRST", "DO_NOT"), (tree, walked["summary"])
+        assert walked["alternative"] != "SCALE", (tree, walked["summary"])
+        assert (walked["next_tool"], walked["next_arguments"]) == read, (tree, walked["summary"])
+    # verify_recovery: failing, and it sends to the assessment (whose next step is that read), not to a scale.
+    assert verified["verdict"] == "DEGRADED", verified["summary"]
+    assert "scale" not in verified["summary"].lower() and "assess_namespace(shop)" in verified["summary"], verified

@@ -198,7 +198,7 @@ def test_a_failing_pod_on_an_unreadable_node_with_no_sign_blames_no_node() -> No
     kube = NodesForbidden()
     web_across_nodes(kube)
     decision = build_assessment(kube, "shop").decision
-    assert decision.primary_action == "SCALE" and not (decision.target or "").startswith("node/")
+    assert decision.primary_action == "INVESTIGATE" and not (decision.target or "").startswith("node/")
 
 
 def test_node_reads_are_capped() -> None:

@@ -47,24 +47,43 @@ def test_oomkilled_pods_are_vertical_scaling() -> None:
     assert (decision.primary_action, decision.next_tool) == ("SCALE", "set_memory_limit")
 
 
-def test_unknown_cause_rolls_back_a_recent_deploy_else_scales() -> None:
+def test_unknown_cause_rolls_back_a_recent_deploy_else_investigates() -> None:
     with_deploy = decide(Facts("shop", failing={"api": ["api-1 Pending"]}, recent_rollouts=[rollout("web")]))
     assert (with_deploy.primary_action, with_deploy.rule) == ("ROLLBACK", "unknown cause, recent deploy exists")
-    without = decide(Facts("shop", failing={"api": ["api-1 Pending"]}))
-    assert (without.primary_action, without.rule) == ("SCALE", "unknown cause, no recent deploy")
+    placed = [Placement("api-1", "api", None, "Pending", True, "0/1")]
+    without = decide(Facts("shop", failing={"api": ["api-1 Pending"]}, placements=placed))
+    assert (without.primary_action, without.rule) == ("INVESTIGATE", "unknown cause, no recent deploy")
+    # A pod that never ran has no previous log: its events say why (FailedScheduling, an image pull...).
+    assert (without.next_tool, without.next_arguments) == (
+        "list_events",
+        {"namespace": "shop", "object": "pod/api-1", "warnings_only": True},
+    )
+    assert "scale_deployment" not in without.reason
 
 
 def test_unknown_cause_does_not_roll_back_a_deploy_that_keeps_no_earlier_revision() -> None:
     no_history = rollout("ledger").model_copy(update={"previous_images": []})
     decision = decide(Facts("shop", failing={"api": ["api-1 Pending"]}, recent_rollouts=[no_history]))
-    assert (decision.primary_action, decision.rule) == ("SCALE", "unknown cause, no recent deploy to roll back")
+    assert (decision.primary_action, decision.rule) == ("INVESTIGATE", "unknown cause, no recent deploy to roll back")
     assert "ledger" in decision.reason and "nothing was deployed" not in decision.reason
 
 
 def test_a_new_deployment_failing_is_no_rollback_but_is_named() -> None:
     new = rollout("web-canary").model_copy(update={"revision": 1, "previous_images": []})
-    decision = decide(Facts("shop", failing={"web-canary": ["web-canary-1 CrashLoopBackOff"]}, recent_rollouts=[new]))
-    assert (decision.primary_action, decision.rule) == ("SCALE", "unknown cause, no recent deploy to roll back")
+    placed = [Placement("web-canary-1", "web-canary", "node-1", "CrashLoopBackOff", True, "0/1", 6)]
+    decision = decide(
+        Facts(
+            "shop",
+            failing={"web-canary": ["web-canary-1 CrashLoopBackOff"]},
+            recent_rollouts=[new],
+            placements=placed,
+        )
+    )
+    assert (decision.primary_action, decision.rule) == ("INVESTIGATE", "unknown cause, no recent deploy to roll back")
+    assert (decision.next_tool, decision.next_arguments) == (
+        "get_logs",
+        {"namespace": "shop", "pod_or_deployment": "web-canary-1", "previous": True},
+    )
     assert any("web-canary rolled out revision 1" in line for line in decision.evidence)
 
 
@@ -187,7 +206,7 @@ def test_failures_not_concentrated_on_a_failing_node_do_not_blame_a_node(
 ) -> None:
     placements, failing = spread(failing_on)
     decision = decide(Facts("shop", failing=failing, placements=placements, nodes=nodes))
-    assert decision.primary_action == "SCALE" and decision.rule.startswith("unknown cause")
+    assert decision.primary_action == "INVESTIGATE" and decision.rule.startswith("unknown cause")
     assert decision.next_tool != "cordon_node" and not (decision.target or "").startswith("node/")
 
 

@@ -18,6 +18,7 @@ from incident_response.tools.assess.namespace import Observation, mitigated_comp
 from incident_response.tools.assess.own_rollouts import own_templates, without_own_rollouts
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
+from incident_response.tools.decide.routing import reads_of, subject_of
 from incident_response.tools.decide.workload_facts import workload_rollback_facts, workload_target
 from incident_response.tools.engine import sizing_reads
 from incident_response.tools.engine.deps import Deps
@@ -40,6 +41,7 @@ from incident_response.tools.k8s.workloads import (
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
 from incident_response.tools.mitigate.nodes import drain_kind, outside, pod_key
+from incident_response.tools.playbook.investigate import investigation
 from incident_response.tools.playbook.rules import Action, Decision, could_explain
 from incident_response.tools.playbook.suspects import (
     CanaryPair,
@@ -178,7 +180,9 @@ def evaluate_decision(
         load_related=load_related,
         revision_known_good=revision_known_good,
     )
-    target, walk = walk_tree(deps, seen, picked, chosen, deployment, to_revision, answers, node, room)
+    subject = subject_of(seen, picked, deployment, action)
+    reads = reads_of(seen, problems)
+    target, walk = walk_tree(deps, seen, picked, chosen, subject, to_revision, answers, node, room, reads)
     assert walk.outcome is not None
     return shaped(namespace, chosen, action is not None, target, walk, walk.outcome, picked, seen.unreadable)
 
@@ -193,9 +197,11 @@ def walk_tree(
     answers: Answers,
     node: str | None = None,
     room: NodeRoom | None = None,
+    reads: dict[str, tuple[str, dict[str, Any]]] | None = None,
 ) -> tuple[str | None, Walk]:
-    """(what the action is about, the walk of its tree)."""
+    """(what the action is about, the walk of its tree). `reads`: the INVESTIGATE problems' calls by component."""
     where = elsewhere(seen)
+    where.reads = dict(reads or {})
     if action == "NONE" or (picked.primary_action == "NONE" and deployment is None and node is None):
         hint = "; name a deployment to walk a tree for it anyway" if action != "NONE" else ""
         if action == "NONE" and deployment is not None:
@@ -248,7 +254,9 @@ def walk_tree(
         return f"deployment/{name}", canary_tree(canary_facts(deps.kube, seen, pair), where)
     if action == "ROLLBACK":
         return f"deployment/{name}", rollback_tree(rollback_facts(deps, seen, name, to_revision), answers, where)
-    return f"deployment/{name}", scale_tree(scale_facts(deps.kube, seen, name, room), answers, where)
+    scaling = scale_facts(deps.kube, seen, name, room)
+    scaling.read = where.reads.get(name) or scaling.read
+    return f"deployment/{name}", scale_tree(scaling, answers, where)
 
 
 def shaped(
@@ -427,6 +435,8 @@ def scale_facts(kube: Kube, seen: Observation, name: str, room: NodeRoom | None 
             f"{row.current_replicas}/{row.max_replicas} replicas, {'; '.join(row.targets)}",
         )
         facts.wanted = hpa_wanted(hpa)
+    tool, arguments, _ = investigation(seen.namespace, seen.facts.placements, name)
+    facts.read = (tool, arguments)
     facts.demand = demand_for(seen, name, room or NodeRoom(kube))
     facts.fits, facts.per_pod = facts.demand.fits if facts.demand else None, capacity.spec_requests(spec).text()
     return facts
@@ -557,7 +567,11 @@ def drain_room(kube: Kube, facts: NodeFacts, allowed: tuple[str, ...] = ()) -> N
 
 
 def isolate_facts(seen: Observation, deployment: str | None) -> IsolateFacts:
-    poisonings = [p for p in seen.facts.poisonings if deployment is None or p.culprit == deployment]
+    # Named by the deployment whose pods are poisoned (the problem assess_namespace lists it under), the culprit is
+    # the one its failures name: the tree is about isolating that one.
+    poisonings = [p for p in seen.facts.poisonings if deployment is None or p.culprit == deployment] or [
+        p for p in seen.facts.poisonings if p.victim == deployment
+    ]
     if not poisonings:
         others = sorted({p.culprit for p in seen.facts.poisonings})
         named = [f"failing pods name {', '.join(others)}, not {deployment}"] if others else []

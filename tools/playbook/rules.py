@@ -10,7 +10,8 @@ Order of the rules (first match wins):
 5. SCALE     load: CPU near the limit, an HPA pinned at max with metrics above target, or OOMKilled containers;
 6. unknown cause with something failing (or a deployment short of replicas with no pod to show for it): ROLLBACK
    if a recent deploy exists that came before the failure began (one made after it cannot have caused it),
-   otherwise SCALE;
+   otherwise INVESTIGATE: the next call reads why the pods fail (the playbook's "otherwise SCALE" assumed the
+   load; with no sign of load, more replicas of a pod that fails on its own fail too);
 7. NONE      nothing is failing (as far as the pods read show).
 The node rule comes first because a dead node makes every app with pods on it look broken, a fresh deploy included:
 the same apps running fine on other nodes is what clears the code. The canary rule comes before the rollout rule
@@ -411,24 +412,19 @@ def decide(facts: Facts) -> Decision:
                 "earlier revision kept)"
                 for r in sorted(facts.recent_rollouts, key=lambda r: r.minutes_ago)
             ]
-            return on_deployment(
-                "SCALE",
-                "unknown cause, no recent deploy to roll back",
-                ns,
+            return investigate(
+                facts,
                 component,
-                "scale_deployment",
-                f"pods are failing without a clear cause, and no deploy of the last 2 hours ({names}) keeps an earlier "
-                "revision to roll back to: add capacity while investigating",
-                [*deploys[:2], *failing_evidence][:5],
+                "unknown cause, no recent deploy to roll back",
+                f"pods of {component} fail without a clear cause, and no deploy of the last 2 hours ({names}) keeps an "
+                "earlier revision to roll back to",
+                [*deploys[:2], *failing_evidence],
             )
-        return on_deployment(
-            "SCALE",
-            "unknown cause, no recent deploy",
-            ns,
+        return investigate(
+            facts,
             component,
-            "scale_deployment",
-            "pods are failing without a clear cause and nothing was deployed in the last 2 hours: add capacity while "
-            "investigating",
+            "unknown cause, no recent deploy",
+            f"pods of {component} fail without a clear cause and nothing was deployed in the last 2 hours",
             failing_evidence,
         )
     reason = "every pod is Running and ready, no deployment is unavailable, nothing is near its limits"

@@ -65,6 +65,9 @@ class Elsewhere:
     recent_rollout: str | None = None  # rolled out in the last 2 hours (failing first), or a failing canary
     poisoning: bool = False  # some component's failures name another component
     failing_node: str | None = None  # a NotReady node the failing pods are concentrated on
+    # components whose pods fail with nothing to explain it (the assessment's INVESTIGATE) -> the read that finds why:
+    # no SCALE is suggested for them, and a DO_NOT names that read as its next call
+    reads: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -96,8 +99,12 @@ def needs(question: str, argument: str, reason: str) -> Conclusion:
 
 
 def try_instead(where: Elsewhere, options: tuple[Alternative, ...], deployment: str | None, why: str) -> Conclusion:
-    """TRY_INSTEAD the first alternative the namespace shows evidence for; DO_NOT when none has any."""
+    """TRY_INSTEAD the first alternative the namespace shows evidence for; DO_NOT when none has any. SCALE is no
+    alternative for a deployment whose pods fail with nothing to explain it: the DO_NOT then names the read."""
+    read = where.reads.get(deployment) if deployment else None
     for option in options:
+        if option == "SCALE" and read is not None:
+            continue
         if option == "ROLLBACK" and where.recent_rollout:
             arguments = {"namespace": where.namespace, "action": "ROLLBACK", "deployment": where.recent_rollout}
         elif option == "ISOLATE" and (where.poisoning or where.failing_node):
@@ -116,6 +123,15 @@ def try_instead(where: Elsewhere, options: tuple[Alternative, ...], deployment: 
             reason=f"{why}; walk the {option} tree next",
             next_tool="evaluate_decision",
             next_arguments=arguments,
+        )
+    if read is not None:
+        tool, arguments = read
+        return Conclusion(
+            verdict="DO_NOT",
+            reason=f"{why}, and nothing points to {' or '.join(options)} either: its pods fail with nothing to explain "
+            f"it, so find out why before acting ({tool})",
+            next_tool=tool,
+            next_arguments=dict(arguments),
         )
     return Conclusion(
         verdict="DO_NOT",
@@ -359,6 +375,7 @@ class ScaleFacts:
     suggested_memory_limit: str | None = None
     recently_rolled_out: bool = False
     demand: Demand | None = None  # what the cluster shows about the load (tools/playbook/sizing.py)
+    read: tuple[str, dict[str, Any]] | None = None  # the call that reads why its pods fail (playbook/investigate.py)
 
 
 def sizing_of(facts: ScaleFacts) -> Sizing:
@@ -470,12 +487,12 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
                 next_arguments={"namespace": ns, "action": "ROLLBACK", "deployment": name},
             )
         else:
-            logs = {"namespace": ns, "pod_or_deployment": f"deployment/{name}"}
+            tool, logs = facts.read or ("get_logs", {"namespace": ns, "pod_or_deployment": f"deployment/{name}"})
             outcome = Conclusion(
                 verdict="FIX_FIRST",
-                reason=f"{reason}: read their logs to find why",
-                next_tool="get_logs",
-                next_arguments=logs,
+                reason=f"{reason}: find out why first ({tool})",
+                next_tool=tool,
+                next_arguments=dict(logs),
             )
         return walk.stop(q, "no", "cluster", facts.broken_pods, outcome)
     walk.go(

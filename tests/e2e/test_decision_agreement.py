@@ -1,0 +1,273 @@
+"""assess_namespace and evaluate_decision agree on every rule of the decision framework, end to end.
+
+One incident per rule (the simulator's scenarios, and builds on the healthy shop for the rules no scenario shows),
+both tools through an MCP client: for the primary action and for every problem, evaluate_decision walks the tree of
+the action assess_namespace picked and ends where assess_namespace points (PROCEED to the same call with the same
+arguments, or a question only the human can answer first); NONE is NOTHING_TO_DO. For an INVESTIGATE (nothing
+explains the failure), the SCALE and ROLLBACK trees walked anyway name no mitigation: no PROCEED, no TRY_INSTEAD SCALE,
+and the read assess_namespace named as their next call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from support.mitigation_env import NS, Env, call, make_env, ready
+
+from incident_response.sim import behaviors
+from incident_response.sim.scenarios.builders import deployment_body
+from incident_response.sim.serve import RunningSim
+
+pytestmark = pytest.mark.anyio
+
+Build = Callable[[Env], Awaitable[None]]
+
+
+def restarted(env: Env, selector: str) -> Callable[[], bool]:
+    def check() -> bool:
+        pods = env.pods(selector)
+        return bool(pods) and all((p["status"].get("containerStatuses") or [{}])[0].get("restartCount") for p in pods)
+
+    return check
+
+
+async def crash_loop_no_deploy(env: Env) -> None:
+    """invoice-pdf has run the same revision for three days and crash-loops now: no deploy, no load."""
+    body = deployment_body(
+        "invoice-pdf",
+        namespace=NS,
+        replicas=2,
+        image="registry.example.com/billing/invoice-pdf:7.3",
+        annotations={behaviors.ROLLED_OUT_MINUTES_AGO: str(3 * 24 * 60)},
+        pod_annotations={behaviors.BEHAVIOR: behaviors.CRASHLOOP},
+    )
+    env.kube.create("deployments", body, NS)
+    await env.until(restarted(env, "app=invoice-pdf"))
+
+
+async def new_deployment_crash_loop(env: Env) -> None:
+    """geo-lookup was created minutes ago and crash-loops: a deploy, but no earlier revision to go back to."""
+    body = deployment_body(
+        "geo-lookup",
+        namespace=NS,
+        replicas=1,
+        image="registry.example.com/maps/geo-lookup:0.1",
+        pod_annotations={behaviors.BEHAVIOR: behaviors.CRASHLOOP},
+    )
+    env.kube.create("deployments", body, NS)
+    await env.until(restarted(env, "app=geo-lookup"))
+
+
+async def unschedulable(env: Env) -> None:
+    """ml-scorer (three days old) asks for more CPU than any node has: its pods stay Pending, never started."""
+    body = deployment_body(
+        "ml-scorer",
+        namespace=NS,
+        replicas=2,
+        image="registry.example.com/ml/scorer:2.2",
+        annotations={behaviors.ROLLED_OUT_MINUTES_AGO: str(3 * 24 * 60)},
+        cpu=("64", "64"),
+    )
+    env.kube.create("deployments", body, NS)
+    await env.until(lambda: len(env.pods("app=ml-scorer")) == 2)
+
+
+async def config_change(env: Env, name: str = "mailer") -> None:
+    """`name` ran for three days; an env-only revision rolled out 20 minutes ago, healthy."""
+    body = deployment_body(
+        name,
+        namespace=NS,
+        replicas=2,
+        image=f"registry.example.com/shop/{name}:3.1",
+        annotations={behaviors.ROLLED_OUT_MINUTES_AGO: str(3 * 24 * 60)},
+    )
+    env.kube.create("deployments", body, NS)
+    await env.until(lambda: len([p for p in env.pods(f"app={name}") if ready(p)]) == 2)
+    patch = {
+        "metadata": {"annotations": {behaviors.ROLLED_OUT_MINUTES_AGO: "20"}},
+        "spec": {"template": {"spec": {"containers": [{"name": name, "env": [{"name": "SMTP_POOL", "value": "8"}]}]}}},
+    }
+    env.kube.patch("deployments", name, patch, NS, patch_type="strategic")
+
+    def rolled() -> bool:
+        pods = env.pods(f"app={name}")
+        revision = env.get("deployments", name)["metadata"]["annotations"].get("deployment.kubernetes.io/revision")
+        return len(pods) == 2 and all(ready(p) for p in pods) and revision == "2"
+
+    await env.until(rolled)
+
+
+def fx_rates(env: Env, dated: str | None) -> None:
+    annotations = {behaviors.ROLLED_OUT_MINUTES_AGO: dated} if dated else {}
+    body = deployment_body(
+        "fx-rates",
+        namespace=NS,
+        replicas=1,
+        image="registry.example.com/shop/fx-rates:5.0",
+        annotations=annotations,
+        pod_annotations={behaviors.BEHAVIOR: behaviors.CRASHLOOP},
+    )
+    env.kube.create("deployments", body, NS)
+
+
+async def crash_loop_after_a_deploy(env: Env) -> None:
+    """mailer's config change 20 minutes ago, then fx-rates starts crash-looping: the deploy is the suspect."""
+    await config_change(env)
+    fx_rates(env, None)
+    await env.until(restarted(env, "app=fx-rates"))
+
+
+async def crash_loop_before_a_deploy(env: Env) -> None:
+    """fx-rates has crash-looped for days (its pods dated 3 days back); mailer's config change came 20 minutes ago."""
+    fx_rates(env, str(3 * 24 * 60))
+    await config_change(env)
+    await env.until(restarted(env, "app=fx-rates"))
+
+
+def workload(kind: str, name: str) -> dict[str, Any]:
+    labels = {"app": name}
+    spec: dict[str, Any] = {
+        "selector": {"matchLabels": labels},
+        "template": {
+            "metadata": {"labels": labels, "annotations": {behaviors.BEHAVIOR: behaviors.CRASHLOOP}},
+            "spec": {"containers": [{"name": name, "image": f"registry.example.com/infra/{name}:2.4"}]},
+        },
+    }
+    if kind == "statefulsets":
+        spec |= {"serviceName": name, "replicas": 2, "podManagementPolicy": "Parallel"}
+    return {"metadata": {"name": name, "namespace": NS, "labels": labels}, "spec": spec}
+
+
+async def statefulset_crash_loop(env: Env) -> None:
+    env.kube.create("statefulsets", workload("statefulsets", "rate-limiter"), NS)
+    await env.until(restarted(env, "app=rate-limiter"))
+
+
+async def daemonset_crash_loop(env: Env) -> None:
+    env.kube.create("daemonsets", workload("daemonsets", "node-exporter"), NS)
+    await env.until(restarted(env, "app=node-exporter"))
+
+
+async def cpu_at_the_limit(env: Env) -> None:
+    """search-api (no HPA) runs its pods at their CPU limit."""
+    body = deployment_body(
+        "search-api",
+        namespace=NS,
+        replicas=2,
+        image="registry.example.com/shop/search-api:9.0",
+        annotations={behaviors.ROLLED_OUT_MINUTES_AGO: str(3 * 24 * 60)},
+        pod_annotations={behaviors.CPU_MILLICORES: "500"},
+    )
+    env.kube.create("deployments", body, NS)
+    await env.until(lambda: len([p for p in env.pods("app=search-api") if ready(p)]) == 2)
+
+
+async def nothing(env: Env) -> None:
+    return None
+
+
+# case -> (scenario, what is built on it, the rule the primary decision must come from: the case tests that rule)
+CASES: dict[str, tuple[str, Build, str]] = {
+    "healthy": ("healthy", nothing, "healthy"),
+    "bad deploy": ("bad-deploy", nothing, "recent deployment with failing pods"),
+    "HPA at max": ("overload", nothing, "overloaded: HPA at max"),
+    "poisoning": ("poison", nothing, "one component poisons others"),
+    "out of memory": ("oom", nothing, "out of memory: vertical scaling"),
+    "failing canary": ("canary", nothing, "failing canary"),
+    "failing node": ("node-failure", nothing, "failing node"),
+    "statefulset rollout": ("bad-statefulset", nothing, "recent deployment with failing pods"),
+    "daemonset rollout": ("bad-daemonset", nothing, "recent deployment with failing pods"),
+    "CPU near limits": ("healthy", cpu_at_the_limit, "overloaded: CPU near limits"),
+    "crash loop, no deploy": ("healthy", crash_loop_no_deploy, "unknown cause, no recent deploy"),
+    "crash loop of a new deployment": (
+        "healthy",
+        new_deployment_crash_loop,
+        "unknown cause, no recent deploy to roll back",
+    ),
+    "pods never scheduled": ("healthy", unschedulable, "unknown cause, no recent deploy"),
+    "crash loop after a deploy": ("healthy", crash_loop_after_a_deploy, "unknown cause, recent deploy exists"),
+    "crash loop before a deploy": (
+        "healthy",
+        crash_loop_before_a_deploy,
+        "unknown cause, failing since before the recent deploys",
+    ),
+    "statefulset crash loop, no rollout": (
+        "healthy",
+        statefulset_crash_loop,
+        "unknown cause, a StatefulSet or DaemonSet with no recent rollout",
+    ),
+    "daemonset crash loop, no rollout": (
+        "healthy",
+        daemonset_crash_loop,
+        "unknown cause, a StatefulSet or DaemonSet with no recent rollout",
+    ),
+}
+
+
+def disagreement(what: str, pointed: dict[str, Any], decided: dict[str, Any]) -> str | None:
+    """Why evaluate_decision's walk does not end where assess_namespace points, or None when it does."""
+    action, tool, arguments = pointed["action"], pointed["next_tool"], pointed["next_arguments"]
+    verdict = decided["verdict"]
+    if action == "NONE":
+        return None if verdict == "NOTHING_TO_DO" else f"{what}: NONE, evaluate says {decided['summary']}"
+    if decided["action"] != action:
+        return f"{what}: assess {action}, evaluate walked {decided['action']}"
+    if verdict == "NEEDS_ANSWER":
+        return None  # a question only the human can answer comes first; the answer decides
+    if verdict != "PROCEED":
+        return f"{what}: assess {action} -> {tool}, evaluate {verdict}: {decided['summary']}"
+    # The same call: every argument assess_namespace gives, with the same value (the tree may pin a default, as a
+    # workload rollback's to_revision).
+    given = decided["next_arguments"]
+    if decided["next_tool"] != tool or any(given.get(k) != v for k, v in arguments.items()):
+        return f"{what}: assess -> {tool}({arguments}), evaluate -> {decided['next_tool']}({given})"
+    return None
+
+
+def subject(problem: dict[str, Any]) -> dict[str, Any]:
+    """evaluate_decision's arguments that pick this problem: its node, else its (one) workload."""
+    target = problem["target"] or ""
+    if target.startswith("node/"):
+        return {"node": target.removeprefix("node/")}
+    return {"deployment": problem["components"][0]}
+
+
+async def judged(client: Client, rule: str) -> list[str]:
+    found = []
+    assessed = await call(client, "assess_namespace", namespace=NS)
+    if assessed["decision"]["rule"] != rule:
+        found.append(f"the build shows rule {assessed['decision']['rule']!r}, not {rule!r}: {assessed['summary']}")
+    decision = assessed["decision"]
+    primary = {"action": assessed["primary_action"], **{k: decision[k] for k in ("next_tool", "next_arguments")}}
+    found.append(disagreement("primary", primary, await call(client, "evaluate_decision", namespace=NS)))
+    for problem in assessed["problems"]:
+        about = subject(problem)
+        what = f"problem {problem['rank']} ({problem['rule']}, {about})"
+        decided = await call(client, "evaluate_decision", namespace=NS, **about)
+        found.append(disagreement(what, problem, decided))
+        if problem["action"] != "INVESTIGATE" or "deployment" not in about:
+            continue
+        read = (problem["next_tool"], problem["next_arguments"])
+        kinds = {problem["target"].split("/", 1)[0]}
+        for tree in ("SCALE", "ROLLBACK") if kinds == {"deployment"} else ("SCALE",):
+            walked = await call(client, "evaluate_decision", namespace=NS, action=tree, **about)
+            outcome = (walked["verdict"], walked["alternative"])
+            if walked["verdict"] == "PROCEED" or outcome == ("TRY_INSTEAD", "SCALE"):
+                found.append(f"{what}: INVESTIGATE, but the {tree} tree says {walked['summary']}")
+            elif walked["next_tool"] is not None and (walked["next_tool"], walked["next_arguments"]) != read:
+                found.append(f"{what}: INVESTIGATE -> {read}, the {tree} tree -> {walked['summary']}")
+    return [f for f in found if f]
+
+
+@pytest.mark.parametrize("case", list(CASES))
+async def test_assess_and_evaluate_agree(case: str, sim_factory: Callable[..., RunningSim], tmp_path: Path) -> None:
+    scenario, build, rule = CASES[case]
+    env = make_env(sim_factory(scenario), tmp_path / "state")
+    await build(env)
+    async with Client(env.server("safe")) as client:
+        found = await judged(client, rule)
+    assert not found, "\n".join(found)

@@ -1,0 +1,48 @@
+"""Which tree evaluate_decision walks, and for what, so that it ends where assess_namespace points.
+
+Two ways the walk used to part from the assessment for the same facts:
+- named by a component whose problem's decision acts on another deployment (its crash loop is blamed on a deploy of
+  another service: roll that one back), the walk went to the component's own rollback, which has nowhere to go;
+- a deployment whose pods fail on their own (crash loop, image pull, config error) was offered SCALE as the
+  alternative to try, whose tree then stops at the failing pods: more replicas of them fail the same way.
+
+Layer: tools.decide.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from incident_response.tools.assess.namespace import Observation
+from incident_response.tools.k8s.backends import BROKEN
+from incident_response.tools.playbook.investigate import investigation
+from incident_response.tools.playbook.ranking import Problem
+from incident_response.tools.playbook.rules import Action, Decision
+
+Read = tuple[str, dict[str, Any]]
+
+
+def reads_of(seen: Observation, problems: list[tuple[Problem, Decision]]) -> dict[str, Read]:
+    """Per component, the read that finds why its pods fail, where no SCALE fits them: the assessment's INVESTIGATE
+    problems (their own call), and deployments with pods failing on their own that are not out of memory."""
+    facts = seen.facts
+    found: dict[str, Read] = {}
+    for place in facts.placements:
+        component = place.component
+        if place.failing and place.status in BROKEN and component not in facts.oom_killed and component not in found:
+            tool, arguments, _ = investigation(seen.namespace, facts.placements, component)
+            found[component] = (tool, arguments)
+    for problem, decision in problems:
+        if decision.primary_action == "INVESTIGATE" and decision.next_tool:
+            found.update((c, (decision.next_tool, dict(decision.next_arguments))) for c in problem.components)
+    return found
+
+
+def subject_of(seen: Observation, picked: Decision, deployment: str | None, action: Action | None) -> str | None:
+    """The deployment to walk the tree for: the named one, unless no action was asked and its problem's decision
+    acts on another deployment (a rollback of the deploy blamed for it): that one, as assess_namespace says."""
+    target = picked.target or ""
+    if deployment is None or action is not None or not target.startswith("deployment/"):
+        return deployment
+    other = target.removeprefix("deployment/")
+    return other if seen.deployment(other) is not None else deployment
