@@ -14,11 +14,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from incident_response.server.render_logs import render_lines
+
 Rows = list[Any]
+# A field holding a list of objects, rendered by a function of its rows and the summary (what is said already).
+Special = Callable[[Rows, str], list[str]]
 # Cells longer than this are cut (the structured content has them whole): a table stays readable at a glance.
 CELL = 80
 
@@ -30,12 +35,17 @@ class Hint:
     # For a field holding a list of objects: the columns of its table (default: every column with a value).
     columns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # For a field holding a list of objects: rendered by this function instead of as a table.
-    special: Mapping[str, Callable[[Rows], list[str]]] = field(default_factory=dict)
+    special: Mapping[str, Special] = field(default_factory=dict)
     # Shorter names for fields in the text.
     labels: Mapping[str, str] = field(default_factory=dict)
     # A field left out when this other field has a value (a token says the plan is pending; without one, the next
     # step says why it is blocked).
     unless: Mapping[str, str] = field(default_factory=dict)
+    # A field shown under another field's value as its label (a blocked plan's `blocked: why`), which then is not
+    # shown on its own.
+    titled: Mapping[str, str] = field(default_factory=dict)
+    # A command field shown relative to another (an undo that is the command with one word changed says only that).
+    relative: Mapping[str, str] = field(default_factory=dict)
 
 
 def render(model_name: str, data: Mapping[str, Any]) -> str:
@@ -50,11 +60,25 @@ def render(model_name: str, data: Mapping[str, Any]) -> str:
             continue
         if name in hint.unless and not empty(data.get(hint.unless[name])):
             continue
+        if name in hint.titled.values() and not empty(data.get(title_of(hint, name))):
+            continue
+        if name in hint.titled and isinstance(value, str) and not empty(data.get(hint.titled[name])):
+            lines.append(f"{data[hint.titled[name]]}: {value}")
+            continue
         if name in hint.special and isinstance(value, list):
-            lines += [f"{hint.labels.get(name, name)}:", *hint.special[name](value)]
+            if rendered := hint.special[name](value, summary):
+                lines += [f"{hint.labels.get(name, name)}:", *rendered]
+        elif name in hint.relative and isinstance(value, str):
+            base = hint.relative[name]
+            lines.append(f"{hint.labels.get(name, name)}: {relative(value, data.get(base), base)}")
         else:
             lines += render_field(hint.labels.get(name, name), value, hint.columns.get(name), summary)
     return "\n".join(lines)
+
+
+def title_of(hint: Hint, name: str) -> str:
+    """The field titled by `name`'s value."""
+    return next(titled for titled, title in hint.titled.items() if title == name)
 
 
 def empty(value: Any) -> bool:
@@ -66,12 +90,45 @@ def said(value: Any, summary: str) -> bool:
     return isinstance(value, str | int | float) and not isinstance(value, bool) and str(value) in summary
 
 
+WORD = re.compile(r"([\w.-]+)")
+
+
+def relative(value: str, base: Any, base_name: str) -> str:
+    """`value` said as `base` (or one of its `&&` steps) with one word changed (`the command with 2 -> 3`), when the
+    base has that word once and saying so is much shorter; else `value` whole."""
+    if not isinstance(base, str):
+        return value
+    steps = base.split(" && ")
+    bases = [(base, f"the {base_name}")]
+    if len(steps) > 1:
+        bases += [(step, f"step {i} of the {base_name}") for i, step in enumerate(steps, 1)]
+    for text, name in bases:
+        if (change := one_word_changed(text, value)) is not None and len(name) + len(change) + 30 < len(value):
+            return f"{name} with {change}"
+    return value
+
+
+def one_word_changed(base: str, value: str) -> str | None:
+    """`old -> new` (with its `--flag=`) when `value` is `base` with one word, unique in base, changed."""
+    mine, theirs = WORD.split(value), WORD.split(base)
+    if len(mine) != len(theirs):
+        return None
+    changed = [i for i, (a, b) in enumerate(zip(mine, theirs, strict=True)) if a != b]
+    if len(changed) != 1 or changed[0] % 2 == 0 or theirs.count(theirs[changed[0]]) != 1:
+        return None  # a separator changed, or more than one word, or the word is not unique in the base
+    i = changed[0]
+    flag = theirs[i - 2] + "=" if theirs[i - 1] == "=" and theirs[i - 2].startswith("-") else ""
+    return f"{flag}{theirs[i]} -> {mine[i]}"
+
+
 def render_field(name: str, value: Any, columns: Sequence[str] | None, summary: str = "") -> list[str]:
     if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
         return [f"{name}:", *table(value, columns, summary)]
     if isinstance(value, str) and "\n" in value:
         return [f"{name}:", value]
     if isinstance(value, list) and all(isinstance(item, str) for item in value) and len(", ".join(value)) > CELL:
+        if len(value) == 1 and name.endswith("s"):
+            return [f"{name[:-1]}: {value[0]}"]  # one warning, on one line
         return [f"{name}:", *(f"- {item}" for item in value)]  # whole: warnings and questions are not cut
     if isinstance(value, str):
         return [f"{name}: {value}"]
@@ -114,7 +171,7 @@ def cell(value: Any) -> str:
     return head + " …"
 
 
-def events(rows: Rows) -> list[str]:
+def events(rows: Rows, summary: str = "") -> list[str]:
     """Warnings in a table; the other events as reason x count (a rollout's usual story)."""
     warnings = [row for row in rows if row.get("type") == "Warning"]
     lines = table(warnings, ("reason", "object", "count", "last_seen", "message")) if warnings else []
@@ -128,26 +185,37 @@ def events(rows: Rows) -> list[str]:
     return lines
 
 
-def diff(rows: Rows) -> list[str]:
+def diff(rows: Rows, summary: str = "") -> list[str]:
     """`path: before -> after`; an object created shows as created (the command shows it), and an after sharing a
-    long start with its before shows only where it differs."""
+    long start with its before shows only where it differs. A change whose before and after the summary both states
+    (`256Mi -> 512Mi`) is not repeated."""
     lines = []
+    words = {word.rstrip(".") for word in WORD.findall(summary)}
     for row in rows:
         before, after = row.get("before"), row.get("after")
+        if all(stated(v, summary, words) for v in (before, after)):
+            continue
         if empty(before) and isinstance(after, dict):
             change = "created"
         else:
             old, new = cell(before), cell(after)
             shared = len(os.path.commonprefix([old, new]))
             change = f"{old} -> {'…' + new[shared:] if shared >= 16 else new}"
-        lines.append(f"{row.get('path')}: {change}")
+        lines.append(f"{str(row.get('path')).removeprefix('spec.template.spec.')}: {change}")
     return lines
 
 
-def names(column: str) -> Callable[[Rows], list[str]]:
+def stated(value: Any, summary: str, words: set[str]) -> bool:
+    """A scalar the summary states: as a word of its own (`3`, `512Mi`), or a longer value anywhere in it."""
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        return False
+    return str(value) in words or (len(str(value)) >= 6 and str(value) in summary)
+
+
+def names(column: str) -> Special:
     """One line: that column of every row."""
 
-    def render_names(rows: Rows) -> list[str]:
+    def render_names(rows: Rows, summary: str = "") -> list[str]:
         return [", ".join(cell(row.get(column)) for row in rows)]
 
     return render_names
@@ -175,7 +243,7 @@ HINTS: dict[str, Hint] = {
     "HpaList": Hint(("hpas",), {"hpas": ("name", "current_replicas", "max_replicas", "at_max")}),
     "ServiceEndpoints": Hint(("ready", "not_ready"), special={"ready": names("pod"), "not_ready": names("pod")}),
     "EventList": Hint(("events", "truncation"), special={"events": events}),
-    "PodLogs": Hint(("lines",), special={"lines": lambda lines: [str(line) for line in lines]}),
+    "PodLogs": Hint(("lines",), special={"lines": lambda lines, _: render_lines([str(line) for line in lines])}),
     "HelmHistory": Hint(("revisions",), {"revisions": ("revision", "status", "chart")}),
     "RollbackSafety": Hint(("items", "questions_for_human", "next_step"), {"items": ("check", "status")}),
     "DecisionEvaluation": Hint(("steps", "question", "answer_with", "cautions"), {"steps": ("question", "answer")}),
@@ -187,6 +255,8 @@ HINTS: dict[str, Hint] = {
         special={"diff": diff},
         labels={"undo_command": "undo", "next_step": "next"},
         unless={"status": "token", "next_step": "token"},
+        titled={"next_step": "status"},
+        relative={"undo_command": "command"},
     ),
     "MeasureList": Hint(("measures",), {"measures": ("measure_id", "restore_command")}),
     "CommandResult": Hint(

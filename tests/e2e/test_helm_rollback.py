@@ -136,7 +136,7 @@ async def test_full_mode_runs_helm_with_the_exact_argv_env_and_context(
             "chart": ("cart-1.4.2", "cart-1.4.1"),
             "app_version": ("2.4.0", "2.3.1"),
         }
-        assert "not shown" in plan["warnings"][0]
+        assert "release metadata only" in plan["warnings"][0] and "unseen" in plan["warnings"][0]
         assert "image" not in json.dumps(plan)  # values and manifests never leave the server
         done = await call(client, "confirm_command", token=plan["token"])
     assert done["status"] == "succeeded", done
@@ -172,13 +172,15 @@ async def test_without_a_helm_binary_the_plan_is_blocked(
     async with Client(env.server("full")) as client:
         plan = await call(client, "rollback_helm_release", namespace=NS, release="cart")
         assert plan["status"] == "blocked" and plan["token"] is None
-        assert "cannot run helm" in plan["next_step"] and "INCIDENT_RESPONSE_HELM" in plan["next_step"]
+        assert (
+            "`helm` is not on the server's PATH" in plan["next_step"] and "INCIDENT_RESPONSE_HELM" in plan["next_step"]
+        )
         assert shlex.split(plan["command"]) == expected_argv(env, 2)  # still shown: a human may run it
         monkeypatch.setenv("INCIDENT_RESPONSE_HELM", str(tmp_path / "nope" / "helm"))
         named = await call(client, "rollback_helm_release", namespace=NS, release="cart")
         assert named["status"] == "blocked" and "is not an executable file" in named["next_step"]
     blocked = [e for e in Journal(env.state).events() if e.kind == "blocked"]
-    assert len(blocked) == 2 and blocked[0].detail and "cannot run helm" in blocked[0].detail["reason"]
+    assert len(blocked) == 2 and blocked[0].detail and "not on the server's PATH" in blocked[0].detail["reason"]
 
 
 async def test_helm_gone_at_confirm_fails_and_runs_nothing(
@@ -189,7 +191,7 @@ async def test_helm_gone_at_confirm_fails_and_runs_nothing(
         plan = await call(client, "rollback_helm_release", namespace=NS, release="cart")
         helm.binary.unlink()
         done = await call(client, "confirm_command", token=plan["token"])
-    assert done["status"] == "failed" and "cannot run helm" in done["steps"][0]["detail"]
+    assert done["status"] == "failed" and "not on the server's PATH" in done["steps"][0]["detail"]
     assert helm.runs() == []
 
 

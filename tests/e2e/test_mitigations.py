@@ -76,7 +76,7 @@ async def test_overload_override_hpa_then_restore_the_measure(start: Start) -> N
             restore_despite_condition=True,
         )
         assert restore["command"] == plan["undo_command"]
-        assert any(w.startswith("Restored while what the measure answered is still there") for w in restore["warnings"])
+        assert any(w.startswith("Restored while still there: ") for w in restore["warnings"])
         assert (await call(client, "list_temporary_measures"))["measures"] == []
     spec = env.get("horizontalpodautoscalers", "web")["spec"]
     assert (spec["minReplicas"], spec["maxReplicas"]) == (3, 6)

@@ -22,7 +22,7 @@ from incident_response.tools.k8s.quantity import parse_quantity
 pytestmark = pytest.mark.anyio
 
 Start = Callable[[str], Env]
-STILL_THERE = "Restored while what the measure answered is still there: "
+STILL_THERE = "Restored while still there: "
 
 
 @pytest.fixture
@@ -174,7 +174,7 @@ async def test_a_cordon_is_not_lifted_while_the_node_is_still_not_ready(start: S
         await plan_and_confirm(client, env, "cordon_node", node="node-2")
         measure = await measure_id(client, "cordon_node")
         message, anyway = await refused_then_anyway(client, measure)
-        assert "node node-2 is still NotReady (" in message and "uncordoning it lets pods be scheduled" in message
+        assert "node node-2 is still NotReady (" in message and "pods scheduled there would fail" in message
         assert any(w.startswith(STILL_THERE + "node node-2 is still NotReady") for w in anyway["warnings"])
 
         # The node comes back: the cordon can go.

@@ -57,9 +57,45 @@ def test_a_plan_shows_command_undo_and_diff_and_a_blocked_one_says_why() -> None
     }  # fmt: skip
     text = render("Proposal", plan)
     assert "token: irm_abc" in text and "undo: kubectl rollout undo" in text
-    assert "spec.template.spec.containers[web].image: registry.example.com/shop/web:2.5.0 -> …4.0" in text
+    assert "containers[web].image: registry.example.com/shop/web:2.5.0 -> …4.0" in text  # spec.template.spec. said
     assert "networkpolicy/x: created" in text
     assert "status" not in text and "fingerprint" not in text and "next:" not in text
-    assert "- a warning longer than a cell: " + "it is said whole, every word of it " * 2 in text
+    assert "warning: a warning longer than a cell: " + "it is said whole, every word of it " * 2 in text
     blocked = render("Proposal", {**plan, "status": "blocked", "token": None, "next_step": "Safe mode: advice only."})
-    assert "status: blocked" in blocked and "next: Safe mode: advice only." in blocked
+    assert "blocked: Safe mode: advice only." in blocked and "status" not in blocked and "next:" not in blocked
+
+
+PATCH = 'kubectl patch deployment payments -n shop --context sim -p \'{{"spec":{{"memory":"{}"}}}}\''
+
+
+def test_a_plan_says_nothing_twice_an_undo_that_changes_one_word_says_which_and_a_stated_change_is_not_repeated() -> (
+    None
+):
+    plan = {
+        "summary": "Set the memory limit of container payments in deployment payments (shop): 256Mi -> 512Mi.",
+        "status": "pending",
+        "token": "irm_abc",
+        "command": PATCH.format("512Mi"),
+        "undo_command": PATCH.format("256Mi"),
+        "diff": [
+            {"path": "containers.payments.memory", "before": "256Mi", "after": "512Mi"},
+            {"path": "spec.template.spec.containers[web].image", "before": "r.example/web:2.5.0",
+             "after": "r.example/web:2.4.0"},
+        ],
+        "warnings": ["a warning longer than a cell: " + "it is said whole, every word of it " * 3],
+    }  # fmt: skip
+    lines = render("Proposal", plan).splitlines()
+    assert "undo: the command with 512Mi -> 256Mi" in lines
+    assert "diff:" in lines and "containers[web].image: r.example/web:2.5.0 -> …4.0" in lines
+    assert not [line for line in lines if "containers.payments.memory" in line]  # the summary says 256Mi -> 512Mi
+    assert lines[-1] == "warning: " + plan["warnings"][0]  # one warning, one line
+    # A word the command has twice, or two words changed: the undo whole.
+    twice = {**plan, "undo_command": PATCH.format("256Mi") + " # 512Mi"}
+    assert f"undo: {twice['undo_command']}" in render("Proposal", twice)
+    steps = {
+        **plan,
+        "command": "kubectl rollout undo statefulset/sessions -n shop --to-revision=1 --context sim && "
+        "kubectl delete pod sessions-2 -n shop --context sim",
+        "undo_command": "kubectl rollout undo statefulset/sessions -n shop --to-revision=2 --context sim",
+    }
+    assert "undo: step 1 of the command with --to-revision=1 -> 2" in render("Proposal", steps)

@@ -65,11 +65,8 @@ class HelmRunner:
         if self.binary() is not None:
             return None
         named = self.environ().get(HELM_ENV)
-        where = f"{HELM_ENV}={named} is not an executable file" if named else "no `helm` on the server's PATH"
-        return (
-            f"This server cannot run helm ({where}), so this plan cannot be confirmed. A human can run the command "
-            f"themselves, or the operator can install helm (or set {HELM_ENV}) and plan again."
-        )
+        where = f"{HELM_ENV}={named} is not an executable file" if named else "`helm` is not on the server's PATH"
+        return f"{where}: a human can run it, or install helm (or set {HELM_ENV}) and plan again"
 
     def __call__(self, run: Invocation) -> str:
         if not run.argv or run.argv[0] != "helm":

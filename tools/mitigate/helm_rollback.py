@@ -61,6 +61,10 @@ def pick_revision(release: str, rows: dict[int, HelmRevision], revision: int | N
     return deployed, target
 
 
+def moved(before: object, after: object) -> str:
+    return f"{before}" if before == after else f"{before} -> {after}"
+
+
 def plan_helm_rollback(
     kube: Kube, namespace: str, release: str, revision: int | None, *, kubeconfig: Path | None
 ) -> PlanDraft:
@@ -97,9 +101,9 @@ def plan_helm_rollback(
     ]
     return PlanDraft(
         tool="rollback_helm_release",
-        summary=f"Roll helm release {release} in {namespace} back from revision {deployed.revision} "
-        f"({deployed.chart}, app {deployed.app_version}) to revision {target_revision} ({target.chart}, app "
-        f"{target.app_version}); helm records it as revision {recorded_as}.",
+        summary=f"Roll back helm release {release}: revision {deployed.revision} -> {target_revision} "
+        f"(chart {moved(deployed.chart, target.chart)}, app {moved(deployed.app_version, target.app_version)}), "
+        f"recorded as revision {recorded_as}.",
         target=Target(kind="HelmRelease", namespace=namespace, name=release),
         risk="mutation",
         steps=[
@@ -114,8 +118,7 @@ def plan_helm_rollback(
         diff=diff,
         preconditions=[precondition("secrets", secrets, RELEASE_PATHS, namespace=namespace, label_selector=selector)],
         warnings=[
-            f"helm re-applies revision {target_revision}'s manifests and values; they are not shown here (they may "
-            "hold secrets) and helm rollback has no server-side dry run, so the diff lists release metadata only."
+            f"The diff is release metadata only: revision {target_revision}'s manifests and values go back unseen."
         ],
     )
 

@@ -154,7 +154,7 @@ def restore_measure(
             "that is gone (verify_recovery and the read-only tools show it), or call restore_measure again with "
             "restore_despite_condition=true to plan it anyway; nothing changed"
         )
-    draft.warnings += [f"Restored while what the measure answered is still there: {line}" for line in seen.holds]
+    draft.warnings += [f"Restored while still there: {line}" for line in seen.holds]
     draft.warnings += seen.unchecked
     return deps.propose(draft)
 

@@ -145,7 +145,7 @@ def request_note(
     fit_text = (
         "node room could not be read"
         if fits is None
-        else f"{min(fits, replicas)} of its {replicas} replicas would fit on the schedulable nodes"
+        else f"{min(fits, replicas)} of its {replicas} replicas would fit"
         + (f" ({replicas - fits} would stay Pending)" if fits < replicas else "")
     )
     if request is None:
@@ -153,11 +153,11 @@ def request_note(
             f"Container {container} of deployment {name} has no memory request: the API server defaults it to the "
             f"new limit {limit}, so each new pod asks the scheduler for {limit}: {fit_text}; the QoS class {qos}."
         )
+    # Why (scheduling reads requests; the kubelet evicts pods over their request first) is SKILL.md's, said once.
     return (
-        f"Only the limit is raised: container {container}'s memory request stays {request}, so scheduling is "
-        f"unaffected (pods are placed by their requests), and the pods' QoS class {qos}: under node memory "
-        f"pressure a pod using more than its request is among the first OOM-killed or evicted. Raising the request "
-        f"to {limit} as well would reserve that memory: {fit_text}."
+        f"Only the limit is raised: the memory request stays {request} (scheduling unchanged), QoS class {qos}: "
+        f"a pod over its request is among the first OOM-killed or evicted when its node runs short. With the "
+        f"request at {limit} too: {fit_text}."
     )
 
 
@@ -174,10 +174,7 @@ def plan_memory_limit(
         found = dict(containers[index]) if containers else {}
     resources = found.get("resources") or {}
     current = (resources.get("limits") or {}).get("memory")
-    warnings = [
-        f"Changing the pod template triggers a rolling restart of deployment {name}: every pod is replaced, "
-        "following the deployment's rollout strategy."
-    ]
+    warnings = [f"A rolling restart of deployment {name}: every pod is replaced."]
     summary = f"Set the memory limit of container {container} in deployment {name} ({namespace}): {current} -> {limit}."
     if limit is not None and restores is None:
         spec = template_spec(deployment)

@@ -81,20 +81,19 @@ def cautions(
         replicas = spec.get("replicas", 1)
         partition = ((spec.get("updateStrategy") or {}).get("rollingUpdate") or {}).get("partition") or 0
         out.append(
-            f"statefulset {name} rolls back one pod at a time from the highest ordinal ({name}-{replicas - 1} "
-            f"first), each waiting for the previous to be Running and Ready: allow {replicas} pod start-ups"
+            f"one pod at a time from the highest ordinal ({name}-{replicas - 1} first): allow {replicas} pod start-ups"
         )
         if partition:
             out.append(f"partition is {partition}: pods below ordinal {partition} are not rolled back")
         if stuck:
             out.append(
-                f"{', '.join(stuck)} never got Ready on the bad revision and would block the rollback: the plan "
-                "deletes them so the controller recreates them at the target revision (their claims stay)"
+                f"{', '.join(stuck)} never got Ready on the bad revision and would block the rollback: deleted "
+                "(claims kept)"
             )
         if claims:
             out.append(
-                f"PersistentVolumeClaims {', '.join(claims)} are not rolled back: revision {cr.number(target)} will "
-                "read the data the newer revision wrote (schema migrations, format changes)"
+                f"claims {', '.join(claims)} are not rolled back: revision {cr.number(target)} reads what the newer "
+                "revision wrote"
             )
     else:
         rolling = (spec.get("updateStrategy") or {}).get("rollingUpdate") or {}

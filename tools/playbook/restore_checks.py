@@ -143,9 +143,7 @@ def node_restore(node: dict[str, Any]) -> Findings:
             detail = f"{kind}={status}" + (f", {reason}" if reason else "")
             bad.append(f"NotReady ({detail})" if kind == "Ready" else detail)
     if bad:
-        found.holds.append(
-            f"node {name} is still {', '.join(bad)}: uncordoning it lets pods be scheduled onto a node that fails them"
-        )
+        found.holds.append(f"node {name} is still {', '.join(bad)}: pods scheduled there would fail")
     return found
 
 
