@@ -96,10 +96,11 @@ def _running_pod(cluster: Cluster, body: Obj, node: str, age: float) -> None:
     cluster.kubelet.register(pod, rt)
 
 
-def sessions(cluster: Cluster, namespace: str, nodes: list[str], bad_age: float) -> None:
-    """The sessions StatefulSet: revision 1 ran for weeks, revision 2 reached only sessions-2 and crash-loops."""
+def sessions(cluster: Cluster, namespace: str, nodes: list[str], bad_age: float, good_age: float = 30 * DAY) -> None:
+    """The sessions StatefulSet: revision 1 ran for weeks (`good_age`), revision 2 reached only sessions-2 and
+    crash-loops."""
     good = Revision(
-        "registry.example.com/shop/sessions:7.2.5", "kubectl apply -f sessions.yaml (redis 7.2.5)", 30 * DAY
+        "registry.example.com/shop/sessions:7.2.5", "kubectl apply -f sessions.yaml (redis 7.2.5)", good_age
     )
     bad = Revision(
         "registry.example.com/shop/sessions:7.4.0", "kubectl set image statefulset/sessions redis 7.4.0", bad_age, CRASH
@@ -169,9 +170,10 @@ def _claim(cluster: Cluster, namespace: str, name: str, age: float) -> None:
     cluster.store.mutate(PVCS, namespace, name, lambda p: p["spec"].__setitem__("volumeName", f"pvc-{uid_of(created)}"))
 
 
-def db_proxy(cluster: Cluster, namespace: str, nodes: list[str], bad_age: float) -> None:
-    """The db-proxy DaemonSet: revision 1 ran for weeks, revision 2 replaced node-1's pod and crash-loops."""
-    good = Revision("registry.example.com/shop/db-proxy:1.14.2", "pgbouncer 1.14.2", 25 * DAY)
+def db_proxy(cluster: Cluster, namespace: str, nodes: list[str], bad_age: float, good_age: float = 25 * DAY) -> None:
+    """The db-proxy DaemonSet: revision 1 ran for weeks (`good_age`), revision 2 replaced node-1's pod and
+    crash-loops."""
+    good = Revision("registry.example.com/shop/db-proxy:1.14.2", "pgbouncer 1.14.2", good_age)
     bad = Revision("registry.example.com/shop/db-proxy:1.15.0", "pgbouncer 1.15.0 (new pool settings)", bad_age, CRASH)
     templates = [_template("db-proxy", rev, 6432) for rev in (good, bad)]
     spec = {"selector": {"matchLabels": {"app": "db-proxy"}}, "template": copy.deepcopy(templates[1])}

@@ -96,6 +96,40 @@ def test_a_rollback_made_outside_this_server_is_a_rollout_too() -> None:
     assert cluster_entries(ClusterFacts(rollouts=[found]), [], {"cart"}) == []  # ours is on the journal's side
 
 
+def test_a_replicaset_a_rollback_reused_is_dated_by_its_creation_only_as_its_first_rollout() -> None:
+    back = deployment("cart", revision=3, image="shop/cart:1")
+    back["status"]["conditions"] = [
+        {
+            "type": "Progressing",
+            "reason": "ReplicaSetUpdated",
+            "lastUpdateTime": (NOW - timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    ]
+    good = replicaset("cart", "old", revision=3, image="shop/cart:1", age=timedelta(minutes=40))
+    bad = replicaset("cart", "new", revision=2, image="shop/cart:2", age=timedelta(minutes=20))
+    for history in ("1", None):  # the controller's revision-history annotation, or only the creation order says it
+        if history:
+            good["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"] = history
+        else:
+            good["metadata"]["annotations"].pop("deployment.kubernetes.io/revision-history", None)
+        first, rolled, undone = namespace_rollouts([back], [good, bad], NOW - timedelta(hours=2), NOW)
+        assert (first.revision, first.renumbered, first.current, first.at) == (
+            3,
+            True,
+            True,
+            NOW - timedelta(minutes=40),
+        )
+        assert (rolled.revision, rolled.renumbered) == (2, False)
+        assert (undone.revision, undone.rollback, undone.at) == (3, True, NOW - timedelta(minutes=2))
+        texts = [e.text for e in cluster_entries(ClusterFacts(rollouts=[first, rolled, undone]), [], set())]
+        assert texts == [
+            "deployment/cart rolled out shop/cart:1 (revision 3 since a rollback brought it back), no Warning event to "
+            "compare it with",
+            "deployment/cart rolled out revision 2 (shop/cart:2), no Warning event to compare it with",
+            "deployment/cart rolled back to revision 3 (shop/cart:1), no Warning event to compare it with",
+        ]
+
+
 def test_the_suspected_change_of_a_config_only_revision_is_named_and_its_values_stay_masked() -> None:
     env = [{"name": "PAYMENTS_URL", "value": "http://payments:8080"}, {"name": "DB_PASSWORD", "value": "hunter2-x9"}]
     good = replicaset("checkout", "g", revision=2, image="shop/checkout:2.4.0", env=env)["spec"]["template"]

@@ -67,7 +67,7 @@ from incident_response.tools.playbook.handoff_models import (
     Handoff,
     HandoffFormat,
 )
-from incident_response.tools.playbook.handoff_rollouts import namespace_rollouts, started_by_us
+from incident_response.tools.playbook.handoff_rollouts import Rollout, namespace_rollouts, started_by_us
 from incident_response.tools.playbook.handoff_state import current_state, temporary_measures
 from incident_response.tools.playbook.handoff_workloads import workload_rollouts
 from incident_response.tools.playbook.recovery_checks import RecoveryVerdict
@@ -265,12 +265,11 @@ def incident_handoff(
     if started is not None:
         since = started.at - timedelta(seconds=RECENT_ROLLOUT_SECONDS)
         until = max(end, now)
-        facts.rollouts = sorted(
-            namespace_rollouts(deployments, replicasets, since, until)
-            + workload_rollouts(facts.workloads, facts.revisions, since, until),
-            key=lambda r: r.at,
-        )
-        facts.started_by = started_by_us(facts.rollouts, applied(rows, namespace), namespace, facts.scale_targets.get)
+        done = applied(rows, namespace)
+        of_workloads, undated = workload_rollouts(facts.workloads, facts.revisions, since, until, done)
+        facts.rollouts = sorted(namespace_rollouts(deployments, replicasets, since, until) + of_workloads, key=at)
+        problems += undated
+        facts.started_by = started_by_us(facts.rollouts, done, namespace, facts.scale_targets.get)
     in_place = [row for row in scope.commands(journal.temporary_measures()) if bears_on(row, incident.id, namespace)]
     measures = temporary_measures(in_place)
     if len(measures) > MAX_MEASURES:
@@ -338,3 +337,7 @@ def drifted_manifests(actions: list[ActionTaken], facts: ClusterFacts) -> list[s
         if workload is not None and (question := manifest_drift(facts.kinds.get(name, "deployment"), name, workload)):
             found.append(question)
     return found
+
+
+def at(rollout: Rollout) -> datetime:
+    return rollout.at

@@ -17,6 +17,7 @@ from incident_response.tools.k8s.quantity import parse_time
 from incident_response.tools.k8s.views import meta
 
 REVISION = "deployment.kubernetes.io/revision"
+REVISION_HISTORY = "deployment.kubernetes.io/revision-history"  # the earlier numbers of a ReplicaSet reused
 CHANGE_CAUSE = "kubernetes.io/change-cause"
 RECENT_ROLLOUT_SECONDS = 2 * 3600  # the playbook's "recent deployment (last 2 hours)"
 

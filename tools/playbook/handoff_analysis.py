@@ -163,10 +163,16 @@ def window_suspects(
     rolled_back = {target_name(a) for a in actions if a.kind == "rollback" and a.ran}
     isolated = [pod for row in rows if row.state in CHANGED for pod in isolated_pods(row.plan)]
     owners = {owner for pod in isolated if (owner := owner_of(pod, list(facts.available)))}
+    first = first_warnings(facts.warnings)
     return [
         r
         for r in unexplained(facts.rollouts, bad, owners)
-        if (r.deployment, r.revision) not in facts.started_by and not (r.rollback and r.deployment in rolled_back)
+        if (r.renumbered or (r.deployment, r.revision) not in facts.started_by)
+        and not ((r.rollback or r.renumbered) and r.deployment in rolled_back)
+        # The revision a rollback went back to and runs now is the known-good one, not a suspect; nor is a rollback
+        # made after the failure began (going back cannot have started what it answered).
+        and not (r.renumbered and r.current)
+        and not (r.rollback and first and r.at > first[0][0])
     ]
 
 
@@ -176,7 +182,9 @@ def owner_rollouts(pods: list[str], facts: ClusterFacts) -> list[str]:
     first = first_warnings(facts.warnings)
     warning_at, warning = (first[0][0], warning_name(first[0])) if first else (None, "warning")
     return [
-        f"their deployment {r.deployment} rolled out revision {r.revision} at {r.at.strftime('%H:%M:%S UTC')}, "
+        f"their deployment {r.deployment} rolled out "
+        + (f"{', '.join(r.images)} ({r.later})" if r.renumbered else f"revision {r.revision}")
+        + f" at {r.at.strftime('%H:%M:%S UTC')}, "
         f"{relation(r.at, warning_at, warning)}"
         for r in facts.rollouts
         if r.deployment in owners

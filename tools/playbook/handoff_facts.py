@@ -193,10 +193,12 @@ def cluster_entries(facts: ClusterFacts, bad: list[BadRevision], rolled_back: se
     for rollout in facts.rollouts:
         if rollout.rollback and rollout.deployment in rolled_back:
             continue
-        replaced = next((b for b in bad if (b.deployment, b.revision) == (rollout.deployment, rollout.revision)), None)
-        verb = "rolled back to" if rollout.rollback else "rolled out"
-        text = f"{rollout.ref} {verb} revision {rollout.revision} ({', '.join(rollout.images)})"
-        ours = facts.started_by.get((rollout.deployment, rollout.revision))
+        key = (rollout.deployment, rollout.revision)
+        # A renumbered revision's first rollout is neither the one a rollback replaced nor one we started: its
+        # number is the one our rollback (or another) gave it later.
+        replaced = next((b for b in bad if (b.deployment, b.revision) == key), None) if not rollout.renumbered else None
+        text = f"{rollout.ref} {rollout.what()}"
+        ours = facts.started_by.get(key) if not rollout.renumbered else None
         if ours is not None:
             text += f": the rollout {ours} started"
         elif replaced is not None:

@@ -94,6 +94,12 @@ def rollout_hypothesis(
     warning_at, warning = (first[0][0], warning_name(first[0])) if first else (None, "warning")
     verb = "rollback to" if rollout.rollback else "rollout of"
     at = rollout.at.strftime("%H:%M:%S UTC")
+    what = (
+        f"The rollout of {rollout.kind} {rollout.deployment} at {at} ({', '.join(rollout.images)}; {rollout.later})"
+        if rollout.renumbered
+        else f"The {verb} revision {rollout.revision} of {rollout.kind} {rollout.deployment} at {at} "
+        f"({', '.join(rollout.images)})"
+    )
     against = []
     for action, acted in fixes:
         if rollout.deployment not in acted:
@@ -112,8 +118,7 @@ def rollout_hypothesis(
     if any(s.deployment == rollout.deployment and s.verdict == "DEGRADED" for s in states):
         against = [a for a in against if not a.startswith(f"{rollout.kind} ")]
     return Hypothesis(
-        statement=f"The {verb} revision {rollout.revision} of {rollout.kind} {rollout.deployment} at {at} "
-        f"({', '.join(rollout.images)}) caused the failure",
+        statement=f"{what} caused the failure",
         source="a rollout in the incident window that no rollback undid",
         evidence_for=[f"it came {relation(rollout.at, warning_at, warning)}"],
         evidence_against=against,
@@ -123,11 +128,13 @@ def rollout_hypothesis(
 def rollout_question(rollout: Rollout, facts: ClusterFacts) -> str:
     first = first_warnings(facts.warnings)
     warning_at, warning = (first[0][0], warning_name(first[0])) if first else (None, "warning")
-    return (
-        f"Rule out {rollout.ref} revision {rollout.revision}, rolled out at "
-        f"{rollout.at.strftime('%H:%M:%S UTC')}, {relation(rollout.at, warning_at, warning)}: does the failing service "
-        "depend on it?"
+    at = rollout.at.strftime("%H:%M:%S UTC")
+    what = (
+        f"{rollout.ref}'s rollout at {at} ({', '.join(rollout.images)}; {rollout.later})"
+        if rollout.renumbered
+        else f"{rollout.ref} revision {rollout.revision}, rolled out at {at}"
     )
+    return f"Rule out {what}, {relation(rollout.at, warning_at, warning)}: does the failing service depend on it?"
 
 
 def unexplained(rollouts: Sequence[Rollout], bad: Sequence[BadRevision], skip: set[str]) -> list[Rollout]:

@@ -20,6 +20,7 @@ from incident_response.tools.engine.journal import CommandRow
 from incident_response.tools.k8s.quantity import parse_time
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
+    REVISION_HISTORY,
     images_of,
     owned_by,
     revision_of,
@@ -45,10 +46,28 @@ class Rollout:
     images: tuple[str, ...]
     rollback: bool = False  # an earlier ReplicaSet brought back, not a new revision
     kind: str = "deployment"  # or statefulset, daemonset (their revisions are ControllerRevisions)
+    # The first rollout of a revision a rollback brought back later: `at` is when it was first rolled out, under an
+    # earlier number; `revision` is its number now (the one `kubectl rollout history` shows). `current`: it runs now.
+    renumbered: bool = False
+    current: bool = False
 
     @property
     def ref(self) -> str:
         return f"{self.kind}/{self.deployment}"
+
+    @property
+    def later(self) -> str:
+        """What became of a renumbered revision: 'revision 3 since a rollback brought it back'."""
+        return f"revision {self.revision} since a rollback brought it back"
+
+    def what(self) -> str:
+        """'rolled out revision 2 (img:2)', 'rolled back to revision 3 (img:1)', or for the first rollout of a revision
+        renumbered since 'rolled out img:1 (revision 3 since a rollback brought it back)'."""
+        images = ", ".join(self.images)
+        if self.renumbered:
+            return f"rolled out {images} ({self.later})"
+        verb = "rolled back to" if self.rollback else "rolled out"
+        return f"{verb} revision {self.revision} ({images})"
 
 
 def name_of(obj: dict[str, Any]) -> str:
@@ -58,8 +77,10 @@ def name_of(obj: dict[str, Any]) -> str:
 def namespace_rollouts(
     deployments: Sequence[dict[str, Any]], replicasets: Sequence[dict[str, Any]], since: datetime, until: datetime
 ) -> list[Rollout]:
-    """Rollouts between `since` and `until`, oldest first: each ReplicaSet created then, and each deployment whose
-    current (older) ReplicaSet came back then, a rollback made outside this server."""
+    """Rollouts between `since` and `until`, oldest first: each ReplicaSet created then (one a rollback reused later
+    is named by its number now, and dated by its creation only as its first rollout), and each deployment whose
+    current ReplicaSet is an older one brought back then (a rollback; dated by the deployment's progress, never
+    by the ReplicaSet's creation)."""
     found: list[Rollout] = []
     for deploy in deployments:
         owned = [rs for rs in replicasets if owned_by(rs, deploy)]
@@ -67,14 +88,40 @@ def namespace_rollouts(
             created, number = parse_time(meta(rs).creation_timestamp), revision_of(rs)
             if created is not None and number is not None and since <= created <= until:
                 images = tuple(images_of((rs.get("spec") or {}).get("template") or {}))
-                found.append(Rollout(name_of(deploy), number, created, images))
+                again = reused(rs, owned)
+                now = again and number == revision_of(deploy)
+                found.append(Rollout(name_of(deploy), number, created, images, renumbered=again, current=now))
         current, when = revision_of(deploy), rollout_time(deploy, owned)
         if current is None or when is None or not since <= when <= until:
             continue
-        if not any(r.deployment == name_of(deploy) and r.revision == current for r in found):
+        if not any(r.deployment == name_of(deploy) and r.revision == current and not r.renumbered for r in found):
             images = tuple(images_of((deploy.get("spec") or {}).get("template") or {}))
             found.append(Rollout(name_of(deploy), current, when, images, rollback=True))
     return sorted(found, key=lambda r: r.at)
+
+
+def reused(replicaset: dict[str, Any], owned: Sequence[dict[str, Any]]) -> bool:
+    """Whether a rollback brought this ReplicaSet back after a newer one: the controller then gives it the next
+    revision number and keeps its earlier numbers in the revision-history annotation (a ReplicaSet created after
+    it with a lower number says the same when the annotation is missing)."""
+    if meta(replicaset).annotations.get(REVISION_HISTORY):
+        return True
+    return renumbered_after(
+        parse_time(meta(replicaset).creation_timestamp),
+        revision_of(replicaset),
+        [(parse_time(meta(o).creation_timestamp), revision_of(o)) for o in owned if o is not replicaset],
+    )
+
+
+def renumbered_after(
+    created: datetime | None, number: int | None, others: Sequence[tuple[datetime | None, int | None]]
+) -> bool:
+    """Whether a revision created at `created` as `number` carries a number given after a later revision's: one
+    created after it has a lower number (revisions are numbered in the order they were created, and a rollback
+    renumbers the one it brings back)."""
+    if created is None or number is None:
+        return False
+    return any(when is not None and other is not None and when > created and other < number for when, other in others)
 
 
 def started_by_us(
