@@ -18,18 +18,10 @@ from mcp.types import Tool as MCPTool
 MODEL_FACING_LIMIT = 16_000
 READ_ONLY_MODEL_FACING_LIMIT = 8_000
 OUTPUT_SCHEMAS_LIMIT = 40_000
-# Text plus structured content, at most this times the larger of the two.
+# Text plus structured content, at most this times the larger of the two, for every tool. What the model needs is in
+# both (Claude Code hands the model only the structured content, most other clients only the text), so the text is a
+# compact rendering of the facts (server/render.py), not the JSON again.
 RESULT_OVERLAP_LIMIT = 1.35
-# Results whose facts are prose the model must read whichever part its client hands it (Claude Code gives the model
-# only the structured content; most other clients only the text), so both carry it whole: their own limit, at what
-# they measure now plus a margin, so they cannot grow. tool -> (limit, why).
-PROSE_RESULTS: dict[str, tuple[float, str]] = {
-    "get_logs": (1.62, "the log lines are the result"),
-}
-
-
-def overlap_limit(tool: str) -> float:
-    return PROSE_RESULTS.get(tool, (RESULT_OVERLAP_LIMIT, ""))[0]
 
 
 def compact(value: Any) -> int:
