@@ -21,6 +21,7 @@ from incident_response.tools.assess.hpas import HpaRow, hpa_row, hpa_wanted
 from incident_response.tools.assess.metrics import read_metrics
 from incident_response.tools.assess.own_rollouts import own_templates, without_own_rollouts
 from incident_response.tools.assess.pods import FetchedPods, fetch_pods
+from incident_response.tools.assess.workload_minimum import KINDS, availabilities, counts
 from incident_response.tools.assess.workload_rollouts import read_workloads, recent_workload_rollouts, workload_kinds
 from incident_response.tools.core import errors
 from incident_response.tools.core.concurrency import submit
@@ -204,6 +205,8 @@ class Observation:
     unreadable: list[str]  # what these credentials may not read: the assessment is blind there
     # (kind, name) -> the workload's pod template now: Deployments, StatefulSets, DaemonSets
     templates: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # StatefulSets, DaemonSets, their ControllerRevisions and the PodDisruptionBudgets, by resource
+    workloads: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def pods_of(self, component: str) -> list[dict[str, Any]]:
         return [pod for pod, row in zip(self.pods, self.rows, strict=True) if self.components[row.name] == component]
@@ -371,6 +374,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         groups=groups,
         facts=facts,
         unreadable=blind,
+        workloads=workloads,
         templates={
             (kind, str(meta(w).name)): (w.get("spec") or {}).get("template")
             for kind, objects in (
@@ -385,27 +389,23 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
 
 def impacts_of(seen: Observation) -> dict[str, ComponentImpact]:
     """How each component's users are hurt: behind a Service with no ready endpoint (outage), a deployment below
-    the available minimum its rolling update promises, or degraded (some pods failing, the minimum holds)."""
+    (or StatefulSet, DaemonSet) below the available minimum its rolling update or disruption budget promises, or
+    degraded (some pods failing, the minimum holds)."""
     found: dict[str, ComponentImpact] = {}
-    components = set(seen.components.values())
-    for deploy in seen.deployments:
-        name = str(meta(deploy).name)
-        wanted = int((deploy.get("spec") or {}).get("replicas") or 0)
-        available = int((deploy.get("status") or {}).get("availableReplicas") or 0)
-        minimum = wanted - max_unavailable(deploy, wanted)
-        if wanted and available < minimum:
+    # Every kind read the same way (tools/assess/workload_minimum.py): a DaemonSet with none of its pods available
+    # is below its minimum as a deployment would be, not "degraded".
+    for seen_as in availabilities({**seen.workloads, "deployments": seen.deployments}):
+        name, kind, unit = seen_as.name, seen_as.kind, seen_as.unit()
+        counted = f"{seen_as.available} of {seen_as.wanted} {unit} available"
+        if seen_as.short():
             found[name] = ComponentImpact(
-                "below_minimum",
-                f"deployment {name} has {available} of {wanted} replicas available, below its minimum of {minimum}",
+                "below_minimum", f"{kind} {name} has {counted}, below its minimum of {seen_as.minimum} ({seen_as.why})"
             )
         elif name in seen.facts.failing or name in seen.facts.unavailable:
             failing = len(seen.facts.failing.get(name, []))
             found[name] = ComponentImpact(
-                "degraded",
-                f"deployment {name}: {failing} pods failing, {available} of {wanted} replicas available (its "
-                f"minimum is {minimum})",
+                "degraded", f"{kind} {name}: {failing} pods failing, {counted} (its minimum is {seen_as.minimum})"
             )
-        components.add(name)
     index = LabelIndex(seen.pods)
     for service in seen.services:
         selector = service_selector(service)
@@ -413,10 +413,10 @@ def impacts_of(seen: Observation) -> dict[str, ComponentImpact]:
             continue
         behind = index.matching(selector)
         served = {seen.components[str(meta(pod).name)] for pod in behind}
-        for deploy in seen.deployments:
-            labels = ((((deploy.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")) or {}
-            if int((deploy.get("spec") or {}).get("replicas") or 0) and label_matches(selector, labels):
-                served.add(str(meta(deploy).name))
+        for kind, workload in workload_objects(seen):  # one with no pod at all serves nothing, too
+            labels = ((((workload.get("spec") or {}).get("template") or {}).get("metadata") or {}).get("labels")) or {}
+            if counts(kind, workload)[0] and label_matches(selector, labels):
+                served.add(str(meta(workload).name))
         if not served or any(pod_ready(pod) for pod in behind):
             continue
         text = f"service {name_of(service)} has no ready endpoint ({len(behind)} pods behind it, none ready)"
@@ -425,19 +425,10 @@ def impacts_of(seen: Observation) -> dict[str, ComponentImpact]:
     return found
 
 
-def max_unavailable(deploy: dict[str, Any], replicas: int) -> int:
-    """The rolling update's maxUnavailable as a count (default 25%, rounded down as the controller does)."""
-    strategy = (deploy.get("spec") or {}).get("strategy") or {}
-    value = (strategy.get("rollingUpdate") or {}).get("maxUnavailable", "25%")
-    if isinstance(value, str) and value.endswith("%"):
-        try:
-            return replicas * int(value[:-1]) // 100
-        except ValueError:
-            return 0
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
+def workload_objects(seen: Observation) -> list[tuple[str, dict[str, Any]]]:
+    """(kind, object) of every Deployment, StatefulSet and DaemonSet read."""
+    read = {**seen.workloads, "deployments": seen.deployments}
+    return [(kind, workload) for kind, resource in KINDS.items() for workload in read.get(resource, [])]
 
 
 def mitigated_components(deps: Deps, seen: Observation) -> frozenset[str]:

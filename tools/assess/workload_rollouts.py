@@ -20,7 +20,8 @@ Optional = Callable[[Callable[[], list[dict[str, Any]] | None], str, list[str]],
 
 
 def read_workloads(kube: Kube, namespace: str, optional: Optional, blind: list[str]) -> dict[str, list[dict[str, Any]]]:
-    """StatefulSets, DaemonSets and their ControllerRevisions; a read these credentials may not make is noted."""
+    """StatefulSets, DaemonSets, their ControllerRevisions and the PodDisruptionBudgets; a read these credentials may
+    not make is noted."""
 
     def reader(resource: str) -> Callable[[], list[dict[str, Any]] | None]:
         return lambda: kube.list(resource, namespace, limit=1000).items
@@ -30,6 +31,7 @@ def read_workloads(kube: Kube, namespace: str, optional: Optional, blind: list[s
         ("statefulsets", "statefulsets"),
         ("daemonsets", "daemonsets"),
         ("controllerrevisions", "controller revisions"),
+        ("poddisruptionbudgets", "pod disruption budgets"),  # the available minimum its owners promise
     ):
         out[resource] = optional(reader(resource), what, blind) or []
     return out

@@ -4,8 +4,8 @@ The framework (rules.decide) answers "what to do" for one situation; a namespace
 deploy whose old pods still serve beside another service in full outage). Each troubled component is decided on
 its own facts, then the problems are ranked by user impact:
   outage         a Service in front of it has no ready endpoint (its users get nothing);
-  below_minimum  a deployment has fewer available replicas than its rolling update promises (replicas minus
-                 maxUnavailable): it serves, short of capacity;
+  below_minimum  a deployment (StatefulSet, DaemonSet) has fewer available pods than its rolling update or a
+                 disruption budget promises (tools/assess/workload_minimum.py): it serves, short of capacity;
   degraded       some pods fail while the deployment keeps its available minimum;
   at_risk        nothing fails yet (CPU near the limit, an HPA at max, OOM kills that recovered).
 Ties keep the framework's own rule order. A problem a mitigation of this incident already acted on goes after the
