@@ -35,6 +35,7 @@ from incident_response.tools.k8s.workloads import (
     rollout_time,
 )
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.playbook.no_rollback import instead
 from incident_response.tools.playbook.rollback_checks import (
     SafetyItem,
     capped,
@@ -146,6 +147,10 @@ def _revision_line(rs: dict[str, Any], now: datetime) -> str:
     )
 
 
+def deployment_namespace(deployment: dict[str, Any]) -> str:
+    return str((deployment.get("metadata") or {}).get("namespace") or "")
+
+
 def choose_target(seen: Observed, to_revision: int | None) -> tuple[dict[str, Any] | None, SafetyItem]:
     """kubectl's choice of revision (an unknown `to_revision` raises InvalidArgument listing the kept ones)."""
     deployment, owned = seen.deployment, seen.owned
@@ -154,9 +159,10 @@ def choose_target(seen: Observed, to_revision: int | None) -> tuple[dict[str, An
     evidence = capped([_revision_line(rs, seen.now) for rs in kept if revision_of(rs) is not None])
     numbers = sorted(r for rs in owned if (r := revision_of(rs)) is not None)
     if to_revision is None and len(numbers) < 2:
+        what_fits = instead(deployment_namespace(deployment), "deployment", name, seen.pods)
         detail = (
             f"deployment {name} keeps no earlier revision (revisions kept: {', '.join(map(str, numbers)) or 'none'}): "
-            "a rollback has nowhere to go; scale or isolate instead"
+            f"a rollback has nowhere to go; instead, {what_fits}"
         )
         return None, SafetyItem(check="previous_revision", status="blocking", detail=detail, evidence=evidence)
     target = pick_target(deployment, owned, to_revision)
@@ -395,13 +401,21 @@ def verdict_of(items: list[SafetyItem]) -> SafetyVerdict:
 
 
 def next_step_of(
-    verdict: SafetyVerdict, items: list[SafetyItem], namespace: str, name: str, target: int | None, paused: bool
+    verdict: SafetyVerdict,
+    items: list[SafetyItem],
+    namespace: str,
+    name: str,
+    target: int | None,
+    paused: bool,
+    pods: list[dict[str, Any]] | None = None,
 ) -> str:
     call = f"rollback_deployment(namespace={namespace!r}, deployment={name!r}, to_revision={target})"
     if verdict == "BLOCKED":
         if any(i.check == "previous_revision" and i.status == "blocking" for i in items):
             if target is None:
-                return "do not roll back: scale or isolate instead (evaluate_decision)"
+                return (
+                    f"do not roll back (nowhere to go); instead, {instead(namespace, 'deployment', name, pods or [])}"
+                )
             if paused:
                 return (
                     f"the human resumes the rollout first (kubectl rollout resume deployment/{name} -n {namespace}; "
@@ -475,6 +489,7 @@ def safety_of(kube: Kube, namespace: str, seen: Observed, to_revision: int | Non
             deployment,
             target_revision,
             bool((seen.deployment.get("spec") or {}).get("paused")),
+            seen.pods,
         ),
     )
     if result.helm_release is not None and verdict != "BLOCKED":

@@ -45,6 +45,7 @@ from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, images_of, owned_by
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.playbook.no_rollback import instead
 from incident_response.tools.playbook.rollback_checks import (
     MIGRATION_LEAD,
     SafetyItem,
@@ -166,7 +167,7 @@ def judge(kube: Kube, namespace: str, kind: cr.WorkloadKind, seen: Observed, to_
         items=items,
         questions_for_human=list(dict.fromkeys(q for item in items for q in item.questions)),
         helm_release=helm_release_of(workload),
-        next_step=next_step(verdict, items, namespace, kind, name, target_number),
+        next_step=next_step(verdict, items, namespace, kind, name, target_number, pods),
     )
     if result.helm_release is not None and verdict != "BLOCKED":
         result.next_step += f". Note: {helm_note(namespace, name, result.helm_release, kind)}"
@@ -226,7 +227,7 @@ def choose_revision(
         kept = ", ".join(str(cr.number(r)) for r in owned) or "none"
         detail = (
             f"{kind} {name} keeps no earlier revision (revisions kept: {kept}): a rollback has nowhere to go; "
-            "isolate the failing pods or delete a stuck one instead"
+            f"instead, {instead(str(meta(workload).namespace or ''), kind, str(name), pods)}"
         )
         return None, SafetyItem(check="previous_revision", status="blocking", detail=detail, evidence=evidence)
     target = cr.pick_revision(kind, workload, owned, to_revision)
@@ -304,17 +305,20 @@ def known_good(
 
 
 def next_step(
-    verdict: SafetyVerdict, items: list[SafetyItem], namespace: str, kind: str, name: str, target: int | None
+    verdict: SafetyVerdict,
+    items: list[SafetyItem],
+    namespace: str,
+    kind: str,
+    name: str,
+    target: int | None,
+    pods: list[dict[str, Any]] | None = None,
 ) -> str:
     call = f"rollback_workload(namespace={namespace!r}, kind={kind!r}, workload={name!r}, to_revision={target})"
     history = f"rollout_history with kind={kind!r}"
     if verdict == "BLOCKED":
         if any(i.check == "previous_revision" and i.status == "blocking" for i in items):
             if target is None:
-                return (
-                    "do not roll back: isolate the failing pods (isolate_network) or delete a stuck one (delete_pod) "
-                    "instead (evaluate_decision)"
-                )
+                return f"do not roll back (nowhere to go); instead, {instead(namespace, kind, name, pods or [])}"
             return f"revision {target} is what runs now: pick another revision ({history}) and check again"
         return f"do not roll back to this revision: pick an older one with to_revision ({history}), or isolate"
     if verdict == "CHECK_FIRST":

@@ -127,8 +127,8 @@ def pick_revision(
         )
     if len(owned) < 2:
         raise errors.InvalidArgument(
-            f"{kind} {name} has no previous revision to roll back to (revisions kept: {known}); consider delete_pod "
-            "or scaling instead"
+            f"{kind} {name} has no previous revision to roll back to (revisions kept: {known}); evaluate_decision "
+            "says what fits instead"
         )
     return owned[-2]
 

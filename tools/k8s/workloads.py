@@ -273,7 +273,7 @@ def pick_target(deployment: dict[str, Any], owned: list[dict[str, Any]], to_revi
     if len(revisions) < 2:
         raise errors.InvalidArgument(
             f"deployment {name} has no previous revision to roll back to (revisions kept: "
-            f"{', '.join(map(str, revisions)) or 'none'}); consider scale or isolate instead"
+            f"{', '.join(map(str, revisions)) or 'none'}); evaluate_decision says what fits instead"
         )
     return by_revision[revisions[-2]]
 

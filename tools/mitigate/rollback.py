@@ -42,6 +42,7 @@ from incident_response.tools.k8s.workloads import (
 )
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.playbook import rollback_checks
+from incident_response.tools.playbook.no_rollback import instead
 
 # kubectl's annotationsToSkip: kept from the Deployment, never copied from the ReplicaSet.
 ANNOTATIONS_TO_SKIP = (
@@ -110,6 +111,14 @@ def plan_rollback(kube: Kube, namespace: str, name: str, to_revision: int | None
     listed = kube.list("replicasets", namespace, label_selector=deployment_selector(deployment))
     owned = [rs for rs in listed.items if owned_by(rs, deployment)]
     current = revision_of(deployment)
+    kept = sorted(r for rs in owned if (r := revision_of(rs)) is not None)
+    if to_revision is None and len(kept) < 2:
+        # Nowhere to go: say what fits what its pods show instead (a crash loop is not helped by more replicas).
+        pods = kube.list("pods", namespace, label_selector=deployment_selector(deployment), limit=500).items
+        raise errors.InvalidArgument(
+            f"deployment {name} has no previous revision to roll back to (revisions kept: "
+            f"{', '.join(map(str, kept)) or 'none'}); instead, {instead(namespace, 'deployment', name, pods)}"
+        )
     target = pick_target(deployment, owned, to_revision)
     target_revision = revision_of(target)
     template = template_without_hash(target)

@@ -40,6 +40,7 @@ from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.args import Revision
 from incident_response.tools.k8s.workloads import images_of
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.playbook.no_rollback import instead
 
 WORKLOAD_PATHS = [
     pointer("metadata", "uid"),
@@ -114,6 +115,14 @@ def plan_rollback(kube: Kube, namespace: str, kind: str, name: str, to_revision:
     listed = kube.list("controllerrevisions", namespace, label_selector=selector)
     owned = cr.owned_revisions(workload, listed.items)
     current = cr.current_revision(workload, owned)
+    if to_revision is None and len(owned) < 2:
+        # Nowhere to go: say what fits what its pods show instead (a crash loop is not helped by more replicas).
+        kept = ", ".join(str(cr.number(r)) for r in owned) or "none"
+        pods = kube.list("pods", namespace, label_selector=selector, limit=500).items
+        raise errors.InvalidArgument(
+            f"{kind} {name} has no previous revision to roll back to (revisions kept: {kept}); instead, "
+            f"{instead(namespace, kind, name, pods)}"
+        )
     target = cr.pick_revision(kind, workload, owned, to_revision)
     target_number = cr.number(target)
     if current is not None and target is current:

@@ -44,13 +44,13 @@ def workload_rollback_tree(facts: WorkloadRollbackFacts, answers: Answers, where
     if minutes is None or minutes > RECENT_MINUTES:
         why = f"{kind} {name} has no rollout in the last 2 hours to undo"
         answer: Answer = "unknown" if minutes is None else "no"
-        return walk.stop(q, answer, "cluster", facts.rollout_evidence, try_instead(where, ("ISOLATE",), None, why))
+        return walk.stop(q, answer, "cluster", facts.rollout_evidence, try_instead(where, ("ISOLATE",), name, why))
     walk.go(q, "yes", "cluster", facts.rollout_evidence)
 
     q = "Is there an earlier revision, known to have worked, to go back to?"
     if facts.target_revision is None:
         why = f"{kind} {name} keeps no earlier revision to go back to"
-        return walk.stop(q, "no", "cluster", facts.rollout_evidence, try_instead(where, ("ISOLATE",), None, why))
+        return walk.stop(q, "no", "cluster", facts.rollout_evidence, try_instead(where, ("ISOLATE",), name, why))
     walk.go(q, "yes" if facts.target_evidence else "unknown", "cluster", facts.target_evidence)
     if not facts.target_still_serving:
         walk.cautions.append(
