@@ -24,6 +24,7 @@ from incident_response.tools.assess.pods import FetchedPods, fetch_pods
 from incident_response.tools.assess.workload_minimum import KINDS, availabilities, counts
 from incident_response.tools.assess.workload_rollouts import read_workloads, recent_workload_rollouts, workload_kinds
 from incident_response.tools.core import errors
+from incident_response.tools.core.collection import collection_held
 from incident_response.tools.core.concurrency import submit
 from incident_response.tools.core.masking import mask_text
 from incident_response.tools.core.models import ToolResult
@@ -35,7 +36,7 @@ from incident_response.tools.k8s.events import EventGroup, group_events
 from incident_response.tools.k8s.failure_age import failing_for_minutes
 from incident_response.tools.k8s.label_index import LabelIndex
 from incident_response.tools.k8s.labels import matches as label_matches
-from incident_response.tools.k8s.podstatus import PodRow, component_of, oom_container, pod_row
+from incident_response.tools.k8s.podstatus import PodRow, component_of, oom_container
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity, parse_time
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage, usage_by_pod, usage_rows
 from incident_response.tools.k8s.views import meta
@@ -268,7 +269,8 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
     blind: list[str] = []
     workload_blind: list[str] = []
     # The other kinds are read while the pods are paged through: a large namespace costs its pod pages, not more.
-    with ThreadPoolExecutor(max_workers=CONCURRENT_READS, thread_name_prefix="assess-read") as pool:
+    # No cyclic garbage collection while the reads build tens of thousands of acyclic objects (tools.core.collection).
+    with collection_held(), ThreadPoolExecutor(max_workers=CONCURRENT_READS, thread_name_prefix="assess-read") as pool:
         deployments_read = submit(pool, list_all, kube, "deployments", namespace)
         replicasets_read = submit(pool, list_all, kube, "replicasets", namespace)
         services_read = submit(pool, list_all, kube, "services", namespace)
@@ -276,7 +278,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         metrics_read = submit(pool, read_usage, kube, namespace)
         hpas_read = submit(pool, list_all, kube, "horizontalpodautoscalers", namespace)
         events_read = submit(pool, lambda: read_warnings(kube, namespace).items)
-        fetched = fetch_pods(kube, namespace)
+        fetched = fetch_pods(kube, namespace, now=now)
         deployments = deployments_read.result().items
         replicasets = replicasets_read.result().items
         # In the order the reads were made before they ran together, so `not_readable` reads the same.
@@ -287,7 +289,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         hpas = optional(lambda: hpas_read.result().items, "HPAs", blind) or []
         events = optional(events_read.result, "events", blind) or []
     pods = [pod for pod, _ in fetched.pods]
-    rows = [pod_row(pod, now, status=status) for pod, status in fetched.pods]
+    rows = fetched.rows
     components = {row.name: component_of(pod) for row, pod in zip(rows, pods, strict=True)}
     problems = [row for row in rows if row.problem]
     failing = group_by(

@@ -5,22 +5,23 @@ Layer: tools.assess.
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import Field
 
 from incident_response.tools.core import errors
+from incident_response.tools.core.collection import collection_held
 from incident_response.tools.core.models import ToolResult, Truncation
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.k8s.args import SelectorText
 from incident_response.tools.k8s.podslim import Sharing, slim_pod
 from incident_response.tools.k8s.podstatus import PodRow, pod_row
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.kube.paging import MAX_OBJECTS_READ, list_pages, prefetched
+from incident_response.tools.kube.paging import MAX_OBJECTS_READ, list_pages
+from incident_response.tools.kube.table_pages import table_pages
 
 # A stop for runaway reads only (a cluster holds at most 150,000 pods); every pod of a namespace is read up to it.
 FETCH_LIMIT = MAX_OBJECTS_READ
@@ -39,6 +40,7 @@ class FetchedPods:
     status_source: str  # "table" or "computed"
     remaining: int | None = None  # pods not read, when the API says (remainingItemCount)
     pages: int = 1  # list requests it took
+    rows: list[PodRow] = field(default_factory=list)  # each pod's row, when fetch_pods was given `now`
 
     def total_text(self) -> str:
         """How many pods exist, as far as we know: exact, or a lower bound when the API did not say."""
@@ -48,6 +50,12 @@ class FetchedPods:
             return f"{len(self.pods) + self.remaining}"
         return f"more than {len(self.pods)}"
 
+    def add(self, pods: list[tuple[dict[str, Any], str | None]], now: datetime | None) -> None:
+        """One page's pods (and their rows, made while the next page is read, when `now` is given)."""
+        self.pods.extend(pods)
+        if now is not None:
+            self.rows.extend(pod_row(pod, now, status=status) for pod, status in pods)
+
 
 def fetch_pods(
     kube: Kube,
@@ -56,40 +64,51 @@ def fetch_pods(
     *,
     limit: int | None = None,
     field_selector: str | None = None,
+    now: datetime | None = None,
 ) -> FetchedPods:
     """Every pod (up to `limit`) with the STATUS the server's Table gives it (what kubectl prints), page by page;
-    each kept slim (tools.k8s.podslim). Without `limit`, up to FETCH_LIMIT."""
+    each kept slim (tools.k8s.podslim). Without `limit`, up to FETCH_LIMIT. With `now`, each pod's row as of then
+    is made page by page too (`rows`)."""
+    with collection_held():  # the pages decode into acyclic objects (tools.core.collection)
+        return read_pods(kube, namespace, selector, limit, field_selector, now)
+
+
+def read_pods(
+    kube: Kube,
+    namespace: str | None,
+    selector: str | None,
+    limit: int | None,
+    field_selector: str | None,
+    now: datetime | None,
+) -> FetchedPods:
     limit = FETCH_LIMIT if limit is None else limit
     size = min(PAGE_SIZE, limit)
-
-    def table_page(token: str | None) -> dict[str, Any]:
-        extra = {"continue_token": token} if token else {}
-        return kube.table(
-            "pods", namespace, label_selector=selector, field_selector=field_selector, limit=size, **extra
-        )
-
-    pages = prefetched(table_page, lambda t: str((t.get("metadata") or {}).get("continue") or "") or None)
+    pages = table_pages(kube, "pods", namespace, label_selector=selector, field_selector=field_selector, page_size=size)
     try:
-        first = next(pages)
+        first = next(pages).table()
     except (errors.BadRequest, errors.NotFound, errors.ServerError) as e:
+        pages.close()
         if isinstance(e, errors.BadRequest) and "selector" in str(e).lower():
             raise
         # Some API proxies refuse Table output; compute STATUS from each pod as kubectl's printer would.
-        return listed_pods(kube, namespace, selector, field_selector, limit)
+        return listed_pods(kube, namespace, selector, field_selector, limit, now)
     if not is_object_table(first):
         pages.close()
-        return listed_pods(kube, namespace, selector, field_selector, limit)
+        return listed_pods(kube, namespace, selector, field_selector, limit, now)
     fetched = FetchedPods([], False, "table", pages=0)
     sharing = Sharing()
     try:
-        for table in itertools.chain([first], pages):
+        table: dict[str, Any] | None = first
+        while table is not None:
             fetched.pages += 1
-            fetched.pods.extend(table_rows(table, sharing))
+            fetched.add(table_rows(table, sharing), now)
             meta = table.get("metadata") or {}
             if meta.get("continue") and len(fetched.pods) >= limit:
                 remaining = meta.get("remainingItemCount")
                 cut_at(fetched, limit, remaining if isinstance(remaining, int) else None)
                 break
+            page = next(pages, None)
+            table = page.table() if page is not None else None
     finally:
         pages.close()
     return fetched
@@ -119,7 +138,12 @@ def table_rows(table: dict[str, Any], sharing: Sharing) -> list[tuple[dict[str, 
 
 
 def listed_pods(
-    kube: Kube, namespace: str | None, selector: str | None, field_selector: str | None, limit: int
+    kube: Kube,
+    namespace: str | None,
+    selector: str | None,
+    field_selector: str | None,
+    limit: int,
+    now: datetime | None = None,
 ) -> FetchedPods:
     fetched = FetchedPods([], False, "computed", pages=0)
     sharing = Sharing()
@@ -134,7 +158,7 @@ def listed_pods(
     try:
         for page in pages:
             fetched.pages += 1
-            fetched.pods.extend((slim_pod(pod, sharing), None) for pod in page.items)
+            fetched.add([(slim_pod(pod, sharing), None) for pod in page.items], now)
             if page.truncated and len(fetched.pods) >= limit:
                 cut_at(fetched, limit, page.remaining)
                 break
@@ -147,6 +171,7 @@ def cut_at(fetched: FetchedPods, limit: int, remaining: int | None) -> None:
     """Stop at `limit` pods: more exist (`remaining` of them past the last page, when the server said)."""
     over = max(0, len(fetched.pods) - limit)
     del fetched.pods[limit:]
+    del fetched.rows[limit:]
     fetched.truncated = True
     fetched.remaining = remaining + over if remaining is not None else None
 
@@ -179,9 +204,8 @@ def list_pods(
 ) -> PodList:
     """List pods with STATUS exactly as `kubectl get pods` prints it, READY, RESTARTS, age, node and the last
     termination reason and exit code. Use it to see what is broken right now."""
-    fetched = fetch_pods(deps.kube, namespace, selector)
-    now = datetime.now(UTC)
-    rows = rows_of(fetched, now)
+    fetched = fetch_pods(deps.kube, namespace, selector, now=datetime.now(UTC))
+    rows = fetched.rows
     counts = Counter(row.status for row in rows)
     problems = [row for row in rows if row.problem]
     candidates = worst_first(problems) if problems_only else worst_first(problems) + [r for r in rows if not r.problem]

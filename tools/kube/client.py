@@ -250,9 +250,31 @@ class RealKube:
         limit: int | None = None,
         continue_token: str | None = None,
     ) -> dict[str, Any]:
+        raw = self.table_body(
+            resource,
+            namespace,
+            label_selector=label_selector,
+            field_selector=field_selector,
+            limit=limit,
+            continue_token=continue_token,
+        )
+        return decoded_object(raw, "GET", resource_info(resource).path(resource, namespace))
+
+    def table_body(
+        self,
+        resource: str,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int | None = None,
+        continue_token: str | None = None,
+    ) -> bytes:
+        """`table`'s response body, not decoded (tools.kube.table_pages reads its continue token from the head and
+        asks for the next page before decoding this one)."""
         info = resource_info(resource)
         query = [*_list_query(label_selector, field_selector, limit, continue_token), ("includeObject", "Object")]
-        return self._json(
+        return self._request(
             "GET",
             info.path(resource, namespace),
             query=query,
@@ -443,18 +465,7 @@ class RealKube:
     # -- transport -----------------------------------------------------------------------------------------------
 
     def _json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
-        raw = self._request(method, path, **kwargs)
-        try:
-            decoded = json.loads(raw) if raw else {}
-        except ValueError as e:
-            raise errors.ServerError(
-                f"the API server sent a response that is not JSON for {method} {path}: {errors.truncate(repr(raw))}",
-                code=200,
-                reason="BadResponse",
-            ) from e
-        if not isinstance(decoded, dict):
-            raise errors.ServerError(f"unexpected response for {method} {path}", code=200, reason="BadResponse")
-        return decoded
+        return decoded_object(self._request(method, path, **kwargs), method, path)
 
     def _request(
         self,
@@ -502,6 +513,21 @@ class RealKube:
         if not 200 <= response.status <= 299:
             raise api_error(response.status, data, verb=verb, resource=resource, name=name, namespace=namespace)
         return data
+
+
+def decoded_object(raw: bytes, method: str, path: str) -> dict[str, Any]:
+    """A response body as the JSON object it must be ({} when empty)."""
+    try:
+        decoded = json.loads(raw) if raw else {}
+    except ValueError as e:
+        raise errors.ServerError(
+            f"the API server sent a response that is not JSON for {method} {path}: {errors.truncate(repr(raw))}",
+            code=200,
+            reason="BadResponse",
+        ) from e
+    if not isinstance(decoded, dict):
+        raise errors.ServerError(f"unexpected response for {method} {path}", code=200, reason="BadResponse")
+    return decoded
 
 
 def ca_fingerprint(path: str | None) -> str | None:
