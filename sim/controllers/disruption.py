@@ -34,6 +34,20 @@ def _resolve(value: object, total: int, round_up: bool) -> int:
     return int_of(value)
 
 
+def ignores_budgets(pod: Obj) -> bool:
+    """Upstream evicts a Pending, Succeeded or Failed pod without asking any budget (canIgnorePDB)."""
+    return (pod.get("status") or {}).get("phase") in ("Pending", "Succeeded", "Failed")
+
+
+def unready_evictable(pdb: Obj, status: Obj) -> bool:
+    """A Running pod that is not Ready: evicted without using up the budget with unhealthyPodEvictionPolicy
+    AlwaysAllow, else (unset or IfHealthyBudget) only while the budget is healthy (currentHealthy >= desiredHealthy
+    > 0); otherwise disruptionsAllowed decides, as for a Ready pod."""
+    if (pdb.get("spec") or {}).get("unhealthyPodEvictionPolicy") == "AlwaysAllow":
+        return True
+    return int(status["desiredHealthy"]) > 0 and int(status["currentHealthy"]) >= int(status["desiredHealthy"])
+
+
 def pdb_status(pdb: Obj, pods: list[Obj], now: str) -> Obj:
     """Upstream's arithmetic: expected pods, healthy pods, the desired floor and the disruptions allowed."""
     spec = pdb.get("spec") or {}
@@ -118,11 +132,12 @@ class DisruptionController:
                     "InternalError",
                     "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.",
                 )
-            if budgets and pod_ready(pod):
+            if budgets and not ignores_budgets(pod):
                 pdb = budgets[0]
                 status = pdb_status(pdb, pods, now)
                 # Terminating pods already count as unhealthy, so the fresh count needs no disruptedPods ledger.
-                if status["disruptionsAllowed"] <= 0:
+                uses_budget = pod_ready(pod) or not unready_evictable(pdb, status)
+                if uses_budget and status["disruptionsAllowed"] <= 0:
                     raise errors.ApiError(
                         429,
                         "TooManyRequests",

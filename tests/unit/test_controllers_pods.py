@@ -205,6 +205,33 @@ def test_garbage_collection_removes_dependents_of_a_deleted_deployment() -> None
     )
 
 
+def test_an_unready_pod_is_evicted_only_while_its_budget_is_healthy_unless_the_policy_always_allows() -> None:
+    """Upstream's eviction (pkg/registry/core/pod/storage/eviction.go): a Running pod that is not Ready may be evicted
+    while currentHealthy >= desiredHealthy (unhealthyPodEvictionPolicy unset or IfHealthyBudget), and always with
+    AlwaysAllow; otherwise the budget's disruptionsAllowed decides (429). The sim let every unready pod through, so a
+    drain of a NotReady node "succeeded" where a real API server refuses, as the drain's own plan had warned."""
+    cluster = make()
+    cluster.store.create(DEPLOYMENTS, deployment_body("pay", replicas=2))
+    bad = deployment_body("pay-bad", replicas=1, pod_annotations={behaviors.BEHAVIOR: behaviors.NOT_READY})
+    cluster.store.create(DEPLOYMENTS, bad)
+    selector = {"matchExpressions": [{"key": "app", "operator": "In", "values": ["pay", "pay-bad"]}]}
+    budget = {"metadata": {"name": "pay", "namespace": "default"}, "spec": {"minAvailable": 3, "selector": selector}}
+    cluster.store.create(PDBS, budget)
+    assert cluster.run_until(lambda: all_ready(cluster, "pay", 2) and len(pods(cluster, "pay-bad")) == 1, timeout=5)
+    cluster.run_for(0.3)
+    unready = pods(cluster, "pay-bad")[0]["metadata"]["name"]
+    with pytest.raises(errors.ApiError) as refused:  # 2 healthy of the 3 the budget needs
+        cluster.evict("default", unready, dry_run=True)
+    assert refused.value.code == 429
+    cluster.store.mutate(
+        PDBS, "default", "pay", lambda p: p["spec"].__setitem__("unhealthyPodEvictionPolicy", "AlwaysAllow")
+    )
+    cluster.evict("default", unready, dry_run=True)
+    cluster.store.mutate(PDBS, "default", "pay", lambda p: p["spec"].pop("unhealthyPodEvictionPolicy"))
+    cluster.store.mutate(PDBS, "default", "pay", lambda p: p["spec"].__setitem__("minAvailable", 2))
+    cluster.evict("default", unready, dry_run=True)  # the budget is healthy: 2 of 2
+
+
 def test_eviction_honours_pod_disruption_budget() -> None:
     cluster = make()
     cluster.store.create(DEPLOYMENTS, deployment_body("pay", replicas=2))
