@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from incident_response.tools.playbook.rules import Facts, RecentRollout, decide, find_poisonings
+from incident_response.tools.playbook.poisoning import Peers, find_poisonings
+from incident_response.tools.playbook.rules import Facts, RecentRollout, decide
 from incident_response.tools.playbook.suspects import CanaryPair, NodeState, Placement
 
 
@@ -108,7 +109,9 @@ def test_events_naming_another_components_pod_are_isolation_evidence() -> None:
         ("checkout-2", "Readiness probe failed: bad data from 10.0.0.9"),
         ("recs-7", "recs-7 is fine"),
     ]
-    found = find_poisonings(messages, components, {"10.0.0.9": "recs"}, {"10.0.0.9": "recs-7"}, {"checkout"}, labels)
+    peers = Peers(components, {"10.0.0.9": "recs"}, {"10.0.0.9": "recs-7"}, labels)
+    suspects = {"recs": "rolled out revision 4 12 minutes ago"}
+    found = find_poisonings(messages, peers, {"checkout"}, crashing=set(), suspects=suspects)
     assert len(found) == 1
     assert (found[0].victim, found[0].culprit, found[0].culprit_pods) == ("checkout", "recs", ["recs-7"])
     assert found[0].selector == "app=recs,version=bad"
@@ -118,7 +121,10 @@ def test_events_naming_another_components_pod_are_isolation_evidence() -> None:
 
 
 def test_a_component_naming_itself_is_not_poisoning() -> None:
-    found = find_poisonings([("web-1", "web-2 timed out")], {"web-1": "web", "web-2": "web"}, {}, {}, {"web"}, {})
+    peers = Peers({"web-1": "web", "web-2": "web"}, {}, {}, {})
+    found = find_poisonings(
+        [("web-1", "request to web-2 timed out")], peers, {"web"}, crashing=set(), suspects={"web": "x"}
+    )
     assert found == []
 
 

@@ -21,6 +21,7 @@ from incident_response.tools.assess.hpas import HpaRow, hpa_row, hpa_wanted
 from incident_response.tools.assess.metrics import read_metrics
 from incident_response.tools.assess.own_rollouts import own_templates, without_own_rollouts
 from incident_response.tools.assess.pods import FetchedPods, fetch_pods
+from incident_response.tools.assess.poison_reads import crashes_on_its_own, event_messages, sample_logs, suspects
 from incident_response.tools.assess.workload_minimum import KINDS, availabilities, counts
 from incident_response.tools.assess.workload_rollouts import read_workloads, recent_workload_rollouts, workload_kinds
 from incident_response.tools.core import errors
@@ -50,6 +51,7 @@ from incident_response.tools.k8s.workloads import (
 )
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
+from incident_response.tools.playbook.poisoning import Peers, find_poisonings
 from incident_response.tools.playbook.ranking import ComponentImpact, Problem, rank_problems, scaled
 from incident_response.tools.playbook.rules import (
     Action,
@@ -57,7 +59,6 @@ from incident_response.tools.playbook.rules import (
     Facts,
     RecentRollout,
     decide,
-    find_poisonings,
     group_by,
 )
 from incident_response.tools.playbook.suspects import NodeState, Placement, canary_pairs, node_problems
@@ -73,8 +74,6 @@ MAX_LISTED_ROLLOUTS = 10
 MAX_LISTED_HPAS = 10
 MAX_WARNING_REASONS = 10
 WARNING_WINDOW = timedelta(minutes=60)
-LOG_SAMPLE_PODS = 3  # failing pods whose logs are searched for a poisoner when events name none
-LOG_SAMPLE_LINES = 30
 MAX_LISTED_PROBLEMS = 10
 CONCURRENT_READS = 6  # the kinds read beside the pods
 MAX_NODES_READ = 5  # nodes hosting failing pods read per assessment, those with the most failing pods first
@@ -164,25 +163,6 @@ def warning_reasons(groups: list[EventGroup]) -> list[WarningReason]:
         if group.object not in entry.objects and len(entry.objects) < 5:
             entry.objects.append(group.object)
     return sorted(by_reason.values(), key=lambda w: -w.count)[:MAX_WARNING_REASONS]
-
-
-def poison_messages(
-    kube: Kube, namespace: str, groups: list[EventGroup], failing_pods: list[str]
-) -> list[tuple[str, str]]:
-    """(pod, text) from Warning events about pods; logs of a few failing pods are added when events name nobody."""
-    messages = [
-        (g.object.removeprefix("pod/"), g.message)
-        for g in groups
-        if g.type == "Warning" and g.object.startswith("pod/")
-    ]
-    for pod in failing_pods[:LOG_SAMPLE_PODS]:
-        try:
-            text = kube.logs(pod, namespace, tail_lines=LOG_SAMPLE_LINES, limit_bytes=16 * 1024)
-        except (errors.ApiError, errors.Timeout):
-            continue  # a pod without a readable log gives no evidence either way
-        clean = mask_text(text)
-        messages.extend((pod, line) for line in clean.splitlines())
-    return messages
 
 
 @dataclass
@@ -331,16 +311,22 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
     groups = group_events(events, now, WARNING_WINDOW)
     for group in groups:  # event messages are quoted as evidence: mask credentials as logs are
         group.message = mask_text(group.message)
-    ip_component = {row.ip: components[row.name] for row in rows if row.ip}
-    ip_pod = {row.ip: row.name for row in rows if row.ip}
-    labels = {row.name: meta(pod).labels for row, pod in zip(rows, pods, strict=True)}  # read only: not copied
-    messages = [(g.object.removeprefix("pod/"), g.message) for g in groups if g.object.startswith("pod/")]
-    poisonings = find_poisonings(messages, components, ip_component, ip_pod, set(failing), labels)
+    peers = Peers(
+        component_of_pod=components,
+        component_of_ip={row.ip: components[row.name] for row in rows if row.ip},
+        pod_of_ip={row.ip: row.name for row in rows if row.ip},
+        labels_of_pod={row.name: meta(pod).labels for row, pod in zip(rows, pods, strict=True)},  # read, not copied
+    )
+    crashing = {row.name for row in problems if crashes_on_its_own(row, now)}
+    blamable = suspects(rollouts, failing)
+    poisonings = find_poisonings(event_messages(groups), peers, set(failing), crashing=crashing, suspects=blamable)
+    crash_lines: dict[str, str] = {}
     if not poisonings and failing and not rollouts:
-        messages = poison_messages(kube, namespace, groups, [row.name for row in problems])
-        poisonings = find_poisonings(messages, components, ip_component, ip_pod, set(failing), labels)
+        sample = sample_logs(kube, namespace, problems, components, now)
+        crash_lines = sample.crash_lines
+        poisonings = find_poisonings(sample.messages, peers, set(failing), crashing=crashing, suspects=blamable)
     for poisoning in poisonings:
-        poisoning.services = fronting(services, [labels.get(p, {}) for p in poisoning.culprit_pods])
+        poisoning.services = fronting(services, [peers.labels_of_pod.get(p, {}) for p in poisoning.culprit_pods])
     placements = [Placement(r.name, components[r.name], r.node, r.status, r.problem, r.ready, r.restarts) for r in rows]
     nodes = read_nodes(kube, placements, pods, groups, now, blind)
 
@@ -359,6 +345,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         canaries=canary_pairs(deployments, services),
         workloads=workload_kinds(workloads),
         failing_for=failing_for_minutes(events, components, set(failing), now),
+        crash_lines=crash_lines,
     )
     return Observation(
         namespace=namespace,

@@ -25,7 +25,6 @@ Layer: tools.playbook.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -33,6 +32,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from incident_response.tools.playbook.investigate import investigation
+from incident_response.tools.playbook.poisoning import Poisoning
 from incident_response.tools.playbook.suspects import (
     CanaryPair,
     NodeFailure,
@@ -47,7 +47,6 @@ Action = Literal["ROLLBACK", "SCALE", "ISOLATE", "INVESTIGATE", "NONE"]
 MAX_NAMED = 5
 # A deploy this much younger than a failure's oldest warning may still have caused it (clocks, first back-off).
 DEPLOY_MARGIN_MINUTES = 5
-TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9.-]*[A-Za-z0-9]")
 
 
 class RecentRollout(BaseModel):
@@ -91,57 +90,8 @@ class Facts:
     workloads: dict[str, str] = field(default_factory=dict)
     # failing component -> minutes its pods have been failing at least (oldest Warning series still recurring)
     failing_for: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class Poisoning:
-    victim: str  # component whose pods fail
-    culprit: str  # component they name
-    culprit_pods: list[str]
-    selector: str  # label selector for the culprit's pods
-    evidence: list[str]
-    services: list[str] = field(default_factory=list)  # Services sending traffic to the culprit's pods
-
-
-def find_poisonings(
-    messages: list[tuple[str, str]],
-    component_of_pod: dict[str, str],
-    component_of_ip: dict[str, str],
-    pod_of_ip: dict[str, str],
-    failing_components: set[str],
-    labels_of_pod: dict[str, dict[str, str]],
-) -> list[Poisoning]:
-    """`messages` are (pod name, text) from Warning events and logs of pods. A failing component whose messages
-    name a pod (or pod IP) of a different component points at that component as the poison."""
-    found: dict[tuple[str, str], Poisoning] = {}
-    for pod, text in messages:
-        victim = component_of_pod.get(pod)
-        if victim is None or victim not in failing_components:
-            continue
-        for token in TOKEN.findall(text):
-            culprit_pod = token if token in component_of_pod else pod_of_ip.get(token)
-            culprit = component_of_pod.get(token) or component_of_ip.get(token)
-            if culprit is None or culprit_pod is None or culprit == victim:
-                continue
-            entry = found.setdefault((victim, culprit), Poisoning(victim, culprit, [], "", []))
-            if culprit_pod not in entry.culprit_pods:
-                entry.culprit_pods.append(culprit_pod)
-            if len(entry.evidence) < 5:
-                entry.evidence.append(f"{pod}: {text[:200]}")
-    for entry in found.values():
-        entry.selector = common_selector([labels_of_pod.get(p, {}) for p in entry.culprit_pods])
-    # Strongest first: most victims' messages.
-    return sorted(found.values(), key=lambda p: -len(p.evidence))
-
-
-def common_selector(label_sets: list[dict[str, str]]) -> str:
-    """Labels every given pod shares (minus the controller's hash): the narrowest selector covering them all."""
-    if not label_sets:
-        return ""
-    shared = {k: v for k, v in label_sets[0].items() if k != "pod-template-hash"}
-    for labels in label_sets[1:]:
-        shared = {k: v for k, v in shared.items() if labels.get(k) == v}
-    return ",".join(f"{k}={v}" for k, v in sorted(shared.items()))
+    # component -> "pod crashed with: LINE", from the previous log of a pod that crashes on its own
+    crash_lines: dict[str, str] = field(default_factory=dict)
 
 
 def on_deployment(
@@ -320,8 +270,9 @@ def decide(facts: Facts) -> Decision:
             primary_action="ISOLATE",
             rule="one component poisons others",
             target=poison.selector or f"pods {', '.join(poison.culprit_pods)}",
-            reason=f"failing {poison.victim} pods name {poison.culprit} pods ({', '.join(poison.culprit_pods[:5])}) "
-            "as the source of their errors: take the culprit out of traffic to contain the blast radius",
+            reason=f"failing {poison.victim} pods get their errors from {poison.culprit} pods "
+            f"({', '.join(poison.culprit_pods[:5])}), which {poison.why}: take the culprit out of traffic to contain "
+            "the blast radius",
             evidence=poison.evidence,
             next_tool="remove_pods_from_service",
             next_arguments={"namespace": ns, "selector": poison.selector}
@@ -487,7 +438,7 @@ def investigate(facts: Facts, component: str, rule: str, why: str, evidence: lis
         target=f"{kind}/{component}",
         reason=f"{why}. No mitigation fits before the cause is known (more replicas of a pod that fails on its own "
         f"fail too): {read}{then}",
-        evidence=evidence[:5],
+        evidence=(([facts.crash_lines[component]] if component in facts.crash_lines else []) + evidence)[:5],
         next_tool=tool,
         next_arguments=arguments,
     )

@@ -1,0 +1,67 @@
+"""Who a failing pod's lines blame: the peer its errors come from, never its caller, never on text alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from incident_response.tools.playbook.poisoning import Peers, crash_line, find_poisonings, server_named
+
+IP = "10.244.2.9"  # frontend-1's address
+
+SERVER = [
+    f"Readiness probe failed: upstream check failed: 5 consecutive HTTP 500 responses from pod frontend-1 ({IP})",
+    f'Get "http://api/items": dial tcp {IP}:8080: connect: connection refused',
+    f'level=error msg="upstream failed" upstream={IP}:8080 status=502',
+    f"error: request to {IP}:8080 timed out",
+    f"bad data from {IP}",
+]
+CLIENT = [
+    f'{IP} - - [05/Dec/2026:01:35:02 +0000] "POST /api/cart/items HTTP/1.1" 500 0 "-" "curl/8"',
+    f'{IP} - - "POST /api/cart/items HTTP/1.1" 500 0 3ms',
+    f'10.1.1.1 - - "GET /search?q=error+response+from+{IP} HTTP/1.1" 500 12',
+    f'level=error msg="handler failed" client={IP}:51234 status=500',
+    f'level=error msg="request failed" remote_addr={IP} path=/api',
+    f'level=error msg="request failed" from={IP}',
+    f"error handling request from {IP}: invalid json",
+    f"connection from {IP} reset by peer",
+    f'level=info msg="health ok" peer {IP}',  # no error: a health line names neighbours
+]
+
+
+@pytest.mark.parametrize("line", SERVER)
+def test_the_peer_an_error_comes_from_is_named(line: str) -> None:
+    assert IP in set(server_named(line)) or "frontend-1" in set(server_named(line))
+
+
+@pytest.mark.parametrize("line", CLIENT)
+def test_a_caller_or_a_line_without_error_names_nobody(line: str) -> None:
+    assert not {IP, "frontend-1"} & set(server_named(line))
+
+
+PEERS = Peers(
+    component_of_pod={"cart-1": "cart", "frontend-1": "frontend"},
+    component_of_ip={IP: "frontend"},
+    pod_of_ip={IP: "frontend-1"},
+    labels_of_pod={"frontend-1": {"app": "frontend", "pod-template-hash": "x"}},
+)
+UPSTREAM = [("cart-1", f"Readiness probe failed: 5 consecutive HTTP 500 responses from pod frontend-1 ({IP})")]
+
+
+def test_a_peer_that_neither_changed_nor_fails_is_not_blamed_on_text_alone() -> None:
+    assert find_poisonings(UPSTREAM, PEERS, {"cart"}, crashing=set(), suspects={}) == []
+    found = find_poisonings(UPSTREAM, PEERS, {"cart"}, crashing=set(), suspects={"frontend": "rolled out 9 min ago"})
+    assert [(p.victim, p.culprit, p.selector) for p in found] == [("cart", "frontend", "app=frontend")]
+    assert "frontend rolled out 9 min ago" in found[0].evidence
+
+
+def test_a_pod_that_crashes_on_its_own_is_no_victim() -> None:
+    suspects = {"frontend": "rolled out 9 min ago"}
+    assert find_poisonings(UPSTREAM, PEERS, {"cart"}, crashing={"cart-1"}, suspects=suspects) == []
+
+
+def test_the_crash_line_is_the_panic_or_the_last_exception() -> None:
+    go = "level=info msg=start\npanic: nil map in cart.merge\n\ngoroutine 1 [running]:\nmain.main()"
+    assert crash_line(go) == "panic: nil map in cart.merge"
+    py = "Traceback (most recent call last):\n  File \"app.py\", line 3\nKeyError: 'user'"
+    assert crash_line(py) == "KeyError: 'user'"
+    assert crash_line("level=info msg=ok\n") is None
