@@ -89,3 +89,41 @@ async def test_a_daemonset_with_no_pod_available_ranks_below_minimum_before_a_pa
     assert assessed["decision"]["target"] == "statefulset/ledger-db", assessed["decision"]
     summary = assessed["summary"]
     assert summary.index("ledger-db") < summary.index("metrics-agent") < summary.index("deployment checkout"), summary
+
+
+async def test_a_disruption_budget_sets_a_statefulsets_minimum(env: Env) -> None:
+    """cart-cache, 3 members, one failing readiness: its update's minimum (3 - 1) holds, so degraded; a
+    PodDisruptionBudget promising all 3 makes the same state below its minimum, and the detail says which."""
+    body = crash_looping("statefulsets", "cart-cache", "registry.example.com/shop/cart-cache:7.1")
+    body["spec"] |= {"replicas": 3, "updateStrategy": {"type": "OnDelete"}}
+    del body["spec"]["template"]["metadata"]["annotations"]
+    env.kube.create("statefulsets", body, NS)
+
+    def available(count: int) -> Callable[[], bool]:
+        return lambda: (env.get("statefulsets", "cart-cache").get("status") or {}).get("availableReplicas") == count
+
+    await env.until(available(3))
+    # OnDelete: a template failing readiness reaches only the member deleted, cart-cache-1.
+    not_ready = {"spec": {"template": {"metadata": {"annotations": {behaviors.BEHAVIOR: behaviors.NOT_READY}}}}}
+    env.kube.patch("statefulsets", "cart-cache", not_ready, NS, patch_type="strategic")
+    env.kube.delete("pods", "cart-cache-1", NS)
+    await env.until(available(2))
+    async with Client(env.server("safe")) as client:
+        before = await call(client, "assess_namespace", namespace=NS)
+        budget = {
+            "metadata": {"name": "cart-cache", "namespace": NS},
+            "spec": {"minAvailable": 3, "selector": {"matchLabels": {"app": "cart-cache"}}},
+        }
+        env.kube.create("poddisruptionbudgets", budget, NS)
+        after = await call(client, "assess_namespace", namespace=NS)
+
+    def cart(assessed: dict[str, Any]) -> dict[str, Any]:
+        return next(p for p in assessed["problems"] if p["components"] == ["cart-cache"])
+
+    assert cart(before)["impact"] == "degraded", cart(before)
+    assert "2 of 3 replicas available (its minimum is 2)" in cart(before)["detail"], cart(before)
+    assert cart(after)["impact"] == "below_minimum", cart(after)
+    assert cart(after)["detail"] == (
+        "statefulset cart-cache has 2 of 3 replicas available, below its minimum of 3 (PodDisruptionBudget "
+        "cart-cache: minAvailable 3)"
+    ), cart(after)
