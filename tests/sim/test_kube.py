@@ -208,3 +208,31 @@ def test_missing_kubeconfig_or_context_is_no_cluster_configured(tmp_path: Path) 
     )
     with pytest.raises(errors.NoClusterConfigured, match="context 'b' is not in kubeconfig"):
         RealKube.connect(ClusterSource(kubeconfig=kubeconfig, context="b"))
+
+
+def test_an_eviction_a_disruption_budget_refuses_is_not_called_throttling() -> None:
+    """The eviction subresource answers 429 with a DisruptionBudget cause when a PodDisruptionBudget forbids it.
+    That is no rate limit: retrying cannot help until the budget has room. Played: after a partial drain of a NotReady
+    node, drain_node said "the API server is throttling requests ...; wait a few seconds and retry" (review-assist F4).
+    """
+    body = json.dumps(
+        {
+            "kind": "Status",
+            "code": 429,
+            "reason": "TooManyRequests",
+            "message": "Cannot evict pod as it would violate the pod's disruption budget.",
+            "details": {
+                "causes": [
+                    {
+                        "reason": "DisruptionBudget",
+                        "message": "The disruption budget gateway needs 3 healthy pods and has 2 currently",
+                    }
+                ]
+            },
+        }
+    ).encode()
+    translated = api_error(429, body, verb="create", resource="pods/eviction", name="gateway-1", namespace="edge")
+    assert type(translated) is errors.TooManyRequests and translated.code == 429
+    said = str(translated)
+    assert "throttling" not in said and "retry" not in said
+    assert "needs 3 healthy pods and has 2" in said and "delete_pod" in said

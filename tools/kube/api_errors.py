@@ -111,6 +111,23 @@ def _status_message(status: int, data: bytes) -> tuple[str, str]:
     return "", text or f"HTTP {status}"
 
 
+def budget_cause(data: bytes) -> str | None:
+    """The DisruptionBudget cause's message of a 429 the eviction subresource answered ("" without one), or None
+    when the 429 is not a PodDisruptionBudget refusing an eviction (then it is a rate limit)."""
+    try:
+        body = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    details = body.get("details")
+    causes = details.get("causes") if isinstance(details, dict) else None
+    for cause in causes if isinstance(causes, list) else []:
+        if isinstance(cause, dict) and cause.get("reason") == "DisruptionBudget":
+            return str(cause.get("message") or "")
+    return "" if "disruption budget" in str(body.get("message") or "") else None
+
+
 def api_error(
     status: int, data: bytes, *, verb: str, resource: str, name: str | None = None, namespace: str | None = None
 ) -> errors.ApiError:
@@ -147,6 +164,13 @@ def api_error(
         return errors.Invalid(f"the API server rejected {verb} {what}{here} as invalid: {message}", **common)
     if status == 400:
         return errors.BadRequest(f"the API server rejected {verb} {what}{here}: {message}", **common)
+    if status == 429 and (budget := budget_cause(data)) is not None:
+        return errors.TooManyRequests(
+            f"a PodDisruptionBudget forbids evicting pod {name!r}{here} now ({budget or message}); it was not evicted. "
+            "Retrying cannot help until more of the budget's pods are Ready; a pod that will not become Ready (on a "
+            "failed node, say) can be deleted instead (delete_pod): budgets do not limit deletion",
+            **common,
+        )
     if status == 429:
         return errors.TooManyRequests(
             f"the API server is throttling requests ({message}); wait a few seconds and retry", **common
