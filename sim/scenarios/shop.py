@@ -247,7 +247,13 @@ def shop(cluster: Cluster, variant: str) -> None:
         "checkout",
         4,
         annotations={behaviors.LOAD_MILLICORES: "640"},
-        env=[{"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "checkout-db", "key": "url"}}}],
+        env=[
+            {"name": "DATABASE_URL", "valueFrom": {"secretKeyRef": {"name": "checkout-db", "key": "url"}}},
+            {
+                "name": "PAYMENTS_URL",
+                "valueFrom": {"configMapKeyRef": {"name": "checkout-config", "key": "PAYMENTS_URL"}},
+            },
+        ],
     )
     checkout_revs = [
         Revision(

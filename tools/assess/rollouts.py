@@ -38,6 +38,7 @@ DeploymentName = Annotated[str, Field(description="Deployment name.")]
 POLL_MIN = 0.25
 POLL_MAX = 2.0
 MAX_FAILING_PODS = 10
+MAX_NAMED_DIFFERENCES = 3
 
 
 def deployment_and_replicasets(kube: Kube, namespace: str, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
@@ -90,6 +91,8 @@ def workload_history(
     summary = f"{kind} {name}: {len(rows)} revisions, current {current}"
     if rows:
         summary += "; " + "; ".join(f"{r.revision}{'*' if r.current else ''} {', '.join(r.images)}" for r in rows[:5])
+    if detail is not None:
+        summary += f"; revision {revision} {differences_text(detail.differences_from_current)}"
     return RolloutHistory(
         summary=summary,
         namespace=namespace,
@@ -154,7 +157,7 @@ def rollout_history(
     if rows:
         summary += "; " + "; ".join(f"{r.revision}{'*' if r.current else ''} {', '.join(r.images)}" for r in rows[:5])
     if detail is not None:
-        summary += f"; revision {revision} differs from current in {len(detail.differences_from_current)} ways"
+        summary += f"; revision {revision} {differences_text(detail.differences_from_current)}"
     return RolloutHistory(
         summary=summary,
         namespace=namespace,
@@ -163,6 +166,20 @@ def rollout_history(
         revisions=rows,
         detail=detail,
     )
+
+
+def differences_text(differences: list[str]) -> str:
+    """'differs from current in 2 ways: a; b' (the first MAX_NAMED_DIFFERENCES named): the change is in the summary,
+    not only in the detail (a config-checksum rollout changes no image)."""
+    if not differences:
+        return "is the same template as the current"
+    named = "; ".join(differences[:MAX_NAMED_DIFFERENCES])
+    more = (
+        f"; {len(differences) - MAX_NAMED_DIFFERENCES} more in detail"
+        if len(differences) > MAX_NAMED_DIFFERENCES
+        else ""
+    )
+    return f"differs from current in {len(differences)} ways: {named}{more}"
 
 
 def rollout_steps(state: RolloutProgress) -> tuple[int, int, str] | None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from incident_response.tools.core import errors
+from incident_response.tools.k8s.template_diff import config_refs
 from incident_response.tools.k8s.workloads import app_selectors
 
 if TYPE_CHECKING:  # the playbook imports RollbackReads from here and must not load the client seam
@@ -20,6 +21,7 @@ if TYPE_CHECKING:  # the playbook imports RollbackReads from here and must not l
 MAX_CLAIMS_READ = 32
 MAX_JOBS_READ = 500
 MAX_HELM_RECORDS_READ = 500
+MAX_CONFIGMAPS_READ = 16
 HELM_OPT_IN = "deploy/components/helm"
 
 
@@ -30,6 +32,8 @@ class RollbackReads:
     labelled_claims: set[str] | None  # None: these credentials may not list claims (the mounts still count)
     jobs: list[dict[str, Any]] | None  # None: these credentials may not list Jobs (the pod template is still checked)
     jobs_truncated: bool
+    # The ConfigMaps the pods read (metadata only: when and by whom they changed), None when not readable.
+    configmaps: dict[str, dict[str, Any]] | None = None
 
 
 def labelled_claims(kube: Kube, namespace: str, deployment: dict[str, Any]) -> set[str] | None:
@@ -45,13 +49,32 @@ def labelled_claims(kube: Kube, namespace: str, deployment: dict[str, Any]) -> s
 
 
 def rollback_reads(kube: Kube, namespace: str, deployment: dict[str, Any]) -> RollbackReads:
-    """The claims labelled for the deployment's app, then the namespace's Jobs (one page)."""
+    """The claims labelled for the deployment's app, the namespace's Jobs (one page), the ConfigMaps its pods read."""
     claims = labelled_claims(kube, namespace, deployment)
+    configmaps = configmap_metadata(kube, namespace, config_refs(template_of(deployment))["ConfigMap"])
     try:
         jobs = kube.list("jobs", namespace, limit=MAX_JOBS_READ)
     except errors.Forbidden:
-        return RollbackReads(claims, None, False)
-    return RollbackReads(claims, jobs.items, jobs.truncated)
+        return RollbackReads(claims, None, False, configmaps)
+    return RollbackReads(claims, jobs.items, jobs.truncated, configmaps)
+
+
+def template_of(workload: dict[str, Any]) -> dict[str, Any]:
+    return (workload.get("spec") or {}).get("template") or {}
+
+
+def configmap_metadata(kube: Kube, namespace: str, names: set[str]) -> dict[str, dict[str, Any]] | None:
+    """Each named ConfigMap's metadata (its data is dropped at once: when it changed is what a check needs); a
+    missing one is left out; None when these credentials may not read ConfigMaps."""
+    found: dict[str, dict[str, Any]] = {}
+    for name in sorted(names)[:MAX_CONFIGMAPS_READ]:
+        try:
+            found[name] = {"metadata": kube.get("configmaps", name, namespace).get("metadata") or {}}
+        except errors.NotFound:
+            continue
+        except errors.Forbidden:
+            return None
+    return found
 
 
 def helm_release_secrets(kube: Kube, namespace: str, release: str) -> list[dict[str, Any]]:

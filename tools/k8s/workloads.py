@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from incident_response.tools.core import errors
 from incident_response.tools.core.masking import mask_args, masked
 from incident_response.tools.k8s.quantity import parse_time
+from incident_response.tools.k8s.template_diff import other_differences
 from incident_response.tools.k8s.views import meta
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -220,7 +221,8 @@ def container_digest(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def template_differences(current: dict[str, Any], other: dict[str, Any]) -> list[str]:
-    """Readable differences between two pod templates: 'container web image: a -> b'."""
+    """Readable differences between two pod templates, the whole template compared: 'container web image: a ->
+    b', 'pod annotation checksum/config: a1 -> b2', 'pod spec volumes: ... -> ...'."""
     before, after = container_digest(current), container_digest(other)
     changes: list[str] = []
     for name in sorted(set(before) | set(after)):
@@ -244,7 +246,7 @@ def template_differences(current: dict[str, Any], other: dict[str, Any]) -> list
     labels_after = {k: v for k, v in (meta(other).labels).items() if k != "pod-template-hash"}
     if labels_before != labels_after:
         changes.append(f"pod labels: {labels_before} -> {labels_after}")
-    return changes
+    return changes + other_differences(current, other)
 
 
 HASH_LABEL = "pod-template-hash"

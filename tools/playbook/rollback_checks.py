@@ -20,9 +20,13 @@ from incident_response.tools.engine.reads import MAX_JOBS_READ, RollbackReads
 from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import APP_LABELS, app_selectors, container_digest, revision_of
+from incident_response.tools.playbook.config_checks import config_detail
 
 # update_strategy: a StatefulSet's or DaemonSet's (how its controller carries a rollback out).
-Check = Literal["previous_revision", "known_good", "image_available", "migrations", "stateful", "update_strategy"]
+# config: the ConfigMaps/Secrets the pods read, which a rollback does not restore.
+Check = Literal[
+    "previous_revision", "known_good", "image_available", "migrations", "stateful", "update_strategy", "config"
+]
 SafetyStatus = Literal["ok", "warning", "blocking", "not_visible"]
 
 MAX_EVIDENCE = 8
@@ -266,7 +270,19 @@ def plan_checks(
     signs = template_signs(current_template, target_template, current_rev, target_rev)
     signs += job_signs(reads.jobs or [], deployment, since, now)
     readable = reads.jobs is not None
-    return [migrations_item(signs, current_rev, target_rev, since, readable, reads.jobs_truncated), stateful]
+    items = [migrations_item(signs, current_rev, target_rev, since, readable, reads.jobs_truncated), stateful]
+    return items + config_items(current_template, target, reads, now)
+
+
+def config_items(
+    current: dict[str, Any], target: dict[str, Any], reads: RollbackReads, now: datetime
+) -> list[SafetyItem]:
+    """A warning when the pods the rollback creates would read ConfigMaps/Secrets changed since (config_checks)."""
+    found = config_detail(current, target, reads.configmaps, now)
+    if found is None:
+        return []
+    detail, evidence = found
+    return [SafetyItem(check="config", status="warning", detail=detail, evidence=evidence)]
 
 
 def plan_warnings(items: list[SafetyItem]) -> list[str]:

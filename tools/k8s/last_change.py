@@ -1,0 +1,62 @@
+"""When an object last changed and who changed it, from its metadata: the newest managedFields entry (each field
+manager's last write: kubectl-client-side-apply, kubectl-patch, kubectl (scale), helm, a controller), else its
+creation. The API server keeps no history of the data itself; this is what it does keep.
+
+Layer: tools.k8s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from incident_response.tools.k8s.quantity import parse_time
+from incident_response.tools.k8s.views import meta
+
+
+@dataclass(frozen=True)
+class LastChange:
+    at: datetime
+    manager: str | None  # None: only the creation is known
+    created: bool  # the newest thing known is the object's creation
+    subresource: str | None = None  # "scale", "status": the write went through a subresource
+
+
+def last_change(obj: dict[str, Any], *, owning: tuple[str, ...] = (), skip_status: bool = True) -> LastChange | None:
+    """The newest write to `obj` (its creation when no managedFields entry is newer). `owning`: only entries owning
+    a field under this path ("spec", "selector": who last changed a Service's selector). Status writes (controllers
+    reporting) are no change of what the object asks for, and are skipped."""
+    created = parse_time(meta(obj).creation_timestamp)
+    best = LastChange(created, None, True) if created is not None else None
+    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
+        if not isinstance(entry, dict) or (skip_status and entry.get("subresource") == "status"):
+            continue
+        when = parse_time(entry.get("time"))
+        if when is None or (owning and not owns(entry.get("fieldsV1"), owning, entry.get("subresource"))):
+            continue
+        if best is None or when >= best.at:
+            manager = str(entry.get("manager") or "") or None
+            best = LastChange(when, manager, False, str(entry.get("subresource") or "") or None)
+    return best
+
+
+def owns(fields: Any, path: tuple[str, ...], subresource: Any = None) -> bool:
+    """The entry's fieldsV1 holds `path` (f:spec -> f:selector ...). A scale subresource's entry owns spec.replicas
+    (upstream records it against the scale object's spec.replicas, which is the same field)."""
+    if subresource == "scale":
+        return path[:2] == ("spec", "replicas")[: len(path[:2])] and len(path) <= 2
+    node = fields
+    for name in path:
+        if not isinstance(node, dict) or f"f:{name}" not in node:
+            return False
+        node = node[f"f:{name}"]
+    return True
+
+
+def by_whom(change: LastChange) -> str:
+    """' by kubectl-patch' (nothing when only the creation is known)."""
+    if change.manager is None:
+        return ""
+    via = f" (via {change.subresource})" if change.subresource else ""
+    return f" by {change.manager}{via}"

@@ -1,0 +1,94 @@
+"""The rollback check a template cannot answer: a rollback restores the pod template, never the ConfigMaps and
+Secrets the pods read. When the failing rollout changed only annotations (a checksum/config bump) or a ConfigMap the
+target revision reads changed since that revision began, the pods the rollback creates read the CURRENT data, and
+fail the same way until its previous data is restored.
+
+Secrets are never read (the server's identity may not; their data must not pass through it): they are named, so
+the human knows a rollback does not restore them either.
+
+Layer: tools.playbook.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from incident_response.tools.k8s.last_change import by_whom, last_change
+from incident_response.tools.k8s.quantity import human_age, parse_time
+from incident_response.tools.k8s.template_diff import config_refs
+from incident_response.tools.k8s.views import meta
+from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, revision_of, template_differences
+
+MAX_NAMED = 4
+
+
+def annotations_only(current: dict[str, Any], target: dict[str, Any]) -> list[str]:
+    """The annotation keys when the two templates differ in pod annotations only (else [])."""
+    differences = template_differences(current, target)
+    if not differences or not all(d.startswith("pod annotation ") for d in differences):
+        return []
+    return [d.removeprefix("pod annotation ").split(":", 1)[0] for d in differences]
+
+
+def changed_configmaps(
+    names: set[str], configmaps: dict[str, dict[str, Any]], since: datetime | None, now: datetime
+) -> list[str]:
+    """'ConfigMap search-config (changed 3m ago by kubectl-client-side-apply)' for each ConfigMap read that changed
+    after `since` (the target revision began) within the recent window."""
+    found = []
+    for name in sorted(names):
+        obj = configmaps.get(name)
+        change = last_change(obj) if obj is not None else None
+        if change is None:
+            continue
+        age = max(0, int((now - change.at).total_seconds()))
+        if age > RECENT_ROLLOUT_SECONDS or (since is not None and change.at <= since):
+            continue
+        found.append(
+            f"ConfigMap {name} ({'created' if change.created else 'changed'} {human_age(age)} ago{by_whom(change)})"
+        )
+    return found
+
+
+def config_detail(
+    current: dict[str, Any],
+    target_rs: dict[str, Any],
+    configmaps: dict[str, dict[str, Any]] | None,
+    now: datetime,
+) -> tuple[str, list[str]] | None:
+    """(detail, evidence) of the warning, or None when nothing the rollback leaves behind is known to have changed.
+    `configmaps`: the ConfigMaps the target revision reads, as read (None: not readable)."""
+    target = (target_rs.get("spec") or {}).get("template") or {}
+    refs = config_refs(target)
+    if not refs["ConfigMap"] and not refs["Secret"]:
+        return None
+    number = revision_of(target_rs)
+    since = parse_time(meta(target_rs).creation_timestamp)
+    changed = changed_configmaps(refs["ConfigMap"], configmaps or {}, since, now)
+    keys = annotations_only(current, target)
+    if not changed and not keys:
+        return None
+    evidence = []
+    if keys:
+        evidence.append(
+            f"the current revision differs from revision {number} only in pod annotations ({', '.join(keys[:3])}): "
+            "a config rollout, the containers' spec is the same"
+        )
+    evidence += [f"{c}, after revision {number} began" for c in changed[:MAX_NAMED]]
+    read = [f"ConfigMap {n}" for n in sorted(refs["ConfigMap"])][:MAX_NAMED]
+    secrets = [f"Secret {n}" for n in sorted(refs["Secret"])][:MAX_NAMED]
+    subject = changed[0].split(" (", 1)[0] if changed else (read or secrets)[0]
+    detail = (
+        f"a rollback restores revision {number}'s pod template, not the objects its pods read: pods the rollback "
+        f"creates read the CURRENT {changed[0] if changed else subject}; restore its previous data first (kubectl "
+        "apply from source control) or they fail the same way"
+    )
+    others = [r for r in [*read, *secrets] if r != subject]
+    if others:
+        detail += f". They also read {', '.join(others)}" + (
+            " (Secrets are not read here: check whether they changed)" if secrets else ""
+        )
+    if configmaps is None and refs["ConfigMap"]:
+        evidence.append("ConfigMaps are not readable with these credentials: when they changed is not known")
+    return detail, evidence
