@@ -152,6 +152,17 @@ async def daemonset_crash_loop(env: Env) -> None:
     await env.until(restarted(env, "app=node-exporter"))
 
 
+async def daemonset_at_its_cpu_limit(env: Env) -> None:
+    """trace-collector (a DaemonSet, no rollout to speak of) runs every pod at its CPU limit: no tool scales it."""
+    body = workload("daemonsets", "trace-collector")
+    template = body["spec"]["template"]
+    template["metadata"]["annotations"] = {behaviors.CPU_MILLICORES: "495"}
+    template["spec"]["containers"][0]["resources"] = {"requests": {"cpu": "100m"}, "limits": {"cpu": "500m"}}
+    env.kube.create("daemonsets", body, NS)
+    nodes = len(env.kube.list("nodes", None).items)
+    await env.until(lambda: len([p for p in env.pods("app=trace-collector") if ready(p)]) == nodes)
+
+
 async def cpu_at_the_limit(env: Env) -> None:
     """search-api (no HPA) runs its pods at their CPU limit."""
     body = deployment_body(
@@ -182,6 +193,7 @@ CASES: dict[str, tuple[str, Build, str]] = {
     "statefulset rollout": ("bad-statefulset", nothing, "recent deployment with failing pods"),
     "daemonset rollout": ("bad-daemonset", nothing, "recent deployment with failing pods"),
     "CPU near limits": ("healthy", cpu_at_the_limit, "overloaded: CPU near limits"),
+    "daemonset CPU near limits": ("healthy", daemonset_at_its_cpu_limit, "overloaded: CPU near limits (daemonset)"),
     "crash loop, no deploy": ("healthy", crash_loop_no_deploy, "unknown cause, no recent deploy"),
     "crash loop of a new deployment": (
         "healthy",

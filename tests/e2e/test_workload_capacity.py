@@ -168,7 +168,9 @@ async def test_a_cpu_bound_daemonset_is_not_sent_to_scale_deployment(
                     break
                 await anyio.to_thread.run_sync(sim.wait_ticks, 2)
         walk = await call(client, "evaluate_decision", namespace=NS)
-    assert (walk["verdict"], walk["next_tool"]) == ("DO_NOT", None), walk
+    # evaluate_decision agrees with the assessment: go ahead, by hand (the reason's kubectl; no tool plans it).
+    assert (walk["verdict"], walk["next_tool"]) == ("PROCEED", None), walk
+    assert walk["reason"] == decision["reason"], walk
     assert decision["primary_action"] == "SCALE" and decision["next_tool"] is None, decision
     assert "A DaemonSet runs one pod per node" in decision["reason"]
     assert "scale_deployment" not in json.dumps(decision)

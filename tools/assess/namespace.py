@@ -666,7 +666,7 @@ def problems_text(problems: list[Problem]) -> str:
     """Every problem in rank order, one clause each (the first MAX_LISTED_PROBLEMS, then how many more)."""
     shown = [
         f"{p.rank}) {p.impact.upper().replace('_', ' ')}: {p.detail} -> {p.action}"
-        + (f" with {p.next_tool}" if p.next_tool else " (no tool plans it: its reason says what to read)")
+        + (f" with {p.next_tool}" if p.next_tool else " (no tool plans it: its reason says what a human runs)")
         + (" (mitigated already: verify_recovery follows it)" if p.mitigated else "")
         for p in problems[:MAX_LISTED_PROBLEMS]
     ]

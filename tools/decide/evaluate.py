@@ -229,9 +229,10 @@ def walk_tree(
             and picked.primary_action in ("SCALE", "INVESTIGATE")
             and picked.target == (f"{kind}/{workload_name}")
         ):
-            # The assessment already said what fits this kind (tools/playbook/rules.py: cpu_decision, oom_decision),
-            # or that nothing does before the cause is known (its next call reads why).
-            verdict: TreeVerdict = "PROCEED" if picked.next_tool and picked.primary_action == "SCALE" else "DO_NOT"
+            # The assessment already said what fits this kind (tools/playbook/rules.py: cpu_decision, oom_decision;
+            # with no tool, the human runs what its reason says), or that nothing does before the cause is known
+            # (its next call reads why).
+            verdict: TreeVerdict = "PROCEED" if picked.primary_action == "SCALE" else "DO_NOT"
             end = Conclusion(
                 verdict=verdict, reason=picked.reason, next_tool=picked.next_tool, next_arguments=picked.next_arguments
             )
