@@ -283,3 +283,18 @@ async def test_assess_and_evaluate_agree(case: str, sim_factory: Callable[..., R
     async with Client(env.server("safe")) as client:
         found = await judged(client, rule)
     assert not found, "\n".join(found)
+
+
+async def test_a_component_blamed_on_another_deploy_walks_that_rollback_and_a_healthy_one_is_walked_as_named(
+    sim_factory: Callable[..., RunningSim], tmp_path: Path
+) -> None:
+    """fx-rates' crash loop is blamed on mailer's deploy: asked about fx-rates, evaluate_decision walks mailer's
+    rollback (as assess_namespace says), not fx-rates' own (nowhere to go). Asked about api, with no problem of its
+    own, the walk is api's, as named (not the namespace's worst problem's deployment)."""
+    env = make_env(sim_factory("healthy"), tmp_path / "state")
+    await crash_loop_after_a_deploy(env)
+    async with Client(env.server("safe")) as client:
+        blamed = await call(client, "evaluate_decision", namespace=NS, deployment="fx-rates")
+        named = await call(client, "evaluate_decision", namespace=NS, deployment="api")
+    assert (blamed["action"], blamed["target"]) == ("ROLLBACK", "deployment/mailer"), blamed["summary"]
+    assert named["target"] == "deployment/api", named["summary"]

@@ -180,7 +180,7 @@ def evaluate_decision(
         load_related=load_related,
         revision_known_good=revision_known_good,
     )
-    subject = subject_of(seen, picked, deployment, action)
+    subject = subject_of(seen, problems, deployment, action)
     reads = reads_of(seen, problems)
     target, walk = walk_tree(deps, seen, picked, chosen, subject, to_revision, answers, node, room, reads)
     assert walk.outcome is not None

@@ -38,10 +38,17 @@ def reads_of(seen: Observation, problems: list[tuple[Problem, Decision]]) -> dic
     return found
 
 
-def subject_of(seen: Observation, picked: Decision, deployment: str | None, action: Action | None) -> str | None:
-    """The deployment to walk the tree for: the named one, unless no action was asked and its problem's decision
-    acts on another deployment (a rollback of the deploy blamed for it): that one, as assess_namespace says."""
-    target = picked.target or ""
+def subject_of(
+    seen: Observation,
+    problems: list[tuple[Problem, Decision]],
+    deployment: str | None,
+    action: Action | None,
+) -> str | None:
+    """The deployment to walk the tree for: the named one, unless no action was asked and its own problem's decision
+    acts on another deployment (a rollback of the deploy blamed for it): that one, as assess_namespace says. A named
+    deployment with no problem of its own is walked as named."""
+    picked = next((d for p, d in problems if deployment in p.components), None)
+    target = (picked.target if picked is not None else None) or ""
     if deployment is None or action is not None or not target.startswith("deployment/"):
         return deployment
     other = target.removeprefix("deployment/")
