@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 
 from incident_response.sim import behaviors
 from incident_response.sim.controllers.common import (
-    Matcher,
     Obj,
     annotations_of,
     controller_uid,
@@ -17,10 +16,10 @@ from incident_response.sim.controllers.common import (
     meta,
     parse_selector,
     selector_from_map,
-    selector_from_spec,
     terminating,
     uid_of,
 )
+from incident_response.sim.controllers.netpol import ingress_allowed
 from incident_response.sim.controllers.replicasets import pod_ready
 from incident_response.sim.controllers.snapshot import Snapshot
 
@@ -40,18 +39,6 @@ def serving(pod: Obj) -> bool:
     amount of scaling could fix.
     """
     return not terminating(pod) and (pod.get("status") or {}).get("phase") == "Running"
-
-
-def deny_all_ingress(policy: Obj) -> Matcher | None:
-    """The pod matcher of a NetworkPolicy that denies all ingress to the pods it selects, else None."""
-    spec = policy.get("spec") or {}
-    types = spec.get("policyTypes") or ["Ingress"]
-    if "Ingress" not in types or spec.get("ingress"):
-        return None
-    selector = spec.get("podSelector")
-    if not selector or not (selector.get("matchLabels") or selector.get("matchExpressions")):
-        return lambda labels: True  # an empty podSelector selects every pod in the namespace
-    return selector_from_spec(selector)
 
 
 def compute(snap: Snapshot) -> Traffic:
@@ -96,16 +83,11 @@ def _poison(snap: Snapshot, pod: Obj, traffic: Traffic) -> None:
     )
     if not in_service:
         return
-    for policy in snap.netpols:
-        if meta(policy).get("namespace") != namespace:
-            continue
-        matcher = deny_all_ingress(policy)
-        if matcher is not None and matcher(labels):
-            return
     targets = parse_selector(str(annotations_of(pod).get(behaviors.POISONS, "")))
     if targets is None:
         return
     ip = str((pod.get("status") or {}).get("podIP", ""))
     for other in snap.pods_by_ns.get(namespace, []):
-        if other is not pod and targets(labels_of(other)):
+        # The victims call the poisoner: only those its NetworkPolicies admit still get its answers.
+        if other is not pod and targets(labels_of(other)) and ingress_allowed(snap.netpols, pod, other):
             traffic.poisoned.setdefault(uid_of(other), (str(meta(pod)["name"]), ip))

@@ -33,6 +33,7 @@ from incident_response.tools.engine.plan import (
 )
 from incident_response.tools.k8s import backends, labels
 from incident_response.tools.k8s.args import LabelKey, SelectorText
+from incident_response.tools.k8s.ingress_allowances import allowance_text, ingress_allowances
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
 
@@ -343,6 +344,7 @@ def plan_isolate(kube: Kube, namespace: str, selector_text: str, name: str | Non
             f"no pod matches {selector_text!r} in {namespace}; the policy would isolate nothing now and silently catch "
             "whatever gains those labels later. Check the labels with list_pods"
         )
+    refuse_if_admitted(kube, namespace, selector_text, existing, pods)
     policy = isolation_policy(namespace, policy_id, selector)
     # Deferred: PyYAML costs ~25-35 ms to import and only this planner needs it, not the MCP handshake.
     import yaml
@@ -387,6 +389,30 @@ def plan_isolate(kube: Kube, namespace: str, selector_text: str, name: str | Non
     )
 
 
+def refuse_if_admitted(
+    kube: Kube, namespace: str, selector_text: str, policies: list[dict[str, Any]], pods: list[dict[str, Any]]
+) -> None:
+    """NetworkPolicies are additive: next to a policy that admits ingress to these pods, a deny-all policy denies
+    nothing that policy admits, and a plan saying "deny all ingress" would be false."""
+    allowed = ingress_allowances(policies, pods)
+    if not allowed:
+        return
+    fronting = sorted(
+        backends.name_of(svc)
+        for svc in kube.list("services", namespace).items
+        if (chosen := backends.service_selector(svc)) and any(labels.matches(chosen, meta(p).labels) for p in pods)
+    )
+    service = f"service={fronting[0]}, " if fronting else "service=SERVICE, "
+    raise errors.InvalidArgument(
+        "isolate_network would not cut these pods off: NetworkPolicies are additive, a pod accepts what ANY policy "
+        f"selecting it admits, and {'; '.join(allowance_text(a) for a in allowed)}. A deny-all policy next to "
+        f"{'it' if len(allowed) == 1 else 'them'} blocks only traffic no policy admits. Take the pods out of traffic "
+        f"with remove_pods_from_service(namespace={namespace}, {service}selector={selector_text}), or have the "
+        f"owner of {', '.join(a.policy for a in allowed)} edit it so it no longer selects them, then plan again. "
+        "Nothing was changed"
+    )
+
+
 def plan_delete_policy(kube: Kube, namespace: str, name: str, restores: str) -> PlanDraft:
     policy = kube.get("networkpolicies", name, namespace)
     uid = policy["metadata"].get("uid")
@@ -425,7 +451,9 @@ def isolate_network(
     ] = None,
 ) -> Proposal:
     """Plan a deny-all-ingress NetworkPolicy (incident-isolate-<name>) for the selected pods (kubectl apply -f -).
-    Refuses a selector matching no pod. Shows the policy YAML and the pods; if the set of matching pods changes
-    before confirmation the plan is stale. Its deletion is recorded as the restore. Enforcement depends on the network
-    plugin. Nothing changes until the token is confirmed with confirm_command."""
+    Refuses a selector matching no pod, and pods an existing NetworkPolicy admits ingress to (policies are additive:
+    a deny-all policy next to it denies nothing it admits; remove_pods_from_service is named instead). Shows the
+    policy YAML and the pods; if the set of matching pods changes before confirmation the plan is stale. Its deletion
+    is recorded as the restore. Enforcement depends on the network plugin. Nothing changes until the token is
+    confirmed with confirm_command."""
     return deps.propose(plan_isolate(deps.kube, namespace, selector, name))
