@@ -50,8 +50,9 @@ def number(arguments: dict[str, Any], key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def replay(call: ToolCall) -> Iterator[list[str]]:
-    """kubectl argv (without namespace and context) that reads what one read-only tool call read."""
+def replay(call: ToolCall, deployments: frozenset[str] = frozenset()) -> Iterator[list[str]]:
+    """kubectl argv (without namespace and context) that reads what one read-only tool call read; `deployments` are
+    the namespace's, for get_logs given a deployment's bare name (kubectl reads a bare name as a pod's)."""
     args = call.arguments
     if call.tool == "list_pods":
         selector = text(args, "selector")
@@ -70,7 +71,8 @@ def replay(call: ToolCall) -> Iterator[list[str]]:
         flags = [f"--tail={number(args, 'tail_lines') or 100}", "--timestamps"]
         flags += ["--previous"] if args.get("previous") is True else []
         flags += ["-c", str(args["container"])] if text(args, "container") else []
-        yield ["logs", str(args["pod_or_deployment"]), *flags]
+        target = str(args["pod_or_deployment"])
+        yield ["logs", f"deployment/{target}" if target in deployments else target, *flags]
     elif call.tool == "top_pods":
         yield ["top", "pods", f"--sort-by={text(args, 'sort_by') or 'cpu'}"]
     elif call.tool == "list_hpas":
@@ -97,9 +99,10 @@ def reproduce(
         argvs += [["rollout", "history", ref, f"--revision={b.revision}"] for b in bad if b.deployment == name]
         argvs.append(["logs", ref, "--tail=50", "--timestamps"])
     argvs += [["get", "endpoints", service] for state in states for service in state.services]
+    known = frozenset(facts.deployments) | frozenset(facts.available)
     for call in calls:
         if call.status != "error" and call.arguments.get("namespace") in (None, namespace):
-            argvs += list(replay(call))
+            argvs += list(replay(call, known))
     lines = [commands.kubectl(argv, namespace=namespace, context=context) for argv in argvs]
     if any(c.tool == "top_nodes" and c.status != "error" for c in calls):
         lines.append(commands.kubectl(["top", "nodes"], context=context))
