@@ -12,14 +12,26 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import Client
 from support.mitigation_env import NS, Env, call, make_env
 
+from incident_response.sim import behaviors
 from incident_response.sim.cluster import Cluster
+from incident_response.sim.controllers.common import template_hash
 from incident_response.sim.resources import EVENTS, NAMESPACES, NODES, PODS, REPLICASETS
-from incident_response.sim.scenarios.builders import App, Revision, Seeder, ensure, namespace
+from incident_response.sim.scenarios.builders import (
+    App,
+    Revision,
+    Seeder,
+    ensure,
+    namespace,
+    node,
+    seed_node,
+    template,
+)
 from incident_response.sim.serve import RunningSim
 from incident_response.sim.store import timestamp
 from incident_response.tools.k8s.quantity import cpu_text, parse_quantity
@@ -29,6 +41,9 @@ pytestmark = pytest.mark.anyio
 OLD_POD_WINDOW = 20_000  # running pods evaluate_decision and top_nodes read in one request
 OLD_LIST_WINDOW = 1_000  # deployments and ReplicaSets the handoff read
 OLD_EVENT_WINDOW = 5_000  # Warning events assess, verify_recovery, the handoff and list_events read
+OLD_PODS_OF_A_WORKLOAD = 500  # pods get_logs and rollout_status read of a deployment
+BIG = 600
+REGISTRY = "registry.example.com/shop"
 FILL = "zz-fill"  # a namespace whose pods sort after every pod of namespace scale
 Start = Callable[..., Env]
 
@@ -55,16 +70,16 @@ def full_nodes(cluster: Cluster) -> None:
     """node-1 and node-3 filled by one pod each of namespace zz-fill (sorting past the scale namespace's 20,100
     pods), leaving 10m of CPU: node-2's pods (250m each) fit nowhere once it is drained. The scale nodes are tainted
     for their own pods, so they take none of node-2's either."""
-    for node in cluster.store.items(NODES):
-        if node["metadata"]["name"].startswith("scale-node-"):
+    for each in cluster.store.items(NODES):
+        if each["metadata"]["name"].startswith("scale-node-"):
             taint = {"key": "dedicated", "value": "scale", "effect": "NoSchedule"}
-            cluster.store.mutate(NODES, None, node["metadata"]["name"], lambda n, t=taint: n["spec"].update(taints=[t]))
+            cluster.store.mutate(NODES, None, each["metadata"]["name"], lambda n, t=taint: n["spec"].update(taints=[t]))
     ensure(cluster.store, NAMESPACES, namespace(FILL))
-    for node in ("node-1", "node-3"):
-        cpu = cpu_text(free_cpu(cluster, node) - 0.01)
-        app = App(name=f"batch-{node}", namespace=FILL, replicas=1, labels={"app": f"batch-{node}"}, cpu=(cpu, cpu))
+    for full in ("node-1", "node-3"):
+        cpu = cpu_text(free_cpu(cluster, full) - 0.01)
+        app = App(name=f"batch-{full}", namespace=FILL, replicas=1, labels={"app": f"batch-{full}"}, cpu=(cpu, cpu))
         app.selector = dict(app.labels)
-        Seeder(cluster, [node]).app(app, [Revision("registry.example.com/batch:1.0", "initial", 3600)])
+        Seeder(cluster, [full]).app(app, [Revision("registry.example.com/batch:1.0", "initial", 3600)])
 
 
 async def test_node_room_counts_every_running_pod_of_the_cluster(start: Start) -> None:
@@ -148,6 +163,51 @@ async def test_warnings_past_the_5000th_event_are_read(start: Start) -> None:
     assert "BackOff" in warnings["detail"] and "could be read" not in warnings["detail"], warnings
     assert listed["events"] and all(g["object"].startswith("pod/checkout-") for g in listed["events"]), listed
     assert not listed["truncation"]["truncated"]
+
+
+def big_rollout(cluster: Cluster) -> None:
+    """ledger-big: 600 replicas of a good revision, then a bad one (crash-looping) rolling out, whose pods' names
+    sort after every good pod's (its template hash is chosen so): past the 500 pods get_logs and rollout_status read."""
+    labels = {"app": "ledger-big"}
+    app = App(name="ledger-big", namespace=NS, replicas=BIG, labels=labels, selector=dict(labels), cpu=("1m", "10m"))
+    app.strategy = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}}  # 600 stay
+    good = Revision(f"{REGISTRY}/ledger:4.0.0", "initial", 3 * 86400)
+    good_hash = template_hash(template(app, good))
+    crash = {behaviors.BEHAVIOR: behaviors.CRASHLOOP}
+    bad = next(
+        rev
+        for patch in range(100)
+        if template_hash(template(app, rev := Revision(f"{REGISTRY}/ledger:4.1.{patch}", "ledger 4.1", 600, crash)))
+        > good_hash
+    )
+    nodes = [f"big-node-{i}" for i in range(8)]  # 75 pods each: room left for the new revision's
+    for i, name in enumerate(nodes):
+        seed_node(cluster.store, node(name, 40 + i, cpu="16", memory_gi=64))
+    Seeder(cluster, nodes).app(app, [good, bad], running=0)
+
+
+async def test_the_failing_pods_of_a_large_deployment_are_found_past_its_500th_pod(start: Start) -> None:
+    env = start("healthy", seed=big_rollout)
+    await env.until(lambda: crash_looping(env) > 0, 60)
+    async with Client(env.server("safe")) as client:
+        logs = await call(client, "get_logs", namespace=NS, pod_or_deployment="deployment/ledger-big")
+        status = await call(client, "rollout_status", namespace=NS, deployment="ledger-big", timeout_seconds=0)
+
+    pods = env.kube.list("pods", NS, label_selector="app=ledger-big").items
+    names = sorted(p["metadata"]["name"] for p in pods)
+    failing = {p["metadata"]["name"] for p in pods if restarted(p)}
+    assert len(names) > OLD_PODS_OF_A_WORKLOAD and not failing & set(names[:OLD_PODS_OF_A_WORKLOAD])
+    assert logs["pod"] in failing, logs["summary"]
+    assert logs["other_pods"][0] in failing and f"{len(pods) - 1} other pods" in logs["summary"], logs["summary"]
+    assert status["failing_pods"] and all(p["name"] in failing for p in status["failing_pods"]), status
+
+
+def crash_looping(env: Env) -> int:
+    return sum(1 for p in env.kube.list("pods", NS, label_selector="app=ledger-big").items if restarted(p))
+
+
+def restarted(pod: dict[str, Any]) -> bool:
+    return any(s.get("restartCount") for s in pod["status"].get("containerStatuses") or [])
 
 
 def backoffs(env: Env) -> int:

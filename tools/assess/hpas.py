@@ -13,6 +13,7 @@ from incident_response.tools.core.models import ToolResult, Truncation
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.k8s.hpa_formula import hpa_wanted
 from incident_response.tools.k8s.views import meta
+from incident_response.tools.kube.paging import list_all
 
 __all__ = ["HpaList", "HpaRow", "hpa_row", "hpa_wanted", "list_hpas"]  # hpa_wanted lives in k8s now
 
@@ -116,7 +117,7 @@ def list_hpas(
 ) -> HpaList:
     """List HorizontalPodAutoscalers with min/max/current/desired replicas and metric targets, flagging any pinned
     at max. Use it to tell whether autoscaling has run out of room (then override_hpa, not scale_deployment)."""
-    listed = deps.kube.list("horizontalpodautoscalers", namespace, limit=500)
+    listed = list_all(deps.kube, "horizontalpodautoscalers", namespace)
     rows = sorted((hpa_row(h) for h in listed.items), key=lambda r: (not r.saturated, not r.at_max, r.name))
     shown = rows[:limit]
     at_max = [r for r in rows if r.at_max]

@@ -20,10 +20,11 @@ from incident_response.tools.k8s.workloads import deployment_selector
 from incident_response.tools.kube.client import Kube
 
 MAX_BYTES = 64 * 1024
+MAX_OTHER_PODS = 20
 DEPLOYMENT_PREFIXES = ("deployment/", "deploy/", "deployments/")
 
 
-def pick_pod(pods: list[tuple[dict[str, Any], str | None]]) -> dict[str, Any]:
+def worst_first(pods: list[tuple[dict[str, Any], str | None]]) -> list[dict[str, Any]]:
     """During an incident the interesting log is a failing pod's: problems first, then most restarts."""
 
     def rank(entry: tuple[dict[str, Any], str | None]) -> tuple[bool, int, str]:
@@ -32,7 +33,7 @@ def pick_pod(pods: list[tuple[dict[str, Any], str | None]]) -> dict[str, Any]:
         problem = is_problem(status or "", ready, total) if status else ready < total
         return (not problem, -restart_count(pod), str(meta(pod).name))
 
-    return sorted(pods, key=rank)[0][0]
+    return [pod for pod, _ in sorted(pods, key=rank)]
 
 
 def resolve_target(kube: Kube, namespace: str, target: str) -> tuple[dict[str, Any], list[str]]:
@@ -49,7 +50,7 @@ def resolve_target(kube: Kube, namespace: str, target: str) -> tuple[dict[str, A
             deployment = name  # `kubectl logs web` means a pod; we also accept a deployment name
     deploy = kube.get("deployments", deployment, namespace)
     selector = deployment_selector(deploy)
-    fetched = fetch_pods(kube, namespace, selector, limit=500)
+    fetched = fetch_pods(kube, namespace, selector)
     if not fetched.pods:
         raise errors.NotFound(
             f"deployment {deployment} has no pods in namespace {namespace!r}; check list_pods and rollout_status",
@@ -58,10 +59,9 @@ def resolve_target(kube: Kube, namespace: str, target: str) -> tuple[dict[str, A
             verb="list",
             resource="pods",
         )
-    chosen = pick_pod(fetched.pods)
-    chosen_name = meta(chosen).name
-    others = [str(meta(p).name) for p, _ in fetched.pods]
-    return chosen, [n for n in others if n != chosen_name]
+    # Every pod of the deployment is read (its failing ones may sort past any fixed count), worst first.
+    chosen, *others = worst_first(fetched.pods)
+    return chosen, [str(meta(p).name) for p in others]
 
 
 class PodLogs(ToolResult):
@@ -73,7 +73,9 @@ class PodLogs(ToolResult):
     line_count: int
     truncated: bool = Field(description="True when the byte limit cut the tail short.")
     redactions: int = Field(description="Credentials masked in the returned lines.")
-    other_pods: list[str] = Field(description="For a deployment: its other pods, to read next if needed.")
+    other_pods: list[str] = Field(
+        description=f"For a deployment: its other pods, worst first (at most {MAX_OTHER_PODS}), to read next if needed."
+    )
 
 
 def get_logs(
@@ -126,6 +128,8 @@ def get_logs(
         summary += f"; {redactions} credentials redacted"
     if truncated:
         summary += f"; cut at {MAX_BYTES // 1024} KiB"
+    if len(others) > MAX_OTHER_PODS:
+        summary += f"; {len(others)} other pods, the {MAX_OTHER_PODS} worst in other_pods"
     return PodLogs(
         summary=summary,
         namespace=namespace,
@@ -136,5 +140,5 @@ def get_logs(
         line_count=len(lines),
         truncated=truncated,
         redactions=redactions,
-        other_pods=others[:20],
+        other_pods=others[:MAX_OTHER_PODS],
     )

@@ -33,6 +33,7 @@ from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workload_progress import recovery_progress, waiting
 from incident_response.tools.k8s.workloads import deployment_selector, owned_by, rollout_progress
 from incident_response.tools.kube.client import Kube, ListResult
+from incident_response.tools.kube.paging import list_all
 from incident_response.tools.playbook.recovery_checks import (
     CheckResult,
     PodFacts,
@@ -295,7 +296,7 @@ def read_services(
     else:
         chosen = [
             svc
-            for svc in kube.list("services", namespace, limit=1000).items
+            for svc in list_all(kube, "services", namespace).items
             if selects((svc.get("spec") or {}).get("selector") or {}, labels)
         ][:MAX_SERVICES]
     found = []

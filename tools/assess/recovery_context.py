@@ -17,11 +17,11 @@ from incident_response.tools.engine.plan import target_text
 from incident_response.tools.k8s.hpa_load import HpaLoad, scaling
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.kube.paging import list_all
 from incident_response.tools.playbook.recovery_checks import PodFacts
 from incident_response.tools.playbook.recovery_credit import Subject, bears_on
 from incident_response.tools.playbook.recovery_isolation import ISOLATING, Isolation, MeasureNow, isolations
 
-HPA_LIMIT = 500
 WRITTEN = {"isolate_network": "networkpolicies", "patch_service_selector": "services"}
 
 
@@ -39,7 +39,7 @@ KINDS = {"deployment": "Deployment", "statefulset": "StatefulSet", "daemonset": 
 def autoscalers(kube: Kube, namespace: str, name: str, kind: str = "deployment") -> list[HpaLoad]:
     """The HPAs that scale the workload (none when they cannot be read: the other checks still stand)."""
     try:
-        listed = kube.list("horizontalpodautoscalers", namespace, limit=HPA_LIMIT).items
+        listed = list_all(kube, "horizontalpodautoscalers", namespace).items
     except (errors.Forbidden, errors.NotFound):
         return []
     return scaling(listed, KINDS.get(kind, kind), name)

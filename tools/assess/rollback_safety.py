@@ -22,6 +22,7 @@ from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.event_reads import read_events
 from incident_response.tools.engine.reads import rollback_reads
 from incident_response.tools.k8s.pod_templates import same_pod_template
+from incident_response.tools.k8s.podslim import Sharing, slim_pod
 from incident_response.tools.k8s.podstatus import containers_ready, kubectl_status, restart_count
 from incident_response.tools.k8s.quantity import age_seconds, human_age, parse_time
 from incident_response.tools.k8s.views import meta
@@ -35,6 +36,7 @@ from incident_response.tools.k8s.workloads import (
     rollout_time,
 )
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.kube.paging import list_all
 from incident_response.tools.playbook.no_rollback import instead
 from incident_response.tools.playbook.rollback_checks import (
     SafetyItem,
@@ -49,8 +51,6 @@ SafetyVerdict = Literal["CLEAR", "CHECK_FIRST", "BLOCKED"]
 
 # A revision that served less than this before being replaced has not shown it is good.
 KNOWN_GOOD_SECONDS = 3600
-MAX_PODS_READ = 500
-MAX_NODES_READ = 1000
 PULL_FAILURES = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
 # STATUS values of a pod on its way up or out: not evidence that its revision is bad.
 TRANSIENT = {"Pending", "ContainerCreating", "PodInitializing", "Terminating"}
@@ -100,8 +100,13 @@ def observe_rollback(kube: Kube, namespace: str, name: str) -> Observed:
     deployment = kube.get("deployments", name, namespace)
     selector = deployment_selector(deployment)
     listed = kube.list("replicasets", namespace, label_selector=selector).items
-    pods = kube.list("pods", namespace, label_selector=selector, limit=MAX_PODS_READ).items
-    return observed_with(kube, namespace, deployment, listed, pods)
+    return observed_with(kube, namespace, deployment, listed, workload_pods(kube, namespace, selector))
+
+
+def workload_pods(kube: Kube, namespace: str, selector: str | None) -> list[dict[str, Any]]:
+    """Every pod of the workload (in pages, kept slim): a revision's pods may sort past any fixed count."""
+    sharing = Sharing()
+    return list_all(kube, "pods", namespace, label_selector=selector, keep=lambda p: slim_pod(p, sharing)).items
 
 
 def observed_with(
@@ -118,13 +123,13 @@ def observed_with(
     except errors.Forbidden:
         events = []
     try:
-        nodes: list[dict[str, Any]] | None = kube.list("nodes", limit=MAX_NODES_READ).items
+        nodes: list[dict[str, Any]] | None = list_all(kube, "nodes").items
     except errors.Forbidden:
         nodes = None
     return Observed(
         deployment=deployment,
         owned=[rs for rs in replicasets if owned_by(rs, deployment)],
-        pods=pods[:MAX_PODS_READ],
+        pods=pods,
         pull_events=[e for e in events if e.get("reason") == "Failed" and PULL_FAILED.search(str(e.get("message")))],
         nodes=nodes,
         now=datetime.now(UTC),

@@ -258,9 +258,7 @@ async def workload_status(
     failing: list[PodRow] = []
     if not state.done:
         selector = cr.workload_selector(workload)
-        fetched = await anyio.to_thread.run_sync(
-            lambda: fetch_pods(kube, namespace, selector, limit=500), abandon_on_cancel=True
-        )
+        fetched = await anyio.to_thread.run_sync(lambda: fetch_pods(kube, namespace, selector), abandon_on_cancel=True)
         failing = [row for row in rows_of(fetched, datetime.now(UTC)) if row.problem][:MAX_FAILING_PODS]
     summary = f"{state.message} ({outcome} after {waited:.0f}s; {state.available}/{state.desired} available)"
     if failing:
@@ -328,9 +326,7 @@ async def rollout_status(
     failing: list[PodRow] = []
     if not state.done:
         selector = deployment_selector(deploy)
-        fetched = await anyio.to_thread.run_sync(
-            lambda: fetch_pods(kube, namespace, selector, limit=500), abandon_on_cancel=True
-        )
+        fetched = await anyio.to_thread.run_sync(lambda: fetch_pods(kube, namespace, selector), abandon_on_cancel=True)
         failing = [row for row in rows_of(fetched, datetime.now(UTC)) if row.problem][:MAX_FAILING_PODS]
     summary = f"{state.message} ({outcome} after {waited:.0f}s; {state.available}/{state.desired} available)"
     if failing:

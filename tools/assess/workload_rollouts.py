@@ -14,6 +14,7 @@ from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.quantity import parse_time
 from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, images_of
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.kube.paging import list_all
 from incident_response.tools.playbook.rules import RecentRollout
 
 Optional = Callable[[Callable[[], list[dict[str, Any]] | None], str, list[str]], list[dict[str, Any]] | None]
@@ -24,7 +25,7 @@ def read_workloads(kube: Kube, namespace: str, optional: Optional, blind: list[s
     not make is noted."""
 
     def reader(resource: str) -> Callable[[], list[dict[str, Any]] | None]:
-        return lambda: kube.list(resource, namespace, limit=1000).items
+        return lambda: list_all(kube, resource, namespace).items
 
     out: dict[str, list[dict[str, Any]]] = {}
     for resource, what in (

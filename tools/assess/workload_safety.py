@@ -20,7 +20,6 @@ from pydantic import Field
 
 from incident_response.tools.assess.rollback_safety import (
     KNOWN_GOOD_SECONDS,
-    MAX_PODS_READ,
     TRANSIENT,
     Observed,
     RollbackSafety,
@@ -34,6 +33,7 @@ from incident_response.tools.assess.rollback_safety import (
     served_item,
     summary_of,
     verdict_of,
+    workload_pods,
 )
 from incident_response.tools.core import errors
 from incident_response.tools.engine.deps import Deps
@@ -112,8 +112,7 @@ def workload_safety(
     workload = kube.get(cr.RESOURCE[kind], name, namespace)
     selector = cr.workload_selector(workload)
     revisions = kube.list("controllerrevisions", namespace, label_selector=selector).items
-    pods = kube.list("pods", namespace, label_selector=selector, limit=MAX_PODS_READ).items
-    seen = observed_with(kube, namespace, workload, revisions, pods)
+    seen = observed_with(kube, namespace, workload, revisions, workload_pods(kube, namespace, selector))
     return judge(kube, namespace, kind, seen, to_revision)
 
 

@@ -9,9 +9,9 @@ Layer: tools.engine.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from incident_response.tools.kube.paging import list_all
+from incident_response.tools.kube.paging import list_all, without_managed_fields
 
 if TYPE_CHECKING:
     from incident_response.tools.kube.client import Kube, ListResult
@@ -22,12 +22,7 @@ WARNINGS = "type=Warning"
 MAX_EVENTS_READ = 100_000
 
 
-def slim_event(event: dict[str, Any]) -> dict[str, Any]:
-    """The event without its metadata's managedFields (the argument is left as it was)."""
-    metadata = event.get("metadata")
-    if not isinstance(metadata, dict) or "managedFields" not in metadata:
-        return event
-    return {**event, "metadata": {k: v for k, v in metadata.items() if k != "managedFields"}}
+slim_event = without_managed_fields
 
 
 def read_events(kube: Kube, namespace: str | None, field_selector: str | None = None) -> ListResult:

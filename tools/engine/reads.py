@@ -19,8 +19,6 @@ if TYPE_CHECKING:  # the playbook imports RollbackReads from here and must not l
     from incident_response.tools.kube.client import Kube
 
 MAX_CLAIMS_READ = 32
-MAX_JOBS_READ = 500
-MAX_HELM_RECORDS_READ = 500
 MAX_CONFIGMAPS_READ = 16
 HELM_OPT_IN = "deploy/components/helm"
 
@@ -49,11 +47,14 @@ def labelled_claims(kube: Kube, namespace: str, deployment: dict[str, Any]) -> s
 
 
 def rollback_reads(kube: Kube, namespace: str, deployment: dict[str, Any]) -> RollbackReads:
-    """The claims labelled for the deployment's app, the namespace's Jobs (one page), the ConfigMaps its pods read."""
+    """The claims labelled for the deployment's app, every Job of the namespace (in pages: a migration Job may sort
+    past any fixed count; `jobs_truncated` only at the stop for runaway reads), the ConfigMaps its pods read."""
     claims = labelled_claims(kube, namespace, deployment)
     configmaps = configmap_metadata(kube, namespace, config_refs(template_of(deployment))["ConfigMap"])
     try:
-        jobs = kube.list("jobs", namespace, limit=MAX_JOBS_READ)
+        from incident_response.tools.kube.paging import list_all, without_managed_fields  # see TYPE_CHECKING above
+
+        jobs = list_all(kube, "jobs", namespace, keep=without_managed_fields)
     except errors.Forbidden:
         return RollbackReads(claims, None, False, configmaps)
     return RollbackReads(claims, jobs.items, jobs.truncated, configmaps)
@@ -82,8 +83,12 @@ def helm_release_secrets(kube: Kube, namespace: str, release: str) -> list[dict[
     RBAC cannot narrow to Helm's: team mode's deploy/ leaves that out unless the operator opts in, so a 403 here
     says which opt-in grants it and why it is not the default."""
     try:
-        return kube.list(
-            "secrets", namespace, label_selector=f"owner=helm,name={release}", limit=MAX_HELM_RECORDS_READ
+        # Every record, in pages: their names sort v1, v10, v100, v2..., so a capped read could leave out the
+        # deployed revision or the newest one (and a rollback plan would pick its target from the rest).
+        from incident_response.tools.kube.paging import list_all, without_managed_fields  # see TYPE_CHECKING above
+
+        return list_all(
+            kube, "secrets", namespace, label_selector=f"owner=helm,name={release}", keep=without_managed_fields
         ).items
     except errors.Forbidden as e:
         raise errors.Forbidden(

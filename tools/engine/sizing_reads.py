@@ -46,14 +46,19 @@ Room = tuple[list[dict[str, Any]], list[dict[str, Any]]]  # nodes, and the pods 
 
 
 def node_room(kube: Kube) -> Room | None:
-    """(nodes, pods holding room on them), or None when these credentials may not read them cluster-wide. Each pod
-    is kept as room reads it (room_pods), so every pod of a large cluster can be held."""
-    sharing = Sharing()
+    """(nodes, pods holding room on them), or None when these credentials may not read them cluster-wide."""
     try:
-        nodes = list_all(kube, "nodes", cap=MAX_NODES).items
-        pods = list_all(kube, "pods", field_selector=RUNNING, cap=MAX_PODS, keep=lambda p: room_pod(p, sharing)).items
+        return read_room(kube)
     except errors.Forbidden:
         return None
+
+
+def read_room(kube: Kube) -> Room:
+    """Every node and every pod holding room on one (in pages), each pod kept as room reads it (room_pods), so
+    every pod of a large cluster can be held; Forbidden when these credentials may not read them cluster-wide."""
+    sharing = Sharing()
+    nodes = list_all(kube, "nodes", cap=MAX_NODES).items
+    pods = list_all(kube, "pods", field_selector=RUNNING, cap=MAX_PODS, keep=lambda p: room_pod(p, sharing)).items
     return nodes, pods
 
 

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from incident_response.tools.core import commands, errors
+from incident_response.tools.engine import sizing_reads
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import (
@@ -30,6 +31,7 @@ from incident_response.tools.engine.plan import (
 from incident_response.tools.k8s import backends, capacity, labels
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.kube.paging import list_all
 from incident_response.tools.mitigate.isolation import with_heredoc
 
 MIRROR = "kubernetes.io/config.mirror"
@@ -218,7 +220,7 @@ def plan_drain(kube: Kube, node: str, *, allowed: tuple[str, ...] = (), include_
     their namespaces as accepted (PlanDraft.accepted_outside_allow_list)."""
     found = kube.get("nodes", node)
     context = kube.context
-    on_node = kube.list("pods", field_selector=f"spec.nodeName={node}").items
+    on_node = list_all(kube, "pods", field_selector=f"spec.nodeName={node}").items
     hidden = [] if include_outside else outside(on_node, allowed)
     kinds = {backends.name_of(p): drain_kind(p) for p in on_node}
     unmanaged = [p for p in on_node if kinds[backends.name_of(p)] == "unmanaged"]
@@ -237,14 +239,15 @@ def plan_drain(kube: Kube, node: str, *, allowed: tuple[str, ...] = (), include_
             "pods off the node without evicting any"
         )
     skipped = named([p for p in on_node if kinds[backends.name_of(p)] == "daemonset"], hidden)
-    nodes = [n for n in kube.list("nodes").items if backends.name_of(n) != node]
+    everywhere, holding = sizing_reads.read_room(kube)  # once, in pages: every pod holding room on a node
+    nodes = [n for n in everywhere if backends.name_of(n) != node]
     leaving = {f"{p['metadata'].get('namespace')}/{backends.name_of(p)}" for p in on_node}
     placement = []
     free: dict[str, list[capacity.Room]] = {}
     for pod in movers:
         spec = pod.get("spec") or {}
         key = json.dumps({k: spec.get(k) for k in ("tolerations", "nodeSelector")}, sort_keys=True)
-        rooms = free.setdefault(key, capacity.rooms(nodes, kube.list("pods").items, spec, leaving=leaving))
+        rooms = free.setdefault(key, capacity.rooms(nodes, holding, spec, leaving=leaving))
         fits = capacity.place(rooms, capacity.spec_requests(spec), 1) == 1
         placement.append(
             f"{pod['metadata'].get('namespace')}/{backends.name_of(pod)}: "

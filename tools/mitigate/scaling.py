@@ -185,7 +185,7 @@ def room_for(
 ) -> tuple[int, capacity.Requests]:
     """How many of `count` more replicas of the deployment fit on the cluster's nodes now, and what each requests
     (`room`: the nodes and pods read already)."""
-    nodes, pods = room if room is not None else (kube.list("nodes").items, kube.list("pods").items)
+    nodes, pods = room if room is not None else sizing_reads.read_room(kube)
     return capacity.placeable(nodes, pods, template_spec(deployment), count)
 
 

@@ -16,7 +16,7 @@ from typing import Any, Literal, NamedTuple
 from pydantic import BaseModel, Field
 
 from incident_response.tools.core.masking import mask_text
-from incident_response.tools.engine.reads import MAX_JOBS_READ, RollbackReads
+from incident_response.tools.engine.reads import RollbackReads
 from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import APP_LABELS, app_selectors, container_digest, revision_of
@@ -230,7 +230,7 @@ def migrations_item(
     window = f"since {since:%Y-%m-%d %H:%M} UTC" if since is not None else "in the namespace"
     jobs = f"no migration-like Job {window}" if jobs_readable else "Jobs are not readable with these credentials"
     if jobs_readable and jobs_truncated:
-        jobs += f" among the first {MAX_JOBS_READ} Jobs read (the namespace has more)"
+        jobs += " among the Jobs read (the namespace has more than a read takes)"
     return SafetyItem(
         check="migrations",
         status="not_visible",
