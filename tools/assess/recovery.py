@@ -374,8 +374,7 @@ def summarize(report: RecoveryReport, settling: list[str], now: datetime, *, wai
         if report.desired_replicas == 0 and report.kind == "deployment":  # no pod fails: nothing to act on
             return f"{head}failing: {failing}{also}. Scale it up (scale_deployment) if that Service should serve"
         return (
-            f"{head}failing: {failing}{also}. Assess again: assess_namespace({report.namespace}) picks the next "
-            "action"
+            f"{head}failing: {failing}{also}. Assess again: assess_namespace({report.namespace}) picks the next action"
         )
     if report.verdict == "ISOLATED":
         return (
