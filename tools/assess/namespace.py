@@ -20,6 +20,7 @@ from incident_response.tools.assess.demand import NodeRoom, demand_for
 from incident_response.tools.assess.hpas import HpaRow, hpa_row, hpa_wanted
 from incident_response.tools.assess.metrics import read_metrics
 from incident_response.tools.assess.own_rollouts import own_templates, without_own_rollouts
+from incident_response.tools.assess.page_work import PageWork
 from incident_response.tools.assess.pods import FetchedPods, fetch_pods
 from incident_response.tools.assess.poison_reads import crashes_on_its_own, event_messages, sample_logs, suspects
 from incident_response.tools.assess.workload_minimum import KINDS, availabilities, counts
@@ -37,9 +38,9 @@ from incident_response.tools.k8s.events import EventGroup, group_events
 from incident_response.tools.k8s.failure_age import failing_for_minutes
 from incident_response.tools.k8s.label_index import LabelIndex
 from incident_response.tools.k8s.labels import matches as label_matches
-from incident_response.tools.k8s.podstatus import PodRow, component_of, oom_container
+from incident_response.tools.k8s.podstatus import PodRow, oom_container
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity, parse_time
-from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage, usage_by_pod, usage_rows
+from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage, usage_by_pod
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
     RECENT_ROLLOUT_SECONDS,
@@ -258,7 +259,8 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         metrics_read = submit(pool, read_usage, kube, namespace)
         hpas_read = submit(pool, list_all, kube, "horizontalpodautoscalers", namespace)
         events_read = submit(pool, lambda: read_warnings(kube, namespace).items)
-        fetched = fetch_pods(kube, namespace, now=now)
+        work = PageWork(metrics_read)  # components and usage made page by page, beside the reads
+        fetched = fetch_pods(kube, namespace, now=now, on_page=work.page)
         deployments = deployments_read.result().items
         replicasets = replicasets_read.result().items
         # In the order the reads were made before they ran together, so `not_readable` reads the same.
@@ -270,7 +272,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         events = optional(events_read.result, "events", blind) or []
     pods = [pod for pod, _ in fetched.pods]
     rows = fetched.rows
-    components = {row.name: component_of(pod) for row, pod in zip(rows, pods, strict=True)}
+    components = work.components
     problems = [row for row in rows if row.problem]
     failing = group_by(
         [
@@ -284,7 +286,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
     rollouts = recent_rollouts(deployments, replicasets, failing, now)
     rollouts += recent_workload_rollouts(workloads, failing, now)
 
-    usage = usage_rows(pods, metrics or {})
+    usage = work.finish(metrics or {})
     near_limit = group_by(
         [
             (
@@ -610,6 +612,13 @@ def record_decision(deps: Deps, namespace: str, decision: Decision) -> None:
 def build_assessment(kube: Kube, namespace: str, deps: Deps | None = None) -> Assessment:
     """The assessment itself: reads only, records nothing (incident_handoff uses it as it stands now). With `deps`,
     problems a mitigation of the current incident acted on rank after the others."""
+    # The collector is held until the read's objects are freed with the call: held for the read alone, the first
+    # collections after it examine every pod still kept (tools.core.collection).
+    with collection_held():
+        return assessment_of(kube, namespace, deps)
+
+
+def assessment_of(kube: Kube, namespace: str, deps: Deps | None) -> Assessment:
     seen = observe_namespace(kube, namespace)
     mitigated = mitigated_components(deps, seen) if deps is not None else frozenset()
     judged = without_own_rollouts(seen, own_templates(deps, namespace)) if deps is not None else seen

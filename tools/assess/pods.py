@@ -6,6 +6,7 @@ Layer: tools.assess.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -33,6 +34,9 @@ PAGE_SIZE = 250
 Selector = Annotated[SelectorText | None, Field(description="Label selector as kubectl takes it: app=web,version!=v2")]
 
 
+PageHook = Callable[[list[dict[str, Any]], list[PodRow]], None]
+
+
 @dataclass
 class FetchedPods:
     pods: list[tuple[dict[str, Any], str | None]]  # (slim pod, Table STATUS cell or None when computed)
@@ -50,6 +54,11 @@ class FetchedPods:
             return f"{len(self.pods) + self.remaining}"
         return f"more than {len(self.pods)}"
 
+    def handed(self, start: int, on_page: PageHook | None) -> None:
+        """The pods kept from `start` on (one page) handed to `on_page`."""
+        if on_page is not None:
+            on_page([pod for pod, _ in self.pods[start:]], self.rows[start:])
+
     def add(self, pods: list[tuple[dict[str, Any], str | None]], now: datetime | None) -> None:
         """One page's pods (and their rows, made while the next page is read, when `now` is given)."""
         self.pods.extend(pods)
@@ -65,12 +74,15 @@ def fetch_pods(
     limit: int | None = None,
     field_selector: str | None = None,
     now: datetime | None = None,
+    on_page: PageHook | None = None,
 ) -> FetchedPods:
     """Every pod (up to `limit`) with the STATUS the server's Table gives it (what kubectl prints), page by page;
     each kept slim (tools.k8s.podslim). Without `limit`, up to FETCH_LIMIT. With `now`, each pod's row as of then
-    is made page by page too (`rows`)."""
+    is made page by page too (`rows`); `on_page(pods, rows)` is called with each page's kept pods and rows while
+    the next page is read (rows only with `now`)."""
     with collection_held():  # the pages decode into acyclic objects (tools.core.collection)
-        return read_pods(kube, namespace, selector, limit, field_selector, now)
+        fetched = read_pods(kube, namespace, selector, limit, field_selector, now, on_page)
+    return fetched
 
 
 def read_pods(
@@ -80,6 +92,7 @@ def read_pods(
     limit: int | None,
     field_selector: str | None,
     now: datetime | None,
+    on_page: PageHook | None = None,
 ) -> FetchedPods:
     limit = FETCH_LIMIT if limit is None else limit
     size = min(PAGE_SIZE, limit)
@@ -91,21 +104,25 @@ def read_pods(
         if isinstance(e, errors.BadRequest) and "selector" in str(e).lower():
             raise
         # Some API proxies refuse Table output; compute STATUS from each pod as kubectl's printer would.
-        return listed_pods(kube, namespace, selector, field_selector, limit, now)
+        return listed_pods(kube, namespace, selector, field_selector, limit, now, on_page)
     if not is_object_table(first):
         pages.close()
-        return listed_pods(kube, namespace, selector, field_selector, limit, now)
+        return listed_pods(kube, namespace, selector, field_selector, limit, now, on_page)
     fetched = FetchedPods([], False, "table", pages=0)
     sharing = Sharing()
     try:
         table: dict[str, Any] | None = first
         while table is not None:
             fetched.pages += 1
+            start = len(fetched.pods)
             fetched.add(table_rows(table, sharing), now)
             meta = table.get("metadata") or {}
-            if meta.get("continue") and len(fetched.pods) >= limit:
+            cut = bool(meta.get("continue")) and len(fetched.pods) >= limit
+            if cut:
                 remaining = meta.get("remainingItemCount")
                 cut_at(fetched, limit, remaining if isinstance(remaining, int) else None)
+            fetched.handed(start, on_page)
+            if cut:
                 break
             page = next(pages, None)
             table = page.table() if page is not None else None
@@ -144,6 +161,7 @@ def listed_pods(
     field_selector: str | None,
     limit: int,
     now: datetime | None = None,
+    on_page: PageHook | None = None,
 ) -> FetchedPods:
     fetched = FetchedPods([], False, "computed", pages=0)
     sharing = Sharing()
@@ -158,9 +176,13 @@ def listed_pods(
     try:
         for page in pages:
             fetched.pages += 1
+            start = len(fetched.pods)
             fetched.add([(slim_pod(pod, sharing), None) for pod in page.items], now)
-            if page.truncated and len(fetched.pods) >= limit:
+            cut = page.truncated and len(fetched.pods) >= limit
+            if cut:
                 cut_at(fetched, limit, page.remaining)
+            fetched.handed(start, on_page)
+            if cut:
                 break
     finally:
         pages.close()
