@@ -22,6 +22,10 @@ from typing import Any
 from incident_response.server.render_logs import render_lines
 
 Rows = list[Any]
+# A table of at least this many rows says a column with one value in every row once, above it.
+SAME_ROWS = 3
+# ...and the start and end all of a column's values share, when together at least this long.
+SHARED_ENDS = 24
 # A field holding a list of objects, rendered by a function of its rows and the summary (what is said already).
 Special = Callable[[Rows, str], list[str]]
 # Cells longer than this are cut (the structured content has them whole): a table stays readable at a glance.
@@ -132,6 +136,8 @@ def render_field(name: str, value: Any, columns: Sequence[str] | None, summary: 
         return [f"{name}:", *(f"- {item}" for item in value)]  # whole: warnings and questions are not cut
     if isinstance(value, str):
         return [f"{name}: {value}"]
+    if isinstance(value, list) and len(value) == 1 and name.endswith("s"):
+        return [f"{name[:-1]}: {cell(value[0])}"]
     return [f"{name}: {cell(value)}"]
 
 
@@ -141,11 +147,54 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None, summ
     keys = list(columns) if columns is not None else list(dict.fromkeys(k for row in rows for k in row))
     keys = [k for k in keys if any(not empty(row.get(k)) for row in rows)]
     keys = [k for k in keys if not all(said(row.get(k), summary) for row in rows)] or keys[:1]
-    return [" | ".join(keys), *(" | ".join(cell(row.get(k)) for k in keys) for row in rows)]
+    if len(rows) < SAME_ROWS:
+        return [" | ".join(keys), *(" | ".join(cell(row.get(k)) for k in keys) for row in rows)]
+    # What every row has in a column is said once, above the table: a whole value, or the start and end all the
+    # values share (`Readiness probe failed: Get "http://10.244.…:8080/healthz": …`, the rows then the middle).
+    said_once: list[str] = []
+    shown: dict[str, list[str]] = {}
+    middles: set[str] = set()  # columns whose cells are the part between a shared start and end
+    for k in keys:
+        values = [flat(row.get(k)) for row in rows]
+        start, end = shared_ends(values)
+        if len(set(values)) == 1 and len(keys) > 1:
+            said_once.append(f"{k} {cut(values[0])}")
+        elif len(start) + len(end) >= SHARED_ENDS and all(" " in v for v in values):  # prose, not names to copy
+            said_once.append(f"{k} {start}…{end}")
+            shown[k] = [cut(v[len(start) : len(v) - len(end)] or "-") for v in values]
+            middles.add(k)
+        else:
+            shown[k] = [cut(v) for v in values]
+    if not shown:  # every row alike: the table is their one value per column
+        return [" | ".join(keys), " | ".join(cell(rows[0].get(k)) for k in keys) + f" (x{len(rows)})"]
+    head = ["every row: " + ", ".join(said_once)] if said_once else []
+    columns_shown = [k for k in keys if k in shown]
+    return [
+        *head,
+        " | ".join(f"{k} …" if k in middles else k for k in columns_shown),
+        *(" | ".join(shown[k][i] for k in columns_shown) for i in range(len(rows))),
+    ]
+
+
+def shared_ends(values: Sequence[str]) -> tuple[str, str]:
+    """The start and the end every value shares, each ending (starting) at a word's edge; none for equal values."""
+    if len(set(values)) <= 1:
+        return "", ""
+    start = os.path.commonprefix(list(values))
+    start = start[: max((i + 1 for i, c in enumerate(start) if not c.isalnum()), default=0)]
+    rest = [v[len(start) :] for v in values]
+    end = os.path.commonprefix([v[::-1] for v in rest])[::-1]
+    end = end[min((i for i, c in enumerate(end) if not c.isalnum()), default=len(end)) :]
+    return start, end
 
 
 def cell(value: Any) -> str:
     """A value on one line: lists comma-separated, objects as key=value, nothing as '-'; cut at CELL characters."""
+    return cut(flat(value))
+
+
+def flat(value: Any) -> str:
+    """A value on one line, whole."""
     if value is True:
         return "yes"
     if value is False:
@@ -160,7 +209,11 @@ def cell(value: Any) -> str:
         text = f"{value:g}"
     else:
         text = value if isinstance(value, str) else json.dumps(value)
-    text = text.replace("\n", " ")
+    return text.replace("\n", " ")
+
+
+def cut(text: str) -> str:
+    """`text` cut at CELL characters, between words."""
     if len(text) <= CELL:
         return text
     # Cut between words: a cut word could read as a token (and be masked as one) where the whole one does not.
@@ -188,21 +241,39 @@ def events(rows: Rows, summary: str = "") -> list[str]:
 def diff(rows: Rows, summary: str = "") -> list[str]:
     """`path: before -> after`; an object created shows as created (the command shows it), and an after sharing a
     long start with its before shows only where it differs. A change whose before and after the summary both states
-    (`256Mi -> 512Mi`) is not repeated."""
-    lines = []
+    (`256Mi -> 512Mi`) is not repeated, and the same change to several objects is one line
+    (`pod/{a,b}.metadata.labels.app: checkout -> -`)."""
+    changes: list[tuple[str, str]] = []
     words = {word.rstrip(".") for word in WORD.findall(summary)}
     for row in rows:
         before, after = row.get("before"), row.get("after")
         if all(stated(v, summary, words) for v in (before, after)):
             continue
+        named = str(row.get("path")).rpartition("/")[2] in words
+        if (empty(before) and isinstance(after, dict) or after == "deleted") and named:
+            continue  # the summary names the object it creates or deletes
         if empty(before) and isinstance(after, dict):
             change = "created"
         else:
             old, new = cell(before), cell(after)
             shared = len(os.path.commonprefix([old, new]))
             change = f"{old} -> {'…' + new[shared:] if shared >= 16 else new}"
-        lines.append(f"{str(row.get('path')).removeprefix('spec.template.spec.')}: {change}")
-    return lines
+        changes.append((str(row.get("path")).removeprefix("spec.template.spec."), change))
+    return grouped(changes)
+
+
+def grouped(changes: list[tuple[str, str]]) -> list[str]:
+    """`kind/NAME.rest: change` lines; those with the same kind, rest and change as one, the names in braces."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for path, change in changes:
+        kind, slash, rest = path.partition("/")
+        name, dot, tail = rest.partition(".")
+        key = (kind + slash, dot + tail, change) if slash and name else (path, "", change)
+        groups.setdefault(key, []).append(name if slash and name else "")
+    return [
+        f"{head}{'{' + ','.join(names) + '}' if len(names) > 1 else names[0]}{tail}: {change}"
+        for (head, tail, change), names in groups.items()
+    ]
 
 
 def stated(value: Any, summary: str, words: set[str]) -> bool:

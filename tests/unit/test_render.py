@@ -59,6 +59,8 @@ def test_a_plan_shows_command_undo_and_diff_and_a_blocked_one_says_why() -> None
     assert "token: irm_abc" in text and "undo: kubectl rollout undo" in text
     assert "containers[web].image: registry.example.com/shop/web:2.5.0 -> …4.0" in text  # spec.template.spec. said
     assert "networkpolicy/x: created" in text
+    named = render("Proposal", {**plan, "summary": "Deny all ingress with NetworkPolicy x."})
+    assert "networkpolicy/x" not in named  # the summary names what the plan creates
     assert "status" not in text and "fingerprint" not in text and "next:" not in text
     assert "warning: a warning longer than a cell: " + "it is said whole, every word of it " * 2 in text
     blocked = render("Proposal", {**plan, "status": "blocked", "token": None, "next_step": "Safe mode: advice only."})
@@ -99,3 +101,32 @@ def test_a_plan_says_nothing_twice_an_undo_that_changes_one_word_says_which_and_
         "undo_command": "kubectl rollout undo statefulset/sessions -n shop --to-revision=2 --context sim",
     }
     assert "undo: step 1 of the command with --to-revision=1 -> 2" in render("Proposal", steps)
+
+
+def test_what_every_row_of_a_table_shares_is_said_once_above_it() -> None:
+    probe = 'Readiness probe failed: Get "http://10.244.{}:8080/healthz": context deadline exceeded (Client.Timeout)'
+    rows = [
+        {"type": "Warning", "reason": "Unhealthy", "object": f"pod/web-{i}", "count": 4, "last_seen": "1s",
+         "message": probe.format(ip)}
+        for i, ip in enumerate(("0.4", "2.3", "1.4"))
+    ]  # fmt: skip
+    lines = render("EventList", {"summary": "3 event groups", "events": rows}).splitlines()
+    assert lines[1:] == [
+        "events:",
+        'every row: reason Unhealthy, count 4, last_seen 1s, message Readiness probe failed: Get "http://10.244.…'
+        ':8080/healthz": context deadline exceeded (Client.Timeout)',
+        "object | message …",
+        "pod/web-0 | 0.4",
+        "pod/web-1 | 2.3",
+        "pod/web-2 | 1.4",
+    ]  # the whole message is said, where a cell would have cut it at 80 characters
+    # Names are copied into calls: a shared start of names is not cut off them, and two rows stay a plain table.
+    pods = [{"name": f"checkout-service-7d9f8b6c5d-{s}", "status": "Running"} for s in ("abcde", "fghij", "klmno")]
+    assert render("PodList", {"summary": "", "pods": pods}).splitlines()[:3] == [
+        "pods:",
+        "every row: status Running",
+        "name",
+    ]
+    assert render("PodList", {"summary": "", "pods": pods[:2]}).splitlines()[1] == "name | status"
+    alike = render("PodList", {"summary": "", "pods": [pods[0]] * 3}).splitlines()
+    assert alike[1:] == ["name | status", "checkout-service-7d9f8b6c5d-abcde | Running (x3)"]

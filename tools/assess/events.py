@@ -78,9 +78,8 @@ def list_events(
     shown = groups[:limit]
     warnings = sum(g.count for g in groups if g.type == "Warning")
     scope = f" about {object}" if object else ""
+    # The groups themselves (newest first) are the result: the summary does not restate them.
     summary = f"{len(groups)} event groups in {namespace}{scope}; {warnings} Warning occurrences"
-    if shown:
-        summary += "; newest: " + "; ".join(f"{g.reason} {g.object} x{g.count} ({g.last_seen})" for g in shown[:3])
     return EventList(
         summary=summary,
         namespace=namespace,

@@ -72,10 +72,8 @@ ABANDONED = (
     "command may or may not have been applied. Check the target's current state (verify_recovery, list_pods, "
     "rollout_status, helm_history) before anything else; plan again only if it did not take effect."
 )
-SAFE_MODE_ADVICE = (
-    "Safe mode: nothing can be executed from this server. Show the command to a human, who may run it themselves "
-    "after reviewing it."
-)
+# The server's instructions say the rest once: in safe mode nothing is executed through this server.
+SAFE_MODE_ADVICE = "Safe mode: a human may run the command."
 
 
 def utcnow() -> datetime:

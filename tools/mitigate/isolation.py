@@ -41,8 +41,7 @@ POLICY_PREFIX = "incident-isolate-"
 HEREDOC_MARKER = "POLICY"
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 ENFORCEMENT_NOTE = (
-    "A NetworkPolicy is enforced only by a network plugin that implements it (Calico, Cilium, ...); on a cluster "
-    "whose plugin ignores NetworkPolicies this changes nothing. Verify that traffic really stopped."
+    "Only a network plugin that enforces NetworkPolicies (Calico, Cilium, ...) stops the traffic: verify it."
 )
 
 

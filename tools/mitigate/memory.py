@@ -182,8 +182,7 @@ def plan_memory_limit(
         pods = kube.list("pods", namespace, label_selector=deployment_selector(deployment)).items
         warnings.append(request_note(kube, deployment, container, spec, new_spec, index, limit, pods))
         if evidence := oom_evidence(pods):
-            warnings.append(evidence)
-            summary += " " + evidence
+            summary += " " + evidence  # once: the summary (a workload's plan says it there too)
     ops = memory_ops(deployment, index, found, limit)
     dry = kube.patch("deployments", name, ops, namespace, patch_type="json", dry_run=True)
     context = kube.context

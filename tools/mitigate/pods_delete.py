@@ -27,10 +27,10 @@ def plan_delete_pod(kube: Kube, namespace: str, name: str) -> PlanDraft:
     ref = backends.controller_of(pod)
     if ref is not None and ref.get("kind") in RECREATING:
         fate = f"{ref.get('kind')} {ref.get('name')} will create a replacement pod"
-        warnings = [f"{fate}; the replacement starts from the same template, so a fault in the template comes back."]
+        warnings = ["The replacement starts from the same template: a fault in the template comes back."]
     else:
         fate = "no controller owns it, so it will NOT come back"
-        warnings = [f"Pod {name} is not managed by a controller: deleting it removes it for good."]
+        warnings = []  # the summary says it
     node = (pod.get("spec") or {}).get("nodeName")
     kube.delete("pods", name, namespace, dry_run=True, uid=uid)
     command = str(commands.kubectl(["delete", "pod", name], namespace=namespace, context=kube.context))

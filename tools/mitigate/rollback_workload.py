@@ -71,6 +71,18 @@ def undo_patch(workload: dict[str, Any], target: dict[str, Any], *, sealed: bool
     ]
 
 
+def ordinal_range(names: list[str]) -> str:
+    """`data-db-{0..2}` for three or more names that differ only by consecutive ordinals; else the names listed."""
+    parts = [name.rpartition("-") for name in names]
+    prefixes = {head for head, _, _ in parts}
+    if len(names) < 3 or len(prefixes) != 1 or not all(tail.isdigit() for _, _, tail in parts):
+        return ", ".join(names)
+    numbers = [int(tail) for _, _, tail in parts]
+    if numbers != list(range(numbers[0], numbers[0] + len(numbers))):
+        return ", ".join(names)
+    return f"{parts[0][0]}-{{{numbers[0]}..{numbers[-1]}}}"
+
+
 def cautions(
     kind: str, workload: dict[str, Any], target: dict[str, Any], stuck: list[str], claims: list[str]
 ) -> list[str]:
@@ -88,13 +100,12 @@ def cautions(
             out.append(f"partition is {partition}: pods below ordinal {partition} are not rolled back")
         if stuck:
             out.append(
-                f"{', '.join(stuck)} never got Ready on the bad revision and would block the rollback: deleted "
-                "(claims kept)"
+                f"{', '.join(stuck)} never got Ready on the bad revision and would block the rollback (claims kept)"
             )
         if claims:
             out.append(
-                f"claims {', '.join(claims)} are not rolled back: revision {cr.number(target)} reads what the newer "
-                "revision wrote"
+                f"claims {ordinal_range(claims)} are not rolled back: revision {cr.number(target)} reads what the "
+                "newer revision wrote"
             )
     else:
         rolling = (spec.get("updateStrategy") or {}).get("rollingUpdate") or {}
@@ -189,7 +200,7 @@ def plan_rollback(kube: Kube, namespace: str, kind: str, name: str, to_revision:
     return PlanDraft(
         tool="rollback_workload",
         summary=f"Roll {kind} {name} in {namespace} back from {current_text} to revision {target_number} (image "
-        f"{', '.join(images)})" + (f", deleting stuck pod(s) {', '.join(stuck)}" if stuck else "") + ".",
+        f"{', '.join(images)})" + (f", deleting stuck {', '.join(stuck)}" if stuck else "") + ".",
         target=Target(kind=cr.KIND[kind], namespace=namespace, name=name, uid=workload["metadata"].get("uid")),
         risk="mutation",
         steps=steps,
