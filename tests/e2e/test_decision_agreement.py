@@ -4,8 +4,8 @@ One incident per rule (the simulator's scenarios, and builds on the healthy shop
 both tools through an MCP client: for the primary action and for every problem, evaluate_decision walks the tree of
 the action assess_namespace picked and ends where assess_namespace points (PROCEED to the same call with the same
 arguments, or a question only the human can answer first); NONE is NOTHING_TO_DO. For an INVESTIGATE (nothing
-explains the failure), the SCALE and ROLLBACK trees walked anyway name no mitigation: no PROCEED, no TRY_INSTEAD SCALE,
-and the read assess_namespace named as their next call.
+explains the failure), the SCALE, ROLLBACK and ISOLATE trees walked anyway name no mitigation: no PROCEED, no
+TRY_INSTEAD SCALE, and the read assess_namespace named as their next call.
 """
 
 from __future__ import annotations
@@ -93,10 +93,14 @@ async def config_change(env: Env, name: str = "mailer") -> None:
     }
     env.kube.patch("deployments", name, patch, NS, patch_type="strategic")
 
-    def rolled() -> bool:
+    def rolled() -> bool:  # its pods, and the controller's status, show the rollout done (none unavailable)
         pods = env.pods(f"app={name}")
-        revision = env.get("deployments", name)["metadata"]["annotations"].get("deployment.kubernetes.io/revision")
-        return len(pods) == 2 and all(ready(p) for p in pods) and revision == "2"
+        deploy = env.get("deployments", name)
+        revision = deploy["metadata"]["annotations"].get("deployment.kubernetes.io/revision")
+        status = deploy.get("status") or {}
+        done = status.get("updatedReplicas") == 2 and status.get("availableReplicas") == 2
+        settled = done and not status.get("unavailableReplicas") and env.observed(name)
+        return len(pods) == 2 and all(ready(p) for p in pods) and revision == "2" and settled
 
     await env.until(rolled)
 
@@ -265,7 +269,7 @@ async def judged(client: Client, rule: str) -> list[str]:
             continue
         read = (problem["next_tool"], problem["next_arguments"])
         kinds = {problem["target"].split("/", 1)[0]}
-        for tree in ("SCALE", "ROLLBACK") if kinds == {"deployment"} else ("SCALE",):
+        for tree in ("SCALE", "ROLLBACK", "ISOLATE") if kinds == {"deployment"} else ("SCALE",):
             walked = await call(client, "evaluate_decision", namespace=NS, action=tree, **about)
             outcome = (walked["verdict"], walked["alternative"])
             if walked["verdict"] == "PROCEED" or outcome == ("TRY_INSTEAD", "SCALE"):

@@ -18,7 +18,7 @@ from incident_response.tools.assess.namespace import Observation, mitigated_comp
 from incident_response.tools.assess.own_rollouts import own_templates, without_own_rollouts
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
-from incident_response.tools.decide.routing import reads_of, subject_of
+from incident_response.tools.decide.routing import reads_of, subject_of, unexplained_of
 from incident_response.tools.decide.workload_facts import workload_rollback_facts, workload_target
 from incident_response.tools.engine import sizing_reads
 from incident_response.tools.engine.deps import Deps
@@ -182,7 +182,8 @@ def evaluate_decision(
     )
     subject = subject_of(seen, problems, deployment, action)
     reads = reads_of(seen, problems)
-    target, walk = walk_tree(deps, seen, picked, chosen, subject, to_revision, answers, node, room, reads)
+    unexplained = unexplained_of(problems)
+    target, walk = walk_tree(deps, seen, picked, chosen, subject, to_revision, answers, node, room, reads, unexplained)
     assert walk.outcome is not None
     return shaped(namespace, chosen, action is not None, target, walk, walk.outcome, picked, seen.unreadable)
 
@@ -198,10 +199,13 @@ def walk_tree(
     node: str | None = None,
     room: NodeRoom | None = None,
     reads: dict[str, tuple[str, dict[str, Any]]] | None = None,
+    unexplained: frozenset[str] = frozenset(),
 ) -> tuple[str | None, Walk]:
-    """(what the action is about, the walk of its tree). `reads`: the INVESTIGATE problems' calls by component."""
+    """(what the action is about, the walk of its tree). `reads`: by component, the call that reads why its pods
+    fail; `unexplained`: the components the assessment answers INVESTIGATE for."""
     where = elsewhere(seen)
     where.reads = dict(reads or {})
+    where.unexplained = frozenset(unexplained)
     if action == "NONE" or (picked.primary_action == "NONE" and deployment is None and node is None):
         hint = "; name a deployment to walk a tree for it anyway" if action != "NONE" else ""
         if action == "NONE" and deployment is not None:
@@ -214,6 +218,9 @@ def walk_tree(
             facts = node_facts(deps.kube, seen, node, allowed=deps.settings.namespaces)
             return f"node/{node}", node_tree(facts, where)
         isolate = isolate_facts(seen, deployment)
+        if isolate.culprit is None:  # nothing to isolate: the alternatives are about this deployment
+            named = deployment or (picked.target or "").removeprefix("deployment/")
+            isolate.named = named if seen.deployment(named) is not None else None
         return isolate.selector or None, isolate_tree(isolate, answers, where)
     if action == "INVESTIGATE":
         # No tree: no mitigation fits before the cause is known. Going ahead means the read the assessment names.

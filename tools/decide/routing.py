@@ -4,7 +4,8 @@ Two ways the walk used to part from the assessment for the same facts:
 - named by a component whose problem's decision acts on another deployment (its crash loop is blamed on a deploy of
   another service: roll that one back), the walk went to the component's own rollback, which has nowhere to go;
 - a deployment whose pods fail on their own (crash loop, image pull, config error) was offered SCALE as the
-  alternative to try, whose tree then stops at the failing pods: more replicas of them fail the same way.
+  alternative to try, whose tree then stops at the failing pods: more replicas of them fail the same way; and one
+  the assessment found nothing to explain (INVESTIGATE) was offered another deployment's rollback.
 
 Layer: tools.decide.
 """
@@ -36,6 +37,12 @@ def reads_of(seen: Observation, problems: list[tuple[Problem, Decision]]) -> dic
         if decision.primary_action == "INVESTIGATE" and decision.next_tool:
             found.update((c, (decision.next_tool, dict(decision.next_arguments))) for c in problem.components)
     return found
+
+
+def unexplained_of(problems: list[tuple[Problem, Decision]]) -> frozenset[str]:
+    """The components the assessment found nothing to explain (INVESTIGATE): no tree suggests an alternative for
+    them (a rollback of another deploy, a scale), only the read."""
+    return frozenset(c for p, d in problems if d.primary_action == "INVESTIGATE" for c in p.components)
 
 
 def subject_of(

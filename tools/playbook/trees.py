@@ -68,6 +68,9 @@ class Elsewhere:
     # components whose pods fail with nothing to explain it (the assessment's INVESTIGATE) -> the read that finds why:
     # no SCALE is suggested for them, and a DO_NOT names that read as its next call
     reads: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    # components the assessment found nothing to explain (INVESTIGATE): no deploy, load or other component is its
+    # cause, so no alternative is suggested for them at all, only their read
+    unexplained: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -103,7 +106,7 @@ def try_instead(where: Elsewhere, options: tuple[Alternative, ...], deployment: 
     alternative for a deployment whose pods fail with nothing to explain it: the DO_NOT then names the read."""
     read = where.reads.get(deployment) if deployment else None
     for option in options:
-        if option == "SCALE" and read is not None:
+        if read is not None and (option == "SCALE" or deployment in where.unexplained):
             continue
         if option == "ROLLBACK" and where.recent_rollout:
             arguments = {"namespace": where.namespace, "action": "ROLLBACK", "deployment": where.recent_rollout}
@@ -562,6 +565,7 @@ class IsolateFacts:
     evidence: list[str] = field(default_factory=list)
     service: str | None = None  # the Service sending traffic to the culprit's pods
     service_left: list[str] | None = None  # its ready endpoints once the culprit's pods are out
+    named: str | None = None  # the deployment the walk is about (the caller's, or the assessment's): where else to go
 
 
 def isolate_tree(facts: IsolateFacts, answers: Answers, where: Elsewhere) -> Walk:
@@ -576,7 +580,7 @@ def isolate_tree(facts: IsolateFacts, answers: Answers, where: Elsewhere) -> Wal
             "no",
             "cluster",
             facts.evidence or [f"Warning events and logs of the failing pods: {why}"],
-            try_instead(where, ("ROLLBACK", "SCALE"), None, why),
+            try_instead(where, ("ROLLBACK", "SCALE"), facts.named, why),
         )
     walk.go(
         q,
