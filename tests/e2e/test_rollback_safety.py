@@ -182,11 +182,14 @@ async def test_after_a_rollback_undoing_it_again_is_not_known_good(env: Env) -> 
         await plan_and_confirm(client, env, "rollback_deployment", namespace=NS, deployment="checkout")
         await env.until(lambda: not env.pods("app=checkout,pod-template-hash=" + bad_hash(env)))
         result = await check_without_writing(env, client, deployment="checkout")
-    assert (result["current_revision"], result["target_revision"]) == (4, 3)
-    known_good = item(result, "known_good")
-    assert known_good["status"] == "warning" and "served at most" in known_good["detail"], known_good
-    assert "served only -" not in known_good["detail"]  # no negative service time from the reused ReplicaSet
-    assert result["verdict"] == "CHECK_FIRST"
+    # kubectl's default (revision 3, the bad one the rollback replaced) is not known good: the target is the older
+    # revision 1, which served for days, and the check says why it is not the default.
+    assert (result["current_revision"], result["target_revision"]) == (4, 1)
+    previous = item(result, "previous_revision")
+    assert "not the one kubectl rollout undo picks: revision 3 served at most" in previous["detail"], previous
+    assert "served only -" not in previous["detail"]  # no negative service time from the reused ReplicaSet
+    assert item(result, "known_good")["status"] == "ok"
+    assert "to_revision=1" in result["next_step"]
 
 
 def bad_hash(env: Env) -> str:

@@ -52,6 +52,7 @@ from incident_response.tools.k8s.workloads import (
 )
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
+from incident_response.tools.playbook.known_good import known_good_targets
 from incident_response.tools.playbook.poisoning import Peers, find_poisonings
 from incident_response.tools.playbook.ranking import ComponentImpact, Problem, rank_problems, scaled
 from incident_response.tools.playbook.rules import (
@@ -348,6 +349,9 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         workloads=workload_kinds(workloads),
         failing_for=failing_for_minutes(events, components, set(failing), now),
         crash_lines=crash_lines,
+        rollback_targets=known_good_targets(
+            deployments, replicasets, pods, {r.deployment for r in rollouts if r.kind == "deployment"}, now
+        ),
     )
     return Observation(
         namespace=namespace,

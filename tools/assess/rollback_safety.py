@@ -23,8 +23,7 @@ from incident_response.tools.engine.event_reads import read_events
 from incident_response.tools.engine.reads import rollback_reads
 from incident_response.tools.k8s.pod_templates import same_pod_template
 from incident_response.tools.k8s.podslim import Sharing, slim_pod
-from incident_response.tools.k8s.podstatus import containers_ready, kubectl_status, restart_count
-from incident_response.tools.k8s.quantity import age_seconds, human_age, parse_time
+from incident_response.tools.k8s.quantity import age_seconds, human_age
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
     RECENT_ROLLOUT_SECONDS,
@@ -37,23 +36,19 @@ from incident_response.tools.k8s.workloads import (
 )
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
+from incident_response.tools.playbook.known_good import KnownGood, known_good, known_good_instead
 from incident_response.tools.playbook.no_rollback import instead
 from incident_response.tools.playbook.rollback_checks import (
     SafetyItem,
     capped,
     plan_checks,
-    replaced_at,
 )
 
 __all__ = ["RollbackSafety", "SafetyItem", "safety_of"]
 
 SafetyVerdict = Literal["CLEAR", "CHECK_FIRST", "BLOCKED"]
 
-# A revision that served less than this before being replaced has not shown it is good.
-KNOWN_GOOD_SECONDS = 3600
 PULL_FAILURES = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
-# STATUS values of a pod on its way up or out: not evidence that its revision is bad.
-TRANSIENT = {"Pending", "ContainerCreating", "PodInitializing", "Terminating"}
 PULL_FAILED = re.compile(r'Failed to pull image "([^"]+)"')
 HELM_RELEASE = "meta.helm.sh/release-name"
 
@@ -170,7 +165,11 @@ def choose_target(seen: Observed, to_revision: int | None) -> tuple[dict[str, An
             f"a rollback has nowhere to go; instead, {what_fits}"
         )
         return None, SafetyItem(check="previous_revision", status="blocking", detail=detail, evidence=evidence)
-    target = pick_target(deployment, owned, to_revision)
+    instead_of_default = better_target(seen) if to_revision is None else None
+    if instead_of_default is not None:
+        target = instead_of_default.replicaset
+    else:
+        target = pick_target(deployment, owned, to_revision)
     number = revision_of(target)
     same = same_pod_template(target["spec"]["template"], (deployment.get("spec") or {}).get("template"))
     if same or (number is not None and number == revision_of(deployment)):
@@ -179,99 +178,27 @@ def choose_target(seen: Observed, to_revision: int | None) -> tuple[dict[str, An
     if (deployment.get("spec") or {}).get("paused"):
         detail = f"deployment {name} is paused: kubectl refuses to roll back a paused deployment (resume it first)"
         return target, SafetyItem(check="previous_revision", status="blocking", detail=detail, evidence=evidence)
+    if instead_of_default is not None:
+        # kubectl's default is the revision before the current one, whatever it was: name the known-good one instead.
+        detail = (
+            f"revision {number} (replicaset/{target['metadata']['name']}) is the target, not the one kubectl rollout "
+            f"undo picks: {instead_of_default.why}. Pass to_revision={number}"
+        )
+        return target, SafetyItem(check="previous_revision", status="ok", detail=detail, evidence=evidence)
     how = "the one kubectl rollout undo picks" if to_revision is None else "the revision asked for"
     detail = f"revision {number} (replicaset/{target['metadata']['name']}) is kept: {how}"
     return target, SafetyItem(check="previous_revision", status="ok", detail=detail, evidence=evidence)
 
 
-# --- known_good -------------------------------------------------------------------------------------------------
-
-
-def pods_of(replicaset: dict[str, Any], pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [pod for pod in pods if owned_by(pod, replicaset)]
-
-
-def _pod_line(pod: dict[str, Any]) -> str:
-    ready, total = containers_ready(pod)
-    return f"pod/{pod['metadata']['name']} {kubectl_status(pod)} {ready}/{total} ready, {restart_count(pod)} restarts"
+# --- known_good: tools/playbook/known_good.py decides it, for every kind and every caller ------------------------
 
 
 def known_good_item(target: dict[str, Any], seen: Observed) -> SafetyItem:
-    number = revision_of(target)
-    rs_name = target["metadata"]["name"]
-    pods = pods_of(target, seen.pods)
-    ready_now, failing = [], []
-    for pod in pods:
-        status = kubectl_status(pod)
-        ready, total = containers_ready(pod)
-        if status == "Running" and ready == total:
-            ready_now.append(pod)
-        elif status not in TRANSIENT and not re.fullmatch(r"Init:\d+/\d+", status):
-            failing.append(pod)
-    created = parse_time(target["metadata"].get("creationTimestamp"))
-    replaced = replaced_at(target, seen.owned)
-    evidence = [f"replicaset/{rs_name} created {_age(target['metadata'].get('creationTimestamp'), seen.now)} ago"]
-    at_most = None
-    if replaced is not None and created is not None and replaced < created:
-        # A rollback made an older ReplicaSet the next revision: when this one stopped serving is not recorded,
-        # only that it served no longer than it has existed.
-        replaced, at_most = None, int((seen.now - created).total_seconds())
-        evidence.append(
-            "the next revision reused an older ReplicaSet (a rollback): when this one was replaced is not recorded"
-        )
-    if replaced is not None:
-        evidence.append(f"replaced by the next revision {human_age(int((seen.now - replaced).total_seconds()))} ago")
-    evidence += [_pod_line(p) for p in failing[:3]] + [_pod_line(p) for p in ready_now[:3]]
-    # Pods a stuck rollout kept are still serving: the revision's service runs until now.
-    end = seen.now if ready_now else replaced
-    served = int((end - created).total_seconds()) if end is not None and created is not None else None
-    if pods:
-        evidence.append(f"{len(ready_now)} of its {len(pods)} pods are Running and Ready now")
-    else:
-        evidence.append(f"no pod of revision {number} runs now")
-    if failing:
-        detail = (
-            f"{len(failing)} of revision {number}'s pods are failing now; it may be bad too: check older revisions "
-            "(rollout_history) and pass to_revision"
-        )
-        return SafetyItem(check="known_good", status="warning", detail=detail, evidence=capped(evidence))
-    ran = served if served is not None else at_most
-    if ran is not None and ran < KNOWN_GOOD_SECONDS and not ready_now:
-        how = (
-            f"served only {human_age(ran)} before it was replaced"
-            if served is not None
-            else f"served at most {human_age(ran)} (it was created then) before a rollback replaced it"
-        )
-        return SafetyItem(
-            check="known_good",
-            status="warning",
-            detail=f"revision {number} {how}; that does not show it was good: check older revisions (rollout_history) "
-            "and pass to_revision",
-            evidence=capped(evidence),
-            questions=[f"Was revision {number} healthy in the {human_age(ran)} it ran?"],
-        )
-    return served_item(number, served, ready_now, evidence)
+    return known_good(target, seen.owned, seen.pods, seen.now)
 
 
-def served_item(
-    number: int | None, served: int | None, ready_now: list[dict[str, Any]], evidence: list[str]
-) -> SafetyItem:
-    """known_good once a too-short run is ruled out: not visible when the cluster does not show how long the revision
-    served, else ok with what shows it worked (pods still serving, or none failing now)."""
-    if served is None:
-        return SafetyItem(
-            check="known_good",
-            status="not_visible",
-            detail=f"the cluster does not show how long revision {number} ran or whether it worked",
-            evidence=capped(evidence),
-            questions=[f"Did revision {number} work when it last ran?"],
-        )
-    detail = f"revision {number} served {human_age(served)}" + (
-        f" and {len(ready_now)} of its pods are still Running and Ready (the rollout has not replaced them)"
-        if ready_now
-        else " before it was replaced, and none of its pods fail now"
-    )
-    return SafetyItem(check="known_good", status="ok", detail=detail, evidence=capped(evidence))
+def better_target(seen: Observed) -> KnownGood | None:
+    return known_good_instead(seen.deployment, seen.owned, seen.pods, seen.now)
 
 
 # --- image_available --------------------------------------------------------------------------------------------

@@ -19,8 +19,6 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from incident_response.tools.assess.rollback_safety import (
-    KNOWN_GOOD_SECONDS,
-    TRANSIENT,
     Observed,
     RollbackSafety,
     SafetyVerdict,
@@ -30,7 +28,6 @@ from incident_response.tools.assess.rollback_safety import (
     observe_rollback,
     observed_with,
     safety_of,
-    served_item,
     summary_of,
     verdict_of,
     workload_pods,
@@ -45,6 +42,7 @@ from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, images_of, owned_by
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.playbook.known_good import KNOWN_GOOD_SECONDS, TRANSIENT, served_item
 from incident_response.tools.playbook.no_rollback import instead
 from incident_response.tools.playbook.rollback_checks import (
     MIGRATION_LEAD,

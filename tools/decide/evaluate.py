@@ -373,7 +373,10 @@ def rollback_facts(deps: Deps, seen: Observation, name: str, to_revision: int | 
     )
     if minutes is None or minutes > RECENT_MINUTES:
         return facts  # the tree stops at its first question: no need for the safety reads
-    safety = rollback_safety.safety_of(deps.kube, seen.namespace, safety_reads(deps.kube, seen, deploy), to_revision)
+    reads = safety_reads(deps.kube, seen, deploy)
+    safety = rollback_safety.safety_of(deps.kube, seen.namespace, reads, to_revision)
+    if to_revision is None and rollback_safety.better_target(reads) is not None:
+        facts.to_revision = safety.target_revision  # the known-good revision, not kubectl's default: pass it on
     facts.safety = {
         item.check: SafetyCheck(item.status, item.detail, item.evidence, item.questions) for item in safety.items
     }

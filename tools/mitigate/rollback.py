@@ -31,6 +31,7 @@ from incident_response.tools.engine.plan import (
 )
 from incident_response.tools.engine.reads import rollback_reads
 from incident_response.tools.k8s.args import Revision
+from incident_response.tools.k8s.podslim import Sharing, slim_pod
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
     REVISION,
@@ -41,7 +42,9 @@ from incident_response.tools.k8s.workloads import (
     template_without_hash,
 )
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.kube.paging import list_all
 from incident_response.tools.playbook import rollback_checks
+from incident_response.tools.playbook.known_good import known_good, known_good_instead
 from incident_response.tools.playbook.no_rollback import instead
 
 # kubectl's annotationsToSkip: kept from the Deployment, never copied from the ReplicaSet.
@@ -176,8 +179,31 @@ def plan_rollback(kube: Kube, namespace: str, name: str, to_revision: int | None
                 deployment, target, owned, datetime.now(UTC), rollback_reads(kube, namespace, deployment)
             )
         )
-        + ([] if current is not None else [f"deployment {name} has no revision annotation; undo is manual"]),
+        + ([] if current is not None else [f"deployment {name} has no revision annotation; undo is manual"])
+        + (default_target_doubts(kube, namespace, deployment, owned, target) if to_revision is None else []),
     )
+
+
+def default_target_doubts(
+    kube: Kube, namespace: str, deployment: dict[str, Any], owned: list[dict[str, Any]], target: dict[str, Any]
+) -> list[str]:
+    """kubectl rollout undo goes to the revision before the current one, whatever it was: when that one ran only
+    briefly or its pods fail now, say so, and name the known-good revision to pass as to_revision."""
+    sharing = Sharing()
+    selector = deployment_selector(deployment)
+    pods = list_all(kube, "pods", namespace, label_selector=selector, keep=lambda p: slim_pod(p, sharing)).items
+    now = datetime.now(UTC)
+    number = revision_of(target)
+    better = known_good_instead(deployment, owned, pods, now)
+    if better is not None:
+        return [
+            f"revision {number} is kubectl's default target but not known to be good ({better.why}): plan again with "
+            f"to_revision={better.revision} to go back to the known-good revision"
+        ]
+    doubt = known_good(target, owned, pods, now)
+    if doubt.status == "warning":
+        return [f"revision {number} is not known to be good: {doubt.detail}"]
+    return []
 
 
 def rollback_deployment(

@@ -92,6 +92,8 @@ class Facts:
     failing_for: dict[str, int] = field(default_factory=dict)
     # component -> "pod crashed with: LINE", from the previous log of a pod that crashes on its own
     crash_lines: dict[str, str] = field(default_factory=dict)
+    # deployment -> (revision, why): roll back there, not to kubectl's default (which ran briefly or fails now)
+    rollback_targets: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 def on_deployment(
@@ -109,10 +111,33 @@ def on_deployment(
     )
 
 
-def roll_back(rollout: RecentRollout, rule: str, namespace: str, reason: str, evidence: list[str]) -> Decision:
-    """ROLLBACK of a recent rollout: rollback_deployment, or rollback_workload for a StatefulSet or DaemonSet."""
+def roll_back(
+    rollout: RecentRollout,
+    rule: str,
+    namespace: str,
+    reason: str,
+    evidence: list[str],
+    target: tuple[int, str] | None = None,
+) -> Decision:
+    """ROLLBACK of a recent rollout: rollback_deployment, or rollback_workload for a StatefulSet or DaemonSet.
+    `target`: (revision, why) to roll back to instead of kubectl's default (tools/playbook/known_good.py)."""
     if rollout.kind == "deployment":
-        return on_deployment("ROLLBACK", rule, namespace, rollout.deployment, "rollback_deployment", reason, evidence)
+        if target is None:
+            return on_deployment(
+                "ROLLBACK", rule, namespace, rollout.deployment, "rollback_deployment", reason, evidence
+            )
+        revision, why = target
+        decision = on_deployment(
+            "ROLLBACK",
+            rule,
+            namespace,
+            rollout.deployment,
+            "rollback_deployment",
+            f"{reason}: to revision {revision}, the known-good one",
+            [*evidence[:4], f"revision {revision}, not the one kubectl rollout undo picks: {why}"],
+        )
+        decision.next_arguments["to_revision"] = revision
+        return decision
     return Decision(
         primary_action="ROLLBACK",
         rule=rule,
@@ -263,6 +288,7 @@ def decide(facts: Facts) -> Decision:
                 f"{rollout.kind} {rollout.deployment} changed in the last 2 hours and its pods fail since: rolling "
                 "back is the fastest way to a known-good state",
                 evidence,
+                facts.rollback_targets.get(rollout.deployment),
             )
     if facts.poisonings:
         poison = facts.poisonings[0]
@@ -338,6 +364,7 @@ def decide(facts: Facts) -> Decision:
                     f"{rollout.kind} {rollout.deployment} rolled out {rollout.minutes_ago} minutes ago",
                     *failing_evidence,
                 ],
+                facts.rollback_targets.get(rollout.deployment),
             )
         if facts.failing:
             component = max(facts.failing.items(), key=lambda item: len(item[1]))[0]

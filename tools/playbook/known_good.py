@@ -1,0 +1,177 @@
+"""Is a revision known to be good? One answer for check_rollback_safety, evaluate_decision, assess_namespace and
+rollback_deployment, for Deployments, StatefulSets and DaemonSets alike.
+
+A revision whose pods still serve is evidence it works; one that served an hour or more before it was replaced, with
+none of its pods failing now, too. One that ran for seconds (a first bad deploy replaced by a "fix") shows nothing.
+kubectl rollout undo picks the revision before the current one whatever it was; when that one is not known good and
+an older one is, the older one is the rollback's target (to_revision).
+
+Layer: tools.playbook.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from incident_response.tools.k8s.podstatus import containers_ready, kubectl_status, restart_count
+from incident_response.tools.k8s.quantity import age_seconds, human_age, parse_time
+from incident_response.tools.k8s.workloads import owned_by, revision_of
+from incident_response.tools.playbook.rollback_checks import SafetyItem, capped, replaced_at
+
+# A revision that served less than this before being replaced has not shown it is good.
+KNOWN_GOOD_SECONDS = 3600
+# STATUS values of a pod on its way up or out: not evidence that its revision is bad.
+TRANSIENT = {"Pending", "ContainerCreating", "PodInitializing", "Terminating"}
+
+
+def _age(value: Any, now: datetime) -> str:
+    return human_age(age_seconds(value, now))
+
+
+def pods_of(replicaset: dict[str, Any], pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [pod for pod in pods if owned_by(pod, replicaset)]
+
+
+def pod_line(pod: dict[str, Any]) -> str:
+    ready, total = containers_ready(pod)
+    return f"pod/{pod['metadata']['name']} {kubectl_status(pod)} {ready}/{total} ready, {restart_count(pod)} restarts"
+
+
+def known_good(
+    target: dict[str, Any], owned: list[dict[str, Any]], pods: list[dict[str, Any]], now: datetime
+) -> SafetyItem:
+    """Whether the revision `target` (a ReplicaSet among `owned`) is known to be good: its pods serve now, or it served
+    an hour or more before it was replaced and none of its pods fail now. A warning when it ran only briefly or its
+    pods fail; not_visible when the cluster does not show how long it ran."""
+    number = revision_of(target)
+    rs_name = target["metadata"]["name"]
+    mine = pods_of(target, pods)
+    ready_now, failing = [], []
+    for pod in mine:
+        status = kubectl_status(pod)
+        ready, total = containers_ready(pod)
+        if status == "Running" and ready == total:
+            ready_now.append(pod)
+        elif status not in TRANSIENT and not re.fullmatch(r"Init:\d+/\d+", status):
+            failing.append(pod)
+    created = parse_time(target["metadata"].get("creationTimestamp"))
+    replaced = replaced_at(target, owned)
+    evidence = [f"replicaset/{rs_name} created {_age(target['metadata'].get('creationTimestamp'), now)} ago"]
+    at_most = None
+    if replaced is not None and created is not None and replaced < created:
+        # A rollback made an older ReplicaSet the next revision: when this one stopped serving is not recorded,
+        # only that it served no longer than it has existed.
+        replaced, at_most = None, int((now - created).total_seconds())
+        evidence.append(
+            "the next revision reused an older ReplicaSet (a rollback): when this one was replaced is not recorded"
+        )
+    if replaced is not None:
+        evidence.append(f"replaced by the next revision {human_age(int((now - replaced).total_seconds()))} ago")
+    evidence += [pod_line(p) for p in failing[:3]] + [pod_line(p) for p in ready_now[:3]]
+    # Pods a stuck rollout kept are still serving: the revision's service runs until now.
+    end = now if ready_now else replaced
+    served = int((end - created).total_seconds()) if end is not None and created is not None else None
+    if mine:
+        evidence.append(f"{len(ready_now)} of its {len(mine)} pods are Running and Ready now")
+    else:
+        evidence.append(f"no pod of revision {number} runs now")
+    if failing:
+        detail = (
+            f"{len(failing)} of revision {number}'s pods are failing now; it may be bad too: check older revisions "
+            "(rollout_history) and pass to_revision"
+        )
+        return SafetyItem(check="known_good", status="warning", detail=detail, evidence=capped(evidence))
+    ran = served if served is not None else at_most
+    if ran is not None and ran < KNOWN_GOOD_SECONDS and not ready_now:
+        how = (
+            f"served only {human_age(ran)} before it was replaced"
+            if served is not None
+            else f"served at most {human_age(ran)} (it was created then) before a rollback replaced it"
+        )
+        return SafetyItem(
+            check="known_good",
+            status="warning",
+            detail=f"revision {number} {how}; that does not show it was good: check older revisions (rollout_history) "
+            "and pass to_revision",
+            evidence=capped(evidence),
+            questions=[f"Was revision {number} healthy in the {human_age(ran)} it ran?"],
+        )
+    return served_item(number, served, ready_now, evidence)
+
+
+def served_item(
+    number: int | None, served: int | None, ready_now: list[dict[str, Any]], evidence: list[str]
+) -> SafetyItem:
+    """known_good once a too-short run is ruled out: not visible when the cluster does not show how long the revision
+    served, else ok with what shows it worked (pods still serving, or none failing now)."""
+    if served is None:
+        return SafetyItem(
+            check="known_good",
+            status="not_visible",
+            detail=f"the cluster does not show how long revision {number} ran or whether it worked",
+            evidence=capped(evidence),
+            questions=[f"Did revision {number} work when it last ran?"],
+        )
+    detail = f"revision {number} served {human_age(served)}" + (
+        f" and {len(ready_now)} of its pods are still Running and Ready (the rollout has not replaced them)"
+        if ready_now
+        else " before it was replaced, and none of its pods fail now"
+    )
+    return SafetyItem(check="known_good", status="ok", detail=detail, evidence=capped(evidence))
+
+
+@dataclass
+class KnownGood:
+    """The revision to roll back to instead of kubectl's default, and why."""
+
+    replicaset: dict[str, Any]
+    revision: int
+    why: str  # "revision 2 served only 3s ...; revision 1 served 3d and 3 of its pods are still Running and Ready"
+
+
+def known_good_instead(
+    deployment: dict[str, Any], owned: list[dict[str, Any]], pods: list[dict[str, Any]], now: datetime
+) -> KnownGood | None:
+    """When the revision kubectl rollout undo would pick (the one before the current) ran only briefly or its pods fail
+    now, the newest older revision that is known good; None when the default is fine or none older is known good."""
+    current = revision_of(deployment)
+    kept = sorted(
+        ((number, rs) for rs in owned if (number := revision_of(rs)) is not None and number != current),
+        key=lambda pair: -pair[0],
+    )
+    if current is None or not kept or kept[0][0] > current:
+        return None
+    default_number, default = kept[0]
+    doubt = known_good(default, owned, pods, now)
+    if doubt.status != "warning":
+        return None
+    for number, rs in kept[1:]:
+        good = known_good(rs, owned, pods, now)
+        if good.status == "ok":
+            why = f"{doubt.detail.split(';')[0]}; {good.detail}"
+            return KnownGood(rs, number, why)
+    return None
+
+
+def known_good_targets(
+    deployments: list[dict[str, Any]],
+    replicasets: list[dict[str, Any]],
+    pods: list[dict[str, Any]],
+    names: set[str],
+    now: datetime,
+) -> dict[str, tuple[int, str]]:
+    """deployment -> (revision, why) for the deployments in `names` whose rollback should not go where kubectl's
+    default would (known_good_instead)."""
+    found = {}
+    for deployment in deployments:
+        if str((deployment.get("metadata") or {}).get("name")) not in names:
+            continue
+        owned = [rs for rs in replicasets if owned_by(rs, deployment)]
+        mine = [pod for pod in pods if any(owned_by(pod, rs) for rs in owned)]
+        better = known_good_instead(deployment, owned, mine, now)
+        if better is not None:
+            found[str(deployment["metadata"]["name"])] = (better.revision, better.why)
+    return found
