@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from incident_response.tools.playbook.poisoning import Peers, find_poisonings
+from incident_response.tools.playbook.ranking import RULE_ORDER, rule_rank
 from incident_response.tools.playbook.rules import Facts, RecentRollout, decide
 from incident_response.tools.playbook.suspects import CanaryPair, NodeState, Placement
 
@@ -268,3 +269,10 @@ def test_a_canary_pair_is_no_canary_rollback_unless_only_the_canary_fails(
 ) -> None:
     decision = decide(Facts("shop", failing=failing, canaries=[canary]))
     assert decision.rule != "failing canary" and decision.next_tool != "rollback_canary"
+
+
+def test_a_kinds_variant_of_a_rule_ranks_in_its_rules_place() -> None:
+    cpu = RULE_ORDER.index("overloaded: CPU near limits")
+    assert rule_rank("overloaded: CPU near limits (daemonset)") == cpu
+    assert rule_rank("overloaded: CPU near limits (statefulset)") < RULE_ORDER.index("unknown cause, no recent deploy")
+    assert rule_rank("a rule nobody wrote") == len(RULE_ORDER)

@@ -163,13 +163,23 @@ def rank_problems(
         key=lambda pair: (
             order(pair[0], facts),
             IMPACT_ORDER.index(pair[0].impact),
-            RULE_ORDER.index(pair[0].rule) if pair[0].rule in RULE_ORDER else len(RULE_ORDER),
+            rule_rank(pair[0].rule),
             pair[0].components,
         )
     )
     for index, (problem, _) in enumerate(problems):
         problem.rank = index + 1
     return problems
+
+
+def rule_rank(rule: str) -> int:
+    """The rule's place in the framework's order; a kind's variant ("overloaded: CPU near limits (daemonset)") takes
+    its rule's place, not the end."""
+    base = rule.split(" (", 1)[0]
+    for name in (rule, base):
+        if name in RULE_ORDER:
+            return RULE_ORDER.index(name)
+    return len(RULE_ORDER)
 
 
 def standing(facts: Facts, problem: Problem) -> bool:
