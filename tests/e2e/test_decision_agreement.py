@@ -167,6 +167,16 @@ async def daemonset_at_its_cpu_limit(env: Env) -> None:
     await env.until(lambda: len([p for p in env.pods("app=trace-collector") if ready(p)]) == nodes)
 
 
+async def daemonset_out_of_memory(env: Env) -> None:
+    """audit-forwarder (a DaemonSet) needs 200Mi and is limited to 96Mi: OOMKilled on every node."""
+    body = workload("daemonsets", "audit-forwarder")
+    template = body["spec"]["template"]
+    template["metadata"]["annotations"] = {behaviors.BEHAVIOR: behaviors.OOM, behaviors.MEMORY_NEED: "200Mi"}
+    template["spec"]["containers"][0]["resources"] = {"requests": {"memory": "64Mi"}, "limits": {"memory": "96Mi"}}
+    env.kube.create("daemonsets", body, NS)
+    await env.until(restarted(env, "app=audit-forwarder"))
+
+
 async def cpu_at_the_limit(env: Env) -> None:
     """search-api (no HPA) runs its pods at their CPU limit."""
     body = deployment_body(
@@ -198,6 +208,7 @@ CASES: dict[str, tuple[str, Build, str]] = {
     "daemonset rollout": ("bad-daemonset", nothing, "recent deployment with failing pods"),
     "CPU near limits": ("healthy", cpu_at_the_limit, "overloaded: CPU near limits"),
     "daemonset CPU near limits": ("healthy", daemonset_at_its_cpu_limit, "overloaded: CPU near limits (daemonset)"),
+    "daemonset out of memory": ("healthy", daemonset_out_of_memory, "out of memory: vertical scaling"),
     "crash loop, no deploy": ("healthy", crash_loop_no_deploy, "unknown cause, no recent deploy"),
     "crash loop of a new deployment": (
         "healthy",
