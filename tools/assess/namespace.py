@@ -47,6 +47,7 @@ from incident_response.tools.k8s.workloads import (
     hpa_bounds,
     images_of,
     revision_of,
+    rolling_back,
     rollout_time,
     template_spec,
 )
@@ -134,9 +135,9 @@ def recent_rollouts(
         if revision is None or when is None:
             continue  # a new deployment (revision 1) counts: it is a deploy, though with nothing to roll back to
         seconds = (now - when).total_seconds()
-        if seconds > RECENT_ROLLOUT_SECONDS:
-            continue
         name = str(meta(deploy).name)
+        if seconds > RECENT_ROLLOUT_SECONDS or rolling_back(deploy, owned, failing.get(name, [])):
+            continue
         earlier = [rs for rs in owned if (revision_of(rs) or 0) < revision]
         previous = sorted(earlier, key=lambda rs: revision_of(rs) or 0)
         found.append(

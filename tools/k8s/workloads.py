@@ -21,6 +21,7 @@ REVISION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY = "deployment.kubernetes.io/revision-history"  # the earlier numbers of a ReplicaSet reused
 CHANGE_CAUSE = "kubernetes.io/change-cause"
 RECENT_ROLLOUT_SECONDS = 2 * 3600  # the playbook's "recent deployment (last 2 hours)"
+STARTING = frozenset({"Pending", "ContainerCreating", "PodInitializing"})  # kubectl's STATUS of a pod on its way up
 
 
 def selector_string(selector: dict[str, Any] | None) -> str:
@@ -102,6 +103,32 @@ def revisions(deploy: dict[str, Any], replicasets: list[dict[str, Any]]) -> list
 def current_replicaset(deploy: dict[str, Any], replicasets: list[dict[str, Any]]) -> dict[str, Any] | None:
     current = revision_of(deploy)
     return next((rs for rs in replicasets if owned_by(rs, deploy) and revision_of(rs) == current), None)
+
+
+def rolling_back(deploy: dict[str, Any], replicasets: list[dict[str, Any]], failing: list[str]) -> bool:
+    """A rollback still replacing the pods it answered: the current ReplicaSet is an older one brought back (one
+    created after it exists), and none of the `failing` pods ('NAME STATUS ...' lines) is its own but ones still
+    starting. Its revision is no deploy to undo: undoing it would go back to the revision it is replacing."""
+    rs = current_replicaset(deploy, replicasets)
+    created = parse_time(meta(rs).creation_timestamp) if rs is not None else None
+    if rs is None or created is None:
+        return False
+    newer = [
+        when
+        for other in replicasets
+        if other is not rs
+        and owned_by(other, deploy)
+        and (when := parse_time(meta(other).creation_timestamp)) is not None
+        and when > created
+    ]
+    own = f"{meta(rs).name}-"
+    return bool(newer) and not any(line.startswith(own) and not starting(line) for line in failing)
+
+
+def starting(line: str) -> bool:
+    """'web-1 ContainerCreating (...)': a pod not running yet, on its way up (not failing on its own)."""
+    status = line.split(" ", 2)[1] if line.count(" ") >= 1 else ""
+    return status in STARTING or status.startswith("Init:") and not status.startswith(("Init:Error", "Init:Crash"))
 
 
 def rollout_time(deploy: dict[str, Any], replicasets: list[dict[str, Any]]) -> datetime | None:
