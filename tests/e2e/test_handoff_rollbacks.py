@@ -156,6 +156,36 @@ async def test_a_rollback_made_with_kubectl_is_said_rolled_back_not_rolled_out(
     assert [q.split(",")[0] for q in questions] == [f"Rule out {ref} revision 2"], questions
 
 
+@pytest.mark.parametrize("kind", ["statefulset", "daemonset", "deployment"])
+async def test_a_rollback_still_replacing_the_bad_pods_is_not_rolled_back_again(
+    built: Callable[[str], Env], kubectl_for: Callable[[RunningSim], Kubectl], kind: str
+) -> None:
+    """Right after a human's `kubectl rollout undo`, the bad revision's pods still crash-loop while the good one's
+    start: the current revision is the good one brought back, and undoing it would go back to the bad one. The
+    assessment once proposed exactly that (rollback_deployment to revision 2, the bad image)."""
+    env = built(kind)
+    kubectl = kubectl_for(env.sim)
+    name, good, bad = BUILT[kind]
+    await anyio.to_thread.run_sync(lambda: kubectl.run("rollout", "undo", f"{kind}/{name}", "-n", NS))
+    await env.until(lambda: renumbered(env, kind, name, good))
+    paused = env.sim.cluster._tick_lock  # the controllers wait: the bad pods are still there when assessed
+    await anyio.to_thread.run_sync(paused.acquire)
+    try:
+        async with Client(env.server("safe")) as client:
+            decision = (await call(client, "assess_namespace", namespace=NS))["decision"]
+            evaluated = await call(client, "evaluate_decision", namespace=NS)
+    finally:
+        paused.release()
+
+    assert decision["target"] == f"{kind}/{name}", decision
+    assert not str(decision["next_tool"]).startswith("rollback_"), decision
+    assert not str(evaluated.get("next_tool")).startswith("rollback_"), evaluated
+    if kind == "deployment":
+        assert (decision["rule"], decision["next_tool"]) == ("rollback in progress", "verify_recovery"), decision
+        assert decision["next_arguments"] == {"namespace": NS, "deployment": name}
+        assert f"rolling back to revision 3 ({good}; was {bad})" in decision["reason"], decision["reason"]
+
+
 def renumbered(env: Env, kind: str, name: str, good: str) -> bool:
     """The controller has brought the good revision back as revision 3."""
     if kind == "deployment":

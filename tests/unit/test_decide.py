@@ -28,6 +28,18 @@ def test_recent_deploy_with_its_own_pods_failing_is_a_rollback() -> None:
     assert any("web:1" in line for line in decision.evidence)
 
 
+def test_a_rollback_still_replacing_the_failing_pods_is_waited_on_and_verified_not_rolled_back() -> None:
+    back = rollout(unavailable=3).model_copy(update={"revision": 3, "rolling_back": True})
+    decision = decide(Facts("shop", failing={"web": ["web-b-1 CrashLoopBackOff"]}, recent_rollouts=[back]))
+    assert (decision.primary_action, decision.rule, decision.next_tool) == (
+        "INVESTIGATE",
+        "rollback in progress",
+        "verify_recovery",
+    )
+    assert decision.next_arguments == {"namespace": "shop", "deployment": "web"}
+    assert "rolling back to revision 3 (web:2; was web:1)" in decision.reason
+
+
 def test_recent_deploy_of_a_healthy_component_does_not_trigger_the_rollback_rule() -> None:
     facts = Facts(
         "shop",

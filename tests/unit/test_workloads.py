@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from incident_response.tools.k8s.workloads import REVISION, rollout_time
+from incident_response.tools.k8s.workloads import REVISION, rolling_back, rollout_time
 
 
 def deployment(revision: int, progressing: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -52,3 +52,15 @@ def test_a_rollback_reusing_an_old_replicaset_is_dated_by_the_progressing_update
 
 def test_without_a_current_replicaset_the_time_is_unknown() -> None:
     assert rollout_time(deployment(5), [replicaset("web-a", 4, "2026-11-20T00:00:00Z")]) is None
+
+
+def test_a_rollback_is_in_progress_while_only_the_undone_revisions_pods_fail() -> None:
+    """web-a (revision 4 now) was brought back over web-b: its pods only starting, web-b's crash-looping."""
+    owned = [replicaset("web-a", 4, "2026-11-20T00:00:00Z"), replicaset("web-b", 3, "2026-11-27T02:50:00Z")]
+    crashing = "web-b-x1 CrashLoopBackOff (0/1 ready, 6 restarts)"
+    assert rolling_back(deployment(4), owned, [crashing, "web-a-y1 ContainerCreating (0/1 ready, 0 restarts)"])
+    assert rolling_back(deployment(4), owned, [])  # nothing failing, replicas still unavailable: still rolling
+    # The revision brought back fails on its own: a rollback to it is as suspect as any deploy.
+    assert not rolling_back(deployment(4), owned, [crashing, "web-a-y1 CrashLoopBackOff (0/1 ready, 3 restarts)"])
+    # The newest ReplicaSet is current: a deploy, not a rollback.
+    assert not rolling_back(deployment(3), owned, [crashing])

@@ -136,7 +136,7 @@ def recent_rollouts(
             continue  # a new deployment (revision 1) counts: it is a deploy, though with nothing to roll back to
         seconds = (now - when).total_seconds()
         name = str(meta(deploy).name)
-        if seconds > RECENT_ROLLOUT_SECONDS or rolling_back(deploy, owned, failing.get(name, [])):
+        if seconds > RECENT_ROLLOUT_SECONDS:
             continue
         earlier = [rs for rs in owned if (revision_of(rs) or 0) < revision]
         previous = sorted(earlier, key=lambda rs: revision_of(rs) or 0)
@@ -149,6 +149,7 @@ def recent_rollouts(
                 previous_images=images_of((previous[-1].get("spec") or {}).get("template") or {}) if previous else [],
                 failing_pods=len(failing.get(name, [])),
                 unavailable_replicas=int((deploy.get("status") or {}).get("unavailableReplicas") or 0),
+                rolling_back=rolling_back(deploy, owned, failing.get(name, [])),
             )
         )
     return found

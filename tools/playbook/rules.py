@@ -58,6 +58,11 @@ class RecentRollout(BaseModel):
     previous_images: list[str] = Field(description="Images of the revision before, when it is still kept.")
     failing_pods: int = Field(description="Pods of this deployment with problems now.")
     unavailable_replicas: int
+    rolling_back: bool = Field(
+        default=False,
+        description="This revision is an older one a rollback brought back, still replacing the failing pods of the "
+        "revision it undid (none of its own fails): not a deploy to undo.",
+    )
 
 
 class Decision(BaseModel):
@@ -259,6 +264,30 @@ def canary_decision(facts: Facts, pair: CanaryPair) -> Decision:
     )
 
 
+def rollback_in_progress(rollout: RecentRollout, ns: str, failing: list[str]) -> Decision:
+    """A rollback someone made (here or with kubectl) still replacing the pods of the revision it undid: undoing it
+    would go back to that revision. What is left is to let it finish and verify."""
+    images = ", ".join(rollout.images)
+    before = f"; was {', '.join(rollout.previous_images)}" if rollout.previous_images else ""
+    return Decision(
+        primary_action="INVESTIGATE",
+        rule="rollback in progress",
+        target=f"{rollout.kind}/{rollout.deployment}",
+        reason=f"{rollout.kind} {rollout.deployment} is rolling back to revision {rollout.revision} "
+        f"({images}{before}), still replacing the pods of the revision it undid: no deploy to undo (rolling back "
+        "again would go back to that revision). Let it finish, then verify_recovery says whether it fixed the service",
+        evidence=[
+            f"{rollout.kind} {rollout.deployment} brought back an earlier revision as revision {rollout.revision} "
+            f"{rollout.minutes_ago} minutes ago ({images}{before})",
+            f"failing pods (revision {rollout.revision}'s own are only starting): {', '.join(failing[:5])}"
+            if failing
+            else f"{rollout.unavailable_replicas} replicas unavailable while it rolls out",
+        ],
+        next_tool="verify_recovery",
+        next_arguments={"namespace": ns, "deployment": rollout.deployment},
+    )
+
+
 def decide(facts: Facts) -> Decision:
     ns = facts.namespace
     failed_node = find_node_failure(facts.placements, facts.nodes)
@@ -272,6 +301,8 @@ def decide(facts: Facts) -> Decision:
     undoable = [r for r in facts.recent_rollouts if r.previous_images]
     for rollout in sorted(undoable, key=lambda r: r.minutes_ago):
         own_failing = facts.failing.get(rollout.deployment, [])
+        if rollout.rolling_back and (own_failing or rollout.unavailable_replicas):
+            return rollback_in_progress(rollout, ns, own_failing)
         if own_failing or rollout.unavailable_replicas:
             evidence = [
                 f"{rollout.kind} {rollout.deployment} rolled out revision {rollout.revision} {rollout.minutes_ago} "
