@@ -97,7 +97,7 @@ async def test_a_crashing_backend_does_not_blame_the_caller_its_access_log_names
         ),
     )
     await env.until(
-        lambda: all(row["STATUS"] == "CrashLoopBackOff" for row in k.table("pods", "-n", NS, "-l", "app=cart"))
+        lambda: [row["STATUS"] for row in k.table("pods", "-n", NS, "-l", "app=cart")] == ["CrashLoopBackOff"] * 2
     )
 
     async with Client(env.server("standard", namespaces=(NS,))) as client:

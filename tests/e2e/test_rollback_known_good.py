@@ -86,10 +86,25 @@ def env(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Env:
 def revisions(k: Kubectl) -> dict[str, str]:
     """ReplicaSet revision -> READY count, as kubectl shows them."""
     sets = k.json("get", "replicasets", "-n", NS, "-l", "app=api")["items"]
+    # A ReplicaSet just created may have no status (or revision) yet: it counts once the controller wrote them.
     return {
-        rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"]: str(rs["status"].get("readyReplicas", 0))
+        str((rs["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision")): str(
+            (rs.get("status") or {}).get("readyReplicas", 0)
+        )
         for rs in sets
     }
+
+
+def crash_looping(k: Kubectl, revision: str) -> bool:
+    """A pod of `revision` (by its ReplicaSet's pod-template-hash) is in CrashLoopBackOff."""
+    sets = k.json("get", "replicasets", "-n", NS, "-l", "app=api")["items"]
+    hashes = [
+        rs["metadata"]["labels"].get("pod-template-hash")
+        for rs in sets
+        if (rs["metadata"].get("annotations") or {}).get("deployment.kubernetes.io/revision") == revision
+    ]
+    rows = k.table("pods", "-n", NS, "-l", "app=api")
+    return bool(hashes) and any(row["STATUS"] == "CrashLoopBackOff" and hashes[0] in row["NAME"] for row in rows)
 
 
 async def test_the_rollback_goes_to_the_revision_that_still_serves(
@@ -101,9 +116,7 @@ async def test_the_rollback_goes_to_the_revision_that_still_serves(
     bad_release(k, "1.1", 40)
     await env.until(lambda: "2" in revisions(k))
     bad_release(k, "1.1.1", 10)
-    await env.until(
-        lambda: any(row["STATUS"] == "CrashLoopBackOff" for row in k.table("pods", "-n", NS, "-l", "app=api")), 30
-    )
+    await env.until(lambda: crash_looping(k, "3"), 30)
     assert revisions(k)["1"] == "3"  # revision 1 still serves: the oracle's view of what the tools must see
 
     async with Client(env.server("standard", namespaces=(NS,))) as client:
