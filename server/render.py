@@ -258,7 +258,8 @@ def diff(rows: Rows, summary: str = "") -> list[str]:
             old, new = cell(before), cell(after)
             shared = len(os.path.commonprefix([old, new]))
             change = f"{old} -> {'…' + new[shared:] if shared >= 16 else new}"
-        changes.append((str(row.get("path")).removeprefix("spec.template.spec."), change))
+        path = str(row.get("path")).removeprefix("spec.template.spec.")  # a workload's pod template
+        changes.append((path.replace("spec.template.metadata.", "template ", 1), change))
     return grouped(changes)
 
 

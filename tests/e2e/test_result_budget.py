@@ -41,6 +41,21 @@ async def test_every_tool_result_holds_the_overlap_limit(tmp_path: Path) -> None
     assert logs["line_count"] == 100  # the default tail, folded in the text: not a short log that happens to fit
 
 
+@pytest.mark.parametrize("mode", ["safe", "full"])
+async def test_every_plan_holds_the_overlap_limit_in_every_mode(tmp_path: Path, mode: str) -> None:
+    """A plan's structured content is smallest in safe mode (no token, no expiry, a short next step) and its text
+    then also says why it is blocked; full mode's next step is short too."""
+    module = bench()
+    module.GROUPS = [(scenario, mode, calls) for scenario, _, calls in module.GROUPS]
+    measured = await module.measure(tmp_path)
+    plans = [m for m in measured if (m.result.structured_content or {}).get("status") in ("pending", "blocked")]
+    assert {m.tool for m in plans} >= {"rollback_deployment", "set_memory_limit", "rollback_workload", "drain_node"}
+    if mode == "safe":
+        assert {(m.result.structured_content or {}).get("status") for m in plans} == {"blocked"}
+    over = {m.tool: (m.sizes, round(m.overlap, 2)) for m in plans if m.overlap > budget.RESULT_OVERLAP_LIMIT}
+    assert not over, f"(text, structured) bytes and ratio over {budget.RESULT_OVERLAP_LIMIT}: {over!r}"
+
+
 async def test_get_logs_text_keeps_every_distinct_line_and_adds_nothing_but_the_summary(tmp_path: Path) -> None:
     module = bench()
     measured = await module.measure_logs(tmp_path / "logs")

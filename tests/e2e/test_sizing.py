@@ -272,8 +272,8 @@ async def test_raising_only_the_memory_limit_says_what_happens_to_the_request_an
         assert (assessed["decision"]["next_tool"], arguments["limit"]) == ("set_memory_limit", "512Mi")
         plan = await call(client, "set_memory_limit", **arguments)
         note = next(w for w in plan["warnings"] if w.startswith("Only the limit is raised"))
-        assert "memory request stays 256Mi (scheduling unchanged)" in note
+        assert "request stays 256Mi (scheduling unchanged)" in note
         assert "QoS class stays Burstable" in note and "first OOM-killed or evicted" in note
         # The request raised too: 512Mi a pod, with the two old pods' room freed, fits on these nodes.
-        assert "With the request at 512Mi too: 2 of its 2 replicas would fit" in note
+        assert "Request 512Mi too: 2 of 2 replicas would fit" in note
         await call(client, "cancel_command", token=plan["token"])

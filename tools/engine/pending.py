@@ -73,7 +73,7 @@ ABANDONED = (
     "rollout_status, helm_history) before anything else; plan again only if it did not take effect."
 )
 # The server's instructions say the rest once: in safe mode nothing is executed through this server.
-SAFE_MODE_ADVICE = "Safe mode: a human may run the command."
+SAFE_MODE_ADVICE = "Safe mode: advice only."
 
 
 def utcnow() -> datetime:

@@ -145,7 +145,7 @@ def request_note(
     fit_text = (
         "node room could not be read"
         if fits is None
-        else f"{min(fits, replicas)} of its {replicas} replicas would fit"
+        else f"{min(fits, replicas)} of {replicas} replicas would fit"
         + (f" ({replicas - fits} would stay Pending)" if fits < replicas else "")
     )
     if request is None:
@@ -155,9 +155,9 @@ def request_note(
         )
     # Why (scheduling reads requests; the kubelet evicts pods over their request first) is SKILL.md's, said once.
     return (
-        f"Only the limit is raised: the memory request stays {request} (scheduling unchanged), QoS class {qos}: "
-        f"a pod over its request is among the first OOM-killed or evicted when its node runs short. With the "
-        f"request at {limit} too: {fit_text}."
+        f"Only the limit is raised: the request stays {request} (scheduling unchanged), QoS class {qos}: over its "
+        f"request a pod is among the first OOM-killed or evicted when the node runs short. Request {limit} too: "
+        f"{fit_text}."
     )
 
 
@@ -174,7 +174,7 @@ def plan_memory_limit(
         found = dict(containers[index]) if containers else {}
     resources = found.get("resources") or {}
     current = (resources.get("limits") or {}).get("memory")
-    warnings = [f"A rolling restart of deployment {name}: every pod is replaced."]
+    warnings = ["A rolling restart: every pod is replaced."]
     summary = f"Set the memory limit of container {container} in deployment {name} ({namespace}): {current} -> {limit}."
     if limit is not None and restores is None:
         spec = template_spec(deployment)

@@ -88,9 +88,7 @@ def plan_cordon(
         pods = kube.list("pods", field_selector=f"spec.nodeName={node}").items
         elsewhere = len(outside(pods, allowed))
         beyond = f", {elsewhere} of them in namespaces outside this server's allow-list" if elsewhere else ""
-        warnings.append(
-            f"Pods already on {node} keep running ({len(pods)} now{beyond}); use drain_node to move them away."
-        )
+        warnings.append(f"Pods already on {node} keep running ({len(pods)} now{beyond}): drain_node moves them.")
         if not schedulable_left(kube.list("nodes").items, node):
             warnings.append(f"{node} is the last schedulable node: no new pod can be scheduled anywhere after this.")
     return PlanDraft(

@@ -38,7 +38,6 @@ from incident_response.tools.engine.plan import (
 )
 from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.args import Revision
-from incident_response.tools.k8s.workloads import images_of
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.playbook.no_rollback import instead
 
@@ -94,18 +93,15 @@ def cautions(
         replicas = spec.get("replicas", 1)
         partition = ((spec.get("updateStrategy") or {}).get("rollingUpdate") or {}).get("partition") or 0
         out.append(
-            f"one pod at a time from the highest ordinal ({name}-{replicas - 1} first): allow {replicas} pod start-ups"
+            f"one pod at a time from the highest ordinal ({name}-{replicas - 1} first): {replicas} pod start-ups"
         )
         if partition:
             out.append(f"partition is {partition}: pods below ordinal {partition} are not rolled back")
         if stuck:
-            out.append(
-                f"{', '.join(stuck)} never got Ready on the bad revision and would block the rollback (claims kept)"
-            )
+            out.append(f"{', '.join(stuck)} never got Ready on the bad revision and would block the rollback")
         if claims:
             out.append(
-                f"claims {ordinal_range(claims)} are not rolled back: revision {cr.number(target)} reads what the "
-                "newer revision wrote"
+                f"claims {ordinal_range(claims)} are not rolled back: revision {cr.number(target)} reads the newer data"
             )
     else:
         rolling = (spec.get("updateStrategy") or {}).get("rollingUpdate") or {}
@@ -195,12 +191,13 @@ def plan_rollback(kube: Kube, namespace: str, kind: str, name: str, to_revision:
         preconditions.append(
             precondition("pods", pod, [pointer("metadata", "uid")], namespace=namespace, name=pod_name)
         )
-    images = images_of(cr.template_of(target))
     current_text = f"revision {cr.number(current)}" if current is not None else "its current template"
     return PlanDraft(
         tool="rollback_workload",
-        summary=f"Roll {kind} {name} in {namespace} back from {current_text} to revision {target_number} (image "
-        f"{', '.join(images)})" + (f", deleting stuck {', '.join(stuck)}" if stuck else "") + ".",
+        # The images are the diff's (a line of the text too).
+        summary=f"Roll {kind} {name} in {namespace} back from {current_text} to revision {target_number}"
+        + (f", deleting stuck {', '.join(stuck)}" if stuck else "")
+        + ".",
         target=Target(kind=cr.KIND[kind], namespace=namespace, name=name, uid=workload["metadata"].get("uid")),
         risk="mutation",
         steps=steps,
