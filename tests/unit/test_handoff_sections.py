@@ -37,6 +37,8 @@ from incident_response.tools.playbook.handoff_rollouts import (
     suspected_change,
 )
 from incident_response.tools.playbook.handoff_state import current_state, service_word, temporary_measures
+from incident_response.tools.playbook.handoff_workloads import workload_rollouts
+from incident_response.tools.playbook.stabilization import finished
 
 SECTIONS = [
     "Timeline Summary:",
@@ -128,6 +130,41 @@ def test_a_replicaset_a_rollback_reused_is_dated_by_its_creation_only_as_its_fir
             "deployment/cart rolled out revision 2 (shop/cart:2), no Warning event to compare it with",
             "deployment/cart rolled back to revision 3 (shop/cart:1), no Warning event to compare it with",
         ]
+
+
+def test_a_statefulset_rolled_back_outside_this_server_is_said_undated_and_one_rolled_back_here_is_dated() -> None:
+    def template(image: str) -> dict[str, Any]:
+        return {"metadata": {"labels": {"app": "db"}}, "spec": {"containers": [{"name": "db", "image": image}]}}
+
+    sts = {"metadata": {"name": "db", "uid": "sts-1"}, "spec": {"template": template("db:1")}}
+
+    def revision(name: str, number: int, image: str, minutes: int) -> dict[str, Any]:
+        return {
+            "metadata": {
+                "name": name,
+                "creationTimestamp": (NOW - timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "ownerReferences": [{"uid": "sts-1", "controller": True}],
+            },
+            "revision": number,
+            "data": {"spec": {"template": {**template(image), "$patch": "replace"}}},
+        }
+
+    revisions = [revision("db-good", 3, "db:1", 40), revision("db-bad", 2, "db:2", 20)]
+    window = (NOW - timedelta(hours=2), NOW)
+    found, undated = workload_rollouts([("statefulset", sts)], revisions, *window)
+    assert [(r.revision, r.renumbered, r.current, r.rollback) for r in found] == [
+        (3, True, True, False),
+        (2, False, False, False),
+    ]
+    [said] = undated
+    assert said.startswith("statefulset/db runs revision 3 (db:1) again: a rollback made outside this server, after ")
+    # The replaced revision came before the window: the rollback may be days old, nothing is said.
+    assert workload_rollouts([("statefulset", sts)], revisions, NOW - timedelta(minutes=10), NOW) == ([], [])
+    # Made here: the journal dates it.
+    ours = row("rollback_workload", {"kind": "StatefulSet", "namespace": "shop", "name": "db"}, undo=None, minutes=-5)
+    found, undated = workload_rollouts([("statefulset", sts)], revisions, *window, [ours])
+    back = next(r for r in found if r.rollback)
+    assert (back.revision, back.at, undated) == (3, finished(ours), [])
 
 
 def test_the_suspected_change_of_a_config_only_revision_is_named_and_its_values_stay_masked() -> None:

@@ -20,7 +20,7 @@ from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workload_progress import recovery_progress
 from incident_response.tools.k8s.workloads import owned_by
 from incident_response.tools.kube.client import Kube, ListResult
-from incident_response.tools.kube.paging import MAX_OBJECTS_READ, list_all
+from incident_response.tools.kube.paging import MAX_OBJECTS_READ, list_all, without_managed_fields
 from incident_response.tools.playbook.handoff_facts import ClusterFacts, about, clean
 from incident_response.tools.playbook.handoff_leads import node_lines
 from incident_response.tools.playbook.handoff_models import DeploymentState
@@ -74,7 +74,9 @@ def read_cluster(
         return ClusterFacts(error="the cluster could not be read"), [], []
     facts = ClusterFacts(warnings=[e for e in warnings if not names or any(about(e, name) for name in names)])
     try:
-        listed = [list_all(kube, kind, namespace) for kind in ("deployments", "replicasets")]
+        listed = [
+            list_all(kube, kind, namespace, keep=without_managed_fields) for kind in ("deployments", "replicasets")
+        ]
         deployments, replicasets = listed[0].items, listed[1].items
         if any(result.truncated for result in listed):
             problems.append(
@@ -111,13 +113,15 @@ def read_workloads(kube: Kube, namespace: str, facts: ClusterFacts, problems: li
     credentials may not read is a problem, not a failure."""
     for kind, resource in (("statefulset", "statefulsets"), ("daemonset", "daemonsets")):
         try:
-            facts.workloads += [(kind, w) for w in list_all(kube, resource, namespace).items]
+            facts.workloads += [
+                (kind, w) for w in list_all(kube, resource, namespace, keep=without_managed_fields).items
+            ]
         except errors.IncidentError as e:
             problems.append(f"{resource} could not be read, so their rollouts are missing: {e}")
     if not facts.workloads:
         return
     try:
-        facts.revisions = list_all(kube, "controllerrevisions", namespace).items
+        facts.revisions = list_all(kube, "controllerrevisions", namespace, keep=without_managed_fields).items
     except errors.IncidentError as e:
         problems.append(
             f"ControllerRevisions could not be read, so StatefulSet and DaemonSet rollouts are missing: {e}"

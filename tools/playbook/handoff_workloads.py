@@ -59,7 +59,7 @@ def workload_rollouts(
         ours = [finished(row) for row in done if rolled_back_by(row, kind, name) and finished(row) >= replaced_at]
         if ours and since <= ours[-1] <= until:
             found.append(Rollout(name, cr.number(revision), ours[-1], images, rollback=True, kind=kind))
-        elif not ours and replaced_at <= until:
+        elif not ours and since <= replaced_at <= until:  # after a revision of the window: in the window too
             undated.append(
                 f"{kind}/{name} runs revision {cr.number(revision)} ({', '.join(images)}) again: a rollback made "
                 f"outside this server, after {replaced_at.strftime('%H:%M:%S UTC')} (when the revision it replaced "
