@@ -121,8 +121,12 @@ def one_word_changed(base: str, value: str) -> str | None:
     if len(changed) != 1 or changed[0] % 2 == 0 or theirs.count(theirs[changed[0]]) != 1:
         return None  # a separator changed, or more than one word, or the word is not unique in the base
     i = changed[0]
-    flag = theirs[i - 2] + "=" if theirs[i - 1] == "=" and theirs[i - 2].startswith("-") else ""
-    return f"{flag}{theirs[i]} -> {mine[i]}"
+    if i >= 3 and theirs[i - 1] == "=" and theirs[i - 2].startswith("-"):
+        return f"{theirs[i - 2]}={theirs[i]} -> {mine[i]}"  # --to-revision=1 -> 2
+    if i >= 3 and len(theirs[i]) < 3:  # a short word says which with the word before it: `cart 2 -> cart 3`
+        lead = theirs[i - 2] + theirs[i - 1]
+        return f"{lead}{theirs[i]} -> {lead}{mine[i]}"
+    return f"{theirs[i]} -> {mine[i]}"
 
 
 def render_field(name: str, value: Any, columns: Sequence[str] | None, summary: str = "") -> list[str]:
@@ -265,15 +269,21 @@ def diff(rows: Rows, summary: str = "") -> list[str]:
 
 def grouped(changes: list[tuple[str, str]]) -> list[str]:
     """`kind/NAME.rest: change` lines; those with the same kind, rest and change as one, the names in braces."""
-    groups: dict[tuple[str, str, str], list[str]] = {}
+    lines: list[tuple[str, str, str, list[str]]] = []  # head, tail, change, names
+    at: dict[tuple[str, str, str], int] = {}
     for path, change in changes:
         kind, slash, rest = path.partition("/")
         name, dot, tail = rest.partition(".")
-        key = (kind + slash, dot + tail, change) if slash and name else (path, "", change)
-        groups.setdefault(key, []).append(name if slash and name else "")
+        if not (slash and name):  # no object name to group by: a line of its own
+            lines.append((path, "", change, [""]))
+        elif (key := (kind + slash, dot + tail, change)) in at:
+            lines[at[key]][3].append(name)
+        else:
+            at[key] = len(lines)
+            lines.append((*key, [name]))
     return [
         f"{head}{'{' + ','.join(names) + '}' if len(names) > 1 else names[0]}{tail}: {change}"
-        for (head, tail, change), names in groups.items()
+        for head, tail, change, names in lines
     ]
 
 

@@ -101,6 +101,11 @@ def test_a_plan_says_nothing_twice_an_undo_that_changes_one_word_says_which_and_
         "undo_command": "kubectl rollout undo statefulset/sessions -n shop --to-revision=2 --context sim",
     }
     assert "undo: step 1 of the command with --to-revision=1 -> 2" in render("Proposal", steps)
+    helm = "helm rollback cart {} -n shop --kubeconfig /tmp/tmp2ab/kubeconfig --kube-context prod-eu"
+    short = {**plan, "command": helm.format(2), "undo_command": helm.format(3)}
+    assert "undo: the command with cart 2 -> cart 3" in render("Proposal", short)  # which 2: the word before says
+    same = {**plan, "diff": [{"path": "spec.replicas", "before": 1, "after": 2}] * 2 + plan["diff"][1:]}
+    assert render("Proposal", same).count("spec.replicas: 1 -> 2") == 2  # no object name: nothing to group
 
 
 def test_what_every_row_of_a_table_shares_is_said_once_above_it() -> None:
