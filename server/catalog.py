@@ -173,6 +173,7 @@ CATALOG: dict[str, Entry] = {
     ),
     "delete_pod": Entry(
         "Plan deleting a pod", "mitigate", "plan", description="Restart one stuck pod.",
+        fields={"force": "Terminating on a NotReady node"},
         module="tools.mitigate.pods_delete",
     ),
     "patch_service_selector": Entry(

@@ -36,6 +36,7 @@ from incident_response.sim.controllers.hpa import HPAController
 from incident_response.sim.controllers.kubelet import Kubelet
 from incident_response.sim.controllers.logs import container_logs, rfc3339_nano
 from incident_response.sim.controllers.nodes import NodeController
+from incident_response.sim.controllers.podgc import PodGC
 from incident_response.sim.controllers.replicasets import ReplicaSetController
 from incident_response.sim.controllers.scheduler import Scheduler
 from incident_response.sim.controllers.serviceaccounts import ServiceAccountController
@@ -159,6 +160,7 @@ class Cluster:
         self.hpa = HPAController(self)
         self.disruption = DisruptionController(self)
         self.gc = GarbageCollector(self)
+        self.podgc = PodGC(self)
         self.serviceaccounts = ServiceAccountController(self.store)
         self.traffic = traffic_mod.Traffic()
         self.busy = True
@@ -203,6 +205,7 @@ class Cluster:
             busy = self.hpa.sync(snap) or busy
             busy = self.disruption.sync(snap) or busy
             busy = self.gc.sync(snap) or busy
+            busy = self.podgc.sync(snap, node_up) or busy
             busy = self.serviceaccounts.sync() or busy
             if self.now() >= self._next_expire:
                 self._next_expire = self.now() + 10.0

@@ -67,8 +67,11 @@ class Kubelet:
                     continue
                 rt = self.admit(pod, node, now)
             if "deletionTimestamp" in m:
-                busy = True
-                self._terminate(pod, rt, now)
+                # A graceful delete ends when the kubelet confirms it; a kubelet that is down never does, so a pod on
+                # an unreachable node stays Terminating until it is force-deleted or its Node object goes (podgc).
+                if up:
+                    busy = True
+                    self._terminate(pod, rt, now)
                 continue
             if up and now >= rt.next_at:
                 self._advance(pod, rt, now)

@@ -290,7 +290,10 @@ async def test_node_failure_drain_moves_the_pods_off_the_bad_node(start: Start) 
     before = {p["metadata"]["name"] for p in live_on(env, "node-2")}
     async with Client(env.server("standard")) as client:
         plan, done = await plan_and_confirm(client, env, "drain_node", standard=True, node="node-2")
-        assert plan["command"] == "kubectl drain node-2 --ignore-daemonsets --delete-emptydir-data --context sim"
+        assert plan["command"] == (
+            "kubectl drain node-2 --ignore-daemonsets --delete-emptydir-data --skip-wait-for-delete-timeout=1 "
+            "--context sim"
+        )
         assert plan["risk"] == "destructive" and plan["undo_command"] == "kubectl uncordon node-2 --context sim"
         assert plan["steps"][0] == "kubectl cordon node-2 --context sim"
         assert all(n in plan["summary"] for n in before)
@@ -325,7 +328,9 @@ async def test_node_failure_delete_pod_gets_it_recreated_elsewhere(start: Start)
     name = victim["metadata"]["name"]
     async with Client(env.server("full")) as client:
         plan, _ = await plan_and_confirm(client, env, "delete_pod", namespace=NS, pod=name)
-    assert plan["command"] == f"kubectl delete pod {name} -n shop --context sim" and plan["risk"] == "destructive"
+    # node-2 is NotReady: the pod stays Terminating (its kubelet cannot confirm), so kubectl must not wait for it.
+    assert plan["command"] == f"kubectl delete pod {name} -n shop --wait=false --context sim"
+    assert plan["risk"] == "destructive"
     assert "will create a replacement" in plan["summary"]
 
     def replaced() -> bool:

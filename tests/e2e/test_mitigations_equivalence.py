@@ -221,6 +221,8 @@ def first_on(env: Env, node: str, app: str) -> str:
 NODE_CASES: list[tuple[str, str, Callable[[Env], dict[str, Any]]]] = [
     ("drain", "drain_node", lambda env: {"node": "node-2"}),
     ("delete_pod", "delete_pod", lambda env: {"namespace": NS, "pod": first_on(env, "node-2", "api")}),
+    # node-2 is NotReady: a graceful delete leaves the pod Terminating there, the force delete removes it.
+    ("force_delete", "delete_pod", lambda env: {"namespace": NS, "pod": first_on(env, "node-2", "api"), "force": True}),
     ("uncordon", "uncordon_node", lambda env: {"node": "node-3"}),
 ]
 
@@ -245,7 +247,8 @@ async def test_node_and_pod_mitigations_leave_the_same_placement(
         # command naming that copy's counterpart (same owner, same node).
         command = plan["command"]
         for key, value in ours.items():
-            command = command.replace(str(value), str(theirs[key]))
+            if isinstance(value, str):
+                command = command.replace(value, str(theirs[key]))
         await anyio.to_thread.run_sync(run_rendered, kubectl_for(by_kubectl.sim), command)
         done = await call(client, "confirm_command", token=plan["token"])
     assert done["status"] == "succeeded", done

@@ -212,6 +212,7 @@ class FakeKube:
         dry_run: bool = False,
         uid: str | None = None,
         resource_version: str | None = None,
+        grace_period_seconds: int | None = None,
     ) -> dict[str, Any]:
         self._before_write(dry_run)
         current = self.get(resource, name, namespace)

@@ -246,6 +246,12 @@ def read_nodes(
     return states
 
 
+def replaced(row: PodRow) -> bool:
+    """A Deployment's pod being deleted is no failure of it: its ReplicaSet no longer counts it and has replaced it
+    (a replacement that fails is the problem). On a node whose kubelet is down it stays Terminating for good."""
+    return row.status in ("Terminating", "Unknown") and (row.owner or "").startswith(("deployment/", "replicaset/"))
+
+
 def observe_namespace(kube: Kube, namespace: str) -> Observation:
     """Read the namespace once (pods, deployments, ReplicaSets, Services, HPAs, metrics, Warning events, and the
     nodes its failing pods run on) and shape the facts the playbook's decisions are made on."""
@@ -276,7 +282,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
     pods = [pod for pod, _ in fetched.pods]
     rows = fetched.rows
     components = work.components
-    problems = [row for row in rows if row.problem]
+    problems = [row for row in rows if row.problem and not replaced(row)]
     failing = group_by(
         [
             (components[row.name], f"{row.name} {row.status} ({row.ready} ready, {row.restarts} restarts)")

@@ -123,7 +123,10 @@ def write(kube: Kube, action: KubeWrite) -> dict[str, Any]:
         raise errors.InvalidArgument(f"a {action.verb} step needs a name")
     if action.verb == "delete":
         uid = action.body.get("uid") if isinstance(action.body, dict) else None
-        return kube.delete(action.resource, action.name, action.namespace, uid=uid)
+        grace = action.body.get("gracePeriodSeconds") if isinstance(action.body, dict) else None
+        return kube.delete(
+            action.resource, action.name, action.namespace, uid=uid, grace_period_seconds=grace if grace == 0 else None
+        )
     if action.namespace is None:
         raise errors.InvalidArgument("an eviction needs a namespace")
     # The pod approved, not one recreated under its name since (a StatefulSet's are): a precondition in the write.

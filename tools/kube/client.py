@@ -107,6 +107,7 @@ class Kube(Protocol):
         dry_run: bool = False,
         uid: str | None = None,
         resource_version: str | None = None,
+        grace_period_seconds: int | None = None,
     ) -> dict[str, Any]: ...
 
     def evict(self, name: str, namespace: str, *, dry_run: bool = False, uid: str | None = None) -> None:
@@ -419,12 +420,15 @@ class RealKube:
         dry_run: bool = False,
         uid: str | None = None,
         resource_version: str | None = None,
+        grace_period_seconds: int | None = None,
     ) -> dict[str, Any]:
         info = resource_info(resource)
         options: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"}
         preconditions = {k: v for k, v in (("uid", uid), ("resourceVersion", resource_version)) if v is not None}
         if preconditions:
             options["preconditions"] = preconditions
+        if grace_period_seconds is not None:
+            options["gracePeriodSeconds"] = grace_period_seconds
         return self._json(
             "DELETE",
             info.path(resource, namespace, name),

@@ -28,10 +28,12 @@ from incident_response.tools.engine.plan import (
     pointer,
     precondition,
 )
-from incident_response.tools.k8s import backends, capacity, labels
+from incident_response.tools.k8s import backends, capacity
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
+from incident_response.tools.mitigate import unreachable
+from incident_response.tools.mitigate.drain_budgets import blocked_by_budgets
 from incident_response.tools.mitigate.isolation import with_heredoc
 
 MIRROR = "kubernetes.io/config.mirror"
@@ -144,44 +146,6 @@ def drain_kind(pod: dict[str, Any]) -> str:
     return "daemonset" if ref.get("kind") == "DaemonSet" else "evict"
 
 
-def blocked_by_budgets(pods: list[dict[str, Any]], pdbs: list[dict[str, Any]]) -> tuple[list[str], set[str]]:
-    """(warnings, names of pods whose eviction the API server would refuse now).
-
-    As upstream: a Ready pod uses up one of the budget's disruptionsAllowed; a pod that is not Ready may be evicted
-    while the budget is healthy (currentHealthy >= desiredHealthy, the default unhealthyPodEvictionPolicy).
-    """
-    warnings: list[str] = []
-    blocked: set[str] = set()
-    for pdb in pdbs:
-        namespace = meta(pdb).namespace
-        selector = labels.from_spec((pdb.get("spec") or {}).get("selector"))
-        status = pdb.get("status") or {}
-        allowed = int(status.get("disruptionsAllowed") or 0)
-        healthy_budget = int(status.get("currentHealthy") or 0) >= int(status.get("desiredHealthy") or 0)
-        over = []
-        for pod in pods:
-            if meta(pod).namespace != namespace:
-                continue
-            if not labels.matches(selector, labels.labels_of(pod)):
-                continue
-            if not backends.ready(pod):
-                if not healthy_budget:
-                    over.append(backends.name_of(pod))
-            elif allowed > 0:
-                allowed -= 1
-            else:
-                over.append(backends.name_of(pod))
-        if over:
-            blocked.update(over)
-            warnings.append(
-                f"PodDisruptionBudget {namespace}/{backends.name_of(pdb)} allows no more disruptions now, so the API "
-                f"server will refuse to evict {', '.join(over)} (429). Those evictions come last: execution stops "
-                "there with the node cordoned and the other pods moved. Plan the drain again once replacements are "
-                "Ready."
-            )
-    return warnings, blocked
-
-
 def eviction_step(pod: dict[str, Any], context: str | None) -> Step:
     metadata = pod["metadata"]
     namespace, name = str(metadata["namespace"]), str(metadata["name"])
@@ -203,6 +167,13 @@ def eviction_step(pod: dict[str, Any], context: str | None) -> Step:
         command=with_heredoc(raw, json.dumps(body, separators=(",", ":")), "EVICTION"),
         action=KubeWrite(verb="evict", resource="pods", namespace=namespace, name=name, body=body),
     )
+
+
+def drain_flags(down: str | None) -> list[str]:
+    """kubectl drain waits until each evicted pod is gone, which a pod on a node that is not ready never is: there it
+    stops waiting for pods deleted over a second ago, as the plan's own steps do not wait."""
+    flags = ["--ignore-daemonsets", "--delete-emptydir-data"]
+    return [*flags, "--skip-wait-for-delete-timeout=1"] if down else flags
 
 
 def named(pods: list[dict[str, Any]], hidden: list[dict[str, Any]]) -> str:
@@ -242,7 +213,11 @@ def plan_drain(kube: Kube, node: str, *, allowed: tuple[str, ...] = (), include_
     leaving = {f"{p['metadata'].get('namespace')}/{backends.name_of(p)}" for p in on_node}
     placement = []
     free: dict[str, list[capacity.Room]] = {}
+    down = unreachable.not_ready(found)
     for pod in movers:
+        if down and unreachable.stateful(pod):
+            placement.append(f"{pod_key(pod)}: stays Terminating on {node} until force-deleted (node not ready)")
+            continue
         spec = pod.get("spec") or {}
         key = json.dumps({k: spec.get(k) for k in ("tolerations", "nodeSelector")}, sort_keys=True)
         rooms = free.setdefault(key, capacity.rooms(nodes, holding, spec, leaving=leaving))
@@ -255,6 +230,12 @@ def plan_drain(kube: Kube, node: str, *, allowed: tuple[str, ...] = (), include_
     movers.sort(key=lambda p: backends.name_of(p) in blocked)
     if any("NO ROOM" in p for p in placement):
         warnings.append("Some replacements would stay Pending: " + "; ".join(p for p in placement if "NO ROOM" in p))
+    members = [p for p in movers if unreachable.stateful(p)]
+    stuck = [p for p in on_node if unreachable.stateful(p) and backends.terminating(p) and p not in hidden]
+    if down and members:
+        warnings.append(unreachable.stuck_members(node, down, members, evicting=True))
+    if down and stuck:
+        warnings.append(unreachable.stuck_members(node, down, stuck, evicting=False))
     if skipped:
         warnings.append(f"DaemonSet pods stay (kubectl --ignore-daemonsets): {skipped}.")
     if beyond:
@@ -265,7 +246,8 @@ def plan_drain(kube: Kube, node: str, *, allowed: tuple[str, ...] = (), include_
     steps = [] if (found.get("spec") or {}).get("unschedulable") else [cordon_step(node, context, on=True)]
     steps += [eviction_step(p, context) for p in movers]
     if not steps:
-        raise errors.InvalidArgument(f"node {node} is cordoned and runs no pod to evict; nothing to drain")
+        left = f". {unreachable.stuck_members(node, down, stuck, evicting=False)}" if down and stuck else ""
+        raise errors.InvalidArgument(f"node {node} is cordoned and runs no pod to evict; nothing to drain{left}")
     for pod in movers[:1]:
         kube.evict(backends.name_of(pod), str(pod["metadata"]["namespace"]), dry_run=True)
     undo = node_command("uncordon", node, context)
@@ -293,7 +275,7 @@ def plan_drain(kube: Kube, node: str, *, allowed: tuple[str, ...] = (), include_
         target=Target(kind="Node", name=node, uid=found["metadata"].get("uid")),
         risk="destructive",
         steps=steps,
-        command_line=node_command("drain", node, context, ["--ignore-daemonsets", "--delete-emptydir-data"]),
+        command_line=node_command("drain", node, context, drain_flags(down)),
         undo_command=undo,
         diff=[Change(path="spec.unschedulable", before=(found.get("spec") or {}).get("unschedulable"), after=True)]
         + [
