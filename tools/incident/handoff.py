@@ -304,7 +304,7 @@ def incident_handoff(
     calls = [c for c in journal.tool_calls(incident=incident.id) if scope.call(c)]
     handoff = Handoff(
         summary=f"Handoff of {incident.id} {incident.title!r} ({incident.severity or 'severity not declared'}): "
-        f"service {state.service} ({verdict}); {len(actions)} action(s), {succeeded} succeeded; {len(measures)} "
+        f"service {state.service} ({verdict}); {len(actions)} action(s), {succeeded} succeeded; {len(in_place)} "
         f"temporary measure(s) in place; {len(questions)} open question(s). Paste `document` into the RCA ticket.",
         incident=info(incident),
         chosen_because=because,

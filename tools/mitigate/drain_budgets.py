@@ -1,4 +1,10 @@
-"""Which of a drain's evictions a PodDisruptionBudget refuses.
+"""Which of a drain's evictions a PodDisruptionBudget refuses, and the way out when re-planning cannot help.
+
+As upstream's eviction subresource: a Ready pod uses one of the budget's disruptionsAllowed. A running pod that is
+not Ready passes under spec.unhealthyPodEvictionPolicy AlwaysAllow, or under the default IfHealthyBudget while the
+application is not disrupted (currentHealthy >= desiredHealthy > 0); otherwise it needs a disruption like a Ready
+pod. Pending and finished pods disrupt nothing. A budget whose own not-Ready pods are refused never heals by
+waiting: their replacements start only once they are gone. Deleting them is not subject to budgets.
 
 Layer: tools.mitigate.
 """
@@ -16,6 +22,39 @@ def _count(status: dict[str, Any], key: str) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+def unhealthy_may_go(pdb: dict[str, Any]) -> bool:
+    status = pdb.get("status") or {}
+    if (pdb.get("spec") or {}).get("unhealthyPodEvictionPolicy") == "AlwaysAllow":
+        return True
+    desired = _count(status, "desiredHealthy")
+    return desired > 0 and _count(status, "currentHealthy") >= desired
+
+
+def owner_name(pod: dict[str, Any]) -> str:
+    """The workload a pod belongs to: a ReplicaSet's Deployment by the pod-template-hash suffix, else its owner."""
+    ref = backends.controller_of(pod) or {}
+    name = str(ref.get("name") or "")
+    suffix = labels.labels_of(pod).get("pod-template-hash")
+    if ref.get("kind") == "ReplicaSet" and suffix and name.endswith(f"-{suffix}"):
+        return f"deployment {name[: -len(suffix) - 1]}"
+    return f"{str(ref.get('kind') or 'its workload').lower()} {name}".strip()
+
+
+def way_out(pdb: dict[str, Any], stuck: list[dict[str, Any]]) -> str:
+    status = pdb.get("status") or {}
+    current, desired = _count(status, "currentHealthy"), _count(status, "desiredHealthy")
+    names = ", ".join(backends.name_of(p) for p in stuck)
+    owners = sorted({owner_name(p) for p in stuck})
+    short = max(desired - current, 1)
+    return (
+        f"{names} {'is' if len(stuck) == 1 else 'are'} not Ready and the budget is below its minimum ({current} "
+        f"healthy, needs {desired}), so the eviction is refused until it is healthy, and replacements start only once "
+        "these pods are gone: planning the drain again will not help. Either delete them (delete_pod: a deletion is "
+        "not subject to PodDisruptionBudgets; the controller replaces them), or scale "
+        f"{' / '.join(owners)} up by {short} or more first (the budget then allows the eviction)."
+    )
+
+
 def blocked_by_budgets(pods: list[dict[str, Any]], pdbs: list[dict[str, Any]]) -> tuple[list[str], set[str]]:
     """(warnings, names of pods whose eviction the API server would refuse now), in the order of `pods`."""
     warnings: list[str] = []
@@ -23,26 +62,28 @@ def blocked_by_budgets(pods: list[dict[str, Any]], pdbs: list[dict[str, Any]]) -
     for pdb in pdbs:
         namespace = meta(pdb).namespace
         selector = labels.from_spec((pdb.get("spec") or {}).get("selector"))
-        status = pdb.get("status") or {}
-        allowed = _count(status, "disruptionsAllowed")
-        healthy_budget = _count(status, "currentHealthy") >= _count(status, "desiredHealthy")
-        over = []
+        allowed = _count(pdb.get("status") or {}, "disruptionsAllowed")
+        free_unhealthy = unhealthy_may_go(pdb)
+        over: list[dict[str, Any]] = []
         for pod in pods:
             if meta(pod).namespace != namespace or not labels.matches(selector, labels.labels_of(pod)):
                 continue
-            if not backends.ready(pod):
-                if not healthy_budget:
-                    over.append(backends.name_of(pod))
-            elif allowed > 0:
+            if (pod.get("status") or {}).get("phase") in ("Pending", "Succeeded", "Failed"):
+                continue
+            if not backends.ready(pod) and free_unhealthy:
+                continue
+            if allowed > 0:
                 allowed -= 1
             else:
-                over.append(backends.name_of(pod))
-        if over:
-            blocked.update(over)
-            warnings.append(
-                f"PodDisruptionBudget {namespace}/{backends.name_of(pdb)} allows no more disruptions now, so the API "
-                f"server will refuse to evict {', '.join(over)} (429). Those evictions come last: execution stops "
-                "there with the node cordoned and the other pods moved. Plan the drain again once replacements are "
-                "Ready."
-            )
+                over.append(pod)
+        if not over:
+            continue
+        blocked.update(backends.name_of(p) for p in over)
+        stuck = [p for p in over if not backends.ready(p)]
+        then = way_out(pdb, stuck) if stuck else "Plan the drain again once replacements are Ready."
+        warnings.append(
+            f"PodDisruptionBudget {namespace}/{backends.name_of(pdb)} allows no more disruptions now, so the API "
+            f"server will refuse to evict {', '.join(backends.name_of(p) for p in over)} (429). Those evictions come "
+            f"last: execution stops there with the node cordoned and the other pods moved. {then}"
+        )
     return warnings, blocked

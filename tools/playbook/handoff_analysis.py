@@ -341,7 +341,9 @@ def open_questions(
             questions.append(f"{action.tool} on {action.target} is still {action.result}: confirm or cancel it")
     if measures:
         listed = "; ".join(f"{m.target.kind.lower()}/{m.target.name}" for m in measures[:5])
-        questions.append(f"{len(measures)} temporary measure(s) still in place ({listed}): when are they restored?")
+        # Counted as list_temporary_measures lists them: a cordon and a drain of one node are two (one restore).
+        count = sum(len(m.measure_ids) for m in measures)
+        questions.append(f"{count} temporary measure(s) still in place ({listed}): when are they restored?")
     for revision in bad:
         if revision.changes:
             questions.append(
