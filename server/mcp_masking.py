@@ -1,4 +1,5 @@
-"""The MCP side of the masking boundary (tools/core/masking.py): what `app.MaskingServer` sends, masked.
+"""The MCP side of the masking boundary (tools/core/masking.py): what `app.MaskingServer` sends, masked, its text
+with control characters escaped.
 
 Every tool result, tool error, prompt and resource goes through these at the server's own `call_tool` /
 `get_prompt` / `read_resource`, so a tool added in any way (register(), mcp.add_tool, an extension) is masked too.
@@ -18,6 +19,7 @@ from mcp.types import CallToolResult, ContentBlock, GetPromptResult, InputRequir
 from pydantic import BaseModel
 
 from incident_response.tools.core.masking import mask_data, mask_text
+from incident_response.tools.core.printable import json_printable, printable
 
 M = TypeVar("M", bound=BaseModel)
 E = TypeVar("E", bound=Exception)
@@ -27,15 +29,18 @@ BINARY_FIELDS = frozenset({"data", "blob"})
 
 
 def mask_json_text(text: str) -> str:
-    """A text that is a JSON document is masked as data (keys and positions count), any other text as text."""
+    """A text that is a JSON document is masked as data (keys and positions count), any other text as text. Either
+    way its control and format characters leave as visible escapes (tools/core/printable.py): a client in a terminal
+    prints the text as it comes, and an ESC sequence quoted from the cluster (an image, an event) would hide or
+    rewrite its lines. The structured half is JSON, whose encoding escapes them already."""
     if text[:1] in ("{", "["):
         try:
             parsed = json.loads(text)
         except ValueError:
-            return mask_text(text)
+            return printable(mask_text(text), newlines=True)
         clean = mask_data(parsed)
-        return text if clean == parsed else json.dumps(clean, ensure_ascii=False, separators=(",", ":"))
-    return mask_text(text)
+        return json_printable(text if clean == parsed else json.dumps(clean, ensure_ascii=False, separators=(",", ":")))
+    return printable(mask_text(text), newlines=True)
 
 
 def _mask_dumped(value: Any, key: str | None = None) -> Any:
@@ -85,12 +90,12 @@ def mask_prompt_result(result: GetPromptResult | InputRequiredResult) -> GetProm
 def masked_error(error: E) -> E | MCPError | RuntimeError | None:
     """The same error with its message masked, or None when there was nothing to mask (re-raise the original)."""
     if isinstance(error, MCPError):
-        message, data = mask_text(error.error.message), mask_data(error.error.data)
+        message, data = printable(mask_text(error.error.message), newlines=True), mask_data(error.error.data)
         if message == error.error.message and data == error.error.data:
             return None
         return MCPError(code=error.error.code, message=message, data=data)
     text = str(error)
-    clean = mask_text(text)
+    clean = printable(mask_text(text), newlines=True)  # a refusal may quote the cluster: escaped as results are
     if clean == text:
         return None
     try:
