@@ -4,6 +4,7 @@ stand-in API that pages as kube-apiserver does: `limit`, then `continue` with th
 from __future__ import annotations
 
 import contextvars
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -140,3 +141,19 @@ def test_pages_read_ahead_are_read_as_the_same_caller() -> None:
     caller.set("alice")
     list_all(Api(1234), "pods", "shop")  # type: ignore[arg-type]
     assert seen == ["alice"] * 3
+
+
+def test_a_table_without_a_status_column_is_read_whole_with_status_computed_from_each_pod() -> None:
+    api = PagingApi(600)
+    plain = api.table
+
+    def without_status(resource: str, namespace: str | None = None, **options: Any) -> dict[str, Any]:
+        table = plain(resource, namespace, **options)
+        table["columnDefinitions"] = [{"name": "Name"}, {"name": "Age"}]
+        table["rows"] = [{**row, "cells": row["cells"][:1] + ["1h"]} for row in table["rows"]]
+        return table
+
+    api.table = without_status  # type: ignore[method-assign]
+    fetched = fetch_pods(api, "shop", now=datetime.now(UTC))  # type: ignore[arg-type]
+    assert fetched.status_source == "computed" and len(fetched.rows) == 600
+    assert [(r.name, r.status) for r in fetched.rows if r.problem] == [("p599", "CrashLoopBackOff")]

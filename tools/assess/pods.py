@@ -108,7 +108,8 @@ def read_pods(
     if not is_object_table(first):
         pages.close()
         return listed_pods(kube, namespace, selector, field_selector, limit, now, on_page)
-    fetched = FetchedPods([], False, "table", pages=0)
+    # A Table without a STATUS column (a proxy's own printer) still carries the pods: STATUS is computed from them.
+    fetched = FetchedPods([], False, "table" if status_column(first) is not None else "computed", pages=0)
     sharing = Sharing()
     try:
         table: dict[str, Any] | None = first
@@ -137,9 +138,13 @@ def is_object_table(table: dict[str, Any]) -> bool:
     return table.get("kind") == "Table" and all(isinstance(row.get("object"), dict) for row in rows)
 
 
-def table_rows(table: dict[str, Any], sharing: Sharing) -> list[tuple[dict[str, Any], str | None]]:
+def status_column(table: dict[str, Any]) -> int | None:
     columns = [str(c.get("name", "")).lower() for c in table.get("columnDefinitions") or []]
-    status_index = columns.index("status") if "status" in columns else None
+    return columns.index("status") if "status" in columns else None
+
+
+def table_rows(table: dict[str, Any], sharing: Sharing) -> list[tuple[dict[str, Any], str | None]]:
+    status_index = status_column(table)
     out: list[tuple[dict[str, Any], str | None]] = []
     for row in table.get("rows") or []:
         if not isinstance(row.get("object"), dict):

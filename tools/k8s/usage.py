@@ -63,8 +63,9 @@ def pod_usage_rows(pods: list[dict[str, Any]], metrics: list[dict[str, Any]] | N
 def usage_rows(pods: list[dict[str, Any]], usage: dict[str, tuple[float, float]]) -> list[PodUsage]:
     """Each pod's usage (from `usage_by_pod`) against its requests and limits; finished pods are left out."""
     rows = []
-    # Pods of one controller read together share one containers list (tools.k8s.podslim): sum it once.
-    summed: dict[int, tuple[Any, dict[str, float | None]]] = {}
+    # Pods of one controller read together share one containers list (tools.k8s.podslim): sum it, and write its
+    # requests and limits as text, once.
+    summed: dict[int, tuple[Any, dict[str, float | None], dict[str, str]]] = {}
     for pod in pods:
         name = str(meta(pod).name)
         if (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
@@ -73,10 +74,16 @@ def usage_rows(pods: list[dict[str, Any]], usage: dict[str, tuple[float, float]]
         containers = (pod.get("spec") or {}).get("containers")
         known = summed.get(id(containers))
         if known is not None and known[0] is containers:
-            r = known[1]
+            _, r, texts = known
         else:
             r = pod_resources(pod)
-            summed[id(containers)] = (containers, r)
+            texts = {
+                "cpu_request": cpu_text(r["cpu_requests"]),
+                "cpu_limit": cpu_text(r["cpu_limits"]),
+                "memory_request": memory_text(r["memory_requests"]),
+                "memory_limit": memory_text(r["memory_limits"]),
+            }
+            summed[id(containers)] = (containers, r, texts)
         rows.append(
             PodUsage(
                 name=name,
@@ -84,13 +91,10 @@ def usage_rows(pods: list[dict[str, Any]], usage: dict[str, tuple[float, float]]
                 memory=memory_text(memory),
                 cpu_cores=cpu,
                 memory_bytes=memory,
-                cpu_request=cpu_text(r["cpu_requests"]),
-                cpu_limit=cpu_text(r["cpu_limits"]),
-                memory_request=memory_text(r["memory_requests"]),
-                memory_limit=memory_text(r["memory_limits"]),
                 cpu_percent_of_limit=percent(cpu, r["cpu_limits"]),
                 cpu_percent_of_request=percent(cpu, r["cpu_requests"]),
                 memory_percent_of_limit=percent(memory, r["memory_limits"]),
+                **texts,
             )
         )
     return rows
