@@ -15,7 +15,7 @@ from support.builders import container_status, pod
 from incident_response.tools.assess.pods import fetch_pods
 from incident_response.tools.core import errors
 from incident_response.tools.core.collection import collection_held
-from incident_response.tools.kube.body import HEAD_BYTES, decoded_fast, leading_metadata
+from incident_response.tools.kube.body import HEAD_BYTES, leading_metadata
 from incident_response.tools.kube.client import RealKube
 from incident_response.tools.kube.table_pages import table_pages
 
@@ -143,12 +143,3 @@ def test_the_collector_is_held_while_any_read_holds_it_and_restored_as_it_was() 
         assert not gc.isenabled()
     finally:
         gc.enable()
-
-
-def test_fast_decoding_reads_what_the_standard_decoder_reads() -> None:
-    assert decoded_fast(b'{"a": [1, "x", null, 2.5]}') == {"a": [1, "x", None, 2.5]}
-    nan = decoded_fast(b'{"a": NaN}')  # refused by orjson, read as json.loads reads it
-    assert nan["a"] != nan["a"]
-    assert decoded_fast(b'"\\ud800"') == "\ud800"
-    with pytest.raises(ValueError):
-        decoded_fast(b"<html>")

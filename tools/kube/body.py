@@ -1,5 +1,4 @@
-"""JSON bodies of list pages: the list's metadata read from the head of the body before it is decoded, and the
-body decoded fast.
+"""A list's metadata read from the head of its JSON body, before the body is decoded.
 
 kube-apiserver writes a list (and a Table) as kind, apiVersion, metadata, then the items (or rows): the continue
 token of a page is in its first few hundred bytes. Reading it there lets the next page be asked for while this
@@ -12,8 +11,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-
-import orjson
 
 HEAD_BYTES = 16 * 1024  # a list's metadata is a few hundred bytes; a value longer than this is not read here
 
@@ -56,13 +53,3 @@ def _skip(text: str, at: int) -> int:
     while at < len(text) and text[at] in _SPACE:
         at += 1
     return at
-
-
-def decoded_fast(raw: bytes) -> Any:
-    """The body decoded by orjson, or by the standard library where orjson refuses it (NaN, a lone surrogate), so
-    it reads as `json.loads` reads it. Only for typed API objects such as pods: orjson reads an integer past 64 bits
-    as a float, and a pod has none (its schema's integers are int32 and int64)."""
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return json.loads(raw)

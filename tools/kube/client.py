@@ -14,7 +14,6 @@ import hashlib
 import json
 import ssl
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -520,10 +519,10 @@ class RealKube:
         return data
 
 
-def decoded_object(raw: bytes, method: str, path: str, decode: Callable[[bytes], Any] = json.loads) -> dict[str, Any]:
+def decoded_object(raw: bytes, method: str, path: str) -> dict[str, Any]:
     """A response body as the JSON object it must be ({} when empty)."""
     try:
-        decoded = decode(raw) if raw else {}
+        decoded = json.loads(raw) if raw else {}
     except ValueError as e:
         raise errors.ServerError(
             f"the API server sent a response that is not JSON for {method} {path}: {errors.truncate(repr(raw))}",

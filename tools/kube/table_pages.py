@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from incident_response.tools.core import errors
-from incident_response.tools.kube.body import decoded_fast, leading_metadata
+from incident_response.tools.kube.body import leading_metadata
 from incident_response.tools.kube.client import Kube, RealKube, decoded_object
 from incident_response.tools.kube.paging import prefetched
 from incident_response.tools.kube.resources import resource_info
@@ -34,7 +34,7 @@ class TablePage:
         """The Table (decoded here on first use). A body whose metadata reads otherwise decoded than from its head
         is refused: the next page was asked for with the head's token."""
         if self.decoded is None:
-            self.decoded = decoded_object(self.raw or b"", *request_of(self.what), decoded_fast)
+            self.decoded = decoded_object(self.raw or b"", *request_of(self.what))
             self.raw = None
             if token_of(self.decoded) != self.continue_token:
                 raise errors.ServerError(
@@ -77,7 +77,7 @@ def table_pages(
             head = leading_metadata(raw)
             if head is not None:
                 return TablePage(what, raw, None, str(head.get("continue") or "") or None)
-            table = decoded_object(raw, *request_of(what), decoded_fast)  # the token lies deeper: decode it here
+            table = decoded_object(raw, *request_of(what))  # the token lies deeper: decode it here
         else:
             table = kube.table(resource, namespace, **options)
         return TablePage(what, None, table, token_of(table))
