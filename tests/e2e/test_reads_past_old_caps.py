@@ -87,11 +87,16 @@ async def test_node_room_counts_every_running_pod_of_the_cluster(start: Start) -
     bound_to_node_1 = env.kube.list("pods", None, field_selector="spec.nodeName=node-1").items
     async with Client(env.server("safe")) as client:
         nodes = await call(client, "top_nodes", limit=500)
+        few = await call(client, "top_nodes", limit=3)  # three nodes' pods are read by node, not the cluster's
         evaluated = await call(client, "evaluate_decision", namespace=NS, action="ISOLATE", node="node-2")
 
     node_1 = next(n for n in nodes["nodes"] if n["name"] == "node-1")
     assert node_1["pods"] == len(bound_to_node_1) and node_1["cpu_requests_percent"] >= 99, node_1
     assert nodes["allocation_known"] and not nodes["truncation"]["truncated"]
+    allocation = ("pods", "cpu_requests", "cpu_limits", "memory_requests", "memory_limits")
+    whole = {n["name"]: [n[k] for k in allocation] for n in nodes["nodes"]}
+    assert len(few["nodes"]) == 3 and few["allocation_known"] and few["truncation"]["truncated"]
+    assert all([n[k] for k in allocation] == whole[n["name"]] for n in few["nodes"]), (few["nodes"], whole)
     room = next(s for s in evaluated["steps"] if s["question"].startswith("Can the pods on node-2 run"))
     assert room["answer"] == "no", room
     assert all(line.endswith(": no room on another node") for line in room["evidence"]), room

@@ -6,12 +6,14 @@ Layer: tools.assess.
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from incident_response.tools.assess.pods import Selector
 from incident_response.tools.core import errors
+from incident_response.tools.core.concurrency import submit
 from incident_response.tools.core.models import ToolResult, Truncation
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.sizing_reads import RUNNING
@@ -21,6 +23,8 @@ from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import MAX_OBJECTS_READ, list_all, list_pages
 
+MAX_NODES_READ_BY_NODE = 20  # more nodes shown (or half the cluster): every pod in pages is fewer requests
+CONCURRENT_NODE_READS = 4
 METRICS_MISSING = (
     "the metrics API (metrics.k8s.io) is not available in this cluster, so usage is unknown; requests and limits "
     "are still shown. Judge load from HPA status (list_hpas) and restarts instead"
@@ -130,6 +134,27 @@ def allocated_by_node(
     return totals
 
 
+def allocated_on(kube: Kube, names: list[str], of: int) -> dict[str, dict[str, float]] | None:
+    """Requests and limits of the pods holding room on the named nodes (of `of` in all): a few nodes' pods read by
+    node (spec.nodeName, side by side), else every pod of the cluster page by page (each page added to the totals at
+    once: memory stays at a page). None when these credentials may not list pods cluster-wide."""
+    totals: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    narrow = len(names) <= MAX_NODES_READ_BY_NODE and 2 * len(names) <= of
+    try:
+        if narrow:
+            with ThreadPoolExecutor(max_workers=CONCURRENT_NODE_READS, thread_name_prefix="top-nodes") as pool:
+                selectors = [f"spec.nodeName={name},{RUNNING}" for name in names]
+                reads = [submit(pool, list_all, kube, "pods", None, field_selector=s) for s in selectors]
+                for read in reads:
+                    totals = allocated_by_node(read.result().items, totals)
+        else:
+            for page in list_pages(kube, "pods", None, field_selector=RUNNING):
+                totals = allocated_by_node(page.items, totals)
+    except errors.Forbidden:
+        return None
+    return totals
+
+
 def node_rows(
     nodes: list[dict[str, Any]], metrics: list[dict[str, Any]] | None, allocated: dict[str, dict[str, float]] | None
 ) -> list[NodeUsage]:
@@ -194,16 +219,13 @@ def top_nodes(
     kube = deps.kube
     nodes = list_all(kube, "nodes")
     metrics = read_metrics(kube, "nodes.metrics.k8s.io", None, None)
-    allocated: dict[str, dict[str, float]] | None = defaultdict(lambda: defaultdict(float))
-    try:
-        # Every pod holding room, page by page, each page added to the totals at once: memory stays at a page.
-        for page in list_pages(kube, "pods", None, field_selector=RUNNING):
-            allocated = allocated_by_node(page.items, allocated)
-    except errors.Forbidden:
-        allocated = None
-    rows = node_rows(nodes.items, metrics, allocated)
+    # The order needs usage only; the requests allocated are read for the nodes shown.
+    rows = node_rows(nodes.items, metrics, None)
     rows.sort(key=lambda r: (-(r.cpu_percent or 0), r.name))
-    shown = rows[:limit]
+    picked = {r.name for r in rows[:limit]}
+    allocated = allocated_on(kube, sorted(picked), len(rows))
+    by_name = {r.name: r for r in node_rows([n for n in nodes.items if meta(n).name in picked], metrics, allocated)}
+    shown = [by_name[r.name] for r in rows[:limit]]
     not_ready = [r.name for r in rows if not r.ready]
     cordoned = [r.name for r in rows if not r.schedulable]
     summary = f"{len(rows)} nodes"
