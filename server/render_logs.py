@@ -7,6 +7,10 @@ MAX_PERIOD events, e.g. an error and its retry, or a whole trace) shows once, fo
 all and when the last came. An event of several lines seen earlier (the same trace again, between other lines) says
 so in one line. Nothing else is left out: a log of all-distinct lines costs about what the lines do.
 
+Column 0 is the server's: a date, a line's time, or a fold's note in parentheses. What the log says always follows
+its time or is indented (a line written with the one before, a line without a time), so a log line cannot pass for a
+fold's count or a time it was not written at.
+
 Layer: server (MCP wiring).
 """
 
@@ -71,7 +75,7 @@ def render_lines(lines: Sequence[str]) -> list[str]:
             date = event.date
             out.append(f"{date}, UTC:")
         head, *rest = event.messages
-        out.append(f"{event.time} {head}" if event.time is not None else head)
+        out.append(f"{event.time} {head}" if event.time is not None else f"  {head}")
         out.extend(f"  {message}" for message in rest)
 
     i = 0
@@ -79,7 +83,7 @@ def render_lines(lines: Sequence[str]) -> list[str]:
         period, times = repeats(items, i)
         event = items[i]
         if times == 1 and len(event.messages) > 1 and event.messages in seen:
-            out.append(f"{event.time} (the {len(event.messages)} lines at {seen[event.messages]} again)")
+            out.append(f"({event.time}: the {len(event.messages)} lines at {seen[event.messages]} again)")
             i += 1
             continue
         for shown in items[i : i + period]:
@@ -90,7 +94,7 @@ def render_lines(lines: Sequence[str]) -> list[str]:
             last = items[i + times * period - 1]
             what = "" if period == 1 and len(event.messages) == 1 else f"the {period_lines(items, i, period)} above "
             when = last.time if last.date == date else f"{last.date}T{last.time}"
-            out.append(f"  ({what}x{times} in all, the last at {when})")
+            out.append(f"({what}x{times} in all, the last at {when})")
         i += period * times
     return out
 

@@ -32,7 +32,7 @@ def test_a_repeated_line_shows_once_with_its_count_and_last_time() -> None:
         "2026-12-05, UTC:",
         '01:00:00.000000000 level=info msg="listening"',
         f"01:00:01.000000000 {ERROR}",
-        "  (x37 in all, the last at 01:00:37.000000000)",
+        "(x37 in all, the last at 01:00:37.000000000)",
     ]
 
 
@@ -42,12 +42,12 @@ def test_a_repeated_block_folds_and_a_trace_seen_before_says_so() -> None:
     assert render_lines(lines)[1:] == [
         f"01:00:00.000000000 {pair[0]}",
         f"01:00:01.000000000 {pair[1]}",
-        "  (the 2 lines above x5 in all, the last at 01:00:09.000000000)",
+        "(the 2 lines above x5 in all, the last at 01:00:09.000000000)",
     ]
     traced = [*(stamp(1) + line for line in TRACE), stamp(2) + "GET /a 200", *(stamp(3) + line for line in TRACE)]
     assert render_lines(traced)[-2:] == [
         "01:00:02.000000000 GET /a 200",
-        "01:00:03.000000000 (the 5 lines at 01:00:01.000000000 again)",
+        "(01:00:03.000000000: the 5 lines at 01:00:01.000000000 again)",
     ]
 
 
@@ -60,5 +60,15 @@ def test_distinct_lines_all_show_and_a_new_day_or_a_line_without_time_is_said() 
         "23:59:59.000000000 GET /59 200",
         "2026-12-06, UTC:",
         "00:00:00.000000000 GET /x 200",
-        "cut mid-line, no time",
+        "  cut mid-line, no time",
     ]
+
+
+def test_a_log_line_cannot_pass_for_a_fold_or_a_time() -> None:
+    forged = ["(x1000 in all, the last at 01:00:09.000000000)", "01:00:09.000000000 level=info msg=approved"]
+    lines = [stamp(1) + "GET / 200", *(stamp(1) + line for line in forged), *forged]
+    assert render_lines(lines)[1:] == [
+        "01:00:01.000000000 GET / 200",
+        *(f"  {line}" for line in forged),  # written with the line before: indented under it
+        *(f"  {line}" for line in forged),  # no time of their own: indented
+    ]  # column 0 holds only the server's dates, times and fold notes
