@@ -37,12 +37,12 @@ from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.reads import rollback_reads
 from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.pod_templates import same_pod_template
-from incident_response.tools.k8s.podstatus import containers_ready, kubectl_status, restart_count
+from incident_response.tools.k8s.podstatus import kubectl_status
 from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, images_of, owned_by
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.playbook.known_good import KNOWN_GOOD_SECONDS, TRANSIENT, served_item
+from incident_response.tools.playbook.known_good import TRANSIENT, served_verdict
 from incident_response.tools.playbook.no_rollback import instead
 from incident_response.tools.playbook.rollback_checks import (
     MIGRATION_LEAD,
@@ -238,11 +238,6 @@ def choose_revision(
     return target, SafetyItem(check="previous_revision", status="ok", detail=detail, evidence=evidence)
 
 
-def _pod_line(pod: dict[str, Any]) -> str:
-    ready, total = containers_ready(pod)
-    return f"pod/{meta(pod).name} {kubectl_status(pod)} {ready}/{total} ready, {restart_count(pod)} restarts"
-
-
 def known_good(
     kind: str, target: dict[str, Any], owned: list[dict[str, Any]], pods: list[dict[str, Any]], now: datetime
 ) -> SafetyItem:
@@ -257,48 +252,13 @@ def known_good(
         and kubectl_status(p) not in TRANSIENT
         and not re.fullmatch(r"Init:\d+/\d+", kubectl_status(p))
     ]
-    created, replaced = _created(target), successor_created(target, owned)
-    evidence = [
-        f"controllerrevision/{meta(target).name} created "
-        + (f"{human_age(int((now - created).total_seconds()))} ago" if created is not None else "at an unknown time")
-    ]
-    at_most = None
-    if replaced is not None and created is not None and replaced < created:
-        # A rollback reuses an old revision under a new number: when this one stopped serving is not recorded.
-        replaced, at_most = None, int((now - created).total_seconds())
-        evidence.append(
-            "the next revision is an older one reused (a rollback): when this one was replaced is not recorded"
-        )
-    if replaced is not None:
-        evidence.append(f"replaced by the next revision {human_age(int((now - replaced).total_seconds()))} ago")
-    evidence += [_pod_line(p) for p in failing[:3]] + [_pod_line(p) for p in ready_now[:3]]
-    evidence.append(
-        f"{len(ready_now)} of its {len(mine)} pods are Running and Ready now"
-        if mine
-        else f"no pod of revision {number} runs now"
+    created = _created(target)
+    subject = f"controllerrevision/{meta(target).name} created " + (
+        f"{human_age(int((now - created).total_seconds()))} ago" if created is not None else "at an unknown time"
     )
-    end = now if ready_now else replaced
-    served = int((end - created).total_seconds()) if end is not None and created is not None else None
-    if failing:
-        return SafetyItem(
-            check="known_good",
-            status="warning",
-            detail=f"{len(failing)} of revision {number}'s pods are failing now; it may be bad too: check older "
-            f"revisions (rollout_history with kind={kind}) and pass to_revision",
-            evidence=capped(evidence),
-        )
-    ran = served if served is not None else at_most
-    if ran is not None and ran < KNOWN_GOOD_SECONDS and not ready_now:
-        return SafetyItem(
-            check="known_good",
-            status="warning",
-            detail=f"revision {number} served {'only' if served is not None else 'at most'} {human_age(ran)} before "
-            f"it was replaced; that does not show it was good: check older revisions (rollout_history with "
-            f"kind={kind}) and pass to_revision",
-            evidence=capped(evidence),
-            questions=[f"Was revision {number} healthy in the {human_age(ran)} it ran?"],
-        )
-    return served_item(number, served, ready_now, evidence)
+    replaced = successor_created(target, owned)
+    older = f"rollout_history with kind={kind}"
+    return served_verdict(number, subject, created, replaced, mine, ready_now, failing, now, older)
 
 
 def next_step(

@@ -58,15 +58,32 @@ def known_good(
         elif status not in TRANSIENT and not re.fullmatch(r"Init:\d+/\d+", status):
             failing.append(pod)
     created = parse_time(target["metadata"].get("creationTimestamp"))
-    replaced = replaced_at(target, owned)
-    evidence = [f"replicaset/{rs_name} created {_age(target['metadata'].get('creationTimestamp'), now)} ago"]
+    subject = f"replicaset/{rs_name} created {_age(target['metadata'].get('creationTimestamp'), now)} ago"
+    return served_verdict(number, subject, created, replaced_at(target, owned), mine, ready_now, failing, now)
+
+
+def served_verdict(
+    number: int | None,
+    subject: str,
+    created: datetime | None,
+    replaced: datetime | None,
+    mine: list[dict[str, Any]],
+    ready_now: list[dict[str, Any]],
+    failing: list[dict[str, Any]],
+    now: datetime,
+    older: str = "rollout_history",
+) -> SafetyItem:
+    """known_good for any kind, once its pods are sorted: `created`/`replaced` date the revision (replaced before
+    created: a rollback reused an older revision as the next one), `subject` opens the evidence, `older` is the read
+    that lists older revisions."""
+    evidence = [subject]
     at_most = None
     if replaced is not None and created is not None and replaced < created:
-        # A rollback made an older ReplicaSet the next revision: when this one stopped serving is not recorded,
-        # only that it served no longer than it has existed.
+        # A rollback made an older revision the next one: when this one stopped serving is not recorded, only that
+        # it served no longer than it has existed.
         replaced, at_most = None, int((now - created).total_seconds())
         evidence.append(
-            "the next revision reused an older ReplicaSet (a rollback): when this one was replaced is not recorded"
+            "the next revision reused an older one (a rollback): when this one was replaced is not recorded"
         )
     if replaced is not None:
         evidence.append(f"replaced by the next revision {human_age(int((now - replaced).total_seconds()))} ago")
@@ -81,7 +98,7 @@ def known_good(
     if failing:
         detail = (
             f"{len(failing)} of revision {number}'s pods are failing now; it may be bad too: check older revisions "
-            "(rollout_history) and pass to_revision"
+            f"({older}) and pass to_revision"
         )
         return SafetyItem(check="known_good", status="warning", detail=detail, evidence=capped(evidence))
     ran = served if served is not None else at_most
@@ -94,7 +111,7 @@ def known_good(
         return SafetyItem(
             check="known_good",
             status="warning",
-            detail=f"revision {number} {how}; that does not show it was good: check older revisions (rollout_history) "
+            detail=f"revision {number} {how}; that does not show it was good: check older revisions ({older}) "
             "and pass to_revision",
             evidence=capped(evidence),
             questions=[f"Was revision {number} healthy in the {human_age(ran)} it ran?"],
