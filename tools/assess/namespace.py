@@ -34,6 +34,7 @@ from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.event_reads import read_warnings
 from incident_response.tools.k8s.backends import name_of, service_selector
 from incident_response.tools.k8s.backends import ready as pod_ready
+from incident_response.tools.k8s.budgets import refused_evictions
 from incident_response.tools.k8s.events import EventGroup, group_events
 from incident_response.tools.k8s.failure_age import failing_for_minutes
 from incident_response.tools.k8s.label_index import LabelIndex
@@ -360,6 +361,8 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         rollback_targets=known_good_targets(
             deployments, replicasets, pods, {r.deployment for r in rollouts if r.kind == "deployment"}, now
         ),
+        # which of its pods a drain could not evict now (a failed node's own unready pods can hold a budget down)
+        evictions_refused=refused_evictions(pods, workloads.get("poddisruptionbudgets", [])) if nodes else {},
     )
     return Observation(
         namespace=namespace,

@@ -44,6 +44,7 @@ from incident_response.tools.mitigate.nodes import drain_kind, outside, pod_key
 from incident_response.tools.playbook.investigate import investigation
 from incident_response.tools.playbook.rules import Action, Decision, could_explain
 from incident_response.tools.playbook.suspects import (
+    DELETING,
     CanaryPair,
     NodeState,
     find_failing_canary,
@@ -516,7 +517,10 @@ def node_facts(kube: Kube, seen: Observation, node: str, *, allowed: tuple[str, 
             ) from None
     nodes = facts.nodes | {node: state}
     suspects = suspect_nodes(facts.placements, nodes)
-    here = [p for p in facts.placements if p.node == node and p.failing]
+    # As the assessment's node rule reads it: pods being deleted on a cordoned node are what a drain left behind.
+    here = [
+        p for p in facts.placements if p.node == node and p.failing and not (state.cordoned and p.status in DELETING)
+    ]
     apps = {p.component for p in here}
     healthy: dict[str, set[str]] = {}
     for place in facts.placements:
@@ -534,6 +538,10 @@ def node_facts(kube: Kube, seen: Observation, node: str, *, allowed: tuple[str, 
             if p.failing and p.node and p.node not in suspects and p.component in apps
         ][:MAX_LISTED],
     )
+    found.stuck = {p.pod: facts.evictions_refused[p.pod] for p in here if p.pod in facts.evictions_refused}
+    # The node rule blames the node for the apps that fail nowhere else: one of them is enough to go on with it.
+    elsewhere = {p.component for p in facts.placements if p.failing and p.node and p.node not in suspects}
+    found.alone = any(app not in elsewhere for app in apps)
     drain_room(kube, found, allowed)
     return found
 

@@ -6,6 +6,8 @@ application is not disrupted (currentHealthy >= desiredHealthy > 0); otherwise i
 pod. Pending and finished pods disrupt nothing. A budget whose own not-Ready pods are refused never heals by
 waiting: their replacements start only once they are gone. Deleting them is not subject to budgets.
 
+The eviction rule itself is tools/k8s/budgets.py (the assessment reads it too).
+
 Layer: tools.mitigate.
 """
 
@@ -14,20 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from incident_response.tools.k8s import backends, labels
+from incident_response.tools.k8s.budgets import count, refused_by
 from incident_response.tools.k8s.views import meta
-
-
-def _count(status: dict[str, Any], key: str) -> int:
-    value = status.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def unhealthy_may_go(pdb: dict[str, Any]) -> bool:
-    status = pdb.get("status") or {}
-    if (pdb.get("spec") or {}).get("unhealthyPodEvictionPolicy") == "AlwaysAllow":
-        return True
-    desired = _count(status, "desiredHealthy")
-    return desired > 0 and _count(status, "currentHealthy") >= desired
 
 
 def owner_name(pod: dict[str, Any]) -> str:
@@ -42,7 +32,7 @@ def owner_name(pod: dict[str, Any]) -> str:
 
 def way_out(pdb: dict[str, Any], stuck: list[dict[str, Any]]) -> str:
     status = pdb.get("status") or {}
-    current, desired = _count(status, "currentHealthy"), _count(status, "desiredHealthy")
+    current, desired = count(status, "currentHealthy"), count(status, "desiredHealthy")
     names = ", ".join(backends.name_of(p) for p in stuck)
     owners = sorted({owner_name(p) for p in stuck})
     short = max(desired - current, 1)
@@ -61,21 +51,7 @@ def blocked_by_budgets(pods: list[dict[str, Any]], pdbs: list[dict[str, Any]]) -
     blocked: set[str] = set()
     for pdb in pdbs:
         namespace = meta(pdb).namespace
-        selector = labels.from_spec((pdb.get("spec") or {}).get("selector"))
-        allowed = _count(pdb.get("status") or {}, "disruptionsAllowed")
-        free_unhealthy = unhealthy_may_go(pdb)
-        over: list[dict[str, Any]] = []
-        for pod in pods:
-            if meta(pod).namespace != namespace or not labels.matches(selector, labels.labels_of(pod)):
-                continue
-            if (pod.get("status") or {}).get("phase") in ("Pending", "Succeeded", "Failed"):
-                continue
-            if not backends.ready(pod) and free_unhealthy:
-                continue
-            if allowed > 0:
-                allowed -= 1
-            else:
-                over.append(pod)
+        over = refused_by(pdb, pods)
         if not over:
             continue
         blocked.update(backends.name_of(p) for p in over)

@@ -99,6 +99,8 @@ class Facts:
     crash_lines: dict[str, str] = field(default_factory=dict)
     # deployment -> (revision, why): roll back there, not to kubectl's default (which ran briefly or fails now)
     rollback_targets: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # pod -> the PodDisruptionBudget that refuses its eviction now (read when pods fail on some node)
+    evictions_refused: dict[str, str] = field(default_factory=dict)
 
 
 def on_deployment(
@@ -205,8 +207,10 @@ def oom_decision(kind: str, namespace: str, name: str, pods: list[str]) -> Decis
     )
 
 
-def node_decision(failure: NodeFailure) -> Decision:
+def node_decision(failure: NodeFailure, facts: Facts | None = None) -> Decision:
     node = failure.node
+    if failure.cordoned and facts is not None and (stuck := budget_stuck(facts, node)):
+        return stuck_pods_decision(failure, facts, stuck)
     elsewhere = [f"{app} on {', '.join(where[:3])}" for app, where in sorted(failure.fine_elsewhere.items())]
     evidence = [
         f"node {node}: {'; '.join(failure.problems)}",
@@ -229,6 +233,35 @@ def node_decision(failure: NodeFailure) -> Decision:
         evidence=evidence,
         next_tool=tool,
         next_arguments={"node": node},
+    )
+
+
+def budget_stuck(facts: Facts, node: str) -> list[str]:
+    """The namespace's failing pods on `node` whose eviction a PodDisruptionBudget refuses now, by name."""
+    return sorted(p.pod for p in facts.placements if p.node == node and p.failing and p.pod in facts.evictions_refused)
+
+
+def stuck_pods_decision(failure: NodeFailure, facts: Facts, stuck: list[str]) -> Decision:
+    """A cordoned failed node whose own unready pods a budget will not let a drain evict: drain_node would stop at
+    them again (429), and their replacements are only created once they are gone. Deleting is not limited by
+    budgets: delete_pod each, then drain the rest."""
+    node = failure.node
+    budgets = sorted({facts.evictions_refused[p] for p in stuck})
+    return Decision(
+        primary_action="ISOLATE",
+        rule="failing node",
+        target=f"node/{node}",
+        reason=f"node {node} is cordoned, and a drain cannot evict {', '.join(stuck[:MAX_NAMED])}: PodDisruptionBudget "
+        f"{', '.join(budgets)} allows no disruption while they are not Ready, and they will not be on a failed node. "
+        "Deletion is not limited by budgets: delete_pod each of them (their controller recreates them on a healthy "
+        "node; a StatefulSet's pod only once the node confirms the deletion or is removed), then "
+        f"drain_node({node}) for the rest",
+        evidence=[
+            f"node {node}: {'; '.join(failure.problems)}",
+            *[f"{p}: eviction refused by PodDisruptionBudget {facts.evictions_refused[p]}" for p in stuck[:MAX_NAMED]],
+        ][:5],
+        next_tool="delete_pod",
+        next_arguments={"namespace": facts.namespace, "pod": stuck[0]},
     )
 
 
@@ -292,7 +325,7 @@ def decide(facts: Facts) -> Decision:
     ns = facts.namespace
     failed_node = find_node_failure(facts.placements, facts.nodes)
     if failed_node is not None:
-        return node_decision(failed_node)
+        return node_decision(failed_node, facts)
     canary = find_failing_canary(facts.canaries, facts.failing, facts.unavailable)
     if canary is not None:
         return canary_decision(facts, canary)

@@ -154,6 +154,9 @@ class NodeFacts:
     movers: int | None = None  # pods a drain would evict (every namespace); None: not readable
     no_room: list[str] = field(default_factory=list)  # of those, the ones whose replacement would stay Pending
     unmanaged: list[str] = field(default_factory=list)  # pods no controller recreates: kubectl drain refuses them
+    # the namespace's failing pods there whose eviction a PodDisruptionBudget refuses now -> that budget's name
+    stuck: dict[str, str] = field(default_factory=dict)
+    alone: bool = False  # some app failing here fails on no healthy node: the node explains that much
 
 
 def node_tree(facts: NodeFacts, where: Elsewhere) -> Walk:
@@ -171,12 +174,17 @@ def node_tree(facts: NodeFacts, where: Elsewhere) -> Walk:
         why = f"none of the namespace's failing pods runs on node {node}"
         walk.cautions.append(f"Node {node} is failing all the same: cordon it once this namespace's cause is handled.")
         return walk.stop(q, "no", "cluster", [why], try_instead(away, ("ROLLBACK", "SCALE"), None, why))
-    if facts.failing_elsewhere:
+    if facts.failing_elsewhere and not facts.alone:
         elsewhere = ", ".join(facts.failing_elsewhere[:3])
         why = f"the same apps also fail on healthy nodes ({elsewhere}): node {node} is not the whole story"
         walk.cautions.append(f"Node {node} is failing all the same: cordon it (cordon_node) once the rest is handled.")
         return walk.stop(
             q, "no", "cluster", facts.failing_elsewhere, try_instead(away, ("ROLLBACK", "SCALE"), None, why)
+        )
+    if facts.failing_elsewhere:  # as the assessment's node rule: the apps failing only here are the node's
+        walk.cautions.append(
+            f"Some of these apps also fail on healthy nodes ({', '.join(facts.failing_elsewhere[:3])}): node {node} "
+            "is not their whole story; assess again once it is handled."
         )
     fine = "; ".join(facts.fine_elsewhere[:MAX_NAMED]) or "none"
     walk.go(
@@ -215,6 +223,20 @@ def node_tree(facts: NodeFacts, where: Elsewhere) -> Walk:
                 verdict="NOTHING_TO_DO",
                 reason=f"node {node} is cordoned and holds no pod left to evict: the pods still shown there are being "
                 "deleted, and go once the node answers again or is removed",
+            )
+        )
+    if facts.cordoned and facts.stuck:
+        # A drain stops at them (429) and their replacements come only once they are gone: delete them first.
+        stuck = sorted(facts.stuck)
+        budgets = ", ".join(sorted(set(facts.stuck.values())))
+        return walk.end(
+            Conclusion(
+                verdict="PROCEED",
+                reason=f"node {node} is cordoned, and a drain cannot evict {', '.join(stuck[:MAX_NAMED])} "
+                f"(PodDisruptionBudget {budgets} allows no disruption while they are not Ready): delete_pod each of "
+                f"them (budgets do not limit deletion; their controller recreates them elsewhere), then {drain}",
+                next_tool="delete_pod",
+                next_arguments={"namespace": where.namespace, "pod": stuck[0]},
             )
         )
     if facts.cordoned:
