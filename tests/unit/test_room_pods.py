@@ -11,20 +11,26 @@ from support.builders import pod
 from incident_response.tools.engine.event_reads import slim_event
 from incident_response.tools.engine.sizing_reads import placed_of
 from incident_response.tools.k8s import capacity, labels
-from incident_response.tools.k8s.podslim import Sharing
-from incident_response.tools.k8s.room_pods import room_pod
+from incident_response.tools.k8s.room_pods import RoomSharing, room_pod
 
 NODE = {
     "metadata": {"name": "node-1", "labels": {}},
     "spec": {},
     "status": {"allocatable": {"cpu": "4", "memory": "16Gi", "pods": "110"}, "conditions": []},
 }
+NODES = [NODE, {**NODE, "metadata": {"name": "node-2", "labels": {}}}]
 SPEC = {"containers": [{"name": "web", "resources": {"requests": {"cpu": "1", "memory": "1Gi"}}}]}
 
 
 def pods() -> list[dict[str, Any]]:
     found = [
-        pod(f"web-{i}", deployment="web", resources={"requests": {"cpu": "500m", "memory": "512Mi"}}) for i in range(3)
+        pod(
+            f"web-{i}",
+            deployment="web",
+            node="node-1" if i < 2 else "node-2",
+            resources={"requests": {"cpu": "500m", "memory": "512Mi"}},
+        )
+        for i in range(3)
     ]
     found.append(pod("done", phase="Succeeded", resources={"requests": {"cpu": "2"}}))
     found.append(pod("going", deleting=True, deployment="web", resources={"limits": {"cpu": "250m"}}))
@@ -37,21 +43,20 @@ def pods() -> list[dict[str, Any]]:
 def test_node_room_reads_the_same_from_the_kept_part() -> None:
     whole = pods()
     before = copy.deepcopy(whole)
-    sharing = Sharing()
+    sharing = RoomSharing()
     kept = [room_pod(p, sharing) for p in whole]
     assert whole == before  # the pods read are left as they were
     for leaving in (frozenset(), frozenset({"shop/web-0"})):
-        assert capacity.rooms([NODE], kept, SPEC, leaving=leaving) == capacity.rooms(
-            [NODE], whole, SPEC, leaving=leaving
-        )
-        assert capacity.replicas_that_fit([NODE], kept, SPEC, 3, leaving=leaving) == capacity.replicas_that_fit(
-            [NODE], whole, SPEC, 3, leaving=leaving
+        assert capacity.rooms(NODES, kept, SPEC, leaving=leaving) == capacity.rooms(NODES, whole, SPEC, leaving=leaving)
+        assert capacity.replicas_that_fit(NODES, kept, SPEC, 3, leaving=leaving) == capacity.replicas_that_fit(
+            NODES, whole, SPEC, 3, leaving=leaving
         )
     selector = labels.from_map({"app": "web"})
     assert placed_of(kept, "shop", selector) == placed_of(whole, "shop", selector) == 3
     assert "TOKEN" not in str(kept) and "managedFields" not in str(kept)
-    # One controller's pods share their containers and labels.
-    assert kept[0]["spec"]["containers"] is kept[1]["spec"]["containers"]
+    # One controller's pods share their containers and labels, and on one node their spec; one phase one status.
+    assert kept[0]["spec"] is kept[1]["spec"] and kept[0]["status"] is kept[1]["status"]
+    assert kept[2]["spec"]["nodeName"] == "node-2" and kept[1]["spec"]["nodeName"] == "node-1"
     assert kept[0]["metadata"]["labels"] is kept[1]["metadata"]["labels"]
 
 

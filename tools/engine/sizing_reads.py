@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 from incident_response.tools.core import errors
 from incident_response.tools.engine.event_reads import read_events
 from incident_response.tools.k8s import capacity, labels
-from incident_response.tools.k8s.podslim import Sharing
-from incident_response.tools.k8s.room_pods import room_pod
+from incident_response.tools.k8s.room_pods import RoomSharing, room_pod
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.paging import list_all
 
@@ -56,7 +55,7 @@ def node_room(kube: Kube) -> Room | None:
 def read_room(kube: Kube) -> Room:
     """Every node and every pod holding room on one (in pages), each pod kept as room reads it (room_pods), so
     every pod of a large cluster can be held; Forbidden when these credentials may not read them cluster-wide."""
-    sharing = Sharing()
+    sharing = RoomSharing()
     nodes = list_all(kube, "nodes", cap=MAX_NODES).items
     pods = list_all(kube, "pods", field_selector=RUNNING, cap=MAX_PODS, keep=lambda p: room_pod(p, sharing)).items
     return nodes, pods

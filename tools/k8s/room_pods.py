@@ -19,7 +19,23 @@ from incident_response.tools.k8s.podslim import Sharing, controller_uid
 METADATA_FIELDS = ("name", "namespace", "labels", "deletionTimestamp")
 
 
-def room_pod(pod: dict[str, Any], sharing: Sharing) -> dict[str, Any]:
+class RoomSharing(Sharing):
+    """Sharing, plus one spec part per (controller, node) and one status part per phase: pods of one controller on
+    one node hold the same spec part, so a pod costs its metadata and little more."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._parts: dict[tuple[str, ...], dict[str, Any]] = {}
+
+    def part(self, key: tuple[str, ...], build: dict[str, Any]) -> dict[str, Any]:
+        kept = self._parts.get(key)
+        if kept is not None and kept == build:
+            return kept
+        self._parts[key] = build
+        return build
+
+
+def room_pod(pod: dict[str, Any], sharing: RoomSharing) -> dict[str, Any]:
     """The part of `pod` node room reads (the argument is left as it was)."""
     metadata = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
@@ -28,7 +44,9 @@ def room_pod(pod: dict[str, Any], sharing: Sharing) -> dict[str, Any]:
     if "labels" in kept:
         kept["labels"] = sharing.same(owner, "labels", kept["labels"])
     containers = [{"resources": c.get("resources") or {}} for c in spec.get("containers") or [] if isinstance(c, dict)]
-    slim_spec = sharing.texts({"nodeName": spec.get("nodeName")})
-    slim_spec["containers"] = sharing.same(owner, "containers", containers)
-    phase = (pod.get("status") or {}).get("phase")
-    return {"metadata": sharing.texts(kept), "spec": slim_spec, "status": sharing.texts({"phase": phase})}
+    node = str(spec.get("nodeName") or "")
+    shared = sharing.same(owner, "containers", containers)
+    slim_spec = sharing.part(("spec", owner, node), {"nodeName": spec.get("nodeName"), "containers": shared})
+    phase = str((pod.get("status") or {}).get("phase"))
+    status = sharing.part(("status", phase), {"phase": (pod.get("status") or {}).get("phase")})
+    return {"metadata": sharing.texts(kept), "spec": slim_spec, "status": status}
