@@ -145,14 +145,24 @@ def render_field(name: str, value: Any, columns: Sequence[str] | None, summary: 
     return [f"{name}: {cell(value)}"]
 
 
-def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None, summary: str = "") -> list[str]:
+def table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str] | None,
+    summary: str = "",
+    whole: frozenset[str] = frozenset(),
+) -> list[str]:
     """Header, then one line per row, cells separated by ' | '; columns empty in every row, or whose every value the
-    summary states, are left out."""
+    summary states, are left out. Cells are cut at CELL characters, except in the `whole` columns (what the model
+    must read: an event's message)."""
     keys = list(columns) if columns is not None else list(dict.fromkeys(k for row in rows for k in row))
     keys = [k for k in keys if any(not empty(row.get(k)) for row in rows)]
     keys = [k for k in keys if not all(said(row.get(k), summary) for row in rows)] or keys[:1]
+
+    def cut(text: str, k: str) -> str:
+        return text if k in whole else cut_cell(text)
+
     if len(rows) < SAME_ROWS:
-        return [" | ".join(keys), *(" | ".join(cell(row.get(k)) for k in keys) for row in rows)]
+        return [" | ".join(keys), *(" | ".join(cut(flat(row.get(k)), k) for k in keys) for row in rows)]
     # What every row has in a column is said once, above the table: a whole value, or the start and end all the
     # values share (`Readiness probe failed: Get "http://10.244.…:8080/healthz": …`, the rows then the middle).
     said_once: list[str] = []
@@ -162,15 +172,15 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None, summ
         values = [flat(row.get(k)) for row in rows]
         start, end = shared_ends(values)
         if len(set(values)) == 1 and len(keys) > 1:
-            said_once.append(f"{k} {cut(values[0])}")
+            said_once.append(f"{k} {cut(values[0], k)}")
         elif len(start) + len(end) >= SHARED_ENDS and all(" " in v for v in values):  # prose, not names to copy
             said_once.append(f"{k} {start}…{end}")
-            shown[k] = [cut(v[len(start) : len(v) - len(end)] or "-") for v in values]
+            shown[k] = [cut(v[len(start) : len(v) - len(end)] or "-", k) for v in values]
             middles.add(k)
         else:
-            shown[k] = [cut(v) for v in values]
+            shown[k] = [cut(v, k) for v in values]
     if not shown:  # every row alike: the table is their one value per column
-        return [" | ".join(keys), " | ".join(cell(rows[0].get(k)) for k in keys) + f" (x{len(rows)})"]
+        return [" | ".join(keys), " | ".join(cut(flat(rows[0].get(k)), k) for k in keys) + f" (x{len(rows)})"]
     head = ["every row: " + ", ".join(said_once)] if said_once else []
     columns_shown = [k for k in keys if k in shown]
     return [
@@ -194,7 +204,7 @@ def shared_ends(values: Sequence[str]) -> tuple[str, str]:
 
 def cell(value: Any) -> str:
     """A value on one line: lists comma-separated, objects as key=value, nothing as '-'; cut at CELL characters."""
-    return cut(flat(value))
+    return cut_cell(flat(value))
 
 
 def flat(value: Any) -> str:
@@ -216,7 +226,7 @@ def flat(value: Any) -> str:
     return text.replace("\n", " ")
 
 
-def cut(text: str) -> str:
+def cut_cell(text: str) -> str:
     """`text` cut at CELL characters, between words."""
     if len(text) <= CELL:
         return text
@@ -231,7 +241,8 @@ def cut(text: str) -> str:
 def events(rows: Rows, summary: str = "") -> list[str]:
     """Warnings in a table; the other events as reason x count (a rollout's usual story)."""
     warnings = [row for row in rows if row.get("type") == "Warning"]
-    lines = table(warnings, ("reason", "object", "count", "last_seen", "message")) if warnings else []
+    columns = ("reason", "object", "count", "last_seen", "message")
+    lines = table(warnings, columns, whole=frozenset({"message"})) if warnings else []  # the why, whole
     counts: dict[str, int] = {}
     for row in rows:
         if row.get("type") != "Warning":

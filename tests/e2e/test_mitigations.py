@@ -212,7 +212,7 @@ async def test_oom_raise_the_memory_limit_stops_the_oomkills(start: Start) -> No
             client, env, "set_memory_limit", namespace=NS, deployment="payments", container="payments", limit="768Mi"
         )
         assert any("rolling restart" in w for w in plan["warnings"])
-        assert "OOMKill evidence" in plan["summary"] and not any("OOMKill" in w for w in plan["warnings"])
+        assert "OOMKilled last: " in plan["summary"] and not any("OOMKill" in w for w in plan["warnings"])
         assert plan["diff"] == [{"path": "containers.payments.memory", "before": "256Mi", "after": "768Mi"}]
 
     def recovered() -> bool:

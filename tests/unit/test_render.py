@@ -135,3 +135,10 @@ def test_what_every_row_of_a_table_shares_is_said_once_above_it() -> None:
     assert render("PodList", {"summary": "", "pods": pods[:2]}).splitlines()[1] == "name | status"
     alike = render("PodList", {"summary": "", "pods": [pods[0]] * 3}).splitlines()
     assert alike[1:] == ["name | status", "checkout-service-7d9f8b6c5d-abcde | Running (x3)"]
+
+
+def test_an_events_message_is_said_whole() -> None:
+    message = "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption "
+    message += "victims found for incoming pod."
+    row = {"type": "Warning", "reason": "FailedScheduling", "object": "pod/web-1", "count": 3, "message": message}
+    assert render("EventList", {"summary": "1 event group", "events": [row]}).splitlines()[-1].endswith(message)

@@ -113,8 +113,8 @@ def oom_evidence(pods: list[dict[str, Any]]) -> str | None:
     killed = [p for p in pods if backends.oom_killed(p)]
     if not killed:
         return None
-    names = ", ".join(f"{backends.name_of(p)} ({restart_count(p)} restarts)" for p in killed)
-    return f"OOMKill evidence: {len(killed)} of {len(pods)} pods were last terminated OOMKilled: {names}."
+    names = "; ".join(f"{backends.name_of(p)}: {restart_count(p)} restarts" for p in killed)
+    return f"OOMKilled last: {len(killed)} of {len(pods)} pods ({names})."
 
 
 def request_note(
