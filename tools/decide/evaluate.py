@@ -216,7 +216,7 @@ def walk_tree(
         picked_node = (picked.target or "").removeprefix("node/") if (picked.target or "").startswith("node/") else None
         node = node or (picked_node if deployment is None else None)
         if node is not None:
-            facts = node_facts(deps.kube, seen, node, allowed=deps.settings.namespaces)
+            facts = node_facts(deps.kube, seen, node, allowed=deps.settings.namespaces, room=room)
             return f"node/{node}", node_tree(facts, where)
         isolate = isolate_facts(seen, deployment)
         if isolate.culprit is None:  # nothing to isolate: the alternatives are about this deployment
@@ -496,7 +496,9 @@ def canary_facts(kube: Kube, seen: Observation, pair: CanaryPair) -> CanaryFacts
     return found
 
 
-def node_facts(kube: Kube, seen: Observation, node: str, *, allowed: tuple[str, ...] = ()) -> NodeFacts:
+def node_facts(
+    kube: Kube, seen: Observation, node: str, *, allowed: tuple[str, ...] = (), room: NodeRoom | None = None
+) -> NodeFacts:
     facts = seen.facts
     state = facts.nodes.get(node)
     if state is None or not state.read:  # a node the caller names, or one the assessment did not read
@@ -542,11 +544,11 @@ def node_facts(kube: Kube, seen: Observation, node: str, *, allowed: tuple[str, 
     # The node rule blames the node for the apps that fail nowhere else: one of them is enough to go on with it.
     elsewhere = {p.component for p in facts.placements if p.failing and p.node and p.node not in suspects}
     found.alone = any(app not in elsewhere for app in apps)
-    drain_room(kube, found, allowed)
+    drain_room(kube, found, allowed, room)
     return found
 
 
-def drain_room(kube: Kube, facts: NodeFacts, allowed: tuple[str, ...] = ()) -> None:
+def drain_room(kube: Kube, facts: NodeFacts, allowed: tuple[str, ...] = (), room: NodeRoom | None = None) -> None:
     """What a drain of the node would meet, as plan_drain judges it: pods no controller recreates, and pods whose
     replacement finds no room on another node. Left unknown when these credentials cannot read it. Pods outside
     the allow-list `allowed` are counted, not named."""
@@ -554,7 +556,7 @@ def drain_room(kube: Kube, facts: NodeFacts, allowed: tuple[str, ...] = ()) -> N
     try:
         # Every pod on the node (however many it holds), and every pod holding room elsewhere, read in pages.
         on_node = list_all(kube, "pods", field_selector=f"spec.nodeName={node}").items
-        read = sizing_reads.node_room(kube)
+        read = room.get() if room is not None else sizing_reads.node_room(kube)  # the sizing's read, when made
     except errors.Forbidden:
         return
     if read is None:
