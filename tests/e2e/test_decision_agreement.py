@@ -10,6 +10,7 @@ TRY_INSTEAD SCALE, and the read assess_namespace named as their next call.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,12 @@ async def cpu_at_the_limit(env: Env) -> None:
     await env.until(lambda: len([p for p in env.pods("app=search-api") if ready(p)]) == 2)
 
 
+async def paused_bad_rollout(env: Env) -> None:
+    """The human paused checkout's bad rollout (kubectl rollout pause) before calling for help."""
+    env.kube.patch("deployments", "checkout", {"spec": {"paused": True}}, NS, patch_type="strategic")
+    await env.until(lambda: env.observed("checkout"))
+
+
 async def nothing(env: Env) -> None:
     return None
 
@@ -199,6 +206,7 @@ async def nothing(env: Env) -> None:
 CASES: dict[str, tuple[str, Build, str]] = {
     "healthy": ("healthy", nothing, "healthy"),
     "bad deploy": ("bad-deploy", nothing, "recent deployment with failing pods"),
+    "paused bad rollout": ("bad-deploy", paused_bad_rollout, "recent deployment with failing pods"),
     "HPA at max": ("overload", nothing, "overloaded: HPA at max"),
     "poisoning": ("poison", nothing, "one component poisons others"),
     "out of memory": ("oom", nothing, "out of memory: vertical scaling"),
@@ -238,6 +246,7 @@ CASES: dict[str, tuple[str, Build, str]] = {
 def disagreement(what: str, pointed: dict[str, Any], decided: dict[str, Any]) -> str | None:
     """Why evaluate_decision's walk does not end where assess_namespace points, or None when it does."""
     action, tool, arguments = pointed["action"], pointed["next_tool"], pointed["next_arguments"]
+    reason = pointed.get("reason") or ""
     verdict = decided["verdict"]
     if action == "NONE":
         return None if verdict == "NOTHING_TO_DO" else f"{what}: NONE, evaluate says {decided['summary']}"
@@ -245,6 +254,11 @@ def disagreement(what: str, pointed: dict[str, Any], decided: dict[str, Any]) ->
         return f"{what}: assess {action}, evaluate walked {decided['action']}"
     if verdict == "NEEDS_ANSWER":
         return None  # a question only the human can answer comes first; the answer decides
+    if tool is None:  # no tool: the human acts as the reason says (PROCEED by hand, or FIX_FIRST then the tool)
+        said = re.findall(r"`([^`]+)`", decided["reason"])
+        if verdict in ("PROCEED", "FIX_FIRST") and decided["next_tool"] is None and all(c in reason for c in said):
+            return None
+        return f"{what}: assess {action} for the human ({reason}), evaluate {verdict}: {decided['summary']}"
     if verdict != "PROCEED":
         return f"{what}: assess {action} -> {tool}, evaluate {verdict}: {decided['summary']}"
     # The same call: every argument assess_namespace gives, with the same value (the tree may pin a default, as a
@@ -269,13 +283,17 @@ async def judged(client: Client, rule: str) -> list[str]:
     if assessed["decision"]["rule"] != rule:
         found.append(f"the build shows rule {assessed['decision']['rule']!r}, not {rule!r}: {assessed['summary']}")
     decision = assessed["decision"]
-    primary = {"action": assessed["primary_action"], **{k: decision[k] for k in ("next_tool", "next_arguments")}}
+    primary = {
+        "action": assessed["primary_action"],
+        **{k: decision[k] for k in ("next_tool", "next_arguments", "reason")},
+    }
     found.append(disagreement("primary", primary, await call(client, "evaluate_decision", namespace=NS)))
     for problem in assessed["problems"]:
         about = subject(problem)
         what = f"problem {problem['rank']} ({problem['rule']}, {about})"
         decided = await call(client, "evaluate_decision", namespace=NS, **about)
-        found.append(disagreement(what, problem, decided))
+        reason = next((d["reason"] for d in [decision] if d["target"] == problem["target"]), "")
+        found.append(disagreement(what, {**problem, "reason": reason}, decided))
         if problem["action"] != "INVESTIGATE" or "deployment" not in about:
             continue
         read = (problem["next_tool"], problem["next_arguments"])

@@ -110,7 +110,11 @@ def plan_rollback(kube: Kube, namespace: str, name: str, to_revision: int | None
     """Read, validate, dry-run; the draft the engine turns into a pending command."""
     deployment = kube.get("deployments", name, namespace)
     if (deployment.get("spec") or {}).get("paused"):
-        raise errors.InvalidArgument(f"deployment {name} is paused; kubectl refuses to roll back a paused deployment")
+        raise errors.InvalidArgument(
+            f"deployment {name} is paused; kubectl refuses to roll back a paused deployment: the human runs `kubectl "
+            f"rollout resume deployment/{name} -n {namespace}` first (the paused rollout then continues until the "
+            "rollback replaces it), then plan the rollback again"
+        )
     listed = kube.list("replicasets", namespace, label_selector=deployment_selector(deployment))
     owned = [rs for rs in listed.items if owned_by(rs, deployment)]
     current = revision_of(deployment)

@@ -101,6 +101,7 @@ class Facts:
     rollback_targets: dict[str, tuple[int, str]] = field(default_factory=dict)
     # pod -> the PodDisruptionBudget that refuses its eviction now (read when pods fail on some node)
     evictions_refused: dict[str, str] = field(default_factory=dict)
+    paused: set[str] = field(default_factory=set)  # deployments whose rollout a human paused (spec.paused)
 
 
 def on_deployment(
@@ -322,6 +323,30 @@ def rollback_in_progress(rollout: RecentRollout, ns: str, failing: list[str]) ->
 
 
 def decide(facts: Facts) -> Decision:
+    """The framework's decision, with what only a human can do first (resume a paused rollout) said."""
+    return paused_first(framework(facts), facts)
+
+
+def paused_first(decision: Decision, facts: Facts) -> Decision:
+    """kubectl refuses to roll back a paused deployment, and so does rollback_deployment: a ROLLBACK of one names
+    no tool to call yet, and its reason gives the human the resume to run first (evaluate_decision: FIX_FIRST)."""
+    name = (decision.target or "").removeprefix("deployment/")
+    if decision.next_tool != "rollback_deployment" or name not in facts.paused:
+        return decision
+    arguments = ", ".join(f"{k}={v}" for k, v in decision.next_arguments.items())
+    return decision.model_copy(
+        update={
+            "reason": f"{decision.reason}. Deployment {name} is paused and kubectl refuses to roll back a paused "
+            f"deployment: the human runs `kubectl rollout resume deployment/{name} -n {facts.namespace}` first (the "
+            f"paused rollout then continues until the rollback replaces it), then rollback_deployment({arguments})",
+            "evidence": [*decision.evidence[:4], f"deployment {name} has spec.paused: true"],
+            "next_tool": None,
+            "next_arguments": {},
+        }
+    )
+
+
+def framework(facts: Facts) -> Decision:
     ns = facts.namespace
     failed_node = find_node_failure(facts.placements, facts.nodes)
     if failed_node is not None:
