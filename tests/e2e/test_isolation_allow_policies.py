@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, Env, make_env, plan_and_confirm, refused, serving
+from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, refused, serving
 
 from incident_response.sim.serve import RunningSim
 
@@ -86,3 +86,25 @@ async def test_the_sim_keeps_admitted_traffic_flowing_past_a_deny_all_policy(
     assert not web_healthy(env)(), serving(env, "web")
     k.run("delete", "networkpolicy", "api-from-web", "-n", NS)
     await env.until(web_healthy(env), 30)
+
+
+async def test_the_isolate_tree_routes_past_the_allow_policy(
+    env: Env, kubectl_for: Callable[[RunningSim], Kubectl]
+) -> None:
+    """evaluate_decision's ISOLATE walk agrees with the planner: where api-from-web admits the traffic, full isolation
+    (data at risk, or the pods may go offline) is not isolate_network, whose plan would be refused, but taking the pods
+    out of their Service."""
+    k = kubectl_for(env.sim)
+    k.run("apply", "-f", "-", stdin=ALLOW_WEB)
+    async with Client(env.server("safe")) as client:
+        at_risk = await call(client, "evaluate_decision", namespace=NS, action="ISOLATE", data_integrity_at_risk=True)
+        offline = await call(client, "evaluate_decision", namespace=NS, action="ISOLATE", can_go_offline=True)
+        k.run("delete", "networkpolicy", "api-from-web", "-n", NS)
+        open_again = await call(client, "evaluate_decision", namespace=NS, action="ISOLATE", can_go_offline=True)
+    for decided in (at_risk, offline):
+        assert decided["verdict"] == "PROCEED", decided["summary"]
+        assert decided["next_tool"] == "remove_pods_from_service", decided["summary"]
+        selector = "app=api,app.kubernetes.io/name=api,version=bad"  # what the assessment selects api-bad's pods by
+        assert decided["next_arguments"] == {"namespace": NS, "service": "api", "selector": selector}
+        assert "NetworkPolicy api-from-web admits ingress" in decided["reason"]
+    assert open_again["next_tool"] == "isolate_network"

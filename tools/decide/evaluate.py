@@ -24,6 +24,7 @@ from incident_response.tools.engine import sizing_reads
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.k8s import backends, capacity, labels
 from incident_response.tools.k8s.args import Revision
+from incident_response.tools.k8s.ingress_allowances import allowance_text, ingress_allowances
 from incident_response.tools.k8s.podstatus import oom_container
 from incident_response.tools.k8s.quantity import human_age, memory_text, parse_quantity
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT
@@ -219,6 +220,8 @@ def walk_tree(
             facts = node_facts(deps.kube, seen, node, allowed=deps.settings.namespaces, room=room)
             return f"node/{node}", node_tree(facts, where)
         isolate = isolate_facts(seen, deployment)
+        if isolate.culprit is not None:
+            isolate.admitted_by = admitted_by(deps.kube, seen, isolate.selector)
         if isolate.culprit is None:  # nothing to isolate: the alternatives are about this deployment
             named = deployment or (picked.target or "").removeprefix("deployment/")
             isolate.named = named if seen.deployment(named) is not None else None
@@ -585,6 +588,20 @@ def drain_room(kube: Kube, facts: NodeFacts, allowed: tuple[str, ...] = (), room
         if capacity.place(rooms, capacity.spec_requests(spec), 1) < 1:
             no_room.append(key)
     facts.movers, facts.no_room = len(movers), shown(no_room)[:MAX_LISTED]
+
+
+def admitted_by(kube: Kube, seen: Observation, selector: str) -> list[str]:
+    """The NetworkPolicies admitting ingress to the culprit's pods: a deny-all policy next to them denies nothing they
+    admit (isolate_network refuses then). Not readable: nothing known, the planner still checks."""
+    if not selector:
+        return []
+    try:
+        policies = list_all(kube, "networkpolicies", seen.namespace).items
+    except errors.Forbidden:
+        return []
+    chosen = labels.parse(selector)
+    pods = [p for p in seen.pods if labels.matches(chosen, labels.labels_of(p))]
+    return [allowance_text(a) for a in ingress_allowances(policies, pods)]
 
 
 def isolate_facts(seen: Observation, deployment: str | None) -> IsolateFacts:

@@ -566,6 +566,35 @@ class IsolateFacts:
     service: str | None = None  # the Service sending traffic to the culprit's pods
     service_left: list[str] | None = None  # its ready endpoints once the culprit's pods are out
     named: str | None = None  # the deployment the walk is about (the caller's, or the assessment's): where else to go
+    # NetworkPolicies admitting ingress to the culprit's pods ("NetworkPolicy X admits ingress to ... from ..."):
+    # policies are additive, so a deny-all-ingress policy next to them cuts nothing they admit
+    admitted_by: list[str] = field(default_factory=list)
+
+
+def unless_admitted(isolation: Conclusion, facts: IsolateFacts, namespace: str) -> Conclusion:
+    """isolate_network where no NetworkPolicy admits ingress to the culprit's pods; where one does, a deny-all policy
+    next to it cuts nothing it admits (isolate_network refuses): taking the pods out of their Service, or editing
+    that policy (no tool here does), is what is left."""
+    if not facts.admitted_by:
+        return isolation
+    admits = "; ".join(facts.admitted_by[:3])
+    why = (
+        f"NetworkPolicies are additive and {admits}: a deny-all-ingress policy next to it cuts nothing it admits, so "
+        f"isolate_network cannot isolate the {facts.culprit} pods"
+    )
+    if facts.service is None:
+        return Conclusion(
+            verdict="FIX_FIRST",
+            reason=f"{why}, and no Service fronts them to take them out of. Have the owner of that policy edit it so "
+            "it no longer selects them (kubectl edit networkpolicy), then evaluate again",
+        )
+    return Conclusion(
+        verdict="PROCEED",
+        reason=f"{why}: take them out of service {facts.service} instead (traffic reaching them by pod IP keeps "
+        "flowing until that policy is edited)",
+        next_tool="remove_pods_from_service",
+        next_arguments={"namespace": namespace, "service": facts.service, "selector": facts.selector},
+    )
 
 
 def isolate_tree(facts: IsolateFacts, answers: Answers, where: Elsewhere) -> Walk:
@@ -608,13 +637,17 @@ def isolate_tree(facts: IsolateFacts, answers: Answers, where: Elsewhere) -> Wal
             "yes",
             "caller",
             [],
-            Conclusion(
-                verdict="PROCEED",
-                reason=f"data is at risk: isolate the {culprit} pods ({facts.selector}) now with a deny-all-ingress "
-                "policy. It stops traffic into them, not writes they make: if they write bad data themselves, also "
-                "scale their deployment to 0",
-                next_tool="isolate_network",
-                next_arguments=full,
+            unless_admitted(
+                Conclusion(
+                    verdict="PROCEED",
+                    reason=f"data is at risk: isolate the {culprit} pods ({facts.selector}) now with a "
+                    "deny-all-ingress policy. It stops traffic into them, not writes they make: if they write bad data "
+                    "themselves, also scale their deployment to 0",
+                    next_tool="isolate_network",
+                    next_arguments=full,
+                ),
+                facts,
+                ns,
             ),
         )
     if answers.data_integrity_at_risk is None:
@@ -651,11 +684,15 @@ def isolate_tree(facts: IsolateFacts, answers: Answers, where: Elsewhere) -> Wal
             "yes",
             "caller",
             served,
-            Conclusion(
-                verdict="PROCEED",
-                reason=f"full isolation: deny all ingress to the {culprit} pods ({facts.selector})",
-                next_tool="isolate_network",
-                next_arguments=full,
+            unless_admitted(
+                Conclusion(
+                    verdict="PROCEED",
+                    reason=f"full isolation: deny all ingress to the {culprit} pods ({facts.selector})",
+                    next_tool="isolate_network",
+                    next_arguments=full,
+                ),
+                facts,
+                ns,
             ),
         )
     if facts.service is None:
@@ -664,12 +701,16 @@ def isolate_tree(facts: IsolateFacts, answers: Answers, where: Elsewhere) -> Wal
             "no",
             "caller",
             ["no Service sends traffic to them"],
-            Conclusion(
-                verdict="PROCEED",
-                reason=f"no Service fronts the {culprit} pods, so there is no load balancer to take them out of: a "
-                "deny-all-ingress policy on them alone is the partial isolation",
-                next_tool="isolate_network",
-                next_arguments=full,
+            unless_admitted(
+                Conclusion(
+                    verdict="PROCEED",
+                    reason=f"no Service fronts the {culprit} pods, so there is no load balancer to take them out of: a "
+                    "deny-all-ingress policy on them alone is the partial isolation",
+                    next_tool="isolate_network",
+                    next_arguments=full,
+                ),
+                facts,
+                ns,
             ),
         )
     if facts.service_left == []:
