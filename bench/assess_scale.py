@@ -122,19 +122,29 @@ def child_pids() -> list[int]:
     return found
 
 
-def server_memory_mib() -> tuple[float, float]:
-    """(current, peak) resident memory of our server process (the child running the launcher)."""
+def server_pid() -> int:
+    """Our server process (the child running the launcher that is not the simulated cluster)."""
     for pid in child_pids():
         try:
             argv = Path(f"/proc/{pid}/cmdline").read_text().split("\0")
-            if LAUNCHER not in argv or "sim" in argv:  # the simulated cluster is started the same way
-                continue
-            status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
             continue
-        values = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in status.splitlines() if line[:2] == "Vm"}
-        return values["VmRSS"], values["VmHWM"]
+        if LAUNCHER in argv and "sim" not in argv:  # the simulated cluster is started the same way
+            return pid
     raise SystemExit("the server process was not found among this process's children")
+
+
+def server_memory_mib() -> tuple[float, float]:
+    """(current, peak) resident memory of our server process."""
+    status = Path(f"/proc/{server_pid()}/status").read_text()
+    values = {line.split(":")[0]: int(line.split()[1]) / 1024 for line in status.splitlines() if line[:2] == "Vm"}
+    return values["VmRSS"], values["VmHWM"]
+
+
+def server_cpu_seconds() -> float:
+    """CPU (user + system) our server process has used so far."""
+    fields = Path(f"/proc/{server_pid()}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_sim(pods: int, folder: Path) -> tuple[subprocess.Popen[str], str, Path]:
@@ -185,12 +195,15 @@ async def main() -> None:
             bare: list[float] = []
             fetch_only: list[float] = []
             mine: list[float] = []
+            cpu: list[float] = []
             async with Client(params) as client:
                 await ours_once(client)  # warm: imports, the client's schema validator, the sim's caches
                 for pair in range(args.runs):
                     for which in ("ours", "bare") if pair % 2 == 0 else ("bare", "ours"):
                         if which == "ours":
+                            before = server_cpu_seconds()
                             took, assessment = await ours_once(client)
+                            cpu.append(server_cpu_seconds() - before)
                             mine.append(took)
                         else:
                             bare.append(bare_once(url, requests, decode=True))
@@ -216,6 +229,7 @@ async def main() -> None:
         f"ratio to the decoding bare client {ratio:.2f}, to the reading one "
         f"{statistics.median(mine) / statistics.median(fetch_only):.2f} (target <= 1.5)"
     )
+    print(f"server process CPU per assessment: median {statistics.median(cpu):.2f} s (user + system)")
     print(f"server process RSS after the calls {current:.0f} MiB, peak {peak:.0f} MiB (target < 200)")
 
 

@@ -49,3 +49,13 @@ def test_without_readable_metrics_every_pod_still_gets_its_row_from_what_the_cal
     fed(work, PAGES)
     rows = work.finish({})
     assert len(rows) == 9 and {u.cpu for u in rows} == {"-"}
+
+
+def test_pods_by_ip_and_their_labels_are_kept_as_the_whole_list_would_give_them() -> None:
+    ready: Future[Usage | None] = Future()
+    ready.set_result(USAGE)
+    work = PageWork(ready)
+    fed(work, PAGES)
+    assert work.pod_of_ip == {"10.0.0.1": "web-c2"} and work.component_of_ip == {"10.0.0.1": "web"}  # the last one
+    assert work.labels_of_pod["web-a0"] is PAGES[0][0]["metadata"]["labels"]  # read, not copied
+    assert len(work.labels_of_pod) == 9

@@ -325,9 +325,9 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         group.message = mask_text(group.message)
     peers = Peers(
         component_of_pod=components,
-        component_of_ip={row.ip: components[row.name] for row in rows if row.ip},
-        pod_of_ip={row.ip: row.name for row in rows if row.ip},
-        labels_of_pod={row.name: meta(pod).labels for row, pod in zip(rows, pods, strict=True)},  # read, not copied
+        component_of_ip=work.component_of_ip,
+        pod_of_ip=work.pod_of_ip,
+        labels_of_pod=work.labels_of_pod,
     )
     crashing = {row.name for row in problems if crashes_on_its_own(row, now)}
     blamable = suspects(rollouts, failing)
