@@ -354,7 +354,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         unavailable=unavailable_without_failing_pods(deployments, set(failing)),
         placements=placements,
         nodes=nodes,
-        canaries=canary_pairs(deployments, services),
+        canaries=canary_pairs(deployments, services, replicasets, now),
         workloads=workload_kinds(workloads),
         failing_for=failing_for_minutes(events, components, set(failing), now),
         crash_lines=crash_lines,

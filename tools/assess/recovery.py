@@ -18,6 +18,7 @@ from incident_response.tools.assess.recovery_context import (
     autoscalers,
     isolating,
     last_mitigation,
+    scaled_off,
     subject,
     template_labels,
 )
@@ -68,8 +69,8 @@ class RecoveryReport(ToolResult):
     deployment: str = Field(description="The workload's name (a Deployment's unless `kind` says otherwise).")
     kind: Literal["deployment", "statefulset", "daemonset"] = "deployment"
     verdict: RecoveryVerdict = Field(
-        description="DEGRADED: a check failed, act again. ISOLATED: nothing failing, but a temporary measure in "
-        "place cuts its pods off from traffic (isolated_by): containment, not recovery. RECOVERING: nothing failing, "
+        description="DEGRADED: a check failed, act again. ISOLATED: nothing failing, but a measure of ours cuts it "
+        "off from traffic or scaled it to 0 (isolated_by): containment, not recovery. RECOVERING: nothing failing, "
         "stability not proven yet (call again at recheck_at). RECOVERED: every check passed and the state has held "
         "for the whole window."
     )
@@ -88,7 +89,7 @@ class RecoveryReport(ToolResult):
     )
     isolated_by: list[str] = Field(
         default_factory=list,
-        description="Temporary measures in place that cut its pods off from traffic, each naming its measure_id.",
+        description="Our measures that cut it off from traffic or scaled it to 0, each naming its measure_id.",
     )
     stable_since: datetime | None = Field(
         description="When the current state began: the later of the last pod turning Ready and the last mitigation."
@@ -220,7 +221,10 @@ def judge(
     blocked = [reason for r in results for reason in r.blocked]
     verdict, recheck_at = verdict_of(checks, settling, stable_since, now, window, blocked)
     cut_off = isolating(deps, namespace, facts, template_labels(deploy))
-    if cut_off and verdict != "DEGRADED":
+    off = scaled_off(deps, namespace, deployment) if kind == "deployment" and desired == 0 else None
+    cut_off += [off] if off is not None else []
+    # Nothing runs, so what still fails (its old pods' warnings) is history: offline by our command is the state.
+    if cut_off and (verdict != "DEGRADED" or off is not None):
         verdict, recheck_at = "ISOLATED", None
     report = RecoveryReport(
         summary="",
@@ -368,6 +372,11 @@ def summarize(report: RecoveryReport, settling: list[str], now: datetime, *, wai
     )
     failed = [c for c in report.checks if c.passed is False]
     isolated = "; ".join(report.isolated_by)
+    if report.verdict == "ISOLATED" and isolated.startswith("scaled to 0 by "):
+        return (
+            f"{head}offline, {isolated}: no pod of it runs, so nothing fails and nothing recovered. Fix the cause "
+            f"(assess_namespace({report.namespace}) picks the next action) before scaling it up again and verifying"
+        )
     if failed:
         failing = "; ".join(f"{c.name} ({c.detail})" for c in failed)
         also = f"; also isolated: {isolated}" if isolated else ""

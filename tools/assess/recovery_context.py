@@ -18,6 +18,7 @@ from incident_response.tools.k8s.hpa_load import HpaLoad, scaling
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
+from incident_response.tools.playbook import replica_writes
 from incident_response.tools.playbook.recovery_checks import PodFacts
 from incident_response.tools.playbook.recovery_credit import Subject, bears_on
 from incident_response.tools.playbook.recovery_isolation import ISOLATING, Isolation, MeasureNow, isolations
@@ -109,3 +110,21 @@ def written(plan: dict[str, Any]) -> dict[str, Any] | None:
     steps = plan.get("steps") or []
     body = ((steps[0] or {}).get("action") or {}).get("body") if steps else None
     return body if isinstance(body, dict) else None
+
+
+def scaled_off(deps: Deps, namespace: str, name: str) -> Isolation | None:
+    """The command of this server that took the deployment to 0 replicas, when the last one that sized it did: a
+    deployment we took offline runs nothing, so nothing fails, and it is not recovered either."""
+    last: tuple[float, Any, Any] | None = None
+    for row in deps.scope().commands(deps.journal.commands(states=["succeeded", "partial"])):
+        if row.tool not in replica_writes.SCALING or row.finished_at is None:
+            continue
+        after = replica_writes.replicas_set(row.plan, namespace, name)
+        if after is not None and (last is None or row.finished_at >= last[0]):
+            last = (row.finished_at, after, row)
+    if last is None or last[1] != 0:
+        return None
+    row = last[2]
+    return Isolation(
+        row.token, row.incident, f"scaled to 0 by {row.tool} (command {row.token} of incident {row.incident})"
+    )

@@ -10,6 +10,7 @@ Layer: tools.mitigate.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -31,7 +32,7 @@ from incident_response.tools.mitigate.scaling import (
     growth_warning,
     scale_step,
 )
-from incident_response.tools.playbook import suspects
+from incident_response.tools.playbook import canary_shape, suspects
 
 
 def grow_checks(
@@ -164,13 +165,22 @@ def find_pair(kube: Kube, namespace: str, app: str) -> tuple[dict[str, Any], dic
     """The canary and stable deployments of `app`: named <app>-canary/<app>-stable, else by version label."""
     deployments = kube.list("deployments", namespace).items
     canary, stable = suspects.pick(deployments, app, "canary"), suspects.pick(deployments, app, "stable")
-    if canary is None or stable is None:
-        names = ", ".join(backends.name_of(d) for d in deployments)
-        raise errors.InvalidArgument(
-            f"could not tell the canary and stable deployments of {app!r} apart (looked for {app}-canary/{app}-stable "
-            f"or version=canary/stable labels; deployments: {names}); use shift_traffic with explicit names"
-        )
-    return canary, stable
+    if canary is not None and stable is not None:
+        return canary, stable
+    # By shape: the two Deployments Service `app` selects (as assess_namespace pairs them).
+    services = [s for s in kube.list("services", namespace).items if backends.name_of(s) == app]
+    if services:
+        replicasets = kube.list("replicasets", namespace).items
+        now = datetime.now(UTC)
+        for _, canary, stable, _ in canary_shape.service_pairs(deployments, services, replicasets, now):
+            return canary, stable
+    names = ", ".join(backends.name_of(d) for d in deployments)
+    raise errors.InvalidArgument(
+        f"could not tell the canary and stable deployments of {app!r} apart (looked for {app}-canary/{app}-stable, "
+        f"version=canary/stable labels, and two deployments behind Service {app} told apart by a role label "
+        "(track=, variant=...), a -next/-v2 name, or one first rolled out in the last 2 hours beside an older one; "
+        f"deployments: {names}); use shift_traffic with explicit names"
+    )
 
 
 def rollback_canary(

@@ -38,6 +38,7 @@ from incident_response.tools.playbook.handoff_models import (
     TemporaryMeasure,
 )
 from incident_response.tools.playbook.handoff_rollouts import Rollout, relation
+from incident_response.tools.playbook.replica_writes import took_offline
 from incident_response.tools.playbook.rules import Decision
 from incident_response.tools.playbook.stabilization import CHANGED, acted_on
 
@@ -60,6 +61,7 @@ ASSUMES = {
     "drain_node": "Node {name} is unhealthy",
     "delete_pod": "One pod instance ({name}) was bad, not the code it runs",
 }
+OFFLINE = "Deployment {name} itself is faulty (it was taken offline: scaled to 0)"
 DECISION_SAYS = {
     "ROLLBACK": "A recent rollout is failing ({target})",
     "SCALE": "Load is more than the capacity ({target})",
@@ -127,7 +129,7 @@ def specific(
     elif action.tool in ("remove_pods_from_service", "isolate_network"):
         pods = isolated_pods(row.plan)
         support = poison_evidence(pods, facts.warnings) + owner_rollouts(pods, facts)
-    elif action.kind == "scale":
+    elif action.kind == "scale" and not took_offline(row.plan):
         support = [f"now: {line}" for line in facts.load.get(name, [])]
     return support, against
 
@@ -211,6 +213,8 @@ def hypotheses(
     found: dict[str, Hypothesis] = {}
     for row, action in zip(rows, actions, strict=True):
         template = ASSUMES.get(action.tool)
+        if action.tool == "scale_deployment" and took_offline(row.plan):
+            template = OFFLINE  # taking it to 0 replicas says it is faulty, not short of capacity
         if template is None or action.restores or not action.ran:
             continue
         statement = template.format(name=target_name(action))
@@ -272,7 +276,13 @@ def hypotheses(
         (action, touched[row.token]) for row, action in zip(rows, actions, strict=True) if action.effect == "fixed"
     ]
     suspects = window_suspects(rows, actions, bad, facts, namespace)
-    others = [rollout_hypothesis(rollout, facts, fixes, states) for rollout in suspects]
+    offline = frozenset(
+        name
+        for row, action in zip(rows, actions, strict=True)
+        if action.ran and action.kind == "scale" and took_offline(row.plan)
+        for name in touched[row.token]
+    )
+    others = [rollout_hypothesis(rollout, facts, fixes, states, offline) for rollout in suspects]
     # Rollouts no one acted on are what RCA must rule out: they keep a place even when the list is full.
     kept = named[: max(MAX_HYPOTHESES - len(others), MAX_HYPOTHESES // 2)] + others
     return [

@@ -87,9 +87,11 @@ def rollout_hypothesis(
     facts: ClusterFacts,
     fixes: Sequence[tuple[ActionTaken, set[str]]],
     states: Sequence[DeploymentState],
+    offline: frozenset[str] = frozenset(),
 ) -> Hypothesis:
     """A rollout in the incident window no rollback undid: for, its timing; against, what cleared it so far.
-    `fixes`: the mitigations that fixed the service, each with the deployments it acted on."""
+    `fixes`: the mitigations that fixed the service, each with the deployments it acted on. `offline`: deployments
+    a mitigation scaled to 0 (taking the rollout out of service is no evidence against it)."""
     first = first_warnings(facts.warnings)
     warning_at, warning = (first[0][0], warning_name(first[0])) if first else (None, "warning")
     verb = "rollback to" if rollout.rollback else "rollout of"
@@ -101,8 +103,12 @@ def rollout_hypothesis(
         f"({', '.join(rollout.images)})"
     )
     against = []
+    support = [f"it came {relation(rollout.at, warning_at, warning)}"]
+    pulled = rollout.deployment in offline
     for action, acted in fixes:
-        if rollout.deployment not in acted:
+        if pulled and rollout.deployment in acted:
+            support.append(f"the service recovered after {action.tool} took {rollout.ref} offline (0 replicas)")
+        elif rollout.deployment not in acted:
             against.append(
                 f"the service recovered after {action.tool} on {action.target}, which left {rollout.ref} as it was"
             )
@@ -111,7 +117,7 @@ def rollout_hypothesis(
                 f"the service recovered after {action.tool} on {action.target} added capacity, without "
                 f"rolling {rollout.ref} back"
             )
-    if rollout.deployment in facts.available:
+    if rollout.deployment in facts.available and not pulled:
         against.append(
             f"{rollout.kind} {rollout.deployment} has {facts.available[rollout.deployment]} replicas available now"
         )
@@ -120,7 +126,7 @@ def rollout_hypothesis(
     return Hypothesis(
         statement=f"{what} caused the failure",
         source="a rollout in the incident window that no rollback undid",
-        evidence_for=[f"it came {relation(rollout.at, warning_at, warning)}"],
+        evidence_for=support,
         evidence_against=against,
     )
 

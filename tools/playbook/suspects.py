@@ -10,11 +10,13 @@ Layer: tools.playbook.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from incident_response.tools.k8s import labels
 from incident_response.tools.k8s.backends import name_of, service_selector
 from incident_response.tools.k8s.views import meta
+from incident_response.tools.playbook import canary_shape
 
 # Taints the node lifecycle controller puts on a node whose kubelet stopped reporting (or reports NotReady).
 NODE_DOWN_TAINTS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
@@ -161,8 +163,41 @@ def pick(deployments: list[dict[str, Any]], app: str, role: str) -> dict[str, An
     return found[0] if len(found) == 1 else None
 
 
-def canary_pairs(deployments: list[dict[str, Any]], services: list[dict[str, Any]]) -> list[CanaryPair]:
-    """Canary/stable pairs as rollback_canary finds them (at most MAX_PAIRS), with the Services fronting both."""
+def canary_pairs(
+    deployments: list[dict[str, Any]],
+    services: list[dict[str, Any]],
+    replicasets: list[dict[str, Any]] | None = None,
+    now: datetime | None = None,
+) -> list[CanaryPair]:
+    """Canary/stable pairs as rollback_canary finds them (at most MAX_PAIRS), with the Services fronting both: by
+    the shipped convention, then by shape (two Deployments behind one Service, canary_shape)."""
+    pairs = conventional_pairs(deployments, services)
+    paired = {name for p in pairs for name in (p.canary, p.stable)}
+    for app, canary, stable, fronting in canary_shape.service_pairs(
+        deployments, services, replicasets or [], now or datetime.now(UTC)
+    ):
+        if name_of(canary) in paired or name_of(stable) in paired:
+            continue
+        paired |= {name_of(canary), name_of(stable)}
+        pairs.append(pair_of(app, canary, stable, fronting))
+    return pairs[:MAX_PAIRS]
+
+
+def pair_of(app: str, canary: dict[str, Any], stable: dict[str, Any], fronting: list[str]) -> CanaryPair:
+    status = stable.get("status") or {}
+    return CanaryPair(
+        app=app,
+        canary=name_of(canary),
+        stable=name_of(stable),
+        services=fronting,
+        stable_ready=int(status.get("readyReplicas") or 0),
+        stable_replicas=int((stable.get("spec") or {}).get("replicas") or 0),
+        canary_replicas=int((canary.get("spec") or {}).get("replicas") or 0),
+    )
+
+
+def conventional_pairs(deployments: list[dict[str, Any]], services: list[dict[str, Any]]) -> list[CanaryPair]:
+    """<app>-canary/<app>-stable or version=canary/stable pairs."""
     apps = set()
     for deploy in deployments:
         name, tags = name_of(deploy), template_labels(deploy)
@@ -181,19 +216,8 @@ def canary_pairs(deployments: list[dict[str, Any]], services: list[dict[str, Any
             for s in services
             if (selector := service_selector(s)) and all(labels.matches(selector, tags) for tags in both)
         )
-        status = stable.get("status") or {}
-        pairs.append(
-            CanaryPair(
-                app=app,
-                canary=name_of(canary),
-                stable=name_of(stable),
-                services=fronting,
-                stable_ready=int(status.get("readyReplicas") or 0),
-                stable_replicas=int((stable.get("spec") or {}).get("replicas") or 0),
-                canary_replicas=int((canary.get("spec") or {}).get("replicas") or 0),
-            )
-        )
-    return pairs[:MAX_PAIRS]
+        pairs.append(pair_of(app, canary, stable, fronting))
+    return pairs
 
 
 def find_failing_canary(
