@@ -3,7 +3,6 @@ the next page is asked for before this one is decoded; a body that contradicts i
 
 from __future__ import annotations
 
-import gc
 import json
 import threading
 from datetime import UTC, datetime
@@ -14,7 +13,6 @@ from support.builders import container_status, pod
 
 from incident_response.tools.assess.pods import fetch_pods
 from incident_response.tools.core import errors
-from incident_response.tools.core.collection import collection_held
 from incident_response.tools.kube.body import HEAD_BYTES, leading_metadata
 from incident_response.tools.kube.client import RealKube
 from incident_response.tools.kube.table_pages import table_pages
@@ -127,19 +125,3 @@ def test_a_body_that_names_two_tokens_is_refused_not_read_twice() -> None:
     with pytest.raises(errors.ServerError, match="two different continue tokens"):
         next(pages).table()
     pages.close()
-
-
-def test_the_collector_is_held_while_any_read_holds_it_and_restored_as_it_was() -> None:
-    assert gc.isenabled()
-    with collection_held():
-        with collection_held():
-            assert not gc.isenabled()
-        assert not gc.isenabled()  # the outer read still holds it
-    assert gc.isenabled()
-    gc.disable()  # a process that turned it off keeps it off
-    try:
-        with collection_held():
-            pass
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
