@@ -208,6 +208,8 @@ def walk_tree(
     where = elsewhere(seen)
     where.reads = dict(reads or {})
     where.unexplained = frozenset(unexplained)
+    if answers.migrations_forward_only or answers.stateful_changes_uncertain:
+        where.ruled_out = frozenset({"ROLLBACK"})  # the human said a rollback is unsafe: no tree leads back to it
     if action == "NONE" or (picked.primary_action == "NONE" and deployment is None and node is None):
         hint = "; name a deployment to walk a tree for it anyway" if action != "NONE" else ""
         if action == "NONE" and deployment is not None:

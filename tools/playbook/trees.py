@@ -24,6 +24,11 @@ Source = Literal["cluster", "caller", "unanswered"]
 Alternative = Literal["ROLLBACK", "SCALE", "ISOLATE", "VERTICAL_SCALING"]
 
 RECENT_MINUTES = 120
+# After the human ruled a rollback out: what is left, without sending the walk back to the rollback.
+FIX_FORWARD = (
+    "Fix forward (a new revision); scale or isolate only where the cluster shows load or a poisoned component (walk "
+    "SCALE or ISOLATE with the same answer: they no longer send you back to the rollback)"
+)
 MAX_EVIDENCE = 5
 
 
@@ -68,6 +73,8 @@ class Elsewhere:
     # components whose pods fail with nothing to explain it (the assessment's INVESTIGATE) -> the read that finds why:
     # no SCALE is suggested for them, and a DO_NOT names that read as its next call
     reads: dict[str, tuple[str, dict[str, Any]]] = field(default_factory=dict)
+    # alternatives the human's answers rule out (forward-only migrations, data older code may not read: no ROLLBACK)
+    ruled_out: frozenset[str] = frozenset()
     # components the assessment found nothing to explain (INVESTIGATE): no deploy, load or other component is its
     # cause, so no alternative is suggested for them at all, only their read
     unexplained: frozenset[str] = frozenset()
@@ -107,6 +114,8 @@ def try_instead(where: Elsewhere, options: tuple[Alternative, ...], deployment: 
     read = where.reads.get(deployment) if deployment else None
     for option in options:
         if read is not None and (option == "SCALE" or deployment in where.unexplained):
+            continue
+        if option in where.ruled_out:
             continue
         if option == "ROLLBACK" and where.recent_rollout:
             arguments = {"namespace": where.namespace, "action": "ROLLBACK", "deployment": where.recent_rollout}
@@ -266,8 +275,7 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
                 Conclusion(
                     verdict="DO_NOT",
                     reason=f"the current revision of {name} ran forward-only migrations: older code would meet a "
-                    "schema it does not know. Roll forward with a fix, or contain the damage (SCALE or ISOLATE) "
-                    "instead",
+                    f"schema it does not know. {FIX_FORWARD}",
                 ),
             )
         walk.go(q, "no", "caller", signs)
@@ -310,7 +318,7 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
                 Conclusion(
                     verdict="DO_NOT",
                     reason=f"nobody is sure older code of {name} reads the data the current revision wrote: a rollback "
-                    "could corrupt or lose it. Contain the damage (SCALE or ISOLATE) and fix forward",
+                    f"could corrupt or lose it. {FIX_FORWARD}",
                 ),
             )
         walk.go(q, "no", "caller", state_evidence)
