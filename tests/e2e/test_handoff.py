@@ -234,8 +234,8 @@ async def test_rollback_of_a_config_change_with_a_coincident_unrelated_deploy(st
     hypotheses = section(text, "Hypotheses:")
     suspected = (
         "- Revision 2 of deployment inventory caused the failure; suspected change: env PAYMENTS_URL removed "
-        "(container inventory); same image (registry.example.com/shop/inventory:4.2.0): a configuration "
-        "change: for: "
+        "(container inventory); pod annotation sim.incident-response.dev/behavior: absent -> crashloop; same image "
+        "(registry.example.com/shop/inventory:4.2.0): a configuration change: for: "
     )
     assert hypotheses[0].startswith(suspected), hypotheses[0]
     assert "rollback_deployment succeeded at " in hypotheses[0] and "; fixed it: " in hypotheses[0]
@@ -250,8 +250,8 @@ async def test_rollback_of_a_config_change_with_a_coincident_unrelated_deploy(st
     assert any(line.startswith("- events: Warning events about inventory: BackOff x") for line in gathered)
     assert (
         "- rollout: inventory revision 2 compared with the revision running now: env PAYMENTS_URL removed "
-        "(container inventory); same image (registry.example.com/shop/inventory:4.2.0): a configuration "
-        "change" in gathered
+        "(container inventory); pod annotation sim.incident-response.dev/behavior: absent -> crashloop; same image "
+        "(registry.example.com/shop/inventory:4.2.0): a configuration change" in gathered
     )
     assert "- kubectl rollout history deployment/inventory --revision=2 -n shop --context sim" in gathered
 

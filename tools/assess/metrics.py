@@ -210,6 +210,11 @@ class TopNodes(ToolResult):
     truncation: Truncation
 
 
+def requested(percent: int | None) -> str:
+    """' (requested 95%)': what the scheduler counts, beside what is used."""
+    return f" (requested {percent}%)" if percent is not None else ""
+
+
 def top_nodes(
     deps: Deps,
     limit: Annotated[int, Field(description="Most nodes to return (busiest CPU first).", ge=1, le=500)] = 50,
@@ -236,8 +241,14 @@ def top_nodes(
         summary += f"; {METRICS_MISSING}"
     elif shown:
         summary += "; busiest: " + ", ".join(
-            f"{r.name} cpu {r.cpu_percent}% mem {r.memory_percent}%" for r in shown[:3]
+            f"{r.name} cpu {r.cpu_percent}%{requested(r.cpu_requests_percent)} mem {r.memory_percent}%"
+            f"{requested(r.memory_requests_percent)}"
+            for r in shown[:3]
         )
+    if allocated is not None and shown:
+        # The scheduler places pods by requests, not usage: a node at 30% CPU can have no room left.
+        full = max(rows, key=lambda r: (r.cpu_requests_percent or 0, r.name))
+        summary += f"; most requested: {full.name} cpu {full.cpu_requests_percent}% of allocatable"
     if allocated is None:
         summary += "; allocated requests unknown (may not list pods cluster-wide)"
     return TopNodes(

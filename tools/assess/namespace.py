@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
+from incident_response.tools.assess.changes import changes_read, recent_changes
 from incident_response.tools.assess.demand import NodeRoom, demand_for
 from incident_response.tools.assess.hpas import HpaRow, hpa_row, hpa_wanted
 from incident_response.tools.assess.metrics import read_metrics
@@ -35,6 +36,7 @@ from incident_response.tools.engine.event_reads import read_warnings
 from incident_response.tools.k8s.backends import name_of, service_selector
 from incident_response.tools.k8s.backends import ready as pod_ready
 from incident_response.tools.k8s.budgets import refused_evictions
+from incident_response.tools.k8s.changes import Change
 from incident_response.tools.k8s.events import EventGroup, group_events
 from incident_response.tools.k8s.failure_age import failing_for_minutes
 from incident_response.tools.k8s.label_index import LabelIndex
@@ -54,6 +56,7 @@ from incident_response.tools.k8s.workloads import (
 )
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
+from incident_response.tools.playbook.dark_services import DarkService, dark_services
 from incident_response.tools.playbook.known_good import known_good_targets
 from incident_response.tools.playbook.poisoning import Peers, find_poisonings
 from incident_response.tools.playbook.ranking import ComponentImpact, Problem, rank_problems, scaled
@@ -75,6 +78,7 @@ MAX_PROBLEM_PODS = 20
 MAX_RECORDED_EVIDENCE = 5
 MAX_TOP = 5
 MAX_LISTED_ROLLOUTS = 10
+MAX_LISTED_CHANGES = 8
 MAX_LISTED_HPAS = 10
 MAX_WARNING_REASONS = 10
 WARNING_WINDOW = timedelta(minutes=60)
@@ -108,6 +112,9 @@ class Assessment(ToolResult):
         f"{MAX_LISTED_ROLLOUTS})."
     )
     recent_rollouts_total: int = Field(description="How many deployments rolled out in the last 2 hours in all.")
+    recent_changes: list[str] = Field(
+        default_factory=list, description="Other changes of the last 2 hours, newest first: what, when, who."
+    )
     metrics_available: bool
     top_cpu: list[PodUsage]
     top_memory: list[PodUsage]
@@ -118,6 +125,8 @@ class Assessment(ToolResult):
         default_factory=list,
         description="What these credentials may not read (forbidden): blind spots of the assessment.",
     )
+    # The changes with their times, for incident_handoff's timeline (not part of the result).
+    _changes: list[Change] = PrivateAttr(default_factory=list)
 
 
 def recent_rollouts(
@@ -191,6 +200,8 @@ class Observation:
     unreadable: list[str]  # what these credentials may not read: the assessment is blind there
     # (kind, name) -> the workload's pod template now: Deployments, StatefulSets, DaemonSets
     templates: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # Services with no endpoint made by a change (scaled to zero, a selector matching no pod): outages of their own
+    dark: list[DarkService] = field(default_factory=list)
     # StatefulSets, DaemonSets, their ControllerRevisions and the PodDisruptionBudgets, by resource
     workloads: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -253,12 +264,29 @@ def replaced(row: PodRow) -> bool:
     return row.status in ("Terminating", "Unknown") and (row.owner or "").startswith(("deployment/", "replicaset/"))
 
 
+def unschedulable_pods(pods: list[dict[str, Any]], components: dict[str, str]) -> dict[str, list[str]]:
+    """Per component, its Pending pods the scheduler found no node for (PodScheduled False, Unschedulable)."""
+    found: dict[str, list[str]] = {}
+    for pod in pods:
+        status = pod.get("status") or {}
+        if status.get("phase") != "Pending":
+            continue
+        if any(
+            c.get("type") == "PodScheduled" and c.get("status") == "False" and c.get("reason") == "Unschedulable"
+            for c in status.get("conditions") or []
+        ):
+            name = str(meta(pod).name)
+            found.setdefault(components[name], []).append(name)
+    return found
+
+
 def observe_namespace(kube: Kube, namespace: str) -> Observation:
     """Read the namespace once (pods, deployments, ReplicaSets, Services, HPAs, metrics, Warning events, and the
     nodes its failing pods run on) and shape the facts the playbook's decisions are made on."""
     now = datetime.now(UTC)
     blind: list[str] = []
     workload_blind: list[str] = []
+    blind_changes: list[str] = []
     # The other kinds are read while the pods are paged through: a large namespace costs its pod pages, not more.
     # No cyclic garbage collection while the reads build tens of thousands of acyclic objects (tools.core.collection).
     with collection_held(), ThreadPoolExecutor(max_workers=CONCURRENT_READS, thread_name_prefix="assess-read") as pool:
@@ -269,6 +297,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         metrics_read = submit(pool, read_usage, kube, namespace)
         hpas_read = submit(pool, list_all, kube, "horizontalpodautoscalers", namespace)
         events_read = submit(pool, lambda: read_warnings(kube, namespace).items)
+        changes_reads = submit(pool, changes_read(kube, namespace, blind_changes))
         work = PageWork(metrics_read)  # components and usage made page by page, beside the reads
         fetched = fetch_pods(kube, namespace, now=now, on_page=work.page)
         deployments = deployments_read.result().items
@@ -280,6 +309,8 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         metrics = optional(metrics_read.result, "pod metrics", blind)
         hpas = optional(lambda: hpas_read.result().items, "HPAs", blind) or []
         events = optional(events_read.result, "events", blind) or []
+        changed = changes_reads.result()
+        blind.extend(blind_changes)
     pods = [pod for pod, _ in fetched.pods]
     rows = fetched.rows
     components = work.components
@@ -295,6 +326,29 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         require_namespace(kube, namespace)
     rollouts = recent_rollouts(deployments, replicasets, failing, now)
     rollouts += recent_workload_rollouts(workloads, failing, now)
+    templates = {
+        (kind, str(meta(w).name)): (w.get("spec") or {}).get("template")
+        for kind, objects in (
+            ("deployment", deployments),
+            ("statefulset", workloads.get("statefulsets", [])),
+            ("daemonset", workloads.get("daemonsets", [])),
+        )
+        for w in objects
+    }
+    changes = recent_changes(
+        kube,
+        namespace,
+        now,
+        changed,
+        budgets=workloads.get("poddisruptionbudgets", []),
+        services=services,
+        deployments=deployments,
+        replicasets=replicasets,
+        pods=pods,
+        components=components,
+        failing_templates={name: t for (_, name), t in templates.items() if name in failing and t},
+        rolled_out={r.deployment for r in rollouts},
+    )
 
     usage = work.finish(metrics or {})
     near_limit = group_by(
@@ -364,6 +418,9 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         # which of its pods a drain could not evict now (a failed node's own unready pods can hold a budget down)
         evictions_refused=refused_evictions(pods, workloads.get("poddisruptionbudgets", [])) if nodes else {},
         paused={str(meta(d).name) for d in deployments if (d.get("spec") or {}).get("paused")},
+        changes=changes,
+        now=now,
+        unschedulable=unschedulable_pods(pods, components),
     )
     return Observation(
         namespace=namespace,
@@ -382,15 +439,8 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         facts=facts,
         unreadable=blind,
         workloads=workloads,
-        templates={
-            (kind, str(meta(w).name)): (w.get("spec") or {}).get("template")
-            for kind, objects in (
-                ("deployment", deployments),
-                ("statefulset", workloads.get("statefulsets", [])),
-                ("daemonset", workloads.get("daemonsets", [])),
-            )
-            for w in objects
-        },
+        templates=templates,
+        dark=dark_services(namespace, services, deployments, pods, changes, now),
     )
 
 
@@ -519,7 +569,9 @@ def ranked(
 ) -> tuple[Decision, list[tuple[Problem, Decision]]]:
     """The primary decision (for the worst problem) and every problem, worst first. With `room` (node room, read
     on first use), a scale is sized within what fits, as evaluate_decision sizes it."""
-    problems = [(p, completed(seen, d, room)) for p, d in rank_problems(seen.facts, impacts_of(seen), mitigated)]
+    problems = [
+        (p, completed(seen, d, room)) for p, d in rank_problems(seen.facts, impacts_of(seen), mitigated, seen.dark)
+    ]
     for problem, decision in problems:
         problem.next_arguments = dict(decision.next_arguments)
     return (problems[0][1] if problems else decide(seen.facts)), problems
@@ -659,13 +711,19 @@ def assessment_of(kube: Kube, namespace: str, deps: Deps | None) -> Assessment:
     )
     if len(rollouts) > MAX_LISTED_ROLLOUTS:
         summary += f". {len(rollouts)} deployments rolled out in the last 2 hours ({MAX_LISTED_ROLLOUTS} listed)"
+    if seen.facts.changes:
+        shown = [c.text(seen.now) for c in seen.facts.changes[:3]]
+        more = len(seen.facts.changes) - len(shown)
+        summary += f". Changed in the last 2 hours (not rollouts): {'; '.join(shown)}" + (
+            f"; {more} more" if more else ""
+        )
     at_max = [h for h in map(hpa_row, seen.hpas) if h.at_max]
     if len(at_max) > MAX_LISTED_HPAS:
         summary += f". {len(at_max)} HPAs at their maximum ({MAX_LISTED_HPAS} listed)"
     if seen.unreadable:
         summary += f". Not readable with these credentials: {', '.join(seen.unreadable)} (decided without them)"
     usage = seen.usage if seen.metrics_available else []
-    return Assessment(
+    result = Assessment(
         summary=summary,
         namespace=namespace,
         primary_action=decision.primary_action,
@@ -677,6 +735,7 @@ def assessment_of(kube: Kube, namespace: str, deps: Deps | None) -> Assessment:
         problem_pods=sorted(problems, key=lambda r: (-r.restarts, r.name))[:MAX_PROBLEM_PODS],
         recent_rollouts=rollouts[:MAX_LISTED_ROLLOUTS],
         recent_rollouts_total=len(rollouts),
+        recent_changes=[c.text(seen.now) for c in seen.facts.changes[:MAX_LISTED_CHANGES]],
         metrics_available=seen.metrics_available,
         top_cpu=sorted(usage, key=lambda u: -(u.cpu_cores or 0))[:MAX_TOP],
         top_memory=sorted(usage, key=lambda u: -(u.memory_bytes or 0))[:MAX_TOP],
@@ -685,6 +744,8 @@ def assessment_of(kube: Kube, namespace: str, deps: Deps | None) -> Assessment:
         warnings=warning_reasons(seen.groups),
         not_readable=seen.unreadable,
     )
+    result._changes = list(seen.facts.changes)
+    return result
 
 
 def problems_text(problems: list[Problem]) -> str:

@@ -42,6 +42,7 @@ from incident_response.tools.k8s.workloads import (
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
 from incident_response.tools.mitigate.nodes import drain_kind, outside, pod_key
+from incident_response.tools.playbook.dark_services import RULES as DARK_RULES
 from incident_response.tools.playbook.investigate import investigation
 from incident_response.tools.playbook.rules import Action, Decision, could_explain
 from incident_response.tools.playbook.suspects import (
@@ -228,6 +229,13 @@ def walk_tree(
             named = deployment or (picked.target or "").removeprefix("deployment/")
             isolate.named = named if seen.deployment(named) is not None else None
         return isolate.selector or None, isolate_tree(isolate, answers, where)
+    if action == picked.primary_action and picked.rule in DARK_RULES:
+        # A Service left with no endpoint by a change (scaled to zero, a selector matching no pod): the tree of a
+        # failing deployment does not fit it; undoing the change is the step (or the read that finds which one).
+        end = Conclusion(
+            verdict="PROCEED", reason=picked.reason, next_tool=picked.next_tool, next_arguments=picked.next_arguments
+        )
+        return picked.target, Walk().end(end)
     if action == "INVESTIGATE":
         # No tree: no mitigation fits before the cause is known. Going ahead means the read the assessment names.
         end = Conclusion(

@@ -32,6 +32,7 @@ from incident_response.tools.incident.handoff_reads import (
     unverified,
     verified,
 )
+from incident_response.tools.k8s.changes import Change
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS
 from incident_response.tools.kube.client import Kube
@@ -44,6 +45,7 @@ from incident_response.tools.playbook.handoff_analysis import (
     target_name,
     window_suspects,
 )
+from incident_response.tools.playbook.handoff_changes import change_entries
 from incident_response.tools.playbook.handoff_facts import (
     ClusterFacts,
     about,
@@ -228,7 +230,8 @@ def incident_handoff(
             "handoff"
         )
     kube = connected(deps, problems)
-    decision = assessed(deps, namespace, problems) if kube is not None else None
+    changes: list[Change] = []  # non-rollout changes of the last 2 hours, for the timeline
+    decision = assessed(deps, namespace, problems, changes) if kube is not None else None
     warnings = read_warnings(kube, namespace, problems)
     names = deployments_of(kube, namespace, deployment, rows, decision, warnings.items if warnings is not None else [])
     if len(names) > MAX_DEPLOYMENTS:
@@ -281,7 +284,7 @@ def incident_handoff(
     by_action = {row.token: action for row, action in zip(rows, actions, strict=True)}
     entries = [e for e in (journal_entry(ev, by_token, by_action) for ev in events) if e]
     rolled_back = {b.deployment for b in bad} | {target_name(a) for a in actions if a.kind == "rollback" and a.ran}
-    timeline, truncation = capped_timeline(entries + cluster_entries(facts, bad, rolled_back))
+    timeline, truncation = capped_timeline(entries + cluster_entries(facts, bad, rolled_back) + change_entries(changes))
     suspects = window_suspects(rows, actions, bad, facts, namespace)
     recorded = recorded_decisions(events, namespace)
     found = hypotheses(rows, actions, bad, facts, decision, namespace, recorded, states)

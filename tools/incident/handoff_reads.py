@@ -16,6 +16,7 @@ from incident_response.tools.core import errors
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.journal import CommandRow
 from incident_response.tools.k8s import controller_revisions as cr
+from incident_response.tools.k8s.changes import Change
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workload_progress import recovery_progress
 from incident_response.tools.k8s.workloads import owned_by
@@ -35,12 +36,16 @@ def connected(deps: Deps, problems: list[str]) -> Kube | None:
         return None
 
 
-def assessed(deps: Deps, namespace: str, problems: list[str]) -> Decision | None:
+def assessed(deps: Deps, namespace: str, problems: list[str], changes: list[Change] | None = None) -> Decision | None:
+    """The decision as assess_namespace makes it now; `changes` gets the recent non-rollout changes it read."""
     try:
-        return build_assessment(deps.kube, namespace, deps).decision  # as assess_namespace decides now
+        assessment = build_assessment(deps.kube, namespace, deps)
     except errors.IncidentError as e:
         problems.append(f"The namespace could not be assessed: {e}")
         return None
+    if changes is not None:
+        changes.extend(assessment._changes)
+    return assessment.decision
 
 
 def read_warnings(kube: Kube | None, namespace: str, problems: list[str]) -> ListResult | None:

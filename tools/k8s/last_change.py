@@ -14,6 +14,8 @@ from typing import Any
 from incident_response.tools.k8s.quantity import parse_time
 from incident_response.tools.k8s.views import meta
 
+CREATION_SECONDS = 0  # a write in the creation's second is the creation's own (the creating manager's entry)
+
 
 @dataclass(frozen=True)
 class LastChange:
@@ -37,7 +39,9 @@ def last_change(obj: dict[str, Any], *, owning: tuple[str, ...] = (), skip_statu
             continue
         if best is None or when >= best.at:
             manager = str(entry.get("manager") or "") or None
-            best = LastChange(when, manager, False, str(entry.get("subresource") or "") or None)
+            # The creator's own entry (kubectl apply writes one) is the creation, not a later change.
+            made = created is not None and (when - created).total_seconds() <= CREATION_SECONDS
+            best = LastChange(when, manager, made, str(entry.get("subresource") or "") or None)
     return best
 
 

@@ -47,7 +47,7 @@ class TimelineEntry(BaseModel):
     source: Literal["journal", "cluster"]
     kind: str = Field(
         description="journal: declared, severity_changed, planned, approved, denied, confirmed, succeeded, failed, "
-        "unknown, stale, expired, cancelled, stabilized, resolved...; cluster: rollout, warning."
+        "unknown, stale, expired, cancelled, stabilized, resolved...; cluster: rollout, warning, change."
     )
     text: str
 

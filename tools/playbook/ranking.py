@@ -8,10 +8,12 @@ its own facts, then the problems are ranked by user impact:
                  disruption budget promises (tools/assess/workload_minimum.py): it serves, short of capacity;
   degraded       some pods fail while the deployment keeps its available minimum;
   at_risk        nothing fails yet (CPU near the limit, an HPA at max, OOM kills that recovered).
-Ties keep the framework's own rule order. A problem a mitigation of this incident already acted on goes after the
-others: verify_recovery follows it, and the next assessment must lead to the next problem, not back to it. A standing
-problem (not an outage, its warnings recurring for more than a day: a batch job crash-looping since last week) goes
-last: it is not what paged anyone, and the follow-up of a mitigation that fell short comes before it.
+A Service with no endpoint made by a change (scaled to zero, a selector matching no pod) is an outage of its own,
+before the components that fail because they call it. Ties keep the framework's own rule order. A problem a
+mitigation of this incident already acted on goes after the others: verify_recovery follows it, and the next
+assessment must lead to the next problem, not back to it. A standing problem (not an outage, its warnings recurring
+for more than a day: a batch job crash-looping since last week) goes last: it is not what paged anyone, and the
+follow-up of a mitigation that fell short comes before it.
 
 Layer: tools.playbook.
 """
@@ -23,19 +25,23 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from incident_response.tools.playbook.rules import Decision, Facts, decide
+from incident_response.tools.playbook.dark_services import RULES as DARK_RULES
+from incident_response.tools.playbook.dark_services import DarkService
+from incident_response.tools.playbook.rules import NO_ROOM, Decision, Facts, decide
 
 STANDING_MINUTES = 24 * 60  # failing for longer than this: a standing problem, not this incident's
 Impact = Literal["outage", "below_minimum", "degraded", "at_risk"]
 IMPACT_ORDER: tuple[Impact, ...] = ("outage", "below_minimum", "degraded", "at_risk")
 RULE_ORDER = (
     "failing node",
+    *DARK_RULES,
     "failing canary",
     "recent deployment with failing pods",
     "one component poisons others",
     "overloaded: HPA at max",
     "overloaded: CPU near limits",
     "out of memory: vertical scaling",
+    NO_ROOM,
     "unknown cause, recent deploy exists",
     "unknown cause, failing since before the recent deploys",
     "unknown cause, no recent deploy to roll back",
@@ -117,10 +123,14 @@ def key(decision: Decision) -> tuple[str, str, str | None, str | None]:
 
 
 def rank_problems(
-    facts: Facts, impacts: dict[str, ComponentImpact], mitigated: frozenset[str] = frozenset()
+    facts: Facts,
+    impacts: dict[str, ComponentImpact],
+    mitigated: frozenset[str] = frozenset(),
+    dark: list[DarkService] | None = None,
 ) -> list[tuple[Problem, Decision]]:
     """The problems, worst first. `impacts`: per component (missing: degraded when it has failing pods or
-    unavailable replicas, else at_risk). `mitigated`: components a confirmed mitigation of this incident acted on."""
+    unavailable replicas, else at_risk). `mitigated`: components a confirmed mitigation of this incident acted on.
+    `dark`: Services with no endpoint made by a change (tools/playbook/dark_services.py), each an outage of its own."""
     components = troubled(facts)
     others = set(components)
     whole = decide(facts)  # the namespace-wide decision: its evidence is the richest when it is one of the problems
@@ -151,6 +161,25 @@ def rank_problems(
                     next_tool=decision.next_tool,
                     next_arguments=dict(decision.next_arguments),
                     mitigated=bool(set(entry.components) & mitigated),
+                ),
+                decision,
+            )
+        )
+    for service in dark or []:
+        decision = service.decision
+        problems.append(
+            (
+                Problem(
+                    rank=0,
+                    impact="outage",
+                    components=service.components or [f"service/{service.service}"],
+                    detail=service.detail,
+                    action=decision.primary_action,
+                    rule=decision.rule,
+                    target=decision.target,
+                    next_tool=decision.next_tool,
+                    next_arguments=dict(decision.next_arguments),
+                    mitigated=bool(set(service.components) & mitigated),
                 ),
                 decision,
             )

@@ -8,6 +8,8 @@ Order of the rules (first match wins):
 3. ROLLBACK  a deployment rolled out in the last 2 hours and its own pods are failing;
 4. ISOLATE   failing pods of one component have Warning events (or logs) naming another component's pods;
 5. SCALE     load: CPU near the limit, an HPA pinned at max with metrics above target, or OOMKilled containers;
+5b. INVESTIGATE a capacity limit: every failing pod of a deployment is Pending with no node to take it while others
+   run (a hand scale past the nodes' room): scale back to what fits or add nodes, never one replica more;
 6. unknown cause with something failing (or a deployment short of replicas with no pod to show for it): ROLLBACK
    if a recent deploy exists that came before the failure began (one made after it cannot have caused it),
    otherwise INVESTIGATE: the next call reads why the pods fail (the playbook's "otherwise SCALE" assumed the
@@ -27,10 +29,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from incident_response.tools.k8s.changes import Change
 from incident_response.tools.playbook.investigate import investigation
 from incident_response.tools.playbook.poisoning import Poisoning
 from incident_response.tools.playbook.suspects import (
@@ -47,6 +51,7 @@ Action = Literal["ROLLBACK", "SCALE", "ISOLATE", "INVESTIGATE", "NONE"]
 MAX_NAMED = 5
 # A deploy this much younger than a failure's oldest warning may still have caused it (clocks, first back-off).
 DEPLOY_MARGIN_MINUTES = 5
+NO_ROOM = "unschedulable: no node has room"
 
 
 class RecentRollout(BaseModel):
@@ -95,6 +100,11 @@ class Facts:
     workloads: dict[str, str] = field(default_factory=dict)
     # failing component -> minutes its pods have been failing at least (oldest Warning series still recurring)
     failing_for: dict[str, int] = field(default_factory=dict)
+    # non-rollout changes of the last 2 hours, newest first (tools/k8s/changes.py), and when they were read
+    changes: list[Change] = field(default_factory=list)
+    now: datetime | None = None
+    # component -> its Pending pods the scheduler found no node for (PodScheduled False, Unschedulable)
+    unschedulable: dict[str, list[str]] = field(default_factory=dict)
     # component -> "pod crashed with: LINE", from the previous log of a pod that crashes on its own
     crash_lines: dict[str, str] = field(default_factory=dict)
     # deployment -> (revision, why): roll back there, not to kubectl's default (which ran briefly or fails now)
@@ -431,6 +441,9 @@ def framework(facts: Facts) -> Decision:
             f"{len(pods)} pods of {component} were OOMKilled: raise the memory limit",
             [f"{p} last terminated OOMKilled" for p in pods[:5]],
         )
+    stuck = no_room(facts)
+    if stuck is not None:
+        return stuck
     if facts.failing or facts.unavailable:
         failing_evidence = [f"{c}: {', '.join(p[:3])}" for c, p in sorted(facts.failing.items())]
         failing_evidence = [
@@ -548,6 +561,11 @@ def investigate(facts: Facts, component: str, rule: str, why: str, evidence: lis
     kind = facts.workloads.get(component, "deployment")
     tool, arguments, read = investigation(facts.namespace, facts.placements, component)
     then = f"; {after}" if after else ""
+    suspects = changes_before(facts, component)
+    if suspects:
+        # A non-rollout change of the last 2 hours made before the failure began: the first suspect.
+        why += f"; it fails since a change that was not a rollout: {'; '.join(suspects)}"
+        evidence = [f"change: {s}" for s in suspects] + evidence
     return Decision(
         primary_action="INVESTIGATE",
         rule=rule,
@@ -558,6 +576,56 @@ def investigate(facts: Facts, component: str, rule: str, why: str, evidence: lis
         next_tool=tool,
         next_arguments=arguments,
     )
+
+
+def changes_before(facts: Facts, component: str) -> list[str]:
+    """The recent non-rollout changes that may explain `component`'s failure (made before it began, with the deploy
+    margin), those touching its own pods first (a policy selecting them, a ConfigMap they read); at most two."""
+    if facts.now is None:
+        return []
+    now = facts.now
+    since = facts.failing_for.get(component)
+    fitting = [
+        c
+        for c in facts.changes
+        if (since is None or c.minutes_ago(now) + DEPLOY_MARGIN_MINUTES >= since)
+        and not (c.kind == "Deployment" and c.name == component)
+        and not (c.kind == "Service" and c.what.startswith("created"))  # a new Service breaks no caller
+    ]
+    fitting.sort(key=lambda c: component not in c.selects)
+    return [c.text(now) for c in fitting[:2]]
+
+
+def no_room(facts: Facts) -> Decision | None:
+    """Every failing pod of a deployment is Pending with no node to take it: a capacity limit, not a failure more
+    replicas fix (each one more would wait too). Named with the hand scale that asked for them when there is one."""
+    for component, pods in sorted(facts.unschedulable.items()):
+        failing = facts.failing.get(component, [])
+        if not pods or len(pods) < len(failing) or component in facts.workloads:
+            continue
+        placed = sum(1 for p in facts.placements if p.component == component and p.node)
+        if not placed:
+            continue  # none fits anywhere: the request itself is the problem (its FailedScheduling events say why)
+        scaled = next((c for c in facts.changes if (c.kind, c.name) == ("Deployment", component) and c.after), None)
+        cause = ""
+        evidence = [f"{p} Pending, unschedulable" for p in pods[:3]]
+        if scaled is not None and facts.now is not None:
+            cause = f"; it was {scaled.what} {scaled.ago(facts.now)} ago" + (
+                f" by {scaled.manager}" if scaled.manager else ""
+            )
+            evidence.append(f"change: {scaled.text(facts.now)}")
+        return Decision(
+            primary_action="INVESTIGATE",
+            rule=NO_ROOM,
+            target=f"deployment/{component}",
+            reason=f"{len(pods)} pods of {component} are Pending: no node has room for their requests{cause}. That "
+            f"is a capacity limit, not a failure more replicas fix: scale back to what fits ({placed} run now: "
+            "scale_deployment) or add nodes; top_nodes shows each node's requests against what it can allocate",
+            evidence=evidence,
+            next_tool="top_nodes",
+            next_arguments={},
+        )
+    return None
 
 
 def age_text(minutes: int) -> str:

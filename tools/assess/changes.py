@@ -1,0 +1,104 @@
+"""The reads behind recent_changes (tools/k8s/changes.py words them): NetworkPolicies, PodDisruptionBudgets, the
+deployment controller's ScalingReplicaSet events, and the ConfigMaps the failing pods read (metadata only). Services,
+deployments and ReplicaSets come from the assessment's own reads. A read these credentials may not make is noted as
+a blind spot, never a failure.
+
+Layer: tools.assess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from incident_response.tools.core import errors
+from incident_response.tools.engine.event_reads import read_events
+from incident_response.tools.engine.reads import configmap_metadata
+from incident_response.tools.k8s import labels
+from incident_response.tools.k8s.changes import (
+    Change,
+    newest_first,
+    object_change,
+    scale_changes,
+    service_changes,
+)
+from incident_response.tools.k8s.template_diff import config_refs
+from incident_response.tools.k8s.views import meta
+from incident_response.tools.kube.client import Kube
+from incident_response.tools.kube.paging import list_all
+
+MAX_CHANGES = 20
+
+
+def read_kind(kube: Kube, resource: str, namespace: str, blind: list[str]) -> list[dict[str, Any]]:
+    try:
+        return list_all(kube, resource, namespace).items
+    except errors.Forbidden:
+        blind.append(resource)
+        return []
+
+
+def scaling_events(kube: Kube, namespace: str) -> list[dict[str, Any]]:
+    """The deployment controller's ScalingReplicaSet events (Normal: the Warning read does not have them)."""
+    try:
+        return read_events(kube, namespace, "reason=ScalingReplicaSet").items
+    except errors.Forbidden:
+        return []
+
+
+def changes_read(kube: Kube, namespace: str, blind: list[str]) -> Callable[[], tuple[list[Any], list[Any]]]:
+    """The namespace-wide reads (policies, scaling events), to run beside the pods' pages (the assessment reads the
+    disruption budgets with the workloads)."""
+
+    def read() -> tuple[list[Any], list[Any]]:
+        return read_kind(kube, "networkpolicies", namespace, blind), scaling_events(kube, namespace)
+
+    return read
+
+
+def recent_changes(
+    kube: Kube,
+    namespace: str,
+    now: datetime,
+    read: tuple[list[Any], list[Any]],
+    *,
+    budgets: list[dict[str, Any]],
+    services: list[dict[str, Any]],
+    deployments: list[dict[str, Any]],
+    replicasets: list[dict[str, Any]],
+    pods: list[dict[str, Any]],
+    components: dict[str, str],
+    failing_templates: dict[str, dict[str, Any]],
+    rolled_out: set[str],
+) -> list[Change]:
+    """Every non-rollout change of the last 2 hours, newest first (at most MAX_CHANGES). `failing_templates`: the
+    pod template of each failing component (the ConfigMaps they read are read; the pods read are slim, without
+    env and volumes)."""
+    policies, events = read
+    found = service_changes(services, now) + scale_changes(deployments, replicasets, events, rolled_out, now)
+    for kind, objects, key in (
+        ("NetworkPolicy", policies, "podSelector"),
+        ("PodDisruptionBudget", budgets, "selector"),
+    ):
+        for obj in objects:
+            change = object_change(kind, obj, now)
+            if change is not None:
+                change.selects = selected(((obj.get("spec") or {}).get(key)), pods, components)
+                found.append(change)
+    readers: dict[str, list[str]] = {}
+    for component, template in sorted(failing_templates.items()):
+        for name in config_refs(template)["ConfigMap"]:
+            readers.setdefault(name, []).append(component)
+    for name, obj in (configmap_metadata(kube, namespace, set(readers)) or {}).items():
+        change = object_change("ConfigMap", obj, now, "data changed")
+        if change is not None:
+            change.selects = readers[name]
+            found.append(change)
+    return newest_first(found)[:MAX_CHANGES]
+
+
+def selected(selector: dict[str, Any] | None, pods: list[dict[str, Any]], components: dict[str, str]) -> list[str]:
+    """The components whose pods a LabelSelector object picks (an empty one picks every pod)."""
+    parsed = labels.from_spec(selector)
+    return sorted({components[str(meta(p).name)] for p in pods if labels.matches(parsed, meta(p).labels)})

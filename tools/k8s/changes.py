@@ -1,0 +1,144 @@
+"""What changed in a namespace in the last 2 hours besides rollouts: the on-call engineer's first question.
+
+A pod-template rollout is one kind of change; incidents start as often from a Service selector edited, a
+NetworkPolicy applied, a ConfigMap edited in place, a deployment scaled by hand, a PodDisruptionBudget tightened.
+Each is read from what the API server keeps: the object's creation, its managedFields (which manager last wrote
+which fields, and when) and, for replica counts, the deployment controller's ScalingReplicaSet events (the only
+place the count before a hand scale survives). Pure: the reads are in tools/assess/changes.py.
+
+Layer: tools.k8s.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from incident_response.tools.k8s.last_change import LastChange, by_whom, last_change
+from incident_response.tools.k8s.quantity import human_age, parse_time
+from incident_response.tools.k8s.views import meta
+from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, selector_string
+
+SCALED = re.compile(r"Scaled (?:up|down) replica set (\S+) (?:from (\d+) )?to (\d+)(?: from (\d+))?")
+# Managers that resize a deployment on their own (an HPA): their resizes are the autoscaler working, not a change.
+AUTOSCALERS = ("kube-controller-manager", "horizontal-pod-autoscaler", "keda", "cluster-autoscaler")
+
+
+@dataclass
+class Change:
+    """One change of the last 2 hours: `kind name what`, when and by whom."""
+
+    kind: str  # Service, NetworkPolicy, ConfigMap, PodDisruptionBudget, Deployment
+    name: str
+    what: str  # "selector set to app=inventroy", "created", "scaled 2 -> 0"
+    at: datetime
+    manager: str | None = None
+    subresource: str | None = None
+    before: int | None = None  # replica changes: the count before (None: not known)
+    after: int | None = None
+    selects: list[str] = field(default_factory=list)  # components whose pods it selects (policies, budgets)
+
+    def text(self, now: datetime) -> str:
+        """'Deployment inventory scaled 2 -> 0 3m ago by kubectl (via scale)'."""
+        who = by_whom(LastChange(self.at, self.manager, False, self.subresource))
+        return f"{self.kind} {self.name} {self.what} {self.ago(now)} ago{who}"
+
+    def line(self) -> str:
+        """'Deployment inventory scaled 2 -> 0 by kubectl (via scale)': a timeline line (its time is beside it)."""
+        return (
+            f"{self.kind} {self.name} {self.what}{by_whom(LastChange(self.at, self.manager, False, self.subresource))}"
+        )
+
+    def ago(self, now: datetime) -> str:
+        return human_age(max(0, int((now - self.at).total_seconds())))
+
+    def minutes_ago(self, now: datetime) -> int:
+        return max(0, int((now - self.at).total_seconds() // 60))
+
+
+def recent(change: LastChange | None, now: datetime) -> bool:
+    return change is not None and (now - change.at).total_seconds() <= RECENT_ROLLOUT_SECONDS
+
+
+def object_change(kind: str, obj: dict[str, Any], now: datetime, what: str = "changed") -> Change | None:
+    """The object's creation or last write, when recent."""
+    found = last_change(obj)
+    if found is None or not recent(found, now):
+        return None
+    return Change(kind, str(meta(obj).name), "created" if found.created else what, found.at, found.manager)
+
+
+def service_changes(services: list[dict[str, Any]], now: datetime) -> list[Change]:
+    """Services whose selector was set in the window (created with it, or edited since)."""
+    found = []
+    for service in services:
+        selector = (service.get("spec") or {}).get("selector") or {}
+        if not selector:
+            continue
+        change = last_change(service, owning=("spec", "selector"))
+        if change is None or not recent(change, now):
+            continue
+        verb = "created with selector" if change.created else "selector set to"
+        found.append(
+            Change(
+                "Service",
+                str(meta(service).name),
+                f"{verb} {selector_string({'matchLabels': selector})}",
+                change.at,
+                change.manager,
+            )
+        )
+    return found
+
+
+def scale_changes(
+    deployments: list[dict[str, Any]],
+    replicasets: list[dict[str, Any]],
+    events: list[dict[str, Any]],
+    rolled_out: set[str],
+    now: datetime,
+) -> list[Change]:
+    """Replica counts changed by hand in the window: ScalingReplicaSet events about a deployment's current
+    ReplicaSet (not part of a rollout, not an autoscaler's resize), first count to last."""
+    owner_of = {
+        str(meta(rs).name): str(ref.get("name"))
+        for rs in replicasets
+        for ref in meta(rs).owner_references
+        if ref.get("controller") and ref.get("kind") == "Deployment"
+    }
+    steps: dict[str, list[tuple[datetime, int | None, int]]] = {}
+    for event in events:
+        if event.get("reason") != "ScalingReplicaSet":
+            continue
+        matched = SCALED.search(str(event.get("message") or ""))
+        when = parse_time(event.get("lastTimestamp")) or parse_time(event.get("eventTime"))
+        if matched is None or when is None or (now - when).total_seconds() > RECENT_ROLLOUT_SECONDS:
+            continue
+        rs, before, after = matched.group(1), matched.group(2) or matched.group(4), int(matched.group(3))
+        deployment = owner_of.get(rs) or str((event.get("involvedObject") or {}).get("name"))
+        steps.setdefault(deployment, []).append((when, int(before) if before is not None else None, after))
+    found = []
+    for deploy in deployments:
+        name = str(meta(deploy).name)
+        if name in rolled_out or name not in steps:
+            continue  # a rollout's own scaling is the rollout (recent_rollouts lists it)
+        owner = last_change(deploy, owning=("spec", "replicas"))
+        if owner is not None and owner.manager and owner.manager.startswith(AUTOSCALERS):
+            continue
+        ordered = sorted(steps[name], key=lambda s: s[0])
+        # The first count the events show (a scale from zero, or a creation, says none).
+        before = next((step[1] for step in ordered if step[1] is not None), None)
+        after = int((deploy.get("spec") or {}).get("replicas") or 0)
+        if before == after:
+            continue
+        what = f"scaled {before} -> {after}" if before is not None else f"scaled to {after}"
+        manager = owner.manager if owner is not None else None
+        subresource = owner.subresource if owner is not None else None
+        found.append(Change("Deployment", name, what, ordered[-1][0], manager, subresource, before, after))
+    return found
+
+
+def newest_first(changes: list[Change]) -> list[Change]:
+    return sorted(changes, key=lambda c: (c.at, c.kind, c.name), reverse=True)

@@ -1,0 +1,161 @@
+"""A Service with no ready endpoint whose own pods are not failing: the outage is the Service itself.
+
+Two shapes, both made by a change rather than by a failing pod, so the pod-based rules never see them:
+  scaled to zero  the deployment behind it was scaled to 0 (by hand: ScalingReplicaSet events keep the count it had)
+                  -> scale_deployment back to that count;
+  selects no pod  its selector matches no pod and no deployment's template, while a deployment with the Service's
+                  name (or labels one value away from the selector) runs Ready pods: a selector edited wrong
+                  -> patch_service_selector to that deployment's labels.
+A Service left at no endpoint for long with no change to show for it (a feature switched off, a stale Service) is
+not flagged. Without a fitting tool the decision is INVESTIGATE, naming the change.
+
+Layer: tools.playbook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from incident_response.tools.k8s import labels
+from incident_response.tools.k8s.backends import terminating
+from incident_response.tools.k8s.changes import Change
+from incident_response.tools.k8s.label_index import LabelIndex
+from incident_response.tools.k8s.views import meta
+from incident_response.tools.playbook.rules import Decision
+
+SCALED_TO_ZERO = "service without endpoints: scaled to zero"
+SELECTS_NO_POD = "service without endpoints: selector matches no pod"
+RULES = (SCALED_TO_ZERO, SELECTS_NO_POD)
+
+
+@dataclass
+class DarkService:
+    service: str
+    components: list[str]
+    detail: str  # what users see
+    decision: Decision
+
+
+def template_labels(deploy: dict[str, Any]) -> dict[str, str]:
+    return dict(meta((deploy.get("spec") or {}).get("template") or {}).labels)
+
+
+def near(selector: dict[str, str], pod_labels: dict[str, str]) -> bool:
+    """Every key of the selector is among the labels and at most one value differs (a typo, a renamed value)."""
+    if not selector or not set(selector) <= set(pod_labels):
+        return False
+    return sum(1 for k, v in selector.items() if pod_labels[k] != v) <= 1
+
+
+def dark_services(
+    namespace: str,
+    services: list[dict[str, Any]],
+    deployments: list[dict[str, Any]],
+    pods: list[dict[str, Any]],
+    changes: list[Change],
+    now: datetime,
+) -> list[DarkService]:
+    index = LabelIndex([p for p in pods if not terminating(p)])  # pods on their way out serve nothing
+    found = []
+    for service in services:
+        selector = {str(k): str(v) for k, v in ((service.get("spec") or {}).get("selector") or {}).items()}
+        if not selector or index.matching(labels.from_map(selector)):
+            continue  # no selector (endpoints managed by hand), or pods behind it: the pod-based rules judge those
+        name = str(meta(service).name)
+        selector_change = next((c for c in changes if (c.kind, c.name) == ("Service", name)), None)
+        behind = [d for d in deployments if labels.matches(labels.from_map(selector), template_labels(d))]
+        if behind:
+            entry = scaled_to_zero(namespace, name, behind, changes, now)
+        else:
+            entry = selects_no_pod(namespace, name, selector, deployments, selector_change, now)
+        if entry is not None:
+            found.append(entry)
+    return found
+
+
+def scaled_to_zero(
+    namespace: str, service: str, behind: list[dict[str, Any]], changes: list[Change], now: datetime
+) -> DarkService | None:
+    zero = [d for d in behind if not int((d.get("spec") or {}).get("replicas") or 0)]
+    if not zero:
+        return None  # replicas wanted, no pod created: the unavailable-replicas rule reads why
+    deploy = str(meta(zero[0]).name)
+    change = next((c for c in changes if (c.kind, c.name) == ("Deployment", deploy) and c.after == 0), None)
+    if change is None:
+        return None  # at zero since before the window: switched off on purpose, not this incident
+    detail = f"service {service} has no endpoint: deployment {deploy} was {change.what} {change.ago(now)} ago"
+    evidence = [change.text(now), f"service {service} selects deployment {deploy}'s pods, and it runs none"]
+    if change.before:
+        decision = Decision(
+            primary_action="SCALE",
+            rule=SCALED_TO_ZERO,
+            target=f"deployment/{deploy}",
+            reason=f"{detail}: scale it back to the {change.before} replicas it had",
+            evidence=evidence,
+            next_tool="scale_deployment",
+            next_arguments={"namespace": namespace, "deployment": deploy, "replicas": change.before},
+        )
+    else:
+        decision = Decision(
+            primary_action="INVESTIGATE",
+            rule=SCALED_TO_ZERO,
+            target=f"deployment/{deploy}",
+            reason=f"{detail}, from a count the events no longer show: ask its owners how many replicas it runs, "
+            "then scale_deployment; its ScalingReplicaSet events say when",
+            evidence=evidence,
+            next_tool="list_events",
+            next_arguments={"namespace": namespace, "object": f"deployment/{deploy}"},
+        )
+    return DarkService(service, [deploy], detail, decision)
+
+
+def selects_no_pod(
+    namespace: str,
+    service: str,
+    selector: dict[str, str],
+    deployments: list[dict[str, Any]],
+    change: Change | None,
+    now: datetime,
+) -> DarkService | None:
+    wanted = [d for d in deployments if int((d.get("spec") or {}).get("replicas") or 0)]
+    named = [d for d in wanted if meta(d).name == service and set(selector) <= set(template_labels(d))]
+    close = named or [d for d in wanted if near(selector, template_labels(d))]
+    serving = [d for d in close if int((d.get("status") or {}).get("readyReplicas") or 0)]
+    shown = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+    when = f" (set {change.ago(now)} ago{' by ' + change.manager if change.manager else ''})" if change else ""
+    if len(serving) == 1:
+        deploy = serving[0]
+        name = str(meta(deploy).name)
+        own = template_labels(deploy)
+        fixed = ",".join(f"{k}={own[k]}" for k in sorted(selector))
+        detail = (
+            f"service {service} selects no pod: its selector {shown}{when} matches none; deployment {name}'s "
+            f"pods are {fixed}"
+        )
+        ready_count = int((deploy.get("status") or {}).get("readyReplicas") or 0)
+        decision = Decision(
+            primary_action="ROLLBACK",
+            rule=SELECTS_NO_POD,
+            target=f"service/{service}",
+            reason=f"{detail} and {ready_count} of them are Ready: point the Service back at them",
+            evidence=[change.text(now)] if change else [f"service {service}: selector {shown}, no pod matches it"],
+            next_tool="patch_service_selector",
+            next_arguments={"namespace": namespace, "service": service, "selector": fixed},
+        )
+        return DarkService(service, [name], detail, decision)
+    if change is None:
+        return None  # no pod and no change to blame: a stale Service, not this incident
+    detail = f"service {service} selects no pod: its selector {shown}{when} matches none"
+    decision = Decision(
+        primary_action="INVESTIGATE",
+        rule=SELECTS_NO_POD,
+        target=f"service/{service}",
+        reason=f"{detail}, and no deployment's pods are one label away from it: find which pods it should select "
+        "(its owners, source control), then patch_service_selector",
+        evidence=[change.text(now)],
+        next_tool="get_endpoints",
+        next_arguments={"namespace": namespace, "service": service},
+    )
+    return DarkService(service, [], detail, decision)
