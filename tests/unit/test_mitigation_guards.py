@@ -49,6 +49,17 @@ def test_remove_from_service_refuses_to_leave_no_endpoints_unless_told() -> None
     assert draft.diff[-1].after == []
 
 
+def test_remove_from_service_reads_by_selector_and_names_at_most_ten_pods_left_alone() -> None:
+    kube = api_cluster(True)
+    for i in range(25):  # version=bad pods of a batch job, behind no Service
+        kube.objects[("pods", "shop", f"job-{i:02d}")] = pod(f"job-{i:02d}", labels={"batch": "x", "version": "bad"})
+    draft = plan_remove_from_service(kube, "shop", "api", "version=bad")
+    [left] = [w for w in draft.warnings if "not behind service api" in w]
+    assert left.startswith("25 selected pod(s) are not behind service api and are left alone: job-00, job-01, ")
+    assert left.endswith("job-09 and 15 more."), left
+    assert [s.command for s in draft.steps] == ["kubectl label pod api-bad-0 app- -n shop --context test"]
+
+
 def test_heredoc_round_trips() -> None:
     command = with_heredoc("kubectl apply -f - -n shop", "a: 1\nb: 2\n")
     assert split_heredoc(command) == ("kubectl apply -f - -n shop", "a: 1\nb: 2\n")

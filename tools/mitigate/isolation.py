@@ -36,6 +36,7 @@ from incident_response.tools.k8s.args import LabelKey, SelectorText
 from incident_response.tools.k8s.ingress_allowances import allowance_text, ingress_allowances
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.kube.paging import list_all, without_managed_fields
 
 POLICY_PREFIX = "incident-isolate-"
 HEREDOC_MARKER = "POLICY"
@@ -43,6 +44,8 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 ENFORCEMENT_NOTE = (
     "Only a network plugin that enforces NetworkPolicies (Calico, Cilium, ...) stops the traffic: verify it."
 )
+
+MAX_NAMED = 10  # pods named in a warning; the rest are counted
 
 
 def label_command(selector: str, change: str, namespace: str, context: str | None) -> str:
@@ -110,6 +113,11 @@ def replacement_warning(key: str, targets: list[dict[str, Any]], replicasets: li
     )
 
 
+def pods_by(kube: Kube, namespace: str, selector: labels.Selector) -> list[dict[str, Any]]:
+    """Every pod of the namespace the selector matches, in pages."""
+    return list_all(kube, "pods", namespace, label_selector=labels.text(selector), keep=without_managed_fields).items
+
+
 def plan_remove_from_service(
     kube: Kube,
     namespace: str,
@@ -124,8 +132,9 @@ def plan_remove_from_service(
     svc_selector = backends.service_selector(svc)
     if not svc_selector:
         raise errors.InvalidArgument(f"service {service} has no selector; its endpoints are managed by hand")
-    all_pods = kube.list("pods", namespace).items
-    selected = backends.pods_of(selector, all_pods)
+    # The pods the selector names and the Service's pods, each read by its selector (not the whole namespace).
+    selected = backends.pods_of(selector, pods_by(kube, namespace, selector))
+    behind = pods_by(kube, namespace, svc_selector)
     targets = [p for p in selected if labels.matches(svc_selector, labels.labels_of(p))]
     if not targets:
         raise errors.InvalidArgument(
@@ -144,8 +153,8 @@ def plan_remove_from_service(
     key = choose_key([r.key for r in svc_selector], selector, controller_keys, label)
     value = labels.equalities(svc_selector)[key]
     names = sorted(backends.name_of(p) for p in targets)
-    before = backends.endpoints(svc_selector, all_pods)
-    remaining = [p for p in all_pods if backends.name_of(p) not in names]
+    before = backends.endpoints(svc_selector, behind)
+    remaining = [p for p in behind if backends.name_of(p) not in names]
     after = backends.endpoints(svc_selector, remaining)
     if not after and not allow_no_endpoints:
         raise errors.InvalidArgument(
@@ -155,9 +164,11 @@ def plan_remove_from_service(
         )
     warnings = [w for w in [replacement_warning(key, targets, replicasets)] if w]
     if skipped := [backends.name_of(p) for p in selected if backends.name_of(p) not in names]:
+        shown = sorted(skipped)[:MAX_NAMED]
+        more = f" and {len(skipped) - len(shown)} more" if len(skipped) > len(shown) else ""
         warnings.append(
             f"{len(skipped)} selected pod(s) are not behind service {service} and are left alone: "
-            f"{', '.join(sorted(skipped))}."
+            f"{', '.join(shown)}{more}."
         )
     context = kube.context
     body = {"metadata": {"labels": {key: None}}}

@@ -29,6 +29,7 @@ from incident_response.tools.engine.plan import (
 from incident_response.tools.k8s import backends, labels
 from incident_response.tools.k8s.args import Index, Port, SelectorText
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.mitigate.isolation import pods_by
 from incident_response.tools.mitigate.scaling import kubectl_patch_step, replace_ops
 
 
@@ -67,9 +68,10 @@ def plan_service_selector(
     old = dict((svc.get("spec") or {}).get("selector") or {})
     if old == new:
         raise errors.InvalidArgument(f"service {service} already selects {selector_text}; nothing to change")
-    pods = kube.list("pods", namespace).items
-    before = backends.endpoints(labels.from_map(old), pods)
-    after = backends.endpoints(labels.from_map(new), pods)
+    # The pods each selector matches, read by it (not the whole namespace).
+    before = backends.endpoints(labels.from_map(old), pods_by(kube, namespace, labels.from_map(old)) if old else [])
+    pods = pods_by(kube, namespace, selector)
+    after = backends.endpoints(selector, pods)
     if not after and not allow_no_endpoints:
         raise errors.InvalidArgument(
             f"selector {selector_text} matches no Ready pod in {namespace}: service {service} would have no endpoints "
