@@ -413,7 +413,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         failing_for=failing_for_minutes(events, components, set(failing), now),
         crash_lines=crash_lines,
         rollback_targets=known_good_targets(
-            deployments, replicasets, pods, {r.deployment for r in rollouts if r.kind == "deployment"}, now
+            deployments, replicasets, workloads, pods, {(r.kind, r.deployment) for r in rollouts}, now
         ),
         # which of its pods a drain could not evict now (a failed node's own unready pods can hold a budget down)
         evictions_refused=refused_evictions(pods, workloads.get("poddisruptionbudgets", [])) if nodes else {},

@@ -12,7 +12,6 @@ Layer: tools.assess.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -37,12 +36,15 @@ from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.reads import rollback_reads
 from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.pod_templates import same_pod_template
-from incident_response.tools.k8s.podstatus import kubectl_status
 from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, images_of, owned_by
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.playbook.known_good import TRANSIENT, served_verdict
+from incident_response.tools.playbook.known_good import (
+    known_good_revision,
+    known_good_workload_instead,
+    successor_created,
+)
 from incident_response.tools.playbook.no_rollback import instead
 from incident_response.tools.playbook.rollback_checks import (
     MIGRATION_LEAD,
@@ -129,7 +131,7 @@ def judge(kube: Kube, namespace: str, kind: cr.WorkloadKind, seen: Observed, to_
     if target is not None and target_number is not None:
         replaced = successor_created(target, owned)
         items += [
-            known_good(kind, target, owned, pods, seen.now),
+            known_good_revision(kind, target, owned, pods, seen.now),
             image_item(images_of(cr.template_of(target)), target_number, seen),
         ]
         reads = rollback_reads(kube, namespace, workload)
@@ -185,14 +187,6 @@ def rollout_time(current: dict[str, Any] | None, owned: list[dict[str, Any]]) ->
     return created
 
 
-def successor_created(target: dict[str, Any], owned: list[dict[str, Any]]) -> datetime | None:
-    """When the revision after `target` was created: when `target` stopped being the one rolled out."""
-    later = [r for r in owned if cr.number(r) > cr.number(target)]
-    if not later:
-        return None
-    return _created(min(later, key=cr.number))
-
-
 def _revision_line(
     kind: str, revision: dict[str, Any], current: dict[str, Any] | None, pods: list[Any], now: datetime
 ) -> str:
@@ -227,38 +221,26 @@ def choose_revision(
             f"instead, {instead(str(meta(workload).namespace or ''), kind, str(name), pods)}"
         )
         return None, SafetyItem(check="previous_revision", status="blocking", detail=detail, evidence=evidence)
-    target = cr.pick_revision(kind, workload, owned, to_revision)
+    instead_of_default = known_good_workload_instead(kind, workload, owned, pods, now) if to_revision is None else None
+    if instead_of_default is not None:
+        target = instead_of_default.replicaset
+    else:
+        target = cr.pick_revision(kind, workload, owned, to_revision)
     number = cr.number(target)
     template = (workload.get("spec") or {}).get("template") or {}
     if target is current or same_pod_template(cr.template_of(target), template):
         detail = f"{kind} {name} already runs revision {number}'s pod template: rolling back to it changes nothing"
         return target, SafetyItem(check="previous_revision", status="blocking", detail=detail, evidence=evidence)
+    if instead_of_default is not None:
+        # kubectl's default is the second-newest revision, whatever it was: name the known-good one instead.
+        detail = (
+            f"revision {number} (controllerrevision/{meta(target).name}) is the target, not the one kubectl rollout "
+            f"undo picks: {instead_of_default.why}. Pass to_revision={number}"
+        )
+        return target, SafetyItem(check="previous_revision", status="ok", detail=detail, evidence=evidence)
     how = "the one kubectl rollout undo picks" if to_revision is None else "the revision asked for"
     detail = f"revision {number} (controllerrevision/{meta(target).name}) is kept: {how}"
     return target, SafetyItem(check="previous_revision", status="ok", detail=detail, evidence=evidence)
-
-
-def known_good(
-    kind: str, target: dict[str, Any], owned: list[dict[str, Any]], pods: list[dict[str, Any]], now: datetime
-) -> SafetyItem:
-    """Whether the revision to return to served: its pods Running and Ready now, or how long it ran before the next."""
-    number = cr.number(target)
-    mine = [p for p in pods_at(kind, target, pods) if not meta(p).deletion_timestamp]
-    ready_now = [p for p in mine if cr.ready(p)]
-    failing = [
-        p
-        for p in mine
-        if not cr.ready(p)
-        and kubectl_status(p) not in TRANSIENT
-        and not re.fullmatch(r"Init:\d+/\d+", kubectl_status(p))
-    ]
-    created = _created(target)
-    subject = f"controllerrevision/{meta(target).name} created " + (
-        f"{human_age(int((now - created).total_seconds()))} ago" if created is not None else "at an unknown time"
-    )
-    replaced = successor_created(target, owned)
-    older = f"rollout_history with kind={kind}"
-    return served_verdict(number, subject, created, replaced, mine, ready_now, failing, now, older)
 
 
 def next_step(

@@ -14,6 +14,7 @@ from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.workloads import images_of, owned_by
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.playbook.known_good import known_good_workload_instead
 from incident_response.tools.playbook.rules import Decision
 from incident_response.tools.playbook.trees_workload import WorkloadRollbackFacts
 from incident_response.tools.playbook.workload_rollback_checks import update_strategy_item
@@ -57,6 +58,12 @@ def workload_rollback_facts(
             ]
         else:
             rollout_evidence = [f"revision {cr.number(current)} of {name} is an older one reused (a rollback)"]
+    instead_of_default = None
+    if to_revision is None:
+        mine = [p for p in pods if owned_by(p, workload)]
+        instead_of_default = known_good_workload_instead(kind, workload, owned, mine, now)
+        if instead_of_default is not None:
+            to_revision = instead_of_default.revision  # the known-good revision, not kubectl's default
     try:
         target = cr.pick_revision(kind, workload, owned, to_revision)
     except errors.InvalidArgument:
@@ -73,6 +80,10 @@ def workload_rollback_facts(
     )
     if target is None or target is current:
         return facts
+    if instead_of_default is not None:
+        facts.target_evidence.append(
+            f"revision {instead_of_default.revision}, not the one kubectl rollout undo picks: {instead_of_default.why}"
+        )
     key = cr.pod_revision_key(kind, target)
     serving = [
         p for p in pods if ((p.get("metadata") or {}).get("labels") or {}).get(cr.REVISION_HASH) == key and cr.ready(p)

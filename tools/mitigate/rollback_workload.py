@@ -17,6 +17,7 @@ Layer: tools.mitigate.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -38,7 +39,9 @@ from incident_response.tools.engine.plan import (
 )
 from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.args import Revision
+from incident_response.tools.k8s.workloads import owned_by
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.playbook.known_good import known_good_revision, known_good_workload_instead
 from incident_response.tools.playbook.no_rollback import instead
 
 WORKLOAD_PATHS = [
@@ -208,8 +211,27 @@ def plan_rollback(kube: Kube, namespace: str, kind: str, name: str, to_revision:
         ),
         preconditions=preconditions,
         warnings=cautions(kind, workload, target, stuck, claims)
-        + ([] if current is not None else [f"{kind} {name}'s template matches no revision; undo is manual"]),
+        + ([] if current is not None else [f"{kind} {name}'s template matches no revision; undo is manual"])
+        + (default_target_doubts(kind, workload, owned, target, pods) if to_revision is None else []),
     )
+
+
+def default_target_doubts(
+    kind: str, workload: dict[str, Any], owned: list[dict[str, Any]], target: dict[str, Any], pods: list[dict[str, Any]]
+) -> list[str]:
+    """kubectl rollout undo goes to the second-newest revision, whatever it was: when that one ran only briefly or
+    its pods fail now, say so, and name the known-good revision to pass as to_revision."""
+    now = datetime.now(UTC)
+    mine = [p for p in pods if owned_by(p, workload)]
+    number = cr.number(target)
+    better = known_good_workload_instead(kind, workload, owned, mine, now)
+    if better is not None:
+        return [
+            f"revision {number} is kubectl's default target but not known to be good ({better.why}): plan again with "
+            f"to_revision={better.revision} to go back to the known-good revision"
+        ]
+    doubt = known_good_revision(kind, target, owned, mine, now)
+    return [f"revision {number} is not known to be good: {doubt.detail}"] if doubt.status == "warning" else []
 
 
 def rollback_workload(

@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.podstatus import containers_ready, kubectl_status, restart_count
 from incident_response.tools.k8s.quantity import age_seconds, human_age, parse_time
+from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import owned_by, revision_of
 from incident_response.tools.playbook.rollback_checks import SafetyItem, capped, replaced_at
+from incident_response.tools.playbook.workload_rollback_checks import pods_at
 
 # A revision that served less than this before being replaced has not shown it is good.
 KNOWN_GOOD_SECONDS = 3600
@@ -144,7 +147,7 @@ def served_item(
 class KnownGood:
     """The revision to roll back to instead of kubectl's default, and why."""
 
-    replicaset: dict[str, Any]
+    replicaset: dict[str, Any]  # or a StatefulSet's/DaemonSet's ControllerRevision
     revision: int
     why: str  # "revision 2 served only 3s ...; revision 1 served 3d and 3 of its pods are still Running and Ready"
 
@@ -173,22 +176,94 @@ def known_good_instead(
     return None
 
 
+# --- StatefulSets and DaemonSets: their revisions are ControllerRevisions, their pods carry the revision's hash ----
+
+
+def _created(obj: dict[str, Any] | None) -> datetime | None:
+    return parse_time(meta(obj).creation_timestamp) if obj is not None else None
+
+
+def successor_created(target: dict[str, Any], owned: list[dict[str, Any]]) -> datetime | None:
+    """When the revision after `target` was created: when `target` stopped being the one rolled out."""
+    later = [r for r in owned if cr.number(r) > cr.number(target)]
+    if not later:
+        return None
+    return _created(min(later, key=cr.number))
+
+
+def known_good_revision(
+    kind: str, target: dict[str, Any], owned: list[dict[str, Any]], pods: list[dict[str, Any]], now: datetime
+) -> SafetyItem:
+    """known_good of a StatefulSet's or DaemonSet's revision (a ControllerRevision among `owned`)."""
+    number = cr.number(target)
+    mine = [p for p in pods_at(kind, target, pods) if not meta(p).deletion_timestamp]
+    ready_now = [p for p in mine if cr.ready(p)]
+    failing = [
+        p
+        for p in mine
+        if not cr.ready(p)
+        and kubectl_status(p) not in TRANSIENT
+        and not re.fullmatch(r"Init:\d+/\d+", kubectl_status(p))
+    ]
+    created = _created(target)
+    subject = f"controllerrevision/{meta(target).name} created " + (
+        f"{human_age(int((now - created).total_seconds()))} ago" if created is not None else "at an unknown time"
+    )
+    replaced = successor_created(target, owned)
+    older = f"rollout_history with kind={kind}"
+    return served_verdict(number, subject, created, replaced, mine, ready_now, failing, now, older)
+
+
+def known_good_workload_instead(
+    kind: str, workload: dict[str, Any], owned: list[dict[str, Any]], pods: list[dict[str, Any]], now: datetime
+) -> KnownGood | None:
+    """known_good_instead for a StatefulSet or DaemonSet: `owned` its ControllerRevisions oldest first (kubectl's
+    default target is the second-newest), `pods` the workload's."""
+    if len(owned) < 3:
+        return None
+    current = cr.current_revision(workload, owned)
+    default = owned[-2]
+    if default is current:
+        return None
+    doubt = known_good_revision(kind, default, owned, pods, now)
+    if doubt.status != "warning":
+        return None
+    for revision in reversed(owned[:-2]):
+        if revision is current:
+            continue
+        good = known_good_revision(kind, revision, owned, pods, now)
+        if good.status == "ok":
+            return KnownGood(revision, cr.number(revision), f"{doubt.detail.split(';')[0]}; {good.detail}")
+    return None
+
+
 def known_good_targets(
     deployments: list[dict[str, Any]],
     replicasets: list[dict[str, Any]],
+    workloads: dict[str, list[dict[str, Any]]],
     pods: list[dict[str, Any]],
-    names: set[str],
+    rolled_out: set[tuple[str, str]],
     now: datetime,
 ) -> dict[str, tuple[int, str]]:
-    """deployment -> (revision, why) for the deployments in `names` whose rollback should not go where kubectl's
-    default would (known_good_instead)."""
+    """ "kind/name" -> (revision, why) for the workloads in `rolled_out` ((kind, name) pairs) whose rollback should not
+    go where kubectl's default would: Deployments with their ReplicaSets, StatefulSets and DaemonSets (`workloads`:
+    resource -> objects, with "controllerrevisions") with their ControllerRevisions."""
     found = {}
     for deployment in deployments:
-        if str((deployment.get("metadata") or {}).get("name")) not in names:
+        name = str(meta(deployment).name)
+        if ("deployment", name) not in rolled_out:
             continue
         owned = [rs for rs in replicasets if owned_by(rs, deployment)]
         mine = [pod for pod in pods if any(owned_by(pod, rs) for rs in owned)]
-        better = known_good_instead(deployment, owned, mine, now)
-        if better is not None:
-            found[str(deployment["metadata"]["name"])] = (better.revision, better.why)
+        if (better := known_good_instead(deployment, owned, mine, now)) is not None:
+            found[f"deployment/{name}"] = (better.revision, better.why)
+    for kind, resource in (("statefulset", "statefulsets"), ("daemonset", "daemonsets")):
+        for workload in workloads.get(resource, []):
+            name = str(meta(workload).name)
+            if (kind, name) not in rolled_out:
+                continue
+            revisions = cr.owned_revisions(workload, workloads.get("controllerrevisions", []))
+            mine = [pod for pod in pods if owned_by(pod, workload)]
+            if (better := known_good_workload_instead(kind, workload, revisions, mine, now)) is not None:
+                found[f"{kind}/{name}"] = (better.revision, better.why)
     return found

@@ -107,7 +107,7 @@ class Facts:
     unschedulable: dict[str, list[str]] = field(default_factory=dict)
     # component -> "pod crashed with: LINE", from the previous log of a pod that crashes on its own
     crash_lines: dict[str, str] = field(default_factory=dict)
-    # deployment -> (revision, why): roll back there, not to kubectl's default (which ran briefly or fails now)
+    # "kind/name" -> (revision, why): roll back there, not to kubectl's default (which ran briefly or fails now)
     rollback_targets: dict[str, tuple[int, str]] = field(default_factory=dict)
     # pod -> the PodDisruptionBudget that refuses its eviction now (read when pods fail on some node)
     evictions_refused: dict[str, str] = field(default_factory=dict)
@@ -139,23 +139,19 @@ def roll_back(
 ) -> Decision:
     """ROLLBACK of a recent rollout: rollback_deployment, or rollback_workload for a StatefulSet or DaemonSet.
     `target`: (revision, why) to roll back to instead of kubectl's default (tools/playbook/known_good.py)."""
-    if rollout.kind == "deployment":
-        if target is None:
-            return on_deployment(
-                "ROLLBACK", rule, namespace, rollout.deployment, "rollback_deployment", reason, evidence
-            )
+    if target is not None:
         revision, why = target
-        decision = on_deployment(
-            "ROLLBACK",
-            rule,
-            namespace,
-            rollout.deployment,
-            "rollback_deployment",
-            f"{reason}: to revision {revision}, the known-good one",
-            [*evidence[:4], f"revision {revision}, not the one kubectl rollout undo picks: {why}"],
-        )
-        decision.next_arguments["to_revision"] = revision
-        return decision
+        reason = f"{reason}: to revision {revision}, the known-good one"
+        evidence = [*evidence[:4], f"revision {revision}, not the one kubectl rollout undo picks: {why}"]
+    decision = roll_back_call(rollout, rule, namespace, reason, evidence)
+    if target is not None:
+        decision.next_arguments["to_revision"] = target[0]
+    return decision
+
+
+def roll_back_call(rollout: RecentRollout, rule: str, namespace: str, reason: str, evidence: list[str]) -> Decision:
+    if rollout.kind == "deployment":
+        return on_deployment("ROLLBACK", rule, namespace, rollout.deployment, "rollback_deployment", reason, evidence)
     return Decision(
         primary_action="ROLLBACK",
         rule=rule,
@@ -387,7 +383,7 @@ def framework(facts: Facts) -> Decision:
                 f"{rollout.kind} {rollout.deployment} changed in the last 2 hours and its pods fail since: rolling "
                 "back is the fastest way to a known-good state",
                 evidence,
-                facts.rollback_targets.get(rollout.deployment),
+                facts.rollback_targets.get(f"{rollout.kind}/{rollout.deployment}"),
             )
     if facts.poisonings:
         poison = facts.poisonings[0]
@@ -466,7 +462,7 @@ def framework(facts: Facts) -> Decision:
                     f"{rollout.kind} {rollout.deployment} rolled out {rollout.minutes_ago} minutes ago",
                     *failing_evidence,
                 ],
-                facts.rollback_targets.get(rollout.deployment),
+                facts.rollback_targets.get(f"{rollout.kind}/{rollout.deployment}"),
             )
         if facts.failing:
             component = max(facts.failing.items(), key=lambda item: len(item[1]))[0]
