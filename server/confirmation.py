@@ -182,7 +182,6 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
             decided = deps.pending.decide(token, answer.model_copy(update={"principal": caller.principal}))
             if decided.status == "approved":
                 decided.message += f" Only {planner(found[1].principal)} can confirm it now."
-                decided.summary = f"{decided.status}: {decided.message}"
             return decided
         if answer is not None:
             answer = answer.model_copy(update={"principal": caller.principal})
@@ -202,13 +201,14 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
         live = deps.pending.live()
         shown = [row for row, cmd in live if scope.plan(cmd)]
         items = [item for row in shown if (item := pending_item(deps, row.token)) is not None]
-        text = "; ".join(f"{i.state}: {i.command}" for i in items) or "no pending commands"
+        # The commands are the list (the text's table says each whole): the summary counts them.
+        text = f"{len(items)} pending" if items else "no pending commands"
         hidden = len(live) - len(shown)
         if hidden:
             text += (
                 f" ({hidden} more belong to another cluster or to namespaces outside this server's allow-list; "
                 "not shown)"
             )
-        return PendingList(summary=f"{len(items)} pending: {text}", commands=items)
+        return PendingList(summary=text, commands=items)
 
     return confirm_command, cancel_command, list_pending_commands

@@ -50,6 +50,8 @@ class Hint:
     titled: Mapping[str, str] = field(default_factory=dict)
     # A command field shown relative to another (an undo that is the command with one word changed says only that).
     relative: Mapping[str, str] = field(default_factory=dict)
+    # Table columns said whole, never cut at CELL (what a human must see exactly: a pending command).
+    whole: frozenset[str] = frozenset()
 
 
 def render(model_name: str, data: Mapping[str, Any]) -> str:
@@ -76,7 +78,7 @@ def render(model_name: str, data: Mapping[str, Any]) -> str:
             base = hint.relative[name]
             lines.append(f"{hint.labels.get(name, name)}: {relative(value, data.get(base), base)}")
         else:
-            lines += render_field(hint.labels.get(name, name), value, hint.columns.get(name), summary)
+            lines += render_field(hint.labels.get(name, name), value, hint.columns.get(name), summary, hint.whole)
     return "\n".join(lines)
 
 
@@ -129,9 +131,11 @@ def one_word_changed(base: str, value: str) -> str | None:
     return f"{theirs[i]} -> {mine[i]}"
 
 
-def render_field(name: str, value: Any, columns: Sequence[str] | None, summary: str = "") -> list[str]:
+def render_field(
+    name: str, value: Any, columns: Sequence[str] | None, summary: str = "", whole: frozenset[str] = frozenset()
+) -> list[str]:
     if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
-        return [f"{name}:", *table(value, columns, summary)]
+        return [f"{name}:", *table(value, columns, summary, whole)]
     if isinstance(value, str) and "\n" in value:
         return [f"{name}:", value]
     if isinstance(value, list) and all(isinstance(item, str) for item in value) and len(", ".join(value)) > CELL:
@@ -356,6 +360,6 @@ HINTS: dict[str, Hint] = {
         ("status", "message", "applied_steps", "failed_step", "undo_applied", "changes"),
         {"changes": ("path", "planned", "now")},
     ),
-    "PendingList": Hint(("commands",), {"commands": ("token", "state", "command")}),
+    "PendingList": Hint(("commands",), {"commands": ("token", "state", "command")}, whole=frozenset({"command"})),
     "Declaration": Hint(("outcome", "warnings")),
 }  # fmt: skip

@@ -98,7 +98,7 @@ async def test_a_pod_recreated_under_its_name_after_the_check_keeps_its_label(
         done = await call(client, "confirm_command", token=plan["token"])
     [(name, uid)] = kube.replaced.items()
     # The first pod's patch was refused by the API server: the plan is stale and nothing changed.
-    assert done["status"] == "stale" and "the write refused it and nothing changed" in done["summary"], done
+    assert done["status"] == "stale" and "the write refused it and nothing changed" in done["message"], done
     now = env.get("pods", name)
     assert now["metadata"]["uid"] == uid and now["metadata"]["labels"].get("app") == "api"
     assert all(p["metadata"]["labels"].get("app") == "api" for p in env.pods("version=bad"))
@@ -152,6 +152,6 @@ async def test_a_pod_scheduled_on_the_node_after_the_plan_makes_the_drain_stale(
         }
         env.kube.create("pods", late, some["metadata"]["namespace"])
         done = await call(client, "confirm_command", token=plan["token"])
-    assert done["status"] == "stale" and "spec.nodeName=node-2" in done["summary"], done
+    assert done["status"] == "stale" and "spec.nodeName=node-2" in done["message"], done
     assert not env.get("nodes", "node-2", None)["spec"].get("unschedulable")  # nothing ran: not even the cordon
     assert "late-arrival" in live_on(env.kube, "node-2")

@@ -87,7 +87,7 @@ class CommandResult(ToolResult):
 
     def model_post_init(self, context: Any, /) -> None:
         if not self.summary:
-            self.summary = f"{self.status}: {self.message}"
+            self.summary = self.status  # the message says the rest, once (the text shows it under the status)
 
 
 class HumanAnswer(BaseModel):
