@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from difflib import SequenceMatcher
 from typing import Any
 
 from incident_response.tools.k8s import labels
@@ -28,6 +29,7 @@ from incident_response.tools.playbook.rules import Decision
 SCALED_TO_ZERO = "service without endpoints: scaled to zero"
 SELECTS_NO_POD = "service without endpoints: selector matches no pod"
 RULES = (SCALED_TO_ZERO, SELECTS_NO_POD)
+TYPO_RATIO = 0.8  # inventroy/inventory 0.89, paymnts/payments 0.93, web/api 0.0, orders-api/orders-web 0.7
 
 
 @dataclass
@@ -43,10 +45,17 @@ def template_labels(deploy: dict[str, Any]) -> dict[str, str]:
 
 
 def near(selector: dict[str, str], pod_labels: dict[str, str]) -> bool:
-    """Every key of the selector is among the labels and at most one value differs (a typo, a renamed value)."""
+    """Every key of the selector is among the labels and at most one value differs, by a typo (a few characters
+    swapped, dropped or added), never by being another app's value: app=paymnts is near app=payments, app=checkout
+    is not (pointing a Service at another app's pods would send its users there)."""
     if not selector or not set(selector) <= set(pod_labels):
         return False
-    return sum(1 for k, v in selector.items() if pod_labels[k] != v) <= 1
+    differing = [(v, pod_labels[k]) for k, v in selector.items() if pod_labels[k] != v]
+    return not differing or (len(differing) == 1 and typo(*differing[0]))
+
+
+def typo(a: str, b: str) -> bool:
+    return SequenceMatcher(None, a, b).ratio() >= TYPO_RATIO
 
 
 def dark_services(

@@ -1,0 +1,76 @@
+"""A Service with no endpoint made by a change: which call undoes it, and when none may be guessed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from incident_response.tools.k8s.changes import Change
+from incident_response.tools.playbook.dark_services import dark_services
+
+NOW = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
+
+
+def deployment(name: str, replicas: int, ready: int, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name},
+        "spec": {"replicas": replicas, "template": {"metadata": {"labels": labels or {"app": name}}}},
+        "status": {"readyReplicas": ready},
+    }
+
+
+def service(name: str, selector: dict[str, str]) -> dict[str, Any]:
+    return {"metadata": {"name": name}, "spec": {"selector": selector}}
+
+
+def pod(name: str, app: str) -> dict[str, Any]:
+    return {"metadata": {"name": name, "labels": {"app": app}}, "status": {"phase": "Running"}}
+
+
+def selector_change(name: str, selector: str) -> Change:
+    return Change("Service", name, f"selector set to {selector}", NOW - timedelta(minutes=3), "kubectl-patch")
+
+
+def test_a_typo_in_a_selector_is_pointed_back_at_the_pods_one_typo_away() -> None:
+    (found,) = dark_services(
+        "shop",
+        [service("stock", {"app": "inventroy"})],
+        [deployment("inventory", 2, 2), deployment("checkout", 3, 3)],
+        [pod("inventory-1", "inventory"), pod("checkout-1", "checkout")],
+        [selector_change("stock", "app=inventroy")],
+        NOW,
+    )
+    decision = found.decision
+    assert (decision.next_tool, decision.next_arguments["selector"]) == ("patch_service_selector", "app=inventory")
+    assert "set 3m ago by kubectl-patch" in found.detail
+
+
+def test_another_apps_pods_are_never_proposed() -> None:
+    """payments' Service selecting nothing is not pointed at checkout, the only other app: INVESTIGATE instead."""
+    (found,) = dark_services(
+        "shop",
+        [service("payments", {"app": "payments-v2"})],
+        [deployment("checkout", 3, 3)],
+        [pod("checkout-1", "checkout")],
+        [selector_change("payments", "app=payments-v2")],
+        NOW,
+    )
+    assert (found.decision.primary_action, found.decision.next_tool) == ("INVESTIGATE", "get_endpoints")
+
+
+def test_a_service_at_no_endpoint_with_no_change_is_left_alone() -> None:
+    """A Service selecting nothing for long, with no deployment to point it at: stale, not this incident."""
+    assert dark_services("shop", [service("legacy", {"app": "old"})], [], [], [], NOW) == []
+
+
+def test_a_deployment_scaled_to_zero_long_ago_is_not_an_outage() -> None:
+    """At zero since before the window (no scaling event): switched off on purpose."""
+    assert dark_services("shop", [service("batch", {"app": "batch"})], [deployment("batch", 0, 0)], [], [], NOW) == []
+
+
+def test_a_scale_to_zero_goes_back_to_the_count_it_had() -> None:
+    scaled = Change("Deployment", "batch", "scaled 3 -> 0", NOW - timedelta(minutes=2), "kubectl", "scale", 3, 0)
+    (found,) = dark_services(
+        "shop", [service("batch", {"app": "batch"})], [deployment("batch", 0, 0)], [], [scaled], NOW
+    )
+    assert found.decision.next_arguments == {"namespace": "shop", "deployment": "batch", "replicas": 3}
