@@ -108,6 +108,15 @@ async def test_a_drained_statefulset_member_stays_terminating_until_force_delete
             ]
             assert live, f"{gone['metadata']['name']} was not replaced"
 
+        # The assessment names the way out too (not "read the events for why it does not start").
+        after = await call(client, "assess_namespace", namespace=NS)
+        decision = after["decision"]
+        assert (decision["primary_action"], decision["target"]) == ("ISOLATE", f"node/{node}"), after["summary"]
+        assert decision["next_tool"] == "delete_pod", after["summary"]
+        assert decision["next_arguments"] == {"namespace": NS, "pod": member, "force": True}, decision
+        assert "fenced or powered off" in decision["reason"] and "stuck Terminating" in decision["reason"]
+        evaluated = await call(client, "evaluate_decision", namespace=NS)
+        assert evaluated["verdict"] != "DO_NOT" and evaluated["next_tool"] == "delete_pod", evaluated["summary"]
         again = await refused(client, "delete_pod", namespace=NS, pod=member)
         assert "already terminating" in again and "force=true" in again and f"node {node} is not ready" in again
         healthy = await refused(client, "delete_pod", namespace=NS, pod=healthy_member, force=True)

@@ -554,6 +554,12 @@ def node_facts(
         ][:MAX_LISTED],
     )
     found.stuck = {p.pod: facts.evictions_refused[p.pod] for p in here if p.pod in facts.evictions_refused}
+    if state.problems:
+        found.stuck_members = sorted(
+            p.pod
+            for p in facts.placements
+            if p.node == node and p.status in DELETING and facts.workloads.get(p.component) == "statefulset"
+        )
     # The node rule blames the node for the apps that fail nowhere else: one of them is enough to go on with it.
     elsewhere = {p.component for p in facts.placements if p.failing and p.node and p.node not in suspects}
     found.alone = any(app not in elsewhere for app in apps)

@@ -21,7 +21,7 @@ from incident_response.tools.k8s.quantity import parse_time
 from incident_response.tools.k8s.views import meta
 
 RECENT = timedelta(hours=2)
-ROLE_KEYS = ("version", "track", "variant", "stage", "release", "channel", "role")
+ROLE_KEYS = ("version", "track", "variant", "stage", "release", "channel")
 CANARY_WORDS = ("canary", "next", "preview", "new", "candidate", "rc")
 STABLE_WORDS = ("stable", "prod", "production", "primary", "main", "current", "live", "ga")
 CANARY_SUFFIXES = tuple(f"-{w}" for w in ("canary", "next", "preview", "new", "candidate", "v2", "rc"))

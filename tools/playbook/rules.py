@@ -38,6 +38,7 @@ from incident_response.tools.k8s.changes import Change
 from incident_response.tools.playbook.investigate import investigation
 from incident_response.tools.playbook.poisoning import Poisoning
 from incident_response.tools.playbook.suspects import (
+    DELETING,
     CanaryPair,
     NodeFailure,
     NodeState,
@@ -272,6 +273,40 @@ def stuck_pods_decision(failure: NodeFailure, facts: Facts, stuck: list[str]) ->
     )
 
 
+def stuck_members(facts: Facts) -> tuple[str, str, list[str]] | None:
+    """(node, StatefulSet, its pods) stuck being deleted on a node that is not ready: its kubelet never confirms, so
+    the StatefulSet never recreates them elsewhere (at most one pod per identity) until they are force-deleted."""
+    for place in sorted(facts.placements, key=lambda p: p.pod):
+        state = facts.nodes.get(place.node or "")
+        if place.status not in DELETING or facts.workloads.get(place.component) != "statefulset":
+            continue
+        if state is None or not state.problems:
+            continue
+        pods = sorted(
+            p.pod
+            for p in facts.placements
+            if p.node == place.node and p.component == place.component and p.status in DELETING
+        )
+        return str(place.node), place.component, pods
+    return None
+
+
+def stuck_members_decision(facts: Facts, node: str, statefulset: str, pods: list[str]) -> Decision:
+    problems = facts.nodes[node].problems
+    return Decision(
+        primary_action="ISOLATE",
+        rule="failing node",
+        target=f"node/{node}",
+        reason=f"{', '.join(pods[:MAX_NAMED])} of statefulset {statefulset} are stuck Terminating on node {node}, "
+        f"which is not ready ({problems[0]}): its kubelet cannot confirm their deletion, so the StatefulSet does not "
+        "recreate them elsewhere. Once the human confirms the node is fenced or powered off (else two copies of one "
+        "identity run), force-delete each: delete_pod with force=true",
+        evidence=[f"node {node}: {'; '.join(problems)}", *[f"{p} Terminating on {node}" for p in pods[:MAX_NAMED]]][:5],
+        next_tool="delete_pod",
+        next_arguments={"namespace": facts.namespace, "pod": pods[0], "force": True},
+    )
+
+
 def canary_decision(facts: Facts, pair: CanaryPair) -> Decision:
     failing = facts.failing.get(pair.canary, [])
     evidence = [
@@ -357,6 +392,8 @@ def framework(facts: Facts) -> Decision:
     failed_node = find_node_failure(facts.placements, facts.nodes)
     if failed_node is not None:
         return node_decision(failed_node, facts)
+    if (members := stuck_members(facts)) is not None:
+        return stuck_members_decision(facts, *members)
     canary = find_failing_canary(facts.canaries, facts.failing, facts.unavailable)
     if canary is not None:
         return canary_decision(facts, canary)

@@ -157,6 +157,8 @@ class NodeFacts:
     # the namespace's failing pods there whose eviction a PodDisruptionBudget refuses now -> that budget's name
     stuck: dict[str, str] = field(default_factory=dict)
     alone: bool = False  # some app failing here fails on no healthy node: the node explains that much
+    # StatefulSet pods stuck Terminating here (the node cannot confirm): recreated only once force-deleted
+    stuck_members: list[str] = field(default_factory=list)
 
 
 def node_tree(facts: NodeFacts, where: Elsewhere) -> Walk:
@@ -168,6 +170,23 @@ def node_tree(facts: NodeFacts, where: Elsewhere) -> Walk:
         why = f"node {node} reports Ready and carries no not-ready/unreachable taint"
         return walk.stop(q, "no", "cluster", [why], try_instead(away, ("ROLLBACK", "SCALE"), None, why))
     walk.go(q, "yes", "cluster", facts.problems)
+
+    if facts.stuck_members:
+        members = ", ".join(facts.stuck_members[:MAX_NAMED])
+        walk.go(f"Are StatefulSet pods stuck Terminating on {node}?", "yes", "cluster", facts.stuck_members)
+        walk.cautions.append(
+            f"Force-delete only once the human confirms node {node} is fenced or powered off: if it is only cut off, "
+            "the old pod keeps running beside its replacement (two copies of one identity)."
+        )
+        return walk.end(
+            Conclusion(
+                verdict="PROCEED",
+                reason=f"{members} stay Terminating on node {node} (its kubelet cannot confirm their deletion), so "
+                "their StatefulSet does not recreate them elsewhere: force-delete each (delete_pod force=true)",
+                next_tool="delete_pod",
+                next_arguments={"namespace": where.namespace, "pod": facts.stuck_members[0], "force": True},
+            )
+        )
 
     q = f"Are the failing pods the ones on {node}?"
     if not facts.failing_here:
