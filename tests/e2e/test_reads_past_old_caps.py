@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from support.mitigation_env import NS, Env, call, make_env
+from support.mitigation_env import NS, Env, call, make_env, refused
 
 from incident_response.sim import behaviors
 from incident_response.sim.cluster import Cluster
 from incident_response.sim.controllers.common import template_hash
-from incident_response.sim.resources import EVENTS, NAMESPACES, NODES, PODS, REPLICASETS
+from incident_response.sim.resources import EVENTS, NAMESPACES, NODES, PODS, REPLICASETS, SECRETS
 from incident_response.sim.scenarios.builders import (
     App,
     Revision,
@@ -32,6 +32,7 @@ from incident_response.sim.scenarios.builders import (
     seed_node,
     template,
 )
+from incident_response.sim.scenarios.helm import release_secret
 from incident_response.sim.serve import RunningSim
 from incident_response.sim.store import timestamp
 from incident_response.tools.k8s.quantity import cpu_text, parse_quantity
@@ -43,6 +44,7 @@ OLD_LIST_WINDOW = 1_000  # deployments and ReplicaSets the handoff read
 OLD_EVENT_WINDOW = 5_000  # Warning events assess, verify_recovery, the handoff and list_events read
 OLD_PODS_OF_A_WORKLOAD = 500  # pods get_logs and rollout_status read of a deployment
 BIG = 600
+HELM_REVISIONS = 600
 REGISTRY = "registry.example.com/shop"
 FILL = "zz-fill"  # a namespace whose pods sort after every pod of namespace scale
 Start = Callable[..., Env]
@@ -205,6 +207,45 @@ async def test_the_failing_pods_of_a_large_deployment_are_found_past_its_500th_p
     assert logs["pod"] in failing, logs["summary"]
     assert logs["other_pods"][0] in failing and f"{len(pods) - 1} other pods" in logs["summary"], logs["summary"]
     assert status["failing_pods"] and all(p["name"] in failing for p in status["failing_pods"]), status
+
+
+def long_helm_history(cluster: Cluster) -> None:
+    """Release ledger with 600 revisions in helm's Secret storage (history kept without a limit), 600 deployed. Their
+    names sort v1, v10, v100, v101, ...: revisions 550-600 sort past the first 500 of them."""
+    for revision in range(1, HELM_REVISIONS + 1):
+        body = release_secret(
+            name="ledger",
+            namespace=NS,
+            revision=revision,
+            status="deployed" if revision == HELM_REVISIONS else "superseded",
+            chart="ledger",
+            chart_version=f"1.{revision}.0",
+            app_version=f"4.{revision}",
+            first_deployed="2026-01-01T00:00:00Z",
+            last_deployed="2026-01-01T00:00:00Z",
+            description="Upgrade complete",
+            values={},
+            manifest="",
+        )
+        cluster.store.create(SECRETS, body)
+
+
+async def test_a_helm_release_with_a_long_history_is_read_whole(start: Start) -> None:
+    env = start("healthy", seed=long_helm_history)
+    async with Client(env.server("full")) as client:
+        history = await call(client, "helm_history", namespace=NS, release="ledger", limit=3)
+        plan = await call(client, "rollback_helm_release", namespace=NS, release="ledger")
+        unknown = await refused(client, "rollback_helm_release", namespace=NS, release="ledger", revision=700)
+
+    assert history["current"]["revision"] == HELM_REVISIONS, history["summary"]
+    assert history["summary"].startswith(f"helm release ledger: {HELM_REVISIONS} revisions; deployed: 600 ")
+    assert [r["revision"] for r in history["revisions"]] == [600, 599, 598]
+    assert plan["command"].split()[:4] == ["helm", "rollback", "ledger", "599"], plan["command"]
+    assert "recorded as revision 601" in plan["summary"] and len(unknown) < 600, unknown  # the newest are named
+    assert unknown.endswith(
+        "591 (superseded), 592 (superseded), 593 (superseded), 594 (superseded), 595 (superseded), "
+        "596 (superseded), 597 (superseded), 598 (superseded), 599 (superseded), 600 (deployed), and 590 earlier)"
+    ), unknown
 
 
 def crash_looping(env: Env) -> int:

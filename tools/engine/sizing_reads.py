@@ -24,7 +24,7 @@ RUNNING = "status.phase!=Succeeded,status.phase!=Failed"  # pods that hold node 
 # Every node and every pod holding room is read (in pages): a pod left out would make its node look free. These
 # stops are past what a cluster may hold (5,000 nodes, 150,000 pods) and only end a runaway read.
 MAX_NODES = 100_000
-MAX_PODS = 1_000_000
+MAX_PODS = 200_000
 LARGE_FACTOR = 10
 DEFAULT_CEILING = 100
 CEILING_ENV = "INCIDENT_RESPONSE_MAX_REPLICAS"

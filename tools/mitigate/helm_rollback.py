@@ -32,12 +32,15 @@ from incident_response.tools.kube.client import Kube
 
 # Any new revision (an upgrade or another rollback) or status change since planning makes the plan stale.
 RELEASE_PATHS = [pointer("metadata", "name"), pointer("metadata", "labels", "status")]
+MAX_NAMED_REVISIONS = 10
 IN_PROGRESS = ("pending-install", "pending-upgrade", "pending-rollback", "uninstalling")
 
 
 def pick_revision(release: str, rows: dict[int, HelmRevision], revision: int | None) -> tuple[HelmRevision, int]:
     """(the deployed revision, the target revision), or a refusal that says why."""
-    kept = ", ".join(f"{n} ({rows[n].status})" for n in sorted(rows))
+    newest = sorted(rows)[-MAX_NAMED_REVISIONS:]  # a history kept without a limit holds hundreds
+    kept = ", ".join(f"{n} ({rows[n].status})" for n in newest)
+    kept += f", and {len(rows) - len(newest)} earlier" if len(rows) > len(newest) else ""
     busy = [r for r in rows.values() if r.status in IN_PROGRESS]
     if busy:
         raise errors.InvalidArgument(
