@@ -65,3 +65,17 @@ def test_the_crash_line_is_the_panic_or_the_last_exception() -> None:
     py = "Traceback (most recent call last):\n  File \"app.py\", line 3\nKeyError: 'user'"
     assert crash_line(py) == "KeyError: 'user'"
     assert crash_line("level=info msg=ok\n") is None
+
+
+def test_the_handoff_counts_only_warnings_whose_errors_come_from_the_isolated_pods() -> None:
+    from incident_response.tools.playbook.handoff_leads import poison_evidence
+
+    def warning(pod: str, message: str) -> dict[str, object]:
+        return {"involvedObject": {"name": pod}, "message": message, "count": 3}
+
+    warnings = [
+        warning("web-1", "Readiness probe failed: 5 consecutive HTTP 500 responses from pod api-bad-1 (10.0.0.5)"),
+        warning("cart-1", "Liveness probe failed: request from api-bad-1 rejected: invalid token"),
+    ]
+    lines = poison_evidence(["api-bad-1"], warnings)
+    assert lines[1].startswith("3 warning(s) of other pods name api-bad-1, e.g. web-1: ") and len(lines) == 2

@@ -18,6 +18,7 @@ from typing import Any
 from incident_response.tools.playbook.handoff_facts import BadRevision, ClusterFacts, first_warnings, warning_name
 from incident_response.tools.playbook.handoff_models import ActionTaken, DeploymentState, Hypothesis
 from incident_response.tools.playbook.handoff_rollouts import Rollout, relation
+from incident_response.tools.playbook.poisoning import server_named
 
 MAX_NAMED = 5
 NAMES_IN_SUMMARY = re.compile(r"\(([a-z0-9][-a-z0-9., ]*)\)")
@@ -53,7 +54,8 @@ def isolated_pods(plan: dict[str, Any]) -> list[str]:
 
 
 def poison_evidence(pods: Sequence[str], warnings: Sequence[dict[str, Any]]) -> list[str]:
-    """'web-1 (x12): Readiness probe failed: ... from pod api-bad-1': warnings of other pods naming the isolated."""
+    """'web-1 (x12): Readiness probe failed: ... from pod api-bad-1': warnings of other pods whose errors come from
+    the isolated ones."""
     if not pods:
         return []
     lines = [
@@ -64,7 +66,9 @@ def poison_evidence(pods: Sequence[str], warnings: Sequence[dict[str, Any]]) -> 
     sample: dict[str, str] = {}
     for event in warnings:
         message = str(event.get("message") or "")
-        named = next((pod for pod in pods if re.search(rf"\b{re.escape(pod)}\b", message)), None)
+        # Only where the errors come FROM the pod (tools/playbook/poisoning.py): a caller's address names it too.
+        sources = set(server_named(message))
+        named = next((pod for pod in pods if pod in sources), None)
         involved = str((event.get("involvedObject") or {}).get("name") or "")
         if named is None or involved in pods:
             continue
