@@ -155,8 +155,13 @@ async def test_a_service_selector_edited_wrong_is_the_outage_and_is_pointed_back
         decided = await call(client, "evaluate_decision", namespace="orders")
         first = assessed["problems"][0]
         plan = await call(client, first["next_tool"], **first["next_arguments"])
+        verified = await call(client, "verify_recovery", namespace="orders", deployment="inventory")
 
     assert (first["impact"], first["next_tool"]) == ("outage", "patch_service_selector"), first
+    # inventory's pods are fine, but the Service of its name serves nobody: not RECOVERED.
+    (endpoints,) = [c for c in verified["checks"] if c["name"] == "endpoints"]
+    assert endpoints["passed"] is False and "app=inventroy" in endpoints["detail"], verified["summary"]
+    assert verified["verdict"] != "RECOVERED", verified["summary"]
     assert first["next_arguments"] == {"namespace": "orders", "service": "inventory", "selector": "app=inventory"}
     assert "app=inventroy" in first["detail"] and "by kubectl-patch" in first["detail"], first
     assert (decided["verdict"], decided["next_tool"]) == ("PROCEED", "patch_service_selector"), decided["summary"]
@@ -165,6 +170,10 @@ async def test_a_service_selector_edited_wrong_is_the_outage_and_is_pointed_back
     assert serving(env, "inventory") == ([], []) or not serving(env, "inventory")[0]
     kubectl.shell(plan["command"])
     await env.until(lambda: len(serving_in(env, "orders", "inventory")) == 2)
+    async with Client(env.server("safe")) as client:
+        again = await call(client, "verify_recovery", namespace="orders", deployment="inventory")
+    (endpoints,) = [c for c in again["checks"] if c["name"] == "endpoints"]
+    assert endpoints["passed"] is True, again["summary"]
 
 
 def serving_in(env: Env, ns: str, name: str) -> list[str]:

@@ -298,11 +298,9 @@ def read_services(
     if service is not None:
         chosen = [read_service(kube, namespace, service, deploy, labels)]
     else:
-        chosen = [
-            svc
-            for svc in list_all(kube, "services", namespace).items
-            if selects((svc.get("spec") or {}).get("selector") or {}, labels)
-        ][:MAX_SERVICES]
+        listed = list_all(kube, "services", namespace).items
+        chosen = [svc for svc in listed if selects((svc.get("spec") or {}).get("selector") or {}, labels)]
+        chosen = chosen[:MAX_SERVICES] or named_after(listed, deploy)
     found = []
     for svc in chosen:
         name = str(meta(svc).name)
@@ -312,6 +310,12 @@ def read_services(
             endpoints = {}
         found.append((svc, endpoints))
     return found
+
+
+def named_after(services: list[dict[str, Any]], deploy: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Service of the deployment's name when no Service selects its pods: a selector edited to match none of them
+    (app=inventroy) leaves it serving nobody, and its users see the outage whatever the pods' state."""
+    return [s for s in services if meta(s).name == meta(deploy).name and (s.get("spec") or {}).get("selector")]
 
 
 def read_service(

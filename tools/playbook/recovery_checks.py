@@ -250,6 +250,11 @@ def endpoints_check(
         ready = [a.pod for a in addresses(endpoints, "addresses")]
         not_ready = [a.pod for a in addresses(endpoints, "notReadyAddresses")]
         ready_ours = ours & set(ready)
+        if by_name and not ours:  # the Service of its name selects none of its pods (a selector edited wrong)
+            shown = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+            failures.append(f"service {name} selects none of {deployment}'s pods (its selector: {shown})")
+            lines.append(f"service {name}: selects none of {deployment}'s pods")
+            continue
         line = f"service {name}: {len(ready_ours)}/{len(ours)} of its pods ready in endpoints"
         if len(ready) != len(ready_ours) or len(not_ready):
             line += f" ({len(ready)} ready, {len(not_ready)} not ready addresses in all)"
