@@ -25,6 +25,9 @@ CLIENT = [
     f"error handling request from {IP}: invalid json",
     f"connection from {IP} reset by peer",
     f'level=info msg="health ok" peer {IP}',  # no error: a health line names neighbours
+    # The kubelet probing the pod itself: the address was the pod's own (a StatefulSet pod's IP may since be another's)
+    f'Readiness probe failed: Get "http://{IP}:8080/ready": dial tcp {IP}:8080: connect: connection refused',
+    f"Liveness probe failed: dial tcp {IP}:6379: connect: connection refused",
 ]
 
 

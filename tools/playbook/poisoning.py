@@ -27,6 +27,11 @@ CONTEXT = 48  # characters before a name that say which side of the request it i
 # An inbound request's log line (common/combined log format, or any line quoting "METHOD /path HTTP/x"): its
 # addresses are callers and its quoted fields are the caller's text.
 ACCESS_LOG = re.compile(r'"(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS|CONNECT|TRACE) \S* HTTP/\d(?:\.\d)?"')
+# The kubelet's own HTTP/TCP probe of the pod: the address it names is the pod's (an exec probe's output, which may
+# report an upstream, reads otherwise).
+KUBELET_PROBE = re.compile(
+    r"^(?:Readiness|Liveness|Startup) probe failed: (?:Get |Post |HTTP probe failed|dial tcp |tcp |[^:]*: dial tcp )"
+)
 ERROR = re.compile(
     r"(?i)\b(?:fail\w*|error\w*|refused|reset|timed? ?out|timeout|unavailable|unreachable|[45]\d\d|bad|invalid|"
     r"corrupt\w*|poison\w*|reject\w*|broken|exception|deadline)\b"
@@ -80,8 +85,9 @@ class Peers:
 
 
 def server_named(text: str) -> Iterable[str]:
-    """Tokens `text` names in server position of an error; nothing from an access log line or a line with no error."""
-    if ACCESS_LOG.search(text) or not ERROR.search(text):
+    """Tokens `text` names in server position of an error; nothing from an access log line, a kubelet HTTP/TCP probe
+    of the pod itself (its address may since belong to another pod) or a line with no error."""
+    if ACCESS_LOG.search(text) or KUBELET_PROBE.search(text) or not ERROR.search(text):
         return
     for match in TOKEN.finditer(text):
         before = text[max(0, match.start() - CONTEXT) : match.start()]
