@@ -57,7 +57,7 @@ def restarted(env: Env, selector: str, count: int) -> Callable[[], bool]:
     def check() -> bool:
         pods = env.pods(selector)
         return len(pods) == count and all(
-            (p["status"].get("containerStatuses") or [{}])[0].get("restartCount") for p in pods
+            ((p.get("status") or {}).get("containerStatuses") or [{}])[0].get("restartCount") for p in pods
         )
 
     return check
@@ -151,3 +151,29 @@ async def test_a_crash_looping_deployment_with_no_deploy_at_all_is_investigated_
     assert verified["verdict"] == "DEGRADED", verified["summary"]
     assert "scale" not in verified["summary"].lower(), verified
     assert "Assess again: assess_namespace(shop) picks the next action" in verified["summary"], verified
+
+
+async def test_a_crash_looping_pod_of_no_workload_is_not_called_a_deployment(env: Env) -> None:
+    """report-once, a bare pod (no Deployment, StatefulSet or DaemonSet owns it), crash-loops: the INVESTIGATE names
+    its pods, not a deployment/report-once that does not exist (evaluate_decision(deployment=...) would not find it)."""
+    pod = {
+        "metadata": {
+            "name": "report-once",
+            "namespace": NS,
+            "labels": {"app": "report-once"},
+            "annotations": {behaviors.BEHAVIOR: behaviors.CRASHLOOP},
+        },
+        "spec": {"containers": [{"name": "report", "image": "registry.example.com/ops/report:1.2"}]},
+    }
+    env.kube.create("pods", pod, NS)
+    await env.until(restarted(env, "app=report-once", 1))
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        decided = await call(client, "evaluate_decision", namespace=NS)
+    decision = assessed["decision"]
+    assert (decision["primary_action"], decision["target"]) == ("INVESTIGATE", "pods of report-once"), decision
+    assert (decision["next_tool"], decision["next_arguments"]) == (
+        "get_logs",
+        {"namespace": NS, "pod_or_deployment": "report-once", "previous": True},
+    ), decision
+    assert (decided["verdict"], decided["next_tool"]) == ("PROCEED", "get_logs"), decided["summary"]

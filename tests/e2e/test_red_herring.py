@@ -64,15 +64,18 @@ async def config_change_twenty_minutes_ago(env: Env) -> None:
     }
     env.kube.patch("deployments", "notifications", patch, NS, patch_type="strategic")
 
-    def rolled() -> bool:
+    def rolled() -> bool:  # its pods, and the controller's status, show the rollout done (none unavailable)
         pods = env.pods("app=notifications")
+        deploy = env.get("deployments", "notifications")
+        status = deploy.get("status") or {}
+        settled = status.get("updatedReplicas") == 2 and status.get("availableReplicas") == 2
         return (
             len(pods) == 2
             and all(ready(p) for p in pods)
-            and env.get("deployments", "notifications")["metadata"]["annotations"].get(
-                "deployment.kubernetes.io/revision"
-            )
-            == "2"
+            and deploy["metadata"]["annotations"].get("deployment.kubernetes.io/revision") == "2"
+            and settled
+            and not status.get("unavailableReplicas")
+            and env.observed("notifications")
         )
 
     await env.until(rolled)

@@ -418,6 +418,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         # which of its pods a drain could not evict now (a failed node's own unready pods can hold a budget down)
         evictions_refused=refused_evictions(pods, workloads.get("poddisruptionbudgets", [])) if nodes else {},
         paused={str(meta(d).name) for d in deployments if (d.get("spec") or {}).get("paused")},
+        deployments={str(meta(d).name) for d in deployments},
         changes=changes,
         now=now,
         unschedulable=unschedulable_pods(pods, components),

@@ -113,6 +113,7 @@ class Facts:
     # pod -> the PodDisruptionBudget that refuses its eviction now (read when pods fail on some node)
     evictions_refused: dict[str, str] = field(default_factory=dict)
     paused: set[str] = field(default_factory=set)  # deployments whose rollout a human paused (spec.paused)
+    deployments: set[str] | None = None  # the Deployments read (None: not known, every other component is taken as one)
 
 
 def on_deployment(
@@ -591,7 +592,9 @@ def predating(facts: Facts, component: str, later: list[RecentRollout], failing_
 def investigate(facts: Facts, component: str, rule: str, why: str, evidence: list[str], *, after: str = "") -> Decision:
     """INVESTIGATE `component`: no mitigation fits what is seen (more replicas of a pod that fails on its own fail
     too), so the next call reads why it fails (tools/playbook/investigate.py)."""
-    kind = facts.workloads.get(component, "deployment")
+    kind = facts.workloads.get(component) or (
+        "deployment" if facts.deployments is None or component in facts.deployments else None
+    )
     tool, arguments, read = investigation(facts.namespace, facts.placements, component)
     then = f"; {after}" if after else ""
     suspects = changes_before(facts, component)
@@ -602,7 +605,7 @@ def investigate(facts: Facts, component: str, rule: str, why: str, evidence: lis
     return Decision(
         primary_action="INVESTIGATE",
         rule=rule,
-        target=f"{kind}/{component}",
+        target=f"{kind}/{component}" if kind else f"pods of {component}",  # a bare pod's, a Job's: no workload here
         reason=f"{why}. No mitigation fits before the cause is known (more replicas of a pod that fails on its own "
         f"fail too): {read}{then}",
         evidence=(([facts.crash_lines[component]] if component in facts.crash_lines else []) + evidence)[:5],
