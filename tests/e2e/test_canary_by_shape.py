@@ -83,6 +83,9 @@ async def incident(env: Env, kubectl: Kubectl, canary: str, manifest: str) -> No
     kubectl.run("apply", "-f", "-", stdin=manifest)
 
     def shown() -> bool:
+        # The stable half as its Deployment's status says it (what the assessment reads), not only its pods.
+        if (env.get("deployments", "checkout", STORE).get("status") or {}).get("availableReplicas") != 4:
+            return False
         pods = env.pods("app=checkout", STORE)
         stable = [p for p in pods if not p["metadata"]["name"].startswith(f"{canary}-")]
         bad = [p for p in pods if p["metadata"]["name"].startswith(f"{canary}-")]
