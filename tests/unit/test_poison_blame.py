@@ -82,3 +82,20 @@ def test_the_handoff_counts_only_warnings_whose_errors_come_from_the_isolated_po
     ]
     lines = poison_evidence(["api-bad-1"], warnings)
     assert lines[1].startswith("3 warning(s) of other pods name api-bad-1, e.g. web-1: ") and len(lines) == 2
+
+
+def test_a_peer_that_changed_recently_is_blamed_before_one_that_only_fails() -> None:
+    peers = Peers(
+        component_of_pod={"web-1": "web", "web-2": "web", "api-1": "api", "db-1": "db"},
+        component_of_ip={},
+        pod_of_ip={},
+        labels_of_pod={"api-1": {"app": "api"}, "db-1": {"app": "db"}},
+    )
+    messages = [
+        ("web-1", "error: request to db-1 timed out"),
+        ("web-2", "error: request to db-1 timed out"),
+        ("web-1", "upstream failed: 502 from api-1"),
+    ]
+    suspects = {"api": "rolled out revision 4 9 minutes ago", "db": "fail themselves (1 pods)"}
+    found = find_poisonings(messages, peers, {"web", "db"}, crashing=set(), suspects=suspects)
+    assert [p.culprit for p in found] == ["api", "db"]

@@ -41,10 +41,13 @@ def crashes_on_its_own(row: PodRow, now: datetime) -> bool:
 
 
 def suspects(rollouts: list[RecentRollout], failing: dict[str, list[str]]) -> dict[str, str]:
-    """Components a poisoning may be blamed on, with why: rolled out recently, or failing themselves."""
-    why = {c: f"fail themselves ({len(pods)} pods)" for c, pods in failing.items()}
-    for rollout in sorted(rollouts, key=lambda r: -r.minutes_ago):  # the newest rollout's words win
-        why[rollout.deployment] = f"rolled out revision {rollout.revision} {rollout.minutes_ago} minutes ago"
+    """Components a poisoning may be blamed on, with why, in order of preference: rolled out recently (newest first),
+    then failing themselves."""
+    why: dict[str, str] = {}
+    for rollout in sorted(rollouts, key=lambda r: r.minutes_ago):
+        why.setdefault(rollout.deployment, f"rolled out revision {rollout.revision} {rollout.minutes_ago} minutes ago")
+    for component, pods in failing.items():
+        why.setdefault(component, f"fail themselves ({len(pods)} pods)")
     return why
 
 

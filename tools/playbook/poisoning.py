@@ -107,7 +107,8 @@ def find_poisonings(
 ) -> list[Poisoning]:
     """`messages` are (pod name, text) from Warning events and logs of pods. A failing component whose errors come from
     pods of a different component that is a suspect (`suspects`: component -> why, a recent rollout or its own
-    failing pods) points at that component as the poison; pods in `crashing` fail on their own and blame nobody."""
+    failing pods, in order of preference) points at that component as the poison; pods in `crashing` fail on their
+    own and blame nobody."""
     found: dict[tuple[str, str], Poisoning] = {}
     for pod, text in messages:
         victim = peers.component_of_pod.get(pod)
@@ -128,8 +129,10 @@ def find_poisonings(
         entry.selector = common_selector([peers.labels_of_pod.get(p, {}) for p in entry.culprit_pods])
         entry.why = suspects[entry.culprit]
         entry.evidence.append(f"{entry.culprit} {entry.why}")
-    # Strongest first: most victims' messages.
-    return sorted(found.values(), key=lambda p: -len(p.evidence))
+    # The likeliest first: a culprit earlier in `suspects` (one that changed recently before one that only fails), then
+    # the one most victims' messages name.
+    rank = {component: index for index, component in enumerate(suspects)}
+    return sorted(found.values(), key=lambda p: (rank[p.culprit], -len(p.evidence)))
 
 
 def common_selector(label_sets: list[dict[str, str]]) -> str:
