@@ -97,6 +97,9 @@ def built(sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[Running
 
 async def build_incident(env: Env, kubectl: Kubectl) -> None:
     await env.until(lambda: sum(ready(p) for p in env.pods("app=search")) == 4)
+    # The edit comes later than the creation (as days later on a real cluster): managedFields times are in whole
+    # seconds, and the sim dates what a controller writes for a dated revision for 30 s of cluster time.
+    env.sim.advance(31)
     # The change: the ConfigMap edited in place, then the checksum bump that rolls the pods (no image change).
     edited = kubectl.run(
         "create",
@@ -163,3 +166,18 @@ async def test_a_rollback_says_it_cannot_restore_a_configmap_edited_in_place(bui
     data = kubectl.json("get", "configmap", "search-config", "-n", NS)["data"]
     assert data["INDEX_URL"] == NEW_URL
     assert shlex.split(plan["command"])[:3] == ["kubectl", "rollout", "undo"], plan["command"]
+
+
+async def test_the_assessment_names_what_the_rollout_changed_and_what_a_rollback_leaves(built: Any) -> None:
+    """assess_namespace's ROLLBACK said only 'revision 2 (search:4.8.1; before: search:4.8.1)': now the change itself
+    (the checksum bump) is evidence, and the reason says the rollback leaves the edited ConfigMap as it is."""
+    env, kubectl = built
+    await build_incident(env, kubectl)
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+    decision = assessed["decision"]
+    assert (decision["primary_action"], decision["target"]) == ("ROLLBACK", "deployment/search"), assessed["summary"]
+    assert any("checksum/config: a1b2c3 -> d4e5f6" in e for e in decision["evidence"]), decision["evidence"]
+    assert "not ConfigMap search-config" in decision["reason"] and "CURRENT" in decision["reason"], decision["reason"]
+    changes = assessed["recent_changes"]
+    assert any(c.startswith("ConfigMap search-config data changed") for c in changes), changes

@@ -52,6 +52,7 @@ from incident_response.tools.k8s.workloads import (
     revision_of,
     rolling_back,
     rollout_time,
+    template_differences,
     template_spec,
 )
 from incident_response.tools.kube.client import Kube
@@ -130,8 +131,14 @@ class Assessment(ToolResult):
 
 
 def recent_rollouts(
-    deployments: list[dict[str, Any]], replicasets: list[dict[str, Any]], failing: dict[str, list[str]], now: datetime
+    deployments: list[dict[str, Any]],
+    replicasets: list[dict[str, Any]],
+    failing: dict[str, list[str]],
+    now: datetime,
+    changed: dict[str, list[str]] | None = None,
 ) -> list[RecentRollout]:
+    """The deployments rolled out in the last 2 hours; `changed` gets what each rollout changed in the pod template
+    (the evidence names it: a checksum/config bump changes no image)."""
     found = []
     by_owner: dict[str, list[dict[str, Any]]] = {}  # one pass over the ReplicaSets, not one per deployment
     for rs in replicasets:
@@ -150,6 +157,10 @@ def recent_rollouts(
             continue
         earlier = [rs for rs in owned if (revision_of(rs) or 0) < revision]
         previous = sorted(earlier, key=lambda rs: revision_of(rs) or 0)
+        if changed is not None and previous:
+            changed[name] = template_differences(
+                (previous[-1].get("spec") or {}).get("template") or {}, (deploy.get("spec") or {}).get("template") or {}
+            )
         found.append(
             RecentRollout(
                 deployment=name,
@@ -324,7 +335,8 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
 
     if not pods and not deployments:
         require_namespace(kube, namespace)
-    rollouts = recent_rollouts(deployments, replicasets, failing, now)
+    rollout_changes: dict[str, list[str]] = {}
+    rollouts = recent_rollouts(deployments, replicasets, failing, now, rollout_changes)
     rollouts += recent_workload_rollouts(workloads, failing, now)
     templates = {
         (kind, str(meta(w).name)): (w.get("spec") or {}).get("template")
@@ -420,6 +432,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         paused={str(meta(d).name) for d in deployments if (d.get("spec") or {}).get("paused")},
         deployments={str(meta(d).name) for d in deployments},
         changes=changes,
+        rollout_changes=rollout_changes,
         now=now,
         unschedulable=unschedulable_pods(pods, components),
     )

@@ -104,6 +104,8 @@ class Facts:
     # non-rollout changes of the last 2 hours, newest first (tools/k8s/changes.py), and when they were read
     changes: list[Change] = field(default_factory=list)
     now: datetime | None = None
+    # deployment rolled out recently -> what the rollout changed in its pod template ("pod annotation checksum/...")
+    rollout_changes: dict[str, list[str]] = field(default_factory=dict)
     # component -> its Pending pods the scheduler found no node for (PodScheduled False, Unschedulable)
     unschedulable: dict[str, list[str]] = field(default_factory=dict)
     # component -> "pod crashed with: LINE", from the previous log of a pod that crashes on its own
@@ -414,12 +416,15 @@ def framework(facts: Facts) -> Decision:
                 if own_failing
                 else f"{rollout.unavailable_replicas} replicas unavailable",
             ]
+            changed = facts.rollout_changes.get(rollout.deployment, [])
+            if changed:
+                evidence.append(f"revision {rollout.revision} changed: {'; '.join(changed[:3])}")
             return roll_back(
                 rollout,
                 "recent deployment with failing pods",
                 ns,
                 f"{rollout.kind} {rollout.deployment} changed in the last 2 hours and its pods fail since: rolling "
-                "back is the fastest way to a known-good state",
+                "back is the fastest way to a known-good state" + config_caveat(facts, rollout.deployment, changed),
                 evidence,
                 facts.rollback_targets.get(f"{rollout.kind}/{rollout.deployment}"),
             )
@@ -612,6 +617,23 @@ def investigate(facts: Facts, component: str, rule: str, why: str, evidence: lis
         next_tool=tool,
         next_arguments=arguments,
     )
+
+
+def config_caveat(facts: Facts, deployment: str, changed: list[str]) -> str:
+    """What a rollback cannot undo: a ConfigMap the pods read, changed in the window (or a rollout that changed only
+    pod annotations, a config checksum bump): its pods read the current data after the rollback too."""
+    edited = [c for c in facts.changes if c.kind == "ConfigMap" and deployment in c.selects]
+    if edited and facts.now is not None:
+        return (
+            f"; but the rollback restores the pod template, not {edited[0].text(facts.now)}: its new pods read the "
+            "CURRENT data, so restore that first (check_rollback_safety's config check)"
+        )
+    if changed and all(c.startswith("pod annotation ") for c in changed):
+        return (
+            "; the rollout changed only pod annotations (a config checksum?): the rollback restores the template, not "
+            "the ConfigMaps or Secrets its pods read (check_rollback_safety's config check)"
+        )
+    return ""
 
 
 def changes_before(facts: Facts, component: str) -> list[str]:
