@@ -4,22 +4,24 @@ at most 1.35 times the larger of the two.
 
 The text shows every field that has a value, except where a result model's `Hint` says which fields and which table
 columns a reader needs (the rest are for programs: ids, fingerprints, raw timestamps, preconditions). A field whose
-value the summary already states is not repeated, a truncation that cut nothing is not mentioned, and a table cell is
-cut at CELL characters.
+value the summary already states is not repeated, a truncation that cut nothing is not mentioned, a table says what
+all its rows share once above it, and a table cell is cut at CELL characters (server/render_cells.py) unless its
+column is one the model must read whole. A plan's undo and diff: server/render_plans.py; log lines:
+server/render_logs.py.
 
 Layer: server (MCP wiring).
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from incident_response.server.render_cells import CELL, cell, cut_cell, empty, flat
 from incident_response.server.render_logs import render_lines
+from incident_response.server.render_plans import diff, relative
 
 Rows = list[Any]
 # A table of at least this many rows says a column with one value in every row once, above it.
@@ -28,8 +30,6 @@ SAME_ROWS = 3
 SHARED_ENDS = 24
 # A field holding a list of objects, rendered by a function of its rows and the summary (what is said already).
 Special = Callable[[Rows, str], list[str]]
-# Cells longer than this are cut (the structured content has them whole): a table stays readable at a glance.
-CELL = 80
 
 
 @dataclass(frozen=True)
@@ -87,48 +87,9 @@ def title_of(hint: Hint, name: str) -> str:
     return next(titled for titled, title in hint.titled.items() if title == name)
 
 
-def empty(value: Any) -> bool:
-    return value is None or value is False or value == "" or value == [] or value == {}
-
-
 def said(value: Any, summary: str) -> bool:
     """A scalar the summary already states."""
     return isinstance(value, str | int | float) and not isinstance(value, bool) and str(value) in summary
-
-
-WORD = re.compile(r"([\w.-]+)")
-
-
-def relative(value: str, base: Any, base_name: str) -> str:
-    """`value` said as `base` (or one of its `&&` steps) with one word changed (`the command with 2 -> 3`), when the
-    base has that word once and saying so is much shorter; else `value` whole."""
-    if not isinstance(base, str):
-        return value
-    steps = base.split(" && ")
-    bases = [(base, f"the {base_name}")]
-    if len(steps) > 1:
-        bases += [(step, f"step {i} of the {base_name}") for i, step in enumerate(steps, 1)]
-    for text, name in bases:
-        if (change := one_word_changed(text, value)) is not None and len(name) + len(change) + 30 < len(value):
-            return f"{name} with {change}"
-    return value
-
-
-def one_word_changed(base: str, value: str) -> str | None:
-    """`old -> new` (with its `--flag=`) when `value` is `base` with one word, unique in base, changed."""
-    mine, theirs = WORD.split(value), WORD.split(base)
-    if len(mine) != len(theirs):
-        return None
-    changed = [i for i, (a, b) in enumerate(zip(mine, theirs, strict=True)) if a != b]
-    if len(changed) != 1 or changed[0] % 2 == 0 or theirs.count(theirs[changed[0]]) != 1:
-        return None  # a separator changed, or more than one word, or the word is not unique in the base
-    i = changed[0]
-    if i >= 3 and theirs[i - 1] == "=" and theirs[i - 2].startswith("-"):
-        return f"{theirs[i - 2]}={theirs[i]} -> {mine[i]}"  # --to-revision=1 -> 2
-    if i >= 3 and len(theirs[i]) < 3:  # a short word says which with the word before it: `cart 2 -> cart 3`
-        lead = theirs[i - 2] + theirs[i - 1]
-        return f"{lead}{theirs[i]} -> {lead}{mine[i]}"
-    return f"{theirs[i]} -> {mine[i]}"
 
 
 def render_field(
@@ -206,42 +167,6 @@ def shared_ends(values: Sequence[str]) -> tuple[str, str]:
     return start, end
 
 
-def cell(value: Any) -> str:
-    """A value on one line: lists comma-separated, objects as key=value, nothing as '-'; cut at CELL characters."""
-    return cut_cell(flat(value))
-
-
-def flat(value: Any) -> str:
-    """A value on one line, whole."""
-    if value is True:
-        return "yes"
-    if value is False:
-        return "no"
-    if empty(value):
-        return "-"
-    if isinstance(value, list):
-        text = ", ".join(cell(item) for item in value)
-    elif isinstance(value, dict):
-        text = " ".join(f"{k}={cell(v)}" for k, v in value.items() if not empty(v))
-    elif isinstance(value, float):
-        text = f"{value:g}"
-    else:
-        text = value if isinstance(value, str) else json.dumps(value)
-    return text.replace("\n", " ")
-
-
-def cut_cell(text: str) -> str:
-    """`text` cut at CELL characters, between words."""
-    if len(text) <= CELL:
-        return text
-    # Cut between words: a cut word could read as a token (and be masked as one) where the whole one does not.
-    # Nor end on a key's colon: `credentials: …` reads as a masked value.
-    head = text[: CELL - 2].rsplit(" ", 1)[0] if " " in text[: CELL - 2] else text[: CELL - 2]
-    while head.endswith((":", "=")) and " " in head:
-        head = head.rsplit(" ", 1)[0]
-    return head + " …"
-
-
 def events(rows: Rows, summary: str = "") -> list[str]:
     """Warnings in a table; the other events as reason x count (a rollout's usual story)."""
     warnings = [row for row in rows if row.get("type") == "Warning"]
@@ -255,58 +180,6 @@ def events(rows: Rows, summary: str = "") -> list[str]:
     if counts:
         lines.append("other events: " + ", ".join(f"{reason} x{count}" for reason, count in counts.items()))
     return lines
-
-
-def diff(rows: Rows, summary: str = "") -> list[str]:
-    """`path: before -> after`; an object created shows as created (the command shows it), and an after sharing a
-    long start with its before shows only where it differs. A change whose before and after the summary both states
-    (`256Mi -> 512Mi`) is not repeated, and the same change to several objects is one line
-    (`pod/{a,b}.metadata.labels.app: checkout -> -`)."""
-    changes: list[tuple[str, str]] = []
-    words = {word.rstrip(".") for word in WORD.findall(summary)}
-    for row in rows:
-        before, after = row.get("before"), row.get("after")
-        if all(stated(v, summary, words) for v in (before, after)):
-            continue
-        named = str(row.get("path")).rpartition("/")[2] in words
-        if (empty(before) and isinstance(after, dict) or after == "deleted") and named:
-            continue  # the summary names the object it creates or deletes
-        if empty(before) and isinstance(after, dict):
-            change = "created"
-        else:
-            old, new = cell(before), cell(after)
-            shared = len(os.path.commonprefix([old, new]))
-            change = f"{old} -> {'…' + new[shared:] if shared >= 16 else new}"
-        path = str(row.get("path")).removeprefix("spec.template.spec.")  # a workload's pod template
-        changes.append((path.replace("spec.template.metadata.", "template ", 1), change))
-    return grouped(changes)
-
-
-def grouped(changes: list[tuple[str, str]]) -> list[str]:
-    """`kind/NAME.rest: change` lines; those with the same kind, rest and change as one, the names in braces."""
-    lines: list[tuple[str, str, str, list[str]]] = []  # head, tail, change, names
-    at: dict[tuple[str, str, str], int] = {}
-    for path, change in changes:
-        kind, slash, rest = path.partition("/")
-        name, dot, tail = rest.partition(".")
-        if not (slash and name):  # no object name to group by: a line of its own
-            lines.append((path, "", change, [""]))
-        elif (key := (kind + slash, dot + tail, change)) in at:
-            lines[at[key]][3].append(name)
-        else:
-            at[key] = len(lines)
-            lines.append((*key, [name]))
-    return [
-        f"{head}{'{' + ','.join(names) + '}' if len(names) > 1 else names[0]}{tail}: {change}"
-        for head, tail, change, names in lines
-    ]
-
-
-def stated(value: Any, summary: str, words: set[str]) -> bool:
-    """A scalar the summary states: as a word of its own (`3`, `512Mi`), or a longer value anywhere in it."""
-    if not isinstance(value, str | int) or isinstance(value, bool):
-        return False
-    return str(value) in words or (len(str(value)) >= 6 and str(value) in summary)
 
 
 def names(column: str) -> Special:

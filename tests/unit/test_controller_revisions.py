@@ -8,7 +8,7 @@ import pytest
 
 from incident_response.tools.core import errors
 from incident_response.tools.k8s import controller_revisions as cr
-from incident_response.tools.mitigate.rollback_workload import cautions, undo_patch
+from incident_response.tools.mitigate.rollback_workload import cautions, ordinal_range, undo_patch
 
 UID = "uid-sts"
 
@@ -135,3 +135,10 @@ def test_rollout_progress_reads_as_kubectl_rollout_status(
     workload["status"] = status
     progress = cr.rollout_progress(kind, workload)
     assert (progress.done, progress.message) == (done, message)
+
+
+def test_claims_with_consecutive_ordinals_are_said_as_a_range_and_any_others_listed() -> None:
+    assert ordinal_range([f"data-db-{i}" for i in range(12)]) == "data-db-{0..11}"
+    assert ordinal_range(["data-db-0", "data-db-2", "data-db-3"]) == "data-db-0, data-db-2, data-db-3"  # a gap
+    assert ordinal_range(["data-db-0", "data-db-1"]) == "data-db-0, data-db-1"  # two say themselves
+    assert ordinal_range(["data-db-0", "logs-db-1", "data-db-2"]) == "data-db-0, logs-db-1, data-db-2"
