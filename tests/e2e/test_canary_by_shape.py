@@ -153,3 +153,5 @@ async def test_a_canary_told_apart_only_by_age_scaled_to_zero_is_no_capacity_hyp
     assert any(s.startswith("Deployment checkout-b itself is faulty") for s in statements), statements
     against = [a for h in handoff["hypotheses"] for a in h["evidence_against"]]
     assert not any("0/0 replicas available" in a for a in against), against
+    # Not "does the failing service depend on it?" about the failing deployment itself.
+    assert not any("Rule out deployment/checkout-b" in q for q in handoff["open_questions"]), handoff["open_questions"]

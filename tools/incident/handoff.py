@@ -37,6 +37,7 @@ from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
+from incident_response.tools.playbook import replica_writes
 from incident_response.tools.playbook.declaration import info, unknown_incident
 from incident_response.tools.playbook.handoff_analysis import (
     RecordedDecision,
@@ -78,6 +79,18 @@ from incident_response.tools.playbook.stabilization import Verification, acted_o
 
 RECENT_INCIDENTS = 20
 WORST_FIRST = ("DEGRADED", "UNKNOWN", "ISOLATED", "RECOVERING", "RECOVERED")
+
+
+def offline_by_us(rows: list[CommandRow], namespace: str) -> set[str]:
+    """Deployments a succeeded scale_deployment of ours took to 0 replicas."""
+    return {
+        str((row.plan.get("target") or {}).get("name"))
+        for row in rows
+        if row.tool == "scale_deployment"
+        and row.state == "succeeded"
+        and replica_writes.took_offline(row.plan)
+        and (row.plan.get("target") or {}).get("namespace") == namespace
+    }
 
 
 def choose_incident(journal: Store, incident_id: str | None) -> tuple[IncidentRow, str]:
@@ -297,7 +310,8 @@ def incident_handoff(
         bad,
         decision,
         problems,
-        [rollout_question(r, facts) for r in suspects],
+        # A rollout of a deployment we took offline is a hypothesis of its own, not a dependency to rule out.
+        [rollout_question(r, facts) for r in suspects if r.deployment not in offline_by_us(rows, namespace)],
     )
     questions += drifted_manifests(actions, facts)
     state = current_state(states, actions, measures)
