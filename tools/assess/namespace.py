@@ -363,6 +363,9 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
     )
 
     usage = work.finish(metrics or {})
+    # Pods at their CPU limit are a load problem only for a workload that serves: a Job's (or a bare) pod running
+    # flat out is batch work doing its job, and nothing here could scale it.
+    serving = {str(meta(d).name) for d in deployments} | set(workload_kinds(workloads))
     near_limit = group_by(
         [
             (
@@ -370,7 +373,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
                 f"{u.name} cpu {u.cpu} is {u.cpu_percent_of_limit}% of its limit {u.cpu_limit}",
             )
             for u in usage
-            if (u.cpu_percent_of_limit or 0) >= NEAR_LIMIT_PERCENT
+            if (u.cpu_percent_of_limit or 0) >= NEAR_LIMIT_PERCENT and components.get(u.name, u.name) in serving
         ]
     )
     saturated = [

@@ -242,6 +242,10 @@ def walk_tree(
             verdict="PROCEED", reason=picked.reason, next_tool=picked.next_tool, next_arguments=picked.next_arguments
         )
         return picked.target, Walk().end(end)
+    if action == "SCALE" and picked.primary_action == "SCALE" and (picked.target or "").startswith("pods of "):
+        # Pods no workload owns (a Job's, bare pods): the assessment said what a human does; no tree scales them.
+        end = Conclusion(verdict="PROCEED", reason=picked.reason, next_tool=None, next_arguments={})
+        return picked.target, Walk().end(end)
     workload = workload_target(picked, seen.facts.workloads, deployment)
     if workload is not None:
         kind, workload_name = workload

@@ -471,6 +471,18 @@ def framework(facts: Facts) -> Decision:
         component, pods = max(facts.oom_killed.items(), key=lambda item: len(item[1]))
         if (kind := facts.workloads.get(component)) is not None:
             return oom_decision(kind, ns, component, pods)
+        if facts.deployments is not None and component not in facts.deployments:
+            return Decision(
+                primary_action="SCALE",
+                rule="out of memory: vertical scaling (pods of no workload)",
+                target=f"pods of {component}",
+                reason=f"{len(pods)} pods of {component} were OOMKilled, and no Deployment, StatefulSet or DaemonSet "
+                "owns them (a Job's or bare pods): raise the memory limit in what creates them (a Job's pod template "
+                "cannot change: recreate the Job, or edit its CronJob's jobTemplate); no tool here plans it",
+                evidence=[f"{p} last terminated OOMKilled" for p in pods[:5]],
+                next_tool=None,
+                next_arguments={},
+            )
         return on_deployment(
             "SCALE",
             "out of memory: vertical scaling",
