@@ -34,15 +34,15 @@ class TablePage:
         """The Table (decoded here on first use). A body whose metadata reads otherwise decoded than from its head
         is refused: the next page was asked for with the head's token."""
         if self.decoded is None:
-            self.decoded = decoded_object(self.raw or b"", *request_of(self.what))
-            self.raw = None
-            if token_of(self.decoded) != self.continue_token:
+            decoded = decoded_object(self.raw or b"", *request_of(self.what))
+            if token_of(decoded) != self.continue_token:
                 raise errors.ServerError(
                     f"the API server's answer to {self.what} names two different continue tokens (its metadata is "
                     "given twice), so the list cannot be paged reliably; check the API server or proxy in front of it",
                     code=200,
                     reason="BadResponse",
                 )
+            self.decoded, self.raw = decoded, None
         return self.decoded
 
 
