@@ -98,3 +98,29 @@ def test_a_credential_named_annotation_is_masked() -> None:
     differences = changed(lambda t: t["metadata"]["annotations"].update({"example.com/db-password": "plain0word"}))
     assert len(differences) == 1 and "plain0word" not in differences[0], differences
     assert differences[0].startswith("pod annotation example.com/db-password: absent -> [masked:"), differences
+
+
+def test_a_statefulset_revision_reading_a_configmap_edited_since_is_a_warning() -> None:
+    """revision_config (any kind): the ConfigMap changed after the target revision began; its number is given."""
+    from datetime import UTC, datetime, timedelta
+
+    from incident_response.tools.playbook.config_checks import revision_config
+
+    now = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
+    edited = {
+        "metadata": {
+            "creationTimestamp": "2026-11-01T00:00:00Z",
+            "managedFields": [{"manager": "kubectl-edit", "operation": "Update", "time": "2026-12-05T01:50:00Z"}],
+        }
+    }
+    current = template()
+    current["metadata"]["annotations"]["checksum/config"] = "d4e5f6"
+    found = revision_config(current, template(), 4, now - timedelta(days=3), {"search-config": edited}, now)
+    assert found is not None
+    detail, evidence = found
+    assert "revision 4's pod template" in detail and "CURRENT ConfigMap search-config (changed 10m ago" in detail
+    assert "by kubectl-edit" in detail and "Secret search-token" in detail, detail
+    # Unchanged since the revision began, and a rollout that changed the image too: nothing to warn about.
+    moved = template()
+    moved["spec"]["containers"][0]["image"] = "search:4.9.0"
+    assert revision_config(moved, template(), 4, now - timedelta(minutes=5), {"search-config": edited}, now) is None

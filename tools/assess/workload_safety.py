@@ -40,6 +40,7 @@ from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, images_of, owned_by
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.playbook.config_checks import revision_config
 from incident_response.tools.playbook.known_good import (
     known_good_revision,
     known_good_workload_instead,
@@ -146,6 +147,16 @@ def judge(kube: Kube, namespace: str, kind: cr.WorkloadKind, seen: Observed, to_
         else:
             items.append(daemonset_state_item(workload, reads.labelled_claims, current_number, target_number))
         items.append(update_strategy_item(kind, workload, target, pods))
+        found = revision_config(
+            template,
+            cr.template_of(target),
+            target_number,
+            parse_time(meta(target).creation_timestamp),
+            reads.configmaps,
+            seen.now,
+        )
+        if found is not None:
+            items.append(SafetyItem(check="config", status="warning", detail=found[0], evidence=found[1]))
     verdict = verdict_of(items)
     rolled_out = rollout_time(current, owned)
     age = int((seen.now - rolled_out).total_seconds()) if rolled_out is not None else None

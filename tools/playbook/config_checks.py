@@ -57,14 +57,26 @@ def config_detail(
     configmaps: dict[str, dict[str, Any]] | None,
     now: datetime,
 ) -> tuple[str, list[str]] | None:
-    """(detail, evidence) of the warning, or None when nothing the rollback leaves behind is known to have changed.
-    `configmaps`: the ConfigMaps the target revision reads, as read (None: not readable)."""
+    """(detail, evidence) of the warning for a Deployment's target ReplicaSet, or None when nothing the rollback
+    leaves behind is known to have changed. `configmaps`: the ConfigMaps the pods read, as read (None: not
+    readable)."""
     target = (target_rs.get("spec") or {}).get("template") or {}
+    since = parse_time(meta(target_rs).creation_timestamp)
+    return revision_config(current, target, revision_of(target_rs), since, configmaps, now)
+
+
+def revision_config(
+    current: dict[str, Any],
+    target: dict[str, Any],
+    number: int | None,
+    since: datetime | None,
+    configmaps: dict[str, dict[str, Any]] | None,
+    now: datetime,
+) -> tuple[str, list[str]] | None:
+    """config_detail for any kind: the target revision's pod template, its number and when it began."""
     refs = config_refs(target)
     if not refs["ConfigMap"] and not refs["Secret"]:
         return None
-    number = revision_of(target_rs)
-    since = parse_time(meta(target_rs).creation_timestamp)
     changed = changed_configmaps(refs["ConfigMap"], configmaps or {}, since, now)
     keys = annotations_only(current, target)
     if not changed and not keys:
