@@ -289,6 +289,15 @@ async def test_warnings_are_not_called_clean_when_only_part_of_the_namespace_eve
     assert f"warnings not judged: only the first {read}" in report["summary"]
 
 
+async def test_the_handoff_says_when_its_warning_read_stopped_short(shared: Start) -> None:
+    env = shared("bad-deploy")
+    async with Client(server(env, kube=PartialEvents(env.kube))) as client:
+        await call(client, "declare_incident", title="checkout crash-looping", severity="SEV2", namespace=NS)
+        handoff = await call(client, "incident_handoff", namespace=NS)
+    said = [q for q in handoff["open_questions"] if "holds more Warning events than one handoff reads" in q]
+    assert said and "the first warning of the timeline may be among the rest" in said[0], handoff["open_questions"]
+
+
 class PagedPods(PartialEvents):
     """The real seam, reading pods two at a time: the deployment has more pods than one read returns."""
 

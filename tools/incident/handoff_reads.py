@@ -53,7 +53,13 @@ def read_warnings(kube: Kube | None, namespace: str, problems: list[str]) -> Lis
     if kube is None:
         return None
     try:
-        return recovery.read_warnings(kube, namespace)
+        read = recovery.read_warnings(kube, namespace)
+        if read.truncated:  # only at the stop for runaway reads: what is past it is not seen
+            problems.append(
+                f"{namespace} holds more Warning events than one handoff reads: the first {len(read.items)} were "
+                "read, so the first warning of the timeline may be among the rest (list_events narrows by object)"
+            )
+        return read
     except errors.IncidentError as e:
         problems.append(f"The cluster could not be read, so cluster facts are missing: {e}")
         return None
