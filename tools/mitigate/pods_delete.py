@@ -22,6 +22,10 @@ RECREATING = {"ReplicaSet", "StatefulSet", "DaemonSet", "Job", "ReplicationContr
 FORCE_FLAGS = ["--grace-period=0", "--force"]
 
 
+# These credentials may not read nodes: a force delete is then the human's word that the node is down.
+UNREADABLE = "its state could not be read with these credentials: check it is not ready by hand"
+
+
 def node_state(kube: Kube, node: str | None) -> str | None:
     """Why the pod's node cannot confirm a deletion: not ready, or gone; None while its kubelet answers."""
     if not node:
@@ -30,6 +34,8 @@ def node_state(kube: Kube, node: str | None) -> str | None:
         found = kube.get("nodes", node)
     except errors.NotFound:
         return "its Node object is gone"
+    except errors.Forbidden:
+        return UNREADABLE
     return unreachable.not_ready(found)
 
 
@@ -45,7 +51,8 @@ def force_checks(name: str, node: str | None, down: str | None) -> list[str]:
             "would only skip the graceful shutdown. Plan delete_pod without force; force is for a pod whose node is "
             "not ready and will not confirm"
         )
-    return [f"Node {node} is not ready ({down}).", unreachable.fence_first(node)]
+    state = f"Node {node}: {down}." if down == UNREADABLE else f"Node {node} is not ready ({down})."
+    return [state, unreachable.fence_first(node)]
 
 
 def plan_delete_pod(kube: Kube, namespace: str, name: str, *, force: bool = False) -> PlanDraft:
@@ -53,9 +60,10 @@ def plan_delete_pod(kube: Kube, namespace: str, name: str, *, force: bool = Fals
     node = (pod.get("spec") or {}).get("nodeName")
     down = node_state(kube, node)
     if backends.terminating(pod) and not force:
+        state = f"node {node} ({down})" if down == UNREADABLE else f"node {node} is not ready ({down})"
         stuck = (
-            f": node {node} is not ready ({down}), so its kubelet will not confirm; once the node is confirmed down "
-            "(fenced or powered off), plan delete_pod with force=true"
+            f": {state}; if its kubelet will not confirm, once the node is confirmed down (fenced or powered off), "
+            "plan delete_pod with force=true"
             if down
             else ""
         )
@@ -70,7 +78,7 @@ def plan_delete_pod(kube: Kube, namespace: str, name: str, *, force: bool = Fals
         fate = "no controller owns it, so it will NOT come back"
         warnings = []  # the summary says it
     body: dict[str, Any] = {"uid": uid}
-    if down and not force:
+    if down and down != UNREADABLE and not force:
         # kubectl delete waits until the pod is gone, which it never is while its node is down.
         flags = ["--wait=false"]
         after = (
