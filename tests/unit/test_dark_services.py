@@ -74,3 +74,19 @@ def test_a_scale_to_zero_goes_back_to_the_count_it_had() -> None:
         "shop", [service("batch", {"app": "batch"})], [deployment("batch", 0, 0)], [], [scaled], NOW
     )
     assert found.decision.next_arguments == {"namespace": "shop", "deployment": "batch", "replicas": 3}
+
+
+def test_a_scale_to_zero_of_ours_is_not_undone() -> None:
+    """A canary this incident pulled to zero (incident-response-mcp's write) behind its own Service stays pulled."""
+    ours = Change("Deployment", "web-canary", "scaled 1 -> 0", NOW, "incident-response-mcp", None, 1, 0)
+    found = dark_services(
+        "shop", [service("web-canary", {"app": "web-canary"})], [deployment("web-canary", 0, 0)], [], [ours], NOW
+    )
+    assert found == []
+
+
+def test_our_field_manager_is_the_clients() -> None:
+    from incident_response.tools.k8s.changes import OURS
+    from incident_response.tools.kube.client import FIELD_MANAGER
+
+    assert OURS == FIELD_MANAGER

@@ -24,6 +24,9 @@ from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, select
 SCALED = re.compile(r"Scaled (?:up|down) replica set (\S+) (?:from (\d+) )?to (\d+)(?: from (\d+))?")
 # Managers that resize a deployment on their own (an HPA): their resizes are the autoscaler working, not a change.
 AUTOSCALERS = ("kube-controller-manager", "horizontal-pod-autoscaler", "keda", "cluster-autoscaler")
+# This server's own field manager (tools/kube/client.FIELD_MANAGER): its writes are this incident's mitigations, listed
+# as changes but never blamed for a failure nor proposed for undoing (restore_measure does that).
+OURS = "incident-response-mcp"
 
 
 @dataclass
@@ -44,6 +47,10 @@ class Change:
         """'Deployment inventory scaled 2 -> 0 3m ago by kubectl (via scale)'."""
         who = by_whom(LastChange(self.at, self.manager, False, self.subresource))
         return f"{self.kind} {self.name} {self.what} {self.ago(now)} ago{who}"
+
+    @property
+    def ours(self) -> bool:
+        return self.manager == OURS
 
     def line(self) -> str:
         """'Deployment inventory scaled 2 -> 0 by kubectl (via scale)': a timeline line (its time is beside it)."""

@@ -67,6 +67,7 @@ def dark_services(
     now: datetime,
 ) -> list[DarkService]:
     index = LabelIndex([p for p in pods if not terminating(p)])  # pods on their way out serve nothing
+    changes = [c for c in changes if not c.ours]  # a mitigation of ours (a canary pulled to 0) is not undone here
     found = []
     for service in services:
         selector = {str(k): str(v) for k, v in ((service.get("spec") or {}).get("selector") or {}).items()}

@@ -661,6 +661,7 @@ def changes_before(facts: Facts, component: str) -> list[str]:
         if (since is None or c.minutes_ago(now) + DEPLOY_MARGIN_MINUTES >= since)
         and not (c.kind == "Deployment" and c.name == component)
         and not (c.kind == "Service" and c.what.startswith("created"))  # a new Service breaks no caller
+        and not c.ours  # this incident's own measures are followed by verify_recovery, not suspected
     ]
     fitting.sort(key=lambda c: component not in c.selects)
     return [c.text(now) for c in fitting[:2]]
