@@ -231,7 +231,13 @@ def list_pods(
 ) -> PodList:
     """List pods with STATUS exactly as `kubectl get pods` prints it, READY, RESTARTS, age, node and the last
     termination reason and exit code. Use it to see what is broken right now."""
-    fetched = fetch_pods(deps.kube, namespace, selector, now=datetime.now(UTC))
+    with collection_held():  # until the read's pods are freed with the call (tools.core.collection)
+        return pod_list(
+            fetch_pods(deps.kube, namespace, selector, now=datetime.now(UTC)), namespace, selector, problems_only, limit
+        )
+
+
+def pod_list(fetched: FetchedPods, namespace: str, selector: str | None, problems_only: bool, limit: int) -> PodList:
     rows = fetched.rows
     counts = Counter(row.status for row in rows)
     problems = [row for row in rows if row.problem]
