@@ -112,3 +112,20 @@ def test_no_recent_rollout_or_no_earlier_revision_stops_the_tree() -> None:
     alone = workload_rollback_tree(facts(kind="daemonset", target_revision=None, claims=[]), Answers(), where)
     assert alone.outcome is not None and alone.outcome.verdict == "DO_NOT"
     assert "keeps no earlier revision" in alone.outcome.reason
+
+
+def test_a_pod_that_exited_without_restarting_is_read_from_its_current_log() -> None:
+    # restartPolicy Never (a Job's pod): no previous log, and its events say little; the simulated kubelet always
+    # restarts, so this is checked on built facts.
+    facts = Facts(
+        "shop",
+        failing={"tax-report": ["tax-report Error"]},
+        placements=[Placement("tax-report", "tax-report", "node-1", "Error", True, "0/1", 0)],
+        deployments=set(),
+    )
+    decision = decide(facts)
+    assert (decision.primary_action, decision.target) == ("INVESTIGATE", "pods of tax-report")
+    assert (decision.next_tool, decision.next_arguments) == (
+        "get_logs",
+        {"namespace": "shop", "pod_or_deployment": "tax-report"},
+    )

@@ -4,6 +4,7 @@ No recent deploy is a suspect, nothing shows load, no component names another: e
 (more replicas of a pod that fails on its own fail the same way). What an on-call engineer does then is read why the
 pods fail, so the decision names that read as an exact call:
   a pod that restarted     get_logs(pod, previous=true): the crashed instance's last words;
+  a pod that ran and exited (not restarted: a Job's pod)  get_logs(pod): its log is the current one;
   a pod that never ran     list_events(pod/NAME, warnings_only): image pull, scheduling, config errors;
   no pod at all            list_events(warnings_only): FailedCreate from a quota or an admission webhook.
 
@@ -15,6 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from incident_response.tools.playbook.suspects import Placement
+
+EXITED = ("Error", "OOMKilled", "ContainerCannotRun")  # kubectl's STATUS of a pod whose container ran and exited
 
 
 def worst_pod(placements: list[Placement], component: str) -> Placement | None:
@@ -32,6 +35,14 @@ def investigation(namespace: str, placements: list[Placement], component: str) -
             {"namespace": namespace, "pod_or_deployment": pod.pod, "previous": True},
             f"read the previous (crashed) log of {pod.pod} ({pod.status}, {pod.restarts} restarts) with get_logs "
             "previous=true for why it exits",
+        )
+    if pod is not None and pod.status in EXITED:
+        # It ran and exited, never restarted (restartPolicy Never: a Job's pod): its log is the current one.
+        return (
+            "get_logs",
+            {"namespace": namespace, "pod_or_deployment": pod.pod},
+            f"read the log of {pod.pod} ({pod.status}: it ran and exited, not restarted) with get_logs for why it "
+            "exits",
         )
     if pod is not None:
         return (
