@@ -108,3 +108,20 @@ async def test_the_isolate_tree_routes_past_the_allow_policy(
         assert decided["next_arguments"] == {"namespace": NS, "service": "api", "selector": selector}
         assert "NetworkPolicy api-from-web admits ingress" in decided["reason"]
     assert open_again["next_tool"] == "isolate_network"
+
+
+async def test_an_allow_policy_added_after_the_isolation_is_not_called_isolated(
+    env: Env, kubectl_for: Callable[[RunningSim], Kubectl]
+) -> None:
+    """The isolation held (web recovered, api-bad ISOLATED); then someone applies api-from-web: web's calls reach
+    api-bad again, and verify_recovery no longer says the NetworkPolicy cuts api-bad off."""
+    k = kubectl_for(env.sim)
+    async with Client(env.server("full")) as client:
+        await plan_and_confirm(client, env, "isolate_network", namespace=NS, selector=BAD)
+        await env.until(web_healthy(env), 30)
+        held = await call(client, "verify_recovery", namespace=NS, deployment="api-bad")
+        k.run("apply", "-f", "-", stdin=ALLOW_WEB)
+        await env.until(lambda: not web_healthy(env)(), 30)
+        admitted = await call(client, "verify_recovery", namespace=NS, deployment="api-bad")
+    assert held["verdict"] == "ISOLATED", held["summary"]
+    assert admitted["verdict"] != "ISOLATED", admitted["summary"]

@@ -68,3 +68,12 @@ def test_a_service_moved_back_onto_its_pods_no_longer_isolates_it() -> None:
     [away] = isolations([MeasureNow(moved, {"spec": {"selector": {"version": "stable"}}})], PODS, LABELS)
     assert away.line.startswith("Service api no longer selects its pods (its selector is now version=stable)")
     assert isolations([MeasureNow(moved, {"spec": {"selector": {"app": "api"}}})], PODS, LABELS) == []
+
+
+def test_a_deny_all_policy_next_to_an_allow_policy_cuts_nothing_off() -> None:
+    """NetworkPolicies are additive: api-from-web keeps admitting web's traffic to api-bad-1."""
+    deny = policy({"matchLabels": {"version": "bad"}})
+    allow = {"metadata": {"name": "api-from-web"}, **policy({"matchLabels": {"app": "api"}}, [{"from": [{}]}])}
+    measure = row("isolate_network", "iso", "NetworkPolicy")
+    assert isolations([MeasureNow(measure, deny, (allow,))], PODS, LABELS) == []
+    assert len(isolations([MeasureNow(measure, deny, ())], PODS, LABELS)) == 1

@@ -88,10 +88,13 @@ def last_mitigation(deps: Deps, who: Subject) -> Mitigation | None:
 def isolating(deps: Deps, namespace: str, facts: list[PodFacts], labels: dict[str, str]) -> list[Isolation]:
     """The temporary measures in place in the namespace that cut the deployment's pods off from traffic."""
     measures = []
+    others: tuple[dict[str, Any], ...] | None = None
     for row in deps.scope().commands(deps.journal.temporary_measures()):
         target = row.plan.get("target") or {}
         if row.tool not in ISOLATING or target.get("namespace") != namespace:
             continue
+        if row.tool == "isolate_network" and others is None:
+            others = namespace_policies(deps, namespace)
         resource = WRITTEN.get(row.tool, "services")
         try:
             now: dict[str, Any] | None = deps.kube.get(resource, str(target.get("name")), namespace)
@@ -101,8 +104,17 @@ def isolating(deps: Deps, namespace: str, facts: list[PodFacts], labels: dict[st
             # Not allowed to look: a policy we created is judged as we created it (the journal says it is in place),
             # rather than called gone.
             now = written(row.plan) if row.tool == "isolate_network" else None
-        measures.append(MeasureNow(row, now))
+        measures.append(MeasureNow(row, now, others or ()))
     return isolations(measures, facts, labels)
+
+
+def namespace_policies(deps: Deps, namespace: str) -> tuple[dict[str, Any], ...]:
+    """The namespace's NetworkPolicies, read once for the isolations; none when these credentials may not list them
+    (an isolation is then judged by its own policy, as before)."""
+    try:
+        return tuple(list_all(deps.kube, "networkpolicies", namespace).items)
+    except errors.Forbidden:
+        return ()
 
 
 def written(plan: dict[str, Any]) -> dict[str, Any] | None:

@@ -3,7 +3,8 @@
 An isolated deployment passes every check (its pods run, are Ready, stay in their Service's endpoints: a
 NetworkPolicy does not change endpoints) while serving nobody through them. That is containment, not recovery.
 What cuts it off, judged from the measure's plan and the object it wrote as the cluster shows it now:
-- isolate_network: the NetworkPolicy still exists and denies all ingress to some of its pods;
+- isolate_network: the NetworkPolicy still exists and denies all ingress to some of its pods, and no other policy
+  admits ingress to them (policies are additive);
 - patch_service_selector: the Service selected its pods before and no longer does;
 - remove_pods_from_service: pods of it that lost the Service's label still run.
 Pure: measures and what was read in, lines out.
@@ -19,6 +20,8 @@ from typing import Any
 
 from incident_response.tools.engine.journal import CommandRow
 from incident_response.tools.k8s import labels
+from incident_response.tools.k8s.ingress_allowances import ingress_allowances
+from incident_response.tools.k8s.views import meta
 from incident_response.tools.playbook.recovery_checks import PodFacts, selects
 
 ISOLATING = ("isolate_network", "patch_service_selector", "remove_pods_from_service")
@@ -31,6 +34,9 @@ class MeasureNow:
 
     row: CommandRow
     now: dict[str, Any] | None
+    # isolate_network: the namespace's other NetworkPolicies (additive: one admitting ingress to the pods keeps that
+    # traffic flowing past the deny-all policy); empty when none or not readable
+    others: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,9 @@ def _cut_off(measure: MeasureNow, facts: Sequence[PodFacts], template_labels: di
         cut = [f.name for f in active if labels.matches(selector, f.labels)]
         if not cut:
             return None
+        pods = [{"metadata": {"name": f.name, "labels": f.labels}} for f in active if f.name in cut]
+        if ingress_allowances([p for p in measure.others if meta(p).name != target], pods):
+            return None  # another policy admits traffic to them: not cut off
         return f"NetworkPolicy {target} denies all ingress to {len(cut)} of its {len(active)} pods ({_names(cut)})"
     if row.tool == "patch_service_selector":
         before = {str(k): str(v) for k, v in dict(_expect(row.plan, 0).get("/spec/selector") or {}).items()}
