@@ -3,9 +3,10 @@
 The shipped convention (<app>-canary/<app>-stable, or version=canary/stable) is one of many: teams label the halves
 track=, variant=, stage= or name the new one -next, -v2, -preview. A pair is two Deployments behind one Service
 (its selector matches both pod templates, and no third one); which half is the canary is read from role hints in
-their labels or names, else from age: the one first rolled out in the last 2 hours beside one running for longer is
-the canary. Health is the rules' business (a failing canary beside a healthy stable is pulled: rollback_canary).
-The Service's name is the pair's `app`, what rollback_canary(app=...) takes.
+their labels or names, else (for two versions of one app: the same containers and image repositories) from age:
+the one first rolled out in the last 2 hours beside one running for longer is the canary. Health is the rules'
+business (a failing canary beside a healthy stable is pulled: rollback_canary). The Service's name is the pair's
+`app`, what rollback_canary(app=...) takes.
 
 Layer: tools.playbook.
 """
@@ -50,6 +51,23 @@ def hinted_role(deployment: dict[str, Any]) -> str | None:
     return None
 
 
+def images(deployment: dict[str, Any]) -> dict[str, str]:
+    """container name -> image repository (no tag or digest)."""
+    spec = ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
+    found = {}
+    for container in spec.get("containers") or []:
+        image = str(container.get("image") or "").split("@", 1)[0]
+        path, _, last = image.rpartition("/")
+        found[str(container.get("name"))] = f"{path}/{last.split(':', 1)[0]}" if path else last.split(":", 1)[0]
+    return found
+
+
+def same_app(first: dict[str, Any], second: dict[str, Any]) -> bool:
+    """With no role named anywhere, only two versions of one app are a pair: the same containers of the same image
+    repositories (a canary changes the tag), not two components that happen to share a Service."""
+    return images(first) == images(second)
+
+
 def first_rollout(deployment: dict[str, Any], replicasets: list[dict[str, Any]]) -> datetime | None:
     """When it first ran: its creation, or its oldest ReplicaSet's when that is older (an adopted history)."""
     uid = meta(deployment).uid
@@ -73,7 +91,7 @@ def roles(
         return first, second
     if hints in (("stable", "canary"), (None, "canary"), ("stable", None)):
         return second, first
-    if hints != (None, None):
+    if hints != (None, None) or not same_app(first, second):
         return None
     one, other = first_rollout(first, replicasets), first_rollout(second, replicasets)
     if one is None or other is None:
