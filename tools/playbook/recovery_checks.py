@@ -250,7 +250,9 @@ def endpoints_check(
         ready = [a.pod for a in addresses(endpoints, "addresses")]
         not_ready = [a.pod for a in addresses(endpoints, "notReadyAddresses")]
         ready_ours = ours & set(ready)
-        if by_name and not ours:  # the Service of its name selects none of its pods (a selector edited wrong)
+        if by_name and not ours and not ready and not not_ready:
+            # The Service of its name selects none of its pods nor any other (a selector edited wrong); one that
+            # still serves other pods while these are taken out of it is an isolation, judged as such.
             shown = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
             failures.append(f"service {name} selects none of {deployment}'s pods (its selector: {shown})")
             lines.append(f"service {name}: selects none of {deployment}'s pods")
