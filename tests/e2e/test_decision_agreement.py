@@ -5,7 +5,8 @@ both tools through an MCP client: for the primary action and for every problem, 
 the action assess_namespace picked and ends where assess_namespace points (PROCEED to the same call with the same
 arguments, or a question only the human can answer first); NONE is NOTHING_TO_DO. For an INVESTIGATE (nothing
 explains the failure), the SCALE, ROLLBACK and ISOLATE trees walked anyway name no mitigation: no PROCEED, no
-TRY_INSTEAD SCALE, and the read assess_namespace named as their next call.
+TRY_INSTEAD SCALE, and the read assess_namespace named as their next call; verify_recovery calls it DEGRADED and
+sends the assistant back to the assessment, never to a scale.
 """
 
 from __future__ import annotations
@@ -298,6 +299,11 @@ async def judged(client: Client, rule: str) -> list[str]:
             continue
         read = (problem["next_tool"], problem["next_arguments"])
         kinds = {problem["target"].split("/", 1)[0]}
+        if kinds <= {"deployment", "statefulset", "daemonset"}:  # verify_recovery agrees: failing, assess again
+            kind, name = problem["target"].split("/", 1)
+            verified = await call(client, "verify_recovery", namespace=NS, deployment=name, kind=kind)
+            if verified["verdict"] != "DEGRADED" or "scale" in verified["summary"].lower():
+                found.append(f"{what}: INVESTIGATE, verify_recovery says {verified['summary']}")
         for tree in ("SCALE", "ROLLBACK", "ISOLATE") if kinds == {"deployment"} else ("SCALE",):
             walked = await call(client, "evaluate_decision", namespace=NS, action=tree, **about)
             outcome = (walked["verdict"], walked["alternative"])
