@@ -6,8 +6,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
+from support import builders
 from support.builders import pod
+from support.fakekube import FakeKube
 
+from incident_response.tools.engine import sizing_reads
 from incident_response.tools.engine.event_reads import slim_event
 from incident_response.tools.engine.sizing_reads import placed_of
 from incident_response.tools.k8s import capacity, labels
@@ -72,3 +76,23 @@ def test_an_event_keeps_everything_but_its_managed_fields() -> None:
     assert event == before
     assert slim == {**event, "metadata": {"name": "web-1.17f", "namespace": "shop"}}
     assert slim_event(slim) is slim
+
+
+@pytest.mark.parametrize("by_node", [True, False])
+def test_a_drains_room_is_the_same_read_by_node_or_whole(monkeypatch: pytest.MonkeyPatch, by_node: bool) -> None:
+    """Room for a drain's movers: a tainted pool's nodes are read by node (spec.nodeName) when few accept them; the
+    free room is the same as from every pod of the cluster."""
+    taint = [{"key": "pool", "value": "batch", "effect": "NoSchedule"}]
+    nodes = [builders.node(f"pool-{i}", taints=taint) for i in range(6)] + [builders.node(f"web-{i}") for i in range(2)]
+    used = [pod(f"p-{i}", node=f"pool-{i % 6}", resources={"requests": {"cpu": "500m"}}) for i in range(12)]
+    used += [pod("w-0", node="web-0", resources={"requests": {"cpu": "3"}})]
+    kube = FakeKube(*[("nodes", n) for n in nodes], *[("pods", p) for p in used])
+    mover = {"containers": [{"name": "web", "resources": {"requests": {"cpu": "2"}}}]}
+    if not by_node:
+        monkeypatch.setattr(sizing_reads, "MAX_NODES_READ_BY_NODE", 0)
+    found, pods_read = sizing_reads.read_room_for(kube, [mover], away_from="web-1")  # type: ignore[arg-type]
+    whole_nodes, whole_pods = sizing_reads.read_room(kube)  # type: ignore[arg-type]
+    others = [n for n in whole_nodes if n["metadata"]["name"] != "web-1"]
+    assert capacity.rooms(found, pods_read, mover) == capacity.rooms(others, whole_pods, mover)
+    assert [r.node for r in capacity.rooms(found, pods_read, mover)] == ["web-0"]
+    assert len(pods_read) == (1 if by_node else 13)  # by node: only web-0's pod was read

@@ -34,6 +34,10 @@ class NodeRoom:
             self._room, self._read = sizing_reads.node_room(self.kube), True
         return self._room
 
+    def made(self) -> bool:
+        """Whether the room was read already (get() then costs nothing)."""
+        return self._read
+
     def scale_events(self, namespace: str, deployment: str) -> list[dict[str, Any]]:
         key = (namespace, deployment)
         if key not in self._events:

@@ -577,18 +577,25 @@ def drain_room(kube: Kube, facts: NodeFacts, allowed: tuple[str, ...] = (), room
     the allow-list `allowed` are counted, not named."""
     node = facts.node
     try:
-        # Every pod on the node (however many it holds), and every pod holding room elsewhere, read in pages.
+        # Every pod on the node (however many it holds), read in pages.
         on_node = list_all(kube, "pods", field_selector=f"spec.nodeName={node}").items
-        read = room.get() if room is not None else sizing_reads.node_room(kube)  # the sizing's read, when made
+    except errors.Forbidden:
+        return
+    named = {f"{(p.get('metadata') or {}).get('namespace')}/{backends.name_of(p)}": p for p in on_node}
+    kinds = {key: drain_kind(p) for key, p in named.items()}
+    movers = {key: p for key, p in named.items() if kinds[key] == "evict" and not backends.terminating(p)}
+    try:
+        # The sizing's read of every pod when it was made; else the room of the nodes the movers may go to.
+        specs = [p.get("spec") or {} for p in movers.values()]
+        read = (
+            room.get() if room is not None and room.made() else sizing_reads.read_room_for(kube, specs, away_from=node)
+        )
     except errors.Forbidden:
         return
     if read is None:
         return
     others = [n for n in read[0] if backends.name_of(n) != node]
     everywhere = read[1]
-    named = {f"{(p.get('metadata') or {}).get('namespace')}/{backends.name_of(p)}": p for p in on_node}
-    kinds = {key: drain_kind(p) for key, p in named.items()}
-    movers = {key: p for key, p in named.items() if kinds[key] == "evict" and not backends.terminating(p)}
     hidden = {pod_key(p) for p in outside(on_node, allowed)}
 
     def shown(keys: list[str]) -> list[str]:

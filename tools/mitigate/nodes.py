@@ -208,8 +208,8 @@ def plan_drain(kube: Kube, node: str, *, allowed: tuple[str, ...] = (), include_
             "pods off the node without evicting any"
         )
     skipped = named([p for p in on_node if kinds[backends.name_of(p)] == "daemonset"], hidden)
-    everywhere, holding = sizing_reads.read_room(kube)  # once, in pages: every pod holding room on a node
-    nodes = [n for n in everywhere if backends.name_of(n) != node]
+    # Once: the nodes the movers may go to and the pods holding room there (by node for a small pool).
+    nodes, holding = sizing_reads.read_room_for(kube, [p.get("spec") or {} for p in movers], away_from=node)
     leaving = {f"{p['metadata'].get('namespace')}/{backends.name_of(p)}" for p in on_node}
     placement = []
     free: dict[str, list[capacity.Room]] = {}
