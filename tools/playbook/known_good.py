@@ -237,6 +237,16 @@ def known_good_workload_instead(
     return None
 
 
+def by_controller(objects: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Objects under the uid of their controlling owner."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for obj in objects:
+        for ref in meta(obj).owner_references:
+            if ref.get("controller"):
+                out.setdefault(str(ref.get("uid")), []).append(obj)
+    return out
+
+
 def known_good_targets(
     deployments: list[dict[str, Any]],
     replicasets: list[dict[str, Any]],
@@ -248,13 +258,17 @@ def known_good_targets(
     """ "kind/name" -> (revision, why) for the workloads in `rolled_out` ((kind, name) pairs) whose rollback should not
     go where kubectl's default would: Deployments with their ReplicaSets, StatefulSets and DaemonSets (`workloads`:
     resource -> objects, with "controllerrevisions") with their ControllerRevisions."""
-    found = {}
+    found: dict[str, tuple[int, str]] = {}
+    if not rolled_out:
+        return found
+    # Each object under its controller's uid, once: a namespace of thousands of pods is not scanned per rollout.
+    sets, controlled = by_controller(replicasets), by_controller(pods)
     for deployment in deployments:
         name = str(meta(deployment).name)
         if ("deployment", name) not in rolled_out:
             continue
-        owned = [rs for rs in replicasets if owned_by(rs, deployment)]
-        mine = [pod for pod in pods if any(owned_by(pod, rs) for rs in owned)]
+        owned = sets.get(str(meta(deployment).uid), [])
+        mine = [pod for rs in owned for pod in controlled.get(str(meta(rs).uid), [])]
         if (better := known_good_instead(deployment, owned, mine, now)) is not None:
             found[f"deployment/{name}"] = (better.revision, better.why)
     for kind, resource in (("statefulset", "statefulsets"), ("daemonset", "daemonsets")):
@@ -263,7 +277,7 @@ def known_good_targets(
             if (kind, name) not in rolled_out:
                 continue
             revisions = cr.owned_revisions(workload, workloads.get("controllerrevisions", []))
-            mine = [pod for pod in pods if owned_by(pod, workload)]
+            mine = controlled.get(str(meta(workload).uid), [])
             if (better := known_good_workload_instead(kind, workload, revisions, mine, now)) is not None:
                 found[f"{kind}/{name}"] = (better.revision, better.why)
     return found
