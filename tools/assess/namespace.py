@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 
 from incident_response.tools.assess.changes import changes_read, recent_changes
 from incident_response.tools.assess.demand import NodeRoom, demand_for
+from incident_response.tools.assess.drained import drained_components
 from incident_response.tools.assess.hpas import HpaRow, hpa_row, hpa_wanted
 from incident_response.tools.assess.metrics import read_metrics
 from incident_response.tools.assess.own_rollouts import own_templates, without_own_rollouts
@@ -507,7 +508,7 @@ def workload_objects(seen: Observation) -> list[tuple[str, dict[str, Any]]]:
 
 def mitigated_components(deps: Deps, seen: Observation) -> frozenset[str]:
     """Components a succeeded command of the current incident acted on in this namespace: a Deployment (StatefulSet,
-    DaemonSet), the deployment an HPA scales, the components behind a Service."""
+    DaemonSet), the deployment an HPA scales, the components behind a Service, those whose pods a drain evicted."""
     try:
         rows = deps.scope().commands(
             deps.journal.commands(states=["succeeded"], incident=deps.journal.current_incident())
@@ -518,6 +519,11 @@ def mitigated_components(deps: Deps, seen: Observation) -> frozenset[str]:
     found: set[str] = set()
     for row in rows:
         target = row.plan.get("target") or {}
+        if target.get("kind") == "Node":  # a drain moved pods of the namespace: their replacements are verified
+            found |= drained_components(
+                row.plan, seen.namespace, seen.components, seen.replicasets, seen.facts.workloads
+            )
+            continue
         if target.get("namespace") != seen.namespace:
             continue
         kind, name = str(target.get("kind") or ""), str(target.get("name") or "")
