@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from support.mitigation_env import NS, Env, call, make_env, ready
+from support.mitigation_env import NS, Env, call, make_env, oom_rollout_finished, ready
 
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
@@ -210,7 +210,8 @@ CASES: dict[str, tuple[str, Build, str]] = {
     "paused bad rollout": ("bad-deploy", paused_bad_rollout, "recent deployment with failing pods"),
     "HPA at max": ("overload", nothing, "overloaded: HPA at max"),
     "poisoning": ("poison", nothing, "one component poisons others"),
-    "out of memory": ("oom", nothing, "out of memory: vertical scaling"),
+    "out of memory": ("oom", oom_rollout_finished, "out of memory: vertical scaling"),
+    "unfinished rollout out of memory": ("oom", nothing, "unfinished rollout with failing pods"),
     "failing canary": ("canary", nothing, "failing canary"),
     "failing node": ("node-failure", nothing, "failing node"),
     "statefulset rollout": ("bad-statefulset", nothing, "recent deployment with failing pods"),

@@ -13,7 +13,7 @@ import pytest
 from mcp import Client
 from mcp.server import MCPServer
 from support.journals import OLD_SCHEMA
-from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, refused
+from support.mitigation_env import NS, Env, call, make_env, oom_rollout_finished, plan_and_confirm, refused
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
@@ -333,6 +333,7 @@ def rolled_out(deploy: dict[str, Any]) -> bool:
 
 async def test_an_out_of_memory_decision_is_handed_off_as_a_too_low_memory_limit_not_as_load(start: Start) -> None:
     env = start("oom")
+    await oom_rollout_finished(env)  # no earlier revision serves: the limit is the answer (else the rollback, F27)
     async with Client(env.server("full")) as client:
         assessed = await call(client, "assess_namespace", namespace=NS)
         assert assessed["decision"]["primary_action"] == "SCALE" and "OOMKilled" in assessed["decision"]["reason"]

@@ -132,3 +132,21 @@ def serving(env: Env, service: str) -> tuple[list[str], list[str]]:
         ready_names += [str((a.get("targetRef") or {}).get("name")) for a in subset.get("addresses") or []]
         not_ready += [str((a.get("targetRef") or {}).get("name")) for a in subset.get("notReadyAddresses") or []]
     return sorted(ready_names), sorted(not_ready)
+
+
+async def oom_rollout_finished(env: Env) -> None:
+    """payments' revision 2 (OOMKilled at its limit) is all there is: its revision 1's ReplicaSet is deleted, so the
+    rollout completes onto pods that all OOM and no earlier revision serves (the out-of-memory rule's case; with the
+    old pods serving, the unfinished rollout is rolled back instead)."""
+    [old] = [
+        rs
+        for rs in env.kube.list("replicasets", NS, label_selector="app=payments").items
+        if rs["metadata"]["annotations"].get("deployment.kubernetes.io/revision") == "1"
+    ]
+    env.kube.delete("replicasets", old["metadata"]["name"], NS)
+
+    def only_revision_2() -> bool:
+        pods = [p for p in env.pods("app=payments") if not p["metadata"].get("deletionTimestamp")]
+        return len(pods) == 2 and all(p["spec"]["containers"][0]["image"].endswith(":5.1.0") for p in pods)
+
+    await env.until(only_revision_2, 40)

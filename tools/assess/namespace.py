@@ -44,6 +44,7 @@ from incident_response.tools.k8s.label_index import LabelIndex
 from incident_response.tools.k8s.labels import matches as label_matches
 from incident_response.tools.k8s.podstatus import PodRow, oom_container
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity, parse_time
+from incident_response.tools.k8s.unfinished import only_new_fail, unfinished_rollout
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage, usage_by_pod
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
@@ -110,8 +111,8 @@ class Assessment(ToolResult):
     status_counts: dict[str, int]
     problem_pods: list[PodRow] = Field(description="Pods not Running and ready, worst first (capped).")
     recent_rollouts: list[RecentRollout] = Field(
-        description=f"Deployments rolled out in the last 2 hours, failing ones then newest first (at most "
-        f"{MAX_LISTED_ROLLOUTS})."
+        description=f"Deployments rolled out in the last 2 hours (or unfinished), failing ones then newest first "
+        f"(at most {MAX_LISTED_ROLLOUTS})."
     )
     recent_rollouts_total: int = Field(description="How many deployments rolled out in the last 2 hours in all.")
     recent_changes: list[str] = Field(
@@ -154,7 +155,10 @@ def recent_rollouts(
             continue  # a new deployment (revision 1) counts: it is a deploy, though with nothing to roll back to
         seconds = (now - when).total_seconds()
         name = str(meta(deploy).name)
-        if seconds > RECENT_ROLLOUT_SECONDS:
+        # An unfinished rollout whose new pods alone fail is the current change whatever its age (F27).
+        unfinished = unfinished_rollout(deploy, owned)
+        stalled = unfinished is not None and only_new_fail(unfinished, failing.get(name, []))
+        if seconds > RECENT_ROLLOUT_SECONDS and not stalled:
             continue
         earlier = [rs for rs in owned if (revision_of(rs) or 0) < revision]
         previous = sorted(earlier, key=lambda rs: revision_of(rs) or 0)
@@ -172,6 +176,7 @@ def recent_rollouts(
                 failing_pods=len(failing.get(name, [])),
                 unavailable_replicas=int((deploy.get("status") or {}).get("unavailableReplicas") or 0),
                 rolling_back=rolling_back(deploy, owned, failing.get(name, [])),
+                unfinished=stalled and seconds > RECENT_ROLLOUT_SECONDS,
             )
         )
     return found

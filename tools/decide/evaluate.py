@@ -27,6 +27,7 @@ from incident_response.tools.k8s.args import Revision
 from incident_response.tools.k8s.ingress_allowances import allowance_text, ingress_allowances
 from incident_response.tools.k8s.podstatus import oom_container
 from incident_response.tools.k8s.quantity import human_age, memory_text, parse_quantity
+from incident_response.tools.k8s.unfinished import only_new_fail, unfinished_rollout
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
@@ -389,7 +390,8 @@ def rollback_facts(deps: Deps, seen: Observation, name: str, to_revision: int | 
         to_revision=to_revision,
         paused=bool((deploy.get("spec") or {}).get("paused")),
     )
-    if minutes is None or minutes > RECENT_MINUTES:
+    facts.unfinished = stalled_evidence(seen, deploy)
+    if (minutes is None or minutes > RECENT_MINUTES) and not facts.unfinished:
         return facts  # the tree stops at its first question: no need for the safety reads
     reads = safety_reads(deps.kube, seen, deploy)
     safety = rollback_safety.safety_of(deps.kube, seen.namespace, reads, to_revision)
@@ -403,6 +405,20 @@ def rollback_facts(deps: Deps, seen: Observation, name: str, to_revision: int | 
         facts.helm_note = rollback_safety.helm_note(seen.namespace, name, safety.helm_release)
     facts.questions_for_human = list(safety.questions_for_human)
     return facts
+
+
+def stalled_evidence(seen: Observation, deploy: dict[str, Any]) -> list[str]:
+    """Why the deployment's rollout is the current change whatever its age: it has not finished and only its new pods
+    fail while an earlier revision's serve (as assess_namespace's rule reads it); empty when it is not so."""
+    name = backends.name_of(deploy)
+    rollout = unfinished_rollout(deploy, [rs for rs in seen.replicasets if owned_by(rs, deploy)])
+    if rollout is None or not only_new_fail(rollout, seen.facts.failing.get(name, [])):
+        return []
+    return [
+        f"revision {rollout.revision} of {name} has {rollout.ready} of {rollout.replicas} pods Ready and its new pods "
+        f"fail, while {rollout.serving_ready} pods of revision {rollout.serving_revision} "
+        f"({', '.join(rollout.serving_images)}) serve: its rollout has not finished"
+    ]
 
 
 def safety_reads(kube: Kube, seen: Observation, deploy: dict[str, Any]) -> rollback_safety.Observed:
@@ -449,8 +465,7 @@ def scale_facts(kube: Kube, seen: Observation, name: str, room: NodeRoom | None 
         memory_limit=str(limit) if limit else None,
         suggested_memory_limit=memory_text(2 * (parse_quantity(limit) or 0)) if limit else None,
         # Somewhere for the ROLLBACK tree to go: an earlier revision, or (a canary) pulling it.
-        recently_rolled_out=minutes is not None
-        and minutes <= RECENT_MINUTES
+        recently_rolled_out=(minutes is not None and minutes <= RECENT_MINUTES or bool(stalled_evidence(seen, deploy)))
         and (keeps_earlier_revision(seen, deploy) or any(p.canary == name for p in seen.facts.canaries)),
     )
     if hpa is not None:

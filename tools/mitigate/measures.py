@@ -25,7 +25,16 @@ from incident_response.tools.k8s import labels
 from incident_response.tools.k8s.args import Token
 from incident_response.tools.k8s.controller_revisions import WorkloadKind
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.mitigate import isolation, memory, nodes, restore_guard, scaling, traffic, workload_memory
+from incident_response.tools.mitigate import (
+    isolation,
+    memory,
+    nodes,
+    restore_guard,
+    rollback,
+    scaling,
+    traffic,
+    workload_memory,
+)
 
 
 class MeasureList(ToolResult):
@@ -79,6 +88,10 @@ def plan_restore(kube: Kube, token: str, plan: PendingCommand) -> PlanDraft:
             return workload_memory.plan_workload_memory_limit(
                 kube, namespace, kind, target.name, container, None if old is None else str(old), restores=token
             )
+        if (revision := memory.rollback_undo(plan.undo_command)) is not None:
+            # The limit was raised on an unfinished rollout: its undo brings the revision that served back (F27).
+            draft = rollback.plan_rollback(kube, namespace, target.name, revision)
+            return draft.model_copy(update={"tool": "restore_measure", "restores": token})
         return memory.plan_memory_limit(
             kube, namespace, target.name, container, None if old is None else str(old), restores=token
         )

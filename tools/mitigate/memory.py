@@ -12,15 +12,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from incident_response.tools.core import errors
+from incident_response.tools.core import commands, errors
 from incident_response.tools.engine import sizing_reads
 from incident_response.tools.engine.plan import PlanDraft, Target, diff_values, patch_step, pointer
 from incident_response.tools.k8s import backends, capacity
 from incident_response.tools.k8s.podstatus import restart_count
 from incident_response.tools.k8s.qos import qos_class
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity
+from incident_response.tools.k8s.unfinished import Unfinished, unfinished_rollout
 from incident_response.tools.k8s.views import meta
-from incident_response.tools.k8s.workloads import current_replicas, deployment_selector, template_spec
+from incident_response.tools.k8s.workloads import current_replicas, deployment_selector, owned_by, template_spec
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.scaling import (
     TEMPLATE_PATHS,
@@ -161,6 +162,47 @@ def request_note(
     )
 
 
+def unfinished_of(kube: Kube, deployment: dict[str, Any]) -> Unfinished | None:
+    """The deployment's rollout when it has not finished while an earlier revision's pods serve."""
+    namespace = str(meta(deployment).namespace)
+    replicasets = kube.list("replicasets", namespace, label_selector=deployment_selector(deployment)).items
+    return unfinished_rollout(deployment, [rs for rs in replicasets if owned_by(rs, deployment)])
+
+
+def completes_rollout(rollout: Unfinished, namespace: str) -> str:
+    """Said first, loudly: the patch changes the template of a revision that never finished rolling out (F27)."""
+    images, serving = ", ".join(rollout.images), ", ".join(rollout.serving_images)
+    return (
+        f"NOT ONLY A RESTART: this also completes the rollout of revision {rollout.revision} ({images}) over the "
+        f"{rollout.serving_ready} pods of revision {rollout.serving_revision} ({serving}) that serve now: the new "
+        f"limit goes into revision {rollout.revision}'s template, and only {rollout.ready} of {rollout.replicas} of "
+        f"its pods are Ready. If only its new pods fail, rolling back is the way: "
+        f"rollback_deployment(namespace={namespace}, deployment={rollout.deployment}, "
+        f"to_revision={rollout.serving_revision}). The undo of this plan is that rollback "
+        "(the limit put back would leave the new revision rolling out)."
+    )
+
+
+def rollback_command(name: str, revision: int, namespace: str, context: str | None) -> str:
+    return str(
+        commands.kubectl(
+            ["rollout", "undo", f"deployment/{name}"],
+            namespace=namespace,
+            context=context,
+            flags=[f"--to-revision={revision}"],
+        )
+    )
+
+
+def rollback_undo(undo_command: str | None) -> int | None:
+    """The revision a measure's undo rolls back to, when its undo is `kubectl rollout undo ... --to-revision=N`."""
+    words = (undo_command or "").split()
+    if words[1:3] != ["rollout", "undo"]:
+        return None
+    revision = next((w.removeprefix("--to-revision=") for w in words if w.startswith("--to-revision=")), "")
+    return int(revision) if revision.isdigit() else None
+
+
 def plan_memory_limit(
     kube: Kube, namespace: str, name: str, container: str, limit: str | None, *, restores: str | None = None
 ) -> PlanDraft:
@@ -183,9 +225,13 @@ def plan_memory_limit(
         warnings.append(request_note(kube, deployment, container, spec, new_spec, index, limit, pods))
         if evidence := oom_evidence(pods):
             summary += " " + evidence  # once: the summary (a workload's plan says it there too)
+    context = kube.context
+    undo = patch_command("deployment", name, memory_patch(container, current), namespace, context)
+    if limit is not None and restores is None and (rollout := unfinished_of(kube, deployment)) is not None:
+        warnings[0] = completes_rollout(rollout, namespace)
+        undo = rollback_command(name, rollout.serving_revision, namespace, context)
     ops = memory_ops(deployment, index, found, limit)
     dry = kube.patch("deployments", name, ops, namespace, patch_type="json", dry_run=True)
-    context = kube.context
     # The command shown is the playbook's strategic merge patch; the write is the same change, guarded.
     step = patch_step(
         f"set container {container}'s memory limit to {limit}",
@@ -195,7 +241,7 @@ def plan_memory_limit(
         namespace,
         ops,
         "json",
-        undo_command=patch_command("deployment", name, memory_patch(container, current), namespace, context),
+        undo_command=undo,
     )
     path = pointer("spec", "template", "spec", "containers", index)
 

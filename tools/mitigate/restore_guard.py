@@ -19,6 +19,7 @@ from incident_response.tools.k8s.usage import pod_resources
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import deployment_selector
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.mitigate import memory
 from incident_response.tools.playbook.restore_checks import (
     Findings,
     PodState,
@@ -99,6 +100,8 @@ def findings(kube: Kube, plan: PendingCommand) -> Findings:
         staying = {p.name for p in pods if p.running}
         count = int(old_count) if isinstance(old_count, int) else 0
         return scale_restore(name, count, pods, cpu_in_use(kube, namespace, selector, staying), limit)
+    if plan.tool == "set_memory_limit" and memory.rollback_undo(plan.undo_command) is not None:
+        return Findings()  # its restore is the rollback to the revision that served, at its own limit (F27)
     if plan.tool == "set_memory_limit":
         expect = _expect(plan)
         container = next((str(v) for k, v in expect.items() if k.endswith("/name")), "")

@@ -69,6 +69,10 @@ class RecentRollout(BaseModel):
         description="This revision is an older one a rollback brought back, still replacing the failing pods of the "
         "revision it undid (none of its own fails): not a deploy to undo.",
     )
+    unfinished: bool = Field(
+        default=False,
+        description="Unfinished: only its new pods fail, an earlier revision's serve.",
+    )
 
 
 class Decision(BaseModel):
@@ -407,6 +411,22 @@ def framework(facts: Facts) -> Decision:
         own_failing = facts.failing.get(rollout.deployment, [])
         if rollout.rolling_back and (own_failing or rollout.unavailable_replicas):
             return rollback_in_progress(rollout, ns, own_failing)
+        if rollout.unfinished and own_failing:
+            return roll_back(
+                rollout,
+                "unfinished rollout with failing pods",
+                ns,
+                f"{rollout.kind} {rollout.deployment}'s rollout of revision {rollout.revision} "
+                f"({', '.join(rollout.images)}) has not finished in {age_text(rollout.minutes_ago)}: only its new pods "
+                "fail while the earlier revision's serve. Roll back to the serving revision (raising a limit or "
+                "scaling would push the unproven revision over the pods that serve)",
+                [
+                    f"revision {rollout.revision} began rolling out {age_text(rollout.minutes_ago)} ago and has not "
+                    f"finished; before: {', '.join(rollout.previous_images)}",
+                    f"{len(own_failing)} of its new pods fail: {', '.join(own_failing[:5])}",
+                ],
+                facts.rollback_targets.get(f"{rollout.kind}/{rollout.deployment}"),
+            )
         if own_failing or rollout.unavailable_replicas:
             evidence = [
                 f"{rollout.kind} {rollout.deployment} rolled out revision {rollout.revision} {rollout.minutes_ago} "

@@ -177,6 +177,9 @@ class RollbackFacts:
     questions_for_human: list[str] = field(default_factory=list)
     paused: bool = False  # kubectl refuses to roll back a paused deployment until it is resumed
     helm_note: str | None = None  # the deployment belongs to a Helm release: why helm rollback may be the one
+    # its rollout has not finished and only its new pods fail (tools/k8s/unfinished.py): the current change whatever
+    # its age; the evidence, else empty
+    unfinished: list[str] = field(default_factory=list)
 
 
 def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> Walk:
@@ -184,13 +187,17 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
     name, ns = facts.deployment, where.namespace
     q = f"Was deployment {name} rolled out in the last 2 hours?"
     minutes = facts.minutes_since_rollout
-    if minutes is None or minutes > RECENT_MINUTES:
+    if facts.unfinished and (minutes is None or minutes > RECENT_MINUTES):
+        q = f"Was deployment {name} rolled out in the last 2 hours, or has its rollout not finished?"
+        walk.go(q, "yes", "cluster", [*facts.rollout_evidence, *facts.unfinished])
+    elif minutes is None or minutes > RECENT_MINUTES:
         answer: Answer = "unknown" if minutes is None else "no"
         why = f"deployment {name} has no rollout in the last 2 hours to undo"
         return walk.stop(
             q, answer, "cluster", facts.rollout_evidence, try_instead(where, ("ISOLATE", "SCALE"), name, why)
         )
-    walk.go(q, "yes", "cluster", facts.rollout_evidence)
+    else:
+        walk.go(q, "yes", "cluster", facts.rollout_evidence)
 
     if facts.paused and facts.target_revision is not None:
         # A precondition, not a reason to abandon the rollback: nothing here plans a resume, the human runs it.
