@@ -91,7 +91,7 @@ def recent_changes(
         for name in config_refs(template)["ConfigMap"]:
             readers.setdefault(name, []).append(component)
     for name, obj in (configmap_metadata(kube, namespace, set(readers)) or {}).items():
-        change = object_change("ConfigMap", obj, now, "data changed")
+        change = object_change("ConfigMap", obj, now, "updated")
         if change is not None:
             change.selects = readers[name]
             found.append(change)

@@ -35,7 +35,7 @@ class Change:
 
     kind: str  # Service, NetworkPolicy, ConfigMap, PodDisruptionBudget, Deployment
     name: str
-    what: str  # "selector set to app=inventroy", "created", "scaled 2 -> 0"
+    what: str  # "updated (selector now app=inventroy)", "created", "scaled 2 -> 0"
     at: datetime
     manager: str | None = None
     subresource: str | None = None
@@ -87,16 +87,11 @@ def service_changes(services: list[dict[str, Any]], now: datetime) -> list[Chang
         change = last_change(service, owning=("spec", "selector"))
         if change is None or not recent(change, now):
             continue
-        verb = "created with selector" if change.created else "selector set to"
-        found.append(
-            Change(
-                "Service",
-                str(meta(service).name),
-                f"{verb} {selector_string({'matchLabels': selector})}",
-                change.at,
-                change.manager,
-            )
-        )
+        # managedFields time is the manager's last write of any of its fields: the selector is what it is now,
+        # not necessarily what that write changed.
+        shown = selector_string({"matchLabels": selector})
+        what = f"created with selector {shown}" if change.created else f"updated (selector now {shown})"
+        found.append(Change("Service", str(meta(service).name), what, change.at, change.manager))
     return found
 
 
