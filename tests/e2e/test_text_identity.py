@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 from mcp import Client
-from support.mitigation_env import make_env
+from support.kubectl_runner import Kubectl
+from support.mitigation_env import call, make_env
 
+from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
@@ -72,3 +74,38 @@ def test_said_is_a_whole_word_of_four_characters_or_more() -> None:
     # An identity column stays even when the summary names every row; an answer column the summary says goes.
     rows = [{"name": "checkout", "status": "restarts"}, {"name": "api-bad", "status": "restarts"}]
     assert table(rows, ("name", "status"), summary) == ["name", "checkout", "api-bad"]
+
+
+async def test_a_node_under_memory_pressure_is_at_risk_with_its_pods_named(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> None:
+    """review-assist F29: node-1 reports MemoryPressure (built with real kubectl: the sim's kubelet reports it), nothing
+    fails yet. assess said NONE and top_nodes' text said nothing of it."""
+    sim = sim_factory("healthy")
+    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    kubectl.run("annotate", "node", "node-1", f"{behaviors.NODE_CONDITION}=MemoryPressure")
+
+    def pressed() -> bool:
+        conditions = env.kube.get("nodes", "node-1", None)["status"]["conditions"]
+        return any(c["type"] == "MemoryPressure" and c["status"] == "True" for c in conditions)
+
+    await env.until(pressed)
+    there = sorted(p["metadata"]["name"] for p in env.pods() if p["spec"].get("nodeName") == "node-1")
+    assert there
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace="shop")
+        nodes = await client.call_tool("top_nodes", {})
+        first = assessed["problems"][0]
+        plan = await call(client, first["next_tool"], **first["next_arguments"])
+
+    assert (first["impact"], first["action"], first["next_tool"]) == ("at_risk", "ISOLATE", "cordon_node"), first
+    assert first["next_arguments"] == {"node": "node-1"} and "MemoryPressure" in first["detail"], first
+    assert all(pod in " ".join(assessed["decision"]["evidence"]) for pod in there), assessed["decision"]
+    assert assessed["decision"]["next_tool"] == "cordon_node", assessed["summary"]
+    table = rows_under(text_of(nodes), "nodes")
+    assert "pressure" in table[0] and "cpu_requests_percent" in table[0], text_of(nodes)
+    (row,) = [r for r in table if r[0] == "node-1"]
+    assert row[table[0].index("pressure")] == "MemoryPressure", text_of(nodes)
+    # The oracle: kubectl runs the planned cordon; node-1 takes no new pods.
+    kubectl.shell(plan["command"])
+    assert env.kube.get("nodes", "node-1", None)["spec"].get("unschedulable") is True
