@@ -417,6 +417,8 @@ def summarize(report: RecoveryReport, settling: list[str], now: datetime, *, wai
                 text += f" after {mitigation.tool} at {clock_text(mitigation.finished_at)}"
         else:
             text += f"; stable for {human_age(held)}"
+    if mitigation is not None and (gone := mitigation.reverted_note()) is not None:
+        text += f"; NO LONGER IN PLACE: the {mitigation.tool} of {clock_text(mitigation.finished_at)} was {gone}"
     if report.recheck_at is not None:
         text += f", check again at {clock_text(report.recheck_at)}"
     for unjudged in (c for c in report.checks if c.name in ("warnings", "resources") and c.passed is None):

@@ -9,11 +9,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from incident_response.tools.core import errors
+from incident_response.tools.engine import measure_drift
 from incident_response.tools.engine.deps import Deps
-from incident_response.tools.engine.plan import target_text
+from incident_response.tools.engine.plan import PendingCommand, target_text
+from incident_response.tools.engine.records import CommandRow
 from incident_response.tools.k8s.hpa_load import HpaLoad, scaling
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
@@ -32,6 +34,14 @@ class Mitigation(BaseModel):
     target: str = Field(description="kind/name -n namespace.")
     command: str | None
     finished_at: datetime
+    # A temporary measure someone else put back since (measure_drift.reverted): said in the text (not in the schema)
+    _reverted: str | None = PrivateAttr(default=None)
+
+    def note_reverted(self, why: str | None) -> None:
+        self._reverted = why
+
+    def reverted_note(self) -> str | None:
+        return self._reverted
 
 
 KINDS = {"deployment": "Deployment", "statefulset": "StatefulSet", "daemonset": "DaemonSet"}
@@ -70,6 +80,7 @@ def last_mitigation(deps: Deps, who: Subject) -> Mitigation | None:
     """The newest succeeded command of this cluster that bears on the deployment (itself, its HPA, its Services,
     its pods, a node it runs on...); another deployment's rollback is not credited to it."""
     newest: Mitigation | None = None
+    newest_row: CommandRow | None = None
     for row in deps.scope().commands(deps.journal.commands(states=["succeeded"])):
         if row.finished_at is None or not bears_on(row.plan, who):
             continue
@@ -82,6 +93,9 @@ def last_mitigation(deps: Deps, who: Subject) -> Mitigation | None:
                 command=row.plan.get("command"),
                 finished_at=finished,
             )
+            newest_row = row
+    if newest is not None and newest_row is not None and newest_row.temporary:
+        newest.note_reverted(measure_drift.reverted(deps.kube, PendingCommand.model_validate(newest_row.plan)))
     return newest
 
 

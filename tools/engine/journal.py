@@ -468,7 +468,8 @@ class Journal:
         stopped leaves the cordon), minus those a later succeeded command restored."""
         # Over every incident's commands: a measure may be ended by a command of a later incident (or of another
         # server's, whose incidents are its own).
-        measures = store.temporary_measures(self.commands(states=["succeeded", "partial"]))
+        closed = {e.token for e in self.events() if e.kind == store.REVERTED_OUTSIDE and e.token}
+        measures = store.temporary_measures(self.commands(states=["succeeded", "partial"]), closed)
         return [m for m in measures if incident is None or m.incident == incident]
 
     def claimer_lost(self, row: CommandRow) -> bool:

@@ -10,7 +10,7 @@ Layer: tools.engine.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
 from incident_response.tools.engine.records import CommandRow, Event, IncidentRow, ToolCall
@@ -122,14 +122,24 @@ class Store(Protocol):
         ...
 
 
-def temporary_measures(done: Sequence[CommandRow]) -> list[CommandRow]:
+REVERTED_OUTSIDE = "measure_reverted_outside"  # event: restore_measure closed a measure someone else reverted
+
+
+def temporary_measures(done: Sequence[CommandRow], closed: Collection[str] = ()) -> list[CommandRow]:
     """Of the succeeded and partly applied commands, those that left a temporary measure (a drain that cordoned and
     then stopped leaves the cordon), minus those a later succeeded command restored, and minus a cordon or drain of a
     node that a later uncordon of it on the same cluster ended (a server with another allow-list may not see, so not
-    name, the measure it ends)."""
+    name, the measure it ends), and minus those `closed` (tokens restore_measure found reverted outside)."""
     restored = {c.restores for c in done if c.restores}
     uncordoned = [c for c in done if c.state == "succeeded" and _uncordons(c)]
-    return [c for c in done if c.temporary and c.token not in restored and not any(_ends(u, c) for u in uncordoned)]
+    return [
+        c
+        for c in done
+        if c.temporary
+        and c.token not in restored
+        and c.token not in closed
+        and not any(_ends(u, c) for u in uncordoned)
+    ]
 
 
 def _uncordons(row: CommandRow) -> bool:

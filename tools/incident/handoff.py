@@ -18,7 +18,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from incident_response.tools.core import errors
+from incident_response.tools.engine import measure_drift
 from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.plan import PendingCommand
 from incident_response.tools.engine.records import CommandRow, Event, IncidentRow
 from incident_response.tools.engine.store import Store
 from incident_response.tools.incident.handoff_document import render
@@ -151,6 +153,17 @@ def deployments_of(
     if not names and warnings and kube is not None:
         names = warned_deployments(kube, namespace, warnings)
     return names
+
+
+def reverted_outside(kube: Kube | None, rows: list[CommandRow]) -> dict[str, str]:
+    """measure token -> how someone else put back what it set (F30); nothing when the cluster cannot be read."""
+    if kube is None:
+        return {}
+    return {
+        row.token: why
+        for row in rows
+        if (why := measure_drift.reverted(kube, PendingCommand.model_validate(row.plan))) is not None
+    }
 
 
 def scale_target(kube: Kube | None, namespace: str) -> Callable[[str], str | None]:
@@ -287,7 +300,8 @@ def incident_handoff(
         problems += undated
         facts.started_by = started_by_us(facts.rollouts, done, namespace, facts.scale_targets.get)
     in_place = [row for row in scope.commands(journal.temporary_measures()) if bears_on(row, incident.id, namespace)]
-    measures = temporary_measures(in_place)
+    gone = reverted_outside(kube, in_place)
+    measures = temporary_measures(in_place, gone)
     if len(measures) > MAX_MEASURES:
         problems.append(
             f"{len(measures)} temporary measures are in place; the {MAX_MEASURES} newest are listed here, "
@@ -321,8 +335,10 @@ def incident_handoff(
     calls = [c for c in journal.tool_calls(incident=incident.id) if scope.call(c)]
     handoff = Handoff(
         summary=f"Handoff of {incident.id} {incident.title!r} ({incident.severity or 'severity not declared'}): "
-        f"service {state.service} ({verdict}); {len(actions)} action(s), {succeeded} succeeded; {len(in_place)} "
-        f"temporary measure(s) in place; {len(questions)} open question(s). Paste `document` into the RCA ticket.",
+        f"service {state.service} ({verdict}); {len(actions)} action(s), {succeeded} succeeded; "
+        f"{len(in_place) - len(gone)} temporary measure(s) in place"
+        f"{f' ({len(gone)} more reverted outside this server)' if gone else ''}; "
+        f"{len(questions)} open question(s). Paste `document` into the RCA ticket.",
         incident=info(incident),
         chosen_because=because,
         namespace=namespace,

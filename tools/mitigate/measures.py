@@ -16,11 +16,13 @@ from pydantic import Field
 
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
+from incident_response.tools.engine import measure_drift
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.measures import Measure, measure_of
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import KubeWrite, PendingCommand, PlanDraft, pointer_parts
 from incident_response.tools.engine.records import CommandRow
+from incident_response.tools.engine.store import REVERTED_OUTSIDE
 from incident_response.tools.k8s import labels
 from incident_response.tools.k8s.args import Token
 from incident_response.tools.k8s.controller_revisions import WorkloadKind
@@ -47,11 +49,22 @@ def list_temporary_measures(deps: Deps) -> MeasureList:
     command. Use it
     before handing the incident off; restore each with restore_measure when the incident is over. Only those of this
     server's cluster and namespaces: a journal shared with other servers holds theirs too."""
-    measures = [measure_of(row) for row in deps.scope().commands(deps.journal.temporary_measures())]
-    text = "; ".join(f"{m.tool} {m.target.name} (restore: {m.restore_command})" for m in measures)
-    return MeasureList(
-        summary=f"{len(measures)} temporary measure(s) in place" + (f": {text}" if text else ""), measures=measures
+    measures, gone = [], 0
+    for row in deps.scope().commands(deps.journal.temporary_measures()):
+        measure = measure_of(row)
+        if (why := measure_drift.reverted(deps.kube, PendingCommand.model_validate(row.plan))) is not None:
+            gone += 1  # listed until restore_measure closes it, saying it is no longer in place
+            measure.summary = f"NO LONGER IN PLACE: {why}; restore_measure closes it. Was: {measure.summary}"
+        measures.append(measure)
+    text = "; ".join(
+        f"{m.tool} {m.target.name} "
+        + ("(reverted outside this server)" if m.summary.startswith("NO LONGER") else f"(restore: {m.restore_command})")
+        for m in measures
     )
+    head = f"{len(measures) - gone} temporary measure(s) in place" + (
+        f", {gone} reverted outside this server (restore_measure closes them)" if gone else ""
+    )
+    return MeasureList(summary=head + (f": {text}" if text else ""), measures=measures)
 
 
 def _expect(plan: PendingCommand, index: int = 0) -> dict[str, Any]:
@@ -153,6 +166,8 @@ def restore_measure(
             "run list_temporary_measures"
         )
     plan = PendingCommand.model_validate(row.plan)
+    if (why := measure_drift.reverted(deps.kube, plan)) is not None:
+        return close_reverted(deps, row, plan, why)
     if plan.tool in STACKING and (later := later_scale(shown, row.token, plan)) is not None:
         raise errors.InvalidArgument(
             f"{plan.target.kind} {plan.target.name} was changed again by a later {plan.tool} (measure {later}): "
@@ -170,6 +185,27 @@ def restore_measure(
     draft.warnings += [f"Restored while still there: {line}" for line in seen.holds]
     draft.warnings += seen.unchecked
     return deps.propose(draft)
+
+
+def close_reverted(deps: Deps, row: CommandRow, plan: PendingCommand, why: str) -> Proposal:
+    """A measure someone else already put back: nothing to restore; journaled as reverted outside, it is no longer
+    listed (F30)."""
+    deps.journal.record_event(
+        REVERTED_OUTSIDE, incident=row.incident, token=row.token, detail={"tool": plan.tool, "reverted": why}
+    )
+    summary = f"Measure {row.token} ({plan.tool} {plan.target.name}) was {why}: closed, nothing to restore."
+    return Proposal(
+        status="blocked",
+        command="(none: already reverted)",
+        diff=[],
+        summary=summary,
+        target=plan.target,
+        risk="mutation",
+        steps=[],
+        preconditions=[],
+        next_step="Nothing to confirm: the measure is closed (journaled as reverted outside this server). If it is "
+        "still needed, plan it again (verify_recovery says whether the service holds without it).",
+    )
 
 
 # Measures whose restore writes back the values their own change replaced: restored out of order, the earlier one

@@ -11,7 +11,7 @@ Layer: tools.playbook.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -89,13 +89,16 @@ def describe(row: CommandRow) -> tuple[str, str | None]:
     return clean(first_line(str(plan.get("summary") or row.tool))).rstrip("."), None
 
 
-def temporary_measures(rows: Sequence[CommandRow]) -> list[TemporaryMeasure]:
-    """One entry per restore command, in the order first applied."""
+def temporary_measures(rows: Sequence[CommandRow], reverted: Mapping[str, str] | None = None) -> list[TemporaryMeasure]:
+    """One entry per restore command, in the order first applied; `reverted`: measure token -> how someone else put
+    back what it set (said in its `what`: no longer in place)."""
     grouped: dict[str, TemporaryMeasure] = {}
     for row in sorted(rows, key=lambda r: r.finished_at or r.created_at):
         restore = row.plan.get("undo_command")
         key = str(restore) if restore else row.token
         what, offline = describe(row)
+        if (why := (reverted or {}).get(row.token)) is not None:
+            what, offline = f"NO LONGER IN PLACE: {what}, {why}; restore_measure closes it", None
         evicted = evictions(row)
         entry = grouped.get(key)
         if entry is None:
