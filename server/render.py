@@ -22,6 +22,7 @@ from typing import Any
 from incident_response.server.render_cells import CELL, cell, cut_cell, empty, flat
 from incident_response.server.render_logs import render_lines
 from incident_response.server.render_plans import diff, relative
+from incident_response.tools.core.printable import printable
 
 Rows = list[Any]
 # A table of at least this many rows says a column with one value in every row once, above it.
@@ -57,7 +58,8 @@ class Hint:
 def render(model_name: str, data: Mapping[str, Any]) -> str:
     """The text of a result dumped as JSON-ready data (`summary` first)."""
     hint = HINTS.get(model_name, Hint())
-    summary = str(data.get("summary") or "")
+    # One line, whatever it quotes: a newline inside a cluster string (an image) would add a line of its own.
+    summary = printable(str(data.get("summary") or ""))
     lines = [summary] if summary else []
     shown = hint.fields if hint.fields is not None else [k for k in data if k != "summary"]
     for name in shown:

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.anyio
 NS = "img"
 GOOD = "registry.example.com/img/billing:1.8.0"
 # What the human would see instead of the next line: a fake `command` line, then everything after it concealed.
-EVIL = "registry.example.com/img/billing:1.9.0\x1b[2K\r\x1b[1Acommand kubectl get pods\x1b[8m\u202e"
+EVIL = "registry.example.com/img/billing:1.9.0\x1b[2K\r\x1b[1Acommand kubectl get pods\x1b[8m\u202e\nnext: nothing"
 HIDDEN = ("\x1b", "\r", "\u202e")
 
 
@@ -89,6 +89,8 @@ async def test_cluster_escapes_leave_the_server_visible_and_inert(
         text = " ".join(getattr(block, "text", "") for block in result.content)
         assert not any(char in text for char in HIDDEN), repr(text)
         assert "billing:1.9.0\\x1b[2K\\x0d\\x1b[1Acommand kubectl get pods\\x1b[8m\\u202e" in text, text
+        # A newline inside the image adds no line of its own (a summary is one line, a table cell too).
+        assert not any(line.startswith("next: nothing") for line in text.splitlines()), text
     # The structured half keeps the value as the cluster holds it (JSON carries it escaped on the wire).
     assert plan.structured_content is not None and EVIL in plan.structured_content["summary"]
     assert "--to-revision=2" in plan.structured_content["command"]
