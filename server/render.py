@@ -4,7 +4,8 @@ at most 1.35 times the larger of the two.
 
 The text shows every field that has a value, except where a result model's `Hint` says which fields and which table
 columns a reader needs (the rest are for programs: ids, fingerprints, raw timestamps, preconditions). A field whose
-value the summary already states is not repeated, a truncation that cut nothing is not mentioned, a table says what
+value the summary already states (a whole word, SAID_MIN characters or more) is not repeated, though a table row's
+identity column always is, a truncation that cut nothing is not mentioned, a table says what
 all its rows share once above it, and a table cell is cut at CELL characters (server/render_cells.py) unless its
 column is one the model must read whole. A plan's undo and diff: server/render_plans.py; log lines:
 server/render_logs.py.
@@ -15,6 +16,7 @@ Layer: server (MCP wiring).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,9 +91,21 @@ def title_of(hint: Hint, name: str) -> str:
     return next(titled for titled, title in hint.titled.items() if title == name)
 
 
+# A row's identity: never left out of its table, even when the summary names every row (a table of bare numbers or
+# yes/no says nothing: `checks: passed / no / yes` without which check).
+IDENTITY = frozenset(
+    {"name", "components", "component", "check", "node", "pod", "deployment", "question", "path", "revision"}
+)
+# A value shorter than this is never "said" by the summary: `no`, `0`, `api` appear in many other words and numbers.
+SAID_MIN = 4
+
+
 def said(value: Any, summary: str) -> bool:
-    """A scalar the summary already states."""
-    return isinstance(value, str | int | float) and not isinstance(value, bool) and str(value) in summary
+    """A scalar the summary already states, as a whole word of at least SAID_MIN characters (`api` is not said by
+    `api-bad`, nor `no` by `no load pressure`)."""
+    if not isinstance(value, str | int | float) or isinstance(value, bool) or len(str(value)) < SAID_MIN:
+        return False
+    return re.search(rf"(?<![\w./-]){re.escape(str(value))}(?![\w/-]|\.\w)", summary) is not None
 
 
 def render_field(
@@ -119,11 +133,12 @@ def table(
     whole: frozenset[str] = frozenset(),
 ) -> list[str]:
     """Header, then one line per row, cells separated by ' | '; columns empty in every row, or whose every value the
-    summary states, are left out. Cells are cut at CELL characters, except in the `whole` columns (what the model
+    summary states (IDENTITY columns aside), are left out.
+    Cells are cut at CELL characters, except in the `whole` columns (what the model
     must read: an event's message)."""
     keys = list(columns) if columns is not None else list(dict.fromkeys(k for row in rows for k in row))
     keys = [k for k in keys if any(not empty(row.get(k)) for row in rows)]
-    keys = [k for k in keys if not all(said(row.get(k), summary) for row in rows)] or keys[:1]
+    keys = [k for k in keys if k in IDENTITY or not all(said(row.get(k), summary) for row in rows)] or keys[:1]
 
     def cut(text: str, k: str) -> str:
         return text if k in whole else cut_cell(text)
@@ -200,7 +215,8 @@ PLAN_FIELDS = ("status", "token", "command", "undo_command", "diff", "warnings",
 HINTS: dict[str, Hint] = {
     "Assessment": Hint(
         ("problems", "problem_pods", "recent_rollouts", "hpas_at_max", "not_readable"),
-        {"problems": ("rank", "impact", "detail", "next_tool"), "problem_pods": ("name", "status", "restarts", "age"),
+        {"problems": ("rank", "impact", "components", "detail", "next_tool"),
+         "problem_pods": ("name", "status", "restarts", "age"),
          "recent_rollouts": ("deployment", "revision", "minutes_ago", "images"),
          "hpas_at_max": ("name", "current_replicas", "max_replicas")},
     ),
@@ -211,7 +227,11 @@ HINTS: dict[str, Hint] = {
         ("pods", "truncation"),
         {"pods": ("name", "cpu", "memory", "cpu_percent_of_limit", "memory_percent_of_limit")},
     ),
-    "TopNodes": Hint(("nodes",), {"nodes": ("name", "ready", "cpu_percent", "memory_percent", "pods")}),
+    "TopNodes": Hint(
+        ("nodes",),
+        {"nodes": ("name", "ready", "pressure", "cpu_percent", "memory_percent", "cpu_requests_percent",
+                   "memory_requests_percent", "pods")},
+    ),
     "HpaList": Hint(("hpas",), {"hpas": ("name", "current_replicas", "max_replicas", "at_max")}),
     "ServiceEndpoints": Hint(("ready", "not_ready"), special={"ready": names("pod"), "not_ready": names("pod")}),
     "EventList": Hint(("events", "truncation"), special={"events": events}),

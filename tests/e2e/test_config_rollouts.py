@@ -180,4 +180,4 @@ async def test_the_assessment_names_what_the_rollout_changed_and_what_a_rollback
     assert any("checksum/config: a1b2c3 -> d4e5f6" in e for e in decision["evidence"]), decision["evidence"]
     assert "not ConfigMap search-config" in decision["reason"] and "CURRENT" in decision["reason"], decision["reason"]
     changes = assessed["recent_changes"]
-    assert any(c.startswith("ConfigMap search-config data changed") for c in changes), changes
+    assert any(c.startswith("ConfigMap search-config updated") for c in changes), changes

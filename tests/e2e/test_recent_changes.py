@@ -18,7 +18,7 @@ import pytest
 import yaml
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import Env, call, make_env, ready, serving
+from support.mitigation_env import Env, call, make_env, ready
 
 from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
@@ -165,9 +165,11 @@ async def test_a_service_selector_edited_wrong_is_the_outage_and_is_pointed_back
     assert first["next_arguments"] == {"namespace": "orders", "service": "inventory", "selector": "app=inventory"}
     assert "app=inventroy" in first["detail"] and "by kubectl-patch" in first["detail"], first
     assert (decided["verdict"], decided["next_tool"]) == ("PROCEED", "patch_service_selector"), decided["summary"]
-    assert any(c.startswith("Service inventory selector set to app=inventroy") for c in assessed["recent_changes"])
+    assert any(
+        c.startswith("Service inventory updated (selector now app=inventroy)") for c in assessed["recent_changes"]
+    )
     # The oracle: kubectl runs the rendered patch; the Service sends traffic to inventory's two pods again.
-    assert serving(env, "inventory") == ([], []) or not serving(env, "inventory")[0]
+    assert not serving_in(env, "orders", "inventory")
     kubectl.shell(plan["command"])
     await env.until(lambda: len(serving_in(env, "orders", "inventory")) == 2)
     async with Client(env.server("safe")) as client:

@@ -64,6 +64,14 @@ def set_image(k: Kubectl, image: str, behavior: str = "healthy") -> None:
     k.run("patch", "deployment/billing", "-n", NS, "-p", json.dumps({"spec": {"template": template}}))
 
 
+def observed(k: Kubectl, revision: str) -> bool:
+    """The deployment controller has synced billing's spec and numbered it `revision`."""
+    deployment = k.json("get", "deployment/billing", "-n", NS)
+    metadata, status = deployment["metadata"], deployment.get("status") or {}
+    synced = status.get("observedGeneration") == metadata.get("generation")
+    return synced and (metadata.get("annotations") or {}).get("deployment.kubernetes.io/revision") == revision
+
+
 @pytest.fixture
 def env(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Env:
     return make_env(sim_factory("healthy"), tmp_path / "state")
@@ -79,6 +87,8 @@ async def test_cluster_escapes_leave_the_server_visible_and_inert(
     k.run("rollout", "status", "deployment/billing", "-n", NS, "--timeout=60s")
     assert k.json("get", "deployment/billing", "-n", NS)["spec"]["template"]["spec"]["containers"][0]["image"] == EVIL
     set_image(k, "registry.example.com/img/billing:2.0", "crashloop")  # revision 3, bad
+    # Planned before the controller has made revision 3, the rollback would go to revision 1 (no escapes in it).
+    await env.until(lambda: observed(k, "3"))
 
     async with Client(env.server("standard", namespaces=(NS,))) as client:
         plan = await client.call_tool("rollback_deployment", {"namespace": NS, "deployment": "billing"})

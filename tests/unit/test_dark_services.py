@@ -28,7 +28,7 @@ def pod(name: str, app: str) -> dict[str, Any]:
 
 
 def selector_change(name: str, selector: str) -> Change:
-    return Change("Service", name, f"selector set to {selector}", NOW - timedelta(minutes=3), "kubectl-patch")
+    return Change("Service", name, f"updated (selector now {selector})", NOW - timedelta(minutes=3), "kubectl-patch")
 
 
 def test_a_typo_in_a_selector_is_pointed_back_at_the_pods_one_typo_away() -> None:
@@ -42,7 +42,7 @@ def test_a_typo_in_a_selector_is_pointed_back_at_the_pods_one_typo_away() -> Non
     )
     decision = found.decision
     assert (decision.next_tool, decision.next_arguments["selector"]) == ("patch_service_selector", "app=inventory")
-    assert "set 3m ago by kubectl-patch" in found.detail
+    assert "updated 3m ago by kubectl-patch" in found.detail
 
 
 def test_another_apps_pods_are_never_proposed() -> None:

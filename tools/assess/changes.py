@@ -71,12 +71,15 @@ def recent_changes(
     components: dict[str, str],
     failing_templates: dict[str, dict[str, Any]],
     rolled_out: set[str],
+    autoscaled: frozenset[str] = frozenset(),
 ) -> list[Change]:
     """Every non-rollout change of the last 2 hours, newest first (at most MAX_CHANGES). `failing_templates`: the
     pod template of each failing component (the ConfigMaps they read are read; the pods read are slim, without
     env and volumes)."""
     policies, events = read
-    found = service_changes(services, now) + scale_changes(deployments, replicasets, events, rolled_out, now)
+    found = service_changes(services, now) + scale_changes(
+        deployments, replicasets, events, rolled_out, now, autoscaled
+    )
     for kind, objects, key in (
         ("NetworkPolicy", policies, "podSelector"),
         ("PodDisruptionBudget", budgets, "selector"),
@@ -91,7 +94,7 @@ def recent_changes(
         for name in config_refs(template)["ConfigMap"]:
             readers.setdefault(name, []).append(component)
     for name, obj in (configmap_metadata(kube, namespace, set(readers)) or {}).items():
-        change = object_change("ConfigMap", obj, now, "data changed")
+        change = object_change("ConfigMap", obj, now, "updated")
         if change is not None:
             change.selects = readers[name]
             found.append(change)

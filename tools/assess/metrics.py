@@ -237,6 +237,8 @@ def top_nodes(
     summary += f"; NotReady: {', '.join(not_ready)}" if not_ready else "; all Ready"
     if cordoned:
         summary += f"; cordoned: {', '.join(cordoned)}"
+    if pressed := [f"{r.name} {'/'.join(r.pressure)}" for r in rows if r.pressure]:
+        summary += f"; under pressure: {', '.join(pressed)}"  # the kubelet evicts pods over their requests there
     if metrics is None:
         summary += f"; {METRICS_MISSING}"
     elif shown:
@@ -247,7 +249,7 @@ def top_nodes(
         )
     if allocated is not None and shown:
         # The scheduler places pods by requests, not usage: a node at 30% CPU can have no room left.
-        full = max(rows, key=lambda r: (r.cpu_requests_percent or 0, r.name))
+        full = max(shown, key=lambda r: (r.cpu_requests_percent or 0, r.name))  # rows' requests were not read
         summary += f"; most requested: {full.name} cpu {full.cpu_requests_percent}% of allocatable"
     if allocated is None:
         summary += "; allocated requests unknown (may not list pods cluster-wide)"

@@ -61,6 +61,12 @@ from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
 from incident_response.tools.playbook.dark_services import DarkService, dark_services
 from incident_response.tools.playbook.known_good import known_good_targets
+from incident_response.tools.playbook.node_pressure import (
+    PressureProblem,
+    pressed_nodes,
+    pressure_problem,
+    pressures,
+)
 from incident_response.tools.playbook.poisoning import Peers, find_poisonings
 from incident_response.tools.playbook.ranking import ComponentImpact, Problem, rank_problems, scaled
 from incident_response.tools.playbook.rules import (
@@ -219,6 +225,8 @@ class Observation:
     templates: dict[tuple[str, str], Any] = field(default_factory=dict)
     # Services with no endpoint made by a change (scaled to zero, a selector matching no pod): outages of their own
     dark: list[DarkService] = field(default_factory=list)
+    # Nodes under memory/disk/PID pressure running the namespace's pods: at risk of evictions
+    pressed: list[PressureProblem] = field(default_factory=list)
     # StatefulSets, DaemonSets, their ControllerRevisions and the PodDisruptionBudgets, by resource
     workloads: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -273,6 +281,22 @@ def read_nodes(
             signs.append("NodeNotReady events about its pods")
         states[node] = NodeState(signs, read=False)
     return states
+
+
+def read_pressure(
+    kube: Kube, namespace: str, pods: list[dict[str, Any]], components: dict[str, str], blind: list[str]
+) -> list[PressureProblem]:
+    """The nodes running the namespace's pods that report memory, disk or PID pressure, each a problem at risk. The
+    node list is read page by page, only pressured nodes kept; nothing when nodes may not be read."""
+    hosting = {(pod.get("spec") or {}).get("nodeName") for pod in pods} - {None}
+    if not hosting or "nodes" in blind:
+        return []
+    try:
+        nodes = list_all(kube, "nodes", keep=lambda n: n if meta(n).name in hosting and pressures(n) else None)
+    except errors.Forbidden:
+        blind.append("nodes")
+        return []
+    return [pressure_problem(namespace, p) for p in pressed_nodes(nodes.items, pods, components)]
 
 
 def replaced(row: PodRow) -> bool:
@@ -366,6 +390,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         components=components,
         failing_templates={name: t for (_, name), t in templates.items() if name in failing and t},
         rolled_out={r.deployment for r in rollouts},
+        autoscaled=frozenset(scaled(hpa_row(h).target) for h in hpas),
     )
 
     usage = work.finish(metrics or {})
@@ -464,6 +489,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         workloads=workloads,
         templates=templates,
         dark=dark_services(namespace, services, deployments, pods, changes, now),
+        pressed=read_pressure(kube, namespace, pods, components, blind),
     )
 
 
@@ -598,7 +624,8 @@ def ranked(
     """The primary decision (for the worst problem) and every problem, worst first. With `room` (node room, read
     on first use), a scale is sized within what fits, as evaluate_decision sizes it."""
     problems = [
-        (p, completed(seen, d, room)) for p, d in rank_problems(seen.facts, impacts_of(seen), mitigated, seen.dark)
+        (p, completed(seen, d, room))
+        for p, d in rank_problems(seen.facts, impacts_of(seen), mitigated, seen.dark, seen.pressed)
     ]
     for problem, decision in problems:
         problem.next_arguments = dict(decision.next_arguments)

@@ -14,8 +14,9 @@ from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.workloads import images_of, owned_by
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.playbook.known_good import known_good_workload_instead
+from incident_response.tools.playbook.known_good import known_good_revision, known_good_workload_instead
 from incident_response.tools.playbook.rules import Decision
+from incident_response.tools.playbook.trees import SafetyCheck
 from incident_response.tools.playbook.trees_workload import WorkloadRollbackFacts
 from incident_response.tools.playbook.workload_rollback_checks import update_strategy_item
 
@@ -80,6 +81,8 @@ def workload_rollback_facts(
     )
     if target is None or target is current:
         return facts
+    known = known_good_revision(kind, target, owned, [p for p in pods if owned_by(p, workload)], now)
+    facts.target_known = SafetyCheck(known.status, known.detail, known.evidence, known.questions)
     if instead_of_default is not None:
         facts.target_evidence.append(
             f"revision {instead_of_default.revision}, not the one kubectl rollout undo picks: {instead_of_default.why}"

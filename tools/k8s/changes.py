@@ -24,6 +24,7 @@ from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, select
 SCALED = re.compile(r"Scaled (?:up|down) replica set (\S+) (?:from (\d+) )?to (\d+)(?: from (\d+))?")
 # Managers that resize a deployment on their own (an HPA): their resizes are the autoscaler working, not a change.
 AUTOSCALERS = ("kube-controller-manager", "horizontal-pod-autoscaler", "keda", "cluster-autoscaler")
+WRITE_SECONDS = 120  # a replicas write this close to the scaling events is the scale's own
 # This server's own field manager (tools/kube/client.FIELD_MANAGER): its writes are this incident's mitigations, listed
 # as changes but never blamed for a failure nor proposed for undoing (restore_measure does that).
 OURS = "incident-response-mcp"
@@ -35,7 +36,7 @@ class Change:
 
     kind: str  # Service, NetworkPolicy, ConfigMap, PodDisruptionBudget, Deployment
     name: str
-    what: str  # "selector set to app=inventroy", "created", "scaled 2 -> 0"
+    what: str  # "updated (selector now app=inventroy)", "created", "scaled 2 -> 0"
     at: datetime
     manager: str | None = None
     subresource: str | None = None
@@ -87,16 +88,11 @@ def service_changes(services: list[dict[str, Any]], now: datetime) -> list[Chang
         change = last_change(service, owning=("spec", "selector"))
         if change is None or not recent(change, now):
             continue
-        verb = "created with selector" if change.created else "selector set to"
-        found.append(
-            Change(
-                "Service",
-                str(meta(service).name),
-                f"{verb} {selector_string({'matchLabels': selector})}",
-                change.at,
-                change.manager,
-            )
-        )
+        # managedFields time is the manager's last write of any of its fields: the selector is what it is now,
+        # not necessarily what that write changed.
+        shown = selector_string({"matchLabels": selector})
+        what = f"created with selector {shown}" if change.created else f"updated (selector now {shown})"
+        found.append(Change("Service", str(meta(service).name), what, change.at, change.manager))
     return found
 
 
@@ -106,9 +102,12 @@ def scale_changes(
     events: list[dict[str, Any]],
     rolled_out: set[str],
     now: datetime,
+    autoscaled: frozenset[str] = frozenset(),
 ) -> list[Change]:
     """Replica counts changed by hand in the window: ScalingReplicaSet events about a deployment's current
-    ReplicaSet (not part of a rollout, not an autoscaler's resize), first count to last."""
+    ReplicaSet (not part of a rollout, not an autoscaler's resize), first count to last. The writer is the manager
+    owning spec.replicas when its write is the scale's time; an `autoscaled` deployment (an HPA targets it) resized
+    with no such write is the HPA at work, not a change."""
     owner_of = {
         str(meta(rs).name): str(ref.get("name"))
         for rs in replicasets
@@ -131,10 +130,14 @@ def scale_changes(
         name = str(meta(deploy).name)
         if name in rolled_out or name not in steps:
             continue  # a rollout's own scaling is the rollout (recent_rollouts lists it)
+        ordered = sorted(steps[name], key=lambda s: s[0])
         owner = last_change(deploy, owning=("spec", "replicas"))
+        if owner is not None and abs((owner.at - ordered[-1][0]).total_seconds()) > WRITE_SECONDS:
+            owner = None  # that manager's write is not this scale (an older apply owns the field)
         if owner is not None and owner.manager and owner.manager.startswith(AUTOSCALERS):
             continue
-        ordered = sorted(steps[name], key=lambda s: s[0])
+        if owner is None and name in autoscaled:
+            continue
         # The first count the events show (a scale from zero, or a creation, says none).
         before = next((step[1] for step in ordered if step[1] is not None), None)
         after = int((deploy.get("spec") or {}).get("replicas") or 0)

@@ -134,7 +134,8 @@ def selects_no_pod(
     close = named or [d for d in wanted if near(selector, template_labels(d))]
     serving = [d for d in close if int((d.get("status") or {}).get("readyReplicas") or 0)]
     shown = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
-    when = f" (set {change.ago(now)} ago{' by ' + change.manager if change.manager else ''})" if change else ""
+    by = f" by {change.manager}" if change and change.manager else ""
+    when = f" (the Service updated {change.ago(now)} ago{by})" if change else ""
     if len(serving) == 1:
         deploy = serving[0]
         name = str(meta(deploy).name)

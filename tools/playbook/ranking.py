@@ -27,6 +27,8 @@ from pydantic import BaseModel, Field
 
 from incident_response.tools.playbook.dark_services import RULES as DARK_RULES
 from incident_response.tools.playbook.dark_services import DarkService
+from incident_response.tools.playbook.node_pressure import RULE as PRESSURE_RULE
+from incident_response.tools.playbook.node_pressure import PressureProblem
 from incident_response.tools.playbook.rules import NO_ROOM, Decision, Facts, decide
 
 STANDING_MINUTES = 24 * 60  # failing for longer than this: a standing problem, not this incident's
@@ -42,6 +44,7 @@ RULE_ORDER = (
     "overloaded: CPU near limits",
     "out of memory: vertical scaling",
     NO_ROOM,
+    PRESSURE_RULE,
     "unknown cause, recent deploy exists",
     "unknown cause, failing since before the recent deploys",
     "unknown cause, no recent deploy to roll back",
@@ -127,10 +130,13 @@ def rank_problems(
     impacts: dict[str, ComponentImpact],
     mitigated: frozenset[str] = frozenset(),
     dark: list[DarkService] | None = None,
+    pressed: list[PressureProblem] | None = None,
 ) -> list[tuple[Problem, Decision]]:
     """The problems, worst first. `impacts`: per component (missing: degraded when it has failing pods or
     unavailable replicas, else at_risk). `mitigated`: components a confirmed mitigation of this incident acted on.
-    `dark`: Services with no endpoint made by a change (tools/playbook/dark_services.py), each an outage of its own."""
+    `dark`: Services with no endpoint made by a change (tools/playbook/dark_services.py), each an outage of its own.
+    `pressed`: nodes under memory/disk/PID pressure running the namespace's pods (tools/playbook/node_pressure.py),
+    each at risk, unless a decision already targets that node (a failing node)."""
     components = troubled(facts)
     others = set(components)
     whole = decide(facts)  # the namespace-wide decision: its evidence is the richest when it is one of the problems
@@ -180,6 +186,28 @@ def rank_problems(
                     next_tool=decision.next_tool,
                     next_arguments=dict(decision.next_arguments),
                     mitigated=bool(set(service.components) & mitigated),
+                ),
+                decision,
+            )
+        )
+    targeted = {decision.target for _, decision in problems}
+    for node in pressed or []:
+        if node.decision.target in targeted:
+            continue
+        decision = node.decision
+        problems.append(
+            (
+                Problem(
+                    rank=0,
+                    impact="at_risk",
+                    components=node.components,
+                    detail=node.detail,
+                    action=decision.primary_action,
+                    rule=decision.rule,
+                    target=decision.target,
+                    next_tool=decision.next_tool,
+                    next_arguments=dict(decision.next_arguments),
+                    mitigated=False,
                 ),
                 decision,
             )

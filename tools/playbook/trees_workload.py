@@ -15,6 +15,7 @@ from incident_response.tools.playbook.trees import (
     Answers,
     Conclusion,
     Elsewhere,
+    SafetyCheck,
     Walk,
     try_instead,
 )
@@ -30,6 +31,8 @@ class WorkloadRollbackFacts:
     target_revision: int | None  # the revision a rollback would return to; None: none kept
     target_evidence: list[str] = field(default_factory=list)  # how long it served, pods still running it
     target_still_serving: int = 0  # pods running the target revision and Ready now
+    # tools/playbook/known_good.py's judgement of the target (a warning: it ran briefly or its pods fail now)
+    target_known: SafetyCheck | None = None
     claims: list[str] = field(default_factory=list)  # a StatefulSet's PersistentVolumeClaims
     stuck: list[str] = field(default_factory=list)  # pods the rollback would wait on (the plan deletes them)
     # What its update strategy leaves to a human (OnDelete, a partition over bad pods): check_rollback_safety's words.
@@ -51,6 +54,26 @@ def workload_rollback_tree(facts: WorkloadRollbackFacts, answers: Answers, where
     if facts.target_revision is None:
         why = f"{kind} {name} keeps no earlier revision to go back to"
         return walk.stop(q, "no", "cluster", facts.rollout_evidence, try_instead(where, ("ISOLATE",), name, why))
+    known = facts.target_known
+    if known is not None and known.status == "warning" and not answers.revision_known_good:
+        return walk.stop(
+            q,
+            "no",
+            "cluster",
+            [*facts.target_evidence, *known.evidence],
+            Conclusion(
+                verdict="CHECK_OLDER",
+                reason=f"revision {facts.target_revision} of {name} is not known to be good ({known.detail}): look at "
+                "older revisions and evaluate again with to_revision"
+                + (
+                    ", or, if the human knows it worked, call again with revision_known_good=true"
+                    if answers.revision_known_good is None
+                    else ""
+                ),
+                next_tool="rollout_history",
+                next_arguments={"namespace": ns, "deployment": name, "kind": kind},
+            ),
+        )
     walk.go(q, "yes" if facts.target_evidence else "unknown", "cluster", facts.target_evidence)
     if not facts.target_still_serving:
         walk.cautions.append(
