@@ -90,3 +90,19 @@ def test_our_field_manager_is_the_clients() -> None:
     from incident_response.tools.kube.client import FIELD_MANAGER
 
     assert OURS == FIELD_MANAGER
+
+
+def test_a_deployment_whose_pods_failed_before_its_scale_to_zero_is_asked_about_not_scaled_back() -> None:
+    """Someone took a crash-looping deployment offline by hand: scaling it back would bring the crash loop back."""
+    scaled = Change("Deployment", "batch", "scaled 3 -> 0", NOW - timedelta(minutes=2), "kubectl", "scale", 3, 0)
+    (found,) = dark_services(
+        "shop",
+        [service("batch", {"app": "batch"})],
+        [deployment("batch", 0, 0)],
+        [],
+        [scaled],
+        NOW,
+        warned={"batch-5d9f-x2x1z"},
+    )
+    assert (found.decision.primary_action, found.decision.next_tool) == ("INVESTIGATE", "list_events")
+    assert "taken offline on purpose" in found.decision.reason and "ask who" in found.decision.reason

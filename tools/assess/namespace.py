@@ -488,7 +488,17 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         unreadable=blind,
         workloads=workloads,
         templates=templates,
-        dark=dark_services(namespace, services, deployments, pods, changes, now),
+        dark=dark_services(
+            namespace,
+            services,
+            deployments,
+            pods,
+            changes,
+            now,
+            warned={
+                g.object.removeprefix("pod/") for g in groups if g.type == "Warning" and g.object.startswith("pod/")
+            },
+        ),
         pressed=read_pressure(kube, namespace, pods, components, blind),
     )
 

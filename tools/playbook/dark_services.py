@@ -65,7 +65,10 @@ def dark_services(
     pods: list[dict[str, Any]],
     changes: list[Change],
     now: datetime,
+    warned: set[str] | None = None,
 ) -> list[DarkService]:
+    """`warned`: pods with Warning events of the last hour (a deployment whose pods failed before it was scaled to 0
+    may have been taken offline on purpose: its scale back is asked about, not proposed)."""
     index = LabelIndex([p for p in pods if not terminating(p)])  # pods on their way out serve nothing
     changes = [c for c in changes if not c.ours]  # a mitigation of ours (a canary pulled to 0) is not undone here
     found = []
@@ -77,7 +80,7 @@ def dark_services(
         selector_change = next((c for c in changes if (c.kind, c.name) == ("Service", name)), None)
         behind = [d for d in deployments if labels.matches(labels.from_map(selector), template_labels(d))]
         if behind:
-            entry = scaled_to_zero(namespace, name, behind, changes, now)
+            entry = scaled_to_zero(namespace, name, behind, changes, now, warned or set())
         else:
             entry = selects_no_pod(namespace, name, selector, deployments, selector_change, now)
         if entry is not None:
@@ -86,7 +89,12 @@ def dark_services(
 
 
 def scaled_to_zero(
-    namespace: str, service: str, behind: list[dict[str, Any]], changes: list[Change], now: datetime
+    namespace: str,
+    service: str,
+    behind: list[dict[str, Any]],
+    changes: list[Change],
+    now: datetime,
+    warned: set[str],
 ) -> DarkService | None:
     zero = [d for d in behind if not int((d.get("spec") or {}).get("replicas") or 0)]
     if not zero:
@@ -97,7 +105,11 @@ def scaled_to_zero(
         return None  # at zero since before the window: switched off on purpose, not this incident
     detail = f"service {service} has no endpoint: deployment {deploy} was {change.what} {change.ago(now)} ago"
     evidence = [change.text(now), f"service {service} selects deployment {deploy}'s pods, and it runs none"]
-    if change.before:
+    # Its pods are DEPLOYMENT-HASH-SUFFIX (not another deployment's whose name starts the same: inventory-db-...).
+    failed = sorted(p for p in warned if p.startswith(f"{deploy}-") and p[len(deploy) + 1 :].count("-") == 1)
+    if failed:
+        evidence.append(f"its pods had Warning events before: {', '.join(failed[:3])}")
+    if change.before and not failed:
         decision = Decision(
             primary_action="SCALE",
             rule=SCALED_TO_ZERO,
@@ -112,8 +124,14 @@ def scaled_to_zero(
             primary_action="INVESTIGATE",
             rule=SCALED_TO_ZERO,
             target=f"deployment/{deploy}",
-            reason=f"{detail}, from a count the events no longer show: ask its owners how many replicas it runs, "
-            "then scale_deployment; its ScalingReplicaSet events say when",
+            reason=f"{detail}"
+            + (
+                ": its pods failed before (Warning events), so it may have been taken offline on purpose: ask who "
+                f"scaled it and why before scaling it back (scale_deployment, {change.before} replicas before)"
+                if failed
+                else ", from a count the events no longer show: ask its owners how many replicas it runs, then "
+                "scale_deployment; its ScalingReplicaSet events say when"
+            ),
             evidence=evidence,
             next_tool="list_events",
             next_arguments={"namespace": namespace, "object": f"deployment/{deploy}"},
