@@ -108,6 +108,14 @@ async def test_a_drained_statefulset_member_stays_terminating_until_force_delete
             ]
             assert live, f"{gone['metadata']['name']} was not replaced"
 
+        # verify_recovery says what blocks it and what ends it, not "still settling" for ever (F19b).
+        verified = await call(client, "verify_recovery", namespace=NS, deployment="kv", kind="statefulset")
+        held = ", ".join(sorted(n for n, p in kv_pods(env).items() if terminating(p)))
+        blocked = f"waiting on a human: pod(s) {held} stay Terminating on node {node}, whose kubelet is down"
+        assert blocked in verified["summary"] and "still settling" not in verified["summary"], verified["summary"]
+        assert f"delete_pod(namespace={NS}, pod={member}, force=true)" in verified["summary"], verified["summary"]
+        assert f"Once the human confirms {node} is fenced or powered off" in verified["summary"]
+
         # The assessment names the way out too (not "read the events for why it does not start").
         after = await call(client, "assess_namespace", namespace=NS)
         decision = after["decision"]

@@ -23,6 +23,7 @@ from incident_response.tools.assess.recovery_context import (
     template_labels,
 )
 from incident_response.tools.assess.recovery_workloads import read_workload
+from incident_response.tools.assess.stuck_terminating import stuck_on_dead_nodes
 from incident_response.tools.core import commands, errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine import event_reads
@@ -202,7 +203,15 @@ def judge(
         ["rollout", "resume", f"deployment/{deployment}"], namespace=namespace, context=kube.context
     )
     results: list[CheckResult] = [
-        pods_check(facts, desired, progress, truncated, resume if paused else None, waiting_on),
+        pods_check(
+            facts,
+            desired,
+            progress,
+            truncated,
+            resume if paused else None,
+            waiting_on,
+            stuck_on_dead_nodes(kube, namespace, pods, facts),
+        ),
         endpoints_check(deployment, services, facts, desired),
         warnings_check(
             counted,

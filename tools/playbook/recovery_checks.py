@@ -182,9 +182,11 @@ def pods_check(
     truncated: bool,
     resume_command: str | None = None,
     waiting_on: str | None = None,
+    stuck: str | None = None,
 ) -> CheckResult:
     """`resume_command` is given when the deployment is paused, `waiting_on` when a human must act otherwise (an
-    OnDelete StatefulSet's or DaemonSet's pods to delete): an unfinished rollout then waits on a human."""
+    OnDelete StatefulSet's or DaemonSet's pods to delete): an unfinished rollout then waits on a human. `stuck`: its
+    Terminating pods sit on a not-Ready node (only a force delete ends them): it waits on a human too."""
     active = [f for f in facts if f.active]
     ready = [f for f in active if f.ready]
     failing = [f for f in active if f.failing]
@@ -216,6 +218,11 @@ def pods_check(
             f"all {desired} pods Ready by the deployment's status ({len(facts)} of its pods read, none failing); "
             f"rollout of revision {progress.revision} complete"
         )
+    elif stuck is not None and terminating:
+        # Pods stuck Terminating on a dead node end only by a human's force delete: nothing settles on its own.
+        detail = f"not settled, nothing failing: {counts}; {stuck}"
+        check = RecoveryCheck(name="pods", passed=None, detail=detail, evidence=capped(evidence))
+        return CheckResult(check, blocked=[stuck])
     elif (resume_command is not None or waiting_on is not None) and not progress.done:
         blocked = waiting_on or f"the rollout is paused and will not finish until resumed: {resume_command}"
         detail = f"not settled, nothing failing: {counts}; {blocked}"
