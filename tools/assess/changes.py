@@ -1,7 +1,7 @@
-"""The reads behind recent_changes (tools/k8s/changes.py words them): NetworkPolicies, PodDisruptionBudgets, the
-deployment controller's ScalingReplicaSet events, and the ConfigMaps the failing pods read (metadata only). Services,
-deployments and ReplicaSets come from the assessment's own reads. A read these credentials may not make is noted as
-a blind spot, never a failure.
+"""The reads behind recent_changes (tools/k8s/changes.py words them): NetworkPolicies, Ingresses,
+PodDisruptionBudgets, the deployment controller's ScalingReplicaSet events, and the ConfigMaps the failing pods read
+(metadata only). Services, deployments and ReplicaSets come from the assessment's own reads. A read these credentials
+may not make is noted as a blind spot, never a failure.
 
 Layer: tools.assess.
 """
@@ -18,6 +18,7 @@ from incident_response.tools.engine.reads import configmap_metadata
 from incident_response.tools.k8s import labels
 from incident_response.tools.k8s.changes import (
     Change,
+    ingress_changes,
     newest_first,
     object_change,
     scale_changes,
@@ -47,12 +48,19 @@ def scaling_events(kube: Kube, namespace: str) -> list[dict[str, Any]]:
         return []
 
 
-def changes_read(kube: Kube, namespace: str, blind: list[str]) -> Callable[[], tuple[list[Any], list[Any]]]:
-    """The namespace-wide reads (policies, scaling events), to run beside the pods' pages (the assessment reads the
-    disruption budgets with the workloads)."""
+Read = tuple[list[Any], list[Any], list[Any]]  # policies, scaling events, ingresses
 
-    def read() -> tuple[list[Any], list[Any]]:
-        return read_kind(kube, "networkpolicies", namespace, blind), scaling_events(kube, namespace)
+
+def changes_read(kube: Kube, namespace: str, blind: list[str]) -> Callable[[], Read]:
+    """The namespace-wide reads (policies, scaling events, ingresses), to run beside the pods' pages (the assessment
+    reads the disruption budgets with the workloads)."""
+
+    def read() -> Read:
+        return (
+            read_kind(kube, "networkpolicies", namespace, blind),
+            scaling_events(kube, namespace),
+            read_kind(kube, "ingresses", namespace, blind),
+        )
 
     return read
 
@@ -61,7 +69,7 @@ def recent_changes(
     kube: Kube,
     namespace: str,
     now: datetime,
-    read: tuple[list[Any], list[Any]],
+    read: Read,
     *,
     budgets: list[dict[str, Any]],
     services: list[dict[str, Any]],
@@ -76,10 +84,9 @@ def recent_changes(
     """Every non-rollout change of the last 2 hours, newest first (at most MAX_CHANGES). `failing_templates`: the
     pod template of each failing component (the ConfigMaps they read are read; the pods read are slim, without
     env and volumes)."""
-    policies, events = read
-    found = service_changes(services, now) + scale_changes(
-        deployments, replicasets, events, rolled_out, now, autoscaled
-    )
+    policies, events, ingresses = read
+    found = service_changes(services, now) + ingress_changes(ingresses, now)
+    found += scale_changes(deployments, replicasets, events, rolled_out, now, autoscaled)
     for kind, objects, key in (
         ("NetworkPolicy", policies, "podSelector"),
         ("PodDisruptionBudget", budgets, "selector"),

@@ -59,6 +59,7 @@ from incident_response.tools.k8s.workloads import (
 )
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
+from incident_response.tools.playbook.cutover import Cutover, cutovers
 from incident_response.tools.playbook.dark_services import DarkService, dark_services
 from incident_response.tools.playbook.known_good import known_good_targets
 from incident_response.tools.playbook.node_pressure import (
@@ -227,6 +228,8 @@ class Observation:
     dark: list[DarkService] = field(default_factory=list)
     # Nodes under memory/disk/PID pressure running the namespace's pods: at risk of evictions
     pressed: list[PressureProblem] = field(default_factory=list)
+    # Ingresses cut over in the window to a Service with no Ready pod: outages of their own (blue/green rollback)
+    cutovers: list[Cutover] = field(default_factory=list)
     # StatefulSets, DaemonSets, their ControllerRevisions and the PodDisruptionBudgets, by resource
     workloads: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -500,6 +503,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
             },
         ),
         pressed=read_pressure(kube, namespace, pods, components, blind),
+        cutovers=cutovers(namespace, changed[2], services, pods, components, changes, now),
     )
 
 
@@ -635,7 +639,7 @@ def ranked(
     on first use), a scale is sized within what fits, as evaluate_decision sizes it."""
     problems = [
         (p, completed(seen, d, room))
-        for p, d in rank_problems(seen.facts, impacts_of(seen), mitigated, seen.dark, seen.pressed)
+        for p, d in rank_problems(seen.facts, impacts_of(seen), mitigated, seen.dark, seen.pressed, seen.cutovers)
     ]
     for problem, decision in problems:
         problem.next_arguments = dict(decision.next_arguments)

@@ -96,6 +96,30 @@ def service_changes(services: list[dict[str, Any]], now: datetime) -> list[Chang
     return found
 
 
+def ingress_backends(ingress: dict[str, Any]) -> list[tuple[int, int, str]]:
+    """(rule index, path index, Service name) of every path's backend: what switch_ingress_backend addresses."""
+    found = []
+    for i, rule in enumerate((ingress.get("spec") or {}).get("rules") or []):
+        for j, path in enumerate(((rule or {}).get("http") or {}).get("paths") or []):
+            service = (((path or {}).get("backend") or {}).get("service") or {}).get("name")
+            if service:
+                found.append((i, j, str(service)))
+    return found
+
+
+def ingress_changes(ingresses: list[dict[str, Any]], now: datetime) -> list[Change]:
+    """Ingresses whose rules (their backends) were set in the window: a blue/green cut-over is one."""
+    found = []
+    for ingress in ingresses:
+        change = last_change(ingress, owning=("spec", "rules"))
+        if change is None or not recent(change, now) or not (backends := ingress_backends(ingress)):
+            continue
+        shown = ", ".join(dict.fromkeys(service for _, _, service in backends))
+        what = f"created with backend {shown}" if change.created else f"updated (backend now {shown})"
+        found.append(Change("Ingress", str(meta(ingress).name), what, change.at, change.manager))
+    return found
+
+
 def scale_changes(
     deployments: list[dict[str, Any]],
     replicasets: list[dict[str, Any]],

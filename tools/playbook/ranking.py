@@ -25,6 +25,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from incident_response.tools.playbook.cutover import RULE as CUTOVER_RULE
+from incident_response.tools.playbook.cutover import Cutover
 from incident_response.tools.playbook.dark_services import RULES as DARK_RULES
 from incident_response.tools.playbook.dark_services import DarkService
 from incident_response.tools.playbook.node_pressure import RULE as PRESSURE_RULE
@@ -36,6 +38,7 @@ Impact = Literal["outage", "below_minimum", "degraded", "at_risk"]
 IMPACT_ORDER: tuple[Impact, ...] = ("outage", "below_minimum", "degraded", "at_risk")
 RULE_ORDER = (
     "failing node",
+    CUTOVER_RULE,
     *DARK_RULES,
     "failing canary",
     "recent deployment with failing pods",
@@ -131,12 +134,14 @@ def rank_problems(
     mitigated: frozenset[str] = frozenset(),
     dark: list[DarkService] | None = None,
     pressed: list[PressureProblem] | None = None,
+    cutovers: list[Cutover] | None = None,
 ) -> list[tuple[Problem, Decision]]:
     """The problems, worst first. `impacts`: per component (missing: degraded when it has failing pods or
     unavailable replicas, else at_risk). `mitigated`: components a confirmed mitigation of this incident acted on.
     `dark`: Services with no endpoint made by a change (tools/playbook/dark_services.py), each an outage of its own.
     `pressed`: nodes under memory/disk/PID pressure running the namespace's pods (tools/playbook/node_pressure.py),
-    each at risk, unless a decision already targets that node (a failing node)."""
+    each at risk, unless a decision already targets that node (a failing node). `cutovers`: Ingresses switched in
+    the window to a Service with no Ready pod (tools/playbook/cutover.py), each an outage of its own."""
     components = troubled(facts)
     others = set(components)
     whole = decide(facts)  # the namespace-wide decision: its evidence is the richest when it is one of the problems
@@ -191,23 +196,25 @@ def rank_problems(
             )
         )
     targeted = {decision.target for _, decision in problems}
-    for node in pressed or []:
-        if node.decision.target in targeted:
+    extra = [("outage", c.components, c.detail, c.decision) for c in cutovers or []]
+    extra += [("at_risk", n.components, n.detail, n.decision) for n in pressed or []]
+    for impact, affected, detail, decision in extra:
+        if decision.target in targeted:
             continue
-        decision = node.decision
+        targeted.add(decision.target)
         problems.append(
             (
                 Problem(
                     rank=0,
-                    impact="at_risk",
-                    components=node.components,
-                    detail=node.detail,
+                    impact=impact,
+                    components=affected,
+                    detail=detail,
                     action=decision.primary_action,
                     rule=decision.rule,
                     target=decision.target,
                     next_tool=decision.next_tool,
                     next_arguments=dict(decision.next_arguments),
-                    mitigated=False,
+                    mitigated=bool(set(affected) & mitigated),
                 ),
                 decision,
             )
