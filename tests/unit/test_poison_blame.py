@@ -14,6 +14,18 @@ SERVER = [
     f'level=error msg="upstream failed" upstream={IP}:8080 status=502',
     f"error: request to {IP}:8080 timed out",
     f"bad data from {IP}",
+    # review-assist F18b: the common formats that named no one. nginx's error log (the request quoted, the client
+    # another pod), Envoy's access log (the upstream host last), Spring, Python requests, Node.
+    f"2026/12/05 01:35:02 [error] 7#7: *41 upstream timed out (110: Connection timed out) while reading response "
+    f'header from upstream, client: 10.244.3.7, server: _, request: "GET /api HTTP/1.1", upstream: '
+    f'"http://{IP}:8080/api", host: "shop.example.com"',
+    f'[2026-12-05T01:35:02.120Z] "GET /api/items HTTP/1.1" 503 UF 0 91 3 - "10.244.3.7" "curl/8" '
+    f'"5f1e-77" "shop.example.com" "{IP}:8080"',
+    f'org.springframework.web.client.ResourceAccessException: I/O error on GET request for "http://{IP}:8080/api": '
+    "Connection refused",
+    f"requests.exceptions.ConnectionError: HTTPConnectionPool(host='{IP}', port=8080): Max retries exceeded with url: "
+    "/api (Caused by NewConnectionError('Failed to establish a new connection: [Errno 111] Connection refused'))",
+    f"Error: connect ECONNREFUSED {IP}:6379",
 ]
 CLIENT = [
     f'{IP} - - [05/Dec/2026:01:35:02 +0000] "POST /api/cart/items HTTP/1.1" 500 0 "-" "curl/8"',
@@ -28,6 +40,13 @@ CLIENT = [
     # The kubelet probing the pod itself: the address was the pod's own (a StatefulSet pod's IP may since be another's)
     f'Readiness probe failed: Get "http://{IP}:8080/ready": dial tcp {IP}:8080: connect: connection refused',
     f"Liveness probe failed: dial tcp {IP}:6379: connect: connection refused",
+    # nginx and Envoy name the caller and the caller's text too: only their upstream field is the peer.
+    f"2026/12/05 01:35:02 [error] 7#7: *41 connect() failed (111: Connection refused) while connecting to upstream, "
+    f'client: {IP}, server: _, request: "GET /{IP} HTTP/1.1", upstream: "http://10.244.1.5:8080/", host: "{IP}"',
+    f'[2026-12-05T01:35:02.120Z] "GET /from/{IP} HTTP/1.1" 503 UF 0 91 3 - "{IP}" "upstream={IP}" "5f1e-77" '
+    f'"{IP}:8080" "10.244.1.5:8080"',
+    f"Invalid HTTP_HOST header: '{IP}:8080'. You may need to add '{IP}' to ALLOWED_HOSTS.",  # the caller's Host
+    f'[2026-12-05T01:35:02.120Z] "GET /api HTTP/1.1" 200 - 0 91 3 - "-" "curl/8" "5f1e-77" "shop" "{IP}:8080"',
 ]
 
 

@@ -47,10 +47,20 @@ CLIENT = re.compile(
 # Server position: the name is what the failing pod called, and the error came back from it.
 SERVER = re.compile(
     r"(?i)(?:\b(?:upstream|upstream[_-]?(?:addr|host)|server|server[_-]?(?:addr|host)|target|backend|dest|"
-    r"destination|dst|host|endpoint|url|addr)\s*[=:]\s*\"?(?:[a-z]+://)?"
+    r"destination|dst|host|endpoint|url|addr)\s*[=:]\s*[\"']?(?:[a-z]+://)?"
     r"|\b(?:from|by|to|dial(?:ing)?(?:\s+(?:tcp|udp))?|connect(?:ing)?(?:\s+to)?|calling|upstream|backend|server)"
-    r"\s+(?:pod\s+|host\s+|upstream\s+|backend\s+|server\s+|service\s+)?\(?(?:[a-z]+://)?)$"
+    r"\s+(?:pod\s+|host\s+|upstream\s+|backend\s+|server\s+|service\s+)?\(?(?:[a-z]+://)?"
+    # Node's socket errors (connect ECONNREFUSED X:6379), Spring's 'I/O error on GET request for "http://X/..."'
+    r"|\bE(?:CONNREFUSED|CONNRESET|TIMEDOUT|HOSTUNREACH|NETUNREACH|PIPE)\s+|\brequest\s+for\s+\"(?:[a-z]+://))$"
 )
+# nginx's error log: the client, server and request fields are the caller's; `upstream: "..."` (after the quoted
+# request, whose quotes nginx escapes) is the peer the error came from.
+NGINX_ERROR = re.compile(
+    r'\bclient: [^,\s]+, server: [^,]*, request: "[^"]*", upstream: "(?:[a-z]+://)?([A-Za-z0-9.-]+)(?::\d+)?[/"]'
+)
+# Envoy's default access log: the caller's fields are quoted in the middle; the last one is the upstream host Envoy
+# picked (%UPSTREAM_HOST%), and a 5xx response names it as the failing peer.
+ENVOY_ACCESS = re.compile(r'^\[[^\]]*\] "[A-Z]+ \S* HTTP/[\d.]+" 5\d\d \S+ .* "([A-Za-z0-9.-]+):\d+"\s*$')
 # A crash's own words: Go panics, fatal log lines, Python tracebacks and the exception that ends them.
 CRASH_FIRST = re.compile(r"(?i)\b(?:panic|fatal|segmentation fault|SIGSEGV|out of memory)\b")
 CRASH_LAST = re.compile(r"(?i)(?:\b\w*(?:Error|Exception)\b|\berror\b)")
@@ -86,7 +96,12 @@ class Peers:
 
 def server_named(text: str) -> Iterable[str]:
     """Tokens `text` names in server position of an error; nothing from an access log line, a kubelet HTTP/TCP probe
-    of the pod itself (its address may since belong to another pod) or a line with no error."""
+    of the pod itself (its address may since belong to another pod) or a line with no error. nginx's upstream errors
+    and Envoy's 5xx access lines name their upstream in a field of their own: that field alone."""
+    for structured in (NGINX_ERROR.search(text) if ERROR.search(text) else None, ENVOY_ACCESS.search(text)):
+        if structured is not None:
+            yield structured.group(1)
+            return
     if ACCESS_LOG.search(text) or KUBELET_PROBE.search(text) or not ERROR.search(text):
         return
     for match in TOKEN.finditer(text):
