@@ -32,7 +32,7 @@ from incident_response.tools.k8s import backends, capacity
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
-from incident_response.tools.mitigate import unreachable
+from incident_response.tools.mitigate import pod_disruption, unreachable
 from incident_response.tools.mitigate.drain_budgets import blocked_by_budgets
 from incident_response.tools.mitigate.isolation import with_heredoc
 
@@ -226,7 +226,9 @@ def plan_drain(kube: Kube, node: str, *, allowed: tuple[str, ...] = (), include_
             f"{pod['metadata'].get('namespace')}/{backends.name_of(pod)}: "
             f"{'fits on another node' if fits else 'NO ROOM elsewhere, its replacement would stay Pending'}"
         )
-    warnings, blocked = blocked_by_budgets(movers, kube.list("poddisruptionbudgets").items)
+    budgets = kube.list("poddisruptionbudgets").items
+    warnings, blocked = blocked_by_budgets(movers, budgets)
+    warnings += pod_disruption.disruption_notes(kube, [p for p in movers if p not in hidden], budgets)
     movers.sort(key=lambda p: backends.name_of(p) in blocked)
     if any("NO ROOM" in p for p in placement):
         warnings.append("Some replacements would stay Pending: " + "; ".join(p for p in placement if "NO ROOM" in p))

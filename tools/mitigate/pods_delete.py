@@ -16,7 +16,7 @@ from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import Change, KubeWrite, PlanDraft, Step, Target, pointer, precondition
 from incident_response.tools.k8s import backends
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.mitigate import unreachable
+from incident_response.tools.mitigate import pod_disruption, unreachable
 
 RECREATING = {"ReplicaSet", "StatefulSet", "DaemonSet", "Job", "ReplicationController"}
 FORCE_FLAGS = ["--grace-period=0", "--force"]
@@ -90,6 +90,7 @@ def plan_delete_pod(kube: Kube, namespace: str, name: str, *, force: bool = Fals
             else "nothing replaces it"
         )
         warnings.append(f"Node {node} is not ready ({down}): the pod stays Terminating after this delete; {after}.")
+    warnings += pod_disruption.disruption_notes(kube, [pod])
     if force:
         warnings = force_checks(name, node, down) + warnings
         body["gracePeriodSeconds"] = 0
