@@ -119,11 +119,18 @@ async def test_an_ingress_cut_over_to_failing_pods_is_switched_back(
         first = assessed["problems"][0]
         plan = await call(client, first["next_tool"], **first["next_arguments"])
         handoff = await call(client, "incident_handoff", namespace=NS)
+        evaluated = await call(client, "evaluate_decision", namespace=NS)
 
     assert (first["impact"], first["action"], first["next_tool"]) == ("outage", "ROLLBACK", "switch_ingress_backend")
     assert first["next_arguments"] == {"namespace": NS, "ingress": "shop", "service": "shop-blue", "rule": 0, "path": 0}
     assert "ingress shop" in first["detail"] and "shop-green" in first["detail"], first
     assert assessed["decision"]["next_tool"] == "switch_ingress_backend", assessed["summary"]
+    # evaluate_decision agrees: no deployment's tree fits a cut-over; the switch back is the step.
+    assert (evaluated["verdict"], evaluated["next_tool"], evaluated["next_arguments"]) == (
+        "PROCEED",
+        "switch_ingress_backend",
+        first["next_arguments"],
+    ), evaluated["summary"]
     assert any(c.startswith("Ingress shop updated (backend now shop-green)") for c in assessed["recent_changes"])
     assert not any(p["next_tool"] == "scale_deployment" for p in assessed["problems"]), assessed["problems"]
     changes = [e["text"] for e in handoff["timeline"] if (e["source"], e["kind"]) == ("cluster", "change")]

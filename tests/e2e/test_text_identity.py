@@ -97,11 +97,18 @@ async def test_a_node_under_memory_pressure_is_at_risk_with_its_pods_named(
         nodes = await client.call_tool("top_nodes", {})
         first = assessed["problems"][0]
         plan = await call(client, first["next_tool"], **first["next_arguments"])
+        evaluated = await call(client, "evaluate_decision", namespace="shop")
 
     assert (first["impact"], first["action"], first["next_tool"]) == ("at_risk", "ISOLATE", "cordon_node"), first
     assert first["next_arguments"] == {"node": "node-1"} and "MemoryPressure" in first["detail"], first
     assert all(pod in " ".join(assessed["decision"]["evidence"]) for pod in there), assessed["decision"]
     assert assessed["decision"]["next_tool"] == "cordon_node", assessed["summary"]
+    # evaluate_decision agrees (it said TRY_INSTEAD SCALE: the node tree judges a failing node, this one is Ready).
+    assert (evaluated["verdict"], evaluated["next_tool"], evaluated["next_arguments"]) == (
+        "PROCEED",
+        "cordon_node",
+        {"node": "node-1"},
+    ), evaluated["summary"]
     table = rows_under(text_of(nodes), "nodes")
     assert "pressure" in table[0] and "cpu_requests_percent" in table[0], text_of(nodes)
     (row,) = [r for r in table if r[0] == "node-1"]

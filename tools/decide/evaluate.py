@@ -43,8 +43,10 @@ from incident_response.tools.k8s.workloads import (
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
 from incident_response.tools.mitigate.nodes import drain_kind, outside, pod_key
+from incident_response.tools.playbook.cutover import RULE as CUTOVER_RULE
 from incident_response.tools.playbook.dark_services import RULES as DARK_RULES
 from incident_response.tools.playbook.investigate import investigation
+from incident_response.tools.playbook.node_pressure import RULE as PRESSURE_RULE
 from incident_response.tools.playbook.rules import Action, Decision, could_explain
 from incident_response.tools.playbook.suspects import (
     DELETING,
@@ -217,6 +219,17 @@ def walk_tree(
         if action == "NONE" and deployment is not None:
             hint = f"; pass action=ROLLBACK, SCALE or ISOLATE to walk a tree for deployment {deployment} anyway"
         return None, Walk().end(Conclusion(verdict="NOTHING_TO_DO", reason=picked.reason + hint))
+    if action == picked.primary_action and picked.rule in (CUTOVER_RULE, PRESSURE_RULE) and deployment is None:
+        # An Ingress cut over to a failing backend, a node under pressure: no deployment's tree fits (a node's tree
+        # judges a failing node: this one is Ready); the assessment's step (switch back, cordon) is the walk's end.
+        if node is None or f"node/{node}" == picked.target:
+            end = Conclusion(
+                verdict="PROCEED",
+                reason=picked.reason,
+                next_tool=picked.next_tool,
+                next_arguments=picked.next_arguments,
+            )
+            return picked.target, Walk().end(end)
     if action == "ISOLATE":
         picked_node = (picked.target or "").removeprefix("node/") if (picked.target or "").startswith("node/") else None
         node = node or (picked_node if deployment is None else None)
