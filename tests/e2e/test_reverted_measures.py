@@ -71,6 +71,8 @@ async def test_a_scale_reverted_by_ci_is_reported_reverted_everywhere_and_restor
     [entry] = handoff["current_state"]["temporary_measures"]
     assert entry["what"].startswith("NO LONGER IN PLACE: ") and REVERTED.search(entry["what"]), entry
     assert "0 temporary measure(s) in place (1 more reverted outside this server)" in handoff["summary"]
+    mitigation = handoff["current_state"]["mitigation_detail"]
+    assert "since reverted outside this server: NO LONGER IN PLACE" in mitigation, mitigation
     # restore_measure closes it (nothing to put back) and it is listed no more.
     assert closed["status"] == "blocked" and closed["token"] is None, closed
     assert "closed, nothing to restore" in closed["summary"] and REVERTED.search(closed["summary"]), closed

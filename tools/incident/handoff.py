@@ -328,7 +328,9 @@ def incident_handoff(
         [rollout_question(r, facts) for r in suspects if r.deployment not in offline_by_us(rows, namespace)],
     )
     questions += drifted_manifests(actions, facts)
-    state = current_state(states, actions, measures)
+    state = current_state(
+        states, actions, measures, {str(row.plan.get("command")) for row in in_place if row.token in gone}
+    )
     verdict = overall(states)
     context = kube.context if kube is not None else None
     succeeded = sum(a.result == "succeeded" for a in actions)

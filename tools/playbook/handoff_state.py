@@ -11,7 +11,7 @@ Layer: tools.playbook.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -147,8 +147,12 @@ def service_word(states: Sequence[DeploymentState], offline: bool) -> ServiceSta
 
 
 def current_state(
-    states: list[DeploymentState], actions: Sequence[ActionTaken], measures: list[TemporaryMeasure]
+    states: list[DeploymentState],
+    actions: Sequence[ActionTaken],
+    measures: list[TemporaryMeasure],
+    reverted: Collection[str] = (),
 ) -> CurrentState:
+    """`reverted`: the commands of temporary measures someone else has since put back (no longer in place)."""
     offline = [m.offline_by_choice for m in measures if m.offline_by_choice]
     detail = "; ".join(
         f"{s.deployment if s.kind == 'deployment' else f'{s.kind} {s.deployment}'} {s.verdict or 'not verified'}: "
@@ -165,7 +169,10 @@ def current_state(
         "not_verified": "not verified",
     }
     done = "; ".join(
-        f"{a.tool} on {a.target} ({a.result}" + (f", {effects[a.effect]})" if a.effect else ")") for a in applied
+        f"{a.tool} on {a.target} ({a.result}"
+        + (f", {effects[a.effect]}" if a.effect else "")
+        + ("; since reverted outside this server: NO LONGER IN PLACE)" if a.command in reverted else ")")
+        for a in applied
     )
     return CurrentState(
         service=service_word(states, bool(offline)),
