@@ -286,20 +286,28 @@ def read_nodes(
     return states
 
 
-def read_pressure(
-    kube: Kube, namespace: str, pods: list[dict[str, Any]], components: dict[str, str], blind: list[str]
-) -> list[PressureProblem]:
-    """The nodes running the namespace's pods that report memory, disk or PID pressure, each a problem at risk. The
-    node list is read page by page, only pressured nodes kept; nothing when nodes may not be read."""
-    hosting = {(pod.get("spec") or {}).get("nodeName") for pod in pods} - {None}
-    if not hosting or "nodes" in blind:
-        return []
+def pressured_nodes(kube: Kube) -> list[dict[str, Any]] | None:
+    """The nodes reporting memory, disk or PID pressure (the list read page by page, only those kept); None when
+    these credentials may not list nodes."""
     try:
-        nodes = list_all(kube, "nodes", keep=lambda n: n if meta(n).name in hosting and pressures(n) else None)
+        return list_all(kube, "nodes", keep=lambda n: n if pressures(n) else None).items
     except errors.Forbidden:
-        blind.append("nodes")
+        return None
+
+
+def read_pressure(
+    namespace: str,
+    nodes: list[dict[str, Any]] | None,
+    pods: list[dict[str, Any]],
+    components: dict[str, str],
+    blind: list[str],
+) -> list[PressureProblem]:
+    """The pressured nodes running the namespace's pods, each a problem at risk."""
+    if nodes is None:
+        if "nodes" not in blind:
+            blind.append("nodes")
         return []
-    return [pressure_problem(namespace, p) for p in pressed_nodes(nodes.items, pods, components)]
+    return [pressure_problem(namespace, p) for p in pressed_nodes(nodes, pods, components)]
 
 
 def replaced(row: PodRow) -> bool:
@@ -342,6 +350,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         hpas_read = submit(pool, list_all, kube, "horizontalpodautoscalers", namespace)
         events_read = submit(pool, lambda: read_warnings(kube, namespace).items)
         changes_reads = submit(pool, changes_read(kube, namespace, blind_changes))
+        pressure_read = submit(pool, pressured_nodes, kube)
         work = PageWork(metrics_read)  # components and usage made page by page, beside the reads
         fetched = fetch_pods(kube, namespace, now=now, on_page=work.page)
         deployments = deployments_read.result().items
@@ -502,7 +511,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
                 g.object.removeprefix("pod/") for g in groups if g.type == "Warning" and g.object.startswith("pod/")
             },
         ),
-        pressed=read_pressure(kube, namespace, pods, components, blind),
+        pressed=read_pressure(namespace, pressure_read.result(), pods, components, blind),
         cutovers=cutovers(namespace, changed[2], services, pods, components, changes, now),
     )
 
