@@ -22,7 +22,7 @@ from incident_response.sim.serve import RunningSim, run_sim
 from incident_response.tools.engine.journal import Journal
 from incident_response.tools.engine.pending import HumanAnswer, PendingEngine, new_token
 from incident_response.tools.engine.records import IncidentRow
-from incident_response.tools.engine.store import Store
+from incident_response.tools.engine.store import REVERTED_OUTSIDE, Store
 
 Make = Callable[..., Store]
 SECRET = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"  # GitHub's token shape: the masker knows it
@@ -184,6 +184,9 @@ def test_commands_filter_by_state_and_incident_and_measures_follow_restores(stor
     assert [c.token for c in store.commands(incident="I")] == [cordon, drain, undo]
     done = store.command(drain)
     assert done is not None and done.result == {"ok": 1} and done.finished_at == 2.0 and done.claimed_at == 1.0
+    # A measure someone else put back is closed by its event (restore_measure records it): listed no more (F30).
+    store.record_event(REVERTED_OUTSIDE, incident="I", token=drain, detail={"reverted": "by kubectl"})
+    assert store.temporary_measures() == []
 
 
 def test_of_twenty_concurrent_claims_one_wins(stores: Make) -> None:

@@ -488,7 +488,11 @@ class KubeStore:
     def temporary_measures(self, *, incident: str | None = None) -> list[CommandRow]:
         # Over every incident's commands: a measure may be ended by a command of a later incident (or of another
         # server's, whose incidents are its own).
-        closed = {e.token for e in self.events() if e.kind == store.REVERTED_OUTSIDE and e.token}
+        # Only the journal's own event entries (and compacted summaries) can hold the closing event: not the full
+        # timeline, which also lists every command and incident.
+        entries = [objects.event_row(o) for o in self.list_objects(ENTRIES, type="event")]
+        entries += [e for summary in self._summaries(None) for e in summary.events]
+        closed = {e.token for e in entries if e.kind == store.REVERTED_OUTSIDE and e.token}
         measures = store.temporary_measures(self.commands(states=["succeeded", "partial"]), closed)
         return [m for m in measures if incident is None or m.incident == incident]
 
