@@ -221,7 +221,8 @@ HINTS: dict[str, Hint] = {
          "hpas_at_max": ("name", "current_replicas", "max_replicas")},
     ),
     "PodList": Hint(("pods", "truncation"), {"pods": ("name", "ready", "status", "restarts", "age")}),
-    "RolloutHistory": Hint(("revisions", "detail"), {"revisions": ("revision", "images", "current")}),
+    # The summary says which revision is current.
+    "RolloutHistory": Hint(("revisions", "detail"), {"revisions": ("revision", "images")}),
     "RolloutStatus": Hint(("state", "failing_pods"), {"failing_pods": ("name", "status", "restarts")}),
     "TopPods": Hint(
         ("pods", "truncation"),
