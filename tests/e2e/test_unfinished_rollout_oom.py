@@ -78,6 +78,7 @@ async def test_an_unfinished_rollout_oomkilled_is_rolled_back_and_raising_the_li
     async with Client(env.server("full")) as client:
         assessed = await call(client, "assess_namespace", namespace=NS)
         decided = await call(client, "evaluate_decision", namespace=NS)
+        scale = await call(client, "evaluate_decision", namespace=NS, action="SCALE", deployment="payments")
         plan, _ = await plan_and_confirm(
             client, env, "set_memory_limit", namespace=NS, deployment="payments", container="payments", limit="512Mi"
         )
@@ -88,6 +89,9 @@ async def test_an_unfinished_rollout_oomkilled_is_rolled_back_and_raising_the_li
         assert decision["next_arguments"] == {"namespace": NS, "deployment": "payments"}, decision
         assert (decided["verdict"], decided["next_tool"]) == ("PROCEED", "rollback_deployment"), decided["summary"]
         assert decided["next_arguments"]["deployment"] == "payments", decided
+        # Walked as a SCALE by hand, the vertical scaling tree sends it back to the rollback too.
+        assert (scale["verdict"], scale["next_tool"]) == ("TRY_INSTEAD", "evaluate_decision"), scale["summary"]
+        assert scale["next_arguments"] == {"namespace": NS, "action": "ROLLBACK", "deployment": "payments"}, scale
 
         # Raised anyway: said loudly first, and its undo is the rollback to revision 1, not the limit put back.
         first = plan["warnings"][0]

@@ -478,7 +478,8 @@ def scale_facts(kube: Kube, seen: Observation, name: str, room: NodeRoom | None 
         memory_limit=str(limit) if limit else None,
         suggested_memory_limit=memory_text(2 * (parse_quantity(limit) or 0)) if limit else None,
         # Somewhere for the ROLLBACK tree to go: an earlier revision, or (a canary) pulling it.
-        recently_rolled_out=(minutes is not None and minutes <= RECENT_MINUTES or bool(stalled_evidence(seen, deploy)))
+        unfinished=(stalled := stalled_evidence(seen, deploy)),
+        recently_rolled_out=(minutes is not None and minutes <= RECENT_MINUTES or bool(stalled))
         and (keeps_earlier_revision(seen, deploy) or any(p.canary == name for p in seen.facts.canaries)),
     )
     if hpa is not None:

@@ -392,6 +392,8 @@ class ScaleFacts:
     memory_limit: str | None = None
     suggested_memory_limit: str | None = None
     recently_rolled_out: bool = False
+    # its rollout has not finished and only its new pods fail (evidence; tools/k8s/unfinished.py), else empty
+    unfinished: list[str] = field(default_factory=list)
     demand: Demand | None = None  # what the cluster shows about the load (tools/playbook/sizing.py)
     read: tuple[str, dict[str, Any]] | None = None  # the call that reads why its pods fail (playbook/investigate.py)
 
@@ -469,6 +471,23 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
         return walk.stop(q, "no", "caller", [], try_instead(where, ("ROLLBACK", "ISOLATE"), name, why))
 
     q = f"Are the current pods of {name} healthy (none failing on their own)?"
+    if facts.oom_pods and facts.unfinished:
+        # A raised limit goes into the new revision's template: it would complete the unproven rollout (F27).
+        return walk.stop(
+            q,
+            "no",
+            "cluster",
+            [*facts.unfinished, *(f"{p} was OOMKilled" for p in facts.oom_pods[:3])],
+            Conclusion(
+                verdict="TRY_INSTEAD",
+                alternative="ROLLBACK",
+                reason=f"only the new revision's pods of {name} are OOMKilled while the earlier revision's serve: "
+                "raising the limit would complete the unproven rollout over the serving pods; roll back to the "
+                "serving revision",
+                next_tool="evaluate_decision",
+                next_arguments={"namespace": ns, "action": "ROLLBACK", "deployment": name},
+            ),
+        )
     if facts.oom_pods:
         tool, arguments = vertical(facts, ns)
         limit = f" (limit {facts.memory_limit})" if facts.memory_limit else ""
