@@ -21,6 +21,8 @@ MEMORY_BYTES = PREFIX + "memory-bytes"  # pod: memory the pod uses (quantity or 
 LOAD_MILLICORES = PREFIX + "load-millicores"  # deployment: total CPU load shared by its serving pods
 POISONS = PREFIX + "poisons"  # pod: label selector of same-namespace pods this pod breaks while reachable
 LOG_LINES = PREFIX + "log-lines"  # pod: lines (newline-separated) the app prints when it starts
+# pod (not-ready): the error line it prints every second instead of its default (a redis health check timing out)
+NOT_READY_LINE = PREFIX + "not-ready-line"
 NODE_CONDITION = PREFIX + "condition"  # node: NotReady | MemoryPressure | DiskPressure
 # deployment: a ReplicaSet it creates is dated this many minutes back (with its rollout and pods)
 ROLLED_OUT_MINUTES_AGO = PREFIX + "rolled-out-minutes-ago"
@@ -90,6 +92,7 @@ class PodBehavior:
     memory_bytes: int | None = None
     poisons: str | None = None
     log_lines: tuple[str, ...] = ()
+    not_ready_line: str | None = None
 
 
 _CACHE: dict[tuple[tuple[str, str], ...], PodBehavior] = {}
@@ -110,6 +113,7 @@ def pod_behavior(pod: dict[str, Any]) -> PodBehavior:
         memory_bytes=bytes_of(values.get(MEMORY_BYTES)),
         poisons=values.get(POISONS) or None,
         log_lines=tuple(values[LOG_LINES].split("\n")) if values.get(LOG_LINES) else (),
+        not_ready_line=values.get(NOT_READY_LINE) or None,
     )
     if len(_CACHE) < 4096:
         _CACHE[relevant] = behavior

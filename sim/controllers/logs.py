@@ -61,13 +61,11 @@ def run_lines(rt: PodRuntime, c: ContainerRuntime, run: Run, now: float, unhealt
     for second in range(max(first, int(end) - MAX_LINES), int(end) + 1):
         i = second - first
         if kind == behaviors.NOT_READY:
-            lines.append(
-                (
-                    float(second),
-                    'level=error msg="health check failed" dependency=redis:6379 '
-                    'err="dial tcp 10.96.0.42:6379: i/o timeout"',
-                )
+            line = rt.behavior.not_ready_line or (
+                'level=error msg="health check failed" dependency=redis:6379 '
+                'err="dial tcp 10.96.0.42:6379: i/o timeout"'
             )
+            lines.append((float(second), line))
         elif unhealthy and second >= end - 30:
             lines.append((float(second), f'level=error msg="request failed" status=500 err="{unhealthy}"'))
         else:

@@ -18,6 +18,7 @@ from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import Env, call, make_env
 
+from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
@@ -128,3 +129,30 @@ async def test_the_poison_scenario_still_isolates_the_peer_the_errors_come_from(
     assert decision["next_arguments"]["selector"] == "app=api,app.kubernetes.io/name=api,version=bad"
     assert "api-bad rolled out revision 1" in " ".join(decision["evidence"])
     assert "responses from pod api-bad-" in decision["evidence"][0]
+
+
+async def test_an_nginx_upstream_error_blames_the_upstream_never_its_client(
+    env: Env, kubectl_for: Callable[[RunningSim], Kubectl]
+) -> None:
+    """review-assist F18b: nginx's error log quotes the request and names the client first; only its `upstream:`
+    field is the peer the error came from. edge (not Ready) logs upstream timeouts from an api pod (api's own pods
+    crash: a suspect) for requests of a frontend pod (healthy): api is isolated, frontend is named nowhere."""
+    k = kubectl_for(env.sim)
+    caller = (await frontend_ips(env, k))[0]
+    apply(k, app("api", 2, {behaviors.BEHAVIOR: behaviors.CRASHLOOP}))
+    await env.until(lambda: sum(1 for p in env.pods("app=api", NS) if p["status"].get("podIP")) == 2)
+    upstream = str(env.pods("app=api", NS)[0]["status"]["podIP"])
+    line = (
+        "2026/12/05 01:35:02 [error] 7#7: *41 upstream timed out (110: Connection timed out) while reading response "
+        f'header from upstream, client: {caller}, server: _, request: "GET /api HTTP/1.1", upstream: '
+        f'"http://{upstream}:8080/api", host: "shop.example.com"'
+    )
+    apply(k, app("edge", 2, {behaviors.BEHAVIOR: behaviors.NOT_READY, behaviors.NOT_READY_LINE: line}))
+    await env.until(lambda: len(env.pods("app=edge", NS)) == 2)
+
+    async with Client(env.server("standard", namespaces=(NS,))) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+
+    isolations = [p for p in assessed["problems"] if p["action"] == "ISOLATE"]
+    assert [p["next_arguments"].get("selector") for p in isolations] == ["app=api"], assessed["summary"]
+    assert "frontend" not in json.dumps(assessed["problems"]) and caller not in json.dumps(assessed["problems"])
