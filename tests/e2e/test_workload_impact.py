@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from support.mitigation_env import NS, Env, call, make_env
+from support.mitigation_env import NS, Env, call, make_env, ready
 
 from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
@@ -107,7 +107,20 @@ async def test_a_disruption_budget_sets_a_statefulsets_minimum(env: Env) -> None
     not_ready = {"spec": {"template": {"metadata": {"annotations": {behaviors.BEHAVIOR: behaviors.NOT_READY}}}}}
     env.kube.patch("statefulsets", "cart-cache", not_ready, NS, patch_type="strategic")
     env.kube.delete("pods", "cart-cache-1", NS)
-    await env.until(available(2))
+
+    def replaced() -> bool:
+        # 2 available is also what the old cart-cache-1 shows while it terminates: wait for its replacement to run,
+        # failing readiness, or the assessment may read the old member going away instead of the failing one.
+        pods = [p for p in env.pods("app=cart-cache") if p["metadata"]["name"] == "cart-cache-1"]
+        return available(2)() and any(
+            not p["metadata"].get("deletionTimestamp")
+            and (p["metadata"].get("annotations") or {}).get(behaviors.BEHAVIOR) == behaviors.NOT_READY
+            and (p.get("status") or {}).get("phase") == "Running"
+            and not ready(p)
+            for p in pods
+        )
+
+    await env.until(replaced)
     async with Client(env.server("safe")) as client:
         before = await call(client, "assess_namespace", namespace=NS)
         budget = {
