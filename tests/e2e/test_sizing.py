@@ -19,7 +19,7 @@ import anyio
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused
+from support.mitigation_env import NS, Env, call, make_env, oom_rollout_finished, plan_and_confirm, ready, refused
 
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
@@ -284,6 +284,7 @@ async def test_raising_only_the_memory_limit_says_what_happens_to_the_request_an
     sim_factory: Callable[..., RunningSim], tmp_path: Path
 ) -> None:
     env = make_env(sim_factory("oom"), tmp_path / "state")  # payments: limit 256Mi = request, needs 512Mi
+    await oom_rollout_finished(env)  # no earlier revision serves: the limit is the answer (else the rollback, F27)
     async with Client(env.server("full")) as client:
         assessed = await call(client, "assess_namespace", namespace=NS)
         arguments = assessed["decision"]["next_arguments"]
