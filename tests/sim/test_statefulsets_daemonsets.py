@@ -185,7 +185,7 @@ def test_a_bad_statefulset_image_stops_on_the_highest_ordinal(cluster: tuple[Run
     assert ready == {"db-0": "1/1", "db-1": "1/1", "db-2": "0/1"}  # db-1 and db-0 were not touched
     # Undo restores the template, but the controller waits on the broken db-2: it has to be deleted.
     k.run("rollout", "undo", "sts/db", "-n", NS)
-    time.sleep(2.0)
+    sim.wait_ticks(40, timeout=60)  # 40 controller passes (>= 2 s): on a loaded box a 2 s sleep saw only a few
     assert {r["NAME"]: r["STATUS"] for r in k.table("pods", "-n", NS, "-l", "app=db")}["db-2"] != "Running"
     k.run("delete", "pod", "db-2", "-n", NS)
     assert status_done(k, "sts/db") == "partitioned roll out complete: 3 new pods have been updated..."
@@ -237,7 +237,7 @@ def test_daemonset_apply_get_rollout_history_undo_and_drain(cluster: tuple[Runni
     refused = k.run("drain", "node-1", "--delete-emptydir-data", "--timeout=20s", check=False)
     assert refused.returncode != 0 and "cannot delete DaemonSet-managed Pods" in refused.stderr
     k.run("drain", "node-1", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s")
-    time.sleep(1.0)
+    sim.wait_ticks(20, timeout=60)  # 20 controller passes (>= 1 s), however loaded the box
     on_node = [p for p in wide_table(k, "pods", "-n", NS, "-l", "app=proxy", "-o", "wide") if p["NODE"] == "node-1"]
     assert len(on_node) == 1 and on_node[0]["STATUS"] == "Running"
 
@@ -266,7 +266,7 @@ def test_bad_statefulset_scenario_needs_undo_and_the_stuck_pod_deleted(
     lines = k.run("rollout", "history", "sts/sessions", "-n", shop).stdout.splitlines()[2:]
     assert [line.split()[0] for line in lines if line.strip()] == ["1", "2"]
     k.run("rollout", "undo", "sts/sessions", "-n", shop)
-    time.sleep(2.0)  # the controller waits on sessions-2, which never gets Ready
+    sim.wait_ticks(40, timeout=60)  # the controller waits on sessions-2, which never gets Ready (40 passes, >= 2 s)
     assert {r["NAME"]: r["STATUS"] for r in k.table("pods", "-n", shop, "-l", "app=sessions")}["sessions-2"] != (
         "Running"
     )
