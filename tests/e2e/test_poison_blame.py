@@ -140,7 +140,10 @@ async def test_an_nginx_upstream_error_blames_the_upstream_never_its_client(
     k = kubectl_for(env.sim)
     caller = (await frontend_ips(env, k))[0]
     apply(k, app("api", 2, {behaviors.BEHAVIOR: behaviors.CRASHLOOP}))
-    await env.until(lambda: sum(1 for p in env.pods("app=api", NS) if p["status"].get("podIP")) == 2)
+    # api's pods crash (the suspect the assessment must see) before edge logs timeouts from one of them.
+    await env.until(
+        lambda: [row["STATUS"] for row in k.table("pods", "-n", NS, "-l", "app=api")] == ["CrashLoopBackOff"] * 2
+    )
     upstream = str(env.pods("app=api", NS)[0]["status"]["podIP"])
     line = (
         "2026/12/05 01:35:02 [error] 7#7: *41 upstream timed out (110: Connection timed out) while reading response "
@@ -148,7 +151,14 @@ async def test_an_nginx_upstream_error_blames_the_upstream_never_its_client(
         f'"http://{upstream}:8080/api", host: "shop.example.com"'
     )
     apply(k, app("edge", 2, {behaviors.BEHAVIOR: behaviors.NOT_READY, behaviors.NOT_READY_LINE: line}))
-    await env.until(lambda: len(env.pods("app=edge", NS)) == 2)
+    # Both edge pods run and fail readiness (kubectl as the oracle): counting pods alone let a loaded box assess
+    # before they ran.
+    await env.until(
+        lambda: (
+            [(row["READY"], row["STATUS"]) for row in k.table("pods", "-n", NS, "-l", "app=edge")]
+            == [("0/1", "Running")] * 2
+        )
+    )
 
     async with Client(env.server("standard", namespaces=(NS,))) as client:
         assessed = await call(client, "assess_namespace", namespace=NS)
