@@ -128,6 +128,25 @@ def key(decision: Decision) -> tuple[str, str, str | None, str | None]:
     return (decision.primary_action, decision.rule, decision.target, decision.next_tool)
 
 
+def problem_of(
+    decision: Decision, impact: Impact, components: list[str], detail: str, mitigated: bool
+) -> tuple[Problem, Decision]:
+    """A ranked problem (rank set once all are sorted) carrying its decision's action and next call."""
+    problem = Problem(
+        rank=0,
+        impact=impact,
+        components=components,
+        detail=detail,
+        action=decision.primary_action,
+        rule=decision.rule,
+        target=decision.target,
+        next_tool=decision.next_tool,
+        next_arguments=dict(decision.next_arguments),
+        mitigated=mitigated,
+    )
+    return problem, decision
+
+
 def rank_problems(
     facts: Facts,
     impacts: dict[str, ComponentImpact],
@@ -160,65 +179,23 @@ def rank_problems(
         worst = min(judged, key=lambda i: IMPACT_ORDER.index(i.impact))
         decision = entry.decision
         problems.append(
-            (
-                Problem(
-                    rank=0,
-                    impact=worst.impact,
-                    components=entry.components,
-                    detail=worst.detail,
-                    action=decision.primary_action,
-                    rule=decision.rule,
-                    target=decision.target,
-                    next_tool=decision.next_tool,
-                    next_arguments=dict(decision.next_arguments),
-                    mitigated=bool(set(entry.components) & mitigated),
-                ),
-                decision,
-            )
+            problem_of(decision, worst.impact, entry.components, worst.detail, bool(set(entry.components) & mitigated))
         )
     for service in dark or []:
         decision = service.decision
+        affected = service.components or [f"service/{service.service}"]
         problems.append(
-            (
-                Problem(
-                    rank=0,
-                    impact="outage",
-                    components=service.components or [f"service/{service.service}"],
-                    detail=service.detail,
-                    action=decision.primary_action,
-                    rule=decision.rule,
-                    target=decision.target,
-                    next_tool=decision.next_tool,
-                    next_arguments=dict(decision.next_arguments),
-                    mitigated=bool(set(service.components) & mitigated),
-                ),
-                decision,
-            )
+            problem_of(decision, "outage", affected, service.detail, bool(set(service.components) & mitigated))
         )
     targeted = {decision.target for _, decision in problems}
+    extra: list[tuple[Impact, list[str], str, Decision]]
     extra = [("outage", c.components, c.detail, c.decision) for c in cutovers or []]
     extra += [("at_risk", n.components, n.detail, n.decision) for n in pressed or []]
     for impact, affected, detail, decision in extra:
         if decision.target in targeted:
             continue
         targeted.add(decision.target)
-        problems.append(
-            (
-                Problem(
-                    rank=0,
-                    impact=impact,
-                    components=affected,
-                    detail=detail,
-                    action=decision.primary_action,
-                    rule=decision.rule,
-                    target=decision.target,
-                    next_tool=decision.next_tool,
-                    next_arguments=dict(decision.next_arguments),
-                    mitigated=bool(set(affected) & mitigated),
-                ),
-                decision,
-            )
-        )
+        problems.append(problem_of(decision, impact, affected, detail, bool(set(affected) & mitigated)))
     for problem, _ in problems:
         if standing(facts, problem):
             days = min(facts.failing_for[c] for c in problem.components) // (24 * 60)
