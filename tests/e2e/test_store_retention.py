@@ -55,6 +55,9 @@ async def test_a_compacted_resolved_incident_hands_off_as_before(
             planned = await call(client, tool, **arguments)
             done = await call(client, "confirm_command", token=planned["token"])
             assert done["status"] == "succeeded", done
+        # The rollback settled before the first handoff: one read while it still runs says "rollback in progress" and
+        # the handoff after compaction, read later, the settled story (failed alone on an idle box, passed under load).
+        kubectl.run("rollout", "status", "deployment/checkout", "-n", "shop", "--timeout=60s")
         await call(client, "declare_incident", incident_id=incident, status="resolved")
         await call(client, "incident_handoff", namespace="shop", incident_id=incident)
         before = await call(client, "incident_handoff", namespace="shop", incident_id=incident)
