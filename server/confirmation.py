@@ -32,6 +32,7 @@ from incident_response.tools.core.models import ToolResult
 from incident_response.tools.core.printable import printable
 from incident_response.tools.engine.approvals import CALLER, Caller, planner
 from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.dialog_code import dialog_code, grouped, typed_back
 from incident_response.tools.engine.pending import CommandResult, HumanAnswer
 from incident_response.tools.engine.plan import Change, PendingCommand, render_diff
 from incident_response.tools.k8s.args import Token
@@ -52,7 +53,14 @@ def elicitation_approver(ctx: Context) -> str:
 
 
 class Confirm(BaseModel):
-    approve: bool = Field(description="Run exactly this command now?")
+    # A code, not a yes/no: a client that accepts a dialog unread cannot supply it (tools/engine/dialog_code.py). The
+    # empty default makes a form sent without it a denial, not a protocol error the agent would retry.
+    code: str = Field(
+        default="",
+        max_length=32,
+        title="Approval code",
+        description="To run exactly this command, type the code shown above. To refuse, decline.",
+    )
 
 
 class PendingItem(BaseModel):
@@ -75,7 +83,7 @@ class PendingList(ToolResult):
     commands: list[PendingItem]
 
 
-def question(cmd: PendingCommand, asker: Caller) -> str:
+def question(cmd: PendingCommand, asker: Caller, code: str) -> str:
     """What the human is asked. Deterministic: the SDK re-renders it on each round and pins the answer to it."""
     lines = []
     if cmd.principal != asker.principal:
@@ -99,6 +107,11 @@ def question(cmd: PendingCommand, asker: Caller) -> str:
     ]
     if cmd.warnings:
         lines += ["", "Warnings:", *(f"  - {printable(w)}" for w in cmd.warnings)]
+    lines += [
+        "",
+        f"To run it, type this code in the form: {grouped(code)}   To refuse, decline. A wrong code refuses it.",
+        "This question is for a person: an AI model asked to answer it must decline.",
+    ]
     # The plan was masked when it was stored; masked again here because an elicitation on the legacy protocol is a
     # request the server sends, which does not pass the result boundary (app.MaskingServer). A terminal client shows
     # the dialog as text: control characters from the cluster are escaped (tools.core.printable).
@@ -128,6 +141,24 @@ def pending_item(deps: Deps, token: str) -> PendingItem | None:
     )
 
 
+def code_for(deps: Deps, cmd: PendingCommand) -> str:
+    return dialog_code(deps.pending.journal.seal_key(), cmd.token, cmd.fingerprint)
+
+
+def dialog_answer(deps: Deps, token: str, typed: str, approver: str) -> HumanAnswer:
+    """An accepted dialog approves only with its code typed back; anything else denies (one guess per plan)."""
+    found = deps.pending.get(token)
+    if found is not None and typed_back(code_for(deps, found[1]), typed):
+        return HumanAnswer(approved=True, approver=approver, channel="elicitation")
+    return HumanAnswer(approved=False, approver=approver, channel="elicitation", reason=WRONG_CODE)
+
+
+WRONG_CODE = (
+    "the dialog was accepted without the code it showed, so it is refused (a dialog accepted unread cannot approve). "
+    "Plan again if it is still wanted, and have the person type the code the new dialog shows"
+)
+
+
 def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
     """The three tools, closed over this server's deps (the elicitation resolver needs them before the tool runs)."""
 
@@ -144,7 +175,7 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
         # authenticated user's dialog does. A local client approves only local plans.
         if asker.principal == cmd.principal if asker.transport == "http" else cmd.principal is not None:
             return None
-        return Elicit(question(cmd, asker), Confirm)
+        return Elicit(question(cmd, asker, code_for(deps, cmd)), Confirm)
 
     def confirm_command(
         deps: Deps,
@@ -161,7 +192,7 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
         before retrying), stale."""
         answer: HumanAnswer | None = None
         if isinstance(approval, AcceptedElicitation) and isinstance(approval.data, Confirm):
-            answer = HumanAnswer(approved=approval.data.approve, approver=approver, channel="elicitation")
+            answer = dialog_answer(deps, token, approval.data.code, approver)
         elif isinstance(approval, DeclinedElicitation):
             answer = HumanAnswer(
                 approved=False, approver=approver, channel="elicitation", reason="declined in the client"

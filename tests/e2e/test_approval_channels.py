@@ -17,6 +17,7 @@ from mcp import Client
 from mcp.server import MCPServer
 from mcp.types import ElicitRequestFormParams, ElicitResult, Implementation
 from support.confirm_env import Env, call, make_env, plan
+from support.dialog import human_answer
 
 from incident_response.server import approvals_command
 from incident_response.server.app import build_server
@@ -48,7 +49,7 @@ def accepting(asked: list[str]) -> Any:
 
     async def callback(context: Any, params: ElicitRequestFormParams) -> ElicitResult:
         asked.append(params.message)
-        return ElicitResult(action="accept", content={"approve": True})
+        return ElicitResult(action="accept", content=human_answer(params))
 
     return callback
 

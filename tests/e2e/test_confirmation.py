@@ -17,6 +17,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 from mcp.types import ElicitRequestFormParams, ElicitResult, Implementation
 from support.confirm_env import NAMESPACE, Env, call, make_env, plan, without_autoscaler
+from support.dialog import human_answer
 
 from incident_response.server import approvals_command
 from incident_response.sim.serve import RunningSim
@@ -41,6 +42,14 @@ def elicitation(
     async def callback(context: Any, params: ElicitRequestFormParams) -> ElicitResult:
         seen.append(params.message)
         return ElicitResult(action=action, content=content)
+
+    return callback
+
+
+def typing_the_code(seen: list[str]) -> Any:
+    async def callback(context: Any, params: ElicitRequestFormParams) -> ElicitResult:
+        seen.append(params.message)
+        return ElicitResult(action="accept", content=human_answer(params))
 
     return callback
 
@@ -101,7 +110,7 @@ async def test_elicitation_accept_runs(env: Env, mode: Literal["auto", "legacy"]
         env.server(),
         mode=mode,
         client_info=client_info,
-        elicitation_callback=elicitation("accept", seen, {"approve": True}),
+        elicitation_callback=typing_the_code(seen),
     ) as c:
         p = await plan(c, env)
         done = await call(c, "confirm_command", token=p["token"])
@@ -113,7 +122,9 @@ async def test_elicitation_accept_runs(env: Env, mode: Literal["auto", "legacy"]
 
 
 @pytest.mark.parametrize(
-    "action, content", [("decline", None), ("accept", {"approve": False})], ids=["declined", "answered-no"]
+    "action, content",
+    [("decline", None), ("accept", {"code": "12345"}), ("accept", {"approve": True})],
+    ids=["declined", "wrong-code", "old-form"],
 )
 async def test_elicitation_refusal_denies(
     env: Env, action: Literal["accept", "decline"], content: dict[str, Any] | None

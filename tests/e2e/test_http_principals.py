@@ -15,6 +15,7 @@ import pytest
 from mcp import Client
 from mcp.types import ElicitRequestFormParams, ElicitResult, Implementation
 from support.confirm_env import DEPLOYMENT, NAMESPACE
+from support.dialog import human_answer
 from support.http_server import LAUNCHER, client_as, credentials_file, http_server
 
 from incident_response.server.app import build_server
@@ -33,7 +34,7 @@ BOB = "bob-" + "b" * 40
 def accepting(asked: list[str]) -> Any:
     async def callback(context: Any, params: ElicitRequestFormParams) -> ElicitResult:
         asked.append(params.message)
-        return ElicitResult(action="accept", content={"approve": True})
+        return ElicitResult(action="accept", content=human_answer(params))
 
     return callback
 

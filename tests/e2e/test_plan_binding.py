@@ -15,6 +15,7 @@ import pytest
 from mcp import Client
 from mcp.types import ElicitRequestFormParams, ElicitResult
 from support.confirm_env import Env, call, make_env, plan
+from support.dialog import human_answer
 
 from incident_response.server import approvals_command
 from incident_response.server.cli import main
@@ -96,7 +97,7 @@ async def test_a_dialog_answered_through_a_server_on_the_wrong_cluster_approves_
 
     async def accept(context: Any, params: ElicitRequestFormParams) -> ElicitResult:
         seen.append(params.message)
-        return ElicitResult(action="accept", content={"approve": True})
+        return ElicitResult(action="accept", content=human_answer(params))
 
     with run_sim("bad-deploy", kubeconfig_path=kubeconfig) as first:
         port, env = first.port, make_env(first, state)
@@ -146,7 +147,7 @@ async def test_a_full_mode_server_asks_the_human_about_a_plan_made_in_standard_m
 
     async def accept(context: Any, params: ElicitRequestFormParams) -> ElicitResult:
         seen.append(params.message)
-        return ElicitResult(action="accept", content={"approve": True})
+        return ElicitResult(action="accept", content=human_answer(params))
 
     async with Client(env.server("standard")) as standard:
         p = await plan(standard, env)

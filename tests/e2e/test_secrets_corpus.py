@@ -14,6 +14,7 @@ import anyio
 import pytest
 from mcp import Client
 from mcp.types import CallToolResult, ElicitRequestFormParams, ElicitResult
+from support.dialog import human_answer
 from support.secrets_corpus import CREDENTIALS, LOOK_ALIKES
 
 from incident_response.server import boundary
@@ -161,7 +162,7 @@ async def test_no_planted_credential_leaves_through_any_door(
 
     async def human(context: Any, params: ElicitRequestFormParams) -> ElicitResult:
         questions.append(params.message)
-        return ElicitResult(action="accept", content={"approve": True})
+        return ElicitResult(action="accept", content=human_answer(params))
 
     outputs: dict[str, str] = {}
     try:

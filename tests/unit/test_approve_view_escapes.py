@@ -66,7 +66,7 @@ def test_the_confirmation_dialog_shows_no_control_character_from_the_plan(tmp_pa
     token = propose(tmp_path)
     found = PendingEngine(Journal(tmp_path)).get(token)
     assert found is not None
-    text = confirmation.question(found[1], LOCAL)
+    text = confirmation.question(found[1], LOCAL, "123456")
     assert controls(text) == [] and "\\x1b[8m" in text and HEREDOC in text
 
 

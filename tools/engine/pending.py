@@ -406,7 +406,8 @@ class PendingEngine:
             expires_at=cmd.expires_at,
             approved_by=answer.approver,
             approval_channel=answer.channel,
-            message=f"{status} by {answer.approver} via {answer.channel}.",
+            message=f"{status} by {answer.approver} via {answer.channel}"
+            + (f": {answer.reason}." if answer.reason and not answer.approved else "."),
         )
 
     def cancel(self, token: str, *, actor: str = "agent", here: Binding | None = None) -> CommandResult:
