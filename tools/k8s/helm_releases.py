@@ -11,6 +11,7 @@ import gzip
 import json
 from typing import Any
 
+import yaml
 from pydantic import BaseModel
 
 from incident_response.tools.core import errors
@@ -55,3 +56,32 @@ def revision_row(secret: dict[str, Any]) -> HelmRevision:
         updated=info.get("last_deployed"),
         description=(str(info.get("description"))[:MAX_DESCRIPTION] if info.get("description") else None),
     )
+
+
+# The manifest is decoded in memory; only workloads' container images are taken from it (it may render Secrets).
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+WORKLOAD_KINDS = {"Deployment": "deployment", "StatefulSet": "statefulset", "DaemonSet": "daemonset"}
+
+
+def manifest_images(secret: dict[str, Any]) -> dict[tuple[str, str], dict[str, str]]:
+    """(kind, name) -> container -> image of the workloads a release revision rendered (its `manifest`). Empty when
+    the manifest is missing, too large, or not YAML: nothing is then known to compare with."""
+    release = decode_release(str((secret.get("data") or {}).get("release") or ""))
+    manifest = release.get("manifest")
+    if not isinstance(manifest, str) or len(manifest) > MAX_MANIFEST_BYTES:
+        return {}
+    try:
+        documents = list(yaml.safe_load_all(manifest))
+    except yaml.YAMLError:
+        return {}
+    found: dict[tuple[str, str], dict[str, str]] = {}
+    for doc in documents:
+        if not isinstance(doc, dict) or doc.get("kind") not in WORKLOAD_KINDS:
+            continue
+        name = (doc.get("metadata") or {}).get("name")
+        pod = ((doc.get("spec") or {}).get("template") or {}).get("spec") or {}
+        containers = [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]
+        images = {str(c.get("name")): str(c.get("image")) for c in containers if isinstance(c, dict)}
+        if isinstance(name, str) and images:
+            found[(WORKLOAD_KINDS[str(doc["kind"])], name)] = images
+    return found

@@ -29,6 +29,7 @@ from incident_response.tools.engine.reads import helm_release_secrets
 from incident_response.tools.k8s.args import Revision
 from incident_response.tools.k8s.helm_releases import HelmRevision, revision_row
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.mitigate.helm_drift import Drift, Drifted, release_drift
 
 # Any new revision (an upgrade or another rollback) or status change since planning makes the plan stale.
 RELEASE_PATHS = [pointer("metadata", "name"), pointer("metadata", "labels", "status")]
@@ -36,8 +37,11 @@ MAX_NAMED_REVISIONS = 10
 IN_PROGRESS = ("pending-install", "pending-upgrade", "pending-rollback", "uninstalling")
 
 
-def pick_revision(release: str, rows: dict[int, HelmRevision], revision: int | None) -> tuple[HelmRevision, int]:
-    """(the deployed revision, the target revision), or a refusal that says why."""
+def pick_revision(
+    release: str, rows: dict[int, HelmRevision], revision: int | None, *, drifted: bool = False
+) -> tuple[HelmRevision, int]:
+    """(the deployed revision, the target revision), or a refusal that says why. `drifted`: the live workloads no
+    longer run what the deployed revision rendered, so re-applying it is the default and no longer a no-op."""
     newest = sorted(rows)[-MAX_NAMED_REVISIONS:]  # a history kept without a limit holds hundreds
     kept = ", ".join(f"{n} ({rows[n].status})" for n in newest)
     kept += f", and {len(rows) - len(newest)} earlier" if len(rows) > len(newest) else ""
@@ -47,21 +51,26 @@ def pick_revision(release: str, rows: dict[int, HelmRevision], revision: int | N
             f"helm release {release} has an operation in progress (revision {busy[0].revision} is {busy[0].status}); "
             "helm refuses to roll back until it finishes. Check helm_history again shortly"
         )
-    deployed = max((r for r in rows.values() if r.status == "deployed"), key=lambda r: r.revision, default=None)
+    deployed = deployed_row(rows)
     if deployed is None:
         raise errors.InvalidArgument(
             f"helm release {release} has no deployed revision (revisions: {kept}); the undo cannot be stated, so "
             "inspect helm_history and decide with a human"
         )
-    target = revision if revision is not None else max(rows) - 1
+    default = deployed.revision if drifted else max(rows) - 1
+    target = revision if revision is not None else default
     if target not in rows:
         raise errors.InvalidArgument(f"helm release {release} has no revision {target} (revisions kept: {kept})")
-    if target == deployed.revision:
+    if target == deployed.revision and not drifted:
         raise errors.InvalidArgument(
             f"revision {target} is the deployed revision of helm release {release}; nothing to roll back. Pick an "
             f"earlier revision (revisions kept: {kept})"
         )
     return deployed, target
+
+
+def deployed_row(rows: dict[int, HelmRevision]) -> HelmRevision | None:
+    return max((r for r in rows.values() if r.status == "deployed"), key=lambda r: r.revision, default=None)
 
 
 def moved(before: object, after: object) -> str:
@@ -71,10 +80,12 @@ def moved(before: object, after: object) -> str:
 def plan_helm_rollback(
     kube: Kube, namespace: str, release: str, revision: int | None, *, kubeconfig: Path | None
 ) -> PlanDraft:
-    """Read the release records and render the rollback; nothing is sent to the cluster."""
+    """Read the release records (and the live workloads its deployed revision rendered) and render the rollback;
+    nothing is sent to the cluster."""
     selector = f"owner=helm,name={release}"
     secrets = helm_release_secrets(kube, namespace, release)
-    rows = {row.revision: row for row in map(revision_row, secrets)}
+    records = {row.revision: (row, secret) for row, secret in ((revision_row(s), s) for s in secrets)}
+    rows = {n: row for n, (row, _) in records.items()}
     if not rows:
         raise errors.NotFound(
             f"no helm release {release!r} in namespace {namespace!r} (no Secrets labelled {selector}); check the "
@@ -84,7 +95,12 @@ def plan_helm_rollback(
             verb="list",
             resource="secrets",
         )
-    deployed, target_revision = pick_revision(release, rows, revision)
+    current = deployed_row(rows)
+    drift = Drift([], [])
+    if current is not None and not any(r.status in IN_PROGRESS for r in rows.values()):
+        later = [records[n] for n in sorted(rows) if n > current.revision]
+        drift = release_drift(kube, namespace, records[current.revision][1], later)
+    deployed, target_revision = pick_revision(release, rows, revision, drifted=bool(drift.found))
     target = rows[target_revision]
     recorded_as = max(rows) + 1
     flags = ["--kubeconfig", str(kubeconfig)] if kubeconfig else []
@@ -94,7 +110,9 @@ def plan_helm_rollback(
             ["rollback", release, str(rev)], namespace=namespace, kube_context=kube.context, flags=flags
         )
 
-    argv, undo = render(target_revision), shlex.join(render(deployed.revision))
+    reapply = target_revision == deployed.revision
+    argv = render(target_revision)
+    undo = set_images(drift.found, namespace, kube.context) if reapply else shlex.join(render(deployed.revision))
     command = shlex.join(argv)
     diff = [Change(path="deployed_revision", before=deployed.revision, after=recorded_as)]
     diff += [
@@ -102,11 +120,32 @@ def plan_helm_rollback(
         for field in ("chart", "app_version")
         if getattr(deployed, field) != getattr(target, field)
     ]
+    if reapply:
+        diff += [
+            Change(
+                path=f"{d.kind}/{d.name}.spec.template.spec.containers[{d.container}].image",
+                before=d.live,
+                after=d.released,
+            )
+            for d in drift.found
+        ]
+    summary = (
+        f"Roll back helm release {release}: revision {deployed.revision} -> {target_revision} "
+        f"(chart {moved(deployed.chart, target.chart)}, app {moved(deployed.app_version, target.app_version)}), "
+        f"recorded as revision {recorded_as}."
+    )
+    warnings = [f"The diff is release metadata only: revision {target_revision}'s manifests and values go back unseen."]
+    if reapply:
+        summary = (
+            f"Re-apply helm release {release}'s deployed revision {deployed.revision} (chart {deployed.chart}, app "
+            f"{deployed.app_version}), recorded as revision {recorded_as}: its workloads were changed since."
+        )
+        warnings = [reapplied(release, drift.found, rows, deployed), "Values and other manifests go back unseen."]
+    elif drift.found:
+        warnings.insert(0, past_deployed(release, drift.found, deployed, target))
     return PlanDraft(
         tool="rollback_helm_release",
-        summary=f"Roll back helm release {release}: revision {deployed.revision} -> {target_revision} "
-        f"(chart {moved(deployed.chart, target.chart)}, app {moved(deployed.app_version, target.app_version)}), "
-        f"recorded as revision {recorded_as}.",
+        summary=summary,
         target=Target(kind="HelmRelease", namespace=namespace, name=release),
         risk="mutation",
         steps=[
@@ -119,10 +158,48 @@ def plan_helm_rollback(
         ],
         undo_command=undo,
         diff=diff,
-        preconditions=[precondition("secrets", secrets, RELEASE_PATHS, namespace=namespace, label_selector=selector)],
-        warnings=[
-            f"The diff is release metadata only: revision {target_revision}'s manifests and values go back unseen."
+        preconditions=[
+            precondition("secrets", secrets, RELEASE_PATHS, namespace=namespace, label_selector=selector),
+            *drift.preconditions,
         ],
+        warnings=warnings,
+    )
+
+
+def reapplied(release: str, found: list[Drifted], rows: dict[int, HelmRevision], deployed: HelmRevision) -> str:
+    """Why the deployed revision, not the one before it: the failing change is not in helm's history."""
+    earlier = rows.get(max((n for n in rows if n < deployed.revision), default=0))
+    past = (
+        f"; rolling back to {earlier.revision} would go past it, to chart {earlier.chart} (app {earlier.app_version})"
+        if earlier is not None
+        else ""
+    )
+    return (
+        f"{found[0].text()}{f' (and {len(found) - 1} more)' if len(found) > 1 else ''}. That change is not in helm's "
+        f"history: re-applying revision {deployed.revision} puts its images back (helm merges the rendered manifest "
+        f"over the live objects){past}; if revision {deployed.revision} failed too, pass an earlier revision. kubectl "
+        "rollout undo of the workload also restores them, but leaves helm unaware"
+    )
+
+
+def past_deployed(release: str, found: list[Drifted], deployed: HelmRevision, target: HelmRevision) -> str:
+    return (
+        f"{found[0].text()}. That change is not in helm's history: revision {target.revision} goes past the deployed "
+        f"release (chart {deployed.chart}, app {deployed.app_version}); `helm rollback {release} {deployed.revision}` "
+        f"re-applies it instead (rollback_helm_release with revision={deployed.revision})"
+    )
+
+
+def set_images(found: list[Drifted], namespace: str, context: str | None) -> str:
+    """The undo of a re-apply: the images the workloads ran before it, set back with kubectl."""
+    by_workload: dict[tuple[str, str], list[str]] = {}
+    for d in found:
+        by_workload.setdefault((d.kind, d.name), []).append(f"{d.container}={d.live}")
+    return commands.join_steps(
+        [
+            commands.kubectl(["set", "image", f"{kind}/{name}", *images], namespace=namespace, context=context)
+            for (kind, name), images in by_workload.items()
+        ]
     )
 
 
