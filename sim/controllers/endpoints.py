@@ -55,6 +55,10 @@ def subsets_for(service: Obj, pods: list[Obj]) -> list[Obj]:
             number = resolve_port(port, pod)
             if number is not None:
                 resolved.append((str(port.get("name") or ""), number, str(port.get("protocol") or "TCP")))
+        if ports and not resolved:
+            # Upstream adds a pod per Service port it resolves: a pod with none of the ports (a named targetPort its
+            # containers do not define) is no endpoint at all, not an address with no ports.
+            continue
         key = tuple(resolved)
         ready, not_ready = groups.setdefault(key, ([], []))
         m = pod["metadata"]

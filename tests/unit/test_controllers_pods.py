@@ -120,6 +120,23 @@ def test_endpoints_follow_ready_pods_and_resolve_named_ports() -> None:
     )
 
 
+def test_a_pod_that_defines_none_of_the_services_ports_is_no_endpoint() -> None:
+    """Upstream adds a pod once per Service port it resolves: a named targetPort its containers do not define (a
+    deploy renamed the port) leaves it out entirely; it was an address with `ports: []`, counted as ready."""
+    cluster = make()
+    cluster.store.create(DEPLOYMENTS, deployment_body("web", replicas=2))
+    cluster.store.create(
+        SERVICES,
+        {
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": "web-http"}]},
+        },
+    )
+    assert cluster.run_until(lambda: all_ready(cluster, "web", 2), timeout=5)
+    cluster.run_for(0.2)
+    assert not cluster.store.get(ENDPOINTS, "default", "web").get("subsets")
+
+
 def test_hpa_scales_on_cpu_and_reports_pinned_at_max() -> None:
     cluster = make()
     body = deployment_body("web", replicas=2, cpu=("250m", "500m"), annotations={behaviors.LOAD_MILLICORES: "900"})
