@@ -510,6 +510,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
             warned={
                 g.object.removeprefix("pod/") for g in groups if g.type == "Warning" and g.object.startswith("pod/")
             },
+            replicasets=replicasets,
         ),
         pressed=read_pressure(namespace, pressure_read.result(), pods, components, blind),
         cutovers=cutovers(namespace, changed[2], services, pods, components, changes, now),
@@ -599,8 +600,8 @@ def mitigated_components(deps: Deps, seen: Observation) -> frozenset[str]:
 def completed(seen: Observation, decision: Decision, room: NodeRoom | None = None) -> Decision:
     """The decision with every argument its next tool requires, so it can be planned without another hop:
     set_memory_limit's container (the one OOMKilled) and limit (double its current one), override_hpa's bounds and
-    scale_deployment's replicas (sized as the SCALE tree sizes them, within node room when `room` is given; the
-    evidence says where the count came from)."""
+    scale_deployment's replicas when the rule named none (sized as the SCALE tree sizes them, within node room when
+    `room` is given; the evidence says where the count came from)."""
     arguments = dict(decision.next_arguments)
     evidence = list(decision.evidence)  # a scale's count says where it came from (tools/playbook/sizing.py)
     name = arguments.get("deployment")
@@ -631,7 +632,9 @@ def completed(seen: Observation, decision: Decision, room: NodeRoom | None = Non
             evidence.append(f"Sized from what is known: {sizing.text()}")
             arguments["min_replicas"] = max(low, replicas)
             arguments["max_replicas"] = hpa_ceiling(facts, replicas)
-    elif decision.next_tool == "scale_deployment" and deploy is not None:
+    elif decision.next_tool == "scale_deployment" and deploy is not None and "replicas" not in arguments:
+        # A rule that names its count (a scale back to what a hand scale took away) says why in its reason; sizing
+        # it again here would plan another count than the reason states.
         demand = demand_for(seen, str(name), room)
         assert demand is not None
         facts = ScaleFacts(str(name), demand.replicas, seen.metrics_available, fits=demand.fits, demand=demand)

@@ -77,6 +77,12 @@ def by_name(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
+def named_ports(container: dict[str, Any]) -> str:
+    """The container's named ports, "http=8080, metrics=9090" (unnamed ones are only numbers: the digest has them)."""
+    ports = [p for p in container.get("ports") or [] if isinstance(p, dict) and p.get("name")]
+    return ", ".join(f"{p['name']}={p.get('containerPort')}" for p in sorted(ports, key=lambda p: str(p["name"])))
+
+
 def other_differences(current: dict[str, Any], other: dict[str, Any]) -> list[str]:
     """Readable differences container_digest does not see, current -> other."""
     meta_now, meta_then = current.get("metadata") or {}, other.get("metadata") or {}
@@ -88,6 +94,10 @@ def other_differences(current: dict[str, Any], other: dict[str, Any]) -> list[st
         for key in sorted((set(c_now) | set(c_then)) - DIGESTED):
             if c_now.get(key) != c_then.get(key):
                 changes.append(field_change(f"container {name}", key, c_now.get(key), c_then.get(key)))
+        # The digest compares port numbers; a renamed port breaks every Service whose targetPort names it.
+        names_now, names_then = named_ports(c_now), named_ports(c_then)
+        if names_now != names_then:
+            changes.append(f"container {name} port names: {names_now or 'none'} -> {names_then or 'none'}")
     for key in sorted((set(spec_now) | set(spec_then)) - {"containers", "initContainers"}):
         if spec_now.get(key) != spec_then.get(key):
             changes.append(field_change("pod spec", key, spec_now.get(key), spec_then.get(key)))

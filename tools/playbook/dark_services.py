@@ -6,6 +6,8 @@ Two shapes, both made by a change rather than by a failing pod, so the pod-based
   selects no pod  its selector matches no pod and no deployment's template, while a deployment with the Service's
                   name (or labels one value away from the selector) runs Ready pods: a selector edited wrong
                   -> patch_service_selector to that deployment's labels.
+  names no port   its pods are Ready but none defines the port its targetPort names (a deploy renamed the container
+                  port): no pod is an endpoint -> rollback_deployment to the revision whose pods define it.
 A Service left at no endpoint for long with no change to show for it (a feature switched off, a stale Service) is
 not flagged. Without a fitting tool the decision is INVESTIGATE, naming the change.
 
@@ -20,15 +22,17 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from incident_response.tools.k8s import labels
-from incident_response.tools.k8s.backends import terminating
+from incident_response.tools.k8s.backends import ready, terminating
 from incident_response.tools.k8s.changes import Change
 from incident_response.tools.k8s.label_index import LabelIndex
 from incident_response.tools.k8s.views import meta
+from incident_response.tools.k8s.workloads import owned_by, revision_of
 from incident_response.tools.playbook.rules import Decision
 
 SCALED_TO_ZERO = "service without endpoints: scaled to zero"
 SELECTS_NO_POD = "service without endpoints: selector matches no pod"
-RULES = (SCALED_TO_ZERO, SELECTS_NO_POD)
+NAMES_NO_PORT = "service without endpoints: targetPort names no port of its pods"
+RULES = (SCALED_TO_ZERO, SELECTS_NO_POD, NAMES_NO_PORT)
 TYPO_RATIO = 0.8  # inventroy/inventory 0.89, paymnts/payments 0.93, web/api 0.0, orders-api/orders-web 0.7
 
 
@@ -66,17 +70,27 @@ def dark_services(
     changes: list[Change],
     now: datetime,
     warned: set[str] | None = None,
+    replicasets: list[dict[str, Any]] | None = None,
 ) -> list[DarkService]:
     """`warned`: pods with Warning events of the last hour (a deployment whose pods failed before it was scaled to 0
-    may have been taken offline on purpose: its scale back is asked about, not proposed)."""
+    may have been taken offline on purpose: its scale back is asked about, not proposed). `replicasets`: the
+    namespace's, to find the revision whose pods defined a port the Service names."""
     index = LabelIndex([p for p in pods if not terminating(p)])  # pods on their way out serve nothing
     changes = [c for c in changes if not c.ours]  # a mitigation of ours (a canary pulled to 0) is not undone here
     found = []
     for service in services:
         selector = {str(k): str(v) for k, v in ((service.get("spec") or {}).get("selector") or {}).items()}
-        if not selector or index.matching(labels.from_map(selector)):
-            continue  # no selector (endpoints managed by hand), or pods behind it: the pod-based rules judge those
+        if not selector:
+            continue  # no selector: endpoints managed by hand
         name = str(meta(service).name)
+        if selected := index.matching(labels.from_map(selector)):
+            # Pods behind it: the pod-based rules judge failing ones; Ready pods that define none of its ports serve
+            # nothing, and no pod rule sees that.
+            behind = [d for d in deployments if labels.matches(labels.from_map(selector), template_labels(d))]
+            unresolved = names_no_port(namespace, name, service, selected, behind, replicasets or [])
+            if unresolved is not None:
+                found.append(unresolved)
+            continue
         selector_change = next((c for c in changes if (c.kind, c.name) == ("Service", name)), None)
         behind = [d for d in deployments if labels.matches(labels.from_map(selector), template_labels(d))]
         if behind:
@@ -188,3 +202,74 @@ def selects_no_pod(
         next_arguments={"namespace": namespace, "service": service},
     )
     return DarkService(service, [], detail, decision)
+
+
+def port_names(template_or_pod: dict[str, Any]) -> set[str]:
+    spec = template_or_pod.get("spec") or {}
+    return {str(p["name"]) for c in spec.get("containers") or [] for p in c.get("ports") or [] if p.get("name")}
+
+
+def names_no_port(
+    namespace: str,
+    service: str,
+    body: dict[str, Any],
+    selected: list[dict[str, Any]],
+    behind: list[dict[str, Any]],
+    replicasets: list[dict[str, Any]],
+) -> DarkService | None:
+    """Every port of the Service names a targetPort (a number always resolves) and none of its Ready pods defines
+    any of those names: upstream leaves every pod out of its endpoints."""
+    targets = [p.get("targetPort") for p in (body.get("spec") or {}).get("ports") or [] if isinstance(p, dict)]
+    if not targets or not all(isinstance(t, str) and not t.isdigit() for t in targets):
+        return None
+    serving = [p for p in selected if ready(p)]
+    if not serving or any(port_names(p) & set(map(str, targets)) for p in selected):
+        return None  # no Ready pod (the pod-based rules judge them), or some pod resolves a port
+    wanted = ", ".join(sorted(set(map(str, targets))))
+    defined = ", ".join(sorted(set().union(*(port_names(p) for p in serving)))) or "no named port"
+    deploy = str(meta(behind[0]).name) if len(behind) == 1 else None
+    whose = f"deployment {deploy}'s" if deploy else "its"
+    detail = (
+        f"service {service} sends traffic nowhere: its targetPort {wanted} names no port of its {len(serving)} "
+        f"Ready pods ({whose} pods define {defined})"
+    )
+    earlier = defining_revision(behind[0], replicasets, set(map(str, targets))) if deploy else None
+    if deploy and earlier is not None:
+        reason = (
+            f"{detail}; revision {earlier} of {deploy} defined {wanted}: roll back to it (or set the Service's "
+            f"targetPort to a port the pods define: kubectl patch service {service}; no tool here plans that)"
+        )
+        decision = Decision(
+            primary_action="ROLLBACK",
+            rule=NAMES_NO_PORT,
+            target=f"deployment/{deploy}",
+            reason=reason,
+            evidence=[detail],
+            next_tool="rollback_deployment",
+            next_arguments={"namespace": namespace, "deployment": deploy, "to_revision": earlier},
+        )
+    else:
+        decision = Decision(
+            primary_action="INVESTIGATE",
+            rule=NAMES_NO_PORT,
+            target=f"service/{service}",
+            reason=f"{detail}: set the Service's targetPort to a port its pods define, or give the pods that port "
+            f"(kubectl patch service {service}; no tool here plans it)",
+            evidence=[detail],
+            next_tool="get_endpoints",
+            next_arguments={"namespace": namespace, "service": service},
+        )
+    return DarkService(service, [deploy] if deploy else [], detail, decision)
+
+
+def defining_revision(deploy: dict[str, Any], replicasets: list[dict[str, Any]], wanted: set[str]) -> int | None:
+    """The newest earlier revision of the deployment whose pod template defines one of the `wanted` port names."""
+    current = revision_of(deploy)
+    found = []
+    for rs in replicasets:
+        revision = revision_of(rs)
+        if not owned_by(rs, deploy) or revision is None or revision == current:
+            continue
+        if port_names((rs.get("spec") or {}).get("template") or {}) & wanted:
+            found.append(revision)
+    return max(found) if found else None
