@@ -21,6 +21,7 @@ from incident_response.sim import (
     discovery,
     errors,
     managed_fields,
+    quota,
     rbac_defaults,
     rbac_escalation,
     reviews,
@@ -57,7 +58,15 @@ from incident_response.sim.requests import (
     verb_of,
     wants_table,
 )
-from incident_response.sim.resources import CRDS, NAMESPACES, PODS, REPLICASETS, SERVICEACCOUNTS, SERVICES
+from incident_response.sim.resources import (
+    CRDS,
+    NAMESPACES,
+    PODS,
+    REPLICASETS,
+    RESOURCEQUOTAS,
+    SERVICEACCOUNTS,
+    SERVICES,
+)
 from incident_response.sim.store import Obj
 from incident_response.sim.validation import check_body, check_patched, shape_problems, validate
 from incident_response.sim.watch import watch
@@ -385,6 +394,7 @@ class ApiServer:
         taken = {str((s.get("spec") or {}).get("clusterIP")) for s in self.store.items(SERVICES)}
         apply_defaults(res, body, taken)
         self._admit(request, target, body)
+        quota.admit(self.store, res, body)
         obj = self.store.create(res, body, dry_run=is_dry_run(request), field_manager=field_manager(request))
         return self._object_response(request, target, obj, 201)
 
@@ -394,6 +404,8 @@ class ApiServer:
         validate(res, obj)
         if res in rbac_escalation.RBAC_KINDS and self.authz.policy is not None:
             rbac_escalation.check(self.authz, self.authz.policy, _USER.get(), res, obj)
+        if res is RESOURCEQUOTAS:
+            quota.canonical_hard(obj)
         if res is CRDS:
             crds.validate(obj)
             crds.with_defaults_and_status(obj, self.store.clock())
@@ -466,6 +478,7 @@ class ApiServer:
                 taken = {str((s.get("spec") or {}).get("clusterIP")) for s in self.store.items(SERVICES)}
                 apply_defaults(res, merged, taken)
                 self._admit(request, target, merged)
+                quota.admit(self.store, res, merged)
                 obj = self.store.create(res, merged, dry_run=dry_run)
                 return self._object_response(request, target, obj, 201)
             check_patched(target, live, merged)

@@ -37,6 +37,7 @@ from incident_response.sim.controllers.kubelet import Kubelet
 from incident_response.sim.controllers.logs import container_logs, rfc3339_nano
 from incident_response.sim.controllers.nodes import NodeController
 from incident_response.sim.controllers.podgc import PodGC
+from incident_response.sim.controllers.quotas import QuotaController
 from incident_response.sim.controllers.replicasets import ReplicaSetController
 from incident_response.sim.controllers.scheduler import Scheduler
 from incident_response.sim.controllers.serviceaccounts import ServiceAccountController
@@ -161,6 +162,7 @@ class Cluster:
         self.disruption = DisruptionController(self)
         self.gc = GarbageCollector(self)
         self.podgc = PodGC(self)
+        self.quotas = QuotaController(self)
         self.serviceaccounts = ServiceAccountController(self.store)
         self.traffic = traffic_mod.Traffic()
         self.busy = True
@@ -206,6 +208,7 @@ class Cluster:
             busy = self.disruption.sync(snap) or busy
             busy = self.gc.sync(snap) or busy
             busy = self.podgc.sync(snap, node_up) or busy
+            self.quotas.sync(snap)
             busy = self.serviceaccounts.sync() or busy
             if self.now() >= self._next_expire:
                 self._next_expire = self.now() + 10.0

@@ -86,6 +86,8 @@ RESOURCES: tuple[ResourceType, ...] = (
     # `kubectl create token` POSTs a TokenRequest to serviceaccounts/NAME/token (sim/tokens.py answers it).
     ResourceType("", "v1", "ServiceAccount", "serviceaccounts", True, short_names=("sa",), subresources=("token",)),
     ResourceType("", "v1", "ConfigMap", "configmaps", True, short_names=("cm",)),
+    # Enforced at admission and counted by a controller (sim/quota.py, sim/controllers/quotas.py).
+    ResourceType("", "v1", "ResourceQuota", "resourcequotas", True, short_names=("quota",), subresources=("status",)),
     ResourceType(
         "apps",
         "v1",
@@ -297,6 +299,7 @@ EVENTS = BY_KEY["events"]
 PVCS = BY_KEY["persistentvolumeclaims"]
 SECRETS = BY_KEY["secrets"]
 CONFIGMAPS = BY_KEY["configmaps"]
+RESOURCEQUOTAS = BY_KEY["resourcequotas"]
 DEPLOYMENTS = BY_KEY["deployments.apps"]
 REPLICASETS = BY_KEY["replicasets.apps"]
 HPAS = BY_KEY["horizontalpodautoscalers.autoscaling"]

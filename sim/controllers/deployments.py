@@ -418,6 +418,7 @@ class DeploymentController:
         if progressing is not None:
             refresh = bool(progressing.pop(_REFRESH, False))
             conditions = set_condition(conditions, progressing, now, refresh=refresh)
+        conditions = self._replica_failure(conditions, new, olds)
         # Conditions are listed Available first, Progressing second, as upstream writes them.
         conditions.sort(key=lambda c: {"Available": 0, "Progressing": 1}.get(str(c.get("type")), 2))
         status: Obj = {"observedGeneration": int_of(meta(deploy).get("generation"), 1)}
@@ -439,6 +440,27 @@ class DeploymentController:
             lambda d: d.__setitem__("status", status),
         )
         return True
+
+    @staticmethod
+    def _replica_failure(conditions: list[Obj], new: _RS | None, olds: list[_RS]) -> list[Obj]:
+        """getReplicaFailures: the new ReplicaSet's ReplicaFailure condition (else an old one's), as the
+        Deployment's own; removed once no ReplicaSet has one."""
+        found = condition(new.obj, "ReplicaFailure") if new is not None else None
+        for rs in olds:
+            found = found or condition(rs.obj, "ReplicaFailure")
+        kept = [c for c in conditions if c.get("type") != "ReplicaFailure"]
+        if found is None:
+            return kept
+        since = found.get("lastTransitionTime")
+        mirrored = {
+            "type": "ReplicaFailure",
+            "status": found.get("status", "True"),
+            "lastUpdateTime": since,
+            "lastTransitionTime": since,
+            "reason": found.get("reason", ""),
+            "message": found.get("message", ""),
+        }
+        return [*kept, mirrored]
 
     def _progressing(
         self, deploy: Obj, new: _RS | None, counts: dict[str, int], reason: tuple[str, str] | None, now: str
