@@ -64,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         ", ".join(settings.toolsets) or "all",
         " (read-only profile)" if settings.read_only else "",
     )
+    for warning in startup_warnings(settings):
+        log.warning("%s", warning)
     if settings.http:
         if settings.port:
             log.info("streamable HTTP on http://%s:%d/mcp", settings.host, settings.port)
@@ -75,3 +77,20 @@ def run(args: argparse.Namespace) -> int:
     else:
         server.run()
     return 0
+
+
+def startup_warnings(settings: config.Settings) -> list[str]:
+    """What an operator must not miss in the log: a server that runs plans without a human's approval."""
+    if settings.mode != "full":
+        return []
+    warning = (
+        "full mode: confirm_command runs the plans made through this server without a human's approval (the journal "
+        "records `none (full mode)`); a plan made on a standard-mode server still waits for one"
+    )
+    if settings.store == "kubernetes":
+        warning += (
+            ". With --store kubernetes this replica runs plans made through it without any Approval object: every "
+            "principal with the confirm toolset runs its own plans unapproved"
+        )
+    return [warning]
+

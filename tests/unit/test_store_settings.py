@@ -130,3 +130,17 @@ def test_approve_with_a_context_the_kubeconfig_lacks_names_the_ones_it_has(
     assert args.run(args) == 1
     err = capsys.readouterr().err
     assert "'staging' is not in kubeconfig" in err and "prod" in err
+
+
+def test_full_mode_is_warned_at_start_and_team_full_mode_says_no_approval_object_is_needed(tmp_path: Path) -> None:
+    """`--store kubernetes --mode full` runs plans made through that replica without any Approval (full mode's
+    meaning; a plan made in standard mode still needs one wherever it is confirmed): the log says so at start."""
+    from incident_response.server.serve_command import startup_warnings
+
+    env = {"HOME": str(tmp_path), "INCIDENT_RESPONSE_STORE_NAMESPACE": "irm"}
+    assert startup_warnings(config.load_settings(parse("--state-dir", str(tmp_path)), env)) == []
+    (solo,) = startup_warnings(config.load_settings(parse("--mode", "full", "--state-dir", str(tmp_path)), env))
+    assert "without a human's approval" in solo and "Approval object" not in solo
+    team = config.load_settings(parse("--mode", "full", "--store", "kubernetes"), env)
+    (warning,) = startup_warnings(team)
+    assert "without any Approval object" in warning and "confirm toolset" in warning
