@@ -93,4 +93,3 @@ def startup_warnings(settings: config.Settings) -> list[str]:
             "principal with the confirm toolset runs its own plans unapproved"
         )
     return [warning]
-
