@@ -42,6 +42,7 @@ from incident_response.tools.k8s.events import EventGroup, group_events
 from incident_response.tools.k8s.failure_age import failing_for_minutes
 from incident_response.tools.k8s.label_index import LabelIndex
 from incident_response.tools.k8s.labels import matches as label_matches
+from incident_response.tools.k8s.oom_runs import last_oom, memory_use
 from incident_response.tools.k8s.podstatus import PodRow, oom_container
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity, parse_time
 from incident_response.tools.k8s.unfinished import only_new_fail, unfinished_rollout
@@ -431,6 +432,13 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
             if row.last_termination and row.last_termination.reason == "OOMKilled"
         ]
     )
+    memory_now = {u.name: memory_use(u) for u in usage}
+    killed = {name for names in oom.values() for name in names}
+    oom_runs = {
+        run.pod: run
+        for pod in pods
+        if name_of(pod) in killed and (run := last_oom(pod, now, memory_now.get(name_of(pod), "")))
+    }
 
     groups = group_events(events, now, WARNING_WINDOW)
     for group in groups:  # event messages are quoted as evidence: mask credentials as logs are
@@ -461,6 +469,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         near_limit=near_limit,
         saturated_hpas=saturated,
         oom_killed=oom,
+        oom_runs=oom_runs,
         poisonings=poisonings,
         unread=unread_text(fetched),
         unavailable=unavailable_without_failing_pods(deployments, set(failing)),

@@ -10,12 +10,14 @@ Layer: tools.mitigate.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from incident_response.tools.core import commands, errors
 from incident_response.tools.engine import sizing_reads
 from incident_response.tools.engine.plan import PlanDraft, Target, diff_values, patch_step, pointer
 from incident_response.tools.k8s import backends, capacity
+from incident_response.tools.k8s.oom_runs import last_oom, plan_note
 from incident_response.tools.k8s.podstatus import restart_count
 from incident_response.tools.k8s.qos import qos_class
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity
@@ -30,6 +32,7 @@ from incident_response.tools.mitigate.scaling import (
     patch_command,
 )
 
+MAX_NAMED = 3  # pods named in the summary; the rest counted
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 
 
@@ -111,11 +114,14 @@ def check_node_room(kube: Kube, spec: dict[str, Any], index: int, found: dict[st
 
 
 def oom_evidence(pods: list[dict[str, Any]]) -> str | None:
-    killed = [p for p in pods if backends.oom_killed(p)]
+    """Which pods were OOMKilled last, when and after how long (a slow leak or a limit below the working set)."""
+    now = datetime.now(UTC)
+    killed = [(p, run) for p in pods if backends.oom_killed(p) and (run := last_oom(p, now)) is not None]
     if not killed:
         return None
-    names = "; ".join(f"{backends.name_of(p)}: {restart_count(p)} restarts" for p in killed)
-    return f"OOMKilled last: {len(killed)} of {len(pods)} pods ({names})."
+    named = "; ".join(f"{run.pod}: {restart_count(p)} restarts, {run.when()}" for p, run in killed[:MAX_NAMED])
+    more = f"; {len(killed) - MAX_NAMED} more" if len(killed) > MAX_NAMED else ""
+    return f"OOMKilled last: {len(killed)} of {len(pods)} pods ({named}{more})." + plan_note([r for _, r in killed])
 
 
 def request_note(

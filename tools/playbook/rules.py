@@ -35,6 +35,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from incident_response.tools.k8s.changes import Change
+from incident_response.tools.k8s.oom_runs import OomRun, shape
 from incident_response.tools.playbook.investigate import investigation
 from incident_response.tools.playbook.poisoning import Poisoning
 from incident_response.tools.playbook.suspects import (
@@ -95,6 +96,7 @@ class Facts:
     near_limit: dict[str, list[str]] = field(default_factory=dict)  # component -> "pod cpu 98% of limit"
     saturated_hpas: list[tuple[str, str, str]] = field(default_factory=list)  # (hpa, target deployment, detail)
     oom_killed: dict[str, list[str]] = field(default_factory=dict)  # component -> pod names
+    oom_runs: dict[str, OomRun] = field(default_factory=dict)  # pod -> when its last OOM kill was, after how long
     poisonings: list[Poisoning] = field(default_factory=list)
     unread: str | None = None  # the pods a truncated read left out ("1000 more pods"); None: every pod was read
     unavailable: dict[str, int] = field(default_factory=dict)  # deployment -> replicas unavailable, no pod failing
@@ -203,23 +205,35 @@ def cpu_decision(kind: str, namespace: str, name: str, lines: list[str]) -> Deci
     )
 
 
-def oom_decision(kind: str, namespace: str, name: str, pods: list[str]) -> Decision:
+def oom_decision(kind: str, namespace: str, name: str, pods: list[str], facts: Facts) -> Decision:
     """OOMKilled: set_memory_limit with the kind."""
     return Decision(
         primary_action="SCALE",
         rule="out of memory: vertical scaling",
         target=f"{kind}/{name}",
-        reason=f"{len(pods)} pods of {kind} {name} were OOMKilled: raise the memory limit (set_memory_limit with "
-        f"kind={kind}"
+        reason=oom_reason(f"{kind} {name}", name, pods, facts)
+        + f" (set_memory_limit with kind={kind}"
         + (
             "; an ordered StatefulSet's plan also deletes the pods that never got Ready)"
             if kind == "statefulset"
             else ")"
         ),
-        evidence=[f"{p} last terminated OOMKilled" for p in pods[:5]],
+        evidence=oom_evidence(pods, facts),
         next_tool="set_memory_limit",
         next_arguments={"namespace": namespace, "deployment": name, "kind": kind},
     )
+
+
+def oom_reason(what: str, name: str, pods: list[str], facts: Facts) -> str:
+    """'3 pods of X were OOMKilled' and what their killed runs say: a slow leak, or a limit below the working set."""
+    return f"{len(pods)} pods of {what} were OOMKilled" + shape(
+        name, [facts.oom_runs[p] for p in pods if p in facts.oom_runs]
+    )
+
+
+def oom_evidence(pods: list[str], facts: Facts) -> list[str]:
+    """Per pod, when it was killed, how long that run lasted and its memory now."""
+    return [facts.oom_runs[p].text() if p in facts.oom_runs else f"{p} last terminated OOMKilled" for p in pods[:5]]
 
 
 def node_decision(failure: NodeFailure, facts: Facts | None = None) -> Decision:
@@ -490,7 +504,7 @@ def framework(facts: Facts) -> Decision:
     if facts.oom_killed:
         component, pods = max(facts.oom_killed.items(), key=lambda item: len(item[1]))
         if (kind := facts.workloads.get(component)) is not None:
-            return oom_decision(kind, ns, component, pods)
+            return oom_decision(kind, ns, component, pods, facts)
         if facts.deployments is not None and component not in facts.deployments:
             return Decision(
                 primary_action="SCALE",
@@ -499,7 +513,7 @@ def framework(facts: Facts) -> Decision:
                 reason=f"{len(pods)} pods of {component} were OOMKilled, and no Deployment, StatefulSet or DaemonSet "
                 "owns them (a Job's or bare pods): raise the memory limit in what creates them (a Job's pod template "
                 "cannot change: recreate the Job, or edit its CronJob's jobTemplate); no tool here plans it",
-                evidence=[f"{p} last terminated OOMKilled" for p in pods[:5]],
+                evidence=oom_evidence(pods, facts),
                 next_tool=None,
                 next_arguments={},
             )
@@ -509,8 +523,8 @@ def framework(facts: Facts) -> Decision:
             ns,
             component,
             "set_memory_limit",
-            f"{len(pods)} pods of {component} were OOMKilled: raise the memory limit",
-            [f"{p} last terminated OOMKilled" for p in pods[:5]],
+            oom_reason(component, component, pods, facts),
+            oom_evidence(pods, facts),
         )
     stuck = no_room(facts)
     if stuck is not None:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from incident_response.tools.k8s.oom_runs import OomRun, shape, slow_leak
 from incident_response.tools.playbook.rollback_checks import SafetyStatus
 from incident_response.tools.playbook.sizing import Demand, HpaCount, Sizing, size
 
@@ -384,6 +385,7 @@ class ScaleFacts:
     hpa: Hpa | None = None
     load_evidence: list[str] = field(default_factory=list)  # pods at or near a CPU or memory limit
     oom_pods: list[str] = field(default_factory=list)
+    oom_runs: list[OomRun] = field(default_factory=list)  # the OOMKilled pods' last killed runs (tools/k8s/oom_runs)
     broken_pods: list[str] = field(default_factory=list)  # "pod (why)": failing on their own, not from load
     wanted: int | None = None  # replicas the HPA's formula calls for, when known
     fits: int | None = None  # replicas that fit on the nodes (bound now + what allocatable holds), None: unknown
@@ -491,17 +493,24 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
     if facts.oom_pods:
         tool, arguments = vertical(facts, ns)
         limit = f" (limit {facts.memory_limit})" if facts.memory_limit else ""
+        runs = {r.pod: r for r in facts.oom_runs}
+        # Ready pods killed after hours of running are healthy now: a slow leak, due to be killed again.
+        leak = slow_leak(facts.oom_runs) and not facts.broken_pods
         return walk.stop(
             q,
-            "no",
+            "yes" if leak else "no",
             "cluster",
-            [f"{p} was OOMKilled{limit}" for p in facts.oom_pods],
+            ([f"the {len(facts.oom_pods)} OOMKilled pods are Ready now"] if leak else [])
+            + [
+                runs[p].text() + ("" if runs[p].use else limit) if p in runs else f"{p} was OOMKilled{limit}"
+                for p in facts.oom_pods
+            ],
             Conclusion(
                 # Raising the limit is the action itself, not a blocker before it: PROCEED when a tool can plan it.
                 verdict="PROCEED" if tool else "FIX_FIRST",
                 alternative="VERTICAL_SCALING",
-                reason=f"pods of {name} are killed for running out of memory: more replicas would be killed the same "
-                "way; raise the memory limit first"
+                reason=f"pods of {name} were OOMKilled{shape(name, facts.oom_runs)}; more replicas would be killed "
+                "the same way"
                 + (
                     f" (suggested: {facts.suggested_memory_limit}, double the current one; the human decides)"
                     if facts.suggested_memory_limit

@@ -1,0 +1,179 @@
+"""A slow memory leak and a burst OOM told apart (review-assist F16), end to end through an MCP client.
+
+An on-call engineer reads two numbers of an OOM kill first: when it happened and how long the killed run had lasted.
+OOMKilled hours after start, with usage creeping back to the limit, is a leak: the pods are healthy now, the next
+kill is due when usage climbs back, a rolling restart resets it and a higher limit buys time, and the leak has to be
+filed. OOMKilled seconds after start is a limit below what the app needs to run: raise it now. assess_namespace,
+evaluate_decision and set_memory_limit say when and after how long, and which of the two it is.
+
+The leak is built with real kubectl: recommender's 3 pods use 470Mi of their 512Mi limit, and each one's status says
+it restarted once, OOMKilled after 6h10m of running, 3, 4 and 5 hours ago (`kubectl patch --subresource=status`, as
+the kubelet would write it). The burst is the shipped `oom` scenario, its rollout completed onto the new revision.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from support.kubectl_runner import Kubectl
+from support.mitigation_env import NS, Env, call, make_env, oom_rollout_finished, ready
+
+from incident_response.sim import behaviors
+from incident_response.sim.serve import RunningSim
+
+pytestmark = pytest.mark.anyio
+
+LEAK = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "recommender", "namespace": NS},
+    "spec": {
+        "replicas": 3,
+        "selector": {"matchLabels": {"app": "recommender"}},
+        "template": {
+            "metadata": {"labels": {"app": "recommender"}, "annotations": {behaviors.MEMORY_BYTES: "470Mi"}},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "recommender",
+                        "image": "registry.example.com/shop/recommender:3.2.0",
+                        "resources": {
+                            "requests": {"cpu": "100m", "memory": "256Mi"},
+                            "limits": {"cpu": "500m", "memory": "512Mi"},
+                        },
+                    }
+                ]
+            },
+        },
+    },
+}
+# "recommender-...: OOMKilled 3h ago, 6h10m after it started; now 470Mi, 92% of its 512Mi limit"
+LEAK_LINE = re.compile(r"OOMKilled [345]h(\d+m)? ago, 6h10m after it started; now 470Mi, 92% of its 512Mi limit")
+
+
+def stamp(when: datetime) -> str:
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def leaked(env: Env) -> list[dict[str, Any]]:
+    return [p for p in env.pods("app=recommender") if not p["metadata"].get("deletionTimestamp")]
+
+
+def restarted_after_oom(pod: dict[str, Any]) -> bool:
+    [status] = pod["status"]["containerStatuses"]
+    return (status.get("lastState") or {}).get("terminated", {}).get("reason") == "OOMKilled"
+
+
+async def slow_leak(env: Env, kubectl: Kubectl) -> None:
+    kubectl.run("apply", "-f", "-", stdin=json.dumps(LEAK))
+    await env.until(lambda: len([p for p in leaked(env) if ready(p)]) == 3, 30)
+    now = datetime.now(UTC)
+    for hours, pod in enumerate(leaked(env), start=3):
+        killed = now - timedelta(hours=hours)
+        [status] = pod["status"]["containerStatuses"]
+        status |= {
+            "restartCount": 1,
+            "state": {"running": {"startedAt": stamp(killed)}},
+            "lastState": {
+                "terminated": {
+                    "reason": "OOMKilled",
+                    "exitCode": 137,
+                    "startedAt": stamp(killed - timedelta(hours=6, minutes=10)),
+                    "finishedAt": stamp(killed),
+                }
+            },
+        }
+        body = json.dumps({"status": {"containerStatuses": [status]}})
+        kubectl.run("patch", "pod", pod["metadata"]["name"], "-n", NS, "--subresource=status", "-p", body)
+    await env.until(lambda: all(restarted_after_oom(p) and ready(p) for p in leaked(env)), 20)
+
+
+@pytest.fixture
+def env_and_kubectl(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> Callable[[str], tuple[Env, Kubectl]]:
+    def build(scenario: str) -> tuple[Env, Kubectl]:
+        sim = sim_factory(scenario)
+        return make_env(sim, tmp_path / "state"), kubectl_for(sim)
+
+    return build
+
+
+def step(walked: dict[str, Any], question: str) -> dict[str, Any]:
+    return next(s for s in walked["steps"] if s["question"].startswith(question))
+
+
+async def test_a_slow_leak_says_when_and_after_how_long_and_that_the_ready_pods_are_healthy(
+    env_and_kubectl: Callable[[str], tuple[Env, Kubectl]],
+) -> None:
+    env, kubectl = env_and_kubectl("healthy")
+    await slow_leak(env, kubectl)
+    async with Client(env.server("full")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        walked = await call(client, "evaluate_decision", namespace=NS)
+        plan = await call(
+            client, "set_memory_limit", namespace=NS, deployment="recommender", container="recommender", limit="1Gi"
+        )
+        await call(client, "cancel_command", token=plan["token"])
+
+    decision = assessed["decision"]
+    assert (decision["next_tool"], decision["target"]) == ("set_memory_limit", "deployment/recommender"), decision
+    reason = decision["reason"]
+    assert reason.startswith("3 pods of recommender were OOMKilled, each after 6h10m or more of running: a slow leak")
+    # the pod restarted 5 hours ago is due first: 6h10m - 5h
+    assert re.search(r"the next kill due in about (69|70)m", reason), reason
+    assert "A rolling restart resets the usage" in reason and "file the leak with recommender's owners" in reason
+    assert len(decision["evidence"]) == 3 and all(LEAK_LINE.search(e) for e in decision["evidence"]), decision
+
+    # The three pods are Ready and serve: healthy now, not "failing on their own"; the walk still raises the limit.
+    health = step(walked, "Are the current pods of recommender healthy")
+    assert health["answer"] == "yes", health
+    assert health["evidence"][0] == "the 3 OOMKilled pods are Ready now", health
+    assert all(LEAK_LINE.search(e) for e in health["evidence"][1:]), health
+    assert (walked["verdict"], walked["alternative"], walked["next_tool"]) == (
+        "PROCEED",
+        "VERTICAL_SCALING",
+        "set_memory_limit",
+    ), walked["summary"]
+    assert "a slow leak" in walked["reason"], walked["reason"]
+
+    summary = plan["summary"]
+    assert re.search(r"recommender-\S+: 1 restarts, [345]h(\d+m)? ago, 6h10m after it started", summary), summary
+    assert "a slow leak. This rolling restart resets the usage and the higher limit buys time" in summary, summary
+
+
+async def test_a_burst_oom_says_the_limit_is_below_what_it_needs_now(
+    env_and_kubectl: Callable[[str], tuple[Env, Kubectl]],
+) -> None:
+    env, _ = env_and_kubectl("oom")
+    await oom_rollout_finished(env)
+    async with Client(env.server("full")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        walked = await call(client, "evaluate_decision", namespace=NS)
+        plan = await call(
+            client, "set_memory_limit", namespace=NS, deployment="payments", container="payments", limit="512Mi"
+        )
+        await call(client, "cancel_command", token=plan["token"])
+
+    decision = assessed["decision"]
+    assert decision["next_tool"] == "set_memory_limit", decision
+    # The sim's containers die half a second after each start: under 1s or 1s by the kubelet's whole seconds.
+    started = r"(under 1s|1s) after it started"
+    assert re.fullmatch(
+        r"2 pods of payments were OOMKilled (under 1s|1s) after starting: the limit is below what it needs to run; "
+        "raise it now",
+        decision["reason"],
+    ), decision["reason"]
+    assert all(re.search(rf"OOMKilled \S+ ago, {started}", e) for e in decision["evidence"]), decision
+    health = step(walked, "Are the current pods of payments healthy")
+    assert health["answer"] == "no" and all(re.search(started, e) for e in health["evidence"]), health
+    assert "slow leak" not in walked["reason"] and "raise it now" in walked["reason"], walked["reason"]
+    assert re.search(rf"payments-\S+: \d+ restarts, \S+ ago, {started}", plan["summary"]), plan["summary"]
+    assert "the limit is below what it needs to run" in plan["summary"], plan["summary"]
