@@ -80,7 +80,11 @@ class Sizing:
     def text(self) -> str:
         """One sentence for plans and verdicts: why this many."""
         parts = [self.hidden] if self.hidden else []
-        floor = f"; at least one more than the {self.current} now" if self.replicas > self.needed else ""
+        floor = ""
+        if self.replicas > self.needed:  # what is known calls for no more than it has: the smallest scale-up
+            floor = f"; {self.replicas} is the smallest step up from the {self.current} it has"
+            if self.source == "load":
+                floor = f": no more than the {self.current} it has, so {self.replicas}, the smallest step up"
         parts.append(f"{self.replicas} replicas: {self.basis}{floor}" + (f"; {self.capped}" if self.capped else ""))
         return ". ".join(parts) + "."
 
@@ -113,8 +117,9 @@ def _known(demand: Demand) -> tuple[int, Source, str]:
         return (
             wanted,
             "load",
-            f"its pods use {cpu_text(demand.load)} CPU in total, none pinned at its limit: {wanted} run each at "
-            f"{round(HEADROOM * 100)}% of its {cpu_text(demand.cpu_limit)} limit",
+            f"its {demand.measured} measured pods use {cpu_text(demand.load)} CPU together, none at its "
+            f"{cpu_text(demand.cpu_limit)} limit; that load needs {wanted} {'replica' if wanted == 1 else 'replicas'} "
+            f"at {round(HEADROOM * 100)}% of the limit (the HPA's default target)",
         )
     if demand.previous is not None and demand.previous.replicas > n:
         return demand.previous.replicas, "previous", f"the count it had before ({demand.previous.where})"
