@@ -1,8 +1,11 @@
 """The incident contract: annotations that give simulated pods and nodes their behaviour.
 
 Pod behaviours are read from the pod's own annotations (they come from the pod template, so a rollback to an
-old template restores the old behaviour). Deployment load is read from the Deployment's metadata through the
-pod's owner chain (pod -> ReplicaSet -> Deployment), so changing it needs no rollout.
+old template restores the old behaviour), over what the cluster's image catalogue says its containers' images do: a
+scenario can make a release crash through its image alone, so the template difference a tool reports is the one a
+real cluster would show (the image), not a simulator annotation. The pod's own annotations win. Deployment load is
+read from the Deployment's metadata through the pod's owner chain (pod -> ReplicaSet -> Deployment), so changing it
+needs no rollout.
 
 Layer: sim (the simulated cluster; apart from the product).
 """
@@ -10,6 +13,7 @@ Layer: sim (the simulated cluster; apart from the product).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,13 +102,22 @@ class PodBehavior:
 _CACHE: dict[tuple[tuple[str, str], ...], PodBehavior] = {}
 
 
-def pod_behavior(pod: dict[str, Any]) -> PodBehavior:
+# image reference -> the behaviour annotations a pod running it gets (what the release's code does when it runs)
+Images = Mapping[str, Mapping[str, str]]
+
+
+def pod_behavior(pod: dict[str, Any], images: Images | None = None) -> PodBehavior:
+    values: dict[str, str] = {}
+    if images:
+        for container in (pod.get("spec") or {}).get("containers") or ():
+            for key, value in (images.get(str(container.get("image", ""))) or {}).items():
+                values.setdefault(key, value)
     annotations = pod.get("metadata", {}).get("annotations") or {}
-    relevant = tuple(sorted((k, str(v)) for k, v in annotations.items() if k.startswith(PREFIX)))
+    values.update((k, str(v)) for k, v in annotations.items() if k.startswith(PREFIX))
+    relevant = tuple(sorted(values.items()))
     cached = _CACHE.get(relevant)
     if cached is not None:
         return cached
-    values = dict(relevant)
     kind = values.get(BEHAVIOR, HEALTHY).strip().lower()
     behavior = PodBehavior(
         kind=kind if kind in BEHAVIORS else HEALTHY,

@@ -147,6 +147,8 @@ class Cluster:
     ) -> None:
         self.store = store if store is not None else Store()
         self.timing = timing
+        # The image catalogue (behaviors.Images): what an image does wherever it runs; not visible through the API.
+        self.images: dict[str, dict[str, str]] = {}
         self._clock = clock
         self._sleep = sleep if sleep is not None else time.sleep
         self.recorder = EventRecorder(self.store, max_events=timing.max_events, ttl_seconds=timing.event_ttl)

@@ -103,7 +103,7 @@ class Kubelet:
             namespace=m.get("namespace", ""),
             name=m.get("name", ""),
             node=node,
-            behavior=behaviors.pod_behavior(pod),
+            behavior=behaviors.pod_behavior(pod, self.cluster.images),
             containers=containers,
             cpu_limit=sum(x for x in limits if x is not None) if all(x is not None for x in limits) else None,
             cpu_request=cpu_request,

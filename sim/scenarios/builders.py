@@ -143,6 +143,8 @@ class Revision:
     memory_limit: str | None = None
     env: list[Obj] | None = None  # this revision's env, instead of the app's
     args: list[str] | None = None  # container args
+    # behaviours of this revision's image (the cluster's image catalogue): the template shows only the image
+    image_does: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -223,6 +225,9 @@ class Seeder:
         long ago as that revision (its pods have been running, or crash-looping, since).
         """
         running = len(revisions) - 1 if running is None else running
+        for rev in revisions:
+            if rev.image_does:
+                self.cluster.images[rev.image] = dict(rev.image_does)
         templates = [template(app, rev) for rev in revisions]
         current = revisions[-1]
         body: Obj = {

@@ -64,6 +64,12 @@ async def test_demo_walks_the_playbook_to_recovery() -> None:
         line.endswith("service recovered: verify_recovery said RECOVERED for checkout; incident marked stabilized")
         for line in lines
     )
+    # The open question names the change an SRE would see in the cluster (the image), nothing of the simulator's.
+    assert "sim.incident-response.dev" not in handoff, handoff
+    assert (
+        "- Revision 3 of checkout changed image registry.example.com/shop/checkout:2.4.0 -> "
+        "registry.example.com/shop/checkout:2.5.0 (container checkout): why was that changed" in handoff
+    ), handoff
     assert text.rstrip().endswith("when the human says it is over.")
 
 

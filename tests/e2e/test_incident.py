@@ -233,8 +233,7 @@ async def test_bad_deploy_handoff_after_a_confirmed_rollback(start: Start) -> No
     rollback_hypothesis = handoff["hypotheses"][0]
     assert rollback_hypothesis["statement"] == (
         "Revision 3 of deployment checkout caused the failure; suspected change: image "
-        "registry.example.com/shop/checkout:2.4.0 -> registry.example.com/shop/checkout:2.5.0 (container checkout); "
-        "pod annotation sim.incident-response.dev/behavior: absent -> crashloop"
+        "registry.example.com/shop/checkout:2.4.0 -> registry.example.com/shop/checkout:2.5.0 (container checkout)"
     )
     assert any("rollback_deployment succeeded" in line for line in rollback_hypothesis["evidence_for"])
     # The assessment that chose the rollback was recorded when it ran; it backs the hypothesis the rollback tested,

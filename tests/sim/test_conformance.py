@@ -226,7 +226,8 @@ def test_rollout_history_revision_shows_the_pod_template(shared: Shared) -> None
     assert "deployment.apps/checkout with revision #3" in out
     assert "Pod Template:" in out
     assert re.search(r"Image:\s+" + re.escape(IMAGE.format("checkout:2.5.0")), out)
-    assert "sim.incident-response.dev/behavior: crashloop" in out
+    # The release crashes through the sim's image catalogue: its template holds nothing a real cluster would not.
+    assert "sim.incident-response.dev" not in out
     assert "pod-template-hash=" in out
     previous = k.shell(
         f"kubectl rollout history deployment/checkout -n {NS} --revision=2 "

@@ -66,6 +66,19 @@ def test_parse_quantity_and_pod_behavior() -> None:
     assert behaviors.pod_behavior({"metadata": {}}).kind == "healthy"
 
 
+def test_the_image_catalogue_gives_a_release_its_behaviour_and_the_pods_own_annotations_win() -> None:
+    images = {"shop/checkout:2.5.0": {behaviors.BEHAVIOR: "crashloop"}}
+
+    def pod(image: str, **annotations: str) -> dict[str, object]:
+        return {"metadata": {"annotations": annotations}, "spec": {"containers": [{"name": "c", "image": image}]}}
+
+    assert behaviors.pod_behavior(pod("shop/checkout:2.5.0"), images).kind == "crashloop"
+    assert behaviors.pod_behavior(pod("shop/checkout:2.4.0"), images).kind == "healthy"
+    assert behaviors.pod_behavior(pod("shop/checkout:2.5.0")).kind == "healthy"  # no catalogue, no behaviour
+    own = pod("shop/checkout:2.5.0", **{behaviors.BEHAVIOR: "oom", behaviors.MEMORY_NEED: "1Gi"})
+    assert (behaviors.pod_behavior(own, images).kind, behaviors.pod_behavior(own, images).memory_need) == ("oom", 2**30)
+
+
 def test_crashloop_restarts_with_backoff_events_and_logs() -> None:
     cluster = make()
     cluster.store.create(
