@@ -30,7 +30,8 @@ OLD_URL = "http://es-0.search:9200/products"
 NEW_URL = "http://es-new.search:9200/products"
 
 
-def manifests() -> str:
+def manifests(others: int = 0) -> str:
+    """`others`: optional ConfigMaps the pods also read (cfg-00..., none of them there), all sorting first."""
     config = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -56,7 +57,10 @@ def manifests() -> str:
                         {
                             "name": "search",
                             "image": "registry.example.com/shop/search:4.8.1",
-                            "envFrom": [{"configMapRef": {"name": "search-config"}}],
+                            "envFrom": [
+                                *({"configMapRef": {"name": f"cfg-{n:02d}", "optional": True}} for n in range(others)),
+                                {"configMapRef": {"name": "search-config"}},
+                            ],
                             "env": [
                                 {"name": "API_KEY", "valueFrom": {"secretKeyRef": {"name": "search-key", "key": "k"}}}
                             ],
@@ -92,6 +96,16 @@ def built(sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[Running
     sim = sim_factory("healthy")
     env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
     kubectl.run("apply", "-f", "-", stdin=manifests())
+    return env, kubectl
+
+
+@pytest.fixture
+def many_maps(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> Any:
+    sim = sim_factory("healthy")
+    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    kubectl.run("apply", "-f", "-", stdin=manifests(others=20))
     return env, kubectl
 
 
@@ -181,3 +195,16 @@ async def test_the_assessment_names_what_the_rollout_changed_and_what_a_rollback
     assert "not ConfigMap search-config" in decision["reason"] and "CURRENT" in decision["reason"], decision["reason"]
     changes = assessed["recent_changes"]
     assert any(c.startswith("ConfigMap search-config updated") for c in changes), changes
+
+
+async def test_the_edited_configmap_is_found_past_the_sixteenth_the_pods_read(many_maps: Any) -> None:
+    """The pods may read 21 ConfigMaps and the edited one sorts last: the reads stopped at the 16th without saying
+    so, and neither the rollback check nor the assessment named the edit."""
+    env, kubectl = many_maps
+    await build_incident(env, kubectl)
+    async with Client(env.server("safe")) as client:
+        safety = await call(client, "check_rollback_safety", namespace=NS, deployment="search")
+        assessed = await call(client, "assess_namespace", namespace=NS)
+    (config,) = [item for item in safety["items"] if item["check"] == "config"]
+    assert "CURRENT ConfigMap search-config" in config["detail"], config
+    assert any(c.startswith("ConfigMap search-config updated") for c in assessed["recent_changes"]), assessed

@@ -8,10 +8,12 @@ Layer: tools.engine.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from incident_response.tools.core import errors
+from incident_response.tools.core.concurrency import submit
 from incident_response.tools.k8s.template_diff import config_refs
 from incident_response.tools.k8s.workloads import app_selectors
 
@@ -19,7 +21,7 @@ if TYPE_CHECKING:  # the playbook imports RollbackReads from here and must not l
     from incident_response.tools.kube.client import Kube
 
 MAX_CLAIMS_READ = 32
-MAX_CONFIGMAPS_READ = 16
+CONCURRENT_CONFIGMAP_READS = 8
 HELM_OPT_IN = "deploy/components/helm"
 
 
@@ -66,16 +68,29 @@ def template_of(workload: dict[str, Any]) -> dict[str, Any]:
 
 def configmap_metadata(kube: Kube, namespace: str, names: set[str]) -> dict[str, dict[str, Any]] | None:
     """Each named ConfigMap's metadata (its data is dropped at once: when it changed is what a check needs); a
-    missing one is left out; None when these credentials may not read ConfigMaps."""
-    found: dict[str, dict[str, Any]] = {}
-    for name in sorted(names)[:MAX_CONFIGMAPS_READ]:
+    missing one is left out; None when these credentials may not read ConfigMaps.
+
+    Every named one is read (a GET each, CONCURRENT_CONFIGMAP_READS at a time): the names come from pod templates
+    already read whole, and a cut here would leave a recently edited ConfigMap out of the checks without a word.
+    Reading them by name keeps the read role at `get` (listing would hand every ConfigMap's data to the server)."""
+
+    def one(name: str) -> dict[str, Any] | None:
         try:
-            found[name] = {"metadata": kube.get("configmaps", name, namespace).get("metadata") or {}}
+            return {"metadata": kube.get("configmaps", name, namespace).get("metadata") or {}}
         except errors.NotFound:
-            continue
-        except errors.Forbidden:
             return None
-    return found
+
+    ordered = sorted(names)
+    try:
+        if len(ordered) <= 1:
+            read = [one(name) for name in ordered]
+        else:
+            workers = min(CONCURRENT_CONFIGMAP_READS, len(ordered))
+            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="configmaps") as pool:
+                read = [f.result() for f in [submit(pool, one, name) for name in ordered]]
+    except errors.Forbidden:
+        return None
+    return {name: obj for name, obj in zip(ordered, read, strict=True) if obj is not None}
 
 
 def helm_release_secrets(kube: Kube, namespace: str, release: str) -> list[dict[str, Any]]:
