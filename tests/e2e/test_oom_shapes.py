@@ -71,6 +71,16 @@ def restarted_after_oom(pod: dict[str, Any]) -> bool:
     return (status.get("lastState") or {}).get("terminated", {}).get("reason") == "OOMKilled"
 
 
+def oom_last(pod: dict[str, Any]) -> bool:
+    """The pod's container was OOMKilled (its last run, or the one that just ended)."""
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return any(
+        (s.get(state) or {}).get("terminated", {}).get("reason") == "OOMKilled"
+        for s in statuses
+        for state in ("state", "lastState")
+    )
+
+
 async def slow_leak(env: Env, kubectl: Kubectl) -> None:
     kubectl.run("apply", "-f", "-", stdin=json.dumps(LEAK))
     await env.until(lambda: len([p for p in leaked(env) if ready(p)]) == 3, 30)
@@ -154,6 +164,7 @@ async def test_a_burst_oom_says_the_limit_is_below_what_it_needs_now(
 ) -> None:
     env, _ = env_and_kubectl("oom")
     await oom_rollout_finished(env)
+    await env.until(lambda: all(oom_last(p) for p in env.pods("app=payments")), 40)  # both killed once at least
     async with Client(env.server("full")) as client:
         assessed = await call(client, "assess_namespace", namespace=NS)
         walked = await call(client, "evaluate_decision", namespace=NS)
@@ -164,10 +175,11 @@ async def test_a_burst_oom_says_the_limit_is_below_what_it_needs_now(
 
     decision = assessed["decision"]
     assert decision["next_tool"] == "set_memory_limit", decision
-    # The sim's containers die half a second after each start: under 1s or 1s by the kubelet's whole seconds.
-    started = r"(under 1s|1s) after it started"
+    # The sim's containers die half a second after each start (later on a loaded box: a tick can be late); the
+    # kubelet's timestamps are whole seconds.
+    started = r"(under 1s|\d+s) after it started"
     assert re.fullmatch(
-        r"2 pods of payments were OOMKilled (under 1s|1s) after starting: the limit is below what it needs to run; "
+        r"2 pods of payments were OOMKilled (under 1s|\d+s) after starting: the limit is below what it needs to run; "
         "raise it now",
         decision["reason"],
     ), decision["reason"]
