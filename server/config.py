@@ -24,6 +24,8 @@ APP_DIR = "incident-response-mcp"
 PENDING_TTL_DEFAULT = 900
 PENDING_TTL_RANGE = (60, 86400)
 STORE_RETENTION_DAYS = 30
+RATE_LIMIT_DEFAULT = 120  # tool calls a minute per HTTP principal (server/rate_limit.py)
+RATE_LIMIT_MAX = 1_000_000
 # How HTTP clients authenticate: static bearer credentials (a laptop), or Kubernetes tokens checked by TokenReview and
 # authorized per toolset by SubjectAccessReview (in the cluster; server/kube_auth.py, server/toolset_authz.py).
 AuthKind = Literal["static", "kubernetes"]
@@ -66,6 +68,8 @@ class Settings:
     store_namespace: str | None = None
     # Team mode: a resolved incident's objects are compacted into one summary after this long.
     store_retention: timedelta = timedelta(days=STORE_RETENTION_DAYS)
+    # HTTP: tool calls per minute per principal (server/rate_limit.py); 0: no limit.
+    rate_limit: int = RATE_LIMIT_DEFAULT
 
     def approve_flags(self) -> str:
         """The options that point `incident-response-mcp approve` at this server's store."""
@@ -201,6 +205,12 @@ def add_transport_arguments(parser: argparse.ArgumentParser) -> None:
         "into STATE_DIR/http-auth-token and any other address refuses to start [INCIDENT_RESPONSE_AUTH_TOKEN_FILE]",
     )
     parser.add_argument(
+        "--rate-limit",
+        metavar="CALLS",
+        help=f"with --http: tool calls a minute each principal may make, in bursts of up to that many (default "
+        f"{RATE_LIMIT_DEFAULT}; 0: no limit) [INCIDENT_RESPONSE_RATE_LIMIT]",
+    )
+    parser.add_argument(
         "--store-retention-days",
         metavar="DAYS",
         help=f"with --store kubernetes: compact a resolved incident's objects into one summary this many days after "
@@ -298,6 +308,15 @@ def parse_retention(value: object) -> timedelta:
     return timedelta(days=days)
 
 
+def parse_rate_limit(value: object) -> int:
+    text = str(value).strip()
+    if not text.isdigit() or int(text) > RATE_LIMIT_MAX:
+        raise SettingsError(
+            f"--rate-limit must be a whole number of tool calls a minute, 0 (no limit) to {RATE_LIMIT_MAX}"
+        )
+    return int(text)
+
+
 def parse_mode(value: str) -> Mode:
     for mode in MODES:
         if mode == value:
@@ -370,6 +389,8 @@ def load_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None
             "--store kubernetes takes approvals only as Approval objects that a human creates with their own "
             "credentials (incident-response-mcp approve TOKEN --store kubernetes), so --approvals must be cli"
         )
+    rate_value = pick("rate_limit")
+    rate_limit = parse_rate_limit(rate_value) if rate_value not in (None, "") else RATE_LIMIT_DEFAULT
     ttl_value = pick("pending_ttl")
     pending_ttl = parse_pending_ttl(ttl_value) if ttl_value else timedelta(seconds=PENDING_TTL_DEFAULT)
     return Settings(
@@ -382,6 +403,7 @@ def load_settings(args: argparse.Namespace, env: Mapping[str, str] | None = None
         host=str(pick("host") or "127.0.0.1"),
         port=port,
         pending_ttl=pending_ttl,
+        rate_limit=rate_limit,
         approvals=parse_approvals(str(approvals_value or ("cli" if store == "kubernetes" else "any"))),
         toolsets=toolsets,
         read_only=read_only,

@@ -127,7 +127,12 @@ def build(settings: Settings, security: HttpSecurity, **options: Any) -> Inciden
     `options` go to build_server (a test's kube or clock)."""
     from incident_response.server.app import build_server
 
-    server = build_server(settings, auth=security.verifier, authorize=security.authorize, **options)
+    authorize = security.authorize
+    if settings.rate_limit:
+        from incident_response.server.rate_limit import CallRate, rate_limited
+
+        authorize = rate_limited(authorize, CallRate(settings.rate_limit))
+    server = build_server(settings, auth=security.verifier, authorize=authorize, **options)
     health.install(server, health.Readiness([security.api_check, store_check(server)]))
     return server
 
