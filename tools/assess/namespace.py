@@ -70,6 +70,7 @@ from incident_response.tools.playbook.node_pressure import (
     pressures,
 )
 from incident_response.tools.playbook.poisoning import Peers, find_poisonings
+from incident_response.tools.playbook.quota_blocks import quota_blocks
 from incident_response.tools.playbook.ranking import ComponentImpact, Problem, rank_problems, scaled
 from incident_response.tools.playbook.rules import (
     Action,
@@ -490,6 +491,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         rollout_changes=rollout_changes,
         now=now,
         unschedulable=unschedulable_pods(pods, components),
+        quota_blocked=quota_blocks(deployments),
     )
     return Observation(
         namespace=namespace,

@@ -48,6 +48,7 @@ RESOURCES: dict[str, ResourceInfo] = {
     "secrets": ResourceInfo("", "v1", "Secret", True),
     "configmaps": ResourceInfo("", "v1", "ConfigMap", True),
     "persistentvolumeclaims": ResourceInfo("", "v1", "PersistentVolumeClaim", True),
+    "resourcequotas": ResourceInfo("", "v1", "ResourceQuota", True),
     "deployments": ResourceInfo("apps", "v1", "Deployment", True),
     "replicasets": ResourceInfo("apps", "v1", "ReplicaSet", True),
     "statefulsets": ResourceInfo("apps", "v1", "StatefulSet", True),

@@ -36,6 +36,7 @@ from incident_response.tools.engine.plan import (
 from incident_response.tools.engine.sizing_reads import CEILING_ENV, LARGE_FACTOR, replica_ceiling
 from incident_response.tools.k8s import backends, capacity
 from incident_response.tools.k8s.args import PositiveReplicas, Replicas
+from incident_response.tools.k8s.quotas import hard_for, quota_room
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
     REVISION,
@@ -243,6 +244,33 @@ def check_scale(
     return warnings
 
 
+def quota_warning(kube: Kube, deployment: dict[str, Any], more: int, *, refuse: bool) -> str | None:
+    """A ResourceQuota that cannot hold `more` new pods of the deployment: refused (with `refuse`) when it holds
+    none of them (the scale would only record FailedCreate events), else a warning naming what it allows."""
+    name, namespace = backends.name_of(deployment), str(meta(deployment).namespace)
+    try:
+        quotas = kube.list("resourcequotas", namespace).items
+    except errors.Forbidden:
+        return None  # not readable: the plan cannot say, as without a quota
+    spec = template_spec(deployment)
+    rooms = [(q, room) for q in quotas if (room := quota_room(q, spec)) is not None and room.fits < more]
+    if not rooms:
+        return None
+    quota, room = min(rooms, key=lambda pair: pair[1].fits)
+    body = json.dumps({"spec": {"hard": hard_for(quota, spec, more)}}, separators=(",", ":"))
+    raise_it = f"kubectl patch resourcequota {room.quota} -n {namespace} --type=merge -p '{body}'"
+    if room.fits == 0 and refuse:
+        raise errors.InvalidArgument(
+            f"{room.text()} holds no more pods of deployment {name}: the {more} new pod{'s' if more > 1 else ''} "
+            "would only be refused (FailedCreate, exceeded quota). A human raises the quota first "
+            f"({raise_it}) or frees room in it, then plan the scale again"
+        )
+    return (
+        f"{room.text()} holds {room.fits} of the {more} new pods of deployment {name}: the rest are refused "
+        f"(FailedCreate) until the quota is raised ({raise_it}) or room is freed."
+    )
+
+
 def reset_warning(deployment: dict[str, Any], replicas: int) -> str:
     """What undoes a manual scale by itself: the next apply of the manifest (with the count it holds, when kubectl's
     last-applied annotation shows it), or an autoscaler; and where the measure is listed."""
@@ -294,6 +322,8 @@ def plan_scale(
         warnings = check_scale(
             deployment, hpas, pods, replicas, allow_large=allow_large or restores is not None, ceiling=replica_ceiling()
         )
+    if replicas > len(pods) and (note := quota_warning(kube, deployment, replicas - len(pods), refuse=not restores)):
+        warnings.append(note)
     room = sizing_reads.node_room(kube)  # read once: the Pending warning and the sizing's replicas that fit
     if replicas > current and (note := growth_warning(kube, deployment, current, replicas, "new pods", room)):
         warnings.append(note)

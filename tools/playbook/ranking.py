@@ -31,6 +31,7 @@ from incident_response.tools.playbook.dark_services import RULES as DARK_RULES
 from incident_response.tools.playbook.dark_services import DarkService
 from incident_response.tools.playbook.node_pressure import RULE as PRESSURE_RULE
 from incident_response.tools.playbook.node_pressure import PressureProblem
+from incident_response.tools.playbook.quota_blocks import RULE as QUOTA_RULE
 from incident_response.tools.playbook.rules import NO_ROOM, Decision, Facts, decide
 
 STANDING_MINUTES = 24 * 60  # failing for longer than this: a standing problem, not this incident's
@@ -41,6 +42,7 @@ RULE_ORDER = (
     CUTOVER_RULE,
     *DARK_RULES,
     "failing canary",
+    QUOTA_RULE,
     "recent deployment with failing pods",
     "one component poisons others",
     "overloaded: HPA at max",
@@ -97,6 +99,7 @@ def troubled(facts: Facts) -> list[str]:
         | set(facts.oom_killed)
         | {scaled(target) for _, target, _ in facts.saturated_hpas}
         | {p.victim for p in facts.poisonings}
+        | set(facts.quota_blocked)
     )
     return sorted(found)
 
@@ -118,6 +121,7 @@ def restricted(facts: Facts, component: str, others: set[str]) -> Facts:
         oom_killed={k: v for k, v in facts.oom_killed.items() if k in keep},
         saturated_hpas=[h for h in facts.saturated_hpas if scaled(h[1]) in keep],
         poisonings=[p for p in facts.poisonings if p.victim in keep],
+        quota_blocked={k: v for k, v in facts.quota_blocked.items() if k in keep},
         recent_rollouts=[r for r in facts.recent_rollouts if r.deployment in keep or r.deployment not in others],
         placements=[p if p.component in keep else replace(p, failing=False) for p in facts.placements],
         canaries=[c for c in facts.canaries if c.canary in keep and c.stable not in others],

@@ -38,6 +38,8 @@ from incident_response.tools.k8s.changes import Change
 from incident_response.tools.k8s.oom_runs import OomRun, shape
 from incident_response.tools.playbook.investigate import investigation
 from incident_response.tools.playbook.poisoning import Poisoning
+from incident_response.tools.playbook.quota_blocks import RULE as QUOTA_RULE
+from incident_response.tools.playbook.quota_blocks import QuotaBlock
 from incident_response.tools.playbook.suspects import (
     DELETING,
     CanaryPair,
@@ -122,6 +124,8 @@ class Facts:
     evictions_refused: dict[str, str] = field(default_factory=dict)
     paused: set[str] = field(default_factory=set)  # deployments whose rollout a human paused (spec.paused)
     deployments: set[str] | None = None  # the Deployments read (None: not known, every other component is taken as one)
+    # deployment -> the ResourceQuota refusing its pod creates (its ReplicaFailure condition)
+    quota_blocked: dict[str, QuotaBlock] = field(default_factory=dict)
 
 
 def on_deployment(
@@ -418,6 +422,8 @@ def framework(facts: Facts) -> Decision:
     canary = find_failing_canary(facts.canaries, facts.failing, facts.unavailable)
     if canary is not None:
         return canary_decision(facts, canary)
+    if (refused := quota_refused(facts)) is not None:
+        return refused
     # Only a deploy that keeps an earlier revision can be rolled back (a new deployment, or one whose history is
     # pruned, cannot): the others would point rollback_deployment at nothing and send the trees round.
     undoable = [r for r in facts.recent_rollouts if r.previous_images]
@@ -699,6 +705,42 @@ def changes_before(facts: Facts, component: str) -> list[str]:
     ]
     fitting.sort(key=lambda c: component not in c.selects)
     return [c.text(now) for c in fitting[:2]]
+
+
+def quota_refused(facts: Facts) -> Decision | None:
+    """A deployment a ResourceQuota keeps short of pods, the one missing most first: the quota is the cause (its pods
+    do not fail, more replicas are refused too). A rollout the quota refuses is rolled back to the revision that
+    fit; a scale-up needs a human to raise the quota or free room in it (no tool changes a quota)."""
+    blocks = [b for b in facts.quota_blocked.values() if b.deployment not in facts.failing]
+    if not blocks:
+        return None
+    block = max(blocks, key=lambda b: (b.missing, b.deployment))
+    ns = facts.namespace
+    rollout = next((r for r in facts.recent_rollouts if r.deployment == block.deployment and r.previous_images), None)
+    evidence = block.evidence()
+    if rollout is not None:
+        what = f"rollout of revision {rollout.revision} ({rollout.minutes_ago} minutes ago)"
+        return roll_back(
+            rollout,
+            QUOTA_RULE,
+            ns,
+            block.reason(ns, what),
+            [
+                *evidence,
+                f"deployment {rollout.deployment} rolled out revision {rollout.revision} "
+                f"{rollout.minutes_ago} minutes ago ({', '.join(rollout.images)})",
+            ],
+            facts.rollback_targets.get(f"deployment/{rollout.deployment}"),
+        )
+    return Decision(
+        primary_action="INVESTIGATE",
+        rule=QUOTA_RULE,
+        target=f"deployment/{block.deployment}",
+        reason=block.reason(ns, None),
+        evidence=evidence,
+        next_tool=None,
+        next_arguments={},
+    )
 
 
 def no_room(facts: Facts) -> Decision | None:

@@ -1,0 +1,162 @@
+"""ResourceQuota arithmetic on plain dicts: what a pod of a template charges, how many more a quota holds, and the
+refusal the quota admission wrote into a ReplicaSet's (and its Deployment's) ReplicaFailure condition.
+
+Layer: tools.k8s.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from incident_response.tools.k8s.quantity import parse_quantity
+
+# "pods "api-7d9c-" is forbidden: exceeded quota: compute, requested: requests.cpu=200m, used: ..., limited: ..."
+_EXCEEDED = re.compile(r"exceeded quota: ([^,]+), requested: (\S+), used: (\S+), limited: (\S+)")
+_MUST_SPECIFY = re.compile(r"failed quota: ([^:]+): (must specify .+)")
+_POD_KEYS = ("pods", "count/pods", "requests.cpu", "cpu", "requests.memory", "memory", "limits.cpu", "limits.memory")
+
+
+@dataclass
+class QuotaRefusal:
+    """A pod create the quota admission refused: which quota, and (for an exceeded one) per resource what one pod
+    asked, what was used and the limit, in the quota's own words."""
+
+    quota: str
+    message: str
+    requested: dict[str, str] = field(default_factory=dict)
+    used: dict[str, str] = field(default_factory=dict)
+    limited: dict[str, str] = field(default_factory=dict)
+    missing_field: str = ""  # "must specify limits.cpu for: web" when a container leaves a quota'd resource unset
+
+    def needed(self, pods: int) -> dict[str, str]:
+        """The hard values that would hold `pods` more pods like the refused one (used + pods x requested)."""
+        out = {}
+        for key, asked in self.requested.items():
+            each, now = parse_quantity(asked), parse_quantity(self.used.get(key, "0"))
+            if each is not None and now is not None:
+                out[key] = amount_text(key, now + each * pods)
+        return out
+
+
+def _pairs(text: str) -> dict[str, str]:
+    return dict(part.split("=", 1) for part in text.split(",") if "=" in part)
+
+
+def parse_refusal(message: str) -> QuotaRefusal | None:
+    """The quota refusal in a FailedCreate message or ReplicaFailure condition; None if it is another failure."""
+    found = _EXCEEDED.search(message)
+    if found is not None:
+        quota, requested, used, limited = found.groups()
+        return QuotaRefusal(quota.strip(), message, _pairs(requested), _pairs(used), _pairs(limited))
+    missing = _MUST_SPECIFY.search(message)
+    if missing is not None:
+        return QuotaRefusal(missing.group(1).strip(), message, missing_field=missing.group(2).strip())
+    return None
+
+
+def replica_failure(deployment: dict[str, Any]) -> QuotaRefusal | None:
+    """The quota refusal a Deployment's ReplicaFailure condition reports (its ReplicaSet could not create pods)."""
+    for cond in (deployment.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "ReplicaFailure" and cond.get("status") == "True":
+            return parse_refusal(str(cond.get("message") or ""))
+    return None
+
+
+def amount_text(key: str, amount: float) -> str:
+    """A quantity as a quota writes it: CPU in millicores, memory in Mi (rounded up), counts as integers."""
+    if key.endswith("cpu"):
+        return f"{math.ceil(round(amount * 1000, 6))}m"
+    if key.endswith("memory") or key.endswith("storage"):
+        return f"{math.ceil(round(amount / 2**20, 6))}Mi"
+    return str(math.ceil(round(amount, 6)))
+
+
+def _container_amounts(container: dict[str, Any]) -> tuple[dict[str, float], dict[str, float]]:
+    resources = container.get("resources") or {}
+    limits = {k: q for k, v in (resources.get("limits") or {}).items() if (q := parse_quantity(v)) is not None}
+    requests = dict(limits)  # a request left unset is its limit (the API server's defaulting)
+    requests.update(
+        {k: q for k, v in (resources.get("requests") or {}).items() if (q := parse_quantity(v)) is not None}
+    )
+    return requests, limits
+
+
+def pod_charge(pod_spec: dict[str, Any]) -> dict[str, float]:
+    """What one pod of this spec charges a quota: pods 1, requests and limits summed over containers (an init
+    container's counts when larger)."""
+    totals: list[dict[str, float]] = [{}, {}]
+    for container in pod_spec.get("containers") or []:
+        for index, amounts in enumerate(_container_amounts(container)):
+            for key, amount in amounts.items():
+                totals[index][key] = totals[index].get(key, 0.0) + amount
+    for container in pod_spec.get("initContainers") or []:
+        for index, amounts in enumerate(_container_amounts(container)):
+            for key, amount in amounts.items():
+                totals[index][key] = max(totals[index].get(key, 0.0), amount)
+    requests, limits = totals
+    charge = {"pods": 1.0, "count/pods": 1.0}
+    for resource in ("cpu", "memory"):
+        if resource in requests:
+            charge[resource] = charge[f"requests.{resource}"] = requests[resource]
+        if resource in limits:
+            charge[f"limits.{resource}"] = limits[resource]
+    return charge
+
+
+@dataclass(frozen=True)
+class QuotaRoom:
+    """How many more pods of a template one quota holds, and the resource that limits it."""
+
+    quota: str
+    fits: int
+    key: str
+    used: str
+    hard: str
+    each: str
+
+    def text(self) -> str:
+        return f"ResourceQuota {self.quota} ({self.key}: {self.used} used of {self.hard}, each pod {self.each})"
+
+
+def quota_room(quota: dict[str, Any], pod_spec: dict[str, Any]) -> QuotaRoom | None:
+    """How many more pods of `pod_spec` the quota holds, by its tightest resource; None when it limits none of
+    what the pod charges (or is scoped: its scopes are not judged here)."""
+    spec = quota.get("spec") or {}
+    if spec.get("scopes") or spec.get("scopeSelector"):
+        return None
+    status = quota.get("status") or {}
+    hard, used = status.get("hard") or spec.get("hard") or {}, status.get("used") or {}
+    charge = pod_charge(pod_spec)
+    tightest: QuotaRoom | None = None
+    for key in _POD_KEYS:
+        each = charge.get(key)
+        limit = parse_quantity(hard.get(key))
+        if limit is None:
+            continue
+        if each is None:  # a compute resource the quota limits and the pod leaves unset: admission refuses it
+            name = str((quota.get("metadata") or {}).get("name", ""))
+            return QuotaRoom(name, 0, key, str(used.get(key, "0")), str(hard.get(key)), "unset (the quota needs it)")
+        now = parse_quantity(used.get(key, "0")) or 0.0
+        fits = max(int(math.floor(round((limit - now) / each, 6))), 0) if each > 0 else 1 << 30
+        if tightest is None or fits < tightest.fits:
+            name = str((quota.get("metadata") or {}).get("name", ""))
+            tightest = QuotaRoom(name, fits, key, str(used.get(key, "0")), str(hard.get(key)), amount_text(key, each))
+    return tightest
+
+
+def hard_for(quota: dict[str, Any], pod_spec: dict[str, Any], pods: int) -> dict[str, str]:
+    """The hard values that would hold `pods` more pods of `pod_spec`, for each resource now too small."""
+    spec, status = quota.get("spec") or {}, quota.get("status") or {}
+    hard, used = status.get("hard") or spec.get("hard") or {}, status.get("used") or {}
+    out = {}
+    for key, each in pod_charge(pod_spec).items():
+        limit = parse_quantity(hard.get(key))
+        if limit is None:
+            continue
+        want = (parse_quantity(used.get(key, "0")) or 0.0) + each * pods
+        if round(want - limit, 6) > 0:
+            out[key] = amount_text(key, want)
+    return out
