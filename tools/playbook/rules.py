@@ -583,13 +583,19 @@ def framework(facts: Facts) -> Decision:
                 "earlier revision kept)"
                 for r in sorted(facts.recent_rollouts, key=lambda r: r.minutes_ago)
             ]
-            return investigate(
-                facts,
-                component,
-                "unknown cause, no recent deploy to roll back",
+            why = (
                 f"pods of {component} fail without a clear cause, and no deploy of the last 2 hours ({names}) keeps an "
-                "earlier revision to roll back to",
-                [*deploys[:2], *failing_evidence],
+                "earlier revision to roll back to"
+            )
+            if any(r.deployment == component and r.revision == 1 for r in facts.recent_rollouts):
+                # A first release: no rollback exists, and pulling it (scale to 0) would delete the evidence.
+                why = (
+                    f"deployment {component} is new and its first revision fails: there is no earlier one to roll "
+                    "back to. If nothing used it before, nothing is lost while it fails: find out why first (a scale "
+                    "to 0 would stop the restarts but delete the crashed pods and their logs)"
+                )
+            return investigate(
+                facts, component, "unknown cause, no recent deploy to roll back", why, [*deploys[:2], *failing_evidence]
             )
         return investigate(
             facts,
