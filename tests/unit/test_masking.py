@@ -179,3 +179,35 @@ def test_only_prose_listing_after_credentials_is_left_alone(line: str) -> None:
     """`these credentials: services, nodes` is a list; an assignment, a quoted or digit-bearing value or a compound
     key still holds a credential."""
     assert "[masked:" in mask_text(line)
+
+
+def test_echoed_secrets_are_the_pod_s_credentials_by_position_long_enough_to_look_for() -> None:
+    from incident_response.tools.core.masking import echoed_secrets, mask_echoes, masked
+
+    spec = {
+        "initContainers": [{"name": "init", "env": [{"name": "MIGRATE_TOKEN", "value": "init-t0ken-value"}]}],
+        "containers": [
+            {
+                "name": "app",
+                "env": [
+                    {"name": "DB_PASSWORD", "value": "Tr0ub4dor&3"},
+                    {"name": "API_KEY", "value": "abc"},  # too short to look for
+                    {"name": "AUTH_ENABLED", "value": "true"},  # names a setting, not a credential
+                    {"name": "SECRET_REF", "valueFrom": {"secretKeyRef": {"name": "db", "key": "pw"}}},
+                    {"name": "PAYMENTS_URL", "value": "http://payments:8080"},
+                    {"name": "CLIENT_SECRET", "value": "${CLIENT_SECRET}"},  # a placeholder
+                ],
+                "args": ["--db-password", "hunter2hunter2", "--api-token=tok-123456", "--port", "8080"],
+            }
+        ],
+    }
+    assert echoed_secrets(spec) == sorted(["init-t0ken-value", "Tr0ub4dor&3", "hunter2hunter2", "tok-123456"])
+    assert echoed_secrets(None) == [] and echoed_secrets({"containers": ["x"]}) == []
+    text, count = mask_echoes("a Tr0ub4dor&3 b Tr0ub4dor&3x tok-123456 8080", echoed_secrets(spec))
+    assert count == 3 and "Tr0ub4dor" not in text and "tok-123456" not in text and text.endswith(" 8080")
+    assert masked("Tr0ub4dor&3") in text  # the same mask as the env value shows by position
+    # A value inside a longer one: the longer is masked whole, not split around the shorter.
+    assert mask_echoes("xx secret-value-long yy", ["secret-value", "secret-value-long"]) == (
+        f"xx {masked('secret-value-long')} yy",
+        1,
+    )

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from incident_response.tools.assess.pods import fetch_pods
 from incident_response.tools.core import errors
-from incident_response.tools.core.masking import mask_text_counted
+from incident_response.tools.core.masking import echoed_secrets, mask_echoes, mask_text_counted
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.k8s.podstatus import containers_ready, is_problem, restart_count
@@ -61,6 +61,11 @@ def resolve_target(kube: Kube, namespace: str, target: str) -> tuple[dict[str, A
         )
     # Every pod of the deployment is read (its failing ones may sort past any fixed count), worst first.
     chosen, *others = worst_first(fetched.pods)
+    try:
+        # The list keeps pods slim (no env, args): the chosen one whole, for the secrets its log may echo.
+        chosen = kube.get("pods", str(meta(chosen).name), namespace)
+    except errors.NotFound:
+        pass  # gone since the list: reading its log says so
     return chosen, [str(meta(p).name) for p in others]
 
 
@@ -119,7 +124,10 @@ def get_logs(
         hint = "; it has not restarted, so read without previous" if previous else ""
         raise errors.BadRequest(f"{e}{hint}", code=e.code, reason=e.reason, verb=e.verb, resource=e.resource) from e
     truncated = len(text.encode()) >= MAX_BYTES
-    clean, redactions = mask_text_counted(text)
+    # A credential the pod holds by position (DB_PASSWORD's value) has no shape: masked where the app echoes it.
+    echoed, echoes = mask_echoes(text, echoed_secrets(pod.get("spec")))
+    clean, redactions = mask_text_counted(echoed)
+    redactions += echoes
     lines = clean.splitlines()[-tail_lines:]
     summary = f"{len(lines)} log lines from {name}/{chosen}{' (previous instance)' if previous else ''}"
     if not lines:
