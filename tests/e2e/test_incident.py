@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +105,22 @@ async def test_declare_adopts_the_untitled_incident_earlier_calls_opened(tmp_pat
         "declare_incident",
     ]
     assert [e.kind for e in journal.events(incident=untitled[0].id)] == ["incident_opened", "declared"]
+
+
+async def test_the_journal_dates_everything_by_the_servers_clock(tmp_path: Path) -> None:
+    """A server given a clock (tests, the demo moving past a window) dates its journal by it, as it dates its plans:
+    a timeline with the declaration by the wall clock and the verification by the server's disagreed."""
+    ahead = datetime.now(UTC) + timedelta(hours=3)
+    server = build_server(Settings(mode="standard", state_dir=tmp_path), clock=lambda: ahead)
+    async with Client(server) as client:
+        await call(client, "list_pending_commands")
+        declared = await call(client, "declare_incident", title="checkout returns 502", severity="SEV3")
+    journal = Journal(tmp_path)
+    [incident] = journal.incidents()
+    assert datetime.fromisoformat(declared["incident"]["declared_at"]) == ahead
+    assert incident.opened_at == incident.declared_at == ahead.timestamp()
+    assert {e.at for e in journal.events(incident=incident.id)} == {ahead.timestamp()}
+    assert {c.at for c in journal.tool_calls(incident=incident.id)} == {ahead.timestamp()}
 
 
 async def test_severity_change_is_recorded_and_a_second_declaration_is_refused(tmp_path: Path) -> None:

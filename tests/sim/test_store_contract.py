@@ -40,13 +40,13 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningS
 @pytest.fixture(params=["sqlite", "kubernetes"])
 def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Make:
     if request.param == "sqlite":
-        return lambda approver=False, scope=None: Journal(tmp_path / "state", scope=scope)
+        return lambda approver=False, scope=None, clock=None: Journal(tmp_path / "state", scope=scope, clock=clock)
     sim, kubectl = request.getfixturevalue("cluster")
     namespace = fresh_namespace(kubectl)
     # An approver is a person with exactly the approver role (RBAC enforced), the server the sim's admin.
     alice = approver_kubeconfig(sim, kubectl, namespace, tmp_path)
-    return lambda approver=False, scope=None: kube_store(
-        sim, namespace, approver=approver, kubeconfig=alice if approver else None, scope=scope
+    return lambda approver=False, scope=None, clock=None: kube_store(
+        sim, namespace, approver=approver, kubeconfig=alice if approver else None, scope=scope, clock=clock
     )
 
 
@@ -297,3 +297,16 @@ def test_a_claim_handed_back_leaves_the_approval_standing(stores: Make) -> None:
     assert row is not None and (row.state, row.decided_by, row.decided_channel) == ("approved", "alice", "cli")
     assert server.transition(token, ["approved"], "executing", event="claimed")
     assert [e.kind for e in server.events(token=token)] == ["proposed", "approved", "claimed", "released", "claimed"]
+
+
+def test_a_store_dates_what_it_writes_by_the_clock_it_was_given(stores: Make) -> None:
+    later = 1_900_000_000.0  # 2030: far from the wall clock
+    store = stores(clock=lambda: later)
+    incident = store.open_incident("checkout down")
+    store.record_tool_call("list_pods", {}, status="ok", duration_ms=1, incident=incident)
+    store.add_command(plan(new_token(), incident), state="pending")
+    store.record_event("assessed", incident=incident)
+    row = store.incident(incident)
+    assert row is not None and row.opened_at == later
+    assert [c.at for c in store.tool_calls(incident=incident)] == [later]
+    assert {e.at for e in store.events(incident=incident)} == {later}

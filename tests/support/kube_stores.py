@@ -48,6 +48,7 @@ def kube_store(
     kubeconfig: Path | None = None,
     scope: Callable[[], str] | None = None,
     pod: tuple[str, str] | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> KubeStore:
     """The store as the server (the sim's admin kubeconfig) or, with `kubeconfig`, as whoever that authenticates;
     `scope` as a server of that incident scope opens it; `pod`: the (name, namespace) of the pod it plays a replica
@@ -55,7 +56,7 @@ def kube_store(
     config = kubeconfig or sim.kubeconfig_path
     assert config is not None
     store = RealKube.connect(ClusterSource(kubeconfig=config))
-    return KubeStore(store, namespace, approver=approver, scope=scope, pod=pod)
+    return KubeStore(store, namespace, approver=approver, scope=scope, pod=pod, clock=clock)
 
 
 def approver_kubeconfig(sim: RunningSim, kubectl: Kubectl, namespace: str, folder: Path, user: str = "alice") -> Path:

@@ -69,3 +69,66 @@ def test_temporary_measures_exclude_restored_ones(tmp_path: Path) -> None:
     for token, extra in measures:
         j.add_command(plan(token, "I", **extra), state="succeeded")
     assert [m.token for m in j.temporary_measures()] == ["isolate"]
+
+
+def test_one_connection_and_only_the_per_call_records_skip_the_sync(tmp_path: Path, monkeypatch: Any) -> None:
+    """Plans, decisions, claims and incidents commit synced to disk (synchronous=FULL: a claim survives power loss,
+    so a command cannot run twice after a reboot); the per-call records (tool calls, timeline notes) commit NORMAL,
+    which a process crash cannot lose. One connection serves the journal: opening one per call (and closing the last
+    one, which checkpoints the WAL) cost more than the write."""
+    import sqlite3
+
+    statements: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        db = connect(*args, **kwargs)
+        statements.append("CONNECT")
+        db.set_trace_callback(statements.append)
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    j = Journal(tmp_path)
+    ops = {
+        "open_incident": lambda: j.open_incident("checkout down", incident_id="I"),
+        "record_tool_call": lambda: j.record_tool_call("list_pods", {}, status="ok", duration_ms=1, incident="I"),
+        "add_command": lambda: j.add_command(plan("t", "I"), state="pending"),
+        "record_event": lambda: j.record_event("assessed", incident="I", detail={}),
+        "transition": lambda: j.transition("t", ["pending"], "executing", event="claimed"),
+    }
+    synced: dict[str, bool] = {}
+    for name, op in ops.items():
+        start = len(statements)
+        op()
+        level = next(
+            (s.split("=")[1] for s in reversed(statements[:start]) if s.startswith("PRAGMA synchronous=")), "FULL"
+        )
+        for s in statements[start:]:
+            if s.startswith("PRAGMA synchronous="):
+                level = s.split("=")[1]
+            if s == "COMMIT":
+                synced[name] = level == "FULL"
+    assert synced == {
+        "open_incident": True,
+        "record_tool_call": False,
+        "add_command": True,
+        "record_event": False,
+        "transition": True,
+    }
+    assert statements.count("CONNECT") == 1
+
+
+def test_times_come_from_the_injected_clock(tmp_path: Path) -> None:
+    later = 1_900_000_000.0  # 2030: far from the wall clock
+    j = Journal(tmp_path, clock=lambda: later)
+    incident = j.open_incident("checkout down")
+    j.record_tool_call("list_pods", {}, status="ok", duration_ms=1, incident=incident)
+    j.add_command(plan("t", incident), state="pending")
+    j.transition("t", ["pending"], "approved", event="approved")
+    j.record_event("assessed", incident=incident)
+    row = j.incident(incident)
+    assert row is not None and row.opened_at == later
+    assert [c.at for c in j.tool_calls(incident=incident)] == [later]
+    assert {e.at for e in j.events(incident=incident)} == {later}
+    assert j.record_event("verified", incident=incident, at=later + 60) is None
+    assert j.events(incident=incident)[-1].at == later + 60  # a time the caller gives still wins

@@ -125,10 +125,16 @@ class Deps:
 
             assert self.settings.store_namespace is not None, "settings resolve the store's namespace"
             retention = self.settings.store_retention.total_seconds()
-            return KubeStore(self.kube, self.settings.store_namespace, retention=retention, scope=self.incident_scope)
+            return KubeStore(
+                self.kube,
+                self.settings.store_namespace,
+                retention=retention,
+                scope=self.incident_scope,
+                clock=self.epoch,
+            )
         from incident_response.tools.engine.journal import Journal
 
-        return Journal(self.settings.state_dir, scope=self.incident_scope)
+        return Journal(self.settings.state_dir, scope=self.incident_scope, clock=self.epoch)
 
     @property
     def journal(self) -> Store:
@@ -137,6 +143,10 @@ class Deps:
     def now(self) -> datetime:
         """The server's time: the injected clock in tests (to move past a window without waiting), else UTC now."""
         return self.clock() if self.clock is not None else datetime.now(UTC)
+
+    def epoch(self) -> float:
+        """now() in epoch seconds: the stores' clock, so what they date agrees with the plans' times."""
+        return self.now().timestamp()
 
     @property
     def mode(self) -> Mode:

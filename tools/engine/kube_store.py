@@ -61,10 +61,14 @@ class KubeStore:
         retention: float | None = None,
         scope: Callable[[], str] | None = None,
         pod: tuple[str, str] | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         """`scope`: the incident scope of the server this store serves (tools.engine.incident_scope), asked when an
-        incident is read or opened; without it (the approve CLI, retention) the store reads every scope's."""
+        incident is read or opened; without it (the approve CLI, retention) the store reads every scope's. `clock`:
+        the server's time in epoch seconds, which dates what it writes (default the wall clock's; entry names keep
+        the wall clock's order)."""
         self.kube = kube
+        self.clock = clock or time.time
         self.scope = scope
         self.retention = retention
         # (name, namespace) of this replica's pod; claims record it so other replicas can tell when it is gone.
@@ -189,7 +193,7 @@ class KubeStore:
         call never waits for it; the thread, or None when it is not due or not configured."""
         if self.retention is None:
             return None
-        now = time.time()
+        now = self.clock()
         with self._lock:
             if now < self._next_compaction:
                 return None
@@ -284,7 +288,7 @@ class KubeStore:
             return row
 
     def open_incident(self, title: str, *, incident_id: str | None = None) -> str:
-        opened = time.time()
+        opened = self.clock()
         row = self._insert(
             IncidentRow(id=incident_id or "", title=title, opened_at=opened),
             only_if_none_open=False,
@@ -304,7 +308,7 @@ class KubeStore:
             found = self.incidents(open_only=True, limit=1)
             if found:
                 return found[0].id
-            opened = time.time()
+            opened = self.clock()
             row = self._insert(
                 IncidentRow(id="", title=UNTITLED, opened_at=opened),
                 only_if_none_open=True,
@@ -347,7 +351,7 @@ class KubeStore:
         *,
         at: float | None = None,
     ) -> IncidentRow | None:
-        now = time.time() if at is None else at
+        now = self.clock() if at is None else at
         if before is None:
             return self._insert(after, only_if_none_open=True, events=events, at=now)
         found = self.get_object(INCIDENTS, objects.incident_name(before.id))
@@ -376,7 +380,7 @@ class KubeStore:
         body = {
             "type": "toolCall",
             "incident": objects.masked(incident),
-            "at": time.time(),
+            "at": self.clock(),
             "tool": objects.masked(tool),
             "arguments": objects.masked(arguments),
             "status": objects.masked(status),
@@ -405,7 +409,7 @@ class KubeStore:
         )
         detail = {"tool": plan["tool"], "command": plan.get("command"), "summary": plan.get("summary")}
         proposed = objects.history_entry(
-            "proposed", number=self._sequence(), at=time.time(), actor=actor, detail=detail
+            "proposed", number=self._sequence(), at=self.clock(), actor=actor, detail=detail
         )
         # The status subresource ignores a status sent with the create; written after, `kubectl get` shows the state.
         self.kube.patch(
@@ -532,7 +536,7 @@ class KubeStore:
         # The event goes into the status with the change it records: one write, so neither is ever without the other.
         history = [h for h in objects.status(obj).get("history") or [] if isinstance(h, dict)]
         entry = objects.history_entry(
-            event, number=self._sequence(), at=time.time(), actor=actor, channel=channel, detail=detail
+            event, number=self._sequence(), at=self.clock(), actor=actor, channel=channel, detail=detail
         )
         change = objects.status_patch(to_state, fields) | {"history": [*history, entry]}
         try:
@@ -555,7 +559,7 @@ class KubeStore:
             decision,
             approver=str(fields.get("decided_by") or ""),
             channel=channel,
-            at=float(fields.get("decided_at") or time.time()),
+            at=float(fields.get("decided_at") or self.clock()),
             principal=fields.get("decided_principal"),
             reason=(detail or {}).get("reason"),
         )
@@ -580,7 +584,7 @@ class KubeStore:
         body = {
             "type": "event",
             "incident": objects.masked(incident),
-            "at": at or time.time(),
+            "at": at or self.clock(),
             "token": token,
             "kind": objects.masked(kind),
             "actor": objects.masked(actor),

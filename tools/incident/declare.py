@@ -8,7 +8,6 @@ Layer: tools.incident.
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 from pydantic import Field
@@ -139,7 +138,7 @@ def declare_incident(
     )
     journal = deps.journal
     for _ in range(SAVE_ATTEMPTS):
-        now = time.time()
+        now = deps.now().timestamp()
         opened = journal.incidents(open_only=True, limit=1)
         target = None
         if incident_id is not None:
