@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, Env, call, make_env, oom_rollout_finished, ready
+from support.mitigation_env import NS, Env, call, make_env, oom_rollout_finished, plan_and_confirm, ready
 
 from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
@@ -126,12 +126,19 @@ async def test_a_slow_leak_says_when_and_after_how_long_and_that_the_ready_pods_
     env, kubectl = env_and_kubectl("healthy")
     await slow_leak(env, kubectl)
     async with Client(env.server("full")) as client:
+        await call(client, "declare_incident", title="recommender OOM kills", severity="SEV3", namespace=NS)
         assessed = await call(client, "assess_namespace", namespace=NS)
         walked = await call(client, "evaluate_decision", namespace=NS)
-        plan = await call(
-            client, "set_memory_limit", namespace=NS, deployment="recommender", container="recommender", limit="1Gi"
+        plan, _ = await plan_and_confirm(
+            client,
+            env,
+            "set_memory_limit",
+            namespace=NS,
+            deployment="recommender",
+            container="recommender",
+            limit="1Gi",
         )
-        await call(client, "cancel_command", token=plan["token"])
+        handoff = await call(client, "incident_handoff", namespace=NS)
 
     decision = assessed["decision"]
     assert (decision["next_tool"], decision["target"]) == ("set_memory_limit", "deployment/recommender"), decision
@@ -157,6 +164,11 @@ async def test_a_slow_leak_says_when_and_after_how_long_and_that_the_ready_pods_
     summary = plan["summary"]
     assert re.search(r"recommender-\S+: 1 restarts, [345]h(\d+m)? ago, 6h10m after it started", summary), summary
     assert "a slow leak. This rolling restart resets the usage and the higher limit buys time" in summary, summary
+
+    # The next shift reads that the leak is the cause and the raised limit only delays the next kill.
+    statements = [h["statement"] for h in handoff["hypotheses"]]
+    leaks = "recommender leaks memory (OOMKilled after hours of running): the raised limit only delays the next kill"
+    assert leaks in statements and not any("is too low" in s for s in statements), statements
 
 
 async def test_a_burst_oom_says_the_limit_is_below_what_it_needs_now(

@@ -20,6 +20,7 @@ from incident_response.tools.k8s.views import meta
 
 # A run this long before its kill was memory growing over time, not a working set above the limit from the start.
 LEAK_RUN_SECONDS = 30 * 60
+LEAK = "a slow leak"  # how assessments and plans name it (the handoff reads a plan's summary for it)
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def shape(component: str, runs: list[OomRun]) -> str:
     """What the killed runs say and what to do, as the end of 'N pods of X were OOMKilled'."""
     if slow_leak(runs):
         return (
-            f", each after {shortest_run(runs)} or more of running: a slow leak, the next kill due {next_kill(runs)}. "
+            f", each after {shortest_run(runs)} or more of running: {LEAK}, the next kill due {next_kill(runs)}. "
             "A rolling restart resets the usage (set_memory_limit's does) and a higher limit buys time; file the leak "
             f"with {component}'s owners"
         )
@@ -104,7 +105,7 @@ def plan_note(runs: list[OomRun]) -> str:
     """What a plan raising the limit does about the killed runs it was asked for."""
     if slow_leak(runs):
         return (
-            f" Each ran {shortest_run(runs)} or more before its kill: a slow leak. This rolling restart resets the "
+            f" Each ran {shortest_run(runs)} or more before its kill: {LEAK}. This rolling restart resets the "
             "usage and the higher limit buys time; the leak still needs a fix."
         )
     timed = [r for r in runs if r.ran is not None]

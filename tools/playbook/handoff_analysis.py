@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from incident_response.tools.engine.journal import CommandRow, IncidentRow
+from incident_response.tools.k8s.oom_runs import LEAK
 from incident_response.tools.playbook.handoff_facts import (
     BadRevision,
     ClusterFacts,
@@ -62,6 +63,8 @@ ASSUMES = {
     "delete_pod": "One pod instance ({name}) was bad, not the code it runs",
 }
 OFFLINE = "Deployment {name} itself is faulty (it was taken offline: scaled to 0)"
+# A raised limit on pods killed after hours of running (the plan said so): the leak is the cause, not the limit.
+LEAKS = "{name} leaks memory (OOMKilled after hours of running): the raised limit only delays the next kill"
 DECISION_SAYS = {
     "ROLLBACK": "A recent rollout is failing ({target})",
     "SCALE": "Load is more than the capacity ({target})",
@@ -78,6 +81,15 @@ def decision_statement(action: str, target: str | None, next_tool: str | None, n
     if assumed is not None and target and OBJECT.fullmatch(target):  # kind/name, not a selector with a prefixed key
         return assumed.format(name=target.partition("/")[2])
     return DECISION_SAYS[action].format(target=target, namespace=namespace)
+
+
+def as_leak(statement: str, found: dict[str, Hypothesis]) -> str:
+    """A decision to raise X's memory limit backs the hypothesis that X leaks, once a raise tried on X said so."""
+    low = ASSUMES["set_memory_limit"].split("{name}")
+    if not (statement.startswith(low[0]) and statement.endswith(low[1])):
+        return statement
+    leaks = LEAKS.format(name=statement.removeprefix(low[0]).removesuffix(low[1]))
+    return leaks if leaks in found else statement
 
 
 def target_name(action: ActionTaken) -> str:
@@ -215,6 +227,8 @@ def hypotheses(
         template = ASSUMES.get(action.tool)
         if action.tool == "scale_deployment" and took_offline(row.plan):
             template = OFFLINE  # taking it to 0 replicas says it is faulty, not short of capacity
+        elif action.tool == "set_memory_limit" and LEAK in str(row.plan.get("summary") or ""):
+            template = LEAKS
         if template is None or action.restores or not action.ran:
             continue
         statement = template.format(name=target_name(action))
@@ -234,7 +248,7 @@ def hypotheses(
         if picked not in DECISION_SAYS or picked == "NONE":
             continue
         target, rule = str(past.detail.get("target") or ""), past.detail.get("rule")
-        statement = decision_statement(picked, target, past.detail.get("next_tool"), namespace)
+        statement = as_leak(decision_statement(picked, target, past.detail.get("next_tool"), namespace), found)
         # The decision's next tool was tried on what it named (an ISOLATE's selector, say): that hypothesis is this one.
         source = f"mitigation tried: {past.detail.get('next_tool')}"
         tried = next((h.statement for h in found.values() if h.source == source), None)
@@ -255,7 +269,9 @@ def hypotheses(
             evidence_against=[],
         )
     if decision is not None:
-        statement = decision_statement(decision.primary_action, decision.target, decision.next_tool, namespace)
+        statement = as_leak(
+            decision_statement(decision.primary_action, decision.target, decision.next_tool, namespace), found
+        )
         if statement in found:
             found[statement].evidence_for.append(f"assess_namespace still finds it now ({decision.rule})")
         elif decision.primary_action != "NONE" or not found:
