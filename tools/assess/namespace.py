@@ -55,6 +55,7 @@ from incident_response.tools.k8s.workloads import (
     revision_of,
     rolling_back,
     rollout_time,
+    template_claims,
     template_differences,
     template_spec,
 )
@@ -486,6 +487,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         # which of its pods a drain could not evict now (a failed node's own unready pods can hold a budget down)
         evictions_refused=refused_evictions(pods, workloads.get("poddisruptionbudgets", [])) if nodes else {},
         paused={str(meta(d).name) for d in deployments if (d.get("spec") or {}).get("paused")},
+        shared_claims={str(meta(d).name): claims for d in deployments if (claims := template_claims(d))},
         deployments={str(meta(d).name) for d in deployments},
         changes=changes,
         rollout_changes=rollout_changes,

@@ -39,6 +39,7 @@ from incident_response.tools.k8s.workloads import (
     owned_by,
     revision_of,
     rollout_time,
+    template_claims,
     template_spec,
 )
 from incident_response.tools.kube.client import Kube
@@ -499,6 +500,7 @@ def scale_facts(kube: Kube, seen: Observation, name: str, room: NodeRoom | None 
         unfinished=(stalled := stalled_evidence(seen, deploy)),
         recently_rolled_out=(minutes is not None and minutes <= RECENT_MINUTES or bool(stalled))
         and (keeps_earlier_revision(seen, deploy) or any(p.canary == name for p in seen.facts.canaries)),
+        claims=template_claims(deploy),
     )
     if hpa is not None:
         row = hpa_row(hpa)

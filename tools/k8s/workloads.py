@@ -345,3 +345,16 @@ def template_spec(deployment: dict[str, Any]) -> dict[str, Any]:
 def hpa_bounds(hpa: dict[str, Any]) -> tuple[int, int]:
     spec = hpa.get("spec") or {}
     return int(spec.get("minReplicas") or 1), int(spec.get("maxReplicas") or 1)
+
+
+def template_claims(deployment: dict[str, Any]) -> list[str]:
+    """The PersistentVolumeClaims a deployment's pod template mounts: one claim every replica shares (a
+    Deployment has no per-replica claims, unlike a StatefulSet's volumeClaimTemplates)."""
+    volumes = template_spec(deployment).get("volumes") or []
+    return sorted(
+        {
+            str(v["persistentVolumeClaim"]["claimName"])
+            for v in volumes
+            if (v.get("persistentVolumeClaim") or {}).get("claimName")
+        }
+    )

@@ -44,10 +44,12 @@ from incident_response.tools.k8s.workloads import (
     deployment_selector,
     hpa_bounds,
     managing_hpa,
+    template_claims,
     template_spec,
 )
 from incident_response.tools.kube.client import Kube, PatchType
 from incident_response.tools.mitigate.demand import read_demand
+from incident_response.tools.mitigate.pod_disruption import RWO
 from incident_response.tools.playbook.demand_facts import LAST_APPLIED
 from incident_response.tools.playbook.sizing import shortfall, size
 
@@ -290,6 +292,34 @@ def reset_warning(deployment: dict[str, Any], replicas: int) -> str:
     )
 
 
+def shared_claims(kube: Kube, deployment: dict[str, Any], replicas: int) -> list[str]:
+    """Refuse to run several replicas on one ReadWriteOnce claim (every replica of a Deployment mounts the same
+    claim): on other nodes they cannot attach it, on the same node a database runs twice on one data directory.
+    A claim that cannot be read is a warning; a ReadWriteMany one is fine."""
+    name = backends.name_of(deployment)
+    warnings = []
+    for claim in template_claims(deployment):
+        try:
+            pvc = kube.get("persistentvolumeclaims", claim, meta(deployment).namespace)
+        except (errors.NotFound, errors.Forbidden):
+            warnings.append(
+                f"Every pod of deployment {name} mounts PVC {claim}, which could not be read: if it is "
+                "ReadWriteOnce, replicas on other nodes cannot attach it and two copies of a database on one volume "
+                "corrupt it."
+            )
+            continue
+        modes = [m for m in (pvc.get("spec") or {}).get("accessModes") or [] if m in RWO]
+        if modes:
+            raise errors.InvalidArgument(
+                f"every pod of deployment {name} mounts PVC {claim} ({'/'.join(modes)}): {replicas} replicas would "
+                "share one volume that attaches to one node (the others hang in ContainerCreating: Multi-Attach), "
+                "and a second copy of a database on one data directory is refused or corrupts it. Nothing was "
+                f"planned: raise its resources instead (kubectl set resources deployment/{name}), or lower the load "
+                "on it"
+            )
+    return warnings
+
+
 def manifest_replicas(deployment: dict[str, Any]) -> int | None:
     applied = meta(deployment).annotations.get(LAST_APPLIED)
     try:
@@ -322,6 +352,8 @@ def plan_scale(
         warnings = check_scale(
             deployment, hpas, pods, replicas, allow_large=allow_large or restores is not None, ceiling=replica_ceiling()
         )
+    if restores is None and replicas > max(current, 1):
+        warnings += shared_claims(kube, deployment, replicas)
     if replicas > len(pods) and (note := quota_warning(kube, deployment, replicas - len(pods), refuse=not restores)):
         warnings.append(note)
     room = sizing_reads.node_room(kube)  # read once: the Pending warning and the sizing's replicas that fit

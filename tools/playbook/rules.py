@@ -123,6 +123,8 @@ class Facts:
     # pod -> the PodDisruptionBudget that refuses its eviction now (read when pods fail on some node)
     evictions_refused: dict[str, str] = field(default_factory=dict)
     paused: set[str] = field(default_factory=set)  # deployments whose rollout a human paused (spec.paused)
+    # deployment -> the PersistentVolumeClaims its pod template mounts (every replica shares them)
+    shared_claims: dict[str, list[str]] = field(default_factory=dict)
     deployments: set[str] | None = None  # the Deployments read (None: not known, every other component is taken as one)
     # deployment -> the ResourceQuota refusing its pod creates (its ReplicaFailure condition)
     quota_blocked: dict[str, QuotaBlock] = field(default_factory=dict)
@@ -207,6 +209,26 @@ def cpu_decision(kind: str, namespace: str, name: str, lines: list[str]) -> Deci
         next_tool=None,
         next_arguments={},
     )
+
+
+def shared_volume_decision(name: str, claims: list[str], lines: list[str]) -> Decision:
+    """CPU at the limit in a deployment whose pods mount a claim: more replicas would share one volume."""
+    return Decision(
+        primary_action="SCALE",
+        rule="overloaded: CPU near limits (shared volume)",
+        target=f"deployment/{name}",
+        reason=f"{len(lines)} pods of deployment {name} run at or near their CPU limit, and its pods mount "
+        f"{shared(claims)}: every replica would share that volume (a ReadWriteOnce claim attaches to one node; a "
+        "second copy of a database on one data directory is refused or corrupts it). Raise its CPU limit (kubectl "
+        f"set resources deployment/{name} --limits=cpu=...), or lower the load on it; no tool here plans either",
+        evidence=lines[:5] + [f"deployment {name} mounts {shared(claims)}"],
+        next_tool=None,
+        next_arguments={},
+    )
+
+
+def shared(claims: list[str]) -> str:
+    return ("PVC " if len(claims) == 1 else "PVCs ") + ", ".join(claims)
 
 
 def oom_decision(kind: str, namespace: str, name: str, pods: list[str], facts: Facts) -> Decision:
@@ -498,6 +520,8 @@ def framework(facts: Facts) -> Decision:
         component, lines = max(facts.near_limit.items(), key=lambda item: len(item[1]))
         if (kind := facts.workloads.get(component)) is not None:
             return cpu_decision(kind, ns, component, lines)
+        if claims := facts.shared_claims.get(component):
+            return shared_volume_decision(component, claims, lines)
         return on_deployment(
             "SCALE",
             "overloaded: CPU near limits",

@@ -398,6 +398,7 @@ class ScaleFacts:
     unfinished: list[str] = field(default_factory=list)
     demand: Demand | None = None  # what the cluster shows about the load (tools/playbook/sizing.py)
     read: tuple[str, dict[str, Any]] | None = None  # the call that reads why its pods fail (playbook/investigate.py)
+    claims: list[str] = field(default_factory=list)  # PVCs its pod template mounts: one volume every replica shares
 
 
 def sizing_of(facts: ScaleFacts) -> Sizing:
@@ -544,6 +545,24 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
     walk.go(
         q, "yes", "cluster", [f"none of the {facts.replicas} replicas is crash-looping, OOMKilled or failing to start"]
     )
+
+    if facts.claims and not facts.oom_pods:
+        claims = ", ".join(facts.claims)
+        return walk.stop(
+            f"Can more replicas of {name} run without sharing one volume?",
+            "no",
+            "cluster",
+            [f"every pod of deployment {name} mounts PVC {claims}"],
+            Conclusion(
+                verdict="DO_NOT",
+                reason=f"more replicas of {name} would all mount PVC {claims} (a ReadWriteOnce claim attaches to one "
+                "node; a second copy of a database on one data directory is refused or corrupts it): raise its CPU "
+                f"limit (kubectl set resources deployment/{name} --limits=cpu=...) or lower the load on it; no tool "
+                "here plans either",
+                next_tool=None,
+                next_arguments={},
+            ),
+        )
 
     q = f"Do the nodes have room for more replicas of {name}?"
     if facts.fits is None:

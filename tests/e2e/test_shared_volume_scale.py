@@ -1,0 +1,61 @@
+"""A database Deployment at its CPU limit is never scaled out onto its one volume (review-assist6 G7).
+
+orders-db (postgres, one replica, PVC orders-db-data ReadWriteOnce) runs at its 1-CPU limit. assess_namespace
+proposed scale_deployment(orders-db, 5), evaluate_decision PROCEEDed and the plan warned only that a manual scale is
+temporary: every replica of a Deployment mounts the same claim, so the new pods hang on other nodes (Multi-Attach) or
+run a second database on one data directory. Now no call proposes it, the SCALE tree says DO_NOT (raise its CPU
+limit or lower its load), and scale_deployment refuses a count above one; taking it offline still plans (in safe
+mode: blocked, shown and not run).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from support.kubectl_runner import Kubectl
+from support.mitigation_env import call, make_env, ready, refused
+
+from incident_response.sim import behaviors
+from incident_response.sim.serve import RunningSim
+
+pytestmark = pytest.mark.anyio
+NS = "shop"
+BUSY = {
+    "metadata": {"annotations": {behaviors.ROLLED_OUT_MINUTES_AGO: str(30 * 24 * 60)}},
+    "spec": {"template": {"metadata": {"annotations": {behaviors.CPU_MILLICORES: "995"}}}},
+}
+
+
+async def test_a_database_at_its_cpu_limit_is_not_scaled_out_onto_its_one_volume(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> None:
+    sim = sim_factory("healthy")
+    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    claim = env.get("persistentvolumeclaims", "orders-db-data")
+    assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    kubectl.run("patch", "deployment/orders-db", "-n", NS, "-p", json.dumps(BUSY))
+
+    def busy() -> bool:
+        pods = [p for p in env.pods("app=orders-db") if not p["metadata"].get("deletionTimestamp")]
+        annotations = [(p["metadata"].get("annotations") or {}).get(behaviors.CPU_MILLICORES) for p in pods]
+        return len(pods) == 1 and annotations == ["995"] and ready(pods[0])
+
+    await env.until(busy, 40)
+
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        walked = await call(client, "evaluate_decision", namespace=NS, deployment="orders-db", action="SCALE")
+        refusal = await refused(client, "scale_deployment", namespace=NS, deployment="orders-db", replicas=3)
+        offline = await call(client, "scale_deployment", namespace=NS, deployment="orders-db", replicas=0)
+
+    (problem,) = [p for p in assessed["problems"] if "orders-db" in p["components"]]
+    assert problem["next_tool"] is None and problem["rule"].endswith("(shared volume)"), problem
+    assert not any(p["next_tool"] == "scale_deployment" for p in assessed["problems"]), assessed["problems"]
+    assert walked["verdict"] == "DO_NOT" and walked["next_tool"] is None, walked["summary"]
+    assert "orders-db-data" in walked["reason"], walked["reason"]
+    assert "orders-db-data (ReadWriteOnce)" in refusal and "Nothing was planned" in refusal, refusal
+    assert offline["status"] == "blocked" and "--replicas=0" in offline["command"], offline
