@@ -41,6 +41,7 @@ from incident_response.server.lazy_tools import tool_annotations
 from incident_response.tools.core.errors import IncidentError
 from incident_response.tools.core.masking import mask_data
 from incident_response.tools.core.models import ToolResult
+from incident_response.tools.engine import attribution
 from incident_response.tools.engine.approvals import CALLER
 from incident_response.tools.engine.deps import Deps, Progress, check_name
 from incident_response.tools.kube.client import Kube
@@ -232,19 +233,20 @@ def journal_call(
     error: str | None,
     incident: str | None = None,
 ) -> None:
-    """Every tool call goes to the incident journal (to the open incident unless the result names another); a
-    journal that cannot be written must not stop the response."""
+    """Every tool call goes to the incident journal (to the incident of the namespace it acts in, unless the result
+    names another: tools.engine.attribution); a journal that cannot be written must not stop the response."""
     try:
         journal = deps.journal
-        journal.record_tool_call(
-            tool,
-            arguments,
-            status=status,
-            duration_ms=duration_ms,
-            error=error,
-            incident=incident or journal.current_incident(),
-            cluster=deps.cluster_record(),
-        )
+        for about in [incident] if incident else attribution.call_incidents(journal, arguments):
+            journal.record_tool_call(
+                tool,
+                arguments,
+                status=status,
+                duration_ms=duration_ms,
+                error=error,
+                incident=about,
+                cluster=deps.cluster_record(),
+            )
     except (OSError, sqlite3.Error, IncidentError) as e:  # IncidentError: the Kubernetes store's API failed
         logger.warning("could not journal the %s call: %s", tool, e)
 

@@ -96,7 +96,10 @@ async def test_servers_of_other_scopes_each_declare_and_hand_off_their_own_incid
         assert [x["tool"] for x in handoff["actions"]] == ["override_hpa", "scale_deployment"]
         # Declaring anew is refused over A's own open incident (not B's, declared later on the shared journal).
         refusal, seen_refusal = await answer(a, "declare_incident", title="another one", severity="SEV2")
-        assert refusal is None and f"incident {ours} ({A_TITLE!r}, SEV1, active) is already declared" in seen_refusal
+        assert (
+            refusal is None
+            and f"incident {ours} ({A_TITLE!r}, SEV1, namespace {NS}, active) is already declared" in seen_refusal
+        )
         again, seen_again = await answer(a, "declare_incident", incident_id=ours, severity="SEV2")
         assert again is not None and again["outcome"] == "updated" and again["incident"]["severity"] == "SEV2"
         for text in (seen, seen_refusal, seen_again):

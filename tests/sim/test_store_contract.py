@@ -113,6 +113,31 @@ def test_save_incident_writes_only_over_what_it_read(stores: Make) -> None:
     assert [e.kind for e in store.events(incident=row.id)] == ["incident_opened", "declared", "resolved"]
 
 
+def test_each_namespace_has_its_own_open_incident(stores: Make) -> None:
+    """F17: two teams on one server each work on their namespace's incident (tools.engine.attribution)."""
+    store = stores()
+    wide = store.incident(store.current_incident("team-a"))
+    assert wide is not None and wide.namespace is None
+    # Nothing declared for a namespace: every call goes to the one incident, as before namespaces.
+    assert store.current_incident("team-b") == wide.id and store.current_incident() == wide.id
+    t = wide.opened_at
+    a = wide.model_copy(update={"title": "api errors", "severity": "SEV2", "namespace": "team-a", "declared_at": t})
+    assert store.save_incident(wide, a, [("declared", {})]) == a  # the untitled one adopted for team-a
+    assert store.current_incident("team-a") == a.id and store.current_incident() == a.id  # the only open one
+    untitled = store.current_incident("team-b")  # team-b's calls no longer land on team-a's incident
+    assert untitled != a.id and store.current_incident("team-c") == untitled and store.current_incident() == untitled
+    b = IncidentRow(id="", title="worker OOM", severity="SEV3", namespace="team-b", opened_at=t + 1, declared_at=t + 1)
+    mine = store.save_incident(None, b, [("declared", {})])
+    assert mine is not None and mine.id not in (a.id, untitled) and stores().current_incident("team-b") == mine.id
+    assert store.save_incident(None, b.model_copy(update={"title": "again"}), []) is None  # one open per namespace
+    row = store.incident(untitled)
+    assert row is not None and store.save_incident(row, row.model_copy(update={"namespace": "team-b"}), []) is None
+    closed = a.model_copy(update={"closed_at": t + 2})
+    assert store.save_incident(a, closed, [("resolved", {})]) == closed
+    assert store.current_incident("team-b") == mine.id and store.current_incident("team-a") == untitled
+    assert {i.id for i in stores().incidents(open_only=True)} == {mine.id, untitled}
+
+
 def test_each_incident_scope_has_its_own_incident_and_sees_no_other(stores: Make) -> None:
     """Servers on other clusters or with other allow-lists share a store: each works on its own scope's incident."""
     shop, payments, everyone = stores(scope=lambda: "a" * 32), stores(scope=lambda: "b" * 32), stores()

@@ -7,8 +7,9 @@ from typing import Any
 
 from incident_response.tools.core.models import Truncation
 from incident_response.tools.engine.journal import CommandRow, Event, IncidentRow
-from incident_response.tools.incident.handoff import bears_on, deployments_of
+from incident_response.tools.incident.handoff import deployments_of
 from incident_response.tools.incident.handoff_document import render
+from incident_response.tools.incident.handoff_lane import measure_bears_on
 from incident_response.tools.playbook.declaration import info
 from incident_response.tools.playbook.handoff_analysis import RecordedDecision, hypotheses, open_questions
 from incident_response.tools.playbook.handoff_facts import (
@@ -333,10 +334,15 @@ def test_a_handoff_takes_its_own_measures_and_those_in_place_where_it_happens() 
         row.plan["target"] = {"kind": kind, "namespace": namespace, "name": "n"}
         return row.model_copy(update={"incident": incident})
 
-    assert bears_on(measure("inc-1", "HorizontalPodAutoscaler", "other"), "inc-1", "shop")  # left by this incident
-    assert bears_on(measure("inc-0", "HorizontalPodAutoscaler", "shop"), "inc-1", "shop")  # still shapes shop
-    assert bears_on(measure("inc-0", "Node", None), "inc-1", "shop")  # a cordoned node affects every namespace
-    assert not bears_on(measure("inc-0", "HorizontalPodAutoscaler", "other"), "inc-1", "shop")
+    wide = IncidentRow(id="inc-1", title="t", opened_at=0)
+    own = wide.model_copy(update={"namespace": "shop"})
+    assert measure_bears_on(measure("inc-1", "HorizontalPodAutoscaler", "other"), wide, "shop")  # left by it
+    assert measure_bears_on(measure("inc-0", "HorizontalPodAutoscaler", "shop"), wide, "shop")  # still shapes shop
+    assert measure_bears_on(measure("inc-0", "Node", None), wide, "shop")  # a cordoned node affects every namespace
+    assert not measure_bears_on(measure("inc-0", "HorizontalPodAutoscaler", "other"), wide, "shop")
+    # F17: a namespace's incident tells only its namespace's story, even where an older journal put another's under it
+    assert not measure_bears_on(measure("inc-1", "HorizontalPodAutoscaler", "other"), own, "shop")
+    assert measure_bears_on(measure("inc-1", "Node", None), own, "shop")
 
 
 def handoff(**fields: Any) -> Handoff:

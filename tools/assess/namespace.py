@@ -579,7 +579,7 @@ def mitigated_components(deps: Deps, seen: Observation) -> frozenset[str]:
     DaemonSet), the deployment an HPA scales, the components behind a Service, those whose pods a drain evicted."""
     try:
         rows = deps.scope().commands(
-            deps.journal.commands(states=["succeeded"], incident=deps.journal.current_incident())
+            deps.journal.commands(states=["succeeded"], incident=deps.journal.current_incident(seen.namespace))
         )
     except (OSError, sqlite3.Error) as e:
         logger.warning("could not read the journal's mitigations: %s", e)
@@ -759,7 +759,7 @@ def record_decision(deps: Deps, namespace: str, decision: Decision) -> None:
     key = ("primary_action", "rule", "target")
     try:
         journal = deps.journal
-        incident = journal.current_incident()
+        incident = journal.current_incident(namespace)
         previous = [e.detail or {} for e in journal.events(incident=incident) if e.kind == "assessed"]
         last = next(
             (d for d in reversed(previous) if (d.get("namespace"), d.get("cluster")) == (namespace, detail["cluster"])),

@@ -32,7 +32,7 @@ def own_templates(deps: Deps, namespace: str) -> set[tuple[str, str, str]]:
     command changed the template."""
     try:
         rows = deps.scope().commands(
-            deps.journal.commands(states=["succeeded"], incident=deps.journal.current_incident())
+            deps.journal.commands(states=["succeeded"], incident=deps.journal.current_incident(namespace))
         )
     except (OSError, sqlite3.Error) as e:
         logger.warning("could not read the journal's mitigations: %s", e)

@@ -59,7 +59,7 @@ def record(deps: Deps, report: RecoveryReport) -> str | None:
     """Record the verdict; returns the incident id when this verdict marked it stabilized."""
     try:
         journal = deps.journal
-        incident = journal.incident(journal.current_incident())
+        incident = journal.incident(journal.current_incident(report.namespace))
         assert incident is not None
         rows = deps.scope().commands(journal.commands(incident=incident.id))
         done = applied(rows, report.namespace)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -184,7 +185,19 @@ class Deps:
 
     def propose(self, draft: PlanDraft, *, blocked_reason: str | None = None) -> Proposal:
         """Issue the plan as a pending command bound to this server's cluster, mode and allow-list."""
-        return self.pending.propose(draft, self.here(), blocked_reason=blocked_reason)
+        from incident_response.tools.engine.attribution import plan_incident
+
+        incident = plan_incident(self.journal, draft, self.node_pods)
+        return self.pending.propose(draft, self.here(), incident=incident, blocked_reason=blocked_reason)
+
+    def node_pods(self, node: str) -> dict[str, int]:
+        """How many pods each namespace runs on the node (nothing when it cannot be read): which open incident a
+        plan on the node belongs to."""
+        try:
+            pods = self.kube.list("pods", field_selector=f"spec.nodeName={node}").items
+        except errors.IncidentError:
+            return {}
+        return dict(Counter(str((p.get("metadata") or {}).get("namespace")) for p in pods))
 
     def check_namespace(self, namespace: str) -> str:
         """Refuse malformed names and namespaces outside the allow-list; every namespaced tool passes through here."""

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from incident_response.tools.core.masking import mask_data, mask_text
-from incident_response.tools.engine import store
+from incident_response.tools.engine import attribution, store
 from incident_response.tools.engine.records import (  # re-exported: the rows were defined here first
     UNTITLED as UNTITLED,
 )
@@ -257,12 +257,11 @@ class Journal:
         """A WHERE clause's condition on this store's incident scope ("" without one)."""
         return ("", []) if self.scope is None else (" AND scope = ?", [self.scope()])
 
-    def _open(self, db: _MaskingConnection | sqlite3.Connection) -> sqlite3.Row | None:
+    def _open(self, db: _MaskingConnection | sqlite3.Connection) -> list[IncidentRow]:
+        """The open incidents of this store's scope, newest first."""
         condition, args = self._scoped()
-        found: sqlite3.Row | None = db.execute(
-            f"SELECT * FROM incidents WHERE closed_at IS NULL{condition} {_NEWEST_FIRST} LIMIT 1", args
-        ).fetchone()
-        return found
+        rows = db.execute(f"SELECT * FROM incidents WHERE closed_at IS NULL{condition} {_NEWEST_FIRST}", args)
+        return [IncidentRow(**dict(r)) for r in rows.fetchall()]
 
     def _stamped(self, row: IncidentRow) -> IncidentRow:
         return row if self.scope is None else row.model_copy(update={"scope": self.scope()})
@@ -275,36 +274,36 @@ class Journal:
             self._event(db, "incident_opened", incident=row.id, detail={"title": title}, at=opened)
         return row.id
 
-    def current_incident(self) -> str:
-        """The newest open incident; opens an untitled one when there is none, so nothing is unattributed."""
+    def current_incident(self, namespace: str | None = None) -> str:
+        """The open incident a call in `namespace` belongs to (tools.engine.attribution); opens an untitled one when
+        none fits, so nothing is unattributed."""
         with self._connect() as db:
-            found = self._open(db)
+            found = attribution.incident_for(self._open(db), namespace)
         if found is not None:
-            return str(found["id"])
+            return found.id
         opened = self.clock()
         fresh = self._stamped(IncidentRow(id="", title=UNTITLED, opened_at=opened))
         with self._write() as db:
             # Re-checked under the write lock: two processes starting at once must not open two incidents.
-            found = self._open(db)
+            found = attribution.incident_for(self._open(db), namespace)
             if found is not None:
-                return str(found["id"])
-            unclaimed = None if self.scope is None else self._claim_open(db)
+                return found.id
+            unclaimed = None if self.scope is None else self._claim_open(db, namespace)
             if unclaimed is not None:
                 return unclaimed
             row = self._insert_incident(db, fresh)
             self._event(db, "incident_opened", incident=row.id, detail={"title": UNTITLED}, at=opened)
         return row.id
 
-    def _claim_open(self, db: _MaskingConnection) -> str | None:
+    def _claim_open(self, db: _MaskingConnection, namespace: str | None) -> str | None:
         """An incident opened before incidents had scopes (its server unknown) is taken by the first scoped server
-        that looks for its own open incident, so an upgrade mid-incident keeps working on it."""
-        found = db.execute(
-            f"SELECT id FROM incidents WHERE closed_at IS NULL AND scope IS NULL {_NEWEST_FIRST}"
-        ).fetchone()
+        that looks for its own open incident (in its namespace), so an upgrade mid-incident keeps working on it."""
+        rows = db.execute(f"SELECT * FROM incidents WHERE closed_at IS NULL AND scope IS NULL {_NEWEST_FIRST}")
+        found = attribution.incident_for([IncidentRow(**dict(r)) for r in rows.fetchall()], namespace)
         if found is None:
             return None
-        db.execute("UPDATE incidents SET scope = ? WHERE id = ? AND scope IS NULL", [self._scoped()[1][0], found["id"]])
-        return str(found["id"])
+        db.execute("UPDATE incidents SET scope = ? WHERE id = ? AND scope IS NULL", [self._scoped()[1][0], found.id])
+        return found.id
 
     def incident(self, incident_id: str) -> IncidentRow | None:
         """The incident, if it is of this store's scope (one from before scopes is taken by the first to name it)."""
@@ -339,21 +338,25 @@ class Journal:
     ) -> IncidentRow | None:
         """Write `after` and its timeline events in one transaction, only if the journal still holds `before`.
 
-        `before` None inserts a new incident, only while no incident of this store's scope is open (one open incident
-        at a time; it gets the store's scope). Returns
-        the saved row, or None when another process changed things first: read again and decide again. `at` dates
-        the events (the server's clock when the change is dated by it, as a verification's stabilization is).
+        `before` None inserts a new incident, only while no incident of this store's scope is open for its namespace
+        (one open incident per namespace, and one without; it gets the store's scope). Returns the saved row, or None
+        when another process changed things first: read again and decide again. `at` dates the events (the server's
+        clock when the change is dated by it, as a verification's stabilization is).
         """
         now = self.clock() if at is None else at
         with self._write() as db:
             if before is None:
-                if self._open(db) is not None:
+                if any(attribution.same_lane(row, after.namespace) for row in self._open(db)):
                     return None
                 after = self._insert_incident(db, self._stamped(after))
             else:
                 found = db.execute("SELECT * FROM incidents WHERE id = ?", (before.id,)).fetchone()
                 if found is None or IncidentRow(**dict(found)) != before:
                     return None
+                moved = after.namespace is not None and after.namespace != before.namespace and after.closed_at is None
+                others = [r for r in self._open(db) if r.id != before.id]
+                if moved and any(attribution.same_lane(r, after.namespace) for r in others):
+                    return None  # another incident is open for that namespace (declare_incident says which)
                 after = after.model_copy(update={"scope": before.scope})  # an incident stays in its scope
                 columns = [c for c in _INCIDENT_COLUMNS if c != "id"]
                 db.execute(

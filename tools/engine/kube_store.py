@@ -27,8 +27,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from incident_response.tools.core import errors
+from incident_response.tools.engine import attribution, store
 from incident_response.tools.engine import kube_objects as objects
-from incident_response.tools.engine import store
 from incident_response.tools.engine.approvals import CLI_CHANNELS
 from incident_response.tools.engine.kube_objects import APPROVALS, COMMANDS, ENTRIES, INCIDENTS
 from incident_response.tools.engine.kube_retention import Summary, compact, decode, summary_name
@@ -245,19 +245,21 @@ class KubeStore:
     def _scope(self) -> str | None:
         return None if self.scope is None else self.scope()
 
-    def _pointer_name(self) -> str:
-        """One open-incident pointer per scope: servers of different scopes each open their own incident."""
+    def _pointer_name(self, namespace: str | None) -> str:
+        """One open-incident pointer per scope and namespace (and one for incidents without): servers of different
+        scopes each open their own incident, and one namespace's declaration does not wait for another's."""
         scope = self._scope()
-        return objects.OPEN_POINTER if scope is None else f"{objects.OPEN_POINTER}-{scope}"
+        name = objects.OPEN_POINTER if scope is None else f"{objects.OPEN_POINTER}-{scope}"
+        return name if namespace is None else f"{name}-ns-{namespace}"
 
-    def _pointer(self) -> dict[str, Any] | None:
-        return self.get_object(ENTRIES, self._pointer_name())
+    def _pointer(self, namespace: str | None) -> dict[str, Any] | None:
+        return self.get_object(ENTRIES, self._pointer_name(namespace))
 
-    def _point_at(self, pointer: dict[str, Any] | None, incident: str) -> bool:
+    def _point_at(self, pointer: dict[str, Any] | None, incident: str, namespace: str | None) -> bool:
         """Move the open-incident pointer to `incident` if nobody moved it since it was read: inserts serialize."""
         body = {"type": "openIncident", "incident": incident}
         if pointer is None:
-            obj = objects.new_object("JournalEntry", self._pointer_name(), body, type="openIncident")
+            obj = objects.new_object("JournalEntry", self._pointer_name(namespace), body, type="openIncident")
             return self._create(ENTRIES, obj) is not None
         return self.swap(ENTRIES, pointer, {"spec": body})
 
@@ -271,14 +273,15 @@ class KubeStore:
         if self.scope is not None:
             row = row.model_copy(update={"scope": self.scope()})
         while True:
-            pointer = self._pointer()
-            if only_if_none_open and self.incidents(open_only=True, limit=1):
+            pointer = self._pointer(row.namespace)
+            open_rows = self.incidents(open_only=True, limit=attribution.MAX_OPEN)
+            if only_if_none_open and any(attribution.same_lane(r, row.namespace) for r in open_rows):
                 return None
             if not row.id:
                 base = time.strftime("inc-%Y%m%d-%H%M%S", time.gmtime(row.opened_at)) + f"-{os.getpid() % 10000}"
                 taken = {r.id for r in self.all_incidents()}
                 row = row.model_copy(update={"id": next(c for c in _candidates(base) if c not in taken)})
-            if not self._point_at(pointer, row.id):
+            if not self._point_at(pointer, row.id, row.namespace):
                 if only_if_none_open:
                     return None
                 continue
@@ -298,16 +301,11 @@ class KubeStore:
         assert row is not None
         return row.id
 
-    def current_incident(self) -> str:
-        pointer = self._pointer()
-        if pointer is not None:
-            pointed = self.incident(str(objects.spec(pointer).get("incident")))
-            if pointed is not None and pointed.closed_at is None:
-                return pointed.id
+    def current_incident(self, namespace: str | None = None) -> str:
         while True:
-            found = self.incidents(open_only=True, limit=1)
-            if found:
-                return found[0].id
+            found = attribution.incident_for(self.incidents(open_only=True, limit=attribution.MAX_OPEN), namespace)
+            if found is not None:
+                return found.id
             opened = self.clock()
             row = self._insert(
                 IncidentRow(id="", title=UNTITLED, opened_at=opened),
@@ -357,12 +355,23 @@ class KubeStore:
         found = self.get_object(INCIDENTS, objects.incident_name(before.id))
         if found is None or objects.incident_row(found) != before:
             return None
+        if after.namespace is not None and after.namespace != before.namespace and not self._take_lane(before, after):
+            return None
         # The change and its events in one write, at the version read: both or neither, as in one transaction.
         history = [h for h in objects.spec(found).get("history") or [] if isinstance(h, dict)]
         after = after.model_copy(update={"id": before.id, "scope": before.scope})  # it stays in its scope
         body = objects.incident_spec(after)
         body["history"] = [*history, *self._history(events, now)]
         return after if self.swap(INCIDENTS, found, {"spec": body}) else None
+
+    def _take_lane(self, before: IncidentRow, after: IncidentRow) -> bool:
+        """Move the namespace's pointer to an incident that becomes that namespace's, if no other incident is open
+        for it: serialized with a declaration inserting one (the same pointer)."""
+        pointer = self._pointer(after.namespace)
+        taken = self.incidents(open_only=True, limit=attribution.MAX_OPEN)
+        if any(r.id != before.id and attribution.same_lane(r, after.namespace) for r in taken):
+            return False
+        return self._point_at(pointer, before.id, after.namespace)
 
     # --- tool calls -----------------------------------------------------------------------------------------------
 

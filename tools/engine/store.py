@@ -31,8 +31,9 @@ class Store(Protocol):
 
     def open_incident(self, title: str, *, incident_id: str | None = None) -> str: ...
 
-    def current_incident(self) -> str:
-        """The newest open incident; opens an untitled one when there is none, so nothing is unattributed."""
+    def current_incident(self, namespace: str | None = None) -> str:
+        """The open incident a call in `namespace` belongs to (tools.engine.attribution: one per namespace); opens an
+        untitled one when none fits, so nothing is unattributed."""
         ...
 
     def incident(self, incident_id: str) -> IncidentRow | None: ...
@@ -50,7 +51,7 @@ class Store(Protocol):
         at: float | None = None,
     ) -> IncidentRow | None:
         """Write `after` and its events only if the store still holds `before` (None: insert, only while no incident
-        is open). None when another process changed things first."""
+        of its namespace is open). None when another process changed things first."""
         ...
 
     # --- tool calls ---------------------------------------------------------------------------------------------

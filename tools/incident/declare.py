@@ -14,6 +14,7 @@ from pydantic import Field
 
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
+from incident_response.tools.engine.attribution import MAX_OPEN, declared_over
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.measures import measure_of
 from incident_response.tools.engine.records import IncidentRow
@@ -28,6 +29,7 @@ from incident_response.tools.playbook.declaration import (
     Request,
     Severity,
     amend,
+    describe,
     info,
     one_line,
     unknown_incident,
@@ -79,10 +81,23 @@ def measures_in_place(journal: Store, incident: str, scope: Scope) -> list[str]:
     ]
 
 
+def lane_taken(opened: list[IncidentRow], target: IncidentRow, namespace: str | None) -> None:
+    """Refuse moving an incident into a namespace that has an open incident of its own (one per namespace)."""
+    other = next((r for r in opened if r.id != target.id and namespace and r.namespace == namespace), None)
+    if other is not None and target.closed_at is None and target.namespace != namespace:
+        raise errors.InvalidArgument(
+            f"namespace {namespace} already has an open incident, {describe(other)}; nothing was changed. Work on "
+            f"that one (incident_id={other.id!r}), or resolve it first"
+        )
+
+
 def next_step(row: IncidentRow) -> str:
     ns = row.namespace or "<namespace>"
     if row.status == "resolved":
-        return "Closed. The next tool call opens a fresh untitled incident; declare_incident names it."
+        return (
+            "Closed (other namespaces' incidents stay open). The next call in its namespace opens a fresh incident; "
+            "declare_incident names it."
+        )
     if row.status == "stabilized":
         return (
             f"Keep watching with verify_recovery; hand off with incident_handoff(namespace={ns!r}), then close with "
@@ -139,16 +154,17 @@ def declare_incident(
     journal = deps.journal
     for _ in range(SAVE_ATTEMPTS):
         now = deps.now().timestamp()
-        opened = journal.incidents(open_only=True, limit=1)
+        opened = journal.incidents(open_only=True, limit=MAX_OPEN)
         target = None
         if incident_id is not None:
             target = journal.incident(incident_id)
             if target is None:
                 raise unknown_incident(incident_id, journal.incidents(limit=RECENT_INCIDENTS))
+            lane_taken(opened, target, namespace)
         live = []
         if target is not None and status == "resolved":
             live = live_commands(journal, target.id, now, deps.scope())
-        amendment = amend(request, opened[0] if opened else None, target, now, live)
+        amendment = amend(request, declared_over(opened, namespace), target, now, live)
         if amendment.outcome == "unchanged":
             return result(deps, amendment.outcome, amendment.after, amendment.changes)
         saved = journal.save_incident(amendment.before, amendment.after, amendment.events)

@@ -21,10 +21,16 @@ from incident_response.tools.core import errors
 from incident_response.tools.engine import measure_drift
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.plan import PendingCommand
-from incident_response.tools.engine.records import CommandRow, Event, IncidentRow
-from incident_response.tools.engine.store import Store
+from incident_response.tools.engine.records import CommandRow, Event
 from incident_response.tools.incident.handoff_document import render
 from incident_response.tools.incident.handoff_evidence import evidence
+from incident_response.tools.incident.handoff_lane import (
+    call_in_lane,
+    choose_incident,
+    command_in_lane,
+    event_in_lane,
+    measure_bears_on,
+)
 from incident_response.tools.incident.handoff_reads import (
     add_usage,
     assessed,
@@ -40,7 +46,7 @@ from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
 from incident_response.tools.playbook import replica_writes
-from incident_response.tools.playbook.declaration import info, unknown_incident
+from incident_response.tools.playbook.declaration import info
 from incident_response.tools.playbook.handoff_analysis import (
     RecordedDecision,
     hypotheses,
@@ -79,7 +85,6 @@ from incident_response.tools.playbook.recovery_checks import RecoveryVerdict
 from incident_response.tools.playbook.rules import Decision
 from incident_response.tools.playbook.stabilization import Verification, acted_on, applied, verifications
 
-RECENT_INCIDENTS = 20
 WORST_FIRST = ("DEGRADED", "UNKNOWN", "ISOLATED", "RECOVERING", "RECOVERED")
 
 
@@ -93,35 +98,6 @@ def offline_by_us(rows: list[CommandRow], namespace: str) -> set[str]:
         and replica_writes.took_offline(row.plan)
         and (row.plan.get("target") or {}).get("namespace") == namespace
     }
-
-
-def choose_incident(journal: Store, incident_id: str | None) -> tuple[IncidentRow, str]:
-    """(the incident to hand off, why that one)."""
-    if incident_id is not None:
-        row = journal.incident(incident_id)
-        if row is None:
-            raise unknown_incident(incident_id, journal.incidents(limit=5))
-        return row, "named by incident_id"
-    recent = journal.incidents(limit=RECENT_INCIDENTS)
-    current = next((r for r in recent if r.closed_at is None), None)
-    if current is not None and current.declared_at is not None:
-        return current, "the open, declared incident"
-    if current is not None and has_activity(journal, current):
-        return current, "the open incident (never declared)"
-    resolved = next((r for r in recent if r.status == "resolved" and r.declared_at is not None), None)
-    if resolved is not None:
-        return resolved, "the most recently resolved incident (the open one has nothing on its timeline yet)"
-    if current is not None:
-        return current, "the open incident (never declared, nothing on its timeline yet)"
-    fresh = journal.incident(journal.current_incident())
-    assert fresh is not None
-    return fresh, "nothing was recorded before this call"
-
-
-def has_activity(journal: Store, incident: IncidentRow) -> bool:
-    if journal.commands(incident=incident.id):
-        return True
-    return any(e.kind != "incident_opened" for e in journal.events(incident=incident.id))
 
 
 def recorded_decisions(events: list[Event], namespace: str) -> list[RecordedDecision]:
@@ -196,12 +172,6 @@ def warned_deployments(kube: Kube, namespace: str, warnings: list[dict[str, Any]
     return [name for name, _ in counts.most_common()]
 
 
-def bears_on(row: CommandRow, incident: str, namespace: str) -> bool:
-    """A measure this incident left, or one still in place where it happens: in its namespace or on a node. Another
-    namespace's measure from another incident is not part of this handoff."""
-    return row.incident == incident or (row.plan.get("target") or {}).get("namespace") in (None, namespace)
-
-
 def overall(states: list[DeploymentState]) -> RecoveryVerdict | Literal["UNKNOWN"]:
     verdicts = [s.verdict or "UNKNOWN" for s in states] or ["UNKNOWN"]
     return min(verdicts, key=WORST_FIRST.index)
@@ -242,14 +212,14 @@ def incident_handoff(
     cluster or the incident record."""
     journal = deps.journal
     now = deps.now()
-    incident, because = choose_incident(journal, incident_id)
+    incident, because = choose_incident(journal, incident_id, namespace)
     # The journal may be shared with servers on other clusters or allow-lists: only this server's part is handed off.
     scope = deps.scope()
     every = journal.commands(incident=incident.id)
-    rows = scope.commands(every)
+    rows = [row for row in scope.commands(every) if command_in_lane(incident, row)]
     by_token = {row.token: row for row in every}
     problems: list[str] = []
-    if len(every) > len(rows):
+    if len(every) > len(scope.commands(every)):
         problems.append(
             f"{len(every) - len(rows)} action(s) of this incident were planned through another server "
             "(another cluster, or namespaces outside this server's allow-list) and are left out of this "
@@ -270,7 +240,12 @@ def incident_handoff(
         verified(deps, namespace, name, facts, warnings) if kube is not None else unverified(name) for name in names
     ]
     add_usage(facts, rows, states)
-    events = [e for e in journal.events(incident=incident.id) if scope.event(e, by_token)]
+    lane = {row.token: row for row in rows}
+    events = [
+        e
+        for e in journal.events(incident=incident.id)
+        if scope.event(e, by_token) and (e.token in lane if e.token else event_in_lane(incident, e))
+    ]
     # The verdicts recorded after each mitigation say what it did; until the incident is marked stabilized, the one
     # just read counts for the last mitigation too (once it is, a later relapse is not that mitigation's doing).
     open_ended = incident.stabilized_at is None and incident.closed_at is None
@@ -299,7 +274,9 @@ def incident_handoff(
         facts.rollouts = sorted(namespace_rollouts(deployments, replicasets, since, until) + of_workloads, key=at)
         problems += undated
         facts.started_by = started_by_us(facts.rollouts, done, namespace, facts.scale_targets.get)
-    in_place = [row for row in scope.commands(journal.temporary_measures()) if bears_on(row, incident.id, namespace)]
+    in_place = [
+        row for row in scope.commands(journal.temporary_measures()) if measure_bears_on(row, incident, namespace)
+    ]
     gone = reverted_outside(kube, in_place)
     measures = temporary_measures(in_place, gone)
     if len(measures) > MAX_MEASURES:
@@ -334,7 +311,7 @@ def incident_handoff(
     verdict = overall(states)
     context = kube.context if kube is not None else None
     succeeded = sum(a.result == "succeeded" for a in actions)
-    calls = [c for c in journal.tool_calls(incident=incident.id) if scope.call(c)]
+    calls = [c for c in journal.tool_calls(incident=incident.id) if scope.call(c) and call_in_lane(incident, c)]
     handoff = Handoff(
         summary=f"Handoff of {incident.id} {incident.title!r} ({incident.severity or 'severity not declared'}): "
         f"service {state.service} ({verdict}); {len(actions)} action(s), {succeeded} succeeded; "

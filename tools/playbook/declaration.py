@@ -1,15 +1,19 @@
 """The rules of declaring an incident, as a pure function: what a declare_incident call does to the journal's row.
 
-The journal attributes every tool call and command to the newest open incident, opening an untitled one when none
-is open. `amend` decides, first match wins; every refusal changes nothing and says what to call instead:
+One incident is open per namespace (tools.engine.attribution): a call acting in a namespace goes to that
+namespace's open incident, else to the open incident without a namespace, opening an untitled one when none is
+open. `current` is the open incident the declaration meets (attribution.declared_over: with a namespace, that
+namespace's, else the untitled one; without, the one without a namespace, else the open one). `amend` decides,
+first match wins; every refusal changes nothing and says what to call instead:
 
     no incident_id:  a status given            -> refused: say which incident, by id
-                     nothing open              -> a new incident is declared (title and severity required)
+                     nothing open (for it)     -> a new incident is declared (title and severity required)
                      the open one is untitled  -> it is adopted: same id, its timeline so far is kept; unless it
                                                   was opened over STALE_UNTITLED ago: refused, say adopt it by id
                                                   or resolve it (its calls may belong to no incident at all)
                      the open one is declared  -> the same title and severity again is a no-op (a retried call);
-                                                  anything else is refused: change it by id, or resolve it first
+                                                  anything else is refused: change it by id, or resolve it first,
+                                                  or declare for another namespace
     incident_id:     resolved                  -> refused: a resolved incident stays closed; declare a new one
                      untitled                  -> title + severity declare it; status=resolved alone closes it
                      declared                  -> title, severity, namespace and status change, one timeline
@@ -18,7 +22,7 @@ is open. `amend` decides, first match wins; every refusal changes nothing and sa
 
 (An unknown incident_id is refused by the tool, which can list the journal's incidents.) Stabilized means the
 service is back and being watched: it is the handoff's stabilization time. Resolved closes the incident; the next
-tool call opens a fresh untitled one.
+tool call opens a fresh untitled one; other namespaces' incidents stay open.
 
 Layer: tools.playbook.
 """
@@ -121,7 +125,8 @@ def one_line(text: str | None, what: str) -> str | None:
 
 def describe(row: IncidentRow) -> str:
     severity = f", {row.severity}" if row.severity else ""
-    return f"{row.id} ({row.title!r}{severity}, {row.status})"
+    namespace = f", namespace {row.namespace}" if row.namespace else ""
+    return f"{row.id} ({row.title!r}{severity}{namespace}, {row.status})"
 
 
 def unknown_incident(incident_id: str, known: list[IncidentRow]) -> errors.InvalidArgument:
@@ -149,7 +154,7 @@ def amend(
     now: float,
     live_commands: Sequence[str] = (),
 ) -> Amendment:
-    """Decide what a declare_incident call does. `current` is the newest open incident, `target` the one named by
+    """Decide what a declare_incident call does. `current` is the open incident it meets, `target` the one named by
     `request.incident_id` (the caller has checked it exists); `live_commands` describe the target's live commands."""
     if request.incident_id is None:
         return _without_id(request, current, now)
@@ -196,11 +201,13 @@ def _without_id(request: Request, current: IncidentRow | None, now: float) -> Am
         )
         if same:
             return Amendment("unchanged", current, current)
+        where = f" in namespace {current.namespace}" if current.namespace else ""
         raise errors.InvalidArgument(
             f"incident {describe(current)} is already declared and open; nothing was changed. To change its title, "
             f"severity or namespace, call declare_incident again with incident_id={current.id!r}. If this is a "
-            f"different incident, end that one first with declare_incident(incident_id={current.id!r}, "
-            "status='resolved'), then declare the new one"
+            f"different incident{where}, end that one first with declare_incident(incident_id={current.id!r}, "
+            "status='resolved'), then declare the new one. An incident in another namespace is declared with its "
+            "namespace (one open incident per namespace)"
         )
     return _declare(request, current, now)
 
@@ -267,7 +274,7 @@ def _status(request: Request, amendment: Amendment, now: float, live_commands: S
             )
         amendment.after = row.model_copy(update={"closed_at": now})
         amendment.events.append(("resolved", {**note, "declared": row.declared_at is not None}))
-        amendment.changes.append("resolved: the next tool call opens a fresh untitled incident")
+        amendment.changes.append("resolved: the next tool call in its namespace opens a fresh untitled incident")
     elif request.status == "stabilized" and row.stabilized_at is None:
         amendment.after = row.model_copy(update={"stabilized_at": now})
         amendment.events.append(("stabilized", note))
