@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, Env, call, make_env, oom_rollout_finished, plan_and_confirm, ready
+from support.mitigation_env import NS, Env, call, make_env, oom_rollout_finished, plan_and_confirm, ready, refused
 
 from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
@@ -139,6 +139,8 @@ async def test_a_slow_leak_says_when_and_after_how_long_and_that_the_ready_pods_
             limit="1Gi",
         )
         handoff = await call(client, "incident_handoff", namespace=NS)
+        [measure] = (await call(client, "list_temporary_measures"))["measures"]
+        held = await refused(client, "restore_measure", measure_id=measure["measure_id"])
 
     decision = assessed["decision"]
     assert (decision["next_tool"], decision["target"]) == ("set_memory_limit", "deployment/recommender"), decision
@@ -169,6 +171,8 @@ async def test_a_slow_leak_says_when_and_after_how_long_and_that_the_ready_pods_
     statements = [h["statement"] for h in handoff["hypotheses"]]
     leaks = "recommender leaks memory (OOMKilled after hours of running): the raised limit only delays the next kill"
     assert leaks in statements and not any("is too low" in s for s in statements), statements
+    # Putting the old limit back brings the kills back as memory climbs, however little the new pods use at first.
+    assert "the raise answered a slow leak" in held and "restore once a version without the leak runs" in held, held
 
 
 async def test_a_burst_oom_says_the_limit_is_below_what_it_needs_now(

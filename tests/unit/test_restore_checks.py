@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from incident_response.tools.k8s.hpa_load import HpaLoad, Utilization
-from incident_response.tools.playbook.restore_checks import PodState, backend_restore, hpa_restore, memory_restore
+from incident_response.tools.playbook.restore_checks import (
+    PodState,
+    backend_restore,
+    hpa_restore,
+    leak_restore,
+    memory_restore,
+)
 
 
 def load(current: int, cpu: int | None, *, maximum: int = 8) -> HpaLoad:
@@ -34,6 +40,24 @@ def test_restoring_no_memory_limit_and_unknown_use() -> None:
     assert memory_restore("app", None, {"p": 9e9}).holds == []
     assert "no metrics API" in memory_restore("app", 256 * 2**20, None).unchecked[0]
     assert memory_restore("app", 256 * 2**20, {"p": 100 * 2**20}).holds == []
+
+
+LEAK_PLAN = (
+    "Set the memory limit of container app in deployment app (shop): 512Mi -> 1Gi. OOMKilled last: 3 of 3 pods (...). "
+    "Each ran 6h10m or more before its kill: a slow leak. This rolling restart resets the usage and the higher limit "
+    "buys time; the leak still needs a fix."
+)
+
+
+def test_a_raise_for_a_slow_leak_holds_while_the_pods_still_use_little_until_a_later_revision_runs() -> None:
+    # Right after the raise's restart the pods use 100Mi of the old 512Mi: the usage check alone would restore it.
+    low = memory_restore("app", 512 * 2**20, {"p": 100 * 2**20})
+    [held] = leak_restore(low, LEAK_PLAN, "4", "5").holds  # revision 5 is the raise's own rollout
+    assert held.startswith("the raise answered a slow leak") and "no revision has rolled out since it" in held
+    # A later revision (a fix rolled out, 6) lets the usage check decide; a burst's raise is the usage check's alone.
+    assert leak_restore(memory_restore("app", 512 * 2**20, {"p": 100 * 2**20}), LEAK_PLAN, "4", "6").holds == []
+    burst = LEAK_PLAN.replace("Each ran 6h10m or more before its kill: a slow leak.", "Killed 1s after starting.")
+    assert leak_restore(memory_restore("app", 512 * 2**20, {"p": 100 * 2**20}), burst, "4", "5").holds == []
 
 
 def pod(name: str, *, ready: bool, running: bool = True) -> PodState:

@@ -17,7 +17,7 @@ from incident_response.tools.k8s.hpa_load import hpa_load
 from incident_response.tools.k8s.quantity import parse_quantity
 from incident_response.tools.k8s.usage import pod_resources
 from incident_response.tools.k8s.views import meta
-from incident_response.tools.k8s.workloads import deployment_selector
+from incident_response.tools.k8s.workloads import REVISION, deployment_selector
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate import memory
 from incident_response.tools.playbook.restore_checks import (
@@ -25,6 +25,7 @@ from incident_response.tools.playbook.restore_checks import (
     PodState,
     backend_restore,
     hpa_restore,
+    leak_restore,
     memory_restore,
     node_restore,
     scale_restore,
@@ -109,7 +110,9 @@ def findings(kube: Kube, plan: PendingCommand) -> Findings:
         resource = {"StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}.get(plan.target.kind, "deployments")
         deploy = kube.get(resource, name, namespace)
         usage = container_memory(kube, namespace, deployment_selector(deploy), container)
-        return memory_restore(container, parse_quantity(old) if old is not None else None, usage)
+        found = memory_restore(container, parse_quantity(old) if old is not None else None, usage)
+        revision = next((v for k, v in expect.items() if k.endswith("~1revision")), None)
+        return leak_restore(found, plan.summary, revision, meta(deploy).annotations.get(REVISION))
     if plan.tool == "isolate_network":
         policy = kube.get("networkpolicies", name, namespace)
         selector = labels.text(labels.from_spec((policy.get("spec") or {}).get("podSelector")))

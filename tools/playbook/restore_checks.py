@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from incident_response.tools.k8s.hpa_load import TOLERANCE, HpaLoad
+from incident_response.tools.k8s.oom_runs import LEAK
 from incident_response.tools.k8s.quantity import cpu_text, memory_text
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT
 
@@ -91,6 +92,22 @@ def memory_restore(container: str, old_limit: float | None, usage: dict[str, flo
             f"container {container} uses up to {memory_text(top)} in {len(near)} of {len(usage)} pods "
             f"({names(list(near))}), at or above {NEAR_LIMIT_PERCENT}% of the old limit {memory_text(old_limit)}: "
             "they would be OOMKilled again"
+        )
+    return found
+
+
+def leak_restore(found: Findings, summary: str, revision_then: Any, revision_now: Any) -> Findings:
+    """A raise its plan made for a slow leak (tools/k8s/oom_runs.py): the pods use little right after its restart,
+    but memory climbs back past the old limit as they run. It holds until a later revision than the raise's own
+    runs (a fix rolled out: its memory is then what the usage check above sees)."""
+    if LEAK not in summary:
+        return found
+    later = str(revision_then).isdigit() and str(revision_now).isdigit() and int(revision_now) > int(revision_then) + 1
+    if not later:
+        found.holds.append(
+            f"the raise answered {LEAK} (its plan: each killed run lasted hours), and no revision has rolled out "
+            "since it: memory grows back past the old limit as the pods run, however little they use now; restore "
+            "once a version without the leak runs"
         )
     return found
 
