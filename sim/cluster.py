@@ -43,6 +43,7 @@ from incident_response.sim.controllers.scheduler import Scheduler
 from incident_response.sim.controllers.serviceaccounts import ServiceAccountController
 from incident_response.sim.controllers.snapshot import Snapshot
 from incident_response.sim.controllers.statefulsets import StatefulSetController
+from incident_response.sim.controllers.taints import TaintEviction
 from incident_response.sim.resources import NODES, PODS, ResourceType
 from incident_response.sim.store import Store
 
@@ -165,6 +166,7 @@ class Cluster:
         self.gc = GarbageCollector(self)
         self.podgc = PodGC(self)
         self.quotas = QuotaController(self)
+        self.taints = TaintEviction(self)
         self.serviceaccounts = ServiceAccountController(self.store)
         self.traffic = traffic_mod.Traffic()
         self.busy = True
@@ -211,6 +213,7 @@ class Cluster:
             busy = self.gc.sync(snap) or busy
             busy = self.podgc.sync(snap, node_up) or busy
             self.quotas.sync(snap)
+            busy = self.taints.sync(snap) or busy
             busy = self.serviceaccounts.sync() or busy
             if self.now() >= self._next_expire:
                 self._next_expire = self.now() + 10.0

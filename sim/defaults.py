@@ -25,6 +25,32 @@ Obj = dict[str, Any]
 _SERVICE_NET = ipaddress.ip_network("10.96.0.0/16")
 
 
+# DefaultTolerationSeconds admission: a pod that does not tolerate these NoExecute taints is given 300 s of them, so
+# the taint eviction controller deletes it five minutes after its node goes NotReady or unreachable.
+NODE_PROBLEM_TAINTS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
+DEFAULT_TOLERATION_SECONDS = 300
+
+
+def default_tolerations(spec: Obj) -> None:
+    tolerations = spec.get("tolerations")
+    if not isinstance(tolerations, list):
+        tolerations = []
+    for key in NODE_PROBLEM_TAINTS:
+        if not any(
+            isinstance(t, dict) and t.get("key") in (key, None, "") and t.get("effect") in (None, "", "NoExecute")
+            for t in tolerations
+        ):
+            tolerations.append(
+                {
+                    "key": key,
+                    "operator": "Exists",
+                    "effect": "NoExecute",
+                    "tolerationSeconds": DEFAULT_TOLERATION_SECONDS,
+                }
+            )
+    spec["tolerations"] = tolerations
+
+
 def _default_ports(ports: list[Obj] | None) -> None:
     for port in ports or []:
         if isinstance(port, dict):
@@ -105,6 +131,7 @@ def apply_defaults(res: ResourceType, obj: Obj, taken_cluster_ips: set[str]) -> 
     spec = obj.get("spec")
     if res is PODS and isinstance(spec, dict):
         _default_pod_spec(spec)
+        default_tolerations(spec)
     elif res in (DEPLOYMENTS, REPLICASETS, STATEFULSETS) and isinstance(spec, dict):
         _default_workload(spec, deployment=res is DEPLOYMENTS)
         if res is STATEFULSETS:

@@ -250,6 +250,8 @@ class DaemonSetController:
     def _create(self, ds: Obj, node: str, update: Obj, generation: int) -> None:
         template = (ds.get("spec") or {}).get("template") or {}
         labels = {revisions.REVISION_HASH: revisions.hash_of(update), POD_TEMPLATE_GENERATION: str(generation)}
+        # AddOrUpdateDaemonPodTolerations runs before admission: no 300 s default for the node-problem taints
+        template = {**template, "spec": {**(template.get("spec") or {}), "tolerations": daemon_tolerations(template)}}
         body = pod_from_template(ds, template, labels=labels)
         body["spec"]["affinity"] = {**(body["spec"].get("affinity") or {}), **pinned_affinity(node)}
         body["spec"]["tolerations"] = daemon_tolerations({"spec": body["spec"]})

@@ -38,8 +38,10 @@ _PRESSURE = {
         "kubelet has insufficient PID available",
     ),
 }
+# Ready Unknown (the kubelet stopped posting status): unreachable, NoSchedule here and NoExecute below.
+UNREACHABLE = "node.kubernetes.io/unreachable"
 _TAINTS = {
-    "NotReady": ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"),
+    "NotReady": (UNREACHABLE,),
     "MemoryPressure": ("node.kubernetes.io/memory-pressure",),
     "DiskPressure": ("node.kubernetes.io/disk-pressure",),
 }
@@ -93,13 +95,24 @@ def desired_conditions(node: Obj, now: str) -> list[Obj]:
     return conditions
 
 
-def desired_taints(node: Obj) -> list[Obj]:
+def desired_taints(node: Obj, now: str) -> list[Obj]:
     problem = behaviors.node_condition(node)
     spec = node.get("spec") or {}
     taints = [t for t in spec.get("taints") or [] if t.get("key") not in MANAGED_TAINTS]
     if spec.get("unschedulable"):
         taints.append({"key": UNSCHEDULABLE_TAINT, "effect": "NoSchedule"})
     taints += [{"key": key, "effect": "NoSchedule"} for key in _TAINTS.get(problem or "", ())]
+    if problem == "NotReady":
+        # The taint eviction's NoExecute taint, dated when it was first added (tolerationSeconds count from then).
+        since = next(
+            (
+                t.get("timeAdded")
+                for t in spec.get("taints") or []
+                if t.get("key") == UNREACHABLE and t.get("effect") == "NoExecute"
+            ),
+            None,
+        )
+        taints.append({"key": UNREACHABLE, "effect": "NoExecute", "timeAdded": since or now})
     return taints
 
 
@@ -122,7 +135,7 @@ class NodeController:
             if self._unchanged.get(name) is node:
                 continue
             conditions = desired_conditions(node, now)
-            taints = desired_taints(node)
+            taints = desired_taints(node, now)
             current_taints = (node.get("spec") or {}).get("taints") or []
             if conditions != (node.get("status") or {}).get("conditions") or taints != current_taints:
 

@@ -11,9 +11,6 @@ from incident_response.sim.controllers.common import Obj, meta, owner_reference
 from incident_response.sim.defaults import apply_defaults
 from incident_response.sim.resources import PODS
 
-# DefaultTolerationSeconds admission: evicted five minutes after its node goes NotReady or unreachable.
-_NODE_PROBLEMS = ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")
-
 
 def qos_class(spec: Obj) -> str:
     containers = spec.get("containers") or []
@@ -56,10 +53,5 @@ def pod_from_template(owner: Obj, template: Obj, *, name: str = "", labels: dict
     spec.setdefault("enableServiceLinks", True)
     spec.setdefault("priority", 0)
     spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
-    tolerations = list(spec.get("tolerations") or [])
-    for key in _NODE_PROBLEMS:
-        if not any(t.get("key") == key and t.get("effect") in (None, "", "NoExecute") for t in tolerations):
-            tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300})
-    spec["tolerations"] = tolerations
     body["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}
     return body

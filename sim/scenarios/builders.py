@@ -24,7 +24,7 @@ from incident_response.sim.controllers.common import (
     template_hash,
 )
 from incident_response.sim.controllers.podfactory import qos_class
-from incident_response.sim.defaults import apply_defaults
+from incident_response.sim.defaults import apply_defaults, default_tolerations
 from incident_response.sim.resources import (
     DEPLOYMENTS,
     NAMESPACES,
@@ -303,7 +303,9 @@ class Seeder:
         tmpl = rs["spec"]["template"]
         # Each body is built fresh (the spec from JSON, which is faster than deepcopy) and handed over to the
         # store uncopied: seeding 10,000 pods is dominated by copying otherwise.
-        spec_json = json.dumps(tmpl["spec"])
+        base = dict(tmpl["spec"])
+        default_tolerations(base)  # DefaultTolerationSeconds, as on any pod created through the API
+        spec_json = json.dumps(base)
         labels = dict(tmpl["metadata"].get("labels") or {})
         annotations = dict(tmpl["metadata"].get("annotations") or {})
         started = timestamp(self.store.clock() - timedelta(seconds=age))

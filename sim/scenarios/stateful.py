@@ -189,7 +189,8 @@ def db_proxy(cluster: Cluster, namespace: str, nodes: list[str], bad_age: float,
         at = 1 if index == 0 else 0
         rev, revision = (bad, made[1]) if at else (good, made[0])
         labels = {revisions.REVISION_HASH: revisions.hash_of(revision), POD_TEMPLATE_GENERATION: str(at + 1)}
-        pod = pod_from_template(ds, templates[at], labels=labels)
+        template = templates[at]
+        pod_spec = {**(template.get("spec") or {}), "tolerations": daemon_tolerations(template)}
+        pod = pod_from_template(ds, {**template, "spec": pod_spec}, labels=labels)
         pod["spec"]["affinity"] = pinned_affinity(node)
-        pod["spec"]["tolerations"] = daemon_tolerations({"spec": pod["spec"]})
         _running_pod(cluster, pod, node, rev.age)

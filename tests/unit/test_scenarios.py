@@ -199,8 +199,9 @@ def test_node_failure_one_node_not_ready() -> None:
     for _ in range(5):
         cluster.tick()
     node = cluster.store.get(NODES, None, "node-2")
-    keys = sorted(t["key"] for t in node["spec"]["taints"])
-    assert keys == ["node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"]
+    taints = sorted((t["key"], t["effect"]) for t in node["spec"]["taints"])
+    assert taints == [("node.kubernetes.io/unreachable", "NoExecute"), ("node.kubernetes.io/unreachable", "NoSchedule")]
+    assert next(t for t in node["spec"]["taints"] if t["effect"] == "NoExecute")["timeAdded"]
     assert node["metadata"]["resourceVersion"] == version  # nothing changed, nothing written
 
 
