@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 PREFIX = "sim.incident-response.dev/"
-BEHAVIOR = PREFIX + "behavior"  # pod: healthy | crashloop | image-pull-error | not-ready | oom
+BEHAVIOR = PREFIX + "behavior"  # pod: healthy | crashloop | image-pull-error | not-ready | oom | complete
 MEMORY_NEED = PREFIX + "memory-need"  # pod: memory the app needs (quantity); oom below it
 CPU_MILLICORES = PREFIX + "cpu-millicores"  # pod: CPU the pod uses
 MEMORY_BYTES = PREFIX + "memory-bytes"  # pod: memory the pod uses (quantity or bytes)
@@ -36,7 +36,8 @@ CRASHLOOP = "crashloop"
 IMAGE_PULL_ERROR = "image-pull-error"
 NOT_READY = "not-ready"
 OOM = "oom"
-BEHAVIORS = (HEALTHY, CRASHLOOP, IMAGE_PULL_ERROR, NOT_READY, OOM)
+COMPLETE = "complete"  # the container does its work and exits 0 (a batch pod; restarted only under Always)
+BEHAVIORS = (HEALTHY, CRASHLOOP, IMAGE_PULL_ERROR, NOT_READY, OOM, COMPLETE)
 
 NODE_CONDITIONS = ("NotReady", "MemoryPressure", "DiskPressure")
 

@@ -108,6 +108,7 @@ class Kubelet:
             cpu_limit=sum(x for x in limits if x is not None) if all(x is not None for x in limits) else None,
             cpu_request=cpu_request,
             memory_limit=sum(x for x in mem_limits if x) if all(mem_limits) else None,
+            restart_policy=str((pod.get("spec") or {}).get("restartPolicy") or "Always"),
             admitted=now,
         )
 
@@ -164,6 +165,8 @@ class Kubelet:
         kind = rt.behavior.kind
         if kind == behaviors.CRASHLOOP:
             return "Error"
+        if kind == behaviors.COMPLETE:
+            return "Completed"
         need = rt.behavior.memory_need
         if kind == behaviors.OOM and need is not None and c.memory_limit is not None and c.memory_limit < need:
             return "OOMKilled"
@@ -223,7 +226,7 @@ class Kubelet:
                 c.next_at = now + self._pull_backoff(c.pull_failures)
             elif c.state == "running":
                 reason = self._crashes(rt, c) or "Error"
-                code = 137 if reason == "OOMKilled" else 1
+                code = {"OOMKilled": 137, "Completed": 0}.get(reason, 1)
                 c.state = "terminated"
                 c.terminated = {
                     "exitCode": code,
@@ -246,6 +249,10 @@ class Kubelet:
                 c.exited = now
                 c.next_at = now  # the kubelet notices the exit on its next sync
             elif c.state == "terminated":
+                code = (c.terminated or {}).get("exitCode", 1)
+                if rt.restart_policy == "Never" or (rt.restart_policy == "OnFailure" and code == 0):
+                    c.next_at = NEVER  # not restarted: the pod ends Succeeded or Failed once all have exited
+                    continue
                 if not self.backoff.waiting(c.backoff, c.backoff_updated, c.exited, now):
                     self._restart(c, rt, now, wall)  # the first exit (or one after a long run): at once
                     continue
@@ -343,6 +350,7 @@ class Kubelet:
     def _signature(self, rt: PodRuntime) -> tuple[object, ...]:
         return (
             rt.ready,
+            rt.finished,
             tuple((c.state, c.reason, c.restarts, c.ready, c.container_id, c.message) for c in rt.containers),
         )
 

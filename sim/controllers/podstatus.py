@@ -42,8 +42,16 @@ def build_status(pod: Obj, rt: PodRuntime, now: str) -> Obj:
             cond["reason"] = "ContainersNotReady"
             cond["message"] = f"containers with unready status: [{' '.join(names)}]"
         conditions.append(cond)
+    phase = "Running" if started else "Pending"
+    if rt.finished:
+        codes = [(c.terminated or {}).get("exitCode", 1) for c in rt.containers]
+        phase = "Succeeded" if all(code == 0 for code in codes) else "Failed"
+        for cond in conditions:
+            if cond["type"] in ("Ready", "ContainersReady"):
+                cond["reason"] = "PodCompleted"  # as the kubelet words a finished pod's readiness
+                cond.pop("message", None)
     status: Obj = {
-        "phase": "Running" if started else "Pending",
+        "phase": phase,
         "conditions": conditions,
         "hostIP": rt.host_ip,
         "hostIPs": [{"ip": rt.host_ip}],

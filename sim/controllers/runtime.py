@@ -74,6 +74,7 @@ class PodRuntime:
     cpu_limit: int | None
     cpu_request: int
     memory_limit: int | None
+    restart_policy: str = "Always"  # Never / OnFailure: an exited container stays exited (see Kubelet._advance)
     pod_ip: str = ""
     host_ip: str = ""
     start_time: str = ""
@@ -88,6 +89,11 @@ class PodRuntime:
     # The stored pod object last seen with nothing pending, and the traffic inputs it was evaluated with.
     steady: Obj | None = None
     inputs: tuple[object, ...] = ()
+
+    @property
+    def finished(self) -> bool:
+        """Every container exited for good: the pod is Succeeded or Failed."""
+        return bool(self.containers) and all(c.state == "terminated" and c.next_at == NEVER for c in self.containers)
 
     @property
     def next_at(self) -> float:
