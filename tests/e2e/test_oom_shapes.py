@@ -164,7 +164,7 @@ async def test_a_slow_leak_says_when_and_after_how_long_and_that_the_ready_pods_
     assert "a slow leak" in walked["reason"], walked["reason"]
 
     summary = plan["summary"]
-    assert re.search(r"recommender-\S+: 1 restarts, [345]h(\d+m)? ago, 6h10m after it started", summary), summary
+    assert re.search(r"recommender-\S+: 1 restart, [345]h(\d+m)? ago, 6h10m after it started", summary), summary
     assert "a slow leak. This rolling restart resets the usage and the higher limit buys time" in summary, summary
 
     # The next shift reads that the leak is the cause and the raised limit only delays the next kill.

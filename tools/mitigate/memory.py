@@ -113,13 +113,17 @@ def check_node_room(kube: Kube, spec: dict[str, Any], index: int, found: dict[st
     return new_spec
 
 
+def restarts(count: int) -> str:
+    return f"{count} restart" + ("" if count == 1 else "s")
+
+
 def oom_evidence(pods: list[dict[str, Any]]) -> str | None:
     """Which pods were OOMKilled last, when and after how long (a slow leak or a limit below the working set)."""
     now = datetime.now(UTC)
     killed = [(p, run) for p in pods if backends.oom_killed(p) and (run := last_oom(p, now)) is not None]
     if not killed:
         return None
-    named = "; ".join(f"{run.pod}: {restart_count(p)} restarts, {run.when()}" for p, run in killed[:MAX_NAMED])
+    named = "; ".join(f"{run.pod}: {restarts(restart_count(p))}, {run.when()}" for p, run in killed[:MAX_NAMED])
     more = f"; {len(killed) - MAX_NAMED} more" if len(killed) > MAX_NAMED else ""
     return f"OOMKilled last: {len(killed)} of {len(pods)} pods ({named}{more})." + plan_note([r for _, r in killed])
 
