@@ -282,10 +282,13 @@ async def test_a_journal_written_before_keeps_another_namespaces_work_out_of_the
         plan = await confirmed(
             client, team, "set_memory_limit", namespace=B, deployment="worker", container="worker", limit="512Mi"
         )
+        # Today team-b's plan goes to an untitled incident, never team-a's; team-a's handoff says where it went.
+        told = (await call(client, "incident_handoff", namespace=A))["open_questions"]
     # As the journal of the previous release holds it: team-b's command, events and calls under team-a's incident.
     with sqlite3.connect(team.env.state / DB_NAME) as db:
         [(moved,)] = db.execute("SELECT incident FROM commands WHERE token = ?", [plan["token"]]).fetchall()
         assert moved != a["incident_id"]
+        assert any(f"Plans in {B} are recorded under the open incident {moved}" in q for q in told), told
         for table in ("commands", "events", "tool_calls"):
             db.execute(f"UPDATE {table} SET incident = ? WHERE incident = ?", [a["incident_id"], moved])
         db.execute("DELETE FROM incidents WHERE id = ?", [moved])

@@ -28,6 +28,7 @@ from incident_response.tools.incident.handoff_lane import (
     call_in_lane,
     choose_incident,
     command_in_lane,
+    elsewhere,
     event_in_lane,
     measure_bears_on,
 )
@@ -225,6 +226,7 @@ def incident_handoff(
             "(another cluster, or namespaces outside this server's allow-list) and are left out of this "
             "handoff"
         )
+    problems += elsewhere(journal, incident)
     kube = connected(deps, problems)
     changes: list[Change] = []  # non-rollout changes of the last 2 hours, for the timeline
     decision = assessed(deps, namespace, problems, changes) if kube is not None else None

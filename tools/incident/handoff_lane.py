@@ -79,6 +79,26 @@ def call_in_lane(incident: IncidentRow, call: ToolCall) -> bool:
     return in_lane(incident, namespace if isinstance(namespace, str) else None)
 
 
+def elsewhere(journal: Store, incident: IncidentRow) -> list[str]:
+    """For a namespace's incident: the actions of the open incident without a namespace, which took this server's
+    work in other namespaces meanwhile (an incident spanning namespaces is declared without one)."""
+    if incident.namespace is None or incident.closed_at is not None:
+        return []
+    found = []
+    for other in journal.incidents(open_only=True, limit=RECENT_INCIDENTS):
+        if other.namespace is not None:
+            continue
+        rows = journal.commands(incident=other.id)
+        where = sorted({str((r.plan.get("target") or {}).get("namespace") or "nodes") for r in rows})
+        if where:
+            found.append(
+                f"Plans in {', '.join(where)} are recorded under the open incident {describe(other)}, not this "
+                f"one (one incident per namespace): if they belong to this incident, hand them off too with "
+                f"incident_handoff(namespace=..., incident_id={other.id!r})"
+            )
+    return found
+
+
 def measure_bears_on(row: CommandRow, incident: IncidentRow, namespace: str) -> bool:
     """A measure this incident left (a namespace's incident: in its namespace), or one still in place where it
     happens: in its namespace or on a node. Another namespace's measure is not part of this handoff."""
