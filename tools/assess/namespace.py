@@ -319,6 +319,23 @@ def replaced(row: PodRow) -> bool:
     return row.status in ("Terminating", "Unknown") and (row.owner or "").startswith(("deployment/", "replicaset/"))
 
 
+CONFIG_ERRORS = ("CreateContainerConfigError", "CreateContainerError")
+
+
+def config_errors(pods: list[dict[str, Any]], components: dict[str, str]) -> dict[str, str]:
+    """Per component, one pod whose container the kubelet cannot create, with the kubelet's message ("couldn't find
+    key PAYMENTS_URL in ConfigMap shop/checkout-config")."""
+    found: dict[str, str] = {}
+    for pod in pods:
+        status = pod.get("status") or {}
+        for c in [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]:
+            waiting = (c.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason") in CONFIG_ERRORS and waiting.get("message"):
+                name = str(meta(pod).name)
+                found.setdefault(components[name], f"{name}: {waiting['message']} ({waiting['reason']})")
+    return found
+
+
 def unschedulable_pods(pods: list[dict[str, Any]], components: dict[str, str]) -> dict[str, list[str]]:
     """Per component, its Pending pods the scheduler found no node for (PodScheduled False, Unschedulable)."""
     found: dict[str, list[str]] = {}
@@ -488,6 +505,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         evictions_refused=refused_evictions(pods, workloads.get("poddisruptionbudgets", [])) if nodes else {},
         paused={str(meta(d).name) for d in deployments if (d.get("spec") or {}).get("paused")},
         shared_claims={str(meta(d).name): claims for d in deployments if (claims := template_claims(d))},
+        config_errors=config_errors(pods, components),
         deployments={str(meta(d).name) for d in deployments},
         changes=changes,
         rollout_changes=rollout_changes,

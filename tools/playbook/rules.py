@@ -123,6 +123,9 @@ class Facts:
     # pod -> the PodDisruptionBudget that refuses its eviction now (read when pods fail on some node)
     evictions_refused: dict[str, str] = field(default_factory=dict)
     paused: set[str] = field(default_factory=set)  # deployments whose rollout a human paused (spec.paused)
+    # component -> "POD: MESSAGE" of a pod whose container cannot be created (CreateContainerConfigError: a missing
+    # ConfigMap or Secret key; CreateContainerError): the cause is named, not unknown
+    config_errors: dict[str, str] = field(default_factory=dict)
     # deployment -> the PersistentVolumeClaims its pod template mounts (every replica shares them)
     shared_claims: dict[str, list[str]] = field(default_factory=dict)
     deployments: set[str] | None = None  # the Deployments read (None: not known, every other component is taken as one)
@@ -685,6 +688,16 @@ def investigate(facts: Facts, component: str, rule: str, why: str, evidence: lis
     tool, arguments, read = investigation(facts.namespace, facts.placements, component)
     then = f"; {after}" if after else ""
     suspects = changes_before(facts, component)
+    known = "No mitigation fits before the cause is known (more replicas of a pod that fails on its own fail too)"
+    if config := facts.config_errors.get(component):
+        # The kubelet names what is missing: the cause is known, and it is not in the pods' code.
+        why = f"pods of {component} cannot create their container: {config}"
+        known = (
+            "Its spec, or a ConfigMap or Secret it reads, names what is missing: restore that (from source control) "
+            "or roll back the change that asked for it; until then every pod that starts (a restart, a drain, a "
+            "rollout) fails the same way"
+        )
+        read = f"{tool} shows since when"
     if suspects:
         # A non-rollout change of the last 2 hours made before the failure began: the first suspect.
         why += f"; it fails since a change that was not a rollout: {'; '.join(suspects)}"
@@ -693,8 +706,7 @@ def investigate(facts: Facts, component: str, rule: str, why: str, evidence: lis
         primary_action="INVESTIGATE",
         rule=rule,
         target=f"{kind}/{component}" if kind else f"pods of {component}",  # a bare pod's, a Job's: no workload here
-        reason=f"{why}. No mitigation fits before the cause is known (more replicas of a pod that fails on its own "
-        f"fail too): {read}{then}",
+        reason=f"{why}. {known}: {read}{then}",
         evidence=(([facts.crash_lines[component]] if component in facts.crash_lines else []) + evidence)[:5],
         next_tool=tool,
         next_arguments=arguments,

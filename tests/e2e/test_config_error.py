@@ -1,0 +1,79 @@
+"""A container the kubelet cannot create names its cause (review-assist6 G8).
+
+Someone removes key PAYMENTS_URL from ConfigMap checkout-config (checkout's template reads it with
+configMapKeyRef); a checkout pod replaced afterwards cannot start: CreateContainerConfigError "couldn't find key
+PAYMENTS_URL in ConfigMap shop/checkout-config". assess_namespace said the pods "fail without a clear cause" and sent
+the assistant to read events, and a removal-only patch leaves no managedFields time, so no change was listed either.
+Now the kubelet's message is the cause, with what restores it. The sim's kubelet does not check config keys: the pod's
+status is written as a kubelet writes it (`kubectl patch --subresource=status`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from support.kubectl_runner import Kubectl
+from support.mitigation_env import call, make_env, ready
+
+from incident_response.sim.serve import RunningSim
+
+pytestmark = pytest.mark.anyio
+NS = "shop"
+MESSAGE = "couldn't find key PAYMENTS_URL in ConfigMap shop/checkout-config"
+
+
+def stuck(container: str, image: str) -> str:
+    waiting = {"reason": "CreateContainerConfigError", "message": MESSAGE}
+    status = {
+        "phase": "Pending",
+        "conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}],
+        "containerStatuses": [
+            {"name": container, "image": image, "ready": False, "restartCount": 0, "state": {"waiting": waiting}}
+        ],
+    }
+    return json.dumps({"status": status})
+
+
+async def test_a_missing_config_key_is_named_as_the_cause(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> None:
+    sim = sim_factory("healthy")
+    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    kubectl.run(
+        "patch",
+        "configmap/checkout-config",
+        "-n",
+        NS,
+        "--type=json",
+        "-p",
+        '[{"op":"remove","path":"/data/PAYMENTS_URL"}]',
+    )
+    first = env.pods("app=checkout")[0]["metadata"]["name"]
+    kubectl.run("delete", "pod", first, "-n", NS, "--wait=false")
+
+    def replaced() -> list[str]:
+        pods = [p for p in env.pods("app=checkout") if not p["metadata"].get("deletionTimestamp")]
+        return [p["metadata"]["name"] for p in pods if ready(p)] if len(pods) == 4 else []
+
+    await env.until(lambda: first not in replaced() and len(replaced()) == 4)
+    newest = max(env.pods("app=checkout"), key=lambda p: p["metadata"]["creationTimestamp"])
+    container = newest["spec"]["containers"][0]
+    kubectl.run(
+        "patch", "pod", newest["metadata"]["name"], "-n", NS, "--subresource=status", "--type=merge",
+        "-p", stuck(container["name"], container["image"]),
+    )  # fmt: skip
+    await env.until(lambda: sum(ready(p) for p in env.pods("app=checkout")) == 3)
+
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        evaluated = await call(client, "evaluate_decision", namespace=NS)
+
+    decision = assessed["decision"]
+    assert decision["primary_action"] == "INVESTIGATE", assessed["summary"]
+    assert MESSAGE in decision["reason"] and "without a clear cause" not in decision["reason"], decision["reason"]
+    assert "restore that" in decision["reason"], decision["reason"]
+    assert MESSAGE in evaluated["reason"], evaluated["summary"]
