@@ -23,6 +23,7 @@ from support.mitigation_env import NS, Env, call, make_env, oom_rollout_finished
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
 from incident_response.sim.serve import RunningSim
+from incident_response.tools.playbook.rules import RULED_OUT_RULE
 
 pytestmark = pytest.mark.anyio
 
@@ -199,6 +200,13 @@ async def paused_bad_rollout(env: Env) -> None:
     await env.until(lambda: env.observed("checkout"))
 
 
+async def rollback_ruled_out(env: Env) -> None:
+    """The human answered that checkout's revision 3 ran forward-only migrations (remembered on the incident's
+    timeline): the rollback is off the table, and what is left is reading why the new pods crash, to fix forward."""
+    async with Client(env.server("safe")) as client:
+        await call(client, "evaluate_decision", namespace=NS, migrations_forward_only=True)
+
+
 async def nothing(env: Env) -> None:
     return None
 
@@ -208,6 +216,7 @@ CASES: dict[str, tuple[str, Build, str]] = {
     "healthy": ("healthy", nothing, "healthy"),
     "bad deploy": ("bad-deploy", nothing, "recent deployment with failing pods"),
     "paused bad rollout": ("bad-deploy", paused_bad_rollout, "recent deployment with failing pods"),
+    "bad deploy, rollback ruled out": ("bad-deploy", rollback_ruled_out, RULED_OUT_RULE),
     "HPA at max": ("overload", nothing, "overloaded: HPA at max"),
     "poisoning": ("poison", nothing, "one component poisons others"),
     "out of memory": ("oom", oom_rollout_finished, "out of memory: vertical scaling"),

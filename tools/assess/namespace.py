@@ -25,6 +25,7 @@ from incident_response.tools.assess.own_rollouts import own_templates, without_o
 from incident_response.tools.assess.page_work import PageWork
 from incident_response.tools.assess.pods import FetchedPods, fetch_pods
 from incident_response.tools.assess.poison_reads import crashes_on_its_own, event_messages, sample_logs, suspects
+from incident_response.tools.assess.ruled_out import with_rulings
 from incident_response.tools.assess.workload_minimum import KINDS, availabilities, counts
 from incident_response.tools.assess.workload_rollouts import read_workloads, recent_workload_rollouts, workload_kinds
 from incident_response.tools.core import errors
@@ -34,6 +35,7 @@ from incident_response.tools.core.masking import mask_text
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.event_reads import read_warnings
+from incident_response.tools.engine.rollback_answers import rulings
 from incident_response.tools.k8s.backends import name_of, service_selector
 from incident_response.tools.k8s.backends import ready as pod_ready
 from incident_response.tools.k8s.budgets import refused_evictions
@@ -802,6 +804,7 @@ def assessment_of(kube: Kube, namespace: str, deps: Deps | None) -> Assessment:
     seen = observe_namespace(kube, namespace)
     mitigated = mitigated_components(deps, seen) if deps is not None else frozenset()
     judged = without_own_rollouts(seen, own_templates(deps, namespace)) if deps is not None else seen
+    judged = with_rulings(judged, rulings(deps, namespace)) if deps is not None else judged
     decision, ranking = ranked(judged, mitigated, NodeRoom(kube))
     rows = seen.rows
     problems = [row for row in rows if row.problem]

@@ -16,12 +16,15 @@ from incident_response.tools.assess.demand import NodeRoom, demand_for
 from incident_response.tools.assess.hpas import hpa_row, hpa_wanted
 from incident_response.tools.assess.namespace import Observation, mitigated_components, observe_namespace, ranked
 from incident_response.tools.assess.own_rollouts import own_templates, without_own_rollouts
+from incident_response.tools.assess.ruled_out import with_rulings
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
+from incident_response.tools.decide.remembered import remember, standing
 from incident_response.tools.decide.routing import reads_of, subject_of, unexplained_of
 from incident_response.tools.decide.workload_facts import workload_rollback_facts, workload_target
 from incident_response.tools.engine import sizing_reads
 from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.rollback_answers import rulings
 from incident_response.tools.k8s import backends, capacity, labels
 from incident_response.tools.k8s.args import Revision
 from incident_response.tools.k8s.ingress_allowances import allowance_text, ingress_allowances
@@ -164,6 +167,7 @@ def evaluate_decision(
             "deployment, leave node unset"
         )
     seen = without_own_rollouts(observe_namespace(deps.kube, namespace), own_templates(deps, namespace))
+    seen = with_rulings(seen, rulings(deps, namespace))
     room = NodeRoom(deps.kube)
     picked, problems = ranked(seen, mitigated_components(deps, seen), room)
     # Asked about one deployment: the framework's decision for its own problem, not the namespace's worst.
@@ -193,6 +197,7 @@ def evaluate_decision(
     unexplained = unexplained_of(problems)
     target, walk = walk_tree(deps, seen, picked, chosen, subject, to_revision, answers, node, room, reads, unexplained)
     assert walk.outcome is not None
+    walk.cautions += remember(deps, seen, target, answers)
     return shaped(namespace, chosen, action is not None, target, walk, walk.outcome, picked, seen.unreadable)
 
 
@@ -284,7 +289,10 @@ def walk_tree(
                 "(rollback_workload), or restart one stuck pod with delete_pod"
             )
         read = workload_rollback_facts(deps.kube, seen.namespace, kind, workload_name, to_revision, seen.now)
-        return f"{kind}/{workload_name}", workload_rollback_tree(read, answers, where)
+        answers, remembered = standing(answers, seen, f"{kind}/{workload_name}")
+        walked = workload_rollback_tree(read, answers, where)
+        walked.cautions += remembered
+        return f"{kind}/{workload_name}", walked
     name = deployment or target_deployment(seen, picked, action)
     if name is None:
         raise errors.InvalidArgument(
@@ -295,7 +303,10 @@ def walk_tree(
         # A canary is rolled back by pulling it, not by undoing its revision (a chosen to_revision asks for that).
         return f"deployment/{name}", canary_tree(canary_facts(deps.kube, seen, pair), where)
     if action == "ROLLBACK":
-        return f"deployment/{name}", rollback_tree(rollback_facts(deps, seen, name, to_revision), answers, where)
+        answers, remembered = standing(answers, seen, f"deployment/{name}")
+        walked = rollback_tree(rollback_facts(deps, seen, name, to_revision), answers, where)
+        walked.cautions += remembered
+        return f"deployment/{name}", walked
     scaling = scale_facts(deps.kube, seen, name, room)
     scaling.read = where.reads.get(name) or scaling.read
     return f"deployment/{name}", scale_tree(scaling, answers, where)
@@ -369,6 +380,7 @@ def elsewhere(seen: Observation) -> Elsewhere:
         for r in facts.recent_rollouts
         if r.previous_images
         and r.kind == "deployment"
+        and f"deployment/{r.deployment}" not in facts.ruled_out
         and (r.failing_pods or r.unavailable_replicas or could_explain(r, facts))
     ]
     rollouts = sorted(undoable, key=lambda r: (not (r.failing_pods or r.unavailable_replicas), r.minutes_ago))
@@ -499,7 +511,8 @@ def scale_facts(kube: Kube, seen: Observation, name: str, room: NodeRoom | None 
         # Somewhere for the ROLLBACK tree to go: an earlier revision, or (a canary) pulling it.
         unfinished=(stalled := stalled_evidence(seen, deploy)),
         recently_rolled_out=(minutes is not None and minutes <= RECENT_MINUTES or bool(stalled))
-        and (keeps_earlier_revision(seen, deploy) or any(p.canary == name for p in seen.facts.canaries)),
+        and (keeps_earlier_revision(seen, deploy) or any(p.canary == name for p in seen.facts.canaries))
+        and f"deployment/{name}" not in seen.facts.ruled_out,
         claims=template_claims(deploy),
     )
     if hpa is not None:

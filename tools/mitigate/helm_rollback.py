@@ -26,10 +26,12 @@ from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import Change, ExecRun, PlanDraft, Step, Target, pointer, precondition
 from incident_response.tools.engine.reads import helm_release_secrets
+from incident_response.tools.engine.rollback_answers import Ruling, rulings
 from incident_response.tools.k8s.args import Revision
 from incident_response.tools.k8s.helm_releases import HelmRevision, revision_row
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.helm_drift import Drift, Drifted, release_drift
+from incident_response.tools.mitigate.ruled_rollbacks import refuse_helm_ruled_out
 
 # Any new revision (an upgrade or another rollback) or status change since planning makes the plan stale.
 RELEASE_PATHS = [pointer("metadata", "name"), pointer("metadata", "labels", "status")]
@@ -78,7 +80,13 @@ def moved(before: object, after: object) -> str:
 
 
 def plan_helm_rollback(
-    kube: Kube, namespace: str, release: str, revision: int | None, *, kubeconfig: Path | None
+    kube: Kube,
+    namespace: str,
+    release: str,
+    revision: int | None,
+    *,
+    kubeconfig: Path | None,
+    answered: list[Ruling] | None = None,
 ) -> PlanDraft:
     """Read the release records (and the live workloads its deployed revision rendered) and render the rollback;
     nothing is sent to the cluster."""
@@ -101,6 +109,7 @@ def plan_helm_rollback(
         later = [records[n] for n in sorted(rows) if n > current.revision]
         drift = release_drift(kube, namespace, records[current.revision][1], later)
     deployed, target_revision = pick_revision(release, rows, revision, drifted=bool(drift.found))
+    refuse_helm_ruled_out(kube, namespace, answered or [], release, target_revision, records[target_revision][1])
     target = rows[target_revision]
     recorded_as = max(rows) + 1
     flags = ["--kubeconfig", str(kubeconfig)] if kubeconfig else []
@@ -215,5 +224,6 @@ def rollback_helm_release(
     token is confirmed; the server then runs the helm binary. Use it when a recent helm upgrade caused the incident."""
     cluster = deps.settings.cluster
     kubeconfig = cluster.kubeconfig if cluster is not None and not cluster.in_cluster else None
-    draft = plan_helm_rollback(deps.kube, namespace, release, revision, kubeconfig=kubeconfig)
+    found = rulings(deps, namespace)
+    draft = plan_helm_rollback(deps.kube, namespace, release, revision, kubeconfig=kubeconfig, answered=found)
     return deps.propose(draft, blocked_reason=deps.helm.missing_reason())

@@ -30,6 +30,7 @@ from incident_response.tools.engine.plan import (
     seal_secrets,
 )
 from incident_response.tools.engine.reads import rollback_reads
+from incident_response.tools.engine.rollback_answers import Ruling, rulings, taken_back
 from incident_response.tools.k8s.args import Revision
 from incident_response.tools.k8s.podslim import Sharing, slim_pod
 from incident_response.tools.k8s.views import meta
@@ -43,6 +44,7 @@ from incident_response.tools.k8s.workloads import (
 )
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
+from incident_response.tools.mitigate.ruled_rollbacks import refuse_ruled_out, replicaset_numbers
 from incident_response.tools.playbook import rollback_checks
 from incident_response.tools.playbook.known_good import known_good, known_good_instead
 from incident_response.tools.playbook.no_rollback import instead
@@ -106,19 +108,25 @@ def visible(obj: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def plan_rollback(kube: Kube, namespace: str, name: str, to_revision: int | None) -> PlanDraft:
-    """Read, validate, dry-run; the draft the engine turns into a pending command."""
+def plan_rollback(
+    kube: Kube, namespace: str, name: str, to_revision: int | None, answered: list[Ruling] | None = None
+) -> PlanDraft:
+    """Read, validate, dry-run; the draft the engine turns into a pending command. `answered`: the human's answers
+    that rule rollbacks out (refused before anything else: a paused rollout is then better left paused)."""
     deployment = kube.get("deployments", name, namespace)
+    listed = kube.list("replicasets", namespace, label_selector=deployment_selector(deployment))
+    owned = [rs for rs in listed.items if owned_by(rs, deployment)]
+    current = revision_of(deployment)
+    kept = sorted(r for rs in owned if (r := revision_of(rs)) is not None)
+    default = max((k for k in kept if current is None or k < current), default=None)
+    chosen = default if to_revision is None else to_revision
+    refuse_ruled_out(answered or [], "deployment", name, chosen, replicaset_numbers(owned))
     if (deployment.get("spec") or {}).get("paused"):
         raise errors.InvalidArgument(
             f"deployment {name} is paused; kubectl refuses to roll back a paused deployment: the human runs `kubectl "
             f"rollout resume deployment/{name} -n {namespace}` first (the paused rollout then continues until the "
             "rollback replaces it), then plan the rollback again"
         )
-    listed = kube.list("replicasets", namespace, label_selector=deployment_selector(deployment))
-    owned = [rs for rs in listed.items if owned_by(rs, deployment)]
-    current = revision_of(deployment)
-    kept = sorted(r for rs in owned if (r := revision_of(rs)) is not None)
     if to_revision is None and len(kept) < 2:
         # Nowhere to go: say what fits what its pods show instead (a crash loop is not helped by more replicas).
         pods = kube.list("pods", namespace, label_selector=deployment_selector(deployment), limit=500).items
@@ -220,5 +228,7 @@ def rollback_deployment(
 ) -> Proposal:
     """Plan a rollback of a deployment to an earlier revision (kubectl rollout undo). Nothing changes until the
     returned token is confirmed with confirm_command. Use it when a recent rollout caused the incident."""
-    draft = plan_rollback(deps.kube, namespace, deployment, to_revision)
+    found = rulings(deps, namespace)
+    draft = plan_rollback(deps.kube, namespace, deployment, to_revision, found)
+    draft.warnings += taken_back(found, "deployment", deployment)
     return deps.propose(draft)

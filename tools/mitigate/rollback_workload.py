@@ -37,10 +37,13 @@ from incident_response.tools.engine.plan import (
     precondition,
     seal_secrets,
 )
+from incident_response.tools.engine.rollback_answers import Ruling, rulings, taken_back
 from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.args import Revision
+from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import owned_by
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.mitigate.ruled_rollbacks import refuse_ruled_out
 from incident_response.tools.playbook.known_good import known_good_revision, known_good_workload_instead
 from incident_response.tools.playbook.no_rollback import instead
 
@@ -117,8 +120,11 @@ def cautions(
     return out
 
 
-def plan_rollback(kube: Kube, namespace: str, kind: str, name: str, to_revision: int | None) -> PlanDraft:
-    """Read, validate, dry-run; the draft the engine turns into a pending command."""
+def plan_rollback(
+    kube: Kube, namespace: str, kind: str, name: str, to_revision: int | None, answered: list[Ruling] | None = None
+) -> PlanDraft:
+    """Read, validate, dry-run; the draft the engine turns into a pending command. `answered`: the human's answers
+    that rule rollbacks out."""
     resource = cr.RESOURCE[kind]
     workload = kube.get(resource, name, namespace)
     selector = cr.workload_selector(workload)
@@ -135,6 +141,7 @@ def plan_rollback(kube: Kube, namespace: str, kind: str, name: str, to_revision:
         )
     target = cr.pick_revision(kind, workload, owned, to_revision)
     target_number = cr.number(target)
+    refuse_ruled_out(answered or [], kind, name, target_number, {str(meta(r).name): cr.number(r) for r in owned})
     if current is not None and target is current:
         raise errors.InvalidArgument(
             f"{kind} {name} already runs the template of revision {target_number}; nothing to roll back"
@@ -246,5 +253,7 @@ def rollback_workload(
     """Plan a rollback of a StatefulSet or DaemonSet to an earlier revision (kubectl rollout undo; a StatefulSet's
     pods stuck on the bad revision are deleted too, as a second step). Nothing changes until the returned token is
     confirmed with confirm_command. Use it when a recent rollout of one of these caused the incident."""
-    draft = plan_rollback(deps.kube, namespace, kind, workload, to_revision)
+    found = rulings(deps, namespace)
+    draft = plan_rollback(deps.kube, namespace, kind, workload, to_revision, found)
+    draft.warnings += taken_back(found, kind, workload)
     return deps.propose(draft)

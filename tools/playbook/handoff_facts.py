@@ -153,6 +153,7 @@ def journal_entry(
             "assessed",
             f"assess_namespace: {detail.get('primary_action')} {detail.get('target') or ''} ({detail.get('rule')})",
         ),
+        "rollback_answered": ("answered", answered_text(detail)),
         "verified": (
             "verified",
             f"verify_recovery: {detail.get('deployment')} {detail.get('verdict')}"
@@ -163,6 +164,17 @@ def journal_entry(
         return None  # a claim handed back after a failed re-read: the token simply stays approved
     kind, text = texts.get(event.kind, (event.kind, event.kind))
     return TimelineEntry(at=stamp(event.at), source="journal", kind=kind, text=clean(text))
+
+
+def answered_text(detail: dict[str, Any]) -> str:
+    """The human's answer to evaluate_decision's rollback questions (tools/engine/rollback_answers.py)."""
+    answers = detail.get("answers") or {}
+    said = ", ".join(f"{q}={'true' if v else 'false'}" for q, v in answers.items())
+    verdict = "a rollback past it is ruled out" if any(answers.values()) else "no rollback ruled out by it"
+    return (
+        f"the human answered {said} about {detail.get('kind')} {detail.get('name')} revision "
+        f"{detail.get('revision')}: {verdict}"
+    )
 
 
 def stabilized_text(detail: dict[str, Any], note: str) -> str:

@@ -32,7 +32,7 @@ from incident_response.tools.playbook.dark_services import DarkService
 from incident_response.tools.playbook.node_pressure import RULE as PRESSURE_RULE
 from incident_response.tools.playbook.node_pressure import PressureProblem
 from incident_response.tools.playbook.quota_blocks import RULE as QUOTA_RULE
-from incident_response.tools.playbook.rules import NO_ROOM, Decision, Facts, decide
+from incident_response.tools.playbook.rules import NO_ROOM, RULED_OUT_RULE, Decision, Facts, decide
 
 STANDING_MINUTES = 24 * 60  # failing for longer than this: a standing problem, not this incident's
 Impact = Literal["outage", "below_minimum", "degraded", "at_risk"]
@@ -44,6 +44,7 @@ RULE_ORDER = (
     "failing canary",
     QUOTA_RULE,
     "recent deployment with failing pods",
+    RULED_OUT_RULE,
     "one component poisons others",
     "overloaded: HPA at max",
     "overloaded: CPU near limits",

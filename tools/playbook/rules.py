@@ -88,6 +88,18 @@ class Decision(BaseModel):
     next_arguments: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class RuledOut:
+    """The human's answer that rules a workload's rollback out (tools/engine/rollback_answers.py keeps it)."""
+
+    said: str  # "at 04:31 UTC the human answered (migrations_forward_only=true) that revision 3 of ... ran ..."
+    answers: dict[str, bool]  # evaluate_decision's arguments as answered
+    undo: str  # the evaluate_decision call that takes the answer back
+
+
+RULED_OUT_RULE = "recent deployment, rollback ruled out by the human"
+
+
 @dataclass
 class Facts:
     """What the assessment observed, already shaped; every field is plain data."""
@@ -128,6 +140,8 @@ class Facts:
     config_errors: dict[str, str] = field(default_factory=dict)
     # deployment -> the PersistentVolumeClaims its pod template mounts (every replica shares them)
     shared_claims: dict[str, list[str]] = field(default_factory=dict)
+    # "kind/name" -> the human's answer that rules rolling back its current revision out (forward-only migrations)
+    ruled_out: dict[str, RuledOut] = field(default_factory=dict)
     deployments: set[str] | None = None  # the Deployments read (None: not known, every other component is taken as one)
     # deployment -> the ResourceQuota refusing its pod creates (its ReplicaFailure condition)
     quota_blocked: dict[str, QuotaBlock] = field(default_factory=dict)
@@ -456,6 +470,8 @@ def framework(facts: Facts) -> Decision:
         own_failing = facts.failing.get(rollout.deployment, [])
         if rollout.rolling_back and (own_failing or rollout.unavailable_replicas):
             return rollback_in_progress(rollout, ns, own_failing)
+        if ruled(facts, rollout):
+            continue  # the human said it cannot go back: judged on what its pods show (fix_forward below)
         if rollout.unfinished and own_failing:
             return roll_back(
                 rollout,
@@ -573,6 +589,8 @@ def framework(facts: Facts) -> Decision:
             *failing_evidence,
         ][:5]
         suspects = [r for r in undoable if could_explain(r, facts)]
+        barred = [r for r in suspects if ruled(facts, r)]
+        suspects = [r for r in suspects if not ruled(facts, r)]
         if suspects:
             rollout = min(suspects, key=lambda r: r.minutes_ago)
             return roll_back(
@@ -590,6 +608,8 @@ def framework(facts: Facts) -> Decision:
             component = max(facts.failing.items(), key=lambda item: len(item[1]))[0]
         else:
             component = max(facts.unavailable.items(), key=lambda item: item[1])[0]
+        if barred:
+            return fix_forward(facts, component, min(barred, key=lambda r: r.minutes_ago), failing_evidence)
         kind = facts.workloads.get(component)
         if kind is not None:
             return investigate(
@@ -646,6 +666,26 @@ def framework(facts: Facts) -> Decision:
         evidence=[],
         next_tool=None,
         next_arguments={},
+    )
+
+
+def ruled(facts: Facts, rollout: RecentRollout) -> bool:
+    return f"{rollout.kind}/{rollout.deployment}" in facts.ruled_out
+
+
+def fix_forward(facts: Facts, component: str, rollout: RecentRollout, failing_evidence: list[str]) -> Decision:
+    """The deploy that explains the failure may not be rolled back (the human said it ran forward-only migrations):
+    what is left is a fix rolled forward, and first the read that says what to fix."""
+    answer = facts.ruled_out[f"{rollout.kind}/{rollout.deployment}"]
+    return investigate(
+        facts,
+        component,
+        RULED_OUT_RULE,
+        f"{rollout.kind} {rollout.deployment} rolled out revision {rollout.revision} {age_text(rollout.minutes_ago)} "
+        f"ago and pods of {component} fail since, but {answer.said}: no rollback past it. Fix forward (a corrected "
+        f"image or config rolled out as a new revision); if that answer was wrong, the human takes it back with "
+        f"{answer.undo}",
+        [f"the human's answer: {answer.said}", *failing_evidence],
     )
 
 

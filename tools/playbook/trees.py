@@ -153,6 +153,13 @@ def try_instead(where: Elsewhere, options: tuple[Alternative, ...], deployment: 
     )
 
 
+def fixed_forward(where: Elsewhere, name: str, reason: str) -> Conclusion:
+    """DO_NOT roll back: fix forward; where the deployment's pods fail on their own, the read that says what to fix
+    is the next call."""
+    tool, arguments = where.reads.get(name) or (None, {})
+    return Conclusion(verdict="DO_NOT", reason=reason, next_tool=tool, next_arguments=dict(arguments))
+
+
 # --- Should I roll back? ---------------------------------------------------------------------------------------
 
 
@@ -223,7 +230,10 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
         for k, c in facts.safety.items()
         if k in ("previous_revision", "known_good", "image_available")
     ]
-    walk.cautions += facts.questions_for_human
+    # A question the human answered is no caution any more.
+    walk.cautions += [
+        q for q in facts.questions_for_human if answers.migrations_forward_only is None or "migration" not in q
+    ]
     if previous is not None and previous.status == "blocking" and facts.target_revision is not None:
         # The revision chosen is the one running now: another revision may still be good to go back to.
         return walk.stop(
@@ -280,10 +290,11 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
                 "yes",
                 "caller",
                 signs,
-                Conclusion(
-                    verdict="DO_NOT",
-                    reason=f"the current revision of {name} ran forward-only migrations: older code would meet a "
-                    f"schema it does not know. {FIX_FORWARD}",
+                fixed_forward(
+                    where,
+                    name,
+                    f"the current revision of {name} ran forward-only migrations: older code would meet a schema it "
+                    f"does not know. {FIX_FORWARD}",
                 ),
             )
         walk.go(q, "no", "caller", signs)
@@ -323,10 +334,11 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
                 "yes",
                 "caller",
                 state_evidence,
-                Conclusion(
-                    verdict="DO_NOT",
-                    reason=f"nobody is sure older code of {name} reads the data the current revision wrote: a rollback "
-                    f"could corrupt or lose it. {FIX_FORWARD}",
+                fixed_forward(
+                    where,
+                    name,
+                    f"nobody is sure older code of {name} reads the data the current revision wrote: a rollback could "
+                    f"corrupt or lose it. {FIX_FORWARD}",
                 ),
             )
         walk.go(q, "no", "caller", state_evidence)
