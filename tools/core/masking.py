@@ -432,15 +432,13 @@ def echoed_secrets(pod_spec: Any) -> list[str]:
 
 
 def mask_echoes(text: str, values: list[str]) -> tuple[str, int]:
-    """`text` with each verbatim occurrence of these values masked as the value is masked by position, longest
-    first (a value inside another is not split), and how many were."""
-    total = 0
-    for value in sorted(set(values), key=len, reverse=True):
-        count = text.count(value)
-        if count:
-            text = text.replace(value, masked(value))
-            total += count
-    return text, total
+    """`text` with each verbatim occurrence of these values masked as the value is masked by position, and how many
+    were. One pass, longest value first: a value inside another is not split, and a mask just written is not
+    scanned again (a short value could otherwise match inside its hex)."""
+    if not values:
+        return text, 0
+    pattern = re.compile("|".join(re.escape(v) for v in sorted(set(values), key=len, reverse=True)))
+    return pattern.subn(lambda found: masked(found[0]), text)
 
 
 # --- structured data ----------------------------------------------------------------------------------------------
