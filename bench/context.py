@@ -8,8 +8,8 @@
    no human approved in standard mode, and runs a cordon in full mode, which restore_measure then restores): the
    bytes of its text, of its structured content, and text plus structured against the larger of the two.
    `--show TOOL` prints that tool's text.
-3. get_logs on other logs (LOGS): a crash loop's last run, an access log, a poisoned pod's log. Every line is in both
-   parts (a client hands the model one of them), so where most lines are distinct the ratio is over 1.35.
+3. The sweep (bench/sweep.py): every read tool on every shipped scenario, with the calls the assessment proposes;
+   the worst ratio per tool. get_logs is text only (server/render.py TEXT_ONLY): the same text to every client.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import sweep
 from mcp import Client
 from mcp.types import CallToolResult, TextContent
 
 from incident_response.server import budget
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings, resolve_cluster
-from incident_response.server.render_logs import STAMP
 from incident_response.sim import behaviors
 from incident_response.sim.cluster import Cluster
 from incident_response.sim.resources import NODES
@@ -77,7 +77,7 @@ GROUPS: list[tuple[str, str, list[Call]]] = [
         ("incident_handoff", {"namespace": NS}),
     ]),
     ("canary", "standard", [("rollback_canary", {"namespace": NS, "app": "web"})]),
-    # get_logs where the 1.35 rule holds: most of the log repeats (see LOGS for the logs where it cannot).
+    # get_logs on a log that mostly repeats (its text folds the repeats; the sweep reads logs of distinct lines).
     ("dependency-down", "standard", [("get_logs", {"namespace": NS, "pod_or_deployment": "deployment/recommend"})]),
     ("bad-statefulset", "standard", [
         ("rollback_workload", {"namespace": NS, "kind": "statefulset", "workload": "sessions"}),
@@ -91,15 +91,6 @@ GROUPS: list[tuple[str, str, list[Call]]] = [
         ("uncordon_node", {"node": "node-2"}),
     ]),
 ]  # fmt: skip
-
-# get_logs on other logs (bench prints them; tests/e2e/test_result_budget.py holds what they must keep): a crash
-# loop's last run (8 lines, a panic and its trace), an access log (all distinct), web's log while api-bad poisons it
-# (distinct requests, then the same error each second).
-LOGS: list[tuple[str, dict[str, Any]]] = [
-    ("bad-deploy", {"namespace": NS, "pod_or_deployment": "deployment/checkout", "previous": True}),
-    ("healthy", {"namespace": NS, "pod_or_deployment": "deployment/web"}),
-    ("poison", {"namespace": NS, "pod_or_deployment": "deployment/web"}),
-]
 
 
 def dependency_down(cluster: Cluster) -> None:
@@ -209,40 +200,12 @@ async def results(state: Path, show: str | None) -> None:
         if one.tool == show:
             print(text_of(one.result))
     print(f"  worst ratio (tool errors aside): {worst:.2f} (limit {budget.RESULT_OVERLAP_LIMIT})")
-    print("get_logs on other logs (the lines in both parts: over 1.35 where most lines are distinct):")
-    for one in await measure_logs(state / "logs"):
-        (text, structured), lines = one.sizes, one.result.structured_content or {}
-        print(
-            f"  {one.scenario:12} {text:7,} / {structured:7,} / {one.overlap:.2f}  "
-            f"{lines.get('line_count')} lines, {distinct(lines.get('lines') or [])} distinct"
-        )
-        if show == "get_logs":
-            print(text_of(one.result))
-
-
-def distinct(lines: list[str]) -> int:
-    """How many different lines, their times aside."""
-    return len({message(line) for line in lines})
-
-
-def message(line: str) -> str:
-    """A log line without its time."""
-    found = STAMP.match(line)
-    return line[found.end() :] if found else line
-
-
-async def measure_logs(state: Path) -> list[Measured]:
-    """get_logs on LOGS, each on its own simulated cluster."""
-    measured = []
-    for scenario, arguments in LOGS:
-        folder = state / scenario
-        with run_sim(scenario, kubeconfig_path=folder / "kubeconfig") as sim:
-            assert sim.kubeconfig_path is not None
-            cluster = resolve_cluster(sim.kubeconfig_path, None, {})
-            settings = Settings(state_dir=folder / "state", kubeconfig=sim.kubeconfig_path, cluster=cluster)
-            async with Client(build_server(settings)) as client:
-                measured.append(Measured("get_logs", scenario, await client.call_tool("get_logs", arguments)))
-    return measured
+    swept, worst = await sweep.sweep(state / "sweep"), 0.0
+    print(f"the sweep: {len(swept)} reads and proposed calls on {len(sweep.SCENARIOS)} scenarios; worst per tool:")
+    for tool, one in sorted(sweep.worst_per_tool(swept).items()):
+        (text, structured), worst = one.sizes, max(worst, one.overlap)
+        print(f"  {tool:26} {text:7,} / {structured:7,} / {one.overlap:.2f}  [{one.scenario}]")
+    print(f"  worst ratio: {worst:.2f} (limit {budget.RESULT_OVERLAP_LIMIT})")
 
 
 async def prepare(client: Client) -> dict[str, str]:

@@ -87,8 +87,11 @@ class ToolSet:
         self.tools.append(tool)
 
     def return_annotation(self, result_model: type[ToolResult]) -> Any:
-        """What the tool's wrapper declares: the SDK derives the output schema only for a model not seen yet."""
-        return CallToolResult if result_model in self._output_schemas else Annotated[CallToolResult, result_model]
+        """What the tool's wrapper declares: the SDK derives the output schema only for a model not seen yet, and none
+        for a text-only result."""
+        if result_model in self._output_schemas or text_only(result_model):
+            return CallToolResult
+        return Annotated[CallToolResult, result_model]
 
     def add(
         self,
@@ -111,6 +114,9 @@ class ToolSet:
         forbid_unknown_arguments(tool)
         # What the model reads: compact, with the argument descriptions the catalog gives.
         tool.parameters = schemas.input_schema(tool.parameters, catalog.CATALOG[tool.name].fields)
+        if text_only(result_model):  # no output schema: its result is the text alone (render.TEXT_ONLY)
+            self.tools.append(tool)
+            return
         schema = self._output_schemas.get(result_model)
         if schema is None:
             if tool.fn_metadata.output_schema is None:
@@ -269,13 +275,21 @@ def progress_reporter(ctx: Context) -> Progress:
     return report
 
 
+def text_only(result_model: type[ToolResult]) -> bool:
+    return result_model.__name__ in render.TEXT_ONLY
+
+
 def to_call_result(result: ToolResult) -> CallToolResult:
-    """Structured content for programs; for the model and the human, a compact text of the facts (server/render.py)."""
+    """Structured content for programs; for the model and the human, a compact text of the facts (server/render.py).
+    A text-only result (render.TEXT_ONLY) is the text alone."""
     structured = result.model_dump(mode="json")
     # Rendered from the data masked by position (an env value, a Secret's data): in a table cell the value no longer
     # says what it is, so the boundary's masking of the text by shape alone would miss it.
     text = render.render(type(result).__name__, mask_data(structured))
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+    content: list[TextContent] = [TextContent(type="text", text=text)]
+    if text_only(type(result)):
+        return CallToolResult(content=content)
+    return CallToolResult(content=content, structured_content=structured)
 
 
 @dataclass(frozen=True)

@@ -199,6 +199,11 @@ def events(rows: Rows, summary: str = "") -> list[str]:
     return lines
 
 
+def names_of(items: Rows, summary: str = "") -> list[str]:
+    """One line: every item (a list of names)."""
+    return [", ".join(cell(item) for item in items)]
+
+
 def names(column: str) -> Special:
     """One line: that column of every row."""
 
@@ -207,6 +212,12 @@ def names(column: str) -> Special:
 
     return render_names
 
+
+# Results whose facts are prose the model must read whole (log lines): the tool declares no output schema and its
+# result is the text alone, so a client that hands the model only the structured content (Claude Code, VS Code) and
+# one that hands it only the text see the same thing, and the text is not paid for twice. The text then says every
+# fact the model would have had in the structured content.
+TEXT_ONLY = frozenset({"PodLogs"})
 
 # A pending plan's next step is the same recipe every time: the server's instructions carry it, with the approve
 # command. A blocked plan's says why it is blocked.
@@ -236,7 +247,12 @@ HINTS: dict[str, Hint] = {
     "HpaList": Hint(("hpas",), {"hpas": ("name", "current_replicas", "max_replicas", "at_max")}),
     "ServiceEndpoints": Hint(("ready", "not_ready"), special={"ready": names("pod"), "not_ready": names("pod")}),
     "EventList": Hint(("events", "truncation"), special={"events": events}),
-    "PodLogs": Hint(("lines",), special={"lines": lambda lines, _: render_lines([str(line) for line in lines])}),
+    # Text only (TEXT_ONLY): the summary says the pod, container, line count, redactions and a cut tail.
+    "PodLogs": Hint(
+        ("other_pods", "lines"),
+        special={"lines": lambda lines, _: render_lines([str(line) for line in lines]), "other_pods": names_of},
+        labels={"other_pods": "other pods"},
+    ),
     "HelmHistory": Hint(("revisions",), {"revisions": ("revision", "status", "chart")}),
     "RollbackSafety": Hint(("items", "questions_for_human", "next_step"), {"items": ("check", "status")}),
     "DecisionEvaluation": Hint(("steps", "question", "answer_with", "cautions"), {"steps": ("question", "answer")}),

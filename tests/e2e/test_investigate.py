@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.mitigation_env import NS, Env, call, make_env
+from support.texts import read_text
 
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
@@ -74,7 +75,7 @@ async def test_a_crash_looping_statefulset_with_no_rollout_is_investigated_with_
         decided = await call(client, "evaluate_decision", namespace=NS)
         scaled = await call(client, "evaluate_decision", namespace=NS, action="SCALE", deployment="quote-cache")
         decision = assessed["decision"]
-        logs = await call(client, decision["next_tool"], **decision["next_arguments"])
+        logs = await read_text(client, decision["next_tool"], **decision["next_arguments"])
 
     assert assessed["primary_action"] == "INVESTIGATE", assessed["summary"]
     assert assessed["summary"].startswith("INVESTIGATE: "), assessed["summary"]
@@ -87,7 +88,7 @@ async def test_a_crash_looping_statefulset_with_no_rollout_is_investigated_with_
     assert (problem["action"], problem["next_tool"]) == ("INVESTIGATE", "get_logs"), problem
     assert "SCALE" not in assessed["summary"], assessed["summary"]
     # The call it names works as given and shows the cause.
-    assert logs["previous"] is True and any("checksum mismatch" in line for line in logs["lines"]), logs
+    assert "(previous instance)" in logs.splitlines()[0] and "checksum mismatch" in logs, logs
     # evaluate_decision agrees: the same next call, as a go-ahead; a SCALE walk asked for anyway is a DO_NOT.
     assert (decided["action"], decided["verdict"]) == ("INVESTIGATE", "PROCEED"), decided["summary"]
     assert (decided["next_tool"], decided["next_arguments"]) == (decision["next_tool"], decision["next_arguments"])
@@ -127,7 +128,7 @@ async def test_a_crash_looping_deployment_with_no_deploy_at_all_is_investigated_
         }
         verified = await call(client, "verify_recovery", namespace=NS, deployment="thumbnailer")
         decision = assessed["decision"]
-        logs = await call(client, decision["next_tool"], **decision["next_arguments"])
+        logs = await read_text(client, decision["next_tool"], **decision["next_arguments"])
 
     read = (decision["next_tool"], decision["next_arguments"])
     assert (assessed["primary_action"], decision["rule"]) == ("INVESTIGATE", "unknown cause, no recent deploy"), (
@@ -138,7 +139,7 @@ async def test_a_crash_looping_deployment_with_no_deploy_at_all_is_investigated_
     assert read[1]["pod_or_deployment"].startswith("thumbnailer-"), read
     assert "scale_deployment" not in assessed["summary"] and "SCALE" not in assessed["summary"], assessed["summary"]
     assert assessed["problems"][0]["impact"] == "outage", assessed["problems"]
-    assert any("unknown preset 'xxl'" in line for line in logs["lines"]), logs
+    assert "unknown preset 'xxl'" in logs, logs
     # evaluate_decision: the assessment's INVESTIGATE is a go-ahead to the same read; a SCALE or ROLLBACK walked
     # anyway ends at that read too, never at a scale (no TRY_INSTEAD SCALE for pods that fail on their own).
     assert (decided["action"], decided["verdict"]) == ("INVESTIGATE", "PROCEED"), decided["summary"]

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.mitigation_env import NS, Env, call, make_env, refused
+from support.texts import read_text, section
 
 from incident_response.sim import behaviors
 from incident_response.sim.cluster import Cluster
@@ -197,15 +198,18 @@ async def test_the_failing_pods_of_a_large_deployment_are_found_past_its_500th_p
     env = start("healthy", seed=big_rollout)
     await env.until(lambda: crash_looping(env) > 0, 60)
     async with Client(env.server("safe")) as client:
-        logs = await call(client, "get_logs", namespace=NS, pod_or_deployment="deployment/ledger-big")
+        logs = await read_text(client, "get_logs", namespace=NS, pod_or_deployment="deployment/ledger-big")
         status = await call(client, "rollout_status", namespace=NS, deployment="ledger-big", timeout_seconds=0)
 
     pods = env.kube.list("pods", NS, label_selector="app=ledger-big").items
     names = sorted(p["metadata"]["name"] for p in pods)
     failing = {p["metadata"]["name"] for p in pods if restarted(p)}
     assert len(names) > OLD_PODS_OF_A_WORKLOAD and not failing & set(names[:OLD_PODS_OF_A_WORKLOAD])
-    assert logs["pod"] in failing, logs["summary"]
-    assert logs["other_pods"][0] in failing and f"{len(pods) - 1} other pods" in logs["summary"], logs["summary"]
+    summary = logs.splitlines()[0]
+    read = re.search(r" log lines from ([\w.-]+)/", summary)
+    assert read is not None and read[1] in failing, summary
+    (others,) = section(logs, "other pods")
+    assert others.split(", ")[0] in failing and f"{len(pods) - 1} other pods" in summary, summary
     assert status["failing_pods"] and all(p["name"] in failing for p in status["failing_pods"]), status
 
 
