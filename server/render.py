@@ -185,18 +185,9 @@ def shared_ends(values: Sequence[str]) -> tuple[str, str]:
 
 
 def events(rows: Rows, summary: str = "") -> list[str]:
-    """Warnings in a table; the other events as reason x count (a rollout's usual story)."""
-    warnings = [row for row in rows if row.get("type") == "Warning"]
-    columns = ("reason", "object", "count", "last_seen", "message")
-    lines = table(warnings, columns, whole=frozenset({"message"})) if warnings else []  # the why, whole
-    counts: dict[str, int] = {}
-    for row in rows:
-        if row.get("type") != "Warning":
-            reason = str(row.get("reason"))
-            counts[reason] = counts.get(reason, 0) + int(row.get("count") or 1)
-    if counts:
-        lines.append("other events: " + ", ".join(f"{reason} x{count}" for reason, count in counts.items()))
-    return lines
+    """Every event group newest first, its message whole (the why: an OOMKilling's figures, a FailedScheduling's
+    reasons)."""
+    return table(rows, ("type", "reason", "object", "count", "last_seen", "message"), whole=frozenset({"message"}))
 
 
 def names_of(items: Rows, summary: str = "") -> list[str]:
@@ -213,11 +204,11 @@ def names(column: str) -> Special:
     return render_names
 
 
-# Results whose facts are prose the model must read whole (log lines): the tool declares no output schema and its
+# Results whose facts are prose the model must read whole (log lines, event messages): the tool declares no output schema and its
 # result is the text alone, so a client that hands the model only the structured content (Claude Code, VS Code) and
 # one that hands it only the text see the same thing, and the text is not paid for twice. The text then says every
 # fact the model would have had in the structured content.
-TEXT_ONLY = frozenset({"PodLogs"})
+TEXT_ONLY = frozenset({"PodLogs", "EventList"})
 
 # A pending plan's next step is the same recipe every time: the server's instructions carry it, with the approve
 # command. A blocked plan's says why it is blocked.
@@ -246,6 +237,7 @@ HINTS: dict[str, Hint] = {
     ),
     "HpaList": Hint(("hpas",), {"hpas": ("name", "current_replicas", "max_replicas", "at_max")}),
     "ServiceEndpoints": Hint(("ready", "not_ready"), special={"ready": names("pod"), "not_ready": names("pod")}),
+    # Text only (TEXT_ONLY): the summary counts the groups and the Warning occurrences.
     "EventList": Hint(("events", "truncation"), special={"events": events}),
     # Text only (TEXT_ONLY): the summary says the pod, container, line count, redactions and a cut tail.
     "PodLogs": Hint(

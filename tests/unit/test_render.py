@@ -118,7 +118,7 @@ def test_what_every_row_of_a_table_shares_is_said_once_above_it() -> None:
     lines = render("EventList", {"summary": "3 event groups", "events": rows}).splitlines()
     assert lines[1:] == [
         "events:",
-        'every row: reason Unhealthy, count 4, last_seen 1s, message Readiness probe failed: Get "http://10.244.…'
+        'every row: type Warning, reason Unhealthy, count 4, last_seen 1s, message Readiness probe failed: Get "http://10.244.…'
         ':8080/healthz": context deadline exceeded (Client.Timeout)',
         "object | message …",
         "pod/web-0 | 0.4",
