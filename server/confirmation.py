@@ -233,7 +233,7 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
         shown = [row for row, cmd in live if scope.plan(cmd)]
         items = [item for row in shown if (item := pending_item(deps, row.token)) is not None]
         # The commands are the list (the text's table says each whole): the summary counts them.
-        text = f"{len(items)} pending" if items else "no pending commands"
+        text = f"{len(items)} pending" if items else "none pending"  # terse: the one line is in both parts
         hidden = len(live) - len(shown)
         if hidden:
             text += (

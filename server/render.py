@@ -190,6 +190,30 @@ def events(rows: Rows, summary: str = "") -> list[str]:
     return table(rows, ("type", "reason", "object", "count", "last_seen", "message"), whole=frozenset({"message"}))
 
 
+def revisions(rows: Rows, summary: str = "") -> list[str]:
+    """The revisions the summary does not list already (`3* image; 2 image`: it lists the newest five)."""
+
+    def listed(row: Any) -> bool:
+        said_as = f"{row.get('revision')}{'*' if row.get('current') else ''} {', '.join(row.get('images') or [])}"
+        return re.search(rf"(?:^|; ){re.escape(said_as)}(?:;|$)", summary) is not None
+
+    rest = [row for row in rows if not listed(row)]
+    return table(rest, ("revision", "images")) if rest else []
+
+
+def checks(rows: Rows, summary: str = "") -> list[str]:
+    """The checks the summary does not state already: by status (`known_good ok, stateful ok`), or by the reason a
+    blocking check gives (its detail, up to what next_step says instead)."""
+
+    def stated(row: Any) -> bool:
+        said_as = re.escape(f"{row.get('check')} {row.get('status')}")
+        why = str(row.get("detail") or "").partition("; instead, ")[0]
+        return re.search(rf"\b{said_as}\b", summary) is not None or (len(why) >= SHARED_ENDS and why in summary)
+
+    rest = [row for row in rows if not stated(row)]
+    return table(rest, ("check", "status")) if rest else []
+
+
 def names_of(items: Rows, summary: str = "") -> list[str]:
     """One line: every item (a list of names)."""
     return [", ".join(cell(item) for item in items)]
@@ -204,10 +228,10 @@ def names(column: str) -> Special:
     return render_names
 
 
-# Results whose facts are prose the model must read whole (log lines, event messages): the tool declares no output schema and its
-# result is the text alone, so a client that hands the model only the structured content (Claude Code, VS Code) and
-# one that hands it only the text see the same thing, and the text is not paid for twice. The text then says every
-# fact the model would have had in the structured content.
+# Results whose facts are prose the model must read whole (log lines, event messages): the tool declares no output
+# schema and its result is the text alone, so a client that hands the model only the structured content (Claude Code,
+# VS Code) and one that hands it only the text see the same thing, and the text is not paid for twice. The text then
+# says every fact the structured content would have.
 TEXT_ONLY = frozenset({"PodLogs", "EventList"})
 
 # A pending plan's next step is the same recipe every time: the server's instructions carry it, with the approve
@@ -223,8 +247,8 @@ HINTS: dict[str, Hint] = {
          "hpas_at_max": ("name", "current_replicas", "max_replicas")},
     ),
     "PodList": Hint(("pods", "truncation"), {"pods": ("name", "ready", "status", "restarts", "age")}),
-    # The summary says which revision is current.
-    "RolloutHistory": Hint(("revisions", "detail"), {"revisions": ("revision", "images")}),
+    # The summary lists the newest five revisions (the current starred): the table shows the others.
+    "RolloutHistory": Hint(("revisions", "detail"), special={"revisions": revisions}),
     "RolloutStatus": Hint(("state", "failing_pods"), {"failing_pods": ("name", "status", "restarts")}),
     "TopPods": Hint(
         ("pods", "truncation"),
@@ -246,7 +270,7 @@ HINTS: dict[str, Hint] = {
         labels={"other_pods": "other pods"},
     ),
     "HelmHistory": Hint(("revisions",), {"revisions": ("revision", "status", "chart")}),
-    "RollbackSafety": Hint(("items", "questions_for_human", "next_step"), {"items": ("check", "status")}),
+    "RollbackSafety": Hint(("items", "questions_for_human", "next_step"), special={"items": checks}),
     "DecisionEvaluation": Hint(("steps", "question", "answer_with", "cautions"), {"steps": ("question", "answer")}),
     "RecoveryReport": Hint(("checks", "recheck_at"), {"checks": ("name", "passed")}),
     "Handoff": Hint(("document",)),

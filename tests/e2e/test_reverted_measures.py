@@ -76,5 +76,5 @@ async def test_a_scale_reverted_by_ci_is_reported_reverted_everywhere_and_restor
     # restore_measure closes it (nothing to put back) and it is listed no more.
     assert closed["status"] == "blocked" and closed["token"] is None, closed
     assert "closed, nothing to restore" in closed["summary"] and REVERTED.search(closed["summary"]), closed
-    assert after["measures"] == [] and after["summary"] == "0 temporary measure(s) in place", after
+    assert after["measures"] == [] and after["summary"] == "none in place", after
     assert env.get("deployments", "api")["spec"]["replicas"] == 3  # nothing was written

@@ -362,13 +362,20 @@ def next_step_of(
     return f"plan {call}; show the human questions_for_human before confirming"
 
 
+def without_next_step(detail: str, next_step: str) -> str:
+    """A blocking check's detail without what to do instead when next_step says that whole (said once)."""
+    why, said, what_fits = detail.partition("; instead, ")
+    return why if said and what_fits in next_step else detail
+
+
 def summary_of(result: RollbackSafety) -> str:
     if result.target_revision is None:
         move = f"{result.kind} {result.deployment} (revision {result.current_revision})"
     else:
         move = f"{result.kind} {result.deployment} from revision {result.current_revision} to {result.target_revision}"
     if result.verdict == "BLOCKED":
-        reasons = "; ".join(i.detail for i in result.items if i.status == "blocking")
+        blocking = [i.detail for i in result.items if i.status == "blocking"]
+        reasons = "; ".join(without_next_step(detail, result.next_step) for detail in blocking)
         return f"BLOCKED: do not roll back {move}: {errors.truncate(reasons, 300)}"
     if result.verdict == "CHECK_FIRST":
         reasons = "; ".join(f"{i.check}: {i.detail.split('. ')[0]}" for i in result.items if i.status == "warning")

@@ -64,6 +64,8 @@ def list_temporary_measures(deps: Deps) -> MeasureList:
     head = f"{len(measures) - gone} temporary measure(s) in place" + (
         f", {gone} reverted outside this server (restore_measure closes them)" if gone else ""
     )
+    if not measures:  # terse: the tool's name says what is none (an answer of one line is in both result parts)
+        head = "none in place"
     return MeasureList(summary=head + (f": {text}" if text else ""), measures=measures)
 
 
