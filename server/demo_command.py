@@ -107,6 +107,14 @@ async def walkthrough(out: TextIO) -> int:
                     raise RuntimeError(f"{tool} failed: {text}")
                 return structured
 
+            async def document(tool: str, **arguments: Any) -> str:
+                """A text-only tool's document (incident_handoff answers its summary, then the document)."""
+                result = await client.call_tool(tool, arguments)
+                text = "\n".join(getattr(c, "text", "") for c in result.content)
+                if result.is_error:
+                    raise RuntimeError(f"{tool} failed: {text}")
+                return text.partition("\ndocument:\n")[2] or text
+
             p.title(f"declare_incident(title={TITLE!r}, severity={SEVERITY!r}, namespace={NAMESPACE!r})")
             declared = await call("declare_incident", title=TITLE, severity=SEVERITY, namespace=NAMESPACE)
             p.say(declared["summary"])
@@ -195,8 +203,7 @@ async def walkthrough(out: TextIO) -> int:
                 return 1
 
             p.title(f"incident_handoff(namespace={NAMESPACE!r}, deployment={name!r})")
-            handoff = await call("incident_handoff", namespace=NAMESPACE, deployment=name)
-            p.say(handoff["document"])
+            p.say(await document("incident_handoff", namespace=NAMESPACE, deployment=name))
             p.say(
                 "Recovered and stabilized: the handoff above goes to root-cause analysis. Close the incident with "
                 "declare_incident(incident_id=..., status='resolved') when the human says it is over.",

@@ -15,6 +15,7 @@ Layer: server (MCP wiring).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -59,6 +60,8 @@ class Hint:
 
 def render(model_name: str, data: Mapping[str, Any]) -> str:
     """The text of a result dumped as JSON-ready data (`summary` first)."""
+    if model_name in TEXT_ONLY and data.get("format") == "json":  # asked for every field (the handoff's format=json)
+        return json.dumps(dict(data), ensure_ascii=False, separators=(",", ":"))
     hint = HINTS.get(model_name, Hint())
     # One line, whatever it quotes: a newline inside a cluster string (an image) would add a line of its own.
     summary = printable(str(data.get("summary") or ""))
@@ -203,11 +206,12 @@ def revisions(rows: Rows, summary: str = "") -> list[str]:
 
 def checks(rows: Rows, summary: str = "") -> list[str]:
     """The checks the summary does not state already: by status (`known_good ok, stateful ok`), or by the reason a
-    blocking check gives (its detail, up to what next_step says instead)."""
+    blocking check gives (its detail up to what next_step says instead, after the `kind name` the summary names just
+    before it)."""
 
     def stated(row: Any) -> bool:
         said_as = re.escape(f"{row.get('check')} {row.get('status')}")
-        why = str(row.get("detail") or "").partition("; instead, ")[0]
+        why = str(row.get("detail") or "").partition("; instead, ")[0].split(" ", 2)[-1]
         return re.search(rf"\b{said_as}\b", summary) is not None or (len(why) >= SHARED_ENDS and why in summary)
 
     rest = [row for row in rows if not stated(row)]
@@ -228,11 +232,12 @@ def names(column: str) -> Special:
     return render_names
 
 
-# Results whose facts are prose the model must read whole (log lines, event messages): the tool declares no output
-# schema and its result is the text alone, so a client that hands the model only the structured content (Claude Code,
-# VS Code) and one that hands it only the text see the same thing, and the text is not paid for twice. The text then
-# says every fact the structured content would have.
-TEXT_ONLY = frozenset({"PodLogs", "EventList"})
+# Results whose facts are prose the model must read whole (log lines, event messages, the handoff's document): the
+# tool declares no output schema and its result is the text alone, so a client that hands the model only the
+# structured content (Claude Code, VS Code) and one that hands it only the text see the same thing, and the text is
+# not paid for twice. The text then says every fact the structured content would have; the handoff's fields, for
+# programs, are its format='json' (the text is then that JSON).
+TEXT_ONLY = frozenset({"PodLogs", "EventList", "Handoff"})
 
 # A pending plan's next step is the same recipe every time: the server's instructions carry it, with the approve
 # command. A blocked plan's says why it is blocked.
@@ -273,6 +278,7 @@ HINTS: dict[str, Hint] = {
     "RollbackSafety": Hint(("items", "questions_for_human", "next_step"), special={"items": checks}),
     "DecisionEvaluation": Hint(("steps", "question", "answer_with", "cautions"), {"steps": ("question", "answer")}),
     "RecoveryReport": Hint(("checks", "recheck_at"), {"checks": ("name", "passed")}),
+    # Text only (TEXT_ONLY): the summary, then the document.
     "Handoff": Hint(("document",)),
     "ServerInfo": Hint(("permissions",), {"permissions": ("mitigation", "allowed")}),
     "Proposal": Hint(

@@ -18,6 +18,7 @@ from mcp.server import MCPServer
 from mcp.types import ElicitRequestFormParams, ElicitResult, Implementation
 from support.confirm_env import Env, call, make_env, plan
 from support.dialog import human_answer
+from support.texts import handoff_fields
 
 from incident_response.server import approvals_command
 from incident_response.server.app import build_server
@@ -97,7 +98,7 @@ async def test_an_elicitation_approval_is_recorded_as_attested_by_the_client_not
     async with Client(server(env), client_info=client_info, elicitation_callback=accepting(asked)) as client:
         p = await plan(client, env)
         done = await call(client, "confirm_command", token=p["token"])
-        handoff = await call(client, "incident_handoff", namespace="shop")
+        handoff = await handoff_fields(client, namespace="shop")
     assert done["status"] == "succeeded" and len(asked) == 1
     assert done["approval_channel"] == ELICITATION
     assert done["approved_by"] == "the user of MCP client 'oncall-desk 9.1' (attested by the client)"

@@ -20,6 +20,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import Env, call, make_env, plan_and_confirm, ready
+from support.texts import handoff_fields
 
 from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
@@ -145,7 +146,7 @@ async def test_a_canary_told_apart_only_by_age_scaled_to_zero_is_no_capacity_hyp
         await plan_and_confirm(client, env, "scale_deployment", namespace=STORE, deployment="checkout-b", replicas=0)
         await env.until(lambda: not [p for p in env.pods("build=b8", STORE) if ready(p)], 60)
         offline = await call(client, "verify_recovery", namespace=STORE, deployment="checkout-b")
-        handoff = await call(client, "incident_handoff", namespace=STORE)
+        handoff = await handoff_fields(client, namespace=STORE)
     assert offline["verdict"] == "ISOLATED", offline["summary"]
     assert "scaled to 0 by scale_deployment" in offline["summary"], offline["summary"]
     statements = [h["statement"] for h in handoff["hypotheses"]]

@@ -20,6 +20,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import Env, call, make_env, plan_and_confirm, ready
+from support.texts import handoff_fields
 
 from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
@@ -122,7 +123,7 @@ async def test_the_drain_names_the_way_out_of_a_budget_its_own_pods_hold_below_m
 
         # Three measures (the cordon and two drains), one restore: counted alike, and ended together.
         listed = await call(client, "list_temporary_measures")
-        handoff = await call(client, "incident_handoff", namespace=EDGE)
+        handoff = await handoff_fields(client, namespace=EDGE)
         assert len(listed["measures"]) == 3, listed["summary"]
         assert "3 temporary measure(s) in place" in handoff["summary"], handoff["summary"]
         cordon = next(m for m in listed["measures"] if m["tool"] == "cordon_node")
@@ -130,6 +131,6 @@ async def test_the_drain_names_the_way_out_of_a_budget_its_own_pods_hold_below_m
             client, env, "restore_measure", measure_id=cordon["measure_id"], restore_despite_condition=True
         )
         assert (await call(client, "list_temporary_measures"))["measures"] == []
-        handoff = await call(client, "incident_handoff", namespace=EDGE)
+        handoff = await handoff_fields(client, namespace=EDGE)
         assert "0 temporary measure(s) in place" in handoff["summary"], handoff["summary"]
     assert not env.get("nodes", node, None)["spec"].get("unschedulable")

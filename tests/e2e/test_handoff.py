@@ -23,6 +23,7 @@ import pytest
 from mcp import Client
 from mcp.server import MCPServer
 from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready
+from support.texts import handoff_fields, read_text
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
@@ -180,8 +181,11 @@ async def test_rollback_of_a_config_change_with_a_coincident_unrelated_deploy(st
         await env.until(lambda: settled(env, "inventory"), 40)
         final = await recovered(client, clock, "inventory")
         assert final["stabilized_incident"] == declared["incident"]["incident_id"]
-        handoff = await call(client, "incident_handoff", namespace=NS)
-        markdown = await call(client, "incident_handoff", namespace=NS, format="markdown")
+        handoff = await handoff_fields(client, namespace=NS)
+        answer = await read_text(client, "incident_handoff", namespace=NS)
+        markdown = (await read_text(client, "incident_handoff", namespace=NS, format="markdown")).partition(
+            "\ndocument:\n"
+        )[2]
 
     text = handoff["document"]
     the_format(handoff)
@@ -264,12 +268,12 @@ async def test_rollback_of_a_config_change_with_a_coincident_unrelated_deploy(st
     assert not any("What in revision" in q for q in questions)  # the change is named, not asked for
     assert "http://payments:8080" not in text + str(handoff)  # env values never leave the server
 
-    # The structured content carries the same; markdown says the same under headings.
-    assert handoff["format"] == "text" and markdown["format"] == "markdown"
+    # The default answer is the document (the fields are format=json's); markdown says the same under headings.
+    assert handoff["format"] == "json" and answer.endswith("\ndocument:\n" + handoff["document"]), answer[:300]
     assert handoff["current_state"]["service"] == "running" and handoff["current_state"]["mitigation"] == ["rollback"]
     assert [a["effect"] for a in handoff["actions"]] == ["fixed"]
-    assert markdown["document"].startswith("# INCIDENT HANDOFF TO RCA\n")
-    plain = re.sub(r"[*`]", "", markdown["document"])
+    assert markdown.startswith("# INCIDENT HANDOFF TO RCA\n")
+    plain = re.sub(r"[*`]", "", markdown)
     for line in [coincident, replaced, hypotheses[0], *questions]:
         assert line.removeprefix("- ").split(" ", 1)[1][:80] in plain, line
 
@@ -287,7 +291,7 @@ async def test_scale_of_a_saturated_autoscaler(start: Start) -> None:
         await env.until(lambda: settled(env, "web", 19), 40)
         final = await recovered(client, clock, "web")
         assert final["stabilized_incident"] == declared["incident"]["incident_id"]
-        handoff = await call(client, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(client, namespace=NS)
 
     text = handoff["document"]
     the_format(handoff)
@@ -340,7 +344,7 @@ async def test_isolate_after_a_scale_that_did_not_fix_the_poisoned_service(start
         await env.until(lambda: settled(env, "web", 6), 40)
         final = await recovered(client, clock, "web")
         assert final["stabilized_incident"] == declared["incident"]["incident_id"]
-        handoff = await call(client, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(client, namespace=NS)
 
     text = handoff["document"]
     the_format(handoff)
@@ -427,7 +431,7 @@ async def test_a_cordoned_then_drained_node_is_one_measure_with_its_evictions_an
         drain = await call(client, "drain_node", node="node-2")
         done = await call(client, "confirm_command", token=drain["token"])
         assert done["status"] in ("succeeded", "partial"), done
-        handoff = await call(client, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(client, namespace=NS)
 
     text = handoff["document"]
     evicted = [s["command"] for s in done["steps"] if "/eviction" in s["command"] and s["status"] == "succeeded"]

@@ -22,6 +22,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm
+from support.texts import handoff_fields
 
 from incident_response.sim import behaviors
 from incident_response.sim.cluster import Cluster
@@ -98,7 +99,7 @@ async def test_a_rollback_through_this_server_is_dated_by_the_journal_not_by_the
         assert decision["target"] == ref and decision["next_tool"].startswith("rollback_"), decision
         await plan_and_confirm(client, env, decision["next_tool"], **decision["next_arguments"])
         await env.until(lambda: renumbered(env, kind, name, good))
-        handoff = await call(client, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(client, namespace=NS)
 
     # The oracle: kubectl names the good template revision 3 now, the bad one revision 2.
     listed = await history(kubectl, ref)
@@ -134,7 +135,7 @@ async def test_a_rollback_made_with_kubectl_is_said_rolled_back_not_rolled_out(
         undone = datetime.fromisoformat(str(env.sim.cluster.store.clock().isoformat()))
         await anyio.to_thread.run_sync(lambda: kubectl.run("rollout", "undo", ref, "-n", NS))
         await env.until(lambda: renumbered(env, kind, name, good))
-        handoff = await call(client, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(client, namespace=NS)
 
     assert good in await history(kubectl, ref, 3)
     lines = timeline(handoff)

@@ -14,6 +14,7 @@ from mcp import Client
 from mcp.server import MCPServer
 from support.journals import OLD_SCHEMA
 from support.mitigation_env import NS, Env, call, make_env, oom_rollout_finished, plan_and_confirm, refused
+from support.texts import handoff_fields
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
@@ -181,7 +182,7 @@ async def test_a_journal_of_the_previous_schema_is_declared_over_mcp(tmp_path: P
 async def test_without_a_cluster_the_handoff_comes_from_the_journal_and_says_so(tmp_path: Path) -> None:
     async with Client(clusterless(tmp_path)) as client:
         await call(client, "declare_incident", title="checkout returns 502", severity="SEV2", namespace=NS)
-        handoff = await call(client, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(client, namespace=NS)
     assert handoff["open_questions"][0].startswith("No cluster connection, so this handoff comes from the journal")
     assert handoff["overall_verdict"] == "UNKNOWN" and handoff["started"]["basis"].startswith("declared")
     assert handoff["document"].startswith("INCIDENT HANDOFF TO RCA\n") and "Severity: SEV2" in handoff["document"]
@@ -211,7 +212,7 @@ async def test_bad_deploy_handoff_after_a_confirmed_rollback(start: Start) -> No
         kube = RecordingKube(env.kube)
         before = journal_rows(env.state)
         async with Client(recording_server(env, kube)) as reader:
-            handoff = await call(reader, "incident_handoff", namespace=NS)
+            handoff = await handoff_fields(reader, namespace=NS)
         assert kube.writes == [] and ("list", ("events", NS)) in kube.calls  # it read, and wrote not even a dry run
         assert journal_rows(env.state) == before
         verified = await call(client, "verify_recovery", namespace=NS, deployment="checkout")
@@ -290,7 +291,7 @@ async def test_stabilized_then_resolved_incident_is_still_handed_off(start: Star
         await plan_and_confirm(client, env, "rollback_deployment", namespace=NS, deployment="checkout")
         stable = await call(client, "declare_incident", incident_id=incident_id, status="stabilized")
         await call(client, "declare_incident", incident_id=incident_id, status="resolved")
-        handoff = await call(client, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(client, namespace=NS)
     assert handoff["incident"]["incident_id"] == incident_id and handoff["incident"]["status"] == "resolved"
     assert handoff["chosen_because"].startswith("the most recently resolved incident")
     assert handoff["stabilized"] == {"at": stable["incident"]["stabilized_at"], "basis": "declared stabilized"}
@@ -305,7 +306,7 @@ async def test_a_temporary_measure_shows_up_with_its_restore_command(start: Star
         plan, _ = await plan_and_confirm(
             client, env, "override_hpa", namespace=NS, hpa="web", min_replicas=9, max_replicas=12
         )
-        handoff = await call(client, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(client, namespace=NS)
         stable = await call(
             client, "declare_incident", incident_id=declared["incident"]["incident_id"], status="stabilized"
         )
@@ -325,7 +326,7 @@ async def test_when_commands_target_no_deployment_the_handoff_verifies_the_warne
     env = start("poison")
     async with Client(env.server("full")) as client:
         plan, _ = await plan_and_confirm(client, env, "isolate_network", namespace=NS, selector="app=api,version=bad")
-        handoff = await call(client, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(client, namespace=NS)
     assert handoff["chosen_because"] == "the open incident (never declared)"
     assert handoff["deployments"] == ["web"]  # the victim whose pods the Warning events are about, not api or api-bad
     assert [s["deployment"] for s in handoff["current_state"]["deployments"]] == ["web"]
@@ -352,7 +353,7 @@ async def test_an_out_of_memory_decision_is_handed_off_as_a_too_low_memory_limit
     async with Client(env.server("full")) as client:
         assessed = await call(client, "assess_namespace", namespace=NS)
         assert assessed["decision"]["primary_action"] == "SCALE" and "OOMKilled" in assessed["decision"]["reason"]
-        handoff = await call(client, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(client, namespace=NS)
     statements = [h["statement"] for h in handoff["hypotheses"]]
     assert statements[0] == "The memory limit of payments is too low for its work"
     # Its revision 2 rolled out before the first OOM warning and nothing acted on it yet: RCA must rule it out.
@@ -370,7 +371,7 @@ async def test_after_a_canary_rollback_the_handoff_verifies_the_stable_deploymen
     env = start("canary")
     async with Client(env.server("full")) as client:
         await plan_and_confirm(client, env, "rollback_canary", namespace=NS, app="web")
-        handoff = await call(client, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(client, namespace=NS)
     assert handoff["deployments"] == ["web-canary", "web-stable"]
     assert [s["deployment"] for s in handoff["current_state"]["deployments"]] == ["web-canary", "web-stable"]
     assert all(s["verdict"] is not None for s in handoff["current_state"]["deployments"])
@@ -400,8 +401,8 @@ async def test_another_namespace_measure_left_by_a_resolved_incident_is_not_in_t
         await plan_and_confirm(client, env, "override_hpa", namespace=NS, hpa="web", min_replicas=9, max_replicas=12)
         await call(client, "declare_incident", incident_id=first["incident"]["incident_id"], status="resolved")
         await call(client, "declare_incident", title="dns lookups fail", severity="SEV2", namespace="default")
-        elsewhere = await call(client, "incident_handoff", namespace="default")
-        here = await call(client, "incident_handoff", namespace=NS)
+        elsewhere = await handoff_fields(client, namespace="default")
+        here = await handoff_fields(client, namespace=NS)
     assert elsewhere["current_state"]["temporary_measures"] == []
     assert "0 temporary measure(s) in place" in elsewhere["summary"]
     assert not any("temporary measure" in q for q in elsewhere["open_questions"])

@@ -45,7 +45,10 @@ async def answer(client: Client, tool: str, **arguments: Any) -> tuple[dict[str,
     """(structured result or None for a tool error, every byte the client received)."""
     result = await client.call_tool(tool, arguments)
     text = " ".join(getattr(c, "text", "") for c in result.content)
-    return (None if result.is_error else result.structured_content), text + json.dumps(result.structured_content)
+    structured = result.structured_content
+    if structured is None and arguments.get("format") == "json":  # a text-only tool's fields (incident_handoff)
+        structured = json.loads(text)
+    return (None if result.is_error else structured), text + json.dumps(result.structured_content)
 
 
 async def test_servers_of_other_scopes_each_declare_and_hand_off_their_own_incident(
@@ -60,7 +63,7 @@ async def test_servers_of_other_scopes_each_declare_and_hand_off_their_own_incid
 
     async with Client(other()) as b:
         # Its first call opens its own incident: the handoff is of an untitled one, with nothing of A's in it.
-        handoff, seen = await answer(b, "incident_handoff", namespace="payments")
+        handoff, seen = await answer(b, "incident_handoff", namespace="payments", format="json")
         assert handoff is not None and handoff["incident"]["incident_id"] != ours, seen
         assert handoff["incident"]["title"] == "untitled incident" and handoff["actions"] == []
         mine, seen_declaring = await answer(b, "declare_incident", title=B_TITLE, severity="SEV3")
@@ -70,7 +73,7 @@ async def test_servers_of_other_scopes_each_declare_and_hand_off_their_own_incid
         # A's incident cannot be named either: the refusal lists this server's incidents only.
         refusal, seen_naming = await answer(b, "declare_incident", incident_id=ours, status="resolved")
         assert refusal is None and f"no incident {ours!r}" in seen_naming and theirs in seen_naming
-        handoff, seen_after = await answer(b, "incident_handoff", namespace="payments")
+        handoff, seen_after = await answer(b, "incident_handoff", namespace="payments", format="json")
         assert handoff is not None and handoff["incident"]["title"] == B_TITLE, seen_after
         assert handoff["chosen_because"] == "the open, declared incident"
         assert B_TITLE in handoff["document"] and not handoff["current_state"]["temporary_measures"]
@@ -90,7 +93,7 @@ async def test_servers_of_other_scopes_each_declare_and_hand_off_their_own_incid
                 assert trace not in text, (trace, text)
 
     async with Client(env.server("full")) as a:
-        handoff, seen = await answer(a, "incident_handoff", namespace=NS)
+        handoff, seen = await answer(a, "incident_handoff", namespace=NS, format="json")
         assert handoff is not None and handoff["incident"]["incident_id"] == ours, seen
         assert handoff["incident"]["title"] == A_TITLE and handoff["incident"]["severity"] == "SEV1"
         assert [x["tool"] for x in handoff["actions"]] == ["override_hpa", "scale_deployment"]

@@ -16,6 +16,7 @@ import yaml
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import call, make_env, ready
+from support.texts import handoff_fields
 
 from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
@@ -118,7 +119,7 @@ async def test_an_ingress_cut_over_to_failing_pods_is_switched_back(
         assessed = await call(client, "assess_namespace", namespace=NS)
         first = assessed["problems"][0]
         plan = await call(client, first["next_tool"], **first["next_arguments"])
-        handoff = await call(client, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(client, namespace=NS)
         evaluated = await call(client, "evaluate_decision", namespace=NS)
 
     assert (first["impact"], first["action"], first["next_tool"]) == ("outage", "ROLLBACK", "switch_ingress_backend")

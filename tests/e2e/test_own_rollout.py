@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm
+from support.texts import handoff_fields
 
 from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
@@ -82,7 +83,7 @@ async def test_a_memory_limit_raised_too_little_is_raised_again_not_rolled_back(
 
         again = await call(client, "assess_namespace", namespace=NS)
         decided = await call(client, "evaluate_decision", namespace=NS)
-        handoff = await call(client, "incident_handoff", namespace=NS, deployment="log-shipper")
+        handoff = await handoff_fields(client, namespace=NS, deployment="log-shipper")
 
     assert [r["deployment"] for r in again["recent_rollouts"]] == ["log-shipper"]  # still listed as a rollout
     decision = again["decision"]

@@ -12,6 +12,7 @@ import pytest
 from mcp import Client
 from mcp.server import MCPServer
 from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm
+from support.texts import handoff_fields
 
 from incident_response.sim.serve import RunningSim
 
@@ -40,7 +41,10 @@ async def everything(client: Client, tool: str, **arguments: Any) -> tuple[dict[
     """(structured result or None for a tool error, every byte of text the client received)."""
     result = await client.call_tool(tool, arguments)
     text = " ".join(getattr(c, "text", "") for c in result.content)
-    return (None if result.is_error else result.structured_content), text + json.dumps(result.structured_content)
+    structured = result.structured_content
+    if structured is None and arguments.get("format") == "json":  # a text-only tool's fields (incident_handoff)
+        structured = json.loads(text)
+    return (None if result.is_error else structured), text + json.dumps(result.structured_content)
 
 
 async def test_a_server_lists_restores_declares_and_hands_off_only_what_it_could_confirm(
@@ -61,7 +65,7 @@ async def test_a_server_lists_restores_declares_and_hands_off_only_what_it_could
         assert restored is None and "no temporary measure" in text, text
         listed, text = await everything(there, "list_pending_commands")
         assert listed is not None and listed["commands"] == [] and "1 more belong" in text
-        handoff, text = await everything(there, "incident_handoff", namespace=namespace)
+        handoff, text = await everything(there, "incident_handoff", namespace=namespace, format="json")
         assert handoff is not None, text
         assert handoff["actions"] == [] and handoff["current_state"]["temporary_measures"] == []
         assert not [e for e in handoff["timeline"] if e["kind"] in ("planned", "confirmed", "succeeded")]
@@ -78,7 +82,7 @@ async def test_a_server_lists_restores_declares_and_hands_off_only_what_it_could
         assert [m["measure_id"] for m in (await call(here, "list_temporary_measures"))["measures"]] == [
             measure["measure_id"]
         ]
-        handoff = await call(here, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(here, namespace=NS)
         assert [a["tool"] for a in handoff["actions"]] == ["override_hpa", "scale_deployment"]
         restored = await call(here, "restore_measure", measure_id=measure["measure_id"], restore_despite_condition=True)
         assert restored["status"] == "pending"
@@ -148,7 +152,7 @@ async def test_an_uncordon_on_a_narrower_server_ends_the_wider_servers_drain_mea
     assert not env.get("nodes", "node-2", None)["spec"].get("unschedulable")
     async with Client(env.server("full")) as wide:
         listed = await call(wide, "list_temporary_measures")
-        handoff = await call(wide, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(wide, namespace=NS)
     assert listed["measures"] == [], listed  # the node is uncordoned: the drain's cordon is no longer in place
     assert handoff["current_state"]["temporary_measures"] == [] and [a["tool"] for a in handoff["actions"]] == [
         "drain_node"

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.mitigation_env import NS, Env, call, make_env, refused
-from support.texts import read_text, section
+from support.texts import handoff_fields, read_text, section
 
 from incident_response.sim import behaviors
 from incident_response.sim.cluster import Cluster
@@ -127,7 +127,7 @@ async def test_the_handoff_finds_a_rollout_past_the_1000th_replicaset(start: Sta
     env = start("bad-deploy", seed=many_replicasets)
     async with Client(env.server("safe")) as client:
         await call(client, "declare_incident", title="checkout crash-looping", severity="SEV2", namespace=NS)
-        handoff = await call(client, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(client, namespace=NS)
 
     assert len(env.kube.list("replicasets", NS).items) > OLD_LIST_WINDOW
     text = handoff["document"]
@@ -160,7 +160,7 @@ async def test_warnings_past_the_5000th_event_are_read(start: Start) -> None:
     await env.until(lambda: backoffs(env) > 0)
     async with Client(env.server("safe")) as client:
         await call(client, "declare_incident", title="checkout crash-looping", severity="SEV2", namespace=NS)
-        handoff = await call(client, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(client, namespace=NS)
         verified = await call(client, "verify_recovery", namespace=NS, deployment="checkout")
         listed = await read_text(client, "list_events", namespace=NS, warnings_only=True, since_minutes=30)
 

@@ -19,6 +19,7 @@ import yaml
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import Env, call, make_env, ready
+from support.texts import handoff_fields
 
 from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
@@ -115,7 +116,7 @@ async def test_a_deployment_scaled_to_zero_by_hand_is_the_outage_and_is_scaled_b
         asked = await call(client, "evaluate_decision", namespace="orders", deployment="orders-api")
         first = assessed["problems"][0]
         plan = await call(client, first["next_tool"], **first["next_arguments"])
-        handoff = await call(client, "incident_handoff", namespace="orders")
+        handoff = await handoff_fields(client, namespace="orders")
 
     assert (first["impact"], first["action"], first["next_tool"]) == ("outage", "SCALE", "scale_deployment"), first
     changes = [e["text"] for e in handoff["timeline"] if (e["source"], e["kind"]) == ("cluster", "change")]

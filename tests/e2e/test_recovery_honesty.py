@@ -14,6 +14,7 @@ from mcp import Client
 from mcp.server import MCPServer
 from support.confirm_env import Clock
 from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, serving
+from support.texts import handoff_fields
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
@@ -168,7 +169,7 @@ async def test_an_isolated_deployment_is_isolated_not_recovered_and_the_victim_r
         isolated = await call(client, "verify_recovery", namespace=NS, deployment="api-bad")
         victim = await call(client, "verify_recovery", namespace=NS, deployment="web")
         bystander = await call(client, "verify_recovery", namespace=NS, deployment="api")
-        handoff = await call(client, "incident_handoff", namespace=NS, deployment="api-bad")
+        handoff = await handoff_fields(client, namespace=NS, deployment="api-bad")
     # Its pods run, are Ready and stay in api's endpoints (a NetworkPolicy does not change endpoints): all pass.
     assert all(c["passed"] is not False for c in isolated["checks"]), isolated["checks"]
     assert isolated["verdict"] == "ISOLATED", isolated["summary"]

@@ -18,6 +18,7 @@ import yaml
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready
+from support.texts import handoff_fields
 
 from incident_response.sim.scenarios.builders import deployment_body
 from incident_response.sim.serve import RunningSim
@@ -59,7 +60,7 @@ async def test_a_scale_reverted_by_ci_is_reported_reverted_everywhere_and_restor
 
         listed = await call(client, "list_temporary_measures")
         verified = await call(client, "verify_recovery", namespace=NS, deployment="api")
-        handoff = await call(client, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(client, namespace=NS)
         [measure] = listed["measures"]
         closed = await call(client, "restore_measure", measure_id=measure["measure_id"])
         after = await call(client, "list_temporary_measures")

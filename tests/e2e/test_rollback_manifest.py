@@ -17,6 +17,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready
+from support.texts import handoff_fields
 
 from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
@@ -70,7 +71,7 @@ async def test_the_handoff_says_the_manifest_still_asks_for_the_rolled_back_imag
 
         await env.until(recovered, 60)
         await call(client, "verify_recovery", namespace=NS, deployment="cart")
-        handoff = await call(client, "incident_handoff", namespace=NS, deployment="cart")
+        handoff = await handoff_fields(client, namespace=NS, deployment="cart")
 
     # The oracle: what kubectl itself says the next apply starts from.
     last = json.loads(kubectl.run("apply", "view-last-applied", "deployment/cart", "-n", NS, "-o", "json").stdout)

@@ -13,6 +13,7 @@ from mcp import Client
 from support.kube_stores import install_crds, kube_store, store_namespace
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import call
+from support.texts import handoff_fields
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
@@ -59,15 +60,15 @@ async def test_a_compacted_resolved_incident_hands_off_as_before(
         # the handoff after compaction, read later, the settled story (failed alone on an idle box, passed under load).
         kubectl.run("rollout", "status", "deployment/checkout", "-n", "shop", "--timeout=60s")
         await call(client, "declare_incident", incident_id=incident, status="resolved")
-        await call(client, "incident_handoff", namespace="shop", incident_id=incident)
-        before = await call(client, "incident_handoff", namespace="shop", incident_id=incident)
+        await handoff_fields(client, namespace="shop", incident_id=incident)
+        before = await handoff_fields(client, namespace="shop", incident_id=incident)
         store = kube_store(sim, NAMESPACE)
         entries = objects_of(kubectl, "journalentries")
         assert compact(store, now=time.time(), retention=HOUR) == []  # resolved, but not an hour ago
         assert objects_of(kubectl, "journalentries") == entries
         assert compact(store, now=time.time() + HOUR, retention=HOUR) == [incident]
         left = objects_of(kubectl, "journalentries")
-        after = await call(client, "incident_handoff", namespace="shop", incident_id=incident)
+        after = await handoff_fields(client, namespace="shop", incident_id=incident)
     assert len([n for n in entries if n.startswith("call-")]) >= 8  # every tool call above was an object
     assert [n for n in left if n.startswith("summary-")] == [f"summary-{incident}"]
     assert not [n for n in left if n.startswith(("call-", "ev-"))]

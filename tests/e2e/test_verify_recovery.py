@@ -15,6 +15,7 @@ from mcp.server import MCPServer
 from support.confirm_env import Clock
 from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused, serving
 from support.sims import SharedSims
+from support.texts import handoff_fields
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
@@ -293,7 +294,7 @@ async def test_the_handoff_says_when_its_warning_read_stopped_short(shared: Star
     env = shared("bad-deploy")
     async with Client(server(env, kube=PartialEvents(env.kube))) as client:
         await call(client, "declare_incident", title="checkout crash-looping", severity="SEV2", namespace=NS)
-        handoff = await call(client, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(client, namespace=NS)
     said = [q for q in handoff["open_questions"] if "holds more Warning events than one handoff reads" in q]
     assert said and "the first warning of the timeline may be among the rest" in said[0], handoff["open_questions"]
 

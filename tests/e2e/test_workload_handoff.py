@@ -14,6 +14,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, call, make_env, plan_and_confirm
+from support.texts import handoff_fields
 
 from incident_response.sim.serve import RunningSim
 
@@ -49,7 +50,7 @@ async def test_the_handoff_tells_the_workloads_story(
         )
         assert done.returncode == 0, done.stdout + done.stderr
         await call(client, "verify_recovery", namespace=NS, deployment=name, kind=kind)
-        handoff = await call(client, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(client, namespace=NS)
 
     assert handoff["deployments"] == [name]
     [state] = handoff["current_state"]["deployments"]

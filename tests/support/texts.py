@@ -3,6 +3,7 @@ structured content): read them as the model does, by their text."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from mcp import Client
@@ -35,3 +36,9 @@ def section(text: str, label: str) -> list[str]:
     start = lines.index(f"{label}:") + 1
     end = next((i for i in range(start, len(lines)) if lines[i][:1].isalpha() and lines[i].endswith(":")), len(lines))
     return lines[start:end]
+
+
+async def handoff_fields(client: Client, **arguments: Any) -> dict[str, Any]:
+    """incident_handoff with format='json': every field, the document in text (the default answer is the document)."""
+    fields: dict[str, Any] = json.loads(await read_text(client, "incident_handoff", format="json", **arguments))
+    return fields

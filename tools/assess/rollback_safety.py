@@ -362,10 +362,12 @@ def next_step_of(
     return f"plan {call}; show the human questions_for_human before confirming"
 
 
-def without_next_step(detail: str, next_step: str) -> str:
-    """A blocking check's detail without what to do instead when next_step says that whole (said once)."""
+def reason_of(detail: str, result: RollbackSafety) -> str:
+    """A blocking check's detail as the summary says it: without the workload the summary names just before, and
+    without what to do instead when next_step says that whole (each said once)."""
     why, said, what_fits = detail.partition("; instead, ")
-    return why if said and what_fits in next_step else detail
+    reason = why if said and what_fits in result.next_step else detail
+    return reason.removeprefix(f"{result.kind} {result.deployment} ")
 
 
 def summary_of(result: RollbackSafety) -> str:
@@ -375,7 +377,7 @@ def summary_of(result: RollbackSafety) -> str:
         move = f"{result.kind} {result.deployment} from revision {result.current_revision} to {result.target_revision}"
     if result.verdict == "BLOCKED":
         blocking = [i.detail for i in result.items if i.status == "blocking"]
-        reasons = "; ".join(without_next_step(detail, result.next_step) for detail in blocking)
+        reasons = "; ".join(reason_of(detail, result) for detail in blocking)
         return f"BLOCKED: do not roll back {move}: {errors.truncate(reasons, 300)}"
     if result.verdict == "CHECK_FIRST":
         reasons = "; ".join(f"{i.check}: {i.detail.split('. ')[0]}" for i in result.items if i.status == "warning")

@@ -199,8 +199,9 @@ def incident_handoff(
     format: Annotated[
         HandoffFormat,
         Field(
-            description="The document's format: 'text' (the playbook's own, INCIDENT HANDOFF TO RCA) or "
-            "'markdown' (the same content with headings, for a ticket that renders markdown)."
+            description="The document's format: 'text' (the playbook's own, INCIDENT HANDOFF TO RCA), "
+            "'markdown' (the same content with headings, for a ticket that renders markdown), or 'json' (every field "
+            "below as JSON, for programs; the document in text)."
         ),
     ] = "text",
 ) -> Handoff:
@@ -208,9 +209,9 @@ def incident_handoff(
     stabilization, severity, timeline (every rollout in the namespace during the incident, each mitigation and what
     verify_recovery found after it), actions taken with results, current state (service running/degraded/partial,
     mitigation applied, temporary measures with restore commands), hypotheses with evidence for and against,
-    evidence collected (with the commands that repeat it) and open questions. `document` is that text (or markdown)
-    to paste into the RCA ticket; the structured fields carry the same content. Read-only: it changes nothing in the
-    cluster or the incident record."""
+    evidence collected (with the commands that repeat it) and open questions. The result is that document (text or
+    markdown) to paste into the RCA ticket; format='json' answers every field as JSON instead. Read-only: it changes
+    nothing in the cluster or the incident record."""
     journal = deps.journal
     now = deps.now()
     incident, because = choose_incident(journal, incident_id, namespace)
@@ -319,7 +320,7 @@ def incident_handoff(
         f"service {state.service} ({verdict}); {len(actions)} action(s), {succeeded} succeeded; "
         f"{len(in_place) - len(gone)} temporary measure(s) in place"
         f"{f' ({len(gone)} more reverted outside this server)' if gone else ''}; "
-        f"{len(questions)} open question(s). Paste `document` into the RCA ticket.",
+        f"{len(questions)} open question(s). Paste the document into the RCA ticket.",
         incident=info(incident),
         chosen_because=because,
         namespace=namespace,

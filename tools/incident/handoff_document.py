@@ -208,5 +208,5 @@ def render(handoff: Handoff) -> str:
     masked = mask_text(text)
     if len(masked) > MAX_DOCUMENT:
         kept = masked[:MAX_DOCUMENT].rpartition("\n")[0]
-        masked = kept + "\n... (cut here; the structured handoff has every section in full)\n"
+        masked = kept + "\n... (cut here; format='json' has every section in full)\n"
     return masked

@@ -31,7 +31,7 @@ MAX_DOCUMENT = 20_000
 MAX_EVICTIONS = 12  # a drain's evicted pods listed by name; the rest are counted by namespace
 MAX_COLLECTED = 12
 ServiceState = Literal["running", "degraded", "partial", "unknown"]
-HandoffFormat = Literal["text", "markdown"]
+HandoffFormat = Literal["text", "markdown", "json"]
 
 
 class TimePoint(BaseModel):
@@ -170,7 +170,10 @@ class Handoff(ToolResult):
     hypotheses: list[Hypothesis]
     evidence: Evidence
     open_questions: list[str]
-    format: HandoffFormat = Field(description="The document's format: text (the playbook's own) or markdown.")
+    format: HandoffFormat = Field(
+        description="The result's format: text (the playbook's own), markdown, or json (every field; the document in "
+        "text)."
+    )
     document: str = Field(
         description="The handoff in the playbook's format (INCIDENT HANDOFF TO RCA), to paste into the RCA ticket."
     )
