@@ -49,8 +49,8 @@ WORKLOAD = "workload name, of kind"
 CATALOG: dict[str, Entry] = {
     "assess_namespace": Entry(
         "Assess a namespace", "assess", untrusted_text=True,
-        description="Call first: what is failing and ONE action (ROLLBACK, SCALE, ISOLATE, NONE) with evidence and "
-        "the next tool.",
+        description="Call first: what fails, ONE action (ROLLBACK, SCALE, ISOLATE, NONE), its evidence and next "
+        "tool.",
         module="tools.assess.namespace",
     ),
     "list_pods": Entry(
@@ -60,7 +60,7 @@ CATALOG: dict[str, Entry] = {
     ),
     "rollout_history": Entry(
         "Rollout history", "assess", untrusted_text=True,
-        description="Revisions and images: was there a recent deploy, which one was good.",
+        description="Revisions and images: a recent deploy? which was good?",
         fields={"deployment": WORKLOAD, "revision": "show its diff"},
         module="tools.assess.rollouts",
     ),
@@ -107,14 +107,14 @@ CATALOG: dict[str, Entry] = {
         module="tools.assess.identity",
     ),
     "check_rollback_safety": Entry(
-        "Rollback safety checklist", "decide", description="Before a rollback (any kind): CLEAR, CHECK_FIRST or "
+        "Rollback safety", "decide", description="Before a rollback (any kind): CLEAR, CHECK_FIRST or "
         "BLOCKED.", fields={"to_revision": PREVIOUS},
         module="tools.assess.workload_safety",
     ),
     "evaluate_decision": Entry(
         "Walk a decision tree", "decide", untrusted_text=True,
-        description="After assess_namespace: PROCEED names the tool to plan; NEEDS_ANSWER asks the human, then pass "
-        "the answer back.",
+        description="After assess_namespace: PROCEED names the tool to plan; NEEDS_ANSWER: ask the human, pass the "
+        "answer back.",
         fields={"to_revision": PREVIOUS},
         module="tools.decide.evaluate",
     ),
@@ -124,7 +124,7 @@ CATALOG: dict[str, Entry] = {
         module="tools.mitigate.rollback",
     ),
     "rollback_workload": Entry(
-        "Plan a StatefulSet or DaemonSet rollback", "mitigate", "plan",
+        "Plan a workload rollback", "mitigate", "plan",
         description="The same for a StatefulSet or DaemonSet.", fields={"to_revision": PREVIOUS},
         module="tools.mitigate.rollback_workload",
     ),
@@ -144,7 +144,7 @@ CATALOG: dict[str, Entry] = {
         module="tools.mitigate.scaling",
     ),
     "set_memory_limit": Entry(
-        "Plan a memory limit change", "mitigate", "plan", description="OOMKilled pods: plan a higher limit.",
+        "Plan a memory limit", "mitigate", "plan", description="OOMKilled pods: plan a higher limit.",
         fields={"limit": "e.g. 768Mi"},
         module="tools.mitigate.workload_memory",
     ),
@@ -197,9 +197,9 @@ CATALOG: dict[str, Entry] = {
         module="tools.mitigate.canary",
     ),
     "restore_measure": Entry(
-        "Plan restoring a temporary measure", "mitigate", "plan",
+        "Plan a measure's restore", "mitigate", "plan",
         description="Undo a temporary measure once what it answered is gone.",
-        fields={"restore_despite_condition": "Plan it although what the measure answered is still there."},
+        fields={"restore_despite_condition": "even if what it answered remains"},
         module="tools.mitigate.measures",
     ),
     "list_temporary_measures": Entry(
