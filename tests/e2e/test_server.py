@@ -161,7 +161,7 @@ async def test_every_tool_is_listed_with_annotations_and_an_output_schema(
         assert tool.annotations is not None, tool.name
         assert tool.title and tool.description, tool.name
         # Text only (server/render.py TEXT_ONLY): prose the model reads whole, the same text to every client.
-        assert (tool.output_schema is None) == (tool.name in {"get_logs", "list_events"}), tool.name
+        assert (tool.output_schema is None) == (tool.name in {"get_logs", "list_events", "incident_handoff"}), tool.name
 
 
 @pytest.mark.parametrize(
