@@ -278,8 +278,8 @@ HINTS: dict[str, Hint] = {
     "RollbackSafety": Hint(("items", "questions_for_human", "next_step"), special={"items": checks}),
     "DecisionEvaluation": Hint(("steps", "question", "answer_with", "cautions"), {"steps": ("question", "answer")}),
     "RecoveryReport": Hint(("checks", "recheck_at"), {"checks": ("name", "passed")}),
-    # Text only (TEXT_ONLY): the summary, then the document.
-    "Handoff": Hint(("document",)),
+    # Text only (TEXT_ONLY): the summary (the title: the document has none), why this incident, the document.
+    "Handoff": Hint(("chosen_because", "document"), labels={"chosen_because": "chosen"}),
     "ServerInfo": Hint(("permissions",), {"permissions": ("mitigation", "allowed")}),
     "Proposal": Hint(
         PLAN_FIELDS,

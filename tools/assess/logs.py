@@ -137,7 +137,7 @@ def get_logs(
     if truncated:
         summary += f"; cut at {MAX_BYTES // 1024} KiB"
     if len(others) > MAX_OTHER_PODS:
-        summary += f"; {len(others)} other pods, the {MAX_OTHER_PODS} worst in other_pods"
+        summary += f"; {len(others)} other pods, the {MAX_OTHER_PODS} worst listed"
     return PodLogs(
         summary=summary,
         namespace=namespace,
