@@ -42,8 +42,8 @@ class Entry:
 
 
 PREVIOUS = "default: previous"
-SELECTOR = "label selector, e.g. app=web"
-LARGE = "beyond 10x or the ceiling"
+SELECTOR = "e.g. app=web"
+LARGE = "past 10x or the ceiling"
 WORKLOAD = "workload name, of kind"
 
 CATALOG: dict[str, Entry] = {
@@ -79,7 +79,7 @@ CATALOG: dict[str, Entry] = {
         module="tools.assess.metrics",
     ),
     "list_hpas": Entry(
-        "List autoscalers", "assess", description="HPAs, flagging those pinned at max.",
+        "List HPAs", "assess", description="HPAs, flagging those pinned at max.",
         module="tools.assess.hpas",
     ),
     "get_endpoints": Entry(
@@ -88,8 +88,8 @@ CATALOG: dict[str, Entry] = {
         module="tools.assess.endpoints",
     ),
     "list_events": Entry(
-        "List events", "assess", untrusted_text=True, description="Events, repeats grouped: why pods fail, whether "
-        "errors stopped.", fields={"object": "e.g. pod/web-1"},
+        "List events", "assess", untrusted_text=True, description="Events, repeats grouped: why pods fail, did "
+        "errors stop?", fields={"object": "e.g. pod/web-1"},
         module="tools.assess.events",
     ),
     "get_logs": Entry(
@@ -98,12 +98,12 @@ CATALOG: dict[str, Entry] = {
         module="tools.assess.logs",
     ),
     "helm_history": Entry(
-        "Helm release history", "assess", untrusted_text=True,
+        "Helm history", "assess", untrusted_text=True,
         description="A helm release's revisions (no values).",
         module="tools.assess.helm",
     ),
     "server_info": Entry(
-        "Server mode and permissions", "assess", description="Mode, cluster and what this server may do.",
+        "Server info", "assess", description="Mode, cluster and what this server may do.",
         module="tools.assess.identity",
     ),
     "check_rollback_safety": Entry(
@@ -113,8 +113,8 @@ CATALOG: dict[str, Entry] = {
     ),
     "evaluate_decision": Entry(
         "Walk a decision tree", "decide", untrusted_text=True,
-        description="After assess_namespace: PROCEED names the tool to plan; NEEDS_ANSWER: ask the human, pass the "
-        "answer back.",
+        description="After assess_namespace: PROCEED names the tool to plan; NEEDS_ANSWER: ask the human, pass it "
+        "back.",
         fields={"to_revision": PREVIOUS},
         module="tools.decide.evaluate",
     ),
@@ -139,7 +139,7 @@ CATALOG: dict[str, Entry] = {
         module="tools.mitigate.scaling",
     ),
     "override_hpa": Entry(
-        "Plan an autoscaler override", "mitigate", "plan", description="An HPA pinned at max: plan new bounds.",
+        "Plan an HPA override", "mitigate", "plan", description="An HPA pinned at max: plan new bounds.",
         fields={"allow_large": LARGE},
         module="tools.mitigate.scaling",
     ),
@@ -177,18 +177,18 @@ CATALOG: dict[str, Entry] = {
         module="tools.mitigate.pods_delete",
     ),
     "patch_service_selector": Entry(
-        "Plan a service selector change", "mitigate", "plan", description="Route a Service away from bad pods.",
+        "Plan a selector change", "mitigate", "plan", description="Route a Service away from bad pods.",
         fields={"selector": "the whole new one"},
         module="tools.mitigate.traffic",
     ),
     "switch_ingress_backend": Entry(
-        "Plan an ingress backend switch", "mitigate", "plan", description="Point an ingress path at a healthy "
+        "Plan an ingress switch", "mitigate", "plan", description="Point an ingress path at a healthy "
         "Service.", fields={"rule": "index", "path": "index", "port": "default: keep"},
         module="tools.mitigate.traffic",
     ),
     "shift_traffic": Entry(
-        "Plan a canary traffic shift", "mitigate", "plan", description="Move traffic to a healthy deployment of the "
-        "same Service.", fields={"allow_large": LARGE},
+        "Plan a traffic shift", "mitigate", "plan", description="Move a Service's traffic to a healthy "
+        "deployment.", fields={"allow_large": LARGE},
         module="tools.mitigate.canary",
     ),
     "rollback_canary": Entry(
@@ -198,8 +198,8 @@ CATALOG: dict[str, Entry] = {
     ),
     "restore_measure": Entry(
         "Plan a measure's restore", "mitigate", "plan",
-        description="Undo a temporary measure once what it answered is gone.",
-        fields={"restore_despite_condition": "even if what it answered remains"},
+        description="Undo a measure once its cause is gone.",
+        fields={"restore_despite_condition": "even if its cause remains"},
         module="tools.mitigate.measures",
     ),
     "list_temporary_measures": Entry(
@@ -211,15 +211,15 @@ CATALOG: dict[str, Entry] = {
         module="server.confirmation",
     ),
     "cancel_command": Entry(
-        "Cancel a pending command", "confirm", "record", description="Withdraw a plan.",
+        "Cancel a plan", "confirm", "record", description="Withdraw a plan.",
         module="server.confirmation",
     ),
     "list_pending_commands": Entry(
-        "List pending commands", "confirm", description="Plans awaiting approval.",
+        "List pending plans", "confirm", description="Plans awaiting approval.",
         module="server.confirmation",
     ),
     "declare_incident": Entry(
-        "Declare or update the incident", "incident", "record",
+        "Declare the incident", "incident", "record",
         description="Declare it once impact is known; update it by incident_id.",
         fields={"severity": "SEV1 down, SEV2 core broken, SEV3 degraded, SEV4 no impact"},
         module="tools.incident.declare",

@@ -279,7 +279,7 @@ def test_a_timeline_across_midnight_dates_every_line_and_one_within_a_day_gives_
 
 def test_the_document_stays_bounded_and_is_cut_at_a_line_end() -> None:
     text = render(handoff(open_questions=["q" * 300] * 100))
-    assert len(text) < 20_100 and text.endswith("\n... (cut here; the structured handoff has every section in full)\n")
+    assert len(text) < 20_100 and text.endswith("\n... (cut here; format='json' has every section in full)\n")
     assert all(line in ("", "- " + "q" * 300) or not line.startswith("- q") for line in text.splitlines())
     markdown = render(
         handoff(
