@@ -24,6 +24,7 @@ from mcp.server import MCPServer
 from support.kube_stores import install_crds, kube_store, store_namespace
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import Env, call, make_env, refused
+from support.texts import handoff_fields
 
 from incident_response.server import approvals_command
 from incident_response.server.app import build_server
@@ -223,8 +224,8 @@ async def test_two_teams_each_declare_mitigate_and_hand_off_their_own_incident(
 
     # A restart: a new server over the same journal.
     async with Client(team.server()) as client:
-        handoff_a = await call(client, "incident_handoff", namespace=A)
-        handoff_b = await call(client, "incident_handoff", namespace=B)
+        handoff_a = await handoff_fields(client, namespace=A)
+        handoff_b = await handoff_fields(client, namespace=B)
         measures = await call(client, "list_temporary_measures")
         wrong = await refused(client, "incident_handoff", namespace=A, incident_id=b["incident_id"])
         [listed] = measures["measures"]
@@ -237,7 +238,7 @@ async def test_two_teams_each_declare_mitigate_and_hand_off_their_own_incident(
         cordon = await call(client, "cordon_node", node=node)
         await call(client, "cancel_command", token=cordon["token"])
         resolved = await call(client, "declare_incident", incident_id=a["incident_id"], status="resolved")
-        after = await call(client, "incident_handoff", namespace=B)
+        after = await handoff_fields(client, namespace=B)
     count = {ns: sum(p["metadata"]["namespace"] == ns for p in on_node) for ns in (A, B)}
     expected = a if count[A] >= count[B] else b
 
@@ -293,7 +294,7 @@ async def test_a_journal_written_before_keeps_another_namespaces_work_out_of_the
             db.execute(f"UPDATE {table} SET incident = ? WHERE incident = ?", [a["incident_id"], moved])
         db.execute("DELETE FROM incidents WHERE id = ?", [moved])
     async with Client(team.server()) as client:
-        handoff_a = await call(client, "incident_handoff", namespace=A)
+        handoff_a = await handoff_fields(client, namespace=A)
         b = (await call(client, "declare_incident", title=B_TITLE, severity="SEV3", namespace=B))["incident"]
     assert handoff_a["incident"]["incident_id"] == a["incident_id"] and handoff_a["actions"] == []
     assert handoff_a["current_state"]["temporary_measures"] == []
