@@ -284,7 +284,7 @@ async def test_a_journal_written_before_keeps_another_namespaces_work_out_of_the
             client, team, "set_memory_limit", namespace=B, deployment="worker", container="worker", limit="512Mi"
         )
         # Today team-b's plan goes to an untitled incident, never team-a's; team-a's handoff says where it went.
-        told = (await call(client, "incident_handoff", namespace=A))["open_questions"]
+        told = (await handoff_fields(client, namespace=A))["open_questions"]
     # As the journal of the previous release holds it: team-b's command, events and calls under team-a's incident.
     with sqlite3.connect(team.env.state / DB_NAME) as db:
         [(moved,)] = db.execute("SELECT incident FROM commands WHERE token = ?", [plan["token"]]).fetchall()

@@ -24,6 +24,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env, oom_rollout_finished, plan_and_confirm, ready, refused
+from support.texts import handoff_fields
 
 from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
@@ -138,7 +139,7 @@ async def test_a_slow_leak_says_when_and_after_how_long_and_that_the_ready_pods_
             container="recommender",
             limit="1Gi",
         )
-        handoff = await call(client, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(client, namespace=NS)
         [measure] = (await call(client, "list_temporary_measures"))["measures"]
         held = await refused(client, "restore_measure", measure_id=measure["measure_id"])
 
