@@ -45,6 +45,21 @@ def way_out(pdb: dict[str, Any], stuck: list[dict[str, Any]]) -> str:
     )
 
 
+def never_allows(pdb: dict[str, Any], over: list[dict[str, Any]]) -> str | None:
+    """A budget that wants every one of its pods healthy (minAvailable equal to the replicas, maxUnavailable 0)
+    refuses every eviction even when all are Ready: waiting changes nothing, one more replica does."""
+    status = pdb.get("status") or {}
+    expected, desired = count(status, "expectedPods"), count(status, "desiredHealthy")
+    if not expected or desired < expected:
+        return None
+    owners = " / ".join(sorted({owner_name(p) for p in over}))
+    return (
+        f"The budget needs all {expected} of its pods healthy (desiredHealthy {desired}): it never allows an "
+        f"eviction, so planning the drain again will not help. Scale {owners} up by one first (the budget then "
+        "allows one eviction; restore the count afterwards), or ask its owners to relax the budget."
+    )
+
+
 def blocked_by_budgets(pods: list[dict[str, Any]], pdbs: list[dict[str, Any]]) -> tuple[list[str], set[str]]:
     """(warnings, names of pods whose eviction the API server would refuse now), in the order of `pods`."""
     warnings: list[str] = []
@@ -56,7 +71,11 @@ def blocked_by_budgets(pods: list[dict[str, Any]], pdbs: list[dict[str, Any]]) -
             continue
         blocked.update(backends.name_of(p) for p in over)
         stuck = [p for p in over if not backends.ready(p)]
-        then = way_out(pdb, stuck) if stuck else "Plan the drain again once replacements are Ready."
+        then = (
+            way_out(pdb, stuck)
+            if stuck
+            else never_allows(pdb, over) or "Plan the drain again once replacements are Ready."
+        )
         warnings.append(
             f"PodDisruptionBudget {namespace}/{backends.name_of(pdb)} allows no more disruptions now, so the API "
             f"server will refuse to evict {', '.join(backends.name_of(p) for p in over)} (429). Those evictions come "
