@@ -19,7 +19,7 @@ from incident_response.tools.engine.rollback_answers import Ruling, ruling_again
 from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.helm_releases import manifest_images
 from incident_response.tools.k8s.views import meta
-from incident_response.tools.k8s.workloads import owned_by, revision_of, template_spec
+from incident_response.tools.k8s.workloads import deployment_selector, owned_by, revision_of, template_spec
 from incident_response.tools.kube.client import Kube
 
 RESOURCES = {"deployment": "deployments", "statefulset": "statefulsets", "daemonset": "daemonsets"}
@@ -51,7 +51,7 @@ def revisions_with_images(
 ) -> list[tuple[str, int, dict[str, str]]]:
     """(name, number, images) of each kept revision of the workload."""
     if kind == "deployment":
-        listed = kube.list("replicasets", namespace).items
+        listed = kube.list("replicasets", namespace, label_selector=deployment_selector(workload)).items
         return [
             (str(meta(rs).name), n, images(rs))
             for rs in listed
