@@ -5,6 +5,7 @@ left in the log: an engineer needs them to read it."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -53,3 +54,36 @@ async def test_a_credential_env_value_echoed_in_the_log_is_masked(sim_factory: A
     assert any(URL in line and "level debug" in line for line in lines_shown), lines_shown
     redacted = re.search(r"; (\d+) credentials redacted", shown.splitlines()[0])
     assert redacted is not None and int(redacted[1]) >= 2, shown.splitlines()[0]
+
+
+async def test_a_crash_line_that_echoes_a_credential_is_masked_in_the_assessment(
+    sim_factory: Any, tmp_path: Any
+) -> None:
+    """assess_namespace samples the crashed containers' logs for the line they died with: the same echo, another
+    door."""
+    sim = sim_factory("healthy")
+    env = [{"name": "DB_PASSWORD", "value": SECRET}]
+    app = App("ledger", "shop", 2, labels={"app": "ledger"}, selector={"app": "ledger"})
+    revision = Revision(
+        "registry.example.com/shop/ledger:1.0.1",
+        "deploy",
+        3 * 86400,  # no recent rollout: the assessment reads the crashed container's log for why it died
+        {
+            "sim.incident-response.dev/behavior": "crashloop",
+            "sim.incident-response.dev/log-lines": f"panic: db login as app with {SECRET} refused",
+        },
+        env=env,
+    )
+    Seeder(sim.cluster, ["node-1"]).app(app, [revision])
+    sim.cluster.settle(timeout=15.0)
+    assert sim.kubeconfig_path is not None
+    settings = Settings(cluster=resolve_cluster(sim.kubeconfig_path, None, {}), state_dir=tmp_path / "state")
+    async with Client(build_server(settings)) as client:
+        assessed = await client.call_tool("assess_namespace", {"namespace": "shop"})
+        handoff = await client.call_tool("incident_handoff", {"namespace": "shop"})
+    for result in (assessed, handoff):
+        assert not result.is_error, result.content
+        assert SECRET not in text_of(result) + json.dumps(result.structured_content)
+    assert "db login as app with [masked:" in text_of(assessed) + json.dumps(assessed.structured_content), (
+        "the crash line is still shown"
+    )

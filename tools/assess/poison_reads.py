@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from incident_response.tools.core import errors
-from incident_response.tools.core.masking import mask_text
+from incident_response.tools.core.masking import echoed_secrets, mask_echoes, mask_text
 from incident_response.tools.k8s.events import EventGroup
 from incident_response.tools.k8s.podstatus import PodRow
 from incident_response.tools.k8s.quantity import parse_time
@@ -91,6 +91,8 @@ def sample_logs(
 def read_log(kube: Kube, namespace: str, pod: str, *, previous: bool) -> str | None:
     try:
         text = kube.logs(pod, namespace, tail_lines=LOG_SAMPLE_LINES, limit_bytes=LOG_LIMIT_BYTES, previous=previous)
+        # The pod's credentials by position (DB_PASSWORD's value) have no shape: masked where the app echoed them.
+        held = echoed_secrets(kube.get("pods", pod, namespace).get("spec")) if text else []
     except (errors.ApiError, errors.Timeout):
-        return None  # a pod without a readable log gives no evidence either way
-    return mask_text(text)
+        return None  # a pod without a readable log (or spec: its echoes unknown) gives no evidence either way
+    return mask_text(mask_echoes(text, held)[0])
