@@ -102,11 +102,13 @@ def shape(component: str, runs: list[OomRun]) -> str:
 
 
 def plan_note(runs: list[OomRun]) -> str:
-    """What a plan raising the limit does about the killed runs it was asked for."""
+    """What a plan raising the limit says of the kills it answers, after 'OOMKilled last: N of M pods': when the
+    latest was and how long the killed runs lasted. Short: the summary is in the plan's text and its data both, and
+    assess_namespace's reason says what to do about a leak."""
+    latest = min((r.ago for r in runs if r.ago is not None), default=None)
+    when = f", the latest {human_age(latest)} ago" if latest is not None else ""
     if slow_leak(runs):
-        return (
-            f" Each ran {shortest_run(runs)} or more before its kill: {LEAK}. This rolling restart resets the "
-            "usage and the higher limit buys time; the leak still needs a fix."
-        )
+        return f"{when}, each after {shortest_run(runs)} or more running: {LEAK}."
     timed = [r for r in runs if r.ran is not None]
-    return f" Killed {shortest_run(timed)} after starting: the limit is below what it needs to run." if timed else ""
+    lasted = f", {shortest_run(timed)} after starting" if timed else ""
+    return f"{when}{lasted}."

@@ -18,7 +18,6 @@ from incident_response.tools.engine import sizing_reads
 from incident_response.tools.engine.plan import PlanDraft, Target, diff_values, patch_step, pointer
 from incident_response.tools.k8s import backends, capacity
 from incident_response.tools.k8s.oom_runs import last_oom, plan_note
-from incident_response.tools.k8s.podstatus import restart_count
 from incident_response.tools.k8s.qos import qos_class
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity
 from incident_response.tools.k8s.unfinished import Unfinished, unfinished_rollout
@@ -32,7 +31,6 @@ from incident_response.tools.mitigate.scaling import (
     patch_command,
 )
 
-MAX_NAMED = 3  # pods named in the summary; the rest counted
 QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$")
 
 
@@ -113,19 +111,13 @@ def check_node_room(kube: Kube, spec: dict[str, Any], index: int, found: dict[st
     return new_spec
 
 
-def restarts(count: int) -> str:
-    return f"{count} restart" + ("" if count == 1 else "s")
-
-
 def oom_evidence(pods: list[dict[str, Any]]) -> str | None:
-    """Which pods were OOMKilled last, when and after how long (a slow leak or a limit below the working set)."""
+    """How many pods were OOMKilled last, when and after how long (a slow leak or a limit below the working set)."""
     now = datetime.now(UTC)
-    killed = [(p, run) for p in pods if backends.oom_killed(p) and (run := last_oom(p, now)) is not None]
+    killed = [run for p in pods if backends.oom_killed(p) and (run := last_oom(p, now)) is not None]
     if not killed:
         return None
-    named = "; ".join(f"{run.pod}: {restarts(restart_count(p))}, {run.when()}" for p, run in killed[:MAX_NAMED])
-    more = f"; {len(killed) - MAX_NAMED} more" if len(killed) > MAX_NAMED else ""
-    return f"OOMKilled last: {len(killed)} of {len(pods)} pods ({named}{more})." + plan_note([r for _, r in killed])
+    return f"OOMKilled last: {len(killed)} of {len(pods)} pods" + plan_note(killed)
 
 
 def request_note(
@@ -167,7 +159,7 @@ def request_note(
     # Why (scheduling reads requests; the kubelet evicts pods over their request first) is SKILL.md's, said once.
     return (
         f"Only the limit is raised: the request stays {request} (scheduling unchanged), QoS class {qos}: over its "
-        f"request a pod is among the first OOM-killed or evicted when the node runs short. Request {limit} too: "
+        f"request a pod is first OOM-killed or evicted when the node runs short. Request {limit} too: "
         f"{fit_text}."
     )
 
