@@ -19,6 +19,7 @@ from mcp import Client
 from support.kube_stores import install_crds, store_namespace
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env, refused
+from support.texts import handoff_fields
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
@@ -100,7 +101,7 @@ async def test_the_rollback_planners_and_the_assessment_remember_the_answer(stor
         assessed = await call(client, "assess_namespace", namespace=NS)
         default = await call(client, "evaluate_decision", namespace=NS)
         walked = await call(client, "evaluate_decision", namespace=NS, action="ROLLBACK", deployment="checkout")
-        handoff = await call(client, "incident_handoff", namespace=NS)
+        handoff = await handoff_fields(client, namespace=NS)
     said = [e["text"] for e in handoff["timeline"] if e["kind"] == "answered"]
     assert said == [
         "the human answered migrations_forward_only=true about deployment checkout revision 3: a rollback past it is "
