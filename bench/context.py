@@ -199,13 +199,13 @@ async def results(state: Path, show: str | None) -> None:
         print(f"  {one.tool:26} {text:7,} / {structured:7,} / {overlap:.2f}  [{one.scenario}]{note}")
         if one.tool == show:
             print(text_of(one.result))
-    print(f"  worst ratio (tool errors aside): {worst:.2f} (limit {budget.RESULT_OVERLAP_LIMIT})")
+    print(f"  worst ratio (tool errors aside): {worst:.3f} (limit {budget.RESULT_OVERLAP_LIMIT})")
     swept, worst = await sweep.sweep(state / "sweep"), 0.0
     print(f"the sweep: {len(swept)} reads and proposed calls on {len(sweep.SCENARIOS)} scenarios; worst per tool:")
     for tool, one in sorted(sweep.worst_per_tool(swept).items()):
         (text, structured), worst = one.sizes, max(worst, one.overlap)
         print(f"  {tool:26} {text:7,} / {structured:7,} / {one.overlap:.2f}  [{one.scenario}]")
-    print(f"  worst ratio: {worst:.2f} (limit {budget.RESULT_OVERLAP_LIMIT})")
+    print(f"  worst ratio: {worst:.3f} (limit {budget.RESULT_OVERLAP_LIMIT})")
 
 
 async def prepare(client: Client) -> dict[str, str]:

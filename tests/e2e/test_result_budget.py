@@ -88,7 +88,7 @@ async def test_every_read_of_every_scenario_holds_the_overlap_limit(tmp_path: Pa
         if not one.result.is_error and one.overlap > budget.RESULT_OVERLAP_LIMIT
     ]
     assert not over, f"(text, structured) bytes and ratio over {budget.RESULT_OVERLAP_LIMIT}: {over!r}"
-    # Tool errors only where the scenario makes them the answer (a rollout that is not finishing, ...): none here.
+    # Every read of a shipped scenario answers (a tool error would leave its result unmeasured).
     errors = [(one.tool, one.arguments, text_of(one.result)[:200]) for one in swept if one.result.is_error]
     assert not errors, errors
 
