@@ -142,6 +142,9 @@ async def test_a_slow_leak_says_when_and_after_how_long_and_that_the_ready_pods_
         assessed = await call(client, "assess_namespace", namespace=NS)
         walked = await call(client, "evaluate_decision", namespace=NS)
         await plan_within_budget(client, "recommender")
+        # Ready pods whose last kill ended hours of running are not "failing on their own": a scale is planned.
+        grown = await call(client, "scale_deployment", namespace=NS, deployment="recommender", replicas=4)
+        await call(client, "cancel_command", token=grown["token"])
         plan, _ = await plan_and_confirm(
             client,
             env,

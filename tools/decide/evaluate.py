@@ -28,7 +28,7 @@ from incident_response.tools.engine.rollback_answers import rulings
 from incident_response.tools.k8s import backends, capacity, labels
 from incident_response.tools.k8s.args import Revision
 from incident_response.tools.k8s.ingress_allowances import allowance_text, ingress_allowances
-from incident_response.tools.k8s.oom_runs import OomRun, last_oom, memory_use, slow_leak
+from incident_response.tools.k8s.oom_runs import OomRun, last_oom, memory_use
 from incident_response.tools.k8s.podstatus import oom_container
 from incident_response.tools.k8s.quantity import human_age, memory_text, parse_quantity
 from incident_response.tools.k8s.unfinished import only_new_fail, unfinished_rollout
@@ -472,12 +472,6 @@ def oom_runs_of(seen: Observation, pods: list[dict[str, Any]]) -> list[OomRun]:
     )
 
 
-def leaking(pod: dict[str, Any], runs: list[OomRun]) -> bool:
-    """Ready now after a killed run long enough to be a leak: not failing on its own (its next kill is due later)."""
-    run = next((r for r in runs if r.pod == backends.name_of(pod)), None)
-    return run is not None and slow_leak([run]) and backends.ready(pod)
-
-
 def scale_facts(kube: Kube, seen: Observation, name: str, room: NodeRoom | None = None) -> ScaleFacts:
     deploy = seen.deployment(name)
     assert deploy is not None
@@ -501,10 +495,8 @@ def scale_facts(kube: Kube, seen: Observation, name: str, room: NodeRoom | None 
             and max(u.cpu_percent_of_limit or 0, u.memory_percent_of_limit or 0) >= NEAR_LIMIT_PERCENT
         ][:MAX_LISTED],
         oom_pods=sorted(backends.name_of(p) for p in pods if backends.oom_killed(p))[:MAX_LISTED],
-        oom_runs=(runs := oom_runs_of(seen, pods)),
-        broken_pods=sorted(
-            f"{backends.name_of(p)} ({why})" for p in pods if (why := backends.broken(p)) and not leaking(p, runs)
-        )[:MAX_LISTED],
+        oom_runs=oom_runs_of(seen, pods),
+        broken_pods=sorted(f"{backends.name_of(p)} ({why})" for p in pods if (why := backends.broken(p)))[:MAX_LISTED],
         container=str(container.get("name")) if container.get("name") else None,
         memory_limit=str(limit) if limit else None,
         suggested_memory_limit=memory_text(2 * (parse_quantity(limit) or 0)) if limit else None,

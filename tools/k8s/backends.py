@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from incident_response.tools.k8s import labels
+from incident_response.tools.k8s.oom_runs import ended_a_long_run
 from incident_response.tools.k8s.podstatus import kubectl_status, last_termination, restart_count
 from incident_response.tools.k8s.views import meta
 
@@ -50,7 +51,7 @@ def broken(pod: dict[str, Any]) -> str | None:
         return str(status)
     last = last_termination(pod)
     if last is not None and last.reason == "OOMKilled" and restart_count(pod) > 0:
-        return "OOMKilled"
+        return None if ready(pod) and ended_a_long_run(pod) else "OOMKilled"  # Ready after a leak's kill: serving
     return None
 
 

@@ -11,7 +11,7 @@ Layer: tools.k8s.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from incident_response.tools.k8s.quantity import human_age, parse_time
@@ -57,6 +57,13 @@ def last_oom(pod: dict[str, Any], now: datetime, use: str = "") -> OomRun | None
     ran = int((finished - started).total_seconds()) if started and finished and finished >= started else None
     ago = max(0, int((now - finished).total_seconds())) if finished else None
     return OomRun(str(meta(pod).name), ran, ago, use)
+
+
+def ended_a_long_run(pod: dict[str, Any]) -> bool:
+    """The pod's last OOM kill ended a run of LEAK_RUN_SECONDS or more (memory that crept up, not a working set
+    above the limit): Ready again, such a pod is not failing on its own, its next kill is hours away."""
+    run = last_oom(pod, datetime.now(UTC))
+    return run is not None and slow_leak([run])
 
 
 def run_length(seconds: int) -> str:
