@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from incident_response.sim import errors, selectors
-from incident_response.sim.resources import PODS, SERVICES, WORKLOADS, ResourceType
+from incident_response.sim.resources import DEPLOYMENTS, PODS, SERVICES, WORKLOADS, ResourceType
 from incident_response.sim.store import Obj
 
 if TYPE_CHECKING:
@@ -232,7 +232,29 @@ def validate(res: ResourceType, obj: Obj) -> None:
         containers = ((spec.get("template") or {}).get("spec") or {}).get("containers")
         if not containers:
             causes.append(("spec.template.spec.containers", "Required value"))
+    if res is DEPLOYMENTS and isinstance(spec, dict):
+        causes += _rolling_update_problems(spec)
     if res is PODS and isinstance(spec, dict) and not spec.get("containers"):
         causes.append(("spec.containers", "Required value"))
     if causes:
         raise errors.invalid(res.kind, res.group, name, causes)
+
+
+def _rolling_update_problems(spec: Obj) -> list[tuple[str, str]]:
+    """Upstream refuses a rolling update that may neither add a pod nor take one away: it could never progress."""
+    rolling = (spec.get("strategy") or {}).get("rollingUpdate")
+    if not isinstance(rolling, dict):
+        return []
+    surge, unavailable = rolling.get("maxSurge", "25%"), rolling.get("maxUnavailable", "25%")
+    if _zero(surge) and _zero(unavailable):
+        return [
+            (
+                "spec.strategy.rollingUpdate.maxUnavailable",
+                f"Invalid value: {unavailable!r}: may not be 0 when `maxSurge` is 0",
+            )
+        ]
+    return []
+
+
+def _zero(value: Any) -> bool:
+    return value == 0 and not isinstance(value, bool) or value in ("0", "0%")
