@@ -362,6 +362,12 @@ class Cluster:
                     f"a container name must be specified for pod {name}, choose one of: [{' '.join(names)}]"
                 )
             container = names[0]
+        inits = [str(c.get("name")) for c in (pod.get("spec") or {}).get("initContainers") or []]
+        if container in inits and container not in names:
+            # The simulated kubelet runs no init containers: one reads as having printed nothing, with no previous.
+            if previous:
+                raise errors.bad_request(f'previous terminated container "{container}" in pod "{name}" not found')
+            return ""
         if container not in names:
             raise errors.bad_request(f"container {container} is not valid for pod {name}")
         rt = self.kubelet.runtime.get(str(meta(pod).get("uid")))

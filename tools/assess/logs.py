@@ -14,7 +14,7 @@ from incident_response.tools.core import errors
 from incident_response.tools.core.masking import echoed_secrets, mask_echoes, mask_text_counted
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.deps import Deps, check_name
-from incident_response.tools.k8s.podstatus import containers_ready, is_problem, restart_count
+from incident_response.tools.k8s.podstatus import containers_ready, failing_init_container, is_problem, restart_count
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import deployment_selector
 from incident_response.tools.kube.client import Kube
@@ -101,14 +101,16 @@ def get_logs(
     kube = deps.kube
     pod, others = resolve_target(kube, namespace, pod_or_deployment)
     name = str(meta(pod).name)
-    containers = [str(c.get("name")) for c in (pod.get("spec") or {}).get("containers") or []]
+    spec = pod.get("spec") or {}
+    containers = [str(c.get("name")) for c in spec.get("containers") or []]
+    inits = [str(c.get("name")) for c in spec.get("initContainers") or []]
     if container is not None:
         check_name(container, "container")
-        if containers and container not in containers:
-            raise errors.InvalidArgument(
-                f"pod {name} has no container {container!r} (containers: {', '.join(containers)})"
-            )
-    chosen = container or (containers[0] if containers else "")
+        if containers and container not in containers + inits:
+            listed = ", ".join(containers) + (f"; init containers: {', '.join(inits)}" if inits else "")
+            raise errors.InvalidArgument(f"pod {name} has no container {container!r} (containers: {listed})")
+    # A pod stuck on an init container: the app container never started, the init container's log says why.
+    chosen = container or failing_init_container(pod) or (containers[0] if containers else "")
     try:
         text = kube.logs(
             name,

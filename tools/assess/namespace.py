@@ -45,7 +45,7 @@ from incident_response.tools.k8s.failure_age import failing_for_minutes
 from incident_response.tools.k8s.label_index import LabelIndex
 from incident_response.tools.k8s.labels import matches as label_matches
 from incident_response.tools.k8s.oom_runs import last_oom, memory_use
-from incident_response.tools.k8s.podstatus import PodRow, oom_container
+from incident_response.tools.k8s.podstatus import PodRow, failing_init_container, oom_container
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity, parse_time
 from incident_response.tools.k8s.unfinished import only_new_fail, unfinished_rollout
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage, usage_by_pod
@@ -480,7 +480,11 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         poisonings = find_poisonings(sample.messages, peers, set(failing), crashing=crashing, suspects=blamable)
     for poisoning in poisonings:
         poisoning.services = fronting(services, [peers.labels_of_pod.get(p, {}) for p in poisoning.culprit_pods])
-    placements = [Placement(r.name, components[r.name], r.node, r.status, r.problem, r.ready, r.restarts) for r in rows]
+    placements = [
+        Placement(r.name, components[r.name], r.node, r.status, r.problem, r.ready, r.restarts, init or "")
+        for pod, r in zip(pods, rows, strict=True)
+        for init in [failing_init_container(pod) if r.problem else None]
+    ]
     nodes = read_nodes(kube, placements, pods, groups, now, blind)
 
     facts = Facts(

@@ -113,6 +113,28 @@ def _is_restartable_init(spec: dict[str, Any], name: str) -> bool:
     return any(c.get("name") == name and c.get("restartPolicy") == "Always" for c in spec.get("initContainers") or [])
 
 
+def failing_init_container(pod: dict[str, Any]) -> str | None:
+    """The init container a pod is stuck on (crash-looping, exited non-zero, or waiting on an error): its log, not
+    the app container's (which never started), says why. None when the pod is past its init containers."""
+    spec, status = pod.get("spec") or {}, pod.get("status") or {}
+    if any(c.get("type") == "Initialized" and c.get("status") == "True" for c in status.get("conditions") or []):
+        return None
+    for container in status.get("initContainerStatuses") or []:
+        name = str(container.get("name"))
+        state = container.get("state") or {}
+        terminated, waiting = state.get("terminated") or {}, state.get("waiting") or {}
+        if terminated.get("exitCode") == 0 or (_is_restartable_init(spec, name) and container.get("started")):
+            continue
+        if (
+            terminated
+            or int(container.get("restartCount") or 0)
+            or waiting.get("reason") not in (None, "PodInitializing")
+        ):
+            return name
+        return None  # the first unfinished one is still starting
+    return None
+
+
 def kubectl_status(pod: dict[str, Any]) -> str:
     """kubectl's STATUS computed from the pod (its printPod logic). Only a fallback: the server-side Table's
     STATUS column is what kubectl actually prints, so callers prefer it whenever the Table is available."""

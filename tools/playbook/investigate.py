@@ -29,6 +29,16 @@ def worst_pod(placements: list[Placement], component: str) -> Placement | None:
 def investigation(namespace: str, placements: list[Placement], component: str) -> tuple[str, dict[str, Any], str]:
     """(tool, arguments, what the read shows) for finding out why `component` fails."""
     pod = worst_pod(placements, component)
+    if pod is not None and pod.init_container:
+        # Stuck on an init container: the app container never ran; the init container's log says why.
+        arguments = {"namespace": namespace, "pod_or_deployment": pod.pod, "container": pod.init_container}
+        return (
+            "get_logs",
+            arguments | ({"previous": True} if pod.restarts else {}),
+            f"read the {'previous (crashed) ' if pod.restarts else ''}log of init container {pod.init_container} "
+            f"of {pod.pod} ({pod.status}, {pod.restarts} restarts) with get_logs for why it does not finish (the app "
+            "container never started)",
+        )
     if pod is not None and pod.restarts:
         return (
             "get_logs",

@@ -38,6 +38,7 @@ class Placement:
     failing: bool
     ready: str = ""  # READY as kubectl prints it (1/2)
     restarts: int = 0  # container restarts: a crashed instance left a previous log to read
+    init_container: str = ""  # the init container it is stuck on (its log says why, not the app container's)
 
     def text(self) -> str:
         return f"{self.pod} {self.status}" + (f" {self.ready} ready" if self.ready else "")
