@@ -2,8 +2,9 @@
 
 These run in the human's own terminal, outside the agent's reach, and write to the same journal as the server
 (pass the same `--state-dir`). The approver is the OS user running the command (by uid, not by $USER, which any
-process can set). `approve` shows the plan and asks y/N when stdin is a terminal; without one it approves only with
-`--yes`, and the journal records that approval as non-interactive (see tools/approvals.py for the channels).
+process can set). `approve` shows the plan and asks y/N when stdin is a terminal (even with `--yes`); without one it
+approves only with `--yes`, and the journal records that approval as non-interactive (tools/engine/approvals.py has
+the channels).
 
 Layer: server (MCP wiring).
 """
@@ -47,14 +48,18 @@ def add_parsers(commands: Any) -> None:
     approve = commands.add_parser(
         "approve",
         help="approve a pending command",
-        description="Show a pending command and approve it by its token. On a terminal it asks y/N first; without "
-        "one (a script, another program) it approves only with --yes, and the journal records a non-interactive "
-        "approval.",
+        description="Show a pending command and approve it by its token. On a terminal it asks y/N first, even "
+        "with --yes; without one (a script, another program) it approves only with --yes, and the journal records a "
+        "non-interactive approval.",
         allow_abbrev=False,  # an abbreviation could look like a token that starts with '-'
     )
     approve.add_argument("token", help="the token the assistant showed (it may start with '-')")
     approve.add_argument(
-        "-y", "--yes", action="store_true", help="approve without asking (recorded as a non-interactive approval)"
+        "-y",
+        "--yes",
+        action="store_true",
+        help="approve without asking when stdin is not a terminal (a script; recorded as a non-interactive approval); "
+        "on a terminal you are still asked y/N",
     )
     _state_dir_argument(approve)
     approve.set_defaults(run=run_decide, approved=True)
@@ -309,11 +314,15 @@ def run_decide(args: argparse.Namespace) -> int:
         return 1
     found = engine.get(args.token)
     interactive = sys.stdin.isatty()
-    channel = CLI_TERMINAL if interactive and not args.yes else CLI_NON_INTERACTIVE
+    # On a terminal a person always answers y/N, --yes or not: `approve TOKEN --yes` is a line an assistant could
+    # ask them to paste, and it must not approve a plan nobody looked at. --yes is for stdin that is no terminal.
+    channel = CLI_TERMINAL if interactive else CLI_NON_INTERACTIVE
     if found is not None:
         print(describe(found[1], found[0].state))
         print()
-        if args.approved and found[0].state == "pending" and not args.yes:
+        if args.approved and found[0].state == "pending" and (interactive or not args.yes):
+            if args.yes:
+                print("(--yes is for scripts: on a terminal you answer y/N yourself.)")
             if not interactive:
                 print(
                     "incident-response-mcp: stdin is not a terminal, so nobody can answer y/N here. Run this in your "

@@ -122,6 +122,18 @@ def test_no_on_a_terminal_approves_nothing(tmp_path: Path) -> None:
     assert approvals(tmp_path, token) == []
 
 
+def test_yes_pasted_into_a_terminal_still_asks(tmp_path: Path) -> None:
+    """`approve TOKEN --yes` is a line an assistant could ask a person to paste: on a terminal it still asks."""
+    token = propose(tmp_path)
+    terminal = Terminal("approve", token, "--yes", "--state-dir", str(tmp_path))
+    screen = terminal.read_until(b"[y/N] ")
+    assert f"command {COMMAND}" in screen and "--yes is for scripts" in screen, screen
+    terminal.type("n\n")
+    code, screen = terminal.finish()
+    assert code == 1 and "not approved" in screen, screen
+    assert approvals(tmp_path, token) == []
+
+
 def test_approve_without_a_terminal_needs_yes_and_is_recorded_as_non_interactive(tmp_path: Path) -> None:
     token = propose(tmp_path)
     refused = cli("approve", token, "--state-dir", str(tmp_path))

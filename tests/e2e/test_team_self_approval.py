@@ -59,7 +59,10 @@ async def test_a_service_account_approving_its_own_plan_does_not_get_it_run(
                 argv += ["--store-namespace", HOME, "--kubeconfig", str(kubeconfig_as(sim, tmp_path, "bot", bot))]
                 env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
                 approved = await anyio.to_thread.run_sync(
-                    lambda: subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env)
+                    # The bot is a program: no terminal (on one, approve asks y/N even with --yes).
+                    lambda: subprocess.run(
+                        argv, capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL
+                    )
                 )
                 assert approved.returncode == 0, approved.stderr  # the cluster let the bot create the Approval
                 confirmed = await client.call_tool("confirm_command", {"token": token})

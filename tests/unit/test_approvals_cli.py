@@ -107,14 +107,20 @@ def test_approve_without_a_terminal_needs_yes_and_is_recorded_as_non_interactive
     assert approvals(tmp_path, token) == [("approved", ME, CLI_NON_INTERACTIVE)]
 
 
-def test_yes_on_a_terminal_does_not_ask_and_says_so_in_the_journal(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("typed", ["", "y\n"], ids=["enter", "y"])
+def test_yes_on_a_terminal_still_asks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, typed: str
 ) -> None:
+    """A person at a terminal always answers y/N: `approve TOKEN --yes` is the line an assistant could ask them to
+    paste, and it must not approve a plan nobody looked at. --yes is for stdin that is not a terminal."""
     token = propose(tmp_path)
-    on_terminal(monkeypatch)
+    on_terminal(monkeypatch, typed)
     code, screen = run(capsys, "approve", "-y", token, "--state-dir", str(tmp_path))
-    assert code == 0 and "[y/N]" not in screen, screen
-    assert approvals(tmp_path, token) == [("approved", ME, CLI_NON_INTERACTIVE)]
+    assert "[y/N]" in screen and "--yes is for scripts" in screen, screen
+    if typed:
+        assert code == 0 and approvals(tmp_path, token) == [("approved", ME, CLI_TERMINAL)]
+    else:
+        assert code == 1 and approvals(tmp_path, token) == []
 
 
 def test_deny_never_asks_and_records_whether_a_terminal_ran_it(
