@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import Client
@@ -23,6 +24,7 @@ from support.texts import handoff_fields
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
+from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
 from incident_response.tools.engine.deps import Mode
 from incident_response.tools.kube.client import ClusterSource
@@ -190,3 +192,35 @@ async def test_a_helm_rollback_to_older_code_than_the_answered_revision_is_refus
         message = await refused(client, "rollback_helm_release", namespace=NS, release="cart")
     assert "will not plan rolling deployment cart back to helm release cart revision 2" in message, message
     assert "cart:2.3.1" in message and "that revision 3 of deployment cart" in message, message
+
+
+async def test_a_fix_that_fails_too_is_fixed_forward_not_rolled_back_past_the_answer(env: Env, tmp_path: Path) -> None:
+    """Revision 4 (the fix) crash-loops too. The known-good revision is 2 (3 served minutes): the assessment used to
+    propose rolling back to 2, which the planner refuses; now it proposes fixing forward, as evaluate_decision."""
+    env.sim.cluster.images[FIX] = {behaviors.BEHAVIOR: behaviors.CRASHLOOP}
+    async with Client(build_server(settings(env, "sqlite", tmp_path))) as client:
+        await call(client, "evaluate_decision", namespace=NS, migrations_forward_only=True)
+        env.kube.patch(
+            "deployments", "checkout",
+            {"spec": {"template": {"spec": {"containers": [{"name": "checkout", "image": FIX}]}}}},
+            NS, patch_type="strategic",
+        )  # fmt: skip
+        await env.until(lambda: any(restarted(p) for p in env.pods("app=checkout") if image_of(p) == FIX), 40)
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        default = await call(client, "evaluate_decision", namespace=NS)
+        to_2 = await call(
+            client, "evaluate_decision", namespace=NS, action="ROLLBACK", deployment="checkout", to_revision=2
+        )
+    decision = assessed["decision"]
+    assert decision["rule"] == "recent deployment, rollback ruled out by the human", assessed["summary"]
+    assert "revision 4" in decision["reason"] and "that revision 3 of deployment checkout" in decision["reason"]
+    assert (default["verdict"], default["next_tool"]) == ("PROCEED", decision["next_tool"]), default["summary"]
+    assert to_2["verdict"] == "DO_NOT", to_2["summary"]
+
+
+def image_of(pod: dict[str, Any]) -> str:
+    return str(pod["spec"]["containers"][0]["image"])
+
+
+def restarted(pod: dict[str, Any]) -> bool:
+    return bool((pod["status"].get("containerStatuses") or [{}])[0].get("restartCount"))

@@ -61,18 +61,25 @@ def current_revision(seen: Observation, kind: str, name: str) -> Revision | None
 
 
 def ruled_out(seen: Observation, found: list[Ruling]) -> dict[str, RuledOut]:
-    """ "kind/name" -> the answer ruling out a rollback of its current revision, for the workloads whose answered
-    revision is still the current one."""
+    """ "kind/name" -> the answer ruling out the rollback the assessment would propose: to the known-good revision it
+    picked (Facts.rollback_targets), else to the one before the current one, when that is older than the answered
+    revision (always so while the answered revision is the current one; after a fix rolled forward, a known-good
+    target before the answered revision still is)."""
     result: dict[str, RuledOut] = {}
     for ruling in found:
         if not ruling.rules_out:
             continue
+        key = f"{ruling.kind}/{ruling.name}"
         workload = workload_of(seen, ruling.kind, ruling.name)
         now = current_revision(seen, ruling.kind, ruling.name) if workload is not None else None
         if workload is None or now is None or now.number is None:
             continue
-        if ruling.number_now(revisions_of(seen, ruling.kind, workload)) == now.number:
-            result[f"{ruling.kind}/{ruling.name}"] = RuledOut(ruling.said(), dict(ruling.answers), ruling.undo_call())
+        numbers = revisions_of(seen, ruling.kind, workload)
+        answered = ruling.number_now(numbers)
+        picked = seen.facts.rollback_targets.get(key)
+        target = picked[0] if picked else max((n for n in numbers.values() if n < now.number), default=None)
+        if answered is not None and target is not None and target < answered:
+            result[key] = RuledOut(ruling.said(), dict(ruling.answers), ruling.undo_call(), answered)
     return result
 
 

@@ -289,7 +289,7 @@ def walk_tree(
                 "(rollback_workload), or restart one stuck pod with delete_pod"
             )
         read = workload_rollback_facts(deps.kube, seen.namespace, kind, workload_name, to_revision, seen.now)
-        answers, remembered = standing(answers, seen, f"{kind}/{workload_name}")
+        answers, remembered = standing(answers, seen, f"{kind}/{workload_name}", read.target_revision)
         walked = workload_rollback_tree(read, answers, where)
         walked.cautions += remembered
         return f"{kind}/{workload_name}", walked
@@ -303,8 +303,9 @@ def walk_tree(
         # A canary is rolled back by pulling it, not by undoing its revision (a chosen to_revision asks for that).
         return f"deployment/{name}", canary_tree(canary_facts(deps.kube, seen, pair), where)
     if action == "ROLLBACK":
-        answers, remembered = standing(answers, seen, f"deployment/{name}")
-        walked = rollback_tree(rollback_facts(deps, seen, name, to_revision), answers, where)
+        going = rollback_facts(deps, seen, name, to_revision)
+        answers, remembered = standing(answers, seen, f"deployment/{name}", going.target_revision)
+        walked = rollback_tree(going, answers, where)
         walked.cautions += remembered
         return f"deployment/{name}", walked
     scaling = scale_facts(deps.kube, seen, name, room)

@@ -17,11 +17,12 @@ from incident_response.tools.playbook.trees import Answers
 KINDS = ("deployment", "statefulset", "daemonset")
 
 
-def standing(answers: Answers, seen: Observation, key: str) -> tuple[Answers, list[str]]:
-    """The caller's answers, with those the human gave earlier about `key`'s current revision ("kind/name") where
-    the caller left them open; and the caution that says so."""
+def standing(answers: Answers, seen: Observation, key: str, target: int | None) -> tuple[Answers, list[str]]:
+    """The caller's answers, with those the human gave earlier about `key` ("kind/name") where the caller left them
+    open and the walk's rollback (to revision `target`) goes past the answered revision; and the caution that says
+    so."""
     ruled = seen.facts.ruled_out.get(key)
-    if ruled is None:
+    if ruled is None or (target is not None and ruled.revision is not None and target >= ruled.revision):
         return answers, []
     filled = {q: v for q, v in ruled.answers.items() if q in RULING and getattr(answers, q) is None}
     if not filled:

@@ -95,6 +95,7 @@ class RuledOut:
     said: str  # "at 04:31 UTC the human answered (migrations_forward_only=true) that revision 3 of ... ran ..."
     answers: dict[str, bool]  # evaluate_decision's arguments as answered
     undo: str  # the evaluate_decision call that takes the answer back
+    revision: int | None = None  # the answered revision's number now: a rollback below it goes past it
 
 
 RULED_OUT_RULE = "recent deployment, rollback ruled out by the human"
