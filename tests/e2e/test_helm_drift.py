@@ -67,7 +67,7 @@ async def test_a_hotfix_made_with_kubectl_is_rolled_back_by_reapplying_the_deplo
     assert helm_args(plan["command"]) == ["helm", "rollback", "cart", "3"], plan["command"]
     assert plan["summary"].startswith("Re-apply helm release cart's deployed revision 3"), plan["summary"]
     warning = plan["warnings"][0]
-    assert HOTFIX in warning and RELEASED in warning and "outside helm" in warning, warning
+    assert HOTFIX in warning and RELEASED in warning and "outside helm (by kubectl-set at " in warning, warning
     assert "rolling back to 2 would go past it" in warning and "2.3.1" in warning, warning
     changes = {c["path"]: (c["before"], c["after"]) for c in plan["diff"]}
     assert changes["deployment/cart.spec.template.spec.containers[cart].image"] == (HOTFIX, RELEASED)
@@ -103,6 +103,21 @@ async def test_the_reapply_is_stale_once_the_workload_changed_again(built: tuple
 
 async def test_without_drift_the_default_stays_helms(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> None:
     env = make_env(sim_factory("healthy"), tmp_path / "state")
+    async with Client(env.server("safe")) as client:
+        plan = await call(client, "rollback_helm_release", namespace=NS, release="cart")
+    assert helm_args(plan["command"]) == ["helm", "rollback", "cart", "2"], plan["command"]
+    assert not any("outside helm" in w for w in plan["warnings"]), plan["warnings"]
+
+
+async def test_an_image_helm_itself_wrote_is_no_drift(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> None:
+    """An admission webhook rewrote the image helm sent (a registry mirror): the image differs from the manifest,
+    but its field manager is helm's own. No change was made outside helm: the default stays helm's, revision 2."""
+    sim = sim_factory("healthy")
+    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    mirrored = "mirror.internal/shop/cart:2.4.0"
+    kubectl.run("set", "image", "deployment/cart", f"cart={mirrored}", "-n", NS, "--field-manager=helm")
     async with Client(env.server("safe")) as client:
         plan = await call(client, "rollback_helm_release", namespace=NS, release="cart")
     assert helm_args(plan["command"]) == ["helm", "rollback", "cart", "2"], plan["command"]

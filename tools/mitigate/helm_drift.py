@@ -6,23 +6,28 @@ that worked, and downgrades to 2.3.1. When a live workload's images differ from 
 the change was made outside helm (or by a later revision that failed), and re-applying the deployed revision
 (`helm rollback cart 3`: helm 3's three-way merge puts the rendered fields back over the live ones) is the rollback
 to the last good release. Only images are compared (the API server fills in defaults everywhere else), and a digest
-an admission webhook pinned is not a change.
+an admission webhook pinned is not a change, nor is an image the field manager `helm` wrote (a webhook rewrote
+what helm sent).
 
 Layer: tools.mitigate.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from incident_response.tools.core import errors
 from incident_response.tools.engine.plan import Precondition, pointer, precondition
 from incident_response.tools.k8s.helm_releases import HelmRevision, manifest_images
+from incident_response.tools.k8s.quantity import parse_time
 from incident_response.tools.k8s.workloads import template_spec
 from incident_response.tools.kube.client import Kube
 
 RESOURCES = {"deployment": "deployments", "statefulset": "statefulsets", "daemonset": "daemonsets"}
+HELM_MANAGER = "helm"  # helm 3's field manager on the objects it writes
+LISTS = ("containers", "initContainers")
 CONTAINERS = pointer("spec", "template", "spec", "containers")
 MAX_CHECKED = 20  # workloads read per release: a chart rarely renders more
 
@@ -74,13 +79,13 @@ def release_drift(
         except (errors.NotFound, errors.Forbidden):
             continue
         live = live_images(workload)
-        changed = [
-            Drifted(
-                kind, name, container, live[container], image, by_whom((kind, name), container, live[container], newer)
-            )
-            for container, image in sorted(images.items())
-            if container in live and not same_image(live[container], image)
-        ]
+        changed = []
+        for container, image in sorted(images.items()):
+            if container not in live or same_image(live[container], image):
+                continue
+            by = by_whom((kind, name), container, live[container], newer, image_writer(workload, container))
+            if by:
+                changed.append(Drifted(kind, name, container, live[container], image, by))
         if changed:
             drift.found += changed
             drift.preconditions.append(precondition(resource, workload, [CONTAINERS], namespace=namespace, name=name))
@@ -92,9 +97,40 @@ def same_image(live: str, rendered: str) -> bool:
     return live == rendered or ("@" not in rendered and live.split("@", 1)[0] == rendered)
 
 
-def by_whom(workload: tuple[str, str], container: str, image: str, newer: list[tuple[HelmRevision, Rendered]]) -> str:
-    """Who set `image`: a newer revision (a failed upgrade) whose manifest has it, else someone outside helm."""
+def by_whom(
+    workload: tuple[str, str],
+    container: str,
+    image: str,
+    newer: list[tuple[HelmRevision, Rendered]],
+    writer: tuple[str, str | None] | None,
+) -> str:
+    """Who set `image`: a newer revision (a failed upgrade) whose manifest has it, else someone outside helm; "" when
+    helm's own write set it (an admission webhook rewrote what helm sent: a registry mirror, a pinned digest), which
+    is no change made outside helm. `writer`: (field manager, when) owning the image field, when recorded."""
     for row, rendered in sorted(newer, key=lambda pair: -pair[0].revision):
         if rendered.get(workload, {}).get(container) == image:
             return f"by helm's revision {row.revision} ({row.status})"
+    if writer is not None and writer[0] == HELM_MANAGER:
+        return ""
+    if writer is not None:
+        return f"outside helm (by {writer[0]}{f' at {writer[1]}' if writer[1] else ''})"
     return "outside helm (kubectl or another tool)"
+
+
+def image_writer(workload: dict[str, Any], container: str) -> tuple[str, str | None] | None:
+    """(field manager, 'HH:MM UTC') of the newest managedFields entry owning the container's image, None when none
+    records it."""
+    key = "k:" + json.dumps({"name": container}, separators=(",", ":"))
+    found: tuple[str, str | None] | None = None
+    newest = ""
+    for entry in (workload.get("metadata") or {}).get("managedFields") or []:
+        if not isinstance(entry, dict) or entry.get("subresource"):
+            continue
+        spec = (((entry.get("fieldsV1") or {}).get("f:spec") or {}).get("f:template") or {}).get("f:spec") or {}
+        owned = any("f:image" in ((spec.get(f"f:{field}") or {}).get(key) or {}) for field in LISTS)
+        when = str(entry.get("time") or "")
+        if owned and when >= newest:
+            newest = when
+            stamp = parse_time(when)
+            found = (str(entry.get("manager") or "unknown"), stamp.strftime("%H:%M UTC") if stamp else None)
+    return found
