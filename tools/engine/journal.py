@@ -24,6 +24,7 @@ import os
 import secrets
 import socket
 import sqlite3
+import stat
 import threading
 import time
 import weakref
@@ -33,6 +34,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from incident_response.tools.core import errors
 from incident_response.tools.core.masking import mask_data, mask_text
 from incident_response.tools.engine import attribution, store
 from incident_response.tools.engine.records import (  # re-exported: the rows were defined here first
@@ -150,6 +152,7 @@ class Journal:
         self._full = True
         # The state dir holds live tokens: readable by this OS user only.
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        refuse_shared(self.state_dir)
         self.path = self.state_dir / DB_NAME
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
@@ -526,6 +529,19 @@ _INCIDENT_COLUMNS = tuple(IncidentRow.model_fields)
 _INSERT_INCIDENT = (
     f"INSERT INTO incidents ({', '.join(_INCIDENT_COLUMNS)}) VALUES ({', '.join('?' for _ in _INCIDENT_COLUMNS)})"
 )
+
+
+def refuse_shared(folder: Path) -> None:
+    """Refuse a state directory every user may write: another user could plant a journal holding an approved plan,
+    or the seal key, before this process opens it (a --state-dir under /tmp that someone else made first)."""
+    mode = folder.stat().st_mode
+    if mode & stat.S_IWOTH:
+        raise errors.InvalidArgument(
+            f"the state directory {folder} is writable by every user of this machine (mode {stat.S_IMODE(mode):o}), "
+            f"so another user could plant plans, approvals or the seal key in it; nothing was read from it. Use a "
+            f"directory only you (or your group) can write: `chmod o-w {folder}` if it is yours, or another "
+            "--state-dir"
+        )
 
 
 def _close(db: sqlite3.Connection, pid: int) -> None:
