@@ -38,6 +38,7 @@ class Swept:
     tool: str
     arguments: dict[str, Any]
     result: CallToolResult
+    mode: str = "full"
 
     @property
     def sizes(self) -> tuple[int, int]:
@@ -117,22 +118,26 @@ def proposed(assessment: dict[str, Any]) -> list[Call]:
 
 
 async def sweep_scenario(scenario: str, folder: Path) -> list[Swept]:
+    """The scenario's reads and proposed calls in full mode (a proposed plan is pending), then the proposed calls in
+    safe mode (blocked: the smallest structured content)."""
     swept: list[Swept] = []
     with run_sim(scenario, kubeconfig_path=folder / "kubeconfig") as sim:
         assert sim.kubeconfig_path is not None
-        settings = Settings(
-            mode="full",
-            state_dir=folder / "state",
-            kubeconfig=sim.kubeconfig_path,
-            cluster=resolve_cluster(sim.kubeconfig_path, None, {}),
-        )
-        async with Client(build_server(settings)) as client:
-            calls = list(read_calls(sim))
-            for tool, arguments in calls:
-                result = await client.call_tool(tool, arguments)
-                swept.append(Swept(scenario, tool, arguments, result))
-                if tool == "assess_namespace":
-                    calls += proposed(result.structured_content or {})
+        for mode in ("full", "safe"):
+            settings = Settings(
+                mode=mode,
+                state_dir=folder / f"state-{mode}",
+                kubeconfig=sim.kubeconfig_path,
+                cluster=resolve_cluster(sim.kubeconfig_path, None, {}),
+            )
+            async with Client(build_server(settings)) as client:
+                calls = list(read_calls(sim)) if mode == "full" else [("assess_namespace", {"namespace": NS})]
+                for tool, arguments in calls:
+                    result = await client.call_tool(tool, arguments)
+                    if mode == "full" or tool != "assess_namespace":
+                        swept.append(Swept(scenario, tool, arguments, result, mode))
+                    if tool == "assess_namespace":
+                        calls += proposed(result.structured_content or {})
     return swept
 
 

@@ -220,7 +220,7 @@ CATALOG: dict[str, Entry] = {
     ),
     "declare_incident": Entry(
         "Declare the incident", "incident", "record",
-        description="Declare it once impact is known; update it by incident_id.",
+        description="Declare once impact is known; update by incident_id.",
         fields={"severity": "SEV1 down, SEV2 core broken, SEV3 degraded, SEV4 no impact"},
         module="tools.incident.declare",
     ),

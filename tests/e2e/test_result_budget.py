@@ -83,7 +83,7 @@ async def test_every_read_of_every_scenario_holds_the_overlap_limit(tmp_path: Pa
     swept = await load("sweep").sweep_scenario(scenario, tmp_path)
     assert {one.tool for one in swept} >= {"get_logs", "list_events", "incident_handoff", "rollout_history"}
     over = [
-        (one.tool, one.arguments, one.sizes, round(one.overlap, 2))
+        (one.mode, one.tool, one.arguments, one.sizes, round(one.overlap, 2))
         for one in swept
         if not one.result.is_error and one.overlap > budget.RESULT_OVERLAP_LIMIT
     ]
