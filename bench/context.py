@@ -204,7 +204,8 @@ async def results(state: Path, show: str | None) -> None:
     print(f"the sweep: {len(swept)} reads and proposed calls on {len(sweep.SCENARIOS)} scenarios; worst per tool:")
     for tool, one in sorted(sweep.worst_per_tool(swept).items()):
         (text, structured), worst = one.sizes, max(worst, one.overlap)
-        print(f"  {tool:26} {text:7,} / {structured:7,} / {one.overlap:.2f}  [{one.scenario}]")
+        where = one.scenario if one.mode == "full" else f"{one.scenario}, {one.mode} mode"
+        print(f"  {tool:26} {text:7,} / {structured:7,} / {one.overlap:.2f}  [{where}]")
     print(f"  worst ratio: {worst:.3f} (limit {budget.RESULT_OVERLAP_LIMIT})")
 
 
