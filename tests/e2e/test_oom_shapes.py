@@ -73,6 +73,12 @@ def restarted_after_oom(pod: dict[str, Any]) -> bool:
     return (status.get("lastState") or {}).get("terminated", {}).get("reason") == "OOMKilled"
 
 
+def raised(pods: list[dict[str, Any]]) -> bool:
+    """The raise has rolled out: 3 Ready pods, each with the 1Gi limit."""
+    limits = [c["resources"]["limits"]["memory"] for p in pods for c in p["spec"]["containers"]]
+    return len(pods) == 3 and limits == ["1Gi"] * 3 and all(ready(p) for p in pods)
+
+
 def oom_last(pod: dict[str, Any]) -> bool:
     """The pod's container was OOMKilled (its last run, or the one that just ended)."""
     statuses = (pod.get("status") or {}).get("containerStatuses") or []
@@ -128,6 +134,15 @@ async def plan_within_budget(client: Client, deployment: str) -> None:
     await call(client, "cancel_command", token=result.structured_content["token"])
 
 
+async def budgeted(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    """The tool's structured result, its text and structured content holding the result rule (issue 13)."""
+    result = await client.call_tool(tool, arguments)
+    text, structured = budget.result_bytes(result)
+    assert (text + structured) / max(text, structured) <= budget.RESULT_OVERLAP_LIMIT, (tool, text, structured)
+    assert not result.is_error and result.structured_content is not None, result.content
+    return result.structured_content
+
+
 def step(walked: dict[str, Any], question: str) -> dict[str, Any]:
     return next(s for s in walked["steps"] if s["question"].startswith(question))
 
@@ -139,8 +154,8 @@ async def test_a_slow_leak_says_when_and_after_how_long_and_that_the_ready_pods_
     await slow_leak(env, kubectl)
     async with Client(env.server("full")) as client:
         await call(client, "declare_incident", title="recommender OOM kills", severity="SEV3", namespace=NS)
-        assessed = await call(client, "assess_namespace", namespace=NS)
-        walked = await call(client, "evaluate_decision", namespace=NS)
+        assessed = await budgeted(client, "assess_namespace", namespace=NS)
+        walked = await budgeted(client, "evaluate_decision", namespace=NS)
         await plan_within_budget(client, "recommender")
         # Ready pods whose last kill ended hours of running are not "failing on their own": a scale is planned.
         grown = await call(client, "scale_deployment", namespace=NS, deployment="recommender", replicas=4)
@@ -154,6 +169,8 @@ async def test_a_slow_leak_says_when_and_after_how_long_and_that_the_ready_pods_
             container="recommender",
             limit="1Gi",
         )
+        await env.until(lambda: raised(leaked(env)), 60)
+        verified = await budgeted(client, "verify_recovery", namespace=NS, deployment="recommender")
         handoff = await handoff_fields(client, namespace=NS)
         [measure] = (await call(client, "list_temporary_measures"))["measures"]
         held = await refused(client, "restore_measure", measure_id=measure["measure_id"])
@@ -185,6 +202,10 @@ async def test_a_slow_leak_says_when_and_after_how_long_and_that_the_ready_pods_
         rf"OOMKilled last: 3 of 3 pods, {latest}, each after 6h10m or more running: a slow leak\.", summary
     ), summary
 
+    # Recovered or recovering, verify says the raise only delays the next kill.
+    assert verified["verdict"] in ("RECOVERING", "RECOVERED"), verified["summary"]
+    assert "its raised limit answered a slow leak: it delays the next kill" in verified["summary"], verified["summary"]
+
     # The next shift reads that the leak is the cause and the raised limit only delays the next kill.
     statements = [h["statement"] for h in handoff["hypotheses"]]
     leaks = "recommender leaks memory (OOMKilled after hours of running): the raised limit only delays the next kill"
@@ -200,8 +221,8 @@ async def test_a_burst_oom_says_the_limit_is_below_what_it_needs_now(
     await oom_rollout_finished(env)
     await env.until(lambda: all(oom_last(p) for p in env.pods("app=payments")), 40)  # both killed once at least
     async with Client(env.server("full")) as client:
-        assessed = await call(client, "assess_namespace", namespace=NS)
-        walked = await call(client, "evaluate_decision", namespace=NS)
+        assessed = await budgeted(client, "assess_namespace", namespace=NS)
+        walked = await budgeted(client, "evaluate_decision", namespace=NS)
         await plan_within_budget(client, "payments")
         plan = await call(
             client, "set_memory_limit", namespace=NS, deployment="payments", container="payments", limit="512Mi"
