@@ -16,12 +16,14 @@ import stat
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env
 
+from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
@@ -37,6 +39,7 @@ def built(
 ) -> tuple[Env, Kubectl]:
     sim = sim_factory("healthy")
     env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    sim.cluster.images[HOTFIX] = {behaviors.BEHAVIOR: behaviors.CRASHLOOP}  # the hot-fix crash-loops
     kubectl.run("set", "image", "deployment/cart", f"cart={HOTFIX}", "-n", NS)
     return env, kubectl
 
@@ -122,3 +125,27 @@ async def test_an_image_helm_itself_wrote_is_no_drift(
         plan = await call(client, "rollback_helm_release", namespace=NS, release="cart")
     assert helm_args(plan["command"]) == ["helm", "rollback", "cart", "2"], plan["command"]
     assert not any("outside helm" in w for w in plan["warnings"]), plan["warnings"]
+
+
+async def test_the_assessment_rolls_the_hotfix_back_and_says_helm_is_not_the_way(built: tuple[Env, Kubectl]) -> None:
+    """assess_namespace rolls deployment cart back (to revision 3, 2.4.0); evaluate_decision's Helm caution no longer
+    says to prefer rollback_helm_release 'if the bad change came from a helm upgrade': it says it did not."""
+    env, _ = built
+    await env.until(lambda: any(restarted(p) for p in env.pods("app=cart") if image_of(p) == HOTFIX), 40)
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        walked = await call(client, "evaluate_decision", namespace=NS)
+    assert assessed["decision"]["next_tool"] == "rollback_deployment", assessed["summary"]
+    assert assessed["decision"]["next_arguments"]["deployment"] == "cart", assessed["summary"]
+    assert walked["verdict"] == "PROCEED" and walked["next_tool"] == "rollback_deployment", walked["summary"]
+    note = walked["cautions"][0]
+    assert "its image was last set outside helm (by kubectl-set at " in note, walked["cautions"]
+    assert "kubectl rollout undo brings back what helm deployed" in note, note
+
+
+def image_of(pod: dict[str, Any]) -> str:
+    return str(pod["spec"]["containers"][0]["image"])
+
+
+def restarted(pod: dict[str, Any]) -> bool:
+    return bool((pod["status"].get("containerStatuses") or [{}])[0].get("restartCount"))

@@ -21,6 +21,7 @@ from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.event_reads import read_events
 from incident_response.tools.engine.reads import rollback_reads
+from incident_response.tools.k8s.last_change import changed_outside_helm
 from incident_response.tools.k8s.pod_templates import same_pod_template
 from incident_response.tools.k8s.podslim import Sharing, slim_pod
 from incident_response.tools.k8s.quantity import age_seconds, human_age
@@ -313,8 +314,18 @@ def helm_release_of(deployment: dict[str, Any]) -> str | None:
     return str(release) if release else None
 
 
-def helm_note(namespace: str, name: str, release: str, kind: str = "deployment") -> str:
-    """Why a kubectl rollback of a Helm-managed workload may not be the one to run."""
+def helm_note(
+    namespace: str, name: str, release: str, kind: str = "deployment", workload: dict[str, Any] | None = None
+) -> str:
+    """Why a kubectl rollback of a Helm-managed workload may not be the one to run; or, when its image was last set
+    outside helm (a hot-fix with kubectl), why it is."""
+    outside = changed_outside_helm(workload) if workload is not None else None
+    if outside is not None:
+        return (
+            f"{kind} {name} belongs to Helm release {release}, but its image was last set outside helm ({outside}): "
+            "that change is not in helm's history, so kubectl rollout undo brings back what helm deployed "
+            f"(rollback_helm_release(namespace={namespace!r}, release={release!r}) re-applies the deployed release)"
+        )
     return (
         f"{kind} {name} belongs to Helm release {release}: if the bad change came from a helm upgrade, prefer "
         f"rollback_helm_release(namespace={namespace!r}, release={release!r}) (helm_history lists its revisions); "
@@ -434,6 +445,6 @@ def safety_of(kube: Kube, namespace: str, seen: Observed, to_revision: int | Non
         ),
     )
     if result.helm_release is not None and verdict != "BLOCKED":
-        result.next_step += f". Note: {helm_note(namespace, deployment, result.helm_release)}"
+        result.next_step += f". Note: {helm_note(namespace, deployment, result.helm_release, workload=seen.deployment)}"
     result.summary = summary_of(result)
     return result

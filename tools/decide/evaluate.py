@@ -430,7 +430,9 @@ def rollback_facts(deps: Deps, seen: Observation, name: str, to_revision: int | 
     }
     facts.target_revision = safety.target_revision
     if safety.helm_release is not None:
-        facts.helm_note = rollback_safety.helm_note(seen.namespace, name, safety.helm_release)
+        facts.helm_note = rollback_safety.helm_note(
+            seen.namespace, name, safety.helm_release, workload=seen.deployment(name)
+        )
     facts.questions_for_human = list(safety.questions_for_human)
     return facts
 

@@ -7,6 +7,7 @@ Layer: tools.k8s.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,8 @@ from typing import Any
 from incident_response.tools.k8s.quantity import parse_time
 from incident_response.tools.k8s.views import meta
 
+HELM_MANAGER = "helm"  # helm 3's field manager on the objects it writes
+LISTS = ("containers", "initContainers")
 CREATION_SECONDS = 0  # a write in the creation's second is the creation's own (the creating manager's entry)
 
 
@@ -64,3 +67,35 @@ def by_whom(change: LastChange) -> str:
         return ""
     via = f" (via {change.subresource})" if change.subresource else ""
     return f" by {change.manager}{via}"
+
+
+def image_writer(workload: dict[str, Any], container: str) -> tuple[str, str | None] | None:
+    """(field manager, 'HH:MM UTC') of the newest managedFields entry owning the container's image, None when none
+    records it."""
+    key = "k:" + json.dumps({"name": container}, separators=(",", ":"))
+    found: tuple[str, str | None] | None = None
+    newest = ""
+    for entry in (workload.get("metadata") or {}).get("managedFields") or []:
+        if not isinstance(entry, dict) or entry.get("subresource"):
+            continue
+        spec = (((entry.get("fieldsV1") or {}).get("f:spec") or {}).get("f:template") or {}).get("f:spec") or {}
+        owned = any("f:image" in ((spec.get(f"f:{field}") or {}).get(key) or {}) for field in LISTS)
+        when = str(entry.get("time") or "")
+        if owned and when >= newest:
+            newest = when
+            stamp = parse_time(when)
+            found = (str(entry.get("manager") or "unknown"), stamp.strftime("%H:%M UTC") if stamp else None)
+    return found
+
+
+def changed_outside_helm(workload: dict[str, Any]) -> str | None:
+    """'by kubectl-set at 04:31 UTC' when a container image of a helm-managed workload was last written by another
+    field manager than helm's (a hand hot-fix): the bad change is then not in helm's history. None when helm wrote
+    them, or nobody's write is recorded."""
+    spec = ((workload.get("spec") or {}).get("template") or {}).get("spec") or {}
+    for field in LISTS:
+        for container in spec.get(field) or []:
+            writer = image_writer(workload, str((container or {}).get("name")))
+            if writer is not None and writer[0] != HELM_MANAGER:
+                return f"by {writer[0]}" + (f" at {writer[1]}" if writer[1] else "")
+    return None

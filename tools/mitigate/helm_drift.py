@@ -14,20 +14,17 @@ Layer: tools.mitigate.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from incident_response.tools.core import errors
 from incident_response.tools.engine.plan import Precondition, pointer, precondition
 from incident_response.tools.k8s.helm_releases import HelmRevision, manifest_images
-from incident_response.tools.k8s.quantity import parse_time
+from incident_response.tools.k8s.last_change import HELM_MANAGER, image_writer
 from incident_response.tools.k8s.workloads import template_spec
 from incident_response.tools.kube.client import Kube
 
 RESOURCES = {"deployment": "deployments", "statefulset": "statefulsets", "daemonset": "daemonsets"}
-HELM_MANAGER = "helm"  # helm 3's field manager on the objects it writes
-LISTS = ("containers", "initContainers")
 CONTAINERS = pointer("spec", "template", "spec", "containers")
 MAX_CHECKED = 20  # workloads read per release: a chart rarely renders more
 
@@ -115,22 +112,3 @@ def by_whom(
     if writer is not None:
         return f"outside helm (by {writer[0]}{f' at {writer[1]}' if writer[1] else ''})"
     return "outside helm (kubectl or another tool)"
-
-
-def image_writer(workload: dict[str, Any], container: str) -> tuple[str, str | None] | None:
-    """(field manager, 'HH:MM UTC') of the newest managedFields entry owning the container's image, None when none
-    records it."""
-    key = "k:" + json.dumps({"name": container}, separators=(",", ":"))
-    found: tuple[str, str | None] | None = None
-    newest = ""
-    for entry in (workload.get("metadata") or {}).get("managedFields") or []:
-        if not isinstance(entry, dict) or entry.get("subresource"):
-            continue
-        spec = (((entry.get("fieldsV1") or {}).get("f:spec") or {}).get("f:template") or {}).get("f:spec") or {}
-        owned = any("f:image" in ((spec.get(f"f:{field}") or {}).get(key) or {}) for field in LISTS)
-        when = str(entry.get("time") or "")
-        if owned and when >= newest:
-            newest = when
-            stamp = parse_time(when)
-            found = (str(entry.get("manager") or "unknown"), stamp.strftime("%H:%M UTC") if stamp else None)
-    return found
