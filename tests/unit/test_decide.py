@@ -288,3 +288,25 @@ def test_a_kinds_variant_of_a_rule_ranks_in_its_rules_place() -> None:
     assert rule_rank("overloaded: CPU near limits (daemonset)") == cpu
     assert rule_rank("overloaded: CPU near limits (statefulset)") < RULE_ORDER.index("unknown cause, no recent deploy")
     assert rule_rank("a rule nobody wrote") == len(RULE_ORDER)
+
+
+def test_pods_pending_on_the_pod_limit_are_not_told_as_requests() -> None:
+    """review-assist6 G5: "Too many pods" (every node at its max pods) was worded "no node has room for their
+    requests" and sent to top_nodes' requests, which show room."""
+    why = "0/3 nodes are available: 3 Too many pods. preemption: 0/3 nodes are available: 3 No preemption victims found"
+    facts = Facts(
+        namespace="many",
+        failing={"svc-1": ["svc-1-a Pending (0/1 ready, 0 restarts)"]},
+        unschedulable={"svc-1": ["svc-1-a"]},
+        unschedulable_why={"svc-1": why},
+        placements=[
+            Placement("svc-1-a", "svc-1", None, "Pending", True),
+            Placement("svc-1-b", "svc-1", "node-1", "Running", False),
+        ],
+    )
+    decision = decide(facts)
+    assert decision.next_tool == "top_nodes", decision
+    assert "every node that could take them is at its pod limit (0/3 nodes are available: 3 Too many pods)" in (
+        decision.reason
+    ), decision.reason
+    assert "requests" not in decision.reason and "preemption" not in decision.reason, decision.reason

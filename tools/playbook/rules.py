@@ -136,6 +136,9 @@ class Facts:
     # pod -> the PodDisruptionBudget that refuses its eviction now (read when pods fail on some node)
     evictions_refused: dict[str, str] = field(default_factory=dict)
     paused: set[str] = field(default_factory=set)  # deployments whose rollout a human paused (spec.paused)
+    # component -> the scheduler's message on one of its unschedulable pods ("0/3 nodes are available: 3 Too many
+    # pods. ..."): why no node takes it
+    unschedulable_why: dict[str, str] = field(default_factory=dict)
     # component -> "POD: MESSAGE" of a pod whose container cannot be created (CreateContainerConfigError: a missing
     # ConfigMap or Secret key; CreateContainerError): the cause is named, not unknown
     config_errors: dict[str, str] = field(default_factory=dict)
@@ -730,7 +733,17 @@ def investigate(facts: Facts, component: str, rule: str, why: str, evidence: lis
     then = f"; {after}" if after else ""
     suspects = changes_before(facts, component)
     known = "No mitigation fits before the cause is known (more replicas of a pod that fails on its own fail too)"
-    if config := facts.config_errors.get(component):
+    unplaced = facts.unschedulable.get(component, [])
+    if (scheduler := facts.unschedulable_why.get(component)) and len(unplaced) >= len(facts.failing.get(component, [])):
+        # Every failing pod waits for a node: the scheduler says why, and no pod of it runs to read.
+        why = f"pods of {component} cannot be scheduled: {scheduler.split('. preemption')[0]}"
+        known = (
+            "No node takes them as they are, so more replicas wait too: lower what they request (or the node "
+            "selector, affinity or tolerations they need) in the manifest, or add nodes that fit them"
+        )
+        read = "top_nodes shows what each node can allocate"
+        tool, arguments = "top_nodes", {}
+    elif config := facts.config_errors.get(component):
         # The kubelet names what is missing: the cause is known, and it is not in the pods' code.
         why = f"pods of {component} cannot create their container: {config}"
         known = (
@@ -844,13 +857,20 @@ def no_room(facts: Facts) -> Decision | None:
                 f" by {scaled.manager}" if scaled.manager else ""
             )
             evidence.append(f"change: {scaled.text(facts.now)}")
+        why = facts.unschedulable_why.get(component, "")
+        if "Too many pods" in why:
+            full = f"every node that could take them is at its pod limit ({why.split('. preemption')[0]})"
+            shows = "top_nodes shows the pods on each node"
+        else:
+            full = "no node has room for their requests" + (f" ({why.split('. preemption')[0]})" if why else "")
+            shows = "top_nodes shows each node's requests against what it can allocate"
         return Decision(
             primary_action="INVESTIGATE",
             rule=NO_ROOM,
             target=f"deployment/{component}",
-            reason=f"{len(pods)} pods of {component} are Pending: no node has room for their requests{cause}. That "
-            f"is a capacity limit, not a failure more replicas fix: scale back to what fits ({placed} run now: "
-            "scale_deployment) or add nodes; top_nodes shows each node's requests against what it can allocate",
+            reason=f"{len(pods)} pods of {component} are Pending: {full}{cause}. That is a capacity limit, not a "
+            f"failure more replicas fix: scale back to what fits ({placed} run now: scale_deployment) or add nodes; "
+            f"{shows}",
             evidence=evidence,
             next_tool="top_nodes",
             next_arguments={},
