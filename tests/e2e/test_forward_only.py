@@ -101,7 +101,8 @@ async def test_the_rollback_planners_and_the_assessment_remember_the_answer(stor
             for extra in ({}, {"to_revision": 1})
         ]
         assessed = await call(client, "assess_namespace", namespace=NS)
-        default = await call(client, "evaluate_decision", namespace=NS)
+        # Said again (the model passes it on): the timeline keeps the first time.
+        default = await call(client, "evaluate_decision", namespace=NS, migrations_forward_only=True)
         walked = await call(client, "evaluate_decision", namespace=NS, action="ROLLBACK", deployment="checkout")
         handoff = await handoff_fields(client, namespace=NS)
     said = [e["text"] for e in handoff["timeline"] if e["kind"] == "answered"]

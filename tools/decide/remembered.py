@@ -11,7 +11,7 @@ from dataclasses import replace
 from incident_response.tools.assess.namespace import Observation
 from incident_response.tools.assess.ruled_out import current_revision
 from incident_response.tools.engine.deps import Deps
-from incident_response.tools.engine.rollback_answers import RULING, record
+from incident_response.tools.engine.rollback_answers import RULING, record, rulings
 from incident_response.tools.playbook.trees import Answers
 
 KINDS = ("deployment", "statefulset", "daemonset")
@@ -43,5 +43,16 @@ def remember(deps: Deps, seen: Observation, target: str | None, answers: Answers
             f"The answers ({', '.join(given)}) are not remembered: this walk is about {target or 'no workload'}; "
             "name the deployment (deployment=) to record them for its rollback"
         ]
+    same = (kind, name, revision.template, None if revision.template else revision.number)
+    known = next(
+        (
+            r
+            for r in rulings(deps, seen.namespace)
+            if (r.kind, r.name, r.revision.template, r.revision.number if r.revision.template is None else None) == same
+        ),
+        None,
+    )
+    if known is not None and all(known.answers.get(q) == v for q, v in given.items()):
+        return []  # said before: the timeline keeps the first time it was said
     failed = record(deps, seen.namespace, kind, name, revision, given)
     return [f"Not remembered: {failed}."] if failed else []
