@@ -33,7 +33,7 @@ from incident_response.tools.core.printable import printable
 from incident_response.tools.engine.approvals import CALLER, Caller, planner
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.dialog_code import dialog_code, grouped, typed_back
-from incident_response.tools.engine.pending import CommandResult, HumanAnswer
+from incident_response.tools.engine.pending import DIALOG_WITHOUT_CODE, CommandResult, HumanAnswer
 from incident_response.tools.engine.plan import Change, PendingCommand, render_diff
 from incident_response.tools.k8s.args import Token
 
@@ -150,13 +150,7 @@ def dialog_answer(deps: Deps, token: str, typed: str, approver: str) -> HumanAns
     found = deps.pending.get(token)
     if found is not None and typed_back(code_for(deps, found[1]), typed):
         return HumanAnswer(approved=True, approver=approver, channel="elicitation")
-    return HumanAnswer(approved=False, approver=approver, channel="elicitation", reason=WRONG_CODE)
-
-
-WRONG_CODE = (
-    "the dialog was accepted without the code it showed, so it is refused (a dialog accepted unread cannot approve). "
-    "Plan again if it is still wanted, and have the person type the code the new dialog shows"
-)
+    return HumanAnswer(approved=False, approver=approver, channel="elicitation", reason=DIALOG_WITHOUT_CODE)
 
 
 def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:

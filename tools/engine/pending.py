@@ -72,6 +72,11 @@ ABANDONED = (
     "command may or may not have been applied. Check the target's current state (verify_recovery, list_pods, "
     "rollout_status, helm_history) before anything else; plan again only if it did not take effect."
 )
+# Why an accepted confirmation dialog denied its plan (server.confirmation): said again to a later confirm.
+DIALOG_WITHOUT_CODE = (
+    "the dialog was accepted without the code it showed, so it is refused (a dialog accepted unread cannot approve). "
+    "Plan again if it is still wanted, and have the person type the code the new dialog shows"
+)
 # The server's instructions say the rest once: in safe mode nothing is executed through this server.
 SAFE_MODE_ADVICE = "Safe mode: advice only."
 
@@ -315,7 +320,8 @@ class PendingEngine:
             ),
             "denied": (
                 "denied",
-                f"A human denied this command ({row.decided_by} via {row.decided_channel}); it "
+                self._denial(token, row)
+                or f"A human denied this command ({row.decided_by} via {row.decided_channel}); it "
                 "will not run. Do not retry it; ask the human what to do instead.",
             ),
             "cancelled": ("cancelled", "This command was cancelled; it will not run. Plan again if still needed."),
@@ -338,6 +344,16 @@ class PendingEngine:
                 **base,
             )
         return None
+
+    def _denial(self, token: str, row: CommandRow) -> str | None:
+        """The answer for a plan denied for a reason the server gave (a dialog accepted without its code), which
+        the generic "a human denied it" would misstate; None for a person's own denial."""
+        if row.state != "denied" or row.decided_channel != approvals.ELICITATION:
+            return None
+        reasons = [(e.detail or {}).get("reason") for e in self.journal.events(token=token) if e.kind == "denied"]
+        if not reasons or reasons[-1] != DIALOG_WITHOUT_CODE:
+            return None
+        return f"This command was denied ({row.decided_by} via {row.decided_channel}): {DIALOG_WITHOUT_CODE}."
 
     def note(self, token: str, kind: str, *, channel: str | None = None, detail: dict[str, Any] | None = None) -> None:
         """Add an event about a command to its incident's timeline."""
