@@ -8,6 +8,9 @@ Two shapes, both made by a change rather than by a failing pod, so the pod-based
                   -> patch_service_selector to that deployment's labels.
   names no port   its pods are Ready but none defines the port its targetPort names (a deploy renamed the container
                   port): no pod is an endpoint -> rollback_deployment to the revision whose pods define it.
+  wrong port      its ports were edited in the window to a numeric targetPort no container of its Ready pods
+                  declares: every pod is an endpoint at a port nothing listens on -> the human puts it back (no tool
+                  patches a Service's ports; the kubectl command is named).
 A Service left at no endpoint for long with no change to show for it (a feature switched off, a stale Service) is
 not flagged. Without a fitting tool the decision is INVESTIGATE, naming the change.
 
@@ -23,8 +26,9 @@ from typing import Any
 
 from incident_response.tools.k8s import labels
 from incident_response.tools.k8s.backends import ready, terminating
-from incident_response.tools.k8s.changes import Change
+from incident_response.tools.k8s.changes import Change, recent
 from incident_response.tools.k8s.label_index import LabelIndex
+from incident_response.tools.k8s.last_change import last_change
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import owned_by, revision_of
 from incident_response.tools.playbook.rules import Decision
@@ -32,7 +36,8 @@ from incident_response.tools.playbook.rules import Decision
 SCALED_TO_ZERO = "service without endpoints: scaled to zero"
 SELECTS_NO_POD = "service without endpoints: selector matches no pod"
 NAMES_NO_PORT = "service without endpoints: targetPort names no port of its pods"
-RULES = (SCALED_TO_ZERO, SELECTS_NO_POD, NAMES_NO_PORT)
+WRONG_PORT = "service edited to a port its pods do not declare"
+RULES = (SCALED_TO_ZERO, SELECTS_NO_POD, NAMES_NO_PORT, WRONG_PORT)
 TYPO_RATIO = 0.8  # inventroy/inventory 0.89, paymnts/payments 0.93, web/api 0.0, orders-api/orders-web 0.7
 
 
@@ -88,6 +93,7 @@ def dark_services(
             # nothing, and no pod rule sees that.
             behind = [d for d in deployments if labels.matches(labels.from_map(selector), template_labels(d))]
             unresolved = names_no_port(namespace, name, service, selected, behind, replicasets or [])
+            unresolved = unresolved or wrong_port(namespace, name, service, selected, now)
             if unresolved is not None:
                 found.append(unresolved)
             continue
@@ -273,3 +279,64 @@ def defining_revision(deploy: dict[str, Any], replicasets: list[dict[str, Any]],
         if port_names((rs.get("spec") or {}).get("template") or {}) & wanted:
             found.append(revision)
     return max(found) if found else None
+
+
+def declared_ports(pod: dict[str, Any]) -> dict[int, str]:
+    """containerPort -> its name ("" unnamed), over the pod's containers."""
+    spec = pod.get("spec") or {}
+    return {
+        int(p["containerPort"]): str(p.get("name") or "")
+        for c in spec.get("containers") or []
+        for p in c.get("ports") or []
+        if isinstance(p.get("containerPort"), int)
+    }
+
+
+def wrong_port(
+    namespace: str, service: str, body: dict[str, Any], selected: list[dict[str, Any]], now: datetime
+) -> DarkService | None:
+    """Its ports edited in the window so that a numeric targetPort is none its Ready pods declare (they declare
+    some): the pods stay endpoints at a port nothing listens on. Declared ports are informational, so only a recent
+    edit of the Service's ports makes it a suspect."""
+    serving = [p for p in selected if ready(p)]
+    declared: dict[int, str] = {}
+    for pod in serving:
+        declared.update(declared_ports(pod))
+    if not serving or not declared:
+        return None
+    ports = [p for p in (body.get("spec") or {}).get("ports") or [] if isinstance(p, dict)]
+    wrong = [
+        (i, p)
+        for i, p in enumerate(ports)
+        if isinstance(p.get("targetPort", p.get("port")), int) and p.get("targetPort", p.get("port")) not in declared
+    ]
+    edit = last_change(body, owning=("spec", "ports"))
+    if not wrong or edit is None or edit.created or not recent(edit, now):
+        return None
+    index, port = wrong[0]
+    target = port.get("targetPort", port.get("port"))
+    listed = ", ".join(f"{n}" + (f" ({name})" if name else "") for n, name in sorted(declared.items()))
+    by = f" by {edit.manager}" if edit.manager else ""
+    ago = Change("Service", service, "ports edited", edit.at, edit.manager).ago(now)
+    detail = (
+        f"service {service} sends traffic to port {target}, which no container of its {len(serving)} Ready pods "
+        f"declares (they declare {listed}); its ports were edited {ago} ago{by}"
+    )
+    fix = next(iter(sorted(declared))) if len(declared) == 1 else None
+    command = (
+        f"kubectl patch service {service} -n {namespace} --type=json -p "
+        f'\'[{{"op":"replace","path":"/spec/ports/{index}/targetPort","value":{fix}}}]\''
+        if fix is not None
+        else f"kubectl edit service {service} -n {namespace}"
+    )
+    decision = Decision(
+        primary_action="ROLLBACK",
+        rule=WRONG_PORT,
+        target=f"service/{service}",
+        reason=f"{detail}: every connection to it is refused while its pods look healthy. Put the targetPort back "
+        f"(the human runs: {command}); no tool here plans it",
+        evidence=[detail],
+        next_tool=None,
+        next_arguments={},
+    )
+    return DarkService(service, [], detail, decision)

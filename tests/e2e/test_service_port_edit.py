@@ -1,0 +1,45 @@
+"""A Service's targetPort edited to a port its pods do not declare (review-assist6 G11), built with real kubectl.
+
+Someone patches Service api's targetPort 8080 -> 8008; api's pods declare (and listen on) 8080. Endpoints keep every
+pod, at port 8008: every connection is refused while the pods look healthy. assess_namespace said NONE and
+verify_recovery RECOVERED "stable for 3d"; the edit was in no change list (only selector edits were). Now the Service
+is the outage, with the command that puts it back; real kubectl runs that command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from support.kubectl_runner import Kubectl
+from support.mitigation_env import call, make_env
+
+from incident_response.sim.serve import RunningSim
+
+pytestmark = pytest.mark.anyio
+NS = "shop"
+TYPO = '[{"op":"replace","path":"/spec/ports/0/targetPort","value":8008}]'
+
+
+async def test_a_service_edited_to_a_port_its_pods_do_not_declare_is_the_outage(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> None:
+    sim = sim_factory("healthy")
+    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    kubectl.run("patch", "service/api", "-n", NS, "--type=json", "-p", TYPO)
+
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        evaluated = await call(client, "evaluate_decision", namespace=NS)
+
+    first = assessed["problems"][0]
+    assert (first["impact"], first["action"], first["next_tool"]) == ("outage", "ROLLBACK", None), first
+    assert "port 8008, which no container of its 3 Ready pods declares (they declare 8080 (http))" in first["detail"]
+    reason = assessed["decision"]["reason"]
+    assert evaluated["reason"] == reason and evaluated["next_tool"] is None, evaluated["summary"]
+    # The oracle: the command the reason names, run by kubectl, puts the targetPort back.
+    command = reason.split("(the human runs: ", 1)[1].split("); no tool", 1)[0]
+    kubectl.shell(command)
+    assert env.get("services", "api")["spec"]["ports"][0]["targetPort"] == 8080
