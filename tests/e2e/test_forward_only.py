@@ -30,7 +30,7 @@ from incident_response.tools.engine.deps import Mode
 from incident_response.tools.kube.client import ClusterSource
 
 pytestmark = pytest.mark.anyio
-STORE_NS = "incident-response"
+STORE_NS = "ir-store"  # not deploy/'s namespace, which INCIDENT_RESPONSE_E2E_IDENTITY=deploy creates
 FIX = "registry.example.com/shop/checkout:2.5.1"
 
 
@@ -71,9 +71,10 @@ TAKE_BACK = "evaluate_decision(namespace=shop, action=ROLLBACK, deployment=check
 def settings(env: Env, store: str, tmp_path: Path, mode: Mode = "safe") -> Settings:
     """A server on the env's sim, its journal in SQLite (the state dir) or in the team store's objects."""
     assert env.sim.kubeconfig_path is not None
+    if store == "sqlite":  # as every e2e server: deploy/'s identity under INCIDENT_RESPONSE_E2E_IDENTITY=deploy
+        own = ClusterSource(kubeconfig=env.server_kubeconfig or env.sim.kubeconfig_path, context=env.sim.context)
+        return Settings(mode=mode, state_dir=env.state, cluster=own)
     source = ClusterSource(kubeconfig=env.sim.kubeconfig_path, context=env.sim.context)
-    if store == "sqlite":
-        return Settings(mode=mode, state_dir=env.state, cluster=source)
     return Settings(
         mode=mode, state_dir=tmp_path / "unused", cluster=source, store="kubernetes", store_namespace=STORE_NS
     )
