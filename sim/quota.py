@@ -24,7 +24,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from incident_response.sim import errors
-from incident_response.sim.resources import BY_KEY, PODS, PVCS, RESOURCEQUOTAS, ResourceType
+from incident_response.sim.crds import resource_type
+from incident_response.sim.resources import BY_KEY, CRDS, PODS, PVCS, RESOURCEQUOTAS, ResourceType
 from incident_response.sim.store import Obj, Store
 
 _QUANTITY = re.compile(r"^([+-]?[0-9]+(?:\.[0-9]*)?|[+-]?\.[0-9]+)(?:[eE]([+-]?[0-9]+))?([a-zA-Z]*)$")
@@ -277,7 +278,7 @@ class Ledger:
             usages = [(p, pod_usage(p)) for p in pods if counts_against_quota(p, self.now)]
         others: dict[str, list[tuple[Obj, dict[str, int]]]] = {}
         for key in keys - pod_keys:
-            res = _counted(key)
+            res = _counted(key, self.store)
             if res is not None and res.key not in others:
                 others[res.key] = [(o, object_usage(res, o)) for o in self.store.items(res, self.namespace)]
         for quota in self.quotas:
@@ -345,10 +346,14 @@ def _matches_row(quota: Obj, obj: Obj, is_pod: bool) -> bool:
     return _matches(quota, PODS, obj) if is_pod else not (quota.get("spec") or {}).get("scopes")
 
 
-def _counted(key: str) -> ResourceType | None:
-    """The resource an object-count key counts (`count/deployments.apps`, `services`), or None."""
+def _counted(key: str, store: Store) -> ResourceType | None:
+    """The resource an object-count key counts (`count/deployments.apps`, `services`, a custom resource's
+    `count/journalentries.incident-response.dev`), or None."""
     if key.startswith("count/"):
-        return BY_KEY.get(key[len("count/") :])
+        wanted = key[len("count/") :]
+        return BY_KEY.get(wanted) or next(
+            (res for crd in store.items(CRDS) if (res := resource_type(crd)) is not None and res.key == wanted), None
+        )
     if key == "requests.storage":
         return PVCS
     return BY_KEY.get(_OBJECT_COUNTS.get(key, ""))
