@@ -149,3 +149,78 @@ def test_previous_count_from_a_scale_down_of_the_current_replicaset() -> None:
     assert found is not None and found.replicas == 6
     assert found.where == 'it was scaled down from 6: event "Scaled down replica set web-abc to 2 from 6"'
     assert previous_count(web, [current], events[:1]) is None
+
+
+def scaling(message: str, when: str) -> dict[str, object]:
+    return {"reason": "ScalingReplicaSet", "message": message, "lastTimestamp": when}
+
+
+REAL_CUT = scaling("Scaled down replica set web-abc to 2 from 3", "2026-01-01T10:00:00Z")
+
+
+@pytest.mark.parametrize(
+    "forged_at",
+    ["2026-01-01T10:00:05Z", "2026-01-01T09:59:55Z", "2026-01-01T10:00:00Z"],
+    ids=["after", "before", "same-second"],
+)
+def test_a_forged_scale_event_that_breaks_the_chain_is_not_taken(forged_at: str) -> None:
+    # Any workload with `events create` can add "from 40 to 2" beside the controller's "to 2 from 3": the two
+    # disagree about what the ReplicaSet had, and whichever is dated first, the smaller claim stands, said so.
+    web = deployment("web", replicas=2, revision=1)
+    current = {
+        "metadata": {
+            "name": "web-abc",
+            "generation": 2,
+            "ownerReferences": [{"uid": web["metadata"]["uid"], "controller": True}],
+            "annotations": {"deployment.kubernetes.io/revision": "1"},
+        }
+    }
+    forged = scaling("Scaled down replica set web-abc from 40 to 2", forged_at)
+    found = previous_count(web, [current], [REAL_CUT, forged])
+    assert found is not None and found.replicas == 3, found
+    assert 'it was scaled down from 3: event "Scaled down replica set web-abc to 2 from 3"' in found.where
+    assert "events disagree" in found.where and "from 40 to 2" in found.where, found.where
+    # Alone, the real cut is taken without a doubt.
+    alone = previous_count(web, [current], [REAL_CUT])
+    assert alone is not None and alone.replicas == 3 and "disagree" not in alone.where
+
+
+def test_a_forged_chain_longer_than_the_replicasets_generation_is_not_taken() -> None:
+    # A consistent forged chain (2 -> 40 -> 2) after the real cut: three scales, while the ReplicaSet's generation
+    # (bumped by every change of spec.replicas) shows one. None of the events is taken.
+    web = deployment("web", replicas=2, revision=1)
+    current = {
+        "metadata": {
+            "name": "web-abc",
+            "generation": 2,
+            "ownerReferences": [{"uid": web["metadata"]["uid"], "controller": True}],
+            "annotations": {"deployment.kubernetes.io/revision": "1"},
+        }
+    }
+    events = [
+        REAL_CUT,
+        scaling("Scaled up replica set web-abc from 2 to 40", "2026-01-01T10:01:00Z"),
+        scaling("Scaled down replica set web-abc from 40 to 2", "2026-01-01T10:02:00Z"),
+    ]
+    assert previous_count(web, [current], events) is None
+    current["metadata"]["generation"] = 4  # had it really scaled three times, the chain is taken
+    found = previous_count(web, [current], events)
+    assert found is not None and found.replicas == 40 and "disagree" not in found.where
+
+
+def test_the_recorded_count_is_preferred_to_an_event_that_disagrees() -> None:
+    web = deployment("web", replicas=2, revision=1)
+    web["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] = json.dumps(
+        {"kind": "Deployment", "spec": {"replicas": 3}}
+    )
+    current = {
+        "metadata": {
+            "name": "web-abc",
+            "ownerReferences": [{"uid": web["metadata"]["uid"], "controller": True}],
+            "annotations": {"deployment.kubernetes.io/revision": "1"},
+        }
+    }
+    forged = scaling("Scaled down replica set web-abc from 40 to 2", "2026-01-01T10:00:00Z")
+    found = previous_count(web, [current], [forged])
+    assert found is not None and found.replicas == 3, found
+    assert "last-applied" in found.where and '"Scaled down replica set web-abc from 40 to 2" claims 40' in found.where

@@ -8,13 +8,12 @@ Layer: tools.playbook.
 from __future__ import annotations
 
 import json
-import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from incident_response.tools.k8s import backends
-from incident_response.tools.k8s.events import event_time
 from incident_response.tools.k8s.hpa_formula import hpa_wanted
+from incident_response.tools.k8s.quantity import parse_time
 from incident_response.tools.k8s.usage import PodUsage, pod_resources
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
@@ -24,50 +23,42 @@ from incident_response.tools.k8s.workloads import (
     revision_of,
     template_spec,
 )
+from incident_response.tools.playbook.scale_history import latest_cut
 from incident_response.tools.playbook.sizing import Demand, HpaCount, Previous
 
 PINNED_PERCENT = 95  # CPU at or above this share of the limit is throttled: a floor on demand
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 DESIRED_REPLICAS = "deployment.kubernetes.io/desired-replicas"
-# The deployment controller's message, "Scaled down replica set web-6d4f from 6 to 2" (older releases: "... to 2";
-# some write "... to 2 from 6").
-SCALED = re.compile(
-    r"^Scaled (?P<direction>up|down) replica set (?P<rs>\S+) "
-    r"(?:from (?P<before>\d+) to \d+|to \d+(?: from (?P<after_before>\d+))?)$"
-)
 
 
-def scaled_down(events: list[dict[str, Any]], replicaset: str, below: int) -> Previous | None:
-    """The latest ScalingReplicaSet event that scaled the deployment's current ReplicaSet down from more than
-    `below` replicas (a capacity cut: kubectl scale, an edit; a rollout only scales old ReplicaSets down)."""
-    latest: tuple[datetime, Previous] | None = None
-    for event in events:
-        match = SCALED.match(str(event.get("message") or "").strip())
-        if event.get("reason") != "ScalingReplicaSet" or match is None or match.group("rs") != replicaset:
-            continue
-        before = match.group("before") or match.group("after_before")
-        if match.group("direction") != "down" or before is None or int(before) <= below:
-            continue
-        when = event_time(event) or datetime.min.replace(tzinfo=UTC)
-        message = str(event.get("message")).strip()
-        found = Previous(int(before), f'it was scaled down from {before}: event "{message}"')
-        if latest is None or when >= latest[0]:
-            latest = (when, found)
-    return latest[1] if latest is not None else None
+def scaled_down(
+    events: list[dict[str, Any]],
+    replicaset: str,
+    below: int,
+    generation: int | None = None,
+    created: datetime | None = None,
+) -> tuple[Previous | None, str, tuple[str, ...]]:
+    """The latest scale-down of the deployment's current ReplicaSet from more than `below` replicas (a capacity cut:
+    kubectl scale, an edit; a rollout only scales old ReplicaSets down) its ScalingReplicaSet events show, read as
+    a chain (tools/playbook/scale_history.py): (the count, the event's message, the doubts about the events)."""
+    cut = latest_cut(events, replicaset, below, generation, created)
+    if cut is None:
+        return None, "", ()
+    if cut.before is None:
+        return None, "", cut.doubts
+    return Previous(cut.before, f'it was scaled down from {cut.before}: event "{cut.message}"'), cut.message, cut.doubts
 
 
 def previous_count(
     deployment: dict[str, Any], replicasets: list[dict[str, Any]], events: list[dict[str, Any]] | None = None
 ) -> Previous | None:
-    """The largest replica count the deployment is shown to have had before, above its current one: the manifest
-    last applied with kubectl, a recent scale-down of its current ReplicaSet (its ScalingReplicaSet events), and
-    the count its deployment had when an earlier revision was replaced (that ReplicaSet's desired-replicas
-    annotation). None when nothing shows more than now."""
+    """The replica count the deployment is shown to have had before, above its current one. The recorded state
+    first: the manifest last applied with kubectl, the count its deployment had when the revision before was
+    replaced (that ReplicaSet's desired-replicas annotation), the larger of the two; only when neither shows more
+    than now, a scale-down of its current ReplicaSet in its ScalingReplicaSet events (which any workload allowed to
+    create events can write: read as a chain, never the largest claim). None when nothing shows more than now."""
     now = current_replicas(deployment)
-    found: list[Previous] = []
-    current = current_replicaset(deployment, replicasets)
-    if events and current is not None and (cut := scaled_down(events, str(meta(current).name), now)) is not None:
-        found.append(cut)
+    recorded: list[Previous] = []
     applied = meta(deployment).annotations.get(LAST_APPLIED)
     if applied:
         try:
@@ -76,7 +67,7 @@ def previous_count(
             manifest = None
         replicas = ((manifest or {}).get("spec") or {}).get("replicas") if isinstance(manifest, dict) else None
         if isinstance(replicas, int) and not isinstance(replicas, bool) and replicas > now:
-            found.append(Previous(replicas, f"the manifest last applied asks for {replicas} ({LAST_APPLIED})"))
+            recorded.append(Previous(replicas, f"the manifest last applied asks for {replicas} ({LAST_APPLIED})"))
     revision = revision_of(deployment) or 0
     older = sorted(
         (rs for rs in replicasets if owned_by(rs, deployment) and (revision_of(rs) or revision) < revision),
@@ -85,7 +76,7 @@ def previous_count(
     for rs in reversed(older):
         value = str(meta(rs).annotations.get(DESIRED_REPLICAS) or "")
         if value.isdigit() and int(value) > now:
-            found.append(
+            recorded.append(
                 Previous(
                     int(value),
                     f"revision {revision_of(rs)} ran with {value} replicas (ReplicaSet {meta(rs).name}'s "
@@ -93,7 +84,23 @@ def previous_count(
                 )
             )
         break  # the revision just before the current one: older counts are older news
-    return max(found, key=lambda p: p.replicas, default=None)  # the first of equals: the manifest, then the event
+    current = current_replicaset(deployment, replicasets)
+    cut: Previous | None = None
+    message = ""
+    doubts: tuple[str, ...] = ()
+    if events and current is not None:
+        generation = meta(current).raw.get("generation")
+        known = generation if isinstance(generation, int) and not isinstance(generation, bool) else None
+        created = parse_time(meta(current).creation_timestamp)
+        cut, message, doubts = scaled_down(events, str(meta(current).name), now, known, created)
+    found = max(recorded, key=lambda p: p.replicas, default=None)  # the first of equals: the manifest
+    if found is None:
+        found = cut
+    elif cut is not None and cut.replicas != found.replicas:
+        doubts = (*doubts, f'"{message}" claims {cut.replicas}, the recorded count is taken')
+    if found is None or not doubts:
+        return found
+    return Previous(found.replicas, f"{found.where}; events disagree: {'; '.join(doubts)}")
 
 
 def hpa_count(hpa: dict[str, Any]) -> HpaCount:

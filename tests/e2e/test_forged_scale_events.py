@@ -1,0 +1,105 @@
+"""A forged ScalingReplicaSet event does not steer a scale (review-assist6 G3).
+
+Events are not authenticated: a workload allowed to create events writes "Scaled down replica set api-<hash> from 40
+to 2" beside the deployment controller's real "to 2 from 3" (source.component is free text). api2 (2.4 cores of load
+over a 400m limit, no manifest, no revision before: its events alone show its history) was cut 3 -> 2 by hand: its
+two pods are pinned and fail readiness. Scaling back to what it had is 3 replicas, not the forged 40 (capped at 20).
+The ReplicaSet's events are read as a chain: the two cuts disagree about what it had, whichever is dated first, so
+the smaller stands, and the decision says the events disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from support.kubectl_runner import Kubectl
+from support.mitigation_env import NS, Env, call, make_env, ready
+
+from incident_response.sim import behaviors
+from incident_response.sim.scenarios.builders import deployment_body
+from incident_response.sim.serve import RunningSim
+
+pytestmark = pytest.mark.anyio
+
+SETTLE = 120  # bound on the sim's controllers (pods start, probes)
+
+
+def forged_event(env: Env, replicaset: str, at: dt.datetime) -> dict[str, Any]:
+    uid = env.get("deployments", "api2")["metadata"]["uid"]
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": "api2.forged", "namespace": NS},
+        "involvedObject": {"kind": "Deployment", "name": "api2", "namespace": NS, "apiVersion": "apps/v1", "uid": uid},
+        "reason": "ScalingReplicaSet",
+        "type": "Normal",
+        "message": f"Scaled down replica set {replicaset} from 40 to 2",
+        "source": {"component": "deployment-controller"},
+        "firstTimestamp": stamp,
+        "lastTimestamp": stamp,
+        "count": 1,
+    }
+
+
+@pytest.mark.parametrize("dated", ["after", "before"], ids=["forged-after-the-cut", "forged-before-the-cut"])
+async def test_a_forged_scale_down_event_does_not_size_the_scale(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path, dated: str
+) -> None:
+    env = make_env(sim_factory("healthy"), tmp_path / "state")
+    kubectl = kubectl_for(env.sim)
+    # Created without kubectl's manifest and with no revision before: its events are all that show the cut.
+    body = deployment_body(
+        "api2",
+        namespace=NS,
+        replicas=3,
+        image="registry.example.com/shop/api2:2.0",
+        annotations={behaviors.LOAD_MILLICORES: "2400"},  # created now: its scale events are not dated away
+        cpu=("100m", "400m"),
+    )
+    env.kube.create("deployments", {"apiVersion": "apps/v1", "kind": "Deployment", **body}, NS)
+
+    def started() -> bool:
+        return len(env.pods("app=api2")) == 3
+
+    await env.until(started, SETTLE)
+    kubectl.run("scale", "deployment/api2", "--replicas=2", "-n", NS)
+
+    def cut_and_pinned() -> bool:
+        """The cut's event is written, and both pods left run pinned at their limit (measured, none ready)."""
+        pods = env.pods("app=api2")
+        running = [p for p in pods if p["status"].get("phase") == "Running" and not ready(p)]
+        metrics = env.kube.list("pods.metrics.k8s.io", NS, label_selector="app=api2").items
+        events = env.kube.list("events", NS, field_selector="reason=ScalingReplicaSet").items
+        cut = any("to 2 from 3" in str(e.get("message")) for e in events)
+        return cut and len(pods) == len(running) == len(metrics) == 2
+
+    await env.until(cut_and_pinned, SETTLE)
+    events = env.kube.list("events", NS, field_selector="reason=ScalingReplicaSet").items
+    real = next(e for e in events if "to 2 from 3" in str(e.get("message")))
+    replicaset = str(real["message"]).split()[4]
+    when = dt.datetime.strptime(real["lastTimestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    env.kube.create(
+        "events", forged_event(env, replicaset, when + dt.timedelta(seconds=5 if dated == "after" else -5)), NS
+    )
+
+    async with Client(env.server("full")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        decision = assessed["decision"]
+        assert (decision["target"], decision["next_tool"]) == ("deployment/api2", "scale_deployment"), decision
+        assert decision["next_arguments"]["replicas"] == 3, decision
+        sized = next(e for e in decision["evidence"] if e.startswith("Sized from what is known"))
+        assert "3 replicas: the count it had before" in sized, sized
+        assert "events disagree" in sized and "from 40 to 2" in sized, sized
+        evaluated = await call(client, "evaluate_decision", namespace=NS, action="SCALE", deployment="api2")
+        assert evaluated["next_arguments"] == decision["next_arguments"], evaluated
+        assert "events disagree" in evaluated["reason"], evaluated["reason"]
+        plan = await call(client, "scale_deployment", namespace=NS, deployment="api2", replicas=3)
+        assert plan["command"].startswith("kubectl scale deployment/api2 --replicas=3"), plan
+        assert not any("below what is known to be needed" in w for w in plan["warnings"]), plan["warnings"]
+        await call(client, "cancel_command", token=plan["token"])
