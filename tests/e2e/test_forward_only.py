@@ -102,6 +102,7 @@ async def test_the_rollback_planners_and_the_assessment_remember_the_answer(stor
             for extra in ({}, {"to_revision": 1})
         ]
         assessed = await call(client, "assess_namespace", namespace=NS)
+        checked = await call(client, "check_rollback_safety", namespace=NS, deployment="checkout")
         # Said again (the model passes it on): the timeline keeps the first time.
         default = await call(client, "evaluate_decision", namespace=NS, migrations_forward_only=True)
         walked = await call(client, "evaluate_decision", namespace=NS, action="ROLLBACK", deployment="checkout")
@@ -118,6 +119,10 @@ async def test_the_rollback_planners_and_the_assessment_remember_the_answer(stor
         )
         assert "fix forward" in message and "action=SCALE or ISOLATE" in message, message
         assert TAKE_BACK in message, message
+    assert checked["verdict"] == "BLOCKED" and TAKE_BACK in checked["next_step"], checked["summary"]
+    migrations = next(i for i in checked["items"] if i["check"] == "migrations")
+    assert migrations["status"] == "blocking" and "migrations_forward_only=true" in migrations["detail"], migrations
+    assert not any("migration" in q for q in checked["questions_for_human"]), checked["questions_for_human"]
     decision = assessed["decision"]
     assert assessed["primary_action"] == "INVESTIGATE", assessed["summary"]
     assert decision["rule"] == "recent deployment, rollback ruled out by the human", decision

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
+from incident_response.tools.assess.answered_safety import with_answers
 from incident_response.tools.assess.rollback_safety import (
     Observed,
     RollbackSafety,
@@ -34,11 +35,12 @@ from incident_response.tools.assess.rollback_safety import (
 from incident_response.tools.core import errors
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.reads import rollback_reads
+from incident_response.tools.engine.rollback_answers import rulings
 from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.pod_templates import same_pod_template
 from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.views import meta
-from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, images_of, owned_by
+from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, images_of, owned_by, revision_of
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.playbook.config_checks import revision_config
 from incident_response.tools.playbook.known_good import (
@@ -86,8 +88,13 @@ def check_rollback_safety(
     kube = deps.kube
     try:
         if kind == "deployment":
-            return safety_of(kube, namespace, observe_rollback(kube, namespace, deployment), to_revision)
-        return workload_safety(kube, namespace, kind, deployment, to_revision)
+            seen = observe_rollback(kube, namespace, deployment)
+            numbers = {str(meta(rs).name): n for rs in seen.owned if (n := revision_of(rs)) is not None}
+            checked = safety_of(kube, namespace, seen, to_revision)
+            return with_answers(checked, rulings(deps, namespace), kind, numbers)
+        return with_answers(
+            workload_safety(kube, namespace, kind, deployment, to_revision), rulings(deps, namespace), kind, {}
+        )
     except errors.NotFound as e:
         raise errors.InvalidArgument(not_found(kube, namespace, kind, deployment)) from e
 
