@@ -87,11 +87,11 @@ def test_a_long_timeline_keeps_its_start_and_its_latest_part_and_says_what_was_c
         TimelineEntry(at=T0 + timedelta(seconds=i), source="journal", kind="planned", text=f"e{i}")
         for i in reversed(range(50))
     ]
-    kept, cut = capped_timeline(entries)
+    kept, cut, note = capped_timeline(entries)
     assert len(kept) == MAX_TIMELINE and (cut.shown, cut.total, cut.truncated) == (40, 50, True)
     assert [e.text for e in kept[:10]] == [f"e{i}" for i in range(10)]
     assert [e.text for e in kept[10:]] == [f"e{i}" for i in range(20, 50)]
-    document = render(handoff(timeline=kept, timeline_truncation=cut))
+    document = render(handoff(timeline=kept, timeline_truncation=cut, timeline_cut=note))
     lines = document.splitlines()
     gap = lines.index("- ... 10 entries left out here ...")
     assert lines[gap - 1].endswith("e9") and lines[gap + 1].endswith("e20")

@@ -11,7 +11,7 @@ Layer: tools.incident.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -68,6 +68,7 @@ from incident_response.tools.playbook.handoff_facts import (
     start_time,
     with_effects,
 )
+from incident_response.tools.playbook.handoff_focus import failing_components, standing_since
 from incident_response.tools.playbook.handoff_leads import rollout_question
 from incident_response.tools.playbook.handoff_manifest import manifest_drift
 from incident_response.tools.playbook.handoff_models import (
@@ -118,15 +119,20 @@ def deployments_of(
     commands: list[CommandRow],
     decision: Decision | None,
     warnings: list[dict[str, Any]],
+    ranked: Sequence[str] = (),
 ) -> list[str]:
     """The given deployment; else those the commands targeted or wrote (a canary rollback scales the stable one up,
-    and that one carries the traffic now); else the assessment's; else the most warned about."""
+    and that one carries the traffic now); else the assessment's target and its other problems' components (`ranked`,
+    worst first: a bad deploy ranked second is this incident's too); else the most warned about."""
     if given is not None:
         return [given]
     names = acted_on(commands, namespace, scale_target(kube, namespace))
+    if names:
+        return names
     kind, _, target = (decision.target or "").partition("/") if decision is not None else ("", "", "")
-    if not names and kind in ("deployment", "statefulset", "daemonset") and target:
+    if kind in ("deployment", "statefulset", "daemonset") and target:
         names.append(target)
+    names = list(dict.fromkeys([*names, *ranked]))[:MAX_DEPLOYMENTS]
     if not names and warnings and kube is not None:
         names = warned_deployments(kube, namespace, warnings)
     return names
@@ -230,15 +236,20 @@ def incident_handoff(
     problems += elsewhere(journal, incident)
     kube = connected(deps, problems)
     changes: list[Change] = []  # non-rollout changes of the last 2 hours, for the timeline
-    decision = assessed(deps, namespace, problems, changes) if kube is not None else None
+    ranked: list[str] = []  # the components of the assessment's problems, worst first
+    decision = assessed(deps, namespace, problems, changes, ranked) if kube is not None else None
     warnings = read_warnings(kube, namespace, problems)
-    names = deployments_of(kube, namespace, deployment, rows, decision, warnings.items if warnings is not None else [])
+    names = deployments_of(
+        kube, namespace, deployment, rows, decision, warnings.items if warnings is not None else [], ranked
+    )
     if len(names) > MAX_DEPLOYMENTS:
         problems.append(f"Only {MAX_DEPLOYMENTS} of {len(names)} deployments were verified: {', '.join(names)}")
         names = names[:MAX_DEPLOYMENTS]
     facts, deployments, replicasets = read_cluster(
-        kube, namespace, names, warnings.items if warnings is not None else None, rows, problems
+        kube, namespace, names, warnings.items if warnings is not None else None, rows, problems, optional=ranked
     )
+    names = [n for n in names if n in facts.deployments or n not in ranked or facts.error]
+    facts.failing = failing_components(ranked, names)
     states = [
         verified(deps, namespace, name, facts, warnings) if kube is not None else unverified(name) for name in names
     ]
@@ -266,6 +277,8 @@ def incident_handoff(
     ]
     actions = with_effects(rows, [action_of(row) for row in rows], seen, facts.scale_targets.get, namespace)
     bad = bad_revisions(rows, facts)
+    ours = {b.deployment for b in bad} | set(acted_on(rows, namespace, facts.scale_targets.get))
+    facts.standing = standing_since(facts, incident, ours)
     started = start_time(incident, facts, bad)
     stabilized = stabilization(incident, events, states)
     end = stabilized.at if stabilized is not None else now
@@ -291,7 +304,9 @@ def incident_handoff(
     by_action = {row.token: action for row, action in zip(rows, actions, strict=True)}
     entries = [e for e in (journal_entry(ev, by_token, by_action) for ev in events) if e]
     rolled_back = {b.deployment for b in bad} | {target_name(a) for a in actions if a.kind == "rollback" and a.ran}
-    timeline, truncation = capped_timeline(entries + cluster_entries(facts, bad, rolled_back) + change_entries(changes))
+    timeline, truncation, cut = capped_timeline(
+        entries + cluster_entries(facts, bad, rolled_back) + change_entries(changes, facts.failing)
+    )
     suspects = window_suspects(rows, actions, bad, facts, namespace)
     recorded = recorded_decisions(events, namespace)
     found = hypotheses(rows, actions, bad, facts, decision, namespace, recorded, states)
@@ -306,6 +321,7 @@ def incident_handoff(
         problems,
         # A rollout of a deployment we took offline is a hypothesis of its own, not a dependency to rule out.
         [rollout_question(r, facts) for r in suspects if r.deployment not in offline_by_us(rows, namespace)],
+        facts.standing,
     )
     questions += drifted_manifests(actions, facts)
     state = current_state(
@@ -331,6 +347,7 @@ def incident_handoff(
         ongoing=stabilized is None,
         timeline=timeline,
         timeline_truncation=truncation,
+        timeline_cut=cut,
         actions=actions[-MAX_ACTIONS:],
         current_state=state,
         overall_verdict=verdict,

@@ -18,6 +18,7 @@ from incident_response.tools.playbook.handoff_models import (
     ActionTaken,
     Handoff,
     TemporaryMeasure,
+    TimelineCut,
     TimePoint,
 )
 
@@ -66,10 +67,12 @@ def duration(handoff: Handoff) -> str:
 def timeline(handoff: Handoff) -> list[DocumentItem]:
     entries = handoff.timeline
     shape = "%H:%M" if len({e.at.date() for e in entries}) <= 1 else "%m-%d %H:%M"
-    items, cut = [], handoff.timeline_truncation
+    items, cut, note = [], handoff.timeline_truncation, handoff.timeline_cut
+    if note is None and cut.truncated:  # a handoff made before the cut said what it left out
+        note = TimelineCut(before=TIMELINE_HEAD, note=f"... {(cut.total or 0) - cut.shown} entries left out here ...")
     for index, entry in enumerate(entries):
-        if cut.truncated and index == TIMELINE_HEAD:
-            items.append(DocumentItem(f"... {(cut.total or 0) - cut.shown} entries left out here ..."))
+        if note is not None and index == note.before:
+            items.append(DocumentItem(note.note))
         items.append(DocumentItem(entry.text, head=entry.at.strftime(shape), stamp=True))
     return items or [DocumentItem("nothing recorded")]
 

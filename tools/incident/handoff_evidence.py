@@ -117,8 +117,10 @@ def events_item(facts: ClusterFacts, states: list[DeploymentState]) -> list[Evid
         reasons[str(event.get("reason"))] += int(event.get("count") or 1)
     firsts = sorted(t for t in map(first_seen, facts.warnings) if t is not None)
     lasts = sorted(t for t in (parse_time(e.get("lastTimestamp")) for e in facts.warnings) if t is not None)
-    span = f"; first {firsts[0].strftime('%H:%M:%S')} UTC" if firsts else ""
-    span += f", last {lasts[-1].strftime('%H:%M:%S')} UTC" if lasts else ""
+    # Dated when they span days (a standing failure's first warning is days old).
+    shape = "%H:%M:%S" if len({t.date() for t in firsts + lasts}) <= 1 else "%m-%d %H:%M:%S"
+    span = f"; first {firsts[0].strftime(shape)} UTC" if firsts else ""
+    span += f", last {lasts[-1].strftime(shape)} UTC" if lasts else ""
     about = ", ".join(s.deployment for s in states) or "the namespace"
     counts = ", ".join(f"{reason} x{count}" for reason, count in reasons.most_common())
     return [EvidenceItem(kind="events", text=clean(f"Warning events about {about}: {counts}{span}"))]

@@ -7,6 +7,7 @@ Layer: tools.incident.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Literal
 
 from incident_response.tools.assess import recovery
@@ -36,8 +37,15 @@ def connected(deps: Deps, problems: list[str]) -> Kube | None:
         return None
 
 
-def assessed(deps: Deps, namespace: str, problems: list[str], changes: list[Change] | None = None) -> Decision | None:
-    """The decision as assess_namespace makes it now; `changes` gets the recent non-rollout changes it read."""
+def assessed(
+    deps: Deps,
+    namespace: str,
+    problems: list[str],
+    changes: list[Change] | None = None,
+    ranked: list[str] | None = None,
+) -> Decision | None:
+    """The decision as assess_namespace makes it now; `changes` gets the recent non-rollout changes it read,
+    `ranked` the components of its problems, worst problem first."""
     try:
         assessment = build_assessment(deps.kube, namespace, deps)
     except errors.IncidentError as e:
@@ -45,6 +53,9 @@ def assessed(deps: Deps, namespace: str, problems: list[str], changes: list[Chan
         return None
     if changes is not None:
         changes.extend(assessment._changes)
+    if ranked is not None:
+        found = (c for p in assessment.problems for c in p.components if "/" not in c)  # not service/x, node/x
+        ranked.extend(dict.fromkeys(found))
     return assessment.decision
 
 
@@ -78,9 +89,11 @@ def read_cluster(
     warnings: list[dict[str, Any]] | None,
     rows: list[CommandRow],
     problems: list[str],
+    optional: Collection[str] = (),
 ) -> tuple[ClusterFacts, list[dict[str, Any]], list[dict[str, Any]]]:
     """The facts about the deployments verified, the nodes and HPAs the commands targeted, plus the namespace's
-    deployments and ReplicaSets as read (the rollouts of the incident window come from them)."""
+    deployments and ReplicaSets as read (the rollouts of the incident window come from them). A name in `optional`
+    that is no workload (an app of bare pods) is left out silently."""
     if kube is None or warnings is None:
         return ClusterFacts(error="the cluster could not be read"), [], []
     facts = ClusterFacts(warnings=[e for e in warnings if not names or any(about(e, name) for name in names)])
@@ -112,7 +125,7 @@ def read_cluster(
             kind, workload = workloads[name]
             facts.kinds[name], facts.deployments[name] = kind, workload
             facts.replicasets[name] = cr.owned_revisions(workload, facts.revisions)
-        else:
+        elif name not in optional:
             problems.append(f"Deployment {name} no longer exists in {namespace}")
     facts.nodes = read_nodes(kube, targets(rows, "Node"), problems)
     read_hpas(kube, namespace, targets(rows, "HorizontalPodAutoscaler"), facts)

@@ -6,7 +6,7 @@ Layer: tools.playbook.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,8 +19,9 @@ from incident_response.tools.playbook.handoff_facts import (
     about,
     clean,
     first_warnings,
-    warning_name,
+    reference,
 )
+from incident_response.tools.playbook.handoff_focus import by_relation, suspect
 from incident_response.tools.playbook.handoff_leads import (
     change_evidence,
     isolated_pods,
@@ -177,8 +178,8 @@ def window_suspects(
     rolled_back = {target_name(a) for a in actions if a.kind == "rollback" and a.ran}
     isolated = [pod for row in rows if row.state in CHANGED for pod in isolated_pods(row.plan)]
     owners = {owner for pod in isolated if (owner := owner_of(pod, list(facts.available)))}
-    first = first_warnings(facts.warnings)
-    return [
+    began, _ = reference(facts)
+    found = [
         r
         for r in unexplained(facts.rollouts, bad, owners)
         if (r.renumbered or (r.deployment, r.revision) not in facts.started_by)
@@ -186,15 +187,16 @@ def window_suspects(
         # The revision a rollback went back to and runs now is the known-good one, not a suspect; nor is a rollback
         # made after the failure began (going back cannot have started what it answered).
         and not (r.renumbered and r.current)
-        and not (r.rollback and first and r.at > first[0][0])
+        and not (r.rollback and began and r.at > began)
+        and suspect(r, facts)  # a workload created, not failing itself: nothing it ran before changed
     ]
+    return by_relation(found, facts)
 
 
 def owner_rollouts(pods: list[str], facts: ClusterFacts) -> list[str]:
     """When the deployments of the pods an isolation took out rolled out, against the first warning."""
     owners = {owner for pod in pods if (owner := owner_of(pod, list(facts.available)))}
-    first = first_warnings(facts.warnings)
-    warning_at, warning = (first[0][0], warning_name(first[0])) if first else (None, "warning")
+    warning_at, warning = reference(facts)
     return [
         f"their deployment {r.deployment} rolled out "
         + (f"{', '.join(r.images)} ({r.later})" if r.renumbered else f"revision {r.revision}")
@@ -322,8 +324,10 @@ def open_questions(
     decision: Decision | None,
     problems: list[str],
     suspects: Sequence[str] = (),
+    standing: Mapping[str, datetime] | None = None,
 ) -> list[str]:
-    """What the next engineer still has to find out; `problems` are reads that failed while building the handoff."""
+    """What the next engineer still has to find out; `problems` are reads that failed while building the handoff.
+    `standing`: failing components -> since when, for failures older than the incident."""
     questions = list(problems)
     if incident.declared_at is None:
         questions.append("The incident was never declared: what is its severity? (declare_incident)")
@@ -339,6 +343,12 @@ def open_questions(
     for state in states:
         if state.verdict is None:
             questions.append(f"Recovery of {state.deployment} could not be verified: {state.error}")
+        elif state.verdict == "DEGRADED" and state.deployment in (standing or {}):
+            since = (standing or {})[state.deployment].strftime("%Y-%m-%d %H:%M UTC")
+            questions.append(
+                f"{state.deployment} has failed since {since}, before this incident (a standing failure): is it "
+                f"part of it? It is still DEGRADED: {state.summary}"
+            )
         elif state.verdict == "DEGRADED":
             questions.append(f"{state.deployment} is still DEGRADED: {state.summary}. What else is wrong?")
         elif state.verdict == "ISOLATED":

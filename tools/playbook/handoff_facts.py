@@ -5,6 +5,7 @@ Layer: tools.playbook.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from incident_response.tools.playbook.handoff_models import (
     TIMELINE_HEAD,
     ActionTaken,
     DeploymentState,
+    TimelineCut,
     TimelineEntry,
     TimePoint,
 )
@@ -61,6 +63,10 @@ class ClusterFacts:
     workloads: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     revisions: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None  # why the cluster could not be read
+    # The failing components, the assessment's ranked problems' first, then those verified; and of them, those
+    # failing since long before the incident was opened (standing, tools/playbook/handoff_focus.py) -> since when.
+    failing: list[str] = field(default_factory=list)
+    standing: dict[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -200,8 +206,6 @@ def cluster_entries(facts: ClusterFacts, bad: list[BadRevision], rolled_back: se
     """Every rollout in the namespace in the incident window (how far from the first warning), and the first
     Warning per reason. A rollback made through this server is on the journal's side."""
     entries: list[TimelineEntry] = []
-    first = first_warnings(facts.warnings)
-    first_at, first_what = (first[0][0], warning_name(first[0])) if first else (None, "warning")
     for rollout in facts.rollouts:
         if rollout.rollback and rollout.deployment in rolled_back:
             continue
@@ -218,13 +222,21 @@ def cluster_entries(facts: ClusterFacts, bad: list[BadRevision], rolled_back: se
                 f"; it changed {'; '.join(replaced.changes)}" if replaced.changes else ""
             )
         else:
-            text += f", {relation(rollout.at, first_at, first_what)}"
-        entries.append(TimelineEntry(at=rollout.at, source="cluster", kind="rollout", text=clean(text)))
-    for when, reason, event in first:
-        involved = event.get("involvedObject") or {}
-        what = f"{str(involved.get('kind', '')).lower()}/{involved.get('name')}"
-        text = f"first {reason} warning, on {what}: {event.get('message') or ''}"
-        entries.append(TimelineEntry(at=when, source="cluster", kind="warning", text=clean(text)))
+            text += f", {relation(rollout.at, *reference(facts, rollout.deployment))}"
+        entry = TimelineEntry(at=rollout.at, source="cluster", kind="rollout", text=clean(text))
+        if rollout.deployment not in facts.failing and ours is None and replaced is None:
+            entry._spare = 3 if creation(rollout) else 2
+        entries.append(entry)
+    # The first Warning per reason of this incident, and of each standing failure apart (said as standing).
+    groups = [("", incident_warnings(facts))]
+    groups += [(name, [e for e in facts.warnings if about(e, name)]) for name in facts.standing]
+    for name, events in groups:
+        for when, reason, event in first_warnings(events):
+            involved = event.get("involvedObject") or {}
+            what = f"{str(involved.get('kind', '')).lower()}/{involved.get('name')}"
+            note = f" (a standing failure of {name}: older than this incident)" if name else ""
+            text = f"first {reason} warning, on {what}{note}: {event.get('message') or ''}"
+            entries.append(TimelineEntry(at=when, source="cluster", kind="warning", text=clean(text)))
     return entries
 
 
@@ -233,6 +245,24 @@ def warning_name(first: tuple[datetime, str, dict[str, Any]]) -> str:
     _, reason, event = first
     involved = event.get("involvedObject") or {}
     return f"{reason} warning (on {str(involved.get('kind', '')).lower()}/{involved.get('name')})"
+
+
+def incident_warnings(facts: ClusterFacts) -> list[dict[str, Any]]:
+    """The Warning events of this incident: those about a standing failure are older than it."""
+    return [e for e in facts.warnings if not any(about(e, name) for name in facts.standing)]
+
+
+def reference(facts: ClusterFacts, deployment: str | None = None) -> tuple[datetime | None, str]:
+    """The warning a moment is measured against: a failing deployment's own first warning, else this incident's
+    first (the first of all when every failure is standing): (when, 'BackOff warning (on pod/web-1)')."""
+    own = [e for e in facts.warnings if about(e, deployment)] if deployment and deployment in facts.failing else []
+    first = first_warnings(own) or first_warnings(incident_warnings(facts)) or first_warnings(facts.warnings)
+    return (first[0][0], warning_name(first[0])) if first else (None, "warning")
+
+
+def creation(rollout: Rollout) -> bool:
+    """A workload's first revision: it was created then (nothing it ran before changed)."""
+    return rollout.revision == 1 and not rollout.rollback and not rollout.renumbered
 
 
 def first_seen(event: dict[str, Any]) -> datetime | None:
@@ -253,13 +283,38 @@ def first_warnings(events: list[dict[str, Any]]) -> list[tuple[datetime, str, di
     return sorted(first.values(), key=lambda item: item[0])[:MAX_WARNING_REASONS]
 
 
-def capped_timeline(entries: list[TimelineEntry]) -> tuple[list[TimelineEntry], Truncation]:
-    """Oldest first; over the cap, the start and the most recent part are kept and the middle is left out."""
+SPARE_WORDS = {
+    1: "{n} change(s) to objects of workloads that are not failing",
+    2: "{n} rollout(s) of workloads that are not failing",
+    3: "{n} workload(s) created that are not failing",
+}
+
+
+def capped_timeline(entries: list[TimelineEntry]) -> tuple[list[TimelineEntry], Truncation, TimelineCut | None]:
+    """Oldest first. Over the cap, what bears least on the failing components goes first (workloads created that
+    are not failing, then other workloads' rollouts, then changes to other objects; the oldest of each first); if
+    it is still over, the start and the most recent part are kept and the middle is left out. The cut says what."""
     ordered = sorted(entries, key=lambda e: e.at)
     if len(ordered) <= MAX_TIMELINE:
-        return ordered, Truncation.of(len(ordered), len(ordered))
-    kept = ordered[:TIMELINE_HEAD] + ordered[len(ordered) - (MAX_TIMELINE - TIMELINE_HEAD) :]
-    return kept, Truncation.of(len(kept), len(ordered))
+        return ordered, Truncation.of(len(ordered), len(ordered)), None
+    spare = sorted((e for e in ordered if e._spare), key=lambda e: (-e._spare, e.at))
+    dropped = {id(e) for e in spare[: len(ordered) - MAX_TIMELINE]}
+    kept = [e for e in ordered if id(e) not in dropped]
+    middle = max(0, len(kept) - MAX_TIMELINE)
+    if middle:
+        dropped |= {id(e) for e in kept[TIMELINE_HEAD : TIMELINE_HEAD + middle]}
+        kept = kept[:TIMELINE_HEAD] + kept[TIMELINE_HEAD + middle :]
+    left = [e for e in ordered if id(e) in dropped]
+    before = next(i for i, e in enumerate(ordered) if id(e) in dropped)
+    if len(left) == middle:  # one stretch
+        note = f"... {len(left)} entries left out here ..."
+    else:
+        counts = Counter(e._spare for e in left if e._spare)
+        parts = [SPARE_WORDS[tier].format(n=counts[tier]) for tier in sorted(counts, reverse=True)]
+        parts += [f"{middle} from the middle"] if middle else []
+        span = f"{left[0].at.strftime('%m-%d %H:%M')} to {left[-1].at.strftime('%m-%d %H:%M')}"
+        note = f"... {len(left)} entries left out ({'; '.join(parts)}), from {span} UTC ..."
+    return kept, Truncation.of(len(kept), len(ordered)), TimelineCut(before=before, note=note)
 
 
 # --- actions and the revisions they replaced ----------------------------------------------------------------------
@@ -345,22 +400,27 @@ def workload_bad_revision(row: CommandRow, facts: ClusterFacts) -> list[BadRevis
 
 
 def start_time(incident: IncidentRow, facts: ClusterFacts, bad: list[BadRevision]) -> TimePoint | None:
-    """The earliest cluster signal (the bad revision's rollout, the first Warning), else the declaration."""
+    """The earliest cluster signal (the bad revision's rollout, the first Warning), else the declaration. A standing
+    failure (failing since long before the incident was opened) is older than the incident: it sets no start."""
     candidates = [
         TimePoint(at=b.rolled_out, basis=f"rollout of the bad revision ({b.kind}/{b.deployment} revision {b.revision})")
         for b in bad
         if b.rolled_out is not None
     ]
-    warnings = first_warnings(facts.warnings)
+    warnings = first_warnings(incident_warnings(facts))
     if warnings:
         when, reason, event = warnings[0]
         name = (event.get("involvedObject") or {}).get("name")
         candidates.append(TimePoint(at=when, basis=f"first Warning event ({reason} on {name})"))
     if candidates:
         return min(candidates, key=lambda c: c.at)
+    older = "".join(
+        f"; {name} has failed since {since.strftime('%Y-%m-%d %H:%M UTC')}, a standing failure older than it"
+        for name, since in facts.standing.items()
+    )
     if incident.declared_at is not None:
-        return TimePoint(at=stamp(incident.declared_at), basis="declared (no earlier signal in the cluster)")
-    return TimePoint(at=stamp(incident.opened_at), basis="first tool call recorded (never declared)")
+        return TimePoint(at=stamp(incident.declared_at), basis=f"declared (no earlier signal in the cluster){older}")
+    return TimePoint(at=stamp(incident.opened_at), basis=f"first tool call recorded (never declared){older}")
 
 
 def stabilization(incident: IncidentRow, events: list[Event], states: list[DeploymentState]) -> TimePoint | None:

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from incident_response.tools.playbook.handoff_facts import BadRevision, ClusterFacts, first_warnings, warning_name
+from incident_response.tools.playbook.handoff_facts import BadRevision, ClusterFacts, reference
 from incident_response.tools.playbook.handoff_models import ActionTaken, DeploymentState, Hypothesis
 from incident_response.tools.playbook.handoff_rollouts import Rollout, relation
 from incident_response.tools.playbook.poisoning import server_named
@@ -96,8 +96,7 @@ def rollout_hypothesis(
     """A rollout in the incident window no rollback undid: for, its timing; against, what cleared it so far.
     `fixes`: the mitigations that fixed the service, each with the deployments it acted on. `offline`: deployments
     a mitigation scaled to 0 (taking the rollout out of service is no evidence against it)."""
-    first = first_warnings(facts.warnings)
-    warning_at, warning = (first[0][0], warning_name(first[0])) if first else (None, "warning")
+    warning_at, warning = reference(facts, rollout.deployment)
     verb = "rollback to" if rollout.rollback else "rollout of"
     at = rollout.at.strftime("%H:%M:%S UTC")
     what = (
@@ -136,15 +135,20 @@ def rollout_hypothesis(
 
 
 def rollout_question(rollout: Rollout, facts: ClusterFacts) -> str:
-    first = first_warnings(facts.warnings)
-    warning_at, warning = (first[0][0], warning_name(first[0])) if first else (None, "warning")
+    warning_at, warning = reference(facts, rollout.deployment)
     at = rollout.at.strftime("%H:%M:%S UTC")
     what = (
         f"{rollout.ref}'s rollout at {at} ({', '.join(rollout.images)}; {rollout.later})"
         if rollout.renumbered
         else f"{rollout.ref} revision {rollout.revision}, rolled out at {at}"
     )
-    return f"Rule out {what}, {relation(rollout.at, warning_at, warning)}: does the failing service depend on it?"
+    when = relation(rollout.at, warning_at, warning)
+    if rollout.deployment in facts.failing and not rollout.renumbered and not rollout.rollback:
+        # The failing workload's own rollout: what it changed is the question, not whether something depends on it.
+        kind = f", kind={rollout.kind!r}" if rollout.kind != "deployment" else ""
+        history = f"rollout_history(deployment={rollout.deployment!r}, revision={rollout.revision}{kind})"
+        return f"Rule out {what}, {when}: did it make {rollout.deployment} fail? What it changed: {history}"
+    return f"Rule out {what}, {when}: does the failing service depend on it?"
 
 
 def unexplained(rollouts: Sequence[Rollout], bad: Sequence[BadRevision], skip: set[str]) -> list[Rollout]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from incident_response.tools.core.models import ToolResult, Truncation
 from incident_response.tools.engine.plan import Target
@@ -50,6 +50,14 @@ class TimelineEntry(BaseModel):
         "unknown, stale, expired, cancelled, stabilized, resolved...; cluster: rollout, warning, change."
     )
     text: str
+    # How readily a capped timeline leaves it out: 0 kept first (the failing components', the journal's), then
+    # changes to other objects (1), other workloads' rollouts (2), workloads created that are not failing (3).
+    _spare: int = PrivateAttr(default=0)
+
+
+class TimelineCut(BaseModel):
+    before: int = Field(description="The index of the timeline entry the note stands before.")
+    note: str = Field(description="What was left out of the capped timeline, and why.")
 
 
 class ActionTaken(BaseModel):
@@ -164,6 +172,7 @@ class Handoff(ToolResult):
     ongoing: bool
     timeline: list[TimelineEntry] = Field(description=f"Oldest first, at most {MAX_TIMELINE}.")
     timeline_truncation: Truncation
+    timeline_cut: TimelineCut | None = None
     actions: list[ActionTaken]
     current_state: CurrentState
     overall_verdict: RecoveryVerdict | Literal["UNKNOWN"] = Field(description="The worst verdict over the deployments.")
