@@ -6,7 +6,8 @@ crash-loops while the old one serves (maxUnavailable 0); 42 other deployments we
 The handoff used to date the incident from svc-oom's first OOM four days ago, make the 42 creations its suspects
 and questions in time order, and leave svc-137's rollout out of a timeline that kept its oldest and newest entries.
 An SRE's handoff: svc-137 rolled out revision 2 and its new pod crash-loops; svc-oom OOM-loops since four days ago,
-older than this incident.
+older than this incident. The play's cluster clock ran ahead of the server's, which also hid svc-137's rollout (made
+"after now"): the fresh case builds that too.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import anyio
+import anyio.to_thread
 import pytest
 from mcp import Client
 from support.mitigation_env import Env, make_env
@@ -65,7 +68,9 @@ def restarted(env: Env, app: str) -> bool:
     return any((p["status"].get("containerStatuses") or [{}])[0].get("restartCount") for p in pods)
 
 
-async def busy_namespace(env: Env) -> None:
+async def busy_namespace(env: Env, fresh: bool) -> None:
+    """`fresh`: svc-137's revision 2 rolls out now, on a cluster whose clock runs a minute ahead of the server's;
+    else it was rolled out 90 minutes ago."""
     env.kube.create("namespaces", {"metadata": {"name": NS}}, None)
     deployment(env, "svc-oom", FOUR_DAYS, 1, **{behaviors.BEHAVIOR: behaviors.OOM, behaviors.MEMORY_NEED: "1Gi"})
     service(env, "svc-oom")
@@ -74,8 +79,10 @@ async def busy_namespace(env: Env) -> None:
     for index, minutes in enumerate([*EARLIER, *LATER]):
         deployment(env, f"quiet-{index:02d}", minutes, 0)
     await env.until(lambda: env.pods("app=svc-137", namespace=NS) != [] and restarted(env, "svc-oom"))
+    if fresh:
+        await anyio.to_thread.run_sync(env.sim.advance, 60)
     patch = {
-        "metadata": {"annotations": {behaviors.ROLLED_OUT_MINUTES_AGO: "90"}},
+        "metadata": {"annotations": {behaviors.ROLLED_OUT_MINUTES_AGO: str(FOUR_DAYS if fresh else 90)}},
         "spec": {
             "template": {
                 "metadata": {"annotations": {behaviors.BEHAVIOR: behaviors.CRASHLOOP}},
@@ -87,8 +94,11 @@ async def busy_namespace(env: Env) -> None:
     await env.until(lambda: restarted(env, "svc-137"))
 
 
-async def test_the_handoff_of_a_busy_namespace_names_the_bad_deploy_and_says_the_standing_failure(env: Env) -> None:
-    await busy_namespace(env)
+@pytest.mark.parametrize("fresh", [False, True], ids=["rolled-out-90-minutes-ago", "rolled-out-now-clock-ahead"])
+async def test_the_handoff_of_a_busy_namespace_names_the_bad_deploy_and_says_the_standing_failure(
+    env: Env, fresh: bool
+) -> None:
+    await busy_namespace(env, fresh)
     async with Client(env.server("safe")) as client:
         await client.call_tool("assess_namespace", {"namespace": NS})
         handoff = await handoff_fields(client, namespace=NS)

@@ -88,6 +88,8 @@ from incident_response.tools.playbook.rules import Decision
 from incident_response.tools.playbook.stabilization import Verification, acted_on, applied, verifications
 
 WORST_FIRST = ("DEGRADED", "UNKNOWN", "ISOLATED", "RECOVERING", "RECOVERED")
+# The API server's clock may run ahead of this server's: a rollout it dates a minute "from now" is still this one's.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 def offline_by_us(rows: list[CommandRow], namespace: str) -> set[str]:
@@ -284,7 +286,7 @@ def incident_handoff(
     end = stabilized.at if stabilized is not None else now
     if started is not None:
         since = started.at - timedelta(seconds=RECENT_ROLLOUT_SECONDS)
-        until = max(end, now)
+        until = max(end, now) + CLOCK_SKEW
         done = applied(rows, namespace)
         of_workloads, undated = workload_rollouts(facts.workloads, facts.revisions, since, until, done)
         facts.rollouts = sorted(namespace_rollouts(deployments, replicasets, since, until) + of_workloads, key=at)
