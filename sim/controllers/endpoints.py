@@ -48,8 +48,8 @@ def subsets_for(service: Obj, pods: list[Obj]) -> list[Obj]:
     groups: dict[tuple[tuple[str, int, str], ...], tuple[list[Obj], list[Obj]]] = {}
     for pod in pods:
         ip = (pod.get("status") or {}).get("podIP")
-        if not ip or terminating(pod):
-            continue
+        if not ip or terminating(pod) or (pod.get("status") or {}).get("phase") in ("Failed", "Succeeded"):
+            continue  # upstream's ShouldPodBeInEndpoints: a pod in a terminal phase is no endpoint, ready or not
         resolved = []
         for port in ports:
             number = resolve_port(port, pod)

@@ -286,3 +286,28 @@ def test_eviction_honours_pod_disruption_budget() -> None:
     with pytest.raises(errors.ApiError) as missing:
         cluster.evict("default", "nope", dry_run=False)
     assert missing.value.code == 404
+
+
+def test_a_pod_in_a_terminal_phase_is_no_endpoint() -> None:
+    """An evicted (Failed) pod keeps its IP in status but upstream leaves it out of Endpoints; it was listed as a
+    not-ready address."""
+    cluster = make()
+    cluster.store.create(DEPLOYMENTS, deployment_body("web", replicas=2))
+    cluster.store.create(
+        SERVICES,
+        {
+            "metadata": {"name": "web", "namespace": "default"},
+            "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]},
+        },
+    )
+    assert cluster.run_until(lambda: all_ready(cluster, "web", 2), timeout=5)
+    victim = pods(cluster, "web")[0]["metadata"]["name"]
+
+    def evicted(pod: dict[str, Any]) -> None:
+        pod["status"].update(phase="Failed", reason="Evicted")
+        pod["status"]["conditions"] = [{"type": "Ready", "status": "False"}]
+
+    cluster.store.mutate(PODS, "default", victim, evicted)
+    assert cluster.run_until(
+        lambda: victim not in str(cluster.store.get(ENDPOINTS, "default", "web").get("subsets")), timeout=5
+    )

@@ -338,6 +338,18 @@ def config_errors(pods: list[dict[str, Any]], components: dict[str, str]) -> dic
     return found
 
 
+def evicted_pods(pods: list[dict[str, Any]], components: dict[str, str]) -> dict[str, tuple[int, str]]:
+    """Per component, how many of its pods the kubelet evicted (phase Failed, reason Evicted) and one's message."""
+    found: dict[str, tuple[int, str]] = {}
+    for pod in pods:
+        status = pod.get("status") or {}
+        if status.get("phase") == "Failed" and status.get("reason") == "Evicted":
+            component = components[str(meta(pod).name)]
+            count, sample = found.get(component, (0, f"{meta(pod).name}: {status.get('message') or 'Evicted'}"))
+            found[component] = (count + 1, sample)
+    return found
+
+
 def unscheduled_why(pods: list[dict[str, Any]], components: dict[str, str]) -> dict[str, str]:
     """Per component, the scheduler's message on one of its Pending pods no node takes."""
     found: dict[str, str] = {}
@@ -522,6 +534,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         paused={str(meta(d).name) for d in deployments if (d.get("spec") or {}).get("paused")},
         shared_claims={str(meta(d).name): claims for d in deployments if (claims := template_claims(d))},
         config_errors=config_errors(pods, components),
+        evicted=evicted_pods(pods, components),
         unschedulable_why=unscheduled_why(pods, components),
         deployments={str(meta(d).name) for d in deployments},
         changes=changes,

@@ -139,6 +139,8 @@ class Facts:
     # component -> the scheduler's message on one of its unschedulable pods ("0/3 nodes are available: 3 Too many
     # pods. ..."): why no node takes it
     unschedulable_why: dict[str, str] = field(default_factory=dict)
+    # component -> (evicted pod count, "POD: MESSAGE") of its pods the kubelet evicted (phase Failed, reason Evicted)
+    evicted: dict[str, tuple[int, str]] = field(default_factory=dict)
     # component -> "POD: MESSAGE" of a pod whose container cannot be created (CreateContainerConfigError: a missing
     # ConfigMap or Secret key; CreateContainerError): the cause is named, not unknown
     config_errors: dict[str, str] = field(default_factory=dict)
@@ -743,6 +745,18 @@ def investigate(facts: Facts, component: str, rule: str, why: str, evidence: lis
         )
         read = "top_nodes shows what each node can allocate"
         tool, arguments = "top_nodes", {}
+    elif (gone := facts.evicted.get(component)) and gone[0] >= len(facts.failing.get(component, [])):
+        # Every failing pod is an eviction's leftover: the kubelet said why, and its controller replaced them.
+        count, sample = gone
+        why = f"{count} pods of {component} were evicted by the kubelet ({sample})"
+        known = (
+            "Evicted pods stay listed (Failed) until deleted; their controller started replacements, so nothing is to "
+            "undo: find what the message names (a container's disk or memory use, a node's pressure) before it "
+            f"recurs, then delete the Failed pods (kubectl delete pod -n {facts.namespace} "
+            "--field-selector=status.phase=Failed)"
+        )
+        read = "verify_recovery shows whether the replacements serve"
+        tool, arguments = "verify_recovery", {"namespace": facts.namespace, "deployment": component}
     elif config := facts.config_errors.get(component):
         # The kubelet names what is missing: the cause is known, and it is not in the pods' code.
         why = f"pods of {component} cannot create their container: {config}"

@@ -1,0 +1,60 @@
+"""Pods the kubelet evicted, already replaced, are told as evictions (review-assist6 G12).
+
+A web pod evicted for its ephemeral-storage use (phase Failed, reason Evicted) stays listed; its ReplicaSet replaced
+it and web is fully available. assess_namespace said "pods of web fail without a clear cause" and sent the
+assistant to the pod's events (there were none); the sim also listed the Failed pod as a not-ready endpoint
+(upstream leaves terminal pods out). Now the kubelet's message is the cause, nothing is to undo, and the next call
+checks that the replacements serve. The eviction is written as pod status, as the kubelet writes it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from support.kubectl_runner import Kubectl
+from support.mitigation_env import call, make_env, ready, serving
+
+from incident_response.sim.serve import RunningSim
+
+pytestmark = pytest.mark.anyio
+NS = "shop"
+MESSAGE = "The node was low on resource: ephemeral-storage. Container web was using 6Gi, request is 0."
+
+
+async def test_an_evicted_and_replaced_pod_is_told_as_an_eviction(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> None:
+    sim = sim_factory("healthy")
+    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    victim = env.pods("app=web")[0]["metadata"]["name"]
+    status = {
+        "phase": "Failed",
+        "reason": "Evicted",
+        "message": MESSAGE,
+        "conditions": [{"type": "Ready", "status": "False"}],
+    }
+    kubectl.run(
+        "patch", "pod", victim, "-n", NS, "--subresource=status", "--type=merge", "-p", json.dumps({"status": status})
+    )  # fmt: skip
+
+    def replaced() -> bool:
+        others = [p for p in env.pods("app=web") if p["metadata"]["name"] != victim]
+        wanted = env.get("deployments", "web")["spec"]["replicas"]
+        return len(others) == wanted and all(ready(p) for p in others) and victim not in str(serving(env, "web"))
+
+    await env.until(replaced)
+
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+
+    decision = assessed["decision"]
+    assert decision["reason"].startswith(f"1 pods of web were evicted by the kubelet ({victim}: {MESSAGE})"), decision
+    assert "without a clear cause" not in decision["reason"], decision["reason"]
+    assert (decision["next_tool"], decision["next_arguments"]) == (
+        "verify_recovery",
+        {"namespace": NS, "deployment": "web"},
+    ), decision
