@@ -21,6 +21,7 @@ from incident_response.tools.k8s.helm_releases import manifest_images
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import deployment_selector, owned_by, revision_of, template_spec
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.mitigate.helm_drift import same_image
 
 RESOURCES = {"deployment": "deployments", "statefulset": "statefulsets", "daemonset": "daemonsets"}
 
@@ -64,6 +65,11 @@ def revisions_with_images(
     ]
 
 
+def renders(template: dict[str, str], wanted: dict[str, str]) -> bool:
+    """A kept revision runs what the release renders (a digest a webhook pinned aside)."""
+    return template.keys() == wanted.keys() and all(same_image(template[c], wanted[c]) for c in wanted)
+
+
 def refuse_helm_ruled_out(
     kube: Kube, namespace: str, found: list[Ruling], release: str, target_revision: int, target: dict[str, Any]
 ) -> None:
@@ -85,7 +91,7 @@ def refuse_helm_ruled_out(
         kept = revisions_with_images(kube, namespace, ruling.kind, workload)
         numbers = {name: number for name, number, _ in kept}
         answered = ruling.number_now(numbers)
-        matching = [number for _, number, seen in kept if seen == wanted]
+        matching = [number for _, number, seen in kept if renders(seen, wanted)]
         same = sorted(wanted.values()) == sorted(ruling.revision.images)  # the answered revision's own images
         if same or (matching and answered is not None and max(matching) >= answered):
             continue
