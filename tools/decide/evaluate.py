@@ -167,7 +167,8 @@ def evaluate_decision(
             "deployment, leave node unset"
         )
     seen = without_own_rollouts(observe_namespace(deps.kube, namespace), own_templates(deps, namespace))
-    seen = with_rulings(seen, rulings(deps, namespace))
+    answered = rulings(deps, namespace)
+    seen = with_rulings(seen, answered)
     room = NodeRoom(deps.kube)
     picked, problems = ranked(seen, mitigated_components(deps, seen), room)
     # Asked about one deployment: the framework's decision for its own problem, not the namespace's worst.
@@ -197,7 +198,7 @@ def evaluate_decision(
     unexplained = unexplained_of(problems)
     target, walk = walk_tree(deps, seen, picked, chosen, subject, to_revision, answers, node, room, reads, unexplained)
     assert walk.outcome is not None
-    walk.cautions += remember(deps, seen, target, answers)
+    walk.cautions += remember(deps, seen, target, answers, answered)
     return shaped(namespace, chosen, action is not None, target, walk, walk.outcome, picked, seen.unreadable)
 
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 from incident_response.tools.assess.namespace import Observation
 from incident_response.tools.assess.ruled_out import current_revision
 from incident_response.tools.engine.deps import Deps
-from incident_response.tools.engine.rollback_answers import RULING, record, rulings
+from incident_response.tools.engine.rollback_answers import RULING, Ruling, record
 from incident_response.tools.playbook.trees import Answers
 
 KINDS = ("deployment", "statefulset", "daemonset")
@@ -30,9 +30,10 @@ def standing(answers: Answers, seen: Observation, key: str, target: int | None) 
     return replace(answers, **filled), [f"Remembered: {ruled.said}. If that was wrong: {ruled.undo}."]
 
 
-def remember(deps: Deps, seen: Observation, target: str | None, answers: Answers) -> list[str]:
+def remember(deps: Deps, seen: Observation, target: str | None, answers: Answers, answered: list[Ruling]) -> list[str]:
     """Record the caller's answers that rule a rollback in or out, about the walked workload's current revision, so
-    the rollback planners and later assessments know them. Cautions when that cannot be done."""
+    the rollback planners and later assessments know them (`answered`: those recorded before this call). Cautions
+    when that cannot be done."""
     given = {q: v for q in RULING if (v := getattr(answers, q)) is not None}
     if not given:
         return []
@@ -47,7 +48,7 @@ def remember(deps: Deps, seen: Observation, target: str | None, answers: Answers
     known = next(
         (
             r
-            for r in rulings(deps, seen.namespace)
+            for r in answered
             if (r.kind, r.name, r.revision.template, r.revision.number if r.revision.template is None else None) == same
         ),
         None,
