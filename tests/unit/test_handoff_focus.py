@@ -80,8 +80,13 @@ def test_creations_of_healthy_workloads_are_no_suspects_and_the_failing_ones_com
     facts.rollouts = [api, created, bad, late]
     assert window_suspects([], [], [], facts, "shop") == [bad, api, late]
     # A failing workload's own creation is a suspect.
-    facts.rollouts = [created, rollout("svc-137", 1, 30)]
+    first = rollout("svc-137", 1, 30)
+    facts.rollouts = [created, first]
     assert [r.deployment for r in window_suspects([], [], [], facts, "shop")] == ["svc-137"]
+    assert rollout_question(first, facts).endswith(
+        ": it created svc-137, so there is nothing earlier to go back to: what in it fails (its pods' Warning events "
+        "and logs)?"
+    )
     # Its question asks what it changed, measured against its own first warning; another's, whether it matters.
     assert rollout_question(bad, facts).startswith(
         "Rule out deployment/svc-137 revision 2, rolled out at 11:30:00 UTC, 60 s before the first BackOff warning "

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from incident_response.tools.playbook.handoff_facts import BadRevision, ClusterFacts, reference
+from incident_response.tools.playbook.handoff_facts import BadRevision, ClusterFacts, creation, reference
 from incident_response.tools.playbook.handoff_models import ActionTaken, DeploymentState, Hypothesis
 from incident_response.tools.playbook.handoff_rollouts import Rollout, relation
 from incident_response.tools.playbook.poisoning import server_named
@@ -143,6 +143,11 @@ def rollout_question(rollout: Rollout, facts: ClusterFacts) -> str:
         else f"{rollout.ref} revision {rollout.revision}, rolled out at {at}"
     )
     when = relation(rollout.at, warning_at, warning)
+    if rollout.deployment in facts.failing and creation(rollout):
+        return (
+            f"Rule out {what}, {when}: it created {rollout.deployment}, so there is nothing earlier to go back to: "
+            "what in it fails (its pods' Warning events and logs)?"
+        )
     if rollout.deployment in facts.failing and not rollout.renumbered and not rollout.rollback:
         # The failing workload's own rollout: what it changed is the question, not whether something depends on it.
         kind = f", kind={rollout.kind!r}" if rollout.kind != "deployment" else ""
