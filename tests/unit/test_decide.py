@@ -4,7 +4,7 @@ import pytest
 
 from incident_response.tools.playbook.poisoning import Peers, find_poisonings
 from incident_response.tools.playbook.ranking import RULE_ORDER, rule_rank
-from incident_response.tools.playbook.rules import Facts, RecentRollout, decide
+from incident_response.tools.playbook.rules import RULED_OUT_RULE, Facts, RecentRollout, RuledOut, decide
 from incident_response.tools.playbook.suspects import CanaryPair, NodeState, Placement
 
 
@@ -310,3 +310,45 @@ def test_pods_pending_on_the_pod_limit_are_not_told_as_requests() -> None:
         decision.reason
     ), decision.reason
     assert "requests" not in decision.reason and "preemption" not in decision.reason, decision.reason
+
+
+RULED = RuledOut(
+    said="at 04:30 UTC the human answered (migrations_forward_only=true) that revision 2 of deployment web ran "
+    "database migrations that only go forward",
+    answers={"migrations_forward_only": True},
+    undo="evaluate_decision(namespace=shop, action=ROLLBACK, deployment=web, migrations_forward_only=false)",
+    revision=2,
+)
+
+
+def test_a_rollback_the_human_ruled_out_is_fixed_forward_with_the_read() -> None:
+    crashing = Placement("web-1", "web", "node-1", "CrashLoopBackOff", True, "0/1", 5)
+    facts = Facts(
+        "shop",
+        failing={"web": ["web-1 CrashLoopBackOff"]},
+        recent_rollouts=[rollout()],
+        placements=[crashing],
+        ruled_out={"deployment/web": RULED},
+    )
+    decision = decide(facts)
+    assert (decision.primary_action, decision.rule) == ("INVESTIGATE", RULED_OUT_RULE)
+    assert decision.next_tool == "get_logs" and decision.next_arguments["previous"] is True
+    assert RULED.said in decision.reason and RULED.undo in decision.reason and "Fix forward" in decision.reason
+
+
+def test_another_components_deploy_the_human_ruled_out_is_not_rolled_back_for_it() -> None:
+    """api fails without a cause of its own; web's deploy could explain it, but may not be rolled back."""
+    facts = Facts(
+        "shop",
+        failing={"api": ["api-1 Running"]},
+        recent_rollouts=[rollout("web")],
+        placements=[Placement("api-1", "api", "node-1", "Running", True, "0/1", 0)],
+        ruled_out={"deployment/web": RULED},
+    )
+    decision = decide(facts)
+    assert (decision.primary_action, decision.rule, decision.target) == (
+        "INVESTIGATE",
+        RULED_OUT_RULE,
+        "deployment/api",
+    )
+    assert "deployment web rolled out revision 2" in decision.reason
