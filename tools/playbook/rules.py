@@ -745,7 +745,7 @@ def investigate(facts: Facts, component: str, rule: str, why: str, evidence: lis
         )
         read = "top_nodes shows what each node can allocate"
         tool, arguments = "top_nodes", {}
-    elif (gone := facts.evicted.get(component)) and gone[0] >= len(facts.failing.get(component, [])):
+    elif (gone := facts.evicted.get(component)) and gone[0] >= len(still_failing(facts, component)):
         # Every failing pod is an eviction's leftover: the kubelet said why, and its controller replaced them.
         count, sample = gone
         why = f"{count} pods of {component} were evicted by the kubelet ({sample})"
@@ -779,6 +779,14 @@ def investigate(facts: Facts, component: str, rule: str, why: str, evidence: lis
         next_tool=tool,
         next_arguments=arguments,
     )
+
+
+STARTING = ("ContainerCreating", "PodInitializing", "Pending")
+
+
+def still_failing(facts: Facts, component: str) -> list[str]:
+    """The component's failing pods less those only starting (an evicted pod's replacement, say)."""
+    return [p for p in facts.failing.get(component, []) if (p.split(" ") + ["", ""])[1] not in STARTING]
 
 
 def config_caveat(facts: Facts, deployment: str, changed: list[str]) -> str:
