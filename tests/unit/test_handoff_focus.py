@@ -66,6 +66,9 @@ def test_a_failure_standing_since_days_sets_no_start_and_is_said_as_standing() -
     assert "svc-oom has failed since 2030-01-01 12:00 UTC, a standing failure" in started.basis
     # A failure this incident acted on is its subject, however old: it began when that one did.
     assert standing_since(alone, OPENED, {"svc-oom"}) == {}
+    # A new series about it (a new pod failing, a new reason) makes it this incident's.
+    again = ClusterFacts(warnings=[*facts.warnings[:1], warning("svc-oom-2-c", "BackOff", 20)], failing=["svc-oom"])
+    assert standing_since(again, OPENED) == {}
     # A day is the line: a failure that began an hour before the incident was opened is its start.
     recent = ClusterFacts(warnings=[warning("svc-oom-1-a", "OOMKilling", 60)], failing=["svc-oom"])
     assert standing_since(recent, OPENED) == {}

@@ -22,7 +22,7 @@ from incident_response.tools.playbook.handoff_facts import (
     ClusterFacts,
     about,
     creation,
-    first_warnings,
+    first_seen,
     reference,
     stamp,
 )
@@ -39,14 +39,17 @@ def failing_components(ranked: Sequence[str], verified: Sequence[str]) -> list[s
 
 def standing_since(facts: ClusterFacts, incident: IncidentRow, ours: Collection[str] = ()) -> dict[str, datetime]:
     """Failing component -> its first warning, for those failing since more than a day before the incident was
-    opened or declared. A component this incident's commands acted on (`ours`) is its subject, however old: the
-    incident began when it began failing."""
+    opened or declared, and in no new way since. A component this incident's commands acted on (`ours`) is its
+    subject, however old: the incident began when it began failing."""
     opened = stamp(min(incident.opened_at, incident.declared_at or incident.opened_at))
     found = {}
     for name in facts.failing:
-        first = first_warnings([e for e in facts.warnings if about(e, name)])
-        if name not in ours and first and first[0][0] < opened - STANDING:
-            found[name] = first[0][0]
+        # Every Warning series about it (one per object and reason) began that long ago: a new one (a new pod
+        # failing, a new reason: a bad deploy on top of a chronic probe failure) makes it this incident's.
+        began = [first_seen(e) for e in facts.warnings if about(e, name)]
+        if name in ours or not began or any(t is None or t >= opened - STANDING for t in began):
+            continue
+        found[name] = min(t for t in began if t is not None)
     return found
 
 
