@@ -23,7 +23,7 @@ from support.mitigation_env import NS, Env, call, make_env, oom_rollout_finished
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
 from incident_response.sim.serve import RunningSim
-from incident_response.tools.playbook.rules import RULED_OUT_RULE
+from incident_response.tools.playbook.rules import NO_ROOM, OVERSIZED, RULED_OUT_RULE
 
 pytestmark = pytest.mark.anyio
 
@@ -77,6 +77,25 @@ async def unschedulable(env: Env) -> None:
     )
     env.kube.create("deployments", body, NS)
     await env.until(lambda: len(env.pods("app=ml-scorer")) == 2)
+
+
+async def pod_limit(env: Env) -> None:
+    """Every node allows just the pods it runs (max-pods reached): ml-batch's pods stay Pending on Too many pods."""
+    bound: dict[str, int] = {}
+    for pod in env.kube.list("pods", None).items:
+        if where := pod["spec"].get("nodeName"):
+            bound[where] = bound.get(where, 0) + 1
+    for node in env.kube.list("nodes", None).items:
+        name = node["metadata"]["name"]
+        limit = {"status": {"allocatable": {"pods": str(bound.get(name, 0))}}}
+        env.kube.patch("nodes", name, limit, patch_type="merge", subresource="status")
+    body = deployment_body("ml-batch", namespace=NS, replicas=2, image="registry.example.com/ml/batch:1.0")
+    env.kube.create("deployments", body, NS)
+    await env.until(
+        lambda: (
+            len(env.pods("app=ml-batch")) == 2 and all(p["status"].get("conditions") for p in env.pods("app=ml-batch"))
+        )
+    )
 
 
 async def config_change(env: Env, name: str = "mailer") -> None:
@@ -234,7 +253,8 @@ CASES: dict[str, tuple[str, Build, str]] = {
         new_deployment_crash_loop,
         "unknown cause, no recent deploy to roll back",
     ),
-    "pods never scheduled": ("healthy", unschedulable, "unknown cause, no recent deploy"),
+    "pods never scheduled": ("healthy", unschedulable, OVERSIZED),
+    "nodes at their pod limit": ("healthy", pod_limit, NO_ROOM),
     "crash loop after a deploy": ("healthy", crash_loop_after_a_deploy, "unknown cause, recent deploy exists"),
     "crash loop before a deploy": (
         "healthy",
@@ -308,7 +328,7 @@ async def judged(client: Client, rule: str) -> list[str]:
         if problem["action"] != "INVESTIGATE" or "deployment" not in about:
             continue
         read = (problem["next_tool"], problem["next_arguments"])
-        kinds = {problem["target"].split("/", 1)[0]}
+        kinds = {(problem["target"] or "").split("/", 1)[0]}
         if kinds <= {"deployment", "statefulset", "daemonset"}:  # verify_recovery agrees: failing, assess again
             kind, name = problem["target"].split("/", 1)
             verified = await call(client, "verify_recovery", namespace=NS, deployment=name, kind=kind)

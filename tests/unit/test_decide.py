@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from incident_response.tools.k8s.scheduling import refusal_of
 from incident_response.tools.playbook.poisoning import Peers, find_poisonings
 from incident_response.tools.playbook.ranking import RULE_ORDER, rule_rank
 from incident_response.tools.playbook.rules import RULED_OUT_RULE, Facts, RecentRollout, RuledOut, decide
@@ -299,6 +300,7 @@ def test_pods_pending_on_the_pod_limit_are_not_told_as_requests() -> None:
         failing={"svc-1": ["svc-1-a Pending (0/1 ready, 0 restarts)"]},
         unschedulable={"svc-1": ["svc-1-a"]},
         unschedulable_why={"svc-1": why},
+        refusals={"svc-1": refusal_of(why)},
         placements=[
             Placement("svc-1-a", "svc-1", None, "Pending", True),
             Placement("svc-1-b", "svc-1", "node-1", "Running", False),
@@ -306,9 +308,11 @@ def test_pods_pending_on_the_pod_limit_are_not_told_as_requests() -> None:
     )
     decision = decide(facts)
     assert decision.next_tool == "top_nodes", decision
-    assert "every node that could take them is at its pod limit (0/3 nodes are available: 3 Too many pods)" in (
-        decision.reason
+    assert (
+        "1 pods of 1 deployments (svc-1) are Pending: 0/3 nodes are available: 3 Too many pods: the nodes hold as many"
+        in (decision.reason)
     ), decision.reason
+    assert decision.target is None, decision  # the nodes' limit: one problem for every deployment it holds
     assert "requests" not in decision.reason and "preemption" not in decision.reason, decision.reason
 
 

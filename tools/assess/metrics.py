@@ -215,6 +215,20 @@ def requested(percent: int | None) -> str:
     return f" (requested {percent}%)" if percent is not None else ""
 
 
+def pod_limits(nodes: list[dict[str, Any]], rows: list[NodeUsage]) -> str:
+    """'; at their pod limit: node-1 110/110 pods': the scheduler places no more pods there, whatever CPU is free."""
+    limits = {
+        str(meta(n).name): int(parse_quantity(((n.get("status") or {}).get("allocatable") or {}).get("pods")) or 0)
+        for n in nodes
+    }
+    full = [f"{r.name} {r.pods}/{limits[r.name]}" for r in rows if limits.get(r.name) and r.pods >= limits[r.name]]
+    if not full:
+        return ""
+    return f"; at their pod limit (no more pods fit, whatever CPU is free): {', '.join(full[:5])}" + (
+        f" and {len(full) - 5} more" if len(full) > 5 else ""
+    )
+
+
 def top_nodes(
     deps: Deps,
     limit: Annotated[int, Field(description="Most nodes to return (busiest CPU first).", ge=1, le=500)] = 50,
@@ -253,6 +267,8 @@ def top_nodes(
         summary += f"; most requested: {full.name} cpu {full.cpu_requests_percent}% of allocatable"
     if allocated is None:
         summary += "; allocated requests unknown (may not list pods cluster-wide)"
+    else:
+        summary += pod_limits(nodes.items, shown)
     return TopNodes(
         summary=summary,
         metrics_available=metrics is not None,

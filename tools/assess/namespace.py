@@ -25,6 +25,7 @@ from incident_response.tools.assess.own_rollouts import own_templates, without_o
 from incident_response.tools.assess.page_work import PageWork
 from incident_response.tools.assess.pods import FetchedPods, fetch_pods
 from incident_response.tools.assess.poison_reads import crashes_on_its_own, event_messages, sample_logs, suspects
+from incident_response.tools.assess.refusals import refusals
 from incident_response.tools.assess.ruled_out import with_rulings
 from incident_response.tools.assess.workload_minimum import KINDS, availabilities, counts
 from incident_response.tools.assess.workload_rollouts import read_workloads, recent_workload_rollouts, workload_kinds
@@ -541,6 +542,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         rollout_changes=rollout_changes,
         now=now,
         unschedulable=unschedulable_pods(pods, components),
+        refusals=refusals(kube, pods, components),
         quota_blocked=quota_blocks(deployments),
     )
     return Observation(

@@ -32,7 +32,7 @@ from incident_response.tools.playbook.dark_services import DarkService
 from incident_response.tools.playbook.node_pressure import RULE as PRESSURE_RULE
 from incident_response.tools.playbook.node_pressure import PressureProblem
 from incident_response.tools.playbook.quota_blocks import RULE as QUOTA_RULE
-from incident_response.tools.playbook.rules import NO_ROOM, RULED_OUT_RULE, Decision, Facts, decide
+from incident_response.tools.playbook.rules import NO_ROOM, OVERSIZED, RULED_OUT_RULE, Decision, Facts, decide
 
 STANDING_MINUTES = 24 * 60  # failing for longer than this: a standing problem, not this incident's
 Impact = Literal["outage", "below_minimum", "degraded", "at_risk"]
@@ -50,6 +50,7 @@ RULE_ORDER = (
     "overloaded: CPU near limits",
     "out of memory: vertical scaling",
     NO_ROOM,
+    OVERSIZED,
     PRESSURE_RULE,
     "unknown cause, recent deploy exists",
     "unknown cause, failing since before the recent deploys",
@@ -123,6 +124,7 @@ def restricted(facts: Facts, component: str, others: set[str]) -> Facts:
         saturated_hpas=[h for h in facts.saturated_hpas if scaled(h[1]) in keep],
         poisonings=[p for p in facts.poisonings if p.victim in keep],
         quota_blocked={k: v for k, v in facts.quota_blocked.items() if k in keep},
+        unschedulable={k: v for k, v in facts.unschedulable.items() if k in keep},
         recent_rollouts=[r for r in facts.recent_rollouts if r.deployment in keep or r.deployment not in others],
         placements=[p if p.component in keep else replace(p, failing=False) for p in facts.placements],
         canaries=[c for c in facts.canaries if c.canary in keep and c.stable not in others],

@@ -36,6 +36,7 @@ from pydantic import BaseModel, Field
 
 from incident_response.tools.k8s.changes import Change
 from incident_response.tools.k8s.oom_runs import OomRun, shape
+from incident_response.tools.k8s.scheduling import Refusal
 from incident_response.tools.playbook.investigate import investigation
 from incident_response.tools.playbook.poisoning import Poisoning
 from incident_response.tools.playbook.quota_blocks import RULE as QUOTA_RULE
@@ -56,6 +57,7 @@ MAX_NAMED = 5
 # A deploy this much younger than a failure's oldest warning may still have caused it (clocks, first back-off).
 DEPLOY_MARGIN_MINUTES = 5
 NO_ROOM = "unschedulable: no node has room"
+OVERSIZED = "unschedulable: request larger than any node"
 
 
 class RecentRollout(BaseModel):
@@ -129,6 +131,8 @@ class Facts:
     rollout_changes: dict[str, list[str]] = field(default_factory=dict)
     # component -> its Pending pods the scheduler found no node for (PodScheduled False, Unschedulable)
     unschedulable: dict[str, list[str]] = field(default_factory=dict)
+    # component -> why (the first pod's PodScheduled message): namespace-wide, a per-component view keeps them all
+    refusals: dict[str, Refusal] = field(default_factory=dict)
     # component -> "pod crashed with: LINE", from the previous log of a pod that crashes on its own
     crash_lines: dict[str, str] = field(default_factory=dict)
     # "kind/name" -> (revision, why): roll back there, not to kubectl's default (which ran briefly or fails now)
@@ -491,6 +495,7 @@ def framework(facts: Facts) -> Decision:
                     f"revision {rollout.revision} began rolling out {age_text(rollout.minutes_ago)} ago and has not "
                     f"finished; before: {', '.join(rollout.previous_images)}",
                     f"{len(own_failing)} of its new pods fail: {', '.join(own_failing[:5])}",
+                    *pending_evidence(facts, rollout.deployment),
                 ],
                 facts.rollback_targets.get(f"{rollout.kind}/{rollout.deployment}"),
             )
@@ -502,6 +507,7 @@ def framework(facts: Facts) -> Decision:
                 f"{len(own_failing)} of its pods are failing: {', '.join(own_failing[:5])}"
                 if own_failing
                 else f"{rollout.unavailable_replicas} replicas unavailable",
+                *pending_evidence(facts, rollout.deployment),
             ]
             changed = facts.rollout_changes.get(rollout.deployment, [])
             if changed:
@@ -862,42 +868,113 @@ def quota_refused(facts: Facts) -> Decision | None:
 
 
 def no_room(facts: Facts) -> Decision | None:
-    """Every failing pod of a deployment is Pending with no node to take it: a capacity limit, not a failure more
-    replicas fix (each one more would wait too). Named with the hand scale that asked for them when there is one."""
+    """Every failing pod of a deployment is Pending with no node to take it: not a failure more replicas fix (each
+    one more would wait too). Worded by the scheduler's reason (tools/k8s/scheduling.py): requests no node has room
+    for (named with the hand scale that asked for them when there is one), a request larger than any node, nodes at
+    their pod limit (one problem for every deployment it holds), taints, a selector no node matches."""
     for component, pods in sorted(facts.unschedulable.items()):
         failing = facts.failing.get(component, [])
         if not pods or len(pods) < len(failing) or component in facts.workloads:
             continue
+        refusal = facts.refusals.get(component) or Refusal("")
+        if refusal.kind == "pods":
+            return pod_limit(facts)
         placed = sum(1 for p in facts.placements if p.component == component and p.node)
-        if not placed:
-            continue  # none fits anywhere: the request itself is the problem (its FailedScheduling events say why)
+        if refusal.oversized:
+            return unschedulable(
+                facts,
+                component,
+                pods,
+                OVERSIZED,
+                f"each requests {refusal.oversized}, so they cannot run on these nodes at any scale "
+                f"({refusal.message}). Lower the request in its manifest (kubectl set resources deployment/"
+                f"{component} --requests=...) or add larger nodes; no tool here plans either",
+                None,
+            )
+        if refusal.kind != "resources" and refusal.reasons:
+            return unschedulable(facts, component, pods, NO_ROOM, f"{refusal.message}: {ADVICE[refusal.kind]}", None)
+        if not placed and not refusal.reasons:
+            continue  # nothing runs and the scheduler's word is unknown: the unknown-cause rule reads the events
         scaled = next((c for c in facts.changes if (c.kind, c.name) == ("Deployment", component) and c.after), None)
         cause = ""
-        evidence = [f"{p} Pending, unschedulable" for p in pods[:3]]
+        extra: list[str] = []
         if scaled is not None and facts.now is not None:
             cause = f"; it was {scaled.what} {scaled.ago(facts.now)} ago" + (
                 f" by {scaled.manager}" if scaled.manager else ""
             )
-            evidence.append(f"change: {scaled.text(facts.now)}")
-        why = facts.unschedulable_why.get(component, "")
-        if "Too many pods" in why:
-            full = f"every node that could take them is at its pod limit ({why.split('. preemption')[0]})"
-            shows = "top_nodes shows the pods on each node"
-        else:
-            full = "no node has room for their requests" + (f" ({why.split('. preemption')[0]})" if why else "")
-            shows = "top_nodes shows each node's requests against what it can allocate"
-        return Decision(
-            primary_action="INVESTIGATE",
-            rule=NO_ROOM,
-            target=f"deployment/{component}",
-            reason=f"{len(pods)} pods of {component} are Pending: {full}{cause}. That is a capacity limit, not a "
-            f"failure more replicas fix: scale back to what fits ({placed} run now: scale_deployment) or add nodes; "
-            f"{shows}",
-            evidence=evidence,
-            next_tool="top_nodes",
-            next_arguments={},
+            extra.append(f"change: {scaled.text(facts.now)}")
+        step = f"scale back to what fits ({placed} run now: scale_deployment)" if placed else "free room"
+        return unschedulable(
+            facts,
+            component,
+            pods,
+            NO_ROOM,
+            f"no node has room for their requests{cause}. That is a capacity limit, not a failure more replicas fix: "
+            f"{step} or add nodes; top_nodes shows each node's requests against what it can allocate",
+            "top_nodes",
+            extra,
         )
     return None
+
+
+ADVICE = {
+    "taints": "no node takes them (taints they do not tolerate, or cordons): add the toleration to the pod template, "
+    "or remove the taint (kubectl taint nodes NODE KEY-) or uncordon if it was not meant",
+    "placement": "their nodeSelector or affinity matches no node with room: fix it in the pod template, or label a "
+    "node to match",
+    "other": "the scheduler's reason above says what to change",
+}
+
+
+def unschedulable(
+    facts: Facts,
+    component: str,
+    pods: list[str],
+    rule: str,
+    why: str,
+    next_tool: str | None,
+    extra: list[str] | None = None,
+) -> Decision:
+    refusal = facts.refusals.get(component)
+    return Decision(
+        primary_action="INVESTIGATE",
+        rule=rule,
+        target=f"deployment/{component}",
+        reason=f"{len(pods)} pods of {component} are Pending: {why}",
+        evidence=[f"{p} Pending, unschedulable" for p in pods[:3]]
+        + ([f"scheduler: {refusal.text()}"] if refusal is not None and refusal.message else [])
+        + (extra or []),
+        next_tool=next_tool,
+        next_arguments={},
+    )
+
+
+def pod_limit(facts: Facts) -> Decision:
+    """Nodes at their pod limit hold pods of many deployments Pending at once: one capacity problem, said the same
+    for each of them (so the ranking merges them into one), whatever CPU and memory the nodes have free."""
+    limited = {c: r for c, r in sorted(facts.refusals.items()) if r.kind == "pods" and c not in facts.workloads}
+    total = sum(r.pods for r in limited.values())
+    names = list(limited)
+    listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    message = next(iter(limited.values())).message
+    return Decision(
+        primary_action="INVESTIGATE",
+        rule=NO_ROOM,
+        target=None,
+        reason=f"{total} pods of {len(names)} deployments ({listed}) are Pending: {message}: the nodes hold as many "
+        "pods as they allow (max-pods), whatever CPU and memory is free. That is a capacity limit, not a failure more "
+        "replicas fix: add nodes (or raise the kubelet's max-pods), or scale down what can wait; top_nodes shows each "
+        "node's pods against its limit",
+        evidence=[f"{c}: {r.pods} pods Pending" for c, r in list(limited.items())[:4]] + [f"scheduler: {message}"],
+        next_tool="top_nodes",
+        next_arguments={},
+    )
+
+
+def pending_evidence(facts: Facts, component: str) -> list[str]:
+    """Why a component's Pending pods wait, as the scheduler says (empty when none does)."""
+    refusal = facts.refusals.get(component)
+    return [f"its pods are Pending: {refusal.text()}"] if refusal is not None and refusal.message else []
 
 
 def age_text(minutes: int) -> str:

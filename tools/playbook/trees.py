@@ -114,8 +114,8 @@ def try_instead(where: Elsewhere, options: tuple[Alternative, ...], deployment: 
     alternative for a deployment whose pods fail with nothing to explain it: the DO_NOT then names the read."""
     read = where.reads.get(deployment) if deployment else None
     for option in options:
-        if read is not None and (option == "SCALE" or deployment in where.unexplained):
-            continue
+        if deployment in where.unexplained or (read is not None and option == "SCALE"):
+            continue  # the assessment's INVESTIGATE already says what comes first (a read, or a human's fix)
         if option in where.ruled_out:
             continue
         if option == "ROLLBACK" and where.recent_rollout:
