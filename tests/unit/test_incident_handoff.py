@@ -31,6 +31,7 @@ from incident_response.tools.playbook.handoff_models import (
     Handoff,
     TimelineEntry,
 )
+from incident_response.tools.playbook.rules import Decision
 from incident_response.tools.playbook.stabilization import acted_on, applied, effect_of, stabilizes, verifications
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -375,3 +376,20 @@ def handoff(**fields: Any) -> Handoff:
         "format": "text",
     }
     return Handoff(**{**base, **fields})
+
+
+def test_with_nothing_acted_on_the_handoff_verifies_the_assessments_target_and_its_other_problems() -> None:
+    """A bad deploy ranked second (a standing outage first) is this incident's too (review-assist6 G6)."""
+    decision = Decision(
+        primary_action="SCALE",
+        rule="out of memory",
+        target="deployment/svc-250",
+        reason="OOM",
+        evidence=[],
+        next_tool=None,
+        next_arguments={},
+    )
+    ranked = ["svc-250", "svc-137", "svc-183", "svc-184"]
+    assert deployments_of(None, "many", None, [], decision, [], ranked) == ["svc-250", "svc-137", "svc-183"]
+    rollback = command("rollback_deployment", "succeeded")  # what the incident acted on is what it verifies
+    assert deployments_of(None, "shop", None, [rollback], decision, [], ranked) == ["checkout"]
