@@ -112,6 +112,9 @@ async def test_the_rollback_planners_and_the_assessment_remember_the_answer(stor
         "the human answered migrations_forward_only=true about deployment checkout revision 3: a rollback past it is "
         "ruled out"
     ], handoff["timeline"]
+    statements = [h["statement"] for h in handoff["hypotheses"]]
+    assert any("the human ruled out rolling it back: it is fixed forward" in h for h in statements), statements
+    assert not any(h.startswith("The cause is not known yet") for h in statements), statements
     for message, target in zip(refusals, ("revision 2", "revision 1"), strict=True):
         assert f"will not plan rolling deployment checkout back to {target}" in message, message
         assert re.search(

@@ -41,7 +41,7 @@ from incident_response.tools.playbook.handoff_models import (
 )
 from incident_response.tools.playbook.handoff_rollouts import Rollout, relation
 from incident_response.tools.playbook.replica_writes import took_offline
-from incident_response.tools.playbook.rules import Decision
+from incident_response.tools.playbook.rules import RULED_OUT_RULE, Decision
 from incident_response.tools.playbook.stabilization import CHANGED, acted_on
 
 OBJECT = re.compile(r"[a-z]+/[a-z0-9][-a-z0-9.]*")
@@ -75,9 +75,18 @@ DECISION_SAYS = {
 }
 
 
-def decision_statement(action: str, target: str | None, next_tool: str | None, namespace: str) -> str:
+# The fix-forward decision (rules.fix_forward) is an INVESTIGATE whose cause is known: the deploy it names.
+RULED_OUT_SAYS = "A recent rollout is failing ({target}), and the human ruled out rolling it back: it is fixed forward"
+
+
+def decision_statement(
+    action: str, target: str | None, next_tool: str | None, namespace: str, rule: object = None
+) -> str:
     """What a decision assumed about the cause: its mitigation's assumption when it names one (an OOM's SCALE is a
-    too-low memory limit, not too much load), else the framework's reading of the action."""
+    too-low memory limit, not too much load), else the framework's reading of the action (`rule`: the rule that
+    chose it)."""
+    if rule == RULED_OUT_RULE:
+        return RULED_OUT_SAYS.format(target=target)
     assumed = ASSUMES.get(str(next_tool))
     if assumed is not None and target and OBJECT.fullmatch(target):  # kind/name, not a selector with a prefixed key
         return assumed.format(name=target.partition("/")[2])
@@ -250,7 +259,7 @@ def hypotheses(
         if picked not in DECISION_SAYS or picked == "NONE":
             continue
         target, rule = str(past.detail.get("target") or ""), past.detail.get("rule")
-        statement = as_leak(decision_statement(picked, target, past.detail.get("next_tool"), namespace), found)
+        statement = as_leak(decision_statement(picked, target, past.detail.get("next_tool"), namespace, rule), found)
         # The decision's next tool was tried on what it named (an ISOLATE's selector, say): that hypothesis is this one.
         source = f"mitigation tried: {past.detail.get('next_tool')}"
         tried = next((h.statement for h in found.values() if h.source == source), None)
@@ -272,7 +281,8 @@ def hypotheses(
         )
     if decision is not None:
         statement = as_leak(
-            decision_statement(decision.primary_action, decision.target, decision.next_tool, namespace), found
+            decision_statement(decision.primary_action, decision.target, decision.next_tool, namespace, decision.rule),
+            found,
         )
         if statement in found:
             found[statement].evidence_for.append(f"assess_namespace still finds it now ({decision.rule})")
