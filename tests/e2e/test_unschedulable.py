@@ -20,6 +20,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env
+from support.texts import read_text
 
 from incident_response.sim.scenarios.builders import deployment_body
 from incident_response.sim.serve import RunningSim
@@ -81,6 +82,10 @@ async def test_a_request_larger_than_any_node_is_said_at_once(
         assert evaluated["verdict"] == "PROCEED" and evaluated["reason"] == reason, evaluated
         walked = await call(client, "evaluate_decision", namespace=NS, action="SCALE", deployment="reports")
         assert walked["verdict"] != "PROCEED", walked["summary"]
+        # The handoff names the cause the assessment found, not "the cause is not known yet".
+        document = await read_text(client, "incident_handoff", namespace=NS)
+        assert "The pods of deployment/reports ask for more than any node can allocate" in document, document
+        assert "The cause is not known yet" not in document, document
 
 
 async def test_a_rollout_raising_a_request_past_every_node_rolls_back_saying_why_it_is_pending(

@@ -299,7 +299,6 @@ def test_pods_pending_on_the_pod_limit_are_not_told_as_requests() -> None:
         namespace="many",
         failing={"svc-1": ["svc-1-a Pending (0/1 ready, 0 restarts)"]},
         unschedulable={"svc-1": ["svc-1-a"]},
-        unschedulable_why={"svc-1": why},
         refusals={"svc-1": refusal_of(why)},
         placements=[
             Placement("svc-1-a", "svc-1", None, "Pending", True),

@@ -351,16 +351,6 @@ def evicted_pods(pods: list[dict[str, Any]], components: dict[str, str]) -> dict
     return found
 
 
-def unscheduled_why(pods: list[dict[str, Any]], components: dict[str, str]) -> dict[str, str]:
-    """Per component, the scheduler's message on one of its Pending pods no node takes."""
-    found: dict[str, str] = {}
-    for pod in pods:
-        for c in (pod.get("status") or {}).get("conditions") or []:
-            if c.get("type") == "PodScheduled" and c.get("reason") == "Unschedulable" and c.get("message"):
-                found.setdefault(components[str(meta(pod).name)], str(c["message"]))
-    return found
-
-
 def unschedulable_pods(pods: list[dict[str, Any]], components: dict[str, str]) -> dict[str, list[str]]:
     """Per component, its Pending pods the scheduler found no node for (PodScheduled False, Unschedulable)."""
     found: dict[str, list[str]] = {}
@@ -536,7 +526,6 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         shared_claims={str(meta(d).name): claims for d in deployments if (claims := template_claims(d))},
         config_errors=config_errors(pods, components),
         evicted=evicted_pods(pods, components),
-        unschedulable_why=unscheduled_why(pods, components),
         deployments={str(meta(d).name) for d in deployments},
         changes=changes,
         rollout_changes=rollout_changes,

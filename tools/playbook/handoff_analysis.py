@@ -41,7 +41,7 @@ from incident_response.tools.playbook.handoff_models import (
 )
 from incident_response.tools.playbook.handoff_rollouts import Rollout, relation
 from incident_response.tools.playbook.replica_writes import took_offline
-from incident_response.tools.playbook.rules import RULED_OUT_RULE, Decision
+from incident_response.tools.playbook.rules import NO_ROOM, OVERSIZED, RULED_OUT_RULE, Decision
 from incident_response.tools.playbook.stabilization import CHANGED, acted_on
 
 OBJECT = re.compile(r"[a-z]+/[a-z0-9][-a-z0-9.]*")
@@ -77,19 +77,26 @@ DECISION_SAYS = {
 
 # The fix-forward decision (rules.fix_forward) is an INVESTIGATE whose cause is known: the deploy it names.
 RULED_OUT_SAYS = "A recent rollout is failing ({target}), and the human ruled out rolling it back: it is fixed forward"
+# An INVESTIGATE whose cause is known (the scheduler says why its pods wait): not "the cause is not known yet".
+RULE_SAYS = {
+    OVERSIZED: "The pods of {target} ask for more than any node can allocate: no scale schedules them",
+    NO_ROOM: "No node takes the Pending pods of {target}: the scheduler's reason is the evidence",
+}
 
 
 def decision_statement(
     action: str, target: str | None, next_tool: str | None, namespace: str, rule: object = None
 ) -> str:
     """What a decision assumed about the cause: its mitigation's assumption when it names one (an OOM's SCALE is a
-    too-low memory limit, not too much load), else the framework's reading of the action (`rule`: the rule that
-    chose it)."""
+    too-low memory limit, not too much load), the cause its rule names, else the framework's reading of the action
+    (`rule`: the rule that chose it)."""
     if rule == RULED_OUT_RULE:
         return RULED_OUT_SAYS.format(target=target)
     assumed = ASSUMES.get(str(next_tool))
     if assumed is not None and target and OBJECT.fullmatch(target):  # kind/name, not a selector with a prefixed key
         return assumed.format(name=target.partition("/")[2])
+    if action == "INVESTIGATE" and (said := RULE_SAYS.get(str(rule))) is not None:
+        return said.format(target=target or f"namespace {namespace}")
     return DECISION_SAYS[action].format(target=target, namespace=namespace)
 
 

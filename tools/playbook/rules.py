@@ -140,9 +140,6 @@ class Facts:
     # pod -> the PodDisruptionBudget that refuses its eviction now (read when pods fail on some node)
     evictions_refused: dict[str, str] = field(default_factory=dict)
     paused: set[str] = field(default_factory=set)  # deployments whose rollout a human paused (spec.paused)
-    # component -> the scheduler's message on one of its unschedulable pods ("0/3 nodes are available: 3 Too many
-    # pods. ..."): why no node takes it
-    unschedulable_why: dict[str, str] = field(default_factory=dict)
     # component -> (evicted pod count, "POD: MESSAGE") of its pods the kubelet evicted (phase Failed, reason Evicted)
     evicted: dict[str, tuple[int, str]] = field(default_factory=dict)
     # component -> "POD: MESSAGE" of a pod whose container cannot be created (CreateContainerConfigError: a missing
@@ -742,9 +739,10 @@ def investigate(facts: Facts, component: str, rule: str, why: str, evidence: lis
     suspects = changes_before(facts, component)
     known = "No mitigation fits before the cause is known (more replicas of a pod that fails on its own fail too)"
     unplaced = facts.unschedulable.get(component, [])
-    if (scheduler := facts.unschedulable_why.get(component)) and len(unplaced) >= len(facts.failing.get(component, [])):
+    refusal = facts.refusals.get(component)
+    if refusal is not None and refusal.message and len(unplaced) >= len(facts.failing.get(component, [])):
         # Every failing pod waits for a node: the scheduler says why, and no pod of it runs to read.
-        why = f"pods of {component} cannot be scheduled: {scheduler.split('. preemption')[0]}"
+        why = f"pods of {component} cannot be scheduled: {refusal.text()}"
         known = (
             "No node takes them as they are, so more replicas wait too: lower what they request (or the node "
             "selector, affinity or tolerations they need) in the manifest, or add nodes that fit them"
