@@ -188,10 +188,12 @@ async def test_a_rollback_still_replacing_the_bad_pods_is_not_rolled_back_again(
 
 
 def renumbered(env: Env, kind: str, name: str, good: str) -> bool:
-    """The controller has brought the good revision back as revision 3."""
+    """The controller has brought the good revision back as revision 3 (a Deployment: and written the status that
+    dates it, its Progressing condition; the ReplicaSet is renumbered first, in a separate write that a read under
+    load could fall between)."""
     if kind == "deployment":
         items = env.kube.list("replicasets", NS, label_selector="app=ledger").items
-        return any(
+        return env.observed(name) and any(
             good in str(rs["spec"]) and rs["metadata"]["annotations"].get("deployment.kubernetes.io/revision") == "3"
             for rs in items
         )
