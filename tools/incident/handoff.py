@@ -245,7 +245,10 @@ def incident_handoff(
         kube, namespace, deployment, rows, decision, warnings.items if warnings is not None else [], ranked
     )
     if len(names) > MAX_DEPLOYMENTS:
-        problems.append(f"Only {MAX_DEPLOYMENTS} of {len(names)} deployments were verified: {', '.join(names)}")
+        problems.append(
+            f"Only {MAX_DEPLOYMENTS} of {len(names)} deployments were verified ({', '.join(names[:MAX_DEPLOYMENTS])});"
+            f" not verified: {', '.join(names[MAX_DEPLOYMENTS:])} (incident_handoff(deployment=...) verifies one)"
+        )
         names = names[:MAX_DEPLOYMENTS]
     facts, deployments, replicasets = read_cluster(
         kube, namespace, names, warnings.items if warnings is not None else None, rows, problems, optional=ranked

@@ -1,0 +1,40 @@
+"""The handoff says which deployments it did not verify (review-assist6, LOW): after node-2 went NotReady and came
+back, four deployments had Warning events; the handoff said "Only 3 of 4 deployments were verified: checkout, api,
+payments, web", naming all four, so the reader could not tell which one was left unverified."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from support.kubectl_runner import Kubectl
+from support.mitigation_env import make_env, ready
+
+from incident_response.sim.serve import RunningSim
+
+pytestmark = pytest.mark.anyio
+NS = "shop"
+CONDITION = "sim.incident-response.dev/condition"
+
+
+async def test_the_handoff_names_the_deployments_it_left_unverified(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> None:
+    sim = sim_factory("healthy")
+    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    kubectl.run("annotate", "node", "node-2", f"{CONDITION}=NotReady")
+    await env.until(lambda: sum(not ready(p) for p in env.pods(None, NS)) >= 3)
+    kubectl.run("annotate", "node", "node-2", f"{CONDITION}-")
+    await env.until(lambda: all(ready(p) for p in env.pods(None, NS)))
+
+    async with Client(env.server("safe")) as client:
+        result = await client.call_tool("incident_handoff", {"namespace": NS})
+    text = " ".join(getattr(c, "text", "") for c in result.content)
+
+    line = next(line for line in text.splitlines() if "deployments were verified" in line)
+    verified, _, unverified = line.partition("; not verified: ")
+    assert unverified, line
+    left_out = unverified.split(" (incident_handoff")[0].split(", ")
+    assert left_out and not any(name in verified for name in left_out), line
