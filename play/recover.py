@@ -32,6 +32,9 @@ async def play(p: Play) -> None:
     await p.call("evaluate_decision", namespace="shop")
     await p.call("verify_recovery", namespace="shop", deployment=target)
     await p.call("top_nodes")
+    # the human asks: "should we roll web back, or add replicas, to be safe?"
+    await p.call("evaluate_decision", namespace="shop", action="ROLLBACK", deployment=target)
+    await p.call("evaluate_decision", namespace="shop", action="SCALE", deployment=target)
     await p.call("incident_handoff", namespace="shop")
 
 run(play, f"recover-{V}")
