@@ -59,3 +59,51 @@ async def test_a_database_at_its_cpu_limit_is_not_scaled_out_onto_its_one_volume
     assert "orders-db-data" in walked["reason"], walked["reason"]
     assert "orders-db-data (ReadWriteOnce)" in refusal and "Nothing was planned" in refusal, refusal
     assert offline["status"] == "blocked" and "--replicas=0" in offline["command"], offline
+
+
+async def test_a_web_tier_on_a_read_write_many_volume_is_still_scaled_out(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> None:
+    """api (3 replicas) at its CPU limit mounts a ReadWriteMany claim (shared uploads on NFS): every replica may mount
+    it, scale_deployment plans it, so assess and evaluate must not rule scaling out as they do for a database's
+    ReadWriteOnce volume (before: 'no tool here plans either' and DO_NOT, the fastest mitigation taken away)."""
+    sim = sim_factory("healthy")
+    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    media = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "media", "namespace": NS},
+        "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "5Gi"}}},
+    }
+    kubectl.run("apply", "-f", "-", stdin=json.dumps(media))
+    mount = {
+        "metadata": {"annotations": {behaviors.ROLLED_OUT_MINUTES_AGO: str(30 * 24 * 60)}},
+        "spec": {
+            "template": {
+                "metadata": {"annotations": {behaviors.CPU_MILLICORES: "398"}},
+                "spec": {
+                    "volumes": [{"name": "media", "persistentVolumeClaim": {"claimName": "media"}}],
+                    "containers": [{"name": "api", "volumeMounts": [{"name": "media", "mountPath": "/media"}]}],
+                },
+            }
+        },
+    }
+    kubectl.run("patch", "deployment/api", "-n", NS, "-p", json.dumps(mount))
+
+    def busy() -> bool:
+        pods = [p for p in env.pods("app=api") if not p["metadata"].get("deletionTimestamp")]
+        annotations = {(p["metadata"].get("annotations") or {}).get(behaviors.CPU_MILLICORES) for p in pods}
+        return len(pods) == 3 and annotations == {"398"} and all(ready(p) for p in pods)
+
+    await env.until(busy, 40)
+
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        walked = await call(client, "evaluate_decision", namespace=NS, deployment="api", action="SCALE")
+        planned = await call(client, "scale_deployment", namespace=NS, deployment="api", replicas=5)
+
+    (problem,) = [p for p in assessed["problems"] if "api" in p["components"]]
+    assert not problem["rule"].endswith("(shared volume)"), problem
+    assert problem["next_tool"] == "scale_deployment", problem
+    assert walked["verdict"] != "DO_NOT", walked["summary"]
+    assert planned["status"] == "blocked" and "--replicas=5" in planned["command"], planned

@@ -34,6 +34,7 @@ from incident_response.tools.core.collection import collection_held
 from incident_response.tools.core.concurrency import submit
 from incident_response.tools.core.masking import mask_text
 from incident_response.tools.core.models import ToolResult
+from incident_response.tools.engine.claim_modes import one_node_claims
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.event_reads import read_warnings
 from incident_response.tools.engine.rollback_answers import rulings
@@ -523,7 +524,13 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         # which of its pods a drain could not evict now (a failed node's own unready pods can hold a budget down)
         evictions_refused=refused_evictions(pods, workloads.get("poddisruptionbudgets", [])) if nodes else {},
         paused={str(meta(d).name) for d in deployments if (d.get("spec") or {}).get("paused")},
-        shared_claims={str(meta(d).name): claims for d in deployments if (claims := template_claims(d))},
+        # read only for a deployment at its CPU limit: the one rule that asks
+        shared_claims={
+            name: claims
+            for d in deployments
+            if (name := str(meta(d).name)) in near_limit
+            and (claims := one_node_claims(kube, namespace, template_claims(d)))
+        },
         config_errors=config_errors(pods, components),
         evicted=evicted_pods(pods, components),
         deployments={str(meta(d).name) for d in deployments},

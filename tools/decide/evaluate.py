@@ -23,6 +23,7 @@ from incident_response.tools.decide.remembered import remember, standing
 from incident_response.tools.decide.routing import reads_of, subject_of, unexplained_of
 from incident_response.tools.decide.workload_facts import workload_rollback_facts, workload_target
 from incident_response.tools.engine import sizing_reads
+from incident_response.tools.engine.claim_modes import one_node_claims
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.rollback_answers import rulings
 from incident_response.tools.k8s import backends, capacity, labels
@@ -509,7 +510,7 @@ def scale_facts(kube: Kube, seen: Observation, name: str, room: NodeRoom | None 
         recently_rolled_out=(minutes is not None and minutes <= RECENT_MINUTES or bool(stalled))
         and (keeps_earlier_revision(seen, deploy) or any(p.canary == name for p in seen.facts.canaries))
         and f"deployment/{name}" not in seen.facts.ruled_out,
-        claims=template_claims(deploy),
+        claims=one_node_claims(kube, seen.namespace, template_claims(deploy)),
     )
     if hpa is not None:
         row = hpa_row(hpa)
