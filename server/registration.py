@@ -38,7 +38,7 @@ from pydantic import ConfigDict
 from incident_response.server import catalog, confirmation, http_auth, render, schemas
 from incident_response.server.config import Settings
 from incident_response.server.lazy_tools import tool_annotations
-from incident_response.tools.core.errors import IncidentError
+from incident_response.tools.core.errors import IncidentError, InvalidArgument
 from incident_response.tools.core.masking import mask_data
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine import attribution
@@ -241,6 +241,11 @@ def journal_call(
 ) -> None:
     """Every tool call goes to the incident journal (to the incident of the namespace it acts in, unless the result
     names another: tools.engine.attribution); a journal that cannot be written must not stop the response."""
+    namespace = arguments.get("namespace")
+    if isinstance(namespace, str) and not valid_namespace(deps, namespace):
+        # Refused for its namespace (a typo, outside the allow-list): it must not open an incident of its own, which
+        # would then collect every call in no namespace (top_nodes) away from the incident being worked.
+        arguments = {k: v for k, v in arguments.items() if k != "namespace"}
     try:
         journal = deps.journal
         for about in [incident] if incident else attribution.call_incidents(journal, arguments):
@@ -255,6 +260,14 @@ def journal_call(
             )
     except (OSError, sqlite3.Error, IncidentError) as e:  # IncidentError: the Kubernetes store's API failed
         logger.warning("could not journal the %s call: %s", tool, e)
+
+
+def valid_namespace(deps: Deps, namespace: str) -> bool:
+    try:
+        deps.check_namespace(namespace)
+    except InvalidArgument:  # NamespaceNotAllowed is one
+        return False
+    return True
 
 
 def check_arguments(deps: Deps, arguments: dict[str, Any]) -> None:
