@@ -89,7 +89,13 @@ def get_logs(
     pod_or_deployment: Annotated[
         str, Field(description="A pod name, or deployment/NAME to read its most troubled pod.", max_length=300)
     ],
-    container: Annotated[str | None, Field(description="Container; default the pod's first.", max_length=253)] = None,
+    container: Annotated[
+        str | None,
+        Field(
+            description="Container (init ones too); default the init container a stuck pod waits on, else the first.",
+            max_length=253,
+        ),
+    ] = None,
     tail_lines: Annotated[int, Field(description="Lines from the end.", ge=1, le=2000)] = 100,
     since_seconds: Annotated[int | None, Field(description="Only lines newer than this.", ge=1, le=604800)] = None,
     previous: Annotated[
