@@ -106,6 +106,29 @@ def pod_charge(pod_spec: dict[str, Any]) -> dict[str, float]:
     return charge
 
 
+def admitted_spec(template: dict[str, Any], pods: list[dict[str, Any]]) -> dict[str, Any]:
+    """The pod spec a quota charges: the template's, with a container's resources it leaves unset taken from a live
+    pod's same container. A LimitRange's defaults are written into pods at admission, never into the template, so a
+    template without requests under a quota on requests.cpu still runs pods, each charged the default."""
+    admitted: dict[str, dict[str, Any]] = {}
+    for pod in pods:
+        spec = pod.get("spec") or {}
+        for container in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
+            if container.get("resources") and str(container.get("name")) not in admitted:
+                admitted[str(container.get("name"))] = container["resources"]
+
+    def filled(container: dict[str, Any]) -> dict[str, Any]:
+        if container.get("resources") or str(container.get("name")) not in admitted:
+            return container
+        return {**container, "resources": admitted[str(container.get("name"))]}
+
+    out = dict(template)
+    for key in ("containers", "initContainers"):
+        if template.get(key):
+            out[key] = [filled(c) for c in template[key]]
+    return out
+
+
 @dataclass(frozen=True)
 class QuotaRoom:
     """How many more pods of a template one quota holds, and the resource that limits it."""

@@ -36,7 +36,7 @@ from incident_response.tools.engine.plan import (
 from incident_response.tools.engine.sizing_reads import CEILING_ENV, LARGE_FACTOR, replica_ceiling
 from incident_response.tools.k8s import backends, capacity
 from incident_response.tools.k8s.args import PositiveReplicas, Replicas
-from incident_response.tools.k8s.quotas import hard_for, quota_room
+from incident_response.tools.k8s.quotas import admitted_spec, hard_for, quota_room
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
     REVISION,
@@ -246,7 +246,9 @@ def check_scale(
     return warnings
 
 
-def quota_warning(kube: Kube, deployment: dict[str, Any], more: int, *, refuse: bool) -> str | None:
+def quota_warning(
+    kube: Kube, deployment: dict[str, Any], more: int, *, refuse: bool, pods: list[dict[str, Any]] | None = None
+) -> str | None:
     """A ResourceQuota that cannot hold `more` new pods of the deployment: refused (with `refuse`) when it holds
     none of them (the scale would only record FailedCreate events), else a warning naming what it allows."""
     name, namespace = backends.name_of(deployment), str(meta(deployment).namespace)
@@ -254,7 +256,7 @@ def quota_warning(kube: Kube, deployment: dict[str, Any], more: int, *, refuse: 
         quotas = kube.list("resourcequotas", namespace).items
     except errors.Forbidden:
         return None  # not readable: the plan cannot say, as without a quota
-    spec = template_spec(deployment)
+    spec = admitted_spec(template_spec(deployment), pods or [])  # `pods`: its live pods (a LimitRange's defaults)
     rooms = [(q, room) for q in quotas if (room := quota_room(q, spec)) is not None and room.fits < more]
     if not rooms:
         return None
@@ -354,7 +356,9 @@ def plan_scale(
         )
     if restores is None and replicas > max(current, 1):
         warnings += shared_claims(kube, deployment, replicas)
-    if replicas > len(pods) and (note := quota_warning(kube, deployment, replicas - len(pods), refuse=not restores)):
+    if replicas > len(pods) and (
+        note := quota_warning(kube, deployment, replicas - len(pods), refuse=not restores, pods=pods)
+    ):
         warnings.append(note)
     room = sizing_reads.node_room(kube)  # read once: the Pending warning and the sizing's replicas that fit
     if replicas > current and (note := growth_warning(kube, deployment, current, replicas, "new pods", room)):
