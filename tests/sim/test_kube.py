@@ -236,3 +236,28 @@ def test_an_eviction_a_disruption_budget_refuses_is_not_called_throttling() -> N
     said = str(translated)
     assert "throttling" not in said and "retry" not in said
     assert "needs 3 healthy pods and has 2" in said and "delete_pod" in said
+
+
+def test_an_eviction_refused_by_a_budget_that_never_allows_one_names_the_way_past_it() -> None:
+    """A budget needing every pod it has (minAvailable equal to the replicas) refuses with all of them healthy: the
+    message said "Retrying cannot help until more of the budget's pods are Ready ... can be deleted instead" - none
+    will become more Ready, and deleting a healthy pod takes down what it protects (review-assist6 G10)."""
+    body = json.dumps(
+        {
+            "kind": "Status",
+            "code": 429,
+            "reason": "TooManyRequests",
+            "message": "Cannot evict pod as it would violate the pod's disruption budget.",
+            "details": {
+                "causes": [
+                    {
+                        "reason": "DisruptionBudget",
+                        "message": "The disruption budget payments needs 2 healthy pods and has 2 currently",
+                    }
+                ]
+            },
+        }
+    ).encode()
+    said = str(api_error(429, body, verb="create", resource="pods/eviction", name="payments-1", namespace="shop"))
+    assert "never allows an eviction: scale the workload up by one first" in said, said
+    assert "delete_pod" not in said and "until more of the budget's pods are Ready" not in said, said

@@ -10,6 +10,7 @@ Layer: tools.kube.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -111,6 +112,9 @@ def _status_message(status: int, data: bytes) -> tuple[str, str]:
     return "", text or f"HTTP {status}"
 
 
+NEEDS = re.compile(r"needs (\d+) healthy pods? and has (\d+) currently")
+
+
 def budget_cause(data: bytes) -> str | None:
     """The DisruptionBudget cause's message of a 429 the eviction subresource answered ("" without one), or None
     when the 429 is not a PodDisruptionBudget refusing an eviction (then it is a rate limit)."""
@@ -165,10 +169,22 @@ def api_error(
     if status == 400:
         return errors.BadRequest(f"the API server rejected {verb} {what}{here}: {message}", **common)
     if status == 429 and (budget := budget_cause(data)) is not None:
+        counts = NEEDS.search(budget)
+        if counts and int(counts.group(1)) <= int(counts.group(2)):
+            # Refused with every pod it counts healthy: a budget that never allows an eviction (minAvailable equal
+            # to the replicas); waiting changes nothing, and deleting a healthy pod takes down what it protects.
+            then = (
+                "The budget needs every pod it counts healthy, so it never allows an eviction: scale the workload up "
+                "by one first (one eviction is then allowed), or have its owners relax the budget"
+            )
+        else:
+            then = (
+                "Retrying cannot help until more of the budget's pods are Ready; a pod that will not become Ready (on "
+                "a failed node, say) can be deleted instead (delete_pod): budgets do not limit deletion"
+            )
         return errors.TooManyRequests(
             f"a PodDisruptionBudget forbids evicting pod {name!r}{here} now ({budget or message}); it was not evicted. "
-            "Retrying cannot help until more of the budget's pods are Ready; a pod that will not become Ready (on a "
-            "failed node, say) can be deleted instead (delete_pod): budgets do not limit deletion",
+            + then,
             **common,
         )
     if status == 429:
