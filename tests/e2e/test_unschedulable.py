@@ -160,6 +160,10 @@ async def test_nodes_at_their_pod_limit_are_one_problem_told_as_pods_not_request
             evaluated = await call(client, "evaluate_decision", namespace=NS, **asked)
             assert evaluated["verdict"] == "PROCEED" and evaluated["reason"] == reason, evaluated
             assert evaluated["next_tool"] == "top_nodes", evaluated
+        # A tree is walked for one deployment: asked with none, the error says the problem is not one deployment's.
+        result = await client.call_tool("evaluate_decision", {"namespace": NS, "action": "SCALE"})
+        said = " ".join(getattr(c, "text", "") for c in result.content)
+        assert result.is_error and "names no one deployment" in said and "pass deployment=NAME" in said, said
         nodes = await call(client, "top_nodes")
         for name, count in sorted(bound.items()):
             assert f"{name} {count}/{count}" in nodes["summary"], nodes["summary"]

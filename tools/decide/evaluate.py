@@ -297,8 +297,10 @@ def walk_tree(
         return f"{kind}/{workload_name}", walked
     name = deployment or target_deployment(seen, picked, action)
     if name is None:
+        pointed = f"points at {picked.target}" if picked.target else "names no one deployment"
         raise errors.InvalidArgument(
-            f"no deployment to walk the {action} tree for: the assessment points at {picked.target}; pass deployment="
+            f"no deployment to walk the {action} tree for: the assessment {pointed} ({picked.reason[:120]}); pass "
+            "deployment=NAME"
         )
     pair = next((p for p in seen.facts.canaries if p.canary == name), None)
     if action == "ROLLBACK" and pair is not None and to_revision is None:
