@@ -295,6 +295,11 @@ def decide(
     return engine.decide(token, answer)
 
 
+def watched() -> bool:
+    """A person's terminal shows this process's output (its input may still be redirected)."""
+    return sys.stdout.isatty() or sys.stderr.isatty()
+
+
 def ask(question: str) -> bool:
     """y/N on the terminal; anything but y or yes (end of input, Ctrl-C included) is no."""
     try:
@@ -320,6 +325,15 @@ def run_decide(args: argparse.Namespace) -> int:
     if found is not None:
         print(describe(found[1], found[0].state))
         print()
+        if args.approved and found[0].state == "pending" and args.yes and not interactive and watched():
+            # `approve TOKEN --yes < /dev/null` pasted into a terminal: a person is there, so --yes is theirs to skip.
+            print(
+                "incident-response-mcp: this runs in a terminal with its input redirected, so nobody answers y/N, and "
+                "--yes is not taken where a person watches (a pasted line could approve a plan nobody read). Run "
+                f"`incident-response-mcp approve {args.token}` as is and answer the question. Nothing was approved.",
+                file=sys.stderr,
+            )
+            return 2
         if args.approved and found[0].state == "pending" and (interactive or not args.yes):
             if args.yes:
                 print("(--yes is for scripts: on a terminal you answer y/N yourself.)")

@@ -40,11 +40,15 @@ def cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 class Terminal:
     """The command on a pseudo-terminal, as a human runs it: read what it shows, type an answer."""
 
-    def __init__(self, *argv: str) -> None:
+    def __init__(self, *argv: str, stdin: int | None = None) -> None:
         master, slave = pty.openpty()
         self.master = master
         self.process = subprocess.Popen(
-            [sys.executable, "-c", LAUNCHER, *argv], stdin=slave, stdout=slave, stderr=slave, close_fds=True
+            [sys.executable, "-c", LAUNCHER, *argv],
+            stdin=slave if stdin is None else stdin,
+            stdout=slave,
+            stderr=slave,
+            close_fds=True,
         )
         os.close(slave)
         self.seen = b""
@@ -132,6 +136,18 @@ def test_yes_pasted_into_a_terminal_still_asks(tmp_path: Path) -> None:
     code, screen = terminal.finish()
     assert code == 1 and "not approved" in screen, screen
     assert approvals(tmp_path, token) == []
+
+
+def test_yes_pasted_with_its_input_redirected_on_a_terminal_approves_nothing(tmp_path: Path) -> None:
+    """`approve TOKEN --yes < /dev/null` pasted into a terminal: stdin is no terminal, but a person is watching one.
+    It approved at once before (recorded non-interactive); now it refuses and says to run `approve TOKEN` as is."""
+    token = propose(tmp_path)
+    terminal = Terminal("approve", token, "--yes", "--state-dir", str(tmp_path), stdin=subprocess.DEVNULL)
+    code, screen = terminal.finish()
+    assert code == 2 and f"command {COMMAND}" in screen and "Nothing was approved" in screen, screen
+    assert f"incident-response-mcp approve {token}" in screen, screen
+    row = Journal(tmp_path).command(token)
+    assert row and row.state == "pending" and approvals(tmp_path, token) == []
 
 
 def test_approve_without_a_terminal_needs_yes_and_is_recorded_as_non_interactive(tmp_path: Path) -> None:
