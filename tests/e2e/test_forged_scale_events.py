@@ -29,14 +29,20 @@ pytestmark = pytest.mark.anyio
 SETTLE = 120  # bound on the sim's controllers (pods start, probes)
 
 
-def forged_event(env: Env, replicaset: str, at: dt.datetime) -> dict[str, Any]:
-    uid = env.get("deployments", "api2")["metadata"]["uid"]
+def forged_event(env: Env, replicaset: str, at: dt.datetime, deployment: str = "api2") -> dict[str, Any]:
+    uid = env.get("deployments", deployment)["metadata"]["uid"]
     stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "apiVersion": "v1",
         "kind": "Event",
-        "metadata": {"name": "api2.forged", "namespace": NS},
-        "involvedObject": {"kind": "Deployment", "name": "api2", "namespace": NS, "apiVersion": "apps/v1", "uid": uid},
+        "metadata": {"name": f"{deployment}.forged", "namespace": NS},
+        "involvedObject": {
+            "kind": "Deployment",
+            "name": deployment,
+            "namespace": NS,
+            "apiVersion": "apps/v1",
+            "uid": uid,
+        },
         "reason": "ScalingReplicaSet",
         "type": "Normal",
         "message": f"Scaled down replica set {replicaset} from 40 to 2",
@@ -103,3 +109,33 @@ async def test_a_forged_scale_down_event_does_not_size_the_scale(
         assert plan["command"].startswith("kubectl scale deployment/api2 --replicas=3"), plan
         assert not any("below what is known to be needed" in w for w in plan["warnings"]), plan["warnings"]
         await call(client, "cancel_command", token=plan["token"])
+
+
+async def test_a_backdated_forged_event_does_not_set_the_count_a_dark_service_goes_back_to(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> None:
+    """cart (2 replicas, behind Service cart) is scaled to 0 by hand; a forged "from 60 to 0", dated before the real
+    "to 0 from 2", was the first count the events showed: 'scale it back to the 60 replicas it had'."""
+    env = make_env(sim_factory("healthy"), tmp_path / "state")
+    assert env.get("deployments", "cart")["spec"]["replicas"] == 2
+    kubectl_for(env.sim).run("scale", "deployment/cart", "--replicas=0", "-n", NS)
+
+    def cut() -> dict[str, Any] | None:
+        events = env.kube.list("events", NS, field_selector="reason=ScalingReplicaSet").items
+        return next((e for e in events if "to 0 from 2" in str(e.get("message"))), None)
+
+    await env.until(lambda: cut() is not None and not env.pods("app=cart"), SETTLE)
+    real = cut()
+    assert real is not None
+    replicaset = str(real["message"]).split()[4]
+    when = dt.datetime.strptime(real["lastTimestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    forged = forged_event(env, replicaset, when - dt.timedelta(seconds=5), deployment="cart")
+    forged["message"] = f"Scaled down replica set {replicaset} from 60 to 0"
+    env.kube.create("events", forged, NS)
+
+    async with Client(env.server("full")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        decision = assessed["decision"]
+        assert (decision["target"], decision["next_tool"]) == ("deployment/cart", "scale_deployment"), decision
+        assert decision["next_arguments"]["replicas"] == 2, decision
+        assert "scaled 2 -> 0" in decision["reason"] and "60" not in decision["reason"], decision["reason"]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from incident_response.tools.k8s.changes import scale_changes
 
 NOW = datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
@@ -61,3 +63,15 @@ def test_an_hpa_resize_is_not_a_change() -> None:
 def test_a_rollouts_own_scaling_is_the_rollout() -> None:
     events = [event("Scaled up replica set web-5d9 to 2 from 1", 1)]
     assert scale_changes([deployment(2, None)], REPLICASETS, events, {"web"}, NOW) == []
+
+
+@pytest.mark.parametrize("forged_minutes_ago", [2.9, 3.1], ids=["after", "before"])
+def test_a_forged_scale_event_does_not_set_the_count_before(forged_minutes_ago: float) -> None:
+    """review-assist6 G3/G4: a workload with events create adds 'from 60 to 0' beside the real 'from 4 to 0'; dated
+    first, it was the first count the events showed, and the dark-service rule scales back to the count before."""
+    events = [
+        event("Scaled down replica set web-5d9 from 4 to 0", 3),
+        event("Scaled down replica set web-5d9 from 60 to 0", forged_minutes_ago),
+    ]
+    (found,) = scale_changes([deployment(0, ("kubectl", 3))], REPLICASETS, events, set(), NOW)
+    assert (found.what, found.before) == ("scaled 4 -> 0", 4)

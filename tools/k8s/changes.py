@@ -18,6 +18,7 @@ from typing import Any
 
 from incident_response.tools.k8s.last_change import LastChange, by_whom, last_change
 from incident_response.tools.k8s.quantity import human_age, parse_time
+from incident_response.tools.k8s.scale_history import first_count
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, selector_string
 
@@ -139,6 +140,8 @@ def scale_changes(
         if ref.get("controller") and ref.get("kind") == "Deployment"
     }
     steps: dict[str, list[tuple[datetime, int | None, int]]] = {}
+    windowed: dict[str, list[dict[str, Any]]] = {}
+    latest: dict[str, tuple[datetime, str]] = {}  # deployment -> (when, the ReplicaSet its latest step scaled)
     for event in events:
         if event.get("reason") != "ScalingReplicaSet":
             continue
@@ -149,6 +152,9 @@ def scale_changes(
         rs, before, after = matched.group(1), matched.group(2) or matched.group(4), int(matched.group(3))
         deployment = owner_of.get(rs) or str((event.get("involvedObject") or {}).get("name"))
         steps.setdefault(deployment, []).append((when, int(before) if before is not None else None, after))
+        windowed.setdefault(deployment, []).append(event)
+        if deployment not in latest or when >= latest[deployment][0]:
+            latest[deployment] = (when, rs)
     found = []
     for deploy in deployments:
         name = str(meta(deploy).name)
@@ -162,8 +168,9 @@ def scale_changes(
             continue
         if owner is None and name in autoscaled:
             continue
-        # The first count the events show (a scale from zero, or a creation, says none).
-        before = next((step[1] for step in ordered if step[1] is not None), None)
+        # The first count the events show (a scale from zero, or a creation, says none), read as a chain: events can
+        # be forged (any workload with events create), and a forged "from 60" must not become the count to go back to.
+        before = first_count(windowed[name], latest[name][1])
         after = int((deploy.get("spec") or {}).get("replicas") or 0)
         if before == after:
             continue

@@ -14,6 +14,7 @@ from typing import Any
 from incident_response.tools.k8s import backends
 from incident_response.tools.k8s.hpa_formula import hpa_wanted
 from incident_response.tools.k8s.quantity import parse_time
+from incident_response.tools.k8s.scale_history import latest_cut
 from incident_response.tools.k8s.usage import PodUsage, pod_resources
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
@@ -23,7 +24,6 @@ from incident_response.tools.k8s.workloads import (
     revision_of,
     template_spec,
 )
-from incident_response.tools.playbook.scale_history import latest_cut
 from incident_response.tools.playbook.sizing import Demand, HpaCount, Previous
 
 PINNED_PERCENT = 95  # CPU at or above this share of the limit is throttled: a floor on demand
@@ -40,7 +40,7 @@ def scaled_down(
 ) -> tuple[Previous | None, str, tuple[str, ...]]:
     """The latest scale-down of the deployment's current ReplicaSet from more than `below` replicas (a capacity cut:
     kubectl scale, an edit; a rollout only scales old ReplicaSets down) its ScalingReplicaSet events show, read as
-    a chain (tools/playbook/scale_history.py): (the count, the event's message, the doubts about the events)."""
+    a chain (tools/k8s/scale_history.py): (the count, the event's message, the doubts about the events)."""
     cut = latest_cut(events, replicaset, below, generation, created)
     if cut is None:
         return None, "", ()

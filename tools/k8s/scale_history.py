@@ -9,7 +9,7 @@ ReplicaSet was created is left out too. A chain with more steps
 than the ReplicaSet's generation counts (every change of spec.replicas bumps it) holds steps no controller made:
 none of its events is taken.
 
-Layer: tools.playbook.
+Layer: tools.k8s.
 """
 
 from __future__ import annotations
@@ -70,6 +70,29 @@ def steps_of(events: list[dict[str, Any]], replicaset: str) -> list[Step]:
     return sorted(found.values(), key=lambda s: (s.when, s.message))
 
 
+def chain(steps: list[Step]) -> tuple[list[Step], list[tuple[Step, Step]]]:
+    """(the steps that follow on from each other, oldest first; (the step kept before, the step that disagrees with
+    it) for each break)."""
+    kept: list[Step] = []
+    broken: list[tuple[Step, Step]] = []
+    for step in steps:
+        if kept and step.before is not None and step.before != kept[-1].after:
+            broken.append((kept[-1], step))
+            continue
+        kept.append(step)
+    return kept, broken
+
+
+def first_count(events: list[dict[str, Any]], replicaset: str) -> int | None:
+    """The count the ReplicaSet had before the first scale its events show, read as a chain: where a step breaks it
+    (one of the two was not the controller's, and either may be dated first), the smaller claim. None: no step says
+    a count before it."""
+    kept, broken = chain(steps_of(events, replicaset))
+    claims = [s.before for s in kept if s.before is not None][:1]
+    claims += [s.before for _, s in broken if s.before is not None]
+    return min(claims, default=None)
+
+
 def latest_cut(
     events: list[dict[str, Any]],
     replicaset: str,
@@ -83,13 +106,7 @@ def latest_cut(
     steps = steps_of(events, replicaset)
     early = [s for s in steps if created is not None and s.when < created]
     steps = [s for s in steps if s not in early]
-    kept: list[Step] = []
-    broken: list[tuple[Step, Step]] = []  # (the step kept before, the step that disagrees with it)
-    for step in steps:
-        if kept and step.before is not None and step.before != kept[-1].after:
-            broken.append((kept[-1], step))
-            continue
-        kept.append(step)
+    kept, broken = chain(steps)
     cuts = [s for s in kept if s.down and s.before is not None and s.before > below]
     changes = [s for s in kept if s.before not in (None, 0)]  # a step from 0 may be the ReplicaSet's creation
     if generation is not None and len(changes) > max(generation - 1, 0):
