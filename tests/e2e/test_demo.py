@@ -68,7 +68,8 @@ async def test_demo_walks_the_playbook_to_recovery() -> None:
     assert "sim.incident-response.dev" not in handoff, handoff
     assert (
         "- Revision 3 of checkout changed image registry.example.com/shop/checkout:2.4.0 -> "
-        "registry.example.com/shop/checkout:2.5.0 (container checkout): why was that changed" in handoff
+        "registry.example.com/shop/checkout:2.5.0 (container checkout): what changed in the code between those "
+        "images?" in handoff
     ), handoff
     assert text.rstrip().endswith("when the human says it is over.")
 

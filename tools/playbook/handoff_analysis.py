@@ -399,10 +399,14 @@ def open_questions(
         questions.append(f"{count} temporary measure(s) still in place ({listed}): when are they restored?")
     for revision in bad:
         if revision.changes:
+            # A new image alone is new code: what in it changed is the question (nothing in the app "depends on" it).
+            ask = (
+                "what changed in the code between those images?"
+                if all(change.startswith("image ") for change in revision.changes)
+                else f"why was that changed, and what in {revision.deployment} depends on it?"
+            )
             questions.append(
-                f"Revision {revision.revision} of {revision.deployment} changed "
-                f"{'; '.join(revision.changes)}: why was that changed, and what in {revision.deployment} "
-                "depends on it?"
+                f"Revision {revision.revision} of {revision.deployment} changed {'; '.join(revision.changes)}: {ask}"
             )
             continue
         images = f" ({', '.join(revision.images)})" if revision.images else ""
