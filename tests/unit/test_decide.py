@@ -315,6 +315,23 @@ def test_pods_pending_on_the_pod_limit_are_not_told_as_requests() -> None:
     assert "requests" not in decision.reason and "preemption" not in decision.reason, decision.reason
 
 
+def test_a_statefulsets_pods_pending_on_the_pod_limit_are_not_told_as_requests_either() -> None:
+    """A StatefulSet's member waits for a node on the pod limit: no rule scales it, and the investigation names the
+    pod count, not the requests."""
+    facts = Facts(
+        namespace="shop",
+        failing={"db": ["db-2 Pending (0/1 ready, 0 restarts)"]},
+        unschedulable={"db": ["db-2"]},
+        refusals={"db": refusal_of("0/3 nodes are available: 3 Too many pods.")},
+        workloads={"db": "statefulset"},
+        placements=[Placement("db-2", "db", None, "Pending", True)],
+    )
+    decision = decide(facts)
+    assert decision.primary_action == "INVESTIGATE" and decision.next_tool == "top_nodes", decision
+    assert "3 Too many pods" in decision.reason and "max-pods" in decision.reason, decision.reason
+    assert "lower what they request" not in decision.reason, decision.reason
+
+
 RULED = RuledOut(
     said="at 04:30 UTC the human answered (migrations_forward_only=true) that revision 2 of deployment web ran "
     "database migrations that only go forward",

@@ -747,7 +747,9 @@ def investigate(facts: Facts, component: str, rule: str, why: str, evidence: lis
             "No node takes them as they are, so more replicas wait too: lower what they request (or the node "
             "selector, affinity or tolerations they need) in the manifest, or add nodes that fit them"
         )
-        read = "top_nodes shows what each node can allocate"
+        if refusal.kind == "pods":  # the nodes' pod count, not requests: see pod_limit
+            known = "The nodes hold as many pods as they allow (max-pods): add nodes or raise max-pods"
+        read = "top_nodes shows what each node can allocate and holds"
         tool, arguments = "top_nodes", {}
     elif (gone := facts.evicted.get(component)) and gone[0] >= len(still_failing(facts, component)):
         # Every failing pod is an eviction's leftover: the kubelet said why, and its controller replaced them.
