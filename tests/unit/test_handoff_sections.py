@@ -16,7 +16,12 @@ from incident_response.tools.incident.handoff_document import render
 from incident_response.tools.playbook.declaration import info
 from incident_response.tools.playbook.handoff_analysis import hypotheses, window_suspects
 from incident_response.tools.playbook.handoff_facts import ClusterFacts, action_of, cluster_entries
-from incident_response.tools.playbook.handoff_leads import isolated_pods, node_lines, poison_evidence
+from incident_response.tools.playbook.handoff_leads import (
+    isolated_pods,
+    node_lines,
+    poison_evidence,
+    rollout_hypothesis,
+)
 from incident_response.tools.playbook.handoff_models import (
     MAX_EVICTIONS,
     ActionTaken,
@@ -447,3 +452,18 @@ def test_a_rollout_our_mitigation_started_is_said_so_and_a_scaled_deployments_ro
         "deployment/web back",
         "deployment web has 4/4 replicas available now",
     ]
+
+
+def test_a_rollout_with_no_warning_to_compare_has_nothing_for_it_by_timing() -> None:
+    """Without a Warning event the hypothesis said 'for: it came no Warning event to compare it with' (garbled, and
+    no evidence for it): its timing supports nothing then."""
+    web = deployment("web", revision=3)
+    replicasets = [
+        replicaset("web", "a", revision=3, image="shop/web:2", age=timedelta(minutes=10)),
+        replicaset("web", "b", revision=2, image="shop/web:1", age=timedelta(days=3)),
+    ]
+    [found] = namespace_rollouts([web], replicasets, NOW - timedelta(hours=2), NOW)
+    hypothesis = rollout_hypothesis(found, ClusterFacts(rollouts=[found]), [], [])
+    assert not any("no Warning event" in line for line in hypothesis.evidence_for), hypothesis.evidence_for
+    timed = rollout_hypothesis(found, ClusterFacts(warnings=[warning_at(5)], rollouts=[found]), [], [])
+    assert timed.evidence_for[0].startswith("it came 5 min before the first Unhealthy warning"), timed.evidence_for

@@ -106,7 +106,8 @@ def rollout_hypothesis(
         f"({', '.join(rollout.images)})"
     )
     against = []
-    support = [f"it came {relation(rollout.at, warning_at, warning)}"]
+    # Its timing supports it only against a warning (without one, 'it came no Warning event ...' said nothing).
+    support = [f"it came {relation(rollout.at, warning_at, warning)}"] if warning_at is not None else []
     pulled = rollout.deployment in offline
     for action, acted in fixes:
         if pulled and rollout.deployment in acted:
