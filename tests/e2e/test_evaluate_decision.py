@@ -184,8 +184,10 @@ async def test_healthy_namespace_has_nothing_to_do(shared: Start) -> None:
     assert (result["action"], result["verdict"], result["next_tool"]) == ("NONE", "NOTHING_TO_DO", None)
     assert result["steps"] == [] and result["chosen_by"] == "assessment"
     assert isolate["verdict"] == "NOTHING_TO_DO" and "name a deployment" in isolate["reason"]
-    # Asked about one deployment anyway, the tree is walked: web is not overloaded and nothing else points anywhere.
-    assert (named["verdict"], answers(named)) == ("DO_NOT", [("no", "cluster")])
+    # Asked about one deployment anyway, the tree is walked: web is not overloaded, nothing else points anywhere and
+    # no pod of it fails: nothing to act on (it said DO_NOT "read the failing pods' logs", review-assist6).
+    assert (named["verdict"], answers(named)) == ("NOTHING_TO_DO", [("no", "cluster")])
+    assert "no pod of web fails" in named["reason"] and "failing pods" not in named["reason"], named["reason"]
     assert unasked["verdict"] == "NOTHING_TO_DO" and "pass action=" in unasked["reason"]
 
 

@@ -397,6 +397,7 @@ def elsewhere(seen: Observation) -> Elsewhere:
         recent_rollout=canary.canary if canary else rollouts[0].deployment if rollouts else None,
         poisoning=bool(facts.poisonings),
         failing_node=failed.node if failed else None,
+        troubled=frozenset(facts.failing) | frozenset(facts.unavailable),
     )
 
 

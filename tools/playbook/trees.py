@@ -79,6 +79,8 @@ class Elsewhere:
     # components the assessment found nothing to explain (INVESTIGATE): no deploy, load or other component is its
     # cause, so no alternative is suggested for them at all, only their read
     unexplained: frozenset[str] = frozenset()
+    # components with failing pods or unavailable replicas: any other one asked about is quiet, nothing to act on
+    troubled: frozenset[str] | None = None
 
 
 @dataclass
@@ -145,6 +147,12 @@ def try_instead(where: Elsewhere, options: tuple[Alternative, ...], deployment: 
             f"it, so find out why before acting ({tool})",
             next_tool=tool,
             next_arguments=dict(arguments),
+        )
+    if deployment and where.troubled is not None and deployment not in where.troubled:
+        return Conclusion(
+            verdict="NOTHING_TO_DO",
+            reason=f"{why}, nothing points to {' or '.join(options)} either, and no pod of {deployment} fails: there "
+            "is nothing to act on now (verify_recovery watches it)",
         )
     return Conclusion(
         verdict="DO_NOT",
