@@ -164,7 +164,8 @@ def declare_incident(
         live = []
         if target is not None and status == "resolved":
             live = live_commands(journal, target.id, now, deps.scope())
-        amendment = amend(request, declared_over(opened, namespace), target, now, live)
+        meets = declared_over([r for r in opened if not foreign_work(journal, r, namespace)], namespace)
+        amendment = amend(request, meets, target, now, live)
         if amendment.outcome == "unchanged":
             return result(deps, amendment.outcome, amendment.after, amendment.changes)
         saved = journal.save_incident(amendment.before, amendment.after, amendment.events)
@@ -174,6 +175,16 @@ def declare_incident(
         "the incident record kept changing under this call (another process is updating it); nothing was changed "
         "by this call. Read the current state and call declare_incident again"
     )
+
+
+def foreign_work(journal: Store, row: IncidentRow, namespace: str | None) -> bool:
+    """An untitled incident a namespace's declaration must not adopt: it holds plans in another namespace, which the
+    declared incident's handoff would leave out and the other namespace's own incident would never get. It stays
+    open without a namespace (the handoff names it) for that namespace's declaration to adopt."""
+    if namespace is None or row.namespace is not None or row.declared_at is not None:
+        return False
+    targets = {(r.plan.get("target") or {}).get("namespace") for r in journal.commands(incident=row.id)}
+    return any(isinstance(t, str) and t != namespace for t in targets)
 
 
 def result(deps: Deps, outcome: DeclarationResult, row: IncidentRow, changes: list[str]) -> Declaration:
