@@ -98,9 +98,10 @@ def cautions(
     if kind == "statefulset":
         replicas = spec.get("replicas", 1)
         partition = ((spec.get("updateStrategy") or {}).get("rollingUpdate") or {}).get("partition") or 0
-        out.append(
-            f"one pod at a time from the highest ordinal ({name}-{replicas - 1} first): {replicas} pod start-ups"
-        )
+        if (spec.get("updateStrategy") or {}).get("type") != "OnDelete":  # OnDelete rolls nothing by itself
+            out.append(
+                f"one pod at a time from the highest ordinal ({name}-{replicas - 1} first): {replicas} pod start-ups"
+            )
         if partition:
             out.append(f"partition is {partition}: pods below ordinal {partition} are not rolled back")
         if stuck:

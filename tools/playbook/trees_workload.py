@@ -120,7 +120,7 @@ def workload_rollback_tree(facts: WorkloadRollbackFacts, answers: Answers, where
             f"{', '.join(facts.stuck)} never got Ready on the bad revision: the plan deletes them, or the StatefulSet "
             "would wait on them forever"
         )
-    if kind == "statefulset":
+    if kind == "statefulset" and not any("OnDelete" in c for c in facts.strategy):
         walk.cautions.append(f"statefulset {name} rolls back one pod at a time from the highest ordinal")
     walk.cautions += facts.strategy
     arguments: dict[str, object] = {"namespace": ns, "kind": kind, "workload": name}
