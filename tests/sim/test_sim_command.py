@@ -16,12 +16,21 @@ import yaml
 from incident_response.sim.scenarios import SCENARIOS
 
 CLI = [sys.executable, "-m", "incident_response.server.cli"]
+# The CLI as a terminal starts it, where Ctrl-C (SIGINT) stops it: a process started with SIGINT ignored (pytest run
+# in the background by a non-interactive shell, as CI runners and scripts do) passes that on to its children, and
+# Python then installs no KeyboardInterrupt handler: the sim never saw the SIGINT and the test timed out.
+INTERACTIVE = [
+    sys.executable,
+    "-c",
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from incident_response.server.cli import main; main()",
+]
 
 
 def test_sim_serves_a_scenario_and_writes_its_kubeconfig(tmp_path: Path) -> None:
     kubeconfig = tmp_path / "kc" / "config"
     proc = subprocess.Popen(
-        [*CLI, "sim", "--scenario", "bad-deploy", "--port", "0", "--kubeconfig-out", str(kubeconfig)],
+        [*INTERACTIVE, "sim", "--scenario", "bad-deploy", "--port", "0", "--kubeconfig-out", str(kubeconfig)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -50,7 +59,7 @@ def test_sim_with_tls_authenticates_tokens(tmp_path: Path) -> None:
         pytest.skip("kubectl is not on PATH")
     kubeconfig = tmp_path / "kc" / "config"
     proc = subprocess.Popen(
-        [*CLI, "sim", "--port", "0", "--tls", "--kubeconfig-out", str(kubeconfig)],
+        [*INTERACTIVE, "sim", "--port", "0", "--tls", "--kubeconfig-out", str(kubeconfig)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
