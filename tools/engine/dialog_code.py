@@ -17,8 +17,8 @@ import hmac
 import re
 
 DIGITS = 6
-# Spaces and dashes a person may type between the groups they were shown.
-SEPARATORS = re.compile(r"[\s\-]")
+# Spaces, dashes and dots a person may type between the groups they were shown.
+SEPARATORS = re.compile(r"[\s\-.]")
 
 
 def dialog_code(key: bytes, token: str, fingerprint: str) -> str:

@@ -74,7 +74,8 @@ ABANDONED = (
 )
 # Why an accepted confirmation dialog denied its plan (server.confirmation): said again to a later confirm.
 DIALOG_WITHOUT_CODE = (
-    "the dialog was accepted without the code it showed, so it is refused (a dialog accepted unread cannot approve). "
+    "the dialog was accepted without the code it showed (none, or another), so it is refused (a dialog accepted unread "
+    "cannot approve). "
     "Plan again if it is still wanted, and have the person type the code the new dialog shows"
 )
 # The server's instructions say the rest once: in safe mode nothing is executed through this server.
