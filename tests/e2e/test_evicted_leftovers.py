@@ -1,9 +1,10 @@
 """Pods the kubelet evicted, already replaced, are told as evictions (review-assist6 G12).
 
-A web pod evicted for its ephemeral-storage use (phase Failed, reason Evicted) stays listed; its ReplicaSet replaced
-it and web is fully available. assess_namespace said "pods of web fail without a clear cause" and sent the
-assistant to the pod's events (there were none); the sim also listed the Failed pod as a not-ready endpoint
-(upstream leaves terminal pods out). Now the kubelet's message is the cause, nothing is to undo, and the next call
+An api pod evicted for its ephemeral-storage use (phase Failed, reason Evicted) stays listed; its ReplicaSet
+replaced it and api is fully available (api has no HPA: its replica count holds still). assess_namespace said "pods
+of api fail without a clear cause", DEGRADED, and sent the assistant to the pod's events (there were none); the sim
+also listed the Failed pod as a not-ready endpoint (upstream leaves terminal pods out). Now the kubelet's message is
+the cause, the impact is at risk (nothing serves less; the cause may recur), nothing is to undo, and the next call
 checks that the replacements serve. The eviction is written as pod status, as the kubelet writes it.
 """
 
@@ -22,7 +23,7 @@ from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
-MESSAGE = "The node was low on resource: ephemeral-storage. Container web was using 6Gi, request is 0."
+MESSAGE = "The node was low on resource: ephemeral-storage. Container api was using 6Gi, request is 0."
 
 
 async def test_an_evicted_and_replaced_pod_is_told_as_an_eviction(
@@ -30,7 +31,7 @@ async def test_an_evicted_and_replaced_pod_is_told_as_an_eviction(
 ) -> None:
     sim = sim_factory("healthy")
     env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
-    victim = env.pods("app=web")[0]["metadata"]["name"]
+    victim = env.pods("app=api")[0]["metadata"]["name"]
     status = {
         "phase": "Failed",
         "reason": "Evicted",
@@ -42,9 +43,9 @@ async def test_an_evicted_and_replaced_pod_is_told_as_an_eviction(
     )  # fmt: skip
 
     def replaced() -> bool:
-        others = [p for p in env.pods("app=web") if p["metadata"]["name"] != victim]
-        wanted = env.get("deployments", "web")["spec"]["replicas"]
-        return len(others) == wanted and all(ready(p) for p in others) and victim not in str(serving(env, "web"))
+        others = [p for p in env.pods("app=api") if p["metadata"]["name"] != victim]
+        wanted = env.get("deployments", "api")["spec"]["replicas"]
+        return len(others) == wanted and all(ready(p) for p in others) and victim not in str(serving(env, "api"))
 
     await env.until(replaced)
 
@@ -52,9 +53,11 @@ async def test_an_evicted_and_replaced_pod_is_told_as_an_eviction(
         assessed = await call(client, "assess_namespace", namespace=NS)
 
     decision = assessed["decision"]
-    assert decision["reason"].startswith(f"1 pods of web were evicted by the kubelet ({victim}: {MESSAGE})"), decision
+    (problem,) = assessed["problems"]
+    assert problem["impact"] == "at_risk" and "1 evicted pods left" in problem["detail"], problem  # not degraded
+    assert decision["reason"].startswith(f"1 pods of api were evicted by the kubelet ({victim}: {MESSAGE})"), decision
     assert "without a clear cause" not in decision["reason"], decision["reason"]
     assert (decision["next_tool"], decision["next_arguments"]) == (
         "verify_recovery",
-        {"namespace": NS, "deployment": "web"},
+        {"namespace": NS, "deployment": "api"},
     ), decision

@@ -592,6 +592,11 @@ def impacts_of(seen: Observation) -> dict[str, ComponentImpact]:
             )
         elif name in seen.facts.failing or name in seen.facts.unavailable:
             failing = len(seen.facts.failing.get(name, []))
+            evicted = seen.facts.evicted.get(name, (0, ""))[0]
+            if evicted >= failing and seen_as.available >= seen_as.wanted and name not in seen.facts.unavailable:
+                # Only an eviction's leftovers fail, already replaced: nothing serves less, the cause may recur.
+                found[name] = ComponentImpact("at_risk", f"{kind} {name}: {evicted} evicted pods left, {counted}")
+                continue
             found[name] = ComponentImpact(
                 "degraded", f"{kind} {name}: {failing} pods failing, {counted} (its minimum is {seen_as.minimum})"
             )
