@@ -24,7 +24,7 @@ from mcp.server.mcpserver import (
     ElicitationResult,
     Resolve,
 )
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from incident_response.server import http_auth
 from incident_response.tools.core.masking import mask_text
@@ -54,7 +54,10 @@ def elicitation_approver(ctx: Context) -> str:
 
 class Confirm(BaseModel):
     # A code, not a yes/no: a client that accepts a dialog unread cannot supply it (tools/engine/dialog_code.py). The
-    # empty default makes a form sent without it a denial, not a protocol error the agent would retry.
+    # empty default makes a form sent without it a denial, not a protocol error the agent would retry; so does a
+    # number (a form that turned the typed digits into one): it is checked as the digits typed.
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
     code: str = Field(
         default="",
         max_length=32,

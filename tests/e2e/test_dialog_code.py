@@ -118,3 +118,24 @@ async def test_a_code_from_an_earlier_dialog_does_not_approve_another_plan(env: 
     assert codes[0] != codes[1]
     assert replayed["status"] == "denied", replayed
     assert env.image() == bad
+
+
+async def test_a_client_that_sends_the_typed_code_as_a_number_still_approves(env: Env) -> None:
+    """A form renderer that turns typed digits into a JSON number: the code is checked as typed, not refused as a
+    schema error naming the server's internals with no next step (the error before). A code with a leading zero
+    loses it as a number: that answer is a wrong code, so it denies."""
+    codes: list[str] = []
+
+    async def callback(context: Any, params: ElicitRequestFormParams) -> ElicitResult:
+        code = code_in(params.message)
+        codes.append(code)
+        return ElicitResult(action="accept", content={"code": int(code)})
+
+    good = env.revision_image(2)
+    async with Client(env.server(), elicitation_callback=callback) as c:
+        p = await plan(c, env)
+        done = await call(c, "confirm_command", token=p["token"])
+    if codes[0].startswith("0"):
+        assert done["status"] == "denied" and env.image() != good, done
+    else:
+        assert done["status"] == "succeeded" and env.image() == good, done
