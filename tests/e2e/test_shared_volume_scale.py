@@ -107,3 +107,27 @@ async def test_a_web_tier_on_a_read_write_many_volume_is_still_scaled_out(
     assert problem["next_tool"] == "scale_deployment", problem
     assert walked["verdict"] != "DO_NOT", walked["summary"]
     assert planned["status"] == "blocked" and "--replicas=5" in planned["command"], planned
+
+
+async def test_scaling_a_caller_while_a_store_is_saturated_is_cautioned(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> None:
+    """api overloaded while orders-db (one volume) runs at its CPU limit: scaling api was PROCEED with no word about
+    the database its extra replicas may call (play/slowdep.py). The walk now cautions about it."""
+    sim = sim_factory("healthy")
+    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    kubectl.run("patch", "deployment/orders-db", "-n", NS, "-p", json.dumps(BUSY))
+    kubectl.run("annotate", "deployment/api", "-n", NS, f"{behaviors.LOAD_MILLICORES}=2400", "--overwrite")
+
+    def both_busy() -> bool:
+        api = [p for p in env.pods("app=api") if not p["metadata"].get("deletionTimestamp")]
+        db = [p for p in env.pods("app=orders-db") if not p["metadata"].get("deletionTimestamp")]
+        busy_db = [(p["metadata"].get("annotations") or {}).get(behaviors.CPU_MILLICORES) for p in db] == ["995"]
+        return busy_db and ready(db[0]) and len(api) == 3 and not any(ready(p) for p in api)
+
+    await env.until(both_busy, 40)
+    async with Client(env.server("safe")) as client:
+        walked = await call(client, "evaluate_decision", namespace=NS, deployment="api", action="SCALE")
+
+    assert walked["verdict"] == "PROCEED" and walked["next_tool"] == "scale_deployment", walked["summary"]
+    assert any(c.startswith("orders-db (its pods mount a volume") for c in walked["cautions"]), walked["cautions"]

@@ -514,6 +514,7 @@ def scale_facts(kube: Kube, seen: Observation, name: str, room: NodeRoom | None 
         and (keeps_earlier_revision(seen, deploy) or any(p.canary == name for p in seen.facts.canaries))
         and f"deployment/{name}" not in seen.facts.ruled_out,
         claims=one_node_claims(kube, seen.namespace, template_claims(deploy)),
+        saturated_stores=sorted(c for c in seen.facts.near_limit if c != name and c in seen.facts.shared_claims),
     )
     if hpa is not None:
         row = hpa_row(hpa)

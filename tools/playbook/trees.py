@@ -419,6 +419,8 @@ class ScaleFacts:
     demand: Demand | None = None  # what the cluster shows about the load (tools/playbook/sizing.py)
     read: tuple[str, dict[str, Any]] | None = None  # the call that reads why its pods fail (playbook/investigate.py)
     claims: list[str] = field(default_factory=list)  # PVCs its pod template mounts: one volume every replica shares
+    # other deployments of the namespace that mount a claim (a database, a queue) and run at their CPU limit
+    saturated_stores: list[str] = field(default_factory=list)
 
 
 def sizing_of(facts: ScaleFacts) -> Sizing:
@@ -607,6 +609,13 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
     else:
         walk.go(q, "yes", "cluster", [f"about {facts.fits} replicas fit now (each requests {facts.per_pod})"])
 
+    if facts.saturated_stores:
+        stores = ", ".join(facts.saturated_stores)
+        walk.cautions.append(
+            f"{stores} (its pods mount a volume: a database or queue) runs at its CPU limit: if {name} calls it, more "
+            f"{name} replicas add load to it and can make the outage worse; check that first (get_logs of {name} for "
+            "timeouts to it)"
+        )
     sizing = sizing_of(facts)
     replicas = sizing.replicas
     if sizing.hidden:
