@@ -23,10 +23,14 @@ from typing import Any
 
 from incident_response.tools.core.errors import IncidentError
 from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.records import Event
 
 logger = logging.getLogger(__name__)
 
 ANSWERED = "rollback_answered"  # event kind
+# Closed incidents whose answers still count: a relapse after an early resolve is within a week.
+REMEMBERED_FOR = 7 * 86400
+EARLIER_INCIDENTS = 20
 # The answers that rule a rollback out when true, and what a true one says about the revision.
 RULING: dict[str, str] = {
     "migrations_forward_only": "ran database migrations that only go forward",
@@ -123,8 +127,7 @@ def rulings(deps: Deps, namespace: str) -> list[Ruling]:
     """The answers of the current incident about workloads of `namespace` on this cluster, one Ruling per answered
     revision, oldest first. Unreadable journal: none (logged)."""
     try:
-        journal = deps.journal
-        events = journal.events(incident=journal.current_incident(namespace))
+        events = answer_events(deps, namespace)
     except (OSError, sqlite3.Error, IncidentError) as e:
         logger.warning("could not read the human's answers: %s", e)
         return []
@@ -152,6 +155,22 @@ def rulings(deps: Deps, namespace: str) -> list[Ruling]:
         ruling.answers.update(given)
         ruling.at = event.at
     return list(found.values())
+
+
+def answer_events(deps: Deps, namespace: str) -> list[Event]:
+    """The answers given in this namespace's incidents, the current one and those closed in the last REMEMBERED_FOR
+    (oldest first): an answer is about a revision, not an incident, so resolving an incident too early must not
+    forget that revision 3 ran a forward-only migration when it fails again."""
+    journal = deps.journal
+    current = journal.current_incident(namespace)
+    since = deps.now().timestamp() - REMEMBERED_FOR
+    earlier = [
+        row.id
+        for row in reversed(journal.incidents(limit=EARLIER_INCIDENTS))
+        if row.id != current and row.namespace in (namespace, None) and (row.closed_at or since) >= since
+    ]
+    found = [e for incident in [*earlier, current] for e in journal.events(incident=incident) if e.kind == ANSWERED]
+    return sorted(found, key=lambda e: e.at)  # stable: one incident's answers keep their order
 
 
 def ruling_against(found: list[Ruling], kind: str, name: str, target: int, numbers: Mapping[str, int]) -> Ruling | None:
