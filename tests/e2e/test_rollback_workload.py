@@ -19,6 +19,7 @@ from support.kubectl_runner import Kubectl
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
 from incident_response.sim.behaviors import BEHAVIOR, CRASHLOOP
+from incident_response.sim.cluster import Timing
 from incident_response.sim.serve import RunningSim
 from incident_response.tools.kube.client import ClusterSource, RealKube
 
@@ -26,6 +27,9 @@ pytestmark = pytest.mark.anyio
 
 NS = "shop"
 GOOD, BAD = "registry.example.com/shop/sessions:7.2", "registry.example.com/shop/sessions:7.4"
+# Ordered rollouts wait for each pod in real time: pods start, turn ready and terminate in 0.1 s (default 0.3); what
+# these tests check (commands, order, claims, equivalence) does not depend on it.
+QUICK = Timing(pod_start=0.1, ready_delay=0.1, termination=0.1)
 
 
 def statefulset() -> str:
@@ -129,7 +133,7 @@ def kube_of(sim: RunningSim) -> RealKube:
 async def test_statefulset_rollback_deletes_the_stuck_pod_and_keeps_the_claims(
     sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
 ) -> None:
-    sim = sim_factory("healthy")
+    sim = sim_factory("healthy", timing=QUICK)
     k = kubectl_for(sim)
     await anyio.to_thread.run_sync(broken, k, "statefulset", "sessions", "sessions", statefulset())
     volumes = {c["NAME"]: c["VOLUME"] for c in k.table("pvc", "-n", NS) if c["NAME"].startswith("data-sessions-")}
@@ -172,7 +176,7 @@ async def test_statefulset_rollback_deletes_the_stuck_pod_and_keeps_the_claims(
 async def test_daemonset_rollback_rolls_every_node_back(
     sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
 ) -> None:
-    sim = sim_factory("healthy")
+    sim = sim_factory("healthy", timing=QUICK)
     k = kubectl_for(sim)
     await anyio.to_thread.run_sync(broken, k, "daemonset", "db-proxy", "proxy", daemonset())
     async with Client(server(sim, tmp_path / "state")) as client:
@@ -190,7 +194,7 @@ async def test_daemonset_rollback_rolls_every_node_back(
 async def test_rendered_command_and_confirm_leave_the_same_statefulset(
     sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
 ) -> None:
-    by_kubectl, by_us = sim_factory("healthy"), sim_factory("healthy")
+    by_kubectl, by_us = sim_factory("healthy", timing=QUICK), sim_factory("healthy", timing=QUICK)
     k_them, k_us = kubectl_for(by_kubectl), kubectl_for(by_us)
     for k in (k_them, k_us):
         await anyio.to_thread.run_sync(broken, k, "statefulset", "sessions", "sessions", statefulset())
@@ -217,7 +221,7 @@ async def test_rendered_command_and_confirm_leave_the_same_statefulset(
 async def test_bad_arguments_and_a_stale_plan_are_refused(
     sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
 ) -> None:
-    sim = sim_factory("healthy")
+    sim = sim_factory("healthy", timing=QUICK)
     k = kubectl_for(sim)
     await anyio.to_thread.run_sync(lambda: k.run("apply", "-f", "-", stdin=daemonset()))
     await rolled_out(k, "daemonset/db-proxy")
