@@ -550,7 +550,8 @@ def refuse_shared(folder: Path) -> None:
         raise errors.InvalidArgument(
             f"the state directory {folder} belongs to another user (uid {owner}) and is not a group's shared "
             "directory, so its owner could have planted plans, approvals or the seal key in it; nothing was read "
-            "from it. Use your own directory: another --state-dir (default ~/.local/state/incident-response-mcp)"
+            "from it. Run this as its owner (e.g. sudo -u THAT_USER), or use your own directory: another --state-dir "
+            "(default ~/.local/state/incident-response-mcp)"
         )
 
 
