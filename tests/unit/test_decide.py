@@ -372,3 +372,28 @@ def test_another_components_deploy_the_human_ruled_out_is_not_rolled_back_for_it
         "deployment/api",
     )
     assert "deployment web rolled out revision 2" in decision.reason
+
+
+def test_a_new_deployment_whose_pods_are_still_starting_is_not_said_to_fail() -> None:
+    """`kubectl create deployment pay` a second ago: no pod Ready yet, none failed (ContainerCreating, 0 restarts).
+    The reason said 'its first revision fails ... a scale to 0 would stop the restarts' (there were none)."""
+    first = rollout("pay", minutes=0, unavailable=2).model_copy(
+        update={"revision": 1, "images": ["pay:1"], "previous_images": []}
+    )
+    starting = {"pay": ["pay-1 ContainerCreating (0/1 ready, 0 restarts)", "pay-2 Pending (0/1 ready, 0 restarts)"]}
+    for facts in (
+        Facts("shop", unavailable={"pay": 2}, recent_rollouts=[first]),
+        Facts("shop", failing=starting, recent_rollouts=[first]),
+    ):
+        decision = decide(facts)
+        assert decision.primary_action == "INVESTIGATE"
+        assert "first revision fails" not in decision.reason and "restarts" not in decision.reason, decision.reason
+        assert "still starting" in decision.reason, decision.reason
+    crashing = Facts(
+        "shop", failing={"pay": ["pay-1 CrashLoopBackOff (0/1 ready, 3 restarts)"]}, recent_rollouts=[first]
+    )
+    assert "first revision fails" in decide(crashing).reason  # the F10 wording stays for a release that fails
+    decision = decide(Facts("shop", unavailable={"pay": 2}, recent_rollouts=[first]))
+    assert decision.primary_action == "INVESTIGATE"
+    assert "first revision fails" not in decision.reason and "restarts" not in decision.reason, decision.reason
+    assert "still starting" in decision.reason, decision.reason

@@ -650,6 +650,11 @@ def framework(facts: Facts) -> Decision:
                     "back to. If nothing used it before, nothing is lost while it fails: find out why first (a scale "
                     "to 0 would stop the restarts but delete the crashed pods and their logs)"
                 )
+                if not still_failing(facts, component):  # its pods are on their way up, none failed
+                    why = (
+                        f"deployment {component} is new and none of its pods is ready yet, but none has failed, so "
+                        "they may be still starting (rollout_status follows them); if they stay unready, find out why"
+                    )
             return investigate(
                 facts, component, "unknown cause, no recent deploy to roll back", why, [*deploys[:2], *failing_evidence]
             )
