@@ -118,7 +118,8 @@ async def test_the_rollback_planners_and_the_assessment_remember_the_answer(stor
     for message, target in zip(refusals, ("revision 2", "revision 1"), strict=True):
         assert f"will not plan rolling deployment checkout back to {target}" in message, message
         assert re.search(
-            r"at \d\d:\d\d UTC the human answered \(migrations_forward_only=true\) that revision 3", message
+            r"at \d{4}-\d\d-\d\d \d\d:\d\d UTC the human answered \(migrations_forward_only=true\) that revision 3",
+            message,
         )
         assert "fix forward" in message and "action=SCALE or ISOLATE" in message, message
         assert TAKE_BACK in message, message

@@ -8,6 +8,7 @@ migration question, now it is refused as in the incident the answer was given in
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -35,3 +36,5 @@ async def test_a_forward_only_answer_holds_in_the_next_incident(env: Env) -> Non
         refusal = await refused(client, "rollback_deployment", namespace=NS, deployment="checkout", to_revision=2)
     assert second["incident"]["incident_id"] != incident
     assert "migrations_forward_only=true" in refusal and "fix forward" in refusal.lower(), refusal
+    # An answer that may be days old is dated: 'at 04:30 UTC' alone would read as today's.
+    assert re.search(r"at \d{4}-\d\d-\d\d \d\d:\d\d UTC the human answered", refusal), refusal

@@ -202,4 +202,4 @@ def taken_back(found: list[Ruling], kind: str, name: str) -> list[str]:
 
 
 def clock(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%H:%M UTC")
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")  # dated: it may be from an earlier incident
