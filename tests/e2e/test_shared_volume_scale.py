@@ -128,6 +128,10 @@ async def test_scaling_a_caller_while_a_store_is_saturated_is_cautioned(
     await env.until(both_busy, 40)
     async with Client(env.server("safe")) as client:
         walked = await call(client, "evaluate_decision", namespace=NS, deployment="api", action="SCALE")
+        assessed = await call(client, "assess_namespace", namespace=NS)
 
     assert walked["verdict"] == "PROCEED" and walked["next_tool"] == "scale_deployment", walked["summary"]
     assert any(c.startswith("orders-db (its pods mount a volume") for c in walked["cautions"]), walked["cautions"]
+    (api,) = [p for p in assessed["problems"] if p["components"] == ["api"]]
+    assert api["next_tool"] == "scale_deployment", api
+    assert "but orders-db (its pods mount a volume" in assessed["decision"]["reason"], assessed["summary"]

@@ -235,6 +235,23 @@ def cpu_decision(kind: str, namespace: str, name: str, lines: list[str]) -> Deci
     )
 
 
+def store_caveat(facts: Facts, component: str) -> str:
+    """A deployment that mounts a volume (a database, a queue) and runs at its CPU limit too: more replicas of
+    `component` may only add load to it (no dependency graph here: said as a question)."""
+    stores = sorted(c for c in facts.near_limit if c != component and c in facts.shared_claims)
+    if not stores:
+        return ""
+    return (
+        f"; but {', '.join(stores)} (its pods mount a volume: a database or queue) runs at its CPU limit too: if "
+        f"{component} calls it, more {component} replicas add load to it; check {component}'s logs for timeouts to it "
+        "first"
+    )
+
+
+def scaled_name(target: str) -> str:
+    return target.split("/", 1)[-1]
+
+
 def shared_volume_decision(name: str, claims: list[str], lines: list[str]) -> Decision:
     """CPU at the limit in a deployment whose pods mount a claim: more replicas would share one volume."""
     return Decision(
@@ -538,7 +555,8 @@ def framework(facts: Facts) -> Decision:
             primary_action="SCALE",
             rule="overloaded: HPA at max",
             target=f"hpa/{hpa}",
-            reason=f"HPA {hpa} is pinned at its maximum with metrics above target: it cannot add capacity alone",
+            reason=f"HPA {hpa} is pinned at its maximum with metrics above target: it cannot add capacity alone"
+            + store_caveat(facts, scaled_name(deployment)),
             evidence=[f"hpa {hpa} ({deployment}): {detail}"]
             + [line for lines in facts.near_limit.values() for line in lines][:5],
             next_tool="override_hpa",
@@ -556,7 +574,8 @@ def framework(facts: Facts) -> Decision:
             ns,
             component,
             "scale_deployment",
-            f"{len(lines)} pods of {component} run at or near their CPU limit: add replicas to absorb the load",
+            f"{len(lines)} pods of {component} run at or near their CPU limit: add replicas to absorb the load"
+            + store_caveat(facts, component),
             lines[:5],
         )
     if facts.oom_killed:
