@@ -365,12 +365,26 @@ def mask_text_counted(text: str, *, vendor_rules: bool = True) -> tuple[str, int
     replaced did not (`Cookie: Basic 00000000=0` masks the cookie's value `0`; then `Basic 00000000=` is followed by
     `[` instead of a token character, and the Basic credential rule takes it). Each pass that masks turns at least one
     character outside the masks into a mask (masks are never masked), so the loop ends; a second pass is rare."""
-    total = 0
+    if (text, vendor_rules) in _CLEAN:
+        return text, 0
+    given, total = text, 0
     while True:
         text, count = _mask_once(text, vendor_rules)
         if not count:
+            if not total and len(given) <= _CLEAN_TEXT_MAX:
+                if len(_CLEAN) >= _CLEAN_ENTRIES:
+                    _CLEAN.clear()
+                _CLEAN[given, vendor_rules] = None
             return text, total
         total += count
+
+
+# Texts found to hold no secret, so the same names and messages are not scanned again by every rule (each answer
+# masks thousands of short strings, most of them repeats; ~60 patterns each). Masking is a pure function of the text
+# and the rule set (fixed per process), so a text clean once is clean again. Only clean texts are kept: no secret
+# lingers here. Bounded; emptied when full (a dict's single operations are atomic across threads).
+_CLEAN: dict[tuple[str, bool], None] = {}
+_CLEAN_ENTRIES, _CLEAN_TEXT_MAX = 8192, 512
 
 
 def _mask_once(text: str, vendor_rules: bool) -> tuple[str, int]:
