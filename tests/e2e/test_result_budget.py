@@ -63,9 +63,13 @@ async def test_every_tool_result_holds_the_overlap_limit(tmp_path: Path) -> None
 @pytest.mark.parametrize("mode", ["safe", "full"])
 async def test_every_plan_holds_the_overlap_limit_in_every_mode(tmp_path: Path, mode: str) -> None:
     """A plan's structured content is smallest in safe mode (no token, no expiry, a short next step) and its text
-    then also says why it is blocked; full mode's next step is short too."""
+    then also says why it is blocked; full mode's next step is short too. Only the calls that are not reads (and the
+    measure list a restore needs): the reads' limits are the test above's and the sweep's."""
     module = bench()
-    module.GROUPS = [(scenario, mode, calls) for scenario, _, calls in module.GROUPS]
+    module.GROUPS = [
+        (scenario, mode, [c for c in calls if CATALOG[c[0]].kind != "read" or c[0] == "list_temporary_measures"])
+        for scenario, _, calls in module.GROUPS
+    ]
     measured = await module.measure(tmp_path)
     plans = [m for m in measured if (m.result.structured_content or {}).get("status") in ("pending", "blocked")]
     assert {m.tool for m in plans} >= {"rollback_deployment", "set_memory_limit", "rollback_workload", "drain_node"}
