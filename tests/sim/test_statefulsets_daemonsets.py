@@ -1,25 +1,23 @@
-"""StatefulSets and DaemonSets with real kubectl: apply, get (Table columns), rollout status / history / undo
-[--to-revision] (ControllerRevisions and kubectl's strategic-merge patch), scale, drain, delete, and the
-incident behaviours going through their pods."""
+"""StatefulSets with real kubectl: apply, get (Table columns), rollout status / history / undo [--to-revision]
+(ControllerRevisions and kubectl's strategic-merge patch), scale, delete, and the incident behaviours going through
+their pods. DaemonSets: test_daemonsets.py (a file of its own, so the two halves' real-time rollouts run on two
+workers)."""
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from conftest import SimFactory
 from support.kubectl_runner import Kubectl
+from support.workload_kubectl import NS, QUICK, eventually, history, status_done
 
 from incident_response.sim.behaviors import BEHAVIOR, CRASHLOOP
-from incident_response.sim.cluster import Timing
 from incident_response.sim.resources import PODS
 from incident_response.sim.serve import RunningSim
 
-T = TypeVar("T")
-NS = "default"
 STS = """
 apiVersion: apps/v1
 kind: StatefulSet
@@ -41,55 +39,6 @@ spec:
       accessModes: [ReadWriteOnce]
       resources: {requests: {storage: 10Gi}}
 """
-DS = """
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: proxy, namespace: default, annotations: {kubernetes.io/change-cause: "proxy 1.0"}}
-spec:
-  selector: {matchLabels: {app: proxy}}
-  template:
-    metadata: {labels: {app: proxy}}
-    spec:
-      containers:
-      - name: proxy
-        image: registry.example.com/proxy:1.0
-"""
-
-
-def eventually(check: Callable[[], T | None], timeout: float = 30.0, what: str = "the condition") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
-
-
-def wide_table(k: Kubectl, *args: str) -> list[dict[str, str]]:
-    """`kubectl get` rows, with headers that contain a space ("NODE SELECTOR"): columns start after two spaces."""
-    lines = [line for line in k.run("get", *args).stdout.splitlines() if line.strip()]
-    header = lines[0]
-    starts = [i for i, ch in enumerate(header) if ch != " " and (i == 0 or header[max(i - 2, 0) : i] == "  ")]
-    ends = [*starts[1:], None]
-    names = [header[s:e].strip() for s, e in zip(starts, ends, strict=True)]
-    return [
-        dict(zip(names, [line[s:e].strip() for s, e in zip(starts, ends, strict=True)], strict=True))
-        for line in lines[1:]
-    ]
-
-
-def history(k: Kubectl, target: str) -> list[tuple[str, str]]:
-    """`kubectl rollout history` rows: (REVISION, CHANGE-CAUSE)."""
-    lines = k.run("rollout", "history", target, "-n", NS).stdout.splitlines()
-    assert lines[1].split() == ["REVISION", "CHANGE-CAUSE"], lines
-    return [(line.split(None, 1)[0], line.split(None, 1)[1].strip()) for line in lines[2:] if line.strip()]
-
-
-def status_done(k: Kubectl, target: str) -> str:
-    out = k.run("rollout", "status", target, "-n", NS, "--timeout=60s").stdout
-    return out.strip().splitlines()[-1]
 
 
 def images(sim: RunningSim, app: str) -> list[tuple[str, str]]:
@@ -103,11 +52,6 @@ def images(sim: RunningSim, app: str) -> list[tuple[str, str]]:
 
 def get_json(k: Kubectl, *args: str) -> Any:
     return json.loads(k.run("get", *args, "-n", NS, "-o", "json").stdout)
-
-
-# Ordered rollouts wait for each pod in real time: starts, readiness and terminations three times quicker than the
-# default (0.3 s each) keep what these tests check (order, revisions, claims, kubectl's output) and a third of the wait.
-QUICK = Timing(pod_start=0.1, ready_delay=0.1, termination=0.1)
 
 
 @pytest.fixture
@@ -197,57 +141,6 @@ def test_a_bad_statefulset_image_stops_on_the_highest_ordinal(cluster: tuple[Run
     assert status_done(k, "sts/db") == "partitioned roll out complete: 3 new pods have been updated..."
 
 
-def test_daemonset_apply_get_rollout_history_undo_and_drain(cluster: tuple[RunningSim, Kubectl]) -> None:
-    sim, k = cluster
-    assert k.run("apply", "-f", "-", stdin=DS).stdout.strip() == "daemonset.apps/proxy created"
-    assert status_done(k, "ds/proxy") == 'daemon set "proxy" successfully rolled out'
-    (row,) = wide_table(k, "ds", "-n", NS, "-o", "wide")
-    assert row == {
-        "NAME": "proxy",
-        "DESIRED": "3",
-        "CURRENT": "3",
-        "READY": "3",
-        "UP-TO-DATE": "3",
-        "AVAILABLE": "3",
-        "NODE SELECTOR": "<none>",
-        "AGE": row["AGE"],
-        "CONTAINERS": "proxy",
-        "IMAGES": "registry.example.com/proxy:1.0",
-        "SELECTOR": "app=proxy",
-    }
-    pods = wide_table(k, "pods", "-n", NS, "-l", "app=proxy", "-o", "wide")
-    assert sorted(p["NODE"] for p in pods) == ["node-1", "node-2", "node-3"]
-    assert all(p["NAME"].startswith("proxy-") and len(p["NAME"]) == len("proxy-") + 5 for p in pods)
-    assert "daemonset.apps/proxy" in k.run("get", "all", "-n", NS).stdout
-
-    # A bad image: the first node's new pod crash-loops and the rollout stops there (maxUnavailable 1).
-    patch = {"spec": {"template": {"metadata": {"annotations": {BEHAVIOR: CRASHLOOP}}}}}
-    k.run("patch", "ds", "proxy", "-n", NS, "-p", json.dumps(patch))
-    eventually(
-        lambda: any(r["STATUS"] == "CrashLoopBackOff" for r in k.table("pods", "-n", NS, "-l", "app=proxy")),
-        what="a crash-looping proxy pod",
-    )
-    stuck = k.run("rollout", "status", "ds/proxy", "-n", NS, "--timeout=2s", check=False)
-    assert 'Waiting for daemon set "proxy" rollout to finish: 1 out of 3 new pods have been updated...' in stuck.stdout
-    assert history(k, "ds/proxy") == [("1", "proxy 1.0"), ("2", "proxy 1.0")]
-    assert k.run("rollout", "undo", "ds/proxy", "--to-revision=1", "-n", NS).stdout.strip() == (
-        "daemonset.apps/proxy rolled back"
-    )
-    assert status_done(k, "ds/proxy") == 'daemon set "proxy" successfully rolled out'
-    assert {r["STATUS"] for r in k.table("pods", "-n", NS, "-l", "app=proxy")} == {"Running"}
-    assert [h[0] for h in history(k, "ds/proxy")] == ["2", "3"]
-    skipped = k.run("rollout", "undo", "ds/proxy", "--to-revision=3", "-n", NS).stdout.strip()
-    assert skipped == "daemonset.apps/proxy skipped rollback (current template already matches revision 3)"
-
-    # drain refuses DaemonSet pods unless told to ignore them; they stay on the cordoned node.
-    refused = k.run("drain", "node-1", "--delete-emptydir-data", "--timeout=20s", check=False)
-    assert refused.returncode != 0 and "cannot delete DaemonSet-managed Pods" in refused.stderr
-    k.run("drain", "node-1", "--ignore-daemonsets", "--delete-emptydir-data", "--timeout=60s")
-    sim.wait_ticks(20, timeout=60)  # 20 controller passes (>= 1 s), however loaded the box
-    on_node = [p for p in wide_table(k, "pods", "-n", NS, "-l", "app=proxy", "-o", "wide") if p["NODE"] == "node-1"]
-    assert len(on_node) == 1 and on_node[0]["STATUS"] == "Running"
-
-
 @pytest.fixture
 def scenario(
     sim_factory: SimFactory, kubectl_for: Callable[[RunningSim], Kubectl]
@@ -283,16 +176,3 @@ def test_bad_statefulset_scenario_needs_undo_and_the_stuck_pod_deleted(
         "get", "pods", "-n", shop, "-l", "app=sessions", "-o", "jsonpath={.items[*].spec.containers[0].image}"
     )
     assert set(images.stdout.split()) == {"registry.example.com/shop/sessions:7.2.5"}
-
-
-def test_bad_daemonset_scenario_recovers_with_undo(scenario: Callable[[str], tuple[RunningSim, Kubectl]]) -> None:
-    _, k = scenario("bad-daemonset")
-    shop = "shop"
-    stuck = k.run("rollout", "status", "ds/db-proxy", "-n", shop, "--timeout=2s", check=False)
-    assert (
-        'Waiting for daemon set "db-proxy" rollout to finish: 1 out of 3 new pods have been updated...' in stuck.stdout
-    )
-    k.run("rollout", "undo", "ds/db-proxy", "-n", shop)
-    done = k.run("rollout", "status", "ds/db-proxy", "-n", shop, "--timeout=60s").stdout.strip().splitlines()[-1]
-    assert done == 'daemon set "db-proxy" successfully rolled out'
-    assert {r["STATUS"] for r in k.table("pods", "-n", shop, "-l", "app=db-proxy")} == {"Running"}
