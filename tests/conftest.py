@@ -32,11 +32,14 @@ def _tmpfs_has_room() -> bool:
 if _tmpfs_has_room():
     tempfile.tempdir = TMPFS
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
+from mcp.client.session import ClientSession
 from support.kubectl_runner import Kubectl
 from support.sims import SharedSims, SimFactory, sharing, starting
 
@@ -60,6 +63,25 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 settings.register_profile("normal", max_examples=50, derandomize=True)
 settings.register_profile("deep", max_examples=2000)
 settings.load_profile("normal")
+
+
+# The MCP client checks every tool result against the tool's output schema with a validator it compiles once per
+# session and tool (check_schema against the metaschema, then the validator: ~30 ms each). The suite opens a client
+# session in nearly every test, so the same schemas were compiled thousands of times. Compiled validators are shared
+# across sessions here, by the schema's exact JSON: every result is still validated, against the same schema.
+_VALIDATORS: dict[str, Any] = {}
+_compile_validator = ClientSession._output_schema_validator
+
+
+def _shared_validator(self: ClientSession, name: str, output_schema: dict[str, Any]) -> Any:
+    key = json.dumps(output_schema, sort_keys=True)
+    if (validator := _VALIDATORS.get(key)) is None:
+        validator = _VALIDATORS[key] = _compile_validator(self, name, output_schema)
+    self._tool_output_validators[name] = validator
+    return validator
+
+
+ClientSession._output_schema_validator = _shared_validator  # type: ignore[method-assign]
 
 
 @pytest.fixture
