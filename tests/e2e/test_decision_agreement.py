@@ -76,7 +76,20 @@ async def unschedulable(env: Env) -> None:
         cpu=("64", "64"),
     )
     env.kube.create("deployments", body, NS)
-    await env.until(lambda: len(env.pods("app=ml-scorer")) == 2)
+
+    def refused() -> bool:
+        # The scheduler's verdict on both pods, not just the pods: the ReplicaSet creates them a tick before the
+        # scheduler reads them, and a read in between saw Pending pods with no reason (1 group run in 4 under load).
+        pods = env.pods("app=ml-scorer")
+        said = [
+            c
+            for p in pods
+            for c in p["status"].get("conditions") or []
+            if c.get("type") == "PodScheduled" and c.get("reason") == "Unschedulable"
+        ]
+        return len(pods) == len(said) == 2 and env.observed("ml-scorer")
+
+    await env.until(refused)
 
 
 async def pod_limit(env: Env) -> None:
