@@ -43,9 +43,14 @@ async def test_an_evicted_and_replaced_pod_is_told_as_an_eviction(
     )  # fmt: skip
 
     def replaced() -> bool:
+        # Ready pods are not yet available replicas: the ReplicaSet and then the deployment controller write that a
+        # tick or two later, and until they do, 2 of 3 available is rightly below the minimum (maxUnavailable 0).
         others = [p for p in env.pods("app=api") if p["metadata"]["name"] != victim]
-        wanted = env.get("deployments", "api")["spec"]["replicas"]
-        return len(others) == wanted and all(ready(p) for p in others) and victim not in str(serving(env, "api"))
+        api = env.get("deployments", "api")
+        wanted, status = api["spec"]["replicas"], api.get("status") or {}
+        available = status.get("availableReplicas") == wanted and not status.get("unavailableReplicas")
+        pods_ready = len(others) == wanted and all(ready(p) for p in others)
+        return pods_ready and available and env.observed("api") and victim not in str(serving(env, "api"))
 
     await env.until(replaced)
 
