@@ -18,7 +18,7 @@ from support.kubectl_runner import Kubectl
 from incident_response.sim.serve import RunningSim, run_sim
 from incident_response.tools.core import errors
 from incident_response.tools.engine.journal import claimer
-from incident_response.tools.engine.kube_objects import SEAL_SECRET, command_name
+from incident_response.tools.engine.kube_objects import INCIDENTS, SEAL_SECRET, command_name
 from incident_response.tools.engine.kube_store import KubeStore
 from incident_response.tools.engine.pending import HumanAnswer, PendingEngine
 from incident_response.tools.kube.client import ClusterSource, Kube, RealKube
@@ -273,3 +273,47 @@ def test_an_install_whose_old_server_made_the_key_keeps_it_when_deploy_is_applie
     kubectl.run("apply", "-n", namespace, "-f", str(SEAL_KEY))
     assert secret_key(kubectl, namespace) == old
     assert kube_store(sim, namespace).seal_key() == bytes(range(32))
+
+
+def test_a_process_between_the_pointer_and_the_incident_adopts_that_incident(
+    cluster: tuple[RunningSim, Kubectl],
+) -> None:
+    """The race of processes starting at once, made deterministic: B opens its first incident while A has moved the
+    open-incident pointer but not yet created its incident (or died there). B adopts A's incident, not a second."""
+    sim, kubectl = cluster
+    namespace = fresh_namespace(kubectl)
+    a, b = kube_store(sim, namespace), kube_store(sim, namespace)
+    seen: list[str] = []
+    create = a.kube.create
+
+    def create_after_b(resource: str, body: dict[str, Any], ns: str | None = None) -> dict[str, Any]:
+        if resource == INCIDENTS and not seen:
+            seen.append(b.current_incident())  # A's pointer write is done; its incident not yet created
+        return create(resource, body, ns)
+
+    a.kube.create = create_after_b  # type: ignore[method-assign]
+    mine = a.current_incident()
+    assert seen == [mine]
+    assert [r.id for r in b.incidents()] == [mine] and b.current_incident() == mine
+    assert [e.kind for e in b.events(incident=mine)] == ["incident_opened"]
+    pointer = kubectl.json("get", "journalentries", "open-incident", "-n", namespace)["spec"]
+    assert pointer == {"type": "openIncident", "incident": mine}  # created: the pointer no longer carries it
+    # A died after moving the pointer (no create at all): the next process still finds one incident, that one.
+    other = fresh_namespace(kubectl)
+    dead, alive = kube_store(sim, other), kube_store(sim, other)
+    real = dead.kube.create
+    dead.kube.create = lambda resource, body, ns=None: (  # type: ignore[method-assign]
+        real(resource, body, ns) if resource != INCIDENTS else _died()
+    )
+    with pytest.raises(Died):
+        dead.current_incident()
+    opened = alive.current_incident()
+    assert [r.id for r in alive.incidents()] == [opened] and kube_store(sim, other).current_incident() == opened
+
+
+class Died(Exception):
+    """The process was killed between the pointer's write and the incident's."""
+
+
+def _died() -> dict[str, Any]:
+    raise Died

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import logging
 import os
 import secrets
@@ -255,13 +256,36 @@ class KubeStore:
     def _pointer(self, namespace: str | None) -> dict[str, Any] | None:
         return self.get_object(ENTRIES, self._pointer_name(namespace))
 
-    def _point_at(self, pointer: dict[str, Any] | None, incident: str, namespace: str | None) -> bool:
-        """Move the open-incident pointer to `incident` if nobody moved it since it was read: inserts serialize."""
-        body = {"type": "openIncident", "incident": incident}
+    def _point_at(
+        self,
+        pointer: dict[str, Any] | None,
+        incident: str,
+        namespace: str | None,
+        opening: dict[str, Any] | None = None,
+    ) -> bool:
+        """Move the open-incident pointer to `incident` if nobody moved it since it was read: inserts serialize.
+        `opening`: the incident object still to be created, carried by the pointer (as a JSON string, so a merge
+        patch replaces it whole) until then, for whoever reads the pointer meanwhile (_finish_opening)."""
+        detail = None if opening is None else {"opening": json.dumps(opening)}
+        body = {"type": "openIncident", "incident": incident, "detail": detail}
         if pointer is None:
             obj = objects.new_object("JournalEntry", self._pointer_name(namespace), body, type="openIncident")
             return self._create(ENTRIES, obj) is not None
         return self.swap(ENTRIES, pointer, {"spec": body})
+
+    def _finish_opening(self, pointer: dict[str, Any] | None) -> None:
+        """The pointer names an incident not created yet: its opener is between the two writes, or died there.
+        Create that very object (the one of the two creates that wins is the incident), so a process starting
+        meanwhile adopts it rather than opening a second. Not one retention folded away (its summary exists)."""
+        spec = {} if pointer is None else objects.spec(pointer)
+        opening = (spec.get("detail") or {}).get("opening") if isinstance(spec.get("detail"), dict) else None
+        incident = spec.get("incident")
+        if not isinstance(opening, str) or not isinstance(incident, str):
+            return
+        if self.get_object(INCIDENTS, objects.incident_name(incident)) is not None:
+            return
+        if self.get_object(ENTRIES, summary_name(incident)) is None:
+            self._create(INCIDENTS, json.loads(opening))
 
     def _history(self, events: Sequence[tuple[str, dict[str, Any]]], at: float) -> list[dict[str, Any]]:
         return [objects.history_entry(kind, number=self._sequence(), at=at, detail=detail) for kind, detail in events]
@@ -274,6 +298,7 @@ class KubeStore:
             row = row.model_copy(update={"scope": self.scope()})
         while True:
             pointer = self._pointer(row.namespace)
+            self._finish_opening(pointer)
             open_rows = self.incidents(open_only=True, limit=attribution.MAX_OPEN)
             if only_if_none_open and any(attribution.same_lane(r, row.namespace) for r in open_rows):
                 return None
@@ -281,14 +306,32 @@ class KubeStore:
                 base = time.strftime("inc-%Y%m%d-%H%M%S", time.gmtime(row.opened_at)) + f"-{os.getpid() % 10000}"
                 taken = {r.id for r in self.all_incidents()}
                 row = row.model_copy(update={"id": next(c for c in _candidates(base) if c not in taken)})
-            if not self._point_at(pointer, row.id, row.namespace):
+            made = objects.incident_object(row, self._sequence(), self._history(events, at))
+            if not self._point_at(pointer, row.id, row.namespace, made):
                 if only_if_none_open:
                     return None
                 continue
-            made = objects.incident_object(row, self._sequence(), self._history(events, at))
-            if self._create(INCIDENTS, made) is None:
+            if self._create(INCIDENTS, made) is None and not self._made_from(made):
                 raise errors.InvalidArgument(f"an incident named {row.id!r} exists already; choose another id")
+            self._opened(row)
             return row
+
+    def _opened(self, row: IncidentRow) -> None:
+        """Drop the created incident from the pointer (if it still names it), so an incident deleted later by hand is
+        not created again from there; when this fails, the summary check in _finish_opening still holds."""
+        pointer = self._pointer(row.namespace)
+        if (
+            pointer is not None
+            and objects.spec(pointer).get("incident") == row.id
+            and objects.spec(pointer).get("detail")
+        ):
+            self.swap(ENTRIES, pointer, {"spec": {"detail": None}})
+
+    def _made_from(self, made: dict[str, Any]) -> bool:
+        """Whether the incident of `made`'s name is `made`, created by a process that read it from the pointer."""
+        found = self.get_object(INCIDENTS, objects.name_of(made))
+        held, wanted = ({} if found is None else objects.spec(found)), objects.spec(made)
+        return bool(held.get("id") == wanted.get("id") and held.get("seq") == wanted.get("seq"))
 
     def open_incident(self, title: str, *, incident_id: str | None = None) -> str:
         opened = self.clock()
