@@ -97,6 +97,15 @@ def serving_all(env: Env, name: str, replicas: int) -> bool:
     return serving(env, name) == (sorted(p["metadata"]["name"] for p in pods), [])
 
 
+def rolled_out(env: Env, name: str) -> bool:
+    """Its status has observed its spec and counts every wanted replica updated, ready and available."""
+    deploy = env.get("deployments", name)
+    meta, spec, status = deploy["metadata"], deploy.get("spec") or {}, deploy.get("status") or {}
+    wanted = spec.get("replicas", 1)
+    counts = [status.get(k) or 0 for k in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")]
+    return status.get("observedGeneration", 0) >= meta.get("generation", 0) and counts == [wanted] * 4
+
+
 async def test_an_hpa_raised_too_little_and_pinned_over_its_target_is_degraded_not_recovered(start: Start) -> None:
     env = start("healthy")  # web, api, checkout... serve beside it, untouched
     # 680m over pods requesting 250m at a 70% target wants 4 pods; the HPA may add only 2.
@@ -164,7 +173,14 @@ async def test_an_isolated_deployment_is_isolated_not_recovered_and_the_victim_r
     async with Client(server(env, clock)) as client:
         plan, _ = await plan_and_confirm(client, env, "isolate_network", namespace=NS, selector="app=api,version=bad")
         [measure] = (await call(client, "list_temporary_measures"))["measures"]
-        await env.until(lambda: serving_all(env, "web", len(env.pods("app=web"))), 30)
+        # Served again, and web's and api's status caught up with their pods (a tick or two behind): until then
+        # their rollouts are not done and verify_recovery rightly says "still settling".
+        await env.until(
+            lambda: (
+                serving_all(env, "web", len(env.pods("app=web"))) and rolled_out(env, "web") and rolled_out(env, "api")
+            ),
+            30,
+        )
         clock.now = datetime.now(UTC) + timedelta(minutes=6)
         isolated = await call(client, "verify_recovery", namespace=NS, deployment="api-bad")
         victim = await call(client, "verify_recovery", namespace=NS, deployment="web")
