@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from collections.abc import Callable
 from typing import TypeVar
 
 import pytest
 from conftest import SimFactory
+from support import polling
 from support.kubectl_runner import Kubectl
 
 from incident_response.sim.behaviors import CPU_MILLICORES, LOAD_MILLICORES
@@ -24,14 +24,7 @@ TARGET = 70  # percent
 
 
 def eventually(check: Callable[[], T | None], timeout: float = 60.0, what: str = "the condition") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.3)
+    return polling.eventually(check, timeout, what, interval=0.3)
 
 
 def app(name: str, *, annotations: dict[str, str], pod_annotations: dict[str, str]) -> str:

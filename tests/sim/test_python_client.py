@@ -5,13 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 from kubernetes import client, config, watch
 from kubernetes.client.exceptions import ApiException
+from support.polling import eventually
 from support.sims import SimFactory
 
 from incident_response.sim.serve import RunningSim, run_sim
@@ -26,18 +27,6 @@ STRATEGIC = "application/strategic-merge-patch+json"
 def api_client(sim: RunningSim) -> client.ApiClient:
     assert sim.kubeconfig_path is not None
     return config.new_client_from_config(config_file=str(sim.kubeconfig_path), context=sim.context)
-
-
-def eventually(check: Callable[[], T | None], timeout: float = 20.0, what: str = "condition") -> T:
-    """Poll `check` every 0.2 s until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import pytest
 from conftest import SimFactory
 from support.kubectl_runner import Kubectl
+from support.polling import eventually
 
 from incident_response.sim.behaviors import BEHAVIOR, CRASHLOOP, ROLLED_OUT_MINUTES_AGO
 from incident_response.sim.serve import RunningSim
@@ -23,17 +24,6 @@ from incident_response.sim.serve import RunningSim
 T = TypeVar("T")
 NS = "default"
 DAY = 86400.0
-
-
-def eventually(check: Callable[[], T | None], timeout: float = 20.0, what: str = "the condition") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
 
 
 def manifest(name: str, image: str, *, annotations: dict[str, str], pod_annotations: dict[str, str]) -> str:

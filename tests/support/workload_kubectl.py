@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import TypeVar
 
 from incident_response.sim.cluster import Timing
+from support import polling
 from support.kubectl_runner import Kubectl
 
 T = TypeVar("T")
@@ -15,14 +15,7 @@ NS = "default"
 
 
 def eventually(check: Callable[[], T | None], timeout: float = 30.0, what: str = "the condition") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
+    return polling.eventually(check, timeout, what)
 
 
 def wide_table(k: Kubectl, *args: str) -> list[dict[str, str]]:
