@@ -26,6 +26,7 @@ from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import RolloutProgress
+from incident_response.tools.playbook.service_reach import declared, unreached
 
 CheckName = Literal["pods", "endpoints", "warnings", "resources", "restarts"]
 RecoveryVerdict = Literal["RECOVERED", "RECOVERING", "ISOLATED", "DEGRADED"]
@@ -85,6 +86,7 @@ class PodFacts:
     crash_looping: list[str]  # containers waiting in CrashLoopBackOff
     failing: str | None  # why it counts as failing; None when ready or still starting
     ready_since: datetime | None
+    ports: dict[int, str] = field(default_factory=dict)  # containerPort -> name, as its containers declare them
 
     @property
     def name(self) -> str:
@@ -172,6 +174,7 @@ def pod_facts(pod: dict[str, Any], row: PodRow, now: datetime, window: timedelta
         crash_looping=loops,
         failing=failing,
         ready_since=ready_since(pod) if ready else None,
+        ports=declared(pod),
     )
 
 
@@ -268,7 +271,9 @@ def endpoints_check(
         if len(ready) != len(ready_ours) or len(not_ready):
             line += f" ({len(ready)} ready, {len(not_ready)} not ready addresses in all)"
         lines.append(line)
-        if not ready:
+        if (reach := unreached(svc, [by_name[n].ports for n in sorted(ours) if by_name[n].ready])) is not None:
+            failures.append(reach)  # Ready pods, endpoints or none, and no port of theirs gets the traffic
+        elif not ready:
             scaled = f" ({deployment} is scaled to 0)" if desired == 0 else ""
             failures.append(f"service {name} has no ready endpoints: it sends traffic nowhere{scaled}")
         for pod in sorted(ours & set(not_ready)):
