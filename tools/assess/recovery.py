@@ -45,6 +45,7 @@ from incident_response.tools.playbook.recovery_checks import (
     endpoints_check,
     pod_facts,
     pods_check,
+    replaced_warned_at,
     resources_check,
     restarts_check,
     selects,
@@ -181,7 +182,10 @@ def judge(
     counted, ignored = warning_groups(events.items, deployment, rs_names, facts, now, window)
     names = [str(meta(svc).name) for svc, _ in services]
     mitigation = last_mitigation(deps, subject(deploy, replicasets, facts, names))
-    stable_since = latest([f.ready_since for f in facts if f.active] + [mitigation.finished_at if mitigation else None])
+    replaced = replaced_warned_at(events.items, deployment, rs_names, facts, now, window)
+    stable_since = latest(
+        [f.ready_since for f in facts if f.active] + [mitigation.finished_at if mitigation else None, replaced]
+    )
     earlier, since = 0, ""
     if stable_since is not None and now - window < stable_since:
         # "No new Warning events": those from before the current state began (the last pod turning Ready, the last

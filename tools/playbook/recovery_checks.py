@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from incident_response.tools.core.masking import mask_text
 from incident_response.tools.k8s.backends import addresses
-from incident_response.tools.k8s.events import EventGroup, group_events
+from incident_response.tools.k8s.events import EventGroup, event_time, group_events
 from incident_response.tools.k8s.podstatus import PodRow
 from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT, PodUsage
@@ -309,6 +309,15 @@ def warning_groups(
 ) -> tuple[list[EventGroup], int]:
     """(groups of the window's Warning events about the deployment, its ReplicaSets and its current pods, how many
     were about its pods that are gone or terminating). Those pods were replaced: what they said is history."""
+    kept, gone = sort_warnings(events, deployment, replicasets, facts)
+    ignored = sum(g.count for g in group_events(gone, now, window))
+    return group_events(kept, now, window), ignored
+
+
+def sort_warnings(
+    events: list[dict[str, Any]], deployment: str, replicasets: list[str], facts: list[PodFacts]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(events about the deployment, its ReplicaSets and its current pods; about its pods gone or terminating)."""
     current = {f.name for f in facts if not f.terminating}
     kept, gone = [], []
     for event in events:
@@ -322,8 +331,23 @@ def warning_groups(
             kept.append(event)
         elif kind == "Pod" and any(name.startswith(f"{rs}-") for rs in replicasets):
             gone.append(event)
-    ignored = sum(g.count for g in group_events(gone, now, window))
-    return group_events(kept, now, window), ignored
+    return kept, gone
+
+
+def replaced_warned_at(
+    events: list[dict[str, Any]],
+    deployment: str,
+    replicasets: list[str],
+    facts: list[PodFacts],
+    now: datetime,
+    window: timedelta,
+) -> datetime | None:
+    """When a pod of it already replaced last warned, inside the window: the current state began no earlier. A
+    rollback nobody here made (by hand, or ours whose outcome is unknown) starts no window of its own, and its
+    surviving pods may have been Ready for weeks: their age would call a failure of seconds ago stable."""
+    _, gone = sort_warnings(events, deployment, replicasets, facts)
+    times = [when for event in gone if (when := event_time(event)) is not None and now - window <= when <= now]
+    return max(times, default=None)
 
 
 def warnings_check(
