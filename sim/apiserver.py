@@ -20,6 +20,7 @@ from incident_response.sim import (
     crds,
     discovery,
     errors,
+    limitranges,
     managed_fields,
     quota,
     rbac_defaults,
@@ -394,6 +395,8 @@ class ApiServer:
         taken = {str((s.get("spec") or {}).get("clusterIP")) for s in self.store.items(SERVICES)}
         apply_defaults(res, body, taken)
         self._admit(request, target, body)
+        if res is PODS:
+            limitranges.admit_pod(self.store, body)
         quota.admit(self.store, res, body)
         obj = self.store.create(res, body, dry_run=is_dry_run(request), field_manager=field_manager(request))
         return self._object_response(request, target, obj, 201)
@@ -406,6 +409,8 @@ class ApiServer:
             rbac_escalation.check(self.authz, self.authz.policy, _USER.get(), res, obj)
         if res is RESOURCEQUOTAS:
             quota.canonical_hard(obj)
+        if res is limitranges.LIMITRANGES:
+            limitranges.default_items(obj)
         if res is CRDS:
             crds.validate(obj)
             crds.with_defaults_and_status(obj, self.store.clock())
@@ -478,6 +483,8 @@ class ApiServer:
                 taken = {str((s.get("spec") or {}).get("clusterIP")) for s in self.store.items(SERVICES)}
                 apply_defaults(res, merged, taken)
                 self._admit(request, target, merged)
+                if res is PODS:
+                    limitranges.admit_pod(self.store, merged)
                 quota.admit(self.store, res, merged)
                 obj = self.store.create(res, merged, dry_run=dry_run)
                 return self._object_response(request, target, obj, 201)

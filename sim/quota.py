@@ -1,15 +1,16 @@
 """ResourceQuota as kube-apiserver's admission plugin and the quota controller apply it.
 
 What an object charges (a pod: `pods`, `count/pods`, `requests.cpu`/`cpu`, `requests.memory`/`memory`,
-`limits.cpu`, `limits.memory`; any object: `count/<resource>[.<group>]` and the legacy object counts), a namespace's
-usage, and the admission check: a create that would take a quota past `hard` is refused 403 Forbidden with
-upstream's message `pods "web-7d9c-" is forbidden: exceeded quota: NAME, requested: pods=1, used: pods=3,
-limited: pods=3`, and a pod that leaves a quota'd compute resource unset with `failed quota: NAME: must specify
-limits.cpu for: web`. Amounts are kept in thousandths (milli) so CPU and counts add up exactly.
+`limits.cpu`, `limits.memory`, the same for ephemeral-storage, `requests.` for hugepages and extended resources; any
+object: `count/<resource>[.<group>]` and the legacy object counts), a namespace's usage, and the admission check: a
+create that would take a quota past `hard` is refused 403 Forbidden with upstream's message `pods "web-7d9c-" is
+forbidden: exceeded quota: NAME, requested: pods=1, used: pods=3, limited: pods=3`, and a pod that leaves a quota'd
+compute resource unset with `failed quota: NAME: must specify limits.cpu for: web`. Amounts are kept in thousandths
+(milli) so CPU and counts add up exactly. A LimitRange's defaults are written into a pod before (sim/limitranges.py).
 
 Not modelled: `scopeSelector` (a quota with one is not enforced), PriorityClass and CrossNamespacePodAffinity scopes,
-extended resources, updates (pod resources are immutable here) and the `status unknown for quota` refusal (usage is
-computed at admission, so it is always known).
+updates (pod resources are immutable here) and the `status unknown for quota` refusal (usage is computed at
+admission, so it is always known).
 
 Layer: sim (the simulated cluster; apart from the product).
 """
@@ -167,11 +168,16 @@ def pod_usage(pod: Obj) -> dict[str, int]:
     spec = pod.get("spec") or {}
     out = {"pods": 1000, "count/pods": 1000}
     requests, limits = _pod_totals(spec, 0), _pod_totals(spec, 1)
-    for resource in ("cpu", "memory"):
+    for resource in ("cpu", "memory", "ephemeral-storage"):
         if resource in requests:
             out[resource] = out[f"requests.{resource}"] = requests[resource]
         if resource in limits:
             out[f"limits.{resource}"] = limits[resource]
+    for resource, amount in requests.items():  # podComputeUsageHelper: hugepages, and extended resources
+        if resource.startswith("hugepages-"):
+            out[resource] = out[f"requests.{resource}"] = amount
+        elif "/" in resource and not resource.startswith(("kubernetes.io/", "requests.")):
+            out[f"requests.{resource}"] = amount
     return out
 
 

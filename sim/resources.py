@@ -88,6 +88,8 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("", "v1", "ConfigMap", "configmaps", True, short_names=("cm",)),
     # Enforced at admission and counted by a controller (sim/quota.py, sim/controllers/quotas.py).
     ResourceType("", "v1", "ResourceQuota", "resourcequotas", True, short_names=("quota",), subresources=("status",)),
+    # Container defaults written into new pods at admission (sim/limitranges.py).
+    ResourceType("", "v1", "LimitRange", "limitranges", True, short_names=("limits",)),
     ResourceType(
         "apps",
         "v1",

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from incident_response.sim import errors
+from incident_response.sim import errors, limitranges
 from incident_response.sim.controllers import revisions
 from incident_response.sim.controllers.common import (
     Obj,
@@ -255,6 +255,7 @@ class DaemonSetController:
         body = pod_from_template(ds, template, labels=labels)
         body["spec"]["affinity"] = {**(body["spec"].get("affinity") or {}), **pinned_affinity(node)}
         body["spec"]["tolerations"] = daemon_tolerations({"spec": body["spec"]})
+        limitranges.admit_pod(self.store, body)
         try:
             pod = self.store.create(PODS, body)
         except errors.ApiError as err:

@@ -17,7 +17,7 @@ import copy
 import re
 from typing import TYPE_CHECKING
 
-from incident_response.sim import errors
+from incident_response.sim import errors, limitranges
 from incident_response.sim.controllers import revisions
 from incident_response.sim.controllers.common import (
     Obj,
@@ -169,6 +169,7 @@ class StatefulSetController:
             self._ensure_claim(sts, claim, ordinal, name)
         if volumes:
             body["spec"]["volumes"] = volumes
+        limitranges.admit_pod(self.store, body)
         try:
             self.store.create(PODS, body)
         except errors.ApiError as err:

@@ -132,6 +132,7 @@ async def helm(s: Session) -> None:
 
 
 async def overload(s: Session) -> None:
+    s.admin("create", "quota", "roomy", "-n", NS, "--hard=pods=1000")  # the scale's check reads LimitRanges too
     await s.run("scale_deployment", namespace=NS, deployment="api", replicas=5)
     await s.run("override_hpa", namespace=NS, hpa="web", min_replicas=8, max_replicas=10)
 

@@ -16,7 +16,10 @@ from incident_response.tools.k8s.quantity import parse_quantity
 # "pods "api-7d9c-" is forbidden: exceeded quota: compute, requested: requests.cpu=200m, used: ..., limited: ..."
 _EXCEEDED = re.compile(r"exceeded quota: ([^,]+), requested: (\S+), used: (\S+), limited: (\S+)")
 _MUST_SPECIFY = re.compile(r"failed quota: ([^:]+): (must specify .+)")
-_POD_KEYS = ("pods", "count/pods", "requests.cpu", "cpu", "requests.memory", "memory", "limits.cpu", "limits.memory")
+# What every container must set once a quota limits it (the pod evaluator's Constraints); others are charged if set.
+_MUST_SET = ("requests.cpu", "cpu", "requests.memory", "memory", "limits.cpu", "limits.memory")
+_UNSET = "unset (the quota needs it)"
+_ORDER = ("pods", "count/pods", *_MUST_SET)  # which limit is named when several allow the same count
 
 
 @dataclass
@@ -84,9 +87,15 @@ def _container_amounts(container: dict[str, Any]) -> tuple[dict[str, float], dic
     return requests, limits
 
 
+def _extended(resource: str) -> bool:
+    """An extended resource (`nvidia.com/gpu`): quota limits it only as `requests.<name>`."""
+    return "/" in resource and not resource.startswith(("kubernetes.io/", "requests."))
+
+
 def pod_charge(pod_spec: dict[str, Any]) -> dict[str, float]:
-    """What one pod of this spec charges a quota: pods 1, requests and limits summed over containers (an init
-    container's counts when larger)."""
+    """What one pod of this spec charges a quota, as the pod evaluator counts it: pods 1; cpu, memory and
+    ephemeral-storage as requests (bare and `requests.`) and `limits.`; hugepages and extended resources as
+    `requests.`; summed over containers (an init container's counts when larger)."""
     totals: list[dict[str, float]] = [{}, {}]
     for container in pod_spec.get("containers") or []:
         for index, amounts in enumerate(_container_amounts(container)):
@@ -98,12 +107,38 @@ def pod_charge(pod_spec: dict[str, Any]) -> dict[str, float]:
                 totals[index][key] = max(totals[index].get(key, 0.0), amount)
     requests, limits = totals
     charge = {"pods": 1.0, "count/pods": 1.0}
-    for resource in ("cpu", "memory"):
+    for resource in ("cpu", "memory", "ephemeral-storage"):
         if resource in requests:
             charge[resource] = charge[f"requests.{resource}"] = requests[resource]
         if resource in limits:
             charge[f"limits.{resource}"] = limits[resource]
+    for resource, amount in requests.items():
+        if resource.startswith("hugepages-"):
+            charge[resource] = charge[f"requests.{resource}"] = amount
+        elif _extended(resource):
+            charge[f"requests.{resource}"] = amount
     return charge
+
+
+def _scoped_out(quota: dict[str, Any], pod_spec: dict[str, Any]) -> bool | None:
+    """Whether the quota's scopes leave pods of this spec out (True), take them (False), or cannot be judged here
+    (None: a scopeSelector, or a scope other than the four a pod's spec decides)."""
+    spec = quota.get("spec") or {}
+    if spec.get("scopeSelector"):
+        return None
+    containers = [*(pod_spec.get("containers") or []), *(pod_spec.get("initContainers") or [])]
+    best_effort = not any((c.get("resources") or {}).get(k) for c in containers for k in ("requests", "limits"))
+    terminating = pod_spec.get("activeDeadlineSeconds") is not None
+    truth = {
+        "BestEffort": best_effort,
+        "NotBestEffort": not best_effort,
+        "Terminating": terminating,
+        "NotTerminating": not terminating,
+    }
+    scopes = [str(scope) for scope in spec.get("scopes") or []]
+    if any(scope not in truth for scope in scopes):
+        return None
+    return not all(truth[scope] for scope in scopes)
 
 
 def admitted_spec(template: dict[str, Any], pods: list[dict[str, Any]]) -> dict[str, Any]:
@@ -140,32 +175,37 @@ class QuotaRoom:
     hard: str
     each: str
 
+    @property
+    def unset(self) -> bool:
+        """The pods leave a resource the quota limits unset: admission refuses each (no amount of room helps)."""
+        return self.each == _UNSET
+
     def text(self) -> str:
         return f"ResourceQuota {self.quota} ({self.key}: {self.used} used of {self.hard}, each pod {self.each})"
 
 
 def quota_room(quota: dict[str, Any], pod_spec: dict[str, Any]) -> QuotaRoom | None:
-    """How many more pods of `pod_spec` the quota holds, by its tightest resource; None when it limits none of
-    what the pod charges (or is scoped: its scopes are not judged here)."""
-    spec = quota.get("spec") or {}
-    if spec.get("scopes") or spec.get("scopeSelector"):
+    """How many more pods of `pod_spec` the quota holds, by its tightest resource among every one it limits that
+    the pod charges; None when it limits none of them, its scopes leave these pods out, or they cannot be judged."""
+    if _scoped_out(quota, pod_spec) is not False:
         return None
-    status = quota.get("status") or {}
+    status, spec = quota.get("status") or {}, quota.get("spec") or {}
     hard, used = status.get("hard") or spec.get("hard") or {}, status.get("used") or {}
     charge = pod_charge(pod_spec)
+    name = str((quota.get("metadata") or {}).get("name", ""))
     tightest: QuotaRoom | None = None
-    for key in _POD_KEYS:
-        each = charge.get(key)
+    for key in sorted(hard, key=lambda k: (_ORDER.index(k) if k in _ORDER else len(_ORDER), k)):
         limit = parse_quantity(hard.get(key))
         if limit is None:
             continue
-        if each is None:  # a compute resource the quota limits and the pod leaves unset: admission refuses it
-            name = str((quota.get("metadata") or {}).get("name", ""))
-            return QuotaRoom(name, 0, key, str(used.get(key, "0")), str(hard.get(key)), "unset (the quota needs it)")
+        each = charge.get(key)
+        if each is None and key in _MUST_SET:  # a compute resource the quota limits, unset: admission refuses it
+            return QuotaRoom(name, 0, key, str(used.get(key, "0")), str(hard.get(key)), _UNSET)
+        if not each:
+            continue  # not charged by these pods (another kind's count, storage, a resource they do not ask)
         now = parse_quantity(used.get(key, "0")) or 0.0
-        fits = max(int(math.floor(round((limit - now) / each, 6))), 0) if each > 0 else 1 << 30
+        fits = max(int(math.floor(round((limit - now) / each, 6))), 0)
         if tightest is None or fits < tightest.fits:
-            name = str((quota.get("metadata") or {}).get("name", ""))
             tightest = QuotaRoom(name, fits, key, str(used.get(key, "0")), str(hard.get(key)), amount_text(key, each))
     return tightest
 

@@ -49,6 +49,7 @@ RESOURCES: dict[str, ResourceInfo] = {
     "configmaps": ResourceInfo("", "v1", "ConfigMap", True),
     "persistentvolumeclaims": ResourceInfo("", "v1", "PersistentVolumeClaim", True),
     "resourcequotas": ResourceInfo("", "v1", "ResourceQuota", True),
+    "limitranges": ResourceInfo("", "v1", "LimitRange", True),
     "deployments": ResourceInfo("apps", "v1", "Deployment", True),
     "replicasets": ResourceInfo("apps", "v1", "ReplicaSet", True),
     "statefulsets": ResourceInfo("apps", "v1", "StatefulSet", True),

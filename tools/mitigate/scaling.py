@@ -36,7 +36,8 @@ from incident_response.tools.engine.plan import (
 from incident_response.tools.engine.sizing_reads import CEILING_ENV, LARGE_FACTOR, replica_ceiling
 from incident_response.tools.k8s import backends, capacity
 from incident_response.tools.k8s.args import PositiveReplicas, Replicas
-from incident_response.tools.k8s.quotas import admitted_spec, hard_for, quota_room
+from incident_response.tools.k8s.limit_ranges import with_defaults
+from incident_response.tools.k8s.quotas import QuotaRoom, admitted_spec, hard_for, quota_room
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
     REVISION,
@@ -256,11 +257,19 @@ def quota_warning(
         quotas = kube.list("resourcequotas", namespace).items
     except errors.Forbidden:
         return None  # not readable: the plan cannot say, as without a quota
-    spec = admitted_spec(template_spec(deployment), pods or [])  # `pods`: its live pods (a LimitRange's defaults)
+    if not quotas:
+        return None
+    try:  # the defaults admission writes into each new pod (the template may set no resources)
+        ranges: list[dict[str, Any]] | None = kube.list("limitranges", namespace).items
+    except errors.Forbidden:
+        ranges = None  # not readable: the live pods show what admission gave them (none when scaled to 0)
+    spec = admitted_spec(with_defaults(template_spec(deployment), ranges or []), pods or [])
     rooms = [(q, room) for q in quotas if (room := quota_room(q, spec)) is not None and room.fits < more]
     if not rooms:
         return None
     quota, room = min(rooms, key=lambda pair: pair[1].fits)
+    if room.unset:
+        return unset_refusal(room, name, refuse=refuse and ranges is not None)
     body = json.dumps({"spec": {"hard": hard_for(quota, spec, more)}}, separators=(",", ":"))
     raise_it = f"kubectl patch resourcequota {room.quota} -n {namespace} --type=merge -p '{body}'"
     if room.fits == 0 and refuse:
@@ -273,6 +282,20 @@ def quota_warning(
         f"{room.text()} holds {room.fits} of the {more} new pods of deployment {name}: the rest are refused "
         f"(FailedCreate) until the quota is raised ({raise_it}) or room is freed."
     )
+
+
+def unset_refusal(room: QuotaRoom, name: str, *, refuse: bool) -> str:
+    """A quota'd compute resource the pods leave unset (no LimitRange default): admission refuses every pod, and
+    raising the quota does not help. Refused when the LimitRanges were read; a warning when they could not be."""
+    kind, _, resource = room.key.rpartition(".")
+    why = (
+        f"ResourceQuota {room.quota} limits {room.key} and deployment {name}'s template leaves it unset, so "
+        f"admission refuses its new pods (must specify {room.key}). A human sets it (kubectl set resources "
+        f"deployment/{name} --{kind or 'requests'}={resource}=AMOUNT) or adds a LimitRange default"
+    )
+    if refuse:
+        raise errors.InvalidArgument(f"{why}, then plan the scale again")
+    return f"{why}; the namespace's LimitRanges could not be read, so a default may fill it."
 
 
 def reset_warning(deployment: dict[str, Any], replicas: int) -> str:
