@@ -32,7 +32,7 @@ from incident_response.server import instructions, mcp_masking, skills
 from incident_response.server.config import Settings
 from incident_response.server.instructions import SKILL_URI
 from incident_response.server.lazy_tools import LazyTools
-from incident_response.server.wire import Authorize, IncidentServer
+from incident_response.server.wire import Authorize, IncidentServer, Limit
 from incident_response.tools.core.masking import mask_text
 from incident_response.tools.engine.deps import check_name
 
@@ -47,10 +47,12 @@ def build_server(
     clock: Callable[[], datetime] | None = None,
     auth: TokenVerifier | None = None,
     authorize: Authorize | None = None,
+    limit: Limit | None = None,
 ) -> MaskingServer:
     """The whole server. `kube` replaces the configured cluster (tests, demo); `clock` the pending engine's time;
     `auth` checks HTTP bearer tokens (every HTTP request without a valid one gets 401 before any MCP handling);
-    `authorize` is asked before every tool call (a ToolError says what the caller lacks)."""
+    `authorize` is asked before every tool call (a ToolError says what the caller lacks), after `limit` (a ToolError
+    says which rate the caller spent)."""
     tools = LazyTools(settings, kube, clock)
     skill = skills.Skills()
     mcp = MaskingServer(
@@ -65,6 +67,7 @@ def build_server(
         middleware=[skills.declare_on_initialize, tools.middleware],
         token_verifier=auth,
         authorize=authorize,
+        limit=limit,
         # The SDK wants an issuer for OAuth metadata; without resource_server_url it serves none, so this URL is never
         # shown: the tokens are static, not issued by an authorization server.
         auth=None if auth is None else AuthSettings(issuer_url="http://127.0.0.1/", resource_server_url=None),

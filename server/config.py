@@ -207,8 +207,9 @@ def add_transport_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rate-limit",
         metavar="CALLS",
-        help=f"with --http: tool calls a minute each principal may make, in bursts of up to that many (default "
-        f"{RATE_LIMIT_DEFAULT}; 0: no limit) [INCIDENT_RESPONSE_RATE_LIMIT]",
+        help=f"with --http: tool calls a minute each principal may make, in bursts of up to that many, and as many "
+        "confirm_command/cancel_command calls apart (at most 6 a minute per token) so reads cannot hold back a "
+        f"confirm (default {RATE_LIMIT_DEFAULT}; 0: no limit) [INCIDENT_RESPONSE_RATE_LIMIT]",
     )
     parser.add_argument(
         "--store-retention-days",

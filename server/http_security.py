@@ -127,12 +127,12 @@ def build(settings: Settings, security: HttpSecurity, **options: Any) -> Inciden
     `options` go to build_server (a test's kube or clock)."""
     from incident_response.server.app import build_server
 
-    authorize = security.authorize
+    limit = None
     if settings.rate_limit:
-        from incident_response.server.rate_limit import CallRate, rate_limited
+        from incident_response.server.rate_limit import CallRate, limiter
 
-        authorize = rate_limited(authorize, CallRate(settings.rate_limit))
-    server = build_server(settings, auth=security.verifier, authorize=authorize, **options)
+        limit = limiter(CallRate(settings.rate_limit))
+    server = build_server(settings, auth=security.verifier, authorize=security.authorize, limit=limit, **options)
     health.install(server, health.Readiness([security.api_check, store_check(server)]))
     return server
 

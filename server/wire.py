@@ -34,13 +34,15 @@ E = TypeVar("E", bound=BaseException)
 # Raises a ToolError when the caller may not call the tool, else returns the caller's grants
 # (server/toolset_authz.py); None: every caller may call every tool.
 Authorize = Callable[[str, Context[Any, Any] | None], Awaitable[tuple[str, ...] | None]]
+# Raises a ToolError when the caller made too many calls (server/rate_limit.py); asked first, with the arguments.
+Limit = Callable[[str, Mapping[str, Any], Context[Any, Any] | None], None]
 
 
 class IncidentServer(MCPServer[Any]):
     """MCPServer whose bad-request answers say what to fix, and whose own tools (`lazy`) are listed from the manifest
     and built on first use. Tools added the SDK's way are served too. `arguments` maps a tool to the names it takes
-    when its input schema does not say (the error for a misspelt argument lists them). `authorize` is asked before
-    every tool call."""
+    when its input schema does not say (the error for a misspelt argument lists them). `limit`, then
+    `authorize`, is asked before every tool call."""
 
     def __init__(
         self,
@@ -48,12 +50,14 @@ class IncidentServer(MCPServer[Any]):
         lazy: LazyTools | None = None,
         arguments: Mapping[str, Sequence[str]] | None = None,
         authorize: Authorize | None = None,
+        limit: Limit | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = lazy
         self._arguments = dict(arguments or {})
         self.authorize = authorize
+        self.limit = limit
 
     def streamable_http_app(self, **kwargs: Any) -> Starlette:
         # Here, not at the top: a stdio server never loads the HTTP auth modules (the handshake does not wait on them).
@@ -84,6 +88,8 @@ class IncidentServer(MCPServer[Any]):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        if self.limit is not None:
+            self.limit(name, arguments, context)
         granted = None if self.authorize is None else await self.authorize(name, context)
         grants = GRANTED.set(granted)
         try:
