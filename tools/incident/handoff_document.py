@@ -111,7 +111,8 @@ def measure(entry: TemporaryMeasure) -> DocumentItem:
 
 def state(handoff: Handoff) -> list[DocumentItem]:
     current = handoff.current_state
-    kinds = ", ".join(current.mitigation) or "none"
+    unsure = any(a.result == "unknown" for a in handoff.actions)
+    kinds = ", ".join(current.mitigation) or ("none known to be" if unsure else "none")
     measures = [measure(m) for m in current.temporary_measures]
     return [
         DocumentItem(f"{current.service} ({current.service_detail})", head="Service"),

@@ -174,11 +174,18 @@ def current_state(
         + ("; since reverted outside this server: NO LONGER IN PLACE)" if a.command in reverted else ")")
         for a in applied
     )
+    # A command whose process died mid-way (or whose answer was lost) may have changed the cluster: "no mitigation
+    # changed the cluster" would be a claim nobody checked.
+    unsure = "; ".join(
+        f"{a.tool} on {a.target} (outcome unknown: it may have applied; read the target)"
+        for a in actions
+        if a.result == "unknown"
+    )
     return CurrentState(
         service=service_word(states, bool(offline)),
         service_detail=detail,
         mitigation=kinds,
-        mitigation_detail=done or "no mitigation changed the cluster",
+        mitigation_detail="; ".join(p for p in (done, unsure) if p) or "no mitigation changed the cluster",
         temporary_measures=measures,
         deployments=states,
     )
