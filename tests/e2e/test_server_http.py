@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from support.http_server import ONCALL, clean_env, client_as, http_server, serve_argv
+from support.http_server import ONCALL, clean_env, client_as, http_server, serve_argv, until_ready
 
 from incident_response.sim.resources import PODS
 from incident_response.sim.serve import RunningSim
@@ -99,7 +99,10 @@ async def test_requests_without_a_valid_credential_get_401_and_touch_nothing(
             # A client that offers no credential is not asked for one it could get elsewhere: no OAuth metadata.
             metadata = await http.get(url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp"))
             # The probes need no credential, and say nothing but ok.
-            probes = [await http.get(url.replace("/mcp", path)) for path in ("/healthz", "/readyz")]
+            probes = [
+                await http.get(url.replace("/mcp", "/healthz")),
+                await until_ready(http, url.replace("/mcp", "/readyz")),
+            ]
     assert {(status, challenge.split()[0] if challenge else None) for _, status, challenge in refusals} == {
         (401, "Bearer")
     }, refusals

@@ -18,7 +18,7 @@ import pytest
 from mcp import Client
 from mcp.types import CallToolResult, TextContent
 from support.confirm_env import DEPLOYMENT, NAMESPACE
-from support.http_server import LAUNCHER, client_as
+from support.http_server import LAUNCHER, client_as, until_ready
 from support.kubectl_runner import Kubectl
 from support.team import DEPLOY, kubeconfig_as, replica, service_account_token
 
@@ -120,7 +120,8 @@ async def test_tokens_the_cluster_issued_are_reviewed_and_each_call_is_authorize
                     {"Authorization": f"Bearer {bot_for_api}"},  # the cluster's own token, for another audience
                 )
             ]
-            probes = [(await http.get(url.replace("/mcp", path))).status_code for path in ("/healthz", "/readyz")]
+            healthy = await http.get(url.replace("/mcp", "/healthz"))
+            probes = [healthy.status_code, (await until_ready(http, url.replace("/mcp", "/readyz"))).status_code]
         assert refusals == [401, 401, 401, 401] and probes == [200, 200]
 
         with anyio.fail_after(120):

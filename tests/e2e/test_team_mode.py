@@ -20,7 +20,7 @@ import pytest
 from mcp import Client
 from mcp.types import CallToolResult, TextContent
 from support.confirm_env import DEPLOYMENT, NAMESPACE
-from support.http_server import LAUNCHER, client_as
+from support.http_server import LAUNCHER, client_as, until_ready
 from support.kubectl_runner import Kubectl
 from support.team import DEPLOY, SERVER_ACCOUNT, kubeconfig_as, replicas, service_account_token
 from support.team import NAMESPACE as HOME
@@ -88,7 +88,7 @@ async def test_a_team_plans_approves_and_confirms_once_across_two_replicas_under
             listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
             anonymous = await http.post(first, json=listing)
             stranger = await http.post(first, json=listing, headers={"Authorization": "Bearer " + "x" * 40})
-            ready = [await http.get(url.replace("/mcp", "/readyz")) for url in (first, second)]
+            ready = [await until_ready(http, url.replace("/mcp", "/readyz")) for url in (first, second)]
         assert (anonymous.status_code, stranger.status_code) == (401, 401)
         assert [r.status_code for r in ready] == [200, 200], [r.text for r in ready]
 

@@ -12,6 +12,8 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
+import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
@@ -111,3 +113,12 @@ async def client_as(url: str, token: str, **options: Any) -> AsyncIterator[Clien
     async with create_mcp_http_client(headers={"Authorization": f"Bearer {token}"}) as http:
         async with Client(streamable_http_client(url, http_client=http), **options) as client:
             yield client
+
+
+async def until_ready(http: httpx2.AsyncClient, url: str, timeout: float = 60) -> httpx2.Response:
+    """/readyz of a replica that just started: its first probe builds the Kubernetes client (seconds on a loaded
+    machine, past the probe's 5 s timeout) and a 503 is reused for up to 2 s. Poll as a kubelet would, bounded."""
+    with anyio.fail_after(timeout):
+        while (answer := await http.get(url)).status_code != 200:
+            await anyio.sleep(0.25)  # polling another process's cached answer: no event to wait on
+    return answer
