@@ -45,7 +45,7 @@ from incident_response.tools.playbook.rollback_checks import (
     plan_checks,
 )
 
-__all__ = ["RollbackSafety", "SafetyItem", "safety_of"]
+__all__ = ["RollbackSafety", "SafetyItem", "check_first", "safety_of"]
 
 SafetyVerdict = Literal["CLEAR", "CHECK_FIRST", "BLOCKED"]
 
@@ -369,8 +369,15 @@ def next_step_of(
             "do not roll back to this revision: pick an older one with to_revision (rollout_history), or scale/isolate"
         )
     if verdict == "CHECK_FIRST":
-        return f"put questions_for_human to the human; only if the answers allow it, plan {call}"
+        return check_first(items, call)
     return f"plan {call}; show the human questions_for_human before confirming"
+
+
+def check_first(items: list[SafetyItem], call: str) -> str:
+    """CHECK_FIRST's next step: a config warning's move first (a rollback restores no ConfigMap or Secret)."""
+    config = any(i.check == "config" and i.status == "warning" for i in items)
+    first = "restore the config the config check names first (a rollback does not); then " if config else ""
+    return f"{first}put questions_for_human to the human; only if the answers allow it, plan {call}"
 
 
 def reason_of(detail: str, result: RollbackSafety) -> str:
@@ -412,7 +419,7 @@ def safety_of(kube: Kube, namespace: str, seen: Observed, to_revision: int | Non
         number = revision_of(target)
         items += [known_good_item(target, seen), image_item(images_of(target["spec"]["template"]), number, seen)]
         reads = rollback_reads(kube, namespace, seen.deployment)
-        items += plan_checks(seen.deployment, target, seen.owned, seen.now, reads)
+        items += plan_checks(seen.deployment, target, seen.owned, seen.now, reads, seen.pods)
     questions = list(dict.fromkeys(q for item in items for q in item.questions))
     verdict = verdict_of(items)
     rolled_out = rollout_time(seen.deployment, seen.owned)

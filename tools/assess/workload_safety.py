@@ -22,6 +22,7 @@ from incident_response.tools.assess.rollback_safety import (
     Observed,
     RollbackSafety,
     SafetyVerdict,
+    check_first,
     helm_note,
     helm_release_of,
     image_item,
@@ -43,6 +44,7 @@ from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, images_of, owned_by, revision_of
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.playbook.config_checks import revision_config
+from incident_response.tools.playbook.config_failures import shared_failure
 from incident_response.tools.playbook.known_good import (
     known_good_revision,
     known_good_workload_instead,
@@ -53,6 +55,7 @@ from incident_response.tools.playbook.rollback_checks import (
     MIGRATION_LEAD,
     SafetyItem,
     capped,
+    config_item,
     job_signs,
     migrations_item,
     template_signs,
@@ -154,7 +157,7 @@ def judge(kube: Kube, namespace: str, kind: cr.WorkloadKind, seen: Observed, to_
         else:
             items.append(daemonset_state_item(workload, reads.labelled_claims, current_number, target_number))
         items.append(update_strategy_item(kind, workload, target, pods))
-        found = revision_config(
+        changed = revision_config(
             template,
             cr.template_of(target),
             target_number,
@@ -162,8 +165,7 @@ def judge(kube: Kube, namespace: str, kind: cr.WorkloadKind, seen: Observed, to_
             reads.configmaps,
             seen.now,
         )
-        if found is not None:
-            items.append(SafetyItem(check="config", status="warning", detail=found[0], evidence=found[1]))
+        items += config_item(shared_failure(pods, cr.template_of(target), target_number), changed)
     verdict = verdict_of(items)
     rolled_out = rollout_time(current, owned)
     age = int((seen.now - rolled_out).total_seconds()) if rolled_out is not None else None
@@ -279,5 +281,5 @@ def next_step(
             return f"revision {target} is what runs now: pick another revision ({history}) and check again"
         return f"do not roll back to this revision: pick an older one with to_revision ({history}), or isolate"
     if verdict == "CHECK_FIRST":
-        return f"put questions_for_human to the human; only if the answers allow it, plan {call}"
+        return check_first(items, call)
     return f"plan {call}; show the human questions_for_human before confirming"

@@ -142,6 +142,7 @@ def plan_rollback(
             f"deployment {name} already runs the template of revision {target_revision}; nothing to roll back"
         )
     patch = undo_patch(deployment, target)
+    pods = workload_pods(kube, namespace, deployment)  # what they fail on, and which revision served
     # The server validates and defaults the result without persisting it: the diff is the API's, not ours.
     dry = kube.patch("deployments", name, patch, namespace, patch_type="json", dry_run=True)
     context = kube.context
@@ -188,22 +189,25 @@ def plan_rollback(
         preconditions=preconditions,
         warnings=rollback_checks.plan_warnings(
             rollback_checks.plan_checks(
-                deployment, target, owned, datetime.now(UTC), rollback_reads(kube, namespace, deployment)
+                deployment, target, owned, datetime.now(UTC), rollback_reads(kube, namespace, deployment), pods
             )
         )
         + ([] if current is not None else [f"deployment {name} has no revision annotation; undo is manual"])
-        + (default_target_doubts(kube, namespace, deployment, owned, target) if to_revision is None else []),
+        + (default_target_doubts(deployment, owned, target, pods) if to_revision is None else []),
     )
 
 
+def workload_pods(kube: Kube, namespace: str, deployment: dict[str, Any]) -> list[dict[str, Any]]:
+    sharing = Sharing()
+    selector = deployment_selector(deployment)
+    return list_all(kube, "pods", namespace, label_selector=selector, keep=lambda p: slim_pod(p, sharing)).items
+
+
 def default_target_doubts(
-    kube: Kube, namespace: str, deployment: dict[str, Any], owned: list[dict[str, Any]], target: dict[str, Any]
+    deployment: dict[str, Any], owned: list[dict[str, Any]], target: dict[str, Any], pods: list[dict[str, Any]]
 ) -> list[str]:
     """kubectl rollout undo goes to the revision before the current one, whatever it was: when that one ran only
     briefly or its pods fail now, say so, and name the known-good revision to pass as to_revision."""
-    sharing = Sharing()
-    selector = deployment_selector(deployment)
-    pods = list_all(kube, "pods", namespace, label_selector=selector, keep=lambda p: slim_pod(p, sharing)).items
     now = datetime.now(UTC)
     number = revision_of(target)
     better = known_good_instead(deployment, owned, pods, now)

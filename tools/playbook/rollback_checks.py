@@ -21,6 +21,7 @@ from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import APP_LABELS, app_selectors, container_digest, revision_of
 from incident_response.tools.playbook.config_checks import config_detail
+from incident_response.tools.playbook.config_failures import SharedFailure, shared_failure
 
 # update_strategy: a StatefulSet's or DaemonSet's (how its controller carries a rollback out).
 # config: the ConfigMaps/Secrets the pods read, which a rollback does not restore.
@@ -257,10 +258,15 @@ def replaced_at(target: dict[str, Any], owned: list[dict[str, Any]]) -> datetime
 
 
 def plan_checks(
-    deployment: dict[str, Any], target: dict[str, Any], owned: list[dict[str, Any]], now: datetime, reads: RollbackReads
+    deployment: dict[str, Any],
+    target: dict[str, Any],
+    owned: list[dict[str, Any]],
+    now: datetime,
+    reads: RollbackReads,
+    pods: list[dict[str, Any]],
 ) -> list[SafetyItem]:
-    """The stateful and migration checks, from the deployment, the ReplicaSets it owns, the one a rollback would
-    return to, and what `tools.engine.reads.rollback_reads` read."""
+    """The stateful, migration and config checks, from the deployment, the ReplicaSets it owns, the one a rollback
+    would return to, what `tools.engine.reads.rollback_reads` read and the deployment's pods."""
     current_rev, target_rev = revision_of(deployment), revision_of(target)
     stateful = stateful_item(deployment, reads.labelled_claims, current_rev)
     replaced = replaced_at(target, owned)
@@ -271,18 +277,31 @@ def plan_checks(
     signs += job_signs(reads.jobs or [], deployment, since, now)
     readable = reads.jobs is not None
     items = [migrations_item(signs, current_rev, target_rev, since, readable, reads.jobs_truncated), stateful]
-    return items + config_items(current_template, target, reads, now)
+    return items + config_items(current_template, target, reads, now, pods)
 
 
 def config_items(
-    current: dict[str, Any], target: dict[str, Any], reads: RollbackReads, now: datetime
+    current: dict[str, Any], target: dict[str, Any], reads: RollbackReads, now: datetime, pods: list[dict[str, Any]]
 ) -> list[SafetyItem]:
-    """A warning when the pods the rollback creates would read ConfigMaps/Secrets changed since (config_checks)."""
-    found = config_detail(current, target, reads.configmaps, now)
-    if found is None:
+    """A warning when the pods the rollback creates would read ConfigMaps/Secrets changed since (config_checks), or
+    one its pods fail on now (config_failures)."""
+    template = (target.get("spec") or {}).get("template") or {}
+    return config_item(
+        shared_failure(pods, template, revision_of(target)), config_detail(current, target, reads.configmaps, now)
+    )
+
+
+def config_item(failing: SharedFailure | None, changed: tuple[str, list[str]] | None) -> list[SafetyItem]:
+    """The one config warning: pods failing on what the target reads the same way first, then a ConfigMap changed
+    since it began, then what cannot be told (the target reads the failing object whole)."""
+    if changed is not None and (failing is None or failing.status != "warning"):
+        status, detail, evidence = "warning", changed[0], changed[1] + (failing.evidence if failing else [])
+    elif failing is not None:
+        status, detail, evidence = failing.status, failing.detail, failing.evidence + (changed[1] if changed else [])
+    else:
         return []
-    detail, evidence = found
-    return [SafetyItem(check="config", status="warning", detail=detail, evidence=evidence)]
+    questions = failing.questions if failing is not None else []
+    return [SafetyItem(check="config", status=status, detail=detail, evidence=capped(evidence), questions=questions)]
 
 
 def plan_warnings(items: list[SafetyItem]) -> list[str]:

@@ -1,0 +1,129 @@
+"""check_rollback_safety when the revision it would return to reads the same broken ConfigMap (review-assist6 G8).
+
+Someone removes key PAYMENTS_URL from ConfigMap checkout-config with real kubectl (a removal leaves no managedFields
+time, so when it changed is not known); a checkout pod replaced afterwards cannot start: CreateContainerConfigError
+"couldn't find key PAYMENTS_URL in ConfigMap shop/checkout-config". Every revision of checkout reads that key, so a
+rollback starts pods that fail the same way and replaces the three still running: check_rollback_safety said CLEAR.
+Now it says CHECK FIRST, naming the key and the better move (restore it), and the rollback's plan warns the same.
+When a deploy added the reference (revision 3 asks for a key the ConfigMap never had), the revision before it does not
+read that key: the rollback is the fix, and nothing is said about config. The sim's kubelet checks no keys: the
+stuck pod's status is written as a kubelet writes it (`kubectl patch --subresource=status`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from support.kubectl_runner import Kubectl
+from support.mitigation_env import NS, Env, call, make_env, ready
+
+from incident_response.sim.serve import RunningSim
+
+pytestmark = pytest.mark.anyio
+
+
+def message(key: str) -> str:
+    return f"couldn't find key {key} in ConfigMap shop/checkout-config"
+
+
+def live(env: Env) -> list[dict[str, Any]]:
+    return [p for p in env.pods("app=checkout") if not p["metadata"].get("deletionTimestamp")]
+
+
+def stick(kubectl: Kubectl, pod: dict[str, Any], key: str) -> None:
+    """The pod's status as the kubelet writes it when the key it asks for is missing."""
+    [container] = pod["spec"]["containers"]
+    waiting = {"reason": "CreateContainerConfigError", "message": message(key)}
+    status = {
+        "phase": "Pending",
+        "conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}],
+        "containerStatuses": [
+            {
+                "name": container["name"],
+                "image": container["image"],
+                "ready": False,
+                "restartCount": 0,
+                "state": {"waiting": waiting},
+            }
+        ],
+    }
+    body = json.dumps({"status": status})
+    kubectl.run("patch", "pod", pod["metadata"]["name"], "-n", NS, "--subresource=status", "--type=merge", "-p", body)
+
+
+def config(result: dict[str, Any]) -> dict[str, Any] | None:
+    return next((i for i in result["items"] if i["check"] == "config"), None)
+
+
+@pytest.fixture
+def built(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> tuple[Env, Kubectl]:
+    sim = sim_factory("healthy")
+    return make_env(sim, tmp_path / "state"), kubectl_for(sim)
+
+
+async def test_a_rollback_to_a_revision_reading_the_same_missing_key_is_not_clear(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
+    kubectl.run(
+        "patch", "configmap/checkout-config", "-n", NS, "--type=json",
+        "-p", '[{"op":"remove","path":"/data/PAYMENTS_URL"}]',
+    )  # fmt: skip
+    first = live(env)[0]["metadata"]["name"]
+    kubectl.run("delete", "pod", first, "-n", NS, "--wait=false")
+    await env.until(lambda: len(live(env)) == 4 and first not in [p["metadata"]["name"] for p in live(env)])
+    await env.until(lambda: all(ready(p) for p in live(env)))
+    stick(kubectl, max(live(env), key=lambda p: p["metadata"]["creationTimestamp"]), "PAYMENTS_URL")
+    await env.until(lambda: sum(ready(p) for p in live(env)) == 3)
+
+    async with Client(env.server("safe")) as client:
+        safety = await call(client, "check_rollback_safety", namespace=NS, deployment="checkout")
+        plan = await call(client, "rollback_deployment", namespace=NS, deployment="checkout")
+
+    assert safety["verdict"] == "CHECK_FIRST", safety["summary"]
+    item = config(safety)
+    assert item is not None and item["status"] == "warning", safety["items"]
+    target = safety["target_revision"]
+    said = f"revision {target}'s pods read key PAYMENTS_URL of ConfigMap checkout-config too, which pods fail on now"
+    assert item["detail"].startswith(said), item["detail"]
+    assert f"{said}: restore it (kubectl apply from source control) instead of rolling back" in safety["summary"]
+    assert safety["next_step"].startswith("restore the config the config check names first"), safety["next_step"]
+    assert any(message("PAYMENTS_URL") in line for line in item["evidence"]), item["evidence"]
+    assert any(w.startswith(f"config: {said}") for w in plan["warnings"]), plan["warnings"]
+
+
+async def test_a_key_only_the_new_revision_asks_for_leaves_the_rollback_clear_of_config(
+    built: tuple[Env, Kubectl],
+) -> None:
+    env, kubectl = built
+    before = env.get("deployments", "checkout")["metadata"]["annotations"]["deployment.kubernetes.io/revision"]
+    added = {"name": "NEW_FLAG", "valueFrom": {"configMapKeyRef": {"name": "checkout-config", "key": "NEW_FLAG"}}}
+    kubectl.run(
+        "patch", "deployment/checkout", "-n", NS, "--type=json",
+        "-p", json.dumps([{"op": "add", "path": "/spec/template/spec/containers/0/env/-", "value": added}]),
+    )  # fmt: skip
+
+    def rolled_out() -> bool:
+        deploy = env.get("deployments", "checkout")
+        status = deploy.get("status") or {}
+        new = [p for p in live(env) if any(e["name"] == "NEW_FLAG" for e in p["spec"]["containers"][0].get("env", []))]
+        return (
+            status.get("observedGeneration") == deploy["metadata"]["generation"]
+            and status.get("updatedReplicas") == status.get("readyReplicas") == deploy["spec"]["replicas"]
+            and len(live(env)) == len(new) == deploy["spec"]["replicas"]
+        )
+
+    await env.until(rolled_out, 40)
+    stick(kubectl, live(env)[0], "NEW_FLAG")
+    await env.until(lambda: sum(not ready(p) for p in live(env)) == 1)
+
+    async with Client(env.server("safe")) as client:
+        safety = await call(client, "check_rollback_safety", namespace=NS, deployment="checkout")
+
+    assert safety["target_revision"] == int(before), safety["summary"]
+    assert config(safety) is None, safety["items"]
