@@ -107,7 +107,7 @@ class Play:
     def approve(self, token: str) -> str:
         done = subprocess.run(
             [str(BIN), "approve", token, "--yes", "--state-dir", str(self.state)],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, start_new_session=True,
         )
         self.say(f"$ incident-response-mcp approve {token[:8]}... --yes  (rc {done.returncode})\n{done.stdout}{done.stderr}")
         return done.stdout

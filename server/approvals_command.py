@@ -2,9 +2,11 @@
 
 These run in the human's own terminal, outside the agent's reach, and write to the same journal as the server
 (pass the same `--state-dir`). The approver is the OS user running the command (by uid, not by $USER, which any
-process can set). `approve` shows the plan and asks y/N when stdin is a terminal (even with `--yes`); without one it
-approves only with `--yes`, and the journal records that approval as non-interactive (tools/engine/approvals.py has
-the channels).
+process can set). `approve` shows the plan and asks y/N when stdin is a terminal (even with `--yes`). Without one it
+approves only with `--yes` and only outside any terminal session (no controlling terminal: a service, a CI job, a
+bot): a line pasted into a shell with its input and output redirected is refused, and told on the terminal. A
+scripted approval says so on stderr and the journal records it as non-interactive (tools/engine/approvals.py has
+the channels), which the handoff shows.
 
 Layer: server (MCP wiring).
 """
@@ -49,8 +51,9 @@ def add_parsers(commands: Any) -> None:
         "approve",
         help="approve a pending command",
         description="Show a pending command and approve it by its token. On a terminal it asks y/N first, even "
-        "with --yes; without one (a script, another program) it approves only with --yes, and the journal records a "
-        "non-interactive approval.",
+        "with --yes. A program outside any terminal session (a service, a CI job, a bot) approves only with --yes: "
+        "it says so on stderr, and the journal and the handoff record a non-interactive approval. In a terminal "
+        "session with its input redirected, --yes is refused: run it as is and answer.",
         allow_abbrev=False,  # an abbreviation could look like a token that starts with '-'
     )
     approve.add_argument("token", help="the token the assistant showed (it may start with '-')")
@@ -58,8 +61,8 @@ def add_parsers(commands: Any) -> None:
         "-y",
         "--yes",
         action="store_true",
-        help="approve without asking when stdin is not a terminal (a script; recorded as a non-interactive approval); "
-        "on a terminal you are still asked y/N",
+        help="approve without asking, for a program outside any terminal session (recorded as a non-interactive "
+        "approval); on a terminal you are still asked y/N",
     )
     _state_dir_argument(approve)
     approve.set_defaults(run=run_decide, approved=True)
@@ -296,18 +299,59 @@ def decide(
 
 
 def watched() -> bool:
-    """A person's terminal shows this process's output (its input may still be redirected)."""
-    return sys.stdout.isatty() or sys.stderr.isatty()
+    """A person's terminal session holds this process: its output goes to a terminal, or it has a controlling
+    terminal (a line pasted into a shell, `</dev/null >/dev/null 2>&1` included, still has the shell's)."""
+    return sys.stdout.isatty() or sys.stderr.isatty() or controlling_terminal()
+
+
+def controlling_terminal() -> bool:
+    """True when this process has a controlling terminal: /dev/tty opens only then (ENXIO otherwise). Services, CI
+    jobs, bots started by a service manager and `setsid` have none."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
+def tell_terminal(text: str) -> None:
+    """`text` on stderr and, when stderr goes elsewhere, on the controlling terminal too: the person who pasted a
+    line with its output thrown away still reads why nothing happened."""
+    print(text, file=sys.stderr)
+    if sys.stderr.isatty():
+        return
+    try:
+        fd = os.open("/dev/tty", os.O_WRONLY | os.O_NOCTTY)
+    except OSError:
+        return
+    try:
+        os.write(fd, (text + "\n").encode(errors="replace"))
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def ask(question: str) -> bool:
-    """y/N on the terminal; anything but y or yes (end of input, Ctrl-C included) is no."""
+    """y/N on the terminal; anything but y or yes (end of input, Ctrl-C included) is no. Only what is typed after the
+    question counts: a `y` already waiting (typed ahead, or fed by a pasted `echo y | script -c ...`) is dropped."""
+    drop_typeahead()
     try:
         answer = input(question)
     except (EOFError, KeyboardInterrupt):
         print()
         return False
     return answer.strip().lower() in ("y", "yes")
+
+
+def drop_typeahead() -> None:
+    import termios
+
+    try:
+        termios.tcflush(sys.stdin.fileno(), termios.TCIFLUSH)
+    except (OSError, ValueError, termios.error):  # no real terminal behind stdin (a test's stand-in): nothing waits
+        pass
 
 
 @reporting_api_errors
@@ -326,12 +370,13 @@ def run_decide(args: argparse.Namespace) -> int:
         print(describe(found[1], found[0].state))
         print()
         if args.approved and found[0].state == "pending" and args.yes and not interactive and watched():
-            # `approve TOKEN --yes < /dev/null` pasted into a terminal: a person is there, so --yes is theirs to skip.
-            print(
-                "incident-response-mcp: this runs in a terminal with its input redirected, so nobody answers y/N, and "
-                "--yes is not taken where a person watches (a pasted line could approve a plan nobody read). Run "
-                f"`incident-response-mcp approve {args.token}` as is and answer the question. Nothing was approved.",
-                file=sys.stderr,
+            # `approve TOKEN --yes </dev/null >/dev/null 2>&1` pasted into a terminal: a person is there, so the y/N
+            # is theirs to answer; --yes is for programs that run outside any terminal session.
+            tell_terminal(
+                "incident-response-mcp: this runs in a terminal session with its input redirected, so nobody answers "
+                "y/N, and --yes is not taken where a person is at a terminal (a pasted line could approve a plan "
+                f"nobody read). Run `incident-response-mcp approve {args.token}` as is and answer the question. "
+                "Nothing was approved."
             )
             return 2
         if args.approved and found[0].state == "pending" and (interactive or not args.yes):
@@ -340,8 +385,8 @@ def run_decide(args: argparse.Namespace) -> int:
             if not interactive:
                 print(
                     "incident-response-mcp: stdin is not a terminal, so nobody can answer y/N here. Run this in your "
-                    "own terminal, or add --yes to approve without asking (the journal records a non-interactive "
-                    "approval). Nothing was approved.",
+                    "own terminal; a program outside any terminal session adds --yes to approve without asking (the "
+                    "journal records a non-interactive approval). Nothing was approved.",
                     file=sys.stderr,
                 )
                 return 2
@@ -360,6 +405,14 @@ def run_decide(args: argparse.Namespace) -> int:
         return 1
     reason = getattr(args, "reason", None)
     result = decide(engine, args.token, approved=args.approved, reason=reason, channel=channel, shown=shown)
+    if result.status == "approved" and channel == CLI_NON_INTERACTIVE and found is not None:
+        # On stderr, first: a script's log keeps it when its stdout is parsed, dropped or closed. Nobody was asked.
+        print(
+            "incident-response-mcp approve: APPROVED WITHOUT ASKING anyone (--yes, no terminal) as "
+            f"{result.approved_by}: {printable(found[1].command, newlines=True)}. The journal and the handoff record "
+            f"it as {CLI_NON_INTERACTIVE!r}, not as a human's answer.",
+            file=sys.stderr,
+        )
     print(f"{result.status}: {result.message}")
     if result.status == "approved":
         print("The assistant can now run it with confirm_command; it will re-check the cluster first.")

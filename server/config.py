@@ -208,7 +208,7 @@ def add_transport_arguments(parser: argparse.ArgumentParser) -> None:
         "--rate-limit",
         metavar="CALLS",
         help=f"with --http: tool calls a minute each principal may make, in bursts of up to that many, and as many "
-        "confirm_command/cancel_command calls apart (at most 6 a minute per token) so reads cannot hold back a "
+        "confirm_command/cancel_command calls apart (a tenth of them per token) so reads cannot hold back a "
         f"confirm (default {RATE_LIMIT_DEFAULT}; 0: no limit) [INCIDENT_RESPONSE_RATE_LIMIT]",
     )
     parser.add_argument(

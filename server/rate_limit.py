@@ -10,8 +10,10 @@ Three token buckets, each of calls a minute, all at once after a quiet minute:
 - decisions (confirm_command, cancel_command): N per principal, apart, so reads and plans looping on one shared
   credential never hold back a confirm or a cancel (a shared static token is one principal; the modern protocol has
   no session to tell its clients apart, and a key the client chose would let it mint budgets);
-- one token: at most PER_TOKEN decisions a minute on the same token (per tool), so a client polling confirm_command
-  on its own plan spends a sliver of the decisions and another plan's confirm still goes through. A flood of made-up
+- one token: at most a tenth of the decisions a minute on the same token (per tool; at least PER_TOKEN, 12 at the
+  default), so a client polling confirm_command on its own plan spends a tenth of the decisions and another plan's
+  confirm still goes through; a client that retries one confirm a few times at once (tests/e2e/test_team_mode.py
+  sends 10 at each replica) stays within it. A flood of made-up
   tokens still stops at N. The dialog code is one guess per plan (a wrong code denies it), so guessing is bounded
   by the plans a principal can make: the calls bucket.
 Per replica: R replicas behind a load balancer allow up to R times the rate. stdio has one local client and no limit.
@@ -37,7 +39,7 @@ from incident_response.server.wire import Limit
 # again full, which only an idle key can be).
 MAX_BUCKETS = 16384
 DECISIONS = frozenset({"confirm_command", "cancel_command"})
-PER_TOKEN = 6  # decisions a minute on one token: a confirm and its dialog's second round, a few polls, a cancel
+PER_TOKEN = 6  # decisions a minute on one token, at least: a confirm and its dialog's second round, polls, a cancel
 TOKEN_KEY_MAX = 256  # longer is not a token the server made (tools/k8s/args.TOKEN_MAX); the argument check refuses it
 
 
@@ -72,12 +74,12 @@ class Buckets:
 
 
 class CallRate:
-    """`per_minute` calls and, apart, `per_minute` decisions per principal; at most PER_TOKEN decisions (or
-    `per_minute`, if fewer) a minute on one token."""
+    """`per_minute` calls and, apart, `per_minute` decisions per principal; a tenth of those (at least PER_TOKEN, at
+    most all) a minute on one token."""
 
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.per_minute = per_minute
-        self.per_token = min(PER_TOKEN, per_minute)
+        self.per_token = min(per_minute, max(PER_TOKEN, per_minute // 10))
         self.buckets = Buckets(clock)
 
     def check(self, principal: str, tool: str, arguments: Mapping[str, Any]) -> None:

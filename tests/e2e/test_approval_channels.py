@@ -72,6 +72,7 @@ def run_as_told(message: str, *extra: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=60,
+        start_new_session=True,  # outside any terminal session, as a script runs (on a terminal --yes is refused)
     )
 
 
@@ -87,9 +88,18 @@ async def test_the_approve_command_the_server_spells_out_works_as_told(env: Env)
         done = await anyio.to_thread.run_sync(lambda: run_as_told(waiting["message"], "--yes"))
         assert done.returncode == 0, done.stderr
         confirmed = await call(client, "confirm_command", token=p["token"])
+        handoff = await handoff_fields(client, namespace="shop")
     assert confirmed["status"] == "succeeded", confirmed
     assert confirmed["approval_channel"] == CLI_NON_INTERACTIVE
     assert env.image() == good
+    # A scripted approval leaves a trace a person reads: who, and that nobody was asked (stderr, the handoff).
+    assert f"APPROVED WITHOUT ASKING anyone (--yes, no terminal) as {confirmed['approved_by']}" in done.stderr
+    timeline = {e["kind"]: e["text"] for e in handoff["timeline"] if e["kind"] in ("approved", "confirmed")}
+    assert timeline == {
+        "approved": f"rollback_deployment approved by {confirmed['approved_by']} via cli (non-interactive)",
+        "confirmed": "rollback_deployment confirmed on an approval via cli (non-interactive) (this OS user approved "
+        "with --yes outside any terminal session: no person was asked)",
+    }
 
 
 async def test_an_elicitation_approval_is_recorded_as_attested_by_the_client_not_as_human(env: Env) -> None:

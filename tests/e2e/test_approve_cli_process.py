@@ -34,6 +34,7 @@ def cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         text=True,
         env={**os.environ, **(env or {})},
         timeout=60,
+        start_new_session=True,  # no controlling terminal even when pytest runs in one
     )
 
 
@@ -138,6 +139,21 @@ def test_yes_pasted_into_a_terminal_still_asks(tmp_path: Path) -> None:
     assert approvals(tmp_path, token) == []
 
 
+def test_a_yes_typed_before_the_question_does_not_answer_it(tmp_path: Path) -> None:
+    """Only an answer given after the plan is shown counts: a `y` waiting on the terminal before the question (typed
+    ahead, or fed in by a pasted `echo y | script -qc 'incident-response-mcp approve TOKEN' /dev/null`) is dropped.
+    It approved before."""
+    token = propose(tmp_path)
+    terminal = Terminal("approve", token, "--state-dir", str(tmp_path))
+    terminal.type("y\n")  # before the process has even started
+    terminal.read_until(b"[y/N] ")
+    assert Journal(tmp_path).command(token).state == "pending"  # type: ignore[union-attr]
+    terminal.type("n\n")
+    code, screen = terminal.finish()
+    assert code == 1 and "not approved" in screen.rsplit("[y/N]", 1)[1], screen
+    assert approvals(tmp_path, token) == []
+
+
 def test_yes_pasted_with_its_input_redirected_on_a_terminal_approves_nothing(tmp_path: Path) -> None:
     """`approve TOKEN --yes < /dev/null` pasted into a terminal: stdin is no terminal, but a person is watching one.
     It approved at once before (recorded non-interactive); now it refuses and says to run `approve TOKEN` as is."""
@@ -165,4 +181,76 @@ def test_approve_without_a_terminal_needs_yes_and_is_recorded_as_non_interactive
     assert "approved" in done.stdout
     row = Journal(tmp_path).command(token)
     assert row and row.state == "approved" and row.decided_by == ME and row.decided_channel == CLI_NON_INTERACTIVE
+    assert approvals(tmp_path, token) == [("approved", ME, CLI_NON_INTERACTIVE)]
+
+
+# The CLI in a terminal session it does not write to: a new session whose controlling terminal is `sys.argv[1]` (the
+# first terminal a session leader opens becomes its own), then the CLI with the rest of the arguments.
+IN_SESSION = (
+    "import os, sys; os.setsid(); os.close(os.open(sys.argv[1], os.O_RDWR)); "
+    "from incident_response.server.cli import main; main(sys.argv[2:])"
+)
+
+
+def test_yes_pasted_with_input_and_output_redirected_is_refused_and_told_on_the_terminal(tmp_path: Path) -> None:
+    """`approve TOKEN --yes </dev/null >/dev/null 2>&1` pasted into a shell: nothing it prints reaches a terminal,
+    but the shell's terminal is still its controlling terminal, so a person is there. It approved silently before;
+    now it refuses, and says so on that terminal (the person sees why nothing happened)."""
+    token = propose(tmp_path)
+    master, slave = pty.openpty()
+    try:
+        argv = [sys.executable, "-c", IN_SESSION, os.ttyname(slave), "approve", token, "--yes"]
+        done = subprocess.run(
+            [*argv, "--state-dir", str(tmp_path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+        )
+        os.close(slave)
+        slave = -1
+        shown = drain(master)
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    assert done.returncode == 2
+    assert "Nothing was approved" in shown and f"incident-response-mcp approve {token}" in shown, shown
+    row = Journal(tmp_path).command(token)
+    assert row and row.state == "pending" and approvals(tmp_path, token) == []
+
+
+def drain(master: int) -> str:
+    """What the terminal shows, once every process holding it has let go (reads end with EIO then)."""
+    seen = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 60)
+        if not ready:
+            pytest.fail(f"the terminal stayed open for 60s:\n{seen.decode(errors='replace')}")
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    return seen.decode(errors="replace").replace("\r\n", "\n")
+
+
+def test_a_program_outside_any_terminal_approves_with_yes_and_says_so_on_stderr(tmp_path: Path) -> None:
+    """A service, a CI job or a bot may approve (--yes, no terminal session): with its stdout thrown away it still
+    says on stderr who approved what without asking anyone, and the journal records it as non-interactive."""
+    token = propose(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, "approve", token, "--yes", "--state-dir", str(tmp_path)],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+    )
+    assert done.returncode == 0, done.stderr
+    said = f"APPROVED WITHOUT ASKING anyone (--yes, no terminal) as {ME}: {COMMAND}."
+    assert said in done.stderr and repr(CLI_NON_INTERACTIVE) in done.stderr, done.stderr
     assert approvals(tmp_path, token) == [("approved", ME, CLI_NON_INTERACTIVE)]

@@ -295,7 +295,12 @@ def stdio_server(env: Env, pidfile: Path) -> StdioServerParameters:
 def cli(env: Env, *argv: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-c", "from incident_response.server.cli import main; main()", *argv]
     return subprocess.run(
-        [*command, "--state-dir", str(env.state)], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+        [*command, "--state-dir", str(env.state)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
 
 

@@ -81,7 +81,14 @@ async def test_a_client_cannot_approve_its_own_plan_in_its_own_dialog_over_http(
                 str(tmp_path / "state"),
             ]
             done = await anyio.to_thread.run_sync(
-                lambda: subprocess.run(approve, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+                lambda: subprocess.run(
+                    approve,
+                    stdin=subprocess.DEVNULL,
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                    start_new_session=True,
+                )
             )
             assert done.returncode == 0, done.stderr
             confirmed = await call(alice, "confirm_command", token=p["token"])
@@ -169,7 +176,9 @@ async def test_another_credential_cannot_use_a_session_or_a_plan_it_did_not_make
                 "--state-dir",
                 str(tmp_path / "state"),
             ]
-            done = subprocess.run(approve, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+            done = subprocess.run(
+                approve, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, start_new_session=True
+            )
             assert done.returncode == 0, done.stderr
             assert (await call(bob, "confirm_command", token=p["token"]))["status"] == "wrong_principal"
         # A session alice opened answers alice, and to bob's credential it does not exist.

@@ -129,7 +129,14 @@ async def test_tokens_the_cluster_issued_are_reviewed_and_each_call_is_authorize
                 plan = await call(client, "rollback_deployment", namespace=NAMESPACE, deployment=DEPLOYMENT)
                 approve = [sys.executable, "-c", LAUNCHER, "approve", plan["token"], "--yes"]
                 approve += ["--state-dir", str(tmp_path / "server" / "state")]
-                done = subprocess.run(approve, capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+                done = subprocess.run(
+                    approve,
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
                 assert done.returncode == 0, done.stderr
                 ran = await call(client, "confirm_command", token=plan["token"])
             async with client_as(url, victor) as viewer:

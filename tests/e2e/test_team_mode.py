@@ -53,7 +53,9 @@ def approve(kubeconfig: Path, token: str, tmp_path: Path) -> subprocess.Complete
     argv = [sys.executable, "-c", LAUNCHER, "approve", token, "--yes", "--store", "kubernetes"]
     argv += ["--store-namespace", HOME, "--kubeconfig", str(kubeconfig)]
     env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        argv, capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL, start_new_session=True
+    )
 
 
 def grant(admin: Kubectl, name: str, clusterrole: str, *subject: str) -> None:

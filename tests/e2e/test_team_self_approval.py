@@ -61,7 +61,13 @@ async def test_a_service_account_approving_its_own_plan_does_not_get_it_run(
                 approved = await anyio.to_thread.run_sync(
                     # The bot is a program: no terminal (on one, approve asks y/N even with --yes).
                     lambda: subprocess.run(
-                        argv, capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL
+                        argv,
+                        capture_output=True,
+                        text=True,
+                        timeout=120,
+                        env=env,
+                        stdin=subprocess.DEVNULL,
+                        start_new_session=True,
                     )
                 )
                 assert approved.returncode == 0, approved.stderr  # the cluster let the bot create the Approval

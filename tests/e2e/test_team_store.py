@@ -49,7 +49,13 @@ def cli(sim: RunningSim, tmp_path: Path, *argv: str) -> subprocess.CompletedProc
     assert sim.kubeconfig_path is not None
     command = [sys.executable, "-c", LAUNCHER, *argv, *store_flags(), "--kubeconfig", str(sim.kubeconfig_path)]
     return subprocess.run(
-        command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, env=clean_env(tmp_path)
+        command,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env=clean_env(tmp_path),
+        start_new_session=True,
     )
 
 
@@ -115,7 +121,13 @@ def kubeconfig_of(sim: RunningSim, tmp_path: Path, user: str) -> Path:
 def as_user(sim: RunningSim, tmp_path: Path, kubeconfig: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-c", LAUNCHER, *argv, *store_flags(), "--kubeconfig", str(kubeconfig)]
     return subprocess.run(
-        command, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL, env=clean_env(tmp_path)
+        command,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env=clean_env(tmp_path),
+        start_new_session=True,
     )
 
 

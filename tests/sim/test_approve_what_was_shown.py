@@ -117,6 +117,7 @@ def test_an_approver_in_the_wrong_namespace_is_told_to_check_it(
     assert token is not None
     alice = approver_kubeconfig(sim, kubectl, home, tmp_path)
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    monkeypatch.setattr(approvals_command, "controlling_terminal", lambda: False)  # a program, even under a terminal
 
     code, said = approve_as(alice, token, elsewhere, capsys)
 

@@ -14,6 +14,7 @@ import pytest
 from support.approve_cli import COMMAND, FORGED_SECRET_SHAPED, ME, UNDO, approvals, forged, propose
 from support.fakekube import SERVER
 
+from incident_response.server import approvals_command
 from incident_response.server.cli import main
 from incident_response.tools.engine.approvals import CLI_NON_INTERACTIVE, CLI_TERMINAL
 from incident_response.tools.engine.journal import Journal
@@ -32,8 +33,10 @@ def on_terminal(monkeypatch: pytest.MonkeyPatch, typed: str = "") -> None:
 
 
 def without_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    """stdin that is not a terminal (a script, another program, an agent's shell)."""
+    """stdin that is not a terminal, in a process outside any terminal session (a service, a CI job, a bot), even
+    when pytest runs in one (tests/e2e/test_approve_cli_process.py has the real terminal session)."""
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    monkeypatch.setattr(approvals_command, "controlling_terminal", lambda: False)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:

@@ -1,5 +1,5 @@
 """server/rate_limit.CallRate: N calls at once after a quiet minute, then one more every 60/N seconds, per principal;
-confirm_command/cancel_command apart (N more, at most 6 a minute per token); and --rate-limit's parsing."""
+confirm_command/cancel_command apart (N more, a tenth a minute per token, at least 6); --rate-limit's parsing."""
 
 from __future__ import annotations
 
@@ -77,8 +77,8 @@ def test_a_flood_of_made_up_tokens_stops_at_the_principals_decisions() -> None:
 
 
 def test_a_token_that_is_no_string_is_one_key_and_a_small_rate_caps_the_token_budget() -> None:
+    assert [CallRate(n).per_token for n in (2, 30, 120, 1000)] == [2, 6, 12, 100]  # a tenth, at least 6, at most all
     rate = CallRate(2, Clock())
-    assert rate.per_token == 2
     assert allowed(rate, "alice", "confirm_command", token=None) and allowed(rate, "alice", "confirm_command")
     assert not allowed(rate, "alice", "confirm_command", token=12)
 

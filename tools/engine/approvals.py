@@ -15,7 +15,8 @@ from typing import Literal
 
 # `incident-response-mcp approve` answered y at its prompt in a terminal (deny: run from a terminal).
 CLI_TERMINAL = "cli"
-# The OS user ran approve with --yes, or deny, without a terminal: a script or another program may have.
+# The OS user ran approve with --yes outside any terminal session (no controlling terminal: a service, a CI job, a
+# bot), or deny without a terminal: a script or another program may have.
 CLI_NON_INTERACTIVE = "cli (non-interactive)"
 # The human answered in the MCP client's dialog: the client attests it, the server cannot tell.
 ELICITATION = "elicitation"
@@ -38,7 +39,7 @@ def attestation(channel: str | None) -> str:
     """What an approval through `channel` shows, in words for the journal and the handoff."""
     return {
         CLI_TERMINAL: "a human answered y at a terminal as this OS user",
-        CLI_NON_INTERACTIVE: "this OS user approved without a terminal prompt (--yes)",
+        CLI_NON_INTERACTIVE: "this OS user approved with --yes outside any terminal session: no person was asked",
         ELICITATION: "attested by the named MCP client, not verified as human",
         NO_APPROVAL: "no approval (full mode)",
     }.get(channel or "", "unknown channel")
