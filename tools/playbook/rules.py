@@ -551,6 +551,12 @@ def framework(facts: Facts) -> Decision:
         )
     if facts.saturated_hpas:
         hpa, deployment, detail = facts.saturated_hpas[0]
+        evidence = [f"hpa {hpa} ({deployment}): {detail}"] + [
+            line for lines in facts.near_limit.values() for line in lines
+        ]
+        first = regression_first(facts, scaled_name(deployment), f"HPA {hpa} is at its maximum", evidence[:5])
+        if first is not None:
+            return first
         return Decision(
             primary_action="SCALE",
             rule="overloaded: HPA at max",
@@ -568,6 +574,11 @@ def framework(facts: Facts) -> Decision:
             return cpu_decision(kind, ns, component, lines)
         if claims := facts.shared_claims.get(component):
             return shared_volume_decision(component, claims, lines)
+        first = regression_first(
+            facts, component, f"{len(lines)} pods of {component} run at their CPU limit", lines[:5]
+        )
+        if first is not None:
+            return first
         return on_deployment(
             "SCALE",
             "overloaded: CPU near limits",
@@ -699,6 +710,41 @@ def framework(facts: Facts) -> Decision:
         evidence=[],
         next_tool=None,
         next_arguments={},
+    )
+
+
+def regression_first(facts: Facts, deployment: str, saturated: str, evidence: list[str]) -> Decision | None:
+    """ROLLBACK of a deployment saturated since its rollout of the last 2 hours (review-assist7 H3): a release that
+    costs more CPU per request looks like more load, to the HPA too, and more replicas would run more of it; the
+    rollback tells the two apart. None when it has no such rollout to undo (or the human ruled it out)."""
+    rollout = next(
+        (
+            r
+            for r in sorted(facts.recent_rollouts, key=lambda r: r.minutes_ago)
+            if r.kind == "deployment"
+            and r.deployment == deployment
+            and r.previous_images
+            and not r.rolling_back
+            and not ruled(facts, r)
+        ),
+        None,
+    )
+    if rollout is None:
+        return None
+    more = "raise the HPA (override_hpa)" if saturated.startswith("HPA") else "add replicas (scale_deployment)"
+    when = f"revision {rollout.revision} {age_text(rollout.minutes_ago)} ago ({', '.join(rollout.images)}"
+    why = (
+        "a release that needs more CPU per request looks like more load, and more replicas would run more of it. Roll "
+        f"back first; if CPU stays at the limit on the earlier revision, it is load: then {more}"
+    )
+    return roll_back(
+        rollout,
+        "saturated since a recent deploy",
+        facts.namespace,
+        f"{saturated}, and deployment {deployment} rolled out {when}; before: {', '.join(rollout.previous_images)}): "
+        + why,
+        [f"revision {rollout.revision} rolled out {age_text(rollout.minutes_ago)} ago", *evidence[:4]],
+        facts.rollback_targets.get(f"deployment/{deployment}"),
     )
 
 
