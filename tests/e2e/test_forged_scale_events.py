@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, Env, call, make_env, ready
+from support.mitigation_env import NS, call, make_env, ready
+from support.scale_events import forged_event
 
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
@@ -27,30 +28,6 @@ from incident_response.sim.serve import RunningSim
 pytestmark = pytest.mark.anyio
 
 SETTLE = 120  # bound on the sim's controllers (pods start, probes)
-
-
-def forged_event(env: Env, replicaset: str, at: dt.datetime, deployment: str = "api2") -> dict[str, Any]:
-    uid = env.get("deployments", deployment)["metadata"]["uid"]
-    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        "apiVersion": "v1",
-        "kind": "Event",
-        "metadata": {"name": f"{deployment}.forged", "namespace": NS},
-        "involvedObject": {
-            "kind": "Deployment",
-            "name": deployment,
-            "namespace": NS,
-            "apiVersion": "apps/v1",
-            "uid": uid,
-        },
-        "reason": "ScalingReplicaSet",
-        "type": "Normal",
-        "message": f"Scaled down replica set {replicaset} from 40 to 2",
-        "source": {"component": "deployment-controller"},
-        "firstTimestamp": stamp,
-        "lastTimestamp": stamp,
-        "count": 1,
-    }
 
 
 @pytest.mark.parametrize("dated", ["after", "before"], ids=["forged-after-the-cut", "forged-before-the-cut"])

@@ -32,6 +32,7 @@ from incident_response.tools.k8s.last_change import last_change
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import owned_by, revision_of
 from incident_response.tools.playbook.rules import Decision
+from incident_response.tools.playbook.scale_back import scale_back
 
 SCALED_TO_ZERO = "service without endpoints: scaled to zero"
 SELECTS_NO_POD = "service without endpoints: selector matches no pod"
@@ -100,7 +101,7 @@ def dark_services(
         selector_change = next((c for c in changes if (c.kind, c.name) == ("Service", name)), None)
         behind = [d for d in deployments if labels.matches(labels.from_map(selector), template_labels(d))]
         if behind:
-            entry = scaled_to_zero(namespace, name, behind, changes, now, warned or set())
+            entry = scaled_to_zero(namespace, name, behind, changes, now, warned or set(), replicasets or [])
         else:
             entry = selects_no_pod(namespace, name, selector, deployments, selector_change, now)
         if entry is not None:
@@ -115,6 +116,7 @@ def scaled_to_zero(
     changes: list[Change],
     now: datetime,
     warned: set[str],
+    replicasets: list[dict[str, Any]],
 ) -> DarkService | None:
     zero = [d for d in behind if not int((d.get("spec") or {}).get("replicas") or 0)]
     if not zero:
@@ -129,15 +131,16 @@ def scaled_to_zero(
     failed = sorted(p for p in warned if p.startswith(f"{deploy}-") and p[len(deploy) + 1 :].count("-") == 1)
     if failed:
         evidence.append(f"its pods had Warning events before: {', '.join(failed[:3])}")
-    if change.before and not failed:
+    back = scale_back(zero[0], replicasets, change)
+    if back is not None and not failed:
         decision = Decision(
             primary_action="SCALE",
             rule=SCALED_TO_ZERO,
             target=f"deployment/{deploy}",
-            reason=f"{detail}: scale it back to the {change.before} replicas it had",
+            reason=f"{detail}: scale it back to {back.text()}",
             evidence=evidence,
             next_tool="scale_deployment",
-            next_arguments={"namespace": namespace, "deployment": deploy, "replicas": change.before},
+            next_arguments={"namespace": namespace, "deployment": deploy, "replicas": back.replicas},
         )
     else:
         decision = Decision(

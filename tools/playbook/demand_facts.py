@@ -46,7 +46,8 @@ def scaled_down(
         return None, "", ()
     if cut.before is None:
         return None, "", cut.doubts
-    return Previous(cut.before, f'it was scaled down from {cut.before}: event "{cut.message}"'), cut.message, cut.doubts
+    where = f'it was scaled down from {cut.before}: event "{cut.message}"'
+    return Previous(cut.before, where, claimed_by=cut.message), cut.message, cut.doubts
 
 
 def previous_count(
@@ -100,7 +101,7 @@ def previous_count(
         doubts = (*doubts, f'"{message}" claims {cut.replicas}, the recorded count is taken')
     if found is None or not doubts:
         return found
-    return Previous(found.replicas, f"{found.where}; events disagree: {'; '.join(doubts)}")
+    return Previous(found.replicas, f"{found.where}; events disagree: {'; '.join(doubts)}", found.claimed_by)
 
 
 def hpa_count(hpa: dict[str, Any]) -> HpaCount:

@@ -9,7 +9,8 @@ traffic is larger than what it is allowed to use. Scaling such a deployment by +
 2. the CPU the pods use when none is pinned (a measure of the load): enough replicas to run each at HEADROOM of
    its limit;
 3. the replica count the deployment had before (the manifest last applied, a recent scale-down event, the count
-   an earlier revision ran at);
+   an earlier revision ran at); a count only scale events show (nothing recorded; any workload allowed to create
+   events can write them) no further than the step below, the rest said for the human to confirm;
 4. with demand unknown, the HPA's default scale-up policy: the larger of +100% and +4 pods.
 Then it is capped by the replicas that fit on the nodes and by the bound the planners enforce without allow_large.
 The Demand is gathered from the cluster's objects by tools/playbook/demand_facts.py.
@@ -36,6 +37,16 @@ Source = Literal["hpa", "load", "previous", "step"]
 class Previous:
     replicas: int
     where: str  # what shows it, for the plan: "the manifest last applied (...)"
+    claimed_by: str | None = None  # the event that shows it, when only events do (nothing recorded)
+
+
+def event_claim(replicas: int, event: str = "") -> str:
+    """What to tell the human about a count only ScalingReplicaSet events show."""
+    quoted = f' ("{event}")' if event else ""
+    return (
+        f"only scale events claim it had {replicas}{quoted}, nothing recorded shows it (any workload allowed to "
+        "create events can write them): confirm the number with the human before scaling to it"
+    )
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,7 @@ class Sizing:
     current: int = 0
     hidden: str | None = None  # with pinned pods: usage at the limit hides the real demand
     capped: str | None = None  # what cut the number down (node room, the planners' bound)
+    claim: str | None = None  # a count only events show, not taken beyond the step: for the human to confirm
 
     def text(self) -> str:
         """One sentence for plans and verdicts: why this many."""
@@ -86,6 +98,8 @@ class Sizing:
             if self.source == "load":
                 floor = f": no more than the {self.current} it has, so {self.replicas}, the smallest step up"
         parts.append(f"{self.replicas} replicas: {self.basis}{floor}" + (f"; {self.capped}" if self.capped else ""))
+        if self.claim:
+            parts.append(self.claim[0].upper() + self.claim[1:])
         return ". ".join(parts) + "."
 
 
@@ -121,8 +135,9 @@ def _known(demand: Demand) -> tuple[int, Source, str]:
             f"{cpu_text(demand.cpu_limit)} limit; that load needs {wanted} {'replica' if wanted == 1 else 'replicas'} "
             f"at {round(HEADROOM * 100)}% of the limit (the HPA's default target)",
         )
-    if demand.previous is not None and demand.previous.replicas > n:
-        return demand.previous.replicas, "previous", f"the count it had before ({demand.previous.where})"
+    previous = demand.previous
+    if previous is not None and previous.replicas > n and (previous.claimed_by is None or previous.replicas <= step(n)):
+        return previous.replicas, "previous", f"the count it had before ({previous.where})"
     return (
         step(n),
         "step",
@@ -140,6 +155,11 @@ def size(demand: Demand) -> Sizing:
         replicas, capped = demand.fits, f"capped at the {demand.fits} that fit on the schedulable nodes"
     if demand.bound is not None and n < demand.bound < replicas:
         replicas, capped = demand.bound, f"capped at {demand.bound}, the most a plan asks for without allow_large"
+    previous = demand.previous
+    claim = None
+    if source == "step" and previous is not None and previous.claimed_by is not None and previous.replicas > n:
+        # Taken no further than the step demand-unknown scaling takes anyway; beyond it, the human's call.
+        claim = event_claim(previous.replicas, previous.claimed_by)
     hidden = None
     if demand.saturated:
         failing = f", {demand.unready} failing readiness" if demand.unready else ""
@@ -147,7 +167,7 @@ def size(demand: Demand) -> Sizing:
             f"CPU usage of {demand.deployment} is pinned at its limit on {demand.pinned} of {demand.measured} "
             f"measured pods{failing}: usage at the limit hides the real demand (it is only a floor)"
         )
-    return Sizing(replicas, source, basis, needed=wanted, current=n, hidden=hidden, capped=capped)
+    return Sizing(replicas, source, basis, needed=wanted, current=n, hidden=hidden, capped=capped, claim=claim)
 
 
 def shortfall(sizing: Sizing, asked: int, current: int, what: str) -> str | None:
@@ -162,7 +182,8 @@ def shortfall(sizing: Sizing, asked: int, current: int, what: str) -> str | None
     elif asked < current and sizing.source in ("load", "hpa") and asked < sizing.needed:
         bar = sizing.needed
     else:
-        return f"Sized from what is known: {sizing.text()}" if sizing.hidden and asked > current else None
+        shown = (sizing.hidden or sizing.claim) and asked > current  # a count only an event claims: always said
+        return f"Sized from what is known: {sizing.text()}" if shown else None
     return (
         f"{what} {asked} is below what is known to be needed ({bar}): {sizing.text()} With {asked}, the pods may be "
         "saturated (and fail readiness), and the next round scale again."
