@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from incident_response.tools.engine.kube_store import KubeStore
     from incident_response.tools.engine.pending import CommandResult, PendingEngine
     from incident_response.tools.engine.plan import PendingCommand
+    from incident_response.tools.engine.records import CommandRow
 
 # The options of approve and deny: (flags, options taking a value). Any other argument is the token.
 STORE_OPTIONS = ("--state-dir", "--store", "--store-namespace", "--kubeconfig", "--context")
@@ -193,7 +194,8 @@ def plan_view(cmd: PendingCommand) -> dict[str, Any]:
     return cmd.model_dump(mode="json") | {"command": cmd.command}
 
 
-def describe(cmd: PendingCommand, state: str) -> str:
+def describe(cmd: PendingCommand, state: str, decided: str | None = None) -> str:
+    """The plan as the human reads it; `decided`: who approved it and how, once someone did."""
     from incident_response.tools.engine.plan import render_diff, target_text
 
     age = (datetime.now(UTC) - cmd.created_at).total_seconds()
@@ -201,7 +203,8 @@ def describe(cmd: PendingCommand, state: str) -> str:
     plan = plan_view(cmd)
     lines = [
         f"token   {cmd.token}",
-        f"state   {state}   risk {cmd.risk}   age {age:.0f}s   expires in {max(left, 0):.0f}s",
+        f"state   {state}   risk {cmd.risk}   age {age:.0f}s   expires in {max(left, 0):.0f}s"
+        + (f"   {printable(decided)}" if decided else ""),
         f"        {printable(cmd.summary)}",
         f"target  {printable(target_text(plan))}",
         f"cluster {printable(bound_to(cmd))}",
@@ -213,6 +216,13 @@ def describe(cmd: PendingCommand, state: str) -> str:
     # Strings from the cluster, printed where the human decides: no escape sequence may hide or rewrite a line.
     lines += [f"warning {printable(w)}" for w in cmd.warnings]
     return "\n".join(lines)
+
+
+def decided_by(row: CommandRow) -> str | None:
+    """`approved by alice via cli (non-interactive)`: a scripted approval shows in `pending` before anything runs."""
+    if row.decided_by is None or row.state == "pending":
+        return None
+    return f"{row.state} by {row.decided_by} via {row.decided_channel or 'an unrecorded channel'}"
 
 
 def bound_to(cmd: PendingCommand) -> str:
@@ -272,7 +282,7 @@ def run_pending(args: argparse.Namespace) -> int:
         print("no pending commands")
         return 0
     for row, cmd in live:
-        print(describe(cmd, row.state))
+        print(describe(cmd, row.state, decided_by(row)))
         print()
     print(f"approve with: incident-response-mcp approve TOKEN {engine.journal.approve_flags()}")
     return 0
@@ -367,7 +377,7 @@ def run_decide(args: argparse.Namespace) -> int:
     # ask them to paste, and it must not approve a plan nobody looked at. --yes is for stdin that is no terminal.
     channel = CLI_TERMINAL if interactive else CLI_NON_INTERACTIVE
     if found is not None:
-        print(describe(found[1], found[0].state))
+        print(describe(found[1], found[0].state, decided_by(found[0])))
         print()
         if args.approved and found[0].state == "pending" and args.yes and not interactive and watched():
             # `approve TOKEN --yes </dev/null >/dev/null 2>&1` pasted into a terminal: a person is there, so the y/N

@@ -108,6 +108,9 @@ def test_approve_without_a_terminal_needs_yes_and_is_recorded_as_non_interactive
     row = Journal(tmp_path).command(token)
     assert row and row.state == "approved" and row.decided_by == ME and row.decided_channel == CLI_NON_INTERACTIVE
     assert approvals(tmp_path, token) == [("approved", ME, CLI_NON_INTERACTIVE)]
+    # Before the assistant runs it, `pending` shows who approved it and that no one was asked.
+    code, out = run(capsys, "pending", "--state-dir", str(tmp_path))
+    assert code == 0 and f"approved by {ME} via {CLI_NON_INTERACTIVE}" in out, out
 
 
 @pytest.mark.parametrize("typed", ["", "y\n"], ids=["enter", "y"])
