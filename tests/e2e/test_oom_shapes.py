@@ -8,15 +8,16 @@ evaluate_decision and set_memory_limit say when and after how long, and which of
 
 The leak is built with real kubectl: recommender's 3 pods use 470Mi of their 512Mi limit, and each one's status says
 it restarted once, OOMKilled after 6h10m of running, 3, 4 and 5 hours ago (`kubectl patch --subresource=status`, as
-the kubelet would write it). The burst is the shipped `oom` scenario, its rollout completed onto the new revision.
+the kubelet would write it): kills hours apart after runs of one length follow uptime, not the hour (a load peak would
+kill them together; tests/e2e/test_oom_readings.py has that and the kills that cannot tell). The burst is the
+shipped `oom` scenario, its rollout completed onto the new revision.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,53 +25,16 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env, oom_rollout_finished, plan_and_confirm, ready, refused
+from support.oom_kills import killed, recommenders
 from support.texts import handoff_fields
 
 from incident_response.server import budget
-from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 
-LEAK = {
-    "apiVersion": "apps/v1",
-    "kind": "Deployment",
-    "metadata": {"name": "recommender", "namespace": NS},
-    "spec": {
-        "replicas": 3,
-        "selector": {"matchLabels": {"app": "recommender"}},
-        "template": {
-            "metadata": {"labels": {"app": "recommender"}, "annotations": {behaviors.MEMORY_BYTES: "470Mi"}},
-            "spec": {
-                "containers": [
-                    {
-                        "name": "recommender",
-                        "image": "registry.example.com/shop/recommender:3.2.0",
-                        "resources": {
-                            "requests": {"cpu": "100m", "memory": "256Mi"},
-                            "limits": {"cpu": "500m", "memory": "512Mi"},
-                        },
-                    }
-                ]
-            },
-        },
-    },
-}
 # "recommender-...: OOMKilled 3h ago, 6h10m after it started; now 470Mi, 92% of its 512Mi limit"
 LEAK_LINE = re.compile(r"OOMKilled [345]h(\d+m)? ago, 6h10m after it started; now 470Mi, 92% of its 512Mi limit")
-
-
-def stamp(when: datetime) -> str:
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def leaked(env: Env) -> list[dict[str, Any]]:
-    return [p for p in env.pods("app=recommender") if not p["metadata"].get("deletionTimestamp")]
-
-
-def restarted_after_oom(pod: dict[str, Any]) -> bool:
-    [status] = pod["status"]["containerStatuses"]
-    return (status.get("lastState") or {}).get("terminated", {}).get("reason") == "OOMKilled"
 
 
 def raised(pods: list[dict[str, Any]]) -> bool:
@@ -90,27 +54,8 @@ def oom_last(pod: dict[str, Any]) -> bool:
 
 
 async def slow_leak(env: Env, kubectl: Kubectl) -> None:
-    kubectl.run("apply", "-f", "-", stdin=json.dumps(LEAK))
-    await env.until(lambda: len([p for p in leaked(env) if ready(p)]) == 3, 30)
-    now = datetime.now(UTC)
-    for hours, pod in enumerate(leaked(env), start=3):
-        killed = now - timedelta(hours=hours)
-        [status] = pod["status"]["containerStatuses"]
-        status |= {
-            "restartCount": 1,
-            "state": {"running": {"startedAt": stamp(killed)}},
-            "lastState": {
-                "terminated": {
-                    "reason": "OOMKilled",
-                    "exitCode": 137,
-                    "startedAt": stamp(killed - timedelta(hours=6, minutes=10)),
-                    "finishedAt": stamp(killed),
-                }
-            },
-        }
-        body = json.dumps({"status": {"containerStatuses": [status]}})
-        kubectl.run("patch", "pod", pod["metadata"]["name"], "-n", NS, "--subresource=status", "-p", body)
-    await env.until(lambda: all(restarted_after_oom(p) and ready(p) for p in leaked(env)), 20)
+    """Killed 3, 4 and 5 hours ago, each after 6h10m of running: hours apart after runs of one length."""
+    await killed(env, kubectl, [(timedelta(hours=h), timedelta(hours=6, minutes=10)) for h in (3, 4, 5)])
 
 
 @pytest.fixture
@@ -169,7 +114,7 @@ async def test_a_slow_leak_says_when_and_after_how_long_and_that_the_ready_pods_
             container="recommender",
             limit="1Gi",
         )
-        await env.until(lambda: raised(leaked(env)), 60)
+        await env.until(lambda: raised(recommenders(env)), 60)
         verified = await budgeted(client, "verify_recovery", namespace=NS, deployment="recommender")
         handoff = await handoff_fields(client, namespace=NS)
         [measure] = (await call(client, "list_temporary_measures"))["measures"]
@@ -178,7 +123,9 @@ async def test_a_slow_leak_says_when_and_after_how_long_and_that_the_ready_pods_
     decision = assessed["decision"]
     assert (decision["next_tool"], decision["target"]) == ("set_memory_limit", "deployment/recommender"), decision
     reason = decision["reason"]
-    assert reason.startswith("3 pods of recommender were OOMKilled, each after 6h10m or more of running: a slow leak")
+    assert reason.startswith(
+        "3 pods of recommender were OOMKilled, each after 6h10m or more of running, 120m apart: a slow leak"
+    ), reason
     # the pod restarted 5 hours ago is due first: 6h10m - 5h
     assert re.search(r"the next kill due in about (69|70)m", reason), reason
     assert "A rolling restart resets the usage" in reason and "file the leak with recommender's owners" in reason
@@ -199,7 +146,7 @@ async def test_a_slow_leak_says_when_and_after_how_long_and_that_the_ready_pods_
     summary = plan["summary"]
     latest = r"the latest 3h(\d+m)? ago"  # the pod killed 3 hours ago
     assert re.search(
-        rf"OOMKilled last: 3 of 3 pods, {latest}, each after 6h10m or more running: a slow leak\.", summary
+        rf"OOMKilled last: 3 of 3 pods, {latest}, each after 6h10m or more running, 120m apart: a slow leak\.", summary
     ), summary
 
     # Recovered or recovering, verify says the raise only delays the next kill.

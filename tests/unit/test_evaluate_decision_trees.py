@@ -70,6 +70,13 @@ def test_rollback_with_every_check_clear_proceeds_and_keeps_the_open_questions()
     assert "Did revision 3 run a forward-only migration?" in walk.cautions
 
 
+def test_a_config_warning_is_the_first_caution_of_a_rollback_that_proceeds() -> None:
+    shared = "revision 2's pods read key PAYMENTS_URL of ConfigMap checkout-config too, which pods fail on now"
+    walk = rollback_tree(rollback(config=SafetyCheck("warning", shared)), Answers(), QUIET)
+    assert outcome(walk) == ("PROCEED", None, "rollback_deployment")
+    assert walk.cautions[0] == f"Config: {shared}.", walk.cautions
+
+
 @pytest.mark.parametrize(
     ("where", "alternative"),
     [(QUIET, "SCALE"), (Elsewhere(NS, poisoning=True), "ISOLATE")],

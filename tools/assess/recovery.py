@@ -28,7 +28,7 @@ from incident_response.tools.core import commands, errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine import event_reads
 from incident_response.tools.engine.deps import Deps
-from incident_response.tools.k8s.oom_runs import LEAK
+from incident_response.tools.k8s.oom_runs import EITHER, LEAK, PEAK, said
 from incident_response.tools.k8s.podstatus import pod_row
 from incident_response.tools.k8s.quantity import human_age
 from incident_response.tools.k8s.usage import PodUsage, pod_usage_rows
@@ -65,6 +65,13 @@ METRICS_ABSENT = (
     "not checked: the metrics API (metrics.k8s.io) is not available, so usage is unknown; judge load from "
     "list_hpas and the restarts check instead"
 )
+
+# What a raised memory limit did about the kills its plan read (tools/k8s/oom_runs.py).
+RAISED = {
+    LEAK: f"{LEAK}: it delays the next kill, the leak still needs a fix",
+    PEAK: f"{PEAK}: check it holds at the next peak",
+    EITHER: f"{EITHER}: if a leak, it only delays the next kill; check memory over time",
+}
 
 
 class RecoveryReport(ToolResult):
@@ -433,8 +440,8 @@ def summarize(report: RecoveryReport, settling: list[str], now: datetime, *, wai
             text += f"; stable for {human_age(held)}"
     if mitigation is not None and (gone := mitigation.reverted_note()) is not None:
         text += f"; NO LONGER IN PLACE: the {mitigation.tool} of {clock_text(mitigation.finished_at)} was {gone}"
-    elif mitigation is not None and mitigation.tool == "set_memory_limit" and LEAK in mitigation.summary:
-        text += f"; its raised limit answered {LEAK}: it delays the next kill, the leak still needs a fix"
+    elif mitigation is not None and mitigation.tool == "set_memory_limit" and (found := said(mitigation.summary)):
+        text += f"; its raised limit answered {RAISED[found]}"
     if report.recheck_at is not None:
         text += f", check again at {clock_text(report.recheck_at)}"
     for unjudged in (c for c in report.checks if c.name in ("warnings", "resources") and c.passed is None):

@@ -1,9 +1,13 @@
 """When a pod was last OOMKilled and how long that run lasted: the two numbers that tell a slow leak from a burst.
 
-A container killed hours after it started, by memory that grew until the limit, is a leak: the next kill is due
-when its usage climbs back, a rolling restart resets the usage, and a higher limit buys time until the leak is fixed.
-One killed seconds after it started has a limit below what it needs to run: raise it now. The kubelet records both
-ends of the killed run (lastState.terminated startedAt -> finishedAt).
+A container killed seconds after it started has a limit below what it needs to run: raise it now. One killed hours
+after it started ran into the limit as memory grew: by a leak (the next kill is due when its usage climbs back, a
+rolling restart resets it, a higher limit buys time until the leak is fixed) or by a load peak (a daily high: the
+kill comes with the hour, and the limit must hold the peak). Restart timing tells these two apart only across pods:
+kills hours apart after runs of the same length follow uptime (a leak); kills together after runs of different
+lengths follow the clock (a peak). One kill, or kills together after equal runs, cannot tell: memory over time and
+the traffic at the kills can. The kubelet records both ends of the killed run (lastState.terminated startedAt ->
+finishedAt).
 
 Layer: tools.k8s.
 """
@@ -20,7 +24,13 @@ from incident_response.tools.k8s.views import meta
 
 # A run this long before its kill was memory growing over time, not a working set above the limit from the start.
 LEAK_RUN_SECONDS = 30 * 60
-LEAK = "a slow leak"  # how assessments and plans name it (the handoff reads a plan's summary for it)
+# How assessments and plans name what the killed runs say (the handoff, restore and verify read a plan's summary for
+# it: said()). EITHER contains PEAK, so it is looked for first.
+LEAK = "a slow leak"
+PEAK = "a load peak"
+EITHER = "a leak or a load peak"
+# Kills this far apart after runs of one length follow uptime; runs this different ending together follow the clock.
+APART_SECONDS = 30 * 60
 
 
 @dataclass(frozen=True)
@@ -63,7 +73,7 @@ def ended_a_long_run(pod: dict[str, Any]) -> bool:
     """The pod's last OOM kill ended a run of LEAK_RUN_SECONDS or more (memory that crept up, not a working set
     above the limit): Ready again, such a pod is not failing on its own, its next kill is hours away."""
     run = last_oom(pod, datetime.now(UTC))
-    return run is not None and slow_leak([run])
+    return run is not None and long_runs([run])
 
 
 def run_length(seconds: int) -> str:
@@ -71,9 +81,36 @@ def run_length(seconds: int) -> str:
     return human_age(seconds) if seconds else "under 1s"
 
 
-def slow_leak(runs: list[OomRun]) -> bool:
-    """Every killed run lasted long enough to be memory creeping up, not a limit below the working set."""
+def long_runs(runs: list[OomRun]) -> bool:
+    """Every killed run lasted long enough to be memory growing into the limit, not a limit below the working set."""
     return bool(runs) and all(r.ran is not None and r.ran >= LEAK_RUN_SECONDS for r in runs)
+
+
+def spreads(runs: list[OomRun]) -> tuple[int, int]:
+    """(seconds between the first and the last kill, between the shortest and the longest killed run)."""
+    kills = [r.ago for r in runs if r.ago is not None]
+    lengths = [r.ran for r in runs if r.ran is not None]
+    return max(kills) - min(kills), max(lengths) - min(lengths)
+
+
+def reading(runs: list[OomRun]) -> str | None:
+    """LEAK, PEAK or EITHER for killed runs that all lasted long (None: a burst, or runs not timed)."""
+    if not long_runs(runs):
+        return None
+    timed = [r for r in runs if r.ago is not None]
+    if len(timed) < 2:
+        return EITHER
+    kills, lengths = spreads(timed)
+    if kills >= APART_SECONDS and lengths * 4 <= kills:
+        return LEAK
+    if lengths >= APART_SECONDS and kills * 4 <= lengths:
+        return PEAK
+    return EITHER
+
+
+def said(text: str) -> str | None:
+    """Which reading a plan's summary (or a reason) states, if any."""
+    return next((r for r in (EITHER, LEAK, PEAK) if r in text), None)
 
 
 def shortest_run(runs: list[OomRun]) -> str:
@@ -94,28 +131,50 @@ def memory_use(usage: PodUsage) -> str:
     return f"{usage.memory}, {usage.memory_percent_of_limit}% of its {usage.memory_limit} limit"
 
 
+# What to do, after the reading: a leak's next kill and owners, a peak's limit, or how to tell the two apart.
+ADVICE = {
+    LEAK: ", the next kill due {due}. A rolling restart resets the usage (set_memory_limit's does) and a higher limit "
+    "buys time; file the leak with {component}'s owners",
+    PEAK: ", not uptime. Raise the limit to what the peak needs; a restart does not help",
+    EITHER: " (their timing cannot tell: check its memory over time and the traffic at the kills). A higher limit buys "
+    "time either way",
+}
+
+
 def shape(component: str, runs: list[OomRun]) -> str:
     """What the killed runs say and what to do, as the end of 'N pods of X were OOMKilled'."""
-    if slow_leak(runs):
-        return (
-            f", each after {shortest_run(runs)} or more of running: {LEAK}, the next kill due {next_kill(runs)}. "
-            "A rolling restart resets the usage (set_memory_limit's does) and a higher limit buys time; file the leak "
-            f"with {component}'s owners"
-        )
+    found = reading(runs)
+    if found is not None:
+        advice = ADVICE[found].format(due=next_kill(runs) if found == LEAK else "", component=component)
+        return f"{lasted(runs, found, 'of running')}: {found}{advice}"
     timed = [r for r in runs if r.ran is not None]
-    if timed and not slow_leak(timed):
+    if timed and not long_runs(timed):
         return f" {shortest_run(timed)} after starting: the limit is below what it needs to run; raise it now"
     return ": raise the memory limit"
+
+
+def lasted(runs: list[OomRun], found: str, running: str) -> str:
+    """', each after 6h10m or more of running, 2h apart' (a leak; no 'apart' for either), or ' within 4m of each
+    other after runs of 2h to 9h' (a peak)."""
+    timed = [r for r in runs if r.ago is not None]
+    kills, _ = spreads(timed) if timed else (0, 0)
+    if found == PEAK:
+        longest = run_length(max(r.ran for r in runs if r.ran is not None))
+        return f" within {human_age(kills)} of each other after runs of {shortest_run(runs)} to {longest}"
+    return f", each after {shortest_run(runs)} or more {running}" + (
+        f", {human_age(kills)} apart" if found == LEAK else ""
+    )
 
 
 def plan_note(runs: list[OomRun]) -> str:
     """What a plan raising the limit says of the kills it answers, after 'OOMKilled last: N of M pods': when the
     latest was and how long the killed runs lasted. Short: the summary is in the plan's text and its data both, and
-    assess_namespace's reason says what to do about a leak."""
+    assess_namespace's reason says what to do about it."""
     latest = min((r.ago for r in runs if r.ago is not None), default=None)
     when = f", the latest {human_age(latest)} ago" if latest is not None else ""
-    if slow_leak(runs):
-        return f"{when}, each after {shortest_run(runs)} or more running: {LEAK}."
+    found = reading(runs)
+    if found is not None:
+        return f"{when}{lasted(runs, found, 'running')}: {found}."
     timed = [r for r in runs if r.ran is not None]
-    lasted = f", {shortest_run(timed)} after starting" if timed else ""
-    return f"{when}{lasted}."
+    after = f", {shortest_run(timed)} after starting" if timed else ""
+    return f"{when}{after}."

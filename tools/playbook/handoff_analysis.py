@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from incident_response.tools.engine.journal import CommandRow, IncidentRow
-from incident_response.tools.k8s.oom_runs import LEAK
+from incident_response.tools.k8s.oom_runs import EITHER, LEAK, PEAK, said
 from incident_response.tools.playbook.handoff_facts import (
     BadRevision,
     ClusterFacts,
@@ -64,8 +64,15 @@ ASSUMES = {
     "delete_pod": "One pod instance ({name}) was bad, not the code it runs",
 }
 OFFLINE = "Deployment {name} itself is faulty (it was taken offline: scaled to 0)"
-# A raised limit on pods killed after hours of running (the plan said so): the leak is the cause, not the limit.
+# A raised limit on pods killed after hours of running: what its plan read of the kills is the hypothesis.
 LEAKS = "{name} leaks memory (OOMKilled after hours of running): the raised limit only delays the next kill"
+READINGS = {
+    LEAK: LEAKS,
+    PEAK: "The memory limit of {name} is below its peak load's need (pods OOMKilled together after runs of different "
+    "lengths)",
+    EITHER: "{name} leaks memory or its peak load needs more than its limit (OOMKilled after hours of running): its "
+    "memory over time tells which",
+}
 DECISION_SAYS = {
     "ROLLBACK": "A recent rollout is failing ({target})",
     "SCALE": "Load is more than the capacity ({target})",
@@ -101,12 +108,12 @@ def decision_statement(
 
 
 def as_leak(statement: str, found: dict[str, Hypothesis]) -> str:
-    """A decision to raise X's memory limit backs the hypothesis that X leaks, once a raise tried on X said so."""
+    """A decision to raise X's memory limit backs what a raise tried on X read of its kills (a leak, a peak, either)."""
     low = ASSUMES["set_memory_limit"].split("{name}")
     if not (statement.startswith(low[0]) and statement.endswith(low[1])):
         return statement
-    leaks = LEAKS.format(name=statement.removeprefix(low[0]).removesuffix(low[1]))
-    return leaks if leaks in found else statement
+    name = statement.removeprefix(low[0]).removesuffix(low[1])
+    return next((r for r in (t.format(name=name) for t in READINGS.values()) if r in found), statement)
 
 
 def target_name(action: ActionTaken) -> str:
@@ -245,8 +252,8 @@ def hypotheses(
         template = ASSUMES.get(action.tool)
         if action.tool == "scale_deployment" and took_offline(row.plan):
             template = OFFLINE  # taking it to 0 replicas says it is faulty, not short of capacity
-        elif action.tool == "set_memory_limit" and LEAK in str(row.plan.get("summary") or ""):
-            template = LEAKS
+        elif action.tool == "set_memory_limit" and (reading := said(str(row.plan.get("summary") or ""))):
+            template = READINGS[reading]
         if template is None or action.restores or not action.ran:
             continue
         statement = template.format(name=target_name(action))

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from incident_response.tools.k8s.hpa_load import TOLERANCE, HpaLoad
-from incident_response.tools.k8s.oom_runs import LEAK
+from incident_response.tools.k8s.oom_runs import LEAK, PEAK, said
 from incident_response.tools.k8s.quantity import cpu_text, memory_text
 from incident_response.tools.k8s.usage import NEAR_LIMIT_PERCENT
 
@@ -97,17 +97,29 @@ def memory_restore(container: str, old_limit: float | None, usage: dict[str, flo
 
 
 def leak_restore(found: Findings, summary: str, revision_then: Any, revision_now: Any) -> Findings:
-    """A raise its plan made for a slow leak (tools/k8s/oom_runs.py): the pods use little right after its restart,
-    but memory climbs back past the old limit as they run. It holds until a later revision than the raise's own
-    runs (a fix rolled out: its memory is then what the usage check above sees)."""
-    if LEAK not in summary:
+    """A raise its plan made for kills after hours of running (tools/k8s/oom_runs.py): the pods use little right after
+    its restart, or between peaks. A leak's memory climbs back past the old limit as they run: it holds until a later
+    revision than the raise's own runs (a fix rolled out: its memory is then what the usage check above sees). A peak
+    comes back whatever runs: it holds. Either of the two holds like a leak, saying how to tell them apart."""
+    reading = said(summary)
+    if reading is None:
         return found
     later = str(revision_then).isdigit() and str(revision_now).isdigit() and int(revision_now) > int(revision_then) + 1
-    if not later:
+    if reading == PEAK:
         found.holds.append(
-            f"the raise answered {LEAK} (its plan: each killed run lasted hours), and no revision has rolled out "
+            f"the raise answered {PEAK} (its plan: pods killed together after runs of different lengths): they use "
+            "less between peaks, and the old limit is OOMKilled again at the next one; keep the raise (put it in the "
+            "manifest) unless that load is gone"
+        )
+    elif not later:
+        found.holds.append(
+            f"the raise answered {reading} (its plan: each killed run lasted hours), and no revision has rolled out "
             "since it: memory grows back past the old limit as the pods run, however little they use now; restore "
-            "once a version without the leak runs"
+            + (
+                "once a version without the leak runs"
+                if reading == LEAK
+                else "once their memory over time (or a fixed version) shows the old limit holds at peak traffic"
+            )
         )
     return found
 

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from incident_response.tools.k8s.oom_runs import OomRun, shape, slow_leak
+from incident_response.tools.k8s.oom_runs import EITHER, PEAK, OomRun, long_runs, reading, shape
 from incident_response.tools.playbook.rollback_checks import SafetyStatus
 from incident_response.tools.playbook.sizing import Demand, HpaCount, Sizing, size
 
@@ -31,6 +31,12 @@ FIX_FORWARD = (
     "SCALE or ISOLATE with the same answer: they no longer send you back to the rollback)"
 )
 MAX_EVIDENCE = 5
+# What more replicas do about OOM kills: nothing for a leak or a burst; a peak's memory may follow the requests each
+# pod serves, so spreading them may help (tools/k8s/oom_runs.py).
+REPLICAS = {
+    PEAK: "more replicas help only if its memory follows the requests each pod serves",
+    EITHER: "more replicas help only if it is a peak and its memory follows the requests each pod serves",
+}
 
 
 class TreeStep(BaseModel):
@@ -369,6 +375,9 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
     else:
         walk.go(q, "unknown", "unanswered", state_evidence or ["stateful dependencies were not checked"])
 
+    config = facts.safety.get("config")
+    if config is not None and config.status == "warning":  # a rollback restores no ConfigMap or Secret
+        walk.cautions.insert(0, f"Config: {config.detail}.")
     if facts.helm_note:
         walk.cautions.insert(0, facts.helm_note[0].upper() + facts.helm_note[1:] + ".")  # first: never cut by the cap
     arguments: dict[str, Any] = {"namespace": ns, "deployment": name}
@@ -517,8 +526,8 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
         tool, arguments = vertical(facts, ns)
         limit = f" (limit {facts.memory_limit})" if facts.memory_limit else ""
         runs = {r.pod: r for r in facts.oom_runs}
-        # Ready pods killed after hours of running are healthy now: a slow leak, due to be killed again.
-        leak = slow_leak(facts.oom_runs) and not facts.broken_pods
+        # Ready pods killed after hours of running are healthy now (a leak or a peak), due to be killed again.
+        leak = long_runs(facts.oom_runs) and not facts.broken_pods
         return walk.stop(
             q,
             "yes" if leak else "no",
@@ -532,8 +541,8 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
                 # Raising the limit is the action itself, not a blocker before it: PROCEED when a tool can plan it.
                 verdict="PROCEED" if tool else "FIX_FIRST",
                 alternative="VERTICAL_SCALING",
-                reason=f"pods of {name} were OOMKilled{shape(name, facts.oom_runs)}; more replicas would be killed "
-                "the same way"
+                reason=f"pods of {name} were OOMKilled{shape(name, facts.oom_runs)}; "
+                + REPLICAS.get(reading(facts.oom_runs) or "", "more replicas would be killed the same way")
                 + (
                     f" (suggested: {facts.suggested_memory_limit}, double the current one; the human decides)"
                     if facts.suggested_memory_limit
