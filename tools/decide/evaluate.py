@@ -19,6 +19,7 @@ from incident_response.tools.assess.own_rollouts import own_templates, without_o
 from incident_response.tools.assess.ruled_out import with_rulings
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
+from incident_response.tools.decide.declined import declined
 from incident_response.tools.decide.remembered import remember, standing
 from incident_response.tools.decide.routing import reads_of, subject_of, unexplained_of
 from incident_response.tools.decide.workload_facts import workload_rollback_facts, workload_target
@@ -200,6 +201,17 @@ def evaluate_decision(
     target, walk = walk_tree(deps, seen, picked, chosen, subject, to_revision, answers, node, room, reads, unexplained)
     assert walk.outcome is not None
     walk.cautions += remember(deps, seen, target, answers, answered)
+    # The action this walk leads to: its own on PROCEED, the one it sends to on TRY_INSTEAD.
+    leads_to = walk.outcome.alternative or chosen
+    denial = declined(deps, namespace, target, leads_to)
+    walk.cautions[:0] = denial
+    if denial and walk.outcome.verdict == "PROCEED":  # "nothing the human said stops it" would deny the denial
+        walk.outcome = walk.outcome.model_copy(
+            update={
+                "reason": "the human denied this plan earlier (see cautions): ask first; "
+                + walk.outcome.reason.replace(" or the human said", "")
+            }
+        )
     return shaped(namespace, chosen, action is not None, target, walk, walk.outcome, picked, seen.unreadable)
 
 

@@ -80,6 +80,8 @@ def timeline(handoff: Handoff) -> list[DocumentItem]:
 def result(action: ActionTaken) -> str:
     at = (action.finished_at or action.planned_at).strftime("%H:%M UTC")
     who = f" (approved by {action.approved_by} via {action.approval_channel})" if action.approved_by else ""
+    if action.result == "denied" and action.approved_by:  # decided_by is who denied it
+        who = f" by {action.approved_by} via {action.approval_channel}"
     if action.result == "succeeded":
         text = f"succeeded at the API at {at}{who}"
         if action.effect_detail:

@@ -141,7 +141,11 @@ def journal_entry(
         "resolved": ("resolved", f"resolved{note}"),
         "proposed": ("planned", f"planned {tool}: {first_line(str(detail.get('command') or ''))}"),
         "approved": ("approved", f"{tool} approved by {event.actor} via {event.channel}"),
-        "denied": ("denied", f"{tool} denied by {event.actor} via {event.channel}"),
+        "denied": (
+            "denied",
+            f"{tool} denied by {event.actor} via {event.channel}"
+            + (f": {clean(str(detail['reason']), 300)}" if detail.get("reason") else ""),
+        ),
         "claimed": ("confirmed", f"{tool} confirmed" + approval_note(detail)),
         "executed": (str(detail.get("status") or "unknown"), effect),
         "stale": ("stale", f"{tool} not run: the cluster changed since the plan"),
