@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from incident_response.tools.playbook.config_failures import asks_for, config_failures, failure_of, shared_failure
+from incident_response.tools.playbook.rollback_checks import failing_config_warnings
 
 KEY = "couldn't find key PAYMENTS_URL in ConfigMap shop/checkout-config"
 GONE = 'secret "checkout-db" not found'
@@ -96,3 +97,11 @@ def test_what_is_said_names_the_revision_the_key_and_the_move_or_what_cannot_be_
     assert shared_failure([pod("a", KEY)], template(env=[key_ref("OTHER")]), 2) is None
     secret = shared_failure([pod("a", GONE)], template(env_from=[{"secretRef": {"name": "checkout-db"}}]), 1)
     assert secret is not None and "or where the Secret is kept" in secret.detail
+
+
+def test_a_workload_rollback_plan_warns_only_when_its_pods_would_fail_the_same_way() -> None:
+    same = failing_config_warnings([pod("kv-2", KEY)], template(env=[key_ref("PAYMENTS_URL")]), 1)
+    assert len(same) == 1 and same[0].startswith("config: revision 1's pods read key PAYMENTS_URL"), same
+    whole = template(env_from=[{"configMapRef": {"name": "checkout-config"}}])
+    assert failing_config_warnings([pod("kv-2", KEY)], whole, 1) == []  # asked in check_rollback_safety instead
+    assert failing_config_warnings([pod("kv-2", KEY)], template(), 1) == []

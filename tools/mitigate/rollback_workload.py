@@ -46,6 +46,7 @@ from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.ruled_rollbacks import refuse_ruled_out
 from incident_response.tools.playbook.known_good import known_good_revision, known_good_workload_instead
 from incident_response.tools.playbook.no_rollback import instead
+from incident_response.tools.playbook.rollback_checks import failing_config_warnings
 
 WORKLOAD_PATHS = [
     pointer("metadata", "uid"),
@@ -219,6 +220,7 @@ def plan_rollback(
         ),
         preconditions=preconditions,
         warnings=cautions(kind, workload, target, stuck, claims)
+        + failing_config_warnings(pods, cr.template_of(target), target_number)
         + ([] if current is not None else [f"{kind} {name}'s template matches no revision; undo is manual"])
         + (default_target_doubts(kind, workload, owned, target, pods) if to_revision is None else []),
     )

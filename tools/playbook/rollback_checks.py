@@ -304,6 +304,15 @@ def config_item(failing: SharedFailure | None, changed: tuple[str, list[str]] | 
     return [SafetyItem(check="config", status=status, detail=detail, evidence=capped(evidence), questions=questions)]
 
 
+def failing_config_warnings(
+    pods: list[dict[str, Any]], target_template: dict[str, Any], number: int | None
+) -> list[str]:
+    """A plan's warning when pods fail on a ConfigMap/Secret key the target revision asks for too (config_failures);
+    for the planners that read no ConfigMaps (a StatefulSet's or DaemonSet's rollback)."""
+    found = shared_failure(pods, target_template, number)
+    return [f"config: {found.detail}"] if found is not None and found.status == "warning" else []
+
+
 def plan_warnings(items: list[SafetyItem]) -> list[str]:
     """rollback_deployment's plan warnings: every check that found something to ask about before confirming."""
     return [f"{item.check}: {item.detail}" for item in items if item.status in ("warning", "blocking")]
