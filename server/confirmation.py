@@ -35,6 +35,7 @@ from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.dialog_code import dialog_code, grouped, typed_back
 from incident_response.tools.engine.pending import DIALOG_WITHOUT_CODE, CommandResult, HumanAnswer
 from incident_response.tools.engine.plan import Change, PendingCommand, render_diff
+from incident_response.tools.engine.records import CommandRow
 from incident_response.tools.k8s.args import Token
 
 
@@ -121,11 +122,8 @@ def question(cmd: PendingCommand, asker: Caller, code: str) -> str:
     return mask_text(printable("\n".join(lines), newlines=True))
 
 
-def pending_item(deps: Deps, token: str) -> PendingItem | None:
-    found = deps.pending.get(token)
-    if found is None:
-        return None
-    row, cmd = found
+def pending_item(deps: Deps, row: CommandRow, cmd: PendingCommand) -> PendingItem:
+    """The command as listed, from the row the list read (one journal read per call, not one more per command)."""
     now = deps.pending.clock()
     return PendingItem(
         token=cmd.token,
@@ -227,11 +225,10 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
         only counted)."""
         scope = deps.scope()
         live = deps.pending.live()
-        shown = [row for row, cmd in live if scope.plan(cmd)]
-        items = [item for row in shown if (item := pending_item(deps, row.token)) is not None]
+        items = [pending_item(deps, row, cmd) for row, cmd in live if scope.plan(cmd)]
         # The commands are the list (the text's table says each whole): the summary counts them.
         text = f"{len(items)} pending" if items else "none pending"  # terse: the one line is in both parts
-        hidden = len(live) - len(shown)
+        hidden = len(live) - len(items)
         if hidden:
             text += (
                 f" ({hidden} more belong to another cluster or to namespaces outside this server's allow-list; "

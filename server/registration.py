@@ -41,7 +41,7 @@ from incident_response.server.lazy_tools import tool_annotations
 from incident_response.tools.core.errors import IncidentError, InvalidArgument
 from incident_response.tools.core.masking import mask_data
 from incident_response.tools.core.models import ToolResult
-from incident_response.tools.engine import attribution
+from incident_response.tools.engine import attribution, call_reads
 from incident_response.tools.engine.approvals import CALLER
 from incident_response.tools.engine.deps import Deps, Progress, check_name
 from incident_response.tools.kube.client import Kube
@@ -172,6 +172,12 @@ def register(tools: ToolSet, deps: Deps, fn: ToolFunction) -> None:
     ]
 
     async def call(ctx: Context, **kwargs: Any) -> CallToolResult:
+        # The journal is read once per call: the team-mode store's reads in the tool and in its record share a memo
+        # that ends with the call (tools/engine/call_reads.py).
+        with call_reads.one_call():
+            return await run(ctx, **kwargs)
+
+    async def run(ctx: Context, **kwargs: Any) -> CallToolResult:
         started = time.monotonic()
         recorded = {name: kwargs[name] for name in journaled if name in kwargs}
         outcome, error, about = "error", None, None

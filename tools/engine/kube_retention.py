@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from incident_response.tools.core import errors
+from incident_response.tools.engine import call_reads
 from incident_response.tools.engine import kube_objects as objects
 from incident_response.tools.engine.kube_objects import COMMANDS, ENTRIES
 from incident_response.tools.engine.records import CommandRow, Event, ToolCall
@@ -80,6 +81,7 @@ def decode(obj: dict[str, Any]) -> Summary:
     )
 
 
+@call_reads.fresh  # it reads to decide deletes and retries its summary write on a conflict: from the API each time
 def compact(store: KubeStore, *, now: float, retention: float = DEFAULT_RETENTION) -> list[str]:
     """Compact every incident resolved at least `retention` seconds before `now`; the ids of those compacted."""
     due = [i.id for i in store.all_incidents() if i.closed_at is not None and i.closed_at + retention <= now]

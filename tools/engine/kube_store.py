@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from incident_response.tools.core import errors
-from incident_response.tools.engine import attribution, store
+from incident_response.tools.engine import attribution, call_reads, store
 from incident_response.tools.engine import kube_objects as objects
 from incident_response.tools.engine.approvals import CLI_CHANNELS
 from incident_response.tools.engine.kube_objects import APPROVALS, COMMANDS, ENTRIES, INCIDENTS
@@ -147,15 +147,26 @@ class KubeStore:
 
     # --- reading and writing objects -----------------------------------------------------------------------------
 
+    # Reads go through the tool call's memo (call_reads): one request per object or list per call.
     def get_object(self, resource: str, name: str) -> dict[str, Any] | None:
+        return call_reads.remembered((id(self), resource, name), lambda: self._get_object(resource, name))
+
+    def _get_object(self, resource: str, name: str) -> dict[str, Any] | None:
         try:
             return self.kube.get(resource, name, self.namespace)
         except errors.NotFound:
             return None
 
     def list_objects(self, resource: str, **labels: str | None) -> list[dict[str, Any]]:
+        selector = objects.selector(**labels)
+        return list(call_reads.remembered(self._listed(resource, selector), lambda: self._list(resource, selector)))
+
+    def _listed(self, resource: str, selector: str | None) -> call_reads.Key:
+        return (id(self), resource, "?", selector)
+
+    def _list(self, resource: str, selector: str | None) -> list[dict[str, Any]]:
         try:
-            return self.kube.list(resource, self.namespace, label_selector=objects.selector(**labels)).items
+            return self.kube.list(resource, self.namespace, label_selector=selector).items
         except errors.NotFound as e:
             # A list finds no namespace to miss: the resource type itself is not served.
             raise errors.NotFound(
@@ -175,6 +186,8 @@ class KubeStore:
             pass  # another replica's compaction was first
         except errors.Conflict:
             return False
+        finally:
+            call_reads.forget()
         return True
 
     def _summaries(self, incident: str | None = None) -> list[Summary]:
@@ -215,6 +228,8 @@ class KubeStore:
             return self.kube.create(resource, body, self.namespace)
         except errors.Conflict:
             return None
+        finally:
+            call_reads.forget()
 
     def swap(self, resource: str, obj: dict[str, Any], change: dict[str, Any], *, status: bool = False) -> bool:
         """Merge `change` into `obj` if it is still at the version it was read at; False when another writer won."""
@@ -230,6 +245,8 @@ class KubeStore:
             )
         except (errors.Conflict, errors.NotFound):
             return False
+        finally:
+            call_reads.forget()
         return True
 
     def _sequence(self) -> int:
@@ -239,7 +256,10 @@ class KubeStore:
     def _entry(self, prefix: str, body: dict[str, Any], **labels: str | None) -> None:
         number = self._sequence()
         name = f"{prefix}-{number}-{secrets.token_hex(3)}"
-        self.kube.create(ENTRIES, objects.new_object("JournalEntry", name, body, **labels), self.namespace)
+        try:
+            self.kube.create(ENTRIES, objects.new_object("JournalEntry", name, body, **labels), self.namespace)
+        finally:
+            call_reads.forget((id(self), ENTRIES))  # a tool call or an event: no incident, command or approval changed
 
     # --- incidents ------------------------------------------------------------------------------------------------
 
@@ -290,6 +310,7 @@ class KubeStore:
     def _history(self, events: Sequence[tuple[str, dict[str, Any]]], at: float) -> list[dict[str, Any]]:
         return [objects.history_entry(kind, number=self._sequence(), at=at, detail=detail) for kind, detail in events]
 
+    @call_reads.fresh
     def _insert(
         self, row: IncidentRow, *, only_if_none_open: bool, events: Sequence[tuple[str, dict[str, Any]]], at: float
     ) -> IncidentRow | None:
@@ -299,12 +320,13 @@ class KubeStore:
         while True:
             pointer = self._pointer(row.namespace)
             self._finish_opening(pointer)
-            open_rows = self.incidents(open_only=True, limit=attribution.MAX_OPEN)
+            every = self.all_incidents()  # one read for both questions
+            open_rows = [r for r in every if self._mine(r) and r.closed_at is None][: attribution.MAX_OPEN]
             if only_if_none_open and any(attribution.same_lane(r, row.namespace) for r in open_rows):
                 return None
             if not row.id:
                 base = time.strftime("inc-%Y%m%d-%H%M%S", time.gmtime(row.opened_at)) + f"-{os.getpid() % 10000}"
-                taken = {r.id for r in self.all_incidents()}
+                taken = {r.id for r in every}
                 row = row.model_copy(update={"id": next(c for c in _candidates(base) if c not in taken)})
             made = objects.incident_object(row, self._sequence(), self._history(events, at))
             if not self._point_at(pointer, row.id, row.namespace, made):
@@ -361,11 +383,19 @@ class KubeStore:
 
     def incident(self, incident_id: str) -> IncidentRow | None:
         """The incident, if it is of this store's scope."""
-        found = self.get_object(INCIDENTS, objects.incident_name(incident_id))
+        found = self._incident_object(incident_id)
         if found is None or objects.spec(found).get("id") != incident_id:
             return None
         row = objects.incident_row(found)
         return row if self._mine(row) else None
+
+    def _incident_object(self, incident_id: str) -> dict[str, Any] | None:
+        """From the incidents this call listed already (every call lists them to find its incident), else by name."""
+        name = objects.incident_name(incident_id)
+        listed = call_reads.known(self._listed(INCIDENTS, objects.selector()))
+        if listed is None:
+            return self.get_object(INCIDENTS, name)
+        return next((o for o in listed if objects.name_of(o) == name), None)
 
     def _mine(self, row: IncidentRow) -> bool:
         return self.scope is None or row.scope == self.scope()
@@ -384,6 +414,7 @@ class KubeStore:
         rows = [r for r in self.all_incidents() if self._mine(r)]
         return [r for r in rows if not open_only or r.closed_at is None][:limit]
 
+    @call_reads.fresh
     def save_incident(
         self,
         before: IncidentRow | None,
@@ -455,6 +486,12 @@ class KubeStore:
     # --- pending commands -----------------------------------------------------------------------------------------
 
     def add_command(self, plan: dict[str, Any], *, state: str, actor: str | None = None) -> None:
+        try:
+            self._add_command(plan, state=state, actor=actor)
+        finally:
+            call_reads.forget()  # whatever this raised, the call's later reads see the command
+
+    def _add_command(self, plan: dict[str, Any], *, state: str, actor: str | None) -> None:
         created, expires = _epoch(plan["created_at"]), _epoch(plan["expires_at"])
         made = self.kube.create(
             COMMANDS, objects.command_object(plan, created_at=created, expires_at=expires), self.namespace
@@ -517,10 +554,12 @@ class KubeStore:
         return out
 
     def _read(self, token: str) -> tuple[dict[str, Any], CommandRow] | None:
-        obj = self.get_object(COMMANDS, objects.command_name(token))
-        if obj is None or objects.spec(obj).get("token") != token:
-            return None
-        decided = self.decisions(token).get(objects.command_name(token), {})
+        # From the API: confirm, approve and their transitions act on the command's state now, not the call's memo.
+        with call_reads.bypassed():
+            obj = self.get_object(COMMANDS, objects.command_name(token))
+            if obj is None or objects.spec(obj).get("token") != token:
+                return None
+            decided = self.decisions(token).get(objects.command_name(token), {})
         return obj, objects.command_row(obj, decided)
 
     def command(self, token: str) -> CommandRow | None:
@@ -552,6 +591,7 @@ class KubeStore:
         measures = store.temporary_measures(self.commands(states=["succeeded", "partial"]), closed)
         return [m for m in measures if incident is None or m.incident == incident]
 
+    @call_reads.fresh
     def transition(
         self,
         token: str,
@@ -663,7 +703,7 @@ class KubeStore:
             if incident is None:
                 incidents = self.list_objects(INCIDENTS)
             else:
-                one = self.get_object(INCIDENTS, objects.incident_name(incident))
+                one = self._incident_object(incident)
                 incidents = [] if one is None else [one]
             rows += [e for obj in incidents for e in objects.history_events(obj)]
         for name, decided in self.decisions(token).items():
