@@ -181,11 +181,13 @@ def test_scaled_to_zero_passes_pods_but_a_service_left_without_ready_endpoints_f
     gone = pods_check([], 0, progress(), truncated=False)
     assert gone.check.passed is True and gone.check.detail.startswith("scaled to 0")
     svc = service("api", {"app": "api"})
-    alone = endpoints_check("api", [(svc, {})], [], 0)
+    alone = endpoints_check("api", [(svc, {})], [], 0, NOW)
     assert alone.check.passed is False
     assert alone.check.detail == "service api has no ready endpoints: it sends traffic nowhere (api is scaled to 0)"
     # The canary scaled away behind a Service the stable pods still serve: nothing is wrong with the Service.
-    shared = endpoints_check("web-canary", [(service("web", {"app": "web"}), endpoints(["web-stable-1"], []))], [], 0)
+    shared = endpoints_check(
+        "web-canary", [(service("web", {"app": "web"}), endpoints(["web-stable-1"], []))], [], 0, NOW
+    )
     assert shared.check.passed is True
 
 
@@ -207,14 +209,14 @@ def test_endpoints_fail_on_a_failing_pod_wait_on_a_starting_one_and_say_when_no_
     good = facts(pod("web-1", labels={"app": "web"}))
     new = facts(pod("web-2", labels={"app": "web"}, containers=[container_status(ready=False)], age=timedelta(0)))
     bad = facts(pod("web-2", labels={"app": "web"}, containers=[container_status(ready=False)], age=timedelta(days=1)))
-    assert endpoints_check("web", [(svc, endpoints(["web-1"], []))], [good], 1).check.passed is True
-    waiting = endpoints_check("web", [(svc, endpoints(["web-1"], ["web-2"]))], [good, new], 2)
+    assert endpoints_check("web", [(svc, endpoints(["web-1"], []))], [good], 1, NOW).check.passed is True
+    waiting = endpoints_check("web", [(svc, endpoints(["web-1"], ["web-2"]))], [good, new], 2, NOW)
     assert waiting.check.passed is None and waiting.settling
-    failing = endpoints_check("web", [(svc, endpoints(["web-1"], ["web-2"]))], [good, bad], 2)
+    failing = endpoints_check("web", [(svc, endpoints(["web-1"], ["web-2"]))], [good, bad], 2, NOW)
     assert failing.check.passed is False and "web-2 not ready" in failing.check.detail
-    empty = endpoints_check("web", [(svc, {})], [good], 1)
+    empty = endpoints_check("web", [(svc, {})], [good], 1, NOW)
     assert empty.check.passed is False and "no ready endpoints" in empty.check.detail
-    alone = endpoints_check("web", [], [good], 1)
+    alone = endpoints_check("web", [], [good], 1, NOW)
     assert alone.check.passed is None and alone.settling == [] and "no Service selects web's pods" in alone.check.detail
 
 

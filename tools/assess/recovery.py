@@ -224,7 +224,7 @@ def judge(
             waiting_on,
             stuck_on_dead_nodes(kube, namespace, pods, facts),
         ),
-        endpoints_check(deployment, services, facts, desired),
+        endpoints_check(deployment, services, facts, desired, now),
         warnings_check(
             counted,
             ignored,

@@ -245,7 +245,11 @@ def selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
 
 
 def endpoints_check(
-    deployment: str, services: list[tuple[dict[str, Any], dict[str, Any]]], facts: list[PodFacts], desired: int
+    deployment: str,
+    services: list[tuple[dict[str, Any], dict[str, Any]]],
+    facts: list[PodFacts],
+    desired: int,
+    now: datetime,
 ) -> CheckResult:
     """`services`: (Service, its Endpoints or {} when it has none) for each Service in front of the deployment."""
     if not services:
@@ -271,9 +275,11 @@ def endpoints_check(
         if len(ready) != len(ready_ours) or len(not_ready):
             line += f" ({len(ready)} ready, {len(not_ready)} not ready addresses in all)"
         lines.append(line)
-        if (reach := unreached(svc, [by_name[n].ports for n in sorted(ours) if by_name[n].ready])) is not None:
-            failures.append(reach)  # Ready pods, endpoints or none, and no port of theirs gets the traffic
-        elif not ready:
+        # Ready pods, endpoints or none, and no port of theirs may get the traffic: a failure, or a note to check.
+        reach = unreached(svc, [by_name[n].ports for n in sorted(ours) if by_name[n].ready], now)
+        if reach is not None:
+            (failures if reach.failed else lines).append(reach.text)
+        if not ready and (reach is None or not reach.failed):
             scaled = f" ({deployment} is scaled to 0)" if desired == 0 else ""
             failures.append(f"service {name} has no ready endpoints: it sends traffic nowhere{scaled}")
         for pod in sorted(ours & set(not_ready)):
