@@ -41,6 +41,8 @@ def built(
     env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
     sim.cluster.images[HOTFIX] = {behaviors.BEHAVIOR: behaviors.CRASHLOOP}  # the hot-fix crash-loops
     kubectl.run("set", "image", "deployment/cart", f"cart={HOTFIX}", "-n", NS)
+    # the re-apply is the default only once the hot-fix is seen failing (until then, which side is good is unknown)
+    assert sim.cluster.run_until(lambda: any(restarted(p) for p in env.pods("app=cart") if image_of(p) == HOTFIX), 40)
     return env, kubectl
 
 

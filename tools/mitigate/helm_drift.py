@@ -14,7 +14,7 @@ Layer: tools.mitigate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from incident_response.tools.core import errors
@@ -49,6 +49,7 @@ class Drifted:
 class Drift:
     found: list[Drifted]
     preconditions: list[Precondition]  # the drifted workloads' containers, as read: changed again, the plan is stale
+    workloads: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # the drifted ones, as read
 
 
 def live_images(workload: dict[str, Any]) -> dict[str, str]:
@@ -85,6 +86,7 @@ def release_drift(
                 changed.append(Drifted(kind, name, container, live[container], image, by))
         if changed:
             drift.found += changed
+            drift.workloads[(kind, name)] = workload
             drift.preconditions.append(precondition(resource, workload, [CONTAINERS], namespace=namespace, name=name))
     return drift
 

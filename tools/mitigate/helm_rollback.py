@@ -31,6 +31,7 @@ from incident_response.tools.k8s.args import Revision
 from incident_response.tools.k8s.helm_releases import HelmRevision, revision_row
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.helm_drift import Drift, Drifted, release_drift
+from incident_response.tools.mitigate.helm_drift_health import choose_first, drift_health, undoes_healthy
 from incident_response.tools.mitigate.ruled_rollbacks import refuse_helm_ruled_out
 
 # Any new revision (an upgrade or another rollback) or status change since planning makes the plan stale.
@@ -108,6 +109,12 @@ def plan_helm_rollback(
     if current is not None and not any(r.status in IN_PROGRESS for r in rows.values()):
         later = [records[n] for n in sorted(rows) if n > current.revision]
         drift = release_drift(kube, namespace, records[current.revision][1], later)
+    health = drift_health(kube, namespace, drift.workloads, drift.found) if drift.found else None
+    if health is not None and revision is None and (health.state != "failing" or health.before):
+        assert current is not None  # drift is only read with a deployed revision
+        raise errors.InvalidArgument(
+            choose_first(release, health, drift.found, current.revision, earlier_choice(rows, current))
+        )
     deployed, target_revision = pick_revision(release, rows, revision, drifted=bool(drift.found))
     refuse_helm_ruled_out(kube, namespace, answered or [], release, target_revision, records[target_revision][1])
     target = rows[target_revision]
@@ -149,9 +156,12 @@ def plan_helm_rollback(
             f"Re-apply helm release {release}'s deployed revision {deployed.revision} (chart {deployed.chart}, app "
             f"{deployed.app_version}), recorded as revision {recorded_as}: its workloads were changed since."
         )
-        warnings = [reapplied(release, drift.found, rows, deployed), "Values and other manifests go back unseen."]
+        shown = health.live if health is not None and health.state == "failing" else ""
+        warnings = [reapplied(drift.found, rows, deployed, shown), "Values and other manifests go back unseen."]
     elif drift.found:
         warnings.insert(0, past_deployed(release, drift.found, deployed, target))
+    if health is not None and (undo_fix := undoes_healthy(health)):
+        warnings.insert(0, undo_fix)
     return PlanDraft(
         tool="rollback_helm_release",
         summary=summary,
@@ -175,8 +185,9 @@ def plan_helm_rollback(
     )
 
 
-def reapplied(release: str, found: list[Drifted], rows: dict[int, HelmRevision], deployed: HelmRevision) -> str:
-    """Why the deployed revision, not the one before it: the failing change is not in helm's history."""
+def reapplied(found: list[Drifted], rows: dict[int, HelmRevision], deployed: HelmRevision, failing: str) -> str:
+    """Why the deployed revision, not the one before it: the failing change (`failing`: how it fails) is not in
+    helm's history."""
     earlier = rows.get(max((n for n in rows if n < deployed.revision), default=0))
     past = (
         f"; rolling back to {earlier.revision} would go past it, to chart {earlier.chart} (app {earlier.app_version})"
@@ -184,11 +195,19 @@ def reapplied(release: str, found: list[Drifted], rows: dict[int, HelmRevision],
         else ""
     )
     return (
-        f"{found[0].text()}{f' (and {len(found) - 1} more)' if len(found) > 1 else ''}. That change is not in helm's "
+        f"{found[0].text()}{f' (and {len(found) - 1} more)' if len(found) > 1 else ''}"
+        f"{f'; {failing}' if failing else ''}. That change is not in helm's "
         f"history: re-applying revision {deployed.revision} puts its images back (helm merges the rendered manifest "
         f"over the live objects){past}; if revision {deployed.revision} failed too, pass an earlier revision. kubectl "
         "rollout undo of the workload also restores them, but leaves helm unaware"
     )
+
+
+def earlier_choice(rows: dict[int, HelmRevision], deployed: HelmRevision) -> str:
+    earlier = rows.get(max((n for n in rows if n < deployed.revision), default=0))
+    if earlier is None:
+        return ""
+    return f"revision={earlier.revision} (chart {earlier.chart}, app {earlier.app_version})"
 
 
 def past_deployed(release: str, found: list[Drifted], deployed: HelmRevision, target: HelmRevision) -> str:

@@ -1,0 +1,129 @@
+"""rollback_helm_release when the change made outside helm was the fix, end to end.
+
+Built incident: the shop's cart is helm release cart (deployed revision 3 = cart 2.4.0), and 2.4.0 crash-loops (its
+pods were replaced and fail: BackOff). Someone fixed it by hand, `kubectl set image deployment/cart
+cart=...:2.3.2-hotfix`, and the hot-fix runs healthy. helm still records revision 3 as deployed. The drift default
+re-applied revision 3 (`helm rollback cart 3`): the bad release, undoing the fix. Now the planner reads which side is
+healthy (the live pods on the hot-fix; the release's pods before it) and picks no revision by default: it says what
+it found and asks for an explicit one; an explicit revision that undoes the healthy fix is planned with a warning
+saying so. While the hot-fix is not settled yet (no pod on it), which side is good is not known: no default either.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from mcp import Client
+from support.kubectl_runner import Kubectl
+from support.mitigation_env import NS, Env, call, make_env, ready, refused
+
+from incident_response.sim import behaviors
+from incident_response.sim.serve import RunningSim
+
+pytestmark = pytest.mark.anyio
+
+REGISTRY = "registry.example.com/shop"
+HOTFIX = f"{REGISTRY}/cart:2.3.2-hotfix"
+RELEASED = f"{REGISTRY}/cart:2.4.0"
+
+
+@asynccontextmanager
+async def controllers_held(env: Env) -> AsyncIterator[None]:
+    """The sim's controllers wait between two ticks (its API still serves), as tests/e2e/test_sizing.py holds them."""
+    lock = env.sim.cluster._tick_lock
+    await anyio.to_thread.run_sync(lock.acquire)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def image_of(pod: dict[str, Any]) -> str:
+    return str(pod["spec"]["containers"][0]["image"])
+
+
+def helm_args(command: str) -> list[str]:
+    argv = shlex.split(command)
+    return argv[: argv.index("-n")]
+
+
+async def bad_release(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> tuple[Env, Kubectl]:
+    """cart's deployed release (2.4.0) crash-loops once its pods are replaced, with BackOff events on them."""
+    sim = sim_factory("healthy")
+    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    sim.cluster.images[RELEASED] = {behaviors.BEHAVIOR: behaviors.CRASHLOOP}
+    kubectl.run("delete", "pods", "-l", "app=cart", "-n", NS, "--wait=false")
+
+    def backing_off() -> bool:
+        warnings = env.kube.list("events", NS, field_selector="type=Warning").items
+        return any(
+            e.get("reason") == "BackOff" and str(e["involvedObject"].get("name", "")).startswith("cart-")
+            for e in warnings
+        )
+
+    await env.until(backing_off, 60)
+    return env, kubectl
+
+
+async def test_a_healthy_fix_made_outside_helm_is_not_undone_by_default(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> None:
+    env, kubectl = await bad_release(sim_factory, kubectl_for, tmp_path)
+    kubectl.run("set", "image", "deployment/cart", f"cart={HOTFIX}", "-n", NS)
+
+    def fixed() -> bool:
+        pods = [p for p in env.pods("app=cart") if not p["metadata"].get("deletionTimestamp")]
+        return env.observed("cart") and len(pods) == 2 and all(image_of(p) == HOTFIX and ready(p) for p in pods)
+
+    await env.until(fixed, 60)
+
+    async with Client(env.server("safe")) as client:
+        text = await refused(client, "rollback_helm_release", namespace=NS, release="cart")
+        assert text.startswith(
+            f"will not pick a revision of helm release cart by default: deployment cart runs {HOTFIX} in container "
+            f"cart, not the deployed release's {RELEASED}: changed outside helm (by kubectl-set at "
+        ), text
+        assert (
+            f"deployment cart's 2 pods on {HOTFIX} are all Ready, none failing: the change made outside helm looks "
+            "like the fix, and re-applying revision 3 would undo it" in text
+        ), text
+        assert f"its pods on the release's {RELEASED} failed before the change (BackOff x" in text, text
+        assert "revision=3 re-applies the release (undoing that change), revision=2 (chart cart-" in text, text
+        assert "app 2.3.1) goes back further" in text, text
+
+        # The human chose: re-apply revision 3 anyway. Planned, saying what it undoes.
+        again = await call(client, "rollback_helm_release", namespace=NS, release="cart", revision=3)
+        assert helm_args(again["command"]) == ["helm", "rollback", "cart", "3"], again["command"]
+        assert again["warnings"][0].startswith(
+            f"This undoes a change made outside helm that runs healthy: deployment cart's 2 pods on {HOTFIX} are all "
+            "Ready"
+        ), again["warnings"]
+        older = await call(client, "rollback_helm_release", namespace=NS, release="cart", revision=2)
+        assert older["warnings"][0].startswith("This undoes a change made outside helm that runs healthy"), older
+
+    # the re-apply's undo, run by a human with real kubectl, puts the fix back
+    kubectl.run("set", "image", "deployment/cart", f"cart={RELEASED}", "-n", NS)
+    kubectl.shell(again["undo_command"])
+    assert env.get("deployments", "cart")["spec"]["template"]["spec"]["containers"][0]["image"] == HOTFIX
+
+
+async def test_no_default_while_the_change_has_not_settled(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> None:
+    """The change was just made: no pod runs it yet, so which side is healthy is not known."""
+    env, kubectl = await bad_release(sim_factory, kubectl_for, tmp_path)
+    async with controllers_held(env):
+        kubectl.run("set", "image", "deployment/cart", f"cart={HOTFIX}", "-n", NS)
+        async with Client(env.server("safe")) as client:
+            text = await refused(client, "rollback_helm_release", namespace=NS, release="cart")
+    assert f"deployment cart has 0 of 2 pods Ready on {HOTFIX} so far, none failing yet" in text, text
+    assert "which side is healthy is not known yet (check rollout_status, then plan again)" in text, text
+    assert f"its pods on the release's {RELEASED} failed before the change" in text, text
