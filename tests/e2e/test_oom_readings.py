@@ -51,7 +51,7 @@ PEAK = {
     "runs": TOGETHER_AFTER_DIFFERENT_RUNS,
     "reason": "3 pods of recommender were OOMKilled within 5m of each other after runs of 3h to 9h: a load peak, not "
     "uptime. Raise the limit to what the peak needs; a restart does not help",
-    "plan": "within 5m of each other after runs of 3h to 9h: a load peak.",
+    "plan": ", all within 5m after runs of 3h to 9h: a load peak.",
     "verify": "its raised limit answered a load peak: check it holds at the next peak",
     "hypothesis": "The memory limit of recommender is below its peak load's need (pods OOMKilled together after "
     "runs of different lengths)",

@@ -51,7 +51,7 @@ def broken(pod: dict[str, Any]) -> str | None:
         return str(status)
     last = last_termination(pod)
     if last is not None and last.reason == "OOMKilled" and restart_count(pod) > 0:
-        return None if ready(pod) and ended_a_long_run(pod) else "OOMKilled"  # Ready after a leak's kill: serving
+        return None if ready(pod) and ended_a_long_run(pod) else "OOMKilled"  # Ready after a long run's kill: serving
     return None
 
 

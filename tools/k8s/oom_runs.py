@@ -173,6 +173,10 @@ def plan_note(runs: list[OomRun]) -> str:
     latest = min((r.ago for r in runs if r.ago is not None), default=None)
     when = f", the latest {human_age(latest)} ago" if latest is not None else ""
     found = reading(runs)
+    if found == PEAK:  # shorter than shape's: the plan's summary is in its text and its data both
+        kills, _ = spreads([r for r in runs if r.ago is not None])
+        longest = run_length(max(r.ran for r in runs if r.ran is not None))
+        return f"{when}, all within {human_age(kills)} after runs of {shortest_run(runs)} to {longest}: {PEAK}."
     if found is not None:
         return f"{when}{lasted(runs, found, 'running')}: {found}."
     timed = [r for r in runs if r.ran is not None]

@@ -112,7 +112,8 @@ def check_node_room(kube: Kube, spec: dict[str, Any], index: int, found: dict[st
 
 
 def oom_evidence(pods: list[dict[str, Any]]) -> str | None:
-    """How many pods were OOMKilled last, when and after how long (a slow leak or a limit below the working set)."""
+    """How many pods were OOMKilled last, when and after how long (a leak or a load peak, or a limit below what it
+    needs)."""
     now = datetime.now(UTC)
     killed = [run for p in pods if backends.oom_killed(p) and (run := last_oom(p, now)) is not None]
     if not killed:

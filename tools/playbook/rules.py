@@ -292,7 +292,8 @@ def oom_decision(kind: str, namespace: str, name: str, pods: list[str], facts: F
 
 
 def oom_reason(what: str, name: str, pods: list[str], facts: Facts) -> str:
-    """'3 pods of X were OOMKilled' and what their killed runs say: a slow leak, or a limit below the working set."""
+    """'3 pods of X were OOMKilled' and what their killed runs say: a leak, a load peak, either,
+    or a limit below the working set."""
     return f"{len(pods)} pods of {what} were OOMKilled" + shape(
         name, [facts.oom_runs[p] for p in pods if p in facts.oom_runs]
     )

@@ -527,12 +527,12 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
         limit = f" (limit {facts.memory_limit})" if facts.memory_limit else ""
         runs = {r.pod: r for r in facts.oom_runs}
         # Ready pods killed after hours of running are healthy now (a leak or a peak), due to be killed again.
-        leak = long_runs(facts.oom_runs) and not facts.broken_pods
+        serving = long_runs(facts.oom_runs) and not facts.broken_pods
         return walk.stop(
             q,
-            "yes" if leak else "no",
+            "yes" if serving else "no",
             "cluster",
-            ([f"the {len(facts.oom_pods)} OOMKilled pods are Ready now"] if leak else [])
+            ([f"the {len(facts.oom_pods)} OOMKilled pods are Ready now"] if serving else [])
             + [
                 runs[p].text() + ("" if runs[p].use else limit) if p in runs else f"{p} was OOMKilled{limit}"
                 for p in facts.oom_pods
