@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar, cast
@@ -17,11 +18,13 @@ from support.kubectl_runner import Kubectl
 
 from incident_response.sim.serve import RunningSim, run_sim
 from incident_response.tools.engine import call_reads
+from incident_response.tools.engine.kube_retention import compact
 from incident_response.tools.engine.kube_store import KubeStore
 from incident_response.tools.engine.pending import HumanAnswer, PendingEngine
 from incident_response.tools.kube.client import RealKube
 
 T = TypeVar("T")
+DAY = 86400.0
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +156,25 @@ def test_of_two_replicas_confirming_after_reading_the_same_approval_one_claims_i
         ]
         assert won == [True, False]
         assert [e.kind for e in first.events(token=token)].count("claimed") == 1
+
+
+def test_a_call_asks_for_no_retention_summary_of_an_incident_it_read_open(cluster: tuple[RunningSim, Kubectl]) -> None:
+    """Retention folds only incidents resolved at least 0.05 days before, and a resolved incident stays resolved: one
+    the call listed open has no summary. A resolved one's summary is still read, and merged into its events."""
+    sim, kubectl = cluster
+    namespace = fresh_namespace(kubectl)
+    store = kube_store(sim, namespace)
+    folded = store.current_incident("shop")
+    store.record_event("note", incident=folded, detail={"text": "kept in the summary"})
+    before = store.incident(folded)
+    assert before is not None
+    assert store.save_incident(before, before.model_copy(update={"closed_at": time.time()}), [("resolved", {})])
+    assert compact(store, now=time.time() + 2 * DAY, retention=DAY) == [folded]
+    current = store.current_incident("shop")
+    requests = Requests(store)
+    with Call() as call:
+        call.run(store.incidents)
+        assert [e.kind for e in call.run(store.events, incident=current)] == ["incident_opened"]
+        assert not [r for r in requests.gets if "summary-" in r], requests.gets
+        assert "note" in [e.kind for e in call.run(store.events, incident=folded)]
+        assert [r for r in requests.gets if f"summary-{folded}" in r]

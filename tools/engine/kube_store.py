@@ -194,6 +194,8 @@ class KubeStore:
         """What retention folded away (kube_retention): of one incident, or of all."""
         try:
             if incident is not None:
+                if self._open_in_call(incident):
+                    return []
                 found = self.get_object(ENTRIES, summary_name(incident))
                 return [] if found is None else [decode(found)]
             return [decode(o) for o in self.list_objects(ENTRIES, type="summary")]
@@ -396,6 +398,15 @@ class KubeStore:
         if listed is None:
             return self.get_object(INCIDENTS, name)
         return next((o for o in listed if objects.name_of(o) == name), None)
+
+    def _open_in_call(self, incident_id: str) -> bool:
+        """Whether this call's list of incidents has the incident open: then retention has folded none of it, as it
+        folds only incidents resolved at least --store-retention-days (0.05 at least) before, and a resolved incident
+        stays resolved. False when the call has not listed them."""
+        listed = call_reads.known(self._listed(INCIDENTS, objects.selector()))
+        name = objects.incident_name(incident_id)
+        found = next((o for o in listed or [] if objects.name_of(o) == name), None)
+        return found is not None and objects.incident_row(found).closed_at is None
 
     def _mine(self, row: IncidentRow) -> bool:
         return self.scope is None or row.scope == self.scope()
