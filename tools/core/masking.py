@@ -27,6 +27,8 @@ import secrets
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from incident_response.tools.core.masking_gates import Gates
+
 # This server's pending-command tokens: shown on purpose (the agent needs them), so never masked.
 OWN_TOKEN = re.compile(r"\birm_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
 MASKED = re.compile(r"\[masked:[0-9a-f]{8}\]")
@@ -293,20 +295,37 @@ def catalogue_loaded() -> bool:
     return catalogue.cache_info().currsize > 0
 
 
-def _spans(text: str, vendor_rules: bool) -> Iterator[Span]:
-    """Every stretch of `text` that holds a secret (they may overlap)."""
-    for m in _PEM.finditer(text):
-        if m.group(2).strip():
-            yield m.span(2)
-    for m in _URL_USERINFO.finditer(text):
-        if m.group(1):
-            yield m.span(1)
-    for m in _AUTH_HEADER.finditer(text):
-        yield m.start(1), m.start(1) + len(m.group(1).rstrip())
-    for m in _BEARER.finditer(text):
-        if _bearer_token(m.group(1)):
-            yield m.span(1)
-    for m in _COOKIE.finditer(text):
+_STRUCTURAL = (_PEM, _URL_USERINFO, _AUTH_HEADER, _BEARER, _COOKIE, _KEY_VALUE, _FLAG_VALUE, _JWT, _AWS_SECRET)
+
+
+@functools.cache
+def _rules(vendor_rules: bool) -> tuple[re.Pattern[str], ...]:
+    return (*_STRUCTURAL, *_EXTRA_TOKENS, *(catalogue() if vendor_rules else ()))
+
+
+@functools.cache
+def _gates(vendor_rules: bool) -> Gates:
+    return Gates(_rules(vendor_rules))
+
+
+def _spans(text: str, vendor_rules: bool, rules: frozenset[re.Pattern[str]]) -> Iterator[Span]:
+    """Every stretch of `text` that holds a secret (they may overlap), by the `rules` that may match it."""
+    if _PEM in rules:
+        for m in _PEM.finditer(text):
+            if m.group(2).strip():
+                yield m.span(2)
+    if _URL_USERINFO in rules:
+        for m in _URL_USERINFO.finditer(text):
+            if m.group(1):
+                yield m.span(1)
+    if _AUTH_HEADER in rules:
+        for m in _AUTH_HEADER.finditer(text):
+            yield m.start(1), m.start(1) + len(m.group(1).rstrip())
+    if _BEARER in rules:
+        for m in _BEARER.finditer(text):
+            if _bearer_token(m.group(1)):
+                yield m.span(1)
+    for m in _COOKIE.finditer(text) if _COOKIE in rules else ():
         offset = m.start(1)
         for part in m.group(1).split(";"):
             name, eq, value = part.partition("=")
@@ -314,7 +333,7 @@ def _spans(text: str, vendor_rules: bool) -> Iterator[Span]:
                 start = offset + len(name) + 1 + (len(value) - len(value.lstrip()))
                 yield start, offset + len(part.rstrip())
             offset += len(part) + 1
-    at = 0
+    at = 0 if _KEY_VALUE in rules else len(text) + 1
     while (pair := _KEY_VALUE.search(text, at)) is not None:
         key = pair.group("key")
         # A Cookie header's value is name=value pairs: the cookie rule above masks the values and keeps the names.
@@ -328,19 +347,21 @@ def _spans(text: str, vendor_rules: bool) -> Iterator[Span]:
             at = pair.end()
         else:
             at = pair.end("key")  # the value may hold the next pair: `args: --db-password=x`
-    at = 0
+    at = 0 if _FLAG_VALUE in rules else len(text) + 1
     while (flag := _FLAG_VALUE.search(text, at)) is not None:
         if secret_key(flag.group("flag")) and not placeholder(flag.group("value")):
             yield flag.span("value")
             at = flag.end()
         else:
             at = flag.end("flag")
-    for m in _JWT.finditer(text):
+    for m in _JWT.finditer(text) if _JWT in rules else ():
         yield m.span()
-    for m in _AWS_SECRET.finditer(text):
+    for m in _AWS_SECRET.finditer(text) if _AWS_SECRET in rules else ():
         if _aws_secret(m.group()):
             yield m.span()
-    for pattern in (*_EXTRA_TOKENS, *(catalogue() if vendor_rules else ())):
+    for pattern in _rules(vendor_rules)[len(_STRUCTURAL) :]:
+        if pattern not in rules:
+            continue
         for m in pattern.finditer(text):
             start, end = m.span(1) if m.re.groups and m.group(1) else m.span()
             # A rule may match a prefix of a longer token (Stripe's 24 of up to 99 characters): mask all of it.
@@ -387,13 +408,18 @@ _CLEAN: dict[tuple[str, bool], None] = {}
 _CLEAN_ENTRIES, _CLEAN_TEXT_MAX = 8192, 512
 
 
-def _mask_once(text: str, vendor_rules: bool) -> tuple[str, int]:
+def _mask_once(text: str, vendor_rules: bool, gated: bool = True) -> tuple[str, int]:
+    """One pass of every rule. Only the rules whose gate is open are run (tools/core/masking_gates.py): the others
+    cannot match `text`, so what is masked is the same; `gated=False` runs every rule (tests compare the two)."""
     if len(text) < 6:
+        return text, 0
+    rules = _gates(vendor_rules).open(text) if gated else frozenset(_rules(vendor_rules))
+    if not rules:
         return text, 0
     kept = [m.span() for pattern in (OWN_TOKEN, MASKED) for m in pattern.finditer(text)]
     spans = sorted(
         s
-        for s in (_trimmed(text, span) for span in _spans(text, vendor_rules))
+        for s in (_trimmed(text, span) for span in _spans(text, vendor_rules, rules))
         if s[0] < s[1] and not any(s[0] < k_end and k_start < s[1] for k_start, k_end in kept)
     )
     if not spans:
