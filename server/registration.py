@@ -353,9 +353,9 @@ def warm(deps: Deps) -> None:
     cluster configuration (no request is sent), the journal, the masker's vendor rules, PyYAML."""
     import yaml  # noqa: F401  (imported for its side effect: loaded once, here)
 
-    from incident_response.tools.core.masking import catalogue
+    from incident_response.tools.core.masking import prepare
 
-    catalogue()
+    prepare()
     try:
         deps.kube  # noqa: B018  (the property connects: imports the client, loads the kubeconfig)
     except IncidentError as e:
