@@ -309,10 +309,13 @@ def node_decision(failure: NodeFailure, facts: Facts | None = None) -> Decision:
     if failure.cordoned and facts is not None and (stuck := budget_stuck(facts, node)):
         return stuck_pods_decision(failure, facts, stuck)
     elsewhere = [f"{app} on {', '.join(where[:3])}" for app, where in sorted(failure.fine_elsewhere.items())]
+    alone = [c for c in failure.components if c not in failure.fine_elsewhere]
     evidence = [
         f"node {node}: {'; '.join(failure.problems)}",
         f"{len(failure.failing_pods)} failing pods on it: {', '.join(failure.failing_pods[:MAX_NAMED])}",
-        f"the same apps run fine on other nodes: {'; '.join(elsewhere[:MAX_NAMED])}",
+        f"the same apps run fine on other nodes: {'; '.join(elsewhere[:MAX_NAMED])}"
+        if elsewhere
+        else f"no other pod of {', '.join(alone[:MAX_NAMED])} runs elsewhere",
     ]
     if failure.other_nodes:
         evidence.append(f"other suspect nodes: {', '.join(failure.other_nodes[:MAX_NAMED])}")
@@ -326,7 +329,15 @@ def node_decision(failure: NodeFailure, facts: Facts | None = None) -> Decision:
         rule="failing node",
         target=f"node/{node}",
         reason=f"the failing pods ({', '.join(failure.components[:MAX_NAMED])}) run on node {node}, which is failing "
-        f"({failure.problems[0]}), while the same apps' pods on other nodes are fine: {step}",
+        f"({failure.problems[0]})"
+        + (", while the same apps' pods on other nodes are fine" if elsewhere else "")
+        + f": {step}"
+        + (
+            f"; {', '.join(alone[:MAX_NAMED])} has no pod on another node: it is down until a replacement runs "
+            "elsewhere (a drain starts one; a ReadWriteOnce volume it mounts must first detach from the dead node)"
+            if alone
+            else ""
+        ),
         evidence=evidence,
         next_tool=tool,
         next_arguments={"node": node},

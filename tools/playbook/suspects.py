@@ -109,7 +109,7 @@ def find_node_failure(placements: list[Placement], nodes: dict[str, NodeState]) 
 
     A node is blamed only with contrast: apps whose pods fail there run fine on other nodes and fail on no other
     node, and such failures are at least half of all failing pods (otherwise the node is a side story and the
-    other rules look at the rest)."""
+    other rules look at the rest). A node whose own status says it is down is its own contrast."""
     suspects = suspect_nodes(placements, nodes)
     failing = [p for p in placements if p.failing]
     if not suspects or not failing:
@@ -129,7 +129,12 @@ def find_node_failure(placements: list[Placement], nodes: dict[str, NodeState]) 
         and p.component not in fail_on_good
         and not (p.status in DELETING and nodes.get(p.node, NodeState()).cordoned)
     ]
-    if not any(p.component in fine_elsewhere for p in explained) or 2 * len(explained) < len(failing):
+    # A node that says itself it is down (its Ready condition, the lifecycle controller's taints) needs no contrast:
+    # an app whose only pod is there (a single-replica database) has nothing fine elsewhere to compare with, and its
+    # outage is the node's (review-assist7 H6). Inferred suspects (pods showing the node lost) still need one.
+    down = {name for name, state in nodes.items() if state.problems}
+    contrast = any(p.component in fine_elsewhere or p.node in down for p in explained)
+    if not contrast or 2 * len(explained) < len(failing):
         return None
     by_node: dict[str, list[Placement]] = {}
     for place in explained:

@@ -1,0 +1,48 @@
+"""A single-replica app whose only pod is on a node that went NotReady is the node's outage (review-assist7 H6).
+
+node-1 stops reporting (Ready=Unknown) under orders-db's only pod and some pods of other apps. assess ranked
+orders-db's outage first and, since orders-db has no pod on another node to contrast with, answered "INVESTIGATE:
+pods of orders-db fail without a clear cause and nothing was deployed" with list_events of the pod - a round spent
+on what the node's own status says. A node that reports itself down needs no contrast: cordon it (then drain), and
+the reason says orders-db is down until a replacement runs elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from mcp import Client
+from support.kubectl_runner import Kubectl
+from support.mitigation_env import call, make_env, ready
+
+from incident_response.sim import behaviors
+from incident_response.sim.serve import RunningSim
+
+pytestmark = pytest.mark.anyio
+NS = "shop"
+
+
+async def test_the_only_pod_on_a_notready_node_is_the_nodes_outage(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> None:
+    sim = sim_factory("healthy")
+    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    (db,) = env.pods("app=orders-db")
+    node = db["spec"]["nodeName"]
+    kubectl.run("annotate", "node", node, f"{behaviors.NODE_CONDITION}=NotReady")
+
+    def down() -> bool:
+        conditions = (env.get("nodes", node, None).get("status") or {}).get("conditions") or []
+        node_ready = next((c["status"] for c in conditions if c["type"] == "Ready"), "True")
+        return node_ready != "True" and not any(ready(p) for p in env.pods("app=orders-db"))
+
+    await env.until(down, 60)
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+
+    decision = assessed["decision"]
+    assert (decision["next_tool"], decision["next_arguments"]) == ("cordon_node", {"node": node}), decision
+    assert "orders-db has no pod on another node" in decision["reason"], decision["reason"]
+    assert "without a clear cause" not in assessed["summary"], assessed["summary"]
