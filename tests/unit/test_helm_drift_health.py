@@ -30,13 +30,17 @@ def pod(name: str, image: str, *, ready: bool = True, restarts: int = 0, exit_co
 def test_the_live_side_is_failing_healthy_or_not_settled() -> None:
     state, said = live_health([pod("a", LIVE), pod("b", LIVE)], "deployment", WORKLOAD, CHANGED)
     assert (state, said) == ("healthy", f"deployment cart's 2 pods on {LIVE} are all Ready, none failing")
-    # between two crash-loop restarts the status reads Running: the error exit says it fails
+    # between two crash-loop restarts the status reads Running (not Ready): the error exit says it fails
     state, said = live_health(
-        [pod("a", LIVE, restarts=2, exit_code=1), pod("b", LIVE)], "deployment", WORKLOAD, CHANGED
+        [pod("a", LIVE, ready=False, restarts=2, exit_code=1), pod("b", LIVE)], "deployment", WORKLOAD, CHANGED
     )
     assert state == "failing" and "a: restarted 2 times, last exit Error" in said, said
     state, _ = live_health([pod("a", LIVE, restarts=1, exit_code=0), pod("b", LIVE)], "deployment", WORKLOAD, CHANGED)
     assert state == "healthy"  # a clean exit and restart is no failure
+    # one crash at start an hour ago, Ready since: no failure (a healthy fix is not undone for it)
+    old = pod("a", LIVE, restarts=1, exit_code=1)
+    old["status"]["containerStatuses"][0]["lastState"]["terminated"]["finishedAt"] = "2020-01-01T00:00:00Z"
+    assert live_health([old, pod("b", LIVE)], "deployment", WORKLOAD, CHANGED)[0] == "healthy"
     # one pod still on the release's image, or too few Ready: not settled
     assert live_health([pod("a", LIVE), pod("b", RELEASED)], "deployment", WORKLOAD, CHANGED)[0] == "unsettled"
     assert live_health([pod("a", LIVE, ready=False)], "deployment", WORKLOAD, CHANGED)[0] == "unsettled"

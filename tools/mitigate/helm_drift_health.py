@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from incident_response.tools.core import errors
 from incident_response.tools.engine.event_reads import read_warnings
 from incident_response.tools.k8s.backends import broken, ready, terminating
 from incident_response.tools.k8s.podstatus import last_termination, restart_count
+from incident_response.tools.k8s.quantity import parse_time
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import owned_by, selector_string
 from incident_response.tools.kube.client import Kube
@@ -28,6 +30,7 @@ from incident_response.tools.mitigate.helm_drift import Drifted, live_images, sa
 State = Literal["failing", "healthy", "unsettled"]
 # Warning reasons that say a pod failed (crash-loop back-off, image or config errors, OOM), not a slow start's probe.
 FAILURES = ("BackOff", "Failed", "OOMKilling")
+RECENT_CRASH_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -65,13 +68,17 @@ def pod_images(pod: dict[str, Any]) -> dict[str, str]:
     return {str(c.get("name")): str(c.get("image")) for c in containers if isinstance(c, dict)}
 
 
-def crashed(pod: dict[str, Any]) -> str | None:
-    """A pod on the changed image that has exited with an error since it started (between two crash-loop
-    restarts its status reads Running)."""
+def crashed(pod: dict[str, Any], now: datetime) -> str | None:
+    """A pod on the changed image that exited with an error and is not Ready, or did so in the last 10 minutes
+    (between two crash-loop restarts its status reads Running; back-off waits 5 minutes at most). One crash at
+    start long ago, Ready since, is no failure: a healthy fix is not undone for it."""
     last = last_termination(pod)
-    if restart_count(pod) and last is not None and (last.exit_code or 0) != 0:
-        return f"restarted {restart_count(pod)} times, last exit {last.reason or last.exit_code}"
-    return None
+    if not restart_count(pod) or last is None or not last.exit_code:
+        return None
+    finished = parse_time(last.finished_at)
+    if ready(pod) and (finished is None or (now - finished).total_seconds() > RECENT_CRASH_SECONDS):
+        return None
+    return f"restarted {restart_count(pod)} times, last exit {last.reason or last.exit_code}"
 
 
 def live_health(
@@ -82,7 +89,8 @@ def live_health(
     name = f"{kind} {changed[0].name}"
     images = ", ".join(sorted({d.live for d in changed}))
     on_live = [p for p in pods if all(same_image(pod_images(p).get(d.container, ""), d.live) for d in changed)]
-    failing = [(p, why) for p in on_live if (why := broken(p) or crashed(p))]
+    now = datetime.now(UTC)
+    failing = [(p, why) for p in on_live if (why := broken(p) or crashed(p, now))]
     if failing:
         pod, why = failing[0]
         more = f" and {len(failing) - 1} more" if len(failing) > 1 else ""
