@@ -114,3 +114,22 @@ async def test_kills_after_hours_of_running_are_called_what_their_timing_shows(
     assert said["hypothesis"] in statements, statements
     assert not any(s.startswith("recommender leaks memory (OOMKilled") for s in statements), statements
     assert said["held"] in held, held
+
+
+async def test_a_pod_on_its_way_out_is_not_counted_among_the_kills(build: tuple[Env, Kubectl]) -> None:
+    """After a raise, the old pods are deleted while their replacements start: a Terminating pod's old kill is no
+    kill of what runs (evaluate_decision already left it out; assess_namespace counted it and re-read the kills)."""
+    env, kubectl = build
+    await killed(env, kubectl, TOGETHER_AFTER_DIFFERENT_RUNS)
+    leaving = min(recommenders(env), key=lambda p: p["metadata"]["name"])["metadata"]["name"]
+    async with Client(env.server("safe")) as client:
+        with env.sim.cluster._tick_lock:  # no controller runs: the pod stays Terminating, not yet replaced
+            kubectl.run("delete", "pod", leaving, "-n", NS, "--wait=false")
+            assessed = await call(client, "assess_namespace", namespace=NS)
+            walked = await call(client, "evaluate_decision", namespace=NS, deployment="recommender", action="SCALE")
+
+    reason = assessed["decision"]["reason"]
+    assert reason.startswith("2 pods of recommender were OOMKilled"), reason
+    assert not any(leaving in e for e in assessed["decision"]["evidence"]), assessed["decision"]["evidence"]
+    assert "pods of recommender were OOMKilled" in walked["reason"], walked["reason"]
+    assert reason.split(": ", 1)[1].split(". ", 1)[0] in walked["reason"], (reason, walked["reason"])

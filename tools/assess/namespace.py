@@ -464,7 +464,8 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         [
             (components[row.name], row.name)
             for row in rows
-            if row.last_termination and row.last_termination.reason == "OOMKilled"
+            # A replaced pod's old kill is no kill of what runs (a raise's rollout deletes the killed pods)
+            if row.last_termination and row.last_termination.reason == "OOMKilled" and not replaced(row)
         ]
     )
     memory_now = {u.name: memory_use(u) for u in usage}
