@@ -59,6 +59,14 @@ def test_the_kubelet_messages_name_the_object_and_key() -> None:
             ),
             "same",
         ),  # fmt: skip
+        (
+            template(
+                volumes=[
+                    {"name": "v", "configMap": {"name": "checkout-config", "items": [{"key": "OTHER", "path": "o"}]}}
+                ]
+            ),
+            None,
+        ),  # fmt: skip
         (template(), None),
     ],
 )

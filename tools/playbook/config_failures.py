@@ -77,9 +77,9 @@ def asks_for(template: dict[str, Any], failure: ConfigFailure) -> str | None:
             if (ref.get("secretName") or ref.get("name")) != failure.name or ref.get("optional"):
                 continue
             keys = {item.get("key") for item in ref.get("items") or []}
-            whole = True
             if failure.key is None or failure.key in keys:
                 return "same"
+            whole = whole or not keys  # listed items other than the key: it does not read it
     if whole and failure.key is None:
         return "same"  # envFrom of a missing object, not optional: the container cannot be created either
     return "whole" if whole else None
