@@ -18,6 +18,8 @@ from support.kubectl_runner import Kubectl
 
 from incident_response.sim.serve import RunningSim, run_sim
 from incident_response.tools.engine import call_reads
+from incident_response.tools.engine import kube_objects as objects
+from incident_response.tools.engine.kube_objects import ENTRIES
 from incident_response.tools.engine.kube_retention import compact
 from incident_response.tools.engine.kube_store import KubeStore
 from incident_response.tools.engine.pending import HumanAnswer, PendingEngine
@@ -178,3 +180,34 @@ def test_a_call_asks_for_no_retention_summary_of_an_incident_it_read_open(cluste
         assert not [r for r in requests.gets if "summary-" in r], requests.gets
         assert "note" in [e.kind for e in call.run(store.events, incident=folded)]
         assert [r for r in requests.gets if f"summary-{folded}" in r]
+
+
+def test_a_narrower_list_comes_from_a_broader_one_the_call_read(cluster: tuple[RunningSim, Kubectl]) -> None:
+    """verify_recovery lists every command, then the incident's: the second is the first filtered by its labels, as
+    the API filters, with no request; the same rows as the API's own answer."""
+    sim, kubectl = cluster
+    namespace = fresh_namespace(kubectl)
+    store = kube_store(sim, namespace)
+    engine = PendingEngine(store)
+    mine = store.current_incident("shop")
+    other = store.open_incident("another team's incident")
+    for incident in (mine, other, mine):
+        engine.propose(draft(), seat("standard"), incident=incident)
+    store.record_event("note", incident=mine)
+    store.record_event("note", incident=other)
+    requests = Requests(store)
+    with Call() as call:
+        call.run(store.incidents)  # as every call does first (its incident)
+        every = call.run(store.commands)
+        events = call.run(store.list_objects, ENTRIES, type="event")
+        asked = len(requests.gets)
+        narrowed = call.run(store.commands, incident=mine)
+        mine_events = call.run(store.list_objects, ENTRIES, type="event", incident=mine)
+        assert len(requests.gets) == asked, requests.gets[asked:]
+    assert len(every) == 3 and len(events) == 2
+    assert [c.token for c in narrowed] == [c.token for c in store.commands(incident=mine)]
+    assert len(narrowed) == 2 and {c.incident for c in narrowed} == {mine}
+    assert [objects.name_of(o) for o in mine_events] == [
+        objects.name_of(o) for o in store.list_objects(ENTRIES, type="event", incident=mine)
+    ]
+    assert len(mine_events) == 1

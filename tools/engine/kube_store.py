@@ -24,7 +24,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from incident_response.tools.core import errors
@@ -158,11 +158,25 @@ class KubeStore:
             return None
 
     def list_objects(self, resource: str, **labels: str | None) -> list[dict[str, Any]]:
+        wanted = {f"{objects.GROUP}/{k}": objects.label_value(v) for k, v in labels.items() if v is not None}
+        narrowed = self._narrowed(resource, wanted)
+        if narrowed is not None:
+            return narrowed
         selector = objects.selector(**labels)
-        return list(call_reads.remembered(self._listed(resource, selector), lambda: self._list(resource, selector)))
+        return list(call_reads.remembered(self._listed(resource, wanted), lambda: self._list(resource, selector)))
 
-    def _listed(self, resource: str, selector: str | None) -> call_reads.Key:
-        return (id(self), resource, "?", selector)
+    def _listed(self, resource: str, labels: Mapping[str, str]) -> call_reads.Key:
+        return (id(self), resource, "?", *sorted(labels.items()))
+
+    def _narrowed(self, resource: str, wanted: Mapping[str, str]) -> list[dict[str, Any]] | None:
+        """The list as a list with fewer of these labels that this call read already has it, filtered here as the API
+        filters (label equality): no request. None when the call has no such list."""
+        for size in range(len(wanted)):
+            for keys in itertools.combinations(sorted(wanted), size):
+                listed = call_reads.known(self._listed(resource, {k: wanted[k] for k in keys}))
+                if listed is not None:
+                    return [o for o in listed if wanted.items() <= _labels(o).items()]
+        return None
 
     def _list(self, resource: str, selector: str | None) -> list[dict[str, Any]]:
         try:
@@ -394,7 +408,7 @@ class KubeStore:
     def _incident_object(self, incident_id: str) -> dict[str, Any] | None:
         """From the incidents this call listed already (every call lists them to find its incident), else by name."""
         name = objects.incident_name(incident_id)
-        listed = call_reads.known(self._listed(INCIDENTS, objects.selector()))
+        listed = call_reads.known(self._listed(INCIDENTS, {}))
         if listed is None:
             return self.get_object(INCIDENTS, name)
         return next((o for o in listed if objects.name_of(o) == name), None)
@@ -403,7 +417,7 @@ class KubeStore:
         """Whether this call's list of incidents has the incident open: then retention has folded none of it, as it
         folds only incidents resolved at least --store-retention-days (0.05 at least) before, and a resolved incident
         stays resolved. False when the call has not listed them."""
-        listed = call_reads.known(self._listed(INCIDENTS, objects.selector()))
+        listed = call_reads.known(self._listed(INCIDENTS, {}))
         name = objects.incident_name(incident_id)
         found = next((o for o in listed or [] if objects.name_of(o) == name), None)
         return found is not None and objects.incident_row(found).closed_at is None
@@ -739,6 +753,11 @@ def namespace_in_pod() -> str | None:
             return f.read().strip() or None
     except OSError:
         return None
+
+
+def _labels(obj: dict[str, Any]) -> dict[str, str]:
+    labels = (obj.get("metadata") or {}).get("labels")
+    return labels if isinstance(labels, dict) else {}
 
 
 def _candidates(base: str) -> Iterator[str]:
