@@ -29,7 +29,12 @@ async def play(p: Play) -> None:
     await p.call("evaluate_decision", namespace="shop")
     d = a["decision"]
     if d.get("next_tool"):
-        await p.call(d["next_tool"], **d["next_arguments"])
+        plan = await p.call(d["next_tool"], **d["next_arguments"])
+        if plan.get("token"):
+            await p.confirm(plan)
+            p.sim.wait_ticks(10)
+            await p.call("assess_namespace", namespace="shop")
+            await p.call("drain_node", node=plan["command"].split()[2], include_outside_allow_list=True)
     await p.call("verify_recovery", namespace="shop", deployment="orders-db")
     await p.call("verify_recovery", namespace="shop", deployment="web")
 

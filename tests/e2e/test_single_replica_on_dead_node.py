@@ -15,13 +15,18 @@ from pathlib import Path
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env, ready
+from support.mitigation_env import Env, call, make_env, ready
 
 from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
+
+
+def node_down(env: Env, node: str) -> bool:
+    conditions = (env.get("nodes", node, None).get("status") or {}).get("conditions") or []
+    return next((c["status"] for c in conditions if c["type"] == "Ready"), "True") != "True"
 
 
 async def test_the_only_pod_on_a_notready_node_is_the_nodes_outage(
@@ -33,12 +38,7 @@ async def test_the_only_pod_on_a_notready_node_is_the_nodes_outage(
     node = db["spec"]["nodeName"]
     kubectl.run("annotate", "node", node, f"{behaviors.NODE_CONDITION}=NotReady")
 
-    def down() -> bool:
-        conditions = (env.get("nodes", node, None).get("status") or {}).get("conditions") or []
-        node_ready = next((c["status"] for c in conditions if c["type"] == "Ready"), "True")
-        return node_ready != "True" and not any(ready(p) for p in env.pods("app=orders-db"))
-
-    await env.until(down, 60)
+    await env.until(lambda: node_down(env, node) and not any(ready(p) for p in env.pods("app=orders-db")), 60)
     async with Client(env.server("safe")) as client:
         assessed = await call(client, "assess_namespace", namespace=NS)
 
@@ -46,3 +46,36 @@ async def test_the_only_pod_on_a_notready_node_is_the_nodes_outage(
     assert (decision["next_tool"], decision["next_arguments"]) == ("cordon_node", {"node": node}), decision
     assert "orders-db has no pod on another node" in decision["reason"], decision["reason"]
     assert "without a clear cause" not in assessed["summary"], assessed["summary"]
+
+
+async def test_pods_left_terminating_on_a_dead_node_are_not_called_running(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> None:
+    """Five minutes on, the taint manager has evicted node-1's pods (Terminating for ever: no kubelet confirms) and
+    their replacements serve elsewhere; the human cordoned the node. assess said "NONE: every pod is Running and
+    ready ... 6/22 pods with problems" (its own problem_pods all Terminating). Now it names them, the node, and how
+    they go."""
+    sim = sim_factory("healthy")
+    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    (db,) = env.pods("app=orders-db")
+    node = db["spec"]["nodeName"]
+    kubectl.run("annotate", "node", node, f"{behaviors.NODE_CONDITION}=NotReady")
+    await env.until(lambda: node_down(env, node), 60)
+    sim.cluster.advance(360)  # past the 300 s every pod tolerates an unreachable node
+
+    def replaced() -> bool:
+        db_pods = env.pods("app=orders-db")
+        left = [p for p in db_pods if p["spec"].get("nodeName") == node]
+        elsewhere = [p for p in db_pods if p["spec"].get("nodeName") != node]
+        return bool(left) and all(p["metadata"].get("deletionTimestamp") for p in left) and any(map(ready, elsewhere))
+
+    await env.until(replaced, 60)
+    kubectl.run("cordon", node)
+    await env.until(lambda: bool(env.get("nodes", node, None)["spec"].get("unschedulable")))
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+
+    assert assessed["decision"]["primary_action"] == "NONE", assessed["decision"]
+    summary = assessed["summary"]
+    assert "every pod is Running" not in summary and f"stay Terminating on node {node}" in summary, summary
+    assert "delete_pod(force=true)" in summary, summary

@@ -708,6 +708,8 @@ def framework(facts: Facts) -> Decision:
             failing_evidence,
         )
     reason = "every pod is Running and ready, no deployment is unavailable, nothing is near its limits"
+    if left := left_on_dead_nodes(facts):
+        reason = left  # "every pod is Running" would deny the Terminating pods the summary counts
     if facts.unread:
         # Nothing failing among the pods read proves nothing about those not read.
         reason = (
@@ -722,6 +724,28 @@ def framework(facts: Facts) -> Decision:
         evidence=[],
         next_tool=None,
         next_arguments={},
+    )
+
+
+def left_on_dead_nodes(facts: Facts) -> str:
+    """The healthy verdict's words when pods stay Terminating on a node that is down (a drain or the taint manager's
+    eviction left them; their replacements serve): nothing fails, but they go only with the node (review-assist7)."""
+    stuck = group_by(
+        [
+            (str(p.node), p.pod)
+            for p in facts.placements
+            if p.status in DELETING and p.node and facts.nodes.get(p.node, NodeState()).problems
+        ]
+    )
+    if not stuck:
+        return ""
+    node, pods = max(sorted(stuck.items()), key=lambda item: len(item[1]))
+    return (
+        f"no deployment is unavailable and nothing is near its limits, but {len(pods)} pods stay Terminating on node "
+        f"{node}, which is down ({facts.nodes[node].problems[0]}): their replacements run elsewhere, and they go only "
+        "when the node comes back or, once the human confirms it is fenced or powered off, with delete_pod(force=true)"
+        " (a ReadWriteOnce volume any of them mounts stays attached to the node until then). Find out why the node "
+        "failed"
     )
 
 
