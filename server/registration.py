@@ -350,7 +350,8 @@ def build_tools(
 
 def warm(deps: Deps) -> None:
     """What a first call would otherwise pay after the tools are built: the Kubernetes client's import and the
-    cluster configuration (no request is sent), the journal, the masker's vendor rules, PyYAML."""
+    cluster configuration (no request is sent), the journal and this server's incident scope, the masker's vendor
+    rules and their gates, PyYAML."""
     import yaml  # noqa: F401  (imported for its side effect: loaded once, here)
 
     from incident_response.tools.core.masking import prepare
@@ -362,5 +363,6 @@ def warm(deps: Deps) -> None:
         logger.debug("no cluster to prepare: %s", e)
     try:
         deps.journal  # noqa: B018  (opens the journal)
+        deps.incident_scope()  # which incidents are this server's (no request is sent)
     except (OSError, sqlite3.Error, IncidentError) as e:
         logger.warning("could not open the journal: %s", e)

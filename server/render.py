@@ -108,7 +108,24 @@ def said(value: Any, summary: str) -> bool:
     `api-bad`, nor `no` by `no load pressure`)."""
     if not isinstance(value, str | int | float) or isinstance(value, bool) or len(str(value)) < SAID_MIN:
         return False
-    return re.search(rf"(?<![\w./-]){re.escape(str(value))}(?![\w/-]|\.\w)", summary) is not None
+    # Each occurrence, by its neighbours (what `(?<![\w./-])value(?![\w/-]|\.\w)` says, without compiling a regex
+    # for every value: a first answer's values are all new to re's cache).
+    word = str(value)
+    at = summary.find(word)
+    while at >= 0:
+        end = at + len(word)
+        if not (at and _joins(summary[at - 1], "./-")) and not (
+            end < len(summary)
+            and (_joins(summary[end], "/-") or (summary[end] == "." and _joins(summary[end + 1 : end + 2], "")))
+        ):
+            return True
+        at = summary.find(word, at + 1)
+    return False
+
+
+def _joins(char: str, marks: str) -> bool:
+    """A word character (re's word class: alphanumeric or `_`) or one of `marks`."""
+    return char != "" and (char.isalnum() or char == "_" or char in marks)
 
 
 def render_field(

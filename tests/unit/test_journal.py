@@ -72,10 +72,11 @@ def test_temporary_measures_exclude_restored_ones(tmp_path: Path) -> None:
 
 
 def test_one_connection_and_only_the_per_call_records_skip_the_sync(tmp_path: Path, monkeypatch: Any) -> None:
-    """Plans, decisions, claims and incidents commit synced to disk (synchronous=FULL: a claim survives power loss,
-    so a command cannot run twice after a reboot); the per-call records (tool calls, timeline notes) commit NORMAL,
-    which a process crash cannot lose. One connection serves the journal: opening one per call (and closing the last
-    one, which checkpoints the WAL) cost more than the write."""
+    """Plans, decisions, claims and declared incidents commit synced to disk (synchronous=FULL: a claim survives power
+    loss, so a command cannot run twice after a reboot); the per-call records (tool calls, timeline notes) and the
+    untitled incident a call opens to gather them commit NORMAL, which a process crash cannot lose (the next synced
+    commit syncs them too). One connection serves the journal: opening one per call (and closing the last one, which
+    checkpoints the WAL) cost more than the write."""
     import sqlite3
 
     statements: list[str] = []
@@ -90,6 +91,7 @@ def test_one_connection_and_only_the_per_call_records_skip_the_sync(tmp_path: Pa
     monkeypatch.setattr(sqlite3, "connect", traced)
     j = Journal(tmp_path)
     ops = {
+        "current_incident": lambda: j.current_incident("shop"),
         "open_incident": lambda: j.open_incident("checkout down", incident_id="I"),
         "record_tool_call": lambda: j.record_tool_call("list_pods", {}, status="ok", duration_ms=1, incident="I"),
         "add_command": lambda: j.add_command(plan("t", "I"), state="pending"),
@@ -109,6 +111,7 @@ def test_one_connection_and_only_the_per_call_records_skip_the_sync(tmp_path: Pa
             if s == "COMMIT":
                 synced[name] = level == "FULL"
     assert synced == {
+        "current_incident": False,
         "open_incident": True,
         "record_tool_call": False,
         "add_command": True,

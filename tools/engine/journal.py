@@ -7,7 +7,9 @@ Those writes (plans, approvals, claims, outcomes, incidents) commit with `synchr
 the call returns, so a claim survives power loss too and a command cannot run twice after a reboot. The per-call
 records (tool calls, timeline notes such as an assessment or a verification) commit with `synchronous=NORMAL`: a
 power loss may lose the last of them (never a process crash), and the next durable write syncs them anyway; on a
-disk that is ~20 ms less per tool call.
+disk that is ~20 ms less per tool call. So does the untitled incident a call opens when none is open
+(`current_incident`): it only gathers those records, and the first durable write that names it (a plan, a
+declaration) syncs it with them, since one sync of the WAL covers every commit before it.
 
 One connection per journal and process, used under a lock (tools run in worker threads; opening a connection and
 setting it up per call cost more than the write). Times come from the server's clock (`clock`: the injected one in
@@ -286,7 +288,7 @@ class Journal:
             return found.id
         opened = self.clock()
         fresh = self._stamped(IncidentRow(id="", title=UNTITLED, opened_at=opened))
-        with self._write() as db:
+        with self._write(durable=False) as db:  # as durable as the call records it gathers (module docstring)
             # Re-checked under the write lock: two processes starting at once must not open two incidents.
             found = attribution.incident_for(self._open(db), namespace)
             if found is not None:
