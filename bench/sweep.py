@@ -4,9 +4,10 @@ times the larger of the two, for every input, not only bench/context.py's one ca
 Per scenario (sim/scenarios), one simulated cluster and one server in full mode: the namespace-wide reads; per
 Deployment, StatefulSet and DaemonSet its history, status, rollback safety, recovery and the log of its worst pod
 (and the crashed instance's where a pod restarted); per Service its endpoints; per Helm release its history; the
-handoff of an incident never declared; the empty pending and measure lists; and the calls assess_namespace proposes
-(its decision's and each problem's). bench/context.py prints the worst ratio per tool; tests/e2e/test_result_budget.py
-holds every one to the limit.
+handoff of an incident never declared; the empty pending and measure lists; the calls assess_namespace proposes (its
+decision's and each problem's) and the handoff with those plans pending; then the decision's plan made again and
+confirmed, and the handoff after it. bench/context.py prints the worst ratio per tool; tests/e2e/test_result_budget.py
+holds every one to the limit, tests/e2e/test_no_simulator_keys.py finds no simulator key in any.
 """
 
 from __future__ import annotations
@@ -118,8 +119,9 @@ def proposed(assessment: dict[str, Any]) -> list[Call]:
 
 
 async def sweep_scenario(scenario: str, folder: Path) -> list[Swept]:
-    """The scenario's reads and proposed calls in full mode (a proposed plan is pending), then the proposed calls in
-    safe mode (blocked: the smallest structured content)."""
+    """The scenario's reads and proposed calls in full mode (a proposed plan is pending) and the handoff after them,
+    then the proposed calls in safe mode (blocked: the smallest structured content), then the decision's plan
+    confirmed (full mode) and the handoff after it."""
     swept: list[Swept] = []
     with run_sim(scenario, kubeconfig_path=folder / "kubeconfig") as sim:
         assert sim.kubeconfig_path is not None
@@ -138,7 +140,34 @@ async def sweep_scenario(scenario: str, folder: Path) -> list[Swept]:
                         swept.append(Swept(scenario, tool, arguments, result, mode))
                     if tool == "assess_namespace":
                         calls += proposed(result.structured_content or {})
+                        if mode == "full":
+                            calls.append(("incident_handoff", {"namespace": NS}))  # with the plans pending
+        swept += await confirmed(scenario, sim, folder / "state-full", swept)
     return swept
+
+
+async def confirmed(scenario: str, sim: RunningSim, state: Path, swept: list[Swept]) -> list[Swept]:
+    """The decision's plan (the first proposed call that answered a pending plan) made again, so it is not stale,
+    confirmed, and the handoff after it; nothing when the assessment proposed no plan."""
+    plans = [s for s in swept if s.mode == "full" and (s.result.structured_content or {}).get("status") == "pending"]
+    if not plans:
+        return []
+    assert sim.kubeconfig_path is not None
+    settings = Settings(
+        mode="full",
+        state_dir=state,
+        kubeconfig=sim.kubeconfig_path,
+        cluster=resolve_cluster(sim.kubeconfig_path, None, {}),
+    )
+    done: list[Swept] = []
+    async with Client(build_server(settings)) as client:
+        plan = await client.call_tool(plans[0].tool, plans[0].arguments)
+        done.append(Swept(scenario, plans[0].tool, plans[0].arguments, plan))
+        token = (plan.structured_content or {}).get("token")
+        calls: list[Call] = [("confirm_command", {"token": token})] if token else []
+        for tool, arguments in [*calls, ("incident_handoff", {"namespace": NS})]:
+            done.append(Swept(scenario, tool, arguments, await client.call_tool(tool, arguments)))
+    return done
 
 
 async def sweep(state: Path, scenarios: list[str] | None = None) -> list[Swept]:

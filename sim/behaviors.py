@@ -3,7 +3,8 @@
 Pod behaviours are read from the pod's own annotations (they come from the pod template, so a rollback to an
 old template restores the old behaviour), over what the cluster's image catalogue says its containers' images do: a
 scenario can make a release crash through its image alone, so the template difference a tool reports is the one a
-real cluster would show (the image), not a simulator annotation. The pod's own annotations win. Deployment load is
+real cluster would show (the image), not a simulator annotation (the shipped scenarios use only the catalogue for
+pods). The pod's own annotations win. Deployment load is
 read from the Deployment's metadata through the pod's owner chain (pod -> ReplicaSet -> Deployment), so changing it
 needs no rollout.
 

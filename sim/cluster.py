@@ -197,7 +197,7 @@ class Cluster:
     def tick(self) -> None:
         with self._tick_lock:
             started = time.perf_counter()
-            snap = Snapshot.build(self.store)
+            snap = Snapshot.build(self.store, self.images)
             self._uid_cache = {}
             node_up = self.nodes.sync(snap)
             busy = self.deployments.sync(snap)

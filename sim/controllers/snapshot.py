@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from incident_response.sim.behaviors import POISONS
+from incident_response.sim.behaviors import POISONS, Images
 from incident_response.sim.controllers.common import Obj, controller_uid, meta, uid_of
 from incident_response.sim.resources import (
     CONTROLLERREVISIONS,
@@ -46,12 +46,13 @@ class Snapshot:
     pods_by_owner: dict[str, list[Obj]] = field(default_factory=dict)
     orphans_by_ns: dict[str, list[Obj]] = field(default_factory=dict)
     unscheduled: list[Obj] = field(default_factory=list)
-    poisoners: list[Obj] = field(default_factory=list)  # pods carrying the poisons annotation
+    poisoners: list[Obj] = field(default_factory=list)  # pods that poison: by annotation or by their image
+    images: Images = field(default_factory=dict)  # the cluster's image catalogue (behaviors.Images)
     rs_by_owner: dict[str, list[Obj]] = field(default_factory=dict)
     by_uid: dict[str, Obj] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, store: Store) -> Snapshot:
+    def build(cls, store: Store, images: Images | None = None) -> Snapshot:
         snap = cls(
             pods=store.values(PODS),
             replicasets=store.values(REPLICASETS),
@@ -63,7 +64,10 @@ class Snapshot:
             pdbs=store.values(PDBS),
             statefulsets=store.values(STATEFULSETS),
             daemonsets=store.values(DAEMONSETS),
+            images=images or {},
         )
+        # Images whose release breaks other pods (the catalogue's poisons), looked for only when there are some.
+        poisoning = {image for image, does in snap.images.items() if POISONS in does}
         by_ns: defaultdict[str, list[Obj]] = defaultdict(list)
         by_owner: defaultdict[str, list[Obj]] = defaultdict(list)
         orphans: defaultdict[str, list[Obj]] = defaultdict(list)
@@ -75,7 +79,9 @@ class Snapshot:
             if not pod["spec"].get("nodeName"):
                 unscheduled.append(pod)
             annotations = m.get("annotations")
-            if annotations and POISONS in annotations:
+            if (annotations and POISONS in annotations) or (
+                poisoning and any(c.get("image") in poisoning for c in pod["spec"].get("containers") or ())
+            ):
                 poisoners.append(pod)
             refs = m.get("ownerReferences")
             # Fast path: a controller reference is almost always the first and only one.

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from incident_response.sim import behaviors
 from incident_response.sim.controllers.common import (
     Obj,
-    annotations_of,
     controller_uid,
     labels_of,
     meta,
@@ -83,7 +82,7 @@ def _poison(snap: Snapshot, pod: Obj, traffic: Traffic) -> None:
     )
     if not in_service:
         return
-    targets = parse_selector(str(annotations_of(pod).get(behaviors.POISONS, "")))
+    targets = parse_selector(behaviors.pod_behavior(pod, snap.images).poisons or "")
     if targets is None:
         return
     ip = str((pod.get("status") or {}).get("podIP", ""))

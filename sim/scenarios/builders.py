@@ -139,7 +139,8 @@ class Revision:
     image: str
     cause: str
     age: float
-    annotations: dict[str, str] = field(default_factory=dict)  # pod template annotations (behaviours)
+    # pod template annotations; the shipped scenarios put none of the simulator's here (image_does instead)
+    annotations: dict[str, str] = field(default_factory=dict)
     memory_limit: str | None = None
     env: list[Obj] | None = None  # this revision's env, instead of the app's
     args: list[str] | None = None  # container args
@@ -164,6 +165,13 @@ class App:
     volumes: list[Obj] = field(default_factory=list)
     mounts: list[Obj] = field(default_factory=list)
     strategy: Obj | None = None
+
+
+def catalogue(cluster: Cluster, revisions: list[Revision]) -> None:
+    """Enter what each revision's image does in the cluster's image catalogue (not visible through the API)."""
+    for rev in revisions:
+        if rev.image_does:
+            cluster.images[rev.image] = dict(rev.image_does)
 
 
 def template(app: App, rev: Revision) -> Obj:
@@ -225,9 +233,7 @@ class Seeder:
         long ago as that revision (its pods have been running, or crash-looping, since).
         """
         running = len(revisions) - 1 if running is None else running
-        for rev in revisions:
-            if rev.image_does:
-                self.cluster.images[rev.image] = dict(rev.image_does)
+        catalogue(self.cluster, revisions)
         templates = [template(app, rev) for rev in revisions]
         current = revisions[-1]
         body: Obj = {

@@ -3,6 +3,11 @@
 Apps (namespace `shop`): web (frontend, HPA), api (behind web), checkout, cart (a Helm release), payments
 (PDB), orders-db (Recreate, PVC). Plus coredns and metrics-server in kube-system and three nodes.
 
+Each incident is what a real cluster would show: a bad release fails through its image (the cluster's image
+catalogue, Revision.image_does), so its pod template differs from the good one in real fields only and no tool or
+kubectl output names a simulator key. Simulator annotations stay where a real cluster has no field: a Deployment's
+load and a node's kubelet being down.
+
 Layer: sim (the simulated cluster; apart from the product).
 """
 
@@ -205,7 +210,12 @@ def shop(cluster: Cluster, variant: str) -> None:
         canary.container = "web"
         seeder.app(
             canary,
-            [Revision(f"{REGISTRY}/web:2.0.0-rc1", "canary web 2.0.0-rc1 (10% traffic)", 12 * MINUTE, CRASH)],
+            # the release candidate crashes through its image: the template holds nothing a real cluster would not
+            [
+                Revision(
+                    f"{REGISTRY}/web:2.0.0-rc1", "canary web 2.0.0-rc1 (10% traffic)", 12 * MINUTE, image_does=CRASH
+                )
+            ],
         )
         _hpa(store, "web", "web-stable", 3, web_hpa_max)
     else:
@@ -236,7 +246,7 @@ def shop(cluster: Cluster, variant: str) -> None:
                     f"{REGISTRY}/api:3.4.0-beta",
                     "kubectl apply -f api-bad.yaml (3.4.0 beta)",
                     25 * MINUTE,
-                    {behaviors.POISONS: "app=web"},
+                    image_does={behaviors.POISONS: "app=web"},  # the beta breaks web's pods through its image
                 )
             ],
         )
@@ -314,7 +324,9 @@ def shop(cluster: Cluster, variant: str) -> None:
                 f"{REGISTRY}/payments:5.1.0",
                 "kubectl set image deployment/payments payments=5.1.0 (fraud model v2)",
                 5 * HOUR,
-                {behaviors.BEHAVIOR: behaviors.OOM, behaviors.MEMORY_NEED: "512Mi"},
+                # the new model needs 512Mi (its image's behaviour); the template keeps the 256Mi limit: the
+                # release differs from 5.0.2 in the image only, and a higher limit or a rollback both end the OOMs
+                image_does={behaviors.BEHAVIOR: behaviors.OOM, behaviors.MEMORY_NEED: "512Mi"},
             )
         )
         seeder.app(payments, pay_revs, running=0)

@@ -4,7 +4,8 @@
 sessions (a StatefulSet, 3 replicas, a claim each): revision 2 (an image bump `age` ago) reached sessions-2,
 which has crash-looped since, so the ordered rollout stopped there. db-proxy (a DaemonSet on every node):
 revision 2 replaced the pod on node-1, which has crash-looped since, so the rolling update (maxUnavailable 1)
-stopped there. What the controllers find is what they would have left; they take over from it.
+stopped there. What the controllers find is what they would have left; they take over from it. Both bad revisions
+crash through their images (the cluster's image catalogue): their templates differ from the good ones in the image.
 
 Layer: sim (the simulated cluster; apart from the product).
 """
@@ -28,7 +29,7 @@ from incident_response.sim.controllers.podfactory import pod_from_template
 from incident_response.sim.controllers.statefulsets import DEFAULT_STORAGE_CLASS, POD_INDEX, POD_NAME
 from incident_response.sim.defaults import apply_defaults
 from incident_response.sim.resources import CONTROLLERREVISIONS, DAEMONSETS, PODS, PVCS, STATEFULSETS
-from incident_response.sim.scenarios.builders import DAY, MINUTE, Revision, backdated
+from incident_response.sim.scenarios.builders import DAY, MINUTE, Revision, backdated, catalogue
 from incident_response.sim.store import timestamp
 
 if TYPE_CHECKING:
@@ -103,8 +104,12 @@ def sessions(cluster: Cluster, namespace: str, nodes: list[str], bad_age: float,
         "registry.example.com/shop/sessions:7.2.5", "kubectl apply -f sessions.yaml (redis 7.2.5)", good_age
     )
     bad = Revision(
-        "registry.example.com/shop/sessions:7.4.0", "kubectl set image statefulset/sessions redis 7.4.0", bad_age, CRASH
+        "registry.example.com/shop/sessions:7.4.0",
+        "kubectl set image statefulset/sessions redis 7.4.0",
+        bad_age,
+        image_does=CRASH,
     )
+    catalogue(cluster, [good, bad])
     templates = [_template("sessions", rev, 6379) for rev in (good, bad)]
     claim = {
         "metadata": {"name": "data"},
@@ -174,7 +179,10 @@ def db_proxy(cluster: Cluster, namespace: str, nodes: list[str], bad_age: float,
     """The db-proxy DaemonSet: revision 1 ran for weeks (`good_age`), revision 2 replaced node-1's pod and
     crash-loops."""
     good = Revision("registry.example.com/shop/db-proxy:1.14.2", "pgbouncer 1.14.2", good_age)
-    bad = Revision("registry.example.com/shop/db-proxy:1.15.0", "pgbouncer 1.15.0 (new pool settings)", bad_age, CRASH)
+    bad = Revision(
+        "registry.example.com/shop/db-proxy:1.15.0", "pgbouncer 1.15.0 (new pool settings)", bad_age, image_does=CRASH
+    )
+    catalogue(cluster, [good, bad])
     templates = [_template("db-proxy", rev, 6432) for rev in (good, bad)]
     spec = {"selector": {"matchLabels": {"app": "db-proxy"}}, "template": copy.deepcopy(templates[1])}
     body = _workload(DAEMONSETS, "db-proxy", namespace, bad.cause, spec)

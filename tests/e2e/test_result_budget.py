@@ -9,17 +9,17 @@ said, the text says (its every line, counted; the pod, container, other pods and
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 from mcp import Client
+from support import sweeps
 from support.mitigation_env import NS, make_env
 from support.sims import SharedSims
+from support.sweeps import load
 from support.texts import section, text_of, text_only
 
 from incident_response.server import budget
@@ -31,19 +31,6 @@ from incident_response.tools.assess.logs import MAX_BYTES
 from incident_response.tools.core.masking import mask_text_counted
 
 pytestmark = pytest.mark.anyio
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def load(name: str) -> ModuleType:
-    """A bench script as a module (bench/ is not a package; context.py imports sweep.py as a script does)."""
-    if str(BENCH) not in sys.path:
-        sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclass looks itself up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def bench() -> ModuleType:
@@ -80,11 +67,11 @@ async def test_every_plan_holds_the_overlap_limit_in_every_mode(tmp_path: Path, 
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
-async def test_every_read_of_every_scenario_holds_the_overlap_limit(tmp_path: Path, scenario: str) -> None:
+async def test_every_read_of_every_scenario_holds_the_overlap_limit(scenario: str) -> None:
     """Every read tool on every Deployment, StatefulSet, DaemonSet, Service and Helm release of the scenario, logs of
     distinct lines and crash loops' last runs among them, the handoff of an incident never declared, the empty
-    lists, and the calls assess_namespace proposes (plans in full mode)."""
-    swept = await load("sweep").sweep_scenario(scenario, tmp_path)
+    lists, the calls assess_namespace proposes (plans in full mode), and the decision's plan confirmed."""
+    swept = await sweeps.swept(scenario)
     assert {one.tool for one in swept} >= {"get_logs", "list_events", "incident_handoff", "rollout_history"}
     over = [
         (one.mode, one.tool, one.arguments, one.sizes, round(one.overlap, 2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -54,6 +55,29 @@ def ready(pod: dict[str, Any]) -> bool:
 def waiting_reason(pod: dict[str, Any]) -> str:
     state = (pod.get("status", {}).get("containerStatuses") or [{}])[0].get("state", {})
     return str(state.get("waiting", {}).get("reason", ""))
+
+
+TEMPLATED = (PODS, REPLICASETS, DEPLOYMENTS, STATEFULSETS, DAEMONSETS, CONTROLLERREVISIONS)
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_no_scenario_puts_a_simulator_annotation_in_a_pod_template(name: str) -> None:
+    """A scenario's failure is what a real cluster would show (an image, a limit): no pod, pod template or
+    ControllerRevision carries a sim.incident-response.dev key. The simulator's keys stay where a real cluster has
+    no field for what they model (a Deployment's load, a node's kubelet being down) and tools never quote them."""
+    cluster = loaded(name)
+    for res in TEMPLATED:
+        for obj in cluster.store.items(res):
+            where = obj if res is PODS else (obj.get("data") if res is CONTROLLERREVISIONS else obj.get("spec"))
+            assert behaviors.PREFIX not in json.dumps(where), (res.kind, obj["metadata"]["name"])
+    left = {
+        key
+        for res in (*TEMPLATED, NODES)
+        for obj in cluster.store.items(res)
+        for key in obj["metadata"].get("annotations") or {}
+        if key.startswith(behaviors.PREFIX)
+    }
+    assert left <= {behaviors.LOAD_MILLICORES, behaviors.NODE_CONDITION}, left
 
 
 def test_scenario_names() -> None:
@@ -164,7 +188,9 @@ def test_poison_bad_api_pods_break_web() -> None:
     cluster = loaded("poison")
     bad = shop_pods(cluster, app="api", version="bad")
     assert bad and all(ready(p) for p in bad)
-    assert all(p["metadata"]["annotations"][behaviors.POISONS] == "app=web" for p in bad)
+    # The beta's image poisons (the sim's image catalogue); its pods carry no simulator annotation.
+    assert {p["spec"]["containers"][0]["image"] for p in bad} == {"registry.example.com/shop/api:3.4.0-beta"}
+    assert all(behaviors.pod_behavior(p, cluster.images).poisons == "app=web" for p in bad)
     assert not any(ready(p) for p in shop_pods(cluster, app="web"))
 
 
@@ -172,9 +198,14 @@ def test_oom_payments_killed_below_need() -> None:
     cluster = loaded("oom")
     cluster.run_for(0.5)
     new = [
-        p for p in shop_pods(cluster, app="payments") if p["metadata"].get("annotations", {}).get(behaviors.BEHAVIOR)
+        p
+        for p in shop_pods(cluster, app="payments")
+        if p["spec"]["containers"][0]["image"] == "registry.example.com/shop/payments:5.1.0"
     ]
     assert new
+    # Its template keeps the 256Mi limit; the release's image needs 512Mi (the sim's image catalogue).
+    assert {p["spec"]["containers"][0]["resources"]["limits"]["memory"] for p in new} == {"256Mi"}
+    assert behaviors.pod_behavior(new[0], cluster.images).memory_need == 512 * 2**20
     last = (new[0]["status"]["containerStatuses"][0].get("lastState") or {}).get("terminated", {})
     assert last.get("reason") == "OOMKilled" and last.get("exitCode") == 137
 
