@@ -100,11 +100,17 @@ def cautions(
         replicas = spec.get("replicas", 1)
         partition = ((spec.get("updateStrategy") or {}).get("rollingUpdate") or {}).get("partition") or 0
         if (spec.get("updateStrategy") or {}).get("type") != "OnDelete":  # OnDelete rolls nothing by itself
+            # Only the ordinals at or above a partition take a revision (review-assist7: a canary by partition).
+            moving = max(replicas - partition, 0)
             out.append(
-                f"one pod at a time from the highest ordinal ({name}-{replicas - 1} first): {replicas} pod start-ups"
+                f"one pod at a time from the highest ordinal ({name}-{replicas - 1} first): {moving} pod start-ups"
             )
         if partition:
             out.append(f"partition is {partition}: pods below ordinal {partition} are not rolled back")
+            # Below the partition no pod ever ran the newer revision: its claims hold no newer data.
+            claims = [
+                c for c in claims if not (c.rpartition("-")[2].isdigit() and int(c.rpartition("-")[2]) < partition)
+            ]
         if stuck:
             out.append(f"{', '.join(stuck)} never got Ready on the bad revision and would block the rollback")
         if claims:

@@ -84,7 +84,7 @@ def _statefulset_item(
         "replaces every pod not at the target at once (podManagementPolicy Parallel)"
         if parallel
         else f"replaces one pod at a time from the highest ordinal ({name}-{replicas - 1} first), each only after the "
-        f"one before is Running and Ready: allow {replicas} pod start-ups"
+        f"one before is Running and Ready: allow {max(replicas - partition, 0)} pod start-ups"
     )
     detail = f"statefulset {name} {how}"
     if stuck:
