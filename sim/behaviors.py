@@ -28,6 +28,9 @@ POISONS = PREFIX + "poisons"  # pod: label selector of same-namespace pods this 
 LOG_LINES = PREFIX + "log-lines"  # pod: lines (newline-separated) the app prints when it starts
 # pod (not-ready): the error line it prints every second instead of its default (a redis health check timing out)
 NOT_READY_LINE = PREFIX + "not-ready-line"
+# image (catalogue): comma-separated env var names the app exits at start without (a configuration error): a
+# release that drops one crashes through its env, the template difference a real cluster would show
+NEEDS_ENV = PREFIX + "needs-env"
 NODE_CONDITION = PREFIX + "condition"  # node: NotReady | MemoryPressure | DiskPressure
 # deployment: a ReplicaSet it creates is dated this many minutes back (with its rollout and pods)
 ROLLED_OUT_MINUTES_AGO = PREFIX + "rolled-out-minutes-ago"
@@ -99,6 +102,7 @@ class PodBehavior:
     poisons: str | None = None
     log_lines: tuple[str, ...] = ()
     not_ready_line: str | None = None
+    missing_env: str | None = None  # a variable its image needs that its container's env does not set: it crashes
 
 
 _CACHE: dict[tuple[tuple[str, str], ...], PodBehavior] = {}
@@ -110,17 +114,22 @@ Images = Mapping[str, Mapping[str, str]]
 
 def pod_behavior(pod: dict[str, Any], images: Images | None = None) -> PodBehavior:
     values: dict[str, str] = {}
+    missing: str | None = None
     if images:
         for container in (pod.get("spec") or {}).get("containers") or ():
-            for key, value in (images.get(str(container.get("image", ""))) or {}).items():
+            does = images.get(str(container.get("image", ""))) or {}
+            for key, value in does.items():
                 values.setdefault(key, value)
+            if missing is None and does.get(NEEDS_ENV):
+                missing = _missing_env(container, does[NEEDS_ENV])
     annotations = pod.get("metadata", {}).get("annotations") or {}
     values.update((k, str(v)) for k, v in annotations.items() if k.startswith(PREFIX))
-    relevant = tuple(sorted(values.items()))
+    relevant = (*sorted(values.items()), ("", missing or ""))
     cached = _CACHE.get(relevant)
     if cached is not None:
         return cached
-    kind = values.get(BEHAVIOR, HEALTHY).strip().lower()
+    # An app missing a setting it needs exits at start, unless the pod's own annotation says what it does.
+    kind = values.get(BEHAVIOR, CRASHLOOP if missing else HEALTHY).strip().lower()
     behavior = PodBehavior(
         kind=kind if kind in BEHAVIORS else HEALTHY,
         memory_need=bytes_of(values.get(MEMORY_NEED)),
@@ -129,10 +138,17 @@ def pod_behavior(pod: dict[str, Any], images: Images | None = None) -> PodBehavi
         poisons=values.get(POISONS) or None,
         log_lines=tuple(values[LOG_LINES].split("\n")) if values.get(LOG_LINES) else (),
         not_ready_line=values.get(NOT_READY_LINE) or None,
+        missing_env=missing if kind == CRASHLOOP else None,
     )
     if len(_CACHE) < 4096:
         _CACHE[relevant] = behavior
     return behavior
+
+
+def _missing_env(container: Mapping[str, Any], needs: str) -> str | None:
+    """The first of `needs` (comma-separated names) the container's env does not set (envFrom is not read)."""
+    have = {str(e.get("name")) for e in container.get("env") or () if isinstance(e, Mapping)}
+    return next((n for n in (x.strip() for x in needs.split(",")) if n and n not in have), None)
 
 
 def load_millicores(obj: dict[str, Any] | None) -> int | None:

@@ -38,6 +38,9 @@ def run_lines(rt: PodRuntime, c: ContainerRuntime, run: Run, now: float, unhealt
         (run.started + 0.001, f'level=info msg="listening" addr=0.0.0.0:{port}'),
         *((run.started + 0.0015, line) for line in rt.behavior.log_lines),
     ]
+    if kind == behaviors.CRASHLOOP and rt.behavior.missing_env:  # a configuration error: it exits before serving
+        fatal = f'level=fatal msg="required setting is not set" env={rt.behavior.missing_env}'
+        return [lines[0], *([(end, fatal)] if run.ended is not None else [])]
     if kind == behaviors.CRASHLOOP:
         lines.append(
             (run.started + 0.002, f'level=info msg="connecting to database" dsn={_DSN}/orders?sslmode=disable')

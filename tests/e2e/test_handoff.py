@@ -145,16 +145,23 @@ def clock_of(when: datetime) -> str:
 async def test_rollback_of_a_config_change_with_a_coincident_unrelated_deploy(start: Start) -> None:
     env, clock = start("healthy"), Clock()
     cluster = env.sim.cluster
-    crash = {behaviors.BEHAVIOR: behaviors.CRASHLOOP}
+    # inventory 4.2.0 exits at start without PAYMENTS_URL (the sim's image catalogue): revision 2 drops it from env,
+    # the one template difference (a real field) between the revisions.
+    needs = {behaviors.NEEDS_ENV: "PAYMENTS_URL"}
     both = [{"name": "PAYMENTS_URL", "value": "http://payments:8080"}, {"name": "CACHE_TTL", "value": "30"}]
     inventory = [
-        Revision(f"{REGISTRY}/inventory:4.2.0", "kubectl set image deployment/inventory inventory=4.2.0", 3 * DAY),
+        Revision(
+            f"{REGISTRY}/inventory:4.2.0",
+            "kubectl set image deployment/inventory inventory=4.2.0",
+            3 * DAY,
+            image_does=needs,
+        ),
         Revision(
             f"{REGISTRY}/inventory:4.2.0",
             "kubectl apply -f inventory.yaml",
             6 * MINUTE,
-            crash,
             env=[{"name": "CACHE_TTL", "value": "30"}],
+            image_does=needs,
         ),
     ]
     await anyio.to_thread.run_sync(lambda: add_app(cluster, app("inventory", 3, both), inventory, running=0))
@@ -235,10 +242,11 @@ async def test_rollback_of_a_config_change_with_a_coincident_unrelated_deploy(st
     )
     assert state[2] == "- Temporary measures: none"
 
+    assert "sim.incident-response.dev" not in text  # the change is the env's, a field any cluster has
     hypotheses = section(text, "Hypotheses:")
     suspected = (
         "- Revision 2 of deployment inventory caused the failure; suspected change: env PAYMENTS_URL removed "
-        "(container inventory); pod annotation sim.incident-response.dev/behavior: absent -> crashloop; same image "
+        "(container inventory); same image "
         "(registry.example.com/shop/inventory:4.2.0): a configuration change: for: "
     )
     assert hypotheses[0].startswith(suspected), hypotheses[0]
@@ -254,7 +262,7 @@ async def test_rollback_of_a_config_change_with_a_coincident_unrelated_deploy(st
     assert any(line.startswith("- events: Warning events about inventory: BackOff x") for line in gathered)
     assert (
         "- rollout: inventory revision 2 compared with the revision running now: env PAYMENTS_URL removed "
-        "(container inventory); pod annotation sim.incident-response.dev/behavior: absent -> crashloop; same image "
+        "(container inventory); same image "
         "(registry.example.com/shop/inventory:4.2.0): a configuration change" in gathered
     )
     assert "- kubectl rollout history deployment/inventory --revision=2 -n shop --context sim" in gathered

@@ -79,6 +79,27 @@ def test_the_image_catalogue_gives_a_release_its_behaviour_and_the_pods_own_anno
     assert (behaviors.pod_behavior(own, images).kind, behaviors.pod_behavior(own, images).memory_need) == ("oom", 2**30)
 
 
+def test_an_image_that_needs_an_env_var_crashes_where_its_container_does_not_set_it() -> None:
+    """A release that drops a setting its image needs crashes through its env (a real template field), and the
+    rollback that restores the variable heals it."""
+    images = {"shop/inventory:4.2.0": {behaviors.NEEDS_ENV: "PAYMENTS_URL, CACHE_TTL"}}
+
+    def pod(*names: str, **annotations: str) -> dict[str, object]:
+        env = [{"name": name, "value": "x"} for name in names]
+        container = {"name": "inventory", "image": "shop/inventory:4.2.0", "env": env}
+        return {"metadata": {"annotations": annotations}, "spec": {"containers": [container]}}
+
+    dropped = behaviors.pod_behavior(pod("CACHE_TTL"), images)
+    assert (dropped.kind, dropped.missing_env) == ("crashloop", "PAYMENTS_URL")
+    # Same catalogue values, another variable missing: not the answer cached for the pod above.
+    assert behaviors.pod_behavior(pod("PAYMENTS_URL"), images).missing_env == "CACHE_TTL"
+    whole = behaviors.pod_behavior(pod("CACHE_TTL", "PAYMENTS_URL"), images)
+    assert (whole.kind, whole.missing_env) == ("healthy", None)
+    assert behaviors.pod_behavior(pod("CACHE_TTL"), {}).kind == "healthy"  # no catalogue, no need
+    own = behaviors.pod_behavior(pod("CACHE_TTL", **{behaviors.BEHAVIOR: "healthy"}), images)
+    assert (own.kind, own.missing_env) == ("healthy", None)  # the pod's own annotation wins
+
+
 def test_crashloop_restarts_with_backoff_events_and_logs() -> None:
     cluster = make()
     cluster.store.create(
@@ -117,6 +138,35 @@ def test_crashloop_restarts_with_backoff_events_and_logs() -> None:
     )
     assert "panic: connection refused: postgres://checkout:s3cr3t@db:5432" in logs
     assert logs.split(" ", 1)[0].endswith("Z") and "." in logs.split(" ", 1)[0]
+
+
+def test_a_container_missing_a_setting_its_image_needs_crash_loops_and_logs_which() -> None:
+    cluster = make()
+    cluster.images["registry.example.com/app:1.0"] = {behaviors.NEEDS_ENV: "PAYMENTS_URL"}
+    cluster.store.create(DEPLOYMENTS, deployment_body("api", replicas=1))
+
+    def looping() -> bool:
+        found = pods(cluster, "api")
+        return (
+            bool(found)
+            and container(found[0]).get("restartCount", 0) >= 1
+            and "waiting" in container(found[0])["state"]
+        )
+
+    assert cluster.run_until(looping, timeout=10)
+    pod = pods(cluster, "api")[0]
+    assert container(pod)["lastState"]["terminated"]["reason"] == "Error"
+    logs = cluster.pod_logs(
+        "default",
+        pod["metadata"]["name"],
+        container=None,
+        previous=True,
+        tail_lines=None,
+        since_seconds=None,
+        timestamps=False,
+        limit_bytes=None,
+    )
+    assert logs.splitlines()[-1] == 'level=fatal msg="required setting is not set" env=PAYMENTS_URL', logs
 
 
 def test_image_pull_error_waits_with_backoff() -> None:
