@@ -23,7 +23,16 @@ async def play(p: Play) -> None:
     await p.call("list_hpas", namespace="shop")
     d = a.get("decision") or {}
     if d.get("next_tool"):
-        await p.call(d["next_tool"], **d["next_arguments"])
+        plan = await p.call(d["next_tool"], **d["next_arguments"])
+        if plan.get("token"):
+            await p.confirm(plan)
+            p.wait(lambda: all("1.9.1" in x["spec"]["containers"][0]["image"] for x in p.pods("shop", "app=web")), timeout=120, what="rolled back")
+            p.advance(360)  # the HPA's scale-down stabilization window (5 min)
+            p.sim.wait_ticks(60)
+            p.kubectl("get", "hpa", "web", "-n", "shop")
+            p.kubectl("top", "pods", "-n", "shop", "-l", "app=web")
+            await p.call("assess_namespace", namespace="shop")
+            await p.call("verify_recovery", namespace="shop", deployment="web")
     await p.call("incident_handoff", namespace="shop")
 
 run(play, "hpareg")

@@ -79,6 +79,7 @@ from incident_response.tools.playbook.handoff_models import (
     DeploymentState,
     Handoff,
     HandoffFormat,
+    TimePoint,
 )
 from incident_response.tools.playbook.handoff_rollouts import Rollout, namespace_rollouts, started_by_us
 from incident_response.tools.playbook.handoff_state import current_state, temporary_measures
@@ -286,6 +287,12 @@ def incident_handoff(
     facts.standing = standing_since(facts, incident, ours)
     started = start_time(incident, facts, bad)
     stabilized = stabilization(incident, events, states)
+    if stabilized is not None and started is not None and stabilized.at < started.at:
+        # A state stable since before the incident began (nothing the cluster shows failed) ends it no earlier than
+        # it began: "07:55 to 12-02 07:55" read as an incident that ended three days before it started.
+        stabilized = TimePoint(
+            at=started.at, basis=f"{stabilized.basis}; it held before the incident began: nothing failed since"
+        )
     end = stabilized.at if stabilized is not None else now
     if started is not None:
         since = started.at - timedelta(seconds=RECENT_ROLLOUT_SECONDS)
