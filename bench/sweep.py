@@ -148,7 +148,8 @@ async def sweep_scenario(scenario: str, folder: Path) -> list[Swept]:
 
 async def confirmed(scenario: str, sim: RunningSim, state: Path, swept: list[Swept]) -> list[Swept]:
     """The decision's plan (the first proposed call that answered a pending plan) made again, so it is not stale,
-    confirmed, and the handoff after it; nothing when the assessment proposed no plan."""
+    confirmed (planned and confirmed again if it went stale meanwhile, at most 3 times), and the handoff after it;
+    nothing when the assessment proposed no plan."""
     plans = [s for s in swept if s.mode == "full" and (s.result.structured_content or {}).get("status") == "pending"]
     if not plans:
         return []
@@ -161,12 +162,18 @@ async def confirmed(scenario: str, sim: RunningSim, state: Path, swept: list[Swe
     )
     done: list[Swept] = []
     async with Client(build_server(settings)) as client:
-        plan = await client.call_tool(plans[0].tool, plans[0].arguments)
-        done.append(Swept(scenario, plans[0].tool, plans[0].arguments, plan))
-        token = (plan.structured_content or {}).get("token")
-        calls: list[Call] = [("confirm_command", {"token": token})] if token else []
-        for tool, arguments in [*calls, ("incident_handoff", {"namespace": NS})]:
-            done.append(Swept(scenario, tool, arguments, await client.call_tool(tool, arguments)))
+        for _ in range(3):  # a controller's write between plan and confirm makes it stale: plan again, as told
+            plan = await client.call_tool(plans[0].tool, plans[0].arguments)
+            done.append(Swept(scenario, plans[0].tool, plans[0].arguments, plan))
+            token = (plan.structured_content or {}).get("token")
+            if not token:
+                break
+            outcome = await client.call_tool("confirm_command", {"token": token})
+            done.append(Swept(scenario, "confirm_command", {"token": token}, outcome))
+            if (outcome.structured_content or {}).get("status") != "stale":
+                break
+        handoff = await client.call_tool("incident_handoff", {"namespace": NS})
+        done.append(Swept(scenario, "incident_handoff", {"namespace": NS}, handoff))
     return done
 
 

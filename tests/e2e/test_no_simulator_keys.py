@@ -61,8 +61,8 @@ async def test_no_result_of_a_shipped_scenario_quotes_a_simulator_key(scenario: 
     if scenario == "healthy":
         return
     # The sweep went past the reads: the assessment proposed plans, and its decision's was confirmed and handed off.
-    confirms = [one for one in swept if one.tool == "confirm_command"]
-    assert [(c.result.structured_content or {}).get("status") for c in confirms] == ["succeeded"], scenario
+    confirms = [(one.result.structured_content or {}).get("status") for one in swept if one.tool == "confirm_command"]
+    assert confirms and confirms[-1] == "succeeded" and set(confirms[:-1]) <= {"stale"}, confirms
     assert swept[-1].tool == "incident_handoff" and "1 succeeded" in text_of(swept[-1].result)
 
 
