@@ -21,6 +21,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env, ready
+from support.result_rule import budgeted
 
 from incident_response.sim.serve import RunningSim
 
@@ -124,6 +125,59 @@ async def test_a_key_only_the_new_revision_asks_for_leaves_the_rollback_clear_of
 
     async with Client(env.server("safe")) as client:
         safety = await call(client, "check_rollback_safety", namespace=NS, deployment="checkout")
+        assessed = await call(client, "assess_namespace", namespace=NS)
 
     assert safety["target_revision"] == int(before), safety["summary"]
     assert config(safety) is None, safety["items"]
+    decision = assessed["decision"]
+    assert (decision["primary_action"], decision["next_tool"]) == ("ROLLBACK", "rollback_deployment"), decision
+
+
+async def test_after_a_deploy_every_tool_says_restore_the_shared_key_not_roll_back(built: tuple[Env, Kubectl]) -> None:
+    """checkout rolled out 2.5.0 minutes ago, then key PAYMENTS_URL was removed; a pod replaced since cannot start.
+    The deploy is recent and a pod fails, so assess_namespace said ROLLBACK and evaluate_decision PROCEED (the config
+    only a caution) while check_rollback_safety said CHECK FIRST: every revision reads that key. All three now say
+    restore it instead of rolling back."""
+    env, kubectl = built
+    kubectl.run("set", "image", "deployment/checkout", "checkout=registry.example.com/shop/checkout:2.5.1", "-n", NS)
+
+    def rolled_out() -> bool:
+        deploy = env.get("deployments", "checkout")
+        status = deploy.get("status") or {}
+        image = "registry.example.com/shop/checkout:2.5.1"
+        return (
+            status.get("observedGeneration") == deploy["metadata"]["generation"]
+            and status.get("updatedReplicas") == status.get("readyReplicas") == deploy["spec"]["replicas"]
+            and len(live(env)) == deploy["spec"]["replicas"]
+            and all(p["spec"]["containers"][0]["image"] == image and ready(p) for p in live(env))
+        )
+
+    await env.until(rolled_out, 40)
+    kubectl.run(
+        "patch", "configmap/checkout-config", "-n", NS, "--type=json",
+        "-p", '[{"op":"remove","path":"/data/PAYMENTS_URL"}]',
+    )  # fmt: skip
+    first = live(env)[0]["metadata"]["name"]
+    kubectl.run("delete", "pod", first, "-n", NS, "--wait=false")
+    await env.until(lambda: len(live(env)) == 4 and first not in [p["metadata"]["name"] for p in live(env)])
+    await env.until(lambda: all(ready(p) for p in live(env)))
+    stick(kubectl, max(live(env), key=lambda p: p["metadata"]["creationTimestamp"]), "PAYMENTS_URL")
+    await env.until(lambda: sum(ready(p) for p in live(env)) == 3)
+
+    async with Client(env.server("safe")) as client:
+        assessed = await budgeted(client, "assess_namespace", namespace=NS)
+        walked = await budgeted(client, "evaluate_decision", namespace=NS, action="ROLLBACK", deployment="checkout")
+        safety = await budgeted(client, "check_rollback_safety", namespace=NS, deployment="checkout")
+
+    assert safety["verdict"] == "CHECK_FIRST", safety["summary"]
+    target = safety["target_revision"]
+    said = f"revision {target}'s pods read key PAYMENTS_URL of ConfigMap checkout-config too, which pods fail on now"
+    move = "restore it (kubectl apply from source control) instead of rolling back"
+    assert walked["verdict"] == "FIX_FIRST", walked["summary"]
+    assert f"{said}: {move}" in walked["reason"], walked["reason"]
+    decision = assessed["decision"]
+    assert decision["primary_action"] == "INVESTIGATE", assessed["summary"]
+    assert "R" + f"{said}: {move}"[1:] in decision["reason"], decision["reason"]
+    # Both then read the same thing (the failing pod's events); neither plans the rollback.
+    assert (walked["next_tool"], walked["next_arguments"]) == (decision["next_tool"], decision["next_arguments"])
+    assert walked["next_tool"] != "rollback_deployment"

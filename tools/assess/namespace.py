@@ -85,6 +85,7 @@ from incident_response.tools.playbook.rules import (
     decide,
     group_by,
 )
+from incident_response.tools.playbook.shared_config import shared_config_failures
 from incident_response.tools.playbook.suspects import NodeState, Placement, canary_pairs, node_problems
 from incident_response.tools.playbook.trees import Hpa, ScaleFacts, hpa_ceiling, sizing_of
 
@@ -502,6 +503,9 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
     ]
     nodes = read_nodes(kube, placements, pods, groups, now, blind)
 
+    rollback_targets = known_good_targets(
+        deployments, replicasets, workloads, pods, {(r.kind, r.deployment) for r in rollouts}, now
+    )
     facts = Facts(
         namespace=namespace,
         failing=failing,
@@ -519,9 +523,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         workloads=workload_kinds(workloads),
         failing_for=failing_for_minutes(events, components, set(failing), now),
         crash_lines=crash_lines,
-        rollback_targets=known_good_targets(
-            deployments, replicasets, workloads, pods, {(r.kind, r.deployment) for r in rollouts}, now
-        ),
+        rollback_targets=rollback_targets,
         # which of its pods a drain could not evict now (a failed node's own unready pods can hold a budget down)
         evictions_refused=refused_evictions(pods, workloads.get("poddisruptionbudgets", [])) if nodes else {},
         paused={str(meta(d).name) for d in deployments if (d.get("spec") or {}).get("paused")},
@@ -533,6 +535,14 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
             and (claims := one_node_claims(kube, namespace, template_claims(d)))
         },
         config_errors=config_errors(pods, components),
+        shared_config=shared_config_failures(
+            deployments,
+            replicasets,
+            pods,
+            components,
+            {r.deployment for r in rollouts if r.kind == "deployment"},
+            rollback_targets,
+        ),
         evicted=evicted_pods(pods, components),
         deployments={str(meta(d).name) for d in deployments},
         changes=changes,

@@ -20,6 +20,7 @@ from incident_response.tools.k8s.views import meta
 MISSING_KEY = re.compile(r"couldn't find key (\S+) in (ConfigMap|Secret) [^/\s]+/(\S+)")
 MISSING_OBJECT = re.compile(r'\b(configmap|secret) "([^"]+)" not found')
 MAX_PODS_NAMED = 3
+INSTEAD = "instead of rolling back"  # in a shared failure's detail only: the rollback is not the move
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,12 @@ def shared_failure(pods: list[dict[str, Any]], target: dict[str, Any], number: i
     source = "source control" + (" or where the Secret is kept" if failure.kind == "Secret" else "")
     detail = (
         f"revision {number}'s pods read {what} too, which pods fail on now: restore it (kubectl apply from {source}) "
-        "instead of rolling back. Rolled back, they fail the same way and replace the pods still running"
+        f"{INSTEAD}. Rolled back, they fail the same way and replace the pods still running"
     )
     return SharedFailure("warning", detail, evidence, [])
+
+
+def restores_instead(detail: str) -> bool:
+    """Whether a config check's warning is a shared failure's (restore the object, do not roll back), not a
+    ConfigMap changed since the target began (restore it first, then roll back)."""
+    return INSTEAD in detail

@@ -145,6 +145,9 @@ class Facts:
     # component -> "POD: MESSAGE" of a pod whose container cannot be created (CreateContainerConfigError: a missing
     # ConfigMap or Secret key; CreateContainerError): the cause is named, not unknown
     config_errors: dict[str, str] = field(default_factory=dict)
+    # deployment rolled out recently -> check_rollback_safety's config warning: its pods fail on a key its rollback
+    # target reads the same way (tools/playbook/shared_config.py): restore it, do not roll back
+    shared_config: dict[str, str] = field(default_factory=dict)
     # deployment -> the PersistentVolumeClaims its pod template mounts (every replica shares them)
     shared_claims: dict[str, list[str]] = field(default_factory=dict)
     # "kind/name" -> the human's answer that rules rolling back its current revision out (forward-only migrations)
@@ -508,6 +511,8 @@ def framework(facts: Facts) -> Decision:
             return rollback_in_progress(rollout, ns, own_failing)
         if ruled(facts, rollout):
             continue  # the human said it cannot go back: judged on what its pods show (fix_forward below)
+        if own_failing and rollout.deployment in facts.shared_config:
+            return investigate(facts, rollout.deployment, "pods fail on config a rollback does not restore", "", [])
         if rollout.unfinished and own_failing:
             return roll_back(
                 rollout,
@@ -877,6 +882,8 @@ def investigate(facts: Facts, component: str, rule: str, why: str, evidence: lis
             "or roll back the change that asked for it; until then every pod that starts (a restart, a drain, a "
             "rollout) fails the same way"
         )
+        if shared := facts.shared_config.get(component):
+            known = shared[0].upper() + shared[1:]  # the recent deploy did not ask for it: a rollback fails too
         read = f"{tool} shows since when"
     if suspects:
         # A non-rollout change of the last 2 hours made before the failure began: the first suspect.

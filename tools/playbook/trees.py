@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from incident_response.tools.k8s.oom_runs import EITHER, PEAK, OomRun, long_runs, reading, shape
+from incident_response.tools.playbook.config_failures import restores_instead
 from incident_response.tools.playbook.rollback_checks import SafetyStatus
 from incident_response.tools.playbook.sizing import Demand, HpaCount, Sizing, size
 
@@ -293,6 +294,24 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
     unseen = [c for c in (known, image) if c is None or c.status == "not_visible"]
     walk.go(q, "unknown" if unseen else "yes", "cluster", evidence)
     walk.cautions += [c.detail for c in unseen if c is not None]
+
+    config = facts.safety.get("config")
+    if config is not None and config.status == "warning" and restores_instead(config.detail):
+        # check_rollback_safety's CHECK FIRST: the target's pods fail on the same ConfigMap/Secret key; no tool
+        # restores it (the human does), and the read the assessment names says since when
+        tool, read = where.reads.get(name) or (None, {})
+        return walk.stop(
+            f"Would revision {facts.target_revision} of {name} start without what its pods fail on now?",
+            "no",
+            "cluster",
+            config.evidence,
+            Conclusion(
+                verdict="FIX_FIRST",
+                reason=f"{config.detail}; then evaluate again if pods still fail",
+                next_tool=tool,
+                next_arguments=dict(read),
+            ),
+        )
 
     q = f"Does the current revision of {name} carry database migrations that only go forward?"
     migrations = facts.safety.get("migrations")
