@@ -1,6 +1,6 @@
 """The simulator's admin endpoints: /sim/faults (inject latency, error statuses and dropped connections),
-/sim/clock (let cluster time pass at once) and /sim/tokens (mint a person's bearer token). Only system:masters
-reaches them.
+/sim/clock (let cluster time pass at once) and /sim/tokens (mint a person's bearer token); /sim/images is
+image_admin.py's. Only system:masters reaches them.
 
 Layer: sim (the simulated cluster; apart from the product).
 """

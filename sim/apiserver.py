@@ -20,6 +20,7 @@ from incident_response.sim import (
     crds,
     discovery,
     errors,
+    image_admin,
     limitranges,
     managed_fields,
     quota,
@@ -125,6 +126,7 @@ class ApiServer:
         app.router.add_route("*", "/sim/faults", self._admin_faults)
         app.router.add_route("*", "/sim/clock", self._admin_clock)
         app.router.add_route("*", "/sim/tokens", self._admin_tokens)
+        app.router.add_route("*", "/sim/images", self._admin_images)
         app.router.add_route("*", "/api/v1", self._core_resources)
         app.router.add_route("*", "/api/v1/{path:.*}", self._core)
         app.router.add_route("*", "/apis/{group}/{version}", self._group_resources)
@@ -255,6 +257,9 @@ class ApiServer:
 
     async def _admin_tokens(self, request: web.Request) -> web.Response:
         return await admin.tokens_endpoint(request, self.authn)
+
+    async def _admin_images(self, request: web.Request) -> web.Response:
+        return await image_admin.images_endpoint(request, self.cluster)
 
     # ----- resource requests -----
 
