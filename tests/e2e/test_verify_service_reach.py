@@ -20,6 +20,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env
+from support.result_rule import budgeted
 
 from incident_response.sim.serve import RunningSim
 
@@ -77,3 +78,24 @@ async def test_a_target_port_name_no_container_defines_says_why_nothing_is_an_en
     check = endpoints(after)
     assert check["passed"] is False, check
     assert "service api's targetPort htpp names no port of its 3 Ready pods (they define http)" in check["detail"]
+
+
+async def test_get_endpoints_says_what_verify_says_of_a_port_no_container_declares(built: tuple[Env, Kubectl]) -> None:
+    """get_endpoints read no pods and said '3 ready' of the Service verify_recovery calls DEGRADED: its endpoints are
+    Ready at a port nothing declares. Now it says so, on the same evidence (the ports edited in the incident window);
+    unedited, it says what it said."""
+    env, kubectl = built
+    async with Client(env.server("safe")) as client:
+        before = await budgeted(client, "get_endpoints", namespace=NS, service="api")
+        kubectl.run("patch", "service/api", "-n", NS, "--type=json", "-p", target_port(8008))
+        await env.until(lambda: addresses(env) == 3)
+        after = await budgeted(client, "get_endpoints", namespace=NS, service="api")
+        verified = await call(client, "verify_recovery", namespace=NS, deployment="api")
+
+    assert before["summary"] == "service api: 3 ready, 0 not ready", before["summary"]
+    assert after["ready_count"] == 3, after
+    said = "port 8008, which no container of its 3 Ready pods declares (they declare 8080 (http))"
+    assert said in endpoints(verified)["detail"], endpoints(verified)["detail"]
+    assert after["summary"].startswith(
+        "service api: 3 ready, 0 not ready; but no pod declares target port 8008 (edited "
+    )
