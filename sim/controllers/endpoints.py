@@ -87,6 +87,11 @@ class EndpointsController:
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
         self.store = cluster.store
+        # Per Service: the Service, its namespace's pods and the Endpoints object as they were when the Endpoints
+        # last matched them. The store replaces an object on every write, so while all three are the very same
+        # objects the Endpoints are still right (subsets_for reads only the Service and those pods) and the
+        # selector matching, subsets and comparison are skipped: most of an idle tick's work.
+        self._unchanged: dict[tuple[str, str], tuple[Obj, list[Obj], Obj]] = {}
 
     def sync(self, snap: Snapshot) -> bool:
         changed = False
@@ -97,14 +102,33 @@ class EndpointsController:
                 continue
             namespace = str(meta(service).get("namespace", ""))
             name = str(meta(service)["name"])
-            wanted.add((namespace, name))
+            key = (namespace, name)
+            wanted.add(key)
+            in_namespace = snap.pods_by_ns.get(namespace, [])
+            cached = self._unchanged.pop(key, None)
+            current = self.store.peek(ENDPOINTS, namespace, name)
+            if (
+                cached is not None
+                and cached[0] is service
+                and cached[2] is current
+                and len(cached[1]) == len(in_namespace)
+                and all(a is b for a, b in zip(cached[1], in_namespace, strict=True))
+            ):
+                self._unchanged[key] = cached
+                continue
             matches = selector_from_map(selector)
-            pods = [p for p in snap.pods_by_ns.get(namespace, []) if matches(labels_of(p))]
+            pods = [p for p in in_namespace if matches(labels_of(p))]
             subsets = subsets_for(service, pods)
             try:
                 changed = self._write(service, namespace, name, subsets) or changed
             except errors.ApiError:
                 changed = True
+                continue
+            written = self.store.peek(ENDPOINTS, namespace, name)
+            if written is not None:
+                self._unchanged[key] = (service, list(in_namespace), written)
+        for gone in self._unchanged.keys() - wanted:
+            del self._unchanged[gone]
         for endpoints in list(self.store.items(ENDPOINTS)):
             key = (str(meta(endpoints).get("namespace", "")), str(meta(endpoints)["name"]))
             if key not in wanted and TRIGGER in (meta(endpoints).get("annotations") or {}):
