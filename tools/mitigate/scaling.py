@@ -477,6 +477,12 @@ def plan_override_hpa(
                 f"max_replicas {max_replicas} is beyond what fits now (about {fit} replicas of {target_name}); "
                 "replicas above that would stay Pending."
             )
+        # A namespace quota refuses the pods a raised minimum asks for, as it does a scale (review-assist7 H12).
+        live = [p for p in pods if not backends.terminating(p)]
+        if min_replicas > len(live) and (
+            note := quota_warning(kube, deployment, min_replicas - len(live), refuse=True, pods=live)
+        ):
+            warnings.append(note)
     body = {"spec": {"minReplicas": min_replicas, "maxReplicas": max_replicas}}
     restore_body = {"spec": {"minReplicas": old_min, "maxReplicas": old_max}}
     spec = hpa.get("spec") or {}
