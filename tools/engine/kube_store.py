@@ -657,11 +657,50 @@ class KubeStore:
         )
         change = objects.status_patch(to_state, fields) | {"history": [*history, entry]}
         try:
-            return self.swap(COMMANDS, obj, {"status": change}, status=True)
+            won = self.swap(COMMANDS, obj, {"status": change}, status=True)
         except errors.Forbidden:
             if to_state in ("expired", "unknown"):
                 return False  # an approver may not write commands; the server records what the clock says
             raise
+        return won and not (to_state == "executing" and self._denied_while_claimed(token))
+
+    def _denied_while_claimed(self, token: str) -> bool:
+        """Whether a human denied the command while its claim was written, the claim then handed back as denied.
+
+        A decision is an Approval object apart from the command: the claim's write, guarded by the command's version
+        only, cannot see one made after the claim read the command, whose own check then read it still live and told
+        the human "denied". Read once the claim is written: a deny made before is seen here; one made after sees the
+        claim and says it came too late. Never both "denied" and run."""
+        name = objects.command_name(token)
+        for _ in range(3):
+            with call_reads.bypassed():
+                deny = self.decisions(token).get(name, {}).get(objects.DENIED)
+                obj = self.get_object(COMMANDS, name) if deny is not None else None
+            if deny is None:
+                return False
+            if obj is None or objects.status(obj).get("state") != "executing":
+                return True  # gone or moved on: this claim does not run it either way
+            by = objects.spec(deny)
+            fields = {
+                "decided_by": by.get("approver"),
+                "decided_channel": by.get("channel"),
+                "decided_principal": by.get("principal"),
+                "decided_at": by.get("decidedAt"),
+                "approved_fingerprint": None,
+            }
+            history = [h for h in objects.status(obj).get("history") or [] if isinstance(h, dict)]
+            entry = objects.history_entry(
+                "handed_back",
+                number=self._sequence(),
+                at=self.clock(),
+                actor=str(by.get("approver")),
+                detail={"reason": "denied while its confirm claimed it: nothing ran"},
+            )
+            change = objects.status_patch("denied", fields) | {"history": [*history, entry]}
+            if self.swap(COMMANDS, obj, {"status": change}, status=True):
+                return True
+        logger.warning("command %s was denied while claimed and could not be marked denied: it does not run", token)
+        return True
 
     def _decide(self, row: CommandRow, to_state: str, fields: dict[str, Any], detail: dict[str, Any] | None) -> bool:
         """A human's decision, as an Approval object; won when the command then reads as decided that way."""

@@ -149,6 +149,7 @@ def journal_entry(
         "claimed": ("confirmed", f"{tool} confirmed" + approval_note(detail)),
         "executed": (str(detail.get("status") or "unknown"), effect),
         "stale": ("stale", f"{tool} not run: the cluster changed since the plan"),
+        "handed_back": ("denied", f"{tool} not run: {event.actor}'s deny arrived as it was confirmed"),
         "expired": ("expired", f"{tool} plan expired without being confirmed"),
         "cancelled": ("cancelled", f"{tool} cancelled"),
         "abandoned": ("unknown", f"{tool}: the process running it died; outcome unknown"),
