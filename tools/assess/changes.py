@@ -95,6 +95,8 @@ def recent_changes(
             change = object_change(kind, obj, now)
             if change is not None:
                 change.selects = selected(((obj.get("spec") or {}).get(key)), pods, components)
+                if kind == "NetworkPolicy":
+                    change.what += admits_text(obj, change.selects, pods, components, objects)
                 found.append(change)
     readers: dict[str, list[str]] = {}
     for component, template in sorted(failing_templates.items()):
@@ -106,6 +108,39 @@ def recent_changes(
             change.selects = readers[name]
             found.append(change)
     return newest_first(found)[:MAX_CHANGES]
+
+
+def admits_text(
+    policy: dict[str, Any],
+    selects: list[str],
+    pods: list[dict[str, Any]],
+    components: dict[str, str],
+    policies: list[dict[str, Any]],
+) -> str:
+    """' (ingress to payments only from checkout)': whom a policy's ingress rules still admit, so the human sees who
+    else lost access (review-assist7 H10: a lockdown that left out a caller read as a bare "created"). Empty for a
+    policy that restricts no ingress or whose rules admit sources this namespace's pods cannot show."""
+    spec = policy.get("spec") or {}
+    if "Ingress" not in (spec.get("policyTypes") or ["Ingress"]) or not selects:
+        return ""
+    for other in policies:  # policies are additive: another one over the same pods may admit more
+        if other is not policy and set(selected((other.get("spec") or {}).get("podSelector"), pods, components)) & set(
+            selects
+        ):
+            return ""
+    sources: set[str] = set()
+    for rule in spec.get("ingress") or []:
+        peers = rule.get("from") or []
+        if not peers:
+            return ""  # a rule open to every source restricts nothing
+        for peer in peers:
+            if "podSelector" not in peer or "namespaceSelector" in peer:
+                return ""  # other namespaces or address blocks: not judged from this namespace's pods
+            sources.update(selected(peer.get("podSelector"), pods, components))
+    to = ", ".join(selects[:5])
+    if not sources:
+        return f" (ingress to {to} denied to every pod)"
+    return f" (ingress to {to} only from {', '.join(sorted(sources)[:5])})"
 
 
 def selected(selector: dict[str, Any] | None, pods: list[dict[str, Any]], components: dict[str, str]) -> list[str]:
