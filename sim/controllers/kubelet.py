@@ -16,6 +16,7 @@ from incident_response.sim import behaviors, errors
 from incident_response.sim.controllers.backoff import BackOff, go_duration
 from incident_response.sim.controllers.common import Obj, terminating
 from incident_response.sim.controllers.history import record_past
+from incident_response.sim.controllers.mounts import unmounted
 from incident_response.sim.controllers.podstatus import build_status
 from incident_response.sim.controllers.runtime import NEVER, ContainerRuntime, PodRuntime, Run, container_runtimes
 from incident_response.sim.controllers.scheduler import pod_requests
@@ -208,6 +209,15 @@ class Kubelet:
 
     def _advance(self, pod: Obj, rt: PodRuntime, now: float) -> None:
         wall = timestamp(self.store.clock())
+        creating = [
+            c for c in rt.containers if now >= c.next_at and c.state == "waiting" and c.reason == "ContainerCreating"
+        ]
+        if creating and (failed := unmounted(pod, self.store)) is not None:
+            # No container starts before every volume is set up: tried again on the next retry, reported each time.
+            self.cluster.recorder.record(pod, "Warning", "FailedMount", failed, component=COMPONENT, host=rt.node)
+            for c in creating:
+                c.next_at = now + self.timing.schedule_retry
+            return
         for c in rt.containers:
             if now < c.next_at:
                 continue

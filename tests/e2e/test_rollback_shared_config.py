@@ -92,7 +92,7 @@ async def test_a_rollback_to_a_revision_reading_the_same_missing_key_is_not_clea
     target = safety["target_revision"]
     said = f"revision {target}'s pods read key PAYMENTS_URL of ConfigMap checkout-config too, which pods fail on now"
     assert item["detail"].startswith(said), item["detail"]
-    assert f"{said}: restore it (kubectl apply from source control) instead of rolling back" in safety["summary"]
+    assert f"{said}: restore it (from source control) instead of rolling back" in safety["summary"]
     assert safety["next_step"].startswith("restore the config the config check names first"), safety["next_step"]
     assert any(message("PAYMENTS_URL") in line for line in item["evidence"]), item["evidence"]
     assert any(w.startswith(f"config: {said}") for w in plan["warnings"]), plan["warnings"]
@@ -172,7 +172,7 @@ async def test_after_a_deploy_every_tool_says_restore_the_shared_key_not_roll_ba
     assert safety["verdict"] == "CHECK_FIRST", safety["summary"]
     target = safety["target_revision"]
     said = f"revision {target}'s pods read key PAYMENTS_URL of ConfigMap checkout-config too, which pods fail on now"
-    move = "restore it (kubectl apply from source control) instead of rolling back"
+    move = "restore it (from source control) instead of rolling back"
     assert walked["verdict"] == "FIX_FIRST", walked["summary"]
     assert f"{said}: {move}" in walked["reason"], walked["reason"]
     decision = assessed["decision"]

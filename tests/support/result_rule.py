@@ -14,6 +14,11 @@ async def budgeted(client: Client, tool: str, **arguments: Any) -> dict[str, Any
     """The tool's structured result, its text and structured content holding the result rule."""
     result = await client.call_tool(tool, arguments)
     text, structured = budget.result_bytes(result)
-    assert (text + structured) / max(text, structured) <= budget.RESULT_OVERLAP_LIMIT, (tool, text, structured)
+    assert (text + structured) / max(text, structured) <= budget.RESULT_OVERLAP_LIMIT, (
+        tool,
+        text,
+        structured,
+        result.content,
+    )
     assert not result.is_error and result.structured_content is not None, result.content
     return result.structured_content

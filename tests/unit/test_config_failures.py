@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from incident_response.tools.k8s.mounts import mount_failures
 from incident_response.tools.playbook.config_failures import asks_for, config_failures, failure_of, shared_failure
 from incident_response.tools.playbook.rollback_checks import failing_config_warnings
 
@@ -113,3 +114,26 @@ def test_a_workload_rollback_plan_warns_only_when_its_pods_would_fail_the_same_w
     whole = template(env_from=[{"configMapRef": {"name": "checkout-config"}}])
     assert failing_config_warnings([pod("kv-2", KEY)], whole, 1) == []  # asked in check_rollback_safety instead
     assert failing_config_warnings([pod("kv-2", KEY)], template(), 1) == []
+
+
+MOUNT = 'MountVolume.SetUp failed for volume "files" : configmap "checkout-files" not found'
+
+
+def mount_event(pod_name: str, message: str, reason: str = "FailedMount") -> dict[str, Any]:
+    return {"reason": reason, "message": message, "involvedObject": {"kind": "Pod", "name": pod_name}}
+
+
+def test_a_failed_mount_of_a_missing_configmap_every_revision_mounts_is_shared() -> None:
+    creating = pod("new", "", reason="ContainerCreating")
+    started = pod("old", "", reason="CrashLoopBackOff")  # mounted once: its FailedMount is history
+    events = [mount_event("new", MOUNT), mount_event("old", MOUNT), mount_event("new", "no space", "FailedMount")]
+    mounts = mount_failures(events, [creating, started])
+    assert mounts == {"new": MOUNT}
+    mounting = template(volumes=[{"name": "files", "configMap": {"name": "checkout-files"}}])
+    found = shared_failure([creating, started], mounting, 3, mounts)
+    assert found is not None and found.status == "warning", found
+    assert found.detail.startswith("revision 3's pods read ConfigMap checkout-files too"), found.detail
+    assert any(MOUNT in line for line in found.evidence), found.evidence
+    optional = template(volumes=[{"name": "files", "configMap": {"name": "checkout-files", "optional": True}}])
+    assert shared_failure([creating], optional, 3, mounts) is None
+    assert shared_failure([creating], template(), 3, mounts) is None  # the target does not mount it: the fix

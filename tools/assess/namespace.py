@@ -46,6 +46,7 @@ from incident_response.tools.k8s.events import EventGroup, group_events
 from incident_response.tools.k8s.failure_age import failing_for_minutes
 from incident_response.tools.k8s.label_index import LabelIndex
 from incident_response.tools.k8s.labels import matches as label_matches
+from incident_response.tools.k8s.mounts import mount_failures
 from incident_response.tools.k8s.oom_runs import last_oom, memory_use
 from incident_response.tools.k8s.podstatus import PodRow, failing_init_container, oom_container
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity, parse_time
@@ -542,6 +543,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
             components,
             {r.deployment for r in rollouts if r.kind == "deployment"},
             rollback_targets,
+            mount_failures(events, pods),
         ),
         evicted=evicted_pods(pods, components),
         deployments={str(meta(d).name) for d in deployments},

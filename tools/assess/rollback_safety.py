@@ -11,7 +11,7 @@ Layer: tools.assess.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -20,6 +20,7 @@ from pydantic import Field
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.engine.event_reads import read_events
+from incident_response.tools.engine.mount_reads import read_mount_failures
 from incident_response.tools.engine.reads import rollback_reads
 from incident_response.tools.k8s.last_change import changed_outside_helm
 from incident_response.tools.k8s.pod_templates import same_pod_template
@@ -90,6 +91,7 @@ class Observed:
     pull_events: list[dict[str, Any]]
     nodes: list[dict[str, Any]] | None  # None: not readable
     now: datetime
+    mounts: dict[str, str] = field(default_factory=dict)  # pod -> FailedMount on a missing ConfigMap/Secret
 
 
 def observe_rollback(kube: Kube, namespace: str, name: str) -> Observed:
@@ -128,6 +130,7 @@ def observed_with(
         pods=pods,
         pull_events=[e for e in events if e.get("reason") == "Failed" and PULL_FAILED.search(str(e.get("message")))],
         nodes=nodes,
+        mounts=read_mount_failures(kube, namespace, pods),
         now=datetime.now(UTC),
     )
 
@@ -419,7 +422,7 @@ def safety_of(kube: Kube, namespace: str, seen: Observed, to_revision: int | Non
         number = revision_of(target)
         items += [known_good_item(target, seen), image_item(images_of(target["spec"]["template"]), number, seen)]
         reads = rollback_reads(kube, namespace, seen.deployment)
-        items += plan_checks(seen.deployment, target, seen.owned, seen.now, reads, seen.pods)
+        items += plan_checks(seen.deployment, target, seen.owned, seen.now, reads, seen.pods, seen.mounts)
     questions = list(dict.fromkeys(q for item in items for q in item.questions))
     verdict = verdict_of(items)
     rolled_out = rollout_time(seen.deployment, seen.owned)

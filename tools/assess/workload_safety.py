@@ -35,6 +35,7 @@ from incident_response.tools.assess.rollback_safety import (
 )
 from incident_response.tools.core import errors
 from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.mount_reads import read_mount_failures
 from incident_response.tools.engine.reads import rollback_reads
 from incident_response.tools.engine.rollback_answers import rulings
 from incident_response.tools.k8s import controller_revisions as cr
@@ -165,7 +166,8 @@ def judge(kube: Kube, namespace: str, kind: cr.WorkloadKind, seen: Observed, to_
             reads.configmaps,
             seen.now,
         )
-        items += config_item(shared_failure(pods, cr.template_of(target), target_number), changed)
+        mounts = read_mount_failures(kube, namespace, pods)
+        items += config_item(shared_failure(pods, cr.template_of(target), target_number, mounts), changed)
     verdict = verdict_of(items)
     rolled_out = rollout_time(current, owned)
     age = int((seen.now - rolled_out).total_seconds()) if rolled_out is not None else None

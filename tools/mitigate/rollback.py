@@ -18,6 +18,7 @@ from pydantic import Field
 
 from incident_response.tools.core import commands, errors
 from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.mount_reads import read_mount_failures
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import (
     PlanDraft,
@@ -189,7 +190,13 @@ def plan_rollback(
         preconditions=preconditions,
         warnings=rollback_checks.plan_warnings(
             rollback_checks.plan_checks(
-                deployment, target, owned, datetime.now(UTC), rollback_reads(kube, namespace, deployment), pods
+                deployment,
+                target,
+                owned,
+                datetime.now(UTC),
+                rollback_reads(kube, namespace, deployment),
+                pods,
+                read_mount_failures(kube, namespace, pods),
             )
         )
         + ([] if current is not None else [f"deployment {name} has no revision annotation; undo is manual"])

@@ -24,6 +24,7 @@ from pydantic import Field
 
 from incident_response.tools.core import commands, errors
 from incident_response.tools.engine.deps import Deps
+from incident_response.tools.engine.mount_reads import read_mount_failures
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import (
     KubeWrite,
@@ -226,7 +227,9 @@ def plan_rollback(
         ),
         preconditions=preconditions,
         warnings=cautions(kind, workload, target, stuck, claims)
-        + failing_config_warnings(pods, cr.template_of(target), target_number)
+        + failing_config_warnings(
+            pods, cr.template_of(target), target_number, read_mount_failures(kube, namespace, pods)
+        )
         + ([] if current is not None else [f"{kind} {name}'s template matches no revision; undo is manual"])
         + (default_target_doubts(kind, workload, owned, target, pods) if to_revision is None else []),
     )

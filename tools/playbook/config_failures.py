@@ -1,10 +1,12 @@
 """Pods that cannot start because of a ConfigMap or Secret the revision a rollback returns to reads the same way.
 
 The kubelet names the object when it cannot build a container's environment (CreateContainerConfigError:
-"couldn't find key K in ConfigMap ns/name", 'secret "name" not found'). A rollback restores the pod template, never
-that object: when the target revision's template asks for the same key (or the same missing object, not optional),
-its pods fail the same way, and replacing Running pods with them makes the outage worse. When the target reads the
-object without that key (or not at all), the rollback avoids the failure and nothing is said here.
+"couldn't find key K in ConfigMap ns/name", 'secret "name" not found'), or cannot mount a volume of it (FailedMount:
+'MountVolume.SetUp failed for volume "v" : configmap "name" not found', tools/k8s/mounts.py). A rollback restores
+the pod template, never that object: when the target revision's template asks for the same key (or the same
+missing object, not optional), its pods fail the same way, and replacing Running pods with them makes the outage
+worse. When the target reads the object without that key (or not at all), the rollback avoids the failure and
+nothing is said here.
 
 Layer: tools.playbook.
 """
@@ -40,9 +42,13 @@ def failure_of(message: str) -> ConfigFailure | None:
     return None
 
 
-def config_failures(pods: list[dict[str, Any]]) -> dict[ConfigFailure, list[str]]:
-    """Each ConfigMap/Secret failure the pods' waiting containers show -> the pods showing it."""
+def config_failures(pods: list[dict[str, Any]], mounts: dict[str, str] | None = None) -> dict[ConfigFailure, list[str]]:
+    """Each ConfigMap/Secret failure the pods' waiting containers show (or, `mounts`, their FailedMount events:
+    mount_failures) -> the pods showing it."""
     found: dict[ConfigFailure, list[str]] = {}
+    for name, message in (mounts or {}).items():
+        if (failure := failure_of(message)) is not None:
+            found.setdefault(failure, []).append(name)
     for pod in pods:
         status = pod.get("status") or {}
         for container in [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]:
@@ -94,10 +100,12 @@ class SharedFailure:
     questions: list[str]
 
 
-def shared_failure(pods: list[dict[str, Any]], target: dict[str, Any], number: int | None) -> SharedFailure | None:
+def shared_failure(
+    pods: list[dict[str, Any]], target: dict[str, Any], number: int | None, mounts: dict[str, str] | None = None
+) -> SharedFailure | None:
     """What to say when pods fail on a ConfigMap/Secret that revision `number`'s template (`target`) reads; None when
-    no pod fails so or the target does not read it."""
-    read = [(f, names, how) for f, names in config_failures(pods).items() if (how := asks_for(target, f))]
+    no pod fails so or the target does not read it. `mounts`: mount_failures."""
+    read = [(f, names, how) for f, names in config_failures(pods, mounts).items() if (how := asks_for(target, f))]
     if not read:
         return None
     failure, _, how = min(read, key=lambda r: r[2] != "same")
@@ -111,8 +119,8 @@ def shared_failure(pods: list[dict[str, Any]], target: dict[str, Any], number: i
         return SharedFailure("not_visible", detail, evidence, [f"Does revision {number} work without {what}?"])
     source = "source control" + (" or where the Secret is kept" if failure.kind == "Secret" else "")
     detail = (
-        f"revision {number}'s pods read {what} too, which pods fail on now: restore it (kubectl apply from {source}) "
-        f"{INSTEAD}. Rolled back, they fail the same way and replace the pods still running"
+        f"revision {number}'s pods read {what} too, which pods fail on now: restore it (from {source}) {INSTEAD}: "
+        "they would fail too and replace the running ones"
     )
     return SharedFailure("warning", detail, evidence, [])
 

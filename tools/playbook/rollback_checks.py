@@ -264,9 +264,11 @@ def plan_checks(
     now: datetime,
     reads: RollbackReads,
     pods: list[dict[str, Any]],
+    mounts: dict[str, str] | None = None,
 ) -> list[SafetyItem]:
     """The stateful, migration and config checks, from the deployment, the ReplicaSets it owns, the one a rollback
-    would return to, what `tools.engine.reads.rollback_reads` read and the deployment's pods."""
+    would return to, what `tools.engine.reads.rollback_reads` read, the deployment's pods and their FailedMount
+    messages (tools/engine/mount_reads.py)."""
     current_rev, target_rev = revision_of(deployment), revision_of(target)
     stateful = stateful_item(deployment, reads.labelled_claims, current_rev)
     replaced = replaced_at(target, owned)
@@ -277,17 +279,23 @@ def plan_checks(
     signs += job_signs(reads.jobs or [], deployment, since, now)
     readable = reads.jobs is not None
     items = [migrations_item(signs, current_rev, target_rev, since, readable, reads.jobs_truncated), stateful]
-    return items + config_items(current_template, target, reads, now, pods)
+    return items + config_items(current_template, target, reads, now, pods, mounts)
 
 
 def config_items(
-    current: dict[str, Any], target: dict[str, Any], reads: RollbackReads, now: datetime, pods: list[dict[str, Any]]
+    current: dict[str, Any],
+    target: dict[str, Any],
+    reads: RollbackReads,
+    now: datetime,
+    pods: list[dict[str, Any]],
+    mounts: dict[str, str] | None = None,
 ) -> list[SafetyItem]:
     """A warning when the pods the rollback creates would read ConfigMaps/Secrets changed since (config_checks), or
     one its pods fail on now (config_failures)."""
     template = (target.get("spec") or {}).get("template") or {}
     return config_item(
-        shared_failure(pods, template, revision_of(target)), config_detail(current, target, reads.configmaps, now)
+        shared_failure(pods, template, revision_of(target), mounts),
+        config_detail(current, target, reads.configmaps, now),
     )
 
 
@@ -305,11 +313,14 @@ def config_item(failing: SharedFailure | None, changed: tuple[str, list[str]] | 
 
 
 def failing_config_warnings(
-    pods: list[dict[str, Any]], target_template: dict[str, Any], number: int | None
+    pods: list[dict[str, Any]],
+    target_template: dict[str, Any],
+    number: int | None,
+    mounts: dict[str, str] | None = None,
 ) -> list[str]:
     """A plan's warning when pods fail on a ConfigMap/Secret key the target revision asks for too (config_failures);
     for the planners that read no ConfigMaps (a StatefulSet's or DaemonSet's rollback)."""
-    found = shared_failure(pods, target_template, number)
+    found = shared_failure(pods, target_template, number, mounts)
     return [f"config: {found.detail}"] if found is not None and found.status == "warning" else []
 
 

@@ -23,10 +23,12 @@ def shared_config_failures(
     components: dict[str, str],
     rolled_out: set[str],
     targets: dict[str, tuple[int, str]],
+    mounts: dict[str, str],
 ) -> dict[str, str]:
     """deployment -> the config check's warning, for the `rolled_out` deployments whose pods (`components`: pod ->
-    component) fail on a key their rollback target reads the same way: the known-good revision in `targets`
-    ("deployment/NAME" -> (revision, why)), else kubectl's default (the highest revision below the current one)."""
+    component) fail on a key their rollback target reads the same way (or, `mounts`, cannot mount it): the
+    known-good revision in `targets` ("deployment/NAME" -> (revision, why)), else kubectl's default (the highest
+    revision below the current one)."""
     found: dict[str, str] = {}
     for deployment in deployments:
         name = str(meta(deployment).name)
@@ -40,7 +42,7 @@ def shared_config_failures(
         if not mine or number is None or number not in by_revision:
             continue
         template = (by_revision[number].get("spec") or {}).get("template") or {}
-        failing = shared_failure(mine, template, number)
+        failing = shared_failure(mine, template, number, mounts)
         if failing is not None and failing.status == "warning":
             found[name] = failing.detail
     return found
