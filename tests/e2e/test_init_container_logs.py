@@ -86,6 +86,7 @@ async def test_a_pod_stuck_on_its_init_container_is_read_through_that_container(
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}
     kubectl.run("apply", "-f", "-", stdin=yaml.safe_dump_all([namespace, DEPLOYMENT]))
     await env.until(lambda: sum(ready(p) for p in env.pods("app=orders", NS)) == 2)
+    await env.until(lambda: env.rolled_out("orders", 2, NS))
     stuck = env.pods("app=orders", NS)[0]["metadata"]["name"]
     kubectl.run("patch", "pod", stuck, "-n", NS, "--subresource=status", "--type=merge", "-p", json.dumps(STUCK))
     await env.until(lambda: sum(ready(p) for p in env.pods("app=orders", NS)) == 1)

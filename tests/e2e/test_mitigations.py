@@ -222,6 +222,7 @@ async def test_oom_raise_the_memory_limit_stops_the_oomkills(start: Start) -> No
         return limits == {"768Mi"} and len(pods) == 2 and all(ready(p) for p in pods)
 
     await env.until(recovered, 40)
+    await env.until(lambda: env.rolled_out("payments", 2))
 
     def restarts() -> dict[str, int]:
         live = [p for p in env.pods("app=payments") if not p["metadata"].get("deletionTimestamp")]

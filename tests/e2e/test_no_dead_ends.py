@@ -48,6 +48,7 @@ async def deploy_twice(env: Env, name: str, strategy: dict[str, Any] | None) -> 
         return len(pods) == 2 and all(ready(p) for p in pods)
 
     await env.until(serving)
+    await env.until(lambda: env.rolled_out(name, 2))
     patch = {
         "metadata": {"annotations": {behaviors.ROLLED_OUT_MINUTES_AGO: "10"}},
         "spec": {

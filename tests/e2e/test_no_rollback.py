@@ -93,6 +93,7 @@ async def test_a_crash_looping_deployment_with_one_revision_is_told_to_read_its_
 async def test_a_healthy_deployment_with_one_revision_hears_of_scaling_for_load_only(env: Env) -> None:
     env.kube.create("deployments", deployment_body("tax-calc", namespace=NS, replicas=2), NS)
     await env.until(lambda: len([p for p in env.pods("app=tax-calc") if ready(p)]) == 2)
+    await env.until(lambda: env.rolled_out("tax-calc", 2))
     async with Client(env.server("standard")) as client:
         message = await refused(client, "rollback_deployment", namespace=NS, deployment="tax-calc")
     assert "none of its pods fails: if load is what hurts, scale it" in message, message

@@ -53,6 +53,7 @@ async def test_the_handoff_says_the_manifest_still_asks_for_the_rolled_back_imag
     kubectl = kubectl_for(env.sim)
     kubectl.run("apply", "-f", "-", stdin=json.dumps(manifest(GOOD, behaviors.HEALTHY)))
     await env.until(lambda: len([p for p in env.pods("app=cart") if ready(p)]) == 4)
+    await env.until(lambda: env.rolled_out("cart", 4))
     kubectl.run("apply", "-f", "-", stdin=json.dumps(manifest(BAD, behaviors.CRASHLOOP)))
     kubectl.run("scale", "deployment/cart", "--replicas=8", "-n", NS)
 
@@ -70,6 +71,7 @@ async def test_the_handoff_says_the_manifest_still_asks_for_the_rolled_back_imag
             return len(pods) == 8 and all(ready(p) and p["spec"]["containers"][0]["image"] == GOOD for p in pods)
 
         await env.until(recovered, 60)
+        await env.until(lambda: env.rolled_out("cart", 8))
         await call(client, "verify_recovery", namespace=NS, deployment="cart")
         handoff = await handoff_fields(client, namespace=NS, deployment="cart")
 

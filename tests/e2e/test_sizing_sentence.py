@@ -50,6 +50,7 @@ async def measured(env: Env, app: str) -> None:
         return len(pods) == len(metrics) == 3 and all(ready(p) for p in pods)
 
     await env.until(check, 60)
+    await env.until(lambda: env.rolled_out(app, 3))
 
 
 async def test_a_scale_the_load_does_not_call_for_says_so_and_why_one_more(env: Env) -> None:

@@ -53,6 +53,7 @@ async def test_a_renamed_port_the_service_names_is_the_outage_and_is_rolled_back
         return len(pods) == 3 and all(p["spec"]["containers"][0]["image"].endswith(":3.4.0") and ready(p) for p in pods)
 
     await env.until(renamed_and_ready, 40)
+    await env.until(lambda: env.rolled_out("api", 3))
     await env.until(lambda: serving(env, "api") == ([], []))
 
     async with Client(env.server("safe")) as client:

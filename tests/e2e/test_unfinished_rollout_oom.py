@@ -100,6 +100,7 @@ async def test_an_unfinished_rollout_oomkilled_is_rolled_back_and_raising_the_li
         assert plan["undo_command"] == UNDO, plan["undo_command"]
 
         await env.until(lambda: images(env) == {NEW} and len(live(env)) == 2 and all(ready(p) for p in live(env)), 60)
+        await env.until(lambda: env.rolled_out("payments", 2))
 
         # restore_measure plans that rollback too (the guard does not hold it for the new revision's memory use).
         [measure] = (await call(client, "list_temporary_measures"))["measures"]
@@ -110,5 +111,6 @@ async def test_an_unfinished_rollout_oomkilled_is_rolled_back_and_raising_the_li
     # The oracle: real kubectl runs the rendered undo and the version that served before is back on every pod.
     kubectl.shell(UNDO)
     await env.until(lambda: images(env) == {OLD} and len(live(env)) == 2 and all(ready(p) for p in live(env)), 60)
+    await env.until(lambda: env.rolled_out("payments", 2))
     limits = {c["resources"]["limits"]["memory"] for p in live(env) for c in p["spec"]["containers"]}
     assert limits == {"256Mi"}, limits

@@ -57,6 +57,20 @@ class Env:
         revision = (metadata.get("annotations") or {}).get(REVISION)
         return bool(revision) and status.get("observedGeneration") == metadata.get("generation")
 
+    def rolled_out(self, deployment: str, replicas: int, namespace: str | None = NS) -> bool:
+        """The Deployment's own status says its rollout is complete at `replicas`, as `kubectl rollout status` reads
+        it: the controller observed the current spec (observedGeneration at generation), and every replica it
+        counts is of the current template, ready and available. Ready pods alone do not say it: the controllers
+        write the Deployment's status a tick or two after the pods, and the tools read that status."""
+        d = self.get("deployments", deployment, namespace)
+        status = d.get("status") or {}
+        counts = [status.get(k, 0) for k in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")]
+        return (
+            status.get("observedGeneration", 0) >= d["metadata"].get("generation", 1)
+            and (d.get("spec") or {}).get("replicas", 1) == replicas
+            and counts == [replicas] * 4
+        )
+
     async def until(self, check: Callable[[], bool], timeout: float = 20) -> None:
         """Let the simulated controllers run until `check` holds (bounded)."""
         with anyio.fail_after(timeout):
