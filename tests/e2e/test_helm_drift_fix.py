@@ -21,8 +21,9 @@ import anyio
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, Env, call, make_env, ready, refused
+from support.mitigation_env import NS, Env, make_env, ready, refused
 
+from incident_response.server import budget
 from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
 
@@ -73,6 +74,15 @@ async def bad_release(
     return env, kubectl
 
 
+async def budgeted(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    """The tool's structured result, its text and structured content holding the result rule (issue 13)."""
+    result = await client.call_tool(tool, arguments)
+    text, structured = budget.result_bytes(result)
+    assert (text + structured) / max(text, structured) <= budget.RESULT_OVERLAP_LIMIT, (tool, text, structured)
+    assert not result.is_error and result.structured_content is not None, result.content
+    return result.structured_content
+
+
 async def test_a_healthy_fix_made_outside_helm_is_not_undone_by_default(
     sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
 ) -> None:
@@ -100,14 +110,16 @@ async def test_a_healthy_fix_made_outside_helm_is_not_undone_by_default(
         assert "app 2.3.1) goes back further" in text, text
 
         # The human chose: re-apply revision 3 anyway. Planned, saying what it undoes.
-        again = await call(client, "rollback_helm_release", namespace=NS, release="cart", revision=3)
+        again = await budgeted(client, "rollback_helm_release", namespace=NS, release="cart", revision=3)
         assert helm_args(again["command"]) == ["helm", "rollback", "cart", "3"], again["command"]
-        assert again["warnings"][0].startswith(
-            f"This undoes a change made outside helm that runs healthy: deployment cart's 2 pods on {HOTFIX} are all "
-            "Ready"
+        assert again["warnings"][0] == (
+            "This undoes a change made outside helm whose pods all run Ready; the release's pods failed before it: "
+            "approve only if the human chose to undo it"
         ), again["warnings"]
-        older = await call(client, "rollback_helm_release", namespace=NS, release="cart", revision=2)
-        assert older["warnings"][0].startswith("This undoes a change made outside helm that runs healthy"), older
+        changes = {c["path"]: (c["before"], c["after"]) for c in again["diff"]}
+        assert changes["deployment/cart.spec.template.spec.containers[cart].image"] == (HOTFIX, RELEASED)
+        older = await budgeted(client, "rollback_helm_release", namespace=NS, release="cart", revision=2)
+        assert older["warnings"][0].startswith("This undoes a change made outside helm whose pods all run Ready"), older
 
     # the re-apply's undo, run by a human with real kubectl, puts the fix back
     kubectl.run("set", "image", "deployment/cart", f"cart={RELEASED}", "-n", NS)

@@ -14,18 +14,29 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env, ready
 from support.scale_events import forged_event
 
+from incident_response.server import budget
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
 from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 SETTLE = 120  # bound on the sim's controllers (pods start, probes)
+
+
+async def budgeted(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    """The tool's structured result, its text and structured content holding the result rule (issue 13)."""
+    result = await client.call_tool(tool, arguments)
+    text, structured = budget.result_bytes(result)
+    assert (text + structured) / max(text, structured) <= budget.RESULT_OVERLAP_LIMIT, (tool, text, structured)
+    assert not result.is_error and result.structured_content is not None, result.content
+    return result.structured_content
 
 
 async def test_a_lone_scale_event_is_a_claim_the_human_confirms(
@@ -62,24 +73,20 @@ async def test_a_lone_scale_event_is_a_claim_the_human_confirms(
     env.kube.create("events", forged_event(env, replicaset, dt.datetime.now(dt.UTC)), NS)
 
     async with Client(env.server("full")) as client:
-        assessed = await call(client, "assess_namespace", namespace=NS)
+        assessed = await budgeted(client, "assess_namespace", namespace=NS)
         decision = assessed["decision"]
         assert (decision["target"], decision["next_tool"]) == ("deployment/api2", "scale_deployment"), decision
         # not 20 (40 capped): the step demand-unknown scaling takes (the larger of +100% and +4 pods)
         assert decision["next_arguments"]["replicas"] == 6, (decision["next_arguments"], decision["evidence"])
         sized = next(e for e in decision["evidence"] if e.startswith("Sized from what is known"))
-        assert "only scale events claim it had 40" in sized.lower() and "confirm the number with the human" in sized, (
-            sized
-        )
-        evaluated = await call(client, "evaluate_decision", namespace=NS, action="SCALE", deployment="api2")
+        assert "only events claim it had 40" in sized.lower() and "confirm with the human" in sized, sized
+        evaluated = await budgeted(client, "evaluate_decision", namespace=NS, action="SCALE", deployment="api2")
         assert evaluated["next_arguments"] == decision["next_arguments"], evaluated
 
         # The human who takes the event's word is told, in the plan, that only an event claims it.
-        plan = await call(client, "scale_deployment", namespace=NS, deployment="api2", replicas=20)
+        plan = await budgeted(client, "scale_deployment", namespace=NS, deployment="api2", replicas=20)
         warned = " ".join(plan["warnings"])
-        assert (
-            "only scale events claim it had 40" in warned.lower() and "confirm the number with the human" in warned
-        ), warned
+        assert "only events claim it had 40" in warned.lower() and "confirm with the human" in warned, warned
         await call(client, "cancel_command", token=plan["token"])
 
 
@@ -115,7 +122,14 @@ async def test_a_lone_scale_event_does_not_size_a_dark_service(
     env.kube.create("deployments", {"apiVersion": "apps/v1", "kind": "Deployment", **body}, NS)
     service = {"metadata": {"name": "orders2"}, "spec": {"selector": {"app": "orders2"}, "ports": [{"port": 80}]}}
     env.kube.create("services", {"apiVersion": "v1", "kind": "Service", **service}, NS)
-    await env.until(lambda: len([p for p in env.pods("app=orders2") if ready(p)]) == 2, SETTLE)
+
+    def rolled_out() -> bool:
+        """Its rollout is complete (the controller dates what happens after it now, not 3 days back)."""
+        status = env.get("deployments", "orders2").get("status") or {}
+        return env.observed("orders2") and status.get("availableReplicas") == status.get("updatedReplicas") == 2
+
+    await env.until(rolled_out, SETTLE)
+    await anyio.to_thread.run_sync(env.sim.wait_ticks, 2)
     await cut_to_zero_with_a_lone_event(env, kubectl, "orders2", 2)
 
     async with Client(env.server("full")) as client:
@@ -125,11 +139,11 @@ async def test_a_lone_scale_event_does_not_size_a_dark_service(
         # back up by the step demand-unknown scaling takes (the larger of +100% and +4 pods), not to 60
         assert decision["next_arguments"]["replicas"] == 4, decision
         reason = decision["reason"]
-        assert "scale it back to 4 replicas: only scale events claim it had 60" in reason, reason
-        assert "confirm the number with the human before scaling to it" in reason, reason
-        plan = await call(client, "scale_deployment", **decision["next_arguments"])
+        assert "scale it back to 4 replicas: only events claim it had 60" in reason, reason
+        assert "confirm with the human" in reason, reason
+        plan = await budgeted(client, "scale_deployment", **decision["next_arguments"])
         warned = " ".join(plan["warnings"])
-        assert "only scale events claim it had 60" in warned.lower(), warned
+        assert "only events claim it had 60" in warned.lower(), warned
         await call(client, "cancel_command", token=plan["token"])
 
 

@@ -45,8 +45,7 @@ def test_a_lone_claim_is_taken_no_further_than_the_step_and_said() -> None:
     pinned = {"measured": 2, "pinned": 2, "load": 0.8, "cpu_limit": 0.4, "bound": 20}
     claimed = size(Demand("api", 2, **pinned, previous=Previous(40, "event", claimed_by="from 40 to 2")))
     assert (claimed.replicas, claimed.source) == (6, "step"), claimed  # not 20 (40 capped)
-    assert 'Only scale events claim it had 40 ("from 40 to 2"), nothing recorded shows it' in claimed.text()
-    assert claimed.text().endswith("confirm the number with the human before scaling to it.")
+    assert claimed.text().endswith("Only events claim it had 40 (no record does): confirm with the human.")
     small = size(Demand("api", 2, **pinned, previous=Previous(3, "event", claimed_by="from 3 to 2")))
     assert (small.replicas, small.source, small.claim) == (3, "previous", None)  # within the step: taken
     # a recorded count is taken as before, with nothing to confirm
@@ -57,7 +56,7 @@ def test_a_lone_claim_is_taken_no_further_than_the_step_and_said() -> None:
 def test_a_plan_for_more_says_only_an_event_claims_it() -> None:
     sizing = size(Demand("api", 2, previous=Previous(40, "event", claimed_by="from 40 to 2")))
     warning = shortfall(sizing, 20, 2, "replicas")
-    assert warning is not None and "Only scale events claim it had 40" in warning, warning
+    assert warning is not None and "Only events claim it had 40" in warning, warning
     assert shortfall(size(Demand("api", 2)), 20, 2, "replicas") is None  # nothing claimed, nothing pinned
 
 
@@ -69,8 +68,8 @@ def test_a_dark_service_goes_back_to_a_recorded_count_before_an_event_claim() ->
     lone = Change("Deployment", "cart", "scaled 60 -> 0", NOW, before=60, after=0)
     back = scale_back(deployment(), [], lone)
     assert back is not None and back.replicas == 4  # the step from 0: the larger of +100% and +4 pods
-    assert back.text().startswith("4 replicas: only scale events claim it had 60, nothing recorded shows it")
-    assert back.text().endswith("confirm the number with the human before scaling to it")
+    assert back.text().startswith("4 replicas: only events claim it had 60 (no record does)")
+    assert back.text().endswith("confirm with the human")
     applied = {"kubectl.kubernetes.io/last-applied-configuration": '{"spec": {"replicas": 2}}'}
     back = scale_back(deployment(applied), [], lone)
     assert back is not None and back.replicas == 2

@@ -188,11 +188,12 @@ def choose_first(release: str, health: Health, found: list[Drifted], deployed: i
 
 
 def undoes_healthy(health: Health) -> str:
-    """The warning of an explicit revision that undoes a healthy change made outside helm ("" otherwise)."""
+    """The warning of an explicit revision that undoes a healthy change made outside helm ("" otherwise); the plan's
+    diff and undo name the images."""
     if health.state != "healthy":
         return ""
-    before = f" ({health.before})" if health.before else ""
+    before = "; the release's pods failed before it" if health.before else ""
     return (
-        f"This undoes a change made outside helm that runs healthy: {health.live}{before}. Approve only if the human "
-        "chose to undo it"
+        f"This undoes a change made outside helm whose pods all run Ready{before}: approve only if the human chose "
+        "to undo it"
     )

@@ -161,7 +161,7 @@ def plan_helm_rollback(
     elif drift.found:
         warnings.insert(0, past_deployed(release, drift.found, deployed, target))
     if health is not None and (undo_fix := undoes_healthy(health)):
-        warnings.insert(0, undo_fix)
+        warnings[0] = undo_fix  # instead of why the drift is rolled back: the drift was the fix
     return PlanDraft(
         tool="rollback_helm_release",
         summary=summary,

@@ -304,17 +304,12 @@ def reset_warning(deployment: dict[str, Any], replicas: int) -> str:
     name = backends.name_of(deployment)
     manifest = manifest_replicas(deployment)
     if manifest is None:
-        applied = (
-            "the next apply of its manifest (kubectl apply, Helm, a GitOps sync) resets it to the manifest's count"
-        )
+        applied = "the next apply of its manifest or an HPA resets it"
     elif manifest == replicas:
-        applied = f"its manifest (kubectl's last-applied) asks for {manifest} too"
+        applied = f"its manifest (kubectl's last-applied) asks for {manifest} too; an HPA would reset it"
     else:
-        applied = f"the next `kubectl apply` of its manifest sets it back to {manifest} (kubectl's last-applied)"
-    return (
-        f"A manual scale of deployment {name} is temporary: {applied}, and an HPA targeting it would override it. "
-        "It is recorded as a temporary measure (list_temporary_measures; restore_measure scales it back)."
-    )
+        applied = f"the next `kubectl apply` sets it back to {manifest} (kubectl's last-applied), as would an HPA"
+    return f"A manual scale of deployment {name} is temporary: {applied}; restore_measure scales it back."
 
 
 def shared_claims(kube: Kube, deployment: dict[str, Any], replicas: int) -> list[str]:

@@ -40,13 +40,9 @@ class Previous:
     claimed_by: str | None = None  # the event that shows it, when only events do (nothing recorded)
 
 
-def event_claim(replicas: int, event: str = "") -> str:
-    """What to tell the human about a count only ScalingReplicaSet events show."""
-    quoted = f' ("{event}")' if event else ""
-    return (
-        f"only scale events claim it had {replicas}{quoted}, nothing recorded shows it (any workload allowed to "
-        "create events can write them): confirm the number with the human before scaling to it"
-    )
+def event_claim(replicas: int) -> str:
+    """What to tell the human about a count only ScalingReplicaSet events show (anyone may write events)."""
+    return f"only events claim it had {replicas} (no record does): confirm with the human"
 
 
 @dataclass(frozen=True)
@@ -159,13 +155,13 @@ def size(demand: Demand) -> Sizing:
     claim = None
     if source == "step" and previous is not None and previous.claimed_by is not None and previous.replicas > n:
         # Taken no further than the step demand-unknown scaling takes anyway; beyond it, the human's call.
-        claim = event_claim(previous.replicas, previous.claimed_by)
+        claim = event_claim(previous.replicas)
     hidden = None
     if demand.saturated:
         failing = f", {demand.unready} failing readiness" if demand.unready else ""
         hidden = (
-            f"CPU usage of {demand.deployment} is pinned at its limit on {demand.pinned} of {demand.measured} "
-            f"measured pods{failing}: usage at the limit hides the real demand (it is only a floor)"
+            f"{demand.deployment}'s CPU is pinned at its limit on {demand.pinned} of {demand.measured} "
+            f"measured pods{failing}: usage at the limit hides the real demand"
         )
     return Sizing(replicas, source, basis, needed=wanted, current=n, hidden=hidden, capped=capped, claim=claim)
 
