@@ -168,7 +168,13 @@ async def test_after_a_deploy_every_tool_says_restore_the_shared_key_not_roll_ba
         assessed = await budgeted(client, "assess_namespace", namespace=NS)
         walked = await budgeted(client, "evaluate_decision", namespace=NS, action="ROLLBACK", deployment="checkout")
         safety = await budgeted(client, "check_rollback_safety", namespace=NS, deployment="checkout")
+        scale = await budgeted(client, "evaluate_decision", namespace=NS, action="SCALE", deployment="checkout")
 
+    # SCALE is no answer either, and not because nothing explains the failure: the missing key does (it said
+    # 'its pods fail with nothing to explain it' beside the other tools naming the key).
+    assert scale["verdict"] == "DO_NOT", scale["summary"]
+    assert "nothing to explain" not in scale["reason"], scale["reason"]
+    assert "(pods fail on config a rollback does not restore): that comes first" in scale["reason"], scale["reason"]
     assert safety["verdict"] == "CHECK_FIRST", safety["summary"]
     target = safety["target_revision"]
     said = f"revision {target}'s pods read key PAYMENTS_URL of ConfigMap checkout-config too, which pods fail on now"

@@ -21,7 +21,7 @@ from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.decide.declined import declined
 from incident_response.tools.decide.remembered import remember, standing
-from incident_response.tools.decide.routing import reads_of, subject_of, unexplained_of
+from incident_response.tools.decide.routing import causes_of, reads_of, subject_of, unexplained_of
 from incident_response.tools.decide.workload_facts import workload_rollback_facts, workload_target
 from incident_response.tools.engine import sizing_reads
 from incident_response.tools.engine.claim_modes import one_node_claims
@@ -198,7 +198,9 @@ def evaluate_decision(
     subject = subject_of(seen, problems, deployment, action)
     reads = reads_of(seen, problems)
     unexplained = unexplained_of(problems)
-    target, walk = walk_tree(deps, seen, picked, chosen, subject, to_revision, answers, node, room, reads, unexplained)
+    target, walk = walk_tree(
+        deps, seen, picked, chosen, subject, to_revision, answers, node, room, reads, unexplained, causes_of(problems)
+    )
     assert walk.outcome is not None
     walk.cautions += remember(deps, seen, target, answers, answered)
     # The action this walk leads to: its own on PROCEED, the one it sends to on TRY_INSTEAD.
@@ -227,12 +229,14 @@ def walk_tree(
     room: NodeRoom | None = None,
     reads: dict[str, tuple[str, dict[str, Any]]] | None = None,
     unexplained: frozenset[str] = frozenset(),
+    causes: dict[str, str] | None = None,
 ) -> tuple[str | None, Walk]:
     """(what the action is about, the walk of its tree). `reads`: by component, the call that reads why its pods
     fail; `unexplained`: the components the assessment answers INVESTIGATE for."""
     where = elsewhere(seen)
     where.reads = dict(reads or {})
     where.unexplained = frozenset(unexplained)
+    where.causes = dict(causes or {})
     if answers.migrations_forward_only or answers.stateful_changes_uncertain:
         where.ruled_out = frozenset({"ROLLBACK"})  # the human said a rollback is unsafe: no tree leads back to it
     if action == "NONE" or (picked.primary_action == "NONE" and deployment is None and node is None):

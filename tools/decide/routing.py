@@ -39,6 +39,15 @@ def reads_of(seen: Observation, problems: list[tuple[Problem, Decision]]) -> dic
     return found
 
 
+def causes_of(problems: list[tuple[Problem, Decision]]) -> dict[str, str]:
+    """The cause each INVESTIGATE names for its components, by its rule ('pods fail on config a rollback does not
+    restore'); not the rules of an unknown cause."""
+    named = [
+        (p, d) for p, d in problems if d.primary_action == "INVESTIGATE" and not d.rule.startswith("unknown cause")
+    ]
+    return {c: d.rule for p, d in named for c in p.components}
+
+
 def unexplained_of(problems: list[tuple[Problem, Decision]]) -> frozenset[str]:
     """The components the assessment found nothing to explain (INVESTIGATE): no tree suggests an alternative for
     them (a rollback of another deploy, a scale), only the read."""

@@ -86,6 +86,8 @@ class Elsewhere:
     # components the assessment found nothing to explain (INVESTIGATE): no deploy, load or other component is its
     # cause, so no alternative is suggested for them at all, only their read
     unexplained: frozenset[str] = frozenset()
+    # of those, the rule the assessment named (its pods fail on a missing config key, a quota, ...): said, not "nothing"
+    causes: dict[str, str] = field(default_factory=dict)
     # components with failing pods or unavailable replicas: any other one asked about is quiet, nothing to act on
     troubled: frozenset[str] | None = None
 
@@ -148,10 +150,16 @@ def try_instead(where: Elsewhere, options: tuple[Alternative, ...], deployment: 
         )
     if read is not None:
         tool, arguments = read
+        cause = where.causes.get(deployment or "")
+        # The assessment's INVESTIGATE may name the cause (a missing config key, a quota): said, not "nothing".
+        fails = (
+            f"its pods fail as assess_namespace says ({cause}): that comes first"
+            if cause
+            else "its pods fail with nothing to explain it, so find out why before acting"
+        )
         return Conclusion(
             verdict="DO_NOT",
-            reason=f"{why}, and nothing points to {' or '.join(options)} either: its pods fail with nothing to explain "
-            f"it, so find out why before acting ({tool})",
+            reason=f"{why}, and nothing points to {' or '.join(options)} either: {fails} ({tool})",
             next_tool=tool,
             next_arguments=dict(arguments),
         )
