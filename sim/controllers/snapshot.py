@@ -64,7 +64,7 @@ class Snapshot:
             pdbs=store.values(PDBS),
             statefulsets=store.values(STATEFULSETS),
             daemonsets=store.values(DAEMONSETS),
-            images=images or {},
+            images=dict(images or {}),  # a copy: a test or /sim/images may enter an image while the tick runs
         )
         # Images whose release breaks other pods (the catalogue's poisons), looked for only when there are some.
         poisoning = {image for image, does in snap.images.items() if POISONS in does}

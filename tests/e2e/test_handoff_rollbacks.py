@@ -53,7 +53,7 @@ def seed(kind: str) -> Callable[[Cluster], None]:
             labels = {"app": "ledger"}
             app = App(name="ledger", namespace=NS, replicas=3, labels=labels, selector=dict(labels))
             crash = {behaviors.BEHAVIOR: behaviors.CRASHLOOP}
-            history = [Revision(good, "initial", GOOD_AGE), Revision(bad, "ledger 3.2.0", BAD_AGE, crash)]
+            history = [Revision(good, "initial", GOOD_AGE), Revision(bad, "ledger 3.2.0", BAD_AGE, image_does=crash)]
             Seeder(cluster, NODES).app(app, history)
 
     return build

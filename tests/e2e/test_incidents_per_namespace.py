@@ -100,10 +100,9 @@ def broken(env: Env, k: Kubectl) -> None:
     k.run("apply", "-f", "-", stdin=manifests())
     k.run("rollout", "status", "deployment/api", "-n", A, "--timeout=60s")
     k.run("annotate", "deployment/api", "-n", A, "--overwrite", f"{PREFIX}rolled-out-minutes-ago=10")
-    template = {
-        "metadata": {"annotations": {f"{PREFIX}behavior": "crashloop"}},
-        "spec": {"containers": [{"name": "api", "image": "registry.example.com/a/api:1.1"}]},
-    }
+    # api 1.1 crash-loops through its image (the sim's catalogue): the release differs from 1.0 in the image alone.
+    env.sim.cluster.images["registry.example.com/a/api:1.1"] = {f"{PREFIX}behavior": "crashloop"}
+    template = {"spec": {"containers": [{"name": "api", "image": "registry.example.com/a/api:1.1"}]}}
     k.run("patch", "deployment/api", "-n", A, "-p", json.dumps({"spec": {"template": template}}))
 
 

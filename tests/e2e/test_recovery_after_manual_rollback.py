@@ -32,14 +32,8 @@ async def test_a_hand_rollback_seconds_ago_is_recovering_not_recovered(
     sim = sim_factory("healthy")
     env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
     old = {p["metadata"]["name"] for p in env.pods("app=payments")}
-    patch = {
-        "spec": {
-            "template": {
-                "metadata": {"annotations": {"sim.incident-response.dev/behavior": "crashloop"}},
-                "spec": {"containers": [{"name": "payments", "image": BAD}]},
-            }
-        }
-    }
+    sim.cluster.images[BAD] = {"sim.incident-response.dev/behavior": "crashloop"}  # it crashes through its image
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "payments", "image": BAD}]}}}}
     kubectl.run("patch", "deployment", "payments", "-n", NS, "-p", json.dumps(patch))
 
     def crashing() -> bool:

@@ -31,7 +31,7 @@ def env(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Env:
     return make_env(sim_factory("healthy"), tmp_path / "state")
 
 
-def manifest(image: str, behavior: str) -> dict[str, Any]:
+def manifest(image: str) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -40,7 +40,7 @@ def manifest(image: str, behavior: str) -> dict[str, Any]:
             "replicas": 4,
             "selector": {"matchLabels": {"app": "cart"}},
             "template": {
-                "metadata": {"labels": {"app": "cart"}, "annotations": {behaviors.BEHAVIOR: behavior}},
+                "metadata": {"labels": {"app": "cart"}},
                 "spec": {"containers": [{"name": "cart", "image": image}]},
             },
         },
@@ -51,10 +51,11 @@ async def test_the_handoff_says_the_manifest_still_asks_for_the_rolled_back_imag
     env: Env, kubectl_for: Callable[[RunningSim], Kubectl]
 ) -> None:
     kubectl = kubectl_for(env.sim)
-    kubectl.run("apply", "-f", "-", stdin=json.dumps(manifest(GOOD, behaviors.HEALTHY)))
+    kubectl.run("apply", "-f", "-", stdin=json.dumps(manifest(GOOD)))
     await env.until(lambda: len([p for p in env.pods("app=cart") if ready(p)]) == 4)
     await env.until(lambda: env.rolled_out("cart", 4))
-    kubectl.run("apply", "-f", "-", stdin=json.dumps(manifest(BAD, behaviors.CRASHLOOP)))
+    env.sim.cluster.images[BAD] = {behaviors.BEHAVIOR: behaviors.CRASHLOOP}  # the release crashes through its image
+    kubectl.run("apply", "-f", "-", stdin=json.dumps(manifest(BAD)))
     kubectl.run("scale", "deployment/cart", "--replicas=8", "-n", NS)
 
     def crashing() -> bool:
