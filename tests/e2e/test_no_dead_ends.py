@@ -49,13 +49,12 @@ async def deploy_twice(env: Env, name: str, strategy: dict[str, Any] | None) -> 
 
     await env.until(serving)
     await env.until(lambda: env.rolled_out(name, 2))
+    # 1.1 crashes through its image (the sim's catalogue): revision 2 differs from 1.0 in the image alone.
+    env.sim.cluster.images[f"registry.example.com/shop/{name}:1.1"] = {behaviors.BEHAVIOR: behaviors.CRASHLOOP}
     patch = {
         "metadata": {"annotations": {behaviors.ROLLED_OUT_MINUTES_AGO: "10"}},
         "spec": {
-            "template": {
-                "metadata": {"annotations": {behaviors.BEHAVIOR: behaviors.CRASHLOOP}},
-                "spec": {"containers": [{"name": name, "image": f"registry.example.com/shop/{name}:1.1"}]},
-            }
+            "template": {"spec": {"containers": [{"name": name, "image": f"registry.example.com/shop/{name}:1.1"}]}}
         },
     }
     env.kube.patch("deployments", name, patch, NS, patch_type="strategic")

@@ -69,12 +69,11 @@ def api() -> str:
     )
 
 
-def bad_release(k: Kubectl, tag: str, minutes_ago: int) -> None:
+def bad_release(env: Env, k: Kubectl, tag: str, minutes_ago: int) -> None:
+    """A release of `tag` that crash-loops through its image (the sim's catalogue): the template changes its image."""
+    env.sim.cluster.images[f"{IMAGE}:{tag}"] = {"sim.incident-response.dev/behavior": "crashloop"}
     k.run("annotate", "deployment/api", "-n", NS, "--overwrite", f"{ROLLED_OUT}={minutes_ago}")
-    template = {
-        "metadata": {"annotations": {"sim.incident-response.dev/behavior": "crashloop"}},
-        "spec": {"containers": [{"name": "api", "image": f"{IMAGE}:{tag}"}]},
-    }
+    template = {"spec": {"containers": [{"name": "api", "image": f"{IMAGE}:{tag}"}]}}
     k.run("patch", "deployment/api", "-n", NS, "-p", json.dumps({"spec": {"template": template}}))
 
 
@@ -113,9 +112,9 @@ async def test_the_rollback_goes_to_the_revision_that_still_serves(
     k = kubectl_for(env.sim)
     k.run("apply", "-f", "-", stdin=api())
     k.run("rollout", "status", "deployment/api", "-n", NS, "--timeout=60s")
-    bad_release(k, "1.1", 40)
+    bad_release(env, k, "1.1", 40)
     await env.until(lambda: "2" in revisions(k))
-    bad_release(k, "1.1.1", 10)
+    bad_release(env, k, "1.1.1", 10)
     await env.until(lambda: crash_looping(k, "3"), 30)
     assert revisions(k)["1"] == "3"  # revision 1 still serves: the oracle's view of what the tools must see
 

@@ -56,11 +56,11 @@ def billing(image: str) -> str:
     )
 
 
-def set_image(k: Kubectl, image: str, behavior: str = "healthy") -> None:
-    template = {
-        "metadata": {"annotations": {"sim.incident-response.dev/behavior": behavior}},
-        "spec": {"containers": [{"name": "billing", "image": image}]},
-    }
+def set_image(env: Env, k: Kubectl, image: str, behavior: str | None = None) -> None:
+    """A new revision with `image`; what it does (crashloop) is its image's (the sim's catalogue)."""
+    if behavior:
+        env.sim.cluster.images[image] = {"sim.incident-response.dev/behavior": behavior}
+    template = {"spec": {"containers": [{"name": "billing", "image": image}]}}
     k.run("patch", "deployment/billing", "-n", NS, "-p", json.dumps({"spec": {"template": template}}))
 
 
@@ -83,10 +83,10 @@ async def test_cluster_escapes_leave_the_server_visible_and_inert(
     k = kubectl_for(env.sim)
     k.run("apply", "-f", "-", stdin=billing(GOOD))
     k.run("rollout", "status", "deployment/billing", "-n", NS, "--timeout=60s")
-    set_image(k, EVIL)  # revision 2: the one a rollback returns to
+    set_image(env, k, EVIL)  # revision 2: the one a rollback returns to
     k.run("rollout", "status", "deployment/billing", "-n", NS, "--timeout=60s")
     assert k.json("get", "deployment/billing", "-n", NS)["spec"]["template"]["spec"]["containers"][0]["image"] == EVIL
-    set_image(k, "registry.example.com/img/billing:2.0", "crashloop")  # revision 3, bad
+    set_image(env, k, "registry.example.com/img/billing:2.0", "crashloop")  # revision 3, bad
     # Planned before the controller has made revision 3, the rollback would go to revision 1 (no escapes in it).
     await env.until(lambda: observed(k, "3"))
 

@@ -52,10 +52,9 @@ async def stuck_oom_rollout(env: Env, kubectl: Kubectl) -> None:
     """payments 5.0.2 (2 replicas) serves; 5.1.0, rolled out 5 hours ago by kubectl, needs 512Mi over its 256Mi
     limit: its one surge pod is OOMKilled over and over, the rollout never finishes, the two old pods serve."""
     dated = {"annotations": {behaviors.ROLLED_OUT_MINUTES_AGO: "300"}}  # the new revision 5 hours back
-    template = {
-        "metadata": {"annotations": {behaviors.BEHAVIOR: behaviors.OOM, behaviors.MEMORY_NEED: "512Mi"}},
-        "spec": {"containers": [{"name": "payments", "image": NEW}]},
-    }
+    # 5.1.0's need is its image's (the sim's catalogue): the release differs from 5.0.2 in the image alone.
+    env.sim.cluster.images[NEW] = {behaviors.BEHAVIOR: behaviors.OOM, behaviors.MEMORY_NEED: "512Mi"}
+    template = {"spec": {"containers": [{"name": "payments", "image": NEW}]}}
     kubectl.run(
         "patch", "deployment/payments", "-n", NS, "-p", json.dumps({"metadata": dated, "spec": {"template": template}})
     )
