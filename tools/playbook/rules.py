@@ -705,6 +705,17 @@ def framework(facts: Facts) -> Decision:
             return investigate(
                 facts, component, "unknown cause, no recent deploy to roll back", why, [*deploys[:2], *failing_evidence]
             )
+        if (edited := config_cause(facts, component)) is not None:
+            return investigate(
+                facts,
+                component,
+                "a ConfigMap its pods read changed before they failed, no recent deploy",
+                f"pods of {component} fail, nothing was deployed in the last 2 hours, and ConfigMap {edited.name}, "
+                "which they read, changed before they began failing: the likely cause",
+                failing_evidence,
+                known="Restore its previous data (from source control) instead of rolling back (a rollback restores no "
+                "ConfigMap); to confirm",
+            )
         return investigate(
             facts,
             component,
@@ -839,7 +850,9 @@ def predating(facts: Facts, component: str, later: list[RecentRollout], failing_
     )
 
 
-def investigate(facts: Facts, component: str, rule: str, why: str, evidence: list[str], *, after: str = "") -> Decision:
+def investigate(
+    facts: Facts, component: str, rule: str, why: str, evidence: list[str], *, after: str = "", known: str = ""
+) -> Decision:
     """INVESTIGATE `component`: no mitigation fits what is seen (more replicas of a pod that fails on its own fail
     too), so the next call reads why it fails (tools/playbook/investigate.py)."""
     kind = facts.workloads.get(component) or (
@@ -848,7 +861,9 @@ def investigate(facts: Facts, component: str, rule: str, why: str, evidence: lis
     tool, arguments, read = investigation(facts.namespace, facts.placements, component)
     then = f"; {after}" if after else ""
     suspects = changes_before(facts, component)
-    known = "No mitigation fits before the cause is known (more replicas of a pod that fails on its own fail too)"
+    known = (
+        known or "No mitigation fits before the cause is known (more replicas of a pod that fails on its own fail too)"
+    )
     unplaced = facts.unschedulable.get(component, [])
     refusal = facts.refusals.get(component)
     if refusal is not None and refusal.message and len(unplaced) >= len(facts.failing.get(component, [])):
@@ -923,6 +938,26 @@ def config_caveat(facts: Facts, deployment: str, changed: list[str]) -> str:
             "the ConfigMaps or Secrets its pods read (check_rollback_safety's config check)"
         )
     return ""
+
+
+def config_cause(facts: Facts, component: str) -> Change | None:
+    """A ConfigMap the component's pods read, changed in the window before they began failing (the failure's start
+    known from its Warning events, with the deploy margin): with no rollout since, the likely cause."""
+    since = facts.failing_for.get(component)
+    if facts.now is None or since is None:
+        return None
+    now = facts.now
+    return next(
+        (
+            c
+            for c in facts.changes
+            if c.kind == "ConfigMap"
+            and component in c.selects
+            and not c.ours
+            and c.minutes_ago(now) + DEPLOY_MARGIN_MINUTES >= since
+        ),
+        None,
+    )
 
 
 def changes_before(facts: Facts, component: str) -> list[str]:
