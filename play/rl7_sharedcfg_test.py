@@ -46,8 +46,10 @@ async def test_play(built) -> None:  # noqa: F811
             ("evaluate_decision", {"namespace": NS, "action": "SCALE", "deployment": "checkout"}),
             ("check_rollback_safety", {"namespace": NS, "deployment": "checkout"}),
             ("verify_recovery", {"namespace": NS, "deployment": "checkout"}),
-            ("incident_handoff", {"namespace": NS}),
         ]:
             out = await call(client, tool, **args)
             print(f"\n===== {tool} {args}")
             print(json.dumps({k: out.get(k) for k in ("summary", "verdict", "reason", "decision", "next_step", "next_tool", "text", "markdown") if k in out}, indent=1)[:5000])
+        handoff = await client.call_tool("incident_handoff", {"namespace": NS})
+        print("\n===== incident_handoff")
+        print("\n".join(c.text for c in handoff.content if hasattr(c, "text"))[:6000])

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.types import TextContent
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env, ready
 from support.result_rule import budgeted
@@ -169,12 +170,17 @@ async def test_after_a_deploy_every_tool_says_restore_the_shared_key_not_roll_ba
         walked = await budgeted(client, "evaluate_decision", namespace=NS, action="ROLLBACK", deployment="checkout")
         safety = await budgeted(client, "check_rollback_safety", namespace=NS, deployment="checkout")
         scale = await budgeted(client, "evaluate_decision", namespace=NS, action="SCALE", deployment="checkout")
+        handoff = await client.call_tool("incident_handoff", {"namespace": NS})
 
     # SCALE is no answer either, and not because nothing explains the failure: the missing key does (it said
     # 'its pods fail with nothing to explain it' beside the other tools naming the key).
     assert scale["verdict"] == "DO_NOT", scale["summary"]
     assert "nothing to explain" not in scale["reason"], scale["reason"]
     assert "(pods fail on config a rollback does not restore): that comes first" in scale["reason"], scale["reason"]
+    # The handoff's hypothesis names the config too (it said 'The cause is not known yet' beside the key).
+    document = "\n".join(c.text for c in handoff.content if isinstance(c, TextContent))
+    assert "The cause is not known yet" not in document, document
+    assert "fail on a ConfigMap or Secret the revision before reads too" in document, document
     assert safety["verdict"] == "CHECK_FIRST", safety["summary"]
     target = safety["target_revision"]
     said = f"revision {target}'s pods read key PAYMENTS_URL of ConfigMap checkout-config too, which pods fail on now"

@@ -41,7 +41,7 @@ from incident_response.tools.playbook.handoff_models import (
 )
 from incident_response.tools.playbook.handoff_rollouts import Rollout, relation
 from incident_response.tools.playbook.replica_writes import took_offline
-from incident_response.tools.playbook.rules import NO_ROOM, OVERSIZED, RULED_OUT_RULE, Decision
+from incident_response.tools.playbook.rules import NO_ROOM, OVERSIZED, RULED_OUT_RULE, SHARED_CONFIG_RULE, Decision
 from incident_response.tools.playbook.stabilization import CHANGED, acted_on
 
 OBJECT = re.compile(r"[a-z]+/[a-z0-9][-a-z0-9.]*")
@@ -88,6 +88,8 @@ RULED_OUT_SAYS = "A recent rollout is failing ({target}), and the human ruled ou
 RULE_SAYS = {
     OVERSIZED: "The pods of {target} ask for more than any node can allocate: no scale schedules them",
     NO_ROOM: "No node takes the Pending pods of {target}: the scheduler's reason is the evidence",
+    SHARED_CONFIG_RULE: "The pods of {target} fail on a ConfigMap or Secret the revision before reads too (their "
+    "status names it): restoring it is the fix, not the rollout's rollback",
 }
 
 

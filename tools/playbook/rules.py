@@ -101,6 +101,7 @@ class RuledOut:
 
 
 RULED_OUT_RULE = "recent deployment, rollback ruled out by the human"
+SHARED_CONFIG_RULE = "pods fail on config a rollback does not restore"
 
 
 @dataclass
@@ -512,7 +513,7 @@ def framework(facts: Facts) -> Decision:
         if ruled(facts, rollout):
             continue  # the human said it cannot go back: judged on what its pods show (fix_forward below)
         if own_failing and rollout.deployment in facts.shared_config:
-            return investigate(facts, rollout.deployment, "pods fail on config a rollback does not restore", "", [])
+            return investigate(facts, rollout.deployment, SHARED_CONFIG_RULE, "", [])
         if rollout.unfinished and own_failing:
             return roll_back(
                 rollout,
