@@ -50,6 +50,7 @@ from incident_response.tools.k8s.workloads import (
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
 from incident_response.tools.mitigate.nodes import drain_kind, outside, pod_key
+from incident_response.tools.mitigate.scaling import quota_warning
 from incident_response.tools.playbook.cutover import RULE as CUTOVER_RULE
 from incident_response.tools.playbook.dark_services import RULES as DARK_RULES
 from incident_response.tools.playbook.investigate import investigation
@@ -547,7 +548,18 @@ def scale_facts(kube: Kube, seen: Observation, name: str, room: NodeRoom | None 
     facts.read = (tool, arguments)
     facts.demand = demand_for(seen, name, room or NodeRoom(kube))
     facts.fits, facts.per_pod = facts.demand.fits if facts.demand else None, capacity.spec_requests(spec).text()
+    facts.quota_full = quota_full(kube, deploy, pods, max(1, (facts.wanted or 0) - len(pods)))
     return facts
+
+
+def quota_full(kube: Kube, deploy: dict[str, Any], pods: list[dict[str, Any]], more: int) -> str | None:
+    """Why the namespace's quota refuses even one more pod of the deployment (the words scale_deployment's refusal
+    uses, the raise it prints sized for `more`: what the HPA's formula asks for), or None."""
+    try:
+        quota_warning(kube, deploy, more, refuse=True, pods=pods)
+    except errors.InvalidArgument as refusal:
+        return str(refusal)
+    return None
 
 
 def room(

@@ -457,6 +457,8 @@ class ScaleFacts:
     claims: list[str] = field(default_factory=list)  # PVCs its pod template mounts: one volume every replica shares
     # other deployments of the namespace that mount a claim (a database, a queue) and run at their CPU limit
     saturated_stores: list[str] = field(default_factory=list)
+    # why the namespace's ResourceQuota admits no more of its pods (tools/mitigate/scaling.quota_warning), else None
+    quota_full: str | None = None
 
 
 def sizing_of(facts: ScaleFacts) -> Sizing:
@@ -644,6 +646,15 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
         )
     else:
         walk.go(q, "yes", "cluster", [f"about {facts.fits} replicas fit now (each requests {facts.per_pod})"])
+    if facts.quota_full and not facts.oom_pods:
+        # Nodes with room do not help when the namespace's quota refuses the pods (review-assist7 H12).
+        return walk.stop(
+            f"Does the namespace's ResourceQuota admit another replica of {name}?",
+            "no",
+            "cluster",
+            [facts.quota_full],
+            Conclusion(verdict="FIX_FIRST", reason=facts.quota_full, next_tool=None, next_arguments={}),
+        )
 
     if facts.saturated_stores:
         stores = ", ".join(facts.saturated_stores)
