@@ -23,6 +23,7 @@ from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env
 
+from incident_response.server import budget
 from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
 
@@ -68,11 +69,15 @@ async def test_a_hotfix_made_with_kubectl_is_rolled_back_by_reapplying_the_deplo
 ) -> None:
     env, kubectl = built
     async with Client(env.server("safe")) as client:
-        plan = await call(client, "rollback_helm_release", namespace=NS, release="cart")
-    assert helm_args(plan["command"]) == ["helm", "rollback", "cart", "3"], plan["command"]
+        result = await client.call_tool("rollback_helm_release", {"namespace": NS, "release": "cart"})
+    text, structured = budget.result_bytes(result)
+    assert (text + structured) / max(text, structured) <= budget.RESULT_OVERLAP_LIMIT, (text, structured)
+    plan = result.structured_content
+    assert plan is not None and helm_args(plan["command"]) == ["helm", "rollback", "cart", "3"], plan
+    assert "; its pods on it fail (cart-" in plan["warnings"][0], plan["warnings"]
     assert plan["summary"].startswith("Re-apply helm release cart's deployed revision 3"), plan["summary"]
-    warning = plan["warnings"][0]
-    assert HOTFIX in warning and RELEASED in warning and "outside helm (by kubectl-set at " in warning, warning
+    warning = plan["warnings"][0]  # the images are the diff's (below)
+    assert warning.startswith("deployment cart's image was changed outside helm (by kubectl-set at "), warning
     assert "rolling back to 2 would go past it" in warning and "2.3.1" in warning, warning
     changes = {c["path"]: (c["before"], c["after"]) for c in plan["diff"]}
     assert changes["deployment/cart.spec.template.spec.containers[cart].image"] == (HOTFIX, RELEASED)

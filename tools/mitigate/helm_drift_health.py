@@ -94,7 +94,10 @@ def live_health(
     if failing:
         pod, why = failing[0]
         more = f" and {len(failing) - 1} more" if len(failing) > 1 else ""
-        return "failing", f"{name}'s pods on {images} fail ({meta(pod).name}: {why}{more})"
+        return (
+            "failing",
+            f"{name}'s pods on {'them' if len(changed) > 1 else 'it'} fail ({meta(pod).name}: {why}{more})",
+        )
     settled = [p for p in on_live if ready(p)]
     desired = _desired(kind, workload)
     if on_live and len(settled) == len(pods) >= desired:

@@ -154,10 +154,10 @@ def plan_helm_rollback(
     if reapply:
         summary = (
             f"Re-apply helm release {release}'s deployed revision {deployed.revision} (chart {deployed.chart}, app "
-            f"{deployed.app_version}), recorded as revision {recorded_as}: its workloads were changed since."
+            f"{deployed.app_version}), recorded as revision {recorded_as}."
         )
         shown = health.live if health is not None and health.state == "failing" else ""
-        warnings = [reapplied(drift.found, rows, deployed, shown), "Values and other manifests go back unseen."]
+        warnings = [reapplied(drift.found, rows, deployed, shown), "Values go back unseen."]
     elif drift.found:
         warnings.insert(0, past_deployed(release, drift.found, deployed, target))
     if health is not None and (undo_fix := undoes_healthy(health)):
@@ -187,19 +187,19 @@ def plan_helm_rollback(
 
 def reapplied(found: list[Drifted], rows: dict[int, HelmRevision], deployed: HelmRevision, failing: str) -> str:
     """Why the deployed revision, not the one before it: the failing change (`failing`: how it fails) is not in
-    helm's history."""
+    helm's history. The images are the diff's."""
     earlier = rows.get(max((n for n in rows if n < deployed.revision), default=0))
     past = (
-        f"; rolling back to {earlier.revision} would go past it, to chart {earlier.chart} (app {earlier.app_version})"
+        f"; rolling back to {earlier.revision} would go past it (chart {earlier.chart}, app {earlier.app_version})"
         if earlier is not None
         else ""
     )
+    first = found[0]
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    failing = failing.replace(f"{first.kind} {first.name}'s pods", "its pods", 1)  # said just before
     return (
-        f"{found[0].text()}{f' (and {len(found) - 1} more)' if len(found) > 1 else ''}"
-        f"{f'; {failing}' if failing else ''}. That change is not in helm's "
-        f"history: re-applying revision {deployed.revision} puts its images back (helm merges the rendered manifest "
-        f"over the live objects){past}; if revision {deployed.revision} failed too, pass an earlier revision. kubectl "
-        "rollout undo of the workload also restores them, but leaves helm unaware"
+        f"{first.kind} {first.name}'s image was changed {first.by}{more}{f'; {failing}' if failing else ''}. "
+        f"Re-applying {deployed.revision} restores the release's images{past}"
     )
 
 
