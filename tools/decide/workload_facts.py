@@ -10,10 +10,12 @@ from datetime import datetime
 from typing import Any
 
 from incident_response.tools.core import errors
+from incident_response.tools.engine.mount_reads import read_mount_failures
 from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.workloads import images_of, owned_by
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.playbook.config_failures import shared_failure
 from incident_response.tools.playbook.known_good import known_good_revision, known_good_workload_instead
 from incident_response.tools.playbook.rules import Decision
 from incident_response.tools.playbook.trees import SafetyCheck
@@ -103,6 +105,10 @@ def workload_rollback_facts(
         facts.target_evidence.append(f"revision {cr.number(target)} ({target_images}) served {served} before the next")
     if serving:
         facts.target_evidence.append(f"{len(serving)} pods still run revision {cr.number(target)} and are Ready")
+    mine = [p for p in pods if owned_by(p, workload)]
+    shared = shared_failure(mine, cr.template_of(target), cr.number(target), read_mount_failures(kube, namespace, mine))
+    if shared is not None and shared.status == "warning":  # check_rollback_safety's config warning, same words
+        facts.shared_config = SafetyCheck("warning", shared.detail, shared.evidence)
     if kind == "statefulset":
         facts.claims = cr.claim_names(workload)
         facts.stuck = cr.stuck_pods(workload, pods, target)

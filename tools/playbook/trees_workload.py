@@ -37,6 +37,8 @@ class WorkloadRollbackFacts:
     stuck: list[str] = field(default_factory=list)  # pods the rollback would wait on (the plan deletes them)
     # What its update strategy leaves to a human (OnDelete, a partition over bad pods): check_rollback_safety's words.
     strategy: list[str] = field(default_factory=list)
+    # pods fail on a ConfigMap/Secret the target reads the same way (config_failures): restore it, do not roll back
+    shared_config: SafetyCheck | None = None
 
 
 def workload_rollback_tree(facts: WorkloadRollbackFacts, answers: Answers, where: Elsewhere) -> Walk:
@@ -75,6 +77,20 @@ def workload_rollback_tree(facts: WorkloadRollbackFacts, answers: Answers, where
             ),
         )
     walk.go(q, "yes" if facts.target_evidence else "unknown", "cluster", facts.target_evidence)
+    if (config := facts.shared_config) is not None:  # as the Deployment walk: check_rollback_safety's CHECK FIRST
+        tool, read = where.reads.get(name) or (None, {})
+        return walk.stop(
+            f"Would revision {facts.target_revision} of {name} start without what its pods fail on now?",
+            "no",
+            "cluster",
+            config.evidence,
+            Conclusion(
+                verdict="FIX_FIRST",
+                reason=f"{config.detail}; then evaluate again if pods still fail",
+                next_tool=tool,
+                next_arguments=dict(read),
+            ),
+        )
     if not facts.target_still_serving:
         walk.cautions.append(
             f"No pod of {name} runs revision {facts.target_revision} now: its having worked rests on how long it served"
