@@ -5,7 +5,7 @@ agent reads key URL of ConfigMap agent-config in both revisions; 1.0.1 rolled ou
 URL. An agent pod replaced since cannot start (CreateContainerConfigError, written as the kubelet writes it: the sim
 checks no env references). check_rollback_safety said CHECK FIRST (restore it instead of rolling back) while the
 workload ROLLBACK walk PROCEEDed to rollback_workload: it read no config check. It now ends in FIX_FIRST with the
-same reason.
+same reason, and assess_namespace (which said ROLLBACK) INVESTIGATEs with those words.
 """
 
 from __future__ import annotations
@@ -107,6 +107,7 @@ async def test_the_workload_walk_says_restore_the_key_every_revision_reads(built
         safety = await budgeted(client, "check_rollback_safety", kind="daemonset", **arguments)
         # (revision 1 served a minute: the walk first asks whether it worked; the human says it did)
         walked = await budgeted(client, "evaluate_decision", action="ROLLBACK", revision_known_good=True, **arguments)
+        assessed = await budgeted(client, "assess_namespace", namespace=NS)
 
     target = safety["target_revision"]
     said = f"revision {target}'s pods read key URL of ConfigMap agent-config too, which pods fail on now"
@@ -115,3 +116,6 @@ async def test_the_workload_walk_says_restore_the_key_every_revision_reads(built
     assert walked["verdict"] == "FIX_FIRST", walked["summary"]
     assert f"{said}: restore it (from source control) instead of rolling back" in walked["reason"], walked["reason"]
     assert walked["next_tool"] != "rollback_workload", walked
+    decision = assessed["decision"]
+    assert decision["primary_action"] == "INVESTIGATE", assessed["summary"]
+    assert "R" + f"{said}: restore it (from source control) instead of rolling back"[1:] in decision["reason"]

@@ -86,7 +86,7 @@ from incident_response.tools.playbook.rules import (
     decide,
     group_by,
 )
-from incident_response.tools.playbook.shared_config import shared_config_failures
+from incident_response.tools.playbook.shared_config import shared_config_failures, shared_workload_failures
 from incident_response.tools.playbook.suspects import NodeState, Placement, canary_pairs, node_problems
 from incident_response.tools.playbook.trees import Hpa, ScaleFacts, hpa_ceiling, sizing_of
 
@@ -542,6 +542,14 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
             pods,
             components,
             {r.deployment for r in rollouts if r.kind == "deployment"},
+            rollback_targets,
+            mount_failures(events, pods),
+        )
+        | shared_workload_failures(
+            workloads,
+            pods,
+            components,
+            {(r.kind, r.deployment) for r in rollouts if r.kind != "deployment"},
             rollback_targets,
             mount_failures(events, pods),
         ),

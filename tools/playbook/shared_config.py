@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from incident_response.tools.core import errors
+from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import owned_by, revision_of
 from incident_response.tools.playbook.config_failures import shared_failure
@@ -45,4 +47,34 @@ def shared_config_failures(
         failing = shared_failure(mine, template, number, mounts)
         if failing is not None and failing.status == "warning":
             found[name] = failing.detail
+    return found
+
+
+def shared_workload_failures(
+    workloads: dict[str, list[dict[str, Any]]],
+    pods: list[dict[str, Any]],
+    components: dict[str, str],
+    rolled_out: set[tuple[str, str]],
+    targets: dict[str, tuple[int, str]],
+    mounts: dict[str, str],
+) -> dict[str, str]:
+    """shared_config_failures for StatefulSets and DaemonSets (`workloads`: resource -> objects, with
+    "controllerrevisions"; `rolled_out`: (kind, name) pairs): the target is the known-good revision in `targets`
+    ("kind/NAME"), else kubectl's default (the second-newest ControllerRevision)."""
+    found: dict[str, str] = {}
+    for kind, resource in (("statefulset", "statefulsets"), ("daemonset", "daemonsets")):
+        for workload in workloads.get(resource, []):
+            name = str(meta(workload).name)
+            if (kind, name) not in rolled_out:
+                continue
+            mine = [pod for pod in pods if components.get(str(meta(pod).name)) == name]
+            owned = cr.owned_revisions(workload, workloads.get("controllerrevisions", []))
+            number = targets[f"{kind}/{name}"][0] if f"{kind}/{name}" in targets else None
+            try:
+                target = cr.pick_revision(kind, workload, owned, number)
+            except errors.InvalidArgument:
+                continue  # nowhere to go back to: nothing to warn about here
+            failing = shared_failure(mine, cr.template_of(target), cr.number(target), mounts) if mine else None
+            if failing is not None and failing.status == "warning":
+                found[name] = failing.detail
     return found
