@@ -70,15 +70,17 @@ async def main() -> None:
             client.session._output_schema_validator("list_pods", schema or {})  # noqa: SLF001 (the client's cost)
             masking._mask_once = counted  # type: ignore[assignment]
             await call(client, cold=True)  # builds the tools, opens the incident, warms every other path
-            for gated, label in ((True, "with the gates (as served)"), (False, "every rule on every text")):
-                way["gated"] = gated
-                rows: dict[bool, list[tuple[float, int, float]]] = {True: [], False: []}
-                for _ in range(args.n):  # alternating, so a busier moment of the machine slows both alike
+            ways = {True: "with the gates (as served)", False: "every rule on every text"}
+            rows: dict[tuple[bool, bool], list[tuple[float, int, float]]] = {}
+            for _ in range(args.n):  # every way in turn, so a busier moment of the machine slows them alike
+                for gated in ways:
+                    way["gated"] = gated
                     for cold in (True, False):
-                        rows[cold].append(await call(client, cold=cold))
+                        rows.setdefault((gated, cold), []).append(await call(client, cold=cold))
+            for gated, label in ways.items():
                 print(f"list_pods, {label}, median of {args.n}:")
                 for cold, cache in ((True, "cache emptied"), (False, "cache warm   ")):
-                    ms, texts, masking_ms = (statistics.median(r[i] for r in rows[cold]) for i in range(3))
+                    ms, texts, masking_ms = (statistics.median(r[i] for r in rows[gated, cold]) for i in range(3))
                     print(f"  {cache}: {ms:5.1f} ms, {texts:.0f} texts masked cold in {masking_ms:.2f} ms")
     print(f"load average (1, 5, 15 min) at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
