@@ -18,7 +18,7 @@ from incident_response.tools.assess.namespace import Observation
 from incident_response.tools.k8s.backends import BROKEN
 from incident_response.tools.playbook.investigate import investigation
 from incident_response.tools.playbook.ranking import Problem
-from incident_response.tools.playbook.rules import Action, Decision
+from incident_response.tools.playbook.rules import Action, Decision, cause_named
 
 Read = tuple[str, dict[str, Any]]
 
@@ -40,12 +40,14 @@ def reads_of(seen: Observation, problems: list[tuple[Problem, Decision]]) -> dic
 
 
 def causes_of(problems: list[tuple[Problem, Decision]]) -> dict[str, str]:
-    """The cause each INVESTIGATE names for its components, by its rule ('pods fail on config a rollback does not
-    restore'); not the rules of an unknown cause."""
-    named = [
-        (p, d) for p, d in problems if d.primary_action == "INVESTIGATE" and not d.rule.startswith("unknown cause")
-    ]
-    return {c: d.rule for p, d in named for c in p.components}
+    """The cause each INVESTIGATE names for its components: its rule ('pods fail on config a rollback does not
+    restore'), or where the rule is an unknown cause's that then found it (a kubelet's message), its reason's word."""
+    named = [(p, d) for p, d in problems if cause_named(d.primary_action, d.rule, d.reason)]
+    return {
+        c: "the cause its reason names" if d.rule.startswith("unknown cause") else d.rule
+        for p, d in named
+        for c in p.components
+    }
 
 
 def unexplained_of(problems: list[tuple[Problem, Decision]]) -> frozenset[str]:

@@ -41,7 +41,14 @@ from incident_response.tools.playbook.handoff_models import (
 )
 from incident_response.tools.playbook.handoff_rollouts import Rollout, relation
 from incident_response.tools.playbook.replica_writes import took_offline
-from incident_response.tools.playbook.rules import NO_ROOM, OVERSIZED, RULED_OUT_RULE, SHARED_CONFIG_RULE, Decision
+from incident_response.tools.playbook.rules import (
+    NO_ROOM,
+    OVERSIZED,
+    RULED_OUT_RULE,
+    SHARED_CONFIG_RULE,
+    Decision,
+    cause_named,
+)
 from incident_response.tools.playbook.stabilization import CHANGED, acted_on
 
 OBJECT = re.compile(r"[a-z]+/[a-z0-9][-a-z0-9.]*")
@@ -93,8 +100,18 @@ RULE_SAYS = {
 }
 
 
+NAMED_SAYS = (
+    "The pods of {target} fail on what their own status names (see for:), not on a deploy, load or another component"
+)
+
+
 def decision_statement(
-    action: str, target: str | None, next_tool: str | None, namespace: str, rule: object = None
+    action: str,
+    target: str | None,
+    next_tool: str | None,
+    namespace: str,
+    rule: object = None,
+    reason: object = None,
 ) -> str:
     """What a decision assumed about the cause: its mitigation's assumption when it names one (an OOM's SCALE is a
     too-low memory limit, not too much load), the cause its rule names, else the framework's reading of the action
@@ -106,6 +123,9 @@ def decision_statement(
         return assumed.format(name=target.partition("/")[2])
     if action == "INVESTIGATE" and (said := RULE_SAYS.get(str(rule))) is not None:
         return said.format(target=target or f"namespace {namespace}")
+    if reason is not None and cause_named(action, rule, reason):
+        # An unknown cause's rule that then found it (a kubelet's message): the reason names it, not "not known yet".
+        return NAMED_SAYS.format(target=target or f"namespace {namespace}")
     return DECISION_SAYS[action].format(target=target, namespace=namespace)
 
 
@@ -275,7 +295,10 @@ def hypotheses(
         if picked not in DECISION_SAYS or picked == "NONE":
             continue
         target, rule = str(past.detail.get("target") or ""), past.detail.get("rule")
-        statement = as_leak(decision_statement(picked, target, past.detail.get("next_tool"), namespace, rule), found)
+        reason = past.detail.get("reason")
+        statement = as_leak(
+            decision_statement(picked, target, past.detail.get("next_tool"), namespace, rule, reason), found
+        )
         # The decision's next tool was tried on what it named (an ISOLATE's selector, say): that hypothesis is this one.
         source = f"mitigation tried: {past.detail.get('next_tool')}"
         tried = next((h.statement for h in found.values() if h.source == source), None)
@@ -297,7 +320,9 @@ def hypotheses(
         )
     if decision is not None:
         statement = as_leak(
-            decision_statement(decision.primary_action, decision.target, decision.next_tool, namespace, decision.rule),
+            decision_statement(
+                decision.primary_action, decision.target, decision.next_tool, namespace, decision.rule, decision.reason
+            ),
             found,
         )
         if statement in found:

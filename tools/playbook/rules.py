@@ -102,6 +102,9 @@ class RuledOut:
 
 RULED_OUT_RULE = "recent deployment, rollback ruled out by the human"
 SHARED_CONFIG_RULE = "pods fail on config a rollback does not restore"
+# How an INVESTIGATE of an unknown cause says so; one that found the cause (a kubelet's or scheduler's message) keeps
+# its "unknown cause, ..." rule (its rank) but not these words: cause_named() tells them apart.
+CAUSE_UNKNOWN = "No mitigation fits before the cause is known"
 
 
 @dataclass
@@ -851,6 +854,13 @@ def predating(facts: Facts, component: str, later: list[RecentRollout], failing_
     )
 
 
+def cause_named(action: object, rule: object, reason: object) -> bool:
+    """An INVESTIGATE (a decision's, or one the journal recorded) whose reason names the cause (a missing config key,
+    an eviction, a quota, the scheduler)."""
+    unknown = str(rule).startswith("unknown cause") and CAUSE_UNKNOWN in str(reason)
+    return action == "INVESTIGATE" and not unknown
+
+
 def investigate(
     facts: Facts, component: str, rule: str, why: str, evidence: list[str], *, after: str = "", known: str = ""
 ) -> Decision:
@@ -862,9 +872,7 @@ def investigate(
     tool, arguments, read = investigation(facts.namespace, facts.placements, component)
     then = f"; {after}" if after else ""
     suspects = changes_before(facts, component)
-    known = (
-        known or "No mitigation fits before the cause is known (more replicas of a pod that fails on its own fail too)"
-    )
+    known = known or f"{CAUSE_UNKNOWN} (more replicas of a pod that fails on its own fail too)"
     unplaced = facts.unschedulable.get(component, [])
     refusal = facts.refusals.get(component)
     if refusal is not None and refusal.message and len(unplaced) >= len(facts.failing.get(component, [])):
