@@ -15,6 +15,7 @@ from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import call, make_env, refused
 
+from incident_response.server import budget
 from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
@@ -48,7 +49,10 @@ async def test_a_scale_up_the_quota_refuses_is_named_as_the_quota(
         assessed = await call(client, "assess_namespace", namespace=NS)
         decided = await call(client, "evaluate_decision", namespace=NS)
         none = await refused(client, "scale_deployment", namespace=NS, deployment="payments", replicas=3)
-        some = await call(client, "scale_deployment", namespace=NS, deployment="cart", replicas=12)
+        result = await client.call_tool("scale_deployment", {"namespace": NS, "deployment": "cart", "replicas": 12})
+        text, structured = budget.result_bytes(result)
+        assert (text + structured) / max(text, structured) <= budget.RESULT_OVERLAP_LIMIT, (text, structured)
+        some = result.structured_content or {}
 
     decision = assessed["decision"]
     assert (decision["rule"], decision["target"]) == ("exceeded quota", "deployment/api"), assessed["summary"]
@@ -71,8 +75,8 @@ async def test_a_scale_up_the_quota_refuses_is_named_as_the_quota(
     ), none
     assert '"requests.cpu":"5300m"' in none, none
     assert (
-        "ResourceQuota compute (requests.cpu: 5100m used of 5200m, each pod 100m) holds 1 of the 10 new pods of "
-        "deployment cart" in " ".join(some["warnings"])
+        "ResourceQuota compute (requests.cpu: 5100m used of 5200m, each pod 100m) holds 1 of the 10 new pods; the "
+        "rest wait until a human raises it (kubectl patch resourcequota compute" in " ".join(some["warnings"])
     ), some["warnings"]
 
     # The printed patch, run by the human with real kubectl, lets the ReplicaSet create the missing pods.

@@ -50,7 +50,7 @@ def test_scale_plan_renders_the_playbook_command_and_a_guarded_write() -> None:
     assert str(expect["/spec/template"]).startswith("sha256:")  # the template is compared, never stored
     assert draft.risk == "mutation" and draft.temporary
     # Nothing shows demand here (no metrics, no HPA): no sizing warning, only that a manual scale is temporary.
-    assert [w.split(":")[0] for w in draft.warnings] == ["A manual scale of deployment web is temporary"]
+    assert [w.split(":")[0] for w in draft.warnings] == ["A manual scale is temporary"]
     assert "the next apply of its manifest" in draft.warnings[0] and "restore_measure" in draft.warnings[0]
     assert kube.writes == [] and kube.dry_runs  # planning only dry-runs
 

@@ -279,8 +279,7 @@ def quota_warning(
             f"({raise_it}) or frees room in it, then plan the scale again"
         )
     return (
-        f"{room.text()} holds {room.fits} of the {more} new pods of deployment {name}: the rest are refused "
-        f"(FailedCreate) until the quota is raised ({raise_it}) or room is freed."
+        f"{room.text()} holds {room.fits} of the {more} new pods; the rest wait until a human raises it ({raise_it})."
     )
 
 
@@ -301,7 +300,6 @@ def unset_refusal(room: QuotaRoom, name: str, *, refuse: bool) -> str:
 def reset_warning(deployment: dict[str, Any], replicas: int) -> str:
     """What undoes a manual scale by itself: the next apply of the manifest (with the count it holds, when kubectl's
     last-applied annotation shows it), or an autoscaler; and where the measure is listed."""
-    name = backends.name_of(deployment)
     manifest = manifest_replicas(deployment)
     if manifest is None:
         applied = "the next apply of its manifest or an HPA resets it"
@@ -309,7 +307,7 @@ def reset_warning(deployment: dict[str, Any], replicas: int) -> str:
         applied = f"its manifest (kubectl's last-applied) asks for {manifest} too; an HPA would reset it"
     else:
         applied = f"the next `kubectl apply` sets it back to {manifest} (kubectl's last-applied), as would an HPA"
-    return f"A manual scale of deployment {name} is temporary: {applied}; restore_measure scales it back."
+    return f"A manual scale is temporary: {applied}; restore_measure scales it back."
 
 
 def shared_claims(kube: Kube, deployment: dict[str, Any], replicas: int) -> list[str]:
