@@ -139,3 +139,27 @@ async def test_no_default_while_the_change_has_not_settled(
     assert f"deployment cart has 0 of 2 pods Ready on {HOTFIX} so far, none failing yet" in text, text
     assert "which side is healthy is not known yet (check rollout_status, then plan again)" in text, text
     assert f"its pods on the release's {RELEASED} failed before the change" in text, text
+
+
+async def test_a_healthy_change_outside_helm_is_not_called_the_fix_when_the_release_never_failed(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> None:
+    """cart's release runs fine; someone sets an image by hand (an unreviewed change that also runs Ready). Nothing
+    shows the release failed, so the refusal does not call the change 'the fix' (review-landed7: it did)."""
+    sim = sim_factory("healthy")
+    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    by_hand = f"{REGISTRY}/cart:2.4.0-debug"
+    kubectl.run("set", "image", "deployment/cart", f"cart={by_hand}", "-n", NS)
+
+    def settled() -> bool:
+        pods = [p for p in env.pods("app=cart") if not p["metadata"].get("deletionTimestamp")]
+        return env.observed("cart") and len(pods) == 2 and all(image_of(p) == by_hand and ready(p) for p in pods)
+
+    await env.until(settled, 60)
+    async with Client(env.server("safe")) as client:
+        text = await refused(client, "rollback_helm_release", namespace=NS, release="cart")
+    assert "looks like the fix" not in text, text
+    assert (
+        "are all Ready, none failing, and nothing shows the release failed before it: a fix or a change nobody "
+        "reviewed (ask who made it), and re-applying revision 3 would undo it" in text
+    ), text

@@ -171,10 +171,16 @@ def choose_first(release: str, health: Health, found: list[Drifted], deployed: i
     """The refusal of the default re-apply when the live change is not known to be the failing one: what was found
     and the explicit choices. `earlier`: "revision=2 (chart ..., app ...)" or ""."""
     change = found[0].text() + (f" (and {len(found) - 1} more)" if len(found) > 1 else "")
-    if health.state == "healthy":
+    if health.state == "healthy" and health.before:
         why = (
             f"{health.live}: the change made outside helm looks like the fix, and re-applying revision {deployed} "
             "would undo it"
+        )
+    elif health.state == "healthy":
+        # Running Ready is not being a fix: nothing shows the release failed, so it may be a change nobody reviewed.
+        why = (
+            f"{health.live}, and nothing shows the release failed before it: a fix or a change nobody reviewed "
+            f"(ask who made it), and re-applying revision {deployed} would undo it"
         )
     elif health.state == "unsettled":
         why = f"{health.live}: which side is healthy is not known yet (check rollout_status, then plan again)"
