@@ -211,3 +211,17 @@ def test_every_rule_but_the_bare_aws_key_has_a_key_string() -> None:
     characters of base64, nothing else to recognize it by). A new rule the derivation cannot read shows up here."""
     keyless = [rule.pattern for rule in ALL_RULES if not gate(rule).clauses]
     assert keyless == [masking._AWS_SECRET.pattern]
+
+
+def test_a_rule_the_parser_cannot_read_is_always_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """re's parser is private: where it is missing or fails, the rule runs on every text (slower, never weaker)."""
+    from incident_response.tools.core import masking_gates
+
+    class Broken:
+        def parse(self, *_: Any) -> Any:
+            raise TypeError("another Python's parser")
+
+    monkeypatch.setattr(masking_gates, "_parser", Broken())
+    rule = masking._JWT
+    assert gate(rule) == masking_gates.ALWAYS_OPEN
+    assert rule in masking_gates.Gates([rule]).open("x")
