@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from mcp import Client
+from mcp.types import TextContent
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, make_env
 from support.result_rule import budgeted
@@ -61,6 +62,7 @@ async def test_a_crash_right_after_a_configmap_edit_names_the_edit_as_the_likely
         assessed = await budgeted(client, "assess_namespace", namespace=NS)
         walked = await budgeted(client, "evaluate_decision", namespace=NS)
         safety = await budgeted(client, "check_rollback_safety", namespace=NS, deployment="checkout")
+        handoff = await client.call_tool("incident_handoff", {"namespace": NS})
 
     decision = assessed["decision"]
     assert (decision["primary_action"], decision["next_tool"]) == ("INVESTIGATE", "get_logs"), assessed["summary"]
@@ -73,3 +75,9 @@ async def test_a_crash_right_after_a_configmap_edit_names_the_edit_as_the_likely
     assert safety["verdict"] == "CHECK_FIRST", safety["summary"]
     assert "read the CURRENT ConfigMap checkout-config" in safety["summary"], safety["summary"]
     assert safety["next_step"].startswith("restore the config the config check names first"), safety["next_step"]
+    # The handoff's hypothesis is the edit too, not 'The cause is not known yet' (review-landed7 R5).
+    document = "\n".join(c.text for c in handoff.content if isinstance(c, TextContent))
+    assert "The cause is not known yet" not in document, document
+    assert "deployment/checkout fails as the assessment names it: a ConfigMap its pods read changed" in document, (
+        document
+    )

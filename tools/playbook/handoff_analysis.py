@@ -125,7 +125,10 @@ def decision_statement(
         return said.format(target=target or f"namespace {namespace}")
     if reason is not None and cause_named(action, rule, reason):
         # An unknown cause's rule that then found it (a kubelet's message): the reason names it, not "not known yet".
-        return NAMED_SAYS.format(target=target or f"namespace {namespace}")
+        where = target or f"namespace {namespace}"
+        if not str(rule).startswith("unknown cause"):  # a rule that is a cause ('a ConfigMap its pods read changed')
+            return f"{where} fails as the assessment names it: {rule}"
+        return NAMED_SAYS.format(target=where)
     return DECISION_SAYS[action].format(target=target, namespace=namespace)
 
 
