@@ -72,6 +72,7 @@ def diff(rows: Rows, summary: str = "") -> list[str]:
             shared = len(os.path.commonprefix([old, new]))
             change = f"{old} -> {'…' + new[shared:] if shared >= 16 else new}"
         path = str(row.get("path")).removeprefix("spec.template.spec.")  # a workload's pod template
+        path = path.removeprefix("metadata.")  # the object's own annotations and labels: `annotations.X`
         changes.append((path.replace("spec.template.metadata.", "template ", 1), change))
     return grouped(changes)
 
@@ -101,3 +102,39 @@ def stated(value: Any, summary: str, words: set[str]) -> bool:
     if not isinstance(value, str | int) or isinstance(value, bool):
         return False
     return str(value) in words or (len(str(value)) >= 6 and str(value) in summary)
+
+
+# A plan's warnings are prose in its structured content (what Claude Code and VS Code hand the model) and said again,
+# shorter, in its text (what other clients hand it): issue 13 holds text plus structured content to 1.35x the larger,
+# and a plan with two or three prose warnings said twice exceeds that. Each entry drops words, never a fact: every
+# number, name and instruction of the prose is still in the text (tests/unit/test_plan_warnings_text.py checks it on
+# each producer's wording, and that every phrase here still occurs in tools/, so a reworded warning fails a test
+# instead of silently losing its short form).
+TERSE: tuple[tuple[str, str], ...] = (
+    # rollback.default_target_doubts / known_good
+    ("is kubectl's default target but not known to be good", "(kubectl's default) is not known good"),
+    (" to go back to the known-good revision", ""),
+    ("plan again with to_revision=", "use to_revision="),
+    (" before it was replaced", ""),
+    ("served only ", "served "),
+    (", and none of its pods fail now", ", none of its pods failing"),
+    # rollback_checks.config_item (shared_config): the prose's reason repeats 'which pods fail on now'
+    (" instead of rolling back: they would fail too and replace the running ones", " instead of rolling back"),
+    # rollback_checks.stateful_item / migrations_item
+    (
+        " ran no forward-only database migration and changed no data format the older code cannot read; if it did, ",
+        " ran no forward-only migration nor changed a data format; if it did, ",
+    ),
+    ("Ask whether it is forward-only before confirming; if it is,", "If it is forward-only,"),
+    # rollback_answers.taken_back
+    (": confirm with the human before approving", ": confirm with the human"),
+)
+# Said after TERSE (the phrases above name 'revision' whole).
+REVISION = re.compile(r"\brevision (?=\d)")
+
+
+def terse(warning: str) -> str:
+    """`warning` in fewer words, every fact kept (TERSE, then `rev N`)."""
+    for long, short in TERSE:
+        warning = warning.replace(long, short)
+    return REVISION.sub("rev ", warning)

@@ -21,7 +21,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, make_env, ready
-from support.result_rule import budgeted
+from support.result_rule import budgeted, budgeted_text
 
 from incident_response.sim.serve import RunningSim
 
@@ -98,6 +98,9 @@ async def test_every_tool_says_restore_the_configmap_every_revision_mounts(built
         walked = await budgeted(client, "evaluate_decision", action="ROLLBACK", revision_known_good=True, **three)
         assessed = await budgeted(client, "assess_namespace", namespace=NS)
         default = await budgeted(client, "check_rollback_safety", namespace=NS, deployment="checkout")
+        # kubectl's default target (revision 3): the plan carries two long warnings, the shared config and the doubt
+        # that its target is known good; its text says them shorter (server/render_plans.py TERSE) within the rule.
+        kubectl_default, text = await budgeted_text(client, "rollback_deployment", namespace=NS, deployment="checkout")
 
     target = safety["target_revision"]
     said = f"revision {target}'s pods read ConfigMap checkout-files too, which pods fail on now"
@@ -111,3 +114,9 @@ async def test_every_tool_says_restore_the_configmap_every_revision_mounts(built
     decision = assessed["decision"]
     assert decision["primary_action"] == "ROLLBACK" and decision["next_arguments"].get("to_revision") == 2, decision
     assert default["target_revision"] == 2 and not [i for i in default["items"] if i["check"] == "config"], default
+    doubt = "revision 3 is kubectl's default target but not known to be good"
+    assert any(w.startswith(f"config: {said}") for w in kubectl_default["warnings"]), kubectl_default["warnings"]
+    assert any(w.startswith(doubt) and "to_revision=2" in w for w in kubectl_default["warnings"]), kubectl_default
+    # The text says both (every fact, fewer words): the ConfigMap to restore, and the revision to pass instead.
+    assert "config: rev 3's pods read ConfigMap checkout-files too, which pods fail on now: restore it" in text, text
+    assert "rev 3 (kubectl's default) is not known good (rev 3 served " in text and "use to_revision=2" in text, text

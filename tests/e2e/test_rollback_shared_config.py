@@ -84,8 +84,8 @@ async def test_a_rollback_to_a_revision_reading_the_same_missing_key_is_not_clea
     await env.until(lambda: sum(ready(p) for p in live(env)) == 3)
 
     async with Client(env.server("safe")) as client:
-        safety = await call(client, "check_rollback_safety", namespace=NS, deployment="checkout")
-        plan = await call(client, "rollback_deployment", namespace=NS, deployment="checkout")
+        safety = await budgeted(client, "check_rollback_safety", namespace=NS, deployment="checkout")
+        plan = await budgeted(client, "rollback_deployment", namespace=NS, deployment="checkout")
 
     assert safety["verdict"] == "CHECK_FIRST", safety["summary"]
     item = config(safety)

@@ -6,12 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from mcp import Client
+from mcp.types import TextContent
 
 from incident_response.server import budget
 
 
 async def budgeted(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
     """The tool's structured result, its text and structured content holding the result rule."""
+    return (await budgeted_text(client, tool, **arguments))[0]
+
+
+async def budgeted_text(client: Client, tool: str, **arguments: Any) -> tuple[dict[str, Any], str]:
+    """The tool's structured result and its text, the two holding the result rule."""
     result = await client.call_tool(tool, arguments)
     text, structured = budget.result_bytes(result)
     assert (text + structured) / max(text, structured) <= budget.RESULT_OVERLAP_LIMIT, (
@@ -21,4 +27,4 @@ async def budgeted(client: Client, tool: str, **arguments: Any) -> dict[str, Any
         result.content,
     )
     assert not result.is_error and result.structured_content is not None, result.content
-    return result.structured_content
+    return result.structured_content, "".join(b.text for b in result.content if isinstance(b, TextContent))
