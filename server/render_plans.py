@@ -119,7 +119,7 @@ TERSE: tuple[tuple[str, str], ...] = (
     ("served only ", "served "),
     (", and none of its pods fail now", ", none of its pods failing"),
     # rollback_checks.config_item (shared_config): the prose's reason repeats 'which pods fail on now'
-    (" instead of rolling back: they would fail too and replace the running ones", " instead of rolling back"),
+    (": they would fail too and replace the running ones", ""),
     # rollback_checks.stateful_item / migrations_item
     (
         " ran no forward-only database migration and changed no data format the older code cannot read; if it did, ",
