@@ -63,7 +63,10 @@ def plant(sim: RunningSim, texts: list[str], values: list[str]) -> None:
             env=env_of(values[half:]),
         ),
     ]
-    Seeder(sim.cluster, ["node-1", "node-2", "node-3"]).app(app, revisions)
+    # Seeded into a running cluster: its controllers held meanwhile, or the deployment controller makes the new
+    # Deployment's ReplicaSet before the seeder does ("already exists", seen at load 16).
+    with sim.cluster._tick_lock:
+        Seeder(sim.cluster, ["node-1", "node-2", "node-3"]).app(app, revisions)
     now = datetime.now(UTC)
     for i, text in enumerate(texts):
         stamp = (now - timedelta(seconds=30 + i)).strftime("%Y-%m-%dT%H:%M:%SZ")
