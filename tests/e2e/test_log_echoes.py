@@ -37,7 +37,8 @@ async def test_a_credential_env_value_echoed_in_the_log_is_masked(sim_factory: A
     revision = Revision(
         "registry.example.com/shop/ledger:1.0.0", "deploy", 600, {"sim.incident-response.dev/log-lines": lines}, env=env
     )
-    Seeder(sim.cluster, ["node-1"]).app(app, [revision])
+    with sim.cluster._tick_lock:  # seeded into a running cluster: its controllers must not make the ReplicaSet first
+        Seeder(sim.cluster, ["node-1"]).app(app, [revision])
     sim.cluster.settle(timeout=15.0)
     assert sim.kubeconfig_path is not None
     settings = Settings(cluster=resolve_cluster(sim.kubeconfig_path, None, {}), state_dir=tmp_path / "state")
@@ -74,7 +75,8 @@ async def test_a_crash_line_that_echoes_a_credential_is_masked_in_the_assessment
         },
         env=env,
     )
-    Seeder(sim.cluster, ["node-1"]).app(app, [revision])
+    with sim.cluster._tick_lock:  # seeded into a running cluster: its controllers must not make the ReplicaSet first
+        Seeder(sim.cluster, ["node-1"]).app(app, [revision])
     sim.cluster.settle(timeout=15.0)
     assert sim.kubeconfig_path is not None
     settings = Settings(cluster=resolve_cluster(sim.kubeconfig_path, None, {}), state_dir=tmp_path / "state")
