@@ -117,15 +117,19 @@ TERSE: tuple[tuple[str, str], ...] = (
     ("plan again with to_revision=", "use to_revision="),
     (" before it was replaced", ""),
     ("served only ", "served "),
-    (", and none of its pods fail now", ", none of its pods failing"),
+    (", and none of its pods fail now", ", none failing now"),
     # rollback_checks.config_item (shared_config): the prose's reason repeats 'which pods fail on now'
     (": they would fail too and replace the running ones", ""),
     # rollback_checks.stateful_item / migrations_item
+    ("the pods use PersistentVolumeClaims ", "PVCs "),
+    (". Before confirming, make sure ", ": make sure "),
     (
         " ran no forward-only database migration and changed no data format the older code cannot read; if it did, ",
-        " ran no forward-only migration nor changed a data format; if it did, ",
+        " ran no forward-only migration nor changed a data format; else ",
     ),
-    ("Ask whether it is forward-only before confirming; if it is,", "If it is forward-only,"),
+    (" shows signs of a schema migration since ", " shows schema migration signs since "),
+    (". Ask whether it is forward-only before confirming; if it is,", ": if forward-only,"),
+    (" (scale or isolate instead)", " (scale or isolate)"),
     # rollback_answers.taken_back
     (": confirm with the human before approving", ": confirm with the human"),
 )

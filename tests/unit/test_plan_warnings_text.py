@@ -104,9 +104,10 @@ def test_every_short_form_names_a_phrase_the_tools_still_write() -> None:
 def test_the_short_form_keeps_every_name_number_and_instruction(warning: str) -> None:
     short = terse(warning)
     assert len(short) < len(warning)
-    facts = [w for w in re.findall(r"[\w.=-]+", warning) if re.search(r"\d", w) or w.startswith("checkout")]
+    words = [w.rstrip(".") for w in re.findall(r"[\w.=-]+", warning)]
+    facts = [w for w in words if re.search(r"\d", w) or w.startswith("checkout")]
     assert all(fact in short for fact in facts), (facts, short)
-    for instruction in ("restore it", "do not roll back", "to_revision=2", "scale or isolate"):
+    for instruction in ("restore it", "do not roll back", "to_revision=2", "scale or isolate", "forward-only"):
         assert (instruction in warning) == (instruction in short), short
 
 
@@ -116,7 +117,7 @@ def test_a_plan_with_the_shared_config_and_the_default_target_doubt_holds_the_ru
 
 @pytest.mark.xfail(
     strict=True,
-    reason="open: with the stateful and migration cautions too, the text's short forms are not short enough (1.42); "
+    reason="open: with the stateful and migration cautions too, the text's short forms are not short enough (1.38; 1.36 with three); "
     "the warnings need a shape whose text is at most ~1/3 of their prose (notes-plan-budget.md)",
 )
 def test_a_plan_with_every_caution_holds_the_rule() -> None:
