@@ -23,6 +23,7 @@ from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, make_env, ready
 from support.result_rule import budgeted, budgeted_text
 
+from incident_response.server import budget
 from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
@@ -120,3 +121,26 @@ async def test_every_tool_says_restore_the_configmap_every_revision_mounts(built
     # The text says both (every fact, fewer words): the ConfigMap to restore, and the revision to pass instead.
     assert "config: rev 3's pods read ConfigMap checkout-files too, which pods fail on now: restore it" in text, text
     assert "rev 3 (kubectl's default) is not known good (rev 3 served " in text and "use to_revision=2" in text, text
+
+    # The most cautions a rollback plan carries: a PVC labelled for the app (stateful) and a migration Job since the
+    # rollout (migrations) beside the shared config and the default-target doubt. Open: this plan measures 933/2429 =
+    # 1.38, over issue 13's 1.35 (the text's short forms are ~half their prose, not a third: notes-plan-budget.md);
+    # this ratchet keeps it from growing until the warnings get a shape that holds the rule.
+    claim = {
+        "metadata": {"name": "checkout-sessions", "labels": {"app": "checkout"}},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
+    }
+    env.kube.create("persistentvolumeclaims", claim, NS)
+    migrate = {"name": "migrate", "image": IMAGE, "command": ["migrate"]}
+    job = {
+        "metadata": {"name": "checkout-db-migrate", "labels": {"app": "checkout"}},
+        "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [migrate]}}},
+    }
+    env.kube.create("jobs", job, NS)
+    async with Client(env.server("safe")) as client:
+        cautious = await client.call_tool("rollback_deployment", {"namespace": NS, "deployment": "checkout"})
+    assert not cautious.is_error and cautious.structured_content is not None, cautious.content
+    checks = [w.partition(":")[0] for w in cautious.structured_content["warnings"]]
+    assert checks[:3] == ["migrations", "stateful", "config"] and len(checks) == 4, checks
+    text, structured = budget.result_bytes(cautious)
+    assert (text + structured) / max(text, structured) <= 1.39, (text, structured, cautious.content)
