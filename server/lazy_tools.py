@@ -2,8 +2,10 @@
 handshake), so that neither the MCP handshake nor the first call pays for importing and deriving 37 tools.
 
 Listing needs no tool module: descriptions and schemas come from server/tool_manifest.json, titles, annotations and
-the listed set from server/catalog.py. Building imports every tool family and derives the argument models
-(server/registration.py); it happens once, under a lock, in a worker thread.
+the listed set from server/catalog.py. Building a tool imports its family and derives its argument model
+(server/registration.py), once, in a worker thread. One tool is built at a time, and a call's tool before the
+warm-up's next one: a first call that arrives during the warm-up (~0.5 s of CPU for every tool, more on a loaded
+machine) waits for at most the one tool being built, then builds its own.
 
 Layer: server (MCP wiring).
 """
@@ -29,10 +31,14 @@ from incident_response.tools.core.modes import Mode
 if TYPE_CHECKING:
     from mcp.server.mcpserver.tools import Tool
 
-    from incident_response.server.registration import Built
+    from incident_response.server.registration import Builder, Built
+    from incident_response.tools.engine.deps import Deps
     from incident_response.tools.kube.client import Kube
 
 logger = logging.getLogger("incident_response.server")
+
+# What a client's model most likely calls first (SKILL.md's order): the warm-up builds these before the others.
+LIKELY_FIRST = ("assess_namespace", "list_pods", "declare_incident", "list_events", "get_logs", "server_info")
 
 
 def tool_annotations(name: str, mode: Mode) -> ToolAnnotations:
@@ -65,8 +71,13 @@ class LazyTools:
         ]
         self._kube = kube
         self._clock = clock
-        self._lock = threading.Lock()
-        self._built: Built | None = None
+        # One thread builds at a time (`_building`); a tool is published in `_tools` only once whole. A call waiting
+        # for a tool goes before the warm-up (`_calls_waiting`): it never waits for more than one tool of the warm-up.
+        self._turn = threading.Condition()
+        self._building = False
+        self._calls_waiting = 0
+        self._builder: Builder | None = None
+        self._tools: dict[str, Tool] = {}
         # Set by `serve`: warm up once a client has listed the tools (in-process tests build on first call instead).
         self.warm_after_listing = False
         self.warming: threading.Thread | None = None
@@ -92,17 +103,66 @@ class LazyTools:
         schema: dict[str, Any] = manifest.definitions()[name]["inputSchema"]
         return schema
 
+    def tool(self, name: str, *, warming: bool = False) -> Tool:
+        """The listed tool `name`, built on its first use (a call waits at most for the one tool another thread is
+        building; `warming`: the warm-up's build, which lets every waiting call go first)."""
+        if name not in self.names:
+            raise KeyError(f"{name} is not one of this server's tools")
+        tool = self._tools.get(name)
+        if tool is not None:
+            return tool
+        self._take_turn(warming)
+        try:
+            tool = self._tools.get(name)  # built while this thread waited
+            if tool is None:
+                tool = self._builder_in_turn().build(name)
+                self._tools[name] = tool
+            return tool
+        finally:
+            self._end_turn()
+
+    @property
+    def deps(self) -> Deps:
+        """What the tools share (cluster, journal, pending commands); made with the first tool."""
+        if self._builder is None:
+            self._take_turn(warming=False)
+            try:
+                self._builder_in_turn()
+            finally:
+                self._end_turn()
+        assert self._builder is not None
+        return self._builder.deps
+
     def built(self) -> Built:
-        """Every listed tool, built once (callers wait here while another thread builds)."""
-        with self._lock:
-            if self._built is None:
-                from incident_response.server.registration import build_tools
+        """Every listed tool, built (the team-mode readiness probe: a replica is ready once warm)."""
+        from incident_response.server.registration import Built
 
-                self._built = build_tools(self.settings, self.names, self._kube, self._clock)
-            return self._built
+        tools = {name: self.tool(name) for name in self.names}
+        return Built(self.deps, tools)
 
-    def tool(self, name: str) -> Tool:
-        return self.built().tools[name]
+    def _take_turn(self, warming: bool) -> None:
+        with self._turn:
+            if not warming:
+                self._calls_waiting += 1
+            try:
+                while self._building or (warming and self._calls_waiting):
+                    self._turn.wait()
+            finally:
+                if not warming:
+                    self._calls_waiting -= 1
+            self._building = True
+
+    def _end_turn(self) -> None:
+        with self._turn:
+            self._building = False
+            self._turn.notify_all()
+
+    def _builder_in_turn(self) -> Builder:
+        if self._builder is None:
+            from incident_response.server.registration import Builder
+
+            self._builder = Builder(self.settings, self._kube, self._clock)
+        return self._builder
 
     async def middleware(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         """Start the warm-up once the first tools/list is answered: after the handshake, so that it does not compete
@@ -114,11 +174,17 @@ class LazyTools:
         return result
 
     def warm_up(self) -> None:
-        """Build the tools and prepare what their first call needs; run in a thread once the server is up."""
+        """Build the tools and prepare what their first call needs; run in a thread once the server is up. The likely
+        first tools first, then what every call needs (journal, cluster, masking), then the rest, one at a time."""
         from incident_response.server.registration import warm
 
+        likely = [name for name in LIKELY_FIRST if name in self.names]
         try:
-            warm(self.built().deps)
+            for name in likely:
+                self.tool(name, warming=True)
+            warm(self.deps)
+            for name in self.names:
+                self.tool(name, warming=True)
         except Exception:  # a warm-up failure must not kill the server: the first call will meet it and say so
             logger.exception("warming up the tools failed")
         # What the imports and the build made lives as long as the server: out of the collector's sight, so that a

@@ -73,7 +73,7 @@ class ToolSet:
 
     def add_copy(
         self, template: Tool, call: Callable[..., Awaitable[CallToolResult]], annotations: ToolAnnotations
-    ) -> None:
+    ) -> Tool:
         """A tool derived before (DERIVED), for this server: its own call wrapper and annotations, the same schemas and
         argument model."""
         tool = template.model_copy(
@@ -85,6 +85,7 @@ class ToolSet:
         if template.fn_metadata.output_model is not None and output is not None:
             self._output_schemas.setdefault(template.fn_metadata.output_model, output)
         self.tools.append(tool)
+        return tool
 
     def return_annotation(self, result_model: type[ToolResult]) -> Any:
         """What the tool's wrapper declares: the SDK derives the output schema only for a model not seen yet, and none
@@ -100,7 +101,7 @@ class ToolSet:
         description: str | None,
         annotations: ToolAnnotations,
         result_model: type[ToolResult],
-    ) -> None:
+    ) -> Tool:
         tool = Tool.from_function(
             call,
             name=call.__name__,
@@ -116,7 +117,7 @@ class ToolSet:
         tool.parameters = schemas.input_schema(tool.parameters, catalog.CATALOG[tool.name].fields)
         if text_only(result_model):  # no output schema: its result is the text alone (render.TEXT_ONLY)
             self.tools.append(tool)
-            return
+            return tool
         schema = self._output_schemas.get(result_model)
         if schema is None:
             if tool.fn_metadata.output_schema is None:
@@ -129,6 +130,7 @@ class ToolSet:
             tool.fn_metadata.output_model = result_model
             tool.fn_metadata.output_schema = copy.deepcopy(schema)
         self.tools.append(tool)
+        return tool
 
 
 def forbid_unknown_arguments(tool: Tool) -> None:
@@ -151,7 +153,7 @@ def forbid_unknown_arguments(tool: Tool) -> None:
 DERIVED: dict[tuple[Any, ...], Tool] = {}
 
 
-def register(tools: ToolSet, deps: Deps, fn: ToolFunction) -> None:
+def register(tools: ToolSet, deps: Deps, fn: ToolFunction) -> Tool:
     """Expose `fn` as an MCP tool. Every tool call passes through `call` below (validation, errors, results).
     Its title and annotations come from the catalog, true in the server's mode."""
     hints = typing.get_type_hints(fn, include_extras=True)
@@ -222,11 +224,11 @@ def register(tools: ToolSet, deps: Deps, fn: ToolFunction) -> None:
     key = (fn, entry.title, entry.description, tuple(sorted(entry.fields.items())))
     template = DERIVED.get(key) if fn.__qualname__ == name else None
     if template is not None:
-        tools.add_copy(template, call, annotations)
-        return
-    tools.add(call, entry.title, entry.description, annotations, result_model)
+        return tools.add_copy(template, call, annotations)
+    tool = tools.add(call, entry.title, entry.description, annotations, result_model)
     if fn.__qualname__ == name:
-        DERIVED[key] = tools.tools[-1]
+        DERIVED[key] = tool
+    return tool
 
 
 def incident_of(result: ToolResult) -> str | None:
@@ -341,11 +343,23 @@ def build_tools(
 ) -> Built:
     """The tools called `names`, adapted, with the `Deps` they share. `kube` replaces the configured cluster (tests,
     demo); `clock` the pending engine's time."""
-    deps = Deps(settings.tool_settings(), kube_override=kube, clock=clock)
-    tools = ToolSet()
-    for name in names:
-        register(tools, deps, tool_function(name, deps))
-    return Built(deps, {tool.name: tool for tool in tools.tools})
+    builder = Builder(settings, kube, clock)
+    return Built(builder.deps, {name: builder.build(name) for name in names})
+
+
+class Builder:
+    """One server's tools, built one at a time in any order (the same tools whatever the order: tools returning the
+    same model share its schema, derived by whichever comes first). Not thread-safe: server/lazy_tools.py lets one
+    thread build at a time."""
+
+    def __init__(
+        self, settings: Settings, kube: Kube | None = None, clock: Callable[[], datetime] | None = None
+    ) -> None:
+        self.deps = Deps(settings.tool_settings(), kube_override=kube, clock=clock)
+        self._tools = ToolSet()
+
+    def build(self, name: str) -> Tool:
+        return register(self._tools, self.deps, tool_function(name, self.deps))
 
 
 def warm(deps: Deps) -> None:
