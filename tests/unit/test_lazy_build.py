@@ -44,8 +44,6 @@ def recording(monkeypatch: pytest.MonkeyPatch, hold: Callable[[str], None] = lam
     return order
 
 
-
-
 @pytest.mark.parametrize("seed", [0, 1])
 def test_any_order_of_building_gives_the_listed_tools(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
