@@ -76,6 +76,7 @@ class LazyTools:
         self._turn = threading.Condition()
         self._building = False
         self._calls_waiting = 0
+        self._calls_running = 0  # tool calls in flight: the warm-up waits for none of them to share the interpreter
         self._builder: Builder | None = None
         self._tools: dict[str, Tool] = {}
         # Set by `serve`: warm up once a client has listed the tools (in-process tests build on first call instead).
@@ -145,7 +146,7 @@ class LazyTools:
             if not warming:
                 self._calls_waiting += 1
             try:
-                while self._building or (warming and self._calls_waiting):
+                while self._building or (warming and (self._calls_waiting or self._calls_running)):
                     self._turn.wait()
             finally:
                 if not warming:
@@ -167,11 +168,24 @@ class LazyTools:
     async def middleware(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
         """Start the warm-up once the first tools/list is answered: after the handshake, so that it does not compete
         with it for the interpreter, and while the client's model reads the list and writes its first call."""
-        result = await call_next(ctx)
+        if ctx.method == "tools/call":
+            result = await self._running(ctx, call_next)
+        else:
+            result = await call_next(ctx)
         if self.warm_after_listing and self.warming is None and ctx.method in ("tools/list", "tools/call"):
             self.warming = threading.Thread(target=self.warm_up, name="warm-up", daemon=True)
             self.warming.start()
         return result
+
+    async def _running(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        with self._turn:
+            self._calls_running += 1
+        try:
+            return await call_next(ctx)
+        finally:
+            with self._turn:
+                self._calls_running -= 1
+                self._turn.notify_all()
 
     def warm_up(self) -> None:
         """Build the tools and prepare what their first call needs; run in a thread once the server is up. The likely

@@ -130,3 +130,39 @@ def test_a_tool_whose_build_failed_is_built_by_the_next_call(tmp_path: Path, mon
     assert lazy.tool("list_pods").name == "list_pods"
     with pytest.raises(KeyError, match="not one of this server's tools"):
         LazyTools(Settings(state_dir=tmp_path, toolsets=("mitigate",))).tool("list_pods")
+
+
+def test_the_warm_up_builds_nothing_while_a_call_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A call in flight does not share the interpreter with the warm-up: the tool the warm-up was building when the
+    call came is finished, the next one waits for the call's end."""
+    import anyio
+
+    lazy = LazyTools(Settings(state_dir=tmp_path))
+    turn = SeenWaiting()
+    lazy._turn = turn
+    warm_up_building, call_started = threading.Event(), threading.Event()
+    built_during_call: list[str] = []
+
+    def hold(name: str) -> None:
+        if name == LIKELY_FIRST[0]:
+            warm_up_building.set()
+            assert call_started.wait(WAIT)
+
+    order = recording(monkeypatch, hold)
+
+    async def call_next(ctx: Any) -> Any:
+        call_started.set()
+        assert turn.waiting.wait(WAIT)  # the warm-up, done with its first tool, waits for its next turn
+        built_during_call.extend(order)
+        return "result"
+
+    class Call:
+        method = "tools/call"
+
+    warming = threading.Thread(target=lazy.warm_up)
+    warming.start()
+    assert warm_up_building.wait(WAIT)
+    assert anyio.run(lazy.middleware, Call(), call_next) == "result"
+    warming.join(WAIT)
+    assert built_during_call == [LIKELY_FIRST[0]]
+    assert sorted(order) == sorted(lazy.names)
