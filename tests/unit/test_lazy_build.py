@@ -89,11 +89,12 @@ def test_a_call_during_the_warm_up_waits_for_one_tool_only(tmp_path: Path, monke
     lazy._turn = turn
     called = "rollback_deployment"
     assert called not in LIKELY_FIRST and set(LIKELY_FIRST) <= set(lazy.names)
-    call_done = threading.Event()
+    warm_up_building, call_done = threading.Event(), threading.Event()
     seen_when_called: list[str] = []
 
     def hold(name: str) -> None:
         if name == LIKELY_FIRST[0]:  # the warm-up's first tool: finished only once the call waits for its turn
+            warm_up_building.set()
             assert turn.waiting.wait(WAIT)
         elif name != called:  # the warm-up's next tools: only after the call returned
             assert call_done.wait(WAIT)
@@ -108,6 +109,7 @@ def test_a_call_during_the_warm_up_waits_for_one_tool_only(tmp_path: Path, monke
         call_done.set()
 
     caller = threading.Thread(target=call)
+    assert warm_up_building.wait(WAIT)
     caller.start()
     caller.join(WAIT)
     warming.join(WAIT)
