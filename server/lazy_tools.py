@@ -5,7 +5,8 @@ Listing needs no tool module: descriptions and schemas come from server/tool_man
 the listed set from server/catalog.py. Building a tool imports its family and derives its argument model
 (server/registration.py), once, in a worker thread. One tool is built at a time, and a call's tool before the
 warm-up's next one: a first call that arrives during the warm-up (~0.5 s of CPU for every tool, more on a loaded
-machine) waits for at most the one tool being built, then builds its own.
+machine) waits for at most the one tool being built, then builds its own; while a call runs, the warm-up starts no
+new tool (it would share the interpreter with the call). A tool is published only once built whole.
 
 Layer: server (MCP wiring).
 """
@@ -178,6 +179,7 @@ class LazyTools:
         return result
 
     async def _running(self, ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
+        """A tool call, counted while it runs (the warm-up waits for none to run; the lock is held only to count)."""
         with self._turn:
             self._calls_running += 1
         try:
