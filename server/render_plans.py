@@ -130,6 +130,10 @@ TERSE: tuple[tuple[str, str], ...] = (
     (" shows signs of a schema migration since ", " shows schema migration signs since "),
     (". Ask whether it is forward-only before confirming; if it is,", ": if forward-only,"),
     (" (scale or isolate instead)", " (scale or isolate)"),
+    # helm_rollback.reapplied: the diff names the images
+    (" restores the release's images", " restores the release"),
+    ("; rolling back to ", "; going back to "),
+    (" would go past it (chart ", " goes past it (chart "),
     # rollback_answers.taken_back
     (": confirm with the human before approving", ": confirm with the human"),
 )
