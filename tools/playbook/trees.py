@@ -197,6 +197,27 @@ class SafetyCheck:
         return " ".join(self.questions) or f"{self.detail} {fallback}"
 
 
+def stop_on_shared_config(
+    walk: Walk, name: str, target_revision: int | None, config: SafetyCheck, where: Elsewhere
+) -> Walk:
+    """check_rollback_safety's CHECK FIRST: the target's pods fail on the same ConfigMap/Secret key (or volume); no
+    tool restores it (the human does), and the read the assessment names says since when. Every rollback walk ends
+    here alike."""
+    tool, read = where.reads.get(name) or (None, {})
+    return walk.stop(
+        f"Would revision {target_revision} of {name} start without what its pods fail on now?",
+        "no",
+        "cluster",
+        config.evidence,
+        Conclusion(
+            verdict="FIX_FIRST",
+            reason=f"{config.detail}; then evaluate again if pods still fail",
+            next_tool=tool,
+            next_arguments=dict(read),
+        ),
+    )
+
+
 @dataclass
 class RollbackFacts:
     deployment: str
@@ -305,21 +326,7 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
 
     config = facts.safety.get("config")
     if config is not None and config.status == "warning" and restores_instead(config.detail):
-        # check_rollback_safety's CHECK FIRST: the target's pods fail on the same ConfigMap/Secret key; no tool
-        # restores it (the human does), and the read the assessment names says since when
-        tool, read = where.reads.get(name) or (None, {})
-        return walk.stop(
-            f"Would revision {facts.target_revision} of {name} start without what its pods fail on now?",
-            "no",
-            "cluster",
-            config.evidence,
-            Conclusion(
-                verdict="FIX_FIRST",
-                reason=f"{config.detail}; then evaluate again if pods still fail",
-                next_tool=tool,
-                next_arguments=dict(read),
-            ),
-        )
+        return stop_on_shared_config(walk, name, facts.target_revision, config, where)
 
     q = f"Does the current revision of {name} carry database migrations that only go forward?"
     migrations = facts.safety.get("migrations")

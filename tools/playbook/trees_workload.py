@@ -17,6 +17,7 @@ from incident_response.tools.playbook.trees import (
     Elsewhere,
     SafetyCheck,
     Walk,
+    stop_on_shared_config,
     try_instead,
 )
 
@@ -78,19 +79,7 @@ def workload_rollback_tree(facts: WorkloadRollbackFacts, answers: Answers, where
         )
     walk.go(q, "yes" if facts.target_evidence else "unknown", "cluster", facts.target_evidence)
     if (config := facts.shared_config) is not None:  # as the Deployment walk: check_rollback_safety's CHECK FIRST
-        tool, read = where.reads.get(name) or (None, {})
-        return walk.stop(
-            f"Would revision {facts.target_revision} of {name} start without what its pods fail on now?",
-            "no",
-            "cluster",
-            config.evidence,
-            Conclusion(
-                verdict="FIX_FIRST",
-                reason=f"{config.detail}; then evaluate again if pods still fail",
-                next_tool=tool,
-                next_arguments=dict(read),
-            ),
-        )
+        return stop_on_shared_config(walk, name, facts.target_revision, config, where)
     if not facts.target_still_serving:
         walk.cautions.append(
             f"No pod of {name} runs revision {facts.target_revision} now: its having worked rests on how long it served"
