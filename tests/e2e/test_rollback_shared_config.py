@@ -58,6 +58,37 @@ def stick(kubectl: Kubectl, pod: dict[str, Any], key: str) -> None:
     kubectl.run("patch", "pod", pod["metadata"]["name"], "-n", NS, "--subresource=status", "--type=merge", "-p", body)
 
 
+async def until_rolled_out(env: Env, of_new_template: Callable[[dict[str, Any]], bool]) -> None:
+    """checkout's status says its rollout is done, and every live pod is of the new template (bounded)."""
+
+    def rolled_out() -> bool:
+        deploy = env.get("deployments", "checkout")
+        status = deploy.get("status") or {}
+        pods = live(env)
+        return (
+            status.get("observedGeneration") == deploy["metadata"]["generation"]
+            and status.get("updatedReplicas") == status.get("readyReplicas") == deploy["spec"]["replicas"]
+            and len(pods) == deploy["spec"]["replicas"]
+            and all(of_new_template(p) for p in pods)
+        )
+
+    await env.until(rolled_out, 40)
+
+
+async def remove_the_key_and_fail_a_replacement(env: Env, kubectl: Kubectl) -> None:
+    """Key PAYMENTS_URL removed from checkout-config; one pod replaced since fails on it (three of four stay ready)."""
+    kubectl.run(
+        "patch", "configmap/checkout-config", "-n", NS, "--type=json",
+        "-p", '[{"op":"remove","path":"/data/PAYMENTS_URL"}]',
+    )  # fmt: skip
+    first = live(env)[0]["metadata"]["name"]
+    kubectl.run("delete", "pod", first, "-n", NS, "--wait=false")
+    await env.until(lambda: len(live(env)) == 4 and first not in [p["metadata"]["name"] for p in live(env)])
+    await env.until(lambda: all(ready(p) for p in live(env)))
+    stick(kubectl, max(live(env), key=lambda p: p["metadata"]["creationTimestamp"]), "PAYMENTS_URL")
+    await env.until(lambda: sum(ready(p) for p in live(env)) == 3)
+
+
 def config(result: dict[str, Any]) -> dict[str, Any] | None:
     return next((i for i in result["items"] if i["check"] == "config"), None)
 
@@ -72,16 +103,7 @@ def built(
 
 async def test_a_rollback_to_a_revision_reading_the_same_missing_key_is_not_clear(built: tuple[Env, Kubectl]) -> None:
     env, kubectl = built
-    kubectl.run(
-        "patch", "configmap/checkout-config", "-n", NS, "--type=json",
-        "-p", '[{"op":"remove","path":"/data/PAYMENTS_URL"}]',
-    )  # fmt: skip
-    first = live(env)[0]["metadata"]["name"]
-    kubectl.run("delete", "pod", first, "-n", NS, "--wait=false")
-    await env.until(lambda: len(live(env)) == 4 and first not in [p["metadata"]["name"] for p in live(env)])
-    await env.until(lambda: all(ready(p) for p in live(env)))
-    stick(kubectl, max(live(env), key=lambda p: p["metadata"]["creationTimestamp"]), "PAYMENTS_URL")
-    await env.until(lambda: sum(ready(p) for p in live(env)) == 3)
+    await remove_the_key_and_fail_a_replacement(env, kubectl)
 
     async with Client(env.server("safe")) as client:
         safety = await budgeted(client, "check_rollback_safety", namespace=NS, deployment="checkout")
@@ -110,17 +132,9 @@ async def test_a_key_only_the_new_revision_asks_for_leaves_the_rollback_clear_of
         "-p", json.dumps([{"op": "add", "path": "/spec/template/spec/containers/0/env/-", "value": added}]),
     )  # fmt: skip
 
-    def rolled_out() -> bool:
-        deploy = env.get("deployments", "checkout")
-        status = deploy.get("status") or {}
-        new = [p for p in live(env) if any(e["name"] == "NEW_FLAG" for e in p["spec"]["containers"][0].get("env", []))]
-        return (
-            status.get("observedGeneration") == deploy["metadata"]["generation"]
-            and status.get("updatedReplicas") == status.get("readyReplicas") == deploy["spec"]["replicas"]
-            and len(live(env)) == len(new) == deploy["spec"]["replicas"]
-        )
-
-    await env.until(rolled_out, 40)
+    await until_rolled_out(
+        env, lambda p: any(e["name"] == "NEW_FLAG" for e in p["spec"]["containers"][0].get("env", []))
+    )
     stick(kubectl, live(env)[0], "NEW_FLAG")
     await env.until(lambda: sum(not ready(p) for p in live(env)) == 1)
 
@@ -142,28 +156,9 @@ async def test_after_a_deploy_every_tool_says_restore_the_shared_key_not_roll_ba
     env, kubectl = built
     kubectl.run("set", "image", "deployment/checkout", "checkout=registry.example.com/shop/checkout:2.5.1", "-n", NS)
 
-    def rolled_out() -> bool:
-        deploy = env.get("deployments", "checkout")
-        status = deploy.get("status") or {}
-        image = "registry.example.com/shop/checkout:2.5.1"
-        return (
-            status.get("observedGeneration") == deploy["metadata"]["generation"]
-            and status.get("updatedReplicas") == status.get("readyReplicas") == deploy["spec"]["replicas"]
-            and len(live(env)) == deploy["spec"]["replicas"]
-            and all(p["spec"]["containers"][0]["image"] == image and ready(p) for p in live(env))
-        )
-
-    await env.until(rolled_out, 40)
-    kubectl.run(
-        "patch", "configmap/checkout-config", "-n", NS, "--type=json",
-        "-p", '[{"op":"remove","path":"/data/PAYMENTS_URL"}]',
-    )  # fmt: skip
-    first = live(env)[0]["metadata"]["name"]
-    kubectl.run("delete", "pod", first, "-n", NS, "--wait=false")
-    await env.until(lambda: len(live(env)) == 4 and first not in [p["metadata"]["name"] for p in live(env)])
-    await env.until(lambda: all(ready(p) for p in live(env)))
-    stick(kubectl, max(live(env), key=lambda p: p["metadata"]["creationTimestamp"]), "PAYMENTS_URL")
-    await env.until(lambda: sum(ready(p) for p in live(env)) == 3)
+    image = "registry.example.com/shop/checkout:2.5.1"
+    await until_rolled_out(env, lambda p: p["spec"]["containers"][0]["image"] == image and ready(p))
+    await remove_the_key_and_fail_a_replacement(env, kubectl)
 
     async with Client(env.server("safe")) as client:
         assessed = await budgeted(client, "assess_namespace", namespace=NS)
