@@ -150,6 +150,8 @@ class Cluster:
         self.timing = timing
         # The image catalogue (behaviors.Images): what an image does wherever it runs; not visible through the API.
         self.images: dict[str, dict[str, str]] = {}
+        # Registries that want credentials (registries.Registries): host -> the "user:password" pairs they accept.
+        self.registries: dict[str, frozenset[str]] = {}
         self._clock = clock
         self._sleep = sleep if sleep is not None else time.sleep
         self.recorder = EventRecorder(self.store, max_events=timing.max_events, ttl_seconds=timing.event_ttl)

@@ -12,17 +12,24 @@ import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from incident_response.sim import behaviors, errors
+from incident_response.sim import behaviors, errors, registries
 from incident_response.sim.controllers.backoff import BackOff, go_duration
 from incident_response.sim.controllers.common import Obj, terminating
 from incident_response.sim.controllers.history import record_past
 from incident_response.sim.controllers.mounts import unmounted
 from incident_response.sim.controllers.podstatus import build_status
-from incident_response.sim.controllers.runtime import NEVER, ContainerRuntime, PodRuntime, Run, container_runtimes
+from incident_response.sim.controllers.runtime import (
+    NEVER,
+    ContainerRuntime,
+    PodRuntime,
+    Run,
+    container_runtimes,
+    image_size,
+)
 from incident_response.sim.controllers.scheduler import pod_requests
 from incident_response.sim.controllers.snapshot import Snapshot
 from incident_response.sim.controllers.traffic import Traffic
-from incident_response.sim.resources import PODS
+from incident_response.sim.resources import PODS, SECRETS
 from incident_response.sim.store import timestamp
 
 if TYPE_CHECKING:
@@ -39,6 +46,8 @@ class Kubelet:
         self.timing = cluster.timing
         self.runtime: dict[str, PodRuntime] = {}
         self.backoff = BackOff(cluster.timing.backoff_base, cluster.timing.backoff_cap)
+        # The images each node holds (pulled, or run by a pod it had): IfNotPresent starts them without a pull.
+        self.present: dict[str, set[str]] = {}
 
     # ----- the tick -----
 
@@ -173,7 +182,16 @@ class Kubelet:
             return "OOMKilled"
         return None
 
-    def _start(self, c: ContainerRuntime, rt: PodRuntime, started_mono: float, started_at: str, record: bool) -> None:
+    def _start(
+        self,
+        c: ContainerRuntime,
+        rt: PodRuntime,
+        started_mono: float,
+        started_at: str,
+        record: bool,
+        pulled: bool = False,
+    ) -> None:
+        self.present.setdefault(rt.node, set()).add(c.image)
         c.state, c.reason, c.message = "running", "", ""
         c.started_mono = started_mono
         c.started_at = started_at
@@ -183,8 +201,9 @@ class Kubelet:
         c.previous = c.run
         c.run = Run(started=self.cluster.parse_time(started_at) or self.cluster.wall_seconds())
         c.next_at = started_mono + self.timing.crash_after if self._crashes(rt, c) else NEVER
-        if record:
+        if record and not pulled:
             self._event(rt, c, "Normal", "Pulled", f'Container image "{c.image}" already present on machine')
+        if record:
             self._event(rt, c, "Normal", "Created", f"Created container: {c.name}")
             self._event(rt, c, "Normal", "Started", f"Started container {c.name}")
 
@@ -205,7 +224,11 @@ class Kubelet:
         c.restarts += 1
         if c.terminated is not None:
             c.last_terminated = c.terminated
-        self._start(c, rt, now, wall, record=True)
+        pod = self.store.peek(PODS, rt.namespace, rt.name)
+        pulled = c.pull_policy == "Always" and pod is not None
+        if pulled and pod is not None and not self._pulled(pod, rt, c, now):
+            return  # Always pulls again before a restart: a registry that now refuses leaves it in ErrImagePull
+        self._start(c, rt, now, wall, record=True, pulled=pulled)
 
     def _advance(self, pod: Obj, rt: PodRuntime, now: float) -> None:
         wall = timestamp(self.store.clock())
@@ -226,8 +249,10 @@ class Kubelet:
             elif c.state == "waiting" and c.reason in ("ContainerCreating", "ImagePullBackOff"):
                 if rt.behavior.kind == behaviors.IMAGE_PULL_ERROR:
                     self._pull_failed(rt, c, now)
-                else:
+                elif not self._needs_pull(rt, c):
                     self._start(c, rt, now, wall, record=True)
+                elif self._pulled(pod, rt, c, now):
+                    self._start(c, rt, now, wall, record=True, pulled=True)
             elif c.state == "waiting" and c.reason == "ErrImagePull":
                 c.reason = "ImagePullBackOff"
                 c.message = f'Back-off pulling image "{c.image}"'
@@ -278,6 +303,43 @@ class Kubelet:
                     f"Back-off restarting failed container {c.name} in pod {rt.name}_{rt.namespace}({rt.uid})",
                 )
                 c.next_at = c.exited + c.backoff
+
+    def _needs_pull(self, rt: PodRuntime, c: ContainerRuntime) -> bool:
+        return c.pull_policy == "Always" or c.image not in self.present.get(rt.node, ())
+
+    def _pulled(self, pod: Obj, rt: PodRuntime, c: ContainerRuntime, now: float) -> bool:
+        """Pull the image with the pod's pull secrets; False (ErrImagePull, events as the kubelet's) if refused."""
+        answer = registries.pull(c.image, pod, self.cluster.registries, lambda ns, n: self.store.peek(SECRETS, ns, n))
+        if answer.missing_secrets:
+            self.cluster.recorder.record(
+                pod,
+                "Warning",
+                "FailedToRetrieveImagePullSecret",
+                f"Unable to retrieve some image pull secrets ({', '.join(answer.missing_secrets)}); attempting to "
+                "pull the image may not succeed.",
+                component=COMPONENT,
+                host=rt.node,
+            )
+        self._event(rt, c, "Normal", "Pulling", f'Pulling image "{c.image}"')
+        if not answer.refused:
+            self.present.setdefault(rt.node, set()).add(c.image)
+            size = image_size(c.image)
+            self._event(
+                rt,
+                c,
+                "Normal",
+                "Pulled",
+                f'Successfully pulled image "{c.image}" in 1.204s (1.204s including waiting). '
+                f"Image size: {size} bytes.",
+            )
+            return True
+        c.pull_failures += 1
+        message = f"rpc error: code = Unknown desc = {registries.refusal(c.image, answer.refused)}"
+        self._event(rt, c, "Warning", "Failed", f'Failed to pull image "{c.image}": {message}')
+        self._event(rt, c, "Warning", "Failed", "Error: ErrImagePull")
+        c.state, c.reason, c.message = "waiting", "ErrImagePull", message
+        c.next_at = now + self.timing.pod_start  # ErrImagePull until the kubelet's next sync, then the back-off
+        return False
 
     def _pull_failed(self, rt: PodRuntime, c: ContainerRuntime, now: float) -> None:
         c.pull_failures += 1

@@ -5,10 +5,11 @@ Layer: sim (the simulated cluster; apart from the product).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from incident_response.sim import behaviors, errors
 from incident_response.sim.controllers.common import Obj, meta, set_condition
+from incident_response.sim.controllers.runtime import digest_name, image_size
 from incident_response.sim.controllers.snapshot import Snapshot
 from incident_response.sim.resources import NODES
 from incident_response.sim.store import timestamp
@@ -116,6 +117,13 @@ def desired_taints(node: Obj, now: str) -> list[Obj]:
     return taints
 
 
+def node_images(held: frozenset[str]) -> list[Obj]:
+    """A node's status.images as the kubelet reports them (digest and tag names, size; largest first, at most 50)."""
+    out: list[Obj] = [{"names": [digest_name(image), image], "sizeBytes": image_size(image)} for image in held]
+    out.sort(key=lambda entry: (-int(entry["sizeBytes"]), entry["names"][1]))
+    return out[:50]
+
+
 def node_up(node: Obj) -> bool:
     return behaviors.node_condition(node) != "NotReady"
 
@@ -126,21 +134,28 @@ class NodeController:
         self.store = cluster.store
         self._was_up: dict[str, bool] = {}
         self._unchanged: dict[str, Obj] = {}  # node objects that needed no write (same object: skip)
+        self._images: dict[str, frozenset[str]] = {}  # the images last written to each node's status
 
     def sync(self, snap: Snapshot) -> dict[str, bool]:
         now = timestamp(self.store.clock())
         up: dict[str, bool] = {}
         for name, node in snap.nodes.items():
             up[name] = node_up(node)
-            if self._unchanged.get(name) is node:
+            held = frozenset(self.cluster.kubelet.present.get(name, ()))
+            if self._unchanged.get(name) is node and self._images.get(name) == held:
                 continue
             conditions = desired_conditions(node, now)
             taints = desired_taints(node, now)
             current_taints = (node.get("spec") or {}).get("taints") or []
-            if conditions != (node.get("status") or {}).get("conditions") or taints != current_taints:
+            images = node_images(held) if held != self._images.get(name) else None
+            if conditions != (node.get("status") or {}).get("conditions") or taints != current_taints or images:
 
-                def apply(obj: Obj, conditions: list[Obj] = conditions, taints: list[Obj] = taints) -> None:
+                def apply(
+                    obj: Obj, conditions: list[Obj] = conditions, taints: list[Obj] = taints, images: Any = images
+                ) -> None:
                     obj.setdefault("status", {})["conditions"] = conditions
+                    if images is not None:
+                        obj["status"]["images"] = images
                     if taints:
                         obj.setdefault("spec", {})["taints"] = taints
                     else:
@@ -150,6 +165,7 @@ class NodeController:
                     node = self.store.mutate(NODES, None, name, apply)
                 except errors.ApiError:
                     continue
+                self._images[name] = held
             else:
                 self._unchanged[name] = node
             if self._was_up.get(name, True) and not up[name]:

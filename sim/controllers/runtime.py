@@ -33,6 +33,7 @@ class ContainerRuntime:
     port: int | None
     memory_limit: int | None
     cpu_limit: int | None
+    pull_policy: str = "IfNotPresent"  # Always: every start pulls; IfNotPresent: only where the node lacks it
     state: str = "waiting"  # waiting | running | terminated
     reason: str = "ContainerCreating"
     message: str = ""
@@ -56,11 +57,19 @@ class ContainerRuntime:
 
     @property
     def image_id(self) -> str:
-        if not self.ever_started:
-            return ""
-        digest = hashlib.sha256(self.image.encode()).hexdigest()
-        repo = self.image.split("@")[0].rsplit(":", 1)[0] if ":" in self.image.split("/")[-1] else self.image
-        return f"{repo}@sha256:{digest}"
+        return digest_name(self.image) if self.ever_started else ""
+
+
+def digest_name(image: str) -> str:
+    """The image's repository@sha256 name, as the runtime reports it (imageID, a node's status.images)."""
+    digest = hashlib.sha256(image.encode()).hexdigest()
+    repo = image.split("@")[0].rsplit(":", 1)[0] if ":" in image.split("/")[-1] else image
+    return f"{repo}@sha256:{digest}"
+
+
+def image_size(image: str) -> int:
+    """Bytes the image takes on a node (stable per reference: the pull event and status.images agree)."""
+    return 20_000_000 + int(hashlib.sha256(image.encode()).hexdigest()[:6], 16) * 16
 
 
 @dataclass
@@ -112,6 +121,7 @@ def container_runtimes(pod: Obj) -> list[ContainerRuntime]:
                 port=int(ports[0]) if ports and isinstance(ports[0], int) else None,
                 memory_limit=bytes_of(limits.get("memory")),
                 cpu_limit=millicores(limits.get("cpu")),
+                pull_policy=str(container.get("imagePullPolicy") or "IfNotPresent"),
             )
         )
     return out
