@@ -102,8 +102,10 @@ class RunningSim:
         """Let `seconds` of cluster time pass at once (see Cluster.advance): crash loops move on without waiting."""
         self.cluster.advance(seconds)
 
-    def wait_ticks(self, count: int = 2, timeout: float = 5.0) -> None:
-        """Block until the controllers have run `count` more times (a bounded wait, not a sleep)."""
+    def wait_ticks(self, count: int = 2, timeout: float = 30.0) -> None:
+        """Block until the controllers have run `count` more times (a bounded wait, not a sleep). Raises TimeoutError
+        when they have not within `timeout` seconds: a caller that goes on regardless would act on a cluster the
+        controllers have not caught up with (a held cluster, or a machine too loaded to tick)."""
         target = self._ticks + count
         done = threading.Event()
         deadline = threading.Timer(timeout, done.set)
@@ -113,6 +115,9 @@ class RunningSim:
                 done.wait(TICK_SECONDS / 2)
         finally:
             deadline.cancel()
+        if self._ticks < target:
+            ran = count - (target - self._ticks)
+            raise TimeoutError(f"the cluster's controllers ran {ran} of {count} passes in {timeout} s")
 
 
 class _Ticker(threading.Thread):

@@ -84,8 +84,8 @@ async def incident(env: Env, kubectl: Kubectl, canary: str, manifest: str) -> No
     kubectl.run("apply", "-f", "-", stdin=manifest)
 
     def shown() -> bool:
-        # The stable half as its Deployment's status says it (what the assessment reads), not only its pods.
-        if (env.get("deployments", "checkout", STORE).get("status") or {}).get("availableReplicas") != 4:
+        # Both halves as their Deployments' status says them (what the assessment reads), not only their pods.
+        if not (env.rolled_out("checkout", 4, STORE) and env.settled(canary, 1, 0, STORE)):
             return False
         pods = env.pods("app=checkout", STORE)
         stable = [p for p in pods if not p["metadata"]["name"].startswith(f"{canary}-")]
@@ -119,7 +119,9 @@ async def test_a_track_labelled_next_canary_is_pulled_and_then_reads_offline(bui
             kubectl.shell(step + " --dry-run=server")
         done = await call(client, "confirm_command", token=plan["token"])
         assert done["status"] == "succeeded", done
-        await env.until(lambda: not env.pods("app=checkout,track=canary", STORE), 60)
+        await env.until(
+            lambda: not env.pods("app=checkout,track=canary", STORE) and env.rolled_out("checkout-next", 0, STORE), 60
+        )
         offline = await call(client, "verify_recovery", namespace=STORE, deployment="checkout-next")
     assert offline["verdict"] == "ISOLATED", offline["summary"]
     assert "offline, scaled to 0 by rollback_canary" in offline["summary"], offline["summary"]
@@ -144,7 +146,10 @@ async def test_a_canary_told_apart_only_by_age_scaled_to_zero_is_no_capacity_hyp
 
         # The human chose the plain scale to 0 instead.
         await plan_and_confirm(client, env, "scale_deployment", namespace=STORE, deployment="checkout-b", replicas=0)
-        await env.until(lambda: not [p for p in env.pods("build=b8", STORE) if ready(p)], 60)
+        await env.until(
+            lambda: not [p for p in env.pods("build=b8", STORE) if ready(p)] and env.rolled_out("checkout-b", 0, STORE),
+            60,
+        )
         offline = await call(client, "verify_recovery", namespace=STORE, deployment="checkout-b")
         handoff = await handoff_fields(client, namespace=STORE)
     assert offline["verdict"] == "ISOLATED", offline["summary"]

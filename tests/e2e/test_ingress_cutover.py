@@ -108,9 +108,11 @@ async def test_an_ingress_cut_over_to_failing_pods_is_switched_back(
         INGRESS,
     ]
     kubectl.run("apply", "-f", "-", stdin=yaml.safe_dump_all(docs))
-    await env.until(lambda: sum(ready(p) for p in env.pods("color=blue", NS)) == 3)
+    await env.until(
+        lambda: sum(ready(p) for p in env.pods("color=blue", NS)) == 3 and env.rolled_out("shop-blue", 3, NS)
+    )
     kubectl.run("apply", "-f", "-", stdin=yaml.safe_dump(deployment("green", "8.0", 30, behaviors.CRASHLOOP)))
-    await env.until(lambda: len(env.pods("color=green", NS)) == 3)
+    await env.until(lambda: len(env.pods("color=green", NS)) == 3 and env.settled("shop-green", 3, 0, NS))
     env.sim.advance(DATED)
     kubectl.run("patch", "ingress/shop", "-n", NS, "--type=json", "-p", TO_GREEN)
     assert backend(env) == "shop-green"

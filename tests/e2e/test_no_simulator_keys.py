@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
 from mcp.types import CallToolResult
@@ -39,6 +40,19 @@ READS = {
 ROLLBACKS = {"bad-deploy": "checkout", "oom": "payments", "bad-statefulset": "sessions", "bad-daemonset": "db-proxy"}
 
 
+def outline(swept: list[Any]) -> list[str]:
+    """What the sweep called and got, a line a call (what a failure here shows: a loaded run's sweep can go another
+    way, and the assertion alone would not say which)."""
+    lines = []
+    for one in swept:
+        structured = one.result.structured_content or {}
+        said = structured.get("status") or structured.get("primary_action") or structured.get("verdict") or ""
+        if one.result.is_error:
+            said = "error: " + text_of(one.result)[:120]
+        lines.append(f"{one.mode} {one.tool} {json.dumps(one.arguments)} {said}".rstrip())
+    return lines
+
+
 def quoted(result: CallToolResult) -> str:
     """Where the result (its text, every content block, its structured content) names a simulator key, or ''."""
     whole = "\n".join(
@@ -55,15 +69,16 @@ def quoted(result: CallToolResult) -> str:
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 async def test_no_result_of_a_shipped_scenario_quotes_a_simulator_key(scenario: str) -> None:
     swept = await sweeps.swept(scenario)
-    assert {one.tool for one in swept} >= READS
+    assert not READS - {one.tool for one in swept}, outline(swept)
     leaks = [(one.mode, one.tool, one.arguments, where) for one in swept if (where := quoted(one.result))]
     assert not leaks, leaks
     if scenario == "healthy":
         return
     # The sweep went past the reads: the assessment proposed plans, and its decision's was confirmed and handed off.
     confirms = [(one.result.structured_content or {}).get("status") for one in swept if one.tool == "confirm_command"]
-    assert confirms and confirms[-1] == "succeeded" and set(confirms[:-1]) <= {"stale"}, confirms
-    assert swept[-1].tool == "incident_handoff" and "1 succeeded" in text_of(swept[-1].result)
+    assert confirms and confirms[-1] == "succeeded" and set(confirms[:-1]) <= {"stale"}, outline(swept)
+    assert swept[-1].tool == "incident_handoff", outline(swept)
+    assert "1 succeeded" in text_of(swept[-1].result), text_of(swept[-1].result)
 
 
 @pytest.mark.parametrize(("scenario", "workload"), sorted(ROLLBACKS.items()))
@@ -71,8 +86,11 @@ async def test_a_bad_release_differs_from_the_good_one_in_its_image_alone(scenar
     """The confirmed rollback's plan diffs the pod templates: the image is the one template field it names (beside
     the change-cause annotation kubectl's users write); the handoff after it names the image change as the suspect."""
     swept = await sweeps.swept(scenario)
-    plan = next(one for one in reversed(swept) if one.tool.startswith("rollback_") and one.mode == "full")
-    diff = diff_lines(text_of(plan.result))
+    plans = [one for one in swept if one.tool.startswith("rollback_") and one.mode == "full"]
+    assert plans, outline(swept)
+    text = text_of(plans[-1].result)
+    assert "diff:" in text.splitlines(), text
+    diff = diff_lines(text)
     allowed = r"(annotations\.kubernetes\.io/change-cause|containers\[[\w-]+\]\.image): "
     assert diff and all(re.match(allowed, line) for line in diff), diff
     assert any(line.startswith(f"containers[{workload}].image: ") for line in diff), diff

@@ -42,7 +42,7 @@ async def test_a_database_at_its_cpu_limit_is_not_scaled_out_onto_its_one_volume
     def busy() -> bool:
         pods = [p for p in env.pods("app=orders-db") if not p["metadata"].get("deletionTimestamp")]
         annotations = [(p["metadata"].get("annotations") or {}).get(behaviors.CPU_MILLICORES) for p in pods]
-        return len(pods) == 1 and annotations == ["995"] and ready(pods[0])
+        return len(pods) == 1 and annotations == ["995"] and ready(pods[0]) and env.rolled_out("orders-db", 1)
 
     await env.until(busy, 40)
 
@@ -95,7 +95,7 @@ async def test_a_web_tier_on_a_read_write_many_volume_is_still_scaled_out(
     def busy() -> bool:
         pods = [p for p in env.pods("app=api") if not p["metadata"].get("deletionTimestamp")]
         annotations = {(p["metadata"].get("annotations") or {}).get(behaviors.CPU_MILLICORES) for p in pods}
-        return len(pods) == 3 and annotations == {"398"} and all(ready(p) for p in pods)
+        return len(pods) == 3 and annotations == {"398"} and all(ready(p) for p in pods) and env.rolled_out("api", 3)
 
     await env.until(busy, 40)
 
@@ -125,7 +125,8 @@ async def test_scaling_a_caller_while_a_store_is_saturated_is_cautioned(
         api = [p for p in env.pods("app=api") if not p["metadata"].get("deletionTimestamp")]
         db = [p for p in env.pods("app=orders-db") if not p["metadata"].get("deletionTimestamp")]
         busy_db = [(p["metadata"].get("annotations") or {}).get(behaviors.CPU_MILLICORES) for p in db] == ["995"]
-        return busy_db and ready(db[0]) and len(api) == 3 and not any(ready(p) for p in api)
+        pods_say = busy_db and ready(db[0]) and len(api) == 3 and not any(ready(p) for p in api)
+        return pods_say and env.rolled_out("orders-db", 1) and env.settled("api", 3, 0)
 
     await env.until(both_busy, 40)
     async with Client(env.server("safe")) as client:

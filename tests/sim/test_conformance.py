@@ -10,7 +10,6 @@ test_conformance_mitigations.py (a file of its own: --dist loadfile runs each fi
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from support.conformance import (
@@ -306,9 +305,9 @@ def test_logs_of_a_deployment_with_tail_and_timestamps(shared: Shared) -> None:
 
 def test_get_pods_watch_is_bounded_by_the_request_timeout(shared: Shared) -> None:
     _, k = shared("bad-deploy")
-    started = time.monotonic()
-    done = k.run("get", "pods", "-n", NS, "-l", "app=checkout", "-w", "--request-timeout=2s", check=False, timeout=30)
-    assert time.monotonic() - started < 20
+    # A watch nothing ends keeps kubectl running until run()'s bound (subprocess.TimeoutExpired fails the test); how
+    # fast it ended is not asserted (a loaded machine is slow, not wrong).
+    done = k.run("get", "pods", "-n", NS, "-l", "app=checkout", "-w", "--request-timeout=2s", check=False, timeout=60)
     names = {line.split()[0] for line in done.stdout.splitlines()[1:] if line.strip()}
     assert len(names) >= 5 and all(name.startswith("checkout-") for name in names)
 

@@ -62,13 +62,19 @@ class Env:
         it: the controller observed the current spec (observedGeneration at generation), and every replica it
         counts is of the current template, ready and available. Ready pods alone do not say it: the controllers
         write the Deployment's status a tick or two after the pods, and the tools read that status."""
+        return self.settled(deployment, replicas, replicas, namespace)
+
+    def settled(self, deployment: str, replicas: int, ready: int, namespace: str | None = NS) -> bool:
+        """The Deployment's own status has caught up with its current spec at `replicas`, all of the current
+        template, and counts `ready` of them ready and available: a rollout whose pods fail (crash-looping, at their
+        CPU limit, stuck) as the tools will read it, not as the pods alone say it a tick or two earlier."""
         d = self.get("deployments", deployment, namespace)
         status = d.get("status") or {}
         counts = [status.get(k, 0) for k in ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")]
         return (
             status.get("observedGeneration", 0) >= d["metadata"].get("generation", 1)
             and (d.get("spec") or {}).get("replicas", 1) == replicas
-            and counts == [replicas] * 4
+            and counts == [replicas, replicas, ready, ready]
         )
 
     async def until(self, check: Callable[[], bool], timeout: float = 20) -> None:
