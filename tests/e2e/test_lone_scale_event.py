@@ -18,8 +18,8 @@ import anyio
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, Env, call, make_env, ready
-from support.scale_events import forged_event
+from support.mitigation_env import NS, call, make_env, ready
+from support.scale_events import cut_to_zero_with_a_lone_event, forged_event
 
 from incident_response.server import budget
 from incident_response.sim import behaviors
@@ -88,24 +88,6 @@ async def test_a_lone_scale_event_is_a_claim_the_human_confirms(
         warned = " ".join(plan["warnings"])
         assert "only events claim it had 40" in warned.lower() and "confirm with the human" in warned, warned
         await call(client, "cancel_command", token=plan["token"])
-
-
-async def cut_to_zero_with_a_lone_event(env: Env, kubectl: Kubectl, name: str, before: int) -> None:
-    """Scale `name` to 0 by hand, let its real events expire (deleted), and leave a forged "from 60 to 0"."""
-    kubectl.run("scale", f"deployment/{name}", "--replicas=0", "-n", NS)
-
-    def cut() -> list[dict[str, Any]]:
-        events = env.kube.list("events", NS, field_selector="reason=ScalingReplicaSet").items
-        return [e for e in events if f"to 0 from {before}" in str(e.get("message"))]
-
-    await env.until(lambda: bool(cut()) and not env.pods(f"app={name}") and env.rolled_out(name, 0), SETTLE)
-    replicaset = str(cut()[0]["message"]).split()[4]
-    for event in env.kube.list("events", NS, field_selector="reason=ScalingReplicaSet").items:
-        if replicaset in str(event.get("message")):
-            kubectl.run("delete", "event", event["metadata"]["name"], "-n", NS)
-    forged = forged_event(env, replicaset, dt.datetime.now(dt.UTC), deployment=name)
-    forged["message"] = f"Scaled down replica set {replicaset} from 60 to 0"
-    env.kube.create("events", forged, NS)
 
 
 async def test_a_lone_scale_event_does_not_size_a_dark_service(

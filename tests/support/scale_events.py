@@ -6,7 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env
+
+SETTLE = 120  # bound on the sim's controllers (pods start, probes)
 
 
 def forged_event(env: Env, replicaset: str, at: dt.datetime, deployment: str = "api2") -> dict[str, Any]:
@@ -31,3 +34,21 @@ def forged_event(env: Env, replicaset: str, at: dt.datetime, deployment: str = "
         "lastTimestamp": stamp,
         "count": 1,
     }
+
+
+async def cut_to_zero_with_a_lone_event(env: Env, kubectl: Kubectl, name: str, before: int) -> None:
+    """Scale `name` to 0 by hand, let its real events expire (deleted), and leave a forged "from 60 to 0"."""
+    kubectl.run("scale", f"deployment/{name}", "--replicas=0", "-n", NS)
+
+    def cut() -> list[dict[str, Any]]:
+        events = env.kube.list("events", NS, field_selector="reason=ScalingReplicaSet").items
+        return [e for e in events if f"to 0 from {before}" in str(e.get("message"))]
+
+    await env.until(lambda: bool(cut()) and not env.pods(f"app={name}") and env.rolled_out(name, 0), SETTLE)
+    replicaset = str(cut()[0]["message"]).split()[4]
+    for event in env.kube.list("events", NS, field_selector="reason=ScalingReplicaSet").items:
+        if replicaset in str(event.get("message")):
+            kubectl.run("delete", "event", event["metadata"]["name"], "-n", NS)
+    forged = forged_event(env, replicaset, dt.datetime.now(dt.UTC), deployment=name)
+    forged["message"] = f"Scaled down replica set {replicaset} from 60 to 0"
+    env.kube.create("events", forged, NS)

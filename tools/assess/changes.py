@@ -28,6 +28,7 @@ from incident_response.tools.k8s.template_diff import config_refs
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
+from incident_response.tools.playbook.scale_claims import mark_claims
 
 MAX_CHANGES = 20
 
@@ -86,7 +87,9 @@ def recent_changes(
     env and volumes)."""
     policies, events, ingresses = read
     found = service_changes(services, now) + ingress_changes(ingresses, now)
-    found += scale_changes(deployments, replicasets, events, rolled_out, now, autoscaled)
+    scales = scale_changes(deployments, replicasets, events, rolled_out, now, autoscaled)
+    mark_claims(scales, deployments, replicasets)
+    found += scales
     for kind, objects, key in (
         ("NetworkPolicy", policies, "podSelector"),
         ("PodDisruptionBudget", budgets, "selector"),

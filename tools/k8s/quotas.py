@@ -141,6 +141,11 @@ def _scoped_out(quota: dict[str, Any], pod_spec: dict[str, Any]) -> bool | None:
     return not all(truth[scope] for scope in scopes)
 
 
+def quota_scopes_take(quota: dict[str, Any], pod_spec: dict[str, Any]) -> bool:
+    """Whether the quota charges pods of this spec (a scope this module cannot judge counts as taking them)."""
+    return _scoped_out(quota, pod_spec) is not True
+
+
 def admitted_spec(template: dict[str, Any], pods: list[dict[str, Any]]) -> dict[str, Any]:
     """The pod spec a quota charges: the template's, with a container's resources it leaves unset taken from a live
     pod's same container. A LimitRange's defaults are written into pods at admission, never into the template, so a

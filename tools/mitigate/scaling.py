@@ -33,11 +33,11 @@ from incident_response.tools.engine.plan import (
     precondition,
     resolve,
 )
+from incident_response.tools.engine.quota_reads import namespace_holders, quota_short
 from incident_response.tools.engine.sizing_reads import CEILING_ENV, LARGE_FACTOR, replica_ceiling
 from incident_response.tools.k8s import backends, capacity
 from incident_response.tools.k8s.args import PositiveReplicas, Replicas
-from incident_response.tools.k8s.limit_ranges import with_defaults
-from incident_response.tools.k8s.quotas import QuotaRoom, admitted_spec, hard_for, quota_room
+from incident_response.tools.k8s.quotas import QuotaRoom
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
     REVISION,
@@ -251,32 +251,23 @@ def quota_warning(
     kube: Kube, deployment: dict[str, Any], more: int, *, refuse: bool, pods: list[dict[str, Any]] | None = None
 ) -> str | None:
     """A ResourceQuota that cannot hold `more` new pods of the deployment: refused (with `refuse`) when it holds
-    none of them (the scale would only record FailedCreate events), else a warning naming what it allows."""
+    none of them (the scale would only record FailedCreate events), naming what fills it, else a warning naming what
+    it allows."""
     name, namespace = backends.name_of(deployment), str(meta(deployment).namespace)
-    try:
-        quotas = kube.list("resourcequotas", namespace).items
-    except errors.Forbidden:
-        return None  # not readable: the plan cannot say, as without a quota
-    if not quotas:
+    short = quota_short(kube, deployment, more, pods)
+    if short is None:
         return None
-    try:  # the defaults admission writes into each new pod (the template may set no resources)
-        ranges: list[dict[str, Any]] | None = kube.list("limitranges", namespace).items
-    except errors.Forbidden:
-        ranges = None  # not readable: the live pods show what admission gave them (none when scaled to 0)
-    spec = admitted_spec(with_defaults(template_spec(deployment), ranges or []), pods or [])
-    rooms = [(q, room) for q in quotas if (room := quota_room(q, spec)) is not None and room.fits < more]
-    if not rooms:
-        return None
-    quota, room = min(rooms, key=lambda pair: pair[1].fits)
+    room = short.room
     if room.unset:
-        return unset_refusal(room, name, refuse=refuse and ranges is not None)
-    body = json.dumps({"spec": {"hard": hard_for(quota, spec, more)}}, separators=(",", ":"))
-    raise_it = f"kubectl patch resourcequota {room.quota} -n {namespace} --type=merge -p '{body}'"
+        return unset_refusal(room, name, refuse=refuse and short.ranges_read)
+    raise_it = short.raise_command(namespace, more)
     if room.fits == 0 and refuse:
+        # Freeing room is often the answer (hung batch pods hold it): what holds it comes before the raise.
+        held = namespace_holders(kube, short, deployment)
         raise errors.InvalidArgument(
             f"{room.text()} holds no more pods of deployment {name}: the {more} new pod{'s' if more > 1 else ''} "
-            "would only be refused (FailedCreate, exceeded quota). A human raises the quota first "
-            f"({raise_it}) or frees room in it, then plan the scale again"
+            f"would only be refused (FailedCreate, exceeded quota). {held[:1].upper()}{held[1:]}{'. ' if held else ''}"
+            f"A human frees room in it first or raises it ({raise_it}), then plan the scale again"
         )
     return (
         f"{room.text()} holds {room.fits} of the {more} new pods; the rest wait until a human raises it ({raise_it})."

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from incident_response.tools.core.masking import mask_text
+from incident_response.tools.k8s.quantity import parse_quantity
 from incident_response.tools.k8s.quotas import QuotaRefusal, replica_failure
 from incident_response.tools.k8s.views import meta
 
@@ -24,6 +25,17 @@ class QuotaBlock:
     refusal: QuotaRefusal
     created: int  # pods its ReplicaSets have
     wanted: int  # spec.replicas
+    held: str = ""  # "what holds it: ..." (tools/k8s/quota_holders.py), when the quota and pods were read
+
+    @property
+    def exhausted(self) -> str | None:
+        """The resource the refusal ran out of (the first whose request passes what is left), None if unknown."""
+        for key, asked in sorted(self.refusal.requested.items()):
+            each, used = parse_quantity(asked), parse_quantity(self.refusal.used.get(key, "0"))
+            limit = parse_quantity(self.refusal.limited.get(key))
+            if each is not None and used is not None and limit is not None and round(used + each - limit, 6) > 0:
+                return key
+        return None
 
     @property
     def missing(self) -> int:
@@ -57,11 +69,12 @@ class QuotaBlock:
             )
         command = self.raise_command(namespace)
         fix = f" (e.g. `{command}` holds the {self.missing} missing)" if command else ""
+        # Freeing room comes first: what holds the quota is often work that need not run now (hung batch pods).
+        free = f"({self.held})" if self.held else f"(scale down another deployment of {namespace})"
         return (
             f"deployment {self.deployment} has {self.created} of {self.wanted} pods: ResourceQuota {quota} refuses "
-            f"the rest ({why}). Its pods are not failing and more replicas would be refused too: a human raises the "
-            f"quota{fix}, or frees room in it (scale down another deployment of {namespace}); no tool here changes "
-            "a quota"
+            f"the rest ({why}). Its pods are not failing and more replicas would be refused too: a human frees room "
+            f"in it {free} or raises the quota{fix}; no tool here changes a quota"
         )
 
     def evidence(self) -> list[str]:
