@@ -6,6 +6,8 @@ Two shapes, both made by a change rather than by a failing pod, so the pod-based
   selects no pod  its selector matches no pod and no deployment's template, while a deployment with the Service's
                   name (or labels one value away from the selector) runs Ready pods: a selector edited wrong
                   -> patch_service_selector to that deployment's labels.
+  relabelled      its selector matches no pod since a deploy of the last 2 hours changed the pod labels it selects
+                  (an earlier revision's pods matched it) -> rollback_deployment to that revision.
   names no port   its pods are Ready but none defines the port its targetPort names (a deploy renamed the container
                   port): no pod is an endpoint -> rollback_deployment to the revision whose pods define it.
   wrong port      its ports were edited in the window to a numeric targetPort no container of its Ready pods
@@ -30,15 +32,16 @@ from incident_response.tools.k8s.changes import Change, recent
 from incident_response.tools.k8s.label_index import LabelIndex
 from incident_response.tools.k8s.last_change import last_change
 from incident_response.tools.k8s.views import meta
-from incident_response.tools.k8s.workloads import owned_by, revision_of
+from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, owned_by, revision_of, rollout_time
 from incident_response.tools.playbook.rules import Decision
 from incident_response.tools.playbook.scale_back import scale_back
 
 SCALED_TO_ZERO = "service without endpoints: scaled to zero"
 SELECTS_NO_POD = "service without endpoints: selector matches no pod"
 NAMES_NO_PORT = "service without endpoints: targetPort names no port of its pods"
+RELABELLED = "service without endpoints: a deploy changed the labels it selects"
 WRONG_PORT = "service edited to a port its pods do not declare"
-RULES = (SCALED_TO_ZERO, SELECTS_NO_POD, NAMES_NO_PORT, WRONG_PORT)
+RULES = (SCALED_TO_ZERO, SELECTS_NO_POD, RELABELLED, NAMES_NO_PORT, WRONG_PORT)
 TYPO_RATIO = 0.8  # inventroy/inventory 0.89, paymnts/payments 0.93, web/api 0.0, orders-api/orders-web 0.7
 
 
@@ -103,7 +106,8 @@ def dark_services(
         if behind:
             entry = scaled_to_zero(namespace, name, behind, changes, now, warned or set(), replicasets or [])
         else:
-            entry = selects_no_pod(namespace, name, selector, deployments, selector_change, now)
+            entry = None if selector_change else relabelled(namespace, name, selector, deployments, replicasets, now)
+            entry = entry or selects_no_pod(namespace, name, selector, deployments, selector_change, now)
         if entry is not None:
             found.append(entry)
     return found
@@ -211,6 +215,63 @@ def selects_no_pod(
         next_arguments={"namespace": namespace, "service": service},
     )
     return DarkService(service, [], detail, decision)
+
+
+def relabelled(
+    namespace: str,
+    service: str,
+    selector: dict[str, str],
+    deployments: list[dict[str, Any]],
+    replicasets: list[dict[str, Any]] | None,
+    now: datetime,
+) -> DarkService | None:
+    """The Service (not edited in the window) selects no pod because a deployment's rollout of the last 2 hours gave
+    its pods other labels (a chart refactor dropping `app`): an earlier revision's pods matched the selector, the
+    current revision's Ready pods do not. Undoing the deploy brings the labels back."""
+    wanted = labels.from_map(selector)
+    shown = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+    for deploy in deployments:
+        if not int((deploy.get("status") or {}).get("readyReplicas") or 0):
+            continue  # nothing Ready to point at: the pod-based rules judge it
+        owned = [rs for rs in replicasets or [] if owned_by(rs, deploy)]
+        when = rollout_time(deploy, owned)
+        if when is None or (now - when).total_seconds() > RECENT_ROLLOUT_SECONDS:
+            continue
+        current = revision_of(deploy)
+        matched = [
+            r
+            for rs in owned
+            if (r := revision_of(rs)) is not None and r != current and labels.matches(wanted, template_labels(rs))
+        ]
+        if not matched:
+            continue
+        name, earlier = str(meta(deploy).name), max(matched)
+        ago = Change("Deployment", name, "rolled out", when).ago(now)
+        detail = (
+            f"service {service} selects no pod: its selector {shown} matched revision {earlier} of deployment {name}, "
+            f"but revision {current}, rolled out {ago} ago, gave its pods other labels "
+            f"({', '.join(f'{k}={v}' for k, v in sorted(labels_without_hash(deploy).items()))})"
+        )
+        return DarkService(
+            service,
+            [name],
+            detail,
+            Decision(
+                primary_action="ROLLBACK",
+                rule=RELABELLED,
+                target=f"deployment/{name}",
+                reason=f"{detail}: roll {name} back to revision {earlier} (or point the Service at the new labels: "
+                f"patch_service_selector)",
+                evidence=[detail],
+                next_tool="rollback_deployment",
+                next_arguments={"namespace": namespace, "deployment": name, "to_revision": earlier},
+            ),
+        )
+    return None
+
+
+def labels_without_hash(deploy: dict[str, Any]) -> dict[str, str]:
+    return {k: v for k, v in template_labels(deploy).items() if k != "pod-template-hash"}
 
 
 def port_names(template_or_pod: dict[str, Any]) -> set[str]:
