@@ -23,7 +23,7 @@ from support.mitigation_env import NS, Env, call, make_env, oom_rollout_finished
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
 from incident_response.sim.serve import RunningSim
-from incident_response.tools.playbook.rules import NO_ROOM, OVERSIZED, RULED_OUT_RULE
+from incident_response.tools.playbook.decision import NO_ROOM, OVERSIZED, RULED_OUT_RULE
 
 pytestmark = pytest.mark.anyio
 

@@ -1,12 +1,14 @@
-"""rules.config_cause: a ConfigMap edit is the likely cause of a failure only when the pods read it and the failure
-began after it (as the Warning events date it); otherwise assess_namespace lists it as a change made before."""
+"""investigate_decisions.config_cause: a ConfigMap edit is the likely cause of a failure only when the pods read it
+and the failure began after it (as the Warning events date it); otherwise assess_namespace lists it as a change made
+before."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 from incident_response.tools.k8s.changes import Change
-from incident_response.tools.playbook.rules import DEPLOY_MARGIN_MINUTES, Facts, config_cause
+from incident_response.tools.playbook.decision import DEPLOY_MARGIN_MINUTES, Facts
+from incident_response.tools.playbook.investigate_decisions import config_cause
 
 NOW = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
 

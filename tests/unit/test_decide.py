@@ -3,9 +3,10 @@ from __future__ import annotations
 import pytest
 
 from incident_response.tools.k8s.scheduling import refusal_of
+from incident_response.tools.playbook.decision import RULED_OUT_RULE, Facts, RecentRollout, RuledOut
 from incident_response.tools.playbook.poisoning import Peers, find_poisonings
 from incident_response.tools.playbook.ranking import RULE_ORDER, rule_rank
-from incident_response.tools.playbook.rules import RULED_OUT_RULE, Facts, RecentRollout, RuledOut, decide
+from incident_response.tools.playbook.rules import decide
 from incident_response.tools.playbook.suspects import CanaryPair, NodeState, Placement
 
 

@@ -6,7 +6,9 @@ import pytest
 from support.builders import hpa
 
 from incident_response.tools.decide.evaluate import hpa_wanted
-from incident_response.tools.playbook.rules import Facts, Poisoning, decide
+from incident_response.tools.playbook.decision import Facts
+from incident_response.tools.playbook.poisoning import Poisoning
+from incident_response.tools.playbook.rules import decide
 from incident_response.tools.playbook.sizing import Demand
 from incident_response.tools.playbook.trees import (
     Answers,

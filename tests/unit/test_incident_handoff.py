@@ -10,6 +10,7 @@ from incident_response.tools.engine.journal import CommandRow, Event, IncidentRo
 from incident_response.tools.incident.handoff import deployments_of
 from incident_response.tools.incident.handoff_document import render
 from incident_response.tools.incident.handoff_lane import measure_bears_on
+from incident_response.tools.playbook.decision import Decision
 from incident_response.tools.playbook.declaration import info
 from incident_response.tools.playbook.handoff_analysis import RecordedDecision, hypotheses, open_questions
 from incident_response.tools.playbook.handoff_facts import (
@@ -31,7 +32,6 @@ from incident_response.tools.playbook.handoff_models import (
     Handoff,
     TimelineEntry,
 )
-from incident_response.tools.playbook.rules import Decision
 from incident_response.tools.playbook.stabilization import acted_on, applied, effect_of, stabilizes, verifications
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from incident_response.tools.k8s.quotas import parse_refusal, quota_room
+from incident_response.tools.playbook.decision import Facts, RecentRollout
 from incident_response.tools.playbook.quota_blocks import quota_blocks
-from incident_response.tools.playbook.rules import Facts, RecentRollout, decide
+from incident_response.tools.playbook.rules import decide
 
 REFUSAL = (
     'pods "api-6b9c-" is forbidden: exceeded quota: compute, requested: limits.memory=512Mi,requests.cpu=200m, '

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from incident_response.tools.playbook.rules import Facts, RecentRollout, decide
+from incident_response.tools.playbook.decision import Facts, RecentRollout
+from incident_response.tools.playbook.rules import decide
 from incident_response.tools.playbook.suspects import Placement
 from incident_response.tools.playbook.trees import Answers, Elsewhere
 from incident_response.tools.playbook.trees_workload import WorkloadRollbackFacts, workload_rollback_tree

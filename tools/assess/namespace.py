@@ -68,6 +68,7 @@ from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
 from incident_response.tools.playbook.cutover import Cutover, cutovers
 from incident_response.tools.playbook.dark_services import DarkService, dark_services
+from incident_response.tools.playbook.decision import Action, Decision, Facts, RecentRollout, group_by
 from incident_response.tools.playbook.known_good import known_good_targets
 from incident_response.tools.playbook.node_pressure import (
     PressureProblem,
@@ -78,14 +79,7 @@ from incident_response.tools.playbook.node_pressure import (
 from incident_response.tools.playbook.poisoning import Peers, find_poisonings
 from incident_response.tools.playbook.quota_blocks import quota_blocks
 from incident_response.tools.playbook.ranking import ComponentImpact, Problem, rank_problems, scaled
-from incident_response.tools.playbook.rules import (
-    Action,
-    Decision,
-    Facts,
-    RecentRollout,
-    decide,
-    group_by,
-)
+from incident_response.tools.playbook.rules import decide
 from incident_response.tools.playbook.shared_config import shared_config_failures, shared_workload_failures
 from incident_response.tools.playbook.suspects import NodeState, Placement, canary_pairs, node_problems
 from incident_response.tools.playbook.trees import Hpa, ScaleFacts, hpa_ceiling, sizing_of

@@ -18,8 +18,8 @@ from incident_response.tools.k8s.events import EventGroup
 from incident_response.tools.k8s.podstatus import PodRow
 from incident_response.tools.k8s.quantity import parse_time
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.playbook.decision import RecentRollout
 from incident_response.tools.playbook.poisoning import crash_line
-from incident_response.tools.playbook.rules import RecentRollout
 
 LOG_SAMPLE_PODS = 3  # failing pods whose logs are searched for a poisoner when events name none
 LOG_SAMPLE_LINES = 30

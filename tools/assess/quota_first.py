@@ -19,8 +19,8 @@ from incident_response.tools.k8s.podstatus import owner_of
 from incident_response.tools.k8s.quota_holders import holders_text
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.playbook.decision import Decision
 from incident_response.tools.playbook.quota_blocks import QuotaBlock
-from incident_response.tools.playbook.rules import Decision
 
 SCALE_UPS = ("override_hpa", "scale_deployment")
 WANTED = {"override_hpa": "min_replicas", "scale_deployment": "replicas"}

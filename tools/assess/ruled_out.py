@@ -17,7 +17,7 @@ from incident_response.tools.engine.rollback_answers import Revision, Ruling
 from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import images_of, owned_by, revision_of
-from incident_response.tools.playbook.rules import RuledOut
+from incident_response.tools.playbook.decision import RuledOut
 
 if TYPE_CHECKING:
     from incident_response.tools.assess.namespace import Observation

@@ -15,7 +15,7 @@ from incident_response.tools.k8s.quantity import parse_time
 from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, images_of
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
-from incident_response.tools.playbook.rules import RecentRollout
+from incident_response.tools.playbook.decision import RecentRollout
 
 Optional = Callable[[Callable[[], list[dict[str, Any]] | None], str, list[str]], list[dict[str, Any]] | None]
 

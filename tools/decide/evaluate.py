@@ -53,9 +53,10 @@ from incident_response.tools.mitigate.nodes import drain_kind, outside, pod_key
 from incident_response.tools.mitigate.scaling import quota_warning
 from incident_response.tools.playbook.cutover import RULE as CUTOVER_RULE
 from incident_response.tools.playbook.dark_services import RULES as DARK_RULES
+from incident_response.tools.playbook.decision import Action, Decision
 from incident_response.tools.playbook.investigate import investigation
 from incident_response.tools.playbook.node_pressure import RULE as PRESSURE_RULE
-from incident_response.tools.playbook.rules import Action, Decision, could_explain
+from incident_response.tools.playbook.rollout_decisions import could_explain
 from incident_response.tools.playbook.suspects import (
     DELETING,
     CanaryPair,
@@ -294,9 +295,9 @@ def walk_tree(
             and picked.primary_action in ("SCALE", "INVESTIGATE")
             and picked.target == (f"{kind}/{workload_name}")
         ):
-            # The assessment already said what fits this kind (tools/playbook/rules.py: cpu_decision, oom_decision;
-            # with no tool, the human runs what its reason says), or that nothing does before the cause is known
-            # (its next call reads why).
+            # The assessment already said what fits this kind (tools/playbook/load_decisions.py: cpu_decision,
+            # oom_decision; with no tool, the human runs what its reason says), or that nothing does before the cause
+            # is known (its next call reads why).
             verdict: TreeVerdict = "PROCEED" if picked.primary_action == "SCALE" else "DO_NOT"
             end = Conclusion(
                 verdict=verdict, reason=picked.reason, next_tool=picked.next_tool, next_arguments=picked.next_arguments

@@ -16,9 +16,10 @@ from typing import Any
 
 from incident_response.tools.assess.namespace import Observation
 from incident_response.tools.k8s.backends import BROKEN
+from incident_response.tools.playbook.decision import Action, Decision
 from incident_response.tools.playbook.investigate import investigation
+from incident_response.tools.playbook.investigate_decisions import cause_named
 from incident_response.tools.playbook.ranking import Problem
-from incident_response.tools.playbook.rules import Action, Decision, cause_named
 
 Read = tuple[str, dict[str, Any]]
 

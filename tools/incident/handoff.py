@@ -47,6 +47,7 @@ from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
 from incident_response.tools.playbook import replica_writes
+from incident_response.tools.playbook.decision import Decision
 from incident_response.tools.playbook.declaration import info
 from incident_response.tools.playbook.handoff_analysis import (
     RecordedDecision,
@@ -85,7 +86,6 @@ from incident_response.tools.playbook.handoff_rollouts import Rollout, namespace
 from incident_response.tools.playbook.handoff_state import current_state, temporary_measures
 from incident_response.tools.playbook.handoff_workloads import workload_rollouts
 from incident_response.tools.playbook.recovery_checks import RecoveryVerdict
-from incident_response.tools.playbook.rules import Decision
 from incident_response.tools.playbook.stabilization import Verification, acted_on, applied, verifications
 
 WORST_FIRST = ("DEGRADED", "UNKNOWN", "ISOLATED", "RECOVERING", "RECOVERED")

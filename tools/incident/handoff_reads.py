@@ -23,10 +23,10 @@ from incident_response.tools.k8s.workload_progress import recovery_progress
 from incident_response.tools.k8s.workloads import owned_by
 from incident_response.tools.kube.client import Kube, ListResult
 from incident_response.tools.kube.paging import MAX_OBJECTS_READ, list_all, without_managed_fields
+from incident_response.tools.playbook.decision import Decision
 from incident_response.tools.playbook.handoff_facts import ClusterFacts, about, clean
 from incident_response.tools.playbook.handoff_leads import node_lines
 from incident_response.tools.playbook.handoff_models import DeploymentState
-from incident_response.tools.playbook.rules import Decision
 
 
 def connected(deps: Deps, problems: list[str]) -> Kube | None:

@@ -18,7 +18,7 @@ from incident_response.tools.k8s.backends import ready
 from incident_response.tools.k8s.changes import Change, ingress_backends
 from incident_response.tools.k8s.label_index import LabelIndex
 from incident_response.tools.k8s.views import meta
-from incident_response.tools.playbook.rules import Decision
+from incident_response.tools.playbook.decision import Decision
 
 RULE = "ingress cut over to a failing backend"
 

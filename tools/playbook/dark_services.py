@@ -33,7 +33,7 @@ from incident_response.tools.k8s.label_index import LabelIndex
 from incident_response.tools.k8s.last_change import last_change
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, owned_by, revision_of, rollout_time
-from incident_response.tools.playbook.rules import Decision
+from incident_response.tools.playbook.decision import Decision
 from incident_response.tools.playbook.scale_back import scale_back
 
 SCALED_TO_ZERO = "service without endpoints: scaled to zero"

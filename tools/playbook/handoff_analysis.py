@@ -13,6 +13,7 @@ from typing import Any
 
 from incident_response.tools.engine.journal import CommandRow, IncidentRow
 from incident_response.tools.k8s.oom_runs import EITHER, LEAK, PEAK, said
+from incident_response.tools.playbook.decision import NO_ROOM, OVERSIZED, RULED_OUT_RULE, SHARED_CONFIG_RULE, Decision
 from incident_response.tools.playbook.handoff_facts import (
     BadRevision,
     ClusterFacts,
@@ -40,15 +41,8 @@ from incident_response.tools.playbook.handoff_models import (
     TemporaryMeasure,
 )
 from incident_response.tools.playbook.handoff_rollouts import Rollout, relation
+from incident_response.tools.playbook.investigate_decisions import cause_named
 from incident_response.tools.playbook.replica_writes import took_offline
-from incident_response.tools.playbook.rules import (
-    NO_ROOM,
-    OVERSIZED,
-    RULED_OUT_RULE,
-    SHARED_CONFIG_RULE,
-    Decision,
-    cause_named,
-)
 from incident_response.tools.playbook.stabilization import CHANGED, acted_on
 
 OBJECT = re.compile(r"[a-z]+/[a-z0-9][-a-z0-9.]*")

@@ -15,7 +15,7 @@ from typing import Any
 
 from incident_response.tools.k8s.qos import qos_class
 from incident_response.tools.k8s.views import meta
-from incident_response.tools.playbook.rules import Decision
+from incident_response.tools.playbook.decision import Decision
 
 PRESSURES = ("MemoryPressure", "DiskPressure", "PIDPressure")
 RULE = "node under pressure"

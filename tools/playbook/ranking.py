@@ -29,10 +29,11 @@ from incident_response.tools.playbook.cutover import RULE as CUTOVER_RULE
 from incident_response.tools.playbook.cutover import Cutover
 from incident_response.tools.playbook.dark_services import RULES as DARK_RULES
 from incident_response.tools.playbook.dark_services import DarkService
+from incident_response.tools.playbook.decision import NO_ROOM, OVERSIZED, RULED_OUT_RULE, Decision, Facts
 from incident_response.tools.playbook.node_pressure import RULE as PRESSURE_RULE
 from incident_response.tools.playbook.node_pressure import PressureProblem
 from incident_response.tools.playbook.quota_blocks import RULE as QUOTA_RULE
-from incident_response.tools.playbook.rules import NO_ROOM, OVERSIZED, RULED_OUT_RULE, Decision, Facts, decide
+from incident_response.tools.playbook.rules import decide
 
 STANDING_MINUTES = 24 * 60  # failing for longer than this: a standing problem, not this incident's
 Impact = Literal["outage", "below_minimum", "degraded", "at_risk"]

@@ -1,0 +1,150 @@
+"""INVESTIGATE decisions: no mitigation fits what is seen, so the next call reads why pods fail; and what a
+failure's recent non-rollout changes (a ConfigMap edit, a policy) say about its cause.
+
+Layer: tools.playbook.
+"""
+
+from __future__ import annotations
+
+from incident_response.tools.k8s.changes import Change
+from incident_response.tools.playbook.decision import (
+    CAUSE_UNKNOWN,
+    DEPLOY_MARGIN_MINUTES,
+    Decision,
+    Facts,
+)
+from incident_response.tools.playbook.investigate import investigation
+
+
+def cause_named(action: object, rule: object, reason: object) -> bool:
+    """An INVESTIGATE (a decision's, or one the journal recorded) whose reason names the cause (a missing config key,
+    an eviction, a quota, the scheduler)."""
+    unknown = str(rule).startswith("unknown cause") and CAUSE_UNKNOWN in str(reason)
+    return action == "INVESTIGATE" and not unknown
+
+
+def investigate(
+    facts: Facts, component: str, rule: str, why: str, evidence: list[str], *, after: str = "", known: str = ""
+) -> Decision:
+    """INVESTIGATE `component`: no mitigation fits what is seen (more replicas of a pod that fails on its own fail
+    too), so the next call reads why it fails (tools/playbook/investigate.py)."""
+    kind = facts.workloads.get(component) or (
+        "deployment" if facts.deployments is None or component in facts.deployments else None
+    )
+    tool, arguments, read = investigation(facts.namespace, facts.placements, component)
+    then = f"; {after}" if after else ""
+    suspects = changes_before(facts, component)
+    known = known or f"{CAUSE_UNKNOWN} (more replicas of a pod that fails on its own fail too)"
+    unplaced = facts.unschedulable.get(component, [])
+    refusal = facts.refusals.get(component)
+    if refusal is not None and refusal.message and len(unplaced) >= len(facts.failing.get(component, [])):
+        # Every failing pod waits for a node: the scheduler says why, and no pod of it runs to read.
+        why = f"pods of {component} cannot be scheduled: {refusal.text()}"
+        known = (
+            "No node takes them as they are, so more replicas wait too: lower what they request (or the node "
+            "selector, affinity or tolerations they need) in the manifest, or add nodes that fit them"
+        )
+        if refusal.kind == "pods":  # the nodes' pod count, not requests: see pod_limit
+            known = "The nodes hold as many pods as they allow (max-pods): add nodes or raise max-pods"
+        read = "top_nodes shows what each node can allocate and holds"
+        tool, arguments = "top_nodes", {}
+    elif (gone := facts.evicted.get(component)) and gone[0] >= len(still_failing(facts, component)):
+        # Every failing pod is an eviction's leftover: the kubelet said why, and its controller replaced them.
+        count, sample = gone
+        why = f"{count} pods of {component} were evicted by the kubelet ({sample})"
+        known = (
+            "Evicted pods stay listed (Failed) until deleted; their controller started replacements, so nothing is to "
+            "undo: find what the message names (a container's disk or memory use, a node's pressure) before it "
+            f"recurs, then delete the Failed pods (kubectl delete pod -n {facts.namespace} "
+            "--field-selector=status.phase=Failed)"
+        )
+        read = "verify_recovery shows whether the replacements serve"
+        tool, arguments = "verify_recovery", {"namespace": facts.namespace, "deployment": component}
+    elif config := facts.config_errors.get(component):
+        # The kubelet names what is missing: the cause is known, and it is not in the pods' code.
+        why = f"pods of {component} cannot create their container: {config}"
+        known = (
+            "Its spec, or a ConfigMap or Secret it reads, names what is missing: restore that (from source control) "
+            "or roll back the change that asked for it; until then every pod that starts (a restart, a drain, a "
+            "rollout) fails the same way"
+        )
+        if shared := facts.shared_config.get(component):
+            known = shared[0].upper() + shared[1:]  # the recent deploy did not ask for it: a rollback fails too
+        read = f"{tool} shows since when"
+    if suspects:
+        # A non-rollout change of the last 2 hours made before the failure began: the first suspect.
+        why += f"; it fails since a change that was not a rollout: {'; '.join(suspects)}"
+        evidence = [f"change: {s}" for s in suspects] + evidence
+    return Decision(
+        primary_action="INVESTIGATE",
+        rule=rule,
+        target=f"{kind}/{component}" if kind else f"pods of {component}",  # a bare pod's, a Job's: no workload here
+        reason=f"{why}. {known}: {read}{then}",
+        evidence=(([facts.crash_lines[component]] if component in facts.crash_lines else []) + evidence)[:5],
+        next_tool=tool,
+        next_arguments=arguments,
+    )
+
+
+STARTING = ("ContainerCreating", "PodInitializing", "Pending")
+
+
+def still_failing(facts: Facts, component: str) -> list[str]:
+    """The component's failing pods less those only starting (an evicted pod's replacement, say)."""
+    return [p for p in facts.failing.get(component, []) if (p.split(" ") + ["", ""])[1] not in STARTING]
+
+
+def config_caveat(facts: Facts, deployment: str, changed: list[str]) -> str:
+    """What a rollback cannot undo: a ConfigMap the pods read, changed in the window (or a rollout that changed only
+    pod annotations, a config checksum bump): its pods read the current data after the rollback too."""
+    edited = [c for c in facts.changes if c.kind == "ConfigMap" and deployment in c.selects]
+    if edited and facts.now is not None:
+        return (
+            f"; but the rollback restores the pod template, not {edited[0].text(facts.now)}: its new pods read the "
+            "CURRENT data, so restore that first (check_rollback_safety's config check)"
+        )
+    if changed and all(c.startswith("pod annotation ") for c in changed):
+        return (
+            "; the rollout changed only pod annotations (a config checksum?): the rollback restores the template, not "
+            "the ConfigMaps or Secrets its pods read (check_rollback_safety's config check)"
+        )
+    return ""
+
+
+def config_cause(facts: Facts, component: str) -> Change | None:
+    """A ConfigMap the component's pods read, changed in the window before they began failing (the failure's start
+    known from its Warning events, with the deploy margin): with no rollout since, the likely cause."""
+    since = facts.failing_for.get(component)
+    if facts.now is None or since is None:
+        return None
+    now = facts.now
+    return next(
+        (
+            c
+            for c in facts.changes
+            if c.kind == "ConfigMap"
+            and component in c.selects
+            and not c.ours
+            and c.minutes_ago(now) + DEPLOY_MARGIN_MINUTES >= since
+        ),
+        None,
+    )
+
+
+def changes_before(facts: Facts, component: str) -> list[str]:
+    """The recent non-rollout changes that may explain `component`'s failure (made before it began, with the deploy
+    margin), those touching its own pods first (a policy selecting them, a ConfigMap they read); at most two."""
+    if facts.now is None:
+        return []
+    now = facts.now
+    since = facts.failing_for.get(component)
+    fitting = [
+        c
+        for c in facts.changes
+        if (since is None or c.minutes_ago(now) + DEPLOY_MARGIN_MINUTES >= since)
+        and not (c.kind == "Deployment" and c.name == component)
+        and not (c.kind == "Service" and c.what.startswith("created"))  # a new Service breaks no caller
+        and not c.ours  # this incident's own measures are followed by verify_recovery, not suspected
+    ]
+    fitting.sort(key=lambda c: component not in c.selects)
+    return [c.text(now) for c in fitting[:2]]
