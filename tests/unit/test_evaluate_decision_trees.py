@@ -10,19 +10,10 @@ from incident_response.tools.playbook.decision import Facts
 from incident_response.tools.playbook.poisoning import Poisoning
 from incident_response.tools.playbook.rules import decide
 from incident_response.tools.playbook.sizing import Demand
-from incident_response.tools.playbook.trees import (
-    Answers,
-    Elsewhere,
-    Hpa,
-    IsolateFacts,
-    RollbackFacts,
-    SafetyCheck,
-    ScaleFacts,
-    Walk,
-    isolate_tree,
-    rollback_tree,
-    scale_tree,
-)
+from incident_response.tools.playbook.trees import Answers, Elsewhere, Walk
+from incident_response.tools.playbook.trees_isolate import IsolateFacts, isolate_tree
+from incident_response.tools.playbook.trees_rollback import RollbackFacts, SafetyCheck, rollback_tree
+from incident_response.tools.playbook.trees_scale import Hpa, ScaleFacts, scale_tree
 
 NS = "shop"
 QUIET = Elsewhere(NS)

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from incident_response.tools.playbook.trees import Elsewhere, Hpa, Walk, try_instead
+from incident_response.tools.playbook.trees import Elsewhere, Walk, try_instead
 from incident_response.tools.playbook.trees_canary_node import CanaryFacts, NodeFacts, canary_tree, node_tree
+from incident_response.tools.playbook.trees_scale import Hpa
 
 NS = "shop"
 QUIET = Elsewhere(NS)

@@ -82,7 +82,7 @@ from incident_response.tools.playbook.ranking import ComponentImpact, Problem, r
 from incident_response.tools.playbook.rules import decide
 from incident_response.tools.playbook.shared_config import shared_config_failures, shared_workload_failures
 from incident_response.tools.playbook.suspects import NodeState, Placement, canary_pairs, node_problems
-from incident_response.tools.playbook.trees import Hpa, ScaleFacts, hpa_ceiling, sizing_of
+from incident_response.tools.playbook.trees_scale import Hpa, ScaleFacts, hpa_ceiling, sizing_of
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

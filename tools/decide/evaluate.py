@@ -72,19 +72,14 @@ from incident_response.tools.playbook.trees import (
     Answers,
     Conclusion,
     Elsewhere,
-    Hpa,
-    IsolateFacts,
-    RollbackFacts,
-    SafetyCheck,
-    ScaleFacts,
     TreeStep,
     TreeVerdict,
     Walk,
-    isolate_tree,
-    rollback_tree,
-    scale_tree,
 )
 from incident_response.tools.playbook.trees_canary_node import CanaryFacts, NodeFacts, canary_tree, node_tree
+from incident_response.tools.playbook.trees_isolate import IsolateFacts, isolate_tree
+from incident_response.tools.playbook.trees_rollback import RollbackFacts, SafetyCheck, rollback_tree
+from incident_response.tools.playbook.trees_scale import Hpa, ScaleFacts, scale_tree
 from incident_response.tools.playbook.trees_workload import workload_rollback_tree
 
 MAX_CAUTIONS = 8

@@ -18,7 +18,7 @@ from incident_response.tools.kube.client import Kube
 from incident_response.tools.playbook.config_failures import shared_failure
 from incident_response.tools.playbook.decision import Decision
 from incident_response.tools.playbook.known_good import known_good_revision, known_good_workload_instead
-from incident_response.tools.playbook.trees import SafetyCheck
+from incident_response.tools.playbook.trees_rollback import SafetyCheck
 from incident_response.tools.playbook.trees_workload import WorkloadRollbackFacts
 from incident_response.tools.playbook.workload_rollback_checks import update_strategy_item
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from incident_response.tools.playbook.trees import Conclusion, Elsewhere, Hpa, Walk, try_instead
+from incident_response.tools.playbook.trees import Conclusion, Elsewhere, Walk, try_instead
+from incident_response.tools.playbook.trees_scale import Hpa
 
 MAX_NAMED = 5
 

@@ -15,11 +15,10 @@ from incident_response.tools.playbook.trees import (
     Answers,
     Conclusion,
     Elsewhere,
-    SafetyCheck,
     Walk,
-    stop_on_shared_config,
     try_instead,
 )
+from incident_response.tools.playbook.trees_rollback import SafetyCheck, stop_on_shared_config
 
 
 @dataclass
