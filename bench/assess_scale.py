@@ -39,7 +39,8 @@ import anyio
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
-from incident_response.tools.assess.namespace import CONCURRENT_READS, build_assessment
+from incident_response.tools.assess.namespace import build_assessment
+from incident_response.tools.assess.observation import CONCURRENT_READS
 from incident_response.tools.kube.client import ClusterSource, RealKube
 
 LAUNCHER = "from incident_response.server.cli import main; main()"

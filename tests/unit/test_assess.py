@@ -10,13 +10,9 @@ from typing import Any
 from support.builders import container_status, deployment, event, hpa, node, pod, replicaset, service
 from support.fakekube import FakeKube
 
-from incident_response.tools.assess.namespace import (
-    MAX_LISTED_HPAS,
-    MAX_LISTED_ROLLOUTS,
-    MAX_NODES_READ,
-    build_assessment,
-    observe_namespace,
-)
+from incident_response.tools.assess.namespace import MAX_LISTED_HPAS, MAX_LISTED_ROLLOUTS, build_assessment
+from incident_response.tools.assess.node_reads import MAX_NODES_READ
+from incident_response.tools.assess.observation import observe_namespace
 from incident_response.tools.core import errors
 from incident_response.tools.decide.evaluate import scale_facts
 

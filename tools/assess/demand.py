@@ -15,7 +15,7 @@ from incident_response.tools.playbook.demand_facts import demand_of, hpa_count
 from incident_response.tools.playbook.sizing import Demand
 
 if TYPE_CHECKING:
-    from incident_response.tools.assess.namespace import Observation
+    from incident_response.tools.assess.observation import Observation
     from incident_response.tools.kube.client import Kube
 
 

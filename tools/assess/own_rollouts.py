@@ -20,7 +20,7 @@ from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.plan import digest
 
 if TYPE_CHECKING:
-    from incident_response.tools.assess.namespace import Observation
+    from incident_response.tools.assess.observation import Observation
 
 logger = logging.getLogger(__name__)
 WORKLOAD_KINDS = {"Deployment": "deployment", "StatefulSet": "statefulset", "DaemonSet": "daemonset"}

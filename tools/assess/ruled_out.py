@@ -20,7 +20,7 @@ from incident_response.tools.k8s.workloads import images_of, owned_by, revision_
 from incident_response.tools.playbook.decision import RuledOut
 
 if TYPE_CHECKING:
-    from incident_response.tools.assess.namespace import Observation
+    from incident_response.tools.assess.observation import Observation
 
 RESOURCES = {"statefulset": "statefulsets", "daemonset": "daemonsets"}
 

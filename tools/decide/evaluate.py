@@ -14,8 +14,10 @@ from pydantic import Field
 from incident_response.tools.assess import rollback_safety
 from incident_response.tools.assess.demand import NodeRoom, demand_for
 from incident_response.tools.assess.hpas import hpa_row, hpa_wanted
-from incident_response.tools.assess.namespace import Observation, mitigated_components, observe_namespace, ranked
+from incident_response.tools.assess.impacts import mitigated_components
+from incident_response.tools.assess.observation import Observation, observe_namespace
 from incident_response.tools.assess.own_rollouts import own_templates, without_own_rollouts
+from incident_response.tools.assess.ranked_decisions import ranked
 from incident_response.tools.assess.ruled_out import with_rulings
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult

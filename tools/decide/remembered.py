@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from incident_response.tools.assess.namespace import Observation
+from incident_response.tools.assess.observation import Observation
 from incident_response.tools.assess.ruled_out import current_revision
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.rollback_answers import RULING, Ruling, record

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from incident_response.tools.assess.namespace import Observation
+from incident_response.tools.assess.observation import Observation
 from incident_response.tools.k8s.backends import BROKEN
 from incident_response.tools.playbook.decision import Action, Decision
 from incident_response.tools.playbook.investigate import investigation

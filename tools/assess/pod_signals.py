@@ -1,0 +1,83 @@
+"""What the pods and deployments read say per component, for the playbook's facts: containers the kubelet cannot
+create, evicted pods, pods no node takes, replicas missing with no pod to show, and the pods a read left out.
+
+Layer: tools.assess.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from incident_response.tools.assess.pods import FetchedPods
+from incident_response.tools.k8s.podstatus import PodRow
+from incident_response.tools.k8s.views import meta
+
+
+def replaced(row: PodRow) -> bool:
+    """A Deployment's pod being deleted is no failure of it: its ReplicaSet no longer counts it and has replaced it
+    (a replacement that fails is the problem). On a node whose kubelet is down it stays Terminating for good."""
+    return row.status in ("Terminating", "Unknown") and (row.owner or "").startswith(("deployment/", "replicaset/"))
+
+
+CONFIG_ERRORS = ("CreateContainerConfigError", "CreateContainerError")
+
+
+def config_errors(pods: list[dict[str, Any]], components: dict[str, str]) -> dict[str, str]:
+    """Per component, one pod whose container the kubelet cannot create, with the kubelet's message ("couldn't find
+    key PAYMENTS_URL in ConfigMap shop/checkout-config")."""
+    found: dict[str, str] = {}
+    for pod in pods:
+        status = pod.get("status") or {}
+        for c in [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]:
+            waiting = (c.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason") in CONFIG_ERRORS and waiting.get("message"):
+                name = str(meta(pod).name)
+                found.setdefault(components[name], f"{name}: {waiting['message']} ({waiting['reason']})")
+    return found
+
+
+def evicted_pods(pods: list[dict[str, Any]], components: dict[str, str]) -> dict[str, tuple[int, str]]:
+    """Per component, how many of its pods the kubelet evicted (phase Failed, reason Evicted) and one's message."""
+    found: dict[str, tuple[int, str]] = {}
+    for pod in pods:
+        status = pod.get("status") or {}
+        if status.get("phase") == "Failed" and status.get("reason") == "Evicted":
+            component = components[str(meta(pod).name)]
+            count, sample = found.get(component, (0, f"{meta(pod).name}: {status.get('message') or 'Evicted'}"))
+            found[component] = (count + 1, sample)
+    return found
+
+
+def unschedulable_pods(pods: list[dict[str, Any]], components: dict[str, str]) -> dict[str, list[str]]:
+    """Per component, its Pending pods the scheduler found no node for (PodScheduled False, Unschedulable)."""
+    found: dict[str, list[str]] = {}
+    for pod in pods:
+        status = pod.get("status") or {}
+        if status.get("phase") != "Pending":
+            continue
+        if any(
+            c.get("type") == "PodScheduled" and c.get("status") == "False" and c.get("reason") == "Unschedulable"
+            for c in status.get("conditions") or []
+        ):
+            name = str(meta(pod).name)
+            found.setdefault(components[name], []).append(name)
+    return found
+
+
+def unavailable_without_failing_pods(deployments: list[dict[str, Any]], failing: set[str]) -> dict[str, int]:
+    """Deployments short of available replicas with no failing pod to show for it (pods never created)."""
+    found = {}
+    for deploy in deployments:
+        name = str(meta(deploy).name)
+        missing = int((deploy.get("status") or {}).get("unavailableReplicas") or 0)
+        if missing and name not in failing:
+            found[name] = missing
+    return found
+
+
+def unread_text(fetched: FetchedPods) -> str | None:
+    if not fetched.truncated:
+        return None
+    if fetched.remaining is not None:
+        return f"{fetched.remaining} more pods"
+    return "more pods (the API did not say how many)"

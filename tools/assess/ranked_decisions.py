@@ -1,0 +1,84 @@
+"""The namespace's problems ranked, worst for users first, each decision completed with every argument its next tool
+needs (a memory limit's container and value, an HPA's bounds, a scale's replicas sized as the SCALE tree sizes).
+
+Layer: tools.assess.
+"""
+
+from __future__ import annotations
+
+from incident_response.tools.assess.demand import NodeRoom, demand_for
+from incident_response.tools.assess.hpas import hpa_row, hpa_wanted
+from incident_response.tools.assess.impacts import impacts_of
+from incident_response.tools.assess.observation import Observation
+from incident_response.tools.k8s.podstatus import oom_container
+from incident_response.tools.k8s.quantity import memory_text, parse_quantity
+from incident_response.tools.k8s.views import meta
+from incident_response.tools.k8s.workloads import (
+    hpa_bounds,
+    template_spec,
+)
+from incident_response.tools.playbook.decision import Decision
+from incident_response.tools.playbook.ranking import Problem, rank_problems, scaled
+from incident_response.tools.playbook.rules import decide
+from incident_response.tools.playbook.trees_scale import Hpa, ScaleFacts, hpa_ceiling, sizing_of
+
+
+def completed(seen: Observation, decision: Decision, room: NodeRoom | None = None) -> Decision:
+    """The decision with every argument its next tool requires, so it can be planned without another hop:
+    set_memory_limit's container (the one OOMKilled) and limit (double its current one), override_hpa's bounds and
+    scale_deployment's replicas when the rule named none (sized as the SCALE tree sizes them, within node room when
+    `room` is given; the evidence says where the count came from)."""
+    arguments = dict(decision.next_arguments)
+    evidence = list(decision.evidence)  # a scale's count says where it came from (tools/playbook/sizing.py)
+    name = arguments.get("deployment")
+    deploy = seen.deployment(str(name)) if name else None
+    if decision.next_tool == "set_memory_limit" and deploy is None and arguments.get("kind") and name:
+        # A StatefulSet's or DaemonSet's template is its pods' (one read of the namespace has them).
+        pods = seen.pods_of(str(name))
+        deploy = {"spec": {"template": {"spec": pods[0].get("spec") or {}}}} if pods else None
+    if decision.next_tool == "set_memory_limit" and deploy is not None:
+        containers = template_spec(deploy).get("containers") or [{}]
+        killed = oom_container(seen.pods_of(str(name)))
+        container = next((c for c in containers if c.get("name") == killed), containers[0])
+        limit = ((container.get("resources") or {}).get("limits") or {}).get("memory")
+        if container.get("name"):
+            arguments["container"] = str(container["name"])
+        if limit and (current := parse_quantity(limit)):
+            arguments["limit"] = memory_text(2 * current)
+    elif decision.next_tool == "override_hpa":
+        hpa = next((h for h in seen.hpas if meta(h).name == arguments.get("hpa")), None)
+        target = scaled(hpa_row(hpa).target) if hpa is not None else ""
+        if hpa is not None and (demand := demand_for(seen, target, room)) is not None:
+            low, high = hpa_bounds(hpa)
+            wanted = hpa_wanted(hpa)
+            facts = ScaleFacts(target, demand.replicas, True, wanted=wanted, fits=demand.fits, demand=demand)
+            facts.hpa = Hpa(str(meta(hpa).name), low, high, True, "")
+            sizing = sizing_of(facts)
+            replicas = sizing.replicas
+            evidence.append(f"Sized from what is known: {sizing.text()}")
+            arguments["min_replicas"] = max(low, replicas)
+            arguments["max_replicas"] = hpa_ceiling(facts, replicas)
+    elif decision.next_tool == "scale_deployment" and deploy is not None and "replicas" not in arguments:
+        # A rule that names its count (a scale back to what a hand scale took away) says why in its reason; sizing
+        # it again here would plan another count than the reason states.
+        demand = demand_for(seen, str(name), room)
+        assert demand is not None
+        facts = ScaleFacts(str(name), demand.replicas, seen.metrics_available, fits=demand.fits, demand=demand)
+        sizing = sizing_of(facts)
+        arguments["replicas"] = sizing.replicas
+        evidence.append(f"Sized from what is known: {sizing.text()}")
+    return decision.model_copy(update={"next_arguments": arguments, "evidence": evidence})
+
+
+def ranked(
+    seen: Observation, mitigated: frozenset[str] = frozenset(), room: NodeRoom | None = None
+) -> tuple[Decision, list[tuple[Problem, Decision]]]:
+    """The primary decision (for the worst problem) and every problem, worst first. With `room` (node room, read
+    on first use), a scale is sized within what fits, as evaluate_decision sizes it."""
+    problems = [
+        (p, completed(seen, d, room))
+        for p, d in rank_problems(seen.facts, impacts_of(seen), mitigated, seen.dark, seen.pressed, seen.cutovers)
+    ]
+    for problem, decision in problems:
+        problem.next_arguments = dict(decision.next_arguments)
+    return (problems[0][1] if problems else decide(seen.facts)), problems
