@@ -8,7 +8,7 @@ from support.builders import node, pod, with_resources
 from support.fakekube import FakeKube
 
 from incident_response.tools.core import errors
-from incident_response.tools.decide.evaluate import drain_room
+from incident_response.tools.decide.canary_node_reads import drain_room
 from incident_response.tools.mitigate.nodes import plan_cordon, plan_drain
 from incident_response.tools.playbook.trees_canary_node import NodeFacts
 

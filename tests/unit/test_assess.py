@@ -14,7 +14,7 @@ from incident_response.tools.assess.namespace import MAX_LISTED_HPAS, MAX_LISTED
 from incident_response.tools.assess.node_reads import MAX_NODES_READ
 from incident_response.tools.assess.observation import observe_namespace
 from incident_response.tools.core import errors
-from incident_response.tools.decide.evaluate import scale_facts
+from incident_response.tools.decide.scale_reads import scale_facts
 
 
 class ListOnly(FakeKube):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from support.builders import hpa
 
-from incident_response.tools.decide.evaluate import hpa_wanted
+from incident_response.tools.assess.hpas import hpa_wanted
 from incident_response.tools.playbook.decision import Facts
 from incident_response.tools.playbook.poisoning import Poisoning
 from incident_response.tools.playbook.rules import decide

@@ -1,5 +1,8 @@
 """assess_namespace: the playbook's rapid state assessment in one call, and the ONE primary action it points to.
 
+The namespace is read in tools/assess/observation.py, its problems ranked and their decisions completed in
+tools/assess/ranked_decisions.py; this module states the result and records the decision on the timeline.
+
 Layer: tools.assess.
 """
 

@@ -1,6 +1,6 @@
 """Causes outside the code: a node that stopped running its pods, and a canary failing beside a healthy stable.
 
-Pure functions on shaped facts (no I/O): tools/assess/namespace.py gathers the facts, tools/playbook/rules.py
+Pure functions on shaped facts (no I/O): tools/assess/observation.py gathers the facts, tools/playbook/rules.py
 turns what is found here into a decision. The canary pairing mirrors rollback_canary's own
 (tools/mitigate/canary.py `find_pair`), so a pair found here is one that tool accepts.
 

@@ -1,6 +1,6 @@
 """The playbook's three mitigation decision trees (should I roll back, scale, isolate?) as pure functions.
 
-Each walk takes what the cluster showed (facts gathered by tools/decide/evaluate.py) and what only a human can say (the
+Each walk takes what the cluster showed (facts gathered by tools/decide/*_reads.py) and what only a human can say (the
 caller's answers), asks the tree's questions in order, records who answered each one and where the tree went, and
 ends in one outcome. A question the cluster cannot answer and the caller left open stops the walk with
 NEEDS_ANSWER, naming the argument that answers it, rather than guessing.

@@ -1,7 +1,7 @@
 """Two more of the playbook's moves as decision trees, pure like tools/playbook/trees.py: pull a failing canary
 (ROLLBACK of a canary: rollback_canary) and take a failing node out of scheduling (ISOLATE of a node: cordon_node,
 then drain_node).
-The facts come from tools/decide/evaluate.py.
+The facts come from tools/decide/canary_node_reads.py.
 
 Layer: tools.playbook.
 """

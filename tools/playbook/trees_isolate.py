@@ -1,4 +1,4 @@
-"""The playbook's "should I isolate?" tree (tools/playbook/trees.py walks it): take a poisoning component's pods out
+"""The playbook's "should I isolate?" tree (its walk: tools/playbook/trees.py): take a poisoning component's pods out
 of traffic, unless a NetworkPolicy already keeps them from their callers.
 
 Layer: tools.playbook.

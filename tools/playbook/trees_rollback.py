@@ -1,4 +1,4 @@
-"""The playbook's "should I roll back?" tree for a Deployment (tools/playbook/trees.py walks it), and the stop on a
+"""The playbook's "should I roll back?" tree for a Deployment (its walk: tools/playbook/trees.py), and the stop on a
 shared broken ConfigMap or Secret that the StatefulSet/DaemonSet tree (trees_workload.py) shares.
 
 Layer: tools.playbook.

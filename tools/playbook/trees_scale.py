@@ -1,4 +1,4 @@
-"""The playbook's "should I scale?" tree (tools/playbook/trees.py walks it): replicas for load, memory for OOM
+"""The playbook's "should I scale?" tree (its walk: tools/playbook/trees.py): replicas for load, memory for OOM
 kills, and the HPA's ceiling and sizing that assess_namespace states too.
 
 Layer: tools.playbook.

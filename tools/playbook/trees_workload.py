@@ -1,6 +1,6 @@
 """The ROLLBACK decision tree for a StatefulSet or a DaemonSet, pure like tools/playbook/trees.py: a recent
 revision to undo, an earlier one that worked, and (a StatefulSet's) data its claims keep. The facts come from
-tools/decide/evaluate.py; PROCEED names rollback_workload.
+tools/decide/workload_facts.py; PROCEED names rollback_workload.
 
 Layer: tools.playbook.
 """
