@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 
 from incident_response.sim import behaviors, errors
 from incident_response.sim.controllers import traffic as traffic_mod
+from incident_response.sim.controllers.attachments import AttachDetach
 from incident_response.sim.controllers.common import Obj, meta
 from incident_response.sim.controllers.daemonsets import DaemonSetController
 from incident_response.sim.controllers.dating import Dating
@@ -162,6 +163,7 @@ class Cluster:
         self.daemonsets = DaemonSetController(self)
         self.scheduler = Scheduler(self)
         self.kubelet = Kubelet(self)
+        self.attachments = AttachDetach(self)
         self.endpoints = EndpointsController(self)
         self.hpa = HPAController(self)
         self.disruption = DisruptionController(self)
@@ -208,6 +210,7 @@ class Cluster:
             busy = self.daemonsets.sync(snap) or busy
             busy = self.scheduler.sync(snap) or busy
             self.traffic = traffic_mod.compute(snap)
+            busy = self.attachments.sync(snap, node_up) or busy
             busy = self.kubelet.sync(snap, self.traffic, node_up) or busy
             busy = self.endpoints.sync(snap) or busy
             busy = self.hpa.sync(snap) or busy

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from incident_response.sim.cluster import Cluster
 
 COMPONENT = "kubelet"
+ATTACH_TIMEOUT = 120.0  # seconds the kubelet's volume manager waits for attach/mount before reporting it
 NOT_READY_PROBE = "Readiness probe failed: HTTP probe failed with statuscode: 503"
 
 
@@ -238,6 +239,20 @@ class Kubelet:
         if creating and (failed := unmounted(pod, self.store)) is not None:
             # No container starts before every volume is set up: tried again on the next retry, reported each time.
             self.cluster.recorder.record(pod, "Warning", "FailedMount", failed, component=COMPONENT, host=rt.node)
+            for c in creating:
+                c.next_at = now + self.timing.schedule_retry
+            return
+        if creating and (waiting := self.cluster.attachments.blocked.get(rt.uid)) is not None:
+            # A volume attached to another node: the attach/detach controller reports it; the kubelet gives up
+            # waiting every two minutes and says so (its volume manager's timeout).
+            if now - rt.admitted >= ATTACH_TIMEOUT * (rt.attach_timeouts + 1):
+                rt.attach_timeouts += 1
+                name = waiting[0]
+                message = (
+                    f"Unable to attach or mount volumes: unmounted volumes=[{name}], unattached volumes=[{name}]: "
+                    "timed out waiting for the condition"
+                )
+                self.cluster.recorder.record(pod, "Warning", "FailedMount", message, component=COMPONENT, host=rt.node)
             for c in creating:
                 c.next_at = now + self.timing.schedule_retry
             return

@@ -93,6 +93,7 @@ class PodRuntime:
     written: tuple[object, ...] | None = None
     deleting_at: float | None = None
     last_probe_event: float = -NEVER
+    attach_timeouts: int = 0  # how often the kubelet reported waiting for a volume to attach (every 2 minutes)
     unhealthy: str = ""  # why readiness fails right now ("" when it passes or is not probed)
     ready: bool = False
     # The stored pod object last seen with nothing pending, and the traffic inputs it was evaluated with.
