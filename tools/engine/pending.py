@@ -25,6 +25,7 @@ from incident_response.tools.core import errors
 from incident_response.tools.core.masking import mask_data, mask_text
 from incident_response.tools.core.modes import Mode, stricter
 from incident_response.tools.engine import approvals
+from incident_response.tools.engine.already_written import already_written
 from incident_response.tools.engine.approvals import Approvals
 from incident_response.tools.engine.binding import Binding, Misplaced, misplaced
 from incident_response.tools.engine.executor import (
@@ -607,12 +608,19 @@ class PendingEngine:
             changes = [d for r in reads for d in drift(r.pre, r.found)] + resealed
             if changes:
                 what = "; ".join(d.describe() for d in changes)
+                # Someone made the same change (a hand rollback): planning again would go past it.
+                then = (
+                    f" {cmd.target.kind.lower()}/{cmd.target.name} already has what this plan writes (the same change "
+                    "was made by someone else): nothing to plan again; verify_recovery."
+                    if not resealed and already_written(kube, steps)
+                    else " Plan again."
+                )
                 return finish(
                     CommandResult(
                         status="stale",
                         changes=changes,
                         before=before,
-                        message=f"The cluster changed since the plan ({what}); nothing ran. Plan again.",
+                        message=f"The cluster changed since the plan ({what}); nothing ran.{then}",
                         **base,
                     )
                 )
