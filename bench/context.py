@@ -61,6 +61,7 @@ GROUPS: list[tuple[str, str, list[Call]]] = [
         ("list_pending_commands", {}),
         ("confirm_command", {"token": "{token}"}),
         ("cancel_command", {"token": "{token}"}),
+        ("pause_rollout", {"namespace": NS, "deployment": "checkout"}),
         ("scale_deployment", {"namespace": NS, "deployment": "api", "replicas": 5}),
         ("override_hpa", {"namespace": NS, "hpa": "web", "min_replicas": 3, "max_replicas": 10}),
         ("set_memory_limit", {"namespace": NS, "deployment": "payments", "container": "payments", "limit": "512Mi"}),

@@ -65,7 +65,7 @@ CATALOG: dict[str, Entry] = {
         module="tools.assess.rollouts",
     ),
     "rollout_status": Entry(
-        "Watch a rollout", "assess", description="Wait for a rollout to finish, with progress.",
+        "Watch a rollout", "assess", description="Wait for a rollout to finish.",
         fields={"deployment": WORKLOAD},
         module="tools.assess.rollouts",
     ),
@@ -128,8 +128,12 @@ CATALOG: dict[str, Entry] = {
         description="The same for a StatefulSet or DaemonSet.", fields={"to_revision": PREVIOUS},
         module="tools.mitigate.rollback_workload",
     ),
+    "pause_rollout": Entry(
+        "Plan a rollout pause", "mitigate", "plan", description="Halt a bad rollout still under way.",
+        module="tools.mitigate.pause",
+    ),
     "rollback_helm_release": Entry(
-        "Plan a Helm rollback", "mitigate", "plan", description="A recent helm upgrade broke it: plan the rollback.",
+        "Plan a Helm rollback", "mitigate", "plan", description="A helm upgrade broke it: plan the rollback.",
         fields={"revision": PREVIOUS},
         module="tools.mitigate.helm_rollback",
     ),

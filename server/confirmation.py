@@ -30,6 +30,7 @@ from incident_response.server import http_auth
 from incident_response.tools.core.masking import mask_text
 from incident_response.tools.core.models import ToolResult
 from incident_response.tools.core.printable import printable
+from incident_response.tools.decide import after_denial
 from incident_response.tools.engine.approvals import CALLER, Caller, planner
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.dialog_code import dialog_code, grouped, typed_back
@@ -211,7 +212,7 @@ def confirmation_tools(deps: Deps) -> tuple[Callable[..., ToolResult], ...]:
             return decided
         if answer is not None:
             answer = answer.model_copy(update={"principal": caller.principal})
-        return deps.pending.confirm(token, here=deps.here(), kube=deps.kube, answer=answer)
+        return after_denial.offered(deps, deps.pending.confirm(token, here=deps.here(), kube=deps.kube, answer=answer))
 
     def cancel_command(
         deps: Deps, token: Annotated[Token, Field(description="The token of the pending command to cancel.")]

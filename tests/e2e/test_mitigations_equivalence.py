@@ -86,6 +86,7 @@ CASES: list[tuple[str, str, str, dict[str, Any], tuple[str, ...], str | None]] =
         NS,
     ),
     ("cordon", "node-failure", "cordon_node", {"node": "node-2"}, ("nodes",), None),
+    ("pause", "bad-deploy", "pause_rollout", {"namespace": NS, "deployment": "checkout"}, ("deployments",), NS),
     ("rollback_canary", "canary", "rollback_canary", {"namespace": NS, "app": "web"}, ("deployments",), NS),
     (
         "shift_traffic",

@@ -71,6 +71,7 @@ def arguments(sim: RunningSim) -> dict[str, list[dict[str, Any]]]:
         "cordon_node": [{"node": node}],
         "drain_node": [{"node": node}],
         "uncordon_node": [{"node": node}],
+        "pause_rollout": [{"namespace": NS, "deployment": "web-canary"}],
         "declare_incident": [{"title": "web canary down", "severity": "SEV2", "namespace": NS}],
     }
 

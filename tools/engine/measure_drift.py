@@ -17,7 +17,7 @@ from incident_response.tools.k8s.quantity import parse_quantity
 from incident_response.tools.kube.client import FIELD_MANAGER, Kube
 
 ABSENT = object()
-CHECKED = ("scale_deployment", "override_hpa", "set_memory_limit", "cordon_node", "drain_node")
+CHECKED = ("scale_deployment", "override_hpa", "set_memory_limit", "cordon_node", "drain_node", "pause_rollout")
 
 
 def written(plan: PendingCommand) -> tuple[str, list[tuple[str, Any]]] | None:

@@ -31,6 +31,7 @@ from incident_response.tools.mitigate import (
     isolation,
     memory,
     nodes,
+    pause,
     restore_guard,
     rollback,
     scaling,
@@ -45,10 +46,10 @@ class MeasureList(ToolResult):
 
 def list_temporary_measures(deps: Deps) -> MeasureList:
     """List the temporary measures confirmed mitigations left in place (cordons, isolation policies, removed labels,
-    HPA overrides, manual scales, changed selectors and ingress backends, raised limits), each with its restore
-    command. Use it
-    before handing the incident off; restore each with restore_measure when the incident is over. Only those of this
-    server's cluster and namespaces: a journal shared with other servers holds theirs too."""
+    HPA overrides, manual scales, changed selectors and ingress backends, raised limits, paused rollouts), each with
+    its restore command. Use it before handing the incident off; restore each with restore_measure when the incident
+    is over. Only those of this server's cluster and namespaces: a journal shared with other servers holds theirs
+    too."""
     measures, gone = [], 0
     for row in deps.scope().commands(deps.journal.temporary_measures()):
         measure = measure_of(row)
@@ -79,6 +80,8 @@ def plan_restore(kube: Kube, token: str, plan: PendingCommand) -> PlanDraft:
     namespace = target.namespace or ""
     if plan.tool in ("cordon_node", "drain_node"):
         return nodes.plan_cordon(kube, target.name, uncordon=True, restores=token)
+    if plan.tool == "pause_rollout":
+        return pause.plan_pause(kube, namespace, target.name, resume=True, restores=token)
     if plan.tool == "isolate_network":
         return isolation.plan_delete_policy(kube, namespace, target.name, token)
     if plan.tool == "override_hpa":
@@ -156,10 +159,11 @@ def restore_measure(
     measure_id: Annotated[Token, Field(description="The measure_id from list_temporary_measures.")],
     restore_despite_condition: Annotated[bool, Field(description=DESPITE)] = False,
 ) -> Proposal:
-    """Plan restoring one temporary measure (uncordon, delete the isolation policy, put the label, selector, backend,
-    HPA bounds, replica count or limit back). First checks that what the measure answered is gone (the HPA's load fits
-    the old max, the isolated pods are gone, the node is Ready...) and refuses, saying what it saw, unless
-    restore_despite_condition. Restoring is itself a pending command: nothing changes until it is confirmed."""
+    """Plan restoring one temporary measure (uncordon, resume a rollout, delete the isolation policy, put the label,
+    selector, backend, HPA bounds, replica count or limit back). First checks that what the measure answered is gone
+    (the HPA's load fits the old max, the isolated pods are gone, the node is Ready...) and refuses, saying what it
+    saw, unless restore_despite_condition. Restoring is itself a pending command: nothing changes until it is
+    confirmed."""
     shown = deps.scope().commands(deps.journal.temporary_measures())
     row = next((m for m in shown if m.token == measure_id), None)
     if row is None:

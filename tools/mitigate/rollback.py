@@ -125,8 +125,8 @@ def plan_rollback(
     if (deployment.get("spec") or {}).get("paused"):
         raise errors.InvalidArgument(
             f"deployment {name} is paused; kubectl refuses to roll back a paused deployment: the human runs `kubectl "
-            f"rollout resume deployment/{name} -n {namespace}` first (the paused rollout then continues until the "
-            "rollback replaces it), then plan the rollback again"
+            f"rollout resume deployment/{name} -n {namespace}` first (restore_measure plans it for a pause_rollout "
+            "measure; the paused rollout then continues until the rollback replaces it), then plan the rollback again"
         )
     if to_revision is None and len(kept) < 2:
         # Nowhere to go: say what fits what its pods show instead (a crash loop is not helped by more replicas).
