@@ -14,6 +14,7 @@ from __future__ import annotations
 from incident_response.tools.core import errors
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.outcomes import CommandResult
+from incident_response.tools.engine.pending import DIALOG_WITHOUT_CODE
 from incident_response.tools.engine.plan import PendingCommand, target_text
 from incident_response.tools.mitigate.pause import under_way
 
@@ -24,7 +25,7 @@ ASK = "Do not retry it; ask the human what to do instead."
 def offered(deps: Deps, result: CommandResult) -> CommandResult:
     """`result` (a confirm's answer) with, when it says denied, what was not done and the next safe step."""
     found = deps.pending.get(result.token) if result.status == "denied" else None
-    if found is None or not result.message.endswith(ASK):  # a dialog answered without its code is no person's no
+    if found is None or DIALOG_WITHOUT_CODE in result.message:  # a dialog answered without its code: no person's no
         return result
     row, plan = found
     result.message = (
