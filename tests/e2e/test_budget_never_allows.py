@@ -8,25 +8,17 @@ one more replica first (the budget then allows one eviction), or relax the budge
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import Env, call
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
 
 
-async def test_a_budget_asking_for_every_pod_is_named_with_the_way_past_it(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_a_budget_asking_for_every_pod_is_named_with_the_way_past_it(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     kubectl.run("patch", "pdb/payments", "-n", NS, "--type=merge", "-p", '{"spec":{"minAvailable":2}}')
     await env.until(lambda: env.get("poddisruptionbudgets", "payments")["status"].get("desiredHealthy") == 2)
     node = env.pods("app=payments")[0]["spec"]["nodeName"]

@@ -12,18 +12,15 @@ kubectl; the rendered scales run through real kubectl (server-side dry run) befo
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import Env, call, make_env, plan_and_confirm, ready
+from support.mitigation_env import Env, call, plan_and_confirm, ready
 from support.texts import handoff_fields
 
 from incident_response.sim import behaviors
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 
@@ -72,12 +69,6 @@ def build(stable: tuple[str, dict[str, str]], canary: tuple[str, dict[str, str]]
         deployment(canary[0], 1, canary[1], "2.15.0-rc1", 20, bad=True),
     ]
     return json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
-
-
-@pytest.fixture
-def built(sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path) -> Any:
-    sim = sim_factory("healthy")
-    return make_env(sim, tmp_path / "state"), kubectl_for(sim)
 
 
 async def incident(env: Env, kubectl: Kubectl, canary: str, manifest: str) -> None:

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from mcp import Client
 from mcp.types import TextContent
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, Env, make_env
+from support.mitigation_env import NS, Env
 from support.result_rule import budgeted
 
 from incident_response.sim.serve import RunningSim
@@ -38,10 +36,10 @@ def crash_from_now_on(sim: RunningSim, image: str) -> None:
 
 
 async def test_a_crash_right_after_a_configmap_edit_names_the_edit_as_the_likely_cause(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+    built: tuple[Env, Kubectl],
 ) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    env, kubectl = built
+    sim = env.sim
     kubectl.run("patch", "configmap/checkout-config", "-n", NS, "--type=merge", "-p", '{"data":{"TIMEOUT_MS":"-1"}}')
     crash_from_now_on(sim, IMAGE)
     kubectl.run("delete", "pod", "-l", "app=checkout", "-n", NS, "--wait=false")

@@ -11,16 +11,12 @@ status is written as a kubelet writes it (`kubectl patch --subresource=status`).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from mcp import Client
 from mcp.types import TextContent
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env, ready
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import Env, call, ready
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
@@ -39,11 +35,8 @@ def stuck(container: str, image: str) -> str:
     return json.dumps({"status": status})
 
 
-async def test_a_missing_config_key_is_named_as_the_cause(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_a_missing_config_key_is_named_as_the_cause(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     kubectl.run(
         "patch",
         "configmap/checkout-config",

@@ -12,18 +12,14 @@ eviction runs through real kubectl too (the oracle of the 429 the plan predicts)
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
-from support.kubectl_runner import Kubectl
-from support.mitigation_env import Env, call, make_env, plan_and_confirm, ready
+from support.mitigation_env import Env, call, plan_and_confirm, ready
 from support.texts import handoff_fields
 
 from incident_response.sim import behaviors
-from incident_response.sim.serve import RunningSim
 from incident_response.tools.mitigate.isolation import split_heredoc
 
 pytestmark = pytest.mark.anyio
@@ -59,12 +55,6 @@ BUILD = [
         "spec": {"minAvailable": 3, "selector": {"matchLabels": {"app": "gateway"}}},
     },
 ]
-
-
-@pytest.fixture
-def built(sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path) -> Any:
-    sim = sim_factory("healthy")
-    return make_env(sim, tmp_path / "state"), kubectl_for(sim)
 
 
 def gateway(env: Env) -> list[dict[str, Any]]:

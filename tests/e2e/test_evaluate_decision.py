@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
-from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused
-from support.sims import SharedSims
+from support.mitigation_env import NS, Env, Start, call, make_env, plan_and_confirm, ready, refused
 
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
@@ -20,28 +19,6 @@ from incident_response.tools.assess import pods
 pytestmark = pytest.mark.anyio
 
 TOOL = "evaluate_decision"
-Start = Callable[[str], Env]
-
-
-@pytest.fixture
-def start(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Start:
-    counter = iter(range(100))
-
-    def begin(scenario: str) -> Env:
-        return make_env(sim_factory(scenario), tmp_path / f"state{next(counter)}")
-
-    return begin
-
-
-@pytest.fixture
-def shared(shared_sims: SharedSims, tmp_path: Path) -> Start:
-    """The module's cluster of a scenario, for a test that only reads it and plans in safe mode (its own journal)."""
-    counter = iter(range(100))
-
-    def begin(scenario: str) -> Env:
-        return make_env(shared_sims(scenario), tmp_path / f"state{next(counter)}")
-
-    return begin
 
 
 async def evaluate(env: Env, client: Client, **arguments: Any) -> dict[str, Any]:

@@ -11,26 +11,19 @@ checks that the replacements serve. The eviction is written as pod status, as th
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env, ready, serving
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import Env, call, ready, serving
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
 MESSAGE = "The node was low on resource: ephemeral-storage. Container api was using 6Gi, request is 0."
 
 
-async def test_an_evicted_and_replaced_pod_is_told_as_an_eviction(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_an_evicted_and_replaced_pod_is_told_as_an_eviction(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     victim = env.pods("app=api")[0]["metadata"]["name"]
     status = {
         "phase": "Failed",

@@ -4,26 +4,20 @@ call it a crash loop (nothing restarts it), through an MCP client against the si
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env
+from support.mitigation_env import Env, call
 
 from incident_response.sim import behaviors
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
 
 
-async def test_a_failed_bare_pod_is_no_crash_loop(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_a_failed_bare_pod_is_no_crash_loop(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     pod = {
         "apiVersion": "v1",
         "kind": "Pod",

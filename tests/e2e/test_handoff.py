@@ -12,9 +12,7 @@ the stability window (no sleep).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import anyio
@@ -22,7 +20,7 @@ import anyio.to_thread
 import pytest
 from mcp import Client
 from mcp.server import MCPServer
-from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready
+from support.mitigation_env import NS, Env, Start, call, plan_and_confirm, ready
 from support.texts import handoff_fields, read_text
 
 from incident_response.server.app import build_server
@@ -30,7 +28,6 @@ from incident_response.server.config import Settings
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.additions import add_app
 from incident_response.sim.scenarios.builders import DAY, MINUTE, App, Revision
-from incident_response.sim.serve import RunningSim
 from incident_response.tools.engine.journal import Journal
 from incident_response.tools.kube.client import ClusterSource
 
@@ -45,7 +42,6 @@ SECTIONS = [
     "Evidence Collected:",
     "Open Questions:",
 ]
-Start = Callable[[str], Env]
 
 
 class Clock:
@@ -60,11 +56,6 @@ class Clock:
     @property
     def now(self) -> datetime:
         return self()
-
-
-@pytest.fixture
-def start(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Start:
-    return lambda scenario: make_env(sim_factory(scenario), tmp_path / "state")
 
 
 def server(env: Env, clock: Clock, mode: str = "standard") -> MCPServer[Any]:

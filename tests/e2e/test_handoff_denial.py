@@ -9,16 +9,13 @@ the cluster shows or the human said stops it".
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env
+from support.mitigation_env import Env, call
 
 from incident_response.server import approvals_command
-from incident_response.sim.serve import RunningSim
 from incident_response.tools.engine.journal import Journal
 from incident_response.tools.engine.pending import PendingEngine
 
@@ -27,11 +24,8 @@ NS = "shop"
 WHY = "not yet: 5.1.0 carries the PCI fix, the payments team is on it"
 
 
-async def test_a_denial_names_the_decider_and_the_reason(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_a_denial_names_the_decider_and_the_reason(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     patch = {"spec": {"template": {"spec": {"containers": [{"name": "payments", "image": "payments:5.1.0"}]}}}}
     kubectl.run("patch", "deployment", "payments", "-n", NS, "-p", json.dumps(patch))
     await env.until(lambda: env.observed("payments"))

@@ -9,25 +9,19 @@ ran the rolled-back image. It now names the command whose outcome is unknown.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import Env, call
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
 
 
-async def test_an_unknown_outcome_is_not_called_no_change(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_an_unknown_outcome_is_not_called_no_change(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
+    sim = env.sim
     patch = {"spec": {"template": {"spec": {"containers": [{"name": "payments", "image": "payments:5.1.0"}]}}}}
     kubectl.run("patch", "deployment", "payments", "-n", NS, "-p", json.dumps(patch))
     await env.until(lambda: env.observed("payments"))

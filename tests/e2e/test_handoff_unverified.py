@@ -4,16 +4,12 @@ payments, web", naming all four, so the reader could not tell which one was left
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import make_env, ready
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import Env, ready
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
@@ -28,11 +24,8 @@ def rolled_out(deploy: dict[str, Any]) -> bool:
     return status.get("observedGeneration", 0) >= meta.get("generation", 0) and counts == [wanted] * 4
 
 
-async def test_the_handoff_names_the_deployments_it_left_unverified(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_the_handoff_names_the_deployments_it_left_unverified(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     kubectl.run("annotate", "node", "node-2", f"{CONDITION}=NotReady")
     await env.until(lambda: sum(not ready(p) for p in env.pods(None, NS)) >= 3)
     kubectl.run("annotate", "node", "node-2", f"{CONDITION}-")

@@ -12,20 +12,18 @@ saying so. While the hot-fix is not settled yet (no pod on it), which side is go
 from __future__ import annotations
 
 import shlex
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, Env, make_env, ready, refused
+from support.mitigation_env import NS, Env, ready, refused
 
 from incident_response.server import budget
 from incident_response.sim import behaviors
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 
@@ -54,12 +52,10 @@ def helm_args(command: str) -> list[str]:
     return argv[: argv.index("-n")]
 
 
-async def bad_release(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> tuple[Env, Kubectl]:
+async def bad_release(built: tuple[Env, Kubectl]) -> tuple[Env, Kubectl]:
     """cart's deployed release (2.4.0) crash-loops once its pods are replaced, with BackOff events on them."""
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    env, kubectl = built
+    sim = env.sim
     sim.cluster.images[RELEASED] = {behaviors.BEHAVIOR: behaviors.CRASHLOOP}
     kubectl.run("delete", "pods", "-l", "app=cart", "-n", NS, "--wait=false")
 
@@ -83,10 +79,8 @@ async def budgeted(client: Client, tool: str, **arguments: Any) -> dict[str, Any
     return result.structured_content
 
 
-async def test_a_healthy_fix_made_outside_helm_is_not_undone_by_default(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    env, kubectl = await bad_release(sim_factory, kubectl_for, tmp_path)
+async def test_a_healthy_fix_made_outside_helm_is_not_undone_by_default(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = await bad_release(built)
     kubectl.run("set", "image", "deployment/cart", f"cart={HOTFIX}", "-n", NS)
 
     def fixed() -> bool:
@@ -127,11 +121,9 @@ async def test_a_healthy_fix_made_outside_helm_is_not_undone_by_default(
     assert env.get("deployments", "cart")["spec"]["template"]["spec"]["containers"][0]["image"] == HOTFIX
 
 
-async def test_no_default_while_the_change_has_not_settled(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
+async def test_no_default_while_the_change_has_not_settled(built: tuple[Env, Kubectl]) -> None:
     """The change was just made: no pod runs it yet, so which side is healthy is not known."""
-    env, kubectl = await bad_release(sim_factory, kubectl_for, tmp_path)
+    env, kubectl = await bad_release(built)
     async with controllers_held(env):
         kubectl.run("set", "image", "deployment/cart", f"cart={HOTFIX}", "-n", NS)
         async with Client(env.server("safe")) as client:
@@ -142,12 +134,11 @@ async def test_no_default_while_the_change_has_not_settled(
 
 
 async def test_a_healthy_change_outside_helm_is_not_called_the_fix_when_the_release_never_failed(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+    built: tuple[Env, Kubectl],
 ) -> None:
     """cart's release runs fine; someone sets an image by hand (an unreviewed change that also runs Ready). Nothing
     shows the release failed, so the refusal does not call the change 'the fix' (review-landed7: it did)."""
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    env, kubectl = built
     by_hand = f"{REGISTRY}/cart:2.4.0-debug"
     kubectl.run("set", "image", "deployment/cart", f"cart={by_hand}", "-n", NS)
 

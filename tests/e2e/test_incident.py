@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -13,27 +12,16 @@ import pytest
 from mcp import Client
 from mcp.server import MCPServer
 from support.journals import OLD_SCHEMA
-from support.mitigation_env import NS, Env, call, make_env, oom_rollout_finished, plan_and_confirm, refused
+from support.mitigation_env import NS, Env, Start, call, oom_rollout_finished, plan_and_confirm, refused
 from support.texts import handoff_fields
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
-from incident_response.sim.serve import RunningSim
 from incident_response.tools.engine.journal import DB_NAME, Journal
 from incident_response.tools.k8s.workloads import REVISION
 from incident_response.tools.kube.client import ClusterSource, RealKube
 
 pytestmark = pytest.mark.anyio
-
-Start = Callable[[str], Env]
-
-
-@pytest.fixture
-def start(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Start:
-    def begin(scenario: str) -> Env:
-        return make_env(sim_factory(scenario), tmp_path / "state")
-
-    return begin
 
 
 def clusterless(state: Path) -> MCPServer[Any]:

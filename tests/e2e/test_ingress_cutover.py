@@ -7,19 +7,16 @@ switch_ingress_backend, and the handoff's timeline lists it; real kubectl runs t
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env, ready
+from support.mitigation_env import Env, call, ready
 from support.texts import handoff_fields
 
 from incident_response.sim import behaviors
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 NS = "bg"
@@ -95,11 +92,8 @@ def backend(env: Any) -> str:
     return str(env.get("ingresses", "shop", NS)["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"])
 
 
-async def test_an_ingress_cut_over_to_failing_pods_is_switched_back(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_an_ingress_cut_over_to_failing_pods_is_switched_back(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     docs = [
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}},
         deployment("blue", "7.0", 6 * 24 * 60, None),

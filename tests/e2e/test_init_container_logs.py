@@ -13,18 +13,15 @@ container's log reads as empty.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env, ready
+from support.mitigation_env import Env, call, ready
 
 from incident_response.sim import behaviors
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 NS = "init"
@@ -78,11 +75,8 @@ async def text(client: Client, tool: str, **arguments: Any) -> str:
     return " ".join(getattr(c, "text", "") for c in result.content)
 
 
-async def test_a_pod_stuck_on_its_init_container_is_read_through_that_container(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_a_pod_stuck_on_its_init_container_is_read_through_that_container(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}
     kubectl.run("apply", "-f", "-", stdin=yaml.safe_dump_all([namespace, DEPLOYMENT]))
     await env.until(lambda: sum(ready(p) for p in env.pods("app=orders", NS)) == 2)

@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
-from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused, serving
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import NS, Env, Start, call, plan_and_confirm, ready, refused, serving
 
 pytestmark = pytest.mark.anyio
-
-Start = Callable[[str], Env]
-
-
-@pytest.fixture
-def start(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Start:
-    counter = iter(range(100))
-
-    def begin(scenario: str) -> Env:
-        return make_env(sim_factory(scenario), tmp_path / f"state{next(counter)}")
-
-    return begin
 
 
 def labels_of(obj: dict[str, Any]) -> dict[str, str]:

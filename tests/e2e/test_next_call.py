@@ -3,27 +3,11 @@ verdict whose next step is the mitigation assess chose says PROCEED (the OOM pat
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
 from mcp import Client
-from support.mitigation_env import NS, Env, call, make_env
-from support.sims import SharedSims
+from support.mitigation_env import NS, Start, call
 
 pytestmark = pytest.mark.anyio
-
-Start = Callable[[str], Env]
-
-
-@pytest.fixture
-def shared(shared_sims: SharedSims, tmp_path: Path) -> Start:
-    counter = iter(range(100))
-
-    def begin(scenario: str) -> Env:
-        return make_env(shared_sims(scenario), tmp_path / f"state{next(counter)}")
-
-    return begin
 
 
 @pytest.mark.parametrize(

@@ -4,31 +4,16 @@ the ROLLBACK tree proceeds."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
-from support.mitigation_env import NS, Env, call, make_env, ready
+from support.mitigation_env import NS, Env, Start, call, ready
 
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
-
-Start = Callable[[str], Env]
-
-
-@pytest.fixture
-def start(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Start:
-    counter = iter(range(100))
-
-    def begin(scenario: str) -> Env:
-        return make_env(sim_factory(scenario), tmp_path / f"state{next(counter)}")
-
-    return begin
 
 
 async def deploy_twice(env: Env, name: str, strategy: dict[str, Any] | None) -> None:

@@ -10,26 +10,20 @@ and the patch that raises it, as scale_deployment's is, and evaluate_decision's 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env, refused
+from support.mitigation_env import Env, call, refused
 
 from incident_response.sim import behaviors
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
 
 
-async def test_an_hpa_minimum_the_quota_cannot_hold_is_refused(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_an_hpa_minimum_the_quota_cannot_hold_is_refused(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     used = len([p for p in env.pods() if not p["metadata"].get("deletionTimestamp")])
     quota = {
         "apiVersion": "v1",

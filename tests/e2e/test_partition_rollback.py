@@ -9,15 +9,11 @@ restart nor hold data 4.2 wrote. One start-up, one claim.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env, ready
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import Env, call, ready
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
@@ -53,11 +49,9 @@ KV = {
 }
 
 
-async def test_a_partition_canary_rollback_restarts_and_warns_about_its_canary_only(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_a_partition_canary_rollback_restarts_and_warns_about_its_canary_only(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
+    sim = env.sim
     kubectl.run("apply", "-f", "-", stdin=json.dumps(KV))
     await env.until(lambda: len(env.pods("app=kv")) == 3 and all(map(ready, env.pods("app=kv"))), 60)
     # kv 4.2.0 crashes through its image (the sim's catalogue): the revision differs from 4.1 in the image alone.

@@ -6,24 +6,13 @@ orders-db (one replica, a ReadWriteOnce PVC, no PodDisruptionBudget); real kubec
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
-from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, call, make_env, ready
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import NS, call, ready
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def built(sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path) -> Any:
-    sim = sim_factory("healthy")
-    return make_env(sim, tmp_path / "state"), kubectl_for(sim)
 
 
 async def test_the_only_ready_replica_and_a_rwo_claim_are_named_per_pod(built: Any) -> None:

@@ -9,16 +9,12 @@ to payments only from checkout)"; with a second policy over the same pods (polic
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import Env, call
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
@@ -37,11 +33,8 @@ def policy(name: str, source: str) -> dict[str, Any]:
     }
 
 
-async def test_a_lockdown_policy_names_whom_it_admits(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_a_lockdown_policy_names_whom_it_admits(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     kubectl.run("apply", "-f", "-", stdin=json.dumps(policy("payments-lockdown", "checkout")))
     async with Client(env.server("safe")) as client:
         alone = (await call(client, "assess_namespace", namespace=NS))["summary"]

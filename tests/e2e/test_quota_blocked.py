@@ -7,16 +7,12 @@ refuse a scale the quota cannot hold at all and warn, naming the quota and what 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env, refused
+from support.mitigation_env import Env, call, refused
 
 from incident_response.server import budget
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
@@ -30,11 +26,8 @@ spec:
 """
 
 
-async def test_a_scale_up_the_quota_refuses_is_named_as_the_quota(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_a_scale_up_the_quota_refuses_is_named_as_the_quota(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     kubectl.run("apply", "-f", "-", stdin=QUOTA)
     kubectl.run("scale", "deployment/api", "-n", NS, "--replicas=12")
 

@@ -10,15 +10,11 @@ quota cannot hold is refused naming the quota, the resource and the numbers; one
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import make_env, plan_and_confirm, ready, refused
+from support.mitigation_env import Env, plan_and_confirm, ready, refused
 
-from incident_response.sim.serve import RunningSim
 from incident_response.tools.k8s.quantity import parse_quantity
 
 pytestmark = pytest.mark.anyio
@@ -57,11 +53,8 @@ spec:
 """
 
 
-async def test_a_scale_up_from_zero_is_charged_the_limit_range_defaults(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_a_scale_up_from_zero_is_charged_the_limit_range_defaults(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     kubectl.run("apply", "-f", "-", stdin=WORKER + "---" + quota("1Ti"))
 
     def used_memory_limits() -> str | None:

@@ -11,18 +11,16 @@ its own, ranked first, with the call that undoes the change, and the victim's pr
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import Env, call, make_env, ready
+from support.mitigation_env import Env, call, ready
 from support.texts import handoff_fields
 
 from incident_response.sim import behaviors
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 
@@ -85,12 +83,6 @@ def apply(kubectl: Kubectl, *docs: dict[str, Any]) -> None:
 
 def ready_count(env: Env, ns: str, app: str) -> Callable[[], int]:
     return lambda: sum(ready(p) for p in env.pods(f"app={app}", ns))
-
-
-@pytest.fixture
-def built(sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path) -> Any:
-    sim = sim_factory("healthy")
-    return make_env(sim, tmp_path / "state"), kubectl_for(sim)
 
 
 async def dependency_outage(env: Env, kubectl: Kubectl, change: Callable[[], None]) -> None:

@@ -11,26 +11,20 @@ state: RECOVERING until it has held a whole window.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env, ready
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import Env, call, ready
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
 BAD = "registry.example.com/shop/payments:5.1.0"
 
 
-async def test_a_hand_rollback_seconds_ago_is_recovering_not_recovered(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_a_hand_rollback_seconds_ago_is_recovering_not_recovered(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
+    sim = env.sim
     old = {p["metadata"]["name"] for p in env.pods("app=payments")}
     sim.cluster.images[BAD] = {"sim.incident-response.dev/behavior": "crashloop"}  # it crashes through its image
     patch = {"spec": {"template": {"spec": {"containers": [{"name": "payments", "image": BAD}]}}}}

@@ -4,38 +4,23 @@ deployment is ISOLATED (not recovered), and another deployment's rollback is not
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 from mcp.server import MCPServer
 from support.confirm_env import Clock
-from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, serving
+from support.mitigation_env import NS, Env, Start, call, plan_and_confirm, ready, serving
 from support.texts import handoff_fields
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
-from incident_response.sim.serve import RunningSim
 from incident_response.tools.kube.client import ClusterSource
 
 pytestmark = pytest.mark.anyio
-
-Start = Callable[[str], Env]
-
-
-@pytest.fixture
-def start(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Start:
-    counter = iter(range(100))
-
-    def begin(scenario: str) -> Env:
-        return make_env(sim_factory(scenario), tmp_path / f"state{next(counter)}")
-
-    return begin
 
 
 def server(env: Env, clock: Clock) -> MCPServer[Any]:

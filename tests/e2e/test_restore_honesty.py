@@ -6,33 +6,19 @@ warning), and planned cleanly once the condition is gone."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
-from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused, serving
+from support.mitigation_env import NS, Env, Start, call, plan_and_confirm, ready, refused, serving
 
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
-from incident_response.sim.serve import RunningSim
 from incident_response.tools.k8s.quantity import parse_quantity
 
 pytestmark = pytest.mark.anyio
 
-Start = Callable[[str], Env]
 STILL_THERE = "Restored while still there: "
-
-
-@pytest.fixture
-def start(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Start:
-    counter = iter(range(100))
-
-    def begin(scenario: str) -> Env:
-        return make_env(sim_factory(scenario), tmp_path / f"state{next(counter)}")
-
-    return begin
 
 
 def add_search(env: Env, load: int) -> None:

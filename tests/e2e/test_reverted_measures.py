@@ -9,31 +9,21 @@ who reverted it and when (managedFields), and restore_measure closes it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from mcp import Client
-from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready
+from support.mitigation_env import NS, Env, call, plan_and_confirm, ready
 from support.texts import handoff_fields
 
 from incident_response.sim.scenarios.builders import deployment_body
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 
 REVERTED = re.compile(
     r"reverted outside this server at \d\d:\d\d UTC by kubectl-client-side-apply: spec\.replicas is 3 \(it set 6\)"
 )
-
-
-@pytest.fixture
-def built(sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path) -> Any:
-    sim = sim_factory("healthy")
-    return make_env(sim, tmp_path / "state"), kubectl_for(sim)
 
 
 def running(env: Env, count: int) -> bool:
@@ -46,17 +36,17 @@ async def test_a_scale_reverted_by_ci_is_reported_reverted_everywhere_and_restor
     manifest = yaml.safe_dump(
         {"apiVersion": "apps/v1", "kind": "Deployment", **deployment_body("api", namespace=NS, replicas=3)}
     )
-    kubectl.run("apply", "-f", "-", stdin=manifest)
-    await env.until(lambda: running(env, 3))
+    kubectl.run("apply", "-f", "-", stdin=manifest)  # a new template: revision 3 rolls out
+    await env.until(lambda: running(env, 3) and env.observed("api") and env.rolled_out("api", 3))
     async with Client(env.server("full")) as client:
         await call(client, "declare_incident", title="api slow", severity="SEV2")
         await plan_and_confirm(client, env, "scale_deployment", namespace=NS, deployment="api", replicas=6)
-        await env.until(lambda: running(env, 6))
+        await env.until(lambda: running(env, 6) and env.rolled_out("api", 6))
         before = await call(client, "list_temporary_measures")
         assert before["summary"].startswith("1 temporary measure(s) in place: scale_deployment api"), before
 
         kubectl.run("apply", "-f", "-", stdin=manifest)  # CI re-applies the manifest: replicas 3 again
-        await env.until(lambda: running(env, 3))
+        await env.until(lambda: running(env, 3) and env.rolled_out("api", 3))
 
         listed = await call(client, "list_temporary_measures")
         verified = await call(client, "verify_recovery", namespace=NS, deployment="api")

@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, Env, make_env, ready
+from support.mitigation_env import NS, Env, ready
 from support.result_rule import budgeted, budgeted_text
 
 from incident_response.server import budget
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 
@@ -50,14 +48,6 @@ def rolled_out(env: Env, image: str | None = None) -> Callable[[], bool]:
         )
 
     return check
-
-
-@pytest.fixture
-def built(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> tuple[Env, Kubectl]:
-    sim = sim_factory("healthy")
-    return make_env(sim, tmp_path / "state"), kubectl_for(sim)
 
 
 async def test_every_tool_says_restore_the_configmap_every_revision_mounts(built: tuple[Env, Kubectl]) -> None:

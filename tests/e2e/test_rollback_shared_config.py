@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 from mcp.types import TextContent
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, Env, call, make_env, ready
+from support.mitigation_env import NS, Env, call, ready
 from support.result_rule import budgeted
-
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 
@@ -91,14 +88,6 @@ async def remove_the_key_and_fail_a_replacement(env: Env, kubectl: Kubectl) -> N
 
 def config(result: dict[str, Any]) -> dict[str, Any] | None:
     return next((i for i in result["items"] if i["check"] == "config"), None)
-
-
-@pytest.fixture
-def built(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> tuple[Env, Kubectl]:
-    sim = sim_factory("healthy")
-    return make_env(sim, tmp_path / "state"), kubectl_for(sim)
 
 
 async def test_a_rollback_to_a_revision_reading_the_same_missing_key_is_not_clear(built: tuple[Env, Kubectl]) -> None:

@@ -10,26 +10,19 @@ CPU stays at the limit on the earlier revision.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env, ready
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import Env, call, ready
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
 REGRESSION = "registry.example.com/shop/web:1.9.2"
 
 
-async def test_an_hpa_at_max_since_a_rollout_gets_the_rollback(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_an_hpa_at_max_since_a_rollout_gets_the_rollback(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     patch = {
         "spec": {
             "template": {

@@ -8,27 +8,20 @@ create events can write one), assess and evaluate proposed replicas=10 under a r
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import yaml
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import Env, call
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
 
 
-async def test_the_scale_back_plans_the_count_its_reason_names(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_the_scale_back_plans_the_count_its_reason_names(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     [replicaset] = [
         rs["metadata"]["name"]
         for rs in env.kube.list("replicasets", NS, label_selector="app=cart").items

@@ -8,26 +8,18 @@ is the outage, with the command that puts it back; real kubectl runs that comman
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import Env, call
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
 TYPO = '[{"op":"replace","path":"/spec/ports/0/targetPort","value":8008}]'
 
 
-async def test_a_service_edited_to_a_port_its_pods_do_not_declare_is_the_outage(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_a_service_edited_to_a_port_its_pods_do_not_declare_is_the_outage(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     kubectl.run("patch", "service/api", "-n", NS, "--type=json", "-p", TYPO)
 
     async with Client(env.server("safe")) as client:

@@ -11,16 +11,13 @@ mode: blocked, shown and not run).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env, ready, refused
+from support.mitigation_env import Env, call, ready, refused
 
 from incident_response.sim import behaviors
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
@@ -30,11 +27,8 @@ BUSY = {
 }
 
 
-async def test_a_database_at_its_cpu_limit_is_not_scaled_out_onto_its_one_volume(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_a_database_at_its_cpu_limit_is_not_scaled_out_onto_its_one_volume(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     claim = env.get("persistentvolumeclaims", "orders-db-data")
     assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
     kubectl.run("patch", "deployment/orders-db", "-n", NS, "-p", json.dumps(BUSY))
@@ -61,14 +55,11 @@ async def test_a_database_at_its_cpu_limit_is_not_scaled_out_onto_its_one_volume
     assert offline["status"] == "blocked" and "--replicas=0" in offline["command"], offline
 
 
-async def test_a_web_tier_on_a_read_write_many_volume_is_still_scaled_out(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
+async def test_a_web_tier_on_a_read_write_many_volume_is_still_scaled_out(built: tuple[Env, Kubectl]) -> None:
     """api (3 replicas) at its CPU limit mounts a ReadWriteMany claim (shared uploads on NFS): every replica may mount
     it, scale_deployment plans it, so assess and evaluate must not rule scaling out as they do for a database's
     ReadWriteOnce volume (before: 'no tool here plans either' and DO_NOT, the fastest mitigation taken away)."""
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    env, kubectl = built
     media = {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
@@ -111,13 +102,10 @@ async def test_a_web_tier_on_a_read_write_many_volume_is_still_scaled_out(
     assert planned["status"] == "blocked" and "--replicas=5" in planned["command"], planned
 
 
-async def test_scaling_a_caller_while_a_store_is_saturated_is_cautioned(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
+async def test_scaling_a_caller_while_a_store_is_saturated_is_cautioned(built: tuple[Env, Kubectl]) -> None:
     """api overloaded while orders-db (one volume) runs at its CPU limit: scaling api was PROCEED with no word about
     the database its extra replicas may call (play/slowdep.py). The walk now cautions about it."""
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    env, kubectl = built
     kubectl.run("patch", "deployment/orders-db", "-n", NS, "-p", json.dumps(BUSY))
     kubectl.run("annotate", "deployment/api", "-n", NS, f"{behaviors.LOAD_MILLICORES}=2400", "--overwrite")
 

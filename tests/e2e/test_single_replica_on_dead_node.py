@@ -10,16 +10,13 @@ the reason says orders-db is down until a replacement runs elsewhere.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import Env, call, make_env, ready
+from support.mitigation_env import Env, call, ready
 
 from incident_response.sim import behaviors
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
@@ -30,11 +27,8 @@ def node_down(env: Env, node: str) -> bool:
     return next((c["status"] for c in conditions if c["type"] == "Ready"), "True") != "True"
 
 
-async def test_the_only_pod_on_a_notready_node_is_the_nodes_outage(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_the_only_pod_on_a_notready_node_is_the_nodes_outage(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     (db,) = env.pods("app=orders-db")
     node = db["spec"]["nodeName"]
     kubectl.run("annotate", "node", node, f"{behaviors.NODE_CONDITION}=NotReady")
@@ -49,16 +43,14 @@ async def test_the_only_pod_on_a_notready_node_is_the_nodes_outage(
     assert "without a clear cause" not in assessed["summary"], assessed["summary"]
 
 
-async def test_pods_left_terminating_on_a_dead_node_are_not_called_running(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
+async def test_pods_left_terminating_on_a_dead_node_are_not_called_running(built: tuple[Env, Kubectl]) -> None:
     """Five minutes on, the taint manager has evicted node-1's pods (Terminating for ever: no kubelet confirms) and
     their replacements serve elsewhere; the human cordoned the node. assess said "NONE: every pod is Running and
     ready ... 6/22 pods with problems" (its own problem_pods all Terminating). Now it names them, the node, and how
     they go. The node is not orders-db's: a replacement of a pod with a ReadWriteOnce volume waits for the old pod
     to let the volume go (Multi-Attach: tests/e2e/test_multi_attach.py), so nothing there would be healthy."""
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    env, kubectl = built
+    sim = env.sim
     (db,) = env.pods("app=orders-db")
     others = Counter(p["spec"]["nodeName"] for p in env.pods() if p["spec"]["nodeName"] != db["spec"]["nodeName"])
     node = others.most_common(1)[0][0]

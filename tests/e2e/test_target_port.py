@@ -11,15 +11,11 @@ endpoints come back.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env, ready, serving
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import Env, call, ready, serving
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
@@ -40,11 +36,8 @@ RENAMED = {
 }
 
 
-async def test_a_renamed_port_the_service_names_is_the_outage_and_is_rolled_back(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_a_renamed_port_the_service_names_is_the_outage_and_is_rolled_back(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     assert env.get("services", "api")["spec"]["ports"][0]["targetPort"] == "http"
     kubectl.run("patch", "deployment/api", "-n", NS, "--type=strategic", "-p", json.dumps(RENAMED))
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env
+from support.mitigation_env import Env, call, make_env
 
 from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
@@ -76,13 +76,10 @@ def test_said_is_a_whole_word_of_four_characters_or_more() -> None:
     assert table(rows, ("name", "status"), summary) == ["name", "checkout", "api-bad"]
 
 
-async def test_a_node_under_memory_pressure_is_at_risk_with_its_pods_named(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
+async def test_a_node_under_memory_pressure_is_at_risk_with_its_pods_named(built: tuple[Env, Kubectl]) -> None:
     """review-assist F29: node-1 reports MemoryPressure (built with real kubectl: the sim's kubelet reports it), nothing
     fails yet. assess said NONE and top_nodes' text said nothing of it."""
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    env, kubectl = built
     kubectl.run("annotate", "node", "node-1", f"{behaviors.NODE_CONDITION}=MemoryPressure")
 
     def pressed() -> bool:

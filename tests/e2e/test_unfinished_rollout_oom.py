@@ -10,29 +10,20 @@ if the human raises the limit anyway, the plan says it completes the rollout and
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready
+from support.mitigation_env import NS, Env, call, plan_and_confirm, ready
 
 from incident_response.sim import behaviors
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 
 OLD = "registry.example.com/shop/payments:5.0.2"
 NEW = "registry.example.com/shop/payments:5.1.0"
 UNDO = "kubectl rollout undo deployment/payments -n shop --to-revision=1 --context sim"
-
-
-@pytest.fixture
-def built(sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path) -> Any:
-    sim = sim_factory("healthy")
-    return make_env(sim, tmp_path / "state"), kubectl_for(sim)
 
 
 def live(env: Env) -> list[dict[str, Any]]:

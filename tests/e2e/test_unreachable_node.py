@@ -10,17 +10,14 @@ an MCP client; the force delete's rendered command is run by real kubectl too.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused
+from support.mitigation_env import NS, Env, call, plan_and_confirm, ready, refused
 
 from incident_response.sim import behaviors
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 
@@ -47,12 +44,6 @@ KV = {
         },
     },
 }
-
-
-@pytest.fixture
-def built(sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path) -> Any:
-    sim = sim_factory("healthy")
-    return make_env(sim, tmp_path / "state"), kubectl_for(sim)
 
 
 def kv_pods(env: Env) -> dict[str, dict[str, Any]]:

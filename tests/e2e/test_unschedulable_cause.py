@@ -6,17 +6,13 @@ replicas), and the next read is the nodes' allocatable."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import Env, call
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
@@ -49,11 +45,8 @@ def unschedulable(pod: dict[str, Any]) -> bool:
     return any(c.get("type") == "PodScheduled" and c.get("reason") == "Unschedulable" for c in conditions)
 
 
-async def test_pods_no_node_can_take_are_told_by_the_schedulers_reason(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_pods_no_node_can_take_are_told_by_the_schedulers_reason(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     kubectl.run("apply", "-f", "-", stdin=yaml.safe_dump(REPORTS))
     await env.until(lambda: len([p for p in env.pods("app=reports") if unschedulable(p)]) == 2)
 

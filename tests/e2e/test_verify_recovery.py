@@ -3,51 +3,25 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 from mcp.server import MCPServer
 from support.confirm_env import Clock
-from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused, serving
-from support.sims import SharedSims
+from support.mitigation_env import NS, Env, Start, call, plan_and_confirm, ready, refused, serving
 from support.texts import handoff_fields
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
-from incident_response.sim.serve import RunningSim
 from incident_response.tools.assess import recovery
 from incident_response.tools.kube.client import ClusterSource, Kube, ListResult, RealKube
 
 pytestmark = pytest.mark.anyio
 
-Start = Callable[[str], Env]
 WRITES = ("create", "update", "patch", "delete", "deletecollection")
-
-
-@pytest.fixture
-def start(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Start:
-    counter = iter(range(100))
-
-    def begin(scenario: str) -> Env:
-        return make_env(sim_factory(scenario), tmp_path / f"state{next(counter)}")
-
-    return begin
-
-
-@pytest.fixture
-def shared(shared_sims: SharedSims, tmp_path: Path) -> Start:
-    """The module's cluster of a scenario, for a test that only reads it (its own journal)."""
-    counter = iter(range(100))
-
-    def begin(scenario: str) -> Env:
-        return make_env(shared_sims(scenario), tmp_path / f"state{next(counter)}")
-
-    return begin
 
 
 def server(env: Env, *, clock: Clock | None = None, kube: Kube | None = None) -> MCPServer[Any]:

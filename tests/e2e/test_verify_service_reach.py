@@ -12,17 +12,13 @@ as before (the check reads the pods' declared ports, and api's declare http/8080
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, Env, call, make_env
+from support.mitigation_env import NS, Env, call
 from support.result_rule import budgeted
-
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 
@@ -38,14 +34,6 @@ def endpoints(report: dict[str, Any]) -> dict[str, Any]:
 def addresses(env: Env) -> int:
     subsets = env.get("endpoints", "api").get("subsets") or []
     return sum(len(s.get("addresses") or []) for s in subsets)
-
-
-@pytest.fixture
-def built(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> tuple[Env, Kubectl]:
-    sim = sim_factory("healthy")
-    return make_env(sim, tmp_path / "state"), kubectl_for(sim)
 
 
 async def test_a_numeric_target_port_no_container_declares_is_not_recovered(built: tuple[Env, Kubectl]) -> None:

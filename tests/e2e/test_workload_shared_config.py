@@ -12,16 +12,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import Env, make_env, ready
+from support.mitigation_env import Env, ready
 from support.result_rule import budgeted
-
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 
@@ -73,14 +70,6 @@ def stick(kubectl: Kubectl, pod: dict[str, Any]) -> None:
     kubectl.run(
         "patch", "pod", name, "-n", NS, "--subresource=status", "--type=merge", "-p", json.dumps({"status": status})
     )
-
-
-@pytest.fixture
-def built(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> tuple[Env, Kubectl]:
-    sim = sim_factory("healthy")
-    return make_env(sim, tmp_path / "state"), kubectl_for(sim)
 
 
 async def test_the_workload_walk_says_restore_the_key_every_revision_reads(built: tuple[Env, Kubectl]) -> None:

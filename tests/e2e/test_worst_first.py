@@ -3,30 +3,14 @@ and after its mitigation the next assessment leads to the next problem, not back
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
 from mcp import Client
-from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready
+from support.mitigation_env import NS, Env, Start, call, plan_and_confirm, ready
 
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
-
-Start = Callable[[str], Env]
-
-
-@pytest.fixture
-def start(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Start:
-    counter = iter(range(100))
-
-    def begin(scenario: str) -> Env:
-        return make_env(sim_factory(scenario), tmp_path / f"state{next(counter)}")
-
-    return begin
 
 
 def add_outage(env: Env, name: str, replicas: int = 3) -> None:

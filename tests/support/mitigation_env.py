@@ -84,6 +84,9 @@ class Env:
                 await anyio.to_thread.run_sync(self.sim.wait_ticks, 2)
 
 
+Start = Callable[[str], Env]  # a scenario's name -> its cluster's Env (tests/e2e/conftest.py: start, shared)
+
+
 def make_env(sim: RunningSim, state: Path) -> Env:
     assert sim.kubeconfig_path is not None
     admin = RealKube.connect(ClusterSource(kubeconfig=sim.kubeconfig_path, context=sim.context))
