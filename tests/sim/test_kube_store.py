@@ -17,7 +17,7 @@ from support.kubectl_runner import Kubectl
 
 from incident_response.sim.serve import RunningSim, run_sim
 from incident_response.tools.core import errors
-from incident_response.tools.engine.journal import claimer
+from incident_response.tools.engine.claimers import claimer
 from incident_response.tools.engine.kube_objects import INCIDENTS, SEAL_SECRET, command_name
 from incident_response.tools.engine.kube_store import KubeStore
 from incident_response.tools.engine.pending import HumanAnswer, PendingEngine

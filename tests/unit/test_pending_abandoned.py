@@ -10,7 +10,8 @@ import pytest
 from support.fakekube import FakeKube, seat
 from support.journals import scale_draft
 
-from incident_response.tools.engine.journal import CLAIM_LEASE, DB_NAME, Journal, claimer
+from incident_response.tools.engine.claimers import CLAIM_LEASE, claimer
+from incident_response.tools.engine.journal import DB_NAME, Journal
 from incident_response.tools.engine.pending import PendingEngine
 
 pytestmark = pytest.mark.anyio

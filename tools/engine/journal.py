@@ -15,18 +15,18 @@ One connection per journal and process, used under a lock (tools run in worker t
 setting it up per call cost more than the write). Times come from the server's clock (`clock`: the injected one in
 tests), so the timeline and the plans' times agree.
 
+The schema and the masking boundary of its writes are in journal_sql.py; who claimed a command and whether it can
+still finish, in claimers.py; the refusal of a state directory others may write, in state_dir_guard.py.
+
 Layer: tools.engine.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import secrets
-import socket
 import sqlite3
-import stat
 import threading
 import time
 import weakref
@@ -36,9 +36,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from incident_response.tools.core import errors
-from incident_response.tools.core.masking import mask_data, mask_text
 from incident_response.tools.engine import attribution, store
+from incident_response.tools.engine.journal_sql import (
+    ADDED_COLUMNS,
+    INCIDENT_COLUMNS,
+    INSERT_INCIDENT,
+    NEWEST_FIRST,
+    SCHEMA,
+    MaskingConnection,
+    command_row,
+    dumps,
+    loads,
+)
 from incident_response.tools.engine.records import (  # re-exported: the rows were defined here first
     UNTITLED as UNTITLED,
 )
@@ -57,79 +66,10 @@ from incident_response.tools.engine.records import (
 from incident_response.tools.engine.records import (
     ToolCall as ToolCall,
 )
+from incident_response.tools.engine.state_dir_guard import refuse_shared
 
 DB_NAME = "journal.sqlite3"
 SEAL_KEY_NAME = "seal.key"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS incidents (
-    id TEXT PRIMARY KEY, title TEXT NOT NULL, opened_at REAL NOT NULL, closed_at REAL,
-    severity TEXT, namespace TEXT, declared_at REAL, stabilized_at REAL, scope TEXT
-);
-CREATE TABLE IF NOT EXISTS tool_calls (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, incident TEXT, at REAL NOT NULL, tool TEXT NOT NULL,
-    arguments TEXT NOT NULL, status TEXT NOT NULL, error TEXT, duration_ms REAL NOT NULL, pid INTEGER, cluster TEXT
-);
-CREATE TABLE IF NOT EXISTS commands (
-    token TEXT PRIMARY KEY, incident TEXT NOT NULL, tool TEXT NOT NULL, state TEXT NOT NULL,
-    plan TEXT NOT NULL, fingerprint TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL,
-    approved_fingerprint TEXT, decided_by TEXT, decided_channel TEXT, decided_at REAL,
-    claimed_at REAL, finished_at REAL, result TEXT, temporary INTEGER NOT NULL DEFAULT 0, restores TEXT,
-    claimer TEXT, decided_principal TEXT
-);
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, incident TEXT, at REAL NOT NULL, token TEXT, kind TEXT NOT NULL,
-    actor TEXT, channel TEXT, detail TEXT
-);
-CREATE INDEX IF NOT EXISTS events_incident ON events (incident, id);
-CREATE INDEX IF NOT EXISTS commands_state ON commands (state);
-"""
-# Columns added after the first release, for journals created before them.
-_ADDED_COLUMNS = {
-    "commands": {"claimer": "TEXT", "decided_principal": "TEXT"},
-    "tool_calls": {"cluster": "TEXT"},
-    "incidents": {
-        "severity": "TEXT",
-        "namespace": "TEXT",
-        "declared_at": "REAL",
-        "stabilized_at": "REAL",
-        "scope": "TEXT",
-    },
-}
-_NEWEST_FIRST = "ORDER BY opened_at DESC, rowid DESC"
-# An execution that has not finished after this long is presumed dead even if its pid is alive again (pid reuse),
-# or when it ran on another host, where the pid cannot be checked.
-CLAIM_LEASE = 3600.0
-
-
-class _Masked(str):
-    """A column value that has been through the masker already (JSON masked as data, keys and positions counting)."""
-
-
-def _dumps(value: Any) -> _Masked:
-    plain = json.loads(json.dumps(value, default=str))
-    return _Masked(json.dumps(mask_data(plain), sort_keys=True))
-
-
-class _MaskingConnection:
-    """The journal's side of the masking boundary (README, Secrets): every value a write puts into the file passes
-    the masker; values that only find rows (the WHERE clause's) do not, so a lookup still finds its row."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def execute(self, sql: str, parameters: Sequence[Any] = ()) -> sqlite3.Cursor:
-        head, where, _ = sql.upper().partition(" WHERE ")
-        written = len(parameters) - (sql[len(head) :].count("?") if where else 0)
-        masked = [
-            mask_text(p) if i < written and isinstance(p, str) and not isinstance(p, _Masked) else p
-            for i, p in enumerate(parameters)
-        ]
-        return self.db.execute(sql, masked)
-
-
-def _loads(value: str | None) -> Any:
-    return None if value is None else json.loads(value)
 
 
 class Journal:
@@ -158,9 +98,9 @@ class Journal:
         self.path = self.state_dir / DB_NAME
         with self._connect() as db:
             db.execute("PRAGMA journal_mode=WAL")
-            db.executescript(_SCHEMA)
+            db.executescript(SCHEMA)
         with self._write() as db:
-            for table, columns in _ADDED_COLUMNS.items():
+            for table, columns in ADDED_COLUMNS.items():
                 have = {row["name"] for row in db.execute(f"PRAGMA table_info({table})")}
                 for column, kind in columns.items():
                     if column not in have:
@@ -202,7 +142,7 @@ class Journal:
             yield self._db
 
     @contextmanager
-    def _write(self, *, durable: bool = True) -> Iterator[_MaskingConnection]:
+    def _write(self, *, durable: bool = True) -> Iterator[MaskingConnection]:
         """One IMMEDIATE transaction: takes the write lock up front, so check-then-update cannot interleave.
         `durable`: synced to disk at commit (synchronous=FULL); else NORMAL (see the module's docstring)."""
         with self._connect() as db:
@@ -211,7 +151,7 @@ class Journal:
                 self._full = durable
             db.execute("BEGIN IMMEDIATE")
             try:
-                yield _MaskingConnection(db)
+                yield MaskingConnection(db)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -231,7 +171,7 @@ class Journal:
 
     @staticmethod
     def _event(
-        db: _MaskingConnection,
+        db: MaskingConnection,
         kind: str,
         *,
         incident: str | None,
@@ -243,29 +183,29 @@ class Journal:
     ) -> None:
         db.execute(
             "INSERT INTO events (incident, at, token, kind, actor, channel, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (incident, at, token, kind, actor, channel, None if detail is None else _dumps(detail)),
+            (incident, at, token, kind, actor, channel, None if detail is None else dumps(detail)),
         )
 
     # --- incidents ------------------------------------------------------------------------------------------------
 
     @staticmethod
-    def _insert_incident(db: _MaskingConnection, row: IncidentRow) -> IncidentRow:
+    def _insert_incident(db: MaskingConnection, row: IncidentRow) -> IncidentRow:
         """Insert `row`; an empty id gets a fresh one, made unique within the journal (several may open per second)."""
         if not row.id:
             base = time.strftime("inc-%Y%m%d-%H%M%S", time.gmtime(row.opened_at)) + f"-{os.getpid() % 10000}"
             taken = {r["id"] for r in db.execute("SELECT id FROM incidents WHERE id LIKE ?", (base + "%",))}
             row = row.model_copy(update={"id": next(c for c in _candidates(base) if c not in taken)})
-        db.execute(_INSERT_INCIDENT, [getattr(row, column) for column in _INCIDENT_COLUMNS])
+        db.execute(INSERT_INCIDENT, [getattr(row, column) for column in INCIDENT_COLUMNS])
         return row
 
     def _scoped(self) -> tuple[str, list[Any]]:
         """A WHERE clause's condition on this store's incident scope ("" without one)."""
         return ("", []) if self.scope is None else (" AND scope = ?", [self.scope()])
 
-    def _open(self, db: _MaskingConnection | sqlite3.Connection) -> list[IncidentRow]:
+    def _open(self, db: MaskingConnection | sqlite3.Connection) -> list[IncidentRow]:
         """The open incidents of this store's scope, newest first."""
         condition, args = self._scoped()
-        rows = db.execute(f"SELECT * FROM incidents WHERE closed_at IS NULL{condition} {_NEWEST_FIRST}", args)
+        rows = db.execute(f"SELECT * FROM incidents WHERE closed_at IS NULL{condition} {NEWEST_FIRST}", args)
         return [IncidentRow(**dict(r)) for r in rows.fetchall()]
 
     def _stamped(self, row: IncidentRow) -> IncidentRow:
@@ -300,10 +240,10 @@ class Journal:
             self._event(db, "incident_opened", incident=row.id, detail={"title": UNTITLED}, at=opened)
         return row.id
 
-    def _claim_open(self, db: _MaskingConnection, namespace: str | None) -> str | None:
+    def _claim_open(self, db: MaskingConnection, namespace: str | None) -> str | None:
         """An incident opened before incidents had scopes (its server unknown) is taken by the first scoped server
         that looks for its own open incident (in its namespace), so an upgrade mid-incident keeps working on it."""
-        rows = db.execute(f"SELECT * FROM incidents WHERE closed_at IS NULL AND scope IS NULL {_NEWEST_FIRST}")
+        rows = db.execute(f"SELECT * FROM incidents WHERE closed_at IS NULL AND scope IS NULL {NEWEST_FIRST}")
         found = attribution.incident_for([IncidentRow(**dict(r)) for r in rows.fetchall()], namespace)
         if found is None:
             return None
@@ -329,7 +269,7 @@ class Journal:
         where = " AND closed_at IS NULL" if open_only else ""
         with self._connect() as db:
             rows = db.execute(
-                f"SELECT * FROM incidents WHERE 1=1{where}{condition} {_NEWEST_FIRST} LIMIT ?", [*args, limit]
+                f"SELECT * FROM incidents WHERE 1=1{where}{condition} {NEWEST_FIRST} LIMIT ?", [*args, limit]
             ).fetchall()
         return [IncidentRow(**dict(r)) for r in rows]
 
@@ -363,7 +303,7 @@ class Journal:
                 if moved and any(attribution.same_lane(r, after.namespace) for r in others):
                     return None  # another incident is open for that namespace (declare_incident says which)
                 after = after.model_copy(update={"scope": before.scope})  # an incident stays in its scope
-                columns = [c for c in _INCIDENT_COLUMNS if c != "id"]
+                columns = [c for c in INCIDENT_COLUMNS if c != "id"]
                 db.execute(
                     f"UPDATE incidents SET {', '.join(f'{c} = ?' for c in columns)} WHERE id = ?",
                     [*(getattr(after, c) for c in columns), before.id],
@@ -393,19 +333,19 @@ class Journal:
                     incident,
                     self.clock(),
                     tool,
-                    _dumps(arguments),
+                    dumps(arguments),
                     status,
                     error,
                     duration_ms,
                     os.getpid(),
-                    None if cluster is None else _dumps(cluster),
+                    None if cluster is None else dumps(cluster),
                 ),
             )
 
     def tool_calls(self, *, incident: str | None = None, tool: str | None = None) -> list[ToolCall]:
         rows = self._select("tool_calls", "id", incident=incident, tool=tool)
         return [
-            ToolCall(**{**dict(r), "arguments": _loads(r["arguments"]), "cluster": _loads(r["cluster"])}) for r in rows
+            ToolCall(**{**dict(r), "arguments": loads(r["arguments"]), "cluster": loads(r["cluster"])}) for r in rows
         ]
 
     # --- pending commands -----------------------------------------------------------------------------------------
@@ -421,7 +361,7 @@ class Journal:
                     plan["incident"],
                     plan["tool"],
                     state,
-                    _dumps(plan),
+                    dumps(plan),
                     plan["fingerprint"],
                     _epoch(plan["created_at"]),
                     _epoch(plan["expires_at"]),
@@ -475,7 +415,7 @@ class Journal:
         sets = {"state": to_state, **(fields or {})}
         for key in ("result", "claimer"):
             if key in sets and sets[key] is not None:
-                sets[key] = _dumps(sets[key])
+                sets[key] = dumps(sets[key])
         assignments = ", ".join(f"{column} = ?" for column in sets)
         marks = ", ".join("?" for _ in from_states)
         query = f"UPDATE commands SET {assignments} WHERE token = ? AND state IN ({marks})"
@@ -502,11 +442,11 @@ class Journal:
     def command(self, token: str) -> CommandRow | None:
         with self._connect() as db:
             row = db.execute("SELECT * FROM commands WHERE token = ?", (token,)).fetchone()
-        return None if row is None else _command_row(row)
+        return None if row is None else command_row(row)
 
     def commands(self, *, states: Sequence[str] | None = None, incident: str | None = None) -> list[CommandRow]:
         rows = self._select("commands", "created_at", state=tuple(states) if states else None, incident=incident)
-        return [_command_row(r) for r in rows]
+        return [command_row(r) for r in rows]
 
     def temporary_measures(self, *, incident: str | None = None) -> list[CommandRow]:
         """Commands that left a temporary measure (succeeded, or partly applied: a drain that cordoned and then
@@ -524,37 +464,7 @@ class Journal:
 
     def events(self, *, incident: str | None = None, token: str | None = None) -> list[Event]:
         rows = self._select("events", "id", incident=incident, token=token)
-        return [Event(**{**dict(r), "detail": _loads(r["detail"])}) for r in rows]
-
-
-_INCIDENT_COLUMNS = tuple(IncidentRow.model_fields)
-_INSERT_INCIDENT = (
-    f"INSERT INTO incidents ({', '.join(_INCIDENT_COLUMNS)}) VALUES ({', '.join('?' for _ in _INCIDENT_COLUMNS)})"
-)
-
-
-def refuse_shared(folder: Path) -> None:
-    """Refuse a state directory every user may write, or another user's own: another user could plant a journal
-    holding an approved plan, or the seal key, before this process opens it (a --state-dir under /tmp that someone
-    else made first)."""
-    mode = folder.stat().st_mode
-    if mode & stat.S_IWOTH:
-        raise errors.InvalidArgument(
-            f"the state directory {folder} is writable by every user of this machine (mode {stat.S_IMODE(mode):o}), "
-            f"so another user could plant plans, approvals or the seal key in it; nothing was read from it. Use a "
-            f"directory only you (or your group) can write: `chmod o-w {folder}` if it is yours, or another "
-            "--state-dir"
-        )
-    # Another user's directory that is not a group's shared one: they could have planted the journal and the seal key
-    # (files this user may read and write) before this process opened it. Root's stays usable (a system directory).
-    owner = folder.stat().st_uid
-    if owner not in (os.geteuid(), 0) and not mode & stat.S_IWGRP:
-        raise errors.InvalidArgument(
-            f"the state directory {folder} belongs to another user (uid {owner}) and is not a group's shared "
-            "directory, so its owner could have planted plans, approvals or the seal key in it; nothing was read "
-            "from it. Run this as its owner (e.g. sudo -u THAT_USER), or use your own directory: another --state-dir "
-            "(default ~/.local/state/incident-response-mcp)"
-        )
+        return [Event(**{**dict(r), "detail": loads(r["detail"])}) for r in rows]
 
 
 def _close(db: sqlite3.Connection, pid: int) -> None:
@@ -566,72 +476,6 @@ def _candidates(base: str) -> Iterator[str]:
     yield base
     for n in itertools.count(2):
         yield f"{base}-{n}"
-
-
-def _command_row(row: sqlite3.Row) -> CommandRow:
-    data = dict(row)
-    data["plan"] = _loads(data["plan"])
-    data["result"] = _loads(data["result"])
-    data["claimer"] = _loads(data.get("claimer"))
-    data["temporary"] = bool(data["temporary"])
-    return CommandRow(**data)
-
-
-def claimer(now: float) -> dict[str, Any]:
-    """Who is executing a command, recorded with the claim so a later process can tell whether it died. The process
-    start time tells a live claimer from a new process that was given the same pid."""
-    pid = os.getpid()
-    return {"pid": pid, "host": socket.gethostname(), "started": _process_start(pid), "lease_until": now + CLAIM_LEASE}
-
-
-def _proc_stat(pid: int) -> list[str] | None:
-    """The fields of /proc/PID/stat after the command name (state first); None where there is no /proc."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text(encoding="utf-8").rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
-
-
-def _process_start(pid: int) -> int | None:
-    """When the process started, in clock ticks since boot (field 22 of /proc/PID/stat): unique for a pid's life."""
-    fields = _proc_stat(pid)
-    try:
-        return int(fields[19]) if fields else None
-    except (IndexError, ValueError):
-        return None
-
-
-def _pid_alive(pid: int, started: int | None = None) -> bool:
-    """Whether the process is still running; with `started`, whether it is still the same process."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by another user
-    fields = _proc_stat(pid)
-    if fields is None:
-        return True  # no /proc: signal 0 is all we can know
-    # A killed child its parent has not reaped yet is a zombie: it answers signal 0 but runs nothing.
-    if fields[0] == "Z":
-        return False
-    return started is None or _process_start(pid) in (None, started)
-
-
-def claimer_gone(row: CommandRow, now: float) -> bool:
-    """True when an `executing` command's claimer can no longer finish it: its pid is gone on this host or now
-    belongs to a process started later (pid reuse), or its lease ran out (another host, or no start time to tell
-    pids apart). Rows from before claimers were recorded use the lease."""
-    if row.state != "executing":
-        return False
-    who = row.claimer or {}
-    lease_until = float(who.get("lease_until") or (row.claimed_at or 0) + CLAIM_LEASE)
-    if lease_until <= now:
-        return True
-    pid, started = who.get("pid"), who.get("started")
-    if who.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
-        return False
-    return not _pid_alive(pid, started if isinstance(started, int) else None)
 
 
 def _epoch(value: Any) -> float:

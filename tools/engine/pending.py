@@ -28,6 +28,7 @@ from incident_response.tools.engine import approvals
 from incident_response.tools.engine.already_written import already_written
 from incident_response.tools.engine.approvals import Approvals
 from incident_response.tools.engine.binding import Binding, Misplaced, misplaced
+from incident_response.tools.engine.claimers import claimer, claimer_gone
 from incident_response.tools.engine.executor import (
     ExecRunner,
     Report,
@@ -36,7 +37,7 @@ from incident_response.tools.engine.executor import (
     read_sealed,
     run_steps,
 )
-from incident_response.tools.engine.journal import CommandRow, claimer, claimer_gone
+from incident_response.tools.engine.journal import CommandRow
 from incident_response.tools.engine.outcomes import CommandResult, CommandStatus, HumanAnswer, Proposal, StepOutcome
 from incident_response.tools.engine.plan import (
     Change,
