@@ -18,11 +18,9 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, call, make_env, ready
-from support.scale_events import forged_event
+from support.mitigation_env import NS, Env, call, make_env
+from support.scale_events import api2_cut_by_hand, forged_event
 
-from incident_response.sim import behaviors
-from incident_response.sim.scenarios.builders import deployment_body
 from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
@@ -31,40 +29,9 @@ SETTLE = 120  # bound on the sim's controllers (pods start, probes)
 
 
 @pytest.mark.parametrize("dated", ["after", "before"], ids=["forged-after-the-cut", "forged-before-the-cut"])
-async def test_a_forged_scale_down_event_does_not_size_the_scale(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path, dated: str
-) -> None:
-    env = make_env(sim_factory("healthy"), tmp_path / "state")
-    kubectl = kubectl_for(env.sim)
-    # Created without kubectl's manifest and with no revision before: its events are all that show the cut.
-    body = deployment_body(
-        "api2",
-        namespace=NS,
-        replicas=3,
-        image="registry.example.com/shop/api2:2.0",
-        annotations={behaviors.LOAD_MILLICORES: "2400"},  # created now: its scale events are not dated away
-        cpu=("100m", "400m"),
-    )
-    env.kube.create("deployments", {"apiVersion": "apps/v1", "kind": "Deployment", **body}, NS)
-
-    def started() -> bool:
-        return len(env.pods("app=api2")) == 3
-
-    await env.until(started, SETTLE)
-    kubectl.run("scale", "deployment/api2", "--replicas=2", "-n", NS)
-
-    def cut_and_pinned() -> bool:
-        """The cut's event is written, and both pods left run pinned at their limit (measured, none ready)."""
-        pods = env.pods("app=api2")
-        running = [p for p in pods if p["status"].get("phase") == "Running" and not ready(p)]
-        metrics = env.kube.list("pods.metrics.k8s.io", NS, label_selector="app=api2").items
-        events = env.kube.list("events", NS, field_selector="reason=ScalingReplicaSet").items
-        cut = any("to 2 from 3" in str(e.get("message")) for e in events)
-        return cut and len(pods) == len(running) == len(metrics) == 2
-
-    await env.until(cut_and_pinned, SETTLE)
-    events = env.kube.list("events", NS, field_selector="reason=ScalingReplicaSet").items
-    real = next(e for e in events if "to 2 from 3" in str(e.get("message")))
+async def test_a_forged_scale_down_event_does_not_size_the_scale(built: tuple[Env, Kubectl], dated: str) -> None:
+    env, kubectl = built
+    real = await api2_cut_by_hand(env, kubectl)
     replicaset = str(real["message"]).split()[4]
     when = dt.datetime.strptime(real["lastTimestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
     env.kube.create(

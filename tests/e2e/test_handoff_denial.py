@@ -8,12 +8,10 @@ the cluster shows or the human said stops it".
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import Env, call
+from support.mitigation_env import Env, call, set_image
 
 from incident_response.server import approvals_command
 from incident_response.tools.engine.journal import Journal
@@ -26,9 +24,7 @@ WHY = "not yet: 5.1.0 carries the PCI fix, the payments team is on it"
 
 async def test_a_denial_names_the_decider_and_the_reason(built: tuple[Env, Kubectl]) -> None:
     env, kubectl = built
-    patch = {"spec": {"template": {"spec": {"containers": [{"name": "payments", "image": "payments:5.1.0"}]}}}}
-    kubectl.run("patch", "deployment", "payments", "-n", NS, "-p", json.dumps(patch))
-    await env.until(lambda: env.observed("payments"))
+    await set_image(env, kubectl, "payments", "payments:5.1.0")
     async with Client(env.server("standard")) as client:
         plan = await call(client, "rollback_deployment", namespace=NS, deployment="payments")
         denied = approvals_command.decide(PendingEngine(Journal(env.state)), plan["token"], approved=False, reason=WHY)

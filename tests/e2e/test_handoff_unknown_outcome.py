@@ -8,12 +8,10 @@ ran the rolled-back image. It now names the command whose outcome is unknown.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import Env, call
+from support.mitigation_env import Env, call, set_image
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
@@ -22,9 +20,7 @@ NS = "shop"
 async def test_an_unknown_outcome_is_not_called_no_change(built: tuple[Env, Kubectl]) -> None:
     env, kubectl = built
     sim = env.sim
-    patch = {"spec": {"template": {"spec": {"containers": [{"name": "payments", "image": "payments:5.1.0"}]}}}}
-    kubectl.run("patch", "deployment", "payments", "-n", NS, "-p", json.dumps(patch))
-    await env.until(lambda: env.observed("payments"))
+    await set_image(env, kubectl, "payments", "payments:5.1.0")
     async with Client(env.server("full")) as client:
         plan = await call(client, "rollback_deployment", namespace=NS, deployment="payments")
         sim.faults.add("drop_after", verb="patch", resource="deployments", namespace=NS, times=1)

@@ -12,17 +12,14 @@ saying so. While the hot-fix is not settled yet (no pod on it), which side is go
 from __future__ import annotations
 
 import shlex
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, ready, refused
+from support.result_rule import budgeted
 
-from incident_response.server import budget
 from incident_response.sim import behaviors
 
 pytestmark = pytest.mark.anyio
@@ -30,17 +27,6 @@ pytestmark = pytest.mark.anyio
 REGISTRY = "registry.example.com/shop"
 HOTFIX = f"{REGISTRY}/cart:2.3.2-hotfix"
 RELEASED = f"{REGISTRY}/cart:2.4.0"
-
-
-@asynccontextmanager
-async def controllers_held(env: Env) -> AsyncIterator[None]:
-    """The sim's controllers wait between two ticks (its API still serves), as tests/e2e/test_sizing.py holds them."""
-    lock = env.sim.cluster._tick_lock
-    await anyio.to_thread.run_sync(lock.acquire)
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def image_of(pod: dict[str, Any]) -> str:
@@ -68,15 +54,6 @@ async def bad_release(built: tuple[Env, Kubectl]) -> tuple[Env, Kubectl]:
 
     await env.until(backing_off, 60)
     return env, kubectl
-
-
-async def budgeted(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
-    """The tool's structured result, its text and structured content holding the result rule (issue 13)."""
-    result = await client.call_tool(tool, arguments)
-    text, structured = budget.result_bytes(result)
-    assert (text + structured) / max(text, structured) <= budget.RESULT_OVERLAP_LIMIT, (tool, text, structured)
-    assert not result.is_error and result.structured_content is not None, result.content
-    return result.structured_content
 
 
 async def test_a_healthy_fix_made_outside_helm_is_not_undone_by_default(built: tuple[Env, Kubectl]) -> None:
@@ -124,7 +101,7 @@ async def test_a_healthy_fix_made_outside_helm_is_not_undone_by_default(built: t
 async def test_no_default_while_the_change_has_not_settled(built: tuple[Env, Kubectl]) -> None:
     """The change was just made: no pod runs it yet, so which side is healthy is not known."""
     env, kubectl = await bad_release(built)
-    async with controllers_held(env):
+    async with env.held():
         kubectl.run("set", "image", "deployment/cart", f"cart={HOTFIX}", "-n", NS)
         async with Client(env.server("safe")) as client:
             text = await refused(client, "rollback_helm_release", namespace=NS, release="cart")

@@ -12,16 +12,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import anyio
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, call, make_env, ready
-from support.scale_events import cut_to_zero_with_a_lone_event, forged_event
+from support.mitigation_env import NS, Env, call, make_env
+from support.result_rule import budgeted
+from support.scale_events import api2_cut_by_hand, cut_to_zero_with_a_lone_event, forged_event
 
-from incident_response.server import budget
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
 from incident_response.sim.serve import RunningSim
@@ -30,41 +29,10 @@ pytestmark = pytest.mark.anyio
 SETTLE = 120  # bound on the sim's controllers (pods start, probes)
 
 
-async def budgeted(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
-    """The tool's structured result, its text and structured content holding the result rule (issue 13)."""
-    result = await client.call_tool(tool, arguments)
-    text, structured = budget.result_bytes(result)
-    assert (text + structured) / max(text, structured) <= budget.RESULT_OVERLAP_LIMIT, (tool, text, structured)
-    assert not result.is_error and result.structured_content is not None, result.content
-    return result.structured_content
-
-
-async def test_a_lone_scale_event_is_a_claim_the_human_confirms(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    env = make_env(sim_factory("healthy"), tmp_path / "state")
-    kubectl = kubectl_for(env.sim)
-    body = deployment_body(
-        "api2",
-        namespace=NS,
-        replicas=3,
-        image="registry.example.com/shop/api2:2.0",
-        annotations={behaviors.LOAD_MILLICORES: "2400"},
-        cpu=("100m", "400m"),
-    )
-    env.kube.create("deployments", {"apiVersion": "apps/v1", "kind": "Deployment", **body}, NS)
-    await env.until(lambda: len(env.pods("app=api2")) == 3, SETTLE)
-    kubectl.run("scale", "deployment/api2", "--replicas=2", "-n", NS)
-
-    def pinned() -> bool:
-        pods = env.pods("app=api2")
-        running = [p for p in pods if p["status"].get("phase") == "Running" and not ready(p)]
-        metrics = env.kube.list("pods.metrics.k8s.io", NS, label_selector="app=api2").items
-        return len(pods) == len(running) == len(metrics) == 2 and env.settled("api2", 2, 0)
-
-    await env.until(pinned, SETTLE)
+async def test_a_lone_scale_event_is_a_claim_the_human_confirms(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
+    real = await api2_cut_by_hand(env, kubectl)
     events = env.kube.list("events", NS, field_selector="reason=ScalingReplicaSet").items
-    real = next(e for e in events if "to 2 from 3" in str(e.get("message")))
     replicaset = str(real["message"]).split()[4]
     # The controller's events about api2 have expired (1 h): the forged one is the only one left.
     for event in events:

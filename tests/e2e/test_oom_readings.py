@@ -21,9 +21,9 @@ from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, ready, refused
 from support.oom_kills import killed, recommenders
+from support.result_rule import budgeted
 from support.texts import handoff_fields
 
-from incident_response.server import budget
 from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
@@ -66,15 +66,6 @@ def build(
 ) -> tuple[Env, Kubectl]:
     sim = sim_factory("healthy")
     return make_env(sim, tmp_path / "state"), kubectl_for(sim)
-
-
-async def budgeted(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
-    """The tool's structured result, its text and structured content holding the result rule (issue 13)."""
-    result = await client.call_tool(tool, arguments)
-    text, structured = budget.result_bytes(result)
-    assert (text + structured) / max(text, structured) <= budget.RESULT_OVERLAP_LIMIT, (tool, text, structured)
-    assert not result.is_error and result.structured_content is not None, result.content
-    return result.structured_content
 
 
 def raised(pods: list[dict[str, Any]]) -> bool:

@@ -26,6 +26,7 @@ from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env, oom_rollout_finished, plan_and_confirm, ready, refused
 from support.oom_kills import killed, recommenders
+from support.result_rule import budgeted
 from support.texts import handoff_fields
 
 from incident_response.server import budget
@@ -77,15 +78,6 @@ async def plan_within_budget(client: Client, deployment: str) -> None:
     assert (text + structured) / max(text, structured) <= budget.RESULT_OVERLAP_LIMIT, (text, structured)
     assert result.structured_content is not None
     await call(client, "cancel_command", token=result.structured_content["token"])
-
-
-async def budgeted(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
-    """The tool's structured result, its text and structured content holding the result rule (issue 13)."""
-    result = await client.call_tool(tool, arguments)
-    text, structured = budget.result_bytes(result)
-    assert (text + structured) / max(text, structured) <= budget.RESULT_OVERLAP_LIMIT, (tool, text, structured)
-    assert not result.is_error and result.structured_content is not None, result.content
-    return result.structured_content
 
 
 def step(walked: dict[str, Any], question: str) -> dict[str, Any]:

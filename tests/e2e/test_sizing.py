@@ -9,13 +9,11 @@ a pod whose share is above its CPU limit uses its limit (throttled) and fails re
 
 from __future__ import annotations
 
-import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
@@ -36,17 +34,6 @@ SETTLE = 120  # bound on the sim's controllers (pods start, probes, HPA syncs); 
 @pytest.fixture
 def start(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Start:
     return lambda: make_env(sim_factory("healthy"), tmp_path / "state")
-
-
-@contextlib.asynccontextmanager
-async def controllers_held(env: Env) -> AsyncIterator[None]:
-    """The sim's controllers wait between two ticks (its API still serves): writes made inside land together."""
-    lock = env.sim.cluster._tick_lock
-    await anyio.to_thread.run_sync(lock.acquire)
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def all_ready(env: Env, app: str, replicas: int) -> Callable[[], bool]:
@@ -216,7 +203,7 @@ async def test_a_scaled_down_deployment_goes_back_to_its_previous_count_and_the_
         # The controllers are held from the apply to the scale: the cut is told by the manifest alone, as when its
         # event has expired (1 h). Unheld, a loaded box let the ReplicaSet reach 6 first, and its "Scaled down ...
         # from 6" event, not the manifest, became the evidence (1 run in 3 at load 5).
-        async with controllers_held(env):
+        async with env.held():
             kubectl.run("apply", "-f", "-", stdin=json.dumps(manifest))
             kubectl.run("scale", "deployment/ledger", "--replicas=2", "-n", NS)
     else:  # created without kubectl's annotation, running 6 before the cut (the cut's event is the evidence)

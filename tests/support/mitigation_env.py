@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import shlex
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,7 @@ from incident_response.tools.engine.pending import PendingEngine
 from incident_response.tools.kube.client import ClusterSource, RealKube
 from incident_response.tools.mitigate.rollback import REVISION
 from support import deploy_identity
+from support.kubectl_runner import Kubectl
 
 NS = "shop"
 
@@ -76,6 +79,17 @@ class Env:
             and (d.get("spec") or {}).get("replicas", 1) == replicas
             and counts == [replicas, replicas, ready, ready]
         )
+
+    @contextlib.asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        """The sim's controllers wait between two ticks while the block runs (its API still serves): writes made
+        inside land together, and nothing the block wrote is acted on before it ends."""
+        lock = self.sim.cluster._tick_lock
+        await anyio.to_thread.run_sync(lock.acquire)
+        try:
+            yield
+        finally:
+            lock.release()
 
     async def until(self, check: Callable[[], bool], timeout: float = 20) -> None:
         """Let the simulated controllers run until `check` holds (bounded)."""
@@ -137,6 +151,14 @@ async def plan_and_confirm(
     assert done["status"] == "succeeded", done
     assert [s["status"] for s in done["steps"]] == ["succeeded"] * len(plan["steps"])
     return plan, done
+
+
+async def set_image(env: Env, kubectl: Kubectl, deployment: str, image: str) -> None:
+    """A new revision of `deployment` (its container of the same name runs `image`), patched in with kubectl as a
+    person would, and observed by the deployment controller: a plan made before that goes stale."""
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": deployment, "image": image}]}}}}
+    kubectl.run("patch", "deployment", deployment, "-n", NS, "-p", json.dumps(patch))
+    await env.until(lambda: env.observed(deployment))
 
 
 def ready(pod: dict[str, Any]) -> bool:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from incident_response.sim import behaviors
+from incident_response.sim.scenarios.builders import deployment_body
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, Env
+from support.mitigation_env import NS, Env, ready
 
 SETTLE = 120  # bound on the sim's controllers (pods start, probes)
 
@@ -34,6 +36,38 @@ def forged_event(env: Env, replicaset: str, at: dt.datetime, deployment: str = "
         "lastTimestamp": stamp,
         "count": 1,
     }
+
+
+async def api2_cut_by_hand(env: Env, kubectl: Kubectl) -> dict[str, Any]:
+    """api2 (2.4 cores of load over 3 x 400m limits; created without kubectl's manifest and with no revision before, so
+    its events alone show its history), cut 3 -> 2 by hand: its two pods run pinned at their limit, measured and not
+    ready, as api2's status counts them. Returns the deployment controller's real "to 2 from 3" event."""
+    body = deployment_body(
+        "api2",
+        namespace=NS,
+        replicas=3,
+        image="registry.example.com/shop/api2:2.0",
+        annotations={behaviors.LOAD_MILLICORES: "2400"},  # created now: its scale events are not dated away
+        cpu=("100m", "400m"),
+    )
+    env.kube.create("deployments", {"apiVersion": "apps/v1", "kind": "Deployment", **body}, NS)
+    await env.until(lambda: len(env.pods("app=api2")) == 3, SETTLE)
+    kubectl.run("scale", "deployment/api2", "--replicas=2", "-n", NS)
+
+    def cut() -> dict[str, Any] | None:
+        events = env.kube.list("events", NS, field_selector="reason=ScalingReplicaSet").items
+        return next((e for e in events if "to 2 from 3" in str(e.get("message"))), None)
+
+    def pinned() -> bool:
+        pods = env.pods("app=api2")
+        running = [p for p in pods if p["status"].get("phase") == "Running" and not ready(p)]
+        metrics = env.kube.list("pods.metrics.k8s.io", NS, label_selector="app=api2").items
+        return len(pods) == len(running) == len(metrics) == 2 and env.settled("api2", 2, 0)
+
+    await env.until(lambda: cut() is not None and pinned(), SETTLE)
+    real = cut()
+    assert real is not None
+    return real
 
 
 async def cut_to_zero_with_a_lone_event(env: Env, kubectl: Kubectl, name: str, before: int) -> None:
