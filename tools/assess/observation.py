@@ -21,6 +21,7 @@ from incident_response.tools.assess.page_work import PageWork
 from incident_response.tools.assess.pod_signals import (
     config_errors,
     evicted_pods,
+    pull_errors,
     replaced,
     unavailable_without_failing_pods,
     unread_text,
@@ -279,7 +280,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
             if (name := str(meta(d).name)) in near_limit
             and (claims := one_node_claims(kube, namespace, template_claims(d)))
         },
-        config_errors=config_errors(pods, components),
+        config_errors=pull_errors(events, pods, components) | config_errors(pods, components),
         shared_config=shared_config_failures(
             deployments,
             replicasets,

@@ -10,6 +10,7 @@ from typing import Any
 
 from incident_response.tools.assess.pods import FetchedPods
 from incident_response.tools.k8s.podstatus import PodRow
+from incident_response.tools.k8s.pull_failures import pull_refusals
 from incident_response.tools.k8s.views import meta
 
 
@@ -33,6 +34,16 @@ def config_errors(pods: list[dict[str, Any]], components: dict[str, str]) -> dic
             if waiting.get("reason") in CONFIG_ERRORS and waiting.get("message"):
                 name = str(meta(pod).name)
                 found.setdefault(components[name], f"{name}: {waiting['message']} ({waiting['reason']})")
+    return found
+
+
+def pull_errors(events: list[dict[str, Any]], pods: list[dict[str, Any]], components: dict[str, str]) -> dict[str, str]:
+    """Per component, one pod whose image pull its registry refused (credentials: pull_failures), as config_errors
+    words it ("NAME: Failed to pull image ...: registry HOST answered 401 Unauthorized (...) (ImagePullBackOff)")."""
+    found: dict[str, str] = {}
+    for name, refusal in pull_refusals(events, pods).items():
+        if name in components:
+            found.setdefault(components[name], f"{name}: {refusal.text()} (ImagePullBackOff)")
     return found
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from incident_response.tools.k8s.pull_failures import pull_refusals
 from incident_response.tools.k8s.views import meta
 
 MISSING = re.compile(r'\b(?:configmap|secret) "[^"]+" not found')
@@ -24,11 +25,13 @@ def creating(pod: dict[str, Any]) -> bool:
 
 def mount_failures(events: list[dict[str, Any]], pods: list[dict[str, Any]]) -> dict[str, str]:
     """Pod -> its latest FailedMount message naming a missing ConfigMap/Secret, for those of `pods` still creating
-    (one that mounted since does not fail on it)."""
+    (one that mounted since does not fail on it); and for those that cannot pull, a pull their registry refused
+    (pull_failures.PullRefusal.text(): the pull Secret is the config then)."""
+    refused = {name: refusal.text() for name, refusal in pull_refusals(events, pods).items()}
     waiting = {str(meta(p).name) for p in pods if creating(p)}
     found: dict[str, str] = {}
     for event in sorted(events, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or "")):
         name, message = str((event.get("involvedObject") or {}).get("name") or ""), str(event.get("message") or "")
         if event.get("reason") == "FailedMount" and name in waiting and MISSING.search(message):
             found[name] = message
-    return found
+    return found | refused

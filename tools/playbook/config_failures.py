@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from incident_response.tools.k8s.pull_failures import PullRefusal, from_text, pull_secrets, registry_of
 from incident_response.tools.k8s.views import meta
 
 MISSING_KEY = re.compile(r"couldn't find key (\S+) in (ConfigMap|Secret) [^/\s]+/(\S+)")
@@ -107,7 +108,7 @@ def shared_failure(
     no pod fails so or the target does not read it. `mounts`: mount_failures."""
     read = [(f, names, how) for f, names in config_failures(pods, mounts).items() if (how := asks_for(target, f))]
     if not read:
-        return None
+        return shared_pull_failure(pods, target, number, mounts)
     failure, _, how = min(read, key=lambda r: r[2] != "same")
     what = f"key {failure.key} of {failure.kind} {failure.name}" if failure.key else f"{failure.kind} {failure.name}"
     evidence = [f"{', '.join(sorted(n)[:MAX_PODS_NAMED])}: {f.message}" for f, n, _ in read]
@@ -129,3 +130,39 @@ def restores_instead(detail: str) -> bool:
     """Whether a config check's warning is a shared failure's (restore the object, do not roll back), not a
     ConfigMap changed since the target began (restore it first, then roll back)."""
     return INSTEAD in detail
+
+
+def shared_pull_failure(
+    pods: list[dict[str, Any]], target: dict[str, Any], number: int | None, mounts: dict[str, str] | None
+) -> SharedFailure | None:
+    """Pods whose registry refuses their credentials (a pull Secret missing or wrong, pull_failures), when revision
+    `number` (`target`) pulls from that registry with no credentials the failing pods lack: a rollback keeps them, so
+    its new pods are refused too wherever a node does not hold their image already. None when the rollback changes
+    the registry or the pull Secrets (it may be the fix), or no pull was refused."""
+    spec = target.get("spec") or {}
+    images = [str(c.get("image")) for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]]
+    wanted = set(pull_secrets(target))
+    by_name = {str(meta(p).name): p for p in pods}
+    shared: list[tuple[str, PullRefusal, str]] = []
+    for name, message in (mounts or {}).items():
+        refusal = from_text(message)
+        pod = by_name.get(name)
+        same = [i for i in images if registry_of(i) == refusal.registry] if refusal is not None else []
+        if refusal is not None and pod is not None and same and wanted <= set(pull_secrets(pod)):
+            shared.append((name, refusal, same[0]))
+    if not shared:
+        return None
+    _, refusal, image = shared[0]
+    if refusal.missing:
+        fix = f"restore Secret {', '.join(refusal.missing)} (the pull secret, from where registry credentials are kept)"
+    elif wanted:
+        fix = f"renew the registry credentials in Secret {', '.join(sorted(wanted))}"
+    else:
+        fix = f"give the pods an imagePullSecret for {refusal.registry}"
+    detail = (
+        f"{refusal.registry} refuses the pods' registry credentials ({refusal.answer}), not the release: {fix} "
+        f"{INSTEAD}: revision {number} pulls {image} from it with the same credentials, so its new pods are refused "
+        "too wherever a node does not hold that image already"
+    )
+    evidence = [f"{', '.join(sorted(n for n, r, _ in shared if r == refusal)[:MAX_PODS_NAMED])}: {refusal.text()}"]
+    return SharedFailure("warning", detail, evidence, [])

@@ -7,6 +7,7 @@ Layer: tools.playbook.
 from __future__ import annotations
 
 from incident_response.tools.k8s.changes import Change
+from incident_response.tools.k8s.pull_failures import PULL_REFUSED
 from incident_response.tools.playbook.decision import (
     CAUSE_UNKNOWN,
     DEPLOY_MARGIN_MINUTES,
@@ -68,6 +69,13 @@ def investigate(
             "or roll back the change that asked for it; until then every pod that starts (a restart, a drain, a "
             "rollout) fails the same way"
         )
+        if PULL_REFUSED in config:  # the registry refused the pull Secret's credentials (pull_failures)
+            why = f"pods of {component} cannot pull their image: {config}"
+            known = (
+                "Its registry refuses the pods' credentials, not the release: restore or renew the pull Secret its "
+                "imagePullSecrets name (from where registry credentials are kept); until then every pod that starts "
+                "on a node without the image fails the same way"
+            )
         if shared := facts.shared_config.get(component):
             known = shared[0].upper() + shared[1:]  # the recent deploy did not ask for it: a rollback fails too
         read = f"{tool} shows since when"
