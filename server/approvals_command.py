@@ -249,7 +249,7 @@ def reporting_api_errors(run: Callable[[argparse.Namespace], int]) -> Callable[[
         try:
             return run(args)
         except errors.Forbidden as e:
-            from incident_response.tools.engine.kube_store import namespace_in_pod
+            from incident_response.tools.engine.pod_identity import namespace_in_pod
 
             where = (
                 getattr(args, "store_namespace", None)

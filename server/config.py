@@ -286,7 +286,7 @@ def store_namespace(store: StoreKind, value: object) -> str | None:
     if store != "kubernetes":
         return None
     # Only now: the store's module and the masker it loads cost a SQLite server's handshake 30-50 ms.
-    from incident_response.tools.engine.kube_store import namespace_in_pod
+    from incident_response.tools.engine.pod_identity import namespace_in_pod
 
     namespace = str(value) if value else namespace_in_pod()
     if namespace is None:

@@ -14,9 +14,9 @@ from incident_response.server import approvals_command, config
 @pytest.fixture
 def outside_a_pod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No service-account namespace to default to, even when the tests run in a pod."""
-    from incident_response.tools.engine import kube_store
+    from incident_response.tools.engine import pod_identity
 
-    monkeypatch.setattr(kube_store, "SERVICE_ACCOUNT_NAMESPACE", str(tmp_path / "no-such-file"))
+    monkeypatch.setattr(pod_identity, "SERVICE_ACCOUNT_NAMESPACE", str(tmp_path / "no-such-file"))
 
 
 def parse(*argv: str) -> argparse.Namespace:
@@ -47,11 +47,11 @@ def test_the_kubernetes_store_takes_its_namespace_from_a_flag_or_the_environment
 
 
 def test_in_a_pod_the_store_namespace_is_the_pods_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from incident_response.tools.engine import kube_store
+    from incident_response.tools.engine import pod_identity
 
     namespace_file = tmp_path / "namespace"
     namespace_file.write_text("incident-response\n", encoding="utf-8")
-    monkeypatch.setattr(kube_store, "SERVICE_ACCOUNT_NAMESPACE", str(namespace_file))
+    monkeypatch.setattr(pod_identity, "SERVICE_ACCOUNT_NAMESPACE", str(namespace_file))
     settings = config.load_settings(parse("--store", "kubernetes"), {"HOME": str(tmp_path)})
     assert settings.store_namespace == "incident-response"
     given = config.load_settings(parse("--store", "kubernetes", "--store-namespace", "ops"), {"HOME": str(tmp_path)})

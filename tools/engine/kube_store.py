@@ -10,213 +10,43 @@ Every change and its timeline events are one write, as one SQLite transaction ho
 into its status history, an incident's into its spec. Tool calls and other events (notes, blocked plans) are objects
 of their own (JournalEntry): nothing depends on them being written together with anything else.
 
+The store is built in three layers: its objects (kube_store_objects.KubeObjects), incidents on them
+(kube_store_incidents.KubeIncidents), and here tool calls, pending commands and the timeline (KubeStore).
+
 Layer: tools.engine.
 """
 
 from __future__ import annotations
 
-import base64
-import itertools
-import json
 import logging
 import os
-import secrets
-import socket
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from incident_response.tools.core import errors
-from incident_response.tools.engine import attribution, call_reads, store
+from incident_response.tools.engine import call_reads, store
 from incident_response.tools.engine import kube_objects as objects
 from incident_response.tools.engine.approvals import CLI_CHANNELS
 from incident_response.tools.engine.kube_objects import APPROVALS, COMMANDS, ENTRIES, INCIDENTS
-from incident_response.tools.engine.kube_retention import Summary, compact, decode, summary_name
-from incident_response.tools.engine.records import UNTITLED, CommandRow, Event, IncidentRow, ToolCall
-from incident_response.tools.kube.client import Kube
+from incident_response.tools.engine.kube_retention import compact
+from incident_response.tools.engine.kube_store_incidents import KubeIncidents
+from incident_response.tools.engine.records import CommandRow, Event, ToolCall
 
 logger = logging.getLogger(__name__)
+
 # How often one process looks for resolved incidents to compact (every replica does; they agree on the result).
 COMPACT_INTERVAL = 3600.0
-SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
-# Reads of the seal-key Secret when other replicas keep winning the write that fills it (one win ends the race).
-SEAL_KEY_ATTEMPTS = 5
+
 NOT_AN_APPROVER = (
     "this server stores its journal on the Kubernetes API, where a decision is an Approval object that only a human "
     "creates with their own credentials: run `incident-response-mcp approve TOKEN --store kubernetes` (or deny)"
 )
 
 
-class KubeStore:
+class KubeStore(KubeIncidents):
     """`tools.engine.store.Store` on the Kubernetes API, in `namespace`. `approver=True` only for the approve CLI;
     with `retention` (seconds), resolved incidents older than that are compacted (kube_retention)."""
-
-    def __init__(
-        self,
-        kube: Kube,
-        namespace: str,
-        *,
-        approver: bool = False,
-        context: str | None = None,
-        retention: float | None = None,
-        scope: Callable[[], str] | None = None,
-        pod: tuple[str, str] | None = None,
-        clock: Callable[[], float] | None = None,
-    ) -> None:
-        """`scope`: the incident scope of the server this store serves (tools.engine.incident_scope), asked when an
-        incident is read or opened; without it (the approve CLI, retention) the store reads every scope's. `clock`:
-        the server's time in epoch seconds, which dates what it writes (default the wall clock's; entry names keep
-        the wall clock's order)."""
-        self.kube = kube
-        self.clock = clock or time.time
-        self.scope = scope
-        self.retention = retention
-        # (name, namespace) of this replica's pod; claims record it so other replicas can tell when it is gone.
-        self.pod = pod if pod is not None else own_pod()
-        self._next_compaction = 0.0
-        self.namespace = namespace
-        self.approver = approver
-        self.context = context
-        self._key: bytes | None = None
-        self._count = itertools.count()
-        self._lock = threading.Lock()
-
-    def approve_flags(self) -> str:
-        context = f" --context {self.context}" if self.context else ""
-        return f"--store kubernetes --store-namespace {self.namespace}{context}"
-
-    def seal_key(self) -> bytes:
-        """Kept in the Secret deploy/ ships empty beside the journal; the first replica to read it empty fills it in.
-        The server may not create Secrets (on a real cluster that would let it mint any local account's token), so a
-        missing Secret is refused, not made."""
-        if self._key is None:
-            self._key = self._read_or_fill_key()
-        return self._key
-
-    def _read_or_fill_key(self) -> bytes:
-        where = f"secret {objects.SEAL_SECRET} in namespace {self.namespace}"
-        for _ in range(SEAL_KEY_ATTEMPTS):
-            try:
-                found = self.kube.get("secrets", objects.SEAL_SECRET, self.namespace)
-            except errors.NotFound as e:
-                raise errors.NotFound(
-                    f"{where} does not exist: the server keeps its plan-sealing key there and may not create Secrets. "
-                    "Apply deploy/ (`kubectl apply -k deploy/` ships it empty), or create it empty: `kubectl create "
-                    f"secret generic {objects.SEAL_SECRET} -n {self.namespace}`; the server fills in the key",
-                    code=404,
-                    reason=e.reason,
-                    verb="get",
-                    resource="secrets",
-                    name=objects.SEAL_SECRET,
-                ) from e
-            encoded = (found.get("data") or {}).get("key")
-            if encoded:
-                return _key_of(str(encoded), where, self.namespace)
-            fresh = base64.b64encode(secrets.token_bytes(32)).decode("ascii")
-            # At the version read: of replicas filling it at once one write succeeds, the others read its key.
-            change = {"metadata": {"resourceVersion": objects.resource_version(found)}, "data": {"key": fresh}}
-            try:
-                filled = self.kube.patch("secrets", objects.SEAL_SECRET, change, self.namespace, patch_type="merge")
-            except errors.Conflict:
-                continue
-            return _key_of(str((filled.get("data") or {}).get("key") or ""), where, self.namespace)
-        raise errors.Conflict(
-            f"{where} kept changing while the server read it ({SEAL_KEY_ATTEMPTS} tries); try again",
-            code=409,
-            reason="Conflict",
-            verb="patch",
-            resource="secrets",
-            name=objects.SEAL_SECRET,
-        )
-
-    def authenticated_user(self) -> str:
-        """Who the API server says these credentials are (SelfSubjectReview): the approver the journal records."""
-        body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
-        try:
-            review = self.kube.create("selfsubjectreviews", body)
-        except errors.NotFound as e:
-            raise errors.InvalidArgument(
-                "the API server does not answer SelfSubjectReview (authentication.k8s.io/v1, Kubernetes 1.28 and "
-                "later), so it cannot say who you are. Approve on a cluster that does"
-            ) from e
-        user = ((review.get("status") or {}).get("userInfo") or {}).get("username")
-        if not user:
-            raise errors.InvalidArgument("the API server's SelfSubjectReview named no user")
-        return str(user)
-
-    # --- reading and writing objects -----------------------------------------------------------------------------
-
-    # Reads go through the tool call's memo (call_reads): one request per object or list per call.
-    def get_object(self, resource: str, name: str) -> dict[str, Any] | None:
-        return call_reads.remembered((id(self), resource, name), lambda: self._get_object(resource, name))
-
-    def _get_object(self, resource: str, name: str) -> dict[str, Any] | None:
-        try:
-            return self.kube.get(resource, name, self.namespace)
-        except errors.NotFound:
-            return None
-
-    def list_objects(self, resource: str, **labels: str | None) -> list[dict[str, Any]]:
-        wanted = {f"{objects.GROUP}/{k}": objects.label_value(v) for k, v in labels.items() if v is not None}
-        narrowed = self._narrowed(resource, wanted)
-        if narrowed is not None:
-            return narrowed
-        selector = objects.selector(**labels)
-        return list(call_reads.remembered(self._listed(resource, wanted), lambda: self._list(resource, selector)))
-
-    def _listed(self, resource: str, labels: Mapping[str, str]) -> call_reads.Key:
-        return (id(self), resource, "?", *sorted(labels.items()))
-
-    def _narrowed(self, resource: str, wanted: Mapping[str, str]) -> list[dict[str, Any]] | None:
-        """The list as a list with fewer of these labels that this call read already has it, filtered here as the API
-        filters (label equality): no request. None when the call has no such list."""
-        for size in range(len(wanted)):
-            for keys in itertools.combinations(sorted(wanted), size):
-                listed = call_reads.known(self._listed(resource, {k: wanted[k] for k in keys}))
-                if listed is not None:
-                    return [o for o in listed if wanted.items() <= _labels(o).items()]
-        return None
-
-    def _list(self, resource: str, selector: str | None) -> list[dict[str, Any]]:
-        try:
-            return self.kube.list(resource, self.namespace, label_selector=selector).items
-        except errors.NotFound as e:
-            # A list finds no namespace to miss: the resource type itself is not served.
-            raise errors.NotFound(
-                f"the cluster does not serve {resource}: the store's CustomResourceDefinitions are not installed. "
-                "Install them with `kubectl apply -f deploy/crds/` (or the whole `kubectl apply -k deploy/`)",
-                code=404,
-                reason=e.reason,
-                verb="list",
-                resource=resource,
-            ) from e
-
-    def delete_object(self, resource: str, name: str, *, resource_version: str | None = None) -> bool:
-        """Delete an object (with `resource_version`: only if unchanged since read at it); False when it changed."""
-        try:
-            self.kube.delete(resource, name, self.namespace, resource_version=resource_version)
-        except errors.NotFound:
-            pass  # another replica's compaction was first
-        except errors.Conflict:
-            return False
-        finally:
-            call_reads.forget()
-        return True
-
-    def _summaries(self, incident: str | None = None) -> list[Summary]:
-        """What retention folded away (kube_retention): of one incident, or of all."""
-        try:
-            if incident is not None:
-                if self._open_in_call(incident):
-                    return []
-                found = self.get_object(ENTRIES, summary_name(incident))
-                return [] if found is None else [decode(found)]
-            return [decode(o) for o in self.list_objects(ENTRIES, type="summary")]
-        except errors.Forbidden:
-            if self.approver:
-                return []  # an approver reads commands, not the journal: a folded command is unknown to them
-            raise
 
     def compact_in_background(self) -> threading.Thread | None:
         """Start retention (kube_retention.compact) in a thread, at most once an interval per process, so a tool
@@ -237,240 +67,6 @@ class KubeStore:
             compact(self, now=now, retention=retention)
         except errors.IncidentError as e:
             logger.warning("could not compact resolved incidents: %s", e)
-
-    def _create(self, resource: str, body: dict[str, Any]) -> dict[str, Any] | None:
-        """The created object, or None when one of that name exists already."""
-        try:
-            return self.kube.create(resource, body, self.namespace)
-        except errors.Conflict:
-            return None
-        finally:
-            call_reads.forget()
-
-    def swap(self, resource: str, obj: dict[str, Any], change: dict[str, Any], *, status: bool = False) -> bool:
-        """Merge `change` into `obj` if it is still at the version it was read at; False when another writer won."""
-        patch = {**change, "metadata": {"resourceVersion": objects.resource_version(obj)}}
-        try:
-            self.kube.patch(
-                resource,
-                objects.name_of(obj),
-                patch,
-                self.namespace,
-                patch_type="merge",
-                subresource="status" if status else None,
-            )
-        except (errors.Conflict, errors.NotFound):
-            return False
-        finally:
-            call_reads.forget()
-        return True
-
-    def _sequence(self) -> int:
-        with self._lock:
-            return objects.sequence_at(time.time(), next(self._count))
-
-    def _entry(self, prefix: str, body: dict[str, Any], **labels: str | None) -> None:
-        number = self._sequence()
-        name = f"{prefix}-{number}-{secrets.token_hex(3)}"
-        try:
-            self.kube.create(ENTRIES, objects.new_object("JournalEntry", name, body, **labels), self.namespace)
-        finally:
-            call_reads.forget((id(self), ENTRIES))  # a tool call or an event: no incident, command or approval changed
-
-    # --- incidents ------------------------------------------------------------------------------------------------
-
-    def _scope(self) -> str | None:
-        return None if self.scope is None else self.scope()
-
-    def _pointer_name(self, namespace: str | None) -> str:
-        """One open-incident pointer per scope and namespace (and one for incidents without): servers of different
-        scopes each open their own incident, and one namespace's declaration does not wait for another's."""
-        scope = self._scope()
-        name = objects.OPEN_POINTER if scope is None else f"{objects.OPEN_POINTER}-{scope}"
-        return name if namespace is None else f"{name}-ns-{namespace}"
-
-    def _pointer(self, namespace: str | None) -> dict[str, Any] | None:
-        return self.get_object(ENTRIES, self._pointer_name(namespace))
-
-    def _point_at(
-        self,
-        pointer: dict[str, Any] | None,
-        incident: str,
-        namespace: str | None,
-        opening: dict[str, Any] | None = None,
-    ) -> bool:
-        """Move the open-incident pointer to `incident` if nobody moved it since it was read: inserts serialize.
-        `opening`: the incident object still to be created, carried by the pointer (as a JSON string, so a merge
-        patch replaces it whole) until then, for whoever reads the pointer meanwhile (_finish_opening)."""
-        detail = None if opening is None else {"opening": json.dumps(opening)}
-        body = {"type": "openIncident", "incident": incident, "detail": detail}
-        if pointer is None:
-            obj = objects.new_object("JournalEntry", self._pointer_name(namespace), body, type="openIncident")
-            return self._create(ENTRIES, obj) is not None
-        return self.swap(ENTRIES, pointer, {"spec": body})
-
-    def _finish_opening(self, pointer: dict[str, Any] | None) -> None:
-        """The pointer names an incident not created yet: its opener is between the two writes, or died there.
-        Create that very object (the one of the two creates that wins is the incident), so a process starting
-        meanwhile adopts it rather than opening a second. Not one retention folded away (its summary exists)."""
-        spec = {} if pointer is None else objects.spec(pointer)
-        opening = (spec.get("detail") or {}).get("opening") if isinstance(spec.get("detail"), dict) else None
-        incident = spec.get("incident")
-        if not isinstance(opening, str) or not isinstance(incident, str):
-            return
-        if self.get_object(INCIDENTS, objects.incident_name(incident)) is not None:
-            return
-        if self.get_object(ENTRIES, summary_name(incident)) is None:
-            self._create(INCIDENTS, json.loads(opening))
-
-    def _history(self, events: Sequence[tuple[str, dict[str, Any]]], at: float) -> list[dict[str, Any]]:
-        return [objects.history_entry(kind, number=self._sequence(), at=at, detail=detail) for kind, detail in events]
-
-    @call_reads.fresh
-    def _insert(
-        self, row: IncidentRow, *, only_if_none_open: bool, events: Sequence[tuple[str, dict[str, Any]]], at: float
-    ) -> IncidentRow | None:
-        """Create the incident with `events` in it (one write), after moving the open-incident pointer to it."""
-        if self.scope is not None:
-            row = row.model_copy(update={"scope": self.scope()})
-        while True:
-            pointer = self._pointer(row.namespace)
-            self._finish_opening(pointer)
-            every = self.all_incidents()  # one read for both questions
-            open_rows = [r for r in every if self._mine(r) and r.closed_at is None][: attribution.MAX_OPEN]
-            if only_if_none_open and any(attribution.same_lane(r, row.namespace) for r in open_rows):
-                return None
-            if not row.id:
-                base = time.strftime("inc-%Y%m%d-%H%M%S", time.gmtime(row.opened_at)) + f"-{os.getpid() % 10000}"
-                taken = {r.id for r in every}
-                row = row.model_copy(update={"id": next(c for c in _candidates(base) if c not in taken)})
-            made = objects.incident_object(row, self._sequence(), self._history(events, at))
-            if not self._point_at(pointer, row.id, row.namespace, made):
-                if only_if_none_open:
-                    return None
-                continue
-            if self._create(INCIDENTS, made) is None and not self._made_from(made):
-                raise errors.InvalidArgument(f"an incident named {row.id!r} exists already; choose another id")
-            self._opened(row)
-            return row
-
-    def _opened(self, row: IncidentRow) -> None:
-        """Drop the created incident from the pointer (if it still names it), so an incident deleted later by hand is
-        not created again from there; when this fails, the summary check in _finish_opening still holds."""
-        pointer = self._pointer(row.namespace)
-        if (
-            pointer is not None
-            and objects.spec(pointer).get("incident") == row.id
-            and objects.spec(pointer).get("detail")
-        ):
-            self.swap(ENTRIES, pointer, {"spec": {"detail": None}})
-
-    def _made_from(self, made: dict[str, Any]) -> bool:
-        """Whether the incident of `made`'s name is `made`, created by a process that read it from the pointer."""
-        found = self.get_object(INCIDENTS, objects.name_of(made))
-        held, wanted = ({} if found is None else objects.spec(found)), objects.spec(made)
-        return bool(held.get("id") == wanted.get("id") and held.get("seq") == wanted.get("seq"))
-
-    def open_incident(self, title: str, *, incident_id: str | None = None) -> str:
-        opened = self.clock()
-        row = self._insert(
-            IncidentRow(id=incident_id or "", title=title, opened_at=opened),
-            only_if_none_open=False,
-            events=[("incident_opened", {"title": title})],
-            at=opened,
-        )
-        assert row is not None
-        return row.id
-
-    def current_incident(self, namespace: str | None = None) -> str:
-        while True:
-            found = attribution.incident_for(self.incidents(open_only=True, limit=attribution.MAX_OPEN), namespace)
-            if found is not None:
-                return found.id
-            opened = self.clock()
-            row = self._insert(
-                IncidentRow(id="", title=UNTITLED, opened_at=opened),
-                only_if_none_open=True,
-                events=[("incident_opened", {"title": UNTITLED})],
-                at=opened,
-            )
-            if row is not None:
-                return row.id
-
-    def incident(self, incident_id: str) -> IncidentRow | None:
-        """The incident, if it is of this store's scope."""
-        found = self._incident_object(incident_id)
-        if found is None or objects.spec(found).get("id") != incident_id:
-            return None
-        row = objects.incident_row(found)
-        return row if self._mine(row) else None
-
-    def _incident_object(self, incident_id: str) -> dict[str, Any] | None:
-        """From the incidents this call listed already (every call lists them to find its incident), else by name."""
-        name = objects.incident_name(incident_id)
-        listed = call_reads.known(self._listed(INCIDENTS, {}))
-        if listed is None:
-            return self.get_object(INCIDENTS, name)
-        return next((o for o in listed if objects.name_of(o) == name), None)
-
-    def _open_in_call(self, incident_id: str) -> bool:
-        """Whether this call's list of incidents has the incident open: then retention has folded none of it, as it
-        folds only incidents resolved at least --store-retention-days (0.05 at least) before, and a resolved incident
-        stays resolved. False when the call has not listed them."""
-        listed = call_reads.known(self._listed(INCIDENTS, {}))
-        name = objects.incident_name(incident_id)
-        found = next((o for o in listed or [] if objects.name_of(o) == name), None)
-        return found is not None and objects.incident_row(found).closed_at is None
-
-    def _mine(self, row: IncidentRow) -> bool:
-        return self.scope is None or row.scope == self.scope()
-
-    def all_incidents(self) -> list[IncidentRow]:
-        """Every scope's incidents, newest first (retention compacts them all)."""
-        found = sorted(
-            self.list_objects(INCIDENTS),
-            key=lambda o: (float(objects.spec(o).get("openedAt") or 0), objects.insertion_order(o)),
-            reverse=True,
-        )
-        return [objects.incident_row(o) for o in found]
-
-    def incidents(self, *, open_only: bool = False, limit: int = 20) -> list[IncidentRow]:
-        """Newest first, of this store's scope."""
-        rows = [r for r in self.all_incidents() if self._mine(r)]
-        return [r for r in rows if not open_only or r.closed_at is None][:limit]
-
-    @call_reads.fresh
-    def save_incident(
-        self,
-        before: IncidentRow | None,
-        after: IncidentRow,
-        events: Sequence[tuple[str, dict[str, Any]]],
-        *,
-        at: float | None = None,
-    ) -> IncidentRow | None:
-        now = self.clock() if at is None else at
-        if before is None:
-            return self._insert(after, only_if_none_open=True, events=events, at=now)
-        found = self.get_object(INCIDENTS, objects.incident_name(before.id))
-        if found is None or objects.incident_row(found) != before:
-            return None
-        if after.namespace is not None and after.namespace != before.namespace and not self._take_lane(before, after):
-            return None
-        # The change and its events in one write, at the version read: both or neither, as in one transaction.
-        history = [h for h in objects.spec(found).get("history") or [] if isinstance(h, dict)]
-        after = after.model_copy(update={"id": before.id, "scope": before.scope})  # it stays in its scope
-        body = objects.incident_spec(after)
-        body["history"] = [*history, *self._history(events, now)]
-        return after if self.swap(INCIDENTS, found, {"spec": body}) else None
-
-    def _take_lane(self, before: IncidentRow, after: IncidentRow) -> bool:
-        """Move the namespace's pointer to an incident that becomes that namespace's, if no other incident is open
-        for it: serialized with a declaration inserting one (the same pointer)."""
-        pointer = self._pointer(after.namespace)
-        taken = self.incidents(open_only=True, limit=attribution.MAX_OPEN)
-        if any(r.id != before.id and attribution.same_lane(r, after.namespace) for r in taken):
-            return False
-        return self._point_at(pointer, before.id, after.namespace)
 
     # --- tool calls -----------------------------------------------------------------------------------------------
 
@@ -779,50 +375,9 @@ class KubeStore:
         return sorted(chosen, key=lambda r: r.id)
 
 
-def own_pod() -> tuple[str, str] | None:
-    """(pod name, namespace) when this process runs in a pod: its hostname is the pod's name."""
-    namespace = namespace_in_pod()
-    return None if namespace is None else (socket.gethostname(), namespace)
-
-
-def namespace_in_pod() -> str | None:
-    """The namespace of the pod this process runs in (its service account's), or None outside a pod."""
-    try:
-        with open(SERVICE_ACCOUNT_NAMESPACE, encoding="utf-8") as f:
-            return f.read().strip() or None
-    except OSError:
-        return None
-
-
-def _labels(obj: dict[str, Any]) -> dict[str, str]:
-    labels = (obj.get("metadata") or {}).get("labels")
-    return labels if isinstance(labels, dict) else {}
-
-
-def _candidates(base: str) -> Iterator[str]:
-    yield base
-    for n in itertools.count(2):
-        yield f"{base}-{n}"
-
-
 def _epoch(value: Any) -> float:
     from datetime import datetime
 
     if isinstance(value, datetime):
         return value.timestamp()
     return datetime.fromisoformat(str(value)).timestamp()
-
-
-def _key_of(encoded: str, where: str, namespace: str) -> bytes:
-    """The 32-byte key a Secret's data.key holds, or a refusal saying how to start over."""
-    try:
-        key = base64.b64decode(encoded, validate=True)
-    except ValueError:
-        key = b""
-    if len(key) < 32:
-        raise errors.InvalidArgument(
-            f"{where} holds no 32-byte key in data.key; remove it so the server makes a new one (plans sealed with "
-            f"the old key then need planning again): `kubectl patch secret {objects.SEAL_SECRET} -n {namespace} "
-            """--type json -p '[{"op": "remove", "path": "/data/key"}]'`"""
-        )
-    return key
