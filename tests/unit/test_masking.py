@@ -182,7 +182,8 @@ def test_only_prose_listing_after_credentials_is_left_alone(line: str) -> None:
 
 
 def test_echoed_secrets_are_the_pod_s_credentials_by_position_long_enough_to_look_for() -> None:
-    from incident_response.tools.core.masking import echoed_secrets, mask_echoes, masked
+    from incident_response.tools.core.masking import masked
+    from incident_response.tools.core.secret_echoes import echoed_secrets, mask_echoes
 
     spec = {
         "initContainers": [{"name": "init", "env": [{"name": "MIGRATE_TOKEN", "value": "init-t0ken-value"}]}],

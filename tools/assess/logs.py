@@ -11,8 +11,9 @@ from pydantic import Field
 
 from incident_response.tools.assess.pods import fetch_pods
 from incident_response.tools.core import errors
-from incident_response.tools.core.masking import echoed_secrets, mask_echoes, mask_text_counted
+from incident_response.tools.core.masking import mask_text_counted
 from incident_response.tools.core.models import ToolResult
+from incident_response.tools.core.secret_echoes import echoed_secrets, mask_echoes
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.k8s.podstatus import containers_ready, failing_init_container, is_problem, restart_count
 from incident_response.tools.k8s.views import meta

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from incident_response.tools.core import errors
-from incident_response.tools.core.masking import echoed_secrets, mask_echoes, mask_text
+from incident_response.tools.core.masking import mask_text
+from incident_response.tools.core.secret_echoes import echoed_secrets, mask_echoes
 from incident_response.tools.k8s.events import EventGroup
 from incident_response.tools.k8s.podstatus import PodRow
 from incident_response.tools.k8s.quantity import parse_time

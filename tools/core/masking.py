@@ -28,6 +28,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from incident_response.tools.core.masking_gates import Gates
+from incident_response.tools.core.secret_keys import placeholder, secret_key
 
 # This server's pending-command tokens: shown on purpose (the agent needs them), so never masked.
 OWN_TOKEN = re.compile(r"\birm_[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])")
@@ -40,138 +41,6 @@ _KEY = secrets.token_bytes(32)
 def masked(value: str) -> str:
     """What replaces a secret: a keyed digest, equal for equal values within this process only."""
     return f"[masked:{hmac.new(_KEY, value.encode(), hashlib.sha256).hexdigest()[:8]}]"
-
-
-# --- credential-named keys ----------------------------------------------------------------------------------------
-
-# A key is credential-named when one of its words is one of these (DB_PASSWORD, apiKey, x-auth-token)...
-_SECRET_WORDS = frozenset(
-    {
-        "password",
-        "passwd",
-        "pass",
-        "pwd",
-        "passphrase",
-        "secret",
-        "token",
-        "apikey",
-        "credential",
-        "credentials",
-        "sig",
-        "signature",
-        "cookie",
-    }
-)
-# ...or its words run together contain one of these (SECRET_KEY, AccountKey excepted: clientSecret, SharedAccessKey).
-_SECRET_PARTS = (
-    "password",
-    "passwd",
-    "passphrase",
-    "secret",
-    "apikey",
-    "accesskey",
-    "privatekey",
-    "clientkey",
-    "authkey",
-    "authtoken",
-    "accesstoken",
-    "refreshtoken",
-    "sessiontoken",
-    "idtoken",
-    "credential",
-)
-# ...unless its last word says it names, points to or describes the secret instead of holding it (secretName,
-# secretKeyRef, token_type, password_file, tokenExpirationSeconds).
-_NOT_HOLDERS = frozenset(
-    {
-        "name",
-        "names",
-        "ref",
-        "refs",
-        "file",
-        "files",
-        "path",
-        "paths",
-        "dir",
-        "id",
-        "ids",
-        "type",
-        "types",
-        "length",
-        "len",
-        "ttl",
-        "expiry",
-        "expires",
-        "expiration",
-        "seconds",
-        "count",
-        "policy",
-        "version",
-        "url",
-        "uri",
-        "endpoint",
-        "mode",
-        "kind",
-        "format",
-        "prefix",
-        "source",
-        "enabled",
-        "required",
-        "header",
-        "field",
-        "env",
-        "namespace",
-        "provider",
-        "store",
-        "manager",
-        "rotation",
-        "algorithm",
-        "age",
-        "hint",
-        "reset",
-        "change",
-        "changed",
-        "updated",
-        "created",
-        "set",
-        "exists",
-        "valid",
-        "invalid",
-        "missing",
-        "strength",
-        "rule",
-        "secrets",
-        "tokens",
-        "passwords",
-    }
-)
-_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-
-
-def key_words(key: str) -> list[str]:
-    """`DB_PASSWORD` -> [db, password]; `apiKey` -> [api, key]; `x-auth-token` -> [x, auth, token]."""
-    return [w.lower() for w in _WORD.findall(key)]
-
-
-@functools.lru_cache(maxsize=4096)
-def secret_key(key: str) -> bool:
-    """Does a value under this key hold a credential (by its name)?"""
-    words = key_words(key)
-    if not words or words[-1] in _NOT_HOLDERS:
-        return False
-    joined = "".join(words)
-    return any(w in _SECRET_WORDS for w in words) or any(part in joined for part in _SECRET_PARTS)
-
-
-# Values under a credential-named key that are no credential: booleans, placeholders, masks of other tools.
-_PLACEHOLDER = re.compile(
-    r"(?i)^(?:|true|false|yes|no|null|nil|none|undefined|required|optional|empty|redacted|\[redacted\]|hidden|"
-    r"\[hidden\]|\*+|x+|\.+|-+|<[^<>]*>|\$\{[^}]*\}|\$\([^)]*\)|\{\{[^}]*\}\}|%s|%\([a-z_]+\)s|\[masked[^\]]*\])$"
-)
-
-
-def placeholder(value: str) -> bool:
-    return _PLACEHOLDER.match(value.strip()) is not None
 
 
 # --- shapes in free text ------------------------------------------------------------------------------------------
@@ -446,45 +315,6 @@ def _mask_once(text: str, vendor_rules: bool, gated: bool = True) -> tuple[str, 
 
 def mask_text(text: str, *, vendor_rules: bool = True) -> str:
     return mask_text_counted(text, vendor_rules=vendor_rules)[0]
-
-
-# --- echoes of values secret by position ---------------------------------------------------------------------------
-
-# Shorter values are left alone: masking every `abc` in a log would hide more than it protects.
-ECHO_MIN = 6
-
-
-def echoed_secrets(pod_spec: Any) -> list[str]:
-    """Values this pod holds by position that an app may echo into its log: credential-named env vars' values and
-    the arguments after a `--password`-style flag (or after its `=`). Placeholders (`true`, `${VAR}`) and short
-    values are not worth looking for."""
-    if not isinstance(pod_spec, dict):
-        return []
-    found: set[str] = set()
-    for container in [*(pod_spec.get("initContainers") or []), *(pod_spec.get("containers") or [])]:
-        if not isinstance(container, dict):
-            continue
-        for item in container.get("env") or []:
-            if isinstance(item, dict) and secret_key(str(item.get("name") or "")):
-                found.add(str(item.get("value") or ""))
-        words = [str(a) for a in [*(container.get("command") or []), *(container.get("args") or [])]]
-        for previous, arg in zip(["", *words], words, strict=False):
-            flag, _, value = arg.partition("=")
-            if flag.startswith("-") and value and secret_key(flag):
-                found.add(value)
-            elif previous.startswith("-") and "=" not in previous and secret_key(previous) and not arg.startswith("-"):
-                found.add(arg)
-    return sorted(v for v in found if len(v.strip()) >= ECHO_MIN and not placeholder(v))
-
-
-def mask_echoes(text: str, values: list[str]) -> tuple[str, int]:
-    """`text` with each verbatim occurrence of these values masked as the value is masked by position, and how many
-    were. One pass, longest value first: a value inside another is not split, and a mask just written is not
-    scanned again (a short value could otherwise match inside its hex)."""
-    if not values:
-        return text, 0
-    pattern = re.compile("|".join(re.escape(v) for v in sorted(set(values), key=len, reverse=True)))
-    return pattern.subn(lambda found: masked(found[0]), text)
 
 
 # --- structured data ----------------------------------------------------------------------------------------------
