@@ -458,7 +458,7 @@ class Journal:
         return [m for m in measures if incident is None or m.incident == incident]
 
     def claimer_lost(self, row: CommandRow) -> bool:
-        return False  # one host: journal.claimer_gone's pid checks are all there is
+        return False  # one host: claimers.claimer_gone's pid checks are all there is
 
     # --- the timeline ---------------------------------------------------------------------------------------------
 

@@ -101,7 +101,7 @@ class Store(Protocol):
 
     def claimer_lost(self, row: CommandRow) -> bool:
         """True when this store can tell that an `executing` command's claimer is gone where the process checks of
-        `journal.claimer_gone` cannot see it (another pod); False when it cannot tell."""
+        `claimers.claimer_gone` cannot see it (another pod); False when it cannot tell."""
         ...
 
     # --- the timeline -------------------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ RULE_ORDER = (
 
 @dataclass
 class ComponentImpact:
-    """How a component's users are hurt, as observed (namespace.py reads it from Services, pods, deployments)."""
+    """How a component's users are hurt, as observed (assess/impacts.py reads it from Services, pods, deployments)."""
 
     impact: Impact
     detail: str  # "service search has no ready endpoint (0 of 3 pods ready)"
