@@ -15,6 +15,7 @@ from incident_response.tools.playbook.decision import (
     Facts,
 )
 from incident_response.tools.playbook.investigate import investigation
+from incident_response.tools.playbook.rollback_checks import RESTARTED_AT
 
 
 def cause_named(action: object, rule: object, reason: object) -> bool:
@@ -110,6 +111,12 @@ def config_caveat(facts: Facts, deployment: str, changed: list[str]) -> str:
         return (
             f"; but the rollback restores the pod template, not {edited[0].text(facts.now)}: its new pods read the "
             "CURRENT data, so restore that first (check_rollback_safety's config check)"
+        )
+    if changed and all(c.startswith(f"pod annotation {RESTARTED_AT}:") for c in changed):
+        return (
+            "; but the rollout is only a `kubectl rollout restart`: a rollback restarts the same template and image "
+            "tags, so it cannot undo what makes the new pods fail (a re-pushed tag, a ConfigMap or Secret): "
+            "check_rollback_safety first"
         )
     if changed and all(c.startswith("pod annotation ") for c in changed):
         return (

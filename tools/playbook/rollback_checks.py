@@ -9,6 +9,7 @@ Layer: tools.playbook.
 
 from __future__ import annotations
 
+import copy
 import re
 from datetime import datetime, timedelta
 from typing import Any, Literal, NamedTuple
@@ -19,18 +20,34 @@ from incident_response.tools.core.masking import mask_text
 from incident_response.tools.engine.reads import RollbackReads
 from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.views import meta
-from incident_response.tools.k8s.workloads import APP_LABELS, app_selectors, container_digest, revision_of
+from incident_response.tools.k8s.workloads import (
+    APP_LABELS,
+    HASH_LABEL,
+    app_selectors,
+    container_digest,
+    images_of,
+    revision_of,
+)
 from incident_response.tools.playbook.config_checks import config_detail
 from incident_response.tools.playbook.config_failures import SharedFailure, shared_failure
 
 # update_strategy: a StatefulSet's or DaemonSet's (how its controller carries a rollback out).
 # config: the ConfigMaps/Secrets the pods read, which a rollback does not restore.
+# same_template: the target differs from the current revision only by a restart stamp (a rollback restarts the same).
 Check = Literal[
-    "previous_revision", "known_good", "image_available", "migrations", "stateful", "update_strategy", "config"
+    "previous_revision",
+    "known_good",
+    "image_available",
+    "migrations",
+    "stateful",
+    "update_strategy",
+    "config",
+    "same_template",
 ]
 SafetyStatus = Literal["ok", "warning", "blocking", "not_visible"]
 
 MAX_EVIDENCE = 8
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 MIGRATION_WORDS = re.compile(
     r"migrat|flyway|liquibase|alembic|sqitch|dbmate|schema[-_ ]?(?:upgrade|update|change)", re.IGNORECASE
 )
@@ -279,7 +296,45 @@ def plan_checks(
     signs += job_signs(reads.jobs or [], deployment, since, now)
     readable = reads.jobs is not None
     items = [migrations_item(signs, current_rev, target_rev, since, readable, reads.jobs_truncated), stateful]
+    items += restart_items(current_template, target, current_rev)
     return items + config_items(current_template, target, reads, now, pods, mounts)
+
+
+def unstamped(template: dict[str, Any]) -> dict[str, Any]:
+    """The template without what `kubectl rollout restart` stamps and the ReplicaSet's hash label."""
+    copied = copy.deepcopy(template)
+    metadata = copied.get("metadata") or {}
+    (metadata.get("annotations") or {}).pop(RESTARTED_AT, None)
+    (metadata.get("labels") or {}).pop(HASH_LABEL, None)
+    for key in ("annotations", "labels"):
+        if key in metadata and not metadata[key]:
+            del metadata[key]
+    return copied
+
+
+def restart_items(current: dict[str, Any], target: dict[str, Any], current_rev: int | None) -> list[SafetyItem]:
+    """A warning when the current revision is only a restart of the target: the rollback starts the same template
+    and pulls the same image tags again, so pods that fail since the restart fail on something outside it (a tag
+    re-pushed, a ConfigMap or Secret, a dependency)."""
+    target_template = (target.get("spec") or {}).get("template") or {}
+    if current == target_template or unstamped(current) != unstamped(target_template):
+        return []
+    images = ", ".join(dict.fromkeys(images_of(target_template)))
+    detail = (
+        f"revision {current_rev} is a `kubectl rollout restart` of revision {revision_of(target)} (only {RESTARTED_AT} "
+        f"differs): rolling back restarts the same template and pulls {images} again, so new pods that fail now fail "
+        "the same way; the cause is outside the template (a re-pushed tag, a ConfigMap or Secret). Pick a revision "
+        "with other images (to_revision), or keep the old pods serving with pause_rollout"
+    )
+    return [
+        SafetyItem(
+            check="same_template",
+            status="warning",
+            detail=detail,
+            evidence=[f"revision {current_rev} and revision {revision_of(target)} differ only in {RESTARTED_AT}"],
+            questions=[f"Was an image tag among {images} pushed again since revision {revision_of(target)} ran?"],
+        )
+    ]
 
 
 def config_items(

@@ -140,7 +140,9 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
     if previous is None or previous.status == "blocking":
         why = previous.detail if previous is not None else f"no earlier revision of deployment {name} was found"
         return walk.stop(q, "no", "cluster", evidence, try_instead(where, ("ISOLATE", "SCALE"), name, why))
-    doubtful = [c for c in (known, image) if c is not None and c.status in ("warning", "blocking")]
+    # A target the current revision only restarted runs what fails now: rolling back to it restarts the same.
+    same = facts.safety.get("same_template")
+    doubtful = [c for c in (known, image, same) if c is not None and c.status in ("warning", "blocking")]
     if known in doubtful and known is not None and known.status == "warning" and answers.revision_known_good:
         doubtful.remove(known)  # the human vouches for it: what the cluster could not show is answered
         evidence.append("the human says the revision worked when it ran")
