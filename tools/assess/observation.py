@@ -26,6 +26,7 @@ from incident_response.tools.assess.pod_signals import (
     unavailable_without_failing_pods,
     unread_text,
     unschedulable_pods,
+    waits_by_component,
 )
 from incident_response.tools.assess.pods import FetchedPods, fetch_pods
 from incident_response.tools.assess.poison_reads import crashes_on_its_own, event_messages, sample_logs, suspects
@@ -281,6 +282,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
             and (claims := one_node_claims(kube, namespace, template_claims(d)))
         },
         config_errors=pull_errors(events, pods, components) | config_errors(pods, components),
+        attach_waits=waits_by_component(events, pods, components),
         shared_config=shared_config_failures(
             deployments,
             replicasets,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from incident_response.tools.assess.pods import FetchedPods
+from incident_response.tools.k8s.attach_waits import AttachWait, attach_waits
 from incident_response.tools.k8s.podstatus import PodRow
 from incident_response.tools.k8s.pull_failures import pull_refusals
 from incident_response.tools.k8s.views import meta
@@ -44,6 +45,17 @@ def pull_errors(events: list[dict[str, Any]], pods: list[dict[str, Any]], compon
     for name, refusal in pull_refusals(events, pods).items():
         if name in components:
             found.setdefault(components[name], f"{name}: {refusal.text()} (ImagePullBackOff)")
+    return found
+
+
+def waits_by_component(
+    events: list[dict[str, Any]], pods: list[dict[str, Any]], components: dict[str, str]
+) -> dict[str, AttachWait]:
+    """Per component, one pod waiting for a volume attached to another node (Multi-Attach: attach_waits)."""
+    found: dict[str, AttachWait] = {}
+    for name, wait in attach_waits(events, pods).items():
+        if name in components:
+            found.setdefault(components[name], wait)
     return found
 
 

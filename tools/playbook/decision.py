@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from incident_response.tools.k8s.attach_waits import AttachWait
 from incident_response.tools.k8s.changes import Change
 from incident_response.tools.k8s.oom_runs import OomRun
 from incident_response.tools.k8s.scheduling import Refusal
@@ -76,6 +77,7 @@ class RuledOut:
 
 RULED_OUT_RULE = "recent deployment, rollback ruled out by the human"
 SHARED_CONFIG_RULE = "pods fail on config a rollback does not restore"
+ATTACH_RULE = "a rollout's new pods wait for a volume the old pods hold"  # Multi-Attach (tools/k8s/attach_waits.py)
 # How an INVESTIGATE of an unknown cause says so; one that found the cause (a kubelet's or scheduler's message) keeps
 # its "unknown cause, ..." rule (its rank) but not these words: cause_named() tells them apart.
 CAUSE_UNKNOWN = "No mitigation fits before the cause is known"
@@ -126,6 +128,9 @@ class Facts:
     # deployment rolled out recently -> check_rollback_safety's config warning: its pods fail on a key its rollback
     # target reads the same way (tools/playbook/shared_config.py): restore it, do not roll back
     shared_config: dict[str, str] = field(default_factory=dict)
+    # component -> a pod of it waiting for a ReadWriteOnce volume attached to another node (Multi-Attach) and who
+    # holds it (tools/k8s/attach_waits.py): the cause is named, and more replicas would wait too
+    attach_waits: dict[str, AttachWait] = field(default_factory=dict)
     # deployment -> the PersistentVolumeClaims its pod template mounts (every replica shares them)
     shared_claims: dict[str, list[str]] = field(default_factory=dict)
     # "kind/name" -> the human's answer that rules rolling back its current revision out (forward-only migrations)

@@ -13,7 +13,14 @@ from typing import Any
 
 from incident_response.tools.engine.journal import CommandRow, IncidentRow
 from incident_response.tools.k8s.oom_runs import EITHER, LEAK, PEAK, said
-from incident_response.tools.playbook.decision import NO_ROOM, OVERSIZED, RULED_OUT_RULE, SHARED_CONFIG_RULE, Decision
+from incident_response.tools.playbook.decision import (
+    ATTACH_RULE,
+    NO_ROOM,
+    OVERSIZED,
+    RULED_OUT_RULE,
+    SHARED_CONFIG_RULE,
+    Decision,
+)
 from incident_response.tools.playbook.handoff_facts import (
     BadRevision,
     ClusterFacts,
@@ -89,6 +96,8 @@ RULED_OUT_SAYS = "A recent rollout is failing ({target}), and the human ruled ou
 RULE_SAYS = {
     OVERSIZED: "The pods of {target} ask for more than any node can allocate: no scale schedules them",
     NO_ROOM: "No node takes the Pending pods of {target}: the scheduler's reason is the evidence",
+    ATTACH_RULE: "The new pods of {target} wait for a ReadWriteOnce volume its old pods hold on another node "
+    "(Multi-Attach): the rollout's surge holds it up, not the release",
     SHARED_CONFIG_RULE: "The pods of {target} fail on a ConfigMap or Secret the revision before reads too (their "
     "status names it): restoring it is the fix, not the rollout's rollback",
 }

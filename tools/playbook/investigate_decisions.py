@@ -6,6 +6,7 @@ Layer: tools.playbook.
 
 from __future__ import annotations
 
+from incident_response.tools.k8s.attach_waits import attach_move
 from incident_response.tools.k8s.changes import Change
 from incident_response.tools.k8s.pull_failures import PULL_REFUSED
 from incident_response.tools.playbook.decision import (
@@ -62,6 +63,11 @@ def investigate(
         )
         read = "verify_recovery shows whether the replacements serve"
         tool, arguments = "verify_recovery", {"namespace": facts.namespace, "deployment": component}
+    elif (wait := facts.attach_waits.get(component)) is not None:
+        # The attach/detach controller names the volume and who holds it: the cause is known, more replicas wait too.
+        why = f"pods of {component} wait for a volume attached to another node: {wait.pod}: {wait.message}"
+        known = attach_move(wait, component)
+        read = f"{tool} shows since when"
     elif config := facts.config_errors.get(component):
         # The kubelet names what is missing: the cause is known, and it is not in the pods' code.
         why = f"pods of {component} cannot create their container: {config}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from incident_response.tools.playbook.capacity_decisions import pending_evidence
 from incident_response.tools.playbook.decision import (
+    ATTACH_RULE,
     DEPLOY_MARGIN_MINUTES,
     MAX_NAMED,
     RULED_OUT_RULE,
@@ -141,6 +142,10 @@ def recent_rollout_decision(facts: Facts, undoable: list[RecentRollout]) -> Deci
             continue  # the human said it cannot go back: judged on what its pods show (fix_forward below)
         if own_failing and rollout.deployment in facts.shared_config:
             return investigate(facts, rollout.deployment, SHARED_CONFIG_RULE, "", [])
+        waiting = facts.attach_waits.get(rollout.deployment)
+        if own_failing and waiting is not None and waiting.held_by == "other_template":
+            # Its new pod waits for the volume the old pod holds (Multi-Attach): the rollout's surge, not the release.
+            return investigate(facts, rollout.deployment, ATTACH_RULE, "", [])
         if rollout.unfinished and own_failing:
             return roll_back(
                 rollout,
