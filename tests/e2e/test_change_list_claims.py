@@ -1,14 +1,10 @@
-"""The change list says what it knows and where from, through an MCP client against the simulated cluster.
+"""The change list says where a hand scale's count comes from, through an MCP client against the simulated cluster.
 
-- A hand scale's count before comes from ScalingReplicaSet events, which any workload allowed to create events can
-  write. The decisions and plans take a count only events claim no further than the step demand-unknown scaling
-  takes, and say so (tests/e2e/test_lone_scale_event.py); the change list still printed "scaled 60 -> 0" as fact.
-  It now says a count beyond that step is claimed by events only, unless a record (the manifest last applied, the
-  revision before's desired-replicas) shows the same count.
-- A ConfigMap the pods read, edited in place with nothing failing yet (they read it at their next start), was in
-  no change list: only the failing pods' ConfigMaps were read (review-assist7 H11a). The edit time is the one the
-  API server keeps: the field manager's managedFields entry (a ConfigMap has no generation, and a resourceVersion
-  is no time).
+A hand scale's count before comes from ScalingReplicaSet events, which any workload allowed to create events can
+write. The decisions and plans take a count only events claim no further than the step demand-unknown scaling
+takes, and say so (tests/e2e/test_lone_scale_event.py); the change list still printed "scaled 60 -> 0" as fact.
+It now says a count beyond that step is claimed by events only, unless a record (the manifest last applied, the
+revision before's desired-replicas) shows the same count.
 """
 
 from __future__ import annotations

@@ -58,6 +58,10 @@ async def test_a_scale_up_the_quota_refuses_is_named_as_the_quota(built: tuple[E
         """kubectl patch resourcequota compute -n shop --type=merge -p '{"spec":{"hard":{"requests.cpu":"5500m"}}}'"""
     )
     assert patch in reason, reason
+    # what holds the exhausted requests.cpu, largest first (api, asking for room, left out), before the raise
+    held = "a human frees room in it (what holds it: deployment checkout 4 pods x 250m = 1000m, deployment web 4 pods"
+    assert held in reason and reason.index(held) < reason.index(patch), reason
+    assert "deployment api" not in reason.split("what holds it: ", 1)[1].split(")", 1)[0], reason
     assert assessed["problems"][0]["rule"] == "exceeded quota"
     assert decided["verdict"] == "PROCEED" and "ResourceQuota compute refuses" in decided["reason"], decided
 

@@ -19,7 +19,8 @@ import anyio
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import Env, call, make_env, refused
+from support.mitigation_env import Env, make_env, refused
+from support.result_rule import budgeted
 
 from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
@@ -118,11 +119,16 @@ async def test_refusals_name_what_fills_the_quota_before_the_raise(
     await env.until(refused_by_quota, SETTLE)
 
     async with Client(env.server("safe")) as client:
+        assessed = await budgeted(client, "assess_namespace", namespace=NS)
         plan = await refused(client, "override_hpa", namespace=NS, hpa="web", min_replicas=8, max_replicas=8)
         scale = await refused(client, "scale_deployment", namespace=NS, deployment="cart", replicas=4)
-        walked = await call(client, "evaluate_decision", namespace=NS, deployment="web", action="SCALE")
+        walked = await budgeted(client, "evaluate_decision", namespace=NS, deployment="web", action="SCALE")
 
-    for why in (plan, scale, walked["reason"]):
+    decision = assessed["decision"]
+    # web's pods fail readiness under the load (SCALE: its HPA is at max) or not (the quota keeps it short): either
+    # way no tool is proposed that the quota would refuse, and what holds the quota comes first
+    assert decision["target"] in ("hpa/web", "deployment/web") and decision["next_tool"] is None, decision
+    for why in (decision["reason"], assessed["summary"], plan, scale, walked["reason"]):
         assert HOLDERS in why, why
         # freeing the room comes before raising the quota
         assert why.index(HOLDERS) < why.index("kubectl patch resourcequota shop-pods"), why
@@ -131,3 +137,35 @@ async def test_refusals_name_what_fills_the_quota_before_the_raise(
     assert "deployment web" not in held(plan) and "deployment checkout 4 pods" in held(plan), plan
     assert "deployment cart" not in held(scale) and "deployment web 4 pods" in held(scale), scale
     assert walked["verdict"] == "FIX_FIRST", walked["summary"]
+
+
+async def test_assess_frees_a_full_quota_before_overriding_a_pinned_hpa(
+    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+) -> None:
+    """web's HPA reaches its max of 6 as the quota fills (26 of 26): the override it would propose asks for pods the
+    quota refuses, so the assessment says what holds the quota and how to free or raise it, and proposes no tool
+    that would be refused."""
+    sim = sim_factory("healthy")
+    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    await hung_report_jobs(env, kubectl)
+    hard = await full_quota(env, kubectl, 2)  # web's 4 pods + 2 = its HPA's max of 6
+    kubectl.run("annotate", "deployment", "web", "-n", NS, "--overwrite", f"{behaviors.LOAD_MILLICORES}=2400")
+
+    def pinned() -> bool:
+        status = env.get("horizontalpodautoscalers", "web").get("status") or {}
+        return len(running(env, "app=web")) == 6 and status.get("currentReplicas") == 6
+
+    await env.until(pinned, SETTLE)
+
+    async with Client(env.server("safe")) as client:
+        assessed = await budgeted(client, "assess_namespace", namespace=NS)
+
+    decision = assessed["decision"]
+    assert (decision["primary_action"], decision["target"]) == ("SCALE", "hpa/web"), assessed["summary"]
+    assert decision["next_tool"] is None, decision  # override_hpa would be refused while the quota is full
+    reason = decision["reason"]
+    assert f"ResourceQuota shop-pods (pods: {hard} used of {hard}" in reason, reason
+    assert HOLDERS in reason and HOLDERS in assessed["summary"], reason
+    assert (
+        reason.index(HOLDERS) < reason.index("kubectl patch resourcequota shop-pods") < reason.index("override_hpa")
+    ), reason

@@ -1,7 +1,8 @@
 """The reads behind recent_changes (tools/k8s/changes.py words them): NetworkPolicies, Ingresses,
-PodDisruptionBudgets, the deployment controller's ScalingReplicaSet events, and the ConfigMaps the failing pods read
-(metadata only). Services, deployments and ReplicaSets come from the assessment's own reads. A read these credentials
-may not make is noted as a blind spot, never a failure.
+PodDisruptionBudgets, the deployment controller's ScalingReplicaSet events, and the ConfigMaps the workloads' pod
+templates read (metadata only, each by name: an edit breaks nothing until the pods restart, and "what changed in
+the last hour" needs it before they do; review-assist7 H11a). Services, deployments and ReplicaSets come from the
+assessment's own reads. A read these credentials may not make is noted as a blind spot, never a failure.
 
 Layer: tools.assess.
 """
@@ -78,13 +79,13 @@ def recent_changes(
     replicasets: list[dict[str, Any]],
     pods: list[dict[str, Any]],
     components: dict[str, str],
-    failing_templates: dict[str, dict[str, Any]],
+    templates: dict[str, dict[str, Any]],
     rolled_out: set[str],
     autoscaled: frozenset[str] = frozenset(),
 ) -> list[Change]:
-    """Every non-rollout change of the last 2 hours, newest first (at most MAX_CHANGES). `failing_templates`: the
-    pod template of each failing component (the ConfigMaps they read are read; the pods read are slim, without
-    env and volumes)."""
+    """Every non-rollout change of the last 2 hours, newest first (at most MAX_CHANGES). `templates`: the pod
+    template of each workload (the ConfigMaps they read are read; the pods read are slim, without env and
+    volumes)."""
     policies, events, ingresses = read
     found = service_changes(services, now) + ingress_changes(ingresses, now)
     scales = scale_changes(deployments, replicasets, events, rolled_out, now, autoscaled)
@@ -102,15 +103,22 @@ def recent_changes(
                     change.what += admits_text(obj, change.selects, pods, components, objects)
                 found.append(change)
     readers: dict[str, list[str]] = {}
-    for component, template in sorted(failing_templates.items()):
+    for component, template in sorted(templates.items()):
         for name in config_refs(template)["ConfigMap"]:
             readers.setdefault(name, []).append(component)
     for name, obj in (configmap_metadata(kube, namespace, set(readers)) or {}).items():
         change = object_change("ConfigMap", obj, now, "updated")
         if change is not None:
             change.selects = readers[name]
+            change.what += f" (read by {listed(readers[name])})"
             found.append(change)
     return newest_first(found)[:MAX_CHANGES]
+
+
+def listed(names: list[str]) -> str:
+    """'a, b, c and 2 more'."""
+    more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+    return ", ".join(names[:3]) + more
 
 
 def admits_text(

@@ -20,6 +20,7 @@ from incident_response.tools.assess.hpas import HpaRow, hpa_row
 from incident_response.tools.assess.impacts import mitigated_components
 from incident_response.tools.assess.observation import observe_namespace
 from incident_response.tools.assess.own_rollouts import own_templates, without_own_rollouts
+from incident_response.tools.assess.quota_first import QuotaFirst
 from incident_response.tools.assess.ranked_decisions import ranked
 from incident_response.tools.assess.ruled_out import with_rulings
 from incident_response.tools.core.collection import collection_held
@@ -159,7 +160,8 @@ def assessment_of(kube: Kube, namespace: str, deps: Deps | None) -> Assessment:
     mitigated = mitigated_components(deps, seen) if deps is not None else frozenset()
     judged = without_own_rollouts(seen, own_templates(deps, namespace)) if deps is not None else seen
     judged = with_rulings(judged, rulings(deps, namespace)) if deps is not None else judged
-    decision, ranking = ranked(judged, mitigated, NodeRoom(kube))
+    quota = QuotaFirst(kube, namespace, seen.deployments, seen.hpas, seen.pods, seen.now)
+    decision, ranking = ranked(judged, mitigated, NodeRoom(kube), quota)
     rows = seen.rows
     problems = [row for row in rows if row.problem]
     counts = Counter(row.status for row in rows)

@@ -184,7 +184,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         replicasets=replicasets,
         pods=pods,
         components=components,
-        failing_templates={name: t for (_, name), t in templates.items() if name in failing and t},
+        templates={name: t for (_, name), t in templates.items() if t},
         rolled_out={r.deployment for r in rollouts},
         autoscaled=frozenset(scaled(hpa_row(h).target) for h in hpas),
     )

@@ -93,7 +93,7 @@ class QuotaFirst:
                 "reason": f"{decision.reason}. But {short.room.text()} admits no more of {name}'s pods: first free "
                 f"room in it{f' ({held})' if held else ''} or have it raised "
                 f"({short.raise_command(self.namespace, more)}), then {decision.next_tool}({arguments})",
-                "evidence": [*decision.evidence[:4], f"{short.room.text()}: no more pods of {name} fit"],
+                "evidence": [*decision.evidence, f"{short.room.text()}: no more pods of {name} fit"],
                 "next_tool": None,
                 "next_arguments": {},
             }

@@ -10,6 +10,7 @@ from incident_response.tools.assess.demand import NodeRoom, demand_for
 from incident_response.tools.assess.hpas import hpa_row, hpa_wanted
 from incident_response.tools.assess.impacts import impacts_of
 from incident_response.tools.assess.observation import Observation
+from incident_response.tools.assess.quota_first import QuotaFirst
 from incident_response.tools.k8s.podstatus import oom_container
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity
 from incident_response.tools.k8s.views import meta
@@ -71,14 +72,21 @@ def completed(seen: Observation, decision: Decision, room: NodeRoom | None = Non
 
 
 def ranked(
-    seen: Observation, mitigated: frozenset[str] = frozenset(), room: NodeRoom | None = None
+    seen: Observation,
+    mitigated: frozenset[str] = frozenset(),
+    room: NodeRoom | None = None,
+    quota: QuotaFirst | None = None,
 ) -> tuple[Decision, list[tuple[Problem, Decision]]]:
     """The primary decision (for the worst problem) and every problem, worst first. With `room` (node room, read
-    on first use), a scale is sized within what fits, as evaluate_decision sizes it."""
+    on first use), a scale is sized within what fits, as evaluate_decision sizes it; with `quota`, a scale-up a full
+    ResourceQuota would refuse says first what holds the quota and how to free or raise it (no tool proposed)."""
+    if quota is not None:
+        quota.hold(seen.facts.quota_blocked)  # before the decisions are worded: the exceeded-quota rule names them
     problems = [
-        (p, completed(seen, d, room))
+        (p, quota.checked(completed(seen, d, room)) if quota is not None else completed(seen, d, room))
         for p, d in rank_problems(seen.facts, impacts_of(seen), mitigated, seen.dark, seen.pressed, seen.cutovers)
     ]
     for problem, decision in problems:
         problem.next_arguments = dict(decision.next_arguments)
+        problem.next_tool = decision.next_tool
     return (problems[0][1] if problems else decide(seen.facts)), problems
