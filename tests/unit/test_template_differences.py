@@ -63,7 +63,8 @@ def test_envfrom_probes_volumes_and_scheduling_fields_are_compared() -> None:
 
     differences = changed(edit)
     assert any(d.startswith("container search envFrom: ") and "search-config-v2" in d for d in differences)
-    assert "container search readinessProbe changed" in differences
+    # A probe's port, path and timing are shown, only the parts that differ (review-assist8 I5).
+    assert "container search readinessProbe: httpGet :8080/healthz -> httpGet :8080/ready" in differences
     assert any(d.startswith("pod spec volumes: ") and "search-tls-2" in d for d in differences)
     assert 'pod spec nodeSelector: absent -> {"pool":"highmem"}' in differences
     assert any(d.startswith("pod spec tolerations: absent -> ") for d in differences)
@@ -85,6 +86,24 @@ def test_a_probe_command_is_named_not_shown() -> None:
         )
     )
     assert differences == ["container search livenessProbe added"]
+
+
+def test_a_probe_on_another_port_says_both_ports_and_a_changed_command_only_that_it_changed() -> None:
+    before = template()
+    container = before["spec"]["containers"][0]
+    container["readinessProbe"]["failureThreshold"] = 3
+    container["livenessProbe"] = {"exec": {"command": ["check", "--password=old-one"]}}
+    after = copy.deepcopy(before)
+    after["spec"]["containers"][0]["readinessProbe"]["httpGet"]["port"] = 9090
+    after["spec"]["containers"][0]["readinessProbe"]["failureThreshold"] = 10
+    after["spec"]["containers"][0]["livenessProbe"]["exec"]["command"][1] = "--password=hunter2"
+    differences = template_differences(before, after)
+    assert (
+        "container search readinessProbe: httpGet :8080/healthz, 3 failures -> httpGet :9090/healthz, 10 failures"
+        in (differences)
+    ), differences
+    assert "container search livenessProbe changed" in differences
+    assert not any("hunter2" in d or "old-one" in d for d in differences), differences
 
 
 def test_the_configmaps_and_secrets_a_template_reads() -> None:

@@ -24,6 +24,7 @@ from incident_response.tools.k8s.workloads import (
     RolloutProgress,
     container_digest,
     deployment_selector,
+    owned_by,
     revision_of,
     revisions,
     rollout_progress,
@@ -138,7 +139,7 @@ def rollout_history(
     deploy, replicasets = deployment_and_replicasets(deps.kube, namespace, deployment)
     rows = revisions(deploy, replicasets)
     current = revision_of(deploy)
-    detail = None
+    detail, since = None, None
     if revision is not None:
         chosen = next((rs for rs in replicasets if revision_of(rs) == revision), None)
         if chosen is None or not any(r.revision == revision for r in rows):
@@ -153,10 +154,14 @@ def rollout_history(
             containers=container_digest(template),
             differences_from_current=template_differences(current_template, template),
         )
+        # The current revision is asked about to learn what the deploy changed: say it against the one before.
+        since = changed_since_previous(deploy, replicasets, template) if revision == current else None
     summary = f"deployment {deployment}: {len(rows)} revisions, current {current}"
     if rows:
         summary += "; " + "; ".join(f"{r.revision}{'*' if r.current else ''} {', '.join(r.images)}" for r in rows[:5])
-    if detail is not None:
+    if detail is not None and since is not None:
+        summary += f"; revision {revision} is the current one; {since}"
+    elif detail is not None:
         summary += f"; revision {revision} {differences_text(detail.differences_from_current)}"
     return RolloutHistory(
         summary=summary,
@@ -166,6 +171,27 @@ def rollout_history(
         revisions=rows,
         detail=detail,
     )
+
+
+def changed_since_previous(
+    deploy: dict[str, Any], replicasets: list[dict[str, Any]], template: dict[str, Any]
+) -> str | None:
+    """'against revision 2 it changed: a -> b; ...' (the previous kept revision's template -> the current one's), or
+    None when no earlier revision is kept."""
+    current = revision_of(deploy)
+    earlier = [
+        (r, rs)
+        for rs in replicasets
+        if owned_by(rs, deploy) and (r := revision_of(rs)) is not None and current and r < current
+    ]
+    if not earlier:
+        return None
+    number, rs = max(earlier, key=lambda pair: pair[0])
+    changed = template_differences((rs.get("spec") or {}).get("template") or {}, template)
+    if not changed:
+        return f"against revision {number} it changed nothing in the pod template"
+    more = f"; {len(changed) - MAX_NAMED_DIFFERENCES} more" if len(changed) > MAX_NAMED_DIFFERENCES else ""
+    return f"against revision {number} it changed: {'; '.join(changed[:MAX_NAMED_DIFFERENCES])}{more}"
 
 
 def differences_text(differences: list[str]) -> str:
@@ -179,7 +205,8 @@ def differences_text(differences: list[str]) -> str:
         if len(differences) > MAX_NAMED_DIFFERENCES
         else ""
     )
-    return f"differs from current in {len(differences)} ways: {named}{more}"
+    ways = "way" if len(differences) == 1 else "ways"
+    return f"differs from current in {len(differences)} {ways}: {named}{more}"
 
 
 def rollout_steps(state: RolloutProgress) -> tuple[int, int, str] | None:

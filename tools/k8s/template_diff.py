@@ -4,7 +4,7 @@ the rest of each container (envFrom, volumeMounts, probes, ...) and the pod spec
 serviceAccountName, ...). A rollout of a config checksum changes nothing of the first kind, and was "0 differences".
 
 Values are shown short and masked by shape; a field where values could carry a credential (a probe's or a hook's
-exec command) is only named as changed.
+exec command) is only named as changed (a probe's port, path and timing are shown).
 
 Layer: tools.k8s.
 """
@@ -54,9 +54,43 @@ def short(value: Any, key: str | None = None) -> str:
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 
 
+PROBES = frozenset({"readinessProbe", "livenessProbe", "startupProbe"})
+PROBE_TIMING = (("initialDelaySeconds", "delay"), ("periodSeconds", "every"), ("timeoutSeconds", "timeout"))
+
+
+def probe_parts(probe: Any) -> dict[str, str]:
+    """Where a probe looks and how patient it is, part by part ('httpGet': 'httpGet :9090/healthz', 'every': 'every
+    5s'); an exec probe's command is not shown (it may carry a credential)."""
+    if not isinstance(probe, dict):
+        return {"": "absent"}
+    parts = {
+        handler: f"{handler} :{spec.get('port')}{spec.get('path') or ''}"
+        for handler in ("httpGet", "tcpSocket", "grpc")
+        if isinstance(spec := probe.get(handler), dict)
+    }
+    if "exec" in probe:
+        parts["exec"] = "exec (command not shown)"
+    parts |= {word: f"{word} {probe[key]}s" for key, word in PROBE_TIMING if key in probe}
+    if "failureThreshold" in probe:
+        parts["failures"] = f"{probe['failureThreshold']} failures"
+    return parts
+
+
+def probe_change(before: Any, after: Any) -> str | None:
+    """'httpGet :http/healthz -> httpGet :9090/healthz': only the parts that differ; None when none shown does."""
+    old, new = probe_parts(before), probe_parts(after)
+    keys = [k for k in dict.fromkeys([*old, *new]) if old.get(k) != new.get(k)]
+    if not keys:
+        return None
+    said = [", ".join(side.get(k, "-") for k in keys) for side in (old, new)]
+    return mask_text(f"{said[0]} -> {said[1]}")
+
+
 def field_change(where: str, key: str, before: Any, after: Any) -> str:
     if key in SHOWN:
         return f"{where} {key}: {short(before)} -> {short(after)}"
+    if key in PROBES and before is not None and after is not None and (change := probe_change(before, after)):
+        return f"{where} {key}: {change}"
     state = "added" if before is None else "removed" if after is None else "changed"
     return f"{where} {key} {state}"
 
