@@ -62,3 +62,14 @@ def test_other_decisions_are_not_read_for() -> None:
     kube.fail_reads = errors.Forbidden("no read expected", code=403, reason="Forbidden")
     rollback = override().model_copy(update={"next_tool": "rollback_deployment", "primary_action": "ROLLBACK"})
     assert checker(kube).checked(rollback) == rollback
+
+
+def test_a_scale_back_to_what_fits_is_no_scale_up() -> None:
+    kube = FakeKube(("resourcequotas", quota(7, 7)))
+    back = override().model_copy(
+        update={
+            "next_tool": "scale_deployment",
+            "next_arguments": {"namespace": "shop", "deployment": "web", "replicas": 3},
+        }
+    )
+    assert checker(kube).checked(back) == back

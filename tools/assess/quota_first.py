@@ -82,7 +82,9 @@ class QuotaFirst:
             and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
         ]
         wanted = decision.next_arguments.get(WANTED[decision.next_tool])
-        more = max(wanted - len(live), 1) if isinstance(wanted, int) else 1
+        if not isinstance(wanted, int) or wanted <= len(live):
+            return decision  # no new pod asked for (a scale back to what fits): nothing for a quota to refuse
+        more = wanted - len(live)
         short = short_of(read, self.deployments[name], more, live)
         if short is None or short.room.fits > 0 or short.room.unset:
             return decision  # a partial fit or an unset resource: the plan says it
