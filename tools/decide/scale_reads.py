@@ -34,6 +34,7 @@ from incident_response.tools.k8s.workloads import (
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.scaling import quota_warning
 from incident_response.tools.playbook.investigate import investigation
+from incident_response.tools.playbook.load_decisions import changed_elsewhere
 from incident_response.tools.playbook.trees import (
     RECENT_MINUTES,
 )
@@ -85,6 +86,7 @@ def scale_facts(kube: Kube, seen: Observation, name: str, room: NodeRoom | None 
         and f"deployment/{name}" not in seen.facts.ruled_out,
         claims=one_node_claims(kube, seen.namespace, template_claims(deploy)),
         saturated_stores=sorted(c for c in seen.facts.near_limit if c != name and c in seen.facts.shared_claims),
+        changed_elsewhere=changed_elsewhere(seen.facts, name),
     )
     if hpa is not None:
         row = hpa_row(hpa)

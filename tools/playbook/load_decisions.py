@@ -48,6 +48,29 @@ def cpu_decision(kind: str, namespace: str, name: str, lines: list[str]) -> Deci
     )
 
 
+def changed_elsewhere(facts: Facts, component: str) -> list[str]:
+    """'api (revision 3, 2 min ago: api:3.4.0)': other deployments of the namespace rolled out in the last 2 hours
+    (not a rollback in progress, not ruled out), when `component` itself was not: a slower dependency looks like
+    load on its callers (requests wait, retries add CPU), and more callers hit it harder (review-assist8 I2)."""
+    if any(r.deployment == component and not r.rolling_back for r in facts.recent_rollouts):
+        return []
+    return [
+        f"{r.deployment} (revision {r.revision}, {age_text(r.minutes_ago)} ago: {', '.join(r.images)})"
+        for r in sorted(facts.recent_rollouts, key=lambda r: r.minutes_ago)
+        if r.kind == "deployment" and r.deployment != component and not r.rolling_back and not ruled(facts, r)
+    ][:2]
+
+
+def dependency_caveat(facts: Facts, component: str) -> str:
+    if not (others := changed_elsewhere(facts, component)):
+        return ""
+    return (
+        f"; but {' and '.join(others)} rolled out while {component} did not: if {component} calls it, a slower "
+        f"dependency looks like load here and more {component} replicas hit it harder: read {component}'s logs "
+        "(get_logs) for timeouts or errors from it first, and roll it back if they name it"
+    )
+
+
 def store_caveat(facts: Facts, component: str) -> str:
     """A deployment that mounts a volume (a database, a queue) and runs at its CPU limit too: more replicas of
     `component` may only add load to it (no dependency graph here: said as a question)."""
@@ -168,7 +191,8 @@ def load_decision(facts: Facts) -> Decision | None:
             rule="overloaded: HPA at max",
             target=f"hpa/{hpa}",
             reason=f"HPA {hpa} is pinned at its maximum with metrics above target: it cannot add capacity alone"
-            + store_caveat(facts, scaled_name(deployment)),
+            + store_caveat(facts, scaled_name(deployment))
+            + dependency_caveat(facts, scaled_name(deployment)),
             evidence=[f"hpa {hpa} ({deployment}): {detail}"]
             + [line for lines in facts.near_limit.values() for line in lines][:5],
             next_tool="override_hpa",
@@ -192,7 +216,8 @@ def load_decision(facts: Facts) -> Decision | None:
             component,
             "scale_deployment",
             f"{len(lines)} pods of {component} run at or near their CPU limit: add replicas to absorb the load"
-            + store_caveat(facts, component),
+            + store_caveat(facts, component)
+            + dependency_caveat(facts, component),
             lines[:5],
         )
     if facts.oom_killed:

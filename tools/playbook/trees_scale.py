@@ -61,6 +61,8 @@ class ScaleFacts:
     claims: list[str] = field(default_factory=list)  # PVCs its pod template mounts: one volume every replica shares
     # other deployments of the namespace that mount a claim (a database, a queue) and run at their CPU limit
     saturated_stores: list[str] = field(default_factory=list)
+    # other deployments rolled out in the last 2 hours while this one was not (load_decisions.changed_elsewhere)
+    changed_elsewhere: list[str] = field(default_factory=list)
     # why the namespace's ResourceQuota admits no more of its pods (tools/mitigate/scaling.quota_warning), else None
     quota_full: str | None = None
 
@@ -266,6 +268,12 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
             f"{stores} (its pods mount a volume: a database or queue) runs at its CPU limit: if {name} calls it, more "
             f"{name} replicas add load to it and can make the outage worse; check that first (get_logs of {name} for "
             "timeouts to it)"
+        )
+    if facts.changed_elsewhere:
+        walk.cautions.append(
+            f"{' and '.join(facts.changed_elsewhere)} rolled out while {name} did not: if {name} calls it, a slower "
+            f"dependency looks like load on {name}; read {name}'s logs (get_logs) for timeouts or errors from it "
+            "before scaling, and roll it back if they name it"
         )
     sizing = sizing_of(facts)
     replicas = sizing.replicas
