@@ -23,6 +23,9 @@ BEHAVIOR = PREFIX + "behavior"  # pod: healthy | crashloop | image-pull-error | 
 MEMORY_NEED = PREFIX + "memory-need"  # pod: memory the app needs (quantity); oom below it
 CPU_MILLICORES = PREFIX + "cpu-millicores"  # pod: CPU the pod uses
 MEMORY_BYTES = PREFIX + "memory-bytes"  # pod: memory the pod uses (quantity or bytes)
+# pod: memory the app leaks per hour of running (quantity): its use climbs from memory-bytes (or 40% of the limit)
+# and the container is OOMKilled when it reaches its limit, after hours; a restart starts the climb over
+MEMORY_GROWTH = PREFIX + "memory-growth"
 LOAD_MILLICORES = PREFIX + "load-millicores"  # deployment: total CPU load shared by its serving pods
 POISONS = PREFIX + "poisons"  # pod: label selector of same-namespace pods this pod breaks while reachable
 LOG_LINES = PREFIX + "log-lines"  # pod: lines (newline-separated) the app prints when it starts
@@ -99,6 +102,7 @@ class PodBehavior:
     memory_need: int | None = None
     cpu_millicores: int | None = None
     memory_bytes: int | None = None
+    memory_growth: int | None = None  # bytes leaked per hour of running
     poisons: str | None = None
     log_lines: tuple[str, ...] = ()
     not_ready_line: str | None = None
@@ -135,6 +139,7 @@ def pod_behavior(pod: dict[str, Any], images: Images | None = None) -> PodBehavi
         memory_need=bytes_of(values.get(MEMORY_NEED)),
         cpu_millicores=int(values[CPU_MILLICORES]) if _is_int(values.get(CPU_MILLICORES)) else None,
         memory_bytes=bytes_of(values.get(MEMORY_BYTES)),
+        memory_growth=growth if (growth := bytes_of(values.get(MEMORY_GROWTH))) else None,
         poisons=values.get(POISONS) or None,
         log_lines=tuple(values[LOG_LINES].split("\n")) if values.get(LOG_LINES) else (),
         not_ready_line=values.get(NOT_READY_LINE) or None,

@@ -34,7 +34,7 @@ from incident_response.sim.controllers.endpoints import EndpointsController
 from incident_response.sim.controllers.events import EventRecorder
 from incident_response.sim.controllers.gc import GarbageCollector
 from incident_response.sim.controllers.hpa import HPAController
-from incident_response.sim.controllers.kubelet import Kubelet
+from incident_response.sim.controllers.kubelet import Kubelet, leak_base
 from incident_response.sim.controllers.logs import container_logs, rfc3339_nano
 from incident_response.sim.controllers.nodes import NodeController
 from incident_response.sim.controllers.podgc import PodGC
@@ -322,7 +322,18 @@ class Cluster:
         if rt.cpu_limit is not None:
             cpu = min(cpu, rt.cpu_limit)  # CPU is throttled at the limit
         limit = rt.memory_limit
-        if b.memory_bytes is not None:
+        if b.memory_growth and limit is not None:
+            # A leak: the use climbs from where it starts by its growth per hour of the current run, to the limit.
+            # Its uptime as the pod's status shows it (the kubelet writes it; a test may have dated it back).
+            statuses = (pod.get("status") or {}).get("containerStatuses") or []
+            starts = [
+                self.parse_time(str(((c.get("state") or {}).get("running") or {}).get("startedAt") or ""))
+                for c in statuses
+            ]
+            started = min((t for t in starts if t is not None), default=None)
+            uptime = max(self.wall_seconds() - started, 0.0) if started is not None else 0.0
+            mem = min(leak_base(b, limit) + int(b.memory_growth * uptime / 3600), limit)
+        elif b.memory_bytes is not None:
             mem = b.memory_bytes
         elif b.kind == behaviors.OOM and limit is not None and b.memory_need is not None and limit < b.memory_need:
             mem = int(limit * 0.97)

@@ -25,6 +25,7 @@ KEYS = {
         behaviors.MEMORY_NEED,
         behaviors.CPU_MILLICORES,
         behaviors.MEMORY_BYTES,
+        behaviors.MEMORY_GROWTH,
         behaviors.POISONS,
         behaviors.LOG_LINES,
         behaviors.NOT_READY_LINE,
@@ -41,7 +42,7 @@ def value_problem(name: str, value: Any) -> str | None:
     text = str(value)
     if name == "behavior" and text not in behaviors.BEHAVIORS:
         return f"behavior must be one of {', '.join(behaviors.BEHAVIORS)}, not {text!r}"
-    if name in ("memory-need", "memory-bytes") and behaviors.bytes_of(text) is None:
+    if name in ("memory-need", "memory-bytes", "memory-growth") and behaviors.bytes_of(text) is None:
         return f"{name} must be a quantity such as 512Mi, not {text!r}"
     if name == "cpu-millicores" and not text.strip().isdigit():
         return f"cpu-millicores must be a whole number of millicores, not {text!r}"

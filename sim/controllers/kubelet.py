@@ -36,6 +36,23 @@ if TYPE_CHECKING:
     from incident_response.sim.cluster import Cluster
 
 COMPONENT = "kubelet"
+
+
+def leak_base(behavior: behaviors.PodBehavior, limit: int | None) -> int:
+    """Memory a container uses when it starts: memory-bytes, else 40% of its limit, else the default."""
+    if behavior.memory_bytes is not None:
+        return behavior.memory_bytes
+    return int(limit * 0.4) if limit is not None else behaviors.DEFAULT_MEMORY_BYTES
+
+
+def leak_seconds(behavior: behaviors.PodBehavior, limit: int | None) -> float | None:
+    """Seconds a leaking container runs before its use reaches its limit (None: no leak, or no limit to reach)."""
+    growth = behavior.memory_growth
+    if not growth or limit is None:
+        return None
+    return max(limit - leak_base(behavior, limit), 0) / growth * 3600.0
+
+
 ATTACH_TIMEOUT = 120.0  # seconds the kubelet's volume manager waits for attach/mount before reporting it
 NOT_READY_PROBE = "Readiness probe failed: HTTP probe failed with statuscode: 503"
 
@@ -136,7 +153,7 @@ class Kubelet:
             rt.pod_ip = self.cluster.allocate_ip(node)
             rt.host_ip = self.cluster.node_ip(node)
             self._run_since(rt, timestamp(self.store.clock() - timedelta(seconds=age)), age)
-            record_past(self.cluster, pod, rt, age, self.timing.crash_after)
+            record_past(self.cluster, pod, rt, age, self._pod_run(rt))
             rt.written = None
         else:
             rt.pod_ip = self.cluster.allocate_ip(node)
@@ -181,7 +198,21 @@ class Kubelet:
         need = rt.behavior.memory_need
         if kind == behaviors.OOM and need is not None and c.memory_limit is not None and c.memory_limit < need:
             return "OOMKilled"
+        if leak_seconds(rt.behavior, c.memory_limit) is not None:
+            return "OOMKilled"  # its leak reaches the limit in the end
         return None
+
+    def _serves(self, rt: PodRuntime, c: ContainerRuntime) -> bool:
+        """A running container passes readiness unless it is about to die (a leak serves until its kill)."""
+        return self._crashes(rt, c) is None or leak_seconds(rt.behavior, c.memory_limit) is not None
+
+    def _pod_run(self, rt: PodRuntime) -> float:
+        return min((self._run_seconds(rt, c) for c in rt.containers), default=self.timing.crash_after)
+
+    def _run_seconds(self, rt: PodRuntime, c: ContainerRuntime) -> float:
+        """How long a dying container runs before it dies: a leak's climb to its limit, else crash_after."""
+        leak = leak_seconds(rt.behavior, c.memory_limit)
+        return leak if leak is not None else self.timing.crash_after
 
     def _start(
         self,
@@ -201,7 +232,7 @@ class Kubelet:
         c.terminated = None
         c.previous = c.run
         c.run = Run(started=self.cluster.parse_time(started_at) or self.cluster.wall_seconds())
-        c.next_at = started_mono + self.timing.crash_after if self._crashes(rt, c) else NEVER
+        c.next_at = started_mono + self._run_seconds(rt, c) if self._crashes(rt, c) else NEVER
         if record and not pulled:
             self._event(rt, c, "Normal", "Pulled", f'Container image "{c.image}" already present on machine')
         if record:
@@ -401,11 +432,11 @@ class Kubelet:
                 continue
             if now < c.started_mono + self.timing.ready_delay:
                 c.ready = False
-                starting = starting or self._crashes(rt, c) is None
+                starting = starting or self._serves(rt, c)
                 continue
             why = self._readiness_failure(rt, c, poison, share)
             failure = failure or why
-            c.ready = up and not why and self._crashes(rt, c) is None
+            c.ready = up and not why and self._serves(rt, c)
         rt.ready = up and bool(rt.containers) and all(c.ready for c in rt.containers)
         rt.unhealthy = failure
         if failure and up and now - rt.last_probe_event >= self.timing.probe_period:
@@ -503,9 +534,9 @@ class Kubelet:
         """A container crash-looping for `age` seconds (seeded or dated pods): the restarts the kubelet's back-off
         allowed in that time, and where it stands now (up, or waiting out its back-off)."""
         reason = self._crashes(rt, c)
-        if reason is None or age <= self.timing.crash_after:
+        run = self._run_seconds(rt, c)
+        if reason is None or age <= run:
             return
-        run = self.timing.crash_after
         loop = c.aged = self.backoff.age(run, age)
         now = self.cluster.now()
         wall = self.cluster.wall_seconds()
@@ -546,4 +577,4 @@ class Kubelet:
                 rt.written = None
         self.runtime[rt.uid] = rt
         if rt.since is not None:
-            record_past(self.cluster, pod, rt, self.cluster.now() - rt.since, self.timing.crash_after)
+            record_past(self.cluster, pod, rt, self.cluster.now() - rt.since, self._pod_run(rt))

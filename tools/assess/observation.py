@@ -43,6 +43,7 @@ from incident_response.tools.k8s.budgets import refused_evictions
 from incident_response.tools.k8s.events import EventGroup, group_events
 from incident_response.tools.k8s.failure_age import failing_for_minutes
 from incident_response.tools.k8s.labels import matches as label_matches
+from incident_response.tools.k8s.memory_climb import Sample, sample
 from incident_response.tools.k8s.mounts import mount_failures
 from incident_response.tools.k8s.oom_runs import last_oom, memory_use
 from incident_response.tools.k8s.podstatus import PodRow, failing_init_container
@@ -261,6 +262,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         saturated_hpas=saturated,
         oom_killed=oom,
         oom_runs=oom_runs,
+        memory_samples=memory_samples(pods, usage, components, set(oom), now),
         poisonings=poisonings,
         unread=unread_text(fetched),
         unavailable=unavailable_without_failing_pods(deployments, set(failing)),
@@ -380,3 +382,16 @@ def fronting(services: list[dict[str, Any]], pod_labels: list[dict[str, str]]) -
         if selector and any(label_matches(selector, pl) for pl in pod_labels):
             found.append(name_of(service))
     return sorted(found)
+
+
+def memory_samples(
+    pods: list[dict[str, Any]], usage: list[PodUsage], components: dict[str, str], killed: set[str], now: datetime
+) -> dict[str, list[Sample]]:
+    """Per component with OOMKilled pods, its running pods' memory now against their uptime (memory_climb)."""
+    by_name = {u.name: u for u in usage}
+    found: dict[str, list[Sample]] = {}
+    for pod in pods:
+        component = components.get(name_of(pod))
+        if component in killed and (s := sample(pod, by_name.get(name_of(pod)), now)) is not None:
+            found.setdefault(component, []).append(s)
+    return found

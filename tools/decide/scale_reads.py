@@ -20,6 +20,7 @@ from incident_response.tools.decide.rollback_reads import (
 from incident_response.tools.engine import sizing_reads
 from incident_response.tools.engine.claim_modes import one_node_claims
 from incident_response.tools.k8s import backends, capacity
+from incident_response.tools.k8s.memory_climb import Sample, sample
 from incident_response.tools.k8s.oom_runs import OomRun, last_oom, memory_use
 from incident_response.tools.k8s.podstatus import oom_container
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity
@@ -51,6 +52,12 @@ def oom_runs_of(seen: Observation, pods: list[dict[str, Any]]) -> list[OomRun]:
     )
 
 
+def samples_of(seen: Observation, pods: list[dict[str, Any]]) -> list[Sample]:
+    """Each running pod's memory now against its uptime (memory_climb), where the metrics API answered."""
+    usage = {u.name: u for u in seen.usage}
+    return [s for p in pods if (s := sample(p, usage.get(backends.name_of(p)), seen.now)) is not None]
+
+
 def scale_facts(kube: Kube, seen: Observation, name: str, room: NodeRoom | None = None) -> ScaleFacts:
     deploy = seen.deployment(name)
     assert deploy is not None
@@ -75,6 +82,7 @@ def scale_facts(kube: Kube, seen: Observation, name: str, room: NodeRoom | None 
         ][:MAX_LISTED],
         oom_pods=sorted(backends.name_of(p) for p in pods if backends.oom_killed(p))[:MAX_LISTED],
         oom_runs=oom_runs_of(seen, pods),
+        memory_samples=samples_of(seen, pods),
         broken_pods=sorted(f"{backends.name_of(p)} ({why})" for p in pods if (why := backends.broken(p)))[:MAX_LISTED],
         container=str(container.get("name")) if container.get("name") else None,
         memory_limit=str(limit) if limit else None,

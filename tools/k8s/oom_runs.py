@@ -14,10 +14,12 @@ Layer: tools.k8s.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from incident_response.tools.k8s.memory_climb import Sample, climb_text, climbs
 from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.usage import PodUsage
 from incident_response.tools.k8s.views import meta
@@ -93,8 +95,20 @@ def spreads(runs: list[OomRun]) -> tuple[int, int]:
     return max(kills) - min(kills), max(lengths) - min(lengths)
 
 
-def reading(runs: list[OomRun]) -> str | None:
-    """LEAK, PEAK or EITHER for killed runs that all lasted long (None: a burst, or runs not timed)."""
+def reading(runs: list[OomRun], samples: Sequence[Sample] = ()) -> str | None:
+    """LEAK, PEAK or EITHER for killed runs that all lasted long (None: a burst, or runs not timed). Where their
+    timing cannot tell, memory now climbing with uptime across the pods (`samples`: memory_climb) reads as LEAK."""
+    found = timing_reading(runs)
+    return LEAK if found == EITHER and climbs(list(samples)) else found
+
+
+def by_use(runs: list[OomRun], samples: Sequence[Sample]) -> bool:
+    """The reading is LEAK by memory against uptime, not by the kills' timing."""
+    return timing_reading(runs) == EITHER and climbs(list(samples))
+
+
+def timing_reading(runs: list[OomRun]) -> str | None:
+    """reading() by the kills' timing alone."""
     if not long_runs(runs):
         return None
     timed = [r for r in runs if r.ago is not None]
@@ -141,11 +155,13 @@ ADVICE = {
 }
 
 
-def shape(component: str, runs: list[OomRun]) -> str:
+def shape(component: str, runs: list[OomRun], samples: Sequence[Sample] = ()) -> str:
     """What the killed runs say and what to do, as the end of 'N pods of X were OOMKilled'."""
-    found = reading(runs)
+    found = reading(runs, samples)
     if found is not None:
         advice = ADVICE[found].format(due=next_kill(runs) if found == LEAK else "", component=component)
+        if by_use(runs, samples):
+            return f"{lasted(runs, EITHER, 'of running')}: {found} ({climb_text(list(samples))}){advice}"
         return f"{lasted(runs, found, 'of running')}: {found}{advice}"
     timed = [r for r in runs if r.ran is not None]
     if timed and not long_runs(timed):
@@ -166,13 +182,15 @@ def lasted(runs: list[OomRun], found: str, running: str) -> str:
     )
 
 
-def plan_note(runs: list[OomRun]) -> str:
+def plan_note(runs: list[OomRun], samples: Sequence[Sample] = ()) -> str:
     """What a plan raising the limit says of the kills it answers, after 'OOMKilled last: N of M pods': when the
     latest was and how long the killed runs lasted. Short: the summary is in the plan's text and its data both, and
     assess_namespace's reason says what to do about it."""
     latest = min((r.ago for r in runs if r.ago is not None), default=None)
     when = f", the latest {human_age(latest)} ago" if latest is not None else ""
-    found = reading(runs)
+    found = reading(runs, samples)
+    if by_use(runs, samples):
+        return f"{when}{lasted(runs, EITHER, 'running')}: {found} ({climb_text(list(samples), short=True)})."
     if found == PEAK:  # shorter than shape's: the plan's summary is in its text and its data both
         kills, _ = spreads([r for r in runs if r.ago is not None])
         longest = run_length(max(r.ran for r in runs if r.ran is not None))

@@ -17,10 +17,12 @@ from incident_response.tools.core import commands, errors
 from incident_response.tools.engine import sizing_reads
 from incident_response.tools.engine.plan import PlanDraft, Target, diff_values, patch_step, pointer
 from incident_response.tools.k8s import backends, capacity
+from incident_response.tools.k8s.memory_climb import sample
 from incident_response.tools.k8s.oom_runs import last_oom, plan_note
 from incident_response.tools.k8s.qos import qos_class
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity
 from incident_response.tools.k8s.unfinished import Unfinished, unfinished_rollout
+from incident_response.tools.k8s.usage import PodUsage, usage_by_pod, usage_rows
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import current_replicas, deployment_selector, owned_by, template_spec
 from incident_response.tools.kube.client import Kube
@@ -111,14 +113,25 @@ def check_node_room(kube: Kube, spec: dict[str, Any], index: int, found: dict[st
     return new_spec
 
 
-def oom_evidence(pods: list[dict[str, Any]]) -> str | None:
+def oom_evidence(pods: list[dict[str, Any]], usage: list[PodUsage] | None = None) -> str | None:
     """How many pods were OOMKilled last, when and after how long (a leak or a load peak, or a limit below what it
-    needs)."""
+    needs); `usage` (the metrics API's, if read) says whether memory now climbs with uptime (memory_climb)."""
     now = datetime.now(UTC)
     killed = [run for p in pods if backends.oom_killed(p) and (run := last_oom(p, now)) is not None]
     if not killed:
         return None
-    return f"OOMKilled last: {len(killed)} of {len(pods)} pods" + plan_note(killed)
+    by_name = {u.name: u for u in usage or []}
+    samples = [s for p in pods if (s := sample(p, by_name.get(backends.name_of(p)), now)) is not None]
+    return f"OOMKilled last: {len(killed)} of {len(pods)} pods" + plan_note(killed, samples)
+
+
+def pod_usage(kube: Kube, namespace: str, selector: str | None, pods: list[dict[str, Any]]) -> list[PodUsage]:
+    """The pods' usage from the metrics API ([] without it, or where it may not be read)."""
+    try:
+        items = kube.list("pods.metrics.k8s.io", namespace, label_selector=selector).items
+    except (errors.NotFound, errors.ServerError, errors.Forbidden):
+        return []
+    return usage_rows(pods, usage_by_pod(items))
 
 
 def request_note(
@@ -226,7 +239,9 @@ def plan_memory_limit(
         new_spec = check_node_room(kube, spec, index, found, limit)
         pods = kube.list("pods", namespace, label_selector=deployment_selector(deployment)).items
         warnings.append(request_note(kube, deployment, container, spec, new_spec, index, limit, pods))
-        if evidence := oom_evidence(pods):
+        killed = any(backends.oom_killed(p) for p in pods)
+        usage = pod_usage(kube, namespace, deployment_selector(deployment), pods) if killed else []
+        if evidence := oom_evidence(pods, usage):
             summary += " " + evidence  # once: the summary (a workload's plan says it there too)
     context = kube.context
     undo = patch_command("deployment", name, memory_patch(container, current), namespace, context)

@@ -30,6 +30,7 @@ from incident_response.tools.engine.plan import (
     pointer,
     precondition,
 )
+from incident_response.tools.k8s import backends
 from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.args import MemoryQuantity
 from incident_response.tools.k8s.views import meta
@@ -42,6 +43,7 @@ from incident_response.tools.mitigate.memory import (
     memory_patch,
     oom_evidence,
     plan_memory_limit,
+    pod_usage,
 )
 from incident_response.tools.mitigate.scaling import TEMPLATE, patch_command
 
@@ -153,7 +155,9 @@ def plan_workload_memory_limit(
     deletes = [str(meta(p).name) for p in waiting]
     summary = f"Set the memory limit of container {container} in {kind} {name} ({namespace}): {current} -> {limit}"
     summary += f", deleting stuck pod(s) {', '.join(deletes)}." if deletes else "."
-    if restores is None and (evidence := oom_evidence(mine)):
+    killed = restores is None and any(backends.oom_killed(p) for p in mine)
+    usage = pod_usage(kube, namespace, cr.workload_selector(workload), mine) if killed else []
+    if restores is None and (evidence := oom_evidence(mine, usage)):
         summary += " " + evidence
 
     def limits(obj: dict[str, Any]) -> dict[str, Any]:

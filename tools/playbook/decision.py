@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from incident_response.tools.k8s.attach_waits import AttachWait
 from incident_response.tools.k8s.changes import Change
+from incident_response.tools.k8s.memory_climb import Sample
 from incident_response.tools.k8s.oom_runs import OomRun
 from incident_response.tools.k8s.scheduling import Refusal
 from incident_response.tools.playbook.poisoning import Poisoning
@@ -94,6 +95,8 @@ class Facts:
     saturated_hpas: list[tuple[str, str, str]] = field(default_factory=list)  # (hpa, target deployment, detail)
     oom_killed: dict[str, list[str]] = field(default_factory=dict)  # component -> pod names
     oom_runs: dict[str, OomRun] = field(default_factory=dict)  # pod -> when its last OOM kill was, after how long
+    # component -> its running pods' memory now against their uptime (tools/k8s/memory_climb.py), where killed
+    memory_samples: dict[str, list[Sample]] = field(default_factory=dict)
     poisonings: list[Poisoning] = field(default_factory=list)
     unread: str | None = None  # the pods a truncated read left out ("1000 more pods"); None: every pod was read
     unavailable: dict[str, int] = field(default_factory=dict)  # deployment -> replicas unavailable, no pod failing

@@ -131,7 +131,7 @@ def oom_reason(what: str, name: str, pods: list[str], facts: Facts) -> str:
     """'3 pods of X were OOMKilled' and what their killed runs say: a leak, a load peak, either,
     or a limit below the working set."""
     return f"{len(pods)} pods of {what} were OOMKilled" + shape(
-        name, [facts.oom_runs[p] for p in pods if p in facts.oom_runs]
+        name, [facts.oom_runs[p] for p in pods if p in facts.oom_runs], facts.memory_samples.get(name, [])
     )
 
 

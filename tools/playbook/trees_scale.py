@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from incident_response.tools.k8s.memory_climb import Sample
 from incident_response.tools.k8s.oom_runs import EITHER, PEAK, OomRun, long_runs, reading, shape
 from incident_response.tools.playbook.sizing import Demand, HpaCount, Sizing, size
 from incident_response.tools.playbook.trees import (
@@ -46,6 +47,7 @@ class ScaleFacts:
     load_evidence: list[str] = field(default_factory=list)  # pods at or near a CPU or memory limit
     oom_pods: list[str] = field(default_factory=list)
     oom_runs: list[OomRun] = field(default_factory=list)  # the OOMKilled pods' last killed runs (tools/k8s/oom_runs)
+    memory_samples: list[Sample] = field(default_factory=list)  # its pods' memory now against uptime (memory_climb)
     broken_pods: list[str] = field(default_factory=list)  # "pod (why)": failing on their own, not from load
     wanted: int | None = None  # replicas the HPA's formula calls for, when known
     fits: int | None = None  # replicas that fit on the nodes (bound now + what allocatable holds), None: unknown
@@ -176,8 +178,10 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
                 # Raising the limit is the action itself, not a blocker before it: PROCEED when a tool can plan it.
                 verdict="PROCEED" if tool else "FIX_FIRST",
                 alternative="VERTICAL_SCALING",
-                reason=f"pods of {name} were OOMKilled{shape(name, facts.oom_runs)}; "
-                + REPLICAS.get(reading(facts.oom_runs) or "", "more replicas would be killed the same way")
+                reason=f"pods of {name} were OOMKilled{shape(name, facts.oom_runs, facts.memory_samples)}; "
+                + REPLICAS.get(
+                    reading(facts.oom_runs, facts.memory_samples) or "", "more replicas would be killed the same way"
+                )
                 + (
                     f" (suggested: {facts.suggested_memory_limit}, double the current one; the human decides)"
                     if facts.suggested_memory_limit
