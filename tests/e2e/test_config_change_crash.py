@@ -4,8 +4,8 @@ Someone sets TIMEOUT_MS=-1 in ConfigMap checkout-config with real kubectl; check
 it (the sim's catalogue makes checkout:2.4.0 crash from then on: the app's reaction to the value). Nothing was
 deployed for three days. assess_namespace said 'fail without a clear cause' and listed the edit only as a change
 made before; it now says the edit is the likely cause and the better move (restore its previous data, not a
-rollback), and still reads the crashed log to confirm; evaluate_decision walks the same; check_rollback_safety says
-the rollback's pods read the CURRENT data (restore it first).
+rollback), and still reads the crashed log to confirm; evaluate_decision walks the same; check_rollback_safety names
+the edit and its key as the likely cause too (restore it instead of rolling back: tests/e2e/test_config_edit_cause.py).
 """
 
 from __future__ import annotations
@@ -64,15 +64,15 @@ async def test_a_crash_right_after_a_configmap_edit_names_the_edit_as_the_likely
 
     decision = assessed["decision"]
     assert (decision["primary_action"], decision["next_tool"]) == ("INVESTIGATE", "get_logs"), assessed["summary"]
-    cause = "ConfigMap checkout-config, which they read, changed before they began failing: the likely cause"
-    move = "Restore its previous data (from source control) instead of rolling back"
+    cause = "ConfigMap checkout-config (key TIMEOUT_MS) was edited "
+    move = "before they began failing: the likely cause. Restore that key (from source control) instead of rolling back"
     assert cause in decision["reason"] and move in decision["reason"], decision["reason"]
     assert "without a clear cause" not in decision["reason"], decision["reason"]
     assert walked["verdict"] == "PROCEED" and cause in walked["reason"], walked["summary"]
     assert (walked["next_tool"], walked["next_arguments"]) == (decision["next_tool"], decision["next_arguments"])
     assert safety["verdict"] == "CHECK_FIRST", safety["summary"]
-    assert "read the CURRENT ConfigMap checkout-config" in safety["summary"], safety["summary"]
-    assert safety["next_step"].startswith("restore the config the config check names first"), safety["next_step"]
+    assert "config: ConfigMap checkout-config (key TIMEOUT_MS) was edited " in safety["summary"], safety["summary"]
+    assert safety["next_step"].startswith("restore the config the config check names instead of rolling back")
     # The handoff's hypothesis is the edit too, not 'The cause is not known yet' (review-landed7 R5).
     document = "\n".join(c.text for c in handoff.content if isinstance(c, TextContent))
     assert "The cause is not known yet" not in document, document

@@ -80,3 +80,7 @@ async def test_a_missing_config_key_is_named_as_the_cause(built: tuple[Env, Kube
     document = "\n".join(c.text for c in handoff.content if isinstance(c, TextContent))
     assert "The cause is not known yet" not in document, document
     assert "fail on what their own status names" in document, document
+    # Nor does the rule any result shows, the handoff's timeline included (it kept "unknown cause, no recent deploy").
+    assert decision["rule"] == "a ConfigMap or Secret its pods need is missing", decision
+    for said in (json.dumps(assessed), json.dumps(evaluated), json.dumps(scale), document):
+        assert "unknown cause" not in said, said

@@ -55,6 +55,9 @@ async def test_an_evicted_and_replaced_pod_is_told_as_an_eviction(built: tuple[E
     assert problem["impact"] == "at_risk" and "1 evicted pods left" in problem["detail"], problem  # not degraded
     assert decision["reason"].startswith(f"1 pods of api were evicted by the kubelet ({victim}: {MESSAGE})"), decision
     assert "without a clear cause" not in decision["reason"], decision["reason"]
+    # The rule a result shows follows the cause its reason names (it said "unknown cause, no recent deploy").
+    assert decision["rule"] == problem["rule"] == "its pods were evicted by the kubelet", decision
+    assert "unknown cause" not in json.dumps(assessed), assessed
     assert (decision["next_tool"], decision["next_arguments"]) == (
         "verify_recovery",
         {"namespace": NS, "deployment": "api"},

@@ -105,7 +105,9 @@ async def test_a_rollback_to_a_revision_reading_the_same_missing_key_is_not_clea
     said = f"revision {target}'s pods read key PAYMENTS_URL of ConfigMap checkout-config too, which pods fail on now"
     assert item["detail"].startswith(said), item["detail"]
     assert f"{said}: restore it (from source control) instead of rolling back" in safety["summary"]
-    assert safety["next_step"].startswith("restore the config the config check names first"), safety["next_step"]
+    assert safety["next_step"].startswith("restore the config the config check names instead of rolling back"), safety[
+        "next_step"
+    ]
     assert any(message("PAYMENTS_URL") in line for line in item["evidence"]), item["evidence"]
     assert any(w.startswith(f"config: {said}") for w in plan["warnings"]), plan["warnings"]
 

@@ -25,6 +25,7 @@ from incident_response.tools.k8s.changes import (
     scale_changes,
     service_changes,
 )
+from incident_response.tools.k8s.config_keys import edited_keys, keys_text
 from incident_response.tools.k8s.template_diff import config_refs
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
@@ -109,8 +110,10 @@ def recent_changes(
     for name, obj in (configmap_metadata(kube, namespace, set(readers)) or {}).items():
         change = object_change("ConfigMap", obj, now, "updated")
         if change is not None:
-            change.selects = readers[name]
-            change.what += f" (read by {listed(readers[name])})"
+            keys = edited_keys(obj) if change.what == "updated" else []
+            change.selects, change.keys = readers[name], keys
+            said = [keys_text(keys)] if keys else []
+            change.what += f" ({'; '.join([*said, f'read by {listed(readers[name])}'])})"
             found.append(change)
     return newest_first(found)[:MAX_CHANGES]
 

@@ -38,6 +38,7 @@ from incident_response.tools.k8s.workloads import (
 )
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
+from incident_response.tools.playbook.config_failures import restores_instead
 from incident_response.tools.playbook.known_good import KnownGood, known_good, known_good_instead
 from incident_response.tools.playbook.no_rollback import instead
 from incident_response.tools.playbook.rollback_checks import (
@@ -378,7 +379,12 @@ def next_step_of(
 
 def check_first(items: list[SafetyItem], call: str) -> str:
     """CHECK_FIRST's next step: a config warning's move first (a rollback restores no ConfigMap or Secret)."""
-    config = any(i.check == "config" and i.status == "warning" for i in items)
+    config = [i for i in items if i.check == "config" and i.status == "warning"]
+    if config and restores_instead(config[0].detail):  # the rollback is not the fix: say so, not only "first"
+        return (
+            "restore the config the config check names instead of rolling back (a rollback does not restore it); plan "
+            f"{call} only if pods still fail once it is restored, after putting questions_for_human to the human"
+        )
     first = "restore the config the config check names first (a rollback does not); then " if config else ""
     return f"{first}put questions_for_human to the human; only if the answers allow it, plan {call}"
 
@@ -421,7 +427,7 @@ def safety_of(kube: Kube, namespace: str, seen: Observed, to_revision: int | Non
     if target is not None:
         number = revision_of(target)
         items += [known_good_item(target, seen), image_item(images_of(target["spec"]["template"]), number, seen)]
-        reads = rollback_reads(kube, namespace, seen.deployment)
+        reads = rollback_reads(kube, namespace, seen.deployment, seen.pods)
         items += plan_checks(seen.deployment, target, seen.owned, seen.now, reads, seen.pods, seen.mounts)
     questions = list(dict.fromkeys(q for item in items for q in item.questions))
     verdict = verdict_of(items)

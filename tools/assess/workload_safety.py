@@ -146,7 +146,7 @@ def judge(kube: Kube, namespace: str, kind: cr.WorkloadKind, seen: Observed, to_
             known_good_revision(kind, target, owned, pods, seen.now),
             image_item(images_of(cr.template_of(target)), target_number, seen),
         ]
-        reads = rollback_reads(kube, namespace, workload)
+        reads = rollback_reads(kube, namespace, workload, pods)
         signs = template_signs(template, cr.template_of(target), current_number, target_number)
         since = replaced - MIGRATION_LEAD if replaced is not None else None
         signs += job_signs(reads.jobs or [], workload, since, seen.now)
@@ -165,6 +165,7 @@ def judge(kube: Kube, namespace: str, kind: cr.WorkloadKind, seen: Observed, to_
             parse_time(meta(target).creation_timestamp),
             reads.configmaps,
             seen.now,
+            (reads.failing_for, rollout_time(current, owned)),
         )
         mounts = read_mount_failures(kube, namespace, pods)
         items += config_item(shared_failure(pods, cr.template_of(target), target_number, mounts), changed)

@@ -16,6 +16,7 @@ from typing import Any
 
 from incident_response.tools.assess.observation import Observation
 from incident_response.tools.k8s.backends import BROKEN
+from incident_response.tools.playbook import config_edit
 from incident_response.tools.playbook.decision import Action, Decision
 from incident_response.tools.playbook.investigate import investigation
 from incident_response.tools.playbook.investigate_decisions import cause_named
@@ -45,7 +46,8 @@ def causes_of(problems: list[tuple[Problem, Decision]]) -> dict[str, str]:
     restore'), or where the rule is an unknown cause's that then found it (a kubelet's message), its reason's word."""
     named = [(p, d) for p, d in problems if cause_named(d.primary_action, d.rule, d.reason)]
     return {
-        c: "the cause its reason names" if d.rule.startswith("unknown cause") else d.rule
+        c: config_edit.said_in(d.reason)
+        or ("the cause its reason names" if d.rule.startswith("unknown cause") else d.rule)
         for p, d in named
         for c in p.components
     }

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from incident_response.tools.core import errors
 from incident_response.tools.core.concurrency import submit
+from incident_response.tools.engine.failure_reads import failing_minutes
 from incident_response.tools.k8s.template_diff import config_refs
 from incident_response.tools.k8s.workloads import app_selectors
 
@@ -34,6 +36,8 @@ class RollbackReads:
     jobs_truncated: bool
     # The ConfigMaps the pods read (metadata only: when and by whom they changed), None when not readable.
     configmaps: dict[str, dict[str, Any]] | None = None
+    # Minutes the workload's pods have been failing (failure_reads), read only when a ConfigMap above changed lately.
+    failing_for: int | None = None
 
 
 def labelled_claims(kube: Kube, namespace: str, deployment: dict[str, Any]) -> set[str] | None:
@@ -48,18 +52,22 @@ def labelled_claims(kube: Kube, namespace: str, deployment: dict[str, Any]) -> s
     return claims
 
 
-def rollback_reads(kube: Kube, namespace: str, deployment: dict[str, Any]) -> RollbackReads:
+def rollback_reads(
+    kube: Kube, namespace: str, deployment: dict[str, Any], pods: list[dict[str, Any]] | None = None
+) -> RollbackReads:
     """The claims labelled for the deployment's app, every Job of the namespace (in pages: a migration Job may sort
-    past any fixed count; `jobs_truncated` only at the stop for runaway reads), the ConfigMaps its pods read."""
+    past any fixed count; `jobs_truncated` only at the stop for runaway reads), the ConfigMaps its pods read and,
+    with its `pods` and one of those ConfigMaps changed lately, since when they fail."""
     claims = labelled_claims(kube, namespace, deployment)
     configmaps = configmap_metadata(kube, namespace, config_refs(template_of(deployment))["ConfigMap"])
+    failing = failing_minutes(kube, namespace, pods or [], configmaps, datetime.now(UTC))
     try:
         from incident_response.tools.kube.paging import list_all, without_managed_fields  # see TYPE_CHECKING above
 
         jobs = list_all(kube, "jobs", namespace, keep=without_managed_fields)
     except errors.Forbidden:
-        return RollbackReads(claims, None, False, configmaps)
-    return RollbackReads(claims, jobs.items, jobs.truncated, configmaps)
+        return RollbackReads(claims, None, False, configmaps, failing)
+    return RollbackReads(claims, jobs.items, jobs.truncated, configmaps, failing)
 
 
 def template_of(workload: dict[str, Any]) -> dict[str, Any]:

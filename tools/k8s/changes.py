@@ -44,6 +44,7 @@ class Change:
     before: int | None = None  # replica changes: the count before (None: not known)
     after: int | None = None
     selects: list[str] = field(default_factory=list)  # components whose pods it selects (policies, budgets)
+    keys: list[str] = field(default_factory=list)  # a ConfigMap's data keys its last write set (config_keys)
 
     def text(self, now: datetime) -> str:
         """'Deployment inventory scaled 2 -> 0 3m ago by kubectl (via scale)'."""

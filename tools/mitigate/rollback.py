@@ -194,7 +194,7 @@ def plan_rollback(
                 target,
                 owned,
                 datetime.now(UTC),
-                rollback_reads(kube, namespace, deployment),
+                rollback_reads(kube, namespace, deployment, pods),
                 pods,
                 read_mount_failures(kube, namespace, pods),
             )

@@ -14,11 +14,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from incident_response.tools.k8s.config_keys import edited_keys
 from incident_response.tools.k8s.last_change import by_whom, last_change
 from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.template_diff import config_refs
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, revision_of, template_differences
+from incident_response.tools.playbook import config_edit
+from incident_response.tools.playbook.decision import DEPLOY_MARGIN_MINUTES
 
 MAX_NAMED = 4
 
@@ -56,13 +59,48 @@ def config_detail(
     target_rs: dict[str, Any],
     configmaps: dict[str, dict[str, Any]] | None,
     now: datetime,
+    failing: tuple[int | None, datetime | None] = (None, None),
 ) -> tuple[str, list[str]] | None:
     """(detail, evidence) of the warning for a Deployment's target ReplicaSet, or None when nothing the rollback
     leaves behind is known to have changed. `configmaps`: the ConfigMaps the pods read, as read (None: not
-    readable)."""
+    readable); `failing`: minutes the pods have been failing and when the current revision began, when known."""
     target = (target_rs.get("spec") or {}).get("template") or {}
     since = parse_time(meta(target_rs).creation_timestamp)
-    return revision_config(current, target, revision_of(target_rs), since, configmaps, now)
+    return revision_config(current, target, revision_of(target_rs), since, configmaps, now, failing)
+
+
+def edit_cause(
+    names: set[str],
+    configmaps: dict[str, dict[str, Any]],
+    since: datetime | None,
+    now: datetime,
+    failing: tuple[int | None, datetime | None],
+    number: int | None,
+) -> tuple[str, list[str]] | None:
+    """The likely-cause warning when a ConfigMap both revisions read (`names`) was edited after the current revision
+    began (`failing`[1], more than the deploy margin before the failure: its pods ran) and before the pods began
+    failing `failing`[0] minutes ago (with the deploy margin); its words are config_edit's, as every tool says them.
+    An edit a later rollout delivered (a checksum bump) is that rollout's: the plain warning says it."""
+    failing_for, current_since = failing
+    if failing_for is None or current_since is None:
+        return None
+    if (now - current_since).total_seconds() // 60 < failing_for + DEPLOY_MARGIN_MINUTES:
+        return None
+    for name in sorted(names):
+        obj = configmaps.get(name)
+        change = last_change(obj) if obj is not None else None
+        if change is None or change.created or change.at <= current_since or (since is not None and change.at <= since):
+            continue
+        age = max(0, int((now - change.at).total_seconds()))
+        if age > RECENT_ROLLOUT_SECONDS or age // 60 + DEPLOY_MARGIN_MINUTES < failing_for:
+            continue
+        keys = edited_keys(obj or {})
+        cause = config_edit.cause(name, keys, human_age(age), by_whom(change), "the pods")
+        detail = (
+            f"{cause}. Revision {number}'s pods read it too: {config_edit.restore(keys)}: they would fail the same way"
+        )
+        return detail, [f"the pods fail for {failing_for}m, since after that edit"]
+    return None
 
 
 def revision_config(
@@ -72,11 +110,15 @@ def revision_config(
     since: datetime | None,
     configmaps: dict[str, dict[str, Any]] | None,
     now: datetime,
+    failing: tuple[int | None, datetime | None] = (None, None),
 ) -> tuple[str, list[str]] | None:
     """config_detail for any kind: the target revision's pod template, its number and when it began."""
     refs = config_refs(target)
     if not refs["ConfigMap"] and not refs["Secret"]:
         return None
+    both = refs["ConfigMap"] & config_refs(current)["ConfigMap"]
+    if (found := edit_cause(both, configmaps or {}, since, now, failing, number)) is not None:
+        return found
     changed = changed_configmaps(refs["ConfigMap"], configmaps or {}, since, now)
     keys = annotations_only(current, target)
     if not changed and not keys:

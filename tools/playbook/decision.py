@@ -79,9 +79,17 @@ class RuledOut:
 RULED_OUT_RULE = "recent deployment, rollback ruled out by the human"
 SHARED_CONFIG_RULE = "pods fail on config a rollback does not restore"
 ATTACH_RULE = "a rollout's new pods wait for a volume the old pods hold"  # Multi-Attach (tools/k8s/attach_waits.py)
-# How an INVESTIGATE of an unknown cause says so; one that found the cause (a kubelet's or scheduler's message) keeps
-# its "unknown cause, ..." rule (its rank) but not these words: cause_named() tells them apart.
+# How an INVESTIGATE of an unknown cause says so; cause_named() tells it from one that found the cause.
 CAUSE_UNKNOWN = "No mitigation fits before the cause is known"
+# What an "unknown cause, ..." INVESTIGATE becomes when the pods' own status names the cause (investigate_decisions):
+# the rule a result shows must not call unknown what its reason names (ranked where the unknown ones are).
+UNPLACED_RULE = "the scheduler places no pod of it"
+EVICTED_RULE = "its pods were evicted by the kubelet"
+CONFIG_ERROR_RULE = "a ConfigMap or Secret its pods need is missing"
+# A ConfigMap edit as the likely cause (config_edit_decisions): with no deploy in the window, or after a deploy whose
+# pods ran until the edit.
+EDIT_RULE = "a ConfigMap its pods read changed before they failed, no recent deploy"
+EDIT_AFTER_DEPLOY_RULE = "a ConfigMap its pods read changed after their deploy, before they failed"
 
 
 @dataclass

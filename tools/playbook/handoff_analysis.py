@@ -15,10 +15,14 @@ from incident_response.tools.engine.journal import CommandRow, IncidentRow
 from incident_response.tools.k8s.oom_runs import EITHER, LEAK, PEAK, said
 from incident_response.tools.playbook.decision import (
     ATTACH_RULE,
+    CONFIG_ERROR_RULE,
+    EDIT_AFTER_DEPLOY_RULE,
+    EVICTED_RULE,
     NO_ROOM,
     OVERSIZED,
     RULED_OUT_RULE,
     SHARED_CONFIG_RULE,
+    UNPLACED_RULE,
     Decision,
 )
 from incident_response.tools.playbook.handoff_facts import (
@@ -93,6 +97,8 @@ DECISION_SAYS = {
 # The fix-forward decision (rules.fix_forward) is an INVESTIGATE whose cause is known: the deploy it names.
 RULED_OUT_SAYS = "A recent rollout is failing ({target}), and the human ruled out rolling it back: it is fixed forward"
 # An INVESTIGATE whose cause is known (the scheduler says why its pods wait): not "the cause is not known yet".
+# INVESTIGATE rules that clear a recent rollout of the deployment they name: its pods fail on config it did not change.
+OTHER_CAUSE = (EDIT_AFTER_DEPLOY_RULE, SHARED_CONFIG_RULE)
 RULE_SAYS = {
     OVERSIZED: "The pods of {target} ask for more than any node can allocate: no scale schedules them",
     NO_ROOM: "No node takes the Pending pods of {target}: the scheduler's reason is the evidence",
@@ -101,11 +107,10 @@ RULE_SAYS = {
     SHARED_CONFIG_RULE: "The pods of {target} fail on a ConfigMap or Secret the revision before reads too (their "
     "status names it): restoring it is the fix, not the rollout's rollback",
 }
-
-
 NAMED_SAYS = (
     "The pods of {target} fail on what their own status names (see for:), not on a deploy, load or another component"
 )
+RULE_SAYS |= dict.fromkeys((UNPLACED_RULE, EVICTED_RULE, CONFIG_ERROR_RULE), NAMED_SAYS)
 
 
 def decision_statement(
@@ -358,6 +363,10 @@ def hypotheses(
         for name in touched[row.token]
     )
     others = [rollout_hypothesis(rollout, facts, fixes, states, offline) for rollout in suspects]
+    if decision is not None and decision.rule in OTHER_CAUSE:
+        for rollout, entry in zip(suspects, others, strict=True):
+            if decision.target == f"{rollout.kind}/{rollout.deployment}":  # the assessment blames its pods' config
+                entry.evidence_against.append(f"assess_namespace now names another cause: {decision.rule}")
     # Rollouts no one acted on are what RCA must rule out: they keep a place even when the list is full.
     kept = named[: max(MAX_HYPOTHESES - len(others), MAX_HYPOTHESES // 2)] + others
     return [

@@ -11,7 +11,10 @@ from incident_response.tools.k8s.changes import Change
 from incident_response.tools.k8s.pull_failures import PULL_REFUSED
 from incident_response.tools.playbook.decision import (
     CAUSE_UNKNOWN,
+    CONFIG_ERROR_RULE,
     DEPLOY_MARGIN_MINUTES,
+    EVICTED_RULE,
+    UNPLACED_RULE,
     Decision,
     Facts,
 )
@@ -27,20 +30,31 @@ def cause_named(action: object, rule: object, reason: object) -> bool:
 
 
 def investigate(
-    facts: Facts, component: str, rule: str, why: str, evidence: list[str], *, after: str = "", known: str = ""
+    facts: Facts,
+    component: str,
+    rule: str,
+    why: str,
+    evidence: list[str],
+    *,
+    after: str = "",
+    known: str = "",
+    cause: Change | None = None,
 ) -> Decision:
     """INVESTIGATE `component`: no mitigation fits what is seen (more replicas of a pod that fails on its own fail
-    too), so the next call reads why it fails (tools/playbook/investigate.py)."""
+    too), so the next call reads why it fails (tools/playbook/investigate.py). `cause`: the change `why` already
+    names as the likely cause (not listed again as a suspect)."""
     kind = facts.workloads.get(component) or (
         "deployment" if facts.deployments is None or component in facts.deployments else None
     )
     tool, arguments, read = investigation(facts.namespace, facts.placements, component)
     then = f"; {after}" if after else ""
-    suspects = changes_before(facts, component)
+    suspects = [s for s in changes_before(facts, component) if cause is None or s != cause.text(facts.now or cause.at)]
     known = known or f"{CAUSE_UNKNOWN} (more replicas of a pod that fails on its own fail too)"
     unplaced = facts.unschedulable.get(component, [])
     refusal = facts.refusals.get(component)
+    found = ""  # the rule of the cause the pods' status names, when one does
     if refusal is not None and refusal.message and len(unplaced) >= len(facts.failing.get(component, [])):
+        found = UNPLACED_RULE
         # Every failing pod waits for a node: the scheduler says why, and no pod of it runs to read.
         why = f"pods of {component} cannot be scheduled: {refusal.text()}"
         known = (
@@ -54,6 +68,7 @@ def investigate(
     elif (gone := facts.evicted.get(component)) and gone[0] >= len(still_failing(facts, component)):
         # Every failing pod is an eviction's leftover: the kubelet said why, and its controller replaced them.
         count, sample = gone
+        found = EVICTED_RULE
         why = f"{count} pods of {component} were evicted by the kubelet ({sample})"
         known = (
             "Evicted pods stay listed (Failed) until deleted; their controller started replacements, so nothing is to "
@@ -70,6 +85,7 @@ def investigate(
         read = f"{tool} shows since when"
     elif config := facts.config_errors.get(component):
         # The kubelet names what is missing: the cause is known, and it is not in the pods' code.
+        found = CONFIG_ERROR_RULE
         why = f"pods of {component} cannot create their container: {config}"
         known = (
             "Its spec, or a ConfigMap or Secret it reads, names what is missing: restore that (from source control) "
@@ -92,7 +108,7 @@ def investigate(
         evidence = [f"change: {s}" for s in suspects] + evidence
     return Decision(
         primary_action="INVESTIGATE",
-        rule=rule,
+        rule=found if found and rule.startswith("unknown cause") else rule,
         target=f"{kind}/{component}" if kind else f"pods of {component}",  # a bare pod's, a Job's: no workload here
         reason=f"{why}. {known}: {read}{then}",
         evidence=(([facts.crash_lines[component]] if component in facts.crash_lines else []) + evidence)[:5],

@@ -29,7 +29,19 @@ from incident_response.tools.playbook.cutover import RULE as CUTOVER_RULE
 from incident_response.tools.playbook.cutover import Cutover
 from incident_response.tools.playbook.dark_services import RULES as DARK_RULES
 from incident_response.tools.playbook.dark_services import DarkService
-from incident_response.tools.playbook.decision import NO_ROOM, OVERSIZED, RULED_OUT_RULE, Decision, Facts
+from incident_response.tools.playbook.decision import (
+    CONFIG_ERROR_RULE,
+    EDIT_AFTER_DEPLOY_RULE,
+    EDIT_RULE,
+    EVICTED_RULE,
+    NO_ROOM,
+    OVERSIZED,
+    RULED_OUT_RULE,
+    SHARED_CONFIG_RULE,
+    UNPLACED_RULE,
+    Decision,
+    Facts,
+)
 from incident_response.tools.playbook.node_pressure import RULE as PRESSURE_RULE
 from incident_response.tools.playbook.node_pressure import PressureProblem
 from incident_response.tools.playbook.quota_blocks import RULE as QUOTA_RULE
@@ -45,6 +57,8 @@ RULE_ORDER = (
     "failing canary",
     QUOTA_RULE,
     "recent deployment with failing pods",
+    SHARED_CONFIG_RULE,
+    EDIT_AFTER_DEPLOY_RULE,
     RULED_OUT_RULE,
     "one component poisons others",
     "overloaded: HPA at max",
@@ -56,6 +70,10 @@ RULE_ORDER = (
     "unknown cause, recent deploy exists",
     "unknown cause, failing since before the recent deploys",
     "unknown cause, no recent deploy to roll back",
+    EDIT_RULE,
+    UNPLACED_RULE,
+    EVICTED_RULE,
+    CONFIG_ERROR_RULE,
     "unknown cause, no recent deploy",
     "unknown cause, a StatefulSet or DaemonSet with no recent rollout",
 )

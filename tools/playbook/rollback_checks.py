@@ -27,6 +27,7 @@ from incident_response.tools.k8s.workloads import (
     container_digest,
     images_of,
     revision_of,
+    rollout_time,
 )
 from incident_response.tools.playbook.config_checks import config_detail
 from incident_response.tools.playbook.config_failures import SharedFailure, shared_failure
@@ -297,7 +298,8 @@ def plan_checks(
     readable = reads.jobs is not None
     items = [migrations_item(signs, current_rev, target_rev, since, readable, reads.jobs_truncated), stateful]
     items += restart_items(current_template, target, current_rev)
-    return items + config_items(current_template, target, reads, now, pods, mounts)
+    current_since = rollout_time(deployment, owned)
+    return items + config_items(current_template, target, reads, now, pods, mounts, current_since)
 
 
 def unstamped(template: dict[str, Any]) -> dict[str, Any]:
@@ -344,13 +346,14 @@ def config_items(
     now: datetime,
     pods: list[dict[str, Any]],
     mounts: dict[str, str] | None = None,
+    current_since: datetime | None = None,
 ) -> list[SafetyItem]:
     """A warning when the pods the rollback creates would read ConfigMaps/Secrets changed since (config_checks), or
-    one its pods fail on now (config_failures)."""
+    one its pods fail on now (config_failures); `current_since`: when the current revision began rolling out."""
     template = (target.get("spec") or {}).get("template") or {}
     return config_item(
         shared_failure(pods, template, revision_of(target), mounts),
-        config_detail(current, target, reads.configmaps, now),
+        config_detail(current, target, reads.configmaps, now, (reads.failing_for, current_since)),
     )
 
 

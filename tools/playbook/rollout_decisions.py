@@ -8,6 +8,7 @@ Layer: tools.playbook.
 from __future__ import annotations
 
 from incident_response.tools.playbook.capacity_decisions import pending_evidence
+from incident_response.tools.playbook.config_edit_decisions import edit_after_rollout, edit_decision
 from incident_response.tools.playbook.decision import (
     ATTACH_RULE,
     DEPLOY_MARGIN_MINUTES,
@@ -146,6 +147,10 @@ def recent_rollout_decision(facts: Facts, undoable: list[RecentRollout]) -> Deci
         if own_failing and waiting is not None and waiting.held_by == "other_template":
             # Its new pod waits for the volume the old pod holds (Multi-Attach): the rollout's surge, not the release.
             return investigate(facts, rollout.deployment, ATTACH_RULE, "", [])
+        if own_failing and (edit := edit_after_rollout(facts, rollout)) is not None:
+            # Its pods ran until a ConfigMap they read was edited: the edit, not the rollout, is the likely cause.
+            failing = f"{len(own_failing)} of its pods are failing: {', '.join(own_failing[:5])}"
+            return edit_decision(facts, rollout.deployment, edit, [failing], rollout)
         if rollout.unfinished and own_failing:
             return roll_back(
                 rollout,

@@ -32,6 +32,7 @@ Layer: tools.playbook.
 from __future__ import annotations
 
 from incident_response.tools.playbook.capacity_decisions import no_room, quota_refused
+from incident_response.tools.playbook.config_edit_decisions import edit_decision
 from incident_response.tools.playbook.decision import (
     Decision,
     Facts,
@@ -217,16 +218,7 @@ def unknown_cause(facts: Facts, undoable: list[RecentRollout]) -> Decision:
             facts, component, "unknown cause, no recent deploy to roll back", why, [*deploys[:2], *failing_evidence]
         )
     if (edited := config_cause(facts, component)) is not None:
-        return investigate(
-            facts,
-            component,
-            "a ConfigMap its pods read changed before they failed, no recent deploy",
-            f"pods of {component} fail, nothing was deployed in the last 2 hours, and ConfigMap {edited.name}, "
-            "which they read, changed before they began failing: the likely cause",
-            failing_evidence,
-            known="Restore its previous data (from source control) instead of rolling back (a rollback restores no "
-            "ConfigMap); to confirm",
-        )
+        return edit_decision(facts, component, edited, failing_evidence)
     return investigate(
         facts,
         component,
