@@ -75,7 +75,10 @@ def assert_agree(out: dict[str, Any]) -> None:
     decision = out["assess"]["decision"]
     assert decision["primary_action"] == "INVESTIGATE" and said(decision["reason"]), out["assess"]["summary"]
     assert "without a clear cause" not in decision["reason"] and "unknown cause" not in decision["rule"]
-    assert any("ConfigMap checkout-config updated (key TIMEOUT_MS)" in c for c in out["assess"]["recent_changes"])
+    assert any(
+        "ConfigMap checkout-config updated (key TIMEOUT_MS; read by checkout)" in c
+        for c in out["assess"]["recent_changes"]
+    )
     assert out["evaluate"]["action"] == "INVESTIGATE" and said(out["evaluate"]["reason"]), out["evaluate"]["summary"]
     walk = out["rollback_walk"]
     assert walk["verdict"] in ("DO_NOT", "FIX_FIRST") and said(walk["reason"]), walk["summary"]

@@ -49,7 +49,11 @@ async def test_a_configmap_edit_with_nothing_failing_is_a_recent_change(
 
     assert assessed["decision"]["primary_action"] == "NONE", assessed["summary"]
     listed = [c for c in assessed["recent_changes"] if c.startswith("ConfigMap checkout-config ")]
-    assert listed and listed[0].startswith("ConfigMap checkout-config updated (read by checkout) "), listed
+    assert listed and listed[0].startswith("ConfigMap checkout-config updated (key PAYMENTS_URL; read by checkout) "), (
+        listed
+    )
     assert listed[0].endswith(" ago by kubectl-patch"), listed
-    assert "ConfigMap checkout-config updated (read by checkout)" in assessed["summary"], assessed["summary"]
-    assert "ConfigMap checkout-config updated (read by checkout) by kubectl-patch" in handoff, handoff
+    assert "ConfigMap checkout-config updated (key PAYMENTS_URL; read by checkout)" in assessed["summary"], assessed[
+        "summary"
+    ]
+    assert "ConfigMap checkout-config updated (key PAYMENTS_URL; read by checkout) by kubectl-patch" in handoff, handoff
