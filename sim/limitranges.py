@@ -2,8 +2,11 @@
 plugin writing a namespace's defaults into a new pod's containers that leave a resource unset (before the
 ResourceQuota admission charges the pod, so a template without resources runs under a quota on requests).
 
-Not modelled: the plugin's validation (min, max, maxLimitRequestRatio refusals), Pod and PersistentVolumeClaim
-items, and updates (pod resources are immutable here).
+Then its validation of Container items: a container whose request or limit falls outside an item's min/max, or
+whose limit/request ratio exceeds maxLimitRequestRatio, is refused with the plugin's words (403: 'pods "web-x" is
+forbidden: maximum memory usage per Container is 1Gi, but limit is 2Gi'; several at once: '[..., ...]'), so a
+ReplicaSet's creates fail (FailedCreate, ReplicaFailure) as a quota's do. Not modelled: Pod and
+PersistentVolumeClaim items, and updates (pod resources are immutable here).
 
 Layer: sim (the simulated cluster; apart from the product).
 """
@@ -13,6 +16,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from incident_response.sim import errors
+from incident_response.sim.behaviors import parse_quantity
 from incident_response.sim.resources import BY_KEY
 from incident_response.sim.store import Obj, Store
 
@@ -47,11 +52,68 @@ def _defaults(store: Store, namespace: str) -> list[tuple[dict[str, Any], dict[s
 
 
 def admit_pod(store: Store, pod: Obj) -> None:
+    """The LimitRanger on a pod being created: its defaults written in place (see _default_pod), then its Container
+    items' min, max and maxLimitRequestRatio checked: ApiError 403 (nothing created) for a container outside them."""
+    namespace = str((pod.get("metadata") or {}).get("namespace") or "")
+    if not namespace:
+        return
+    _default_pod(store, pod, namespace)
+    items = [
+        i
+        for r in store.items(LIMITRANGES, namespace)
+        for i in (r.get("spec") or {}).get("limits") or []
+        if isinstance(i, dict) and i.get("type") == "Container"
+    ]
+    problems = [p for item in items for c in _containers(pod) for p in _violations(item, c)]
+    if problems:
+        meta = pod.get("metadata") or {}
+        name = str(meta.get("name") or meta.get("generateName") or "")
+        why = problems[0] if len(problems) == 1 else f"[{', '.join(problems)}]"
+        raise errors.ApiError(403, "Forbidden", f'pods "{name}" is forbidden: {why}', kind="pods", name=name)
+
+
+def _containers(pod: Obj) -> list[Obj]:
+    spec = pod.get("spec") or {}
+    return [c for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])] if isinstance(c, dict)]
+
+
+def _violations(item: Obj, container: Obj) -> list[str]:
+    """The plugin's minConstraint, maxConstraint and limitRequestRatioConstraint for one container."""
+    resources = container.get("resources") or {}
+    requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+    out: list[str] = []
+    for key, enforced in (item.get("min") or {}).items():
+        low = parse_quantity(enforced)
+        if key not in requests:
+            out.append(f"minimum {key} usage per Container is {enforced}.  No request is specified")
+        elif low is not None and (parse_quantity(requests[key]) or 0) < low:
+            out.append(f"minimum {key} usage per Container is {enforced}, but request is {requests[key]}")
+        elif key in limits and low is not None and (parse_quantity(limits[key]) or 0) < low:
+            out.append(f"minimum {key} usage per Container is {enforced}, but limit is {limits[key]}")
+    for key, enforced in (item.get("max") or {}).items():
+        high = parse_quantity(enforced)
+        if key not in limits:
+            out.append(f"maximum {key} usage per Container is {enforced}.  No limit is specified")
+        elif high is not None and (parse_quantity(limits[key]) or 0) > high:
+            out.append(f"maximum {key} usage per Container is {enforced}, but limit is {limits[key]}")
+        elif key in requests and high is not None and (parse_quantity(requests[key]) or 0) > high:
+            out.append(f"maximum {key} usage per Container is {enforced}, but request is {requests[key]}")
+    for key, enforced in (item.get("maxLimitRequestRatio") or {}).items():
+        request, limit = parse_quantity(requests.get(key)), parse_quantity(limits.get(key))
+        ratio = parse_quantity(enforced)
+        if request and limit is not None and ratio is not None and limit / request > ratio:
+            out.append(
+                f"{key} max limit to request ratio per Container is {enforced}, but provided ratio is "
+                f"{limit / request:f}"
+            )
+    return out
+
+
+def _default_pod(store: Store, pod: Obj, namespace: str) -> None:
     """The LimitRanger's mutation of a pod being created, in place: each container's unset limit takes the default
     limit, each unset request the default request (a request defaulted from the container's own limit stays), and
     the pod is annotated with what was set."""
-    namespace = str((pod.get("metadata") or {}).get("namespace") or "")
-    items = _defaults(store, namespace) if namespace else []
+    items = _defaults(store, namespace)
     if not items:
         return
     said: list[str] = []

@@ -255,8 +255,8 @@ class DaemonSetController:
         body = pod_from_template(ds, template, labels=labels)
         body["spec"]["affinity"] = {**(body["spec"].get("affinity") or {}), **pinned_affinity(node)}
         body["spec"]["tolerations"] = daemon_tolerations({"spec": body["spec"]})
-        limitranges.admit_pod(self.store, body)
         try:
+            limitranges.admit_pod(self.store, body)
             pod = self.store.create(PODS, body)
         except errors.ApiError as err:
             self._event(ds, "Warning", "FailedCreate", f"Error creating: {err.message}")

@@ -169,8 +169,8 @@ class StatefulSetController:
             self._ensure_claim(sts, claim, ordinal, name)
         if volumes:
             body["spec"]["volumes"] = volumes
-        limitranges.admit_pod(self.store, body)
         try:
+            limitranges.admit_pod(self.store, body)
             self.store.create(PODS, body)
         except errors.ApiError as err:
             self._event(

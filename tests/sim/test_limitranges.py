@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 
 from support.kubectl_runner import Kubectl
+from support.polling import eventually
 from support.sims import SimFactory
 
 from incident_response.sim.resources import PODS, RESOURCEQUOTAS
@@ -87,3 +88,61 @@ def test_limit_range_defaults_reach_new_pods_before_the_quota(
         check=False,
     )
     assert "exceeded quota: compute, requested: requests.ephemeral-storage=2Gi" in refused.stderr, refused.stderr
+
+
+BOUNDS = f"""
+apiVersion: v1
+kind: LimitRange
+metadata: {{name: bounds, namespace: {NS}}}
+spec:
+  limits:
+  - type: Container
+    min: {{memory: 64Mi}}
+    max: {{memory: 1Gi}}
+"""
+
+
+def test_limit_range_bounds_refuse_pods_outside_them(
+    sim_factory: SimFactory, kubectl_for: Callable[[RunningSim], Kubectl]
+) -> None:
+    """A container over an item's max (or under its min) is refused at admission with the plugin's words: a pod
+    created directly gets the 403, a ReplicaSet's creates fail (FailedCreate, the Deployment's ReplicaFailure)."""
+    sim = sim_factory("healthy")
+    k = kubectl_for(sim)
+    k.run("apply", "-f", "-", stdin=BOUNDS)
+    big = json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "big", "namespace": NS},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "big",
+                        "image": "registry.example.com/app:1.0",
+                        "resources": {"requests": {"memory": "32Mi"}, "limits": {"memory": "2Gi"}},
+                    }
+                ]
+            },
+        }
+    )
+    refused = k.run("apply", "-f", "-", stdin=big, check=False)
+    assert refused.returncode != 0, refused.stdout
+    assert (
+        'pods "big" is forbidden: [minimum memory usage per Container is 64Mi, but request is 32Mi, maximum memory '
+        "usage per Container is 1Gi, but limit is 2Gi]"
+    ) in refused.stderr, refused.stderr
+    assert sim.store.peek(PODS, NS, "big") is None
+
+    k.run("set", "resources", "deployment/payments", "-n", NS, "--limits=memory=2Gi")
+
+    said = "is forbidden: maximum memory usage per Container is 1Gi, but limit is 2Gi"
+
+    def refused_creates() -> str | None:
+        listed = " ".join(k.run("get", "events", "-n", NS, "--field-selector", "reason=FailedCreate").stdout.split())
+        return listed if said in listed else None
+
+    events = eventually(refused_creates, what="the ReplicaSet's FailedCreate")
+    assert 'Error creating: pods "payments-' in events, events
+    described = " ".join(k.run("describe", "deployment", "payments", "-n", NS).stdout.split())
+    assert "ReplicaFailure True FailedCreate" in described, described
