@@ -26,6 +26,7 @@ from incident_response.tools.k8s.changes import (
     service_changes,
 )
 from incident_response.tools.k8s.config_keys import edited_keys, keys_text
+from incident_response.tools.k8s.hpa_changes import hpa_changes
 from incident_response.tools.k8s.template_diff import config_refs
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
@@ -83,12 +84,13 @@ def recent_changes(
     templates: dict[str, dict[str, Any]],
     rolled_out: set[str],
     autoscaled: frozenset[str] = frozenset(),
+    hpas: list[dict[str, Any]] | None = None,
 ) -> list[Change]:
     """Every non-rollout change of the last 2 hours, newest first (at most MAX_CHANGES). `templates`: the pod
     template of each workload (the ConfigMaps they read are read; the pods read are slim, without env and
     volumes)."""
     policies, events, ingresses = read
-    found = service_changes(services, now) + ingress_changes(ingresses, now)
+    found = service_changes(services, now) + ingress_changes(ingresses, now) + hpa_changes(hpas or [], now)
     scales = scale_changes(deployments, replicasets, events, rolled_out, now, autoscaled)
     mark_claims(scales, deployments, replicasets)
     found += scales

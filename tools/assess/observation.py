@@ -188,6 +188,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         templates={name: t for (_, name), t in templates.items() if t},
         rolled_out={r.deployment for r in rollouts},
         autoscaled=frozenset(scaled(hpa_row(h).target) for h in hpas),
+        hpas=hpas,
     )
 
     usage = work.finish(metrics or {})

@@ -6,6 +6,7 @@ Layer: tools.playbook.
 
 from __future__ import annotations
 
+from incident_response.tools.k8s.hpa_changes import edited
 from incident_response.tools.k8s.oom_runs import shape
 from incident_response.tools.playbook.decision import (
     Decision,
@@ -59,6 +60,16 @@ def changed_elsewhere(facts: Facts, component: str) -> list[str]:
         for r in sorted(facts.recent_rollouts, key=lambda r: r.minutes_ago)
         if r.kind == "deployment" and r.deployment != component and not r.rolling_back and not ruled(facts, r)
     ][:2]
+
+
+def hpa_edit_caveat(facts: Facts, hpa: str) -> str:
+    """The HPA itself edited by someone in the window (bounds lowered to cut cost, say): the change to put back."""
+    change = edited(facts.changes, hpa)
+    if change is None or facts.now is None:
+        return ""
+    return (
+        f"; {change.text(facts.now)}: if that lowered its bounds, putting them back is the fix (override_hpa sets them)"
+    )
 
 
 def dependency_caveat(facts: Facts, component: str) -> str:
@@ -191,6 +202,7 @@ def load_decision(facts: Facts) -> Decision | None:
             rule="overloaded: HPA at max",
             target=f"hpa/{hpa}",
             reason=f"HPA {hpa} is pinned at its maximum with metrics above target: it cannot add capacity alone"
+            + hpa_edit_caveat(facts, hpa)
             + store_caveat(facts, scaled_name(deployment))
             + dependency_caveat(facts, scaled_name(deployment)),
             evidence=[f"hpa {hpa} ({deployment}): {detail}"]
