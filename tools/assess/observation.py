@@ -43,6 +43,7 @@ from incident_response.tools.k8s.budgets import refused_evictions
 from incident_response.tools.k8s.events import EventGroup, group_events
 from incident_response.tools.k8s.failure_age import failing_for_minutes
 from incident_response.tools.k8s.labels import matches as label_matches
+from incident_response.tools.k8s.limit_refusals import limit_refusal
 from incident_response.tools.k8s.memory_climb import Sample, sample
 from incident_response.tools.k8s.mounts import mount_failures
 from incident_response.tools.k8s.oom_runs import last_oom, memory_use
@@ -311,6 +312,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         unschedulable=unschedulable_pods(pods, components),
         refusals=refusals(kube, pods, components),
         quota_blocked=quota_blocks(deployments),
+        limit_refused={str(meta(d).name): why for d in deployments if (why := limit_refusal(d))},
     )
     return Observation(
         namespace=namespace,

@@ -149,6 +149,8 @@ class Facts:
     deployments: set[str] | None = None  # the Deployments read (None: not known, every other component is taken as one)
     # deployment -> the ResourceQuota refusing its pod creates (its ReplicaFailure condition)
     quota_blocked: dict[str, QuotaBlock] = field(default_factory=dict)
+    # deployment -> what the namespace's LimitRange refuses in its pod creates (tools/k8s/limit_refusals.py)
+    limit_refused: dict[str, str] = field(default_factory=dict)
 
 
 def on_deployment(

@@ -41,6 +41,7 @@ from incident_response.tools.playbook.decision import (
     ruled,
 )
 from incident_response.tools.playbook.investigate_decisions import config_cause, investigate, still_failing
+from incident_response.tools.playbook.limit_decisions import limit_refused
 from incident_response.tools.playbook.load_decisions import load_decision
 from incident_response.tools.playbook.node_decisions import (
     left_on_dead_nodes,
@@ -96,6 +97,8 @@ def framework(facts: Facts) -> Decision:
     if canary is not None:
         return canary_decision(facts, canary)
     if (refused := quota_refused(facts)) is not None:
+        return refused
+    if (refused := limit_refused(facts)) is not None:
         return refused
     # Only a deploy that keeps an earlier revision can be rolled back (a new deployment, or one whose history is
     # pruned, cannot): the others would point rollback_deployment at nothing and send the trees round.
