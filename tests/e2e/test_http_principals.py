@@ -17,6 +17,7 @@ from mcp.types import ElicitRequestFormParams, ElicitResult, Implementation
 from support.confirm_env import DEPLOYMENT, NAMESPACE
 from support.dialog import human_answer
 from support.http_server import LAUNCHER, client_as, credentials_file, http_server
+from support.mitigation_env import call
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
@@ -37,13 +38,6 @@ def accepting(asked: list[str]) -> Any:
         return ElicitResult(action="accept", content=human_answer(params))
 
     return callback
-
-
-async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
-    result = await client.call_tool(tool, arguments)
-    assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return result.structured_content
 
 
 def image(sim: RunningSim) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm, refused
+from support.rollback_checks import TOOL, check_without_writing, item, statuses
 
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
@@ -16,29 +17,10 @@ from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 
-TOOL = "check_rollback_safety"
-
 
 @pytest.fixture
 def env(sim_factory: Callable[..., RunningSim], tmp_path: Path) -> Env:
     return make_env(sim_factory("bad-deploy"), tmp_path / "state")
-
-
-def statuses(result: dict[str, Any]) -> dict[str, str]:
-    return {item["check"]: item["status"] for item in result["items"]}
-
-
-def item(result: dict[str, Any], check: str) -> dict[str, Any]:
-    return next(i for i in result["items"] if i["check"] == check)
-
-
-async def check_without_writing(env: Env, client: Client, **arguments: Any) -> dict[str, Any]:
-    """Run the tool with the sim's controllers held still: any write would move the store's resourceVersion."""
-    with env.sim.cluster._tick_lock:
-        before = env.sim.store.resource_version
-        result = await call(client, TOOL, namespace=NS, **arguments)
-        assert env.sim.store.resource_version == before, "check_rollback_safety wrote to the cluster"
-    return result
 
 
 async def test_bad_deploy_rollback_to_the_previous_revision_is_clear(env: Env) -> None:

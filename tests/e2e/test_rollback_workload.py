@@ -15,6 +15,7 @@ import pytest
 from mcp import Client
 from support.equivalence import assert_equivalent, snapshot
 from support.kubectl_runner import Kubectl
+from support.mitigation_env import call, refused
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
@@ -101,20 +102,6 @@ def server(sim: RunningSim, state: Path) -> Any:
     assert sim.kubeconfig_path is not None
     source = ClusterSource(kubeconfig=sim.kubeconfig_path, context=sim.context)
     return build_server(Settings(mode="full", state_dir=state, cluster=source))
-
-
-async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
-    result = await client.call_tool(tool, arguments)
-    assert not result.is_error, result.content
-    structured: dict[str, Any] | None = result.structured_content
-    assert structured is not None
-    return structured
-
-
-async def refused(client: Client, tool: str, **arguments: Any) -> str:
-    result = await client.call_tool(tool, arguments)
-    assert result.is_error, result.structured_content
-    return " ".join(getattr(c, "text", "") for c in result.content)
 
 
 async def rolled_out(k: Kubectl, target: str) -> str:

@@ -10,16 +10,15 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import anyio
 import httpx2
 import pytest
-from mcp import Client
 from mcp.types import CallToolResult, TextContent
 from support.confirm_env import DEPLOYMENT, NAMESPACE
 from support.http_server import LAUNCHER, client_as, until_ready
 from support.kubectl_runner import Kubectl
+from support.mitigation_env import call
 from support.team import DEPLOY, kubeconfig_as, replica, service_account_token
 
 from incident_response.sim.serve import RunningSim
@@ -58,13 +57,6 @@ def may_use(admin: Kubectl, user: str) -> dict[str, bool]:
 def text_of(result: CallToolResult) -> str:
     assert isinstance(result.content[0], TextContent)
     return result.content[0].text
-
-
-async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
-    result = await client.call_tool(tool, arguments)
-    assert not result.is_error, text_of(result)
-    assert result.structured_content is not None
-    return result.structured_content
 
 
 def bind(admin: Kubectl, name: str, clusterrole: str, *subject: str, namespace: str | None = None) -> None:

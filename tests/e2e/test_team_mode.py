@@ -12,7 +12,6 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import anyio
 import httpx2
@@ -22,6 +21,7 @@ from mcp.types import CallToolResult, TextContent
 from support.confirm_env import DEPLOYMENT, NAMESPACE
 from support.http_server import LAUNCHER, client_as, until_ready
 from support.kubectl_runner import Kubectl
+from support.mitigation_env import call
 from support.team import DEPLOY, SERVER_ACCOUNT, kubeconfig_as, replicas, service_account_token
 from support.team import NAMESPACE as HOME
 
@@ -35,13 +35,6 @@ CONFIRMS_PER_REPLICA = 10
 def text_of(result: CallToolResult) -> str:
     assert isinstance(result.content[0], TextContent)
     return result.content[0].text
-
-
-async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
-    result = await client.call_tool(tool, arguments)
-    assert not result.is_error, text_of(result)
-    assert result.structured_content is not None
-    return result.structured_content
 
 
 def image(kubectl: Kubectl) -> str:

@@ -7,35 +7,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import anyio.to_thread
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, Env, call, make_env, refused
+from support.mitigation_env import NS, call, make_env, refused
+from support.rollback_checks import TOOL, check_without_writing, item, statuses
 
 from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
-
-TOOL = "check_rollback_safety"
-
-
-def statuses(result: dict[str, Any]) -> dict[str, str]:
-    return {item["check"]: item["status"] for item in result["items"]}
-
-
-def item(result: dict[str, Any], check: str) -> dict[str, Any]:
-    return next(i for i in result["items"] if i["check"] == check)
-
-
-async def check_without_writing(env: Env, client: Client, **arguments: Any) -> dict[str, Any]:
-    with env.sim.cluster._tick_lock:
-        before = env.sim.store.resource_version
-        result = await call(client, TOOL, namespace=NS, **arguments)
-        assert env.sim.store.resource_version == before, "check_rollback_safety wrote to the cluster"
-    return result
 
 
 def history(k: Kubectl, target: str) -> list[int]:
