@@ -5,6 +5,7 @@ the module's cluster of a scenario (and plans in safe mode). Each Env has its ow
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,3 +46,12 @@ def built(
     directory tmp_path/state) and a kubectl bound to it."""
     sim = sim_factory("healthy")
     return make_env(sim, tmp_path / "state"), kubectl_for(sim)
+
+
+@pytest.fixture(scope="session")
+def sweep_store(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """Where this run's xdist workers share bench/sweep.py's results (support/sweeps.py): the parent of every
+    worker's temporary folder. None in a run of one process (its own cache is enough)."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return None
+    return tmp_path_factory.getbasetemp().parent

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,8 +68,8 @@ def quoted(result: CallToolResult) -> str:
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
-async def test_no_result_of_a_shipped_scenario_quotes_a_simulator_key(scenario: str) -> None:
-    swept = await sweeps.swept(scenario)
+async def test_no_result_of_a_shipped_scenario_quotes_a_simulator_key(scenario: str, sweep_store: Path | None) -> None:
+    swept = await sweeps.swept(scenario, sweep_store)
     assert not READS - {one.tool for one in swept}, outline(swept)
     leaks = [(one.mode, one.tool, one.arguments, where) for one in swept if (where := quoted(one.result))]
     assert not leaks, leaks
@@ -82,10 +83,12 @@ async def test_no_result_of_a_shipped_scenario_quotes_a_simulator_key(scenario: 
 
 
 @pytest.mark.parametrize(("scenario", "workload"), sorted(ROLLBACKS.items()))
-async def test_a_bad_release_differs_from_the_good_one_in_its_image_alone(scenario: str, workload: str) -> None:
+async def test_a_bad_release_differs_from_the_good_one_in_its_image_alone(
+    scenario: str, workload: str, sweep_store: Path | None
+) -> None:
     """The confirmed rollback's plan diffs the pod templates: the image is the one template field it names (beside
     the change-cause annotation kubectl's users write); the handoff after it names the image change as the suspect."""
-    swept = await sweeps.swept(scenario)
+    swept = await sweeps.swept(scenario, sweep_store)
     plans = [one for one in swept if one.tool.startswith("rollback_") and one.mode == "full"]
     assert plans, outline(swept)
     text = text_of(plans[-1].result)

@@ -67,11 +67,11 @@ async def test_every_plan_holds_the_overlap_limit_in_every_mode(tmp_path: Path, 
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
-async def test_every_read_of_every_scenario_holds_the_overlap_limit(scenario: str) -> None:
+async def test_every_read_of_every_scenario_holds_the_overlap_limit(scenario: str, sweep_store: Path | None) -> None:
     """Every read tool on every Deployment, StatefulSet, DaemonSet, Service and Helm release of the scenario, logs of
     distinct lines and crash loops' last runs among them, the handoff of an incident never declared, the empty
     lists, the calls assess_namespace proposes (plans in full mode), and the decision's plan confirmed."""
-    swept = await sweeps.swept(scenario)
+    swept = await sweeps.swept(scenario, sweep_store)
     assert {one.tool for one in swept} >= {"get_logs", "list_events", "incident_handoff", "rollout_history"}
     over = [
         (one.mode, one.tool, one.arguments, one.sizes, round(one.overlap, 2))
