@@ -88,6 +88,10 @@ class DeploymentController:
         # objects are replaced on every write) next tick mean there is nothing to do.
         self._unchanged: dict[str, tuple[Obj, list[Obj]]] = {}
         self._new: _RS | None = None
+        # same_template's answers by the two templates' identity (the same stored objects give the same answer): an
+        # unfinished rollout compares its ReplicaSets' templates with the deployment's every tick, and the semantic
+        # comparison was 40% of the controller's tick. The pair is kept, so an id is never another object's.
+        self._compared: dict[tuple[int, int], tuple[Obj, Obj, bool]] = {}
 
     def sync(self, snap: Snapshot) -> bool:
         busy = False
@@ -115,6 +119,18 @@ class DeploymentController:
                 busy = True
         return busy
 
+    def _same_template(self, replicaset_template: Obj, template: Obj) -> bool:
+        """Whether a ReplicaSet's pod template (with its pod-template-hash) is the deployment's."""
+        key = (id(replicaset_template), id(template))
+        known = self._compared.get(key)
+        if known is not None and known[0] is replicaset_template and known[1] is template:
+            return known[2]
+        if len(self._compared) >= 4096:  # bounded: old pairs go all at once
+            self._compared.clear()
+        same = same_template(without_hash(replicaset_template), template)
+        self._compared[key] = (replicaset_template, template, same)
+        return same
+
     # ----- one deployment -----
 
     def _sync_one(self, snap: Snapshot, deploy: Obj) -> bool:
@@ -122,9 +138,7 @@ class DeploymentController:
         spec = deploy.get("spec") or {}
         template = spec.get("template") or {}
         owned = [_RS(rs, replicas_of(rs, 0)) for rs in snap.rs_by_owner.get(uid, []) if not terminating(rs)]
-        new = next(
-            (rs for rs in owned if same_template(without_hash(rs.obj["spec"].get("template") or {}), template)), None
-        )
+        new = next((rs for rs in owned if self._same_template(rs.obj["spec"].get("template") or {}, template)), None)
         olds = sorted((rs for rs in owned if rs is not new), key=lambda r: str(meta(r.obj).get("creationTimestamp")))
         paused = bool(spec.get("paused"))
         changed = False

@@ -17,6 +17,7 @@ from incident_response.sim.controllers.common import (
     selector_from_spec,
     set_condition,
     terminating,
+    uid_of,
 )
 from incident_response.sim.controllers.replicasets import pod_ready
 from incident_response.sim.controllers.snapshot import Snapshot
@@ -89,14 +90,31 @@ class DisruptionController:
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
         self.store = cluster.store
+        self._settled: dict[str, tuple[Obj, list[Obj]]] = {}  # PDB uid -> (PDB, its namespace's pods), up to date
 
     def sync(self, snap: Snapshot) -> bool:
         changed = False
         now = timestamp(self.store.clock())
+        settled: dict[str, tuple[Obj, list[Obj]]] = {}
         for pdb in snap.pdbs:
             namespace = str(meta(pdb).get("namespace", ""))
-            status = pdb_status(pdb, snap.pods_by_ns.get(namespace, []), now)
-            if status != (pdb.get("status") or {}):
+            pods = snap.pods_by_ns.get(namespace, [])
+            # The status is the PDB's and its namespace's pods' (the clock only dates a condition that changes): the
+            # very objects of a sync that found it up to date need no selector run over them again. The store never
+            # changes a stored object in place, so a changed PDB or pod is another object.
+            last = self._settled.get(uid_of(pdb))
+            if (
+                last is not None
+                and last[0] is pdb
+                and len(last[1]) == len(pods)
+                and all(a is b for a, b in zip(last[1], pods, strict=True))
+            ):
+                settled[uid_of(pdb)] = last
+                continue
+            status = pdb_status(pdb, pods, now)
+            if status == (pdb.get("status") or {}):
+                settled[uid_of(pdb)] = (pdb, pods)
+            else:
 
                 def apply(obj: Obj, status: Obj = status) -> None:
                     obj["status"] = status
@@ -106,6 +124,7 @@ class DisruptionController:
                 except errors.ApiError:
                     continue
                 changed = True
+        self._settled = settled  # a PDB gone from the cluster is forgotten
         return changed
 
     def evict(self, namespace: str, name: str, *, dry_run: bool, uid: str | None = None) -> None:
