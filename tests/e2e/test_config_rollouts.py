@@ -110,7 +110,7 @@ def many_maps(
 
 
 async def build_incident(env: Env, kubectl: Kubectl) -> None:
-    await env.until(lambda: sum(ready(p) for p in env.pods("app=search")) == 4)
+    await env.until(lambda: sum(ready(p) for p in env.pods("app=search")) == 4 and env.rolled_out("search", 4))
     # The edit comes later than the creation (as days later on a real cluster): managedFields times are in whole
     # seconds, and the sim dates what a controller writes for a dated revision for 30 s of cluster time.
     env.sim.advance(31)

@@ -68,7 +68,10 @@ def budget(env: Env) -> dict[str, Any]:
 async def test_the_drain_names_the_way_out_of_a_budget_its_own_pods_hold_below_minimum(built: Any) -> None:
     env, kubectl = built
     kubectl.run("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": BUILD}))
-    await env.until(lambda: len(gateway(env)) == 4 and all(ready(p) for p in gateway(env)), 60)
+    await env.until(
+        lambda: len(gateway(env)) == 4 and all(ready(p) for p in gateway(env)) and env.rolled_out("gateway", 4, EDGE),
+        60,
+    )
     per_node: dict[str, list[str]] = {}
     for pod in gateway(env):
         per_node.setdefault(pod["spec"]["nodeName"], []).append(pod["metadata"]["name"])

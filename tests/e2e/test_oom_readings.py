@@ -87,7 +87,7 @@ async def test_kills_after_hours_of_running_are_called_what_their_timing_shows(
         planned = await budgeted(client, "set_memory_limit", **arguments)
         await call(client, "cancel_command", token=planned["token"])
         plan, _ = await plan_and_confirm(client, env, "set_memory_limit", **arguments)
-        await env.until(lambda: raised(recommenders(env)), 60)
+        await env.until(lambda: raised(recommenders(env)) and env.rolled_out("recommender", 3), 60)
         verified = await budgeted(client, "verify_recovery", namespace=NS, deployment="recommender")
         handoff = await handoff_fields(client, namespace=NS)
         [measure] = (await call(client, "list_temporary_measures"))["measures"]

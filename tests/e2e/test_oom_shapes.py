@@ -106,7 +106,7 @@ async def test_a_slow_leak_says_when_and_after_how_long_and_that_the_ready_pods_
             container="recommender",
             limit="1Gi",
         )
-        await env.until(lambda: raised(recommenders(env)), 60)
+        await env.until(lambda: raised(recommenders(env)) and env.rolled_out("recommender", 3), 60)
         verified = await budgeted(client, "verify_recovery", namespace=NS, deployment="recommender")
         handoff = await handoff_fields(client, namespace=NS)
         [measure] = (await call(client, "list_temporary_measures"))["measures"]

@@ -97,7 +97,9 @@ async def test_a_scale_up_from_zero_is_charged_the_limit_range_defaults(built: t
         plan, _ = await plan_and_confirm(client, env, "scale_deployment", namespace=NS, deployment="worker", replicas=3)
         assert not any("ResourceQuota" in w for w in plan["warnings"]), plan["warnings"]
         # the sim's admission agrees: the 3 pods are created with the LimitRange's defaults and run
-        await env.until(lambda: len([p for p in env.pods("app=worker") if ready(p)]) == 3)
+        await env.until(
+            lambda: len([p for p in env.pods("app=worker") if ready(p)]) == 3 and env.rolled_out("worker", 3)
+        )
         await env.until(lambda: used_memory_limits() == f"{mebi + 768}Mi")
         # the quota is now full: one more is refused, naming the quota and the numbers
         over = await refused(client, "scale_deployment", namespace=NS, deployment="worker", replicas=4)

@@ -39,7 +39,8 @@ async def test_an_outage_without_deploy_ranks_before_a_bad_deploy_whose_old_pods
 
     def built() -> bool:
         pods = env.pods("app=search")
-        return len(pods) == 3 and all(p["status"].get("phase") == "Running" and not ready(p) for p in pods)
+        running = all(p["status"].get("phase") == "Running" and not ready(p) for p in pods)
+        return len(pods) == 3 and running and env.settled("search", 3, 0)
 
     await env.until(built)
     async with Client(env.server("full")) as client:
