@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.types import TextContent
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, approve_as_cli, call, make_env, ready, refused
 from support.result_rule import budgeted
@@ -78,6 +79,11 @@ async def test_a_denied_rollback_offers_the_pause_and_the_pause_runs_only_once_a
         assert message.endswith("plan it only if they agree."), message
         pending = await call(client, "list_pending_commands")
         assert pending["commands"] == [], pending
+        # Asked what else, evaluate_decision says the denial first and offers the same step.
+        walked = await budgeted(client, "evaluate_decision", namespace=NS)
+        denial = walked["cautions"][0]
+        assert denial.startswith("The human denied rollback_deployment on deployment/payments -n shop at "), walked
+        assert "offer the human pause_rollout(namespace='shop', deployment='payments') to keep" in denial, denial
         deployment = env.get("deployments", "payments")
         assert deployment["metadata"]["generation"] == generation and paused(k) is None
 
@@ -99,6 +105,14 @@ async def test_a_denied_rollback_offers_the_pause_and_the_pause_runs_only_once_a
         again = k.run("rollout", "pause", "deployment/payments", "-n", NS, check=False)
         assert again.returncode != 0 and "already paused" in again.stderr, again
 
+        # The handoff counts the pause as a change to the cluster (it said "none applied"), and the assessment's
+        # rollback names the measure's restore as the resume to run first.
+        handoff = await client.call_tool("incident_handoff", {"namespace": NS})
+        document = "\n".join(c.text for c in handoff.content if isinstance(c, TextContent))
+        assert "- Mitigation: pause applied (pause_rollout on deployment/payments -n shop (succeeded" in document
+        assert "no mitigation changed the cluster" not in document, document
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        assert "restore_measure plans it for a pause_rollout measure" in assessed["decision"]["reason"], assessed
         # A rollback now is refused with kubectl's rule, naming the measure's restore: the resume.
         refusal = await refused(client, "rollback_deployment", namespace=NS, deployment="payments")
         assert "kubectl refuses to roll back a paused deployment" in refusal, refusal

@@ -30,7 +30,8 @@ def offered(deps: Deps, result: CommandResult) -> CommandResult:
     row, plan = found
     result.message = (
         f"A human denied {plan.tool} on {target_text(plan.model_dump())} ({row.decided_by} via "
-        f"{row.decided_channel}): not run, nothing changed. {next_step(deps, plan) or ASK}"
+        f"{row.decided_channel}): not run, nothing changed. "
+        + (f"Do not retry it. {step}" if (step := next_step(deps, plan)) else ASK)
     )
     return result
     plan = found[1]
@@ -55,7 +56,7 @@ def next_step(deps: Deps, plan: PendingCommand) -> str | None:
     if rollout is None:
         return None
     return (
-        f"Do not retry it. Its rollout is under way (revision {rollout.revision}: {rollout.ready} of "
+        f"Its rollout is under way (revision {rollout.revision}: {rollout.ready} of "
         f"{rollout.replicas} pods Ready; revision {rollout.serving_revision}'s {rollout.serving_ready} serve): offer "
         f"the human pause_rollout(namespace={target.namespace!r}, deployment={target.name!r}) to keep them so; plan "
         "it only if they agree."

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from incident_response.tools.decide import after_denial
 from incident_response.tools.engine import approvals
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.pending import DIALOG_WITHOUT_CODE
-from incident_response.tools.engine.plan import target_text
+from incident_response.tools.engine.plan import PendingCommand, target_text
 from incident_response.tools.engine.records import CommandRow
 
 # The planning tools that carry out each primary action.
@@ -51,7 +52,8 @@ def declined(deps: Deps, namespace: str, target: str | None, action: str) -> lis
         return []  # refused for a dialog answered without its code: no person said no to the plan
     when = datetime.fromtimestamp(found.decided_at or found.created_at, UTC).strftime("%H:%M UTC")
     said = f': "{why[:MAX_REASON]}"' if why else ""
+    step = after_denial.next_step(deps, PendingCommand.model_validate(found.plan))
     return [
         f"The human denied {found.tool} on {target_text(found.plan)} at {when} ({found.decided_by}{said}): plan it "
-        "again only if they now ask for it"
+        "again only if they now ask for it" + (f". {step}" if step else "")
     ]

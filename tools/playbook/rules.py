@@ -77,8 +77,9 @@ def paused_first(decision: Decision, facts: Facts) -> Decision:
     return decision.model_copy(
         update={
             "reason": f"{decision.reason}. Deployment {name} is paused and kubectl refuses to roll back a paused "
-            f"deployment: the human runs `kubectl rollout resume deployment/{name} -n {facts.namespace}` first (the "
-            f"paused rollout then continues until the rollback replaces it), then rollback_deployment({arguments})",
+            f"deployment: the human runs `kubectl rollout resume deployment/{name} -n {facts.namespace}` first "
+            "(restore_measure plans it for a pause_rollout measure; the paused rollout then continues until the "
+            f"rollback replaces it), then rollback_deployment({arguments})",
             "evidence": [*decision.evidence[:4], f"deployment {name} has spec.paused: true"],
             "next_tool": None,
             "next_arguments": {},

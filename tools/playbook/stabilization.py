@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from incident_response.tools.engine.journal import CommandRow, Event
 
-MitigationKind = Literal["rollback", "scale", "isolate", "restart"]
+MitigationKind = Literal["rollback", "scale", "isolate", "restart", "pause"]
 KIND_OF: dict[str, MitigationKind] = {
     "rollback_deployment": "rollback",
     "rollback_workload": "rollback",
@@ -35,6 +35,7 @@ KIND_OF: dict[str, MitigationKind] = {
     "switch_ingress_backend": "isolate",
     "shift_traffic": "isolate",
     "delete_pod": "restart",
+    "pause_rollout": "pause",  # holds a bad rollout where it stands (after a denied rollback): it changed the cluster
 }
 CHANGED = ("succeeded", "partial")  # a partial drain left its cordon: it changed the cluster too
 Effect = Literal["fixed", "recovering", "not_fixed", "not_verified"]

@@ -96,7 +96,8 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
         walk.go(q, "yes", "cluster", facts.rollout_evidence)
 
     if facts.paused and facts.target_revision is not None:
-        # A precondition, not a reason to abandon the rollback: nothing here plans a resume, the human runs it.
+        # A precondition, not a reason to abandon the rollback: the human runs the resume (restore_measure plans it
+        # for a pause this server made).
         resume = f"kubectl rollout resume deployment/{name} -n {ns}"
         return walk.stop(
             f"Can deployment {name} be rolled back now (its rollout not paused)?",
@@ -106,8 +107,8 @@ def rollback_tree(facts: RollbackFacts, answers: Answers, where: Elsewhere) -> W
             Conclusion(
                 verdict="FIX_FIRST",
                 reason=f"deployment {name} is paused and kubectl refuses to roll back a paused deployment: have the "
-                f"human run `{resume}` (the paused rollout then continues until the rollback replaces it), then "
-                "evaluate again",
+                f"human run `{resume}` (restore_measure plans it for a pause_rollout measure; the paused rollout "
+                "then continues until the rollback replaces it), then evaluate again",
             ),
         )
 
