@@ -47,3 +47,43 @@ async def test_the_apps_a_drain_moved_rank_as_mitigated(env: Env) -> None:
     # Those still starting are listed as mitigated (verify_recovery follows them); those Ready already are not listed.
     assert all(flagged.get(app, True) for app in moved), after["summary"]
     assert after["decision"]["target"] == "deployment/pdf-render", after["summary"]
+
+
+async def test_a_drain_does_not_mitigate_an_app_that_crashes_on_its_own_elsewhere(
+    sim_factory: Callable[..., RunningSim], tmp_path: Path
+) -> None:
+    """review-assist8 I8: the human drains a Ready node for maintenance (disk errors) while payments crash-loops after a
+    bad deploy, one of its pods on that node. The drain moved a payments pod, so payments' problem read "mitigated
+    already" and would rank after any other, though its replacement crash-loops the same way elsewhere."""
+    env = make_env(sim_factory("healthy"), tmp_path / "state")
+    env.sim.cluster.images["registry.example.com/shop/payments:5.1.0"] = {behaviors.BEHAVIOR: behaviors.CRASHLOOP}
+    patch = {
+        "spec": {
+            "template": {
+                "spec": {"containers": [{"name": "payments", "image": "registry.example.com/shop/payments:5.1.0"}]}
+            }
+        }
+    }
+    env.kube.patch("deployments", "payments", patch, NS, patch_type="strategic")
+
+    def crashing_payments_pod() -> str | None:
+        return next(
+            (
+                str(p["spec"].get("nodeName"))
+                for p in env.pods("app=payments")
+                if p["spec"]["containers"][0]["image"].endswith(":5.1.0")
+                and p["spec"].get("nodeName")
+                and any(s.get("restartCount", 0) >= 1 for s in (p.get("status") or {}).get("containerStatuses") or [])
+            ),
+            None,
+        )
+
+    await env.until(lambda: crashing_payments_pod() is not None, 40)
+    node = crashing_payments_pod()
+    async with Client(env.server("full")) as client:
+        await plan_and_confirm(client, env, "drain_node", node=node)
+        await env.until(lambda: crashing_payments_pod() not in (None, node), 40)
+        after = await call(client, "assess_namespace", namespace=NS)
+    [payments] = [p for p in after["problems"] if "payments" in p["components"]]
+    assert payments["mitigated"] is False, after["summary"]
+    assert "mitigated already" not in after["summary"], after["summary"]

@@ -7,6 +7,7 @@ Layer: tools.assess.
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from typing import Any
 
@@ -74,6 +75,19 @@ def workload_objects(seen: Observation) -> list[tuple[str, dict[str, Any]]]:
     return [(kind, workload) for kind, resource in KINDS.items() for workload in read.get(resource, [])]
 
 
+CRASHING = ("CrashLoopBackOff", "Error", "OOMKilled", "ImagePullBackOff", "ErrImagePull", "CreateContainerConfigError")
+
+
+RESTARTED = re.compile(r", ([1-9][0-9]*) restarts\)$")
+
+
+def crashing(line: str) -> bool:
+    """'web-1 CrashLoopBackOff (0/1 ready, 3 restarts)': a failing pod's line that shows its own failure (a crash
+    status, or restarts: a replacement that only started is not one)."""
+    status = (line.split(" ") + ["", ""])[1]
+    return status in CRASHING or status.startswith(("Init:Error", "Init:Crash")) or RESTARTED.search(line) is not None
+
+
 def mitigated_components(deps: Deps, seen: Observation) -> frozenset[str]:
     """Components a succeeded command of the current incident acted on in this namespace: a Deployment (StatefulSet,
     DaemonSet), the deployment an HPA scales, the components behind a Service, those whose pods a drain evicted."""
@@ -88,9 +102,12 @@ def mitigated_components(deps: Deps, seen: Observation) -> frozenset[str]:
     for row in rows:
         target = row.plan.get("target") or {}
         if target.get("kind") == "Node":  # a drain moved pods of the namespace: their replacements are verified
-            found |= drained_components(
+            moved = drained_components(
                 row.plan, seen.namespace, seen.components, seen.replicasets, seen.facts.workloads
             )
+            # ... unless they fail on their own elsewhere: the drain did not act on that failure (a node drained for
+            # maintenance while a bad deploy crash-loops: review-assist8 I8).
+            found |= {c for c in moved if not any(crashing(line) for line in seen.facts.failing.get(c, []))}
             continue
         if target.get("namespace") != seen.namespace:
             continue
