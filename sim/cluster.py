@@ -34,6 +34,7 @@ from incident_response.sim.controllers.endpoints import EndpointsController
 from incident_response.sim.controllers.events import EventRecorder
 from incident_response.sim.controllers.gc import GarbageCollector
 from incident_response.sim.controllers.hpa import HPAController
+from incident_response.sim.controllers.jobs import JobController
 from incident_response.sim.controllers.kubelet import Kubelet, leak_base
 from incident_response.sim.controllers.logs import container_logs, rfc3339_nano
 from incident_response.sim.controllers.nodes import NodeController
@@ -164,6 +165,7 @@ class Cluster:
         self.scheduler = Scheduler(self)
         self.kubelet = Kubelet(self)
         self.attachments = AttachDetach(self)
+        self.jobs = JobController(self)
         self.endpoints = EndpointsController(self)
         self.hpa = HPAController(self)
         self.disruption = DisruptionController(self)
@@ -208,6 +210,7 @@ class Cluster:
             busy = self.replicasets.sync(snap) or busy
             busy = self.statefulsets.sync(snap) or busy
             busy = self.daemonsets.sync(snap) or busy
+            busy = self.jobs.sync(snap.pods) or busy
             busy = self.scheduler.sync(snap) or busy
             self.traffic = traffic_mod.compute(snap)
             busy = self.attachments.sync(snap, node_up) or busy

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from . import cluster, network, pods, quotas, rbac, storage, workloads
+from . import batch, cluster, network, pods, quotas, rbac, storage, workloads
 from ._common import CREATION_DOC, NAME_COLUMN, Column, Obj, Printer, get, name_of, rfc3339_utc
 
 PRINTERS: dict[str, Printer] = {
@@ -20,6 +20,7 @@ PRINTERS: dict[str, Printer] = {
     **storage.PRINTERS,
     **rbac.PRINTERS,
     **quotas.PRINTERS,
+    **batch.PRINTERS,
 }
 
 # apiserver's default table convertor (registry/rest/table.go) for kinds without a printer.
