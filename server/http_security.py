@@ -14,7 +14,7 @@ from typing import Any
 
 from mcp.server.auth.provider import TokenVerifier
 
-from incident_response.server import health, http_auth
+from incident_response.server import health, http_auth, http_credentials
 from incident_response.server.config import Settings, SettingsError
 from incident_response.server.health import Check
 from incident_response.server.kube_auth import ApiConnection, KubernetesTokenVerifier, Reviews
@@ -37,12 +37,19 @@ class HttpSecurity:
     grants_namespace: str | None = None
 
 
-def for_settings(settings: Settings, *, pod_namespace_file: Path = POD_NAMESPACE_FILE) -> HttpSecurity:
-    """The HTTP front for these settings, or a SettingsError saying what to configure."""
+def for_settings(
+    settings: Settings,
+    *,
+    pod_namespace_file: Path = POD_NAMESPACE_FILE,
+    credentials: http_credentials.Credentials | None = None,
+) -> HttpSecurity:
+    """The HTTP front for these settings, or a SettingsError saying what to configure. `credentials`: the static
+    ones already resolved for these settings (http_credentials.of_settings; serve resolves them before its imports)."""
     connection = ApiConnection(settings.cluster) if settings.cluster is not None else None
     if settings.auth == "kubernetes":
         return kubernetes(settings, connection, pod_namespace_file)
-    credentials = http_auth.resolve(settings.auth_token_file, settings.auth_token, settings.host, settings.state_dir)
+    if credentials is None:
+        credentials = http_credentials.of_settings(settings)
     principals = sorted({principal for _, principal in credentials.principals})
     # The path, never the value: logs travel further than a file only this user can read.
     logger.info(

@@ -25,7 +25,7 @@ from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from mcp.server.mcpserver import Context
 
-from incident_response.server.http_auth import BEARER_CHARACTERS
+from incident_response.server.http_credentials import BEARER_CHARACTERS
 from incident_response.server.review_cache import ExpiringCache, OneReviewAtATime
 from incident_response.tools.core import errors
 from incident_response.tools.kube.client import ClusterSource

@@ -36,6 +36,17 @@ def run(args: argparse.Namespace) -> int:
     except config.SettingsError as e:
         print(f"incident-response-mcp: {e}", file=sys.stderr)
         return 2
+    credentials = None
+    if settings.http and settings.auth != "kubernetes":
+        # Before the server's imports (about a second of CPU): a refusal to start without usable credentials is
+        # told at once.
+        from incident_response.server import http_credentials
+
+        try:
+            credentials = http_credentials.of_settings(settings)
+        except config.SettingsError as e:
+            print(f"incident-response-mcp: {e}", file=sys.stderr)
+            return 2
     # Imported here so `--help` and the other subcommands stay fast.
     from incident_response.server.app import build_server
     from incident_response.server.wire import IncidentServer
@@ -46,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         from incident_response.server import http_security
 
         try:
-            server = http_security.build(settings, http_security.for_settings(settings))
+            server = http_security.build(settings, http_security.for_settings(settings, credentials=credentials))
         except config.SettingsError as e:
             print(f"incident-response-mcp: {e}", file=sys.stderr)
             return 2

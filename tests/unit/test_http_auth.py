@@ -8,7 +8,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from incident_response.server import http_auth
+from incident_response.server import http_auth, http_credentials
 from incident_response.server.config import SettingsError
 
 ALICE = "alice-token-" + "a" * 30
@@ -25,7 +25,7 @@ def write(tmp_path: Path, text: str, mode: int = 0o600) -> Path:
 
 def test_a_file_names_principals_and_a_bare_token_is_the_default_one(tmp_path: Path) -> None:
     path = write(tmp_path, f"# on-call team\nalice {ALICE}\n\n  bob   {BOB}  \n{BARE}\n")
-    credentials = http_auth.resolve(path, None, "0.0.0.0", tmp_path / "state")
+    credentials = http_credentials.resolve(path, None, "0.0.0.0", tmp_path / "state")
     assert [credentials.principal(t) for t in (ALICE, BOB, BARE)] == ["alice", "bob", "default"]
     assert credentials.principal(ALICE[:-1]) is None and credentials.principal(ALICE + "a") is None
     assert credentials.principal("") is None
@@ -34,7 +34,7 @@ def test_a_file_names_principals_and_a_bare_token_is_the_default_one(tmp_path: P
 
 
 def test_the_environment_token_is_the_default_principal_beside_the_file(tmp_path: Path) -> None:
-    credentials = http_auth.resolve(write(tmp_path, f"alice {ALICE}\n"), BARE, "10.0.0.5", tmp_path / "state")
+    credentials = http_credentials.resolve(write(tmp_path, f"alice {ALICE}\n"), BARE, "10.0.0.5", tmp_path / "state")
     assert (credentials.principal(ALICE), credentials.principal(BARE)) == ("alice", "default")
     assert "INCIDENT_RESPONSE_AUTH_TOKEN" in credentials.origin
 
@@ -54,17 +54,17 @@ def test_a_bad_credentials_file_is_refused_naming_the_line_not_the_token(
     tmp_path: Path, text: str, message: str
 ) -> None:
     with pytest.raises(SettingsError, match=message) as refused:
-        http_auth.resolve(write(tmp_path, text), None, "127.0.0.1", tmp_path / "state")
+        http_credentials.resolve(write(tmp_path, text), None, "127.0.0.1", tmp_path / "state")
     assert ALICE not in str(refused.value) and "short" not in str(refused.value)
 
 
 def test_a_missing_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="cannot read --auth-token-file"):
-        http_auth.resolve(tmp_path / "nope", None, "127.0.0.1", tmp_path / "state")
+        http_credentials.resolve(tmp_path / "nope", None, "127.0.0.1", tmp_path / "state")
 
 
 def test_a_file_others_can_read_is_accepted_with_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    http_auth.resolve(write(tmp_path, f"{BARE}\n", mode=0o644), None, "127.0.0.1", tmp_path / "state")
+    http_credentials.resolve(write(tmp_path, f"{BARE}\n", mode=0o644), None, "127.0.0.1", tmp_path / "state")
     assert "chmod 600" in caplog.text
 
 
@@ -75,7 +75,7 @@ def test_loopback_without_a_credential_generates_one_readable_by_this_user_only(
     stale = state / "http-auth-token"
     stale.write_text("an earlier run's token\n", encoding="utf-8")
     stale.chmod(0o644)
-    credentials = http_auth.resolve(None, None, host, state)
+    credentials = http_credentials.resolve(None, None, host, state)
     token = stale.read_text(encoding="utf-8").strip()
     assert credentials.generated_file == stale and stat.S_IMODE(stale.stat().st_mode) == 0o600
     assert credentials.principal(token) == "default" and credentials.principal("an earlier run's token") is None
@@ -85,13 +85,13 @@ def test_loopback_without_a_credential_generates_one_readable_by_this_user_only(
 @pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "example.internal"])
 def test_any_other_address_without_a_credential_refuses(tmp_path: Path, host: str) -> None:
     with pytest.raises(SettingsError, match=f"refusing to serve HTTP on {host} without a configured credential"):
-        http_auth.resolve(None, None, host, tmp_path / "state")
+        http_credentials.resolve(None, None, host, tmp_path / "state")
     assert not (tmp_path / "state").exists()
 
 
 def test_the_verifier_names_the_principal_as_client_id(tmp_path: Path) -> None:
     verifier = http_auth.StaticTokenVerifier(
-        http_auth.resolve(write(tmp_path, f"alice {ALICE}\n"), None, "::1", tmp_path)
+        http_credentials.resolve(write(tmp_path, f"alice {ALICE}\n"), None, "::1", tmp_path)
     )
 
     async def check() -> None:
@@ -107,7 +107,7 @@ def test_a_symlink_planted_where_the_token_goes_is_replaced_not_followed(tmp_pat
     state.mkdir(mode=0o700)
     elsewhere.write_text("", encoding="utf-8")
     (state / "http-auth-token").symlink_to(elsewhere)
-    credentials = http_auth.resolve(None, None, "127.0.0.1", state)
+    credentials = http_credentials.resolve(None, None, "127.0.0.1", state)
     written = state / "http-auth-token"
     assert not written.is_symlink() and elsewhere.read_text(encoding="utf-8") == ""
     assert credentials.principal(written.read_text(encoding="utf-8").strip()) == "default"
