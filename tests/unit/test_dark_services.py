@@ -106,3 +106,46 @@ def test_a_deployment_whose_pods_failed_before_its_scale_to_zero_is_asked_about_
     )
     assert (found.decision.primary_action, found.decision.next_tool) == ("INVESTIGATE", "list_events")
     assert "taken offline on purpose" in found.decision.reason and "ask who" in found.decision.reason
+
+
+def owned_replicaset(deploy: dict[str, Any], revision: int, labels: dict[str, str], minutes_ago: int) -> dict[str, Any]:
+    return {
+        "metadata": {
+            "name": f"{deploy['metadata']['name']}-{revision}",
+            "annotations": {"deployment.kubernetes.io/revision": str(revision)},
+            "ownerReferences": [{"uid": deploy["metadata"]["uid"], "controller": True}],
+            "creationTimestamp": (NOW - timedelta(minutes=minutes_ago)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+        "spec": {"template": {"metadata": {"labels": labels}}},
+    }
+
+
+def relabelled_payments() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """payments' revision 2 (3 minutes old) dropped app=payments; revision 1 (10 days old) had it."""
+    new = {"app.kubernetes.io/name": "payments"}
+    deploy = deployment("payments", 2, 2, new)
+    deploy["metadata"] |= {"uid": "u-payments", "annotations": {"deployment.kubernetes.io/revision": "2"}}
+    old = {"app": "payments", "app.kubernetes.io/name": "payments"}
+    return deploy, [owned_replicaset(deploy, 1, old, 14400), owned_replicaset(deploy, 2, new, 3)]
+
+
+def test_pods_relabelled_out_of_their_service_by_a_deploy_roll_back_to_the_revision_it_selected() -> None:
+    deploy, replicasets = relabelled_payments()
+    pods = [{"metadata": {"name": "payments-2-a", "labels": {"app.kubernetes.io/name": "payments"}}}]
+    (found,) = dark_services(
+        "shop", [service("payments", {"app": "payments"})], [deploy], pods, [], NOW, None, replicasets
+    )
+    decision = found.decision
+    assert (decision.primary_action, decision.next_tool) == ("ROLLBACK", "rollback_deployment")
+    assert decision.next_arguments == {"namespace": "shop", "deployment": "payments", "to_revision": 1}
+
+
+def test_pods_moved_to_another_service_are_not_rolled_back_into_the_old_one() -> None:
+    """A Service selecting the new labels: the move may be on purpose, and a rollback would empty that Service."""
+    deploy, replicasets = relabelled_payments()
+    pods = [{"metadata": {"name": "payments-2-a", "labels": {"app.kubernetes.io/name": "payments"}}}]
+    services = [
+        service("payments", {"app": "payments"}),
+        service("payments-v2", {"app.kubernetes.io/name": "payments"}),
+    ]
+    assert dark_services("shop", services, [deploy], pods, [], NOW, None, replicasets) == []

@@ -106,7 +106,10 @@ def dark_services(
         if behind:
             entry = scaled_to_zero(namespace, name, behind, changes, now, warned or set(), replicasets or [])
         else:
-            entry = None if selector_change else relabelled(namespace, name, selector, deployments, replicasets, now)
+            others = [x for x in services if x is not service]
+            entry = None
+            if not selector_change:
+                entry = relabelled(namespace, name, selector, deployments, replicasets, now, others)
             entry = entry or selects_no_pod(namespace, name, selector, deployments, selector_change, now)
         if entry is not None:
             found.append(entry)
@@ -224,10 +227,13 @@ def relabelled(
     deployments: list[dict[str, Any]],
     replicasets: list[dict[str, Any]] | None,
     now: datetime,
+    others: list[dict[str, Any]] | None = None,
 ) -> DarkService | None:
     """The Service (not edited in the window) selects no pod because a deployment's rollout of the last 2 hours gave
     its pods other labels (a chart refactor dropping `app`): an earlier revision's pods matched the selector, the
-    current revision's Ready pods do not. Undoing the deploy brings the labels back."""
+    current revision's Ready pods do not. Undoing the deploy brings the labels back. Not when `others` (the
+    namespace's other Services) select the new labels: the pods may have been moved to another Service on purpose,
+    and a rollback would take them from it."""
     wanted = labels.from_map(selector)
     shown = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
     for deploy in deployments:
@@ -243,7 +249,7 @@ def relabelled(
             for rs in owned
             if (r := revision_of(rs)) is not None and r != current and labels.matches(wanted, template_labels(rs))
         ]
-        if not matched:
+        if not matched or any(selects(other, template_labels(deploy)) for other in others or []):
             continue
         name, earlier = str(meta(deploy).name), max(matched)
         ago = Change("Deployment", name, "rolled out", when).ago(now)
@@ -268,6 +274,11 @@ def relabelled(
             ),
         )
     return None
+
+
+def selects(service: dict[str, Any], pod_labels: dict[str, str]) -> bool:
+    selector = {str(k): str(v) for k, v in ((service.get("spec") or {}).get("selector") or {}).items()}
+    return bool(selector) and labels.matches(labels.from_map(selector), pod_labels)
 
 
 def labels_without_hash(deploy: dict[str, Any]) -> dict[str, str]:
