@@ -214,7 +214,7 @@ def describe(cmd: PendingCommand, state: str, decided: str | None = None) -> str
         f"undo    {printable(cmd.undo_command or '(none)', newlines=True)}",
     ]
     # Strings from the cluster, printed where the human decides: no escape sequence may hide or rewrite a line.
-    lines += [f"warning {printable(w)}" for w in cmd.warnings]
+    lines += [f"warning {printable(w.whole())}" for w in cmd.warnings]
     return "\n".join(lines)
 
 

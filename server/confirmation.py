@@ -111,7 +111,7 @@ def question(cmd: PendingCommand, asker: Caller, code: str) -> str:
         f"Expires: {cmd.expires_at.isoformat()}   Plan fingerprint: {cmd.fingerprint[:16]}",
     ]
     if cmd.warnings:
-        lines += ["", "Warnings:", *(f"  - {printable(w)}" for w in cmd.warnings)]
+        lines += ["", "Warnings:", *(f"  - {printable(w.whole())}" for w in cmd.warnings)]
     lines += [
         "",
         f"To run it, type this code in the form: {grouped(code)}   To refuse, decline. A wrong code refuses it.",

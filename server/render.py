@@ -24,7 +24,7 @@ from typing import Any
 
 from incident_response.server.render_cells import CELL, cell, cut_cell, empty, flat
 from incident_response.server.render_logs import render_lines
-from incident_response.server.render_plans import diff, relative, terse
+from incident_response.server.render_plans import diff, relative, warning
 from incident_response.tools.core.printable import printable
 
 Rows = list[Any]
@@ -56,9 +56,9 @@ class Hint:
     relative: Mapping[str, str] = field(default_factory=dict)
     # Table columns said whole, never cut at CELL (what a human must see exactly: a pending command).
     whole: frozenset[str] = frozenset()
-    # For a field holding a list of strings: each said in fewer words, every fact kept (a plan's warnings:
-    # server/render_plans.py's TERSE).
-    shorter: Mapping[str, Callable[[str], str]] = field(default_factory=dict)
+    # For a field holding a list of objects: each said as one line, the lines then as a list of strings (a plan's
+    # warnings: `check: brief`, render_plans.warning).
+    lines: Mapping[str, Callable[[Any], str]] = field(default_factory=dict)
 
 
 def render(model_name: str, data: Mapping[str, Any]) -> str:
@@ -84,8 +84,8 @@ def render(model_name: str, data: Mapping[str, Any]) -> str:
         if name in hint.special and isinstance(value, list):
             if rendered := hint.special[name](value, summary):
                 lines += [f"{hint.labels.get(name, name)}:", *rendered]
-        elif name in hint.shorter and isinstance(value, list):
-            said_as = [hint.shorter[name](str(item)) for item in value]
+        elif name in hint.lines and isinstance(value, list):
+            said_as = [hint.lines[name](item) for item in value]
             lines += render_field(hint.labels.get(name, name), said_as, None, summary, hint.whole)
         elif name in hint.relative and isinstance(value, str):
             base = hint.relative[name]
@@ -307,7 +307,7 @@ HINTS: dict[str, Hint] = {
     "Proposal": Hint(
         PLAN_FIELDS,
         special={"diff": diff},
-        shorter={"warnings": terse},
+        lines={"warnings": warning},
         labels={"undo_command": "undo", "next_step": "next"},
         unless={"status": "token", "next_step": "token"},
         titled={"next_step": "status"},

@@ -1,8 +1,9 @@
-"""A plan's text: its undo said against its command, its diff without what the summary states.
+"""A plan's text: its undo said against its command, its diff without what the summary states, its warnings brief.
 
 An undo that is the command with one word changed says just that (`undo: the command with 512Mi -> 256Mi`); a diff
 row whose before and after the summary states is not repeated, nor a created or deleted object the summary names,
-and the same change to several objects is one line (`pod/{a,b}.metadata.labels.app: checkout -> -`).
+and the same change to several objects is one line (`pod/{a,b}.metadata.labels.app: checkout -> -`). A warning is
+said as `check: brief`: its detail (the evidence) is the structured content's.
 
 Layer: server (MCP wiring).
 """
@@ -104,45 +105,10 @@ def stated(value: Any, summary: str, words: set[str]) -> bool:
     return str(value) in words or (len(str(value)) >= 6 and str(value) in summary)
 
 
-# A plan's warnings are prose in its structured content (what Claude Code and VS Code hand the model) and said again,
-# shorter, in its text (what other clients hand it): issue 13 holds text plus structured content to 1.35x the larger,
-# and a plan with two or three prose warnings said twice exceeds that. Each entry drops words, never a fact: every
-# number, name and instruction of the prose is still in the text (tests/unit/test_plan_warnings_text.py checks it on
-# each producer's wording, and that every phrase here still occurs in tools/, so a reworded warning fails a test
-# instead of silently losing its short form).
-TERSE: tuple[tuple[str, str], ...] = (
-    # rollback.default_target_doubts / known_good
-    ("is kubectl's default target but not known to be good", "(kubectl's default) is not known good"),
-    (" to go back to the known-good revision", ""),
-    ("plan again with to_revision=", "use to_revision="),
-    (" before it was replaced", ""),
-    ("served only ", "served "),
-    (", and none of its pods fail now", ", none failing now"),
-    # rollback_checks.config_item (shared_config): the prose's reason repeats 'which pods fail on now'
-    (": they would fail too and replace the running ones", ""),
-    # rollback_checks.stateful_item / migrations_item
-    ("the pods use PersistentVolumeClaims ", "PVCs "),
-    (". Before confirming, make sure ", ": make sure "),
-    (
-        " ran no forward-only database migration and changed no data format the older code cannot read; if it did, ",
-        " ran no forward-only migration nor changed a data format; else ",
-    ),
-    (" shows signs of a schema migration since ", " shows schema migration signs since "),
-    (". Ask whether it is forward-only before confirming; if it is,", ": if forward-only,"),
-    (" (scale or isolate instead)", " (scale or isolate)"),
-    # helm_rollback.reapplied: the diff names the images
-    (" restores the release's images", " restores the release"),
-    ("; rolling back to ", "; going back to "),
-    (" would go past it (chart ", " goes past it (chart "),
-    # rollback_answers.taken_back
-    (": confirm with the human before approving", ": confirm with the human"),
-)
-# Said after TERSE (the phrases above name 'revision' whole).
-REVISION = re.compile(r"\brevision (?=\d)")
-
-
-def terse(warning: str) -> str:
-    """`warning` in fewer words, every fact kept (TERSE, then `rev N`)."""
-    for long, short in TERSE:
-        warning = warning.replace(long, short)
-    return REVISION.sub("rev ", warning)
+def warning(item: Any) -> str:
+    """A plan's warning as its text says it: `check: brief` (the structured content also has the detail:
+    tools/core/plan_warnings.py); a string as it is."""
+    if not isinstance(item, dict):
+        return str(item)
+    brief = str(item.get("brief") or "")
+    return f"{item['check']}: {brief}" if item.get("check") else brief

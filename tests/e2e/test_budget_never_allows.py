@@ -12,6 +12,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import Env, call
+from support.plan_warnings import proses
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
@@ -26,6 +27,6 @@ async def test_a_budget_asking_for_every_pod_is_named_with_the_way_past_it(built
     async with Client(env.server("safe")) as client:
         plan = await call(client, "drain_node", node=node, include_outside_allow_list=True)
 
-    [warning] = [w for w in plan["warnings"] if "PodDisruptionBudget shop/payments" in w]
+    [warning] = [w for w in proses(plan["warnings"]) if "PodDisruptionBudget shop/payments" in w]
     assert "never allows an eviction" in warning and "Scale deployment payments up by one" in warning, warning
     assert "Plan the drain again once replacements are Ready" not in warning, warning

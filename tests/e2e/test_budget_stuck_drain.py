@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm
+from support.plan_warnings import proses
 
 from incident_response.sim.serve import RunningSim
 
@@ -64,7 +65,7 @@ async def test_a_pod_a_budget_will_not_let_go_is_deleted_before_the_drain(env: E
         assert "PodDisruptionBudget api" in second["reason"] and "drain_node(node-2)" in second["reason"], second
         # Planned anyway, the drain says the same about the pod the budget holds.
         drain = await call(client, "drain_node", node="node-2")
-        assert any(stuck in w and "delete_pod" in w for w in drain["warnings"]), drain["warnings"]
+        assert any(stuck in w and "delete_pod" in w for w in proses(drain["warnings"])), proses(drain["warnings"])
         await call(client, "cancel_command", token=drain["token"])
 
         await plan_and_confirm(client, env, "delete_pod", namespace=NS, pod=stuck)

@@ -21,6 +21,7 @@ from mcp import Client
 from mcp.types import TextContent
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, make_env
+from support.plan_warnings import of_check
 from support.result_rule import budgeted
 
 from incident_response.sim.serve import RunningSim
@@ -86,7 +87,8 @@ def assert_agree(out: dict[str, Any]) -> None:
     config = next(i for i in safety["items"] if i["check"] == "config")
     assert config["status"] == "warning" and said(config["detail"]), safety["items"]
     assert safety["next_step"].startswith("restore the config the config check names instead of rolling back")
-    assert any(w.startswith("config: ") and said(w) for w in out["plan"]["warnings"]), out["plan"]["warnings"]
+    [warned] = of_check(out["plan"]["warnings"], "config")
+    assert said(warned.detail) and EDIT in warned.brief and FIX in warned.brief, warned  # the text says the brief
     assert EDIT in out["handoff"] and LIKELY in out["handoff"], out["handoff"]
     assert "The cause is not known yet" not in out["handoff"], out["handoff"]
 

@@ -20,6 +20,7 @@ import yaml
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env, ready
+from support.plan_warnings import wholes
 
 from incident_response.sim import behaviors
 from incident_response.sim.serve import RunningSim
@@ -167,7 +168,9 @@ async def test_a_rollback_says_it_cannot_restore_a_configmap_edited_in_place(bui
     # The Secret is named (a rollback does not restore it either); its data never appears, nor is it read.
     assert "Secret search-key" in config["detail"], config
     assert NEW_URL not in json.dumps(safety) and OLD_URL not in json.dumps(safety)
-    assert any(w.startswith("config: ") and "search-config" in w for w in plan["warnings"]), plan["warnings"]
+    assert any(w.startswith("config: ") and "search-config" in w for w in wholes(plan["warnings"])), wholes(
+        plan["warnings"]
+    )
     # The oracle: the rendered command, run as a human would, restores revision 1's template and leaves the
     # ConfigMap as it is now, which is what the warning says.
     kubectl.shell(plan["command"])

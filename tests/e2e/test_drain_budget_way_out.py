@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.mitigation_env import Env, call, plan_and_confirm, ready
+from support.plan_warnings import proses
 from support.texts import handoff_fields
 
 from incident_response.sim import behaviors
@@ -87,7 +88,7 @@ async def test_the_drain_names_the_way_out_of_a_budget_its_own_pods_hold_below_m
         await call(client, "declare_incident", title="gateway half down", severity="SEV2", namespace=EDGE)
         await plan_and_confirm(client, env, "cordon_node", node=node)
         drain = await call(client, "drain_node", node=node)
-        warned = next(w for w in drain["warnings"] if w.startswith(f"PodDisruptionBudget {EDGE}/gateway"))
+        warned = next(w for w in proses(drain["warnings"]) if w.startswith(f"PodDisruptionBudget {EDGE}/gateway"))
         assert all(name in warned for name in here), warned
         assert "planning the drain again will not help" in warned and "Plan the drain again" not in warned
         assert "delete_pod" in warned and "not subject to PodDisruptionBudgets" in warned
@@ -109,10 +110,10 @@ async def test_the_drain_names_the_way_out_of_a_budget_its_own_pods_hold_below_m
         # though they stay Terminating on the dead node; the budget heals, and the drain goes through.
         for name in here[:short]:
             deleted, _ = await plan_and_confirm(client, env, "delete_pod", namespace=EDGE, pod=name)
-            assert any("stays Terminating" in w for w in deleted["warnings"]), deleted["warnings"]
+            assert any("stays Terminating" in w for w in proses(deleted["warnings"])), proses(deleted["warnings"])
         await env.until(lambda: budget(env).get("currentHealthy") == 3, 60)
         again, _ = await plan_and_confirm(client, env, "drain_node", node=node)
-        assert not any("PodDisruptionBudget" in w for w in again["warnings"]), again["warnings"]
+        assert not any("PodDisruptionBudget" in w for w in proses(again["warnings"])), proses(again["warnings"])
 
         # Three measures (the cordon and two drains), one restore: counted alike, and ended together.
         listed = await call(client, "list_temporary_measures")

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.mitigation_env import NS, Env, Start, call, make_env, plan_and_confirm, ready, refused
+from support.plan_warnings import proses
 
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
@@ -110,8 +111,8 @@ async def test_overload_scale_proceeds_through_the_hpa_override(shared: Start) -
         assert any("200%/70%" in line for line in result["steps"][0]["evidence"])
         plan = await planned(client, result)
     # The replicas proposed fit on the nodes; the plan says where the number came from and why usage misleads.
-    assert [w.split(":")[0] for w in plan["warnings"]] == ["Sized from what is known"], plan["warnings"]
-    assert "hides the real demand" in plan["warnings"][0] and "HPA web's formula" in plan["warnings"][0]
+    assert [w.split(":")[0] for w in proses(plan["warnings"])] == ["Sized from what is known"], proses(plan["warnings"])
+    assert "hides the real demand" in proses(plan["warnings"])[0] and "HPA web's formula" in proses(plan["warnings"])[0]
     assert f'"minReplicas":{arguments["min_replicas"]}' in plan["command"]
 
 

@@ -19,6 +19,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env
+from support.plan_warnings import proses
 from support.scale_events import api2_cut_by_hand, forged_event
 
 from incident_response.sim.serve import RunningSim
@@ -51,7 +52,9 @@ async def test_a_forged_scale_down_event_does_not_size_the_scale(built: tuple[En
         assert "events disagree" in evaluated["reason"], evaluated["reason"]
         plan = await call(client, "scale_deployment", namespace=NS, deployment="api2", replicas=3)
         assert plan["command"].startswith("kubectl scale deployment/api2 --replicas=3"), plan
-        assert not any("below what is known to be needed" in w for w in plan["warnings"]), plan["warnings"]
+        assert not any("below what is known to be needed" in w for w in proses(plan["warnings"])), proses(
+            plan["warnings"]
+        )
         await call(client, "cancel_command", token=plan["token"])
 
 

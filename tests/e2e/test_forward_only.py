@@ -20,6 +20,7 @@ from mcp import Client
 from support.kube_stores import install_crds, store_namespace
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env, refused
+from support.plan_warnings import proses
 from support.texts import handoff_fields
 
 from incident_response.server.app import build_server
@@ -149,7 +150,7 @@ async def test_the_human_takes_the_answer_back(stored: Callable[..., Settings]) 
         plan = await call(client, "rollback_deployment", namespace=NS, deployment="checkout")
         assessed = await call(client, "assess_namespace", namespace=NS)
     assert plan["status"] == "blocked" and "--to-revision=2" in plan["command"], plan["summary"]
-    back = [w for w in plan["warnings"] if "took it back (migrations_forward_only=false)" in w]
+    back = [w for w in proses(plan["warnings"]) if "took it back (migrations_forward_only=false)" in w]
     assert back and "answered migrations_forward_only=true about revision 3 of deployment checkout" in back[0], back
     assert assessed["decision"]["next_tool"] == "rollback_deployment", assessed["summary"]
 

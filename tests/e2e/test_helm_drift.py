@@ -22,6 +22,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env
+from support.plan_warnings import proses
 
 from incident_response.server import budget
 from incident_response.sim import behaviors
@@ -74,9 +75,9 @@ async def test_a_hotfix_made_with_kubectl_is_rolled_back_by_reapplying_the_deplo
     assert (text + structured) / max(text, structured) <= budget.RESULT_OVERLAP_LIMIT, (text, structured)
     plan = result.structured_content
     assert plan is not None and helm_args(plan["command"]) == ["helm", "rollback", "cart", "3"], plan
-    assert "; its pods on it fail (cart-" in plan["warnings"][0], plan["warnings"]
+    assert "; its pods on it fail (cart-" in proses(plan["warnings"])[0], proses(plan["warnings"])
     assert plan["summary"].startswith("Re-apply helm release cart's deployed revision 3"), plan["summary"]
-    warning = plan["warnings"][0]  # the images are the diff's (below)
+    warning = proses(plan["warnings"])[0]  # the images are the diff's (below)
     assert warning.startswith("deployment cart's image was changed outside helm (by kubectl-set at "), warning
     assert "rolling back to 2 would go past it" in warning and "2.3.1" in warning, warning
     changes = {c["path"]: (c["before"], c["after"]) for c in plan["diff"]}
@@ -96,7 +97,7 @@ async def test_an_explicit_revision_past_the_deployed_release_is_planned_with_a_
         plan = await call(client, "rollback_helm_release", namespace=NS, release="cart", revision=2)
     assert helm_args(plan["command"]) == ["helm", "rollback", "cart", "2"], plan["command"]
     assert helm_args(plan["undo_command"]) == ["helm", "rollback", "cart", "3"], plan["undo_command"]
-    warning = plan["warnings"][0]
+    warning = proses(plan["warnings"])[0]
     assert HOTFIX in warning and "goes past the deployed release" in warning and "revision=3" in warning, warning
 
 
@@ -116,7 +117,7 @@ async def test_without_drift_the_default_stays_helms(sim_factory: Callable[..., 
     async with Client(env.server("safe")) as client:
         plan = await call(client, "rollback_helm_release", namespace=NS, release="cart")
     assert helm_args(plan["command"]) == ["helm", "rollback", "cart", "2"], plan["command"]
-    assert not any("outside helm" in w for w in plan["warnings"]), plan["warnings"]
+    assert not any("outside helm" in w for w in proses(plan["warnings"])), proses(plan["warnings"])
 
 
 async def test_an_image_helm_itself_wrote_is_no_drift(
@@ -131,7 +132,7 @@ async def test_an_image_helm_itself_wrote_is_no_drift(
     async with Client(env.server("safe")) as client:
         plan = await call(client, "rollback_helm_release", namespace=NS, release="cart")
     assert helm_args(plan["command"]) == ["helm", "rollback", "cart", "2"], plan["command"]
-    assert not any("outside helm" in w for w in plan["warnings"]), plan["warnings"]
+    assert not any("outside helm" in w for w in proses(plan["warnings"])), proses(plan["warnings"])
 
 
 async def test_the_assessment_rolls_the_hotfix_back_and_says_helm_is_not_the_way(built: tuple[Env, Kubectl]) -> None:

@@ -18,6 +18,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, ready, refused
+from support.plan_warnings import proses
 from support.result_rule import budgeted
 
 from incident_response.sim import behaviors
@@ -83,14 +84,16 @@ async def test_a_healthy_fix_made_outside_helm_is_not_undone_by_default(built: t
         # The human chose: re-apply revision 3 anyway. Planned, saying what it undoes.
         again = await budgeted(client, "rollback_helm_release", namespace=NS, release="cart", revision=3)
         assert helm_args(again["command"]) == ["helm", "rollback", "cart", "3"], again["command"]
-        assert again["warnings"][0] == (
+        assert proses(again["warnings"])[0] == (
             "This undoes a change made outside helm whose pods all run Ready; the release's pods failed before it: "
             "approve only if the human chose to undo it"
-        ), again["warnings"]
+        ), proses(again["warnings"])
         changes = {c["path"]: (c["before"], c["after"]) for c in again["diff"]}
         assert changes["deployment/cart.spec.template.spec.containers[cart].image"] == (HOTFIX, RELEASED)
         older = await budgeted(client, "rollback_helm_release", namespace=NS, release="cart", revision=2)
-        assert older["warnings"][0].startswith("This undoes a change made outside helm whose pods all run Ready"), older
+        assert proses(older["warnings"])[0].startswith(
+            "This undoes a change made outside helm whose pods all run Ready"
+        ), older
 
     # the re-apply's undo, run by a human with real kubectl, puts the fix back
     kubectl.run("set", "image", "deployment/cart", f"cart={RELEASED}", "-n", NS)

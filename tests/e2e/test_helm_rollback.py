@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.mitigation_env import NS, Env, approve_as_cli, call, make_env, refused
+from support.plan_warnings import proses
 
 from incident_response.sim.scenarios.helm import release_secret
 from incident_response.sim.serve import RunningSim
@@ -136,7 +137,7 @@ async def test_full_mode_runs_helm_with_the_exact_argv_env_and_context(
             "chart": ("cart-1.4.2", "cart-1.4.1"),
             "app_version": ("2.4.0", "2.3.1"),
         }
-        assert "release metadata only" in plan["warnings"][0] and "unseen" in plan["warnings"][0]
+        assert "release metadata only" in proses(plan["warnings"])[0] and "unseen" in proses(plan["warnings"])[0]
         assert "image" not in json.dumps(plan)  # values and manifests never leave the server
         done = await call(client, "confirm_command", token=plan["token"])
     assert done["status"] == "succeeded", done

@@ -18,6 +18,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env
+from support.plan_warnings import proses
 from support.result_rule import budgeted
 from support.scale_events import api2_cut_by_hand, cut_to_zero_with_a_lone_event, forged_event
 
@@ -53,7 +54,7 @@ async def test_a_lone_scale_event_is_a_claim_the_human_confirms(built: tuple[Env
 
         # The human who takes the event's word is told, in the plan, that only an event claims it.
         plan = await budgeted(client, "scale_deployment", namespace=NS, deployment="api2", replicas=20)
-        warned = " ".join(plan["warnings"])
+        warned = " ".join(proses(plan["warnings"]))
         assert "only events claim it had 40" in warned.lower() and "confirm with the human" in warned, warned
         await call(client, "cancel_command", token=plan["token"])
 
@@ -89,7 +90,7 @@ async def test_a_lone_scale_event_does_not_size_a_dark_service(
         assert "scale it back to 4 replicas: only events claim it had 60" in reason, reason
         assert "confirm with the human" in reason, reason
         plan = await budgeted(client, "scale_deployment", **decision["next_arguments"])
-        warned = " ".join(plan["warnings"])
+        warned = " ".join(proses(plan["warnings"]))
         assert "only events claim it had 60" in warned.lower(), warned
         await call(client, "cancel_command", token=plan["token"])
 

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.mitigation_env import NS, Env, Start, call, plan_and_confirm, ready, refused, serving
+from support.plan_warnings import proses
 
 pytestmark = pytest.mark.anyio
 
@@ -60,7 +61,7 @@ async def test_overload_override_hpa_then_restore_the_measure(start: Start) -> N
             restore_despite_condition=True,
         )
         assert restore["command"] == plan["undo_command"]
-        assert any(w.startswith("Restored while still there: ") for w in restore["warnings"])
+        assert any(w.startswith("Restored while still there: ") for w in proses(restore["warnings"]))
         assert (await call(client, "list_temporary_measures"))["measures"] == []
     spec = env.get("horizontalpodautoscalers", "web")["spec"]
     assert (spec["minReplicas"], spec["maxReplicas"]) == (3, 6)
@@ -129,7 +130,7 @@ async def test_poison_isolate_network_then_restore(start: Start) -> None:
         assert "name: incident-isolate-api-bad" in yaml_text and "ingress: []" in yaml_text
         assert plan["command"].endswith("\nPOLICY")
         assert plan["undo_command"] == "kubectl delete networkpolicy incident-isolate-api-bad -n shop --context sim"
-        assert any("network plugin" in w for w in plan["warnings"])
+        assert any("network plugin" in w for w in proses(plan["warnings"]))
         policy = env.get("networkpolicies", "incident-isolate-api-bad")
         assert policy["spec"]["podSelector"] == {"matchLabels": {"app": "api", "version": "bad"}}
         await web_recovers(env)
@@ -196,8 +197,10 @@ async def test_oom_raise_the_memory_limit_stops_the_oomkills(start: Start) -> No
             client, env, "set_memory_limit", namespace=NS, deployment="payments", container="payments", limit="768Mi"
         )
         # Its revision 2 never finished rolling out: the raise completes it over revision 1's serving pods.
-        assert plan["warnings"][0].startswith("NOT ONLY A RESTART: this also completes the rollout of revision 2")
-        assert "OOMKilled last: " in plan["summary"] and not any("OOMKill" in w for w in plan["warnings"])
+        assert proses(plan["warnings"])[0].startswith(
+            "NOT ONLY A RESTART: this also completes the rollout of revision 2"
+        )
+        assert "OOMKilled last: " in plan["summary"] and not any("OOMKill" in w for w in proses(plan["warnings"]))
         assert plan["diff"] == [{"path": "containers.payments.memory", "before": "256Mi", "after": "768Mi"}]
 
     def recovered() -> bool:

@@ -14,6 +14,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import Env, call, ready
+from support.plan_warnings import proses
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
@@ -70,7 +71,7 @@ async def test_a_partition_canary_rollback_restarts_and_warns_about_its_canary_o
     async with Client(env.server("safe")) as client:
         plan = await call(client, "rollback_workload", namespace=NS, kind="statefulset", workload="kv")
 
-    warnings = plan["warnings"]
+    warnings = proses(plan["warnings"])
     assert any("(kv-2 first): 1 pod start-ups" in w for w in warnings), warnings
     (claims,) = [w for w in warnings if w.startswith("claims ")]
     assert claims.startswith("claims data-kv-2 are not rolled back"), claims

@@ -12,6 +12,7 @@ import pytest
 from mcp import Client
 from mcp.server import MCPServer
 from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm
+from support.plan_warnings import proses
 from support.texts import handoff_fields
 
 from incident_response.sim.serve import RunningSim
@@ -108,8 +109,8 @@ async def test_cordon_and_drain_on_an_allow_listed_server_say_what_they_do_outsi
     async with Client(env.server("standard", namespaces=(NS,))) as client:
         cordon, text = await everything(client, "cordon_node", node="node-2")
         assert cordon is not None and any(
-            "1 of them in namespaces outside this server's allow-list" in w for w in cordon["warnings"]
-        ), cordon["warnings"]
+            "1 of them in namespaces outside this server's allow-list" in w for w in proses(cordon["warnings"])
+        ), proses(cordon["warnings"])
         assert "kube-system" not in text and outside not in text
         assert (await call(client, "cancel_command", token=cordon["token"]))["status"] == "cancelled"
 
@@ -122,7 +123,9 @@ async def test_cordon_and_drain_on_an_allow_listed_server_say_what_they_do_outsi
         plan, done = await plan_and_confirm(
             client, env, "drain_node", standard=True, node="node-2", include_outside_allow_list=True
         )
-        assert any(f"kube-system/{outside}" in w and "outside this server's allow-list" in w for w in plan["warnings"])
+        assert any(
+            f"kube-system/{outside}" in w and "outside this server's allow-list" in w for w in proses(plan["warnings"])
+        )
         assert any(c["path"] == f"pod/kube-system/{outside}" for c in plan["diff"])
     await env.until(lambda: not on_node(env, "node-2", "kube-system") and not on_node(env, "node-2", NS))
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.mitigation_env import NS, call, ready
+from support.plan_warnings import proses
 
 pytestmark = pytest.mark.anyio
 
@@ -35,11 +36,13 @@ async def test_the_only_ready_replica_and_a_rwo_claim_are_named_per_pod(built: A
         for plan in (deleted, other, drained):
             await call(client, "cancel_command", token=plan["token"])
 
-    assert only in deleted["warnings"] and rwo in deleted["warnings"], deleted["warnings"]
-    assert not any("only ready replica" in w or "mounts PVC" in w for w in other["warnings"]), other["warnings"]
-    assert only in drained["warnings"] and rwo in drained["warnings"], drained["warnings"]
+    assert only in proses(deleted["warnings"]) and rwo in proses(deleted["warnings"]), proses(deleted["warnings"])
+    assert not any("only ready replica" in w or "mounts PVC" in w for w in proses(other["warnings"])), proses(
+        other["warnings"]
+    )
+    assert only in proses(drained["warnings"]) and rwo in proses(drained["warnings"]), proses(drained["warnings"])
     # web has a PodDisruptionBudget and several replicas: no such line for it in the drain.
-    assert not any("deployment web" in w for w in drained["warnings"]), drained["warnings"]
+    assert not any("deployment web" in w for w in proses(drained["warnings"])), proses(drained["warnings"])
     # The oracle: real kubectl takes the rendered delete (server-side dry run: nothing changes).
     dry = kubectl.shell(deleted["command"] + " --dry-run=server")
     assert f'pod "{name}" deleted' in dry.stdout, dry.stdout + dry.stderr

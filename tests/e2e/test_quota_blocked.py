@@ -11,6 +11,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import Env, call, refused
+from support.plan_warnings import proses
 
 from incident_response.server import budget
 
@@ -73,8 +74,8 @@ async def test_a_scale_up_the_quota_refuses_is_named_as_the_quota(built: tuple[E
     assert '"requests.cpu":"5300m"' in none, none
     assert (
         "ResourceQuota compute (requests.cpu: 5100m used of 5200m, each pod 100m) holds 1 of the 10 new pods; the "
-        "rest wait until a human raises it (kubectl patch resourcequota compute" in " ".join(some["warnings"])
-    ), some["warnings"]
+        "rest wait until a human raises it (kubectl patch resourcequota compute" in " ".join(proses(some["warnings"]))
+    ), proses(some["warnings"])
 
     # The printed patch, run by the human with real kubectl, lets the ReplicaSet create the missing pods.
     kubectl.shell(patch)

@@ -63,5 +63,6 @@ async def test_a_rollback_of_a_restart_is_not_cleared(
     assert same["status"] == "warning" and "kubectl rollout restart" in same["detail"] and TAG in same["detail"], same
     assert evaluated["verdict"] == "CHECK_OLDER" and evaluated["next_tool"] == "rollout_history", evaluated["summary"]
     assert "rollout restart" in assessed["decision"]["reason"], assessed["decision"]["reason"]
-    assert any("same_template" in w for w in plan["warnings"]), plan["warnings"]
+    [warned] = [w for w in plan["warnings"] if w["check"] == "same_template"]
+    assert TAG in warned["brief"] and "pause_rollout" in warned["brief"], warned  # what the text says
     assert not [i for i in older["items"] if i["check"] == "same_template"], older["summary"]

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.mitigation_env import NS, Env, Start, call, plan_and_confirm, ready, refused, serving
+from support.plan_warnings import proses
 
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
@@ -92,7 +93,7 @@ async def test_an_hpa_override_is_not_restored_while_the_load_still_needs_the_ra
         assert "HPA search runs 4 replicas (min 2, max 4), cpu 60% of requests (target 70%)" in message
         assert "its own formula asks for 4 replicas, and restoring max 2 caps it at 2" in message
         assert "about 120% of requests (target 70%) on each" in message
-        assert [w for w in anyway["warnings"] if w.startswith(STILL_THERE)] == [
+        assert [w for w in proses(anyway["warnings"]) if w.startswith(STILL_THERE)] == [
             STILL_THERE + message.split("still there: ", 1)[1].split(". Restore it once", 1)[0]
         ]
         assert env.get("horizontalpodautoscalers", "search")["spec"]["maxReplicas"] == 4  # nothing changed
@@ -107,7 +108,7 @@ async def test_an_hpa_override_is_not_restored_while_the_load_still_needs_the_ra
         )
         await env.until(lambda: at(2), 30)
         restore, _ = await plan_and_confirm(client, env, "restore_measure", measure_id=measure)
-    assert not [w for w in restore["warnings"] if w.startswith(STILL_THERE)], restore["warnings"]
+    assert not [w for w in proses(restore["warnings"]) if w.startswith(STILL_THERE)], proses(restore["warnings"])
     spec = env.get("horizontalpodautoscalers", "search")["spec"]
     assert (spec["minReplicas"], spec["maxReplicas"]) == (2, 2)
 
@@ -122,13 +123,15 @@ async def test_an_isolation_is_not_ended_while_the_isolated_pods_still_run(start
         seen = f"still selects pods: 2 of the pods it cut off still run ({', '.join(bad)})"
         assert f"NetworkPolicy incident-isolate-api-bad {seen}" in message
         assert "deleting it sends them traffic again" in message
-        assert any(w.startswith(STILL_THERE + "NetworkPolicy incident-isolate-api-bad") for w in anyway["warnings"])
+        assert any(
+            w.startswith(STILL_THERE + "NetworkPolicy incident-isolate-api-bad") for w in proses(anyway["warnings"])
+        )
 
         # The bad release is taken away (as a human would after the beta is withdrawn): the isolation can end.
         env.kube.patch("deployments", "api-bad", {"spec": {"replicas": 0}}, NS, patch_type="merge")
         await env.until(lambda: not env.pods("app=api,version=bad"), 30)
         restore, _ = await plan_and_confirm(client, env, "restore_measure", measure_id=measure)
-    assert not [w for w in restore["warnings"] if w.startswith(STILL_THERE)], restore["warnings"]
+    assert not [w for w in proses(restore["warnings"]) if w.startswith(STILL_THERE)], proses(restore["warnings"])
     assert env.kube.list("networkpolicies", NS).items == []
 
 
@@ -161,7 +164,7 @@ async def test_a_cordon_is_not_lifted_while_the_node_is_still_not_ready(start: S
         measure = await measure_id(client, "cordon_node")
         message, anyway = await refused_then_anyway(client, measure)
         assert "node node-2 is still NotReady (" in message and "pods scheduled there would fail" in message
-        assert any(w.startswith(STILL_THERE + "node node-2 is still NotReady") for w in anyway["warnings"])
+        assert any(w.startswith(STILL_THERE + "node node-2 is still NotReady") for w in proses(anyway["warnings"]))
 
         # The node comes back: the cordon can go.
         env.kube.patch(
@@ -169,7 +172,7 @@ async def test_a_cordon_is_not_lifted_while_the_node_is_still_not_ready(start: S
         )
         await env.until(lambda: node_ready(env, "node-2"), 30)
         restore, _ = await plan_and_confirm(client, env, "restore_measure", measure_id=measure)
-    assert not [w for w in restore["warnings"] if w.startswith(STILL_THERE)], restore["warnings"]
+    assert not [w for w in proses(restore["warnings"]) if w.startswith(STILL_THERE)], proses(restore["warnings"])
     assert not env.get("nodes", "node-2", None)["spec"].get("unschedulable")
 
 
@@ -217,7 +220,7 @@ async def test_a_manual_scale_is_not_undone_while_the_old_count_could_not_carry_
         message, anyway = await refused_then_anyway(client, measure)
         assert "deployment render's 4 pods use 1600m CPU in all: spread over 2 replicas that is 800m each" in message
         assert "at or above 90% of the 500m limit" in message
-        assert any(w.startswith(STILL_THERE + "deployment render's 4 pods") for w in anyway["warnings"])
+        assert any(w.startswith(STILL_THERE + "deployment render's 4 pods") for w in proses(anyway["warnings"]))
 
         # The traffic drops to a quarter: two pods carry it again.
         load = {"metadata": {"annotations": {behaviors.LOAD_MILLICORES: "400"}}}
@@ -231,7 +234,7 @@ async def test_a_manual_scale_is_not_undone_while_the_old_count_could_not_carry_
 
         await env.until(light, 30)
         restore, _ = await plan_and_confirm(client, env, "restore_measure", measure_id=measure)
-    assert not [w for w in restore["warnings"] if w.startswith(STILL_THERE)], restore["warnings"]
+    assert not [w for w in proses(restore["warnings"]) if w.startswith(STILL_THERE)], proses(restore["warnings"])
     assert env.get("deployments", "render")["spec"]["replicas"] == 2
 
 
@@ -251,7 +254,7 @@ async def test_a_service_is_not_sent_back_to_the_pods_it_was_routed_away_from_wh
         env.kube.patch("deployments", "api-bad", {"spec": {"replicas": 0}}, NS, patch_type="merge")
         await env.until(lambda: not env.pods("app=api,version=bad"), 30)
         restore, _ = await plan_and_confirm(client, env, "restore_measure", measure_id=measure)
-    assert not [w for w in restore["warnings"] if w.startswith(STILL_THERE)], restore["warnings"]
+    assert not [w for w in proses(restore["warnings"]) if w.startswith(STILL_THERE)], proses(restore["warnings"])
     assert env.get("services", "api")["spec"]["selector"] == {"app": "api"}
 
 
@@ -274,6 +277,6 @@ async def test_an_ingress_is_not_switched_back_to_a_service_whose_bad_pods_still
         env.kube.patch("deployments", "api-bad", {"spec": {"replicas": 0}}, NS, patch_type="merge")
         await env.until(lambda: not env.pods("app=api,version=bad"), 30)
         restore, _ = await plan_and_confirm(client, env, "restore_measure", measure_id=measure)
-    assert not [w for w in restore["warnings"] if w.startswith(STILL_THERE)], restore["warnings"]
+    assert not [w for w in proses(restore["warnings"]) if w.startswith(STILL_THERE)], proses(restore["warnings"])
     backend = env.get("ingresses", "shop")["spec"]["rules"][0]["http"]["paths"][1]["backend"]["service"]
     assert backend["name"] == "api"

@@ -19,6 +19,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import Env, call, make_env, plan_and_confirm
+from support.plan_warnings import proses
 
 from incident_response.sim.serve import RunningSim
 
@@ -137,7 +138,9 @@ async def test_the_rollback_goes_to_the_revision_that_still_serves(
         assert known["status"] == "ok" and "still Running and Ready" in known["detail"]
         # Without to_revision the tool keeps kubectl's semantics (revision 2) and says where to go instead.
         assert "--to-revision=2" in default["command"]
-        assert any("to_revision=1" in w and "served only" in w for w in default["warnings"]), default["warnings"]
+        assert any("to_revision=1" in w and "served only" in w for w in proses(default["warnings"])), proses(
+            default["warnings"]
+        )
 
         plan, _ = await plan_and_confirm(
             client, env, decision["next_tool"], standard=True, **decision["next_arguments"]

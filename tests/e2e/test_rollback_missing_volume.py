@@ -20,6 +20,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, ready
+from support.plan_warnings import proses, wholes
 from support.result_rule import budgeted, budgeted_text
 
 from incident_response.server import budget
@@ -89,8 +90,8 @@ async def test_every_tool_says_restore_the_configmap_every_revision_mounts(built
         walked = await budgeted(client, "evaluate_decision", action="ROLLBACK", revision_known_good=True, **three)
         assessed = await budgeted(client, "assess_namespace", namespace=NS)
         default = await budgeted(client, "check_rollback_safety", namespace=NS, deployment="checkout")
-        # kubectl's default target (revision 3): the plan carries two long warnings, the shared config and the doubt
-        # that its target is known good; its text says them shorter (server/render_plans.py TERSE) within the rule.
+        # kubectl's default target (revision 3): the plan carries two warnings, the shared config and the doubt that
+        # its target is known good; its text says each as `check: brief` (the detail is the structured content's).
         kubectl_default, text = await budgeted_text(client, "rollback_deployment", namespace=NS, deployment="checkout")
 
     target = safety["target_revision"]
@@ -100,22 +101,30 @@ async def test_every_tool_says_restore_the_configmap_every_revision_mounts(built
     (item,) = [i for i in safety["items"] if i["check"] == "config"]
     assert item["detail"].startswith(f"{said}: {move}"), item["detail"]
     assert any(FAILED in line for line in item["evidence"]), item["evidence"]
-    assert any(w.startswith(f"config: {said}") for w in plan["warnings"]), plan["warnings"]
+    assert any(w.startswith(f"config: {said}") for w in wholes(plan["warnings"])), wholes(plan["warnings"])
     assert walked["verdict"] == "FIX_FIRST" and f"{said}: {move}" in walked["reason"], walked["summary"]
     decision = assessed["decision"]
     assert decision["primary_action"] == "ROLLBACK" and decision["next_arguments"].get("to_revision") == 2, decision
     assert default["target_revision"] == 2 and not [i for i in default["items"] if i["check"] == "config"], default
     doubt = "revision 3 is kubectl's default target but not known to be good"
-    assert any(w.startswith(f"config: {said}") for w in kubectl_default["warnings"]), kubectl_default["warnings"]
-    assert any(w.startswith(doubt) and "to_revision=2" in w for w in kubectl_default["warnings"]), kubectl_default
-    # The text says both (every fact, fewer words): the ConfigMap to restore, and the revision to pass instead.
-    assert "config: rev 3's pods read ConfigMap checkout-files too, which pods fail on now: restore it" in text, text
-    assert "rev 3 (kubectl's default) is not known good (rev 3 served " in text and "use to_revision=2" in text, text
+    assert any(w.startswith(f"config: {said}") for w in wholes(kubectl_default["warnings"])), wholes(
+        kubectl_default["warnings"]
+    )
+    assert any(w.startswith(doubt) and "to_revision=2" in w for w in proses(kubectl_default["warnings"])), (
+        kubectl_default
+    )
+    # The text says both briefly (what to do, with its names and numbers): the ConfigMap to restore instead, and the
+    # revision to pass instead of kubectl's default.
+    lines = text.splitlines()
+    assert "- config: revision 3 reads ConfigMap checkout-files too, failing now: restore it, do not roll back" in lines
+    (doubted,) = [line for line in lines if line.startswith("- default_target: revision 3 served ")]
+    assert doubted.endswith("use to_revision=2, not kubectl's default 3"), text
+    assert not any(w["detail"] in text for w in kubectl_default["warnings"]), text  # the evidence: structured only
 
     # The most cautions a rollback plan carries: a PVC labelled for the app (stateful) and a migration Job since the
-    # rollout (migrations) beside the shared config and the default-target doubt. Open: this plan measures 933/2429 =
-    # 1.38, over issue 13's 1.35 (the text's short forms are ~half their prose, not a third: notes-plan-budget.md);
-    # this ratchet keeps it from growing until the warnings get a shape that holds the rule.
+    # rollout (migrations) beside the shared config and the default-target doubt, within issue 13's rule: 901/3003 =
+    # 1.30 (933/2429 = 1.38 when the text said each warning's prose in fewer words; tests/unit/
+    # test_plan_warnings_text.py holds every combination).
     claim = {
         "metadata": {"name": "checkout-sessions", "labels": {"app": "checkout"}},
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
@@ -130,7 +139,7 @@ async def test_every_tool_says_restore_the_configmap_every_revision_mounts(built
     async with Client(env.server("safe")) as client:
         cautious = await client.call_tool("rollback_deployment", {"namespace": NS, "deployment": "checkout"})
     assert not cautious.is_error and cautious.structured_content is not None, cautious.content
-    checks = [w.partition(":")[0] for w in cautious.structured_content["warnings"]]
-    assert checks[:3] == ["migrations", "stateful", "config"] and len(checks) == 4, checks
+    checks = [w["check"] for w in cautious.structured_content["warnings"]]
+    assert checks == ["migrations", "stateful", "config", "default_target"], checks
     text, structured = budget.result_bytes(cautious)
-    assert (text + structured) / max(text, structured) <= 1.39, (text, structured, cautious.content)
+    assert (text + structured) / max(text, structured) <= budget.RESULT_OVERLAP_LIMIT, (text, structured)

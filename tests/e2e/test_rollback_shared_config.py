@@ -21,6 +21,7 @@ from mcp import Client
 from mcp.types import TextContent
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, ready
+from support.plan_warnings import wholes
 from support.result_rule import budgeted
 
 pytestmark = pytest.mark.anyio
@@ -109,7 +110,7 @@ async def test_a_rollback_to_a_revision_reading_the_same_missing_key_is_not_clea
         "next_step"
     ]
     assert any(message("PAYMENTS_URL") in line for line in item["evidence"]), item["evidence"]
-    assert any(w.startswith(f"config: {said}") for w in plan["warnings"]), plan["warnings"]
+    assert any(w.startswith(f"config: {said}") for w in wholes(plan["warnings"])), wholes(plan["warnings"])
 
 
 async def test_a_key_only_the_new_revision_asks_for_leaves_the_rollback_clear_of_config(

@@ -16,6 +16,7 @@ from mcp import Client
 from support.equivalence import assert_equivalent, snapshot
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import call, refused
+from support.plan_warnings import proses
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
@@ -138,7 +139,7 @@ async def test_statefulset_rollback_deletes_the_stuck_pod_and_keeps_the_claims(
             f"kubectl delete pod sessions-2 -n {NS} --context sim"
         ), p["command"]
         assert p["undo_command"] == f"kubectl rollout undo statefulset/sessions -n {NS} --to-revision=2 --context sim"
-        warnings = " ".join(p["warnings"])
+        warnings = " ".join(proses(p["warnings"]))
         assert "one pod at a time from the highest ordinal (sessions-2 first)" in warnings
         assert "sessions-2 never got Ready" in warnings
         assert "claims data-sessions-{0..2} are not rolled back" in warnings
@@ -169,7 +170,7 @@ async def test_daemonset_rollback_rolls_every_node_back(
     async with Client(server(sim, tmp_path / "state")) as client:
         p = await call(client, "rollback_workload", namespace=NS, kind="daemonset", workload="db-proxy")
         assert p["command"] == f"kubectl rollout undo daemonset/db-proxy -n {NS} --to-revision=1 --context sim"
-        assert "rolls back node by node (maxUnavailable 1, maxSurge 0)" in " ".join(p["warnings"])
+        assert "rolls back node by node (maxUnavailable 1, maxSurge 0)" in " ".join(proses(p["warnings"]))
         done = await call(client, "confirm_command", token=p["token"])
         assert done["status"] == "succeeded", done
     assert await rolled_out(k, "daemonset/db-proxy") == 'daemon set "db-proxy" successfully rolled out'

@@ -18,6 +18,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, make_env, oom_rollout_finished, plan_and_confirm, ready, refused
+from support.plan_warnings import proses
 
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
@@ -179,7 +180,9 @@ async def test_an_hpa_pinned_at_max_is_overridden_to_what_its_formula_asks_in_on
         assert "usage at the limit hides the real demand" in evaluated["reason"]
         assert "HPA search's formula" in evaluated["reason"]
         plan, _ = await plan_and_confirm(client, env, "override_hpa", **arguments)
-        assert not any("below what is known to be needed" in w for w in plan["warnings"]), plan["warnings"]
+        assert not any("below what is known to be needed" in w for w in proses(plan["warnings"])), proses(
+            plan["warnings"]
+        )
         await env.until(all_ready(env, "search", 25), SETTLE)
 
 
@@ -224,13 +227,15 @@ async def test_a_scaled_down_deployment_goes_back_to_its_previous_count_and_the_
 
         # A human who asks for less is told why it will not be enough, and where the number comes from.
         short = await call(client, "scale_deployment", namespace=NS, deployment="ledger", replicas=3)
-        warned = " ".join(short["warnings"])
+        warned = " ".join(proses(short["warnings"]))
         assert "usage at the limit hides the real demand" in warned and "below what is known to be needed (6)" in warned
         assert shown_by in warned, warned
         await call(client, "cancel_command", token=short["token"])
 
         plan, _ = await plan_and_confirm(client, env, "scale_deployment", **decision["next_arguments"])
-        assert any("is temporary" in w and "restore_measure" in w for w in plan["warnings"]), plan["warnings"]
+        assert any("is temporary" in w and "restore_measure" in w for w in proses(plan["warnings"])), proses(
+            plan["warnings"]
+        )
         await env.until(all_ready(env, "ledger", 6), SETTLE)
 
         listed = await call(client, "list_temporary_measures")
@@ -260,7 +265,9 @@ async def test_a_scaled_down_deployment_goes_back_to_its_previous_count_and_the_
             client, env, "restore_measure", measure_id=scales[0]["measure_id"], restore_despite_condition=True
         )
         assert restore["command"] == scales[0]["restore_command"]
-        assert "below what is known to be needed (6)" in " ".join(restore["warnings"]), restore["warnings"]
+        assert "below what is known to be needed (6)" in " ".join(proses(restore["warnings"])), proses(
+            restore["warnings"]
+        )
         assert env.get("deployments", "ledger")["spec"]["replicas"] == 2
         listed = await call(client, "list_temporary_measures")
         assert [m for m in listed["measures"] if m["tool"] == "scale_deployment"] == []
@@ -310,7 +317,7 @@ async def test_raising_only_the_memory_limit_says_what_happens_to_the_request_an
         arguments = assessed["decision"]["next_arguments"]
         assert (assessed["decision"]["next_tool"], arguments["limit"]) == ("set_memory_limit", "512Mi")
         plan = await call(client, "set_memory_limit", **arguments)
-        note = next(w for w in plan["warnings"] if w.startswith("Only the limit is raised"))
+        note = next(w for w in proses(plan["warnings"]) if w.startswith("Only the limit is raised"))
         assert "request stays 256Mi (scheduling unchanged)" in note
         assert "QoS class stays Burstable" in note and "first OOM-killed or evicted" in note
         # The request raised too: 512Mi a pod, with the two old pods' room freed, fits on these nodes.

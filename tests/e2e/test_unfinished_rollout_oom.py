@@ -16,6 +16,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, plan_and_confirm, ready
+from support.plan_warnings import proses
 
 from incident_response.sim import behaviors
 
@@ -84,7 +85,7 @@ async def test_an_unfinished_rollout_oomkilled_is_rolled_back_and_raising_the_li
         assert scale["next_arguments"] == {"namespace": NS, "action": "ROLLBACK", "deployment": "payments"}, scale
 
         # Raised anyway: said loudly first, and its undo is the rollback to revision 1, not the limit put back.
-        first = plan["warnings"][0]
+        first = proses(plan["warnings"])[0]
         assert first.startswith("NOT ONLY A RESTART: this also completes the rollout of revision 2"), first
         assert f"over the 2 pods of revision 1 ({OLD}) that serve now" in first, first
         assert plan["undo_command"] == UNDO, plan["undo_command"]

@@ -16,6 +16,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, Env, call, plan_and_confirm, ready, refused
+from support.plan_warnings import proses
 
 from incident_response.sim import behaviors
 
@@ -78,7 +79,7 @@ async def test_a_drained_statefulset_member_stays_terminating_until_force_delete
     ]
     async with Client(env.server("full")) as client:
         drain, _ = await plan_and_confirm(client, env, "drain_node", node=node)
-        said = " ".join(drain["warnings"])
+        said = " ".join(proses(drain["warnings"]))
         assert f"StatefulSet pods {NS}/{member}" in said and "stay Terminating after their eviction" in said, said
         assert "delete_pod(namespace, pod, force=true)" in said and "fenced" in said
         assert f"{NS}/{member}: stays Terminating on {node} until force-deleted" in drain["summary"]
@@ -123,7 +124,7 @@ async def test_a_drained_statefulset_member_stays_terminating_until_force_delete
 
         plan = await call(client, "delete_pod", namespace=NS, pod=member, force=True)
         assert plan["command"] == f"kubectl delete pod {member} -n {NS} --grace-period=0 --force --context sim"
-        warned = " ".join(plan["warnings"])
+        warned = " ".join(proses(plan["warnings"]))
         assert f"Node {node} is not ready" in warned and "Fence the node first" in warned
         # Real kubectl takes the rendered command (server-side dry run: nothing changes)...
         dry = kubectl.shell(plan["command"] + " --dry-run=server")
@@ -150,7 +151,7 @@ async def test_deleting_the_node_object_releases_its_terminating_pods(built: Any
         plan = await call(client, "delete_pod", namespace=NS, pod=member)
         # kubectl delete waits for the pod to be gone, which it never is here: the rendered command does not wait.
         assert plan["command"] == f"kubectl delete pod {member} -n {NS} --wait=false --context sim"
-        assert any(f"Node {node} is not ready" in w and "force=true" in w for w in plan["warnings"]), plan
+        assert any(f"Node {node} is not ready" in w and "force=true" in w for w in proses(plan["warnings"])), plan
         done = await call(client, "confirm_command", token=plan["token"])
         assert done["status"] == "succeeded", done
     await env.until(lambda: terminating(kv_pods(env)[member]))

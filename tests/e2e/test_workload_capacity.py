@@ -18,6 +18,7 @@ from mcp import Client
 from support.equivalence import assert_equivalent, snapshot
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, call, make_env, plan_and_confirm, refused
+from support.plan_warnings import proses
 
 from incident_response.sim.behaviors import BEHAVIOR, MEMORY_NEED, OOM
 from incident_response.sim.serve import RunningSim
@@ -105,7 +106,7 @@ async def test_an_oomkilled_statefulset_is_planned_and_the_rendered_commands_lea
         patch, delete = plan["command"].split(" && ")
         assert shlex.split(patch)[:4] == ["kubectl", "patch", "statefulset", "sessions"]
         assert delete == f"kubectl delete pod sessions-0 -n {NS} --context sim"
-        assert "sessions-0 never got Ready" in " ".join(plan["warnings"])
+        assert "sessions-0 never got Ready" in " ".join(proses(plan["warnings"]))
         assert "256Mi" in plan["undo_command"] and plan["target"]["kind"] == "StatefulSet"
         for part in (patch, delete):
             await anyio.to_thread.run_sync(k_them.shell, part)
@@ -202,7 +203,7 @@ async def test_an_oomkilled_daemonset_is_planned_node_by_node_and_recovers(
         plan, _ = await plan_and_confirm(client, env, "set_memory_limit", **decision["next_arguments"])
     assert plan["command"].startswith("kubectl patch daemonset db-proxy -n shop --context sim -p ")
     assert " && " not in plan["command"]  # a DaemonSet replaces failing pods itself
-    assert "replaces its pods node by node (maxUnavailable 1)" in " ".join(plan["warnings"])
+    assert "replaces its pods node by node (maxUnavailable 1)" in " ".join(proses(plan["warnings"]))
     done = await anyio.to_thread.run_sync(
         lambda: k.run("rollout", "status", "daemonset/db-proxy", "-n", NS, "--timeout=60s", check=False)
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from support.builders import node, pod, with_resources
 from support.fakekube import FakeKube
+from support.plan_warnings import proses
 
 from incident_response.tools.core import errors
 from incident_response.tools.decide.canary_node_reads import drain_room
@@ -24,7 +25,7 @@ def cluster() -> FakeKube:
 
 
 def test_cordon_counts_the_pods_outside_the_allow_list() -> None:
-    [warning, *_] = plan_cordon(cluster(), "node-1", allowed=ALLOWED).warnings
+    [warning, *_] = proses(plan_cordon(cluster(), "node-1", allowed=ALLOWED).warnings)
     assert warning.startswith("Pods already on node-1 keep running (3 now, 2 of them in namespaces outside")
     assert "coredns" not in warning and "kube-system" not in warning
 
@@ -38,7 +39,9 @@ def test_drain_refuses_to_evict_outside_the_allow_list_unless_told() -> None:
     draft = plan_drain(cluster(), "node-1", allowed=ALLOWED, include_outside=True)
     assert draft.accepted_outside_allow_list == ["kube-system"]
     assert [c.path for c in draft.diff][1:] == ["pod/kube-system/coredns-1", "pod/shop/web-1"]
-    assert any("Evicts 1 pod(s) in namespaces outside" in w and "kube-system/coredns-1" in w for w in draft.warnings)
+    assert any(
+        "Evicts 1 pod(s) in namespaces outside" in w and "kube-system/coredns-1" in w for w in proses(draft.warnings)
+    )
     # Without an allow-list nothing changes: every pod is this server's to name and move.
     assert plan_drain(cluster(), "node-1").accepted_outside_allow_list == []
 

@@ -17,6 +17,7 @@ from support.fakekube import seat
 
 from incident_response.server import confirmation
 from incident_response.server.cli import main
+from incident_response.tools.core.plan_warnings import warning
 from incident_response.tools.core.printable import printable
 from incident_response.tools.engine.approvals import LOCAL
 from incident_response.tools.engine.journal import Journal
@@ -40,7 +41,9 @@ def propose(state: Path) -> str:
             )
         ],
         undo_command="kubectl rollout undo deployment/billing -n img --to-revision=3",
-        warnings=[f"revision 2 runs {EVIL_IMAGE}"],
+        warnings=[
+            warning("image", f"revision 2 runs {EVIL_IMAGE}", f"revision 2 runs {EVIL_IMAGE} (ReplicaSet billing-2)")
+        ],
     )
     token = PendingEngine(Journal(state)).propose(draft, seat("standard")).token
     assert token

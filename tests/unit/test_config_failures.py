@@ -110,7 +110,9 @@ def test_what_is_said_names_the_revision_the_key_and_the_move_or_what_cannot_be_
 
 def test_a_workload_rollback_plan_warns_only_when_its_pods_would_fail_the_same_way() -> None:
     same = failing_config_warnings([pod("kv-2", KEY)], template(env=[key_ref("PAYMENTS_URL")]), 1)
-    assert len(same) == 1 and same[0].startswith("config: revision 1's pods read key PAYMENTS_URL"), same
+    assert len(same) == 1 and same[0].whole().startswith("config: revision 1's pods read key PAYMENTS_URL"), same
+    said = "revision 1 reads key PAYMENTS_URL of ConfigMap checkout-config too, failing now: restore it"
+    assert same[0].brief == said + ", do not roll back", same
     whole = template(env_from=[{"configMapRef": {"name": "checkout-config"}}])
     assert failing_config_warnings([pod("kv-2", KEY)], whole, 1) == []  # asked in check_rollback_safety instead
     assert failing_config_warnings([pod("kv-2", KEY)], template(), 1) == []

@@ -95,7 +95,7 @@ def test_the_undo_patch_writes_the_revisions_template_guarded_by_uid_and_generat
     ]
     assert patch[2]["path"] == "/spec/template" and "$patch" not in patch[2]["value"]
     assert patch[2]["value"]["spec"]["containers"][0]["image"] == "db:1"
-    said = " ".join(cautions("statefulset", sts, revision(1, "db:1"), ["db-2"], cr.claim_names(sts)))
+    said = " ".join(w.said() for w in cautions("statefulset", sts, revision(1, "db:1"), ["db-2"], cr.claim_names(sts)))
     assert "(db-2 first)" in said and "db-2 never got Ready" in said and "data-db-{0..2}" in said
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from support.builders import node, pod
 from support.fakekube import FakeKube
+from support.plan_warnings import proses
 
 from incident_response.tools.core import errors
 from incident_response.tools.engine.plan import KubeWrite
@@ -38,15 +39,15 @@ def test_force_on_a_node_that_is_not_ready_is_grace_period_zero_with_the_fencing
     step = draft.steps[0]
     assert step.command == "kubectl delete pod web-1 -n shop --grace-period=0 --force --context test"
     assert isinstance(step.action, KubeWrite) and step.action.body == {"uid": "uid-web-1", "gracePeriodSeconds": 0}
-    assert draft.warnings[0].startswith("Node node-1 is not ready (Ready=False")
-    assert "Fence the node first" in draft.warnings[1]
+    assert proses(draft.warnings)[0].startswith("Node node-1 is not ready (Ready=False")
+    assert "Fence the node first" in proses(draft.warnings)[1]
     assert draft.diff[0].before == "terminating"
 
 
 def test_a_plain_delete_on_a_node_that_is_not_ready_does_not_wait_and_says_why() -> None:
     draft = plan_delete_pod(on(False), "shop", "web-1")
     assert draft.steps[0].command == "kubectl delete pod web-1 -n shop --wait=false --context test"
-    assert any("stays Terminating after this delete" in w for w in draft.warnings), draft.warnings
+    assert any("stays Terminating after this delete" in w for w in proses(draft.warnings)), proses(draft.warnings)
     with pytest.raises(errors.InvalidArgument, match="already terminating.*force=true"):
         plan_delete_pod(on(False, deleting=True), "shop", "web-1")
 
@@ -55,4 +56,4 @@ def test_without_node_reads_force_is_the_humans_word_and_a_plain_delete_is_uncha
     plain = plan_delete_pod(on(False, kube=NoNodeReads), "shop", "web-1")
     assert plain.steps[0].command == "kubectl delete pod web-1 -n shop --context test"
     forced = plan_delete_pod(on(False, kube=NoNodeReads), "shop", "web-1", force=True)
-    assert forced.warnings[0].startswith("Node node-1: its state could not be read with these credentials")
+    assert proses(forced.warnings)[0].startswith("Node node-1: its state could not be read with these credentials")

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from support.builders import container_status, deployment, node, pod, service, with_resources
 from support.fakekube import FakeKube
+from support.plan_warnings import proses
 
 from incident_response.tools.core import errors
 from incident_response.tools.mitigate.isolation import plan_remove_from_service, split_heredoc, with_heredoc
@@ -35,7 +36,7 @@ def api_cluster(rs_selects_app: bool) -> FakeKube:
 
 def test_remove_from_service_warns_when_the_replicaset_selects_by_the_label() -> None:
     draft = plan_remove_from_service(api_cluster(True), "shop", "api", "app=api,version=bad")
-    assert any("ReplicaSet api-bad-x will create 1" in w for w in draft.warnings)
+    assert any("ReplicaSet api-bad-x will create 1" in w for w in proses(draft.warnings))
     assert draft.command == "kubectl label pods -l app=api,version=bad app- -n shop --context test"
     assert [s.command for s in draft.steps] == ["kubectl label pod api-bad-0 app- -n shop --context test"]
     assert draft.temporary
@@ -54,7 +55,7 @@ def test_remove_from_service_reads_by_selector_and_names_at_most_ten_pods_left_a
     for i in range(25):  # version=bad pods of a batch job, behind no Service
         kube.objects[("pods", "shop", f"job-{i:02d}")] = pod(f"job-{i:02d}", labels={"batch": "x", "version": "bad"})
     draft = plan_remove_from_service(kube, "shop", "api", "version=bad")
-    [left] = [w for w in draft.warnings if "not behind service api" in w]
+    [left] = [w for w in proses(draft.warnings) if "not behind service api" in w]
     assert left.startswith("25 selected pod(s) are not behind service api and are left alone: job-00, job-01, ")
     assert left.endswith("job-09 and 15 more."), left
     assert [s.command for s in draft.steps] == ["kubectl label pod api-bad-0 app- -n shop --context test"]
@@ -75,7 +76,7 @@ def test_memory_limit_guards() -> None:
     with pytest.raises(errors.InvalidArgument, match="more than any schedulable node"):
         plan_memory_limit(kube, "shop", "web", "web", "16Gi")
     draft = plan_memory_limit(kube, "shop", "web", "web", "1Gi")
-    assert any("rolling restart" in w for w in draft.warnings) and draft.temporary
+    assert any("rolling restart" in w for w in proses(draft.warnings)) and draft.temporary
 
 
 def test_cordon_and_uncordon_refuse_when_nothing_changes() -> None:
@@ -84,7 +85,7 @@ def test_cordon_and_uncordon_refuse_when_nothing_changes() -> None:
         plan_cordon(kube, "node-2")
     with pytest.raises(errors.InvalidArgument, match="not cordoned"):
         plan_cordon(kube, "node-1", uncordon=True)
-    assert any("last schedulable node" in w for w in plan_cordon(kube, "node-1").warnings)
+    assert any("last schedulable node" in w for w in proses(plan_cordon(kube, "node-1").warnings))
 
 
 def drain_cluster(*pods: dict[str, Any]) -> FakeKube:
@@ -99,7 +100,7 @@ def test_drain_refuses_unmanaged_pods_and_skips_daemonsets() -> None:
     ds["metadata"]["ownerReferences"] = [{"kind": "DaemonSet", "name": "agent", "uid": "d", "controller": True}]
     draft = plan_drain(drain_cluster(ds, pod("web-1", deployment="web", node="node-1")), "node-1")
     assert draft.risk == "destructive" and len(draft.steps) == 2  # cordon + one eviction
-    assert any("DaemonSet pods stay" in w for w in draft.warnings)
+    assert any("DaemonSet pods stay" in w for w in proses(draft.warnings))
 
 
 def test_drain_says_which_evictions_a_budget_blocks_and_when_pods_do_not_fit() -> None:
@@ -113,8 +114,8 @@ def test_drain_says_which_evictions_a_budget_blocks_and_when_pods_do_not_fit() -
     kube = drain_cluster(big)
     kube.put("poddisruptionbudgets", pdb)
     draft = plan_drain(kube, "node-1")
-    assert any("refuse to evict web-1" in w for w in draft.warnings)
-    assert any("would stay Pending" in w for w in draft.warnings)
+    assert any("refuse to evict web-1" in w for w in proses(draft.warnings))
+    assert any("would stay Pending" in w for w in proses(draft.warnings))
 
 
 def test_delete_pod_says_whether_it_comes_back() -> None:

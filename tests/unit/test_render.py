@@ -51,7 +51,8 @@ def test_a_plan_shows_command_undo_and_diff_and_a_blocked_one_says_why() -> None
              "after": "registry.example.com/shop/web:2.4.0"},
             {"path": "networkpolicy/x", "before": None, "after": {"kind": "NetworkPolicy"}},
         ],
-        "warnings": ["a warning longer than a cell: " + "it is said whole, every word of it " * 3],
+        "warnings": [{"check": "", "detail": "",
+                      "brief": "a warning longer than a cell: " + "it is said whole, every word of it " * 3}],
         "fingerprint": "f" * 64,
         "next_step": "Show the command, diff and undo to the human...",
     }  # fmt: skip
@@ -84,13 +85,15 @@ def test_a_plan_says_nothing_twice_an_undo_that_changes_one_word_says_which_and_
             {"path": "spec.template.spec.containers[web].image", "before": "r.example/web:2.5.0",
              "after": "r.example/web:2.4.0"},
         ],
-        "warnings": ["a warning longer than a cell: " + "it is said whole, every word of it " * 3],
+        "warnings": [{"check": "long", "detail": "its evidence, which the text never says",
+                      "brief": "a warning longer than a cell: " + "it is said whole, every word of it " * 3}],
     }  # fmt: skip
     lines = render("Proposal", plan).splitlines()
     assert "undo: the command with 512Mi -> 256Mi" in lines
     assert "diff:" in lines and "containers[web].image: r.example/web:2.5.0 -> …4.0" in lines
     assert not [line for line in lines if "containers.payments.memory" in line]  # the summary says 256Mi -> 512Mi
-    assert lines[-1] == "warning: " + plan["warnings"][0]  # one warning, one line
+    # One warning, one line: its check and brief (its detail is the structured content's).
+    assert lines[-1] == "warning: long: " + plan["warnings"][0]["brief"]
     # A word the command has twice, or two words changed: the undo whole.
     twice = {**plan, "undo_command": PATCH.format("256Mi") + " # 512Mi"}
     assert f"undo: {twice['undo_command']}" in render("Proposal", twice)

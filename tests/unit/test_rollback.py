@@ -3,6 +3,7 @@ from typing import Any
 
 import pytest
 from support.fakekube import FakeKube
+from support.plan_warnings import wholes
 
 from incident_response.tools.core import errors
 from incident_response.tools.engine.plan import KubeWrite
@@ -155,6 +156,6 @@ def test_a_stateful_deployment_gets_the_playbooks_migration_warning(kube: FakeKu
     kube.put(
         "persistentvolumeclaims", {"metadata": {"name": "web-cache", "namespace": "shop", "labels": {"app": "web"}}}
     )
-    (warning,) = plan_rollback(kube, "shop", "web", None).warnings
+    (warning,) = wholes(plan_rollback(kube, "shop", "web", None).warnings)
     assert warning.startswith("stateful: the pods use PersistentVolumeClaims web-cache, web-data.")
     assert "revision 3 ran no forward-only database migration" in warning

@@ -51,7 +51,9 @@ def test_answers_are_kept_per_revision_and_a_taken_back_one_is_said(tmp_path: Pa
     record(deps, "shop", "deployment", "checkout", Revision(3, "checkout-b"), {"migrations_forward_only": False})
     [back] = rulings(deps, "shop")
     assert not back.rules_out
-    [warning] = taken_back([back], "deployment", "checkout")
+    [found] = taken_back([back], "deployment", "checkout")
+    assert found.check == "taken_back" and "migrations_forward_only=true (revision 3)" in found.brief
+    warning = found.detail
     assert "answered migrations_forward_only=true about revision 3 of deployment checkout" in warning
     assert "took it back (migrations_forward_only=false)" in warning
     record(deps, "shop", "deployment", "checkout", Revision(4, "checkout-c"), {"stateful_changes_uncertain": False})

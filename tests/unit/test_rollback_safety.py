@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from support.builders import NOW, container_status, deployment, pod, replicaset, ts
 from support.fakekube import FakeKube
+from support.plan_warnings import wholes
 
 from incident_response.tools.assess.rollback_safety import (
     Observed,
@@ -288,7 +289,7 @@ def test_rollback_plans_warn_about_migration_signs_from_the_same_checks() -> Non
     deploy = deployment("web", revision=2, image="shop/web:2")
     kube.put("deployments", deploy)
     kube.put("jobs", job("web-db-migrate", age=timedelta(minutes=5)))
-    (warning,) = plan_rollback(kube, "shop", "web", None).warnings
+    (warning,) = wholes(plan_rollback(kube, "shop", "web", None).warnings)
     assert warning.startswith("migrations: revision 2 shows signs of a schema migration since revision 1.")
     assert "forward-only" in warning
 

@@ -14,11 +14,11 @@ def kv(strategy: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_an_on_delete_statefulset_promises_no_rolling_restart() -> None:
-    said = cautions("statefulset", kv({"type": "OnDelete"}), {}, ["kv-2"], [])
+    said = [w.said() for w in cautions("statefulset", kv({"type": "OnDelete"}), {}, ["kv-2"], [])]
     assert not any("pod start-ups" in line for line in said), said
     assert any("kv-2 never got Ready" in line for line in said), said
 
 
 def test_a_rolling_statefulset_still_counts_its_start_ups() -> None:
-    said = cautions("statefulset", kv({"type": "RollingUpdate"}), {}, [], [])
+    said = [w.said() for w in cautions("statefulset", kv({"type": "RollingUpdate"}), {}, [], [])]
     assert any("(kv-2 first): 3 pod start-ups" in line for line in said), said

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from support.builders import container_status, deployment, hpa, node, pod, with_resources
 from support.fakekube import FakeKube
+from support.plan_warnings import proses
 
 from incident_response.tools.core import errors
 from incident_response.tools.engine.plan import KubeWrite
@@ -50,8 +51,10 @@ def test_scale_plan_renders_the_playbook_command_and_a_guarded_write() -> None:
     assert str(expect["/spec/template"]).startswith("sha256:")  # the template is compared, never stored
     assert draft.risk == "mutation" and draft.temporary
     # Nothing shows demand here (no metrics, no HPA): no sizing warning, only that a manual scale is temporary.
-    assert [w.split(":")[0] for w in draft.warnings] == ["A manual scale is temporary"]
-    assert "the next apply of its manifest" in draft.warnings[0] and "restore_measure" in draft.warnings[0]
+    assert [w.split(":")[0] for w in proses(draft.warnings)] == ["A manual scale is temporary"]
+    assert (
+        "the next apply of its manifest" in proses(draft.warnings)[0] and "restore_measure" in proses(draft.warnings)[0]
+    )
     assert kube.writes == [] and kube.dry_runs  # planning only dry-runs
 
 
@@ -91,13 +94,13 @@ def test_scale_beyond_ten_times_needs_allow_large(monkeypatch: pytest.MonkeyPatc
 def test_scale_warns_how_many_new_pods_would_stay_pending() -> None:
     kube = cluster(cpu="2500m")  # 3 x 500m used, room for 2 more
     draft = plan_scale(kube, "shop", "web", 6)
-    assert any("1 of the 3 new pods would stay Pending" in w for w in draft.warnings)
+    assert any("1 of the 3 new pods would stay Pending" in w for w in proses(draft.warnings))
 
 
 def test_scale_to_zero_is_destructive() -> None:
     draft = plan_scale(cluster(), "shop", "web", 0)
     assert draft.risk == "destructive"
-    assert "offline" in draft.warnings[0]
+    assert "offline" in proses(draft.warnings)[0]
 
 
 def test_scale_to_the_current_count_is_refused() -> None:
@@ -132,7 +135,7 @@ def test_override_hpa_refuses_a_minimum_beyond_node_capacity_and_warns_for_the_m
     with pytest.raises(errors.InvalidArgument, match="only about 6 replicas"):
         plan_override_hpa(kube, "shop", "web", 7, 8)
     draft = plan_override_hpa(kube, "shop", "web", 4, 8)
-    assert any("max_replicas 8 is beyond what fits now (about 6" in w for w in draft.warnings)
+    assert any("max_replicas 8 is beyond what fits now (about 6" in w for w in proses(draft.warnings))
 
 
 def test_override_hpa_restore_plan_points_at_the_measure_and_skips_capacity() -> None:

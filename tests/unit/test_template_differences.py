@@ -136,7 +136,10 @@ def test_a_statefulset_revision_reading_a_configmap_edited_since_is_a_warning() 
     current["metadata"]["annotations"]["checksum/config"] = "d4e5f6"
     found = revision_config(current, template(), 4, now - timedelta(days=3), {"search-config": edited}, now)
     assert found is not None
-    detail, evidence = found
+    detail, evidence, brief = found
+    assert brief.startswith(
+        "revision 4's pods would read the CURRENT ConfigMap search-config: restore its previous data"
+    )
     assert "revision 4's pod template" in detail and "CURRENT ConfigMap search-config (changed 10m ago" in detail
     assert "by kubectl-edit" in detail and "Secret search-token" in detail, detail
     # Unchanged since the revision began, and a rollout that changed the image too: nothing to warn about.

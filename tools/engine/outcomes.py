@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from incident_response.tools.core.models import ToolResult
+from incident_response.tools.core.plan_warnings import PlanWarning
 from incident_response.tools.engine.plan import Change, Drift, Precondition, Risk, Target
 
 CommandStatus = Literal[
@@ -49,7 +50,7 @@ class Proposal(ToolResult):
     risk: Risk
     steps: list[str] = Field(description="Each step's command, in order.")
     preconditions: list[Precondition]
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[PlanWarning] = Field(default_factory=list)
     fingerprint: str | None = None
     next_step: str
 

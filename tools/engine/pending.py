@@ -135,7 +135,10 @@ def shown(draft: PlanDraft, key: bytes) -> PlanDraft:
         update={
             "steps": steps,
             "summary": mask_text(draft.summary),
-            "warnings": [mask_text(w) for w in draft.warnings],
+            "warnings": [
+                w.model_copy(update={"brief": mask_text(w.brief), "detail": mask_text(w.detail)})
+                for w in draft.warnings
+            ],
             "diff": [
                 Change(path=mask_text(c.path), before=mask_data(c.before), after=mask_data(c.after)) for c in draft.diff
             ],

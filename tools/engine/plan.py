@@ -16,9 +16,10 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from incident_response.tools.core.masking import mask_data
+from incident_response.tools.core.plan_warnings import PlanWarning, fingerprint_form
 from incident_response.tools.engine.binding import Binding
 from incident_response.tools.k8s import backends, labels
 from incident_response.tools.kube.client import PatchType
@@ -162,7 +163,7 @@ class PlanDraft(BaseModel):
     undo_command: str | None = None
     diff: list[Change] = Field(default_factory=list)
     preconditions: list[Precondition] = Field(default_factory=list)
-    warnings: list[str] = Field(default_factory=list)
+    warnings: list[PlanWarning] = Field(default_factory=list)
     temporary: bool = Field(default=False, description="Leaves a temporary measure to restore after the incident.")
     restores: str | None = Field(default=None, description="Token of the temporary measure this plan restores.")
     command_line: str | None = Field(
@@ -202,10 +203,17 @@ class PendingCommand(PlanDraft):
     expires_at: datetime
     fingerprint: str = ""
 
+    @field_validator("warnings", mode="before")
+    @classmethod
+    def _journaled_as_text(cls, value: Any) -> Any:
+        """A plan journaled before warnings had a shape holds strings (tools/core/plan_warnings.py)."""
+        return [PlanWarning.of_text(item) for item in value] if isinstance(value, list) else value
+
 
 def fingerprint(cmd: PendingCommand) -> str:
     """SHA-256 over the canonical JSON of everything in the plan except the fingerprint itself."""
     data = cmd.model_dump(mode="json", exclude={"fingerprint"})
+    data["warnings"] = [fingerprint_form(w) for w in data["warnings"]]
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 

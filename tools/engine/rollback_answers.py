@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from incident_response.tools.core.errors import IncidentError
+from incident_response.tools.core.plan_warnings import PlanWarning, warning
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.records import Event
 
@@ -185,18 +186,24 @@ def ruling_against(found: list[Ruling], kind: str, name: str, target: int, numbe
     return None
 
 
-def taken_back(found: list[Ruling], kind: str, name: str) -> list[str]:
+def taken_back(found: list[Ruling], kind: str, name: str) -> list[PlanWarning]:
     """Plan warnings: answers that ruled a rollback of `kind/name` out and were taken back (the approver should know
     the rollback was once ruled out, and by whom it was allowed again)."""
     warnings = []
     for ruling in found:
         if ruling.kind != kind or ruling.name != name:
             continue
+        number = ruling.revision.number
         for question, (said, back) in ruling.taken_back.items():
             warnings.append(
-                f"At {clock(said)} the human answered {question}=true about revision {ruling.revision.number} of "
-                f"{kind} {name} ({RULING[question]}), and at {clock(back)} took it back ({question}=false): confirm "
-                "with the human before approving"
+                warning(
+                    "taken_back",
+                    f"{question}=true (revision {number}) at {clock(said)}, false at {clock(back)}: confirm with the "
+                    "human",
+                    f"At {clock(said)} the human answered {question}=true about revision {number} of {kind} {name} "
+                    f"({RULING[question]}), and at {clock(back)} took it back ({question}=false): confirm with the "
+                    "human before approving",
+                )
             )
     return warnings
 

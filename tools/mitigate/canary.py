@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from incident_response.tools.core import errors
+from incident_response.tools.core.plan_warnings import PlanWarning, warning
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import Change, KubeWrite, PlanDraft, Target, ready_floor
@@ -37,7 +38,7 @@ from incident_response.tools.playbook import canary_shape, suspects
 
 def grow_checks(
     kube: Kube, namespace: str, deployment: dict[str, Any], replicas: int, hpas: list[dict[str, Any]]
-) -> list[str]:
+) -> list[PlanWarning]:
     """Guards for the side that grows: it must be healthy, its HPA must allow the size, and the pods should fit."""
     name = backends.name_of(deployment)
     current = current_replicas(deployment)
@@ -48,7 +49,7 @@ def grow_checks(
             f"deployment {name}, the side that should take the traffic, has failing pods ({', '.join(failing)}); "
             "shifting traffic to it would not help"
         )
-    warnings = []
+    warnings: list[PlanWarning] = []
     hpa = managing_hpa(hpas, name)
     if hpa is not None:
         low, high = hpa_bounds(hpa)
@@ -58,11 +59,14 @@ def grow_checks(
                 f"back down. Raise its bounds first with override_hpa(hpa={backends.name_of(hpa)!r}, ...)"
             )
         warnings.append(
-            f"HPA {backends.name_of(hpa)} manages {name} ({low}..{high}); it may resize it within those "
-            "bounds as the load moves over."
+            warning(
+                "hpa",
+                f"HPA {backends.name_of(hpa)} manages {name} ({low}..{high}); it may resize it within those "
+                "bounds as the load moves over.",
+            )
         )
     if replicas > current and (note := growth_warning(kube, deployment, current, replicas, f"new {name} pods")):
-        warnings.append(note)
+        warnings.append(warning("pending", note))
     return warnings
 
 
@@ -86,16 +90,22 @@ def two_sided(
     warnings = grow_checks(kube, namespace, healthy, replicas, hpas) if replicas > good_now else []
     if (hpa := managing_hpa(hpas, bad)) is not None:
         warnings.append(
-            f"HPA {backends.name_of(hpa)} manages {bad}: at 0 replicas autoscaling of it pauses until it "
-            "is scaled up by hand."
+            warning(
+                "hpa",
+                f"HPA {backends.name_of(hpa)} manages {bad}: at 0 replicas autoscaling of it pauses until it "
+                "is scaled up by hand.",
+            )
         )
     ready_now = [
         p for p in kube.list("pods", namespace, label_selector=deployment_selector(healthy)).items if backends.ready(p)
     ]
     if bad_now > 0 and not ready_now:
         warnings.append(
-            f"Deployment {good} has no Ready pod now: until its new pods are Ready, nothing serves the "
-            f"traffic {bad} had."
+            warning(
+                "not_ready",
+                f"Deployment {good} has no Ready pod now: until its new pods are Ready, nothing serves the "
+                f"traffic {bad} had.",
+            )
         )
     grow = (
         [scale_step(kube, healthy, replicas, f"scale deployment {good} from {good_now} to {replicas}")]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from incident_response.tools.core.plan_warnings import PlanWarning, warning
 from incident_response.tools.k8s import backends, labels
 from incident_response.tools.k8s.budgets import count, refused_by
 from incident_response.tools.k8s.views import meta
@@ -30,13 +31,18 @@ def owner_name(pod: dict[str, Any]) -> str:
     return f"{str(ref.get('kind') or 'its workload').lower()} {name}".strip()
 
 
-def way_out(pdb: dict[str, Any], stuck: list[dict[str, Any]]) -> str:
+def way_out(pdb: dict[str, Any], stuck: list[dict[str, Any]]) -> tuple[str, str]:
+    """(brief, whole) of what to do when the budget's own not-Ready pods are refused."""
     status = pdb.get("status") or {}
     current, desired = count(status, "currentHealthy"), count(status, "desiredHealthy")
     names = ", ".join(backends.name_of(p) for p in stuck)
     owners = sorted({owner_name(p) for p in stuck})
     short = max(desired - current, 1)
-    return (
+    brief = (
+        f"{names} not Ready ({current} healthy, needs {desired}): re-planning will not help; delete_pod them or scale "
+        f"{' / '.join(owners)} up by {short}+ first"
+    )
+    return brief, (
         f"{names} {'is' if len(stuck) == 1 else 'are'} not Ready and the budget is below its minimum ({current} "
         f"healthy, needs {desired}), so the eviction is refused until it is healthy, and replacements start only once "
         "these pods are gone: planning the drain again will not help. Either delete them (delete_pod: a deletion is "
@@ -45,7 +51,7 @@ def way_out(pdb: dict[str, Any], stuck: list[dict[str, Any]]) -> str:
     )
 
 
-def never_allows(pdb: dict[str, Any], over: list[dict[str, Any]]) -> str | None:
+def never_allows(pdb: dict[str, Any], over: list[dict[str, Any]]) -> tuple[str, str] | None:
     """A budget that wants every one of its pods healthy (minAvailable equal to the replicas, maxUnavailable 0)
     refuses every eviction even when all are Ready: waiting changes nothing, one more replica does."""
     status = pdb.get("status") or {}
@@ -53,16 +59,17 @@ def never_allows(pdb: dict[str, Any], over: list[dict[str, Any]]) -> str | None:
     if not expected or desired < expected:
         return None
     owners = " / ".join(sorted({owner_name(p) for p in over}))
-    return (
+    brief = f"it needs all {expected} pods healthy, so never allows one: scale {owners} up by one first, or relax it"
+    return brief, (
         f"The budget needs all {expected} of its pods healthy (desiredHealthy {desired}): it never allows an "
         f"eviction, so planning the drain again will not help. Scale {owners} up by one first (the budget then "
         "allows one eviction; restore the count afterwards), or ask its owners to relax the budget."
     )
 
 
-def blocked_by_budgets(pods: list[dict[str, Any]], pdbs: list[dict[str, Any]]) -> tuple[list[str], set[str]]:
+def blocked_by_budgets(pods: list[dict[str, Any]], pdbs: list[dict[str, Any]]) -> tuple[list[PlanWarning], set[str]]:
     """(warnings, names of pods whose eviction the API server would refuse now), in the order of `pods`."""
-    warnings: list[str] = []
+    warnings: list[PlanWarning] = []
     blocked: set[str] = set()
     for pdb in pdbs:
         namespace = meta(pdb).namespace
@@ -71,14 +78,21 @@ def blocked_by_budgets(pods: list[dict[str, Any]], pdbs: list[dict[str, Any]]) -
             continue
         blocked.update(backends.name_of(p) for p in over)
         stuck = [p for p in over if not backends.ready(p)]
-        then = (
+        brief, then = (
             way_out(pdb, stuck)
             if stuck
-            else never_allows(pdb, over) or "Plan the drain again once replacements are Ready."
+            else never_allows(pdb, over)
+            or ("re-plan once replacements are Ready", "Plan the drain again once replacements are Ready.")
         )
+        refused = ", ".join(backends.name_of(p) for p in over)
         warnings.append(
-            f"PodDisruptionBudget {namespace}/{backends.name_of(pdb)} allows no more disruptions now, so the API "
-            f"server will refuse to evict {', '.join(backends.name_of(p) for p in over)} (429). Those evictions come "
-            f"last: execution stops there with the node cordoned and the other pods moved. {then}"
+            warning(
+                "budget",
+                f"PDB {namespace}/{backends.name_of(pdb)} refuses evicting {refused} now (429); they go last and the "
+                f"drain stops there: {brief}",
+                f"PodDisruptionBudget {namespace}/{backends.name_of(pdb)} allows no more disruptions now, so the API "
+                f"server will refuse to evict {refused} (429). Those evictions come last: execution stops there with "
+                f"the node cordoned and the other pods moved. {then}",
+            )
         )
     return warnings, blocked

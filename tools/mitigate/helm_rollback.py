@@ -22,6 +22,7 @@ from typing import Annotated
 from pydantic import Field
 
 from incident_response.tools.core import commands, errors
+from incident_response.tools.core.plan_warnings import PlanWarning, warning
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import Change, ExecRun, PlanDraft, Step, Target, pointer, precondition
@@ -150,18 +151,23 @@ def plan_helm_rollback(
         f"(chart {moved(deployed.chart, target.chart)}, app {moved(deployed.app_version, target.app_version)}), "
         f"recorded as revision {recorded_as}."
     )
-    warnings = [f"The diff is release metadata only: revision {target_revision}'s manifests and values go back unseen."]
+    warnings = [
+        warning(
+            "unseen",
+            f"The diff is release metadata only: revision {target_revision}'s manifests and values go back unseen.",
+        )
+    ]
     if reapply:
         summary = (
             f"Re-apply helm release {release}'s deployed revision {deployed.revision} (chart {deployed.chart}, app "
             f"{deployed.app_version}), recorded as revision {recorded_as}."
         )
         shown = health.live if health is not None and health.state == "failing" else ""
-        warnings = [reapplied(drift.found, rows, deployed, shown), "Values go back unseen."]
+        warnings = [reapplied(drift.found, rows, deployed, shown), warning("unseen", "Values go back unseen.")]
     elif drift.found:
         warnings.insert(0, past_deployed(release, drift.found, deployed, target))
     if health is not None and (undo_fix := undoes_healthy(health)):
-        warnings[0] = undo_fix  # instead of why the drift is rolled back: the drift was the fix
+        warnings[0] = warning("undoes_fix", undo_fix)  # instead of why the drift is rolled back: the drift was the fix
     return PlanDraft(
         tool="rollback_helm_release",
         summary=summary,
@@ -185,7 +191,7 @@ def plan_helm_rollback(
     )
 
 
-def reapplied(found: list[Drifted], rows: dict[int, HelmRevision], deployed: HelmRevision, failing: str) -> str:
+def reapplied(found: list[Drifted], rows: dict[int, HelmRevision], deployed: HelmRevision, failing: str) -> PlanWarning:
     """Why the deployed revision, not the one before it: the failing change (`failing`: how it fails) is not in
     helm's history. The images are the diff's."""
     earlier = rows.get(max((n for n in rows if n < deployed.revision), default=0))
@@ -197,9 +203,13 @@ def reapplied(found: list[Drifted], rows: dict[int, HelmRevision], deployed: Hel
     first = found[0]
     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
     failing = failing.replace(f"{first.kind} {first.name}'s pods", "its pods", 1)  # said just before
-    return (
-        f"{first.kind} {first.name}'s image was changed {first.by}{more}{f'; {failing}' if failing else ''}. "
-        f"Re-applying {deployed.revision} restores the release's images{past}"
+    changed = f"{first.kind} {first.name}'s image was changed {first.by}{more}"
+    return warning(
+        "reapply",
+        f"{changed}: re-applying {deployed.revision} restores the release"
+        + (f"; {earlier.revision} would go past it" if earlier is not None else ""),
+        f"{changed}{f'; {failing}' if failing else ''}. Re-applying {deployed.revision} restores the release's "
+        f"images{past}",
     )
 
 
@@ -210,11 +220,15 @@ def earlier_choice(rows: dict[int, HelmRevision], deployed: HelmRevision) -> str
     return f"revision={earlier.revision} (chart {earlier.chart}, app {earlier.app_version})"
 
 
-def past_deployed(release: str, found: list[Drifted], deployed: HelmRevision, target: HelmRevision) -> str:
-    return (
-        f"{found[0].text()}. That change is not in helm's history: revision {target.revision} goes past the deployed "
+def past_deployed(release: str, found: list[Drifted], deployed: HelmRevision, target: HelmRevision) -> PlanWarning:
+    first = found[0]
+    return warning(
+        "drift",
+        f"{first.kind} {first.name} runs {first.live} (outside helm): revision {target.revision} goes past deployed "
+        f"revision {deployed.revision}; pass revision={deployed.revision} to re-apply it instead",
+        f"{first.text()}. That change is not in helm's history: revision {target.revision} goes past the deployed "
         f"release (chart {deployed.chart}, app {deployed.app_version}); `helm rollback {release} {deployed.revision}` "
-        f"re-applies it instead (rollback_helm_release with revision={deployed.revision})"
+        f"re-applies it instead (rollback_helm_release with revision={deployed.revision})",
     )
 
 

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from incident_response.tools.core import commands, errors
+from incident_response.tools.core.plan_warnings import PlanWarning, warning
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import (
@@ -94,7 +95,9 @@ def choose_key(service_keys: list[str], selector: labels.Selector, controller_ke
     return (named or service_keys)[0]
 
 
-def replacement_warning(key: str, targets: list[dict[str, Any]], replicasets: list[dict[str, Any]]) -> str | None:
+def replacement_warning(
+    key: str, targets: list[dict[str, Any]], replicasets: list[dict[str, Any]]
+) -> PlanWarning | None:
     """ReplicaSets selecting by `key` release the relabelled pods and create replacements, which join again."""
     by_uid = {str(meta(rs).uid): rs for rs in replicasets}
     counts: dict[str, int] = {}
@@ -106,10 +109,13 @@ def replacement_warning(key: str, targets: list[dict[str, Any]], replicasets: li
     if not counts:
         return None
     listed = ", ".join(f"ReplicaSet {rs} will create {n}" for rs, n in sorted(counts.items()))
-    return (
+    return warning(
+        "replacements",
+        f"{key!r} is in the ReplicaSet selector too: {listed} replacement(s) that join the Service again; consider "
+        "isolate_network, scaling the bad deployment to 0 or a rollback",
         f"Label {key!r} is also in the ReplicaSet selector: {listed} replacement pod(s) ({sum(counts.values())} in "
         f"all), carrying {key!r} from the pod template, so they join the Service again. Consider isolate_network, "
-        "scaling the bad deployment to 0 or a rollback instead."
+        "scaling the bad deployment to 0 or a rollback instead.",
     )
 
 
@@ -167,8 +173,11 @@ def plan_remove_from_service(
         shown = sorted(skipped)[:MAX_NAMED]
         more = f" and {len(skipped) - len(shown)} more" if len(skipped) > len(shown) else ""
         warnings.append(
-            f"{len(skipped)} selected pod(s) are not behind service {service} and are left alone: "
-            f"{', '.join(shown)}{more}."
+            warning(
+                "not_behind",
+                f"{len(skipped)} selected pod(s) are not behind service {service} and are left alone: "
+                f"{', '.join(shown)}{more}.",
+            )
         )
     context = kube.context
     body = {"metadata": {"labels": {key: None}}}
@@ -365,7 +374,7 @@ def plan_isolate(kube: Kube, namespace: str, selector_text: str, name: str | Non
     context = kube.context
     apply = str(commands.kubectl(["apply", "-f", "-"], namespace=namespace, context=context))
     undo = str(commands.kubectl(["delete", "networkpolicy", policy_id], namespace=namespace, context=context))
-    warnings = [ENFORCEMENT_NOTE]
+    warnings = [warning("enforcement", ENFORCEMENT_NOTE)]
     names = sorted(backends.name_of(p) for p in pods)
     return PlanDraft(
         tool="isolate_network",

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from incident_response.tools.core import errors
 from incident_response.tools.core.models import ToolResult
+from incident_response.tools.core.plan_warnings import warning
 from incident_response.tools.engine import measure_drift
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.measures import Measure, measure_of
@@ -188,8 +189,8 @@ def restore_measure(
             "that is gone (verify_recovery and the read-only tools show it), or call restore_measure again with "
             "restore_despite_condition=true to plan it anyway; nothing changed"
         )
-    draft.warnings += [f"Restored while still there: {line}" for line in seen.holds]
-    draft.warnings += seen.unchecked
+    draft.warnings += [warning("still_there", f"Restored while still there: {line}") for line in seen.holds]
+    draft.warnings += [warning("unchecked", line) for line in seen.unchecked]
     return deps.propose(draft)
 
 

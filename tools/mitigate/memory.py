@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from incident_response.tools.core import commands, errors
+from incident_response.tools.core.plan_warnings import PlanWarning, warning
 from incident_response.tools.engine import sizing_reads
 from incident_response.tools.engine.plan import PlanDraft, Target, diff_values, patch_step, pointer
 from incident_response.tools.k8s import backends, capacity
@@ -143,7 +144,7 @@ def request_note(
     index: int,
     limit: str,
     pods: list[dict[str, Any]],
-) -> str:
+) -> PlanWarning:
     """What raising only the limit does to the request, the QoS class and scheduling; and, for a request raised to
     the limit as well, how many replicas would fit (the deployment's own pods replaced, so their room counts)."""
     name = backends.name_of(deployment)
@@ -166,15 +167,20 @@ def request_note(
         + (f" ({replicas - fits} would stay Pending)" if fits < replicas else "")
     )
     if request is None:
-        return (
+        return warning(
+            "request",
+            f"no memory request: each new pod requests {limit} (the default): {fit_text}; QoS {qos}",
             f"Container {container} of deployment {name} has no memory request: the API server defaults it to the "
-            f"new limit {limit}, so each new pod asks the scheduler for {limit}: {fit_text}; the QoS class {qos}."
+            f"new limit {limit}, so each new pod asks the scheduler for {limit}: {fit_text}; the QoS class {qos}.",
         )
     # Why (scheduling reads requests; the kubelet evicts pods over their request first) is SKILL.md's, said once.
-    return (
+    return warning(
+        "request",
+        f"request stays {request}, QoS {qos}: over it a pod is OOM-killed or evicted first; requesting {limit} too: "
+        f"{fit_text}",
         f"Only the limit is raised: the request stays {request} (scheduling unchanged), QoS class {qos}: over its "
         f"request a pod is first OOM-killed or evicted when the node runs short. Request {limit} too: "
-        f"{fit_text}."
+        f"{fit_text}.",
     )
 
 
@@ -185,17 +191,25 @@ def unfinished_of(kube: Kube, deployment: dict[str, Any]) -> Unfinished | None:
     return unfinished_rollout(deployment, [rs for rs in replicasets if owned_by(rs, deployment)])
 
 
-def completes_rollout(rollout: Unfinished, namespace: str) -> str:
+def completes_rollout(rollout: Unfinished, namespace: str) -> PlanWarning:
     """Said first, loudly: the patch changes the template of a revision that never finished rolling out (F27)."""
     images, serving = ", ".join(rollout.images), ", ".join(rollout.serving_images)
-    return (
+    brief = (
+        f"NOT ONLY A RESTART: also completes revision {rollout.revision}'s rollout ({rollout.ready} of "
+        f"{rollout.replicas} Ready) over the {rollout.serving_ready} serving pods of revision "
+        f"{rollout.serving_revision}; if only its new pods fail, rollback_deployment(to_revision="
+        f"{rollout.serving_revision}) instead (the undo is that rollback)"
+    )
+    return warning(
+        "rollout",
+        brief,
         f"NOT ONLY A RESTART: this also completes the rollout of revision {rollout.revision} ({images}) over the "
         f"{rollout.serving_ready} pods of revision {rollout.serving_revision} ({serving}) that serve now: the new "
         f"limit goes into revision {rollout.revision}'s template, and only {rollout.ready} of {rollout.replicas} of "
         f"its pods are Ready. If only its new pods fail, rolling back is the way: "
         f"rollback_deployment(namespace={namespace}, deployment={rollout.deployment}, "
         f"to_revision={rollout.serving_revision}). The undo of this plan is that rollback "
-        "(the limit put back would leave the new revision rolling out)."
+        "(the limit put back would leave the new revision rolling out).",
     )
 
 
@@ -232,7 +246,7 @@ def plan_memory_limit(
         found = dict(containers[index]) if containers else {}
     resources = found.get("resources") or {}
     current = (resources.get("limits") or {}).get("memory")
-    warnings = ["A rolling restart: every pod is replaced."]
+    warnings = [warning("restart", "A rolling restart: every pod is replaced.")]
     summary = f"Set the memory limit of container {container} in deployment {name} ({namespace}): {current} -> {limit}."
     if limit is not None and restores is None:
         spec = template_spec(deployment)

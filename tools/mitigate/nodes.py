@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from incident_response.tools.core import commands, errors
+from incident_response.tools.core.plan_warnings import PlanWarning, warning
 from incident_response.tools.engine import sizing_reads
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
@@ -85,14 +86,23 @@ def plan_cordon(
     step = cordon_step(node, context, on=not uncordon)
     assert isinstance(step.action, KubeWrite)
     kube.patch("nodes", node, step.action.body, patch_type="strategic", dry_run=True)
-    warnings = []
+    warnings: list[PlanWarning] = []
     if not uncordon:
         pods = kube.list("pods", field_selector=f"spec.nodeName={node}").items
         elsewhere = len(outside(pods, allowed))
         beyond = f", {elsewhere} of them in namespaces outside this server's allow-list" if elsewhere else ""
-        warnings.append(f"Pods already on {node} keep running ({len(pods)} now{beyond}): drain_node moves them.")
+        warnings.append(
+            warning(
+                "pods_stay", f"Pods already on {node} keep running ({len(pods)} now{beyond}): drain_node moves them."
+            )
+        )
         if not schedulable_left(kube.list("nodes").items, node):
-            warnings.append(f"{node} is the last schedulable node: no new pod can be scheduled anywhere after this.")
+            warnings.append(
+                warning(
+                    "last_node",
+                    f"{node} is the last schedulable node: no new pod can be scheduled anywhere after this.",
+                )
+            )
     return PlanDraft(
         tool="restore_measure" if restores else ("uncordon_node" if uncordon else "cordon_node"),
         summary=f"{'Uncordon' if uncordon else 'Cordon'} node {node}: new pods "
@@ -231,19 +241,23 @@ def plan_drain(kube: Kube, node: str, *, allowed: tuple[str, ...] = (), include_
     warnings += pod_disruption.disruption_notes(kube, [p for p in movers if p not in hidden], budgets)
     movers.sort(key=lambda p: backends.name_of(p) in blocked)
     if any("NO ROOM" in p for p in placement):
-        warnings.append("Some replacements would stay Pending: " + "; ".join(p for p in placement if "NO ROOM" in p))
+        no_room = "; ".join(p for p in placement if "NO ROOM" in p)
+        warnings.append(warning("no_room", "Some replacements would stay Pending: " + no_room))
     members = [p for p in movers if unreachable.stateful(p)]
     stuck = [p for p in on_node if unreachable.stateful(p) and backends.terminating(p) and p not in hidden]
     if down and members:
-        warnings.append(unreachable.stuck_members(node, down, members, evicting=True))
+        warnings.append(unreachable.stuck_warning(node, down, members, evicting=True))
     if down and stuck:
-        warnings.append(unreachable.stuck_members(node, down, stuck, evicting=False))
+        warnings.append(unreachable.stuck_warning(node, down, stuck, evicting=False))
     if skipped:
-        warnings.append(f"DaemonSet pods stay (kubectl --ignore-daemonsets): {skipped}.")
+        warnings.append(warning("daemonsets", f"DaemonSet pods stay (kubectl --ignore-daemonsets): {skipped}."))
     if beyond:
         warnings.append(
-            f"Evicts {len(beyond)} pod(s) in namespaces outside this server's allow-list "
-            f"(include_outside_allow_list=True): {named(beyond, [])}."
+            warning(
+                "outside_allow_list",
+                f"Evicts {len(beyond)} pod(s) in namespaces outside this server's allow-list "
+                f"(include_outside_allow_list=True): {named(beyond, [])}.",
+            )
         )
     steps = [] if (found.get("spec") or {}).get("unschedulable") else [cordon_step(node, context, on=True)]
     steps += [eviction_step(p, context) for p in movers]

@@ -16,6 +16,7 @@ from typing import Annotated
 from pydantic import Field
 
 from incident_response.tools.core import commands, errors
+from incident_response.tools.core.plan_warnings import warning
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import Change, KubeWrite, PlanDraft, Target, patch_step, pointer, precondition
@@ -69,14 +70,16 @@ def plan_pause(
     rollout = under_way(kube, namespace, deployment)
     if resume:
         summary = f"Resume deployment {name}'s rollout ({namespace})."
-        warnings = [f"Its rollout goes on: {stands(rollout)}."] if rollout is not None else []
+        warnings = [warning("rollout", f"Its rollout goes on: {stands(rollout)}.")] if rollout is not None else []
     else:
         where = f": {stands(rollout)}" if rollout is not None else ""
         summary = f"Pause deployment {name}'s rollout ({namespace}){where}."
         warnings = [
-            "A rollback needs the resume first (restore_measure)."
+            warning("rollback", "A rollback needs the resume first (restore_measure).")
             if rollout is not None
-            else f"deployment {name}'s rollout is complete: a pause stops only the next template change."
+            else warning(
+                "complete", f"deployment {name}'s rollout is complete: a pause stops only the next template change."
+            )
         ]
     return PlanDraft(
         tool="restore_measure" if restores else "pause_rollout",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from incident_response.tools.core import errors
+from incident_response.tools.core.plan_warnings import PlanWarning, warning
 from incident_response.tools.k8s import backends, labels
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
@@ -58,11 +59,13 @@ def guarded(pod: dict[str, Any], pdbs: list[dict[str, Any]]) -> bool:
     )
 
 
-def disruption_notes(kube: Kube, pods: list[dict[str, Any]], pdbs: list[dict[str, Any]] | None = None) -> list[str]:
+def disruption_notes(
+    kube: Kube, pods: list[dict[str, Any]], pdbs: list[dict[str, Any]] | None = None
+) -> list[PlanWarning]:
     """One line per cost, naming the pod. `pdbs`: for a drain (evictions), pods a budget selects get no
     only-replica line (the budget's own warning speaks); None for a delete, which no budget limits."""
     cache: dict[Any, Any] = {}
-    notes: list[str] = []
+    notes: list[PlanWarning] = []
     leaving_ready: dict[str, list[str]] = {}
     owners: dict[str, dict[str, Any]] = {}
     for pod in pods[:MAX_NOTED]:
@@ -78,8 +81,11 @@ def disruption_notes(kube: Kube, pods: list[dict[str, Any]], pdbs: list[dict[str
             if any(mode in RWO for mode in modes):
                 node = (pod.get("spec") or {}).get("nodeName")
                 notes.append(
-                    f"Pod {name} mounts PVC {claim} ({'/'.join(m for m in modes if m in RWO)}): the volume must "
-                    f"detach from {node} and attach on the new node before its replacement starts."
+                    warning(
+                        "volume",
+                        f"Pod {name} mounts PVC {claim} ({'/'.join(m for m in modes if m in RWO)}): the volume must "
+                        f"detach from {node} and attach on the new node before its replacement starts.",
+                    )
                 )
     for workload, names in leaving_ready.items():
         ready = int((owners[workload].get("status") or {}).get("readyReplicas") or 0)
@@ -90,7 +96,7 @@ def disruption_notes(kube: Kube, pods: list[dict[str, Any]], pdbs: list[dict[str
             line = f"Pod {names[0]} is the only ready replica of {workload}: {short} {down} its replacement is Ready."
         else:
             line = f"Pods {', '.join(names)} are every ready replica of {workload}: {short} {down} one is Ready again."
-        notes.insert(0, line)
+        notes.insert(0, warning("last_replica", line))
     if len(pods) > MAX_NOTED:
-        notes.append(f"({len(pods) - MAX_NOTED} more pods not checked for these costs.)")
+        notes.append(warning("unchecked", f"({len(pods) - MAX_NOTED} more pods not checked for these costs.)"))
     return notes

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from incident_response.tools.core import commands, errors
+from incident_response.tools.core.plan_warnings import PlanWarning, warning
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import Change, KubeWrite, PlanDraft, Step, Target, pointer, precondition
@@ -39,7 +40,7 @@ def node_state(kube: Kube, node: str | None) -> str | None:
     return unreachable.not_ready(found)
 
 
-def force_checks(name: str, node: str | None, down: str | None) -> list[str]:
+def force_checks(name: str, node: str | None, down: str | None) -> list[PlanWarning]:
     """Refuse a force delete a normal one does better; else the warnings the human must read."""
     if not node:
         raise errors.InvalidArgument(
@@ -52,7 +53,7 @@ def force_checks(name: str, node: str | None, down: str | None) -> list[str]:
             "not ready and will not confirm"
         )
     state = f"Node {node}: {down}." if down == UNREADABLE else f"Node {node} is not ready ({down})."
-    return [state, unreachable.fence_first(node)]
+    return [warning("node", state), unreachable.fenced_first(node)]
 
 
 def plan_delete_pod(kube: Kube, namespace: str, name: str, *, force: bool = False) -> PlanDraft:
@@ -73,7 +74,11 @@ def plan_delete_pod(kube: Kube, namespace: str, name: str, *, force: bool = Fals
     ref = backends.controller_of(pod)
     if ref is not None and ref.get("kind") in RECREATING:
         fate = f"{ref.get('kind')} {ref.get('name')} will create a replacement pod"
-        warnings = ["The replacement starts from the same template: a fault in the template comes back."]
+        warnings = [
+            warning(
+                "same_template", "The replacement starts from the same template: a fault in the template comes back."
+            )
+        ]
     else:
         fate = "no controller owns it, so it will NOT come back"
         warnings = []  # the summary says it
@@ -89,7 +94,9 @@ def plan_delete_pod(kube: Kube, namespace: str, name: str, *, force: bool = Fals
             if ref is not None and ref.get("kind") in RECREATING
             else "nothing replaces it"
         )
-        warnings.append(f"Node {node} is not ready ({down}): the pod stays Terminating after this delete; {after}.")
+        warnings.append(
+            warning("node", f"Node {node} is not ready ({down}): the pod stays Terminating after this delete; {after}.")
+        )
     warnings += pod_disruption.disruption_notes(kube, [pod])
     if force:
         warnings = force_checks(name, node, down) + warnings

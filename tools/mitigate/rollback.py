@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from incident_response.tools.core import commands, errors
+from incident_response.tools.core.plan_warnings import PlanWarning, warning
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.mount_reads import read_mount_failures
 from incident_response.tools.engine.pending import Proposal
@@ -47,7 +48,7 @@ from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
 from incident_response.tools.mitigate.ruled_rollbacks import refuse_ruled_out, replicaset_numbers
 from incident_response.tools.playbook import rollback_checks
-from incident_response.tools.playbook.known_good import known_good, known_good_instead
+from incident_response.tools.playbook.known_good import default_target_warnings, known_good, known_good_instead
 from incident_response.tools.playbook.no_rollback import instead
 
 # kubectl's annotationsToSkip: kept from the Deployment, never copied from the ReplicaSet.
@@ -199,7 +200,11 @@ def plan_rollback(
                 read_mount_failures(kube, namespace, pods),
             )
         )
-        + ([] if current is not None else [f"deployment {name} has no revision annotation; undo is manual"])
+        + (
+            []
+            if current is not None
+            else [warning("undo", f"deployment {name} has no revision annotation; undo is manual")]
+        )
         + (default_target_doubts(deployment, owned, target, pods) if to_revision is None else []),
     )
 
@@ -212,21 +217,13 @@ def workload_pods(kube: Kube, namespace: str, deployment: dict[str, Any]) -> lis
 
 def default_target_doubts(
     deployment: dict[str, Any], owned: list[dict[str, Any]], target: dict[str, Any], pods: list[dict[str, Any]]
-) -> list[str]:
+) -> list[PlanWarning]:
     """kubectl rollout undo goes to the revision before the current one, whatever it was: when that one ran only
     briefly or its pods fail now, say so, and name the known-good revision to pass as to_revision."""
     now = datetime.now(UTC)
-    number = revision_of(target)
     better = known_good_instead(deployment, owned, pods, now)
-    if better is not None:
-        return [
-            f"revision {number} is kubectl's default target but not known to be good ({better.why}): plan again with "
-            f"to_revision={better.revision} to go back to the known-good revision"
-        ]
     doubt = known_good(target, owned, pods, now)
-    if doubt.status == "warning":
-        return [f"revision {number} is not known to be good: {doubt.detail}"]
-    return []
+    return default_target_warnings(revision_of(target), better, doubt)
 
 
 def rollback_deployment(

@@ -23,6 +23,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from incident_response.tools.core import commands, errors
+from incident_response.tools.core.plan_warnings import PlanWarning, warning
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.mount_reads import read_mount_failures
 from incident_response.tools.engine.pending import Proposal
@@ -45,7 +46,11 @@ from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import owned_by
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.mitigate.ruled_rollbacks import refuse_ruled_out
-from incident_response.tools.playbook.known_good import known_good_revision, known_good_workload_instead
+from incident_response.tools.playbook.known_good import (
+    default_target_warnings,
+    known_good_revision,
+    known_good_workload_instead,
+)
 from incident_response.tools.playbook.no_rollback import instead
 from incident_response.tools.playbook.rollback_checks import failing_config_warnings
 
@@ -92,11 +97,11 @@ def ordinal_range(names: list[str]) -> str:
 
 def cautions(
     kind: str, workload: dict[str, Any], target: dict[str, Any], stuck: list[str], claims: list[str]
-) -> list[str]:
+) -> list[PlanWarning]:
     """What an expert says before rolling this kind back."""
     spec = workload.get("spec") or {}
     name = workload["metadata"]["name"]
-    out: list[str] = []
+    out: list[PlanWarning] = []
     if kind == "statefulset":
         replicas = spec.get("replicas", 1)
         partition = ((spec.get("updateStrategy") or {}).get("rollingUpdate") or {}).get("partition") or 0
@@ -104,28 +109,40 @@ def cautions(
             # Only the ordinals at or above a partition take a revision (review-assist7: a canary by partition).
             moving = max(replicas - partition, 0)
             out.append(
-                f"one pod at a time from the highest ordinal ({name}-{replicas - 1} first): {moving} pod start-ups"
+                warning(
+                    "order",
+                    f"one pod at a time from the highest ordinal ({name}-{replicas - 1} first): {moving} pod start-ups",
+                )
             )
         if partition:
-            out.append(f"partition is {partition}: pods below ordinal {partition} are not rolled back")
+            out.append(warning("partition", f"{partition}: pods below ordinal {partition} are not rolled back"))
             # Below the partition no pod ever ran the newer revision: its claims hold no newer data.
             claims = [
                 c for c in claims if not (c.rpartition("-")[2].isdigit() and int(c.rpartition("-")[2]) < partition)
             ]
         if stuck:
-            out.append(f"{', '.join(stuck)} never got Ready on the bad revision and would block the rollback")
+            out.append(
+                warning("stuck", f"{', '.join(stuck)} never got Ready on the bad revision and would block the rollback")
+            )
         if claims:
             out.append(
-                f"claims {ordinal_range(claims)} are not rolled back: revision {cr.number(target)} reads the newer data"
+                warning(
+                    "stateful",
+                    f"claims {ordinal_range(claims)} are not rolled back: revision {cr.number(target)} reads the newer "
+                    "data",
+                )
             )
     else:
         rolling = (spec.get("updateStrategy") or {}).get("rollingUpdate") or {}
         out.append(
-            f"daemonset {name} rolls back node by node (maxUnavailable {rolling.get('maxUnavailable', 1)}, maxSurge "
-            f"{rolling.get('maxSurge', 0)}), cordoned nodes included"
+            warning(
+                "order",
+                f"daemonset {name} rolls back node by node (maxUnavailable {rolling.get('maxUnavailable', 1)}, "
+                f"maxSurge {rolling.get('maxSurge', 0)}), cordoned nodes included",
+            )
         )
     if (spec.get("updateStrategy") or {}).get("type") == "OnDelete":
-        out.append("updateStrategy is OnDelete: no pod changes until each is deleted")
+        out.append(warning("on_delete", "updateStrategy is OnDelete: no pod changes until each is deleted"))
     return out
 
 
@@ -230,27 +247,25 @@ def plan_rollback(
         + failing_config_warnings(
             pods, cr.template_of(target), target_number, read_mount_failures(kube, namespace, pods)
         )
-        + ([] if current is not None else [f"{kind} {name}'s template matches no revision; undo is manual"])
+        + (
+            []
+            if current is not None
+            else [warning("undo", f"{kind} {name}'s template matches no revision; undo is manual")]
+        )
         + (default_target_doubts(kind, workload, owned, target, pods) if to_revision is None else []),
     )
 
 
 def default_target_doubts(
     kind: str, workload: dict[str, Any], owned: list[dict[str, Any]], target: dict[str, Any], pods: list[dict[str, Any]]
-) -> list[str]:
+) -> list[PlanWarning]:
     """kubectl rollout undo goes to the second-newest revision, whatever it was: when that one ran only briefly or
     its pods fail now, say so, and name the known-good revision to pass as to_revision."""
     now = datetime.now(UTC)
     mine = [p for p in pods if owned_by(p, workload)]
-    number = cr.number(target)
     better = known_good_workload_instead(kind, workload, owned, mine, now)
-    if better is not None:
-        return [
-            f"revision {number} is kubectl's default target but not known to be good ({better.why}): plan again with "
-            f"to_revision={better.revision} to go back to the known-good revision"
-        ]
     doubt = known_good_revision(kind, target, owned, mine, now)
-    return [f"revision {number} is not known to be good: {doubt.detail}"] if doubt.status == "warning" else []
+    return default_target_warnings(cr.number(target), better, doubt)
 
 
 def rollback_workload(

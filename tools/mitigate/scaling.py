@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from incident_response.tools.core import commands, errors
+from incident_response.tools.core.plan_warnings import PlanWarning, warning
 from incident_response.tools.engine import sizing_reads
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
@@ -214,7 +215,7 @@ def check_scale(
     *,
     allow_large: bool,
     ceiling: int,
-) -> list[str]:
+) -> list[PlanWarning]:
     """The refusals (raised) and warnings of a manual scale, on plain dicts."""
     name = backends.name_of(deployment)
     current = current_replicas(deployment)
@@ -241,8 +242,11 @@ def check_scale(
     warnings = []
     if replicas == 0:
         warnings.append(
-            f"Scaling to 0 takes deployment {name} offline: every pod stops and its Service has no "
-            "endpoints until it is scaled up again."
+            warning(
+                "offline",
+                f"Scaling to 0 takes deployment {name} offline: every pod stops and its Service has no "
+                "endpoints until it is scaled up again.",
+            )
         )
     return warnings
 
@@ -288,7 +292,7 @@ def unset_refusal(room: QuotaRoom, name: str, *, refuse: bool) -> str:
     return f"{why}; the namespace's LimitRanges could not be read, so a default may fill it."
 
 
-def reset_warning(deployment: dict[str, Any], replicas: int) -> str:
+def reset_warning(deployment: dict[str, Any], replicas: int) -> PlanWarning:
     """What undoes a manual scale by itself: the next apply of the manifest (with the count it holds, when kubectl's
     last-applied annotation shows it), or an autoscaler; and where the measure is listed."""
     manifest = manifest_replicas(deployment)
@@ -298,10 +302,10 @@ def reset_warning(deployment: dict[str, Any], replicas: int) -> str:
         applied = f"its manifest (kubectl's last-applied) asks for {manifest} too; an HPA would reset it"
     else:
         applied = f"the next `kubectl apply` sets it back to {manifest} (kubectl's last-applied), as would an HPA"
-    return f"A manual scale is temporary: {applied}; restore_measure scales it back."
+    return warning("temporary", f"A manual scale is temporary: {applied}; restore_measure scales it back.")
 
 
-def shared_claims(kube: Kube, deployment: dict[str, Any], replicas: int) -> list[str]:
+def shared_claims(kube: Kube, deployment: dict[str, Any], replicas: int) -> list[PlanWarning]:
     """Refuse to run several replicas on one ReadWriteOnce claim (every replica of a Deployment mounts the same
     claim): on other nodes they cannot attach it, on the same node a database runs twice on one data directory.
     A claim that cannot be read is a warning; a ReadWriteMany one is fine."""
@@ -312,9 +316,12 @@ def shared_claims(kube: Kube, deployment: dict[str, Any], replicas: int) -> list
             pvc = kube.get("persistentvolumeclaims", claim, meta(deployment).namespace)
         except (errors.NotFound, errors.Forbidden):
             warnings.append(
-                f"Every pod of deployment {name} mounts PVC {claim}, which could not be read: if it is "
-                "ReadWriteOnce, replicas on other nodes cannot attach it and two copies of a database on one volume "
-                "corrupt it."
+                warning(
+                    "volume",
+                    f"Every pod of deployment {name} mounts PVC {claim}, which could not be read: if it is "
+                    "ReadWriteOnce, replicas on other nodes cannot attach it and two copies of a database on one "
+                    "volume corrupt it.",
+                )
             )
             continue
         modes = [m for m in (pvc.get("spec") or {}).get("accessModes") or [] if m in RWO]
@@ -353,9 +360,12 @@ def plan_scale(
         if replicas == current:
             raise errors.InvalidArgument(f"deployment {name} already has {current} replicas; nothing to restore")
         warnings = [
-            f"HorizontalPodAutoscaler {backends.name_of(hpa)} manages deployment {name} now (min "
-            f"{hpa_bounds(hpa)[0]}, max {hpa_bounds(hpa)[1]}): it sets the replicas itself, so the restored count "
-            "holds only until its next sync."
+            warning(
+                "hpa",
+                f"HorizontalPodAutoscaler {backends.name_of(hpa)} manages deployment {name} now (min "
+                f"{hpa_bounds(hpa)[0]}, max {hpa_bounds(hpa)[1]}): it sets the replicas itself, so the restored "
+                "count holds only until its next sync.",
+            )
         ]
     else:
         warnings = check_scale(
@@ -366,13 +376,13 @@ def plan_scale(
     if replicas > len(pods) and (
         note := quota_warning(kube, deployment, replicas - len(pods), refuse=not restores, pods=pods)
     ):
-        warnings.append(note)
+        warnings.append(warning("quota", note))
     room = sizing_reads.node_room(kube)  # read once: the Pending warning and the sizing's replicas that fit
     if replicas > current and (note := growth_warning(kube, deployment, current, replicas, "new pods", room)):
-        warnings.append(note)
+        warnings.append(warning("pending", note))
     demand = read_demand(kube, deployment, pods, room=room)
     if replicas > 0 and (note := shortfall(size(demand), replicas, current, "replicas")):
-        warnings.append(note)
+        warnings.append(warning("sizing", note))
     if restores is None:
         warnings.append(reset_warning(deployment, replicas))
     step = scale_step(kube, deployment, replicas, f"set deployment {name}'s replicas to {replicas}")
@@ -434,7 +444,7 @@ def plan_override_hpa(
         check_replica_bound("max_replicas", max_replicas, old_max, allow_large=allow_large, ceiling=ceiling)
     if (old_min, old_max) == (min_replicas, max_replicas):
         raise errors.InvalidArgument(f"HPA {name} already has min {old_min} and max {old_max}; nothing to change")
-    warnings: list[str] = []
+    warnings: list[PlanWarning] = []
     preconditions = [precondition("horizontalpodautoscalers", hpa, HPA_PATHS, namespace=namespace, name=name)]
     ref = (hpa.get("spec") or {}).get("scaleTargetRef") or {}
     target_name = str(ref.get("name") or "")
@@ -449,7 +459,7 @@ def plan_override_hpa(
         demand = read_demand(kube, deployment, [p for p in pods if not backends.terminating(p)], hpa, room=room)
         fit = demand.fits if demand.fits is not None else current + placed
         if (note := shortfall(size(demand), min_replicas, current, "min_replicas")) is not None:
-            warnings.append(note)
+            warnings.append(warning("sizing", note))
         if fit < min_replicas:
             raise errors.InvalidArgument(
                 f"only about {fit} replicas of deployment {target_name} fit on the schedulable nodes (each requests "
@@ -458,15 +468,18 @@ def plan_override_hpa(
             )
         if fit < max_replicas:
             warnings.append(
-                f"max_replicas {max_replicas} is beyond what fits now (about {fit} replicas of {target_name}); "
-                "replicas above that would stay Pending."
+                warning(
+                    "pending",
+                    f"max_replicas {max_replicas} is beyond what fits now (about {fit} replicas of {target_name}); "
+                    "replicas above that would stay Pending.",
+                )
             )
         # A namespace quota refuses the pods a raised minimum asks for, as it does a scale (review-assist7 H12).
         live = [p for p in pods if not backends.terminating(p)]
         if min_replicas > len(live) and (
             note := quota_warning(kube, deployment, min_replicas - len(live), refuse=True, pods=live)
         ):
-            warnings.append(note)
+            warnings.append(warning("quota", note))
     body = {"spec": {"minReplicas": min_replicas, "maxReplicas": max_replicas}}
     restore_body = {"spec": {"minReplicas": old_min, "maxReplicas": old_max}}
     spec = hpa.get("spec") or {}

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from incident_response.tools.core import errors
+from incident_response.tools.core.plan_warnings import warning
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import (
@@ -121,7 +122,9 @@ def plan_service_selector(
             backend_pods(namespace, labels.text(selector), pods),
             *([ready_floor(namespace, labels.text(selector))] if after else []),
         ],
-        warnings=[] if after else [f"Service {service} will have no endpoints: it is offline until restored."],
+        warnings=[]
+        if after
+        else [warning("offline", f"Service {service} will have no endpoints: it is offline until restored.")],
         temporary=restores is None,
         restores=restores,
     )

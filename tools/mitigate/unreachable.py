@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from incident_response.tools.core.plan_warnings import PlanWarning, warning
 from incident_response.tools.k8s import backends
 
 OUT_OF_SERVICE = "node.kubernetes.io/out-of-service=nodeshutdown:NoExecute"
@@ -39,6 +40,27 @@ def fence_first(node: str) -> str:
         "powered off, the old container keeps running while its controller starts the pod again elsewhere, so two "
         "copies with one identity run at once (a StatefulSet member: split brain, corrupted data). Fence the node "
         "first (power it off, or cut it off the network and its volumes), then force-delete."
+    )
+
+
+def fenced_first(node: str) -> PlanWarning:
+    """A force delete's warning (fence_first) in brief."""
+    return warning(
+        "fence",
+        f"fence node {node} first (power off, or cut its network and volumes): if only cut off, the force delete runs "
+        "two copies with one identity",
+        fence_first(node),
+    )
+
+
+def stuck_warning(node: str, state: str, pods: list[dict[str, Any]], *, evicting: bool) -> PlanWarning:
+    """stuck_members as a drain plan's warning."""
+    names = ", ".join(sorted(f"{p['metadata'].get('namespace')}/{backends.name_of(p)}" for p in pods))
+    return warning(
+        "stuck",
+        f"node {node} not ready ({state}): StatefulSet pods {names} stay Terminating, not recreated; once the node is "
+        "fenced, delete_pod(force=true) each",
+        stuck_members(node, state, pods, evicting=evicting),
     )
 
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from incident_response.tools.core import commands
+from incident_response.tools.core.plan_warnings import warning
 from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import (
@@ -174,7 +175,12 @@ def plan_workload_memory_limit(
         undo_command=steps[0].undo_command,
         diff=diff_values({"containers": limits(workload)}, {"containers": limits(dry)}),
         preconditions=preconditions,
-        warnings=[f"Changing the pod template rolls every pod of {kind} {name}: {how(kind, workload, deletes)}."],
+        warnings=[
+            warning(
+                "restart",
+                f"Changing the pod template rolls every pod of {kind} {name}: {how(kind, workload, deletes)}.",
+            )
+        ],
         temporary=restores is None,
         restores=restores,
     )

@@ -12,7 +12,7 @@ Layer: tools.playbook.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from incident_response.tools.k8s.config_keys import edited_keys
 from incident_response.tools.k8s.last_change import by_whom, last_change
@@ -54,14 +54,22 @@ def changed_configmaps(
     return found
 
 
+class ConfigChange(NamedTuple):
+    """The config warning of a rollback: its detail and evidence, and the plan warning's brief (plan_warnings.py)."""
+
+    detail: str
+    evidence: list[str]
+    brief: str
+
+
 def config_detail(
     current: dict[str, Any],
     target_rs: dict[str, Any],
     configmaps: dict[str, dict[str, Any]] | None,
     now: datetime,
     failing: tuple[int | None, datetime | None] = (None, None),
-) -> tuple[str, list[str]] | None:
-    """(detail, evidence) of the warning for a Deployment's target ReplicaSet, or None when nothing the rollback
+) -> ConfigChange | None:
+    """The warning for a Deployment's target ReplicaSet, or None when nothing the rollback
     leaves behind is known to have changed. `configmaps`: the ConfigMaps the pods read, as read (None: not
     readable); `failing`: minutes the pods have been failing and when the current revision began, when known."""
     target = (target_rs.get("spec") or {}).get("template") or {}
@@ -76,7 +84,7 @@ def edit_cause(
     now: datetime,
     failing: tuple[int | None, datetime | None],
     number: int | None,
-) -> tuple[str, list[str]] | None:
+) -> ConfigChange | None:
     """The likely-cause warning when a ConfigMap both revisions read (`names`) was edited after the current revision
     began (`failing`[1], more than the deploy margin before the failure: its pods ran) and before the pods began
     failing `failing`[0] minutes ago (with the deploy margin); its words are config_edit's, as every tool says them.
@@ -99,7 +107,11 @@ def edit_cause(
         detail = (
             f"{cause}. Revision {number}'s pods read it too: {config_edit.restore(keys)}: they would fail the same way"
         )
-        return detail, [f"the pods fail for {failing_for}m, since after that edit"]
+        brief = (
+            f"{config_edit.edited(name, keys, human_age(age), by_whom(change))}, likely the cause (revision {number} "
+            f"reads it too): {config_edit.restore(keys)}"
+        )
+        return ConfigChange(detail, [f"the pods fail for {failing_for}m, since after that edit"], brief)
     return None
 
 
@@ -111,7 +123,7 @@ def revision_config(
     configmaps: dict[str, dict[str, Any]] | None,
     now: datetime,
     failing: tuple[int | None, datetime | None] = (None, None),
-) -> tuple[str, list[str]] | None:
+) -> ConfigChange | None:
     """config_detail for any kind: the target revision's pod template, its number and when it began."""
     refs = config_refs(target)
     if not refs["ConfigMap"] and not refs["Secret"]:
@@ -138,11 +150,13 @@ def revision_config(
         f"creates read the CURRENT {changed[0] if changed else subject}; restore its previous data first (kubectl "
         "apply from source control) or they fail the same way"
     )
+    brief = f"revision {number}'s pods would read the CURRENT {subject}: restore its previous data before rolling back"
     others = [r for r in [*read, *secrets] if r != subject]
     if others:
         detail += f". They also read {', '.join(others)}" + (
             " (Secrets are not read here: check whether they changed)" if secrets else ""
         )
+        brief += f"; also {', '.join(others)}" + (" (Secrets unread: check them)" if secrets else "")
     if configmaps is None and refs["ConfigMap"]:
         evidence.append("ConfigMaps are not readable with these credentials: when they changed is not known")
-    return detail, evidence
+    return ConfigChange(detail, evidence, brief)

@@ -99,6 +99,7 @@ class SharedFailure:
     detail: str
     evidence: list[str]
     questions: list[str]
+    brief: str = ""  # a plan's warning in a line (tools/core/plan_warnings.py); empty: the detail
 
 
 def shared_failure(
@@ -123,7 +124,8 @@ def shared_failure(
         f"revision {number}'s pods read {what} too, which pods fail on now: restore it (from {source}) {INSTEAD}: "
         "they would fail too and replace the running ones"
     )
-    return SharedFailure("warning", detail, evidence, [])
+    brief = f"revision {number} reads {what} too, failing now: restore it, do not roll back"
+    return SharedFailure("warning", detail, evidence, [], brief)
 
 
 def restores_instead(detail: str) -> bool:
@@ -165,4 +167,8 @@ def shared_pull_failure(
         "too wherever a node does not hold that image already"
     )
     evidence = [f"{', '.join(sorted(n for n, r, _ in shared if r == refusal)[:MAX_PODS_NAMED])}: {refusal.text()}"]
-    return SharedFailure("warning", detail, evidence, [])
+    brief = (
+        f"{refusal.registry} refuses the pull credentials ({refusal.answer}) revision {number} uses too: {fix}, "
+        "do not roll back"
+    )
+    return SharedFailure("warning", detail, evidence, [], brief)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from incident_response.tools.core.plan_warnings import PlanWarning, warning
 from incident_response.tools.k8s import controller_revisions as cr
 from incident_response.tools.k8s.podstatus import containers_ready, kubectl_status, restart_count
 from incident_response.tools.k8s.quantity import age_seconds, human_age, parse_time
@@ -26,6 +27,8 @@ from incident_response.tools.playbook.workload_rollback_checks import pods_at
 
 # A revision that served less than this before being replaced has not shown it is good.
 KNOWN_GOOD_SECONDS = 3600
+# A doubtful revision's instruction, in a plan warning's brief (tools/core/plan_warnings.py).
+OLDER = "check older revisions, pass to_revision"
 # STATUS values of a pod on its way up or out: not evidence that its revision is bad.
 TRANSIENT = {"Pending", "ContainerCreating", "PodInitializing", "Terminating"}
 
@@ -103,7 +106,8 @@ def served_verdict(
             f"{len(failing)} of revision {number}'s pods are failing now; it may be bad too: check older revisions "
             f"({older}) and pass to_revision"
         )
-        return SafetyItem(check="known_good", status="warning", detail=detail, evidence=capped(evidence))
+        item = SafetyItem(check="known_good", status="warning", detail=detail, evidence=capped(evidence))
+        return item.briefly(f"{len(failing)} of revision {number}'s pods fail now; {OLDER}")
     ran = served if served is not None else at_most
     if ran is not None and ran < KNOWN_GOOD_SECONDS and not ready_now:
         how = (
@@ -118,7 +122,7 @@ def served_verdict(
             "and pass to_revision",
             evidence=capped(evidence),
             questions=[f"Was revision {number} healthy in the {human_age(ran)} it ran?"],
-        )
+        ).briefly(f"revision {number} served {'' if served is not None else 'at most '}{human_age(ran)}; {OLDER}")
     return served_item(number, served, ready_now, evidence)
 
 
@@ -140,7 +144,10 @@ def served_item(
         if ready_now
         else " before it was replaced, and none of its pods fail now"
     )
-    return SafetyItem(check="known_good", status="ok", detail=detail, evidence=capped(evidence))
+    brief = f"revision {number} served {human_age(served)}" + (
+        f", {len(ready_now)} pods still Ready" if ready_now else ", none failing now"
+    )
+    return SafetyItem(check="known_good", status="ok", detail=detail, evidence=capped(evidence)).briefly(brief)
 
 
 @dataclass
@@ -150,6 +157,7 @@ class KnownGood:
     replicaset: dict[str, Any]  # or a StatefulSet's/DaemonSet's ControllerRevision
     revision: int
     why: str  # "revision 2 served only 3s ...; revision 1 served 3d and 3 of its pods are still Running and Ready"
+    brief: str  # the same in a few words: "revision 2 served 3s; revision 1 served 3d, 3 pods still Ready"
 
 
 def known_good_instead(
@@ -171,9 +179,30 @@ def known_good_instead(
     for number, rs in kept[1:]:
         good = known_good(rs, owned, pods, now)
         if good.status == "ok":
-            why = f"{doubt.detail.split(';')[0]}; {good.detail}"
-            return KnownGood(rs, number, why)
+            return KnownGood(rs, number, f"{doubt.detail.split(';')[0]}; {good.detail}", briefly(doubt, good))
     return None
+
+
+def briefly(doubt: SafetyItem, good: SafetyItem) -> str:
+    """KnownGood.why in a few words: the doubt's fact (before its instruction), then what shows the other good."""
+    return f"{doubt.brief.split(';')[0]}; {good.brief}"
+
+
+def default_target_warnings(number: int | None, better: KnownGood | None, doubt: SafetyItem) -> list[PlanWarning]:
+    """A rollback plan's warning when kubectl's default target (revision `number`) is not known good: use the
+    known-good `better` instead, or (none older known good) check older revisions; none when `doubt` found none."""
+    if better is not None:
+        return [
+            warning(
+                "default_target",
+                f"{better.brief}: use to_revision={better.revision}, not kubectl's default {number}",
+                f"revision {number} is kubectl's default target but not known to be good ({better.why}): plan again "
+                f"with to_revision={better.revision} to go back to the known-good revision",
+            )
+        ]
+    if doubt.status != "warning":
+        return []
+    return [warning("known_good", doubt.brief, f"revision {number} is not known to be good: {doubt.detail}")]
 
 
 # --- StatefulSets and DaemonSets: their revisions are ControllerRevisions, their pods carry the revision's hash ----
@@ -233,7 +262,8 @@ def known_good_workload_instead(
             continue
         good = known_good_revision(kind, revision, owned, pods, now)
         if good.status == "ok":
-            return KnownGood(revision, cr.number(revision), f"{doubt.detail.split(';')[0]}; {good.detail}")
+            why = f"{doubt.detail.split(';')[0]}; {good.detail}"
+            return KnownGood(revision, cr.number(revision), why, briefly(doubt, good))
     return None
 
 

@@ -14,9 +14,10 @@ import re
 from datetime import datetime, timedelta
 from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PrivateAttr
 
 from incident_response.tools.core.masking import mask_text
+from incident_response.tools.core.plan_warnings import PlanWarning, warning
 from incident_response.tools.engine.reads import RollbackReads
 from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.views import meta
@@ -29,7 +30,7 @@ from incident_response.tools.k8s.workloads import (
     revision_of,
     rollout_time,
 )
-from incident_response.tools.playbook.config_checks import config_detail
+from incident_response.tools.playbook.config_checks import ConfigChange, config_detail
 from incident_response.tools.playbook.config_failures import SharedFailure, shared_failure
 
 # update_strategy: a StatefulSet's or DaemonSet's (how its controller carries a rollback out).
@@ -63,6 +64,17 @@ class SafetyItem(BaseModel):
     detail: str
     evidence: list[str] = Field(description=f"What was observed, at most {MAX_EVIDENCE} lines; the rest counted.")
     questions: list[str] = Field(default_factory=list, description="What only a person can answer for this check.")
+    # What a plan's warning says of it in a line (the instruction and its key names and numbers), when shorter than
+    # the detail: check_rollback_safety shows the detail, a plan the brief (tools/core/plan_warnings.py).
+    _brief: str = PrivateAttr(default="")
+
+    @property
+    def brief(self) -> str:
+        return self._brief or self.detail
+
+    def briefly(self, brief: str) -> SafetyItem:
+        self._brief = brief
+        return self
 
 
 class Sign(NamedTuple):
@@ -128,6 +140,9 @@ def stateful_item(deployment: dict[str, Any], labelled: set[str] | None, current
             f"Did {revision_text(current)} write data to {', '.join(sorted(claims))} in a format or schema the older "
             "code cannot read?"
         ],
+    ).briefly(
+        f"PVCs {', '.join(sorted(claims))}: if {revision_text(current)} ran a forward-only migration or changed a "
+        "data format, do not roll back (scale or isolate)"
     )
 
 
@@ -245,6 +260,9 @@ def migrations_item(
                 "migrated schema)?"
                 for sign in signs[:3]
             ],
+        ).briefly(
+            f"{revision_text(current)} shows migration signs since revision {target}: ask if forward-only; if so, do "
+            "not roll back (scale or isolate)"
         )
     window = f"since {since:%Y-%m-%d %H:%M} UTC" if since is not None else "in the namespace"
     jobs = f"no migration-like Job {window}" if jobs_readable else "Jobs are not readable with these credentials"
@@ -335,6 +353,9 @@ def restart_items(current: dict[str, Any], target: dict[str, Any], current_rev: 
             detail=detail,
             evidence=[f"revision {current_rev} and revision {revision_of(target)} differ only in {RESTARTED_AT}"],
             questions=[f"Was an image tag among {images} pushed again since revision {revision_of(target)} ran?"],
+        ).briefly(
+            f"revision {current_rev} only restarted revision {revision_of(target)}: rolling back pulls {images} again "
+            "and fails the same way; pick another to_revision, or pause_rollout"
         )
     ]
 
@@ -357,17 +378,20 @@ def config_items(
     )
 
 
-def config_item(failing: SharedFailure | None, changed: tuple[str, list[str]] | None) -> list[SafetyItem]:
+def config_item(failing: SharedFailure | None, changed: ConfigChange | None) -> list[SafetyItem]:
     """The one config warning: pods failing on what the target reads the same way first, then a ConfigMap changed
     since it began, then what cannot be told (the target reads the failing object whole)."""
     if changed is not None and (failing is None or failing.status != "warning"):
-        status, detail, evidence = "warning", changed[0], changed[1] + (failing.evidence if failing else [])
+        status, detail, brief = "warning", changed.detail, changed.brief
+        evidence = changed.evidence + (failing.evidence if failing else [])
     elif failing is not None:
-        status, detail, evidence = failing.status, failing.detail, failing.evidence + (changed[1] if changed else [])
+        status, detail, brief = failing.status, failing.detail, failing.brief
+        evidence = failing.evidence + (changed.evidence if changed else [])
     else:
         return []
     questions = failing.questions if failing is not None else []
-    return [SafetyItem(check="config", status=status, detail=detail, evidence=capped(evidence), questions=questions)]
+    item = SafetyItem(check="config", status=status, detail=detail, evidence=capped(evidence), questions=questions)
+    return [item.briefly(brief)]
 
 
 def failing_config_warnings(
@@ -375,13 +399,15 @@ def failing_config_warnings(
     target_template: dict[str, Any],
     number: int | None,
     mounts: dict[str, str] | None = None,
-) -> list[str]:
+) -> list[PlanWarning]:
     """A plan's warning when pods fail on a ConfigMap/Secret key the target revision asks for too (config_failures);
     for the planners that read no ConfigMaps (a StatefulSet's or DaemonSet's rollback)."""
     found = shared_failure(pods, target_template, number, mounts)
-    return [f"config: {found.detail}"] if found is not None and found.status == "warning" else []
+    if found is None or found.status != "warning":
+        return []
+    return [warning("config", found.brief or found.detail, found.detail)]
 
 
-def plan_warnings(items: list[SafetyItem]) -> list[str]:
+def plan_warnings(items: list[SafetyItem]) -> list[PlanWarning]:
     """rollback_deployment's plan warnings: every check that found something to ask about before confirming."""
-    return [f"{item.check}: {item.detail}" for item in items if item.status in ("warning", "blocking")]
+    return [warning(item.check, item.brief, item.detail) for item in items if item.status in ("warning", "blocking")]
