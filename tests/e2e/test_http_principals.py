@@ -3,8 +3,6 @@ simulated cluster running `bad-deploy`; each client answers yes to any dialog, a
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +14,7 @@ from mcp import Client
 from mcp.types import ElicitRequestFormParams, ElicitResult, Implementation
 from support.confirm_env import DEPLOYMENT, NAMESPACE
 from support.dialog import human_answer
-from support.http_server import LAUNCHER, client_as, credentials_file, http_server
+from support.http_server import approve_out_of_band, client_as, credentials_file, http_server
 from support.mitigation_env import call
 
 from incident_response.server.app import build_server
@@ -64,26 +62,7 @@ async def test_a_client_cannot_approve_its_own_plan_in_its_own_dialog_over_http(
             assert "over HTTP a client's own dialog does not count" in waiting["message"]
             assert asked == [] and image(sim) == bad
             # The human approves out of band, on the server's host.
-            approve = [
-                sys.executable,
-                "-c",
-                LAUNCHER,
-                "approve",
-                p["token"],
-                "--yes",
-                "--state-dir",
-                str(tmp_path / "state"),
-            ]
-            done = await anyio.to_thread.run_sync(
-                lambda: subprocess.run(
-                    approve,
-                    stdin=subprocess.DEVNULL,
-                    capture_output=True,
-                    text=True,
-                    timeout=60,
-                    start_new_session=True,
-                )
-            )
+            done = await anyio.to_thread.run_sync(approve_out_of_band, p["token"], tmp_path / "state")
             assert done.returncode == 0, done.stderr
             confirmed = await call(alice, "confirm_command", token=p["token"])
     assert confirmed["status"] == "succeeded", confirmed
@@ -160,19 +139,7 @@ async def test_another_credential_cannot_use_a_session_or_a_plan_it_did_not_make
         # bob, without a dialog, tries alice's token; and then her plan once a human approved it.
         async with client_as(url, BOB) as bob:
             assert (await call(bob, "confirm_command", token=p["token"]))["status"] == "wrong_principal"
-            approve = [
-                sys.executable,
-                "-c",
-                LAUNCHER,
-                "approve",
-                p["token"],
-                "--yes",
-                "--state-dir",
-                str(tmp_path / "state"),
-            ]
-            done = subprocess.run(
-                approve, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, start_new_session=True
-            )
+            done = approve_out_of_band(p["token"], tmp_path / "state")
             assert done.returncode == 0, done.stderr
             assert (await call(bob, "confirm_command", token=p["token"]))["status"] == "wrong_principal"
         # A session alice opened answers alice, and to bob's credential it does not exist.

@@ -6,8 +6,6 @@ and cancels have their own budget (a loop of reads cannot hold them back), itsel
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import anyio
 import pytest
 from mcp.types import CallToolResult
 from support.confirm_env import DEPLOYMENT, NAMESPACE
-from support.http_server import LAUNCHER, client_as, credentials_file, http_server
+from support.http_server import approve_out_of_band, client_as, credentials_file, http_server
 
 from incident_response.server.rate_limit import PER_TOKEN
 from incident_response.sim.serve import RunningSim
@@ -69,7 +67,7 @@ async def test_a_loop_of_reads_on_a_shared_token_does_not_hold_back_a_confirm_an
             planned = await planner.call_tool("rollback_deployment", {"namespace": NAMESPACE, "deployment": DEPLOYMENT})
             assert not planned.is_error and planned.structured_content is not None, planned.content
             token = planned.structured_content["token"]
-            approved = await anyio.to_thread.run_sync(lambda: approve(token, tmp_path / "state"))
+            approved = await anyio.to_thread.run_sync(approve_out_of_band, token, tmp_path / "state")
             assert approved.returncode == 0, approved.stderr
 
             reads, refused = await until_limited(lambda n: looping.call_tool("server_info", {}))
@@ -94,11 +92,3 @@ async def test_a_loop_of_reads_on_a_shared_token_does_not_hold_back_a_confirm_an
     # Only what went through was recorded: the plan, the reads, the confirm, the polls and the guesses.
     assert rows.get("confirm_command") == 1 + polls + guesses, rows
     assert rows.get("server_info") == reads + 1, rows  # and bob's one
-
-
-def approve(token: str, state: Path) -> subprocess.CompletedProcess[str]:
-    """The human approves out of band with the CLI (no terminal: a script's --yes)."""
-    argv = [sys.executable, "-c", LAUNCHER, "approve", token, "--yes", "--state-dir", str(state)]
-    return subprocess.run(
-        argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, start_new_session=True
-    )

@@ -4,7 +4,6 @@ title, severity, timeline, measures or pending commands, in declare_incident's a
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from mcp import Client
 from mcp.server import MCPServer
 from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm
+from support.texts import everything
 
 from incident_response.sim.serve import RunningSim
 
@@ -41,16 +41,6 @@ def mentions(text: str, incident_id: str) -> bool:
     return re.search(re.escape(incident_id) + r"(?![-\w])", text) is not None
 
 
-async def answer(client: Client, tool: str, **arguments: Any) -> tuple[dict[str, Any] | None, str]:
-    """(structured result or None for a tool error, every byte the client received)."""
-    result = await client.call_tool(tool, arguments)
-    text = " ".join(getattr(c, "text", "") for c in result.content)
-    structured = result.structured_content
-    if structured is None and arguments.get("format") == "json":  # a text-only tool's fields (incident_handoff)
-        structured = json.loads(text)
-    return (None if result.is_error else structured), text + json.dumps(result.structured_content)
-
-
 async def test_servers_of_other_scopes_each_declare_and_hand_off_their_own_incident(
     env: Env, other: Callable[[], MCPServer[Any]]
 ) -> None:
@@ -63,22 +53,22 @@ async def test_servers_of_other_scopes_each_declare_and_hand_off_their_own_incid
 
     async with Client(other()) as b:
         # Its first call opens its own incident: the handoff is of an untitled one, with nothing of A's in it.
-        handoff, seen = await answer(b, "incident_handoff", namespace="payments", format="json")
+        handoff, seen = await everything(b, "incident_handoff", namespace="payments", format="json")
         assert handoff is not None and handoff["incident"]["incident_id"] != ours, seen
         assert handoff["incident"]["title"] == "untitled incident" and handoff["actions"] == []
-        mine, seen_declaring = await answer(b, "declare_incident", title=B_TITLE, severity="SEV3")
+        mine, seen_declaring = await everything(b, "declare_incident", title=B_TITLE, severity="SEV3")
         assert mine is not None and mine["outcome"] == "adopted", seen_declaring
         theirs = mine["incident"]["incident_id"]
         assert theirs == handoff["incident"]["incident_id"] and mine["incident"]["severity"] == "SEV3"
         # A's incident cannot be named either: the refusal lists this server's incidents only.
-        refusal, seen_naming = await answer(b, "declare_incident", incident_id=ours, status="resolved")
+        refusal, seen_naming = await everything(b, "declare_incident", incident_id=ours, status="resolved")
         assert refusal is None and f"no incident {ours!r}" in seen_naming and theirs in seen_naming
-        handoff, seen_after = await answer(b, "incident_handoff", namespace="payments", format="json")
+        handoff, seen_after = await everything(b, "incident_handoff", namespace="payments", format="json")
         assert handoff is not None and handoff["incident"]["title"] == B_TITLE, seen_after
         assert handoff["chosen_because"] == "the open, declared incident"
         assert B_TITLE in handoff["document"] and not handoff["current_state"]["temporary_measures"]
-        measures, seen_measures = await answer(b, "list_temporary_measures")
-        listed, seen_listing = await answer(b, "list_pending_commands")
+        measures, seen_measures = await everything(b, "list_temporary_measures")
+        listed, seen_listing = await everything(b, "list_pending_commands")
         assert measures is not None and measures["measures"] == [] and listed is not None and listed["commands"] == []
         for text in (
             seen,
@@ -93,17 +83,17 @@ async def test_servers_of_other_scopes_each_declare_and_hand_off_their_own_incid
                 assert trace not in text, (trace, text)
 
     async with Client(env.server("full")) as a:
-        handoff, seen = await answer(a, "incident_handoff", namespace=NS, format="json")
+        handoff, seen = await everything(a, "incident_handoff", namespace=NS, format="json")
         assert handoff is not None and handoff["incident"]["incident_id"] == ours, seen
         assert handoff["incident"]["title"] == A_TITLE and handoff["incident"]["severity"] == "SEV1"
         assert [x["tool"] for x in handoff["actions"]] == ["override_hpa", "scale_deployment"]
         # Declaring anew is refused over A's own open incident (not B's, declared later on the shared journal).
-        refusal, seen_refusal = await answer(a, "declare_incident", title="another one", severity="SEV2")
+        refusal, seen_refusal = await everything(a, "declare_incident", title="another one", severity="SEV2")
         assert (
             refusal is None
             and f"incident {ours} ({A_TITLE!r}, SEV1, namespace {NS}, active) is already declared" in seen_refusal
         )
-        again, seen_again = await answer(a, "declare_incident", incident_id=ours, severity="SEV2")
+        again, seen_again = await everything(a, "declare_incident", incident_id=ours, severity="SEV2")
         assert again is not None and again["outcome"] == "updated" and again["incident"]["severity"] == "SEV2"
         for text in (seen, seen_refusal, seen_again):
             assert B_TITLE not in text and not mentions(text, theirs) and "SEV3" not in text

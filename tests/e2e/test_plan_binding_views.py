@@ -3,7 +3,6 @@ sharing the first one's state directory: on another cluster, or on the same clus
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from mcp import Client
 from mcp.server import MCPServer
 from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm
 from support.plan_warnings import proses
-from support.texts import handoff_fields
+from support.texts import everything, handoff_fields
 
 from incident_response.sim.serve import RunningSim
 
@@ -36,16 +35,6 @@ def elsewhere(
     if request.param == "another cluster":
         return make_env(sim_factory("overload"), env.state).server("full"), NS
     return env.server("full", namespaces=("payments",)), "payments"
-
-
-async def everything(client: Client, tool: str, **arguments: Any) -> tuple[dict[str, Any] | None, str]:
-    """(structured result or None for a tool error, every byte of text the client received)."""
-    result = await client.call_tool(tool, arguments)
-    text = " ".join(getattr(c, "text", "") for c in result.content)
-    structured = result.structured_content
-    if structured is None and arguments.get("format") == "json":  # a text-only tool's fields (incident_handoff)
-        structured = json.loads(text)
-    return (None if result.is_error else structured), text + json.dumps(result.structured_content)
 
 
 async def test_a_server_lists_restores_declares_and_hands_off_only_what_it_could_confirm(

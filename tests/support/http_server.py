@@ -71,6 +71,14 @@ def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
+def approve_out_of_band(token: str, state: Path) -> subprocess.CompletedProcess[str]:
+    """The human approves on the server's host with the CLI, as a process with no terminal (a script's --yes)."""
+    argv = [sys.executable, "-c", LAUNCHER, "approve", token, "--yes", "--state-dir", str(state)]
+    return subprocess.run(
+        argv, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60, start_new_session=True
+    )
+
+
 def credentials_file(tmp_path: Path, text: str = f"oncall {ONCALL}\n") -> Path:
     path = tmp_path / "credentials"
     path.write_text(text, encoding="utf-8")

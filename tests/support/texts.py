@@ -42,3 +42,15 @@ async def handoff_fields(client: Client, **arguments: Any) -> dict[str, Any]:
     """incident_handoff with format='json': every field, the document in text (the default answer is the document)."""
     fields: dict[str, Any] = json.loads(await read_text(client, "incident_handoff", format="json", **arguments))
     return fields
+
+
+async def everything(client: Client, tool: str, **arguments: Any) -> tuple[dict[str, Any] | None, str]:
+    """(the structured result, or None for a tool error; every byte the client received, text and structured), for
+    tests that look for a name anywhere in what a tool said. With format='json' a text-only tool's JSON text is its
+    structured result (incident_handoff)."""
+    result = await client.call_tool(tool, arguments)
+    text = " ".join(getattr(c, "text", "") for c in result.content)
+    structured = result.structured_content
+    if structured is None and arguments.get("format") == "json":
+        structured = json.loads(text)
+    return (None if result.is_error else structured), text + json.dumps(result.structured_content)
