@@ -100,10 +100,11 @@ WORKLOAD_OWNERS = ("deployment/", "statefulset/", "daemonset/")
 
 
 def component_of(pod: dict[str, Any]) -> str:
-    """The unit an incident is about: the owning Deployment, StatefulSet or DaemonSet, else the app label, else the
-    pod itself."""
+    """The unit an incident is about: the owning Deployment, StatefulSet, DaemonSet or Job, else the app label, else
+    the pod itself. A Job's pods are the Job's even when they carry the app's label (a migration Job's failed pods
+    are not the app's Deployment failing)."""
     owner = owner_of(pod)
-    if owner and owner.startswith(WORKLOAD_OWNERS):
+    if owner and owner.startswith((*WORKLOAD_OWNERS, "job/")):
         return owner.split("/", 1)[1]
     labels = meta(pod).labels
     return str(labels.get("app") or labels.get("app.kubernetes.io/name") or meta(pod).name)

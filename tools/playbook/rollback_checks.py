@@ -82,6 +82,7 @@ class Sign(NamedTuple):
 
     subject: str
     text: str
+    failed: bool = False  # a migration Job that failed: it may have changed the schema part way
 
 
 def capped(lines: list[str], limit: int = MAX_EVIDENCE) -> list[str]:
@@ -211,6 +212,20 @@ def _job_belongs(job: dict[str, Any], names: set[str]) -> bool:
     return bool(values & names) or any(f"-{name}-" in job_name for name in names)
 
 
+def job_outcome(job: dict[str, Any]) -> str:
+    """', failed: BackoffLimitExceeded (3 pods failed)', ', complete' or ', running' (its status): a migration that
+    failed part way may have left the schema half changed, which neither revision's code may expect."""
+    status = job.get("status") or {}
+    held = {str(c.get("type")): c for c in status.get("conditions") or [] if c.get("status") == "True"}
+    if "Failed" in held:
+        failed = status.get("failed")
+        pods = f" ({failed} pods failed)" if isinstance(failed, int) and failed else ""
+        return f", failed: {held['Failed'].get('reason') or 'Failed'}{pods}: the schema may be half migrated"
+    if "Complete" in held:
+        return ", complete"
+    return ", running" if status.get("active") else ""
+
+
 def job_signs(
     jobs: list[dict[str, Any]], deployment: dict[str, Any], since: datetime | None, now: datetime
 ) -> list[Sign]:
@@ -236,7 +251,9 @@ def job_signs(
         why = [f"helm hook {hook}"] if hook else []
         why += mentions[:2]
         subject = f"job/{job_meta.get('name')}"
-        signs.append(Sign(subject, f"{subject} created {age}" + (f" ({'; '.join(why)})" if why else "")))
+        said = f"{subject} created {age}" + (f" ({'; '.join(why)})" if why else "")
+        outcome = job_outcome(job)
+        signs.append(Sign(subject, said + outcome, failed=outcome.startswith(", failed")))
     return signs
 
 
@@ -256,8 +273,11 @@ def migrations_item(
             "it is forward-only before confirming; if it is, do not roll back (scale or isolate instead).",
             evidence=capped([sign.text for sign in signs]),
             questions=[
-                f"Is the migration in {sign.subject} forward-only (would revision {target}'s code fail against the "
-                "migrated schema)?"
+                f"{sign.subject} failed: did it change the schema part way, and would revision {target}'s code fail "
+                "against what it left?"
+                if sign.failed
+                else f"Is the migration in {sign.subject} forward-only (would revision {target}'s code fail against "
+                "the migrated schema)?"
                 for sign in signs[:3]
             ],
         ).briefly(
