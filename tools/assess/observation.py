@@ -66,7 +66,7 @@ from incident_response.tools.playbook.poisoning import Peers, find_poisonings
 from incident_response.tools.playbook.quota_blocks import quota_blocks
 from incident_response.tools.playbook.ranking import scaled
 from incident_response.tools.playbook.shared_config import shared_config_failures, shared_workload_failures
-from incident_response.tools.playbook.suspects import Placement, canary_pairs
+from incident_response.tools.playbook.suspects import Placement, canary_pairs, with_splits
 
 T = TypeVar("T")
 
@@ -270,7 +270,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         unavailable=unavailable_without_failing_pods(deployments, set(failing)),
         placements=placements,
         nodes=nodes,
-        canaries=canary_pairs(deployments, services, replicasets, now),
+        canaries=with_splits(canary_pairs(deployments, services, replicasets, now), deployments, changed[2], services),
         workloads=workload_kinds(workloads),
         failing_for=failing_for_minutes(events, components, set(failing), now),
         crash_lines=crash_lines,

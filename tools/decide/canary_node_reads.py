@@ -52,6 +52,7 @@ def canary_facts(kube: Kube, seen: Observation, pair: CanaryPair) -> CanaryFacts
         stable_replicas=pair.stable_replicas,
         stable_ready=pair.stable_ready,
         stable_failing=facts.failing.get(pair.stable, [])[:MAX_LISTED],
+        split=pair.split,
     )
     hpa = managing_hpa(seen.hpas, pair.stable)
     if hpa is not None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from incident_response.tools.k8s import nginx_canary
 from incident_response.tools.k8s.last_change import LastChange, by_whom, last_change
 from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.scale_history import first_count
@@ -45,11 +46,12 @@ class Change:
     after: int | None = None
     selects: list[str] = field(default_factory=list)  # components whose pods it selects (policies, budgets)
     keys: list[str] = field(default_factory=list)  # a ConfigMap's data keys its last write set (config_keys)
+    then: str = ""  # what it does now, said after who made it ("every request for shop.example.com goes to ...")
 
     def text(self, now: datetime) -> str:
         """'Deployment inventory scaled 2 -> 0 3m ago by kubectl (via scale)'."""
         who = by_whom(LastChange(self.at, self.manager, False, self.subresource))
-        return f"{self.kind} {self.name} {self.what} {self.ago(now)} ago{who}"
+        return f"{self.kind} {self.name} {self.what} {self.ago(now)} ago{who}" + (f": {self.then}" if self.then else "")
 
     @property
     def ours(self) -> bool:
@@ -57,9 +59,8 @@ class Change:
 
     def line(self) -> str:
         """'Deployment inventory scaled 2 -> 0 by kubectl (via scale)': a timeline line (its time is beside it)."""
-        return (
-            f"{self.kind} {self.name} {self.what}{by_whom(LastChange(self.at, self.manager, False, self.subresource))}"
-        )
+        who = by_whom(LastChange(self.at, self.manager, False, self.subresource))
+        return f"{self.kind} {self.name} {self.what}{who}" + (f": {self.then}" if self.then else "")
 
     def ago(self, now: datetime) -> str:
         return human_age(max(0, int((now - self.at).total_seconds())))
@@ -109,13 +110,31 @@ def ingress_backends(ingress: dict[str, Any]) -> list[tuple[int, int, str]]:
     return found
 
 
+def canary_change(ingress: dict[str, Any], now: datetime) -> Change | None:
+    """An nginx canary Ingress whose weight (or canary annotation) was written in the window, by the manager owning
+    the annotation (kubectl-annotate, helm...): 'weight now 100, edited 12m ago by kubectl-annotate: every request for
+    shop.example.com goes to Service web-canary' (review-assist8 I3: an annotation edit sent every user there)."""
+    edit = nginx_canary.weight_edit(ingress, now)
+    if edit is None:
+        return None
+    split, at, manager, created = edit
+    what = f"created with weight {split.raw}," if created else f"weight now {split.raw}, edited"
+    return Change("Ingress", split.ingress, f"(nginx canary) {what}", at, manager, then=nginx_canary.routed_text(split))
+
+
 def ingress_changes(ingresses: list[dict[str, Any]], now: datetime) -> list[Change]:
-    """Ingresses whose rules (their backends) were set in the window: a blue/green cut-over is one."""
+    """Ingresses whose rules (their backends) were set in the window: a blue/green cut-over is one; and nginx canary
+    Ingresses whose weight (or canary annotation) was, with the share of requests it now sends."""
     found = []
     for ingress in ingresses:
+        weighted = canary_change(ingress, now)
+        if weighted is not None:
+            found.append(weighted)
         change = last_change(ingress, owning=("spec", "rules"))
         if change is None or not recent(change, now) or not (backends := ingress_backends(ingress)):
             continue
+        if weighted is not None and change.created:
+            continue  # a canary created in the window: its weight's line says it
         shown = ", ".join(dict.fromkeys(service for _, _, service in backends))
         what = f"created with backend {shown}" if change.created else f"updated (backend now {shown})"
         found.append(Change("Ingress", str(meta(ingress).name), what, change.at, change.manager))

@@ -1,5 +1,8 @@
 """shift_traffic and rollback_canary: the playbook's two-step moves, as one plan whose steps run in order.
 
+An nginx canary Ingress still weighting the broken side's Service is set to weight 0 first
+(tools/mitigate/canary_weight.py): scaled to zero under a weight, its Service would answer that share with 503.
+
 Each step is a `kubectl scale`, written as a guarded JSON patch (scaling.scale_step). The healthy side grows before the
 broken side goes to zero (rollback_canary follows the playbook: canary to zero first, then stable to full capacity).
 Execution stops at the first failed step and reports every step's outcome (`partial` once a step was applied). The
@@ -25,6 +28,7 @@ from incident_response.tools.k8s import backends
 from incident_response.tools.k8s.args import PositiveReplicas
 from incident_response.tools.k8s.workloads import current_replicas, deployment_selector, hpa_bounds, managing_hpa
 from incident_response.tools.kube.client import Kube
+from incident_response.tools.mitigate.canary_weight import weight_parts, weighted
 from incident_response.tools.mitigate.scaling import (
     ALLOW_LARGE,
     autoscalers_precondition,
@@ -84,7 +88,10 @@ def two_sided(
     if bad == good:
         raise errors.InvalidArgument("from and to are the same deployment")
     bad_now, good_now = current_replicas(broken), current_replicas(healthy)
-    if bad_now == 0 and good_now >= replicas:
+    # An nginx canary Ingress still weighting the broken side's Service goes to 0 first: else its share of requests
+    # would reach a Service with no endpoint (503), and none would move to the healthy side.
+    splits, unread = weighted(kube, broken)
+    if bad_now == 0 and good_now >= replicas and not splits:
         raise errors.InvalidArgument(f"{bad} is already at 0 and {good} has {good_now} replicas; nothing to shift")
     hpas = kube.list("horizontalpodautoscalers", namespace).items
     warnings = grow_checks(kube, namespace, healthy, replicas, hpas) if replicas > good_now else []
@@ -116,9 +123,13 @@ def two_sided(
     for step in [*grow, *shrink]:
         assert isinstance(step.action, KubeWrite) and step.action.name is not None
         kube.patch("deployments", step.action.name, step.action.body, namespace, patch_type="json", dry_run=True)
-    steps = [*shrink, *grow] if shrink_first else [*grow, *shrink]
+    reweigh, diff, weights = weight_parts(kube, namespace, splits)
+    steps = [*reweigh, *shrink, *grow] if shrink_first else [*reweigh, *grow, *shrink]
     undo = " && ".join(s.undo_command for s in reversed(steps) if s.undo_command)
-    diff = [Change(path=f"deployment/{bad}.spec.replicas", before=bad_now, after=0)] if shrink else []
+    if unread:
+        warnings.append(unread)
+    if shrink:
+        diff.append(Change(path=f"deployment/{bad}.spec.replicas", before=bad_now, after=0))
     if grow:
         diff.append(Change(path=f"deployment/{good}.spec.replicas", before=good_now, after=replicas))
     return PlanDraft(
@@ -141,6 +152,7 @@ def two_sided(
                 if shrink and ready_now and (selector := deployment_selector(healthy))
                 else []
             ),
+            *weights,
         ],
         warnings=warnings,
     )
@@ -202,9 +214,10 @@ def rollback_canary(
     ] = None,
     allow_large: Annotated[bool, Field(description=ALLOW_LARGE)] = False,
 ) -> Proposal:
-    """Plan a canary rollback: scale the canary to zero, then the stable deployment to full capacity (kubectl
-    scale, in order; execution stops at the first failed step). Use it when the canary is the problem. Nothing
-    changes until the token is confirmed with confirm_command."""
+    """Plan a canary rollback: an nginx canary Ingress weighting the canary's Service set to weight 0 (kubectl
+    annotate), then the canary scaled to zero, then the stable deployment to full capacity (kubectl scale), in order;
+    execution stops at the first failed step. Use it when the canary is the problem. Nothing changes until the token
+    is confirmed with confirm_command."""
     kube = deps.kube
     canary, stable = find_pair(kube, namespace, check_name(app, "app"))
     both = current_replicas(stable) + current_replicas(canary)

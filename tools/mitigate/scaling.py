@@ -50,6 +50,7 @@ from incident_response.tools.k8s.workloads import (
     template_spec,
 )
 from incident_response.tools.kube.client import Kube, PatchType
+from incident_response.tools.mitigate.canary_weight import refuse_zero
 from incident_response.tools.mitigate.demand import read_demand
 from incident_response.tools.mitigate.pod_disruption import RWO
 from incident_response.tools.playbook.demand_facts import LAST_APPLIED
@@ -351,6 +352,8 @@ def plan_scale(
 ) -> PlanDraft:
     """Plan a new replica count; with `restores` (a scale measure's token) it plans putting the old count back."""
     deployment = kube.get("deployments", name, namespace)
+    if replicas == 0:
+        refuse_zero(kube, deployment)  # an nginx canary still weighting its Service: its requests would get 503
     hpas = kube.list("horizontalpodautoscalers", namespace).items
     pods = kube.list("pods", namespace, label_selector=deployment_selector(deployment)).items
     pods = [p for p in pods if not backends.terminating(p)]

@@ -17,6 +17,7 @@ from incident_response.tools.k8s import labels
 from incident_response.tools.k8s.backends import ready
 from incident_response.tools.k8s.changes import Change, ingress_backends
 from incident_response.tools.k8s.label_index import LabelIndex
+from incident_response.tools.k8s.nginx_canary import split_of
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.playbook.decision import Decision
 
@@ -77,8 +78,8 @@ def cutovers(
     found = []
     for ingress in ingresses:
         name = str(meta(ingress).name)
-        if name not in changed:
-            continue
+        if name not in changed or split_of(ingress) is not None:
+            continue  # an nginx canary's backend takes only its weight's share: not a cut-over (rollback_canary)
         for rule, path, service in ingress_backends(ingress):
             if service not in by_name:
                 continue

@@ -7,6 +7,7 @@ Layer: tools.playbook.
 
 from __future__ import annotations
 
+from incident_response.tools.k8s.nginx_canary import split_text
 from incident_response.tools.playbook.capacity_decisions import pending_evidence
 from incident_response.tools.playbook.config_edit_decisions import edit_after_rollout, edit_decision
 from incident_response.tools.playbook.decision import (
@@ -39,7 +40,9 @@ def canary_decision(facts: Facts, pair: CanaryPair) -> Decision:
         ),
         f"deployment {pair.stable}, the stable half, has {pair.stable_ready}/{pair.stable_replicas} replicas ready and "
         "no failing pod",
-        f"service {', '.join(pair.services[:3])} sends traffic to both",
+        f"service {', '.join(pair.services[:3])} sends traffic to both"
+        if pair.services or pair.split is None
+        else split_text(*pair.split),
     ]
     evidence += [
         f"deployment {r.deployment} rolled out revision {r.revision} {r.minutes_ago} minutes ago "
@@ -47,11 +50,16 @@ def canary_decision(facts: Facts, pair: CanaryPair) -> Decision:
         for r in facts.recent_rollouts
         if r.deployment == pair.canary
     ]
+    behind, weight = "behind the same Service", ""
+    if not pair.services and pair.split is not None:
+        split = pair.split[0]
+        behind = "behind the same host"
+        weight = f"set Ingress {split.ingress}'s canary weight {split.raw} -> 0, " if split.weight > 0 else ""
     return Decision(
         primary_action="ROLLBACK",
         rule="failing canary",
         target=f"deployment/{pair.canary}",
-        reason=f"the canary {pair.canary} fails while {pair.stable} behind the same Service is healthy: scale the "
+        reason=f"the canary {pair.canary} fails while {pair.stable} {behind} is healthy: {weight}scale the "
         f"canary to zero and give {pair.stable} full capacity ({pair.stable_replicas} + {pair.canary_replicas} "
         "replicas)",
         evidence=evidence,

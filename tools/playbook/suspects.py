@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from incident_response.tools.k8s import labels
+from incident_response.tools.k8s import labels, nginx_canary
 from incident_response.tools.k8s.backends import name_of, service_selector
+from incident_response.tools.k8s.nginx_canary import Split
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.playbook import canary_shape
 
@@ -73,6 +74,8 @@ class CanaryPair:
     stable_ready: int
     stable_replicas: int
     canary_replicas: int
+    # The nginx canary Ingress (and its Service) splitting a host between them when no Service selects both
+    split: tuple[Split, str] | None = None
 
 
 def node_problems(node: dict[str, Any]) -> list[str]:
@@ -233,6 +236,21 @@ def find_failing_canary(
     for pair in pairs:
         canary_bad = pair.canary in failing or pair.canary in unavailable
         stable_ok = pair.stable not in failing and pair.stable not in unavailable and pair.stable_ready > 0
-        if canary_bad and stable_ok and pair.services:
+        if canary_bad and stable_ok and (pair.services or pair.split):
             return pair
     return None
+
+
+def with_splits(
+    pairs: list[CanaryPair],
+    deployments: list[dict[str, Any]],
+    ingresses: list[dict[str, Any]],
+    services: list[dict[str, Any]],
+) -> list[CanaryPair]:
+    """The pairs, each no Service fronts given the nginx canary Ingress splitting a host between them (if any)."""
+    by_name = {name_of(d): d for d in deployments}
+    for pair in pairs:
+        if not pair.services and ingresses and pair.canary in by_name and pair.stable in by_name:
+            tags = (template_labels(by_name[pair.canary]), template_labels(by_name[pair.stable]))
+            pair.split = nginx_canary.pair_split(ingresses, services, *tags)
+    return pairs

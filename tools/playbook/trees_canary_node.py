@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from incident_response.tools.k8s.nginx_canary import Split, split_text
 from incident_response.tools.playbook.trees import Conclusion, Elsewhere, Walk, try_instead
 from incident_response.tools.playbook.trees_scale import Hpa
 
@@ -31,6 +32,7 @@ class CanaryFacts:
     fits: int | None = None  # stable replicas that fit once the canary's pods are gone; None: unknown
     per_pod: str = ""  # what one stable pod requests
     hpa: Hpa | None = None  # the HPA managing the stable deployment
+    split: tuple[Split, str] | None = None  # the nginx canary Ingress (and its Service) splitting a host between them
 
 
 def canary_tree(facts: CanaryFacts, where: Elsewhere) -> Walk:
@@ -69,8 +71,15 @@ def canary_tree(facts: CanaryFacts, where: Elsewhere) -> Walk:
     walk.go(q, "yes", "cluster", [f"{state}, none failing"])
 
     q = f"Do {canary} and {stable} sit behind the same Service?"
+    weight = ""
     if facts.services:
         walk.go(q, "yes", "cluster", [f"service {s} selects the pods of both" for s in facts.services])
+    elif facts.split is not None:
+        split, service = facts.split
+        q = f"Does an nginx canary Ingress split a host between {canary} and {stable}?"
+        walk.go(q, "yes", "cluster", [split_text(split, service)])
+        if split.weight > 0:  # rollback_canary's plan sets it first: else Service {service} would answer with 503
+            weight = f"set Ingress {split.ingress}'s canary weight {split.raw} -> 0, "
     else:
         walk.go(q, "unknown", "cluster", ["no Service in the namespace selects the pods of both"])
         walk.cautions.append(
@@ -137,7 +146,7 @@ def canary_tree(facts: CanaryFacts, where: Elsewhere) -> Walk:
     return walk.end(
         Conclusion(
             verdict="PROCEED",
-            reason=f"the canary {canary} fails and {stable} is healthy: scale the canary to zero, {grow}",
+            reason=f"the canary {canary} fails and {stable} is healthy: {weight}scale the canary to zero, {grow}",
             next_tool="rollback_canary",
             next_arguments=arguments,
         )

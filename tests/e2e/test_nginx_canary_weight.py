@@ -1,0 +1,177 @@
+"""An nginx canary left at weight 100 (review-assist8 I3), built with real kubectl: web (4 pods, days old) behind
+Service web and Ingress shop; web-canary (1 pod of 2.0.0-rc1, a day old) behind its own Service web-canary and an
+Ingress web-canary for the same host with nginx.ingress.kubernetes.io/canary "true", canary-weight "10". Then 2.0.0
+goes to the canary (it crash-loops; the rc1 pod still serves) and someone bumps the weight to 100: every request for
+shop.example.com goes to the canary. Scaling web-canary to zero then would leave the Ingress sending every request
+to a Service with no endpoint (503) and move none to web. Pulling the canary sets the weight to 0 first; a plain scale
+to zero is refused with the `kubectl annotate` to run first, which real kubectl runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from mcp import Client
+from support.kubectl_runner import Kubectl
+from support.mitigation_env import Env, call, plan_and_confirm, ready, refused
+
+from incident_response.sim import behaviors
+
+pytestmark = pytest.mark.anyio
+NS = "shop"
+WEIGHT = "nginx.ingress.kubernetes.io/canary-weight"
+IMAGE = "registry.example.com/shop/web:"
+LABELS = {"app": "web-canary", "app.kubernetes.io/name": "web", "version": "canary"}
+ANNOTATE = f"kubectl annotate ingress web-canary {WEIGHT}=0 --overwrite -n {NS} --context sim"
+
+
+def canary_docs() -> list[dict[str, Any]]:
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web-canary", "namespace": NS, "annotations": {behaviors.ROLLED_OUT_MINUTES_AGO: "1440"}},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "web-canary"}},
+            "template": {
+                "metadata": {"labels": LABELS},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "web",
+                            "image": IMAGE + "2.0.0-rc1",
+                            "ports": [{"name": "http", "containerPort": 8080}],
+                            "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
+                        }
+                    ]
+                },
+            },
+        },
+    }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "web-canary", "namespace": NS},
+        "spec": {"selector": {"app": "web-canary"}, "ports": [{"port": 8080, "targetPort": "http"}]},
+    }
+    ingress = {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {
+            "name": "web-canary",
+            "namespace": NS,
+            "annotations": {"nginx.ingress.kubernetes.io/canary": "true", WEIGHT: "10"},
+        },
+        "spec": {
+            "ingressClassName": "nginx",
+            "rules": [
+                {
+                    "host": "shop.example.com",
+                    "http": {
+                        "paths": [
+                            {
+                                "path": "/",
+                                "pathType": "Prefix",
+                                "backend": {"service": {"name": "web-canary", "port": {"number": 8080}}},
+                            }
+                        ]
+                    },
+                }
+            ],
+        },
+    }
+    return [deployment, service, ingress]
+
+
+async def weight_bumped(env: Env, kubectl: Kubectl) -> None:
+    """The canary a day old at weight 10; then 2.0.0 rolled out to it (crash-looping) and the weight set to 100."""
+    kubectl.run("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": canary_docs()}))
+    await env.until(lambda: env.rolled_out("web-canary", 1, NS) and any(ready(p) for p in env.pods("app=web-canary")))
+    env.sim.advance(31)  # past the dated revision's controller writes: what follows is now
+    bad = {
+        "spec": {
+            "template": {
+                "metadata": {"annotations": {behaviors.BEHAVIOR: behaviors.CRASHLOOP}},
+                "spec": {"containers": [{"name": "web", "image": IMAGE + "2.0.0"}]},
+            }
+        }
+    }
+    kubectl.run("patch", "deployment", "web-canary", "-n", NS, "-p", json.dumps(bad))
+    kubectl.run("annotate", "ingress", "web-canary", "-n", NS, "--overwrite", f"{WEIGHT}=100")
+
+    def crashing() -> bool:
+        pods = env.pods("app=web-canary")
+        restarted = any((p["status"].get("containerStatuses") or [{}])[0].get("restartCount") for p in pods)
+        return restarted and any(ready(p) for p in pods) and env.observed("web-canary")
+
+    await env.until(crashing, 60)
+
+
+def weight(env: Env) -> str:
+    return str(env.get("ingresses", "web-canary")["metadata"]["annotations"][WEIGHT])
+
+
+async def test_the_weight_edit_is_a_change_and_assess_and_evaluate_agree(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
+    await weight_bumped(env, kubectl)
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        evaluated = await call(client, "evaluate_decision", namespace=NS)
+    # The annotation edit, from managedFields as kubectl annotate wrote them: who, when, and what it does now.
+    edits = [c for c in assessed["recent_changes"] if c.startswith("Ingress web-canary")]
+    assert edits and re.fullmatch(
+        r"Ingress web-canary \(nginx canary\) weight now 100, edited \d+[sm] ago by kubectl-annotate: every request "
+        r"for shop\.example\.com goes to Service web-canary",
+        edits[0],
+    ), assessed["recent_changes"]
+    assert "weight now 100" in assessed["summary"], assessed["summary"]
+    decision = assessed["decision"]
+    # One next tool: pull the canary (its weight first), from both.
+    assert (decision["next_tool"], decision["next_arguments"]) == ("rollback_canary", {"namespace": NS, "app": "web"})
+    assert "set Ingress web-canary's canary weight 100 -> 0" in decision["reason"], decision["reason"]
+    assert (evaluated["verdict"], evaluated["next_tool"]) == ("PROCEED", "rollback_canary"), evaluated["summary"]
+    assert "canary weight 100 -> 0" in evaluated["summary"], evaluated["summary"]
+    shown = [e for s in evaluated["steps"] for e in s["evidence"]]
+    assert any("sends every request for shop.example.com to Service web-canary" in e for e in shown), shown
+    assert not any("may live in an ingress or a mesh" in c for c in evaluated["cautions"]), evaluated["cautions"]
+
+
+async def test_pulling_a_weighted_canary_sets_its_weight_to_zero_first(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
+    await weight_bumped(env, kubectl)
+    async with Client(env.server("full")) as client:
+        plan = await call(client, "rollback_canary", namespace=NS, app="web")
+        steps = plan["steps"]
+        # The weight goes to 0 before the canary's only serving pod goes: scaling first would 503 every request.
+        assert steps[0].startswith(ANNOTATE), steps
+        assert steps[1].startswith(f"kubectl scale deployment/web-canary --replicas=0 -n {NS}"), steps
+        assert steps[2].startswith(f"kubectl scale deployment/web --replicas=5 -n {NS}"), steps
+        assert "canary weight 100 -> 0" in plan["summary"], plan["summary"]
+        undo = plan["undo_command"]
+        assert f"kubectl annotate ingress web-canary {WEIGHT}=100 --overwrite" in undo, undo
+        for step in steps:  # real kubectl takes each rendered step (server-side dry run: nothing changes)
+            kubectl.shell(step.split("\n", 1)[0] + " --dry-run=server")
+        assert weight(env) == "100"
+        done = await call(client, "confirm_command", token=plan["token"])
+    assert done["status"] == "succeeded", done
+    assert weight(env) == "0"
+    assert env.get("deployments", "web-canary")["spec"]["replicas"] == 0
+    assert env.get("deployments", "web")["spec"]["replicas"] == 5
+
+
+async def test_a_weighted_canary_is_not_scaled_to_zero_before_its_weight(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
+    await weight_bumped(env, kubectl)
+    async with Client(env.server("full")) as client:
+        said = await refused(client, "scale_deployment", namespace=NS, deployment="web-canary", replicas=0)
+        assert "every request for shop.example.com" in said and "503" in said, said
+        command = re.search(r"`(kubectl annotate [^`]+)`", said)
+        assert command is not None and command.group(1) == ANNOTATE, said
+        assert weight(env) == "100" and env.get("deployments", "web-canary")["spec"]["replicas"] == 1
+        kubectl.shell(command.group(1))  # the oracle: real kubectl runs the command the refusal names
+        assert weight(env) == "0"
+        await plan_and_confirm(client, env, "scale_deployment", namespace=NS, deployment="web-canary", replicas=0)
+    assert env.get("deployments", "web-canary")["spec"]["replicas"] == 0
