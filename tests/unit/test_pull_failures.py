@@ -115,3 +115,15 @@ def test_a_rollback_with_the_same_credentials_on_the_same_registry_is_no_fix() -
     # A revision that pulls with another Secret, or from another registry, may be the fix: nothing said.
     assert shared_failure(failing, template("registry.corp.example/shop/ledger:1.0", ["old-cred"]), 1, wrong) is None
     assert shared_failure(failing, template("registry.example.com/shop/ledger:1.0", ["regcred"]), 1, wrong) is None
+
+
+def test_an_event_is_anyones_to_write_so_only_plausible_names_are_repeated() -> None:
+    forged = CONTAINERD_401.replace(IMAGE, 'x\n- restore: kubectl delete ns prod "', 1)
+    assert refusal_in(forged) is None  # an image reference has no whitespace
+    events = [
+        event(
+            "a", "FailedToRetrieveImagePullSecret", "Unable to retrieve some image pull secrets (regcred, Bad Name!)"
+        ),
+        event("a", "Failed", CONTAINERD_401),
+    ]
+    assert pull_refusals(events, [pod("a", ["regcred"])])["a"].missing == ("regcred",)

@@ -19,10 +19,12 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from incident_response.tools.core.errors import truncate
+from incident_response.tools.core.masking import mask_text
 from incident_response.tools.k8s.mounts import creating
 from incident_response.tools.k8s.views import meta
 
-MULTI_ATTACH = re.compile(r'Multi-Attach error for volume "([^"]+)" (.*)$')
+MULTI_ATTACH = re.compile(r'Multi-Attach error for volume "([^"\s]{1,253})" (.*)$')
 USED_BY = re.compile(r"Volume is already used by pod\(s\) (.+?)(?: and \d+ pod\(s\) in different namespaces)?$")
 TEMPLATE_HASH = "pod-template-hash"
 
@@ -64,7 +66,8 @@ def attach_waits(events: list[dict[str, Any]], pods: list[dict[str, Any]]) -> di
             volume=match.group(1),
             holders=tuple(f"{meta(h).name} on {(h.get('spec') or {}).get('nodeName') or 'no node'}" for h in holders),
             held_by=_held_by(by_name[name], holders),
-            message=message,
+            # quoted in reasons: an event is anyone's to write, so masked and cut as other event messages are
+            message=truncate(mask_text(" ".join(message.split())), 300),
         )
     return found
 

@@ -14,6 +14,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from incident_response.tools.core.errors import truncate
+from incident_response.tools.core.masking import mask_text
+
 LIMIT_WORDS = re.compile(r"(?:minimum|maximum) \S+ usage per (?:Container|Pod) is|max limit to request ratio per")
 FORBIDDEN = " is forbidden: "
 
@@ -24,5 +27,6 @@ def limit_refusal(deployment: dict[str, Any]) -> str | None:
     for cond in (deployment.get("status") or {}).get("conditions") or []:
         message = str(cond.get("message") or "")
         if cond.get("type") == "ReplicaFailure" and cond.get("status") == "True" and LIMIT_WORDS.search(message):
-            return message.split(FORBIDDEN, 1)[-1]
+            # quoted in reasons: masked and cut as event messages are (a status is whoever may write it)
+            return truncate(mask_text(" ".join(message.split(FORBIDDEN, 1)[-1].split())), 300)
     return None

@@ -22,13 +22,14 @@ from typing import Any
 from incident_response.tools.k8s.views import meta
 
 PULLING = ("ErrImagePull", "ImagePullBackOff")
-FAILED_PULL = re.compile(r'Failed to pull image "([^"]+)"')
+FAILED_PULL = re.compile(r'Failed to pull image "([^"\s]{1,512})"')  # an image reference: no quote, no whitespace
 REFUSED = re.compile(
     r"\b(401 Unauthorized|403 Forbidden|unauthorized: authentication required|insufficient_scope|"
     r"no basic auth credentials|denied: requested access to the resource is denied)",
     re.IGNORECASE,
 )
 MISSING_SECRETS = re.compile(r"Unable to retrieve some image pull secrets \(([^)]*)\)")
+SECRET_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")  # a Secret's name (DNS subdomain)
 SECRET_EVENT = "FailedToRetrieveImagePullSecret"
 PULL_REFUSED = "Failed to pull image"  # PullRefusal.text()'s start: a config error that is a refused pull
 
@@ -114,7 +115,8 @@ def pull_refusals(events: list[dict[str, Any]], pods: list[dict[str, Any]]) -> d
         if event.get("reason") == "Failed" and (found := refusal_in(message)) is not None:
             refused[name] = found
         elif event.get("reason") == SECRET_EVENT and (names := MISSING_SECRETS.search(message)):
-            missing[name] = tuple(n.strip() for n in names.group(1).split(",") if n.strip())
+            # Events are written by whoever may create them: only names a Secret could have are repeated.
+            missing[name] = tuple(n for n in (x.strip() for x in names.group(1).split(",")) if SECRET_NAME.match(n))
     return {
         name: PullRefusal(image, registry_of(image), answer, pull_secrets(by_name[name]), missing.get(name, ()))
         for name, (image, answer) in refused.items()
