@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import NS, Env, call, make_env, ready
+from support.mitigation_env import NS, Env, make_env, ready
 from support.oom_kills import stamp
 from support.result_rule import budgeted
 
@@ -96,9 +96,7 @@ async def readings(env: Env) -> tuple[str, str, str]:
     async with Client(env.server("safe")) as client:
         assessed = await budgeted(client, "assess_namespace", namespace=NS)
         scale = await budgeted(client, "evaluate_decision", namespace=NS, action="SCALE", deployment="recommender")
-        # Not budgeted: this plan's text (summary, request warning) is 1.37 of its data with or without the climb
-        # (730/1960 flat); issue 13's warning shape is what shortens it.
-        plan = await call(
+        plan = await budgeted(
             client, "set_memory_limit", namespace=NS, deployment="recommender", container="recommender", limit="1Gi"
         )
     return assessed["decision"]["reason"], scale["reason"], plan["summary"]
