@@ -5,8 +5,8 @@ retries: the sim's Job controller made a pod per try and marked the Job Failed, 
 - assess_namespace listed each of the Job's failed pods as a problem of its own (one INVESTIGATE per pod), and a Job
   pod labelled like the app would have been counted as the app Deployment's own failing pod;
 - check_rollback_safety asked only whether the migration "is forward-only", as if it had run through.
-Now the Job's pods are one component (the Job), and the migration check says the Job failed (the schema may be half
-migrated) and asks what it left.
+Now the Job's pods are one component (the Job) whose problem names the job controller's BackoffLimitExceeded, and
+the migration check says the Job failed (the schema may be half migrated) and asks what it left.
 """
 
 from __future__ import annotations
@@ -69,6 +69,9 @@ async def test_a_failed_migration_job_is_one_problem_and_its_failure_is_asked_ab
     assert sorted(components) == ["api", JOB], assessed["problems"]
     api = next(p for p in assessed["problems"] if p["components"] == ["api"])
     assert "1 pods failing" in api["detail"], api  # the Job's failed pods are not api's
+    job_problem = next(p for p in assessed["problems"] if p["components"] == [JOB])
+    # its cause is named (the job controller's BackoffLimitExceeded), not "without a clear cause"; its logs say why
+    assert (job_problem["rule"], job_problem["next_tool"]) == ("the Job failed", "get_logs"), job_problem
     migrations = next(i for i in safety["items"] if i["check"] == "migrations")
     assert any(
         f"job/{JOB} created" in e

@@ -21,6 +21,7 @@ from incident_response.tools.assess.page_work import PageWork
 from incident_response.tools.assess.pod_signals import (
     config_errors,
     evicted_pods,
+    job_failures,
     pull_errors,
     replaced,
     unavailable_without_failing_pods,
@@ -287,6 +288,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         },
         config_errors=pull_errors(events, pods, components) | config_errors(pods, components),
         attach_waits=waits_by_component(events, pods, components),
+        job_failures=job_failures(events),
         shared_config=shared_config_failures(
             deployments,
             replicasets,

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from incident_response.tools.assess.pods import FetchedPods
+from incident_response.tools.core.errors import truncate
+from incident_response.tools.core.masking import mask_text
 from incident_response.tools.k8s.attach_waits import AttachWait, attach_waits
 from incident_response.tools.k8s.podstatus import PodRow
 from incident_response.tools.k8s.pull_failures import pull_refusals
@@ -104,3 +106,17 @@ def unread_text(fetched: FetchedPods) -> str | None:
     if fetched.remaining is not None:
         return f"{fetched.remaining} more pods"
     return "more pods (the API did not say how many)"
+
+
+JOB_ENDS = ("BackoffLimitExceeded", "DeadlineExceeded")
+
+
+def job_failures(events: list[dict[str, Any]]) -> dict[str, str]:
+    """Job -> 'REASON: MESSAGE' of the job controller's Warning that it failed (masked, cut: events are anyone's)."""
+    found: dict[str, str] = {}
+    for event in events:
+        involved = event.get("involvedObject") or {}
+        if involved.get("kind") == "Job" and event.get("reason") in JOB_ENDS:
+            text = " ".join(f"{event.get('reason')}: {event.get('message') or ''}".split())
+            found[str(involved.get("name"))] = truncate(mask_text(text), 200)
+    return found

@@ -86,6 +86,7 @@ CAUSE_UNKNOWN = "No mitigation fits before the cause is known"
 UNPLACED_RULE = "the scheduler places no pod of it"
 EVICTED_RULE = "its pods were evicted by the kubelet"
 CONFIG_ERROR_RULE = "a ConfigMap or Secret its pods need is missing"
+JOB_FAILED_RULE = "the Job failed"
 # A ConfigMap edit as the likely cause (config_edit_decisions): with no deploy in the window, or after a deploy whose
 # pods ran until the edit.
 EDIT_RULE = "a ConfigMap its pods read changed before they failed, no recent deploy"
@@ -142,6 +143,9 @@ class Facts:
     # component -> a pod of it waiting for a ReadWriteOnce volume attached to another node (Multi-Attach) and who
     # holds it (tools/k8s/attach_waits.py): the cause is named, and more replicas would wait too
     attach_waits: dict[str, AttachWait] = field(default_factory=dict)
+    # Job -> why the job controller failed it ("BackoffLimitExceeded: Job has reached the specified backoff limit"),
+    # from its Warning event: its pods are the Job's component (podstatus.component_of)
+    job_failures: dict[str, str] = field(default_factory=dict)
     # deployment -> the PersistentVolumeClaims its pod template mounts (every replica shares them)
     shared_claims: dict[str, list[str]] = field(default_factory=dict)
     # "kind/name" -> the human's answer that rules rolling back its current revision out (forward-only migrations)

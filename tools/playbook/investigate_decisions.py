@@ -14,6 +14,7 @@ from incident_response.tools.playbook.decision import (
     CONFIG_ERROR_RULE,
     DEPLOY_MARGIN_MINUTES,
     EVICTED_RULE,
+    JOB_FAILED_RULE,
     UNPLACED_RULE,
     Decision,
     Facts,
@@ -78,6 +79,16 @@ def investigate(
         )
         read = "verify_recovery shows whether the replacements serve"
         tool, arguments = "verify_recovery", {"namespace": facts.namespace, "deployment": component}
+    elif (failed := facts.job_failures.get(component)) is not None:
+        # The job controller said why it gave up; a failed Job is not retried by itself.
+        found = JOB_FAILED_RULE
+        why = f"Job {component} failed ({failed})"
+        known = (
+            "A failed Job is not retried: its pods' logs say why each try failed; fix that and create the Job again. "
+            "A migration Job that failed may have changed the schema part way: check it before rolling its app "
+            "back or forward"
+        )
+        read = f"{tool} shows why"
     elif (wait := facts.attach_waits.get(component)) is not None:
         # The attach/detach controller names the volume and who holds it: the cause is known, more replicas wait too.
         why = f"pods of {component} wait for a volume attached to another node: {wait.pod}: {wait.message}"
