@@ -232,10 +232,19 @@ def test_crashing_pods_are_fixed_first_by_a_rollback_when_recently_deployed_else
     assert old.outcome is not None and old.outcome.next_arguments["pod_or_deployment"] == "deployment/web"
 
 
-def test_no_room_on_the_nodes_points_to_vertical_scaling() -> None:
+def test_no_room_on_the_nodes_points_to_vertical_scaling_of_what_runs_short() -> None:
+    """CPU-bound pods get no memory limit proposed (review-assist8 I9: set_memory_limit 1Gi for pods at 200% CPU)."""
     walk = scale_tree(scale(load_evidence=HOT, fits=4), Answers(), QUIET)
-    assert outcome(walk) == ("TRY_INSTEAD", "VERTICAL_SCALING", "set_memory_limit")
+    assert outcome(walk) == ("TRY_INSTEAD", "VERTICAL_SCALING", None)
+    assert walk.outcome is not None and "--limits=cpu=" in walk.outcome.reason
     assert trail(walk)[-1] == ("no", "cluster")
+
+
+def test_no_room_but_cordoned_ready_nodes_asks_to_uncordon_first() -> None:
+    walk = scale_tree(scale(load_evidence=HOT, fits=4, cordoned=[("node-2", 10), ("node-1", 9)]), Answers(), QUIET)
+    assert outcome(walk) == ("FIX_FIRST", None, "uncordon_node")
+    assert walk.outcome is not None and walk.outcome.next_arguments == {"node": "node-2"}
+    assert "node-2 (~10 more), node-1 (~9 more)" in walk.outcome.reason
 
 
 def test_unknown_node_room_still_proceeds_with_a_caution() -> None:

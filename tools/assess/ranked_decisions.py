@@ -6,11 +6,14 @@ Layer: tools.assess.
 
 from __future__ import annotations
 
+from typing import Any
+
 from incident_response.tools.assess.demand import NodeRoom, demand_for
 from incident_response.tools.assess.hpas import hpa_row, hpa_wanted
 from incident_response.tools.assess.impacts import impacts_of
 from incident_response.tools.assess.observation import Observation
 from incident_response.tools.assess.quota_first import QuotaFirst
+from incident_response.tools.k8s.capacity import cordoned_room, cordoned_text
 from incident_response.tools.k8s.podstatus import oom_container
 from incident_response.tools.k8s.quantity import memory_text, parse_quantity
 from incident_response.tools.k8s.views import meta
@@ -21,6 +24,7 @@ from incident_response.tools.k8s.workloads import (
 from incident_response.tools.playbook.decision import Decision
 from incident_response.tools.playbook.ranking import Problem, rank_problems, scaled
 from incident_response.tools.playbook.rules import decide
+from incident_response.tools.playbook.sizing import Demand
 from incident_response.tools.playbook.trees_scale import Hpa, ScaleFacts, hpa_ceiling, sizing_of
 
 
@@ -59,6 +63,9 @@ def completed(seen: Observation, decision: Decision, room: NodeRoom | None = Non
             evidence.append(f"Sized from what is known: {sizing.text()}")
             arguments["min_replicas"] = max(low, replicas)
             arguments["max_replicas"] = hpa_ceiling(facts, replicas)
+            owner = seen.deployment(target)
+            if owner is not None and (freed := uncordon_first(decision, target, demand, owner, room)) is not None:
+                return freed
     elif decision.next_tool == "scale_deployment" and deploy is not None and "replicas" not in arguments:
         # A rule that names its count (a scale back to what a hand scale took away) says why in its reason; sizing
         # it again here would plan another count than the reason states.
@@ -68,7 +75,35 @@ def completed(seen: Observation, decision: Decision, room: NodeRoom | None = Non
         sizing = sizing_of(facts)
         arguments["replicas"] = sizing.replicas
         evidence.append(f"Sized from what is known: {sizing.text()}")
+        if (freed := uncordon_first(decision, str(name), demand, deploy, room)) is not None:
+            return freed
     return decision.model_copy(update={"next_arguments": arguments, "evidence": evidence})
+
+
+def uncordon_first(
+    decision: Decision, target: str, demand: Demand, deploy: dict[str, Any], room: NodeRoom | None
+) -> Decision | None:
+    """When no schedulable node holds another replica but Ready nodes only a cordon keeps closed would (a
+    maintenance left behind: review-assist8 I9), the scale-up would leave pods Pending (its planner refuses it):
+    uncordoning comes first, once the human says their maintenance is over."""
+    if demand.fits is None or demand.fits > demand.replicas or room is None or not room.made():
+        return None
+    held = cordoned_room(room.get(), template_spec(deploy))
+    if not held:
+        return None
+    why = (
+        f"; but no schedulable node has room for another replica of {target}, and cordoned Ready nodes would hold "
+        f"more: {cordoned_text(held)}. Ask the human whether their maintenance is over; if so uncordon them "
+        "(uncordon_node), then scale"
+    )
+    return decision.model_copy(
+        update={
+            "reason": decision.reason + why,
+            "evidence": [*decision.evidence, f"cordoned but Ready: {cordoned_text(held)}"][:6],
+            "next_tool": "uncordon_node",
+            "next_arguments": {"node": held[0][0]},
+        }
+    )
 
 
 def ranked(

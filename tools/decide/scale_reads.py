@@ -109,8 +109,11 @@ def scale_facts(kube: Kube, seen: Observation, name: str, room: NodeRoom | None 
         facts.wanted = hpa_wanted(hpa)
     tool, arguments, _ = investigation(seen.namespace, seen.facts.placements, name)
     facts.read = (tool, arguments)
-    facts.demand = demand_for(seen, name, room or NodeRoom(kube))
+    nodes = room or NodeRoom(kube)
+    facts.demand = demand_for(seen, name, nodes)
     facts.fits, facts.per_pod = facts.demand.fits if facts.demand else None, capacity.spec_requests(spec).text()
+    if facts.fits is not None and facts.fits <= facts.replicas:
+        facts.cordoned = capacity.cordoned_room(nodes.get(), spec)
     facts.quota_full = quota_full(kube, deploy, pods, max(1, (facts.wanted or 0) - len(pods)))
     return facts
 

@@ -213,3 +213,28 @@ def pending_warning(what: str, placed: int, wanted: int, want: Requests) -> str 
         f"{wanted - placed} of the {wanted} {what} would stay Pending: no schedulable node has room for another pod "
         f"requesting {want.text()}. Free capacity first (or add nodes), or consider vertical scaling."
     )
+
+
+def cordoned_room(
+    read: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None, pod_spec: dict[str, Any]
+) -> list[tuple[str, int]]:
+    """(node, replicas of `pod_spec` that would fit there) for each Ready node a cordon alone keeps the pod off (a
+    maintenance left behind: review-assist8 I9), the roomiest first. `read`: the nodes and the pods holding room on
+    them (sizing_reads.node_room)."""
+    if read is None:
+        return []
+    nodes, pods = read
+    opened = []
+    for node in nodes:
+        spec = node.get("spec") or {}
+        if spec.get("unschedulable"):
+            taints = [t for t in spec.get("taints") or [] if t.get("key") != UNSCHEDULABLE_TAINT]
+            opened.append({**node, "spec": {**spec, "unschedulable": False, "taints": taints}})
+    want = spec_requests(pod_spec)
+    found = [(r.node, slots(r, want)) for r in rooms(opened, pods, pod_spec)]
+    return sorted(((n, k) for n, k in found if k > 0), key=lambda pair: -pair[1])
+
+
+def cordoned_text(held: list[tuple[str, int]]) -> str:
+    """'node-2 (~10 more), node-1 (~9 more)'."""
+    return ", ".join(f"{node} (~{count} more)" for node, count in held)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from incident_response.tools.k8s.capacity import cordoned_text
 from incident_response.tools.k8s.memory_climb import Sample
 from incident_response.tools.k8s.oom_runs import EITHER, PEAK, OomRun, long_runs, reading, shape
 from incident_response.tools.playbook.sizing import Demand, HpaCount, Sizing, size
@@ -65,6 +66,8 @@ class ScaleFacts:
     saturated_stores: list[str] = field(default_factory=list)
     # other deployments rolled out in the last 2 hours while this one was not (load_decisions.changed_elsewhere)
     changed_elsewhere: list[str] = field(default_factory=list)
+    # Ready nodes only a cordon keeps its pods off, with the replicas that would fit on each (when none fit now)
+    cordoned: list[tuple[str, int]] = field(default_factory=list)
     # why the namespace's ResourceQuota admits no more of its pods (tools/mitigate/scaling.quota_warning), else None
     quota_full: str | None = None
 
@@ -238,8 +241,26 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
     if facts.fits is None:
         walk.go(q, "unknown", "cluster", ["node allocations could not be read (pods cluster-wide)"])
         walk.cautions.append("Node room is unknown: the plan's own capacity check will say if new pods stay Pending.")
+    elif facts.fits <= facts.replicas and facts.cordoned:
+        # Room a cordon alone withholds (a maintenance left behind): freeing it comes before resizing anything.
+        held = cordoned_text(facts.cordoned)
+        return walk.stop(
+            q,
+            "no",
+            "cluster",
+            [f"no schedulable node has room for another pod requesting {facts.per_pod}", f"cordoned but Ready: {held}"],
+            Conclusion(
+                verdict="FIX_FIRST",
+                reason=f"no schedulable node has room for another replica of {name}, but cordoned Ready nodes would "
+                f"hold more: {held}. Ask the human whether their maintenance is over; if so uncordon them "
+                "(uncordon_node), then scale",
+                next_tool="uncordon_node",
+                next_arguments={"node": facts.cordoned[0][0]},
+            ),
+        )
     elif facts.fits <= facts.replicas:
-        tool, arguments = vertical(facts, ns)
+        # Larger limits help only what the pods run short of: memory for OOM kills, CPU (no tool plans it) else.
+        tool, arguments = vertical(facts, ns) if facts.oom_pods else (None, {})
         return walk.stop(
             q,
             "no",
@@ -249,7 +270,9 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
                 verdict="TRY_INSTEAD",
                 alternative="VERTICAL_SCALING",
                 reason=f"no node has room for another replica of {name}: consider vertical scaling (larger limits on "
-                "the pods that run), or free capacity (uncordon a node, add nodes)",
+                "the pods that run"
+                + ("" if tool else f": kubectl set resources deployment/{name} --limits=cpu=...; no tool here plans it")
+                + "), or free capacity (add nodes)",
                 next_tool=tool,
                 next_arguments=arguments,
             ),
