@@ -89,7 +89,10 @@ class AttachDetach:
     def sync(self, snap: Snapshot, node_up: dict[str, bool]) -> bool:
         now = self.cluster.now()
         users: dict[str, list[tuple[Obj, str, str]]] = {}  # PV -> (pod, node, volume name in the pod)
-        claiming = [p for p in snap.pods if (p.get("spec") or {}).get("nodeName") and claims(p) and not terminated(p)]
+        # Only namespaces holding a claim can have pods that mount one (at scale most pods are in none of them).
+        namespaces = {str(meta(c).get("namespace")) for c in self.store.items(PVCS)}
+        candidates = [p for ns in namespaces for p in snap.pods_by_ns.get(ns, ())] if namespaces else []
+        claiming = [p for p in candidates if (p.get("spec") or {}).get("nodeName") and claims(p) and not terminated(p)]
         for pod in sorted(claiming, key=lambda p: str(meta(p).get("creationTimestamp") or "")):
             node = pod["spec"]["nodeName"]
             for name, pv in self.volumes_of(pod):
