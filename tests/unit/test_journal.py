@@ -135,3 +135,36 @@ def test_times_come_from_the_injected_clock(tmp_path: Path) -> None:
     assert {e.at for e in j.events(incident=incident)} == {later}
     assert j.record_event("verified", incident=incident, at=later + 60) is None
     assert j.events(incident=incident)[-1].at == later + 60  # a time the caller gives still wins
+
+
+def test_the_warm_ups_write_changes_nothing_and_leaves_the_first_record_a_plain_insert(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Journal.prepare_writes (the server's warm-up) pays what the first tool call's record paid: the switch to
+    synchronous=NORMAL and the first write of the process (a new WAL, its header synced). The journal's content and
+    user_version are what they were."""
+    import sqlite3
+
+    j = Journal(tmp_path)
+    j.record_tool_call("list_pods", {"namespace": "shop"}, status="ok", duration_ms=1, incident="I")
+
+    def content() -> list[Any]:
+        db = sqlite3.connect(j.path)
+        try:
+            tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            return [version, *[(t, db.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall()) for t in tables]]
+        finally:
+            db.close()
+
+    before = content()
+    fresh = Journal(tmp_path)  # another process's connection: its first write
+    statements: list[str] = []
+    with fresh._connect() as db:
+        db.set_trace_callback(statements.append)
+    fresh.prepare_writes()
+    assert "PRAGMA synchronous=NORMAL" in statements and "COMMIT" in statements
+    assert content() == before
+    statements.clear()
+    fresh.record_tool_call("list_pods", {"namespace": "shop"}, status="ok", duration_ms=1, incident="I")
+    assert [s.split(" ")[0] for s in statements] == ["BEGIN", "INSERT", "COMMIT"]
