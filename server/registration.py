@@ -35,7 +35,7 @@ from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import ConfigDict
 
-from incident_response.server import catalog, confirmation, http_auth, render, schemas
+from incident_response.server import catalog, http_auth, render, schemas
 from incident_response.server.config import Settings
 from incident_response.server.lazy_tools import tool_annotations
 from incident_response.tools.core.errors import IncidentError, InvalidArgument
@@ -319,17 +319,19 @@ class Built:
     tools: dict[str, Tool]
 
 
-# Modules whose tool functions are built per server, closed over its Deps.
-PER_SERVER = {"server.confirmation": confirmation.confirmation_tools}
+# Modules whose tool functions are built per server, closed over its Deps: the function that makes them. Imported
+# with the first such tool (the confirmation tools import the pending engine and plans: ~70 ms a read does not need).
+PER_SERVER = {"server.confirmation": "confirmation_tools"}
 
 
 def tool_function(name: str, deps: Deps) -> ToolFunction:
     """The function of the catalog's tool `name`, from the module its entry names."""
     where = catalog.CATALOG[name].module
+    module = importlib.import_module(f"incident_response.{where}")
     if where in PER_SERVER:
-        found: ToolFunction | None = {fn.__name__: fn for fn in PER_SERVER[where](deps)}.get(name)
+        found: ToolFunction | None = {fn.__name__: fn for fn in getattr(module, PER_SERVER[where])(deps)}.get(name)
     else:
-        found = getattr(importlib.import_module(f"incident_response.{where}"), name, None)
+        found = getattr(module, name, None)
     if found is None or getattr(found, "__name__", None) != name:
         raise LookupError(f"server/catalog.py says tool {name} is in {where}, but that module has no function {name}")
     return found

@@ -31,3 +31,27 @@ def test_building_the_server_and_listing_tools_imports_no_tool_and_no_heavy_libr
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
     assert done.stdout.strip() == "[]", done.stderr
+
+
+# What a read's first call needs is ready once the warm-up has built the tools' shared code and opened the journal;
+# the confirmation tools' pending engine and plans (~0.1 s of imports) come with the first tool that needs them.
+PLANS_ONLY = (
+    "incident_response.server.confirmation",
+    "incident_response.tools.engine.pending",
+    "incident_response.tools.engine.plan",
+)
+
+
+def test_the_tools_shared_code_and_the_journal_import_no_plan_machinery(tmp_path: Path) -> None:
+    script = (
+        "import pathlib, sys\n"
+        "from incident_response.server.config import Settings\n"
+        "from incident_response.server.registration import Builder\n"
+        f"deps = Builder(Settings(state_dir=pathlib.Path({str(tmp_path)!r}))).deps\n"
+        "deps.journal.prepare_writes()\n"
+        "deps.incident_scope()\n"
+        f"print(sorted(m for m in {PLANS_ONLY!r} if m in sys.modules))\n"
+        "assert deps.pending.journal is deps.journal\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]", done.stderr

@@ -83,6 +83,7 @@ class Deps:
     clock: Callable[[], datetime] | None = None  # tests inject one to expire tokens without waiting
     helm: HelmRunner = field(default_factory=HelmRunner)  # runs the ExecRun steps of confirmed helm plans
     _kube: Kube | None = field(default=None, init=False, repr=False)
+    _store: Store | None = field(default=None, init=False, repr=False)
     _pending: PendingEngine | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -108,7 +109,7 @@ class Deps:
 
         if self._pending is not None:
             return self._pending
-        journal = self._open_store()  # outside the lock: the Kubernetes store connects through `kube`, which takes it
+        journal = self.journal
         with self._lock:
             if self._pending is None:
                 self._pending = PendingEngine(
@@ -139,7 +140,16 @@ class Deps:
 
     @property
     def journal(self) -> Store:
-        return self.pending.journal
+        """The incident journal (the configured store), opened on first use; the pending engine works over it too.
+        Opened without the pending engine: every call's record needs the journal, only plans the engine (whose
+        modules are ~0.1 s of a first call's imports)."""
+        if self._store is not None:
+            return self._store
+        store = self._open_store()  # outside the lock: the Kubernetes store connects through `kube`, which takes it
+        with self._lock:
+            if self._store is None:
+                self._store = store
+            return self._store
 
     def now(self) -> datetime:
         """The server's time: the injected clock in tests (to move past a window without waiting), else UTC now."""
