@@ -4,9 +4,12 @@ handshake), so that neither the MCP handshake nor the first call pays for import
 Listing needs no tool module: descriptions and schemas come from server/tool_manifest.json, titles, annotations and
 the listed set from server/catalog.py. Building a tool imports its family and derives its argument model
 (server/registration.py), once, in a worker thread. One tool is built at a time, and a call's tool before the
-warm-up's next one: a first call that arrives during the warm-up (~0.5 s of CPU for every tool, more on a loaded
-machine) waits for at most the one tool being built, then builds its own; while a call runs, the warm-up starts no
-new tool (it would share the interpreter with the call). A tool is published only once built whole.
+warm-up's next one: a first call that arrives during the warm-up (~0.8 s of CPU in all, more wall time on a loaded
+machine) waits for at most the one tool being built, then builds its own. A tool is published only once built whole.
+
+While a call runs, the warm-up (server/warm_steps.py) stays out of its way: it starts no step, and a step under way
+stops at its next import statement (server/step_aside.py) until the call ends, unless the call waits for something
+the step holds (the build turn, a module it is importing) or the step has stood aside for ASIDE_LIMIT already.
 
 Layer: server (MCP wiring).
 """
@@ -17,6 +20,7 @@ import functools
 import gc
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -25,7 +29,7 @@ from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.types import Tool as MCPTool
 from mcp.types import ToolAnnotations
 
-from incident_response.server import catalog, manifest
+from incident_response.server import catalog, manifest, step_aside
 from incident_response.server.config import Settings
 from incident_response.tools.core.modes import Mode
 
@@ -33,6 +37,7 @@ if TYPE_CHECKING:
     from mcp.server.mcpserver.tools import Tool
 
     from incident_response.server.registration import Builder, Built
+    from incident_response.server.warm_steps import Step
     from incident_response.tools.engine.deps import Deps
     from incident_response.tools.kube.client import Kube
 
@@ -40,6 +45,12 @@ logger = logging.getLogger("incident_response.server")
 
 # What a client's model most likely calls first (SKILL.md's order): the warm-up builds these before the others.
 LIKELY_FIRST = ("assess_namespace", "list_pods", "declare_incident", "list_events", "get_logs", "server_info")
+
+# How long one warm-up step may stand aside for calls in all, and how often it looks whether a call now waits for a
+# module it is importing (the import system gives no event for that). The limit bounds what a call could lose to a
+# wait the step cannot see (a lock of some library's); past it the step finishes alongside the calls, as before.
+ASIDE_LIMIT = 0.5
+ASIDE_POLL = 0.01
 
 
 def tool_annotations(name: str, mode: Mode) -> ToolAnnotations:
@@ -78,6 +89,7 @@ class LazyTools:
         self._building = False
         self._calls_waiting = 0
         self._calls_running = 0  # tool calls in flight: the warm-up waits for none of them to share the interpreter
+        self._aside_left = ASIDE_LIMIT  # how much longer the current warm-up step may stand aside for calls
         self._builder: Builder | None = None
         self._tools: dict[str, Tool] = {}
         # Set by `serve`: warm up once a client has listed the tools (in-process tests build on first call instead).
@@ -115,13 +127,16 @@ class LazyTools:
             return tool
         self._take_turn(warming)
         try:
-            tool = self._tools.get(name)  # built while this thread waited
-            if tool is None:
-                tool = self._builder_in_turn().build(name)
-                self._tools[name] = tool
-            return tool
+            return self._build_in_turn(name)
         finally:
             self._end_turn()
+
+    def _build_in_turn(self, name: str) -> Tool:
+        tool = self._tools.get(name)  # built while this thread waited
+        if tool is None:
+            tool = self._builder_in_turn().build(name)
+            self._tools[name] = tool
+        return tool
 
     @property
     def deps(self) -> Deps:
@@ -146,6 +161,7 @@ class LazyTools:
         with self._turn:
             if not warming:
                 self._calls_waiting += 1
+                self._turn.notify_all()  # a warm-up step standing aside while holding the turn goes on
             try:
                 while self._building or (warming and (self._calls_waiting or self._calls_running)):
                     self._turn.wait()
@@ -190,19 +206,51 @@ class LazyTools:
                 self._turn.notify_all()
 
     def warm_up(self) -> None:
-        """Build the tools and prepare what their first call needs; run in a thread once the server is up. The likely
-        first tools first, then what every call needs (journal, cluster, masking), then the rest, one at a time."""
-        from incident_response.server.registration import warm
+        """Prepare what a first call needs, then build the tools (the likely first ones first), one step at a time;
+        run in a thread once the server is up (server/warm_steps.py)."""
+        from incident_response.server.warm_steps import steps
 
         likely = [name for name in LIKELY_FIRST if name in self.names]
-        try:
-            for name in likely:
-                self.tool(name, warming=True)
-            warm(self.deps)
-            for name in self.names:
-                self.tool(name, warming=True)
-        except Exception:  # a warm-up failure must not kill the server: the first call will meet it and say so
-            logger.exception("warming up the tools failed")
+        rest = [name for name in self.names if name not in likely]
+        for step in steps(self._builder_in_turn, self._build_in_turn, [*likely, *rest]):
+            try:
+                self._warm(step)
+            except Exception:  # a warm-up failure must not kill the server: the first call will meet it and say so
+                logger.exception("warming up (%s) failed", step.what)
         # What the imports and the build made lives as long as the server: out of the collector's sight, so that a
         # call that makes millions of objects (a namespace of 10,000 pods) does not rescan it (~20% of such a call).
         gc.freeze()
+
+    def _warm(self, step: Step) -> None:
+        """One step, started while no call runs or waits (in the build turn if it needs it); it stands aside for
+        calls inside."""
+        if step.turn:
+            self._take_turn(warming=True)
+        else:
+            with self._turn:
+                while self._calls_waiting or self._calls_running:
+                    self._turn.wait()
+        try:
+            self._aside_left = ASIDE_LIMIT
+            if step.aside:
+                with step_aside.at_imports(self._step_aside):
+                    step.run()
+            else:
+                step.run()
+        finally:
+            if step.turn:
+                self._end_turn()
+
+    def _step_aside(self) -> None:
+        """At an import statement of the warm-up: wait while a call runs, unless it waits for what this step holds.
+        Imports nothing (it runs inside an import statement)."""
+        if not self._calls_running:  # read without the lock: the common case costs nothing
+            return
+        me = threading.get_ident()
+        with self._turn:
+            while self._calls_running and not self._calls_waiting and self._aside_left > 0:
+                if step_aside.holds_a_module_lock_wanted(me) is not False:
+                    return
+                began = time.monotonic()
+                self._turn.wait(min(ASIDE_POLL, self._aside_left))
+                self._aside_left -= time.monotonic() - began

@@ -362,26 +362,3 @@ class Builder:
 
     def build(self, name: str) -> Tool:
         return register(self._tools, self.deps, tool_function(name, self.deps))
-
-
-def warm(deps: Deps) -> None:
-    """What a first call would otherwise pay after the tools are built: the Kubernetes client's import and the
-    cluster configuration, the journal and this server's incident scope, the masker's vendor rules and their gates,
-    PyYAML; then a dry run of a read (server/warm_read.py: GET /version, the only request, and a made-up pod list)."""
-    import yaml  # noqa: F401  (imported for its side effect: loaded once, here)
-
-    from incident_response.tools.core.masking import prepare
-
-    prepare()
-    try:
-        deps.kube  # noqa: B018  (the property connects: imports the client, loads the kubeconfig)
-    except IncidentError as e:
-        logger.debug("no cluster to prepare: %s", e)
-    try:
-        deps.journal  # noqa: B018  (opens the journal)
-        deps.incident_scope()  # which incidents are this server's (no request is sent)
-    except (OSError, sqlite3.Error, IncidentError) as e:
-        logger.warning("could not open the journal: %s", e)
-    from incident_response.server.warm_read import warm_read
-
-    warm_read(deps)

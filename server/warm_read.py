@@ -27,11 +27,20 @@ logger = logging.getLogger("incident_response.server")
 
 
 def warm_read(deps: Deps) -> None:
-    """GET /version (a read every client may make, no RBAC needed), then a made-up pod list through list_pods' code."""
+    """GET /version (a read every client may make, no RBAC needed), then a made-up pod list through list_pods' code
+    (the warm-up runs them as two steps: server/warm_steps.py)."""
+    read_version(deps)
+    dry_run_of_a_pod_list()
+
+
+def read_version(deps: Deps) -> None:
     try:
         deps.kube.version()
     except Exception as e:  # noqa: BLE001  (no cluster, refused, timed out: the first call meets it and says so)
         logger.debug("warm-up read of /version failed: %s", e)
+
+
+def dry_run_of_a_pod_list() -> None:
     try:
         made_up_pod_list()
     except Exception:  # the dry run must never stop the warm-up: the first call just runs cold

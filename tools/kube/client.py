@@ -162,6 +162,14 @@ class RealKube:
         self._kubeconfig_user = user
         self._lock = threading.Lock()
 
+    @staticmethod
+    def import_library() -> None:
+        """Import what `connect` uses, without connecting (the server's warm-up does it outside Deps' lock, where it
+        can stop for a tool call)."""
+        import kubernetes.client.api_client  # noqa: F401
+        import kubernetes.client.configuration  # noqa: F401
+        import kubernetes.config  # noqa: F401
+
     @classmethod
     def connect(cls, source: ClusterSource) -> RealKube:
         """Load the configuration (no network traffic yet). Raises NoClusterConfigured when it cannot."""
