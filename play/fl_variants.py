@@ -1,0 +1,35 @@
+"""bench/startup.py's `ours` with variants alternating per server (paired in time): python play/fl_variants.py N
+[think]. FL_VARIANTS: ';'-separated variants, each 'name:python:ENV=V,ENV=V' (python: the interpreter, so a variant
+may be another tree's venv). Prints per variant the medians of first and warm calls and their ratio."""
+import os, statistics, sys, tempfile
+from pathlib import Path
+import anyio
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "bench"))
+import startup
+from mcp.client.stdio import StdioServerParameters
+from incident_response.sim.serve import run_sim
+
+async def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 6
+    think = float(sys.argv[2]) if len(sys.argv) > 2 else 1.0
+    variants = []
+    for spec in os.environ["FL_VARIANTS"].split(";"):
+        name, python, envs = (spec.split(":", 2) + [""])[:3]
+        variants.append((name, python or sys.executable, dict(e.split("=", 1) for e in envs.split(",") if e)))
+    results = {name: ([], []) for name, _, _ in variants}
+    load0 = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory() as home, run_sim("healthy", kubeconfig_path=Path(home) / "kubeconfig") as sim:
+        for i in range(n):
+            order = variants if i % 2 == 0 else variants[::-1]
+            for name, python, extra in order:
+                env = {**startup.environment(home), **extra}
+                params = StdioServerParameters(command=python, args=["-c", startup.LAUNCHER, "--kubeconfig", str(sim.kubeconfig_path), "--state-dir", f"{home}/state-{name}"], env=env)
+                r = await startup.ours(params, "legacy", think)
+                results[name][0].append(r.first_call); results[name][1].extend(r.warm_calls)
+    print(f"n={n} think={think} load {load0:.2f} -> {os.getloadavg()[0]:.2f}")
+    for name, (firsts, warms) in results.items():
+        f, w = statistics.median(firsts), statistics.median(warms)
+        print(f"  {name:12} first {f*1000:6.1f} warm {w*1000:6.1f} ratio {f/w:.2f}   firsts " + " ".join(f"{x*1000:.0f}" for x in firsts))
+
+anyio.run(main)
