@@ -24,6 +24,7 @@ from typing import Any
 from incident_response.tools.core import errors
 from incident_response.tools.core.masking import mask_data, mask_text
 from incident_response.tools.core.modes import Mode, stricter
+from incident_response.tools.core.plan_warnings import PlanWarning, warning
 from incident_response.tools.engine import approvals
 from incident_response.tools.engine.already_written import already_written
 from incident_response.tools.engine.approvals import Approvals
@@ -179,6 +180,8 @@ class PendingEngine:
         run, e.g. helm without a helm binary, gets no token to confirm."""
         mode = here.mode
         draft = shown(draft, self.journal.seal_key())
+        if mode != "safe" and blocked_reason is None and (note := self.same_target(draft, here)):
+            draft = draft.model_copy(update={"warnings": [*draft.warnings, note]})
         view = {
             "command": draft.command,
             "undo_command": draft.undo_command,
@@ -228,6 +231,28 @@ class PendingEngine:
             fingerprint=cmd.fingerprint,
             next_step=hint,
             **view,
+        )
+
+    def same_target(self, draft: PlanDraft, here: Binding) -> PlanWarning | None:
+        """A warning when another live plan on this cluster changes the same object (review-assist8 I3: a rollback
+        and a canary pull of one deployment, both pending): confirming both runs both."""
+        kind, target = draft.target.kind, draft.target
+        tools = sorted(
+            {
+                cmd.tool
+                for _, cmd in self.live()
+                if (cmd.target.kind, cmd.target.namespace, cmd.target.name) == (kind, target.namespace, target.name)
+                and (cmd.binding.cluster if cmd.binding else None) == here.cluster
+            }
+        )
+        if not tools:
+            return None
+        named = f"{kind.lower()}/{target.name}"
+        return warning(
+            "same_target",
+            f"{', '.join(tools)} for {named} is pending too: cancel_command one",
+            f"Another plan for {named} is pending ({', '.join(tools)}): confirming both runs both. cancel_command the "
+            "one not meant to run (list_pending_commands shows it).",
         )
 
     # --- reading --------------------------------------------------------------------------------------------------
