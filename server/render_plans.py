@@ -30,9 +30,31 @@ def relative(value: str, base: Any, base_name: str) -> str:
     if len(steps) > 1:
         bases += [(step, f"step {i} of the {base_name}") for i, step in enumerate(steps, 1)]
     for text, name in bases:
-        if (change := one_word_changed(text, value)) is not None and len(name) + len(change) + 30 < len(value):
+        change = one_word_changed(text, value) or two_words_swapped(text, value)
+        if change is not None and len(name) + len(change) + 30 < len(value):
             return f"{name} with {change}"
     return value
+
+
+def two_words_swapped(base: str, value: str) -> str | None:
+    """`a and b swapped` when `value` is `base` with every `a` written `b` and every `b` written `a`, and nothing else
+    changed (a JSON-patch undo: test the new backend, put the old one back)."""
+    mine, theirs = WORD.split(value), WORD.split(base)
+    if len(mine) != len(theirs):
+        return None
+    changed = {i for i, (a, b) in enumerate(zip(mine, theirs, strict=True)) if a != b}
+    if not changed or any(i % 2 == 0 for i in changed):
+        return None  # nothing, or a separator, changed
+    first = min(changed)
+    old, new = theirs[first], mine[first]
+    swap = {old: new, new: old}
+    if any(
+        (i in changed) != (word in swap) or (i in changed and mine[i] != swap[word])
+        for i, word in enumerate(theirs)
+        if i % 2
+    ):
+        return None
+    return f"{old} and {new} swapped"
 
 
 def one_word_changed(base: str, value: str) -> str | None:

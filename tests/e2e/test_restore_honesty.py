@@ -12,6 +12,7 @@ import pytest
 from mcp import Client
 from support.mitigation_env import NS, Env, Start, call, plan_and_confirm, ready, refused, serving
 from support.plan_warnings import proses
+from support.result_rule import budgeted
 
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
@@ -65,7 +66,8 @@ async def refused_then_anyway(client: Client, measure: str) -> tuple[str, dict[s
     message = await refused(client, "restore_measure", measure_id=measure)
     assert message.startswith("not planned: what this ") and "restore_despite_condition=true" in message
     assert (await call(client, "list_pending_commands"))["commands"] == []
-    anyway = await call(client, "restore_measure", measure_id=measure, restore_despite_condition=True)
+    # Within issue 13's result rule: the still-there lines are long (the plan carries each as a warning).
+    anyway = await budgeted(client, "restore_measure", measure_id=measure, restore_despite_condition=True)
     assert anyway["status"] == "pending"
     await call(client, "cancel_command", token=anyway["token"])
     return message, anyway

@@ -107,6 +107,21 @@ def test_a_plan_says_nothing_twice_an_undo_that_changes_one_word_says_which_and_
     helm = "helm rollback cart {} -n shop --kubeconfig /tmp/tmp2ab/kubeconfig --kube-context prod-eu"
     short = {**plan, "command": helm.format(2), "undo_command": helm.format(3)}
     assert "undo: the command with cart 2 -> cart 3" in render("Proposal", short)  # which 2: the word before says
+    # A JSON-patch undo that tests the new value and puts the old one back: two words swapped, every occurrence.
+    switch = 'kubectl patch ingress shop -n shop --type=json -p \'[{{"op":"test","value":"{}"}},'
+    switch += '{{"op":"replace","value":"{}"}}]\' # app {}'
+    back = {
+        **plan,
+        "command": switch.format("api-stable", "api", "web"),
+        "undo_command": switch.format("api", "api-stable", "web"),
+    }
+    assert "undo: the command with api-stable and api swapped" in render("Proposal", back).splitlines()
+    partly = {
+        **back,
+        "command": switch.format("api-stable", "api", "api"),
+        "undo_command": switch.format("api", "api-stable", "api"),
+    }
+    assert f"undo: {partly['undo_command']}" in render("Proposal", partly)  # one `api` kept: not a swap
     same = {**plan, "diff": [{"path": "spec.replicas", "before": 1, "after": 2}] * 2 + plan["diff"][1:]}
     assert render("Proposal", same).count("spec.replicas: 1 -> 2") == 2  # no object name: nothing to group
 

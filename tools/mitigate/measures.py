@@ -189,7 +189,10 @@ def restore_measure(
             "that is gone (verify_recovery and the read-only tools show it), or call restore_measure again with "
             "restore_despite_condition=true to plan it anyway; nothing changed"
         )
-    draft.warnings += [warning("still_there", f"Restored while still there: {line}") for line in seen.holds]
+    draft.warnings += [
+        warning("still_there", seen.briefs.get(line, line), f"Restored while still there: {line}")
+        for line in seen.holds
+    ]
     draft.warnings += [warning("unchecked", line) for line in seen.unchecked]
     return deps.propose(draft)
 

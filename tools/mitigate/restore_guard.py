@@ -138,10 +138,7 @@ def findings(kube: Kube, plan: PendingCommand) -> Findings:
         kept = {p.uid for p in pod_states(kube, namespace, _selector_text(current))} if current else set()
         away = [p for p in before if p.uid not in kept]  # the pods the patch routed the traffic away from
         found = backend_restore(f"the old selector {_selector_text(old)} of Service {name}", before)
-        found.holds += still_running(
-            f"Service {name}'s old selector", away, {p.uid for p in away}, "restoring it"
-        ).holds
-        return found
+        return found.merge(still_running(f"Service {name}'s old selector", away, {p.uid for p in away}, "restoring it"))
     if plan.tool == "switch_ingress_backend":
         return ingress_restore(kube, namespace, name, plan)
     if plan.tool in ("cordon_node", "drain_node"):
@@ -173,5 +170,4 @@ def ingress_restore(kube: Kube, namespace: str, ingress: str, plan: PendingComma
     now = resolve(current, path)
     kept = service_pods(kube, namespace, str(now.get("name"))) if isinstance(now, dict) and now.get("name") else None
     away = [p for p in before if p.uid not in {k.uid for k in kept or []}]
-    found.holds += still_running(f"the old backend Service {old}", away, {p.uid for p in away}, "switching back").holds
-    return found
+    return found.merge(still_running(f"the old backend Service {old}", away, {p.uid for p in away}, "switching back"))

@@ -39,6 +39,20 @@ PRESSURE = ("MemoryPressure", "DiskPressure", "PIDPressure", "NetworkUnavailable
 class Findings:
     holds: list[str] = field(default_factory=list)  # the condition the measure answered is still there
     unchecked: list[str] = field(default_factory=list)  # what could not be seen
+    # A hold in a few words (its numbers and what to do), for the plan's warning brief (tools/core/plan_warnings.py);
+    # a hold without one is said whole.
+    briefs: dict[str, str] = field(default_factory=dict)
+
+    def hold(self, line: str, brief: str) -> None:
+        self.holds.append(line)
+        self.briefs[line] = brief
+
+    def merge(self, other: Findings) -> Findings:
+        """These findings and `other`'s."""
+        self.holds += other.holds
+        self.unchecked += other.unchecked
+        self.briefs |= other.briefs
+        return self
 
 
 @dataclass(frozen=True)
@@ -67,9 +81,11 @@ def hpa_restore(load: HpaLoad, old_max: int) -> Findings:
     over = [(u, after) for u, after in spread if after > u.target * (1 + TOLERANCE)]
     if over and needed > old_max:
         after = ", ".join(f"{u.resource} about {pct}% of requests (target {u.target}%)" for u, pct in over)
-        found.holds.append(
+        found.hold(
             f"{load.text()}: its own formula asks for {needed} replicas, and restoring max {old_max} caps it at "
-            f"{old_max}, {after} on each: the load the override answered is still there"
+            f"{old_max}, {after} on each: the load the override answered is still there",
+            f"HPA {load.name} asks for {needed} replicas; max {old_max} leaves {after} on each: the load is still "
+            "there",
         )
     return found
 
@@ -88,10 +104,12 @@ def memory_restore(container: str, old_limit: float | None, usage: dict[str, flo
     near = {pod: used for pod, used in usage.items() if used >= old_limit * NEAR_LIMIT_PERCENT / 100}
     if near:
         top = max(near.values())
-        found.holds.append(
+        found.hold(
             f"container {container} uses up to {memory_text(top)} in {len(near)} of {len(usage)} pods "
             f"({names(list(near))}), at or above {NEAR_LIMIT_PERCENT}% of the old limit {memory_text(old_limit)}: "
-            "they would be OOMKilled again"
+            "they would be OOMKilled again",
+            f"{container} uses up to {memory_text(top)} in {len(near)} of {len(usage)} pods, over "
+            f"{NEAR_LIMIT_PERCENT}% of the old limit {memory_text(old_limit)}: OOMKilled again",
         )
     return found
 
@@ -106,20 +124,24 @@ def leak_restore(found: Findings, summary: str, revision_then: Any, revision_now
         return found
     later = str(revision_then).isdigit() and str(revision_now).isdigit() and int(revision_now) > int(revision_then) + 1
     if reading == PEAK:
-        found.holds.append(
+        found.hold(
             f"the raise answered {PEAK} (its plan: pods killed together after runs of different lengths): they use "
             "less between peaks, and the old limit is OOMKilled again at the next one; keep the raise (put it in the "
-            "manifest) unless that load is gone"
+            "manifest) unless that load is gone",
+            f"the raise answered {PEAK}: the old limit is OOMKilled at the next one; keep the raise unless that load "
+            "is gone",
         )
     elif not later:
-        found.holds.append(
+        when = (
+            "once a version without the leak runs"
+            if reading == LEAK
+            else "once their memory over time (or a fixed version) shows the old limit holds at peak traffic"
+        )
+        found.hold(
             f"the raise answered {reading} (its plan: each killed run lasted hours), and no revision has rolled out "
-            "since it: memory grows back past the old limit as the pods run, however little they use now; restore "
-            + (
-                "once a version without the leak runs"
-                if reading == LEAK
-                else "once their memory over time (or a fixed version) shows the old limit holds at peak traffic"
-            )
+            f"since it: memory grows back past the old limit as the pods run, however little they use now; restore "
+            f"{when}",
+            f"the raise answered {reading}, no revision since: memory grows back past the old limit; restore {when}",
         )
     return found
 
@@ -133,14 +155,17 @@ def still_running(what: str, pods: Sequence[PodState], cut_uids: set[str], undo:
         return found
     same = [p.name for p in running if p.uid in cut_uids]
     others = [p.name for p in running if p.uid not in cut_uids]
-    parts = []
+    parts, short = [], []
     if same:
         parts.append(f"{len(same)} of the pods it cut off still run ({names(same)})")
+        short.append(f"{len(same)} cut-off pods run ({names(same)})")
     if others:
         parts.append(f"{len(others)} other pod(s) match it now ({names(others)})")
-    found.holds.append(
+        short.append(f"{len(others)} others match ({names(others)})")
+    found.hold(
         f"{what}: {' and '.join(parts)}; {undo} sends them traffic again. Replace or remove them first "
-        "(rollback_deployment, delete_pod, scale_deployment)"
+        "(rollback_deployment, delete_pod, scale_deployment)",
+        f"{what}: {', '.join(short)}: replace or remove them before {undo}",
     )
     return found
 
@@ -191,9 +216,11 @@ def scale_restore(
         return found
     each = cpu_used / old
     if each >= cpu_limit * NEAR_LIMIT_PERCENT / 100:
-        found.holds.append(
+        found.hold(
             f"deployment {deployment}'s {len(running)} pods use {cpu_text(cpu_used)} CPU in all: spread over {old} "
             f"replicas that is {cpu_text(each)} each, at or above {NEAR_LIMIT_PERCENT}% of the {cpu_text(cpu_limit)} "
-            "limit: the load the scale answered is still there"
+            "limit: the load the scale answered is still there",
+            f"{len(running)} pods use {cpu_text(cpu_used)} CPU: {old} replicas run {cpu_text(each)} each, over "
+            f"{NEAR_LIMIT_PERCENT}% of the {cpu_text(cpu_limit)} limit: the load is still there",
         )
     return found
