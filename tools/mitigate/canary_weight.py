@@ -83,11 +83,12 @@ def weight_parts(
     return steps, diff, pre
 
 
-def refuse_zero(kube: Kube, deployment: dict[str, Any]) -> None:
-    """A scale of the deployment to zero while a canary Ingress weights its Service: refused, naming the annotate."""
-    found, _ = weighted(kube, deployment)
+def refuse_zero(kube: Kube, deployment: dict[str, Any]) -> PlanWarning | None:
+    """A scale of the deployment to zero while a canary Ingress weights its Service: refused, naming the annotate.
+    The warning to carry when Ingresses could not be read."""
+    found, unread = weighted(kube, deployment)
     if not found:
-        return
+        return unread
     split, service = found[0]
     namespace, name = str(meta(deployment).namespace), str(meta(deployment).name)
     raise errors.InvalidArgument(

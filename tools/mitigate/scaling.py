@@ -352,8 +352,8 @@ def plan_scale(
 ) -> PlanDraft:
     """Plan a new replica count; with `restores` (a scale measure's token) it plans putting the old count back."""
     deployment = kube.get("deployments", name, namespace)
-    if replicas == 0:
-        refuse_zero(kube, deployment)  # an nginx canary still weighting its Service: its requests would get 503
+    # An nginx canary still weighting its Service: refused (its requests would get 503); unreadable: a warning.
+    unread = refuse_zero(kube, deployment) if replicas == 0 else None
     hpas = kube.list("horizontalpodautoscalers", namespace).items
     pods = kube.list("pods", namespace, label_selector=deployment_selector(deployment)).items
     pods = [p for p in pods if not backends.terminating(p)]
@@ -388,6 +388,8 @@ def plan_scale(
         warnings.append(warning("sizing", note))
     if restores is None:
         warnings.append(reset_warning(deployment, replicas))
+    if unread is not None:
+        warnings.append(unread)
     step = scale_step(kube, deployment, replicas, f"set deployment {name}'s replicas to {replicas}")
     assert isinstance(step.action, KubeWrite)
     dry = kube.patch("deployments", name, step.action.body, namespace, patch_type="json", dry_run=True)

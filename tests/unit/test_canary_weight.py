@@ -1,0 +1,71 @@
+"""tools/mitigate/canary_weight.py on a FakeKube: the weight step's guarded patch, the refusal of a scale to zero
+under a weight, and Ingresses this identity may not read (a warning, never a silent 'no canary')."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from support.fakekube import FakeKube
+
+from incident_response.tools.core import errors
+from incident_response.tools.k8s import nginx_canary
+from incident_response.tools.mitigate import canary_weight
+
+NS = "shop"
+DEPLOYMENT = {
+    "metadata": {"name": "web-canary", "namespace": NS},
+    "spec": {"replicas": 1, "template": {"metadata": {"labels": {"app": "web-canary"}}}},
+}
+
+
+def cluster(weight: str) -> FakeKube:
+    path = {"path": "/", "backend": {"service": {"name": "web-canary", "port": {"number": 80}}}}
+    ingress = {
+        "metadata": {
+            "name": "web-canary",
+            "namespace": NS,
+            "annotations": {nginx_canary.CANARY: "true", nginx_canary.WEIGHT: weight},
+        },
+        "spec": {"rules": [{"host": "shop.example.com", "http": {"paths": [path]}}]},
+    }
+    service = {"metadata": {"name": "web-canary", "namespace": NS}, "spec": {"selector": {"app": "web-canary"}}}
+    return FakeKube(("ingresses", ingress), ("services", service))
+
+
+def test_the_weight_step_is_guarded_by_the_weight_the_plan_saw() -> None:
+    kube = cluster("100")
+    found, unread = canary_weight.weighted(kube, DEPLOYMENT)
+    assert unread is None and [(s.ingress, s.raw, service) for s, service in found] == [
+        ("web-canary", "100", "web-canary")
+    ]
+    steps, diff, pre = canary_weight.weight_parts(kube, NS, found)
+    body: Any = steps[0].action.body  # type: ignore[union-attr]
+    path = "/metadata/annotations/nginx.ingress.kubernetes.io~1canary-weight"
+    assert body == [
+        {"op": "test", "path": "/metadata/uid", "value": "uid-web-canary"},
+        {"op": "test", "path": path, "value": "100"},
+        {"op": "replace", "path": path, "value": "0"},
+    ]
+    assert (
+        steps[0].command
+        == f"kubectl annotate ingress web-canary {nginx_canary.WEIGHT}=0 --overwrite -n shop --context test"
+    )
+    assert steps[0].undo_command is not None and f"{nginx_canary.WEIGHT}=100 --overwrite" in steps[0].undo_command
+    assert (diff[0].before, diff[0].after) == ("100", "0") and pre[0].expect[path] == "100"
+    assert kube.dry_runs and not kube.writes
+
+
+def test_a_scale_to_zero_under_a_weight_is_refused_naming_the_annotate() -> None:
+    with pytest.raises(errors.InvalidArgument, match=r"`kubectl annotate ingress web-canary .*canary-weight=0"):
+        canary_weight.refuse_zero(cluster("20"), DEPLOYMENT)
+    assert canary_weight.refuse_zero(cluster("0"), DEPLOYMENT) is None  # weight 0: nothing is sent there
+
+
+def test_ingresses_it_may_not_read_are_a_warning() -> None:
+    kube = cluster("100")
+    kube.fail_reads = errors.Forbidden("ingresses is forbidden", code=403, reason="Forbidden")
+    found, unread = canary_weight.weighted(kube, DEPLOYMENT)
+    assert found == [] and unread is not None and unread.check == "canary_weight", unread
+    assert "web-canary" in unread.brief and "503" in unread.detail
+    assert canary_weight.refuse_zero(kube, DEPLOYMENT) == unread  # plan_scale carries it
