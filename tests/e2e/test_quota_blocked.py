@@ -11,7 +11,7 @@ import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import Env, call, refused
-from support.plan_warnings import proses
+from support.plan_warnings import of_check, proses
 
 from incident_response.server import budget
 
@@ -76,6 +76,10 @@ async def test_a_scale_up_the_quota_refuses_is_named_as_the_quota(built: tuple[E
         "ResourceQuota compute (requests.cpu: 5100m used of 5200m, each pod 100m) holds 1 of the 10 new pods; the "
         "rest wait until a human raises it (kubectl patch resourcequota compute" in " ".join(proses(some["warnings"]))
     ), proses(some["warnings"])
+    # the detail (structured only: the text says the brief) names what holds the rest of the quota's cpu
+    quota = of_check(some["warnings"], "quota")[0]
+    assert "or frees room in it (what holds it: deployment api 10 pods x 200m = 2000m, " in quota.detail, quota
+    assert "what holds it" not in quota.brief, quota
 
     # The printed patch, run by the human with real kubectl, lets the ReplicaSet create the missing pods.
     kubectl.shell(patch)

@@ -254,29 +254,30 @@ def check_scale(
 
 def quota_warning(
     kube: Kube, deployment: dict[str, Any], more: int, *, refuse: bool, pods: list[dict[str, Any]] | None = None
-) -> str | None:
+) -> PlanWarning | None:
     """A ResourceQuota that cannot hold `more` new pods of the deployment: refused (with `refuse`) when it holds
     none of them (the scale would only record FailedCreate events), naming what fills it, else a warning naming what
-    it allows."""
+    it allows (what fills it in the detail)."""
     name, namespace = backends.name_of(deployment), str(meta(deployment).namespace)
     short = quota_short(kube, deployment, more, pods)
     if short is None:
         return None
     room = short.room
     if room.unset:
-        return unset_refusal(room, name, refuse=refuse and short.ranges_read)
+        return warning("quota", unset_refusal(room, name, refuse=refuse and short.ranges_read))
     raise_it = short.raise_command(namespace, more)
+    # Freeing room is often the answer (hung batch pods hold it): what holds it comes before the raise.
+    held = namespace_holders(kube, short, deployment)
     if room.fits == 0 and refuse:
-        # Freeing room is often the answer (hung batch pods hold it): what holds it comes before the raise.
-        held = namespace_holders(kube, short, deployment)
         raise errors.InvalidArgument(
             f"{room.text()} holds no more pods of deployment {name}: the {more} new pod{'s' if more > 1 else ''} "
             f"would only be refused (FailedCreate, exceeded quota). {held[:1].upper()}{held[1:]}{'. ' if held else ''}"
             f"A human frees room in it first or raises it ({raise_it}), then plan the scale again"
         )
-    return (
+    brief = (
         f"{room.text()} holds {room.fits} of the {more} new pods; the rest wait until a human raises it ({raise_it})."
     )
+    return warning("quota", brief, f"{brief[:-1]} or frees room in it ({held})." if held else brief)
 
 
 def unset_refusal(room: QuotaRoom, name: str, *, refuse: bool) -> str:
@@ -377,9 +378,9 @@ def plan_scale(
     if restores is None and replicas > max(current, 1):
         warnings += shared_claims(kube, deployment, replicas)
     if replicas > len(pods) and (
-        note := quota_warning(kube, deployment, replicas - len(pods), refuse=not restores, pods=pods)
+        held := quota_warning(kube, deployment, replicas - len(pods), refuse=not restores, pods=pods)
     ):
-        warnings.append(warning("quota", note))
+        warnings.append(held)
     room = sizing_reads.node_room(kube)  # read once: the Pending warning and the sizing's replicas that fit
     if replicas > current and (note := growth_warning(kube, deployment, current, replicas, "new pods", room)):
         warnings.append(warning("pending", note))
@@ -482,9 +483,9 @@ def plan_override_hpa(
         # A namespace quota refuses the pods a raised minimum asks for, as it does a scale (review-assist7 H12).
         live = [p for p in pods if not backends.terminating(p)]
         if min_replicas > len(live) and (
-            note := quota_warning(kube, deployment, min_replicas - len(live), refuse=True, pods=live)
+            held := quota_warning(kube, deployment, min_replicas - len(live), refuse=True, pods=live)
         ):
-            warnings.append(warning("quota", note))
+            warnings.append(held)
     body = {"spec": {"minReplicas": min_replicas, "maxReplicas": max_replicas}}
     restore_body = {"spec": {"minReplicas": old_min, "maxReplicas": old_max}}
     spec = hpa.get("spec") or {}
