@@ -156,7 +156,7 @@ def build_assessment(kube: Kube, namespace: str, deps: Deps | None = None) -> As
 
 
 def assessment_of(kube: Kube, namespace: str, deps: Deps | None) -> Assessment:
-    seen = observe_namespace(kube, namespace)
+    seen = observe_namespace(kube, namespace, deps.settings.namespaces if deps is not None else ())
     mitigated = mitigated_components(deps, seen) if deps is not None else frozenset()
     judged = without_own_rollouts(seen, own_templates(deps, namespace)) if deps is not None else seen
     judged = with_rulings(judged, rulings(deps, namespace)) if deps is not None else judged

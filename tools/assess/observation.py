@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from incident_response.tools.assess.changes import changes_read, recent_changes
+from incident_response.tools.assess.cluster_dns import DnsOutage, dns_outage
 from incident_response.tools.assess.deployment_rollouts import recent_rollouts
 from incident_response.tools.assess.hpas import hpa_row
 from incident_response.tools.assess.metrics import read_metrics
@@ -104,6 +105,8 @@ class Observation:
     cutovers: list[Cutover] = field(default_factory=list)
     # StatefulSets, DaemonSets, their ControllerRevisions and the PodDisruptionBudgets, by resource
     workloads: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # cluster DNS has no ready endpoint (tools/assess/cluster_dns.py): what it breaks, else None
+    cluster_dns: DnsOutage | None = None
 
     def pods_of(self, component: str) -> list[dict[str, Any]]:
         return [pod for pod, row in zip(self.pods, self.rows, strict=True) if self.components[row.name] == component]
@@ -119,9 +122,10 @@ def read_usage(kube: Kube, namespace: str) -> dict[str, tuple[float, float]] | N
     return None if metrics is None else usage_by_pod(metrics)
 
 
-def observe_namespace(kube: Kube, namespace: str) -> Observation:
+def observe_namespace(kube: Kube, namespace: str, allowed: tuple[str, ...] = ()) -> Observation:
     """Read the namespace once (pods, deployments, ReplicaSets, Services, HPAs, metrics, Warning events, and the
-    nodes its failing pods run on) and shape the facts the playbook's decisions are made on."""
+    nodes its failing pods run on) and shape the facts the playbook's decisions are made on. `allowed`: the server's
+    namespace allow-list (empty: every namespace), for where a cluster-wide problem's next call may go."""
     now = datetime.now(UTC)
     blind: list[str] = []
     workload_blind: list[str] = []
@@ -138,6 +142,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         events_read = submit(pool, lambda: read_warnings(kube, namespace).items)
         changes_reads = submit(pool, changes_read(kube, namespace, blind_changes))
         pressure_read = submit(pool, pressured_nodes, kube)
+        dns_read = submit(pool, dns_outage, kube, namespace, allowed)
         work = PageWork(metrics_read)  # components and usage made page by page, beside the reads
         fetched = fetch_pods(kube, namespace, now=now, on_page=work.page)
         deployments = deployments_read.result().items
@@ -348,6 +353,7 @@ def observe_namespace(kube: Kube, namespace: str) -> Observation:
         ),
         pressed=read_pressure(namespace, pressure_read.result(), pods, components, blind),
         cutovers=cutovers(namespace, changed[2], services, pods, components, changes, now),
+        cluster_dns=dns_read.result(),
     )
 
 

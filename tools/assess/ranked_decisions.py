@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from incident_response.tools.assess.cluster_dns import DNS_NAMESPACE, DNS_SERVICE, DnsOutage
 from incident_response.tools.assess.demand import NodeRoom, demand_for
 from incident_response.tools.assess.hpas import hpa_row, hpa_wanted
 from incident_response.tools.assess.impacts import impacts_of
@@ -22,7 +23,7 @@ from incident_response.tools.k8s.workloads import (
     template_spec,
 )
 from incident_response.tools.playbook.decision import Decision
-from incident_response.tools.playbook.ranking import Problem, rank_problems, scaled
+from incident_response.tools.playbook.ranking import Problem, problem_of, rank_problems, scaled
 from incident_response.tools.playbook.rules import decide
 from incident_response.tools.playbook.sizing import Demand
 from incident_response.tools.playbook.trees_scale import Hpa, ScaleFacts, hpa_ceiling, sizing_of
@@ -106,6 +107,26 @@ def uncordon_first(
     )
 
 
+def dns_problem(outage: DnsOutage) -> tuple[Problem, Decision]:
+    """Cluster DNS down is every namespace's outage, first: its fix is in kube-system (review-assist8 I10); a server
+    whose allow-list leaves kube-system out sends the human to the cluster's operators instead."""
+    then = (
+        f"assess {DNS_NAMESPACE} (coredns) first, the fix is there"
+        if outage.reachable
+        else f"{DNS_NAMESPACE} is outside this server's namespaces: tell the cluster's operators (coredns) now"
+    )
+    decision = Decision(
+        primary_action="INVESTIGATE",
+        rule="cluster DNS down",
+        target=f"service/{DNS_SERVICE} -n {DNS_NAMESPACE}",
+        reason=f"{outage.detail}, whatever this namespace's pods show: {then}",
+        evidence=[outage.detail],
+        next_tool="assess_namespace" if outage.reachable else None,
+        next_arguments={"namespace": DNS_NAMESPACE} if outage.reachable else {},
+    )
+    return problem_of(decision, "outage", [DNS_SERVICE], outage.detail, False)
+
+
 def ranked(
     seen: Observation,
     mitigated: frozenset[str] = frozenset(),
@@ -121,7 +142,10 @@ def ranked(
         (p, quota.checked(completed(seen, d, room)) if quota is not None else completed(seen, d, room))
         for p, d in rank_problems(seen.facts, impacts_of(seen), mitigated, seen.dark, seen.pressed, seen.cutovers)
     ]
-    for problem, decision in problems:
+    if seen.cluster_dns is not None:
+        problems.insert(0, dns_problem(seen.cluster_dns))
+    for rank, (problem, decision) in enumerate(problems, start=1):
+        problem.rank = rank
         problem.next_arguments = dict(decision.next_arguments)
         problem.next_tool = decision.next_tool
     return (problems[0][1] if problems else decide(seen.facts)), problems

@@ -119,7 +119,9 @@ def evaluate_decision(
             "node= goes with action=ISOLATE (cordon and drain the node) and without deployment=; to evaluate a "
             "deployment, leave node unset"
         )
-    seen = without_own_rollouts(observe_namespace(deps.kube, namespace), own_templates(deps, namespace))
+    seen = without_own_rollouts(
+        observe_namespace(deps.kube, namespace, deps.settings.namespaces), own_templates(deps, namespace)
+    )
     answered = rulings(deps, namespace)
     seen = with_rulings(seen, answered)
     room = NodeRoom(deps.kube)
