@@ -2,7 +2,7 @@
 
 kv (3 members, OrderedReady, claims per member) with partition 2: 4.1 -> 4.2 reaches kv-2 alone, which crash-loops.
 The rollback plan said "3 pod start-ups" and "claims data-kv-{0..2} are not rolled back: revision 1 reads the newer
-data" beside "partition is 2: pods below ordinal 2 are not rolled back": kv-0 and kv-1 never left 4.1, so they neither
+data" beside "partition: pods below ordinal 2 are not rolled back": kv-0 and kv-1 never left 4.1, so they neither
 restart nor hold data 4.2 wrote. One start-up, one claim.
 """
 

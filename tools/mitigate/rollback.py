@@ -203,7 +203,7 @@ def plan_rollback(
         + (
             []
             if current is not None
-            else [warning("undo", f"deployment {name} has no revision annotation; undo is manual")]
+            else [warning("manual_undo", f"deployment {name} has no revision annotation; undo is manual")]
         )
         + (default_target_doubts(deployment, owned, target, pods) if to_revision is None else []),
     )

@@ -115,7 +115,7 @@ def cautions(
                 )
             )
         if partition:
-            out.append(warning("partition", f"{partition}: pods below ordinal {partition} are not rolled back"))
+            out.append(warning("partition", f"pods below ordinal {partition} are not rolled back"))
             # Below the partition no pod ever ran the newer revision: its claims hold no newer data.
             claims = [
                 c for c in claims if not (c.rpartition("-")[2].isdigit() and int(c.rpartition("-")[2]) < partition)
@@ -250,7 +250,7 @@ def plan_rollback(
         + (
             []
             if current is not None
-            else [warning("undo", f"{kind} {name}'s template matches no revision; undo is manual")]
+            else [warning("manual_undo", f"{kind} {name}'s template matches no revision; undo is manual")]
         )
         + (default_target_doubts(kind, workload, owned, target, pods) if to_revision is None else []),
     )
