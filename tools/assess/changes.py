@@ -85,10 +85,11 @@ def recent_changes(
     rolled_out: set[str],
     autoscaled: frozenset[str] = frozenset(),
     hpas: list[dict[str, Any]] | None = None,
+    blind: list[str] | None = None,
 ) -> list[Change]:
     """Every non-rollout change of the last 2 hours, newest first (at most MAX_CHANGES). `templates`: the pod
     template of each workload (the ConfigMaps they read are read; the pods read are slim, without env and
-    volumes)."""
+    volumes). `blind`: told "configmaps" when these credentials may not read them (their edits cannot be listed)."""
     policies, events, ingresses = read
     found = service_changes(services, now) + ingress_changes(ingresses, now) + hpa_changes(hpas or [], now)
     scales = scale_changes(deployments, replicasets, events, rolled_out, now, autoscaled)
@@ -109,7 +110,10 @@ def recent_changes(
     for component, template in sorted(templates.items()):
         for name in config_refs(template)["ConfigMap"]:
             readers.setdefault(name, []).append(component)
-    for name, obj in (configmap_metadata(kube, namespace, set(readers)) or {}).items():
+    configmaps = configmap_metadata(kube, namespace, set(readers)) if readers else {}
+    if configmaps is None and blind is not None:
+        blind.append("configmaps")
+    for name, obj in (configmaps or {}).items():
         change = object_change("ConfigMap", obj, now, "updated")
         if change is not None:
             keys = edited_keys(obj) if change.what == "updated" else []

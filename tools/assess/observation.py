@@ -196,6 +196,7 @@ def observe_namespace(kube: Kube, namespace: str, allowed: tuple[str, ...] = ())
         rolled_out={r.deployment for r in rollouts},
         autoscaled=frozenset(scaled(hpa_row(h).target) for h in hpas),
         hpas=hpas,
+        blind=blind,
     )
 
     usage = work.finish(metrics or {})
