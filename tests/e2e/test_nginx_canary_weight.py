@@ -2,9 +2,10 @@
 Service web and Ingress shop; web-canary (1 pod of 2.0.0-rc1, a day old) behind its own Service web-canary and an
 Ingress web-canary for the same host with nginx.ingress.kubernetes.io/canary "true", canary-weight "10". Then 2.0.0
 goes to the canary (it crash-loops; the rc1 pod still serves) and someone bumps the weight to 100: every request for
-shop.example.com goes to the canary. Scaling web-canary to zero then would leave the Ingress sending every request
-to a Service with no endpoint (503) and move none to web. Pulling the canary sets the weight to 0 first; a plain scale
-to zero is refused with the `kubectl annotate` to run first, which real kubectl runs.
+shop.example.com goes to the canary. The change list names the edit; assess and evaluate agree on pulling the canary,
+whose plan sets the weight to 0 before the scales (ingress-nginx keeps a canary's share on the main backend only while
+the canary has no ready endpoint: the weight stays, and its next Ready pod takes it all again). A plain scale to or
+from zero under the weight warns with the `kubectl annotate` to run, which real kubectl runs.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import Env, call, plan_and_confirm, ready, refused
+from support.mitigation_env import Env, call, plan_and_confirm, ready
 
 from incident_response.sim import behaviors
 
@@ -145,7 +146,7 @@ async def test_pulling_a_weighted_canary_sets_its_weight_to_zero_first(built: tu
     async with Client(env.server("full")) as client:
         plan = await call(client, "rollback_canary", namespace=NS, app="web")
         steps = plan["steps"]
-        # The weight goes to 0 before the canary's only serving pod goes: scaling first would 503 every request.
+        # The weight goes to 0 before the canary's only serving pod goes: the traffic moves by the weight, explicitly.
         assert steps[0].startswith(ANNOTATE), steps
         assert steps[1].startswith(f"kubectl scale deployment/web-canary --replicas=0 -n {NS}"), steps
         assert steps[2].startswith(f"kubectl scale deployment/web --replicas=5 -n {NS}"), steps
@@ -162,16 +163,45 @@ async def test_pulling_a_weighted_canary_sets_its_weight_to_zero_first(built: tu
     assert env.get("deployments", "web")["spec"]["replicas"] == 5
 
 
-async def test_a_weighted_canary_is_not_scaled_to_zero_before_its_weight(built: tuple[Env, Kubectl]) -> None:
+async def test_a_weight_edited_after_the_plan_makes_it_stale(built: tuple[Env, Kubectl]) -> None:
     env, kubectl = built
     await weight_bumped(env, kubectl)
     async with Client(env.server("full")) as client:
-        said = await refused(client, "scale_deployment", namespace=NS, deployment="web-canary", replicas=0)
-        assert "every request for shop.example.com" in said and "503" in said, said
-        command = re.search(r"`(kubectl annotate [^`]+)`", said)
-        assert command is not None and command.group(1) == ANNOTATE, said
-        assert weight(env) == "100" and env.get("deployments", "web-canary")["spec"]["replicas"] == 1
-        kubectl.shell(command.group(1))  # the oracle: real kubectl runs the command the refusal names
+        plan = await call(client, "rollback_canary", namespace=NS, app="web")
+        kubectl.run("annotate", "ingress", "web-canary", "-n", NS, "--overwrite", f"{WEIGHT}=20")  # meant 20
+        done = await call(client, "confirm_command", token=plan["token"])
+    assert done["status"] == "stale", done
+    assert "canary-weight" in done["message"] and "'100' -> '20'" in done["message"], done["message"]
+    # Nothing ran: the weight is the human's 20, the canary still has its replica.
+    assert weight(env) == "20" and env.get("deployments", "web-canary")["spec"]["replicas"] == 1
+
+
+async def test_a_scale_to_or_from_zero_under_a_weight_warns_with_the_annotate(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
+    await weight_bumped(env, kubectl)
+
+    def weighted(plan: dict[str, Any]) -> list[dict[str, str]]:
+        return [w for w in plan["warnings"] if w["check"] == "canary_weight"]
+
+    async with Client(env.server("full")) as client:
+        down, _ = await plan_and_confirm(
+            client, env, "scale_deployment", namespace=NS, deployment="web-canary", replicas=0
+        )
+        (said,) = weighted(down)
+        assert said["brief"] == f"Ingress web-canary keeps canary weight 100: set it to 0 too: `{ANNOTATE}`", said
+        assert "every request for shop.example.com" in said["detail"], said
+        await env.until(lambda: env.rolled_out("web-canary", 0, NS), 60)
+        # Scaling it up again while the weight is 100 sends every request to its first Ready pod: said before.
+        up = await call(client, "scale_deployment", namespace=NS, deployment="web-canary", replicas=1)
+        (again,) = weighted(up)
+        assert again["brief"] == (
+            "Ingress web-canary (nginx canary, weight 100) sends every request for shop.example.com to these pods once "
+            "Ready"
+        ), again
+        await call(client, "cancel_command", token=up["token"])
+        command = re.search(r"`(kubectl annotate [^`]+)`", said["brief"])
+        assert command is not None
+        kubectl.shell(command.group(1))  # the oracle: real kubectl runs the command the warning names
         assert weight(env) == "0"
-        await plan_and_confirm(client, env, "scale_deployment", namespace=NS, deployment="web-canary", replicas=0)
-    assert env.get("deployments", "web-canary")["spec"]["replicas"] == 0
+        quiet = await call(client, "scale_deployment", namespace=NS, deployment="web-canary", replicas=1)
+    assert not weighted(quiet), quiet["warnings"]

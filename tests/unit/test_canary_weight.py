@@ -1,11 +1,10 @@
-"""tools/mitigate/canary_weight.py on a FakeKube: the weight step's guarded patch, the refusal of a scale to zero
-under a weight, and Ingresses this identity may not read (a warning, never a silent 'no canary')."""
+"""tools/mitigate/canary_weight.py on a FakeKube: the weight step's guarded patch, the warning of a scale to or from
+zero under a weight, and Ingresses this identity may not read (a warning, never a silent 'no canary')."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from support.fakekube import FakeKube
 
 from incident_response.tools.core import errors
@@ -56,10 +55,16 @@ def test_the_weight_step_is_guarded_by_the_weight_the_plan_saw() -> None:
     assert kube.dry_runs and not kube.writes
 
 
-def test_a_scale_to_zero_under_a_weight_is_refused_naming_the_annotate() -> None:
-    with pytest.raises(errors.InvalidArgument, match=r"`kubectl annotate ingress web-canary .*canary-weight=0"):
-        canary_weight.refuse_zero(cluster("20"), DEPLOYMENT)
-    assert canary_weight.refuse_zero(cluster("0"), DEPLOYMENT) is None  # weight 0: nothing is sent there
+def test_a_scale_to_or_from_zero_under_a_weight_warns_naming_the_annotate() -> None:
+    down = canary_weight.zero_warning(cluster("20"), DEPLOYMENT, 1, 0)
+    assert down is not None and "`kubectl annotate ingress web-canary" in down.brief and "canary-weight=0" in down.brief
+    assert "20% of the requests for shop.example.com" in down.detail, down
+    up = canary_weight.zero_warning(cluster("20"), DEPLOYMENT, 0, 2)
+    assert up is not None and up.brief.endswith(
+        "sends 20% of the requests for shop.example.com to these pods once Ready"
+    )
+    assert canary_weight.zero_warning(cluster("20"), DEPLOYMENT, 1, 3) is None  # neither side is zero
+    assert canary_weight.zero_warning(cluster("0"), DEPLOYMENT, 1, 0) is None  # weight 0: nothing is sent there
 
 
 def test_ingresses_it_may_not_read_are_a_warning() -> None:
@@ -67,5 +72,6 @@ def test_ingresses_it_may_not_read_are_a_warning() -> None:
     kube.fail_reads = errors.Forbidden("ingresses is forbidden", code=403, reason="Forbidden")
     found, unread = canary_weight.weighted(kube, DEPLOYMENT)
     assert found == [] and unread is not None and unread.check == "canary_weight", unread
-    assert "web-canary" in unread.brief and "503" in unread.detail
-    assert canary_weight.refuse_zero(kube, DEPLOYMENT) == unread  # plan_scale carries it
+    assert "web-canary" in unread.brief and "first pod that is Ready" in unread.detail
+    assert canary_weight.zero_warning(kube, DEPLOYMENT, 1, 0) == unread  # plan_scale carries it
+    assert canary_weight.zero_warning(kube, DEPLOYMENT, 0, 1) is None

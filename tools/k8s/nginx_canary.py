@@ -1,7 +1,8 @@
 """ingress-nginx canaries: an Ingress annotated `nginx.ingress.kubernetes.io/canary: "true"` takes a share of the
 requests its host's main Ingress gets, `canary-weight` out of `canary-weight-total` (default 100), and sends them to
-its own backend Services. Weight 100 sends every request there; a Service with no endpoint then fails every request
-(ingress-nginx answers 503), so a canary's Deployment must not go to zero while its weight is above 0.
+its own backend Services. Weight 100 sends every request there. While the canary's Service has no ready endpoint,
+ingress-nginx keeps its share on the main backend (its balancer drops a backend with no endpoints); the weight stays,
+so the canary's first Ready pod takes the whole share again: a canary is pulled by its weight, not only its replicas.
 
 Pure: what an Ingress says, the `kubectl annotate` that sets its weight, and its change for the change list.
 

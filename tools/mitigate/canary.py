@@ -1,7 +1,8 @@
 """shift_traffic and rollback_canary: the playbook's two-step moves, as one plan whose steps run in order.
 
 An nginx canary Ingress still weighting the broken side's Service is set to weight 0 first
-(tools/mitigate/canary_weight.py): scaled to zero under a weight, its Service would answer that share with 503.
+(tools/mitigate/canary_weight.py): the traffic moves explicitly, and a canary scaled up again later (the plan's undo,
+a redeploy) does not take its old share at once.
 
 Each step is a `kubectl scale`, written as a guarded JSON patch (scaling.scale_step). The healthy side grows before the
 broken side goes to zero (rollback_canary follows the playbook: canary to zero first, then stable to full capacity).
@@ -88,8 +89,8 @@ def two_sided(
     if bad == good:
         raise errors.InvalidArgument("from and to are the same deployment")
     bad_now, good_now = current_replicas(broken), current_replicas(healthy)
-    # An nginx canary Ingress still weighting the broken side's Service goes to 0 first: else its share of requests
-    # would reach a Service with no endpoint (503), and none would move to the healthy side.
+    # An nginx canary Ingress still weighting the broken side's Service goes to 0 first: the traffic moves by the
+    # weight, and the canary's next Ready pod (the undo, a redeploy) would otherwise take the whole share again.
     splits, unread = weighted(kube, broken)
     if bad_now == 0 and good_now >= replicas and not splits:
         raise errors.InvalidArgument(f"{bad} is already at 0 and {good} has {good_now} replicas; nothing to shift")

@@ -1,7 +1,10 @@
-"""A Deployment taken to zero while an nginx canary Ingress still weights its Service sends that share of requests to
-a Service with no endpoint (503 for all of them at weight 100; review-assist8 I3). Plans that pull a canary set the
-weight to 0 first (one guarded JSON patch, shown as the `kubectl annotate` a human types); a plain scale to zero is
-refused with that command as the next step.
+"""An nginx canary Ingress still weighting a Deployment's Service when plans take that Deployment to zero (review-
+assist8 I3). ingress-nginx sends the canary's share back to the main Ingress's backend only while the canary's
+Service has no ready endpoint (its Lua balancer drops a backend with no endpoints, and a request meant for a missing
+canary balancer stays on the primary); the weight stays, so the moment the canary has a Ready pod again (the plan's
+undo, a redeploy, a restore) it takes that whole share at once. Plans that pull a canary set the weight to 0 first
+(one guarded JSON patch, shown as the `kubectl annotate` a human types), which moves the traffic explicitly; a plain
+scale to or from zero under a weight carries a warning naming that command.
 
 Layer: tools.mitigate.
 """
@@ -39,9 +42,9 @@ def weighted(kube: Kube, deployment: dict[str, Any]) -> tuple[list[tuple[Split, 
     except errors.Forbidden:
         return [], warning(
             "canary_weight",
-            f"Ingresses unreadable: check no nginx canary weight still sends requests to {name}'s Service.",
+            f"Ingresses unreadable: check whether an nginx canary weight still points at {name}'s Service.",
             f"Ingresses in {namespace} could not be read: a canary Ingress still weighting deployment {name}'s "
-            "Service would send its share of requests to no endpoint (503) once it is at 0 replicas.",
+            "Service keeps its weight, and sends its share of requests to the first pod that is Ready again.",
         )
     template = (deployment.get("spec") or {}).get("template") or {}
     return nginx_canary.serving(ingresses, services, dict(meta(template).labels)), None
@@ -83,17 +86,30 @@ def weight_parts(
     return steps, diff, pre
 
 
-def refuse_zero(kube: Kube, deployment: dict[str, Any]) -> PlanWarning | None:
-    """A scale of the deployment to zero while a canary Ingress weights its Service: refused, naming the annotate.
-    The warning to carry when Ingresses could not be read."""
+def zero_warning(kube: Kube, deployment: dict[str, Any], current: int, replicas: int) -> PlanWarning | None:
+    """scale_deployment to or from zero of a Deployment an nginx canary Ingress weights: the weight stays, so the
+    canary takes its whole share again as soon as it has a Ready pod. None for other scales."""
+    if (replicas == 0) == (current == 0):
+        return None
     found, unread = weighted(kube, deployment)
     if not found:
-        return unread
+        return unread if replicas == 0 else None
     split, service = found[0]
     namespace, name = str(meta(deployment).namespace), str(meta(deployment).name)
-    raise errors.InvalidArgument(
-        f"{nginx_canary.split_text(split, service)}, whose pods are deployment {name}'s: at 0 replicas those "
-        "requests fail (503). Set the weight to 0 first: "
-        f"`{nginx_canary.annotate_command(split.ingress, '0', namespace, kube.context)}` (rollback_canary plans it "
-        "before its scale)"
+    command = nginx_canary.annotate_command(split.ingress, "0", namespace, kube.context)
+    if replicas == 0:
+        return warning(
+            "canary_weight",
+            f"Ingress {split.ingress} keeps canary weight {split.raw}: set it to 0 too: `{command}`",
+            f"{nginx_canary.split_text(split, service)}. With {name} at 0 replicas ingress-nginx sends that share "
+            f"to the main Ingress's backend, but the weight stays: the moment {name} has a Ready pod again (this "
+            f"plan's undo, a redeploy) it takes {split.share()} at once. Set the weight to 0 too: `{command}` "
+            "(rollback_canary plans both).",
+        )
+    return warning(
+        "canary_weight",
+        f"Ingress {split.ingress} (nginx canary, weight {split.raw}) sends {split.share()} to these pods once Ready",
+        f"{nginx_canary.split_text(split, service)}: while {name} had no Ready pod ingress-nginx sent that share to "
+        f"the main Ingress's backend; its first Ready pod takes all of it again. If it should not, lower the weight "
+        f"first: `{command}` (or another weight).",
     )

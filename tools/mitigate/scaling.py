@@ -50,7 +50,7 @@ from incident_response.tools.k8s.workloads import (
     template_spec,
 )
 from incident_response.tools.kube.client import Kube, PatchType
-from incident_response.tools.mitigate.canary_weight import refuse_zero
+from incident_response.tools.mitigate.canary_weight import zero_warning
 from incident_response.tools.mitigate.demand import read_demand
 from incident_response.tools.mitigate.pod_disruption import RWO
 from incident_response.tools.playbook.demand_facts import LAST_APPLIED
@@ -353,8 +353,6 @@ def plan_scale(
 ) -> PlanDraft:
     """Plan a new replica count; with `restores` (a scale measure's token) it plans putting the old count back."""
     deployment = kube.get("deployments", name, namespace)
-    # An nginx canary still weighting its Service: refused (its requests would get 503); unreadable: a warning.
-    unread = refuse_zero(kube, deployment) if replicas == 0 else None
     hpas = kube.list("horizontalpodautoscalers", namespace).items
     pods = kube.list("pods", namespace, label_selector=deployment_selector(deployment)).items
     pods = [p for p in pods if not backends.terminating(p)]
@@ -389,8 +387,9 @@ def plan_scale(
         warnings.append(warning("sizing", note))
     if restores is None:
         warnings.append(reset_warning(deployment, replicas))
-    if unread is not None:
-        warnings.append(unread)
+    # To or from zero under an nginx canary's weight: the weight stays; the canary's first Ready pod takes its share.
+    if (weighs := zero_warning(kube, deployment, current, replicas)) is not None:
+        warnings.append(weighs)
     step = scale_step(kube, deployment, replicas, f"set deployment {name}'s replicas to {replicas}")
     assert isinstance(step.action, KubeWrite)
     dry = kube.patch("deployments", name, step.action.body, namespace, patch_type="json", dry_run=True)

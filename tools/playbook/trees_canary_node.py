@@ -78,7 +78,7 @@ def canary_tree(facts: CanaryFacts, where: Elsewhere) -> Walk:
         split, service = facts.split
         q = f"Does an nginx canary Ingress split a host between {canary} and {stable}?"
         walk.go(q, "yes", "cluster", [split_text(split, service)])
-        if split.weight > 0:  # rollback_canary's plan sets it first: else Service {service} would answer with 503
+        if split.weight > 0:  # rollback_canary's plan sets it first (the weight, not only the replicas, moves traffic)
             weight = f"set Ingress {split.ingress}'s canary weight {split.raw} -> 0, "
     else:
         walk.go(q, "unknown", "cluster", ["no Service in the namespace selects the pods of both"])
