@@ -127,3 +127,41 @@ async def test_after_a_deploy_its_pods_ran_with_every_tool_names_the_edit_not_th
     assert "revision 3 rolled out 20 minutes ago, before that edit" in reason, reason
     assert out["rollback_walk"]["verdict"] == "FIX_FIRST", out["rollback_walk"]["summary"]
     assert "assess_namespace now names another cause" in out["handoff"], out["handoff"]
+
+
+async def test_the_key_restored_by_hand_is_not_called_the_cause(built: tuple[Env, Kubectl]) -> None:
+    """A minute after the crash the human restores TIMEOUT_MS (as every tool advised) and restarts checkout. The
+    ConfigMap keeps only its newest write, so the edit that broke it is gone from its managedFields: the restore,
+    made after the pods began failing, was called 'the likely cause' to restore again. Now it is said as what it
+    most likely is (a fix), the rollback check says to see whether it fixed it first, and the handoff keeps the cause
+    the first assessment found (no 'not known yet' beside it) and does not count the restart, made after the first
+    warning, as evidence for its rollout."""
+    env, kubectl = built
+    await crash_after_the_edit(env, kubectl)
+    async with Client(env.server("standard")) as client:
+        first = await budgeted(client, "assess_namespace", namespace=NS)
+        assert said(first["decision"]["reason"]), first["summary"]
+        env.sim.advance(60)  # the human takes a minute to find the edit
+        kubectl.run(
+            "patch", "configmap/checkout-config", "-n", NS, "--type=merge", "-p", '{"data":{"TIMEOUT_MS":"3000"}}'
+        )
+        later = await budgeted(client, "assess_namespace", namespace=NS)
+        safety = await budgeted(client, "check_rollback_safety", namespace=NS, deployment="checkout")
+        for image in IMAGES:
+            env.sim.cluster.images[image] = {"sim.incident-response.dev/behavior": "healthy"}
+        kubectl.run("rollout", "restart", "deployment/checkout", "-n", NS)
+        await env.until(lambda: env.rolled_out("checkout", 4), 60)
+        handoff = await client.call_tool("incident_handoff", {"namespace": NS})
+    reason = later["decision"]["reason"]
+    assert EDIT in reason and " ago by kubectl-patch, after they began failing (a fix?)" in reason, reason
+    assert LIKELY not in reason, reason
+    assert "it fails since a change that was not a rollout" not in reason, reason
+    config = next(i for i in safety["items"] if i["check"] == "config")
+    assert "after the pods began failing (a fix?)" in config["detail"] and LIKELY not in config["detail"], config
+    assert safety["next_step"].startswith("see whether the edit the config check names fixed it first"), safety
+    document = "\n".join(c.text for c in handoff.content if isinstance(c, TextContent))
+    assert EDIT in document and LIKELY in document, document
+    assert "The cause is not known yet" not in document, document
+    restart = next(line for line in document.splitlines() if line.startswith("- The rollout of revision 3 of"))
+    # The first warning is the kubelet's first about those pods: a BackOff, or a failed readiness probe.
+    assert "for: nothing found. Against: it came " in restart and " after the first " in restart, restart

@@ -43,7 +43,7 @@ from incident_response.tools.engine.event_reads import read_warnings
 from incident_response.tools.k8s.backends import name_of, service_selector
 from incident_response.tools.k8s.budgets import refused_evictions
 from incident_response.tools.k8s.events import EventGroup, group_events
-from incident_response.tools.k8s.failure_age import failing_for_minutes
+from incident_response.tools.k8s.failure_age import failing_for_minutes, failing_since
 from incident_response.tools.k8s.labels import matches as label_matches
 from incident_response.tools.k8s.limit_refusals import limit_refusal
 from incident_response.tools.k8s.memory_climb import Sample, sample
@@ -280,6 +280,7 @@ def observe_namespace(kube: Kube, namespace: str, allowed: tuple[str, ...] = ())
         canaries=with_splits(canary_pairs(deployments, services, replicasets, now), deployments, changed[2], services),
         workloads=workload_kinds(workloads),
         failing_for=failing_for_minutes(events, components, set(failing), now),
+        failing_since=failing_since(events, components, set(failing), now),
         crash_lines=crash_lines,
         rollback_targets=rollback_targets,
         # which of its pods a drain could not evict now (a failed node's own unready pods can hold a budget down)

@@ -38,6 +38,7 @@ from incident_response.tools.k8s.workloads import (
 )
 from incident_response.tools.kube.client import Kube
 from incident_response.tools.kube.paging import list_all
+from incident_response.tools.playbook import config_edit
 from incident_response.tools.playbook.config_failures import restores_instead
 from incident_response.tools.playbook.known_good import KnownGood, known_good, known_good_instead
 from incident_response.tools.playbook.no_rollback import instead
@@ -384,6 +385,11 @@ def check_first(items: list[SafetyItem], call: str) -> str:
         return (
             "restore the config the config check names instead of rolling back (a rollback does not restore it); plan "
             f"{call} only if pods still fail once it is restored, after putting questions_for_human to the human"
+        )
+    if config and config_edit.FIX_MARK in config[0].detail:  # an edit after the failure began: likely its fix
+        return (
+            "see whether the edit the config check names fixed it first (verify_recovery); then put questions_for_human"
+            f" to the human; only if the pods still fail and the answers allow it, plan {call}"
         )
     first = "restore the config the config check names first (a rollback does not); then " if config else ""
     return f"{first}put questions_for_human to the human; only if the answers allow it, plan {call}"

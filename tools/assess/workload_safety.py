@@ -165,7 +165,7 @@ def judge(kube: Kube, namespace: str, kind: cr.WorkloadKind, seen: Observed, to_
             parse_time(meta(target).creation_timestamp),
             reads.configmaps,
             seen.now,
-            (reads.failing_for, rollout_time(current, owned)),
+            (reads.failing_since, rollout_time(current, owned)),
         )
         mounts = read_mount_failures(kube, namespace, pods)
         items += config_item(shared_failure(pods, cr.template_of(target), target_number, mounts), changed)

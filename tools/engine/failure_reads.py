@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from incident_response.tools.core import errors
 from incident_response.tools.k8s.changes import recent
-from incident_response.tools.k8s.failure_age import failing_for_minutes
+from incident_response.tools.k8s.failure_age import failing_since
 from incident_response.tools.k8s.last_change import last_change
 from incident_response.tools.k8s.views import meta
 
@@ -23,15 +23,15 @@ if TYPE_CHECKING:
 WORKLOAD = "workload"
 
 
-def failing_minutes(
+def failure_start(
     kube: Kube,
     namespace: str,
     pods: list[dict[str, Any]],
     configmaps: dict[str, dict[str, Any]] | None,
     now: datetime,
-) -> int | None:
-    """Minutes the pods' oldest still-recurring Warning series has run; None when no ConfigMap read changed in the
-    window (nothing is read then), no such series exists, or events are not readable."""
+) -> datetime | None:
+    """When the pods' oldest still-recurring Warning series began; None when no ConfigMap read changed in the window
+    (nothing is read then), no such series exists, or events are not readable."""
     if not pods or not any(recent(last_change(c), now) for c in (configmaps or {}).values()):
         return None
     from incident_response.tools.engine.event_reads import read_warnings  # loads the client seam
@@ -41,4 +41,4 @@ def failing_minutes(
     except errors.Forbidden:
         return None
     names = {str(meta(p).name): WORKLOAD for p in pods}
-    return failing_for_minutes(events, names, {WORKLOAD}, now).get(WORKLOAD)
+    return failing_since(events, names, {WORKLOAD}, now).get(WORKLOAD)

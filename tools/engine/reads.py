@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from incident_response.tools.core import errors
 from incident_response.tools.core.concurrency import submit
-from incident_response.tools.engine.failure_reads import failing_minutes
+from incident_response.tools.engine.failure_reads import failure_start
 from incident_response.tools.k8s.template_diff import config_refs
 from incident_response.tools.k8s.workloads import app_selectors
 
@@ -36,8 +36,8 @@ class RollbackReads:
     jobs_truncated: bool
     # The ConfigMaps the pods read (metadata only: when and by whom they changed), None when not readable.
     configmaps: dict[str, dict[str, Any]] | None = None
-    # Minutes the workload's pods have been failing (failure_reads), read only when a ConfigMap above changed lately.
-    failing_for: int | None = None
+    # When the workload's pods began failing (failure_reads), read only when a ConfigMap above changed lately.
+    failing_since: datetime | None = None
 
 
 def labelled_claims(kube: Kube, namespace: str, deployment: dict[str, Any]) -> set[str] | None:
@@ -60,7 +60,7 @@ def rollback_reads(
     with its `pods` and one of those ConfigMaps changed lately, since when they fail."""
     claims = labelled_claims(kube, namespace, deployment)
     configmaps = configmap_metadata(kube, namespace, config_refs(template_of(deployment))["ConfigMap"])
-    failing = failing_minutes(kube, namespace, pods or [], configmaps, datetime.now(UTC))
+    failing = failure_start(kube, namespace, pods or [], configmaps, datetime.now(UTC))
     try:
         from incident_response.tools.kube.paging import list_all, without_managed_fields  # see TYPE_CHECKING above
 

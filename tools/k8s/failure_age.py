@@ -25,6 +25,15 @@ def failing_for_minutes(
 ) -> dict[str, int]:
     """For each failing component: minutes since the oldest still-recurring Warning series about one of its pods
     began. Components without such a series are left out (how long they have failed is unknown)."""
+    oldest = failing_since(events, component_of_pod, failing, now)
+    return {c: max(0, int((now - first).total_seconds() // 60)) for c, first in oldest.items()}
+
+
+def failing_since(
+    events: list[dict[str, Any]], component_of_pod: dict[str, str], failing: set[str], now: datetime
+) -> dict[str, datetime]:
+    """For each failing component: when the oldest still-recurring Warning series about one of its pods began (a
+    change made after that moment did not start the failure)."""
     oldest: dict[str, datetime] = {}
     for event in events:
         if event.get("type") != "Warning":
@@ -42,4 +51,4 @@ def failing_for_minutes(
             continue
         if component not in oldest or first < oldest[component]:
             oldest[component] = first
-    return {c: max(0, int((now - first).total_seconds() // 60)) for c, first in oldest.items()}
+    return oldest

@@ -11,7 +11,7 @@ Layer: tools.playbook.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from incident_response.tools.k8s.config_keys import edited_keys
@@ -21,7 +21,7 @@ from incident_response.tools.k8s.template_diff import config_refs
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import RECENT_ROLLOUT_SECONDS, revision_of, template_differences
 from incident_response.tools.playbook import config_edit
-from incident_response.tools.playbook.decision import DEPLOY_MARGIN_MINUTES
+from incident_response.tools.playbook.decision import CLOCK_SKEW, DEPLOY_MARGIN_MINUTES
 
 MAX_NAMED = 4
 
@@ -67,11 +67,11 @@ def config_detail(
     target_rs: dict[str, Any],
     configmaps: dict[str, dict[str, Any]] | None,
     now: datetime,
-    failing: tuple[int | None, datetime | None] = (None, None),
+    failing: tuple[datetime | None, datetime | None] = (None, None),
 ) -> ConfigChange | None:
     """The warning for a Deployment's target ReplicaSet, or None when nothing the rollback
     leaves behind is known to have changed. `configmaps`: the ConfigMaps the pods read, as read (None: not
-    readable); `failing`: minutes the pods have been failing and when the current revision began, when known."""
+    readable); `failing`: when the pods began failing and when the current revision began, when known."""
     target = (target_rs.get("spec") or {}).get("template") or {}
     since = parse_time(meta(target_rs).creation_timestamp)
     return revision_config(current, target, revision_of(target_rs), since, configmaps, now, failing)
@@ -82,17 +82,16 @@ def edit_cause(
     configmaps: dict[str, dict[str, Any]],
     since: datetime | None,
     now: datetime,
-    failing: tuple[int | None, datetime | None],
+    failing: tuple[datetime | None, datetime | None],
     number: int | None,
 ) -> ConfigChange | None:
     """The likely-cause warning when a ConfigMap both revisions read (`names`) was edited after the current revision
     began (`failing`[1], more than the deploy margin before the failure: its pods ran) and before the pods began
-    failing `failing`[0] minutes ago (with the deploy margin); its words are config_edit's, as every tool says them.
+    failing (`failing`[0], with the clocks' skew); its words are config_edit's, as every tool says them. An edit made
+    after the failure began is said as a fix (a ConfigMap keeps only its newest write: the one that broke it is gone).
     An edit a later rollout delivered (a checksum bump) is that rollout's: the plain warning says it."""
-    failing_for, current_since = failing
-    if failing_for is None or current_since is None:
-        return None
-    if (now - current_since).total_seconds() // 60 < failing_for + DEPLOY_MARGIN_MINUTES:
+    began, current_since = failing
+    if began is None or current_since is None or current_since > began - timedelta(minutes=DEPLOY_MARGIN_MINUTES):
         return None
     for name in sorted(names):
         obj = configmaps.get(name)
@@ -100,9 +99,17 @@ def edit_cause(
         if change is None or change.created or change.at <= current_since or (since is not None and change.at <= since):
             continue
         age = max(0, int((now - change.at).total_seconds()))
-        if age > RECENT_ROLLOUT_SECONDS or age // 60 + DEPLOY_MARGIN_MINUTES < failing_for:
+        if age > RECENT_ROLLOUT_SECONDS:
             continue
         keys = edited_keys(obj or {})
+        if change.at > began + CLOCK_SKEW:
+            fixed = config_edit.later(name, keys, human_age(age), by_whom(change), "the pods")
+            detail = (
+                f"{fixed}: the pods the rollback creates read it too, and the current ones as they restart: "
+                "verify_recovery first, roll back only if they still fail"
+            )
+            evidence = [f"the pods fail since {began.strftime('%H:%M:%S')} UTC, before that edit"]
+            return ConfigChange(detail, evidence, f"{fixed}: verify_recovery first, roll back only if still failing")
         cause = config_edit.cause(name, keys, human_age(age), by_whom(change), "the pods")
         detail = (
             f"{cause}. Revision {number}'s pods read it too: {config_edit.restore(keys)}: they would fail the same way"
@@ -111,7 +118,8 @@ def edit_cause(
             f"{config_edit.edited(name, keys, human_age(age), by_whom(change))}, likely the cause (revision {number} "
             f"reads it too): {config_edit.restore(keys)}"
         )
-        return ConfigChange(detail, [f"the pods fail for {failing_for}m, since after that edit"], brief)
+        failing_for = human_age(max(0, int((now - began).total_seconds())))
+        return ConfigChange(detail, [f"the pods fail for {failing_for}, since after that edit"], brief)
     return None
 
 
@@ -122,7 +130,7 @@ def revision_config(
     since: datetime | None,
     configmaps: dict[str, dict[str, Any]] | None,
     now: datetime,
-    failing: tuple[int | None, datetime | None] = (None, None),
+    failing: tuple[datetime | None, datetime | None] = (None, None),
 ) -> ConfigChange | None:
     """config_detail for any kind: the target revision's pod template, its number and when it began."""
     refs = config_refs(target)

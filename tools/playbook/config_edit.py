@@ -17,6 +17,7 @@ from incident_response.tools.k8s.config_keys import keys_text
 from incident_response.tools.playbook.config_failures import INSTEAD
 
 LIKELY = "the likely cause"
+FIX_MARK = "began failing (a fix?)"  # in an edit's words when it came after the failure began
 SAID = re.compile(
     r"(ConfigMap \S+ (?:\([^)]*\) )?was edited .*?: "
     + LIKELY
@@ -37,6 +38,12 @@ def restore(keys: list[str]) -> str:
     """The fix, said the same way by every tool: the edit put back, not a rollback."""
     what = "that key" if len(keys) == 1 else "those keys" if keys else "its previous data"
     return f"restore {what} (from source control) {INSTEAD}"
+
+
+def later(name: str, keys: list[str], ago: str, by: str, whose: str) -> str:
+    """An edit made after the failure began: not its cause (a ConfigMap keeps only its newest write), most likely the
+    fix; crash-looping containers read it as they restart."""
+    return f"{edited(name, keys, ago, by)}, after {whose} {FIX_MARK}"
 
 
 def cause(name: str, keys: list[str], ago: str, by: str, whose: str) -> str:

@@ -62,3 +62,12 @@ def edit_decision(
         known=f"{move[0].upper()}{move[1:]} (a rollback restores no ConfigMap); to confirm",
         cause=edit,
     )
+
+
+def fix_note(facts: Facts, edit: Change) -> str:
+    """What to say of a ConfigMap the pods read, edited after they began failing: not the cause (the edit that was
+    is overwritten in its managedFields), most likely the fix, which a crash-looping container reads as it restarts."""
+    now = facts.now or edit.at
+    by = by_whom(LastChange(edit.at, edit.manager, False, edit.subresource))
+    fixed = config_edit.later(edit.name, edit.keys, edit.ago(now), by, "they")
+    return f"{fixed}: their containers read it as they restart, verify_recovery follows them"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -32,6 +32,9 @@ Action = Literal["ROLLBACK", "SCALE", "ISOLATE", "INVESTIGATE", "NONE"]
 MAX_NAMED = 5
 # A deploy this much younger than a failure's oldest warning may still have caused it (clocks, first back-off).
 DEPLOY_MARGIN_MINUTES = 5
+# Between the API server's managedFields times and the kubelet's event times: a change this much after a failure's
+# first Warning still counts as made before it.
+CLOCK_SKEW = timedelta(seconds=30)
 NO_ROOM = "unschedulable: no node has room"
 OVERSIZED = "unschedulable: request larger than any node"
 
@@ -116,6 +119,8 @@ class Facts:
     workloads: dict[str, str] = field(default_factory=dict)
     # failing component -> minutes its pods have been failing at least (oldest Warning series still recurring)
     failing_for: dict[str, int] = field(default_factory=dict)
+    # failing component -> when that series began: a change made after it did not start the failure
+    failing_since: dict[str, datetime] = field(default_factory=dict)
     # non-rollout changes of the last 2 hours, newest first (tools/k8s/changes.py), and when they were read
     changes: list[Change] = field(default_factory=list)
     now: datetime | None = None

@@ -301,12 +301,19 @@ def hypotheses(
         entry.evidence_for += own_for + tried_for
         entry.evidence_against += tried_against + own_against
     # The assessments made during the incident come first: a fresh one after a successful mitigation says NONE.
+    causes: set[str] = set()  # targets an assessment of this incident found the cause for
     for past in recorded:
         picked = str(past.detail.get("primary_action"))
         if picked not in DECISION_SAYS or picked == "NONE":
             continue
         target, rule = str(past.detail.get("target") or ""), past.detail.get("rule")
         reason = past.detail.get("reason")
+        if picked == "INVESTIGATE" and cause_named(picked, rule, reason):
+            causes.add(target)
+        elif picked == "INVESTIGATE" and target in causes:
+            # A later look that no longer sees the cause (a ConfigMap restored by hand hides the edit) adds no
+            # "not known yet" beside the cause found earlier.
+            continue
         statement = as_leak(
             decision_statement(picked, target, past.detail.get("next_tool"), namespace, rule, reason), found
         )
@@ -329,7 +336,8 @@ def hypotheses(
             evidence_for=[str(past.detail.get("reason")), *map(str, past.detail.get("evidence") or [])],
             evidence_against=[],
         )
-    if decision is not None:
+    unseen = decision is not None and decision.primary_action == "INVESTIGATE" and decision.target in causes
+    if decision is not None and not (unseen and not cause_named("INVESTIGATE", decision.rule, decision.reason)):
         statement = as_leak(
             decision_statement(
                 decision.primary_action, decision.target, decision.next_tool, namespace, decision.rule, decision.reason

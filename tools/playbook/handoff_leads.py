@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from incident_response.tools.playbook.decision import CLOCK_SKEW
 from incident_response.tools.playbook.handoff_facts import BadRevision, ClusterFacts, creation, reference
 from incident_response.tools.playbook.handoff_models import ActionTaken, DeploymentState, Hypothesis
 from incident_response.tools.playbook.handoff_rollouts import Rollout, relation
@@ -105,9 +106,12 @@ def rollout_hypothesis(
         else f"The {verb} revision {rollout.revision} of {rollout.kind} {rollout.deployment} at {at} "
         f"({', '.join(rollout.images)})"
     )
-    against = []
-    # Its timing supports it only against a warning (without one, 'it came no Warning event ...' said nothing).
-    support = [f"it came {relation(rollout.at, warning_at, warning)}"] if warning_at is not None else []
+    # Its timing supports it only against a warning (without one, 'it came no Warning event ...' said nothing), and
+    # only when it came before it: a rollout after the first warning (a restart, a fix tried) did not start it.
+    timing = [f"it came {relation(rollout.at, warning_at, warning)}"] if warning_at is not None else []
+    late = warning_at is not None and rollout.at > warning_at + CLOCK_SKEW
+    support: list[str] = [] if late else timing
+    against: list[str] = timing if late else []
     pulled = rollout.deployment in offline
     for action, acted in fixes:
         if pulled and rollout.deployment in acted:

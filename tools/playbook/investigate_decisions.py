@@ -11,6 +11,7 @@ from incident_response.tools.k8s.changes import Change
 from incident_response.tools.k8s.pull_failures import PULL_REFUSED
 from incident_response.tools.playbook.decision import (
     CAUSE_UNKNOWN,
+    CLOCK_SKEW,
     CONFIG_ERROR_RULE,
     DEPLOY_MARGIN_MINUTES,
     EVICTED_RULE,
@@ -174,6 +175,27 @@ def config_cause(facts: Facts, component: str) -> Change | None:
             and component in c.selects
             and not c.ours
             and c.minutes_ago(now) + DEPLOY_MARGIN_MINUTES >= since
+            and not after_failure(facts, component, c)
+        ),
+        None,
+    )
+
+
+def after_failure(facts: Facts, component: str, change: Change) -> bool:
+    """The change was made after the component's failure began (its first still-recurring Warning, with the clocks'
+    skew): it did not start it. A ConfigMap's managedFields keep only its newest write, so a key restored by hand
+    after the failure hides the edit that caused it: the restore is not the cause either."""
+    began = facts.failing_since.get(component)
+    return began is not None and change.at > began + CLOCK_SKEW
+
+
+def config_edited_after(facts: Facts, component: str) -> Change | None:
+    """A ConfigMap the component's pods read, edited after they began failing (a fix being applied, most likely)."""
+    return next(
+        (
+            c
+            for c in facts.changes
+            if c.kind == "ConfigMap" and component in c.selects and not c.ours and after_failure(facts, component, c)
         ),
         None,
     )
@@ -190,6 +212,7 @@ def changes_before(facts: Facts, component: str) -> list[str]:
         c
         for c in facts.changes
         if (since is None or c.minutes_ago(now) + DEPLOY_MARGIN_MINUTES >= since)
+        and not (c.kind == "ConfigMap" and after_failure(facts, component, c))
         and not (c.kind == "Deployment" and c.name == component)
         and not (c.kind == "Service" and c.what.startswith("created"))  # a new Service breaks no caller
         and not c.ours  # this incident's own measures are followed by verify_recovery, not suspected

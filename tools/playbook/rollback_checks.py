@@ -394,7 +394,7 @@ def config_items(
     template = (target.get("spec") or {}).get("template") or {}
     return config_item(
         shared_failure(pods, template, revision_of(target), mounts),
-        config_detail(current, target, reads.configmaps, now, (reads.failing_for, current_since)),
+        config_detail(current, target, reads.configmaps, now, (reads.failing_since, current_since)),
     )
 
 

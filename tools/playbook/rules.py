@@ -32,7 +32,7 @@ Layer: tools.playbook.
 from __future__ import annotations
 
 from incident_response.tools.playbook.capacity_decisions import no_room, quota_refused
-from incident_response.tools.playbook.config_edit_decisions import edit_decision
+from incident_response.tools.playbook.config_edit_decisions import edit_decision, fix_note
 from incident_response.tools.playbook.decision import (
     Decision,
     Facts,
@@ -40,7 +40,12 @@ from incident_response.tools.playbook.decision import (
     roll_back,
     ruled,
 )
-from incident_response.tools.playbook.investigate_decisions import config_cause, investigate, still_failing
+from incident_response.tools.playbook.investigate_decisions import (
+    config_cause,
+    config_edited_after,
+    investigate,
+    still_failing,
+)
 from incident_response.tools.playbook.limit_decisions import limit_refused
 from incident_response.tools.playbook.load_decisions import load_decision
 from incident_response.tools.playbook.node_decisions import (
@@ -223,10 +228,12 @@ def unknown_cause(facts: Facts, undoable: list[RecentRollout]) -> Decision:
         )
     if (edited := config_cause(facts, component)) is not None:
         return edit_decision(facts, component, edited, failing_evidence)
+    fixed = config_edited_after(facts, component)
     return investigate(
         facts,
         component,
         "unknown cause, no recent deploy",
         f"pods of {component} fail without a clear cause and nothing was deployed in the last 2 hours",
         failing_evidence,
+        after=fix_note(facts, fixed) if fixed is not None else "",
     )
