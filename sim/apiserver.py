@@ -26,6 +26,7 @@ from incident_response.sim import (
     quota,
     rbac_defaults,
     rbac_escalation,
+    registry_admin,
     reviews,
     subresources,
 )
@@ -127,6 +128,7 @@ class ApiServer:
         app.router.add_route("*", "/sim/clock", self._admin_clock)
         app.router.add_route("*", "/sim/tokens", self._admin_tokens)
         app.router.add_route("*", "/sim/images", self._admin_images)
+        app.router.add_route("*", "/sim/registries", self._admin_registries)
         app.router.add_route("*", "/api/v1", self._core_resources)
         app.router.add_route("*", "/api/v1/{path:.*}", self._core)
         app.router.add_route("*", "/apis/{group}/{version}", self._group_resources)
@@ -260,6 +262,9 @@ class ApiServer:
 
     async def _admin_images(self, request: web.Request) -> web.Response:
         return await image_admin.images_endpoint(request, self.cluster)
+
+    async def _admin_registries(self, request: web.Request) -> web.Response:
+        return await registry_admin.registries_endpoint(request, self.cluster)
 
     # ----- resource requests -----
 

@@ -6,6 +6,8 @@ Images a node already holds start without a pull (IfNotPresent), as on a real no
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 
 from conftest import SimFactory
@@ -122,3 +124,40 @@ def test_a_tag_that_does_not_exist_is_not_found_not_a_credential_problem(
     described = " ".join(k.run("describe", "pod", rows(k)[0]["NAME"], "-n", NS).stdout.split())
     assert "code = NotFound" in described and f"{NEXT}: not found" in described, described
     assert "401" not in described and "FailedToRetrieveImagePullSecret" not in described
+
+
+def send(sim: RunningSim, method: str, body: object = None) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(
+        f"{sim.url}/sim/registries",
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def test_a_registry_entered_over_http_refuses_what_it_does_not_accept(
+    sim_factory: SimFactory, kubectl_for: Callable[[RunningSim], Kubectl]
+) -> None:
+    sim = sim_factory("healthy")
+    k = kubectl_for(sim)
+    for bad in (
+        {"registry": HOST},
+        {"registry": "https://x/y", "credentials": ["ci:right"]},
+        {"registry": HOST, "credentials": ["no-colon"]},
+        {"registry": HOST, "credentials": "ci:right"},
+    ):
+        status, answer = send(sim, "POST", bad)
+        assert status == 400 and answer["message"], (bad, answer)
+    assert send(sim, "GET") == (200, {"registries": {}})  # nothing was entered
+
+    status, answer = send(sim, "POST", {"registry": HOST, "credentials": ["ci:right"]})
+    assert (status, answer) == (200, {"registries": {HOST: {"users": ["ci"]}}}), answer  # no password answered
+    k.run("apply", "-f", "-", stdin=ledger(GOOD))  # its pull Secret regcred does not exist
+    eventually(lambda: any(r["STATUS"] in ("ErrImagePull", "ImagePullBackOff") for r in rows(k)), what="refused")
+    assert "401 Unauthorized" in " ".join(k.run("describe", "pod", rows(k)[0]["NAME"], "-n", NS).stdout.split())
+    assert send(sim, "POST", {"registry": HOST, "credentials": []}) == (200, {"registries": {}})  # anonymous again
