@@ -5,7 +5,8 @@ payments 5.1.0 crash-loops; the assistant plans the rollback to revision 1 and, 
 again.", and a second rollback_deployment(payments) then planned revision 2 (5.1.0, the release that had just
 crashed: kubectl's default target after the hand rollback). Now the stale answer says the deployment already has
 what the plan writes and that nothing is to be planned again. A change that is not the plan's own (a new release by
-CI) still says "Plan again", and so does a hand scale to another count; a hand scale to the planned count is in place.
+CI) says to assess again before planning again (a re-plan without arguments went to kubectl's default revision), and
+so does a hand scale to another count; a hand scale to the planned count is in place.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ async def test_a_rollback_already_done_by_hand_is_not_planned_again(
         kubectl.run("rollout", "undo", "deployment/payments", "-n", NS)
         await env.until(lambda: env.observed("payments"))
         message = await stale(client, plan)
-    assert DONE in message and "nothing to plan again" in message and "Plan again" not in message, message
+    assert DONE in message and "nothing to plan again" in message and "Assess again" not in message, message
     assert env.get("deployments", "payments")["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":5.0.2")
 
 
@@ -65,7 +66,7 @@ async def test_a_new_release_between_plan_and_confirm_still_asks_for_a_new_plan(
         kubectl.run("set", "image", "deployment/payments", "-n", NS, f"payments={IMAGE}:5.1.1")
         await env.until(lambda: env.observed("payments"))
         message = await stale(client, plan)
-    assert "Plan again" in message and DONE not in message, message
+    assert "Assess again (assess_namespace) before planning again" in message and DONE not in message, message
 
 
 @pytest.mark.parametrize(("by_hand", "in_place"), [(5, True), (4, False)])
@@ -82,5 +83,5 @@ async def test_a_hand_scale_is_in_place_only_at_the_planned_count(
         plan = await call(client, "scale_deployment", namespace=NS, deployment="api", replicas=5)
         kubectl.run("scale", "deployment/api", "-n", NS, f"--replicas={by_hand}")
         message = await stale(client, plan)
-    assert (DONE in message, "Plan again" in message) == (in_place, not in_place), message
+    assert (DONE in message, "Assess again" in message) == (in_place, not in_place), message
     assert env.get("deployments", "api")["spec"]["replicas"] == by_hand

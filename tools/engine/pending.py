@@ -642,7 +642,8 @@ class PendingEngine:
                     f" {cmd.target.kind.lower()}/{cmd.target.name} already has what this plan writes (the same change "
                     "was made by someone else): nothing to plan again; verify_recovery."
                     if not resealed and already_written(kube, steps)
-                    else " Plan again."
+                    else " Assess again (assess_namespace) before planning again: what changed may have fixed or moved "
+                    "the problem."
                 )
                 return finish(
                     CommandResult(
