@@ -34,6 +34,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningS
         yield sim, Kubectl(folder / "kubeconfig", folder / "cache")
 
 
+JOB_IDENTITY = {
+    "batch.kubernetes.io/controller-uid": "uid",
+    "controller-uid": "uid",
+    "batch.kubernetes.io/job-name": "name",
+    "job-name": "name",
+}
+
+
 def comparable(obj: dict[str, Any]) -> dict[str, Any]:
     """An object without what the server assigns (identity, timestamps, allocated IPs) or a controller writes."""
     out = json.loads(json.dumps(obj))
@@ -44,6 +52,13 @@ def comparable(obj: dict[str, Any]) -> dict[str, Any]:
     spec = out.get("spec") or {}
     for key in ("clusterIP", "clusterIPs"):
         spec.pop(key, None)
+    if out.get("kind") == "Job":  # the API server labels a Job's pods with its own uid and name: said as <uid>/<name>
+        own = {"uid": obj["metadata"]["uid"], "name": obj["metadata"]["name"]}
+        labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+        for mapping in ((spec.get("selector") or {}).get("matchLabels") or {}, labels):
+            for key, which in JOB_IDENTITY.items():
+                if mapping.get(key) == own[which]:
+                    mapping[key] = f"<{which}>"
     return out
 
 
