@@ -120,7 +120,12 @@ async def test_a_denied_rollback_offers_the_pause_and_the_pause_runs_only_once_a
         measures = await call(client, "list_temporary_measures")
         measure = next(m for m in measures["measures"] if m["tool"] == "pause_rollout")
         assert measure["restore_command"] == pause["undo_command"], measure
-        resume = await call(client, "restore_measure", measure_id=measure["measure_id"])
+        # Resuming would let 5.1.0 replace the serving pods: refused unless said anyway (the way to a rollback).
+        held = await refused(client, "restore_measure", measure_id=measure["measure_id"])
+        assert "deployment payments's rollout is still under way (revision 2 has 0 of 2 Ready pods" in held, held
+        assert "restore with restore_despite_condition=true and plan rollback_deployment right after" in held, held
+        assert paused(k) is True
+        resume = await call(client, "restore_measure", measure_id=measure["measure_id"], restore_despite_condition=True)
         assert resume["command"] == pause["undo_command"], resume
         assert approve_as_cli(env, resume["token"]) == "approved"
         resumed = await call(client, "confirm_command", token=resume["token"])

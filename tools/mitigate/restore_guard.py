@@ -19,7 +19,7 @@ from incident_response.tools.k8s.usage import pod_resources
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import REVISION, deployment_selector
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.mitigate import memory
+from incident_response.tools.mitigate import memory, pause
 from incident_response.tools.playbook.restore_checks import (
     Findings,
     PodState,
@@ -89,6 +89,8 @@ def findings(kube: Kube, plan: PendingCommand) -> Findings:
     """What the cluster shows now about the condition `plan` (a confirmed temporary measure) answered."""
     namespace = plan.target.namespace or ""
     name = plan.target.name
+    if plan.tool == "pause_rollout":
+        return rollout_restore(kube, namespace, name)
     if plan.tool == "override_hpa":
         old_max = int(str(_expect(plan).get("/spec/maxReplicas") or 1))
         return hpa_restore(hpa_load(kube.get("horizontalpodautoscalers", name, namespace)), old_max)
@@ -171,3 +173,19 @@ def ingress_restore(kube: Kube, namespace: str, ingress: str, plan: PendingComma
     kept = service_pods(kube, namespace, str(now.get("name"))) if isinstance(now, dict) and now.get("name") else None
     away = [p for p in before if p.uid not in {k.uid for k in kept or []}]
     return found.merge(still_running(f"the old backend Service {old}", away, {p.uid for p in away}, "switching back"))
+
+
+def rollout_restore(kube: Kube, namespace: str, name: str) -> Findings:
+    """A paused rollout's resume: the bad rollout the pause held is still there while it has not finished and an
+    earlier revision's pods serve (resuming lets it replace them). To roll back instead, the human resumes anyway and
+    the rollback follows (kubectl refuses to roll back a paused deployment)."""
+    found = Findings()
+    rollout = pause.under_way(kube, namespace, kube.get("deployments", name, namespace))
+    if rollout is not None:
+        found.hold(
+            f"deployment {name}'s rollout is still under way ({pause.stands(rollout)}): resuming lets revision "
+            f"{rollout.revision} replace the serving pods; to roll back instead, restore with "
+            "restore_despite_condition=true and plan rollback_deployment right after",
+            f"revision {rollout.revision} would replace the serving pods",
+        )
+    return found
