@@ -23,6 +23,7 @@ from incident_response.sim import (
     image_admin,
     limitranges,
     managed_fields,
+    pod_admission,
     quota,
     rbac_defaults,
     rbac_escalation,
@@ -406,7 +407,7 @@ class ApiServer:
         apply_defaults(res, body, taken)
         self._admit(request, target, body)
         if res is PODS:
-            limitranges.admit_pod(self.store, body)
+            pod_admission.admit_pod(self.store, body)
         quota.admit(self.store, res, body)
         obj = self.store.create(res, body, dry_run=is_dry_run(request), field_manager=field_manager(request))
         return self._object_response(request, target, obj, 201)
@@ -494,7 +495,7 @@ class ApiServer:
                 apply_defaults(res, merged, taken)
                 self._admit(request, target, merged)
                 if res is PODS:
-                    limitranges.admit_pod(self.store, merged)
+                    pod_admission.admit_pod(self.store, merged)
                 quota.admit(self.store, res, merged)
                 obj = self.store.create(res, merged, dry_run=dry_run)
                 return self._object_response(request, target, obj, 201)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from incident_response.sim import errors, limitranges
+from incident_response.sim import errors, pod_admission
 from incident_response.sim.controllers import revisions
 from incident_response.sim.controllers.common import (
     Obj,
@@ -256,7 +256,7 @@ class DaemonSetController:
         body["spec"]["affinity"] = {**(body["spec"].get("affinity") or {}), **pinned_affinity(node)}
         body["spec"]["tolerations"] = daemon_tolerations({"spec": body["spec"]})
         try:
-            limitranges.admit_pod(self.store, body)
+            pod_admission.admit_pod(self.store, body)
             pod = self.store.create(PODS, body)
         except errors.ApiError as err:
             self._event(ds, "Warning", "FailedCreate", f"Error creating: {err.message}")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from incident_response.sim import errors, limitranges, quota
+from incident_response.sim import errors, pod_admission, quota
 from incident_response.sim.controllers.common import Obj, meta, terminating, uid_of
 from incident_response.sim.controllers.podfactory import pod_from_template
 from incident_response.sim.resources import BY_KEY, PODS
@@ -180,7 +180,7 @@ class JobController:
         body = pod_from_template(job, (job.get("spec") or {}).get("template") or {})
         body["metadata"]["generateName"] = f"{name}-"
         try:
-            limitranges.admit_pod(self.store, body)
+            pod_admission.admit_pod(self.store, body)
             quota.admit(self.store, PODS, body)
             pod = self.store.create(PODS, body)
         except errors.ApiError as err:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from incident_response.sim import errors, limitranges
+from incident_response.sim import errors, pod_admission
 from incident_response.sim.controllers.common import (
     Matcher,
     Obj,
@@ -225,7 +225,7 @@ class ReplicaSetController:
     def _create_pod(self, rs: Obj, ledger: Ledger) -> Obj | None:
         """Create one pod; ApiError when admission (a quota) refuses it, None when the store did."""
         body = pod_from_template(rs, (rs.get("spec") or {}).get("template") or {})
-        limitranges.admit_pod(self.store, body)
+        pod_admission.admit_pod(self.store, body)
         ledger.check(PODS, body)
         shift = self.cluster.dated.shift(uid_of(rs))  # a dated revision's pods are as old as its rollout
         moment = self.store.clock() - timedelta(seconds=shift) if shift else None

@@ -17,7 +17,7 @@ import copy
 import re
 from typing import TYPE_CHECKING
 
-from incident_response.sim import errors, limitranges
+from incident_response.sim import errors, pod_admission
 from incident_response.sim.controllers import revisions
 from incident_response.sim.controllers.common import (
     Obj,
@@ -170,7 +170,7 @@ class StatefulSetController:
         if volumes:
             body["spec"]["volumes"] = volumes
         try:
-            limitranges.admit_pod(self.store, body)
+            pod_admission.admit_pod(self.store, body)
             self.store.create(PODS, body)
         except errors.ApiError as err:
             self._event(

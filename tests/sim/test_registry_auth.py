@@ -161,3 +161,40 @@ def test_a_registry_entered_over_http_refuses_what_it_does_not_accept(
     eventually(lambda: any(r["STATUS"] in ("ErrImagePull", "ImagePullBackOff") for r in rows(k)), what="refused")
     assert "401 Unauthorized" in " ".join(k.run("describe", "pod", rows(k)[0]["NAME"], "-n", NS).stdout.split())
     assert send(sim, "POST", {"registry": HOST, "credentials": []}) == (200, {"registries": {}})  # anonymous again
+
+
+def test_a_pod_listing_no_pull_secret_takes_its_service_accounts(
+    sim_factory: SimFactory, kubectl_for: Callable[[RunningSim], Kubectl]
+) -> None:
+    """The ServiceAccount admission: a pod with no imagePullSecrets gets `default`'s; removed from the account, the
+    next pod gets none and its pull is refused (the one already running keeps its copy)."""
+    sim = sim_factory("healthy")
+    sim.cluster.registries[HOST] = frozenset({"ci:right"})
+    k = kubectl_for(sim)
+    k.run("apply", "-f", "-", stdin=secret("ci", "right"))
+    k.run("patch", "serviceaccount", "default", "-n", NS, "-p", '{"imagePullSecrets":[{"name":"regcred"}]}')
+    body = json.loads(ledger(GOOD))
+    del body["spec"]["template"]["spec"]["imagePullSecrets"]
+    k.run("apply", "-f", "-", stdin=json.dumps(body))
+    k.run("rollout", "status", "deployment/ledger", "-n", NS, "--timeout=60s")
+    first = rows(k)[0]["NAME"]
+    given = k.run("get", "pod", first, "-n", NS, "-o", "jsonpath={.spec.imagePullSecrets[*].name}").stdout
+    assert given == "regcred", given
+
+    k.run(
+        "patch",
+        "serviceaccount",
+        "default",
+        "-n",
+        NS,
+        "--type=json",
+        "-p",
+        '[{"op":"remove","path":"/imagePullSecrets"}]',
+    )
+    k.run("set", "image", "deployment/ledger", f"ledger={NEXT}", "-n", NS)
+    failing = eventually(
+        lambda: next((r["NAME"] for r in rows(k) if r["STATUS"] in ("ErrImagePull", "ImagePullBackOff")), None),
+        what="the next pod refused",
+    )
+    assert k.run("get", "pod", failing, "-n", NS, "-o", "jsonpath={.spec.imagePullSecrets}").stdout == ""
+    assert "401 Unauthorized" in " ".join(k.run("describe", "pod", failing, "-n", NS).stdout.split())

@@ -127,3 +127,10 @@ def test_an_event_is_anyones_to_write_so_only_plausible_names_are_repeated() -> 
         event("a", "Failed", CONTAINERD_401),
     ]
     assert pull_refusals(events, [pod("a", ["regcred"])])["a"].missing == ("regcred",)
+
+
+def test_pods_with_no_pull_secret_are_pointed_at_their_service_account_too() -> None:
+    failing = [pod("a", [])]
+    none = {"a": PullRefusal(IMAGE, "registry.corp.example", "401 Unauthorized", (), ()).text()}
+    same = shared_failure(failing, template("registry.corp.example/shop/ledger:1.0", []), 1, none)
+    assert same is not None and "(in their imagePullSecrets, or their ServiceAccount's" in same.detail, same

@@ -160,7 +160,10 @@ def shared_pull_failure(
     elif wanted:
         fix = f"renew the registry credentials in Secret {', '.join(sorted(wanted))}"
     else:
-        fix = f"give the pods an imagePullSecret for {refusal.registry}"
+        fix = (
+            f"give the pods a pull Secret for {refusal.registry} (in their imagePullSecrets, or their "
+            "ServiceAccount's, which new pods listing none take)"
+        )
     detail = (
         f"{refusal.registry} refuses the pods' registry credentials ({refusal.answer}), not the release: {fix} "
         f"{INSTEAD}: revision {number} pulls {image} from it with the same credentials, so its new pods are refused "
