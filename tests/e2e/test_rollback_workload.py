@@ -5,7 +5,6 @@ copy leaves the same objects; bad arguments and stale plans are refused."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from support.equivalence import assert_equivalent, snapshot
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import call, refused
 from support.plan_warnings import proses
+from support.polling import eventually
 
 from incident_response.server.app import build_server
 from incident_response.server.config import Settings
@@ -93,10 +93,11 @@ def broken(k: Kubectl, kind: str, name: str, container: str, manifest: str) -> N
     k.run("apply", "-f", "-", stdin=manifest)
     k.run("rollout", "status", f"{kind}/{name}", "-n", NS, "--timeout=60s")
     k.run("patch", kind, name, "-n", NS, "-p", bad_release(kind, name, container))
-    deadline = time.monotonic() + 30
-    while not any(r["STATUS"] == "CrashLoopBackOff" for r in k.table("pods", "-n", NS, "-l", f"app={name}")):
-        assert time.monotonic() < deadline, "the bad revision never crash-looped"
-        time.sleep(0.3)
+
+    def crashing() -> bool:
+        return any(r["STATUS"] == "CrashLoopBackOff" for r in k.table("pods", "-n", NS, "-l", f"app={name}"))
+
+    eventually(crashing, 30, what="the bad revision crash-looping")
 
 
 def server(sim: RunningSim, state: Path) -> Any:

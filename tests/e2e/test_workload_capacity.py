@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from support.equivalence import assert_equivalent, snapshot
 from support.kubectl_runner import Kubectl
 from support.mitigation_env import NS, call, make_env, plan_and_confirm, refused
 from support.plan_warnings import proses
+from support.polling import eventually
 
 from incident_response.sim.behaviors import BEHAVIOR, MEMORY_NEED, OOM
 from incident_response.sim.serve import RunningSim
@@ -67,10 +67,7 @@ def oom_killed(k: Kubectl) -> bool:
 
 def broken(k: Kubectl) -> None:
     k.run("apply", "-f", "-", stdin=oom_statefulset())
-    deadline = time.monotonic() + 30
-    while not oom_killed(k):
-        assert time.monotonic() < deadline, "sessions-0 was never OOMKilled"
-        time.sleep(0.3)
+    eventually(lambda: oom_killed(k), 30, what="sessions-0 OOMKilled")
 
 
 async def test_an_oomkilled_statefulset_is_planned_and_the_rendered_commands_leave_the_same_cluster(

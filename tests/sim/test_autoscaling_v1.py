@@ -7,13 +7,13 @@ The store keeps autoscaling/v2; v1 requests are converted both ways as upstream 
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from support.kubectl_runner import Kubectl
+from support.polling import eventually
 
 from incident_response.sim.resources import DEPLOYMENTS
 from incident_response.sim.serve import RunningSim, run_sim
@@ -76,15 +76,6 @@ def v2_hpa(name: str) -> dict[str, Any]:
     }
 
 
-def wait_for(check: Any, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
-
-
 def test_kubectl_autoscale_creates_an_hpa_the_controller_acts_on(cluster: tuple[RunningSim, Kubectl]) -> None:
     sim, k = cluster
     k.run("apply", "-f", "-", stdin=json.dumps(deployment("api")))
@@ -102,7 +93,7 @@ def test_kubectl_autoscale_creates_an_hpa_the_controller_acts_on(cluster: tuple[
     assert v1["spec"]["targetCPUUtilizationPercentage"] == 80
     assert "metrics" not in v1["spec"]
     # the HPA controller raises the deployment to minReplicas
-    assert wait_for(lambda: sim.store.get(DEPLOYMENTS, NS, "api")["spec"]["replicas"] == 2)
+    eventually(lambda: sim.store.get(DEPLOYMENTS, NS, "api")["spec"]["replicas"] == 2, what="the HPA's 2 replicas")
     rows = k.table("hpa", "api", "-n", NS)
     assert rows[0]["MINPODS"] == "2" and rows[0]["MAXPODS"] == "5" and rows[0]["TARGETS"].endswith("/80%")
 
