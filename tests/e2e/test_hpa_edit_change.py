@@ -3,8 +3,8 @@
 web's load needs 6 pods; someone patches HPA web from 3..6 to 2..3 (a cost cut during the peak); the autoscaler takes
 web down to 3 pods, each at its CPU limit. assess_namespace said "HPA web is pinned at its maximum ... override_hpa"
 with no change listed: the HPA edit was in no change list, and the autoscaler's resize is (rightly) not a change of
-anyone's. Now the change list has "HorizontalPodAutoscaler web edited (bounds now 2..3) ... by kubectl-patch" and the
-SCALE reason says that putting the bounds back is the fix. Built with real kubectl.
+anyone's. Now the change list has "HorizontalPodAutoscaler web edited (bounds now 2..3; web scaled down 6 -> 3 since)
+... by kubectl-patch" and the SCALE reason says that putting the bounds back is the fix. Built with real kubectl.
 """
 
 from __future__ import annotations
@@ -39,9 +39,9 @@ async def test_a_hand_lowered_hpa_is_the_change_behind_its_pinned_max(
     async with Client(env.server("safe")) as client:
         assessed = await call(client, "assess_namespace", namespace=NS)
 
-    line = "HorizontalPodAutoscaler web edited (bounds now 2..3)"
+    line = "HorizontalPodAutoscaler web edited (bounds now 2..3; web scaled down 6 -> 3 since)"
     changes = assessed["recent_changes"]
     assert any(c.startswith(line) and "by kubectl-patch" in c for c in changes), changes
     decision = assessed["decision"]
     assert decision["next_tool"] == "override_hpa", decision
-    assert line in decision["reason"] and "putting them back is the fix" in decision["reason"], decision["reason"]
+    assert line in decision["reason"] and "putting its bounds back is the fix" in decision["reason"], decision["reason"]

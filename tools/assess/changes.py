@@ -91,7 +91,11 @@ def recent_changes(
     template of each workload (the ConfigMaps they read are read; the pods read are slim, without env and
     volumes). `blind`: told "configmaps" when these credentials may not read them (their edits cannot be listed)."""
     policies, events, ingresses = read
-    found = service_changes(services, now) + ingress_changes(ingresses, now) + hpa_changes(hpas or [], now)
+    found = (
+        service_changes(services, now)
+        + ingress_changes(ingresses, now)
+        + hpa_changes(hpas or [], now, events, replicasets)
+    )
     scales = scale_changes(deployments, replicasets, events, rolled_out, now, autoscaled)
     mark_claims(scales, deployments, replicasets)
     found += scales

@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from incident_response.tools.k8s.changes import Change, recent
+from incident_response.tools.k8s.changes import SCALED, Change, recent
 from incident_response.tools.k8s.last_change import last_change
+from incident_response.tools.k8s.quantity import parse_time
 from incident_response.tools.k8s.views import meta
 
 KIND = "HorizontalPodAutoscaler"
@@ -23,17 +24,52 @@ def bounds_text(hpa: dict[str, Any]) -> str:
     return f"{spec.get('minReplicas', 1)}..{spec.get('maxReplicas', '?')}"
 
 
-def hpa_changes(hpas: list[dict[str, Any]], now: datetime) -> list[Change]:
-    """'HorizontalPodAutoscaler web edited (bounds now 2..3)': each HPA whose spec was written in the window after
-    its creation (a new HPA is 'created (bounds 2..3)')."""
+def hpa_changes(
+    hpas: list[dict[str, Any]],
+    now: datetime,
+    events: list[dict[str, Any]] | None = None,
+    replicasets: list[dict[str, Any]] | None = None,
+) -> list[Change]:
+    """'HorizontalPodAutoscaler web edited (bounds now 2..3; web scaled down 6 -> 3 since)': each HPA whose spec was
+    written in the window after its creation (a new HPA is 'created (bounds 2..3)'). `events` (ScalingReplicaSet)
+    and `replicasets` say whether its deployment was scaled down after the edit: the edit's effect."""
     found = []
     for hpa in hpas:
         change = last_change(hpa, owning=("spec",))
         if change is None or not recent(change, now):
             continue
-        what = f"created (bounds {bounds_text(hpa)})" if change.created else f"edited (bounds now {bounds_text(hpa)})"
+        what = f"created (bounds {bounds_text(hpa)})" if change.created else f"edited (bounds now {bounds_text(hpa)}"
+        if not change.created:
+            target = str(((hpa.get("spec") or {}).get("scaleTargetRef") or {}).get("name") or "")
+            down = scaled_down_since(target, change.at, events or [], replicasets or [])
+            what += f"; {target} scaled down {down[0]} -> {down[1]} since)" if down else ")"
         found.append(Change(KIND, str(meta(hpa).name), what, change.at, change.manager))
     return found
+
+
+def scaled_down_since(
+    deployment: str, since: datetime, events: list[dict[str, Any]], replicasets: list[dict[str, Any]]
+) -> tuple[int, int] | None:
+    """(count before, count after) of the deployment's scale-downs from `since` on, by its ReplicaSets' events."""
+    owned = {
+        str(meta(rs).name)
+        for rs in replicasets
+        for ref in meta(rs).owner_references
+        if ref.get("kind") == "Deployment" and ref.get("name") == deployment
+    }
+    steps = []
+    for event in events:
+        matched = SCALED.search(str(event.get("message") or ""))
+        when = parse_time(event.get("lastTimestamp")) or parse_time(event.get("eventTime"))
+        if matched is None or when is None or when < since or matched.group(1) not in owned:
+            continue
+        before = matched.group(2) or matched.group(4)
+        if before is not None and int(matched.group(3)) < int(before):
+            steps.append((when, int(before), int(matched.group(3))))
+    if not steps:
+        return None
+    steps.sort()
+    return steps[0][1], steps[-1][2]
 
 
 def edited(changes: list[Change], hpa: str) -> Change | None:

@@ -67,9 +67,9 @@ def hpa_edit_caveat(facts: Facts, hpa: str) -> str:
     change = edited(facts.changes, hpa)
     if change is None or facts.now is None:
         return ""
-    return (
-        f"; {change.text(facts.now)}: if that lowered its bounds, putting them back is the fix (override_hpa sets them)"
-    )
+    if " scaled down " not in change.what:
+        return f"; {change.text(facts.now)}"  # nothing shrank after the edit: noted, not blamed
+    return f"; {change.text(facts.now)}: putting its bounds back is the fix (override_hpa sets them)"
 
 
 def dependency_caveat(facts: Facts, component: str) -> str:
