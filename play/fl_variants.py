@@ -7,6 +7,27 @@ import anyio
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "bench"))
 import startup
+from mcp import Client
+
+TOOL = os.environ.get("FL_TOOL", "list_pods")
+
+
+async def ours(params, think):
+    """startup.ours with FL_TOOL (default list_pods) as the called tool: (first, warm calls)."""
+    import time
+    async with Client(params, mode="legacy") as client:
+        tools = (await client.list_tools()).tools
+        schema = next(t.output_schema for t in tools if t.name == TOOL)
+        client.session._output_schema_validator(TOOL, schema or {})
+        await anyio.sleep(think)
+        calls = []
+        for _ in range(1 + startup.WARM_CALLS):
+            began = time.perf_counter()
+            result = await client.call_tool(TOOL, {"namespace": "shop"})
+            calls.append(time.perf_counter() - began)
+            if result.is_error:
+                raise SystemExit(f"{TOOL} failed: {result.content}")
+        return calls[0], calls[1:]
 from mcp.client.stdio import StdioServerParameters
 from incident_response.sim.serve import run_sim
 
@@ -24,10 +45,12 @@ async def main() -> None:
             order = variants if i % 2 == 0 else variants[::-1]
             for name, python, extra in order:
                 env = {**startup.environment(home), **extra}
-                params = StdioServerParameters(command=python, args=["-c", startup.LAUNCHER, "--kubeconfig", str(sim.kubeconfig_path), "--state-dir", f"{home}/state-{name}"], env=env)
-                r = await startup.ours(params, "legacy", think)
-                results[name][0].append(r.first_call); results[name][1].extend(r.warm_calls)
-    print(f"n={n} think={think} load {load0:.2f} -> {os.getloadavg()[0]:.2f}")
+                if "FL_TRACE" in os.environ:
+                    env["FL_TRACE"] = os.environ["FL_TRACE"]
+                params = StdioServerParameters(command=python, args=["-c", open(os.environ["FL_LAUNCHER"]).read() if os.environ.get("FL_LAUNCHER") else startup.LAUNCHER, "--kubeconfig", str(sim.kubeconfig_path), "--state-dir", f"{home}/state-{name}"], env=env)
+                first, warm = await ours(params, think)
+                results[name][0].append(first); results[name][1].extend(warm)
+    print(f"{TOOL} n={n} think={think} load {load0:.2f} -> {os.getloadavg()[0]:.2f}")
     for name, (firsts, warms) in results.items():
         f, w = statistics.median(firsts), statistics.median(warms)
         print(f"  {name:12} first {f*1000:6.1f} warm {w*1000:6.1f} ratio {f/w:.2f}   firsts " + " ".join(f"{x*1000:.0f}" for x in firsts))
