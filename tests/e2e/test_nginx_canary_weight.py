@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import Env, call, plan_and_confirm, ready
+from support.mitigation_env import Env, call, plan_and_confirm, ready, refused
 
 from incident_response.sim import behaviors
 
@@ -87,10 +87,15 @@ def canary_docs() -> list[dict[str, Any]]:
     return [deployment, service, ingress]
 
 
-async def weight_bumped(env: Env, kubectl: Kubectl) -> None:
-    """The canary a day old at weight 10; then 2.0.0 rolled out to it (crash-looping) and the weight set to 100."""
+async def canary_up(env: Env, kubectl: Kubectl) -> None:
+    """The canary a day old at weight 10, its rc1 pod Ready."""
     kubectl.run("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": canary_docs()}))
     await env.until(lambda: env.rolled_out("web-canary", 1, NS) and any(ready(p) for p in env.pods("app=web-canary")))
+
+
+async def weight_bumped(env: Env, kubectl: Kubectl) -> None:
+    """The canary a day old at weight 10; then 2.0.0 rolled out to it (crash-looping) and the weight set to 100."""
+    await canary_up(env, kubectl)
     env.sim.advance(31)  # past the dated revision's controller writes: what follows is now
     bad = {
         "spec": {
@@ -205,3 +210,18 @@ async def test_a_scale_to_or_from_zero_under_a_weight_warns_with_the_annotate(bu
         assert weight(env) == "0"
         quiet = await call(client, "scale_deployment", namespace=NS, deployment="web-canary", replicas=1)
     assert not weighted(quiet), quiet["warnings"]
+
+
+async def test_emptying_the_main_backend_beside_a_canary_is_no_traffic_shift(built: tuple[Env, Kubectl]) -> None:
+    # ingress-nginx picks the canary from the main backend's balancer: with no endpoint there it answers 503 for the
+    # whole host, the canary's share included. Moving web's traffic to the canary by scaling web to 0 is an outage.
+    env, kubectl = built
+    await canary_up(env, kubectl)
+    kubectl.run("annotate", "ingress", "web-canary", "-n", NS, "--overwrite", f"{WEIGHT}=100")
+    async with Client(env.server("full")) as client:
+        said = await refused(
+            client, "shift_traffic", namespace=NS, from_deployment="web", to_deployment="web-canary", replicas=2
+        )
+    assert "main backend of Ingress shop (Service web) for shop.example.com" in said, said
+    assert "answers 503 for every request there" in said and "an outage of the host, not a shift" in said, said
+    assert env.get("deployments", "web")["spec"]["replicas"] == 4

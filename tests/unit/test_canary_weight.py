@@ -75,3 +75,28 @@ def test_ingresses_it_may_not_read_are_a_warning() -> None:
     assert "web-canary" in unread.brief and "first pod that is Ready" in unread.detail
     assert canary_weight.zero_warning(kube, DEPLOYMENT, 1, 0) == unread  # plan_scale carries it
     assert canary_weight.zero_warning(kube, DEPLOYMENT, 0, 1) is None
+
+
+def test_the_main_backend_of_a_canarys_host_is_a_hazard_at_zero() -> None:
+    kube = cluster("100")
+    path = {"path": "/", "backend": {"service": {"name": "web", "port": {"number": 80}}}}
+    main = {
+        "metadata": {"name": "shop", "namespace": NS},
+        "spec": {"rules": [{"host": "shop.example.com", "http": {"paths": [path]}}]},
+    }
+    kube.put("ingresses", main)
+    kube.put("services", {"metadata": {"name": "web", "namespace": NS}, "spec": {"selector": {"app": "web"}}})
+    tags = {"app": "web", "track": "stable"}
+    stable = {
+        "metadata": {"name": "web", "namespace": NS},
+        "spec": {"selector": {"matchLabels": tags}, "template": {"metadata": {"labels": tags}}},
+    }
+    found = canary_weight.primary_hazard(kube, stable)
+    assert found is not None and found[0] == "at 0, shop.example.com answers 503, canary Ingress web-canary's share too"
+    assert "main backend of Ingress shop (Service web)" in found[1], found
+    assert canary_weight.primary_hazard(kube, DEPLOYMENT) is None  # the canary's own pods are no main backend
+    # Another Deployment's Ready pod behind the same Service keeps the host up: no hazard.
+    ready = {"type": "Ready", "status": "True"}
+    other = {"name": "web-next-1", "namespace": NS, "labels": {"app": "web", "track": "next"}}
+    kube.put("pods", {"metadata": other, "status": {"phase": "Running", "conditions": [ready]}})
+    assert canary_weight.primary_hazard(kube, stable) is None

@@ -141,6 +141,27 @@ def pair_split(
     return None
 
 
+def primary_for(
+    ingresses: list[dict[str, Any]], services: list[dict[str, Any]], pod_labels: dict[str, str]
+) -> list[tuple[str, str, Split]]:
+    """(main Ingress, its Service, a canary Ingress of the same host) where these pods are the main backend: with no
+    ready endpoint there, ingress-nginx answers 503 for the whole host, the canary's share included (its balancer
+    picks the canary only from the main backend's balancer, which a backend with no endpoints does not have)."""
+    backends = Backends(services)
+    splits = [split for split in map(split_of, ingresses) if split is not None]
+    found = []
+    for ingress in ingresses:
+        if split_of(ingress) is not None:
+            continue
+        for rule in (ingress.get("spec") or {}).get("rules") or []:
+            host = str((rule or {}).get("host") or "")
+            service = next((s for s in rule_services(rule) if backends.selects(s, pod_labels)), None)
+            canary = next((c for c in splits if host and host in c.hosts), None)
+            if service is not None and canary is not None:
+                found.append((str(meta(ingress).name), service, canary))
+    return found
+
+
 def annotate_command(ingress: str, weight: str, namespace: str, context: str | None) -> str:
     """`kubectl annotate ingress NAME nginx.ingress.kubernetes.io/canary-weight=W --overwrite -n NS --context C`."""
     argv = commands.kubectl_argv(

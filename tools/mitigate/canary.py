@@ -29,7 +29,7 @@ from incident_response.tools.k8s import backends
 from incident_response.tools.k8s.args import PositiveReplicas
 from incident_response.tools.k8s.workloads import current_replicas, deployment_selector, hpa_bounds, managing_hpa
 from incident_response.tools.kube.client import Kube
-from incident_response.tools.mitigate.canary_weight import weight_parts, weighted
+from incident_response.tools.mitigate.canary_weight import primary_hazard, weight_parts, weighted
 from incident_response.tools.mitigate.scaling import (
     ALLOW_LARGE,
     autoscalers_precondition,
@@ -92,6 +92,12 @@ def two_sided(
     # An nginx canary Ingress still weighting the broken side's Service goes to 0 first: the traffic moves by the
     # weight, and the canary's next Ready pod (the undo, a redeploy) would otherwise take the whole share again.
     splits, unread = weighted(kube, broken)
+    if bad_now > 0 and (hazard := primary_hazard(kube, broken)) is not None:
+        raise errors.InvalidArgument(
+            f"{hazard[1]}: scaling {bad} to 0 is an outage of the host, not a shift. Send the traffic by the canary's "
+            f"weight instead (kubectl annotate ingress ... nginx.ingress.kubernetes.io/canary-weight=100 --overwrite) "
+            f"and keep {bad} running, or roll {bad} back (rollback_deployment)"
+        )
     if bad_now == 0 and good_now >= replicas and not splits:
         raise errors.InvalidArgument(f"{bad} is already at 0 and {good} has {good_now} replicas; nothing to shift")
     hpas = kube.list("horizontalpodautoscalers", namespace).items

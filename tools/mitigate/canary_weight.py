@@ -24,12 +24,46 @@ from incident_response.tools.engine.plan import (
     pointer,
     precondition,
 )
-from incident_response.tools.k8s import nginx_canary
+from incident_response.tools.k8s import backends, labels, nginx_canary
 from incident_response.tools.k8s.nginx_canary import Split
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.kube.client import Kube
 
 WEIGHT_PATH = pointer("metadata", "annotations", nginx_canary.WEIGHT)
+
+
+def primary_hazard(kube: Kube, deployment: dict[str, Any]) -> tuple[str, str] | None:
+    """(brief, whole) of why taking the deployment to zero fails a whole host: its pods are the main backend of an
+    Ingress whose host an nginx canary Ingress shares (ingress-nginx then answers 503, the canary's share included).
+    None otherwise."""
+    namespace, name = str(meta(deployment).namespace), str(meta(deployment).name)
+    try:
+        ingresses = kube.list("ingresses", namespace).items
+        services = kube.list("services", namespace).items if ingresses else []
+    except errors.Forbidden:
+        return None  # weighted() says what could not be read
+    template = (deployment.get("spec") or {}).get("template") or {}
+    found = nginx_canary.primary_for(ingresses, services, dict(meta(template).labels))
+    by_name = {backends.name_of(s): s for s in services}
+    own = labels.from_spec((deployment.get("spec") or {}).get("selector"))
+    for main, service, canary in found:
+        # Only when nothing else backs the Service: another Deployment's Ready pods there keep the host up.
+        selector = backends.service_selector(by_name[service])
+        pods = kube.list("pods", namespace, label_selector=labels.text(selector)).items
+        if not any(backends.ready(p) and not labels.matches(own, labels.labels_of(p)) for p in pods):
+            return hazard(name, main, service, canary)
+    return None
+
+
+def hazard(name: str, main: str, service: str, canary: Split) -> tuple[str, str]:
+    """(brief, whole): the host's 503 said short for the text, whole for the human approving."""
+    hosts = ", ".join(canary.hosts[:3])
+    return (
+        f"at 0, {hosts} answers 503, canary Ingress {canary.ingress}'s share too",
+        f"deployment {name}'s pods are the main backend of Ingress {main} (Service {service}) for {hosts}: with none "
+        f"Ready, ingress-nginx answers 503 for every request there, even those canary Ingress {canary.ingress} "
+        f"(weight {canary.raw}) would send to its canary",
+    )
 
 
 def weighted(kube: Kube, deployment: dict[str, Any]) -> tuple[list[tuple[Split, str]], PlanWarning | None]:

@@ -50,7 +50,7 @@ from incident_response.tools.k8s.workloads import (
     template_spec,
 )
 from incident_response.tools.kube.client import Kube, PatchType
-from incident_response.tools.mitigate.canary_weight import zero_warning
+from incident_response.tools.mitigate.canary_weight import primary_hazard, zero_warning
 from incident_response.tools.mitigate.demand import read_demand
 from incident_response.tools.mitigate.pod_disruption import RWO
 from incident_response.tools.playbook.demand_facts import LAST_APPLIED
@@ -390,6 +390,8 @@ def plan_scale(
     # To or from zero under an nginx canary's weight: the weight stays; the canary's first Ready pod takes its share.
     if (weighs := zero_warning(kube, deployment, current, replicas)) is not None:
         warnings.append(weighs)
+    if replicas == 0 and current > 0 and (hazard := primary_hazard(kube, deployment)) is not None:
+        warnings.append(warning("canary_primary", hazard[0], f"{hazard[1][0].upper()}{hazard[1][1:]}."))
     step = scale_step(kube, deployment, replicas, f"set deployment {name}'s replicas to {replicas}")
     assert isinstance(step.action, KubeWrite)
     dry = kube.patch("deployments", name, step.action.body, namespace, patch_type="json", dry_run=True)
