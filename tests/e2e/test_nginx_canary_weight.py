@@ -225,3 +225,28 @@ async def test_emptying_the_main_backend_beside_a_canary_is_no_traffic_shift(bui
     assert "main backend of Ingress shop (Service web) for shop.example.com" in said, said
     assert "answers 503 for every request there" in said and "an outage of the host, not a shift" in said, said
     assert env.get("deployments", "web")["spec"]["replicas"] == 4
+
+
+async def test_a_scale_to_zero_of_a_canary_hosts_main_backend_warns_of_the_hosts_503(
+    built: tuple[Env, Kubectl],
+) -> None:
+    env, kubectl = built
+    await canary_up(env, kubectl)
+    # cart.example.com: main Ingress cart -> Service cart (deployment cart, no HPA); a canary Ingress beside it.
+    docs = []
+    for name, service, notes in (
+        ("cart", "cart", {}),
+        ("cart-canary", "web-canary", {"nginx.ingress.kubernetes.io/canary": "true", WEIGHT: "50"}),
+    ):
+        ingress = canary_docs()[2]
+        ingress["metadata"] = {"name": name, "namespace": NS, "annotations": notes}
+        ingress["spec"]["rules"][0]["host"] = "cart.example.com"
+        ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] = service
+        docs.append(ingress)
+    kubectl.run("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
+    async with Client(env.server("full")) as client:
+        plan = await call(client, "scale_deployment", namespace=NS, deployment="cart", replicas=0)
+        await call(client, "cancel_command", token=plan["token"])
+    said = [w for w in plan["warnings"] if w["check"] == "canary_primary"]
+    assert [w["brief"] for w in said] == ["at 0, cart.example.com answers 503, canary Ingress cart-canary's share too"]
+    assert "main backend of Ingress cart (Service cart)" in said[0]["detail"], said
