@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from incident_response.tools.k8s.last_change import last_change
 from incident_response.tools.k8s.quantity import cpu_text, memory_text, parse_quantity
 from incident_response.tools.k8s.views import meta
 
@@ -227,12 +228,26 @@ def cordoned_room(
     opened = []
     for node in nodes:
         spec = node.get("spec") or {}
-        if spec.get("unschedulable"):
+        if spec.get("unschedulable") and not kept_cordoned(node):
             taints = [t for t in spec.get("taints") or [] if t.get("key") != UNSCHEDULABLE_TAINT]
             opened.append({**node, "spec": {**spec, "unschedulable": False, "taints": taints}})
     want = spec_requests(pod_spec)
     found = [(r.node, slots(r, want)) for r in rooms(opened, pods, pod_spec)]
     return sorted(((n, k) for n, k in found if k > 0), key=lambda pair: -pair[1])
+
+
+PRESSURES = ("MemoryPressure", "DiskPressure", "PIDPressure")
+OUR_MANAGER = "incident-response-mcp"  # tools/kube/client.FIELD_MANAGER: our own cordon is a measure, not a leftover
+
+
+def kept_cordoned(node: dict[str, Any]) -> bool:
+    """A cordon with a reason still standing: the node reports pressure, or this server cordoned it (a measure of
+    this incident: restore_measure ends it)."""
+    conditions = (node.get("status") or {}).get("conditions") or []
+    if any(c.get("type") in PRESSURES and c.get("status") == "True" for c in conditions):
+        return True
+    cordon = last_change(node, owning=("spec", "unschedulable"))
+    return cordon is not None and cordon.manager == OUR_MANAGER
 
 
 def cordoned_text(held: list[tuple[str, int]]) -> str:
