@@ -11,27 +11,22 @@ kube-system: it names the outage and sends the human to the cluster's operators.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env, ready
+from support.mitigation_env import Env, call, ready
 
 from incident_response.sim import behaviors
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 BAD = "registry.k8s.io/coredns/coredns:v1.11.4"
 ALL_AT_ONCE = {"spec": {"strategy": {"rollingUpdate": {"maxUnavailable": "100%", "maxSurge": 0}}}}
 
 
-async def test_cluster_dns_down_leads_every_namespace_to_kube_system(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_cluster_dns_down_leads_every_namespace_to_kube_system(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
+    sim = env.sim
     sim.cluster.images[BAD] = {behaviors.BEHAVIOR: behaviors.CRASHLOOP}
     kubectl.run("patch", "deployment/coredns", "-n", "kube-system", "-p", json.dumps(ALL_AT_ONCE))
     kubectl.run("set", "image", "deployment/coredns", "-n", "kube-system", f"coredns={BAD}")

@@ -11,26 +11,19 @@ pods scheduled once the planned uncordon is confirmed.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env, plan_and_confirm
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import Env, call, plan_and_confirm
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
 LOAD = "sim.incident-response.dev/load-millicores"
 
 
-async def test_cordoned_ready_nodes_are_freed_before_a_scale_that_cannot_schedule(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_cordoned_ready_nodes_are_freed_before_a_scale_that_cannot_schedule(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     kubectl.run("patch", "hpa", "web", "-n", NS, "-p", json.dumps({"spec": {"maxReplicas": 24}}))
     kubectl.run("cordon", "node-1")
     kubectl.run("cordon", "node-2")

@@ -10,26 +10,19 @@ anyone's. Now the change list has "HorizontalPodAutoscaler web edited (bounds no
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import Env, call
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
 LOAD = "sim.incident-response.dev/load-millicores"
 
 
-async def test_a_hand_lowered_hpa_is_the_change_behind_its_pinned_max(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_a_hand_lowered_hpa_is_the_change_behind_its_pinned_max(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     kubectl.run("annotate", "deployment/web", "-n", NS, "--overwrite", f"{LOAD}=2000")
     await env.until(
         lambda: (env.get("horizontalpodautoscalers", "web").get("status") or {}).get("currentReplicas") == 6, 90

@@ -9,26 +9,19 @@ told against the one before it, and a probe's port, path and timing are shown.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import Env, call
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
 PROBE_PORT = [{"op": "replace", "path": "/spec/template/spec/containers/0/readinessProbe/httpGet/port", "value": 9090}]
 
 
-async def test_the_current_revision_says_what_it_changed_down_to_the_probe_port(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_the_current_revision_says_what_it_changed_down_to_the_probe_port(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     kubectl.run("patch", "deployment/api", "-n", NS, "--type=json", "-p", json.dumps(PROBE_PORT))
     await env.until(lambda: env.observed("api"))
     current = int(env.get("deployments", "api")["metadata"]["annotations"]["deployment.kubernetes.io/revision"])

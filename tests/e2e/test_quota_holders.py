@@ -11,18 +11,15 @@ holders of the resource that ran out, and the assessment puts "free room or rais
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import Env, make_env, refused
+from support.mitigation_env import Env, refused
 from support.result_rule import budgeted
 
 from incident_response.sim import behaviors
-from incident_response.sim.serve import RunningSim
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
@@ -76,11 +73,8 @@ async def full_quota(env: Env, kubectl: Kubectl, room: int) -> int:
     return hard
 
 
-async def test_refusals_name_what_fills_the_quota_before_the_raise(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_refusals_name_what_fills_the_quota_before_the_raise(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     await hung_report_jobs(env, kubectl)
     hard = await full_quota(env, kubectl, 0)
     kubectl.run("annotate", "deployment", "web", "-n", NS, "--overwrite", f"{behaviors.LOAD_MILLICORES}=2400")
@@ -114,14 +108,11 @@ async def test_refusals_name_what_fills_the_quota_before_the_raise(
     assert walked["verdict"] == "FIX_FIRST", walked["summary"]
 
 
-async def test_assess_frees_a_full_quota_before_overriding_a_pinned_hpa(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
+async def test_assess_frees_a_full_quota_before_overriding_a_pinned_hpa(built: tuple[Env, Kubectl]) -> None:
     """web's HPA reaches its max of 6 as the quota fills (26 of 26): the override it would propose asks for pods the
     quota refuses, so the assessment says what holds the quota and how to free or raise it, and proposes no tool
     that would be refused."""
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    env, kubectl = built
     await hung_report_jobs(env, kubectl)
     hard = await full_quota(env, kubectl, 2)  # web's 4 pods + 2 = its HPA's max of 6
     kubectl.run("annotate", "deployment", "web", "-n", NS, "--overwrite", f"{behaviors.LOAD_MILLICORES}=2400")

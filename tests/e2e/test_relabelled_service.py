@@ -11,15 +11,11 @@ real kubectl runs the planned rollback and the endpoints come back.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env, ready, serving
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import Env, call, ready, serving
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
@@ -27,10 +23,9 @@ IMAGE = "registry.example.com/shop/payments:5.0.3"
 
 
 async def test_a_deploy_that_drops_the_label_its_service_selects_is_the_outage_and_is_rolled_back(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
+    built: tuple[Env, Kubectl],
 ) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    env, kubectl = built
     assert env.get("services", "payments")["spec"]["selector"] == {"app": "payments"}
     pod_labels = dict(env.get("deployments", "payments")["spec"]["template"]["metadata"]["labels"])
     del pod_labels["app"]

@@ -12,15 +12,11 @@ target with other images gets no such warning.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import Env, call
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
@@ -30,11 +26,9 @@ PULL_ALWAYS = {
 }
 
 
-async def test_a_rollback_of_a_restart_is_not_cleared(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_a_rollback_of_a_restart_is_not_cleared(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
+    sim = env.sim
     sim.cluster.images[TAG] = {}
     kubectl.run("patch", "deployment/web", "-n", NS, "-p", json.dumps(PULL_ALWAYS))
     await env.until(lambda: env.rolled_out("web", 4), 60)

@@ -9,15 +9,10 @@ it first. Built with real kubectl; the load is the simulator's deployment annota
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import call, make_env
-
-from incident_response.sim.serve import RunningSim
+from support.mitigation_env import Env, call
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
@@ -25,11 +20,8 @@ API = "registry.example.com/shop/api:3.4.0"
 LOAD = "sim.incident-response.dev/load-millicores"
 
 
-async def test_a_scale_beside_another_deployments_fresh_rollout_names_it(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_a_scale_beside_another_deployments_fresh_rollout_names_it(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
     kubectl.run("set", "image", "deployment/api", "-n", NS, f"api={API}")
     await env.until(lambda: env.rolled_out("api", 3), 60)
     kubectl.run("annotate", "deployment/web", "-n", NS, "--overwrite", f"{LOAD}=2400")

@@ -11,14 +11,12 @@ so does a hand scale to another count; a hand scale to the planned count is in p
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from mcp import Client
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import Env, call, make_env
+from support.mitigation_env import Env, call
 
 from incident_response.sim.serve import RunningSim
 
@@ -40,11 +38,9 @@ async def stale(client: Client, plan: dict[str, Any]) -> str:
     return str(answer["message"])
 
 
-async def test_a_rollback_already_done_by_hand_is_not_planned_again(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_a_rollback_already_done_by_hand_is_not_planned_again(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
+    sim = env.sim
     await crashing_payments(sim, env, kubectl)
     async with Client(env.server("full")) as client:
         plan = await call(client, "rollback_deployment", namespace=NS, deployment="payments", to_revision=1)
@@ -55,11 +51,9 @@ async def test_a_rollback_already_done_by_hand_is_not_planned_again(
     assert env.get("deployments", "payments")["spec"]["template"]["spec"]["containers"][0]["image"].endswith(":5.0.2")
 
 
-async def test_a_new_release_between_plan_and_confirm_still_asks_for_a_new_plan(
-    sim_factory: Callable[..., RunningSim], kubectl_for: Callable[[RunningSim], Kubectl], tmp_path: Path
-) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+async def test_a_new_release_between_plan_and_confirm_still_asks_for_a_new_plan(built: tuple[Env, Kubectl]) -> None:
+    env, kubectl = built
+    sim = env.sim
     await crashing_payments(sim, env, kubectl)
     async with Client(env.server("full")) as client:
         plan = await call(client, "rollback_deployment", namespace=NS, deployment="payments", to_revision=1)
@@ -71,14 +65,9 @@ async def test_a_new_release_between_plan_and_confirm_still_asks_for_a_new_plan(
 
 @pytest.mark.parametrize(("by_hand", "in_place"), [(5, True), (4, False)])
 async def test_a_hand_scale_is_in_place_only_at_the_planned_count(
-    by_hand: int,
-    in_place: bool,
-    sim_factory: Callable[..., RunningSim],
-    kubectl_for: Callable[[RunningSim], Kubectl],
-    tmp_path: Path,
+    built: tuple[Env, Kubectl], by_hand: int, in_place: bool
 ) -> None:
-    sim = sim_factory("healthy")
-    env, kubectl = make_env(sim, tmp_path / "state"), kubectl_for(sim)
+    env, kubectl = built
     async with Client(env.server("full")) as client:
         plan = await call(client, "scale_deployment", namespace=NS, deployment="api", replicas=5)
         kubectl.run("scale", "deployment/api", "-n", NS, f"--replicas={by_hand}")

@@ -45,18 +45,9 @@ def serve_flags() -> tuple[str, ...]:
 
 
 def cli(sim: RunningSim, tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    """`incident-response-mcp ARGV --store kubernetes ...` as the human runs it, without a terminal."""
+    """`incident-response-mcp ARGV --store kubernetes ...` as the admin runs it, without a terminal."""
     assert sim.kubeconfig_path is not None
-    command = [sys.executable, "-c", LAUNCHER, *argv, *store_flags(), "--kubeconfig", str(sim.kubeconfig_path)]
-    return subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        env=clean_env(tmp_path),
-        start_new_session=True,
-    )
+    return as_user(sim, tmp_path, sim.kubeconfig_path, *argv)
 
 
 def revision(sim: RunningSim) -> int:
@@ -119,6 +110,7 @@ def kubeconfig_of(sim: RunningSim, tmp_path: Path, user: str) -> Path:
 
 
 def as_user(sim: RunningSim, tmp_path: Path, kubeconfig: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """`incident-response-mcp ARGV --store kubernetes ...` with `kubeconfig`'s identity, without a terminal."""
     command = [sys.executable, "-c", LAUNCHER, *argv, *store_flags(), "--kubeconfig", str(kubeconfig)]
     return subprocess.run(
         command,
