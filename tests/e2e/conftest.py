@@ -1,6 +1,8 @@
 """The end-to-end tier's clusters with their test environment (support.mitigation_env.Env: the admin's client, a
 state directory, a server on demand): `start` for a test that changes its cluster, `shared` for one that only reads
-the module's cluster of a scenario (and plans in safe mode). Each Env has its own state directory (journal)."""
+the module's cluster of a scenario (and plans in safe mode), `built` for one that builds its incident with kubectl on
+a fresh healthy cluster. Each Env has its own state directory (journal). `sweep_store`: where the xdist workers of a
+run share bench/sweep.py's results (tests/support/sweeps.py)."""
 
 from __future__ import annotations
 
