@@ -94,6 +94,7 @@ async def test_a_deleted_pull_secret_says_restore_it_not_roll_back(
     decision = assessed["decision"]
     assert decision["primary_action"] == "INVESTIGATE", assessed["summary"]
     assert "cannot pull their image" in decision["reason"] and "R" + said[1:] in decision["reason"], decision["reason"]
+    assert "a pod in ImagePullBackOff pulls again within 5 minutes (delete it to retry now)" in decision["reason"]
     assert walked["next_tool"] != "rollback_deployment" and decision["next_tool"] != "rollback_deployment"
 
 

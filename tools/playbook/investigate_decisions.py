@@ -113,6 +113,11 @@ def investigate(
             )
         if shared := facts.shared_config.get(component):
             known = shared[0].upper() + shared[1:]  # the recent deploy did not ask for it: a rollback fails too
+        if PULL_REFUSED in config:  # after the fix, a waiting pod pulls only on its back-off's next try
+            known += (
+                "; once the Secret is right, a pod in ImagePullBackOff pulls again within 5 minutes (delete it to "
+                "retry now)"
+            )
         read = f"{tool} shows since when"
     if suspects:
         # A non-rollout change of the last 2 hours made before the failure began: the first suspect.
