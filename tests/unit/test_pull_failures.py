@@ -134,3 +134,21 @@ def test_pods_with_no_pull_secret_are_pointed_at_their_service_account_too() -> 
     none = {"a": PullRefusal(IMAGE, "registry.corp.example", "401 Unauthorized", (), ()).text()}
     same = shared_failure(failing, template("registry.corp.example/shop/ledger:1.0", []), 1, none)
     assert same is not None and "(in their imagePullSecrets, or their ServiceAccount's" in same.detail, same
+
+
+def test_a_later_not_found_or_the_kubelets_own_status_outweighs_a_401_event() -> None:
+    not_found = CONTAINERD_401.replace(
+        "unexpected status from HEAD request to https://registry.corp.example/v2/shop/ledger/manifests/1.1: "
+        "401 Unauthorized",
+        f"{IMAGE}: not found",
+    )
+    later = [
+        event("a", "Failed", CONTAINERD_401, "2026-12-05T10:00:00Z"),
+        event("a", "Failed", not_found, "2026-12-05T10:01:00Z"),
+    ]
+    assert pull_refusals(later, [pod("a", ["regcred"])]) == {}
+    erring = pod("a", ["regcred"], reason="ErrImagePull")
+    status = erring["status"]["containerStatuses"][0]
+    status["image"] = IMAGE
+    status["state"]["waiting"]["message"] = "rpc error: code = NotFound desc = " + not_found.split(": rpc error: ")[-1]
+    assert pull_refusals([event("a", "Failed", CONTAINERD_401)], [erring]) == {}  # a forged 401 beside a NotFound

@@ -106,18 +106,27 @@ def pull_refusals(events: list[dict[str, Any]], pods: list[dict[str, Any]]) -> d
     """Pod -> its latest refused pull, for those of `pods` still failing to pull (events: the namespace's Warnings,
     or at least its Failed and FailedToRetrieveImagePullSecret ones)."""
     by_name = {str(meta(p).name): p for p in pods if pulling(p)}
-    refused: dict[str, tuple[str, str]] = {}
+    refused: dict[str, tuple[str, str] | None] = {}
     missing: dict[str, tuple[str, ...]] = {}
     for event in sorted(events, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or "")):
         name, message = str((event.get("involvedObject") or {}).get("name") or ""), str(event.get("message") or "")
         if name not in by_name:
             continue
-        if event.get("reason") == "Failed" and (found := refusal_in(message)) is not None:
-            refused[name] = found
+        if event.get("reason") == "Failed" and FAILED_PULL.search(message):
+            refused[name] = refusal_in(message)  # the latest pull failure says it: a later NotFound is no refusal
         elif event.get("reason") == SECRET_EVENT and (names := MISSING_SECRETS.search(message)):
             # Events are written by whoever may create them: only names a Secret could have are repeated.
             missing[name] = tuple(n for n in (x.strip() for x in names.group(1).split(",")) if SECRET_NAME.match(n))
+    for name, pod in by_name.items():
+        # The kubelet's own status, while ErrImagePull, carries the runtime's error: it outweighs an event (anyone
+        # allowed to create events can write one saying 401).
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            waiting = (status.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason") == "ErrImagePull" and waiting.get("message") and name in refused:
+                said = f'Failed to pull image "{status.get("image")}": {waiting["message"]}'
+                refused[name] = refusal_in(said)
     return {
-        name: PullRefusal(image, registry_of(image), answer, pull_secrets(by_name[name]), missing.get(name, ()))
-        for name, (image, answer) in refused.items()
+        name: PullRefusal(found[0], registry_of(found[0]), found[1], pull_secrets(by_name[name]), missing.get(name, ()))
+        for name, found in refused.items()
+        if found is not None
     }
