@@ -250,3 +250,35 @@ async def test_a_scale_to_zero_of_a_canary_hosts_main_backend_warns_of_the_hosts
     said = [w for w in plan["warnings"] if w["check"] == "canary_primary"]
     assert [w["brief"] for w in said] == ["at 0, cart.example.com answers 503, canary Ingress cart-canary's share too"]
     assert "main backend of Ingress cart (Service cart)" in said[0]["detail"], said
+
+
+async def test_a_pair_only_the_ingress_split_names_is_pulled_as_a_canary(built: tuple[Env, Kubectl]) -> None:
+    # web-v2: no -canary name, no version=canary label, its own Service: only the canary Ingress makes it a canary.
+    env, kubectl = built
+    docs = canary_docs()
+    for doc in docs:
+        doc["metadata"]["name"] = "web-v2"
+    docs[0]["spec"]["selector"]["matchLabels"] = {"app": "web-v2"}
+    docs[0]["spec"]["template"]["metadata"]["labels"] = {"app": "web-v2"}
+    docs[0]["spec"]["template"]["metadata"]["annotations"] = {behaviors.BEHAVIOR: behaviors.CRASHLOOP}
+    docs[0]["metadata"]["annotations"] = {behaviors.ROLLED_OUT_MINUTES_AGO: "20"}
+    docs[1]["spec"]["selector"] = {"app": "web-v2"}
+    docs[2]["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] = "web-v2"
+    docs[2]["metadata"]["annotations"][WEIGHT] = "30"
+    kubectl.run("apply", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
+
+    def crashing() -> bool:
+        pods = env.pods("app=web-v2")
+        return any((p["status"].get("containerStatuses") or [{}])[0].get("restartCount") for p in pods)
+
+    await env.until(lambda: crashing() and env.observed("web-v2"), 60)
+    async with Client(env.server("full")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+        evaluated = await call(client, "evaluate_decision", namespace=NS)
+        plan = await call(client, "rollback_canary", namespace=NS, app="web")
+    decision = assessed["decision"]
+    assert (decision["next_tool"], decision["next_arguments"]) == ("rollback_canary", {"namespace": NS, "app": "web"})
+    assert (evaluated["verdict"], evaluated["next_tool"]) == ("PROCEED", "rollback_canary"), evaluated["summary"]
+    annotate = f"kubectl annotate ingress web-v2 {WEIGHT}=0 --overwrite -n {NS} --context sim"
+    assert plan["steps"][0].startswith(annotate), plan["steps"]
+    assert plan["steps"][1].startswith(f"kubectl scale deployment/web-v2 --replicas=0 -n {NS}"), plan["steps"]

@@ -141,6 +141,37 @@ def pair_split(
     return None
 
 
+def ingress_pairs(
+    ingresses: list[dict[str, Any]], services: list[dict[str, Any]], pod_labels: dict[str, dict[str, str]]
+) -> list[tuple[str, str, str, Split, str]]:
+    """(app = the main Ingress's Service, canary Deployment, stable Deployment, the canary Ingress, its Service) for
+    each host an nginx canary Ingress splits between two Deployments whatever their names: the one its Service
+    selects (alone) is the canary, the one the host's main Ingress's Service selects (alone) the stable.
+    `pod_labels`: Deployment name -> its pod template's labels."""
+    backends = Backends(services)
+
+    def only(service: str) -> str | None:
+        chosen = [name for name, tags in pod_labels.items() if backends.selects(service, tags)]
+        return chosen[0] if len(chosen) == 1 else None
+
+    found: dict[tuple[str, str], tuple[str, str, str, Split, str]] = {}
+    for split in filter(None, map(split_of, ingresses)):
+        canary_service = next((s for s in split.services if only(s)), None)
+        if canary_service is None:
+            continue
+        for ingress in ingresses:
+            if split_of(ingress) is not None:
+                continue
+            for rule in (ingress.get("spec") or {}).get("rules") or []:
+                if str((rule or {}).get("host") or "") not in split.hosts:
+                    continue
+                for service in rule_services(rule):
+                    canary, stable = only(canary_service), only(service)
+                    if canary and stable and canary != stable:
+                        found.setdefault((canary, stable), (service, canary, stable, split, canary_service))
+    return list(found.values())
+
+
 def primary_for(
     ingresses: list[dict[str, Any]], services: list[dict[str, Any]], pod_labels: dict[str, str]
 ) -> list[tuple[str, str, Split]]:

@@ -25,7 +25,7 @@ from incident_response.tools.engine.deps import Deps, check_name
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import Change, KubeWrite, PlanDraft, Target, ready_floor
 from incident_response.tools.engine.sizing_reads import replica_ceiling
-from incident_response.tools.k8s import backends
+from incident_response.tools.k8s import backends, nginx_canary
 from incident_response.tools.k8s.args import PositiveReplicas
 from incident_response.tools.k8s.workloads import current_replicas, deployment_selector, hpa_bounds, managing_hpa
 from incident_response.tools.kube.client import Kube
@@ -203,11 +203,24 @@ def find_pair(kube: Kube, namespace: str, app: str) -> tuple[dict[str, Any], dic
         now = datetime.now(UTC)
         for _, canary, stable, _ in canary_shape.service_pairs(deployments, services, replicasets, now):
             return canary, stable
+    # By an nginx canary Ingress splitting a host: Service `app` is the main Ingress's backend (as assess pairs them).
+    try:
+        ingresses = kube.list("ingresses", namespace).items
+    except errors.Forbidden:
+        ingresses = []  # the error below says what was looked for
+    if ingresses:
+        by_name = {backends.name_of(d): d for d in deployments}
+        labelled = {name: suspects.template_labels(d) for name, d in by_name.items()}
+        everything = kube.list("services", namespace).items
+        for main, canary_name, stable_name, _, _ in nginx_canary.ingress_pairs(ingresses, everything, labelled):
+            if main == app:
+                return by_name[canary_name], by_name[stable_name]
     names = ", ".join(backends.name_of(d) for d in deployments)
     raise errors.InvalidArgument(
         f"could not tell the canary and stable deployments of {app!r} apart (looked for {app}-canary/{app}-stable, "
-        f"version=canary/stable labels, and two deployments behind Service {app} told apart by a role label "
-        "(track=, variant=...), a -next/-v2 name, or one first rolled out in the last 2 hours beside an older one; "
+        f"version=canary/stable labels, two deployments behind Service {app} told apart by a role label "
+        "(track=, variant=...), a -next/-v2 name, or one first rolled out in the last 2 hours beside an older one, and "
+        f"an nginx canary Ingress beside a main Ingress to Service {app}; "
         f"deployments: {names}); use shift_traffic with explicit names"
     )
 

@@ -253,4 +253,14 @@ def with_splits(
         if not pair.services and ingresses and pair.canary in by_name and pair.stable in by_name:
             tags = (template_labels(by_name[pair.canary]), template_labels(by_name[pair.stable]))
             pair.split = nginx_canary.pair_split(ingresses, services, *tags)
+    # Pairs only the Ingress split says (web and web-v2, a Service each): rollback_canary's find_pair finds them too.
+    paired = {name for p in pairs for name in (p.canary, p.stable)}
+    labelled = {name: template_labels(d) for name, d in by_name.items()}
+    for app, canary, stable, split, service in nginx_canary.ingress_pairs(ingresses, services, labelled):
+        if canary in paired or stable in paired or len(pairs) >= MAX_PAIRS:
+            continue
+        paired |= {canary, stable}
+        pair = pair_of(app, by_name[canary], by_name[stable], [])
+        pair.split = (split, service)
+        pairs.append(pair)
     return pairs
