@@ -55,7 +55,7 @@ def test_a_scale_is_charged_what_the_limit_range_gave_the_pods() -> None:
     kube = FakeKube(("resourcequotas", QUOTA), *[("pods", p) for p in pods])
     assert quota_warning(kube, deployment(), 2, refuse=True, pods=pods) is None  # 7 more fit
     warning = quota_warning(kube, deployment(), 9, refuse=True, pods=pods)
-    assert warning is not None and "holds 7 of the 9 new pods" in warning, warning
+    assert warning is not None and "holds 7 of the 9 new pods" in warning.brief, warning
 
 
 def test_a_template_that_sets_resources_is_charged_its_own() -> None:
@@ -76,7 +76,7 @@ def test_a_scale_up_from_zero_is_charged_the_limit_range_defaults() -> None:
     kube = FakeKube(("resourcequotas", QUOTA), ("limitranges", LIMIT_RANGE))
     assert quota_warning(kube, deployment(), 7, refuse=True, pods=[]) is None  # 700m of the 700m left
     warning = quota_warning(kube, deployment(), 9, refuse=True, pods=[])
-    assert warning is not None and "holds 7 of the 9 new pods" in warning, warning
+    assert warning is not None and "holds 7 of the 9 new pods" in warning.brief, warning
 
 
 def test_a_limit_range_with_only_a_max_defaults_limit_and_request_to_it() -> None:
