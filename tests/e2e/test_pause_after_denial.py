@@ -79,6 +79,13 @@ async def test_a_denied_rollback_offers_the_pause_and_the_pause_runs_only_once_a
         assert message.endswith("plan it only if they agree."), message
         pending = await call(client, "list_pending_commands")
         assert pending["commands"] == [], pending
+        # assess_namespace no longer leads with the denied rollback as if nothing was said: the denial, the offer,
+        # and no tool to plan before the human answers.
+        again = await budgeted(client, "assess_namespace", namespace=NS)
+        decision = again["decision"]
+        assert "The human denied rollback_deployment on deployment/payments -n shop at " in decision["reason"], again
+        assert "offer the human pause_rollout(namespace='shop', deployment='payments') to keep" in decision["reason"]
+        assert decision["next_tool"] is None and "Next: rollback_deployment" not in again["summary"], again["summary"]
         # Asked what else, evaluate_decision says the denial first and offers the same step.
         walked = await budgeted(client, "evaluate_decision", namespace=NS)
         denial = walked["cautions"][0]

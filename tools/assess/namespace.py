@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, PrivateAttr
 
 from incident_response.tools.assess.demand import NodeRoom
+from incident_response.tools.assess.denied_first import denied_first
 from incident_response.tools.assess.hpas import HpaRow, hpa_row
 from incident_response.tools.assess.impacts import mitigated_components
 from incident_response.tools.assess.observation import observe_namespace
@@ -162,6 +163,10 @@ def assessment_of(kube: Kube, namespace: str, deps: Deps | None) -> Assessment:
     judged = with_rulings(judged, rulings(deps, namespace)) if deps is not None else judged
     quota = QuotaFirst(kube, namespace, seen.deployments, seen.hpas, seen.pods, seen.now)
     decision, ranking = ranked(judged, mitigated, NodeRoom(kube), quota)
+    denied = denied_first(deps, seen, decision) if deps is not None else decision
+    if denied is not decision and ranking:
+        ranking[0][0].next_tool = None  # the problem says no tool either: the human answers first
+    decision = denied
     rows = seen.rows
     problems = [row for row in rows if row.problem]
     counts = Counter(row.status for row in rows)

@@ -17,6 +17,7 @@ from incident_response.tools.engine.outcomes import CommandResult
 from incident_response.tools.engine.pending import DIALOG_WITHOUT_CODE
 from incident_response.tools.engine.plan import PendingCommand, target_text
 from incident_response.tools.mitigate.pause import under_way
+from incident_response.tools.playbook.denial_offer import pause_offer
 
 ROLLBACKS = ("rollback_deployment", "restore_measure")
 ASK = "Do not retry it; ask the human what to do instead."
@@ -55,9 +56,4 @@ def next_step(deps: Deps, plan: PendingCommand) -> str | None:
         return None  # the offer is a courtesy: a read that fails leaves the plain answer
     if rollout is None:
         return None
-    return (
-        f"Its rollout is under way (revision {rollout.revision}: {rollout.ready} of "
-        f"{rollout.replicas} pods Ready; revision {rollout.serving_revision}'s {rollout.serving_ready} serve): offer "
-        f"the human pause_rollout(namespace={target.namespace!r}, deployment={target.name!r}) to keep them so; plan "
-        "it only if they agree."
-    )
+    return pause_offer(target.namespace, target.name, rollout)
