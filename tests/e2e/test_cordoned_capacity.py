@@ -49,3 +49,28 @@ async def test_cordoned_ready_nodes_are_freed_before_a_scale_that_cannot_schedul
     node = json.loads(kubectl.run("get", "node", decision["next_arguments"]["node"], "-o", "json").stdout)
     assert not node["spec"].get("unschedulable")
     await env.until(lambda: not pending(), 60)
+
+
+async def test_our_own_cordons_are_kept_and_a_scale_nothing_holds_proposes_no_tool(built: tuple[Env, Kubectl]) -> None:
+    """The same peak with node-1 and node-2 cordoned by this server (the incident's own measures): they are not
+    proposed for uncordoning, and with no room anywhere else the assessment proposes no scale-up its planner would
+    refuse (it proposed override_hpa 69..69)."""
+    env, kubectl = built
+    async with Client(env.server("full")) as client:
+        await plan_and_confirm(client, env, "cordon_node", node="node-1")
+        await plan_and_confirm(client, env, "cordon_node", node="node-2")
+    kubectl.run("patch", "hpa", "web", "-n", NS, "-p", json.dumps({"spec": {"maxReplicas": 24}}))
+    kubectl.run("annotate", "deployment/web", "-n", NS, "--overwrite", f"{LOAD}=9000")
+
+    def stuck() -> bool:
+        hpa = env.get("horizontalpodautoscalers", "web").get("status") or {}
+        waiting = [p for p in env.pods("app=web") if (p.get("status") or {}).get("phase") == "Pending"]
+        return hpa.get("currentReplicas") == 24 and len(waiting) >= 3
+
+    await env.until(stuck, 120)
+    async with Client(env.server("full")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+    decision = assessed["decision"]
+    assert decision["next_tool"] is None, decision
+    assert "no schedulable node has room for another replica of web" in decision["reason"], decision["reason"]
+    assert "uncordon" not in decision["reason"], decision["reason"]

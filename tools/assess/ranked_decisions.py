@@ -84,14 +84,23 @@ def completed(seen: Observation, decision: Decision, room: NodeRoom | None = Non
 def uncordon_first(
     decision: Decision, target: str, demand: Demand, deploy: dict[str, Any], room: NodeRoom | None
 ) -> Decision | None:
-    """When no schedulable node holds another replica but Ready nodes only a cordon keeps closed would (a
-    maintenance left behind: review-assist8 I9), the scale-up would leave pods Pending (its planner refuses it):
-    uncordoning comes first, once the human says their maintenance is over."""
+    """When no schedulable node holds another replica, the scale-up would leave pods Pending (its planner refuses it):
+    if Ready nodes only a cordon keeps closed would hold more (a maintenance left behind: review-assist8 I9),
+    uncordoning comes first, once the human says their maintenance is over; else no tool is proposed."""
     if demand.fits is None or demand.fits > demand.replicas or room is None or not room.made():
         return None
     held = cordoned_room(room.get(), template_spec(deploy))
     if not held:
-        return None
+        # Nothing anywhere holds another replica: a scale-up's planner would refuse it, so none is proposed.
+        return decision.model_copy(
+            update={
+                "reason": decision.reason + f"; but no schedulable node has room for another replica of {target}: "
+                "more replicas would stay Pending. Add nodes, or raise its CPU limit (kubectl set resources "
+                f"deployment/{target} --limits=cpu=...); no tool here plans either",
+                "next_tool": None,
+                "next_arguments": {},
+            }
+        )
     why = (
         f"; but no schedulable node has room for another replica of {target}, and cordoned Ready nodes would hold "
         f"more: {cordoned_text(held)}. Ask the human whether their maintenance is over; if so uncordon them "
