@@ -57,6 +57,15 @@ def _default_ports(ports: list[Obj] | None) -> None:
             port.setdefault("protocol", "TCP")
 
 
+def pull_policy(image: object) -> str:
+    """SetDefaults_Container's pull policy: Always for an image whose tag is `latest` (or that has neither a tag
+    nor a digest, which means latest), else IfNotPresent."""
+    name, _, digest = str(image or "").partition("@")
+    last = name.rsplit("/", 1)[-1]
+    tag = last.rsplit(":", 1)[1] if ":" in last else ("" if digest else "latest")
+    return "Always" if tag == "latest" else "IfNotPresent"
+
+
 def _default_pod_spec(spec: Obj) -> None:
     spec.setdefault("restartPolicy", "Always")
     spec.setdefault("terminationGracePeriodSeconds", 30)
@@ -67,7 +76,7 @@ def _default_pod_spec(spec: Obj) -> None:
         for container in spec.get(key) or []:
             if not isinstance(container, dict):
                 continue
-            container.setdefault("imagePullPolicy", "IfNotPresent")
+            container.setdefault("imagePullPolicy", pull_policy(container.get("image")))
             container.setdefault("terminationMessagePath", "/dev/termination-log")
             container.setdefault("terminationMessagePolicy", "File")
             container.setdefault("resources", {})

@@ -198,3 +198,23 @@ def test_a_pod_listing_no_pull_secret_takes_its_service_accounts(
     )
     assert k.run("get", "pod", failing, "-n", NS, "-o", "jsonpath={.spec.imagePullSecrets}").stdout == ""
     assert "401 Unauthorized" in " ".join(k.run("describe", "pod", failing, "-n", NS).stdout.split())
+
+
+def test_the_pull_policy_defaults_as_the_api_server_sets_it(
+    sim_factory: SimFactory, kubectl_for: Callable[[RunningSim], Kubectl]
+) -> None:
+    """Always for `latest` (or no tag at all), IfNotPresent for a tag or a digest: a `latest` image is pulled on
+    every start, so a registry that refuses the pod's credentials refuses it even on a node that holds it."""
+    sim = sim_factory("healthy")
+    k = kubectl_for(sim)
+    for name, image, policy in (
+        ("latest", f"{HOST}/shop/ledger:latest", "Always"),
+        ("untagged", f"{HOST}/shop/ledger", "Always"),
+        ("tagged", GOOD, "IfNotPresent"),
+        ("digest", f"{HOST}/shop/ledger@sha256:{'a' * 64}", "IfNotPresent"),
+    ):
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": NS}}
+        pod["spec"] = {"containers": [{"name": "ledger", "image": image}]}
+        k.run("apply", "-f", "-", stdin=json.dumps(pod))
+        got = k.run("get", "pod", name, "-n", NS, "-o", "jsonpath={.spec.containers[0].imagePullPolicy}").stdout
+        assert got == policy, (image, got)
