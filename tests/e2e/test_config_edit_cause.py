@@ -165,3 +165,25 @@ async def test_the_key_restored_by_hand_is_not_called_the_cause(built: tuple[Env
     restart = next(line for line in document.splitlines() if line.startswith("- The rollout of revision 3 of"))
     # The first warning is the kubelet's first about those pods: a BackOff, or a failed readiness probe.
     assert "for: nothing found. Against: it came " in restart and " after the first " in restart, restart
+
+
+async def test_a_rollout_restart_is_not_called_a_config_rollout(built: tuple[Env, Kubectl]) -> None:
+    """`kubectl rollout restart` of checkout (which reads checkout-config, unedited) and the new pods crash: the
+    rollback check said 'a config rollout ... pods the rollback creates read the CURRENT ConfigMap checkout-config;
+    restore its previous data first' beside the restart warning (review-assist8, LOW): advice about a ConfigMap
+    nobody edited. Only the restart warning is said."""
+    env, kubectl = built
+    env.sim.cluster.images[IMAGES[0]] = {"sim.incident-response.dev/behavior": "crashloop"}
+    kubectl.run("rollout", "restart", "deployment/checkout", "-n", NS)
+
+    def crashing() -> bool:
+        pods = [p for p in env.pods("app=checkout") if not p["metadata"].get("deletionTimestamp")]
+        return any((p["status"].get("containerStatuses") or [{}])[0].get("restartCount") for p in pods)
+
+    await env.until(crashing, 60)
+    await env.until(lambda: env.observed("checkout"), 60)
+    async with Client(env.server("safe")) as client:
+        safety = await budgeted(client, "check_rollback_safety", namespace=NS, deployment="checkout")
+    checks = {i["check"]: i for i in safety["items"]}
+    assert "same_template" in checks, safety["items"]
+    assert "config" not in checks, checks["config"]

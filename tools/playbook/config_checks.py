@@ -24,14 +24,17 @@ from incident_response.tools.playbook import config_edit
 from incident_response.tools.playbook.decision import CLOCK_SKEW, DEPLOY_MARGIN_MINUTES
 
 MAX_NAMED = 4
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"  # what `kubectl rollout restart` sets on the pod template
 
 
 def annotations_only(current: dict[str, Any], target: dict[str, Any]) -> list[str]:
-    """The annotation keys when the two templates differ in pod annotations only (else [])."""
+    """The annotation keys when the two templates differ in pod annotations only (else []). A `kubectl rollout
+    restart` alone (restartedAt) is no config rollout: rollback_checks' same_template warning says what it is."""
     differences = template_differences(current, target)
     if not differences or not all(d.startswith("pod annotation ") for d in differences):
         return []
-    return [d.removeprefix("pod annotation ").split(":", 1)[0] for d in differences]
+    keys = [d.removeprefix("pod annotation ").split(":", 1)[0] for d in differences]
+    return [] if all(k == RESTARTED_AT for k in keys) else keys
 
 
 def changed_configmaps(

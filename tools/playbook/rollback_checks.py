@@ -30,6 +30,7 @@ from incident_response.tools.k8s.workloads import (
     revision_of,
     rollout_time,
 )
+from incident_response.tools.playbook.config_checks import RESTARTED_AT as RESTARTED_AT
 from incident_response.tools.playbook.config_checks import ConfigChange, config_detail
 from incident_response.tools.playbook.config_failures import SharedFailure, shared_failure
 
@@ -49,7 +50,6 @@ Check = Literal[
 SafetyStatus = Literal["ok", "warning", "blocking", "not_visible"]
 
 MAX_EVIDENCE = 8
-RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 MIGRATION_WORDS = re.compile(
     r"migrat|flyway|liquibase|alembic|sqitch|dbmate|schema[-_ ]?(?:upgrade|update|change)", re.IGNORECASE
 )
