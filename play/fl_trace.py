@@ -115,11 +115,11 @@ async def middleware(self, ctx, call_next):
         p0 = time.process_time()
         patch_sections()
         spent.clear()
-        mark(f"call begin warm-up cpu {warm_cpu(self)}")
+        mark(f"call begin warm-up cpu {warm_cpu(self)} at {time.perf_counter():.6f}")
         try:
             return await original_middleware(self, ctx, call_next)
         finally:
-            mark(f"call end process cpu {(time.process_time() - p0) * 1000:.1f} warm-up cpu {warm_cpu(self)} sections " + " ".join(f"{k}={v * 1000:.1f}" for k, v in spent.items()))
+            mark(f"call end at {time.perf_counter():.6f} process cpu {(time.process_time() - p0) * 1000:.1f} warm-up cpu {warm_cpu(self)} sections " + " ".join(f"{k}={v * 1000:.1f}" for k, v in spent.items()))
     result = await original_middleware(self, ctx, call_next)
     if ctx.method == "tools/list" and T0[0] is None:
         T0[0] = time.perf_counter()

@@ -10,6 +10,7 @@ import startup
 from mcp import Client
 
 TOOL = os.environ.get("FL_TOOL", "list_pods")
+SETTLED: list[float] = []
 
 
 async def ours(params, think):
@@ -25,8 +26,18 @@ async def ours(params, think):
             began = time.perf_counter()
             result = await client.call_tool(TOOL, {"namespace": "shop"})
             calls.append(time.perf_counter() - began)
+            if os.environ.get("FL_CLIENT_TIMES"):
+                with open(os.environ["FL_CLIENT_TIMES"], "a") as out:
+                    out.write(f"{began:.6f} {time.perf_counter():.6f}\n")
             if result.is_error:
                 raise SystemExit(f"{TOOL} failed: {result.content}")
+        settle = float(os.environ.get("FL_SETTLE", "0"))
+        if settle:  # FL_SETTLE=s: also 5 calls after s more seconds (the warm-up done), reported as "settled"
+            await anyio.sleep(settle)
+            for _ in range(startup.WARM_CALLS):
+                began = time.perf_counter()
+                await client.call_tool(TOOL, {"namespace": "shop"})
+                SETTLED.append(time.perf_counter() - began)
         return calls[0], calls[1:]
 from mcp.client.stdio import StdioServerParameters
 from incident_response.sim.serve import run_sim
@@ -51,6 +62,8 @@ async def main() -> None:
                 first, warm = await ours(params, think)
                 results[name][0].append(first); results[name][1].extend(warm)
     print(f"{TOOL} n={n} think={think} load {load0:.2f} -> {os.getloadavg()[0]:.2f}")
+    if SETTLED:
+        print(f"  settled warm calls (all variants): median {statistics.median(SETTLED)*1000:.1f} ms")
     for name, (firsts, warms) in results.items():
         f, w = statistics.median(firsts), statistics.median(warms)
         print(f"  {name:12} first {f*1000:6.1f} warm {w*1000:6.1f} ratio {f/w:.2f}   firsts " + " ".join(f"{x*1000:.0f}" for x in firsts))
