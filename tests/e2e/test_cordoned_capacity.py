@@ -43,6 +43,7 @@ async def test_cordoned_ready_nodes_are_freed_before_a_scale_that_cannot_schedul
         assert decision["next_tool"] == "uncordon_node", decision
         assert decision["next_arguments"]["node"] in ("node-1", "node-2"), decision
         assert "cordoned Ready nodes would hold more" in decision["reason"], decision["reason"]
+        assert "more; cordoned since " in decision["reason"], decision["reason"]  # when and by whom: whom to ask
         assert (evaluated["verdict"], evaluated["next_tool"]) == ("FIX_FIRST", "uncordon_node"), evaluated["summary"]
         await plan_and_confirm(client, env, "uncordon_node", **decision["next_arguments"])
     # The oracle: kubectl sees the node schedulable and the Pending pods placed.

@@ -34,7 +34,9 @@ def node(
 
 
 def test_a_cordon_left_by_someone_else_holds_room() -> None:
-    assert cordoned_room(([node("node-1"), node("node-3", cordoned=False)], []), SPEC) == [("node-1", 16)]
+    assert cordoned_room(([node("node-1"), node("node-3", cordoned=False)], []), SPEC) == [
+        ("node-1", 16, "since 2026-12-05 10:00 UTC by kubectl-cordon")
+    ]
 
 
 def test_a_pressured_node_or_our_own_cordon_is_kept_closed() -> None:

@@ -241,10 +241,13 @@ def test_no_room_on_the_nodes_points_to_vertical_scaling_of_what_runs_short() ->
 
 
 def test_no_room_but_cordoned_ready_nodes_asks_to_uncordon_first() -> None:
-    walk = scale_tree(scale(load_evidence=HOT, fits=4, cordoned=[("node-2", 10), ("node-1", 9)]), Answers(), QUIET)
+    held = [("node-2", 10, "since 2026-12-05 10:02 UTC by kubectl-cordon"), ("node-1", 9, "")]
+    walk = scale_tree(scale(load_evidence=HOT, fits=4, cordoned=held), Answers(), QUIET)
     assert outcome(walk) == ("FIX_FIRST", None, "uncordon_node")
     assert walk.outcome is not None and walk.outcome.next_arguments == {"node": "node-2"}
-    assert "node-2 (~10 more), node-1 (~9 more)" in walk.outcome.reason
+    assert "node-2 (~10 more; cordoned since 2026-12-05 10:02 UTC by kubectl-cordon), node-1 (~9 more)" in (
+        walk.outcome.reason
+    )
 
 
 def test_unknown_node_room_still_proceeds_with_a_caution() -> None:

@@ -218,10 +218,10 @@ def pending_warning(what: str, placed: int, wanted: int, want: Requests) -> str 
 
 def cordoned_room(
     read: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None, pod_spec: dict[str, Any]
-) -> list[tuple[str, int]]:
-    """(node, replicas of `pod_spec` that would fit there) for each Ready node a cordon alone keeps the pod off (a
-    maintenance left behind: review-assist8 I9), the roomiest first. `read`: the nodes and the pods holding room on
-    them (sizing_reads.node_room)."""
+) -> list[tuple[str, int, str]]:
+    """(node, replicas of `pod_spec` that would fit there, 'since 10:02 UTC by kubectl-cordon') for each Ready node a
+    cordon alone keeps the pod off (a maintenance left behind: review-assist8 I9), the roomiest first: whom to ask.
+    `read`: the nodes and the pods holding room on them (sizing_reads.node_room)."""
     if read is None:
         return []
     nodes, pods = read
@@ -232,8 +232,18 @@ def cordoned_room(
             taints = [t for t in spec.get("taints") or [] if t.get("key") != UNSCHEDULABLE_TAINT]
             opened.append({**node, "spec": {**spec, "unschedulable": False, "taints": taints}})
     want = spec_requests(pod_spec)
-    found = [(r.node, slots(r, want)) for r in rooms(opened, pods, pod_spec)]
-    return sorted(((n, k) for n, k in found if k > 0), key=lambda pair: -pair[1])
+    since = {str(meta(n).name): cordoned_since(n) for n in opened}
+    found = [(r.node, slots(r, want), since.get(r.node, "")) for r in rooms(opened, pods, pod_spec)]
+    return sorted((held for held in found if held[1] > 0), key=lambda held: -held[1])
+
+
+def cordoned_since(node: dict[str, Any]) -> str:
+    """'since 2026-12-05 10:02 UTC by kubectl-cordon', from who last wrote spec.unschedulable (empty: unknown)."""
+    cordon = last_change(node, owning=("spec", "unschedulable"))
+    if cordon is None or cordon.created:
+        return ""
+    by = f" by {cordon.manager}" if cordon.manager else ""
+    return f"since {cordon.at.strftime('%Y-%m-%d %H:%M')} UTC{by}"
 
 
 PRESSURES = ("MemoryPressure", "DiskPressure", "PIDPressure")
@@ -250,6 +260,8 @@ def kept_cordoned(node: dict[str, Any]) -> bool:
     return cordon is not None and cordon.manager == OUR_MANAGER
 
 
-def cordoned_text(held: list[tuple[str, int]]) -> str:
-    """'node-2 (~10 more), node-1 (~9 more)'."""
-    return ", ".join(f"{node} (~{count} more)" for node, count in held)
+def cordoned_text(held: list[tuple[str, int, str]]) -> str:
+    """'node-2 (~10 more; cordoned since 2026-12-05 10:02 UTC by kubectl-cordon), node-1 (~9 more)'."""
+    return ", ".join(
+        f"{node} (~{count} more" + (f"; cordoned {since})" if since else ")") for node, count, since in held
+    )

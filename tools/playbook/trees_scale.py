@@ -67,7 +67,7 @@ class ScaleFacts:
     # other deployments rolled out in the last 2 hours while this one was not (load_decisions.changed_elsewhere)
     changed_elsewhere: list[str] = field(default_factory=list)
     # Ready nodes only a cordon keeps its pods off, with the replicas that would fit on each (when none fit now)
-    cordoned: list[tuple[str, int]] = field(default_factory=list)
+    cordoned: list[tuple[str, int, str]] = field(default_factory=list)
     # why the namespace's ResourceQuota admits no more of its pods (tools/mitigate/scaling.quota_warning), else None
     quota_full: str | None = None
 
