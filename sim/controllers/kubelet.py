@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from incident_response.sim import behaviors, errors, registries
 from incident_response.sim.controllers.backoff import BackOff, go_duration
 from incident_response.sim.controllers.common import Obj, terminating
+from incident_response.sim.controllers.env_refs import CONFIG_ERROR, config_error
 from incident_response.sim.controllers.history import record_past
 from incident_response.sim.controllers.mounts import unmounted
 from incident_response.sim.controllers.podstatus import build_status
@@ -260,7 +261,26 @@ class Kubelet:
         pulled = c.pull_policy == "Always" and pod is not None
         if pulled and pod is not None and not self._pulled(pod, rt, c, now):
             return  # Always pulls again before a restart: a registry that now refuses leaves it in ErrImagePull
-        self._start(c, rt, now, wall, record=True, pulled=pulled)
+        if pod is not None:
+            self._create(pod, c, rt, now, wall, pulled=pulled)
+        else:
+            self._start(c, rt, now, wall, record=True, pulled=pulled)
+
+    def _create(self, pod: Obj, c: ContainerRuntime, rt: PodRuntime, now: float, wall: str, pulled: bool) -> None:
+        """Start the container unless its environment names a Secret/ConfigMap (or key) that does not exist: then
+        CreateContainerConfigError, reported and tried again on the kubelet's next sync of the pod."""
+        containers = (pod.get("spec") or {}).get("containers") or []
+        spec: Obj = next((x for x in containers if x.get("name") == c.name), {})
+        problem = config_error(pod, spec, self.store.peek)
+        if problem is None:
+            self._start(c, rt, now, wall, record=True, pulled=pulled)
+            return
+        if not pulled:
+            self._event(rt, c, "Normal", "Pulled", f'Container image "{c.image}" already present on machine')
+        self._event(rt, c, "Warning", "Failed", f"Error: {problem}")
+        c.state, c.reason, c.message = "waiting", CONFIG_ERROR, problem
+        c.terminated = None
+        c.next_at = now + self.timing.schedule_retry
 
     def _advance(self, pod: Obj, rt: PodRuntime, now: float) -> None:
         wall = timestamp(self.store.clock())
@@ -292,13 +312,13 @@ class Kubelet:
                 continue
             if c.state == "waiting" and c.reason == "CrashLoopBackOff":
                 self._restart(c, rt, now, wall)
-            elif c.state == "waiting" and c.reason in ("ContainerCreating", "ImagePullBackOff"):
+            elif c.state == "waiting" and c.reason in ("ContainerCreating", "ImagePullBackOff", CONFIG_ERROR):
                 if rt.behavior.kind == behaviors.IMAGE_PULL_ERROR:
                     self._pull_failed(rt, c, now)
                 elif not self._needs_pull(rt, c):
-                    self._start(c, rt, now, wall, record=True)
+                    self._create(pod, c, rt, now, wall, pulled=False)
                 elif self._pulled(pod, rt, c, now):
-                    self._start(c, rt, now, wall, record=True, pulled=True)
+                    self._create(pod, c, rt, now, wall, pulled=True)
             elif c.state == "waiting" and c.reason == "ErrImagePull":
                 c.reason = "ImagePullBackOff"
                 c.message = f'Back-off pulling image "{c.image}"'

@@ -4,8 +4,7 @@ Someone removes key PAYMENTS_URL from ConfigMap checkout-config (checkout's temp
 configMapKeyRef); a checkout pod replaced afterwards cannot start: CreateContainerConfigError "couldn't find key
 PAYMENTS_URL in ConfigMap shop/checkout-config". assess_namespace said the pods "fail without a clear cause" and sent
 the assistant to read events, and a removal-only patch leaves no managedFields time, so no change was listed either.
-Now the kubelet's message is the cause, with what restores it. The sim's kubelet does not check config keys: the pod's
-status is written as a kubelet writes it (`kubectl patch --subresource=status`).
+Now the kubelet's message is the cause, with what restores it (the sim's kubelet writes it as a real one does).
 """
 
 from __future__ import annotations
@@ -16,23 +15,21 @@ import pytest
 from mcp import Client
 from mcp.types import TextContent
 from support.kubectl_runner import Kubectl
-from support.mitigation_env import Env, call, ready
+from support.mitigation_env import Env, call
 
 pytestmark = pytest.mark.anyio
 NS = "shop"
 MESSAGE = "couldn't find key PAYMENTS_URL in ConfigMap shop/checkout-config"
 
 
-def stuck(container: str, image: str) -> str:
-    waiting = {"reason": "CreateContainerConfigError", "message": MESSAGE}
-    status = {
-        "phase": "Pending",
-        "conditions": [{"type": "Ready", "status": "False", "reason": "ContainersNotReady"}],
-        "containerStatuses": [
-            {"name": container, "image": image, "ready": False, "restartCount": 0, "state": {"waiting": waiting}}
-        ],
-    }
-    return json.dumps({"status": status})
+def config_errors(env: Env) -> list[str]:
+    """The messages of checkout's containers the kubelet could not create."""
+    return [
+        str(w.get("message"))
+        for p in env.pods("app=checkout")
+        for c in (p.get("status") or {}).get("containerStatuses") or []
+        if (w := (c.get("state") or {}).get("waiting") or {}).get("reason") == "CreateContainerConfigError"
+    ]
 
 
 async def test_a_missing_config_key_is_named_as_the_cause(built: tuple[Env, Kubectl]) -> None:
@@ -48,20 +45,8 @@ async def test_a_missing_config_key_is_named_as_the_cause(built: tuple[Env, Kube
     )
     first = env.pods("app=checkout")[0]["metadata"]["name"]
     kubectl.run("delete", "pod", first, "-n", NS, "--wait=false")
-
-    def replaced() -> list[str]:
-        pods = [p for p in env.pods("app=checkout") if not p["metadata"].get("deletionTimestamp")]
-        return [p["metadata"]["name"] for p in pods if ready(p)] if len(pods) == 4 else []
-
-    await env.until(lambda: first not in replaced() and len(replaced()) == 4 and env.rolled_out("checkout", 4))
-    newest = max(env.pods("app=checkout"), key=lambda p: p["metadata"]["creationTimestamp"])
-    container = newest["spec"]["containers"][0]
-    kubectl.run(
-        "patch", "pod", newest["metadata"]["name"], "-n", NS, "--subresource=status", "--type=merge",
-        "-p", stuck(container["name"], container["image"]),
-    )  # fmt: skip
-    # The stuck pod as checkout's status counts it (what the assessment reads), not only as the pods say it.
-    await env.until(lambda: sum(ready(p) for p in env.pods("app=checkout")) == 3 and env.settled("checkout", 4, 3))
+    # The replacement cannot start (the kubelet's CreateContainerConfigError); checkout's status counts it.
+    await env.until(lambda: config_errors(env) == [MESSAGE] and env.settled("checkout", 4, 3))
 
     async with Client(env.server("safe")) as client:
         assessed = await call(client, "assess_namespace", namespace=NS)

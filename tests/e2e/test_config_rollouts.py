@@ -78,7 +78,14 @@ def manifests(others: int = 0) -> str:
         "metadata": {"name": "search", "namespace": NS},
         "spec": {"selector": {"app": "search"}, "ports": [{"port": 80, "targetPort": 8080}]},
     }
-    return yaml.safe_dump_all([config, deployment, service])
+    # The Secret its env reads (the kubelet does not start a container whose secretKeyRef names a missing one).
+    key = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "search-key", "namespace": NS},
+        "data": {"k": "eA=="},
+    }
+    return yaml.safe_dump_all([config, key, deployment, service])
 
 
 def stalled(env: Env) -> Callable[[], bool]:

@@ -237,6 +237,25 @@ def list_pods(
         )
 
 
+# Waiting reasons whose message is the cause in the kubelet's words (a missing Secret, ConfigMap or key): said once.
+STATED = ("CreateContainerConfigError", "CreateContainerError")
+STATED_CHARS = 200
+
+
+def stated_causes(fetched: FetchedPods, problems: set[str]) -> dict[str, str]:
+    """STATUS -> ": <the kubelet's message>" of the first problem pod waiting with that reason."""
+    said: dict[str, str] = {}
+    for pod, _ in fetched.pods:
+        if (pod.get("metadata") or {}).get("name") not in problems:
+            continue
+        for container in (pod.get("status") or {}).get("containerStatuses") or []:
+            waiting = (container.get("state") or {}).get("waiting") or {}
+            reason, message = waiting.get("reason"), str(waiting.get("message") or "")
+            if reason in STATED and message and reason not in said:
+                said[reason] = ": " + message[:STATED_CHARS]
+    return said
+
+
 def pod_list(fetched: FetchedPods, namespace: str, selector: str | None, problems_only: bool, limit: int) -> PodList:
     rows = fetched.rows
     counts = Counter(row.status for row in rows)
@@ -255,9 +274,10 @@ def pod_list(fetched: FetchedPods, namespace: str, selector: str | None, problem
     summary += f" matching {selector}" if selector else ""
     if problems:
         by_status = Counter(row.status for row in problems)
+        said = stated_causes(fetched, {row.name for row in problems})
         summary += (
             f"; {len(problems)} with problems ("
-            + ", ".join(f"{n} {status}" for status, n in by_status.most_common())
+            + ", ".join(f"{n} {status}{said.get(status, '')}" for status, n in by_status.most_common())
             + ")"
         )
         if len(problems) > limit:
