@@ -4,7 +4,8 @@ and results by its result model: these only change what is listed.
 
 Input: no titles, the descriptions server/catalog.py gives (others dropped: most names say it all), an optional
 argument whose default is null written as its type alone. Output: no titles, descriptions or defaults, nullable
-types as a type list, and a value that may be any JSON (a diff's before/after) typed as exactly that.
+types as a type list, and a value that may be any JSON (a diff's before/after) typed as exactly that; then
+server/schema_reuse.py drops enum types and defines a piece repeated in one schema once.
 
 Layer: server (MCP wiring).
 """
@@ -13,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from incident_response.server import schema_reuse
 
 NULL = {"type": "null"}
 # Every JSON type: a field holding any JSON value still says so (a schema with no keyword constrains nothing, and
@@ -94,7 +97,7 @@ def output_schema(schema: Mapping[str, Any]) -> dict[str, Any]:
         return _typed(out)
 
     top = resolve(schema, 0)
-    return _share(top, used)
+    return schema_reuse.reuse(_share(top, used))
 
 
 def _share(top: dict[str, Any], definitions: dict[str, Any]) -> dict[str, Any]:
