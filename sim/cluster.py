@@ -152,6 +152,8 @@ class Cluster:
         self.timing = timing
         # The image catalogue (behaviors.Images): what an image does wherever it runs; not visible through the API.
         self.images: dict[str, dict[str, str]] = {}
+        # image reference -> times it was pushed again (a new build under the same tag: a new digest from then on)
+        self.builds: dict[str, int] = {}
         # Registries that want credentials (registries.Registries): host -> the "user:password" pairs they accept.
         self.registries: dict[str, frozenset[str]] = {}
         self._clock = clock

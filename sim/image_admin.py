@@ -32,7 +32,10 @@ KEYS = {
         behaviors.NEEDS_ENV,
     )
 }
-USAGE = 'send {"image": REF, "does": {KEY: VALUE, ...}} (an empty "does" removes the image); keys: ' + ", ".join(KEYS)
+USAGE = (
+    'send {"image": REF, "does": {KEY: VALUE, ...}} (an empty "does" removes the image; add "push": true for a new '
+    "build under the same tag: pulls from then on get a new digest); keys: " + ", ".join(KEYS)
+)
 
 
 def value_problem(name: str, value: Any) -> str | None:
@@ -65,9 +68,11 @@ async def images_endpoint(request: web.Request, cluster: Cluster) -> web.Respons
     if request.method != "POST":
         raise errors.method_not_allowed("use GET, POST or DELETE on /sim/images")
     spec = await read_body(request)
-    if not isinstance(spec, dict) or set(spec) != {"image", "does"}:
+    if not isinstance(spec, dict) or not {"image", "does"} <= set(spec) <= {"image", "does", "push"}:
         raise errors.bad_request(USAGE)
-    image, does = spec["image"], spec["does"]
+    image, does, push = spec["image"], spec["does"], spec.get("push", False)
+    if not isinstance(push, bool):
+        raise errors.bad_request(f'"push" takes true or false, not {push!r}; {USAGE}')
     if not isinstance(image, str) or not image.strip() or not isinstance(does, dict):
         raise errors.bad_request(USAGE)
     unknown = sorted(set(does) - set(KEYS))
@@ -84,6 +89,8 @@ async def images_endpoint(request: web.Request, cluster: Cluster) -> web.Respons
     else:
         images.pop(image, None)
     cluster.images = images
+    if push:
+        cluster.builds = {**cluster.builds, image: cluster.builds.get(image, 0) + 1}
     return json_response({"images": shown(images)})
 
 

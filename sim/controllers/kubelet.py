@@ -25,6 +25,7 @@ from incident_response.sim.controllers.runtime import (
     PodRuntime,
     Run,
     container_runtimes,
+    digest_name,
     image_size,
 )
 from incident_response.sim.controllers.scheduler import pod_requests
@@ -65,8 +66,9 @@ class Kubelet:
         self.timing = cluster.timing
         self.runtime: dict[str, PodRuntime] = {}
         self.backoff = BackOff(cluster.timing.backoff_base, cluster.timing.backoff_cap)
-        # The images each node holds (pulled, or run by a pod it had): IfNotPresent starts them without a pull.
-        self.present: dict[str, set[str]] = {}
+        # The images each node holds (pulled, or run by a pod it had) -> the build's digest name: IfNotPresent starts
+        # them without a pull, so a node keeps running the build it holds after the tag is pushed again.
+        self.present: dict[str, dict[str, str]] = {}
 
     # ----- the tick -----
 
@@ -224,7 +226,7 @@ class Kubelet:
         record: bool,
         pulled: bool = False,
     ) -> None:
-        self.present.setdefault(rt.node, set()).add(c.image)
+        c.digest = self.present.setdefault(rt.node, {}).setdefault(c.image, self._registry_digest(c.image))
         c.state, c.reason, c.message = "running", "", ""
         c.started_mono = started_mono
         c.started_at = started_at
@@ -370,6 +372,10 @@ class Kubelet:
                 )
                 c.next_at = c.exited + c.backoff
 
+    def _registry_digest(self, image: str) -> str:
+        """The digest name the registry serves for this reference now (its latest push)."""
+        return digest_name(image, self.cluster.builds.get(image, 0))
+
     def _needs_pull(self, rt: PodRuntime, c: ContainerRuntime) -> bool:
         return c.pull_policy == "Always" or c.image not in self.present.get(rt.node, ())
 
@@ -388,7 +394,7 @@ class Kubelet:
             )
         self._event(rt, c, "Normal", "Pulling", f'Pulling image "{c.image}"')
         if not answer.refused:
-            self.present.setdefault(rt.node, set()).add(c.image)
+            self.present.setdefault(rt.node, {})[c.image] = self._registry_digest(c.image)  # the build pulled now
             size = image_size(c.image)
             self._event(
                 rt,

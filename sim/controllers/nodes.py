@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from incident_response.sim import behaviors, errors
 from incident_response.sim.controllers.common import Obj, meta, set_condition
-from incident_response.sim.controllers.runtime import digest_name, image_size
+from incident_response.sim.controllers.runtime import image_size
 from incident_response.sim.controllers.snapshot import Snapshot
 from incident_response.sim.resources import NODES
 from incident_response.sim.store import timestamp
@@ -117,9 +117,9 @@ def desired_taints(node: Obj, now: str) -> list[Obj]:
     return taints
 
 
-def node_images(held: frozenset[str]) -> list[Obj]:
+def node_images(held: frozenset[tuple[str, str]]) -> list[Obj]:
     """A node's status.images as the kubelet reports them (digest and tag names, size; largest first, at most 50)."""
-    out: list[Obj] = [{"names": [digest_name(image), image], "sizeBytes": image_size(image)} for image in held]
+    out: list[Obj] = [{"names": [digest, image], "sizeBytes": image_size(image)} for image, digest in held]
     out.sort(key=lambda entry: (-int(entry["sizeBytes"]), entry["names"][1]))
     return out[:50]
 
@@ -134,14 +134,14 @@ class NodeController:
         self.store = cluster.store
         self._was_up: dict[str, bool] = {}
         self._unchanged: dict[str, Obj] = {}  # node objects that needed no write (same object: skip)
-        self._images: dict[str, frozenset[str]] = {}  # the images last written to each node's status
+        self._images: dict[str, frozenset[tuple[str, str]]] = {}  # the images last written to each node's status
 
     def sync(self, snap: Snapshot) -> dict[str, bool]:
         now = timestamp(self.store.clock())
         up: dict[str, bool] = {}
         for name, node in snap.nodes.items():
             up[name] = node_up(node)
-            held = frozenset(self.cluster.kubelet.present.get(name, ()))
+            held = frozenset(self.cluster.kubelet.present.get(name, {}).items())
             if self._unchanged.get(name) is node and self._images.get(name) == held:
                 continue
             conditions = desired_conditions(node, now)

@@ -55,14 +55,17 @@ class ContainerRuntime:
     exited: float = 0.0
     aged: AgedLoop | None = None  # the crash loop it was seeded with (its past, for the events it implies)
 
+    digest: str = ""  # the repository@sha256 name of the build it runs (what the node pulled, or held)
+
     @property
     def image_id(self) -> str:
-        return digest_name(self.image) if self.ever_started else ""
+        return (self.digest or digest_name(self.image)) if self.ever_started else ""
 
 
-def digest_name(image: str) -> str:
-    """The image's repository@sha256 name, as the runtime reports it (imageID, a node's status.images)."""
-    digest = hashlib.sha256(image.encode()).hexdigest()
+def digest_name(image: str, build: int = 0) -> str:
+    """The image's repository@sha256 name, as the runtime reports it (imageID, a node's status.images): one per
+    build of the tag (`build` counts the times it was pushed again: POST /sim/images with "push")."""
+    digest = hashlib.sha256(image.encode() + (f"\0build {build}".encode() if build else b"")).hexdigest()
     repo = image.split("@")[0].rsplit(":", 1)[0] if ":" in image.split("/")[-1] else image
     return f"{repo}@sha256:{digest}"
 

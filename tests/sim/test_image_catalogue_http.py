@@ -78,3 +78,52 @@ def test_a_tag_the_catalogue_says_crashes_crashes_when_rolled_out_and_undo_heals
         what="api's pods Running and ready again",
     )
     assert send(sim, "POST", {"image": BAD, "does": {}}) == (200, {"images": {}})  # an empty entry removes it
+
+
+def image_ids(k: Kubectl, selector: str) -> dict[str, str]:
+    """pod name -> its container's imageID, as kubectl reads it."""
+    pods = json.loads(k.run("get", "pods", "-n", NS, "-l", selector, "-o", "json").stdout)["items"]
+    return {
+        p["metadata"]["name"]: p["status"]["containerStatuses"][0].get("imageID", "")
+        for p in pods
+        if not p["metadata"].get("deletionTimestamp")
+    }
+
+
+def test_a_tag_pushed_again_gives_new_pods_a_new_digest(
+    sim_factory: SimFactory, kubectl_for: Callable[[RunningSim], Kubectl]
+) -> None:
+    """The imageID is the digest the registry served at pull time: pods pulled before a push of a new build under
+    the same tag keep the old one, pods pulled after get the new one; without a push it stays the same."""
+    sim = sim_factory("healthy")
+    k = kubectl_for(sim)
+    tag = "registry.example.com/shop/api:stable"
+    k.run("patch", "deployment/api", "-n", NS, "-p", json.dumps(template(tag)))
+    k.run("rollout", "status", "deployment/api", "-n", NS, "--timeout=60s")
+    before = image_ids(k, "app=api")
+    assert len(set(before.values())) == 1 and "@sha256:" in next(iter(before.values())), before
+    (old,) = set(before.values())
+    assert old.startswith("registry.example.com/shop/api@sha256:"), old
+    # Entering what the tag does is not a push: a restart pulls the same digest.
+    assert send(sim, "POST", {"image": tag, "does": {"log-lines": "ok"}})[0] == 200
+    k.run("rollout", "restart", "deployment/api", "-n", NS)
+    k.run("rollout", "status", "deployment/api", "-n", NS, "--timeout=60s")
+    assert set(image_ids(k, "app=api").values()) == {old}
+    status, answer = send(sim, "POST", {"image": tag, "does": {}, "push": "yes"})
+    assert status == 400 and '"push" takes true or false' in answer["message"], answer
+    assert send(sim, "POST", {"image": tag, "does": {"log-lines": "ok"}, "push": True})[0] == 200
+    k.run("rollout", "restart", "deployment/api", "-n", NS)
+    k.run("rollout", "status", "deployment/api", "-n", NS, "--timeout=60s")
+    after = set(image_ids(k, "app=api").values())
+    assert len(after) == 1 and old not in after, after
+    (new,) = after
+    assert new.startswith("registry.example.com/shop/api@sha256:"), new
+    # The nodes report the build they hold under its digest name.
+    nodes = json.loads(k.run("get", "nodes", "-o", "json").stdout)["items"]
+    held = {name for n in nodes for i in n["status"].get("images") or [] for name in i["names"]}
+    assert new in held and tag in held, held
+
+
+def template(image: str) -> dict[str, Any]:
+    container = {"name": "api", "image": image, "imagePullPolicy": "Always"}
+    return {"spec": {"template": {"spec": {"containers": [container]}}}}

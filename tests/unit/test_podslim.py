@@ -45,7 +45,8 @@ def test_the_heavy_parts_go_and_what_the_tools_read_stays() -> None:
     container = slim["spec"]["containers"][0]
     assert set(container) <= {"name", "image", "resources", "ports", "restartPolicy"}
     assert slim["spec"]["initContainers"] == [{"name": "proxy", "image": "envoy:1", "restartPolicy": "Always"}]
-    assert "imageID" not in slim["status"]["containerStatuses"][0]
+    assert "containerID" not in slim["status"]["containerStatuses"][0]
+    assert slim["status"]["containerStatuses"][0]["imageID"] == "sha256:1"  # a re-pushed tag's proof
     # What is computed from a pod is the same from the slim one.
     assert pod_row(slim, NOW) == pod_row(original, NOW)
     assert pod_resources(slim) == pod_resources(original)

@@ -3,7 +3,7 @@
 A namespace read keeps every pod for the length of a call; at 10,000 pods the managed fields, volumes, env and probes
 of each would be most of the server's memory. The slim pod keeps the API's shape (a dict the same code reads): the
 metadata but managedFields and the last-applied annotation; the spec but volumes, its containers reduced to name,
-image, resources, ports and restartPolicy; the status but the containers' image and container IDs and the IP lists.
+image, resources, ports and restartPolicy; the status but the containers' IDs and the IP lists.
 Pods of one controller share equal parts (labels, owner references, containers, scheduling constraints,
 conditions) as one object, and all pods of a read share repeated strings: the pods of a read are read-only.
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 CONTAINER_FIELDS = ("name", "image", "resources", "ports", "restartPolicy")  # restartPolicy: a sidecar init container
-DROPPED_STATUS_FIELDS = ("imageID", "containerID")
+DROPPED_STATUS_FIELDS = ("containerID",)  # imageID stays: the digest a pod runs proves a tag pushed again
 DROPPED_POD_STATUS_FIELDS = ("hostIPs", "podIPs")  # podIP and hostIP say it for single-stack clusters; none reads these
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 SHARED_SPEC_FIELDS = ("containers", "initContainers", "tolerations", "nodeSelector", "affinity")
@@ -83,7 +83,7 @@ def slim_pod(pod: dict[str, Any], sharing: Sharing | None = None) -> dict[str, A
         for key in ("containerStatuses", "initContainerStatuses"):
             statuses = status.get(key)
             if isinstance(statuses, list):
-                status[key] = [_slim(s, drop=DROPPED_STATUS_FIELDS) for s in statuses]
+                status[key] = [sharing.texts(_slim(s, drop=DROPPED_STATUS_FIELDS)) for s in statuses]
         slim["status"] = status
     return slim
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, PrivateAttr
 from incident_response.tools.core.masking import mask_text
 from incident_response.tools.core.plan_warnings import PlanWarning, warning
 from incident_response.tools.engine.reads import RollbackReads
+from incident_response.tools.k8s.image_digests import Repush, repushed, said
 from incident_response.tools.k8s.quantity import human_age, parse_time
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.k8s.workloads import (
@@ -335,7 +336,8 @@ def plan_checks(
     signs += job_signs(reads.jobs or [], deployment, since, now)
     readable = reads.jobs is not None
     items = [migrations_item(signs, current_rev, target_rev, since, readable, reads.jobs_truncated), stateful]
-    items += restart_items(current_template, target, current_rev)
+    current_rs = next((rs for rs in owned if current_rev is not None and revision_of(rs) == current_rev), None)
+    items += restart_items(current_template, target, current_rev, repushes(pods, target, current_rs))
     current_since = rollout_time(deployment, owned)
     return items + config_items(current_template, target, reads, now, pods, mounts, current_since)
 
@@ -352,14 +354,41 @@ def unstamped(template: dict[str, Any]) -> dict[str, Any]:
     return copied
 
 
-def restart_items(current: dict[str, Any], target: dict[str, Any], current_rev: int | None) -> list[SafetyItem]:
+def repushes(pods: list[dict[str, Any]], target: dict[str, Any], current: dict[str, Any] | None) -> list[Repush]:
+    """The tags the target's pods and the current ReplicaSet's pods run under different digests (image_digests)."""
+    old_hash = (meta(target).labels or {}).get(HASH_LABEL)
+    new_hash = (meta(current).labels or {}).get(HASH_LABEL) if current is not None else None
+    return repushed(pods, old_hash, new_hash) if old_hash and new_hash else []
+
+
+def restart_items(
+    current: dict[str, Any], target: dict[str, Any], current_rev: int | None, pushed: list[Repush] | None = None
+) -> list[SafetyItem]:
     """A warning when the current revision is only a restart of the target: the rollback starts the same template
     and pulls the same image tags again, so pods that fail since the restart fail on something outside it (a tag
-    re-pushed, a ConfigMap or Secret, a dependency)."""
+    re-pushed, a ConfigMap or Secret, a dependency). `pushed`: tags whose digests differ between the two
+    revisions' pods: the re-push is then certain, and said."""
     target_template = (target.get("spec") or {}).get("template") or {}
     if current == target_template or unstamped(current) != unstamped(target_template):
         return []
     images = ", ".join(dict.fromkeys(images_of(target_template)))
+    if pushed:
+        proof = said(pushed, revision_of(target), current_rev)
+        tags = ", ".join(r.image for r in pushed)
+        return [
+            SafetyItem(
+                check="same_template",
+                status="warning",
+                detail=f"revision {current_rev} is a `kubectl rollout restart` of revision {revision_of(target)} and "
+                f"{proof}: the tag was re-pushed, and rolling back pulls its new build again, so new pods that fail "
+                "now fail the same way. Pick a revision with other images (to_revision), or keep the old pods "
+                "serving with pause_rollout",
+                evidence=[proof],
+            ).briefly(
+                f"{tags} was re-pushed (digests differ): rolling back to revision {revision_of(target)} pulls the "
+                "new build and fails the same way; pick another to_revision, or pause_rollout"
+            )
+        ]
     detail = (
         f"revision {current_rev} is a `kubectl rollout restart` of revision {revision_of(target)} (only {RESTARTED_AT} "
         f"differs): rolling back restarts the same template and pulls {images} again, so new pods that fail now fail "
