@@ -11,7 +11,7 @@ Layer: tools.mitigate.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -20,8 +20,9 @@ from incident_response.tools.core.plan_warnings import warning
 from incident_response.tools.engine.deps import Deps
 from incident_response.tools.engine.pending import Proposal
 from incident_response.tools.engine.plan import Change, KubeWrite, PlanDraft, Target, patch_step, pointer, precondition
+from incident_response.tools.k8s.pod_templates import same_pod_template
 from incident_response.tools.k8s.unfinished import Unfinished, unfinished_rollout
-from incident_response.tools.k8s.workloads import deployment_selector, owned_by
+from incident_response.tools.k8s.workloads import deployment_selector, images_of, owned_by, revision_of
 from incident_response.tools.kube.client import Kube
 
 PATHS = [pointer("metadata", "uid"), pointer("metadata", "generation"), pointer("spec", "paused")]
@@ -31,10 +32,31 @@ def rollout_command(verb: str, namespace: str, name: str, context: str | None) -
     return commands.kubectl(["rollout", verb, f"deployment/{name}"], namespace=namespace, context=context)
 
 
-def under_way(kube: Kube, namespace: str, deployment: dict[str, object]) -> Unfinished | None:
-    """The deployment's rollout when it has not finished and an earlier revision's pods still serve."""
+def owned(kube: Kube, namespace: str, deployment: dict[str, Any]) -> list[dict[str, Any]]:
     listed = kube.list("replicasets", namespace, label_selector=deployment_selector(deployment)).items
-    return unfinished_rollout(deployment, [rs for rs in listed if owned_by(rs, deployment)])
+    return [rs for rs in listed if owned_by(rs, deployment)]
+
+
+def under_way(kube: Kube, namespace: str, deployment: dict[str, Any]) -> Unfinished | None:
+    """The deployment's rollout when it has not finished and an earlier revision's pods still serve."""
+    return unfinished_rollout(deployment, owned(kube, namespace, deployment))
+
+
+def held_change(kube: Kube, namespace: str, deployment: dict[str, Any]) -> str | None:
+    """The template change a resume rolls out: while paused the controller makes no ReplicaSet for a new template,
+    so a template no ReplicaSet records was changed during the pause (review-landed8 R1). Said as its images
+    against the current revision's; None when a ReplicaSet records the template."""
+    template = (deployment.get("spec") or {}).get("template") or {}
+    replicasets = owned(kube, namespace, deployment)
+    if any(same_pod_template((rs.get("spec") or {}).get("template"), template) for rs in replicasets):
+        return None
+    revision = revision_of(deployment)
+    current = next((rs for rs in replicasets if revision_of(rs) == revision), None)
+    before = images_of((current.get("spec") or {}).get("template") or {}) if current is not None else []
+    after = images_of(template)
+    if before == after:
+        return f"a template edit made while paused (images unchanged: {', '.join(after)})"
+    return f"images {', '.join(before) or '(none known)'} -> {', '.join(after)}, set while paused"
 
 
 def stands(rollout: Unfinished) -> str:
@@ -70,7 +92,11 @@ def plan_pause(
     rollout = under_way(kube, namespace, deployment)
     if resume:
         summary = f"Resume deployment {name}'s rollout ({namespace})."
-        warnings = [warning("rollout", f"Its rollout goes on: {stands(rollout)}.")] if rollout is not None else []
+        change = held_change(kube, namespace, deployment)
+        if change is not None:
+            warnings = [warning("template", f"Resuming rolls out a new revision: {change}.")]
+        else:
+            warnings = [warning("rollout", f"Its rollout goes on: {stands(rollout)}.")] if rollout is not None else []
     else:
         where = f": {stands(rollout)}" if rollout is not None else ""
         summary = f"Pause deployment {name}'s rollout ({namespace}){where}."

@@ -180,7 +180,15 @@ def rollout_restore(kube: Kube, namespace: str, name: str) -> Findings:
     earlier revision's pods serve (resuming lets it replace them). To roll back instead, the human resumes anyway and
     the rollback follows (kubectl refuses to roll back a paused deployment)."""
     found = Findings()
-    rollout = pause.under_way(kube, namespace, kube.get("deployments", name, namespace))
+    deployment = kube.get("deployments", name, namespace)
+    if (change := pause.held_change(kube, namespace, deployment)) is not None:
+        found.hold(
+            f"deployment {name}'s template changed while its rollout was paused ({change}): resuming rolls that "
+            "out over the serving pods; restore with restore_despite_condition=true once the human has checked it",
+            f"resuming rolls out {change}",
+        )
+        return found
+    rollout = pause.under_way(kube, namespace, deployment)
     if rollout is not None:
         found.hold(
             f"deployment {name}'s rollout is still under way ({pause.stands(rollout)}): resuming lets revision "
