@@ -385,7 +385,10 @@ def bad_revisions(commands: list[CommandRow], facts: ClusterFacts) -> list[BadRe
         images = images_of(template) if template is not None else []
         deploy = facts.deployments.get(name)
         current = (deploy.get("spec") or {}).get("template") if deploy else None
-        changes = tuple(suspected_change(current, template)) if revision_of(deploy or {}) != number else ()
+        # Compared by template, not by the deployment's revision annotation: right after the rollback's write the
+        # controller has not yet renumbered the revision brought back (the annotation still names the bad one), but
+        # the spec already holds the template rolled back to. Same templates (the write never landed): no change.
+        changes = tuple(suspected_change(current, template))
         if all((b.deployment, b.revision) != (name, number) for b in found):
             found.append(BadRevision(name, number, created, images, changes))
     return found
