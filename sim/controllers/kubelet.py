@@ -23,6 +23,7 @@ from incident_response.sim.controllers.runtime import (
     NEVER,
     ContainerRuntime,
     PodRuntime,
+    Probe,
     Run,
     container_runtimes,
     digest_name,
@@ -57,6 +58,18 @@ def leak_seconds(behavior: behaviors.PodBehavior, limit: int | None) -> float | 
 
 ATTACH_TIMEOUT = 120.0  # seconds the kubelet's volume manager waits for attach/mount before reporting it
 NOT_READY_PROBE = "Readiness probe failed: HTTP probe failed with statuscode: 503"
+
+
+def refused(probe: Probe, ip: str, container: str) -> str:
+    """The prober's message for a port nothing in the pod listens on (the kubelet's http/tcp probers' wording)."""
+    if probe.port is None:
+        # Upstream prints the whole container struct after "in"; its name stands for it here.
+        return f"Readiness probe errored: couldn't find port: {probe.name} in container {container}"
+    dial = f"dial tcp {ip}:{probe.port}: connect: connection refused"
+    if probe.path is None:
+        return f"Readiness probe failed: {dial}"
+    path = probe.path if probe.path.startswith("/") else "/" + probe.path
+    return f'Readiness probe failed: Get "{probe.scheme}://{ip}:{probe.port}{path}": {dial}'
 
 
 class Kubelet:
@@ -476,6 +489,8 @@ class Kubelet:
     ) -> str:
         if rt.behavior.kind == behaviors.NOT_READY:
             return NOT_READY_PROBE
+        if c.probe is not None and not c.probe.served:
+            return refused(c.probe, rt.pod_ip, c.name)
         if poison is not None:
             who, ip = poison
             return (

@@ -26,6 +26,34 @@ class Run:
     exit_code: int = 0
 
 
+@dataclass(frozen=True)
+class Probe:
+    """Where a readiness probe connects: a port the pod serves (one of its containers' declared ports: they share
+    the pod's network) or not (connection refused). A pod that declares no port is taken to serve any."""
+
+    port: int | None  # None: a named port no container of the pod declares
+    name: str  # the port as the probe names it
+    path: str | None  # httpGet's path; None for tcpSocket
+    scheme: str = "http"
+    served: bool = True
+
+
+def readiness_probe(container: Obj, pod_ports: dict[str, int]) -> Probe | None:
+    """The container's readinessProbe as a Probe, `pod_ports` the declared ports of all the pod's containers
+    (name -> number, numbers under their own string)."""
+    probe = container.get("readinessProbe") or {}
+    action = probe.get("httpGet") or probe.get("tcpSocket")
+    if not isinstance(action, dict) or not pod_ports:
+        return None
+    port = action.get("port")
+    number = port if isinstance(port, int) else pod_ports.get(str(port))
+    if number is None and isinstance(port, str) and port.isdigit():
+        number = int(port)
+    path = str(action.get("path") or "/") if "httpGet" in probe else None
+    scheme = str(action.get("scheme") or "HTTP").lower()
+    return Probe(number, str(port), path, scheme, served=number is not None and str(number) in pod_ports)
+
+
 @dataclass
 class ContainerRuntime:
     name: str
@@ -56,6 +84,7 @@ class ContainerRuntime:
     aged: AgedLoop | None = None  # the crash loop it was seeded with (its past, for the events it implies)
 
     digest: str = ""  # the repository@sha256 name of the build it runs (what the node pulled, or held)
+    probe: Probe | None = None  # its readiness probe's target, when it has one (httpGet/tcpSocket)
 
     @property
     def image_id(self) -> str:
@@ -113,8 +142,22 @@ class PodRuntime:
         return min((c.next_at for c in self.containers), default=NEVER)
 
 
+def pod_ports(pod: Obj) -> dict[str, int]:
+    """The ports the pod's containers declare: name -> number, and each number under its own string."""
+    ports: dict[str, int] = {}
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        for port in container.get("ports") or []:
+            number = port.get("containerPort") if isinstance(port, dict) else None
+            if isinstance(number, int):
+                ports[str(number)] = number
+                if port.get("name"):
+                    ports[str(port["name"])] = number
+    return ports
+
+
 def container_runtimes(pod: Obj) -> list[ContainerRuntime]:
     out = []
+    served = pod_ports(pod)
     for container in (pod.get("spec") or {}).get("containers") or []:
         limits = (container.get("resources") or {}).get("limits") or {}
         ports = [p.get("containerPort") for p in container.get("ports") or [] if isinstance(p, dict)]
@@ -126,6 +169,7 @@ def container_runtimes(pod: Obj) -> list[ContainerRuntime]:
                 memory_limit=bytes_of(limits.get("memory")),
                 cpu_limit=millicores(limits.get("cpu")),
                 pull_policy=str(container.get("imagePullPolicy") or "IfNotPresent"),
+                probe=readiness_probe(container, served),
             )
         )
     return out
