@@ -11,9 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from incident_response.tools.k8s.changes import SCALED, Change, recent
+from incident_response.tools.k8s.changes import Change, recent
 from incident_response.tools.k8s.last_change import last_change
 from incident_response.tools.k8s.quantity import parse_time
+from incident_response.tools.k8s.scale_history import Step, chain, steps_of
 from incident_response.tools.k8s.views import meta
 
 KIND = "HorizontalPodAutoscaler"
@@ -50,26 +51,29 @@ def hpa_changes(
 def scaled_down_since(
     deployment: str, since: datetime, events: list[dict[str, Any]], replicasets: list[dict[str, Any]]
 ) -> tuple[int, int] | None:
-    """(count before, count after) of the deployment's scale-downs from `since` on, by its ReplicaSets' events."""
-    owned = {
-        str(meta(rs).name)
-        for rs in replicasets
-        for ref in meta(rs).owner_references
-        if ref.get("kind") == "Deployment" and ref.get("name") == deployment
-    }
-    steps = []
-    for event in events:
-        matched = SCALED.search(str(event.get("message") or ""))
-        when = parse_time(event.get("lastTimestamp")) or parse_time(event.get("eventTime"))
-        if matched is None or when is None or when < since or matched.group(1) not in owned:
+    """(count before, count after) of the deployment's scale-downs from `since` on, by its ReplicaSets' events read
+    as scale_history reads them: events are anyone's to write (review-landed8 R2: a forged "Scaled down ... from 6
+    to 3" made a harmless edit the cause), so a ReplicaSet whose steps break the chain, outnumber its generation's
+    changes, or end at another count than its replicas now tells nothing."""
+    downs: list[Step] = []
+    for rs in replicasets:
+        if not any(r.get("kind") == "Deployment" and r.get("name") == deployment for r in meta(rs).owner_references):
             continue
-        before = matched.group(2) or matched.group(4)
-        if before is not None and int(matched.group(3)) < int(before):
-            steps.append((when, int(before), int(matched.group(3))))
-    if not steps:
+        metadata = rs.get("metadata") or {}
+        created = parse_time(metadata.get("creationTimestamp"))
+        steps = [s for s in steps_of(events, str(meta(rs).name)) if created is None or s.when >= created]
+        kept, broken = chain(steps)
+        generation = metadata.get("generation")
+        changes = [s for s in kept if s.before not in (None, 0)]
+        if broken or (isinstance(generation, int) and len(changes) > max(generation - 1, 0)):
+            continue
+        if not kept or kept[-1].after != int((rs.get("spec") or {}).get("replicas") or 0):
+            continue
+        downs += [s for s in kept if s.down and s.before is not None and s.after < s.before and s.when >= since]
+    if not downs:
         return None
-    steps.sort()
-    return steps[0][1], steps[-1][2]
+    downs.sort(key=lambda s: s.when)
+    return int(downs[0].before or 0), downs[-1].after
 
 
 def edited(changes: list[Change], hpa: str) -> Change | None:
