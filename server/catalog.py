@@ -41,7 +41,6 @@ class Entry:
     module: str = field(kw_only=True)
 
 
-PREVIOUS = "default: previous"
 SELECTOR = "e.g. app=web"
 LARGE = "past 10x or the ceiling"
 WORKLOAD = "workload name, of kind"
@@ -49,8 +48,7 @@ WORKLOAD = "workload name, of kind"
 CATALOG: dict[str, Entry] = {
     "assess_namespace": Entry(
         "Assess a namespace", "assess", untrusted_text=True,
-        description="Call first: what fails, ONE action (ROLLBACK, SCALE, ISOLATE, NONE), its evidence and next "
-        "tool.",
+        description="Call first: what fails, the ONE action to take, its evidence and the next tool.",
         module="tools.assess.namespace",
     ),
     "list_pods": Entry(
@@ -60,7 +58,7 @@ CATALOG: dict[str, Entry] = {
     ),
     "rollout_history": Entry(
         "Rollout history", "assess", untrusted_text=True,
-        description="Revisions and images: a recent deploy? which was good?",
+        description="A recent deploy? Which revision was good?",
         fields={"deployment": WORKLOAD, "revision": "show its diff"},
         module="tools.assess.rollouts",
     ),
@@ -70,21 +68,20 @@ CATALOG: dict[str, Entry] = {
         module="tools.assess.rollouts",
     ),
     "top_pods": Entry(
-        "Pod CPU and memory", "assess", description="Pod usage against limits: is it load?",
+        "Pod CPU and memory", "assess", description="Usage against limits: is it load?",
         fields={"selector": SELECTOR},
         module="tools.assess.metrics",
     ),
     "top_nodes": Entry(
-        "Node CPU and memory", "assess", description="Node usage and allocation: room to scale?",
+        "Node CPU and memory", "assess", description="Usage and allocation: room to scale?",
         module="tools.assess.metrics",
     ),
     "list_hpas": Entry(
-        "List HPAs", "assess", description="HPAs, flagging those pinned at max.",
+        "List HPAs", "assess", description="Flags those pinned at max.",
         module="tools.assess.hpas",
     ),
     "get_endpoints": Entry(
-        "Service endpoints", "assess", description="A Service's ready and not-ready pods: does traffic reach "
-        "healthy ones?",
+        "Service endpoints", "assess", description="Does a Service's traffic reach ready pods?",
         module="tools.assess.endpoints",
     ),
     "list_events": Entry(
@@ -99,7 +96,7 @@ CATALOG: dict[str, Entry] = {
     ),
     "helm_history": Entry(
         "Helm history", "assess", untrusted_text=True,
-        description="A helm release's revisions (no values).",
+        description="Revisions (no values).",
         module="tools.assess.helm",
     ),
     "server_info": Entry(
@@ -108,24 +105,22 @@ CATALOG: dict[str, Entry] = {
     ),
     "check_rollback_safety": Entry(
         "Rollback safety", "decide", description="Before a rollback (any kind): CLEAR, CHECK_FIRST or "
-        "BLOCKED.", fields={"to_revision": PREVIOUS},
+        "BLOCKED.",
         module="tools.assess.workload_safety",
     ),
     "evaluate_decision": Entry(
         "Walk a decision tree", "decide", untrusted_text=True,
         description="After assess_namespace: PROCEED names the tool to plan; NEEDS_ANSWER: ask the human, pass it "
         "back.",
-        fields={"to_revision": PREVIOUS},
         module="tools.decide.evaluate",
     ),
     "rollback_deployment": Entry(
         "Plan a deployment rollback", "mitigate", "plan", description="A recent rollout broke it: plan the undo.",
-        fields={"to_revision": PREVIOUS},
         module="tools.mitigate.rollback",
     ),
     "rollback_workload": Entry(
         "Plan a workload rollback", "mitigate", "plan",
-        description="The same for a StatefulSet or DaemonSet.", fields={"to_revision": PREVIOUS},
+        description="The same for a StatefulSet or DaemonSet.",
         module="tools.mitigate.rollback_workload",
     ),
     "pause_rollout": Entry(
@@ -134,7 +129,6 @@ CATALOG: dict[str, Entry] = {
     ),
     "rollback_helm_release": Entry(
         "Plan a Helm rollback", "mitigate", "plan", description="A helm upgrade broke it: plan the rollback.",
-        fields={"revision": PREVIOUS},
         module="tools.mitigate.helm_rollback",
     ),
     "scale_deployment": Entry(
@@ -187,7 +181,7 @@ CATALOG: dict[str, Entry] = {
     ),
     "switch_ingress_backend": Entry(
         "Plan an ingress switch", "mitigate", "plan", description="Point an ingress path at a healthy "
-        "Service.", fields={"rule": "index", "path": "index", "port": "default: keep"},
+        "Service.", fields={"port": "default: keep"},
         module="tools.mitigate.traffic",
     ),
     "shift_traffic": Entry(
@@ -207,7 +201,7 @@ CATALOG: dict[str, Entry] = {
         module="tools.mitigate.measures",
     ),
     "list_temporary_measures": Entry(
-        "List temporary measures", "mitigate", description="Measures left in place, with restore commands.",
+        "List temporary measures", "mitigate", description="Measures in place, with restore commands.",
         module="tools.mitigate.measures",
     ),
     "confirm_command": Entry(
@@ -233,7 +227,7 @@ CATALOG: dict[str, Entry] = {
         module="tools.assess.recovery",
     ),
     "incident_handoff": Entry(
-        "Incident handoff", "incident", untrusted_text=True, description="The handoff for root-cause analysis.",
+        "Incident handoff", "incident", untrusted_text=True, description="For root-cause analysis.",
         module="tools.incident.handoff",
     ),
 }  # fmt: skip

@@ -44,6 +44,9 @@ def _input_property(schema: Mapping[str, Any], description: str | None) -> dict[
     stripped: dict[str, Any] = _unconstrained(_strip(schema))
     if stripped.get("default") is False:  # a flag is off unless given
         stripped.pop("default")
+    if stripped.get("minimum") == 1 and isinstance(stripped.get("default"), int):
+        # A count with a default (a limit, a tail): one who wants the default leaves it out, and 0 is refused by name.
+        stripped.pop("minimum")
     if "default" in stripped and stripped["default"] is None:
         # Optional with nothing as the default: leaving it out means null, so the type alone says it.
         stripped.pop("default")
@@ -51,6 +54,8 @@ def _input_property(schema: Mapping[str, Any], description: str | None) -> dict[
         if "anyOf" in stripped and len(non_null) == 1:
             stripped.pop("anyOf")
             stripped = {**non_null[0], **stripped}
+        elif non_null:
+            stripped["anyOf"] = non_null
     if description:
         stripped["description"] = description
     return stripped
