@@ -10,7 +10,8 @@ import startup
 from mcp import Client
 
 TOOL = os.environ.get("FL_TOOL", "list_pods")
-SETTLED: list[float] = []
+SETTLED: dict[str, list[float]] = {}
+CURRENT = ['']
 
 
 async def ours(params, think):
@@ -37,7 +38,7 @@ async def ours(params, think):
             for _ in range(startup.WARM_CALLS):
                 began = time.perf_counter()
                 await client.call_tool(TOOL, {"namespace": "shop"})
-                SETTLED.append(time.perf_counter() - began)
+                SETTLED.setdefault(CURRENT[0], []).append(time.perf_counter() - began)
         return calls[0], calls[1:]
 from mcp.client.stdio import StdioServerParameters
 from incident_response.sim.serve import run_sim
@@ -59,11 +60,12 @@ async def main() -> None:
                 if "FL_TRACE" in os.environ:
                     env["FL_TRACE"] = os.environ["FL_TRACE"]
                 params = StdioServerParameters(command=python, args=["-c", open(os.environ["FL_LAUNCHER"]).read() if os.environ.get("FL_LAUNCHER") else startup.LAUNCHER, "--kubeconfig", str(sim.kubeconfig_path), "--state-dir", f"{home}/state-{name}"], env=env)
+                CURRENT[0] = name
                 first, warm = await ours(params, think)
                 results[name][0].append(first); results[name][1].extend(warm)
     print(f"{TOOL} n={n} think={think} load {load0:.2f} -> {os.getloadavg()[0]:.2f}")
-    if SETTLED:
-        print(f"  settled warm calls (all variants): median {statistics.median(SETTLED)*1000:.1f} ms")
+    for name, settled in SETTLED.items():
+        print(f"  {name:12} settled calls: median {statistics.median(settled)*1000:.1f} ms")
     for name, (firsts, warms) in results.items():
         f, w = statistics.median(firsts), statistics.median(warms)
         print(f"  {name:12} first {f*1000:6.1f} warm {w*1000:6.1f} ratio {f/w:.2f}   firsts " + " ".join(f"{x*1000:.0f}" for x in firsts))
