@@ -269,7 +269,6 @@ class Kubelet:
         """Start an exited container again; its back-off moves on (doubles, or starts over after a long run)."""
         c.backoff = self.backoff.next(c.backoff, c.backoff_updated, c.exited)
         c.backoff_updated = now
-        c.restarts += 1
         if c.terminated is not None:
             c.last_terminated = c.terminated
         pod = self.store.peek(PODS, rt.namespace, rt.name)
@@ -279,6 +278,7 @@ class Kubelet:
         if pod is not None:
             self._create(pod, c, rt, now, wall, pulled=pulled)
         else:
+            c.restarts += 1
             self._start(c, rt, now, wall, record=True, pulled=pulled)
 
     def _create(self, pod: Obj, c: ContainerRuntime, rt: PodRuntime, now: float, wall: str, pulled: bool) -> None:
@@ -288,6 +288,8 @@ class Kubelet:
         spec: Obj = next((x for x in containers if x.get("name") == c.name), {})
         problem = config_error(pod, spec, self.store.peek)
         if problem is None:
+            # restartCount counts containers created again: not a pull refused or an environment it could not build
+            c.restarts += 1 if c.ever_started else 0
             self._start(c, rt, now, wall, record=True, pulled=pulled)
             return
         if not pulled:

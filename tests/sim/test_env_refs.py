@@ -96,3 +96,26 @@ def test_a_rollout_restart_after_the_secret_was_deleted_is_stuck(
     assert any(r["STATUS"] == "Running" and r["READY"] == "1/1" for r in rows), rows
     status = k.run("rollout", "status", "deployment/checkout", "-n", NS, "--timeout=1s", check=False)
     assert status.returncode != 0, status.stdout
+
+
+def test_a_crashing_container_whose_secret_went_waits_without_counting_restarts(
+    sim_factory: SimFactory, kubectl_for: Callable[[RunningSim], Kubectl]
+) -> None:
+    """A container restarted after its Secret was deleted is not created: CreateContainerConfigError, and its
+    restartCount stays where the last container left it (the kubelet counts containers created)."""
+    sim = sim_factory("healthy")
+    k = kubectl_for(sim)
+    k.run("create", "secret", "generic", "ledger-db", "-n", NS, "--from-literal=password=x")
+    body = json.loads(_pod("loop", env=_ref("secret", "ledger-db", "password")))
+    body["metadata"]["annotations"] = {"sim.incident-response.dev/behavior": "crashloop"}
+    k.run("apply", "-f", "-", stdin=json.dumps(body))
+    sim.advance(3)
+    first = json.loads(k.run("get", "pod", "loop", "-n", NS, "-o", "json").stdout)
+    restarts = first["status"]["containerStatuses"][0]["restartCount"]
+    k.run("delete", "secret", "ledger-db", "-n", NS)
+    sim.advance(60)
+    pod = json.loads(k.run("get", "pod", "loop", "-n", NS, "-o", "json").stdout)
+    [status] = pod["status"]["containerStatuses"]
+    assert status["state"]["waiting"]["reason"] == "CreateContainerConfigError", status
+    assert restarts <= status["restartCount"] <= restarts + 1, (restarts, status)
+    assert status["lastState"]["terminated"]["reason"] == "Error", status
