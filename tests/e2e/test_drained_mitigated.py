@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from mcp import Client
 from support.mitigation_env import NS, Env, call, make_env, plan_and_confirm
+from support.texts import read_text, section
 
 from incident_response.sim import behaviors
 from incident_response.sim.scenarios.builders import deployment_body
@@ -43,6 +44,10 @@ async def test_the_apps_a_drain_moved_rank_as_mitigated(env: Env) -> None:
         await plan_and_confirm(client, env, "cordon_node", node="node-2")
         await plan_and_confirm(client, env, "drain_node", node="node-2")
         after = await call(client, "assess_namespace", namespace=NS)
+        handoff = await read_text(client, "incident_handoff", namespace=NS)
+    # A drain of a NotReady node is a mitigation: the handoff keeps it, and the hypothesis it tested.
+    assert "Other actions taken during the incident" not in handoff, handoff
+    assert "Node node-2 is unhealthy" in "\n".join(section(handoff, "Hypotheses")), handoff
     flagged = {c: p["mitigated"] for p in after["problems"] for c in p["components"]}
     # Those still starting are listed as mitigated (verify_recovery follows them); those Ready already are not listed.
     assert all(flagged.get(app, True) for app in moved), after["summary"]
@@ -84,6 +89,16 @@ async def test_a_drain_does_not_mitigate_an_app_that_crashes_on_its_own_elsewher
         await plan_and_confirm(client, env, "drain_node", node=node)
         await env.until(lambda: crashing_payments_pod() not in (None, node), 40)
         after = await call(client, "assess_namespace", namespace=NS)
+        await call(client, "verify_recovery", namespace=NS, deployment="payments")
+        handoff = await read_text(client, "incident_handoff", namespace=NS)
+    # The drain was maintenance (the node reported Ready, no assessment named it): the handoff files it under other
+    # actions, with no "did not fix the service" and no hypothesis "the node is unhealthy" nobody had.
+    actions = "\n".join(section(handoff, "Actions Taken"))
+    assert "Other actions taken during the incident" in actions, handoff
+    assert f"drain_node on node/{node}" in actions.partition("Other actions")[2], handoff
+    assert "did not fix" not in handoff, handoff
+    assert f"Node {node} is unhealthy" not in handoff, handoff
+    assert "Mitigation: none applied" in handoff, handoff
     [payments] = [p for p in after["problems"] if "payments" in p["components"]]
     assert payments["mitigated"] is False, after["summary"]
     assert "mitigated already" not in after["summary"], after["summary"]

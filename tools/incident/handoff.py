@@ -85,6 +85,7 @@ from incident_response.tools.playbook.handoff_models import (
 from incident_response.tools.playbook.handoff_rollouts import Rollout, namespace_rollouts, started_by_us
 from incident_response.tools.playbook.handoff_state import current_state, temporary_measures
 from incident_response.tools.playbook.handoff_workloads import workload_rollouts
+from incident_response.tools.playbook.maintenance_nodes import maintenance
 from incident_response.tools.playbook.recovery_checks import RecoveryVerdict
 from incident_response.tools.playbook.stabilization import Verification, acted_on, applied, verifications
 
@@ -281,7 +282,11 @@ def incident_handoff(
         for s in states
         if s.verdict is not None and open_ended
     ]
-    actions = with_effects(rows, [action_of(row) for row in rows], seen, facts.scale_targets.get, namespace)
+    recorded = recorded_decisions(events, namespace)
+    pointed = [str(r.detail.get("target")) for r in recorded] + ([str(decision.target)] if decision else [])
+    upkeep = maintenance(rows, facts.calm, pointed)
+    listed = [action_of(row).model_copy(update={"maintenance": row.token in upkeep}) for row in rows]
+    actions = with_effects(rows, listed, seen, facts.scale_targets.get, namespace, upkeep)
     bad = bad_revisions(rows, facts)
     ours = {b.deployment for b in bad} | set(acted_on(rows, namespace, facts.scale_targets.get))
     facts.standing = standing_since(facts, incident, ours)
@@ -320,7 +325,6 @@ def incident_handoff(
         entries + cluster_entries(facts, bad, rolled_back) + change_entries(changes, facts.failing)
     )
     suspects = window_suspects(rows, actions, bad, facts, namespace)
-    recorded = recorded_decisions(events, namespace)
     found = hypotheses(rows, actions, bad, facts, decision, namespace, recorded, states)
     questions = open_questions(
         incident,

@@ -95,9 +95,22 @@ def result(action: ActionTaken) -> str:
 
 
 def actions(handoff: Handoff) -> list[DocumentItem]:
-    return [DocumentItem(result(a), head=f"{a.tool} on {a.target}", command=a.command) for a in handoff.actions] or [
-        DocumentItem("no mitigation was planned")
+    items = [
+        DocumentItem(result(a), head=f"{a.tool} on {a.target}", command=a.command)
+        for a in handoff.actions
+        if not a.maintenance
+    ] or [DocumentItem("no mitigation was planned")]
+    # A cordon/drain of a node that was healthy and no assessment named (maintenance): no mitigation of anything.
+    other = [
+        DocumentItem(
+            f"{result(a)}; the node reported Ready with no pressure and no assessment named it: not a mitigation",
+            head=f"{a.tool} on {a.target}",
+            command=a.command,
+        )
+        for a in handoff.actions
+        if a.maintenance
     ]
+    return items + ([DocumentItem("", head="Other actions taken during the incident", sub=other)] if other else [])
 
 
 def measure(entry: TemporaryMeasure) -> DocumentItem:

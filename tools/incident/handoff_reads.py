@@ -8,6 +8,7 @@ Layer: tools.incident.
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any, Literal
 
 from incident_response.tools.assess import recovery
@@ -27,6 +28,7 @@ from incident_response.tools.playbook.decision import Decision
 from incident_response.tools.playbook.handoff_facts import ClusterFacts, about, clean
 from incident_response.tools.playbook.handoff_leads import node_lines
 from incident_response.tools.playbook.handoff_models import DeploymentState
+from incident_response.tools.playbook.maintenance_nodes import calm_since
 
 
 def connected(deps: Deps, problems: list[str]) -> Kube | None:
@@ -127,7 +129,7 @@ def read_cluster(
             facts.replicasets[name] = cr.owned_revisions(workload, facts.revisions)
         elif name not in optional:
             problems.append(f"Deployment {name} no longer exists in {namespace}")
-    facts.nodes = read_nodes(kube, targets(rows, "Node"), problems)
+    facts.nodes = read_nodes(kube, targets(rows, "Node"), problems, facts.calm)
     read_hpas(kube, namespace, targets(rows, "HorizontalPodAutoscaler"), facts)
     return facts, deployments, replicasets
 
@@ -155,11 +157,15 @@ def read_workloads(kube: Kube, namespace: str, facts: ClusterFacts, problems: li
         facts.available[str(meta(workload).name)] = f"{progress.available}/{progress.desired}"
 
 
-def read_nodes(kube: Kube, nodes: list[str], problems: list[str]) -> dict[str, list[str]]:
+def read_nodes(kube: Kube, nodes: list[str], problems: list[str], calm: dict[str, datetime]) -> dict[str, list[str]]:
+    """Each node's lines; `calm` gets the healthy ones' calm_since."""
     found = {}
     for node in nodes:
         try:
-            found[node] = [clean(line) for line in node_lines(kube.get("nodes", node))]
+            body = kube.get("nodes", node)
+            found[node] = [clean(line) for line in node_lines(body)]
+            if (since := calm_since(body)) is not None:
+                calm[node] = since
         except errors.IncidentError as e:
             problems.append(f"Node {node} could not be read: {e}")
     return found

@@ -287,7 +287,7 @@ def hypotheses(
             template = OFFLINE  # taking it to 0 replicas says it is faulty, not short of capacity
         elif action.tool == "set_memory_limit" and (reading := said(str(row.plan.get("summary") or ""))):
             template = READINGS[reading]
-        if template is None or action.restores or not action.ran:
+        if template is None or action.restores or not action.ran or action.maintenance:
             continue
         statement = template.format(name=target_name(action))
         entry = found.setdefault(

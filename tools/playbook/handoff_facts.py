@@ -6,7 +6,7 @@ Layer: tools.playbook.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -55,6 +55,7 @@ class ClusterFacts:
     rollouts: list[Rollout] = field(default_factory=list)  # every rollout in the namespace in the incident window
     available: dict[str, str] = field(default_factory=dict)  # every deployment in the namespace -> "2/2 available"
     nodes: dict[str, list[str]] = field(default_factory=dict)  # node a mitigation acted on -> its conditions now
+    calm: dict[str, datetime] = field(default_factory=dict)  # such a node, healthy now -> since when
     load: dict[str, list[str]] = field(default_factory=dict)  # what a scale targeted -> load figures now
     scale_targets: dict[str, str] = field(default_factory=dict)  # HPA a command targeted -> the deployment it scales
     started_by: dict[tuple[str, int], str] = field(default_factory=dict)  # (deployment, revision) -> our mitigation
@@ -351,9 +352,11 @@ def with_effects(
     seen: list[Verification],
     scale_target: Callable[[str], str | None],
     namespace: str,
+    skip: Collection[str] = (),
 ) -> list[ActionTaken]:
-    """Each mitigation that changed the cluster, with what the verifications after it (and before the next) found."""
-    done = applied(rows, namespace)
+    """Each mitigation that changed the cluster, with what the verifications after it (and before the next) found.
+    `skip`: tokens of node maintenance (maintenance_nodes), no mitigation: no effect of their own."""
+    done = [row for row in applied(rows, namespace) if row.token not in skip]
     by_token = {row.token: action for row, action in zip(rows, actions, strict=True)}
     for index, row in enumerate(done):
         until = finished(done[index + 1]) if index + 1 < len(done) else None

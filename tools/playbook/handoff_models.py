@@ -88,6 +88,9 @@ class ActionTaken(BaseModel):
     )
     effect_detail: str | None = None
     verified_at: datetime | None = None
+    maintenance: bool = Field(
+        default=False, description="A cordon/drain of a healthy node no assessment named: not a mitigation."
+    )
 
 
 class DeploymentState(BaseModel):

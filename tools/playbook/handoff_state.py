@@ -160,7 +160,7 @@ def current_state(
         for s in states
     )
     detail = "; ".join(part for part in (detail or "no deployment verified", *offline) if part)
-    applied = [a for a in actions if a.kind is not None and a.result in CHANGED]
+    applied = [a for a in actions if a.kind is not None and a.result in CHANGED and not a.maintenance]
     kinds: list[MitigationKind] = list(dict.fromkeys(a.kind for a in applied if a.kind is not None))
     effects = {
         "fixed": "fixed it",
