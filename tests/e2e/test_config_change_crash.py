@@ -1,6 +1,6 @@
 """Pods that crash right after a ConfigMap they read changed, with no rollout (review-assist6 G8, the value half).
 
-Someone sets TIMEOUT_MS=-1 in ConfigMap checkout-config with real kubectl; checkout's pods restart and crash-loop on
+Someone sets PAYMENTS_URL=-1 in ConfigMap checkout-config with real kubectl; checkout's pods restart and crash-loop on
 it (the sim's catalogue makes checkout:2.4.0 crash from then on: the app's reaction to the value). Nothing was
 deployed for three days. assess_namespace said 'fail without a clear cause' and listed the edit only as a change
 made before; it now says the edit is the likely cause and the better move (restore its previous data, not a
@@ -40,7 +40,7 @@ async def test_a_crash_right_after_a_configmap_edit_names_the_edit_as_the_likely
 ) -> None:
     env, kubectl = built
     sim = env.sim
-    kubectl.run("patch", "configmap/checkout-config", "-n", NS, "--type=merge", "-p", '{"data":{"TIMEOUT_MS":"-1"}}')
+    kubectl.run("patch", "configmap/checkout-config", "-n", NS, "--type=merge", "-p", '{"data":{"PAYMENTS_URL":"-1"}}')
     crash_from_now_on(sim, IMAGE)
     kubectl.run("delete", "pod", "-l", "app=checkout", "-n", NS, "--wait=false")
 
@@ -64,14 +64,14 @@ async def test_a_crash_right_after_a_configmap_edit_names_the_edit_as_the_likely
 
     decision = assessed["decision"]
     assert (decision["primary_action"], decision["next_tool"]) == ("INVESTIGATE", "get_logs"), assessed["summary"]
-    cause = "ConfigMap checkout-config (key TIMEOUT_MS) was edited "
+    cause = "ConfigMap checkout-config (key PAYMENTS_URL) was edited "
     move = "before they began failing: the likely cause. Restore that key (from source control) instead of rolling back"
     assert cause in decision["reason"] and move in decision["reason"], decision["reason"]
     assert "without a clear cause" not in decision["reason"], decision["reason"]
     assert walked["verdict"] == "PROCEED" and cause in walked["reason"], walked["summary"]
     assert (walked["next_tool"], walked["next_arguments"]) == (decision["next_tool"], decision["next_arguments"])
     assert safety["verdict"] == "CHECK_FIRST", safety["summary"]
-    assert "config: ConfigMap checkout-config (key TIMEOUT_MS) was edited " in safety["summary"], safety["summary"]
+    assert "config: ConfigMap checkout-config (key PAYMENTS_URL) was edited " in safety["summary"], safety["summary"]
     assert safety["next_step"].startswith("restore the config the config check names instead of rolling back")
     # The handoff's hypothesis is the edit too, not 'The cause is not known yet' (review-landed7 R5).
     document = "\n".join(c.text for c in handoff.content if isinstance(c, TextContent))

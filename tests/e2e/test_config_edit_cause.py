@@ -3,7 +3,7 @@ cause names the edit (object, key, when, who) as the likely cause and restoring 
 (closing7 "still open": check_rollback_safety, evaluate and the rollback plan said "restore its previous data first",
 then roll back; assess alone called the edit the likely cause, and only with no deploy in the window).
 
-Built with real kubectl: someone sets TIMEOUT_MS=-1 in ConfigMap checkout-config; checkout's pods restart and
+Built with real kubectl: someone sets PAYMENTS_URL=-1 in ConfigMap checkout-config; checkout's pods restart and
 crash-loop on it (the sim's catalogue makes both checkout images crash from then on: the app's reaction to the value).
 Two cases: nothing deployed for days, and checkout 2.5.1 rolled out 20 minutes before the edit (its pods ran until
 then: the rollout is not what broke them).
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.anyio
 
 IMAGES = ("registry.example.com/shop/checkout:2.4.0", "registry.example.com/shop/checkout:2.5.1")
 ROLLED_OUT = "sim.incident-response.dev/rolled-out-minutes-ago"
-EDIT = "ConfigMap checkout-config (key TIMEOUT_MS) was edited "
+EDIT = "ConfigMap checkout-config (key PAYMENTS_URL) was edited "
 LIKELY = "began failing: the likely cause"
 FIX = "restore that key (from source control) instead of rolling back"
 
@@ -41,8 +41,8 @@ def said(text: str) -> bool:
     return EDIT in text and " ago by kubectl-patch" in text and LIKELY in text and FIX in lowered
 
 
-async def crash_after_the_edit(env: Env, kubectl: Kubectl) -> None:
-    kubectl.run("patch", "configmap/checkout-config", "-n", NS, "--type=merge", "-p", '{"data":{"TIMEOUT_MS":"-1"}}')
+async def crash_after_the_edit(env: Env, kubectl: Kubectl, key: str = "PAYMENTS_URL") -> None:
+    kubectl.run("patch", "configmap/checkout-config", "-n", NS, "--type=merge", "-p", f'{{"data":{{"{key}":"-1"}}}}')
     for image in IMAGES:
         env.sim.cluster.images[image] = {"sim.incident-response.dev/behavior": "crashloop"}
     kubectl.run("delete", "pod", "-l", "app=checkout", "-n", NS, "--wait=false")
@@ -77,7 +77,7 @@ def assert_agree(out: dict[str, Any]) -> None:
     assert decision["primary_action"] == "INVESTIGATE" and said(decision["reason"]), out["assess"]["summary"]
     assert "without a clear cause" not in decision["reason"] and "unknown cause" not in decision["rule"]
     assert any(
-        "ConfigMap checkout-config updated (key TIMEOUT_MS; read by checkout)" in c
+        "ConfigMap checkout-config updated (key PAYMENTS_URL; read by checkout)" in c
         for c in out["assess"]["recent_changes"]
     )
     assert out["evaluate"]["action"] == "INVESTIGATE" and said(out["evaluate"]["reason"]), out["evaluate"]["summary"]
@@ -130,7 +130,7 @@ async def test_after_a_deploy_its_pods_ran_with_every_tool_names_the_edit_not_th
 
 
 async def test_the_key_restored_by_hand_is_not_called_the_cause(built: tuple[Env, Kubectl]) -> None:
-    """A minute after the crash the human restores TIMEOUT_MS (as every tool advised) and restarts checkout. The
+    """A minute after the crash the human restores PAYMENTS_URL (as every tool advised) and restarts checkout. The
     ConfigMap keeps only its newest write, so the edit that broke it is gone from its managedFields: the restore,
     made after the pods began failing, was called 'the likely cause' to restore again. Now it is said as what it
     most likely is (a fix), the rollback check says to see whether it fixed it first, and the handoff keeps the cause
@@ -143,7 +143,7 @@ async def test_the_key_restored_by_hand_is_not_called_the_cause(built: tuple[Env
         assert said(first["decision"]["reason"]), first["summary"]
         env.sim.advance(60)  # the human takes a minute to find the edit
         kubectl.run(
-            "patch", "configmap/checkout-config", "-n", NS, "--type=merge", "-p", '{"data":{"TIMEOUT_MS":"3000"}}'
+            "patch", "configmap/checkout-config", "-n", NS, "--type=merge", "-p", '{"data":{"PAYMENTS_URL":"3000"}}'
         )
         later = await budgeted(client, "assess_namespace", namespace=NS)
         safety = await budgeted(client, "check_rollback_safety", namespace=NS, deployment="checkout")
@@ -187,3 +187,18 @@ async def test_a_rollout_restart_is_not_called_a_config_rollout(built: tuple[Env
     checks = {i["check"]: i for i in safety["items"]}
     assert "same_template" in checks, safety["items"]
     assert "config" not in checks, checks["config"]
+
+
+async def test_an_edit_of_a_key_no_pod_reads_is_no_cause(built: tuple[Env, Kubectl]) -> None:
+    """review-landed8 R4: checkout reads checkout-config's PAYMENTS_URL only (a configMapKeyRef); an edit of
+    TIMEOUT_MS, which no checkout container can see, made just before a crash is listed but named by no tool as the
+    likely cause, and no tool says to restore it instead of rolling back."""
+    env, kubectl = built
+    await crash_after_the_edit(env, kubectl, key="TIMEOUT_MS")
+    out = await every_tool(env)
+    changes = out["assess"]["recent_changes"]
+    assert any(
+        "ConfigMap checkout-config updated (key TIMEOUT_MS; read by checkout, not that key)" in c for c in changes
+    )
+    said = json.dumps({k: v for k, v in out.items() if k != "plan"}) + json.dumps(out["plan"])
+    assert LIKELY not in said and FIX not in said and "restore that key" not in said.lower(), said

@@ -25,6 +25,7 @@ from incident_response.tools.k8s.changes import (
     scale_changes,
     service_changes,
 )
+from incident_response.tools.k8s.config_key_reads import reads_edit
 from incident_response.tools.k8s.config_keys import edited_keys, keys_text
 from incident_response.tools.k8s.hpa_changes import hpa_changes
 from incident_response.tools.k8s.template_diff import config_refs
@@ -121,9 +122,13 @@ def recent_changes(
         change = object_change("ConfigMap", obj, now, "updated")
         if change is not None:
             keys = edited_keys(obj) if change.what == "updated" else []
-            change.selects, change.keys = readers[name], keys
+            affected = [c for c in readers[name] if reads_edit(templates[c], name, keys)]
+            change.selects, change.keys = affected, keys
             said = [keys_text(keys)] if keys else []
-            change.what += f" ({'; '.join([*said, f'read by {listed(readers[name])}'])})"
+            readers_text = f"read by {listed(readers[name])}" + (
+                "" if affected else ", not that key" if len(keys) == 1 else ", not those keys"
+            )
+            change.what += f" ({'; '.join([*said, readers_text])})"
             found.append(change)
     return newest_first(found)[:MAX_CHANGES]
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from incident_response.tools.k8s.config_key_reads import reads_edit
 from incident_response.tools.k8s.config_keys import edited_keys
 from incident_response.tools.k8s.last_change import by_whom, last_change
 from incident_response.tools.k8s.quantity import human_age, parse_time
@@ -139,7 +140,11 @@ def revision_config(
     refs = config_refs(target)
     if not refs["ConfigMap"] and not refs["Secret"]:
         return None
-    both = refs["ConfigMap"] & config_refs(current)["ConfigMap"]
+    both = {
+        name
+        for name in refs["ConfigMap"] & config_refs(current)["ConfigMap"]
+        if all(reads_edit(t, name, edited_keys((configmaps or {}).get(name) or {})) for t in (current, target))
+    }
     if (found := edit_cause(both, configmaps or {}, since, now, failing, number)) is not None:
         return found
     changed = changed_configmaps(refs["ConfigMap"], configmaps or {}, since, now)
