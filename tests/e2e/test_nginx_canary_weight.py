@@ -282,3 +282,24 @@ async def test_a_pair_only_the_ingress_split_names_is_pulled_as_a_canary(built: 
     annotate = f"kubectl annotate ingress web-v2 {WEIGHT}=0 --overwrite -n {NS} --context sim"
     assert plan["steps"][0].startswith(annotate), plan["steps"]
     assert plan["steps"][1].startswith(f"kubectl scale deployment/web-v2 --replicas=0 -n {NS}"), plan["steps"]
+
+
+async def test_a_weight_on_a_canary_with_no_ready_endpoint_says_the_share_stays_on_the_main_backend(
+    built: tuple[Env, Kubectl],
+) -> None:
+    """With no ready endpoint behind the canary's Service, ingress-nginx keeps the weight's share on the main backend:
+    the change line says that, not that every request goes to the canary (review-assist8 I3)."""
+    env, kubectl = built
+    await canary_up(env, kubectl)
+    env.sim.advance(31)
+    kubectl.run("scale", "deployment", "web-canary", "-n", NS, "--replicas=0")
+    kubectl.run("annotate", "ingress", "web-canary", "-n", NS, "--overwrite", f"{WEIGHT}=100")
+    await env.until(lambda: env.rolled_out("web-canary", 0, NS) and not env.pods("app=web-canary"), 60)
+    async with Client(env.server("safe")) as client:
+        assessed = await call(client, "assess_namespace", namespace=NS)
+    edits = [c for c in assessed["recent_changes"] if c.startswith("Ingress web-canary")]
+    assert edits and edits[0].endswith(
+        "but Service web-canary has no ready endpoint: ingress-nginx keeps every request for shop.example.com on the "
+        "main backend, until a canary pod is Ready"
+    ), assessed["recent_changes"]
+    assert not any("goes to Service web-canary" in c for c in assessed["recent_changes"]), assessed["recent_changes"]

@@ -16,7 +16,7 @@ from typing import Any
 from incident_response.tools.core import errors
 from incident_response.tools.engine.event_reads import read_events
 from incident_response.tools.engine.reads import configmap_metadata
-from incident_response.tools.k8s import labels
+from incident_response.tools.k8s import backends, labels
 from incident_response.tools.k8s.changes import (
     Change,
     ingress_changes,
@@ -70,6 +70,17 @@ def changes_read(kube: Kube, namespace: str, blind: list[str]) -> Callable[[], R
     return read
 
 
+def serving_services(services: list[dict[str, Any]], pods: list[dict[str, Any]]) -> set[str]:
+    """The Services that select a Ready pod (a ready endpoint): where an Ingress's share of requests can go."""
+    up = [pod for pod in pods if backends.ready(pod) and not backends.terminating(pod)]
+    found = set()
+    for service in services:
+        selector = backends.service_selector(service)
+        if selector and any(labels.matches(selector, meta(pod).labels) for pod in up):
+            found.add(str(meta(service).name))
+    return found
+
+
 def recent_changes(
     kube: Kube,
     namespace: str,
@@ -94,7 +105,7 @@ def recent_changes(
     policies, events, ingresses = read
     found = (
         service_changes(services, now)
-        + ingress_changes(ingresses, now)
+        + ingress_changes(ingresses, now, serving_services(services, pods))
         + hpa_changes(hpas or [], now, events, replicasets)
     )
     scales = scale_changes(deployments, replicasets, events, rolled_out, now, autoscaled)

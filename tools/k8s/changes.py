@@ -12,6 +12,7 @@ Layer: tools.k8s.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -110,7 +111,7 @@ def ingress_backends(ingress: dict[str, Any]) -> list[tuple[int, int, str]]:
     return found
 
 
-def canary_change(ingress: dict[str, Any], now: datetime) -> Change | None:
+def canary_change(ingress: dict[str, Any], now: datetime, ready: Collection[str] | None = None) -> Change | None:
     """An nginx canary Ingress whose weight (or canary annotation) was written in the window, by the manager owning
     the annotation (kubectl-annotate, helm...): 'weight now 100, edited 12m ago by kubectl-annotate: every request for
     shop.example.com goes to Service web-canary' (review-assist8 I3: an annotation edit sent every user there)."""
@@ -119,15 +120,21 @@ def canary_change(ingress: dict[str, Any], now: datetime) -> Change | None:
         return None
     split, at, manager, created = edit
     what = f"created with weight {split.raw}," if created else f"weight now {split.raw}, edited"
-    return Change("Ingress", split.ingress, f"(nginx canary) {what}", at, manager, then=nginx_canary.routed_text(split))
+    then = nginx_canary.routed_text(split)
+    if ready is not None and split.weight > 0 and not any(s in ready for s in split.services):
+        then = nginx_canary.idle_text(split)
+    return Change("Ingress", split.ingress, f"(nginx canary) {what}", at, manager, then=then)
 
 
-def ingress_changes(ingresses: list[dict[str, Any]], now: datetime) -> list[Change]:
+def ingress_changes(
+    ingresses: list[dict[str, Any]], now: datetime, ready: Collection[str] | None = None
+) -> list[Change]:
     """Ingresses whose rules (their backends) were set in the window: a blue/green cut-over is one; and nginx canary
-    Ingresses whose weight (or canary annotation) was, with the share of requests it now sends."""
+    Ingresses whose weight (or canary annotation) was, with the share of requests it now sends. `ready`: the
+    Services with a ready endpoint (None: not known)."""
     found = []
     for ingress in ingresses:
-        weighted = canary_change(ingress, now)
+        weighted = canary_change(ingress, now, ready)
         if weighted is not None:
             found.append(weighted)
         change = last_change(ingress, owning=("spec", "rules"))

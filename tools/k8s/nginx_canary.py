@@ -228,3 +228,12 @@ def split_text(split: Split, service: str) -> str:
     """'Ingress web-canary (nginx canary, weight 100) sends every request for shop.example.com to Service
     web-canary'."""
     return f"Ingress {split.ingress} (nginx canary, weight {split.raw}) sends {split.share()} to Service {service}"
+
+
+def idle_text(split: Split) -> str:
+    """The share a canary's weight names while none of its Services has a ready endpoint: kept on the main backend."""
+    services = ", ".join(split.services[:3]) or "its backend"
+    return (
+        f"but Service {services} has no ready endpoint: ingress-nginx keeps {split.share()} on the main backend, "
+        "until a canary pod is Ready"
+    )
