@@ -33,6 +33,7 @@ from incident_response.tools.assess.pod_signals import (
 from incident_response.tools.assess.pods import FetchedPods, fetch_pods
 from incident_response.tools.assess.poison_reads import crashes_on_its_own, event_messages, sample_logs, suspects
 from incident_response.tools.assess.refusals import refusals
+from incident_response.tools.assess.upstream_reads import upstream_errors
 from incident_response.tools.assess.workload_rollouts import read_workloads, recent_workload_rollouts, workload_kinds
 from incident_response.tools.core import errors
 from incident_response.tools.core.collection import collection_held
@@ -323,6 +324,7 @@ def observe_namespace(kube: Kube, namespace: str, allowed: tuple[str, ...] = ())
         quota_blocked=quota_blocks(deployments),
         limit_refused={str(meta(d).name): why for d in deployments if (why := limit_refusal(d))},
     )
+    facts.upstream_errors = upstream_errors(kube, facts, services, pods, components)
     return Observation(
         namespace=namespace,
         now=now,

@@ -40,6 +40,7 @@ from incident_response.tools.playbook.trees import (
     RECENT_MINUTES,
 )
 from incident_response.tools.playbook.trees_scale import Hpa, ScaleFacts
+from incident_response.tools.playbook.upstream_blame import fresh_elsewhere, scale_candidate
 
 MAX_LISTED = 5
 
@@ -95,6 +96,15 @@ def scale_facts(kube: Kube, seen: Observation, name: str, room: NodeRoom | None 
         claims=one_node_claims(kube, seen.namespace, template_claims(deploy)),
         saturated_stores=sorted(c for c in seen.facts.near_limit if c != name and c in seen.facts.shared_claims),
         changed_elsewhere=changed_elsewhere(seen.facts, name),
+        upstream_blamed=next(
+            (
+                (r.deployment, line)
+                for r in fresh_elsewhere(seen.facts, name)
+                # read from the log of the deployment rule 5 would scale: only its own callers' errors count
+                if scale_candidate(seen.facts) == name and (line := seen.facts.upstream_errors.get(r.deployment))
+            ),
+            None,
+        ),
     )
     if hpa is not None:
         row = hpa_row(hpa)

@@ -160,6 +160,9 @@ class Facts:
     quota_blocked: dict[str, QuotaBlock] = field(default_factory=dict)
     # deployment -> what the namespace's LimitRange refuses in its pod creates (tools/k8s/limit_refusals.py)
     limit_refused: dict[str, str] = field(default_factory=dict)
+    # deployment rolled out recently -> "CALLER_POD: LINE": the scaled caller's log names its Service as the upstream
+    # of an error (tools/assess/upstream_reads.py; read only beside a SCALE of a deployment that did not roll out)
+    upstream_errors: dict[str, str] = field(default_factory=dict)
 
 
 def on_deployment(

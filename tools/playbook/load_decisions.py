@@ -16,6 +16,7 @@ from incident_response.tools.playbook.decision import (
     roll_back,
     ruled,
 )
+from incident_response.tools.playbook.upstream_blame import fresh_elsewhere
 
 # StatefulSets and DaemonSets: replicas of a StatefulSet are members with their own data, a DaemonSet has none.
 
@@ -53,13 +54,35 @@ def changed_elsewhere(facts: Facts, component: str) -> list[str]:
     """'api (revision 3, 2 min ago: api:3.4.0)': other deployments of the namespace rolled out in the last 2 hours
     (not a rollback in progress, not ruled out), when `component` itself was not: a slower dependency looks like
     load on its callers (requests wait, retries add CPU), and more callers hit it harder (review-assist8 I2)."""
-    if any(r.deployment == component and not r.rolling_back for r in facts.recent_rollouts):
-        return []
     return [
         f"{r.deployment} (revision {r.revision}, {age_text(r.minutes_ago)} ago: {', '.join(r.images)})"
-        for r in sorted(facts.recent_rollouts, key=lambda r: r.minutes_ago)
-        if r.kind == "deployment" and r.deployment != component and not r.rolling_back and not ruled(facts, r)
+        for r in fresh_elsewhere(facts, component)
     ][:2]
+
+
+def upstream_first(facts: Facts, caller: str, saturated: str, more: str, evidence: list[str]) -> Decision | None:
+    """ROLLBACK of another deployment's fresh rollout when the saturated caller's own log names its Service as the
+    upstream of errors (rule 4 with Ready callers): the caller waits on a slower dependency, and scaling it up would
+    hit that dependency harder. None when its logs name none (the SCALE then only cautions: dependency_caveat)."""
+    rollout = next(
+        (r for r in fresh_elsewhere(facts, caller) if r.deployment in facts.upstream_errors and r.previous_images),
+        None,
+    )
+    if rollout is None:
+        return None
+    dep, line = rollout.deployment, facts.upstream_errors[rollout.deployment]
+    return roll_back(
+        rollout,
+        "slow dependency: the callers' errors name its recent deploy",
+        facts.namespace,
+        f"{caller}'s log names {dep}'s Service as the upstream of its errors ({line}), and deployment {dep} rolled "
+        f"out revision {rollout.revision} {age_text(rollout.minutes_ago)} ago ({', '.join(rollout.images)}; before: "
+        f"{', '.join(rollout.previous_images)}) while {caller} did not: {saturated} waiting on a slower {dep}. "
+        f"Scaling {caller} up is the wrong move: more {caller} pods would hit a slow {dep} harder. Roll {dep} back "
+        f"first; if {caller} stays saturated after, it is load: then {more}",
+        [f"{line}", f"{dep} revision {rollout.revision} rolled out {age_text(rollout.minutes_ago)} ago", *evidence[:3]],
+        facts.rollback_targets.get(f"deployment/{dep}"),
+    )
 
 
 def hpa_edit_caveat(facts: Facts, hpa: str) -> str:
@@ -195,6 +218,9 @@ def load_decision(facts: Facts) -> Decision | None:
             line for lines in facts.near_limit.values() for line in lines
         ]
         first = regression_first(facts, scaled_name(deployment), f"HPA {hpa} is at its maximum", evidence[:5])
+        first = first or upstream_first(
+            facts, scaled_name(deployment), f"HPA {hpa} is at its maximum", "raise the HPA (override_hpa)", evidence
+        )
         if first is not None:
             return first
         return Decision(
@@ -218,6 +244,12 @@ def load_decision(facts: Facts) -> Decision | None:
             return shared_volume_decision(component, claims, lines)
         first = regression_first(
             facts, component, f"{len(lines)} pods of {component} run at their CPU limit", lines[:5]
+        ) or upstream_first(
+            facts,
+            component,
+            f"{len(lines)} pods of {component} run at their CPU limit",
+            "add replicas (scale_deployment)",
+            lines,
         )
         if first is not None:
             return first

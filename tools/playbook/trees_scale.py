@@ -66,6 +66,8 @@ class ScaleFacts:
     saturated_stores: list[str] = field(default_factory=list)
     # other deployments rolled out in the last 2 hours while this one was not (load_decisions.changed_elsewhere)
     changed_elsewhere: list[str] = field(default_factory=list)
+    # (deployment, "POD: LINE"): one of those whose Service this one's log names as the upstream of its errors
+    upstream_blamed: tuple[str, str] | None = None
     # Ready nodes only a cordon keeps its pods off, with the replicas that would fit on each (when none fit now)
     cordoned: list[tuple[str, int, str]] = field(default_factory=list)
     # why the namespace's ResourceQuota admits no more of its pods (tools/mitigate/scaling.quota_warning), else None
@@ -144,6 +146,25 @@ def scale_tree(facts: ScaleFacts, answers: Answers, where: Elsewhere) -> Walk:
         why = f"the human says deployment {name} is not overloaded"
         return walk.stop(q, "no", "caller", [], try_instead(where, ("ROLLBACK", "ISOLATE"), name, why))
 
+    if facts.upstream_blamed is not None:
+        dep, line = facts.upstream_blamed
+        extra = sizing_of(facts).replicas - facts.replicas  # what the scale-up would add: that many more callers
+        return walk.stop(
+            f"Do {name}'s logs name a deployment that rolled out since as the upstream of their errors?",
+            "yes",
+            "cluster",
+            [line, *facts.changed_elsewhere[:1]],
+            Conclusion(
+                verdict="TRY_INSTEAD",
+                alternative="ROLLBACK",
+                reason=f"{name}'s log names {dep}'s Service as the upstream of its errors, and {dep} rolled out while "
+                f"{name} did not: {name} waits on a slower {dep}. Scaling {name} up is the wrong move: "
+                f"{f'{extra} ' if extra > 0 else ''}more {name} pods would hit a slow {dep} harder. Roll {dep} back "
+                "first",
+                next_tool="evaluate_decision",
+                next_arguments={"namespace": ns, "action": "ROLLBACK", "deployment": dep},
+            ),
+        )
     q = f"Are the current pods of {name} healthy (none failing on their own)?"
     if facts.oom_pods and facts.unfinished:
         # A raised limit goes into the new revision's template: it would complete the unproven rollout (F27).
