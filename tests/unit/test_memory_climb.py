@@ -27,6 +27,14 @@ def test_flat_close_or_crossing_memory_says_nothing() -> None:
     assert not climbs([s("a", 600, 27)])
 
 
+def test_a_rise_that_levels_off_is_a_cache_filling_not_a_leak() -> None:
+    """review-landed8 R5: a cache warms up in its first hour, then holds its size: the pods up 2h and 4h use the same;
+    a leak would have climbed on (it did read as a slow leak)."""
+    assert not climbs([s("a", 600, 27), s("b", 2 * H, 78), s("c", 4 * H, 80)])
+    assert not climbs([s("a", 600, 27), s("b", 1 * H, 79), s("c", 2 * H, 80), s("d", 3 * H, 80)])
+    assert climbs([s("a", 600, 27), s("b", 2 * H, 55), s("c", 2 * H + 600, 57), s("d", 4 * H, 80)])  # close uptimes
+
+
 def test_the_climb_is_said_from_the_newest_to_the_oldest() -> None:
     text = climb_text([s("c", 4 * H, 75), s("a", 600, 27)])
     assert text == "memory now climbs with uptime: 135Mi (27% of the limit) 10m after its start, 375Mi (75%) after 4h"

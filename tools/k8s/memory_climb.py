@@ -4,7 +4,8 @@ metrics.k8s.io serves only the current window (metrics-server keeps no history),
 is not readable from the cluster. Its pods, though, have been up for different lengths of time: under a slow leak
 their memory now rises with their uptime (a pod restarted 10 minutes ago low, one up for hours near its limit); under
 a load peak it follows the traffic, not the uptime. A clear climb across pods whose uptimes differ by half an hour or
-more is read as a leak; anything less says nothing (memory that does not follow uptime is not proof of a peak).
+more is read as a leak, unless it levels off (pods up half an hour or more apart at the same height once risen: a
+cache filling to its size); anything less says nothing (memory that does not follow uptime is not proof of a peak).
 
 Layer: tools.k8s.
 """
@@ -53,7 +54,20 @@ def climbs(samples: list[Sample]) -> bool:
     if len(ordered) < 2 or ordered[-1].uptime - ordered[0].uptime < UPTIMES_APART:
         return False
     steady = all(b.percent + NOISE_POINTS >= a.percent for a, b in zip(ordered, ordered[1:], strict=False))
-    return steady and ordered[-1].percent - ordered[0].percent >= CLIMB_POINTS
+    return steady and ordered[-1].percent - ordered[0].percent >= CLIMB_POINTS and not levels_off(ordered)
+
+
+def levels_off(ordered: list[Sample]) -> bool:
+    """After rising, memory stays level across pods up half an hour or more apart: a cache or heap filling to its
+    size, not a leak (a leak keeps climbing until the kill; review-landed8 R5). `ordered`: by uptime."""
+    low = ordered[0].percent
+    return any(
+        b.uptime - a.uptime >= UPTIMES_APART
+        and b.percent - a.percent < NOISE_POINTS
+        and a.percent - low >= CLIMB_POINTS
+        for i, a in enumerate(ordered)
+        for b in ordered[i + 1 :]
+    )
 
 
 def climb_text(samples: list[Sample], short: bool = False) -> str:
