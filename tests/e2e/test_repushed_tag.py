@@ -4,9 +4,9 @@ web runs registry.example.com/shop/web:stable (imagePullPolicy Always); CI pushe
 /sim/images with "push": the registry serves a new digest from then on) and runs `kubectl rollout restart`. The new
 pods pull the new build (their imageID is its digest) and crash-loop; the old pods still run the old digest. I7's
 same_template warning said the cause is "outside the template (a re-pushed tag, a ConfigMap or Secret)" and asked
-the human whether the tag was pushed again; the pods' digests answer it: check_rollback_safety and evaluate_decision
-say the tag was re-pushed, with both digests, and ask no more. Without a push (test_restart_rollback.py) the
-digests are equal and the question stays.
+the human whether the tag was pushed again; the pods' digests answer it: check_rollback_safety, evaluate_decision
+and assess_namespace's reason say the tag was re-pushed, with both digests, and ask no more. Without a push
+(test_restart_rollback.py) the digests are equal and the question stays.
 """
 
 from __future__ import annotations
@@ -66,9 +66,12 @@ async def test_digests_that_differ_prove_the_tag_was_pushed_again(built: tuple[E
     async with Client(env.server("safe")) as client:
         safety = await budgeted(client, "check_rollback_safety", namespace=NS, deployment="web")
         evaluated = await budgeted(client, "evaluate_decision", namespace=NS, deployment="web", action="ROLLBACK")
+        assessed = await budgeted(client, "assess_namespace", namespace=NS)
 
     [same] = [i for i in safety["items"] if i["check"] == "same_template"]
     assert same["status"] == "warning" and f"{TAG} was pushed again" in same["detail"], same
     assert "the tag was re-pushed" in same["detail"] and "revision 4's pods run sha256:" in same["detail"], same
     assert not any("pushed again since" in q for q in safety["questions_for_human"]), safety["questions_for_human"]
     assert evaluated["verdict"] == "CHECK_OLDER" and f"{TAG} was pushed again" in evaluated["reason"], evaluated
+    reason = assessed["decision"]["reason"]
+    assert f"{TAG} was pushed again" in reason and "the tag was re-pushed" in reason, reason

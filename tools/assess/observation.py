@@ -45,6 +45,7 @@ from incident_response.tools.k8s.backends import name_of, service_selector
 from incident_response.tools.k8s.budgets import refused_evictions
 from incident_response.tools.k8s.events import EventGroup, group_events
 from incident_response.tools.k8s.failure_age import failing_for_minutes, failing_since
+from incident_response.tools.k8s.image_digests import repushed_by_deployment
 from incident_response.tools.k8s.labels import matches as label_matches
 from incident_response.tools.k8s.limit_refusals import limit_refusal
 from incident_response.tools.k8s.memory_climb import Sample, sample
@@ -297,6 +298,9 @@ def observe_namespace(kube: Kube, namespace: str, allowed: tuple[str, ...] = ())
         config_errors=pull_errors(events, pods, components) | config_errors(pods, components),
         attach_waits=waits_by_component(events, pods, components),
         job_failures=job_failures(events),
+        repushed=repushed_by_deployment(
+            deployments, replicasets, pods, {r.deployment for r in rollouts if r.kind == "deployment"}
+        ),
         shared_config=shared_config_failures(
             deployments,
             replicasets,

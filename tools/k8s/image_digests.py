@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from incident_response.tools.k8s.views import meta
-from incident_response.tools.k8s.workloads import HASH_LABEL
+from incident_response.tools.k8s.workloads import HASH_LABEL, owned_by, revision_of
 
 DIGEST = re.compile(r"sha256:([0-9a-f]{12,64})$")
 
@@ -59,3 +59,25 @@ def said(repushes: list[Repush], old_rev: int | None, new_rev: int | None) -> st
         f"{r.image} was pushed again: revision {old_rev}'s pods run {r.old}, revision {new_rev}'s {r.new}"
         for r in repushes
     )
+
+
+def repushed_by_deployment(
+    deployments: list[dict[str, Any]], replicasets: list[dict[str, Any]], pods: list[dict[str, Any]], names: set[str]
+) -> dict[str, str]:
+    """deployment (of `names`) -> `said` of the tags its current and previous revisions' pods run under different
+    digests."""
+    found: dict[str, str] = {}
+    for deployment in deployments:
+        name = str(meta(deployment).name)
+        if name not in names:
+            continue
+        owned = {r: rs for rs in replicasets if owned_by(rs, deployment) and (r := revision_of(rs)) is not None}
+        current = revision_of(deployment) or max(owned, default=0)
+        previous = max((r for r in owned if r < current), default=None)
+        if previous is None or current not in owned:
+            continue
+        old_hash = (meta(owned[previous]).labels or {}).get(HASH_LABEL)
+        new_hash = (meta(owned[current]).labels or {}).get(HASH_LABEL)
+        if old_hash and new_hash and (pushed := repushed(pods, old_hash, new_hash)):
+            found[name] = said(pushed, previous, current)
+    return found

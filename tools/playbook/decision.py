@@ -145,6 +145,9 @@ class Facts:
     # deployment rolled out recently -> check_rollback_safety's config warning: its pods fail on a key its rollback
     # target reads the same way (tools/playbook/shared_config.py): restore it, do not roll back
     shared_config: dict[str, str] = field(default_factory=dict)
+    # deployment rolled out recently -> "<tag> was pushed again: revision N's pods run sha256:..., revision M's ..."
+    # (tools/k8s/image_digests.py): its pods and the previous revision's run one tag under different digests
+    repushed: dict[str, str] = field(default_factory=dict)
     # component -> a pod of it waiting for a ReadWriteOnce volume attached to another node (Multi-Attach) and who
     # holds it (tools/k8s/attach_waits.py): the cause is named, and more replicas would wait too
     attach_waits: dict[str, AttachWait] = field(default_factory=dict)

@@ -151,6 +151,15 @@ def config_caveat(facts: Facts, deployment: str, changed: list[str]) -> str:
             f"; but the rollback restores the pod template, not {edited[0].text(facts.now)}: its new pods read the "
             "CURRENT data, so restore that first (check_rollback_safety's config check)"
         )
+    if (
+        changed
+        and all(c.startswith(f"pod annotation {RESTARTED_AT}:") for c in changed)
+        and deployment in facts.repushed
+    ):
+        return (
+            f"; but the rollout is only a `kubectl rollout restart` and {facts.repushed[deployment]}: the tag was "
+            "re-pushed, and a rollback pulls the new build again: check_rollback_safety first"
+        )
     if changed and all(c.startswith(f"pod annotation {RESTARTED_AT}:") for c in changed):
         return (
             "; but the rollout is only a `kubectl rollout restart`: a rollback restarts the same template and image "
