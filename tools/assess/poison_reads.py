@@ -89,9 +89,16 @@ def sample_logs(
     return sample
 
 
-def read_log(kube: Kube, namespace: str, pod: str, *, previous: bool) -> str | None:
+def read_log(kube: Kube, namespace: str, pod: str, *, previous: bool, since_seconds: int | None = None) -> str | None:
     try:
-        text = kube.logs(pod, namespace, tail_lines=LOG_SAMPLE_LINES, limit_bytes=LOG_LIMIT_BYTES, previous=previous)
+        text = kube.logs(
+            pod,
+            namespace,
+            tail_lines=LOG_SAMPLE_LINES,
+            limit_bytes=LOG_LIMIT_BYTES,
+            previous=previous,
+            since_seconds=since_seconds,
+        )
         # The pod's credentials by position (DB_PASSWORD's value) have no shape: masked where the app echoed them.
         held = echoed_secrets(kube.get("pods", pod, namespace).get("spec")) if text else []
     except (errors.ApiError, errors.Timeout):

@@ -56,7 +56,9 @@ def upstream_errors(
     )
     blamed: dict[str, str] = {}
     for pod in callers[:CALLER_PODS]:
-        lines = (read_log(kube, facts.namespace, name_of(pod), previous=False) or "").splitlines()
+        # Only what the caller logged since the rollouts: an older timeout naming the Service blames no rollout.
+        since = (max(r.minutes_ago for r in rollouts) + 1) * 60
+        lines = (read_log(kube, facts.namespace, name_of(pod), previous=False, since_seconds=since) or "").splitlines()
         for deployment, names in upstreams.items():
             if deployment not in blamed and (line := blaming_line(lines, names, facts.namespace)):
                 blamed[deployment] = f"{name_of(pod)}: {line}"
