@@ -5,6 +5,7 @@ Layer: tools.assess.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -237,23 +238,27 @@ def list_pods(
         )
 
 
-# Waiting reasons whose message is the cause in the kubelet's words (a missing Secret, ConfigMap or key): said once.
-STATED = ("CreateContainerConfigError", "CreateContainerError")
-STATED_CHARS = 200
+# The kubelet's CreateContainerConfigError messages that name the cause (a missing Secret, ConfigMap or key), said
+# once beside the count; only these exact shapes with Kubernetes names: pod status is anyone's to write.
+STATED = "CreateContainerConfigError"
+KUBELET_SAYS = re.compile(
+    r'(?:secret|configmap) "[a-z0-9][a-z0-9.-]{0,252}" not found'
+    r"|couldn't find key [-._a-zA-Z0-9]{1,253} in (?:Secret|ConfigMap) "
+    r"[a-z0-9][a-z0-9-]{0,62}/[a-z0-9][a-z0-9.-]{0,252}"
+)
 
 
 def stated_causes(fetched: FetchedPods, problems: set[str]) -> dict[str, str]:
-    """STATUS -> ": <the kubelet's message>" of the first problem pod waiting with that reason."""
-    said: dict[str, str] = {}
+    """STATUS -> ": <the kubelet's message>" of the first problem pod waiting with a missing Secret/ConfigMap/key."""
     for pod, _ in fetched.pods:
         if (pod.get("metadata") or {}).get("name") not in problems:
             continue
         for container in (pod.get("status") or {}).get("containerStatuses") or []:
             waiting = (container.get("state") or {}).get("waiting") or {}
-            reason, message = waiting.get("reason"), str(waiting.get("message") or "")
-            if reason in STATED and message and reason not in said:
-                said[reason] = ": " + message[:STATED_CHARS]
-    return said
+            message = str(waiting.get("message") or "")
+            if waiting.get("reason") == STATED and KUBELET_SAYS.fullmatch(message):
+                return {STATED: ": " + message}
+    return {}
 
 
 def pod_list(fetched: FetchedPods, namespace: str, selector: str | None, problems_only: bool, limit: int) -> PodList:
