@@ -134,6 +134,13 @@ async def test_the_weight_edit_is_a_change_and_assess_and_evaluate_agree(built: 
         edits[0],
     ), assessed["recent_changes"]
     assert "weight now 100" in assessed["summary"], assessed["summary"]
+    # Ranked by the users behind it (every request of the host), not the canary Deployment's own minimum.
+    first = assessed["problems"][0]
+    assert (first["impact"], first["components"]) == ("outage", ["web-canary"]), assessed["problems"]
+    assert (
+        "OUTAGE: Ingress web-canary (nginx canary, weight 100) sends every request for shop.example.com to Service "
+        "web-canary, and 1 of its 2 pods fail"
+    ) in assessed["summary"], assessed["summary"]
     decision = assessed["decision"]
     # One next tool: pull the canary (its weight first), from both.
     assert (decision["next_tool"], decision["next_arguments"]) == ("rollback_canary", {"namespace": NS, "app": "web"})

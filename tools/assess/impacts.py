@@ -20,6 +20,7 @@ from incident_response.tools.k8s.backends import name_of, service_selector
 from incident_response.tools.k8s.backends import ready as pod_ready
 from incident_response.tools.k8s.label_index import LabelIndex
 from incident_response.tools.k8s.labels import matches as label_matches
+from incident_response.tools.k8s.nginx_canary import split_text
 from incident_response.tools.k8s.views import meta
 from incident_response.tools.playbook.ranking import ComponentImpact, scaled
 
@@ -47,7 +48,7 @@ def impacts_of(seen: Observation) -> dict[str, ComponentImpact]:
                 # Only an eviction's leftovers fail, already replaced: nothing serves less, the cause may recur.
                 found[name] = ComponentImpact("at_risk", f"{kind} {name}: {evicted} evicted pods left, {counted}")
                 continue
-            found[name] = ComponentImpact(
+            found[name] = weighted(seen, name) or ComponentImpact(
                 "degraded", f"{kind} {name}: {failing} pods failing, {counted} (its minimum is {seen_as.minimum})"
             )
     index = LabelIndex(seen.pods)
@@ -67,6 +68,26 @@ def impacts_of(seen: Observation) -> dict[str, ComponentImpact]:
         for component in served:
             found[component] = ComponentImpact("outage", text)
     return found
+
+
+def weighted(seen: Observation, name: str) -> ComponentImpact | None:
+    """A failing canary an nginx canary Ingress sends every request of its hosts to (weight 100, its Service with a
+    ready endpoint): its users are the host's users, an outage-class problem (review-assist8 I3), not one ranked by the
+    canary Deployment's own minimum. With no ready endpoint there, ingress-nginx keeps the requests on the main
+    backend."""
+    for pair in seen.facts.canaries:
+        if pair.canary != name or pair.split is None or pair.split[0].percent < 100:
+            continue
+        split, service = pair.split
+        selector = next((service_selector(s) for s in seen.services if name_of(s) == service), None)
+        pods = [pod for pod in seen.pods if selector and label_matches(selector, meta(pod).labels)]
+        if any(pod_ready(pod) for pod in pods):
+            failing = len(seen.facts.failing.get(name, []))
+            text = (
+                f"{split_text(split, service)}, and {failing} of its {len(pods)} pods fail: every user of it hits them"
+            )
+            return ComponentImpact("outage", text)
+    return None
 
 
 def workload_objects(seen: Observation) -> list[tuple[str, dict[str, Any]]]:
