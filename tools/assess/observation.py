@@ -6,6 +6,7 @@ Layer: tools.assess.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -297,7 +298,8 @@ def observe_namespace(kube: Kube, namespace: str, allowed: tuple[str, ...] = ())
         },
         config_errors=pull_errors(events, pods, components) | config_errors(pods, components),
         attach_waits=waits_by_component(events, pods, components),
-        job_failures=job_failures(events),
+        # one read per Job a Warning names (rare): the Job's status, not the event, says it failed
+        job_failures=job_failures(events, lambda name: read_job(kube, namespace, name, blind)),
         repushed=repushed_by_deployment(
             deployments, replicasets, pods, {r.deployment for r in rollouts if r.kind == "deployment"}
         ),
@@ -373,6 +375,14 @@ def optional(read: Callable[[], T | None], what: str, blind: list[str]) -> T | N
     except errors.Forbidden:
         blind.append(what)
         return None
+
+
+def read_job(kube: Kube, namespace: str, name: str, blind: list[str]) -> dict[str, Any] | None:
+    """The Job `name` (a list by name: the read role lists jobs; the name comes from an event, so it is checked)."""
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?", name):  # no Job has it; a bad selector would fail
+        return None
+    listed = optional(lambda: kube.list("jobs", namespace, field_selector=f"metadata.name={name}"), "jobs", blind)
+    return next((j for j in (listed.items if listed else []) if meta(j).name == name), None)
 
 
 def require_namespace(kube: Kube, namespace: str) -> None:

@@ -6,6 +6,7 @@ Layer: tools.assess.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from incident_response.tools.assess.pods import FetchedPods
@@ -111,12 +112,20 @@ def unread_text(fetched: FetchedPods) -> str | None:
 JOB_ENDS = ("BackoffLimitExceeded", "DeadlineExceeded")
 
 
-def job_failures(events: list[dict[str, Any]]) -> dict[str, str]:
-    """Job -> 'REASON: MESSAGE' of the job controller's Warning that it failed (masked, cut: events are anyone's)."""
+def job_failures(events: list[dict[str, Any]], read_job: Callable[[str], dict[str, Any] | None]) -> dict[str, str]:
+    """Job -> 'REASON: MESSAGE' of its Failed condition. The job controller's Warning (events are anyone's to write)
+    only says which Job to read: a Job is named failed when its own status says Failed=True (not while it retries)."""
+    named = {
+        str(involved.get("name"))
+        for event in events
+        if (involved := event.get("involvedObject") or {}).get("kind") == "Job" and event.get("reason") in JOB_ENDS
+    }
     found: dict[str, str] = {}
-    for event in events:
-        involved = event.get("involvedObject") or {}
-        if involved.get("kind") == "Job" and event.get("reason") in JOB_ENDS:
-            text = " ".join(f"{event.get('reason')}: {event.get('message') or ''}".split())
-            found[str(involved.get("name"))] = truncate(mask_text(text), 200)
+    for name in sorted(named):
+        job = read_job(name) or {}
+        conditions = (job.get("status") or {}).get("conditions") or []
+        for c in conditions:
+            if c.get("type") == "Failed" and c.get("status") == "True":
+                text = " ".join(f"{c.get('reason') or 'Failed'}: {c.get('message') or ''}".split())
+                found[name] = truncate(mask_text(text), 200)
     return found

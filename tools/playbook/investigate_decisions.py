@@ -81,7 +81,7 @@ def investigate(
         read = "verify_recovery shows whether the replacements serve"
         tool, arguments = "verify_recovery", {"namespace": facts.namespace, "deployment": component}
     elif (failed := facts.job_failures.get(component)) is not None:
-        # The job controller said why it gave up; a failed Job is not retried by itself.
+        # The Job's status says it failed (a Warning alone does not); a failed Job is not retried by itself.
         found = JOB_FAILED_RULE
         why = f"Job {component} failed ({failed})"
         known = (
