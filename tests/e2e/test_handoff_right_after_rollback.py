@@ -10,10 +10,11 @@ The window is held open deterministically: the sim's controllers wait (Env.held)
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 
 import pytest
 from mcp import Client
-from support.mitigation_env import NS, Start, plan_and_confirm
+from support.mitigation_env import NS, Start, call, plan_and_confirm
 from support.texts import text_of
 
 from incident_response.tools.k8s.workloads import REVISION
@@ -36,3 +37,33 @@ async def test_the_handoff_right_after_a_rollback_names_the_image_it_undid(start
         await env.until(lambda: env.rolled_out("checkout", 4))
         late = text_of(await client.call_tool("incident_handoff", {"namespace": NS}))
         assert IMAGE_CHANGE.search(late), late
+
+
+async def test_right_after_a_rollback_the_old_revisions_crash_loops_are_being_replaced_not_a_failure(
+    start: Start,
+) -> None:
+    """While the rollback's rollout replaces the bad revision's crash-looping pods (held open here; on a real cluster
+    it lasts the whole rollout), verify_recovery says RECOVERING with a near recheck, not DEGRADED; the handoff does
+    not say the rollback failed nor propose another one. Once rolled out, RECOVERING still."""
+    env = start("bad-deploy")
+    async with Client(env.server()) as client:
+        async with env.held():
+            await plan_and_confirm(client, env, "rollback_deployment", namespace=NS, deployment="checkout")
+            crashing = [p for p in env.pods("app=checkout") if "CrashLoopBackOff" in str(p.get("status"))]
+            assert crashing, "the window: the bad revision's pods still crash-loop"
+            report = await call(client, "verify_recovery", namespace=NS, deployment="checkout")
+            handoff = text_of(await client.call_tool("incident_handoff", {"namespace": NS}))
+        assert report["verdict"] == "RECOVERING", report["summary"]
+        assert re.search(
+            r"rollout to revision \d+ under way: \d+ of 4 updated; the failing pods are revision 3's, "
+            r"being replaced",
+            report["summary"],
+        ), report["summary"]
+        checked, recheck = (datetime.fromisoformat(report[k]) for k in ("checked_at", "recheck_at"))
+        assert recheck - checked <= timedelta(minutes=1), report
+        assert "did not fix" not in handoff and "not fix the service" not in handoff, handoff
+        assert "recommends ROLLBACK" not in handoff, handoff
+        await env.until(lambda: env.rolled_out("checkout", 4))
+        after = await call(client, "verify_recovery", namespace=NS, deployment="checkout")
+        assert after["verdict"] == "RECOVERING", after["summary"]
+        assert "being replaced" not in after["summary"], after["summary"]

@@ -17,6 +17,7 @@ from incident_response.tools.k8s.workloads import (
     revision_of,
     rolling_back,
     rollout_time,
+    spec_replicaset,
     template_differences,
 )
 from incident_response.tools.playbook.decision import RecentRollout
@@ -52,6 +53,12 @@ def recent_rollouts(
             continue
         earlier = [rs for rs in owned if (revision_of(rs) or 0) < revision]
         previous = sorted(earlier, key=lambda rs: revision_of(rs) or 0)
+        brought_back = spec_replicaset(deploy, owned)
+        if brought_back is not None and (number := revision_of(brought_back)) is not None and number < revision:
+            # A rollback's write the controller has not yet observed: the spec already holds the revision brought
+            # back (renumbered on its next pass); the one undone is what came before it.
+            previous = [rs for rs in owned if revision_of(rs) == revision]
+            revision, seconds = number, 0.0  # written, not yet observed: it began now, not when the undone one did
         if changed is not None and previous:
             changed[name] = template_differences(
                 (previous[-1].get("spec") or {}).get("template") or {}, (deploy.get("spec") or {}).get("template") or {}

@@ -59,6 +59,7 @@ from incident_response.tools.playbook.recovery_load import (
     under_load,
     with_autoscalers,
 )
+from incident_response.tools.playbook.rollout_replacing import being_replaced
 
 MAX_SERVICES = 10
 METRICS_ABSENT = (
@@ -186,9 +187,14 @@ def judge(
 
     events = warnings if warnings is not None else read_warnings(kube, namespace)
     rs_names = [str(meta(rs).name) for rs in replicasets]
-    counted, ignored = warning_groups(events.items, deployment, rs_names, facts, now, window)
     names = [str(meta(svc).name) for svc, _ in services]
     mitigation = last_mitigation(deps, subject(deploy, replicasets, facts, names))
+    replacing = None
+    if kind == "deployment":
+        facts, replacing = being_replaced(
+            deploy, replicasets, pods, facts, progress, mitigation.finished_at if mitigation else None, now, window
+        )
+    counted, ignored = warning_groups(events.items, deployment, rs_names, facts, now, window)
     replaced = replaced_warned_at(events.items, deployment, rs_names, facts, now, window)
     stable_since = latest(
         [f.ready_since for f in facts if f.active] + [mitigation.finished_at if mitigation else None, replaced]
@@ -237,6 +243,9 @@ def judge(
         with_autoscalers(resources_check(usage, missing), pinned),
         restarts_check(facts, window_minutes),
     ]
+    if replacing is not None and results[0].check.passed is None:
+        results[0].check.detail = f"{replacing}; {results[0].check.detail}"
+        results[0].settling.insert(0, replacing)
     checks = [r.check for r in results]
     settling = [reason for r in results for reason in r.settling]
     blocked = [reason for r in results for reason in r.blocked]

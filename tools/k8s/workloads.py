@@ -105,11 +105,24 @@ def current_replicaset(deploy: dict[str, Any], replicasets: list[dict[str, Any]]
     return next((rs for rs in replicasets if owned_by(rs, deploy) and revision_of(rs) == current), None)
 
 
+def spec_replicaset(deploy: dict[str, Any], replicasets: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The ReplicaSet of the template the spec holds: right after a rollback's write, the controller has not yet
+    renumbered the revision brought back (the annotation still names the one undone), but the spec is its template."""
+    template = (deploy.get("spec") or {}).get("template")
+    same = [
+        rs
+        for rs in replicasets
+        if owned_by(rs, deploy) and (rs.get("spec") or {}).get("template") and template_without_hash(rs) == template
+    ]
+    return same[0] if len(same) == 1 else current_replicaset(deploy, replicasets)
+
+
 def rolling_back(deploy: dict[str, Any], replicasets: list[dict[str, Any]], failing: list[str]) -> bool:
-    """A rollback still replacing the pods it answered: the current ReplicaSet is an older one brought back (one
-    created after it exists), and none of the `failing` pods ('NAME STATUS ...' lines) is its own but ones still
-    starting. Its revision is no deploy to undo: undoing it would go back to the revision it is replacing."""
-    rs = current_replicaset(deploy, replicasets)
+    """A rollback still replacing the pods it answered: the current ReplicaSet (of the spec's template) is an older
+    one brought back (one created after it exists), and none of the `failing` pods ('NAME STATUS ...' lines) is its
+    own but ones still starting. Its revision is no deploy to undo: undoing it would go back to the revision it is
+    replacing."""
+    rs = spec_replicaset(deploy, replicasets)
     created = parse_time(meta(rs).creation_timestamp) if rs is not None else None
     if rs is None or created is None:
         return False

@@ -87,6 +87,8 @@ class PodFacts:
     failing: str | None  # why it counts as failing; None when ready or still starting
     ready_since: datetime | None
     ports: dict[int, str] = field(default_factory=dict)  # containerPort -> name, as its containers declare them
+    # A previous revision's pod the rollout under way replaces (tools/playbook/rollout_replacing.py): not judged.
+    replaced: bool = False
 
     @property
     def name(self) -> str:
@@ -94,7 +96,7 @@ class PodFacts:
 
     @property
     def active(self) -> bool:
-        return not self.terminating and not self.finished
+        return not self.terminating and not self.finished and not self.replaced
 
     @property
     def starting(self) -> bool:
@@ -196,8 +198,10 @@ def pods_check(
     starting = [f for f in active if f.starting]
     terminating = [f for f in facts if f.terminating]
     finished = [f for f in facts if f.finished]
+    replaced = [f for f in facts if f.replaced and not f.terminating]
     counts = f"{len(ready)}/{desired} ready ({len(active)} running"
     counts += f", {len(starting)} starting" if starting else ""
+    counts += f", {len(replaced)} of the previous revision being replaced" if replaced else ""
     counts += f", {len(terminating)} terminating)" if terminating else ")"
     evidence = [f"{f.name}: {f.failing}" for f in failing]
     evidence += [f"{f.name}: {f.row.status}, starting" for f in starting]
@@ -324,7 +328,7 @@ def sort_warnings(
     events: list[dict[str, Any]], deployment: str, replicasets: list[str], facts: list[PodFacts]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(events about the deployment, its ReplicaSets and its current pods; about its pods gone or terminating)."""
-    current = {f.name for f in facts if not f.terminating}
+    current = {f.name for f in facts if not f.terminating and not f.replaced}
     kept, gone = [], []
     for event in events:
         involved = event.get("involvedObject") or event.get("regarding") or {}
