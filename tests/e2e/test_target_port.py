@@ -1,11 +1,11 @@
 """A deploy that renames the container port a Service's targetPort names (review-assist6 G1), built with real kubectl.
 
-api's revision 3 renames its port http -> web; Service api keeps `targetPort: http`. Every api pod is Running and
-Ready, yet none is an endpoint (upstream's endpoints controller leaves a pod out when it resolves none of the
-Service's ports): callers of api get nothing. assess_namespace said NONE and evaluate_decision NOTHING_TO_DO while
-get_endpoints said the Service sends traffic nowhere, and rollout_history saw only the image change. Now the Service
-is the outage, rolled back to the revision whose pods define the port; real kubectl runs the planned rollback and the
-endpoints come back.
+api's revision 3 renames its port http -> web (its readiness probe follows); Service api keeps `targetPort: http`.
+Every api pod is Running and Ready, yet none is an endpoint (upstream's endpoints controller leaves a pod out when it
+resolves none of the Service's ports): callers of api get nothing. assess_namespace said NONE and evaluate_decision
+NOTHING_TO_DO while get_endpoints said the Service sends traffic nowhere, and rollout_history saw only the image
+change. Now the Service is the outage, rolled back to the revision whose pods define the port; real kubectl runs the
+planned rollback and the endpoints come back.
 """
 
 from __future__ import annotations
@@ -28,6 +28,9 @@ RENAMED = {
                         "name": "api",
                         "image": "registry.example.com/shop/api:3.4.0",
                         "ports": [{"containerPort": 8080, "name": "web", "protocol": "TCP"}],
+                        # The chart renames the probe's port with it (a kubelet fails a probe on a port name the
+                        # container does not declare, so the pods would never be Ready: another incident).
+                        "readinessProbe": {"httpGet": {"port": "web"}},
                     }
                 ]
             }
