@@ -105,7 +105,8 @@ def recent_changes(
     policies, events, ingresses = read
     found = (
         service_changes(services, now)
-        + ingress_changes(ingresses, now, serving_services(services, pods))
+        # which Services serve is asked of every pod: only when an Ingress's canary weight needs it
+        + ingress_changes(ingresses, now, serving_services(services, pods) if ingresses else set())
         + hpa_changes(hpas or [], now, events, replicasets)
     )
     scales = scale_changes(deployments, replicasets, events, rolled_out, now, autoscaled)

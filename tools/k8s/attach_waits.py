@@ -50,8 +50,11 @@ def _hash(pod: dict[str, Any]) -> str | None:
 
 def attach_waits(events: list[dict[str, Any]], pods: list[dict[str, Any]]) -> dict[str, AttachWait]:
     """Pod -> its latest Multi-Attach wait, for those of `pods` still ContainerCreating."""
+    if not any(e.get("reason") == "FailedAttachVolume" for e in events):
+        return {}  # no pod waits on an attach: the pods are not looked at
     by_name = {str(meta(p).name): p for p in pods}
-    waiting = {name for name, p in by_name.items() if creating(p)}
+    told = {str((e.get("involvedObject") or {}).get("name") or "") for e in events}
+    waiting = {name for name in told if name in by_name and creating(by_name[name])}
     found: dict[str, AttachWait] = {}
     for event in sorted(events, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or "")):
         name, message = str((event.get("involvedObject") or {}).get("name") or ""), str(event.get("message") or "")

@@ -28,7 +28,8 @@ def mount_failures(events: list[dict[str, Any]], pods: list[dict[str, Any]]) -> 
     (one that mounted since does not fail on it); and for those that cannot pull, a pull their registry refused
     (pull_failures.PullRefusal.text(): the pull Secret is the config then)."""
     refused = {name: refusal.text() for name, refusal in pull_refusals(events, pods).items()}
-    waiting = {str(meta(p).name) for p in pods if creating(p)}
+    named = {str((e.get("involvedObject") or {}).get("name") or "") for e in events if e.get("reason") == "FailedMount"}
+    waiting = {name for p in pods if (name := str(meta(p).name)) in named and creating(p)} if named else set()
     found: dict[str, str] = {}
     for event in sorted(events, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or "")):
         name, message = str((event.get("involvedObject") or {}).get("name") or ""), str(event.get("message") or "")

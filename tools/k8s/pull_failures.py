@@ -102,10 +102,15 @@ def refusal_in(message: str) -> tuple[str, str] | None:
     return image.group(1), answer.group(1)
 
 
+PULL_EVENTS = ("Failed", SECRET_EVENT)
+
+
 def pull_refusals(events: list[dict[str, Any]], pods: list[dict[str, Any]]) -> dict[str, PullRefusal]:
     """Pod -> its latest refused pull, for those of `pods` still failing to pull (events: the namespace's Warnings,
     or at least its Failed and FailedToRetrieveImagePullSecret ones)."""
-    by_name = {str(meta(p).name): p for p in pods if pulling(p)}
+    # Only pods a pull event names can have a refusal: the other 10,000s of a namespace are not looked at.
+    named = {str((e.get("involvedObject") or {}).get("name") or "") for e in events if e.get("reason") in PULL_EVENTS}
+    by_name = {name: p for p in pods if (name := str(meta(p).name)) in named and pulling(p)} if named else {}
     refused: dict[str, tuple[str, str] | None] = {}
     missing: dict[str, tuple[str, ...]] = {}
     for event in sorted(events, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or "")):

@@ -51,10 +51,13 @@ def pressed_nodes(
     nodes: Iterable[dict[str, Any]], pods: list[dict[str, Any]], components: dict[str, str]
 ) -> list[PressedNode]:
     """The nodes under pressure that run pods of the namespace, with those pods in the order the kubelet evicts."""
+    nodes = list(nodes)
+    # only the pods of pressed nodes are sorted by QoS: none of 10,000s when no node reports pressure
+    pressed = {str(meta(n).name) for n in nodes if pressures(n)}
     by_node: dict[str, list[tuple[str, str, str]]] = {}
-    for pod in pods:
+    for pod in pods if pressed else ():
         node = (pod.get("spec") or {}).get("nodeName")
-        if node and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
+        if node in pressed and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed"):
             name = str(meta(pod).name)
             by_node.setdefault(str(node), []).append(
                 (name, components.get(name, name), qos_class(pod.get("spec") or {}))
