@@ -266,6 +266,9 @@ def observe_namespace(kube: Kube, namespace: str, allowed: tuple[str, ...] = ())
     rollback_targets = known_good_targets(
         deployments, replicasets, workloads, pods, {(r.kind, r.deployment) for r in rollouts}, now
     )
+    # computed once: both shared-config readings take them
+    mounts = mount_failures(events, pods)
+    rolled_deployments = {r.deployment for r in rollouts if r.kind == "deployment"}
     facts = Facts(
         namespace=namespace,
         failing=failing,
@@ -300,17 +303,15 @@ def observe_namespace(kube: Kube, namespace: str, allowed: tuple[str, ...] = ())
         attach_waits=waits_by_component(events, pods, components),
         # one read per Job a Warning names (rare): the Job's status, not the event, says it failed
         job_failures=job_failures(events, lambda name: read_job(kube, namespace, name, blind)),
-        repushed=repushed_by_deployment(
-            deployments, replicasets, pods, {r.deployment for r in rollouts if r.kind == "deployment"}
-        ),
+        repushed=repushed_by_deployment(deployments, replicasets, pods, rolled_deployments),
         shared_config=shared_config_failures(
             deployments,
             replicasets,
             pods,
             components,
-            {r.deployment for r in rollouts if r.kind == "deployment"},
+            rolled_deployments,
             rollback_targets,
-            mount_failures(events, pods),
+            mounts,
         )
         | shared_workload_failures(
             workloads,
@@ -318,7 +319,7 @@ def observe_namespace(kube: Kube, namespace: str, allowed: tuple[str, ...] = ())
             components,
             {(r.kind, r.deployment) for r in rollouts if r.kind != "deployment"},
             rollback_targets,
-            mount_failures(events, pods),
+            mounts,
         ),
         evicted=evicted_pods(pods, components),
         deployments={str(meta(d).name) for d in deployments},
